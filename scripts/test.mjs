@@ -1,0 +1,43 @@
+// Runs the whole test suite with vitest and ends with one summary line:
+//   tests: N passed, N failed, N skipped
+// Without DATABASE_URL / REDIS_URL the real-service variants of the contract suites are skipped,
+// and this says so up front; with CI=true a missing service is an error instead.
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const missing = [
+  ["DATABASE_URL", "Postgres turn store contract suite and Postgres-backed server tests"],
+  ["REDIS_URL", "Redis live store contract suite and Redis-mode server tests"],
+].filter(([name]) => !process.env[name]);
+
+if (missing.length > 0) {
+  if (process.env.CI) {
+    console.error(`CI must run every real-service suite, but ${missing.map(([n]) => n).join(" and ")} is unset.`);
+    process.exit(1);
+  }
+  console.log("Running the embedded variants only. Skipped real-service suites:");
+  for (const [name, what] of missing) console.log(`  - ${what} (set ${name} to run them)`);
+  console.log("");
+}
+
+mkdirSync(".tmp", { recursive: true });
+const report = join(".tmp", "vitest-report.json");
+rmSync(report, { force: true });
+const args = ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)];
+const run = spawnSync("npx", args, { stdio: "inherit", env: process.env });
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+try {
+  const result = JSON.parse(readFileSync(report, "utf8"));
+  passed = result.numPassedTests;
+  failed = result.numFailedTests + (result.numRuntimeErrorTestSuites ?? 0);
+  skipped = result.numPendingTests + result.numTodoTests;
+  if (run.status !== 0 && failed === 0) failed = 1; // a crash outside any test still fails the run
+} catch {
+  failed = Math.max(failed, 1);
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || run.status !== 0 ? 1 : 0);

@@ -1,0 +1,54 @@
+import type { Turn, UniverseState } from "@loom/shared";
+
+/**
+ * The LiveStore port: the live side of an active universe. Adapters: Redis (ioredis) and memory.
+ *
+ * - a per-universe write-ahead stream of turns not yet persisted to the TurnStore; a turn is
+ *   live-durable once `appendTurns` resolves;
+ * - the universe's current state (written by the owner on its ticks) for fast reads elsewhere;
+ * - an ownership lock with a fencing token: only the holder of the newest token may append.
+ */
+
+export interface Lease {
+  universeId: string;
+  owner: string;
+  /** Strictly increasing per universe across all owners: a newer owner always has a larger token. */
+  token: number;
+}
+
+/** The caller's lease is no longer the current one: another process owns the universe now. */
+export class FencedError extends Error {
+  constructor(
+    readonly universeId: string,
+    readonly token: number,
+  ) {
+    super(`lease ${token} on universe ${universeId} is no longer current`);
+    this.name = "FencedError";
+  }
+}
+
+export interface LiveStore {
+  readonly kind: "redis" | "memory";
+  close(): Promise<void>;
+
+  /** Takes the universe's lock if free (or already ours), or returns null. */
+  acquire(universeId: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends the lock; false when it was lost (expired and taken by another owner). */
+  renew(lease: Lease, ttlMs: number): Promise<boolean>;
+  release(lease: Lease): Promise<void>;
+  /** Current holder of the lock, if any. */
+  owner(universeId: string): Promise<{ owner: string; token: number } | null>;
+
+  /** Appends turns to the write-ahead stream; throws FencedError for a stale lease. */
+  appendTurns(lease: Lease, turns: Turn[]): Promise<void>;
+  /** Turns in the stream with a position greater than `afterPosition`, ascending. */
+  readTail(universeId: string, afterPosition: number): Promise<Turn[]>;
+  /** Drops stream entries up to and including `throughPosition` (they are persisted). */
+  trim(universeId: string, throughPosition: number): Promise<void>;
+
+  putState(lease: Lease, position: number, state: UniverseState): Promise<void>;
+  getState(universeId: string): Promise<{ position: number; state: UniverseState } | null>;
+
+  /** Removes everything the store holds for a universe (tests, deleted universes). */
+  drop(universeId: string): Promise<void>;
+}

@@ -1,0 +1,201 @@
+import type { Narration, Snapshot, Turn, TurnKind, UniverseState } from "@loom/shared";
+
+/**
+ * The TurnStore port: durable storage of universes, their timelines, snapshots and the records
+ * around them (players, characters, runs, play sessions, progression). Two adapters implement it
+ * (Postgres via postgres.js, embedded PGlite) and one contract suite runs against both.
+ */
+
+export interface UniverseRecord {
+  id: string;
+  name: string;
+  /** Seed for the universe's dice; a turn's dice seed derives from it and the turn's position. */
+  seed: number;
+  parentId: string | null;
+  /** For a branch: the last parent position it shares. Positions after it are the branch's own. */
+  branchPosition: number | null;
+  headPosition: number;
+  status: "active" | "archived";
+  settings: Record<string, unknown>;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface NewUniverse {
+  id: string;
+  name: string;
+  seed: number;
+  createdBy: string;
+  settings?: Record<string, unknown>;
+}
+
+export interface StateAt {
+  position: number;
+  state: UniverseState;
+  checksum: string;
+  /** Position of the snapshot the state was rebuilt from, and how many turns were replayed on it. */
+  fromSnapshot: number;
+  replayed: number;
+}
+
+export interface TimelineQuery {
+  /** Exclusive position to continue from (returned as `nextCursor` by the previous page). */
+  cursor?: number;
+  limit?: number;
+  order?: "asc" | "desc";
+  characterId?: string;
+  runId?: string;
+  kind?: TurnKind;
+  /** Full-text search over input text, event descriptions and narration. */
+  q?: string;
+}
+
+export interface TimelinePage {
+  turns: Turn[];
+  nextCursor: number | null;
+}
+
+export interface AppendBatch {
+  /** Head the writer believes the universe has; a different head is a conflict. */
+  expectedHead: number;
+  turns: Turn[];
+  snapshots?: Snapshot[];
+  /** Positions this batch marks `undone` (the targets of its undo turns). */
+  undone?: number[];
+}
+
+/** A stale head or a duplicate position: nothing of the batch was written. */
+export class AppendConflictError extends Error {
+  constructor(
+    readonly universeId: string,
+    readonly expectedHead: number,
+    readonly actualHead: number,
+  ) {
+    super(`append to ${universeId} expected head ${expectedHead} but found ${actualHead}`);
+    this.name = "AppendConflictError";
+  }
+}
+
+/** A replayed state whose checksum differs from a stored snapshot. Reported, never accepted. */
+export class ChecksumMismatchError extends Error {
+  constructor(
+    readonly universeId: string,
+    readonly position: number,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`snapshot ${universeId}@${position} checksum ${expected} but replay gives ${actual}`);
+    this.name = "ChecksumMismatchError";
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+  ) {
+    super(`${entity} ${id} not found`);
+    this.name = "NotFoundError";
+  }
+}
+
+export interface PlayerRecord {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface CharacterRecord {
+  id: string;
+  playerId: string;
+  universeId: string;
+  name: string;
+  /** The sheet the character was created with (Fate Core), copied into the state by its first turn. */
+  sheet: Record<string, unknown>;
+  createdAt: string;
+}
+
+export type RunState = "active" | "paused" | "completed" | "abandoned";
+
+export interface RunRecord {
+  id: string;
+  playerId: string;
+  characterId: string;
+  universeId: string;
+  state: RunState;
+  turnCount: number;
+  sessionCount: number;
+  milestones: number;
+  therapeuticFocus: string | null;
+  completionReason: string | null;
+  /** Position of the turn that completed the run (undoing it reverses the completion). */
+  completedAtPosition: number | null;
+  lastSessionEndPosition: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PlaySessionRecord {
+  id: string;
+  runId: string;
+  universeId: string;
+  startPosition: number;
+  endPosition: number | null;
+  summary: string | null;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export interface ProgressionRecord {
+  playerId: string;
+  runsCompleted: number;
+  turnsInCompletedRuns: number;
+  milestones: number;
+  metaconcepts: string[];
+  completedRunIds: string[];
+  unlocks: string[];
+  updatedAt: string;
+}
+
+export interface TurnStore {
+  readonly driver: "postgres" | "pglite";
+  close(): Promise<void>;
+
+  // universes and timelines
+  createUniverse(universe: NewUniverse, genesis: UniverseState): Promise<UniverseRecord>;
+  getUniverse(id: string): Promise<UniverseRecord | null>;
+  listUniverses(options?: { limit?: number; createdBy?: string }): Promise<UniverseRecord[]>;
+  /** Copy-on-write: stores a pointer (parent, position), never the parent's turns. */
+  branchUniverse(input: { id: string; parentId: string; position: number; name: string; createdBy: string }): Promise<UniverseRecord>;
+  headPosition(universeId: string): Promise<number>;
+  appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }>;
+  getTurn(universeId: string, position: number): Promise<Turn | null>;
+  /** Turns in (from, to], ascending, following the parent chain of a branch. */
+  turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]>;
+  timeline(universeId: string, query?: TimelineQuery): Promise<TimelinePage>;
+  /** Write-once: a second narration for the same turn is ignored and returns false. */
+  setNarration(universeId: string, position: number, narration: Narration): Promise<boolean>;
+
+  // snapshots and state
+  putSnapshot(snapshot: Snapshot): Promise<void>;
+  getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null>;
+  stateAt(universeId: string, position: number): Promise<StateAt>;
+  latestState(universeId: string): Promise<StateAt>;
+  /** Replays up to the snapshot's position and throws ChecksumMismatchError when they differ. */
+  verifySnapshot(universeId: string, position: number): Promise<void>;
+
+  // players, characters, runs, sessions, progression
+  createPlayer(player: { id: string; name: string }): Promise<PlayerRecord>;
+  getPlayer(id: string): Promise<PlayerRecord | null>;
+  createCharacter(character: Omit<CharacterRecord, "createdAt">): Promise<CharacterRecord>;
+  getCharacter(id: string): Promise<CharacterRecord | null>;
+  createRun(run: Pick<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "therapeuticFocus">): Promise<RunRecord>;
+  getRun(id: string): Promise<RunRecord | null>;
+  listRuns(filter: { playerId?: string; universeId?: string; characterId?: string }): Promise<RunRecord[]>;
+  updateRun(id: string, patch: Partial<Omit<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "createdAt">>): Promise<RunRecord>;
+  startSession(session: Pick<PlaySessionRecord, "id" | "runId" | "universeId" | "startPosition">): Promise<PlaySessionRecord>;
+  endSession(id: string, end: { endPosition: number; summary: string }): Promise<PlaySessionRecord>;
+  listSessions(runId: string): Promise<PlaySessionRecord[]>;
+  getProgression(playerId: string): Promise<ProgressionRecord>;
+  putProgression(progression: ProgressionRecord): Promise<void>;
+}

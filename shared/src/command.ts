@@ -1,0 +1,105 @@
+import { z } from "zod";
+import { deltaSchema } from "./delta.ts";
+
+/** Limits shared by the server and the SDK so an oversized message never reaches the rules. */
+export const LIMITS = {
+  textMax: 2000,
+  nameMax: 100,
+  invokesMax: 5,
+  messageBytesMax: 8 * 1024,
+} as const;
+
+const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ and -");
+const text = z.string().max(LIMITS.textMax);
+
+/** Invoking an aspect: +2 or a reroll, paid with a fate point or a free invoke (Fate Core p. 12). */
+export const invokeSchema = z.object({
+  /** A scene aspect id, a character aspect text, or a consequence on the target. */
+  aspect: z.string().min(1).max(200),
+  effect: z.enum(["bonus", "reroll"]),
+  payment: z.enum(["fate_point", "free_invoke"]),
+});
+export type Invoke = z.infer<typeof invokeSchema>;
+
+export const targetSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("character"), id }),
+  z.object({ type: z.literal("npc"), id }),
+  z.object({ type: z.literal("aspect"), id }),
+  z.object({ type: z.literal("scene") }),
+]);
+export type Target = z.infer<typeof targetSchema>;
+
+export const fateActionSchema = z.enum(["overcome", "create_advantage", "attack", "defend"]);
+export type FateAction = z.infer<typeof fateActionSchema>;
+
+export const actionCommandSchema = z.object({
+  kind: z.literal("action"),
+  characterId: id,
+  action: fateActionSchema,
+  skill: z.string().min(1).max(40),
+  description: text.default(""),
+  target: targetSchema.optional(),
+  /** Passive opposition on the ladder; omitted for active opposition by an NPC's or character's skill. */
+  opposition: z.number().int().min(-4).max(12).optional(),
+  /** For create advantage: the aspect to create. */
+  aspectName: z.string().min(1).max(200).optional(),
+  invokes: z.array(invokeSchema).max(LIMITS.invokesMax).default([]),
+  /** GM-only: the roll is hidden from other players and spectators. */
+  hidden: z.boolean().default(false),
+});
+
+export const choiceCommandSchema = z.object({
+  kind: z.literal("choice"),
+  characterId: id,
+  optionId: z.string().max(64).optional(),
+  text: text.min(1),
+});
+
+export const customCommandSchema = z.object({ kind: z.literal("custom"), characterId: id, text: text.min(1) });
+
+export const concedeCommandSchema = z.object({ kind: z.literal("concede"), characterId: id });
+
+/** GM: a compel offers the character a fate point for a complication (Fate Core p. 71). */
+export const compelCommandSchema = z.object({
+  kind: z.literal("compel"),
+  characterId: id,
+  aspect: z.string().min(1).max(200),
+  text: text.min(1),
+  accepted: z.boolean(),
+});
+
+/** GM: something happens in the world. Optional deltas let the GM change the world directly. */
+export const worldEventCommandSchema = z.object({
+  kind: z.literal("world_event"),
+  text: text.min(1),
+  major: z.boolean().default(true),
+  deltas: z.array(deltaSchema).max(100).default([]),
+});
+
+/** GM: open a new scene (ends the current one). */
+export const sceneCommandSchema = z.object({
+  kind: z.literal("scene"),
+  title: z.string().min(1).max(200),
+  location: z.string().max(200).nullable().default(null),
+  summary: text.default(""),
+});
+
+export const commandSchema = z.discriminatedUnion("kind", [
+  actionCommandSchema,
+  choiceCommandSchema,
+  customCommandSchema,
+  concedeCommandSchema,
+  compelCommandSchema,
+  worldEventCommandSchema,
+  sceneCommandSchema,
+]);
+export type Command = z.infer<typeof commandSchema>;
+export type CommandInput = z.input<typeof commandSchema>;
+export type ActionCommand = z.infer<typeof actionCommandSchema>;
+
+/** The `act` message on the wire: a command plus the client's sequence number for retries. */
+export const actMessageSchema = z.object({
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  command: commandSchema,
+});
+export type ActMessage = z.infer<typeof actMessageSchema>;

@@ -1,0 +1,206 @@
+import { z } from "zod";
+
+/**
+ * A delta is one exact change to the state document, addressed by an RFC 6901 JSON Pointer.
+ * `prev` is the value before the change, so every delta can be inverted without the state.
+ *
+ * - `set`       create or replace an object member, or replace an existing array element
+ * - `unset`     delete an object member (`prev` = the deleted value)
+ * - `increment` add `value` (a number) to a number (`prev` = the number before)
+ * - `push`      insert `value` into an array at the index the path ends with (≤ length)
+ * - `remove`    delete the array element at the index the path ends with (`prev` = that element)
+ *
+ * `push` and `remove` carry concrete indices so that each is the exact inverse of the other.
+ */
+export const deltaOpSchema = z.enum(["set", "unset", "increment", "push", "remove"]);
+export type DeltaOp = z.infer<typeof deltaOpSchema>;
+
+export const deltaSchema = z.object({
+  op: deltaOpSchema,
+  path: z.string().regex(/^(\/[^/]*)+$/, "a JSON Pointer to a member, e.g. /characters/c1/fatePoints"),
+  value: z.unknown().optional(),
+  prev: z.unknown().optional(),
+});
+export type Delta = z.infer<typeof deltaSchema>;
+
+export type DeltaErrorCode = "invalid_path" | "path_not_found" | "wrong_type" | "invalid_value";
+
+/** A delta that cannot apply to the state it was given: a bug or a corrupted log, never a rule. */
+export class DeltaError extends Error {
+  constructor(
+    readonly code: DeltaErrorCode,
+    readonly delta: Delta,
+    message: string,
+  ) {
+    super(`${message} (${delta.op} ${delta.path})`);
+    this.name = "DeltaError";
+  }
+}
+
+export function parsePointer(path: string): string[] {
+  if (path === "" || path[0] !== "/") throw new TypeError(`not a JSON Pointer to a member: "${path}"`);
+  return path
+    .slice(1)
+    .split("/")
+    .map((token) => token.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+export function pointer(...tokens: Array<string | number>): string {
+  return tokens.map((token) => `/${String(token).replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
+}
+
+type Container = Record<string, unknown> | unknown[];
+
+function isContainer(value: unknown): value is Container {
+  return typeof value === "object" && value !== null;
+}
+
+function arrayIndex(token: string, length: number, allowEnd: boolean, delta: Delta): number {
+  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new DeltaError("invalid_path", delta, `"${token}" is not an array index`);
+  const index = Number(token);
+  if (index > length || (!allowEnd && index === length)) {
+    throw new DeltaError("path_not_found", delta, `index ${index} is out of bounds (length ${length})`);
+  }
+  return index;
+}
+
+function shallowCopy(container: Container): Container {
+  return Array.isArray(container) ? container.slice() : { ...container };
+}
+
+/** Applies one change to `parent` (already a private copy) at `key`. */
+function applyAt(parent: Container, key: string, delta: Delta): void {
+  if (Array.isArray(parent)) {
+    if (delta.op === "push") {
+      parent.splice(arrayIndex(key, parent.length, true, delta), 0, delta.value);
+      return;
+    }
+    const index = arrayIndex(key, parent.length, false, delta);
+    switch (delta.op) {
+      case "set":
+        parent[index] = delta.value;
+        return;
+      case "remove":
+        parent.splice(index, 1);
+        return;
+      case "increment":
+        parent[index] = incremented(parent[index], delta);
+        return;
+      case "unset":
+        throw new DeltaError("wrong_type", delta, "unset applies to object members; use remove for array elements");
+    }
+  }
+  const record = parent;
+  const exists = Object.prototype.hasOwnProperty.call(record, key);
+  switch (delta.op) {
+    case "set":
+      record[key] = delta.value;
+      return;
+    case "unset":
+      if (!exists) throw new DeltaError("path_not_found", delta, `no member "${key}" to unset`);
+      delete record[key];
+      return;
+    case "increment":
+      if (!exists) throw new DeltaError("path_not_found", delta, `no member "${key}" to increment`);
+      record[key] = incremented(record[key], delta);
+      return;
+    case "push":
+    case "remove":
+      throw new DeltaError("wrong_type", delta, `${delta.op} applies to array elements`);
+  }
+}
+
+function incremented(current: unknown, delta: Delta): number {
+  if (typeof current !== "number") throw new DeltaError("wrong_type", delta, "increment target is not a number");
+  if (typeof delta.value !== "number" || !Number.isFinite(delta.value)) {
+    throw new DeltaError("invalid_value", delta, "increment value is not a finite number");
+  }
+  return current + delta.value;
+}
+
+/**
+ * Applies deltas in order and returns the new state. The input is never mutated: only the
+ * containers along each changed path are copied, the rest is shared with the input.
+ */
+export function applyDeltas<T>(state: T, deltas: readonly Delta[]): T {
+  if (deltas.length === 0) return state;
+  // Containers copied during this call may be mutated in place by later deltas of the same call.
+  const owned = new WeakSet<object>();
+  let root = state as unknown;
+  if (!isContainer(root)) throw new TypeError("state must be an object");
+  for (const delta of deltas) {
+    const tokens = parsePointer(delta.path);
+    if (!owned.has(root as object)) {
+      root = shallowCopy(root as Container);
+      owned.add(root as object);
+    }
+    let parent = root as Container;
+    for (let i = 0; i < tokens.length - 1; i++) {
+      const token = tokens[i]!;
+      const child: unknown = Array.isArray(parent)
+        ? parent[arrayIndex(token, parent.length, false, delta)]
+        : Object.prototype.hasOwnProperty.call(parent, token)
+          ? parent[token]
+          : undefined;
+      if (!isContainer(child)) {
+        throw new DeltaError(
+          child === undefined ? "path_not_found" : "wrong_type",
+          delta,
+          child === undefined ? `no member "${token}"` : `"${token}" is not an object or array`,
+        );
+      }
+      let next = child;
+      if (!owned.has(child)) {
+        next = shallowCopy(child);
+        owned.add(next);
+        if (Array.isArray(parent)) parent[Number(token)] = next;
+        else parent[token] = next;
+      }
+      parent = next;
+    }
+    applyAt(parent, tokens[tokens.length - 1]!, delta);
+  }
+  return root as T;
+}
+
+/** The inverse of one delta: applying `d` then `invertDelta(d)` restores the state exactly. */
+export function invertDelta(delta: Delta): Delta {
+  switch (delta.op) {
+    case "set":
+      return delta.prev === undefined
+        ? { op: "unset", path: delta.path, prev: delta.value }
+        : { op: "set", path: delta.path, value: delta.prev, prev: delta.value };
+    case "unset":
+      return { op: "set", path: delta.path, value: delta.prev };
+    case "increment": {
+      const amount = delta.value as number;
+      const prev = delta.prev as number;
+      return { op: "increment", path: delta.path, value: -amount, prev: prev + amount };
+    }
+    case "push":
+      return { op: "remove", path: delta.path, prev: delta.value };
+    case "remove":
+      return { op: "push", path: delta.path, value: delta.prev };
+  }
+}
+
+/** The inverse of a list of deltas: each inverted, in reverse order. */
+export function invertDeltas(deltas: readonly Delta[]): Delta[] {
+  const inverse: Delta[] = [];
+  for (let i = deltas.length - 1; i >= 0; i--) inverse.push(invertDelta(deltas[i]!));
+  return inverse;
+}
+
+/** Reads the value at a JSON Pointer, or undefined when any step is missing. */
+export function readPointer(state: unknown, path: string): unknown {
+  let current = state;
+  for (const token of parsePointer(path)) {
+    if (!isContainer(current)) return undefined;
+    current = Array.isArray(current)
+      ? current[Number(token)]
+      : Object.prototype.hasOwnProperty.call(current, token)
+        ? current[token]
+        : undefined;
+  }
+  return current;
+}

@@ -1,0 +1,51 @@
+import { z } from "zod";
+
+/**
+ * Stable rejection codes shared by the rules, the server and the SDK. A rejection is data, never an
+ * exception: the server sends it to the client that caused it, and nothing changes.
+ */
+export const RejectionCode = {
+  InvalidMessage: "invalid_message",
+  InvalidAction: "invalid_action",
+  NotYourCharacter: "not_your_character",
+  NotAllowed: "not_allowed",
+  RunNotActive: "run_not_active",
+  StalePosition: "stale_position",
+  UnknownCharacter: "unknown_character",
+  UnknownTarget: "unknown_target",
+  UnknownSkill: "unknown_skill",
+  UnknownAspect: "unknown_aspect",
+  NoFatePoints: "no_fate_points",
+  NoFreeInvoke: "no_free_invoke",
+  TakenOut: "taken_out",
+  NothingToUndo: "nothing_to_undo",
+  UndoConflict: "undo_conflict",
+  RateLimited: "rate_limited",
+  PayloadTooLarge: "payload_too_large",
+  UnknownUniverse: "unknown_universe",
+  UnknownRun: "unknown_run",
+  Unauthorized: "unauthorized",
+  NotFound: "not_found",
+  Conflict: "conflict",
+  Unavailable: "unavailable",
+} as const;
+
+export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
+
+export const rejectionCodeSchema = z.enum(Object.values(RejectionCode) as [RejectionCode, ...RejectionCode[]]);
+
+export const rejectionSchema = z.object({
+  rejected: z.literal(true),
+  code: rejectionCodeSchema,
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type Rejection = z.infer<typeof rejectionSchema>;
+
+export function reject(code: RejectionCode, message: string, details?: Record<string, unknown>): Rejection {
+  return details === undefined ? { rejected: true, code, message } : { rejected: true, code, message, details };
+}
+
+export function isRejection(value: unknown): value is Rejection {
+  return typeof value === "object" && value !== null && (value as { rejected?: unknown }).rejected === true;
+}
