@@ -27,11 +27,28 @@ export class FencedError extends Error {
   }
 }
 
+/**
+ * A turn's position is not after the stream's last position (a duplicate or out of order), or a
+ * batch is not strictly ascending. Nothing of the batch was written.
+ */
+export class TurnOrderError extends Error {
+  constructor(
+    readonly universeId: string,
+    readonly position: number,
+  ) {
+    super(`turn ${position} of universe ${universeId} is not after the stream's last position`);
+    this.name = "TurnOrderError";
+  }
+}
+
 export interface LiveStore {
   readonly kind: "redis" | "memory";
   close(): Promise<void>;
 
-  /** Takes the universe's lock if free (or already ours), or returns null. */
+  /**
+   * Takes the universe's lock if free, or returns null. When `owner` already holds it, returns the
+   * same lease (same token) and extends the lock to `ttlMs`.
+   */
   acquire(universeId: string, owner: string, ttlMs: number): Promise<Lease | null>;
   /** Extends the lock; false when it was lost (expired and taken by another owner). */
   renew(lease: Lease, ttlMs: number): Promise<boolean>;
@@ -39,13 +56,18 @@ export interface LiveStore {
   /** Current holder of the lock, if any. */
   owner(universeId: string): Promise<{ owner: string; token: number } | null>;
 
-  /** Appends turns to the write-ahead stream; throws FencedError for a stale lease. */
+  /**
+   * Appends turns to the write-ahead stream, all or nothing. Throws FencedError for a stale lease
+   * and TurnOrderError unless positions ascend strictly and follow every position ever appended
+   * (trimmed ones included).
+   */
   appendTurns(lease: Lease, turns: Turn[]): Promise<void>;
   /** Turns in the stream with a position greater than `afterPosition`, ascending. */
   readTail(universeId: string, afterPosition: number): Promise<Turn[]>;
   /** Drops stream entries up to and including `throughPosition` (they are persisted). */
   trim(universeId: string, throughPosition: number): Promise<void>;
 
+  /** Replaces the universe's current state; throws FencedError for a stale lease. */
   putState(lease: Lease, position: number, state: UniverseState): Promise<void>;
   getState(universeId: string): Promise<{ position: number; state: UniverseState } | null>;
 

@@ -1,0 +1,135 @@
+import { Redis } from "ioredis";
+import type { Turn, UniverseState } from "@loom/shared";
+import { FencedError, TurnOrderError, type Lease, type LiveStore } from "./live-store.ts";
+import { checkBatch, checkPosition, checkTtl } from "./checks.ts";
+import { acquireScript, appendScript, putStateScript, releaseScript, renewScript } from "./redis-scripts.ts";
+
+/** Stream entries fetched per XRANGE call when reading a tail. */
+const READ_PAGE = 1000;
+
+/**
+ * Keys of one universe. The `{universeId}` hash tag puts them in one cluster slot, which the Lua
+ * scripts need: each touches the lock together with the stream or the state.
+ */
+export function universeKeys(universeId: string) {
+  if (/[{}]/.test(universeId)) throw new RangeError(`universe id must not contain braces: ${universeId}`);
+  const prefix = `loom:u:{${universeId}}`;
+  return { lock: `${prefix}:lock`, fence: `${prefix}:fence`, wal: `${prefix}:wal`, state: `${prefix}:state` };
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+/**
+ * The LiveStore on Redis: a lock with a fencing token (`SET NX PX`, token from `INCR`), the
+ * write-ahead stream of turns with entry ids `<position>-0`, and the current state as JSON.
+ * Every guarded write is one Lua script, so each call is one round trip whatever its size.
+ */
+export class RedisLiveStore implements LiveStore {
+  readonly kind = "redis";
+  private readonly redis: Redis;
+  private readonly ownsClient: boolean;
+
+  /** Takes a URL (the store owns the connection) or a client the caller keeps and closes. */
+  constructor(connection: string | Redis) {
+    this.ownsClient = typeof connection === "string";
+    this.redis = typeof connection === "string" ? new Redis(connection) : connection;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.redis.quit();
+  }
+
+  async acquire(universeId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    const keys = universeKeys(universeId);
+    const token = await acquireScript.run(this.redis, [keys.lock, keys.fence], [owner, checkTtl(ttlMs)]);
+    return typeof token === "number" ? { universeId, owner, token } : null;
+  }
+
+  async renew(lease: Lease, ttlMs: number): Promise<boolean> {
+    const { lock } = universeKeys(lease.universeId);
+    return (await renewScript.run(this.redis, [lock], [lockValue(lease), checkTtl(ttlMs)])) === 1;
+  }
+
+  async release(lease: Lease): Promise<void> {
+    const { lock } = universeKeys(lease.universeId);
+    await releaseScript.run(this.redis, [lock], [lockValue(lease)]);
+  }
+
+  async owner(universeId: string): Promise<{ owner: string; token: number } | null> {
+    const value = await this.redis.get(universeKeys(universeId).lock);
+    if (value === null) return null;
+    const sep = value.lastIndexOf(":");
+    return { owner: value.slice(0, sep), token: Number(value.slice(sep + 1)) };
+  }
+
+  async appendTurns(lease: Lease, turns: Turn[]): Promise<void> {
+    checkBatch(lease, turns);
+    const { lock, wal } = universeKeys(lease.universeId);
+    const args: Array<string | number> = [lockValue(lease)];
+    for (const turn of turns) args.push(turn.position, JSON.stringify(turn));
+    try {
+      await appendScript.run(this.redis, [lock, wal], args);
+    } catch (error) {
+      throw this.scriptError(error, lease);
+    }
+  }
+
+  async readTail(universeId: string, afterPosition: number): Promise<Turn[]> {
+    const { wal } = universeKeys(universeId);
+    const turns: Turn[] = [];
+    let from = Math.max(0, Math.floor(afterPosition)) + 1;
+    for (;;) {
+      const entries = (await this.redis.xrange(wal, `${from}-0`, "+", "COUNT", READ_PAGE)) as StreamEntry[];
+      for (const [, fields] of entries) turns.push(JSON.parse(field(fields, "t")) as Turn);
+      if (entries.length < READ_PAGE) return turns;
+      from = Number(field(entries.at(-1)![1], "p")) + 1;
+    }
+  }
+
+  async trim(universeId: string, throughPosition: number): Promise<void> {
+    await this.redis.xtrim(universeKeys(universeId).wal, "MINID", `${Math.floor(throughPosition) + 1}-0`);
+  }
+
+  async putState(lease: Lease, position: number, state: UniverseState): Promise<void> {
+    checkPosition(position);
+    const keys = universeKeys(lease.universeId);
+    try {
+      await putStateScript.run(
+        this.redis,
+        [keys.lock, keys.state],
+        [lockValue(lease), JSON.stringify({ position, state })],
+      );
+    } catch (error) {
+      throw this.scriptError(error, lease);
+    }
+  }
+
+  async getState(universeId: string): Promise<{ position: number; state: UniverseState } | null> {
+    const json = await this.redis.get(universeKeys(universeId).state);
+    return json === null ? null : (JSON.parse(json) as { position: number; state: UniverseState });
+  }
+
+  async drop(universeId: string): Promise<void> {
+    const keys = universeKeys(universeId);
+    await this.redis.del(keys.lock, keys.fence, keys.wal, keys.state);
+  }
+
+  /** Maps the scripts' coded error replies to the port's errors; anything else keeps its cause. */
+  private scriptError(error: unknown, lease: Lease): Error {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.startsWith("FENCED")) return new FencedError(lease.universeId, lease.token);
+    const order = /^TURN_ORDER (\d+)/.exec(message);
+    if (order) return new TurnOrderError(lease.universeId, Number(order[1]));
+    return error instanceof Error ? error : new Error(message);
+  }
+}
+
+function lockValue(lease: Lease): string {
+  return `${lease.owner}:${lease.token}`;
+}
+
+function field(fields: string[], name: string): string {
+  const index = fields.indexOf(name);
+  if (index < 0 || index % 2 !== 0) throw new Error(`stream entry without field "${name}"`);
+  return fields[index + 1]!;
+}
