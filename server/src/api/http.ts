@@ -1,0 +1,82 @@
+import type { NextFunction, Request, Response } from "express";
+import { z } from "zod";
+import { RejectionCode, type RejectionCode as Code } from "@loom/shared";
+import { services } from "../services.ts";
+import { log } from "../log.ts";
+
+/** An HTTP failure with a stable code: `{ error: { code, message } }` with the given status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: Code,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(400, RejectionCode.InvalidMessage, `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+export interface Caller {
+  playerId: string;
+  name: string;
+}
+
+export async function caller(req: Request): Promise<Caller> {
+  const header = req.headers.authorization ?? "";
+  const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
+  if (!token) throw new ApiError(401, RejectionCode.Unauthorized, "missing Authorization: Bearer <token>");
+  try {
+    return await services().tokens.verify(token);
+  } catch (error) {
+    throw new ApiError(401, RejectionCode.Unauthorized, error instanceof Error ? error.message : "invalid token");
+  }
+}
+
+type Handler = (req: Request, res: Response) => Promise<unknown>;
+
+/** Wraps an async handler: its resolved value is sent as JSON, its errors become coded errors. */
+export function route(handler: Handler) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    handler(req, res).then(
+      (body) => {
+        if (!res.headersSent) res.status(res.statusCode || 200).json(body ?? {});
+      },
+      (error: unknown) => next(error),
+    );
+  };
+}
+
+export function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction): void {
+  if (error instanceof ApiError) {
+    res.status(error.status).json({ error: { code: error.code, message: error.message } });
+    return;
+  }
+  const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
+  if (status === 413) {
+    res.status(413).json({ error: { code: RejectionCode.PayloadTooLarge, message: "request body too large" } });
+    return;
+  }
+  if (status === 400 && (error as { type?: string }).type === "entity.parse.failed") {
+    res.status(400).json({ error: { code: RejectionCode.InvalidMessage, message: "body is not valid JSON" } });
+    return;
+  }
+  log.error("unhandled API error", error);
+  res.status(500).json({ error: { code: RejectionCode.Unavailable, message: "internal error" } });
+}
+
+export function intParam(value: unknown, name: string, min = 0): number {
+  const parsed = Number(value);
+  if (value === undefined || value === "" || !Number.isInteger(parsed) || parsed < min) {
+    throw new ApiError(400, RejectionCode.InvalidMessage, `${name} must be an integer ≥ ${min}`);
+  }
+  return parsed;
+}

@@ -1,0 +1,78 @@
+import { defineServer, defineRoom, matchMaker, type Server } from "@colyseus/core";
+import { WebSocketTransport } from "@colyseus/ws-transport";
+import { RedisPresence } from "@colyseus/redis-presence";
+import { RedisDriver } from "@colyseus/redis-driver";
+import type { LoomConfig } from "./config.ts";
+import { describeMode } from "./config.ts";
+import { createTurnStore } from "./persist/index.ts";
+import { createLiveStore } from "./live/index.ts";
+import { createTokenService, loadSecret } from "./auth/tokens.ts";
+import { newId, setServices, type Services } from "./services.ts";
+import { Ownership, UNIVERSE_ROOM } from "./universe/ownership.ts";
+import { UniverseRoom } from "./rooms/universe-room.ts";
+import { installRoutes } from "./api/routes.ts";
+import { log } from "./log.ts";
+
+export interface LoomServer {
+  server: Server;
+  services: Services;
+  port: number;
+  /** Disconnects clients, flushes every pending turn, closes stores. */
+  shutdown(): Promise<void>;
+}
+
+/** Builds the stores and the Colyseus server for a configuration, without listening. */
+export async function buildLoomServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
+  const turnStore = await createTurnStore({
+    databaseUrl: config.databaseUrl ?? undefined,
+    dataDir: `${config.dataDir}/pglite`,
+    inMemory: config.inMemory,
+  });
+  const liveStore = createLiveStore({ redisUrl: config.redisUrl ?? undefined });
+  const tokens = createTokenService(await loadSecret({ secret: config.secret ?? undefined, dataDir: config.dataDir }));
+  const processId = newId();
+  const ownership = new Ownership({
+    processId,
+    turnStore,
+    liveStore,
+    leaseTtlMs: config.leaseTtlMs,
+    durableOnLiveAppend: liveStore.kind === "redis",
+    newId,
+  });
+  const services: Services = { config, turnStore, liveStore, tokens, ownership, processId, newId };
+  setServices(services);
+
+  const server = defineServer({
+    rooms: { [UNIVERSE_ROOM]: defineRoom(UniverseRoom) },
+    transport: new WebSocketTransport({ maxPayload: 16 * 1024 }),
+    presence: config.redisUrl ? new RedisPresence(config.redisUrl) : undefined,
+    driver: config.redisUrl ? new RedisDriver(config.redisUrl) : undefined,
+    publicAddress: config.publicAddress ?? (config.redisUrl ? `127.0.0.1:${config.port}` : undefined),
+    gracefullyShutdown: false,
+    greet: false,
+    express: (app) => installRoutes(app),
+  });
+  return { server, services };
+}
+
+export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
+  const { server, services } = await buildLoomServer(config);
+  log.info(`Loom starting in ${describeMode(config)}`);
+  await server.listen(config.port);
+  log.info(`Loom listening on http://localhost:${config.port}`);
+  let stopping: Promise<void> | null = null;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      log.info("shutting down: flushing pending turns");
+      await server.gracefullyShutdown(false);
+      await services.liveStore.close();
+      await services.turnStore.close();
+      setServices(null);
+      log.info("shutdown complete");
+    })();
+    return stopping;
+  };
+  return { server, services, port: config.port, shutdown };
+}
+
+export { matchMaker };

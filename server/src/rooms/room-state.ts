@@ -1,0 +1,94 @@
+import { schema, t, type SchemaType } from "@colyseus/schema";
+
+/**
+ * The part of a universe synced to clients. It is a projection of the authoritative state
+ * document, not the document itself: the header, the scene, the characters (public sheet),
+ * a bounded window of recent turns and the durability marks. Older history is served over HTTP.
+ *
+ * Visibility (StateView tags): fields tagged OWNER reach the character's owner and GMs; fields
+ * tagged GM reach GMs only. Spectators see untagged fields only.
+ */
+export const VIEW_TAG = { OWNER: 1, GM: 2 } as const;
+
+export const RECENT_TURNS = 50;
+
+export const AspectView = schema(
+  {
+    id: t.string(),
+    name: t.string(),
+    freeInvokes: t.uint8(),
+    boost: t.boolean(),
+  },
+  "AspectView",
+);
+export type AspectView = SchemaType<typeof AspectView>;
+
+export const SceneView = schema(
+  {
+    id: t.string(),
+    title: t.string(),
+    location: t.string(),
+    summary: t.string(),
+    mode: t.string(),
+    aspects: t.map(AspectView),
+  },
+  "SceneView",
+);
+export type SceneView = SchemaType<typeof SceneView>;
+
+export const CharacterView = schema(
+  {
+    id: t.string(),
+    name: t.string(),
+    playerId: t.string(),
+    highConcept: t.string(),
+    trouble: t.string(),
+    aspects: t.array("string"),
+    fatePoints: t.uint8(),
+    physicalStress: t.array("boolean"),
+    mentalStress: t.array("boolean"),
+    consequences: t.array("string"),
+    takenOut: t.boolean(),
+    present: t.boolean(),
+    privateNotes: t.string().view(VIEW_TAG.OWNER),
+    gmNotes: t.string().view(VIEW_TAG.GM),
+  },
+  "CharacterView",
+);
+export type CharacterView = SchemaType<typeof CharacterView>;
+
+export const TurnView = schema(
+  {
+    position: t.uint32(),
+    id: t.string(),
+    kind: t.string(),
+    actor: t.string(),
+    characterId: t.string(),
+    summary: t.string(),
+    outcome: t.string(),
+    status: t.string(),
+    narration: t.string(),
+    /** Full description of hidden rolls and secret events. */
+    secret: t.string().view(VIEW_TAG.GM),
+  },
+  "TurnView",
+);
+export type TurnView = SchemaType<typeof TurnView>;
+
+export const UniverseRoomState = schema(
+  {
+    universeId: t.string(),
+    name: t.string(),
+    parentId: t.string(),
+    branchPosition: t.uint32(),
+    head: t.uint32(),
+    /** Last position confirmed by the live store (Redis) or, in embedded mode, persisted. */
+    durableThrough: t.uint32(),
+    persistedThrough: t.uint32(),
+    scene: SceneView,
+    characters: t.map(CharacterView),
+    turns: t.array(TurnView),
+  },
+  "UniverseRoomState",
+);
+export type UniverseRoomState = SchemaType<typeof UniverseRoomState>;

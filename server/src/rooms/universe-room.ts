@@ -1,0 +1,228 @@
+import { Room, type Client, type AuthContext } from "@colyseus/core";
+import { StateView } from "@colyseus/schema";
+import {
+  actMessageSchema,
+  CloseCode,
+  joinOptionsSchema,
+  LIMITS,
+  reject,
+  RejectionCode,
+  ServerMessage,
+  type JoinRole,
+  type Rejection,
+  type Turn,
+  type UniverseState,
+} from "@loom/shared";
+import { services } from "../services.ts";
+import { log } from "../log.ts";
+import type { UniverseAuthority, SubmitRequest } from "../universe/authority.ts";
+import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
+import { pushTurn, redactTurn, syncCharacter, syncScene, touched } from "./projection.ts";
+import { TokenBucket } from "./rate-limit.ts";
+import { admitMember, type Member } from "./membership.ts";
+
+export interface AuthData {
+  playerId: string;
+  name: string;
+}
+
+type LoomClient = Client & { userData: Member & { bucket: TokenBucket } };
+
+/**
+ * One universe, one room, room id = universe id. The room wires Colyseus to the universe's
+ * authority: it admits members by role, turns messages into commands, projects the state for
+ * clients and runs the persister on its ticks. The rules and the timeline live elsewhere.
+ */
+export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
+  override state = new UniverseRoomState();
+  override autoDispose = true;
+  override maxMessagesPerSecond = 200;
+  private authority!: UniverseAuthority;
+  private readonly gmView = new StateView();
+  private leaseTimer: ReturnType<typeof setInterval> | null = null;
+  private flushTimer: ReturnType<typeof setInterval> | null = null;
+
+  static override async onAuth(token: string, _options: unknown, _context: AuthContext): Promise<AuthData> {
+    if (!token) throw new Error("a player token is required (Authorization: Bearer <token>)");
+    return services().tokens.verify(token);
+  }
+
+  override onCreate(options: { universeId: string }): void {
+    const { ownership, config, liveStore } = services();
+    this.authority = ownership.take(options.universeId);
+    this.authority.setListener({
+      onTurn: (turn, state) => this.onTurn(turn, state),
+      onDurable: () => this.broadcastDurable(),
+      onPersisted: () => this.broadcastDurable(),
+      onFenced: (error) => {
+        log.warn(`universe ${this.roomId} fenced: ${error.message}`);
+        void this.disconnect(CloseCode.UniverseMoved);
+      },
+    });
+    this.project();
+    this.flushTimer = setInterval(() => void this.authority.flush(), config.persistIntervalMs);
+    this.leaseTimer = setInterval(() => {
+      liveStore.renew(this.authority.lease, config.leaseTtlMs).then(
+        (held) => {
+          if (!held) {
+            log.warn(`lost the lease on universe ${this.roomId}`);
+            void this.disconnect(CloseCode.UniverseMoved);
+          }
+        },
+        (error: unknown) => log.warn(`renewing the lease on ${this.roomId} failed`, error),
+      );
+    }, Math.max(100, Math.floor(config.leaseTtlMs / 3)));
+    this.onMessage("*", (client, type) => {
+      this.sendRejection(client as LoomClient, null, reject(RejectionCode.InvalidMessage, `unknown message type "${String(type)}"`));
+    });
+    this.onMessage("act", (client, message: unknown) => void this.onAct(client as LoomClient, message));
+  }
+
+  override async onJoin(client: Client, options: unknown, auth: AuthData): Promise<void> {
+    const parsed = joinOptionsSchema.safeParse(options ?? {});
+    if (!parsed.success) throw new Error(`invalid join options: ${parsed.error.issues[0]?.message ?? "bad shape"}`);
+    const member = await admitMember(this.authority, auth, parsed.data);
+    const loomClient = client as LoomClient;
+    loomClient.userData = { ...member, bucket: new TokenBucket(services().config.actionsPerSecond, Date.now()) };
+    this.attachView(loomClient, member.role);
+    if (member.characterId) this.markPresent(member.characterId, true);
+  }
+
+  override async onDrop(client: Client): Promise<void> {
+    await this.allowReconnection(client, services().config.reconnectSeconds);
+  }
+
+  override onLeave(client: Client): void {
+    const member = (client as LoomClient).userData;
+    if (member?.characterId && !this.clients.some((other) => other !== client && (other as LoomClient).userData?.characterId === member.characterId)) {
+      this.markPresent(member.characterId, false);
+    }
+  }
+
+  override async onDispose(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    const { liveStore } = services();
+    const drained = await this.authority.drain();
+    if (!drained) log.error(`universe ${this.roomId} closed with ${this.authority.pendingCount} turns not yet persisted (they remain in the live store)`);
+    await liveStore.release(this.authority.lease).catch(() => undefined);
+  }
+
+  /** The authority, for HTTP handlers running in this process. */
+  get universeAuthority(): UniverseAuthority {
+    return this.authority;
+  }
+
+  /** Runs a command on behalf of the HTTP API (GM tools, character creation). */
+  submit(request: SubmitRequest): ReturnType<UniverseAuthority["submit"]> {
+    return this.authority.submit(request);
+  }
+
+  private async onAct(client: LoomClient, message: unknown): Promise<void> {
+    const seq = typeof (message as { seq?: unknown })?.seq === "number" ? (message as { seq: number }).seq : null;
+    const member = client.userData;
+    if (!member) return;
+    if (JSON.stringify(message ?? null).length > LIMITS.messageBytesMax) {
+      return this.sendRejection(client, seq, reject(RejectionCode.PayloadTooLarge, `messages are limited to ${LIMITS.messageBytesMax} bytes`));
+    }
+    const parsed = actMessageSchema.safeParse(message);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return this.sendRejection(client, seq, reject(RejectionCode.InvalidMessage, `${issue?.path.join(".") || "message"}: ${issue?.message ?? "invalid"}`));
+    }
+    if (!member.bucket.take(Date.now())) {
+      return this.sendRejection(client, seq, reject(RejectionCode.RateLimited, "too many actions; slow down"));
+    }
+    if (member.role === "spectator") {
+      return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "spectators cannot act"));
+    }
+    const { command } = parsed.data;
+    if (member.role === "player" && "characterId" in command && command.characterId !== member.characterId) {
+      return this.sendRejection(client, seq, reject(RejectionCode.NotYourCharacter, "you can only act for the character of the run you joined with"));
+    }
+    const result = await this.authority.submit({
+      actor: { kind: member.role === "gm" ? "gm" : "player", playerId: member.playerId },
+      command,
+      runId: member.runId,
+      characterId: member.characterId,
+      client: { key: member.clientKey, seq: parsed.data.seq },
+      guard: member.guard,
+    });
+    if (!result.ok) return this.sendRejection(client, parsed.data.seq, result.rejection);
+    client.send(ServerMessage.Ack, {
+      seq: parsed.data.seq,
+      duplicate: result.duplicate,
+      turn: member.role === "gm" ? result.turn : redactTurn(result.turn),
+    });
+  }
+
+  private sendRejection(client: LoomClient, seq: number | null, rejection: Rejection): void {
+    client.send(ServerMessage.Rejected, { seq, code: rejection.code, message: rejection.message });
+  }
+
+  private onTurn(turn: Turn, state: UniverseState): void {
+    const changed = touched(turn);
+    for (const id of changed.characters) {
+      const character = state.characters[id];
+      if (character) this.syncCharacterView(id, state, this.state.characters.get(id)?.present ?? false);
+      else this.state.characters.delete(id);
+    }
+    if (changed.scene) syncScene(this.state, state);
+    const view = pushTurn(this.state, turn);
+    this.gmView.add(view, VIEW_TAG.GM);
+    this.state.head = turn.position;
+    const redacted = redactTurn(turn);
+    for (const client of this.clients as LoomClient[]) {
+      client.send(ServerMessage.Turn, client.userData?.role === "gm" ? turn : redacted);
+    }
+    if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
+  }
+
+  private broadcastDurable(): void {
+    this.state.durableThrough = this.authority.durableThrough;
+    this.state.persistedThrough = this.authority.persistedThrough;
+    this.broadcast(ServerMessage.Durable, {
+      durableThrough: this.authority.durableThrough,
+      persistedThrough: this.authority.persistedThrough,
+    });
+  }
+
+  private project(): void {
+    const { universe, state } = this.authority;
+    this.state.universeId = universe.id;
+    this.state.name = universe.name;
+    this.state.parentId = universe.parentId ?? "";
+    this.state.branchPosition = universe.branchPosition ?? 0;
+    this.state.head = this.authority.head;
+    this.state.durableThrough = this.authority.durableThrough;
+    this.state.persistedThrough = this.authority.persistedThrough;
+    syncScene(this.state, state);
+    for (const id of Object.keys(state.characters)) this.syncCharacterView(id, state, false);
+    for (const turn of this.authority.recentTurns.slice(-50)) this.gmView.add(pushTurn(this.state, turn), VIEW_TAG.GM);
+  }
+
+  private syncCharacterView(id: string, state: UniverseState, present: boolean): void {
+    const view = syncCharacter(this.state, state.characters[id]!, present);
+    this.gmView.add(view, VIEW_TAG.GM);
+    this.gmView.add(view, VIEW_TAG.OWNER);
+    for (const client of this.clients as LoomClient[]) {
+      if (client.userData?.characterId === id && client.userData.role === "player") client.view?.add(view, VIEW_TAG.OWNER);
+    }
+  }
+
+  private attachView(client: LoomClient, role: JoinRole): void {
+    if (role === "gm") {
+      client.view = this.gmView;
+      return;
+    }
+    client.view = new StateView();
+    const characterId = client.userData.characterId;
+    const own = characterId ? this.state.characters.get(characterId) : undefined;
+    if (role === "player" && own) client.view.add(own, VIEW_TAG.OWNER);
+  }
+
+  private markPresent(characterId: string, present: boolean): void {
+    const view = this.state.characters.get(characterId);
+    if (view) view.present = present;
+  }
+}

@@ -1,0 +1,36 @@
+import { randomUUID } from "node:crypto";
+import type { LoomConfig } from "./config.ts";
+import type { LiveStore } from "./live/live-store.ts";
+import type { TurnStore } from "./persist/turn-store.ts";
+import type { TokenService } from "./auth/tokens.ts";
+import type { Ownership } from "./universe/ownership.ts";
+
+/**
+ * What the rooms and the HTTP API share inside one process. Colyseus instantiates rooms by
+ * class, so the room reaches these through `services()` rather than through its constructor.
+ */
+export interface Services {
+  config: LoomConfig;
+  turnStore: TurnStore;
+  liveStore: LiveStore;
+  tokens: TokenService;
+  ownership: Ownership;
+  /** This process's id in the matchmaker, used as the lease owner. */
+  processId: string;
+  newId(): string;
+}
+
+let current: Services | null = null;
+
+export function setServices(services: Services | null): void {
+  current = services;
+}
+
+export function services(): Services {
+  if (!current) throw new Error("Loom services are not initialised: start the server with createLoomServer()");
+  return current;
+}
+
+export function newId(): string {
+  return randomUUID();
+}

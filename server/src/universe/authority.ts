@@ -1,0 +1,290 @@
+import {
+  checksum,
+  createRandom,
+  decide,
+  evolve,
+  isRejection,
+  reject,
+  RejectionCode,
+  snapshotDue,
+  turnSeed,
+  type Command,
+  type Decision,
+  type Rejection,
+  type Snapshot,
+  type SystemCommand,
+  type Turn,
+  type UniverseState,
+} from "@loom/shared";
+import type { Lease, LiveStore } from "../live/live-store.ts";
+import type { TurnStore, UniverseRecord } from "../persist/turn-store.ts";
+import { Persister } from "./persister.ts";
+import { SeqLedger } from "./seq-ledger.ts";
+
+export interface Actor {
+  kind: "player" | "gm" | "system";
+  playerId: string | null;
+}
+
+export interface SubmitRequest {
+  actor: Actor;
+  command: Command | SystemCommand;
+  runId?: string | null;
+  characterId?: string | null;
+  /** A client's own sequence number: a retried message with the same key and seq applies once. */
+  client?: { key: string; seq: number };
+  /** Extra checks run inside the universe's queue, against the state the command will see. */
+  guard?: (state: UniverseState, head: number) => Rejection | null;
+}
+
+export type SubmitResult = { ok: true; turn: Turn; duplicate: boolean } | { ok: false; rejection: Rejection };
+
+export interface AuthorityListener {
+  onTurn?(turn: Turn, state: UniverseState): void;
+  onDurable?(through: number): void;
+  onPersisted?(through: number): void;
+  /** Another process owns the universe now: stop serving it. */
+  onFenced?(error: Error): void;
+}
+
+export interface AuthorityOptions {
+  universe: UniverseRecord;
+  turnStore: TurnStore;
+  liveStore: LiveStore;
+  lease: Lease;
+  /** Memory live store: a turn is durable only once persisted. */
+  durableOnLiveAppend: boolean;
+  clock?: () => Date;
+  newId: () => string;
+}
+
+/**
+ * The single writer of one universe's timeline. Commands run one at a time through a queue:
+ * decide → evolve → next position → live-store append (the acknowledgement point) → listeners.
+ * The persister writes pending turns to the TurnStore on ticks. Nothing here knows Colyseus.
+ */
+export class UniverseAuthority {
+  readonly universe: UniverseRecord;
+  private stateDoc: UniverseState;
+  private headPosition: number;
+  private durable: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly ledger = new SeqLedger();
+  private readonly persister: Persister;
+  private fenced: Error | null = null;
+  private recent: Turn[] = [];
+  private listener: AuthorityListener | null = null;
+
+  private constructor(
+    private readonly options: AuthorityOptions,
+    state: UniverseState,
+    head: number,
+    persisted: number,
+    sinceSnapshot: { turns: number; deltas: number },
+  ) {
+    this.universe = options.universe;
+    this.stateDoc = state;
+    this.headPosition = head;
+    this.durable = options.durableOnLiveAppend ? head : persisted;
+    this.persister = new Persister({
+      universeId: options.universe.id,
+      turnStore: options.turnStore,
+      liveStore: options.liveStore,
+      persistedThrough: persisted,
+      sinceSnapshot,
+      onPersisted: (through) => {
+        if (!options.durableOnLiveAppend) this.markDurable(through);
+        this.listener?.onPersisted?.(through);
+      },
+      onFenced: (error) => this.fence(error),
+    });
+  }
+
+  /**
+   * Loads the newest persisted state, replays the live store's tail that the TurnStore does not
+   * have yet (turns a dead owner acknowledged), and queues that tail for persistence.
+   */
+  static async hydrate(options: AuthorityOptions): Promise<UniverseAuthority> {
+    const { universe, turnStore, liveStore } = options;
+    const latest = await turnStore.latestState(universe.id);
+    const snapshot = await turnStore.getSnapshotAtOrBefore(universe.id, latest.position);
+    const tail = (await liveStore.readTail(universe.id, latest.position)).filter((turn) => turn.position > latest.position);
+    let state = latest.state;
+    let head = latest.position;
+    for (const turn of tail) {
+      if (turn.position !== head + 1) throw new Error(`live tail of ${universe.id} has a gap at ${head + 1}`);
+      state = evolve(state, turn.deltas);
+      head = turn.position;
+    }
+    const sinceSnapshot = { turns: latest.position - (snapshot?.position ?? 0), deltas: 0 };
+    const authority = new UniverseAuthority(options, state, head, latest.position, sinceSnapshot);
+    const recent = await turnStore.turnsBetween(universe.id, Math.max(0, latest.position - 50), latest.position);
+    authority.recent = [...recent, ...tail].slice(-200);
+    for (const turn of authority.recent) authority.ledger.recordTurn(turn);
+    if (tail.length > 0) authority.persister.enqueue(tail, []);
+    return authority;
+  }
+
+  get state(): UniverseState {
+    return this.stateDoc;
+  }
+  get head(): number {
+    return this.headPosition;
+  }
+  get durableThrough(): number {
+    return this.durable;
+  }
+  get persistedThrough(): number {
+    return this.persister.persistedThrough;
+  }
+  get pendingCount(): number {
+    return this.persister.pendingCount;
+  }
+  get lease(): Lease {
+    return this.options.lease;
+  }
+  /** The most recent turns (up to 200), oldest first, including ones not yet persisted. */
+  get recentTurns(): readonly Turn[] {
+    return this.recent;
+  }
+
+  /** The room that serves this universe listens for turns and durability marks. */
+  setListener(listener: AuthorityListener | null): void {
+    this.listener = listener;
+  }
+
+  submit(request: SubmitRequest): Promise<SubmitResult> {
+    const run = this.queue.then(() => this.apply(request));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(request: SubmitRequest): Promise<SubmitResult> {
+    if (this.fenced) return { ok: false, rejection: reject(RejectionCode.Unavailable, "this universe moved to another server; reconnect") };
+    if (request.client) {
+      const previous = this.ledger.lookup(request.client.key, request.client.seq);
+      if (previous === "stale") {
+        return { ok: false, rejection: reject(RejectionCode.StalePosition, `sequence ${request.client.seq} is older than one already applied`) };
+      }
+      if (previous) return { ok: true, turn: previous, duplicate: true };
+    }
+    const guard = request.guard?.(this.stateDoc, this.headPosition);
+    if (guard) return { ok: false, rejection: guard };
+
+    const position = this.headPosition + 1;
+    const now = (this.options.clock ?? (() => new Date()))().toISOString();
+    const ctx = {
+      position,
+      now,
+      random: createRandom(turnSeed(this.universe.seed, position)),
+      actor: request.actor,
+    };
+    const decision = decide(this.stateDoc, request.command, ctx);
+    if (isRejection(decision)) return { ok: false, rejection: decision };
+
+    const turn = this.buildTurn(request, decision, position, now);
+    const nextState = evolve(this.stateDoc, decision.deltas);
+    try {
+      await this.options.liveStore.appendTurns(this.options.lease, [turn]);
+    } catch (error) {
+      if (error instanceof Error && error.name === "FencedError") this.fence(error);
+      return { ok: false, rejection: reject(RejectionCode.Unavailable, "the turn could not be recorded; nothing changed") };
+    }
+    // Acknowledgement point: the turn is in the write-ahead log, so it is now part of the timeline.
+    this.stateDoc = nextState;
+    this.headPosition = position;
+    this.recent.push(turn);
+    if (this.recent.length > 200) this.recent.splice(0, this.recent.length - 200);
+    this.ledger.recordTurn(turn);
+    this.persister.enqueue([turn], this.snapshotsFor(turn, nextState, now));
+    if (decision.undoes !== undefined) this.markUndoneLocally(decision.undoes);
+    if (this.options.durableOnLiveAppend) this.markDurable(position);
+    this.listener?.onTurn?.(turn, nextState);
+    return { ok: true, turn, duplicate: false };
+  }
+
+  private buildTurn(request: SubmitRequest, decision: Decision, position: number, now: string): Turn {
+    const input: Record<string, unknown> = { ...request.command };
+    if (request.client) {
+      input.clientKey = request.client.key;
+      input.seq = request.client.seq;
+    }
+    const characterId =
+      request.characterId ?? ("characterId" in request.command ? (request.command.characterId as string) : null);
+    return {
+      universeId: this.universe.id,
+      position,
+      id: this.options.newId(),
+      runId: request.runId ?? null,
+      characterId,
+      playerId: request.actor.playerId,
+      actor: request.actor.kind,
+      kind: decision.kind,
+      input,
+      resolution: decision.resolution,
+      events: decision.events,
+      deltas: decision.deltas,
+      status: "applied",
+      narration: null,
+      createdAt: now,
+    };
+  }
+
+  private snapshotsFor(turn: Turn, state: UniverseState, now: string): Snapshot[] {
+    const since = this.persister.noteTurn(turn);
+    const reason = snapshotDue({
+      position: turn.position,
+      kind: turn.kind,
+      events: turn.events,
+      turnsSinceSnapshot: since.turns,
+      deltasSinceSnapshot: since.deltas,
+    });
+    if (!reason) return [];
+    this.persister.resetSinceSnapshot();
+    return [{ universeId: this.universe.id, position: turn.position, state, checksum: checksum(state), reason, createdAt: now }];
+  }
+
+  private markUndoneLocally(position: number): void {
+    const target = this.recent.find((turn) => turn.position === position);
+    if (target) target.status = "undone";
+    this.persister.markUndone(position);
+  }
+
+  /** Writes pending turns and due snapshots to the TurnStore (called on room ticks). */
+  flush(): Promise<void> {
+    return this.persister.flush();
+  }
+
+  /** Flushes until nothing is pending or the deadline passes; used at shutdown. */
+  async drain(deadlineMs = 10_000): Promise<boolean> {
+    await this.queue;
+    return this.persister.drain(deadlineMs);
+  }
+
+  /** A manual snapshot of the current state, written with the next flush. */
+  requestSnapshot(): void {
+    const state = this.stateDoc;
+    this.persister.enqueue([], [
+      {
+        universeId: this.universe.id,
+        position: this.headPosition,
+        state,
+        checksum: checksum(state),
+        reason: "manual",
+        createdAt: new Date().toISOString(),
+      },
+    ]);
+  }
+
+  private markDurable(through: number): void {
+    if (through <= this.durable) return;
+    this.durable = through;
+    this.listener?.onDurable?.(through);
+  }
+
+  private fence(error: Error): void {
+    if (this.fenced) return;
+    this.fenced = error;
+    this.listener?.onFenced?.(error);
+  }
+}

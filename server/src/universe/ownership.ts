@@ -1,0 +1,109 @@
+import { matchMaker } from "@colyseus/core";
+import type { LiveStore, Lease } from "../live/live-store.ts";
+import type { TurnStore } from "../persist/turn-store.ts";
+import { log } from "../log.ts";
+import { UniverseAuthority, type AuthorityOptions } from "./authority.ts";
+
+export const UNIVERSE_ROOM = "universe";
+
+export class UniverseUnavailableError extends Error {
+  constructor(
+    readonly universeId: string,
+    reason: string,
+  ) {
+    super(`universe ${universeId} is unavailable: ${reason}`);
+    this.name = "UniverseUnavailableError";
+  }
+}
+
+export interface OwnershipOptions {
+  processId: string;
+  turnStore: TurnStore;
+  liveStore: LiveStore;
+  leaseTtlMs: number;
+  durableOnLiveAppend: boolean;
+  newId(): string;
+}
+
+/**
+ * The one locked path by which universe rooms come to exist. Colyseus alone does not guarantee
+ * one room per id across processes, so: take the universe's lease in the live store (a Redis
+ * lock with a fencing token), hydrate, and only then create the room locally with the universe
+ * id as its room id. Whoever loses the race waits for the winner's room to be listed.
+ * Concurrent opens inside this process share one in-flight open.
+ */
+export class Ownership {
+  private readonly opening = new Map<string, Promise<void>>();
+  /** Authorities hydrated for a room that is being created; the room takes its one in onCreate. */
+  private readonly handoff = new Map<string, UniverseAuthority>();
+
+  constructor(private readonly options: OwnershipOptions) {}
+
+  take(universeId: string): UniverseAuthority {
+    const authority = this.handoff.get(universeId);
+    if (!authority) throw new Error(`universe ${universeId} must be opened through Ownership.open`);
+    this.handoff.delete(universeId);
+    return authority;
+  }
+
+  open(universeId: string): Promise<void> {
+    let inFlight = this.opening.get(universeId);
+    if (!inFlight) {
+      inFlight = this.openOnce(universeId).finally(() => this.opening.delete(universeId));
+      this.opening.set(universeId, inFlight);
+    }
+    return inFlight;
+  }
+
+  private async openOnce(universeId: string): Promise<void> {
+    const deadline = Date.now() + this.options.leaseTtlMs + 5_000;
+    for (;;) {
+      if (matchMaker.getLocalRoomById(universeId)) return;
+      const holder = await this.options.liveStore.owner(universeId);
+      if (holder && holder.owner !== this.options.processId) {
+        if (await this.listed(universeId)) return;
+      } else {
+        const lease = await this.options.liveStore.acquire(universeId, this.options.processId, this.options.leaseTtlMs);
+        if (lease) {
+          await this.create(universeId, lease);
+          return;
+        }
+      }
+      if (Date.now() > deadline) throw new UniverseUnavailableError(universeId, "its owner did not come up in time");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private async listed(universeId: string): Promise<boolean> {
+    const rooms = await matchMaker.query({ roomId: universeId });
+    return rooms.length > 0;
+  }
+
+  private async create(universeId: string, lease: Lease): Promise<void> {
+    const universe = await this.options.turnStore.getUniverse(universeId);
+    if (!universe) {
+      await this.options.liveStore.release(lease);
+      throw new UniverseUnavailableError(universeId, "no such universe");
+    }
+    try {
+      // A listing left by a process that died while owning the universe would misroute joins.
+      const stale = await matchMaker.query({ roomId: universeId });
+      if (stale.length > 0) await matchMaker.driver.remove(universeId);
+      const options: AuthorityOptions = {
+        universe,
+        turnStore: this.options.turnStore,
+        liveStore: this.options.liveStore,
+        lease,
+        durableOnLiveAppend: this.options.durableOnLiveAppend,
+        newId: this.options.newId,
+      };
+      this.handoff.set(universeId, await UniverseAuthority.hydrate(options));
+      await matchMaker.handleCreateRoom(UNIVERSE_ROOM, { universeId }, undefined, universeId);
+      log.info(`opened universe ${universeId} (lease ${lease.token})`);
+    } catch (error) {
+      this.handoff.delete(universeId);
+      await this.options.liveStore.release(lease).catch(() => undefined);
+      throw error;
+    }
+  }
+}

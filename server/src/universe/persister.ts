@@ -1,0 +1,124 @@
+import type { Snapshot, Turn } from "@loom/shared";
+import type { LiveStore } from "../live/live-store.ts";
+import { AppendConflictError, type TurnStore } from "../persist/turn-store.ts";
+import { log } from "../log.ts";
+
+export interface PersisterOptions {
+  universeId: string;
+  turnStore: TurnStore;
+  liveStore: LiveStore;
+  persistedThrough: number;
+  sinceSnapshot: { turns: number; deltas: number };
+  onPersisted(through: number): void;
+  /** The TurnStore's head moved under us: another process wrote this universe. */
+  onFenced(error: Error): void;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Writes a universe's pending turns (and due snapshots, and undo marks) to the TurnStore in one
+ * transaction per flush, then trims the live store's write-ahead stream. A failed write keeps
+ * everything pending and retries with exponential backoff; play goes on meanwhile.
+ */
+export class Persister {
+  private pending: Turn[] = [];
+  private snapshots: Snapshot[] = [];
+  private undone: number[] = [];
+  private through: number;
+  private inFlight: Promise<void> | null = null;
+  private failures = 0;
+  private retryAt = 0;
+  private since: { turns: number; deltas: number };
+
+  constructor(private readonly options: PersisterOptions) {
+    this.through = options.persistedThrough;
+    this.since = { ...options.sinceSnapshot };
+  }
+
+  get persistedThrough(): number {
+    return this.through;
+  }
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  enqueue(turns: Turn[], snapshots: Snapshot[]): void {
+    this.pending.push(...turns);
+    this.snapshots.push(...snapshots);
+  }
+
+  markUndone(position: number): void {
+    this.undone.push(position);
+  }
+
+  /** Counts a turn toward the snapshot policy and returns the counts since the last snapshot. */
+  noteTurn(turn: Turn): { turns: number; deltas: number } {
+    this.since.turns += 1;
+    this.since.deltas += turn.deltas.length;
+    return this.since;
+  }
+
+  resetSinceSnapshot(): void {
+    this.since = { turns: 0, deltas: 0 };
+  }
+
+  flush(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    if (this.pending.length === 0 && this.snapshots.length === 0 && this.undone.length === 0) return Promise.resolve();
+    if (Date.now() < this.retryAt) return Promise.resolve();
+    this.inFlight = this.write().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  async drain(deadlineMs: number): Promise<boolean> {
+    const deadline = Date.now() + deadlineMs;
+    while (this.pending.length > 0 || this.snapshots.length > 0 || this.undone.length > 0) {
+      if (Date.now() > deadline) return false;
+      this.retryAt = Math.min(this.retryAt, Date.now());
+      await this.flush();
+      if (this.failures > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return true;
+  }
+
+  private async write(): Promise<void> {
+    const turns = this.pending.slice();
+    const snapshots = this.snapshots.slice();
+    const undone = this.undone.slice();
+    const last = turns.length > 0 ? turns[turns.length - 1]!.position : this.through;
+    try {
+      await this.options.turnStore.appendTurns(this.options.universeId, {
+        expectedHead: this.through,
+        turns,
+        snapshots,
+        undone,
+      });
+    } catch (error) {
+      if (error instanceof AppendConflictError) {
+        this.options.onFenced(error);
+        return;
+      }
+      this.failures += 1;
+      const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
+      this.retryAt = Date.now() + backoff;
+      log.warn(`persisting ${turns.length} turns of ${this.options.universeId} failed (attempt ${this.failures}); retrying in ${backoff} ms`, error);
+      return;
+    }
+    this.failures = 0;
+    this.retryAt = 0;
+    this.pending.splice(0, turns.length);
+    this.snapshots.splice(0, snapshots.length);
+    this.undone.splice(0, undone.length);
+    this.through = last;
+    this.options.onPersisted(last);
+    try {
+      await this.options.liveStore.trim(this.options.universeId, last);
+    } catch (error) {
+      // Harmless: hydration skips stream entries the TurnStore already has.
+      log.warn(`trimming the live stream of ${this.options.universeId} failed`, error);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { turnSchema } from "./turn.ts";
+
+/**
+ * Room messages, both ways. The SDK and the server import these names, so a renamed message
+ * fails to compile on both sides rather than silently at run time.
+ */
+export const ClientMessage = {
+  Act: "act",
+  Undo: "undo",
+  Retcon: "retcon",
+} as const;
+
+export const ServerMessage = {
+  /** To the sender: its command became this turn. */
+  Ack: "ack",
+  /** To the sender: its command was refused; nothing changed. */
+  Rejected: "rejected",
+  /** To everyone: the next turn of the timeline (redacted for non-GMs). */
+  Turn: "turn",
+  /** To everyone: durableThrough / persistedThrough advanced. */
+  Durable: "durable",
+  /** To a player at session start: "Last time on…". */
+  Recap: "recap",
+  /** To everyone: prose for a turn, when the narrator delivers it. */
+  Narration: "narration",
+} as const;
+
+/** WebSocket close codes the server uses beyond Colyseus's own (4000–4010). */
+export const CloseCode = {
+  /** The universe moved to another process: open it again through the HTTP API and rejoin. */
+  UniverseMoved: 4101,
+  /** The run ended or was paused elsewhere. */
+  RunClosed: 4102,
+} as const;
+
+export const JoinRole = z.enum(["player", "gm", "spectator"]);
+export type JoinRole = z.infer<typeof JoinRole>;
+
+export const joinOptionsSchema = z.object({
+  role: JoinRole,
+  runId: z.string().max(64).optional(),
+});
+export type JoinOptions = z.infer<typeof joinOptionsSchema>;
+
+export const undoMessageSchema = z.object({
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** The turn to undo; defaults to the latest applied turn (GM) or the player's latest turn. */
+  position: z.number().int().min(1).optional(),
+});
+export type UndoMessage = z.infer<typeof undoMessageSchema>;
+
+export const ackSchema = z.object({ seq: z.number(), duplicate: z.boolean(), turn: turnSchema });
+export type AckMessage = z.infer<typeof ackSchema>;
+export const rejectedMessageSchema = z.object({
+  seq: z.number().nullable(),
+  code: z.string(),
+  message: z.string(),
+});
+export type RejectedMessage = z.infer<typeof rejectedMessageSchema>;
+
+export const durableMessageSchema = z.object({ durableThrough: z.number(), persistedThrough: z.number() });
+export type DurableMessage = z.infer<typeof durableMessageSchema>;
