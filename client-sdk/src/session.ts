@@ -1,0 +1,127 @@
+import type { Room } from "@colyseus/sdk";
+import {
+  ClientMessage,
+  ServerMessage,
+  type AckMessage,
+  type CommandInput,
+  type DurableMessage,
+  type Rejection,
+  type RejectedMessage,
+  type Turn,
+} from "@loom/shared";
+
+export type ActResult = { ok: true; turn: Turn; duplicate: boolean } | { ok: false; rejection: Rejection };
+
+export interface SessionEvents {
+  turn: (turn: Turn) => void;
+  rejected: (rejection: RejectedMessage) => void;
+  durable: (marks: DurableMessage) => void;
+  state: (state: unknown) => void;
+  recap: (recap: unknown) => void;
+  narration: (narration: { position: number; text: string }) => void;
+  leave: (code: number) => void;
+}
+
+type Listener<K extends keyof SessionEvents> = SessionEvents[K];
+
+/**
+ * Sequence numbers start from the clock so a new session of the same player never reuses a
+ * number an earlier session used (the server answers a reused number with the earlier turn).
+ */
+function initialSeq(): number {
+  return Date.now() * 1000;
+}
+
+/** A joined universe: send commands, receive the timeline as it grows. */
+export class UniverseSession {
+  private seq = initialSeq();
+  private readonly pending = new Map<number, (result: ActResult) => void>();
+  private readonly listeners: { [K in keyof SessionEvents]: Set<Listener<K>> } = {
+    turn: new Set(),
+    rejected: new Set(),
+    durable: new Set(),
+    state: new Set(),
+    recap: new Set(),
+    narration: new Set(),
+    leave: new Set(),
+  };
+  /** Every turn broadcast received, in arrival order. */
+  readonly turns: Turn[] = [];
+  durableThrough = 0;
+  persistedThrough = 0;
+
+  constructor(readonly room: Room) {
+    room.onMessage(ServerMessage.Ack, (ack: AckMessage) => {
+      this.pending.get(ack.seq)?.({ ok: true, turn: ack.turn, duplicate: ack.duplicate });
+      this.pending.delete(ack.seq);
+    });
+    room.onMessage(ServerMessage.Rejected, (message: RejectedMessage) => {
+      const rejection = { rejected: true, code: message.code, message: message.message } as Rejection;
+      if (message.seq !== null && this.pending.has(message.seq)) {
+        this.pending.get(message.seq)!({ ok: false, rejection });
+        this.pending.delete(message.seq);
+      }
+      this.emit("rejected", message);
+    });
+    room.onMessage(ServerMessage.Turn, (turn: Turn) => {
+      this.turns.push(turn);
+      this.emit("turn", turn);
+    });
+    room.onMessage(ServerMessage.Durable, (marks: DurableMessage) => {
+      this.durableThrough = marks.durableThrough;
+      this.persistedThrough = marks.persistedThrough;
+      this.emit("durable", marks);
+    });
+    room.onMessage(ServerMessage.Recap, (recap: unknown) => this.emit("recap", recap));
+    room.onMessage(ServerMessage.Narration, (narration: { position: number; text: string }) => this.emit("narration", narration));
+    room.onStateChange((state: unknown) => this.emit("state", state));
+    room.onLeave((code: number) => {
+      for (const resolve of this.pending.values()) {
+        resolve({ ok: false, rejection: { rejected: true, code: "unavailable", message: `left the room (${code})` } });
+      }
+      this.pending.clear();
+      this.emit("leave", code);
+    });
+  }
+
+  /** The decoded synced state (header, scene, characters, recent turns, durability marks). */
+  get state(): any {
+    return this.room.state;
+  }
+
+  /**
+   * Sends a command and resolves with the turn it became, or the coded rejection. Pass the same
+   * `seq` to retry a command whose answer was lost: it is applied at most once.
+   */
+  act(command: CommandInput, options: { seq?: number; timeoutMs?: number } = {}): Promise<ActResult> {
+    const seq = options.seq ?? ++this.seq;
+    return new Promise<ActResult>((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(seq)) resolve({ ok: false, rejection: { rejected: true, code: "unavailable", message: "no answer in time; retry with the same seq" } });
+      }, options.timeoutMs ?? 10_000);
+      this.pending.set(seq, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+      this.room.send(ClientMessage.Act, { seq, command });
+    });
+  }
+
+  /** The next sequence number `act` would use (for callers that manage retries themselves). */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): () => void {
+    this.listeners[event].add(listener);
+    return () => this.listeners[event].delete(listener);
+  }
+
+  leave(): Promise<number> {
+    return this.room.leave(true);
+  }
+
+  private emit<K extends keyof SessionEvents>(event: K, ...args: Parameters<SessionEvents[K]>): void {
+    for (const listener of this.listeners[event]) (listener as (...a: Parameters<SessionEvents[K]>) => void)(...args);
+  }
+}
