@@ -1,0 +1,143 @@
+import { randomBytes } from "node:crypto";
+import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { SignJWT, errors, jwtVerify } from "jose";
+
+/**
+ * Player identity tokens: HS256 JWTs issued by this server, `sub` = player id, `name` = display
+ * name. They are presented at matchmaking and on HTTP calls; the room derives roles from them.
+ */
+
+export const TOKEN_ISSUER = "loom";
+export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
+/** HS256 keys shorter than the hash output weaken the signature (RFC 7518 §3.2). */
+const MIN_SECRET_LENGTH = 32;
+
+export type AuthErrorReason = "missing" | "malformed" | "expired" | "bad_signature" | "invalid_claims";
+
+/** A token that does not prove who the caller is. `code` is what the wire reports. */
+export class AuthError extends Error {
+  readonly code = "unauthorized";
+
+  constructor(
+    readonly reason: AuthErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "AuthError";
+  }
+}
+
+export interface PlayerIdentity {
+  playerId: string;
+  name: string;
+}
+
+export interface TokenService {
+  issue(playerId: string, name: string): Promise<string>;
+  /** The identity a token proves; throws AuthError for a missing, malformed, expired or forged one. */
+  verify(token: string): Promise<PlayerIdentity>;
+}
+
+export interface TokenServiceOptions {
+  /** Lifetime of issued tokens (default 30 days). */
+  ttlSeconds?: number;
+  /** Milliseconds clock; tests inject one to expire tokens without waiting. */
+  now?: () => number;
+}
+
+export interface SecretOptions {
+  /** LOOM_SECRET: used as is when set (at least 32 characters). */
+  secret?: string;
+  /** Where a generated secret is kept between starts (default `./data`). */
+  dataDir?: string;
+}
+
+/**
+ * The signing key: LOOM_SECRET when given, else the one in `<dataDir>/secret`, generated (32
+ * random bytes, base64url) on first start. The file's text is the key, exactly as LOOM_SECRET
+ * would be, so it can be copied into LOOM_SECRET to share it between processes.
+ */
+export async function loadSecret(options: SecretOptions = {}): Promise<Uint8Array> {
+  if (options.secret !== undefined && options.secret !== "")
+    return secretBytes(options.secret, "LOOM_SECRET");
+  const dir = options.dataDir ?? "data";
+  const path = join(dir, "secret");
+  await mkdir(dir, { recursive: true });
+  // Written aside and linked into place: link fails if the file exists, so two processes starting
+  // at once agree on one secret and neither ever reads a half-written file.
+  const pending = join(dir, `secret.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  await writeFile(pending, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
+  try {
+    await link(pending, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    await unlink(pending);
+  }
+  return secretBytes((await readFile(path, "utf8")).trim(), path);
+}
+
+function secretBytes(secret: string, source: string): Uint8Array {
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new Error(`the secret from ${source} must be at least ${MIN_SECRET_LENGTH} characters`);
+  }
+  return new TextEncoder().encode(secret);
+}
+
+export function createTokenService(secret: Uint8Array, options: TokenServiceOptions = {}): TokenService {
+  const ttlSeconds = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+  const now = options.now ?? Date.now;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)
+    throw new RangeError(`token TTL must be ≥ 1 s, got ${ttlSeconds}`);
+
+  return {
+    async issue(playerId, name) {
+      if (!playerId || !name) throw new TypeError("a token needs a player id and a name");
+      const issuedAt = Math.floor(now() / 1000);
+      return new SignJWT({ name })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setIssuer(TOKEN_ISSUER)
+        .setSubject(playerId)
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(issuedAt + ttlSeconds)
+        .sign(secret);
+    },
+
+    async verify(token) {
+      if (typeof token !== "string" || token.trim() === "")
+        throw new AuthError("missing", "no token was presented");
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(token, secret, {
+          algorithms: ["HS256"],
+          issuer: TOKEN_ISSUER,
+          requiredClaims: ["sub", "exp"],
+          currentDate: new Date(now()),
+        }));
+      } catch (error) {
+        throw authError(error);
+      }
+      const { sub, name } = payload;
+      if (!sub || typeof name !== "string" || name === "") {
+        throw new AuthError("invalid_claims", "the token does not name a player");
+      }
+      return { playerId: sub, name };
+    },
+  };
+}
+
+function authError(error: unknown): Error {
+  if (error instanceof errors.JWTExpired)
+    return new AuthError("expired", "the token has expired", { cause: error });
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new AuthError("bad_signature", "the token was not signed by this server", { cause: error });
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return new AuthError("invalid_claims", `the token's "${error.claim}" claim is invalid`, { cause: error });
+  }
+  if (error instanceof errors.JOSEError)
+    return new AuthError("malformed", "the token is malformed", { cause: error });
+  return error instanceof Error ? error : new Error(String(error));
+}
