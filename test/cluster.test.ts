@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { connect } from "../client-sdk/src/index.ts";
+import { spawnServer, waitFor, type ChildServer } from "./support/server.ts";
+import { overcome, setTable } from "./support/players.ts";
+
+const databaseUrl = process.env.DATABASE_URL;
+const redisUrl = process.env.REDIS_URL;
+const distributed = { DATABASE_URL: databaseUrl ?? "", REDIS_URL: redisUrl ?? "" };
+
+describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redis", () => {
+  const children: ChildServer[] = [];
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
+  });
+
+  it("keeps every acknowledged turn when the owning process is killed before persisting", async () => {
+    const env = { ...distributed, LOOM_PERSIST_INTERVAL_MS: "600000", LOOM_PERSIST_BATCH: "100000", LOOM_LEASE_TTL_MS: "1500" };
+    const first = await spawnServer(env, 2611);
+    children.push(first);
+    const table = await setTable(first.url, ["Alex"]);
+    const alex = table.players[0]!;
+    const session = await alex.client.joinUniverse(table.universeId, { role: "player", runId: alex.runId });
+    const acked: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const result = await session.act(overcome(alex.characterId));
+      if (result.ok) acked.push(result.turn.position);
+    }
+    expect(acked.length).toBe(30);
+    const before = await table.gm.history(table.universeId, { limit: 500 });
+    expect(before.turns.length).toBeLessThan(acked.length); // not persisted yet: only in Redis
+
+    await first.stop("SIGKILL");
+    const second = await spawnServer({ ...distributed, LOOM_LEASE_TTL_MS: "1500" }, 2612);
+    children.push(second);
+    const gm = connect(second.url).useToken(table.gm.playerToken!);
+    const gmSession = await gm.joinUniverse(table.universeId, { role: "gm" });
+    expect(gmSession.state.head).toBe(Math.max(...acked));
+    await waitFor(async () => (await gm.history(table.universeId, { limit: 500 })).turns.length >= Math.max(...acked), 10_000, "persisted");
+    const after = await gm.history(table.universeId, { limit: 500, order: "asc" });
+    const positions = after.turns.map((turn) => turn.position);
+    expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => i + 1));
+    expect(positions).toEqual(expect.arrayContaining(acked));
+    await gmSession.leave();
+  });
+
+  it("puts 8 concurrent joins through two processes into exactly one room", async () => {
+    const a = await spawnServer(distributed, 2613);
+    const b = await spawnServer(distributed, 2614);
+    children.push(a, b);
+    const table = await setTable(a.url, Array.from({ length: 8 }, (_, i) => `Traveller${i}`));
+    const sessions = await Promise.all(
+      table.players.map((player, i) => {
+        const client = connect(i % 2 === 0 ? a.url : b.url).useToken(player.client.playerToken!);
+        return client.joinUniverse(table.universeId, { role: "player", runId: player.runId });
+      }),
+    );
+    const first = table.players[0]!;
+    const result = await sessions[0]!.act(overcome(first.characterId));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    await waitFor(() => sessions.every((s) => s.turns.some((t) => t.position === result.turn.position)), 10_000, "broadcast to all 8");
+    const processIds = new Set(sessions.map((s) => (s.room as unknown as { roomId: string }).roomId));
+    expect(processIds.size).toBe(1);
+    expect(sessions.every((s) => s.state.characters.size === 8)).toBe(true);
+    await Promise.all(sessions.map((s) => s.leave()));
+  });
+});

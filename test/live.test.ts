@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checksum } from "@loom/shared";
+import { connect } from "../client-sdk/src/index.ts";
+import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
+import { joinAll, overcome, setTable } from "./support/players.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+for (const mode of modes()) {
+  describe(`live universe (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    const dataDir = tempDir();
+
+    beforeAll(async () => {
+      server = await startServer(mode, { dataDir, inMemory: false });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("orders concurrent actions from three players into one gapless timeline every member sees in order", async () => {
+      const table = await setTable(server.url, ["Alex", "Jordan", "Sam"]);
+      const sessions = await joinAll(table);
+      const perPlayer = 15;
+      const results = await Promise.all(
+        sessions.map((session, i) =>
+          Promise.all(Array.from({ length: perPlayer }, () => session.act(overcome(table.players[i]!.characterId)))),
+        ),
+      );
+      const acked = results.flat();
+      expect(acked.every((result) => result.ok)).toBe(true);
+      const head = Math.max(...acked.map((r) => (r.ok ? r.turn.position : 0)));
+
+      await waitFor(() => sessions.every((s) => s.turns.length > 0 && s.turns[s.turns.length - 1]!.position === head), 10_000, "broadcasts");
+      for (const session of sessions) {
+        const positions = session.turns.map((turn) => turn.position);
+        // each member saw every turn from its join on, strictly in order, no gap
+        expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => positions[0]! + i));
+      }
+      // everything the members saw after the last join is the full set of acknowledged turns
+      const ackedPositions = acked.map((r) => (r.ok ? r.turn.position : -1)).sort((a, b) => a - b);
+      expect(new Set(ackedPositions).size).toBe(3 * perPlayer);
+
+      await waitFor(async () => (await table.gm.history(table.universeId, { limit: 500, order: "asc" })).turns.length === head, 10_000, "persistence");
+      const page = await table.gm.history(table.universeId, { limit: 500, order: "asc" });
+      expect(page.turns.map((t) => t.position)).toEqual(Array.from({ length: head }, (_, i) => i + 1));
+      for (const session of sessions) await session.leave();
+    });
+
+    it("refuses spectators' actions and acting for another player's character, and hides GM fields from spectators", async () => {
+      const table = await setTable(server.url, ["Mara", "Tobin"]);
+      const [mara, tobin] = table.players;
+      const maraSession = await mara!.client.joinUniverse(table.universeId, { role: "player", runId: mara!.runId });
+      const tobinSession = await tobin!.client.joinUniverse(table.universeId, { role: "player", runId: tobin!.runId });
+      const watcher = connect(server.url);
+      await watcher.registerPlayer("Watcher");
+      const spectator = await watcher.joinUniverse(table.universeId, { role: "spectator" });
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+
+      const bySpectator = await spectator.act(overcome(mara!.characterId));
+      expect(bySpectator).toMatchObject({ ok: false, rejection: { code: "not_allowed" } });
+      const impostor = await tobinSession.act(overcome(mara!.characterId));
+      expect(impostor).toMatchObject({ ok: false, rejection: { code: "not_your_character" } });
+
+      // a GM note on Mara reaches the GM's decoded state but not the spectator's or Tobin's
+      const note = await gm.act({
+        kind: "world_event",
+        text: "The GM marks Mara as the heir.",
+        major: false,
+        deltas: [{ op: "set", path: `/characters/${mara!.characterId}/gmNotes`, value: "secret heir", prev: "" }],
+      });
+      expect(note.ok).toBe(true);
+      await waitFor(() => gm.state.characters?.get(mara!.characterId)?.gmNotes === "secret heir", 5_000, "GM view");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(spectator.state.characters.get(mara!.characterId)?.gmNotes ?? "").toBe("");
+      expect(tobinSession.state.characters.get(mara!.characterId)?.gmNotes ?? "").toBe("");
+      // owner-only notes reach the owner, not the other player
+      expect(maraSession.state.characters.get(mara!.characterId)?.name).toBe("Mara");
+      const head = gm.state.head as number;
+      expect(spectator.state.head).toBe(head);
+      for (const session of [maraSession, tobinSession, spectator, gm]) await session.leave();
+    });
+
+    it("applies a retried client sequence number once", async () => {
+      const table = await setTable(server.url, ["Iris"]);
+      const iris = table.players[0]!;
+      const session = await iris.client.joinUniverse(table.universeId, { role: "player", runId: iris.runId });
+      const seq = session.nextSeq();
+      const first = await session.act(overcome(iris.characterId), { seq });
+      const retry = await session.act(overcome(iris.characterId), { seq });
+      expect(first.ok && retry.ok).toBe(true);
+      if (!first.ok || !retry.ok) return;
+      expect(retry.turn.position).toBe(first.turn.position);
+      expect(retry.duplicate).toBe(true);
+      const next = await session.act(overcome(iris.characterId));
+      expect(next.ok && next.turn.position).toBe(first.turn.position + 1);
+      await session.leave();
+    });
+
+    it("rejects malformed and oversized messages with a code and keeps the room alive", async () => {
+      const table = await setTable(server.url, ["Quill"]);
+      const quill = table.players[0]!;
+      const session = await quill.client.joinUniverse(table.universeId, { role: "player", runId: quill.runId });
+      const rejections: string[] = [];
+      session.on("rejected", (r) => rejections.push(r.code));
+      session.room.send("act", { seq: 1, command: { kind: "action", action: "teleport" } });
+      session.room.send("act", "not an object");
+      session.room.send("act", { seq: 2, command: { kind: "custom", characterId: quill.characterId, text: "x".repeat(9000) } });
+      session.room.send("dance", {});
+      await waitFor(() => rejections.length === 4, 5_000, "rejections");
+      expect(rejections.sort()).toEqual(["invalid_message", "invalid_message", "invalid_message", "payload_too_large"].sort());
+      const ok = await session.act(overcome(quill.characterId));
+      expect(ok.ok).toBe(true);
+      await session.leave();
+    });
+
+    it("comes back after a graceful restart with the same state checksum and every acknowledged turn", async () => {
+      const table = await setTable(server.url, ["Wren"]);
+      const wren = table.players[0]!;
+      const session = await wren.client.joinUniverse(table.universeId, { role: "player", runId: wren.runId });
+      const acked: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const result = await session.act(overcome(wren.characterId));
+        if (result.ok) acked.push(result.turn.position);
+      }
+      await server.shutdown();
+      server = await startServer(mode, { dataDir, inMemory: false });
+      const gm = connect(server.url).useToken(table.gm.playerToken!);
+      const before = await gm.stateAt(table.universeId);
+      expect(before.position).toBe(Math.max(...acked));
+      const page = await gm.history(table.universeId, { limit: 500, order: "asc" });
+      expect(page.turns.map((t) => t.position)).toEqual(expect.arrayContaining(acked));
+      // hydrate a room again: its live state matches the stored one
+      const gmSession = await gm.joinUniverse(table.universeId, { role: "gm" });
+      expect(gmSession.state.head).toBe(before.position);
+      expect(checksum(before.state)).toBe(before.checksum);
+      await gmSession.leave();
+    });
+  });
+}

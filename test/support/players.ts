@@ -1,0 +1,46 @@
+import { connect, type LoomClient, type UniverseSession } from "../../client-sdk/src/index.ts";
+import type { CharacterSheetInput } from "@loom/shared";
+
+export function sheet(name: string, overrides: Partial<CharacterSheetInput> = {}): CharacterSheetInput {
+  return {
+    name,
+    highConcept: `${name}, wandering cartographer`,
+    trouble: "Owes the Salt Guild",
+    aspects: ["Never forgets a road"],
+    skills: { Athletics: 2, Notice: 3, Fight: 1, Will: 1, Physique: 2, Lore: 2 },
+    ...overrides,
+  };
+}
+
+export interface Table {
+  gm: LoomClient;
+  universeId: string;
+  players: Array<{ client: LoomClient; characterId: string; runId: string; playerId: string }>;
+}
+
+/** A GM, a universe and `count` players with one character and run each. */
+export async function setTable(url: string, names: string[], seed = 42): Promise<Table> {
+  const gm = connect(url);
+  await gm.registerPlayer("Game Master");
+  const universe = await gm.createUniverse({ name: "The Salt Marches", premise: "A drowned coast", seed });
+  const players = [];
+  for (const name of names) {
+    const client = connect(url);
+    const { player } = await client.registerPlayer(name);
+    const { character, run } = await client.createCharacter(universe.id, sheet(name));
+    players.push({ client, characterId: character.id, runId: run.id, playerId: player.id });
+  }
+  return { gm, universeId: universe.id, players };
+}
+
+export function overcome(characterId: string, description = "pushes through the marsh") {
+  return { kind: "action" as const, action: "overcome" as const, characterId, skill: "Athletics", opposition: 1, description };
+}
+
+export async function joinAll(table: Table): Promise<UniverseSession[]> {
+  const sessions: UniverseSession[] = [];
+  for (const player of table.players) {
+    sessions.push(await player.client.joinUniverse(table.universeId, { role: "player", runId: player.runId }));
+  }
+  return sessions;
+}

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { loadConfig, type LoomConfig } from "../../server/src/config.ts";
+import { startLoomServer, type LoomServer } from "../../server/src/app.ts";
+
+export const TEST_SECRET = "loom-test-secret-0123456789abcdef";
+const root = resolve(import.meta.dirname, "../..");
+
+export interface Mode {
+  name: string;
+  databaseUrl: string | null;
+  redisUrl: string | null;
+}
+
+/** The modes a server-level test runs in: embedded always; Postgres + Redis when configured. */
+export function modes(): Mode[] {
+  const list: Mode[] = [{ name: "embedded", databaseUrl: null, redisUrl: null }];
+  if (process.env.DATABASE_URL && process.env.REDIS_URL) {
+    list.push({ name: "postgres+redis", databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL });
+  }
+  return list;
+}
+
+export function tempDir(prefix = "loom-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Starts a server inside the test process (one at a time: the matchmaker is a singleton). */
+export async function startServer(mode: Mode, overrides: Partial<LoomConfig> = {}): Promise<LoomServer & { url: string }> {
+  const config = loadConfig(
+    {},
+    {
+      port: overrides.port ?? 2590,
+      databaseUrl: mode.databaseUrl,
+      redisUrl: mode.redisUrl,
+      secret: TEST_SECRET,
+      dataDir: overrides.dataDir ?? tempDir(),
+      inMemory: overrides.dataDir === undefined,
+      persistIntervalMs: 50,
+      leaseTtlMs: 3_000,
+      reconnectSeconds: 1,
+      actionsPerSecond: 0,
+      ...overrides,
+    },
+  );
+  const server = await startLoomServer(config);
+  return { ...server, url: `http://127.0.0.1:${config.port}` };
+}
+
+export interface ChildServer {
+  url: string;
+  process: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts a server as a child process (`npm start`'s entry point) and waits for /healthz. */
+export async function spawnServer(env: Record<string, string>, port: number): Promise<ChildServer> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "server/src/main.ts")], {
+    cwd: root,
+    env: { ...process.env, LOOM_SECRET: TEST_SECRET, PORT: String(port), LOOM_LOG: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${output}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not become healthy:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    process: child,
+    output: () => output,
+    stop: async (signal: NodeJS.Signals = "SIGTERM") => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
