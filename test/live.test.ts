@@ -75,7 +75,7 @@ for (const mode of modes()) {
       expect(tobinSession.state.characters.get(mara!.characterId)?.gmNotes ?? "").toBe("");
       // owner-only notes reach the owner, not the other player
       expect(maraSession.state.characters.get(mara!.characterId)?.name).toBe("Mara");
-      const head = gm.state.head as number;
+      const head = gm.state.head;
       expect(spectator.state.head).toBe(head);
       for (const session of [maraSession, tobinSession, spectator, gm]) await session.leave();
     });

@@ -22,6 +22,18 @@ export interface SessionEvents {
   leave: (code: number) => void;
 }
 
+/** The synced room state as decoded on the client. */
+export interface RoomState {
+  universeId: string;
+  name: string;
+  head: number;
+  durableThrough: number;
+  persistedThrough: number;
+  scene: { id: string; title: string; location: string; summary: string; mode: string };
+  characters: Map<string, { id: string; name: string; playerId: string; fatePoints: number; present: boolean; takenOut: boolean; privateNotes?: string; gmNotes?: string }>;
+  turns: Array<{ position: number; kind: string; summary: string; outcome: string; status: string; secret?: string }> & { length: number };
+}
+
 type Listener<K extends keyof SessionEvents> = SessionEvents[K];
 
 /**
@@ -84,9 +96,12 @@ export class UniverseSession {
     });
   }
 
-  /** The decoded synced state (header, scene, characters, recent turns, durability marks). */
-  get state(): any {
-    return this.room.state;
+  /**
+   * The decoded synced state (header, scene, characters, recent turns, durability marks), shaped
+   * like the server's UniverseRoomState; decoded by reflection, so typed loosely here.
+   */
+  get state(): RoomState {
+    return this.room.state as RoomState;
   }
 
   /**

@@ -17,7 +17,7 @@ export interface Services {
   ownership: Ownership;
   /** This process's id in the matchmaker, used as the lease owner. */
   processId: string;
-  newId(): string;
+  newId: () => string;
 }
 
 let current: Services | null = null;

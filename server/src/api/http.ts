@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
-import { z } from "zod";
+import type { z } from "zod";
 import { RejectionCode, type RejectionCode as Code } from "@loom/shared";
 import { services } from "../services.ts";
 import { log } from "../log.ts";

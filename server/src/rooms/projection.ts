@@ -1,5 +1,5 @@
 import type { Character, Turn, UniverseState } from "@loom/shared";
-import { ArraySchema } from "@colyseus/schema";
+import type { ArraySchema } from "@colyseus/schema";
 import {
   AspectView,
   CharacterView,

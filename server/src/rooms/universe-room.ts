@@ -8,7 +8,6 @@ import {
   reject,
   RejectionCode,
   ServerMessage,
-  type JoinRole,
   type Rejection,
   type Turn,
   type UniverseState,
@@ -26,7 +25,12 @@ export interface AuthData {
   name: string;
 }
 
-type LoomClient = Client & { userData: Member & { bucket: TokenBucket } };
+type MemberState = Member & { bucket: TokenBucket };
+
+/** The member a client joined as (undefined before onJoin finished). */
+function memberOf(client: Client): MemberState | undefined {
+  return client.userData as MemberState | undefined;
+}
 
 /**
  * One universe, one room, room id = universe id. The room wires Colyseus to the universe's
@@ -73,18 +77,18 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       );
     }, Math.max(100, Math.floor(config.leaseTtlMs / 3)));
     this.onMessage("*", (client, type) => {
-      this.sendRejection(client as LoomClient, null, reject(RejectionCode.InvalidMessage, `unknown message type "${String(type)}"`));
+      this.sendRejection(client, null, reject(RejectionCode.InvalidMessage, `unknown message type "${String(type)}"`));
     });
-    this.onMessage("act", (client, message: unknown) => void this.onAct(client as LoomClient, message));
+    this.onMessage("act", (client, message: unknown) => void this.onAct(client, message));
   }
 
   override async onJoin(client: Client, options: unknown, auth: AuthData): Promise<void> {
     const parsed = joinOptionsSchema.safeParse(options ?? {});
     if (!parsed.success) throw new Error(`invalid join options: ${parsed.error.issues[0]?.message ?? "bad shape"}`);
     const member = await admitMember(this.authority, auth, parsed.data);
-    const loomClient = client as LoomClient;
-    loomClient.userData = { ...member, bucket: new TokenBucket(services().config.actionsPerSecond, Date.now()) };
-    this.attachView(loomClient, member.role);
+    const state: MemberState = { ...member, bucket: new TokenBucket(services().config.actionsPerSecond, Date.now()) };
+    client.userData = state;
+    this.attachView(client, state);
     if (member.characterId) this.markPresent(member.characterId, true);
   }
 
@@ -93,8 +97,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   override onLeave(client: Client): void {
-    const member = (client as LoomClient).userData;
-    if (member?.characterId && !this.clients.some((other) => other !== client && (other as LoomClient).userData?.characterId === member.characterId)) {
+    const member = memberOf(client);
+    if (member?.characterId && !this.clients.some((other) => other !== client && memberOf(other)?.characterId === member.characterId)) {
       this.markPresent(member.characterId, false);
     }
   }
@@ -118,9 +122,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     return this.authority.submit(request);
   }
 
-  private async onAct(client: LoomClient, message: unknown): Promise<void> {
+  private async onAct(client: Client, message: unknown): Promise<void> {
     const seq = typeof (message as { seq?: unknown })?.seq === "number" ? (message as { seq: number }).seq : null;
-    const member = client.userData;
+    const member = memberOf(client);
     if (!member) return;
     if (JSON.stringify(message ?? null).length > LIMITS.messageBytesMax) {
       return this.sendRejection(client, seq, reject(RejectionCode.PayloadTooLarge, `messages are limited to ${LIMITS.messageBytesMax} bytes`));
@@ -156,7 +160,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     });
   }
 
-  private sendRejection(client: LoomClient, seq: number | null, rejection: Rejection): void {
+  private sendRejection(client: Client, seq: number | null, rejection: Rejection): void {
     client.send(ServerMessage.Rejected, { seq, code: rejection.code, message: rejection.message });
   }
 
@@ -172,8 +176,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.gmView.add(view, VIEW_TAG.GM);
     this.state.head = turn.position;
     const redacted = redactTurn(turn);
-    for (const client of this.clients as LoomClient[]) {
-      client.send(ServerMessage.Turn, client.userData?.role === "gm" ? turn : redacted);
+    for (const client of this.clients) {
+      client.send(ServerMessage.Turn, memberOf(client)?.role === "gm" ? turn : redacted);
     }
     if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
   }
@@ -205,20 +209,20 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     const view = syncCharacter(this.state, state.characters[id]!, present);
     this.gmView.add(view, VIEW_TAG.GM);
     this.gmView.add(view, VIEW_TAG.OWNER);
-    for (const client of this.clients as LoomClient[]) {
-      if (client.userData?.characterId === id && client.userData.role === "player") client.view?.add(view, VIEW_TAG.OWNER);
+    for (const client of this.clients) {
+      const member = memberOf(client);
+      if (member?.characterId === id && member.role === "player") client.view?.add(view, VIEW_TAG.OWNER);
     }
   }
 
-  private attachView(client: LoomClient, role: JoinRole): void {
-    if (role === "gm") {
+  private attachView(client: Client, member: Member): void {
+    if (member.role === "gm") {
       client.view = this.gmView;
       return;
     }
     client.view = new StateView();
-    const characterId = client.userData.characterId;
-    const own = characterId ? this.state.characters.get(characterId) : undefined;
-    if (role === "player" && own) client.view.add(own, VIEW_TAG.OWNER);
+    const own = member.characterId ? this.state.characters.get(member.characterId) : undefined;
+    if (member.role === "player" && own) client.view.add(own, VIEW_TAG.OWNER);
   }
 
   private markPresent(characterId: string, present: boolean): void {

@@ -22,7 +22,7 @@ export interface OwnershipOptions {
   liveStore: LiveStore;
   leaseTtlMs: number;
   durableOnLiveAppend: boolean;
-  newId(): string;
+  newId: () => string;
 }
 
 /**
