@@ -9,7 +9,19 @@ export const LIMITS = {
   messageBytesMax: 8 * 1024,
 } as const;
 
-const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ and -");
+/** Ids of characters, NPCs, aspects and options: safe in JSON Pointers and URLs. */
+export const idSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ and -");
+const id = idSchema;
+
+/**
+ * Skill names are identifiers ("Athletics", "Arcane_Lore"), words separated by single spaces
+ * allowed as character sheets allow them ("Arcane Lore"). A skill missing from a sheet rolls at +0.
+ */
+export const skillNameSchema = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[A-Za-z][A-Za-z0-9_]*( [A-Za-z0-9_]+)*$/, "a skill name: letters, digits, _ and single spaces");
 const text = z.string().max(LIMITS.textMax);
 
 /** Invoking an aspect: +2 or a reroll, paid with a fate point or a free invoke (Fate Core p. 12). */
@@ -36,7 +48,7 @@ export const actionCommandSchema = z.object({
   kind: z.literal("action"),
   characterId: id,
   action: fateActionSchema,
-  skill: z.string().min(1).max(40),
+  skill: skillNameSchema,
   description: text.default(""),
   target: targetSchema.optional(),
   /** Passive opposition on the ladder; omitted for active opposition by an NPC's or character's skill. */

@@ -1,0 +1,54 @@
+import { canonicalJson } from "./canonical.ts";
+import { decide, type DecidableCommand } from "./decide.ts";
+import { createRandom, turnSeed } from "./dice.ts";
+import { isRejection } from "./rejection.ts";
+import type { UniverseState } from "./state.ts";
+import type { Turn } from "./turn.ts";
+import { evolve } from "./evolve.ts";
+
+/** Delta replay: the recorded deltas of `turns` folded over `state`. Undone turns replay too; their undo turns revert them. */
+export function replayDeltas(state: UniverseState, turns: readonly Turn[]): UniverseState {
+  let current = state;
+  for (const turn of turns) current = evolve(current, turn.deltas);
+  return current;
+}
+
+export interface Reexecution {
+  state: UniverseState;
+  /** The first position whose re-decided deltas differ from the recorded ones (or that was rejected). */
+  divergedAt: number | null;
+}
+
+/**
+ * Re-execution: `decide` run again on each turn's recorded input, with the dice seeded from the
+ * universe seed and the turn's position and the recorded time, then evolved with the new deltas.
+ * Undo turns see the timeline as it stood when they ran. Agreement with delta replay is the
+ * determinism guarantee of DESIGN §3. Turns must run from position 1 (or the state's position + 1) without gaps.
+ */
+export function reexecute(genesis: UniverseState, turns: readonly Turn[], universeSeed: number): Reexecution {
+  let state = genesis;
+  let divergedAt: number | null = null;
+  const timeline: Turn[] = [];
+  for (const recorded of turns) {
+    const decision = decide(state, recorded.input as DecidableCommand, {
+      position: recorded.position,
+      now: recorded.createdAt,
+      random: createRandom(turnSeed(universeSeed, recorded.position)),
+      actor: { kind: recorded.actor, playerId: recorded.playerId },
+      timeline,
+    });
+    if (isRejection(decision)) {
+      divergedAt ??= recorded.position;
+      timeline.push({ ...recorded, status: "applied" });
+      continue;
+    }
+    if (divergedAt === null && canonicalJson(decision.deltas) !== canonicalJson(recorded.deltas)) divergedAt = recorded.position;
+    state = evolve(state, decision.deltas);
+    if (decision.undoes !== undefined) {
+      const index = timeline.findIndex((turn) => turn.position === decision.undoes);
+      if (index >= 0) timeline[index] = { ...timeline[index]!, status: "undone" };
+    }
+    timeline.push({ ...recorded, deltas: decision.deltas, status: "applied" });
+  }
+  return { state, divergedAt };
+}

@@ -1,0 +1,104 @@
+import type { ActionCommand } from "../command.ts";
+import { stressTrackFor } from "../fate/skills.ts";
+import type { Character, UniverseState } from "../state.ts";
+import type { Resolution } from "../turn.ts";
+import { addBoost, addFreeInvokes, addSceneAspect } from "./aspects.ts";
+import { changeAttitude, attitudeOf, friendlier } from "./attitude.ts";
+import type { Draft } from "./draft.ts";
+import { applyHarm, combatantName } from "./harm.ts";
+import type { ResolvedTarget } from "./target.ts";
+
+/** Rapport wins people over: succeeding with it against an NPC makes them one step friendlier. */
+const WINS_OVER = "rapport";
+
+/** Overcome (Fate Core p. 132): with style, the goal is met and a boost is gained. */
+function overcome(draft: Draft, character: Character, resolution: Resolution): void {
+  if (resolution.outcome === "success_with_style") addBoost(draft, `${character.name}'s Momentum`, character.id);
+}
+
+/**
+ * Create an advantage (Fate Core p. 136). On a new aspect: a failure creates nothing (the rule's
+ * alternative, the aspect with a free invoke for the opposition, is left out for simplicity), a
+ * tie gives a boost, a success the aspect with one free invoke, with style two. On an aspect
+ * already in the scene: a tie or success adds one free invoke, with style two.
+ */
+function createAdvantage(
+  draft: Draft,
+  character: Character,
+  command: ActionCommand,
+  target: ResolvedTarget,
+  resolution: Resolution,
+): void {
+  const { outcome } = resolution;
+  if (outcome === "fail") return;
+  const invokes = outcome === "success_with_style" ? 2 : 1;
+  if (target.type === "aspect") {
+    addFreeInvokes(draft, target.aspect, invokes);
+    draft.event("free_invokes", `"${target.aspect.name}" gains ${invokes} free invoke${invokes > 1 ? "s" : ""}`, {
+      data: { aspectId: target.aspect.id, freeInvokes: invokes },
+    });
+    return;
+  }
+  const name = command.aspectName ?? (command.description.slice(0, 200) || `${character.name}'s ${resolution.skill} Edge`);
+  if (outcome === "tie") {
+    const boost = addBoost(draft, name, character.id);
+    draft.event("boost", `${character.name} gains the boost "${name}"`, { data: { aspectId: boost.id } });
+    return;
+  }
+  const aspect = addSceneAspect(draft, name, { freeInvokes: invokes, boost: false, createdBy: character.id });
+  draft.event("aspect_created", `${character.name} creates "${name}" with ${invokes} free invoke${invokes > 1 ? "s" : ""}`, {
+    major: outcome === "success_with_style",
+    data: { aspectId: aspect.id, freeInvokes: invokes },
+  });
+}
+
+/**
+ * Attack (Fate Core p. 140): a tie gives the attacker a boost; a success deals the shifts as
+ * stress (with style, the option to trade a shift for a boost is not offered). A conflict begins
+ * with the first attack of a scene; it ends, simplified, when someone is taken out.
+ */
+function attack(draft: Draft, state: UniverseState, character: Character, target: ResolvedTarget, resolution: Resolution): void {
+  if (target.type !== "character" && target.type !== "npc") return;
+  const name = combatantName(target);
+  if (state.mode !== "conflict") draft.event("conflict_started", `${character.name} starts a fight with ${name}`);
+  if (target.type === "npc") changeAttitude(draft, target.npc, character, "hostile");
+  let takenOut = false;
+  if (resolution.outcome === "tie") addBoost(draft, `Opening on ${name}`, character.id);
+  else if (resolution.shifts > 0) takenOut = applyHarm(draft, target, resolution.shifts, stressTrackFor(resolution.skill));
+  if (takenOut) {
+    const description = `${character.name} takes ${name} out`;
+    const targetId = target.type === "character" ? target.character.id : target.npc.id;
+    draft.event("taken_out", description, { major: true, data: { characterId: character.id, targetId } });
+    draft.majorEvent(character.id, description);
+    draft.event("conflict_ended", `The fight ends with ${name} taken out`);
+  }
+  draft.change("/mode", takenOut ? "scene" : "conflict", state.mode);
+}
+
+export function applyEffects(
+  draft: Draft,
+  character: Character,
+  command: ActionCommand,
+  target: ResolvedTarget,
+  resolution: Resolution,
+): void {
+  switch (resolution.action) {
+    case "overcome":
+      overcome(draft, character, resolution);
+      break;
+    case "create_advantage":
+      createAdvantage(draft, character, command, target, resolution);
+      break;
+    case "attack":
+      attack(draft, draft.state, character, target, resolution);
+      break;
+    case "defend":
+      // Defend (Fate Core p. 142): succeeding with style earns a boost.
+      if (resolution.outcome === "success_with_style") addBoost(draft, `${character.name}'s Counter`, character.id);
+      break;
+  }
+  const socialWin = resolution.skill.toLowerCase() === WINS_OVER && resolution.shifts > 0;
+  if (target.type === "npc" && resolution.action !== "attack" && socialWin) {
+    changeAttitude(draft, target.npc, character, friendlier(attitudeOf(target.npc, character.id)));
+  }
+}

@@ -1,0 +1,123 @@
+import { invertDeltas, type Delta } from "../delta.ts";
+import { reject, type Rejection } from "../rejection.ts";
+import type { UndoCommand } from "../system-command.ts";
+import type { UniverseState } from "../state.ts";
+import type { Turn } from "../turn.ts";
+import type { Actor, DecideContext, Decision } from "./context.ts";
+import { own } from "./lookup.ts";
+
+/**
+ * The path a delta touches for conflict purposes. Array inserts and removals shift their
+ * neighbours, so they touch the whole array.
+ */
+export function touchedPath(delta: Delta): string {
+  return delta.op === "push" || delta.op === "remove" ? delta.path.slice(0, delta.path.lastIndexOf("/")) : delta.path;
+}
+
+/** Proper prefixes of a JSON Pointer: "/a/b/c" → "/a", "/a/b". */
+function prefixesOf(path: string): string[] {
+  const prefixes: string[] = [];
+  for (let i = path.indexOf("/", 1); i > 0; i = path.indexOf("/", i + 1)) prefixes.push(path.slice(0, i));
+  return prefixes;
+}
+
+/** Whether any delta of `later` touches a path equal to, inside, or containing one of `paths`. */
+export function overlaps(paths: readonly string[], later: readonly Delta[]): boolean {
+  const exact = new Set<string>();
+  const containers = new Set<string>();
+  for (const path of paths) {
+    exact.add(path);
+    for (const prefix of prefixesOf(path)) containers.add(prefix);
+  }
+  for (const delta of later) {
+    const path = touchedPath(delta);
+    if (exact.has(path) || containers.has(path)) return true;
+    for (const prefix of prefixesOf(path)) if (exact.has(prefix)) return true;
+  }
+  return false;
+}
+
+function undoTarget(turn: Turn): number | null {
+  const position = turn.input.targetPosition;
+  return turn.kind === "undo" && typeof position === "number" ? position : null;
+}
+
+/**
+ * Undo rules (DESIGN §4): an undo appends a turn whose deltas invert the target's. Nothing to undo
+ * if the target is already undone or is itself an undo; session turns are not undone. A player
+ * may undo only their own turns. Nobody may undo a turn when a later turn still in effect touched
+ * an overlapping path (prefix overlap either way) — the inverse would no longer be exact; a later
+ * turn that was itself undone, together with its undo, nets to nothing and does not count. So a
+ * game master can always undo the latest applied turn, and older ones when nothing since touched them.
+ *
+ * `laterTurns` are the turns after the target, with their statuses as they stand now.
+ */
+export function undoDecision(
+  state: UniverseState,
+  target: Turn,
+  laterTurns: readonly Turn[],
+  actor: Actor,
+): Decision | Rejection {
+  if (target.status === "undone") return reject("nothing_to_undo", `turn ${target.position} is already undone`);
+  if (target.kind === "undo") return reject("nothing_to_undo", `turn ${target.position} is an undo; play on instead`);
+  if (target.kind === "session_start" || target.kind === "session_end") {
+    return reject("not_allowed", `turn ${target.position} opens or closes a session and cannot be undone`);
+  }
+  if (actor.kind === "player" && (target.actor !== "player" || target.playerId !== actor.playerId)) {
+    return reject("not_allowed", `turn ${target.position} is not yours to undo`);
+  }
+  const paths = target.deltas.map(touchedPath);
+  for (const later of laterTurns) {
+    if (later.status !== "applied" || later.position <= target.position) continue;
+    const undid = undoTarget(later);
+    if (undid !== null && undid > target.position) continue;
+    if (overlaps(paths, later.deltas)) {
+      return reject("undo_conflict", `turn ${later.position} changed what turn ${target.position} changed`, {
+        conflictingPosition: later.position,
+      });
+    }
+  }
+  const character = target.characterId === null ? undefined : own(state.characters, target.characterId);
+  const what = target.events[0]?.description ?? `a ${target.kind} turn`;
+  const who = actor.kind === "player" ? (character?.name ?? "A player") : actor.kind === "gm" ? "The game master" : "The server";
+  return {
+    kind: "undo",
+    events: [
+      {
+        type: "undo",
+        description: `${who} undoes turn ${target.position} (${what})`,
+        major: target.events.some((event) => event.major),
+        hidden: false,
+        data: { targetPosition: target.position },
+      },
+    ],
+    deltas: invertDeltas(target.deltas),
+    resolution: null,
+    undoes: target.position,
+  };
+}
+
+/** The undo command through `decide`: the target and later turns come from `ctx.timeline`. */
+export function decideUndo(state: UniverseState, command: UndoCommand, ctx: DecideContext): Decision | Rejection {
+  const timeline = ctx.timeline ?? [];
+  const index = timeline.findIndex((turn) => turn.position === command.targetPosition);
+  if (index < 0) return reject("nothing_to_undo", `turn ${command.targetPosition} is not on the timeline given`);
+  return undoDecision(state, timeline[index]!, timeline.slice(index + 1), ctx.actor);
+}
+
+function undoable(turn: Turn): boolean {
+  return turn.status === "applied" && turn.kind !== "undo" && turn.kind !== "session_start" && turn.kind !== "session_end";
+}
+
+/**
+ * The turn an undo without a position means: for a game master, the latest applied turn; for a
+ * player, their own latest applied turn. Null when there is none in `turns` (oldest first).
+ */
+export function defaultUndoTarget(turns: readonly Turn[], actor: Actor): number | null {
+  for (let i = turns.length - 1; i >= 0; i--) {
+    const turn = turns[i]!;
+    if (!undoable(turn)) continue;
+    if (actor.kind !== "player" || (turn.actor === "player" && turn.playerId === actor.playerId)) return turn.position;
+  }
+  return null;
+}

@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { idSchema, LIMITS } from "./command.ts";
+import { deltaSchema } from "./delta.ts";
+import { characterSchema } from "./state.ts";
+
+/**
+ * Commands the server issues itself (never sent by a client as such): a character joining the
+ * universe, a game master's retcon, an undo, and the start and end of a play session. They are
+ * recorded as the `input` of their turns like player commands, so re-execution can repeat them.
+ */
+export const addCharacterCommandSchema = z.object({
+  kind: z.literal("add_character"),
+  character: characterSchema.extend({ id: idSchema }),
+});
+
+/** A retcon: a note and the deltas that correct canon (supersede a fact, fix a summary). */
+export const retconCommandSchema = z.object({
+  kind: z.literal("retcon"),
+  note: z.string().min(1).max(LIMITS.textMax),
+  deltas: z.array(deltaSchema).max(100).default([]),
+});
+
+/** Undo the applied turn at `targetPosition` (decided by `undoDecision`, which needs the timeline). */
+export const undoCommandSchema = z.object({
+  kind: z.literal("undo"),
+  targetPosition: z.number().int().min(1),
+});
+
+export const sessionStartCommandSchema = z.object({ kind: z.literal("session_start"), characterId: idSchema });
+
+export const sessionEndCommandSchema = z.object({
+  kind: z.literal("session_end"),
+  characterId: idSchema,
+  summary: z.string().max(LIMITS.textMax).default(""),
+});
+
+export const systemCommandSchema = z.discriminatedUnion("kind", [
+  addCharacterCommandSchema,
+  retconCommandSchema,
+  undoCommandSchema,
+  sessionStartCommandSchema,
+  sessionEndCommandSchema,
+]);
+export type SystemCommand = z.infer<typeof systemCommandSchema>;
+export type AddCharacterCommand = z.infer<typeof addCharacterCommandSchema>;
+export type RetconCommand = z.infer<typeof retconCommandSchema>;
+export type UndoCommand = z.infer<typeof undoCommandSchema>;
+export type SessionStartCommand = z.infer<typeof sessionStartCommandSchema>;
+export type SessionEndCommand = z.infer<typeof sessionEndCommandSchema>;

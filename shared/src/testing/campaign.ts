@@ -1,0 +1,104 @@
+import type { Command } from "../command.ts";
+import { decide, type DecidableCommand } from "../decide.ts";
+import { createRandom, turnSeed, type Random } from "../dice.ts";
+import { evolve } from "../evolve.ts";
+import { isRejection } from "../rejection.ts";
+import type { Actor } from "../rules/context.ts";
+import type { UniverseState } from "../state.ts";
+import type { SystemCommand } from "../system-command.ts";
+import type { Turn } from "../turn.ts";
+import { seedUniverse } from "./universe.ts";
+import { gmCommand, playerCommand, type Proposal } from "./proposals.ts";
+
+export interface SimulateOptions {
+  seed: number;
+  turns: number;
+  /** How many player characters (default 3, up to 8). */
+  characters?: number;
+  universeId?: string;
+  /** ISO time of the first turn; each next turn comes `stepMs` later (default 45 s). */
+  start?: string;
+  stepMs?: number;
+}
+
+export interface SimulatedCampaign {
+  genesis: UniverseState;
+  turns: Turn[];
+  final: UniverseState;
+}
+
+/** The game master's actor in simulated campaigns. */
+export const SIMULATED_GM: Actor = { kind: "gm", playerId: "gm-1" };
+
+/** How many recent turns an undo may look back on. */
+const UNDO_WINDOW = 40;
+
+function characterIdOf(command: DecidableCommand): string | null {
+  return "characterId" in command ? command.characterId : command.kind === "add_character" ? command.character.id : null;
+}
+
+/**
+ * A seeded, realistic campaign: player actions, choices and free text, GM world events, scenes,
+ * compels, retcons, the odd undo and session change, each decided by the real rules with the turn's
+ * dice (`turnSeed(seed, position)`) and evolved. Commands the rules reject are dropped and another
+ * is drawn, so every returned turn is one the server could have recorded.
+ */
+export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
+  const universeId = options.universeId ?? "universe-sim";
+  const startMs = Date.parse(options.start ?? "2026-01-01T18:00:00.000Z");
+  const stepMs = options.stepMs ?? 45_000;
+  const genesis = seedUniverse({ characters: options.characters ?? 3 });
+  const chooser: Random = createRandom(turnSeed(options.seed, 0) ^ 0x2545f491);
+  const turns: Turn[] = [];
+  const queued: Proposal[] = [];
+  let state = genesis;
+  for (let position = 1; position <= options.turns; position++) {
+    const now = new Date(startMs + (position - 1) * stepMs).toISOString();
+    const window = turns.length > UNDO_WINDOW ? turns.slice(-UNDO_WINDOW) : turns;
+    for (let attempt = 0; ; attempt++) {
+      const proposal: Proposal =
+        queued.shift() ??
+        (attempt < 8 ? (chooser.int(1, 100) <= 82 ? playerCommand(state, chooser, window) : gmCommand(state, chooser, position)) : fallback());
+      const decision = decide(state, proposal.command, {
+        position,
+        now,
+        random: createRandom(turnSeed(options.seed, position)),
+        actor: proposal.actor,
+        timeline: window,
+      });
+      if (isRejection(decision)) continue;
+      const characterId = characterIdOf(proposal.command);
+      turns.push({
+        universeId,
+        position,
+        id: `${universeId}-turn-${position}`,
+        runId: characterId === null ? null : `run-${characterId}`,
+        characterId,
+        playerId: proposal.actor.playerId,
+        actor: proposal.actor.kind,
+        kind: decision.kind,
+        input: proposal.command,
+        resolution: decision.resolution,
+        events: decision.events,
+        deltas: decision.deltas,
+        status: "applied",
+        narration: null,
+        createdAt: now,
+      });
+      if (decision.undoes !== undefined) turns[decision.undoes - 1]!.status = "undone";
+      if (proposal.then) queued.push(proposal.then);
+      state = evolve(state, decision.deltas);
+      break;
+    }
+  }
+  return { genesis, turns, final: state };
+}
+
+/** Always accepted: a GM's minor world event. */
+function fallback(): Proposal {
+  const command: Command = { kind: "world_event", text: "Time passes on the coast", major: false, deltas: [] };
+  return { actor: SIMULATED_GM, command };
+}
+
+export type { Proposal };
+export type SimulatedCommand = Command | SystemCommand;

@@ -1,0 +1,3 @@
+export * from "./universe.ts";
+export * from "./campaign.ts";
+export { gmCommand, playerCommand } from "./proposals.ts";
