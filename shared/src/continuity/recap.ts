@@ -1,0 +1,215 @@
+import { canonicalJson } from "../canonical.ts";
+import type { Relationship, UniverseState } from "../state.ts";
+import type { TurnKind } from "../turn.ts";
+import { renderRecap } from "./recap-text.ts";
+import { clip, compareCodeUnits, oneLine } from "./text.ts";
+import { isStoryTurn, selectWhileAway, visibleText, type TimelineTurn } from "./timeline.ts";
+
+/** How much a recap shows; anything beyond is counted in `omitted`. */
+export const RECAP_LIMITS = {
+  lastTurns: 10,
+  whileYouWereAway: 20,
+  keyNpcs: 12,
+  activeQuests: 12,
+  retcons: 10,
+  /** Characters per turn, note or NPC line. */
+  itemChars: 400,
+} as const;
+
+export interface RecapInput {
+  state: UniverseState;
+  characterId: string;
+  /** This run's turns, ascending; only the last ten story turns are used. */
+  runTurns: readonly TimelineTurn[];
+  /** Other characters' turns since this run's previous session end, ascending. */
+  othersSince: readonly TimelineTurn[];
+  /** Where this run's previous session ended; null on its first session. */
+  previousSessionEnd: number | null;
+  /** The position the recap is built at (the universe head when a player joins). */
+  head: number;
+}
+
+export interface RecapScene {
+  title: string;
+  location: string | null;
+  summary: string;
+  aspects: string[];
+}
+
+export interface RecapQuest {
+  id: string;
+  title: string;
+  details: string;
+  lastUpdatePosition: number;
+}
+
+export interface RecapNpc {
+  id: string;
+  name: string;
+  attitude: Relationship;
+  notes: string;
+  lastSeenPosition: number | null;
+}
+
+export interface RecapTurn {
+  position: number;
+  kind: TurnKind;
+  text: string;
+}
+
+export interface RecapAwayTurn {
+  position: number;
+  /** Null for the game master's world events. */
+  characterId: string | null;
+  characterName: string | null;
+  text: string;
+}
+
+export interface Recap {
+  universeName: string;
+  head: number;
+  previousSessionEnd: number | null;
+  characterId: string;
+  characterName: string;
+  recentSummary: string;
+  scene: RecapScene;
+  activeQuests: RecapQuest[];
+  keyNpcs: RecapNpc[];
+  lastTurns: RecapTurn[];
+  whileYouWereAway: RecapAwayTurn[];
+  retcons: Array<{ position: number; note: string }>;
+  /** How many items each capped list left out (the oldest, or the least recently seen). */
+  omitted: { activeQuests: number; keyNpcs: number; whileYouWereAway: number; retcons: number };
+  /** The recap as Markdown ("## Last time on …"). */
+  text: string;
+}
+
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+}
+
+function itemText(text: string): string {
+  return clip(oneLine(text), RECAP_LIMITS.itemChars);
+}
+
+function nameOf(state: UniverseState, characterId: string): string {
+  return own(state.characters, characterId)?.name ?? characterId;
+}
+
+/** The last `n` items of a list, and how many came before them. */
+function lastN<T>(items: readonly T[], n: number): { kept: T[]; omitted: number } {
+  const start = Math.max(0, items.length - n);
+  return { kept: items.slice(start), omitted: start };
+}
+
+function sceneOf(state: UniverseState): RecapScene {
+  const aspects = Object.values(state.scene.aspects)
+    .slice()
+    .sort((a, b) => a.sourcePosition - b.sourcePosition || compareCodeUnits(a.id, b.id))
+    .map((aspect) => itemText(aspect.name));
+  const { title, location, summary } = state.scene;
+  return { title: itemText(title), location: location === null ? null : itemText(location), summary: oneLine(summary), aspects };
+}
+
+/** Active quests, most recently updated first. */
+function activeQuestsOf(state: UniverseState): { kept: RecapQuest[]; omitted: number } {
+  const active = Object.values(state.quests)
+    .filter((quest) => quest.state === "active")
+    .sort((a, b) => b.lastUpdatePosition - a.lastUpdatePosition || compareCodeUnits(a.id, b.id));
+  const kept = active.slice(0, RECAP_LIMITS.activeQuests).map((quest) => ({
+    id: quest.id,
+    title: itemText(quest.title),
+    details: itemText(quest.details),
+    lastUpdatePosition: quest.lastUpdatePosition,
+  }));
+  return { kept, omitted: active.length - kept.length };
+}
+
+/** NPCs with a feeling of their own about the character: last seen most recently first, then by id. */
+function keyNpcsOf(state: UniverseState, characterId: string): { kept: RecapNpc[]; omitted: number } {
+  const known: RecapNpc[] = [];
+  for (const npc of Object.values(state.world.npcs)) {
+    const attitude = own(npc.attitudes, characterId);
+    if (attitude === undefined) continue;
+    known.push({ id: npc.id, name: itemText(npc.name), attitude, notes: itemText(npc.notes), lastSeenPosition: npc.lastSeenPosition });
+  }
+  known.sort((a, b) => (b.lastSeenPosition ?? -1) - (a.lastSeenPosition ?? -1) || compareCodeUnits(a.id, b.id));
+  const kept = known.slice(0, RECAP_LIMITS.keyNpcs);
+  return { kept, omitted: known.length - kept.length };
+}
+
+function lastTurnsOf(input: RecapInput): RecapTurn[] {
+  const picked: RecapTurn[] = [];
+  // Walk back from the end: only the last few story turns matter, however long the run.
+  for (let i = input.runTurns.length - 1; i >= 0 && picked.length < RECAP_LIMITS.lastTurns; i--) {
+    const turn = input.runTurns[i]!;
+    if (turn.position > input.head || !isStoryTurn(turn)) continue;
+    picked.push({ position: turn.position, kind: turn.kind, text: itemText(visibleText(turn)) });
+  }
+  return picked.sort((a, b) => a.position - b.position);
+}
+
+function whileAwayOf(input: RecapInput): { kept: RecapAwayTurn[]; omitted: number } {
+  const away = selectWhileAway(input.othersSince, input.characterId, input.previousSessionEnd).filter(
+    (turn) => turn.position <= input.head,
+  );
+  const { kept, omitted } = lastN(away, RECAP_LIMITS.whileYouWereAway);
+  return {
+    kept: kept.map((turn) => ({
+      position: turn.position,
+      characterId: turn.characterId,
+      characterName: turn.characterId === null ? null : nameOf(input.state, turn.characterId),
+      text: itemText(visibleText(turn, true)),
+    })),
+    omitted,
+  };
+}
+
+function retconsOf(input: RecapInput): { kept: Array<{ position: number; note: string }>; omitted: number } {
+  const since = input.previousSessionEnd ?? 0;
+  const notes = input.state.canon.retconNotes
+    .filter((retcon) => retcon.position > since && retcon.position <= input.head)
+    .map((retcon) => ({ position: retcon.position, note: itemText(retcon.note) }))
+    .sort((a, b) => a.position - b.position || compareCodeUnits(a.note, b.note));
+  return lastN(notes, RECAP_LIMITS.retcons);
+}
+
+/**
+ * "Last time on…": what a player needs to pick a run up again, built from the state and the log
+ * alone. The same input always gives the same recap, byte for byte (see `recapBytes`): every list
+ * has a total order that never depends on object key order, and no text is locale-formatted.
+ * Hidden events, GM notes and undone turns never appear.
+ */
+export function buildRecap(input: RecapInput): Recap {
+  const { state, characterId } = input;
+  const quests = activeQuestsOf(state);
+  const npcs = keyNpcsOf(state, characterId);
+  const away = whileAwayOf(input);
+  const retcons = retconsOf(input);
+  const recap: Omit<Recap, "text"> = {
+    universeName: oneLine(state.universe.name),
+    head: input.head,
+    previousSessionEnd: input.previousSessionEnd,
+    characterId,
+    characterName: nameOf(state, characterId),
+    recentSummary: state.canon.summaryRecent.trim(),
+    scene: sceneOf(state),
+    activeQuests: quests.kept,
+    keyNpcs: npcs.kept,
+    lastTurns: lastTurnsOf(input),
+    whileYouWereAway: away.kept,
+    retcons: retcons.kept,
+    omitted: {
+      activeQuests: quests.omitted,
+      keyNpcs: npcs.omitted,
+      whileYouWereAway: away.omitted,
+      retcons: retcons.omitted,
+    },
+  };
+  return { ...recap, text: renderRecap(recap) };
+}
+
+/** The recap's canonical bytes: what "byte-identical" means, and what a cache or test compares. */
+export function recapBytes(recap: Recap): string {
+  return canonicalJson(recap);
+}

@@ -1,0 +1,83 @@
+import type { TurnKind } from "../turn.ts";
+import { oneLine } from "./text.ts";
+
+/**
+ * The parts of a turn that recaps and summaries read. A full `Turn` satisfies it, and so does a
+ * slimmer row the server fetches for a recap.
+ */
+export interface TimelineEvent {
+  description: string;
+  major: boolean;
+  hidden: boolean;
+}
+
+export interface TimelineTurn {
+  position: number;
+  kind: TurnKind;
+  characterId: string | null;
+  status: "applied" | "undone";
+  events: readonly TimelineEvent[];
+}
+
+/** Session bookkeeping and undo turns say nothing about the story; recaps leave them out. */
+export const BOOKKEEPING_KINDS: ReadonlySet<TurnKind> = new Set<TurnKind>(["session_start", "session_end", "undo"]);
+
+/** Retcons are shown from the canon's retcon notes, not as turns. */
+const NOT_STORY: ReadonlySet<TurnKind> = new Set<TurnKind>([...BOOKKEEPING_KINDS, "retcon"]);
+
+export const KIND_LABEL: Readonly<Record<TurnKind, string>> = {
+  action: "An action.",
+  choice: "A choice.",
+  custom: "A move of their own.",
+  combat: "A blow in a conflict.",
+  world_event: "Something happened in the world.",
+  system: "A change to the table.",
+  undo: "An undo.",
+  retcon: "A retcon.",
+  session_start: "A session began.",
+  session_end: "A session ended.",
+};
+
+/** The turn's events a player may see, as one line; the kind's label when none is visible. */
+export function visibleText(turn: TimelineTurn, onlyMajor = false): string {
+  const parts: string[] = [];
+  for (const event of turn.events) {
+    if (event.hidden || (onlyMajor && !event.major)) continue;
+    const line = oneLine(event.description);
+    if (line !== "") parts.push(line);
+  }
+  return parts.length > 0 ? parts.join(" ") : KIND_LABEL[turn.kind];
+}
+
+function hasVisibleMajorEvent(turn: TimelineTurn): boolean {
+  for (const event of turn.events) if (event.major && !event.hidden) return true;
+  return false;
+}
+
+/** Whether a turn belongs in a recap's "last turns": applied, and part of the story. */
+export function isStoryTurn(turn: TimelineTurn): boolean {
+  return turn.status === "applied" && !NOT_STORY.has(turn.kind);
+}
+
+/**
+ * "While you were away": the turns of other characters, and the game master's world events (no
+ * character), after position `since`, that are applied and carry at least one major event a
+ * player may see. `since` null means the run has no previous session: the whole slice counts.
+ * Returned in ascending position order whatever the input order, so a database page in either
+ * direction gives the same answer.
+ */
+export function selectWhileAway<T extends TimelineTurn>(turns: readonly T[], characterId: string, since: number | null): T[] {
+  const from = since ?? 0;
+  const picked: T[] = [];
+  for (const turn of turns) {
+    if (turn.position <= from || turn.characterId === characterId) continue;
+    if (!isStoryTurn(turn) || !hasVisibleMajorEvent(turn)) continue;
+    picked.push(turn);
+  }
+  return isAscending(picked) ? picked : picked.sort((a, b) => a.position - b.position);
+}
+
+function isAscending(turns: readonly TimelineTurn[]): boolean {
+  for (let i = 1; i < turns.length; i++) if (turns[i - 1]!.position > turns[i]!.position) return false;
+  return true;
+}
