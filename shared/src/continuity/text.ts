@@ -34,13 +34,16 @@ const PARAGRAPH = /\n\s*\n/g;
 const SENTENCE_END = /[.!?…]["')\]]?\s+/g;
 
 /**
- * The end of `text` within `max` characters, cut where a paragraph starts if one fits, else where
- * a sentence starts, else mid-text as a last resort. Used to bound a growing summary from the front.
+ * The end of `text` within `max` characters, cut where a paragraph starts, else where a sentence
+ * starts, else mid-text as a last resort. A boundary counts only if the cut keeps at least half
+ * of `max`, so one long final paragraph never wipes out the rest. Bounds a summary from the front.
  */
 export function keepTail(text: string, max: number): string {
   if (text.length <= max) return text;
   const earliest = text.length - max;
-  const cut = firstBoundaryAtOrAfter(text, PARAGRAPH, earliest) ?? firstBoundaryAtOrAfter(text, SENTENCE_END, earliest);
+  const latest = earliest + Math.floor(max / 2);
+  const cut =
+    firstBoundaryBetween(text, PARAGRAPH, earliest, latest) ?? firstBoundaryBetween(text, SENTENCE_END, earliest, latest);
   return (cut === null ? text.slice(earliest) : text.slice(cut)).trimStart();
 }
 
@@ -59,10 +62,11 @@ export function keepHead(text: string, max: number): string {
   return best === null ? clip(text, max) : text.slice(0, best);
 }
 
-function firstBoundaryAtOrAfter(text: string, boundary: RegExp, from: number): number | null {
+function firstBoundaryBetween(text: string, boundary: RegExp, from: number, to: number): number | null {
   for (const match of text.matchAll(boundary)) {
     const start = match.index + match[0].length;
-    if (start >= from && start < text.length) return start;
+    if (start > to) return null;
+    if (start >= from) return start;
   }
   return null;
 }

@@ -1,0 +1,202 @@
+import { LIMITS } from "../command.ts";
+import { pointer, type Delta } from "../delta.ts";
+import type { ConsequenceSeverity, Quest, Relationship, UniverseState } from "../state.ts";
+import { turnKindSchema, type TurnKind } from "../turn.ts";
+import { clip, compareCodeUnits, keepHead, keepTail, sentence } from "./text.ts";
+import { BOOKKEEPING_KINDS, visibleText, type TimelineTurn } from "./timeline.ts";
+
+export const SESSION_SUMMARY_LIMITS = {
+  notable: 5,
+  notableChars: 240,
+  /** The summary travels in a `session_end` command, so it fits the command text limit. */
+  textChars: LIMITS.textMax,
+  /** `canon.summaryLong` keeps about this many of its latest characters. */
+  longChars: 4000,
+} as const;
+
+export interface SessionSummaryInput {
+  /** The state at the end of the session. */
+  state: UniverseState;
+  /** The state when the session started. */
+  before: UniverseState;
+  characterId: string;
+  /** The run's turns during the session; other characters' and undone turns are ignored. */
+  sessionTurns: readonly TimelineTurn[];
+}
+
+export interface QuestChange {
+  id: string;
+  title: string;
+  /** Null when the quest appeared (or disappeared) during the session. */
+  from: Quest["state"] | null;
+  to: Quest["state"] | null;
+}
+
+export interface RelationshipChange {
+  npcId: string;
+  name: string;
+  from: Relationship | null;
+  to: Relationship | null;
+}
+
+export interface SessionSummary {
+  characterId: string;
+  characterName: string;
+  text: string;
+  turns: {
+    total: number;
+    byKind: Partial<Record<TurnKind, number>>;
+    first: number | null;
+    last: number | null;
+    notable: Array<{ position: number; text: string }>;
+  };
+  questsAdvanced: QuestChange[];
+  relationshipsChanged: RelationshipChange[];
+  stress: { physical: boolean[]; mental: boolean[] };
+  consequences: Array<{ severity: ConsequenceSeverity; aspect: string }>;
+}
+
+const KIND_NOUN: Readonly<Record<TurnKind, [string, string]>> = {
+  action: ["action", "actions"],
+  choice: ["choice", "choices"],
+  custom: ["move of their own", "moves of their own"],
+  combat: ["conflict turn", "conflict turns"],
+  world_event: ["world event", "world events"],
+  system: ["system turn", "system turns"],
+  undo: ["undo", "undos"],
+  retcon: ["retcon", "retcons"],
+  session_start: ["session start", "session starts"],
+  session_end: ["session end", "session ends"],
+};
+const SEVERITIES: readonly ConsequenceSeverity[] = ["mild", "moderate", "severe"];
+
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+}
+
+function unionKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(compareCodeUnits);
+}
+
+/** Quests whose state changed, appeared or disappeared between the two states, by id. */
+export function questChanges(before: UniverseState, after: UniverseState): QuestChange[] {
+  const changes: QuestChange[] = [];
+  for (const id of unionKeys(before.quests, after.quests)) {
+    const was = own(before.quests, id);
+    const now = own(after.quests, id);
+    if (was?.state === now?.state) continue;
+    changes.push({ id, title: (now ?? was)!.title, from: was?.state ?? null, to: now?.state ?? null });
+  }
+  return changes;
+}
+
+/** NPCs whose own attitude toward the character changed between the two states, by id. */
+export function relationshipChanges(before: UniverseState, after: UniverseState, characterId: string): RelationshipChange[] {
+  const changes: RelationshipChange[] = [];
+  for (const id of unionKeys(before.world.npcs, after.world.npcs)) {
+    const was = own(before.world.npcs, id);
+    const now = own(after.world.npcs, id);
+    const from = was === undefined ? null : (own(was.attitudes, characterId) ?? null);
+    const to = now === undefined ? null : (own(now.attitudes, characterId) ?? null);
+    if (from === to) continue;
+    changes.push({ npcId: id, name: (now ?? was)!.name, from, to });
+  }
+  return changes;
+}
+
+function countsText(byKind: Partial<Record<TurnKind, number>>): string {
+  const parts: string[] = [];
+  for (const kind of turnKindSchema.options) {
+    const count = byKind[kind];
+    if (count !== undefined) parts.push(`${count} ${KIND_NOUN[kind][count === 1 ? 0 : 1]}`);
+  }
+  return parts.join(", ");
+}
+
+function stateWord(state: Quest["state"] | Relationship | null): string {
+  return state ?? "gone";
+}
+
+function renderSummary(summary: Omit<SessionSummary, "text">): string {
+  const who = summary.characterName;
+  const { total, byKind, notable } = summary.turns;
+  const sentences = [
+    total === 0 ? `${who} took no turns this session.` : `${who} played ${total} ${total === 1 ? "turn" : "turns"} (${countsText(byKind)}).`,
+  ];
+  for (const event of notable) sentences.push(sentence(event.text));
+  for (const quest of summary.questsAdvanced) {
+    sentences.push(`Quest "${quest.title}" is now ${stateWord(quest.to)} (was ${quest.from ?? "unknown"}).`);
+  }
+  for (const change of summary.relationshipsChanged) {
+    sentences.push(`${change.name} is now ${stateWord(change.to)} toward ${who} (was ${change.from ?? "indifferent"}).`);
+  }
+  const marked = (boxes: boolean[]) => boxes.filter(Boolean).length;
+  const { physical, mental } = summary.stress;
+  sentences.push(`Stress: physical ${marked(physical)} of ${physical.length}, mental ${marked(mental)} of ${mental.length}.`);
+  if (summary.consequences.length > 0) {
+    sentences.push(`Consequences: ${summary.consequences.map((c) => `${c.severity} "${c.aspect}"`).join(", ")}.`);
+  }
+  return keepHead(sentences.join(" "), SESSION_SUMMARY_LIMITS.textChars);
+}
+
+/**
+ * What a run did during one play session, from the log and the two states: turns by kind, the
+ * notable (major, visible) events, quests and attitudes that changed, and where the character
+ * stands now. Bookkeeping turns (session start/end, undo) are not counted. Deterministic.
+ */
+export function summarizeSession(input: SessionSummaryInput): SessionSummary {
+  const { state, before, characterId } = input;
+  const character = own(state.characters, characterId) ?? own(before.characters, characterId);
+  const byKind: Partial<Record<TurnKind, number>> = {};
+  const notable: Array<{ position: number; text: string }> = [];
+  let total = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  for (const turn of input.sessionTurns) {
+    if (turn.characterId !== characterId || turn.status !== "applied" || BOOKKEEPING_KINDS.has(turn.kind)) continue;
+    total += 1;
+    byKind[turn.kind] = (byKind[turn.kind] ?? 0) + 1;
+    first = first === null ? turn.position : Math.min(first, turn.position);
+    last = last === null ? turn.position : Math.max(last, turn.position);
+    if (turn.events.some((event) => event.major && !event.hidden)) {
+      notable.push({ position: turn.position, text: clip(visibleText(turn, true), SESSION_SUMMARY_LIMITS.notableChars) });
+    }
+  }
+  notable.sort((a, b) => a.position - b.position);
+  const summary: Omit<SessionSummary, "text"> = {
+    characterId,
+    characterName: character?.name ?? characterId,
+    turns: { total, byKind, first, last, notable: notable.slice(-SESSION_SUMMARY_LIMITS.notable) },
+    questsAdvanced: questChanges(before, state),
+    relationshipsChanged: relationshipChanges(before, state, characterId),
+    stress: { physical: [...(character?.stress.physical ?? [])], mental: [...(character?.stress.mental ?? [])] },
+    consequences: SEVERITIES.flatMap((severity) => {
+      const consequence = character?.consequences[severity];
+      return consequence ? [{ severity, aspect: consequence.aspect }] : [];
+    }),
+  };
+  return { ...summary, text: renderSummary(summary) };
+}
+
+/**
+ * The deltas a `session_end` turn carries to record its summary: `canon.summaryRecent` becomes
+ * the session's text, and a paragraph for it joins `canon.summaryLong`, which keeps only its
+ * latest ~4,000 characters, cut where a paragraph (else a sentence) starts. Being deltas, the
+ * summaries are undone, branched and jumped exactly like the rest of the state.
+ */
+export function summaryDeltas(state: UniverseState, summary: Pick<SessionSummary, "text">, position: number): Delta[] {
+  const text = summary.text.trim();
+  if (text === "") return [];
+  const deltas: Delta[] = [];
+  const { summaryRecent, summaryLong } = state.canon;
+  if (summaryRecent !== text) {
+    deltas.push({ op: "set", path: pointer("canon", "summaryRecent"), value: text, prev: summaryRecent });
+  }
+  const paragraph = `Turn ${position}. ${text}`;
+  const joined = summaryLong.trim() === "" ? paragraph : `${summaryLong.trimEnd()}\n\n${paragraph}`;
+  const long = keepTail(joined, SESSION_SUMMARY_LIMITS.longChars);
+  if (long !== summaryLong) {
+    deltas.push({ op: "set", path: pointer("canon", "summaryLong"), value: long, prev: summaryLong });
+  }
+  return deltas;
+}
