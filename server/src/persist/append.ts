@@ -1,0 +1,119 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Turn } from "@loom/shared";
+import type { Db } from "./rows.ts";
+import { toTurnRow } from "./rows.ts";
+import { inheritedUndos, snapshots, turns, universes } from "./schema.ts";
+import { AppendConflictError, NotFoundError } from "./turn-store.ts";
+import type { AppendBatch } from "./turn-store.ts";
+
+/** Rows per INSERT: 16 parameters a row stays far below the protocol's 65 535. */
+const CHUNK = 1000;
+
+/**
+ * Appends a batch in one transaction: move the head from the expected position (a conditional
+ * UPDATE, so a concurrent writer either waits for us and then finds the head moved, or wins and
+ * we find it moved), insert the turns, the snapshots and the undo marks. Any conflict, including
+ * a duplicate key from a writer that bypassed the head, rolls back the whole batch.
+ */
+export async function appendTurns(db: Db, universeId: string, batch: AppendBatch): Promise<{ head: number }> {
+  checkBatch(universeId, batch);
+  const head = batch.expectedHead + batch.turns.length;
+  try {
+    await db.transaction(async (tx) => {
+      const [moved] = await tx
+        .update(universes)
+        .set({ headPosition: head })
+        .where(and(eq(universes.id, universeId), eq(universes.headPosition, batch.expectedHead)))
+        .returning({ branchPosition: universes.branchPosition });
+      if (!moved) throw await conflict(tx, universeId, batch.expectedHead);
+      for (let i = 0; i < batch.turns.length; i += CHUNK) {
+        await tx.insert(turns).values(batch.turns.slice(i, i + CHUNK).map(toTurnRow));
+      }
+      if (batch.snapshots?.length) {
+        await tx
+          .insert(snapshots)
+          .values(batch.snapshots.map((s) => ({ ...s, createdAt: new Date(s.createdAt) })))
+          .onConflictDoUpdate({
+            target: [snapshots.universeId, snapshots.position],
+            set: { state: sql`excluded.state`, checksum: sql`excluded.checksum`, reason: sql`excluded.reason`, createdAt: sql`excluded.created_at` },
+          });
+      }
+      await markUndone(tx, universeId, moved.branchPosition ?? 0, head, undoMarks(batch));
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      const [row] = await db.select({ head: universes.headPosition }).from(universes).where(eq(universes.id, universeId));
+      throw new AppendConflictError(universeId, batch.expectedHead, row?.head ?? batch.expectedHead);
+    }
+    throw error;
+  }
+  return { head };
+}
+
+function checkBatch(universeId: string, batch: AppendBatch): void {
+  batch.turns.forEach((turn: Turn, i) => {
+    if (turn.universeId !== universeId || turn.position !== batch.expectedHead + i + 1) {
+      throw new RangeError(
+        `turn ${turn.universeId}@${turn.position} does not follow ${universeId}@${batch.expectedHead + i} in the batch`,
+      );
+    }
+  });
+  for (const snapshot of batch.snapshots ?? []) {
+    if (snapshot.universeId !== universeId || snapshot.position > batch.expectedHead + batch.turns.length) {
+      throw new RangeError(`snapshot ${snapshot.universeId}@${snapshot.position} is not on this batch's timeline`);
+    }
+  }
+}
+
+async function conflict(db: Db, universeId: string, expectedHead: number): Promise<Error> {
+  const [row] = await db.select({ head: universes.headPosition }).from(universes).where(eq(universes.id, universeId));
+  return row ? new AppendConflictError(universeId, expectedHead, row.head) : new NotFoundError("universe", universeId);
+}
+
+/**
+ * Pairs each undone position with the undo turn that undid it: the batch's undo turns in order,
+ * one per position; any position left over is credited to the batch's last turn.
+ */
+function undoMarks(batch: AppendBatch): Array<{ position: number; undoneBy: number }> {
+  const undoTurns = batch.turns.filter((turn) => turn.kind === "undo").map((turn) => turn.position);
+  const last = batch.expectedHead + batch.turns.length;
+  return (batch.undone ?? []).map((position, i) => ({ position, undoneBy: undoTurns[i] ?? last }));
+}
+
+/** Own turns are marked in place; turns a branch shares with its parent get a mark of the branch's. */
+async function markUndone(
+  db: Db,
+  universeId: string,
+  branchPosition: number,
+  head: number,
+  marks: Array<{ position: number; undoneBy: number }>,
+): Promise<void> {
+  if (marks.length === 0) return;
+  for (const mark of marks) {
+    if (mark.position < 1 || mark.position > head) throw new RangeError(`cannot mark ${universeId}@${mark.position} undone`);
+  }
+  const own = marks.filter((mark) => mark.position > branchPosition);
+  for (const mark of own) {
+    await db
+      .update(turns)
+      .set({ status: "undone", undoneBy: mark.undoneBy })
+      .where(and(eq(turns.universeId, universeId), eq(turns.position, mark.position)));
+  }
+  const inherited = marks.filter((mark) => mark.position <= branchPosition);
+  if (inherited.length > 0) {
+    await db
+      .insert(inheritedUndos)
+      .values(inherited.map((mark) => ({ universeId, ...mark })))
+      .onConflictDoNothing();
+  }
+}
+
+/** Postgres unique_violation, whether the driver's error or drizzle's wrapper around it. */
+export function isUniqueViolation(error: unknown): boolean {
+  let cause = error;
+  for (let depth = 0; depth < 5 && typeof cause === "object" && cause !== null; depth++) {
+    if ((cause as { code?: unknown }).code === "23505") return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -1,0 +1,95 @@
+import type { Narration, Snapshot, Turn, UniverseState } from "@loom/shared";
+import { appendTurns } from "./append.ts";
+import { Ancestry } from "./ancestry.ts";
+import { Records } from "./records.ts";
+import type { Db } from "./rows.ts";
+import { StateReader } from "./states.ts";
+import { TimelineReader } from "./timeline.ts";
+import type { AppendBatch, NewUniverse, StateAt, TimelinePage, TimelineQuery, TurnStore, UniverseRecord } from "./turn-store.ts";
+import * as universes from "./universes.ts";
+
+/**
+ * The TurnStore over a drizzle Postgres database. Both adapters share it: they differ only in how
+ * the database is opened, migrated and closed (see index.ts).
+ */
+export class DrizzleTurnStore extends Records implements TurnStore {
+  private readonly ancestry: Ancestry;
+  private readonly timelines: TimelineReader;
+  private readonly states: StateReader;
+
+  constructor(
+    readonly driver: "postgres" | "pglite",
+    db: Db,
+    private readonly onClose: () => Promise<void>,
+    clock: () => Date = () => new Date(),
+  ) {
+    super(db, clock);
+    this.ancestry = new Ancestry(db);
+    this.timelines = new TimelineReader(db, this.ancestry);
+    this.states = new StateReader(db, this.ancestry);
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+
+  createUniverse(universe: NewUniverse, genesis: UniverseState): Promise<UniverseRecord> {
+    return universes.createUniverse(this.db, universe, genesis, this.clock());
+  }
+
+  getUniverse(id: string): Promise<UniverseRecord | null> {
+    return universes.getUniverse(this.db, id);
+  }
+
+  listUniverses(options?: { limit?: number; createdBy?: string }): Promise<UniverseRecord[]> {
+    return universes.listUniverses(this.db, options);
+  }
+
+  branchUniverse(input: { id: string; parentId: string; position: number; name: string; createdBy: string }): Promise<UniverseRecord> {
+    return universes.branchUniverse(this.db, input, this.clock());
+  }
+
+  headPosition(universeId: string): Promise<number> {
+    return universes.headPosition(this.db, universeId);
+  }
+
+  appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }> {
+    return appendTurns(this.db, universeId, batch);
+  }
+
+  getTurn(universeId: string, position: number): Promise<Turn | null> {
+    return this.timelines.getTurn(universeId, position);
+  }
+
+  turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]> {
+    return this.timelines.turnsBetween(universeId, from, to);
+  }
+
+  timeline(universeId: string, query?: TimelineQuery): Promise<TimelinePage> {
+    return this.timelines.timeline(universeId, query);
+  }
+
+  setNarration(universeId: string, position: number, narration: Narration): Promise<boolean> {
+    return this.timelines.setNarration(universeId, position, narration);
+  }
+
+  putSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.states.putSnapshot(snapshot);
+  }
+
+  getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null> {
+    return this.states.getSnapshotAtOrBefore(universeId, position);
+  }
+
+  stateAt(universeId: string, position: number): Promise<StateAt> {
+    return this.states.stateAt(universeId, position);
+  }
+
+  async latestState(universeId: string): Promise<StateAt> {
+    return this.states.stateAt(universeId, await this.headPosition(universeId));
+  }
+
+  verifySnapshot(universeId: string, position: number): Promise<void> {
+    return this.states.verifySnapshot(universeId, position);
+  }
+}

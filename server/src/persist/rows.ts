@@ -1,0 +1,122 @@
+import type { Snapshot, Turn } from "@loom/shared";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type {
+  CharacterRecord,
+  PlaySessionRecord,
+  PlayerRecord,
+  ProgressionRecord,
+  RunRecord,
+  UniverseRecord,
+} from "./turn-store.ts";
+import * as schema from "./schema.ts";
+
+/** Both adapters (postgres.js and PGlite) are a drizzle PgDatabase over this schema; so is a transaction. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+const iso = (date: Date) => date.toISOString();
+const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
+
+/** Every turn column but the search vector, which is large and only ever read by the index. */
+export const turnColumns = {
+  universeId: schema.turns.universeId,
+  position: schema.turns.position,
+  id: schema.turns.id,
+  runId: schema.turns.runId,
+  characterId: schema.turns.characterId,
+  playerId: schema.turns.playerId,
+  actor: schema.turns.actor,
+  kind: schema.turns.kind,
+  input: schema.turns.input,
+  resolution: schema.turns.resolution,
+  events: schema.turns.events,
+  deltas: schema.turns.deltas,
+  status: schema.turns.status,
+  undoneBy: schema.turns.undoneBy,
+  narration: schema.turns.narration,
+  createdAt: schema.turns.createdAt,
+};
+
+export type TurnRow = {
+  [K in keyof typeof turnColumns]: (typeof turnColumns)[K]["_"]["notNull"] extends true
+    ? (typeof turnColumns)[K]["_"]["data"]
+    : (typeof turnColumns)[K]["_"]["data"] | null;
+};
+
+/**
+ * A stored row as a turn of the timeline it is read through. `undone` is whether an undo visible
+ * in that timeline marked it, which for a row shared with a branch may differ from the row's own.
+ */
+export function toTurn(row: TurnRow, viewUniverseId: string, undone: boolean): Turn {
+  return {
+    universeId: viewUniverseId,
+    position: row.position,
+    id: row.id,
+    runId: row.runId,
+    characterId: row.characterId,
+    playerId: row.playerId,
+    actor: row.actor,
+    kind: row.kind,
+    input: row.input,
+    resolution: row.resolution,
+    events: row.events,
+    deltas: row.deltas,
+    status: undone ? "undone" : "applied",
+    narration: row.narration,
+    createdAt: iso(row.createdAt),
+  };
+}
+
+export function toTurnRow(turn: Turn): typeof schema.turns.$inferInsert {
+  return {
+    universeId: turn.universeId,
+    position: turn.position,
+    createdAt: new Date(turn.createdAt),
+    actor: turn.actor,
+    kind: turn.kind,
+    status: turn.status,
+    id: turn.id,
+    runId: turn.runId,
+    characterId: turn.characterId,
+    playerId: turn.playerId,
+    input: turn.input,
+    resolution: turn.resolution,
+    events: turn.events,
+    deltas: turn.deltas,
+    narration: turn.narration,
+  };
+}
+
+export function toSnapshot(row: typeof schema.snapshots.$inferSelect, viewUniverseId: string): Snapshot {
+  return {
+    universeId: viewUniverseId,
+    position: row.position,
+    state: row.state,
+    checksum: row.checksum,
+    reason: row.reason,
+    createdAt: iso(row.createdAt),
+  };
+}
+
+export function toUniverse(row: typeof schema.universes.$inferSelect): UniverseRecord {
+  return { ...row, createdAt: iso(row.createdAt) };
+}
+
+export function toPlayer(row: typeof schema.players.$inferSelect): PlayerRecord {
+  return { ...row, createdAt: iso(row.createdAt) };
+}
+
+export function toCharacter(row: typeof schema.characters.$inferSelect): CharacterRecord {
+  return { ...row, createdAt: iso(row.createdAt) };
+}
+
+export function toRun(row: typeof schema.runs.$inferSelect): RunRecord {
+  return { ...row, createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
+}
+
+export function toSession(row: typeof schema.playSessions.$inferSelect): PlaySessionRecord {
+  return { ...row, startedAt: iso(row.startedAt), endedAt: isoOrNull(row.endedAt) };
+}
+
+export function toProgression(row: typeof schema.progression.$inferSelect): ProgressionRecord {
+  return { ...row, updatedAt: iso(row.updatedAt) };
+}

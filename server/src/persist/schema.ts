@@ -1,0 +1,229 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
+import type { Delta, Narration, Resolution, TurnEvent } from "@loom/shared";
+
+/**
+ * The durable schema. drizzle-kit turns it into the SQL files in `migrations/`; storage settings
+ * drizzle cannot express (inline compression of the turn columns) live in a hand-written migration.
+ *
+ * Size matters for `turns` (one row per turn, 100 000s per universe): enums instead of text for
+ * the small vocabularies, no foreign keys on the hot insert path except the universe, and only
+ * the indexes the timeline queries use.
+ */
+
+const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const universeStatus = pgEnum("universe_status", ["active", "archived"]);
+export const runState = pgEnum("run_state", ["active", "paused", "completed", "abandoned"]);
+export const actorKind = pgEnum("actor_kind", ["player", "gm", "system"]);
+export const turnKind = pgEnum("turn_kind", [
+  "action",
+  "choice",
+  "custom",
+  "combat",
+  "world_event",
+  "system",
+  "undo",
+  "retcon",
+  "session_start",
+  "session_end",
+]);
+export const turnStatus = pgEnum("turn_status", ["applied", "undone"]);
+export const snapshotReason = pgEnum("snapshot_reason", [
+  "genesis",
+  "interval_turns",
+  "interval_deltas",
+  "scene_end",
+  "conflict_end",
+  "session_end",
+  "quest_completed",
+  "manual",
+]);
+
+export const players = pgTable("players", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: instant("created_at").notNull().defaultNow(),
+});
+
+export const universes = pgTable(
+  "universes",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    seed: bigint("seed", { mode: "number" }).notNull(),
+    /** A branch points at its parent and the last parent position it shares; it copies no turns. */
+    parentId: text("parent_id").references((): AnyPgColumn => universes.id),
+    branchPosition: integer("branch_position"),
+    headPosition: integer("head_position").notNull().default(0),
+    status: universeStatus("status").notNull().default("active"),
+    settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+    createdBy: text("created_by").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("universes_parent_idx").on(t.parentId), index("universes_created_by_idx").on(t.createdBy, t.createdAt)],
+);
+
+export const characters = pgTable(
+  "characters",
+  {
+    id: text("id").primaryKey(),
+    playerId: text("player_id")
+      .notNull()
+      .references(() => players.id),
+    universeId: text("universe_id")
+      .notNull()
+      .references(() => universes.id),
+    name: text("name").notNull(),
+    sheet: jsonb("sheet").$type<Record<string, unknown>>().notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("characters_player_idx").on(t.playerId), index("characters_universe_idx").on(t.universeId)],
+);
+
+export const runs = pgTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    playerId: text("player_id")
+      .notNull()
+      .references(() => players.id),
+    characterId: text("character_id")
+      .notNull()
+      .references(() => characters.id),
+    universeId: text("universe_id")
+      .notNull()
+      .references(() => universes.id),
+    state: runState("state").notNull().default("active"),
+    turnCount: integer("turn_count").notNull().default(0),
+    sessionCount: integer("session_count").notNull().default(0),
+    milestones: integer("milestones").notNull().default(0),
+    therapeuticFocus: text("therapeutic_focus"),
+    completionReason: text("completion_reason"),
+    completedAtPosition: integer("completed_at_position"),
+    lastSessionEndPosition: integer("last_session_end_position"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    updatedAt: instant("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    index("runs_player_idx").on(t.playerId),
+    index("runs_universe_idx").on(t.universeId),
+    index("runs_character_idx").on(t.characterId),
+  ],
+);
+
+export const playSessions = pgTable(
+  "play_sessions",
+  {
+    id: text("id").primaryKey(),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    universeId: text("universe_id")
+      .notNull()
+      .references(() => universes.id),
+    startPosition: integer("start_position").notNull(),
+    endPosition: integer("end_position"),
+    summary: text("summary"),
+    startedAt: instant("started_at").notNull().defaultNow(),
+    endedAt: instant("ended_at"),
+  },
+  (t) => [index("play_sessions_run_idx").on(t.runId, t.startPosition)],
+);
+
+/**
+ * One row per turn. `undone_by` is the position of the undo turn (in this universe) that marked
+ * the row undone: a branch that shares the row but not that undo turn still sees it applied.
+ */
+export const turns = pgTable(
+  "turns",
+  {
+    universeId: text("universe_id")
+      .notNull()
+      .references(() => universes.id),
+    position: integer("position").notNull(),
+    undoneBy: integer("undone_by"),
+    createdAt: instant("created_at").notNull(),
+    actor: actorKind("actor").notNull(),
+    kind: turnKind("kind").notNull(),
+    status: turnStatus("status").notNull().default("applied"),
+    id: text("id").notNull(),
+    runId: text("run_id"),
+    characterId: text("character_id"),
+    playerId: text("player_id"),
+    input: jsonb("input").$type<Record<string, unknown>>().notNull(),
+    resolution: jsonb("resolution").$type<Resolution>(),
+    events: jsonb("events").$type<TurnEvent[]>().notNull(),
+    deltas: jsonb("deltas").$type<Delta[]>().notNull(),
+    /** Written once, when the narrator delivers (see setNarration). */
+    narration: jsonb("narration").$type<Narration>(),
+    search: tsvector("search").generatedAlwaysAs(
+      sql`to_tsvector('english'::regconfig, coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', ''))`,
+    ),
+  },
+  (t) => [
+    primaryKey({ name: "turns_pkey", columns: [t.universeId, t.position] }),
+    uniqueIndex("turns_id_idx").on(t.id),
+    index("turns_character_idx").on(t.universeId, t.characterId, t.position),
+    index("turns_run_idx").on(t.universeId, t.runId, t.position),
+    index("turns_search_idx").using("gin", t.search),
+  ],
+);
+
+/**
+ * A branch's undo of a turn it shares with its parent: the parent's row is not touched, so the
+ * mark lives with the branch.
+ */
+export const inheritedUndos = pgTable(
+  "inherited_undos",
+  {
+    universeId: text("universe_id")
+      .notNull()
+      .references(() => universes.id),
+    position: integer("position").notNull(),
+    undoneBy: integer("undone_by").notNull(),
+  },
+  (t) => [primaryKey({ name: "inherited_undos_pkey", columns: [t.universeId, t.position] })],
+);
+
+export const snapshots = pgTable(
+  "snapshots",
+  {
+    universeId: text("universe_id")
+      .notNull()
+      .references(() => universes.id),
+    position: integer("position").notNull(),
+    reason: snapshotReason("reason").notNull(),
+    createdAt: instant("created_at").notNull(),
+    checksum: text("checksum").notNull(),
+    state: jsonb("state").$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [primaryKey({ name: "snapshots_pkey", columns: [t.universeId, t.position] })],
+);
+
+export const progression = pgTable("progression", {
+  playerId: text("player_id")
+    .primaryKey()
+    .references(() => players.id),
+  runsCompleted: integer("runs_completed").notNull().default(0),
+  turnsInCompletedRuns: integer("turns_in_completed_runs").notNull().default(0),
+  milestones: integer("milestones").notNull().default(0),
+  metaconcepts: text("metaconcepts").array().notNull().default(sql`'{}'::text[]`),
+  completedRunIds: text("completed_run_ids").array().notNull().default(sql`'{}'::text[]`),
+  unlocks: text("unlocks").array().notNull().default(sql`'{}'::text[]`),
+  updatedAt: instant("updated_at").notNull().defaultNow(),
+});

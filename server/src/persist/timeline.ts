@@ -1,0 +1,123 @@
+import { and, asc, desc, eq, gt, isNull, lte, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
+import type { Narration, Turn } from "@loom/shared";
+import { segmentOf, slices, undoneIn } from "./ancestry.ts";
+import type { Ancestry, Chain, Segment } from "./ancestry.ts";
+import { toTurn, turnColumns } from "./rows.ts";
+import type { Db, TurnRow } from "./rows.ts";
+import { turns } from "./schema.ts";
+import { NotFoundError } from "./turn-store.ts";
+import type { TimelinePage, TimelineQuery } from "./turn-store.ts";
+
+const PAGE_DEFAULT = 50;
+const PAGE_MAX = 500;
+
+/** Reading a timeline: turns by position and pages of history, across a branch's ancestors. */
+export class TimelineReader {
+  constructor(
+    private readonly db: Db,
+    private readonly ancestry: Ancestry,
+  ) {}
+
+  async getTurn(universeId: string, position: number): Promise<Turn | null> {
+    const chain = await this.ancestry.chain(universeId);
+    const segment = segmentOf(chain, position);
+    if (!segment) return null;
+    const [row] = await this.db
+      .select(turnColumns)
+      .from(turns)
+      .where(and(eq(turns.universeId, segment.universeId), eq(turns.position, position)));
+    if (!row) return null;
+    return (await this.present(chain, universeId, [{ segment, rows: [row] }]))[0]!;
+  }
+
+  async turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]> {
+    const chain = await this.ancestry.chain(universeId);
+    const parts = await Promise.all(
+      slices(chain, from, to).map(async (slice) => ({
+        segment: slice.segment,
+        rows: await this.db
+          .select(turnColumns)
+          .from(turns)
+          .where(positionsIn(slice.segment.universeId, slice.after, slice.through))
+          .orderBy(asc(turns.position)),
+      })),
+    );
+    return this.present(chain, universeId, parts);
+  }
+
+  /**
+   * One page of history. Each segment is asked in turn (newest first for `desc`) until the page
+   * is full, so a branch's own page costs one indexed query and a page across the branch point two.
+   */
+  async timeline(universeId: string, query: TimelineQuery = {}): Promise<TimelinePage> {
+    const chain = await this.ancestry.chain(universeId);
+    const limit = Math.max(1, Math.min(query.limit ?? PAGE_DEFAULT, PAGE_MAX));
+    const descending = query.order === "desc";
+    const ordered = descending ? [...chain].reverse() : chain;
+    const parts: Array<{ segment: Segment; rows: TurnRow[] }> = [];
+    let found = 0;
+    for (const segment of ordered) {
+      if (found > limit) break;
+      const [after, through] = descending
+        ? [segment.after, Math.min(segment.through, (query.cursor ?? Infinity) - 1)]
+        : [Math.max(segment.after, query.cursor ?? 0), segment.through];
+      if (after >= through) continue;
+      const range = positionsIn(segment.universeId, after, through);
+      const rows = await this.db
+        .select(turnColumns)
+        .from(turns)
+        .where(and(range, ...filters(query)))
+        .orderBy(descending ? desc(turns.position) : asc(turns.position))
+        .limit(limit + 1 - found);
+      parts.push({ segment, rows });
+      found += rows.length;
+    }
+    const page = await this.present(chain, universeId, parts);
+    const more = page.length > limit;
+    const shown = page.slice(0, limit);
+    return { turns: shown, nextCursor: more ? shown[shown.length - 1]!.position : null };
+  }
+
+  /** Write-once: only a turn without narration takes one. The row is the one that stores the turn. */
+  async setNarration(universeId: string, position: number, narration: Narration): Promise<boolean> {
+    const segment = segmentOf(await this.ancestry.chain(universeId), position);
+    if (!segment) throw new NotFoundError("turn", `${universeId}@${position}`);
+    const at = and(eq(turns.universeId, segment.universeId), eq(turns.position, position));
+    const written = await this.db
+      .update(turns)
+      .set({ narration })
+      .where(and(at, isNull(turns.narration)))
+      .returning({ position: turns.position });
+    if (written.length > 0) return true;
+    const [exists] = await this.db.select({ position: turns.position }).from(turns).where(at);
+    if (!exists) throw new NotFoundError("turn", `${universeId}@${position}`);
+    return false;
+  }
+
+  private async present(chain: Chain, universeId: string, parts: Array<{ segment: Segment; rows: TurnRow[] }>): Promise<Turn[]> {
+    const shared = parts.some((part) => part.segment.universeId !== universeId && part.rows.length > 0);
+    const inherited = shared ? await this.ancestry.inheritedUndone(chain) : new Set<number>();
+    return parts.flatMap(({ segment, rows }) =>
+      rows.map((row) => toTurn(row, universeId, undoneIn(segment, row.undoneBy) || inherited.has(row.position))),
+    );
+  }
+}
+
+function filters(query: TimelineQuery): SQL[] {
+  const where: SQL[] = [];
+  if (query.characterId !== undefined) where.push(eq(turns.characterId, query.characterId));
+  if (query.runId !== undefined) where.push(eq(turns.runId, query.runId));
+  if (query.kind !== undefined) where.push(eq(turns.kind, query.kind));
+  if (query.q !== undefined && query.q.trim() !== "") {
+    where.push(sql`${turns.search} @@ websearch_to_tsquery('english'::regconfig, ${query.q})`);
+  }
+  return where;
+}
+
+/** Rows of one universe at positions in (after, through]; an open-ended segment has no upper bound. */
+export function positionsIn(universeId: string, after: number, through: number): SQL {
+  const bounds = [eq(turns.universeId, universeId), gt(turns.position, after)];
+  if (Number.isFinite(through)) bounds.push(lte(turns.position, through));
+  return and(...bounds)!;
+}

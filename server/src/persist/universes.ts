@@ -1,0 +1,79 @@
+import { desc, eq } from "drizzle-orm";
+import { checksum } from "@loom/shared";
+import type { UniverseState } from "@loom/shared";
+import { toUniverse } from "./rows.ts";
+import type { Db } from "./rows.ts";
+import { snapshots, universes } from "./schema.ts";
+import { NotFoundError } from "./turn-store.ts";
+import type { NewUniverse, UniverseRecord } from "./turn-store.ts";
+
+/** A universe starts at head 0 with its genesis snapshot, written together. */
+export async function createUniverse(db: Db, universe: NewUniverse, genesis: UniverseState, now: Date): Promise<UniverseRecord> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(universes)
+      .values({ ...universe, settings: universe.settings ?? {}, createdAt: now })
+      .returning();
+    await tx.insert(snapshots).values({
+      universeId: universe.id,
+      position: 0,
+      state: genesis,
+      checksum: checksum(genesis),
+      reason: "genesis",
+      createdAt: now,
+    });
+    return toUniverse(row!);
+  });
+}
+
+export async function getUniverse(db: Db, id: string): Promise<UniverseRecord | null> {
+  const [row] = await db.select().from(universes).where(eq(universes.id, id));
+  return row ? toUniverse(row) : null;
+}
+
+export async function listUniverses(db: Db, options: { limit?: number; createdBy?: string } = {}): Promise<UniverseRecord[]> {
+  const rows = await db
+    .select()
+    .from(universes)
+    .where(options.createdBy === undefined ? undefined : eq(universes.createdBy, options.createdBy))
+    .orderBy(desc(universes.createdAt), desc(universes.id))
+    .limit(Math.max(1, Math.min(options.limit ?? 100, 1000)));
+  return rows.map(toUniverse);
+}
+
+/**
+ * Copy-on-write: one row pointing at the parent and the last shared position. The branch keeps
+ * the parent's seed, so re-executing a shared turn rolls the same dice in both timelines.
+ */
+export async function branchUniverse(
+  db: Db,
+  input: { id: string; parentId: string; position: number; name: string; createdBy: string },
+  now: Date,
+): Promise<UniverseRecord> {
+  const parent = await getUniverse(db, input.parentId);
+  if (!parent) throw new NotFoundError("universe", input.parentId);
+  if (!Number.isInteger(input.position) || input.position < 0 || input.position > parent.headPosition) {
+    throw new RangeError(`cannot branch ${input.parentId} at ${input.position}: its head is ${parent.headPosition}`);
+  }
+  const [row] = await db
+    .insert(universes)
+    .values({
+      id: input.id,
+      name: input.name,
+      seed: parent.seed,
+      parentId: parent.id,
+      branchPosition: input.position,
+      headPosition: input.position,
+      settings: parent.settings,
+      createdBy: input.createdBy,
+      createdAt: now,
+    })
+    .returning();
+  return toUniverse(row!);
+}
+
+export async function headPosition(db: Db, universeId: string): Promise<number> {
+  const [row] = await db.select({ head: universes.headPosition }).from(universes).where(eq(universes.id, universeId));
+  if (!row) throw new NotFoundError("universe", universeId);
+  return row.head;
+}
