@@ -1,0 +1,178 @@
+import { z } from "zod";
+import type { RunState } from "./run-lifecycle.ts";
+
+/**
+ * Meta-progression: what a player carries from run to run. Only completed runs credit it, each
+ * exactly once; undoing the turn that completed a run revokes that credit. Every function returns
+ * a new record (or the same one, unchanged) and never mutates its input.
+ */
+
+const THRESHOLDS = ["runsCompleted", "turnsInCompletedRuns", "milestones", "metaconcepts"] as const;
+
+/** A threshold rule: the unlock holds while every threshold it names is met (at least). */
+export const unlockRuleSchema = z
+  .object({
+    id: z.string().min(1),
+    runsCompleted: z.number().int().min(0).optional(),
+    turnsInCompletedRuns: z.number().int().min(0).optional(),
+    milestones: z.number().int().min(0).optional(),
+    /** How many distinct metaconcepts have been integrated. */
+    metaconcepts: z.number().int().min(0).optional(),
+  })
+  .refine(
+    (rule) => THRESHOLDS.some((name) => rule[name] !== undefined),
+    "an unlock rule names at least one threshold",
+  );
+export type UnlockRule = z.infer<typeof unlockRuleSchema>;
+
+export const DEFAULT_UNLOCK_RULES: readonly UnlockRule[] = [
+  { id: "advanced_narratives", runsCompleted: 2 },
+  { id: "complex_characters", runsCompleted: 3 },
+  { id: "multi_path_stories", turnsInCompletedRuns: 300 },
+];
+
+/** A therapeutic milestone every this many turns of a run. */
+export const DEFAULT_MILESTONE_EVERY = 20;
+
+/** The parts of a player's progression record these rules read and write. */
+export interface Progression {
+  runsCompleted: number;
+  turnsInCompletedRuns: number;
+  milestones: number;
+  metaconcepts: string[];
+  completedRunIds: string[];
+  unlocks: string[];
+  updatedAt: string;
+}
+
+/** The parts of a run record crediting reads. */
+export interface CreditableRun {
+  id: string;
+  state: RunState;
+  turnCount: number;
+  /** Metaconcepts the run integrated; when absent, its therapeutic focus (if any) is the one. */
+  metaconcepts?: readonly string[];
+  therapeuticFocus?: string | null;
+}
+
+export interface ProgressionOptions {
+  rules?: readonly UnlockRule[];
+  milestoneEvery?: number;
+  /** ISO time written to `updatedAt` when anything changes. */
+  now: string;
+}
+
+export interface RevokeOptions extends ProgressionOptions {
+  /**
+   * The player's completed runs (the revoked one may be included; it is skipped). The revoked
+   * run's metaconcepts are removed, except, when these are given, those another still-credited
+   * run among them also brought. Without them a concept two runs share is removed too: the record
+   * keeps a set, not who contributed what, so only the runs can tell. Concepts the revoked run
+   * did not bring are never touched.
+   */
+  completedRuns?: readonly CreditableRun[];
+}
+
+export function milestonesFor(turnCount: number, every: number = DEFAULT_MILESTONE_EVERY): number {
+  if (!(every > 0) || !(turnCount > 0)) return 0;
+  return Math.floor(turnCount / every);
+}
+
+export function metaconceptsOf(run: CreditableRun): readonly string[] {
+  if (run.metaconcepts !== undefined) return run.metaconcepts;
+  return run.therapeuticFocus ? [run.therapeuticFocus] : [];
+}
+
+function union(into: readonly string[], more: readonly string[]): string[] {
+  const seen = new Set(into);
+  const result = [...into];
+  for (const item of more) {
+    if (seen.has(item)) continue;
+    seen.add(item);
+    result.push(item);
+  }
+  return result;
+}
+
+function meets(progression: Progression, rule: UnlockRule): boolean {
+  const have: Record<(typeof THRESHOLDS)[number], number> = {
+    runsCompleted: progression.runsCompleted,
+    turnsInCompletedRuns: progression.turnsInCompletedRuns,
+    milestones: progression.milestones,
+    metaconcepts: progression.metaconcepts.length,
+  };
+  return THRESHOLDS.every((name) => rule[name] === undefined || have[name] >= rule[name]);
+}
+
+/** The ids of the rules the progression meets, in rule order. */
+export function unlocksFor(progression: Progression, rules: readonly UnlockRule[] = DEFAULT_UNLOCK_RULES): string[] {
+  return rules.filter((rule) => meets(progression, rule)).map((rule) => rule.id);
+}
+
+/** Unlocks the rules govern are recomputed; any other unlock (granted elsewhere) is kept after them. */
+function withUnlocks<P extends Progression>(progression: P, rules: readonly UnlockRule[]): P {
+  const governed = new Set(rules.map((rule) => rule.id));
+  const unlocks = union(
+    unlocksFor(progression, rules),
+    progression.unlocks.filter((id) => !governed.has(id)),
+  );
+  return { ...progression, unlocks };
+}
+
+/**
+ * Credits a completed run: one more run, its turns, its milestones (from its turn count, so a
+ * change of `milestoneEvery` applies to every later credit alike), its metaconcepts, and the
+ * unlocks that follow. A run that is not completed, or whose id is already credited, changes
+ * nothing: the same progression object comes back.
+ */
+export function creditCompletedRun<P extends Progression>(progression: P, run: CreditableRun, options: ProgressionOptions): P {
+  if (run.state !== "completed" || progression.completedRunIds.includes(run.id)) return progression;
+  const credited: P = {
+    ...progression,
+    runsCompleted: progression.runsCompleted + 1,
+    turnsInCompletedRuns: progression.turnsInCompletedRuns + run.turnCount,
+    milestones: progression.milestones + milestonesFor(run.turnCount, options.milestoneEvery),
+    metaconcepts: union(progression.metaconcepts, metaconceptsOf(run)),
+    completedRunIds: [...progression.completedRunIds, run.id],
+    updatedAt: options.now,
+  };
+  return withUnlocks(credited, options.rules ?? DEFAULT_UNLOCK_RULES);
+}
+
+/**
+ * Reverses `creditCompletedRun` for a run (undoing the turn that completed it). Pass the run as it
+ * was credited: its turn count decides what is taken back. A run not credited changes nothing.
+ * Whatever state the run is in now is irrelevant: undo may already have reopened it.
+ */
+export function revokeCompletedRun<P extends Progression>(progression: P, run: CreditableRun, options: RevokeOptions): P {
+  if (!progression.completedRunIds.includes(run.id)) return progression;
+  const completedRunIds = progression.completedRunIds.filter((id) => id !== run.id);
+  const revoked: P = {
+    ...progression,
+    runsCompleted: Math.max(0, progression.runsCompleted - 1),
+    turnsInCompletedRuns: Math.max(0, progression.turnsInCompletedRuns - run.turnCount),
+    milestones: Math.max(0, progression.milestones - milestonesFor(run.turnCount, options.milestoneEvery)),
+    metaconcepts: metaconceptsAfterRevoke(progression, run, completedRunIds, options.completedRuns),
+    completedRunIds,
+    updatedAt: options.now,
+  };
+  return withUnlocks(revoked, options.rules ?? DEFAULT_UNLOCK_RULES);
+}
+
+function metaconceptsAfterRevoke(
+  progression: Progression,
+  run: CreditableRun,
+  remainingIds: readonly string[],
+  completedRuns: readonly CreditableRun[] | undefined,
+): string[] {
+  const gone = new Set(metaconceptsOf(run));
+  if (completedRuns !== undefined) {
+    // A concept another still-credited run brought stays integrated.
+    const remaining = new Set(remainingIds);
+    for (const other of completedRuns) {
+      if (other.id === run.id || !remaining.has(other.id)) continue;
+      for (const concept of metaconceptsOf(other)) gone.delete(concept);
+    }
+  }
+  return progression.metaconcepts.filter((concept) => !gone.has(concept));
+}
