@@ -1,0 +1,96 @@
+import { seededRandom } from "./commands.ts";
+import { layoutOf, measureWindow, setUp, stderrLog, type LoadOptions, type Log } from "./harness.ts";
+import { checkIntegrity } from "./integrity.ts";
+import type { WindowReport } from "./recorder.ts";
+import { rateLimitFor, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
+
+export interface FindMaxOptions extends Omit<LoadOptions, "rate" | "durationS" | "warmupS"> {
+  /** Per-character rates to try, ascending; the search stops at the first that misses the budget. */
+  rates: number[];
+  stepS: number;
+  p99BudgetMs: number;
+}
+
+export interface StepReport {
+  ratePerCharacter: number;
+  sentPerSecond: number;
+  ackedPerSecond: number;
+  p99: number;
+  rejected: number;
+  unanswered: number;
+  withinBudget: boolean;
+}
+
+export interface SearchReport {
+  target: "loom" | "bare";
+  mode: string;
+  steps: StepReport[];
+  /** The highest acknowledged actions/s of a step within budget (0 if none was). */
+  maxActionsPerSecond: number;
+  maxRatePerCharacter: number;
+  integrityOk: boolean;
+}
+
+export interface FindMaxReport {
+  search: { universes: number; characters: number; rates: number[]; stepS: number; p99BudgetMs: number };
+  loom: SearchReport;
+  bare?: SearchReport;
+  ratio?: number;
+  ok: boolean;
+}
+
+function step(window: WindowReport, budget: number): StepReport {
+  const rejected = Object.values(window.rejected).reduce((sum, n) => sum + n, 0);
+  const p99 = window.latencyMs.actToTurn.p99;
+  return {
+    ratePerCharacter: window.ratePerCharacter,
+    sentPerSecond: window.throughput.sentPerSecond,
+    ackedPerSecond: window.throughput.ackedPerSecond,
+    p99,
+    rejected,
+    unanswered: window.unanswered,
+    withinBudget: p99 <= budget && window.unanswered === 0 && window.latencyMs.actToTurn.count > 0,
+  };
+}
+
+/** Steps one seated fleet through rising rates until act→turn p99 leaves the budget. */
+async function search(target: Target, options: FindMaxOptions, log: Log): Promise<SearchReport> {
+  try {
+    const { fleet } = await setUp(target, layoutOf(options), options.seed, log);
+    const random = seededRandom(options.seed);
+    const steps: StepReport[] = [];
+    for (const rate of options.rates) {
+      const window = await measureWindow(fleet, `${target.name} ${rate}/s`, { ...options, rate, durationS: options.stepS }, random, log);
+      const result = step(window, options.p99BudgetMs);
+      steps.push(result);
+      log(`[${target.name}] ${rate}/s per character: ${result.ackedPerSecond} actions/s acked, act→turn p99 ${result.p99} ms ${result.withinBudget ? "within" : "over"} budget`);
+      if (!result.withinBudget) break;
+    }
+    const integrity = await checkIntegrity(fleet);
+    await fleet.leave();
+    const best = steps.filter((s) => s.withinBudget).reduce<StepReport | null>((top, s) => (!top || s.ackedPerSecond > top.ackedPerSecond ? s : top), null);
+    return {
+      target: target.name,
+      mode: target.mode,
+      steps,
+      maxActionsPerSecond: best?.ackedPerSecond ?? 0,
+      maxRatePerCharacter: best?.ratePerCharacter ?? 0,
+      integrityOk: integrity.ok,
+    };
+  } finally {
+    await target.shutdown();
+  }
+}
+
+/** The rate search for Loom and, with `baseline`, for the bare room, one after the other. */
+export async function findMax(options: FindMaxOptions, log: Log = stderrLog): Promise<FindMaxReport> {
+  const top = Math.max(...options.rates);
+  const loom = await search(await startLoomTarget({ url: options.url, actionsPerSecond: rateLimitFor(top) }), options, log);
+  const bare = options.baseline ? await search(await startBareTarget(), options, log) : undefined;
+  return {
+    search: { universes: options.universes, characters: options.characters, rates: options.rates, stepS: options.stepS, p99BudgetMs: options.p99BudgetMs },
+    loom,
+    ...(bare ? { bare, ratio: bare.maxActionsPerSecond > 0 ? Math.round((loom.maxActionsPerSecond / bare.maxActionsPerSecond) * 1000) / 1000 : undefined } : {}),
+    ok: loom.integrityOk && (bare?.integrityOk ?? true),
+  };
+}

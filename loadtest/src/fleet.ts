@@ -1,0 +1,59 @@
+import type { AckedTurn, SimMember } from "./member.ts";
+
+/** How many of everything a run simulates. */
+export interface Layout {
+  universes: number;
+  characters: number;
+  spectatorsPerUniverse: number;
+}
+
+/** A turn as read back from storage: enough to check identity and order. */
+export interface StoredTurn {
+  position: number;
+  id: string;
+}
+
+export interface FleetUniverse {
+  index: number;
+  id: string;
+  gm: SimMember;
+  /** The stored timeline, all pages; absent for the bare baseline, which stores nothing. */
+  readTimeline?: () => Promise<StoredTurn[]>;
+}
+
+/** Every simulated member of every universe, and every turn the server acknowledged to them. */
+export class Fleet {
+  readonly universes: FleetUniverse[] = [];
+  readonly members: SimMember[] = [];
+  readonly acked: AckedTurn[] = [];
+
+  readonly recordAck = (turn: AckedTurn): void => {
+    this.acked.push(turn);
+  };
+
+  get players(): SimMember[] {
+    return this.members.filter((member) => member.role === "player");
+  }
+
+  get gms(): SimMember[] {
+    return this.members.filter((member) => member.role === "gm");
+  }
+
+  async leave(): Promise<void> {
+    await pool(this.members, 32, async (member) => {
+      await member.session.leave().catch(() => undefined);
+    });
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight (setup would otherwise stampede the API). */
+export async function pool<T>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      await task(items[index]!, index);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,150 @@
+import { seededRandom } from "./commands.ts";
+import type { Fleet, Layout } from "./fleet.ts";
+import { checkIntegrity, type IntegrityReport } from "./integrity.ts";
+import { drain, drive } from "./load.ts";
+import { Recorder, type WindowReport } from "./recorder.ts";
+import { rateLimitFor, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
+import { round } from "./histogram.ts";
+
+export interface LoadOptions {
+  universes: number;
+  characters: number;
+  /** Actions per second per character. */
+  rate: number;
+  durationS: number;
+  /** Seconds of load before the measured window (not counted). */
+  warmupS: number;
+  /** A running Loom server; without it one is started in this process. */
+  url?: string;
+  baseline: boolean;
+  spectatorsPerUniverse: number;
+  /** World events per second per GM. */
+  gmRate: number;
+  jitter: number;
+  seed: number;
+}
+
+export const DEFAULT_OPTIONS: LoadOptions = {
+  universes: 5,
+  characters: 50,
+  rate: 2,
+  durationS: 10,
+  warmupS: 0,
+  baseline: false,
+  spectatorsPerUniverse: 2,
+  gmRate: 0.2,
+  jitter: 0.3,
+  seed: 1,
+};
+
+export interface PhaseReport {
+  target: "loom" | "bare";
+  mode: string;
+  setupS: number;
+  members: { players: number; gms: number; spectators: number };
+  window: WindowReport;
+  integrity: IntegrityReport;
+}
+
+export interface LoadReport {
+  scenario: { universes: number; characters: number; rate: number; durationS: number; warmupS: number; spectatorsPerUniverse: number; gmRate: number };
+  loom: PhaseReport;
+  bare?: PhaseReport;
+  /** Loom ÷ bare, same clients and machine. */
+  ratios?: { throughput: number; p99: number };
+  targets: { lossless: boolean; p99WithinBudget: boolean | null; persistedP99Within1s: boolean };
+  ok: boolean;
+}
+
+export type Log = (line: string) => void;
+export const stderrLog: Log = (line) => process.stderr.write(`${line}\n`);
+
+export function layoutOf(options: Pick<LoadOptions, "universes" | "characters" | "spectatorsPerUniverse">): Layout {
+  return { universes: options.universes, characters: options.characters, spectatorsPerUniverse: options.spectatorsPerUniverse };
+}
+
+/** Sets the table on a started target, timing it and naming who joined. */
+export async function setUp(target: Target, layout: Layout, seed: number, log: Log): Promise<{ fleet: Fleet; setupS: number }> {
+  const started = performance.now();
+  log(`[${target.name}] ${target.mode}: seating ${layout.characters} characters, ${layout.universes} GMs and ${layout.universes * layout.spectatorsPerUniverse} spectators`);
+  const fleet = await target.populate(layout, seed);
+  const setupS = round((performance.now() - started) / 1000, 2);
+  log(`[${target.name}] ${fleet.members.length} members joined in ${setupS} s`);
+  return { fleet, setupS };
+}
+
+/** One measured window at a rate: drive, drain, report. Progress goes to `log` once a second. */
+export async function measureWindow(fleet: Fleet, label: string, options: Pick<LoadOptions, "rate" | "durationS" | "gmRate" | "jitter">, random: () => number, log: Log | null): Promise<WindowReport> {
+  const recorder = new Recorder(options.rate);
+  await drive(fleet, recorder, {
+    ratePerCharacter: options.rate,
+    gmRate: options.gmRate,
+    durationMs: options.durationS * 1000,
+    jitter: options.jitter,
+    random,
+    onSecond: log
+      ? (elapsed) => log(`[${label} ${Math.round(elapsed)}s] sent ${recorder.sent} acked ${recorder.acked} rejected ${recorder.rejectedTotal} act→turn p99 ${round(recorder.actToTurn.quantile(0.99))} ms`)
+      : undefined,
+  });
+  await drain(fleet);
+  return recorder.report();
+}
+
+async function runPhase(target: Target, options: LoadOptions, log: Log): Promise<PhaseReport> {
+  try {
+    const { fleet, setupS } = await setUp(target, layoutOf(options), options.seed, log);
+    const random = seededRandom(options.seed);
+    if (options.warmupS > 0) {
+      log(`[${target.name}] warming up for ${options.warmupS} s`);
+      await measureWindow(fleet, `${target.name} warmup`, { ...options, durationS: options.warmupS }, random, null);
+    }
+    const window = await measureWindow(fleet, target.name, options, random, log);
+    const integrity = await checkIntegrity(fleet);
+    const members = { players: fleet.players.length, gms: fleet.gms.length, spectators: fleet.members.length - fleet.players.length - fleet.gms.length };
+    await fleet.leave();
+    return { target: target.name, mode: target.mode, setupS, members, window, integrity };
+  } finally {
+    await target.shutdown();
+  }
+}
+
+/**
+ * The load test: Loom under the scenario, then (with `baseline`) the bare room under the same
+ * clients. The phases run one after the other because Colyseus's matchmaker is one per process.
+ */
+export async function runLoadTest(input: Partial<LoadOptions> = {}, log: Log = stderrLog): Promise<LoadReport> {
+  const options = { ...DEFAULT_OPTIONS, ...input };
+  const loom = await runPhase(await startLoomTarget({ url: options.url, actionsPerSecond: rateLimitFor(options.rate) }), options, log);
+  const bare = options.baseline ? await runPhase(await startBareTarget(), options, log) : undefined;
+  const ratios = bare
+    ? {
+        throughput: round(ratio(loom.window.throughput.ackedPerSecond, bare.window.throughput.ackedPerSecond), 3),
+        p99: round(ratio(loom.window.latencyMs.actToTurn.p99, bare.window.latencyMs.actToTurn.p99), 3),
+      }
+    : undefined;
+  const lossless = loom.integrity.ok && (bare?.integrity.ok ?? true);
+  return {
+    scenario: {
+      universes: options.universes,
+      characters: options.characters,
+      rate: options.rate,
+      durationS: options.durationS,
+      warmupS: options.warmupS,
+      spectatorsPerUniverse: options.spectatorsPerUniverse,
+      gmRate: options.gmRate,
+    },
+    loom,
+    ...(bare ? { bare } : {}),
+    ...(ratios ? { ratios } : {}),
+    targets: {
+      lossless,
+      p99WithinBudget: ratios ? ratios.p99 <= 1.5 : null,
+      persistedP99Within1s: loom.window.latencyMs.actToPersisted.count > 0 && loom.window.latencyMs.actToPersisted.p99 <= 1000,
+    },
+    ok: lossless,
+  };
+}
+
+function ratio(a: number, b: number): number {
+  return b > 0 ? a / b : Number.NaN;
+}
