@@ -1,16 +1,22 @@
 import { canonicalJson } from "./canonical.ts";
 import { decide, type DecidableCommand } from "./decide.ts";
 import { createRandom, turnSeed } from "./dice.ts";
+import type { Delta } from "./delta.ts";
 import { isRejection } from "./rejection.ts";
 import type { UniverseState } from "./state.ts";
 import type { Turn } from "./turn.ts";
 import { evolve } from "./evolve.ts";
 
-/** Delta replay: the recorded deltas of `turns` folded over `state`. Undone turns replay too; their undo turns revert them. */
+/**
+ * Delta replay: the recorded deltas of `turns` applied to `state` in order. Undone turns replay
+ * too; their undo turns revert them. All deltas go through one `evolve`, so each container on
+ * the way is copied once for the whole replay rather than once per turn (large records such as
+ * canon facts make the difference).
+ */
 export function replayDeltas(state: UniverseState, turns: readonly Turn[]): UniverseState {
-  let current = state;
-  for (const turn of turns) current = evolve(current, turn.deltas);
-  return current;
+  const deltas: Delta[] = [];
+  for (const turn of turns) for (const delta of turn.deltas) deltas.push(delta);
+  return evolve(state, deltas);
 }
 
 export interface Reexecution {

@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { decide, type DecidableCommand } from "../decide.ts";
+import { decide } from "../decide.ts";
 import { createRandom, turnSeed, type Random } from "../dice.ts";
 import { evolve } from "../evolve.ts";
 import { isRejection } from "../rejection.ts";
@@ -7,6 +7,7 @@ import type { Actor } from "../rules/context.ts";
 import type { UniverseState } from "../state.ts";
 import type { SystemCommand } from "../system-command.ts";
 import type { Turn } from "../turn.ts";
+import { recordTurn } from "./timeline.ts";
 import { seedUniverse } from "./universe.ts";
 import { gmCommand, playerCommand, type Proposal } from "./proposals.ts";
 
@@ -32,10 +33,6 @@ export const SIMULATED_GM: Actor = { kind: "gm", playerId: "gm-1" };
 
 /** How many recent turns an undo may look back on. */
 const UNDO_WINDOW = 40;
-
-function characterIdOf(command: DecidableCommand): string | null {
-  return "characterId" in command ? command.characterId : command.kind === "add_character" ? command.character.id : null;
-}
 
 /**
  * A seeded, realistic campaign: player actions, choices and free text, GM world events, scenes,
@@ -67,24 +64,7 @@ export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
         timeline: window,
       });
       if (isRejection(decision)) continue;
-      const characterId = characterIdOf(proposal.command);
-      turns.push({
-        universeId,
-        position,
-        id: `${universeId}-turn-${position}`,
-        runId: characterId === null ? null : `run-${characterId}`,
-        characterId,
-        playerId: proposal.actor.playerId,
-        actor: proposal.actor.kind,
-        kind: decision.kind,
-        input: proposal.command,
-        resolution: decision.resolution,
-        events: decision.events,
-        deltas: decision.deltas,
-        status: "applied",
-        narration: null,
-        createdAt: now,
-      });
+      turns.push(recordTurn(decision, { universeId, position, actor: proposal.actor, command: proposal.command, createdAt: now }));
       if (decision.undoes !== undefined) turns[decision.undoes - 1]!.status = "undone";
       if (proposal.then) queued.push(proposal.then);
       state = evolve(state, decision.deltas);

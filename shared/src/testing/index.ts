@@ -1,3 +1,5 @@
 export * from "./universe.ts";
 export * from "./campaign.ts";
+export * from "./dice.ts";
+export * from "./timeline.ts";
 export { gmCommand, playerCommand } from "./proposals.ts";

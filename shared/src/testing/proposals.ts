@@ -98,7 +98,7 @@ function worldDeltas(state: UniverseState, random: Random, position: number): De
     const hidden = values(state.world.locations).filter((location) => location.discoveredAt === null);
     if (hidden.length > 0) return [{ op: "set", path: `/world/locations/${pick(random, hidden).id}/discoveredAt`, value: position }];
     const id = `cove-${position}`;
-    return [{ op: "set", path: `/world/locations/${id}`, value: { id, name: `Cove ${position}`, region: "coast", notes: "", discoveredAt: position } }];
+    return [{ op: "set", path: `/world/locations/${id}`, value: { id, name: `Cove ${position}`, region: "coast", notes: "", discoveredAt: random.int(1, 2) === 1 ? position : null } }];
   }
   if (r === 2) {
     const npc = pick(random, values(state.world.npcs));
@@ -118,7 +118,7 @@ function worldDeltas(state: UniverseState, random: Random, position: number): De
     const value = { id, title: `Find what the tide took (${position})`, state: "active", details: "", lastUpdatePosition: position };
     return [{ op: "set", path: `/quests/${id}`, value }];
   }
-  if (r === 4) {
+  if (r === 4 && random.int(1, 3) === 1) {
     const id = `npc-${position}`;
     const value = {
       id,
