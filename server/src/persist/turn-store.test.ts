@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import postgres from "postgres";
+import { createTurnStore } from "./index.ts";
+import { describeTurnStoreContract } from "./turn-store.contract.ts";
+import type { TurnStore } from "./turn-store.ts";
+
+const databaseUrl = process.env.DATABASE_URL;
+
+describeTurnStoreContract("pglite (in memory)", () => createTurnStore({ inMemory: true }));
+
+// CI refuses to run without DATABASE_URL (scripts/test.mjs), so this variant is never skipped there.
+describe.skipIf(!databaseUrl)("postgres", () => {
+  describeTurnStoreContract("postgres", async () => cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!));
+
+  it("applies the migrations to a fresh database, and again without effect", async () => {
+    // given a database nobody has used
+    const name = `loom_migrate_${randomUUID().replace(/-/g, "")}`;
+    const admin = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+    const url = new URL(databaseUrl!);
+    url.pathname = `/${name}`;
+    try {
+      // when the store opens it twice
+      await (await createTurnStore({ databaseUrl: url.href })).close();
+      const store = await createTurnStore({ databaseUrl: url.href });
+      await store.close();
+      // then every table is there, with the generated search column, and each migration ran once
+      const probe = postgres(url.href, { max: 1, onnotice: () => {} });
+      try {
+        const tables = await probe<{ table_name: string }[]>`
+          select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
+        expect(tables.map((t) => t.table_name)).toEqual([
+          "characters", "inherited_undos", "play_sessions", "players", "progression", "runs", "snapshots", "turns", "universes",
+        ]);
+        const [search] = await probe<{ is_generated: string; data_type: string }[]>`
+          select is_generated, data_type from information_schema.columns where table_name = 'turns' and column_name = 'search'`;
+        expect(search).toEqual({ is_generated: "ALWAYS", data_type: "tsvector" });
+        const applied = await probe`select hash from drizzle.__drizzle_migrations`;
+        expect(applied.length).toBeGreaterThan(0);
+        expect(new Set(applied.map((m) => m.hash as string)).size).toBe(applied.length);
+      } finally {
+        await probe.end();
+      }
+    } finally {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});
+
+/**
+ * The Postgres database is shared with other suites, so the store the contract gets remembers the
+ * universes and players it creates and deletes them (and everything under them) when closed.
+ */
+function cleaningUp(store: TurnStore, url: string): TurnStore {
+  const universes = new Set<string>();
+  const players = new Set<string>();
+  const remember = (set: Set<string>, id: string) => set.add(id);
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const member: unknown = Reflect.get(target, property, receiver);
+      if (typeof member !== "function") return member;
+      const value = member as (...args: unknown[]) => unknown;
+      if (property === "createUniverse" || property === "branchUniverse") {
+        return (input: { id: string }, ...rest: unknown[]): unknown => (remember(universes, input.id), value.call(target, input, ...rest));
+      }
+      if (property === "createPlayer") return (input: { id: string }): unknown => (remember(players, input.id), value.call(target, input));
+      if (property === "close") {
+        return async () => {
+          const sql = postgres(url, { max: 1, onnotice: () => {} });
+          try {
+            const u = [...universes];
+            const p = [...players];
+            await sql.begin(async (tx) => {
+              for (const table of ["inherited_undos", "turns", "snapshots", "play_sessions"]) {
+                await tx.unsafe(`delete from ${table} where universe_id = any($1)`, [u]);
+              }
+              await tx.unsafe("delete from runs where universe_id = any($1) or player_id = any($2)", [u, p]);
+              await tx.unsafe("delete from characters where universe_id = any($1) or player_id = any($2)", [u, p]);
+              await tx.unsafe("delete from universes where id = any($1)", [u]);
+              await tx.unsafe("delete from progression where player_id = any($1)", [p]);
+              await tx.unsafe("delete from players where id = any($1)", [p]);
+            });
+          } finally {
+            await sql.end();
+          }
+          await target.close();
+        };
+      }
+      return value.bind(target) as unknown;
+    },
+  });
+}
