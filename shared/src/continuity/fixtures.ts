@@ -1,4 +1,11 @@
-import { emptyState, type Character, type Npc, type Quest, type Relationship, type UniverseState } from "../state.ts";
+import {
+  emptyState,
+  type Character,
+  type Npc,
+  type Quest,
+  type Relationship,
+  type UniverseState,
+} from "../state.ts";
 import type { Turn, TurnEvent, TurnKind } from "../turn.ts";
 
 /** Small builders for continuity tests and benchmarks: plain data, no randomness, no clock. */
@@ -46,7 +53,12 @@ export function npcFixture(
   };
 }
 
-export function questFixture(id: string, title: string, state: Quest["state"], lastUpdatePosition: number): Quest {
+export function questFixture(
+  id: string,
+  title: string,
+  state: Quest["state"],
+  lastUpdatePosition: number,
+): Quest {
   return { id, title, state, details: `Details of ${title}.`, lastUpdatePosition };
 }
 
@@ -60,8 +72,22 @@ export function saltMarches(): UniverseState {
     location: "Saltmere",
     summary: "Water laps at the tower's lowest steps.",
     aspects: {
-      fog: { id: "fog", name: "Thick Fog", freeInvokes: 0, boost: false, createdBy: null, sourcePosition: 12 },
-      tide: { id: "tide", name: "Rising Tide", freeInvokes: 1, boost: false, createdBy: "mara", sourcePosition: 7 },
+      fog: {
+        id: "fog",
+        name: "Thick Fog",
+        freeInvokes: 0,
+        boost: false,
+        createdBy: null,
+        sourcePosition: 12,
+      },
+      tide: {
+        id: "tide",
+        name: "Rising Tide",
+        freeInvokes: 1,
+        boost: false,
+        createdBy: "mara",
+        sourcePosition: 7,
+      },
     },
   };
   state.world.npcs = {

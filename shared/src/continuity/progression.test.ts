@@ -29,13 +29,30 @@ function fresh(): Progression & { playerId: string } {
 }
 
 const concepts = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}_${i + 1}`);
-const alex: CreditableRun = { id: "run_alex_001", state: "completed", turnCount: 150, metaconcepts: concepts("anxiety", 7) };
-const jordan: CreditableRun = { id: "run_jordan_001", state: "abandoned", turnCount: 40, metaconcepts: ["jordan_1"] };
-const sam: CreditableRun = { id: "run_sam_001", state: "completed", turnCount: 120, therapeuticFocus: "grief" };
+const alex: CreditableRun = {
+  id: "run_alex_001",
+  state: "completed",
+  turnCount: 150,
+  metaconcepts: concepts("anxiety", 7),
+};
+const jordan: CreditableRun = {
+  id: "run_jordan_001",
+  state: "abandoned",
+  turnCount: 40,
+  metaconcepts: ["jordan_1"],
+};
+const sam: CreditableRun = {
+  id: "run_sam_001",
+  state: "completed",
+  turnCount: 120,
+  therapeuticFocus: "grief",
+};
 
 describe("milestonesFor", () => {
   it("counts a milestone every N turns of a run", () => {
-    expect([milestonesFor(150), milestonesFor(120), milestonesFor(40), milestonesFor(19)]).toEqual([7, 6, 2, 0]);
+    expect([milestonesFor(150), milestonesFor(120), milestonesFor(40), milestonesFor(19)]).toEqual([
+      7, 6, 2, 0,
+    ]);
     expect(milestonesFor(150, 50)).toBe(3);
     expect(milestonesFor(150, 0)).toBe(0);
   });
@@ -85,10 +102,9 @@ describe("creditCompletedRun", () => {
 
   it("given an unlock granted outside the rules, when credited, then it is kept", () => {
     const gifted = { ...fresh(), unlocks: ["founder_badge"] };
-    expect(creditCompletedRun(gifted, alex, { rules: [{ id: "first", runsCompleted: 1 }], now: NOW }).unlocks).toEqual([
-      "first",
-      "founder_badge",
-    ]);
+    expect(
+      creditCompletedRun(gifted, alex, { rules: [{ id: "first", runsCompleted: 1 }], now: NOW }).unlocks,
+    ).toEqual(["first", "founder_badge"]);
   });
 
   it("given a rule without any threshold, when validated, then it is refused", () => {
@@ -108,11 +124,19 @@ describe("revokeCompletedRun", () => {
   });
 
   it("given a metaconcept two runs share, when one is revoked with the completed runs known, then the concept stays", () => {
-    const a: CreditableRun = { id: "a", state: "completed", turnCount: 20, metaconcepts: ["courage", "trust"] };
+    const a: CreditableRun = {
+      id: "a",
+      state: "completed",
+      turnCount: 20,
+      metaconcepts: ["courage", "trust"],
+    };
     const b: CreditableRun = { id: "b", state: "completed", turnCount: 20, metaconcepts: ["trust", "grief"] };
     const both = creditCompletedRun(creditCompletedRun(fresh(), a, { now: NOW }), b, { now: NOW });
     expect(both.metaconcepts).toEqual(["courage", "trust", "grief"]);
-    expect(revokeCompletedRun(both, b, { now: NOW, completedRuns: [a, b] }).metaconcepts).toEqual(["courage", "trust"]);
+    expect(revokeCompletedRun(both, b, { now: NOW, completedRuns: [a, b] }).metaconcepts).toEqual([
+      "courage",
+      "trust",
+    ]);
     expect(revokeCompletedRun(both, b, { now: NOW }).metaconcepts).toEqual(["courage"]);
   });
 });
@@ -122,22 +146,37 @@ const runArbitrary = (id: string) =>
     id: fc.constant(id),
     state: fc.constant("completed" as const),
     turnCount: fc.nat({ max: 2_000 }),
-    metaconcepts: fc.uniqueArray(fc.constantFrom("courage", "trust", "grief", "calm", "hope", "anger", "play"), { maxLength: 4 }),
+    metaconcepts: fc.uniqueArray(
+      fc.constantFrom("courage", "trust", "grief", "calm", "hope", "anger", "play"),
+      { maxLength: 4 },
+    ),
   });
 
 describe("credit then revoke (property)", () => {
   it("returns the original progression, whatever runs came before, with the completed runs known", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: 6 }).chain((n) =>
-          fc.tuple(fc.tuple(...Array.from({ length: n }, (_, i) => runArbitrary(`prior-${i}`))), runArbitrary("new")),
-        ),
+        fc
+          .integer({ min: 0, max: 6 })
+          .chain((n) =>
+            fc.tuple(
+              fc.tuple(...Array.from({ length: n }, (_, i) => runArbitrary(`prior-${i}`))),
+              runArbitrary("new"),
+            ),
+          ),
         fc.integer({ min: 1, max: 40 }),
         ([priors, run], every) => {
           const options = { milestoneEvery: every, now: NOW };
-          const original = priors.reduce((p: Progression, prior) => creditCompletedRun(p, prior, options), fresh());
+          const original = priors.reduce(
+            (p: Progression, prior) => creditCompletedRun(p, prior, options),
+            fresh(),
+          );
           const credited = creditCompletedRun(original, run, { ...options, now: LATER });
-          const revoked = revokeCompletedRun(credited, run, { ...options, now: LATER, completedRuns: [...priors, run] });
+          const revoked = revokeCompletedRun(credited, run, {
+            ...options,
+            now: LATER,
+            completedRuns: [...priors, run],
+          });
           expect({ ...revoked, updatedAt: original.updatedAt }).toEqual(original);
         },
       ),
@@ -150,7 +189,9 @@ describe("credit then revoke (property)", () => {
       fc.property(runArbitrary("prior"), runArbitrary("new"), (prior, run) => {
         const original = creditCompletedRun(fresh(), prior, { now: NOW });
         const own = { ...run, metaconcepts: run.metaconcepts.map((concept) => `new_${concept}`) };
-        const revoked = revokeCompletedRun(creditCompletedRun(original, own, { now: LATER }), own, { now: LATER });
+        const revoked = revokeCompletedRun(creditCompletedRun(original, own, { now: LATER }), own, {
+          now: LATER,
+        });
         expect({ ...revoked, updatedAt: original.updatedAt }).toEqual(original);
       }),
       { seed: 20251110, numRuns: 200 },

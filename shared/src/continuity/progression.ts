@@ -105,7 +105,10 @@ function meets(progression: Progression, rule: UnlockRule): boolean {
 }
 
 /** The ids of the rules the progression meets, in rule order. */
-export function unlocksFor(progression: Progression, rules: readonly UnlockRule[] = DEFAULT_UNLOCK_RULES): string[] {
+export function unlocksFor(
+  progression: Progression,
+  rules: readonly UnlockRule[] = DEFAULT_UNLOCK_RULES,
+): string[] {
   return rules.filter((rule) => meets(progression, rule)).map((rule) => rule.id);
 }
 
@@ -125,7 +128,11 @@ function withUnlocks<P extends Progression>(progression: P, rules: readonly Unlo
  * unlocks that follow. A run that is not completed, or whose id is already credited, changes
  * nothing: the same progression object comes back.
  */
-export function creditCompletedRun<P extends Progression>(progression: P, run: CreditableRun, options: ProgressionOptions): P {
+export function creditCompletedRun<P extends Progression>(
+  progression: P,
+  run: CreditableRun,
+  options: ProgressionOptions,
+): P {
   if (run.state !== "completed" || progression.completedRunIds.includes(run.id)) return progression;
   const credited: P = {
     ...progression,
@@ -144,7 +151,11 @@ export function creditCompletedRun<P extends Progression>(progression: P, run: C
  * was credited: its turn count decides what is taken back. A run not credited changes nothing.
  * Whatever state the run is in now is irrelevant: undo may already have reopened it.
  */
-export function revokeCompletedRun<P extends Progression>(progression: P, run: CreditableRun, options: RevokeOptions): P {
+export function revokeCompletedRun<P extends Progression>(
+  progression: P,
+  run: CreditableRun,
+  options: RevokeOptions,
+): P {
   if (!progression.completedRunIds.includes(run.id)) return progression;
   const completedRunIds = progression.completedRunIds.filter((id) => id !== run.id);
   const revoked: P = {

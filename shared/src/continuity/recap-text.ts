@@ -13,7 +13,8 @@ function sceneLines(recap: Omit<Recap, "text">): string[] {
   const heading = scene.location === null ? scene.title : `${scene.title} — ${scene.location}`;
   const lines = [`### The scene: ${heading}`, ""];
   if (scene.summary !== "") lines.push(scene.summary, "");
-  if (scene.aspects.length > 0) lines.push(`Aspects: ${scene.aspects.map((aspect) => `*${aspect}*`).join(", ")}`, "");
+  if (scene.aspects.length > 0)
+    lines.push(`Aspects: ${scene.aspects.map((aspect) => `*${aspect}*`).join(", ")}`, "");
   return lines;
 }
 
@@ -31,24 +32,44 @@ function awayLines(recap: Omit<Recap, "text">): string[] {
  * character stands, who they know, what they did last, what others did meanwhile, what changed.
  */
 export function renderRecap(recap: Omit<Recap, "text">): string {
-  const lines = [`## Last time on ${recap.universeName}…`, "", `*${recap.characterName}, at turn ${recap.head}.*`, ""];
+  const lines = [
+    `## Last time on ${recap.universeName}…`,
+    "",
+    `*${recap.characterName}, at turn ${recap.head}.*`,
+    "",
+  ];
   if (recap.recentSummary !== "") lines.push(recap.recentSummary, "");
   lines.push(...sceneLines(recap));
-  const moreQuests = recap.omitted.activeQuests > 0 ? [`- …and ${plural(recap.omitted.activeQuests, "more", "more")}.`] : [];
+  const moreQuests =
+    recap.omitted.activeQuests > 0 ? [`- …and ${plural(recap.omitted.activeQuests, "more", "more")}.`] : [];
   lines.push(
     ...section("Active quests", [
-      ...recap.activeQuests.map((quest) => (quest.details === "" ? `- **${quest.title}**` : `- **${quest.title}** — ${quest.details}`)),
+      ...recap.activeQuests.map((quest) =>
+        quest.details === "" ? `- **${quest.title}**` : `- **${quest.title}** — ${quest.details}`,
+      ),
       ...moreQuests,
     ]),
   );
   lines.push(
     ...section(
       "Who you know",
-      recap.keyNpcs.map((npc) => `- **${npc.name}** (${npc.attitude})${npc.notes === "" ? "" : ` — ${npc.notes}`}`),
+      recap.keyNpcs.map(
+        (npc) => `- **${npc.name}** (${npc.attitude})${npc.notes === "" ? "" : ` — ${npc.notes}`}`,
+      ),
     ),
   );
-  lines.push(...section("Your last turns", recap.lastTurns.map((turn) => `- Turn ${turn.position}: ${turn.text}`)));
+  lines.push(
+    ...section(
+      "Your last turns",
+      recap.lastTurns.map((turn) => `- Turn ${turn.position}: ${turn.text}`),
+    ),
+  );
   lines.push(...section("While you were away", awayLines(recap)));
-  lines.push(...section("Retcons", recap.retcons.map((retcon) => `- Turn ${retcon.position}: ${retcon.note}`)));
+  lines.push(
+    ...section(
+      "Retcons",
+      recap.retcons.map((retcon) => `- Turn ${retcon.position}: ${retcon.note}`),
+    ),
+  );
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -18,7 +18,12 @@ function maraTurns(): Turn[] {
   for (let position = 41; position <= 60; position++) {
     turns.push(turnFixture({ position, characterId: "mara", text: `Mara acts at ${position}` }));
   }
-  turns[19] = turnFixture({ position: 60, characterId: "mara", text: "Mara rings the bell", status: "undone" });
+  turns[19] = turnFixture({
+    position: 60,
+    characterId: "mara",
+    text: "Mara rings the bell",
+    status: "undone",
+  });
   turns[18] = turnFixture({ position: 59, characterId: "mara", kind: "session_start", text: "session" });
   turns[17] = turnFixture({
     position: 58,
@@ -36,8 +41,20 @@ function othersSince(): Turn[] {
     turnFixture({ position: 31, characterId: "kest", text: "Kest sinks the ferry", major: true }),
     turnFixture({ position: 33, characterId: "kest", text: "Kest ties a knot", major: false }),
     turnFixture({ position: 35, characterId: null, text: "A storm floods the lower town", major: true }),
-    turnFixture({ position: 36, characterId: "kest", text: "Kest learns Wick's secret", major: true, hidden: true }),
-    turnFixture({ position: 37, characterId: "kest", text: "Kest burns the ledger", major: true, status: "undone" }),
+    turnFixture({
+      position: 36,
+      characterId: "kest",
+      text: "Kest learns Wick's secret",
+      major: true,
+      hidden: true,
+    }),
+    turnFixture({
+      position: 37,
+      characterId: "kest",
+      text: "Kest burns the ledger",
+      major: true,
+      status: "undone",
+    }),
     turnFixture({ position: 38, characterId: "mara", text: "Mara's own major turn", major: true }),
     turnFixture({ position: 39, characterId: "kest", text: "Kest duels Grue", major: true }),
   ];
@@ -63,6 +80,22 @@ describe("buildRecap", () => {
   it("given a state whose object keys come in another order, when built, then the bytes are identical", () => {
     const shuffled = input({ state: reverseKeys(saltMarches()), othersSince: reverseKeys(othersSince()) });
     expect(recapBytes(buildRecap(shuffled))).toBe(recapBytes(buildRecap(input())));
+  });
+
+  it("given others' turns in descending order, when built, then the recap is the same", () => {
+    const descending = input({ othersSince: othersSince().reverse() });
+    expect(recapBytes(buildRecap(descending))).toBe(recapBytes(buildRecap(input())));
+  });
+
+  it("given turns after the head, when built, then the recap ignores them", () => {
+    const later = turnFixture({
+      position: 61,
+      characterId: "kest",
+      text: "Kest from the future",
+      major: true,
+    });
+    const recap = buildRecap(input({ othersSince: [...othersSince(), later] }));
+    expect(recapBytes(recap)).toBe(recapBytes(buildRecap(input())));
   });
 
   it("given the universe, when built for Mara, then it tells her summary, scene, quests and NPCs", () => {
@@ -106,21 +139,31 @@ describe("buildRecap", () => {
 
   it("given retcons before and after the previous session, when built, then only the later ones show", () => {
     expect(buildRecap(input()).retcons).toEqual([{ position: 58, note: "The bell is bronze, not iron." }]);
-    expect(buildRecap(input({ previousSessionEnd: null })).retcons.map((retcon) => retcon.position)).toEqual([25, 58]);
+    expect(buildRecap(input({ previousSessionEnd: null })).retcons.map((retcon) => retcon.position)).toEqual([
+      25, 58,
+    ]);
   });
 
   it("given 10,000 other turns, when built, then the 20 latest major ones show and the rest are counted", () => {
     const others: Turn[] = [];
     for (let position = 1; position <= 10_000; position++) {
       const characterId = position % 7 === 0 ? null : position % 2 === 0 ? "kest" : "mara";
-      others.push(turnFixture({ position, characterId, major: position % 5 === 0, hidden: position % 15 === 0 }));
+      others.push(
+        turnFixture({ position, characterId, major: position % 5 === 0, hidden: position % 15 === 0 }),
+      );
     }
     const recap = buildRecap(input({ othersSince: others, previousSessionEnd: 2_000, head: 10_000 }));
     const expected = others.filter(
-      (turn) => turn.position > 2_000 && turn.characterId !== "mara" && turn.position % 5 === 0 && turn.position % 15 !== 0,
+      (turn) =>
+        turn.position > 2_000 &&
+        turn.characterId !== "mara" &&
+        turn.position % 5 === 0 &&
+        turn.position % 15 !== 0,
     );
     expect(recap.whileYouWereAway).toHaveLength(RECAP_LIMITS.whileYouWereAway);
-    expect(recap.whileYouWereAway.map((turn) => turn.position)).toEqual(expected.slice(-20).map((turn) => turn.position));
+    expect(recap.whileYouWereAway.map((turn) => turn.position)).toEqual(
+      expected.slice(-20).map((turn) => turn.position),
+    );
     expect(recap.omitted.whileYouWereAway).toBe(expected.length - 20);
     expect(recap.text).toContain(`…and ${expected.length - 20} earlier events.`);
   });
@@ -134,7 +177,9 @@ describe("selectWhileAway", () => {
 
   it("given no previous session, when selected, then every qualifying turn counts", () => {
     const early = turnFixture({ position: 3, characterId: "kest", text: "Kest arrives", major: true });
-    expect(selectWhileAway([early, ...othersSince()], "mara", null).map((turn) => turn.position)).toEqual([3, 31, 35, 39]);
+    expect(selectWhileAway([early, ...othersSince()], "mara", null).map((turn) => turn.position)).toEqual([
+      3, 31, 35, 39,
+    ]);
   });
 
   it("given a later session boundary, when selected, then turns at or before it are left out", () => {

@@ -3,7 +3,7 @@ import type { Relationship, UniverseState } from "../state.ts";
 import type { TurnKind } from "../turn.ts";
 import { renderRecap } from "./recap-text.ts";
 import { clip, compareCodeUnits, oneLine } from "./text.ts";
-import { isStoryTurn, selectWhileAway, visibleText, type TimelineTurn } from "./timeline.ts";
+import { isAwayTurn, isStoryTurn, selectWhileAway, visibleText, type TimelineTurn } from "./timeline.ts";
 
 /** How much a recap shows; anything beyond is counted in `omitted`. */
 export const RECAP_LIMITS = {
@@ -108,7 +108,12 @@ function sceneOf(state: UniverseState): RecapScene {
     .sort((a, b) => a.sourcePosition - b.sourcePosition || compareCodeUnits(a.id, b.id))
     .map((aspect) => itemText(aspect.name));
   const { title, location, summary } = state.scene;
-  return { title: itemText(title), location: location === null ? null : itemText(location), summary: oneLine(summary), aspects };
+  return {
+    title: itemText(title),
+    location: location === null ? null : itemText(location),
+    summary: oneLine(summary),
+    aspects,
+  };
 }
 
 /** Active quests, most recently updated first. */
@@ -131,9 +136,17 @@ function keyNpcsOf(state: UniverseState, characterId: string): { kept: RecapNpc[
   for (const npc of Object.values(state.world.npcs)) {
     const attitude = own(npc.attitudes, characterId);
     if (attitude === undefined) continue;
-    known.push({ id: npc.id, name: itemText(npc.name), attitude, notes: itemText(npc.notes), lastSeenPosition: npc.lastSeenPosition });
+    known.push({
+      id: npc.id,
+      name: itemText(npc.name),
+      attitude,
+      notes: itemText(npc.notes),
+      lastSeenPosition: npc.lastSeenPosition,
+    });
   }
-  known.sort((a, b) => (b.lastSeenPosition ?? -1) - (a.lastSeenPosition ?? -1) || compareCodeUnits(a.id, b.id));
+  known.sort(
+    (a, b) => (b.lastSeenPosition ?? -1) - (a.lastSeenPosition ?? -1) || compareCodeUnits(a.id, b.id),
+  );
   const kept = known.slice(0, RECAP_LIMITS.keyNpcs);
   return { kept, omitted: known.length - kept.length };
 }
@@ -149,11 +162,33 @@ function lastTurnsOf(input: RecapInput): RecapTurn[] {
   return picked.sort((a, b) => a.position - b.position);
 }
 
+/**
+ * The latest qualifying turns of others, and how many earlier ones there are. One backward pass
+ * without copying the slice (it may hold tens of thousands of turns after a long absence); a slice
+ * that is not in ascending order takes the slower sorting path.
+ */
+function awayTurnsOf(input: RecapInput): { kept: TimelineTurn[]; omitted: number } {
+  const { othersSince: turns, characterId, head } = input;
+  const from = input.previousSessionEnd ?? 0;
+  const latest: TimelineTurn[] = [];
+  let total = 0;
+  for (let i = turns.length - 1; i >= 0; i--) {
+    const turn = turns[i]!;
+    if (i > 0 && turns[i - 1]!.position > turn.position) {
+      const all = selectWhileAway(turns, characterId, input.previousSessionEnd).filter(
+        (away) => away.position <= head,
+      );
+      return lastN(all, RECAP_LIMITS.whileYouWereAway);
+    }
+    if (turn.position > head || !isAwayTurn(turn, characterId, from)) continue;
+    total += 1;
+    if (latest.length < RECAP_LIMITS.whileYouWereAway) latest.push(turn);
+  }
+  return { kept: latest.reverse(), omitted: total - latest.length };
+}
+
 function whileAwayOf(input: RecapInput): { kept: RecapAwayTurn[]; omitted: number } {
-  const away = selectWhileAway(input.othersSince, input.characterId, input.previousSessionEnd).filter(
-    (turn) => turn.position <= input.head,
-  );
-  const { kept, omitted } = lastN(away, RECAP_LIMITS.whileYouWereAway);
+  const { kept, omitted } = awayTurnsOf(input);
   return {
     kept: kept.map((turn) => ({
       position: turn.position,

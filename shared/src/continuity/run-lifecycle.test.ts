@@ -1,9 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { isRejection } from "../rejection.ts";
-import { canTransition, reopenCompletedRun, runStateSchema, transitionRun, type RunState } from "./run-lifecycle.ts";
+import {
+  canTransition,
+  reopenCompletedRun,
+  runStateSchema,
+  transitionRun,
+  type RunState,
+} from "./run-lifecycle.ts";
 
 function run(state: RunState) {
-  return { id: "run_alex_001", state, completionReason: null as string | null, completedAtPosition: null as number | null, turnCount: 30 };
+  return {
+    id: "run_alex_001",
+    state,
+    completionReason: null as string | null,
+    completedAtPosition: null as number | null,
+    turnCount: 30,
+  };
 }
 
 describe("transitionRun", () => {
@@ -26,20 +38,32 @@ describe("transitionRun", () => {
   });
 
   it("given a run, when completed without a reason, then it is an invalid action", () => {
-    expect(transitionRun(run("active"), "completed")).toMatchObject({ rejected: true, code: "invalid_action" });
-    expect(transitionRun(run("active"), "completed", "  ")).toMatchObject({ rejected: true, code: "invalid_action" });
+    expect(transitionRun(run("active"), "completed")).toMatchObject({
+      rejected: true,
+      code: "invalid_action",
+    });
+    expect(transitionRun(run("active"), "completed", "  ")).toMatchObject({
+      rejected: true,
+      code: "invalid_action",
+    });
   });
 
   it("given an abandoned run, when resumed, then it is active; any other move needs the resume first", () => {
     expect(transitionRun(run("abandoned"), "active")).toEqual({ run: run("active") });
     for (const to of ["paused", "completed", "abandoned"] as const) {
-      expect(transitionRun(run("abandoned"), to, "victory")).toMatchObject({ rejected: true, code: "run_not_active" });
+      expect(transitionRun(run("abandoned"), to, "victory")).toMatchObject({
+        rejected: true,
+        code: "run_not_active",
+      });
     }
   });
 
   it("given a completed run, when moved anywhere, then the run is not active", () => {
     for (const to of runStateSchema.options) {
-      expect(transitionRun(run("completed"), to, "victory")).toMatchObject({ rejected: true, code: "run_not_active" });
+      expect(transitionRun(run("completed"), to, "victory")).toMatchObject({
+        rejected: true,
+        code: "run_not_active",
+      });
     }
   });
 

@@ -46,7 +46,11 @@ export function canTransition(from: RunState, to: RunState): boolean {
 }
 
 /** Moves a run to `to`, or says why it cannot. `reason` is required for `completed` and read only then. */
-export function transitionRun<R extends LifecycleRun>(run: R, to: RunState, reason?: CompletionReason): { run: R } | Rejection {
+export function transitionRun<R extends LifecycleRun>(
+  run: R,
+  to: RunState,
+  reason?: CompletionReason,
+): { run: R } | Rejection {
   if (!canTransition(run.state, to)) {
     const over = run.state === "completed" || run.state === "abandoned";
     return reject(
@@ -58,10 +62,14 @@ export function transitionRun<R extends LifecycleRun>(run: R, to: RunState, reas
   if (to !== "completed") return { run: { ...run, state: to } };
   const words = reason?.trim() ?? "";
   if (words === "" || words.length > REASON_MAX) {
-    return reject(RejectionCode.InvalidAction, `completing a run needs a reason of 1 to ${REASON_MAX} characters`, {
-      from: run.state,
-      to,
-    });
+    return reject(
+      RejectionCode.InvalidAction,
+      `completing a run needs a reason of 1 to ${REASON_MAX} characters`,
+      {
+        from: run.state,
+        to,
+      },
+    );
   }
   return { run: { ...run, state: "completed", completionReason: words } };
 }
@@ -70,12 +78,19 @@ export function transitionRun<R extends LifecycleRun>(run: R, to: RunState, reas
  * Undoing the turn that completed a run puts it back in play: `active` (or `paused` when the
  * player has left), its completion reason cleared. The caller also revokes the progression credit.
  */
-export function reopenCompletedRun<R extends LifecycleRun>(run: R, to: "active" | "paused" = "active"): { run: R } | Rejection {
+export function reopenCompletedRun<R extends LifecycleRun>(
+  run: R,
+  to: "active" | "paused" = "active",
+): { run: R } | Rejection {
   if (run.state !== "completed") {
-    return reject(RejectionCode.InvalidAction, `only a completed run can be reopened; this one is ${run.state}`, {
-      from: run.state,
-      to,
-    });
+    return reject(
+      RejectionCode.InvalidAction,
+      `only a completed run can be reopened; this one is ${run.state}`,
+      {
+        from: run.state,
+        to,
+      },
+    );
   }
   const reopened: R = { ...run, state: to, completionReason: null };
   if (run.completedAtPosition !== undefined) reopened.completedAtPosition = null;

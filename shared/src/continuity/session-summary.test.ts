@@ -8,9 +8,19 @@ import { SESSION_SUMMARY_LIMITS, summarizeSession, summaryDeltas } from "./sessi
 function afterSession(before: UniverseState): UniverseState {
   return applyDeltas(before, [
     { op: "set", path: pointer("quests", "bell", "state"), value: "resolved", prev: "active" },
-    { op: "set", path: pointer("world", "npcs", "wick", "attitudes", "mara"), value: "friendly", prev: "wary" },
+    {
+      op: "set",
+      path: pointer("world", "npcs", "wick", "attitudes", "mara"),
+      value: "friendly",
+      prev: "wary",
+    },
     { op: "set", path: pointer("world", "npcs", "grue", "attitudes", "mara"), value: "hostile" },
-    { op: "set", path: pointer("world", "npcs", "wick", "attitudes", "kest"), value: "hostile", prev: "friendly" },
+    {
+      op: "set",
+      path: pointer("world", "npcs", "wick", "attitudes", "kest"),
+      value: "hostile",
+      prev: "friendly",
+    },
     { op: "set", path: pointer("characters", "mara", "stress", "physical", 0), value: true, prev: false },
     {
       op: "set",
@@ -33,7 +43,12 @@ const sessionTurns = [
 
 describe("summarizeSession", () => {
   const before = saltMarches();
-  const summary = summarizeSession({ state: afterSession(before), before, characterId: "mara", sessionTurns });
+  const summary = summarizeSession({
+    state: afterSession(before),
+    before,
+    characterId: "mara",
+    sessionTurns,
+  });
 
   it("given a session's turns, when summarised, then it counts Mara's applied story turns by kind", () => {
     expect(summary.turns).toEqual({
@@ -46,7 +61,9 @@ describe("summarizeSession", () => {
   });
 
   it("given a quest resolved during the session, when summarised, then it is among the quests advanced", () => {
-    expect(summary.questsAdvanced).toEqual([{ id: "bell", title: "The Drowned Bell", from: "active", to: "resolved" }]);
+    expect(summary.questsAdvanced).toEqual([
+      { id: "bell", title: "The Drowned Bell", from: "active", to: "resolved" },
+    ]);
   });
 
   it("given attitudes that changed, when summarised, then only those toward Mara are reported", () => {
@@ -79,7 +96,12 @@ describe("summarizeSession", () => {
 
   it("given many notable events, when summarised, then the text stays within the command limit", () => {
     const long = Array.from({ length: 40 }, (_, i) =>
-      turnFixture({ position: 100 + i, characterId: "mara", text: `${"A very long deed. ".repeat(20)}${i}`, major: true }),
+      turnFixture({
+        position: 100 + i,
+        characterId: "mara",
+        text: `${"A very long deed. ".repeat(20)}${i}`,
+        major: true,
+      }),
     );
     const busy = summarizeSession({ state: before, before, characterId: "mara", sessionTurns: long });
     expect(busy.turns.notable).toHaveLength(SESSION_SUMMARY_LIMITS.notable);
@@ -94,13 +116,18 @@ describe("summaryDeltas", () => {
     const deltas = summaryDeltas(state, { text: "Mara rang the bell." }, 68);
     const after = applyDeltas(state, deltas);
     expect(after.canon.summaryRecent).toBe("Mara rang the bell.");
-    expect(after.canon.summaryLong).toBe("Turn 30. Mara arrived in Saltmere.\n\nTurn 68. Mara rang the bell.");
+    expect(after.canon.summaryLong).toBe(
+      "Turn 30. Mara arrived in Saltmere.\n\nTurn 68. Mara rang the bell.",
+    );
     expect(applyDeltas(after, invertDeltas(deltas))).toEqual(state);
   });
 
   it("given a long summary near its bound, when another session is added, then the oldest paragraphs go", () => {
     const state = saltMarches();
-    const paragraphs = Array.from({ length: 30 }, (_, i) => `Turn ${i + 1}. ${"Something happened. ".repeat(8).trim()}`);
+    const paragraphs = Array.from(
+      { length: 30 },
+      (_, i) => `Turn ${i + 1}. ${"Something happened. ".repeat(8).trim()}`,
+    );
     state.canon.summaryLong = paragraphs.join("\n\n");
     const after = applyDeltas(state, summaryDeltas(state, { text: "The newest session." }, 999));
     expect(after.canon.summaryLong.length).toBeLessThanOrEqual(SESSION_SUMMARY_LIMITS.longChars);

@@ -91,7 +91,11 @@ export function questChanges(before: UniverseState, after: UniverseState): Quest
 }
 
 /** NPCs whose own attitude toward the character changed between the two states, by id. */
-export function relationshipChanges(before: UniverseState, after: UniverseState, characterId: string): RelationshipChange[] {
+export function relationshipChanges(
+  before: UniverseState,
+  after: UniverseState,
+  characterId: string,
+): RelationshipChange[] {
   const changes: RelationshipChange[] = [];
   for (const id of unionKeys(before.world.npcs, after.world.npcs)) {
     const was = own(before.world.npcs, id);
@@ -121,20 +125,28 @@ function renderSummary(summary: Omit<SessionSummary, "text">): string {
   const who = summary.characterName;
   const { total, byKind, notable } = summary.turns;
   const sentences = [
-    total === 0 ? `${who} took no turns this session.` : `${who} played ${total} ${total === 1 ? "turn" : "turns"} (${countsText(byKind)}).`,
+    total === 0
+      ? `${who} took no turns this session.`
+      : `${who} played ${total} ${total === 1 ? "turn" : "turns"} (${countsText(byKind)}).`,
   ];
   for (const event of notable) sentences.push(sentence(event.text));
   for (const quest of summary.questsAdvanced) {
     sentences.push(`Quest "${quest.title}" is now ${stateWord(quest.to)} (was ${quest.from ?? "unknown"}).`);
   }
   for (const change of summary.relationshipsChanged) {
-    sentences.push(`${change.name} is now ${stateWord(change.to)} toward ${who} (was ${change.from ?? "indifferent"}).`);
+    sentences.push(
+      `${change.name} is now ${stateWord(change.to)} toward ${who} (was ${change.from ?? "indifferent"}).`,
+    );
   }
   const marked = (boxes: boolean[]) => boxes.filter(Boolean).length;
   const { physical, mental } = summary.stress;
-  sentences.push(`Stress: physical ${marked(physical)} of ${physical.length}, mental ${marked(mental)} of ${mental.length}.`);
+  sentences.push(
+    `Stress: physical ${marked(physical)} of ${physical.length}, mental ${marked(mental)} of ${mental.length}.`,
+  );
   if (summary.consequences.length > 0) {
-    sentences.push(`Consequences: ${summary.consequences.map((c) => `${c.severity} "${c.aspect}"`).join(", ")}.`);
+    sentences.push(
+      `Consequences: ${summary.consequences.map((c) => `${c.severity} "${c.aspect}"`).join(", ")}.`,
+    );
   }
   return keepHead(sentences.join(" "), SESSION_SUMMARY_LIMITS.textChars);
 }
@@ -153,13 +165,17 @@ export function summarizeSession(input: SessionSummaryInput): SessionSummary {
   let first: number | null = null;
   let last: number | null = null;
   for (const turn of input.sessionTurns) {
-    if (turn.characterId !== characterId || turn.status !== "applied" || BOOKKEEPING_KINDS.has(turn.kind)) continue;
+    if (turn.characterId !== characterId || turn.status !== "applied" || BOOKKEEPING_KINDS.has(turn.kind))
+      continue;
     total += 1;
     byKind[turn.kind] = (byKind[turn.kind] ?? 0) + 1;
     first = first === null ? turn.position : Math.min(first, turn.position);
     last = last === null ? turn.position : Math.max(last, turn.position);
     if (turn.events.some((event) => event.major && !event.hidden)) {
-      notable.push({ position: turn.position, text: clip(visibleText(turn, true), SESSION_SUMMARY_LIMITS.notableChars) });
+      notable.push({
+        position: turn.position,
+        text: clip(visibleText(turn, true), SESSION_SUMMARY_LIMITS.notableChars),
+      });
     }
   }
   notable.sort((a, b) => a.position - b.position);
@@ -169,7 +185,10 @@ export function summarizeSession(input: SessionSummaryInput): SessionSummary {
     turns: { total, byKind, first, last, notable: notable.slice(-SESSION_SUMMARY_LIMITS.notable) },
     questsAdvanced: questChanges(before, state),
     relationshipsChanged: relationshipChanges(before, state, characterId),
-    stress: { physical: [...(character?.stress.physical ?? [])], mental: [...(character?.stress.mental ?? [])] },
+    stress: {
+      physical: [...(character?.stress.physical ?? [])],
+      mental: [...(character?.stress.mental ?? [])],
+    },
     consequences: SEVERITIES.flatMap((severity) => {
       const consequence = character?.consequences[severity];
       return consequence ? [{ severity, aspect: consequence.aspect }] : [];
@@ -184,7 +203,11 @@ export function summarizeSession(input: SessionSummaryInput): SessionSummary {
  * latest ~4,000 characters, cut where a paragraph (else a sentence) starts. Being deltas, the
  * summaries are undone, branched and jumped exactly like the rest of the state.
  */
-export function summaryDeltas(state: UniverseState, summary: Pick<SessionSummary, "text">, position: number): Delta[] {
+export function summaryDeltas(
+  state: UniverseState,
+  summary: Pick<SessionSummary, "text">,
+  position: number,
+): Delta[] {
   const text = summary.text.trim();
   if (text === "") return [];
   const deltas: Delta[] = [];

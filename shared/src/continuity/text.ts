@@ -43,7 +43,8 @@ export function keepTail(text: string, max: number): string {
   const earliest = text.length - max;
   const latest = earliest + Math.floor(max / 2);
   const cut =
-    firstBoundaryBetween(text, PARAGRAPH, earliest, latest) ?? firstBoundaryBetween(text, SENTENCE_END, earliest, latest);
+    firstBoundaryBetween(text, PARAGRAPH, earliest, latest) ??
+    firstBoundaryBetween(text, SENTENCE_END, earliest, latest);
   return (cut === null ? text.slice(earliest) : text.slice(cut)).trimStart();
 }
 

@@ -20,7 +20,11 @@ export interface TimelineTurn {
 }
 
 /** Session bookkeeping and undo turns say nothing about the story; recaps leave them out. */
-export const BOOKKEEPING_KINDS: ReadonlySet<TurnKind> = new Set<TurnKind>(["session_start", "session_end", "undo"]);
+export const BOOKKEEPING_KINDS: ReadonlySet<TurnKind> = new Set<TurnKind>([
+  "session_start",
+  "session_end",
+  "undo",
+]);
 
 /** Retcons are shown from the canon's retcon notes, not as turns. */
 const NOT_STORY: ReadonlySet<TurnKind> = new Set<TurnKind>([...BOOKKEEPING_KINDS, "retcon"]);
@@ -49,11 +53,6 @@ export function visibleText(turn: TimelineTurn, onlyMajor = false): string {
   return parts.length > 0 ? parts.join(" ") : KIND_LABEL[turn.kind];
 }
 
-function hasVisibleMajorEvent(turn: TimelineTurn): boolean {
-  for (const event of turn.events) if (event.major && !event.hidden) return true;
-  return false;
-}
-
 /** Whether a turn belongs in a recap's "last turns": applied, and part of the story. */
 export function isStoryTurn(turn: TimelineTurn): boolean {
   return turn.status === "applied" && !NOT_STORY.has(turn.kind);
@@ -66,15 +65,32 @@ export function isStoryTurn(turn: TimelineTurn): boolean {
  * Returned in ascending position order whatever the input order, so a database page in either
  * direction gives the same answer.
  */
-export function selectWhileAway<T extends TimelineTurn>(turns: readonly T[], characterId: string, since: number | null): T[] {
+export function selectWhileAway<T extends TimelineTurn>(
+  turns: readonly T[],
+  characterId: string,
+  since: number | null,
+): T[] {
   const from = since ?? 0;
   const picked: T[] = [];
-  for (const turn of turns) {
-    if (turn.position <= from || turn.characterId === characterId) continue;
-    if (!isStoryTurn(turn) || !hasVisibleMajorEvent(turn)) continue;
-    picked.push(turn);
+  for (let i = 0; i < turns.length; i++) {
+    const turn = turns[i]!;
+    if (isAwayTurn(turn, characterId, from)) picked.push(turn);
   }
   return isAscending(picked) ? picked : picked.sort((a, b) => a.position - b.position);
+}
+
+/** The test `selectWhileAway` applies to each turn; cheapest checks first, as it runs over long slices. */
+export function isAwayTurn(turn: TimelineTurn, characterId: string, from: number): boolean {
+  if (turn.position <= from || turn.status !== "applied" || turn.characterId === characterId) return false;
+  const kind = turn.kind;
+  if (kind === "session_start" || kind === "session_end" || kind === "undo" || kind === "retcon")
+    return false;
+  const events = turn.events;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (event.major && !event.hidden) return true;
+  }
+  return false;
 }
 
 function isAscending(turns: readonly TimelineTurn[]): boolean {
