@@ -130,6 +130,8 @@ export function applyDeltas<T>(state: T, deltas: readonly Delta[]): T {
   if (!isContainer(root)) throw new TypeError("state must be an object");
   for (const delta of deltas) {
     const tokens = parsePointer(delta.path);
+    // Assigning "__proto__" would swap an object's prototype instead of adding a member.
+    if (tokens.includes("__proto__")) throw new DeltaError("invalid_path", delta, `"__proto__" is not a member name`);
     if (!owned.has(root as object)) {
       root = shallowCopy(root as Container);
       owned.add(root as object);

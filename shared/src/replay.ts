@@ -20,8 +20,9 @@ export function replayDeltas(state: UniverseState, turns: readonly Turn[]): Univ
 }
 
 export interface Reexecution {
+  /** The state after the last turn that re-executed exactly (the final state if all did). */
   state: UniverseState;
-  /** The first position whose re-decided deltas differ from the recorded ones (or that was rejected). */
+  /** The first position whose re-decided deltas differ from the recorded ones, or that was rejected. */
   divergedAt: number | null;
 }
 
@@ -29,11 +30,12 @@ export interface Reexecution {
  * Re-execution: `decide` run again on each turn's recorded input, with the dice seeded from the
  * universe seed and the turn's position and the recorded time, then evolved with the new deltas.
  * Undo turns see the timeline as it stood when they ran. Agreement with delta replay is the
- * determinism guarantee of DESIGN §3. Turns must run from position 1 (or the state's position + 1) without gaps.
+ * determinism guarantee of DESIGN §3. Stops at the first turn that decides differently, since
+ * every later turn was decided on a state re-execution no longer has. Turns run in order from
+ * the position after `genesis`, without gaps.
  */
 export function reexecute(genesis: UniverseState, turns: readonly Turn[], universeSeed: number): Reexecution {
   let state = genesis;
-  let divergedAt: number | null = null;
   const timeline: Turn[] = [];
   for (const recorded of turns) {
     const decision = decide(state, recorded.input as DecidableCommand, {
@@ -43,18 +45,15 @@ export function reexecute(genesis: UniverseState, turns: readonly Turn[], univer
       actor: { kind: recorded.actor, playerId: recorded.playerId },
       timeline,
     });
-    if (isRejection(decision)) {
-      divergedAt ??= recorded.position;
-      timeline.push({ ...recorded, status: "applied" });
-      continue;
+    if (isRejection(decision) || canonicalJson(decision.deltas) !== canonicalJson(recorded.deltas)) {
+      return { state, divergedAt: recorded.position };
     }
-    if (divergedAt === null && canonicalJson(decision.deltas) !== canonicalJson(recorded.deltas)) divergedAt = recorded.position;
     state = evolve(state, decision.deltas);
     if (decision.undoes !== undefined) {
       const index = timeline.findIndex((turn) => turn.position === decision.undoes);
       if (index >= 0) timeline[index] = { ...timeline[index]!, status: "undone" };
     }
-    timeline.push({ ...recorded, deltas: decision.deltas, status: "applied" });
+    timeline.push({ ...recorded, status: "applied" });
   }
-  return { state, divergedAt };
+  return { state, divergedAt: null };
 }

@@ -1,0 +1,53 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { canonicalJson, checksum } from "./canonical.ts";
+import { createRandom } from "./dice.ts";
+import type { Random } from "./dice.ts";
+
+/** The same value with every object's keys inserted in a shuffled order. */
+function reordered(value: unknown, random: Random): unknown {
+  if (Array.isArray(value)) return value.map((item) => reordered(item, random));
+  if (value === null || typeof value !== "object") return value;
+  const keys = Object.keys(value);
+  for (let i = keys.length - 1; i > 0; i--) {
+    const j = random.int(0, i);
+    [keys[i], keys[j]] = [keys[j]!, keys[i]!];
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of keys) out[key] = reordered((value as Record<string, unknown>)[key], random);
+  return out;
+}
+
+describe("canonical JSON and checksums", () => {
+  it("checksum ignores key order, at every depth", () => {
+    let reorderedSomething = false;
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.integer(), (value, seed) => {
+        const shuffled = reordered(value, createRandom(seed));
+        if (JSON.stringify(shuffled) !== JSON.stringify(value)) reorderedSomething = true;
+        expect(checksum(shuffled)).toBe(checksum(value));
+      }),
+      { seed: 424242, numRuns: 300 },
+    );
+    expect(reorderedSomething).toBe(true);
+  });
+
+  it("checksum tells different documents apart", () => {
+    expect(checksum({ a: 1, b: [1, 2] })).not.toBe(checksum({ a: 1, b: [2, 1] }));
+    expect(checksum({ a: 1 })).not.toBe(checksum({ a: "1" }));
+    expect(checksum({ a: null })).not.toBe(checksum({}));
+  });
+
+  it("writes sorted keys without whitespace and drops undefined members", () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, "x"], c: true }, u: undefined })).toBe('{"a":{"c":true,"d":[1,"x"]},"b":1}');
+  });
+
+  it("is a sha256 hex digest", () => {
+    // sha256 of the two bytes "{}"
+    expect(checksum({})).toBe("44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+  });
+
+  it("refuses numbers JSON cannot carry", () => {
+    expect(() => canonicalJson({ x: Number.NaN })).toThrow(TypeError);
+  });
+});
