@@ -9,11 +9,29 @@ const SETUP_CONCURRENCY = 16;
  * The same members against the bare room: the same SDK session class on top of a plain
  * Colyseus join, so sending, receiving and timing run through identical client code.
  */
-export async function populateBare(url: string, layout: Layout, createRoom: () => Promise<string>): Promise<Fleet> {
+export async function populateBare(
+  url: string,
+  layout: Layout,
+  createRoom: () => Promise<string>,
+): Promise<Fleet> {
   const fleet = new Fleet();
-  const join = async (roomId: string, role: MemberRole, universe: number, playerId: string, characterId: string | null) => {
+  const join = async (
+    roomId: string,
+    role: MemberRole,
+    universe: number,
+    playerId: string,
+    characterId: string | null,
+  ) => {
     const room = await new Client(url).joinById(roomId, { role, playerId });
-    return new SimMember(new UniverseSession(room), role, universe, playerId, characterId, fleet.recordAck, false);
+    return new SimMember(
+      new UniverseSession(room),
+      role,
+      universe,
+      playerId,
+      characterId,
+      fleet.recordAck,
+      false,
+    );
   };
   for (let index = 0; index < layout.universes; index++) {
     const id = await createRoom();
@@ -21,13 +39,20 @@ export async function populateBare(url: string, layout: Layout, createRoom: () =
     fleet.universes.push({ index, id, gm });
     fleet.members.push(gm);
   }
-  const spectators = Array.from({ length: layout.universes * layout.spectatorsPerUniverse }, (_, i) => i % layout.universes);
+  const spectators = Array.from(
+    { length: layout.universes * layout.spectatorsPerUniverse },
+    (_, i) => i % layout.universes,
+  );
   await pool(spectators, SETUP_CONCURRENCY, async (universe, i) => {
-    fleet.members.push(await join(fleet.universes[universe]!.id, "spectator", universe, `spectator-${i + 1}`, null));
+    fleet.members.push(
+      await join(fleet.universes[universe]!.id, "spectator", universe, `spectator-${i + 1}`, null),
+    );
   });
   const players = Array.from({ length: layout.characters }, (_, i) => i % layout.universes);
   await pool(players, SETUP_CONCURRENCY, async (universe, i) => {
-    fleet.members.push(await join(fleet.universes[universe]!.id, "player", universe, `player-${i + 1}`, `character-${i + 1}`));
+    fleet.members.push(
+      await join(fleet.universes[universe]!.id, "player", universe, `player-${i + 1}`, `character-${i + 1}`),
+    );
   });
   return fleet;
 }

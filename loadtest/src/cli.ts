@@ -24,7 +24,8 @@ was lost, duplicated or reordered.`;
 function number(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`--${name} must be a non-negative number, got "${value}"`);
+  if (!Number.isFinite(parsed) || parsed < 0)
+    throw new Error(`--${name} must be a non-negative number, got "${value}"`);
   return parsed;
 }
 
@@ -55,7 +56,9 @@ async function main(): Promise<number> {
   const common = {
     universes: Math.max(1, Math.floor(number(values.universes, "universes", DEFAULT_OPTIONS.universes))),
     characters: Math.floor(number(values.characters, "characters", DEFAULT_OPTIONS.characters)),
-    spectatorsPerUniverse: Math.floor(number(values.spectators, "spectators", DEFAULT_OPTIONS.spectatorsPerUniverse)),
+    spectatorsPerUniverse: Math.floor(
+      number(values.spectators, "spectators", DEFAULT_OPTIONS.spectatorsPerUniverse),
+    ),
     gmRate: number(values["gm-rate"], "gm-rate", DEFAULT_OPTIONS.gmRate),
     url: values.url,
     baseline: values.baseline,
@@ -63,8 +66,15 @@ async function main(): Promise<number> {
     seed: Math.floor(number(values.seed, "seed", DEFAULT_OPTIONS.seed)),
   };
   if (values["find-max"]) {
-    const rates = (values.rates ?? "1,2,4,6,8,10,12,15,20,25,30").split(",").map((rate) => number(rate.trim(), "rates", 1));
-    const report = await findMax({ ...common, rates, stepS: number(values.step, "step", 10), p99BudgetMs: number(values.budget, "budget", 50) });
+    const rates = (values.rates ?? "1,2,4,6,8,10,12,15,20,25,30")
+      .split(",")
+      .map((rate) => number(rate.trim(), "rates", 1));
+    const report = await findMax({
+      ...common,
+      rates,
+      stepS: number(values.step, "step", 10),
+      p99BudgetMs: number(values.budget, "budget", 50),
+    });
     process.stderr.write(`${describeSearch(report)}\n`);
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return report.ok ? 0 : 1;

@@ -25,15 +25,33 @@ const OBSTACLES = [
   "steadies the rope bridge",
   "outpaces the patrol along the dunes",
 ];
-const ADVANTAGES = ["Tide Charts Memorised", "A Friend at the Docks", "High Ground", "Fog Cover", "Salt-Crusted Footing", "The Harbourmaster Owes Us"];
-const CHOICES = ["takes the coast road", "waits for nightfall", "trusts the ferryman", "follows the gulls inland", "burns the letter"];
+const ADVANTAGES = [
+  "Tide Charts Memorised",
+  "A Friend at the Docks",
+  "High Ground",
+  "Fog Cover",
+  "Salt-Crusted Footing",
+  "The Harbourmaster Owes Us",
+];
+const CHOICES = [
+  "takes the coast road",
+  "waits for nightfall",
+  "trusts the ferryman",
+  "follows the gulls inland",
+  "burns the letter",
+];
 const CUSTOM = [
   "shares the last of the bread with the fisher's children",
   "sketches the ruined lighthouse into the map",
   "asks the innkeeper about the drowned bells",
   "hums the old shanty while mending a net",
 ];
-const WORLD_EVENTS = ["A storm rolls in off the grey sea.", "Bells ring out from beneath the water.", "The Salt Guild raises the toll.", "A ship with black sails anchors in the bay."];
+const WORLD_EVENTS = [
+  "A storm rolls in off the grey sea.",
+  "Bells ring out from beneath the water.",
+  "The Salt Guild raises the toll.",
+  "A ship with black sails anchors in the bay.",
+];
 
 export function characterSheet(name: string): CharacterSheetInput {
   return {
@@ -54,10 +72,25 @@ export function characterSheet(name: string): CharacterSheetInput {
 export function playerCommand(random: () => number, characterId: string): CommandInput {
   const roll = random();
   if (roll < 0.45) {
-    return { kind: "action", action: "overcome", characterId, skill: pick(random, SKILLS), opposition: Math.floor(random() * 5) - 1, description: pick(random, OBSTACLES) };
+    return {
+      kind: "action",
+      action: "overcome",
+      characterId,
+      skill: pick(random, SKILLS),
+      opposition: Math.floor(random() * 5) - 1,
+      description: pick(random, OBSTACLES),
+    };
   }
   if (roll < 0.65) {
-    return { kind: "action", action: "create_advantage", characterId, skill: pick(random, SKILLS), opposition: 2, aspectName: pick(random, ADVANTAGES), description: "looks for an edge" };
+    return {
+      kind: "action",
+      action: "create_advantage",
+      characterId,
+      skill: pick(random, SKILLS),
+      opposition: 2,
+      aspectName: pick(random, ADVANTAGES),
+      description: "looks for an edge",
+    };
   }
   if (roll < 0.85) return { kind: "choice", characterId, text: pick(random, CHOICES) };
   return { kind: "custom", characterId, text: pick(random, CUSTOM) };
@@ -66,7 +99,12 @@ export function playerCommand(random: () => number, characterId: string): Comman
 /** The GM's next command: world events, and now and then a new scene (which clears old aspects). */
 export function gmCommand(random: () => number, count: number): CommandInput {
   if (count % 6 === 5) {
-    return { kind: "scene", title: `Scene ${Math.floor(count / 6) + 2}`, location: "The Salt Marches", summary: "The tide turns." };
+    return {
+      kind: "scene",
+      title: `Scene ${Math.floor(count / 6) + 2}`,
+      location: "The Salt Marches",
+      summary: "The tide turns.",
+    };
   }
   return { kind: "world_event", text: pick(random, WORLD_EVENTS), major: random() < 0.3 };
 }

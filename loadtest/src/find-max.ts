@@ -60,15 +60,25 @@ async function search(target: Target, options: FindMaxOptions, log: Log): Promis
     const random = seededRandom(options.seed);
     const steps: StepReport[] = [];
     for (const rate of options.rates) {
-      const window = await measureWindow(fleet, `${target.name} ${rate}/s`, { ...options, rate, durationS: options.stepS }, random, log);
+      const window = await measureWindow(
+        fleet,
+        `${target.name} ${rate}/s`,
+        { ...options, rate, durationS: options.stepS },
+        random,
+        log,
+      );
       const result = step(window, options.p99BudgetMs);
       steps.push(result);
-      log(`[${target.name}] ${rate}/s per character: ${result.ackedPerSecond} actions/s acked, act→turn p99 ${result.p99} ms ${result.withinBudget ? "within" : "over"} budget`);
+      log(
+        `[${target.name}] ${rate}/s per character: ${result.ackedPerSecond} actions/s acked, act→turn p99 ${result.p99} ms ${result.withinBudget ? "within" : "over"} budget`,
+      );
       if (!result.withinBudget) break;
     }
     const integrity = await checkIntegrity(fleet);
     await fleet.leave();
-    const best = steps.filter((s) => s.withinBudget).reduce<StepReport | null>((top, s) => (!top || s.ackedPerSecond > top.ackedPerSecond ? s : top), null);
+    const best = steps
+      .filter((s) => s.withinBudget)
+      .reduce<StepReport | null>((top, s) => (!top || s.ackedPerSecond > top.ackedPerSecond ? s : top), null);
     return {
       target: target.name,
       mode: target.mode,
@@ -85,12 +95,30 @@ async function search(target: Target, options: FindMaxOptions, log: Log): Promis
 /** The rate search for Loom and, with `baseline`, for the bare room, one after the other. */
 export async function findMax(options: FindMaxOptions, log: Log = stderrLog): Promise<FindMaxReport> {
   const top = Math.max(...options.rates);
-  const loom = await search(await startLoomTarget({ url: options.url, actionsPerSecond: rateLimitFor(top) }), options, log);
+  const loom = await search(
+    await startLoomTarget({ url: options.url, actionsPerSecond: rateLimitFor(top) }),
+    options,
+    log,
+  );
   const bare = options.baseline ? await search(await startBareTarget(), options, log) : undefined;
   return {
-    search: { universes: options.universes, characters: options.characters, rates: options.rates, stepS: options.stepS, p99BudgetMs: options.p99BudgetMs },
+    search: {
+      universes: options.universes,
+      characters: options.characters,
+      rates: options.rates,
+      stepS: options.stepS,
+      p99BudgetMs: options.p99BudgetMs,
+    },
     loom,
-    ...(bare ? { bare, ratio: bare.maxActionsPerSecond > 0 ? Math.round((loom.maxActionsPerSecond / bare.maxActionsPerSecond) * 1000) / 1000 : undefined } : {}),
+    ...(bare
+      ? {
+          bare,
+          ratio:
+            bare.maxActionsPerSecond > 0
+              ? Math.round((loom.maxActionsPerSecond / bare.maxActionsPerSecond) * 1000) / 1000
+              : undefined,
+        }
+      : {}),
     ok: loom.integrityOk && (bare?.integrityOk ?? true),
   };
 }

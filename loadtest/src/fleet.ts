@@ -47,7 +47,11 @@ export class Fleet {
 }
 
 /** Runs `task` over `items` with at most `limit` in flight (setup would otherwise stampede the API). */
-export async function pool<T>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

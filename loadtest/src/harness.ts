@@ -47,7 +47,15 @@ export interface PhaseReport {
 }
 
 export interface LoadReport {
-  scenario: { universes: number; characters: number; rate: number; durationS: number; warmupS: number; spectatorsPerUniverse: number; gmRate: number };
+  scenario: {
+    universes: number;
+    characters: number;
+    rate: number;
+    durationS: number;
+    warmupS: number;
+    spectatorsPerUniverse: number;
+    gmRate: number;
+  };
   loom: PhaseReport;
   bare?: PhaseReport;
   /** Loom ÷ bare, same clients and machine. */
@@ -59,14 +67,27 @@ export interface LoadReport {
 export type Log = (line: string) => void;
 export const stderrLog: Log = (line) => process.stderr.write(`${line}\n`);
 
-export function layoutOf(options: Pick<LoadOptions, "universes" | "characters" | "spectatorsPerUniverse">): Layout {
-  return { universes: options.universes, characters: options.characters, spectatorsPerUniverse: options.spectatorsPerUniverse };
+export function layoutOf(
+  options: Pick<LoadOptions, "universes" | "characters" | "spectatorsPerUniverse">,
+): Layout {
+  return {
+    universes: options.universes,
+    characters: options.characters,
+    spectatorsPerUniverse: options.spectatorsPerUniverse,
+  };
 }
 
 /** Sets the table on a started target, timing it and naming who joined. */
-export async function setUp(target: Target, layout: Layout, seed: number, log: Log): Promise<{ fleet: Fleet; setupS: number }> {
+export async function setUp(
+  target: Target,
+  layout: Layout,
+  seed: number,
+  log: Log,
+): Promise<{ fleet: Fleet; setupS: number }> {
   const started = performance.now();
-  log(`[${target.name}] ${target.mode}: seating ${layout.characters} characters, ${layout.universes} GMs and ${layout.universes * layout.spectatorsPerUniverse} spectators`);
+  log(
+    `[${target.name}] ${target.mode}: seating ${layout.characters} characters, ${layout.universes} GMs and ${layout.universes * layout.spectatorsPerUniverse} spectators`,
+  );
   const fleet = await target.populate(layout, seed);
   const setupS = round((performance.now() - started) / 1000, 2);
   log(`[${target.name}] ${fleet.members.length} members joined in ${setupS} s`);
@@ -74,7 +95,13 @@ export async function setUp(target: Target, layout: Layout, seed: number, log: L
 }
 
 /** One measured window at a rate: drive, drain, report. Progress goes to `log` once a second. */
-export async function measureWindow(fleet: Fleet, label: string, options: Pick<LoadOptions, "rate" | "durationS" | "gmRate" | "jitter">, random: () => number, log: Log | null): Promise<WindowReport> {
+export async function measureWindow(
+  fleet: Fleet,
+  label: string,
+  options: Pick<LoadOptions, "rate" | "durationS" | "gmRate" | "jitter">,
+  random: () => number,
+  log: Log | null,
+): Promise<WindowReport> {
   const recorder = new Recorder(options.rate);
   await drive(fleet, recorder, {
     ratePerCharacter: options.rate,
@@ -83,7 +110,10 @@ export async function measureWindow(fleet: Fleet, label: string, options: Pick<L
     jitter: options.jitter,
     random,
     onSecond: log
-      ? (elapsed) => log(`[${label} ${Math.round(elapsed)}s] sent ${recorder.sent} acked ${recorder.acked} rejected ${recorder.rejectedTotal} act→turn p99 ${round(recorder.actToTurn.quantile(0.99))} ms`)
+      ? (elapsed) =>
+          log(
+            `[${label} ${Math.round(elapsed)}s] sent ${recorder.sent} acked ${recorder.acked} rejected ${recorder.rejectedTotal} act→turn p99 ${round(recorder.actToTurn.quantile(0.99))} ms`,
+          )
       : undefined,
   });
   await drain(fleet);
@@ -96,11 +126,21 @@ async function runPhase(target: Target, options: LoadOptions, log: Log): Promise
     const random = seededRandom(options.seed);
     if (options.warmupS > 0) {
       log(`[${target.name}] warming up for ${options.warmupS} s`);
-      await measureWindow(fleet, `${target.name} warmup`, { ...options, durationS: options.warmupS }, random, null);
+      await measureWindow(
+        fleet,
+        `${target.name} warmup`,
+        { ...options, durationS: options.warmupS },
+        random,
+        null,
+      );
     }
     const window = await measureWindow(fleet, target.name, options, random, log);
     const integrity = await checkIntegrity(fleet);
-    const members = { players: fleet.players.length, gms: fleet.gms.length, spectators: fleet.members.length - fleet.players.length - fleet.gms.length };
+    const members = {
+      players: fleet.players.length,
+      gms: fleet.gms.length,
+      spectators: fleet.members.length - fleet.players.length - fleet.gms.length,
+    };
     await fleet.leave();
     return { target: target.name, mode: target.mode, setupS, members, window, integrity };
   } finally {
@@ -112,13 +152,23 @@ async function runPhase(target: Target, options: LoadOptions, log: Log): Promise
  * The load test: Loom under the scenario, then (with `baseline`) the bare room under the same
  * clients. The phases run one after the other because Colyseus's matchmaker is one per process.
  */
-export async function runLoadTest(input: Partial<LoadOptions> = {}, log: Log = stderrLog): Promise<LoadReport> {
+export async function runLoadTest(
+  input: Partial<LoadOptions> = {},
+  log: Log = stderrLog,
+): Promise<LoadReport> {
   const options = { ...DEFAULT_OPTIONS, ...input };
-  const loom = await runPhase(await startLoomTarget({ url: options.url, actionsPerSecond: rateLimitFor(options.rate) }), options, log);
+  const loom = await runPhase(
+    await startLoomTarget({ url: options.url, actionsPerSecond: rateLimitFor(options.rate) }),
+    options,
+    log,
+  );
   const bare = options.baseline ? await runPhase(await startBareTarget(), options, log) : undefined;
   const ratios = bare
     ? {
-        throughput: round(ratio(loom.window.throughput.ackedPerSecond, bare.window.throughput.ackedPerSecond), 3),
+        throughput: round(
+          ratio(loom.window.throughput.ackedPerSecond, bare.window.throughput.ackedPerSecond),
+          3,
+        ),
         p99: round(ratio(loom.window.latencyMs.actToTurn.p99, bare.window.latencyMs.actToTurn.p99), 3),
       }
     : undefined;
@@ -139,7 +189,8 @@ export async function runLoadTest(input: Partial<LoadOptions> = {}, log: Log = s
     targets: {
       lossless,
       p99WithinBudget: ratios ? ratios.p99 <= 1.5 : null,
-      persistedP99Within1s: loom.window.latencyMs.actToPersisted.count > 0 && loom.window.latencyMs.actToPersisted.p99 <= 1000,
+      persistedP99Within1s:
+        loom.window.latencyMs.actToPersisted.count > 0 && loom.window.latencyMs.actToPersisted.p99 <= 1000,
     },
     ok: lossless,
   };

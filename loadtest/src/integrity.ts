@@ -51,11 +51,17 @@ export async function checkIntegrity(fleet: Fleet, timeoutMs = 30_000): Promise<
   const hasStore = fleet.universes.every((universe) => universe.readTimeline !== undefined);
   if (hasStore) {
     // the GM's persisted mark says when the whole timeline is in the database
-    await waitUntil(() => fleet.universes.every((universe) => universe.gm.session.persistedThrough >= heads[universe.index]!), timeoutMs);
+    await waitUntil(
+      () =>
+        fleet.universes.every((universe) => universe.gm.session.persistedThrough >= heads[universe.index]!),
+      timeoutMs,
+    );
   }
   const timelines: StoredTurn[][] = [];
   for (const universe of fleet.universes) {
-    timelines[universe.index] = universe.readTimeline ? await universe.readTimeline() : broadcastTimeline(fleet, universe.index);
+    timelines[universe.index] = universe.readTimeline
+      ? await universe.readTimeline()
+      : broadcastTimeline(fleet, universe.index);
   }
 
   const report: IntegrityReport = {
@@ -88,7 +94,8 @@ export async function checkIntegrity(fleet: Fleet, timeoutMs = 30_000): Promise<
         report.timeline.duplicateIds += 1;
       } else ids.set(turn.id, [turn.position]);
     }
-    for (let position = 1; position <= head; position++) if (!positions.has(position)) report.timeline.gaps += 1;
+    for (let position = 1; position <= head; position++)
+      if (!positions.has(position)) report.timeline.gaps += 1;
     if (head < heads[universe.index]!) report.timeline.behindAcked += 1;
     byPosition[universe.index] = positions;
     storedHeads[universe.index] = head;
@@ -110,7 +117,8 @@ export async function checkIntegrity(fleet: Fleet, timeoutMs = 30_000): Promise<
     report.members.gaps += watch.gaps;
     report.members.duplicates += watch.duplicates;
     report.members.reordered += watch.reordered;
-    if (watch.first !== null && watch.joinHead !== null && watch.first > watch.joinHead + 1) report.members.lateStart += 1;
+    if (watch.first !== null && watch.joinHead !== null && watch.first > watch.joinHead + 1)
+      report.members.lateStart += 1;
     if (watch.last < head) report.members.behind += 1;
     if (watch.first === null) continue;
     for (let position = watch.first; position <= watch.last; position++) {
@@ -119,7 +127,16 @@ export async function checkIntegrity(fleet: Fleet, timeoutMs = 30_000): Promise<
     }
   }
 
-  const counts = [...Object.values(report.timeline), ...Object.values(report.acked), report.members.gaps, report.members.duplicates, report.members.reordered, report.members.lateStart, report.members.behind, report.members.mismatched];
+  const counts = [
+    ...Object.values(report.timeline),
+    ...Object.values(report.acked),
+    report.members.gaps,
+    report.members.duplicates,
+    report.members.reordered,
+    report.members.lateStart,
+    report.members.behind,
+    report.members.mismatched,
+  ];
   report.ok = counts.every((count) => count === 0);
   return report;
 }

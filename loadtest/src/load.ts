@@ -35,15 +35,22 @@ export async function drive(fleet: Fleet, recorder: Recorder, options: DriveOpti
     finished.push(
       new Promise<void>((resolve) => {
         const next = () => {
-          const at = start + phase + count * interval + (options.random() * 2 - 1) * options.jitter * interval;
+          const at =
+            start + phase + count * interval + (options.random() * 2 - 1) * options.jitter * interval;
           if (at >= end) return resolve();
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            const command = member.role === "gm" ? gmCommand(options.random, count) : playerCommand(options.random, member.characterId!);
-            member.act(command, recorder);
-            count += 1;
-            next();
-          }, Math.max(0, at - performance.now()));
+          const timer = setTimeout(
+            () => {
+              timers.delete(timer);
+              const command =
+                member.role === "gm"
+                  ? gmCommand(options.random, count)
+                  : playerCommand(options.random, member.characterId!);
+              member.act(command, recorder);
+              count += 1;
+              next();
+            },
+            Math.max(0, at - performance.now()),
+          );
           timers.add(timer);
         };
         next();
@@ -54,7 +61,9 @@ export async function drive(fleet: Fleet, recorder: Recorder, options: DriveOpti
     if (member.role === "player") schedule(member, options.ratePerCharacter);
     else if (member.role === "gm") schedule(member, options.gmRate);
   }
-  const ticker = options.onSecond ? setInterval(() => options.onSecond!((performance.now() - start) / 1000), 1000) : null;
+  const ticker = options.onSecond
+    ? setInterval(() => options.onSecond!((performance.now() - start) / 1000), 1000)
+    : null;
   await Promise.all(finished);
   recorder.stop();
   if (ticker) clearInterval(ticker);
@@ -73,7 +82,8 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number): Pr
 /** Every universe's head as its members saw it (the furthest position any of them reached). */
 export function observedHeads(fleet: Fleet): number[] {
   const heads = fleet.universes.map(() => 0);
-  for (const member of fleet.members) heads[member.universe] = Math.max(heads[member.universe]!, member.watch.last);
+  for (const member of fleet.members)
+    heads[member.universe] = Math.max(heads[member.universe]!, member.watch.last);
   for (const turn of fleet.acked) heads[turn.universe] = Math.max(heads[turn.universe]!, turn.position);
   return heads;
 }

@@ -26,18 +26,34 @@ async function readTimeline(gm: LoomClient, universeId: string): Promise<StoredT
 export async function populateLoom(url: string, layout: Layout, seed: number): Promise<Fleet> {
   const fleet = new Fleet();
   const gmClients: LoomClient[] = [];
-  await pool(Array.from({ length: layout.universes }, (_, i) => i), SETUP_CONCURRENCY, async (index) => {
-    const gm = connect(url);
-    const { player } = await gm.registerPlayer(`GM ${index + 1}`);
-    const universe = await gm.createUniverse({ name: `Load universe ${index + 1}`, premise: "A drowned coast under load", seed: seed + index });
-    const session = await gm.joinUniverse(universe.id, { role: "gm" });
-    const member = new SimMember(session, "gm", index, player.id, null, fleet.recordAck);
-    gmClients[index] = gm;
-    fleet.universes[index] = { index, id: universe.id, gm: member, readTimeline: () => readTimeline(gm, universe.id) };
-  });
+  await pool(
+    Array.from({ length: layout.universes }, (_, i) => i),
+    SETUP_CONCURRENCY,
+    async (index) => {
+      const gm = connect(url);
+      const { player } = await gm.registerPlayer(`GM ${index + 1}`);
+      const universe = await gm.createUniverse({
+        name: `Load universe ${index + 1}`,
+        premise: "A drowned coast under load",
+        seed: seed + index,
+      });
+      const session = await gm.joinUniverse(universe.id, { role: "gm" });
+      const member = new SimMember(session, "gm", index, player.id, null, fleet.recordAck);
+      gmClients[index] = gm;
+      fleet.universes[index] = {
+        index,
+        id: universe.id,
+        gm: member,
+        readTimeline: () => readTimeline(gm, universe.id),
+      };
+    },
+  );
   fleet.members.push(...fleet.universes.map((universe) => universe.gm));
 
-  const spectators = Array.from({ length: layout.universes * layout.spectatorsPerUniverse }, (_, i) => i % layout.universes);
+  const spectators = Array.from(
+    { length: layout.universes * layout.spectatorsPerUniverse },
+    (_, i) => i % layout.universes,
+  );
   await pool(spectators, SETUP_CONCURRENCY, async (universe, i) => {
     const client = connect(url);
     const { player } = await client.registerPlayer(`Spectator ${i + 1}`);

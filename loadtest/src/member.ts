@@ -82,7 +82,11 @@ export class SimMember {
     this.commandsSent += 1;
     this.session.act(command, { seq, timeoutMs: ACT_TIMEOUT_MS }).then(
       (result) => this.onResult(seq, result),
-      () => this.onResult(seq, { ok: false, rejection: { rejected: true, code: "unavailable", message: "send failed" } }),
+      () =>
+        this.onResult(seq, {
+          ok: false,
+          rejection: { rejected: true, code: "unavailable", message: "send failed" },
+        }),
     );
   }
 
@@ -118,7 +122,8 @@ export class SimMember {
     this.inFlight.delete(seq);
     const { recorder } = entry;
     if (!result.ok) {
-      if (result.rejection.code === "unavailable" && /no answer in time/.test(result.rejection.message)) recorder.unanswered += 1;
+      if (result.rejection.code === "unavailable" && /no answer in time/.test(result.rejection.message))
+        recorder.unanswered += 1;
       else recorder.reject(result.rejection.code);
       return;
     }
@@ -134,7 +139,8 @@ export class SimMember {
     // with a Redis live store the durable mark can arrive just before the turn it covers
     if (this.durable.through >= position) entry.recorder.actToDurable.record(this.durable.at - entry.sentAt);
     else enqueue(this.awaitingDurable, { position, sentAt: entry.sentAt, recorder: entry.recorder });
-    if (this.persisted.through >= position) entry.recorder.actToPersisted.record(this.persisted.at - entry.sentAt);
+    if (this.persisted.through >= position)
+      entry.recorder.actToPersisted.record(this.persisted.at - entry.sentAt);
     else enqueue(this.awaitingPersisted, { position, sentAt: entry.sentAt, recorder: entry.recorder });
   }
 
@@ -143,7 +149,9 @@ export class SimMember {
     if (durableThrough > this.durable.through) this.durable = { through: durableThrough, at: now };
     if (persistedThrough > this.persisted.through) this.persisted = { through: persistedThrough, at: now };
     settle(this.awaitingDurable, durableThrough, now, (entry, ms) => entry.recorder.actToDurable.record(ms));
-    settle(this.awaitingPersisted, persistedThrough, now, (entry, ms) => entry.recorder.actToPersisted.record(ms));
+    settle(this.awaitingPersisted, persistedThrough, now, (entry, ms) =>
+      entry.recorder.actToPersisted.record(ms),
+    );
   }
 }
 
@@ -155,7 +163,12 @@ function enqueue(queue: AwaitingMark[], mark: AwaitingMark): void {
 }
 
 /** The queue is ordered by position, so the covered ones are at the front. */
-function settle(queue: AwaitingMark[], through: number, now: number, record: (entry: AwaitingMark, ms: number) => void): void {
+function settle(
+  queue: AwaitingMark[],
+  through: number,
+  now: number,
+  record: (entry: AwaitingMark, ms: number) => void,
+): void {
   let covered = 0;
   while (covered < queue.length && queue[covered]!.position <= through) {
     const entry = queue[covered]!;

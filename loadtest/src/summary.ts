@@ -2,11 +2,15 @@ import type { FindMaxReport } from "./find-max.ts";
 import type { LoadReport, PhaseReport } from "./harness.ts";
 import type { LatencySummary } from "./histogram.ts";
 
-const latency = (l: LatencySummary) => (l.count === 0 ? "n/a" : `p50 ${l.p50} / p95 ${l.p95} / p99 ${l.p99} / max ${l.max} ms (${l.count})`);
+const latency = (l: LatencySummary) =>
+  l.count === 0 ? "n/a" : `p50 ${l.p50} / p95 ${l.p95} / p99 ${l.p99} / max ${l.max} ms (${l.count})`;
 
 function phase(report: PhaseReport): string[] {
   const { window: w, integrity: i } = report;
-  const rejected = Object.entries(w.rejected).map(([code, n]) => `${code} ${n}`).join(", ") || "none";
+  const rejected =
+    Object.entries(w.rejected)
+      .map(([code, n]) => `${code} ${n}`)
+      .join(", ") || "none";
   return [
     `${report.target}: ${report.mode}`,
     `  members        ${report.members.players} players, ${report.members.gms} GMs, ${report.members.spectators} spectators (seated in ${report.setupS} s)`,
@@ -25,7 +29,10 @@ function phase(report: PhaseReport): string[] {
 export function describeLoad(report: LoadReport): string {
   const lines = ["", "── Loom load test ──", ...phase(report.loom)];
   if (report.bare) lines.push(...phase(report.bare));
-  if (report.ratios) lines.push(`Loom ÷ bare: throughput ${report.ratios.throughput}, act→turn p99 ${report.ratios.p99} (target ≤ 1.5)`);
+  if (report.ratios)
+    lines.push(
+      `Loom ÷ bare: throughput ${report.ratios.throughput}, act→turn p99 ${report.ratios.p99} (target ≤ 1.5)`,
+    );
   const t = report.targets;
   lines.push(
     `targets: no lost/duplicated/reordered turn ${t.lossless ? "met" : "MISSED"}; ` +
@@ -36,12 +43,19 @@ export function describeLoad(report: LoadReport): string {
 }
 
 export function describeSearch(report: FindMaxReport): string {
-  const lines = ["", `── rate search (act→turn p99 ≤ ${report.search.p99BudgetMs} ms, ${report.search.characters} characters in ${report.search.universes} universes) ──`];
+  const lines = [
+    "",
+    `── rate search (act→turn p99 ≤ ${report.search.p99BudgetMs} ms, ${report.search.characters} characters in ${report.search.universes} universes) ──`,
+  ];
   for (const result of [report.loom, report.bare]) {
     if (!result) continue;
-    lines.push(`${result.target}: max ${result.maxActionsPerSecond} actions/s (at ${result.maxRatePerCharacter}/s per character); integrity ${result.integrityOk ? "OK" : "FAILED"}`);
+    lines.push(
+      `${result.target}: max ${result.maxActionsPerSecond} actions/s (at ${result.maxRatePerCharacter}/s per character); integrity ${result.integrityOk ? "OK" : "FAILED"}`,
+    );
     for (const s of result.steps) {
-      lines.push(`  ${s.ratePerCharacter}/s → ${s.ackedPerSecond} acked/s, p99 ${s.p99} ms, rejected ${s.rejected}, unanswered ${s.unanswered} ${s.withinBudget ? "" : "(over)"}`);
+      lines.push(
+        `  ${s.ratePerCharacter}/s → ${s.ackedPerSecond} acked/s, p99 ${s.p99} ms, rejected ${s.rejected}, unanswered ${s.unanswered} ${s.withinBudget ? "" : "(over)"}`,
+      );
     }
   }
   if (report.ratio !== undefined) lines.push(`Loom ÷ bare max: ${report.ratio}`);

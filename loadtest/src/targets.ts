@@ -38,12 +38,23 @@ export async function freePort(): Promise<number> {
 export async function startLoomTarget(options: { url?: string; actionsPerSecond: number }): Promise<Target> {
   if (options.url) {
     const url = options.url.replace(/\/$/, "");
-    return { name: "loom", url, mode: `remote ${url}`, populate: (layout, seed) => populateLoom(url, layout, seed), shutdown: async () => undefined };
+    return {
+      name: "loom",
+      url,
+      mode: `remote ${url}`,
+      populate: (layout, seed) => populateLoom(url, layout, seed),
+      shutdown: async () => undefined,
+    };
   }
   // server logs go to stdout at "info"; the report's JSON line must be the only thing there
   process.env.LOOM_LOG ??= "warn";
   const dataDir = mkdtempSync(join(tmpdir(), "loom-loadtest-"));
-  const config = loadConfig(process.env, { port: await freePort(), dataDir, inMemory: false, actionsPerSecond: options.actionsPerSecond });
+  const config = loadConfig(process.env, {
+    port: await freePort(),
+    dataDir,
+    inMemory: false,
+    actionsPerSecond: options.actionsPerSecond,
+  });
   const loom = await startLoomServer(config);
   const url = `http://127.0.0.1:${config.port}`;
   return {

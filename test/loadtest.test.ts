@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Packr, unpack } from "msgpackr";
+import WebSocket from "ws";
+import { connect } from "../client-sdk/src/index.ts";
+import { runLoadTest } from "../loadtest/src/harness.ts";
+import { characterSheet } from "../loadtest/src/commands.ts";
+import { startLoomTarget, type Target } from "../loadtest/src/targets.ts";
+import { decode, encode, type Packable } from "../loadtest/k6/msgpack.ts";
+import {
+  joinAck,
+  parseFrame,
+  Protocol,
+  roomDataFrame,
+  roomEndpoint,
+  type SeatReservation,
+} from "../loadtest/k6/wire.ts";
+
+describe("load test harness", () => {
+  it("runs the small scenario against Loom and the bare room with every turn accounted for", async () => {
+    const lines: string[] = [];
+    const report = await runLoadTest(
+      { universes: 2, characters: 10, rate: 2, durationS: 4, baseline: true },
+      (line) => lines.push(line),
+    );
+
+    expect(report.loom.integrity).toMatchObject({
+      ok: true,
+      source: "database",
+      acked: { lost: 0, duplicated: 0, moved: 0 },
+    });
+    expect(report.loom.window.acked).toBeGreaterThan(50);
+    expect(report.loom.window.rejected).toEqual({});
+    expect(report.loom.window.unanswered).toBe(0);
+    // every acknowledged action is a stored turn; joins add turns of their own on top
+    expect(report.loom.integrity.turnsStored).toBeGreaterThan(report.loom.integrity.ackedTurns);
+    expect(report.loom.integrity.members.checked).toBe(10 + 2 + 4);
+    expect(report.loom.window.latencyMs.actToTurn.count).toBe(report.loom.window.acked);
+    expect(report.loom.window.latencyMs.actToPersisted.count).toBe(report.loom.window.acked);
+
+    expect(report.bare?.integrity).toMatchObject({ ok: true, source: "broadcast" });
+    expect(report.bare?.window.acked).toBeGreaterThan(50);
+    expect(report.ratios?.throughput).toBeGreaterThan(0);
+    expect(report.ok).toBe(true);
+    expect(lines.some((line) => /\[loom \d+s\] sent \d+ acked \d+ rejected 0/.test(line))).toBe(true);
+  }, 40_000);
+});
+
+describe("k6 msgpack codec", () => {
+  const samples: Packable[] = [
+    null,
+    true,
+    false,
+    0,
+    127,
+    128,
+    255,
+    256,
+    65_535,
+    65_536,
+    4_294_967_295,
+    -1,
+    -32,
+    -33,
+    -128,
+    -129,
+    -32_768,
+    -32_769,
+    -2_147_483_648,
+    1.5,
+    -0.25,
+    Date.now() * 1000,
+    "",
+    "act",
+    "x".repeat(31),
+    "y".repeat(32),
+    "z".repeat(300),
+    "w".repeat(70_000),
+    "Mara à la côte — 🌊",
+    new Uint8Array([1, 2, 3]),
+    [],
+    Array.from({ length: 20 }, (_, i) => i),
+    { seq: 17, command: { kind: "custom", characterId: "c-1", text: "hums the old shanty" } },
+    Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [`k${i}`, i % 2 === 0 ? `v${i}` : [i, { nested: null }]]),
+    ),
+  ];
+
+  it("round-trips every supported type through its own encoder and decoder", () => {
+    for (const value of samples) expect(decode(encode(value))).toEqual(value);
+  });
+
+  it("reads what the server's msgpackr writes and writes what msgpackr reads", () => {
+    const packr = new Packr({ useRecords: false });
+    for (const value of samples) {
+      expect(decode(packr.pack(value))).toEqual(value);
+      expect(unpack(encode(value))).toEqual(value);
+    }
+    expect(decode(packr.pack({ gone: undefined, kept: 1 }))).toEqual({ gone: undefined, kept: 1 });
+  });
+});
+
+describe("k6 wire helpers against a live universe room", () => {
+  let target: Target;
+
+  beforeAll(async () => {
+    target = await startLoomTarget({ actionsPerSecond: 0 });
+  });
+  afterAll(async () => {
+    await target?.shutdown();
+  });
+
+  it("reserves a seat, answers JOIN_ROOM, sends an act frame and decodes the ack and turn", async () => {
+    const gm = connect(target.url);
+    await gm.registerPlayer("Wire GM");
+    const universe = await gm.createUniverse({ name: "Wire test" });
+    const player = connect(target.url);
+    const { player: me, token } = await player.registerPlayer("Wire");
+    const { character, run } = await player.createCharacter(universe.id, characterSheet("Wire"));
+    await fetch(`${target.url}/api/universes/${universe.id}/open`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    const response = await fetch(`${target.url}/matchmake/joinById/${universe.id}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ role: "player", runId: run.id }),
+    });
+    expect(response.status).toBe(200);
+    const seat = (await response.json()) as SeatReservation;
+
+    const socket = new WebSocket(roomEndpoint(target.url, seat));
+    type Received = { seq?: number; input?: { seq?: number }; turn?: { position: number; id: string } };
+    const received: { type: string | number; message: Received }[] = [];
+    const joined = new Promise<void>((resolve, reject) => {
+      socket.on("error", reject);
+      socket.on("message", (data: Buffer) => {
+        const frame = parseFrame(new Uint8Array(data));
+        if (frame.code === Protocol.JOIN_ROOM) {
+          socket.send(joinAck());
+          resolve();
+        } else if ("type" in frame) received.push({ type: frame.type, message: frame.message as Received });
+      });
+    });
+    await joined;
+    const seq = 4242;
+    socket.send(
+      roomDataFrame("act", {
+        seq,
+        command: { kind: "custom", characterId: character.id, text: "tests the wire" },
+      }),
+    );
+    const deadline = Date.now() + 5_000;
+    while (!received.some((m) => m.type === "ack") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    socket.close();
+
+    const ack = received.find((m) => m.type === "ack")?.message;
+    const turn = received.find((m) => m.type === "turn" && m.message.input?.seq === seq)?.message;
+    expect(ack).toMatchObject({ seq, duplicate: false, turn: { kind: "custom", playerId: me.id } });
+    expect(turn).toMatchObject({ position: ack!.turn!.position, id: ack!.turn!.id, playerId: me.id });
+  });
+});
