@@ -1,6 +1,16 @@
 // Delta apply and decide+evolve throughput on one core. Turns come from a simulated campaign, so
 // their deltas are the mix the server really records (rolls, aspects, stress, canon, world events).
-import { applyDeltas, createRandom, decide, evolve, isRejection, replayDeltas, turnSeed, type Command, type UniverseState } from "@loom/shared";
+import {
+  applyDeltas,
+  createRandom,
+  decide,
+  evolve,
+  isRejection,
+  replayDeltas,
+  turnSeed,
+  type Command,
+  type UniverseState,
+} from "@loom/shared";
 import { seedUniverse, simulateCampaign } from "@loom/shared/testing";
 
 const WINDOW_MS = 1500;
@@ -36,16 +46,37 @@ const overcome = action({});
 /** What players mostly send: rolls of every kind, an invoke, a choice and free text. */
 const typicalMix: Command[] = [
   overcome,
-  action({ action: "create_advantage", skill: "Notice", aspectName: "High Ground", target: { type: "scene" } }),
-  action({ action: "attack", skill: "Fight", target: { type: "npc", id: "bandit" }, opposition: undefined, description: "" }),
+  action({
+    action: "create_advantage",
+    skill: "Notice",
+    aspectName: "High Ground",
+    target: { type: "scene" },
+  }),
+  action({
+    action: "attack",
+    skill: "Fight",
+    target: { type: "npc", id: "bandit" },
+    opposition: undefined,
+    description: "",
+  }),
   action({ invokes: [{ aspect: "Salt in My Veins", effect: "bonus", payment: "fate_point" }] }),
-  action({ skill: "Rapport", target: { type: "npc", id: "brannoc" }, opposition: undefined, description: "" }),
+  action({
+    skill: "Rapport",
+    target: { type: "npc", id: "brannoc" },
+    opposition: undefined,
+    description: "",
+  }),
   { kind: "choice", characterId: "mara", optionId: "take-boat", text: "We take the boat across the bay." },
   { kind: "custom", characterId: "mara", text: "I keep my hood up and watch the boats come in." },
 ];
 
 /** Decides and evolves `count` turns, each from `base` (so the state does not drift as it would in a chain). */
-function decideEvolve(base: UniverseState, commands: readonly Command[], count: number, from: number): number {
+function decideEvolve(
+  base: UniverseState,
+  commands: readonly Command[],
+  count: number,
+  from: number,
+): number {
   for (let i = 0; i < count; i++) {
     const position = from + i;
     const decision = decide(base, commands[i % commands.length]!, {

@@ -39,7 +39,9 @@ describe("canonical JSON and checksums", () => {
   });
 
   it("writes sorted keys without whitespace and drops undefined members", () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, "x"], c: true }, u: undefined })).toBe('{"a":{"c":true,"d":[1,"x"]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, "x"], c: true }, u: undefined })).toBe(
+      '{"a":{"c":true,"d":[1,"x"]},"b":1}',
+    );
   });
 
   it("is a sha256 hex digest", () => {

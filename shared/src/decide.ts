@@ -22,7 +22,11 @@ export type DecidableCommand = Command | SystemCommand;
  * Pure: the state is never changed, the dice and the clock come in `ctx`, and the command is
  * assumed validated by its schema at the edge. Undo reads the turns in `ctx.timeline`.
  */
-export function decide(state: UniverseState, command: DecidableCommand, ctx: DecideContext): Decision | Rejection {
+export function decide(
+  state: UniverseState,
+  command: DecidableCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   switch (command.kind) {
     case "action":
       return decideAction(state, command, ctx);

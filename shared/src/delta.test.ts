@@ -1,15 +1,31 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { applyDeltas, DeltaError, invertDeltas, pointer, readPointer, type Delta, type DeltaErrorCode } from "./delta.ts";
+import {
+  applyDeltas,
+  DeltaError,
+  invertDeltas,
+  pointer,
+  readPointer,
+  type Delta,
+  type DeltaErrorCode,
+} from "./delta.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Container = Json[] | { [key: string]: Json };
 
-const isContainer = (value: Json | undefined): value is Container => typeof value === "object" && value !== null;
+const isContainer = (value: Json | undefined): value is Container =>
+  typeof value === "object" && value !== null;
 
 /** Keys with the characters JSON Pointer must escape, and dots, but never "__proto__". */
-const key = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("a/b", "~0", "x.y", "~1/", "")).filter((k) => k !== "__proto__");
-const leaf = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.boolean(), fc.constant(null), fc.string({ maxLength: 8 }));
+const key = fc
+  .oneof(fc.string({ maxLength: 6 }), fc.constantFrom("a/b", "~0", "x.y", "~1/", ""))
+  .filter((k) => k !== "__proto__");
+const leaf = fc.oneof(
+  fc.integer({ min: -1000, max: 1000 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.string({ maxLength: 8 }),
+);
 const { tree } = fc.letrec<{ tree: Json }>((tie) => ({
   tree: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
@@ -21,10 +37,19 @@ const { tree } = fc.letrec<{ tree: Json }>((tie) => ({
 const document = fc.dictionary(key, tree, { minKeys: 1, maxKeys: 5, noNullPrototype: true });
 
 /** A recipe for one delta: which container (by successive picks), which op, which member, what value. */
-const intent = fc.record({ path: fc.array(fc.nat(), { maxLength: 4 }), op: fc.nat(4), member: fc.nat(), value: tree, amount: fc.integer({ min: -50, max: 50 }) });
+const intent = fc.record({
+  path: fc.array(fc.nat(), { maxLength: 4 }),
+  op: fc.nat(4),
+  member: fc.nat(),
+  value: tree,
+  amount: fc.integer({ min: -50, max: 50 }),
+});
 
 /** Turns recipes into deltas that are valid in sequence against `state`, with their true `prev`. */
-function materialise(state: Json, intents: ReadonlyArray<{ path: number[]; op: number; member: number; value: Json; amount: number }>): Delta[] {
+function materialise(
+  state: Json,
+  intents: ReadonlyArray<{ path: number[]; op: number; member: number; value: Json; amount: number }>,
+): Delta[] {
   const deltas: Delta[] = [];
   let current = state;
   for (const { path, op, member, value, amount } of intents) {
@@ -46,15 +71,24 @@ function materialise(state: Json, intents: ReadonlyArray<{ path: number[]; op: n
       const k = numeric[member % numeric.length]!;
       delta = { op: "increment", path: at(k), value: amount, prev: (node as Record<string, Json>)[k] };
     } else if (Array.isArray(node)) {
-      if (op === 1 && node.length > 0) delta = { op: "remove", path: at(String(member % node.length)), prev: node[member % node.length] };
-      else if (op === 2 && node.length > 0) delta = { op: "set", path: at(String(member % node.length)), value, prev: node[member % node.length] };
+      if (op === 1 && node.length > 0)
+        delta = { op: "remove", path: at(String(member % node.length)), prev: node[member % node.length] };
+      else if (op === 2 && node.length > 0)
+        delta = {
+          op: "set",
+          path: at(String(member % node.length)),
+          value,
+          prev: node[member % node.length],
+        };
       else delta = { op: "push", path: at(String(member % (node.length + 1))), value };
     } else if (op === 1 && keys.length > 0) {
       const k = keys[member % keys.length]!;
       delta = { op: "unset", path: at(k), prev: node[k] };
     } else {
       const k = keys.length > 0 && op === 2 ? keys[member % keys.length]! : `k${member % 7}`;
-      delta = Object.prototype.hasOwnProperty.call(node, k) ? { op: "set", path: at(k), value, prev: node[k] } : { op: "set", path: at(k), value };
+      delta = Object.prototype.hasOwnProperty.call(node, k)
+        ? { op: "set", path: at(k), value, prev: node[k] }
+        : { op: "set", path: at(k), value };
     }
     deltas.push(delta);
     current = applyDeltas(current, [delta]);
@@ -102,7 +136,9 @@ describe("applyDeltas / invertDeltas", () => {
   });
 
   it("addresses keys with '/', '~' and '.' through JSON Pointer escapes", () => {
-    const next = applyDeltas({ "a/b": { "~x.y": 1 } }, [{ op: "set", path: pointer("a/b", "~x.y"), value: 2, prev: 1 }]);
+    const next = applyDeltas({ "a/b": { "~x.y": 1 } }, [
+      { op: "set", path: pointer("a/b", "~x.y"), value: 2, prev: 1 },
+    ]);
     expect(next).toEqual({ "a/b": { "~x.y": 2 } });
     expect(readPointer(next, "/a~1b/~0x.y")).toBe(2);
   });
@@ -113,7 +149,11 @@ describe("delta errors", () => {
   const cases: Array<[string, Delta, DeltaErrorCode]> = [
     ["a missing parent", { op: "set", path: "/missing/child", value: 1 }, "path_not_found"],
     ["unsetting a missing member", { op: "unset", path: "/nope" }, "path_not_found"],
-    ["incrementing a missing member", { op: "increment", path: "/nope", value: 1, prev: 0 }, "path_not_found"],
+    [
+      "incrementing a missing member",
+      { op: "increment", path: "/nope", value: 1, prev: 0 },
+      "path_not_found",
+    ],
     ["incrementing a string", { op: "increment", path: "/name", value: 1, prev: "Mara" }, "wrong_type"],
     ["descending through a number", { op: "set", path: "/n/x", value: 1 }, "wrong_type"],
     ["pushing onto an object", { op: "push", path: "/nested/inner/0", value: 1 }, "wrong_type"],
@@ -123,7 +163,11 @@ describe("delta errors", () => {
     ["a push past the end", { op: "push", path: "/list/3", value: 3 }, "path_not_found"],
     ["an increment by a non-number", { op: "increment", path: "/n", value: "1", prev: 1 }, "invalid_value"],
     ["an increment by infinity", { op: "increment", path: "/n", value: Infinity, prev: 1 }, "invalid_value"],
-    ["a __proto__ member", { op: "set", path: "/nested/__proto__", value: { polluted: true } }, "invalid_path"],
+    [
+      "a __proto__ member",
+      { op: "set", path: "/nested/__proto__", value: { polluted: true } },
+      "invalid_path",
+    ],
   ];
 
   it.each(cases)("%s throws DeltaError %s… and leaves the state alone", (_, delta, code) => {

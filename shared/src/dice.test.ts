@@ -7,7 +7,12 @@ const FOUR_DF_COUNTS = [1, 4, 10, 16, 19, 16, 10, 4, 1];
 describe("turnSeed", () => {
   it("is a deterministic unsigned 32-bit integer", () => {
     expect(turnSeed(42, 7)).toBe(turnSeed(42, 7));
-    for (const [seed, position] of [[0, 0], [42, 1], [2 ** 40 + 3, 99_999], [Number.MAX_SAFE_INTEGER, 1]] as const) {
+    for (const [seed, position] of [
+      [0, 0],
+      [42, 1],
+      [2 ** 40 + 3, 99_999],
+      [Number.MAX_SAFE_INTEGER, 1],
+    ] as const) {
       const value = turnSeed(seed, position);
       expect(Number.isInteger(value) && value >= 0 && value < 2 ** 32).toBe(true);
     }
@@ -106,7 +111,12 @@ describe("rollFate", () => {
 
   it("the chi-square check would catch a biased die", () => {
     // A die that shows +1 a third more often than it should must fail the same bound.
-    const biased = { int: (() => { let i = 0; return () => [1, 0, -1, 1][i++ % 4]!; })() };
+    const biased = {
+      int: (() => {
+        let i = 0;
+        return () => [1, 0, -1, 1][i++ % 4]!;
+      })(),
+    };
     const observed = new Array<number>(9).fill(0);
     const rolls = 80_000;
     for (let i = 0; i < rolls; i++) observed[diceSum(rollFate(biased)) + 4]! += 1;
@@ -120,7 +130,9 @@ describe("rollFate", () => {
 
   it("the 81 outcomes of four Fate dice give the counts the distribution check uses", () => {
     const counts = new Array<number>(9).fill(0);
-    for (const a of [-1, 0, 1]) for (const b of [-1, 0, 1]) for (const c of [-1, 0, 1]) for (const d of [-1, 0, 1]) counts[a + b + c + d + 4]! += 1;
+    for (const a of [-1, 0, 1])
+      for (const b of [-1, 0, 1])
+        for (const c of [-1, 0, 1]) for (const d of [-1, 0, 1]) counts[a + b + c + d + 4]! += 1;
     expect(counts).toEqual(FOUR_DF_COUNTS);
   });
 });

@@ -13,7 +13,9 @@ const campaign = simulateCampaign({ seed: SEED, turns: 1000 });
 
 describe("a simulated 1,000-turn campaign", () => {
   it("has positions 1..N, ids, the universe id, a ticking clock, and valid turns and state", () => {
-    expect(campaign.turns.map((turn) => turn.position)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(campaign.turns.map((turn) => turn.position)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => i + 1),
+    );
     expect(new Set(campaign.turns.map((turn) => turn.id)).size).toBe(1000);
     expect(campaign.turns.every((turn) => turn.universeId === "universe-sim")).toBe(true);
     const times = campaign.turns.map((turn) => Date.parse(turn.createdAt));
@@ -25,20 +27,39 @@ describe("a simulated 1,000-turn campaign", () => {
   it("is a realistic mix: actions, combat, choices, free text, world events, scenes, undos, sessions, retcons", () => {
     const kinds = new Map<string, number>();
     for (const turn of campaign.turns) kinds.set(turn.kind, (kinds.get(turn.kind) ?? 0) + 1);
-    for (const kind of ["action", "combat", "choice", "custom", "world_event", "undo", "session_start", "session_end"]) {
+    for (const kind of [
+      "action",
+      "combat",
+      "choice",
+      "custom",
+      "world_event",
+      "undo",
+      "session_start",
+      "session_end",
+    ]) {
       expect(kinds.get(kind) ?? 0, kind).toBeGreaterThan(10);
     }
     expect(kinds.get("retcon") ?? 0).toBeGreaterThan(0);
     expect(kinds.get("action")! + kinds.get("combat")!).toBeGreaterThan(300);
     const events = new Set(campaign.turns.flatMap((turn) => turn.events.map((event) => event.type)));
-    for (const type of ["aspect_created", "taken_out", "scene_started", "quest_resolved", "compel_accepted", "attitude_changed"]) expect(events).toContain(type);
+    for (const type of [
+      "aspect_created",
+      "taken_out",
+      "scene_started",
+      "quest_resolved",
+      "compel_accepted",
+      "attitude_changed",
+    ])
+      expect(events).toContain(type);
     expect(campaign.turns.filter((turn) => turn.status === "undone").length).toBe(kinds.get("undo"));
   });
 
   it("is the same campaign for the same seed, and another for another seed", () => {
     const again = simulateCampaign({ seed: SEED, turns: 200 });
     expect(canonicalJson(again.turns)).toBe(canonicalJson(campaign.turns.slice(0, 200)));
-    expect(canonicalJson(simulateCampaign({ seed: SEED + 1, turns: 200 }).turns)).not.toBe(canonicalJson(again.turns));
+    expect(canonicalJson(simulateCampaign({ seed: SEED + 1, turns: 200 }).turns)).not.toBe(
+      canonicalJson(again.turns),
+    );
   });
 });
 
@@ -58,31 +79,50 @@ describe("determinism (DESIGN §3)", () => {
 
   it("holds for random campaigns too (fixed seeds)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 31 }), fc.integer({ min: 1, max: 6 }), (seed, characters) => {
-        const run = simulateCampaign({ seed, turns: 1000, characters });
-        const final = checksum(run.final);
-        expect(checksum(replayDeltas(run.genesis, run.turns))).toBe(final);
-        const again = reexecute(run.genesis, run.turns, seed);
-        expect(again.divergedAt).toBeNull();
-        expect(checksum(again.state)).toBe(final);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: 6 }),
+        (seed, characters) => {
+          const run = simulateCampaign({ seed, turns: 1000, characters });
+          const final = checksum(run.final);
+          expect(checksum(replayDeltas(run.genesis, run.turns))).toBe(final);
+          const again = reexecute(run.genesis, run.turns, seed);
+          expect(again.divergedAt).toBeNull();
+          expect(checksum(again.state)).toBe(final);
+        },
+      ),
       { seed: 1121, numRuns: 3 },
     );
   });
 
   it("re-execution notices a tampered log, and dice from the wrong seed", () => {
-    const rolled = campaign.turns.findIndex((turn) => turn.deltas.some((delta) => delta.op === "set" && delta.path.startsWith("/scene/aspects/")));
+    const rolled = campaign.turns.findIndex((turn) =>
+      turn.deltas.some((delta) => delta.op === "set" && delta.path.startsWith("/scene/aspects/")),
+    );
     const tampered: Turn[] = campaign.turns.map((turn, i) =>
-      i === rolled ? { ...turn, deltas: turn.deltas.map((delta) => (delta.path.startsWith("/scene/aspects/") ? { ...delta, value: { ...(delta.value as object), freeInvokes: 9 } } : delta)) } : turn,
+      i === rolled
+        ? {
+            ...turn,
+            deltas: turn.deltas.map((delta) =>
+              delta.path.startsWith("/scene/aspects/")
+                ? { ...delta, value: { ...(delta.value as object), freeInvokes: 9 } }
+                : delta,
+            ),
+          }
+        : turn,
     );
     expect(reexecute(campaign.genesis, tampered, SEED).divergedAt).toBe(rolled + 1);
     const upTo = rolled + 1;
-    expect(checksum(replayDeltas(campaign.genesis, tampered.slice(0, upTo)))).not.toBe(checksum(replayDeltas(campaign.genesis, campaign.turns.slice(0, upTo))));
+    expect(checksum(replayDeltas(campaign.genesis, tampered.slice(0, upTo)))).not.toBe(
+      checksum(replayDeltas(campaign.genesis, campaign.turns.slice(0, upTo))),
+    );
     expect(reexecute(campaign.genesis, campaign.turns, SEED + 1).divergedAt).not.toBeNull();
   });
 
   it("any position rebuilt from the nearest snapshot plus the deltas after it equals the live state there", () => {
-    const snapshots: Array<{ position: number; state: UniverseState; checksum: string }> = [{ position: 0, state: campaign.genesis, checksum: checksum(campaign.genesis) }];
+    const snapshots: Array<{ position: number; state: UniverseState; checksum: string }> = [
+      { position: 0, state: campaign.genesis, checksum: checksum(campaign.genesis) },
+    ];
     const live: string[] = [checksum(campaign.genesis)];
     let state = campaign.genesis;
     let turns = 0;
@@ -92,7 +132,15 @@ describe("determinism (DESIGN §3)", () => {
       live.push(checksum(state));
       turns += 1;
       deltas += turn.deltas.length;
-      if (snapshotDue({ position: turn.position, turnsSinceSnapshot: turns, deltasSinceSnapshot: deltas, kind: turn.kind, events: turn.events })) {
+      if (
+        snapshotDue({
+          position: turn.position,
+          turnsSinceSnapshot: turns,
+          deltasSinceSnapshot: deltas,
+          kind: turn.kind,
+          events: turn.events,
+        })
+      ) {
         snapshots.push({ position: turn.position, state, checksum: checksum(state) });
         turns = 0;
         deltas = 0;

@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { SNAPSHOT_EVERY_DELTAS, SNAPSHOT_EVERY_TURNS, snapshotDue, type SnapshotCheck } from "./snapshot-policy.ts";
+import {
+  SNAPSHOT_EVERY_DELTAS,
+  SNAPSHOT_EVERY_TURNS,
+  snapshotDue,
+  type SnapshotCheck,
+} from "./snapshot-policy.ts";
 
-const quiet: SnapshotCheck = { position: 42, turnsSinceSnapshot: 5, deltasSinceSnapshot: 12, kind: "action", events: [{ type: "roll" }] };
+const quiet: SnapshotCheck = {
+  position: 42,
+  turnsSinceSnapshot: 5,
+  deltasSinceSnapshot: 12,
+  kind: "action",
+  events: [{ type: "roll" }],
+};
 
 describe("snapshot policy (DESIGN §3)", () => {
   it("a quiet turn between thresholds needs no snapshot", () => {
@@ -18,8 +29,16 @@ describe("snapshot policy (DESIGN §3)", () => {
   });
 
   it("at the story's boundaries: scene end, conflict end, quest completed, session end", () => {
-    expect(snapshotDue({ ...quiet, kind: "world_event", events: [{ type: "scene_ended" }, { type: "scene_started" }] })).toBe("scene_end");
-    expect(snapshotDue({ ...quiet, kind: "combat", events: [{ type: "taken_out" }, { type: "conflict_ended" }] })).toBe("conflict_end");
+    expect(
+      snapshotDue({
+        ...quiet,
+        kind: "world_event",
+        events: [{ type: "scene_ended" }, { type: "scene_started" }],
+      }),
+    ).toBe("scene_end");
+    expect(
+      snapshotDue({ ...quiet, kind: "combat", events: [{ type: "taken_out" }, { type: "conflict_ended" }] }),
+    ).toBe("conflict_end");
     expect(snapshotDue({ ...quiet, events: [{ type: "quest_resolved" }] })).toBe("quest_completed");
     expect(snapshotDue({ ...quiet, events: [{ type: "quest_failed" }] })).toBe("quest_completed");
     expect(snapshotDue({ ...quiet, kind: "session_end", events: [] })).toBe("session_end");
@@ -30,6 +49,8 @@ describe("snapshot policy (DESIGN §3)", () => {
   });
 
   it("a story boundary names the snapshot even when an interval is also due", () => {
-    expect(snapshotDue({ ...quiet, turnsSinceSnapshot: 150, events: [{ type: "scene_ended" }] })).toBe("scene_end");
+    expect(snapshotDue({ ...quiet, turnsSinceSnapshot: 150, events: [{ type: "scene_ended" }] })).toBe(
+      "scene_end",
+    );
   });
 });

@@ -26,7 +26,10 @@ export const undoCommandSchema = z.object({
   targetPosition: z.number().int().min(1),
 });
 
-export const sessionStartCommandSchema = z.object({ kind: z.literal("session_start"), characterId: idSchema });
+export const sessionStartCommandSchema = z.object({
+  kind: z.literal("session_start"),
+  characterId: idSchema,
+});
 
 export const sessionEndCommandSchema = z.object({
   kind: z.literal("session_end"),

@@ -28,7 +28,12 @@ const SEVERITIES: readonly ConsequenceSeverity[] = ["mild", "moderate", "severe"
  * Where an invoked aspect lives: the scene (by id or name), the actor's sheet, or the target
  * character's sheet and consequences (a hostile invoke, Fate Core p. 69).
  */
-function findSource(state: UniverseState, actor: Character, target: Character | null, ref: string): Source | null {
+function findSource(
+  state: UniverseState,
+  actor: Character,
+  target: Character | null,
+  ref: string,
+): Source | null {
   const scene = findSceneAspect(state, ref);
   if (scene) return { kind: "scene", aspect: scene };
   const mine = findCharacterAspect(actor, ref);
@@ -79,11 +84,13 @@ export function planInvokes(
     uses.set(key, use);
     const name = source.kind === "scene" ? source.aspect.name : source.name;
     if (invoke.payment === "fate_point") {
-      if (use.paid > 0) return reject("invalid_action", `"${name}" can be invoked for a fate point only once per roll`);
+      if (use.paid > 0)
+        return reject("invalid_action", `"${name}" can be invoked for a fate point only once per roll`);
       use.paid += 1;
       plan.fatePoints += 1;
     } else {
-      if (use.free + 1 > freeInvokesOf(source)) return reject("no_free_invoke", `"${name}" has no free invoke left`);
+      if (use.free + 1 > freeInvokesOf(source))
+        return reject("no_free_invoke", `"${name}" has no free invoke left`);
       use.free += 1;
     }
     if (source.kind === "scene" && source.aspect.boost && use.free + use.paid > 1) {
@@ -94,7 +101,10 @@ export function planInvokes(
     plan.names.push(name);
   }
   if (plan.fatePoints > actor.fatePoints) {
-    return reject("no_fate_points", `${actor.name} has ${actor.fatePoints} fate points, needs ${plan.fatePoints}`);
+    return reject(
+      "no_fate_points",
+      `${actor.name} has ${actor.fatePoints} fate points, needs ${plan.fatePoints}`,
+    );
   }
   if (plan.fatePoints > 0) {
     plan.deltas.push({
@@ -109,7 +119,12 @@ export function planInvokes(
       const path = pointer("scene", "aspects", source.aspect.id);
       if (source.aspect.boost) plan.deltas.push({ op: "unset", path, prev: source.aspect });
       else if (free > 0) {
-        plan.deltas.push({ op: "increment", path: `${path}/freeInvokes`, value: -free, prev: source.aspect.freeInvokes });
+        plan.deltas.push({
+          op: "increment",
+          path: `${path}/freeInvokes`,
+          value: -free,
+          prev: source.aspect.freeInvokes,
+        });
       }
     } else if (source.kind === "consequence" && free > 0) {
       plan.deltas.push({

@@ -5,7 +5,19 @@ import { outcomeOf } from "./outcome.ts";
 describe("the ladder (Fate Core p. 9)", () => {
   it("names every rung from Terrible −2 to Legendary +8", () => {
     const names = [-2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8].map(ladderName);
-    expect(names).toEqual(["Terrible", "Poor", "Mediocre", "Average", "Fair", "Good", "Great", "Superb", "Fantastic", "Epic", "Legendary"]);
+    expect(names).toEqual([
+      "Terrible",
+      "Poor",
+      "Mediocre",
+      "Average",
+      "Fair",
+      "Good",
+      "Great",
+      "Superb",
+      "Fantastic",
+      "Epic",
+      "Legendary",
+    ]);
   });
 
   it("has no name off the ladder", () => {

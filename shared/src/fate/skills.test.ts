@@ -26,7 +26,10 @@ describe("skills", () => {
 
   it("defends with the better of Athletics and Fight against a physical attack, with Will against a mental one", () => {
     expect(bestSkill(sheet, opposingSkills("attack", "Fight"))).toEqual({ skill: "Fight", rating: 3 });
-    expect(bestSkill({ Athletics: 4, Fight: 1 }, opposingSkills("attack", "Shoot"))).toEqual({ skill: "Athletics", rating: 4 });
+    expect(bestSkill({ Athletics: 4, Fight: 1 }, opposingSkills("attack", "Shoot"))).toEqual({
+      skill: "Athletics",
+      rating: 4,
+    });
     expect(bestSkill(sheet, opposingSkills("attack", "Provoke"))).toEqual({ skill: "Will", rating: 1 });
   });
 

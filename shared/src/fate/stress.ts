@@ -41,7 +41,8 @@ export function absorbHit(
   for (let mask = 0; mask < 1 << open.length; mask++) {
     options.push(open.filter((_, i) => (mask & (1 << i)) !== 0));
   }
-  const value = (set: readonly ConsequenceSeverity[]) => set.reduce((sum, s) => sum + CONSEQUENCE_VALUE[s], 0);
+  const value = (set: readonly ConsequenceSeverity[]) =>
+    set.reduce((sum, s) => sum + CONSEQUENCE_VALUE[s], 0);
   options.sort((a, b) => value(a) - value(b) || a.length - b.length);
   for (const consequences of options) {
     const remaining = shifts - value(consequences);

@@ -13,7 +13,8 @@ const WINS_OVER = "rapport";
 
 /** Overcome (Fate Core p. 132): with style, the goal is met and a boost is gained. */
 function overcome(draft: Draft, character: Character, resolution: Resolution): void {
-  if (resolution.outcome === "success_with_style") addBoost(draft, `${character.name}'s Momentum`, character.id);
+  if (resolution.outcome === "success_with_style")
+    addBoost(draft, `${character.name}'s Momentum`, character.id);
 }
 
 /**
@@ -34,22 +35,32 @@ function createAdvantage(
   const invokes = outcome === "success_with_style" ? 2 : 1;
   if (target.type === "aspect") {
     addFreeInvokes(draft, target.aspect, invokes);
-    draft.event("free_invokes", `"${target.aspect.name}" gains ${invokes} free invoke${invokes > 1 ? "s" : ""}`, {
-      data: { aspectId: target.aspect.id, freeInvokes: invokes },
-    });
+    draft.event(
+      "free_invokes",
+      `"${target.aspect.name}" gains ${invokes} free invoke${invokes > 1 ? "s" : ""}`,
+      {
+        data: { aspectId: target.aspect.id, freeInvokes: invokes },
+      },
+    );
     return;
   }
-  const name = command.aspectName ?? (command.description.slice(0, 200) || `${character.name}'s ${resolution.skill} Edge`);
+  const name =
+    command.aspectName ??
+    (command.description.slice(0, 200) || `${character.name}'s ${resolution.skill} Edge`);
   if (outcome === "tie") {
     const boost = addBoost(draft, name, character.id);
     draft.event("boost", `${character.name} gains the boost "${name}"`, { data: { aspectId: boost.id } });
     return;
   }
   const aspect = addSceneAspect(draft, name, { freeInvokes: invokes, boost: false, createdBy: character.id });
-  draft.event("aspect_created", `${character.name} creates "${name}" with ${invokes} free invoke${invokes > 1 ? "s" : ""}`, {
-    major: outcome === "success_with_style",
-    data: { aspectId: aspect.id, freeInvokes: invokes },
-  });
+  draft.event(
+    "aspect_created",
+    `${character.name} creates "${name}" with ${invokes} free invoke${invokes > 1 ? "s" : ""}`,
+    {
+      major: outcome === "success_with_style",
+      data: { aspectId: aspect.id, freeInvokes: invokes },
+    },
+  );
 }
 
 /**
@@ -57,14 +68,22 @@ function createAdvantage(
  * stress (with style, the option to trade a shift for a boost is not offered). A conflict begins
  * with the first attack of a scene; it ends, simplified, when someone is taken out.
  */
-function attack(draft: Draft, state: UniverseState, character: Character, target: ResolvedTarget, resolution: Resolution): void {
+function attack(
+  draft: Draft,
+  state: UniverseState,
+  character: Character,
+  target: ResolvedTarget,
+  resolution: Resolution,
+): void {
   if (target.type !== "character" && target.type !== "npc") return;
   const name = combatantName(target);
-  if (state.mode !== "conflict") draft.event("conflict_started", `${character.name} starts a fight with ${name}`);
+  if (state.mode !== "conflict")
+    draft.event("conflict_started", `${character.name} starts a fight with ${name}`);
   if (target.type === "npc") changeAttitude(draft, target.npc, character, "hostile");
   let takenOut = false;
   if (resolution.outcome === "tie") addBoost(draft, `Opening on ${name}`, character.id);
-  else if (resolution.shifts > 0) takenOut = applyHarm(draft, target, resolution.shifts, stressTrackFor(resolution.skill));
+  else if (resolution.shifts > 0)
+    takenOut = applyHarm(draft, target, resolution.shifts, stressTrackFor(resolution.skill));
   if (takenOut) {
     const description = `${character.name} takes ${name} out`;
     const targetId = target.type === "character" ? target.character.id : target.npc.id;
@@ -94,7 +113,8 @@ export function applyEffects(
       break;
     case "defend":
       // Defend (Fate Core p. 142): succeeding with style earns a boost.
-      if (resolution.outcome === "success_with_style") addBoost(draft, `${character.name}'s Counter`, character.id);
+      if (resolution.outcome === "success_with_style")
+        addBoost(draft, `${character.name}'s Counter`, character.id);
       break;
   }
   const socialWin = resolution.skill.toLowerCase() === WINS_OVER && resolution.shifts > 0;

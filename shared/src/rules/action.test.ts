@@ -7,22 +7,48 @@ import { command, decided, KELL, MARA, POSITION, rejected } from "./kit.test-hel
 const GM = { kind: "gm", playerId: "gm-1" } as const;
 
 const overcome = (extra: Record<string, unknown> = {}) =>
-  command({ kind: "action", characterId: "mara", action: "overcome", skill: "Athletics", description: "the locked gate", opposition: 2, ...extra });
+  command({
+    kind: "action",
+    characterId: "mara",
+    action: "overcome",
+    skill: "Athletics",
+    description: "the locked gate",
+    opposition: 2,
+    ...extra,
+  });
 
 describe("overcome (Fate Core p. 132)", () => {
   it("given Mara at Athletics Fair +2 against Fair +2, when she rolls +2, then she succeeds by 2 shifts", () => {
     const { resolution, deltas, kind, events } = decided(seedUniverse(), overcome(), MARA, [1, 1, 0, 0]);
-    expect(resolution).toMatchObject({ skill: "Athletics", rating: 2, dice: [1, 1, 0, 0], total: 4, opposition: 2, oppositionKind: "passive", shifts: 2, outcome: "success", rerolls: [], oppositionDice: null });
+    expect(resolution).toMatchObject({
+      skill: "Athletics",
+      rating: 2,
+      dice: [1, 1, 0, 0],
+      total: 4,
+      opposition: 2,
+      oppositionKind: "passive",
+      shifts: 2,
+      outcome: "success",
+      rerolls: [],
+      oppositionDice: null,
+    });
     expect(deltas).toEqual([]);
     expect(kind).toBe("action");
-    expect(events[0]!.description).toBe("Mara overcomes the locked gate with Athletics (Fair +2) against Fair +2, rolling Great +4: success");
+    expect(events[0]!.description).toBe(
+      "Mara overcomes the locked gate with Athletics (Fair +2) against Fair +2, rolling Great +4: success",
+    );
   });
 
   it("when she beats the difficulty by 3, then she succeeds with style and gains a boost", () => {
     const { resolution, after } = decided(seedUniverse(), overcome(), MARA, [1, 1, 1, 0]);
     expect(resolution!.outcome).toBe("success_with_style");
     expect(after.scene.aspects[`aspect-${POSITION}-1`]).toEqual({
-      id: `aspect-${POSITION}-1`, name: "Mara's Momentum", freeInvokes: 1, boost: true, createdBy: "mara", sourcePosition: POSITION,
+      id: `aspect-${POSITION}-1`,
+      name: "Mara's Momentum",
+      freeInvokes: 1,
+      boost: true,
+      createdBy: "mara",
+      sourcePosition: POSITION,
     });
   });
 
@@ -50,9 +76,18 @@ describe("overcome (Fate Core p. 132)", () => {
     // Brannoc opposes Athletics with Athletics Average +1.
     const cmd = overcome({ opposition: undefined, target: { type: "npc", id: "brannoc" }, description: "" });
     const { resolution, after, events } = decided(seedUniverse(), cmd, MARA, [1, 0, 0, 0, 1, 1, -1, 1]);
-    expect(resolution).toMatchObject({ dice: [1, 0, 0, 0], total: 3, oppositionKind: "active", oppositionDice: [1, 1, -1, 1], opposition: 3, outcome: "tie" });
+    expect(resolution).toMatchObject({
+      dice: [1, 0, 0, 0],
+      total: 3,
+      oppositionKind: "active",
+      oppositionDice: [1, 1, -1, 1],
+      opposition: 3,
+      outcome: "tie",
+    });
     expect(after.world.npcs.brannoc!.lastSeenPosition).toBe(POSITION);
-    expect(events[0]!.description).toContain("Mara overcomes Old Brannoc with Athletics (Fair +2) against an active opposition of Good +3");
+    expect(events[0]!.description).toContain(
+      "Mara overcomes Old Brannoc with Athletics (Fair +2) against an active opposition of Good +3",
+    );
   });
 
   it("given a skill name that is not an identifier, then the schema refuses the command", () => {
@@ -91,31 +126,56 @@ describe("who may act", () => {
 });
 
 describe("invoking aspects (Fate Core pp. 68–69)", () => {
-  const invoke = (aspect: string, payment: "fate_point" | "free_invoke", effect: "bonus" | "reroll" = "bonus") => ({ aspect, effect, payment });
+  const invoke = (
+    aspect: string,
+    payment: "fate_point" | "free_invoke",
+    effect: "bonus" | "reroll" = "bonus",
+  ) => ({ aspect, effect, payment });
 
   it("given 3 fate points, when Mara invokes her high concept for +2, then she pays one and adds 2", () => {
     const cmd = overcome({ invokes: [invoke("Mara, Oathsworn Wanderer", "fate_point")] });
     const { resolution, after, deltas } = decided(seedUniverse(), cmd, MARA, [0, 0, 0, 0]);
     expect(resolution).toMatchObject({ invokeBonus: 2, total: 4, outcome: "success" });
     expect(after.characters.mara!.fatePoints).toBe(2);
-    expect(deltas).toContainEqual({ op: "increment", path: "/characters/mara/fatePoints", value: -1, prev: 3 });
+    expect(deltas).toContainEqual({
+      op: "increment",
+      path: "/characters/mara/fatePoints",
+      value: -1,
+      prev: 3,
+    });
   });
 
   it("when she invokes for a reroll, then all four dice are rolled again and the new roll stands", () => {
     const cmd = overcome({ invokes: [invoke("Salt in My Veins", "fate_point", "reroll")] });
     const { resolution } = decided(seedUniverse(), cmd, MARA, [-1, -1, -1, -1, 1, 1, 0, -1]);
-    expect(resolution).toMatchObject({ dice: [-1, -1, -1, -1], rerolls: [[1, 1, 0, -1]], total: 3, invokeBonus: 0, outcome: "success" });
+    expect(resolution).toMatchObject({
+      dice: [-1, -1, -1, -1],
+      rerolls: [[1, 1, 0, -1]],
+      total: 3,
+      invokeBonus: 0,
+      outcome: "success",
+    });
   });
 
   it("given Thick Fog with one free invoke, when she uses it, then it is spent and costs no fate point", () => {
-    const { resolution, after } = decided(seedUniverse(), overcome({ invokes: [invoke("fog", "free_invoke")] }), MARA, [0, 0, 0, 0]);
+    const { resolution, after } = decided(
+      seedUniverse(),
+      overcome({ invokes: [invoke("fog", "free_invoke")] }),
+      MARA,
+      [0, 0, 0, 0],
+    );
     expect(resolution!.total).toBe(4);
     expect(after.scene.aspects.fog!.freeInvokes).toBe(0);
     expect(after.characters.mara!.fatePoints).toBe(3);
   });
 
   it("finds scene aspects by name as well as by id", () => {
-    const { after } = decided(seedUniverse(), overcome({ invokes: [invoke("thick fog", "free_invoke")] }), MARA, [0, 0, 0, 0]);
+    const { after } = decided(
+      seedUniverse(),
+      overcome({ invokes: [invoke("thick fog", "free_invoke")] }),
+      MARA,
+      [0, 0, 0, 0],
+    );
     expect(after.scene.aspects.fog!.freeInvokes).toBe(0);
   });
 
@@ -124,17 +184,32 @@ describe("invoking aspects (Fate Core pp. 68–69)", () => {
   });
 
   it("character aspects carry no free invokes", () => {
-    rejected(seedUniverse(), overcome({ invokes: [invoke("Trouble Follows Me", "free_invoke")] }), MARA, "no_free_invoke");
+    rejected(
+      seedUniverse(),
+      overcome({ invokes: [invoke("Trouble Follows Me", "free_invoke")] }),
+      MARA,
+      "no_free_invoke",
+    );
   });
 
   it("an aspect that is nowhere to be found is refused", () => {
-    rejected(seedUniverse(), overcome({ invokes: [invoke("Flaming Sword", "fate_point")] }), MARA, "unknown_aspect");
+    rejected(
+      seedUniverse(),
+      overcome({ invokes: [invoke("Flaming Sword", "fate_point")] }),
+      MARA,
+      "unknown_aspect",
+    );
   });
 
   it("given no fate points, then paying with one is refused; given one, then paying two is refused", () => {
     const broke = seedUniverse();
     broke.characters.mara!.fatePoints = 0;
-    rejected(broke, overcome({ invokes: [invoke("Salt in My Veins", "fate_point")] }), MARA, "no_fate_points");
+    rejected(
+      broke,
+      overcome({ invokes: [invoke("Salt in My Veins", "fate_point")] }),
+      MARA,
+      "no_fate_points",
+    );
     const one = seedUniverse();
     one.characters.mara!.fatePoints = 1;
     const two = [invoke("Salt in My Veins", "fate_point"), invoke("Trouble Follows Me", "fate_point")];
@@ -146,25 +221,63 @@ describe("invoking aspects (Fate Core pp. 68–69)", () => {
     rejected(seedUniverse(), overcome({ invokes: twice }), MARA, "invalid_action");
     const state = seedUniverse();
     state.scene.aspects.fog!.freeInvokes = 2;
-    const { resolution, after } = decided(state, overcome({ invokes: [invoke("fog", "free_invoke"), invoke("fog", "free_invoke")] }), MARA, [0, 0, 0, 0]);
+    const { resolution, after } = decided(
+      state,
+      overcome({ invokes: [invoke("fog", "free_invoke"), invoke("fog", "free_invoke")] }),
+      MARA,
+      [0, 0, 0, 0],
+    );
     expect(resolution!.invokeBonus).toBe(4);
     expect(after.scene.aspects.fog!.freeInvokes).toBe(0);
-    rejected(seedUniverse(), overcome({ invokes: [invoke("fog", "free_invoke"), invoke("fog", "free_invoke")] }), MARA, "no_free_invoke");
+    rejected(
+      seedUniverse(),
+      overcome({ invokes: [invoke("fog", "free_invoke"), invoke("fog", "free_invoke")] }),
+      MARA,
+      "no_free_invoke",
+    );
   });
 
   it("given a boost, when invoked, then it vanishes; it cannot be invoked twice", () => {
     const state = seedUniverse();
-    state.scene.aspects.edge = { id: "edge", name: "Off Balance", freeInvokes: 1, boost: true, createdBy: "kell", sourcePosition: 3 };
-    const { after, resolution } = decided(state, overcome({ invokes: [invoke("edge", "free_invoke")] }), MARA, [0, 0, 0, 0]);
+    state.scene.aspects.edge = {
+      id: "edge",
+      name: "Off Balance",
+      freeInvokes: 1,
+      boost: true,
+      createdBy: "kell",
+      sourcePosition: 3,
+    };
+    const { after, resolution } = decided(
+      state,
+      overcome({ invokes: [invoke("edge", "free_invoke")] }),
+      MARA,
+      [0, 0, 0, 0],
+    );
     expect(resolution!.total).toBe(4);
     expect(after.scene.aspects.edge).toBeUndefined();
-    rejected(state, overcome({ invokes: [invoke("edge", "free_invoke"), invoke("edge", "fate_point")] }), MARA, "no_free_invoke");
+    rejected(
+      state,
+      overcome({ invokes: [invoke("edge", "free_invoke"), invoke("edge", "fate_point")] }),
+      MARA,
+      "no_free_invoke",
+    );
   });
 
   it("given Kell's mild consequence with a free invoke, when Mara attacks him invoking it, then the invoke is spent", () => {
     const state = seedUniverse();
-    state.characters.kell!.consequences.mild = { aspect: "Sprained Wrist", freeInvokes: 1, sourcePosition: 4 };
-    const cmd = command({ kind: "action", characterId: "mara", action: "attack", skill: "Fight", target: { type: "character", id: "kell" }, invokes: [invoke("Sprained Wrist", "free_invoke")] });
+    state.characters.kell!.consequences.mild = {
+      aspect: "Sprained Wrist",
+      freeInvokes: 1,
+      sourcePosition: 4,
+    };
+    const cmd = command({
+      kind: "action",
+      characterId: "mara",
+      action: "attack",
+      skill: "Fight",
+      target: { type: "character", id: "kell" },
+      invokes: [invoke("Sprained Wrist", "free_invoke")],
+    });
     const { resolution, after } = decided(state, cmd, MARA, [0, 0, 0, 0, 0, 0, 0, 0]);
     expect(resolution).toMatchObject({ invokeBonus: 2, total: 5 });
     expect(after.characters.kell!.consequences.mild!.freeInvokes).toBe(0);
@@ -173,7 +286,15 @@ describe("invoking aspects (Fate Core pp. 68–69)", () => {
 
 describe("create an advantage (Fate Core p. 136)", () => {
   const advantage = (extra: Record<string, unknown> = {}) =>
-    command({ kind: "action", characterId: "mara", action: "create_advantage", skill: "Notice", aspectName: "High Ground", opposition: 2, ...extra });
+    command({
+      kind: "action",
+      characterId: "mara",
+      action: "create_advantage",
+      skill: "Notice",
+      aspectName: "High Ground",
+      opposition: 2,
+      ...extra,
+    });
 
   it("when she fails, then no aspect is created", () => {
     const { deltas, resolution } = decided(seedUniverse(), advantage(), MARA, [-1, 0, 0, 0]);
@@ -183,15 +304,30 @@ describe("create an advantage (Fate Core p. 136)", () => {
 
   it("when she ties, then she gets a boost, which is not canon", () => {
     const { after } = decided(seedUniverse(), advantage(), MARA, [0, 0, 0, 0]);
-    expect(after.scene.aspects[`aspect-${POSITION}-1`]).toMatchObject({ name: "High Ground", boost: true, freeInvokes: 1 });
+    expect(after.scene.aspects[`aspect-${POSITION}-1`]).toMatchObject({
+      name: "High Ground",
+      boost: true,
+      freeInvokes: 1,
+    });
     expect(after.canon.facts).toEqual({});
   });
 
   it("when she succeeds, then the aspect has one free invoke and becomes a canon fact", () => {
     const { after, events } = decided(seedUniverse(), advantage(), MARA, [1, 0, 0, 0]);
     const id = `aspect-${POSITION}-1`;
-    expect(after.scene.aspects[id]).toMatchObject({ name: "High Ground", boost: false, freeInvokes: 1, createdBy: "mara" });
-    expect(after.canon.facts[id]).toMatchObject({ id, type: "aspect", confidence: 1, sourcePosition: POSITION, supersededAt: null });
+    expect(after.scene.aspects[id]).toMatchObject({
+      name: "High Ground",
+      boost: false,
+      freeInvokes: 1,
+      createdBy: "mara",
+    });
+    expect(after.canon.facts[id]).toMatchObject({
+      id,
+      type: "aspect",
+      confidence: 1,
+      sourcePosition: POSITION,
+      supersededAt: null,
+    });
     expect(after.canon.facts[id]!.value).toMatchObject({ name: "High Ground", sceneId: "scene-0" });
     expect(events.some((event) => event.major)).toBe(false);
   });
@@ -208,22 +344,47 @@ describe("create an advantage (Fate Core p. 136)", () => {
     [[1, 0, 0, 0], 1],
     [[1, 1, 1, 0], 2],
   ])("on an aspect already in the scene, dice %j add %i free invokes", (dice, added) => {
-    const { after } = decided(seedUniverse(), advantage({ target: { type: "aspect", id: "docks" } }), MARA, dice);
+    const { after } = decided(
+      seedUniverse(),
+      advantage({ target: { type: "aspect", id: "docks" } }),
+      MARA,
+      dice,
+    );
     expect(after.scene.aspects.docks!.freeInvokes).toBe(added);
     expect(Object.keys(after.scene.aspects)).toEqual(["fog", "docks"]);
   });
 
   it("an aspect target that does not exist is refused", () => {
-    rejected(seedUniverse(), advantage({ target: { type: "aspect", id: "nowhere" } }), MARA, "unknown_target");
+    rejected(
+      seedUniverse(),
+      advantage({ target: { type: "aspect", id: "nowhere" } }),
+      MARA,
+      "unknown_target",
+    );
   });
 });
 
 describe("attack (Fate Core pp. 140, 160–167)", () => {
-  const attack = (target: Target | { type: string; id?: string } | undefined, extra: Record<string, unknown> = {}) =>
-    command({ kind: "action", characterId: "mara", action: "attack", skill: "Fight", target: target as Target, ...extra });
+  const attack = (
+    target: Target | { type: string; id?: string } | undefined,
+    extra: Record<string, unknown> = {},
+  ) =>
+    command({
+      kind: "action",
+      characterId: "mara",
+      action: "attack",
+      skill: "Fight",
+      target: target as Target,
+      ...extra,
+    });
 
   it("given the Marsh Bandit defending at +1, when Mara hits with Fight +3 and rolls 0, then he checks his 2-box", () => {
-    const { after, resolution, kind, events } = decided(seedUniverse(), attack({ type: "npc", id: "bandit" }), MARA, [0, 0, 0, 0, 0, 0, 0, 0]);
+    const { after, resolution, kind, events } = decided(
+      seedUniverse(),
+      attack({ type: "npc", id: "bandit" }),
+      MARA,
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    );
     expect(resolution).toMatchObject({ total: 3, opposition: 1, shifts: 2, outcome: "success" });
     expect(after.world.npcs.bandit!.stress).toEqual([false, true]);
     expect(after.mode).toBe("conflict");
@@ -235,41 +396,85 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
     const state = seedUniverse();
     state.mode = "conflict";
     state.world.npcs.bandit!.stress = [true, true];
-    const { after, events } = decided(state, attack({ type: "npc", id: "bandit" }), MARA, [0, 0, 0, 0, 0, 0, 0, 0]);
+    const { after, events } = decided(
+      state,
+      attack({ type: "npc", id: "bandit" }),
+      MARA,
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    );
     expect(after.world.npcs.bandit!.takenOut).toBe(true);
     const out = events.find((event) => event.type === "taken_out")!;
     expect(out).toMatchObject({ major: true, description: "Mara takes Marsh Bandit out" });
-    expect(after.world.majorEvents).toEqual([{ position: POSITION, characterId: "mara", description: "Mara takes Marsh Bandit out" }]);
+    expect(after.world.majorEvents).toEqual([
+      { position: POSITION, characterId: "mara", description: "Mara takes Marsh Bandit out" },
+    ]);
     expect(after.mode).toBe("scene");
     expect(events.map((event) => event.type)).toContain("conflict_ended");
   });
 
   it("given Kell with three fresh boxes, when hit for 4, then a mild consequence and box 2 absorb it, with a free invoke for Mara", () => {
     const state = seedUniverse();
-    state.characters.kell = sampleCharacter("kell", "player-2", "Kell", { skills: { Athletics: 0, Fight: 0 } });
-    const { after } = decided(state, attack({ type: "character", id: "kell" }), MARA, [1, 0, 0, 0, 0, 0, 0, 0]);
+    state.characters.kell = sampleCharacter("kell", "player-2", "Kell", {
+      skills: { Athletics: 0, Fight: 0 },
+    });
+    const { after } = decided(
+      state,
+      attack({ type: "character", id: "kell" }),
+      MARA,
+      [1, 0, 0, 0, 0, 0, 0, 0],
+    );
     expect(after.characters.kell!.stress.physical).toEqual([false, true, false]);
-    expect(after.characters.kell!.consequences.mild).toEqual({ aspect: "Bruised and Winded", freeInvokes: 1, sourcePosition: POSITION });
+    expect(after.characters.kell!.consequences.mild).toEqual({
+      aspect: "Bruised and Winded",
+      freeInvokes: 1,
+      sourcePosition: POSITION,
+    });
   });
 
   it("a Provoke attack lands on the mental track", () => {
     const state = seedUniverse();
     state.characters.mara!.skills.Provoke = 4;
-    const { after } = decided(state, attack({ type: "character", id: "kell" }, { skill: "Provoke" }), MARA, [0, 0, 0, 0, 0, 0, 0, 0]);
+    const { after } = decided(
+      state,
+      attack({ type: "character", id: "kell" }, { skill: "Provoke" }),
+      MARA,
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    );
     // Kell's Will +1 against Mara's Provoke +4: 3 shifts, box 3 of the mental track.
-    expect(after.characters.kell!.stress).toEqual({ physical: [false, false, false], mental: [false, false, true] });
+    expect(after.characters.kell!.stress).toEqual({
+      physical: [false, false, false],
+      mental: [false, false, true],
+    });
   });
 
   it("when the attack ties, then Mara gains a boost instead of harm", () => {
-    const { after } = decided(seedUniverse(), attack({ type: "npc", id: "bandit" }), MARA, [-1, -1, 0, 0, 0, 0, 0, 0]);
+    const { after } = decided(
+      seedUniverse(),
+      attack({ type: "npc", id: "bandit" }),
+      MARA,
+      [-1, -1, 0, 0, 0, 0, 0, 0],
+    );
     expect(after.world.npcs.bandit!.stress).toEqual([false, false]);
-    expect(after.scene.aspects[`aspect-${POSITION}-1`]).toMatchObject({ name: "Opening on Marsh Bandit", boost: true });
+    expect(after.scene.aspects[`aspect-${POSITION}-1`]).toMatchObject({
+      name: "Opening on Marsh Bandit",
+      boost: true,
+    });
   });
 
   it("attacking Old Brannoc turns him hostile towards Mara, and canon remembers it", () => {
-    const { after } = decided(seedUniverse(), attack({ type: "npc", id: "brannoc" }), MARA, [-1, -1, -1, -1, 0, 0, 0, 0]);
+    const { after } = decided(
+      seedUniverse(),
+      attack({ type: "npc", id: "brannoc" }),
+      MARA,
+      [-1, -1, -1, -1, 0, 0, 0, 0],
+    );
     expect(after.world.npcs.brannoc!.attitudes.mara).toBe("hostile");
-    expect(after.canon.facts["relationship-brannoc-mara"]).toMatchObject({ type: "relationship", confidence: 1, sourcePosition: POSITION, value: { attitude: "hostile", previous: "neutral" } });
+    expect(after.canon.facts["relationship-brannoc-mara"]).toMatchObject({
+      type: "relationship",
+      confidence: 1,
+      sourcePosition: POSITION,
+      value: { attitude: "hostile", previous: "neutral" },
+    });
   });
 
   it("refuses an attack on nobody, on herself, on the fallen and on strangers", () => {
@@ -286,9 +491,18 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
 
 describe("winning people over", () => {
   it("given Brannoc neutral, when Mara overcomes him with Rapport, then he becomes friendly towards her", () => {
-    const cmd = command({ kind: "action", characterId: "mara", action: "overcome", skill: "Rapport", target: { type: "npc", id: "brannoc" }, opposition: 1 });
+    const cmd = command({
+      kind: "action",
+      characterId: "mara",
+      action: "overcome",
+      skill: "Rapport",
+      target: { type: "npc", id: "brannoc" },
+      opposition: 1,
+    });
     const { after, events } = decided(seedUniverse(), cmd, MARA, [1, 0, 0, 0]);
     expect(after.world.npcs.brannoc!.attitudes.mara).toBe("friendly");
-    expect(events.find((event) => event.type === "attitude_changed")!.description).toBe("Old Brannoc is now friendly towards Mara (was neutral)");
+    expect(events.find((event) => event.type === "attitude_changed")!.description).toBe(
+      "Old Brannoc is now friendly towards Mara (was neutral)",
+    );
   });
 });

@@ -32,14 +32,24 @@ function oppositionFor(command: ActionCommand, target: ResolvedTarget, skill: st
 }
 
 /** The four actions (Fate Core pp. 130–143), rolled with the turn's dice. */
-export function decideAction(state: UniverseState, command: ActionCommand, ctx: DecideContext): Decision | Rejection {
+export function decideAction(
+  state: UniverseState,
+  command: ActionCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const character = actingCharacter(state, command.characterId, ctx.actor);
   if (isRejection(character)) return character;
-  if (command.hidden && ctx.actor.kind === "player") return reject("not_allowed", "only a game master may roll in secret");
+  if (command.hidden && ctx.actor.kind === "player")
+    return reject("not_allowed", "only a game master may roll in secret");
   const target = resolveTarget(state, command, character);
   if (isRejection(target)) return target;
   const { skill, rating } = skillRating(character.skills, command.skill);
-  const plan = planInvokes(state, character, target.type === "character" ? target.character : null, command.invokes);
+  const plan = planInvokes(
+    state,
+    character,
+    target.type === "character" ? target.character : null,
+    command.invokes,
+  );
   if (isRejection(plan)) return plan;
 
   const resolution = resolveRoll(
@@ -65,11 +75,20 @@ export function decideAction(state: UniverseState, command: ActionCommand, ctx: 
   const what = command.description || targetName(target) || DEFAULT_OBJECT[command.action];
   draft.event("roll", describeRoll(character.name, resolution, what), {
     hidden: command.hidden,
-    data: { characterId: character.id, action: command.action, outcome: resolution.outcome, shifts: resolution.shifts },
+    data: {
+      characterId: character.id,
+      action: command.action,
+      outcome: resolution.outcome,
+      shifts: resolution.shifts,
+    },
   });
   applyEffects(draft, character, command, target, resolution);
   if (target.type === "npc") {
-    draft.change(pointer("world", "npcs", target.npc.id, "lastSeenPosition"), ctx.position, target.npc.lastSeenPosition);
+    draft.change(
+      pointer("world", "npcs", target.npc.id, "lastSeenPosition"),
+      ctx.position,
+      target.npc.lastSeenPosition,
+    );
   }
   const combat = command.action === "attack" || command.action === "defend" || state.mode === "conflict";
   return draft.decision(combat ? "combat" : "action", resolution);

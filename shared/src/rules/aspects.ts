@@ -22,7 +22,11 @@ export function addSceneAspect(
   };
   draft.set(pointer("scene", "aspects", id), aspect, undefined);
   if (!options.boost) {
-    draft.fact("aspect", { aspectId: id, name, createdBy: options.createdBy, sceneId: draft.state.scene.id }, id);
+    draft.fact(
+      "aspect",
+      { aspectId: id, name, createdBy: options.createdBy, sceneId: draft.state.scene.id },
+      id,
+    );
   }
   return aspect;
 }

@@ -21,13 +21,21 @@ export function friendlier(attitude: Relationship): Relationship {
 export function changeAttitude(draft: Draft, npc: Npc, character: Character, attitude: Relationship): void {
   const previous = attitudeOf(npc, character.id);
   if (previous === attitude) return;
-  draft.set(pointer("world", "npcs", npc.id, "attitudes", character.id), attitude, own(npc.attitudes, character.id));
+  draft.set(
+    pointer("world", "npcs", npc.id, "attitudes", character.id),
+    attitude,
+    own(npc.attitudes, character.id),
+  );
   draft.fact(
     "relationship",
     { npcId: npc.id, characterId: character.id, attitude, previous },
     `relationship-${npc.id}-${character.id}`,
   );
-  draft.event("attitude_changed", `${npc.name} is now ${attitude} towards ${character.name} (was ${previous})`, {
-    data: { npcId: npc.id, characterId: character.id, attitude, previous },
-  });
+  draft.event(
+    "attitude_changed",
+    `${npc.name} is now ${attitude} towards ${character.name} (was ${previous})`,
+    {
+      data: { npcId: npc.id, characterId: character.id, attitude, previous },
+    },
+  );
 }

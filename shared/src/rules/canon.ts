@@ -11,11 +11,18 @@ export function recordCanonOf(draft: Draft, after: UniverseState, deltas: readon
   const seen = new Set<string>();
   for (const delta of deltas) {
     const [root, collection, id, field, sub] = parsePointer(delta.path);
-    if (root === "world" && collection === "locations" && id !== undefined && (field === undefined || field === "discoveredAt")) {
+    if (
+      root === "world" &&
+      collection === "locations" &&
+      id !== undefined &&
+      (field === undefined || field === "discoveredAt")
+    ) {
       once(seen, `location:${id}`, () => location(draft, after, id));
     } else if (root === "world" && collection === "npcs" && id !== undefined) {
-      if (field === "attitudes" && sub !== undefined) once(seen, `attitude:${id}:${sub}`, () => attitude(draft, after, id, sub));
-      else if (field === "relationship") once(seen, `relationship:${id}`, () => relationship(draft, after, id));
+      if (field === "attitudes" && sub !== undefined)
+        once(seen, `attitude:${id}:${sub}`, () => attitude(draft, after, id, sub));
+      else if (field === "relationship")
+        once(seen, `relationship:${id}`, () => relationship(draft, after, id));
     } else if (root === "quests" && collection !== undefined && (id === undefined || id === "state")) {
       once(seen, `quest:${collection}`, () => quest(draft, after, collection, delta));
     }
@@ -44,14 +51,18 @@ function attitude(draft: Draft, after: UniverseState, npcId: string, characterId
   if (!npc || !value) return;
   draft.fact("relationship", { npcId, characterId, attitude: value }, `relationship-${npcId}-${characterId}`);
   const name = own(after.characters, characterId)?.name ?? characterId;
-  draft.event("attitude_changed", `${npc.name} is now ${value} towards ${name}`, { data: { npcId, characterId, attitude: value } });
+  draft.event("attitude_changed", `${npc.name} is now ${value} towards ${name}`, {
+    data: { npcId, characterId, attitude: value },
+  });
 }
 
 function relationship(draft: Draft, after: UniverseState, npcId: string): void {
   const npc = own(after.world.npcs, npcId);
   if (!npc) return;
   draft.fact("relationship", { npcId, relationship: npc.relationship }, `relationship-${npcId}`);
-  draft.event("attitude_changed", `${npc.name} is now ${npc.relationship}`, { data: { npcId, relationship: npc.relationship } });
+  draft.event("attitude_changed", `${npc.name} is now ${npc.relationship}`, {
+    data: { npcId, relationship: npc.relationship },
+  });
 }
 
 function quest(draft: Draft, after: UniverseState, questId: string, delta: Delta): void {
@@ -61,11 +72,18 @@ function quest(draft: Draft, after: UniverseState, questId: string, delta: Delta
   const isNew = delta.op === "set" && delta.prev === undefined && parsePointer(delta.path).length === 2;
   if (quest.state === "resolved" || quest.state === "failed") {
     const description = `The quest "${quest.title}" is ${quest.state}`;
-    draft.event(quest.state === "resolved" ? "quest_resolved" : "quest_failed", description, { major: true, data: { questId } });
+    draft.event(quest.state === "resolved" ? "quest_resolved" : "quest_failed", description, {
+      major: true,
+      data: { questId },
+    });
     draft.majorEvent(null, description);
   } else {
-    draft.event(isNew ? "quest_added" : "quest_updated", `The quest "${quest.title}" is ${isNew ? "open" : quest.state}`, {
-      data: { questId, state: quest.state },
-    });
+    draft.event(
+      isNew ? "quest_added" : "quest_updated",
+      `The quest "${quest.title}" is ${isNew ? "open" : quest.state}`,
+      {
+        data: { questId, state: quest.state },
+      },
+    );
   }
 }

@@ -14,7 +14,11 @@ type ConcedeCommand = Extract<Command, { kind: "concede" }>;
  * "each consequence taken in this conflict": consequences are not tagged with their conflict, so
  * all those still on the sheet count. Conceding ends the conflict (one opposing side assumed).
  */
-export function decideConcede(state: UniverseState, command: ConcedeCommand, ctx: DecideContext): Decision | Rejection {
+export function decideConcede(
+  state: UniverseState,
+  command: ConcedeCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const character = actingCharacter(state, command.characterId, ctx.actor);
   if (isRejection(character)) return character;
   if (state.mode !== "conflict") return reject("invalid_action", "there is no conflict to concede");
@@ -25,7 +29,10 @@ export function decideConcede(state: UniverseState, command: ConcedeCommand, ctx
   draft.set(`${base}/conceded`, true, character.conceded);
   draft.increment(`${base}/fatePoints`, gained, character.fatePoints);
   const description = `${character.name} concedes the conflict and gains ${gained} fate point${gained > 1 ? "s" : ""}`;
-  draft.event("conceded", description, { major: true, data: { characterId: character.id, fatePoints: gained } });
+  draft.event("conceded", description, {
+    major: true,
+    data: { characterId: character.id, fatePoints: gained },
+  });
   draft.majorEvent(character.id, description);
   draft.event("conflict_ended", `The conflict ends with ${character.name}'s concession`);
   draft.set("/mode", "scene", state.mode);

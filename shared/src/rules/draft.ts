@@ -67,7 +67,8 @@ export class Draft {
   adopt(deltas: readonly Delta[]): void {
     for (const delta of deltas) {
       this.deltas.push(delta);
-      if (delta.op === "increment") this.written.set(delta.path, (delta.prev as number) + (delta.value as number));
+      if (delta.op === "increment")
+        this.written.set(delta.path, (delta.prev as number) + (delta.value as number));
       else if (delta.op === "set") this.written.set(delta.path, delta.value);
       else if (delta.op === "unset") this.written.set(delta.path, undefined);
     }
@@ -95,9 +96,20 @@ export class Draft {
    * timeline keeps the history and undo restores the previous fact from the delta's `prev`.
    */
   fact(type: CanonFactType, value: unknown, id: string = this.nextId(type)): string {
-    const fact: CanonFact = { id, type, value, confidence: 1, sourcePosition: this.ctx.position, supersededAt: null };
+    const fact: CanonFact = {
+      id,
+      type,
+      value,
+      confidence: 1,
+      sourcePosition: this.ctx.position,
+      supersededAt: null,
+    };
     const facts = this.state.canon.facts;
-    this.set(pointer("canon", "facts", id), fact, Object.prototype.hasOwnProperty.call(facts, id) ? facts[id] : undefined);
+    this.set(
+      pointer("canon", "facts", id),
+      fact,
+      Object.prototype.hasOwnProperty.call(facts, id) ? facts[id] : undefined,
+    );
     return id;
   }
 

@@ -8,11 +8,18 @@ function schemaAt(tokens: readonly string[]): { schema: z.ZodType; depth: number
   let schema: z.ZodType = stateSchema;
   let depth = 0;
   for (const token of tokens) {
-    while (schema instanceof z.ZodNullable || schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) {
+    while (
+      schema instanceof z.ZodNullable ||
+      schema instanceof z.ZodOptional ||
+      schema instanceof z.ZodDefault
+    ) {
       schema = schema.unwrap() as z.ZodType;
     }
     let next: z.ZodType | undefined;
-    if (schema instanceof z.ZodObject) next = Object.prototype.hasOwnProperty.call(schema.shape, token) ? (schema.shape as Record<string, z.ZodType>)[token] : undefined;
+    if (schema instanceof z.ZodObject)
+      next = Object.prototype.hasOwnProperty.call(schema.shape, token)
+        ? (schema.shape as Record<string, z.ZodType>)[token]
+        : undefined;
     else if (schema instanceof z.ZodRecord) next = schema.valueType as z.ZodType;
     else if (schema instanceof z.ZodArray) next = schema.element as z.ZodType;
     if (!next) break;
@@ -37,7 +44,8 @@ function validateTouched(state: UniverseState, path: string): string | null {
     return parent.schema instanceof z.ZodUnknown ? null : `${path} is not part of the state document`;
   }
   let schema = parent.schema;
-  while (schema instanceof z.ZodNullable || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+  while (schema instanceof z.ZodNullable || schema instanceof z.ZodOptional)
+    schema = schema.unwrap() as z.ZodType;
   let value: unknown;
   if (schema instanceof z.ZodObject) {
     if (!Object.prototype.hasOwnProperty.call(schema.shape, tokens[tokens.length - 1]!)) {
@@ -66,7 +74,9 @@ function withPrev(state: UniverseState, delta: Delta): Delta {
   const current = readPointer(state, delta.path);
   switch (delta.op) {
     case "set":
-      return current === undefined ? { op: "set", path: delta.path, value: delta.value } : { op: "set", path: delta.path, value: delta.value, prev: current };
+      return current === undefined
+        ? { op: "set", path: delta.path, value: delta.value }
+        : { op: "set", path: delta.path, value: delta.value, prev: current };
     case "unset":
     case "remove":
       return { op: delta.op, path: delta.path, prev: current };
@@ -93,7 +103,8 @@ export function recordGmDeltas(
     try {
       current = applyDeltas(current, [exact]);
     } catch (error) {
-      if (error instanceof DeltaError) return reject("invalid_action", `delta does not apply: ${error.message}`);
+      if (error instanceof DeltaError)
+        return reject("invalid_action", `delta does not apply: ${error.message}`);
       throw error;
     }
     const problem = validateTouched(current, exact.path);

@@ -7,7 +7,8 @@ import { command, decided, MARA, POSITION, rejected } from "./kit.test-helpers.t
 const GM = { kind: "gm", playerId: "gm-1" } as const;
 const SYSTEM = { kind: "system", playerId: null } as const;
 
-const worldEvent = (deltas: unknown[] = [], major = true) => command({ kind: "world_event", text: "A storm breaks", major, deltas } as never);
+const worldEvent = (deltas: unknown[] = [], major = true) =>
+  command({ kind: "world_event", text: "A storm breaks", major, deltas } as never);
 
 describe("world events", () => {
   it("only a game master posts world events", () => {
@@ -18,8 +19,14 @@ describe("world events", () => {
     const { after, events, kind } = decided(seedUniverse(), worldEvent(), GM);
     expect(kind).toBe("world_event");
     expect(events[0]).toMatchObject({ type: "world_event", description: "A storm breaks", major: true });
-    expect(after.canon.facts[`world_event-${POSITION}-1`]).toMatchObject({ type: "world_event", value: { text: "A storm breaks" }, confidence: 1 });
-    expect(after.world.majorEvents).toEqual([{ position: POSITION, characterId: null, description: "A storm breaks" }]);
+    expect(after.canon.facts[`world_event-${POSITION}-1`]).toMatchObject({
+      type: "world_event",
+      value: { text: "A storm breaks" },
+      confidence: 1,
+    });
+    expect(after.world.majorEvents).toEqual([
+      { position: POSITION, characterId: null, description: "A storm breaks" },
+    ]);
   });
 
   it("a minor event is only words", () => {
@@ -27,27 +34,68 @@ describe("world events", () => {
   });
 
   it("records the true prev of the GM's deltas, whatever was sent, so they can be undone", () => {
-    const { deltas, after } = decided(seedUniverse(), worldEvent([{ op: "set", path: "/world/locations/lighthouse/discoveredAt", value: 5, prev: 99 }], false), GM);
-    expect(deltas[0]).toEqual({ op: "set", path: "/world/locations/lighthouse/discoveredAt", value: 5, prev: null });
-    expect(after.canon.facts[`location-${POSITION}-1`]).toMatchObject({ type: "location", value: { locationId: "lighthouse", discovered: true } });
+    const { deltas, after } = decided(
+      seedUniverse(),
+      worldEvent(
+        [{ op: "set", path: "/world/locations/lighthouse/discoveredAt", value: 5, prev: 99 }],
+        false,
+      ),
+      GM,
+    );
+    expect(deltas[0]).toEqual({
+      op: "set",
+      path: "/world/locations/lighthouse/discoveredAt",
+      value: 5,
+      prev: null,
+    });
+    expect(after.canon.facts[`location-${POSITION}-1`]).toMatchObject({
+      type: "location",
+      value: { locationId: "lighthouse", discovered: true },
+    });
   });
 
   it("resolving a quest is major, canon, and a major event", () => {
-    const { after, events } = decided(seedUniverse(), worldEvent([{ op: "set", path: "/quests/lighthouse/state", value: "resolved" }], false), GM);
-    expect(events.find((event) => event.type === "quest_resolved")).toMatchObject({ major: true, description: 'The quest "Relight the Old Lighthouse" is resolved' });
-    expect(after.canon.facts["quest-lighthouse"]).toMatchObject({ type: "quest", value: { state: "resolved" } });
-    expect(after.world.majorEvents.map((event) => event.description)).toEqual(['The quest "Relight the Old Lighthouse" is resolved']);
+    const { after, events } = decided(
+      seedUniverse(),
+      worldEvent([{ op: "set", path: "/quests/lighthouse/state", value: "resolved" }], false),
+      GM,
+    );
+    expect(events.find((event) => event.type === "quest_resolved")).toMatchObject({
+      major: true,
+      description: 'The quest "Relight the Old Lighthouse" is resolved',
+    });
+    expect(after.canon.facts["quest-lighthouse"]).toMatchObject({
+      type: "quest",
+      value: { state: "resolved" },
+    });
+    expect(after.world.majorEvents.map((event) => event.description)).toEqual([
+      'The quest "Relight the Old Lighthouse" is resolved',
+    ]);
   });
 
   it("a new quest and an attitude change are canon too", () => {
-    const quest = { id: "bell", title: "Ring the Bell", state: "active", details: "", lastUpdatePosition: POSITION };
+    const quest = {
+      id: "bell",
+      title: "Ring the Bell",
+      state: "active",
+      details: "",
+      lastUpdatePosition: POSITION,
+    };
     const { after, events } = decided(
       seedUniverse(),
-      worldEvent([{ op: "set", path: "/quests/bell", value: quest }, { op: "set", path: "/world/npcs/veyra/attitudes/mara", value: "ally" }], false),
+      worldEvent(
+        [
+          { op: "set", path: "/quests/bell", value: quest },
+          { op: "set", path: "/world/npcs/veyra/attitudes/mara", value: "ally" },
+        ],
+        false,
+      ),
       GM,
     );
     expect(events.map((event) => event.type)).toEqual(["world_event", "quest_added", "attitude_changed"]);
-    expect(after.canon.facts["quest-bell"]).toMatchObject({ value: { title: "Ring the Bell", state: "active" } });
+    expect(after.canon.facts["quest-bell"]).toMatchObject({
+      value: { title: "Ring the Bell", state: "active" },
+    });
     expect(after.canon.facts["relationship-veyra-mara"]).toMatchObject({ value: { attitude: "ally" } });
   });
 
@@ -60,7 +108,14 @@ describe("world events", () => {
     ["a new top-level member", { op: "set", path: "/cheats", value: true }],
     ["changing the version", { op: "set", path: "/version", value: 2 }],
     ["a malformed NPC", { op: "set", path: "/world/npcs/ghost", value: { id: "ghost" } }],
-    ["an array push out of range", { op: "push", path: "/world/majorEvents/3", value: { position: 1, characterId: null, description: "x" } }],
+    [
+      "an array push out of range",
+      {
+        op: "push",
+        path: "/world/majorEvents/3",
+        value: { position: 1, characterId: null, description: "x" },
+      },
+    ],
   ])("refuses %s as invalid_action, leaving the state untouched", (_, delta) => {
     rejected(seedUniverse(), worldEvent([delta]), GM, "invalid_action");
   });
@@ -69,11 +124,25 @@ describe("world events", () => {
     const npc = { ...seedUniverse().world.npcs.ash!, id: "gull", name: "The Gull King" };
     const { after } = decided(
       seedUniverse(),
-      worldEvent([
-        { op: "set", path: "/canon/facts/legend", value: { id: "legend", type: "note", value: { any: ["thing"] }, confidence: 0.5, sourcePosition: 1, supersededAt: null } },
-        { op: "set", path: "/canon/facts/legend/value/any/0", value: "else" },
-        { op: "set", path: "/world/npcs/gull", value: npc },
-      ], false),
+      worldEvent(
+        [
+          {
+            op: "set",
+            path: "/canon/facts/legend",
+            value: {
+              id: "legend",
+              type: "note",
+              value: { any: ["thing"] },
+              confidence: 0.5,
+              sourcePosition: 1,
+              supersededAt: null,
+            },
+          },
+          { op: "set", path: "/canon/facts/legend/value/any/0", value: "else" },
+          { op: "set", path: "/world/npcs/gull", value: npc },
+        ],
+        false,
+      ),
       GM,
     );
     expect(readPointer(after, "/canon/facts/legend/value/any/0")).toBe("else");
@@ -82,13 +151,19 @@ describe("world events", () => {
 });
 
 describe("system commands", () => {
-  const add = (id = "wren"): AddCharacterCommand => ({ kind: "add_character", character: sampleCharacter(id, "player-9", "Wren") });
+  const add = (id = "wren"): AddCharacterCommand => ({
+    kind: "add_character",
+    character: sampleCharacter(id, "player-9", "Wren"),
+  });
 
   it("adding a character puts the whole sheet in the state, as canon, as a major event", () => {
     const { after, kind, events } = decided(seedUniverse(), add(), SYSTEM);
     expect(kind).toBe("system");
     expect(after.characters.wren).toEqual(sampleCharacter("wren", "player-9", "Wren"));
-    expect(after.canon.facts[`character-${POSITION}-1`]).toMatchObject({ type: "character", value: { characterId: "wren", name: "Wren" } });
+    expect(after.canon.facts[`character-${POSITION}-1`]).toMatchObject({
+      type: "character",
+      value: { characterId: "wren", name: "Wren" },
+    });
     expect(events[0]).toMatchObject({ type: "character_joined", major: true });
   });
 
@@ -98,15 +173,27 @@ describe("system commands", () => {
   });
 
   it("a retcon pushes its note, corrects canon with its deltas, and is kind retcon", () => {
-    const retcon: RetconCommand = { kind: "retcon", note: "Brannoc never owed anyone.", deltas: [{ op: "set", path: "/quests/debt/state", value: "failed" }] };
+    const retcon: RetconCommand = {
+      kind: "retcon",
+      note: "Brannoc never owed anyone.",
+      deltas: [{ op: "set", path: "/quests/debt/state", value: "failed" }],
+    };
     const { after, kind, deltas } = decided(seedUniverse(), retcon, GM);
     expect(kind).toBe("retcon");
     expect(after.quests.debt!.state).toBe("failed");
     expect(after.canon.retconNotes).toEqual([{ position: POSITION, note: "Brannoc never owed anyone." }]);
-    expect(after.canon.facts[`retcon-${POSITION}-1`]).toMatchObject({ type: "retcon", value: { note: "Brannoc never owed anyone." } });
+    expect(after.canon.facts[`retcon-${POSITION}-1`]).toMatchObject({
+      type: "retcon",
+      value: { note: "Brannoc never owed anyone." },
+    });
     expect(deltas[0]).toEqual({ op: "set", path: "/quests/debt/state", value: "failed", prev: "active" });
     rejected(seedUniverse(), retcon, MARA, "not_allowed");
-    rejected(seedUniverse(), { ...retcon, deltas: [{ op: "unset", path: "/canon/nothing" }] }, GM, "invalid_action");
+    rejected(
+      seedUniverse(),
+      { ...retcon, deltas: [{ op: "unset", path: "/canon/nothing" }] },
+      GM,
+      "invalid_action",
+    );
   });
 
   it("a session start tops fate points up to refresh (Fate Core p. 80); a session end is its own kind", () => {

@@ -30,7 +30,9 @@ export function applyHarm(draft: Draft, target: Combatant, shifts: number, track
     const base = pointer("world", "npcs", target.npc.id);
     if (box !== null) draft.set(`${base}/stress/${box}`, true, false);
     if (takenOut) draft.set(`${base}/takenOut`, true, false);
-    draft.event("stress", describeHarm(name, shifts, box, [], takenOut), { data: { npcId: target.npc.id, shifts, box } });
+    draft.event("stress", describeHarm(name, shifts, box, [], takenOut), {
+      data: { npcId: target.npc.id, shifts, box },
+    });
     return takenOut;
   }
   const character = target.character;
@@ -39,17 +41,37 @@ export function applyHarm(draft: Draft, target: Combatant, shifts: number, track
   const base = pointer("characters", character.id);
   if (box !== null) draft.set(`${base}/stress/${track}/${box}`, true, false);
   for (const severity of consequences) {
-    const consequence = { aspect: CONSEQUENCE_NAMES[track][severity], freeInvokes: 1, sourcePosition: position };
+    const consequence = {
+      aspect: CONSEQUENCE_NAMES[track][severity],
+      freeInvokes: 1,
+      sourcePosition: position,
+    };
     draft.set(`${base}/consequences/${severity}`, consequence, null);
   }
   if (takenOut) draft.set(`${base}/takenOut`, true, false);
-  draft.event("stress", describeHarm(name, shifts, box, consequences.map((s) => `${s} "${CONSEQUENCE_NAMES[track][s]}"`), takenOut), {
-    data: { characterId: character.id, shifts, track, box, consequences },
-  });
+  draft.event(
+    "stress",
+    describeHarm(
+      name,
+      shifts,
+      box,
+      consequences.map((s) => `${s} "${CONSEQUENCE_NAMES[track][s]}"`),
+      takenOut,
+    ),
+    {
+      data: { characterId: character.id, shifts, track, box, consequences },
+    },
+  );
   return takenOut;
 }
 
-function describeHarm(name: string, shifts: number, box: number | null, consequences: string[], takenOut: boolean): string {
+function describeHarm(
+  name: string,
+  shifts: number,
+  box: number | null,
+  consequences: string[],
+  takenOut: boolean,
+): string {
   if (takenOut) return `${name} cannot absorb a ${shifts}-shift hit`;
   const parts: string[] = [];
   if (box !== null) parts.push(`checks stress box ${box + 1}`);

@@ -23,18 +23,30 @@ export function command(input: CommandInput): DecidableCommand {
 }
 
 /** When `actor` sends `cmd` with these dice, then it is decided (not rejected), every die is used, and the state is untouched. */
-export function decided(state: UniverseState, cmd: DecidableCommand, actor: Actor, dice: number[] = []): Decision & { after: UniverseState } {
+export function decided(
+  state: UniverseState,
+  cmd: DecidableCommand,
+  actor: Actor,
+  dice: number[] = [],
+): Decision & { after: UniverseState } {
   const before = canonicalJson(state);
   const context = ctx(actor, dice);
   const decision = decide(state, cmd, context);
-  if (isRejection(decision)) throw new Error(`expected a decision, got ${decision.code}: ${decision.message}`);
+  if (isRejection(decision))
+    throw new Error(`expected a decision, got ${decision.code}: ${decision.message}`);
   expect((context.random as ReturnType<typeof scriptedDice>).remaining()).toBe(0);
   expect(canonicalJson(state)).toBe(before);
   return { ...decision, after: evolve(state, decision.deltas) };
 }
 
 /** When `actor` sends `cmd`, then it is rejected with `code` and the state is the same object, unchanged. */
-export function rejected(state: UniverseState, cmd: DecidableCommand, actor: Actor, code: RejectionCode, dice: number[] = []): Rejection {
+export function rejected(
+  state: UniverseState,
+  cmd: DecidableCommand,
+  actor: Actor,
+  code: RejectionCode,
+  dice: number[] = [],
+): Rejection {
   const before = checksum(state);
   const result = decide(state, cmd, ctx(actor, dice));
   expect(isRejection(result) ? result.code : "decided").toBe(code);

@@ -13,7 +13,11 @@ export function isOut(character: Pick<Character, "takenOut" | "conceded">): bool
 }
 
 /** The character a command acts for, if the actor may act for it and it can act. */
-export function actingCharacter(state: UniverseState, characterId: string, actor: Actor): Character | Rejection {
+export function actingCharacter(
+  state: UniverseState,
+  characterId: string,
+  actor: Actor,
+): Character | Rejection {
   const character = own(state.characters, characterId);
   if (!character) return reject("unknown_character", `no character "${characterId}" in this universe`);
   if (actor.kind === "player" && character.playerId !== actor.playerId) {

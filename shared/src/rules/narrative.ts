@@ -16,7 +16,11 @@ const FLAG_TEXT_MAX = 200;
  * A choice between offered options. A choice with an option id is remembered as a world flag
  * `choice.<character>.<option>` holding the words chosen, so later content can depend on it.
  */
-export function decideChoice(state: UniverseState, command: ChoiceCommand, ctx: DecideContext): Decision | Rejection {
+export function decideChoice(
+  state: UniverseState,
+  command: ChoiceCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const character = actingCharacter(state, command.characterId, ctx.actor);
   if (isRejection(character)) return character;
   const draft = new Draft(state, ctx);
@@ -25,13 +29,21 @@ export function decideChoice(state: UniverseState, command: ChoiceCommand, ctx: 
   });
   if (command.optionId !== undefined) {
     const flag = `choice.${character.id}.${command.optionId}`;
-    draft.change(pointer("world", "flags", flag), command.text.slice(0, FLAG_TEXT_MAX), own(state.world.flags, flag));
+    draft.change(
+      pointer("world", "flags", flag),
+      command.text.slice(0, FLAG_TEXT_MAX),
+      own(state.world.flags, flag),
+    );
   }
   return draft.decision("choice");
 }
 
 /** Free text a player writes for their character: no roll, nothing changes but the story. */
-export function decideCustom(state: UniverseState, command: CustomCommand, ctx: DecideContext): Decision | Rejection {
+export function decideCustom(
+  state: UniverseState,
+  command: CustomCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const character = actingCharacter(state, command.characterId, ctx.actor);
   if (isRejection(character)) return character;
   const draft = new Draft(state, ctx);

@@ -33,7 +33,8 @@ function recover(draft: Draft, state: UniverseState): void {
         if (checked) draft.set(`${base}/stress/${track}/${box}`, false, true);
       });
     }
-    if (character.consequences.mild) draft.set(`${base}/consequences/mild`, null, character.consequences.mild);
+    if (character.consequences.mild)
+      draft.set(`${base}/consequences/mild`, null, character.consequences.mild);
     if (character.takenOut) draft.set(`${base}/takenOut`, false, true);
     if (character.conceded) draft.set(`${base}/conceded`, false, true);
   }
@@ -45,7 +46,11 @@ function recover(draft: Draft, state: UniverseState): void {
 }
 
 /** A game master opens a new scene, which ends the current one (and any conflict in it). */
-export function decideScene(state: UniverseState, command: SceneCommand, ctx: DecideContext): Decision | Rejection {
+export function decideScene(
+  state: UniverseState,
+  command: SceneCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const denied = requireGm(ctx.actor, "change the scene");
   if (denied) return denied;
   const draft = new Draft(state, ctx);
@@ -69,8 +74,15 @@ export function decideScene(state: UniverseState, command: SceneCommand, ctx: De
   });
   if (location && location.discoveredAt === null) {
     draft.set(pointer("world", "locations", location.id, "discoveredAt"), ctx.position, null);
-    draft.fact("location", { locationId: location.id, name: location.name, region: location.region, discovered: true });
-    draft.event("location", `${location.name} is discovered`, { data: { locationId: location.id, discovered: true } });
+    draft.fact("location", {
+      locationId: location.id,
+      name: location.name,
+      region: location.region,
+      discovered: true,
+    });
+    draft.event("location", `${location.name} is discovered`, {
+      data: { locationId: location.id, discovered: true },
+    });
   }
   recover(draft, state);
   return draft.decision("world_event");

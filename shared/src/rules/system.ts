@@ -1,21 +1,35 @@
 import { pointer } from "../delta.ts";
 import { isRejection, reject, type Rejection } from "../rejection.ts";
 import type { UniverseState } from "../state.ts";
-import type { AddCharacterCommand, RetconCommand, SessionEndCommand, SessionStartCommand } from "../system-command.ts";
+import type {
+  AddCharacterCommand,
+  RetconCommand,
+  SessionEndCommand,
+  SessionStartCommand,
+} from "../system-command.ts";
 import type { DecideContext, Decision } from "./context.ts";
 import { Draft } from "./draft.ts";
 import { recordGmDeltas } from "./gm-deltas.ts";
 import { own, requireGm } from "./lookup.ts";
 
 /** A character joins the universe (a run begins): the server's doing, or a game master's. */
-export function decideAddCharacter(state: UniverseState, command: AddCharacterCommand, ctx: DecideContext): Decision | Rejection {
+export function decideAddCharacter(
+  state: UniverseState,
+  command: AddCharacterCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const denied = requireGm(ctx.actor, "add characters directly");
   if (denied) return denied;
   const { character } = command;
-  if (own(state.characters, character.id)) return reject("invalid_action", `character "${character.id}" already exists`);
+  if (own(state.characters, character.id))
+    return reject("invalid_action", `character "${character.id}" already exists`);
   const draft = new Draft(state, ctx);
   draft.set(pointer("characters", character.id), character, undefined);
-  draft.fact("character", { characterId: character.id, name: character.name, highConcept: character.highConcept });
+  draft.fact("character", {
+    characterId: character.id,
+    name: character.name,
+    highConcept: character.highConcept,
+  });
   draft.event("character_joined", `${character.name}, ${character.highConcept}, enters the story`, {
     major: true,
     data: { characterId: character.id, playerId: character.playerId },
@@ -24,7 +38,11 @@ export function decideAddCharacter(state: UniverseState, command: AddCharacterCo
 }
 
 /** A retcon: a game master's note and the deltas that correct canon, shown in replay and recaps. */
-export function decideRetcon(state: UniverseState, command: RetconCommand, ctx: DecideContext): Decision | Rejection {
+export function decideRetcon(
+  state: UniverseState,
+  command: RetconCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const denied = requireGm(ctx.actor, "retcon");
   if (denied) return denied;
   const recorded = recordGmDeltas(state, command.deltas);
@@ -32,7 +50,11 @@ export function decideRetcon(state: UniverseState, command: RetconCommand, ctx: 
   const draft = new Draft(recorded.state, ctx);
   draft.lead(recorded.deltas);
   const notes = recorded.state.canon.retconNotes;
-  draft.deltas.push({ op: "push", path: `/canon/retconNotes/${notes.length}`, value: { position: ctx.position, note: command.note } });
+  draft.deltas.push({
+    op: "push",
+    path: `/canon/retconNotes/${notes.length}`,
+    value: { position: ctx.position, note: command.note },
+  });
   draft.fact("retcon", { note: command.note });
   draft.event("retcon", `Retcon: ${command.note}`, { major: true, data: { deltas: recorded.deltas.length } });
   return draft.decision("retcon");
@@ -48,11 +70,17 @@ function sessionCharacter(state: UniverseState, characterId: string, ctx: Decide
 }
 
 /** A play session starts: fate points below refresh are topped up to it (Fate Core p. 80). */
-export function decideSessionStart(state: UniverseState, command: SessionStartCommand, ctx: DecideContext): Decision | Rejection {
+export function decideSessionStart(
+  state: UniverseState,
+  command: SessionStartCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const character = sessionCharacter(state, command.characterId, ctx);
   if (isRejection(character)) return character;
   const draft = new Draft(state, ctx);
-  draft.event("session_started", `${character.name} joins the table`, { data: { characterId: character.id } });
+  draft.event("session_started", `${character.name} joins the table`, {
+    data: { characterId: character.id },
+  });
   if (character.fatePoints < character.refresh) {
     draft.set(pointer("characters", character.id, "fatePoints"), character.refresh, character.fatePoints);
   }
@@ -60,7 +88,11 @@ export function decideSessionStart(state: UniverseState, command: SessionStartCo
 }
 
 /** A play session ends; its summary travels with the event for the recap. */
-export function decideSessionEnd(state: UniverseState, command: SessionEndCommand, ctx: DecideContext): Decision | Rejection {
+export function decideSessionEnd(
+  state: UniverseState,
+  command: SessionEndCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const character = sessionCharacter(state, command.characterId, ctx);
   if (isRejection(character)) return character;
   const draft = new Draft(state, ctx);

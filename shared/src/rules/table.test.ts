@@ -6,22 +6,40 @@ const GM = { kind: "gm", playerId: "gm-1" } as const;
 
 describe("choices and free text", () => {
   it("a choice with an option is remembered as a world flag", () => {
-    const { after, kind, events } = decided(seedUniverse(), command({ kind: "choice", characterId: "mara", optionId: "take-boat", text: "We take the boat." }), MARA);
+    const { after, kind, events } = decided(
+      seedUniverse(),
+      command({ kind: "choice", characterId: "mara", optionId: "take-boat", text: "We take the boat." }),
+      MARA,
+    );
     expect(kind).toBe("choice");
     expect(after.world.flags["choice.mara.take-boat"]).toBe("We take the boat.");
     expect(events[0]!.description).toBe('Mara chooses: "We take the boat."');
   });
 
   it("free text changes nothing but the story", () => {
-    const { deltas, kind, events } = decided(seedUniverse(), command({ kind: "custom", characterId: "kell", text: "I sing." }), KELL);
+    const { deltas, kind, events } = decided(
+      seedUniverse(),
+      command({ kind: "custom", characterId: "kell", text: "I sing." }),
+      KELL,
+    );
     expect(kind).toBe("custom");
     expect(deltas).toEqual([]);
     expect(events[0]!.description).toBe('Kell: "I sing."');
   });
 
   it("nobody writes for another's character", () => {
-    rejected(seedUniverse(), command({ kind: "custom", characterId: "kell", text: "I sing." }), MARA, "not_your_character");
-    rejected(seedUniverse(), command({ kind: "choice", characterId: "kell", text: "No." }), MARA, "not_your_character");
+    rejected(
+      seedUniverse(),
+      command({ kind: "custom", characterId: "kell", text: "I sing." }),
+      MARA,
+      "not_your_character",
+    );
+    rejected(
+      seedUniverse(),
+      command({ kind: "choice", characterId: "kell", text: "No." }),
+      MARA,
+      "not_your_character",
+    );
   });
 });
 
@@ -45,7 +63,10 @@ describe("conceding (Fate Core p. 167)", () => {
   it("without consequences, conceding is worth one fate point", () => {
     const state = seedUniverse();
     state.mode = "conflict";
-    expect(decided(state, command({ kind: "concede", characterId: "mara" }), MARA).after.characters.mara!.fatePoints).toBe(4);
+    expect(
+      decided(state, command({ kind: "concede", characterId: "mara" }), MARA).after.characters.mara!
+        .fatePoints,
+    ).toBe(4);
   });
 });
 
@@ -60,7 +81,11 @@ describe("compels (Fate Core p. 71)", () => {
   it("accepted: the complication happens and Mara gains a fate point", () => {
     const { after, events } = decided(seedUniverse(), compel(true), GM);
     expect(after.characters.mara!.fatePoints).toBe(4);
-    expect(events[0]).toMatchObject({ type: "compel_accepted", description: 'Mara accepts a compel on "Trouble Follows Me" and gains a fate point: An old enemy spots you.' });
+    expect(events[0]).toMatchObject({
+      type: "compel_accepted",
+      description:
+        'Mara accepts a compel on "Trouble Follows Me" and gains a fate point: An old enemy spots you.',
+    });
   });
 
   it("refused: Mara pays a fate point, and cannot refuse without one", () => {
@@ -74,12 +99,18 @@ describe("compels (Fate Core p. 71)", () => {
   it("may name a scene aspect, but not one that does not exist, nor a stranger", () => {
     expect(decided(seedUniverse(), compel(true, "Thick Fog"), GM).after.characters.mara!.fatePoints).toBe(4);
     rejected(seedUniverse(), compel(true, "Afraid of Spiders"), GM, "unknown_aspect");
-    rejected(seedUniverse(), command({ kind: "compel", characterId: "ghost", aspect: "x", text: "y", accepted: true }), GM, "unknown_character");
+    rejected(
+      seedUniverse(),
+      command({ kind: "compel", characterId: "ghost", aspect: "x", text: "y", accepted: true }),
+      GM,
+      "unknown_character",
+    );
   });
 });
 
 describe("scenes", () => {
-  const scene = (location: string | null = null) => command({ kind: "scene", title: "The Lighthouse Stair", location, summary: "" });
+  const scene = (location: string | null = null) =>
+    command({ kind: "scene", title: "The Lighthouse Stair", location, summary: "" });
 
   it("only a game master changes the scene", () => {
     rejected(seedUniverse(), scene(), MARA, "not_allowed");
@@ -88,7 +119,13 @@ describe("scenes", () => {
   it("a new scene ends the old one, clears its aspects, and is a major event", () => {
     const { after, events, kind } = decided(seedUniverse(), scene(), GM);
     expect(kind).toBe("world_event");
-    expect(after.scene).toEqual({ id: `scene-${POSITION}`, title: "The Lighthouse Stair", location: null, summary: "", aspects: {} });
+    expect(after.scene).toEqual({
+      id: `scene-${POSITION}`,
+      title: "The Lighthouse Stair",
+      location: null,
+      summary: "",
+      aspects: {},
+    });
     expect(events.map((event) => event.type)).toEqual(["scene_ended", "scene_started"]);
     expect(events[1]!.major).toBe(true);
   });
@@ -106,7 +143,10 @@ describe("scenes", () => {
     expect(after.mode).toBe("scene");
     expect(events[0]!.type).toBe("conflict_ended");
     expect(after.characters.mara!.stress.physical).toEqual([false, false, false]);
-    expect(after.characters.mara!.consequences).toMatchObject({ mild: null, moderate: { aspect: "Deep Gash" } });
+    expect(after.characters.mara!.consequences).toMatchObject({
+      mild: null,
+      moderate: { aspect: "Deep Gash" },
+    });
     expect(after.characters.kell!.takenOut).toBe(false);
     expect(after.world.npcs.bandit).toMatchObject({ stress: [false, false], takenOut: true });
   });
@@ -116,7 +156,10 @@ describe("scenes", () => {
       const { after } = decided(seedUniverse(), scene(ref), GM);
       expect(after.scene.location).toBe("lighthouse");
       expect(after.world.locations.lighthouse!.discoveredAt).toBe(POSITION);
-      expect(after.canon.facts[`location-${POSITION}-1`]).toMatchObject({ type: "location", value: { locationId: "lighthouse", discovered: true } });
+      expect(after.canon.facts[`location-${POSITION}-1`]).toMatchObject({
+        type: "location",
+        value: { locationId: "lighthouse", discovered: true },
+      });
     }
     expect(decided(seedUniverse(), scene("harbour"), GM).after.canon.facts).toEqual({});
   });

@@ -5,10 +5,15 @@ import type { Combatant } from "./harm.ts";
 import { isOut, own } from "./lookup.ts";
 
 /** What an action is aimed at, resolved against the state. */
-export type ResolvedTarget = Combatant | { type: "aspect"; aspect: Aspect } | { type: "scene" } | { type: "none" };
+export type ResolvedTarget =
+  Combatant | { type: "aspect"; aspect: Aspect } | { type: "scene" } | { type: "none" };
 
 /** The target of an action, or why it cannot be aimed at. */
-export function resolveTarget(state: UniverseState, command: ActionCommand, actor: Character): ResolvedTarget | Rejection {
+export function resolveTarget(
+  state: UniverseState,
+  command: ActionCommand,
+  actor: Character,
+): ResolvedTarget | Rejection {
   const target: Target | undefined = command.target;
   let resolved: ResolvedTarget;
   if (!target) resolved = { type: "none" };

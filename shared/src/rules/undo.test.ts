@@ -11,16 +11,46 @@ import { defaultUndoTarget, overlaps, undoDecision } from "./undo.ts";
 
 const MARA = player("player-1");
 const KELL = player("player-2");
-const as = (actor: Step["actor"], input: CommandInput, dice?: number[]): Step => ({ actor, command: commandSchema.parse(input), dice });
+const as = (actor: Step["actor"], input: CommandInput, dice?: number[]): Step => ({
+  actor,
+  command: commandSchema.parse(input),
+  dice,
+});
 
 /** Mara earns an aspect; Kell speaks; the GM posts a major event (each touches different paths). */
 const opening: Step[] = [
-  as(MARA, { kind: "action", characterId: "mara", action: "create_advantage", skill: "Notice", aspectName: "High Ground", opposition: 0 }, [1, 0, 0, 0]),
-  as(KELL, { kind: "action", characterId: "kell", action: "overcome", skill: "Athletics", opposition: 0, invokes: [{ aspect: "Salt in My Veins", effect: "bonus", payment: "fate_point" }] }, [0, 0, 0, 0]),
+  as(
+    MARA,
+    {
+      kind: "action",
+      characterId: "mara",
+      action: "create_advantage",
+      skill: "Notice",
+      aspectName: "High Ground",
+      opposition: 0,
+    },
+    [1, 0, 0, 0],
+  ),
+  as(
+    KELL,
+    {
+      kind: "action",
+      characterId: "kell",
+      action: "overcome",
+      skill: "Athletics",
+      opposition: 0,
+      invokes: [{ aspect: "Salt in My Veins", effect: "bonus", payment: "fate_point" }],
+    },
+    [0, 0, 0, 0],
+  ),
   as(GM, { kind: "world_event", text: "A storm breaks", major: false }),
 ];
 
-function undo(played: { turns: Turn[]; state: ReturnType<typeof seedUniverse> }, position: number, actor: Step["actor"]) {
+function undo(
+  played: { turns: Turn[]; state: ReturnType<typeof seedUniverse> },
+  position: number,
+  actor: Step["actor"],
+) {
   const target = played.turns[position - 1]!;
   return undoDecision(played.state, target, played.turns.slice(position), actor);
 }
@@ -30,12 +60,16 @@ describe("undo (DESIGN §4)", () => {
     const genesis = seedUniverse();
     const before = play(genesis, opening.slice(0, 0));
     const after = play(genesis, opening.slice(0, 1));
-    const undone = play(genesis, [{ actor: MARA, command: { kind: "undo", targetPosition: 1 } }], { from: after });
+    const undone = play(genesis, [{ actor: MARA, command: { kind: "undo", targetPosition: 1 } }], {
+      from: after,
+    });
     expect(checksum(undone.state)).toBe(checksum(before.state));
     expect(checksum(undone.state)).toBe(checksum(genesis));
     expect(undone.turns[0]!.status).toBe("undone");
     expect(undone.turns[1]).toMatchObject({ kind: "undo", status: "applied" });
-    expect(undone.turns[1]!.events[0]!.description).toMatch(/^Mara undoes turn 1 \(Mara creates an advantage/);
+    expect(undone.turns[1]!.events[0]!.description).toMatch(
+      /^Mara undoes turn 1 \(Mara creates an advantage/,
+    );
   });
 
   it("reverts fate points, canon and aspects together", () => {
@@ -44,13 +78,18 @@ describe("undo (DESIGN §4)", () => {
     const decision = undo(played, 2, KELL);
     if (isRejection(decision)) throw new Error(decision.code);
     expect(decision).toMatchObject({ kind: "undo", undoes: 2, resolution: null });
-    const reverted = play(seedUniverse(), [{ actor: KELL, command: { kind: "undo", targetPosition: 2 } }], { from: played });
+    const reverted = play(seedUniverse(), [{ actor: KELL, command: { kind: "undo", targetPosition: 2 } }], {
+      from: played,
+    });
     expect(reverted.state.characters.kell!.fatePoints).toBe(3);
     expect(reverted.state.canon.facts["aspect-1-1"]).toBeDefined();
   });
 
   it("there is nothing to undo in an undone turn or in an undo", () => {
-    const played = play(seedUniverse(), [...opening, { actor: MARA, command: { kind: "undo", targetPosition: 1 } }]);
+    const played = play(seedUniverse(), [
+      ...opening,
+      { actor: MARA, command: { kind: "undo", targetPosition: 1 } },
+    ]);
     expect(undo(played, 1, MARA)).toMatchObject({ code: "nothing_to_undo" });
     expect(undo(played, 4, MARA)).toMatchObject({ code: "nothing_to_undo" });
     expect(undo(played, 4, GM)).toMatchObject({ code: "nothing_to_undo" });
@@ -71,15 +110,40 @@ describe("undo (DESIGN §4)", () => {
     // Kell invokes Mara's new aspect for free: his turn spends a free invoke on it.
     const played = play(seedUniverse(), [
       opening[0]!,
-      as(KELL, { kind: "action", characterId: "kell", action: "overcome", skill: "Athletics", opposition: 0, invokes: [{ aspect: "aspect-1-1", effect: "bonus", payment: "free_invoke" }] }, [0, 0, 0, 0]),
+      as(
+        KELL,
+        {
+          kind: "action",
+          characterId: "kell",
+          action: "overcome",
+          skill: "Athletics",
+          opposition: 0,
+          invokes: [{ aspect: "aspect-1-1", effect: "bonus", payment: "free_invoke" }],
+        },
+        [0, 0, 0, 0],
+      ),
     ]);
-    expect(undo(played, 1, MARA)).toMatchObject({ code: "undo_conflict", details: { conflictingPosition: 2 } });
+    expect(undo(played, 1, MARA)).toMatchObject({
+      code: "undo_conflict",
+      details: { conflictingPosition: 2 },
+    });
   });
 
   it("a game master may undo the latest applied turn, but not an older one that later turns overlap", () => {
     const played = play(seedUniverse(), [
       opening[0]!,
-      as(KELL, { kind: "action", characterId: "kell", action: "overcome", skill: "Athletics", opposition: 0, invokes: [{ aspect: "aspect-1-1", effect: "bonus", payment: "free_invoke" }] }, [0, 0, 0, 0]),
+      as(
+        KELL,
+        {
+          kind: "action",
+          characterId: "kell",
+          action: "overcome",
+          skill: "Athletics",
+          opposition: 0,
+          invokes: [{ aspect: "aspect-1-1", effect: "bonus", payment: "free_invoke" }],
+        },
+        [0, 0, 0, 0],
+      ),
     ]);
     expect(isRejection(undo(played, 2, GM))).toBe(false);
     expect(undo(played, 1, GM)).toMatchObject({ code: "undo_conflict" });
@@ -88,28 +152,50 @@ describe("undo (DESIGN §4)", () => {
   it("a later turn that was itself undone no longer stands in the way", () => {
     const played = play(seedUniverse(), [
       opening[0]!,
-      as(KELL, { kind: "action", characterId: "kell", action: "overcome", skill: "Athletics", opposition: 0, invokes: [{ aspect: "aspect-1-1", effect: "bonus", payment: "free_invoke" }] }, [0, 0, 0, 0]),
+      as(
+        KELL,
+        {
+          kind: "action",
+          characterId: "kell",
+          action: "overcome",
+          skill: "Athletics",
+          opposition: 0,
+          invokes: [{ aspect: "aspect-1-1", effect: "bonus", payment: "free_invoke" }],
+        },
+        [0, 0, 0, 0],
+      ),
       { actor: KELL, command: { kind: "undo", targetPosition: 2 } },
     ]);
     expect(isRejection(undo(played, 1, MARA))).toBe(false);
-    const back = play(seedUniverse(), [{ actor: MARA, command: { kind: "undo", targetPosition: 1 } }], { from: played });
+    const back = play(seedUniverse(), [{ actor: MARA, command: { kind: "undo", targetPosition: 1 } }], {
+      from: played,
+    });
     expect(checksum(back.state)).toBe(checksum(seedUniverse()));
   });
 
   it("session turns are not undone", () => {
-    const played = play(seedUniverse(), [{ actor: MARA, command: { kind: "session_start", characterId: "mara" } }]);
+    const played = play(seedUniverse(), [
+      { actor: MARA, command: { kind: "session_start", characterId: "mara" } },
+    ]);
     expect(undo(played, 1, MARA)).toMatchObject({ code: "not_allowed" });
   });
 
   it("through decide, an undo finds its target on ctx.timeline", () => {
     const played = play(seedUniverse(), opening);
     const ctx = { position: 4, now: "2026-01-01T18:00:00.000Z", random: scriptedDice(), actor: MARA };
-    expect(decide(played.state, { kind: "undo", targetPosition: 1 }, { ...ctx, timeline: played.turns })).toMatchObject({ kind: "undo", undoes: 1 });
-    expect(decide(played.state, { kind: "undo", targetPosition: 1 }, ctx)).toMatchObject({ code: "nothing_to_undo" });
+    expect(
+      decide(played.state, { kind: "undo", targetPosition: 1 }, { ...ctx, timeline: played.turns }),
+    ).toMatchObject({ kind: "undo", undoes: 1 });
+    expect(decide(played.state, { kind: "undo", targetPosition: 1 }, ctx)).toMatchObject({
+      code: "nothing_to_undo",
+    });
   });
 
   it("the default target is the GM's latest applied turn, or the player's own latest", () => {
-    const played = play(seedUniverse(), [...opening, { actor: GM, command: { kind: "undo", targetPosition: 3 } }]);
+    const played = play(seedUniverse(), [
+      ...opening,
+      { actor: GM, command: { kind: "undo", targetPosition: 3 } },
+    ]);
     expect(defaultUndoTarget(played.turns, GM)).toBe(2);
     expect(defaultUndoTarget(played.turns, MARA)).toBe(1);
     expect(defaultUndoTarget(played.turns, player("player-3"))).toBeNull();

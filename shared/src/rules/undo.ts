@@ -11,7 +11,9 @@ import { own } from "./lookup.ts";
  * neighbours, so they touch the whole array.
  */
 export function touchedPath(delta: Delta): string {
-  return delta.op === "push" || delta.op === "remove" ? delta.path.slice(0, delta.path.lastIndexOf("/")) : delta.path;
+  return delta.op === "push" || delta.op === "remove"
+    ? delta.path.slice(0, delta.path.lastIndexOf("/"))
+    : delta.path;
 }
 
 /** Proper prefixes of a JSON Pointer: "/a/b/c" → "/a", "/a/b". */
@@ -58,8 +60,10 @@ export function undoDecision(
   laterTurns: readonly Turn[],
   actor: Actor,
 ): Decision | Rejection {
-  if (target.status === "undone") return reject("nothing_to_undo", `turn ${target.position} is already undone`);
-  if (target.kind === "undo") return reject("nothing_to_undo", `turn ${target.position} is an undo; play on instead`);
+  if (target.status === "undone")
+    return reject("nothing_to_undo", `turn ${target.position} is already undone`);
+  if (target.kind === "undo")
+    return reject("nothing_to_undo", `turn ${target.position} is an undo; play on instead`);
   if (target.kind === "session_start" || target.kind === "session_end") {
     return reject("not_allowed", `turn ${target.position} opens or closes a session and cannot be undone`);
   }
@@ -79,7 +83,12 @@ export function undoDecision(
   }
   const character = target.characterId === null ? undefined : own(state.characters, target.characterId);
   const what = target.events[0]?.description ?? `a ${target.kind} turn`;
-  const who = actor.kind === "player" ? (character?.name ?? "A player") : actor.kind === "gm" ? "The game master" : "The server";
+  const who =
+    actor.kind === "player"
+      ? (character?.name ?? "A player")
+      : actor.kind === "gm"
+        ? "The game master"
+        : "The server";
   return {
     kind: "undo",
     events: [
@@ -98,15 +107,25 @@ export function undoDecision(
 }
 
 /** The undo command through `decide`: the target and later turns come from `ctx.timeline`. */
-export function decideUndo(state: UniverseState, command: UndoCommand, ctx: DecideContext): Decision | Rejection {
+export function decideUndo(
+  state: UniverseState,
+  command: UndoCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const timeline = ctx.timeline ?? [];
   const index = timeline.findIndex((turn) => turn.position === command.targetPosition);
-  if (index < 0) return reject("nothing_to_undo", `turn ${command.targetPosition} is not on the timeline given`);
+  if (index < 0)
+    return reject("nothing_to_undo", `turn ${command.targetPosition} is not on the timeline given`);
   return undoDecision(state, timeline[index]!, timeline.slice(index + 1), ctx.actor);
 }
 
 function undoable(turn: Turn): boolean {
-  return turn.status === "applied" && turn.kind !== "undo" && turn.kind !== "session_start" && turn.kind !== "session_end";
+  return (
+    turn.status === "applied" &&
+    turn.kind !== "undo" &&
+    turn.kind !== "session_start" &&
+    turn.kind !== "session_end"
+  );
 }
 
 /**
@@ -117,7 +136,8 @@ export function defaultUndoTarget(turns: readonly Turn[], actor: Actor): number 
   for (let i = turns.length - 1; i >= 0; i--) {
     const turn = turns[i]!;
     if (!undoable(turn)) continue;
-    if (actor.kind !== "player" || (turn.actor === "player" && turn.playerId === actor.playerId)) return turn.position;
+    if (actor.kind !== "player" || (turn.actor === "player" && turn.playerId === actor.playerId))
+      return turn.position;
   }
   return null;
 }

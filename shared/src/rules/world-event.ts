@@ -14,14 +14,21 @@ type WorldEventCommand = Extract<Command, { kind: "world_event" }>;
  * directly. Canon follows the deltas (locations, attitudes, quests); a major event becomes canon
  * and joins the world's major events that recaps read.
  */
-export function decideWorldEvent(state: UniverseState, command: WorldEventCommand, ctx: DecideContext): Decision | Rejection {
+export function decideWorldEvent(
+  state: UniverseState,
+  command: WorldEventCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const denied = requireGm(ctx.actor, "post world events");
   if (denied) return denied;
   const recorded = recordGmDeltas(state, command.deltas);
   if (isRejection(recorded)) return recorded;
   const draft = new Draft(recorded.state, ctx);
   draft.lead(recorded.deltas);
-  draft.event("world_event", command.text, { major: command.major, data: { deltas: recorded.deltas.length } });
+  draft.event("world_event", command.text, {
+    major: command.major,
+    data: { deltas: recorded.deltas.length },
+  });
   if (command.major) {
     draft.fact("world_event", { text: command.text });
     draft.majorEvent(null, command.text);

@@ -55,7 +55,11 @@ export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
     for (let attempt = 0; ; attempt++) {
       const proposal: Proposal =
         queued.shift() ??
-        (attempt < 8 ? (chooser.int(1, 100) <= 82 ? playerCommand(state, chooser, window) : gmCommand(state, chooser, position)) : fallback());
+        (attempt < 8
+          ? chooser.int(1, 100) <= 82
+            ? playerCommand(state, chooser, window)
+            : gmCommand(state, chooser, position)
+          : fallback());
       const decision = decide(state, proposal.command, {
         position,
         now,
@@ -64,7 +68,15 @@ export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
         timeline: window,
       });
       if (isRejection(decision)) continue;
-      turns.push(recordTurn(decision, { universeId, position, actor: proposal.actor, command: proposal.command, createdAt: now }));
+      turns.push(
+        recordTurn(decision, {
+          universeId,
+          position,
+          actor: proposal.actor,
+          command: proposal.command,
+          createdAt: now,
+        }),
+      );
       if (decision.undoes !== undefined) turns[decision.undoes - 1]!.status = "undone";
       if (proposal.then) queued.push(proposal.then);
       state = evolve(state, decision.deltas);
@@ -76,7 +88,12 @@ export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
 
 /** Always accepted: a GM's minor world event. */
 function fallback(): Proposal {
-  const command: Command = { kind: "world_event", text: "Time passes on the coast", major: false, deltas: [] };
+  const command: Command = {
+    kind: "world_event",
+    text: "Time passes on the coast",
+    major: false,
+    deltas: [],
+  };
   return { actor: SIMULATED_GM, command };
 }
 

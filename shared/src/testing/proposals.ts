@@ -16,7 +16,17 @@ export interface Proposal {
 }
 
 const GM: Actor = { kind: "gm", playerId: "gm-1" };
-const SKILLS = ["Athletics", "Notice", "Burglary", "Lore", "Rapport", "Will", "Physique", "Stealth", "Deceive"] as const;
+const SKILLS = [
+  "Athletics",
+  "Notice",
+  "Burglary",
+  "Lore",
+  "Rapport",
+  "Will",
+  "Physique",
+  "Stealth",
+  "Deceive",
+] as const;
 const ATTACK_SKILLS = ["Fight", "Fight", "Shoot", "Provoke"] as const;
 const ATTITUDES: readonly Relationship[] = ["hostile", "wary", "neutral", "friendly", "ally"];
 
@@ -32,9 +42,12 @@ function invokesFor(state: UniverseState, character: Character, random: Random):
   if (random.int(1, 100) > 22) return [];
   const effect = random.int(1, 4) === 1 ? "reroll" : "bonus";
   const free = values(state.scene.aspects).filter((aspect) => aspect.freeInvokes > 0);
-  if (free.length > 0 && random.int(1, 2) === 1) return [{ aspect: pick(random, free).id, effect, payment: "free_invoke" }];
+  if (free.length > 0 && random.int(1, 2) === 1)
+    return [{ aspect: pick(random, free).id, effect, payment: "free_invoke" }];
   if (character.fatePoints === 0) return [];
-  return [{ aspect: pick(random, [character.highConcept, ...character.aspects]), effect, payment: "fate_point" }];
+  return [
+    { aspect: pick(random, [character.highConcept, ...character.aspects]), effect, payment: "fate_point" },
+  ];
 }
 
 function npcTarget(state: UniverseState, random: Random): Target | undefined {
@@ -43,31 +56,69 @@ function npcTarget(state: UniverseState, random: Random): Target | undefined {
 }
 
 function action(state: UniverseState, character: Character, random: Random, roll: number): Command {
-  const base = { kind: "action" as const, characterId: character.id, hidden: false, invokes: invokesFor(state, character, random) };
+  const base = {
+    kind: "action" as const,
+    characterId: character.id,
+    hidden: false,
+    invokes: invokesFor(state, character, random),
+  };
   if (roll <= 24) {
     const target = random.int(1, 10) <= 3 ? npcTarget(state, random) : undefined;
     const opposition = target && random.int(1, 2) === 1 ? undefined : random.int(0, 4);
-    return { ...base, action: "overcome", skill: pick(random, SKILLS), description: pick(random, OBSTACLES), target, opposition };
+    return {
+      ...base,
+      action: "overcome",
+      skill: pick(random, SKILLS),
+      description: pick(random, OBSTACLES),
+      target,
+      opposition,
+    };
   }
   if (roll <= 38) {
     const aspects = values(state.scene.aspects).filter((aspect) => !aspect.boost);
     const r = random.int(1, 10);
     const target: Target =
-      r <= 2 && aspects.length > 0 ? { type: "aspect", id: pick(random, aspects).id } : r <= 4 ? (npcTarget(state, random) ?? { type: "scene" }) : { type: "scene" };
-    return { ...base, action: "create_advantage", skill: pick(random, SKILLS), description: "", target, aspectName: pick(random, ADVANTAGES) };
+      r <= 2 && aspects.length > 0
+        ? { type: "aspect", id: pick(random, aspects).id }
+        : r <= 4
+          ? (npcTarget(state, random) ?? { type: "scene" })
+          : { type: "scene" };
+    return {
+      ...base,
+      action: "create_advantage",
+      skill: pick(random, SKILLS),
+      description: "",
+      target,
+      aspectName: pick(random, ADVANTAGES),
+    };
   }
   if (roll <= 48) {
-    const others = values(state.characters).filter((other) => other.id !== character.id && !other.takenOut && !other.conceded);
-    const target = random.int(1, 10) === 1 && others.length > 0 ? { type: "character" as const, id: pick(random, others).id } : npcTarget(state, random);
+    const others = values(state.characters).filter(
+      (other) => other.id !== character.id && !other.takenOut && !other.conceded,
+    );
+    const target =
+      random.int(1, 10) === 1 && others.length > 0
+        ? { type: "character" as const, id: pick(random, others).id }
+        : npcTarget(state, random);
     return { ...base, action: "attack", skill: pick(random, ATTACK_SKILLS), description: "", target };
   }
-  return { ...base, action: "defend", skill: "Athletics", description: "a hail of arrows", opposition: random.int(1, 4) };
+  return {
+    ...base,
+    action: "defend",
+    skill: "Athletics",
+    description: "a hail of arrows",
+    opposition: random.int(1, 4),
+  };
 }
 
 /** Something a player might do with one of the characters still in play. */
 export function playerCommand(state: UniverseState, random: Random, recent: readonly Turn[]): Proposal {
   const active = values(state.characters).filter((character) => !character.takenOut && !character.conceded);
-  if (active.length === 0) return { actor: GM, command: { kind: "scene", title: pick(random, SCENES), location: null, summary: "" } };
+  if (active.length === 0)
+    return {
+      actor: GM,
+      command: { kind: "scene", title: pick(random, SCENES), location: null, summary: "" },
+    };
   const character = pick(random, active);
   const actor: Actor = { kind: "player", playerId: character.playerId };
   const characterId = character.id;
@@ -77,7 +128,8 @@ export function playerCommand(state: UniverseState, random: Random, recent: read
     const [optionId, text] = pick(random, CHOICES);
     return { actor, command: { kind: "choice", characterId, optionId, text } };
   }
-  if (roll <= 91 && state.mode === "conflict" && roll > 88) return { actor, command: { kind: "concede", characterId } };
+  if (roll <= 91 && state.mode === "conflict" && roll > 88)
+    return { actor, command: { kind: "concede", characterId } };
   if (roll > 91 && roll <= 94) {
     const target = defaultUndoTarget(recent, actor);
     if (target !== null) return { actor, command: { kind: "undo", targetPosition: target } };
@@ -96,26 +148,53 @@ function worldDeltas(state: UniverseState, random: Random, position: number): De
   const r = random.int(1, 5);
   if (r === 1) {
     const hidden = values(state.world.locations).filter((location) => location.discoveredAt === null);
-    if (hidden.length > 0) return [{ op: "set", path: `/world/locations/${pick(random, hidden).id}/discoveredAt`, value: position }];
+    if (hidden.length > 0)
+      return [
+        { op: "set", path: `/world/locations/${pick(random, hidden).id}/discoveredAt`, value: position },
+      ];
     const id = `cove-${position}`;
-    return [{ op: "set", path: `/world/locations/${id}`, value: { id, name: `Cove ${position}`, region: "coast", notes: "", discoveredAt: random.int(1, 2) === 1 ? position : null } }];
+    return [
+      {
+        op: "set",
+        path: `/world/locations/${id}`,
+        value: {
+          id,
+          name: `Cove ${position}`,
+          region: "coast",
+          notes: "",
+          discoveredAt: random.int(1, 2) === 1 ? position : null,
+        },
+      },
+    ];
   }
   if (r === 2) {
     const npc = pick(random, values(state.world.npcs));
     const character = pick(random, values(state.characters));
-    return [{ op: "set", path: `/world/npcs/${npc.id}/attitudes/${character.id}`, value: pick(random, ATTITUDES) }];
+    return [
+      { op: "set", path: `/world/npcs/${npc.id}/attitudes/${character.id}`, value: pick(random, ATTITUDES) },
+    ];
   }
   if (r === 3) {
     const active = values(state.quests).filter((quest) => quest.state === "active");
     if (active.length >= 3 || (active.length > 0 && random.int(1, 2) === 1)) {
       const quest = pick(random, active);
       return [
-        { op: "set", path: `/quests/${quest.id}/state`, value: random.int(1, 4) === 1 ? "failed" : "resolved" },
+        {
+          op: "set",
+          path: `/quests/${quest.id}/state`,
+          value: random.int(1, 4) === 1 ? "failed" : "resolved",
+        },
         { op: "set", path: `/quests/${quest.id}/lastUpdatePosition`, value: position },
       ];
     }
     const id = `quest-${position}`;
-    const value = { id, title: `Find what the tide took (${position})`, state: "active", details: "", lastUpdatePosition: position };
+    const value = {
+      id,
+      title: `Find what the tide took (${position})`,
+      state: "active",
+      details: "",
+      lastUpdatePosition: position,
+    };
     return [{ op: "set", path: `/quests/${id}`, value }];
   }
   if (r === 4 && random.int(1, 3) === 1) {
@@ -141,7 +220,12 @@ function worldDeltas(state: UniverseState, random: Random, position: number): De
 export function gmCommand(state: UniverseState, random: Random, position: number): Proposal {
   const roll = random.int(1, 100);
   if (roll <= 70) {
-    const command: Command = { kind: "world_event", text: pick(random, WORLD_EVENTS), major: random.int(1, 10) <= 3, deltas: worldDeltas(state, random, position) };
+    const command: Command = {
+      kind: "world_event",
+      text: pick(random, WORLD_EVENTS),
+      major: random.int(1, 10) <= 3,
+      deltas: worldDeltas(state, random, position),
+    };
     return { actor: GM, command };
   }
   if (roll <= 82) {
@@ -152,8 +236,20 @@ export function gmCommand(state: UniverseState, random: Random, position: number
   if (roll <= 96) {
     const character = pick(random, values(state.characters));
     const aspect = random.int(1, 2) === 1 ? character.trouble : character.highConcept;
-    return { actor: GM, command: { kind: "compel", characterId: character.id, aspect, text: pick(random, COMPELS), accepted: random.int(1, 10) <= 7 } };
+    return {
+      actor: GM,
+      command: {
+        kind: "compel",
+        characterId: character.id,
+        aspect,
+        text: pick(random, COMPELS),
+        accepted: random.int(1, 10) <= 7,
+      },
+    };
   }
   const note = `The chapel bell was never rung before turn ${position}.`;
-  return { actor: GM, command: { kind: "retcon", note, deltas: [{ op: "set", path: "/canon/summaryRecent", value: note }] } };
+  return {
+    actor: GM,
+    command: { kind: "retcon", note, deltas: [{ op: "set", path: "/canon/summaryRecent", value: note }] },
+  };
 }

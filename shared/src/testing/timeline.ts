@@ -17,7 +17,12 @@ export function recordTurn(
   info: { universeId: string; position: number; actor: Actor; command: DecidableCommand; createdAt: string },
 ): Turn {
   const { command } = info;
-  const characterId = "characterId" in command ? command.characterId : command.kind === "add_character" ? command.character.id : null;
+  const characterId =
+    "characterId" in command
+      ? command.characterId
+      : command.kind === "add_character"
+        ? command.character.id
+        : null;
   return {
     universeId: info.universeId,
     position: info.position,
@@ -54,16 +59,37 @@ export interface Played {
  * undone targets as the server would. A rejected step throws: tests that expect a rejection call
  * `decide` themselves.
  */
-export function play(genesis: UniverseState, steps: readonly Step[], options: { seed?: number; from?: Played } = {}): Played {
+export function play(
+  genesis: UniverseState,
+  steps: readonly Step[],
+  options: { seed?: number; from?: Played } = {},
+): Played {
   let state = options.from?.state ?? genesis;
   const turns = options.from ? options.from.turns.map((turn) => ({ ...turn })) : [];
   for (const step of steps) {
     const position = turns.length + 1;
-    const random: Random = step.dice ? scriptedDice(...step.dice) : createRandom(turnSeed(options.seed ?? 1, position));
+    const random: Random = step.dice
+      ? scriptedDice(...step.dice)
+      : createRandom(turnSeed(options.seed ?? 1, position));
     const createdAt = new Date(Date.UTC(2026, 0, 1, 18, 0, position)).toISOString();
-    const decision: Decision | Rejection = decide(state, step.command, { position, now: createdAt, random, actor: step.actor, timeline: turns });
-    if (isRejection(decision)) throw new Error(`step ${position} rejected: ${decision.code} ${decision.message}`);
-    turns.push(recordTurn(decision, { universeId: "universe-test", position, actor: step.actor, command: step.command, createdAt }));
+    const decision: Decision | Rejection = decide(state, step.command, {
+      position,
+      now: createdAt,
+      random,
+      actor: step.actor,
+      timeline: turns,
+    });
+    if (isRejection(decision))
+      throw new Error(`step ${position} rejected: ${decision.code} ${decision.message}`);
+    turns.push(
+      recordTurn(decision, {
+        universeId: "universe-test",
+        position,
+        actor: step.actor,
+        command: step.command,
+        createdAt,
+      }),
+    );
     if (decision.undoes !== undefined) turns[decision.undoes - 1]!.status = "undone";
     state = evolve(state, decision.deltas);
   }

@@ -6,7 +6,12 @@ import { emptyState } from "../state.ts";
  * Athletics and Notice Fair +2; Rapport, Will and Physique Average +1. Three physical and three
  * mental stress boxes, three fate points, refresh 3. Tests read these numbers; keep them stable.
  */
-export function sampleCharacter(id: string, playerId: string, name: string, overrides: Partial<Character> = {}): Character {
+export function sampleCharacter(
+  id: string,
+  playerId: string,
+  name: string,
+  overrides: Partial<Character> = {},
+): Character {
   return {
     id,
     name,
@@ -42,7 +47,13 @@ export const SAMPLE_CHARACTERS = [
   ["corvin", "Corvin"],
 ] as const;
 
-function npc(id: string, name: string, relationship: Npc["relationship"], skills: Record<string, number>, boxes: number): Npc {
+function npc(
+  id: string,
+  name: string,
+  relationship: Npc["relationship"],
+  skills: Record<string, number>,
+  boxes: number,
+): Npc {
   return {
     id,
     name,
@@ -68,8 +79,12 @@ function aspect(id: string, name: string, freeInvokes: number): Aspect {
  */
 export function seedUniverse(options: { characters?: number; name?: string } = {}): UniverseState {
   const count = options.characters ?? 3;
-  if (count < 0 || count > SAMPLE_CHARACTERS.length) throw new RangeError(`1..${SAMPLE_CHARACTERS.length} characters`);
-  const state = emptyState(options.name ?? "The Drowned Coast", "A drowned coast where old oaths still bind the living.");
+  if (count < 0 || count > SAMPLE_CHARACTERS.length)
+    throw new RangeError(`1..${SAMPLE_CHARACTERS.length} characters`);
+  const state = emptyState(
+    options.name ?? "The Drowned Coast",
+    "A drowned coast where old oaths still bind the living.",
+  );
   SAMPLE_CHARACTERS.slice(0, count).forEach(([id, name], index) => {
     state.characters[id] = sampleCharacter(id, `player-${index + 1}`, name);
   });
@@ -79,7 +94,13 @@ export function seedUniverse(options: { characters?: number; name?: string } = {
     bandit: npc("bandit", "Marsh Bandit", "hostile", { Fight: 1, Athletics: 1, Stealth: 2 }, 2),
     ash: npc("ash", "Sister Ash", "friendly", { Empathy: 3, Will: 4, Lore: 4 }, 2),
   };
-  const place = (id: string, name: string, region: string, discoveredAt: number | null) => ({ id, name, region, notes: "", discoveredAt });
+  const place = (id: string, name: string, region: string, discoveredAt: number | null) => ({
+    id,
+    name,
+    region,
+    notes: "",
+    discoveredAt,
+  });
   state.world.locations = {
     harbour: place("harbour", "Greywater Harbour", "coast", 0),
     market: place("market", "Tide Market", "coast", 0),
@@ -92,7 +113,13 @@ export function seedUniverse(options: { characters?: number; name?: string } = {
     smugglers: { id: "smugglers", name: "Gull Smugglers", standing: -1 },
   };
   state.quests = {
-    lighthouse: { id: "lighthouse", title: "Relight the Old Lighthouse", state: "active", details: "", lastUpdatePosition: 0 },
+    lighthouse: {
+      id: "lighthouse",
+      title: "Relight the Old Lighthouse",
+      state: "active",
+      details: "",
+      lastUpdatePosition: 0,
+    },
     debt: { id: "debt", title: "Pay Brannoc's Debt", state: "active", details: "", lastUpdatePosition: 0 },
   };
   state.scene = {
