@@ -6,6 +6,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { DrizzleTurnStore } from "./drizzle-turn-store.ts";
+import type { Db } from "./rows.ts";
 import * as schema from "./schema.ts";
 import type { TurnStore } from "./turn-store.ts";
 
@@ -27,12 +28,26 @@ export const migrationsFolder = fileURLToPath(new URL("../../../migrations", imp
 /** Any number from the same 64-bit space would do; it only has to be the same for every process. */
 const MIGRATION_LOCK = 0x4c6f6f6d; // "Loom"
 
+/** An open, migrated database: what a TurnStore (or a measurement that needs raw SQL) runs on. */
+export interface OpenDatabase {
+  driver: TurnStore["driver"];
+  db: Db;
+  /** Raw SQL for operational checks (sizes, plans), rows as plain objects on either driver. */
+  query<T>(text: string): Promise<T[]>;
+  close(): Promise<void>;
+}
+
 /**
  * Opens the store and applies the migrations in `migrations/` (the only thing that ever creates
  * tables). On Postgres several processes may start at once, so they migrate one at a time under
  * an advisory lock, on a connection of their own.
  */
 export async function createTurnStore(options: TurnStoreOptions = {}): Promise<TurnStore> {
+  const database = await openDatabase(options);
+  return new DrizzleTurnStore(database.driver, database.db, () => database.close());
+}
+
+export async function openDatabase(options: TurnStoreOptions = {}): Promise<OpenDatabase> {
   if (options.databaseUrl) {
     const migrator = postgres(options.databaseUrl, { max: 1, onnotice: () => {} });
     try {
@@ -42,11 +57,20 @@ export async function createTurnStore(options: TurnStoreOptions = {}): Promise<T
       await migrator.end();
     }
     const client = postgres(options.databaseUrl, { max: options.poolSize ?? 10, onnotice: () => {} });
-    const db = drizzlePostgres({ client, schema });
-    return new DrizzleTurnStore("postgres", db, () => client.end());
+    return {
+      driver: "postgres",
+      db: drizzlePostgres({ client, schema }),
+      query: async <T>(text: string) => (await client.unsafe(text)) as unknown as T[],
+      close: () => client.end(),
+    };
   }
   const client = options.inMemory ? new PGlite() : new PGlite(options.dataDir ?? "./data/pglite");
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder });
-  return new DrizzleTurnStore("pglite", db, () => client.close());
+  return {
+    driver: "pglite",
+    db,
+    query: async <T>(text: string) => (await client.query<T>(text)).rows,
+    close: () => client.close(),
+  };
 }

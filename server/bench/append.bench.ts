@@ -1,0 +1,45 @@
+// Append: turns per second through appendTurns (head check, insert, snapshots, one transaction per
+// batch, a snapshot every 100 turns) for a few batch sizes, turns generated beforehand. Target ≥ 20 000 turns/s on Postgres.
+import type { Snapshot, Turn } from "@loom/shared";
+import { checksum } from "@loom/shared";
+import { openBenchDatabase } from "./fixture.ts";
+import { freshId } from "../src/persist/testing/build.ts";
+import { syntheticCampaign } from "../src/persist/testing/campaign.ts";
+
+const TURNS = 20_000;
+const BATCHES = [100, 500, 2_000];
+
+export default async function append(): Promise<Record<string, unknown>> {
+  const database = await openBenchDatabase();
+  try {
+    const figures: Record<string, number> = {};
+    for (const size of BATCHES) {
+      const id = freshId("bench-append");
+      const campaign = syntheticCampaign({ universeId: id, seed: size, narrate: true });
+      await database.store.createUniverse({ id, name: "Append", seed: size, createdBy: "bench" }, campaign.genesis);
+      const batches: Array<{ turns: Turn[]; snapshots: Snapshot[] }> = [];
+      for (let head = 0; head < TURNS; head += size) {
+        const turns: Turn[] = [];
+        const snapshots: Snapshot[] = [];
+        for (let i = 0; i < size; i++) {
+          const turn = campaign.next();
+          turns.push(turn);
+          if (turn.position % 100 === 0) {
+            const state = campaign.state;
+            snapshots.push({ universeId: id, position: turn.position, state, checksum: checksum(state), reason: "interval_turns", createdAt: turn.createdAt });
+          }
+        }
+        batches.push({ turns, snapshots });
+      }
+      const started = performance.now();
+      let head = 0;
+      for (const batch of batches) ({ head } = await database.store.appendTurns(id, { expectedHead: head, ...batch }));
+      const seconds = (performance.now() - started) / 1000;
+      figures[`batch_${size}_turns_per_s`] = Math.round(TURNS / seconds);
+      process.stderr.write(`  batch ${size}: ${TURNS} turns in ${seconds.toFixed(2)} s\n`);
+    }
+    return { driver: database.driver, turns_per_run: TURNS, ...figures };
+  } finally {
+    await database.dispose();
+  }
+}

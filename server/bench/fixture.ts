@@ -1,0 +1,98 @@
+// The benchmarks' database and universe. With DATABASE_URL: a database `loom_bench` created for
+// the run next to the configured one and dropped afterwards; without: PGlite in a temporary
+// directory, removed afterwards. Progress goes to stderr.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { DrizzleTurnStore } from "../src/persist/drizzle-turn-store.ts";
+import { openDatabase } from "../src/persist/index.ts";
+import type { OpenDatabase, TurnStore } from "../src/persist/index.ts";
+import { buildUniverse } from "../src/persist/testing/build.ts";
+import type { BuiltUniverse } from "../src/persist/testing/build.ts";
+
+export interface BenchDatabase {
+  store: TurnStore;
+  driver: TurnStore["driver"];
+  /** Raw SQL on the store's database, for measurements outside the port. */
+  query<T>(text: string): Promise<T[]>;
+  dispose(): Promise<void>;
+}
+
+const BENCH_DATABASE = "loom_bench";
+
+export async function openBenchDatabase(): Promise<BenchDatabase> {
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+    await admin.unsafe(`CREATE DATABASE ${BENCH_DATABASE}`);
+    const benchUrl = new URL(url);
+    benchUrl.pathname = `/${BENCH_DATABASE}`;
+    const database = await openDatabase({ databaseUrl: benchUrl.href });
+    return bench(database, async () => {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+      await admin.end();
+    });
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), "loom-bench-"));
+  const database = await openDatabase({ dataDir });
+  return bench(database, async () => rmSync(dataDir, { recursive: true, force: true }));
+}
+
+function bench(database: OpenDatabase, cleanUp: () => Promise<void>): BenchDatabase {
+  const store = new DrizzleTurnStore(database.driver, database.db, () => database.close());
+  return {
+    store,
+    driver: database.driver,
+    query: (text) => database.query(text),
+    dispose: async () => {
+      await store.close();
+      await cleanUp();
+    },
+  };
+}
+
+export const BENCH_TURNS = 100_000;
+
+/** The benchmark universe: a synthetic campaign with narration, a snapshot every 100 turns. */
+export async function buildBenchUniverse(store: TurnStore, turns = BENCH_TURNS): Promise<BuiltUniverse> {
+  const started = performance.now();
+  let reported = 0;
+  const built = await buildUniverse(store, {
+    turns,
+    batch: 1000,
+    snapshotEvery: 100,
+    narrate: true,
+    seed: 20_250_101,
+    keepTurns: false,
+    progress: (head) => {
+      if (head - reported >= 10_000 || head === turns) {
+        reported = head;
+        const seconds = (performance.now() - started) / 1000;
+        process.stderr.write(`  built ${head} turns in ${seconds.toFixed(1)} s\n`);
+      }
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  process.stderr.write(`  universe of ${turns} turns built in ${seconds.toFixed(1)} s (${Math.round(turns / seconds)} turns/s)\n`);
+  return built;
+}
+
+/** Percentile of sorted milliseconds, rounded to microseconds. */
+export function percentile(sorted: number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Math.round(sorted[index]! * 1000) / 1000;
+}
+
+/** A seeded source for reproducible random positions. */
+export function positions(count: number, max: number, seed = 97): number[] {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length: count }, () => Math.floor(next() * (max + 1)));
+}
