@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte, lte, sql } from "drizzle-orm";
 import { applyDeltas, checksum, STATE_VERSION, upcastState } from "@loom/shared";
-import type { Snapshot, UniverseState } from "@loom/shared";
+import type { Delta, Snapshot, UniverseState } from "@loom/shared";
 import { slices } from "./ancestry.ts";
 import type { Ancestry, Chain } from "./ancestry.ts";
 import { toSnapshot } from "./rows.ts";
@@ -40,6 +40,11 @@ export class StateReader {
 
   async stateAt(universeId: string, position: number): Promise<StateAt> {
     const chain = await this.ancestry.chain(universeId);
+    const own = chain[chain.length - 1]!;
+    if (position > own.after) {
+      const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
+      if (found) return this.fold(universeId, found.snapshot, found.deltas, position);
+    }
     const snapshot = await this.nearestSnapshot(chain, position);
     if (!snapshot) throw new NotFoundError("snapshot", `${universeId}@≤${position}`);
     return this.replay(chain, universeId, snapshot, position);
@@ -89,18 +94,42 @@ export class StateReader {
           .orderBy(asc(turns.position)),
       ),
     );
-    const rows = parts.flat();
-    if (rows.length !== position - snapshot.position) throw new NotFoundError("turn", `${universeId}@${position}`);
+    return this.fold(universeId, snapshot, parts.flat().map((row) => row.deltas), position);
+  }
+
+  /**
+   * The common jump, in one round trip: the universe's own newest snapshot at or before the
+   * position and, aggregated in the same statement, the deltas of the turns after it.
+   */
+  private async ownSnapshotAndDeltas(universeId: string, after: number, position: number): Promise<{ snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">; deltas: Delta[][] } | null> {
+    const result = await this.db.execute(sql`
+      select s.position, s.state, s.checksum,
+        coalesce((select jsonb_agg(t.deltas order by t.position) from ${turns} t
+                  where t.universe_id = ${universeId} and t.position > s.position and t.position <= ${position}), '[]'::jsonb) as deltas
+      from (select position, state, checksum from ${snapshots}
+            where universe_id = ${universeId} and position >= ${after} and position <= ${position}
+            order by position desc limit 1) s`);
+    const [row] = rowsOf<{ position: number; state: Record<string, unknown>; checksum: string; deltas: Delta[][] }>(result);
+    return row ? { snapshot: row, deltas: row.deltas } : null;
+  }
+
+  private fold(universeId: string, snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">, deltas: Delta[][], position: number): StateAt {
+    if (deltas.length !== position - snapshot.position) throw new NotFoundError("turn", `${universeId}@${position}`);
     let state = asState(snapshot.state);
-    for (const row of rows) state = applyDeltas(state, row.deltas);
+    for (const turnDeltas of deltas) state = applyDeltas(state, turnDeltas);
     return {
       position,
       state,
-      checksum: rows.length === 0 ? snapshot.checksum : checksum(state),
+      checksum: deltas.length === 0 ? snapshot.checksum : checksum(state),
       fromSnapshot: snapshot.position,
-      replayed: rows.length,
+      replayed: deltas.length,
     };
   }
+}
+
+/** postgres.js answers raw SQL with an array of rows, PGlite with `{ rows }`. */
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /** Snapshots of the current version are used as stored; older ones go through the upcasters. */
