@@ -4,6 +4,9 @@ import type { Narration, Snapshot, Turn, TurnKind, UniverseState } from "@loom/s
  * The TurnStore port: durable storage of universes, their timelines, snapshots and the records
  * around them (players, characters, runs, play sessions, progression). Two adapters implement it
  * (Postgres via postgres.js, embedded PGlite) and one contract suite runs against both.
+ *
+ * Times are stored as timestamptz and read back in `Date#toISOString` form (UTC, milliseconds):
+ * a turn written with its times in that form reads back equal to what was appended.
  */
 
 export interface UniverseRecord {
@@ -60,7 +63,12 @@ export interface AppendBatch {
   expectedHead: number;
   turns: Turn[];
   snapshots?: Snapshot[];
-  /** Positions this batch marks `undone` (the targets of its undo turns). */
+  /**
+   * Positions this batch marks `undone` (the targets of its undo turns), paired in order with the
+   * batch's `undo` turns: the n-th position is credited to the n-th undo turn, or to the batch's
+   * last position when there are fewer undo turns. A branch that shares a marked turn with its
+   * parent sees it undone only if the undo turn is part of its own timeline.
+   */
   undone?: number[];
 }
 
@@ -168,17 +176,26 @@ export interface TurnStore {
   /** Copy-on-write: stores a pointer (parent, position), never the parent's turns. */
   branchUniverse(input: { id: string; parentId: string; position: number; name: string; createdBy: string }): Promise<UniverseRecord>;
   headPosition(universeId: string): Promise<number>;
+  /**
+   * Atomic: the head check, the turns, the snapshots (upserted) and the undo marks in one
+   * transaction. A stale head or a duplicate key throws AppendConflictError and writes nothing;
+   * a batch whose turns do not follow `expectedHead` one by one throws RangeError.
+   */
   appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }>;
   getTurn(universeId: string, position: number): Promise<Turn | null>;
   /** Turns in (from, to], ascending, following the parent chain of a branch. */
   turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]>;
+  /** Ascending unless asked; 50 turns a page by default, at most 500. Turns read through a branch carry the branch's id. */
   timeline(universeId: string, query?: TimelineQuery): Promise<TimelinePage>;
   /** Write-once: a second narration for the same turn is ignored and returns false. */
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean>;
 
   // snapshots and state
+  /** Upsert: a snapshot at an existing position replaces it (it is derived data; verifySnapshot checks it). */
   putSnapshot(snapshot: Snapshot): Promise<void>;
+  /** Following the parent chain; a snapshot read through a branch carries the branch's id. */
   getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null>;
+  /** Nearest snapshot + the deltas after it. NotFoundError for an unknown universe or a position past the head. */
   stateAt(universeId: string, position: number): Promise<StateAt>;
   latestState(universeId: string): Promise<StateAt>;
   /** Replays up to the snapshot's position and throws ChecksumMismatchError when they differ. */
