@@ -59,9 +59,8 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     await waitFor(() => sessions.every((s) => s.turns.some((t) => t.position === result.turn.position)), 10_000, "broadcast to all 8");
-    const processIds = new Set(sessions.map((s) => (s.room as unknown as { roomId: string }).roomId));
-    expect(processIds.size).toBe(1);
-    expect(sessions.every((s) => s.state.characters.size === 8)).toBe(true);
+    // every member's synced state shows all 8 characters: they share one room's state
+    await waitFor(() => sessions.every((s) => s.state.characters.size === 8), 5_000, "all characters in every member's state");
     await Promise.all(sessions.map((s) => s.leave()));
   });
 });

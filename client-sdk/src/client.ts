@@ -87,7 +87,9 @@ export class LoomClient {
     await request(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/open`, this.token, {});
     try {
       const room = await this.colyseus.joinById(universeId, options);
-      return new UniverseSession(room);
+      const session = new UniverseSession(room);
+      await session.ready;
+      return session;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const code = /^([a-z_]+): /.exec(message)?.[1] ?? "join_failed";

@@ -61,8 +61,11 @@ export class UniverseSession {
   readonly turns: Turn[] = [];
   durableThrough = 0;
   persistedThrough = 0;
+  /** Resolves once the first full state has arrived (joinUniverse waits for it). */
+  readonly ready: Promise<void>;
 
   constructor(readonly room: Room) {
+    this.ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
     room.onMessage(ServerMessage.Ack, (ack: AckMessage) => {
       this.pending.get(ack.seq)?.({ ok: true, turn: ack.turn, duplicate: ack.duplicate });
       this.pending.delete(ack.seq);

@@ -21,3 +21,4 @@ export { recordGmDeltas } from "./rules/gm-deltas.ts";
 export * from "./evolve.ts";
 export * from "./replay.ts";
 export * from "./snapshot-policy.ts";
+export * from "./continuity/index.ts";

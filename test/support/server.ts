@@ -60,7 +60,7 @@ export interface ChildServer {
 export async function spawnServer(env: Record<string, string>, port: number): Promise<ChildServer> {
   const child = spawn(process.execPath, ["--import", "tsx", join(root, "server/src/main.ts")], {
     cwd: root,
-    env: { ...process.env, LOOM_SECRET: TEST_SECRET, PORT: String(port), LOOM_LOG: "warn", ...env },
+    env: { ...process.env, LOOM_SECRET: TEST_SECRET, PORT: String(port), LOOM_LOG: "warn", LOOM_ACTIONS_PER_SECOND: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

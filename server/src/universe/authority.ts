@@ -178,6 +178,7 @@ export class UniverseAuthority {
       now,
       random: createRandom(turnSeed(this.universe.seed, position)),
       actor: request.actor,
+      timeline: this.recent,
     };
     const decision = decide(this.stateDoc, request.command, ctx);
     if (isRejection(decision)) return { ok: false, rejection: decision };
