@@ -16,7 +16,7 @@ const impureImports = {
 };
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "data/**", "migrations/**", "**/*.js", "**/*.mjs", "loadtest/k6/**"] },
+  { ignores: [".tmp/**", "coverage/**", "node_modules/**", "data/**", "migrations/**", "**/*.js", "**/*.mjs", "loadtest/k6/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

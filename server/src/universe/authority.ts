@@ -211,7 +211,7 @@ export class UniverseAuthority {
       input.seq = request.client.seq;
     }
     const characterId =
-      request.characterId ?? ("characterId" in request.command ? (request.command.characterId as string) : null);
+      request.characterId ?? ("characterId" in request.command ? request.command.characterId : null);
     return {
       universeId: this.universe.id,
       position,
