@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -64,7 +66,10 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
       close: () => client.end(),
     };
   }
-  const client = options.inMemory ? new PGlite() : new PGlite(options.dataDir ?? "./data/pglite");
+  const dataDir = options.dataDir ?? "./data/pglite";
+  // PGlite creates its own directory but not the ones above it.
+  if (!options.inMemory) mkdirSync(dirname(resolve(dataDir)), { recursive: true });
+  const client = options.inMemory ? new PGlite() : new PGlite(dataDir);
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder });
   return {

@@ -1,13 +1,38 @@
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import postgres from "postgres";
 import { createTurnStore } from "./index.ts";
 import { describeTurnStoreContract } from "./turn-store.contract.ts";
 import type { TurnStore } from "./turn-store.ts";
+import { buildUniverse } from "./testing/build.ts";
 
 const databaseUrl = process.env.DATABASE_URL;
 
 describeTurnStoreContract("pglite (in memory)", () => createTurnStore({ inMemory: true }));
+
+describe("pglite on disk", () => {
+  it("keeps a universe across a restart, creating the directories above its data directory", async () => {
+    // given a data directory whose parents do not exist yet
+    const root = mkdtempSync(join(tmpdir(), "loom-pglite-"));
+    const dataDir = join(root, "nested", "pglite");
+    try {
+      // when a universe is written, the store closed and opened again
+      const first = await createTurnStore({ dataDir });
+      const built = await buildUniverse(first, { turns: 120, batch: 60 });
+      await first.close();
+      const again = await createTurnStore({ dataDir });
+      // then the timeline and the state are still there
+      expect(await again.turnsBetween(built.id, 0, 120)).toEqual(built.turns);
+      expect((await again.latestState(built.id)).checksum).toBe(built.checksums.get(120));
+      await again.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
 
 // CI refuses to run without DATABASE_URL (scripts/test.mjs), so this variant is never skipped there.
 describe.skipIf(!databaseUrl)("postgres", () => {
