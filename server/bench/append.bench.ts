@@ -16,7 +16,10 @@ export default async function append(): Promise<Record<string, unknown>> {
     for (const size of BATCHES) {
       const id = freshId("bench-append");
       const campaign = syntheticCampaign({ universeId: id, seed: size, narrate: true });
-      await database.store.createUniverse({ id, name: "Append", seed: size, createdBy: "bench" }, campaign.genesis);
+      await database.store.createUniverse(
+        { id, name: "Append", seed: size, createdBy: "bench" },
+        campaign.genesis,
+      );
       const batches: Array<{ turns: Turn[]; snapshots: Snapshot[] }> = [];
       for (let head = 0; head < TURNS; head += size) {
         const turns: Turn[] = [];
@@ -26,14 +29,22 @@ export default async function append(): Promise<Record<string, unknown>> {
           turns.push(turn);
           if (turn.position % 100 === 0) {
             const state = campaign.state;
-            snapshots.push({ universeId: id, position: turn.position, state, checksum: checksum(state), reason: "interval_turns", createdAt: turn.createdAt });
+            snapshots.push({
+              universeId: id,
+              position: turn.position,
+              state,
+              checksum: checksum(state),
+              reason: "interval_turns",
+              createdAt: turn.createdAt,
+            });
           }
         }
         batches.push({ turns, snapshots });
       }
       const started = performance.now();
       let head = 0;
-      for (const batch of batches) ({ head } = await database.store.appendTurns(id, { expectedHead: head, ...batch }));
+      for (const batch of batches)
+        ({ head } = await database.store.appendTurns(id, { expectedHead: head, ...batch }));
       const seconds = (performance.now() - started) / 1000;
       figures[`batch_${size}_turns_per_s`] = Math.round(TURNS / seconds);
       process.stderr.write(`  batch ${size}: ${TURNS} turns in ${seconds.toFixed(2)} s\n`);

@@ -75,7 +75,9 @@ export async function buildBenchUniverse(store: TurnStore, turns = BENCH_TURNS):
     },
   });
   const seconds = (performance.now() - started) / 1000;
-  process.stderr.write(`  universe of ${turns} turns built in ${seconds.toFixed(1)} s (${Math.round(turns / seconds)} turns/s)\n`);
+  process.stderr.write(
+    `  universe of ${turns} turns built in ${seconds.toFixed(1)} s (${Math.round(turns / seconds)} turns/s)\n`,
+  );
   return built;
 }
 

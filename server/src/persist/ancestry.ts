@@ -42,7 +42,8 @@ export class Ancestry {
       .from(universes)
       .where(eq(universes.id, universeId));
     if (!row) throw new NotFoundError("universe", universeId);
-    if (row.parentId === null || row.branchPosition === null) return [{ universeId, after: 0, through: Infinity }];
+    if (row.parentId === null || row.branchPosition === null)
+      return [{ universeId, after: 0, through: Infinity }];
     const at = row.branchPosition;
     const inherited = (await this.chain(row.parentId))
       .filter((segment) => segment.after <= at)
@@ -67,7 +68,11 @@ export class Ancestry {
         ),
       );
     const through = new Map(branches.map((segment) => [segment.universeId, segment.through]));
-    return new Set(marks.filter((mark) => mark.undoneBy <= (through.get(mark.universeId) ?? -1)).map((mark) => mark.position));
+    return new Set(
+      marks
+        .filter((mark) => mark.undoneBy <= (through.get(mark.universeId) ?? -1))
+        .map((mark) => mark.position),
+    );
   }
 }
 

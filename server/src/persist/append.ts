@@ -25,21 +25,30 @@ export async function appendTurns(db: Db, universeId: string, batch: AppendBatch
         .where(and(eq(universes.id, universeId), eq(universes.headPosition, batch.expectedHead)))
         .returning({ branchPosition: universes.branchPosition });
       if (!moved) throw await conflict(tx, universeId, batch.expectedHead);
-      for (let i = 0; i < batch.turns.length; i += CHUNK) await insertTurns(tx, batch.turns.slice(i, i + CHUNK));
+      for (let i = 0; i < batch.turns.length; i += CHUNK)
+        await insertTurns(tx, batch.turns.slice(i, i + CHUNK));
       if (batch.snapshots?.length) {
         await tx
           .insert(snapshots)
           .values(batch.snapshots.map((s) => ({ ...s, createdAt: new Date(s.createdAt) })))
           .onConflictDoUpdate({
             target: [snapshots.universeId, snapshots.position],
-            set: { state: sql`excluded.state`, checksum: sql`excluded.checksum`, reason: sql`excluded.reason`, createdAt: sql`excluded.created_at` },
+            set: {
+              state: sql`excluded.state`,
+              checksum: sql`excluded.checksum`,
+              reason: sql`excluded.reason`,
+              createdAt: sql`excluded.created_at`,
+            },
           });
       }
       await markUndone(tx, universeId, moved.branchPosition ?? 0, head, undoMarks(batch));
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
-      const [row] = await db.select({ head: universes.headPosition }).from(universes).where(eq(universes.id, universeId));
+      const [row] = await db
+        .select({ head: universes.headPosition })
+        .from(universes)
+        .where(eq(universes.id, universeId));
       throw new AppendConflictError(universeId, batch.expectedHead, row?.head ?? batch.expectedHead);
     }
     throw error;
@@ -72,14 +81,21 @@ function checkBatch(universeId: string, batch: AppendBatch): void {
   });
   for (const snapshot of batch.snapshots ?? []) {
     if (snapshot.universeId !== universeId || snapshot.position > batch.expectedHead + batch.turns.length) {
-      throw new RangeError(`snapshot ${snapshot.universeId}@${snapshot.position} is not on this batch's timeline`);
+      throw new RangeError(
+        `snapshot ${snapshot.universeId}@${snapshot.position} is not on this batch's timeline`,
+      );
     }
   }
 }
 
 async function conflict(db: Db, universeId: string, expectedHead: number): Promise<Error> {
-  const [row] = await db.select({ head: universes.headPosition }).from(universes).where(eq(universes.id, universeId));
-  return row ? new AppendConflictError(universeId, expectedHead, row.head) : new NotFoundError("universe", universeId);
+  const [row] = await db
+    .select({ head: universes.headPosition })
+    .from(universes)
+    .where(eq(universes.id, universeId));
+  return row
+    ? new AppendConflictError(universeId, expectedHead, row.head)
+    : new NotFoundError("universe", universeId);
 }
 
 /**
@@ -102,7 +118,8 @@ async function markUndone(
 ): Promise<void> {
   if (marks.length === 0) return;
   for (const mark of marks) {
-    if (mark.position < 1 || mark.position > head) throw new RangeError(`cannot mark ${universeId}@${mark.position} undone`);
+    if (mark.position < 1 || mark.position > head)
+      throw new RangeError(`cannot mark ${universeId}@${mark.position} undone`);
   }
   const own = marks.filter((mark) => mark.position > branchPosition);
   for (const mark of own) {

@@ -5,7 +5,15 @@ import { Records } from "./records.ts";
 import type { Db } from "./rows.ts";
 import { StateReader } from "./states.ts";
 import { TimelineReader } from "./timeline.ts";
-import type { AppendBatch, NewUniverse, StateAt, TimelinePage, TimelineQuery, TurnStore, UniverseRecord } from "./turn-store.ts";
+import type {
+  AppendBatch,
+  NewUniverse,
+  StateAt,
+  TimelinePage,
+  TimelineQuery,
+  TurnStore,
+  UniverseRecord,
+} from "./turn-store.ts";
 import * as universes from "./universes.ts";
 
 /**
@@ -45,7 +53,13 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return universes.listUniverses(this.db, options);
   }
 
-  branchUniverse(input: { id: string; parentId: string; position: number; name: string; createdBy: string }): Promise<UniverseRecord> {
+  branchUniverse(input: {
+    id: string;
+    parentId: string;
+    position: number;
+    name: string;
+    createdBy: string;
+  }): Promise<UniverseRecord> {
     return universes.branchUniverse(this.db, input, this.clock());
   }
 

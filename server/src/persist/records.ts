@@ -23,7 +23,10 @@ export class Records {
   ) {}
 
   async createPlayer(player: { id: string; name: string }): Promise<PlayerRecord> {
-    const [row] = await this.db.insert(players).values({ ...player, createdAt: this.clock() }).returning();
+    const [row] = await this.db
+      .insert(players)
+      .values({ ...player, createdAt: this.clock() })
+      .returning();
     return toPlayer(row!);
   }
 
@@ -33,7 +36,10 @@ export class Records {
   }
 
   async createCharacter(character: Omit<CharacterRecord, "createdAt">): Promise<CharacterRecord> {
-    const [row] = await this.db.insert(characters).values({ ...character, createdAt: this.clock() }).returning();
+    const [row] = await this.db
+      .insert(characters)
+      .values({ ...character, createdAt: this.clock() })
+      .returning();
     return toCharacter(row!);
   }
 
@@ -42,9 +48,14 @@ export class Records {
     return row ? toCharacter(row) : null;
   }
 
-  async createRun(run: Pick<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "therapeuticFocus">): Promise<RunRecord> {
+  async createRun(
+    run: Pick<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "therapeuticFocus">,
+  ): Promise<RunRecord> {
     const now = this.clock();
-    const [row] = await this.db.insert(runs).values({ ...run, createdAt: now, updatedAt: now }).returning();
+    const [row] = await this.db
+      .insert(runs)
+      .values({ ...run, createdAt: now, updatedAt: now })
+      .returning();
     return toRun(row!);
   }
 
@@ -53,7 +64,11 @@ export class Records {
     return row ? toRun(row) : null;
   }
 
-  async listRuns(filter: { playerId?: string; universeId?: string; characterId?: string }): Promise<RunRecord[]> {
+  async listRuns(filter: {
+    playerId?: string;
+    universeId?: string;
+    characterId?: string;
+  }): Promise<RunRecord[]> {
     const where: SQL[] = [];
     if (filter.playerId !== undefined) where.push(eq(runs.playerId, filter.playerId));
     if (filter.universeId !== undefined) where.push(eq(runs.universeId, filter.universeId));
@@ -77,8 +92,13 @@ export class Records {
     return toRun(row);
   }
 
-  async startSession(session: Pick<PlaySessionRecord, "id" | "runId" | "universeId" | "startPosition">): Promise<PlaySessionRecord> {
-    const [row] = await this.db.insert(playSessions).values({ ...session, startedAt: this.clock() }).returning();
+  async startSession(
+    session: Pick<PlaySessionRecord, "id" | "runId" | "universeId" | "startPosition">,
+  ): Promise<PlaySessionRecord> {
+    const [row] = await this.db
+      .insert(playSessions)
+      .values({ ...session, startedAt: this.clock() })
+      .returning();
     return toSession(row!);
   }
 
@@ -120,6 +140,9 @@ export class Records {
   async putProgression(record: ProgressionRecord): Promise<void> {
     const row = { ...record, updatedAt: new Date(record.updatedAt) };
     const { playerId: _key, ...fields } = row;
-    await this.db.insert(progression).values(row).onConflictDoUpdate({ target: progression.playerId, set: fields });
+    await this.db
+      .insert(progression)
+      .values(row)
+      .onConflictDoUpdate({ target: progression.playerId, set: fields });
   }
 }

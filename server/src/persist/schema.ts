@@ -75,7 +75,10 @@ export const universes = pgTable(
     createdBy: text("created_by").notNull(),
     createdAt: instant("created_at").notNull().defaultNow(),
   },
-  (t) => [index("universes_parent_idx").on(t.parentId), index("universes_created_by_idx").on(t.createdBy, t.createdAt)],
+  (t) => [
+    index("universes_parent_idx").on(t.parentId),
+    index("universes_created_by_idx").on(t.createdBy, t.createdAt),
+  ],
 );
 
 export const characters = pgTable(
@@ -222,8 +225,17 @@ export const progression = pgTable("progression", {
   runsCompleted: integer("runs_completed").notNull().default(0),
   turnsInCompletedRuns: integer("turns_in_completed_runs").notNull().default(0),
   milestones: integer("milestones").notNull().default(0),
-  metaconcepts: text("metaconcepts").array().notNull().default(sql`'{}'::text[]`),
-  completedRunIds: text("completed_run_ids").array().notNull().default(sql`'{}'::text[]`),
-  unlocks: text("unlocks").array().notNull().default(sql`'{}'::text[]`),
+  metaconcepts: text("metaconcepts")
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
+  completedRunIds: text("completed_run_ids")
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
+  unlocks: text("unlocks")
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
   updatedAt: instant("updated_at").notNull().defaultNow(),
 });

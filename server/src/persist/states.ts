@@ -29,7 +29,12 @@ export class StateReader {
       .values(row)
       .onConflictDoUpdate({
         target: [snapshots.universeId, snapshots.position],
-        set: { state: sql`excluded.state`, checksum: sql`excluded.checksum`, reason: sql`excluded.reason`, createdAt: sql`excluded.created_at` },
+        set: {
+          state: sql`excluded.state`,
+          checksum: sql`excluded.checksum`,
+          reason: sql`excluded.reason`,
+          createdAt: sql`excluded.created_at`,
+        },
       });
   }
 
@@ -53,11 +58,13 @@ export class StateReader {
   async verifySnapshot(universeId: string, position: number): Promise<void> {
     const chain = await this.ancestry.chain(universeId);
     const snapshot = await this.nearestSnapshot(chain, position);
-    if (!snapshot || snapshot.position !== position) throw new NotFoundError("snapshot", `${universeId}@${position}`);
+    if (!snapshot || snapshot.position !== position)
+      throw new NotFoundError("snapshot", `${universeId}@${position}`);
     const stored = checksum(snapshot.state);
     const previous = position > 0 ? await this.nearestSnapshot(chain, position - 1) : null;
     const replayed = previous ? (await this.replay(chain, universeId, previous, position)).checksum : stored;
-    if (replayed !== snapshot.checksum) throw new ChecksumMismatchError(universeId, position, snapshot.checksum, replayed);
+    if (replayed !== snapshot.checksum)
+      throw new ChecksumMismatchError(universeId, position, snapshot.checksum, replayed);
     // A state edited under an intact checksum: the replay agrees with the checksum, not with the state.
     if (stored !== replayed) throw new ChecksumMismatchError(universeId, position, stored, replayed);
   }
@@ -84,7 +91,12 @@ export class StateReader {
     return null;
   }
 
-  private async replay(chain: Chain, universeId: string, snapshot: SnapshotRow, position: number): Promise<StateAt> {
+  private async replay(
+    chain: Chain,
+    universeId: string,
+    snapshot: SnapshotRow,
+    position: number,
+  ): Promise<StateAt> {
     const parts = await Promise.all(
       slices(chain, snapshot.position, position).map((slice) =>
         this.db
@@ -94,14 +106,23 @@ export class StateReader {
           .orderBy(asc(turns.position)),
       ),
     );
-    return this.fold(universeId, snapshot, parts.flat().map((row) => row.deltas), position);
+    return this.fold(
+      universeId,
+      snapshot,
+      parts.flat().map((row) => row.deltas),
+      position,
+    );
   }
 
   /**
    * The common jump, in one round trip: the universe's own newest snapshot at or before the
    * position and, aggregated in the same statement, the deltas of the turns after it.
    */
-  private async ownSnapshotAndDeltas(universeId: string, after: number, position: number): Promise<{ snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">; deltas: Delta[][] } | null> {
+  private async ownSnapshotAndDeltas(
+    universeId: string,
+    after: number,
+    position: number,
+  ): Promise<{ snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">; deltas: Delta[][] } | null> {
     const result = await this.db.execute(sql`
       select s.position, s.state, s.checksum,
         coalesce((select jsonb_agg(t.deltas order by t.position) from ${turns} t
@@ -109,12 +130,23 @@ export class StateReader {
       from (select position, state, checksum from ${snapshots}
             where universe_id = ${universeId} and position >= ${after} and position <= ${position}
             order by position desc limit 1) s`);
-    const [row] = rowsOf<{ position: number; state: Record<string, unknown>; checksum: string; deltas: Delta[][] }>(result);
+    const [row] = rowsOf<{
+      position: number;
+      state: Record<string, unknown>;
+      checksum: string;
+      deltas: Delta[][];
+    }>(result);
     return row ? { snapshot: row, deltas: row.deltas } : null;
   }
 
-  private fold(universeId: string, snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">, deltas: Delta[][], position: number): StateAt {
-    if (deltas.length !== position - snapshot.position) throw new NotFoundError("turn", `${universeId}@${position}`);
+  private fold(
+    universeId: string,
+    snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">,
+    deltas: Delta[][],
+    position: number,
+  ): StateAt {
+    if (deltas.length !== position - snapshot.position)
+      throw new NotFoundError("turn", `${universeId}@${position}`);
     let state = asState(snapshot.state);
     for (const turnDeltas of deltas) state = applyDeltas(state, turnDeltas);
     return {

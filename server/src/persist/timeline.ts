@@ -95,11 +95,17 @@ export class TimelineReader {
     return false;
   }
 
-  private async present(chain: Chain, universeId: string, parts: Array<{ segment: Segment; rows: TurnRow[] }>): Promise<Turn[]> {
+  private async present(
+    chain: Chain,
+    universeId: string,
+    parts: Array<{ segment: Segment; rows: TurnRow[] }>,
+  ): Promise<Turn[]> {
     const shared = parts.some((part) => part.segment.universeId !== universeId && part.rows.length > 0);
     const inherited = shared ? await this.ancestry.inheritedUndone(chain) : new Set<number>();
     return parts.flatMap(({ segment, rows }) =>
-      rows.map((row) => toTurn(row, universeId, undoneIn(segment, row.undoneBy) || inherited.has(row.position))),
+      rows.map((row) =>
+        toTurn(row, universeId, undoneIn(segment, row.undoneBy) || inherited.has(row.position)),
+      ),
     );
   }
 }

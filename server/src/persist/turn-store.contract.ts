@@ -33,10 +33,21 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       const built = await small(0);
       expect(await store.headPosition(built.id)).toBe(0);
       const genesis = await store.getSnapshotAtOrBefore(built.id, 0);
-      expect(genesis).toMatchObject({ position: 0, reason: "genesis", checksum: checksum(built.campaign.genesis) });
+      expect(genesis).toMatchObject({
+        position: 0,
+        reason: "genesis",
+        checksum: checksum(built.campaign.genesis),
+      });
       expect((await store.latestState(built.id)).state).toEqual(built.campaign.genesis);
-      expect(await store.getUniverse(built.id)).toMatchObject({ id: built.id, headPosition: 0, parentId: null, status: "active" });
-      expect((await store.listUniverses({ createdBy: "builder", limit: 1000 })).map((u) => u.id)).toContain(built.id);
+      expect(await store.getUniverse(built.id)).toMatchObject({
+        id: built.id,
+        headPosition: 0,
+        parentId: null,
+        status: "active",
+      });
+      expect((await store.listUniverses({ createdBy: "builder", limit: 1000 })).map((u) => u.id)).toContain(
+        built.id,
+      );
     });
 
     it("rule 2: 10 000 turns appended in batches read back exactly as appended", async () => {
@@ -61,10 +72,15 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
     it("rule 4: an append with a stale head is a conflict and writes nothing", async () => {
       const built = await small(10);
       const next = built.campaign.take(2);
-      await expect(store.appendTurns(built.id, { expectedHead: 9, turns: next.map((t) => ({ ...t, position: t.position - 1 })) })).rejects.toBeInstanceOf(
-        AppendConflictError,
-      );
-      await expect(store.appendTurns(built.id, { expectedHead: 11, turns: [] })).rejects.toMatchObject({ actualHead: 10 });
+      await expect(
+        store.appendTurns(built.id, {
+          expectedHead: 9,
+          turns: next.map((t) => ({ ...t, position: t.position - 1 })),
+        }),
+      ).rejects.toBeInstanceOf(AppendConflictError);
+      await expect(store.appendTurns(built.id, { expectedHead: 11, turns: [] })).rejects.toMatchObject({
+        actualHead: 10,
+      });
       expect(await store.headPosition(built.id)).toBe(10);
       expect(await store.turnsBetween(built.id, 0, 20)).toEqual(built.turns);
     });
@@ -91,46 +107,114 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       const built = await small(3);
       const [next] = built.campaign.take(1);
       const clash = { ...next!, id: built.turns[0]!.id };
-      const snapshot = { universeId: built.id, position: 4, state: built.campaign.state, checksum: "0".repeat(64), reason: "manual" as const, createdAt: clash.createdAt };
-      await expect(store.appendTurns(built.id, { expectedHead: 3, turns: [clash], snapshots: [snapshot] })).rejects.toBeInstanceOf(AppendConflictError);
+      const snapshot = {
+        universeId: built.id,
+        position: 4,
+        state: built.campaign.state,
+        checksum: "0".repeat(64),
+        reason: "manual" as const,
+        createdAt: clash.createdAt,
+      };
+      await expect(
+        store.appendTurns(built.id, { expectedHead: 3, turns: [clash], snapshots: [snapshot] }),
+      ).rejects.toBeInstanceOf(AppendConflictError);
       expect(await store.headPosition(built.id)).toBe(3);
       expect((await store.getSnapshotAtOrBefore(built.id, 4))?.position).toBe(0);
-      await expect(store.appendTurns(built.id, { expectedHead: 3, turns: [{ ...next!, position: 5 }] })).rejects.toBeInstanceOf(RangeError);
+      await expect(
+        store.appendTurns(built.id, { expectedHead: 3, turns: [{ ...next!, position: 5 }] }),
+      ).rejects.toBeInstanceOf(RangeError);
     });
 
     it("rule 7: a branch sees its parent's turns up to the branch position and its own after; the parent never sees the branch's", async () => {
       const parent = await small(60, { snapshotEvery: 25 });
       const at = await store.stateAt(parent.id, 40);
       const branchId = freshId("branch");
-      const branch = await store.branchUniverse({ id: branchId, parentId: parent.id, position: 40, name: "What if", createdBy: "gm" });
-      expect(branch).toMatchObject({ parentId: parent.id, branchPosition: 40, headPosition: 40, seed: (await store.getUniverse(parent.id))!.seed });
-      expect(await store.turnsBetween(branchId, 0, 100)).toEqual(parent.turns.slice(0, 40).map((t) => ({ ...t, universeId: branchId })));
-      const own = await buildUniverse(store, { id: branchId, turns: 30, batch: 7, snapshotEvery: 25, branchOf: { state: at.state, position: 40 } });
+      const branch = await store.branchUniverse({
+        id: branchId,
+        parentId: parent.id,
+        position: 40,
+        name: "What if",
+        createdBy: "gm",
+      });
+      expect(branch).toMatchObject({
+        parentId: parent.id,
+        branchPosition: 40,
+        headPosition: 40,
+        seed: (await store.getUniverse(parent.id))!.seed,
+      });
+      expect(await store.turnsBetween(branchId, 0, 100)).toEqual(
+        parent.turns.slice(0, 40).map((t) => ({ ...t, universeId: branchId })),
+      );
+      const own = await buildUniverse(store, {
+        id: branchId,
+        turns: 30,
+        batch: 7,
+        snapshotEvery: 25,
+        branchOf: { state: at.state, position: 40 },
+      });
       const seen = await store.turnsBetween(branchId, 0, 100);
       expect(seen.map((t) => t.id)).toEqual([...parent.turns.slice(0, 40), ...own.turns].map((t) => t.id));
       expect(await store.turnsBetween(parent.id, 0, 100)).toEqual(parent.turns);
       expect((await store.stateAt(branchId, 70)).checksum).toBe(own.checksums.get(70));
-      expect((await store.stateAt(branchId, 30)).checksum).toBe((await store.stateAt(parent.id, 30)).checksum);
+      expect((await store.stateAt(branchId, 30)).checksum).toBe(
+        (await store.stateAt(parent.id, 30)).checksum,
+      );
       expect((await store.latestState(parent.id)).checksum).toBe(parent.checksums.get(60));
-      await expect(store.branchUniverse({ id: freshId("branch"), parentId: parent.id, position: 61, name: "x", createdBy: "gm" })).rejects.toBeInstanceOf(RangeError);
+      await expect(
+        store.branchUniverse({
+          id: freshId("branch"),
+          parentId: parent.id,
+          position: 61,
+          name: "x",
+          createdBy: "gm",
+        }),
+      ).rejects.toBeInstanceOf(RangeError);
     });
 
     it("rule 8: a branch of a branch of a 10 000-turn universe follows the whole chain and copies nothing", async () => {
       const first = freshId("branch");
       const started = performance.now();
-      await store.branchUniverse({ id: first, parentId: big.id, position: 9_950, name: "First", createdBy: "gm" });
+      await store.branchUniverse({
+        id: first,
+        parentId: big.id,
+        position: 9_950,
+        name: "First",
+        createdBy: "gm",
+      });
       expect(performance.now() - started).toBeLessThan(1_000);
       expect(await store.turnsBetween(first, 9_950, 10_000)).toEqual([]);
-      const firstOwn = await buildUniverse(store, { id: first, turns: 20, batch: 20, branchOf: { state: (await store.stateAt(big.id, 9_950)).state, position: 9_950 } });
+      const firstOwn = await buildUniverse(store, {
+        id: first,
+        turns: 20,
+        batch: 20,
+        branchOf: { state: (await store.stateAt(big.id, 9_950)).state, position: 9_950 },
+      });
       const second = freshId("branch");
-      await store.branchUniverse({ id: second, parentId: first, position: 9_960, name: "Second", createdBy: "gm" });
-      const secondOwn = await buildUniverse(store, { id: second, turns: 15, batch: 15, branchOf: { state: (await store.stateAt(first, 9_960)).state, position: 9_960 } });
+      await store.branchUniverse({
+        id: second,
+        parentId: first,
+        position: 9_960,
+        name: "Second",
+        createdBy: "gm",
+      });
+      const secondOwn = await buildUniverse(store, {
+        id: second,
+        turns: 15,
+        batch: 15,
+        branchOf: { state: (await store.stateAt(first, 9_960)).state, position: 9_960 },
+      });
       const seen = await store.turnsBetween(second, 9_940, 10_000);
-      expect(seen.map((t) => t.id)).toEqual([...big.turns.slice(9_940, 9_950), ...firstOwn.turns.slice(0, 10), ...secondOwn.turns].map((t) => t.id));
+      expect(seen.map((t) => t.id)).toEqual(
+        [...big.turns.slice(9_940, 9_950), ...firstOwn.turns.slice(0, 10), ...secondOwn.turns].map(
+          (t) => t.id,
+        ),
+      );
       expect((await store.latestState(second)).checksum).toBe(secondOwn.checksums.get(9_975));
       expect((await store.stateAt(second, 9_900)).checksum).toBe(big.checksums.get(9_900));
       expect(await store.headPosition(big.id)).toBe(10_000);
-      expect(await store.turnsBetween(first, 9_960, 10_000)).toEqual(firstOwn.turns.slice(10).map((t) => ({ ...t, universeId: first })));
+      expect(await store.turnsBetween(first, 9_960, 10_000)).toEqual(
+        firstOwn.turns.slice(10).map((t) => ({ ...t, universeId: first })),
+      );
     });
 
     it("rule 9: timeline pages follow the cursor both ways, filter, and cross the branch point", async () => {
@@ -150,38 +234,76 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       const newest = await store.timeline(big.id, { order: "desc", limit: 3 });
       expect(newest).toEqual({ turns: big.turns.slice(-3).reverse(), nextCursor: 9_998 });
       const character = all[0]!.characterId!;
-      expect(await pages({ characterId: character })).toEqual(big.turns.filter((t) => t.characterId === character));
+      expect(await pages({ characterId: character })).toEqual(
+        big.turns.filter((t) => t.characterId === character),
+      );
       const run = big.turns[1]!.runId!;
       const runDesc = await pages({ runId: run, order: "desc" });
       expect(runDesc).toEqual(big.turns.filter((t) => t.runId === run).reverse());
       const choices = await pages({ kind: "choice" });
       expect(choices).toEqual(big.turns.filter((t) => t.kind === "choice"));
       const branchId = freshId("branch");
-      await store.branchUniverse({ id: branchId, parentId: big.id, position: 100, name: "Early", createdBy: "gm" });
-      const own = await buildUniverse(store, { id: branchId, turns: 30, batch: 30, branchOf: { state: (await store.stateAt(big.id, 100)).state, position: 100 } });
+      await store.branchUniverse({
+        id: branchId,
+        parentId: big.id,
+        position: 100,
+        name: "Early",
+        createdBy: "gm",
+      });
+      const own = await buildUniverse(store, {
+        id: branchId,
+        turns: 30,
+        batch: 30,
+        branchOf: { state: (await store.stateAt(big.id, 100)).state, position: 100 },
+      });
       const across = await store.timeline(branchId, { order: "desc", limit: 50 });
-      expect(across.turns.map((t) => t.id)).toEqual([...big.turns.slice(80, 100), ...own.turns].map((t) => t.id).reverse());
+      expect(across.turns.map((t) => t.id)).toEqual(
+        [...big.turns.slice(80, 100), ...own.turns].map((t) => t.id).reverse(),
+      );
       expect(across.nextCursor).toBe(81);
     });
 
     it("rule 10: full-text search finds a turn by a word of its narration, input or events, within its timeline", async () => {
       const built = await small(20);
-      const narration: Narration = { text: "The zeppelin drifts over Quillfeather Marsh.", narrator: "template", model: null, seed: 1, promptHash: null, tokens: null };
+      const narration: Narration = {
+        text: "The zeppelin drifts over Quillfeather Marsh.",
+        narrator: "template",
+        model: null,
+        seed: 1,
+        promptHash: null,
+        tokens: null,
+      };
       expect(await store.setNarration(built.id, 12, narration)).toBe(true);
       const found = await store.timeline(built.id, { q: "zeppelins" });
       expect(found.turns.map((t) => t.position)).toEqual([12]);
       expect(found.turns[0]!.narration).toEqual(narration);
       const description = String(built.turns[3]!.input.description ?? built.turns[3]!.input.text);
       const word = description.split(" ")[0]!;
-      expect((await store.timeline(built.id, { q: word, limit: 500 })).turns.map((t) => t.position)).toContain(4);
+      expect(
+        (await store.timeline(built.id, { q: word, limit: 500 })).turns.map((t) => t.position),
+      ).toContain(4);
       expect((await store.timeline(big.id, { q: "zeppelin" })).turns).toEqual([]);
-      expect((await store.timeline(built.id, { q: '"drifts over" -balloon' })).turns.map((t) => t.position)).toEqual([12]);
+      expect(
+        (await store.timeline(built.id, { q: '"drifts over" -balloon' })).turns.map((t) => t.position),
+      ).toEqual([12]);
     });
 
     it("rule 11: narration is written once; a second one is ignored", async () => {
       const built = await small(3);
-      const first: Narration = { text: "First telling.", narrator: "template", model: null, seed: 3, promptHash: null, tokens: null };
-      const second: Narration = { ...first, text: "Second telling.", narrator: "openai-compatible", model: "m" };
+      const first: Narration = {
+        text: "First telling.",
+        narrator: "template",
+        model: null,
+        seed: 3,
+        promptHash: null,
+        tokens: null,
+      };
+      const second: Narration = {
+        ...first,
+        text: "Second telling.",
+        narrator: "openai-compatible",
+        model: "m",
+      };
       expect(await store.setNarration(built.id, 2, first)).toBe(true);
       expect(await store.setNarration(built.id, 2, second)).toBe(false);
       expect((await store.getTurn(built.id, 2))?.narration).toEqual(first);
@@ -198,7 +320,10 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       await store.putSnapshot({ ...honest, state: forged, checksum: checksum(forged) });
       await expect(store.verifySnapshot(built.id, 20)).rejects.toBeInstanceOf(ChecksumMismatchError);
       await store.putSnapshot({ ...honest, state: forged });
-      await expect(store.verifySnapshot(built.id, 20)).rejects.toMatchObject({ name: "ChecksumMismatchError", position: 20 });
+      await expect(store.verifySnapshot(built.id, 20)).rejects.toMatchObject({
+        name: "ChecksumMismatchError",
+        position: 20,
+      });
       await store.putSnapshot(honest);
       await store.verifySnapshot(built.id, 20);
       await expect(store.verifySnapshot(built.id, 21)).rejects.toBeInstanceOf(NotFoundError);
@@ -207,23 +332,47 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
     it("rule 13: undone positions are marked in the append that undoes them, per timeline", async () => {
       const built = await small(10);
       const early = freshId("branch");
-      await store.branchUniverse({ id: early, parentId: built.id, position: 10, name: "Before the undo", createdBy: "gm" });
+      await store.branchUniverse({
+        id: early,
+        parentId: built.id,
+        position: 10,
+        name: "Before the undo",
+        createdBy: "gm",
+      });
       const [undo] = built.campaign.take(1);
-      const inverse = { ...undo!, kind: "undo" as const, input: { position: 10 }, deltas: invertDeltas(built.turns[9]!.deltas) };
+      const inverse = {
+        ...undo!,
+        kind: "undo" as const,
+        input: { position: 10 },
+        deltas: invertDeltas(built.turns[9]!.deltas),
+      };
       await store.appendTurns(built.id, { expectedHead: 10, turns: [inverse], undone: [10] });
       expect((await store.getTurn(built.id, 10))?.status).toBe("undone");
       expect((await store.getTurn(built.id, 11))?.status).toBe("applied");
-      expect((await store.stateAt(built.id, 11)).checksum).toBe(checksum((await store.stateAt(built.id, 9)).state));
+      expect((await store.stateAt(built.id, 11)).checksum).toBe(
+        checksum((await store.stateAt(built.id, 9)).state),
+      );
       expect((await store.getTurn(early, 10))?.status).toBe("applied");
       const late = freshId("branch");
-      await store.branchUniverse({ id: late, parentId: built.id, position: 11, name: "After the undo", createdBy: "gm" });
+      await store.branchUniverse({
+        id: late,
+        parentId: built.id,
+        position: 11,
+        name: "After the undo",
+        createdBy: "gm",
+      });
       expect((await store.getTurn(late, 10))?.status).toBe("undone");
       const [branchUndo] = built.campaign.take(1);
       const mark = { ...branchUndo!, universeId: early, position: 11, kind: "undo" as const, deltas: [] };
       await store.appendTurns(early, { expectedHead: 10, turns: [mark], undone: [8] });
       expect((await store.getTurn(early, 8))?.status).toBe("undone");
       expect((await store.getTurn(built.id, 8))?.status).toBe("applied");
-      expect((await store.turnsBetween(early, 7, 11)).map((t) => t.status)).toEqual(["undone", "applied", "applied", "applied"]);
+      expect((await store.turnsBetween(early, 7, 11)).map((t) => t.status)).toEqual([
+        "undone",
+        "applied",
+        "applied",
+        "applied",
+      ]);
     });
 
     it("rule 14: unknown universes and positions beyond the head are not found", async () => {
@@ -231,7 +380,9 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       await expect(store.headPosition(missing)).rejects.toBeInstanceOf(NotFoundError);
       await expect(store.stateAt(missing, 0)).rejects.toBeInstanceOf(NotFoundError);
       await expect(store.stateAt(big.id, 10_001)).rejects.toBeInstanceOf(NotFoundError);
-      await expect(store.appendTurns(missing, { expectedHead: 0, turns: [] })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.appendTurns(missing, { expectedHead: 0, turns: [] })).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
       expect(await store.getUniverse(missing)).toBeNull();
     });
 

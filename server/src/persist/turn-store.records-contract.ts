@@ -10,7 +10,10 @@ export function describeRecordsContract(getStore: () => TurnStore): void {
     async function cast() {
       const store = getStore();
       const player = await store.createPlayer({ id: freshId("player"), name: "Ada" });
-      const universe = await store.createUniverse({ id: freshId("universe"), name: "Shared", seed: 9, createdBy: player.id }, emptyState());
+      const universe = await store.createUniverse(
+        { id: freshId("universe"), name: "Shared", seed: 9, createdBy: player.id },
+        emptyState(),
+      );
       const character = await store.createCharacter({
         id: freshId("character"),
         playerId: player.id,
@@ -32,33 +35,98 @@ export function describeRecordsContract(getStore: () => TurnStore): void {
 
     it("rule 21: a run starts active and its lifecycle fields update; listRuns filters", async () => {
       const { store, player, universe, character } = await cast();
-      const run = await store.createRun({ id: freshId("run"), playerId: player.id, characterId: character.id, universeId: universe.id, therapeuticFocus: "grief" });
-      expect(run).toMatchObject({ state: "active", turnCount: 0, sessionCount: 0, milestones: 0, completedAtPosition: null, therapeuticFocus: "grief" });
-      const paused = await store.updateRun(run.id, { state: "paused", turnCount: 12, lastSessionEndPosition: 40 });
-      expect(paused).toMatchObject({ state: "paused", turnCount: 12, lastSessionEndPosition: 40, createdAt: run.createdAt });
-      const done = await store.updateRun(run.id, { state: "completed", completionReason: "victory", completedAtPosition: 88 });
+      const run = await store.createRun({
+        id: freshId("run"),
+        playerId: player.id,
+        characterId: character.id,
+        universeId: universe.id,
+        therapeuticFocus: "grief",
+      });
+      expect(run).toMatchObject({
+        state: "active",
+        turnCount: 0,
+        sessionCount: 0,
+        milestones: 0,
+        completedAtPosition: null,
+        therapeuticFocus: "grief",
+      });
+      const paused = await store.updateRun(run.id, {
+        state: "paused",
+        turnCount: 12,
+        lastSessionEndPosition: 40,
+      });
+      expect(paused).toMatchObject({
+        state: "paused",
+        turnCount: 12,
+        lastSessionEndPosition: 40,
+        createdAt: run.createdAt,
+      });
+      const done = await store.updateRun(run.id, {
+        state: "completed",
+        completionReason: "victory",
+        completedAtPosition: 88,
+      });
       expect(await store.getRun(run.id)).toEqual(done);
-      const other = await store.createRun({ id: freshId("run"), playerId: player.id, characterId: character.id, universeId: universe.id, therapeuticFocus: null });
-      expect((await store.listRuns({ playerId: player.id })).map((r) => r.id).sort()).toEqual([run.id, other.id].sort());
+      const other = await store.createRun({
+        id: freshId("run"),
+        playerId: player.id,
+        characterId: character.id,
+        universeId: universe.id,
+        therapeuticFocus: null,
+      });
+      expect((await store.listRuns({ playerId: player.id })).map((r) => r.id).sort()).toEqual(
+        [run.id, other.id].sort(),
+      );
       expect(await store.listRuns({ universeId: universe.id, characterId: character.id })).toHaveLength(2);
-      await expect(store.updateRun(freshId("nobody"), { state: "abandoned" })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.updateRun(freshId("nobody"), { state: "abandoned" })).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
     });
 
     it("rule 22: play sessions start open and end with a position and a summary", async () => {
       const { store, player, universe, character } = await cast();
-      const run = await store.createRun({ id: freshId("run"), playerId: player.id, characterId: character.id, universeId: universe.id, therapeuticFocus: null });
-      const first = await store.startSession({ id: freshId("session"), runId: run.id, universeId: universe.id, startPosition: 1 });
+      const run = await store.createRun({
+        id: freshId("run"),
+        playerId: player.id,
+        characterId: character.id,
+        universeId: universe.id,
+        therapeuticFocus: null,
+      });
+      const first = await store.startSession({
+        id: freshId("session"),
+        runId: run.id,
+        universeId: universe.id,
+        startPosition: 1,
+      });
       expect(first).toMatchObject({ endPosition: null, summary: null, endedAt: null });
-      const ended = await store.endSession(first.id, { endPosition: 30, summary: "Brenna found the ledger." });
-      expect(ended).toMatchObject({ endPosition: 30, summary: "Brenna found the ledger.", startedAt: first.startedAt });
-      const second = await store.startSession({ id: freshId("session"), runId: run.id, universeId: universe.id, startPosition: 31 });
+      const ended = await store.endSession(first.id, {
+        endPosition: 30,
+        summary: "Brenna found the ledger.",
+      });
+      expect(ended).toMatchObject({
+        endPosition: 30,
+        summary: "Brenna found the ledger.",
+        startedAt: first.startedAt,
+      });
+      const second = await store.startSession({
+        id: freshId("session"),
+        runId: run.id,
+        universeId: universe.id,
+        startPosition: 31,
+      });
       expect(await store.listSessions(run.id)).toEqual([ended, second]);
-      await expect(store.endSession(freshId("nobody"), { endPosition: 1, summary: "" })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(
+        store.endSession(freshId("nobody"), { endPosition: 1, summary: "" }),
+      ).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it("rule 23: progression is empty until written, then reads back as written", async () => {
       const { store, player } = await cast();
-      expect(await store.getProgression(player.id)).toMatchObject({ playerId: player.id, runsCompleted: 0, unlocks: [] });
+      expect(await store.getProgression(player.id)).toMatchObject({
+        playerId: player.id,
+        runsCompleted: 0,
+        unlocks: [],
+      });
       const progression = {
         playerId: player.id,
         runsCompleted: 2,

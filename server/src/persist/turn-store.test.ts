@@ -36,7 +36,9 @@ describe("pglite on disk", () => {
 
 // CI refuses to run without DATABASE_URL (scripts/test.mjs), so this variant is never skipped there.
 describe.skipIf(!databaseUrl)("postgres", () => {
-  describeTurnStoreContract("postgres", async () => cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!));
+  describeTurnStoreContract("postgres", async () =>
+    cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!),
+  );
 
   it("applies the migrations to a fresh database, and again without effect", async () => {
     // given a database nobody has used
@@ -56,7 +58,15 @@ describe.skipIf(!databaseUrl)("postgres", () => {
         const tables = await probe<{ table_name: string }[]>`
           select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
         expect(tables.map((t) => t.table_name)).toEqual([
-          "characters", "inherited_undos", "play_sessions", "players", "progression", "runs", "snapshots", "turns", "universes",
+          "characters",
+          "inherited_undos",
+          "play_sessions",
+          "players",
+          "progression",
+          "runs",
+          "snapshots",
+          "turns",
+          "universes",
         ]);
         const [search] = await probe<{ is_generated: string; data_type: string }[]>`
           select is_generated, data_type from information_schema.columns where table_name = 'turns' and column_name = 'search'`;
@@ -88,9 +98,13 @@ function cleaningUp(store: TurnStore, url: string): TurnStore {
       if (typeof member !== "function") return member;
       const value = member as (...args: unknown[]) => unknown;
       if (property === "createUniverse" || property === "branchUniverse") {
-        return (input: { id: string }, ...rest: unknown[]): unknown => (remember(universes, input.id), value.call(target, input, ...rest));
+        return (input: { id: string }, ...rest: unknown[]): unknown => (
+          remember(universes, input.id),
+          value.call(target, input, ...rest)
+        );
       }
-      if (property === "createPlayer") return (input: { id: string }): unknown => (remember(players, input.id), value.call(target, input));
+      if (property === "createPlayer")
+        return (input: { id: string }): unknown => (remember(players, input.id), value.call(target, input));
       if (property === "close") {
         return async () => {
           const sql = postgres(url, { max: 1, onnotice: () => {} });
@@ -102,7 +116,10 @@ function cleaningUp(store: TurnStore, url: string): TurnStore {
                 await tx.unsafe(`delete from ${table} where universe_id = any($1)`, [u]);
               }
               await tx.unsafe("delete from runs where universe_id = any($1) or player_id = any($2)", [u, p]);
-              await tx.unsafe("delete from characters where universe_id = any($1) or player_id = any($2)", [u, p]);
+              await tx.unsafe("delete from characters where universe_id = any($1) or player_id = any($2)", [
+                u,
+                p,
+              ]);
               await tx.unsafe("delete from universes where id = any($1)", [u]);
               await tx.unsafe("delete from progression where player_id = any($1)", [p]);
               await tx.unsafe("delete from players where id = any($1)", [p]);

@@ -174,7 +174,13 @@ export interface TurnStore {
   getUniverse(id: string): Promise<UniverseRecord | null>;
   listUniverses(options?: { limit?: number; createdBy?: string }): Promise<UniverseRecord[]>;
   /** Copy-on-write: stores a pointer (parent, position), never the parent's turns. */
-  branchUniverse(input: { id: string; parentId: string; position: number; name: string; createdBy: string }): Promise<UniverseRecord>;
+  branchUniverse(input: {
+    id: string;
+    parentId: string;
+    position: number;
+    name: string;
+    createdBy: string;
+  }): Promise<UniverseRecord>;
   headPosition(universeId: string): Promise<number>;
   /**
    * Atomic: the head check, the turns, the snapshots (upserted) and the undo marks in one
@@ -206,11 +212,18 @@ export interface TurnStore {
   getPlayer(id: string): Promise<PlayerRecord | null>;
   createCharacter(character: Omit<CharacterRecord, "createdAt">): Promise<CharacterRecord>;
   getCharacter(id: string): Promise<CharacterRecord | null>;
-  createRun(run: Pick<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "therapeuticFocus">): Promise<RunRecord>;
+  createRun(
+    run: Pick<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "therapeuticFocus">,
+  ): Promise<RunRecord>;
   getRun(id: string): Promise<RunRecord | null>;
   listRuns(filter: { playerId?: string; universeId?: string; characterId?: string }): Promise<RunRecord[]>;
-  updateRun(id: string, patch: Partial<Omit<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "createdAt">>): Promise<RunRecord>;
-  startSession(session: Pick<PlaySessionRecord, "id" | "runId" | "universeId" | "startPosition">): Promise<PlaySessionRecord>;
+  updateRun(
+    id: string,
+    patch: Partial<Omit<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "createdAt">>,
+  ): Promise<RunRecord>;
+  startSession(
+    session: Pick<PlaySessionRecord, "id" | "runId" | "universeId" | "startPosition">,
+  ): Promise<PlaySessionRecord>;
   endSession(id: string, end: { endPosition: number; summary: string }): Promise<PlaySessionRecord>;
   listSessions(runId: string): Promise<PlaySessionRecord[]>;
   getProgression(playerId: string): Promise<ProgressionRecord>;

@@ -8,7 +8,12 @@ import { NotFoundError } from "./turn-store.ts";
 import type { NewUniverse, UniverseRecord } from "./turn-store.ts";
 
 /** A universe starts at head 0 with its genesis snapshot, written together. */
-export async function createUniverse(db: Db, universe: NewUniverse, genesis: UniverseState, now: Date): Promise<UniverseRecord> {
+export async function createUniverse(
+  db: Db,
+  universe: NewUniverse,
+  genesis: UniverseState,
+  now: Date,
+): Promise<UniverseRecord> {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(universes)
@@ -31,7 +36,10 @@ export async function getUniverse(db: Db, id: string): Promise<UniverseRecord | 
   return row ? toUniverse(row) : null;
 }
 
-export async function listUniverses(db: Db, options: { limit?: number; createdBy?: string } = {}): Promise<UniverseRecord[]> {
+export async function listUniverses(
+  db: Db,
+  options: { limit?: number; createdBy?: string } = {},
+): Promise<UniverseRecord[]> {
   const rows = await db
     .select()
     .from(universes)
@@ -53,7 +61,9 @@ export async function branchUniverse(
   const parent = await getUniverse(db, input.parentId);
   if (!parent) throw new NotFoundError("universe", input.parentId);
   if (!Number.isInteger(input.position) || input.position < 0 || input.position > parent.headPosition) {
-    throw new RangeError(`cannot branch ${input.parentId} at ${input.position}: its head is ${parent.headPosition}`);
+    throw new RangeError(
+      `cannot branch ${input.parentId} at ${input.position}: its head is ${parent.headPosition}`,
+    );
   }
   const [row] = await db
     .insert(universes)
@@ -73,7 +83,10 @@ export async function branchUniverse(
 }
 
 export async function headPosition(db: Db, universeId: string): Promise<number> {
-  const [row] = await db.select({ head: universes.headPosition }).from(universes).where(eq(universes.id, universeId));
+  const [row] = await db
+    .select({ head: universes.headPosition })
+    .from(universes)
+    .where(eq(universes.id, universeId));
   if (!row) throw new NotFoundError("universe", universeId);
   return row.head;
 }

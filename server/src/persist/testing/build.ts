@@ -52,12 +52,16 @@ export async function buildUniverse(store: TurnStore, options: BuildOptions): Pr
     genesis: options.branchOf?.state,
     startAfter: start,
   });
-  if (!options.branchOf) await store.createUniverse({ id, name: `Synthetic ${seed}`, seed, createdBy: "builder" }, campaign.genesis);
+  if (!options.branchOf)
+    await store.createUniverse(
+      { id, name: `Synthetic ${seed}`, seed, createdBy: "builder" },
+      campaign.genesis,
+    );
   const checksums = new Map([[start, checksum(campaign.state)]]);
   const kept: Turn[] = [];
   const batchSize = options.batch ?? 500;
   const every = options.snapshotEvery ?? 100;
-  for (let head = start; head < start + options.turns; ) {
+  for (let head = start; head < start + options.turns;) {
     const turns: Turn[] = [];
     const snapshots: Snapshot[] = [];
     const count = Math.min(batchSize, start + options.turns - head);
@@ -66,7 +70,8 @@ export async function buildUniverse(store: TurnStore, options: BuildOptions): Pr
       turns.push(turn);
       const snapshotDue = every > 0 && turn.position % every === 0;
       const last = turn.position === start + options.turns;
-      if (snapshotDue || last || options.checksumAt?.(turn.position)) checksums.set(turn.position, checksum(campaign.state));
+      if (snapshotDue || last || options.checksumAt?.(turn.position))
+        checksums.set(turn.position, checksum(campaign.state));
       if (snapshotDue) {
         snapshots.push({
           universeId: id,

@@ -1,5 +1,14 @@
 import { applyDeltas, emptyState, readPointer } from "@loom/shared";
-import type { Character, Delta, Narration, Resolution, Turn, TurnEvent, TurnKind, UniverseState } from "@loom/shared";
+import type {
+  Character,
+  Delta,
+  Narration,
+  Resolution,
+  Turn,
+  TurnEvent,
+  TurnKind,
+  UniverseState,
+} from "@loom/shared";
 import { ASPECTS, MANNERS, NAMES, OBJECTS, OUTCOMES, PLACES, SKILLS, VERBS } from "./words.ts";
 
 /**
@@ -70,7 +79,10 @@ function character(random: Random, index: number): Character {
 
 export function genesisState(universeId: string, seed: number): UniverseState {
   const random = seededRandom(seed);
-  const state = emptyState(`Campaign ${universeId}`, "A drowned coast where old oaths still bind the living.");
+  const state = emptyState(
+    `Campaign ${universeId}`,
+    "A drowned coast where old oaths still bind the living.",
+  );
   for (let i = 0; i < CHARACTERS; i++) {
     const pc = character(random, i);
     state.characters[pc.id] = pc;
@@ -92,7 +104,13 @@ export function genesisState(universeId: string, seed: number): UniverseState {
     };
   }
   PLACES.forEach((name, i) => {
-    state.world.locations[`loc${i}`] = { id: `loc${i}`, name, region: null, notes: sentence(random, "Travellers"), discoveredAt: null };
+    state.world.locations[`loc${i}`] = {
+      id: `loc${i}`,
+      name,
+      region: null,
+      notes: sentence(random, "Travellers"),
+      discoveredAt: null,
+    };
   });
   for (let i = 0; i < QUESTS; i++) {
     state.quests[`quest${i}`] = {
@@ -125,22 +143,45 @@ function change(state: UniverseState, path: string, value: unknown): Delta {
   return prev === undefined ? { op: "set", path, value } : { op: "set", path, value, prev };
 }
 
-function deltasFor(random: Random, state: UniverseState, position: number, pcId: string, description: string): Delta[] {
+function deltasFor(
+  random: Random,
+  state: UniverseState,
+  position: number,
+  pcId: string,
+  description: string,
+): Delta[] {
   const deltas: Delta[] = [];
   const pc = state.characters[pcId]!;
   const roll = random();
   if (roll < 0.35) {
     const amount = pc.fatePoints > 0 && random() < 0.5 ? -1 : 1;
-    deltas.push({ op: "increment", path: `/characters/${pcId}/fatePoints`, value: amount, prev: pc.fatePoints });
+    deltas.push({
+      op: "increment",
+      path: `/characters/${pcId}/fatePoints`,
+      value: amount,
+      prev: pc.fatePoints,
+    });
   } else if (roll < 0.6) {
     const box = int(random, 0, pc.stress.physical.length - 1);
     deltas.push(change(state, `/characters/${pcId}/stress/physical/${box}`, !pc.stress.physical[box]));
   } else {
     const coin = pc.resources.coin ?? 0;
-    deltas.push({ op: "increment", path: `/characters/${pcId}/resources/coin`, value: int(random, -3, 5), prev: coin });
+    deltas.push({
+      op: "increment",
+      path: `/characters/${pcId}/resources/coin`,
+      value: int(random, -3, 5),
+      prev: coin,
+    });
   }
   const npc = `npc${int(random, 0, NPCS - 1)}`;
-  if (random() < 0.4) deltas.push(change(state, `/world/npcs/${npc}/attitudes/${pcId}`, pick(random, ["hostile", "wary", "neutral", "friendly", "ally"] as const)));
+  if (random() < 0.4)
+    deltas.push(
+      change(
+        state,
+        `/world/npcs/${npc}/attitudes/${pcId}`,
+        pick(random, ["hostile", "wary", "neutral", "friendly", "ally"] as const),
+      ),
+    );
   deltas.push(change(state, `/world/npcs/${npc}/lastSeenPosition`, position));
   const slot = int(random, 0, FACT_SLOTS - 1);
   if (random() < 0.08) deltas.push(change(state, `/canon/facts/fact${slot}`, fact(random, slot, position)));
@@ -151,9 +192,14 @@ function deltasFor(random: Random, state: UniverseState, position: number, pcId:
   }
   if (random() < 0.05) {
     const events = state.world.majorEvents;
-    if (events.length >= MAJOR_EVENTS_KEPT) deltas.push({ op: "remove", path: "/world/majorEvents/0", prev: events[0] });
+    if (events.length >= MAJOR_EVENTS_KEPT)
+      deltas.push({ op: "remove", path: "/world/majorEvents/0", prev: events[0] });
     const at = Math.min(events.length, MAJOR_EVENTS_KEPT - 1);
-    deltas.push({ op: "push", path: `/world/majorEvents/${at}`, value: { position, characterId: pcId, description } });
+    deltas.push({
+      op: "push",
+      path: `/world/majorEvents/${at}`,
+      value: { position, characterId: pcId, description },
+    });
   }
   if (random() < 0.05) deltas.push(change(state, "/scene/summary", description));
   return deltas;
@@ -226,18 +272,52 @@ export function syntheticCampaign(options: CampaignOptions): SyntheticCampaign {
     const skill = pick(random, Object.keys(pc.skills));
     const input: Record<string, unknown> =
       kind === "action" || kind === "combat"
-        ? { kind: "action", characterId: pcId, action: "overcome", skill, description, invokes: [], hidden: false }
+        ? {
+            kind: "action",
+            characterId: pcId,
+            action: "overcome",
+            skill,
+            description,
+            invokes: [],
+            hidden: false,
+          }
         : { kind, characterId: pcId, text: description };
-    const rolled = kind === "action" || kind === "combat" ? resolution(random, skill, pc.skills[skill] ?? 0) : null;
+    const rolled =
+      kind === "action" || kind === "combat" ? resolution(random, skill, pc.skills[skill] ?? 0) : null;
     const events: TurnEvent[] = [
-      { type: rolled ? "roll" : "choice", description: rolled ? `${who} rolls ${skill} (${rolled.total}) against ${rolled.opposition}: ${rolled.outcome}.` : `${who} chooses.`, major: false, hidden: false, data: {} },
+      {
+        type: rolled ? "roll" : "choice",
+        description: rolled
+          ? `${who} rolls ${skill} (${rolled.total}) against ${rolled.opposition}: ${rolled.outcome}.`
+          : `${who} chooses.`,
+        major: false,
+        hidden: false,
+        data: {},
+      },
     ];
-    if (random() < 0.25) events.push({ type: "npc_reaction", description: sentence(random, pick(random, NAMES)), major: random() < 0.2, hidden: false, data: {} });
+    if (random() < 0.25)
+      events.push({
+        type: "npc_reaction",
+        description: sentence(random, pick(random, NAMES)),
+        major: random() < 0.2,
+        hidden: false,
+        data: {},
+      });
     const deltas = deltasFor(random, state, position, pcId, description);
     state = applyDeltas(state, deltas);
     head = position;
     const narration: Narration | null = options.narrate
-      ? { text: [0, 1].slice(0, int(random, 1, 2)).map(() => sentence(random, pick(random, NAMES))).join(" "), narrator: "template", model: null, seed: position, promptHash: null, tokens: null }
+      ? {
+          text: [0, 1]
+            .slice(0, int(random, 1, 2))
+            .map(() => sentence(random, pick(random, NAMES)))
+            .join(" "),
+          narrator: "template",
+          model: null,
+          seed: position,
+          promptHash: null,
+          tokens: null,
+        }
       : null;
     return {
       universeId: options.universeId,
