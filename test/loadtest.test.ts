@@ -103,7 +103,7 @@ describe("k6 wire helpers against a live universe room", () => {
   let target: Target;
 
   beforeAll(async () => {
-    target = await startLoomTarget({ actionsPerSecond: 0 });
+    target = await startLoomTarget({ actionsPerSecond: 0, isolate: false });
   });
   afterAll(async () => {
     await target?.shutdown();

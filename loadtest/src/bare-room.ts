@@ -48,10 +48,20 @@ export interface BareServer {
   shutdown(): Promise<void>;
 }
 
+/** Where a client asks the bare server for a new room (it has no universes to open). */
+export const BARE_ROOMS_PATH = "/bare/rooms";
+
+/** Asks a bare server, here or in another process, for a new room. */
+export async function requestBareRoom(url: string): Promise<string> {
+  const response = await fetch(`${url}${BARE_ROOMS_PATH}`, { method: "POST" });
+  if (!response.ok) throw new Error(`creating a bare room failed with ${response.status}`);
+  return ((await response.json()) as { roomId: string }).roomId;
+}
+
 /**
  * Starts the baseline server in this process. The matchmaker is a process-wide singleton, so it
  * must not run beside a Loom server in the same process: the harness runs the phases one after
- * the other, shutting each down completely.
+ * the other, shutting each down completely (or runs it in a child process: bare-main.ts).
  */
 export async function startBareServer(port: number): Promise<BareServer> {
   const server = defineServer({
@@ -59,11 +69,20 @@ export async function startBareServer(port: number): Promise<BareServer> {
     transport: new WebSocketTransport({ maxPayload: 16 * 1024 }),
     gracefullyShutdown: false,
     greet: false,
+    express: (app) => {
+      app.post(BARE_ROOMS_PATH, (_req, res) => {
+        matchMaker.createRoom(BARE_ROOM, {}).then(
+          (room) => res.json({ roomId: room.roomId }),
+          (error: unknown) => res.status(500).json({ error: String(error) }),
+        );
+      });
+    },
   });
   await server.listen(port);
+  const url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
-    createRoom: async () => (await matchMaker.createRoom(BARE_ROOM, {})).roomId,
+    url,
+    createRoom: () => requestBareRoom(url),
     shutdown: () => server.gracefullyShutdown(false),
   };
 }

@@ -13,6 +13,8 @@ const USAGE = `npm run loadtest -- [options]
   --gm-rate R        world events per second per GM (default ${DEFAULT_OPTIONS.gmRate})
   --url URL          a running Loom server (default: start one in this process)
   --baseline         also run the same clients against a bare Colyseus room; print ratios
+  --isolate          run the servers in child processes (a core of their own) instead of beside
+                     the clients in this process
   --find-max         search the highest actions/s with act→turn p99 within budget
     --rates a,b,…    per-character rates to step through (default 1,2,4,6,8,10,12,15,20,25,30)
     --step S         seconds per step (default 10)
@@ -41,6 +43,7 @@ async function main(): Promise<number> {
       "gm-rate": { type: "string" },
       url: { type: "string" },
       baseline: { type: "boolean", default: false },
+      isolate: { type: "boolean", default: false },
       "find-max": { type: "boolean", default: false },
       rates: { type: "string" },
       step: { type: "string" },
@@ -62,6 +65,7 @@ async function main(): Promise<number> {
     gmRate: number(values["gm-rate"], "gm-rate", DEFAULT_OPTIONS.gmRate),
     url: values.url,
     baseline: values.baseline,
+    isolate: values.isolate,
     jitter: DEFAULT_OPTIONS.jitter,
     seed: Math.floor(number(values.seed, "seed", DEFAULT_OPTIONS.seed)),
   };

@@ -2,7 +2,7 @@ import { seededRandom } from "./commands.ts";
 import { layoutOf, measureWindow, setUp, stderrLog, type LoadOptions, type Log } from "./harness.ts";
 import { checkIntegrity } from "./integrity.ts";
 import type { WindowReport } from "./recorder.ts";
-import { rateLimitFor, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
+import { rateLimitFor, remoteLoomTarget, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
 
 export interface FindMaxOptions extends Omit<LoadOptions, "rate" | "durationS" | "warmupS"> {
   /** Per-character rates to try, ascending; the search stops at the first that misses the budget. */
@@ -32,7 +32,14 @@ export interface SearchReport {
 }
 
 export interface FindMaxReport {
-  search: { universes: number; characters: number; rates: number[]; stepS: number; p99BudgetMs: number };
+  search: {
+    universes: number;
+    characters: number;
+    rates: number[];
+    stepS: number;
+    p99BudgetMs: number;
+    isolate: boolean;
+  };
   loom: SearchReport;
   bare?: SearchReport;
   ratio?: number;
@@ -95,12 +102,11 @@ async function search(target: Target, options: FindMaxOptions, log: Log): Promis
 /** The rate search for Loom and, with `baseline`, for the bare room, one after the other. */
 export async function findMax(options: FindMaxOptions, log: Log = stderrLog): Promise<FindMaxReport> {
   const top = Math.max(...options.rates);
-  const loom = await search(
-    await startLoomTarget({ url: options.url, actionsPerSecond: rateLimitFor(top) }),
-    options,
-    log,
-  );
-  const bare = options.baseline ? await search(await startBareTarget(), options, log) : undefined;
+  const loomTarget = options.url
+    ? remoteLoomTarget(options.url)
+    : await startLoomTarget({ actionsPerSecond: rateLimitFor(top), isolate: options.isolate });
+  const loom = await search(loomTarget, options, log);
+  const bare = options.baseline ? await search(await startBareTarget(options), options, log) : undefined;
   return {
     search: {
       universes: options.universes,
@@ -108,6 +114,7 @@ export async function findMax(options: FindMaxOptions, log: Log = stderrLog): Pr
       rates: options.rates,
       stepS: options.stepS,
       p99BudgetMs: options.p99BudgetMs,
+      isolate: options.isolate,
     },
     loom,
     ...(bare

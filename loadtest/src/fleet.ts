@@ -39,9 +39,10 @@ export class Fleet {
     return this.members.filter((member) => member.role === "gm");
   }
 
+  /** Leaves every room; a session whose room already closed may never answer, so each waits at most 2 s. */
   async leave(): Promise<void> {
-    await pool(this.members, 32, async (member) => {
-      await member.session.leave().catch(() => undefined);
+    await pool(this.members, 64, async (member) => {
+      await within(member.session.leave(), 2_000).catch(() => undefined);
     });
   }
 }
@@ -60,4 +61,13 @@ export async function pool<T>(
     }
   });
   await Promise.all(workers);
+}
+
+/** Resolves like `promise`, or with undefined once `ms` pass. */
+export function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

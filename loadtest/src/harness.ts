@@ -3,7 +3,7 @@ import type { Fleet, Layout } from "./fleet.ts";
 import { checkIntegrity, type IntegrityReport } from "./integrity.ts";
 import { drain, drive } from "./load.ts";
 import { Recorder, type WindowReport } from "./recorder.ts";
-import { rateLimitFor, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
+import { rateLimitFor, remoteLoomTarget, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
 import { round } from "./histogram.ts";
 
 export interface LoadOptions {
@@ -17,6 +17,8 @@ export interface LoadOptions {
   /** A running Loom server; without it one is started in this process. */
   url?: string;
   baseline: boolean;
+  /** Servers in child processes (own core) rather than in the clients' process. */
+  isolate: boolean;
   spectatorsPerUniverse: number;
   /** World events per second per GM. */
   gmRate: number;
@@ -31,6 +33,7 @@ export const DEFAULT_OPTIONS: LoadOptions = {
   durationS: 10,
   warmupS: 0,
   baseline: false,
+  isolate: false,
   spectatorsPerUniverse: 2,
   gmRate: 0.2,
   jitter: 0.3,
@@ -55,6 +58,7 @@ export interface LoadReport {
     warmupS: number;
     spectatorsPerUniverse: number;
     gmRate: number;
+    isolate: boolean;
   };
   loom: PhaseReport;
   bare?: PhaseReport;
@@ -157,12 +161,11 @@ export async function runLoadTest(
   log: Log = stderrLog,
 ): Promise<LoadReport> {
   const options = { ...DEFAULT_OPTIONS, ...input };
-  const loom = await runPhase(
-    await startLoomTarget({ url: options.url, actionsPerSecond: rateLimitFor(options.rate) }),
-    options,
-    log,
-  );
-  const bare = options.baseline ? await runPhase(await startBareTarget(), options, log) : undefined;
+  const loomTarget = options.url
+    ? remoteLoomTarget(options.url)
+    : await startLoomTarget({ actionsPerSecond: rateLimitFor(options.rate), isolate: options.isolate });
+  const loom = await runPhase(loomTarget, options, log);
+  const bare = options.baseline ? await runPhase(await startBareTarget(options), options, log) : undefined;
   const ratios = bare
     ? {
         throughput: round(
@@ -182,6 +185,7 @@ export async function runLoadTest(
       warmupS: options.warmupS,
       spectatorsPerUniverse: options.spectatorsPerUniverse,
       gmRate: options.gmRate,
+      isolate: options.isolate,
     },
     loom,
     ...(bare ? { bare } : {}),

@@ -4,18 +4,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLoomServer } from "../../server/src/app.ts";
 import { describeMode, loadConfig } from "../../server/src/config.ts";
-import { startBareServer } from "./bare-room.ts";
+import { requestBareRoom, startBareServer } from "./bare-room.ts";
 import { populateBare } from "./bare-fleet.ts";
+import { spawnServer } from "./child-server.ts";
 import type { Fleet, Layout } from "./fleet.ts";
 import { populateLoom } from "./loom-fleet.ts";
 
-/** A server under load: Loom (in this process or elsewhere) or the bare baseline room. */
+/** A server under load: Loom (in this process, in a child process or elsewhere) or the bare room. */
 export interface Target {
   name: "loom" | "bare";
   url: string;
   mode: string;
   populate(layout: Layout, seed: number): Promise<Fleet>;
   shutdown(): Promise<void>;
+}
+
+export interface TargetOptions {
+  /** Per-client actions per second the server allows. */
+  actionsPerSecond: number;
+  /** Run the server in a child process (its own core) instead of beside the clients. */
+  isolate: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -30,22 +38,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export function remoteLoomTarget(url: string): Target {
+  const base = url.replace(/\/$/, "");
+  return {
+    name: "loom",
+    url: base,
+    mode: `remote ${base}`,
+    populate: (layout, seed) => populateLoom(base, layout, seed),
+    shutdown: async () => undefined,
+  };
+}
+
 /**
- * Loom at `url`, or — without one — a Loom server started in this process on a free port:
- * embedded (PGlite in a temporary directory, in-memory live store) unless DATABASE_URL and
- * REDIS_URL are set, with the per-client rate limit above the rate the run will send.
+ * A Loom server on a free port: embedded (PGlite in a temporary directory, in-memory live
+ * store) unless DATABASE_URL and REDIS_URL are set, with the per-client rate limit above the
+ * rate the run will send. In this process through `startLoomServer`, or isolated in a child.
  */
-export async function startLoomTarget(options: { url?: string; actionsPerSecond: number }): Promise<Target> {
-  if (options.url) {
-    const url = options.url.replace(/\/$/, "");
-    return {
-      name: "loom",
-      url,
-      mode: `remote ${url}`,
-      populate: (layout, seed) => populateLoom(url, layout, seed),
-      shutdown: async () => undefined,
-    };
-  }
+export async function startLoomTarget(options: TargetOptions): Promise<Target> {
   // server logs go to stdout at "info"; the report's JSON line must be the only thing there
   process.env.LOOM_LOG ??= "warn";
   const dataDir = mkdtempSync(join(tmpdir(), "loom-loadtest-"));
@@ -55,26 +64,57 @@ export async function startLoomTarget(options: { url?: string; actionsPerSecond:
     inMemory: false,
     actionsPerSecond: options.actionsPerSecond,
   });
+  const describe = `${describeMode(config)}, rate limit ${config.actionsPerSecond}/s, persist every ${config.persistIntervalMs} ms`;
+  const removeData = () => rmSync(dataDir, { recursive: true, force: true });
+  if (options.isolate) {
+    const child = await spawnServer(
+      "server/src/main.ts",
+      config.port,
+      { LOOM_DATA_DIR: dataDir, LOOM_ACTIONS_PER_SECOND: String(config.actionsPerSecond) },
+      "/healthz",
+    );
+    return {
+      name: "loom",
+      url: child.url,
+      mode: `child process, ${describe}`,
+      populate: (layout, seed) => populateLoom(child.url, layout, seed),
+      shutdown: async () => {
+        await child.stop();
+        removeData();
+      },
+    };
+  }
   const loom = await startLoomServer(config);
   const url = `http://127.0.0.1:${config.port}`;
   return {
     name: "loom",
     url,
-    mode: `in-process, ${describeMode(config)}, rate limit ${config.actionsPerSecond}/s, persist every ${config.persistIntervalMs} ms`,
+    mode: `in-process, ${describe}`,
     populate: (layout, seed) => populateLoom(url, layout, seed),
     shutdown: async () => {
       await loom.shutdown();
-      rmSync(dataDir, { recursive: true, force: true });
+      removeData();
     },
   };
 }
 
-export async function startBareTarget(): Promise<Target> {
-  const bare = await startBareServer(await freePort());
+export async function startBareTarget(options: Pick<TargetOptions, "isolate">): Promise<Target> {
+  const port = await freePort();
+  if (options.isolate) {
+    const child = await spawnServer("loadtest/src/bare-main.ts", port, {}, "/", false);
+    return {
+      name: "bare",
+      url: child.url,
+      mode: "child process, bare Colyseus room (broadcast only)",
+      populate: (layout) => populateBare(child.url, layout, () => requestBareRoom(child.url)),
+      shutdown: () => child.stop(),
+    };
+  }
+  const bare = await startBareServer(port);
   return {
     name: "bare",
     url: bare.url,
-    mode: "in-process bare Colyseus room (broadcast only)",
+    mode: "in-process, bare Colyseus room (broadcast only)",
     populate: (layout) => populateBare(bare.url, layout, () => bare.createRoom()),
     shutdown: () => bare.shutdown(),
   };
