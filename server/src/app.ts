@@ -65,6 +65,7 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
     stopping ??= (async () => {
       log.info("shutting down: flushing pending turns");
       await server.gracefullyShutdown(false);
+      await services.ownership.allClosed();
       await services.liveStore.close();
       await services.turnStore.close();
       setServices(null);

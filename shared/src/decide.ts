@@ -6,7 +6,7 @@ import { decideConcede } from "./rules/concede.ts";
 import type { DecideContext, Decision } from "./rules/context.ts";
 import { decideChoice, decideCustom } from "./rules/narrative.ts";
 import { decideScene } from "./rules/scene.ts";
-import { decideAddCharacter, decideRetcon, decideSessionEnd, decideSessionStart } from "./rules/system.ts";
+import { decideAddCharacter, decideRetcon, decideRunEnd, decideSessionEnd, decideSessionStart } from "./rules/system.ts";
 import { decideUndo } from "./rules/undo.ts";
 import { decideWorldEvent } from "./rules/world-event.ts";
 import type { UniverseState } from "./state.ts";
@@ -50,6 +50,8 @@ export function decide(
       return decideSessionStart(state, command, ctx);
     case "session_end":
       return decideSessionEnd(state, command, ctx);
+    case "run_end":
+      return decideRunEnd(state, command, ctx);
     case "undo":
       return decideUndo(state, command, ctx);
     default:

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { turnSchema } from "./turn.ts";
+import { deltaSchema } from "./delta.ts";
+import { LIMITS } from "./command.ts";
 
 /**
  * Room messages, both ways. The SDK and the server import these names, so a renamed message
@@ -49,6 +51,13 @@ export const undoMessageSchema = z.object({
   position: z.number().int().min(1).optional(),
 });
 export type UndoMessage = z.infer<typeof undoMessageSchema>;
+
+export const retconMessageSchema = z.object({
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  note: z.string().min(1).max(LIMITS.textMax),
+  deltas: z.array(deltaSchema).max(100).default([]),
+});
+export type RetconMessage = z.infer<typeof retconMessageSchema>;
 
 export const ackSchema = z.object({ seq: z.number(), duplicate: z.boolean(), turn: turnSchema });
 export type AckMessage = z.infer<typeof ackSchema>;

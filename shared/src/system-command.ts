@@ -37,12 +37,25 @@ export const sessionEndCommandSchema = z.object({
   summary: z.string().max(LIMITS.textMax).default(""),
 });
 
+/**
+ * A run ends (completed with a reason, or abandoned). It is a turn of its own so that undoing it
+ * reopens the run and reverses the progression credit it gave.
+ */
+export const runEndCommandSchema = z.object({
+  kind: z.literal("run_end"),
+  characterId: idSchema,
+  runId: z.string().min(1).max(64),
+  outcome: z.enum(["completed", "abandoned"]),
+  reason: z.string().max(200).nullable().default(null),
+});
+
 export const systemCommandSchema = z.discriminatedUnion("kind", [
   addCharacterCommandSchema,
   retconCommandSchema,
   undoCommandSchema,
   sessionStartCommandSchema,
   sessionEndCommandSchema,
+  runEndCommandSchema,
 ]);
 export type SystemCommand = z.infer<typeof systemCommandSchema>;
 export type AddCharacterCommand = z.infer<typeof addCharacterCommandSchema>;
@@ -50,3 +63,4 @@ export type RetconCommand = z.infer<typeof retconCommandSchema>;
 export type UndoCommand = z.infer<typeof undoCommandSchema>;
 export type SessionStartCommand = z.infer<typeof sessionStartCommandSchema>;
 export type SessionEndCommand = z.infer<typeof sessionEndCommandSchema>;
+export type RunEndCommand = z.infer<typeof runEndCommandSchema>;

@@ -2,6 +2,8 @@ import { Room, type Client, type AuthContext } from "@colyseus/core";
 import { StateView } from "@colyseus/schema";
 import {
   actMessageSchema,
+  retconMessageSchema,
+  undoMessageSchema,
   CloseCode,
   joinOptionsSchema,
   LIMITS,
@@ -19,13 +21,15 @@ import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
 import { pushTurn, redactTurn, syncCharacter, syncScene, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
 import { admitMember, type Member } from "./membership.ts";
+import { endPlaySession, startPlaySession, type OpenSession } from "../universe/continuity.ts";
+import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
 
 export interface AuthData {
   playerId: string;
   name: string;
 }
 
-type MemberState = Member & { bucket: TokenBucket };
+type MemberState = Member & { bucket: TokenBucket; session?: OpenSession };
 
 /** The member a client joined as (undefined before onJoin finished). */
 function memberOf(client: Client): MemberState | undefined {
@@ -45,6 +49,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private readonly gmView = new StateView();
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
   private flushTimer: ReturnType<typeof setInterval> | null = null;
+  /** Session endings in progress; disposal waits for them so their turns are flushed too. */
+  private readonly leaving = new Set<Promise<void>>();
 
   static override async onAuth(token: string, _options: unknown, _context: AuthContext): Promise<AuthData> {
     if (!token) throw new Error("a player token is required (Authorization: Bearer <token>)");
@@ -80,6 +86,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       this.sendRejection(client, null, reject(RejectionCode.InvalidMessage, `unknown message type "${String(type)}"`));
     });
     this.onMessage("act", (client, message: unknown) => void this.onAct(client, message));
+    this.onMessage("undo", (client, message: unknown) => void this.onUndo(client, message));
+    this.onMessage("retcon", (client, message: unknown) => void this.onRetcon(client, message));
   }
 
   override async onJoin(client: Client, options: unknown, auth: AuthData): Promise<void> {
@@ -90,16 +98,44 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     client.userData = state;
     this.attachView(client, state);
     if (member.characterId) this.markPresent(member.characterId, true);
+    if (member.role === "player" && member.runId) {
+      const { turnStore, newId } = services();
+      const run = await turnStore.getRun(member.runId);
+      if (!run) return;
+      const started = await startPlaySession(turnStore, this.authority, run, member.playerId, newId);
+      if ("rejected" in started) {
+        log.warn(`session for run ${run.id} could not start: ${started.message}`);
+        return;
+      }
+      state.session = started.session;
+      client.send(ServerMessage.Recap, started.recap);
+    }
   }
 
   override async onDrop(client: Client): Promise<void> {
     await this.allowReconnection(client, services().config.reconnectSeconds);
   }
 
-  override onLeave(client: Client): void {
+  override async onLeave(client: Client): Promise<void> {
     const member = memberOf(client);
     if (member?.characterId && !this.clients.some((other) => other !== client && memberOf(other)?.characterId === member.characterId)) {
       this.markPresent(member.characterId, false);
+    }
+    if (member?.session) {
+      const session = member.session;
+      member.session = undefined;
+      const ending = this.endSession(session);
+      this.leaving.add(ending);
+      await ending.finally(() => this.leaving.delete(ending));
+    }
+  }
+
+  private async endSession(session: OpenSession): Promise<void> {
+    try {
+      const ended = await endPlaySession(services().turnStore, this.authority, session);
+      if ("rejected" in ended) log.warn(`session ${session.id} did not end: ${ended.message}`);
+    } catch (error) {
+      log.warn(`session ${session.id} did not end cleanly`, error);
     }
   }
 
@@ -107,9 +143,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     const { liveStore } = services();
+    await Promise.all([...this.leaving]);
     const drained = await this.authority.drain();
     if (!drained) log.error(`universe ${this.roomId} closed with ${this.authority.pendingCount} turns not yet persisted (they remain in the live store)`);
     await liveStore.release(this.authority.lease).catch(() => undefined);
+    services().ownership.closed(this.roomId);
   }
 
   /** The authority, for HTTP handlers running in this process. */
@@ -120,6 +158,45 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   /** Runs a command on behalf of the HTTP API (GM tools, character creation). */
   submit(request: SubmitRequest): ReturnType<UniverseAuthority["submit"]> {
     return this.authority.submit(request);
+  }
+
+  /** A timeline operation requested over HTTP, possibly from another process (remote room call). */
+  async runOperation(name: OperationName, args: unknown[]): Promise<OperationResult> {
+    const operation = operations[name] as (ctx: unknown, ...rest: unknown[]) => Promise<OperationResult>;
+    return operation({ authority: this.authority, turnStore: services().turnStore }, ...args);
+  }
+
+  private async onUndo(client: Client, message: unknown): Promise<void> {
+    const member = memberOf(client);
+    if (!member) return;
+    const parsed = undoMessageSchema.safeParse(message);
+    const seq = parsed.success ? parsed.data.seq : null;
+    if (!parsed.success) return this.sendRejection(client, seq, reject(RejectionCode.InvalidMessage, parsed.error.issues[0]?.message ?? "invalid undo"));
+    if (member.role === "spectator") return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "spectators cannot undo"));
+    const actor = { kind: member.role === "gm" ? ("gm" as const) : ("player" as const), playerId: member.playerId };
+    const result = await operations.undo({ authority: this.authority, turnStore: services().turnStore }, actor, parsed.data.position, { key: member.clientKey, seq: parsed.data.seq });
+    this.answer(client, parsed.data.seq, member, result);
+  }
+
+  private async onRetcon(client: Client, message: unknown): Promise<void> {
+    const member = memberOf(client);
+    if (!member) return;
+    const parsed = retconMessageSchema.safeParse(message);
+    const seq = parsed.success ? parsed.data.seq : null;
+    if (!parsed.success) return this.sendRejection(client, seq, reject(RejectionCode.InvalidMessage, parsed.error.issues[0]?.message ?? "invalid retcon"));
+    if (member.role !== "gm") return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "only game masters retcon"));
+    const actor = { kind: "gm" as const, playerId: member.playerId };
+    const result = await operations.retcon({ authority: this.authority, turnStore: services().turnStore }, actor, parsed.data.note, parsed.data.deltas, { key: member.clientKey, seq: parsed.data.seq });
+    this.answer(client, parsed.data.seq, member, result);
+  }
+
+  private answer(client: Client, seq: number, member: Member, result: OperationResult | { ok: true; turn: Turn; duplicate: boolean }): void {
+    if (!result.ok) return this.sendRejection(client, seq, result.rejection);
+    client.send(ServerMessage.Ack, {
+      seq,
+      duplicate: "duplicate" in result ? result.duplicate : false,
+      turn: member.role === "gm" ? result.turn : redactTurn(result.turn),
+    });
   }
 
   private async onAct(client: Client, message: unknown): Promise<void> {
@@ -152,12 +229,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       client: { key: member.clientKey, seq: parsed.data.seq },
       guard: member.guard,
     });
-    if (!result.ok) return this.sendRejection(client, parsed.data.seq, result.rejection);
-    client.send(ServerMessage.Ack, {
-      seq: parsed.data.seq,
-      duplicate: result.duplicate,
-      turn: member.role === "gm" ? result.turn : redactTurn(result.turn),
-    });
+    this.answer(client, parsed.data.seq, member, result);
   }
 
   private sendRejection(client: Client, seq: number | null, rejection: Rejection): void {

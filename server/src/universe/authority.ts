@@ -20,6 +20,7 @@ import type { Lease, LiveStore } from "../live/live-store.ts";
 import type { TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import { Persister } from "./persister.ts";
 import { SeqLedger } from "./seq-ledger.ts";
+import { log } from "../log.ts";
 
 export interface Actor {
   kind: "player" | "gm" | "system";
@@ -189,6 +190,7 @@ export class UniverseAuthority {
       await this.options.liveStore.appendTurns(this.options.lease, [turn]);
     } catch (error) {
       if (error instanceof Error && error.name === "FencedError") this.fence(error);
+      else log.warn(`appending turn ${position} of ${this.universe.id} to the live store failed`, error);
       return { ok: false, rejection: reject(RejectionCode.Unavailable, "the turn could not be recorded; nothing changed") };
     }
     // Acknowledgement point: the turn is in the write-ahead log, so it is now part of the timeline.

@@ -36,6 +36,8 @@ export class Ownership {
   private readonly opening = new Map<string, Promise<void>>();
   /** Authorities hydrated for a room that is being created; the room takes its one in onCreate. */
   private readonly handoff = new Map<string, UniverseAuthority>();
+  /** Rooms of this process that are open, each with a promise settled once it has closed. */
+  private readonly open_ = new Map<string, { closed: Promise<void>; resolve: () => void }>();
 
   constructor(private readonly options: OwnershipOptions) {}
 
@@ -43,7 +45,22 @@ export class Ownership {
     const authority = this.handoff.get(universeId);
     if (!authority) throw new Error(`universe ${universeId} must be opened through Ownership.open`);
     this.handoff.delete(universeId);
+    let resolve!: () => void;
+    const closed = new Promise<void>((r) => (resolve = r));
+    this.open_.set(universeId, { closed, resolve });
     return authority;
+  }
+
+  /** The room of `universeId` has flushed and released its lease. */
+  closed(universeId: string): void {
+    this.open_.get(universeId)?.resolve();
+    this.open_.delete(universeId);
+  }
+
+  /** Settles once every room this process has open has closed (used at shutdown). */
+  async allClosed(timeoutMs = 15_000): Promise<void> {
+    const waits = [...this.open_.values()].map((entry) => entry.closed);
+    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, timeoutMs))]);
   }
 
   open(universeId: string): Promise<void> {

@@ -4,9 +4,11 @@ import type { UniverseState } from "../state.ts";
 import type {
   AddCharacterCommand,
   RetconCommand,
+  RunEndCommand,
   SessionEndCommand,
   SessionStartCommand,
 } from "../system-command.ts";
+import { summaryDeltas } from "../continuity/session-summary.ts";
 import type { DecideContext, Decision } from "./context.ts";
 import { Draft } from "./draft.ts";
 import { recordGmDeltas } from "./gm-deltas.ts";
@@ -87,7 +89,11 @@ export function decideSessionStart(
   return draft.decision("session_start");
 }
 
-/** A play session ends; its summary travels with the event for the recap. */
+/**
+ * A play session ends; its summary travels with the event for the recap and becomes canon:
+ * the recent summary is replaced and the long summary extended, as deltas, so undo, branch and
+ * jump treat summaries like any other state.
+ */
 export function decideSessionEnd(
   state: UniverseState,
   command: SessionEndCommand,
@@ -99,5 +105,22 @@ export function decideSessionEnd(
   draft.event("session_ended", `${character.name} leaves the table`, {
     data: { characterId: character.id, summary: command.summary },
   });
+  draft.adopt(summaryDeltas(state, { text: command.summary }, ctx.position));
   return draft.decision("session_end");
+}
+
+/** A run ends: completed (retired, died, victory…) or abandoned. A major event for everyone. */
+export function decideRunEnd(state: UniverseState, command: RunEndCommand, ctx: DecideContext): Decision | Rejection {
+  const character = sessionCharacter(state, command.characterId, ctx);
+  if (isRejection(character)) return character;
+  const draft = new Draft(state, ctx);
+  const how =
+    command.outcome === "completed"
+      ? `completes their story${command.reason ? ` (${command.reason})` : ""}`
+      : "leaves their story unfinished";
+  draft.event("run_ended", `${character.name} ${how}`, {
+    major: command.outcome === "completed",
+    data: { characterId: character.id, runId: command.runId, outcome: command.outcome, reason: command.reason },
+  });
+  return draft.decision("system");
 }

@@ -1,0 +1,63 @@
+import {
+  defaultUndoTarget,
+  reject,
+  RejectionCode,
+  type Delta,
+  type Rejection,
+  type Turn,
+} from "@loom/shared";
+import type { TurnStore } from "../persist/turn-store.ts";
+import type { Actor, UniverseAuthority } from "./authority.ts";
+import { afterUndo, endRun } from "./continuity.ts";
+
+/**
+ * Timeline operations other than plain commands, shared by room messages and the HTTP API.
+ * Each returns plain data so it can also run on the owning process through a remote room call.
+ */
+export type OperationResult = { ok: true; turn: Turn; run?: unknown } | { ok: false; rejection: Rejection };
+
+export interface OperationContext {
+  authority: UniverseAuthority;
+  turnStore: TurnStore;
+}
+
+export async function undo(ctx: OperationContext, actor: Actor, position?: number, client?: { key: string; seq: number }): Promise<OperationResult> {
+  const { authority, turnStore } = ctx;
+  const target = position ?? defaultUndoTarget(authority.recentTurns, actor);
+  if (target === null) return { ok: false, rejection: reject(RejectionCode.NothingToUndo, "there is no turn you may undo") };
+  if (authority.universe.branchPosition !== null && target <= authority.universe.branchPosition) {
+    return { ok: false, rejection: reject(RejectionCode.NotAllowed, `turn ${target} is before this branch's start; undo it in the parent or branch earlier`) };
+  }
+  const result = await authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client });
+  if (!result.ok) return result;
+  if (!result.duplicate) {
+    const undone = authority.recentTurns.find((turn) => turn.position === target) ?? (await turnStore.getTurn(authority.universe.id, target)) ?? undefined;
+    await afterUndo(turnStore, undone, result.turn.createdAt);
+  }
+  return { ok: true, turn: result.turn };
+}
+
+export async function retcon(ctx: OperationContext, actor: Actor, note: string, deltas: Delta[], client?: { key: string; seq: number }): Promise<OperationResult> {
+  const result = await ctx.authority.submit({ actor, command: { kind: "retcon", note, deltas }, client });
+  return result.ok ? { ok: true, turn: result.turn } : result;
+}
+
+export async function finishRun(
+  ctx: OperationContext,
+  actor: { kind: "player" | "gm"; playerId: string },
+  runId: string,
+  outcome: "completed" | "abandoned",
+  reason: string | null,
+): Promise<OperationResult> {
+  const run = await ctx.turnStore.getRun(runId);
+  if (!run || run.universeId !== ctx.authority.universe.id) return { ok: false, rejection: reject(RejectionCode.UnknownRun, `no run ${runId} in this universe`) };
+  if (actor.kind === "player" && run.playerId !== actor.playerId) {
+    return { ok: false, rejection: reject(RejectionCode.NotYourCharacter, "this run belongs to another player") };
+  }
+  const ended = await endRun(ctx.turnStore, ctx.authority, run, outcome, reason, actor);
+  if ("rejected" in ended) return { ok: false, rejection: ended };
+  return { ok: true, turn: ended.turn, run: ended.run };
+}
+
+export const operations = { undo, retcon, finishRun } as const;
+export type OperationName = keyof typeof operations;
