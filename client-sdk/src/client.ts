@@ -1,5 +1,5 @@
 import { Client } from "@colyseus/sdk";
-import type { CharacterSheetInput, JoinRole, Snapshot, Turn, TurnKind, UniverseState } from "@loom/shared";
+import type { CharacterSheetInput, Delta, JoinRole, Recap, Snapshot, Turn, TurnKind, UniverseState } from "@loom/shared";
 import { LoomError, query, request } from "./http.ts";
 import { UniverseSession } from "./session.ts";
 
@@ -105,10 +105,70 @@ export class LoomClient {
     return (await request<{ turn: Turn }>(this.url, "GET", `/api/universes/${encodeURIComponent(universeId)}/turns/${position}`, this.token)).turn;
   }
 
+  async run(runId: string): Promise<Run> {
+    return (await request<{ run: Run }>(this.url, "GET", `/api/runs/${encodeURIComponent(runId)}`, this.token)).run;
+  }
+
+  /** "Last time on…" for a run as of now (the same timeline always gives the same recap). */
+  async recap(runId: string): Promise<Recap> {
+    return request(this.url, "GET", `/api/runs/${encodeURIComponent(runId)}/recap`, this.token);
+  }
+
+  async pauseRun(runId: string): Promise<Run> {
+    return (await request<{ run: Run }>(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/pause`, this.token, {})).run;
+  }
+
+  /** Resumes a paused or abandoned run. */
+  async resumeRun(runId: string): Promise<Run> {
+    return (await request<{ run: Run }>(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/resume`, this.token, {})).run;
+  }
+
+  async completeRun(runId: string, reason = "retired"): Promise<{ run: Run; turn: Turn }> {
+    return request(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/complete`, this.token, { reason });
+  }
+
+  async abandonRun(runId: string): Promise<{ run: Run; turn: Turn }> {
+    return request(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/abandon`, this.token, {});
+  }
+
+  /** A new run of one of your existing characters (e.g. in a branch). */
+  async startRun(universeId: string, characterId: string): Promise<Run> {
+    return (await request<{ run: Run }>(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/runs`, this.token, { characterId })).run;
+  }
+
+  async progression(): Promise<Progression> {
+    return (await request<{ progression: Progression }>(this.url, "GET", "/api/me/progression", this.token)).progression;
+  }
+
+  /** GM: branch the universe after `position` into a new universe (copy-on-write). */
+  async branch(universeId: string, position: number, name?: string): Promise<Universe> {
+    return (await request<{ universe: Universe }>(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/branch`, this.token, { position, name })).universe;
+  }
+
+  /** Undo over HTTP: a GM the latest applied turn (or `position`), a player their own latest. */
+  async undo(universeId: string, position?: number): Promise<Turn> {
+    return (await request<{ turn: Turn }>(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/undo`, this.token, position === undefined ? {} : { position })).turn;
+  }
+
+  /** GM: a retcon over HTTP. */
+  async retcon(universeId: string, note: string, deltas: Delta[] = []): Promise<Turn> {
+    return (await request<{ turn: Turn }>(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/retcon`, this.token, { note, deltas })).turn;
+  }
+
   /** The universe's state at a position (GM only), with its checksum. */
   async stateAt(universeId: string, position?: number): Promise<{ position: number; state: UniverseState; checksum: string }> {
     return request(this.url, "GET", `/api/universes/${encodeURIComponent(universeId)}/state${query({ position })}`, this.token);
   }
+}
+
+export interface Progression {
+  playerId: string;
+  runsCompleted: number;
+  turnsInCompletedRuns: number;
+  milestones: number;
+  metaconcepts: string[];
+  completedRunIds: string[];
+  unlocks: string[];
 }
 
 export function connect(url: string): LoomClient {

@@ -4,6 +4,8 @@ import {
   ServerMessage,
   type AckMessage,
   type CommandInput,
+  type Delta,
+  type Recap,
   type DurableMessage,
   type Rejection,
   type RejectedMessage,
@@ -17,7 +19,7 @@ export interface SessionEvents {
   rejected: (rejection: RejectedMessage) => void;
   durable: (marks: DurableMessage) => void;
   state: (state: unknown) => void;
-  recap: (recap: unknown) => void;
+  recap: (recap: Recap) => void;
   narration: (narration: { position: number; text: string }) => void;
   leave: (code: number) => void;
 }
@@ -61,6 +63,8 @@ export class UniverseSession {
   readonly turns: Turn[] = [];
   durableThrough = 0;
   persistedThrough = 0;
+  /** The "Last time on…" recap this session started with (players only). */
+  lastRecap: Recap | null = null;
   /** Resolves once the first full state has arrived (joinUniverse waits for it). */
   readonly ready: Promise<void>;
 
@@ -87,7 +91,10 @@ export class UniverseSession {
       this.persistedThrough = marks.persistedThrough;
       this.emit("durable", marks);
     });
-    room.onMessage(ServerMessage.Recap, (recap: unknown) => this.emit("recap", recap));
+    room.onMessage(ServerMessage.Recap, (recap: Recap) => {
+      this.lastRecap = recap;
+      this.emit("recap", recap);
+    });
     room.onMessage(ServerMessage.Narration, (narration: { position: number; text: string }) => this.emit("narration", narration));
     room.onStateChange((state: unknown) => this.emit("state", state));
     room.onLeave((code: number) => {
@@ -112,6 +119,10 @@ export class UniverseSession {
    * `seq` to retry a command whose answer was lost: it is applied at most once.
    */
   act(command: CommandInput, options: { seq?: number; timeoutMs?: number } = {}): Promise<ActResult> {
+    return this.request(ClientMessage.Act, { command }, options);
+  }
+
+  private request(type: string, body: Record<string, unknown>, options: { seq?: number; timeoutMs?: number }): Promise<ActResult> {
     const seq = options.seq ?? ++this.seq;
     return new Promise<ActResult>((resolve) => {
       const timer = setTimeout(() => {
@@ -121,8 +132,18 @@ export class UniverseSession {
         clearTimeout(timer);
         resolve(result);
       });
-      this.room.send(ClientMessage.Act, { seq, command });
+      this.room.send(type, { seq, ...body });
     });
+  }
+
+  /** Undoes a turn: a player their own latest (or `position`), a GM the latest applied turn. */
+  undo(position?: number, options: { seq?: number; timeoutMs?: number } = {}): Promise<ActResult> {
+    return this.request(ClientMessage.Undo, position === undefined ? {} : { position }, options);
+  }
+
+  /** GM: a retcon turn with a note and the deltas that correct canon. */
+  retcon(note: string, deltas: Delta[] = [], options: { seq?: number; timeoutMs?: number } = {}): Promise<ActResult> {
+    return this.request(ClientMessage.Retcon, { note, deltas }, options);
   }
 
   /** The next sequence number `act` would use (for callers that manage retries themselves). */

@@ -4,7 +4,9 @@ import { characterSheetSchema, emptyState, RejectionCode, turnKindSchema } from 
 import { services } from "../services.ts";
 import { ApiError, caller, errorHandler, intParam, parseBody, route } from "./http.ts";
 import { redactTurn } from "../rooms/projection.ts";
-import type { UniverseRecord } from "../persist/turn-store.ts";
+import { isGm, universeOr404 } from "./access.ts";
+import { installRunRoutes } from "./runs.ts";
+import { installGmRoutes } from "./gm.ts";
 
 const playerBody = z.object({ name: z.string().trim().min(1).max(100) });
 const universeBody = z.object({
@@ -22,17 +24,6 @@ const timelineQuery = z.object({
   kind: turnKindSchema.optional(),
   q: z.string().max(200).optional(),
 });
-
-async function universeOr404(id: string): Promise<UniverseRecord> {
-  const universe = await services().turnStore.getUniverse(id);
-  if (!universe) throw new ApiError(404, RejectionCode.UnknownUniverse, `no universe ${id}`);
-  return universe;
-}
-
-function isGm(universe: UniverseRecord, playerId: string): boolean {
-  const gms = universe.settings.gms;
-  return universe.createdBy === playerId || (Array.isArray(gms) && gms.includes(playerId));
-}
 
 export function installRoutes(app: Application): void {
   app.use(express.json({ limit: "64kb" }));
@@ -119,6 +110,9 @@ export function installRoutes(app: Application): void {
     if (position > head) throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the persisted head ${head}`);
     return await services().turnStore.stateAt(universe.id, position);
   }));
+
+  installRunRoutes(app);
+  installGmRoutes(app);
 
   app.use("/api", (_req, res) => {
     res.status(404).json({ error: { code: RejectionCode.NotFound, message: "no such endpoint" } });

@@ -45,6 +45,7 @@ export async function admitMember(
   if (run.playerId !== auth.playerId) refuse(403, "not_your_character", "this run belongs to another player");
   if (run.state !== "active" && run.state !== "paused") refuse(409, "run_not_active", `the run is ${run.state}`);
   if (run.state === "paused") await turnStore.updateRun(run.id, { state: "active" });
+  authority.closedRuns.delete(run.id);
   if (!authority.state.characters[run.characterId]) {
     const record = await turnStore.getCharacter(run.characterId);
     if (!record) refuse(404, "unknown_character", `character ${run.characterId} does not exist`);

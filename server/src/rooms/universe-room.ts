@@ -161,8 +161,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   /** A timeline operation requested over HTTP, possibly from another process (remote room call). */
-  async runOperation(name: OperationName, args: unknown[]): Promise<OperationResult> {
-    const operation = operations[name] as (ctx: unknown, ...rest: unknown[]) => Promise<OperationResult>;
+  async runOperation(name: OperationName, args: unknown[]): Promise<unknown> {
+    const operation = operations[name] as (ctx: unknown, ...rest: unknown[]) => Promise<unknown>;
     return operation({ authority: this.authority, turnStore: services().turnStore }, ...args);
   }
 

@@ -22,6 +22,11 @@ import { Persister } from "./persister.ts";
 import { SeqLedger } from "./seq-ledger.ts";
 import { log } from "../log.ts";
 
+/** Session markers and run endings may be written for a run that is no longer active. */
+function isRunBookkeeping(command: Command | SystemCommand): boolean {
+  return command.kind === "session_end" || command.kind === "run_end" || command.kind === "undo";
+}
+
 export interface Actor {
   kind: "player" | "gm" | "system";
   playerId: string | null;
@@ -75,6 +80,8 @@ export class UniverseAuthority {
   private fenced: Error | null = null;
   private recent: Turn[] = [];
   private listener: AuthorityListener | null = null;
+  /** Runs paused, completed or abandoned while this authority serves: their players may not act. */
+  readonly closedRuns = new Set<string>();
 
   private constructor(
     private readonly options: AuthorityOptions,
@@ -171,6 +178,9 @@ export class UniverseAuthority {
     }
     const guard = request.guard?.(this.stateDoc, this.headPosition);
     if (guard) return { ok: false, rejection: guard };
+    if (request.actor.kind === "player" && request.runId && this.closedRuns.has(request.runId) && !isRunBookkeeping(request.command)) {
+      return { ok: false, rejection: reject(RejectionCode.RunNotActive, "this run is paused or over; resume it to play") };
+    }
 
     const position = this.headPosition + 1;
     const now = (this.options.clock ?? (() => new Date()))().toISOString();

@@ -164,19 +164,26 @@ export async function endRun(
   return { run: updated, turn: ended.turn };
 }
 
-/** After an undo turn: if it undid a run's completion, reopen the run and revoke the credit. */
-export async function afterUndo(turnStore: TurnStore, undone: Turn | undefined, now: string): Promise<void> {
-  if (!undone || undone.input.kind !== "run_end" || typeof undone.input.runId !== "string") return;
+/**
+ * After an undo turn: if it undid a run's ending, reopen the run (and revoke the progression a
+ * completion credited). Returns the id of the reopened run.
+ */
+export async function afterUndo(turnStore: TurnStore, undone: Turn | undefined, now: string): Promise<string | null> {
+  if (!undone || undone.input.kind !== "run_end" || typeof undone.input.runId !== "string") return null;
   const run = await turnStore.getRun(undone.input.runId);
-  if (!run) return;
+  if (!run) return null;
   if (run.state === "completed" && run.completedAtPosition === undone.position) {
     const reopened = reopenCompletedRun(run);
-    if (isRejection(reopened)) return;
+    if (isRejection(reopened)) return null;
     const updated = await turnStore.updateRun(run.id, { state: "active", completionReason: null, completedAtPosition: null });
     const progression = await turnStore.getProgression(run.playerId);
     const completedRuns = (await turnStore.listRuns({ playerId: run.playerId })).filter((other) => other.state === "completed");
     await turnStore.putProgression(revokeCompletedRun(progression, { ...updated, state: "completed" }, { now, completedRuns }));
-  } else if (run.state === "abandoned") {
-    await turnStore.updateRun(run.id, { state: "active" });
+    return run.id;
   }
+  if (run.state === "abandoned") {
+    await turnStore.updateRun(run.id, { state: "active" });
+    return run.id;
+  }
+  return null;
 }

@@ -1,12 +1,14 @@
 import {
   defaultUndoTarget,
+  isRejection,
+  transitionRun,
   reject,
   RejectionCode,
   type Delta,
   type Rejection,
   type Turn,
 } from "@loom/shared";
-import type { TurnStore } from "../persist/turn-store.ts";
+import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
 import type { Actor, UniverseAuthority } from "./authority.ts";
 import { afterUndo, endRun } from "./continuity.ts";
 
@@ -14,7 +16,7 @@ import { afterUndo, endRun } from "./continuity.ts";
  * Timeline operations other than plain commands, shared by room messages and the HTTP API.
  * Each returns plain data so it can also run on the owning process through a remote room call.
  */
-export type OperationResult = { ok: true; turn: Turn; run?: unknown } | { ok: false; rejection: Rejection };
+export type OperationResult = { ok: true; turn: Turn; run?: RunRecord } | { ok: false; rejection: Rejection };
 
 export interface OperationContext {
   authority: UniverseAuthority;
@@ -32,7 +34,8 @@ export async function undo(ctx: OperationContext, actor: Actor, position?: numbe
   if (!result.ok) return result;
   if (!result.duplicate) {
     const undone = authority.recentTurns.find((turn) => turn.position === target) ?? (await turnStore.getTurn(authority.universe.id, target)) ?? undefined;
-    await afterUndo(turnStore, undone, result.turn.createdAt);
+    const reopened = await afterUndo(turnStore, undone, result.turn.createdAt);
+    if (reopened) authority.closedRuns.delete(reopened);
   }
   return { ok: true, turn: result.turn };
 }
@@ -56,8 +59,35 @@ export async function finishRun(
   }
   const ended = await endRun(ctx.turnStore, ctx.authority, run, outcome, reason, actor);
   if ("rejected" in ended) return { ok: false, rejection: ended };
+  ctx.authority.closedRuns.add(run.id);
   return { ok: true, turn: ended.turn, run: ended.run };
 }
 
-export const operations = { undo, retcon, finishRun } as const;
+/** Pauses or resumes a run. No turn: pausing changes nothing in the story, only who may act. */
+export async function setRunPaused(
+  ctx: OperationContext,
+  actor: { kind: "player" | "gm"; playerId: string },
+  runId: string,
+  paused: boolean,
+): Promise<{ ok: true; run: RunRecord } | { ok: false; rejection: Rejection }> {
+  const run = await ctx.turnStore.getRun(runId);
+  if (!run || run.universeId !== ctx.authority.universe.id) return { ok: false, rejection: reject(RejectionCode.UnknownRun, `no run ${runId} in this universe`) };
+  if (actor.kind === "player" && run.playerId !== actor.playerId) {
+    return { ok: false, rejection: reject(RejectionCode.NotYourCharacter, "this run belongs to another player") };
+  }
+  const moved = transitionRun(run, paused ? "paused" : "active");
+  if (isRejection(moved)) return { ok: false, rejection: moved };
+  const updated = await ctx.turnStore.updateRun(run.id, { state: moved.run.state });
+  if (paused) ctx.authority.closedRuns.add(run.id);
+  else ctx.authority.closedRuns.delete(run.id);
+  return { ok: true, run: updated };
+}
+
+/** Writes pending turns now (e.g. before branching at the newest position). */
+export async function flush(ctx: OperationContext): Promise<{ ok: true; persistedThrough: number }> {
+  await ctx.authority.drain(5_000);
+  return { ok: true, persistedThrough: ctx.authority.persistedThrough };
+}
+
+export const operations = { undo, retcon, finishRun, setRunPaused, flush } as const;
 export type OperationName = keyof typeof operations;

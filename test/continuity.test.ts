@@ -1,0 +1,195 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checksum } from "@loom/shared";
+import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
+import { modes, startServer, waitFor } from "./support/server.ts";
+import { overcome, sheet } from "./support/players.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+async function play(session: UniverseSession, characterId: string, turns: number, kind: "custom" | "advantage" = "custom"): Promise<number[]> {
+  const positions: number[] = [];
+  for (let i = 0; i < turns; i++) {
+    const command =
+      kind === "advantage"
+        ? { kind: "action" as const, action: "create_advantage" as const, characterId, skill: "Notice", opposition: -4, aspectName: `Marked trail ${i}`, description: "scouts ahead" }
+        : { kind: "custom" as const, characterId, text: `keeps moving through the marsh (${i})` };
+    const result = await session.act(command);
+    if (!result.ok) throw new Error(`turn refused: ${result.rejection.code} ${result.rejection.message}`);
+    positions.push(result.turn.position);
+  }
+  return positions;
+}
+
+async function sessionOf(client: LoomClient, universeId: string, runId: string): Promise<UniverseSession> {
+  return client.joinUniverse(universeId, { role: "player", runId });
+}
+
+/** Leaves and waits until the session_end turn is in the store, so the next step sees it. */
+async function leave(client: LoomClient, session: UniverseSession, runId: string): Promise<void> {
+  const before = (await client.run(runId)).sessionCount;
+  await session.leave();
+  await waitFor(async () => (await client.run(runId)).lastSessionEndPosition !== null && (await client.run(runId)).sessionCount === before, 10_000, "session end");
+  await new Promise((r) => setTimeout(r, 150));
+}
+
+for (const mode of modes()) {
+  describe(`continuity (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2591 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("seed 000: three runs in one shared universe; only completed runs feed progression", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Shared Marches", seed: 7 });
+      const player = connect(server.url);
+      await player.registerPlayer("Riley");
+      const alex = await player.createCharacter(universe.id, sheet("Alex"));
+      const jordan = await player.createCharacter(universe.id, sheet("Jordan"));
+      const sam = await player.createCharacter(universe.id, sheet("Sam"));
+
+      // Sam's first session, before the others play
+      let samSession = await sessionOf(player, universe.id, sam.run.id);
+      await play(samSession, sam.character.id, 20);
+      await leave(player, samSession, sam.run.id);
+
+      // Alex: 150 turns over five sessions; Jordan: 40 turns, then abandons
+      for (const [index, turns] of [30, 30, 40, 25, 25].entries()) {
+        const session = await sessionOf(player, universe.id, alex.run.id);
+        await play(session, alex.character.id, turns);
+        await leave(player, session, alex.run.id);
+        if (index === 1) {
+          const jordanSession = await sessionOf(player, universe.id, jordan.run.id);
+          await play(jordanSession, jordan.character.id, 40, "advantage");
+          await leave(player, jordanSession, jordan.run.id);
+          await player.abandonRun(jordan.run.id);
+        }
+      }
+      const alexDone = await player.completeRun(alex.run.id, "retired");
+      expect(alexDone.run).toMatchObject({ state: "completed", turnCount: 150, completionReason: "retired" });
+      expect((await player.run(alex.run.id)).sessionCount).toBe(5);
+
+      // Sam comes back: the recap tells what the others did while Sam was away
+      samSession = await sessionOf(player, universe.id, sam.run.id);
+      const recap = samSession.lastRecap!;
+      expect(recap).not.toBeNull();
+      const awayFrom = new Set(recap.whileYouWereAway.map((entry) => entry.characterId));
+      expect(awayFrom.has(alex.character.id)).toBe(true);
+      expect(awayFrom.has(jordan.character.id)).toBe(true);
+      expect(recap.whileYouWereAway.some((entry) => entry.characterId === alex.character.id && /completes their story/.test(entry.text))).toBe(true);
+      expect(recap.whileYouWereAway.every((entry) => entry.characterId !== sam.character.id)).toBe(true);
+      // Jordan's doings live on in the shared world state Sam plays in
+      const aspects = [...(samSession.state.scene as unknown as { aspects: Map<string, { name: string }> }).aspects.values()].map((a) => a.name);
+      expect(aspects.some((name) => name.startsWith("Marked trail"))).toBe(true);
+      await play(samSession, sam.character.id, 100);
+      await leave(player, samSession, sam.run.id);
+      await player.completeRun(sam.run.id, "victory");
+
+      const progression = await player.progression();
+      expect(progression.runsCompleted).toBe(2);
+      expect(progression.turnsInCompletedRuns).toBe(270);
+      expect(progression.milestones).toBe(13);
+      expect([...progression.completedRunIds].sort()).toEqual([alex.run.id, sam.run.id].sort());
+      expect(progression.unlocks).toContain("advanced_narratives");
+      expect(progression.unlocks).not.toContain("complex_characters");
+      expect(progression.unlocks).not.toContain("multi_path_stories");
+      expect((await player.run(jordan.run.id)).state).toBe("abandoned");
+    }, 120_000);
+
+    it("seed 004: 20 turns, undo, branch, play both without cross-contamination; sessions update summaries", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Continuity", seed: 11 });
+      const player = connect(server.url);
+      await player.registerPlayer("Casey");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const session = await sessionOf(player, universe.id, run.id);
+      const positions: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const result = await session.act(overcome(character.id, `step ${i}`));
+        expect(result.ok).toBe(true);
+        if (result.ok) positions.push(result.turn.position);
+      }
+      const last = positions[positions.length - 1]!;
+
+      // undo the player's latest turn: the state equals the state before it, checksum for checksum
+      const undone = await session.undo();
+      expect(undone.ok).toBe(true);
+      await leave(player, session, run.id);
+      const beforeLast = await gm.stateAt(universe.id, last - 1);
+      const afterUndo = await gm.stateAt(universe.id, last + 1);
+      const undoTurn = await gm.turn(universe.id, last + 1);
+      expect(undoTurn.kind).toBe("undo");
+      expect((await gm.turn(universe.id, last)).status).toBe("undone");
+      expect(afterUndo.checksum).toBe(beforeLast.checksum);
+
+      // the session end wrote the summaries into canon
+      const withSummary = await gm.stateAt(universe.id);
+      expect(withSummary.state.canon.summaryRecent).toContain("Mara");
+      expect(withSummary.state.canon.summaryLong).toContain(withSummary.state.canon.summaryRecent.slice(0, 20));
+      const recap = await player.recap(run.id);
+      expect(recap.recentSummary).toBe(withSummary.state.canon.summaryRecent);
+
+      // branch at the head, then play both timelines
+      const branchAt = withSummary.position;
+      const branch = await gm.branch(universe.id, branchAt, "What if");
+      expect(branch).toMatchObject({ parentId: universe.id, branchPosition: branchAt });
+      const branchRun = await player.startRun(branch.id, character.id);
+      const onBranch = await sessionOf(player, branch.id, branchRun.id);
+      const branchTurns = await play(onBranch, character.id, 5);
+      await leave(player, onBranch, branchRun.id);
+      const onParent = await sessionOf(player, universe.id, run.id);
+      const parentTurns = await play(onParent, character.id, 7);
+      await leave(player, onParent, run.id);
+
+      const parentHistory = (await gm.history(universe.id, { order: "asc", limit: 500 })).turns;
+      const branchHistory = (await gm.history(branch.id, { order: "asc", limit: 500 })).turns;
+      expect(branchHistory.slice(0, branchAt).map((t) => t.id)).toEqual(parentHistory.slice(0, branchAt).map((t) => t.id));
+      const parentIds = new Set(parentHistory.map((t) => t.id));
+      const branchOwn = branchHistory.slice(branchAt);
+      expect(branchOwn.length).toBeGreaterThanOrEqual(branchTurns.length);
+      expect(branchOwn.every((t) => !parentIds.has(t.id))).toBe(true);
+      const branchIds = new Set(branchHistory.map((t) => t.id));
+      expect(parentHistory.slice(branchAt).every((t) => !branchIds.has(t.id))).toBe(true);
+      expect(parentHistory.length).toBeGreaterThanOrEqual(branchAt + parentTurns.length);
+      // the shared past is identical in both
+      expect((await gm.stateAt(branch.id, branchAt)).checksum).toBe((await gm.stateAt(universe.id, branchAt)).checksum);
+      expect((await gm.stateAt(branch.id)).checksum).not.toBe((await gm.stateAt(universe.id)).checksum);
+    }, 60_000);
+
+    it("recaps are deterministic, and GM tools are refused to players with a code", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Determinism", seed: 3 });
+      const player = connect(server.url);
+      await player.registerPlayer("Noor");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Noor"));
+      const other = await player.createCharacter(universe.id, sheet("Ilse"));
+      const first = await sessionOf(player, universe.id, run.id);
+      await play(first, character.id, 5);
+      await leave(player, first, run.id);
+      const ilse = await sessionOf(player, universe.id, other.run.id);
+      await play(ilse, other.character.id, 30, "advantage");
+      await leave(player, ilse, other.run.id);
+
+      const a = await fetch(`${server.url}/api/runs/${run.id}/recap`, { headers: { authorization: `Bearer ${player.playerToken}` } }).then((r) => r.text());
+      const b = await fetch(`${server.url}/api/runs/${run.id}/recap`, { headers: { authorization: `Bearer ${player.playerToken}` } }).then((r) => r.text());
+      expect(a).toBe(b);
+      const recap = JSON.parse(a) as { whileYouWereAway: Array<{ characterId: string }> };
+      expect(recap.whileYouWereAway.length).toBeGreaterThan(0);
+      expect(recap.whileYouWereAway.every((entry) => entry.characterId === other.character.id)).toBe(true);
+
+      await expect(player.branch(universe.id, 1)).rejects.toMatchObject({ code: "not_allowed", status: 403 });
+      await expect(player.retcon(universe.id, "It was all a dream")).rejects.toMatchObject({ code: "not_allowed" });
+      const gmRetcon = await gm.retcon(universe.id, "The bridge was always stone", []);
+      expect(gmRetcon.kind).toBe("retcon");
+      await waitFor(async () => (await gm.stateAt(universe.id)).position >= gmRetcon.position, 5_000, "retcon persisted");
+      const state = await gm.stateAt(universe.id);
+      expect(state.state.canon.retconNotes.map((n) => n.note)).toContain("The bridge was always stone");
+      expect(checksum(state.state)).toBe(state.checksum);
+    }, 60_000);
+  });
+}
