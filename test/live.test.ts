@@ -47,7 +47,7 @@ for (const mode of modes()) {
     });
 
     it("refuses spectators' actions and acting for another player's character, and hides GM fields from spectators", async () => {
-      const table = await setTable(server.url, ["Mara", "Tobin"]);
+      const table = await setTable(server.url, ["Mara", "Tobin"], 42, { Mara: { notes: "Owes Brannoc a debt" } });
       const [mara, tobin] = table.players;
       const maraSession = await mara!.client.joinUniverse(table.universeId, { role: "player", runId: mara!.runId });
       const tobinSession = await tobin!.client.joinUniverse(table.universeId, { role: "player", runId: tobin!.runId });
@@ -73,8 +73,11 @@ for (const mode of modes()) {
       await new Promise((r) => setTimeout(r, 200));
       expect(spectator.state.characters.get(mara!.characterId)?.gmNotes ?? "").toBe("");
       expect(tobinSession.state.characters.get(mara!.characterId)?.gmNotes ?? "").toBe("");
-      // owner-only notes reach the owner, not the other player
-      expect(maraSession.state.characters.get(mara!.characterId)?.name).toBe("Mara");
+      // owner-only notes reach the owner and GMs, not the other player or spectators
+      await waitFor(() => maraSession.state.characters.get(mara!.characterId)?.privateNotes === "Owes Brannoc a debt", 5_000, "owner view");
+      expect(gm.state.characters.get(mara!.characterId)?.privateNotes).toBe("Owes Brannoc a debt");
+      expect(tobinSession.state.characters.get(mara!.characterId)?.privateNotes ?? "").toBe("");
+      expect(spectator.state.characters.get(mara!.characterId)?.privateNotes ?? "").toBe("");
       const head = gm.state.head;
       expect(spectator.state.head).toBe(head);
       for (const session of [maraSession, tobinSession, spectator, gm]) await session.leave();

@@ -19,7 +19,7 @@ export interface Table {
 }
 
 /** A GM, a universe and `count` players with one character and run each. */
-export async function setTable(url: string, names: string[], seed = 42): Promise<Table> {
+export async function setTable(url: string, names: string[], seed = 42, sheets: Record<string, Partial<CharacterSheetInput>> = {}): Promise<Table> {
   const gm = connect(url);
   await gm.registerPlayer("Game Master");
   const universe = await gm.createUniverse({ name: "The Salt Marches", premise: "A drowned coast", seed });
@@ -27,7 +27,7 @@ export async function setTable(url: string, names: string[], seed = 42): Promise
   for (const name of names) {
     const client = connect(url);
     const { player } = await client.registerPlayer(name);
-    const { character, run } = await client.createCharacter(universe.id, sheet(name));
+    const { character, run } = await client.createCharacter(universe.id, sheet(name, sheets[name]));
     players.push({ client, characterId: character.id, runId: run.id, playerId: player.id });
   }
   return { gm, universeId: universe.id, players };

@@ -248,8 +248,12 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.gmView.add(view, VIEW_TAG.GM);
     this.state.head = turn.position;
     const redacted = redactTurn(turn);
-    for (const client of this.clients) {
-      client.send(ServerMessage.Turn, memberOf(client)?.role === "gm" ? turn : redacted);
+    if (redacted === turn) {
+      this.broadcast(ServerMessage.Turn, turn); // one encoding for everyone
+    } else {
+      const gms = this.clients.filter((client) => memberOf(client)?.role === "gm");
+      this.broadcast(ServerMessage.Turn, redacted, { except: gms });
+      for (const gm of gms) gm.send(ServerMessage.Turn, turn);
     }
     if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
   }
