@@ -22,6 +22,13 @@ export interface Run {
   state: "active" | "paused" | "completed" | "abandoned";
   turnCount: number;
   sessionCount: number;
+  milestones: number;
+  therapeuticFocus: string | null;
+  completionReason: string | null;
+  completedAtPosition: number | null;
+  lastSessionEndPosition: number | null;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export interface TimelinePage {
