@@ -29,7 +29,7 @@ const result = await session.act({
   characterId: character.id,
   skill: "Athletics",
   opposition: 2,
-  description: "vaults the flooded ditch before the tide turns",
+  description: "the flooded ditch before the tide turns",
 });
 if (result.ok) {
   const { turn } = result;

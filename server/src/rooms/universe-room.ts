@@ -259,8 +259,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   private broadcastDurable(): void {
-    this.state.durableThrough = this.authority.durableThrough;
-    this.state.persistedThrough = this.authority.persistedThrough;
+    const { durableThrough, persistedThrough } = this.authority;
+    if (this.state.durableThrough === durableThrough && this.state.persistedThrough === persistedThrough) return;
+    this.state.durableThrough = durableThrough;
+    this.state.persistedThrough = persistedThrough;
     this.broadcast(ServerMessage.Durable, {
       durableThrough: this.authority.durableThrough,
       persistedThrough: this.authority.persistedThrough,
