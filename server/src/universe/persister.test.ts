@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { emptyState, checksum, type Turn } from "@loom/shared";
+import { createTurnStore, type TurnStore } from "../persist/index.ts";
+import { MemoryLiveStore } from "../live/memory.ts";
+import { Persister } from "./persister.ts";
+
+/** A real PGlite store whose appends fail on demand: the database going away under load. */
+function flaky(store: TurnStore) {
+  const control = { failuresLeft: 0, attempts: 0 };
+  const wrapped = new Proxy(store, {
+    get(target, key, receiver) {
+      if (key === "appendTurns") {
+        return async (...args: Parameters<TurnStore["appendTurns"]>) => {
+          control.attempts++;
+          if (control.failuresLeft > 0) {
+            control.failuresLeft--;
+            throw new Error("connection reset by peer");
+          }
+          return target.appendTurns(...args);
+        };
+      }
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  return { store: wrapped, control };
+}
+
+function turn(universeId: string, position: number): Turn {
+  return {
+    universeId,
+    position,
+    id: `${universeId}-${position}`,
+    runId: null,
+    characterId: null,
+    playerId: null,
+    actor: "gm",
+    kind: "world_event",
+    input: { kind: "world_event", text: `The tide rises (${position})` },
+    resolution: null,
+    events: [{ type: "world_event", description: `The tide rises (${position})`, major: true, hidden: false, data: {} }],
+    deltas: [{ op: "set", path: "/world/flags/tide", value: position, prev: position === 1 ? undefined : position - 1 }],
+    status: "applied",
+    narration: null,
+    createdAt: new Date(0).toISOString(),
+  };
+}
+
+describe("persister", () => {
+  let store: TurnStore;
+  beforeAll(async () => {
+    store = await createTurnStore({ inMemory: true });
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it("keeps pending turns through failed writes, retries with backoff, and loses nothing", async () => {
+    // given a universe and a store that fails its next two appends
+    const universe = await store.createUniverse({ id: "persister-retry", name: "Tides", seed: 1, createdBy: "gm" }, emptyState("Tides"));
+    const { store: faulty, control } = flaky(store);
+    const live = new MemoryLiveStore();
+    const lease = (await live.acquire(universe.id, "p1", 10_000))!;
+    const persisted: number[] = [];
+    const persister = new Persister({
+      universeId: universe.id,
+      turnStore: faulty,
+      liveStore: live,
+      persistedThrough: 0,
+      sinceSnapshot: { turns: 0, deltas: 0 },
+      onPersisted: (through) => persisted.push(through),
+      onFenced: () => {
+        throw new Error("not expected");
+      },
+    });
+    const turns = [1, 2, 3].map((p) => turn(universe.id, p));
+    await live.appendTurns(lease, turns);
+    persister.enqueue(turns, []);
+    control.failuresLeft = 2;
+
+    // when it flushes through the failures
+    await persister.flush();
+    expect(persister.pendingCount).toBe(3);
+    expect(persister.persistedThrough).toBe(0);
+    expect(await store.headPosition(universe.id)).toBe(0);
+    await persister.flush(); // inside the backoff window: no attempt
+    expect(control.attempts).toBe(1);
+    expect(await persister.drain(5_000)).toBe(true);
+
+    // then every turn is stored once, in order, and the write-ahead stream is trimmed
+    expect(control.attempts).toBe(3);
+    expect(persister.pendingCount).toBe(0);
+    expect(persisted).toEqual([3]);
+    const page = await store.timeline(universe.id, { order: "asc" });
+    expect(page.turns.map((t) => t.id)).toEqual(turns.map((t) => t.id));
+    expect(await live.readTail(universe.id, 0)).toEqual([]);
+    const state = await store.latestState(universe.id);
+    expect(state.state.world.flags.tide).toBe(3);
+    expect(state.checksum).toBe(checksum(state.state));
+  });
+
+  it("reports a stale head as fencing, not as a retryable failure", async () => {
+    const universe = await store.createUniverse({ id: "persister-fenced", name: "Tides", seed: 1, createdBy: "gm" }, emptyState("Tides"));
+    await store.appendTurns(universe.id, { expectedHead: 0, turns: [turn(universe.id, 1)] }); // another owner wrote turn 1
+    const live = new MemoryLiveStore();
+    const fenced: Error[] = [];
+    const persister = new Persister({
+      universeId: universe.id,
+      turnStore: store,
+      liveStore: live,
+      persistedThrough: 0,
+      sinceSnapshot: { turns: 0, deltas: 0 },
+      onPersisted: () => undefined,
+      onFenced: (error) => fenced.push(error),
+    });
+    persister.enqueue([{ ...turn(universe.id, 1), id: "stale-owner-turn" }], []);
+    await persister.flush();
+    expect(fenced).toHaveLength(1);
+    expect(fenced[0]!.name).toBe("AppendConflictError");
+    const page = await store.timeline(universe.id, { order: "asc" });
+    expect(page.turns.map((t) => t.id)).toEqual([`${universe.id}-1`]);
+  });
+});
