@@ -181,7 +181,7 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
         name: "First",
         createdBy: "gm",
       });
-      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(performance.now() - started).toBeLessThan(5_000); // a pointer row, not 9 950 copies
       expect(await store.turnsBetween(first, 9_950, 10_000)).toEqual([]);
       const firstOwn = await buildUniverse(store, {
         id: first,

@@ -31,7 +31,7 @@ describe("pglite on disk", () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
-  });
+  }, 60_000); // two cold PGlite starts, the first with initdb
 });
 
 // CI refuses to run without DATABASE_URL (scripts/test.mjs), so this variant is never skipped there.
