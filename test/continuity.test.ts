@@ -160,6 +160,48 @@ for (const mode of modes()) {
       expect((await gm.stateAt(branch.id)).checksum).not.toBe((await gm.stateAt(universe.id)).checksum);
     }, 60_000);
 
+    it("a run resumed after 10,000 other turns is told what happened since its last session", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Long Absence", seed: 5 });
+      const player = connect(server.url);
+      await player.registerPlayer("Ada");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Ada"));
+      const first = await sessionOf(player, universe.id, run.id);
+      await play(first, character.id, 3);
+      await leave(player, first, run.id);
+      const lastEnd = (await player.run(run.id)).lastSessionEndPosition!;
+
+      // 10,000 world events by the GM while Ada is away, eight in flight at a time
+      const gmSession = await gm.joinUniverse(universe.id, { role: "gm" });
+      const total = 10_000;
+      let next = 0;
+      let head = 0;
+      const lane = async () => {
+        while (next < total) {
+          const i = next++;
+          const result = await gmSession.act({ kind: "world_event", text: `The tide turns, day ${i}`, major: i % 10 === 0 });
+          if (!result.ok) throw new Error(result.rejection.message);
+          head = Math.max(head, result.turn.position);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, lane));
+      await gmSession.leave();
+
+      const back = await sessionOf(player, universe.id, run.id);
+      const recap = back.lastRecap!;
+      expect(recap.previousSessionEnd).toBe(lastEnd);
+      const away = recap.whileYouWereAway;
+      expect(away.length).toBeGreaterThan(0);
+      // newest major events, all after Ada left, none hers, in timeline order
+      expect(away.every((entry) => entry.position > lastEnd && entry.position <= head)).toBe(true);
+      expect(away.every((entry) => /The tide turns, day \d*0\b/.test(entry.text))).toBe(true);
+      expect(away.map((e) => e.position)).toEqual([...away.map((e) => e.position)].sort((a, b) => a - b));
+      expect(away[away.length - 1]!.text).toContain(`day ${total - 10}`);
+      expect(away.length + recap.omitted.whileYouWereAway).toBe(total / 10);
+      await back.leave();
+    }, 180_000);
+
     it("recaps are deterministic, and GM tools are refused to players with a code", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

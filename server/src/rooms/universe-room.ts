@@ -44,7 +44,6 @@ function memberOf(client: Client): MemberState | undefined {
 export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   override state = new UniverseRoomState();
   override autoDispose = true;
-  override maxMessagesPerSecond = 200;
   private authority!: UniverseAuthority;
   private readonly gmView = new StateView();
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
@@ -60,6 +59,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   override onCreate(options: { universeId: string }): void {
     const { ownership, config, liveStore } = services();
     this.authority = ownership.take(options.universeId);
+    // Colyseus disconnects a client past this many messages a second; well above the action
+    // limit, so a fast client meets `rate_limited` rejections first. No action limit, no cap.
+    this.maxMessagesPerSecond = config.actionsPerSecond === 0 ? Infinity : Math.max(100, config.actionsPerSecond * 20);
     this.authority.setListener({
       onTurn: (turn, state) => this.onTurn(turn, state),
       onDurable: () => this.broadcastDurable(),
@@ -140,6 +142,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   override async onDispose(): Promise<void> {
+    services().ownership.closing(this.roomId);
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     const { liveStore } = services();

@@ -37,7 +37,7 @@ export class Ownership {
   /** Authorities hydrated for a room that is being created; the room takes its one in onCreate. */
   private readonly handoff = new Map<string, UniverseAuthority>();
   /** Rooms of this process that are open, each with a promise settled once it has closed. */
-  private readonly open_ = new Map<string, { closed: Promise<void>; resolve: () => void }>();
+  private readonly open_ = new Map<string, { closed: Promise<void>; resolve: () => void; closing: boolean }>();
 
   constructor(private readonly options: OwnershipOptions) {}
 
@@ -47,8 +47,17 @@ export class Ownership {
     this.handoff.delete(universeId);
     let resolve!: () => void;
     const closed = new Promise<void>((r) => (resolve = r));
-    this.open_.set(universeId, { closed, resolve });
+    this.open_.set(universeId, { closed, resolve, closing: false });
     return authority;
+  }
+
+  /**
+   * The room of `universeId` is disposing: it still flushes and holds the lease, so a new room
+   * for the universe must wait for it (or two authorities would write one timeline).
+   */
+  closing(universeId: string): void {
+    const entry = this.open_.get(universeId);
+    if (entry) entry.closing = true;
   }
 
   /** The room of `universeId` has flushed and released its lease. */
@@ -75,6 +84,11 @@ export class Ownership {
   private async openOnce(universeId: string): Promise<void> {
     const deadline = Date.now() + this.options.leaseTtlMs + 5_000;
     for (;;) {
+      const local = this.open_.get(universeId);
+      if (local?.closing) {
+        await local.closed;
+        continue;
+      }
       if (matchMaker.getLocalRoomById(universeId)) return;
       const holder = await this.options.liveStore.owner(universeId);
       if (holder && holder.owner !== this.options.processId) {
