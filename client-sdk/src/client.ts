@@ -1,40 +1,25 @@
 import { Client } from "@colyseus/sdk";
-import type { CharacterSheetInput, Delta, JoinRole, Recap, Snapshot, Turn, TurnKind, UniverseState } from "@loom/shared";
+import type {
+  CharacterSheetInput,
+  Delta,
+  JoinRole,
+  ProgressionRecord,
+  Recap,
+  RunRecord,
+  Snapshot,
+  TimelinePage,
+  Turn,
+  TurnKind,
+  UniverseRecord,
+  UniverseState,
+} from "@loom/shared";
+
+export type Universe = UniverseRecord;
+export type Run = RunRecord;
+export type Progression = ProgressionRecord;
+export type { TimelinePage };
 import { LoomError, query, request } from "./http.ts";
 import { UniverseSession } from "./session.ts";
-
-export interface Universe {
-  id: string;
-  name: string;
-  seed: number;
-  parentId: string | null;
-  branchPosition: number | null;
-  headPosition: number;
-  createdBy: string;
-  createdAt: string;
-}
-
-export interface Run {
-  id: string;
-  playerId: string;
-  characterId: string;
-  universeId: string;
-  state: "active" | "paused" | "completed" | "abandoned";
-  turnCount: number;
-  sessionCount: number;
-  milestones: number;
-  therapeuticFocus: string | null;
-  completionReason: string | null;
-  completedAtPosition: number | null;
-  lastSessionEndPosition: number | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface TimelinePage {
-  turns: Turn[];
-  nextCursor: number | null;
-}
 
 export interface HistoryQuery {
   cursor?: number;
@@ -67,30 +52,57 @@ export class LoomClient {
   }
 
   async registerPlayer(name: string): Promise<{ player: { id: string; name: string }; token: string }> {
-    const result = await request<{ player: { id: string; name: string }; token: string }>(this.url, "POST", "/api/players", null, { name });
+    const result = await request<{ player: { id: string; name: string }; token: string }>(
+      this.url,
+      "POST",
+      "/api/players",
+      null,
+      { name },
+    );
     this.useToken(result.token);
     return result;
   }
 
   async createUniverse(input: { name: string; premise?: string; seed?: number }): Promise<Universe> {
-    return (await request<{ universe: Universe }>(this.url, "POST", "/api/universes", this.token, input)).universe;
+    return (await request<{ universe: Universe }>(this.url, "POST", "/api/universes", this.token, input))
+      .universe;
   }
 
   async getUniverse(id: string): Promise<Universe> {
-    return (await request<{ universe: Universe }>(this.url, "GET", `/api/universes/${encodeURIComponent(id)}`, this.token)).universe;
+    return (
+      await request<{ universe: Universe }>(
+        this.url,
+        "GET",
+        `/api/universes/${encodeURIComponent(id)}`,
+        this.token,
+      )
+    ).universe;
   }
 
   async listUniverses(): Promise<Universe[]> {
-    return (await request<{ universes: Universe[] }>(this.url, "GET", "/api/universes", this.token)).universes;
+    return (await request<{ universes: Universe[] }>(this.url, "GET", "/api/universes", this.token))
+      .universes;
   }
 
   /** Creates a character in a universe and starts its run. */
-  async createCharacter(universeId: string, sheet: CharacterSheetInput & { therapeuticFocus?: string }): Promise<{ character: { id: string; name: string }; run: Run }> {
-    return request(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/characters`, this.token, sheet);
+  async createCharacter(
+    universeId: string,
+    sheet: CharacterSheetInput & { therapeuticFocus?: string },
+  ): Promise<{ character: { id: string; name: string }; run: Run }> {
+    return request(
+      this.url,
+      "POST",
+      `/api/universes/${encodeURIComponent(universeId)}/characters`,
+      this.token,
+      sheet,
+    );
   }
 
   /** Joins a universe live. Players pass the run they play; GMs and spectators only the role. */
-  async joinUniverse(universeId: string, options: { role: JoinRole; runId?: string }): Promise<UniverseSession> {
+  async joinUniverse(
+    universeId: string,
+    options: { role: JoinRole; runId?: string },
+  ): Promise<UniverseSession> {
     await request(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/open`, this.token, {});
     try {
       const room = await this.colyseus.joinById(universeId, options);
@@ -105,15 +117,29 @@ export class LoomClient {
   }
 
   async history(universeId: string, page: HistoryQuery = {}): Promise<TimelinePage> {
-    return request(this.url, "GET", `/api/universes/${encodeURIComponent(universeId)}/timeline${query({ ...page })}`, this.token);
+    return request(
+      this.url,
+      "GET",
+      `/api/universes/${encodeURIComponent(universeId)}/timeline${query({ ...page })}`,
+      this.token,
+    );
   }
 
   async turn(universeId: string, position: number): Promise<Turn> {
-    return (await request<{ turn: Turn }>(this.url, "GET", `/api/universes/${encodeURIComponent(universeId)}/turns/${position}`, this.token)).turn;
+    return (
+      await request<{ turn: Turn }>(
+        this.url,
+        "GET",
+        `/api/universes/${encodeURIComponent(universeId)}/turns/${position}`,
+        this.token,
+      )
+    ).turn;
   }
 
   async run(runId: string): Promise<Run> {
-    return (await request<{ run: Run }>(this.url, "GET", `/api/runs/${encodeURIComponent(runId)}`, this.token)).run;
+    return (
+      await request<{ run: Run }>(this.url, "GET", `/api/runs/${encodeURIComponent(runId)}`, this.token)
+    ).run;
   }
 
   /** "Last time on…" for a run as of now (the same timeline always gives the same recap). */
@@ -122,16 +148,34 @@ export class LoomClient {
   }
 
   async pauseRun(runId: string): Promise<Run> {
-    return (await request<{ run: Run }>(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/pause`, this.token, {})).run;
+    return (
+      await request<{ run: Run }>(
+        this.url,
+        "POST",
+        `/api/runs/${encodeURIComponent(runId)}/pause`,
+        this.token,
+        {},
+      )
+    ).run;
   }
 
   /** Resumes a paused or abandoned run. */
   async resumeRun(runId: string): Promise<Run> {
-    return (await request<{ run: Run }>(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/resume`, this.token, {})).run;
+    return (
+      await request<{ run: Run }>(
+        this.url,
+        "POST",
+        `/api/runs/${encodeURIComponent(runId)}/resume`,
+        this.token,
+        {},
+      )
+    ).run;
   }
 
   async completeRun(runId: string, reason = "retired"): Promise<{ run: Run; turn: Turn }> {
-    return request(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/complete`, this.token, { reason });
+    return request(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/complete`, this.token, {
+      reason,
+    });
   }
 
   async abandonRun(runId: string): Promise<{ run: Run; turn: Turn }> {
@@ -140,42 +184,73 @@ export class LoomClient {
 
   /** A new run of one of your existing characters (e.g. in a branch). */
   async startRun(universeId: string, characterId: string): Promise<Run> {
-    return (await request<{ run: Run }>(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/runs`, this.token, { characterId })).run;
+    return (
+      await request<{ run: Run }>(
+        this.url,
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/runs`,
+        this.token,
+        { characterId },
+      )
+    ).run;
   }
 
   async progression(): Promise<Progression> {
-    return (await request<{ progression: Progression }>(this.url, "GET", "/api/me/progression", this.token)).progression;
+    return (await request<{ progression: Progression }>(this.url, "GET", "/api/me/progression", this.token))
+      .progression;
   }
 
   /** GM: branch the universe after `position` into a new universe (copy-on-write). */
   async branch(universeId: string, position: number, name?: string): Promise<Universe> {
-    return (await request<{ universe: Universe }>(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/branch`, this.token, { position, name })).universe;
+    return (
+      await request<{ universe: Universe }>(
+        this.url,
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/branch`,
+        this.token,
+        { position, name },
+      )
+    ).universe;
   }
 
   /** Undo over HTTP: a GM the latest applied turn (or `position`), a player their own latest. */
   async undo(universeId: string, position?: number): Promise<Turn> {
-    return (await request<{ turn: Turn }>(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/undo`, this.token, position === undefined ? {} : { position })).turn;
+    return (
+      await request<{ turn: Turn }>(
+        this.url,
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/undo`,
+        this.token,
+        position === undefined ? {} : { position },
+      )
+    ).turn;
   }
 
   /** GM: a retcon over HTTP. */
   async retcon(universeId: string, note: string, deltas: Delta[] = []): Promise<Turn> {
-    return (await request<{ turn: Turn }>(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/retcon`, this.token, { note, deltas })).turn;
+    return (
+      await request<{ turn: Turn }>(
+        this.url,
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/retcon`,
+        this.token,
+        { note, deltas },
+      )
+    ).turn;
   }
 
   /** The universe's state at a position (GM only), with its checksum. */
-  async stateAt(universeId: string, position?: number): Promise<{ position: number; state: UniverseState; checksum: string }> {
-    return request(this.url, "GET", `/api/universes/${encodeURIComponent(universeId)}/state${query({ position })}`, this.token);
+  async stateAt(
+    universeId: string,
+    position?: number,
+  ): Promise<{ position: number; state: UniverseState; checksum: string }> {
+    return request(
+      this.url,
+      "GET",
+      `/api/universes/${encodeURIComponent(universeId)}/state${query({ position })}`,
+      this.token,
+    );
   }
-}
-
-export interface Progression {
-  playerId: string;
-  runsCompleted: number;
-  turnsInCompletedRuns: number;
-  milestones: number;
-  metaconcepts: string[];
-  completedRunIds: string[];
-  unlocks: string[];
 }
 
 export function connect(url: string): LoomClient {

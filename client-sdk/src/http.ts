@@ -10,27 +10,47 @@ export class LoomError extends Error {
   }
 }
 
-export async function request<T>(baseUrl: string, method: string, path: string, token: string | null, body?: unknown): Promise<T> {
+export async function request<T>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
   let json: unknown = null;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
-    throw new LoomError("invalid_response", `${method} ${path}: server answered ${response.status} with non-JSON`, response.status);
+    throw new LoomError(
+      "invalid_response",
+      `${method} ${path}: server answered ${response.status} with non-JSON`,
+      response.status,
+    );
   }
   if (!response.ok) {
     const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new LoomError(error?.code ?? "http_error", error?.message ?? `${method} ${path} failed with ${response.status}`, response.status);
+    throw new LoomError(
+      error?.code ?? "http_error",
+      error?.message ?? `${method} ${path} failed with ${response.status}`,
+      response.status,
+    );
   }
   return json as T;
 }
 
 export function query(params: Record<string, string | number | undefined>): string {
-  const entries = Object.entries(params).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+  const entries = Object.entries(params).filter(
+    (entry): entry is [string, string | number] => entry[1] !== undefined,
+  );
   if (entries.length === 0) return "";
   return `?${entries.map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`).join("&")}`;
 }

@@ -1,4 +1,21 @@
-export { connect, LoomClient, type Universe, type Run, type TimelinePage, type HistoryQuery, type Progression } from "./client.ts";
+export {
+  connect,
+  LoomClient,
+  type Universe,
+  type Run,
+  type TimelinePage,
+  type HistoryQuery,
+  type Progression,
+} from "./client.ts";
 export { UniverseSession, type ActResult, type SessionEvents, type RoomState } from "./session.ts";
 export { LoomError } from "./http.ts";
-export type { Command, CommandInput, Turn, Rejection, RejectionCode, CharacterSheetInput, Recap, Delta } from "@loom/shared";
+export type {
+  Command,
+  CommandInput,
+  Turn,
+  Rejection,
+  RejectionCode,
+  CharacterSheetInput,
+  Recap,
+  Delta,
+} from "@loom/shared";

@@ -32,8 +32,27 @@ export interface RoomState {
   durableThrough: number;
   persistedThrough: number;
   scene: { id: string; title: string; location: string; summary: string; mode: string };
-  characters: Map<string, { id: string; name: string; playerId: string; fatePoints: number; present: boolean; takenOut: boolean; privateNotes?: string; gmNotes?: string }>;
-  turns: Array<{ position: number; kind: string; summary: string; outcome: string; status: string; secret?: string }> & { length: number };
+  characters: Map<
+    string,
+    {
+      id: string;
+      name: string;
+      playerId: string;
+      fatePoints: number;
+      present: boolean;
+      takenOut: boolean;
+      privateNotes?: string;
+      gmNotes?: string;
+    }
+  >;
+  turns: Array<{
+    position: number;
+    kind: string;
+    summary: string;
+    outcome: string;
+    status: string;
+    secret?: string;
+  }> & { length: number };
 }
 
 type Listener<K extends keyof SessionEvents> = SessionEvents[K];
@@ -95,11 +114,16 @@ export class UniverseSession {
       this.lastRecap = recap;
       this.emit("recap", recap);
     });
-    room.onMessage(ServerMessage.Narration, (narration: { position: number; text: string }) => this.emit("narration", narration));
+    room.onMessage(ServerMessage.Narration, (narration: { position: number; text: string }) =>
+      this.emit("narration", narration),
+    );
     room.onStateChange((state: unknown) => this.emit("state", state));
     room.onLeave((code: number) => {
       for (const resolve of this.pending.values()) {
-        resolve({ ok: false, rejection: { rejected: true, code: "unavailable", message: `left the room (${code})` } });
+        resolve({
+          ok: false,
+          rejection: { rejected: true, code: "unavailable", message: `left the room (${code})` },
+        });
       }
       this.pending.clear();
       this.emit("leave", code);
@@ -122,11 +146,23 @@ export class UniverseSession {
     return this.request(ClientMessage.Act, { command }, options);
   }
 
-  private request(type: string, body: Record<string, unknown>, options: { seq?: number; timeoutMs?: number }): Promise<ActResult> {
+  private request(
+    type: string,
+    body: Record<string, unknown>,
+    options: { seq?: number; timeoutMs?: number },
+  ): Promise<ActResult> {
     const seq = options.seq ?? ++this.seq;
     return new Promise<ActResult>((resolve) => {
       const timer = setTimeout(() => {
-        if (this.pending.delete(seq)) resolve({ ok: false, rejection: { rejected: true, code: "unavailable", message: "no answer in time; retry with the same seq" } });
+        if (this.pending.delete(seq))
+          resolve({
+            ok: false,
+            rejection: {
+              rejected: true,
+              code: "unavailable",
+              message: "no answer in time; retry with the same seq",
+            },
+          });
       }, options.timeoutMs ?? 10_000);
       this.pending.set(seq, (result) => {
         clearTimeout(timer);
@@ -142,7 +178,11 @@ export class UniverseSession {
   }
 
   /** GM: a retcon turn with a note and the deltas that correct canon. */
-  retcon(note: string, deltas: Delta[] = [], options: { seq?: number; timeoutMs?: number } = {}): Promise<ActResult> {
+  retcon(
+    note: string,
+    deltas: Delta[] = [],
+    options: { seq?: number; timeoutMs?: number } = {},
+  ): Promise<ActResult> {
     return this.request(ClientMessage.Retcon, { note, deltas }, options);
   }
 
@@ -161,6 +201,7 @@ export class UniverseSession {
   }
 
   private emit<K extends keyof SessionEvents>(event: K, ...args: Parameters<SessionEvents[K]>): void {
-    for (const listener of this.listeners[event]) (listener as (...a: Parameters<SessionEvents[K]>) => void)(...args);
+    for (const listener of this.listeners[event])
+      (listener as (...a: Parameters<SessionEvents[K]>) => void)(...args);
   }
 }

@@ -22,3 +22,4 @@ export * from "./evolve.ts";
 export * from "./replay.ts";
 export * from "./snapshot-policy.ts";
 export * from "./continuity/index.ts";
+export * from "./records.ts";

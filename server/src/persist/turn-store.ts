@@ -1,4 +1,30 @@
-import type { Narration, Snapshot, Turn, TurnKind, UniverseState } from "@loom/shared";
+import type {
+  CharacterRecord,
+  Narration,
+  PlayerRecord,
+  PlaySessionRecord,
+  ProgressionRecord,
+  RunRecord,
+  Snapshot,
+  StateAt,
+  TimelinePage,
+  Turn,
+  TurnKind,
+  UniverseRecord,
+  UniverseState,
+} from "@loom/shared";
+
+export type {
+  CharacterRecord,
+  PlayerRecord,
+  PlaySessionRecord,
+  ProgressionRecord,
+  RunRecord,
+  RunState,
+  StateAt,
+  TimelinePage,
+  UniverseRecord,
+} from "@loom/shared";
 
 /**
  * The TurnStore port: durable storage of universes, their timelines, snapshots and the records
@@ -9,36 +35,12 @@ import type { Narration, Snapshot, Turn, TurnKind, UniverseState } from "@loom/s
  * a turn written with its times in that form reads back equal to what was appended.
  */
 
-export interface UniverseRecord {
-  id: string;
-  name: string;
-  /** Seed for the universe's dice; a turn's dice seed derives from it and the turn's position. */
-  seed: number;
-  parentId: string | null;
-  /** For a branch: the last parent position it shares. Positions after it are the branch's own. */
-  branchPosition: number | null;
-  headPosition: number;
-  status: "active" | "archived";
-  settings: Record<string, unknown>;
-  createdBy: string;
-  createdAt: string;
-}
-
 export interface NewUniverse {
   id: string;
   name: string;
   seed: number;
   createdBy: string;
   settings?: Record<string, unknown>;
-}
-
-export interface StateAt {
-  position: number;
-  state: UniverseState;
-  checksum: string;
-  /** Position of the snapshot the state was rebuilt from, and how many turns were replayed on it. */
-  fromSnapshot: number;
-  replayed: number;
 }
 
 export interface TimelineQuery {
@@ -51,11 +53,6 @@ export interface TimelineQuery {
   kind?: TurnKind;
   /** Full-text search over input text, event descriptions and narration. */
   q?: string;
-}
-
-export interface TimelinePage {
-  turns: Turn[];
-  nextCursor: number | null;
 }
 
 export interface AppendBatch {
@@ -105,64 +102,6 @@ export class NotFoundError extends Error {
     super(`${entity} ${id} not found`);
     this.name = "NotFoundError";
   }
-}
-
-export interface PlayerRecord {
-  id: string;
-  name: string;
-  createdAt: string;
-}
-
-export interface CharacterRecord {
-  id: string;
-  playerId: string;
-  universeId: string;
-  name: string;
-  /** The sheet the character was created with (Fate Core), copied into the state by its first turn. */
-  sheet: Record<string, unknown>;
-  createdAt: string;
-}
-
-export type RunState = "active" | "paused" | "completed" | "abandoned";
-
-export interface RunRecord {
-  id: string;
-  playerId: string;
-  characterId: string;
-  universeId: string;
-  state: RunState;
-  turnCount: number;
-  sessionCount: number;
-  milestones: number;
-  therapeuticFocus: string | null;
-  completionReason: string | null;
-  /** Position of the turn that completed the run (undoing it reverses the completion). */
-  completedAtPosition: number | null;
-  lastSessionEndPosition: number | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface PlaySessionRecord {
-  id: string;
-  runId: string;
-  universeId: string;
-  startPosition: number;
-  endPosition: number | null;
-  summary: string | null;
-  startedAt: string;
-  endedAt: string | null;
-}
-
-export interface ProgressionRecord {
-  playerId: string;
-  runsCompleted: number;
-  turnsInCompletedRuns: number;
-  milestones: number;
-  metaconcepts: string[];
-  completedRunIds: string[];
-  unlocks: string[];
-  updatedAt: string;
 }
 
 export interface TurnStore {

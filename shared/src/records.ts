@@ -1,0 +1,95 @@
+import type { RunState } from "./continuity/run-lifecycle.ts";
+import type { UniverseState } from "./state.ts";
+import type { Turn } from "./turn.ts";
+
+/**
+ * The records the server keeps around a universe's timeline, as the HTTP API returns them and the
+ * SDK receives them. The server's TurnStore port stores exactly these shapes.
+ */
+
+export type { RunState };
+
+export interface UniverseRecord {
+  id: string;
+  name: string;
+  /** Seed for the universe's dice; a turn's dice seed derives from it and the turn's position. */
+  seed: number;
+  parentId: string | null;
+  /** For a branch: the last parent position it shares. Positions after it are the branch's own. */
+  branchPosition: number | null;
+  headPosition: number;
+  status: "active" | "archived";
+  settings: Record<string, unknown>;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface StateAt {
+  position: number;
+  state: UniverseState;
+  checksum: string;
+  /** Position of the snapshot the state was rebuilt from, and how many turns were replayed on it. */
+  fromSnapshot: number;
+  replayed: number;
+}
+
+export interface TimelinePage {
+  turns: Turn[];
+  nextCursor: number | null;
+}
+
+export interface PlayerRecord {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface CharacterRecord {
+  id: string;
+  playerId: string;
+  universeId: string;
+  name: string;
+  /** The sheet the character was created with (Fate Core), copied into the state by its first turn. */
+  sheet: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface RunRecord {
+  id: string;
+  playerId: string;
+  characterId: string;
+  universeId: string;
+  state: RunState;
+  turnCount: number;
+  sessionCount: number;
+  milestones: number;
+  therapeuticFocus: string | null;
+  completionReason: string | null;
+  /** Position of the turn that completed the run (undoing it reverses the completion). */
+  completedAtPosition: number | null;
+  lastSessionEndPosition: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PlaySessionRecord {
+  id: string;
+  runId: string;
+  universeId: string;
+  startPosition: number;
+  endPosition: number | null;
+  summary: string | null;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export interface ProgressionRecord {
+  playerId: string;
+  runsCompleted: number;
+  turnsInCompletedRuns: number;
+  milestones: number;
+  metaconcepts: string[];
+  completedRunIds: string[];
+  unlocks: string[];
+  updatedAt: string;
+}
