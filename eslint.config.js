@@ -5,7 +5,17 @@ const impureImports = {
   patterns: [
     { group: ["node:*"], message: "shared/ is pure: no Node built-ins." },
     {
-      group: ["pg", "postgres", "ioredis", "drizzle-orm", "drizzle-orm/*", "@electric-sql/*", "@colyseus/*", "express", "jose"],
+      group: [
+        "pg",
+        "postgres",
+        "ioredis",
+        "drizzle-orm",
+        "drizzle-orm/*",
+        "@electric-sql/*",
+        "@colyseus/*",
+        "express",
+        "jose",
+      ],
       message: "shared/ is pure: no drivers, network or Colyseus imports.",
     },
   ],
@@ -16,7 +26,18 @@ const impureImports = {
 };
 
 export default tseslint.config(
-  { ignores: [".tmp/**", "coverage/**", "node_modules/**", "data/**", "migrations/**", "**/*.js", "**/*.mjs", "loadtest/k6/**"] },
+  {
+    ignores: [
+      ".tmp/**",
+      "coverage/**",
+      "node_modules/**",
+      "data/**",
+      "migrations/**",
+      "**/*.js",
+      "**/*.mjs",
+      "loadtest/k6/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -28,7 +49,10 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/require-await": "off",
-      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
+      "@typescript-eslint/restrict-template-expressions": [
+        "error",
+        { allowNumber: true, allowBoolean: true },
+      ],
     },
   },
   {
@@ -38,12 +62,23 @@ export default tseslint.config(
       "no-restricted-imports": ["error", impureImports],
       "no-restricted-properties": [
         "error",
-        { object: "Math", property: "random", message: "shared/ is deterministic: take randomness as an argument." },
-        { object: "Date", property: "now", message: "shared/ is deterministic: take the clock as an argument." },
+        {
+          object: "Math",
+          property: "random",
+          message: "shared/ is deterministic: take randomness as an argument.",
+        },
+        {
+          object: "Date",
+          property: "now",
+          message: "shared/ is deterministic: take the clock as an argument.",
+        },
       ],
       "no-restricted-syntax": [
         "error",
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: "shared/ is deterministic: take the clock as an argument." },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: "shared/ is deterministic: take the clock as an argument.",
+        },
       ],
     },
   },

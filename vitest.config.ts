@@ -6,7 +6,13 @@ export default defineConfig({
   test: {
     pool: "threads",
     fileParallelism: false,
-    include: ["shared/**/*.test.ts", "server/**/*.test.ts", "client-sdk/**/*.test.ts", "loadtest/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "shared/**/*.test.ts",
+      "server/**/*.test.ts",
+      "client-sdk/**/*.test.ts",
+      "loadtest/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -13,7 +13,9 @@ const missing = [
 
 if (missing.length > 0) {
   if (process.env.CI) {
-    console.error(`CI must run every real-service suite, but ${missing.map(([n]) => n).join(" and ")} is unset.`);
+    console.error(
+      `CI must run every real-service suite, but ${missing.map(([n]) => n).join(" and ")} is unset.`,
+    );
     process.exit(1);
   }
   console.log("Running the embedded variants only. Skipped real-service suites:");
@@ -24,7 +26,14 @@ if (missing.length > 0) {
 mkdirSync(".tmp", { recursive: true });
 const report = join(".tmp", "vitest-report.json");
 rmSync(report, { force: true });
-const args = ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)];
+const args = [
+  "vitest",
+  "run",
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${report}`,
+  ...process.argv.slice(2),
+];
 const run = spawnSync("npx", args, { stdio: "inherit", env: process.env });
 
 let passed = 0;

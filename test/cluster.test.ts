@@ -14,7 +14,12 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
   });
 
   it("keeps every acknowledged turn when the owning process is killed before persisting", async () => {
-    const env = { ...distributed, LOOM_PERSIST_INTERVAL_MS: "600000", LOOM_PERSIST_BATCH: "100000", LOOM_LEASE_TTL_MS: "1500" };
+    const env = {
+      ...distributed,
+      LOOM_PERSIST_INTERVAL_MS: "600000",
+      LOOM_PERSIST_BATCH: "100000",
+      LOOM_LEASE_TTL_MS: "1500",
+    };
     const first = await spawnServer(env, 2611);
     children.push(first);
     const table = await setTable(first.url, ["Alex"]);
@@ -35,7 +40,11 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     const gm = connect(second.url).useToken(table.gm.playerToken!);
     const gmSession = await gm.joinUniverse(table.universeId, { role: "gm" });
     expect(gmSession.state.head).toBe(Math.max(...acked));
-    await waitFor(async () => (await gm.history(table.universeId, { limit: 500 })).turns.length >= Math.max(...acked), 10_000, "persisted");
+    await waitFor(
+      async () => (await gm.history(table.universeId, { limit: 500 })).turns.length >= Math.max(...acked),
+      10_000,
+      "persisted",
+    );
     const after = await gm.history(table.universeId, { limit: 500, order: "asc" });
     const positions = after.turns.map((turn) => turn.position);
     expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => i + 1));
@@ -47,7 +56,10 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     const a = await spawnServer(distributed, 2613);
     const b = await spawnServer(distributed, 2614);
     children.push(a, b);
-    const table = await setTable(a.url, Array.from({ length: 8 }, (_, i) => `Traveller${i}`));
+    const table = await setTable(
+      a.url,
+      Array.from({ length: 8 }, (_, i) => `Traveller${i}`),
+    );
     const sessions = await Promise.all(
       table.players.map((player, i) => {
         const client = connect(i % 2 === 0 ? a.url : b.url).useToken(player.client.playerToken!);
@@ -58,9 +70,17 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     const result = await sessions[0]!.act(overcome(first.characterId));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    await waitFor(() => sessions.every((s) => s.turns.some((t) => t.position === result.turn.position)), 10_000, "broadcast to all 8");
+    await waitFor(
+      () => sessions.every((s) => s.turns.some((t) => t.position === result.turn.position)),
+      10_000,
+      "broadcast to all 8",
+    );
     // every member's synced state shows all 8 characters: they share one room's state
-    await waitFor(() => sessions.every((s) => s.state.characters.size === 8), 5_000, "all characters in every member's state");
+    await waitFor(
+      () => sessions.every((s) => s.state.characters.size === 8),
+      5_000,
+      "all characters in every member's state",
+    );
     await Promise.all(sessions.map((s) => s.leave()));
   });
 });

@@ -5,12 +5,25 @@ import { modes, startServer, waitFor } from "./support/server.ts";
 import { overcome, sheet } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
-async function play(session: UniverseSession, characterId: string, turns: number, kind: "custom" | "advantage" = "custom"): Promise<number[]> {
+async function play(
+  session: UniverseSession,
+  characterId: string,
+  turns: number,
+  kind: "custom" | "advantage" = "custom",
+): Promise<number[]> {
   const positions: number[] = [];
   for (let i = 0; i < turns; i++) {
     const command =
       kind === "advantage"
-        ? { kind: "action" as const, action: "create_advantage" as const, characterId, skill: "Notice", opposition: -4, aspectName: `Marked trail ${i}`, description: "scouts ahead" }
+        ? {
+            kind: "action" as const,
+            action: "create_advantage" as const,
+            characterId,
+            skill: "Notice",
+            opposition: -4,
+            aspectName: `Marked trail ${i}`,
+            description: "scouts ahead",
+          }
         : { kind: "custom" as const, characterId, text: `keeps moving through the marsh (${i})` };
     const result = await session.act(command);
     if (!result.ok) throw new Error(`turn refused: ${result.rejection.code} ${result.rejection.message}`);
@@ -27,7 +40,13 @@ async function sessionOf(client: LoomClient, universeId: string, runId: string):
 async function leave(client: LoomClient, session: UniverseSession, runId: string): Promise<void> {
   const before = (await client.run(runId)).sessionCount;
   await session.leave();
-  await waitFor(async () => (await client.run(runId)).lastSessionEndPosition !== null && (await client.run(runId)).sessionCount === before, 10_000, "session end");
+  await waitFor(
+    async () =>
+      (await client.run(runId)).lastSessionEndPosition !== null &&
+      (await client.run(runId)).sessionCount === before,
+    10_000,
+    "session end",
+  );
   await new Promise((r) => setTimeout(r, 150));
 }
 
@@ -79,10 +98,16 @@ for (const mode of modes()) {
       const awayFrom = new Set(recap.whileYouWereAway.map((entry) => entry.characterId));
       expect(awayFrom.has(alex.character.id)).toBe(true);
       expect(awayFrom.has(jordan.character.id)).toBe(true);
-      expect(recap.whileYouWereAway.some((entry) => entry.characterId === alex.character.id && /completes their story/.test(entry.text))).toBe(true);
+      expect(
+        recap.whileYouWereAway.some(
+          (entry) => entry.characterId === alex.character.id && /completes their story/.test(entry.text),
+        ),
+      ).toBe(true);
       expect(recap.whileYouWereAway.every((entry) => entry.characterId !== sam.character.id)).toBe(true);
       // Jordan's doings live on in the shared world state Sam plays in
-      const aspects = [...(samSession.state.scene as unknown as { aspects: Map<string, { name: string }> }).aspects.values()].map((a) => a.name);
+      const aspects = [
+        ...(samSession.state.scene as unknown as { aspects: Map<string, { name: string }> }).aspects.values(),
+      ].map((a) => a.name);
       expect(aspects.some((name) => name.startsWith("Marked trail"))).toBe(true);
       await play(samSession, sam.character.id, 100);
       await leave(player, samSession, sam.run.id);
@@ -129,7 +154,9 @@ for (const mode of modes()) {
       // the session end wrote the summaries into canon
       const withSummary = await gm.stateAt(universe.id);
       expect(withSummary.state.canon.summaryRecent).toContain("Mara");
-      expect(withSummary.state.canon.summaryLong).toContain(withSummary.state.canon.summaryRecent.slice(0, 20));
+      expect(withSummary.state.canon.summaryLong).toContain(
+        withSummary.state.canon.summaryRecent.slice(0, 20),
+      );
       const recap = await player.recap(run.id);
       expect(recap.recentSummary).toBe(withSummary.state.canon.summaryRecent);
 
@@ -147,7 +174,9 @@ for (const mode of modes()) {
 
       const parentHistory = (await gm.history(universe.id, { order: "asc", limit: 500 })).turns;
       const branchHistory = (await gm.history(branch.id, { order: "asc", limit: 500 })).turns;
-      expect(branchHistory.slice(0, branchAt).map((t) => t.id)).toEqual(parentHistory.slice(0, branchAt).map((t) => t.id));
+      expect(branchHistory.slice(0, branchAt).map((t) => t.id)).toEqual(
+        parentHistory.slice(0, branchAt).map((t) => t.id),
+      );
       const parentIds = new Set(parentHistory.map((t) => t.id));
       const branchOwn = branchHistory.slice(branchAt);
       expect(branchOwn.length).toBeGreaterThanOrEqual(branchTurns.length);
@@ -156,7 +185,9 @@ for (const mode of modes()) {
       expect(parentHistory.slice(branchAt).every((t) => !branchIds.has(t.id))).toBe(true);
       expect(parentHistory.length).toBeGreaterThanOrEqual(branchAt + parentTurns.length);
       // the shared past is identical in both
-      expect((await gm.stateAt(branch.id, branchAt)).checksum).toBe((await gm.stateAt(universe.id, branchAt)).checksum);
+      expect((await gm.stateAt(branch.id, branchAt)).checksum).toBe(
+        (await gm.stateAt(universe.id, branchAt)).checksum,
+      );
       expect((await gm.stateAt(branch.id)).checksum).not.toBe((await gm.stateAt(universe.id)).checksum);
     }, 60_000);
 
@@ -180,7 +211,11 @@ for (const mode of modes()) {
       const lane = async () => {
         while (next < total) {
           const i = next++;
-          const result = await gmSession.act({ kind: "world_event", text: `The tide turns, day ${i}`, major: i % 10 === 0 });
+          const result = await gmSession.act({
+            kind: "world_event",
+            text: `The tide turns, day ${i}`,
+            major: i % 10 === 0,
+          });
           if (!result.ok) throw new Error(result.rejection.message);
           head = Math.max(head, result.turn.position);
         }
@@ -217,18 +252,28 @@ for (const mode of modes()) {
       await play(ilse, other.character.id, 30, "advantage");
       await leave(player, ilse, other.run.id);
 
-      const a = await fetch(`${server.url}/api/runs/${run.id}/recap`, { headers: { authorization: `Bearer ${player.playerToken}` } }).then((r) => r.text());
-      const b = await fetch(`${server.url}/api/runs/${run.id}/recap`, { headers: { authorization: `Bearer ${player.playerToken}` } }).then((r) => r.text());
+      const a = await fetch(`${server.url}/api/runs/${run.id}/recap`, {
+        headers: { authorization: `Bearer ${player.playerToken}` },
+      }).then((r) => r.text());
+      const b = await fetch(`${server.url}/api/runs/${run.id}/recap`, {
+        headers: { authorization: `Bearer ${player.playerToken}` },
+      }).then((r) => r.text());
       expect(a).toBe(b);
       const recap = JSON.parse(a) as { whileYouWereAway: Array<{ characterId: string }> };
       expect(recap.whileYouWereAway.length).toBeGreaterThan(0);
       expect(recap.whileYouWereAway.every((entry) => entry.characterId === other.character.id)).toBe(true);
 
       await expect(player.branch(universe.id, 1)).rejects.toMatchObject({ code: "not_allowed", status: 403 });
-      await expect(player.retcon(universe.id, "It was all a dream")).rejects.toMatchObject({ code: "not_allowed" });
+      await expect(player.retcon(universe.id, "It was all a dream")).rejects.toMatchObject({
+        code: "not_allowed",
+      });
       const gmRetcon = await gm.retcon(universe.id, "The bridge was always stone", []);
       expect(gmRetcon.kind).toBe("retcon");
-      await waitFor(async () => (await gm.stateAt(universe.id)).position >= gmRetcon.position, 5_000, "retcon persisted");
+      await waitFor(
+        async () => (await gm.stateAt(universe.id)).position >= gmRetcon.position,
+        5_000,
+        "retcon persisted",
+      );
       const state = await gm.stateAt(universe.id);
       expect(state.state.canon.retconNotes.map((n) => n.note)).toContain("The bridge was always stone");
       expect(checksum(state.state)).toBe(state.checksum);

@@ -23,14 +23,20 @@ for (const mode of modes()) {
       const perPlayer = 15;
       const results = await Promise.all(
         sessions.map((session, i) =>
-          Promise.all(Array.from({ length: perPlayer }, () => session.act(overcome(table.players[i]!.characterId)))),
+          Promise.all(
+            Array.from({ length: perPlayer }, () => session.act(overcome(table.players[i]!.characterId))),
+          ),
         ),
       );
       const acked = results.flat();
       expect(acked.every((result) => result.ok)).toBe(true);
       const head = Math.max(...acked.map((r) => (r.ok ? r.turn.position : 0)));
 
-      await waitFor(() => sessions.every((s) => s.turns.length > 0 && s.turns[s.turns.length - 1]!.position === head), 10_000, "broadcasts");
+      await waitFor(
+        () => sessions.every((s) => s.turns.length > 0 && s.turns[s.turns.length - 1]!.position === head),
+        10_000,
+        "broadcasts",
+      );
       for (const session of sessions) {
         const positions = session.turns.map((turn) => turn.position);
         // each member saw every turn from its join on, strictly in order, no gap
@@ -40,17 +46,30 @@ for (const mode of modes()) {
       const ackedPositions = acked.map((r) => (r.ok ? r.turn.position : -1)).sort((a, b) => a - b);
       expect(new Set(ackedPositions).size).toBe(3 * perPlayer);
 
-      await waitFor(async () => (await table.gm.history(table.universeId, { limit: 500, order: "asc" })).turns.length === head, 10_000, "persistence");
+      await waitFor(
+        async () =>
+          (await table.gm.history(table.universeId, { limit: 500, order: "asc" })).turns.length === head,
+        10_000,
+        "persistence",
+      );
       const page = await table.gm.history(table.universeId, { limit: 500, order: "asc" });
       expect(page.turns.map((t) => t.position)).toEqual(Array.from({ length: head }, (_, i) => i + 1));
       for (const session of sessions) await session.leave();
     });
 
     it("refuses spectators' actions and acting for another player's character, and hides GM fields from spectators", async () => {
-      const table = await setTable(server.url, ["Mara", "Tobin"], 42, { Mara: { notes: "Owes Brannoc a debt" } });
+      const table = await setTable(server.url, ["Mara", "Tobin"], 42, {
+        Mara: { notes: "Owes Brannoc a debt" },
+      });
       const [mara, tobin] = table.players;
-      const maraSession = await mara!.client.joinUniverse(table.universeId, { role: "player", runId: mara!.runId });
-      const tobinSession = await tobin!.client.joinUniverse(table.universeId, { role: "player", runId: tobin!.runId });
+      const maraSession = await mara!.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: mara!.runId,
+      });
+      const tobinSession = await tobin!.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: tobin!.runId,
+      });
       const watcher = connect(server.url);
       await watcher.registerPlayer("Watcher");
       const spectator = await watcher.joinUniverse(table.universeId, { role: "spectator" });
@@ -66,15 +85,25 @@ for (const mode of modes()) {
         kind: "world_event",
         text: "The GM marks Mara as the heir.",
         major: false,
-        deltas: [{ op: "set", path: `/characters/${mara!.characterId}/gmNotes`, value: "secret heir", prev: "" }],
+        deltas: [
+          { op: "set", path: `/characters/${mara!.characterId}/gmNotes`, value: "secret heir", prev: "" },
+        ],
       });
       expect(note.ok).toBe(true);
-      await waitFor(() => gm.state.characters?.get(mara!.characterId)?.gmNotes === "secret heir", 5_000, "GM view");
+      await waitFor(
+        () => gm.state.characters?.get(mara!.characterId)?.gmNotes === "secret heir",
+        5_000,
+        "GM view",
+      );
       await new Promise((r) => setTimeout(r, 200));
       expect(spectator.state.characters.get(mara!.characterId)?.gmNotes ?? "").toBe("");
       expect(tobinSession.state.characters.get(mara!.characterId)?.gmNotes ?? "").toBe("");
       // owner-only notes reach the owner and GMs, not the other player or spectators
-      await waitFor(() => maraSession.state.characters.get(mara!.characterId)?.privateNotes === "Owes Brannoc a debt", 5_000, "owner view");
+      await waitFor(
+        () => maraSession.state.characters.get(mara!.characterId)?.privateNotes === "Owes Brannoc a debt",
+        5_000,
+        "owner view",
+      );
       expect(gm.state.characters.get(mara!.characterId)?.privateNotes).toBe("Owes Brannoc a debt");
       expect(tobinSession.state.characters.get(mara!.characterId)?.privateNotes ?? "").toBe("");
       expect(spectator.state.characters.get(mara!.characterId)?.privateNotes ?? "").toBe("");
@@ -102,15 +131,23 @@ for (const mode of modes()) {
     it("rejects malformed and oversized messages with a code and keeps the room alive", async () => {
       const table = await setTable(server.url, ["Quill"]);
       const quill = table.players[0]!;
-      const session = await quill.client.joinUniverse(table.universeId, { role: "player", runId: quill.runId });
+      const session = await quill.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: quill.runId,
+      });
       const rejections: string[] = [];
       session.on("rejected", (r) => rejections.push(r.code));
       session.room.send("act", { seq: 1, command: { kind: "action", action: "teleport" } });
       session.room.send("act", "not an object");
-      session.room.send("act", { seq: 2, command: { kind: "custom", characterId: quill.characterId, text: "x".repeat(9000) } });
+      session.room.send("act", {
+        seq: 2,
+        command: { kind: "custom", characterId: quill.characterId, text: "x".repeat(9000) },
+      });
       session.room.send("dance", {});
       await waitFor(() => rejections.length === 4, 5_000, "rejections");
-      expect(rejections.sort()).toEqual(["invalid_message", "invalid_message", "invalid_message", "payload_too_large"].sort());
+      expect(rejections.sort()).toEqual(
+        ["invalid_message", "invalid_message", "invalid_message", "payload_too_large"].sort(),
+      );
       const ok = await session.act(overcome(quill.characterId));
       expect(ok.ok).toBe(true);
       await session.leave();
@@ -136,7 +173,9 @@ for (const mode of modes()) {
       const stored = await gm.stateAt(table.universeId);
       expect(stored.position).toBeGreaterThanOrEqual(liveHead);
       const page = await gm.history(table.universeId, { limit: 500, order: "asc" });
-      expect(page.turns.map((t) => t.position)).toEqual(Array.from({ length: stored.position }, (_, i) => i + 1));
+      expect(page.turns.map((t) => t.position)).toEqual(
+        Array.from({ length: stored.position }, (_, i) => i + 1),
+      );
       expect(page.turns.map((t) => t.position)).toEqual(expect.arrayContaining(acked));
       expect(checksum(stored.state)).toBe(stored.checksum);
 

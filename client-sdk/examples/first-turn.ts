@@ -6,7 +6,10 @@ const url = process.argv[2] ?? "http://localhost:2567";
 
 const gm = connect(url);
 await gm.registerPlayer("Game Master");
-const universe = await gm.createUniverse({ name: "The Salt Marches", premise: "A drowned coast of smugglers" });
+const universe = await gm.createUniverse({
+  name: "The Salt Marches",
+  premise: "A drowned coast of smugglers",
+});
 console.log(`universe ${universe.id} created; you are its GM`);
 
 const player = connect(url);

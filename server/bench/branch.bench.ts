@@ -2,29 +2,53 @@
 // turns, so branching a 100 000-turn universe should cost what branching a 10-turn one does.
 // Also times the first read of the new branch's state at its branch point.
 import { randomUUID } from "node:crypto";
+import { buildUniverse } from "../src/persist/testing/build.ts";
 import { BENCH_TURNS, buildBenchUniverse, openBenchDatabase, percentile } from "./fixture.ts";
 
 const RUNS = 50;
 
-async function timeBranches(store: Awaited<ReturnType<typeof openBenchDatabase>>["store"], parentId: string, at: number) {
+async function timeBranches(
+  store: Awaited<ReturnType<typeof openBenchDatabase>>["store"],
+  parentId: string,
+  at: number,
+) {
   const timings: number[] = [];
   let lastId = "";
   for (let i = 0; i < RUNS; i++) {
     const started = performance.now();
-    const branch = await store.branchUniverse({ id: randomUUID(), parentId, position: at, name: `branch ${i}`, createdBy: "bench" });
+    const branch = await store.branchUniverse({
+      id: randomUUID(),
+      parentId,
+      position: at,
+      name: `branch ${i}`,
+      createdBy: "bench",
+    });
     timings.push(performance.now() - started);
     lastId = branch.id;
   }
   timings.sort((a, b) => a - b);
   const read = performance.now();
   const state = await store.stateAt(lastId, at);
-  return { p50: percentile(timings, 50), p99: percentile(timings, 99), firstReadMs: performance.now() - read, position: state.position };
+  return {
+    p50: percentile(timings, 50),
+    p99: percentile(timings, 99),
+    firstReadMs: performance.now() - read,
+    position: state.position,
+  };
 }
 
 export default async function branch(): Promise<Record<string, unknown>> {
   const database = await openBenchDatabase();
   try {
-    const small = await buildBenchUniverse(database.store, 10);
+    // a different seed than the large universe's: turn ids derive from it and are unique
+    const small = await buildUniverse(database.store, {
+      turns: 10,
+      batch: 10,
+      snapshotEvery: 100,
+      narrate: true,
+      seed: 7,
+      keepTurns: false,
+    });
     const large = await buildBenchUniverse(database.store, BENCH_TURNS);
     const smallTimes = await timeBranches(database.store, small.id, 10);
     const largeTimes = await timeBranches(database.store, large.id, BENCH_TURNS);

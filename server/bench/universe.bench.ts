@@ -11,7 +11,9 @@ import { connect, type UniverseSession } from "../../client-sdk/src/index.ts";
 const PLAYERS = 10;
 
 function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted.length === 0
+    ? 0
+    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 async function table(url: string) {
@@ -23,20 +25,38 @@ async function table(url: string) {
     const client = connect(url);
     await client.registerPlayer(`P${i}`);
     const { character, run } = await client.createCharacter(universe.id, {
-      name: `Runner ${i}`, highConcept: "Courier", trouble: "Always late", skills: { Athletics: 2 },
+      name: `Runner ${i}`,
+      highConcept: "Courier",
+      trouble: "Always late",
+      skills: { Athletics: 2 },
     });
-    players.push({ session: await client.joinUniverse(universe.id, { role: "player", runId: run.id }), characterId: character.id });
+    players.push({
+      session: await client.joinUniverse(universe.id, { role: "player", runId: run.id }),
+      characterId: character.id,
+    });
   }
   return players;
 }
 
 function command(characterId: string, i: number) {
-  return { kind: "action" as const, action: "overcome" as const, characterId, skill: "Athletics", opposition: 2, description: `sprint ${i}` };
+  return {
+    kind: "action" as const,
+    action: "overcome" as const,
+    characterId,
+    skill: "Athletics",
+    opposition: 2,
+    description: `sprint ${i}`,
+  };
 }
 
 export default async function universeBench(): Promise<Record<string, unknown>> {
   const port = 2597;
-  const config = loadConfig(process.env, { port, actionsPerSecond: 0, dataDir: mkdtempSync(join(tmpdir(), "loom-bench-")), inMemory: !process.env.DATABASE_URL });
+  const config = loadConfig(process.env, {
+    port,
+    actionsPerSecond: 0,
+    dataDir: mkdtempSync(join(tmpdir(), "loom-bench-")),
+    inMemory: !process.env.DATABASE_URL,
+  });
   const loom = await startLoomServer(config);
   try {
     const players = await table(`http://127.0.0.1:${port}`);

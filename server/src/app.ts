@@ -29,7 +29,9 @@ export async function buildLoomServer(config: LoomConfig): Promise<{ server: Ser
     inMemory: config.inMemory,
   });
   const liveStore = createLiveStore({ redisUrl: config.redisUrl ?? undefined });
-  const tokens = createTokenService(await loadSecret({ secret: config.secret ?? undefined, dataDir: config.dataDir }));
+  const tokens = createTokenService(
+    await loadSecret({ secret: config.secret ?? undefined, dataDir: config.dataDir }),
+  );
   const processId = newId();
   const ownership = new Ownership({
     processId,

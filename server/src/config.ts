@@ -21,11 +21,15 @@ export interface LoomConfig {
 function int(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === "") return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new Error(`${name} must be a non-negative integer, got "${value}"`);
   return parsed;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<LoomConfig> = {}): LoomConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<LoomConfig> = {},
+): LoomConfig {
   return {
     port: int(env.PORT, 2567, "PORT"),
     databaseUrl: env.DATABASE_URL || null,
@@ -44,7 +48,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 }
 
 export function describeMode(config: LoomConfig): string {
-  const db = config.databaseUrl ? "Postgres" : config.inMemory ? "PGlite (in memory)" : `PGlite in ${config.dataDir}`;
-  const live = config.redisUrl ? "Redis live store + Redis presence/driver" : "in-memory live store + local presence";
+  const db = config.databaseUrl
+    ? "Postgres"
+    : config.inMemory
+      ? "PGlite (in memory)"
+      : `PGlite in ${config.dataDir}`;
+  const live = config.redisUrl
+    ? "Redis live store + Redis presence/driver"
+    : "in-memory live store + local presence";
   return `${config.databaseUrl || config.redisUrl ? "distributed" : "embedded"} mode: ${db}, ${live}`;
 }

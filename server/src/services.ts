@@ -27,7 +27,8 @@ export function setServices(services: Services | null): void {
 }
 
 export function services(): Services {
-  if (!current) throw new Error("Loom services are not initialised: start the server with createLoomServer()");
+  if (!current)
+    throw new Error("Loom services are not initialised: start the server with createLoomServer()");
   return current;
 }
 

@@ -19,7 +19,12 @@ export interface Table {
 }
 
 /** A GM, a universe and `count` players with one character and run each. */
-export async function setTable(url: string, names: string[], seed = 42, sheets: Record<string, Partial<CharacterSheetInput>> = {}): Promise<Table> {
+export async function setTable(
+  url: string,
+  names: string[],
+  seed = 42,
+  sheets: Record<string, Partial<CharacterSheetInput>> = {},
+): Promise<Table> {
   const gm = connect(url);
   await gm.registerPlayer("Game Master");
   const universe = await gm.createUniverse({ name: "The Salt Marches", premise: "A drowned coast", seed });
@@ -34,13 +39,22 @@ export async function setTable(url: string, names: string[], seed = 42, sheets: 
 }
 
 export function overcome(characterId: string, description = "pushes through the marsh") {
-  return { kind: "action" as const, action: "overcome" as const, characterId, skill: "Athletics", opposition: 1, description };
+  return {
+    kind: "action" as const,
+    action: "overcome" as const,
+    characterId,
+    skill: "Athletics",
+    opposition: 1,
+    description,
+  };
 }
 
 export async function joinAll(table: Table): Promise<UniverseSession[]> {
   const sessions: UniverseSession[] = [];
   for (const player of table.players) {
-    sessions.push(await player.client.joinUniverse(table.universeId, { role: "player", runId: player.runId }));
+    sessions.push(
+      await player.client.joinUniverse(table.universeId, { role: "player", runId: player.runId }),
+    );
   }
   return sessions;
 }

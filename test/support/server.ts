@@ -18,7 +18,11 @@ export interface Mode {
 export function modes(): Mode[] {
   const list: Mode[] = [{ name: "embedded", databaseUrl: null, redisUrl: null }];
   if (process.env.DATABASE_URL && process.env.REDIS_URL) {
-    list.push({ name: "postgres+redis", databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL });
+    list.push({
+      name: "postgres+redis",
+      databaseUrl: process.env.DATABASE_URL,
+      redisUrl: process.env.REDIS_URL,
+    });
   }
   return list;
 }
@@ -28,7 +32,10 @@ export function tempDir(prefix = "loom-test-"): string {
 }
 
 /** Starts a server inside the test process (one at a time: the matchmaker is a singleton). */
-export async function startServer(mode: Mode, overrides: Partial<LoomConfig> = {}): Promise<LoomServer & { url: string }> {
+export async function startServer(
+  mode: Mode,
+  overrides: Partial<LoomConfig> = {},
+): Promise<LoomServer & { url: string }> {
   const config = loadConfig(
     {},
     {
@@ -60,7 +67,14 @@ export interface ChildServer {
 export async function spawnServer(env: Record<string, string>, port: number): Promise<ChildServer> {
   const child = spawn(process.execPath, ["--import", "tsx", join(root, "server/src/main.ts")], {
     cwd: root,
-    env: { ...process.env, LOOM_SECRET: TEST_SECRET, PORT: String(port), LOOM_LOG: "warn", LOOM_ACTIONS_PER_SECOND: "0", ...env },
+    env: {
+      ...process.env,
+      LOOM_SECRET: TEST_SECRET,
+      PORT: String(port),
+      LOOM_LOG: "warn",
+      LOOM_ACTIONS_PER_SECOND: "0",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -94,7 +108,11 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
   };
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

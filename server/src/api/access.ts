@@ -15,5 +15,6 @@ export function isGm(universe: UniverseRecord, playerId: string): boolean {
 }
 
 export function requireGm(universe: UniverseRecord, playerId: string): void {
-  if (!isGm(universe, playerId)) throw new ApiError(403, RejectionCode.NotAllowed, "only this universe's game masters may do that");
+  if (!isGm(universe, playerId))
+    throw new ApiError(403, RejectionCode.NotAllowed, "only this universe's game masters may do that");
 }

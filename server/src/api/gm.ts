@@ -10,63 +10,106 @@ import { ApiError } from "./http.ts";
 import { RejectionCode } from "@loom/shared";
 
 const undoBody = z.object({ position: z.number().int().min(1).optional() });
-const retconBody = z.object({ note: z.string().trim().min(1).max(LIMITS.textMax), deltas: z.array(deltaSchema).max(100).default([]) });
-const branchBody = z.object({ position: z.number().int().min(0), name: z.string().trim().min(1).max(200).optional() });
+const retconBody = z.object({
+  note: z.string().trim().min(1).max(LIMITS.textMax),
+  deltas: z.array(deltaSchema).max(100).default([]),
+});
+const branchBody = z.object({
+  position: z.number().int().min(0),
+  name: z.string().trim().min(1).max(200).optional(),
+});
 
 /** Game-master tools over HTTP; the same operations the room offers its GM clients. */
 export function installGmRoutes(app: Application): void {
-  app.post("/api/universes/:id/undo", route(async (req) => {
-    const me = await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    const body = parseBody(undoBody, req.body);
-    const actor = { kind: isGm(universe, me.playerId) ? ("gm" as const) : ("player" as const), playerId: me.playerId };
-    const result = await callUniverse(universe.id, "undo", actor, body.position);
-    return result.ok ? { turn: result.turn } : fail(result.rejection);
-  }));
+  app.post(
+    "/api/universes/:id/undo",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      const body = parseBody(undoBody, req.body);
+      const actor = {
+        kind: isGm(universe, me.playerId) ? ("gm" as const) : ("player" as const),
+        playerId: me.playerId,
+      };
+      const result = await callUniverse(universe.id, "undo", actor, body.position);
+      return result.ok ? { turn: result.turn } : fail(result.rejection);
+    }),
+  );
 
-  app.post("/api/universes/:id/retcon", route(async (req) => {
-    const me = await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    requireGm(universe, me.playerId);
-    const body = parseBody(retconBody, req.body);
-    const result = await callUniverse(universe.id, "retcon", { kind: "gm", playerId: me.playerId }, body.note, body.deltas);
-    return result.ok ? { turn: result.turn } : fail(result.rejection);
-  }));
+  app.post(
+    "/api/universes/:id/retcon",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      const body = parseBody(retconBody, req.body);
+      const result = await callUniverse(
+        universe.id,
+        "retcon",
+        { kind: "gm", playerId: me.playerId },
+        body.note,
+        body.deltas,
+      );
+      return result.ok ? { turn: result.turn } : fail(result.rejection);
+    }),
+  );
 
   /**
    * Branches the universe after position P: a new universe whose history is the parent's 1..P,
    * stored as a pointer (copy-on-write). Turns not yet persisted are flushed first.
    */
-  app.post("/api/universes/:id/branch", route(async (req, res) => {
-    const me = await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    requireGm(universe, me.playerId);
-    const body = parseBody(branchBody, req.body);
-    const { turnStore, newId } = services();
-    let head = await turnStore.headPosition(universe.id);
-    if (body.position > head) {
-      await callUniverse(universe.id, "flush");
-      head = await turnStore.headPosition(universe.id);
-    }
-    if (body.position > head) throw new ApiError(409, RejectionCode.StalePosition, `position ${body.position} is past the head ${head}`);
-    const branch = await turnStore.branchUniverse({
-      id: newId(),
-      parentId: universe.id,
-      position: body.position,
-      name: body.name ?? `${universe.name} (branch at ${body.position})`,
-      createdBy: me.playerId,
-    });
-    res.status(201);
-    return { universe: branch };
-  }));
+  app.post(
+    "/api/universes/:id/branch",
+    route(async (req, res) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      const body = parseBody(branchBody, req.body);
+      const { turnStore, newId } = services();
+      let head = await turnStore.headPosition(universe.id);
+      if (body.position > head) {
+        await callUniverse(universe.id, "flush");
+        head = await turnStore.headPosition(universe.id);
+      }
+      if (body.position > head)
+        throw new ApiError(
+          409,
+          RejectionCode.StalePosition,
+          `position ${body.position} is past the head ${head}`,
+        );
+      const branch = await turnStore.branchUniverse({
+        id: newId(),
+        parentId: universe.id,
+        position: body.position,
+        name: body.name ?? `${universe.name} (branch at ${body.position})`,
+        createdBy: me.playerId,
+      });
+      res.status(201);
+      return { universe: branch };
+    }),
+  );
 
-  app.get("/api/universes/:id/diff", route(async (req) => {
-    const me = await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    requireGm(universe, me.playerId);
-    const from = intParam(req.query.from, "from", 0);
-    const to = req.query.to === undefined ? await services().turnStore.headPosition(universe.id) : intParam(req.query.to, "to", 0);
-    const turns = await services().turnStore.turnsBetween(universe.id, Math.min(from, to), Math.max(from, to));
-    return { from, to, deltas: turns.flatMap((turn) => turn.deltas.map((delta) => ({ position: turn.position, ...delta }))) };
-  }));
+  app.get(
+    "/api/universes/:id/diff",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      const from = intParam(req.query.from, "from", 0);
+      const to =
+        req.query.to === undefined
+          ? await services().turnStore.headPosition(universe.id)
+          : intParam(req.query.to, "to", 0);
+      const turns = await services().turnStore.turnsBetween(
+        universe.id,
+        Math.min(from, to),
+        Math.max(from, to),
+      );
+      return {
+        from,
+        to,
+        deltas: turns.flatMap((turn) => turn.deltas.map((delta) => ({ position: turn.position, ...delta }))),
+      };
+    }),
+  );
 }

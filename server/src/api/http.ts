@@ -20,7 +20,11 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ApiError(400, RejectionCode.InvalidMessage, `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+    throw new ApiError(
+      400,
+      RejectionCode.InvalidMessage,
+      `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`,
+    );
   }
   return parsed.data;
 }
@@ -37,7 +41,11 @@ export async function caller(req: Request): Promise<Caller> {
   try {
     return await services().tokens.verify(token);
   } catch (error) {
-    throw new ApiError(401, RejectionCode.Unauthorized, error instanceof Error ? error.message : "invalid token");
+    throw new ApiError(
+      401,
+      RejectionCode.Unauthorized,
+      error instanceof Error ? error.message : "invalid token",
+    );
   }
 }
 
@@ -60,13 +68,19 @@ export function errorHandler(error: unknown, _req: Request, res: Response, _next
     res.status(error.status).json({ error: { code: error.code, message: error.message } });
     return;
   }
-  const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
+  const status =
+    (error as { status?: number; statusCode?: number }).status ??
+    (error as { statusCode?: number }).statusCode;
   if (status === 413) {
-    res.status(413).json({ error: { code: RejectionCode.PayloadTooLarge, message: "request body too large" } });
+    res
+      .status(413)
+      .json({ error: { code: RejectionCode.PayloadTooLarge, message: "request body too large" } });
     return;
   }
   if (status === 400 && (error as { type?: string }).type === "entity.parse.failed") {
-    res.status(400).json({ error: { code: RejectionCode.InvalidMessage, message: "body is not valid JSON" } });
+    res
+      .status(400)
+      .json({ error: { code: RejectionCode.InvalidMessage, message: "body is not valid JSON" } });
     return;
   }
   log.error("unhandled API error", error);

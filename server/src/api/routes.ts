@@ -12,7 +12,12 @@ const playerBody = z.object({ name: z.string().trim().min(1).max(100) });
 const universeBody = z.object({
   name: z.string().trim().min(1).max(200),
   premise: z.string().max(4000).default(""),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
 });
 const characterBody = characterSheetSchema.extend({ therapeuticFocus: z.string().max(200).optional() });
 const timelineQuery = z.object({
@@ -28,88 +33,154 @@ const timelineQuery = z.object({
 export function installRoutes(app: Application): void {
   app.use(express.json({ limit: "64kb" }));
 
-  app.get("/healthz", route(async () => {
-    const { turnStore, liveStore, config } = services();
-    await turnStore.listUniverses({ limit: 1 });
-    return { ok: true, store: turnStore.driver, live: liveStore.kind, mode: config.databaseUrl || config.redisUrl ? "distributed" : "embedded" };
-  }));
+  app.get(
+    "/healthz",
+    route(async () => {
+      const { turnStore, liveStore, config } = services();
+      await turnStore.listUniverses({ limit: 1 });
+      return {
+        ok: true,
+        store: turnStore.driver,
+        live: liveStore.kind,
+        mode: config.databaseUrl || config.redisUrl ? "distributed" : "embedded",
+      };
+    }),
+  );
 
-  app.post("/api/players", route(async (req, res) => {
-    const body = parseBody(playerBody, req.body);
-    const { turnStore, tokens, newId } = services();
-    const player = await turnStore.createPlayer({ id: newId(), name: body.name });
-    res.status(201);
-    return { player, token: await tokens.issue(player.id, player.name) };
-  }));
+  app.post(
+    "/api/players",
+    route(async (req, res) => {
+      const body = parseBody(playerBody, req.body);
+      const { turnStore, tokens, newId } = services();
+      const player = await turnStore.createPlayer({ id: newId(), name: body.name });
+      res.status(201);
+      return { player, token: await tokens.issue(player.id, player.name) };
+    }),
+  );
 
-  app.get("/api/me", route(async (req) => {
-    const me = await caller(req);
-    const { turnStore } = services();
-    return { player: await turnStore.getPlayer(me.playerId), runs: await turnStore.listRuns({ playerId: me.playerId }) };
-  }));
+  app.get(
+    "/api/me",
+    route(async (req) => {
+      const me = await caller(req);
+      const { turnStore } = services();
+      return {
+        player: await turnStore.getPlayer(me.playerId),
+        runs: await turnStore.listRuns({ playerId: me.playerId }),
+      };
+    }),
+  );
 
-  app.post("/api/universes", route(async (req, res) => {
-    const me = await caller(req);
-    const body = parseBody(universeBody, req.body);
-    const { turnStore, newId } = services();
-    const seed = body.seed ?? Math.floor(Math.random() * 2 ** 31);
-    const universe = await turnStore.createUniverse({ id: newId(), name: body.name, seed, createdBy: me.playerId }, emptyState(body.name, body.premise));
-    res.status(201);
-    return { universe };
-  }));
+  app.post(
+    "/api/universes",
+    route(async (req, res) => {
+      const me = await caller(req);
+      const body = parseBody(universeBody, req.body);
+      const { turnStore, newId } = services();
+      const seed = body.seed ?? Math.floor(Math.random() * 2 ** 31);
+      const universe = await turnStore.createUniverse(
+        { id: newId(), name: body.name, seed, createdBy: me.playerId },
+        emptyState(body.name, body.premise),
+      );
+      res.status(201);
+      return { universe };
+    }),
+  );
 
-  app.get("/api/universes", route(async (req) => {
-    const limit = req.query.limit === undefined ? 50 : intParam(req.query.limit, "limit", 1);
-    return { universes: await services().turnStore.listUniverses({ limit: Math.min(limit, 200) }) };
-  }));
+  app.get(
+    "/api/universes",
+    route(async (req) => {
+      const limit = req.query.limit === undefined ? 50 : intParam(req.query.limit, "limit", 1);
+      return { universes: await services().turnStore.listUniverses({ limit: Math.min(limit, 200) }) };
+    }),
+  );
 
-  app.get("/api/universes/:id", route(async (req) => ({ universe: await universeOr404(String(req.params.id)) })));
+  app.get(
+    "/api/universes/:id",
+    route(async (req) => ({ universe: await universeOr404(String(req.params.id)) })),
+  );
 
   /** Makes sure the universe's room is up (on this or another process); clients then joinById. */
-  app.post("/api/universes/:id/open", route(async (req) => {
-    await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    await services().ownership.open(universe.id);
-    return { roomId: universe.id };
-  }));
+  app.post(
+    "/api/universes/:id/open",
+    route(async (req) => {
+      await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      await services().ownership.open(universe.id);
+      return { roomId: universe.id };
+    }),
+  );
 
-  app.post("/api/universes/:id/characters", route(async (req, res) => {
-    const me = await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    const body = parseBody(characterBody, req.body);
-    const { therapeuticFocus, ...sheet } = body;
-    const { turnStore, newId } = services();
-    const character = await turnStore.createCharacter({ id: newId(), playerId: me.playerId, universeId: universe.id, name: sheet.name, sheet });
-    const run = await turnStore.createRun({ id: newId(), playerId: me.playerId, characterId: character.id, universeId: universe.id, therapeuticFocus: therapeuticFocus ?? null });
-    res.status(201);
-    return { character, run };
-  }));
+  app.post(
+    "/api/universes/:id/characters",
+    route(async (req, res) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      const body = parseBody(characterBody, req.body);
+      const { therapeuticFocus, ...sheet } = body;
+      const { turnStore, newId } = services();
+      const character = await turnStore.createCharacter({
+        id: newId(),
+        playerId: me.playerId,
+        universeId: universe.id,
+        name: sheet.name,
+        sheet,
+      });
+      const run = await turnStore.createRun({
+        id: newId(),
+        playerId: me.playerId,
+        characterId: character.id,
+        universeId: universe.id,
+        therapeuticFocus: therapeuticFocus ?? null,
+      });
+      res.status(201);
+      return { character, run };
+    }),
+  );
 
-  app.get("/api/universes/:id/timeline", route(async (req) => {
-    const me = await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    const query = parseBody(timelineQuery, req.query);
-    const page = await services().turnStore.timeline(universe.id, query);
-    return isGm(universe, me.playerId) ? page : { ...page, turns: page.turns.map(redactTurn) };
-  }));
+  app.get(
+    "/api/universes/:id/timeline",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      const query = parseBody(timelineQuery, req.query);
+      const page = await services().turnStore.timeline(universe.id, query);
+      return isGm(universe, me.playerId) ? page : { ...page, turns: page.turns.map(redactTurn) };
+    }),
+  );
 
-  app.get("/api/universes/:id/turns/:position", route(async (req) => {
-    const me = await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    const turn = await services().turnStore.getTurn(universe.id, intParam(req.params.position, "position", 1));
-    if (!turn) throw new ApiError(404, RejectionCode.NotFound, `no turn at position ${String(req.params.position)}`);
-    return { turn: isGm(universe, me.playerId) ? turn : redactTurn(turn) };
-  }));
+  app.get(
+    "/api/universes/:id/turns/:position",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      const turn = await services().turnStore.getTurn(
+        universe.id,
+        intParam(req.params.position, "position", 1),
+      );
+      if (!turn)
+        throw new ApiError(404, RejectionCode.NotFound, `no turn at position ${String(req.params.position)}`);
+      return { turn: isGm(universe, me.playerId) ? turn : redactTurn(turn) };
+    }),
+  );
 
-  app.get("/api/universes/:id/state", route(async (req) => {
-    const me = await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    if (!isGm(universe, me.playerId)) throw new ApiError(403, RejectionCode.NotAllowed, "the full state is for game masters");
-    const head = await services().turnStore.headPosition(universe.id);
-    const position = req.query.position === undefined ? head : intParam(req.query.position, "position", 0);
-    if (position > head) throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the persisted head ${head}`);
-    return await services().turnStore.stateAt(universe.id, position);
-  }));
+  app.get(
+    "/api/universes/:id/state",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      if (!isGm(universe, me.playerId))
+        throw new ApiError(403, RejectionCode.NotAllowed, "the full state is for game masters");
+      const head = await services().turnStore.headPosition(universe.id);
+      const position = req.query.position === undefined ? head : intParam(req.query.position, "position", 0);
+      if (position > head)
+        throw new ApiError(
+          404,
+          RejectionCode.NotFound,
+          `position ${position} is past the persisted head ${head}`,
+        );
+      return await services().turnStore.stateAt(universe.id, position);
+    }),
+  );
 
   installRunRoutes(app);
   installGmRoutes(app);

@@ -10,7 +10,10 @@ import type { RunRecord } from "../persist/turn-store.ts";
 import type { Rejection } from "@loom/shared";
 
 const completeBody = z.object({ reason: z.string().trim().min(1).max(200).default("retired") });
-const newRunBody = z.object({ characterId: z.string().min(1).max(64), therapeuticFocus: z.string().max(200).optional() });
+const newRunBody = z.object({
+  characterId: z.string().min(1).max(64),
+  therapeuticFocus: z.string().max(200).optional(),
+});
 
 const STATUS: Partial<Record<string, number>> = {
   [RejectionCode.NotYourCharacter]: 403,
@@ -42,71 +45,127 @@ function actorFor(run: RunRecord, me: Caller): { kind: "player" | "gm"; playerId
 }
 
 export function installRunRoutes(app: Application): void {
-  app.get("/api/runs/:id", route(async (req) => ({ run: await runFor(await caller(req), String(req.params.id)) })));
+  app.get(
+    "/api/runs/:id",
+    route(async (req) => ({ run: await runFor(await caller(req), String(req.params.id)) })),
+  );
 
-  app.get("/api/runs/:id/sessions", route(async (req) => {
-    const run = await runFor(await caller(req), String(req.params.id));
-    return { sessions: await services().turnStore.listSessions(run.id) };
-  }));
+  app.get(
+    "/api/runs/:id/sessions",
+    route(async (req) => {
+      const run = await runFor(await caller(req), String(req.params.id));
+      return { sessions: await services().turnStore.listSessions(run.id) };
+    }),
+  );
 
   /** "Last time on…" for the run as of now; the same timeline always gives the same bytes. */
-  app.get("/api/runs/:id/recap", route(async (req, res) => {
-    const run = await runFor(await caller(req), String(req.params.id));
-    const { turnStore } = services();
-    const latest = await turnStore.latestState(run.universeId);
-    const recap = await recapFor(turnStore, null, run, latest.state, latest.position);
-    res.type("application/json").send(recapBytes(recap));
-    return undefined;
-  }));
+  app.get(
+    "/api/runs/:id/recap",
+    route(async (req, res) => {
+      const run = await runFor(await caller(req), String(req.params.id));
+      const { turnStore } = services();
+      const latest = await turnStore.latestState(run.universeId);
+      const recap = await recapFor(turnStore, null, run, latest.state, latest.position);
+      res.type("application/json").send(recapBytes(recap));
+      return undefined;
+    }),
+  );
 
-  app.post("/api/runs/:id/pause", route(async (req) => {
-    const me = await caller(req);
-    const run = await runFor(me, String(req.params.id));
-    const result = await callUniverse(run.universeId, "setRunPaused", actorFor(run, me), run.id, true);
-    return result.ok ? { run: result.run } : fail(result.rejection);
-  }));
+  app.post(
+    "/api/runs/:id/pause",
+    route(async (req) => {
+      const me = await caller(req);
+      const run = await runFor(me, String(req.params.id));
+      const result = await callUniverse(run.universeId, "setRunPaused", actorFor(run, me), run.id, true);
+      return result.ok ? { run: result.run } : fail(result.rejection);
+    }),
+  );
 
-  app.post("/api/runs/:id/resume", route(async (req) => {
-    const me = await caller(req);
-    const run = await runFor(me, String(req.params.id));
-    // resuming a paused or an abandoned run alike
-    const result = await callUniverse(run.universeId, "setRunPaused", actorFor(run, me), run.id, false);
-    return result.ok ? { run: result.run } : fail(result.rejection);
-  }));
+  app.post(
+    "/api/runs/:id/resume",
+    route(async (req) => {
+      const me = await caller(req);
+      const run = await runFor(me, String(req.params.id));
+      // resuming a paused or an abandoned run alike
+      const result = await callUniverse(run.universeId, "setRunPaused", actorFor(run, me), run.id, false);
+      return result.ok ? { run: result.run } : fail(result.rejection);
+    }),
+  );
 
-  app.post("/api/runs/:id/complete", route(async (req) => {
-    const me = await caller(req);
-    const run = await runFor(me, String(req.params.id));
-    const body = parseBody(completeBody, req.body);
-    const result = await callUniverse(run.universeId, "finishRun", actorFor(run, me), run.id, "completed", body.reason);
-    return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
-  }));
+  app.post(
+    "/api/runs/:id/complete",
+    route(async (req) => {
+      const me = await caller(req);
+      const run = await runFor(me, String(req.params.id));
+      const body = parseBody(completeBody, req.body);
+      const result = await callUniverse(
+        run.universeId,
+        "finishRun",
+        actorFor(run, me),
+        run.id,
+        "completed",
+        body.reason,
+      );
+      return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
+    }),
+  );
 
-  app.post("/api/runs/:id/abandon", route(async (req) => {
-    const me = await caller(req);
-    const run = await runFor(me, String(req.params.id));
-    const result = await callUniverse(run.universeId, "finishRun", actorFor(run, me), run.id, "abandoned", null);
-    return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
-  }));
+  app.post(
+    "/api/runs/:id/abandon",
+    route(async (req) => {
+      const me = await caller(req);
+      const run = await runFor(me, String(req.params.id));
+      const result = await callUniverse(
+        run.universeId,
+        "finishRun",
+        actorFor(run, me),
+        run.id,
+        "abandoned",
+        null,
+      );
+      return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
+    }),
+  );
 
   /** A new run of an existing character: after finishing one, or in a branch of its universe. */
-  app.post("/api/universes/:id/runs", route(async (req, res) => {
-    const me = await caller(req);
-    const universe = await universeOr404(String(req.params.id));
-    const body = parseBody(newRunBody, req.body);
-    const { turnStore, newId } = services();
-    const character = await turnStore.getCharacter(body.characterId);
-    if (!character) throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${body.characterId}`);
-    if (character.playerId !== me.playerId) throw new ApiError(403, RejectionCode.NotYourCharacter, "this character belongs to another player");
-    const open = (await turnStore.listRuns({ characterId: character.id, universeId: universe.id })).find((run) => run.state === "active" || run.state === "paused");
-    if (open) throw new ApiError(409, RejectionCode.Conflict, `the character already has an open run here (${open.id})`);
-    const run = await turnStore.createRun({ id: newId(), playerId: me.playerId, characterId: character.id, universeId: universe.id, therapeuticFocus: body.therapeuticFocus ?? null });
-    res.status(201);
-    return { run };
-  }));
+  app.post(
+    "/api/universes/:id/runs",
+    route(async (req, res) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      const body = parseBody(newRunBody, req.body);
+      const { turnStore, newId } = services();
+      const character = await turnStore.getCharacter(body.characterId);
+      if (!character)
+        throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${body.characterId}`);
+      if (character.playerId !== me.playerId)
+        throw new ApiError(403, RejectionCode.NotYourCharacter, "this character belongs to another player");
+      const open = (await turnStore.listRuns({ characterId: character.id, universeId: universe.id })).find(
+        (run) => run.state === "active" || run.state === "paused",
+      );
+      if (open)
+        throw new ApiError(
+          409,
+          RejectionCode.Conflict,
+          `the character already has an open run here (${open.id})`,
+        );
+      const run = await turnStore.createRun({
+        id: newId(),
+        playerId: me.playerId,
+        characterId: character.id,
+        universeId: universe.id,
+        therapeuticFocus: body.therapeuticFocus ?? null,
+      });
+      res.status(201);
+      return { run };
+    }),
+  );
 
-  app.get("/api/me/progression", route(async (req) => {
-    const me = await caller(req);
-    return { progression: await services().turnStore.getProgression(me.playerId) };
-  }));
+  app.get(
+    "/api/me/progression",
+    route(async (req) => {
+      const me = await caller(req);
+      return { progression: await services().turnStore.getProgression(me.playerId) };
+    }),
+  );
 }

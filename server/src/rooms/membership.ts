@@ -1,5 +1,12 @@
 import { ServerError } from "@colyseus/core";
-import { buildCharacter, characterSheetSchema, type JoinOptions, type JoinRole, type Rejection, type UniverseState } from "@loom/shared";
+import {
+  buildCharacter,
+  characterSheetSchema,
+  type JoinOptions,
+  type JoinRole,
+  type Rejection,
+  type UniverseState,
+} from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 
@@ -32,18 +39,27 @@ export async function admitMember(
 ): Promise<Member> {
   const base = { playerId: auth.playerId, name: auth.name };
   if (options.role === "spectator") {
-    return { ...base, role: "spectator", runId: null, characterId: null, clientKey: `${auth.playerId}:spectator` };
+    return {
+      ...base,
+      role: "spectator",
+      runId: null,
+      characterId: null,
+      clientKey: `${auth.playerId}:spectator`,
+    };
   }
   if (options.role === "gm") {
-    if (!isGameMaster(authority, auth.playerId)) refuse(403, "not_allowed", "only this universe's game masters may join as gm");
+    if (!isGameMaster(authority, auth.playerId))
+      refuse(403, "not_allowed", "only this universe's game masters may join as gm");
     return { ...base, role: "gm", runId: null, characterId: null, clientKey: `${auth.playerId}:gm` };
   }
   if (!options.runId) refuse(400, "invalid_message", "players join with the runId of their character's run");
   const { turnStore } = services();
   const run = await turnStore.getRun(options.runId);
-  if (!run || run.universeId !== authority.universe.id) refuse(404, "unknown_run", `no run ${options.runId} in this universe`);
+  if (!run || run.universeId !== authority.universe.id)
+    refuse(404, "unknown_run", `no run ${options.runId} in this universe`);
   if (run.playerId !== auth.playerId) refuse(403, "not_your_character", "this run belongs to another player");
-  if (run.state !== "active" && run.state !== "paused") refuse(409, "run_not_active", `the run is ${run.state}`);
+  if (run.state !== "active" && run.state !== "paused")
+    refuse(409, "run_not_active", `the run is ${run.state}`);
   if (run.state === "paused") await turnStore.updateRun(run.id, { state: "active" });
   authority.closedRuns.delete(run.id);
   if (!authority.state.characters[run.characterId]) {
@@ -56,7 +72,14 @@ export async function admitMember(
       runId: run.id,
       characterId: record.id,
     });
-    if (!added.ok && !authority.state.characters[run.characterId]) refuse(409, added.rejection.code, added.rejection.message);
+    if (!added.ok && !authority.state.characters[run.characterId])
+      refuse(409, added.rejection.code, added.rejection.message);
   }
-  return { ...base, role: "player", runId: run.id, characterId: run.characterId, clientKey: `${auth.playerId}:${run.id}` };
+  return {
+    ...base,
+    role: "player",
+    runId: run.id,
+    characterId: run.characterId,
+    clientKey: `${auth.playerId}:${run.id}`,
+  };
 }

@@ -1,12 +1,6 @@
 import type { Character, Turn, UniverseState } from "@loom/shared";
 import type { ArraySchema } from "@colyseus/schema";
-import {
-  AspectView,
-  CharacterView,
-  RECENT_TURNS,
-  TurnView,
-  type UniverseRoomState,
-} from "./room-state.ts";
+import { AspectView, CharacterView, RECENT_TURNS, TurnView, type UniverseRoomState } from "./room-state.ts";
 
 /** Keeps the synced room state a faithful projection of the authoritative document. */
 
@@ -36,7 +30,11 @@ function setArray<T>(target: ArraySchema<T>, values: T[]): void {
   target.push(...values);
 }
 
-export function syncCharacter(room: UniverseRoomState, character: Character, present: boolean): CharacterView {
+export function syncCharacter(
+  room: UniverseRoomState,
+  character: Character,
+  present: boolean,
+): CharacterView {
   let view = room.characters.get(character.id);
   const isNew = !view;
   view ??= new CharacterView();
@@ -66,7 +64,8 @@ export function touched(turn: Turn): { characters: Set<string>; scene: boolean }
   const characters = new Set<string>();
   let scene = false;
   for (const delta of turn.deltas) {
-    if (delta.path.startsWith("/characters/")) characters.add(delta.path.split("/")[2]!.replace(/~1/g, "/").replace(/~0/g, "~"));
+    if (delta.path.startsWith("/characters/"))
+      characters.add(delta.path.split("/")[2]!.replace(/~1/g, "/").replace(/~0/g, "~"));
     else if (delta.path.startsWith("/scene") || delta.path === "/mode") scene = true;
   }
   return { characters, scene };
@@ -91,7 +90,10 @@ export function turnView(turn: Turn): TurnView {
   view.outcome = hidden ? "" : (turn.resolution?.outcome ?? "");
   view.status = turn.status;
   view.narration = turn.narration?.text ?? "";
-  view.secret = hidden || turn.events.some((event) => event.hidden) ? turn.events.map((event) => event.description).join(" ") : "";
+  view.secret =
+    hidden || turn.events.some((event) => event.hidden)
+      ? turn.events.map((event) => event.description).join(" ")
+      : "";
   return view;
 }
 

@@ -61,7 +61,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.authority = ownership.take(options.universeId);
     // Colyseus disconnects a client past this many messages a second; well above the action
     // limit, so a fast client meets `rate_limited` rejections first. No action limit, no cap.
-    this.maxMessagesPerSecond = config.actionsPerSecond === 0 ? Infinity : Math.max(100, config.actionsPerSecond * 20);
+    this.maxMessagesPerSecond =
+      config.actionsPerSecond === 0 ? Infinity : Math.max(100, config.actionsPerSecond * 20);
     this.authority.setListener({
       onTurn: (turn, state) => this.onTurn(turn, state),
       onDurable: () => this.broadcastDurable(),
@@ -73,19 +74,26 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     });
     this.project();
     this.flushTimer = setInterval(() => void this.authority.flush(), config.persistIntervalMs);
-    this.leaseTimer = setInterval(() => {
-      liveStore.renew(this.authority.lease, config.leaseTtlMs).then(
-        (held) => {
-          if (!held) {
-            log.warn(`lost the lease on universe ${this.roomId}`);
-            void this.disconnect(CloseCode.UniverseMoved);
-          }
-        },
-        (error: unknown) => log.warn(`renewing the lease on ${this.roomId} failed`, error),
-      );
-    }, Math.max(100, Math.floor(config.leaseTtlMs / 3)));
+    this.leaseTimer = setInterval(
+      () => {
+        liveStore.renew(this.authority.lease, config.leaseTtlMs).then(
+          (held) => {
+            if (!held) {
+              log.warn(`lost the lease on universe ${this.roomId}`);
+              void this.disconnect(CloseCode.UniverseMoved);
+            }
+          },
+          (error: unknown) => log.warn(`renewing the lease on ${this.roomId} failed`, error),
+        );
+      },
+      Math.max(100, Math.floor(config.leaseTtlMs / 3)),
+    );
     this.onMessage("*", (client, type) => {
-      this.sendRejection(client, null, reject(RejectionCode.InvalidMessage, `unknown message type "${String(type)}"`));
+      this.sendRejection(
+        client,
+        null,
+        reject(RejectionCode.InvalidMessage, `unknown message type "${String(type)}"`),
+      );
     });
     this.onMessage("act", (client, message: unknown) => void this.onAct(client, message));
     this.onMessage("undo", (client, message: unknown) => void this.onUndo(client, message));
@@ -94,9 +102,13 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
 
   override async onJoin(client: Client, options: unknown, auth: AuthData): Promise<void> {
     const parsed = joinOptionsSchema.safeParse(options ?? {});
-    if (!parsed.success) throw new Error(`invalid join options: ${parsed.error.issues[0]?.message ?? "bad shape"}`);
+    if (!parsed.success)
+      throw new Error(`invalid join options: ${parsed.error.issues[0]?.message ?? "bad shape"}`);
     const member = await admitMember(this.authority, auth, parsed.data);
-    const state: MemberState = { ...member, bucket: new TokenBucket(services().config.actionsPerSecond, Date.now()) };
+    const state: MemberState = {
+      ...member,
+      bucket: new TokenBucket(services().config.actionsPerSecond, Date.now()),
+    };
     client.userData = state;
     this.attachView(client, state);
     if (member.characterId) this.markPresent(member.characterId, true);
@@ -120,7 +132,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
 
   override async onLeave(client: Client): Promise<void> {
     const member = memberOf(client);
-    if (member?.characterId && !this.clients.some((other) => other !== client && memberOf(other)?.characterId === member.characterId)) {
+    if (
+      member?.characterId &&
+      !this.clients.some((other) => other !== client && memberOf(other)?.characterId === member.characterId)
+    ) {
       this.markPresent(member.characterId, false);
     }
     if (member?.session) {
@@ -148,7 +163,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     const { liveStore } = services();
     await Promise.all([...this.leaving]);
     const drained = await this.authority.drain();
-    if (!drained) log.error(`universe ${this.roomId} closed with ${this.authority.pendingCount} turns not yet persisted (they remain in the live store)`);
+    if (!drained)
+      log.error(
+        `universe ${this.roomId} closed with ${this.authority.pendingCount} turns not yet persisted (they remain in the live store)`,
+      );
     await liveStore.release(this.authority.lease).catch(() => undefined);
     services().ownership.closed(this.roomId);
   }
@@ -174,10 +192,24 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (!member) return;
     const parsed = undoMessageSchema.safeParse(message);
     const seq = parsed.success ? parsed.data.seq : null;
-    if (!parsed.success) return this.sendRejection(client, seq, reject(RejectionCode.InvalidMessage, parsed.error.issues[0]?.message ?? "invalid undo"));
-    if (member.role === "spectator") return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "spectators cannot undo"));
-    const actor = { kind: member.role === "gm" ? ("gm" as const) : ("player" as const), playerId: member.playerId };
-    const result = await operations.undo({ authority: this.authority, turnStore: services().turnStore }, actor, parsed.data.position, { key: member.clientKey, seq: parsed.data.seq });
+    if (!parsed.success)
+      return this.sendRejection(
+        client,
+        seq,
+        reject(RejectionCode.InvalidMessage, parsed.error.issues[0]?.message ?? "invalid undo"),
+      );
+    if (member.role === "spectator")
+      return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "spectators cannot undo"));
+    const actor = {
+      kind: member.role === "gm" ? ("gm" as const) : ("player" as const),
+      playerId: member.playerId,
+    };
+    const result = await operations.undo(
+      { authority: this.authority, turnStore: services().turnStore },
+      actor,
+      parsed.data.position,
+      { key: member.clientKey, seq: parsed.data.seq },
+    );
     this.answer(client, parsed.data.seq, member, result);
   }
 
@@ -186,14 +218,31 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (!member) return;
     const parsed = retconMessageSchema.safeParse(message);
     const seq = parsed.success ? parsed.data.seq : null;
-    if (!parsed.success) return this.sendRejection(client, seq, reject(RejectionCode.InvalidMessage, parsed.error.issues[0]?.message ?? "invalid retcon"));
-    if (member.role !== "gm") return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "only game masters retcon"));
+    if (!parsed.success)
+      return this.sendRejection(
+        client,
+        seq,
+        reject(RejectionCode.InvalidMessage, parsed.error.issues[0]?.message ?? "invalid retcon"),
+      );
+    if (member.role !== "gm")
+      return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "only game masters retcon"));
     const actor = { kind: "gm" as const, playerId: member.playerId };
-    const result = await operations.retcon({ authority: this.authority, turnStore: services().turnStore }, actor, parsed.data.note, parsed.data.deltas, { key: member.clientKey, seq: parsed.data.seq });
+    const result = await operations.retcon(
+      { authority: this.authority, turnStore: services().turnStore },
+      actor,
+      parsed.data.note,
+      parsed.data.deltas,
+      { key: member.clientKey, seq: parsed.data.seq },
+    );
     this.answer(client, parsed.data.seq, member, result);
   }
 
-  private answer(client: Client, seq: number, member: Member, result: OperationResult | { ok: true; turn: Turn; duplicate: boolean }): void {
+  private answer(
+    client: Client,
+    seq: number,
+    member: Member,
+    result: OperationResult | { ok: true; turn: Turn; duplicate: boolean },
+  ): void {
     if (!result.ok) return this.sendRejection(client, seq, result.rejection);
     client.send(ServerMessage.Ack, {
       seq,
@@ -203,26 +252,49 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   private async onAct(client: Client, message: unknown): Promise<void> {
-    const seq = typeof (message as { seq?: unknown })?.seq === "number" ? (message as { seq: number }).seq : null;
+    const seq =
+      typeof (message as { seq?: unknown })?.seq === "number" ? (message as { seq: number }).seq : null;
     const member = memberOf(client);
     if (!member) return;
     if (JSON.stringify(message ?? null).length > LIMITS.messageBytesMax) {
-      return this.sendRejection(client, seq, reject(RejectionCode.PayloadTooLarge, `messages are limited to ${LIMITS.messageBytesMax} bytes`));
+      return this.sendRejection(
+        client,
+        seq,
+        reject(RejectionCode.PayloadTooLarge, `messages are limited to ${LIMITS.messageBytesMax} bytes`),
+      );
     }
     const parsed = actMessageSchema.safeParse(message);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return this.sendRejection(client, seq, reject(RejectionCode.InvalidMessage, `${issue?.path.join(".") || "message"}: ${issue?.message ?? "invalid"}`));
+      return this.sendRejection(
+        client,
+        seq,
+        reject(
+          RejectionCode.InvalidMessage,
+          `${issue?.path.join(".") || "message"}: ${issue?.message ?? "invalid"}`,
+        ),
+      );
     }
     if (!member.bucket.take(Date.now())) {
-      return this.sendRejection(client, seq, reject(RejectionCode.RateLimited, "too many actions; slow down"));
+      return this.sendRejection(
+        client,
+        seq,
+        reject(RejectionCode.RateLimited, "too many actions; slow down"),
+      );
     }
     if (member.role === "spectator") {
       return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "spectators cannot act"));
     }
     const { command } = parsed.data;
     if (member.role === "player" && "characterId" in command && command.characterId !== member.characterId) {
-      return this.sendRejection(client, seq, reject(RejectionCode.NotYourCharacter, "you can only act for the character of the run you joined with"));
+      return this.sendRejection(
+        client,
+        seq,
+        reject(
+          RejectionCode.NotYourCharacter,
+          "you can only act for the character of the run you joined with",
+        ),
+      );
     }
     const result = await this.authority.submit({
       actor: { kind: member.role === "gm" ? "gm" : "player", playerId: member.playerId },
@@ -263,7 +335,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
 
   private broadcastDurable(): void {
     const { durableThrough, persistedThrough } = this.authority;
-    if (this.state.durableThrough === durableThrough && this.state.persistedThrough === persistedThrough) return;
+    if (this.state.durableThrough === durableThrough && this.state.persistedThrough === persistedThrough)
+      return;
     this.state.durableThrough = durableThrough;
     this.state.persistedThrough = persistedThrough;
     this.broadcast(ServerMessage.Durable, {
@@ -283,7 +356,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.state.persistedThrough = this.authority.persistedThrough;
     syncScene(this.state, state);
     for (const id of Object.keys(state.characters)) this.syncCharacterView(id, state, false);
-    for (const turn of this.authority.recentTurns.slice(-50)) this.gmView.add(pushTurn(this.state, turn), VIEW_TAG.GM);
+    for (const turn of this.authority.recentTurns.slice(-50))
+      this.gmView.add(pushTurn(this.state, turn), VIEW_TAG.GM);
   }
 
   private syncCharacterView(id: string, state: UniverseState, present: boolean): void {

@@ -116,7 +116,9 @@ export class UniverseAuthority {
     const { universe, turnStore, liveStore } = options;
     const latest = await turnStore.latestState(universe.id);
     const snapshot = await turnStore.getSnapshotAtOrBefore(universe.id, latest.position);
-    const tail = (await liveStore.readTail(universe.id, latest.position)).filter((turn) => turn.position > latest.position);
+    const tail = (await liveStore.readTail(universe.id, latest.position)).filter(
+      (turn) => turn.position > latest.position,
+    );
     let state = latest.state;
     let head = latest.position;
     for (const turn of tail) {
@@ -126,7 +128,11 @@ export class UniverseAuthority {
     }
     const sinceSnapshot = { turns: latest.position - (snapshot?.position ?? 0), deltas: 0 };
     const authority = new UniverseAuthority(options, state, head, latest.position, sinceSnapshot);
-    const recent = await turnStore.turnsBetween(universe.id, Math.max(0, latest.position - 50), latest.position);
+    const recent = await turnStore.turnsBetween(
+      universe.id,
+      Math.max(0, latest.position - 50),
+      latest.position,
+    );
     authority.recent = [...recent, ...tail].slice(-200);
     for (const turn of authority.recent) authority.ledger.recordTurn(turn);
     if (tail.length > 0) authority.persister.enqueue(tail, []);
@@ -168,18 +174,36 @@ export class UniverseAuthority {
   }
 
   private async apply(request: SubmitRequest): Promise<SubmitResult> {
-    if (this.fenced) return { ok: false, rejection: reject(RejectionCode.Unavailable, "this universe moved to another server; reconnect") };
+    if (this.fenced)
+      return {
+        ok: false,
+        rejection: reject(RejectionCode.Unavailable, "this universe moved to another server; reconnect"),
+      };
     if (request.client) {
       const previous = this.ledger.lookup(request.client.key, request.client.seq);
       if (previous === "stale") {
-        return { ok: false, rejection: reject(RejectionCode.StalePosition, `sequence ${request.client.seq} is older than one already applied`) };
+        return {
+          ok: false,
+          rejection: reject(
+            RejectionCode.StalePosition,
+            `sequence ${request.client.seq} is older than one already applied`,
+          ),
+        };
       }
       if (previous) return { ok: true, turn: previous, duplicate: true };
     }
     const guard = request.guard?.(this.stateDoc, this.headPosition);
     if (guard) return { ok: false, rejection: guard };
-    if (request.actor.kind === "player" && request.runId && this.closedRuns.has(request.runId) && !isRunBookkeeping(request.command)) {
-      return { ok: false, rejection: reject(RejectionCode.RunNotActive, "this run is paused or over; resume it to play") };
+    if (
+      request.actor.kind === "player" &&
+      request.runId &&
+      this.closedRuns.has(request.runId) &&
+      !isRunBookkeeping(request.command)
+    ) {
+      return {
+        ok: false,
+        rejection: reject(RejectionCode.RunNotActive, "this run is paused or over; resume it to play"),
+      };
     }
 
     const position = this.headPosition + 1;
@@ -201,7 +225,10 @@ export class UniverseAuthority {
     } catch (error) {
       if (error instanceof Error && error.name === "FencedError") this.fence(error);
       else log.warn(`appending turn ${position} of ${this.universe.id} to the live store failed`, error);
-      return { ok: false, rejection: reject(RejectionCode.Unavailable, "the turn could not be recorded; nothing changed") };
+      return {
+        ok: false,
+        rejection: reject(RejectionCode.Unavailable, "the turn could not be recorded; nothing changed"),
+      };
     }
     // Acknowledgement point: the turn is in the write-ahead log, so it is now part of the timeline.
     this.stateDoc = nextState;
@@ -254,7 +281,16 @@ export class UniverseAuthority {
     });
     if (!reason) return [];
     this.persister.resetSinceSnapshot();
-    return [{ universeId: this.universe.id, position: turn.position, state, checksum: checksum(state), reason, createdAt: now }];
+    return [
+      {
+        universeId: this.universe.id,
+        position: turn.position,
+        state,
+        checksum: checksum(state),
+        reason,
+        createdAt: now,
+      },
+    ];
   }
 
   private markUndoneLocally(position: number): void {
@@ -277,16 +313,19 @@ export class UniverseAuthority {
   /** A manual snapshot of the current state, written with the next flush. */
   requestSnapshot(): void {
     const state = this.stateDoc;
-    this.persister.enqueue([], [
-      {
-        universeId: this.universe.id,
-        position: this.headPosition,
-        state,
-        checksum: checksum(state),
-        reason: "manual",
-        createdAt: new Date().toISOString(),
-      },
-    ]);
+    this.persister.enqueue(
+      [],
+      [
+        {
+          universeId: this.universe.id,
+          position: this.headPosition,
+          state,
+          checksum: checksum(state),
+          reason: "manual",
+          createdAt: new Date().toISOString(),
+        },
+      ],
+    );
   }
 
   private markDurable(through: number): void {

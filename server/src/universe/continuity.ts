@@ -38,11 +38,20 @@ export interface OpenSession {
   before: UniverseState;
 }
 
-async function pages(turnStore: TurnStore, universeId: string, query: { runId?: string; from?: number }): Promise<Turn[]> {
+async function pages(
+  turnStore: TurnStore,
+  universeId: string,
+  query: { runId?: string; from?: number },
+): Promise<Turn[]> {
   const turns: Turn[] = [];
   let cursor: number | undefined = query.from;
   for (;;) {
-    const page = await turnStore.timeline(universeId, { runId: query.runId, order: "asc", limit: 500, cursor });
+    const page = await turnStore.timeline(universeId, {
+      runId: query.runId,
+      order: "asc",
+      limit: 500,
+      cursor,
+    });
     turns.push(...page.turns);
     if (page.nextCursor === null || page.turns.length === 0) return turns;
     cursor = page.nextCursor;
@@ -50,13 +59,21 @@ async function pages(turnStore: TurnStore, universeId: string, query: { runId?: 
 }
 
 /** Persisted turns plus the authority's not-yet-persisted ones, by position, without duplicates. */
-function withUnpersisted(authority: UniverseAuthority | null, persisted: Turn[], keep: (turn: Turn) => boolean): Turn[] {
+function withUnpersisted(
+  authority: UniverseAuthority | null,
+  persisted: Turn[],
+  keep: (turn: Turn) => boolean,
+): Turn[] {
   if (!authority) return persisted;
   const last = persisted.length > 0 ? persisted[persisted.length - 1]!.position : 0;
   return [...persisted, ...authority.recentTurns.filter((turn) => turn.position > last && keep(turn))];
 }
 
-export async function runTurns(turnStore: TurnStore, authority: UniverseAuthority | null, run: RunRecord): Promise<Turn[]> {
+export async function runTurns(
+  turnStore: TurnStore,
+  authority: UniverseAuthority | null,
+  run: RunRecord,
+): Promise<Turn[]> {
   if (authority) await authority.flush();
   const turns = await pages(turnStore, run.universeId, { runId: run.id });
   return withUnpersisted(authority, turns, (turn) => turn.runId === run.id);
@@ -67,10 +84,20 @@ export function playedCount(turns: readonly Turn[]): number {
 }
 
 /** "Last time on…" for a run, from the log: deterministic for the same timeline. */
-export async function recapFor(turnStore: TurnStore, authority: UniverseAuthority | null, run: RunRecord, state: UniverseState, head: number): Promise<Recap> {
+export async function recapFor(
+  turnStore: TurnStore,
+  authority: UniverseAuthority | null,
+  run: RunRecord,
+  state: UniverseState,
+  head: number,
+): Promise<Recap> {
   const mine = await runTurns(turnStore, authority, run);
   const since = run.lastSessionEndPosition ?? 0;
-  const others = withUnpersisted(authority, await turnStore.turnsBetween(run.universeId, since, Math.min(head, authority?.persistedThrough ?? head)), () => true);
+  const others = withUnpersisted(
+    authority,
+    await turnStore.turnsBetween(run.universeId, since, Math.min(head, authority?.persistedThrough ?? head)),
+    () => true,
+  );
   return buildRecap({
     state,
     characterId: run.characterId,
@@ -97,20 +124,41 @@ export async function startPlaySession(
     characterId: run.characterId,
   });
   if (!started.ok) return started.rejection;
-  const record = await turnStore.startSession({ id: newId(), runId: run.id, universeId: run.universeId, startPosition: started.turn.position });
+  const record = await turnStore.startSession({
+    id: newId(),
+    runId: run.id,
+    universeId: run.universeId,
+    startPosition: started.turn.position,
+  });
   await turnStore.updateRun(run.id, { sessionCount: run.sessionCount + 1 });
   return {
-    session: { id: record.id, runId: run.id, characterId: run.characterId, playerId, startPosition: started.turn.position, before },
+    session: {
+      id: record.id,
+      runId: run.id,
+      characterId: run.characterId,
+      playerId,
+      startPosition: started.turn.position,
+      before,
+    },
     recap,
   };
 }
 
-export async function endPlaySession(turnStore: TurnStore, authority: UniverseAuthority, session: OpenSession): Promise<Turn | Rejection> {
+export async function endPlaySession(
+  turnStore: TurnStore,
+  authority: UniverseAuthority,
+  session: OpenSession,
+): Promise<Turn | Rejection> {
   const run = await turnStore.getRun(session.runId);
   if (!run) return reject(RejectionCode.UnknownRun, `run ${session.runId} is gone`);
   const turns = await runTurns(turnStore, authority, run);
   const sessionTurns = turns.filter((turn) => turn.position >= session.startPosition);
-  const summary = summarizeSession({ state: authority.state, before: session.before, characterId: session.characterId, sessionTurns });
+  const summary = summarizeSession({
+    state: authority.state,
+    before: session.before,
+    characterId: session.characterId,
+    sessionTurns,
+  });
   const ended = await authority.submit({
     actor: { kind: "player", playerId: session.playerId },
     command: { kind: "session_end", characterId: session.characterId, summary: summary.text },
@@ -152,7 +200,7 @@ export async function endRun(
   const turnCount = playedCount(await runTurns(turnStore, authority, run));
   const updated = await turnStore.updateRun(run.id, {
     state: outcome,
-    completionReason: outcome === "completed" ? reason ?? "completed" : null,
+    completionReason: outcome === "completed" ? (reason ?? "completed") : null,
     completedAtPosition: outcome === "completed" ? ended.turn.position : null,
     turnCount,
     milestones: milestonesFor(turnCount),
@@ -168,17 +216,29 @@ export async function endRun(
  * After an undo turn: if it undid a run's ending, reopen the run (and revoke the progression a
  * completion credited). Returns the id of the reopened run.
  */
-export async function afterUndo(turnStore: TurnStore, undone: Turn | undefined, now: string): Promise<string | null> {
+export async function afterUndo(
+  turnStore: TurnStore,
+  undone: Turn | undefined,
+  now: string,
+): Promise<string | null> {
   if (!undone || undone.input.kind !== "run_end" || typeof undone.input.runId !== "string") return null;
   const run = await turnStore.getRun(undone.input.runId);
   if (!run) return null;
   if (run.state === "completed" && run.completedAtPosition === undone.position) {
     const reopened = reopenCompletedRun(run);
     if (isRejection(reopened)) return null;
-    const updated = await turnStore.updateRun(run.id, { state: "active", completionReason: null, completedAtPosition: null });
+    const updated = await turnStore.updateRun(run.id, {
+      state: "active",
+      completionReason: null,
+      completedAtPosition: null,
+    });
     const progression = await turnStore.getProgression(run.playerId);
-    const completedRuns = (await turnStore.listRuns({ playerId: run.playerId })).filter((other) => other.state === "completed");
-    await turnStore.putProgression(revokeCompletedRun(progression, { ...updated, state: "completed" }, { now, completedRuns }));
+    const completedRuns = (await turnStore.listRuns({ playerId: run.playerId })).filter(
+      (other) => other.state === "completed",
+    );
+    await turnStore.putProgression(
+      revokeCompletedRun(progression, { ...updated, state: "completed" }, { now, completedRuns }),
+    );
     return run.id;
   }
   if (run.state === "abandoned") {

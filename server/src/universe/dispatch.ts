@@ -4,14 +4,19 @@ import type { UniverseRoom } from "../rooms/universe-room.ts";
 import type { operations, OperationName } from "./operations.ts";
 
 type Operation<N extends OperationName> = (typeof operations)[N];
-type Rest<N extends OperationName> = Operation<N> extends (ctx: never, ...rest: infer A) => unknown ? A : never;
+type Rest<N extends OperationName> =
+  Operation<N> extends (ctx: never, ...rest: infer A) => unknown ? A : never;
 type Result<N extends OperationName> = Awaited<ReturnType<Operation<N>>>;
 
 /**
  * Runs a timeline operation in the universe's room, wherever it lives: opened through the locked
  * path, then called directly when this process owns it, or by a remote room call otherwise.
  */
-export async function callUniverse<N extends OperationName>(universeId: string, name: N, ...args: Rest<N>): Promise<Result<N>> {
+export async function callUniverse<N extends OperationName>(
+  universeId: string,
+  name: N,
+  ...args: Rest<N>
+): Promise<Result<N>> {
   await services().ownership.open(universeId);
   const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
   if (local) return (await local.runOperation(name, args)) as Result<N>;

@@ -23,24 +23,45 @@ export interface OperationContext {
   turnStore: TurnStore;
 }
 
-export async function undo(ctx: OperationContext, actor: Actor, position?: number, client?: { key: string; seq: number }): Promise<OperationResult> {
+export async function undo(
+  ctx: OperationContext,
+  actor: Actor,
+  position?: number,
+  client?: { key: string; seq: number },
+): Promise<OperationResult> {
   const { authority, turnStore } = ctx;
   const target = position ?? defaultUndoTarget(authority.recentTurns, actor);
-  if (target === null) return { ok: false, rejection: reject(RejectionCode.NothingToUndo, "there is no turn you may undo") };
+  if (target === null)
+    return { ok: false, rejection: reject(RejectionCode.NothingToUndo, "there is no turn you may undo") };
   if (authority.universe.branchPosition !== null && target <= authority.universe.branchPosition) {
-    return { ok: false, rejection: reject(RejectionCode.NotAllowed, `turn ${target} is before this branch's start; undo it in the parent or branch earlier`) };
+    return {
+      ok: false,
+      rejection: reject(
+        RejectionCode.NotAllowed,
+        `turn ${target} is before this branch's start; undo it in the parent or branch earlier`,
+      ),
+    };
   }
   const result = await authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client });
   if (!result.ok) return result;
   if (!result.duplicate) {
-    const undone = authority.recentTurns.find((turn) => turn.position === target) ?? (await turnStore.getTurn(authority.universe.id, target)) ?? undefined;
+    const undone =
+      authority.recentTurns.find((turn) => turn.position === target) ??
+      (await turnStore.getTurn(authority.universe.id, target)) ??
+      undefined;
     const reopened = await afterUndo(turnStore, undone, result.turn.createdAt);
     if (reopened) authority.closedRuns.delete(reopened);
   }
   return { ok: true, turn: result.turn };
 }
 
-export async function retcon(ctx: OperationContext, actor: Actor, note: string, deltas: Delta[], client?: { key: string; seq: number }): Promise<OperationResult> {
+export async function retcon(
+  ctx: OperationContext,
+  actor: Actor,
+  note: string,
+  deltas: Delta[],
+  client?: { key: string; seq: number },
+): Promise<OperationResult> {
   const result = await ctx.authority.submit({ actor, command: { kind: "retcon", note, deltas }, client });
   return result.ok ? { ok: true, turn: result.turn } : result;
 }
@@ -53,9 +74,13 @@ export async function finishRun(
   reason: string | null,
 ): Promise<OperationResult> {
   const run = await ctx.turnStore.getRun(runId);
-  if (!run || run.universeId !== ctx.authority.universe.id) return { ok: false, rejection: reject(RejectionCode.UnknownRun, `no run ${runId} in this universe`) };
+  if (!run || run.universeId !== ctx.authority.universe.id)
+    return { ok: false, rejection: reject(RejectionCode.UnknownRun, `no run ${runId} in this universe`) };
   if (actor.kind === "player" && run.playerId !== actor.playerId) {
-    return { ok: false, rejection: reject(RejectionCode.NotYourCharacter, "this run belongs to another player") };
+    return {
+      ok: false,
+      rejection: reject(RejectionCode.NotYourCharacter, "this run belongs to another player"),
+    };
   }
   const ended = await endRun(ctx.turnStore, ctx.authority, run, outcome, reason, actor);
   if ("rejected" in ended) return { ok: false, rejection: ended };
@@ -71,9 +96,13 @@ export async function setRunPaused(
   paused: boolean,
 ): Promise<{ ok: true; run: RunRecord } | { ok: false; rejection: Rejection }> {
   const run = await ctx.turnStore.getRun(runId);
-  if (!run || run.universeId !== ctx.authority.universe.id) return { ok: false, rejection: reject(RejectionCode.UnknownRun, `no run ${runId} in this universe`) };
+  if (!run || run.universeId !== ctx.authority.universe.id)
+    return { ok: false, rejection: reject(RejectionCode.UnknownRun, `no run ${runId} in this universe`) };
   if (actor.kind === "player" && run.playerId !== actor.playerId) {
-    return { ok: false, rejection: reject(RejectionCode.NotYourCharacter, "this run belongs to another player") };
+    return {
+      ok: false,
+      rejection: reject(RejectionCode.NotYourCharacter, "this run belongs to another player"),
+    };
   }
   const moved = transitionRun(run, paused ? "paused" : "active");
   if (isRejection(moved)) return { ok: false, rejection: moved };

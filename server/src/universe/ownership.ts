@@ -37,7 +37,10 @@ export class Ownership {
   /** Authorities hydrated for a room that is being created; the room takes its one in onCreate. */
   private readonly handoff = new Map<string, UniverseAuthority>();
   /** Rooms of this process that are open, each with a promise settled once it has closed. */
-  private readonly open_ = new Map<string, { closed: Promise<void>; resolve: () => void; closing: boolean }>();
+  private readonly open_ = new Map<
+    string,
+    { closed: Promise<void>; resolve: () => void; closing: boolean }
+  >();
 
   constructor(private readonly options: OwnershipOptions) {}
 
@@ -94,13 +97,18 @@ export class Ownership {
       if (holder && holder.owner !== this.options.processId) {
         if (await this.listed(universeId)) return;
       } else {
-        const lease = await this.options.liveStore.acquire(universeId, this.options.processId, this.options.leaseTtlMs);
+        const lease = await this.options.liveStore.acquire(
+          universeId,
+          this.options.processId,
+          this.options.leaseTtlMs,
+        );
         if (lease) {
           await this.create(universeId, lease);
           return;
         }
       }
-      if (Date.now() > deadline) throw new UniverseUnavailableError(universeId, "its owner did not come up in time");
+      if (Date.now() > deadline)
+        throw new UniverseUnavailableError(universeId, "its owner did not come up in time");
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -37,8 +37,23 @@ function turn(universeId: string, position: number): Turn {
     kind: "world_event",
     input: { kind: "world_event", text: `The tide rises (${position})` },
     resolution: null,
-    events: [{ type: "world_event", description: `The tide rises (${position})`, major: true, hidden: false, data: {} }],
-    deltas: [{ op: "set", path: "/world/flags/tide", value: position, prev: position === 1 ? undefined : position - 1 }],
+    events: [
+      {
+        type: "world_event",
+        description: `The tide rises (${position})`,
+        major: true,
+        hidden: false,
+        data: {},
+      },
+    ],
+    deltas: [
+      {
+        op: "set",
+        path: "/world/flags/tide",
+        value: position,
+        prev: position === 1 ? undefined : position - 1,
+      },
+    ],
     status: "applied",
     narration: null,
     createdAt: new Date(0).toISOString(),
@@ -56,7 +71,10 @@ describe("persister", () => {
 
   it("keeps pending turns through failed writes, retries with backoff, and loses nothing", async () => {
     // given a universe and a store that fails its next two appends
-    const universe = await store.createUniverse({ id: "persister-retry", name: "Tides", seed: 1, createdBy: "gm" }, emptyState("Tides"));
+    const universe = await store.createUniverse(
+      { id: "persister-retry", name: "Tides", seed: 1, createdBy: "gm" },
+      emptyState("Tides"),
+    );
     const { store: faulty, control } = flaky(store);
     const live = new MemoryLiveStore();
     const lease = (await live.acquire(universe.id, "p1", 10_000))!;
@@ -99,7 +117,10 @@ describe("persister", () => {
   });
 
   it("reports a stale head as fencing, not as a retryable failure", async () => {
-    const universe = await store.createUniverse({ id: "persister-fenced", name: "Tides", seed: 1, createdBy: "gm" }, emptyState("Tides"));
+    const universe = await store.createUniverse(
+      { id: "persister-fenced", name: "Tides", seed: 1, createdBy: "gm" },
+      emptyState("Tides"),
+    );
     await store.appendTurns(universe.id, { expectedHead: 0, turns: [turn(universe.id, 1)] }); // another owner wrote turn 1
     const live = new MemoryLiveStore();
     const fenced: Error[] = [];

@@ -65,7 +65,8 @@ export class Persister {
 
   flush(): Promise<void> {
     if (this.inFlight) return this.inFlight;
-    if (this.pending.length === 0 && this.snapshots.length === 0 && this.undone.length === 0) return Promise.resolve();
+    if (this.pending.length === 0 && this.snapshots.length === 0 && this.undone.length === 0)
+      return Promise.resolve();
     if (Date.now() < this.retryAt) return Promise.resolve();
     this.inFlight = this.write().finally(() => {
       this.inFlight = null;
@@ -104,7 +105,10 @@ export class Persister {
       this.failures += 1;
       const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
       this.retryAt = Date.now() + backoff;
-      log.warn(`persisting ${turns.length} turns of ${this.options.universeId} failed (attempt ${this.failures}); retrying in ${backoff} ms`, error);
+      log.warn(
+        `persisting ${turns.length} turns of ${this.options.universeId} failed (attempt ${this.failures}); retrying in ${backoff} ms`,
+        error,
+      );
       return;
     }
     this.failures = 0;
