@@ -21,7 +21,9 @@ export async function spawnServer(
   readyPath: string,
   needOk = true,
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(root, entry)], {
+  // e.g. LOADTEST_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server alone
+  const nodeArgs = (process.env.LOADTEST_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", resolve(root, entry)], {
     cwd: root,
     env: { ...process.env, PORT: String(port), LOOM_LOG: process.env.LOOM_LOG ?? "warn", ...env },
     stdio: ["ignore", "inherit", "inherit"],

@@ -16,7 +16,7 @@ const USAGE = `npm run loadtest -- [options]
   --isolate          run the servers in child processes (a core of their own) instead of beside
                      the clients in this process
   --find-max         search the highest actions/s with act→turn p99 within budget
-    --rates a,b,…    per-character rates to step through (default 1,2,4,6,8,10,12,15,20,25,30)
+    --rates a,b,…    per-character rates to step through (default 0.25,0.5,1,2,3,4,6,8,10,15,20,30)
     --step S         seconds per step (default 10)
     --budget MS      p99 budget in ms (default 50)
   --seed N           seed of the command mix (default 1)
@@ -70,7 +70,7 @@ async function main(): Promise<number> {
     seed: Math.floor(number(values.seed, "seed", DEFAULT_OPTIONS.seed)),
   };
   if (values["find-max"]) {
-    const rates = (values.rates ?? "1,2,4,6,8,10,12,15,20,25,30")
+    const rates = (values.rates ?? "0.25,0.5,1,2,3,4,6,8,10,15,20,30")
       .split(",")
       .map((rate) => number(rate.trim(), "rates", 1));
     const report = await findMax({

@@ -40,8 +40,18 @@ export class Fleet {
   }
 
   /** Leaves every room; a session whose room already closed may never answer, so each waits at most 2 s. */
+  /** Close codes of members the server disconnected, and how many each. */
+  dropped(): Record<string, number> {
+    const codes: Record<string, number> = {};
+    for (const member of this.members) {
+      if (member.droppedWith !== null) codes[member.droppedWith] = (codes[member.droppedWith] ?? 0) + 1;
+    }
+    return codes;
+  }
+
   async leave(): Promise<void> {
     await pool(this.members, 64, async (member) => {
+      member.leaving = true;
       await within(member.session.leave(), 2_000).catch(() => undefined);
     });
   }

@@ -44,7 +44,8 @@ export interface PhaseReport {
   target: "loom" | "bare";
   mode: string;
   setupS: number;
-  members: { players: number; gms: number; spectators: number };
+  /** Who took part; `dropped`: close codes of sessions the server closed during the run. */
+  members: { players: number; gms: number; spectators: number; dropped: Record<string, number> };
   window: WindowReport;
   integrity: IntegrityReport;
 }
@@ -64,7 +65,13 @@ export interface LoadReport {
   bare?: PhaseReport;
   /** Loom ÷ bare, same clients and machine. */
   ratios?: { throughput: number; p99: number };
-  targets: { lossless: boolean; p99WithinBudget: boolean | null; persistedP99Within1s: boolean };
+  targets: {
+    lossless: boolean;
+    p99WithinBudget: boolean | null;
+    persistedP99Within1s: boolean;
+    /** No session was closed by the server (a closed room stops the timeline for its members). */
+    noDroppedSessions: boolean;
+  };
   ok: boolean;
 }
 
@@ -144,6 +151,7 @@ async function runPhase(target: Target, options: LoadOptions, log: Log): Promise
       players: fleet.players.length,
       gms: fleet.gms.length,
       spectators: fleet.members.length - fleet.players.length - fleet.gms.length,
+      dropped: fleet.dropped(),
     };
     await fleet.leave();
     return { target: target.name, mode: target.mode, setupS, members, window, integrity };
@@ -195,6 +203,9 @@ export async function runLoadTest(
       p99WithinBudget: ratios ? ratios.p99 <= 1.5 : null,
       persistedP99Within1s:
         loom.window.latencyMs.actToPersisted.count > 0 && loom.window.latencyMs.actToPersisted.p99 <= 1000,
+      noDroppedSessions:
+        Object.keys(loom.members.dropped).length === 0 &&
+        Object.keys(bare?.members.dropped ?? {}).length === 0,
     },
     ok: lossless,
   };

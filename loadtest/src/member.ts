@@ -48,6 +48,10 @@ export class SimMember {
   /** The recorder receiving broadcast counts (the current window). */
   recorder: Recorder | null = null;
   commandsSent = 0;
+  /** Set before leaving on purpose; a close without it is the server dropping the member. */
+  leaving = false;
+  /** The close code when the server closed this member's session unasked. */
+  droppedWith: number | null = null;
 
   constructor(
     readonly session: UniverseSession,
@@ -65,6 +69,9 @@ export class SimMember {
     });
     session.on("turn", (turn) => this.onTurn(turn));
     session.on("durable", (marks) => this.onMarks(marks.durableThrough, marks.persistedThrough));
+    session.on("leave", (code) => {
+      if (!this.leaving) this.droppedWith = code;
+    });
   }
 
   get pending(): number {

@@ -10,6 +10,8 @@ export interface WindowReport {
   rejected: Record<string, number>;
   /** Commands with neither an ack nor a rejection by the end of the drain. */
   unanswered: number;
+  /** Scheduled sends dropped because the sending client fell behind its own schedule. */
+  skipped: number;
   /** Sent over the sending time; acks and broadcasts until the last ack (a backlog counts). */
   throughput: { sentPerSecond: number; ackedPerSecond: number; broadcastsPerSecond: number };
   latencyMs: {
@@ -26,6 +28,7 @@ export class Recorder {
   acked = 0;
   duplicates = 0;
   unanswered = 0;
+  skipped = 0;
   broadcasts = 0;
   readonly rejected = new Map<string, number>();
   readonly actToTurn = new LatencyHistogram();
@@ -77,6 +80,7 @@ export class Recorder {
       duplicates: this.duplicates,
       rejected: Object.fromEntries([...this.rejected.entries()].sort()),
       unanswered: this.unanswered,
+      skipped: this.skipped,
       throughput: {
         sentPerSecond: perSecond(this.sent),
         ackedPerSecond: perSecond(this.acked, ackSeconds),

@@ -13,8 +13,11 @@ function phase(report: PhaseReport): string[] {
       .join(", ") || "none";
   return [
     `${report.target}: ${report.mode}`,
-    `  members        ${report.members.players} players, ${report.members.gms} GMs, ${report.members.spectators} spectators (seated in ${report.setupS} s)`,
-    `  sent / acked   ${w.sent} / ${w.acked} in ${w.durationS} s; rejected: ${rejected}; unanswered ${w.unanswered}`,
+    `  members        ${report.members.players} players, ${report.members.gms} GMs, ${report.members.spectators} spectators (seated in ${report.setupS} s)` +
+      (Object.keys(report.members.dropped).length > 0
+        ? `; DROPPED by the server: ${JSON.stringify(report.members.dropped)} (close code: members)`
+        : ""),
+    `  sent / acked   ${w.sent} / ${w.acked} in ${w.durationS} s; rejected: ${rejected}; unanswered ${w.unanswered}; skipped by a late client ${w.skipped}`,
     `  throughput     ${w.throughput.sentPerSecond} sent/s, ${w.throughput.ackedPerSecond} acked/s, ${w.throughput.broadcastsPerSecond} broadcasts received/s`,
     `  act→turn       ${latency(w.latencyMs.actToTurn)}`,
     `  act→ack        ${latency(w.latencyMs.actToAck)}`,
@@ -37,7 +40,8 @@ export function describeLoad(report: LoadReport): string {
   lines.push(
     `targets: no lost/duplicated/reordered turn ${t.lossless ? "met" : "MISSED"}; ` +
       `p99 ≤ 1.5× bare ${t.p99WithinBudget === null ? "not measured (no --baseline)" : t.p99WithinBudget ? "met" : "MISSED"}; ` +
-      `act→persisted p99 ≤ 1 s ${t.persistedP99Within1s ? "met" : "MISSED"}`,
+      `act→persisted p99 ≤ 1 s ${t.persistedP99Within1s ? "met" : "MISSED"}; ` +
+      `no session dropped by a server ${t.noDroppedSessions ? "met" : "MISSED"}`,
   );
   return lines.join("\n");
 }
