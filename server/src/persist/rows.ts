@@ -16,7 +16,7 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 const iso = (date: Date) => date.toISOString();
 const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
 
-/** Every turn column but the search vector, which is large and only ever read by the index. */
+/** Every turn column. */
 export const turnColumns = {
   universeId: schema.turns.universeId,
   position: schema.turns.position,

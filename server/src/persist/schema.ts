@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
-  customType,
   index,
   integer,
   jsonb,
@@ -24,7 +23,6 @@ import type { Delta, Narration, Resolution, TurnEvent } from "@loom/shared";
  * the indexes the timeline queries use.
  */
 
-const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 export const universeStatus = pgEnum("universe_status", ["active", "archived"]);
@@ -149,6 +147,13 @@ export const playSessions = pgTable(
 );
 
 /**
+ * The text a turn is found by (input text, event descriptions, narration) as an English
+ * tsvector. No column stores it: the GIN index `turns_search_idx` is built over this expression,
+ * and a search must use the identical expression for the planner to use that index.
+ */
+export const turnSearchDocument = sql`to_tsvector('english'::regconfig, coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', ''))`;
+
+/**
  * One row per turn. `undone_by` is the position of the undo turn (in this universe) that marked
  * the row undone: a branch that shares the row but not that undo turn still sees it applied.
  */
@@ -174,16 +179,14 @@ export const turns = pgTable(
     deltas: jsonb("deltas").$type<Delta[]>().notNull(),
     /** Written once, when the narrator delivers (see setNarration). */
     narration: jsonb("narration").$type<Narration>(),
-    search: tsvector("search").generatedAlwaysAs(
-      sql`to_tsvector('english'::regconfig, coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', ''))`,
-    ),
   },
   (t) => [
     primaryKey({ name: "turns_pkey", columns: [t.universeId, t.position] }),
-    uniqueIndex("turns_id_idx").on(t.id),
-    index("turns_character_idx").on(t.universeId, t.characterId, t.position),
-    index("turns_run_idx").on(t.universeId, t.runId, t.position),
-    index("turns_search_idx").using("gin", t.search),
+    uniqueIndex("turns_id_idx").on(sql`(md5(${sql.identifier("id")})::uuid)`),
+    index("turns_run_idx")
+      .on(t.runId, t.position)
+      .where(sql`${sql.identifier("run_id")} is not null`),
+    index("turns_search_idx").using("gin", turnSearchDocument),
   ],
 );
 

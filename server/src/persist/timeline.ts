@@ -5,7 +5,7 @@ import { segmentOf, slices, undoneIn } from "./ancestry.ts";
 import type { Ancestry, Chain, Segment } from "./ancestry.ts";
 import { toTurn, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
-import { turns } from "./schema.ts";
+import { turnSearchDocument, turns } from "./schema.ts";
 import { NotFoundError } from "./turn-store.ts";
 import type { TimelinePage, TimelineQuery } from "./turn-store.ts";
 
@@ -112,11 +112,14 @@ export class TimelineReader {
 
 function filters(query: TimelineQuery): SQL[] {
   const where: SQL[] = [];
+  // No index of its own: a character's turns are read along the timeline (turns_pkey) and
+  // filtered, which fills a page after a few pages' worth of rows unless the character is rare.
   if (query.characterId !== undefined) where.push(eq(turns.characterId, query.characterId));
   if (query.runId !== undefined) where.push(eq(turns.runId, query.runId));
   if (query.kind !== undefined) where.push(eq(turns.kind, query.kind));
   if (query.q !== undefined && query.q.trim() !== "") {
-    where.push(sql`${turns.search} @@ websearch_to_tsquery('english'::regconfig, ${query.q})`);
+    // The indexed expression itself, so that turns_search_idx serves the match.
+    where.push(sql`${turnSearchDocument} @@ websearch_to_tsquery('english'::regconfig, ${query.q})`);
   }
   return where;
 }
