@@ -156,6 +156,12 @@ export const turnSearchDocument = sql`to_tsvector('english'::regconfig, coalesce
 /**
  * One row per turn. `undone_by` is the position of the undo turn (in this universe) that marked
  * the row undone: a branch that shares the row but not that undo turn still sees it applied.
+ *
+ * Indexes, each paid for on every append: the primary key (also the timeline's order, and what
+ * rejects a stale owner's write); turn ids unique through a 16-byte hash of the id rather than
+ * the id itself; a run's turns by (run_id, position), without the universe since run ids are
+ * unique (the universe is checked on the row); and full-text search (`turnSearchDocument`).
+ * A character filter has no index: it reads the timeline in order and filters.
  */
 export const turns = pgTable(
   "turns",
