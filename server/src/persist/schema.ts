@@ -12,7 +12,17 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
-import type { Delta, Narration, Resolution, TurnEvent } from "@loom/shared";
+import {
+  actorKindSchema,
+  runStateSchema,
+  snapshotReasonSchema,
+  turnKindSchema,
+  turnStatusSchema,
+  type Delta,
+  type Narration,
+  type Resolution,
+  type TurnEvent,
+} from "@loom/shared";
 
 /**
  * The durable schema. drizzle-kit turns it into the SQL files in `migrations/`; storage settings
@@ -23,34 +33,18 @@ import type { Delta, Narration, Resolution, TurnEvent } from "@loom/shared";
  * the indexes the timeline queries use.
  */
 
+/** A zod enum's values as the non-empty tuple pgEnum wants, keeping their literal types. */
+const values = <T extends string>(options: readonly T[]) => options as [T, ...T[]];
+
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 export const universeStatus = pgEnum("universe_status", ["active", "archived"]);
-export const runState = pgEnum("run_state", ["active", "paused", "completed", "abandoned"]);
-export const actorKind = pgEnum("actor_kind", ["player", "gm", "system"]);
-export const turnKind = pgEnum("turn_kind", [
-  "action",
-  "choice",
-  "custom",
-  "combat",
-  "world_event",
-  "system",
-  "undo",
-  "retcon",
-  "session_start",
-  "session_end",
-]);
-export const turnStatus = pgEnum("turn_status", ["applied", "undone"]);
-export const snapshotReason = pgEnum("snapshot_reason", [
-  "genesis",
-  "interval_turns",
-  "interval_deltas",
-  "scene_end",
-  "conflict_end",
-  "session_end",
-  "quest_completed",
-  "manual",
-]);
+export const runState = pgEnum("run_state", values(runStateSchema.options));
+export const actorKind = pgEnum("actor_kind", values(actorKindSchema.options));
+// The enums are the shared schemas' own values, so the database and the domain cannot drift apart.
+export const turnKind = pgEnum("turn_kind", values(turnKindSchema.options));
+export const turnStatus = pgEnum("turn_status", values(turnStatusSchema.options));
+export const snapshotReason = pgEnum("snapshot_reason", values(snapshotReasonSchema.options));
 
 export const players = pgTable("players", {
   id: text("id").primaryKey(),
