@@ -18,6 +18,8 @@ export interface StepReport {
   p99: number;
   rejected: number;
   unanswered: number;
+  /** Sends the client dropped because it fell behind (the offered load was lower). */
+  skipped: number;
   withinBudget: boolean;
 }
 
@@ -56,6 +58,7 @@ function step(window: WindowReport, budget: number): StepReport {
     p99,
     rejected,
     unanswered: window.unanswered,
+    skipped: window.skipped,
     withinBudget: p99 <= budget && window.unanswered === 0 && window.latencyMs.actToTurn.count > 0,
   };
 }
