@@ -11,6 +11,8 @@ export interface LoomConfig {
   /** Actions per second a client may send before getting `rate_limited`. */
   actionsPerSecond: number;
   persistIntervalMs: number;
+  /** How often room state patches go out (Colyseus patch rate). */
+  patchIntervalMs: number;
   persistBatch: number;
   leaseTtlMs: number;
   reconnectSeconds: number;
@@ -39,6 +41,7 @@ export function loadConfig(
     publicAddress: env.LOOM_PUBLIC_ADDRESS || null,
     actionsPerSecond: int(env.LOOM_ACTIONS_PER_SECOND, 10, "LOOM_ACTIONS_PER_SECOND"),
     persistIntervalMs: int(env.LOOM_PERSIST_INTERVAL_MS, 250, "LOOM_PERSIST_INTERVAL_MS"),
+    patchIntervalMs: int(env.LOOM_PATCH_INTERVAL_MS, 200, "LOOM_PATCH_INTERVAL_MS"),
     persistBatch: int(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
     leaseTtlMs: int(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),
     reconnectSeconds: int(env.LOOM_RECONNECT_SECONDS, 30, "LOOM_RECONNECT_SECONDS"),

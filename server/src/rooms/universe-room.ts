@@ -48,6 +48,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private readonly gmView = new StateView();
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
   private flushTimer: ReturnType<typeof setInterval> | null = null;
+  private announced = { durableThrough: -1, persistedThrough: -1 };
   /** Session endings in progress; disposal waits for them so their turns are flushed too. */
   private readonly leaving = new Set<Promise<void>>();
 
@@ -57,7 +58,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   override onCreate(options: { universeId: string }): void {
-    const { ownership, config, liveStore } = services();
+    const { ownership, config } = services();
     this.authority = ownership.take(options.universeId);
     // Colyseus disconnects a client past this many messages a second; well above the action
     // limit, so a fast client meets `rate_limited` rejections first. No action limit, no cap.
@@ -65,7 +66,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       config.actionsPerSecond === 0 ? Infinity : Math.max(100, config.actionsPerSecond * 20);
     this.authority.setListener({
       onTurn: (turn, state) => this.onTurn(turn, state),
-      onDurable: () => this.broadcastDurable(),
+      // Marks go into the synced state at once. The `durable` message goes out once per flush:
+      // live-store durability (per turn, Redis mode) is coalesced into the next tick, since the
+      // ack already tells an actor its turn is durable.
+      onDurable: () => this.markDurable(),
       onPersisted: () => this.broadcastDurable(),
       onFenced: (error) => {
         log.warn(`universe ${this.roomId} fenced: ${error.message}`);
@@ -73,19 +77,13 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       },
     });
     this.project();
-    this.flushTimer = setInterval(() => void this.authority.flush(), config.persistIntervalMs);
+    this.patchRate = config.patchIntervalMs;
+    this.flushTimer = setInterval(() => {
+      this.broadcastDurable();
+      void this.authority.flush();
+    }, config.persistIntervalMs);
     this.leaseTimer = setInterval(
-      () => {
-        liveStore.renew(this.authority.lease, config.leaseTtlMs).then(
-          (held) => {
-            if (!held) {
-              log.warn(`lost the lease on universe ${this.roomId}`);
-              void this.disconnect(CloseCode.UniverseMoved);
-            }
-          },
-          (error: unknown) => log.warn(`renewing the lease on ${this.roomId} failed`, error),
-        );
-      },
+      () => void this.renewLease(),
       Math.max(100, Math.floor(config.leaseTtlMs / 3)),
     );
     this.onMessage("*", (client, type) => {
@@ -333,16 +331,40 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
   }
 
+  /**
+   * Keeps the lease. A lease that lapsed (an event loop stalled past its TTL) is taken again when
+   * nobody else holds it: the TurnStore's expected head and the live stream's positions still
+   * fence a stale writer. Only when another owner holds it does this room give the universe up.
+   */
+  private async renewLease(): Promise<void> {
+    const { liveStore, config, processId } = services();
+    try {
+      if (await liveStore.renew(this.authority.lease, config.leaseTtlMs)) return;
+      const again = await liveStore.acquire(this.roomId, processId, config.leaseTtlMs);
+      if (again) {
+        log.warn(`the lease on universe ${this.roomId} lapsed; taken again (token ${again.token})`);
+        this.authority.replaceLease(again);
+        return;
+      }
+      log.warn(`lost the lease on universe ${this.roomId} to another process`);
+      void this.disconnect(CloseCode.UniverseMoved);
+    } catch (error) {
+      log.warn(`renewing the lease on ${this.roomId} failed`, error);
+    }
+  }
+
+  private markDurable(): void {
+    this.state.durableThrough = this.authority.durableThrough;
+    this.state.persistedThrough = this.authority.persistedThrough;
+  }
+
   private broadcastDurable(): void {
     const { durableThrough, persistedThrough } = this.authority;
-    if (this.state.durableThrough === durableThrough && this.state.persistedThrough === persistedThrough)
-      return;
-    this.state.durableThrough = durableThrough;
-    this.state.persistedThrough = persistedThrough;
-    this.broadcast(ServerMessage.Durable, {
-      durableThrough: this.authority.durableThrough,
-      persistedThrough: this.authority.persistedThrough,
-    });
+    const last = this.announced;
+    if (last.durableThrough === durableThrough && last.persistedThrough === persistedThrough) return;
+    this.announced = { durableThrough, persistedThrough };
+    this.markDurable();
+    this.broadcast(ServerMessage.Durable, { durableThrough, persistedThrough });
   }
 
   private project(): void {

@@ -80,6 +80,7 @@ export class UniverseAuthority {
   private fenced: Error | null = null;
   private recent: Turn[] = [];
   private listener: AuthorityListener | null = null;
+  private lease_: Lease;
   /** Runs paused, completed or abandoned while this authority serves: their players may not act. */
   readonly closedRuns = new Set<string>();
 
@@ -91,6 +92,7 @@ export class UniverseAuthority {
     sinceSnapshot: { turns: number; deltas: number },
   ) {
     this.universe = options.universe;
+    this.lease_ = options.lease;
     this.stateDoc = state;
     this.headPosition = head;
     this.durable = options.durableOnLiveAppend ? head : persisted;
@@ -155,7 +157,12 @@ export class UniverseAuthority {
     return this.persister.pendingCount;
   }
   get lease(): Lease {
-    return this.options.lease;
+    return this.lease_;
+  }
+
+  /** The room took the lease again after it lapsed; later appends carry the new token. */
+  replaceLease(lease: Lease): void {
+    this.lease_ = lease;
   }
   /** The most recent turns (up to 200), oldest first, including ones not yet persisted. */
   get recentTurns(): readonly Turn[] {
@@ -221,7 +228,7 @@ export class UniverseAuthority {
     const turn = this.buildTurn(request, decision, position, now);
     const nextState = evolve(this.stateDoc, decision.deltas);
     try {
-      await this.options.liveStore.appendTurns(this.options.lease, [turn]);
+      await this.options.liveStore.appendTurns(this.lease_, [turn]);
     } catch (error) {
       if (error instanceof Error && error.name === "FencedError") this.fence(error);
       else log.warn(`appending turn ${position} of ${this.universe.id} to the live store failed`, error);
