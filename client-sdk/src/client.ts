@@ -8,8 +8,8 @@ import type {
   RunRecord,
   Snapshot,
   TimelinePage,
+  TimelineQuery,
   Turn,
-  TurnKind,
   UniverseRecord,
   UniverseState,
 } from "@loom/shared";
@@ -21,15 +21,7 @@ export type { TimelinePage };
 import { LoomError, query, request } from "./http.ts";
 import { UniverseSession } from "./session.ts";
 
-export interface HistoryQuery {
-  cursor?: number;
-  limit?: number;
-  order?: "asc" | "desc";
-  characterId?: string;
-  runId?: string;
-  kind?: TurnKind;
-  q?: string;
-}
+export type HistoryQuery = TimelineQuery;
 
 /** The entry point: one Loom server, one player identity. Works in Node (≥ 20) and browsers. */
 export class LoomClient {

@@ -1,6 +1,7 @@
 import type { RunState } from "./continuity/run-lifecycle.ts";
 import type { UniverseState } from "./state.ts";
-import type { Turn } from "./turn.ts";
+import type { Turn, TurnKind } from "./turn.ts";
+import type { Progression } from "./continuity/progression.ts";
 
 /**
  * The records the server keeps around a universe's timeline, as the HTTP API returns them and the
@@ -83,13 +84,19 @@ export interface PlaySessionRecord {
   endedAt: string | null;
 }
 
-export interface ProgressionRecord {
+/** A player's meta-progression: what completed runs credited (see continuity/progression.ts). */
+export interface ProgressionRecord extends Progression {
   playerId: string;
-  runsCompleted: number;
-  turnsInCompletedRuns: number;
-  milestones: number;
-  metaconcepts: string[];
-  completedRunIds: string[];
-  unlocks: string[];
-  updatedAt: string;
+}
+
+export interface TimelineQuery {
+  /** Exclusive position to continue from (returned as `nextCursor` by the previous page). */
+  cursor?: number;
+  limit?: number;
+  order?: "asc" | "desc";
+  characterId?: string;
+  runId?: string;
+  kind?: TurnKind;
+  /** Full-text search over input text, event descriptions and narration. */
+  q?: string;
 }

@@ -8,8 +8,8 @@ import type {
   Snapshot,
   StateAt,
   TimelinePage,
+  TimelineQuery,
   Turn,
-  TurnKind,
   UniverseRecord,
   UniverseState,
 } from "@loom/shared";
@@ -23,6 +23,7 @@ export type {
   RunState,
   StateAt,
   TimelinePage,
+  TimelineQuery,
   UniverseRecord,
 } from "@loom/shared";
 
@@ -41,18 +42,6 @@ export interface NewUniverse {
   seed: number;
   createdBy: string;
   settings?: Record<string, unknown>;
-}
-
-export interface TimelineQuery {
-  /** Exclusive position to continue from (returned as `nextCursor` by the previous page). */
-  cursor?: number;
-  limit?: number;
-  order?: "asc" | "desc";
-  characterId?: string;
-  runId?: string;
-  kind?: TurnKind;
-  /** Full-text search over input text, event descriptions and narration. */
-  q?: string;
 }
 
 export interface AppendBatch {

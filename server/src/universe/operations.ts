@@ -66,6 +66,21 @@ export async function retcon(
   return result.ok ? { ok: true, turn: result.turn } : result;
 }
 
+/** A run of this universe that the actor may change: its player's, or any for a GM. */
+async function runOf(
+  ctx: OperationContext,
+  actor: { kind: "player" | "gm"; playerId: string },
+  runId: string,
+): Promise<RunRecord | Rejection> {
+  const run = await ctx.turnStore.getRun(runId);
+  if (!run || run.universeId !== ctx.authority.universe.id)
+    return reject(RejectionCode.UnknownRun, `no run ${runId} in this universe`);
+  if (actor.kind === "player" && run.playerId !== actor.playerId) {
+    return reject(RejectionCode.NotYourCharacter, "this run belongs to another player");
+  }
+  return run;
+}
+
 export async function finishRun(
   ctx: OperationContext,
   actor: { kind: "player" | "gm"; playerId: string },
@@ -73,15 +88,8 @@ export async function finishRun(
   outcome: "completed" | "abandoned",
   reason: string | null,
 ): Promise<OperationResult> {
-  const run = await ctx.turnStore.getRun(runId);
-  if (!run || run.universeId !== ctx.authority.universe.id)
-    return { ok: false, rejection: reject(RejectionCode.UnknownRun, `no run ${runId} in this universe`) };
-  if (actor.kind === "player" && run.playerId !== actor.playerId) {
-    return {
-      ok: false,
-      rejection: reject(RejectionCode.NotYourCharacter, "this run belongs to another player"),
-    };
-  }
+  const run = await runOf(ctx, actor, runId);
+  if (isRejection(run)) return { ok: false, rejection: run };
   const ended = await endRun(ctx.turnStore, ctx.authority, run, outcome, reason, actor);
   if ("rejected" in ended) return { ok: false, rejection: ended };
   ctx.authority.closedRuns.add(run.id);
@@ -95,15 +103,8 @@ export async function setRunPaused(
   runId: string,
   paused: boolean,
 ): Promise<{ ok: true; run: RunRecord } | { ok: false; rejection: Rejection }> {
-  const run = await ctx.turnStore.getRun(runId);
-  if (!run || run.universeId !== ctx.authority.universe.id)
-    return { ok: false, rejection: reject(RejectionCode.UnknownRun, `no run ${runId} in this universe`) };
-  if (actor.kind === "player" && run.playerId !== actor.playerId) {
-    return {
-      ok: false,
-      rejection: reject(RejectionCode.NotYourCharacter, "this run belongs to another player"),
-    };
-  }
+  const run = await runOf(ctx, actor, runId);
+  if (isRejection(run)) return { ok: false, rejection: run };
   const moved = transitionRun(run, paused ? "paused" : "active");
   if (isRejection(moved)) return { ok: false, rejection: moved };
   const updated = await ctx.turnStore.updateRun(run.id, { state: moved.run.state });
