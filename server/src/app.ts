@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from "node:http";
 import { defineServer, defineRoom, matchMaker, type Server } from "@colyseus/core";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import { RedisPresence } from "@colyseus/redis-presence";
@@ -5,6 +6,7 @@ import { RedisDriver } from "@colyseus/redis-driver";
 import type { LoomConfig } from "./config.ts";
 import { describeMode } from "./config.ts";
 import { createTurnStore } from "./persist/index.ts";
+import { createWorkerTurnStore } from "./persist/worker-store.ts";
 import { createLiveStore } from "./live/index.ts";
 import { createTokenService, loadSecret } from "./auth/tokens.ts";
 import { newId, setServices, type Services } from "./services.ts";
@@ -23,11 +25,12 @@ export interface LoomServer {
 
 /** Builds the stores and the Colyseus server for a configuration, without listening. */
 export async function buildLoomServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
-  const turnStore = await createTurnStore({
-    databaseUrl: config.databaseUrl ?? undefined,
-    dataDir: `${config.dataDir}/pglite`,
-    inMemory: config.inMemory,
-  });
+  const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory };
+  const turnStore = config.databaseUrl
+    ? await createTurnStore({ databaseUrl: config.databaseUrl })
+    : config.pgliteWorker
+      ? await createWorkerTurnStore(embedded)
+      : await createTurnStore(embedded);
   const liveStore = createLiveStore({ redisUrl: config.redisUrl ?? undefined });
   const tokens = createTokenService(
     await loadSecret({ secret: config.secret ?? undefined, dataDir: config.dataDir }),
@@ -60,7 +63,15 @@ export async function buildLoomServer(config: LoomConfig): Promise<{ server: Ser
 export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
   const { server, services } = await buildLoomServer(config);
   log.info(`Loom starting in ${describeMode(config)}`);
-  await server.listen(config.port);
+  // A port already in use surfaces as an 'error' event on the HTTP server, not as a rejection.
+  const http = (server.transport as unknown as { server?: HttpServer }).server;
+  await new Promise<void>((resolve, reject) => {
+    http?.once("error", reject);
+    server.listen(config.port).then(() => {
+      http?.off("error", reject);
+      resolve();
+    }, reject);
+  });
   log.info(`Loom listening on http://localhost:${config.port}`);
   let stopping: Promise<void> | null = null;
   const shutdown = () => {

@@ -18,6 +18,8 @@ export interface LoomConfig {
   reconnectSeconds: number;
   /** Keep the PGlite database in memory (tests); otherwise it lives in `<dataDir>/pglite`. */
   inMemory: boolean;
+  /** Run embedded PGlite on a worker thread, so its writes never stall the rooms. */
+  pgliteWorker: boolean;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -46,6 +48,7 @@ export function loadConfig(
     leaseTtlMs: int(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),
     reconnectSeconds: int(env.LOOM_RECONNECT_SECONDS, 30, "LOOM_RECONNECT_SECONDS"),
     inMemory: env.LOOM_IN_MEMORY === "1",
+    pgliteWorker: env.LOOM_PGLITE_WORKER !== "0",
     ...overrides,
   };
 }

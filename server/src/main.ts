@@ -1,17 +1,35 @@
 import { loadConfig } from "./config.ts";
-import { startLoomServer } from "./app.ts";
+import { startLoomServer, type LoomServer } from "./app.ts";
 import { log } from "./log.ts";
 
-const loom = await startLoomServer(loadConfig());
+// Signal handlers go in first: a stop requested while the server starts is honoured as soon as
+// it can be (nothing was acknowledged yet), and one requested later flushes every pending turn.
+let loom: LoomServer | null = null;
+let stopRequested = false;
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    loom.shutdown().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error("shutdown failed", error);
-        process.exit(1);
-      },
-    );
-  });
+function stop(): void {
+  if (stopRequested) return;
+  stopRequested = true;
+  if (!loom) return; // startup finishes, then stops below
+  loom.shutdown().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      log.error("shutdown failed", error);
+      process.exit(1);
+    },
+  );
+}
+
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+
+try {
+  loom = await startLoomServer(loadConfig());
+} catch (error) {
+  log.error(`Loom could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+if (stopRequested) {
+  stopRequested = false;
+  stop();
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import postgres from "postgres";
 import { createTurnStore } from "./index.ts";
+import { createWorkerTurnStore } from "./worker-store.ts";
 import { describeTurnStoreContract } from "./turn-store.contract.ts";
 import type { TurnStore } from "./turn-store.ts";
 import { buildUniverse } from "./testing/build.ts";
@@ -12,6 +13,8 @@ import { buildUniverse } from "./testing/build.ts";
 const databaseUrl = process.env.DATABASE_URL;
 
 describeTurnStoreContract("pglite (in memory)", () => createTurnStore({ inMemory: true }));
+// The server's embedded default: the same store behind a worker thread, errors and all.
+describeTurnStoreContract("pglite on a worker thread", () => createWorkerTurnStore({ inMemory: true }));
 
 describe("pglite on disk", () => {
   it("keeps a universe across a restart, creating the directories above its data directory", async () => {

@@ -1,0 +1,116 @@
+import { Worker } from "node:worker_threads";
+import { AppendConflictError, ChecksumMismatchError, NotFoundError, type TurnStore } from "./turn-store.ts";
+import type { TurnStoreOptions } from "./index.ts";
+
+/**
+ * The embedded TurnStore on a worker thread. PGlite runs Postgres as WebAssembly on the thread
+ * that calls it, synchronously: a transaction on the server's event loop stalls every room for
+ * its duration. Here PGlite and drizzle live in a worker and the port's methods cross over as
+ * messages (structured clone), so rooms keep serving while a flush runs.
+ */
+
+interface Reply {
+  id: number;
+  result?: unknown;
+  error?: { name: string; message: string; fields: Record<string, unknown> };
+}
+
+const METHODS = [
+  "createUniverse",
+  "getUniverse",
+  "listUniverses",
+  "branchUniverse",
+  "headPosition",
+  "appendTurns",
+  "getTurn",
+  "turnsBetween",
+  "timeline",
+  "setNarration",
+  "putSnapshot",
+  "getSnapshotAtOrBefore",
+  "stateAt",
+  "latestState",
+  "verifySnapshot",
+  "createPlayer",
+  "getPlayer",
+  "createCharacter",
+  "getCharacter",
+  "createRun",
+  "getRun",
+  "listRuns",
+  "updateRun",
+  "startSession",
+  "endSession",
+  "listSessions",
+  "getProgression",
+  "putProgression",
+] as const satisfies ReadonlyArray<Exclude<keyof TurnStore, "driver" | "close">>;
+
+/** Errors the port defines come back as the same classes, so callers can still tell them apart. */
+function revive(error: NonNullable<Reply["error"]>): Error {
+  const f = error.fields;
+  switch (error.name) {
+    case "AppendConflictError":
+      return new AppendConflictError(
+        f.universeId as string,
+        f.expectedHead as number,
+        f.actualHead as number,
+      );
+    case "ChecksumMismatchError":
+      return new ChecksumMismatchError(
+        f.universeId as string,
+        f.position as number,
+        f.expected as string,
+        f.actual as string,
+      );
+    case "NotFoundError":
+      return new NotFoundError(f.entity as string, f.id as string);
+    default: {
+      const revived = error.name === "RangeError" ? new RangeError(error.message) : new Error(error.message);
+      if (error.name !== "RangeError") revived.name = error.name;
+      return revived;
+    }
+  }
+}
+
+export async function createWorkerTurnStore(
+  options: Omit<TurnStoreOptions, "databaseUrl">,
+): Promise<TurnStore> {
+  // The boot file registers tsx in the worker, whatever loaded TypeScript in this thread.
+  const worker = new Worker(new URL("./store-worker-boot.mjs", import.meta.url), { workerData: options });
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let next = 0;
+  let failed: Error | null = null;
+  const failAll = (error: Error) => {
+    failed = error;
+    for (const call of pending.values()) call.reject(error);
+    pending.clear();
+  };
+  worker.on("message", (reply: Reply) => {
+    const call = pending.get(reply.id);
+    if (!call) return;
+    pending.delete(reply.id);
+    if (reply.error) call.reject(revive(reply.error));
+    else call.resolve(reply.result);
+  });
+  worker.on("error", (error) => failAll(error));
+  worker.on("exit", (code) => failAll(new Error(`the turn store worker exited (${code})`)));
+
+  const call = (method: string, args: unknown[]): Promise<unknown> => {
+    if (failed) return Promise.reject(failed);
+    const id = next++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, method, args });
+    });
+  };
+
+  await call("ready", []); // migrations applied, or the error that stopped them
+  const store = { driver: "pglite" as const } as Record<string, unknown>;
+  for (const method of METHODS) store[method] = (...args: unknown[]) => call(method, args);
+  store.close = async () => {
+    await call("close", []);
+    await worker.terminate();
+  };
+  return store as unknown as TurnStore;
+}
