@@ -277,6 +277,12 @@ for (const mode of modes()) {
       const state = await gm.stateAt(universe.id);
       expect(state.state.canon.retconNotes.map((n) => n.note)).toContain("The bridge was always stone");
       expect(checksum(state.state)).toBe(state.checksum);
+
+      // a snapshot on request: the state at the head is then read from it, no replay
+      await expect(player.snapshot(universe.id)).rejects.toMatchObject({ code: "not_allowed" });
+      const at = await gm.snapshot(universe.id);
+      const fromSnapshot = await gm.stateAt(universe.id, at);
+      expect(fromSnapshot).toMatchObject({ fromSnapshot: at, replayed: 0, checksum: state.checksum });
     }, 60_000);
   });
 }

@@ -218,6 +218,19 @@ export class LoomClient {
     ).turn;
   }
 
+  /** GM: a checksummed snapshot of the current state; returns its position. */
+  async snapshot(universeId: string): Promise<number> {
+    return (
+      await request<{ position: number }>(
+        this.url,
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/snapshots`,
+        this.token,
+        {},
+      )
+    ).position;
+  }
+
   /** GM: a retcon over HTTP. */
   async retcon(universeId: string, note: string, deltas: Delta[] = []): Promise<Turn> {
     return (

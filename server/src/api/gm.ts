@@ -89,6 +89,19 @@ export function installGmRoutes(app: Application): void {
     }),
   );
 
+  /** A checksummed snapshot of the current state, on request. */
+  app.post(
+    "/api/universes/:id/snapshots",
+    route(async (req, res) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      const result = await callUniverse(universe.id, "snapshot");
+      res.status(201);
+      return { position: result.position };
+    }),
+  );
+
   app.get(
     "/api/universes/:id/diff",
     route(async (req) => {

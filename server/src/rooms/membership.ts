@@ -4,8 +4,6 @@ import {
   characterSheetSchema,
   type JoinOptions,
   type JoinRole,
-  type Rejection,
-  type UniverseState,
 } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
@@ -19,7 +17,6 @@ export interface Member {
   characterId: string | null;
   /** Stable across reconnects and processes, so client sequence numbers dedupe retries. */
   clientKey: string;
-  guard?: (state: UniverseState, head: number) => Rejection | null;
 }
 
 export function isGameMaster(authority: UniverseAuthority, playerId: string): boolean {

@@ -16,7 +16,7 @@ import {
 } from "@loom/shared";
 import { services } from "../services.ts";
 import { log } from "../log.ts";
-import type { UniverseAuthority, SubmitRequest } from "../universe/authority.ts";
+import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
 import { pushTurn, redactTurn, syncCharacter, syncScene, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
@@ -169,16 +169,6 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     services().ownership.closed(this.roomId);
   }
 
-  /** The authority, for HTTP handlers running in this process. */
-  get universeAuthority(): UniverseAuthority {
-    return this.authority;
-  }
-
-  /** Runs a command on behalf of the HTTP API (GM tools, character creation). */
-  submit(request: SubmitRequest): ReturnType<UniverseAuthority["submit"]> {
-    return this.authority.submit(request);
-  }
-
   /** A timeline operation requested over HTTP, possibly from another process (remote room call). */
   async runOperation(name: OperationName, args: unknown[]): Promise<unknown> {
     const operation = operations[name] as (ctx: unknown, ...rest: unknown[]) => Promise<unknown>;
@@ -300,7 +290,6 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       runId: member.runId,
       characterId: member.characterId,
       client: { key: member.clientKey, seq: parsed.data.seq },
-      guard: member.guard,
     });
     this.answer(client, parsed.data.seq, member, result);
   }

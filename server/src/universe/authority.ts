@@ -39,8 +39,6 @@ export interface SubmitRequest {
   characterId?: string | null;
   /** A client's own sequence number: a retried message with the same key and seq applies once. */
   client?: { key: string; seq: number };
-  /** Extra checks run inside the universe's queue, against the state the command will see. */
-  guard?: (state: UniverseState, head: number) => Rejection | null;
 }
 
 export type SubmitResult = { ok: true; turn: Turn; duplicate: boolean } | { ok: false; rejection: Rejection };
@@ -199,8 +197,6 @@ export class UniverseAuthority {
       }
       if (previous) return { ok: true, turn: previous, duplicate: true };
     }
-    const guard = request.guard?.(this.stateDoc, this.headPosition);
-    if (guard) return { ok: false, rejection: guard };
     if (
       request.actor.kind === "player" &&
       request.runId &&
@@ -318,7 +314,7 @@ export class UniverseAuthority {
   }
 
   /** A manual snapshot of the current state, written with the next flush. */
-  requestSnapshot(): void {
+  requestSnapshot(): number {
     const state = this.stateDoc;
     this.persister.enqueue(
       [],
@@ -333,6 +329,8 @@ export class UniverseAuthority {
         },
       ],
     );
+    this.persister.resetSinceSnapshot();
+    return this.headPosition;
   }
 
   private markDurable(through: number): void {

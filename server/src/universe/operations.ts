@@ -119,5 +119,12 @@ export async function flush(ctx: OperationContext): Promise<{ ok: true; persiste
   return { ok: true, persistedThrough: ctx.authority.persistedThrough };
 }
 
-export const operations = { undo, retcon, finishRun, setRunPaused, flush } as const;
+/** A snapshot of the current state on request (GM), written with the next flush. */
+export async function snapshot(ctx: OperationContext): Promise<{ ok: true; position: number }> {
+  const position = ctx.authority.requestSnapshot();
+  await ctx.authority.drain(5_000);
+  return { ok: true, position };
+}
+
+export const operations = { undo, retcon, finishRun, setRunPaused, flush, snapshot } as const;
 export type OperationName = keyof typeof operations;
