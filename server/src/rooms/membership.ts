@@ -1,12 +1,8 @@
 import { ServerError } from "@colyseus/core";
-import {
-  buildCharacter,
-  characterSheetSchema,
-  type JoinOptions,
-  type JoinRole,
-} from "@loom/shared";
+import { buildCharacter, characterSheetSchema, type JoinOptions, type JoinRole } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
+import type { RunRecord } from "../persist/turn-store.ts";
 
 /** Who a connected client is in this universe, settled once at join. */
 export interface Member {
@@ -17,6 +13,8 @@ export interface Member {
   characterId: string | null;
   /** Stable across reconnects and processes, so client sequence numbers dedupe retries. */
   clientKey: string;
+  /** The run a player joined with, as it was at join. */
+  run: RunRecord | null;
 }
 
 export function isGameMaster(authority: UniverseAuthority, playerId: string): boolean {
@@ -34,7 +32,7 @@ export async function admitMember(
   auth: { playerId: string; name: string },
   options: JoinOptions,
 ): Promise<Member> {
-  const base = { playerId: auth.playerId, name: auth.name };
+  const base = { playerId: auth.playerId, name: auth.name, run: null };
   if (options.role === "spectator") {
     return {
       ...base,
@@ -47,7 +45,14 @@ export async function admitMember(
   if (options.role === "gm") {
     if (!isGameMaster(authority, auth.playerId))
       refuse(403, "not_allowed", "only this universe's game masters may join as gm");
-    return { ...base, role: "gm", runId: null, characterId: null, clientKey: `${auth.playerId}:gm` };
+    return {
+      ...base,
+      role: "gm",
+      runId: null,
+      characterId: null,
+      clientKey: `${auth.playerId}:gm`,
+      run: null,
+    };
   }
   if (!options.runId) refuse(400, "invalid_message", "players join with the runId of their character's run");
   const { turnStore } = services();
@@ -73,10 +78,12 @@ export async function admitMember(
       refuse(409, added.rejection.code, added.rejection.message);
   }
   return {
-    ...base,
+    playerId: auth.playerId,
+    name: auth.name,
     role: "player",
     runId: run.id,
     characterId: run.characterId,
     clientKey: `${auth.playerId}:${run.id}`,
+    run: run.state === "paused" ? { ...run, state: "active" } : run,
   };
 }

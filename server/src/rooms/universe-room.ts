@@ -110,10 +110,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     client.userData = state;
     this.attachView(client, state);
     if (member.characterId) this.markPresent(member.characterId, true);
-    if (member.role === "player" && member.runId) {
+    if (member.role === "player" && member.run) {
       const { turnStore, newId } = services();
-      const run = await turnStore.getRun(member.runId);
-      if (!run) return;
+      const run = member.run;
       const started = await startPlaySession(turnStore, this.authority, run, member.playerId, newId);
       if ("rejected" in started) {
         log.warn(`session for run ${run.id} could not start: ${started.message}`);
