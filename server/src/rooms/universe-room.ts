@@ -6,7 +6,6 @@ import {
   undoMessageSchema,
   CloseCode,
   joinOptionsSchema,
-  LIMITS,
   reject,
   RejectionCode,
   ServerMessage,
@@ -20,6 +19,7 @@ import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
 import { pushTurn, redactTurn, syncCharacter, syncScene, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
+import { intake } from "./intake.ts";
 import { admitMember, type Member } from "./membership.ts";
 import { endPlaySession, startPlaySession, type OpenSession } from "../universe/continuity.ts";
 import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
@@ -30,6 +30,11 @@ export interface AuthData {
 }
 
 type MemberState = Member & { bucket: TokenBucket; session?: OpenSession };
+
+/** Who a member acts as on the timeline (spectators never reach this: intake refuses them). */
+function actorOf(member: Member): { kind: "gm" | "player"; playerId: string } {
+  return { kind: member.role === "gm" ? "gm" : "player", playerId: member.playerId };
+}
 
 /** The member a client joined as (undefined before onJoin finished). */
 function memberOf(client: Client): MemberState | undefined {
@@ -177,51 +182,34 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private async onUndo(client: Client, message: unknown): Promise<void> {
     const member = memberOf(client);
     if (!member) return;
-    const parsed = undoMessageSchema.safeParse(message);
-    const seq = parsed.success ? parsed.data.seq : null;
-    if (!parsed.success)
-      return this.sendRejection(
-        client,
-        seq,
-        reject(RejectionCode.InvalidMessage, parsed.error.issues[0]?.message ?? "invalid undo"),
-      );
-    if (member.role === "spectator")
-      return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "spectators cannot undo"));
-    const actor = {
-      kind: member.role === "gm" ? ("gm" as const) : ("player" as const),
-      playerId: member.playerId,
-    };
-    const result = await operations.undo(
-      { authority: this.authority, turnStore: services().turnStore },
-      actor,
-      parsed.data.position,
-      { key: member.clientKey, seq: parsed.data.seq },
-    );
-    this.answer(client, parsed.data.seq, member, result);
+    const taken = intake(undoMessageSchema, message, member, Date.now());
+    if (!taken.ok) return this.sendRejection(client, taken.seq, taken.rejection);
+    const { seq, position } = taken.body;
+    const result = await operations.undo(this.context(), actorOf(member), position, {
+      key: member.clientKey,
+      seq,
+    });
+    this.answer(client, seq, member, result);
   }
 
   private async onRetcon(client: Client, message: unknown): Promise<void> {
     const member = memberOf(client);
     if (!member) return;
-    const parsed = retconMessageSchema.safeParse(message);
-    const seq = parsed.success ? parsed.data.seq : null;
-    if (!parsed.success)
-      return this.sendRejection(
-        client,
-        seq,
-        reject(RejectionCode.InvalidMessage, parsed.error.issues[0]?.message ?? "invalid retcon"),
-      );
-    if (member.role !== "gm")
+    const taken = intake(retconMessageSchema, message, member, Date.now());
+    if (!taken.ok) return this.sendRejection(client, taken.seq, taken.rejection);
+    const { seq, note, deltas } = taken.body;
+    if (member.role !== "gm") {
       return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "only game masters retcon"));
-    const actor = { kind: "gm" as const, playerId: member.playerId };
-    const result = await operations.retcon(
-      { authority: this.authority, turnStore: services().turnStore },
-      actor,
-      parsed.data.note,
-      parsed.data.deltas,
-      { key: member.clientKey, seq: parsed.data.seq },
-    );
-    this.answer(client, parsed.data.seq, member, result);
+    }
+    const result = await operations.retcon(this.context(), actorOf(member), note, deltas, {
+      key: member.clientKey,
+      seq,
+    });
+    this.answer(client, seq, member, result);
+  }
+
+  private context() {
+    return { authority: this.authority, turnStore: services().turnStore };
   }
 
   private answer(
@@ -239,58 +227,23 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   private async onAct(client: Client, message: unknown): Promise<void> {
-    const seq =
-      typeof (message as { seq?: unknown })?.seq === "number" ? (message as { seq: number }).seq : null;
     const member = memberOf(client);
     if (!member) return;
-    if (JSON.stringify(message ?? null).length > LIMITS.messageBytesMax) {
-      return this.sendRejection(
-        client,
-        seq,
-        reject(RejectionCode.PayloadTooLarge, `messages are limited to ${LIMITS.messageBytesMax} bytes`),
-      );
-    }
-    const parsed = actMessageSchema.safeParse(message);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return this.sendRejection(
-        client,
-        seq,
-        reject(
-          RejectionCode.InvalidMessage,
-          `${issue?.path.join(".") || "message"}: ${issue?.message ?? "invalid"}`,
-        ),
-      );
-    }
-    if (!member.bucket.take(Date.now())) {
-      return this.sendRejection(
-        client,
-        seq,
-        reject(RejectionCode.RateLimited, "too many actions; slow down"),
-      );
-    }
-    if (member.role === "spectator") {
-      return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "spectators cannot act"));
-    }
-    const { command } = parsed.data;
+    const taken = intake(actMessageSchema, message, member, Date.now());
+    if (!taken.ok) return this.sendRejection(client, taken.seq, taken.rejection);
+    const { seq, command } = taken.body;
     if (member.role === "player" && "characterId" in command && command.characterId !== member.characterId) {
-      return this.sendRejection(
-        client,
-        seq,
-        reject(
-          RejectionCode.NotYourCharacter,
-          "you can only act for the character of the run you joined with",
-        ),
-      );
+      const text = "you can only act for the character of the run you joined with";
+      return this.sendRejection(client, seq, reject(RejectionCode.NotYourCharacter, text));
     }
     const result = await this.authority.submit({
-      actor: { kind: member.role === "gm" ? "gm" : "player", playerId: member.playerId },
+      actor: actorOf(member),
       command,
       runId: member.runId,
       characterId: member.characterId,
-      client: { key: member.clientKey, seq: parsed.data.seq },
+      client: { key: member.clientKey, seq },
     });
-    this.answer(client, parsed.data.seq, member, result);
+    this.answer(client, seq, member, result);
   }
 
   private sendRejection(client: Client, seq: number | null, rejection: Rejection): void {

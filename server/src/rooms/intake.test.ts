@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { actMessageSchema, undoMessageSchema } from "@loom/shared";
+import { intake } from "./intake.ts";
+import { TokenBucket } from "./rate-limit.ts";
+
+const act = (text: string, seq = 1) => ({ seq, command: { kind: "custom", characterId: "c1", text } });
+
+describe("command intake", () => {
+  it("passes a well-formed command from a player within the rate", () => {
+    const taken = intake(
+      actMessageSchema,
+      act("looks around"),
+      { role: "player", bucket: new TokenBucket(5, 0) },
+      0,
+    );
+    expect(taken).toMatchObject({
+      ok: true,
+      body: { seq: 1, command: { kind: "custom", text: "looks around" } },
+    });
+  });
+
+  it("refuses, in order, oversized, malformed, too frequent and spectators' messages, keeping the seq", () => {
+    const player = { role: "player" as const, bucket: new TokenBucket(2, 0) };
+    expect(intake(actMessageSchema, act("x".repeat(9_000), 7), player, 0)).toMatchObject({
+      ok: false,
+      seq: 7,
+      rejection: { code: "payload_too_large" },
+    });
+    expect(intake(actMessageSchema, { seq: 8, command: { kind: "teleport" } }, player, 0)).toMatchObject({
+      ok: false,
+      seq: 8,
+      rejection: { code: "invalid_message" },
+    });
+    expect(intake(actMessageSchema, "not an object", player, 0)).toMatchObject({
+      ok: false,
+      seq: null,
+      rejection: { code: "invalid_message" },
+    });
+    expect(intake(actMessageSchema, act("one", 9), player, 0).ok).toBe(true);
+    expect(intake(actMessageSchema, act("two", 10), player, 0).ok).toBe(true);
+    expect(intake(actMessageSchema, act("three", 11), player, 0)).toMatchObject({
+      ok: false,
+      seq: 11,
+      rejection: { code: "rate_limited" },
+    });
+    // a second later the bucket has refilled
+    expect(intake(actMessageSchema, act("four", 12), player, 1_000).ok).toBe(true);
+    const spectator = { role: "spectator" as const, bucket: new TokenBucket(0, 0) };
+    expect(intake(undoMessageSchema, { seq: 3 }, spectator, 0)).toMatchObject({
+      ok: false,
+      seq: 3,
+      rejection: { code: "not_allowed" },
+    });
+  });
+});
