@@ -25,6 +25,9 @@ import type { UniverseAuthority } from "./authority.ts";
  * markers, run endings) go through the authority like any other; records follow them.
  */
 
+/** Run turns a recap reads: its last ten story turns, with room for session markers between. */
+const RECENT_RUN_TURNS = 100;
+
 /** Turns that count toward a run's length, milestones and progression. */
 export const PLAYED_KINDS: ReadonlySet<TurnKind> = new Set(["action", "choice", "custom", "combat"]);
 
@@ -91,7 +94,14 @@ export async function recapFor(
   state: UniverseState,
   head: number,
 ): Promise<Recap> {
-  const mine = await runTurns(turnStore, authority, run);
+  // The recap shows the run's last ten story turns: the newest page of the run is enough.
+  if (authority) await authority.flush();
+  const newest = await turnStore.timeline(run.universeId, {
+    runId: run.id,
+    order: "desc",
+    limit: RECENT_RUN_TURNS,
+  });
+  const mine = withUnpersisted(authority, newest.turns.reverse(), (turn) => turn.runId === run.id);
   const since = run.lastSessionEndPosition ?? 0;
   const others = withUnpersisted(
     authority,
