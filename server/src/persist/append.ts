@@ -1,8 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Turn } from "@loom/shared";
 import type { Db } from "./rows.ts";
-import { inheritedUndos, snapshots, turns, universes } from "./schema.ts";
+import { inheritedUndos, turns, universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
+import { upsertSnapshots } from "./states.ts";
 import type { AppendBatch } from "./turn-store.ts";
 
 /** Rows per INSERT: 16 parameters a row stays far below the protocol's 65 535. */
@@ -27,20 +28,7 @@ export async function appendTurns(db: Db, universeId: string, batch: AppendBatch
       if (!moved) throw await conflict(tx, universeId, batch.expectedHead);
       for (let i = 0; i < batch.turns.length; i += CHUNK)
         await insertTurns(tx, batch.turns.slice(i, i + CHUNK));
-      if (batch.snapshots?.length) {
-        await tx
-          .insert(snapshots)
-          .values(batch.snapshots.map((s) => ({ ...s, createdAt: new Date(s.createdAt) })))
-          .onConflictDoUpdate({
-            target: [snapshots.universeId, snapshots.position],
-            set: {
-              state: sql`excluded.state`,
-              checksum: sql`excluded.checksum`,
-              reason: sql`excluded.reason`,
-              createdAt: sql`excluded.created_at`,
-            },
-          });
-      }
+      await upsertSnapshots(tx, batch.snapshots ?? []);
       await markUndone(tx, universeId, moved.branchPosition ?? 0, head, undoMarks(batch));
     });
   } catch (error) {

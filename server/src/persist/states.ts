@@ -23,19 +23,7 @@ export class StateReader {
   ) {}
 
   async putSnapshot(snapshot: Snapshot): Promise<void> {
-    const row = { ...snapshot, createdAt: new Date(snapshot.createdAt) };
-    await this.db
-      .insert(snapshots)
-      .values(row)
-      .onConflictDoUpdate({
-        target: [snapshots.universeId, snapshots.position],
-        set: {
-          state: sql`excluded.state`,
-          checksum: sql`excluded.checksum`,
-          reason: sql`excluded.reason`,
-          createdAt: sql`excluded.created_at`,
-        },
-      });
+    await upsertSnapshots(this.db, [snapshot]);
   }
 
   async getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null> {
@@ -167,4 +155,21 @@ function rowsOf<T>(result: unknown): T[] {
 /** Snapshots of the current version are used as stored; older ones go through the upcasters. */
 function asState(document: Record<string, unknown>): UniverseState {
   return document.version === STATE_VERSION ? (document as UniverseState) : upcastState(document);
+}
+
+/** Writes snapshots; one at an existing position replaces it (a re-taken snapshot is the same state). */
+export async function upsertSnapshots(db: Db, list: readonly Snapshot[]): Promise<void> {
+  if (list.length === 0) return;
+  await db
+    .insert(snapshots)
+    .values(list.map((snapshot) => ({ ...snapshot, createdAt: new Date(snapshot.createdAt) })))
+    .onConflictDoUpdate({
+      target: [snapshots.universeId, snapshots.position],
+      set: {
+        state: sql`excluded.state`,
+        checksum: sql`excluded.checksum`,
+        reason: sql`excluded.reason`,
+        createdAt: sql`excluded.created_at`,
+      },
+    });
 }

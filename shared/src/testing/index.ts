@@ -3,3 +3,4 @@ export * from "./campaign.ts";
 export * from "./dice.ts";
 export * from "./timeline.ts";
 export { gmCommand, playerCommand } from "./proposals.ts";
+export * from "./seeded.ts";

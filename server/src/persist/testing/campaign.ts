@@ -9,6 +9,7 @@ import type {
   TurnKind,
   UniverseState,
 } from "@loom/shared";
+import { seededRandom } from "@loom/shared/testing";
 import { ASPECTS, MANNERS, NAMES, OBJECTS, OUTCOMES, PLACES, SKILLS, VERBS } from "./words.ts";
 
 /**
@@ -20,17 +21,7 @@ import { ASPECTS, MANNERS, NAMES, OBJECTS, OUTCOMES, PLACES, SKILLS, VERBS } fro
 
 export type Random = () => number;
 
-/** mulberry32: small, fast, seeded; tests must replay exactly. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const int = (random: Random, min: number, max: number) => min + Math.floor(random() * (max - min + 1));
