@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checksum } from "@loom/shared";
+import { checksum, RECENT_TURNS } from "@loom/shared";
 import { connect } from "../client-sdk/src/index.ts";
 import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable } from "./support/players.ts";
@@ -110,6 +110,66 @@ for (const mode of modes()) {
       const head = gm.state.head;
       expect(spectator.state.head).toBe(head);
       for (const session of [maraSession, tobinSession, spectator, gm]) await session.leave();
+    });
+
+    it("sends a joining member the newest turns, hidden rolls redacted for non-GMs, and marks undone turns", async () => {
+      const table = await setTable(server.url, ["Wren"]);
+      const wren = table.players[0]!;
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const player = await wren.client.joinUniverse(table.universeId, { role: "player", runId: wren.runId });
+      for (let i = 0; i < RECENT_TURNS + 5; i++)
+        expect((await player.act(overcome(wren.characterId))).ok).toBe(true);
+      const secret = await gm.act({
+        ...overcome(wren.characterId, "a roll the zeppelin crew must not see"),
+        hidden: true,
+      });
+      expect(secret.ok).toBe(true);
+      const undone = await player.act(overcome(wren.characterId, "a step taken back"));
+      const undo = await player.undo();
+      expect(undone.ok && undo.ok).toBe(true);
+      const head = undo.ok ? undo.turn.position : 0;
+
+      const watcher = connect(server.url);
+      await watcher.registerPlayer("Latecomer");
+      const spectator = await watcher.joinUniverse(table.universeId, { role: "spectator" });
+      const lateGm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      for (const session of [spectator, lateGm]) {
+        await waitFor(() => session.turns.at(-1)?.position === head, 5_000, "recent turns");
+        expect(session.turns.map((turn) => turn.position)).toEqual(
+          Array.from({ length: RECENT_TURNS }, (_, i) => head - RECENT_TURNS + 1 + i),
+        );
+        const taken = session.turns.find((turn) => undone.ok && turn.id === undone.turn.id);
+        expect(taken?.status).toBe("undone");
+      }
+      const hidden = (session: typeof spectator) =>
+        session.turns.find((turn) => secret.ok && turn.id === secret.turn.id);
+      expect(hidden(lateGm)?.resolution).not.toBeNull();
+      expect(hidden(spectator)?.resolution).toBeNull();
+      expect(JSON.stringify(hidden(spectator))).not.toContain("must not see");
+      await waitFor(
+        async () => (await table.gm.history(table.universeId, { q: "zeppelin" })).turns.length === 1,
+        5_000,
+        "persisted",
+      );
+      expect((await watcher.history(table.universeId, { q: "zeppelin" })).turns).toEqual([]);
+      const unsearched = await watcher.history(table.universeId, { limit: 500 });
+      expect(unsearched.turns.find((turn) => secret.ok && turn.id === secret.turn.id)?.input).toEqual({
+        kind: "action",
+        hidden: true,
+      });
+
+      // a turn after joining arrives as a broadcast and extends the same timeline
+      const next = await player.act(overcome(wren.characterId));
+      expect(next.ok).toBe(true);
+      await waitFor(() => spectator.turns.at(-1)?.position === head + 1, 5_000, "broadcast");
+      const another = await player.act(overcome(wren.characterId, "a second step back"));
+      expect(another.ok && (await player.undo()).ok).toBe(true);
+      await waitFor(
+        () => spectator.turns.find((turn) => another.ok && turn.id === another.turn.id)?.status === "undone",
+        5_000,
+        "undo broadcast",
+      );
+      for (const session of [gm, player, spectator, lateGm]) await session.leave();
     });
 
     it("applies a retried client sequence number once", async () => {

@@ -6,6 +6,7 @@ import {
   type CommandInput,
   type Delta,
   type Recap,
+  type RecentMessage,
   type DurableMessage,
   type Rejection,
   type RejectedMessage,
@@ -16,6 +17,8 @@ export type ActResult = { ok: true; turn: Turn; duplicate: boolean } | { ok: fal
 
 export interface SessionEvents {
   turn: (turn: Turn) => void;
+  /** The newest turns as of joining (history: no `turn` event is emitted for them). */
+  recent: (turns: Turn[]) => void;
   rejected: (rejection: RejectedMessage) => void;
   durable: (marks: DurableMessage) => void;
   state: (state: unknown) => void;
@@ -45,14 +48,6 @@ export interface RoomState {
       gmNotes?: string;
     }
   >;
-  turns: Array<{
-    position: number;
-    kind: string;
-    summary: string;
-    outcome: string;
-    status: string;
-    secret?: string;
-  }> & { length: number };
 }
 
 type Listener<K extends keyof SessionEvents> = SessionEvents[K];
@@ -71,6 +66,7 @@ export class UniverseSession {
   private readonly pending = new Map<number, (result: ActResult) => void>();
   private readonly listeners: { [K in keyof SessionEvents]: Set<Listener<K>> } = {
     turn: new Set(),
+    recent: new Set(),
     rejected: new Set(),
     durable: new Set(),
     state: new Set(),
@@ -78,7 +74,11 @@ export class UniverseSession {
     narration: new Set(),
     leave: new Set(),
   };
-  /** Every turn broadcast received, in arrival order. */
+  /**
+   * The timeline as this session knows it, in position order: the newest turns as of joining
+   * (the `recent` message), then every turn broadcast since. An undo turn marks its target
+   * `undone` here. Older history: `LoomClient.history`.
+   */
   readonly turns: Turn[] = [];
   durableThrough = 0;
   persistedThrough = 0;
@@ -102,8 +102,16 @@ export class UniverseSession {
       this.emit("rejected", message);
     });
     room.onMessage(ServerMessage.Turn, (turn: Turn) => {
-      this.turns.push(turn);
+      this.addTurn(turn);
       this.emit("turn", turn);
+    });
+    room.onMessage(ServerMessage.Recent, (recent: RecentMessage) => {
+      // A turn broadcast while this member was being admitted may have arrived first.
+      const known = new Set(this.turns.map((turn) => turn.position));
+      const earlier = recent.turns.filter((turn) => !known.has(turn.position));
+      this.turns.unshift(...earlier);
+      this.turns.sort((a, b) => a.position - b.position);
+      this.emit("recent", recent.turns);
     });
     room.onMessage(ServerMessage.Durable, (marks: DurableMessage) => {
       this.durableThrough = marks.durableThrough;
@@ -130,8 +138,18 @@ export class UniverseSession {
     });
   }
 
+  private addTurn(turn: Turn): void {
+    if (turn.kind === "undo") {
+      const target = (turn.input as { targetPosition?: unknown }).targetPosition;
+      const undone = this.turns.find((known) => known.position === target);
+      if (undone) undone.status = "undone";
+    }
+    const last = this.turns.at(-1);
+    if (!last || last.position < turn.position) this.turns.push(turn);
+  }
+
   /**
-   * The decoded synced state (header, scene, characters, recent turns, durability marks), shaped
+   * The decoded synced state (header, scene, characters, durability marks), shaped
    * like the server's UniverseRoomState; decoded by reflection, so typed loosely here.
    */
   get state(): RoomState {

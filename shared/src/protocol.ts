@@ -22,6 +22,8 @@ export const ServerMessage = {
   Turn: "turn",
   /** To everyone: durableThrough / persistedThrough advanced. */
   Durable: "durable",
+  /** To a member as it joins: the newest turns (up to RECENT_TURNS), redacted for non-GMs. */
+  Recent: "recent",
   /** To a player at session start: "Last time on…". */
   Recap: "recap",
   /** To everyone: prose for a turn, when the narrator delivers it. */
@@ -67,6 +69,12 @@ export const rejectedMessageSchema = z.object({
   message: z.string(),
 });
 export type RejectedMessage = z.infer<typeof rejectedMessageSchema>;
+
+/** How many of the newest turns a joining member is sent; older history is paged over HTTP. */
+export const RECENT_TURNS = 50;
+
+export const recentMessageSchema = z.object({ turns: z.array(turnSchema).max(RECENT_TURNS) });
+export type RecentMessage = z.infer<typeof recentMessageSchema>;
 
 export const durableMessageSchema = z.object({ durableThrough: z.number(), persistedThrough: z.number() });
 export type DurableMessage = z.infer<typeof durableMessageSchema>;

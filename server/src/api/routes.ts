@@ -144,7 +144,11 @@ export function installRoutes(app: Application): void {
       const universe = await universeOr404(String(req.params.id));
       const query = parseBody(timelineQuery, req.query);
       const page = await services().turnStore.timeline(universe.id, query);
-      return isGm(universe, me.playerId) ? page : { ...page, turns: page.turns.map(redactTurn) };
+      if (isGm(universe, me.playerId)) return page;
+      const turns = page.turns.map((turn) => ({ turn, seen: redactTurn(turn) }));
+      // a search may have matched the withheld part, so a redacted turn is no match for a non-GM
+      const visible = query.q ? turns.filter(({ turn, seen }) => seen === turn) : turns;
+      return { ...page, turns: visible.map(({ seen }) => seen) };
     }),
   );
 

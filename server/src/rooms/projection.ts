@@ -1,6 +1,6 @@
 import type { Character, Turn, UniverseState } from "@loom/shared";
 import type { ArraySchema } from "@colyseus/schema";
-import { AspectView, CharacterView, RECENT_TURNS, TurnView, type UniverseRoomState } from "./room-state.ts";
+import { AspectView, CharacterView, type UniverseRoomState } from "./room-state.ts";
 
 /** Keeps the synced room state a faithful projection of the authoritative document. */
 
@@ -71,44 +71,11 @@ export function touched(turn: Turn): { characters: Set<string>; scene: boolean }
   return { characters, scene };
 }
 
-export function publicSummary(turn: Turn): string {
-  return turn.events
-    .filter((event) => !event.hidden)
-    .map((event) => event.description)
-    .join(" ");
-}
-
-export function turnView(turn: Turn): TurnView {
-  const view = new TurnView();
-  view.position = turn.position;
-  view.id = turn.id;
-  view.kind = turn.kind;
-  view.actor = turn.actor;
-  view.characterId = turn.characterId ?? "";
-  const hidden = turn.resolution?.hidden === true;
-  view.summary = publicSummary(turn) || (hidden ? "A hidden roll was made." : "");
-  view.outcome = hidden ? "" : (turn.resolution?.outcome ?? "");
-  view.status = turn.status;
-  view.narration = turn.narration?.text ?? "";
-  view.secret =
-    hidden || turn.events.some((event) => event.hidden)
-      ? turn.events.map((event) => event.description).join(" ")
-      : "";
-  return view;
-}
-
-export function pushTurn(room: UniverseRoomState, turn: Turn): TurnView {
-  const view = turnView(turn);
-  room.turns.push(view);
-  while (room.turns.length > RECENT_TURNS) room.turns.shift();
-  return view;
-}
-
 const SECRET_PATH = /\/(gmNotes|private)(\/|$)/;
 
 /**
- * The turn as a non-GM client may see it: hidden events removed, a hidden roll's mechanics
- * withheld, and deltas to GM-only or owner-only fields dropped. GMs receive turns unredacted.
+ * The turn as a non-GM client may see it: hidden events removed, a hidden roll's input,
+ * mechanics and narration withheld, and deltas to GM-only or owner-only fields dropped. GMs receive turns unredacted.
  */
 export function redactTurn(turn: Turn): Turn {
   const hiddenRoll = turn.resolution?.hidden === true;
@@ -116,6 +83,9 @@ export function redactTurn(turn: Turn): Turn {
   if (!hiddenRoll && !secretDeltas && !turn.events.some((event) => event.hidden)) return turn;
   return {
     ...turn,
+    // a hidden roll shows only that it happened: not what was attempted, nor how it went
+    input: hiddenRoll ? { kind: turn.input.kind, hidden: true } : turn.input,
+    narration: hiddenRoll ? null : turn.narration,
     resolution: hiddenRoll ? null : turn.resolution,
     events: turn.events.filter((event) => !event.hidden),
     deltas: hiddenRoll ? [] : turn.deltas.filter((delta) => !SECRET_PATH.test(delta.path)),

@@ -2,15 +2,18 @@ import { schema, t, type SchemaType } from "@colyseus/schema";
 
 /**
  * The part of a universe synced to clients. It is a projection of the authoritative state
- * document, not the document itself: the header, the scene, the characters (public sheet),
- * a bounded window of recent turns and the durability marks. Older history is served over HTTP.
+ * document, not the document itself: the header, the scene, the characters (public sheet) and
+ * the durability marks.
+ *
+ * Turns are not part of it. Each turn reaches every member once, as a `turn` message; a joining
+ * member gets the newest RECENT_TURNS as one `recent` message, and older history over HTTP.
+ * Keeping a window of turns in the synced state as well sent each turn twice, and decoding that
+ * window was most of a client's work (see docs/performance.md).
  *
  * Visibility (StateView tags): fields tagged OWNER reach the character's owner and GMs; fields
  * tagged GM reach GMs only. Spectators see untagged fields only.
  */
 export const VIEW_TAG = { OWNER: 1, GM: 2 } as const;
-
-export const RECENT_TURNS = 50;
 
 export const AspectView = schema(
   {
@@ -57,24 +60,6 @@ export const CharacterView = schema(
 );
 export type CharacterView = SchemaType<typeof CharacterView>;
 
-export const TurnView = schema(
-  {
-    position: t.uint32(),
-    id: t.string(),
-    kind: t.string(),
-    actor: t.string(),
-    characterId: t.string(),
-    summary: t.string(),
-    outcome: t.string(),
-    status: t.string(),
-    narration: t.string(),
-    /** Full description of hidden rolls and secret events. */
-    secret: t.string().view(VIEW_TAG.GM),
-  },
-  "TurnView",
-);
-export type TurnView = SchemaType<typeof TurnView>;
-
 export const UniverseRoomState = schema(
   {
     universeId: t.string(),
@@ -87,7 +72,6 @@ export const UniverseRoomState = schema(
     persistedThrough: t.uint32(),
     scene: SceneView,
     characters: t.map(CharacterView),
-    turns: t.array(TurnView),
   },
   "UniverseRoomState",
 );

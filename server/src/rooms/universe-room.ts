@@ -8,7 +8,9 @@ import {
   joinOptionsSchema,
   reject,
   RejectionCode,
+  RECENT_TURNS,
   ServerMessage,
+  type RecentMessage,
   type Rejection,
   type Turn,
   type UniverseState,
@@ -17,7 +19,7 @@ import { services } from "../services.ts";
 import { log } from "../log.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
-import { pushTurn, redactTurn, syncCharacter, syncScene, touched } from "./projection.ts";
+import { redactTurn, syncCharacter, syncScene, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
 import { intake } from "./intake.ts";
 import { admitMember, type Member } from "./membership.ts";
@@ -114,6 +116,12 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     };
     client.userData = state;
     this.attachView(client, state);
+    // From here on every new turn reaches the client as a broadcast; one broadcast while it was
+    // admitted arrived before this message and is in it too (clients merge by position).
+    const recent = this.authority.recentTurns.slice(-RECENT_TURNS);
+    client.send(ServerMessage.Recent, {
+      turns: member.role === "gm" ? recent : recent.map(redactTurn),
+    } satisfies RecentMessage);
     if (member.characterId) this.markPresent(member.characterId, true);
     if (member.role === "player" && member.run) {
       const { turnStore, newId } = services();
@@ -258,8 +266,6 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       else this.state.characters.delete(id);
     }
     if (changed.scene) syncScene(this.state, state);
-    const view = pushTurn(this.state, turn);
-    this.gmView.add(view, VIEW_TAG.GM);
     this.state.head = turn.position;
     const redacted = redactTurn(turn);
     if (redacted === turn) {
@@ -319,8 +325,6 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.state.persistedThrough = this.authority.persistedThrough;
     syncScene(this.state, state);
     for (const id of Object.keys(state.characters)) this.syncCharacterView(id, state, false);
-    for (const turn of this.authority.recentTurns.slice(-50))
-      this.gmView.add(pushTurn(this.state, turn), VIEW_TAG.GM);
   }
 
   private syncCharacterView(id: string, state: UniverseState, present: boolean): void {
