@@ -11,6 +11,8 @@ import { createLiveStore } from "./live/index.ts";
 import { createTokenService, loadSecret } from "./auth/tokens.ts";
 import { newId, setServices, type Services } from "./services.ts";
 import { Ownership, UNIVERSE_ROOM } from "./universe/ownership.ts";
+import { GroupCommit } from "./universe/group-commit.ts";
+import { PersistTick } from "./universe/persist-tick.ts";
 import { UniverseRoom } from "./rooms/universe-room.ts";
 import { installRoutes } from "./api/routes.ts";
 import { log } from "./log.ts";
@@ -39,12 +41,23 @@ export async function buildLoomServer(config: LoomConfig): Promise<{ server: Ser
   const ownership = new Ownership({
     processId,
     turnStore,
+    writer: new GroupCommit(turnStore),
     liveStore,
     leaseTtlMs: config.leaseTtlMs,
     durableOnLiveAppend: liveStore.kind === "redis",
     newId,
   });
-  const services: Services = { config, turnStore, liveStore, tokens, ownership, processId, newId };
+  const persistTick = new PersistTick(config.persistIntervalMs);
+  const services: Services = {
+    config,
+    turnStore,
+    liveStore,
+    tokens,
+    ownership,
+    persistTick,
+    processId,
+    newId,
+  };
   setServices(services);
 
   const server = defineServer({

@@ -4,6 +4,7 @@ import type { LiveStore } from "./live/live-store.ts";
 import type { TurnStore } from "./persist/turn-store.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { Ownership } from "./universe/ownership.ts";
+import type { PersistTick } from "./universe/persist-tick.ts";
 
 /**
  * What the rooms and the HTTP API share inside one process. Colyseus instantiates rooms by
@@ -15,6 +16,8 @@ export interface Services {
   liveStore: LiveStore;
   tokens: TokenService;
   ownership: Ownership;
+  /** The shared persist tick rooms flush on. */
+  persistTick: PersistTick;
   /** This process's id in the matchmaker, used as the lease owner. */
   processId: string;
   newId: () => string;

@@ -1,10 +1,10 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Turn } from "@loom/shared";
-import type { Db } from "./rows.ts";
+import { rowsOf, type Db } from "./rows.ts";
 import { inheritedUndos, turns, universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
 import { upsertSnapshots } from "./states.ts";
-import type { AppendBatch } from "./turn-store.ts";
+import type { AppendBatch, AppendOutcome, AppendRequest } from "./turn-store.ts";
 
 /** Rows per INSERT: 16 parameters a row stays far below the protocol's 65 535. */
 const CHUNK = 1000;
@@ -42,6 +42,95 @@ export async function appendTurns(db: Db, universeId: string, batch: AppendBatch
     throw error;
   }
   return { head };
+}
+
+/** Raised inside a group's transaction to roll it back and write the group one by one. */
+class GroupConflict extends Error {}
+
+/**
+ * Group commit (TurnStore.appendMany): one transaction moves every head at once (a conditional
+ * UPDATE over all the universes), inserts all the turns and snapshots, and marks undos. If any
+ * head is stale or a key collides, it rolls back and each batch goes through appendTurns alone,
+ * so only the conflicting universe is refused. A failure of the database itself fails them all.
+ */
+export async function appendMany(db: Db, requests: AppendRequest[]): Promise<AppendOutcome[]> {
+  const outcomes: Array<AppendOutcome | null> = requests.map(({ universeId, batch }) => {
+    try {
+      checkBatch(universeId, batch);
+      return null;
+    } catch (error) {
+      return failed(error);
+    }
+  });
+  const group = requests.filter((_, i) => outcomes[i] === null);
+  if (new Set(group.map((request) => request.universeId)).size !== group.length)
+    throw new RangeError("appendMany takes one batch per universe");
+  if (group.length <= 1) return one(db, requests, outcomes);
+  const heads = group.map(({ universeId, batch }) => ({
+    id: universeId,
+    expected: batch.expectedHead,
+    head: batch.expectedHead + batch.turns.length,
+  }));
+  try {
+    await db.transaction(async (tx) => {
+      const moved = rowsOf<{ id: string; branch_position: number | null }>(
+        await tx.execute(sql`
+          update ${universes} u set head_position = v.head
+          from jsonb_to_recordset(${JSON.stringify(heads)}::jsonb) as v(id text, expected integer, head integer)
+          where u.id = v.id and u.head_position = v.expected
+          returning u.id, u.branch_position`),
+      );
+      if (moved.length !== group.length) throw new GroupConflict();
+      const allTurns = group.flatMap(({ batch }) => batch.turns);
+      for (let i = 0; i < allTurns.length; i += CHUNK) await insertTurns(tx, allTurns.slice(i, i + CHUNK));
+      await upsertSnapshots(
+        tx,
+        group.flatMap(({ batch }) => batch.snapshots ?? []),
+      );
+      const branchAt = new Map(moved.map((row) => [row.id, row.branch_position ?? 0]));
+      for (const { universeId, batch } of group) {
+        const head = batch.expectedHead + batch.turns.length;
+        await markUndone(tx, universeId, branchAt.get(universeId) ?? 0, head, undoMarks(batch));
+      }
+    });
+  } catch (error) {
+    if (error instanceof GroupConflict || isUniqueViolation(error)) return one(db, requests, outcomes);
+    return outcomes.map((outcome) => outcome ?? failed(error));
+  }
+  return outcomes.map(
+    (outcome, i) =>
+      outcome ?? { ok: true, head: requests[i]!.batch.expectedHead + requests[i]!.batch.turns.length },
+  );
+}
+
+/** The requests not yet decided, each in its own transaction. */
+async function one(
+  db: Db,
+  requests: AppendRequest[],
+  outcomes: Array<AppendOutcome | null>,
+): Promise<AppendOutcome[]> {
+  const settled: AppendOutcome[] = [];
+  for (const [i, request] of requests.entries()) {
+    const known = outcomes[i];
+    if (known) {
+      settled.push(known);
+      continue;
+    }
+    try {
+      settled.push({ ok: true, ...(await appendTurns(db, request.universeId, request.batch)) });
+    } catch (error) {
+      settled.push(failed(error));
+    }
+  }
+  return settled;
+}
+
+function failed(error: unknown): AppendOutcome {
+  return {
+    ok: false,
+    conflict: error instanceof AppendConflictError ? error.actualHead : null,
+    message: error instanceof Error ? error.message : String(error),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Narration, Snapshot, Turn, UniverseState } from "@loom/shared";
-import { appendTurns } from "./append.ts";
+import { appendMany, appendTurns } from "./append.ts";
 import { Ancestry } from "./ancestry.ts";
 import { Records } from "./records.ts";
 import type { Db } from "./rows.ts";
@@ -7,6 +7,8 @@ import { StateReader } from "./states.ts";
 import { TimelineReader } from "./timeline.ts";
 import type {
   AppendBatch,
+  AppendOutcome,
+  AppendRequest,
   NewUniverse,
   StateAt,
   TimelinePage,
@@ -69,6 +71,10 @@ export class DrizzleTurnStore extends Records implements TurnStore {
 
   appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }> {
     return appendTurns(this.db, universeId, batch);
+  }
+
+  appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]> {
+    return appendMany(this.db, requests);
   }
 
   getTurn(universeId: string, position: number): Promise<Turn | null> {

@@ -13,6 +13,11 @@ import * as schema from "./schema.ts";
 /** Both adapters (postgres.js and PGlite) are a drizzle PgDatabase over this schema; so is a transaction. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
+/** postgres.js answers raw SQL with an array of rows, PGlite with `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
 const iso = (date: Date) => date.toISOString();
 const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
 

@@ -3,7 +3,7 @@ import { applyDeltas, checksum, STATE_VERSION, upcastState } from "@loom/shared"
 import type { Delta, Snapshot, UniverseState } from "@loom/shared";
 import { slices } from "./ancestry.ts";
 import type { Ancestry, Chain } from "./ancestry.ts";
-import { toSnapshot } from "./rows.ts";
+import { rowsOf, toSnapshot } from "./rows.ts";
 import type { Db } from "./rows.ts";
 import { snapshots, turns } from "./schema.ts";
 import { positionsIn } from "./timeline.ts";
@@ -147,10 +147,6 @@ export class StateReader {
   }
 }
 
-/** postgres.js answers raw SQL with an array of rows, PGlite with `{ rows }`. */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
 
 /** Snapshots of the current version are used as stored; older ones go through the upcasters. */
 function asState(document: Record<string, unknown>): UniverseState {

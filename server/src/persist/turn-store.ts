@@ -44,6 +44,16 @@ export interface NewUniverse {
   settings?: Record<string, unknown>;
 }
 
+export interface AppendRequest {
+  universeId: string;
+  batch: AppendBatch;
+}
+
+export type AppendOutcome =
+  | { ok: true; head: number }
+  /** `conflict`: the head the universe has instead of the expected one (AppendConflictError). */
+  | { ok: false; conflict: number | null; message: string };
+
 export interface AppendBatch {
   /** Head the writer believes the universe has; a different head is a conflict. */
   expectedHead: number;
@@ -116,6 +126,13 @@ export interface TurnStore {
    * a batch whose turns do not follow `expectedHead` one by one throws RangeError.
    */
   appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }>;
+  /**
+   * Group commit: the batches of several universes in one transaction, each with the guarantees
+   * of appendTurns. A batch that conflicts or fails does not take the others with it: the group
+   * is then written universe by universe. One outcome per request, in order (data rather than
+   * errors, so it crosses a worker boundary intact).
+   */
+  appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]>;
   getTurn(universeId: string, position: number): Promise<Turn | null>;
   /** Turns in (from, to], ascending, following the parent chain of a branch. */
   turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]>;

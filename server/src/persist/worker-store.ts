@@ -22,6 +22,7 @@ const METHODS = [
   "branchUniverse",
   "headPosition",
   "appendTurns",
+  "appendMany",
   "getTurn",
   "turnsBetween",
   "timeline",

@@ -54,7 +54,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private authority!: UniverseAuthority;
   private readonly gmView = new StateView();
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
-  private flushTimer: ReturnType<typeof setInterval> | null = null;
+  private stopTick: (() => void) | null = null;
   private announced = { durableThrough: -1, persistedThrough: -1 };
   /** Session endings in progress; disposal waits for them so their turns are flushed too. */
   private readonly leaving = new Set<Promise<void>>();
@@ -85,10 +85,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     });
     this.project();
     this.patchRate = config.patchIntervalMs;
-    this.flushTimer = setInterval(() => {
+    this.stopTick = services().persistTick.add(() => {
       this.broadcastDurable();
       void this.authority.flush();
-    }, config.persistIntervalMs);
+    });
     this.leaseTimer = setInterval(
       () => void this.renewLease(),
       Math.max(100, Math.floor(config.leaseTtlMs / 3)),
@@ -168,7 +168,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
 
   override async onDispose(): Promise<void> {
     services().ownership.closing(this.roomId);
-    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.stopTick?.();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     const { liveStore } = services();
     await Promise.all([...this.leaving]);

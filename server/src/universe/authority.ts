@@ -54,6 +54,8 @@ export interface AuthorityListener {
 export interface AuthorityOptions {
   universe: UniverseRecord;
   turnStore: TurnStore;
+  /** Where the persister appends (a process's GroupCommit); the TurnStore itself if unset. */
+  writer?: Pick<TurnStore, "appendTurns">;
   liveStore: LiveStore;
   lease: Lease;
   /** Memory live store: a turn is durable only once persisted. */
@@ -96,7 +98,7 @@ export class UniverseAuthority {
     this.durable = options.durableOnLiveAppend ? head : persisted;
     this.persister = new Persister({
       universeId: options.universe.id,
-      turnStore: options.turnStore,
+      writer: options.writer ?? options.turnStore,
       liveStore: options.liveStore,
       persistedThrough: persisted,
       sinceSnapshot,

@@ -19,6 +19,8 @@ export class UniverseUnavailableError extends Error {
 export interface OwnershipOptions {
   processId: string;
   turnStore: TurnStore;
+  /** Where persisters append (a GroupCommit over the TurnStore); the TurnStore itself if unset. */
+  writer?: Pick<TurnStore, "appendTurns">;
   liveStore: LiveStore;
   leaseTtlMs: number;
   durableOnLiveAppend: boolean;
@@ -131,6 +133,7 @@ export class Ownership {
       const options: AuthorityOptions = {
         universe,
         turnStore: this.options.turnStore,
+        writer: this.options.writer,
         liveStore: this.options.liveStore,
         lease,
         durableOnLiveAppend: this.options.durableOnLiveAppend,

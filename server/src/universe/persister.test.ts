@@ -3,20 +3,23 @@ import { emptyState, checksum, type Turn } from "@loom/shared";
 import { createTurnStore, type TurnStore } from "../persist/index.ts";
 import { MemoryLiveStore } from "../live/memory.ts";
 import { Persister } from "./persister.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { AppendConflictError } from "../persist/turn-store.ts";
 
 /** A real PGlite store whose appends fail on demand: the database going away under load. */
 function flaky(store: TurnStore) {
-  const control = { failuresLeft: 0, attempts: 0 };
+  const control = { failuresLeft: 0, attempts: 0, groups: [] as number[] };
   const wrapped = new Proxy(store, {
     get(target, key, receiver) {
-      if (key === "appendTurns") {
-        return async (...args: Parameters<TurnStore["appendTurns"]>) => {
+      if (key === "appendTurns" || key === "appendMany") {
+        return async (...args: unknown[]) => {
           control.attempts++;
           if (control.failuresLeft > 0) {
             control.failuresLeft--;
             throw new Error("connection reset by peer");
           }
-          return target.appendTurns(...args);
+          if (key === "appendMany") control.groups.push((args[0] as unknown[]).length);
+          return (target[key] as (...a: unknown[]) => Promise<unknown>)(...args);
         };
       }
       return Reflect.get(target, key, receiver) as unknown;
@@ -81,7 +84,7 @@ describe("persister", () => {
     const persisted: number[] = [];
     const persister = new Persister({
       universeId: universe.id,
-      turnStore: faulty,
+      writer: faulty,
       liveStore: live,
       persistedThrough: 0,
       sinceSnapshot: { turns: 0, deltas: 0 },
@@ -126,7 +129,7 @@ describe("persister", () => {
     const fenced: Error[] = [];
     const persister = new Persister({
       universeId: universe.id,
-      turnStore: store,
+      writer: store,
       liveStore: live,
       persistedThrough: 0,
       sinceSnapshot: { turns: 0, deltas: 0 },
@@ -139,5 +142,41 @@ describe("persister", () => {
     expect(fenced[0]!.name).toBe("AppendConflictError");
     const page = await store.timeline(universe.id, { order: "asc" });
     expect(page.turns.map((t) => t.id)).toEqual([`${universe.id}-1`]);
+  });
+
+  it("group commit: one transaction for the universes that flush together, conflicts refused alone, failures retried", async () => {
+    const ids = await Promise.all(
+      [1, 2, 3, 4, 5].map(async (n) => {
+        const universe = await store.createUniverse(
+          { id: `group-${n}-${Date.now()}`, name: "Tides", seed: n, createdBy: "gm" },
+          emptyState("Tides"),
+        );
+        return universe.id;
+      }),
+    );
+    const { store: counted, control } = flaky(store);
+    const group = new GroupCommit(counted);
+
+    // five universes flushing in the same tick, one of them twice: one group, then the second batch
+    const first = ids.map((id) => group.appendTurns(id, { expectedHead: 0, turns: [turn(id, 1)] }));
+    const again = group.appendTurns(ids[0]!, { expectedHead: 1, turns: [turn(ids[0]!, 2)] });
+    expect(await Promise.all(first)).toEqual(ids.map(() => ({ head: 1 })));
+    expect(await again).toEqual({ head: 2 });
+    expect(control.groups).toEqual([5, 1]);
+
+    // a stale head is the same AppendConflictError appendTurns throws; the others still land
+    const stale = group.appendTurns(ids[1]!, { expectedHead: 0, turns: [turn(ids[1]!, 1)] });
+    const fresh = group.appendTurns(ids[2]!, { expectedHead: 1, turns: [turn(ids[2]!, 2)] });
+    await expect(stale).rejects.toBeInstanceOf(AppendConflictError);
+    await expect(stale).rejects.toMatchObject({ expectedHead: 0, actualHead: 1 });
+    expect(await fresh).toEqual({ head: 2 });
+
+    // the database failing fails the whole group; nothing was written
+    control.failuresLeft = 1;
+    const failing = ids
+      .slice(3)
+      .map((id) => group.appendTurns(id, { expectedHead: 1, turns: [turn(id, 2)] }));
+    for (const attempt of failing) await expect(attempt).rejects.toThrow("connection reset by peer");
+    for (const id of ids.slice(3)) expect(await store.headPosition(id)).toBe(1);
   });
 });

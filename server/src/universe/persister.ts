@@ -5,7 +5,8 @@ import { log } from "../log.ts";
 
 export interface PersisterOptions {
   universeId: string;
-  turnStore: TurnStore;
+  /** The TurnStore, or a GroupCommit in front of it. */
+  writer: Pick<TurnStore, "appendTurns">;
   liveStore: LiveStore;
   persistedThrough: number;
   sinceSnapshot: { turns: number; deltas: number };
@@ -91,7 +92,7 @@ export class Persister {
     const undone = this.undone.slice();
     const last = turns.length > 0 ? turns[turns.length - 1]!.position : this.through;
     try {
-      await this.options.turnStore.appendTurns(this.options.universeId, {
+      await this.options.writer.appendTurns(this.options.universeId, {
         expectedHead: this.through,
         turns,
         snapshots,
