@@ -147,7 +147,6 @@ export class StateReader {
   }
 }
 
-
 /** Snapshots of the current version are used as stored; older ones go through the upcasters. */
 function asState(document: Record<string, unknown>): UniverseState {
   return document.version === STATE_VERSION ? (document as UniverseState) : upcastState(document);

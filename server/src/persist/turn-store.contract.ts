@@ -388,51 +388,51 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
 
     it("rule 15: a group commit lands every universe's batch, snapshots and undo marks; a stale or invalid batch is refused alone", async () => {
       const [a, b, c, d] = await Promise.all([small(4), small(4), small(4), small(4)]);
-      const [nextA, nextB] = [a!.campaign.take(3), b!.campaign.take(2)];
+      const [nextA, nextB] = [a.campaign.take(3), b.campaign.take(2)];
       const snapshot = {
-        universeId: a!.id,
+        universeId: a.id,
         position: 7,
-        state: a!.campaign.state,
-        checksum: checksum(a!.campaign.state),
+        state: a.campaign.state,
+        checksum: checksum(a.campaign.state),
         reason: "manual" as const,
         createdAt: nextA[2]!.createdAt,
       };
       const undo = { ...nextB[1]!, kind: "undo" as const, input: { targetPosition: 5 } };
       const all = await store.appendMany([
-        { universeId: a!.id, batch: { expectedHead: 4, turns: nextA, snapshots: [snapshot] } },
-        { universeId: b!.id, batch: { expectedHead: 4, turns: [nextB[0]!, undo], undone: [5] } },
+        { universeId: a.id, batch: { expectedHead: 4, turns: nextA, snapshots: [snapshot] } },
+        { universeId: b.id, batch: { expectedHead: 4, turns: [nextB[0]!, undo], undone: [5] } },
       ]);
       expect(all).toEqual([
         { ok: true, head: 7 },
         { ok: true, head: 6 },
       ]);
-      expect(await store.turnsBetween(a!.id, 4, 7)).toEqual(nextA);
-      expect((await store.getSnapshotAtOrBefore(a!.id, 7))?.position).toBe(7);
-      expect((await store.getTurn(b!.id, 5))?.status).toBe("undone");
+      expect(await store.turnsBetween(a.id, 4, 7)).toEqual(nextA);
+      expect((await store.getSnapshotAtOrBefore(a.id, 7))?.position).toBe(7);
+      expect((await store.getTurn(b.id, 5))?.status).toBe("undone");
 
       // one stale head and one batch that does not follow its head: refused, the others land
-      const [nextC, nextD] = [c!.campaign.take(2), d!.campaign.take(1)];
+      const [nextC, nextD] = [c.campaign.take(2), d.campaign.take(1)];
       const mixed = await store.appendMany([
-        { universeId: c!.id, batch: { expectedHead: 4, turns: nextC } },
+        { universeId: c.id, batch: { expectedHead: 4, turns: nextC } },
         {
-          universeId: a!.id,
-          batch: { expectedHead: 4, turns: [{ ...a!.campaign.take(1)[0]!, position: 5 }] },
+          universeId: a.id,
+          batch: { expectedHead: 4, turns: [{ ...a.campaign.take(1)[0]!, position: 5 }] },
         },
-        { universeId: d!.id, batch: { expectedHead: 4, turns: nextD } },
+        { universeId: d.id, batch: { expectedHead: 4, turns: nextD } },
         {
-          universeId: b!.id,
-          batch: { expectedHead: 6, turns: [{ ...b!.campaign.take(1)[0]!, position: 9 }] },
+          universeId: b.id,
+          batch: { expectedHead: 6, turns: [{ ...b.campaign.take(1)[0]!, position: 9 }] },
         },
       ]);
       expect(mixed[0]).toEqual({ ok: true, head: 6 });
       expect(mixed[1]).toMatchObject({ ok: false, conflict: 7 });
       expect(mixed[2]).toEqual({ ok: true, head: 5 });
       expect(mixed[3]).toMatchObject({ ok: false, conflict: null });
-      expect(await store.turnsBetween(c!.id, 4, 10)).toEqual(nextC);
-      expect(await store.turnsBetween(d!.id, 4, 10)).toEqual(nextD);
-      expect(await store.headPosition(a!.id)).toBe(7);
-      expect(await store.headPosition(b!.id)).toBe(6);
-      expect((await store.turnsBetween(a!.id, 0, 10)).map((t) => t.position)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(await store.turnsBetween(c.id, 4, 10)).toEqual(nextC);
+      expect(await store.turnsBetween(d.id, 4, 10)).toEqual(nextD);
+      expect(await store.headPosition(a.id)).toBe(7);
+      expect(await store.headPosition(b.id)).toBe(6);
+      expect((await store.turnsBetween(a.id, 0, 10)).map((t) => t.position)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     });
 
     describeRecordsContract(() => store);
