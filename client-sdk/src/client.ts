@@ -93,12 +93,18 @@ export class LoomClient {
   /** Joins a universe live. Players pass the run they play; GMs and spectators only the role. */
   async joinUniverse(
     universeId: string,
-    options: { role: JoinRole; runId?: string },
+    options: {
+      role: JoinRole;
+      runId?: string;
+      /** How many of the newest turns `session.turns` holds (default 1,000); older ones: `history`. */
+      keepTurns?: number;
+    },
   ): Promise<UniverseSession> {
+    const { keepTurns, ...join } = options;
     await request(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/open`, this.token, {});
     try {
-      const room = await this.colyseus.joinById(universeId, options);
-      const session = new UniverseSession(room);
+      const room = await this.colyseus.joinById(universeId, join);
+      const session = new UniverseSession(room, keepTurns);
       await session.ready;
       return session;
     } catch (error) {

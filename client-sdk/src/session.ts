@@ -1,6 +1,7 @@
 import type { Room } from "@colyseus/sdk";
 import {
   ClientMessage,
+  decodeTurnMessage,
   ServerMessage,
   type AckMessage,
   type CommandInput,
@@ -76,8 +77,8 @@ export class UniverseSession {
   };
   /**
    * The timeline as this session knows it, in position order: the newest turns as of joining
-   * (the `recent` message), then every turn broadcast since. An undo turn marks its target
-   * `undone` here. Older history: `LoomClient.history`.
+   * (the `recent` message), then every turn broadcast since, up to `keepTurns` of the newest.
+   * An undo turn marks its target `undone` here. Older history: `LoomClient.history`.
    */
   readonly turns: Turn[] = [];
   durableThrough = 0;
@@ -87,7 +88,10 @@ export class UniverseSession {
   /** Resolves once the first full state has arrived (joinUniverse waits for it). */
   readonly ready: Promise<void>;
 
-  constructor(readonly room: Room) {
+  constructor(
+    readonly room: Room,
+    private readonly keepTurns = 1_000,
+  ) {
     this.ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
     room.onMessage(ServerMessage.Ack, (ack: AckMessage) => {
       this.pending.get(ack.seq)?.({ ok: true, turn: ack.turn, duplicate: ack.duplicate });
@@ -101,7 +105,8 @@ export class UniverseSession {
       }
       this.emit("rejected", message);
     });
-    room.onMessage(ServerMessage.Turn, (turn: Turn) => {
+    room.onMessage(ServerMessage.Turn, (bytes: Uint8Array) => {
+      const turn = decodeTurnMessage(bytes);
       this.addTurn(turn);
       this.emit("turn", turn);
     });
@@ -111,6 +116,7 @@ export class UniverseSession {
       const earlier = recent.turns.filter((turn) => !known.has(turn.position));
       this.turns.unshift(...earlier);
       this.turns.sort((a, b) => a.position - b.position);
+      this.trim();
       this.emit("recent", recent.turns);
     });
     room.onMessage(ServerMessage.Durable, (marks: DurableMessage) => {
@@ -146,6 +152,11 @@ export class UniverseSession {
     }
     const last = this.turns.at(-1);
     if (!last || last.position < turn.position) this.turns.push(turn);
+    this.trim();
+  }
+
+  private trim(): void {
+    if (this.turns.length > this.keepTurns) this.turns.splice(0, this.turns.length - this.keepTurns);
   }
 
   /**

@@ -173,7 +173,8 @@ function play(plan: MemberPlan): void {
       if (plan.rate > 0) actLoop();
       return;
     }
-    if (frame.code !== Protocol.ROOM_DATA || !("type" in frame)) return;
+    if ((frame.code !== Protocol.ROOM_DATA && frame.code !== Protocol.ROOM_DATA_BYTES) || !("type" in frame))
+      return;
     const message = frame.message as Record<string, Packable>;
     if (frame.type === "turn") {
       turnsReceived.add(1);

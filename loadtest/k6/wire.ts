@@ -57,10 +57,15 @@ export function roomDataFrame(type: string, payload: Packable): Uint8Array {
 export type Frame =
   | { code: typeof Protocol.JOIN_ROOM; reconnectionToken: string; serializerId: string }
   | { code: typeof Protocol.ROOM_DATA; type: string | number; message: Packable }
+  /** Only `turn` messages are bytes: the turn's UTF-8 JSON, decoded here. */
+  | { code: typeof Protocol.ROOM_DATA_BYTES; type: string | number; message: Packable }
   | { code: typeof Protocol.ERROR; errorCode: number; message: string }
   | { code: number };
 
-/** Decodes a server frame; state and patch frames are returned by code only (not decoded here). */
+/**
+ * Decodes a server frame: ROOM_DATA as MessagePack, ROOM_DATA_BYTES (turns) as UTF-8 JSON; state
+ * and patch frames are returned by code only (not decoded here).
+ */
 export function parseFrame(bytes: Uint8Array): Frame {
   const raw = bytes[0] ?? 0;
   const code = raw & CODE_MASK;
@@ -76,6 +81,11 @@ export function parseFrame(bytes: Uint8Array): Frame {
   if (code === Protocol.ROOM_DATA) {
     const type = decodeAt(bytes, offset);
     const message = type.offset < bytes.length ? decodeAt(bytes, type.offset).value : undefined;
+    return { code, type: type.value as string | number, message };
+  }
+  if (code === Protocol.ROOM_DATA_BYTES) {
+    const type = decodeAt(bytes, offset);
+    const message = JSON.parse(utf8Decode(bytes, type.offset, bytes.length)) as Packable;
     return { code, type: type.value as string | number, message };
   }
   if (code === Protocol.ERROR) {

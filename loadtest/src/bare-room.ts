@@ -4,6 +4,8 @@ import { ServerMessage } from "@loom/shared";
 
 export const BARE_ROOM = "bare";
 
+const utf8 = new TextEncoder();
+
 interface BareMember {
   playerId: string;
 }
@@ -31,7 +33,8 @@ export class BareRoom extends Room {
         playerId: member?.playerId ?? client.sessionId,
         input: { ...(message?.command as object), seq: message?.seq },
       };
-      this.broadcast(ServerMessage.Turn, turn);
+      // framed as Loom frames turns (encodeTurnMessage): UTF-8 JSON bytes
+      this.broadcastBytes(ServerMessage.Turn, utf8.encode(JSON.stringify(turn)), {});
       client.send(ServerMessage.Ack, { seq: message?.seq, duplicate: false, turn });
     });
   }

@@ -5,6 +5,8 @@ import { SimMember } from "./member.ts";
 
 const SETUP_CONCURRENCY = 16;
 const PAGE = 500;
+/** Members check the timeline as it streams (TimelineWatch); a session need not keep it. */
+const KEEP_TURNS = 10;
 
 /** The stored timeline of a universe, every page, as its GM reads it over HTTP. */
 async function readTimeline(gm: LoomClient, universeId: string): Promise<StoredTurn[]> {
@@ -37,7 +39,7 @@ export async function populateLoom(url: string, layout: Layout, seed: number): P
         premise: "A drowned coast under load",
         seed: seed + index,
       });
-      const session = await gm.joinUniverse(universe.id, { role: "gm" });
+      const session = await gm.joinUniverse(universe.id, { role: "gm", keepTurns: KEEP_TURNS });
       const member = new SimMember(session, "gm", index, player.id, null, fleet.recordAck);
       gmClients[index] = gm;
       fleet.universes[index] = {
@@ -57,7 +59,10 @@ export async function populateLoom(url: string, layout: Layout, seed: number): P
   await pool(spectators, SETUP_CONCURRENCY, async (universe, i) => {
     const client = connect(url);
     const { player } = await client.registerPlayer(`Spectator ${i + 1}`);
-    const session = await client.joinUniverse(fleet.universes[universe]!.id, { role: "spectator" });
+    const session = await client.joinUniverse(fleet.universes[universe]!.id, {
+      role: "spectator",
+      keepTurns: KEEP_TURNS,
+    });
     fleet.members.push(new SimMember(session, "spectator", universe, player.id, null, fleet.recordAck));
   });
 
@@ -68,7 +73,11 @@ export async function populateLoom(url: string, layout: Layout, seed: number): P
     const { player } = await client.registerPlayer(name);
     const universeId = fleet.universes[universe]!.id;
     const { character, run } = await client.createCharacter(universeId, characterSheet(name));
-    const session = await client.joinUniverse(universeId, { role: "player", runId: run.id });
+    const session = await client.joinUniverse(universeId, {
+      role: "player",
+      runId: run.id,
+      keepTurns: KEEP_TURNS,
+    });
     fleet.members.push(new SimMember(session, "player", universe, player.id, character.id, fleet.recordAck));
   });
   return fleet;

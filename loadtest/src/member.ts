@@ -109,9 +109,6 @@ export class SimMember {
 
   private onTurn(turn: Turn): void {
     const now = performance.now();
-    // the SDK keeps every turn it received; the watch keeps what the checks need, so the
-    // session's list is emptied to keep a long run's memory flat
-    this.session.turns.length = 0;
     this.watch.observe(turn.position, turn.id);
     if (this.recorder) this.recorder.broadcasts += 1;
     const seq = (turn.input as { seq?: unknown }).seq;

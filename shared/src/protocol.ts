@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { turnSchema } from "./turn.ts";
+import { turnSchema, type Turn } from "./turn.ts";
 import { deltaSchema } from "./delta.ts";
 import { LIMITS } from "./command.ts";
 
@@ -18,7 +18,10 @@ export const ServerMessage = {
   Ack: "ack",
   /** To the sender: its command was refused; nothing changed. */
   Rejected: "rejected",
-  /** To everyone: the next turn of the timeline (redacted for non-GMs). */
+  /**
+   * To everyone: the next turn of the timeline (redacted for non-GMs), as bytes: see
+   * encodeTurnMessage.
+   */
   Turn: "turn",
   /** To everyone: durableThrough / persistedThrough advanced. */
   Durable: "durable",
@@ -69,6 +72,24 @@ export const rejectedMessageSchema = z.object({
   message: z.string(),
 });
 export type RejectedMessage = z.infer<typeof rejectedMessageSchema>;
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/**
+ * A `turn` message is a ROOM_DATA_BYTES frame whose payload is the turn's UTF-8 JSON, the same
+ * document the HTTP timeline serves. The server encodes it once per audience; clients decode it
+ * with the platform's JSON parser, which reads these string-heavy documents about 2.5 times
+ * faster than MessagePack does. Every member decodes every turn, so that cost is multiplied by
+ * the table's size.
+ */
+export function encodeTurnMessage(turn: Turn): Uint8Array {
+  return utf8Encoder.encode(JSON.stringify(turn));
+}
+
+export function decodeTurnMessage(bytes: Uint8Array): Turn {
+  return JSON.parse(utf8Decoder.decode(bytes)) as Turn;
+}
 
 /** How many of the newest turns a joining member is sent; older history is paged over HTTP. */
 export const RECENT_TURNS = 50;

@@ -6,6 +6,7 @@ import {
   undoMessageSchema,
   CloseCode,
   joinOptionsSchema,
+  encodeTurnMessage,
   reject,
   RejectionCode,
   RECENT_TURNS,
@@ -269,11 +270,12 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.state.head = turn.position;
     const redacted = redactTurn(turn);
     if (redacted === turn) {
-      this.broadcast(ServerMessage.Turn, turn); // one encoding for everyone
+      this.broadcastBytes(ServerMessage.Turn, encodeTurnMessage(turn), {}); // one encoding for everyone
     } else {
       const gms = this.clients.filter((client) => memberOf(client)?.role === "gm");
-      this.broadcast(ServerMessage.Turn, redacted, { except: gms });
-      for (const gm of gms) gm.send(ServerMessage.Turn, turn);
+      this.broadcastBytes(ServerMessage.Turn, encodeTurnMessage(redacted), { except: gms });
+      const full = encodeTurnMessage(turn);
+      for (const gm of gms) gm.sendBytes(ServerMessage.Turn, full);
     }
     if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
   }
