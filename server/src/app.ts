@@ -6,6 +6,7 @@ import { RedisDriver } from "@colyseus/redis-driver";
 import type { LoomConfig } from "./config.ts";
 import { describeMode } from "./config.ts";
 import { createTurnStore } from "./persist/index.ts";
+import { installNativeSha256 } from "./native-sha256.ts";
 import { createWorkerTurnStore } from "./persist/worker-store.ts";
 import { createLiveStore } from "./live/index.ts";
 import { createTokenService, loadSecret } from "./auth/tokens.ts";
@@ -27,6 +28,7 @@ export interface LoomServer {
 
 /** Builds the stores and the Colyseus server for a configuration, without listening. */
 export async function buildLoomServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
+  installNativeSha256();
   const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory };
   const turnStore = config.databaseUrl
     ? await createTurnStore({ databaseUrl: config.databaseUrl })

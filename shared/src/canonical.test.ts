@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, checksum } from "./canonical.ts";
+import { canonicalJson, checksum, writeCanonical } from "./canonical.ts";
 import { createRandom } from "./dice.ts";
 import type { Random } from "./dice.ts";
 
@@ -51,5 +51,17 @@ describe("canonical JSON and checksums", () => {
 
   it("refuses numbers JSON cannot carry", () => {
     expect(() => canonicalJson({ x: Number.NaN })).toThrow(TypeError);
+    expect(() => canonicalJson({ a: { "7": 1, x: [Infinity] } })).toThrow(TypeError);
+  });
+
+  it("writes the same bytes on the fast path as the reference writer, array-index keys included", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(canonicalJson(value)).toBe(writeCanonical(value));
+      }),
+      { seed: 97, numRuns: 500 },
+    );
+    const indexed = { b: { "10": "x", "2": "y", a: 1 }, a: [{ "0": null }] };
+    expect(canonicalJson(indexed)).toBe('{"a":[{"0":null}],"b":{"10":"x","2":"y","a":1}}');
   });
 });

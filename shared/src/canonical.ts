@@ -4,9 +4,43 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 /**
  * Canonical JSON: object keys sorted by code unit, no whitespace, numbers in their shortest
  * round-trip form (JSON.stringify's), `undefined` members dropped. Two equal documents always
- * produce the same bytes, whatever order their keys were written in.
+ * produce the same bytes, whatever order their keys were written in. For JSON values (what
+ * states, turns and snapshots are); a `toJSON` method is not part of the contract.
+ *
+ * The fast path lets the engine's JSON.stringify do the writing and only sorts each object's
+ * keys. An object with an array-index key ("0", "17") cannot go that way, since engines list
+ * such keys first whatever their order; a value holding one is written by `writeCanonical`.
  */
 export function canonicalJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, sortedMembers) ?? String(value);
+  } catch (error) {
+    if (!(error instanceof IndexKey)) throw error;
+    return writeCanonical(value);
+  }
+}
+
+/** Thrown inside JSON.stringify to leave the fast path; never escapes canonicalJson. */
+class IndexKey extends Error {}
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+function sortedMembers(_key: string, value: unknown): unknown {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    throw new TypeError(`canonical JSON cannot encode ${value}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  const sorted: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (ARRAY_INDEX.test(key)) throw new IndexKey(key);
+    sorted[key] = record[key];
+  }
+  return sorted;
+}
+
+/** The reference writer: the same bytes as `canonicalJson`, built by hand. */
+export function writeCanonical(value: unknown): string {
   if (value === null || typeof value !== "object") {
     if (typeof value === "number" && !Number.isFinite(value)) {
       throw new TypeError(`canonical JSON cannot encode ${value}`);
@@ -14,19 +48,37 @@ export function canonicalJson(value: unknown): string {
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) {
-    return `[${value.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`;
+    return `[${value.map((item) => (item === undefined ? "null" : writeCanonical(item))).join(",")}]`;
   }
   const record = value as Record<string, unknown>;
   const parts: string[] = [];
   for (const key of Object.keys(record).sort()) {
     const member = record[key];
     if (member === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(member)}`);
+    parts.push(`${JSON.stringify(key)}:${writeCanonical(member)}`);
   }
   return `{${parts.join(",")}}`;
 }
 
+/** Hex sha256 of a UTF-8 string. */
+export type Sha256Hex = (text: string) => string;
+
+const portableSha256: Sha256Hex = (text) => bytesToHex(sha256(utf8ToBytes(text)));
+let sha256Hex: Sha256Hex = portableSha256;
+
+/**
+ * Replaces the portable (pure JavaScript) sha256 behind `checksum` with a native one, such as
+ * Node's crypto, several times faster on large states. It must return the same digests; the
+ * server checks that before installing it.
+ */
+export function useNativeSha256(implementation: Sha256Hex): void {
+  const probe = canonicalJson({ probe: "Loom ✓", n: [1, 2.5, -3] });
+  if (implementation(probe) !== portableSha256(probe))
+    throw new Error("the native sha256 disagrees with the portable one");
+  sha256Hex = implementation;
+}
+
 /** Hex sha256 of the canonical JSON of a value: the checksum stored with every snapshot. */
 export function checksum(value: unknown): string {
-  return bytesToHex(sha256(utf8ToBytes(canonicalJson(value))));
+  return sha256Hex(canonicalJson(value));
 }

@@ -39,10 +39,8 @@ export class DeltaError extends Error {
 
 export function parsePointer(path: string): string[] {
   if (path === "" || path[0] !== "/") throw new TypeError(`not a JSON Pointer to a member: "${path}"`);
-  return path
-    .slice(1)
-    .split("/")
-    .map((token) => token.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const tokens = path.slice(1).split("/");
+  return path.includes("~") ? tokens.map((token) => token.replace(/~1/g, "/").replace(/~0/g, "~")) : tokens;
 }
 
 export function pointer(...tokens: Array<string | number>): string {

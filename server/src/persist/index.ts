@@ -7,6 +7,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { installNativeSha256 } from "../native-sha256.ts";
 import { DrizzleTurnStore } from "./drizzle-turn-store.ts";
 import type { Db } from "./rows.ts";
 import * as schema from "./schema.ts";
@@ -50,6 +51,7 @@ export async function createTurnStore(options: TurnStoreOptions = {}): Promise<T
 }
 
 export async function openDatabase(options: TurnStoreOptions = {}): Promise<OpenDatabase> {
+  installNativeSha256();
   if (options.databaseUrl) {
     const migrator = postgres(options.databaseUrl, { max: 1, onnotice: () => {} });
     try {
