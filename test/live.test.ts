@@ -158,10 +158,20 @@ for (const mode of modes()) {
         hidden: true,
       });
 
-      // a turn after joining arrives as a broadcast and extends the same timeline
-      const next = await player.act(overcome(wren.characterId));
+      // a turn after joining arrives as a broadcast and extends the same timeline; its deltas
+      // reach GMs only (the others see their effect in the synced state)
+      const next = await gm.act({
+        kind: "world_event",
+        text: "A storm breaks.",
+        major: false,
+        deltas: [{ op: "set", path: "/world/flags/storm", value: true }],
+      });
       expect(next.ok).toBe(true);
       await waitFor(() => spectator.turns.at(-1)?.position === head + 1, 5_000, "broadcast");
+      await waitFor(() => lateGm.turns.at(-1)?.position === head + 1, 5_000, "GM broadcast");
+      expect(spectator.turns.at(-1)?.deltas).toEqual([]);
+      expect(lateGm.turns.at(-1)?.deltas).toEqual([{ op: "set", path: "/world/flags/storm", value: true }]);
+      expect(spectator.turns.at(-1)?.input).toMatchObject({ text: "A storm breaks." });
       const another = await player.act(overcome(wren.characterId, "a second step back"));
       expect(another.ok && (await player.undo()).ok).toBe(true);
       await waitFor(

@@ -91,3 +91,13 @@ export function redactTurn(turn: Turn): Turn {
     deltas: hiddenRoll ? [] : turn.deltas.filter((delta) => !SECRET_PATH.test(delta.path)),
   };
 }
+
+/**
+ * A turn as players and spectators receive it live: redacted, and without its deltas. Their view
+ * of the state arrives as the synced room state; the deltas (with their `prev` values) are what
+ * a GM works with. Every member decodes every turn, so what they do not need is left out.
+ * The HTTP timeline serves redacted turns with their deltas.
+ */
+export function memberTurn(turn: Turn): Turn {
+  return { ...redactTurn(turn), deltas: [] };
+}

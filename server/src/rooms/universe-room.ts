@@ -20,7 +20,7 @@ import { services } from "../services.ts";
 import { log } from "../log.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
-import { redactTurn, syncCharacter, syncScene, touched } from "./projection.ts";
+import { memberTurn, syncCharacter, syncScene, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
 import { intake } from "./intake.ts";
 import { admitMember, type Member } from "./membership.ts";
@@ -121,7 +121,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     // admitted arrived before this message and is in it too (clients merge by position).
     const recent = this.authority.recentTurns.slice(-RECENT_TURNS);
     client.send(ServerMessage.Recent, {
-      turns: member.role === "gm" ? recent : recent.map(redactTurn),
+      turns: member.role === "gm" ? recent : recent.map(memberTurn),
     } satisfies RecentMessage);
     if (member.characterId) this.markPresent(member.characterId, true);
     if (member.role === "player" && member.run) {
@@ -231,7 +231,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     client.send(ServerMessage.Ack, {
       seq,
       duplicate: "duplicate" in result ? result.duplicate : false,
-      turn: member.role === "gm" ? result.turn : redactTurn(result.turn),
+      turn: member.role === "gm" ? result.turn : memberTurn(result.turn),
     });
   }
 
@@ -268,12 +268,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
     if (changed.scene) syncScene(this.state, state);
     this.state.head = turn.position;
-    const redacted = redactTurn(turn);
-    if (redacted === turn) {
-      this.broadcastBytes(ServerMessage.Turn, encodeTurnMessage(turn), {}); // one encoding for everyone
-    } else {
-      const gms = this.clients.filter((client) => memberOf(client)?.role === "gm");
-      this.broadcastBytes(ServerMessage.Turn, encodeTurnMessage(redacted), { except: gms });
+    // one encoding per audience: GMs get the whole turn, everyone else memberTurn's
+    const gms = this.clients.filter((client) => memberOf(client)?.role === "gm");
+    this.broadcastBytes(ServerMessage.Turn, encodeTurnMessage(memberTurn(turn)), { except: gms });
+    if (gms.length > 0) {
       const full = encodeTurnMessage(turn);
       for (const gm of gms) gm.sendBytes(ServerMessage.Turn, full);
     }
