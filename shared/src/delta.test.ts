@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   applyDeltas,
+  applyDeltasInPlace,
   DeltaError,
   invertDeltas,
   pointer,
@@ -124,6 +125,21 @@ describe("applyDeltas / invertDeltas", () => {
         expect(applyDeltas(state, deltas)).toStrictEqual(stepwise);
       }),
       { seed: 7, numRuns: 200 },
+    );
+  });
+
+  it("applying in place to an owned copy gives the same document, and the same error", () => {
+    fc.assert(
+      fc.property(document, fc.array(intent, { minLength: 1, maxLength: 25 }), (state, intents) => {
+        const deltas = materialise(state, intents);
+        const owned = structuredClone(state);
+        expect(applyDeltasInPlace(owned, structuredClone(deltas))).toStrictEqual(applyDeltas(state, deltas));
+      }),
+      { seed: 11, numRuns: 300 },
+    );
+    const broken = { op: "increment", path: "/missing/deep", value: 1 } as const;
+    expect(() => applyDeltasInPlace({ a: 1 }, [broken])).toThrow(
+      expect.objectContaining({ code: "path_not_found" }) as Error,
     );
   });
 

@@ -121,16 +121,27 @@ function incremented(current: unknown, delta: Delta): number {
  * containers along each changed path are copied, the rest is shared with the input.
  */
 export function applyDeltas<T>(state: T, deltas: readonly Delta[]): T {
+  return apply(state, deltas, new WeakSet<object>());
+}
+
+/**
+ * Applies deltas to a document the caller owns outright (freshly parsed, shared with nothing),
+ * changing it in place: no container is copied. Same results and errors as applyDeltas.
+ */
+export function applyDeltasInPlace<T>(state: T, deltas: readonly Delta[]): T {
+  return apply(state, deltas, null);
+}
+
+/** `owned`: the containers this call copied and may change; null when every container may be changed. */
+function apply<T>(state: T, deltas: readonly Delta[], owned: WeakSet<object> | null): T {
   if (deltas.length === 0) return state;
-  // Containers copied during this call may be mutated in place by later deltas of the same call.
-  const owned = new WeakSet<object>();
   let root = state as unknown;
   if (!isContainer(root)) throw new TypeError("state must be an object");
   for (const delta of deltas) {
     const tokens = parsePointer(delta.path);
     // Assigning "__proto__" would swap an object's prototype instead of adding a member.
     if (tokens.includes("__proto__")) throw new DeltaError("invalid_path", delta, `"__proto__" is not a member name`);
-    if (!owned.has(root as object)) {
+    if (owned && !owned.has(root as object)) {
       root = shallowCopy(root as Container);
       owned.add(root as object);
     }
@@ -150,7 +161,7 @@ export function applyDeltas<T>(state: T, deltas: readonly Delta[]): T {
         );
       }
       let next = child;
-      if (!owned.has(child)) {
+      if (owned && !owned.has(child)) {
         next = shallowCopy(child);
         owned.add(next);
         if (Array.isArray(parent)) parent[Number(token)] = next;

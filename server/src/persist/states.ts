@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gte, lte, sql } from "drizzle-orm";
-import { applyDeltas, checksum, STATE_VERSION, upcastState } from "@loom/shared";
+import { applyDeltasInPlace, checksum, STATE_VERSION, upcastState } from "@loom/shared";
 import type { Delta, Snapshot, UniverseState } from "@loom/shared";
 import { slices } from "./ancestry.ts";
 import type { Ancestry, Chain } from "./ancestry.ts";
@@ -138,8 +138,8 @@ export class StateReader {
     if (deltas.length !== position - snapshot.position)
       throw new NotFoundError("turn", `${universeId}@${position}`);
     let state = asState(snapshot.state);
-    // One call for all the turns: a container is copied once per jump, not once per turn.
-    state = applyDeltas(state, deltas.flat());
+    // The snapshot was parsed for this call alone, so the deltas may change it in place.
+    state = applyDeltasInPlace(state, deltas.flat());
     return {
       position,
       state,
