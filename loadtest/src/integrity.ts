@@ -122,8 +122,7 @@ export async function checkIntegrity(fleet: Fleet, timeoutMs = 30_000): Promise<
     if (watch.last < head) report.members.behind += 1;
     if (watch.first === null) continue;
     for (let position = watch.first; position <= watch.last; position++) {
-      const seen = watch.idAt(position);
-      if (seen && stored.get(position) !== seen) report.members.mismatched += 1;
+      if (watch.sawAt(position, stored.get(position) ?? "") === false) report.members.mismatched += 1;
     }
   }
 

@@ -39,7 +39,8 @@ export const ACT_TIMEOUT_MS = 15_000;
  * persisted marks covering the turn's position.
  */
 export class SimMember {
-  readonly watch = new TimelineWatch();
+  /** A GM's view stands in for the timeline where there is no database (the bare room). */
+  readonly watch: TimelineWatch;
   private readonly inFlight = new Map<number, InFlight>();
   private readonly awaitingDurable: AwaitingMark[] = [];
   private readonly awaitingPersisted: AwaitingMark[] = [];
@@ -63,6 +64,7 @@ export class SimMember {
     /** Whether the server sends durable / persisted marks (the bare room does not). */
     private readonly marks = true,
   ) {
+    this.watch = new TimelineWatch(role === "gm");
     session.on("state", (state) => {
       const head = (state as { head?: unknown } | null)?.head;
       if (typeof head === "number") this.watch.observeJoinState(head);
