@@ -179,7 +179,37 @@ for (const mode of modes()) {
         5_000,
         "undo broadcast",
       );
-      for (const session of [gm, player, spectator, lateGm]) await session.leave();
+      // a session keeps only the newest `keepTurns`; a bad value is refused before joining
+      const brief = await watcher.joinUniverse(table.universeId, { role: "spectator", keepTurns: 5 });
+      await waitFor(() => brief.turns.at(-1)?.position === spectator.turns.at(-1)?.position, 5_000, "brief");
+      expect(brief.turns.map((turn) => turn.position)).toEqual(
+        spectator.turns.slice(-5).map((t) => t.position),
+      );
+      await expect(
+        watcher.joinUniverse(table.universeId, { role: "spectator", keepTurns: -1 }),
+      ).rejects.toThrow(RangeError);
+      for (const session of [gm, player, spectator, lateGm, brief]) await session.leave();
+    });
+
+    it("sends durable messages to members waiting on a mark; the others follow the marks in the synced state", async () => {
+      const table = await setTable(server.url, ["Odo", "Pell"]);
+      const [odo, pell] = table.players;
+      const acting = await odo!.client.joinUniverse(table.universeId, { role: "player", runId: odo!.runId });
+      const idle = await pell!.client.joinUniverse(table.universeId, { role: "player", runId: pell!.runId });
+      const received = { acting: 0, idle: 0 };
+      acting.room.onMessage("durable", () => (received.acting += 1));
+      idle.room.onMessage("durable", () => (received.idle += 1));
+      let last = 0;
+      for (let i = 0; i < 3; i++) {
+        const result = await acting.act(overcome(odo!.characterId));
+        expect(result.ok).toBe(true);
+        if (result.ok) last = result.turn.position;
+      }
+      await waitFor(() => acting.persistedThrough >= last, 5_000, "the actor's marks");
+      await waitFor(() => idle.persistedThrough >= last, 5_000, "marks in the synced state");
+      expect(received.acting).toBeGreaterThan(0);
+      expect(received.idle).toBe(0);
+      for (const session of [acting, idle]) await session.leave();
     });
 
     it("applies a retried client sequence number once", async () => {

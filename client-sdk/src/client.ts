@@ -19,7 +19,7 @@ export type Run = RunRecord;
 export type Progression = ProgressionRecord;
 export type { TimelinePage };
 import { LoomError, query, request } from "./http.ts";
-import { UniverseSession } from "./session.ts";
+import { checkKeepTurns, UniverseSession } from "./session.ts";
 
 export type HistoryQuery = TimelineQuery;
 
@@ -101,6 +101,7 @@ export class LoomClient {
     },
   ): Promise<UniverseSession> {
     const { keepTurns, ...join } = options;
+    if (keepTurns !== undefined) checkKeepTurns(keepTurns); // before joining, not after
     await request(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/open`, this.token, {});
     try {
       const room = await this.colyseus.joinById(universeId, join);

@@ -61,6 +61,12 @@ function initialSeq(): number {
   return Date.now() * 1000;
 }
 
+export function checkKeepTurns(keepTurns: number): number {
+  if (!Number.isInteger(keepTurns) || keepTurns < 0)
+    throw new RangeError(`keepTurns must be a whole number ≥ 0, not ${keepTurns}`);
+  return keepTurns;
+}
+
 /** A joined universe: send commands, receive the timeline as it grows. */
 export class UniverseSession {
   private seq = initialSeq();
@@ -88,10 +94,13 @@ export class UniverseSession {
   /** Resolves once the first full state has arrived (joinUniverse waits for it). */
   readonly ready: Promise<void>;
 
+  private readonly keepTurns: number;
+
   constructor(
     readonly room: Room,
-    private readonly keepTurns = 1_000,
+    keepTurns = 1_000,
   ) {
+    this.keepTurns = checkKeepTurns(keepTurns);
     this.ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
     room.onMessage(ServerMessage.Ack, (ack: AckMessage) => {
       this.pending.get(ack.seq)?.({ ok: true, turn: ack.turn, duplicate: ack.duplicate });
@@ -119,11 +128,7 @@ export class UniverseSession {
       this.trim();
       this.emit("recent", recent.turns);
     });
-    room.onMessage(ServerMessage.Durable, (marks: DurableMessage) => {
-      this.durableThrough = marks.durableThrough;
-      this.persistedThrough = marks.persistedThrough;
-      this.emit("durable", marks);
-    });
+    room.onMessage(ServerMessage.Durable, (marks: DurableMessage) => this.onMarks(marks));
     room.onMessage(ServerMessage.Recap, (recap: Recap) => {
       this.lastRecap = recap;
       this.emit("recap", recap);
@@ -131,7 +136,13 @@ export class UniverseSession {
     room.onMessage(ServerMessage.Narration, (narration: { position: number; text: string }) =>
       this.emit("narration", narration),
     );
-    room.onStateChange((state: unknown) => this.emit("state", state));
+    room.onStateChange((state: unknown) => {
+      // the marks in the synced state reach every member; the `durable` message only those waiting
+      const { durableThrough, persistedThrough } = state as Partial<RoomState>;
+      if (typeof durableThrough === "number" && typeof persistedThrough === "number")
+        this.onMarks({ durableThrough, persistedThrough });
+      this.emit("state", state);
+    });
     room.onLeave((code: number) => {
       for (const resolve of this.pending.values()) {
         resolve({
@@ -142,6 +153,15 @@ export class UniverseSession {
       this.pending.clear();
       this.emit("leave", code);
     });
+  }
+
+  /** Marks only move forward; a `durable` event for each advance, whichever way it came. */
+  private onMarks(marks: DurableMessage): void {
+    if (marks.durableThrough <= this.durableThrough && marks.persistedThrough <= this.persistedThrough)
+      return;
+    this.durableThrough = Math.max(this.durableThrough, marks.durableThrough);
+    this.persistedThrough = Math.max(this.persistedThrough, marks.persistedThrough);
+    this.emit("durable", { durableThrough: this.durableThrough, persistedThrough: this.persistedThrough });
   }
 
   private addTurn(turn: Turn): void {

@@ -23,7 +23,10 @@ export const ServerMessage = {
    * encodeTurnMessage.
    */
   Turn: "turn",
-  /** To everyone: durableThrough / persistedThrough advanced. */
+  /**
+   * durableThrough / persistedThrough advanced: sent at once to members with an acknowledged turn
+   * the marks did not cover yet. Every member also has the marks in the synced state.
+   */
   Durable: "durable",
   /** To a member as it joins: the newest turns (up to RECENT_TURNS), redacted for non-GMs. */
   Recent: "recent",

@@ -32,7 +32,12 @@ export interface AuthData {
   name: string;
 }
 
-type MemberState = Member & { bucket: TokenBucket; session?: OpenSession };
+type MemberState = Member & {
+  bucket: TokenBucket;
+  session?: OpenSession;
+  /** The newest turn acknowledged to this member that the marks sent to it do not cover yet (0: none). */
+  awaitingMarks: number;
+};
 
 /** Who a member acts as on the timeline (spectators never reach this: intake refuses them). */
 function actorOf(member: Member): { kind: "gm" | "player"; playerId: string } {
@@ -114,6 +119,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     const state: MemberState = {
       ...member,
       bucket: new TokenBucket(services().config.actionsPerSecond, Date.now()),
+      awaitingMarks: 0,
     };
     client.userData = state;
     this.attachView(client, state);
@@ -228,6 +234,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     result: OperationResult | { ok: true; turn: Turn; duplicate: boolean },
   ): void {
     if (!result.ok) return this.sendRejection(client, seq, result.rejection);
+    const state = memberOf(client);
+    if (state) state.awaitingMarks = Math.max(state.awaitingMarks, result.turn.position);
     client.send(ServerMessage.Ack, {
       seq,
       duplicate: "duplicate" in result ? result.duplicate : false,
@@ -311,7 +319,15 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (last.durableThrough === durableThrough && last.persistedThrough === persistedThrough) return;
     this.announced = { durableThrough, persistedThrough };
     this.markDurable();
-    this.broadcast(ServerMessage.Durable, { durableThrough, persistedThrough });
+    // Only to members waiting on a mark for a turn of theirs; everyone else reads the marks in the
+    // synced state. At a busy table that is a few members a tick instead of every one.
+    const marks = { durableThrough, persistedThrough };
+    for (const client of this.clients) {
+      const member = memberOf(client);
+      if (!member || member.awaitingMarks === 0) continue;
+      client.send(ServerMessage.Durable, marks);
+      if (persistedThrough >= member.awaitingMarks) member.awaitingMarks = 0;
+    }
   }
 
   private project(): void {
