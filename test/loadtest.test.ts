@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Packr, unpack } from "msgpackr";
 import WebSocket from "ws";
 import { connect } from "../client-sdk/src/index.ts";
-import { runLoadTest } from "../loadtest/src/harness.ts";
+import { DEFAULT_OPTIONS, runLoadTest } from "../loadtest/src/harness.ts";
+import { findMax } from "../loadtest/src/find-max.ts";
 import { characterSheet } from "../loadtest/src/commands.ts";
 import { startLoomTarget, type Target } from "../loadtest/src/targets.ts";
 import { decode, encode, type Packable } from "../loadtest/k6/msgpack.ts";
@@ -16,6 +17,25 @@ import {
 } from "../loadtest/k6/wire.ts";
 
 describe("load test harness", () => {
+  it("searches the rate: steps within the budget up to the top rate, and a miss is measured twice", async () => {
+    const base = { ...DEFAULT_OPTIONS, universes: 1, characters: 4, rates: [0.5, 1], stepS: 2 };
+    const easy = await findMax({ ...base, p99BudgetMs: 60_000 }, () => undefined);
+    expect(easy.loom.steps.map((s) => [s.ratePerCharacter, s.withinBudget, s.retry])).toEqual([
+      [0.5, true, false],
+      [1, true, false],
+    ]);
+    expect(easy.loom.maxRatePerCharacter).toBe(1);
+    expect(easy.loom.maxActionsPerSecond).toBeGreaterThan(0);
+    expect(easy.loom.integrityOk).toBe(true);
+
+    const impossible = await findMax({ ...base, p99BudgetMs: 0 }, () => undefined);
+    expect(impossible.loom.steps.map((s) => [s.ratePerCharacter, s.withinBudget, s.retry])).toEqual([
+      [0.5, false, false],
+      [0.5, false, true],
+    ]);
+    expect(impossible.loom.maxActionsPerSecond).toBe(0);
+  }, 60_000);
+
   it("runs the small scenario against Loom and the bare room with every turn accounted for", async () => {
     const lines: string[] = [];
     const report = await runLoadTest(

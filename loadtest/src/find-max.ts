@@ -5,7 +5,10 @@ import type { WindowReport } from "./recorder.ts";
 import { rateLimitFor, remoteLoomTarget, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
 
 export interface FindMaxOptions extends Omit<LoadOptions, "rate" | "durationS" | "warmupS"> {
-  /** Per-character rates to try, ascending; the search stops at the first that misses the budget. */
+  /**
+   * Per-character rates to try, ascending. A rate that misses the budget is measured once more
+   * (one 10 s window on a shared machine can catch a stall); the search stops when it misses twice.
+   */
   rates: number[];
   stepS: number;
   p99BudgetMs: number;
@@ -21,6 +24,8 @@ export interface StepReport {
   /** Sends the client dropped because it fell behind (the offered load was lower). */
   skipped: number;
   withinBudget: boolean;
+  /** The second measurement of a rate whose first missed the budget. */
+  retry: boolean;
 }
 
 export interface SearchReport {
@@ -48,7 +53,7 @@ export interface FindMaxReport {
   ok: boolean;
 }
 
-function step(window: WindowReport, budget: number): StepReport {
+function step(window: WindowReport, budget: number, retry: boolean): StepReport {
   const rejected = Object.values(window.rejected).reduce((sum, n) => sum + n, 0);
   const p99 = window.latencyMs.actToTurn.p99;
   return {
@@ -60,6 +65,7 @@ function step(window: WindowReport, budget: number): StepReport {
     unanswered: window.unanswered,
     skipped: window.skipped,
     withinBudget: p99 <= budget && window.unanswered === 0 && window.latencyMs.actToTurn.count > 0,
+    retry,
   };
 }
 
@@ -69,20 +75,24 @@ async function search(target: Target, options: FindMaxOptions, log: Log): Promis
     const { fleet } = await setUp(target, layoutOf(options), options.seed, log);
     const random = seededRandom(options.seed);
     const steps: StepReport[] = [];
-    for (const rate of options.rates) {
+    const measure = async (rate: number, retry: boolean): Promise<StepReport> => {
       const window = await measureWindow(
         fleet,
-        `${target.name} ${rate}/s`,
+        `${target.name} ${rate}/s${retry ? " (again)" : ""}`,
         { ...options, rate, durationS: options.stepS },
         random,
         log,
       );
-      const result = step(window, options.p99BudgetMs);
+      const result = step(window, options.p99BudgetMs, retry);
       steps.push(result);
       log(
-        `[${target.name}] ${rate}/s per character: ${result.ackedPerSecond} actions/s acked, act→turn p99 ${result.p99} ms ${result.withinBudget ? "within" : "over"} budget`,
+        `[${target.name}] ${rate}/s per character${retry ? " (again)" : ""}: ${result.ackedPerSecond} actions/s acked, act→turn p99 ${result.p99} ms ${result.withinBudget ? "within" : "over"} budget`,
       );
-      if (!result.withinBudget) break;
+      return result;
+    };
+    for (const rate of options.rates) {
+      if ((await measure(rate, false)).withinBudget) continue;
+      if (!(await measure(rate, true)).withinBudget) break;
     }
     const integrity = await checkIntegrity(fleet);
     await fleet.leave();
