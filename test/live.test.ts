@@ -209,6 +209,15 @@ for (const mode of modes()) {
       await waitFor(() => idle.persistedThrough >= last, 5_000, "marks in the synced state");
       expect(received.acting).toBeGreaterThan(0);
       expect(received.idle).toBe(0);
+      // the operator's view of the same acts: timed in the server, and written by group commits
+      const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as {
+        acts: { count: number; p99Ms: number };
+        commits: { count: number; turns: number; failed: number };
+      };
+      expect(metrics.acts.count).toBeGreaterThanOrEqual(3);
+      expect(metrics.acts.p99Ms).toBeGreaterThan(0);
+      expect(metrics.commits.turns).toBeGreaterThanOrEqual(last);
+      expect(metrics.commits.failed).toBe(0);
       for (const session of [acting, idle]) await session.leave();
     });
 

@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import { connect } from "../client-sdk/src/index.ts";
 import { DEFAULT_OPTIONS, runLoadTest } from "../loadtest/src/harness.ts";
 import { findMax } from "../loadtest/src/find-max.ts";
+import { describeLoad } from "../loadtest/src/summary.ts";
 import { characterSheet } from "../loadtest/src/commands.ts";
 import { startLoomTarget, type Target } from "../loadtest/src/targets.ts";
 import { decode, encode, type Packable } from "../loadtest/k6/msgpack.ts";
@@ -56,6 +57,13 @@ describe("load test harness", () => {
     expect(report.loom.integrity.members.checked).toBe(10 + 2 + 4);
     expect(report.loom.window.latencyMs.actToTurn.count).toBe(report.loom.window.acked);
     expect(report.loom.window.latencyMs.actToPersisted.count).toBe(report.loom.window.acked);
+
+    // the server's own account of the same window, from GET /metrics
+    expect(report.loom.server?.acts.count).toBe(report.loom.window.acked);
+    expect(report.loom.server?.acts.p99Ms).toBeGreaterThan(0);
+    expect(report.loom.server?.commits.failed).toBe(0);
+    expect(report.bare?.server).toBeNull();
+    expect(describeLoad(report)).toMatch(/in the server {2}act→ack p50 [\d.]+ \/ p99 [\d.]+ ms/);
 
     expect(report.bare?.integrity).toMatchObject({ ok: true, source: "broadcast" });
     expect(report.bare?.window.acked).toBeGreaterThan(50);

@@ -5,6 +5,7 @@ import { drain, drive } from "./load.ts";
 import { Recorder, type WindowReport } from "./recorder.ts";
 import { rateLimitFor, remoteLoomTarget, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
 import { round } from "./histogram.ts";
+import { readServerMetrics, serverWindow, type ServerWindow } from "./server-metrics.ts";
 
 export interface LoadOptions {
   universes: number;
@@ -47,6 +48,8 @@ export interface PhaseReport {
   /** Who took part; `dropped`: close codes of sessions the server closed during the run. */
   members: { players: number; gms: number; spectators: number; dropped: Record<string, number> };
   window: WindowReport;
+  /** The server's own timings over the window (null when it has no GET /metrics). */
+  server: ServerWindow | null;
   integrity: IntegrityReport;
 }
 
@@ -145,7 +148,9 @@ async function runPhase(target: Target, options: LoadOptions, log: Log): Promise
         null,
       );
     }
+    const before = await readServerMetrics(target.url);
     const window = await measureWindow(fleet, target.name, options, random, log);
+    const server = serverWindow(before, await readServerMetrics(target.url));
     const integrity = await checkIntegrity(fleet);
     const members = {
       players: fleet.players.length,
@@ -154,7 +159,7 @@ async function runPhase(target: Target, options: LoadOptions, log: Log): Promise
       dropped: fleet.dropped(),
     };
     await fleet.leave();
-    return { target: target.name, mode: target.mode, setupS, members, window, integrity };
+    return { target: target.name, mode: target.mode, setupS, members, window, server, integrity };
   } finally {
     await target.shutdown();
   }

@@ -23,6 +23,13 @@ function phase(report: PhaseReport): string[] {
     `  act→ack        ${latency(w.latencyMs.actToAck)}`,
     `  act→durable    ${latency(w.latencyMs.actToDurable)}`,
     `  act→persisted  ${latency(w.latencyMs.actToPersisted)}`,
+    ...(report.server
+      ? [
+          `  in the server  act→ack p50 ${report.server.acts.p50Ms} / p99 ${report.server.acts.p99Ms} ms (${report.server.acts.count}); ` +
+            `${report.server.commits.count} group commits of ${report.server.commits.turns} turns, p50 ${report.server.commits.p50Ms} / p99 ${report.server.commits.p99Ms} ms` +
+            (report.server.commits.failed > 0 ? `, ${report.server.commits.failed} FAILED` : ""),
+        ]
+      : []),
     `  integrity      ${i.ok ? "OK" : "FAILED"} (${i.source}): ${i.turnsStored} turns in ${i.universes} universes, ${i.ackedTurns} acknowledged; ` +
       `lost ${i.acked.lost}, duplicated ${i.acked.duplicated}, moved ${i.acked.moved}, gaps ${i.timeline.gaps}, ` +
       `member gaps ${i.members.gaps} / duplicates ${i.members.duplicates} / reordered ${i.members.reordered} / behind ${i.members.behind} / mismatched ${i.members.mismatched} of ${i.members.checked}`,

@@ -13,6 +13,7 @@ import { createTokenService, loadSecret } from "./auth/tokens.ts";
 import { newId, setServices, type Services } from "./services.ts";
 import { Ownership, UNIVERSE_ROOM } from "./universe/ownership.ts";
 import { GroupCommit } from "./universe/group-commit.ts";
+import { Metrics } from "./metrics.ts";
 import { PersistTick } from "./universe/persist-tick.ts";
 import { UniverseRoom } from "./rooms/universe-room.ts";
 import { installRoutes } from "./api/routes.ts";
@@ -40,10 +41,11 @@ export async function buildLoomServer(config: LoomConfig): Promise<{ server: Ser
     await loadSecret({ secret: config.secret ?? undefined, dataDir: config.dataDir }),
   );
   const processId = newId();
+  const metrics = new Metrics();
   const ownership = new Ownership({
     processId,
     turnStore,
-    writer: new GroupCommit(turnStore),
+    writer: new GroupCommit(turnStore, (turns, ms, ok) => metrics.commit(turns, ms, ok)),
     liveStore,
     leaseTtlMs: config.leaseTtlMs,
     durableOnLiveAppend: liveStore.kind === "redis",
@@ -57,6 +59,7 @@ export async function buildLoomServer(config: LoomConfig): Promise<{ server: Ser
     tokens,
     ownership,
     persistTick,
+    metrics,
     processId,
     newId,
   };

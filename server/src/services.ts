@@ -5,6 +5,7 @@ import type { TurnStore } from "./persist/turn-store.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { Ownership } from "./universe/ownership.ts";
 import type { PersistTick } from "./universe/persist-tick.ts";
+import type { Metrics } from "./metrics.ts";
 
 /**
  * What the rooms and the HTTP API share inside one process. Colyseus instantiates rooms by
@@ -18,6 +19,8 @@ export interface Services {
   ownership: Ownership;
   /** The shared persist tick rooms flush on. */
   persistTick: PersistTick;
+  /** Pipeline and group-commit timings (GET /metrics). */
+  metrics: Metrics;
   /** This process's id in the matchmaker, used as the lease owner. */
   processId: string;
   newId: () => string;

@@ -47,6 +47,12 @@ export function installRoutes(app: Application): void {
     }),
   );
 
+  // Operators: timings of this process since it started (see server/src/metrics.ts).
+  app.get(
+    "/metrics",
+    route(async () => services().metrics.read()),
+  );
+
   app.post(
     "/api/players",
     route(async (req, res) => {

@@ -244,6 +244,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   private async onAct(client: Client, message: unknown): Promise<void> {
+    const received = performance.now();
     const member = memberOf(client);
     if (!member) return;
     const taken = intake(actMessageSchema, message, member, Date.now());
@@ -261,6 +262,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       client: { key: member.clientKey, seq },
     });
     this.answer(client, seq, member, result);
+    if (result.ok) services().metrics.acts.record(performance.now() - received);
   }
 
   private sendRejection(client: Client, seq: number | null, rejection: Rejection): void {

@@ -24,7 +24,11 @@ export class GroupCommit {
   private writing: Promise<void> | null = null;
   private scheduled = false;
 
-  constructor(private readonly store: Pick<TurnStore, "appendMany">) {}
+  constructor(
+    private readonly store: Pick<TurnStore, "appendMany">,
+    /** Told of each group written: its turns, how long it took, whether the database took it. */
+    private readonly onGroup: (turns: number, ms: number, ok: boolean) => void = () => undefined,
+  ) {}
 
   /** Same contract as TurnStore.appendTurns, conflicts included. */
   appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }> {
@@ -51,12 +55,16 @@ export class GroupCommit {
     const group = this.take();
     if (group.length === 0) return;
     let outcomes: AppendOutcome[];
+    const started = performance.now();
+    const turns = group.reduce((sum, { batch }) => sum + batch.turns.length, 0);
     try {
       outcomes = await this.store.appendMany(group.map(({ universeId, batch }) => ({ universeId, batch })));
     } catch (error) {
+      this.onGroup(turns, performance.now() - started, false);
       for (const request of group) request.reject(error instanceof Error ? error : new Error(String(error)));
       return;
     }
+    this.onGroup(turns, performance.now() - started, true);
     group.forEach((request, i) => settle(request, outcomes[i]!));
   }
 

@@ -1,0 +1,42 @@
+import { between, quantile, type MetricsReading } from "../../server/src/metrics.ts";
+
+/** What the server measured itself during a window: from its GET /metrics, read before and after. */
+export interface ServerWindow {
+  /** `act` message received → acknowledged, inside the server. */
+  acts: { count: number; p50Ms: number; p99Ms: number };
+  /** Group commits in the window: how many, the turns they wrote, how long they took. */
+  commits: { count: number; turns: number; p50Ms: number; p99Ms: number; failed: number };
+}
+
+/** The server's metrics, or null for a server without them (the bare room). */
+export async function readServerMetrics(url: string): Promise<MetricsReading | null> {
+  try {
+    const response = await fetch(`${url}/metrics`);
+    return response.ok ? ((await response.json()) as MetricsReading) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function serverWindow(
+  before: MetricsReading | null,
+  after: MetricsReading | null,
+): ServerWindow | null {
+  if (!before || !after) return null;
+  const acts = between(before.acts, after.acts);
+  const commits = between(before.commits, after.commits);
+  return {
+    acts: {
+      count: after.acts.count - before.acts.count,
+      p50Ms: quantile(acts, 0.5),
+      p99Ms: quantile(acts, 0.99),
+    },
+    commits: {
+      count: after.commits.count - before.commits.count,
+      turns: after.commits.turns - before.commits.turns,
+      p50Ms: quantile(commits, 0.5),
+      p99Ms: quantile(commits, 0.99),
+      failed: after.commits.failed - before.commits.failed,
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { BUCKET_BOUNDS_MS, between, Histogram, quantile } from "./metrics.ts";
+
+describe("metrics histogram", () => {
+  it("puts each value in the first bucket whose bound holds it", () => {
+    const histogram = new Histogram();
+    const values = [0, 0.05, 0.051, 1, 1.2, 10, 250, 59_999, 120_000];
+    for (const value of values) histogram.record(value);
+    const { buckets, count, maxMs } = histogram.read();
+    expect(count).toBe(values.length);
+    expect(maxMs).toBe(120_000);
+    let i = 0;
+    for (const value of values) {
+      const index = BUCKET_BOUNDS_MS.findIndex((bound) => value <= bound);
+      const expected = index === -1 ? BUCKET_BOUNDS_MS.length : index;
+      expect(buckets[expected], `bucket of ${value}`).toBeGreaterThan(0);
+      i += 1;
+    }
+    expect(buckets.reduce((sum, n) => sum + n, 0)).toBe(i);
+  });
+
+  it("reads percentiles within one bucket (10 %) of the exact value, also between two readings", () => {
+    const histogram = new Histogram();
+    for (let ms = 1; ms <= 100; ms++) histogram.record(ms);
+    const first = histogram.read();
+    expect(first.p50Ms).toBeGreaterThanOrEqual(50);
+    expect(first.p50Ms).toBeLessThanOrEqual(55);
+    expect(first.p99Ms).toBeGreaterThanOrEqual(99);
+    expect(first.p99Ms).toBeLessThanOrEqual(109);
+    for (let i = 0; i < 100; i++) histogram.record(500);
+    const window = between(first, histogram.read());
+    expect(window.reduce((sum, n) => sum + n, 0)).toBe(100);
+    expect(quantile(window, 0.5)).toBeGreaterThanOrEqual(500);
+    expect(quantile(window, 0.5)).toBeLessThanOrEqual(550);
+    expect(quantile([], 0.99)).toBe(0);
+  });
+});

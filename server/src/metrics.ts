@@ -1,0 +1,117 @@
+/**
+ * What an operator reads at GET /metrics: how long the turn pipeline takes inside this process
+ * and how the group commits go. Latencies are kept in log-spaced buckets (each 10 % wider than
+ * the one before, 0.05 ms to 60 s), so recording costs nothing worth measuring and two readings
+ * can be subtracted to get the percentiles of the time between them.
+ */
+
+const FIRST_BOUND_MS = 0.05;
+const GROWTH = 1.1;
+const LAST_BOUND_MS = 60_000;
+
+/** Upper bounds of the buckets in ms; a last, unbounded bucket follows. */
+export const BUCKET_BOUNDS_MS: readonly number[] = (() => {
+  const bounds: number[] = [];
+  for (let bound = FIRST_BOUND_MS; bound < LAST_BOUND_MS; bound *= GROWTH)
+    bounds.push(Math.round(bound * 1000) / 1000);
+  bounds.push(LAST_BOUND_MS);
+  return bounds;
+})();
+
+export interface HistogramReading {
+  count: number;
+  sumMs: number;
+  maxMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Counts per bucket of BUCKET_BOUNDS_MS (and one past the last bound). */
+  buckets: number[];
+}
+
+export class Histogram {
+  private readonly counts = new Array<number>(BUCKET_BOUNDS_MS.length + 1).fill(0);
+  private count = 0;
+  private sum = 0;
+  private max = 0;
+
+  record(ms: number): void {
+    const value = Math.max(0, ms);
+    let index =
+      value <= FIRST_BOUND_MS
+        ? 0
+        : Math.min(BUCKET_BOUNDS_MS.length, Math.ceil(Math.log(value / FIRST_BOUND_MS) / Math.log(GROWTH)));
+    // the rounded bounds can put a value one bucket off; settle it against the table
+    while (index > 0 && value <= BUCKET_BOUNDS_MS[index - 1]!) index -= 1;
+    while (index < BUCKET_BOUNDS_MS.length && value > BUCKET_BOUNDS_MS[index]!) index += 1;
+    this.counts[index]! += 1;
+    this.count += 1;
+    this.sum += value;
+    if (value > this.max) this.max = value;
+  }
+
+  read(): HistogramReading {
+    return {
+      count: this.count,
+      sumMs: round(this.sum),
+      maxMs: round(this.max),
+      p50Ms: quantile(this.counts, 0.5),
+      p99Ms: quantile(this.counts, 0.99),
+      buckets: [...this.counts],
+    };
+  }
+}
+
+/**
+ * The q-quantile of bucket counts, as the upper bound of the bucket it falls in (so at most 10 %
+ * high); 0 when there are none. Works on the difference of two readings as well.
+ */
+export function quantile(buckets: readonly number[], q: number): number {
+  const total = buckets.reduce((sum, n) => sum + n, 0);
+  if (total === 0) return 0;
+  const rank = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    seen += buckets[i]!;
+    if (seen >= rank) return BUCKET_BOUNDS_MS[Math.min(i, BUCKET_BOUNDS_MS.length - 1)]!;
+  }
+  return LAST_BOUND_MS;
+}
+
+/** The buckets recorded between two readings of the same histogram. */
+export function between(before: HistogramReading, after: HistogramReading): number[] {
+  return after.buckets.map((n, i) => n - (before.buckets[i] ?? 0));
+}
+
+export interface MetricsReading {
+  startedAt: string;
+  /** Turns made by `act` messages, and the time from receiving the message to acknowledging it. */
+  acts: HistogramReading;
+  /** Group commits: how long each took and how many turns each wrote. */
+  commits: HistogramReading & { turns: number; failed: number };
+}
+
+export class Metrics {
+  readonly acts = new Histogram();
+  private readonly commits = new Histogram();
+  private committedTurns = 0;
+  private failedCommits = 0;
+  private readonly startedAt = new Date().toISOString();
+
+  commit(turns: number, ms: number, ok: boolean): void {
+    this.commits.record(ms);
+    if (ok) this.committedTurns += turns;
+    else this.failedCommits += 1;
+  }
+
+  read(): MetricsReading {
+    return {
+      startedAt: this.startedAt,
+      acts: this.acts.read(),
+      commits: { ...this.commits.read(), turns: this.committedTurns, failed: this.failedCommits },
+    };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
