@@ -1,9 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { matchMaker } from "@colyseus/core";
 import { checksum, RECENT_TURNS } from "@loom/shared";
 import { connect } from "../client-sdk/src/index.ts";
 import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
+import { socketOf } from "../server/src/rooms/output-batch.ts";
+
+/**
+ * The message types of the Colyseus room messages in one chunk a socket wrote: WebSocket frames
+ * (header and payload, or a payload alone) whose payload is [13 or 17][type as a short string]….
+ */
+function messageTypes(chunk: Buffer): string[] {
+  let payload = chunk;
+  if (chunk[0] === 0x82) {
+    const length = chunk[1]! & 0x7f;
+    payload = chunk.subarray(length === 126 ? 4 : length === 127 ? 10 : 2);
+  }
+  if (payload.length < 2 || (payload[0] !== 13 && payload[0] !== 17) || (payload[1]! & 0xe0) !== 0xa0)
+    return [];
+  return [payload.subarray(2, 2 + (payload[1]! & 0x1f)).toString("utf8")];
+}
 
 for (const mode of modes()) {
   describe(`live universe (${mode.name})`, () => {
@@ -219,6 +236,39 @@ for (const mode of modes()) {
       expect(metrics.commits.turns).toBeGreaterThanOrEqual(last);
       expect(metrics.commits.failed).toBe(0);
       for (const session of [acting, idle]) await session.leave();
+    });
+
+    it("sends an act's ack and its turn to the actor in one write", async () => {
+      const table = await setTable(server.url, ["Quill"]);
+      const [quill] = table.players;
+      const session = await quill!.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: quill!.runId,
+      });
+      const room = matchMaker.getLocalRoomById(table.universeId);
+      const client = room.clients.find((c) => c.sessionId === session.room.sessionId)!;
+      const socket = socketOf(client) as unknown as {
+        _writev: (chunks: Array<{ chunk: Buffer }>, cb: unknown) => void;
+      };
+      // the batch reaches the real transport's socket (this fails if a Colyseus or ws upgrade moves it)
+      expect(socket).toBeDefined();
+      const writes: string[][] = [];
+      const writev = socket._writev.bind(socket);
+      socket._writev = (chunks, cb) => {
+        writes.push(chunks.flatMap(({ chunk }) => messageTypes(chunk)));
+        writev(chunks, cb);
+      };
+      const result = await session.act(overcome(quill!.characterId));
+      expect(result.ok).toBe(true);
+      await waitFor(
+        () => session.turns.some((t) => result.ok && t.position === result.turn.position),
+        5_000,
+        "turn",
+      );
+      const withAck = writes.find((types) => types.includes("ack"));
+      expect(withAck).toBeDefined();
+      expect(withAck).toContain("turn");
+      await session.leave();
     });
 
     it("applies a retried client sequence number once", async () => {

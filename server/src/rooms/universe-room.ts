@@ -24,6 +24,7 @@ import { memberTurn, syncCharacter, syncScene, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
 import { intake } from "./intake.ts";
 import { admitMember, type Member } from "./membership.ts";
+import { outputBatch } from "./output-batch.ts";
 import { endPlaySession, startPlaySession, type OpenSession } from "../universe/continuity.ts";
 import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
 
@@ -143,6 +144,12 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
   }
 
+  /** A patch goes out in the same write as whatever else this loop turn sends its clients. */
+  override broadcastPatch(): boolean {
+    outputBatch.holdAll(this, this.clients);
+    return super.broadcastPatch();
+  }
+
   override async onDrop(client: Client): Promise<void> {
     await this.allowReconnection(client, services().config.reconnectSeconds);
   }
@@ -236,6 +243,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (!result.ok) return this.sendRejection(client, seq, result.rejection);
     const state = memberOf(client);
     if (state) state.awaitingMarks = Math.max(state.awaitingMarks, result.turn.position);
+    outputBatch.hold(client);
     client.send(ServerMessage.Ack, {
       seq,
       duplicate: "duplicate" in result ? result.duplicate : false,
@@ -266,6 +274,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   private sendRejection(client: Client, seq: number | null, rejection: Rejection): void {
+    outputBatch.hold(client);
     client.send(ServerMessage.Rejected, { seq, code: rejection.code, message: rejection.message });
   }
 
@@ -278,7 +287,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
     if (changed.scene) syncScene(this.state, state);
     this.state.head = turn.position;
-    // one encoding per audience: GMs get the whole turn, everyone else memberTurn's
+    // one encoding per audience: GMs get the whole turn, everyone else memberTurn's; each
+    // client's frames of this loop turn leave in one write
+    outputBatch.holdAll(this, this.clients);
     const gms = this.clients.filter((client) => memberOf(client)?.role === "gm");
     this.broadcastBytes(ServerMessage.Turn, encodeTurnMessage(memberTurn(turn)), { except: gms });
     if (gms.length > 0) {
@@ -327,6 +338,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     for (const client of this.clients) {
       const member = memberOf(client);
       if (!member || member.awaitingMarks === 0) continue;
+      outputBatch.hold(client);
       client.send(ServerMessage.Durable, marks);
       if (persistedThrough >= member.awaitingMarks) member.awaitingMarks = 0;
     }
