@@ -119,6 +119,50 @@ describe("persister", () => {
     expect(state.checksum).toBe(checksum(state.state));
   });
 
+  it("starts the next write as soon as the one in flight ends when a flush came meanwhile", async () => {
+    const universe = await store.createUniverse(
+      { id: "persister-back-to-back", name: "Tides", seed: 1, createdBy: "gm" },
+      emptyState("Tides"),
+    );
+    // the real store behind a gate that holds the first write until released
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const written: number[][] = [];
+    const writer: Pick<TurnStore, "appendTurns"> = {
+      appendTurns: async (universeId, batch) => {
+        written.push(batch.turns.map((t) => t.position));
+        if (written.length === 1) await gate;
+        return store.appendTurns(universeId, batch);
+      },
+    };
+    const persisted: number[] = [];
+    const persister = new Persister({
+      universeId: universe.id,
+      writer,
+      liveStore: new MemoryLiveStore(),
+      persistedThrough: 0,
+      sinceSnapshot: { turns: 0, deltas: 0 },
+      onPersisted: (through) => persisted.push(through),
+      onFenced: () => {
+        throw new Error("not expected");
+      },
+    });
+
+    persister.enqueue([turn(universe.id, 1)], []);
+    const first = persister.flush();
+    persister.enqueue([turn(universe.id, 2), turn(universe.id, 3)], []);
+    expect(persister.flush()).toBe(first); // a tick during the write: nothing new starts yet
+    expect(written).toEqual([[1]]);
+
+    release();
+    await first;
+    // no further flush call: the second write follows the first by itself
+    for (let i = 0; i < 100 && persisted.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(written).toEqual([[1], [2, 3]]);
+    expect(persisted).toEqual([1, 3]);
+    expect(await store.headPosition(universe.id)).toBe(3);
+  });
+
   it("reports a stale head as fencing, not as a retryable failure", async () => {
     const universe = await store.createUniverse(
       { id: "persister-fenced", name: "Tides", seed: 1, createdBy: "gm" },
