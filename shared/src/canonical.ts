@@ -25,17 +25,28 @@ class IndexKey extends Error {}
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
 
 function sortedMembers(_key: string, value: unknown): unknown {
-  if (typeof value === "number" && !Number.isFinite(value)) {
-    throw new TypeError(`canonical JSON cannot encode ${value}`);
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      throw new TypeError(`canonical JSON cannot encode ${value}`);
+    }
+    return value;
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  if (Array.isArray(value)) return value;
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  const sorted: Record<string, unknown> = {};
-  for (const key of keys) {
-    if (ARRAY_INDEX.test(key)) throw new IndexKey(key);
-    sorted[key] = record[key];
+  const keys = Object.keys(record);
+  let inOrder = true;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const first = key.charCodeAt(0);
+    if (first >= 48 && first <= 57 && ARRAY_INDEX.test(key)) throw new IndexKey(key);
+    if (i > 0 && keys[i - 1]! > key) inOrder = false;
   }
+  // An object whose keys are already in order (one parsed from canonical JSON, as stored
+  // snapshots are) is written as it is: no copy, no sort.
+  if (inOrder) return record;
+  keys.sort();
+  const sorted: Record<string, unknown> = {};
+  for (const key of keys) sorted[key] = record[key];
   return sorted;
 }
 

@@ -3,7 +3,8 @@ import { checksum } from "@loom/shared";
 import type { UniverseState } from "@loom/shared";
 import { toUniverse } from "./rows.ts";
 import type { Db } from "./rows.ts";
-import { snapshots, universes } from "./schema.ts";
+import { universes } from "./schema.ts";
+import { upsertSnapshots } from "./states.ts";
 import { NotFoundError } from "./turn-store.ts";
 import type { NewUniverse, UniverseRecord } from "./turn-store.ts";
 
@@ -19,14 +20,16 @@ export async function createUniverse(
       .insert(universes)
       .values({ ...universe, settings: universe.settings ?? {}, createdAt: now })
       .returning();
-    await tx.insert(snapshots).values({
-      universeId: universe.id,
-      position: 0,
-      state: genesis,
-      checksum: checksum(genesis),
-      reason: "genesis",
-      createdAt: now,
-    });
+    await upsertSnapshots(tx, [
+      {
+        universeId: universe.id,
+        position: 0,
+        state: genesis,
+        checksum: checksum(genesis),
+        reason: "genesis",
+        createdAt: now.toISOString(),
+      },
+    ]);
     return toUniverse(row!);
   });
 }
