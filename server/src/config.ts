@@ -42,7 +42,7 @@ export function loadConfig(
     dataDir: resolve(env.LOOM_DATA_DIR || "./data"),
     publicAddress: env.LOOM_PUBLIC_ADDRESS || null,
     actionsPerSecond: int(env.LOOM_ACTIONS_PER_SECOND, 10, "LOOM_ACTIONS_PER_SECOND"),
-    persistIntervalMs: int(env.LOOM_PERSIST_INTERVAL_MS, 250, "LOOM_PERSIST_INTERVAL_MS"),
+    persistIntervalMs: int(env.LOOM_PERSIST_INTERVAL_MS, 100, "LOOM_PERSIST_INTERVAL_MS"),
     patchIntervalMs: int(env.LOOM_PATCH_INTERVAL_MS, 200, "LOOM_PATCH_INTERVAL_MS"),
     persistBatch: int(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
     leaseTtlMs: int(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),

@@ -17,7 +17,7 @@ interface Waiting extends AppendRequest {
  * same turn of the event loop) go to the TurnStore together, as one transaction. Rooms flush on
  * a shared tick, so at 50 busy universes a tick costs one transaction instead of fifty: a
  * transaction's fixed cost (round trips, the commit, and in embedded mode PGlite's per-statement
- * overhead) dominates the small batches a 250 ms tick collects.
+ * overhead) dominates the small batches a 100 ms tick collects.
  */
 export class GroupCommit {
   private waiting: Waiting[] = [];
