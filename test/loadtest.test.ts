@@ -62,6 +62,12 @@ describe("load test harness", () => {
     expect(report.loom.server?.acts.count).toBe(report.loom.window.acked);
     expect(report.loom.server?.acts.p99Ms).toBeGreaterThan(0);
     expect(report.loom.server?.commits.failed).toBe(0);
+    // how busy each side's event loop was: the clients' own queueing is part of what they measure
+    expect(report.loom.server?.loopBusy).toBeGreaterThan(0);
+    expect(report.loom.server?.loopBusy).toBeLessThanOrEqual(1);
+    expect(report.loom.window.clientLoopBusy).toBeGreaterThan(0);
+    expect(report.loom.window.clientLoopBusy).toBeLessThanOrEqual(1);
+    expect(describeLoad(report)).toMatch(/event loops {4}clients \d+ % busy, server \d+ % busy/);
     expect(report.bare?.server).toBeNull();
     expect(describeLoad(report)).toMatch(/in the server {2}act→ack p50 [\d.]+ \/ p99 [\d.]+ ms/);
 

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { LatencyHistogram, round, type LatencySummary } from "./histogram.ts";
 
 /** What one measured window of load produced, as the report prints it. */
@@ -20,6 +21,11 @@ export interface WindowReport {
     actToDurable: LatencySummary;
     actToPersisted: LatencySummary;
   };
+  /**
+   * How busy the simulated clients' event loop was while sending (0–1). Near 1, the clients queue
+   * their own messages and every latency above includes that wait.
+   */
+  clientLoopBusy: number;
 }
 
 /** Counters and latency histograms for one window; every simulated member reports into it. */
@@ -37,17 +43,22 @@ export class Recorder {
   readonly actToPersisted = new LatencyHistogram();
   private startedAt = performance.now();
   private stoppedAt: number | null = null;
+  private loopAtStart = performance.eventLoopUtilization();
+  private clientLoopBusy: number | null = null;
   private lastAckAt = 0;
 
   constructor(readonly ratePerCharacter: number) {}
 
   start(): void {
     this.startedAt = performance.now();
+    this.loopAtStart = performance.eventLoopUtilization();
   }
 
   /** Sending stopped: throughput is counted over the sending time, answers may still arrive. */
   stop(): void {
     this.stoppedAt = performance.now();
+    this.clientLoopBusy =
+      Math.round(performance.eventLoopUtilization(this.loopAtStart).utilization * 100) / 100;
   }
 
   ack(ms: number): void {
@@ -92,6 +103,9 @@ export class Recorder {
         actToDurable: this.actToDurable.summary(),
         actToPersisted: this.actToPersisted.summary(),
       },
+      clientLoopBusy:
+        this.clientLoopBusy ??
+        Math.round(performance.eventLoopUtilization(this.loopAtStart).utilization * 100) / 100,
     };
   }
 }

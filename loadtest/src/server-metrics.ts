@@ -1,4 +1,4 @@
-import { between, quantile, type MetricsReading } from "../../server/src/metrics.ts";
+import { between, loopBusy, quantile, type MetricsReading } from "../../server/src/metrics.ts";
 
 /** What the server measured itself during a window: from its GET /metrics, read before and after. */
 export interface ServerWindow {
@@ -6,6 +6,8 @@ export interface ServerWindow {
   acts: { count: number; p50Ms: number; p99Ms: number };
   /** Group commits in the window: how many, the turns they wrote, how long they took. */
   commits: { count: number; turns: number; p50Ms: number; p99Ms: number; failed: number };
+  /** How busy the server's main event loop was over the window (0–1). */
+  loopBusy: number;
 }
 
 /** The server's metrics, or null for a server without them (the bare room). */
@@ -38,5 +40,6 @@ export function serverWindow(
       p99Ms: quantile(commits, 0.99),
       failed: after.commits.failed - before.commits.failed,
     },
+    loopBusy: loopBusy(before.eventLoop, after.eventLoop),
   };
 }

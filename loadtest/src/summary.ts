@@ -5,6 +5,8 @@ import type { LatencySummary } from "./histogram.ts";
 const latency = (l: LatencySummary) =>
   l.count === 0 ? "n/a" : `p50 ${l.p50} / p95 ${l.p95} / p99 ${l.p99} / max ${l.max} ms (${l.count})`;
 
+const percent = (fraction: number) => `${Math.round(fraction * 100)} %`;
+
 function phase(report: PhaseReport): string[] {
   const { window: w, integrity: i } = report;
   const rejected =
@@ -23,6 +25,9 @@ function phase(report: PhaseReport): string[] {
     `  act→ack        ${latency(w.latencyMs.actToAck)}`,
     `  act→durable    ${latency(w.latencyMs.actToDurable)}`,
     `  act→persisted  ${latency(w.latencyMs.actToPersisted)}`,
+    `  event loops    clients ${percent(w.clientLoopBusy)} busy` +
+      (report.server ? `, server ${percent(report.server.loopBusy)} busy` : "") +
+      (w.clientLoopBusy >= 0.9 ? " (the clients' own queue is in the latencies above)" : ""),
     ...(report.server
       ? [
           `  in the server  act→ack p50 ${report.server.acts.p50Ms} / p99 ${report.server.acts.p99Ms} ms (${report.server.acts.count}); ` +

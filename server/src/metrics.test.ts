@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BUCKET_BOUNDS_MS, between, Histogram, quantile } from "./metrics.ts";
+import { BUCKET_BOUNDS_MS, between, Histogram, loopBusy, Metrics, quantile } from "./metrics.ts";
 
 describe("metrics histogram", () => {
   it("puts each value in the first bucket whose bound holds it", () => {
@@ -33,5 +33,20 @@ describe("metrics histogram", () => {
     expect(quantile(window, 0.5)).toBeGreaterThanOrEqual(500);
     expect(quantile(window, 0.5)).toBeLessThanOrEqual(550);
     expect(quantile([], 0.99)).toBe(0);
+  });
+
+  it("tells how busy the event loop was between two readings", async () => {
+    const metrics = new Metrics();
+    const idle = metrics.read();
+    await new Promise((resolve) => setTimeout(resolve, 60)); // waiting: the loop is idle
+    const afterIdle = metrics.read();
+    const spinUntil = performance.now() + 60;
+    while (performance.now() < spinUntil); // running: the loop is busy
+    await new Promise((resolve) => setImmediate(resolve));
+    const afterBusy = metrics.read();
+    expect(afterBusy.eventLoop.activeMs).toBeGreaterThan(afterIdle.eventLoop.activeMs);
+    expect(loopBusy(idle.eventLoop, afterIdle.eventLoop)).toBeLessThan(0.5);
+    expect(loopBusy(afterIdle.eventLoop, afterBusy.eventLoop)).toBeGreaterThan(0.5);
+    expect(loopBusy(afterBusy.eventLoop, afterBusy.eventLoop)).toBe(0);
   });
 });

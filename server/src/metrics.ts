@@ -4,6 +4,7 @@
  * the one before, 0.05 ms to 60 s), so recording costs nothing worth measuring and two readings
  * can be subtracted to get the percentiles of the time between them.
  */
+import { performance } from "node:perf_hooks";
 
 const FIRST_BOUND_MS = 0.05;
 const GROWTH = 1.1;
@@ -77,6 +78,13 @@ export function quantile(buckets: readonly number[], q: number): number {
   return LAST_BOUND_MS;
 }
 
+/** How busy an event loop was between two readings (0–1, two decimals). */
+export function loopBusy(before: MetricsReading["eventLoop"], after: MetricsReading["eventLoop"]): number {
+  const active = after.activeMs - before.activeMs;
+  const total = active + after.idleMs - before.idleMs;
+  return total > 0 ? Math.round((active / total) * 100) / 100 : 0;
+}
+
 /** The buckets recorded between two readings of the same histogram. */
 export function between(before: HistogramReading, after: HistogramReading): number[] {
   return after.buckets.map((n, i) => n - (before.buckets[i] ?? 0));
@@ -88,6 +96,12 @@ export interface MetricsReading {
   acts: HistogramReading;
   /** Group commits: how long each took and how many turns each wrote. */
   commits: HistogramReading & { turns: number; failed: number };
+  /**
+   * Milliseconds the main thread's event loop spent running and waiting since the process started.
+   * Between two readings, active ÷ (active + idle) is how busy it was: near 1, every message
+   * waits its turn.
+   */
+  eventLoop: { activeMs: number; idleMs: number };
 }
 
 export class Metrics {
@@ -104,10 +118,12 @@ export class Metrics {
   }
 
   read(): MetricsReading {
+    const loop = performance.eventLoopUtilization();
     return {
       startedAt: this.startedAt,
       acts: this.acts.read(),
       commits: { ...this.commits.read(), turns: this.committedTurns, failed: this.failedCommits },
+      eventLoop: { activeMs: round(loop.active), idleMs: round(loop.idle) },
     };
   }
 }
