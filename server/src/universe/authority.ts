@@ -27,6 +27,23 @@ function isRunBookkeeping(command: Command | SystemCommand): boolean {
   return command.kind === "session_end" || command.kind === "run_end" || command.kind === "undo";
 }
 
+/** A decided turn waiting for its live-store append. */
+interface Proposal {
+  turn: Turn;
+  /** The state after the turn. */
+  state: UniverseState;
+  undoes: number | undefined;
+  resolve: (result: SubmitResult) => void;
+}
+
+function clientKey(key: string, seq: number): string {
+  return `${seq}:${key}`;
+}
+
+function refusal(code: RejectionCode, message: string): Promise<SubmitResult> {
+  return Promise.resolve({ ok: false, rejection: reject(code, message) });
+}
+
 export interface Actor {
   kind: "player" | "gm" | "system";
   playerId: string | null;
@@ -65,8 +82,9 @@ export interface AuthorityOptions {
 }
 
 /**
- * The single writer of one universe's timeline. Commands run one at a time through a queue:
- * decide → evolve → next position → live-store append (the acknowledgement point) → listeners.
+ * The single writer of one universe's timeline. Commands are decided one at a time, in the order
+ * they arrive: decide → evolve → next position → live-store append (the acknowledgement point,
+ * pipelined: see `submit`) → listeners.
  * The persister writes pending turns to the TurnStore on ticks. Nothing here knows Colyseus.
  */
 export class UniverseAuthority {
@@ -74,7 +92,15 @@ export class UniverseAuthority {
   private stateDoc: UniverseState;
   private headPosition: number;
   private durable: number;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The state and head after every decided turn, acknowledged or not: the next command's. */
+  private tentativeState: UniverseState;
+  private tentativeHead: number;
+  /** Decided turns waiting for the next live-store append, and those in the append in flight. */
+  private proposed: Proposal[] = [];
+  private appending: Proposal[] = [];
+  /** Results of decided turns by client key and sequence, until acknowledged or refused. */
+  private readonly awaiting = new Map<string, Promise<SubmitResult>>();
+  private idleWaiters: Array<() => void> = [];
   private readonly ledger = new SeqLedger();
   private readonly persister: Persister;
   private fenced: Error | null = null;
@@ -95,6 +121,8 @@ export class UniverseAuthority {
     this.lease_ = options.lease;
     this.stateDoc = state;
     this.headPosition = head;
+    this.tentativeState = state;
+    this.tentativeHead = head;
     this.durable = options.durableOnLiveAppend ? head : persisted;
     this.persister = new Persister({
       universeId: options.universe.id,
@@ -174,30 +202,36 @@ export class UniverseAuthority {
     this.listener = listener;
   }
 
+  /**
+   * Decides a command at once, against the state after every turn decided before it, and
+   * resolves when its turn is acknowledged (appended to the live store) or refused. At most one
+   * live-store append is in flight per universe; the turns decided meanwhile go out together in
+   * the next one, and are acknowledged in timeline order. When an append fails, its turns and
+   * every turn decided after them (on a state that included them) are refused, and the universe
+   * goes back to its last acknowledged state.
+   */
   submit(request: SubmitRequest): Promise<SubmitResult> {
-    const run = this.queue.then(() => this.apply(request));
-    this.queue = run.catch(() => undefined);
-    return run;
+    try {
+      const refused = this.screen(request);
+      if (refused) return refused;
+      return this.propose(request);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
-  private async apply(request: SubmitRequest): Promise<SubmitResult> {
+  /** Answers without deciding: a moved universe, a retried message, a closed run. */
+  private screen(request: SubmitRequest): Promise<SubmitResult> | null {
     if (this.fenced)
-      return {
-        ok: false,
-        rejection: reject(RejectionCode.Unavailable, "this universe moved to another server; reconnect"),
-      };
+      return refusal(RejectionCode.Unavailable, "this universe moved to another server; reconnect");
     if (request.client) {
-      const previous = this.ledger.lookup(request.client.key, request.client.seq);
-      if (previous === "stale") {
-        return {
-          ok: false,
-          rejection: reject(
-            RejectionCode.StalePosition,
-            `sequence ${request.client.seq} is older than one already applied`,
-          ),
-        };
-      }
-      if (previous) return { ok: true, turn: previous, duplicate: true };
+      const { key, seq } = request.client;
+      const awaited = this.awaiting.get(clientKey(key, seq));
+      if (awaited) return awaited.then((result) => (result.ok ? { ...result, duplicate: true } : result));
+      const previous = this.ledger.lookup(key, seq);
+      if (previous === "stale")
+        return refusal(RejectionCode.StalePosition, `sequence ${seq} is older than one already applied`);
+      if (previous) return Promise.resolve({ ok: true, turn: previous, duplicate: true });
     }
     if (
       request.actor.kind === "player" &&
@@ -205,47 +239,132 @@ export class UniverseAuthority {
       this.closedRuns.has(request.runId) &&
       !isRunBookkeeping(request.command)
     ) {
-      return {
-        ok: false,
-        rejection: reject(RejectionCode.RunNotActive, "this run is paused or over; resume it to play"),
-      };
+      return refusal(RejectionCode.RunNotActive, "this run is paused or over; resume it to play");
     }
+    return null;
+  }
 
-    const position = this.headPosition + 1;
+  private propose(request: SubmitRequest): Promise<SubmitResult> {
+    const position = this.tentativeHead + 1;
     const now = (this.options.clock ?? (() => new Date()))().toISOString();
     const ctx = {
       position,
       now,
       random: createRandom(turnSeed(this.universe.seed, position)),
       actor: request.actor,
-      timeline: this.recent,
+      timeline: this.timelineAhead(),
     };
-    const decision = decide(this.stateDoc, request.command, ctx);
-    if (isRejection(decision)) return { ok: false, rejection: decision };
+    const decision = decide(this.tentativeState, request.command, ctx);
+    if (isRejection(decision)) return Promise.resolve({ ok: false, rejection: decision });
 
     const turn = this.buildTurn(request, decision, position, now);
-    const nextState = evolve(this.stateDoc, decision.deltas);
-    try {
-      await this.options.liveStore.appendTurns(this.lease_, [turn]);
-    } catch (error) {
-      if (error instanceof Error && error.name === "FencedError") this.fence(error);
-      else log.warn(`appending turn ${position} of ${this.universe.id} to the live store failed`, error);
-      return {
-        ok: false,
-        rejection: reject(RejectionCode.Unavailable, "the turn could not be recorded; nothing changed"),
-      };
+    const state = evolve(this.tentativeState, decision.deltas);
+    this.tentativeState = state;
+    this.tentativeHead = position;
+    const result = new Promise<SubmitResult>((resolve) => {
+      this.proposed.push({ turn, state, undoes: decision.undoes, resolve });
+    });
+    if (request.client) {
+      const key = clientKey(request.client.key, request.client.seq);
+      this.awaiting.set(key, result);
+      void result.then(() => this.awaiting.delete(key));
     }
-    // Acknowledgement point: the turn is in the write-ahead log, so it is now part of the timeline.
-    this.stateDoc = nextState;
-    this.headPosition = position;
+    this.appendNext();
+    return result;
+  }
+
+  /** The recent turns with the decided but unacknowledged ones after them, as undo must see them. */
+  private timelineAhead(): Turn[] {
+    const ahead = [...this.appending, ...this.proposed];
+    if (ahead.length === 0) return this.recent;
+    const undone = new Set(
+      ahead.flatMap((proposal) => (proposal.undoes === undefined ? [] : [proposal.undoes])),
+    );
+    const timeline = [...this.recent, ...ahead.map((proposal) => proposal.turn)];
+    return undone.size === 0
+      ? timeline
+      : timeline.map((turn) => (undone.has(turn.position) ? { ...turn, status: "undone" as const } : turn));
+  }
+
+  /** Starts the next live-store append unless one is in flight. */
+  private appendNext(): void {
+    if (this.appending.length > 0 || this.proposed.length === 0) return;
+    const batch = this.proposed;
+    this.proposed = [];
+    if (this.fenced) {
+      this.refuseAhead(batch, "this universe moved to another server; reconnect");
+      return;
+    }
+    this.appending = batch;
+    this.options.liveStore
+      .appendTurns(
+        this.lease_,
+        batch.map((proposal) => proposal.turn),
+      )
+      .then(
+        () => {
+          this.appending = [];
+          // Acknowledgement point: the turns are in the write-ahead log, so now part of the timeline.
+          for (const proposal of batch) this.acknowledge(proposal);
+          this.appendNext();
+          this.notifyIdle();
+        },
+        (error: unknown) => {
+          this.appending = [];
+          const first = batch[0]!.turn.position;
+          if (error instanceof Error && error.name === "FencedError") this.fence(error);
+          else
+            log.warn(
+              `appending turns ${first}–${first + batch.length - 1} of ${this.universe.id} to the live store failed`,
+              error,
+            );
+          this.refuseAhead(batch, "the turn could not be recorded; nothing changed");
+        },
+      );
+  }
+
+  /**
+   * Refuses `batch` and every turn decided after it, and goes back to the last acknowledged
+   * state: those turns were decided on a state that included the refused ones.
+   */
+  private refuseAhead(batch: Proposal[], message: string): void {
+    const refused = [...batch, ...this.proposed];
+    this.proposed = [];
+    this.tentativeState = this.stateDoc;
+    this.tentativeHead = this.headPosition;
+    for (const proposal of refused)
+      proposal.resolve({ ok: false, rejection: reject(RejectionCode.Unavailable, message) });
+    this.notifyIdle();
+  }
+
+  private acknowledge({ turn, state, undoes, resolve }: Proposal): void {
+    this.stateDoc = state;
+    this.headPosition = turn.position;
     this.recent.push(turn);
     if (this.recent.length > 200) this.recent.splice(0, this.recent.length - 200);
     this.ledger.recordTurn(turn);
-    this.persister.enqueue([turn], this.snapshotsFor(turn, nextState, now));
-    if (decision.undoes !== undefined) this.markUndoneLocally(decision.undoes);
-    if (this.options.durableOnLiveAppend) this.markDurable(position);
-    this.listener?.onTurn?.(turn, nextState);
-    return { ok: true, turn, duplicate: false };
+    this.persister.enqueue([turn], this.snapshotsFor(turn, state, turn.createdAt));
+    if (undoes !== undefined) this.markUndoneLocally(undoes);
+    if (this.options.durableOnLiveAppend) this.markDurable(turn.position);
+    try {
+      this.listener?.onTurn?.(turn, state);
+    } catch (error) {
+      log.error(`a listener failed on turn ${turn.position} of ${this.universe.id}`, error);
+    }
+    resolve({ ok: true, turn, duplicate: false });
+  }
+
+  /** Resolves once no command is waiting for its append. */
+  private settled(): Promise<void> {
+    if (this.appending.length === 0 && this.proposed.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (this.appending.length > 0 || this.proposed.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private buildTurn(request: SubmitRequest, decision: Decision, position: number, now: string): Turn {
@@ -311,7 +430,7 @@ export class UniverseAuthority {
 
   /** Flushes until nothing is pending or the deadline passes; used at shutdown. */
   async drain(deadlineMs = 10_000): Promise<boolean> {
-    await this.queue;
+    await this.settled();
     return this.persister.drain(deadlineMs);
   }
 

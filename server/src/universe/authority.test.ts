@@ -1,0 +1,190 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checksum, emptyState, type Turn } from "@loom/shared";
+import { createTurnStore, type TurnStore } from "../persist/index.ts";
+import { MemoryLiveStore } from "../live/memory.ts";
+import { UniverseAuthority, type SubmitRequest, type SubmitResult } from "./authority.ts";
+
+/**
+ * A real memory live store whose appends can be held, then let through or failed: a slow or
+ * failing Redis under a universe's commands.
+ */
+function gated(store: MemoryLiveStore) {
+  const control = {
+    batches: [] as number[][],
+    held: null as null | { release: () => void; fail: (error: Error) => void },
+    holdNext: false,
+  };
+  const wrapped = new Proxy(store, {
+    get(target, key, receiver) {
+      if (key !== "appendTurns") return Reflect.get(target, key, receiver) as unknown;
+      return async (...args: Parameters<MemoryLiveStore["appendTurns"]>) => {
+        control.batches.push(args[1].map((turn) => turn.position));
+        if (control.holdNext) {
+          control.holdNext = false;
+          await new Promise<void>((release, fail) => (control.held = { release, fail }));
+        }
+        return target.appendTurns(...args);
+      };
+    },
+  });
+  return { liveStore: wrapped, control };
+}
+
+const gm = { kind: "gm" as const, playerId: "gm-1" };
+
+function tide(value: number, seq?: number): SubmitRequest {
+  return {
+    actor: gm,
+    command: {
+      kind: "world_event",
+      text: `The tide reaches mark ${value}`,
+      major: false,
+      deltas: [{ op: "set", path: "/world/flags/tide", value }],
+    },
+    ...(seq === undefined ? {} : { client: { key: "gm-client", seq } }),
+  };
+}
+
+function undo(targetPosition: number): SubmitRequest {
+  return { actor: gm, command: { kind: "undo", targetPosition } };
+}
+
+/** Settles `promise` into a readable state without waiting for it. */
+function watch(promise: Promise<SubmitResult>) {
+  const seen: { result?: SubmitResult } = {};
+  void promise.then((result) => (seen.result = result));
+  return seen;
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("universe authority: pipelined live appends", () => {
+  let store: TurnStore;
+  beforeAll(async () => {
+    store = await createTurnStore({ inMemory: true });
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  async function open(id: string) {
+    const universe = await store.createUniverse(
+      { id, name: "Tides", seed: 7, createdBy: "gm-1" },
+      emptyState("Tides"),
+    );
+    const live = new MemoryLiveStore();
+    const { liveStore, control } = gated(live);
+    const lease = (await live.acquire(universe.id, "process-1", 60_000))!;
+    const authority = await UniverseAuthority.hydrate({
+      universe,
+      turnStore: store,
+      liveStore,
+      lease,
+      durableOnLiveAppend: false,
+      newId: (() => {
+        let next = 0;
+        return () => `${id}-turn-${++next}`;
+      })(),
+    });
+    const seen: Turn[] = [];
+    authority.setListener({ onTurn: (turn) => seen.push(turn) });
+    return { authority, live, control, seen, universe };
+  }
+
+  it("decides commands while an append is in flight and acknowledges them in order, in one batch", async () => {
+    // given an append held in flight
+    const { authority, control, seen, universe } = await open("pipeline-order");
+    control.holdNext = true;
+    const first = watch(authority.submit(tide(1)));
+    await tick();
+
+    // when two more commands arrive meanwhile
+    const second = watch(authority.submit(tide(2)));
+    const third = watch(authority.submit(tide(3)));
+    await tick();
+    expect([first.result, second.result, third.result]).toEqual([undefined, undefined, undefined]);
+    expect(authority.head).toBe(0);
+    control.held!.release();
+    await authority.drain(5_000);
+
+    // then they were decided on the state after the first, appended together, and acknowledged in order
+    expect(control.batches).toEqual([[1], [2, 3]]);
+    expect(
+      [first, second, third].map((seen) => (seen.result?.ok ? seen.result.turn.position : null)),
+    ).toEqual([1, 2, 3]);
+    expect(seen.map((turn) => turn.position)).toEqual([1, 2, 3]);
+    expect(authority.head).toBe(3);
+    expect(authority.state.world.flags.tide).toBe(3);
+    expect((await store.timeline(universe.id, { order: "asc" })).turns.map((turn) => turn.position)).toEqual([
+      1, 2, 3,
+    ]);
+  });
+
+  it("refuses a failed append's turns and every turn decided after them, and changes nothing", async () => {
+    // given one acknowledged turn, then an append held in flight with a command decided behind it
+    const { authority, live, control, seen, universe } = await open("pipeline-failure");
+    expect((await authority.submit(tide(1))).ok).toBe(true);
+    const before = checksum(authority.state);
+    control.holdNext = true;
+    const failing = authority.submit(tide(2));
+    await tick();
+    const behind = authority.submit(tide(3));
+
+    // when the append fails
+    control.held!.fail(new Error("connection reset by peer"));
+
+    // then both are refused with a code, and the universe is as it was
+    for (const result of await Promise.all([failing, behind])) {
+      expect(result).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
+    }
+    expect(authority.head).toBe(1);
+    expect(checksum(authority.state)).toBe(before);
+    expect(seen.map((turn) => turn.position)).toEqual([1]);
+
+    // and the next command takes the next position
+    const next = await authority.submit(tide(4));
+    expect(next.ok && next.turn.position).toBe(2);
+    expect(authority.state.world.flags.tide).toBe(4);
+    expect((await live.readTail(universe.id, 0)).map((turn) => turn.position)).toEqual([1, 2]);
+  });
+
+  it("answers a retried message whose turn is still waiting with that turn, applied once", async () => {
+    // given a command with a client sequence number waiting on its append
+    const { authority, control, universe, live } = await open("pipeline-retry");
+    control.holdNext = true;
+    const original = authority.submit(tide(5, 1));
+    await tick();
+
+    // when the same message arrives again before the append returns
+    const retried = authority.submit(tide(5, 1));
+    control.held!.release();
+    const [first, again] = await Promise.all([original, retried]);
+
+    // then both get the same turn, the retry marked as a duplicate, and there is one turn
+    expect(first).toMatchObject({ ok: true, duplicate: false });
+    expect(again).toMatchObject({ ok: true, duplicate: true });
+    expect(first.ok && again.ok && again.turn.id === first.turn.id).toBe(true);
+    expect(authority.head).toBe(1);
+    expect(await live.readTail(universe.id, 0)).toHaveLength(1);
+  });
+
+  it("decides an undo against the undos still waiting for their append", async () => {
+    // given an acknowledged turn and an undo of it held in flight
+    const { authority, control } = await open("pipeline-undo");
+    expect((await authority.submit(tide(9))).ok).toBe(true);
+    control.holdNext = true;
+    const undone = authority.submit(undo(1));
+    await tick();
+
+    // when a second undo of the same turn arrives
+    const again = authority.submit(undo(1));
+    control.held!.release();
+
+    // then the second one is refused: the turn is already undone on the timeline ahead
+    expect(await undone).toMatchObject({ ok: true });
+    expect(await again).toMatchObject({ ok: false, rejection: { code: "nothing_to_undo" } });
+    expect(authority.head).toBe(2);
+    expect(authority.state.world.flags.tide).toBeUndefined();
+    expect(authority.recentTurns.find((turn) => turn.position === 1)?.status).toBe("undone");
+  });
+});
