@@ -13,6 +13,8 @@ function gated(store: MemoryLiveStore) {
     batches: [] as number[][],
     held: null as null | { release: () => void; fail: (error: Error) => void },
     holdNext: false,
+    /** The next append lands in the store, then reports an error (a reply lost on the way back). */
+    loseNextReply: false,
   };
   const wrapped = new Proxy(store, {
     get(target, key, receiver) {
@@ -23,7 +25,11 @@ function gated(store: MemoryLiveStore) {
           control.holdNext = false;
           await new Promise<void>((release, fail) => (control.held = { release, fail }));
         }
-        return target.appendTurns(...args);
+        await target.appendTurns(...args);
+        if (control.loseNextReply) {
+          control.loseNextReply = false;
+          throw new Error("connection reset by peer");
+        }
       };
     },
   });
@@ -87,8 +93,9 @@ describe("universe authority: pipelined live appends", () => {
       })(),
     });
     const seen: Turn[] = [];
-    authority.setListener({ onTurn: (turn) => seen.push(turn) });
-    return { authority, live, control, seen, universe };
+    const fenced: Error[] = [];
+    authority.setListener({ onTurn: (turn) => seen.push(turn), onFenced: (error) => fenced.push(error) });
+    return { authority, live, liveStore, lease, control, seen, fenced, universe };
   }
 
   it("decides commands while an append is in flight and acknowledges them in order, in one batch", async () => {
@@ -186,5 +193,41 @@ describe("universe authority: pipelined live appends", () => {
     expect(authority.head).toBe(2);
     expect(authority.state.world.flags.tide).toBeUndefined();
     expect(authority.recentTurns.find((turn) => turn.position === 1)?.status).toBe("undone");
+  });
+
+  it("stops serving when the stream is ahead of it, and the universe opened again has the turn whose reply was lost", async () => {
+    // given a turn acknowledged, then an append that lands but whose reply is lost
+    const { authority, control, fenced, liveStore, lease, universe } = await open("pipeline-lost-reply");
+    expect((await authority.submit(tide(1))).ok).toBe(true);
+    control.loseNextReply = true;
+    const lost = await authority.submit(tide(2, 7));
+    expect(lost).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
+    expect(authority.head).toBe(1);
+
+    // when the next command is appended at the same position
+    const next = await authority.submit(tide(3));
+
+    // then the stream refuses it, and the authority stops serving instead of refusing forever
+    expect(next).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
+    expect(fenced.map((error) => error.name)).toEqual(["TurnOrderError"]);
+    expect(await authority.submit(tide(4))).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
+    expect(await authority.drain(5_000)).toBe(true);
+
+    // and the universe opened again has the lost-reply turn, which a retry gets back once
+    const again = await UniverseAuthority.hydrate({
+      universe,
+      turnStore: store,
+      liveStore,
+      lease,
+      durableOnLiveAppend: false,
+      newId: () => "pipeline-lost-reply-again",
+    });
+    expect(again.head).toBe(2);
+    expect(again.state.world.flags.tide).toBe(2);
+    const retried = await again.submit(tide(2, 7));
+    expect(retried).toMatchObject({ ok: true, duplicate: true, turn: { position: 2 } });
+    const after = await again.submit(tide(5));
+    expect(after).toMatchObject({ ok: true, turn: { position: 3 } });
+    expect(await again.drain(5_000)).toBe(true);
   });
 });

@@ -36,6 +36,9 @@ interface Proposal {
   resolve: (result: SubmitResult) => void;
 }
 
+/** Why a fenced authority refuses: the universe is (being) opened elsewhere, or again. */
+const NOT_SERVED_HERE = "this universe is no longer served by this connection; reconnect";
+
 function clientKey(key: string, seq: number): string {
   return `${seq}:${key}`;
 }
@@ -222,8 +225,7 @@ export class UniverseAuthority {
 
   /** Answers without deciding: a moved universe, a retried message, a closed run. */
   private screen(request: SubmitRequest): Promise<SubmitResult> | null {
-    if (this.fenced)
-      return refusal(RejectionCode.Unavailable, "this universe moved to another server; reconnect");
+    if (this.fenced) return refusal(RejectionCode.Unavailable, NOT_SERVED_HERE);
     if (request.client) {
       const { key, seq } = request.client;
       const awaited = this.awaiting.get(clientKey(key, seq));
@@ -292,7 +294,7 @@ export class UniverseAuthority {
     const batch = this.proposed;
     this.proposed = [];
     if (this.fenced) {
-      this.refuseAhead(batch, "this universe moved to another server; reconnect");
+      this.refuseAhead(batch, NOT_SERVED_HERE);
       return;
     }
     this.appending = batch;
@@ -311,16 +313,32 @@ export class UniverseAuthority {
         },
         (error: unknown) => {
           this.appending = [];
-          const first = batch[0]!.turn.position;
-          if (error instanceof Error && error.name === "FencedError") this.fence(error);
-          else
-            log.warn(
-              `appending turns ${first}–${first + batch.length - 1} of ${this.universe.id} to the live store failed`,
-              error,
-            );
-          this.refuseAhead(batch, "the turn could not be recorded; nothing changed");
+          this.appendFailed(batch, error);
         },
       );
+  }
+
+  /**
+   * A stale lease, or a stream that already holds these positions, means this authority no longer
+   * knows the log: it stops serving, and the universe is opened again from the TurnStore and the
+   * stream. The stream runs ahead when an append that reported an error had in fact landed; the
+   * universe opened again includes that turn, and a retry with the same client sequence number
+   * gets it back instead of applying it twice. Any other error leaves the universe serving: the
+   * next append tells which case it was.
+   */
+  private appendFailed(batch: Proposal[], error: unknown): void {
+    const first = batch[0]!.turn.position;
+    const name = error instanceof Error ? error.name : "";
+    if (name === "FencedError" || name === "TurnOrderError") {
+      if (name === "TurnOrderError")
+        log.warn(`the live stream of ${this.universe.id} is ahead of turn ${first}; opening it again`);
+      this.fence(error as Error);
+      this.refuseAhead(batch, NOT_SERVED_HERE);
+      return;
+    }
+    const turns = batch.length === 1 ? `turn ${first}` : `turns ${first}–${first + batch.length - 1}`;
+    log.warn(`appending ${turns} of ${this.universe.id} to the live store failed`, error);
+    this.refuseAhead(batch, "the write-ahead log did not confirm the turn; try again");
   }
 
   /**
