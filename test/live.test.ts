@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
 import { checksum, RECENT_TURNS } from "@loom/shared";
-import { connect } from "../client-sdk/src/index.ts";
+import { connect, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -9,7 +9,8 @@ import { socketOf } from "../server/src/rooms/output-batch.ts";
 
 /**
  * The message types of the Colyseus room messages in one chunk a socket wrote: WebSocket frames
- * (header and payload, or a payload alone) whose payload is [13 or 17][type as a short string]….
+ * (header and payload, or a payload alone) whose payload is [13 or 17][type as a short string]…,
+ * and "patch" for a state patch ([15]…).
  */
 function messageTypes(chunk: Buffer): string[] {
   let payload = chunk;
@@ -17,9 +18,28 @@ function messageTypes(chunk: Buffer): string[] {
     const length = chunk[1]! & 0x7f;
     payload = chunk.subarray(length === 126 ? 4 : length === 127 ? 10 : 2);
   }
+  if (payload[0] === 15) return ["patch"];
   if (payload.length < 2 || (payload[0] !== 13 && payload[0] !== 17) || (payload[1]! & 0xe0) !== 0xa0)
     return [];
   return [payload.subarray(2, 2 + (payload[1]! & 0x1f)).toString("utf8")];
+}
+
+/** Spies on the writes of `session`'s socket in the server: the message types of each write. */
+function writesTo(session: UniverseSession): string[][] {
+  const room = matchMaker.getLocalRoomById(session.room.roomId);
+  const client = room.clients.find((c) => c.sessionId === session.room.sessionId)!;
+  const socket = socketOf(client) as unknown as {
+    _writev: (chunks: Array<{ chunk: Buffer }>, cb: unknown) => void;
+  };
+  // the batch reaches the real transport's socket (this fails if a Colyseus or ws upgrade moves it)
+  expect(socket).toBeDefined();
+  const writes: string[][] = [];
+  const writev = socket._writev.bind(socket);
+  socket._writev = (chunks, cb) => {
+    writes.push(chunks.flatMap(({ chunk }) => messageTypes(chunk)));
+    writev(chunks, cb);
+  };
+  return writes;
 }
 
 for (const mode of modes()) {
@@ -245,19 +265,7 @@ for (const mode of modes()) {
         role: "player",
         runId: quill!.runId,
       });
-      const room = matchMaker.getLocalRoomById(table.universeId);
-      const client = room.clients.find((c) => c.sessionId === session.room.sessionId)!;
-      const socket = socketOf(client) as unknown as {
-        _writev: (chunks: Array<{ chunk: Buffer }>, cb: unknown) => void;
-      };
-      // the batch reaches the real transport's socket (this fails if a Colyseus or ws upgrade moves it)
-      expect(socket).toBeDefined();
-      const writes: string[][] = [];
-      const writev = socket._writev.bind(socket);
-      socket._writev = (chunks, cb) => {
-        writes.push(chunks.flatMap(({ chunk }) => messageTypes(chunk)));
-        writev(chunks, cb);
-      };
+      const writes = writesTo(session);
       const result = await session.act(overcome(quill!.characterId));
       expect(result.ok).toBe(true);
       await waitFor(
@@ -347,3 +355,36 @@ for (const mode of modes()) {
     });
   });
 }
+
+describe("state patches with turns", () => {
+  let server: LoomServer & { url: string };
+  beforeAll(async () => {
+    server = await startServer(modes()[0]!, { patchIntervalMs: 1_000 });
+  });
+  afterAll(async () => {
+    await server?.shutdown();
+  });
+
+  it("sends the patch a turn causes in that turn's write, and no patch alone", async () => {
+    const table = await setTable(server.url, ["Wren"]);
+    const wren = table.players[0]!;
+    const session = await wren.client.joinUniverse(table.universeId, { role: "player", runId: wren.runId });
+    const writes = writesTo(session);
+    // joining made turns (and maybe a patch); an interval later the next turn carries one, and
+    // the timer sends none until one and a half intervals after that
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const first = await session.act(overcome(wren.characterId));
+    expect(first.ok).toBe(true);
+    if (!first.ok) return;
+    await waitFor(() => session.room.state.head === first.turn.position, 5_000, "the patched head");
+    expect(writes.find((types) => types.includes("turn"))).toEqual(
+      expect.arrayContaining(["ack", "turn", "patch"]),
+    );
+    // the next turn comes within the interval: its change waits for a later turn's patch
+    const second = await session.act(overcome(wren.characterId));
+    expect(second.ok).toBe(true);
+    expect(writes.filter((types) => types.includes("patch") && !types.includes("turn"))).toEqual([]);
+    expect(writes.filter((types) => types.includes("patch"))).toHaveLength(1);
+    await session.leave();
+  });
+});
