@@ -30,17 +30,20 @@ export function socketOf(client: Client): CorkableSocket | undefined {
  * it, and under load the batches grow by themselves.
  */
 export class OutputBatch {
-  private readonly held = new Set<CorkableSocket>();
+  private held: CorkableSocket[] = [];
+  /** Marks a socket with the batch it is held in: a property lookup where a Set was a hash. */
+  private readonly mark = Symbol("held");
   private scheduled = false;
-  /** Counts flushes, so that a room holds its clients once per batch however many turns it sends. */
+  /** Counts flushes: a socket is held in this batch when its mark equals it. */
   private generation = 0;
   private readonly heldBy = new WeakMap<object, number>();
 
   hold(client: Client): void {
-    const socket = socketOf(client);
-    if (!socket || this.held.has(socket)) return;
+    const socket = socketOf(client) as (CorkableSocket & Record<symbol, number>) | undefined;
+    if (!socket || socket[this.mark] === this.generation) return;
+    socket[this.mark] = this.generation;
     socket.cork();
-    this.held.add(socket);
+    this.held.push(socket);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -61,14 +64,14 @@ export class OutputBatch {
   flush(): void {
     this.scheduled = false;
     this.generation += 1;
-    const sockets = [...this.held];
-    this.held.clear();
+    const sockets = this.held;
+    this.held = [];
     for (const socket of sockets) socket.uncork();
   }
 
   /** Sockets corked and waiting for the flush. */
   get size(): number {
-    return this.held.size;
+    return this.held.length;
   }
 }
 

@@ -383,8 +383,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     for (const id of Object.keys(state.characters)) this.syncCharacterView(id, state, false);
   }
 
+  /** Updates a character's synced view; a new one is shown to GMs and to its owner's clients. */
   private syncCharacterView(id: string, state: UniverseState, present: boolean): void {
+    const isNew = !this.state.characters.has(id);
     const view = syncCharacter(this.state, state.characters[id]!, present);
+    if (!isNew) return;
     this.gmView.add(view, VIEW_TAG.GM);
     this.gmView.add(view, VIEW_TAG.OWNER);
     for (const client of this.clients) {
