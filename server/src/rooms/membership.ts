@@ -74,8 +74,12 @@ export async function admitMember(
       runId: run.id,
       characterId: record.id,
     });
-    if (!added.ok && !authority.state.characters[run.characterId])
-      refuse(409, added.rejection.code, added.rejection.message);
+    if (!added.ok) {
+      // the same character joining twice at once: the other join's add may still be on its way
+      await authority.settled();
+      if (!authority.state.characters[run.characterId])
+        refuse(409, added.rejection.code, added.rejection.message);
+    }
   }
   return {
     playerId: auth.playerId,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checksum, emptyState, type Turn } from "@loom/shared";
+import { buildCharacter, checksum, emptyState, type Turn } from "@loom/shared";
 import { createTurnStore, type TurnStore } from "../persist/index.ts";
 import { MemoryLiveStore } from "../live/memory.ts";
 import { UniverseAuthority, type SubmitRequest, type SubmitResult } from "./authority.ts";
@@ -229,5 +229,39 @@ describe("universe authority: pipelined live appends", () => {
     const after = await again.submit(tide(5));
     expect(after).toMatchObject({ ok: true, turn: { position: 3 } });
     expect(await again.drain(5_000)).toBe(true);
+  });
+
+  it("tells a command refused behind a waiting one what the waiting one did, once it settles", async () => {
+    // given a character being added, its append held in flight
+    const { authority, control } = await open("pipeline-settled");
+    const mara = buildCharacter("mara", "player-1", {
+      name: "Mara",
+      highConcept: "Tide-reader",
+      trouble: "Owes the ferryman",
+      aspects: [],
+      skills: { Notice: 2 },
+      refresh: 3,
+      notes: "",
+    });
+    const add = (): SubmitRequest => ({
+      actor: { kind: "system", playerId: "player-1" },
+      command: { kind: "add_character", character: mara },
+    });
+    control.holdNext = true;
+    const first = authority.submit(add());
+    await tick();
+
+    // when the same character is added again (a second join of the same run)
+    const second = await authority.submit(add());
+
+    // then the second is refused at once, before the acknowledged state has the character
+    expect(second.ok).toBe(false);
+    expect(authority.state.characters.mara).toBeUndefined();
+    // and once everything decided has settled, the state shows what the first one did
+    const settled = authority.settled();
+    control.held!.release();
+    await settled;
+    expect((await first).ok).toBe(true);
+    expect(authority.state.characters.mara?.name).toBe("Mara");
   });
 });

@@ -372,8 +372,12 @@ export class UniverseAuthority {
     resolve({ ok: true, turn, duplicate: false });
   }
 
-  /** Resolves once no command is waiting for its append. */
-  private settled(): Promise<void> {
+  /**
+   * Resolves once every command decided so far is acknowledged or refused: `state` then includes
+   * whatever they did. A command refused because of one still waiting (adding a character a
+   * concurrent join is adding) reads the outcome here.
+   */
+  settled(): Promise<void> {
     if (this.appending.length === 0 && this.proposed.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
