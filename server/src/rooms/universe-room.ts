@@ -152,7 +152,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
    * patch sends the next one in its own write (`patchWithTurn`); Colyseus's patch timer, which
    * also calls this every `patchIntervalMs`, sends one only when no turn has for half an interval
    * more (marks, presence). At a busy table that saves each member a write and a read per patch;
-   * in a quiet universe a change is patched within two intervals.
+   * in a quiet universe a change is patched within two and a half intervals.
    */
   override broadcastPatch(): boolean {
     const now = performance.now();
