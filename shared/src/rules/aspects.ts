@@ -4,7 +4,8 @@ import type { Draft } from "./draft.ts";
 
 /**
  * Puts a new aspect on the scene. Aspects (not boosts) become canon under the same id, so the
- * narrator keeps remembering "The Bridge Is Burning" after the scene has moved on.
+ * narrator keeps remembering "The Bridge Is Burning" after the scene has moved on, among the
+ * newest happenings the state keeps (see CANON_HAPPENINGS_KEPT).
  */
 export function addSceneAspect(
   draft: Draft,

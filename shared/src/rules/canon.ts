@@ -39,7 +39,11 @@ function location(draft: Draft, after: UniverseState, id: string): void {
   const place = own(after.world.locations, id);
   if (!place) return;
   const discovered = place.discoveredAt !== null;
-  draft.fact("location", { locationId: id, name: place.name, region: place.region, discovered });
+  draft.fact(
+    "location",
+    { locationId: id, name: place.name, region: place.region, discovered },
+    `location-${id}`,
+  );
   draft.event("location", discovered ? `${place.name} is discovered` : `${place.name} becomes known`, {
     data: { locationId: id, discovered },
   });

@@ -6,6 +6,23 @@ import type { DecideContext, Decision } from "./context.ts";
 
 export type CanonFactType = CanonFact["type"];
 
+/**
+ * Canon facts about happenings (an aspect put on a scene, a world event, a retcon, a note) that the
+ * state keeps: the newest ones. Facts about a subject's current truth (a location, a relationship,
+ * a quest, a character) are replaced under a stable id instead, so they grow with the world, not
+ * with the timeline. Older happenings live on in the timeline, its events and its search.
+ */
+export const CANON_HAPPENINGS_KEPT = 200;
+/**
+ * How far happenings may pass CANON_HAPPENINGS_KEPT before the oldest go, down to it, in one
+ * turn: dropping members from the facts map makes every later copy of it slower for V8, so it
+ * happens once per hundred happenings rather than on each.
+ */
+export const CANON_HAPPENINGS_SLACK = 100;
+/** Major events the state keeps, oldest first; the timeline has them all. */
+export const MAJOR_EVENTS_KEPT = 200;
+const HAPPENINGS: ReadonlySet<CanonFactType> = new Set(["aspect", "world_event", "retcon", "note"]);
+
 export interface EventOptions {
   major?: boolean;
   hidden?: boolean;
@@ -21,7 +38,11 @@ export class Draft {
   readonly deltas: Delta[] = [];
   private readonly written = new Map<string, unknown>();
   private facts = 0;
-  private majorEvents = 0;
+  private majorEventsAdded = 0;
+  private majorEventsDropped = 0;
+  /** Happening facts this decision added and dropped, to keep their count at the cap. */
+  private happeningsAdded = 0;
+  private readonly happeningsDropped = new Set<string>();
 
   constructor(
     readonly state: UniverseState,
@@ -105,21 +126,53 @@ export class Draft {
       supersededAt: null,
     };
     const facts = this.state.canon.facts;
-    this.set(
-      pointer("canon", "facts", id),
-      fact,
-      Object.prototype.hasOwnProperty.call(facts, id) ? facts[id] : undefined,
-    );
+    const replaced = Object.prototype.hasOwnProperty.call(facts, id) ? facts[id] : undefined;
+    this.set(pointer("canon", "facts", id), fact, replaced);
+    if (replaced === undefined && HAPPENINGS.has(type)) {
+      this.happeningsAdded += 1;
+      this.dropOldHappenings();
+    }
     return id;
   }
 
-  /** Appends to the world's major events, the list recaps read for "while you were away". */
+  /**
+   * Past CANON_HAPPENINGS_KEPT + CANON_HAPPENINGS_SLACK happening facts, drops the oldest (by
+   * source position, then id) of those the state had, down to CANON_HAPPENINGS_KEPT. Each drop is an `unset` with the fact as `prev`, so undo and
+   * replay restore it exactly.
+   */
+  private dropOldHappenings(): void {
+    const held = Object.values(this.state.canon.facts).filter(
+      (fact) => HAPPENINGS.has(fact.type) && !this.happeningsDropped.has(fact.id),
+    );
+    const count = held.length + this.happeningsAdded;
+    if (count <= CANON_HAPPENINGS_KEPT + CANON_HAPPENINGS_SLACK) return;
+    let excess = count - CANON_HAPPENINGS_KEPT;
+    held.sort((a, b) => a.sourcePosition - b.sourcePosition || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const fact of held) {
+      if (excess <= 0) break;
+      if (this.written.has(pointer("canon", "facts", fact.id))) continue;
+      this.unset(pointer("canon", "facts", fact.id), fact);
+      this.happeningsDropped.add(fact.id);
+      excess -= 1;
+    }
+  }
+
+  /**
+   * Appends to the world's major events, the list recaps read for "while you were away", keeping
+   * the newest MAJOR_EVENTS_KEPT: the oldest goes first (a `remove` with its `prev`).
+   */
   majorEvent(characterId: string | null, description: string): void {
-    const index = this.state.world.majorEvents.length + this.majorEvents;
-    this.majorEvents += 1;
+    const held = this.state.world.majorEvents;
+    let length = held.length + this.majorEventsAdded - this.majorEventsDropped;
+    if (length >= MAJOR_EVENTS_KEPT && this.majorEventsDropped < held.length) {
+      this.deltas.push({ op: "remove", path: "/world/majorEvents/0", prev: held[this.majorEventsDropped] });
+      this.majorEventsDropped += 1;
+      length -= 1;
+    }
+    this.majorEventsAdded += 1;
     this.deltas.push({
       op: "push",
-      path: `/world/majorEvents/${index}`,
+      path: `/world/majorEvents/${length}`,
       value: { position: this.ctx.position, characterId, description },
     });
   }

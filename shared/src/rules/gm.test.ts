@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { readPointer } from "../delta.ts";
+import { checksum } from "../canonical.ts";
+import { invertDeltas, readPointer } from "../delta.ts";
+import { evolve } from "../evolve.ts";
+import type { UniverseState } from "../state.ts";
+import { CANON_HAPPENINGS_KEPT, CANON_HAPPENINGS_SLACK, MAJOR_EVENTS_KEPT } from "./draft.ts";
 import type { AddCharacterCommand, RetconCommand } from "../system-command.ts";
 import { sampleCharacter, seedUniverse } from "../testing/universe.ts";
 import { command, decided, MARA, POSITION, rejected } from "./kit.test-helpers.ts";
@@ -29,6 +33,48 @@ describe("world events", () => {
     ]);
   });
 
+  it("keeps the newest happenings and major events in the state, and undo brings back what it dropped", () => {
+    // given a universe whose canon holds as many happenings and major events as it may
+    const full: UniverseState = seedUniverse();
+    full.canon.facts = {};
+    full.world.majorEvents = [];
+    const held = CANON_HAPPENINGS_KEPT + CANON_HAPPENINGS_SLACK;
+    for (let i = 0; i < held; i++) {
+      const id = `storm-${String(i).padStart(3, "0")}`;
+      full.canon.facts[id] = {
+        id,
+        type: "world_event",
+        value: { text: `Storm ${i}` },
+        confidence: 1,
+        sourcePosition: 0,
+        supersededAt: null,
+      };
+    }
+    for (let i = 0; i < MAJOR_EVENTS_KEPT; i++)
+      full.world.majorEvents.push({ position: i + 1, characterId: null, description: `Storm ${i}` });
+
+    // when another major world event happens
+    const { after, deltas } = decided(full, worldEvent(), GM);
+
+    // then the oldest happenings go, down to the number kept, and the oldest major event gives way
+    expect(Object.keys(after.canon.facts)).toHaveLength(CANON_HAPPENINGS_KEPT);
+    const dropped = held + 1 - CANON_HAPPENINGS_KEPT;
+    expect(after.canon.facts[`storm-${String(dropped - 1).padStart(3, "0")}`]).toBeUndefined();
+    expect(after.canon.facts[`storm-${String(dropped).padStart(3, "0")}`]).toBeDefined();
+    expect(after.canon.facts[`world_event-${POSITION}-1`]).toMatchObject({
+      value: { text: "A storm breaks" },
+    });
+    expect(after.world.majorEvents).toHaveLength(MAJOR_EVENTS_KEPT);
+    expect(after.world.majorEvents[0]!.description).toBe("Storm 1");
+    expect(after.world.majorEvents.at(-1)).toEqual({
+      position: POSITION,
+      characterId: null,
+      description: "A storm breaks",
+    });
+    // and the inverse of its deltas restores the state exactly
+    expect(checksum(evolve(after, invertDeltas(deltas)))).toBe(checksum(full));
+  });
+
   it("a minor event is only words", () => {
     expect(decided(seedUniverse(), worldEvent([], false), GM).deltas).toEqual([]);
   });
@@ -48,7 +94,7 @@ describe("world events", () => {
       value: 5,
       prev: null,
     });
-    expect(after.canon.facts[`location-${POSITION}-1`]).toMatchObject({
+    expect(after.canon.facts["location-lighthouse"]).toMatchObject({
       type: "location",
       value: { locationId: "lighthouse", discovered: true },
     });

@@ -74,12 +74,11 @@ export function decideScene(
   });
   if (location && location.discoveredAt === null) {
     draft.set(pointer("world", "locations", location.id, "discoveredAt"), ctx.position, null);
-    draft.fact("location", {
-      locationId: location.id,
-      name: location.name,
-      region: location.region,
-      discovered: true,
-    });
+    draft.fact(
+      "location",
+      { locationId: location.id, name: location.name, region: location.region, discovered: true },
+      `location-${location.id}`,
+    );
     draft.event("location", `${location.name} is discovered`, {
       data: { locationId: location.id, discovered: true },
     });

@@ -156,7 +156,7 @@ describe("scenes", () => {
       const { after } = decided(seedUniverse(), scene(ref), GM);
       expect(after.scene.location).toBe("lighthouse");
       expect(after.world.locations.lighthouse!.discoveredAt).toBe(POSITION);
-      expect(after.canon.facts[`location-${POSITION}-1`]).toMatchObject({
+      expect(after.canon.facts["location-lighthouse"]).toMatchObject({
         type: "location",
         value: { locationId: "lighthouse", discovered: true },
       });
