@@ -1,6 +1,7 @@
 import { Client } from "@colyseus/sdk";
 import { UniverseSession } from "@loom/client-sdk";
 import { Fleet, pool, type Layout } from "./fleet.ts";
+import { KEEP_TURNS } from "./loom-fleet.ts";
 import { SimMember, type MemberRole } from "./member.ts";
 
 const SETUP_CONCURRENCY = 16;
@@ -24,7 +25,7 @@ export async function populateBare(
   ) => {
     const room = await new Client(url).joinById(roomId, { role, playerId });
     return new SimMember(
-      new UniverseSession(room),
+      new UniverseSession(room, KEEP_TURNS),
       role,
       universe,
       playerId,

@@ -82,6 +82,7 @@ async function search(target: Target, options: FindMaxOptions, log: Log): Promis
         { ...options, rate, durationS: options.stepS },
         random,
         log,
+        target.pid,
       );
       const result = step(window, options.p99BudgetMs, retry);
       steps.push(result);

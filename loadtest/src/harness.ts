@@ -115,8 +115,10 @@ export async function measureWindow(
   options: Pick<LoadOptions, "rate" | "durationS" | "gmRate" | "jitter">,
   random: () => number,
   log: Log | null,
+  /** The server's process id when it is a child of this one: its CPU goes in the report. */
+  serverPid: number | null = null,
 ): Promise<WindowReport> {
-  const recorder = new Recorder(options.rate);
+  const recorder = new Recorder(options.rate, serverPid);
   await drive(fleet, recorder, {
     ratePerCharacter: options.rate,
     gmRate: options.gmRate,
@@ -149,7 +151,7 @@ async function runPhase(target: Target, options: LoadOptions, log: Log): Promise
       );
     }
     const before = await readServerMetrics(target.url);
-    const window = await measureWindow(fleet, target.name, options, random, log);
+    const window = await measureWindow(fleet, target.name, options, random, log, target.pid);
     const server = serverWindow(before, await readServerMetrics(target.url));
     const integrity = await checkIntegrity(fleet);
     const members = {

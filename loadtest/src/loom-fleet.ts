@@ -5,8 +5,12 @@ import { SimMember } from "./member.ts";
 
 const SETUP_CONCURRENCY = 16;
 const PAGE = 500;
-/** Members check the timeline as it streams (TimelineWatch); a session need not keep it. */
-const KEEP_TURNS = 10;
+/**
+ * Members check the timeline as it streams (TimelineWatch), so a session keeps none of it: kept
+ * turns would only outlive young-generation collections and be copied by them. The bare room's
+ * sessions keep none either.
+ */
+export const KEEP_TURNS = 0;
 
 /** The stored timeline of a universe, every page, as its GM reads it over HTTP. */
 async function readTimeline(gm: LoomClient, universeId: string): Promise<StoredTurn[]> {

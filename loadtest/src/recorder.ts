@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { cpuBetween, readCpu, type CpuReading, type CpuWindow } from "./cpu.ts";
 import { LatencyHistogram, round, type LatencySummary } from "./histogram.ts";
 
 /** What one measured window of load produced, as the report prints it. */
@@ -26,6 +27,8 @@ export interface WindowReport {
    * their own messages and every latency above includes that wait.
    */
   clientLoopBusy: number;
+  /** CPU over the sending time: the machine, the load generator, the server (see CpuWindow). */
+  cpu: CpuWindow;
 }
 
 /** Counters and latency histograms for one window; every simulated member reports into it. */
@@ -46,12 +49,21 @@ export class Recorder {
   private loopAtStart = performance.eventLoopUtilization();
   private clientLoopBusy: number | null = null;
   private lastAckAt = 0;
+  private cpuAtStart: CpuReading;
+  private cpu: CpuWindow | null = null;
 
-  constructor(readonly ratePerCharacter: number) {}
+  /** `serverPid`: the server's process when it is a child of this one, so its CPU is counted. */
+  constructor(
+    readonly ratePerCharacter: number,
+    private readonly serverPid: number | null = null,
+  ) {
+    this.cpuAtStart = readCpu(serverPid);
+  }
 
   start(): void {
     this.startedAt = performance.now();
     this.loopAtStart = performance.eventLoopUtilization();
+    this.cpuAtStart = readCpu(this.serverPid);
   }
 
   /** Sending stopped: throughput is counted over the sending time, answers may still arrive. */
@@ -59,6 +71,7 @@ export class Recorder {
     this.stoppedAt = performance.now();
     this.clientLoopBusy =
       Math.round(performance.eventLoopUtilization(this.loopAtStart).utilization * 100) / 100;
+    this.cpu = cpuBetween(this.cpuAtStart, readCpu(this.serverPid));
   }
 
   ack(ms: number): void {
@@ -106,6 +119,7 @@ export class Recorder {
       clientLoopBusy:
         this.clientLoopBusy ??
         Math.round(performance.eventLoopUtilization(this.loopAtStart).utilization * 100) / 100,
+      cpu: this.cpu ?? cpuBetween(this.cpuAtStart, readCpu(this.serverPid)),
     };
   }
 }

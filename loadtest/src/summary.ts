@@ -28,6 +28,9 @@ function phase(report: PhaseReport): string[] {
     `  event loops    clients ${percent(w.clientLoopBusy)} busy` +
       (report.server ? `, server ${percent(report.server.loopBusy)} busy` : "") +
       (w.clientLoopBusy >= 0.9 ? " (the clients' own queue is in the latencies above)" : ""),
+    `  cpu            machine ${percent(w.cpu.machineBusy)} busy of ${w.cpu.cores} cores; load generator ${w.cpu.loadGenerator} cores` +
+      (w.cpu.server === null ? "" : `, server ${w.cpu.server} cores`) +
+      (w.cpu.machineBusy >= 0.9 ? " (waiting for a core is in the latencies above)" : ""),
     ...(report.server
       ? [
           `  in the server  act→ack p50 ${report.server.acts.p50Ms} / p99 ${report.server.acts.p99Ms} ms (${report.server.acts.count}); ` +

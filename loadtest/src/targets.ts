@@ -15,6 +15,8 @@ export interface Target {
   name: "loom" | "bare";
   url: string;
   mode: string;
+  /** The server's process when it is a child of this one (its CPU is reported), else null. */
+  pid: number | null;
   populate(layout: Layout, seed: number): Promise<Fleet>;
   shutdown(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export function remoteLoomTarget(url: string): Target {
     name: "loom",
     url: base,
     mode: `remote ${base}`,
+    pid: null,
     populate: (layout, seed) => populateLoom(base, layout, seed),
     shutdown: async () => undefined,
   };
@@ -77,6 +80,7 @@ export async function startLoomTarget(options: TargetOptions): Promise<Target> {
       name: "loom",
       url: child.url,
       mode: `child process, ${describe}`,
+      pid: child.child.pid ?? null,
       populate: (layout, seed) => populateLoom(child.url, layout, seed),
       shutdown: async () => {
         await child.stop();
@@ -90,6 +94,7 @@ export async function startLoomTarget(options: TargetOptions): Promise<Target> {
     name: "loom",
     url,
     mode: `in-process, ${describe}`,
+    pid: null,
     populate: (layout, seed) => populateLoom(url, layout, seed),
     shutdown: async () => {
       await loom.shutdown();
@@ -106,6 +111,7 @@ export async function startBareTarget(options: Pick<TargetOptions, "isolate">): 
       name: "bare",
       url: child.url,
       mode: "child process, bare Colyseus room (broadcast only)",
+      pid: child.child.pid ?? null,
       populate: (layout) => populateBare(child.url, layout, () => requestBareRoom(child.url)),
       shutdown: () => child.stop(),
     };
@@ -115,6 +121,7 @@ export async function startBareTarget(options: Pick<TargetOptions, "isolate">): 
     name: "bare",
     url: bare.url,
     mode: "in-process, bare Colyseus room (broadcast only)",
+    pid: null,
     populate: (layout) => populateBare(bare.url, layout, () => bare.createRoom()),
     shutdown: () => bare.shutdown(),
   };
