@@ -67,7 +67,11 @@ describe("load test harness", () => {
     expect(report.loom.server?.loopBusy).toBeLessThanOrEqual(1);
     expect(report.loom.window.clientLoopBusy).toBeGreaterThan(0);
     expect(report.loom.window.clientLoopBusy).toBeLessThanOrEqual(1);
-    expect(describeLoad(report)).toMatch(/event loops {4}clients \d+ % busy, server \d+ % busy/);
+    expect(describeLoad(report)).toMatch(
+      /event loops {4}clients \d+ % busy, late p99 [\d.]+ \/ max [\d.]+ ms; server \d+ % busy, late p99 [\d.]+/,
+    );
+    expect(report.loom.window.clientLoopLag.maxMs).toBeGreaterThanOrEqual(report.loom.window.clientLoopLag.p99Ms);
+    expect(report.loom.server?.loopLag.maxMs).toBeGreaterThan(0);
     expect(report.bare?.server).toBeNull();
     // where the machine's CPU went; an in-process server's is the load generator's own
     expect(report.loom.window.cpu.loadGenerator).toBeGreaterThan(0);

@@ -1,6 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { cpuBetween, readCpu, type CpuReading, type CpuWindow } from "./cpu.ts";
+import { LoopLag } from "../../server/src/metrics.ts";
 import { LatencyHistogram, round, type LatencySummary } from "./histogram.ts";
+import { lagBetween } from "./server-metrics.ts";
 
 /** What one measured window of load produced, as the report prints it. */
 export interface WindowReport {
@@ -27,6 +29,8 @@ export interface WindowReport {
    * their own messages and every latency above includes that wait.
    */
   clientLoopBusy: number;
+  /** How late the clients' loop ran a 10 ms timer while sending: its stalls. */
+  clientLoopLag: { p99Ms: number; maxMs: number };
   /** CPU over the sending time: the machine, the load generator, the server (see CpuWindow). */
   cpu: CpuWindow;
 }
@@ -51,6 +55,9 @@ export class Recorder {
   private lastAckAt = 0;
   private cpuAtStart: CpuReading;
   private cpu: CpuWindow | null = null;
+  private readonly lag = new LoopLag();
+  private lagAtStart = this.lag.histogram.read();
+  private lagWindow: { p99Ms: number; maxMs: number } | null = null;
 
   /** `serverPid`: the server's process when it is a child of this one, so its CPU is counted. */
   constructor(
@@ -64,6 +71,8 @@ export class Recorder {
     this.startedAt = performance.now();
     this.loopAtStart = performance.eventLoopUtilization();
     this.cpuAtStart = readCpu(this.serverPid);
+    this.lag.start();
+    this.lagAtStart = this.lag.histogram.read();
   }
 
   /** Sending stopped: throughput is counted over the sending time, answers may still arrive. */
@@ -72,6 +81,8 @@ export class Recorder {
     this.clientLoopBusy =
       Math.round(performance.eventLoopUtilization(this.loopAtStart).utilization * 100) / 100;
     this.cpu = cpuBetween(this.cpuAtStart, readCpu(this.serverPid));
+    this.lagWindow = lagBetween(this.lagAtStart, this.lag.histogram.read());
+    this.lag.stop();
   }
 
   ack(ms: number): void {
@@ -119,6 +130,7 @@ export class Recorder {
       clientLoopBusy:
         this.clientLoopBusy ??
         Math.round(performance.eventLoopUtilization(this.loopAtStart).utilization * 100) / 100,
+      clientLoopLag: this.lagWindow ?? lagBetween(this.lagAtStart, this.lag.histogram.read()),
       cpu: this.cpu ?? cpuBetween(this.cpuAtStart, readCpu(this.serverPid)),
     };
   }

@@ -1,4 +1,4 @@
-import { between, loopBusy, quantile, type MetricsReading } from "../../server/src/metrics.ts";
+import { between, highest, loopBusy, quantile, type HistogramReading, type MetricsReading } from "../../server/src/metrics.ts";
 
 /** What the server measured itself during a window: from its GET /metrics, read before and after. */
 export interface ServerWindow {
@@ -8,6 +8,8 @@ export interface ServerWindow {
   commits: { count: number; turns: number; p50Ms: number; p99Ms: number; failed: number };
   /** How busy the server's main event loop was over the window (0–1). */
   loopBusy: number;
+  /** How late its main loop ran a 10 ms timer: its stalls (a long task, a collection, no free core). */
+  loopLag: { p99Ms: number; maxMs: number };
 }
 
 /** The server's metrics, or null for a server without them (the bare room). */
@@ -41,5 +43,15 @@ export function serverWindow(
       failed: after.commits.failed - before.commits.failed,
     },
     loopBusy: loopBusy(before.eventLoop, after.eventLoop),
+    loopLag: lagBetween(before.eventLoop.lag, after.eventLoop.lag),
   };
+}
+
+/** p99 and largest (to within a 10 % bucket) of the lag recorded between two readings. */
+export function lagBetween(
+  before: HistogramReading,
+  after: HistogramReading,
+): { p99Ms: number; maxMs: number } {
+  const window = between(before, after);
+  return { p99Ms: quantile(window, 0.99), maxMs: highest(window) };
 }

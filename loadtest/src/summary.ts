@@ -25,8 +25,10 @@ function phase(report: PhaseReport): string[] {
     `  act→ack        ${latency(w.latencyMs.actToAck)}`,
     `  act→durable    ${latency(w.latencyMs.actToDurable)}`,
     `  act→persisted  ${latency(w.latencyMs.actToPersisted)}`,
-    `  event loops    clients ${percent(w.clientLoopBusy)} busy` +
-      (report.server ? `, server ${percent(report.server.loopBusy)} busy` : "") +
+    `  event loops    clients ${percent(w.clientLoopBusy)} busy, late p99 ${w.clientLoopLag.p99Ms} / max ${w.clientLoopLag.maxMs} ms` +
+      (report.server
+        ? `; server ${percent(report.server.loopBusy)} busy, late p99 ${report.server.loopLag.p99Ms} / max ${report.server.loopLag.maxMs} ms`
+        : "") +
       (w.clientLoopBusy >= 0.9 ? " (the clients' own queue is in the latencies above)" : ""),
     `  cpu            machine ${percent(w.cpu.machineBusy)} busy of ${w.cpu.cores} cores; load generator ${w.cpu.loadGenerator} cores` +
       (w.cpu.server === null ? "" : `, server ${w.cpu.server} cores`) +

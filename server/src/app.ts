@@ -99,6 +99,7 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
       await services.ownership.allClosed();
       await services.liveStore.close();
       await services.turnStore.close();
+      services.metrics.close();
       setServices(null);
       log.info("shutdown complete");
     })();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BUCKET_BOUNDS_MS, between, Histogram, loopBusy, Metrics, quantile } from "./metrics.ts";
+import { BUCKET_BOUNDS_MS, between, highest, Histogram, LoopLag, loopBusy, Metrics, quantile } from "./metrics.ts";
 
 describe("metrics histogram", () => {
   it("puts each value in the first bucket whose bound holds it", () => {
@@ -48,5 +48,24 @@ describe("metrics histogram", () => {
     expect(loopBusy(idle.eventLoop, afterIdle.eventLoop)).toBeLessThan(0.5);
     expect(loopBusy(afterIdle.eventLoop, afterBusy.eventLoop)).toBeGreaterThan(0.5);
     expect(loopBusy(afterBusy.eventLoop, afterBusy.eventLoop)).toBe(0);
+  });
+
+  it("measures how late the loop runs a timer: a 60 ms stall shows, quiet waiting does not", async () => {
+    const lag = new LoopLag(5).start();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const quiet = lag.histogram.read();
+    const spinUntil = performance.now() + 60;
+    while (performance.now() < spinUntil); // a stall: the timer cannot fire
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const stalled = between(quiet, lag.histogram.read());
+    lag.stop();
+    expect(quiet.count).toBeGreaterThan(3);
+    expect(quiet.p50Ms).toBeLessThan(20);
+    expect(highest(stalled)).toBeGreaterThanOrEqual(50);
+    expect(highest(stalled)).toBeLessThanOrEqual(200);
+    expect(highest([])).toBe(0);
+    const stopped = lag.histogram.read().count;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(lag.histogram.read().count).toBe(stopped);
   });
 });

@@ -78,6 +78,42 @@ export function quantile(buckets: readonly number[], q: number): number {
   return LAST_BOUND_MS;
 }
 
+/**
+ * How late a timer due every `everyMs` fires: the stalls of this thread's event loop (a long
+ * task, a garbage collection, or no free core), which every message arriving meanwhile waits out.
+ * The timer is unref'd, so it never keeps a process alive.
+ */
+export class LoopLag {
+  readonly histogram = new Histogram();
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly everyMs = 10) {}
+
+  start(): this {
+    if (this.timer) return this;
+    let due = performance.now() + this.everyMs;
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      this.histogram.record(now - due);
+      due = now + this.everyMs;
+    }, this.everyMs);
+    this.timer.unref();
+    return this;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+/** The upper bound of the highest non-empty bucket: the largest value, to within a bucket. */
+export function highest(buckets: readonly number[]): number {
+  for (let i = buckets.length - 1; i >= 0; i--)
+    if (buckets[i]! > 0) return BUCKET_BOUNDS_MS[Math.min(i, BUCKET_BOUNDS_MS.length - 1)]!;
+  return 0;
+}
+
 /** How busy an event loop was between two readings (0–1, two decimals). */
 export function loopBusy(before: MetricsReading["eventLoop"], after: MetricsReading["eventLoop"]): number {
   const active = after.activeMs - before.activeMs;
@@ -99,9 +135,9 @@ export interface MetricsReading {
   /**
    * Milliseconds the main thread's event loop spent running and waiting since the process started.
    * Between two readings, active ÷ (active + idle) is how busy it was: near 1, every message
-   * waits its turn.
+   * waits its turn. `lag`: how late a 10 ms timer fired (LoopLag), the loop's stalls.
    */
-  eventLoop: { activeMs: number; idleMs: number };
+  eventLoop: { activeMs: number; idleMs: number; lag: HistogramReading };
 }
 
 export class Metrics {
@@ -110,6 +146,7 @@ export class Metrics {
   private committedTurns = 0;
   private failedCommits = 0;
   private readonly startedAt = new Date().toISOString();
+  private readonly lag = new LoopLag().start();
 
   commit(turns: number, ms: number, ok: boolean): void {
     this.commits.record(ms);
@@ -123,8 +160,13 @@ export class Metrics {
       startedAt: this.startedAt,
       acts: this.acts.read(),
       commits: { ...this.commits.read(), turns: this.committedTurns, failed: this.failedCommits },
-      eventLoop: { activeMs: round(loop.active), idleMs: round(loop.idle) },
+      eventLoop: { activeMs: round(loop.active), idleMs: round(loop.idle), lag: this.lag.histogram.read() },
     };
+  }
+
+  /** Stops the loop-lag timer (a stopped server's metrics stay readable). */
+  close(): void {
+    this.lag.stop();
   }
 }
 
