@@ -70,7 +70,9 @@ describe("load test harness", () => {
     expect(describeLoad(report)).toMatch(
       /event loops {4}clients \d+ % busy, late p99 [\d.]+ \/ max [\d.]+ ms; server \d+ % busy, late p99 [\d.]+/,
     );
-    expect(report.loom.window.clientLoopLag.maxMs).toBeGreaterThanOrEqual(report.loom.window.clientLoopLag.p99Ms);
+    expect(report.loom.window.clientLoopLag.maxMs).toBeGreaterThanOrEqual(
+      report.loom.window.clientLoopLag.p99Ms,
+    );
     expect(report.loom.server?.loopLag.maxMs).toBeGreaterThan(0);
     expect(report.bare?.server).toBeNull();
     // where the machine's CPU went; an in-process server's is the load generator's own
@@ -78,7 +80,9 @@ describe("load test harness", () => {
     expect(report.loom.window.cpu.machineBusy).toBeGreaterThan(0);
     expect(report.loom.window.cpu.machineBusy).toBeLessThanOrEqual(1);
     expect(report.loom.window.cpu.server).toBeNull();
-    expect(describeLoad(report)).toMatch(/cpu {12}machine \d+ % busy of \d+ cores; load generator [\d.]+ cores/);
+    expect(describeLoad(report)).toMatch(
+      /cpu {12}machine \d+ % busy of \d+ cores; load generator [\d.]+ cores/,
+    );
     expect(describeLoad(report)).toMatch(/in the server {2}act→ack p50 [\d.]+ \/ p99 [\d.]+ ms/);
 
     expect(report.bare?.integrity).toMatchObject({ ok: true, source: "broadcast" });

@@ -1,4 +1,11 @@
-import { between, highest, loopBusy, quantile, type HistogramReading, type MetricsReading } from "../../server/src/metrics.ts";
+import {
+  between,
+  highest,
+  loopBusy,
+  quantile,
+  type HistogramReading,
+  type MetricsReading,
+} from "../../server/src/metrics.ts";
 
 /** What the server measured itself during a window: from its GET /metrics, read before and after. */
 export interface ServerWindow {

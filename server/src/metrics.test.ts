@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { BUCKET_BOUNDS_MS, between, highest, Histogram, LoopLag, loopBusy, Metrics, quantile } from "./metrics.ts";
+import {
+  BUCKET_BOUNDS_MS,
+  between,
+  highest,
+  Histogram,
+  LoopLag,
+  loopBusy,
+  Metrics,
+  quantile,
+} from "./metrics.ts";
 
 describe("metrics histogram", () => {
   it("puts each value in the first bucket whose bound holds it", () => {
