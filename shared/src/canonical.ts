@@ -93,3 +93,9 @@ export function useNativeSha256(implementation: Sha256Hex): void {
 export function checksum(value: unknown): string {
   return sha256Hex(canonicalJson(value));
 }
+
+/** A value's canonical JSON and its checksum, for a writer that stores the JSON too. */
+export function canonicalWithChecksum(value: unknown): { json: string; checksum: string } {
+  const json = canonicalJson(value);
+  return { json, checksum: sha256Hex(json) };
+}

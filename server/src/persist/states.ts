@@ -8,7 +8,7 @@ import type { Db } from "./rows.ts";
 import { snapshots, turns } from "./schema.ts";
 import { positionsIn } from "./timeline.ts";
 import { ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
-import type { StateAt } from "./turn-store.ts";
+import type { SnapshotWrite, StateAt } from "./turn-store.ts";
 
 type SnapshotRow = typeof snapshots.$inferSelect;
 
@@ -165,14 +165,17 @@ function asState(document: Record<string, unknown>): UniverseState {
  * keys in order, and the checksum of a jump's state skips re-sorting them (a third of a jump's
  * CPU before).
  */
-export async function upsertSnapshots(db: Db, list: readonly Snapshot[]): Promise<void> {
+export async function upsertSnapshots(db: Db, list: readonly SnapshotWrite[]): Promise<void> {
   if (list.length === 0) return;
   await db
     .insert(snapshots)
     .values(
       list.map((snapshot) => ({
-        ...snapshot,
-        state: sql`${canonicalJson(snapshot.state)}::json`,
+        universeId: snapshot.universeId,
+        position: snapshot.position,
+        checksum: snapshot.checksum,
+        reason: snapshot.reason,
+        state: sql`${"stateJson" in snapshot ? snapshot.stateJson : canonicalJson(snapshot.state)}::json`,
         createdAt: new Date(snapshot.createdAt),
       })),
     )

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checksum, invertDeltas } from "@loom/shared";
+import { canonicalJson, canonicalWithChecksum, checksum, invertDeltas } from "@loom/shared";
 import type { Narration, Turn, UniverseState } from "@loom/shared";
 import { AppendConflictError, ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
 import type { TurnStore } from "./turn-store.ts";
@@ -327,6 +327,48 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       await store.putSnapshot(honest);
       await store.verifySnapshot(built.id, 20);
       await expect(store.verifySnapshot(built.id, 21)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it("rule 12b: a snapshot appended as its canonical JSON is stored as that text and verifies", async () => {
+      const built = await small(12);
+      const [next] = built.campaign.take(1);
+      const { json, checksum: sum } = canonicalWithChecksum(built.campaign.state);
+      await store.appendTurns(built.id, {
+        expectedHead: 12,
+        turns: [next!],
+        snapshots: [
+          {
+            universeId: built.id,
+            position: 13,
+            stateJson: json,
+            checksum: sum,
+            reason: "manual",
+            createdAt: next!.createdAt,
+          },
+        ],
+      });
+      const stored = (await store.getSnapshotAtOrBefore(built.id, 13))!;
+      expect(stored).toMatchObject({ position: 13, checksum: sum, reason: "manual" });
+      expect(stored.state).toEqual(built.campaign.state);
+      await store.verifySnapshot(built.id, 13);
+      // the text is what is stored, so text that is not the state fails verification
+      const other = built.campaign.genesis;
+      await store.appendTurns(built.id, {
+        expectedHead: 13,
+        turns: built.campaign.take(1),
+        snapshots: [
+          {
+            universeId: built.id,
+            position: 14,
+            stateJson: canonicalJson(other),
+            checksum: sum,
+            reason: "manual",
+            createdAt: next!.createdAt,
+          },
+        ],
+      });
+      expect((await store.getSnapshotAtOrBefore(built.id, 14))!.state).toEqual(other);
+      await expect(store.verifySnapshot(built.id, 14)).rejects.toBeInstanceOf(ChecksumMismatchError);
     });
 
     it("rule 13: undone positions are marked in the append that undoes them, per timeline", async () => {

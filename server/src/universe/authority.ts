@@ -1,5 +1,5 @@
 import {
-  checksum,
+  canonicalWithChecksum,
   createRandom,
   decide,
   evolve,
@@ -11,13 +11,13 @@ import {
   type Command,
   type Decision,
   type Rejection,
-  type Snapshot,
+  type SnapshotReason,
   type SystemCommand,
   type Turn,
   type UniverseState,
 } from "@loom/shared";
 import type { Lease, LiveStore } from "../live/live-store.ts";
-import type { TurnStore, UniverseRecord } from "../persist/turn-store.ts";
+import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import { Persister } from "./persister.ts";
 import { SeqLedger } from "./seq-ledger.ts";
 import { log } from "../log.ts";
@@ -416,7 +416,7 @@ export class UniverseAuthority {
     };
   }
 
-  private snapshotsFor(turn: Turn, state: UniverseState, now: string): Snapshot[] {
+  private snapshotsFor(turn: Turn, state: UniverseState, now: string): EncodedSnapshot[] {
     const since = this.persister.noteTurn(turn);
     const reason = snapshotDue({
       position: turn.position,
@@ -427,16 +427,18 @@ export class UniverseAuthority {
     });
     if (!reason) return [];
     this.persister.resetSinceSnapshot();
-    return [
-      {
-        universeId: this.universe.id,
-        position: turn.position,
-        state,
-        checksum: checksum(state),
-        reason,
-        createdAt: now,
-      },
-    ];
+    return [this.snapshotOf(turn.position, state, reason, now)];
+  }
+
+  /** The snapshot as the store writes it: the canonical JSON its checksum is taken of. */
+  private snapshotOf(
+    position: number,
+    state: UniverseState,
+    reason: SnapshotReason,
+    createdAt: string,
+  ): EncodedSnapshot {
+    const { json, checksum } = canonicalWithChecksum(state);
+    return { universeId: this.universe.id, position, stateJson: json, checksum, reason, createdAt };
   }
 
   private markUndoneLocally(position: number): void {
@@ -458,19 +460,9 @@ export class UniverseAuthority {
 
   /** A manual snapshot of the current state, written with the next flush. */
   requestSnapshot(): number {
-    const state = this.stateDoc;
     this.persister.enqueue(
       [],
-      [
-        {
-          universeId: this.universe.id,
-          position: this.headPosition,
-          state,
-          checksum: checksum(state),
-          reason: "manual",
-          createdAt: new Date().toISOString(),
-        },
-      ],
+      [this.snapshotOf(this.headPosition, this.stateDoc, "manual", new Date().toISOString())],
     );
     this.persister.resetSinceSnapshot();
     return this.headPosition;

@@ -1,6 +1,6 @@
-import type { Snapshot, Turn } from "@loom/shared";
+import type { Turn } from "@loom/shared";
 import type { LiveStore } from "../live/live-store.ts";
-import { AppendConflictError, type TurnStore } from "../persist/turn-store.ts";
+import { AppendConflictError, type SnapshotWrite, type TurnStore } from "../persist/turn-store.ts";
 import { log } from "../log.ts";
 
 export interface PersisterOptions {
@@ -24,7 +24,7 @@ const MAX_BACKOFF_MS = 5_000;
  */
 export class Persister {
   private pending: Turn[] = [];
-  private snapshots: Snapshot[] = [];
+  private snapshots: SnapshotWrite[] = [];
   private undone: number[] = [];
   private through: number;
   private inFlight: Promise<void> | null = null;
@@ -46,7 +46,7 @@ export class Persister {
     return this.pending.length;
   }
 
-  enqueue(turns: Turn[], snapshots: Snapshot[]): void {
+  enqueue(turns: Turn[], snapshots: SnapshotWrite[]): void {
     this.pending.push(...turns);
     this.snapshots.push(...snapshots);
   }
