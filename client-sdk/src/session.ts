@@ -170,6 +170,7 @@ export class UniverseSession {
       const undone = this.turns.find((known) => known.position === target);
       if (undone) undone.status = "undone";
     }
+    if (this.keepTurns === 0) return;
     const last = this.turns.at(-1);
     if (!last || last.position < turn.position) this.turns.push(turn);
     this.trim();
