@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import { connect } from "../client-sdk/src/index.ts";
 import { DEFAULT_OPTIONS, runLoadTest } from "../loadtest/src/harness.ts";
 import { findMax } from "../loadtest/src/find-max.ts";
-import { describeLoad } from "../loadtest/src/summary.ts";
+import { describeLoad, describeSearch } from "../loadtest/src/summary.ts";
 import { characterSheet } from "../loadtest/src/commands.ts";
 import { startLoomTarget, type Target } from "../loadtest/src/targets.ts";
 import { decode, encode, type Packable } from "../loadtest/k6/msgpack.ts";
@@ -28,6 +28,13 @@ describe("load test harness", () => {
     expect(easy.loom.maxRatePerCharacter).toBe(1);
     expect(easy.loom.maxActionsPerSecond).toBeGreaterThan(0);
     expect(easy.loom.integrityOk).toBe(true);
+    // each step says how busy the machine was, so a knee can be told from a full machine
+    for (const s of easy.loom.steps) {
+      expect(s.cpu.machineBusy).toBeGreaterThan(0);
+      expect(s.cpu.machineBusy).toBeLessThanOrEqual(1);
+      expect(s.cpu.loadGenerator).toBeGreaterThan(0);
+    }
+    expect(describeSearch(easy)).toMatch(/0\.5\/s → [\d.]+ acked\/s, p99 [\d.]+ ms, .*machine \d+ % busy/);
 
     const impossible = await findMax({ ...base, p99BudgetMs: 0 }, () => undefined);
     expect(impossible.loom.steps.map((s) => [s.ratePerCharacter, s.withinBudget, s.retry])).toEqual([

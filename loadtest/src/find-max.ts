@@ -1,6 +1,7 @@
 import { seededRandom } from "./commands.ts";
 import { layoutOf, measureWindow, setUp, stderrLog, type LoadOptions, type Log } from "./harness.ts";
 import { checkIntegrity } from "./integrity.ts";
+import type { CpuWindow } from "./cpu.ts";
 import type { WindowReport } from "./recorder.ts";
 import { rateLimitFor, remoteLoomTarget, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
 
@@ -26,6 +27,8 @@ export interface StepReport {
   withinBudget: boolean;
   /** The second measurement of a rate whose first missed the budget. */
   retry: boolean;
+  /** Where the CPU went during the step (see CpuWindow): how near the machine was to full. */
+  cpu: CpuWindow;
 }
 
 export interface SearchReport {
@@ -66,6 +69,7 @@ function step(window: WindowReport, budget: number, retry: boolean): StepReport 
     skipped: window.skipped,
     withinBudget: p99 <= budget && window.unanswered === 0 && window.latencyMs.actToTurn.count > 0,
     retry,
+    cpu: window.cpu,
   };
 }
 
