@@ -29,6 +29,8 @@ export interface StepReport {
   retry: boolean;
   /** Where the CPU went during the step (see CpuWindow): how near the machine was to full. */
   cpu: CpuWindow;
+  /** How late the clients' loop ran a 10 ms timer during the step: their own stalls. */
+  clientLoopLag: { p99Ms: number; maxMs: number };
 }
 
 export interface SearchReport {
@@ -70,6 +72,7 @@ function step(window: WindowReport, budget: number, retry: boolean): StepReport 
     withinBudget: p99 <= budget && window.unanswered === 0 && window.latencyMs.actToTurn.count > 0,
     retry,
     cpu: window.cpu,
+    clientLoopLag: window.clientLoopLag,
   };
 }
 
