@@ -33,8 +33,11 @@ describe("load test harness", () => {
       expect(s.cpu.machineBusy).toBeGreaterThan(0);
       expect(s.cpu.machineBusy).toBeLessThanOrEqual(1);
       expect(s.cpu.loadGenerator).toBeGreaterThan(0);
+      expect(s.serverLoopLag?.maxMs).toBeGreaterThan(0);
     }
-    expect(describeSearch(easy)).toMatch(/0\.5\/s → [\d.]+ acked\/s, p99 [\d.]+ ms, .*machine \d+ % busy/);
+    expect(describeSearch(easy)).toMatch(
+      /0\.5\/s → [\d.]+ acked\/s, p99 [\d.]+ ms, .*machine \d+ % busy, clients late ≤ [\d.]+ ms, server late ≤ [\d.]+ ms/,
+    );
 
     const impossible = await findMax({ ...base, p99BudgetMs: 0 }, () => undefined);
     expect(impossible.loom.steps.map((s) => [s.ratePerCharacter, s.withinBudget, s.retry])).toEqual([

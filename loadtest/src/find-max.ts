@@ -2,6 +2,7 @@ import { seededRandom } from "./commands.ts";
 import { layoutOf, measureWindow, setUp, stderrLog, type LoadOptions, type Log } from "./harness.ts";
 import { checkIntegrity } from "./integrity.ts";
 import type { CpuWindow } from "./cpu.ts";
+import { readServerMetrics, serverWindow } from "./server-metrics.ts";
 import type { WindowReport } from "./recorder.ts";
 import { rateLimitFor, remoteLoomTarget, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
 
@@ -31,6 +32,8 @@ export interface StepReport {
   cpu: CpuWindow;
   /** How late the clients' loop ran a 10 ms timer during the step: their own stalls. */
   clientLoopLag: { p99Ms: number; maxMs: number };
+  /** The same for the server's main loop, from its GET /metrics (null: it has none). */
+  serverLoopLag: { p99Ms: number; maxMs: number } | null;
 }
 
 export interface SearchReport {
@@ -58,7 +61,12 @@ export interface FindMaxReport {
   ok: boolean;
 }
 
-function step(window: WindowReport, budget: number, retry: boolean): StepReport {
+function step(
+  window: WindowReport,
+  budget: number,
+  retry: boolean,
+  serverLoopLag: StepReport["serverLoopLag"],
+): StepReport {
   const rejected = Object.values(window.rejected).reduce((sum, n) => sum + n, 0);
   const p99 = window.latencyMs.actToTurn.p99;
   return {
@@ -73,6 +81,7 @@ function step(window: WindowReport, budget: number, retry: boolean): StepReport 
     retry,
     cpu: window.cpu,
     clientLoopLag: window.clientLoopLag,
+    serverLoopLag,
   };
 }
 
@@ -83,6 +92,7 @@ async function search(target: Target, options: FindMaxOptions, log: Log): Promis
     const random = seededRandom(options.seed);
     const steps: StepReport[] = [];
     const measure = async (rate: number, retry: boolean): Promise<StepReport> => {
+      const before = await readServerMetrics(target.url);
       const window = await measureWindow(
         fleet,
         `${target.name} ${rate}/s${retry ? " (again)" : ""}`,
@@ -91,7 +101,8 @@ async function search(target: Target, options: FindMaxOptions, log: Log): Promis
         log,
         target.pid,
       );
-      const result = step(window, options.p99BudgetMs, retry);
+      const server = serverWindow(before, await readServerMetrics(target.url));
+      const result = step(window, options.p99BudgetMs, retry, server?.loopLag ?? null);
       steps.push(result);
       log(
         `[${target.name}] ${rate}/s per character${retry ? " (again)" : ""}: ${result.ackedPerSecond} actions/s acked, act→turn p99 ${result.p99} ms ${result.withinBudget ? "within" : "over"} budget`,

@@ -75,7 +75,7 @@ export function describeSearch(report: FindMaxReport): string {
     );
     for (const s of result.steps) {
       lines.push(
-        `  ${s.ratePerCharacter}/s${s.retry ? " again" : ""} → ${s.ackedPerSecond} acked/s, p99 ${s.p99} ms, rejected ${s.rejected}, unanswered ${s.unanswered}, skipped ${s.skipped}, machine ${percent(s.cpu.machineBusy)} busy, clients late ≤ ${s.clientLoopLag.maxMs} ms${s.withinBudget ? "" : " (over)"}`,
+        `  ${s.ratePerCharacter}/s${s.retry ? " again" : ""} → ${s.ackedPerSecond} acked/s, p99 ${s.p99} ms, rejected ${s.rejected}, unanswered ${s.unanswered}, skipped ${s.skipped}, machine ${percent(s.cpu.machineBusy)} busy, clients late ≤ ${s.clientLoopLag.maxMs} ms${s.serverLoopLag ? `, server late ≤ ${s.serverLoopLag.maxMs} ms` : ""}${s.withinBudget ? "" : " (over)"}`,
       );
     }
   }
