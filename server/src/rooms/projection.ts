@@ -5,23 +5,38 @@ import { AspectView, CharacterView, type UniverseRoomState } from "./room-state.
 /** Keeps the synced room state a faithful projection of the authoritative document. */
 
 export function syncScene(room: UniverseRoomState, state: UniverseState): void {
+  syncSceneFields(room, state);
+  const aspects = room.scene.aspects;
+  for (const key of [...aspects.keys()]) {
+    if (!(key in state.scene.aspects)) aspects.delete(key);
+  }
+  for (const id of Object.keys(state.scene.aspects)) syncAspect(room, state, id);
+}
+
+/** The scene's own fields and the mode, not its aspects. */
+export function syncSceneFields(room: UniverseRoomState, state: UniverseState): void {
   const scene = room.scene;
   scene.id = state.scene.id;
   scene.title = state.scene.title;
   scene.location = state.scene.location ?? "";
   scene.summary = state.scene.summary;
   scene.mode = state.mode;
-  for (const key of [...scene.aspects.keys()]) {
-    if (!(key in state.scene.aspects)) scene.aspects.delete(key);
+}
+
+/** One aspect of the scene: added, changed, or removed when the state no longer has it. */
+export function syncAspect(room: UniverseRoomState, state: UniverseState, id: string): void {
+  const aspects = room.scene.aspects;
+  const aspect = state.scene.aspects[id];
+  if (!aspect) {
+    aspects.delete(id);
+    return;
   }
-  for (const [id, aspect] of Object.entries(state.scene.aspects)) {
-    const view = scene.aspects.get(id) ?? new AspectView();
-    view.id = aspect.id;
-    view.name = aspect.name;
-    view.freeInvokes = aspect.freeInvokes;
-    view.boost = aspect.boost;
-    if (!scene.aspects.has(id)) scene.aspects.set(id, view);
-  }
+  const view = aspects.get(id) ?? new AspectView();
+  view.id = aspect.id;
+  view.name = aspect.name;
+  view.freeInvokes = aspect.freeInvokes;
+  view.boost = aspect.boost;
+  if (!aspects.has(id)) aspects.set(id, view);
 }
 
 function setArray<T>(target: ArraySchema<T>, values: T[]): void {
@@ -59,16 +74,43 @@ export function syncCharacter(
   return view;
 }
 
-/** Characters whose sheets a turn's deltas touched, and whether the scene changed. */
-export function touched(turn: Turn): { characters: Set<string>; scene: boolean } {
-  const characters = new Set<string>();
-  let scene = false;
-  for (const delta of turn.deltas) {
-    if (delta.path.startsWith("/characters/"))
-      characters.add(delta.path.split("/")[2]!.replace(/~1/g, "/").replace(/~0/g, "~"));
-    else if (delta.path.startsWith("/scene") || delta.path === "/mode") scene = true;
+/** What of the synced state a turn's deltas touched. */
+export interface Touched {
+  /** Characters whose sheets changed. */
+  characters: Set<string>;
+  /** The scene's own fields or the mode changed. */
+  sceneFields: boolean;
+  /** Aspects added, changed or removed, one by one. */
+  aspects: Set<string>;
+  /** The whole scene or its whole aspect map was replaced (a new scene): sync all of it. */
+  wholeScene: boolean;
+}
+
+/**
+ * What a turn's deltas touched, so a turn costs the synced state what it changed: a scene
+ * gathers an aspect with most advantages created, and walking them all on every such turn made
+ * the room's work per turn grow with the scene.
+ */
+export function touched(turn: Turn): Touched {
+  const result: Touched = {
+    characters: new Set(),
+    sceneFields: false,
+    aspects: new Set(),
+    wholeScene: false,
+  };
+  for (const { path } of turn.deltas) {
+    if (path.startsWith("/characters/")) result.characters.add(unescapeToken(path.split("/")[2]!));
+    else if (path === "/mode") result.sceneFields = true;
+    else if (path === "/scene" || path === "/scene/aspects") result.wholeScene = true;
+    else if (path.startsWith("/scene/aspects/")) result.aspects.add(unescapeToken(path.split("/")[3]!));
+    else if (path.startsWith("/scene/")) result.sceneFields = true;
   }
-  return { characters, scene };
+  return result;
+}
+
+/** A JSON Pointer token as the key it names (RFC 6901: ~1 is "/", ~0 is "~"). */
+function unescapeToken(token: string): string {
+  return token.replace(/~1/g, "/").replace(/~0/g, "~");
 }
 
 const SECRET_PATH = /\/(gmNotes|private)(\/|$)/;

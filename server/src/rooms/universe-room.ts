@@ -20,7 +20,7 @@ import { services } from "../services.ts";
 import { log } from "../log.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
-import { memberTurn, syncCharacter, syncScene, touched } from "./projection.ts";
+import { memberTurn, syncAspect, syncCharacter, syncScene, syncSceneFields, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
 import { intake } from "./intake.ts";
 import { admitMember, type Member } from "./membership.ts";
@@ -310,7 +310,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       if (character) this.syncCharacterView(id, state, this.state.characters.get(id)?.present ?? false);
       else this.state.characters.delete(id);
     }
-    if (changed.scene) syncScene(this.state, state);
+    if (changed.wholeScene) syncScene(this.state, state);
+    else {
+      if (changed.sceneFields) syncSceneFields(this.state, state);
+      for (const id of changed.aspects) syncAspect(this.state, state, id);
+    }
     this.state.head = turn.position;
     // one encoding per audience: GMs get the whole turn, everyone else memberTurn's; each
     // client's frames of this loop turn leave in one write
