@@ -1,6 +1,6 @@
 import type { ActionCommand } from "../command.ts";
 import { stressTrackFor } from "../fate/skills.ts";
-import type { Character, UniverseState } from "../state.ts";
+import type { Aspect, Character, UniverseState } from "../state.ts";
 import type { Resolution } from "../turn.ts";
 import { addBoost, addFreeInvokes, addSceneAspect } from "./aspects.ts";
 import { changeAttitude, attitudeOf, friendlier } from "./attitude.ts";
@@ -21,7 +21,9 @@ function overcome(draft: Draft, character: Character, resolution: Resolution): v
  * Create an advantage (Fate Core p. 136). On a new aspect: a failure creates nothing (the rule's
  * alternative, the aspect with a free invoke for the opposition, is left out for simplicity), a
  * tie gives a boost, a success the aspect with one free invoke, with style two. On an aspect
- * already in the scene: a tie or success adds one free invoke, with style two.
+ * already in the scene: a tie or success adds one free invoke, with style two. Naming an aspect
+ * the scene already has (not a boost; case and spacing aside) is creating an advantage on it: the
+ * scene keeps one "Fog Cover", with the free invokes of everyone who worked it.
  */
 function createAdvantage(
   draft: Draft,
@@ -33,20 +35,17 @@ function createAdvantage(
   const { outcome } = resolution;
   if (outcome === "fail") return;
   const invokes = outcome === "success_with_style" ? 2 : 1;
-  if (target.type === "aspect") {
-    addFreeInvokes(draft, target.aspect, invokes);
-    draft.event(
-      "free_invokes",
-      `"${target.aspect.name}" gains ${invokes} free invoke${invokes > 1 ? "s" : ""}`,
-      {
-        data: { aspectId: target.aspect.id, freeInvokes: invokes },
-      },
-    );
-    return;
-  }
   const name =
     command.aspectName ??
     (command.description.slice(0, 200) || `${character.name}'s ${resolution.skill} Edge`);
+  const existing = target.type === "aspect" ? target.aspect : sceneAspectNamed(draft.state, name);
+  if (existing) {
+    addFreeInvokes(draft, existing, invokes);
+    draft.event("free_invokes", `"${existing.name}" gains ${invokes} free invoke${invokes > 1 ? "s" : ""}`, {
+      data: { aspectId: existing.id, freeInvokes: invokes },
+    });
+    return;
+  }
   if (outcome === "tie") {
     const boost = addBoost(draft, name, character.id);
     draft.event("boost", `${character.name} gains the boost "${name}"`, { data: { aspectId: boost.id } });
@@ -121,4 +120,12 @@ export function applyEffects(
   if (target.type === "npc" && resolution.action !== "attack" && socialWin) {
     changeAttitude(draft, target.npc, character, friendlier(attitudeOf(target.npc, character.id)));
   }
+}
+
+/** The scene's aspect (not a boost) of this name, case and surrounding spaces aside. */
+function sceneAspectNamed(state: UniverseState, name: string): Aspect | undefined {
+  const wanted = name.trim().toLowerCase();
+  return Object.values(state.scene.aspects).find(
+    (aspect) => !aspect.boost && aspect.name.trim().toLowerCase() === wanted,
+  );
 }

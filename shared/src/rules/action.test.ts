@@ -354,6 +354,42 @@ describe("create an advantage (Fate Core p. 136)", () => {
     expect(Object.keys(after.scene.aspects)).toEqual(["fog", "docks"]);
   });
 
+  it("naming an aspect the scene already has works that aspect instead of making a second one", () => {
+    const { after, events } = decided(
+      seedUniverse(),
+      advantage({ aspectName: "  crowded DOCKS " }),
+      MARA,
+      [1, 1, 1, 0],
+    );
+    expect(after.scene.aspects.docks!.freeInvokes).toBe(2);
+    expect(Object.keys(after.scene.aspects)).toEqual(["fog", "docks"]);
+    expect(events.map((event) => event.type)).toContain("free_invokes");
+  });
+
+  it("a boost of the same name is not worked: a success makes the aspect beside it", () => {
+    const state = seedUniverse();
+    const withBoost = {
+      ...state,
+      scene: {
+        ...state.scene,
+        aspects: {
+          ...state.scene.aspects,
+          edge: {
+            id: "edge",
+            name: "High Ground",
+            freeInvokes: 1,
+            boost: true,
+            createdBy: "kell",
+            sourcePosition: 1,
+          },
+        },
+      },
+    };
+    const { after } = decided(withBoost, advantage(), MARA, [1, 0, 0, 0]);
+    expect(after.scene.aspects.edge!.freeInvokes).toBe(1);
+    expect(after.scene.aspects[`aspect-${POSITION}-1`]).toMatchObject({ name: "High Ground", boost: false });
+  });
+
   it("an aspect target that does not exist is refused", () => {
     rejected(
       seedUniverse(),
