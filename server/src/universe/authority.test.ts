@@ -175,6 +175,25 @@ describe("universe authority: pipelined live appends", () => {
     expect(await live.readTail(universe.id, 0)).toHaveLength(1);
   });
 
+  it("answers a retry of a turn long acknowledged with that turn, read back from the store", async () => {
+    // given a turn from client seq 1, persisted, then 210 more turns
+    const { authority, universe } = await open("retry-old");
+    const original = await authority.submit(tide(1, 1));
+    expect(original.ok).toBe(true);
+    for (let value = 2; value <= 211; value++) expect((await authority.submit(tide(value))).ok).toBe(true);
+    await authority.flush();
+    expect(authority.recentTurns.some((turn) => turn.position === 1)).toBe(false);
+
+    // when the client retries seq 1
+    const retried = await authority.submit(tide(1, 1));
+
+    // then it gets the original turn, marked a duplicate, and nothing is applied
+    expect(retried).toMatchObject({ ok: true, duplicate: true, turn: { position: 1 } });
+    if (original.ok && retried.ok) expect(retried.turn.id).toBe(original.turn.id);
+    expect(authority.head).toBe(211);
+    expect(await store.headPosition(universe.id)).toBe(211);
+  });
+
   it("decides an undo against the undos still waiting for their append", async () => {
     // given an acknowledged turn and an undo of it held in flight
     const { authority, control } = await open("pipeline-undo");

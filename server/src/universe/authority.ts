@@ -233,7 +233,7 @@ export class UniverseAuthority {
       const previous = this.ledger.lookup(key, seq);
       if (previous === "stale")
         return refusal(RejectionCode.StalePosition, `sequence ${seq} is older than one already applied`);
-      if (previous) return Promise.resolve({ ok: true, turn: previous, duplicate: true });
+      if (previous !== undefined) return this.duplicateOf(previous);
     }
     if (
       request.actor.kind === "player" &&
@@ -244,6 +244,19 @@ export class UniverseAuthority {
       return refusal(RejectionCode.RunNotActive, "this run is paused or over; resume it to play");
     }
     return null;
+  }
+
+  /**
+   * The answer to a retried message whose turn is acknowledged: that turn, from the recent turns,
+   * the ones waiting to be persisted, or the TurnStore.
+   */
+  private async duplicateOf(position: number): Promise<SubmitResult> {
+    const kept =
+      this.recent.findLast((turn) => turn.position === position) ?? this.persister.pendingTurn(position);
+    const turn = kept ?? (await this.options.turnStore.getTurn(this.universe.id, position));
+    if (!turn)
+      return refusal(RejectionCode.Unavailable, `turn ${position} cannot be read back now; try again`);
+    return { ok: true, turn, duplicate: true };
   }
 
   private propose(request: SubmitRequest): Promise<SubmitResult> {

@@ -46,6 +46,13 @@ export class Persister {
     return this.pending.length;
   }
 
+  /** A turn still waiting to be written, by position. */
+  pendingTurn(position: number): Turn | undefined {
+    const first = this.pending[0];
+    const turn = first ? this.pending[position - first.position] : undefined;
+    return turn?.position === position ? turn : undefined;
+  }
+
   enqueue(turns: Turn[], snapshots: SnapshotWrite[]): void {
     this.pending.push(...turns);
     this.snapshots.push(...snapshots);
