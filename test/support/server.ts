@@ -6,6 +6,14 @@ import { loadConfig, type LoomConfig } from "../../server/src/config.ts";
 import { startLoomServer, type LoomServer } from "../../server/src/app.ts";
 
 export const TEST_SECRET = "loom-test-secret-0123456789abcdef";
+
+/**
+ * Test servers listen on fixed ports (the matchmaker is a singleton per process); a checkout that
+ * runs its suite beside another one shifts them all with LOOM_TEST_PORT_OFFSET.
+ */
+export function testPort(port: number): number {
+  return port + Number(process.env.LOOM_TEST_PORT_OFFSET ?? 0);
+}
 const root = resolve(import.meta.dirname, "../..");
 
 export interface Mode {
@@ -39,7 +47,6 @@ export async function startServer(
   const config = loadConfig(
     {},
     {
-      port: overrides.port ?? 2590,
       databaseUrl: mode.databaseUrl,
       redisUrl: mode.redisUrl,
       secret: TEST_SECRET,
@@ -50,6 +57,7 @@ export async function startServer(
       reconnectSeconds: 1,
       actionsPerSecond: 0,
       ...overrides,
+      port: testPort(overrides.port ?? 2590),
     },
   );
   const server = await startLoomServer(config);
@@ -70,7 +78,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
     env: {
       ...process.env,
       LOOM_SECRET: TEST_SECRET,
-      PORT: String(port),
+      PORT: String(testPort(port)),
       LOOM_LOG: "warn",
       LOOM_ACTIONS_PER_SECOND: "0",
       ...env,
@@ -81,7 +89,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${testPort(port)}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${output}`);
