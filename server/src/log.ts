@@ -1,3 +1,5 @@
+import { describeError } from "./describe-error.ts";
+
 /** A tiny leveled logger; LOOM_LOG=debug|info|warn|error|silent (default info, tests: warn). */
 const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 type Level = keyof typeof levels;
@@ -10,8 +12,10 @@ function threshold(): number {
 function emit(level: Exclude<Level, "silent">, message: string, extra: unknown[]): void {
   if (levels[level] < threshold()) return;
   const line = `${new Date().toISOString()} ${level.padEnd(5)} ${message}`;
-  if (level === "error" || level === "warn") console.error(line, ...extra);
-  else console.log(line, ...extra);
+  // errors as describeError writes them: a failed query's parameters never reach a log
+  const details = extra.map((item) => (item instanceof Error ? describeError(item) : item));
+  if (level === "error" || level === "warn") console.error(line, ...details);
+  else console.log(line, ...details);
 }
 
 export const log = {

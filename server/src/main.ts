@@ -1,18 +1,21 @@
 import { loadConfig } from "./config.ts";
 import { startLoomServer, type LoomServer } from "./app.ts";
 import { log } from "./log.ts";
+import { installProcessGuards } from "./process-guard.ts";
 
 // Signal handlers go in first: a stop requested while the server starts is honoured as soon as
 // it can be (nothing was acknowledged yet), and one requested later flushes every pending turn.
 let loom: LoomServer | null = null;
 let stopRequested = false;
+let exitCode = 0;
 
-function stop(): void {
+function stop(code = 0): void {
+  exitCode = Math.max(exitCode, code);
   if (stopRequested) return;
   stopRequested = true;
   if (!loom) return; // startup finishes, then stops below
   loom.shutdown().then(
-    () => process.exit(0),
+    () => process.exit(exitCode),
     (error: unknown) => {
       log.error("shutdown failed", error);
       process.exit(1);
@@ -20,8 +23,9 @@ function stop(): void {
   );
 }
 
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+installProcessGuards(() => stop(1));
+process.on("SIGINT", () => stop());
+process.on("SIGTERM", () => stop());
 
 try {
   loom = await startLoomServer(loadConfig());

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { RejectionCode, type RejectionCode as Code } from "@loom/shared";
 import { services } from "../services.ts";
 import { log } from "../log.ts";
+import { describeError } from "../describe-error.ts";
 
 /** An HTTP failure with a stable code: `{ error: { code, message } }` with the given status. */
 export class ApiError extends Error {
@@ -54,16 +55,21 @@ type Handler = (req: Request, res: Response) => Promise<unknown>;
 /** Wraps an async handler: its resolved value is sent as JSON, its errors become coded errors. */
 export function route(handler: Handler) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    handler(req, res).then(
-      (body) => {
+    // a body that cannot be sent (it does not serialize) fails like the handler itself
+    handler(req, res)
+      .then((body) => {
         if (!res.headersSent) res.status(res.statusCode || 200).json(body ?? {});
-      },
-      (error: unknown) => next(error),
-    );
+      })
+      .catch((error: unknown) => next(error));
   };
 }
 
-export function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction): void {
+export function errorHandler(error: unknown, req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) {
+    log.error(`${req.method} ${req.path} failed after its answer began: ${describeError(error)}`);
+    next(error);
+    return;
+  }
   if (error instanceof ApiError) {
     res.status(error.status).json({ error: { code: error.code, message: error.message } });
     return;
@@ -83,7 +89,7 @@ export function errorHandler(error: unknown, _req: Request, res: Response, _next
       .json({ error: { code: RejectionCode.InvalidMessage, message: "body is not valid JSON" } });
     return;
   }
-  log.error("unhandled API error", error);
+  log.error(`${req.method} ${req.path} failed: ${describeError(error)}`);
   res.status(500).json({ error: { code: RejectionCode.Unavailable, message: "internal error" } });
 }
 

@@ -10,6 +10,7 @@ describe("command intake", () => {
     const taken = intake(
       actMessageSchema,
       act("looks around"),
+      100,
       { role: "player", bucket: new TokenBucket(5, 0) },
       0,
     );
@@ -21,35 +22,73 @@ describe("command intake", () => {
 
   it("refuses, in order, oversized, malformed, too frequent and spectators' messages, keeping the seq", () => {
     const player = { role: "player" as const, bucket: new TokenBucket(2, 0) };
-    expect(intake(actMessageSchema, act("x".repeat(9_000), 7), player, 0)).toMatchObject({
+    expect(intake(actMessageSchema, act("x", 7), 9_000, player, 0)).toMatchObject({
       ok: false,
       seq: 7,
       rejection: { code: "payload_too_large" },
     });
-    expect(intake(actMessageSchema, { seq: 8, command: { kind: "teleport" } }, player, 0)).toMatchObject({
-      ok: false,
-      seq: 8,
-      rejection: { code: "invalid_message" },
-    });
-    expect(intake(actMessageSchema, "not an object", player, 0)).toMatchObject({
+    expect(intake(actMessageSchema, { seq: 8, command: { kind: "teleport" } }, 100, player, 0)).toMatchObject(
+      {
+        ok: false,
+        seq: 8,
+        rejection: { code: "invalid_message" },
+      },
+    );
+    expect(intake(actMessageSchema, "not an object", 100, player, 0)).toMatchObject({
       ok: false,
       seq: null,
       rejection: { code: "invalid_message" },
     });
-    expect(intake(actMessageSchema, act("one", 9), player, 0).ok).toBe(true);
-    expect(intake(actMessageSchema, act("two", 10), player, 0).ok).toBe(true);
-    expect(intake(actMessageSchema, act("three", 11), player, 0)).toMatchObject({
+    expect(intake(actMessageSchema, act("one", 9), 100, player, 0).ok).toBe(true);
+    expect(intake(actMessageSchema, act("two", 10), 100, player, 0).ok).toBe(true);
+    expect(intake(actMessageSchema, act("three", 11), 100, player, 0)).toMatchObject({
       ok: false,
       seq: 11,
       rejection: { code: "rate_limited" },
     });
     // a second later the bucket has refilled
-    expect(intake(actMessageSchema, act("four", 12), player, 1_000).ok).toBe(true);
+    expect(intake(actMessageSchema, act("four", 12), 100, player, 1_000).ok).toBe(true);
     const spectator = { role: "spectator" as const, bucket: new TokenBucket(0, 0) };
-    expect(intake(undoMessageSchema, { seq: 3 }, spectator, 0)).toMatchObject({
+    expect(intake(undoMessageSchema, { seq: 3 }, 100, spectator, 0)).toMatchObject({
       ok: false,
       seq: 3,
       rejection: { code: "not_allowed" },
     });
+  });
+
+  it("never throws, whatever the decoded message holds", () => {
+    const gm = { role: "gm" as const, bucket: new TokenBucket(0, 0) };
+    const cyclic: Record<string, unknown> = { seq: 1 };
+    cyclic.command = cyclic;
+    const getter = {
+      seq: 1,
+      get command(): unknown {
+        throw new Error("boom");
+      },
+    };
+    const seqGetter = {
+      get seq(): unknown {
+        throw new Error("boom");
+      },
+    };
+    const hostile: unknown[] = [
+      { seq: 5n, command: { kind: "custom", characterId: "c1", text: "x" } },
+      { seq: Number.NaN },
+      { seq: Infinity },
+      { seq: "7" },
+      [1, 2, 3],
+      null,
+      undefined,
+      5n,
+      cyclic,
+      getter,
+      seqGetter,
+      Object.create(null),
+    ];
+    for (const message of hostile) {
+      const taken = intake(actMessageSchema, message, 100, gm, 0);
+      expect(taken).toMatchObject({ ok: false, rejection: { code: "invalid_message" } });
+      if (!taken.ok) expect(taken.seq === null || taken.seq === 1).toBe(true);
+    }
   });
 });

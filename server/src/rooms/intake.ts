@@ -4,36 +4,54 @@ import type { TokenBucket } from "./rate-limit.ts";
 
 export type Intake<T> = { ok: true; body: T } | { ok: false; seq: number | null; rejection: Rejection };
 
+/** The sender's sequence number, echoed in a rejection only when it is one a client could have meant. */
+export function seqOf(message: unknown): number | null {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return null;
+  try {
+    const raw = (message as { seq?: unknown }).seq;
+    return typeof raw === "number" && Number.isSafeInteger(raw) && raw >= 0 ? raw : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The checks every command message passes before it reaches the universe, in order: size,
  * shape, rate, role. A failure is a coded rejection for the sender alone; nothing changes.
+ * `frameBytes` is the size of the frame as it arrived (see frame-size.ts), not of the decoded
+ * value. Total: whatever the message holds (BigInt, NaN, getters, cycles), it never throws.
  */
 export function intake<S extends z.ZodType<{ seq: number }>>(
   schema: S,
   message: unknown,
+  frameBytes: number,
   member: { role: JoinRole; bucket: TokenBucket },
   now: number,
 ): Intake<z.infer<S>> {
-  const raw = (message as { seq?: unknown } | null)?.seq;
-  const seq = typeof raw === "number" ? raw : null;
+  const seq = seqOf(message);
   const refuse = (code: Rejection["code"], text: string): Intake<z.infer<S>> => ({
     ok: false,
     seq,
     rejection: reject(code, text),
   });
-  if (JSON.stringify(message ?? null).length > LIMITS.messageBytesMax) {
+  if (frameBytes > LIMITS.messageBytesMax) {
     return refuse(RejectionCode.PayloadTooLarge, `messages are limited to ${LIMITS.messageBytesMax} bytes`);
   }
-  const parsed = schema.safeParse(message);
+  let parsed: ReturnType<S["safeParse"]>;
+  try {
+    parsed = schema.safeParse(message) as ReturnType<S["safeParse"]>;
+  } catch {
+    return refuse(RejectionCode.InvalidMessage, "message: not a valid message");
+  }
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return refuse(
       RejectionCode.InvalidMessage,
-      `${issue?.path.join(".") || "message"}: ${issue?.message ?? "invalid"}`,
+      `${issue?.path.map(String).join(".") || "message"}: ${issue?.message ?? "invalid"}`,
     );
   }
   if (!member.bucket.take(now)) return refuse(RejectionCode.RateLimited, "too many actions; slow down");
   if (member.role === "spectator")
     return refuse(RejectionCode.NotAllowed, "spectators watch; they cannot change the timeline");
-  return { ok: true, body: parsed.data };
+  return { ok: true, body: parsed.data as z.infer<S> };
 }

@@ -1,5 +1,11 @@
 import { ServerError } from "@colyseus/core";
-import { buildCharacter, characterSheetSchema, type JoinOptions, type JoinRole } from "@loom/shared";
+import {
+  buildCharacter,
+  characterSheetSchema,
+  type JoinOptions,
+  type JoinRole,
+  type RejectionCode,
+} from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import type { RunRecord } from "../persist/turn-store.ts";
@@ -23,8 +29,12 @@ export function isGameMaster(authority: UniverseAuthority, playerId: string): bo
 }
 
 /** Join failures carry the rejection code first, so SDK users can switch on it. */
-function refuse(status: number, code: string, message: string): never {
-  throw new ServerError(status, `${code}: ${message}`);
+export function joinRefusal(status: number, code: RejectionCode, message: string): ServerError {
+  return new ServerError(status, `${code}: ${message}`);
+}
+
+function refuse(status: number, code: RejectionCode, message: string): never {
+  throw joinRefusal(status, code, message);
 }
 
 export async function admitMember(

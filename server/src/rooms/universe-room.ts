@@ -1,4 +1,4 @@
-import { Room, type Client, type AuthContext } from "@colyseus/core";
+import { Room, ServerError, type Client, type AuthContext } from "@colyseus/core";
 import { StateView } from "@colyseus/schema";
 import {
   actMessageSchema,
@@ -22,8 +22,9 @@ import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
 import { memberTurn, syncAspect, syncCharacter, syncScene, syncSceneFields, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
-import { intake } from "./intake.ts";
-import { admitMember, type Member } from "./membership.ts";
+import { intake, seqOf } from "./intake.ts";
+import { frameBytes, watchFrames } from "./frame-size.ts";
+import { admitMember, joinRefusal, type Member } from "./membership.ts";
 import { outputBatch } from "./output-batch.ts";
 import { endPlaySession, startPlaySession, type OpenSession } from "../universe/continuity.ts";
 import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
@@ -104,21 +105,86 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       Math.max(100, Math.floor(config.leaseTtlMs / 3)),
     );
     this.onMessage("*", (client, type) => {
+      const name = typeof type === "string" ? type.slice(0, 64) : String(type);
       this.sendRejection(
         client,
         null,
-        reject(RejectionCode.InvalidMessage, `unknown message type "${String(type)}"`),
+        reject(RejectionCode.InvalidMessage, `unknown message type "${name}"`),
       );
     });
-    this.onMessage("act", (client, message: unknown) => void this.onAct(client, message));
-    this.onMessage("undo", (client, message: unknown) => void this.onUndo(client, message));
-    this.onMessage("retcon", (client, message: unknown) => void this.onRetcon(client, message));
+    this.onMessage(
+      "act",
+      this.total("act", (client, message, bytes) => this.onAct(client, message, bytes)),
+    );
+    this.onMessage(
+      "undo",
+      this.total("undo", (client, message, bytes) => this.onUndo(client, message, bytes)),
+    );
+    this.onMessage(
+      "retcon",
+      this.total("retcon", (client, message, bytes) => this.onRetcon(client, message, bytes)),
+    );
   }
 
+  /**
+   * A message handler that cannot fail: whatever its work throws, synchronously or not, is logged
+   * once with the universe, the member and the message type, and the sender gets a coded
+   * rejection. The frame's size is read here, before the handler's first await.
+   */
+  private total(
+    type: string,
+    handle: (client: Client, message: unknown, frameBytes: number) => Promise<void>,
+  ): (client: Client, message: unknown) => void {
+    return (client, message) => {
+      const fail = (error: unknown) => this.handlerFailed(client, type, message, error);
+      try {
+        handle(client, message, frameBytes(client)).catch(fail);
+      } catch (error) {
+        fail(error);
+      }
+    };
+  }
+
+  private handlerFailed(client: Client, type: string, message: unknown, error: unknown): void {
+    const member = memberOf(client);
+    const who = member ? `${member.role} ${member.playerId}` : "a client not yet admitted";
+    log.error(`universe ${this.roomId}: "${type}" from ${who} (session ${client.sessionId}) failed`, error);
+    try {
+      this.sendRejection(
+        client,
+        seqOf(message),
+        reject(RejectionCode.Unavailable, "the server failed while handling this message; try again"),
+      );
+    } catch (sendError) {
+      log.warn(`universe ${this.roomId}: could not tell session ${client.sessionId} why`, sendError);
+    }
+  }
+
+  /**
+   * Admits a member. Every refusal is a ServerError whose message starts with its rejection code;
+   * anything else that fails is logged here once and reported to the client as `unavailable`.
+   */
   override async onJoin(client: Client, options: unknown, auth: AuthData): Promise<void> {
+    try {
+      await this.admit(client, options, auth);
+    } catch (error) {
+      if (error instanceof ServerError) throw error;
+      log.error(`universe ${this.roomId}: join of ${auth?.playerId ?? "?"} failed`, error);
+      throw joinRefusal(503, RejectionCode.Unavailable, "the universe could not admit you now; try again");
+    }
+  }
+
+  private async admit(client: Client, options: unknown, auth: AuthData): Promise<void> {
     const parsed = joinOptionsSchema.safeParse(options ?? {});
-    if (!parsed.success)
-      throw new Error(`invalid join options: ${parsed.error.issues[0]?.message ?? "bad shape"}`);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw joinRefusal(
+        400,
+        RejectionCode.InvalidMessage,
+        `join options: ${issue?.path.map(String).join(".") || "options"}: ${issue?.message ?? "invalid"}`,
+      );
+    }
+    watchFrames(client);
     const member = await admitMember(this.authority, auth, parsed.data);
     const state: MemberState = {
       ...member,
@@ -137,7 +203,19 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (member.role === "player" && member.run) {
       const { turnStore, newId } = services();
       const run = member.run;
-      const started = await startPlaySession(turnStore, this.authority, run, member.playerId, newId);
+      let started: Awaited<ReturnType<typeof startPlaySession>>;
+      try {
+        started = await startPlaySession(turnStore, this.authority, run, member.playerId, newId);
+      } catch (error) {
+        // the member is in and may play; only the session marker and the recap are missing
+        log.error(`universe ${this.roomId}: the session of run ${run.id} could not start`, error);
+        this.sendRejection(
+          client,
+          null,
+          reject(RejectionCode.Unavailable, "your play session could not start; rejoin for a recap"),
+        );
+        return;
+      }
       if ("rejected" in started) {
         log.warn(`session for run ${run.id} could not start: ${started.message}`);
         return;
@@ -145,6 +223,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       state.session = started.session;
       client.send(ServerMessage.Recap, started.recap);
     }
+  }
+
+  override onReconnect(client: Client): void {
+    watchFrames(client);
   }
 
   /**
@@ -226,10 +308,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     return operation({ authority: this.authority, turnStore: services().turnStore }, ...args);
   }
 
-  private async onUndo(client: Client, message: unknown): Promise<void> {
+  private async onUndo(client: Client, message: unknown, bytes: number): Promise<void> {
     const member = memberOf(client);
     if (!member) return;
-    const taken = intake(undoMessageSchema, message, member, Date.now());
+    const taken = intake(undoMessageSchema, message, bytes, member, Date.now());
     if (!taken.ok) return this.sendRejection(client, taken.seq, taken.rejection);
     const { seq, position } = taken.body;
     const result = await operations.undo(this.context(), actorOf(member), position, {
@@ -239,10 +321,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.answer(client, seq, member, result);
   }
 
-  private async onRetcon(client: Client, message: unknown): Promise<void> {
+  private async onRetcon(client: Client, message: unknown, bytes: number): Promise<void> {
     const member = memberOf(client);
     if (!member) return;
-    const taken = intake(retconMessageSchema, message, member, Date.now());
+    const taken = intake(retconMessageSchema, message, bytes, member, Date.now());
     if (!taken.ok) return this.sendRejection(client, taken.seq, taken.rejection);
     const { seq, note, deltas } = taken.body;
     if (member.role !== "gm") {
@@ -276,11 +358,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     });
   }
 
-  private async onAct(client: Client, message: unknown): Promise<void> {
+  private async onAct(client: Client, message: unknown, bytes: number): Promise<void> {
     const received = performance.now();
     const member = memberOf(client);
     if (!member) return;
-    const taken = intake(actMessageSchema, message, member, Date.now());
+    const taken = intake(actMessageSchema, message, bytes, member, Date.now());
     if (!taken.ok) return this.sendRejection(client, taken.seq, taken.rejection);
     const { seq, command } = taken.body;
     if (member.role === "player" && "characterId" in command && command.characterId !== member.characterId) {
