@@ -95,7 +95,7 @@ for (const mode of modes()) {
     });
 
     it("refuses spectators' actions and acting for another player's character, and hides GM fields from spectators", async () => {
-      const table = await setTable(server.url, ["Mara", "Tobin"], 42, {
+      const table = await setTable(server.url, ["Mara", "Tobin"], {
         Mara: { notes: "Owes Brannoc a debt" },
       });
       const [mara, tobin] = table.players;

@@ -2,6 +2,7 @@ import { Client } from "@colyseus/sdk";
 import type {
   CharacterSheetInput,
   Delta,
+  DiceDisclosure,
   JoinRole,
   ProgressionRecord,
   Recap,
@@ -9,12 +10,13 @@ import type {
   Snapshot,
   TimelinePage,
   TimelineQuery,
+  PublicUniverse,
   Turn,
-  UniverseRecord,
   UniverseState,
 } from "@loom/shared";
 
-export type Universe = UniverseRecord;
+/** A universe as the server shows it: no dice secret, no settings (see `dice`, `revealDice`). */
+export type Universe = PublicUniverse;
 export type Run = RunRecord;
 export type Progression = ProgressionRecord;
 export type { TimelinePage };
@@ -55,7 +57,8 @@ export class LoomClient {
     return result;
   }
 
-  async createUniverse(input: { name: string; premise?: string; seed?: number }): Promise<Universe> {
+  /** The server draws the universe's dice secret; `diceCommitment` is its published sha256. */
+  async createUniverse(input: { name: string; premise?: string }): Promise<Universe> {
     return (await request<{ universe: Universe }>(this.url, "POST", "/api/universes", this.token, input))
       .universe;
   }
@@ -210,6 +213,34 @@ export class LoomClient {
         { position, name },
       )
     ).universe;
+  }
+
+  /**
+   * The commitments of a timeline's dice, with the secrets of the universes that revealed theirs:
+   * pass it to `verifyDice` with the timeline's turns to check every roll.
+   */
+  async dice(universeId: string): Promise<DiceDisclosure> {
+    return (
+      await request<{ dice: DiceDisclosure }>(
+        this.url,
+        "GET",
+        `/api/universes/${encodeURIComponent(universeId)}/dice`,
+        this.token,
+      )
+    ).dice;
+  }
+
+  /** GM: reveals the universe's dice secret, typically when its campaign ends; it rolls no more. */
+  async revealDice(universeId: string): Promise<DiceDisclosure> {
+    return (
+      await request<{ dice: DiceDisclosure }>(
+        this.url,
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/reveal`,
+        this.token,
+        {},
+      )
+    ).dice;
   }
 
   /** Undo over HTTP: a GM the latest applied turn (or `position`), a player their own latest. */

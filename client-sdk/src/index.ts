@@ -9,6 +9,7 @@ export {
 } from "./client.ts";
 export { UniverseSession, type ActResult, type SessionEvents, type RoomState } from "./session.ts";
 export { LoomError } from "./http.ts";
+export { verifyDice } from "@loom/shared";
 export type {
   Command,
   CommandInput,
@@ -18,4 +19,7 @@ export type {
   CharacterSheetInput,
   Recap,
   Delta,
+  DiceDisclosure,
+  DiceSegment,
+  DiceVerification,
 } from "@loom/shared";

@@ -27,11 +27,10 @@ export function registerPlayer(base: string, name: string): Player {
   return { id: result.player.id, token: result.token };
 }
 
-export function createUniverse(base: string, token: string, name: string, seed: number): string {
+export function createUniverse(base: string, token: string, name: string): string {
   return call<{ universe: { id: string } }>("POST", `${base}/api/universes`, token, {
     name,
     premise: "A drowned coast under load",
-    seed,
   }).universe.id;
 }
 

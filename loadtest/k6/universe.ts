@@ -68,7 +68,7 @@ export function setup(): Table {
   for (let i = 0; i < UNIVERSES; i++) {
     const gm = registerPlayer(BASE, `GM ${i + 1}`);
     universes.push({
-      id: createUniverse(BASE, gm.token, `k6 universe ${i + 1}`, i + 1),
+      id: createUniverse(BASE, gm.token, `k6 universe ${i + 1}`),
       gmToken: gm.token,
       gmId: gm.id,
     });

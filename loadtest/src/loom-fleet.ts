@@ -29,7 +29,7 @@ async function readTimeline(gm: LoomClient, universeId: string): Promise<StoredT
  * spectators, then the players — each registered, with a character and its run — joining as
  * players. Members join in that order so each one's "after my join" starts at a known point.
  */
-export async function populateLoom(url: string, layout: Layout, seed: number): Promise<Fleet> {
+export async function populateLoom(url: string, layout: Layout): Promise<Fleet> {
   const fleet = new Fleet();
   const gmClients: LoomClient[] = [];
   await pool(
@@ -41,7 +41,6 @@ export async function populateLoom(url: string, layout: Layout, seed: number): P
       const universe = await gm.createUniverse({
         name: `Load universe ${index + 1}`,
         premise: "A drowned coast under load",
-        seed: seed + index,
       });
       const session = await gm.joinUniverse(universe.id, { role: "gm", keepTurns: KEEP_TURNS });
       const member = new SimMember(session, "gm", index, player.id, null, fleet.recordAck);

@@ -47,7 +47,7 @@ export function remoteLoomTarget(url: string): Target {
     url: base,
     mode: `remote ${base}`,
     pid: null,
-    populate: (layout, seed) => populateLoom(base, layout, seed),
+    populate: (layout) => populateLoom(base, layout),
     shutdown: async () => undefined,
   };
 }
@@ -81,7 +81,7 @@ export async function startLoomTarget(options: TargetOptions): Promise<Target> {
       url: child.url,
       mode: `child process, ${describe}`,
       pid: child.child.pid ?? null,
-      populate: (layout, seed) => populateLoom(child.url, layout, seed),
+      populate: (layout) => populateLoom(child.url, layout),
       shutdown: async () => {
         await child.stop();
         removeData();
@@ -95,7 +95,7 @@ export async function startLoomTarget(options: TargetOptions): Promise<Target> {
     url,
     mode: `in-process, ${describe}`,
     pid: null,
-    populate: (layout, seed) => populateLoom(url, layout, seed),
+    populate: (layout) => populateLoom(url, layout),
     shutdown: async () => {
       await loom.shutdown();
       removeData();

@@ -17,7 +17,7 @@ export default async function append(): Promise<Record<string, unknown>> {
       const id = freshId("bench-append");
       const campaign = syntheticCampaign({ universeId: id, seed: size, narrate: true });
       await database.store.createUniverse(
-        { id, name: "Append", seed: size, createdBy: "bench" },
+        { id, name: "Append", createdBy: "bench" },
         campaign.genesis,
       );
       const batches: Array<{ turns: Turn[]; snapshots: Snapshot[] }> = [];

@@ -19,7 +19,7 @@ function percentile(sorted: number[], p: number): number {
 async function table(url: string) {
   const gm = connect(url);
   await gm.registerPlayer("Bench GM");
-  const universe = await gm.createUniverse({ name: "Bench", seed: 1 });
+  const universe = await gm.createUniverse({ name: "Bench" });
   const players: Array<{ session: UniverseSession; characterId: string }> = [];
   for (let i = 0; i < PLAYERS; i++) {
     const client = connect(url);

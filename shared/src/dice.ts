@@ -41,6 +41,15 @@ export function turnSeed(universeSeed: number, position: number): number {
   return fmix32(h ^ Math.imul(posHigh + 0x7f4a7c15, 0x85ebca77));
 }
 
+/**
+ * The dice of universes created before dice secrets (and of test campaigns): each position's
+ * source seeded from a public seed. Anyone who knows the seed predicts every roll; live universes
+ * use `diceFor` (fair-dice.ts).
+ */
+export function seededDice(universeSeed: number): (position: number) => Random {
+  return (position) => createRandom(turnSeed(universeSeed, position));
+}
+
 /** A random source over xoroshiro128+ (pure-rand); it owns its generator and advances it. */
 export function createRandom(seed: number): Random {
   const generator = xoroshiro128plus(seed | 0);

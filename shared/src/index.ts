@@ -8,6 +8,8 @@ export * from "./turn.ts";
 export * from "./protocol.ts";
 export * from "./character.ts";
 export * from "./dice.ts";
+export * from "./fair-dice.ts";
+export * from "./dice-verify.ts";
 export * from "./fate/ladder.ts";
 export * from "./fate/outcome.ts";
 export * from "./fate/skills.ts";

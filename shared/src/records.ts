@@ -10,19 +10,43 @@ import type { Progression } from "./continuity/progression.ts";
 
 export type { RunState };
 
-export interface UniverseRecord {
+/**
+ * A universe as the HTTP API returns it and the SDK receives it. It carries no dice secret and no
+ * settings (the game-master list): `publicUniverse` is the only way a universe leaves the server.
+ */
+export interface PublicUniverse {
   id: string;
   name: string;
-  /** Seed for the universe's dice; a turn's dice seed derives from it and the turn's position. */
-  seed: number;
   parentId: string | null;
   /** For a branch: the last parent position it shares. Positions after it are the branch's own. */
   branchPosition: number | null;
   headPosition: number;
   status: "active" | "archived";
-  settings: Record<string, unknown>;
-  createdBy: string;
   createdAt: string;
+  /** sha256 of the universe's dice secret (hex), published when it is created: see fair-dice.ts. */
+  diceCommitment: string;
+  /** When a game master revealed the dice secret (`GET /api/universes/:id/dice`), else null. */
+  diceRevealedAt: string | null;
+}
+
+/** The universe the server works with. Its dice secret is stored apart (TurnStore `diceKeys`). */
+export interface UniverseRecord extends PublicUniverse {
+  createdBy: string;
+  settings: Record<string, unknown>;
+}
+
+export function publicUniverse(universe: UniverseRecord): PublicUniverse {
+  return {
+    id: universe.id,
+    name: universe.name,
+    parentId: universe.parentId,
+    branchPosition: universe.branchPosition,
+    headPosition: universe.headPosition,
+    status: universe.status,
+    createdAt: universe.createdAt,
+    diceCommitment: universe.diceCommitment,
+    diceRevealedAt: universe.diceRevealedAt,
+  };
 }
 
 export interface StateAt {

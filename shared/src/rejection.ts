@@ -28,6 +28,8 @@ export const RejectionCode = {
   NotFound: "not_found",
   Conflict: "conflict",
   Unavailable: "unavailable",
+  /** The universe's dice secret is public: it rolls no more dice (a branch of it gets a new one). */
+  DiceRevealed: "dice_revealed",
 } as const;
 
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];

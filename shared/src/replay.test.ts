@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, checksum } from "./canonical.ts";
+import { seededDice } from "./dice.ts";
 import { evolve } from "./evolve.ts";
 import { reexecute, replayDeltas } from "./replay.ts";
 import { snapshotDue } from "./snapshot-policy.ts";
@@ -72,7 +73,7 @@ describe("determinism (DESIGN §3)", () => {
   });
 
   it("re-execution of the recorded inputs with the recorded seeds gives the same deltas and checksum", () => {
-    const again = reexecute(campaign.genesis, campaign.turns, SEED);
+    const again = reexecute(campaign.genesis, campaign.turns, seededDice(SEED));
     expect(again.divergedAt).toBeNull();
     expect(checksum(again.state)).toBe(checksum(campaign.final));
   });
@@ -86,7 +87,7 @@ describe("determinism (DESIGN §3)", () => {
           const run = simulateCampaign({ seed, turns: 1000, characters });
           const final = checksum(run.final);
           expect(checksum(replayDeltas(run.genesis, run.turns))).toBe(final);
-          const again = reexecute(run.genesis, run.turns, seed);
+          const again = reexecute(run.genesis, run.turns, seededDice(seed));
           expect(again.divergedAt).toBeNull();
           expect(checksum(again.state)).toBe(final);
         },
@@ -111,12 +112,12 @@ describe("determinism (DESIGN §3)", () => {
           }
         : turn,
     );
-    expect(reexecute(campaign.genesis, tampered, SEED).divergedAt).toBe(rolled + 1);
+    expect(reexecute(campaign.genesis, tampered, seededDice(SEED)).divergedAt).toBe(rolled + 1);
     const upTo = rolled + 1;
     expect(checksum(replayDeltas(campaign.genesis, tampered.slice(0, upTo)))).not.toBe(
       checksum(replayDeltas(campaign.genesis, campaign.turns.slice(0, upTo))),
     );
-    expect(reexecute(campaign.genesis, campaign.turns, SEED + 1).divergedAt).not.toBeNull();
+    expect(reexecute(campaign.genesis, campaign.turns, seededDice(SEED + 1)).divergedAt).not.toBeNull();
   });
 
   it("any position rebuilt from the nearest snapshot plus the deltas after it equals the live state there", () => {

@@ -1,6 +1,6 @@
 import { canonicalJson } from "./canonical.ts";
 import { decide, type DecidableCommand } from "./decide.ts";
-import { createRandom, turnSeed } from "./dice.ts";
+import type { Random } from "./dice.ts";
 import type { Delta } from "./delta.ts";
 import { isRejection } from "./rejection.ts";
 import type { UniverseState } from "./state.ts";
@@ -27,21 +27,26 @@ export interface Reexecution {
 }
 
 /**
- * Re-execution: `decide` run again on each turn's recorded input, with the dice seeded from the
- * universe seed and the turn's position and the recorded time, then evolved with the new deltas.
+ * Re-execution: `decide` run again on each turn's recorded input, with the dice of the turn's
+ * position (`dice`: e.g. `diceFor` of the universe's keys) and the recorded time, then evolved
+ * with the new deltas.
  * Undo turns see the timeline as it stood when they ran. Agreement with delta replay is the
  * determinism guarantee of DESIGN §3. Stops at the first turn that decides differently, since
  * every later turn was decided on a state re-execution no longer has. Turns run in order from
  * the position after `genesis`, without gaps.
  */
-export function reexecute(genesis: UniverseState, turns: readonly Turn[], universeSeed: number): Reexecution {
+export function reexecute(
+  genesis: UniverseState,
+  turns: readonly Turn[],
+  dice: (position: number) => Random,
+): Reexecution {
   let state = genesis;
   const timeline: Turn[] = [];
   for (const recorded of turns) {
     const decision = decide(state, recorded.input as DecidableCommand, {
       position: recorded.position,
       now: recorded.createdAt,
-      random: createRandom(turnSeed(universeSeed, recorded.position)),
+      random: dice(recorded.position),
       actor: { kind: recorded.actor, playerId: recorded.playerId },
       timeline,
     });

@@ -22,12 +22,11 @@ export interface Table {
 export async function setTable(
   url: string,
   names: string[],
-  seed = 42,
   sheets: Record<string, Partial<CharacterSheetInput>> = {},
 ): Promise<Table> {
   const gm = connect(url);
   await gm.registerPlayer("Game Master");
-  const universe = await gm.createUniverse({ name: "The Salt Marches", premise: "A drowned coast", seed });
+  const universe = await gm.createUniverse({ name: "The Salt Marches", premise: "A drowned coast" });
   const players = [];
   for (const name of names) {
     const client = connect(url);

@@ -7,7 +7,7 @@ import { caller, intParam, parseBody, route } from "./http.ts";
 import { isGm, requireGm, universeOr404 } from "./access.ts";
 import { fail } from "./runs.ts";
 import { ApiError } from "./http.ts";
-import { RejectionCode } from "@loom/shared";
+import { publicUniverse, RejectionCode } from "@loom/shared";
 
 const undoBody = z.object({ position: z.number().int().min(1).optional() });
 const retconBody = z.object({
@@ -85,7 +85,7 @@ export function installGmRoutes(app: Application): void {
         createdBy: me.playerId,
       });
       res.status(201);
-      return { universe: branch };
+      return { universe: publicUniverse(branch) };
     }),
   );
 

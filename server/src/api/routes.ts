@@ -1,23 +1,18 @@
 import express, { type Application } from "express";
 import { z } from "zod";
-import { characterSheetSchema, emptyState, RejectionCode, turnKindSchema } from "@loom/shared";
+import { characterSheetSchema, emptyState, publicUniverse, RejectionCode, turnKindSchema } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, errorHandler, intParam, parseBody, route } from "./http.ts";
 import { redactTurn } from "../rooms/projection.ts";
 import { isGm, universeOr404 } from "./access.ts";
 import { installRunRoutes } from "./runs.ts";
 import { installGmRoutes } from "./gm.ts";
+import { installDiceRoutes } from "./dice.ts";
 
 const playerBody = z.object({ name: z.string().trim().min(1).max(100) });
 const universeBody = z.object({
   name: z.string().trim().min(1).max(200),
   premise: z.string().max(4000).default(""),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .optional(),
 });
 const characterBody = characterSheetSchema.extend({ therapeuticFocus: z.string().max(200).optional() });
 const timelineQuery = z.object({
@@ -82,13 +77,12 @@ export function installRoutes(app: Application): void {
       const me = await caller(req);
       const body = parseBody(universeBody, req.body);
       const { turnStore, newId } = services();
-      const seed = body.seed ?? Math.floor(Math.random() * 2 ** 31);
       const universe = await turnStore.createUniverse(
-        { id: newId(), name: body.name, seed, createdBy: me.playerId },
+        { id: newId(), name: body.name, createdBy: me.playerId },
         emptyState(body.name, body.premise),
       );
       res.status(201);
-      return { universe };
+      return { universe: publicUniverse(universe) };
     }),
   );
 
@@ -96,13 +90,14 @@ export function installRoutes(app: Application): void {
     "/api/universes",
     route(async (req) => {
       const limit = req.query.limit === undefined ? 50 : intParam(req.query.limit, "limit", 1);
-      return { universes: await services().turnStore.listUniverses({ limit: Math.min(limit, 200) }) };
+      const universes = await services().turnStore.listUniverses({ limit: Math.min(limit, 200) });
+      return { universes: universes.map(publicUniverse) };
     }),
   );
 
   app.get(
     "/api/universes/:id",
-    route(async (req) => ({ universe: await universeOr404(String(req.params.id)) })),
+    route(async (req) => ({ universe: publicUniverse(await universeOr404(String(req.params.id))) })),
   );
 
   /** Makes sure the universe's room is up (on this or another process); clients then joinById. */
@@ -194,6 +189,7 @@ export function installRoutes(app: Application): void {
 
   installRunRoutes(app);
   installGmRoutes(app);
+  installDiceRoutes(app);
 
   app.use("/api", (_req, res) => {
     res.status(404).json({ error: { code: RejectionCode.NotFound, message: "no such endpoint" } });

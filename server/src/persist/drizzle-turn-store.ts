@@ -11,6 +11,7 @@ import type {
   AppendRequest,
   NewUniverse,
   StateAt,
+  StoredDice,
   TimelinePage,
   TimelineQuery,
   TurnStore,
@@ -67,6 +68,14 @@ export class DrizzleTurnStore extends Records implements TurnStore {
 
   headPosition(universeId: string): Promise<number> {
     return universes.headPosition(this.db, universeId);
+  }
+
+  async diceChain(universeId: string): Promise<StoredDice[]> {
+    return universes.diceChain(this.db, await this.ancestry.chain(universeId));
+  }
+
+  revealDice(universeId: string): Promise<string> {
+    return universes.revealDice(this.db, universeId, this.clock());
   }
 
   appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }> {

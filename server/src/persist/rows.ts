@@ -116,8 +116,21 @@ export function toSnapshot(row: typeof schema.snapshots.$inferSelect, viewUniver
   };
 }
 
+/** The dice columns stay behind: a secret reaches only the TurnStore's dice methods. */
 export function toUniverse(row: typeof schema.universes.$inferSelect): UniverseRecord {
-  return { ...row, createdAt: iso(row.createdAt) };
+  return {
+    id: row.id,
+    name: row.name,
+    parentId: row.parentId,
+    branchPosition: row.branchPosition,
+    headPosition: row.headPosition,
+    status: row.status,
+    createdAt: iso(row.createdAt),
+    diceCommitment: row.diceCommitment,
+    diceRevealedAt: isoOrNull(row.diceRevealedAt),
+    createdBy: row.createdBy,
+    settings: row.settings,
+  };
 }
 
 export function toPlayer(row: typeof schema.players.$inferSelect): PlayerRecord {

@@ -58,7 +58,16 @@ export const universes = pgTable(
   {
     id: text("id").primaryKey(),
     name: text("name").notNull(),
-    seed: bigint("seed", { mode: "number" }).notNull(),
+    /**
+     * Dice (shared/src/fair-dice.ts): the secret (hex) never leaves the server until revealed; its
+     * sha256 is public. Universes from before dice secrets keep their seed for the positions they
+     * had then (through `legacy_dice_through`), so their recorded rolls stay reproducible.
+     */
+    diceSecret: text("dice_secret").notNull(),
+    diceCommitment: text("dice_commitment").notNull(),
+    diceRevealedAt: instant("dice_revealed_at"),
+    seed: bigint("seed", { mode: "number" }),
+    legacyDiceThrough: integer("legacy_dice_through").notNull().default(0),
     /** A branch points at its parent and the last parent position it shares; it copies no turns. */
     parentId: text("parent_id").references((): AnyPgColumn => universes.id),
     branchPosition: integer("branch_position"),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canonicalJson, canonicalWithChecksum, checksum, invertDeltas } from "@loom/shared";
+import { canonicalJson, canonicalWithChecksum, checksum, diceCommitment, invertDeltas } from "@loom/shared";
 import type { Narration, Turn, UniverseState } from "@loom/shared";
 import { AppendConflictError, ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
 import type { TurnStore } from "./turn-store.ts";
@@ -140,8 +140,18 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
         parentId: parent.id,
         branchPosition: 40,
         headPosition: 40,
-        seed: (await store.getUniverse(parent.id))!.seed,
       });
+      // the branch rolls its own positions from a secret of its own, the shared ones as the parent did
+      const parentDice = await store.diceChain(parent.id);
+      const branchDice = await store.diceChain(branchId);
+      expect(branchDice.map((d) => [d.universeId, d.from])).toEqual([
+        [branchId, 40],
+        [parent.id, 0],
+      ]);
+      expect(branchDice[1]).toEqual(parentDice[0]);
+      expect(branchDice[0]!.secret).not.toBe(parentDice[0]!.secret);
+      expect(branch.diceCommitment).toBe(diceCommitment(branchDice[0]!.secret));
+      expect(branch.diceCommitment).not.toBe(parentDice[0]!.commitment);
       expect(await store.turnsBetween(branchId, 0, 100)).toEqual(
         parent.turns.slice(0, 40).map((t) => ({ ...t, universeId: branchId })),
       );
@@ -426,6 +436,29 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
         NotFoundError,
       );
       expect(await store.getUniverse(missing)).toBeNull();
+    });
+
+    it("rule 16: each universe gets its own dice secret, kept out of its record; a reveal is recorded once", async () => {
+      const [a, b] = await Promise.all([small(2), small(2)]);
+      const [diceA] = await store.diceChain(a.id);
+      const [diceB] = await store.diceChain(b.id);
+      expect(diceA!.secret).toMatch(/^[0-9a-f]{64}$/);
+      expect(diceA!.secret).not.toBe(diceB!.secret);
+      expect(diceA).toMatchObject({ from: 0, revealedAt: null, legacyThrough: 0, legacySeed: null });
+      const record = (await store.getUniverse(a.id))!;
+      expect(record.diceCommitment).toBe(diceCommitment(diceA!.secret));
+      const listed = await store.listUniverses({ limit: 1000 });
+      for (const universe of [record, ...listed]) {
+        expect(JSON.stringify(universe)).not.toContain(diceA!.secret);
+        expect(Object.keys(universe)).not.toContain("seed");
+      }
+      const revealedAt = await store.revealDice(a.id);
+      expect((await store.getUniverse(a.id))!.diceRevealedAt).toBe(revealedAt);
+      expect(await store.revealDice(a.id)).toBe(revealedAt);
+      expect((await store.diceChain(a.id))[0]).toEqual({ ...diceA, revealedAt });
+      expect((await store.getUniverse(b.id))!.diceRevealedAt).toBeNull();
+      await expect(store.diceChain(freshId("missing"))).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.revealDice(freshId("missing"))).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it("rule 15: a group commit lands every universe's batch, snapshots and undo marks; a stale or invalid batch is refused alone", async () => {

@@ -11,7 +11,7 @@ export function describeRecordsContract(getStore: () => TurnStore): void {
       const store = getStore();
       const player = await store.createPlayer({ id: freshId("player"), name: "Ada" });
       const universe = await store.createUniverse(
-        { id: freshId("universe"), name: "Shared", seed: 9, createdBy: player.id },
+        { id: freshId("universe"), name: "Shared", createdBy: player.id },
         emptyState(),
       );
       const character = await store.createCharacter({

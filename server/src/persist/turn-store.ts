@@ -36,12 +36,27 @@ export type {
  * a turn written with its times in that form reads back equal to what was appended.
  */
 
+/** The store gives a new universe its dice secret. */
 export interface NewUniverse {
   id: string;
   name: string;
-  seed: number;
   createdBy: string;
   settings?: Record<string, unknown>;
+}
+
+/**
+ * One stretch of a timeline's dice as stored, secret included: what the universe's authority rolls
+ * with, and what a reveal discloses (shared `DiceSegment`, whose secret is null until revealed).
+ */
+export interface StoredDice {
+  universeId: string;
+  /** The stretch covers the positions after this one (a branch position, 0 for a root). */
+  from: number;
+  commitment: string;
+  revealedAt: string | null;
+  secret: string;
+  legacyThrough: number;
+  legacySeed: number | null;
 }
 
 export interface AppendRequest {
@@ -131,6 +146,10 @@ export interface TurnStore {
     createdBy: string;
   }): Promise<UniverseRecord>;
   headPosition(universeId: string): Promise<number>;
+  /** The dice of the timeline's stretches, the universe's own first. NotFoundError if unknown. */
+  diceChain(universeId: string): Promise<StoredDice[]>;
+  /** Records the reveal of the universe's dice secret (the first time only); returns its time. */
+  revealDice(universeId: string): Promise<string>;
   /**
    * Atomic: the head check, the turns, the snapshots (upserted) and the undo marks in one
    * transaction. A stale head or a duplicate key throws AppendConflictError and writes nothing;

@@ -1,14 +1,16 @@
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, inArray, sql } from "drizzle-orm";
 import { checksum } from "@loom/shared";
 import type { UniverseState } from "@loom/shared";
+import type { Chain } from "./ancestry.ts";
+import { newDiceSecret } from "./dice-secret.ts";
 import { toUniverse } from "./rows.ts";
 import type { Db } from "./rows.ts";
 import { universes } from "./schema.ts";
 import { upsertSnapshots } from "./states.ts";
 import { NotFoundError } from "./turn-store.ts";
-import type { NewUniverse, UniverseRecord } from "./turn-store.ts";
+import type { NewUniverse, StoredDice, UniverseRecord } from "./turn-store.ts";
 
-/** A universe starts at head 0 with its genesis snapshot, written together. */
+/** A universe starts at head 0 with its genesis snapshot and its own dice secret, written together. */
 export async function createUniverse(
   db: Db,
   universe: NewUniverse,
@@ -18,7 +20,7 @@ export async function createUniverse(
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(universes)
-      .values({ ...universe, settings: universe.settings ?? {}, createdAt: now })
+      .values({ ...universe, ...newDiceSecret(), settings: universe.settings ?? {}, createdAt: now })
       .returning();
     await upsertSnapshots(tx, [
       {
@@ -53,8 +55,9 @@ export async function listUniverses(
 }
 
 /**
- * Copy-on-write: one row pointing at the parent and the last shared position. The branch keeps
- * the parent's seed, so re-executing a shared turn rolls the same dice in both timelines.
+ * Copy-on-write: one row pointing at the parent and the last shared position. The branch rolls
+ * its own positions from a secret of its own; the shared ones keep the parent's dice (see
+ * `diceChain`), so re-executing a shared turn rolls the same dice in both timelines.
  */
 export async function branchUniverse(
   db: Db,
@@ -73,7 +76,7 @@ export async function branchUniverse(
     .values({
       id: input.id,
       name: input.name,
-      seed: parent.seed,
+      ...newDiceSecret(),
       parentId: parent.id,
       branchPosition: input.position,
       headPosition: input.position,
@@ -92,4 +95,53 @@ export async function headPosition(db: Db, universeId: string): Promise<number> 
     .where(eq(universes.id, universeId));
   if (!row) throw new NotFoundError("universe", universeId);
   return row.head;
+}
+
+/**
+ * The dice of each stretch of a timeline, the universe's own first, then its ancestors' (secrets
+ * included: for the universe's authority and for disclosure after a reveal, never for a response
+ * as they are).
+ */
+export async function diceChain(db: Db, chain: Chain): Promise<StoredDice[]> {
+  const rows = await db
+    .select({
+      id: universes.id,
+      secret: universes.diceSecret,
+      commitment: universes.diceCommitment,
+      revealedAt: universes.diceRevealedAt,
+      legacySeed: universes.seed,
+      legacyThrough: universes.legacyDiceThrough,
+    })
+    .from(universes)
+    .where(
+      inArray(
+        universes.id,
+        chain.map((segment) => segment.universeId),
+      ),
+    );
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return [...chain].reverse().map((segment) => {
+    const row = byId.get(segment.universeId);
+    if (!row) throw new NotFoundError("universe", segment.universeId);
+    return {
+      universeId: row.id,
+      from: segment.after,
+      commitment: row.commitment,
+      revealedAt: row.revealedAt ? row.revealedAt.toISOString() : null,
+      secret: row.secret,
+      legacyThrough: row.legacySeed === null ? 0 : row.legacyThrough,
+      legacySeed: row.legacySeed,
+    };
+  });
+}
+
+/** Marks the universe's dice secret revealed (once: a second reveal keeps the first time). */
+export async function revealDice(db: Db, universeId: string, now: Date): Promise<string> {
+  const [row] = await db
+    .update(universes)
+    .set({ diceRevealedAt: sql`coalesce(${universes.diceRevealedAt}, ${now.toISOString()}::timestamptz)` })
+    .where(eq(universes.id, universeId))
+    .returning({ revealedAt: universes.diceRevealedAt });
+  if (!row?.revealedAt) throw new NotFoundError("universe", universeId);
+  return row.revealedAt.toISOString();
 }

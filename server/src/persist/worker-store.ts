@@ -21,6 +21,8 @@ const METHODS = [
   "listUniverses",
   "branchUniverse",
   "headPosition",
+  "diceChain",
+  "revealDice",
   "appendTurns",
   "appendMany",
   "getTurn",

@@ -75,7 +75,7 @@ describe("universe authority: pipelined live appends", () => {
 
   async function open(id: string) {
     const universe = await store.createUniverse(
-      { id, name: "Tides", seed: 7, createdBy: "gm-1" },
+      { id, name: "Tides", createdBy: "gm-1" },
       emptyState("Tides"),
     );
     const live = new MemoryLiveStore();

@@ -1,19 +1,19 @@
 import {
   canonicalWithChecksum,
-  createRandom,
   decide,
+  diceFor,
   evolve,
   isRejection,
   reject,
   RejectionCode,
   snapshotDue,
-  turnSeed,
   type Command,
   type Decision,
   type Rejection,
   type SnapshotReason,
   type SystemCommand,
   type Turn,
+  type Random,
   type UniverseState,
 } from "@loom/shared";
 import type { Lease, LiveStore } from "../live/live-store.ts";
@@ -112,6 +112,12 @@ export class UniverseAuthority {
   private lease_: Lease;
   /** Runs paused, completed or abandoned while this authority serves: their players may not act. */
   readonly closedRuns = new Set<string>();
+  /** Each position's dice, from the universe's secret (fair-dice.ts). */
+  private dice: (position: number) => Random = () => {
+    throw new Error("dice used before the universe was hydrated");
+  };
+  /** Once the secret is public anyone could predict a roll, so the universe rolls no more. */
+  private diceRevealed = false;
 
   private constructor(
     private readonly options: AuthorityOptions,
@@ -161,6 +167,10 @@ export class UniverseAuthority {
     }
     const sinceSnapshot = { turns: latest.position - (snapshot?.position ?? 0), deltas: 0 };
     const authority = new UniverseAuthority(options, state, head, latest.position, sinceSnapshot);
+    const [dice] = await turnStore.diceChain(universe.id);
+    if (!dice) throw new Error(`universe ${universe.id} has no dice`);
+    authority.dice = diceFor(dice);
+    authority.diceRevealed = dice.revealedAt !== null;
     const recent = await turnStore.turnsBetween(
       universe.id,
       Math.max(0, latest.position - 50),
@@ -198,6 +208,11 @@ export class UniverseAuthority {
   /** The most recent turns (up to 200), oldest first, including ones not yet persisted. */
   get recentTurns(): readonly Turn[] {
     return this.recent;
+  }
+
+  /** From now on no turn of this universe rolls dice: its secret is about to be made public. */
+  sealDice(): void {
+    this.diceRevealed = true;
   }
 
   /** The room that serves this universe listens for turns and durability marks. */
@@ -265,12 +280,18 @@ export class UniverseAuthority {
     const ctx = {
       position,
       now,
-      random: createRandom(turnSeed(this.universe.seed, position)),
+      random: this.dice(position),
       actor: request.actor,
       timeline: this.timelineAhead(),
     };
     const decision = decide(this.tentativeState, request.command, ctx);
     if (isRejection(decision)) return Promise.resolve({ ok: false, rejection: decision });
+    if (decision.resolution && this.diceRevealed) {
+      return refusal(
+        RejectionCode.DiceRevealed,
+        "this universe's dice secret has been revealed, so it rolls no more dice; branch it to play on",
+      );
+    }
 
     const turn = this.buildTurn(request, decision, position, now);
     const state = evolve(this.tentativeState, decision.deltas);

@@ -126,5 +126,14 @@ export async function snapshot(ctx: OperationContext): Promise<{ ok: true; posit
   return { ok: true, position };
 }
 
-export const operations = { undo, retcon, finishRun, setRunPaused, flush, snapshot } as const;
+/**
+ * Reveals the universe's dice secret (GM). The authority stops rolling first, so no roll is ever
+ * decided with a secret that is already public; turns decided before stand.
+ */
+export async function revealDice(ctx: OperationContext): Promise<{ ok: true; revealedAt: string }> {
+  ctx.authority.sealDice();
+  return { ok: true, revealedAt: await ctx.turnStore.revealDice(ctx.authority.universe.id) };
+}
+
+export const operations = { undo, retcon, finishRun, setRunPaused, flush, snapshot, revealDice } as const;
 export type OperationName = keyof typeof operations;

@@ -75,7 +75,7 @@ describe("persister", () => {
   it("keeps pending turns through failed writes, retries with backoff, and loses nothing", async () => {
     // given a universe and a store that fails its next two appends
     const universe = await store.createUniverse(
-      { id: "persister-retry", name: "Tides", seed: 1, createdBy: "gm" },
+      { id: "persister-retry", name: "Tides", createdBy: "gm" },
       emptyState("Tides"),
     );
     const { store: faulty, control } = flaky(store);
@@ -121,7 +121,7 @@ describe("persister", () => {
 
   it("starts the next write as soon as the one in flight ends when a flush came meanwhile", async () => {
     const universe = await store.createUniverse(
-      { id: "persister-back-to-back", name: "Tides", seed: 1, createdBy: "gm" },
+      { id: "persister-back-to-back", name: "Tides", createdBy: "gm" },
       emptyState("Tides"),
     );
     // the real store behind a gate that holds the first write until released
@@ -165,7 +165,7 @@ describe("persister", () => {
 
   it("reports a stale head as fencing, not as a retryable failure", async () => {
     const universe = await store.createUniverse(
-      { id: "persister-fenced", name: "Tides", seed: 1, createdBy: "gm" },
+      { id: "persister-fenced", name: "Tides", createdBy: "gm" },
       emptyState("Tides"),
     );
     await store.appendTurns(universe.id, { expectedHead: 0, turns: [turn(universe.id, 1)] }); // another owner wrote turn 1
@@ -192,7 +192,7 @@ describe("persister", () => {
     const ids = await Promise.all(
       [1, 2, 3, 4, 5].map(async (n) => {
         const universe = await store.createUniverse(
-          { id: `group-${n}-${Date.now()}`, name: "Tides", seed: n, createdBy: "gm" },
+          { id: `group-${n}-${Date.now()}`, name: "Tides", createdBy: "gm" },
           emptyState("Tides"),
         );
         return universe.id;

@@ -1,6 +1,6 @@
 import type { Command } from "../command.ts";
 import { decide } from "../decide.ts";
-import { createRandom, turnSeed, type Random } from "../dice.ts";
+import { createRandom, seededDice, turnSeed, type Random } from "../dice.ts";
 import { evolve } from "../evolve.ts";
 import { isRejection } from "../rejection.ts";
 import type { Actor } from "../rules/context.ts";
@@ -20,6 +20,8 @@ export interface SimulateOptions {
   /** ISO time of the first turn; each next turn comes `stepMs` later (default 45 s). */
   start?: string;
   stepMs?: number;
+  /** Each position's dice (default: `seededDice(seed)`). The choice of commands stays seeded. */
+  dice?: (position: number) => Random;
 }
 
 export interface SimulatedCampaign {
@@ -37,7 +39,7 @@ const UNDO_WINDOW = 40;
 /**
  * A seeded, realistic campaign: player actions, choices and free text, GM world events, scenes,
  * compels, retcons, the odd undo and session change, each decided by the real rules with the turn's
- * dice (`turnSeed(seed, position)`) and evolved. Commands the rules reject are dropped and another
+ * dice (`options.dice`, by default `turnSeed(seed, position)`) and evolved. Commands the rules reject are dropped and another
  * is drawn, so every returned turn is one the server could have recorded.
  */
 export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
@@ -46,6 +48,7 @@ export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
   const stepMs = options.stepMs ?? 45_000;
   const genesis = seedUniverse({ characters: options.characters ?? 3 });
   const chooser: Random = createRandom(turnSeed(options.seed, 0) ^ 0x2545f491);
+  const dice = options.dice ?? seededDice(options.seed);
   const turns: Turn[] = [];
   const queued: Proposal[] = [];
   let state = genesis;
@@ -63,7 +66,7 @@ export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
       const decision = decide(state, proposal.command, {
         position,
         now,
-        random: createRandom(turnSeed(options.seed, position)),
+        random: dice(position),
         actor: proposal.actor,
         timeline: window,
       });

@@ -54,7 +54,7 @@ export async function buildUniverse(store: TurnStore, options: BuildOptions): Pr
   });
   if (!options.branchOf)
     await store.createUniverse(
-      { id, name: `Synthetic ${seed}`, seed, createdBy: "builder" },
+      { id, name: `Synthetic ${seed}`, createdBy: "builder" },
       campaign.genesis,
     );
   const checksums = new Map([[start, checksum(campaign.state)]]);
