@@ -16,10 +16,7 @@ export default async function append(): Promise<Record<string, unknown>> {
     for (const size of BATCHES) {
       const id = freshId("bench-append");
       const campaign = syntheticCampaign({ universeId: id, seed: size, narrate: true });
-      await database.store.createUniverse(
-        { id, name: "Append", createdBy: "bench" },
-        campaign.genesis,
-      );
+      await database.store.createUniverse({ id, name: "Append", createdBy: "bench" }, campaign.genesis);
       const batches: Array<{ turns: Turn[]; snapshots: Snapshot[] }> = [];
       for (let head = 0; head < TURNS; head += size) {
         const turns: Turn[] = [];

@@ -22,7 +22,8 @@ function segment(universeId: string, secret: string | null, from = 0, committed 
   };
 }
 
-const rolled = (turns: readonly Turn[]) => turns.filter((turn) => turn.resolution).map((turn) => turn.position);
+const rolled = (turns: readonly Turn[]) =>
+  turns.filter((turn) => turn.resolution).map((turn) => turn.position);
 
 describe("fair dice", () => {
   it("commits to a secret with its sha256", () => {
@@ -103,7 +104,9 @@ describe("verifyDice", () => {
     const resolution = target.resolution!;
     const flipped = resolution.dice.map((die, i) => (i === 0 ? (die === 1 ? -1 : die + 1) : die));
     const tampered = campaign.turns.map((turn) =>
-      turn === target ? { ...turn, resolution: { ...resolution, dice: flipped as typeof resolution.dice } } : turn,
+      turn === target
+        ? { ...turn, resolution: { ...resolution, dice: flipped as typeof resolution.dice } }
+        : turn,
     );
     const result = verifyDice([segment("root", SECRET_A)], tampered);
     expect(result.ok).toBe(false);

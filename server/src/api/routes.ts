@@ -1,6 +1,12 @@
 import express, { type Application } from "express";
 import { z } from "zod";
-import { characterSheetSchema, emptyState, publicUniverse, RejectionCode, turnKindSchema } from "@loom/shared";
+import {
+  characterSheetSchema,
+  emptyState,
+  publicUniverse,
+  RejectionCode,
+  turnKindSchema,
+} from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, errorHandler, intParam, parseBody, route } from "./http.ts";
 import { redactTurn } from "../rooms/projection.ts";

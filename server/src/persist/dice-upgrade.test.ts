@@ -1,5 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -43,7 +51,8 @@ const OLD_ROWS = `
   insert into universes (id, name, seed, parent_id, branch_position, head_position, created_by)
     values ('old-branch', 'Before, branched', 77, 'old-root', 10, 25, 'gm')`;
 
-const rolled = (turns: readonly Turn[]) => turns.filter((turn) => turn.resolution).map((turn) => turn.position);
+const rolled = (turns: readonly Turn[]) =>
+  turns.filter((turn) => turn.resolution).map((turn) => turn.position);
 
 async function checkUpgraded(store: TurnStore): Promise<void> {
   const [root] = await store.diceChain("old-root");
@@ -97,26 +106,30 @@ describe("upgrading universes that existed before dice secrets", () => {
     }
   }, 60_000);
 
-  it.skipIf(!databaseUrl)("postgres: the same", async () => {
-    const name = `loom_dice_upgrade_${randomUUID().replace(/-/g, "")}`;
-    const admin = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    const url = new URL(databaseUrl!);
-    url.pathname = `/${name}`;
-    try {
-      const old = postgres(url.href, { max: 1, onnotice: () => {} });
-      await migratePostgres(drizzlePostgres({ client: old }), { migrationsFolder: migrationsBeforeDice() });
-      await old.unsafe(OLD_ROWS);
-      await old.end();
-      const store = await createTurnStore({ databaseUrl: url.href });
+  it.skipIf(!databaseUrl)(
+    "postgres: the same",
+    async () => {
+      const name = `loom_dice_upgrade_${randomUUID().replace(/-/g, "")}`;
+      const admin = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`CREATE DATABASE ${name}`);
+      const url = new URL(databaseUrl!);
+      url.pathname = `/${name}`;
       try {
-        await checkUpgraded(store);
+        const old = postgres(url.href, { max: 1, onnotice: () => {} });
+        await migratePostgres(drizzlePostgres({ client: old }), { migrationsFolder: migrationsBeforeDice() });
+        await old.unsafe(OLD_ROWS);
+        await old.end();
+        const store = await createTurnStore({ databaseUrl: url.href });
+        try {
+          await checkUpgraded(store);
+        } finally {
+          await store.close();
+        }
       } finally {
-        await store.close();
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
       }
-    } finally {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

@@ -53,10 +53,7 @@ export async function buildUniverse(store: TurnStore, options: BuildOptions): Pr
     startAfter: start,
   });
   if (!options.branchOf)
-    await store.createUniverse(
-      { id, name: `Synthetic ${seed}`, createdBy: "builder" },
-      campaign.genesis,
-    );
+    await store.createUniverse({ id, name: `Synthetic ${seed}`, createdBy: "builder" }, campaign.genesis);
   const checksums = new Map([[start, checksum(campaign.state)]]);
   const kept: Turn[] = [];
   const batchSize = options.batch ?? 500;
