@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { diceSum, rollFate, seededDice } from "./dice.ts";
 import { verifyDice, type DiceSegment } from "./dice-verify.ts";
-import { diceCommitment, diceFor, keyedRandom, turnKey } from "./fair-dice.ts";
+import { diceCommitment, diceFor, secretDice } from "./fair-dice.ts";
 import { simulateCampaign } from "./testing/campaign.ts";
 import type { Turn } from "./turn.ts";
 
@@ -35,21 +37,33 @@ describe("fair dice", () => {
   });
 
   it("gives each secret, universe and position its own stream, the same every time", () => {
-    const key = hexToBytes(SECRET_A);
-    const draw = (secret: Uint8Array, universe: string, position: number) => {
-      const random = keyedRandom(turnKey(secret, universe, position));
+    const draw = (secret: string, universe: string, position: number) => {
+      const random = secretDice(secret, universe, position);
       return Array.from({ length: 40 }, () => random.int(-1, 1)).join(",");
     };
-    expect(draw(key, "u1", 7)).toBe(draw(key, "u1", 7));
+    expect(draw(SECRET_A, "u1", 7)).toBe(draw(SECRET_A, "u1", 7));
     const streams = new Set([
-      draw(key, "u1", 7),
-      draw(key, "u1", 8),
-      draw(key, "u2", 7),
-      draw(hexToBytes(SECRET_B), "u1", 7),
+      draw(SECRET_A, "u1", 7),
+      draw(SECRET_A, "u1", 8),
+      draw(SECRET_A, "u2", 7),
+      draw(SECRET_B, "u1", 7),
+      // the position and the universe id cannot run into each other
+      draw(SECRET_A, "u11", 7),
+      draw(SECRET_A, "u1", 17),
     ]);
-    expect(streams.size).toBe(4);
-    // the position and the universe id cannot run into each other
-    expect(bytesToHex(turnKey(key, "u1", 17))).not.toBe(bytesToHex(turnKey(key, "u11", 7)));
+    expect(streams.size).toBe(6);
+    const dice = diceFor({ universeId: "u1", secret: SECRET_A, legacySeed: null, legacyThrough: 0 });
+    expect(rollFate(dice(7))).toEqual(rollFate(secretDice(SECRET_A, "u1", 7)));
+  });
+
+  it("follows its published definition: blocks of HMAC-SHA256(secret, [domain, universe, position, i])", () => {
+    const block = hmac(sha256, hexToBytes(SECRET_A), utf8ToBytes('["loom-dice/1","u1",7,0]'));
+    const words = Array.from({ length: 8 }, (_, i) =>
+      new DataView(block.buffer, block.byteOffset).getUint32(i * 4),
+    );
+    // the first 8 draws of [0, 2^32 - 1] take the first block's words as they are
+    const random = secretDice(SECRET_A, "u1", 7);
+    expect(Array.from({ length: 8 }, () => random.int(0, 2 ** 32 - 1))).toEqual(words);
   });
 
   it("rolls 4dF with the fair distribution", () => {
@@ -66,7 +80,7 @@ describe("fair dice", () => {
   });
 
   it("draws inside inclusive bounds, over narrow and wide ranges", () => {
-    const random = keyedRandom(turnKey(hexToBytes(SECRET_A), "u", 1));
+    const random = secretDice(SECRET_A, "u", 1);
     const seen = new Set<number>();
     for (let i = 0; i < 2000; i++) seen.add(random.int(-2, 3));
     expect([...seen].sort((a, b) => a - b)).toEqual([-2, -1, 0, 1, 2, 3]);

@@ -7,14 +7,13 @@ import { createRandom, turnSeed, type Random } from "./dice.ts";
 /**
  * Provably fair dice. Each universe has a secret of DICE_SECRET_BYTES random bytes that no API
  * returns until its game master reveals it; `sha256(secret)` is published when the universe is
- * created. A turn draws its numbers from a stream keyed by
+ * created. The turn at `position` draws its numbers from the blocks
  *
- *   turnKey = HMAC-SHA256(secret, canonical JSON of ["loom-dice/1", universeId, position])
- *   block i = HMAC-SHA256(turnKey, i as 4 bytes big-endian), i = 0, 1, 2…
+ *   block i = HMAC-SHA256(secret, UTF-8 canonical JSON of ["loom-dice/1", universeId, position, i])
  *
- * read as big-endian 32-bit words, with rejection sampling for uniform integers. Without the
- * secret nobody can tell the next roll from everything public; with it, anyone re-derives every
- * roll and checks the secret against the commitment published before the first roll.
+ * for i = 0, 1, 2…, read as big-endian 32-bit words, with rejection sampling for uniform integers.
+ * Without the secret nobody can tell the next roll from everything public; with it, anyone
+ * re-derives every roll and checks the secret against the commitment published before the first.
  */
 export const DICE_SECRET_BYTES = 32;
 
@@ -31,25 +30,26 @@ function secretBytes(secretHex: string): Uint8Array {
   return hexToBytes(secretHex);
 }
 
-/** The key of one turn's stream: HMAC-SHA256(secret, ["loom-dice/1", universeId, position]). */
-export function turnKey(secret: Uint8Array, universeId: string, position: number): Uint8Array {
-  if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`invalid position ${position}`);
-  return hmac(sha256, secret, utf8ToBytes(canonicalJson([DOMAIN, universeId, position])));
+type Keyed = (message: Uint8Array) => Uint8Array;
+
+/** HMAC-SHA256 under one key, its key schedule computed once. */
+function keyedHmac(secret: Uint8Array): Keyed {
+  const keyed = hmac.create(sha256, secret);
+  return (message) => keyed.clone().update(message).digest();
 }
 
 const TWO_32 = 0x1_0000_0000;
 const TWO_53 = 2 ** 53;
 
-/** A random source reading the HMAC stream of one turn key. */
-export function keyedRandom(key: Uint8Array): Random {
-  let block = new DataView(new ArrayBuffer(0));
+/** The random source of one turn: its blocks, drawn as they are needed. */
+function turnRandom(mac: Keyed, universeId: string, position: number): Random {
+  if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`invalid position ${position}`);
+  let block: DataView = new DataView(new ArrayBuffer(0));
   let counter = 0;
   let offset = 0;
   const word = (): number => {
     if (offset >= block.byteLength) {
-      const index = new Uint8Array(4);
-      new DataView(index.buffer).setUint32(0, counter++);
-      const bytes = hmac(sha256, key, index);
+      const bytes = mac(utf8ToBytes(canonicalJson([DOMAIN, universeId, position, counter++])));
       block = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       offset = 0;
     }
@@ -81,6 +81,11 @@ export function keyedRandom(key: Uint8Array): Random {
   };
 }
 
+/** The random source of the turn at `position` of a universe, from its secret (hex). */
+export function secretDice(secretHex: string, universeId: string, position: number): Random {
+  return turnRandom(keyedHmac(secretBytes(secretHex)), universeId, position);
+}
+
 /**
  * How one universe rolls the positions it owns (those after its branch position): positions up to
  * `legacyThrough` were rolled before dice secrets existed, from `legacySeed`; later ones from the
@@ -95,12 +100,12 @@ export interface DiceKeys {
 
 /** The random source of each position a universe owns. */
 export function diceFor(keys: DiceKeys): (position: number) => Random {
-  const secret = secretBytes(keys.secret);
+  const mac = keyedHmac(secretBytes(keys.secret));
   return (position) => {
     if (position <= keys.legacyThrough) {
       if (keys.legacySeed === null) throw new RangeError(`position ${position} has no legacy seed`);
       return createRandom(turnSeed(keys.legacySeed, position));
     }
-    return keyedRandom(turnKey(secret, keys.universeId, position));
+    return turnRandom(mac, keys.universeId, position);
   };
 }
