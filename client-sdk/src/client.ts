@@ -25,58 +25,166 @@ import { checkKeepTurns, UniverseSession } from "./session.ts";
 
 export type HistoryQuery = TimelineQuery;
 
+/** What registering, logging in and refreshing return. `token` is the access token. */
+export interface AuthResult {
+  player: { id: string; name: string };
+  token: string;
+  tokenExpiresAt: string;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+}
+
+/** Reads a JWT's `exp` without verifying it (the server does that): only to refresh in time. */
+function expiresWithin(token: string, seconds: number): boolean {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
+    return typeof exp === "number" && exp * 1000 - Date.now() < seconds * 1000;
+  } catch {
+    return false;
+  }
+}
+
 /** The entry point: one Loom server, one player identity. Works in Node (≥ 20) and browsers. */
 export class LoomClient {
   readonly colyseus: Client;
   private token: string | null = null;
+  private refresh: string | null = null;
+  /** One refresh at a time: two would present the same refresh token, which revokes it. */
+  private refreshing: Promise<void> | null = null;
 
   constructor(readonly url: string) {
     this.colyseus = new Client(url);
   }
 
+  /** The access token: the bearer token of HTTP calls and room joins. */
   get playerToken(): string | null {
     return this.token;
   }
 
-  /** Uses an existing player token (e.g. one kept from an earlier registration). */
-  useToken(token: string): this {
+  /** The refresh token that renews the access token (keep it to stay logged in across restarts). */
+  get refreshToken(): string | null {
+    return this.refresh;
+  }
+
+  /** Uses existing tokens (e.g. kept from an earlier login); without a refresh token none is renewed. */
+  useToken(token: string, refreshToken: string | null = this.refresh): this {
+    return this.setTokens(token, refreshToken);
+  }
+
+  private setTokens(token: string | null, refreshToken: string | null): this {
     this.token = token;
-    this.colyseus.auth.token = token;
+    this.refresh = refreshToken;
+    this.colyseus.auth.token = token ?? "";
     return this;
   }
 
-  async registerPlayer(name: string): Promise<{ player: { id: string; name: string }; token: string }> {
-    const result = await request<{ player: { id: string; name: string }; token: string }>(
-      this.url,
-      "POST",
-      "/api/players",
-      null,
-      { name },
+  /** Registers a player; with a password the name becomes a login name (unique, any case). */
+  async registerPlayer(name: string, options: { password?: string } = {}): Promise<AuthResult> {
+    return this.begin(
+      await request<AuthResult>(this.url, "POST", "/api/players", null, { name, ...options }),
     );
-    this.useToken(result.token);
+  }
+
+  /** Logs in with a name and password; `invalid_credentials` when they do not match. */
+  async login(name: string, password: string): Promise<AuthResult> {
+    return this.begin(
+      await request<AuthResult>(this.url, "POST", "/api/auth/login", null, { name, password }),
+    );
+  }
+
+  /**
+   * Trades the refresh token for a new access token (and the next refresh token). Calls do this
+   * by themselves when the access token has expired; a failure means logging in again.
+   */
+  async refreshSession(): Promise<void> {
+    this.refreshing ??= (async () => {
+      if (!this.refresh) throw new LoomError("token_expired", "no refresh token: log in again", 401);
+      try {
+        this.begin(
+          await request<AuthResult>(this.url, "POST", "/api/auth/refresh", null, {
+            refreshToken: this.refresh,
+          }),
+        );
+      } catch (error) {
+        if (error instanceof LoomError && error.status === 401) this.setTokens(null, null);
+        throw error;
+      }
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  /** Logs out this device: its refresh token stops working; other devices stay logged in. */
+  async logout(): Promise<void> {
+    const refreshToken = this.refresh;
+    this.setTokens(null, null);
+    if (refreshToken) await request(this.url, "POST", "/api/auth/logout", null, { refreshToken });
+  }
+
+  /** Logs out everywhere: every refresh token and access token of this player stops working. */
+  async logoutAll(): Promise<void> {
+    await this.call("POST", "/api/auth/logout-all", {});
+    this.setTokens(null, null);
+  }
+
+  /**
+   * Sets a password (a player registered without one), or changes it given the current one; a
+   * change logs out every other device. `login` picks a login name other than the player's name.
+   */
+  async setPassword(
+    password: string,
+    options: { currentPassword?: string; login?: string } = {},
+  ): Promise<{ login: string }> {
+    const result = await this.call<Partial<AuthResult> & { login: string }>("POST", "/api/me/password", {
+      password,
+      ...options,
+    });
+    if (result.token && result.refreshToken) this.setTokens(result.token, result.refreshToken);
+    return { login: result.login };
+  }
+
+  /** The caller and their runs. */
+  async me(): Promise<{ player: { id: string; name: string; createdAt: string }; runs: Run[] }> {
+    return this.call("GET", "/api/me");
+  }
+
+  private begin(result: AuthResult): AuthResult {
+    this.setTokens(result.token, result.refreshToken);
     return result;
+  }
+
+  /** An authenticated call; an expired access token is refreshed once and the call retried. */
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const used = this.token;
+    try {
+      return await request<T>(this.url, method, path, used, body);
+    } catch (error) {
+      if (!(error instanceof LoomError) || error.code !== "token_expired" || !this.refresh) throw error;
+      if (this.token === used) await this.refreshSession(); // else another call refreshed already
+      return request<T>(this.url, method, path, this.token, body);
+    }
+  }
+
+  /** Before a room join: a token that expires within a minute is renewed first. */
+  private async freshToken(): Promise<void> {
+    if (this.token && this.refresh && expiresWithin(this.token, 60)) await this.refreshSession();
   }
 
   /** The server draws the universe's dice secret; `diceCommitment` is its published sha256. */
   async createUniverse(input: { name: string; premise?: string }): Promise<Universe> {
-    return (await request<{ universe: Universe }>(this.url, "POST", "/api/universes", this.token, input))
-      .universe;
+    return (await this.call<{ universe: Universe }>("POST", "/api/universes", input)).universe;
   }
 
   async getUniverse(id: string): Promise<Universe> {
-    return (
-      await request<{ universe: Universe }>(
-        this.url,
-        "GET",
-        `/api/universes/${encodeURIComponent(id)}`,
-        this.token,
-      )
-    ).universe;
+    return (await this.call<{ universe: Universe }>("GET", `/api/universes/${encodeURIComponent(id)}`))
+      .universe;
   }
 
   async listUniverses(): Promise<Universe[]> {
-    return (await request<{ universes: Universe[] }>(this.url, "GET", "/api/universes", this.token))
-      .universes;
+    return (await this.call<{ universes: Universe[] }>("GET", "/api/universes")).universes;
   }
 
   /** Creates a character in a universe and starts its run. */
@@ -84,13 +192,7 @@ export class LoomClient {
     universeId: string,
     sheet: CharacterSheetInput & { therapeuticFocus?: string },
   ): Promise<{ character: { id: string; name: string }; run: Run }> {
-    return request(
-      this.url,
-      "POST",
-      `/api/universes/${encodeURIComponent(universeId)}/characters`,
-      this.token,
-      sheet,
-    );
+    return this.call("POST", `/api/universes/${encodeURIComponent(universeId)}/characters`, sheet);
   }
 
   /** Joins a universe live. Players pass the run they play; GMs and spectators only the role. */
@@ -105,9 +207,15 @@ export class LoomClient {
   ): Promise<UniverseSession> {
     const { keepTurns, ...join } = options;
     if (keepTurns !== undefined) checkKeepTurns(keepTurns); // before joining, not after
-    await request(this.url, "POST", `/api/universes/${encodeURIComponent(universeId)}/open`, this.token, {});
+    await this.freshToken();
+    await this.call("POST", `/api/universes/${encodeURIComponent(universeId)}/open`, {});
     try {
-      const room = await this.colyseus.joinById(universeId, join);
+      const room = await this.colyseus.joinById(universeId, join).catch(async (error: unknown) => {
+        // expired between the check above and the join (or the clocks disagree): once more, fresh
+        if (!this.refresh || !String((error as Error)?.message).startsWith("token_expired:")) throw error;
+        await this.refreshSession();
+        return this.colyseus.joinById(universeId, join);
+      });
       const session = new UniverseSession(room, keepTurns);
       await session.ready;
       return session;
@@ -119,97 +227,65 @@ export class LoomClient {
   }
 
   async history(universeId: string, page: HistoryQuery = {}): Promise<TimelinePage> {
-    return request(
-      this.url,
-      "GET",
-      `/api/universes/${encodeURIComponent(universeId)}/timeline${query({ ...page })}`,
-      this.token,
-    );
+    return this.call("GET", `/api/universes/${encodeURIComponent(universeId)}/timeline${query({ ...page })}`);
   }
 
   async turn(universeId: string, position: number): Promise<Turn> {
     return (
-      await request<{ turn: Turn }>(
-        this.url,
+      await this.call<{ turn: Turn }>(
         "GET",
         `/api/universes/${encodeURIComponent(universeId)}/turns/${position}`,
-        this.token,
       )
     ).turn;
   }
 
   async run(runId: string): Promise<Run> {
-    return (
-      await request<{ run: Run }>(this.url, "GET", `/api/runs/${encodeURIComponent(runId)}`, this.token)
-    ).run;
+    return (await this.call<{ run: Run }>("GET", `/api/runs/${encodeURIComponent(runId)}`)).run;
   }
 
   /** "Last time on…" for a run as of now (the same timeline always gives the same recap). */
   async recap(runId: string): Promise<Recap> {
-    return request(this.url, "GET", `/api/runs/${encodeURIComponent(runId)}/recap`, this.token);
+    return this.call("GET", `/api/runs/${encodeURIComponent(runId)}/recap`);
   }
 
   async pauseRun(runId: string): Promise<Run> {
-    return (
-      await request<{ run: Run }>(
-        this.url,
-        "POST",
-        `/api/runs/${encodeURIComponent(runId)}/pause`,
-        this.token,
-        {},
-      )
-    ).run;
+    return (await this.call<{ run: Run }>("POST", `/api/runs/${encodeURIComponent(runId)}/pause`, {})).run;
   }
 
   /** Resumes a paused or abandoned run. */
   async resumeRun(runId: string): Promise<Run> {
-    return (
-      await request<{ run: Run }>(
-        this.url,
-        "POST",
-        `/api/runs/${encodeURIComponent(runId)}/resume`,
-        this.token,
-        {},
-      )
-    ).run;
+    return (await this.call<{ run: Run }>("POST", `/api/runs/${encodeURIComponent(runId)}/resume`, {})).run;
   }
 
   async completeRun(runId: string, reason = "retired"): Promise<{ run: Run; turn: Turn }> {
-    return request(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/complete`, this.token, {
+    return this.call("POST", `/api/runs/${encodeURIComponent(runId)}/complete`, {
       reason,
     });
   }
 
   async abandonRun(runId: string): Promise<{ run: Run; turn: Turn }> {
-    return request(this.url, "POST", `/api/runs/${encodeURIComponent(runId)}/abandon`, this.token, {});
+    return this.call("POST", `/api/runs/${encodeURIComponent(runId)}/abandon`, {});
   }
 
   /** A new run of one of your existing characters (e.g. in a branch). */
   async startRun(universeId: string, characterId: string): Promise<Run> {
     return (
-      await request<{ run: Run }>(
-        this.url,
-        "POST",
-        `/api/universes/${encodeURIComponent(universeId)}/runs`,
-        this.token,
-        { characterId },
-      )
+      await this.call<{ run: Run }>("POST", `/api/universes/${encodeURIComponent(universeId)}/runs`, {
+        characterId,
+      })
     ).run;
   }
 
   async progression(): Promise<Progression> {
-    return (await request<{ progression: Progression }>(this.url, "GET", "/api/me/progression", this.token))
-      .progression;
+    return (await this.call<{ progression: Progression }>("GET", "/api/me/progression")).progression;
   }
 
   /** GM: branch the universe after `position` into a new universe (copy-on-write). */
   async branch(universeId: string, position: number, name?: string): Promise<Universe> {
     return (
-      await request<{ universe: Universe }>(
-        this.url,
+      await this.call<{ universe: Universe }>(
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/branch`,
-        this.token,
         { position, name },
       )
     ).universe;
@@ -221,11 +297,9 @@ export class LoomClient {
    */
   async dice(universeId: string): Promise<DiceDisclosure> {
     return (
-      await request<{ dice: DiceDisclosure }>(
-        this.url,
+      await this.call<{ dice: DiceDisclosure }>(
         "GET",
         `/api/universes/${encodeURIComponent(universeId)}/dice`,
-        this.token,
       )
     ).dice;
   }
@@ -233,11 +307,9 @@ export class LoomClient {
   /** GM: reveals the universe's dice secret, typically when its campaign ends; it rolls no more. */
   async revealDice(universeId: string): Promise<DiceDisclosure> {
     return (
-      await request<{ dice: DiceDisclosure }>(
-        this.url,
+      await this.call<{ dice: DiceDisclosure }>(
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/reveal`,
-        this.token,
         {},
       )
     ).dice;
@@ -246,11 +318,9 @@ export class LoomClient {
   /** Undo over HTTP: a GM the latest applied turn (or `position`), a player their own latest. */
   async undo(universeId: string, position?: number): Promise<Turn> {
     return (
-      await request<{ turn: Turn }>(
-        this.url,
+      await this.call<{ turn: Turn }>(
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/undo`,
-        this.token,
         position === undefined ? {} : { position },
       )
     ).turn;
@@ -259,11 +329,9 @@ export class LoomClient {
   /** GM: a checksummed snapshot of the current state; returns its position. */
   async snapshot(universeId: string): Promise<number> {
     return (
-      await request<{ position: number }>(
-        this.url,
+      await this.call<{ position: number }>(
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/snapshots`,
-        this.token,
         {},
       )
     ).position;
@@ -272,13 +340,10 @@ export class LoomClient {
   /** GM: a retcon over HTTP. */
   async retcon(universeId: string, note: string, deltas: Delta[] = []): Promise<Turn> {
     return (
-      await request<{ turn: Turn }>(
-        this.url,
-        "POST",
-        `/api/universes/${encodeURIComponent(universeId)}/retcon`,
-        this.token,
-        { note, deltas },
-      )
+      await this.call<{ turn: Turn }>("POST", `/api/universes/${encodeURIComponent(universeId)}/retcon`, {
+        note,
+        deltas,
+      })
     ).turn;
   }
 
@@ -287,12 +352,7 @@ export class LoomClient {
     universeId: string,
     position?: number,
   ): Promise<{ position: number; state: UniverseState; checksum: string }> {
-    return request(
-      this.url,
-      "GET",
-      `/api/universes/${encodeURIComponent(universeId)}/state${query({ position })}`,
-      this.token,
-    );
+    return this.call("GET", `/api/universes/${encodeURIComponent(universeId)}/state${query({ position })}`);
   }
 }
 

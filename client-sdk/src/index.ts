@@ -6,6 +6,7 @@ export {
   type TimelinePage,
   type HistoryQuery,
   type Progression,
+  type AuthResult,
 } from "./client.ts";
 export { UniverseSession, type ActResult, type SessionEvents, type RoomState } from "./session.ts";
 export { LoomError } from "./http.ts";

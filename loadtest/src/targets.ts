@@ -60,6 +60,10 @@ export function remoteLoomTarget(url: string): Target {
 export async function startLoomTarget(options: TargetOptions): Promise<Target> {
   // server logs go to stdout at "info"; the report's JSON line must be the only thing there
   process.env.LOOM_LOG ??= "warn";
+  // a run registers every simulated member from this one address: the HTTP limits are raised
+  // far above what it sends, unless the environment sets them (the child inherits these too)
+  for (const limit of ["REGISTER_IP", "LOGIN_IP", "LOGIN_ACCOUNT", "WRITE_IP", "WRITE_PLAYER"])
+    process.env[`LOOM_LIMIT_${limit}`] ??= "1000000/1";
   const dataDir = mkdtempSync(join(tmpdir(), "loom-loadtest-"));
   const config = loadConfig(process.env, {
     port: await freePort(),

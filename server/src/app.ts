@@ -5,11 +5,14 @@ import { RedisPresence } from "@colyseus/redis-presence";
 import { RedisDriver } from "@colyseus/redis-driver";
 import type { LoomConfig } from "./config.ts";
 import { describeMode } from "./config.ts";
-import { createTurnStore } from "./persist/index.ts";
+import { createStores } from "./persist/index.ts";
 import { installNativeSha256 } from "./native-sha256.ts";
-import { createWorkerTurnStore } from "./persist/worker-store.ts";
+import { createWorkerStores } from "./persist/worker-store.ts";
 import { createLiveStore } from "./live/index.ts";
 import { createTokenService, loadSecret } from "./auth/tokens.ts";
+import { GenerationCache } from "./auth/generations.ts";
+import { Sessions } from "./auth/sessions.ts";
+import { RequestLimits } from "./api/limits.ts";
 import { newId, setServices, type Services } from "./services.ts";
 import { Ownership, UNIVERSE_ROOM } from "./universe/ownership.ts";
 import { GroupCommit } from "./universe/group-commit.ts";
@@ -31,14 +34,25 @@ export interface LoomServer {
 export async function buildLoomServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
   installNativeSha256();
   const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory };
-  const turnStore = config.databaseUrl
-    ? await createTurnStore({ databaseUrl: config.databaseUrl })
+  const { turnStore, accountStore } = config.databaseUrl
+    ? await createStores({ databaseUrl: config.databaseUrl })
     : config.pgliteWorker
-      ? await createWorkerTurnStore(embedded)
-      : await createTurnStore(embedded);
+      ? await createWorkerStores(embedded)
+      : await createStores(embedded);
   const liveStore = createLiveStore({ redisUrl: config.redisUrl ?? undefined });
+  const clock = config.clock;
+  const generations = new GenerationCache((id) => accountStore.generation(id), clock);
   const tokens = createTokenService(
     await loadSecret({ secret: config.secret ?? undefined, dataDir: config.dataDir }),
+    { ttlSeconds: config.accessTokenTtlSeconds, now: clock, generationOf: (id) => generations.get(id) },
+  );
+  const sessions = new Sessions(
+    accountStore,
+    tokens,
+    generations,
+    clock,
+    config.refreshTokenTtlSeconds,
+    newId,
   );
   const processId = newId();
   const metrics = new Metrics();
@@ -57,6 +71,10 @@ export async function buildLoomServer(config: LoomConfig): Promise<{ server: Ser
     turnStore,
     liveStore,
     tokens,
+    accountStore,
+    sessions,
+    limits: new RequestLimits(config.limits, clock),
+    clock,
     ownership,
     persistTick,
     metrics,

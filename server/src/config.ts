@@ -1,5 +1,21 @@
 import { resolve } from "node:path";
 
+/** A token bucket: up to `burst` requests at once, refilled evenly at `burst` per `perSeconds`. */
+export interface RateLimit {
+  burst: number;
+  perSeconds: number;
+}
+
+/** HTTP limits; null disables one. */
+export interface HttpLimits {
+  registerPerIp: RateLimit | null;
+  loginPerIp: RateLimit | null;
+  /** Per login name, whatever the IP: what stops a password being guessed from many addresses. */
+  loginPerAccount: RateLimit | null;
+  writePerIp: RateLimit | null;
+  writePerPlayer: RateLimit | null;
+}
+
 /** Everything the server reads from the environment, with the defaults a laptop needs. */
 export interface LoomConfig {
   port: number;
@@ -20,6 +36,15 @@ export interface LoomConfig {
   inMemory: boolean;
   /** Run embedded PGlite on a worker thread, so its writes never stall the rooms. */
   pgliteWorker: boolean;
+  /** Lifetime of access tokens; refresh tokens renew them. */
+  accessTokenTtlSeconds: number;
+  /** Lifetime of a refresh token; each use replaces it with a new one of the same lifetime. */
+  refreshTokenTtlSeconds: number;
+  limits: HttpLimits;
+  /** Express `trust proxy` (e.g. `loopback`, `1`, a subnet); unset: the socket's address is the IP. */
+  trustProxy: string | null;
+  /** Milliseconds clock for tokens and rate limits; tests move it forward. */
+  clock: () => number;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -28,6 +53,23 @@ function int(value: string | undefined, fallback: number, name: string): number 
   if (!Number.isInteger(parsed) || parsed < 0)
     throw new Error(`${name} must be a non-negative integer, got "${value}"`);
   return parsed;
+}
+
+function positive(value: string | undefined, fallback: number, name: string): number {
+  const parsed = int(value, fallback, name);
+  if (parsed < 1) throw new Error(`${name} must be at least 1, got "${value}"`);
+  return parsed;
+}
+
+function limit(value: string | undefined, fallback: RateLimit, name: string): RateLimit | null {
+  if (value === undefined || value === "") return fallback;
+  if (value === "0" || value === "off") return null;
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const burst = Number(match?.[1]);
+  const perSeconds = Number(match?.[2]);
+  if (!match || burst < 1 || perSeconds < 1)
+    throw new Error(`${name} must be "<requests>/<seconds>" (e.g. 30/3600) or "off", got "${value}"`);
+  return { burst, perSeconds };
 }
 
 export function loadConfig(
@@ -49,6 +91,37 @@ export function loadConfig(
     reconnectSeconds: int(env.LOOM_RECONNECT_SECONDS, 30, "LOOM_RECONNECT_SECONDS"),
     inMemory: env.LOOM_IN_MEMORY === "1",
     pgliteWorker: env.LOOM_PGLITE_WORKER !== "0",
+    accessTokenTtlSeconds: positive(
+      env.LOOM_ACCESS_TOKEN_TTL_SECONDS,
+      15 * 60,
+      "LOOM_ACCESS_TOKEN_TTL_SECONDS",
+    ),
+    refreshTokenTtlSeconds: positive(
+      env.LOOM_REFRESH_TOKEN_TTL_SECONDS,
+      30 * 24 * 3600,
+      "LOOM_REFRESH_TOKEN_TTL_SECONDS",
+    ),
+    limits: {
+      registerPerIp: limit(
+        env.LOOM_LIMIT_REGISTER_IP,
+        { burst: 30, perSeconds: 3600 },
+        "LOOM_LIMIT_REGISTER_IP",
+      ),
+      loginPerIp: limit(env.LOOM_LIMIT_LOGIN_IP, { burst: 60, perSeconds: 600 }, "LOOM_LIMIT_LOGIN_IP"),
+      loginPerAccount: limit(
+        env.LOOM_LIMIT_LOGIN_ACCOUNT,
+        { burst: 10, perSeconds: 600 },
+        "LOOM_LIMIT_LOGIN_ACCOUNT",
+      ),
+      writePerIp: limit(env.LOOM_LIMIT_WRITE_IP, { burst: 300, perSeconds: 60 }, "LOOM_LIMIT_WRITE_IP"),
+      writePerPlayer: limit(
+        env.LOOM_LIMIT_WRITE_PLAYER,
+        { burst: 120, perSeconds: 60 },
+        "LOOM_LIMIT_WRITE_PLAYER",
+      ),
+    },
+    trustProxy: env.LOOM_TRUST_PROXY || null,
+    clock: Date.now,
     ...overrides,
   };
 }

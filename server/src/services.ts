@@ -3,6 +3,9 @@ import type { LoomConfig } from "./config.ts";
 import type { LiveStore } from "./live/live-store.ts";
 import type { TurnStore } from "./persist/turn-store.ts";
 import type { TokenService } from "./auth/tokens.ts";
+import type { AccountStore } from "./auth/account-store.ts";
+import type { Sessions } from "./auth/sessions.ts";
+import type { RequestLimits } from "./api/limits.ts";
 import type { Ownership } from "./universe/ownership.ts";
 import type { PersistTick } from "./universe/persist-tick.ts";
 import type { Metrics } from "./metrics.ts";
@@ -16,6 +19,12 @@ export interface Services {
   turnStore: TurnStore;
   liveStore: LiveStore;
   tokens: TokenService;
+  accountStore: AccountStore;
+  sessions: Sessions;
+  /** HTTP rate limits (registrations, logins, writes). */
+  limits: RequestLimits;
+  /** Milliseconds clock for tokens and limits (config.clock). */
+  clock: () => number;
   ownership: Ownership;
   /** The shared persist tick rooms flush on. */
   persistTick: PersistTick;

@@ -25,6 +25,11 @@ export const RejectionCode = {
   UnknownUniverse: "unknown_universe",
   UnknownRun: "unknown_run",
   Unauthorized: "unauthorized",
+  /** An access or refresh token past its lifetime: refresh, or log in again. */
+  TokenExpired: "token_expired",
+  /** A login name and password that do not match an account (which one is wrong is not said). */
+  InvalidCredentials: "invalid_credentials",
+  NameTaken: "name_taken",
   NotFound: "not_found",
   Conflict: "conflict",
   Unavailable: "unavailable",
@@ -34,7 +39,9 @@ export const RejectionCode = {
 
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
 
-export const rejectionCodeSchema = z.enum(Object.values(RejectionCode) as [RejectionCode, ...RejectionCode[]]);
+export const rejectionCodeSchema = z.enum(
+  Object.values(RejectionCode) as [RejectionCode, ...RejectionCode[]],
+);
 
 export const rejectionSchema = z.object({
   rejected: z.literal(true),
@@ -45,7 +52,9 @@ export const rejectionSchema = z.object({
 export type Rejection = z.infer<typeof rejectionSchema>;
 
 export function reject(code: RejectionCode, message: string, details?: Record<string, unknown>): Rejection {
-  return details === undefined ? { rejected: true, code, message } : { rejected: true, code, message, details };
+  return details === undefined
+    ? { rejected: true, code, message }
+    : { rejected: true, code, message, details };
 }
 
 export function isRejection(value: unknown): value is Rejection {

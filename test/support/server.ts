@@ -8,6 +8,25 @@ import { startLoomServer, type LoomServer } from "../../server/src/app.ts";
 export const TEST_SECRET = "loom-test-secret-0123456789abcdef";
 
 /**
+ * Tests register many players and write a lot from 127.0.0.1: their servers keep every HTTP limit
+ * switched on but far above what a test sends. The rate-limit tests set their own.
+ */
+const HIGH = { burst: 1_000_000, perSeconds: 1 };
+export const TEST_LIMITS = {
+  registerPerIp: HIGH,
+  loginPerIp: HIGH,
+  loginPerAccount: HIGH,
+  writePerIp: HIGH,
+  writePerPlayer: HIGH,
+};
+const TEST_LIMIT_ENV = Object.fromEntries(
+  ["REGISTER_IP", "LOGIN_IP", "LOGIN_ACCOUNT", "WRITE_IP", "WRITE_PLAYER"].map((name) => [
+    `LOOM_LIMIT_${name}`,
+    "1000000/1",
+  ]),
+);
+
+/**
  * Test servers listen on fixed ports (the matchmaker is a singleton per process); a checkout that
  * runs its suite beside another one shifts them all with LOOM_TEST_PORT_OFFSET.
  */
@@ -56,6 +75,7 @@ export async function startServer(
       leaseTtlMs: 3_000,
       reconnectSeconds: 1,
       actionsPerSecond: 0,
+      limits: TEST_LIMITS,
       ...overrides,
       port: testPort(overrides.port ?? 2590),
     },
@@ -81,6 +101,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
       PORT: String(testPort(port)),
       LOOM_LOG: "warn",
       LOOM_ACTIONS_PER_SECOND: "0",
+      ...TEST_LIMIT_ENV,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -4,6 +4,7 @@ import { RejectionCode, type RejectionCode as Code } from "@loom/shared";
 import { services } from "../services.ts";
 import { log } from "../log.ts";
 import { describeError } from "../describe-error.ts";
+import { AuthError } from "../auth/tokens.ts";
 
 /** An HTTP failure with a stable code: `{ error: { code, message } }` with the given status. */
 export class ApiError extends Error {
@@ -35,18 +36,32 @@ export interface Caller {
   name: string;
 }
 
-export async function caller(req: Request): Promise<Caller> {
+/** One verification per request, however many steps (limits, then the route) ask who called. */
+const verified = new WeakMap<Request, Promise<Caller>>();
+
+export function caller(req: Request): Promise<Caller> {
+  let identity = verified.get(req);
+  if (!identity) {
+    identity = verify(req);
+    verified.set(req, identity);
+  }
+  return identity;
+}
+
+/** The caller when the request carries a valid token, else null (the route decides what that means). */
+export function callerOrNull(req: Request): Promise<Caller | null> {
+  return caller(req).catch(() => null);
+}
+
+async function verify(req: Request): Promise<Caller> {
   const header = req.headers.authorization ?? "";
   const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
   if (!token) throw new ApiError(401, RejectionCode.Unauthorized, "missing Authorization: Bearer <token>");
   try {
     return await services().tokens.verify(token);
   } catch (error) {
-    throw new ApiError(
-      401,
-      RejectionCode.Unauthorized,
-      error instanceof Error ? error.message : "invalid token",
-    );
+    if (error instanceof AuthError) throw new ApiError(401, error.code, error.message);
+    throw error;
   }
 }
 
@@ -71,6 +86,8 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
     return;
   }
   if (error instanceof ApiError) {
+    const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (retryAfter !== undefined) res.setHeader("Retry-After", String(retryAfter));
     res.status(error.status).json({ error: { code: error.code, message: error.message } });
     return;
   }

@@ -14,8 +14,14 @@ import { isGm, universeOr404 } from "./access.ts";
 import { installRunRoutes } from "./runs.ts";
 import { installGmRoutes } from "./gm.ts";
 import { installDiceRoutes } from "./dice.ts";
+import { installAccountRoutes } from "./accounts.ts";
 
-const playerBody = z.object({ name: z.string().trim().min(1).max(100) });
+/** LOOM_TRUST_PROXY as Express reads it: a hop count, `true`, or addresses and subnets. */
+function trustProxy(value: string): number | boolean | string {
+  if (/^\d+$/.test(value)) return Number(value);
+  return value === "true" ? true : value;
+}
+
 const universeBody = z.object({
   name: z.string().trim().min(1).max(200),
   premise: z.string().max(4000).default(""),
@@ -32,7 +38,10 @@ const timelineQuery = z.object({
 });
 
 export function installRoutes(app: Application): void {
+  const { config, limits } = services();
+  if (config.trustProxy !== null) app.set("trust proxy", trustProxy(config.trustProxy));
   app.use(express.json({ limit: "64kb" }));
+  app.use("/api", limits.writes);
 
   app.get(
     "/healthz",
@@ -54,16 +63,7 @@ export function installRoutes(app: Application): void {
     route(async () => services().metrics.read()),
   );
 
-  app.post(
-    "/api/players",
-    route(async (req, res) => {
-      const body = parseBody(playerBody, req.body);
-      const { turnStore, tokens, newId } = services();
-      const player = await turnStore.createPlayer({ id: newId(), name: body.name });
-      res.status(201);
-      return { player, token: await tokens.issue(player.id, player.name) };
-    }),
-  );
+  installAccountRoutes(app);
 
   app.get(
     "/api/me",

@@ -7,7 +7,7 @@ import { AuthError, createTokenService, loadSecret, type AuthErrorReason } from 
 
 const secret = new TextEncoder().encode("a-test-secret-that-is-long-enough-for-hs256");
 const otherSecret = new TextEncoder().encode("another-secret-that-is-long-enough-for-hs256");
-const DAY_MS = 24 * 60 * 60 * 1000;
+const MINUTE_MS = 60 * 1000;
 
 async function rejection(promise: Promise<unknown>): Promise<AuthError> {
   const error = await promise.then(
@@ -20,7 +20,7 @@ async function rejection(promise: Promise<unknown>): Promise<AuthError> {
 
 async function expectRejected(promise: Promise<unknown>, reason: AuthErrorReason): Promise<void> {
   const error = await rejection(promise);
-  expect(error.code).toBe("unauthorized");
+  expect(error.code).toBe(reason === "expired" ? "token_expired" : "unauthorized");
   expect(error.reason).toBe(reason);
   expect(error.message.length).toBeGreaterThan(0);
 }
@@ -58,14 +58,43 @@ describe("player tokens", () => {
     await expectRejected(tokens.verify(token), "expired");
   });
 
-  it("tokens last 30 days by default", async () => {
+  it("access tokens last 15 minutes by default, and an expired one is coded token_expired", async () => {
     let now = Date.UTC(2026, 0, 1);
     const tokens = createTokenService(secret, { now: () => now });
     const token = await tokens.issue("player-1", "Mira");
-    now += 29 * DAY_MS;
+    now += 14 * MINUTE_MS;
     await expect(tokens.verify(token)).resolves.toEqual({ playerId: "player-1", name: "Mira" });
-    now += 2 * DAY_MS;
-    await expectRejected(tokens.verify(token), "expired");
+    now += 2 * MINUTE_MS;
+    const error = await rejection(tokens.verify(token));
+    expect(error.reason).toBe("expired");
+    expect(error.code).toBe("token_expired");
+  });
+
+  it("raising a player's generation revokes the tokens issued before; a token without one counts as 0", async () => {
+    // given a player at generation 0 with a token from before generations existed
+    const generations = new Map([["player-1", 0]]);
+    const tokens = createTokenService(secret, {
+      generationOf: async (id) => generations.get(id) ?? null,
+    });
+    const legacy = await new SignJWT({ name: "Mira" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("loom")
+      .setSubject("player-1")
+      .setExpirationTime("1h")
+      .sign(secret);
+    const current = await tokens.issue("player-1", "Mira", 0);
+    expect(await tokens.verify(legacy)).toEqual({ playerId: "player-1", name: "Mira" });
+    // when the player logs out everywhere
+    generations.set("player-1", 1);
+    // then both are revoked and a new one works
+    await expectRejected(tokens.verify(legacy), "revoked");
+    await expectRejected(tokens.verify(current), "revoked");
+    expect(await tokens.verify(await tokens.issue("player-1", "Mira", 1))).toEqual({
+      playerId: "player-1",
+      name: "Mira",
+    });
+    // and a token for a player who does not exist proves nothing
+    await expectRejected(tokens.verify(await tokens.issue("ghost", "Nobody")), "revoked");
   });
 
   it("a missing or malformed token is rejected", async () => {

@@ -4,20 +4,27 @@ import { join } from "node:path";
 import { SignJWT, errors, jwtVerify } from "jose";
 
 /**
- * Player identity tokens: HS256 JWTs issued by this server, `sub` = player id, `name` = display
- * name. They are presented at matchmaking and on HTTP calls; the room derives roles from them.
+ * Access tokens: HS256 JWTs issued by this server, `sub` = player id, `name` = display name,
+ * `gen` = the player's token generation when it was issued. They are presented at matchmaking
+ * and on HTTP calls; the room derives roles from them. They are short-lived: refresh tokens
+ * (sessions.ts) renew them, and raising a player's generation (log out everywhere) revokes every
+ * one issued before. A token without `gen` is from before generations existed and counts as 0.
  */
 
 export const TOKEN_ISSUER = "loom";
-export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
+export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
 /** HS256 keys shorter than the hash output weaken the signature (RFC 7518 §3.2). */
 const MIN_SECRET_LENGTH = 32;
 
-export type AuthErrorReason = "missing" | "malformed" | "expired" | "bad_signature" | "invalid_claims";
+export type AuthErrorReason =
+  "missing" | "malformed" | "expired" | "bad_signature" | "invalid_claims" | "revoked";
 
-/** A token that does not prove who the caller is. `code` is what the wire reports. */
+/**
+ * A token that does not prove who the caller is. `code` is what the wire reports: an expired
+ * token is worth refreshing, any other is not.
+ */
 export class AuthError extends Error {
-  readonly code = "unauthorized";
+  readonly code: "token_expired" | "unauthorized";
 
   constructor(
     readonly reason: AuthErrorReason,
@@ -26,6 +33,7 @@ export class AuthError extends Error {
   ) {
     super(message, options);
     this.name = "AuthError";
+    this.code = reason === "expired" ? "token_expired" : "unauthorized";
   }
 }
 
@@ -35,16 +43,22 @@ export interface PlayerIdentity {
 }
 
 export interface TokenService {
-  issue(playerId: string, name: string): Promise<string>;
-  /** The identity a token proves; throws AuthError for a missing, malformed, expired or forged one. */
+  readonly ttlSeconds: number;
+  issue(playerId: string, name: string, generation?: number): Promise<string>;
+  /**
+   * The identity a token proves; throws AuthError for a missing, malformed, expired, forged or
+   * revoked one.
+   */
   verify(token: string): Promise<PlayerIdentity>;
 }
 
 export interface TokenServiceOptions {
-  /** Lifetime of issued tokens (default 30 days). */
+  /** Lifetime of issued tokens (default 15 minutes). */
   ttlSeconds?: number;
   /** Milliseconds clock; tests inject one to expire tokens without waiting. */
   now?: () => number;
+  /** The player's current token generation (null: no such player); without it nothing is revoked. */
+  generationOf?: (playerId: string) => Promise<number | null>;
 }
 
 export interface SecretOptions {
@@ -93,10 +107,11 @@ export function createTokenService(secret: Uint8Array, options: TokenServiceOpti
     throw new RangeError(`token TTL must be ≥ 1 s, got ${ttlSeconds}`);
 
   return {
-    async issue(playerId, name) {
+    ttlSeconds,
+    async issue(playerId, name, generation = 0) {
       if (!playerId || !name) throw new TypeError("a token needs a player id and a name");
       const issuedAt = Math.floor(now() / 1000);
-      return new SignJWT({ name })
+      return new SignJWT({ name, gen: generation })
         .setProtectedHeader({ alg: "HS256", typ: "JWT" })
         .setIssuer(TOKEN_ISSUER)
         .setSubject(playerId)
@@ -119,9 +134,16 @@ export function createTokenService(secret: Uint8Array, options: TokenServiceOpti
       } catch (error) {
         throw authError(error);
       }
-      const { sub, name } = payload;
+      const { sub, name, gen = 0 } = payload;
       if (!sub || typeof name !== "string" || name === "") {
         throw new AuthError("invalid_claims", "the token does not name a player");
+      }
+      if (typeof gen !== "number" || !Number.isInteger(gen) || gen < 0)
+        throw new AuthError("invalid_claims", `the token's "gen" claim is invalid`);
+      if (options.generationOf) {
+        const current = await options.generationOf(sub);
+        if (current === null) throw new AuthError("revoked", "the token's player does not exist");
+        if (gen !== current) throw new AuthError("revoked", "the token was revoked (logged out everywhere)");
       }
       return { playerId: sub, name };
     },

@@ -9,6 +9,8 @@ import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { installNativeSha256 } from "../native-sha256.ts";
 import { DrizzleTurnStore } from "./drizzle-turn-store.ts";
+import { DrizzleAccountStore } from "./accounts.ts";
+import type { AccountStore } from "../auth/account-store.ts";
 import type { Db } from "./rows.ts";
 import * as schema from "./schema.ts";
 import type { TurnStore } from "./turn-store.ts";
@@ -46,8 +48,21 @@ export interface OpenDatabase {
  * an advisory lock, on a connection of their own.
  */
 export async function createTurnStore(options: TurnStoreOptions = {}): Promise<TurnStore> {
+  return (await createStores(options)).turnStore;
+}
+
+/** The ports one database serves. Closing the TurnStore closes the database. */
+export interface Stores {
+  turnStore: TurnStore;
+  accountStore: AccountStore;
+}
+
+export async function createStores(options: TurnStoreOptions = {}): Promise<Stores> {
   const database = await openDatabase(options);
-  return new DrizzleTurnStore(database.driver, database.db, () => database.close());
+  return {
+    turnStore: new DrizzleTurnStore(database.driver, database.db, () => database.close()),
+    accountStore: new DrizzleAccountStore(database.db),
+  };
 }
 
 export async function openDatabase(options: TurnStoreOptions = {}): Promise<OpenDatabase> {

@@ -133,8 +133,9 @@ export function toUniverse(row: typeof schema.universes.$inferSelect): UniverseR
   };
 }
 
+/** Only the public fields: the row also holds the password hash. */
 export function toPlayer(row: typeof schema.players.$inferSelect): PlayerRecord {
-  return { ...row, createdAt: iso(row.createdAt) };
+  return { id: row.id, name: row.name, createdAt: iso(row.createdAt) };
 }
 
 export function toCharacter(row: typeof schema.characters.$inferSelect): CharacterRecord {

@@ -47,11 +47,47 @@ export const turnKind = pgEnum("turn_kind", values(turnKindSchema.options));
 export const turnStatus = pgEnum("turn_status", values(turnStatusSchema.options));
 export const snapshotReason = pgEnum("snapshot_reason", values(snapshotReasonSchema.options));
 
-export const players = pgTable("players", {
-  id: text("id").primaryKey(),
-  name: text("name").notNull(),
-  createdAt: instant("created_at").notNull().defaultNow(),
-});
+/**
+ * A player. `login` (the name folded for comparison, see auth/login-name.ts) and `password_hash`
+ * are set together when the player has a password; players registered by name alone have neither.
+ * `token_generation` is part of every access token: raising it revokes all of them.
+ */
+export const players = pgTable(
+  "players",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    login: text("login"),
+    passwordHash: text("password_hash"),
+    tokenGeneration: integer("token_generation").notNull().default(0),
+  },
+  (t) => [uniqueIndex("players_login_idx").on(t.login)],
+);
+
+/**
+ * Refresh tokens, stored as the SHA-256 of the token. Each use rotates a token (marks it
+ * `rotated_at` and issues the next of its family); presenting a rotated token again revokes its
+ * whole family, since one of the two holders is not the player.
+ */
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    playerId: text("player_id")
+      .notNull()
+      .references(() => players.id),
+    familyId: text("family_id").notNull(),
+    createdAt: instant("created_at").notNull(),
+    expiresAt: instant("expires_at").notNull(),
+    rotatedAt: instant("rotated_at"),
+    revokedAt: instant("revoked_at"),
+  },
+  (t) => [
+    index("refresh_tokens_player_idx").on(t.playerId),
+    index("refresh_tokens_family_idx").on(t.familyId),
+  ],
+);
 
 export const universes = pgTable(
   "universes",

@@ -1,9 +1,10 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { createTurnStore, type TurnStoreOptions } from "./index.ts";
+import { createStores, type TurnStoreOptions } from "./index.ts";
 
-// The worker side of worker-store.ts: one PGlite TurnStore, its methods called by message.
+// The worker side of worker-store.ts: one PGlite database and the ports over it, their methods
+// called by message.
 const port = parentPort!;
-const opening = createTurnStore(workerData as TurnStoreOptions);
+const opening = createStores(workerData as TurnStoreOptions);
 // Until the first call asks for it, a failed open would be an unhandled rejection.
 opening.catch(() => undefined);
 
@@ -11,15 +12,16 @@ function fields(error: unknown): Record<string, unknown> {
   return typeof error === "object" && error !== null ? { ...(error as Record<string, unknown>) } : {};
 }
 
-port.on("message", (message: { id: number; method: string; args: unknown[] }) => {
+port.on("message", (message: { id: number; store?: "accounts"; method: string; args: unknown[] }) => {
   void (async () => {
     try {
-      const store = await opening;
+      const stores = await opening;
       if (message.method === "ready") return port.postMessage({ id: message.id, result: true });
+      const store = message.store === "accounts" ? stores.accountStore : stores.turnStore;
       const method = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[
         message.method
       ];
-      if (typeof method !== "function") throw new TypeError(`no TurnStore method ${message.method}`);
+      if (typeof method !== "function") throw new TypeError(`no store method ${message.method}`);
       const result = await method.apply(store, message.args);
       port.postMessage({ id: message.id, result });
     } catch (error) {

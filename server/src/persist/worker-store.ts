@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { AppendConflictError, ChecksumMismatchError, NotFoundError, type TurnStore } from "./turn-store.ts";
-import type { TurnStoreOptions } from "./index.ts";
+import type { Stores, TurnStoreOptions } from "./index.ts";
+import { NameTakenError, type AccountStore } from "../auth/account-store.ts";
 
 /**
  * The embedded TurnStore on a worker thread. PGlite runs Postgres as WebAssembly on the thread
@@ -49,6 +50,18 @@ const METHODS = [
   "putProgression",
 ] as const satisfies ReadonlyArray<Exclude<keyof TurnStore, "driver" | "close">>;
 
+const ACCOUNT_METHODS = [
+  "createAccount",
+  "byLogin",
+  "byId",
+  "generation",
+  "setPassword",
+  "revokeAll",
+  "addRefreshToken",
+  "rotateRefreshToken",
+  "revokeFamily",
+] as const satisfies ReadonlyArray<keyof AccountStore>;
+
 /** Errors the port defines come back as the same classes, so callers can still tell them apart. */
 function revive(error: NonNullable<Reply["error"]>): Error {
   const f = error.fields;
@@ -68,6 +81,8 @@ function revive(error: NonNullable<Reply["error"]>): Error {
       );
     case "NotFoundError":
       return new NotFoundError(f.entity as string, f.id as string);
+    case "NameTakenError":
+      return new NameTakenError(f.login as string);
     default: {
       const revived = error.name === "RangeError" ? new RangeError(error.message) : new Error(error.message);
       if (error.name !== "RangeError") revived.name = error.name;
@@ -79,6 +94,10 @@ function revive(error: NonNullable<Reply["error"]>): Error {
 export async function createWorkerTurnStore(
   options: Omit<TurnStoreOptions, "databaseUrl">,
 ): Promise<TurnStore> {
+  return (await createWorkerStores(options)).turnStore;
+}
+
+export async function createWorkerStores(options: Omit<TurnStoreOptions, "databaseUrl">): Promise<Stores> {
   // The boot file registers tsx in the worker, whatever loaded TypeScript in this thread.
   const worker = new Worker(new URL("./store-worker-boot.mjs", import.meta.url), { workerData: options });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -99,12 +118,12 @@ export async function createWorkerTurnStore(
   worker.on("error", (error) => failAll(error));
   worker.on("exit", (code) => failAll(new Error(`the turn store worker exited (${code})`)));
 
-  const call = (method: string, args: unknown[]): Promise<unknown> => {
+  const call = (method: string, args: unknown[], store?: "accounts"): Promise<unknown> => {
     if (failed) return Promise.reject(failed);
     const id = next++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, method, args });
+      worker.postMessage({ id, store, method, args });
     });
   };
 
@@ -115,5 +134,8 @@ export async function createWorkerTurnStore(
     await call("close", []);
     await worker.terminate();
   };
-  return store as unknown as TurnStore;
+  const accounts: Record<string, unknown> = {};
+  for (const method of ACCOUNT_METHODS)
+    accounts[method] = (...args: unknown[]) => call(method, args, "accounts");
+  return { turnStore: store as unknown as TurnStore, accountStore: accounts as unknown as AccountStore };
 }

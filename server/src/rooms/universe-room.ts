@@ -1,4 +1,4 @@
-import { Room, ServerError, type Client, type AuthContext } from "@colyseus/core";
+import { ErrorCode, Room, ServerError, type Client, type AuthContext } from "@colyseus/core";
 import { StateView } from "@colyseus/schema";
 import {
   actMessageSchema,
@@ -17,6 +17,7 @@ import {
   type UniverseState,
 } from "@loom/shared";
 import { services } from "../services.ts";
+import { AuthError } from "../auth/tokens.ts";
 import { log } from "../log.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
@@ -72,7 +73,14 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
 
   static override async onAuth(token: string, _options: unknown, _context: AuthContext): Promise<AuthData> {
     if (!token) throw new Error("a player token is required (Authorization: Bearer <token>)");
-    return services().tokens.verify(token);
+    try {
+      return await services().tokens.verify(token);
+    } catch (error) {
+      // the code leads the message, where the SDK reads it (`token_expired` means: refresh, retry)
+      if (error instanceof AuthError)
+        throw new ServerError(ErrorCode.AUTH_FAILED, `${error.code}: ${error.message}`);
+      throw error;
+    }
   }
 
   override onCreate(options: { universeId: string }): void {

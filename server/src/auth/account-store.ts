@@ -1,0 +1,65 @@
+import type { PlayerRecord } from "@loom/shared";
+
+/**
+ * The AccountStore port: credentials, token generations and refresh tokens. One adapter over the
+ * drizzle database serves Postgres and PGlite alike (persist/accounts.ts); embedded, it runs on the
+ * store's worker thread with the TurnStore. Times are passed in, so a test clock governs expiry.
+ */
+
+export interface Account {
+  playerId: string;
+  name: string;
+  login: string | null;
+  passwordHash: string | null;
+  generation: number;
+}
+
+export interface NewRefreshToken {
+  tokenHash: string;
+  playerId: string;
+  familyId: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type RotateOutcome =
+  | { status: "rotated"; account: Account }
+  /** unknown: never issued; revoked: logged out; reused: rotated before, so its family is now revoked. */
+  | { status: "unknown" | "revoked" | "expired" | "reused" };
+
+/** A login name someone else already has; nothing was written. */
+export class NameTakenError extends Error {
+  constructor(readonly login: string) {
+    super(`the name "${login}" is taken`);
+    this.name = "NameTakenError";
+  }
+}
+
+export interface AccountStore {
+  /** A player, with a login and a password hash or with neither; NameTakenError for a taken login. */
+  createAccount(input: {
+    id: string;
+    name: string;
+    login: string | null;
+    passwordHash: string | null;
+    createdAt: Date;
+  }): Promise<PlayerRecord>;
+  byLogin(login: string): Promise<Account | null>;
+  byId(playerId: string): Promise<Account | null>;
+  /** Null for a player that does not exist. */
+  generation(playerId: string): Promise<number | null>;
+  /** NameTakenError for a taken login. */
+  setPassword(playerId: string, login: string, passwordHash: string): Promise<void>;
+  /** Log out everywhere: raises the generation and revokes every refresh token, atomically. */
+  revokeAll(playerId: string, now: Date): Promise<number>;
+  /** Stores a new token (a new family at login) and drops the player's expired ones. */
+  addRefreshToken(token: NewRefreshToken): Promise<void>;
+  /** Atomically: checks the presented token, marks it rotated and stores its successor. */
+  rotateRefreshToken(
+    tokenHash: string,
+    next: Omit<NewRefreshToken, "playerId" | "familyId">,
+    now: Date,
+  ): Promise<RotateOutcome>;
+  /** Log out one device: revokes the presented token's family. False for an unknown token. */
+  revokeFamily(tokenHash: string, now: Date): Promise<boolean>;
+}

@@ -1,0 +1,37 @@
+/**
+ * Token generations as `verify` sees them, without a database read on every HTTP call and room
+ * join: a player's generation is read at most once per `ttlMs` per process. A log-out-everywhere
+ * handled by this process takes effect here at once (`set`); on other processes within `ttlMs`.
+ */
+export class GenerationCache {
+  private readonly entries = new Map<string, { generation: number | null; readAt: number }>();
+
+  constructor(
+    private readonly load: (playerId: string) => Promise<number | null>,
+    private readonly now: () => number,
+    private readonly ttlMs = 2_000,
+    private readonly maxEntries = 50_000,
+  ) {}
+
+  async get(playerId: string): Promise<number | null> {
+    const entry = this.entries.get(playerId);
+    const now = this.now();
+    // a clock moved backwards (a test's, or the wall clock) must not keep an entry forever
+    if (entry && now - entry.readAt < this.ttlMs && now >= entry.readAt) return entry.generation;
+    const generation = await this.load(playerId);
+    // a log-out-everywhere that landed while this read was in flight wins over the read
+    const raced = this.entries.get(playerId)?.generation;
+    if (raced != null && (generation === null || raced > generation)) return raced;
+    this.set(playerId, generation);
+    return generation;
+  }
+
+  set(playerId: string, generation: number | null): void {
+    this.entries.delete(playerId);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(playerId, { generation, readAt: this.now() });
+  }
+}
