@@ -66,6 +66,7 @@ describe.skipIf(!databaseUrl)("postgres", () => {
           "play_sessions",
           "players",
           "progression",
+          "refresh_tokens",
           "runs",
           "snapshots",
           "turns",
