@@ -220,11 +220,17 @@ for (const mode of modes()) {
       const name = `Pim ${Date.now()}`;
       const legacy = connect(server.url);
       const { player } = await legacy.registerPlayer(name);
-      await expect(legacy.me()).resolves.toMatchObject({ player: { id: player.id } });
+      await expect(legacy.me()).resolves.toMatchObject({
+        player: { id: player.id },
+        account: { login: null, hasPassword: false },
+      });
       const noPassword = await post(server.url, "/api/auth/login", { name, password: PASSWORD });
       expect(noPassword.body.error?.code).toBe("invalid_credentials");
 
       await legacy.setPassword(PASSWORD);
+      await expect(legacy.me()).resolves.toMatchObject({
+        account: { login: name.toLowerCase(), hasPassword: true },
+      });
       const login = await post(server.url, "/api/auth/login", {
         name: name.toLowerCase(),
         password: PASSWORD,
@@ -249,7 +255,7 @@ for (const mode of modes()) {
       expect(short.body.error?.code).toBe("invalid_message");
       // nothing about the password ever comes back
       const me = await get(server.url, "/api/me", login.body.token as string);
-      expect(JSON.stringify(me.body)).not.toMatch(/scrypt|password/i);
+      expect(JSON.stringify(me.body)).not.toMatch(/scrypt|password_?hash/i);
     });
   });
 }

@@ -147,7 +147,12 @@ export class LoomClient {
   }
 
   /** The caller and their runs. */
-  async me(): Promise<{ player: { id: string; name: string; createdAt: string }; runs: Run[] }> {
+  async me(): Promise<{
+    player: { id: string; name: string; createdAt: string };
+    /** The login name, once the player has a password. */
+    account: { login: string | null; hasPassword: boolean };
+    runs: Run[];
+  }> {
     return this.call("GET", "/api/me");
   }
 

@@ -69,9 +69,11 @@ export function installRoutes(app: Application): void {
     "/api/me",
     route(async (req) => {
       const me = await caller(req);
-      const { turnStore } = services();
+      const { turnStore, accountStore } = services();
+      const account = await accountStore.byId(me.playerId);
       return {
         player: await turnStore.getPlayer(me.playerId),
+        account: { login: account?.login ?? null, hasPassword: Boolean(account?.passwordHash) },
         runs: await turnStore.listRuns({ playerId: me.playerId }),
       };
     }),

@@ -12,7 +12,10 @@ export interface ScryptParams {
   p: number;
 }
 
-/** 2^15 × 8 × 128 B = 32 MiB and about 0.1 s per hash on one core; computed off the event loop. */
+/**
+ * 2^15 × 8 × 128 B = 32 MiB per hash, which is what makes guessing on GPUs costly; hashes run on
+ * libuv's thread pool, off the event loop.
+ */
 export const DEFAULT_PARAMS: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
