@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LIMITS } from "@loom/shared";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { checksum, emptyState, evolve, LIMITS, type Turn } from "@loom/shared";
 import { connect } from "../client-sdk/src/index.ts";
-import { modes, spawnServer, startServer, tempDir } from "./support/server.ts";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { modes, spawnServer, startServer, tempDir, waitFor } from "./support/server.ts";
 import { setTable, type Table } from "./support/players.ts";
 import { frame, pack, RawMember } from "./support/raw-member.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -29,6 +32,34 @@ async function tableWithMembers(url: string) {
   });
   return { table, spectator, gm, seat, player };
 }
+
+async function call(url: string, token: string, method: string, path: string, body?: string) {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Every turn of a universe, oldest first, as its GM reads them. */
+async function allTurns(url: string, token: string, universeId: string): Promise<Turn[]> {
+  const turns: Turn[] = [];
+  let cursor: number | undefined;
+  for (;;) {
+    const query = `order=asc&limit=500${cursor === undefined ? "" : `&cursor=${cursor}`}`;
+    const page = await call(url, token, "GET", `/api/universes/${universeId}/timeline?${query}`);
+    turns.push(...(page.body.turns as Turn[]));
+    if (page.body.nextCursor === null || page.body.nextCursor === undefined) return turns;
+    cursor = page.body.nextCursor as number;
+  }
+}
+
+const fact = (id: string, value: unknown) => ({
+  op: "set" as const,
+  path: `/canon/facts/${id}`,
+  value: { id, type: "note", value, confidence: 1, sourcePosition: 0, supersededAt: null },
+});
 
 const custom = (characterId: string, text = "keeps walking") => ({ kind: "custom", characterId, text });
 
@@ -110,12 +141,16 @@ for (const mode of modes()) {
 
 describe("a malformed frame cannot take the process down", () => {
   it("survives a BigInt seq from a spectator with no monitoring library's global handler", async () => {
+    // embedded on disk, with a generated secret: the data dir and the secret must be private
+    const dataDir = join(tempDir(), "data");
     // PM2's cluster mode: @pm2/io installs no process-wide handlers, so only Loom's own remain
     const child = await spawnServer(
-      { exec_mode: "cluster_mode", LOOM_DATA_DIR: tempDir(), LOOM_IN_MEMORY: "1", LOOM_LOG: "warn" },
+      { exec_mode: "cluster_mode", LOOM_DATA_DIR: dataDir, LOOM_SECRET: "", DATABASE_URL: "", REDIS_URL: "" },
       2641,
     );
     try {
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      expect(statSync(join(dataDir, "secret")).mode & 0o777).toBe(0o600);
       const { spectator, player } = await tableWithMembers(child.url);
       for (const type of ["act", "undo", "retcon"]) {
         const from = spectator.received.length;
@@ -131,3 +166,239 @@ describe("a malformed frame cannot take the process down", () => {
     }
   });
 });
+
+for (const mode of modes()) {
+  describe(`one JSON-value rule at the edge (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    let table: Table;
+    let gmToken: string;
+
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2642 });
+      table = await setTable(server.url, ["Ash"]);
+      gmToken = table.gm.playerToken!;
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("refuses an increment whose result is not finite, and the universe still snapshots", async () => {
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      try {
+        const set = await gm.act({
+          kind: "world_event",
+          text: "a ledger",
+          deltas: [fact("ledger", { n: 1e308 })],
+        });
+        expect(set.ok).toBe(true);
+        const overflow = await gm.act({
+          kind: "world_event",
+          text: "the ledger overflows",
+          deltas: [{ op: "increment", path: "/canon/facts/ledger/value/n", value: 1e308 }],
+        });
+        expect(overflow).toMatchObject({ ok: false, rejection: { code: "invalid_value" } });
+        const nan = await gm.retcon("not a number", [
+          { op: "set", path: "/canon/facts/ledger/value/n", value: Number.NaN },
+        ]);
+        expect(nan).toMatchObject({ ok: false, rejection: { code: "invalid_message" } });
+      } finally {
+        await gm.leave();
+      }
+      const snapshot = await call(
+        server.url,
+        gmToken,
+        "POST",
+        `/api/universes/${table.universeId}/snapshots`,
+      );
+      expect(snapshot.status).toBe(201);
+    });
+
+    it("refuses non-finite numbers, prototype keys and deep nesting in HTTP bodies", async () => {
+      const retcon = (value: string) =>
+        call(
+          server.url,
+          gmToken,
+          "POST",
+          `/api/universes/${table.universeId}/retcon`,
+          `{"note":"fix","deltas":[{"op":"set","path":"/canon/facts/bad","value":{"id":"bad","type":"note","confidence":1,"sourcePosition":0,"supersededAt":null,"value":${value}}}]}`,
+        );
+      const deep = "[".repeat(40) + "]".repeat(40);
+      for (const value of [
+        "1e999",
+        '{"__proto__":{"polluted":true}}',
+        '{"constructor":1}',
+        '{"prototype":1}',
+        deep,
+      ]) {
+        const answer = await retcon(value);
+        expect(answer, value).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
+      }
+      expect((await retcon('{"fine":[1,2.5,"three",null,true]}')).status).toBe(200);
+    });
+
+    it("refuses text Postgres cannot store (NUL, lone surrogates) in room messages and HTTP bodies", async () => {
+      const player = table.players[0]!;
+      const seat = await player.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: player.runId,
+      });
+      try {
+        // (a lone surrogate cannot reach a room: msgpack carries UTF-8, which has none)
+        for (const text of ["nul \u0000 inside", "\u0000"]) {
+          const refused = await seat.act({ kind: "custom", characterId: player.characterId, text });
+          expect(refused, JSON.stringify(text)).toMatchObject({
+            ok: false,
+            rejection: { code: "invalid_message" },
+          });
+        }
+        expect(
+          (await seat.act({ kind: "custom", characterId: player.characterId, text: "plain 🦊" })).ok,
+        ).toBe(true);
+      } finally {
+        await seat.leave();
+      }
+      for (const body of ['{"name":"nul \\u0000"}', '{"name":"lone \\ud800"}']) {
+        const named = await call(server.url, gmToken, "POST", "/api/players", body);
+        expect(named, body).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
+      }
+      const searched = await call(
+        server.url,
+        gmToken,
+        "GET",
+        `/api/universes/${table.universeId}/timeline?q=a%00b`,
+      );
+      expect(searched).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
+    });
+
+    it("keeps the snapshot checksum equal to a replay of the timeline", async () => {
+      const taken = await call(server.url, gmToken, "POST", `/api/universes/${table.universeId}/snapshots`);
+      expect(taken.status).toBe(201);
+      const position = taken.body.position as number;
+      const stored = await call(
+        server.url,
+        gmToken,
+        "GET",
+        `/api/universes/${table.universeId}/state?position=${position}`,
+      );
+      const turns = (await allTurns(server.url, gmToken, table.universeId)).filter(
+        (t) => t.position <= position,
+      );
+      let state = emptyState("The Salt Marches", "A drowned coast");
+      for (const turn of turns) state = evolve(state, turn.deltas);
+      expect(stored.body.checksum).toBe(checksum(state));
+    });
+  });
+
+  describe(`bounded query integers (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    let table: Table;
+
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2643 });
+      table = await setTable(server.url, ["Ash"]);
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("answers 1e12 positions, cursors and ranges with 400 invalid_message, never a database error", async () => {
+      const token = table.gm.playerToken!;
+      const id = table.universeId;
+      const errors: unknown[][] = [];
+      const spy = vi
+        .spyOn(console, "error")
+        .mockImplementation((...args: unknown[]) => void errors.push(args));
+      try {
+        for (const path of [
+          `/api/universes/${id}/turns/1000000000000`,
+          `/api/universes/${id}/timeline?cursor=1000000000000`,
+          `/api/universes/${id}/state?position=1000000000000`,
+          `/api/universes/${id}/diff?from=0&to=1000000000000`,
+          `/api/universes/${id}/diff?from=1e12`,
+          `/api/universes?limit=1000000000000`,
+        ]) {
+          const answer = await call(server.url, token, "GET", path);
+          expect(answer, path).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
+        }
+      } finally {
+        spy.mockRestore();
+      }
+      expect(errors.map((args) => args.map(String).join(" ")).join("\n")).not.toMatch(/params|Failed query/);
+    });
+  });
+}
+
+for (const mode of modes().filter((m) => m.databaseUrl && m.redisUrl)) {
+  describe(`a universe that cannot persist (${mode.name})`, () => {
+    it("is reported on /metrics, /healthz and in the log, and SIGTERM still completes in bounded time", async () => {
+      const child = await spawnServer(
+        { DATABASE_URL: mode.databaseUrl!, REDIS_URL: mode.redisUrl!, LOOM_SHUTDOWN_DRAIN_MS: "1500" },
+        2644,
+      );
+      const sql = postgres(mode.databaseUrl!, { max: 1, onnotice: () => undefined });
+      const trigger = `loom_test_refuse_${Date.now()}`;
+      try {
+        const table = await setTable(child.url, ["Ash"]);
+        const id = table.universeId;
+        // a fault in one universe only: the database refuses its turns
+        await sql.unsafe(`create function ${trigger}() returns trigger language plpgsql as $$
+          begin
+            if new.universe_id = '${id}' then raise exception 'refused by the test'; end if;
+            return new;
+          end $$`);
+        await sql.unsafe(
+          `create trigger ${trigger} before insert on turns for each row execute function ${trigger}()`,
+        );
+        const other = await setTable(child.url, ["Bo"]);
+        const player = table.players[0]!;
+        const seat = await player.client.joinUniverse(id, { role: "player", runId: player.runId });
+        const act = await seat.act({
+          kind: "custom",
+          characterId: player.characterId,
+          text: "writes in the sand",
+        });
+        expect(act.ok).toBe(true);
+        // the other universe persists as usual, in the same group commits
+        const bo = other.players[0]!;
+        const boSeat = await bo.client.joinUniverse(other.universeId, { role: "player", runId: bo.runId });
+        const boAct = await boSeat.act({ kind: "custom", characterId: bo.characterId, text: "walks on" });
+        expect(boAct.ok).toBe(true);
+        await waitFor(
+          async () => (await other.gm.history(other.universeId)).turns.length >= 3,
+          10_000,
+          "Bo's turns",
+        );
+
+        await waitFor(
+          async () => {
+            const metrics = (await (await fetch(`${child.url}/metrics`)).json()) as {
+              persist: { failing: Array<{ universeId: string }>; failedWrites: number };
+            };
+            return (
+              metrics.persist.failing.some((f) => f.universeId === id) && metrics.persist.failedWrites > 0
+            );
+          },
+          10_000,
+          "the failing universe on /metrics",
+        );
+        const health = (await (await fetch(`${child.url}/healthz`)).json()) as Record<string, unknown>;
+        expect(health).toMatchObject({ ok: true, status: "degraded" });
+        const failing = (health.degraded as { persistFailing: Array<{ universeId: string; error: string }> })
+          .persistFailing;
+        expect(failing.map((f) => f.universeId)).toEqual([id]);
+        expect(failing[0]!.error).toContain("refused by the test");
+        expect(child.output()).toMatch(new RegExp(`persisting \\d+ turns of ${id} failed`));
+
+        const started = Date.now();
+        expect(await child.stop("SIGTERM")).toBe(0);
+        expect(Date.now() - started).toBeLessThan(15_000);
+        expect(child.output()).toContain(`universe ${id} closed with`);
+      } finally {
+        await child.stop("SIGKILL");
+        await sql.unsafe(`drop trigger if exists ${trigger} on turns`);
+        await sql.unsafe(`drop function if exists ${trigger}()`);
+        await sql.end();
+      }
+    }, 60_000);
+  });
+}

@@ -64,6 +64,7 @@ export async function buildLoomServer(config: LoomConfig): Promise<{ server: Ser
     leaseTtlMs: config.leaseTtlMs,
     durableOnLiveAppend: liveStore.kind === "redis",
     newId,
+    health: metrics.persist,
   });
   const persistTick = new PersistTick(config.persistIntervalMs);
   const services: Services = {
@@ -114,7 +115,7 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
     stopping ??= (async () => {
       log.info("shutting down: flushing pending turns");
       await server.gracefullyShutdown(false);
-      await services.ownership.allClosed();
+      await services.ownership.allClosed(config.shutdownDrainMs + 5_000);
       await services.liveStore.close();
       await services.turnStore.close();
       services.metrics.close();

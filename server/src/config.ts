@@ -32,6 +32,8 @@ export interface LoomConfig {
   persistBatch: number;
   leaseTtlMs: number;
   reconnectSeconds: number;
+  /** How long a closing universe keeps trying to write its pending turns (shutdown waits this long at most). */
+  shutdownDrainMs: number;
   /** Keep the PGlite database in memory (tests); otherwise it lives in `<dataDir>/pglite`. */
   inMemory: boolean;
   /** Run embedded PGlite on a worker thread, so its writes never stall the rooms. */
@@ -89,6 +91,7 @@ export function loadConfig(
     persistBatch: int(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
     leaseTtlMs: int(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),
     reconnectSeconds: int(env.LOOM_RECONNECT_SECONDS, 30, "LOOM_RECONNECT_SECONDS"),
+    shutdownDrainMs: int(env.LOOM_SHUTDOWN_DRAIN_MS, 10_000, "LOOM_SHUTDOWN_DRAIN_MS"),
     inMemory: env.LOOM_IN_MEMORY === "1",
     pgliteWorker: env.LOOM_PGLITE_WORKER !== "0",
     accessTokenTtlSeconds: positive(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DrizzleQueryError } from "drizzle-orm/errors";
-import { describeError } from "./describe-error.ts";
+import { describeError, safeMessage } from "./describe-error.ts";
 
 describe("describeError", () => {
   it("keeps a failed query's reason and code but none of its parameters", () => {
@@ -14,6 +14,12 @@ describe("describeError", () => {
     expect(line).toContain("[23503]");
     expect(line).not.toContain("player-secret-notes");
     expect(line).toMatch(/\n\s+at /);
+  });
+
+  it("withholds a query text that reached a plain Error's message", () => {
+    const rethrown = new Error('Failed query: insert into "turns" ...\nparams: {"text":"secret"}');
+    expect(describeError(rethrown)).not.toContain("secret");
+    expect(safeMessage(rethrown)).toBe("a database query failed");
   });
 
   it("describes other errors by name, message and code", () => {

@@ -1,26 +1,41 @@
 /**
- * One line for a log about an error, without the values it was carrying. A failed query's error
- * (drizzle's DrizzleQueryError, and the driver's error under it) holds the statement's parameters:
- * players' names, notes and tokens. Only the message and code of the database's own error are
- * kept, and the stack of the outermost error for the place it came from.
+ * Errors as logs and answers may show them: without the values they were carrying. A failed
+ * query's error (drizzle's DrizzleQueryError, and the driver's error under it) holds the
+ * statement's parameters: players' names, notes, whole batches of turns. Only the message and
+ * code of the database's own error are kept, and the stack of the outermost error for the place
+ * it came from.
  */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return `non-error thrown: ${typeof error}`;
+  const head = queryFailure(error) ? safeMessage(error) : `${error.name}: ${error.message}${codeOf(error)}`;
+  return `${head}\n${stackOf(error)}`;
+}
+
+/** An error's message, without a failed query's statement and parameters. */
+export function safeMessage(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
   const database = queryFailure(error);
-  if (database) {
-    // drizzle's message is the statement and its parameters; the driver's error under it says why
-    const driver = database.cause instanceof Error ? database.cause : database;
-    const reason =
-      driver === database && database.name === "DrizzleQueryError" ? "no cause given" : driver.message;
-    return `a database query failed: ${reason}${codeOf(driver)}\n${stackOf(error)}`;
-  }
-  return `${error.name}: ${error.message}${codeOf(error)}\n${stackOf(error)}`;
+  if (!database) return error.message;
+  const driver = database.cause instanceof Error ? database.cause : database;
+  // drizzle's own message is the statement and its parameters; the driver's error says why
+  if (driver === database && (database.name === "DrizzleQueryError" || isQueryText(database.message)))
+    return "a database query failed";
+  return `a database query failed: ${driver.message}${codeOf(driver)}`;
+}
+
+function isQueryText(message: string): boolean {
+  return message.startsWith("Failed query:");
 }
 
 /** The error of a query, wherever it sits in the cause chain; null when there is none. */
 function queryFailure(error: Error): Error | null {
   for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (current.name === "DrizzleQueryError" || "params" in current || "parameters" in current)
+    if (
+      current.name === "DrizzleQueryError" ||
+      "params" in current ||
+      "parameters" in current ||
+      isQueryText(current.message)
+    )
       return current;
     current = current.cause;
   }

@@ -14,6 +14,13 @@ function stop(code = 0): void {
   if (stopRequested) return;
   stopRequested = true;
   if (!loom) return; // startup finishes, then stops below
+  // Whatever hangs (a store that never answers), the process ends; the rooms have logged which
+  // turns they could not write (with Redis, the next owner reads them from the live store).
+  const limit = loom.services.config.shutdownDrainMs + 20_000;
+  setTimeout(() => {
+    log.error(`shutdown did not finish within ${limit} ms; exiting`);
+    process.exit(1);
+  }, limit).unref();
   loom.shutdown().then(
     () => process.exit(exitCode),
     (error: unknown) => {

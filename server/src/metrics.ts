@@ -4,6 +4,7 @@
  * the one before, 0.05 ms to 60 s), so recording costs nothing worth measuring and two readings
  * can be subtracted to get the percentiles of the time between them.
  */
+import { PersistHealth, type PersistHealthReading } from "./universe/persist-health.ts";
 import { performance } from "node:perf_hooks";
 
 const FIRST_BOUND_MS = 0.05;
@@ -138,6 +139,8 @@ export interface MetricsReading {
    * waits its turn. `lag`: how late a 10 ms timer fired (LoopLag), the loop's stalls.
    */
   eventLoop: { activeMs: number; idleMs: number; lag: HistogramReading };
+  /** Universes whose pending turns cannot be written now, and failure counts (PersistHealth). */
+  persist: PersistHealthReading;
 }
 
 export class Metrics {
@@ -147,6 +150,8 @@ export class Metrics {
   private failedCommits = 0;
   private readonly startedAt = new Date().toISOString();
   private readonly lag = new LoopLag().start();
+  /** Universes that cannot persist, failed writes and snapshots. */
+  readonly persist = new PersistHealth();
 
   commit(turns: number, ms: number, ok: boolean): void {
     this.commits.record(ms);
@@ -161,6 +166,7 @@ export class Metrics {
       acts: this.acts.read(),
       commits: { ...this.commits.read(), turns: this.committedTurns, failed: this.failedCommits },
       eventLoop: { activeMs: round(loop.active), idleMs: round(loop.idle), lag: this.lag.histogram.read() },
+      persist: this.persist.read(),
     };
   }
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, checksum, writeCanonical } from "./canonical.ts";
+import { applyDeltas } from "./delta.ts";
 import { createRandom } from "./dice.ts";
 import type { Random } from "./dice.ts";
 
@@ -71,5 +72,18 @@ describe("canonical JSON and checksums", () => {
     );
     const indexed = { b: { "10": "x", "2": "y", a: 1 }, a: [{ "0": null }] };
     expect(canonicalJson(indexed)).toBe('{"a":[{"0":null}],"b":{"10":"x","2":"y","a":1}}');
+  });
+
+  it("keeps a member named __proto__, so a checksum equals a replay's", () => {
+    // JSON.parse makes "__proto__" an own member, as a stored state or delta would have it
+    const state = JSON.parse('{"b":1,"facts":{"f":{"__proto__":{"x":1},"a":[2]}},"a":0}') as unknown;
+    const json = canonicalJson(state);
+    expect(json).toBe('{"a":0,"b":1,"facts":{"f":{"__proto__":{"x":1},"a":[2]}}}');
+    expect(json).toBe(writeCanonical(state));
+    const replayed = applyDeltas(JSON.parse('{"a":0,"b":1,"facts":{}}') as unknown, [
+      { op: "set", path: "/facts/f", value: JSON.parse('{"a":[2],"__proto__":{"x":1}}') as unknown },
+    ]);
+    expect(checksum(replayed)).toBe(checksum(state));
+    expect(checksum(JSON.parse(json))).toBe(checksum(state));
   });
 });

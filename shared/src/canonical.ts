@@ -45,7 +45,9 @@ function sortedMembers(_key: string, value: unknown): unknown {
   // snapshots are) is written as it is: no copy, no sort.
   if (inOrder) return record;
   keys.sort();
-  const sorted: Record<string, unknown> = {};
+  // No prototype: assigning a member named "__proto__" to a plain object would set its prototype
+  // instead, and the member would vanish from the JSON.
+  const sorted = Object.create(null) as Record<string, unknown>;
   for (const key of keys) sorted[key] = record[key];
   return sorted;
 }

@@ -1,12 +1,19 @@
 import type { Command } from "./command.ts";
-import { reject, type Rejection } from "./rejection.ts";
+import { isRejection, reject, type Rejection } from "./rejection.ts";
+import { jsonValueProblem, STORABLE } from "./json-value.ts";
 import { decideAction } from "./rules/action.ts";
 import { decideCompel } from "./rules/compel.ts";
 import { decideConcede } from "./rules/concede.ts";
 import type { DecideContext, Decision } from "./rules/context.ts";
 import { decideChoice, decideCustom } from "./rules/narrative.ts";
 import { decideScene } from "./rules/scene.ts";
-import { decideAddCharacter, decideRetcon, decideRunEnd, decideSessionEnd, decideSessionStart } from "./rules/system.ts";
+import {
+  decideAddCharacter,
+  decideRetcon,
+  decideRunEnd,
+  decideSessionEnd,
+  decideSessionStart,
+} from "./rules/system.ts";
 import { decideUndo } from "./rules/undo.ts";
 import { decideWorldEvent } from "./rules/world-event.ts";
 import type { UniverseState } from "./state.ts";
@@ -27,6 +34,39 @@ export function decide(
   command: DecidableCommand,
   ctx: DecideContext,
 ): Decision | Rejection {
+  const decision = byRule(state, command, ctx);
+  if (isRejection(decision)) return decision;
+  const problem = unstorable(decision);
+  return problem ? reject("invalid_value", `the turn cannot be stored: ${problem}`) : decision;
+}
+
+/**
+ * What in a decision could not be stored and checksummed, or null. The state was storable before
+ * the turn, so it stays storable when every value the turn writes is and every increment stays
+ * finite: checking the deltas is enough, and costs what they weigh rather than what the state does.
+ */
+function unstorable(decision: Decision): string | null {
+  for (const delta of decision.deltas) {
+    const problem =
+      jsonValueProblem(delta.value ?? null, STORABLE) ?? jsonValueProblem(delta.prev ?? null, STORABLE);
+    if (problem) return `${delta.op} ${delta.path}: ${problem}`;
+    const { prev, value } = delta;
+    if (
+      delta.op === "increment" &&
+      typeof prev === "number" &&
+      typeof value === "number" &&
+      !Number.isFinite(prev + value)
+    )
+      return `increment ${delta.path}: the result is not a finite number`;
+  }
+  for (const event of decision.events) {
+    const problem = jsonValueProblem(event.data ?? null, STORABLE);
+    if (problem) return `event ${event.type}: ${problem}`;
+  }
+  return null;
+}
+
+function byRule(state: UniverseState, command: DecidableCommand, ctx: DecideContext): Decision | Rejection {
   switch (command.kind) {
     case "action":
       return decideAction(state, command, ctx);

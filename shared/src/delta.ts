@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FORBIDDEN_KEYS, jsonValueSchema } from "./json-value.ts";
 
 /**
  * A delta is one exact change to the state document, addressed by an RFC 6901 JSON Pointer.
@@ -15,11 +16,20 @@ import { z } from "zod";
 export const deltaOpSchema = z.enum(["set", "unset", "increment", "push", "remove"]);
 export type DeltaOp = z.infer<typeof deltaOpSchema>;
 
+/** Pointer tokens a delta may have: the state document's own depth plus room for free-form values. */
+export const POINTER_TOKENS_MAX = 24;
+
 export const deltaSchema = z.object({
   op: deltaOpSchema,
-  path: z.string().regex(/^(\/[^/]*)+$/, "a JSON Pointer to a member, e.g. /characters/c1/fatePoints"),
-  value: z.unknown().optional(),
-  prev: z.unknown().optional(),
+  path: z
+    .string()
+    .max(1_000)
+    .regex(/^(\/[^/]*)+$/, "a JSON Pointer to a member, e.g. /characters/c1/fatePoints")
+    .refine((path) => pointerProblem(path) === null, {
+      error: (issue) => pointerProblem(String(issue.input)),
+    }),
+  value: jsonValueSchema.optional(),
+  prev: jsonValueSchema.optional(),
 });
 export type Delta = z.infer<typeof deltaSchema>;
 
@@ -43,6 +53,14 @@ export function parsePointer(path: string): string[] {
   return path.includes("~") ? tokens.map((token) => token.replace(/~1/g, "/").replace(/~0/g, "~")) : tokens;
 }
 
+/** Why a pointer may not address a member of the state, or null. */
+function pointerProblem(path: string): string | null {
+  const tokens = path.startsWith("/") ? parsePointer(path) : [];
+  if (tokens.length > POINTER_TOKENS_MAX) return `a path has at most ${POINTER_TOKENS_MAX} tokens`;
+  const forbidden = tokens.find((token) => FORBIDDEN_KEYS.has(token));
+  return forbidden === undefined ? null : `"${forbidden}" is not a member name`;
+}
+
 export function pointer(...tokens: Array<string | number>): string {
   return tokens.map((token) => `/${String(token).replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
 }
@@ -54,7 +72,8 @@ function isContainer(value: unknown): value is Container {
 }
 
 function arrayIndex(token: string, length: number, allowEnd: boolean, delta: Delta): number {
-  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new DeltaError("invalid_path", delta, `"${token}" is not an array index`);
+  if (!/^(0|[1-9][0-9]*)$/.test(token))
+    throw new DeltaError("invalid_path", delta, `"${token}" is not an array index`);
   const index = Number(token);
   if (index > length || (!allowEnd && index === length)) {
     throw new DeltaError("path_not_found", delta, `index ${index} is out of bounds (length ${length})`);
@@ -85,7 +104,11 @@ function applyAt(parent: Container, key: string, delta: Delta): void {
         parent[index] = incremented(parent[index], delta);
         return;
       case "unset":
-        throw new DeltaError("wrong_type", delta, "unset applies to object members; use remove for array elements");
+        throw new DeltaError(
+          "wrong_type",
+          delta,
+          "unset applies to object members; use remove for array elements",
+        );
     }
   }
   const record = parent;
@@ -109,11 +132,16 @@ function applyAt(parent: Container, key: string, delta: Delta): void {
 }
 
 function incremented(current: unknown, delta: Delta): number {
-  if (typeof current !== "number") throw new DeltaError("wrong_type", delta, "increment target is not a number");
+  if (typeof current !== "number")
+    throw new DeltaError("wrong_type", delta, "increment target is not a number");
   if (typeof delta.value !== "number" || !Number.isFinite(delta.value)) {
     throw new DeltaError("invalid_value", delta, "increment value is not a finite number");
   }
-  return current + delta.value;
+  const result = current + delta.value;
+  // Infinity cannot be stored or checksummed: the universe could never be snapshotted again
+  if (!Number.isFinite(result))
+    throw new DeltaError("invalid_value", delta, "the result is not a finite number");
+  return result;
 }
 
 /**
@@ -140,7 +168,8 @@ function apply<T>(state: T, deltas: readonly Delta[], owned: WeakSet<object> | n
   for (const delta of deltas) {
     const tokens = parsePointer(delta.path);
     // Assigning "__proto__" would swap an object's prototype instead of adding a member.
-    if (tokens.includes("__proto__")) throw new DeltaError("invalid_path", delta, `"__proto__" is not a member name`);
+    if (tokens.includes("__proto__"))
+      throw new DeltaError("invalid_path", delta, `"__proto__" is not a member name`);
     if (owned && !owned.has(root as object)) {
       root = shallowCopy(root as Container);
       owned.add(root as object);

@@ -7,6 +7,8 @@ import { z } from "zod";
 export const RejectionCode = {
   InvalidMessage: "invalid_message",
   InvalidAction: "invalid_action",
+  /** The turn would leave a value the state cannot hold (a number past the finite range). */
+  InvalidValue: "invalid_value",
   NotYourCharacter: "not_your_character",
   NotAllowed: "not_allowed",
   RunNotActive: "run_not_active",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { storableJsonSchema } from "./json-value.ts";
 
 /**
  * The universe state document: everything that changes during play, in one JSON document.
@@ -114,7 +115,7 @@ export const majorEventSchema = z.object({
 export const canonFactSchema = z.object({
   id: z.string(),
   type: z.enum(["aspect", "relationship", "location", "quest", "world_event", "character", "retcon", "note"]),
-  value: z.unknown(),
+  value: storableJsonSchema,
   confidence: z.number().min(0).max(1),
   sourcePosition: z.number().int().min(0),
   supersededAt: z.number().int().min(0).nullable(),

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import type { z } from "zod";
-import { RejectionCode, type RejectionCode as Code } from "@loom/shared";
+import { jsonValueProblem, MESSAGE_BOUNDS, RejectionCode, type RejectionCode as Code } from "@loom/shared";
 import { services } from "../services.ts";
 import { log } from "../log.ts";
 import { describeError } from "../describe-error.ts";
@@ -18,7 +18,10 @@ export class ApiError extends Error {
   }
 }
 
+/** A body or query: the JSON-value rule over all of it (see json-value.ts), then its schema. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const problem = jsonValueProblem(body ?? {}, MESSAGE_BOUNDS);
+  if (problem) throw new ApiError(400, RejectionCode.InvalidMessage, `body: ${problem}`);
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -110,10 +113,13 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   res.status(500).json({ error: { code: RejectionCode.Unavailable, message: "internal error" } });
 }
 
-export function intParam(value: unknown, name: string, min = 0): number {
-  const parsed = Number(value);
-  if (value === undefined || value === "" || !Number.isInteger(parsed) || parsed < min) {
-    throw new ApiError(400, RejectionCode.InvalidMessage, `${name} must be an integer ≥ ${min}`);
+/** Positions, cursors and limits are Postgres `integer`s: a larger one could only fail in the query. */
+export const POSITION_MAX = 2 ** 31 - 1;
+
+export function intParam(value: unknown, name: string, min = 0, max = POSITION_MAX): number {
+  const parsed = typeof value === "string" ? Number(value) : NaN;
+  if (value === "" || !Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new ApiError(400, RejectionCode.InvalidMessage, `${name} must be an integer from ${min} to ${max}`);
   }
   return parsed;
 }

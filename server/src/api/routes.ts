@@ -8,7 +8,7 @@ import {
   turnKindSchema,
 } from "@loom/shared";
 import { services } from "../services.ts";
-import { ApiError, caller, errorHandler, intParam, parseBody, route } from "./http.ts";
+import { ApiError, caller, errorHandler, intParam, parseBody, POSITION_MAX, route } from "./http.ts";
 import { redactTurn } from "../rooms/projection.ts";
 import { isGm, universeOr404 } from "./access.ts";
 import { installRunRoutes } from "./runs.ts";
@@ -28,7 +28,7 @@ const universeBody = z.object({
 });
 const characterBody = characterSheetSchema.extend({ therapeuticFocus: z.string().max(200).optional() });
 const timelineQuery = z.object({
-  cursor: z.coerce.number().int().min(0).optional(),
+  cursor: z.coerce.number().int().min(0).max(POSITION_MAX).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   order: z.enum(["asc", "desc"]).default("desc"),
   characterId: z.string().max(64).optional(),
@@ -46,10 +46,14 @@ export function installRoutes(app: Application): void {
   app.get(
     "/healthz",
     route(async () => {
-      const { turnStore, liveStore, config } = services();
+      const { turnStore, liveStore, config, metrics } = services();
       await turnStore.listUniverses({ limit: 1 });
+      // alive either way; `degraded` names the universes whose turns are not reaching the database
+      const failing = metrics.persist.read().failing;
       return {
         ok: true,
+        status: failing.length > 0 ? "degraded" : "ok",
+        ...(failing.length > 0 ? { degraded: { persistFailing: failing } } : {}),
         store: turnStore.driver,
         live: liveStore.kind,
         mode: config.databaseUrl || config.redisUrl ? "distributed" : "embedded",

@@ -78,7 +78,8 @@ export async function loadSecret(options: SecretOptions = {}): Promise<Uint8Arra
     return secretBytes(options.secret, "LOOM_SECRET");
   const dir = options.dataDir ?? "data";
   const path = join(dir, "secret");
-  await mkdir(dir, { recursive: true });
+  // only this user may read the folder the key lives in (the file itself is 0600)
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   // Written aside and linked into place: link fails if the file exists, so two processes starting
   // at once agree on one secret and neither ever reads a half-written file.
   const pending = join(dir, `secret.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);

@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Turn } from "@loom/shared";
+import { safeMessage } from "../describe-error.ts";
 import { rowsOf, type Db } from "./rows.ts";
 import { inheritedUndos, turns, universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
@@ -50,8 +51,8 @@ class GroupConflict extends Error {}
 /**
  * Group commit (TurnStore.appendMany): one transaction moves every head at once (a conditional
  * UPDATE over all the universes), inserts all the turns and snapshots, and marks undos. If any
- * head is stale or a key collides, it rolls back and each batch goes through appendTurns alone,
- * so only the conflicting universe is refused. A failure of the database itself fails them all.
+ * head is stale, a key collides or the database refuses any of it, it rolls back and each batch
+ * goes through appendTurns alone, so only the universe at fault is refused.
  */
 export async function appendMany(db: Db, requests: AppendRequest[]): Promise<AppendOutcome[]> {
   const outcomes: Array<AppendOutcome | null> = requests.map(({ universeId, batch }) => {
@@ -93,9 +94,10 @@ export async function appendMany(db: Db, requests: AppendRequest[]): Promise<App
         await markUndone(tx, universeId, branchAt.get(universeId) ?? 0, head, undoMarks(batch));
       }
     });
-  } catch (error) {
-    if (error instanceof GroupConflict || isUniqueViolation(error)) return one(db, requests, outcomes);
-    return outcomes.map((outcome) => outcome ?? failed(error));
+  } catch {
+    // A stale head, a colliding key, or one universe's rows the database refuses: each batch
+    // goes alone, so only the universe at fault is refused and the others are written.
+    return one(db, requests, outcomes);
   }
   return outcomes.map(
     (outcome, i) =>
@@ -129,7 +131,8 @@ function failed(error: unknown): AppendOutcome {
   return {
     ok: false,
     conflict: error instanceof AppendConflictError ? error.actualHead : null,
-    message: error instanceof Error ? error.message : String(error),
+    // a failed query's message holds its parameters: the whole batch of turns
+    message: safeMessage(error),
   };
 }
 

@@ -84,8 +84,9 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
     };
   }
   const dataDir = options.dataDir ?? "./data/pglite";
-  // PGlite creates its own directory but not the ones above it.
-  if (!options.inMemory) mkdirSync(dirname(resolve(dataDir)), { recursive: true });
+  // PGlite creates its own directory but not the ones above it; the data folder is the
+  // operator's alone (it holds the database and the generated secret).
+  if (!options.inMemory) mkdirSync(dirname(resolve(dataDir)), { recursive: true, mode: 0o700 });
   const client = options.inMemory ? new PGlite() : new PGlite(dataDir);
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder });

@@ -1,5 +1,13 @@
 import type { z } from "zod";
-import { LIMITS, reject, RejectionCode, type JoinRole, type Rejection } from "@loom/shared";
+import {
+  jsonValueProblem,
+  LIMITS,
+  MESSAGE_BOUNDS,
+  reject,
+  RejectionCode,
+  type JoinRole,
+  type Rejection,
+} from "@loom/shared";
 import type { TokenBucket } from "./rate-limit.ts";
 
 export type Intake<T> = { ok: true; body: T } | { ok: false; seq: number | null; rejection: Rejection };
@@ -17,7 +25,7 @@ export function seqOf(message: unknown): number | null {
 
 /**
  * The checks every command message passes before it reaches the universe, in order: size,
- * shape, rate, role. A failure is a coded rejection for the sender alone; nothing changes.
+ * JSON-value rule (storable text, finite numbers, no prototype keys), shape, rate, role. A failure is a coded rejection for the sender alone; nothing changes.
  * `frameBytes` is the size of the frame as it arrived (see frame-size.ts), not of the decoded
  * value. Total: whatever the message holds (BigInt, NaN, getters, cycles), it never throws.
  */
@@ -39,6 +47,8 @@ export function intake<S extends z.ZodType<{ seq: number }>>(
   }
   let parsed: ReturnType<S["safeParse"]>;
   try {
+    const problem = jsonValueProblem(message, MESSAGE_BOUNDS);
+    if (problem) return refuse(RejectionCode.InvalidMessage, `message: ${problem}`);
     parsed = schema.safeParse(message) as ReturnType<S["safeParse"]>;
   } catch {
     return refuse(RejectionCode.InvalidMessage, "message: not a valid message");

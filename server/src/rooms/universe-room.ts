@@ -301,7 +301,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     const { liveStore } = services();
     await Promise.all([...this.leaving]);
-    const drained = await this.authority.drain();
+    const drained = await this.authority.drain(services().config.shutdownDrainMs);
     if (!drained)
       log.error(
         `universe ${this.roomId} closed with ${this.authority.pendingCount} turns not yet persisted (they remain in the live store)`,

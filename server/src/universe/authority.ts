@@ -1,6 +1,7 @@
 import {
   canonicalWithChecksum,
   decide,
+  DeltaError,
   diceFor,
   evolve,
   isRejection,
@@ -19,6 +20,7 @@ import {
 import type { Lease, LiveStore } from "../live/live-store.ts";
 import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import { Persister } from "./persister.ts";
+import type { PersistHealth } from "./persist-health.ts";
 import { SeqLedger } from "./seq-ledger.ts";
 import { log } from "../log.ts";
 
@@ -82,6 +84,8 @@ export interface AuthorityOptions {
   durableOnLiveAppend: boolean;
   clock?: () => Date;
   newId: () => string;
+  /** Where failed writes and snapshots are reported (GET /metrics, /healthz). */
+  health?: PersistHealth;
 }
 
 /**
@@ -140,10 +144,12 @@ export class UniverseAuthority {
       persistedThrough: persisted,
       sinceSnapshot,
       onPersisted: (through) => {
+        options.health?.cleared(options.universe.id);
         if (!options.durableOnLiveAppend) this.markDurable(through);
         this.listener?.onPersisted?.(through);
       },
       onFenced: (error) => this.fence(error),
+      onWriteFailed: (attempts, error) => options.health?.writeFailed(options.universe.id, attempts, error),
     });
   }
 
@@ -294,7 +300,16 @@ export class UniverseAuthority {
     }
 
     const turn = this.buildTurn(request, decision, position, now);
-    const state = evolve(this.tentativeState, decision.deltas);
+    let state: UniverseState;
+    try {
+      state = evolve(this.tentativeState, decision.deltas);
+    } catch (error) {
+      // decide promised deltas that apply; one that does not is refused here, never acknowledged
+      if (!(error instanceof DeltaError)) throw error;
+      log.error(`a ${request.command.kind} decision for ${this.universe.id} does not apply`, error);
+      const code = error.code === "invalid_value" ? RejectionCode.InvalidValue : RejectionCode.InvalidAction;
+      return refusal(code, `the turn does not apply: ${error.message}`);
+    }
     this.tentativeState = state;
     this.tentativeHead = position;
     const result = new Promise<SubmitResult>((resolve) => {
@@ -450,6 +465,11 @@ export class UniverseAuthority {
     };
   }
 
+  /**
+   * The snapshot due after an acknowledged turn, if any. Never throws: the turn is in the
+   * write-ahead log already, and a snapshot that cannot be encoded (decide refuses the turns that
+   * would make one) is reported and left for the next one rather than wedging the acknowledgements.
+   */
   private snapshotsFor(turn: Turn, state: UniverseState, now: string): EncodedSnapshot[] {
     const since = this.persister.noteTurn(turn);
     const reason = snapshotDue({
@@ -460,8 +480,15 @@ export class UniverseAuthority {
       deltasSinceSnapshot: since.deltas,
     });
     if (!reason) return [];
-    this.persister.resetSinceSnapshot();
-    return [this.snapshotOf(turn.position, state, reason, now)];
+    try {
+      const snapshot = this.snapshotOf(turn.position, state, reason, now);
+      this.persister.resetSinceSnapshot();
+      return [snapshot];
+    } catch (error) {
+      log.error(`the state of ${this.universe.id} at turn ${turn.position} cannot be snapshotted`, error);
+      this.options.health?.snapshotFailed(this.universe.id);
+      return [];
+    }
   }
 
   /** The snapshot as the store writes it: the canonical JSON its checksum is taken of. */
@@ -488,8 +515,16 @@ export class UniverseAuthority {
 
   /** Flushes until nothing is pending or the deadline passes; used at shutdown. */
   async drain(deadlineMs = 10_000): Promise<boolean> {
-    await this.settled();
-    return this.persister.drain(deadlineMs);
+    const started = Date.now();
+    // a live-store append that never answers must not hold a shutdown past its deadline
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settled = await Promise.race([
+      this.settled().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs))),
+    ]);
+    clearTimeout(timer);
+    if (!settled) return false;
+    return this.persister.drain(Math.max(0, deadlineMs - (Date.now() - started)));
   }
 
   /** A manual snapshot of the current state, written with the next flush. */

@@ -3,6 +3,7 @@ import type { LiveStore, Lease } from "../live/live-store.ts";
 import type { TurnStore } from "../persist/turn-store.ts";
 import { log } from "../log.ts";
 import { UniverseAuthority, type AuthorityOptions } from "./authority.ts";
+import type { PersistHealth } from "./persist-health.ts";
 
 export const UNIVERSE_ROOM = "universe";
 
@@ -25,6 +26,7 @@ export interface OwnershipOptions {
   leaseTtlMs: number;
   durableOnLiveAppend: boolean;
   newId: () => string;
+  health?: PersistHealth;
 }
 
 /**
@@ -138,6 +140,7 @@ export class Ownership {
         lease,
         durableOnLiveAppend: this.options.durableOnLiveAppend,
         newId: this.options.newId,
+        health: this.options.health,
       };
       this.handoff.set(universeId, await UniverseAuthority.hydrate(options));
       await matchMaker.handleCreateRoom(UNIVERSE_ROOM, { universeId }, undefined, universeId);

@@ -13,6 +13,8 @@ export interface PersisterOptions {
   onPersisted(through: number): void;
   /** The TurnStore's head moved under us: another process wrote this universe. */
   onFenced(error: Error): void;
+  /** A write failed and will be retried (`attempts` in a row so far). */
+  onWriteFailed?(attempts: number, error: unknown): void;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -127,12 +129,16 @@ export class Persister {
       this.failures += 1;
       const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
       this.retryAt = Date.now() + backoff;
-      log.warn(
-        `persisting ${turns.length} turns of ${this.options.universeId} failed (attempt ${this.failures}); retrying in ${backoff} ms`,
+      // the first failure in a row is an error an operator must see; the retries are warnings
+      (this.failures === 1 ? log.error : log.warn)(
+        `persisting ${turns.length} turns of ${this.options.universeId} failed (attempt ${this.failures}); they stay in the live store; retrying in ${backoff} ms`,
         error,
       );
+      this.options.onWriteFailed?.(this.failures, error);
       return;
     }
+    if (this.failures > 0)
+      log.info(`persisting ${this.options.universeId} works again after ${this.failures} failed attempts`);
     this.failures = 0;
     this.retryAt = 0;
     this.pending.splice(0, turns.length);

@@ -104,7 +104,10 @@ export function recordGmDeltas(
       current = applyDeltas(current, [exact]);
     } catch (error) {
       if (error instanceof DeltaError)
-        return reject("invalid_action", `delta does not apply: ${error.message}`);
+        return reject(
+          error.code === "invalid_value" ? "invalid_value" : "invalid_action",
+          `delta does not apply: ${error.message}`,
+        );
       throw error;
     }
     const problem = validateTouched(current, exact.path);

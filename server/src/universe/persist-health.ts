@@ -1,0 +1,53 @@
+import { describeError } from "../describe-error.ts";
+
+export interface FailingUniverse {
+  universeId: string;
+  /** When the first of the failed writes in a row happened. */
+  since: string;
+  attempts: number;
+  /** The last failure, described without the query's parameters. */
+  error: string;
+}
+
+export interface PersistHealthReading {
+  /** Universes whose pending turns this process cannot write now (they stay in the live store). */
+  failing: FailingUniverse[];
+  /** Failed writes of pending turns since the process started. */
+  failedWrites: number;
+  /** Snapshots that could not be encoded since the process started. */
+  failedSnapshots: number;
+}
+
+/**
+ * Which universes of this process cannot persist: read by GET /metrics and GET /healthz, so an
+ * operator sees a universe whose acknowledged turns are not reaching the database.
+ */
+export class PersistHealth {
+  private readonly failing = new Map<string, FailingUniverse>();
+  private failedWrites = 0;
+  private failedSnapshots = 0;
+
+  writeFailed(universeId: string, attempts: number, error: unknown): void {
+    this.failedWrites += 1;
+    const since = this.failing.get(universeId)?.since ?? new Date().toISOString();
+    const text = describeError(error).split("\n")[0]!;
+    this.failing.set(universeId, { universeId, since, attempts, error: text });
+  }
+
+  /** Written (or given up by this process): no longer failing here. */
+  cleared(universeId: string): void {
+    this.failing.delete(universeId);
+  }
+
+  snapshotFailed(_universeId: string): void {
+    this.failedSnapshots += 1;
+  }
+
+  read(): PersistHealthReading {
+    return {
+      failing: [...this.failing.values()],
+      failedWrites: this.failedWrites,
+      failedSnapshots: this.failedSnapshots,
+    };
+  }
+}
