@@ -112,6 +112,31 @@ for (const mode of modes()) {
       expect(await members.gm.next("rejected", from)).toMatchObject({ code: "invalid_message" });
     });
 
+    it("answers odd message types and survives frames that do not decode", async () => {
+      const { gm } = members;
+      for (const type of ["constructor", "__proto__", "toString", "x".repeat(300)]) {
+        const from = gm.received.length;
+        gm.send(frame(type, pack({ seq: 1 })));
+        expect(await gm.next("rejected", from), type).toMatchObject({ seq: null, code: "invalid_message" });
+      }
+      // no type at all, a type that is a number, a truncated string length
+      for (const bytes of [[13], [13, 0x07, 0x80], [13, 0xd9, 0xff], [0x1f], [21, 0xcf]]) {
+        const from = gm.received.length;
+        gm.send(new Uint8Array(bytes));
+        if (bytes[0] === 13 && bytes.length > 1 && bytes[1] === 0x07)
+          expect(await gm.next("rejected", from)).toMatchObject({ code: "invalid_message" });
+      }
+      // a payload msgpack cannot decode: Colyseus closes that socket (4002); the room goes on
+      const watcher = connect(server.url);
+      const { token } = await watcher.registerPlayer("Truncated");
+      const truncated = await RawMember.join(server.url, token, table.universeId, { role: "spectator" });
+      truncated.send(frame("act", new Uint8Array([0x82, 0xa3, 0x73])));
+      await expect(truncated.next("rejected", 0, () => true, 2_000)).rejects.toThrow(/closed \(4002\)/);
+      const from = gm.received.length;
+      gm.send(frame("undo", pack({ seq: 3, position: 0 })));
+      expect(await gm.next("rejected", from)).toMatchObject({ seq: 3, code: "invalid_message" });
+    });
+
     it("measures the raw frame: padding that decodes to nothing still counts", async () => {
       const { seat, player } = members;
       // Undefined members vanish from the decoded value (and from JSON.stringify of it) but not

@@ -72,14 +72,22 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private readonly leaving = new Set<Promise<void>>();
 
   static override async onAuth(token: string, _options: unknown, _context: AuthContext): Promise<AuthData> {
-    if (!token) throw new Error("a player token is required (Authorization: Bearer <token>)");
+    if (!token)
+      throw new ServerError(
+        ErrorCode.AUTH_FAILED,
+        `${RejectionCode.Unauthorized}: a player token is required (Authorization: Bearer <token>)`,
+      );
     try {
       return await services().tokens.verify(token);
     } catch (error) {
       // the code leads the message, where the SDK reads it (`token_expired` means: refresh, retry)
       if (error instanceof AuthError)
         throw new ServerError(ErrorCode.AUTH_FAILED, `${error.code}: ${error.message}`);
-      throw error;
+      log.error("verifying a token at join failed", error);
+      throw new ServerError(
+        503,
+        `${RejectionCode.Unavailable}: the token could not be checked now; try again`,
+      );
     }
   }
 
