@@ -112,6 +112,16 @@ for (const mode of modes()) {
       expect(await members.gm.next("rejected", from)).toMatchObject({ code: "invalid_message" });
     });
 
+    it("refuses join options that are not storable with a coded error", async () => {
+      const player = table.players[0]!;
+      await expect(
+        RawMember.join(server.url, player.client.playerToken!, table.universeId, {
+          role: "player",
+          runId: "run\u0000",
+        }),
+      ).rejects.toThrow(/invalid_message/);
+    });
+
     it("answers odd message types and survives frames that do not decode", async () => {
       const { gm } = members;
       for (const type of ["constructor", "__proto__", "toString", "x".repeat(300)]) {
@@ -286,6 +296,23 @@ for (const mode of modes()) {
         const named = await call(server.url, gmToken, "POST", "/api/players", body);
         expect(named, body).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
       }
+      for (const path of [
+        "/api/universes/a%00b",
+        "/api/runs/a%00b",
+        "/api/runs/%E0%A4%A",
+        `/api/universes/${table.universeId}%ED%A0%80/timeline`,
+      ]) {
+        const answer = await call(server.url, gmToken, "GET", path);
+        expect(answer, path).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
+      }
+      const created = await call(
+        server.url,
+        gmToken,
+        "POST",
+        "/api/universes/a%00b/characters",
+        JSON.stringify({ name: "x", highConcept: "y", trouble: "z", skills: {} }),
+      );
+      expect(created).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
       const searched = await call(
         server.url,
         gmToken,

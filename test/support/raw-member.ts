@@ -60,6 +60,8 @@ export class RawMember {
         if (parsed.code === Protocol.JOIN_ROOM) {
           socket.send(joinAck());
           resolve();
+        } else if (parsed.code === Protocol.ERROR && "errorCode" in parsed) {
+          reject(new Error(`join refused (${parsed.errorCode}): ${parsed.message}`));
         } else if ("type" in parsed) {
           member.received.push({ type: parsed.type, message: parsed.message as Record<string, unknown> });
         }

@@ -1,6 +1,12 @@
 import type { NextFunction, Request, Response } from "express";
 import type { z } from "zod";
-import { jsonValueProblem, MESSAGE_BOUNDS, RejectionCode, type RejectionCode as Code } from "@loom/shared";
+import {
+  isStorableText,
+  jsonValueProblem,
+  MESSAGE_BOUNDS,
+  RejectionCode,
+  type RejectionCode as Code,
+} from "@loom/shared";
 import { services } from "../services.ts";
 import { log } from "../log.ts";
 import { describeError } from "../describe-error.ts";
@@ -16,6 +22,25 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
   }
+}
+
+/**
+ * The path's ids reach the database as text, which cannot hold NUL or unpaired surrogates: a
+ * path with them is refused before any route reads its parameters.
+ */
+export function checkPath(req: Request, _res: Response, next: NextFunction): void {
+  let path: string;
+  try {
+    path = decodeURIComponent(req.path);
+  } catch {
+    next(new ApiError(400, RejectionCode.InvalidMessage, "the path is not valid percent-encoding"));
+    return;
+  }
+  if (!isStorableText(path)) {
+    next(new ApiError(400, RejectionCode.InvalidMessage, "the path holds a NUL or an unpaired surrogate"));
+    return;
+  }
+  next();
 }
 
 /** A body or query: the JSON-value rule over all of it (see json-value.ts), then its schema. */
@@ -107,6 +132,11 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
     res
       .status(400)
       .json({ error: { code: RejectionCode.InvalidMessage, message: "body is not valid JSON" } });
+    return;
+  }
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    // the request itself is wrong (a malformed percent-encoding, a body that is not JSON...)
+    res.status(status).json({ error: { code: RejectionCode.InvalidMessage, message: "malformed request" } });
     return;
   }
   log.error(`${req.method} ${req.path} failed: ${describeError(error)}`);

@@ -8,7 +8,16 @@ import {
   turnKindSchema,
 } from "@loom/shared";
 import { services } from "../services.ts";
-import { ApiError, caller, errorHandler, intParam, parseBody, POSITION_MAX, route } from "./http.ts";
+import {
+  ApiError,
+  caller,
+  checkPath,
+  errorHandler,
+  intParam,
+  parseBody,
+  POSITION_MAX,
+  route,
+} from "./http.ts";
 import { redactTurn } from "../rooms/projection.ts";
 import { isGm, universeOr404 } from "./access.ts";
 import { installRunRoutes } from "./runs.ts";
@@ -41,6 +50,7 @@ export function installRoutes(app: Application): void {
   const { config, limits } = services();
   if (config.trustProxy !== null) app.set("trust proxy", trustProxy(config.trustProxy));
   app.use(express.json({ limit: "64kb" }));
+  app.use("/api", checkPath);
   app.use("/api", limits.writes);
 
   app.get(

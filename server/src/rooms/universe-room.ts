@@ -6,6 +6,8 @@ import {
   undoMessageSchema,
   CloseCode,
   joinOptionsSchema,
+  jsonValueProblem,
+  MESSAGE_BOUNDS,
   encodeTurnMessage,
   reject,
   RejectionCode,
@@ -191,6 +193,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   private async admit(client: Client, options: unknown, auth: AuthData): Promise<void> {
+    const problem = jsonValueProblem(options ?? {}, MESSAGE_BOUNDS);
+    if (problem) throw joinRefusal(400, RejectionCode.InvalidMessage, `join options: ${problem}`);
     const parsed = joinOptionsSchema.safeParse(options ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
