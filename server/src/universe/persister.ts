@@ -145,7 +145,12 @@ export class Persister {
     this.snapshots.splice(0, snapshots.length);
     this.undone.splice(0, undone.length);
     this.through = last;
-    this.options.onPersisted(last);
+    // flush() is called without waiting for it (ticks, batches): it must never reject
+    try {
+      this.options.onPersisted(last);
+    } catch (error) {
+      log.error(`a listener failed after ${this.options.universeId} persisted through ${last}`, error);
+    }
     try {
       await this.options.liveStore.trim(this.options.universeId, last);
     } catch (error) {
