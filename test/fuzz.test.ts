@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import type { Turn } from "@loom/shared";
+import type { LoomServer } from "../server/src/app.ts";
+import { modes, startServer } from "./support/server.ts";
+import { setTable, type Table } from "./support/players.ts";
+import { RawSeat } from "./fuzz/seat.ts";
+import { frames, type GeneratedFrame } from "./fuzz/frames.ts";
+import { declaredRoutes, requests, type GeneratedRequest } from "./fuzz/http.ts";
+import { checkUniverses } from "./fuzz/invariants.ts";
+
+/**
+ * Hostile input against a real server: generated and mutated WebSocket frames from a GM, a player
+ * and a spectator, and generated bodies and query strings for every declared HTTP route. After
+ * each batch the server must be alive, every universe's live and persisted state must equal a
+ * replay of its timeline, and every turn that appeared must be one somebody was told about (an
+ * ack, or a 2xx answer naming it): a refused input changes nothing.
+ *
+ * LOOM_FUZZ_FRAMES (default 100,000 per mode), LOOM_FUZZ_HTTP (default 10,000 per route and mode)
+ * and LOOM_FUZZ_SEED set the run; the summary line is `fuzz: N frames, N http requests, …`.
+ */
+const FRAMES = Number(process.env.LOOM_FUZZ_FRAMES ?? 100_000);
+const HTTP_PER_ROUTE = Number(process.env.LOOM_FUZZ_HTTP ?? 10_000);
+const SEED = Number(process.env.LOOM_FUZZ_SEED ?? 20_261_201);
+const FRAME_BATCH = 5_000;
+const HTTP_CONCURRENCY = 16;
+
+const totals = { frames: 0, requests: 0, crashes: 0, changes: 0 };
+const crashes: string[] = [];
+/** An error that escaped every handler, by message and the place it was thrown. */
+const onCrash = (error: unknown) =>
+  crashes.push(error instanceof Error ? (error.stack ?? error.message).split("\n").slice(0, 3).join(" ") : String(error));
+const distinct = (list: string[]) => [...new Set(list)];
+
+afterAll(() => {
+  console.log(
+    `fuzz: ${totals.frames} frames, ${totals.requests} http requests, ${totals.crashes} crashes, ${totals.changes} state changes`,
+  );
+});
+
+/** Seats (re)joining and leaving start and end sessions; every other turn must have been acknowledged. */
+const SEATING = new Set(["session_start", "session_end"]);
+function unexplained(turns: Turn[], told: Set<string>, lostAcks: Set<number>): Turn[] {
+  return turns.filter(
+    (turn) =>
+      turn.actor !== "system" &&
+      !SEATING.has(turn.kind) &&
+      !told.has(turn.id) &&
+      !lostAcks.has(Number((turn.input as { seq?: unknown }).seq)),
+  );
+}
+
+describe.each(modes())("fuzz ($name)", (mode) => {
+  let server: LoomServer & { url: string };
+  let table: Table;
+  const seats = new Map<GeneratedFrame["seat"], RawSeat>();
+  const told = new Set<string>();
+  /** Accepted seqs of seats that closed: their acks may have been lost with the connection. */
+  const lostAcks = new Set<number>();
+  let reopened = 0;
+
+  beforeAll(async () => {
+    process.on("unhandledRejection", onCrash);
+    process.on("uncaughtException", onCrash);
+    server = await startServer(mode, { port: 2597 });
+    table = await setTable(server.url, ["Mara", "Tobin"], 7);
+    await table.gm.listUniverses(); // the GM's token is live
+  });
+
+  afterAll(async () => {
+    for (const seat of seats.values()) seat.close();
+    await server?.shutdown();
+    process.off("unhandledRejection", onCrash);
+    process.off("uncaughtException", onCrash);
+  });
+
+  const tokenOf = {
+    gm: () => table.gm.playerToken!,
+    player: () => table.players[0]!.client.playerToken!,
+    spectator: () => table.players[1]!.client.playerToken!,
+  };
+  const joinOptions = {
+    gm: () => ({ role: "gm" }),
+    player: () => ({ role: "player", runId: table.players[0]!.runId }),
+    spectator: () => ({ role: "spectator" }),
+  };
+
+  async function seat(which: GeneratedFrame["seat"]): Promise<RawSeat> {
+    const held = seats.get(which);
+    if (held && !held.closed) return held;
+    if (held) {
+      for (const id of held.acked) told.add(id);
+      for (const seq of held.accepted) lostAcks.add(seq);
+      reopened++;
+    }
+    const opened = await RawSeat.open(server.url, tokenOf[which](), table.universeId, joinOptions[which]());
+    seats.set(which, opened);
+    return opened;
+  }
+
+  async function alive(): Promise<boolean> {
+    try {
+      return (await fetch(`${server.url}/healthz`)).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Turns since `heads` in every universe that none of `told` explains, and replay mismatches. */
+  async function audit(heads: Map<string, number>): Promise<string[]> {
+    const problems = (await checkUniverses(server)).map((f) => `${f.universeId}: ${f.problem}`);
+    // every universe has settled, so every ack is in
+    for (const held of seats.values()) {
+      for (const id of held.acked) told.add(id);
+      if (held.closed) for (const seq of held.accepted) lostAcks.add(seq);
+    }
+    const { turnStore } = server.services;
+    for (const universe of await turnStore.listUniverses({ limit: 100_000 })) {
+      const before = heads.get(universe.id) ?? 0;
+      const head = await turnStore.headPosition(universe.id);
+      if (head <= before) continue;
+      const fresh = await turnStore.turnsBetween(universe.id, before, head);
+      for (const turn of unexplained(fresh, told, lostAcks))
+        problems.push(`${universe.id}@${turn.position}: ${turn.kind} turn nobody was told about: ${JSON.stringify(turn.input).slice(0, 300)} ${describeSeq(Number((turn.input as { seq?: unknown }).seq))}`);
+    }
+    return problems;
+  }
+
+  function describeSeq(seq: number): string {
+    const all = [...seats.entries()];
+    return all
+      .map(([name, held]) => `${name}: accepted ${held.accepted.has(seq)}, refused ${held.refused.get(seq) ?? "-"}`)
+      .join("; ");
+  }
+
+  async function heads(): Promise<Map<string, number>> {
+    const { turnStore } = server.services;
+    const list = await turnStore.listUniverses({ limit: 100_000 });
+    return new Map(await Promise.all(list.map(async (u) => [u.id, await turnStore.headPosition(u.id)] as const)));
+  }
+
+  it(`survives ${FRAMES} generated frames with every universe equal to its replay`, async () => {
+    await server.services.ownership.open(table.universeId);
+    const cast = { characterId: table.players[0]!.characterId, otherCharacterId: table.players[1]!.characterId };
+    crashes.length = 0;
+    const generated = fc.sample(frames(cast), { seed: SEED, numRuns: FRAMES });
+    let sent = 0;
+    let marker = 1_000_000_000;
+    const problems: string[] = [];
+    for (let start = 0; start < generated.length; start += FRAME_BATCH) {
+      const before = await heads();
+      for (const frame of generated.slice(start, start + FRAME_BATCH)) {
+        if ((await seat(frame.seat)).send(frame.bytes)) sent++;
+      }
+      for (const which of ["gm", "player", "spectator"] as const) await (await seat(which)).sync(marker++);
+      if (!(await alive())) problems.push(`server not healthy after frame ${start + FRAME_BATCH}`);
+      problems.push(...(await audit(before)));
+      if (problems.length > 0) break;
+    }
+    totals.frames += sent;
+    totals.crashes += crashes.length + problems.filter((p) => p.startsWith("server not healthy")).length;
+    totals.changes += problems.filter((p) => !p.startsWith("server not healthy")).length;
+    console.log(`fuzz[${mode.name}]: ${sent} frames sent (${reopened} seats reopened), seed ${SEED}`);
+    expect(problems).toEqual([]);
+    expect(distinct(crashes)).toEqual([]);
+    expect(sent).toBeGreaterThanOrEqual(FRAMES * 0.95);
+  }, 900_000);
+
+  it(`answers ${HTTP_PER_ROUTE} generated requests per route with coded errors, never a 5xx`, async () => {
+    crashes.length = 0;
+    const routes = declaredRoutes();
+    const known = {
+      ids: [
+        table.universeId,
+        table.players[0]!.runId,
+        table.players[0]!.characterId,
+        table.players[1]!.runId,
+        table.players[0]!.playerId,
+      ],
+      tokens: [tokenOf.gm(), tokenOf.player(), tokenOf.spectator()],
+    };
+    const broken: string[] = [];
+    const changed: string[] = [];
+    let sent = 0;
+    for (const [index, route] of routes.entries()) {
+      const name = `${route.method} ${route.path}`;
+      const before = await heads();
+      const batch = fc.sample(requests(route, known), { seed: SEED + index, numRuns: HTTP_PER_ROUTE });
+      broken.push(...(await sendAll(server.url, batch, told)).map((f) => `${name}: ${f}`));
+      sent += batch.length;
+      if (!(await alive())) broken.push(`server not healthy after ${name}`);
+      changed.push(...(await audit(before)).map((p) => `${name}: ${p}`));
+    }
+    totals.requests += sent;
+    totals.crashes += crashes.length + broken.length;
+    totals.changes += changed.length;
+    console.log(`fuzz[${mode.name}]: ${sent} requests over ${routes.length} routes, seed ${SEED}`);
+    expect(broken.slice(0, 30)).toEqual([]);
+    expect(changed).toEqual([]);
+    expect(distinct(crashes)).toEqual([]);
+  }, 900_000);
+});
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/**
+ * Sends the requests with a few in flight; returns what broke the contract: a 5xx, or an error
+ * answer without a `{ error: { code, message } }` body. Ids named in 2xx answers count as told.
+ */
+async function sendAll(base: string, batch: GeneratedRequest[], told: Set<string>): Promise<string[]> {
+  const failures: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < batch.length) {
+      const request = batch[next++]!;
+      let status = 0;
+      let text = "";
+      try {
+        const response = await fetch(`${base}${request.url}`, {
+          method: request.method,
+          headers: request.headers,
+          body: request.body,
+        });
+        status = response.status;
+        text = await response.text();
+      } catch (error) {
+        failures.push(`${request.method} ${request.url.slice(0, 120)}: no answer (${String(error)})`);
+        continue;
+      }
+      if (status >= 200 && status < 300) {
+        for (const id of text.match(UUID) ?? []) told.add(id);
+        continue;
+      }
+      if (status >= 500) {
+        failures.push(`${status} for ${request.method} ${request.url.slice(0, 120)} body ${String(request.body).slice(0, 200)}: ${text.slice(0, 200)}`);
+        continue;
+      }
+      if (status === 404 && !request.url.startsWith("/api")) continue;
+      let coded = false;
+      try {
+        const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+        coded = typeof body.error?.code === "string" && typeof body.error?.message === "string";
+      } catch {
+        coded = false;
+      }
+      if (!coded) failures.push(`${status} without a coded error for ${request.method} ${request.url.slice(0, 120)}: ${text.slice(0, 120)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: HTTP_CONCURRENCY }, worker));
+  return failures;
+}

@@ -1,0 +1,57 @@
+import { matchMaker } from "@colyseus/core";
+import { checksum, replayDeltas, type UniverseState } from "@loom/shared";
+import type { LoomServer } from "../../server/src/app.ts";
+import type { UniverseAuthority } from "../../server/src/universe/authority.ts";
+import { waitFor } from "../support/server.ts";
+
+export interface Finding {
+  universeId: string;
+  problem: string;
+}
+
+/** The authority behind a room this process hosts (null when no room is open for it here). */
+function localAuthority(universeId: string): UniverseAuthority | null {
+  const room = matchMaker.getLocalRoomById(universeId) as unknown as { authority?: UniverseAuthority } | undefined;
+  return room?.authority ?? null;
+}
+
+/**
+ * Every universe with turns: its live state (when a room here holds it) and its persisted head
+ * state have the checksum of a replay of its whole timeline from genesis.
+ */
+export async function checkUniverses(server: LoomServer): Promise<Finding[]> {
+  const { turnStore } = server.services;
+  const findings: Finding[] = [];
+  const universes = await turnStore.listUniverses({ limit: 100_000 });
+  for (const universe of universes) {
+    const authority = localAuthority(universe.id);
+    if (authority) {
+      await authority.settled();
+      await waitFor(
+        async () => {
+          await authority.flush();
+          return authority.pendingCount === 0;
+        },
+        20_000,
+        `universe ${universe.id} persisted`,
+      );
+    }
+    const head = await turnStore.headPosition(universe.id);
+    if (head === 0 && !authority) continue;
+    const genesis = await turnStore.stateAt(universe.id, 0);
+    const turns = await turnStore.turnsBetween(universe.id, 0, head);
+    if (turns.length !== head || turns.some((turn, i) => turn.position !== i + 1)) {
+      findings.push({ universeId: universe.id, problem: `timeline 1..${head} has gaps or duplicates` });
+      continue;
+    }
+    const replayed = checksum(replayDeltas(structuredClone(genesis.state) as UniverseState, turns));
+    const persisted = await turnStore.stateAt(universe.id, head);
+    if (persisted.checksum !== replayed)
+      findings.push({ universeId: universe.id, problem: `state at @${head} differs from its replay` });
+    if (authority && authority.head !== head)
+      findings.push({ universeId: universe.id, problem: `live head ${authority.head}, persisted ${head}` });
+    else if (authority && checksum(authority.state) !== replayed)
+      findings.push({ universeId: universe.id, problem: `live state differs from the replay of @${head}` });
+  }
+  return findings;
+}
