@@ -85,7 +85,10 @@ const deep = fc.integer({ min: 50, max: 600 }).map((depth) => {
 
 /** Large strings, up to just under the transport's 16 KB frame limit (and some past it). */
 const huge = fc
-  .oneof({ weight: 9, arbitrary: fc.integer({ min: 2_000, max: 15_000 }) }, fc.integer({ min: 17_000, max: 40_000 }))
+  .oneof(
+    { weight: 9, arbitrary: fc.integer({ min: 2_000, max: 15_000 }) },
+    fc.integer({ min: 17_000, max: 40_000 }),
+  )
   .map((length) => "ż".repeat(Math.floor(length / 2)));
 
 const seq = fc.oneof(
@@ -107,9 +110,22 @@ export interface Cast {
 function templates(cast: Cast): Record<string, unknown>[] {
   const { characterId } = cast;
   return [
-    { kind: "action", action: "overcome", characterId, skill: "Athletics", opposition: 1, description: "a ditch" },
+    {
+      kind: "action",
+      action: "overcome",
+      characterId,
+      skill: "Athletics",
+      opposition: 1,
+      description: "a ditch",
+    },
     { kind: "action", action: "create_advantage", characterId, skill: "Notice", aspectName: "High Ground" },
-    { kind: "action", action: "attack", characterId, skill: "Fight", target: { type: "character", id: cast.otherCharacterId } },
+    {
+      kind: "action",
+      action: "attack",
+      characterId,
+      skill: "Fight",
+      target: { type: "character", id: cast.otherCharacterId },
+    },
     { kind: "action", action: "defend", characterId, skill: "Athletics", opposition: 2, hidden: true },
     { kind: "choice", characterId, optionId: "left", text: "takes the left road" },
     { kind: "custom", characterId, text: "hums an old sea song" },
@@ -126,12 +142,17 @@ function templates(cast: Cast): Record<string, unknown>[] {
 }
 
 /** Sets, deletes or adds one field somewhere inside a value (copies; never edits the template). */
-function mutate(value: unknown, path: number[], replacement: unknown, mode: "set" | "delete" | "add"): unknown {
+function mutate(
+  value: unknown,
+  path: number[],
+  replacement: unknown,
+  mode: "set" | "delete" | "add",
+): unknown {
   if (value === null || typeof value !== "object") return replacement;
   const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [...value] : { ...value };
   const keys = Object.keys(copy);
   if (keys.length === 0 || path.length === 0) {
-    if (mode === "add" && !Array.isArray(copy)) (copy as Record<string, unknown>)[`x${path.length}`] = replacement;
+    if (mode === "add" && !Array.isArray(copy)) copy[`x${path.length}`] = replacement;
     return copy;
   }
   const chosen = keys[path[0]! % keys.length]!;
@@ -154,7 +175,10 @@ const mutation = fc.record({
 
 function payloads(cast: Cast): fc.Arbitrary<{ type: string; payload: unknown }> {
   const command = fc.constantFrom(...templates(cast));
-  const undo = fc.record({ seq, position: fc.oneof(fc.nat({ max: 5_000 }), anyValue) }, { requiredKeys: ["seq"] });
+  const undo = fc.record(
+    { seq, position: fc.oneof(fc.nat({ max: 5_000 }), anyValue) },
+    { requiredKeys: ["seq"] },
+  );
   const retcon = fc.record({
     seq,
     note: fc.oneof(fc.string({ maxLength: 60 }), anyValue),
@@ -208,13 +232,23 @@ function encodeRoomData(type: unknown, payload: unknown, withPayload = true): Ui
 const damage = fc.oneof(
   fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bits: fc.integer({ min: 1, max: 255 }) }),
   fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 9 }) }),
+  fc.record({
+    kind: fc.constant("insert" as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 9 }),
+  }),
   fc.record({ kind: fc.constant("code" as const), code: fc.integer({ min: 0, max: 255 }) }),
 );
 
 function damaged(frame: Uint8Array, hits: fc.Arbitrary<unknown>[] | unknown[]): Uint8Array {
   let bytes = frame;
-  for (const hit of hits as Array<{ kind: string; at?: number; bits?: number; bytes?: Uint8Array; code?: number }>) {
+  for (const hit of hits as Array<{
+    kind: string;
+    at?: number;
+    bits?: number;
+    bytes?: Uint8Array;
+    code?: number;
+  }>) {
     const at = (hit.at ?? 0) % Math.max(1, bytes.length);
     if (hit.kind === "flip") {
       bytes = bytes.slice();
@@ -248,24 +282,39 @@ export function frames(cast: Cast): fc.Arbitrary<GeneratedFrame> {
   const message = payloads(cast);
   const unknownType = fc.oneof(fc.string({ maxLength: 30 }), fc.integer(), huge, anyValue);
   return fc.oneof(
-    { weight: 10, arbitrary: fc.record({ seat, m: message }).map(({ seat, m }) => ({ kind: "message" as const, seat, bytes: encodeRoomData(m.type, m.payload) })) },
+    {
+      weight: 10,
+      arbitrary: fc
+        .record({ seat, m: message })
+        .map(({ seat, m }) => ({ kind: "message" as const, seat, bytes: encodeRoomData(m.type, m.payload) })),
+    },
     {
       weight: 2,
-      arbitrary: fc
-        .record({ seat, type: unknownType, payload: anyValue })
-        .map(({ seat, type, payload }) => ({ kind: "unknown-type" as const, seat, bytes: encodeRoomData(type, payload) })),
+      arbitrary: fc.record({ seat, type: unknownType, payload: anyValue }).map(({ seat, type, payload }) => ({
+        kind: "unknown-type" as const,
+        seat,
+        bytes: encodeRoomData(type, payload),
+      })),
     },
     {
       weight: 1,
       arbitrary: fc
         .record({ seat, type: fc.constantFrom("act", "undo", "retcon") })
-        .map(({ seat, type }) => ({ kind: "no-payload" as const, seat, bytes: encodeRoomData(type, undefined, false) })),
+        .map(({ seat, type }) => ({
+          kind: "no-payload" as const,
+          seat,
+          bytes: encodeRoomData(type, undefined, false),
+        })),
     },
     {
       weight: 4,
       arbitrary: fc
         .record({ seat, m: message, hits: fc.array(damage, { minLength: 1, maxLength: 3 }) })
-        .map(({ seat, m, hits }) => ({ kind: "damaged" as const, seat, bytes: damaged(encodeRoomData(m.type, m.payload), hits) })),
+        .map(({ seat, m, hits }) => ({
+          kind: "damaged" as const,
+          seat,
+          bytes: damaged(encodeRoomData(m.type, m.payload), hits),
+        })),
     },
     {
       weight: 1,

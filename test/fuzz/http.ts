@@ -67,7 +67,20 @@ function segment(known: Known): fc.Arbitrary<string> {
 
 function queryString(): fc.Arbitrary<string> {
   const name = fc.oneof(
-    fc.constantFrom("position", "from", "to", "cursor", "limit", "order", "characterId", "runId", "kind", "q", "__proto__", "limit[]"),
+    fc.constantFrom(
+      "position",
+      "from",
+      "to",
+      "cursor",
+      "limit",
+      "order",
+      "characterId",
+      "runId",
+      "kind",
+      "q",
+      "__proto__",
+      "limit[]",
+    ),
     fc.string({ maxLength: 10 }),
   );
   const value = fc.oneof(
@@ -102,7 +115,13 @@ function body(): fc.Arbitrary<string | undefined> {
         fc.array(
           fc.record({
             op: fc.constantFrom("set", "increment", "unset", "push", "remove"),
-            path: fc.constantFrom("/canon/facts/x", "/canon/facts/x/value", "/world/flags/y", "/canon/recentSummary", ""),
+            path: fc.constantFrom(
+              "/canon/facts/x",
+              "/canon/facts/x/value",
+              "/world/flags/y",
+              "/canon/recentSummary",
+              "",
+            ),
             value: anyValue,
           }),
           { maxLength: 3 },
@@ -114,7 +133,10 @@ function body(): fc.Arbitrary<string | undefined> {
       characterId: anyValue,
       highConcept: anyValue,
       trouble: anyValue,
-      skills: fc.oneof(fc.dictionary(fc.string({ maxLength: 12 }), fc.integer({ min: -3, max: 9 })), anyValue),
+      skills: fc.oneof(
+        fc.dictionary(fc.string({ maxLength: 12 }), fc.integer({ min: -3, max: 9 })),
+        anyValue,
+      ),
       inviteCode: anyValue,
       refreshToken: anyValue,
     },
@@ -123,9 +145,26 @@ function body(): fc.Arbitrary<string | undefined> {
   return fc.oneof(
     { weight: 5, arbitrary: shaped.map(toJson) },
     { weight: 2, arbitrary: anyValue.map(toJson) },
-    { weight: 1, arbitrary: fc.constantFrom('{"a":1e999}', '{"__proto__":{"admin":true}}', "[", "{", "null", '"x"', "1e999", "{}") },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '{"a":1e999}',
+        '{"__proto__":{"admin":true}}',
+        "[",
+        "{",
+        "null",
+        '"x"',
+        "1e999",
+        "{}",
+      ),
+    },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
-    { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 120_000 }).map((n) => JSON.stringify({ name: "x".repeat(n) })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 60_000, max: 120_000 })
+        .map((n) => JSON.stringify({ name: "x".repeat(n) })),
+    },
     { weight: 1, arbitrary: fc.constant(undefined) },
   );
 }
@@ -148,7 +187,13 @@ export function requests(route: Route, known: Known): fc.Arbitrary<GeneratedRequ
         { weight: 6, arbitrary: fc.constantFrom(...known.tokens) },
         { weight: 1, arbitrary: fc.constantFrom("", "garbage", "Bearer", "a.b.c") },
       ),
-      contentType: fc.constantFrom("application/json", "application/json", "application/json", "text/plain", "application/x-www-form-urlencoded"),
+      contentType: fc.constantFrom(
+        "application/json",
+        "application/json",
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+      ),
     })
     .map(({ segments, query, body, token, contentType }) => {
       let index = 0;

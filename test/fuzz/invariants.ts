@@ -1,5 +1,5 @@
 import { matchMaker } from "@colyseus/core";
-import { checksum, replayDeltas, type UniverseState } from "@loom/shared";
+import { checksum, replayDeltas } from "@loom/shared";
 import type { LoomServer } from "../../server/src/app.ts";
 import type { UniverseAuthority } from "../../server/src/universe/authority.ts";
 import { waitFor } from "../support/server.ts";
@@ -11,7 +11,8 @@ export interface Finding {
 
 /** The authority behind a room this process hosts (null when no room is open for it here). */
 function localAuthority(universeId: string): UniverseAuthority | null {
-  const room = matchMaker.getLocalRoomById(universeId) as unknown as { authority?: UniverseAuthority } | undefined;
+  const room = matchMaker.getLocalRoomById(universeId) as unknown as
+    { authority?: UniverseAuthority } | undefined;
   return room?.authority ?? null;
 }
 
@@ -44,7 +45,7 @@ export async function checkUniverses(server: LoomServer): Promise<Finding[]> {
       findings.push({ universeId: universe.id, problem: `timeline 1..${head} has gaps or duplicates` });
       continue;
     }
-    const replayed = checksum(replayDeltas(structuredClone(genesis.state) as UniverseState, turns));
+    const replayed = checksum(replayDeltas(genesis.state, turns));
     const persisted = await turnStore.stateAt(universe.id, head);
     if (persisted.checksum !== replayed)
       findings.push({ universeId: universe.id, problem: `state at @${head} differs from its replay` });

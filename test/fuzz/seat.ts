@@ -1,7 +1,14 @@
 import WebSocket from "ws";
 import { unpackMultiple } from "msgpackr";
 import { actMessageSchema, retconMessageSchema, undoMessageSchema } from "@loom/shared";
-import { joinAck, parseFrame, Protocol, roomDataFrame, roomEndpoint, type SeatReservation } from "../../loadtest/k6/wire.ts";
+import {
+  joinAck,
+  parseFrame,
+  Protocol,
+  roomDataFrame,
+  roomEndpoint,
+  type SeatReservation,
+} from "../../loadtest/k6/wire.ts";
 
 /**
  * A room seat held by a raw WebSocket, the way a hostile client holds one: it sends whatever bytes
@@ -36,7 +43,8 @@ export class RawSeat {
   static async open(url: string, token: string, universeId: string, options: object): Promise<RawSeat> {
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     // the room closes when its last seat goes; opening it again is what any client does
-    const openRoom = () => fetch(`${url}/api/universes/${universeId}/open`, { method: "POST", headers, body: "{}" });
+    const openRoom = () =>
+      fetch(`${url}/api/universes/${universeId}/open`, { method: "POST", headers, body: "{}" });
     await openRoom().catch(openRoom);
     const reserve = () =>
       fetch(`${url}/matchmake/joinById/${universeId}`, {
@@ -104,7 +112,8 @@ export class RawSeat {
     if (frame.type === "ack" && typeof message?.turn?.id === "string") this.acked.add(message.turn.id);
     if (frame.type === "rejected") {
       this.rejections++;
-      if (typeof message?.seq === "number") this.refused.set(message.seq, String((message as { code?: unknown }).code));
+      if (typeof message?.seq === "number")
+        this.refused.set(message.seq, String((message as { code?: unknown }).code));
       const done = typeof message?.seq === "number" ? this.syncs.get(message.seq) : undefined;
       if (done) {
         this.syncs.delete(message!.seq as number);
