@@ -34,8 +34,11 @@ export function declaredRoutes(dir = apiDir): Route[] {
 }
 
 export interface Known {
-  /** Ids that exist (universes, runs, characters, players), so requests reach past the 404s. */
-  ids: string[];
+  /** Ids that exist, so requests reach past the 404s: universes and runs by the routes that take them. */
+  universes: string[];
+  runs: string[];
+  /** Characters, players: the wrong kind of id for every route. */
+  others: string[];
   tokens: string[];
 }
 
@@ -56,9 +59,11 @@ const hostileText = fc.constantFrom(
   "a".repeat(5_000),
 );
 
-function segment(known: Known): fc.Arbitrary<string> {
+function segment(known: Known, path: string): fc.Arbitrary<string> {
+  const fitting = path.startsWith("/api/runs/") ? known.runs : known.universes;
   return fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom(...known.ids) },
+    { weight: 8, arbitrary: fc.constantFrom(...fitting) },
+    { weight: 1, arbitrary: fc.constantFrom(...known.others, ...known.runs, ...known.universes) },
     { weight: 2, arbitrary: hostileText.map((t) => (t.includes("%") ? t : encodeURIComponent(t))) },
     { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map(encodeURIComponent) },
     { weight: 2, arbitrary: fc.integer({ min: -5, max: 2_000 }).map(String) },
@@ -177,10 +182,16 @@ export interface GeneratedRequest {
 }
 
 export function requests(route: Route, known: Known): fc.Arbitrary<GeneratedRequest> {
-  const params = route.path.split("/").filter((part) => part.startsWith(":")).length;
+  const params = route.path.split("/").filter((part) => part.startsWith(":"));
+  // a position takes numbers and junk; an id takes ids of the kind the route serves, and junk
+  const segments = params.map((param) =>
+    param === ":position"
+      ? fc.oneof(fc.integer({ min: -2, max: 400 }).map(String), segment(known, route.path))
+      : segment(known, route.path),
+  );
   return fc
     .record({
-      segments: fc.array(segment(known), { minLength: params, maxLength: params }),
+      segments: fc.tuple(...segments),
       query: queryString(),
       body: body(),
       token: fc.oneof(
