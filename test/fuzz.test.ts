@@ -16,12 +16,14 @@ import { checkUniverses } from "./fuzz/invariants.ts";
  * replay of its timeline, and every turn that appeared must be one somebody was told about (an
  * ack, or a 2xx answer naming it): a refused input changes nothing.
  *
- * LOOM_FUZZ_FRAMES (default 100,000), LOOM_FUZZ_HTTP (default 10,000 per route) and LOOM_FUZZ_SEED
+ * LOOM_FUZZ_FRAMES (default 100,000 with CI set, else 10,000), LOOM_FUZZ_HTTP (default 10,000 per
+ * route with CI set, else 500) and LOOM_FUZZ_SEED
  * set the run in embedded mode (LOOM_FUZZ_VERBOSE=1 prints each route's answers by status); Postgres + Redis, whose request path is the same code over other
  * stores, gets a fifth of each. The summary line is `fuzz: N frames, N http requests, …`.
  */
-const FRAMES = Number(process.env.LOOM_FUZZ_FRAMES ?? 100_000);
-const HTTP_PER_ROUTE = Number(process.env.LOOM_FUZZ_HTTP ?? 10_000);
+const FULL = Boolean(process.env.CI);
+const FRAMES = Number(process.env.LOOM_FUZZ_FRAMES ?? (FULL ? 100_000 : 10_000));
+const HTTP_PER_ROUTE = Number(process.env.LOOM_FUZZ_HTTP ?? (FULL ? 10_000 : 500));
 const SEED = Number(process.env.LOOM_FUZZ_SEED ?? 20_261_201);
 const FRAME_BATCH = 5_000;
 const HTTP_CONCURRENCY = 16;
