@@ -17,9 +17,9 @@ import { checkUniverses } from "./fuzz/invariants.ts";
  * ack, or a 2xx answer naming it): a refused input changes nothing.
  *
  * LOOM_FUZZ_FRAMES (default 100,000 with CI set, else 10,000), LOOM_FUZZ_HTTP (default 10,000 per
- * route with CI set, else 500) and LOOM_FUZZ_SEED
- * set the run in embedded mode (LOOM_FUZZ_VERBOSE=1 prints each route's answers by status); Postgres + Redis, whose request path is the same code over other
- * stores, gets a fifth of each. The summary line is `fuzz: N frames, N http requests, …`.
+ * route with CI set, else 500) and LOOM_FUZZ_SEED set the run in embedded mode; Postgres + Redis,
+ * whose request path is the same code over other stores, gets a fifth of each.
+ * LOOM_FUZZ_VERBOSE=1 prints each route's answers by status. The summary line is `fuzz: N frames, N http requests, …`.
  */
 const FULL = Boolean(process.env.CI);
 const FRAMES = Number(process.env.LOOM_FUZZ_FRAMES ?? (FULL ? 100_000 : 10_000));
