@@ -25,8 +25,9 @@ import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
 import { memberTurn, syncAspect, syncCharacter, syncScene, syncSceneFields, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
-import { intake, seqOf } from "./intake.ts";
-import { frameBytes, watchFrames } from "./frame-size.ts";
+import { intake } from "./intake.ts";
+import { watchFrames } from "./frame-size.ts";
+import { totalHandler } from "./total-handler.ts";
 import { admitMember, joinRefusal, type Member } from "./membership.ts";
 import { outputBatch } from "./output-batch.ts";
 import { endPlaySession, startPlaySession, type OpenSession } from "../universe/continuity.ts";
@@ -130,52 +131,27 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         reject(RejectionCode.InvalidMessage, `unknown message type "${name}"`),
       );
     });
+    const handlers = {
+      universeId: this.roomId,
+      who: (client: Client) => {
+        const member = memberOf(client);
+        return member ? `${member.role} ${member.playerId}` : null;
+      },
+      reply: (client: Client, seq: number | null, rejection: Rejection) =>
+        this.sendRejection(client, seq, rejection),
+    };
     this.onMessage(
       "act",
-      this.total("act", (client, message, bytes) => this.onAct(client, message, bytes)),
+      totalHandler(handlers, "act", (c, m, bytes) => this.onAct(c, m, bytes)),
     );
     this.onMessage(
       "undo",
-      this.total("undo", (client, message, bytes) => this.onUndo(client, message, bytes)),
+      totalHandler(handlers, "undo", (c, m, bytes) => this.onUndo(c, m, bytes)),
     );
     this.onMessage(
       "retcon",
-      this.total("retcon", (client, message, bytes) => this.onRetcon(client, message, bytes)),
+      totalHandler(handlers, "retcon", (c, m, bytes) => this.onRetcon(c, m, bytes)),
     );
-  }
-
-  /**
-   * A message handler that cannot fail: whatever its work throws, synchronously or not, is logged
-   * once with the universe, the member and the message type, and the sender gets a coded
-   * rejection. The frame's size is read here, before the handler's first await.
-   */
-  private total(
-    type: string,
-    handle: (client: Client, message: unknown, frameBytes: number) => Promise<void>,
-  ): (client: Client, message: unknown) => void {
-    return (client, message) => {
-      const fail = (error: unknown) => this.handlerFailed(client, type, message, error);
-      try {
-        handle(client, message, frameBytes(client)).catch(fail);
-      } catch (error) {
-        fail(error);
-      }
-    };
-  }
-
-  private handlerFailed(client: Client, type: string, message: unknown, error: unknown): void {
-    const member = memberOf(client);
-    const who = member ? `${member.role} ${member.playerId}` : "a client not yet admitted";
-    log.error(`universe ${this.roomId}: "${type}" from ${who} (session ${client.sessionId}) failed`, error);
-    try {
-      this.sendRejection(
-        client,
-        seqOf(message),
-        reject(RejectionCode.Unavailable, "the server failed while handling this message; try again"),
-      );
-    } catch (sendError) {
-      log.warn(`universe ${this.roomId}: could not tell session ${client.sessionId} why`, sendError);
-    }
   }
 
   /**
