@@ -1,6 +1,7 @@
 // How many turns one universe sustains, and act→turn latency at a moderate rate, through the
 // whole pipeline (SDK → room → rules → live store → broadcast; persistence on ticks).
-// Embedded unless DATABASE_URL / REDIS_URL are set.
+// Embedded unless DATABASE_URL / REDIS_URL are set; embedded runs on disk (PGlite and the
+// write-ahead log in a temporary data folder), as `npm start` does.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,7 +56,7 @@ export default async function universeBench(): Promise<Record<string, unknown>> 
     port,
     actionsPerSecond: 0,
     dataDir: mkdtempSync(join(tmpdir(), "loom-bench-")),
-    inMemory: !process.env.DATABASE_URL,
+    inMemory: false,
   });
   const loom = await startLoomServer(config);
   try {
