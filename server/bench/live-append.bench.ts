@@ -1,6 +1,10 @@
 // Appends to the live store's write-ahead stream: one turn per call (what the room does per
-// command) and batches (catch-up after a burst). Redis when REDIS_URL is set, else memory.
+// command) and batches (catch-up after a burst). Redis when REDIS_URL is set, else the embedded
+// write-ahead log file in a temporary folder (each single append waits for its own sync).
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createLiveStore } from "../src/live/index.ts";
 import { sampleTurn, sampleTurns } from "../src/live/fixtures.ts";
 
@@ -9,7 +13,8 @@ const BATCH_SIZE = 100;
 const BATCHES = 100;
 
 export default async function liveAppend(): Promise<Record<string, unknown>> {
-  const store = createLiveStore({ redisUrl: process.env.REDIS_URL });
+  const walDir = process.env.REDIS_URL ? undefined : mkdtempSync(join(tmpdir(), "loom-bench-wal-"));
+  const store = await createLiveStore({ redisUrl: process.env.REDIS_URL, walDir });
   const universeId = `bench-${randomUUID()}`;
   try {
     const lease = await store.acquire(universeId, "bench", 60_000);
@@ -52,6 +57,7 @@ export default async function liveAppend(): Promise<Record<string, unknown>> {
   } finally {
     await store.drop(universeId);
     await store.close();
+    if (walDir) rmSync(walDir, { recursive: true, force: true });
   }
 }
 

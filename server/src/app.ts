@@ -21,6 +21,8 @@ import { PersistTick } from "./universe/persist-tick.ts";
 import { UniverseRoom } from "./rooms/universe-room.ts";
 import { installRoutes } from "./api/routes.ts";
 import { log } from "./log.ts";
+import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
+import { warnUnlessRedisPersists } from "./live/redis-persistence.ts";
 
 export interface LoomServer {
   server: Server;
@@ -30,16 +32,46 @@ export interface LoomServer {
   shutdown(): Promise<void>;
 }
 
+/**
+ * Whether this process keeps data in its data folder that no other process may write: PGlite's
+ * files (no DATABASE_URL) or the live store's write-ahead log (no REDIS_URL). Only processes
+ * sharing Postgres and Redis may share a folder; all they keep there is the generated secret,
+ * which is created once, atomically, and only read after.
+ */
+export function ownsDataDir(config: LoomConfig): boolean {
+  return !config.inMemory && !(config.databaseUrl && config.redisUrl);
+}
+
 /** Builds the stores and the Colyseus server for a configuration, without listening. */
-export async function buildLoomServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
+export async function buildLoomServer(
+  config: LoomConfig,
+): Promise<{ server: Server; services: Services; dataDirLock: DataDirLock | null }> {
   installNativeSha256();
+  // Taken before anything in the folder is opened, and held until the stores are closed.
+  const dataDirLock = ownsDataDir(config) ? await lockDataDir(config.dataDir, config.port) : null;
+  try {
+    return { ...(await buildStoresAndServer(config)), dataDirLock };
+  } catch (error) {
+    await dataDirLock?.release();
+    throw error;
+  }
+}
+
+async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
   const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory };
   const { turnStore, accountStore } = config.databaseUrl
     ? await createStores({ databaseUrl: config.databaseUrl })
     : config.pgliteWorker
       ? await createWorkerStores(embedded)
       : await createStores(embedded);
-  const liveStore = createLiveStore({ redisUrl: config.redisUrl ?? undefined });
+  const liveStore = await createLiveStore({
+    redisUrl: config.redisUrl ?? undefined,
+    walDir: config.inMemory ? undefined : `${config.dataDir}/wal`,
+  }).catch(async (error: unknown) => {
+    await turnStore.close();
+    throw error;
+  });
+  if (config.redisUrl) await warnUnlessRedisPersists(config.redisUrl);
   const clock = config.clock;
   const generations = new GenerationCache((id) => accountStore.generation(id), clock);
   const tokens = createTokenService(
@@ -62,7 +94,8 @@ export async function buildLoomServer(config: LoomConfig): Promise<{ server: Ser
     writer: new GroupCommit(turnStore, (turns, ms, ok) => metrics.commit(turns, ms, ok)),
     liveStore,
     leaseTtlMs: config.leaseTtlMs,
-    durableOnLiveAppend: liveStore.kind === "redis",
+    // Redis and the write-ahead log file keep an appended turn across a crash; memory does not.
+    durableOnLiveAppend: liveStore.kind !== "memory",
     newId,
     health: metrics.persist,
   });
@@ -98,17 +131,27 @@ export async function buildLoomServer(config: LoomConfig): Promise<{ server: Ser
 }
 
 export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
-  const { server, services } = await buildLoomServer(config);
+  const { server, services, dataDirLock } = await buildLoomServer(config);
   log.info(`Loom starting in ${describeMode(config)}`);
   // A port already in use surfaces as an 'error' event on the HTTP server, not as a rejection.
   const http = (server.transport as unknown as { server?: HttpServer }).server;
-  await new Promise<void>((resolve, reject) => {
-    http?.once("error", reject);
-    server.listen(config.port).then(() => {
-      http?.off("error", reject);
-      resolve();
-    }, reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http?.once("error", reject);
+      server.listen(config.port).then(() => {
+        http?.off("error", reject);
+        resolve();
+      }, reject);
+    });
+  } catch (error) {
+    // Nothing was served: close what was opened, so the data folder is free for the next try.
+    await services.liveStore.close().catch(() => undefined);
+    await services.turnStore.close().catch(() => undefined);
+    await dataDirLock?.release();
+    services.metrics.close();
+    setServices(null);
+    throw error;
+  }
   log.info(`Loom listening on http://localhost:${config.port}`);
   let stopping: Promise<void> | null = null;
   const shutdown = () => {
@@ -118,6 +161,7 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
       await services.ownership.allClosed(config.shutdownDrainMs + 5_000);
       await services.liveStore.close();
       await services.turnStore.close();
+      await dataDirLock?.release();
       services.metrics.close();
       setServices(null);
       log.info("shutdown complete");

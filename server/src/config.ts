@@ -137,6 +137,8 @@ export function describeMode(config: LoomConfig): string {
       : `PGlite in ${config.dataDir}`;
   const live = config.redisUrl
     ? "Redis live store + Redis presence/driver"
-    : "in-memory live store + local presence";
+    : config.inMemory
+      ? "in-memory live store + local presence"
+      : `write-ahead log in ${config.dataDir}/wal + local presence`;
   return `${config.databaseUrl || config.redisUrl ? "distributed" : "embedded"} mode: ${db}, ${live}`;
 }

@@ -33,6 +33,34 @@ function stop(code = 0): void {
 installProcessGuards(() => stop(1));
 process.on("SIGINT", () => stop());
 process.on("SIGTERM", () => stop());
+stopWhenOrphanedByNpm();
+
+/**
+ * `npm start` runs this under a shell (`sh -c`). On SIGTERM npm signals that shell, which exits
+ * without passing the signal on, so the server would be left running without its supervisor
+ * ever knowing. Under npm, a parent that is gone is taken as that SIGTERM. Run directly (`node
+ * --import tsx server/src/main.ts`, a service manager), the parent is not watched.
+ */
+function stopWhenOrphanedByNpm(): void {
+  if (process.env.npm_lifecycle_event !== "start") return;
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent && alive(parent)) return;
+    clearInterval(watch);
+    log.info("npm, which started this server, is gone: stopping");
+    stop();
+  }, 250);
+  watch.unref();
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 try {
   loom = await startLoomServer(loadConfig());

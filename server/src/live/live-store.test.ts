@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { describeLiveStoreContract } from "./live-store.contract.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { MemoryLiveStore } from "./memory.ts";
+import { FileLiveStore } from "./file.ts";
 import { RedisLiveStore, universeKeys } from "./redis.ts";
 import { createLiveStore } from "./index.ts";
 import { sampleTurns } from "./fixtures.ts";
@@ -18,6 +22,24 @@ describeLiveStoreContract("memory", async () => {
       now += ms;
     },
     close: () => store.close(),
+  };
+});
+
+describeLiveStoreContract("write-ahead log file", async () => {
+  let now = 1_000_000;
+  const dir = mkdtempSync(join(tmpdir(), "loom-wal-"));
+  // Small segments, so the suite also runs across segment rolls.
+  const store = await FileLiveStore.open({ dir, now: () => now, segmentBytes: 64 * 1024 });
+  return {
+    store,
+    peer: store,
+    passTime: async (ms) => {
+      now += ms;
+    },
+    close: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 });
 
@@ -78,14 +100,22 @@ describe.skipIf(!redisUrl)("redis", () => {
 });
 
 describe("createLiveStore", () => {
-  it("gives the memory store without a URL", async () => {
-    const store = createLiveStore({});
+  it("gives the memory store without a URL or a folder", async () => {
+    const store = await createLiveStore({});
     expect(store.kind).toBe("memory");
     await store.close();
   });
 
+  it("gives the write-ahead log file store with a folder", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "loom-wal-"));
+    const store = await createLiveStore({ walDir: dir });
+    expect(store.kind).toBe("file");
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it.skipIf(!redisUrl)("gives the Redis store with a URL", async () => {
-    const store = createLiveStore({ redisUrl });
+    const store = await createLiveStore({ redisUrl });
     expect(store.kind).toBe("redis");
     expect(await store.owner(`none-${crypto.randomUUID()}`)).toBeNull();
     await store.close();

@@ -1,7 +1,8 @@
 import type { Turn, UniverseState } from "@loom/shared";
 
 /**
- * The LiveStore port: the live side of an active universe. Adapters: Redis (ioredis) and memory.
+ * The LiveStore port: the live side of an active universe. Adapters: Redis (ioredis), a local
+ * write-ahead log file (embedded mode on disk) and memory (nothing durable: tests, in-memory runs).
  *
  * - a per-universe write-ahead stream of turns not yet persisted to the TurnStore; a turn is
  *   live-durable once `appendTurns` resolves;
@@ -42,7 +43,8 @@ export class TurnOrderError extends Error {
 }
 
 export interface LiveStore {
-  readonly kind: "redis" | "memory";
+  /** "memory" keeps nothing across a restart: a turn appended there is not yet durable. */
+  readonly kind: "redis" | "file" | "memory";
   close(): Promise<void>;
 
   /**

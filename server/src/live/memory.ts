@@ -8,7 +8,7 @@ interface Lock {
   expiresAt: number;
 }
 
-interface Universe {
+export interface Universe {
   /** Last fencing token handed out; like Redis' INCR counter it survives release and expiry. */
   fence: number;
   lock: Lock | null;
@@ -16,6 +16,8 @@ interface Universe {
   wal: Array<{ position: number; json: string }>;
   /** Highest position ever appended, trimmed or not (Redis streams remember it the same way). */
   lastPosition: number;
+  /** Highest position whose append completed (lastPosition also counts appends in progress). */
+  committedPosition: number;
   state: string | null;
 }
 
@@ -25,12 +27,13 @@ export interface MemoryLiveStoreOptions {
 }
 
 /**
- * The embedded LiveStore: one process, nothing survives a restart. Same semantics as the Redis
- * adapter, including JSON round trips, so the contract suite holds for both.
+ * The LiveStore in one process's memory: nothing survives a restart. Same semantics as the Redis
+ * adapter, including JSON round trips, so the contract suite holds for both. Tests and in-memory
+ * servers use it as it is; the embedded server on disk uses it under a write-ahead log (file.ts).
  */
 export class MemoryLiveStore implements LiveStore {
-  readonly kind = "memory";
-  private readonly universes = new Map<string, Universe>();
+  readonly kind: LiveStore["kind"] = "memory";
+  protected readonly universes = new Map<string, Universe>();
   private readonly now: () => number;
   private closed = false;
 
@@ -76,14 +79,31 @@ export class MemoryLiveStore implements LiveStore {
   }
 
   async appendTurns(lease: Lease, turns: Turn[]): Promise<void> {
+    this.admit(lease, turns).commit();
+  }
+
+  /**
+   * Checks an append and takes its positions at once (a later append must follow them), and
+   * returns the turns as JSON with `commit`, which makes them readable. A store that must write
+   * them somewhere first commits once they are written; a universe dropped meanwhile stays dropped.
+   */
+  protected admit(lease: Lease, turns: Turn[]): { entries: Universe["wal"]; commit: () => void } {
     checkBatch(lease, turns);
     if (!this.heldLock(lease)) throw new FencedError(lease.universeId, lease.token);
     const universe = this.universe(lease.universeId);
     const first = turns[0];
     if (first && first.position <= universe.lastPosition)
       throw new TurnOrderError(lease.universeId, first.position);
-    for (const turn of turns) universe.wal.push({ position: turn.position, json: JSON.stringify(turn) });
     universe.lastPosition = turns.at(-1)?.position ?? universe.lastPosition;
+    const entries = turns.map((turn) => ({ position: turn.position, json: JSON.stringify(turn) }));
+    return {
+      entries,
+      commit: () => {
+        if (this.universes.get(lease.universeId) !== universe) return;
+        for (const entry of entries) universe.wal.push(entry);
+        universe.committedPosition = entries.at(-1)?.position ?? universe.committedPosition;
+      },
+    };
   }
 
   async readTail(universeId: string, afterPosition: number): Promise<Turn[]> {
@@ -113,15 +133,15 @@ export class MemoryLiveStore implements LiveStore {
     this.universes.delete(universeId);
   }
 
-  private find(universeId: string): Universe | undefined {
+  protected find(universeId: string): Universe | undefined {
     this.assertOpen();
     return this.universes.get(universeId);
   }
 
-  private universe(universeId: string): Universe {
+  protected universe(universeId: string): Universe {
     let universe = this.find(universeId);
     if (!universe) {
-      universe = { fence: 0, lock: null, wal: [], lastPosition: 0, state: null };
+      universe = { fence: 0, lock: null, wal: [], lastPosition: 0, committedPosition: 0, state: null };
       this.universes.set(universeId, universe);
     }
     return universe;

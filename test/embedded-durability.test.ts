@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
+import { spawnServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
+import { overcome, setTable } from "./support/players.ts";
+
+// Embedded mode on disk (no DATABASE_URL, no REDIS_URL): what a client was told is acknowledged
+// must survive kill -9 of the server, whatever the moment.
+const embedded = { DATABASE_URL: "", REDIS_URL: "" };
+
+/** A small seeded generator (mulberry32): the kill moments are reproducible from the logged seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Acked {
+  position: number;
+  id: string;
+}
+
+/** Settles with the promise, or with undefined once `ms` pass (an act in flight at a kill never answers). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([promise, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
+}
+
+describe("embedded mode on disk", () => {
+  const children: ChildServer[] = [];
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
+  });
+
+  it("keeps every acknowledged turn across kill -9 at random moments", async () => {
+    const seed = Number(process.env.LOOM_TEST_SEED ?? Date.now() % 100_000);
+    const random = seeded(seed);
+    const dataDir = tempDir("loom-kill9-");
+    // Persisting rarely leaves many acknowledged turns only in the write-ahead log at the kill.
+    const env = { ...embedded, LOOM_DATA_DIR: dataDir, LOOM_PERSIST_INTERVAL_MS: "400" };
+    let server = await spawnServer(env, 2621);
+    children.push(server);
+    const table = await setTable(server.url, ["Alex", "Bea"]);
+    const acked: Acked[] = [];
+    const errors: string[] = [];
+
+    for (let round = 0; round < 3; round++) {
+      const [alex, bea] = table.players.map((player) =>
+        connect(server.url).useToken(player.client.playerToken!),
+      );
+      const killed = { now: false };
+      const sessions: UniverseSession[] = [];
+      const record = (result: Awaited<ReturnType<UniverseSession["act"]>> | undefined) => {
+        if (result?.ok) acked.push({ position: result.turn.position, id: result.turn.id });
+      };
+      // A join can meet a connection the killed server left in the HTTP pool: join again.
+      const join = async (client: LoomClient, runId: string): Promise<UniverseSession | null> => {
+        while (!killed.now) {
+          try {
+            const session = await client.joinUniverse(table.universeId, { role: "player", runId });
+            sessions.push(session);
+            return session;
+          } catch (error) {
+            errors.push(error instanceof Error ? error.message : String(error));
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        return null;
+      };
+      // Alex acts as fast as acks return.
+      const fast = async (client: LoomClient, player: (typeof table.players)[number]) => {
+        const session = await join(client, player.runId);
+        while (session && !killed.now) record(await within(session.act(overcome(player.characterId)), 3_000));
+      };
+      // Bea joins, acts once and leaves at once, again and again.
+      const brief = async (client: LoomClient, player: (typeof table.players)[number]) => {
+        while (!killed.now) {
+          const session = await join(client, player.runId);
+          if (!session) return;
+          record(await within(session.act(overcome(player.characterId, "slips away")), 3_000));
+          await within(session.leave(), 3_000);
+        }
+      };
+      const playing = [fast(alex!, table.players[0]!), brief(bea!, table.players[1]!)].map((p) =>
+        p.catch((error: unknown) => errors.push(error instanceof Error ? error.message : String(error))),
+      );
+      const before = acked.length;
+      // The kill comes at a random moment once play is under way (joining alone can take a while).
+      await waitFor(() => acked.length > before, 30_000, `a first acknowledgement (${errors.join("; ")})`);
+      await new Promise((r) => setTimeout(r, random() * 1_000));
+      await server.stop("SIGKILL");
+      killed.now = true;
+      await within(Promise.all(playing), 5_000);
+      for (const session of sessions) void session.leave().catch(() => undefined);
+
+      server = await spawnServer(env, 2621);
+      children.push(server);
+      const gm = connect(server.url).useToken(table.gm.playerToken!);
+      const watching = await gm.joinUniverse(table.universeId, { role: "gm" });
+      const last = Math.max(...acked.map((turn) => turn.position));
+      expect(watching.state.head, `round ${round} (seed ${seed}) head`).toBeGreaterThanOrEqual(last);
+      await waitFor(
+        async () =>
+          (await gm.history(table.universeId, { limit: 1, order: "desc" })).turns[0]!.position >= last,
+        10_000,
+        "the recovered turns to be persisted",
+      );
+      const timeline = new Map<number, string>();
+      for (let cursor: number | undefined, page; ; cursor = page.nextCursor ?? undefined) {
+        page = await gm.history(table.universeId, { limit: 200, order: "asc", cursor });
+        for (const turn of page.turns) timeline.set(turn.position, turn.id);
+        if (page.nextCursor === null) break;
+      }
+      const lost = acked.filter((turn) => timeline.get(turn.position) !== turn.id);
+      expect(lost, `round ${round} (seed ${seed}): acknowledged turns missing or changed`).toEqual([]);
+      await watching.leave();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,92 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { spawnServer, tempDir, testPort, waitFor, type ChildServer } from "./support/server.ts";
+
+// The server as an operator runs it: `npm start`, one process per data folder.
+const root = resolve(import.meta.dirname, "..");
+const embedded = { DATABASE_URL: "", REDIS_URL: "" };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("the server process", () => {
+  const children: ChildServer[] = [];
+  const groups: number[] = [];
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
+    for (const group of groups.splice(0)) {
+      try {
+        process.kill(-group, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it("refuses a second process on the same data folder, naming the holder", async () => {
+    // given a server on a data folder
+    const dataDir = tempDir("loom-lock-");
+    const first = await spawnServer({ ...embedded, LOOM_DATA_DIR: dataDir }, 2622);
+    children.push(first);
+    // when a second one starts on the same folder, on another port
+    const second = spawn(process.execPath, ["--import", "tsx", join(root, "server/src/main.ts")], {
+      cwd: root,
+      env: { ...process.env, ...embedded, LOOM_DATA_DIR: dataDir, PORT: String(testPort(2623)) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    second.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    second.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((r) => second.once("exit", (exitCode) => r(exitCode)));
+    // then it exits with an error that names the first one, and the first one serves on
+    expect(code).not.toBe(0);
+    expect(output).toContain(`data folder ${dataDir} is in use`);
+    expect(output).toContain(`pid ${first.process.pid}`);
+    expect(output).toContain(`port ${testPort(2622)}`);
+    expect((await fetch(`${first.url}/healthz`)).ok).toBe(true);
+
+    // and once the first one is killed (its lock left behind, stale), a new process takes the folder
+    await first.stop("SIGKILL");
+    const third = await spawnServer({ ...embedded, LOOM_DATA_DIR: dataDir }, 2623);
+    children.push(third);
+    expect(JSON.parse(readFileSync(join(dataDir, "loom.lock"), "utf8")).pid).toBe(third.process.pid);
+  }, 90_000);
+
+  it("stops, flushing and releasing its data folder, when `npm start` gets SIGTERM", async () => {
+    // given `npm start` in its own process group, serving
+    const dataDir = tempDir("loom-npm-start-");
+    const port = testPort(2624);
+    const npm = spawn("npm", ["start"], {
+      cwd: root,
+      env: { ...process.env, ...embedded, LOOM_DATA_DIR: dataDir, PORT: String(port), LOOM_LOG: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    groups.push(npm.pid!);
+    let output = "";
+    npm.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const healthy = async () =>
+      (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true;
+    await waitFor(healthy, 45_000, `npm start to serve:\n${output}`);
+    const server = JSON.parse(readFileSync(join(dataDir, "loom.lock"), "utf8")) as { pid: number };
+    expect(server.pid).not.toBe(npm.pid);
+
+    // when npm alone is sent SIGTERM, as a supervisor does
+    process.kill(npm.pid!, "SIGTERM");
+
+    // then the server process shuts down cleanly within a few seconds
+    await waitFor(() => !alive(server.pid), 15_000, `the server (pid ${server.pid}) to exit:\n${output}`);
+    expect(await healthy()).toBe(false);
+    expect(output).toContain("shutdown complete");
+    expect(() => readFileSync(join(dataDir, "loom.lock"))).toThrow();
+  }, 90_000);
+});
