@@ -17,7 +17,13 @@ import { log } from "../log.ts";
  * an error, only unverifiable.
  */
 export async function redisPersistenceWarning(url: string): Promise<string | null> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => undefined); // the failed command reports it below
   try {
     await redis.connect();
     const [, appendonly] = (await redis.config("GET", "appendonly")) as string[];
