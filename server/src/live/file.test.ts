@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FileLiveStore } from "./file.ts";
 import { TurnOrderError } from "./live-store.ts";
+import { WalLogFailedError } from "./wal-log.ts";
 import { sampleTurn, sampleTurns } from "./fixtures.ts";
 import { frame, HEADER_BYTES, unframe } from "./wal-records.ts";
 
@@ -152,6 +153,37 @@ describe("the write-ahead log file store", () => {
     expect(segments(dir)).toHaveLength(1);
     const { store: next } = await opened(dir);
     expect(await next.readTail("u1", 0)).toEqual(sampleTurns("u1", 251, 51));
+    await Promise.all([store.close(), next.close()]);
+  });
+
+  it("refuses the turns of a failed sync, then writes again in a new segment without a restart", async () => {
+    // given turns 1..2 acknowledged, and the disk failing the next sync (e.g. full)
+    const dir = folder();
+    let failNext = false;
+    const store = await FileLiveStore.open({
+      dir,
+      sync: async (file) => {
+        if (failNext) {
+          failNext = false;
+          throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+        }
+        await file.datasync();
+      },
+    });
+    const lease = (await store.acquire("u1", "process", 60_000))!;
+    await store.appendTurns(lease, sampleTurns("u1", 1, 2));
+    const [before] = segments(dir);
+    failNext = true;
+    // when turn 3 is appended, then it is refused and not readable
+    await expect(store.appendTurns(lease, [sampleTurn("u1", 3)])).rejects.toBeInstanceOf(WalLogFailedError);
+    expect(await store.readTail("u1", 0)).toEqual(sampleTurns("u1", 1, 2));
+    // when it is tried again, then it is acknowledged, in a new segment that replaced the old file
+    await store.appendTurns(lease, [sampleTurn("u1", 3)]);
+    expect(segments(dir)).toHaveLength(1);
+    expect(segments(dir)[0]).not.toBe(before);
+    // and the folder opened again holds exactly the acknowledged turns
+    const { store: next } = await opened(dir);
+    expect(await next.readTail("u1", 0)).toEqual(sampleTurns("u1", 1, 3));
     await Promise.all([store.close(), next.close()]);
   });
 

@@ -65,7 +65,17 @@ export class FileLiveStore extends MemoryLiveStore {
     const { entries, commit } = this.admit(lease, turns);
     if (entries.length === 0) return;
     const json = entries.map((entry) => entry.json).join(",");
-    await this.log.append(`{"k":"turns","u":${JSON.stringify(lease.universeId)},"turns":[${json}]}`, commit);
+    const record = `{"k":"turns","u":${JSON.stringify(lease.universeId)},"turns":[${json}]}`;
+    try {
+      await this.log.append(record, commit);
+    } catch (error) {
+      // Not written: its positions are free again for the retry (the authority refuses these
+      // turns and decides the next command at the same position).
+      const universe = this.universes.get(lease.universeId);
+      if (universe && universe.lastPosition === entries.at(-1)!.position)
+        universe.lastPosition = universe.committedPosition;
+      throw error;
+    }
   }
 
   override async trim(universeId: string, throughPosition: number): Promise<void> {

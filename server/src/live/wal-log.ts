@@ -17,6 +17,12 @@ import { log } from "../log.ts";
  * and its folder, and only then deletes the old one. Opening does the same, so a torn tail left
  * by a crash is never appended to. A segment whose checkpoint is torn (a crash while rolling) is
  * ignored in favour of the one before it, which is still whole.
+ *
+ * A failed write or sync (a full disk, an I/O error) refuses the records of that group, and the
+ * file's contents are then unknown: a failed fsync may have dropped the dirty pages, a failed
+ * write may have left half a record. So the log never appends to that file again; the next group
+ * first starts a new segment from the checkpoint, which restates exactly what was acknowledged.
+ * Once the disk takes writes again, so does the log, without a restart.
  */
 
 export interface WalLogOptions {
@@ -60,7 +66,8 @@ export class WalLog {
   private queue: Entry[] = [];
   private running: Promise<void> | null = null;
   private scheduled = false;
-  private failed: WalLogFailedError | null = null;
+  /** The last write or sync failed: the next group starts a new segment. */
+  private broken = false;
   private closed = false;
   private syncs = 0;
 
@@ -112,6 +119,7 @@ export class WalLog {
       return { handle, size: bytes.length };
     } catch (error) {
       await handle.close().catch(() => undefined);
+      await unlink(join(options.dir, segmentName(sequence))).catch(() => undefined);
       throw error;
     }
   }
@@ -124,11 +132,10 @@ export class WalLog {
   /**
    * Appends a record and resolves once it is synced to disk; `onDurable` runs just before, in
    * append order, and before any later group is written (so a checkpoint taken for the next
-   * segment includes it). Rejects with WalLogFailedError if the log cannot be written: the
-   * record may or may not be on disk, and the log refuses everything after.
+   * segment includes it). Rejects with WalLogFailedError if its group could not be written and
+   * synced: the record is then not acknowledged and never restated by a checkpoint.
    */
   append(payload: string, onDurable?: () => void): Promise<void> {
-    if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error("the write-ahead log is closed"));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ bytes: frame(payload), onDurable, resolve, reject });
@@ -141,7 +148,7 @@ export class WalLog {
    * records whose loss in a crash is harmless (a trim restated later, or redone on replay).
    */
   note(payload: string): void {
-    if (this.failed || this.closed) return;
+    if (this.closed) return;
     this.queue.push({ bytes: frame(payload) });
     this.schedule();
   }
@@ -170,11 +177,11 @@ export class WalLog {
   }
 
   private async writeGroups(): Promise<void> {
-    while (this.queue.length > 0 && !this.failed) {
+    while (this.queue.length > 0) {
       const group = this.queue;
       this.queue = [];
       try {
-        if (this.size >= (this.options.segmentBytes ?? 16 * 1024 * 1024)) await this.roll();
+        if (this.broken || this.size >= (this.options.segmentBytes ?? 16 * 1024 * 1024)) await this.roll();
         const bytes = group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((entry) => entry.bytes));
         await writeAll(this.handle, bytes);
         this.size += bytes.length;
@@ -184,7 +191,11 @@ export class WalLog {
         }
       } catch (error) {
         this.fail(error, group);
-        return;
+        continue;
+      }
+      if (this.broken) {
+        this.broken = false;
+        log.info("the write-ahead log is written again");
       }
       for (const entry of group) entry.onDurable?.();
       for (const entry of group) entry.resolve?.();
@@ -202,14 +213,11 @@ export class WalLog {
     await this.removeBefore(next, [next - 1]);
   }
 
-  /**
-   * After a failed write or sync the file's contents are unknown (a failed fsync may have dropped
-   * the dirty pages), so nothing more is acknowledged; a restart replays what did reach the disk.
-   */
   private fail(error: unknown, group: Entry[]): void {
-    this.failed = new WalLogFailedError(error);
-    log.error(`${this.failed.message}; no further turn can be acknowledged until a restart`);
-    for (const entry of [...group, ...this.queue.splice(0)]) entry.reject?.(this.failed);
+    const failed = new WalLogFailedError(error);
+    if (!this.broken) log.error(`${failed.message}; turns are refused until it can be written again`);
+    this.broken = true;
+    for (const entry of group) entry.reject?.(failed);
   }
 }
 
