@@ -47,7 +47,7 @@ const TAKEOVER_WAIT_MS = 5_000;
 const held = new Map<string, LockHolder>();
 
 export async function lockDataDir(dataDir: string, port: number): Promise<DataDirLock> {
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, "loom.lock");
   const holding = held.get(path);
   if (holding) throw new DataDirLockedError(dataDir, holding);

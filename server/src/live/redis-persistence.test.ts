@@ -44,24 +44,24 @@ afterAll(() => {
 
 describe("Redis persistence check at start", () => {
   it("warns when Redis runs without the append-only file", async () => {
-    const url = await redisServer(testPort(2641), "--appendonly", "no");
+    const url = await redisServer(testPort(2661), "--appendonly", "no");
     expect(await redisPersistenceWarning(url)).toMatch(/appendonly no.*lost/);
   });
 
   it("says nothing when Redis writes an append-only file synced every second or always", async () => {
-    const everysec = await redisServer(testPort(2642), "--appendonly", "yes", "--appendfsync", "everysec");
-    const always = await redisServer(testPort(2643), "--appendonly", "yes", "--appendfsync", "always");
+    const everysec = await redisServer(testPort(2662), "--appendonly", "yes", "--appendfsync", "everysec");
+    const always = await redisServer(testPort(2663), "--appendonly", "yes", "--appendfsync", "always");
     expect(await redisPersistenceWarning(everysec)).toBeNull();
     expect(await redisPersistenceWarning(always)).toBeNull();
   });
 
   it("tolerates a Redis whose CONFIG command is disabled", async () => {
-    const url = await redisServer(testPort(2644), "--appendonly", "no", "--rename-command", "CONFIG", "");
+    const url = await redisServer(testPort(2664), "--appendonly", "no", "--rename-command", "CONFIG", "");
     expect(await redisPersistenceWarning(url)).toBeNull();
   });
 
   it("logs the warning as one line, once per Redis", async () => {
-    const url = await redisServer(testPort(2645), "--appendonly", "no");
+    const url = await redisServer(testPort(2665), "--appendonly", "no");
     const lines = vi.spyOn(console, "error").mockImplementation(() => undefined);
     try {
       await warnUnlessRedisPersists(url);

@@ -83,7 +83,7 @@ export class WalLog {
    * must rebuild what `checkpoint` restates; then starts a new segment from that checkpoint.
    */
   static async open(options: WalLogOptions, replay: (payloads: string[]) => void): Promise<WalLog> {
-    await mkdir(options.dir, { recursive: true });
+    await mkdir(options.dir, { recursive: true, mode: 0o700 });
     const sequences = (await readdir(options.dir))
       .map((name) => SEGMENT.exec(name)?.[1])
       .filter((found): found is string => found !== undefined)
@@ -110,7 +110,7 @@ export class WalLog {
     options: WalLogOptions,
     sequence: number,
   ): Promise<{ handle: FileHandle; size: number }> {
-    const handle = await open(join(options.dir, segmentName(sequence)), "wx");
+    const handle = await open(join(options.dir, segmentName(sequence)), "wx", 0o600);
     try {
       const bytes = frame(options.checkpoint());
       await writeAll(handle, bytes);
