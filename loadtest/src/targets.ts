@@ -53,8 +53,8 @@ export function remoteLoomTarget(url: string): Target {
 }
 
 /**
- * A Loom server on a free port: embedded (PGlite in a temporary directory, in-memory live
- * store) unless DATABASE_URL and REDIS_URL are set, with the per-client rate limit above the
+ * A Loom server on a free port: embedded (PGlite and the write-ahead log in a temporary
+ * directory) unless DATABASE_URL and REDIS_URL are set, with the per-client rate limit above the
  * rate the run will send. In this process through `startLoomServer`, or isolated in a child.
  */
 export async function startLoomTarget(options: TargetOptions): Promise<Target> {
