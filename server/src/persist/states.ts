@@ -165,8 +165,13 @@ function asState(document: Record<string, unknown>): UniverseState {
  * keys in order, and the checksum of a jump's state skips re-sorting them (a third of a jump's
  * CPU before).
  */
-export async function upsertSnapshots(db: Db, list: readonly SnapshotWrite[]): Promise<void> {
-  if (list.length === 0) return;
+export async function upsertSnapshots(db: Db, all: readonly SnapshotWrite[]): Promise<void> {
+  if (all.length === 0) return;
+  // One statement may not upsert a row twice: of two snapshots of one position (two requests at
+  // the same head), the later one stands, as it would in two statements.
+  const list = [
+    ...new Map(all.map((snapshot) => [`${snapshot.universeId}@${snapshot.position}`, snapshot])).values(),
+  ];
   await db
     .insert(snapshots)
     .values(

@@ -381,6 +381,28 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       await expect(store.verifySnapshot(built.id, 14)).rejects.toBeInstanceOf(ChecksumMismatchError);
     });
 
+    it("rule 12c: two snapshots of one position in a batch (two requests at one head) store the last", async () => {
+      const built = await small(5);
+      const { json, checksum: sum } = canonicalWithChecksum(built.campaign.state);
+      const manual = {
+        universeId: built.id,
+        position: 5,
+        stateJson: json,
+        checksum: sum,
+        reason: "manual" as const,
+        createdAt: new Date(0).toISOString(),
+      };
+      const later = { ...manual, createdAt: new Date(1_000).toISOString() };
+      await store.appendTurns(built.id, { expectedHead: 5, turns: [], snapshots: [manual, later] });
+      expect(await store.getSnapshotAtOrBefore(built.id, 5)).toMatchObject({
+        position: 5,
+        checksum: sum,
+        createdAt: later.createdAt,
+      });
+      const [next] = built.campaign.take(1);
+      expect(await store.appendTurns(built.id, { expectedHead: 5, turns: [next!] })).toEqual({ head: 6 });
+    });
+
     it("rule 13: undone positions are marked in the append that undoes them, per timeline", async () => {
       const built = await small(10);
       const early = freshId("branch");
