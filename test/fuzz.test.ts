@@ -18,7 +18,7 @@ import { checkUniverses } from "./fuzz/invariants.ts";
  *
  * LOOM_FUZZ_FRAMES (default 100,000 with CI set, else 10,000), LOOM_FUZZ_HTTP (default 10,000 per
  * route with CI set, else 500) and LOOM_FUZZ_SEED set the run in embedded mode; Postgres + Redis,
- * whose request path is the same code over other stores, gets a fifth of each.
+ * whose request path is the same code over other stores, gets a tenth of each.
  * LOOM_FUZZ_VERBOSE=1 prints each route's answers by status. The summary line is `fuzz: N frames, N http requests, …`.
  */
 const FULL = Boolean(process.env.CI);
@@ -56,7 +56,7 @@ function unexplained(turns: Turn[], told: Set<string>, lostAcks: Set<number>): T
 }
 
 describe.each(modes())("fuzz ($name)", (mode) => {
-  const share = mode.name === "embedded" ? 1 : 0.2;
+  const share = mode.name === "embedded" ? 1 : 0.1;
   const frameCount = Math.ceil(FRAMES * share);
   const perRoute = Math.ceil(HTTP_PER_ROUTE * share);
   let server: LoomServer & { url: string };
