@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { seededRandom as seeded } from "@loom/shared/testing";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import { spawnServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
@@ -6,18 +7,6 @@ import { overcome, setTable } from "./support/players.ts";
 // Embedded mode on disk (no DATABASE_URL, no REDIS_URL): what a client was told is acknowledged
 // must survive kill -9 of the server, whatever the moment.
 const embedded = { DATABASE_URL: "", REDIS_URL: "" };
-
-/** A small seeded generator (mulberry32): the kill moments are reproducible from the logged seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Acked {
   position: number;
