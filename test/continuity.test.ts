@@ -63,7 +63,7 @@ for (const mode of modes()) {
     it("seed 000: three runs in one shared universe; only completed runs feed progression", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");
-      const universe = await gm.createUniverse({ name: "Shared Marches" });
+      const universe = await gm.createUniverse({ name: "Shared Marches", visibility: "public" });
       const player = connect(server.url);
       await player.registerPlayer("Riley");
       const alex = await player.createCharacter(universe.id, sheet("Alex"));
@@ -127,7 +127,7 @@ for (const mode of modes()) {
     it("seed 004: 20 turns, undo, branch, play both without cross-contamination; sessions update summaries", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");
-      const universe = await gm.createUniverse({ name: "Continuity" });
+      const universe = await gm.createUniverse({ name: "Continuity", visibility: "public" });
       const player = connect(server.url);
       await player.registerPlayer("Casey");
       const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
@@ -194,7 +194,7 @@ for (const mode of modes()) {
     it("a run resumed after 10,000 other turns is told what happened since its last session", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");
-      const universe = await gm.createUniverse({ name: "Long Absence" });
+      const universe = await gm.createUniverse({ name: "Long Absence", visibility: "public" });
       const player = connect(server.url);
       await player.registerPlayer("Ada");
       const { character, run } = await player.createCharacter(universe.id, sheet("Ada"));
@@ -240,7 +240,7 @@ for (const mode of modes()) {
     it("recaps are deterministic, and GM tools are refused to players with a code", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");
-      const universe = await gm.createUniverse({ name: "Determinism" });
+      const universe = await gm.createUniverse({ name: "Determinism", visibility: "public" });
       const player = connect(server.url);
       await player.registerPlayer("Noor");
       const { character, run } = await player.createCharacter(universe.id, sheet("Noor"));

@@ -170,7 +170,7 @@ describe("k6 wire helpers against a live universe room", () => {
   it("reserves a seat, answers JOIN_ROOM, sends an act frame and decodes the ack and turn", async () => {
     const gm = connect(target.url);
     await gm.registerPlayer("Wire GM");
-    const universe = await gm.createUniverse({ name: "Wire test" });
+    const universe = await gm.createUniverse({ name: "Wire test", visibility: "public" });
     const player = connect(target.url);
     const { player: me, token } = await player.registerPlayer("Wire");
     const { character, run } = await player.createCharacter(universe.id, characterSheet("Wire"));

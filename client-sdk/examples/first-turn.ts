@@ -11,9 +11,12 @@ const universe = await gm.createUniverse({
   premise: "A drowned coast of smugglers",
 });
 console.log(`universe ${universe.id} created; you are its GM`);
+// a universe is private: players join it with an invite code from its GM
+const invite = await gm.createInvite(universe.id);
 
 const player = connect(url);
 await player.registerPlayer("Alex");
+await player.acceptInvite(invite.code);
 const { character, run } = await player.createCharacter(universe.id, {
   name: "Mara",
   highConcept: "Disgraced cartographer of the Salt Guild",

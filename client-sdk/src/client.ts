@@ -3,6 +3,9 @@ import type {
   CharacterSheetInput,
   Delta,
   DiceDisclosure,
+  InviteRecord,
+  MemberRecord,
+  UniverseVisibility,
   JoinRole,
   ProgressionRecord,
   Recap,
@@ -19,6 +22,21 @@ import type {
 export type Universe = PublicUniverse;
 export type Run = RunRecord;
 export type Progression = ProgressionRecord;
+export type Invite = InviteRecord;
+export type Member = MemberRecord;
+export type { UniverseVisibility };
+
+/**
+ * Options of a write that a retry must not apply twice: the same `idempotencyKey` sent again
+ * (after a timeout, a dropped connection) gets the first answer back instead of a second effect.
+ */
+export interface WriteOptions {
+  idempotencyKey?: string;
+}
+
+function keyed(options: WriteOptions | undefined): Record<string, string> {
+  return options?.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : {};
+}
 export type { TimelinePage };
 import { LoomError, query, request } from "./http.ts";
 import { checkKeepTurns, UniverseSession } from "./session.ts";
@@ -162,14 +180,19 @@ export class LoomClient {
   }
 
   /** An authenticated call; an expired access token is refreshed once and the call retried. */
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const used = this.token;
     try {
-      return await request<T>(this.url, method, path, used, body);
+      return await request<T>(this.url, method, path, used, body, headers);
     } catch (error) {
       if (!(error instanceof LoomError) || error.code !== "token_expired" || !this.refresh) throw error;
       if (this.token === used) await this.refreshSession(); // else another call refreshed already
-      return request<T>(this.url, method, path, this.token, body);
+      return request<T>(this.url, method, path, this.token, body, headers);
     }
   }
 
@@ -178,9 +201,93 @@ export class LoomClient {
     if (this.token && this.refresh && expiresWithin(this.token, 60)) await this.refreshSession();
   }
 
-  /** The server draws the universe's dice secret; `diceCommitment` is its published sha256. */
-  async createUniverse(input: { name: string; premise?: string }): Promise<Universe> {
+  /**
+   * The server draws the universe's dice secret; `diceCommitment` is its published sha256. A
+   * universe is private (members and game masters only) unless `visibility: "public"`.
+   */
+  async createUniverse(input: {
+    name: string;
+    premise?: string;
+    visibility?: UniverseVisibility;
+  }): Promise<Universe> {
     return (await this.call<{ universe: Universe }>("POST", "/api/universes", input)).universe;
+  }
+
+  /** GM: make the universe public (any signed-in player may read, watch and join) or private. */
+  async setVisibility(universeId: string, visibility: UniverseVisibility): Promise<Universe> {
+    return (
+      await this.call<{ universe: Universe }>("PATCH", `/api/universes/${encodeURIComponent(universeId)}`, {
+        visibility,
+      })
+    ).universe;
+  }
+
+  /** GM: a new invite code; unlimited and without expiry unless limited here. */
+  async createInvite(
+    universeId: string,
+    limits: { maxUses?: number; expiresInSeconds?: number } = {},
+  ): Promise<Invite> {
+    return (
+      await this.call<{ invite: Invite }>(
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/invites`,
+        limits,
+      )
+    ).invite;
+  }
+
+  async listInvites(universeId: string): Promise<Invite[]> {
+    return (
+      await this.call<{ invites: Invite[] }>(
+        "GET",
+        `/api/universes/${encodeURIComponent(universeId)}/invites`,
+      )
+    ).invites;
+  }
+
+  async revokeInvite(universeId: string, code: string): Promise<Invite> {
+    return (
+      await this.call<{ invite: Invite }>(
+        "DELETE",
+        `/api/universes/${encodeURIComponent(universeId)}/invites/${encodeURIComponent(code)}`,
+      )
+    ).invite;
+  }
+
+  /** Becomes a member of the universe the code is for. */
+  async acceptInvite(code: string): Promise<{ member: Member; universe: Universe }> {
+    return this.call("POST", `/api/invites/${encodeURIComponent(code)}/accept`, {});
+  }
+
+  /** GM: the universe's members, removed ones included (with `removedAt`). */
+  async listMembers(universeId: string): Promise<Member[]> {
+    return (
+      await this.call<{ members: Member[] }>(
+        "GET",
+        `/api/universes/${encodeURIComponent(universeId)}/members`,
+      )
+    ).members;
+  }
+
+  /** GM: adds a player directly, or re-admits one removed. */
+  async addMember(universeId: string, playerId: string): Promise<Member> {
+    return (
+      await this.call<{ member: Member }>(
+        "PUT",
+        `/api/universes/${encodeURIComponent(universeId)}/members/${encodeURIComponent(playerId)}`,
+        {},
+      )
+    ).member;
+  }
+
+  /** GM: removes a player; their connections to the universe close and they can no longer play in it. */
+  async removeMember(universeId: string, playerId: string): Promise<Member> {
+    return (
+      await this.call<{ member: Member }>(
+        "DELETE",
+        `/api/universes/${encodeURIComponent(universeId)}/members/${encodeURIComponent(playerId)}`,
+      )
+    ).member;
   }
 
   async getUniverse(id: string): Promise<Universe> {
@@ -262,14 +369,16 @@ export class LoomClient {
     return (await this.call<{ run: Run }>("POST", `/api/runs/${encodeURIComponent(runId)}/resume`, {})).run;
   }
 
-  async completeRun(runId: string, reason = "retired"): Promise<{ run: Run; turn: Turn }> {
-    return this.call("POST", `/api/runs/${encodeURIComponent(runId)}/complete`, {
-      reason,
-    });
+  async completeRun(
+    runId: string,
+    reason = "retired",
+    options?: WriteOptions,
+  ): Promise<{ run: Run; turn: Turn }> {
+    return this.call("POST", `/api/runs/${encodeURIComponent(runId)}/complete`, { reason }, keyed(options));
   }
 
-  async abandonRun(runId: string): Promise<{ run: Run; turn: Turn }> {
-    return this.call("POST", `/api/runs/${encodeURIComponent(runId)}/abandon`, {});
+  async abandonRun(runId: string, options?: WriteOptions): Promise<{ run: Run; turn: Turn }> {
+    return this.call("POST", `/api/runs/${encodeURIComponent(runId)}/abandon`, {}, keyed(options));
   }
 
   /** A new run of one of your existing characters (e.g. in a branch). */
@@ -286,12 +395,18 @@ export class LoomClient {
   }
 
   /** GM: branch the universe after `position` into a new universe (copy-on-write). */
-  async branch(universeId: string, position: number, name?: string): Promise<Universe> {
+  async branch(
+    universeId: string,
+    position: number,
+    name?: string,
+    options?: WriteOptions,
+  ): Promise<Universe> {
     return (
       await this.call<{ universe: Universe }>(
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/branch`,
         { position, name },
+        keyed(options),
       )
     ).universe;
   }
@@ -321,12 +436,13 @@ export class LoomClient {
   }
 
   /** Undo over HTTP: a GM the latest applied turn (or `position`), a player their own latest. */
-  async undo(universeId: string, position?: number): Promise<Turn> {
+  async undo(universeId: string, position?: number, options?: WriteOptions): Promise<Turn> {
     return (
       await this.call<{ turn: Turn }>(
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/undo`,
         position === undefined ? {} : { position },
+        keyed(options),
       )
     ).turn;
   }
@@ -343,12 +459,19 @@ export class LoomClient {
   }
 
   /** GM: a retcon over HTTP. */
-  async retcon(universeId: string, note: string, deltas: Delta[] = []): Promise<Turn> {
+  async retcon(
+    universeId: string,
+    note: string,
+    deltas: Delta[] = [],
+    options?: WriteOptions,
+  ): Promise<Turn> {
     return (
-      await this.call<{ turn: Turn }>("POST", `/api/universes/${encodeURIComponent(universeId)}/retcon`, {
-        note,
-        deltas,
-      })
+      await this.call<{ turn: Turn }>(
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/retcon`,
+        { note, deltas },
+        keyed(options),
+      )
     ).turn;
   }
 

@@ -7,6 +7,10 @@ export {
   type HistoryQuery,
   type Progression,
   type AuthResult,
+  type Invite,
+  type Member,
+  type UniverseVisibility,
+  type WriteOptions,
 } from "./client.ts";
 export { UniverseSession, type ActResult, type SessionEvents, type RoomState } from "./session.ts";
 export { LoomError } from "./http.ts";

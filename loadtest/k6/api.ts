@@ -31,6 +31,7 @@ export function createUniverse(base: string, token: string, name: string): strin
   return call<{ universe: { id: string } }>("POST", `${base}/api/universes`, token, {
     name,
     premise: "A drowned coast under load",
+    visibility: "public",
   }).universe.id;
 }
 

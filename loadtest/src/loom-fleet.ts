@@ -41,6 +41,8 @@ export async function populateLoom(url: string, layout: Layout): Promise<Fleet> 
       const universe = await gm.createUniverse({
         name: `Load universe ${index + 1}`,
         premise: "A drowned coast under load",
+        // simulated players join without invites
+        visibility: "public",
       });
       const session = await gm.joinUniverse(universe.id, { role: "gm", keepTurns: KEEP_TURNS });
       const member = new SimMember(session, "gm", index, player.id, null, fleet.recordAck);

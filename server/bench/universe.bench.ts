@@ -20,7 +20,7 @@ function percentile(sorted: number[], p: number): number {
 async function table(url: string) {
   const gm = connect(url);
   await gm.registerPlayer("Bench GM");
-  const universe = await gm.createUniverse({ name: "Bench" });
+  const universe = await gm.createUniverse({ name: "Bench", visibility: "public" });
   const players: Array<{ session: UniverseSession; characterId: string }> = [];
   for (let i = 0; i < PLAYERS; i++) {
     const client = connect(url);

@@ -59,7 +59,7 @@ export async function buildLoomServer(
 
 async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
   const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory };
-  const { turnStore, accountStore } = config.databaseUrl
+  const { turnStore, accountStore, memberships, idempotency } = config.databaseUrl
     ? await createStores({ databaseUrl: config.databaseUrl })
     : config.pgliteWorker
       ? await createWorkerStores(embedded)
@@ -103,6 +103,8 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   const services: Services = {
     config,
     turnStore,
+    memberships,
+    idempotency,
     liveStore,
     tokens,
     accountStore,

@@ -47,6 +47,17 @@ export interface LoomConfig {
   trustProxy: string | null;
   /** Milliseconds clock for tokens and rate limits; tests move it forward. */
   clock: () => number;
+  /** Characters one player may create in one universe. */
+  maxCharactersPerUniverse: number;
+  /** Room connections one player may hold at once, across universes, tabs and processes. */
+  maxConnectionsPerPlayer: number;
+  /** How long an Idempotency-Key and its first response are kept. */
+  idempotencyTtlSeconds: number;
+  /**
+   * A play session that starts at least this long after the run's previous one ended refreshes
+   * fate points; a quicker return (a reconnect, a reload) continues the same play session.
+   */
+  sessionGapSeconds: number;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -125,6 +136,14 @@ export function loadConfig(
     },
     trustProxy: env.LOOM_TRUST_PROXY || null,
     clock: Date.now,
+    maxCharactersPerUniverse: int(
+      env.LOOM_MAX_CHARACTERS_PER_UNIVERSE,
+      5,
+      "LOOM_MAX_CHARACTERS_PER_UNIVERSE",
+    ),
+    maxConnectionsPerPlayer: int(env.LOOM_MAX_CONNECTIONS_PER_PLAYER, 8, "LOOM_MAX_CONNECTIONS_PER_PLAYER"),
+    idempotencyTtlSeconds: int(env.LOOM_IDEMPOTENCY_TTL_SECONDS, 86_400, "LOOM_IDEMPOTENCY_TTL_SECONDS"),
+    sessionGapSeconds: int(env.LOOM_SESSION_GAP_SECONDS, 3_600, "LOOM_SESSION_GAP_SECONDS"),
     ...overrides,
   };
 }

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { LoomConfig } from "./config.ts";
 import type { LiveStore } from "./live/live-store.ts";
 import type { TurnStore } from "./persist/turn-store.ts";
+import type { MembershipStore } from "./persist/membership-store.ts";
+import type { IdempotencyStore } from "./persist/idempotency-store.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { AccountStore } from "./auth/account-store.ts";
 import type { Sessions } from "./auth/sessions.ts";
@@ -17,6 +19,8 @@ import type { Metrics } from "./metrics.ts";
 export interface Services {
   config: LoomConfig;
   turnStore: TurnStore;
+  memberships: MembershipStore;
+  idempotency: IdempotencyStore;
   liveStore: LiveStore;
   tokens: TokenService;
   accountStore: AccountStore;

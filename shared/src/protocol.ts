@@ -42,6 +42,8 @@ export const CloseCode = {
   UniverseMoved: 4101,
   /** The run ended or was paused elsewhere. */
   RunClosed: 4102,
+  /** A game master removed this player from the universe. */
+  MemberRemoved: 4103,
 } as const;
 
 export const JoinRole = z.enum(["player", "gm", "spectator"]);

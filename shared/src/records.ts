@@ -22,6 +22,8 @@ export interface PublicUniverse {
   branchPosition: number | null;
   headPosition: number;
   status: "active" | "archived";
+  /** `private` (the default): members and game masters only; `public`: any signed-in player. */
+  visibility: UniverseVisibility;
   createdAt: string;
   /** sha256 of the universe's dice secret (hex), published when it is created: see fair-dice.ts. */
   diceCommitment: string;
@@ -43,10 +45,35 @@ export function publicUniverse(universe: UniverseRecord): PublicUniverse {
     branchPosition: universe.branchPosition,
     headPosition: universe.headPosition,
     status: universe.status,
+    visibility: universe.visibility,
     createdAt: universe.createdAt,
     diceCommitment: universe.diceCommitment,
     diceRevealedAt: universe.diceRevealedAt,
   };
+}
+
+export type UniverseVisibility = "private" | "public";
+
+/** A player's membership of a universe (game masters need none). */
+export interface MemberRecord {
+  universeId: string;
+  playerId: string;
+  /** The invite it came with, if any. */
+  inviteCode: string | null;
+  joinedAt: string;
+  /** Set when a game master removed the player: they may no longer read, watch or play. */
+  removedAt: string | null;
+}
+
+export interface InviteRecord {
+  code: string;
+  universeId: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  maxUses: number | null;
+  uses: number;
+  revokedAt: string | null;
 }
 
 export interface StateAt {

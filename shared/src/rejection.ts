@@ -37,6 +37,18 @@ export const RejectionCode = {
   Unavailable: "unavailable",
   /** The universe's dice secret is public: it rolls no more dice (a branch of it gets a new one). */
   DiceRevealed: "dice_revealed",
+  /** A private universe's reads, seats and characters are for its members and game masters. */
+  NotAMember: "not_a_member",
+  /** An invite code that does not exist, was revoked, expired or is used up. */
+  InvalidInvite: "invalid_invite",
+  /** The game master removed this player from the universe; an invite does not bring them back. */
+  MemberRemoved: "member_removed",
+  TooManyCharacters: "too_many_characters",
+  TooManyConnections: "too_many_connections",
+  /** An Idempotency-Key sent again with a different request. */
+  IdempotencyKeyReused: "idempotency_key_reused",
+  /** An Idempotency-Key whose first request is still running. */
+  RequestInProgress: "request_in_progress",
 } as const;
 
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];

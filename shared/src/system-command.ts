@@ -29,6 +29,12 @@ export const undoCommandSchema = z.object({
 export const sessionStartCommandSchema = z.object({
   kind: z.literal("session_start"),
   characterId: idSchema,
+  /**
+   * Whether fate points refresh: only at the start of a real play session (see
+   * `refreshesFatePoints`), not when a player reconnects or opens a second tab. Turns recorded
+   * without the field refresh.
+   */
+  refresh: z.boolean().optional(),
 });
 
 export const sessionEndCommandSchema = z.object({

@@ -27,10 +27,12 @@ export async function setTable(
   const gm = connect(url);
   await gm.registerPlayer("Game Master");
   const universe = await gm.createUniverse({ name: "The Salt Marches", premise: "A drowned coast" });
+  const invite = await gm.createInvite(universe.id);
   const players = [];
   for (const name of names) {
     const client = connect(url);
     const { player } = await client.registerPlayer(name);
+    await client.acceptInvite(invite.code);
     const { character, run } = await client.createCharacter(universe.id, sheet(name, sheets[name]));
     players.push({ client, characterId: character.id, runId: run.id, playerId: player.id });
   }

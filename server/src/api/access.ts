@@ -1,7 +1,11 @@
 import { RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
-import { ApiError } from "./http.ts";
+import { admission, isGm } from "../universe/admission.ts";
+import type { Request } from "express";
+import { ApiError, caller, type Caller } from "./http.ts";
+
+export { isGm };
 
 export async function universeOr404(id: string): Promise<UniverseRecord> {
   const universe = await services().turnStore.getUniverse(id);
@@ -9,12 +13,30 @@ export async function universeOr404(id: string): Promise<UniverseRecord> {
   return universe;
 }
 
-export function isGm(universe: UniverseRecord, playerId: string): boolean {
-  const gms = universe.settings.gms;
-  return universe.createdBy === playerId || (Array.isArray(gms) && gms.includes(playerId));
-}
-
 export function requireGm(universe: UniverseRecord, playerId: string): void {
   if (!isGm(universe, playerId))
     throw new ApiError(403, RejectionCode.NotAllowed, "only this universe's game masters may do that");
+}
+
+/** Members, game masters, and anyone not removed from a public universe; a coded 403 otherwise. */
+export async function requireMember(
+  universe: UniverseRecord,
+  playerId: string,
+): Promise<"gm" | "member" | "guest"> {
+  const admitted = await admission(universe, playerId);
+  if (!admitted.ok) throw new ApiError(403, admitted.rejection.code, admitted.rejection.message);
+  return admitted.as;
+}
+
+/** The caller when the request carries a token (an invalid one is still a 401), else null. */
+export async function callerIfAny(req: Request): Promise<Caller | null> {
+  return req.headers.authorization === undefined ? null : caller(req);
+}
+
+/** A universe the caller may read: a public one needs no token, a private one a member's. */
+export async function readableUniverse(req: Request, id: string): Promise<UniverseRecord> {
+  const universe = await universeOr404(id);
+  if (universe.visibility === "public" && req.headers.authorization === undefined) return universe;
+  await requireMember(universe, (await caller(req)).playerId);
+  return universe;
 }

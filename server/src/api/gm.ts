@@ -4,7 +4,7 @@ import { deltaSchema, LIMITS } from "@loom/shared";
 import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { caller, intParam, parseBody, route } from "./http.ts";
-import { isGm, requireGm, universeOr404 } from "./access.ts";
+import { isGm, requireGm, requireMember, universeOr404 } from "./access.ts";
 import { fail } from "./runs.ts";
 import { ApiError } from "./http.ts";
 import { publicUniverse, RejectionCode } from "@loom/shared";
@@ -26,6 +26,7 @@ export function installGmRoutes(app: Application): void {
     route(async (req) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
+      await requireMember(universe, me.playerId);
       const body = parseBody(undoBody, req.body);
       const actor = {
         kind: isGm(universe, me.playerId) ? ("gm" as const) : ("player" as const),
@@ -84,8 +85,15 @@ export function installGmRoutes(app: Application): void {
         name: body.name ?? `${universe.name} (branch at ${body.position})`,
         createdBy: me.playerId,
       });
+      // the table carries over: the parent's members and visibility
+      const { memberships } = services();
+      await memberships.copyMembers(universe.id, branch.id);
+      const visible =
+        universe.visibility === branch.visibility
+          ? branch
+          : ((await memberships.setVisibility(branch.id, universe.visibility)) ?? branch);
       res.status(201);
-      return { universe: publicUniverse(branch) };
+      return { universe: publicUniverse(visible) };
     }),
   );
 

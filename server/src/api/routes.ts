@@ -19,7 +19,9 @@ import {
   route,
 } from "./http.ts";
 import { redactTurn } from "../rooms/projection.ts";
-import { isGm, universeOr404 } from "./access.ts";
+import { callerIfAny, isGm, readableUniverse, requireMember, universeOr404 } from "./access.ts";
+import { installMemberRoutes } from "./members.ts";
+import { installIdempotency } from "./idempotency.ts";
 import { installRunRoutes } from "./runs.ts";
 import { installGmRoutes } from "./gm.ts";
 import { installDiceRoutes } from "./dice.ts";
@@ -34,6 +36,7 @@ function trustProxy(value: string): number | boolean | string {
 const universeBody = z.object({
   name: z.string().trim().min(1).max(200),
   premise: z.string().max(4000).default(""),
+  visibility: z.enum(["private", "public"]).default("private"),
 });
 const characterBody = characterSheetSchema.extend({ therapeuticFocus: z.string().max(200).optional() });
 const timelineQuery = z.object({
@@ -52,6 +55,7 @@ export function installRoutes(app: Application): void {
   app.use(express.json({ limit: "64kb" }));
   app.use("/api", checkPath);
   app.use("/api", limits.writes);
+  installIdempotency(app);
 
   app.get(
     "/healthz",
@@ -99,10 +103,12 @@ export function installRoutes(app: Application): void {
       const me = await caller(req);
       const body = parseBody(universeBody, req.body);
       const { turnStore, newId } = services();
-      const universe = await turnStore.createUniverse(
+      let universe = await turnStore.createUniverse(
         { id: newId(), name: body.name, createdBy: me.playerId },
         emptyState(body.name, body.premise),
       );
+      if (body.visibility !== universe.visibility)
+        universe = (await services().memberships.setVisibility(universe.id, body.visibility)) ?? universe;
       res.status(201);
       return { universe: publicUniverse(universe) };
     }),
@@ -112,22 +118,27 @@ export function installRoutes(app: Application): void {
     "/api/universes",
     route(async (req) => {
       const limit = req.query.limit === undefined ? 50 : intParam(req.query.limit, "limit", 1);
-      const universes = await services().turnStore.listUniverses({ limit: Math.min(limit, 200) });
+      const me = await callerIfAny(req);
+      const universes = await services().memberships.listVisibleUniverses(
+        me?.playerId ?? null,
+        Math.min(limit, 200),
+      );
       return { universes: universes.map(publicUniverse) };
     }),
   );
 
   app.get(
     "/api/universes/:id",
-    route(async (req) => ({ universe: publicUniverse(await universeOr404(String(req.params.id))) })),
+    route(async (req) => ({ universe: publicUniverse(await readableUniverse(req, String(req.params.id))) })),
   );
 
   /** Makes sure the universe's room is up (on this or another process); clients then joinById. */
   app.post(
     "/api/universes/:id/open",
     route(async (req) => {
-      await caller(req);
+      const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
+      await requireMember(universe, me.playerId);
       await services().ownership.open(universe.id);
       return { roomId: universe.id };
     }),
@@ -138,25 +149,19 @@ export function installRoutes(app: Application): void {
     route(async (req, res) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
+      await requireMember(universe, me.playerId);
       const body = parseBody(characterBody, req.body);
       const { therapeuticFocus, ...sheet } = body;
-      const { turnStore, newId } = services();
-      const character = await turnStore.createCharacter({
-        id: newId(),
-        playerId: me.playerId,
-        universeId: universe.id,
-        name: sheet.name,
-        sheet,
+      const { memberships, newId, config } = services();
+      const created = await memberships.createCharacterWithRun({
+        character: { id: newId(), playerId: me.playerId, universeId: universe.id, name: sheet.name, sheet },
+        run: { id: newId(), therapeuticFocus: therapeuticFocus ?? null },
+        limit: config.maxCharactersPerUniverse,
       });
-      const run = await turnStore.createRun({
-        id: newId(),
-        playerId: me.playerId,
-        characterId: character.id,
-        universeId: universe.id,
-        therapeuticFocus: therapeuticFocus ?? null,
-      });
+      if (!created.ok)
+        throw new ApiError(created.reason === "member_removed" ? 403 : 409, created.reason, created.message);
       res.status(201);
-      return { character, run };
+      return { character: created.character, run: created.run };
     }),
   );
 
@@ -165,6 +170,7 @@ export function installRoutes(app: Application): void {
     route(async (req) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
+      await requireMember(universe, me.playerId);
       const query = parseBody(timelineQuery, req.query);
       const page = await services().turnStore.timeline(universe.id, query);
       if (isGm(universe, me.playerId)) return page;
@@ -180,6 +186,7 @@ export function installRoutes(app: Application): void {
     route(async (req) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
+      await requireMember(universe, me.playerId);
       const turn = await services().turnStore.getTurn(
         universe.id,
         intParam(req.params.position, "position", 1),
@@ -212,6 +219,7 @@ export function installRoutes(app: Application): void {
   installRunRoutes(app);
   installGmRoutes(app);
   installDiceRoutes(app);
+  installMemberRoutes(app);
 
   app.use("/api", (_req, res) => {
     res.status(404).json({ error: { code: RejectionCode.NotFound, message: "no such endpoint" } });

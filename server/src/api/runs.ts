@@ -5,7 +5,7 @@ import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { recapFor } from "../universe/continuity.ts";
 import { ApiError, caller, parseBody, route, type Caller } from "./http.ts";
-import { isGm, universeOr404 } from "./access.ts";
+import { isGm, requireMember, universeOr404 } from "./access.ts";
 import type { RunRecord } from "../persist/turn-store.ts";
 import type { Rejection } from "@loom/shared";
 
@@ -30,14 +30,26 @@ export function fail(rejection: Rejection): never {
   throw new ApiError(STATUS[rejection.code] ?? 400, rejection.code, rejection.message);
 }
 
-/** The run, if the caller may see it: its player, or a GM of its universe. */
+/** The run, if the caller may see it: its player while still admitted to its universe, or a GM. */
 async function runFor(me: Caller, runId: string): Promise<RunRecord> {
   const run = await services().turnStore.getRun(runId);
   if (!run) throw new ApiError(404, RejectionCode.UnknownRun, `no run ${runId}`);
-  if (run.playerId !== me.playerId && !isGm(await universeOr404(run.universeId), me.playerId)) {
+  const universe = await universeOr404(run.universeId);
+  if (run.playerId !== me.playerId && !isGm(universe, me.playerId)) {
     throw new ApiError(403, RejectionCode.NotYourCharacter, "this run belongs to another player");
   }
+  await requireMember(universe, me.playerId);
   return run;
+}
+
+/** A character may start a run in its own universe, or in a branch descending from it. */
+async function inLineage(universeId: string, characterUniverseId: string): Promise<boolean> {
+  let current: string | null = universeId;
+  for (let depth = 0; current !== null && depth < 1000; depth += 1) {
+    if (current === characterUniverseId) return true;
+    current = (await services().turnStore.getUniverse(current))?.parentId ?? null;
+  }
+  return false;
 }
 
 function actorFor(run: RunRecord, me: Caller): { kind: "player" | "gm"; playerId: string } {
@@ -133,6 +145,7 @@ export function installRunRoutes(app: Application): void {
     route(async (req, res) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
+      await requireMember(universe, me.playerId);
       const body = parseBody(newRunBody, req.body);
       const { turnStore, newId } = services();
       const character = await turnStore.getCharacter(body.characterId);
@@ -140,6 +153,12 @@ export function installRunRoutes(app: Application): void {
         throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${body.characterId}`);
       if (character.playerId !== me.playerId)
         throw new ApiError(403, RejectionCode.NotYourCharacter, "this character belongs to another player");
+      if (!(await inLineage(universe.id, character.universeId)))
+        throw new ApiError(
+          409,
+          RejectionCode.UnknownCharacter,
+          "this character belongs to another universe (only its own universe and its branches)",
+        );
       const open = (await turnStore.listRuns({ characterId: character.id, universeId: universe.id })).find(
         (run) => run.state === "active" || run.state === "paused",
       );

@@ -14,8 +14,21 @@ import type { AccountStore } from "../auth/account-store.ts";
 import type { Db } from "./rows.ts";
 import * as schema from "./schema.ts";
 import type { TurnStore } from "./turn-store.ts";
+import { Memberships } from "./memberships.ts";
+import type { MembershipStore } from "./membership-store.ts";
+import { IdempotencyKeys, type IdempotencyStore } from "./idempotency-store.ts";
 
 export * from "./turn-store.ts";
+export type { MembershipStore } from "./membership-store.ts";
+export type { IdempotencyStore } from "./idempotency-store.ts";
+
+/** The ports one database serves. Closing the TurnStore closes the database. */
+export interface Stores {
+  turnStore: TurnStore;
+  accountStore: AccountStore;
+  memberships: MembershipStore;
+  idempotency: IdempotencyStore;
+}
 
 export interface TurnStoreOptions {
   /** Postgres (postgres.js) when given; otherwise the embedded PGlite. */
@@ -51,17 +64,14 @@ export async function createTurnStore(options: TurnStoreOptions = {}): Promise<T
   return (await createStores(options)).turnStore;
 }
 
-/** The ports one database serves. Closing the TurnStore closes the database. */
-export interface Stores {
-  turnStore: TurnStore;
-  accountStore: AccountStore;
-}
-
 export async function createStores(options: TurnStoreOptions = {}): Promise<Stores> {
   const database = await openDatabase(options);
+  const clock = () => new Date();
   return {
-    turnStore: new DrizzleTurnStore(database.driver, database.db, () => database.close()),
+    turnStore: new DrizzleTurnStore(database.driver, database.db, () => database.close(), clock),
     accountStore: new DrizzleAccountStore(database.db),
+    memberships: new Memberships(database.db, clock),
+    idempotency: new IdempotencyKeys(database.db, clock),
   };
 }
 

@@ -1,5 +1,6 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
+import { creditCompletedRun, revokeCompletedRun } from "@loom/shared";
 import { toCharacter, toPlayer, toProgression, toRun, toSession } from "./rows.ts";
 import type { Db } from "./rows.ts";
 import { characters, playSessions, players, progression, runs } from "./schema.ts";
@@ -144,5 +145,50 @@ export class Records {
       .insert(progression)
       .values(row)
       .onConflictDoUpdate({ target: progression.playerId, set: fields });
+  }
+
+  /**
+   * Credits a completed run to its player's progression in one transaction, the row locked while
+   * it is read and written: two completions at once cannot lose each other's credit, and a run
+   * already credited changes nothing.
+   */
+  creditCompletion(run: RunRecord, now: string): Promise<ProgressionRecord> {
+    return this.changeProgression(run.playerId, async (current) => creditCompletedRun(current, run, { now }));
+  }
+
+  /** Reverses a completion's credit (its turn was undone), under the same lock. */
+  revokeCompletion(run: RunRecord, now: string): Promise<ProgressionRecord> {
+    return this.changeProgression(run.playerId, async (current, tx) => {
+      const completedRuns = (
+        await tx
+          .select()
+          .from(runs)
+          .where(and(eq(runs.playerId, run.playerId), eq(runs.state, "completed")))
+      ).map(toRun);
+      return revokeCompletedRun(current, { ...run, state: "completed" }, { now, completedRuns });
+    });
+  }
+
+  private changeProgression(
+    playerId: string,
+    change: (current: ProgressionRecord, tx: Db) => Promise<ProgressionRecord>,
+  ): Promise<ProgressionRecord> {
+    return this.db.transaction(async (tx) => {
+      await tx
+        .insert(progression)
+        .values({ playerId, updatedAt: new Date(0) })
+        .onConflictDoNothing();
+      const [row] = await tx
+        .select()
+        .from(progression)
+        .where(eq(progression.playerId, playerId))
+        .for("update");
+      const current = toProgression(row!);
+      const next = await change(current, tx);
+      if (next === current) return current;
+      const { playerId: _key, ...fields } = { ...next, updatedAt: new Date(next.updatedAt) };
+      await tx.update(progression).set(fields).where(eq(progression.playerId, playerId));
+      return next;
+    });
   }
 }

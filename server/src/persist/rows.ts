@@ -125,6 +125,7 @@ export function toUniverse(row: typeof schema.universes.$inferSelect): UniverseR
     branchPosition: row.branchPosition,
     headPosition: row.headPosition,
     status: row.status,
+    visibility: row.visibility,
     createdAt: iso(row.createdAt),
     diceCommitment: row.diceCommitment,
     diceRevealedAt: isoOrNull(row.diceRevealedAt),

@@ -40,6 +40,7 @@ const values = <T extends string>(options: readonly T[]) => options as [T, ...T[
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 export const universeStatus = pgEnum("universe_status", ["active", "archived"]);
+export const universeVisibility = pgEnum("universe_visibility", ["private", "public"]);
 export const runState = pgEnum("run_state", values(runStateSchema.options));
 export const actorKind = pgEnum("actor_kind", values(actorKindSchema.options));
 // The enums are the shared schemas' own values, so the database and the domain cannot drift apart.
@@ -110,6 +111,8 @@ export const universes = pgTable(
     headPosition: integer("head_position").notNull().default(0),
     status: universeStatus("status").notNull().default("active"),
     settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+    /** Private: members and game masters only. Public: any signed-in player may read and join. */
+    visibility: universeVisibility("visibility").notNull().default("private"),
     createdBy: text("created_by").notNull(),
     createdAt: instant("created_at").notNull().defaultNow(),
   },
@@ -293,3 +296,67 @@ export const progression = pgTable("progression", {
     .default(sql`'{}'::text[]`),
   updatedAt: instant("updated_at").notNull().defaultNow(),
 });
+
+/**
+ * Who may read, watch and play a universe besides its game masters (who stay in the universe's
+ * own record). A removed member keeps the row with `removed_at`, so neither an old invite nor a
+ * public universe lets them back in; only a game master re-adding them does.
+ */
+export const universeMembers = pgTable(
+  "universe_members",
+  {
+    universeId: text("universe_id")
+      .notNull()
+      .references(() => universes.id),
+    playerId: text("player_id")
+      .notNull()
+      .references(() => players.id),
+    inviteCode: text("invite_code"),
+    joinedAt: instant("joined_at").notNull().defaultNow(),
+    removedAt: instant("removed_at"),
+  },
+  (t) => [
+    primaryKey({ name: "universe_members_pkey", columns: [t.universeId, t.playerId] }),
+    index("universe_members_player_idx").on(t.playerId),
+  ],
+);
+
+/** Invite codes a game master hands out; accepting one makes the player a member. */
+export const universeInvites = pgTable(
+  "universe_invites",
+  {
+    code: text("code").primaryKey(),
+    universeId: text("universe_id")
+      .notNull()
+      .references(() => universes.id),
+    createdBy: text("created_by").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    expiresAt: instant("expires_at"),
+    maxUses: integer("max_uses"),
+    uses: integer("uses").notNull().default(0),
+    revokedAt: instant("revoked_at"),
+  },
+  (t) => [index("universe_invites_universe_idx").on(t.universeId)],
+);
+
+/**
+ * HTTP writes sent with an Idempotency-Key: the first response, kept until `expires_at`, so a
+ * retry (through any process) gets it back instead of applying the write again. `status` is null
+ * while the first request runs.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    playerId: text("player_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    status: integer("status"),
+    response: jsonb("response"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    expiresAt: instant("expires_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "idempotency_keys_pkey", columns: [t.playerId, t.key] }),
+    index("idempotency_keys_expires_idx").on(t.expiresAt),
+  ],
+);

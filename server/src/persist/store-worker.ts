@@ -12,12 +12,14 @@ function fields(error: unknown): Record<string, unknown> {
   return typeof error === "object" && error !== null ? { ...(error as Record<string, unknown>) } : {};
 }
 
-port.on("message", (message: { id: number; store?: "accounts"; method: string; args: unknown[] }) => {
+type PortName = "turnStore" | "accountStore" | "memberships" | "idempotency";
+
+port.on("message", (message: { id: number; port?: PortName; method: string; args: unknown[] }) => {
   void (async () => {
     try {
       const stores = await opening;
       if (message.method === "ready") return port.postMessage({ id: message.id, result: true });
-      const store = message.store === "accounts" ? stores.accountStore : stores.turnStore;
+      const store = stores[message.port ?? "turnStore"];
       const method = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[
         message.method
       ];

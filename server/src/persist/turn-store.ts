@@ -203,4 +203,8 @@ export interface TurnStore {
   listSessions(runId: string): Promise<PlaySessionRecord[]>;
   getProgression(playerId: string): Promise<ProgressionRecord>;
   putProgression(progression: ProgressionRecord): Promise<void>;
+  /** Credits a completed run once, reading and writing the progression in one locked transaction. */
+  creditCompletion(run: RunRecord, now: string): Promise<ProgressionRecord>;
+  /** Takes a completed run's credit back (its completion was undone), in one locked transaction. */
+  revokeCompletion(run: RunRecord, now: string): Promise<ProgressionRecord>;
 }

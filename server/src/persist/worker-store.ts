@@ -2,6 +2,8 @@ import { Worker } from "node:worker_threads";
 import { AppendConflictError, ChecksumMismatchError, NotFoundError, type TurnStore } from "./turn-store.ts";
 import type { Stores, TurnStoreOptions } from "./index.ts";
 import { NameTakenError, type AccountStore } from "../auth/account-store.ts";
+import type { MembershipStore } from "./membership-store.ts";
+import type { IdempotencyStore } from "./idempotency-store.ts";
 
 /**
  * The embedded TurnStore on a worker thread. PGlite runs Postgres as WebAssembly on the thread
@@ -48,6 +50,8 @@ const METHODS = [
   "listSessions",
   "getProgression",
   "putProgression",
+  "creditCompletion",
+  "revokeCompletion",
 ] as const satisfies ReadonlyArray<Exclude<keyof TurnStore, "driver" | "close">>;
 
 const ACCOUNT_METHODS = [
@@ -61,6 +65,25 @@ const ACCOUNT_METHODS = [
   "rotateRefreshToken",
   "revokeFamily",
 ] as const satisfies ReadonlyArray<keyof AccountStore>;
+
+const MEMBERSHIP_METHODS = [
+  "getMember",
+  "listMembers",
+  "addMember",
+  "removeMember",
+  "copyMembers",
+  "createInvite",
+  "listInvites",
+  "revokeInvite",
+  "acceptInvite",
+  "setVisibility",
+  "listVisibleUniverses",
+  "createCharacterWithRun",
+] as const satisfies ReadonlyArray<keyof MembershipStore>;
+
+const IDEMPOTENCY_METHODS = ["claimKey", "completeKey", "releaseKey"] as const satisfies ReadonlyArray<
+  keyof IdempotencyStore
+>;
 
 /** Errors the port defines come back as the same classes, so callers can still tell them apart. */
 function revive(error: NonNullable<Reply["error"]>): Error {
@@ -118,24 +141,30 @@ export async function createWorkerStores(options: Omit<TurnStoreOptions, "databa
   worker.on("error", (error) => failAll(error));
   worker.on("exit", (code) => failAll(new Error(`the turn store worker exited (${code})`)));
 
-  const call = (method: string, args: unknown[], store?: "accounts"): Promise<unknown> => {
+  const call = (method: string, args: unknown[], port = "turnStore"): Promise<unknown> => {
     if (failed) return Promise.reject(failed);
     const id = next++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, store, method, args });
+      worker.postMessage({ id, port, method, args });
     });
+  };
+  const proxy = (port: string, methods: readonly string[]) => {
+    const store: Record<string, unknown> = {};
+    for (const method of methods) store[method] = (...args: unknown[]) => call(method, args, port);
+    return store;
   };
 
   await call("ready", []); // migrations applied, or the error that stopped them
-  const store = { driver: "pglite" as const } as Record<string, unknown>;
-  for (const method of METHODS) store[method] = (...args: unknown[]) => call(method, args);
+  const store = { driver: "pglite" as const, ...proxy("turnStore", METHODS) } as Record<string, unknown>;
   store.close = async () => {
     await call("close", []);
     await worker.terminate();
   };
-  const accounts: Record<string, unknown> = {};
-  for (const method of ACCOUNT_METHODS)
-    accounts[method] = (...args: unknown[]) => call(method, args, "accounts");
-  return { turnStore: store as unknown as TurnStore, accountStore: accounts as unknown as AccountStore };
+  return {
+    turnStore: store as unknown as TurnStore,
+    accountStore: proxy("accountStore", ACCOUNT_METHODS) as unknown as AccountStore,
+    memberships: proxy("memberships", MEMBERSHIP_METHODS) as unknown as MembershipStore,
+    idempotency: proxy("idempotency", IDEMPOTENCY_METHODS) as unknown as IdempotencyStore,
+  };
 }

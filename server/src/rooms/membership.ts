@@ -9,6 +9,7 @@ import {
 import { services } from "../services.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import type { RunRecord } from "../persist/turn-store.ts";
+import { admission, isGm } from "../universe/admission.ts";
 
 /** Who a connected client is in this universe, settled once at join. */
 export interface Member {
@@ -24,8 +25,7 @@ export interface Member {
 }
 
 export function isGameMaster(authority: UniverseAuthority, playerId: string): boolean {
-  const gms = authority.universe.settings.gms;
-  return authority.universe.createdBy === playerId || (Array.isArray(gms) && gms.includes(playerId));
+  return isGm(authority.universe, playerId);
 }
 
 /** Join failures carry the rejection code first, so SDK users can switch on it. */
@@ -43,6 +43,10 @@ export async function admitMember(
   options: JoinOptions,
 ): Promise<Member> {
   const base = { playerId: auth.playerId, name: auth.name, run: null };
+  // read afresh: the game master may have removed the player or changed the visibility since
+  const universe = (await services().turnStore.getUniverse(authority.universe.id)) ?? authority.universe;
+  const admitted = await admission(universe, auth.playerId);
+  if (!admitted.ok) refuse(403, admitted.rejection.code, admitted.rejection.message);
   if (options.role === "spectator") {
     return {
       ...base,
@@ -66,14 +70,20 @@ export async function admitMember(
   }
   if (!options.runId) refuse(400, "invalid_message", "players join with the runId of their character's run");
   const { turnStore } = services();
-  const run = await turnStore.getRun(options.runId);
-  if (!run || run.universeId !== authority.universe.id)
-    refuse(404, "unknown_run", `no run ${options.runId} in this universe`);
-  if (run.playerId !== auth.playerId) refuse(403, "not_your_character", "this run belongs to another player");
-  if (run.state !== "active" && run.state !== "paused")
-    refuse(409, "run_not_active", `the run is ${run.state}`);
-  if (run.state === "paused") await turnStore.updateRun(run.id, { state: "active" });
-  authority.closedRuns.delete(run.id);
+  const runId = options.runId;
+  // a lifecycle change like any other: it must not interleave with a completion of the same run
+  const run = await authority.lifecycle(async () => {
+    const found = await turnStore.getRun(runId);
+    if (!found || found.universeId !== authority.universe.id)
+      refuse(404, "unknown_run", `no run ${runId} in this universe`);
+    if (found.playerId !== auth.playerId)
+      refuse(403, "not_your_character", "this run belongs to another player");
+    if (found.state !== "active" && found.state !== "paused")
+      refuse(409, "run_not_active", `the run is ${found.state}`);
+    if (found.state === "paused") await turnStore.updateRun(found.id, { state: "active" });
+    authority.closedRuns.delete(found.id);
+    return found;
+  });
   if (!authority.state.characters[run.characterId]) {
     const record = await turnStore.getCharacter(run.characterId);
     if (!record) refuse(404, "unknown_character", `character ${run.characterId} does not exist`);

@@ -30,7 +30,8 @@ import { watchFrames } from "./frame-size.ts";
 import { totalHandler } from "./total-handler.ts";
 import { admitMember, joinRefusal, type Member } from "./membership.ts";
 import { outputBatch } from "./output-batch.ts";
-import { endPlaySession, startPlaySession, type OpenSession } from "../universe/continuity.ts";
+import { PlaySessions } from "./play-sessions.ts";
+import { ConnectionLimit } from "./connection-limit.ts";
 import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
 
 export interface AuthData {
@@ -39,8 +40,10 @@ export interface AuthData {
 }
 
 type MemberState = Member & {
+  /** The player's bucket in this universe, shared by all their connections to it. */
   bucket: TokenBucket;
-  session?: OpenSession;
+  /** Whether this connection holds a seat in its run's play session. */
+  seated: boolean;
   /** The newest turn acknowledged to this member that the marks sent to it do not cover yet (0: none). */
   awaitingMarks: number;
 };
@@ -73,6 +76,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private patchingWithTurn = false;
   /** Session endings in progress; disposal waits for them so their turns are flushed too. */
   private readonly leaving = new Set<Promise<void>>();
+  private sessions!: PlaySessions;
+  /** Action rate per player in this universe: N sockets share one bucket, not N buckets. */
+  private readonly buckets = new Map<string, TokenBucket>();
+  private connections!: ConnectionLimit;
 
   static override async onAuth(token: string, _options: unknown, _context: AuthContext): Promise<AuthData> {
     if (!token)
@@ -97,6 +104,13 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   override onCreate(options: { universeId: string }): void {
     const { ownership, config } = services();
     this.authority = ownership.take(options.universeId);
+    this.sessions = new PlaySessions(this.authority);
+    // renewed with the lease, every third of its TTL; a dead process's connections lapse
+    this.connections = new ConnectionLimit(
+      this.presence,
+      config.maxConnectionsPerPlayer,
+      Math.max(30_000, config.leaseTtlMs * 3),
+    );
     // Colyseus disconnects a client past this many messages a second; well above the action
     // limit, so a fast client meets `rate_limited` rejections first. No action limit, no cap.
     this.maxMessagesPerSecond =
@@ -180,13 +194,27 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         `join options: ${issue?.path.map(String).join(".") || "options"}: ${issue?.message ?? "invalid"}`,
       );
     }
+    const { config } = services();
+    if (!(await this.connections.admit(auth.playerId, client.sessionId, Date.now())))
+      throw joinRefusal(
+        429,
+        RejectionCode.TooManyConnections,
+        `a player may hold ${config.maxConnectionsPerPlayer} connections at once`,
+      );
     watchFrames(client);
-    const member = await admitMember(this.authority, auth, parsed.data);
-    const state: MemberState = {
-      ...member,
-      bucket: new TokenBucket(services().config.actionsPerSecond, Date.now()),
-      awaitingMarks: 0,
-    };
+    let member: Member;
+    try {
+      member = await admitMember(this.authority, auth, parsed.data);
+    } catch (error) {
+      await this.connections.release(auth.playerId, client.sessionId);
+      throw error;
+    }
+    let bucket = this.buckets.get(member.playerId);
+    if (!bucket) {
+      bucket = new TokenBucket(config.actionsPerSecond, Date.now());
+      this.buckets.set(member.playerId, bucket);
+    }
+    const state: MemberState = { ...member, bucket, seated: false, awaitingMarks: 0 };
     client.userData = state;
     this.attachView(client, state);
     // From here on every new turn reaches the client as a broadcast; one broadcast while it was
@@ -197,14 +225,13 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     } satisfies RecentMessage);
     if (member.characterId) this.markPresent(member.characterId, true);
     if (member.role === "player" && member.run) {
-      const { turnStore, newId } = services();
-      const run = member.run;
-      let started: Awaited<ReturnType<typeof startPlaySession>>;
+      state.seated = true;
+      let recap: Awaited<ReturnType<PlaySessions["enter"]>>;
       try {
-        started = await startPlaySession(turnStore, this.authority, run, member.playerId, newId);
+        recap = await this.sessions.enter(member.run, member.playerId);
       } catch (error) {
         // the member is in and may play; only the session marker and the recap are missing
-        log.error(`universe ${this.roomId}: the session of run ${run.id} could not start`, error);
+        log.error(`universe ${this.roomId}: the session of run ${member.run.id} could not start`, error);
         this.sendRejection(
           client,
           null,
@@ -212,12 +239,14 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         );
         return;
       }
-      if ("rejected" in started) {
-        log.warn(`session for run ${run.id} could not start: ${started.message}`);
-        return;
-      }
-      state.session = started.session;
-      client.send(ServerMessage.Recap, started.recap);
+      if (recap) client.send(ServerMessage.Recap, recap);
+    }
+  }
+
+  /** A game master removed the player: their connections here close (their sessions end). */
+  expel(playerId: string): void {
+    for (const client of this.clients) {
+      if (memberOf(client)?.playerId === playerId) client.leave(CloseCode.MemberRemoved);
     }
   }
 
@@ -259,27 +288,19 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
 
   override async onLeave(client: Client): Promise<void> {
     const member = memberOf(client);
+    if (member) void this.connections.release(member.playerId, client.sessionId).catch(() => undefined);
     if (
       member?.characterId &&
       !this.clients.some((other) => other !== client && memberOf(other)?.characterId === member.characterId)
     ) {
       this.markPresent(member.characterId, false);
     }
-    if (member?.session) {
-      const session = member.session;
-      member.session = undefined;
-      const ending = this.endSession(session);
+    if (member?.seated && member.runId) {
+      member.seated = false;
+      const ending = this.sessions.leave(member.runId);
+      if (!ending) return;
       this.leaving.add(ending);
       await ending.finally(() => this.leaving.delete(ending));
-    }
-  }
-
-  private async endSession(session: OpenSession): Promise<void> {
-    try {
-      const ended = await endPlaySession(services().turnStore, this.authority, session);
-      if ("rejected" in ended) log.warn(`session ${session.id} did not end: ${ended.message}`);
-    } catch (error) {
-      log.warn(`session ${session.id} did not end cleanly`, error);
     }
   }
 
@@ -414,6 +435,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
    */
   private async renewLease(): Promise<void> {
     const { liveStore, config, processId } = services();
+    const now = Date.now();
+    for (const client of this.clients) {
+      const member = memberOf(client);
+      if (member) void this.connections.renew(member.playerId, client.sessionId, now).catch(() => undefined);
+    }
     try {
       if (await liveStore.renew(this.authority.lease, config.leaseTtlMs)) return;
       const again = await liveStore.acquire(this.roomId, processId, config.leaseTtlMs);

@@ -122,6 +122,8 @@ export class UniverseAuthority {
   };
   /** Once the secret is public anyone could predict a roll, so the universe rolls no more. */
   private diceRevealed = false;
+  /** The tail of the run-lifecycle queue (see `lifecycle`). */
+  private lifecycleTail: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly options: AuthorityOptions,
@@ -219,6 +221,17 @@ export class UniverseAuthority {
   /** From now on no turn of this universe rolls dice: its secret is about to be made public. */
   sealDice(): void {
     this.diceRevealed = true;
+  }
+
+  /**
+   * Runs lifecycle changes (pause, resume, complete, abandon, the undo of an ending) one at a
+   * time: each reads the run record, decides, submits its turn and writes the record before the
+   * next one reads it, so two concurrent completions cannot both pass the check.
+   */
+  lifecycle<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.lifecycleTail.then(change);
+    this.lifecycleTail = result.catch(() => undefined);
+    return result;
   }
 
   /** The room that serves this universe listens for turns and durability marks. */

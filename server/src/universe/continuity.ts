@@ -1,11 +1,9 @@
 import {
   buildRecap,
-  creditCompletedRun,
   isRejection,
   milestonesFor,
   reject,
   reopenCompletedRun,
-  revokeCompletedRun,
   RejectionCode,
   selectWhileAway,
   summarizeSession,
@@ -124,12 +122,13 @@ export async function startPlaySession(
   run: RunRecord,
   playerId: string,
   newId: () => string,
+  refresh = true,
 ): Promise<{ session: OpenSession; recap: Recap } | Rejection> {
   const recap = await recapFor(turnStore, authority, run, authority.state, authority.head);
   const before = authority.state;
   const started = await authority.submit({
     actor: { kind: "player", playerId },
-    command: { kind: "session_start", characterId: run.characterId },
+    command: { kind: "session_start", characterId: run.characterId, refresh },
     runId: run.id,
     characterId: run.characterId,
   });
@@ -215,10 +214,7 @@ export async function endRun(
     turnCount,
     milestones: milestonesFor(turnCount),
   });
-  if (outcome === "completed") {
-    const progression = await turnStore.getProgression(run.playerId);
-    await turnStore.putProgression(creditCompletedRun(progression, updated, { now: ended.turn.createdAt }));
-  }
+  if (outcome === "completed") await turnStore.creditCompletion(updated, ended.turn.createdAt);
   return { run: updated, turn: ended.turn };
 }
 
@@ -242,13 +238,7 @@ export async function afterUndo(
       completionReason: null,
       completedAtPosition: null,
     });
-    const progression = await turnStore.getProgression(run.playerId);
-    const completedRuns = (await turnStore.listRuns({ playerId: run.playerId })).filter(
-      (other) => other.state === "completed",
-    );
-    await turnStore.putProgression(
-      revokeCompletedRun(progression, { ...updated, state: "completed" }, { now, completedRuns }),
-    );
+    await turnStore.revokeCompletion(updated, now);
     return run.id;
   }
   if (run.state === "abandoned") {

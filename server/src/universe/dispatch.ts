@@ -22,3 +22,14 @@ export async function callUniverse<N extends OperationName>(
   if (local) return (await local.runOperation(name, args)) as Result<N>;
   return (await matchMaker.remoteRoomCall(universeId, "runOperation", [name, args])) as Result<N>;
 }
+
+/**
+ * Closes a player's connections to the universe's room wherever it is open; nothing to do when it
+ * is not (a room opened later checks membership at every join).
+ */
+export async function expelFromUniverse(universeId: string, playerId: string): Promise<void> {
+  const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
+  if (local) return local.expel(playerId);
+  if ((await matchMaker.query({ roomId: universeId })).length === 0) return;
+  await matchMaker.remoteRoomCall(universeId, "expel", [playerId]);
+}

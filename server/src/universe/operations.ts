@@ -49,7 +49,7 @@ export async function undo(
       authority.recentTurns.find((turn) => turn.position === target) ??
       (await turnStore.getTurn(authority.universe.id, target)) ??
       undefined;
-    const reopened = await afterUndo(turnStore, undone, result.turn.createdAt);
+    const reopened = await authority.lifecycle(() => afterUndo(turnStore, undone, result.turn.createdAt));
     if (reopened) authority.closedRuns.delete(reopened);
   }
   return { ok: true, turn: result.turn };
@@ -88,12 +88,14 @@ export async function finishRun(
   outcome: "completed" | "abandoned",
   reason: string | null,
 ): Promise<OperationResult> {
-  const run = await runOf(ctx, actor, runId);
-  if (isRejection(run)) return { ok: false, rejection: run };
-  const ended = await endRun(ctx.turnStore, ctx.authority, run, outcome, reason, actor);
-  if ("rejected" in ended) return { ok: false, rejection: ended };
-  ctx.authority.closedRuns.add(run.id);
-  return { ok: true, turn: ended.turn, run: ended.run };
+  return ctx.authority.lifecycle(async (): Promise<OperationResult> => {
+    const run = await runOf(ctx, actor, runId);
+    if (isRejection(run)) return { ok: false, rejection: run };
+    const ended = await endRun(ctx.turnStore, ctx.authority, run, outcome, reason, actor);
+    if ("rejected" in ended) return { ok: false, rejection: ended };
+    ctx.authority.closedRuns.add(run.id);
+    return { ok: true, turn: ended.turn, run: ended.run };
+  });
 }
 
 /** Pauses or resumes a run. No turn: pausing changes nothing in the story, only who may act. */
@@ -103,14 +105,16 @@ export async function setRunPaused(
   runId: string,
   paused: boolean,
 ): Promise<{ ok: true; run: RunRecord } | { ok: false; rejection: Rejection }> {
-  const run = await runOf(ctx, actor, runId);
-  if (isRejection(run)) return { ok: false, rejection: run };
-  const moved = transitionRun(run, paused ? "paused" : "active");
-  if (isRejection(moved)) return { ok: false, rejection: moved };
-  const updated = await ctx.turnStore.updateRun(run.id, { state: moved.run.state });
-  if (paused) ctx.authority.closedRuns.add(run.id);
-  else ctx.authority.closedRuns.delete(run.id);
-  return { ok: true, run: updated };
+  return ctx.authority.lifecycle(async () => {
+    const run = await runOf(ctx, actor, runId);
+    if (isRejection(run)) return { ok: false as const, rejection: run };
+    const moved = transitionRun(run, paused ? "paused" : "active");
+    if (isRejection(moved)) return { ok: false as const, rejection: moved };
+    const updated = await ctx.turnStore.updateRun(run.id, { state: moved.run.state });
+    if (paused) ctx.authority.closedRuns.add(run.id);
+    else ctx.authority.closedRuns.delete(run.id);
+    return { ok: true as const, run: updated };
+  });
 }
 
 /** Writes pending turns now (e.g. before branching at the newest position). */

@@ -4,3 +4,4 @@ export * from "./session-summary.ts";
 export * from "./progression.ts";
 export * from "./run-lifecycle.ts";
 export { selectWhileAway, type TimelineEvent, type TimelineTurn } from "./timeline.ts";
+export { refreshesFatePoints } from "./session-refresh.ts";

@@ -256,4 +256,12 @@ describe("system commands", () => {
     expect(ended.events[0]!.data).toMatchObject({ summary: "Rested." });
     rejected(state, { kind: "session_start", characterId: "kell" }, MARA, "not_your_character");
   });
+
+  it("a session start that continues a play session (refresh: false) leaves fate points alone", () => {
+    const state = seedUniverse();
+    state.characters.mara!.fatePoints = 1;
+    const again = decided(state, { kind: "session_start", characterId: "mara", refresh: false }, MARA);
+    expect(again.kind).toBe("session_start");
+    expect(again.after.characters.mara!.fatePoints).toBe(1);
+  });
 });

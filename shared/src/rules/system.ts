@@ -71,7 +71,10 @@ function sessionCharacter(state: UniverseState, characterId: string, ctx: Decide
   return character;
 }
 
-/** A play session starts: fate points below refresh are topped up to it (Fate Core p. 80). */
+/**
+ * A play session starts: fate points below refresh are topped up to it (Fate Core p. 80), once
+ * per real play session (`command.refresh`).
+ */
 export function decideSessionStart(
   state: UniverseState,
   command: SessionStartCommand,
@@ -83,7 +86,7 @@ export function decideSessionStart(
   draft.event("session_started", `${character.name} joins the table`, {
     data: { characterId: character.id },
   });
-  if (character.fatePoints < character.refresh) {
+  if (command.refresh !== false && character.fatePoints < character.refresh) {
     draft.set(pointer("characters", character.id, "fatePoints"), character.refresh, character.fatePoints);
   }
   return draft.decision("session_start");
@@ -110,7 +113,11 @@ export function decideSessionEnd(
 }
 
 /** A run ends: completed (retired, died, victory…) or abandoned. A major event for everyone. */
-export function decideRunEnd(state: UniverseState, command: RunEndCommand, ctx: DecideContext): Decision | Rejection {
+export function decideRunEnd(
+  state: UniverseState,
+  command: RunEndCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
   const character = sessionCharacter(state, command.characterId, ctx);
   if (isRejection(character)) return character;
   const draft = new Draft(state, ctx);
@@ -120,7 +127,12 @@ export function decideRunEnd(state: UniverseState, command: RunEndCommand, ctx: 
       : "leaves their story unfinished";
   draft.event("run_ended", `${character.name} ${how}`, {
     major: command.outcome === "completed",
-    data: { characterId: character.id, runId: command.runId, outcome: command.outcome, reason: command.reason },
+    data: {
+      characterId: character.id,
+      runId: command.runId,
+      outcome: command.outcome,
+      reason: command.reason,
+    },
   });
   return draft.decision("system");
 }

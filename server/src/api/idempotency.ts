@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import type { Application, NextFunction, Request, Response } from "express";
+import { RejectionCode } from "@loom/shared";
+import { services } from "../services.ts";
+import { ApiError, caller } from "./http.ts";
+import { log } from "../log.ts";
+
+/** The writes a retry could apply twice. */
+export const IDEMPOTENT_WRITES = [
+  "/api/universes",
+  "/api/universes/:id/characters",
+  "/api/universes/:id/runs",
+  "/api/universes/:id/undo",
+  "/api/universes/:id/retcon",
+  "/api/universes/:id/branch",
+  "/api/universes/:id/snapshots",
+  "/api/universes/:id/invites",
+  "/api/invites/:code/accept",
+  "/api/runs/:id/pause",
+  "/api/runs/:id/resume",
+  "/api/runs/:id/complete",
+  "/api/runs/:id/abandon",
+];
+
+const KEY = /^[\x21-\x7e]{1,200}$/;
+/** A first request still unanswered after this long was cut short (its process died). */
+const ABANDONED_AFTER_MS = 60_000;
+
+/**
+ * `Idempotency-Key` on HTTP writes: the first request with a key runs and its answer is kept
+ * (durably, per player, for LOOM_IDEMPOTENCY_TTL_SECONDS) before it is sent; the same key with
+ * the same request gets that answer again without running anything, through any process; the
+ * same key with a different request is refused. Failures a retry could cure (5xx) are not kept.
+ * Without the header a write simply runs.
+ */
+export function installIdempotency(app: Application): void {
+  app.post(IDEMPOTENT_WRITES, (req, res, next) => {
+    if (req.headers["idempotency-key"] === undefined) return next();
+    idempotently(req, res, next).catch(next);
+  });
+}
+
+async function idempotently(req: Request, res: Response, next: NextFunction): Promise<void> {
+  const header = req.headers["idempotency-key"];
+  const key = Array.isArray(header) ? header[0] : header;
+  if (key === undefined || !KEY.test(key))
+    throw new ApiError(
+      400,
+      RejectionCode.InvalidMessage,
+      "Idempotency-Key must be 1 to 200 visible ASCII characters",
+    );
+  const me = await caller(req);
+  const { idempotency, config } = services();
+  const requestHash = createHash("sha256")
+    .update(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? null)}`)
+    .digest("hex");
+  const claim = await idempotency.claimKey({
+    playerId: me.playerId,
+    key,
+    requestHash,
+    ttlMs: config.idempotencyTtlSeconds * 1000,
+    staleAfterMs: ABANDONED_AFTER_MS,
+  });
+  if (claim.state === "mismatch")
+    throw new ApiError(
+      422,
+      RejectionCode.IdempotencyKeyReused,
+      "this Idempotency-Key was used for a different request",
+    );
+  if (claim.state === "running")
+    throw new ApiError(
+      409,
+      RejectionCode.RequestInProgress,
+      "the first request with this Idempotency-Key is still running; retry shortly",
+    );
+  if (claim.state === "done") {
+    res.status(claim.status).setHeader("Idempotent-Replayed", "true");
+    res.json(claim.response);
+    return;
+  }
+  // The answer, success or coded error, is stored before it leaves: a retry that follows it
+  // finds it. A 5xx frees the key instead, so the retry runs.
+  const send = res.json.bind(res);
+  res.json = (body: unknown) => {
+    const status = res.statusCode;
+    const keep =
+      status < 500
+        ? idempotency.completeKey(me.playerId, key, status, body ?? null)
+        : idempotency.releaseKey(me.playerId, key);
+    keep.then(
+      () => send(body),
+      (error: unknown) => {
+        log.warn(`keeping the answer to Idempotency-Key ${key} failed`, error);
+        send(body);
+      },
+    );
+    return res;
+  };
+  next();
+}

@@ -1,0 +1,147 @@
+import { randomBytes } from "node:crypto";
+import type { Application } from "express";
+import { z } from "zod";
+import { publicUniverse, RejectionCode } from "@loom/shared";
+import { services } from "../services.ts";
+import { expelFromUniverse } from "../universe/dispatch.ts";
+import { ApiError, caller, parseBody, route } from "./http.ts";
+import { isGm, requireGm, universeOr404 } from "./access.ts";
+
+const visibilityBody = z.object({ visibility: z.enum(["private", "public"]) });
+const inviteBody = z.object({
+  maxUses: z.number().int().min(1).max(10_000).optional(),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(365 * 86_400)
+    .optional(),
+});
+const idParam = z.string().min(1).max(64);
+
+/** Invite codes carry 96 random bits: unguessable, short enough to paste into a chat. */
+function newInviteCode(): string {
+  return randomBytes(12).toString("base64url");
+}
+
+/** Membership: visibility, invite codes, and the game master's list of members. */
+export function installMemberRoutes(app: Application): void {
+  app.patch(
+    "/api/universes/:id",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      const body = parseBody(visibilityBody, req.body);
+      const changed = await services().memberships.setVisibility(universe.id, body.visibility);
+      return { universe: publicUniverse(changed ?? universe) };
+    }),
+  );
+
+  app.post(
+    "/api/universes/:id/invites",
+    route(async (req, res) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      const body = parseBody(inviteBody, req.body);
+      const expiresAt =
+        body.expiresInSeconds === undefined
+          ? null
+          : new Date(Date.now() + body.expiresInSeconds * 1000).toISOString();
+      const invite = await services().memberships.createInvite({
+        code: newInviteCode(),
+        universeId: universe.id,
+        createdBy: me.playerId,
+        expiresAt,
+        maxUses: body.maxUses ?? null,
+      });
+      res.status(201);
+      return { invite };
+    }),
+  );
+
+  app.get(
+    "/api/universes/:id/invites",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      return { invites: await services().memberships.listInvites(universe.id) };
+    }),
+  );
+
+  app.delete(
+    "/api/universes/:id/invites/:code",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      const invite = await services().memberships.revokeInvite(
+        universe.id,
+        parseBody(idParam, req.params.code),
+      );
+      if (!invite) throw new ApiError(404, RejectionCode.InvalidInvite, "this universe has no such invite");
+      return { invite };
+    }),
+  );
+
+  app.post(
+    "/api/invites/:code/accept",
+    route(async (req) => {
+      const me = await caller(req);
+      const code = parseBody(idParam, req.params.code);
+      const accepted = await services().memberships.acceptInvite(code, me.playerId);
+      if (!accepted.ok)
+        throw new ApiError(
+          accepted.reason === "member_removed" ? 403 : 404,
+          accepted.reason,
+          accepted.message,
+        );
+      const universe = await universeOr404(accepted.member.universeId);
+      return { member: accepted.member, universe: publicUniverse(universe) };
+    }),
+  );
+
+  app.get(
+    "/api/universes/:id/members",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      return { members: await services().memberships.listMembers(universe.id) };
+    }),
+  );
+
+  /** A game master adds a player directly, or re-admits one they removed. */
+  app.put(
+    "/api/universes/:id/members/:playerId",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      const playerId = parseBody(idParam, req.params.playerId);
+      if (!(await services().turnStore.getPlayer(playerId)))
+        throw new ApiError(404, RejectionCode.NotFound, `no player ${playerId}`);
+      return { member: await services().memberships.addMember(universe.id, playerId) };
+    }),
+  );
+
+  /** Removes a member: their connections to the universe close and they can no longer play in it. */
+  app.delete(
+    "/api/universes/:id/members/:playerId",
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      requireGm(universe, me.playerId);
+      const playerId = parseBody(idParam, req.params.playerId);
+      if (isGm(universe, playerId))
+        throw new ApiError(409, RejectionCode.NotAllowed, "a game master cannot be removed as a member");
+      if (!(await services().turnStore.getPlayer(playerId)))
+        throw new ApiError(404, RejectionCode.NotFound, `no player ${playerId}`);
+      const member = await services().memberships.removeMember(universe.id, playerId);
+      await expelFromUniverse(universe.id, playerId);
+      return { member };
+    }),
+  );
+}

@@ -1,0 +1,62 @@
+import type {
+  CharacterRecord,
+  InviteRecord,
+  MemberRecord,
+  RunRecord,
+  UniverseRecord,
+  UniverseVisibility,
+} from "@loom/shared";
+
+export type { InviteRecord, MemberRecord, UniverseVisibility } from "@loom/shared";
+
+export type InviteAcceptance =
+  | { ok: true; member: MemberRecord }
+  | { ok: false; reason: "invalid_invite" | "member_removed"; message: string };
+
+export type CharacterCreation =
+  | { ok: true; character: CharacterRecord; run: RunRecord }
+  | { ok: false; reason: "too_many_characters" | "member_removed"; message: string };
+
+export interface NewCharacterWithRun {
+  character: Omit<CharacterRecord, "createdAt">;
+  run: Pick<RunRecord, "id" | "therapeuticFocus">;
+  /** Characters the player may have in this universe, this one included. */
+  limit: number;
+}
+
+/**
+ * The MembershipStore port: who besides its game masters may read, watch and play a universe,
+ * and the invite codes that make a player a member. The adapters are the TurnStore's (one
+ * database); the checks that must not race (an invite's uses, characters per player) are
+ * decided inside one transaction.
+ */
+export interface MembershipStore {
+  getMember(universeId: string, playerId: string): Promise<MemberRecord | null>;
+  listMembers(universeId: string): Promise<MemberRecord[]>;
+  /** A game master adds (or re-admits) a player directly. */
+  addMember(universeId: string, playerId: string): Promise<MemberRecord>;
+  /** Marks the player removed (a guest of a public universe too, who has no membership yet). */
+  removeMember(universeId: string, playerId: string): Promise<MemberRecord>;
+  /** Members of `fromId` (not removed) become members of `toId` too (a branch). */
+  copyMembers(fromId: string, toId: string): Promise<void>;
+
+  createInvite(
+    invite: Pick<InviteRecord, "code" | "universeId" | "createdBy" | "expiresAt" | "maxUses">,
+  ): Promise<InviteRecord>;
+  listInvites(universeId: string): Promise<InviteRecord[]>;
+  /** Null when the universe has no such code. */
+  revokeInvite(universeId: string, code: string): Promise<InviteRecord | null>;
+  /** Counts a use and makes the player a member, unless the code is unusable or they were removed. */
+  acceptInvite(code: string, playerId: string): Promise<InviteAcceptance & { universeId?: string }>;
+
+  setVisibility(universeId: string, visibility: UniverseVisibility): Promise<UniverseRecord | null>;
+  /** Public universes and those the player is a game master or (not removed) member of, newest first. */
+  listVisibleUniverses(playerId: string | null, limit: number): Promise<UniverseRecord[]>;
+
+  /**
+   * Creates a character and its first run, counting the player's characters in the universe under
+   * a lock on their membership (made on the way if missing), so parallel requests cannot pass the
+   * limit together.
+   */
+  createCharacterWithRun(input: NewCharacterWithRun): Promise<CharacterCreation>;
+}

@@ -1,0 +1,247 @@
+import { and, asc, count, desc, eq, or, sql } from "drizzle-orm";
+import type { Db } from "./rows.ts";
+import { toCharacter, toRun, toUniverse } from "./rows.ts";
+import { characters, runs, universeInvites, universeMembers, universes } from "./schema.ts";
+import type {
+  CharacterCreation,
+  InviteAcceptance,
+  InviteRecord,
+  MemberRecord,
+  MembershipStore,
+  NewCharacterWithRun,
+  UniverseVisibility,
+} from "./membership-store.ts";
+import type { UniverseRecord } from "./turn-store.ts";
+
+const iso = (date: Date) => date.toISOString();
+const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
+
+function toMember(row: typeof universeMembers.$inferSelect): MemberRecord {
+  return { ...row, joinedAt: iso(row.joinedAt), removedAt: isoOrNull(row.removedAt) };
+}
+
+function toInvite(row: typeof universeInvites.$inferSelect): InviteRecord {
+  return {
+    ...row,
+    createdAt: iso(row.createdAt),
+    expiresAt: isoOrNull(row.expiresAt),
+    revokedAt: isoOrNull(row.revokedAt),
+  };
+}
+
+/** Why an invite cannot be used now, or null when it can. */
+function unusable(invite: typeof universeInvites.$inferSelect, now: Date): string | null {
+  if (invite.revokedAt) return "this invite was revoked";
+  if (invite.expiresAt && invite.expiresAt <= now) return "this invite has expired";
+  if (invite.maxUses !== null && invite.uses >= invite.maxUses) return "this invite is used up";
+  return null;
+}
+
+/** The MembershipStore over the TurnStore's drizzle database (either adapter). */
+export class Memberships implements MembershipStore {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => Date,
+  ) {}
+
+  async getMember(universeId: string, playerId: string): Promise<MemberRecord | null> {
+    const [row] = await this.db
+      .select()
+      .from(universeMembers)
+      .where(and(eq(universeMembers.universeId, universeId), eq(universeMembers.playerId, playerId)));
+    return row ? toMember(row) : null;
+  }
+
+  async listMembers(universeId: string): Promise<MemberRecord[]> {
+    const rows = await this.db
+      .select()
+      .from(universeMembers)
+      .where(eq(universeMembers.universeId, universeId))
+      .orderBy(asc(universeMembers.joinedAt), asc(universeMembers.playerId));
+    return rows.map(toMember);
+  }
+
+  async addMember(universeId: string, playerId: string): Promise<MemberRecord> {
+    const [row] = await this.db
+      .insert(universeMembers)
+      .values({ universeId, playerId, joinedAt: this.clock() })
+      .onConflictDoUpdate({
+        target: [universeMembers.universeId, universeMembers.playerId],
+        set: { removedAt: null },
+      })
+      .returning();
+    return toMember(row!);
+  }
+
+  async removeMember(universeId: string, playerId: string): Promise<MemberRecord> {
+    const now = this.clock();
+    const [row] = await this.db
+      .insert(universeMembers)
+      .values({ universeId, playerId, joinedAt: now, removedAt: now })
+      .onConflictDoUpdate({
+        target: [universeMembers.universeId, universeMembers.playerId],
+        set: { removedAt: sql`coalesce(${universeMembers.removedAt}, ${now.toISOString()}::timestamptz)` },
+      })
+      .returning();
+    return toMember(row!);
+  }
+
+  async copyMembers(fromId: string, toId: string): Promise<void> {
+    await this.db.execute(sql`
+      insert into ${universeMembers} (universe_id, player_id, invite_code, joined_at)
+      select ${toId}, player_id, invite_code, ${this.clock().toISOString()}::timestamptz
+      from ${universeMembers}
+      where universe_id = ${fromId} and removed_at is null
+      on conflict do nothing`);
+  }
+
+  async createInvite(
+    invite: Pick<InviteRecord, "code" | "universeId" | "createdBy" | "expiresAt" | "maxUses">,
+  ): Promise<InviteRecord> {
+    const [row] = await this.db
+      .insert(universeInvites)
+      .values({
+        ...invite,
+        expiresAt: invite.expiresAt ? new Date(invite.expiresAt) : null,
+        createdAt: this.clock(),
+      })
+      .returning();
+    return toInvite(row!);
+  }
+
+  async listInvites(universeId: string): Promise<InviteRecord[]> {
+    const rows = await this.db
+      .select()
+      .from(universeInvites)
+      .where(eq(universeInvites.universeId, universeId))
+      .orderBy(asc(universeInvites.createdAt), asc(universeInvites.code));
+    return rows.map(toInvite);
+  }
+
+  async revokeInvite(universeId: string, code: string): Promise<InviteRecord | null> {
+    const [row] = await this.db
+      .update(universeInvites)
+      .set({
+        revokedAt: sql`coalesce(${universeInvites.revokedAt}, ${this.clock().toISOString()}::timestamptz)`,
+      })
+      .where(and(eq(universeInvites.universeId, universeId), eq(universeInvites.code, code)))
+      .returning();
+    return row ? toInvite(row) : null;
+  }
+
+  acceptInvite(code: string, playerId: string): Promise<InviteAcceptance & { universeId?: string }> {
+    return this.db.transaction(async (tx) => {
+      const now = this.clock();
+      const [invite] = await tx
+        .select()
+        .from(universeInvites)
+        .where(eq(universeInvites.code, code))
+        .for("update");
+      if (!invite) return { ok: false, reason: "invalid_invite", message: "no such invite" } as const;
+      const [existing] = await tx
+        .select()
+        .from(universeMembers)
+        .where(
+          and(eq(universeMembers.universeId, invite.universeId), eq(universeMembers.playerId, playerId)),
+        );
+      if (existing?.removedAt)
+        return {
+          ok: false,
+          reason: "member_removed",
+          message: "a game master removed you from this universe",
+        } as const;
+      // accepting again is harmless and uses nothing up
+      if (existing) return { ok: true, member: toMember(existing), universeId: invite.universeId } as const;
+      const why = unusable(invite, now);
+      if (why) return { ok: false, reason: "invalid_invite", message: why } as const;
+      await tx
+        .update(universeInvites)
+        .set({ uses: sql`${universeInvites.uses} + 1` })
+        .where(eq(universeInvites.code, code));
+      const [row] = await tx
+        .insert(universeMembers)
+        .values({ universeId: invite.universeId, playerId, inviteCode: code, joinedAt: now })
+        .returning();
+      return { ok: true, member: toMember(row!), universeId: invite.universeId } as const;
+    });
+  }
+
+  async setVisibility(universeId: string, visibility: UniverseVisibility): Promise<UniverseRecord | null> {
+    const [row] = await this.db
+      .update(universes)
+      .set({ visibility })
+      .where(eq(universes.id, universeId))
+      .returning();
+    return row ? toUniverse(row) : null;
+  }
+
+  async listVisibleUniverses(playerId: string | null, limit: number): Promise<UniverseRecord[]> {
+    const mine =
+      playerId === null
+        ? undefined
+        : or(
+            eq(universes.createdBy, playerId),
+            sql`${universes.settings} -> 'gms' ? ${playerId}`,
+            sql`exists (select 1 from ${universeMembers} m where m.universe_id = ${universes.id}
+              and m.player_id = ${playerId} and m.removed_at is null)`,
+          );
+    const rows = await this.db
+      .select()
+      .from(universes)
+      .where(or(eq(universes.visibility, "public"), mine))
+      .orderBy(desc(universes.createdAt), desc(universes.id))
+      .limit(Math.max(1, Math.min(limit, 1000)));
+    return rows.map(toUniverse);
+  }
+
+  createCharacterWithRun(input: NewCharacterWithRun): Promise<CharacterCreation> {
+    const { character, run, limit } = input;
+    return this.db.transaction(async (tx) => {
+      const now = this.clock();
+      const membership = and(
+        eq(universeMembers.universeId, character.universeId),
+        eq(universeMembers.playerId, character.playerId),
+      );
+      await tx
+        .insert(universeMembers)
+        .values({ universeId: character.universeId, playerId: character.playerId, joinedAt: now })
+        .onConflictDoNothing();
+      const [member] = await tx.select().from(universeMembers).where(membership).for("update");
+      if (member?.removedAt)
+        return {
+          ok: false,
+          reason: "member_removed",
+          message: "a game master removed you from this universe",
+        } as const;
+      const [counted] = await tx
+        .select({ n: count() })
+        .from(characters)
+        .where(
+          and(eq(characters.universeId, character.universeId), eq(characters.playerId, character.playerId)),
+        );
+      if ((counted?.n ?? 0) >= limit)
+        return {
+          ok: false,
+          reason: "too_many_characters",
+          message: `a player may have ${limit} characters in a universe`,
+        } as const;
+      const [characterRow] = await tx
+        .insert(characters)
+        .values({ ...character, createdAt: now })
+        .returning();
+      const [runRow] = await tx
+        .insert(runs)
+        .values({
+          id: run.id,
+          playerId: character.playerId,
+          characterId: character.id,
+          universeId: character.universeId,
+          therapeuticFocus: run.therapeuticFocus,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      return { ok: true, character: toCharacter(characterRow!), run: toRun(runRow!) } as const;
+    });
+  }
+}

@@ -1,0 +1,95 @@
+import { refreshesFatePoints, type Recap } from "@loom/shared";
+import { services } from "../services.ts";
+import { log } from "../log.ts";
+import type { RunRecord } from "../persist/turn-store.ts";
+import type { UniverseAuthority } from "../universe/authority.ts";
+import { endPlaySession, startPlaySession, type OpenSession } from "../universe/continuity.ts";
+
+interface Seat {
+  /** Clients of the run in this room (tabs, devices). */
+  holders: number;
+  opening: Promise<{ session: OpenSession; recap: Recap } | null>;
+}
+
+/**
+ * The play sessions of one universe's room, one per run however many clients play it: a second
+ * tab joins the session that is open instead of starting another, and the session ends when the
+ * run's last client leaves. Fate points refresh only when a session starts long enough after the
+ * run's previous one ended (`LOOM_SESSION_GAP_SECONDS`).
+ */
+export class PlaySessions {
+  private readonly seats = new Map<string, Seat>();
+  /** When each run's last session here ended, and endings still under way. */
+  private readonly endedAt = new Map<string, number>();
+  private readonly ending = new Map<string, Promise<void>>();
+
+  constructor(private readonly authority: UniverseAuthority) {}
+
+  /** A client joined with a run: its recap, from the session it starts or joins. */
+  async enter(run: RunRecord, playerId: string): Promise<Recap | null> {
+    const seat = this.seats.get(run.id);
+    if (seat) {
+      seat.holders += 1;
+      return (await seat.opening)?.recap ?? null;
+    }
+    const opening = this.open(run, playerId);
+    this.seats.set(run.id, { holders: 1, opening });
+    return (await opening)?.recap ?? null;
+  }
+
+  /** A client of the run left; the last one ends the session. */
+  leave(runId: string): Promise<void> | null {
+    const seat = this.seats.get(runId);
+    if (!seat) return null;
+    seat.holders -= 1;
+    if (seat.holders > 0) return null;
+    this.seats.delete(runId);
+    this.endedAt.set(runId, Date.now());
+    const ending = this.close(seat).finally(() => {
+      this.endedAt.set(runId, Date.now());
+      if (this.ending.get(runId) === ending) this.ending.delete(runId);
+    });
+    this.ending.set(runId, ending);
+    return ending;
+  }
+
+  private async open(
+    run: RunRecord,
+    playerId: string,
+  ): Promise<{ session: OpenSession; recap: Recap } | null> {
+    await this.ending.get(run.id);
+    const { turnStore, newId, config } = services();
+    const refresh = refreshesFatePoints({
+      previousEndedAt: this.endedAt.get(run.id) ?? (await this.previousEnd(run)),
+      now: Date.now(),
+      gapMs: config.sessionGapSeconds * 1000,
+    });
+    const started = await startPlaySession(turnStore, this.authority, run, playerId, newId, refresh);
+    if ("rejected" in started) {
+      log.warn(`session for run ${run.id} could not start: ${started.message}`);
+      return null;
+    }
+    return started;
+  }
+
+  /** When the run's previous session ended, from its `session_end` turn (an earlier room's). */
+  private async previousEnd(run: RunRecord): Promise<number | null> {
+    const position = run.lastSessionEndPosition;
+    if (position === null) return null;
+    const turn =
+      this.authority.recentTurns.find((recent) => recent.position === position) ??
+      (await services().turnStore.getTurn(run.universeId, position));
+    return turn ? Date.parse(turn.createdAt) : null;
+  }
+
+  private async close(seat: Seat): Promise<void> {
+    const started = await seat.opening;
+    if (!started) return;
+    try {
+      const ended = await endPlaySession(services().turnStore, this.authority, started.session);
+      if ("rejected" in ended) log.warn(`session ${started.session.id} did not end: ${ended.message}`);
+    } catch (error) {
+      log.warn(`session ${started.session.id} did not end cleanly`, error);
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CloseCode } from "@loom/shared";
+import { connect, type LoomClient } from "../client-sdk/src/index.ts";
+import { modes, startServer, waitFor } from "./support/server.ts";
+import { overcome, sheet } from "./support/players.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+/** A raw HTTP call: the status and the error code (if any), whatever the SDK would throw. */
+async function call(
+  url: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; code: string | null; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await response.json()) as Record<string, unknown>;
+  const error = json.error as { code?: string } | undefined;
+  return { status: response.status, code: error?.code ?? null, json };
+}
+
+async function player(url: string, name: string): Promise<{ client: LoomClient; id: string; token: string }> {
+  const client = connect(url);
+  const { player: me, token } = await client.registerPlayer(name);
+  return { client, id: me.id, token };
+}
+
+for (const mode of modes()) {
+  describe(`membership (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2592, maxCharactersPerUniverse: 2 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("a private universe refuses a non-member's reads, seat and character; an invite lets them in", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Closed Marches" });
+      expect(universe.visibility).toBe("private");
+      const outsider = await player(server.url, "Outsider");
+      const base = `/api/universes/${universe.id}`;
+
+      for (const [method, path, body] of [
+        ["GET", base, undefined],
+        ["GET", `${base}/timeline`, undefined],
+        ["GET", `${base}/turns/1`, undefined],
+        ["POST", `${base}/open`, {}],
+        ["POST", `${base}/characters`, sheet("Intruder")],
+      ] as const) {
+        const answer = await call(server.url, method, path, outsider.token, body);
+        expect(answer, `${method} ${path}`).toMatchObject({ status: 403, code: "not_a_member" });
+      }
+      expect((await call(server.url, "GET", base, null)).status).toBe(401);
+      await call(server.url, "POST", `${base}/open`, gm.token, {});
+      await expect(outsider.client.colyseus.joinById(universe.id, { role: "spectator" })).rejects.toThrow(
+        /not_a_member/,
+      );
+      const listed = await outsider.client.listUniverses();
+      expect(listed.map((u) => u.id)).not.toContain(universe.id);
+
+      const invite = await gm.client.createInvite(universe.id);
+      const accepted = await outsider.client.acceptInvite(invite.code);
+      expect(accepted.universe.id).toBe(universe.id);
+      expect((await outsider.client.listUniverses()).map((u) => u.id)).toContain(universe.id);
+      const { character, run } = await outsider.client.createCharacter(universe.id, sheet("Guest"));
+      const session = await outsider.client.joinUniverse(universe.id, { role: "player", runId: run.id });
+      expect((await session.act(overcome(character.id))).ok).toBe(true);
+      const spectator = await outsider.client.joinUniverse(universe.id, { role: "spectator" });
+      expect((await outsider.client.history(universe.id)).turns.length).toBeGreaterThan(0);
+      await spectator.leave();
+      await session.leave();
+    });
+
+    it("invite codes can be limited and revoked; a public universe is open to every signed-in player", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Invites" });
+      const once = await gm.client.createInvite(universe.id, { maxUses: 1 });
+      const first = await player(server.url, "First");
+      const second = await player(server.url, "Second");
+      await first.client.acceptInvite(once.code);
+      await expect(second.client.acceptInvite(once.code)).rejects.toMatchObject({
+        code: "invalid_invite",
+        status: 404,
+      });
+      const revoked = await gm.client.createInvite(universe.id);
+      await gm.client.revokeInvite(universe.id, revoked.code);
+      await expect(second.client.acceptInvite(revoked.code)).rejects.toMatchObject({
+        code: "invalid_invite",
+      });
+      await expect(second.client.acceptInvite("no-such-code")).rejects.toMatchObject({
+        code: "invalid_invite",
+      });
+      // only the GM manages invites and visibility
+      await expect(first.client.createInvite(universe.id)).rejects.toMatchObject({ code: "not_allowed" });
+      await expect(first.client.setVisibility(universe.id, "public")).rejects.toMatchObject({
+        code: "not_allowed",
+      });
+
+      await gm.client.setVisibility(universe.id, "public");
+      expect((await call(server.url, "GET", `/api/universes/${universe.id}`, null)).status).toBe(200);
+      expect((await call(server.url, "GET", "/api/universes", null)).json.universes).toEqual(
+        expect.arrayContaining([expect.objectContaining({ id: universe.id })]),
+      );
+      const { run } = await second.client.createCharacter(universe.id, sheet("Walk-in"));
+      const session = await second.client.joinUniverse(universe.id, { role: "player", runId: run.id });
+      await session.leave();
+      expect((await gm.client.listMembers(universe.id)).map((m) => m.playerId)).toEqual(
+        expect.arrayContaining([first.id, second.id]),
+      );
+    });
+
+    it("a removed member is cut off: connections closed, no reads, no seat, no run, no way back by invite", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Exile" });
+      const invite = await gm.client.createInvite(universe.id);
+      const member = await player(server.url, "Soon gone");
+      await member.client.acceptInvite(invite.code);
+      const { character, run } = await member.client.createCharacter(universe.id, sheet("Exile"));
+      const playing = await member.client.joinUniverse(universe.id, { role: "player", runId: run.id });
+      const watching = await member.client.joinUniverse(universe.id, { role: "spectator" });
+      const closed: number[] = [];
+      playing.on("leave", (code) => closed.push(code));
+      watching.on("leave", (code) => closed.push(code));
+      expect((await playing.act(overcome(character.id))).ok).toBe(true);
+
+      await gm.client.removeMember(universe.id, member.id);
+      await waitFor(() => closed.length === 2, 5_000, "the removed member's connections to close");
+      expect(closed).toEqual([CloseCode.MemberRemoved, CloseCode.MemberRemoved]);
+
+      const base = `/api/universes/${universe.id}`;
+      expect(await call(server.url, "GET", `${base}/timeline`, member.token)).toMatchObject({
+        status: 403,
+        code: "member_removed",
+      });
+      expect(await call(server.url, "GET", `/api/runs/${run.id}/recap`, member.token)).toMatchObject({
+        status: 403,
+        code: "member_removed",
+      });
+      expect(
+        await call(server.url, "POST", `/api/runs/${run.id}/complete`, member.token, { reason: "victory" }),
+      ).toMatchObject({ status: 403, code: "member_removed" });
+      await expect(
+        member.client.joinUniverse(universe.id, { role: "player", runId: run.id }),
+      ).rejects.toMatchObject({ code: "member_removed" });
+      await expect(member.client.acceptInvite(invite.code)).rejects.toMatchObject({ code: "member_removed" });
+
+      // the GM may take them back
+      await gm.client.addMember(universe.id, member.id);
+      const back = await member.client.joinUniverse(universe.id, { role: "player", runId: run.id });
+      expect((await back.act(overcome(character.id))).ok).toBe(true);
+      await back.leave();
+    });
+
+    it("a player may have only so many characters in a universe, even when they ask all at once", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Crowded", visibility: "public" });
+      const greedy = await player(server.url, "Greedy");
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          call(
+            server.url,
+            "POST",
+            `/api/universes/${universe.id}/characters`,
+            greedy.token,
+            sheet(`Twin ${i}`),
+          ),
+        ),
+      );
+      expect(answers.filter((a) => a.status === 201)).toHaveLength(2);
+      const refused = answers.filter((a) => a.status !== 201);
+      expect(refused.every((a) => a.status === 409 && a.code === "too_many_characters")).toBe(true);
+    });
+
+    it("a run cannot be started in a universe with a character of another universe", async () => {
+      const gm = await player(server.url, "GM");
+      const home = await gm.client.createUniverse({ name: "Home", visibility: "public" });
+      const elsewhere = await gm.client.createUniverse({ name: "Elsewhere", visibility: "public" });
+      const traveller = await player(server.url, "Traveller");
+      const { character } = await traveller.client.createCharacter(home.id, sheet("Wanderer"));
+      await expect(traveller.client.startRun(elsewhere.id, character.id)).rejects.toMatchObject({
+        code: "unknown_character",
+        status: 409,
+      });
+      // in its own universe the only objection is the run it already has open there
+      await expect(traveller.client.startRun(home.id, character.id)).rejects.toMatchObject({
+        code: "conflict",
+      });
+    });
+  });
+}
