@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UniverseSession } from "../client-sdk/src/index.ts";
+import { modes, startServer, waitFor } from "./support/server.ts";
+import { overcome, setTable } from "./support/players.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+/** An overcome that spends a fate point on the character's high concept. */
+function invoking(characterId: string, aspect: string) {
+  return {
+    ...overcome(characterId, "leans on who she is"),
+    invokes: [{ aspect, effect: "bonus" as const, payment: "fate_point" as const }],
+  };
+}
+
+/** The character's fate points in the persisted state (the GM's view). */
+async function fatePoints(table: Awaited<ReturnType<typeof setTable>>, characterId: string): Promise<number> {
+  const { state } = await table.gm.stateAt(table.universeId);
+  return state.characters[characterId]!.fatePoints;
+}
+
+for (const mode of modes()) {
+  describe(`fair play (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2593, maxConnectionsPerPlayer: 3, sessionGapSeconds: 2 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("a player holds at most so many connections, across universes and tabs", async () => {
+      const first = await setTable(server.url, ["Many tabs"]);
+      const second = await setTable(server.url, ["Other"]);
+      const tabs = first.players[0]!;
+      // the same player is invited to the second universe too
+      await tabs.client.acceptInvite((await second.gm.createInvite(second.universeId)).code);
+      const open: UniverseSession[] = [
+        await tabs.client.joinUniverse(first.universeId, { role: "player", runId: tabs.runId }),
+        await tabs.client.joinUniverse(first.universeId, { role: "spectator" }),
+        await tabs.client.joinUniverse(second.universeId, { role: "spectator" }),
+      ];
+      await expect(tabs.client.joinUniverse(second.universeId, { role: "spectator" })).rejects.toMatchObject({
+        code: "too_many_connections",
+      });
+      await expect(
+        tabs.client.joinUniverse(first.universeId, { role: "player", runId: tabs.runId }),
+      ).rejects.toMatchObject({ code: "too_many_connections" });
+      // another player is not affected
+      const other = await second.players[0]!.client.joinUniverse(second.universeId, { role: "spectator" });
+      await open.pop()!.leave();
+      open.push(await tabs.client.joinUniverse(second.universeId, { role: "spectator" }));
+      for (const session of [...open, other]) await session.leave();
+    });
+
+    it("fate points do not refill on a reconnect or a second tab, only at the next real play session", async () => {
+      const table = await setTable(server.url, ["Mara"]);
+      const mara = table.players[0]!;
+      const aspect = "Mara, wandering cartographer";
+      const first = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
+      const spent = await first.act(invoking(mara.characterId, aspect));
+      expect(spent.ok).toBe(true);
+      await waitFor(async () => (await fatePoints(table, mara.characterId)) === 2, 5_000, "the spend");
+
+      // a second tab joins the session that is open
+      const second = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
+      expect((await second.act(invoking(mara.characterId, aspect))).ok).toBe(true);
+      await waitFor(async () => (await fatePoints(table, mara.characterId)) === 1, 5_000, "the second spend");
+      // leaving and coming straight back continues the same play session
+      await first.leave();
+      await second.leave();
+      const again = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
+      const acted = await again.act(overcome(mara.characterId));
+      if (!acted.ok) throw new Error(acted.rejection.message);
+      await waitFor(
+        async () => (await table.gm.stateAt(table.universeId)).position >= acted.turn.position,
+        5_000,
+        "the rejoin to persist",
+      );
+      expect(await fatePoints(table, mara.characterId)).toBe(1);
+      await again.leave();
+
+      // after the gap, a new play session refreshes
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const later = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
+      await waitFor(async () => (await fatePoints(table, mara.characterId)) === 3, 5_000, "the refresh");
+      await later.leave();
+    });
+  });
+
+  describe(`one action rate per player (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2593, actionsPerSecond: 5 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("four sockets of one player share one bucket: no four times the rate", async () => {
+      const table = await setTable(server.url, ["Swarm"]);
+      const swarm = table.players[0]!;
+      const sockets: UniverseSession[] = [];
+      for (let i = 0; i < 4; i++)
+        sockets.push(
+          await swarm.client.joinUniverse(table.universeId, { role: "player", runId: swarm.runId }),
+        );
+      const results = await Promise.all(
+        sockets.flatMap((socket) => Array.from({ length: 5 }, () => socket.act(overcome(swarm.characterId)))),
+      );
+      const accepted = results.filter((result) => result.ok).length;
+      const limited = results.filter((result) => !result.ok && result.rejection.code === "rate_limited");
+      // one bucket of 5 (plus what refills while the burst arrives), not four buckets of 5
+      expect(accepted).toBeGreaterThanOrEqual(5);
+      expect(accepted).toBeLessThanOrEqual(7);
+      expect(limited.length).toBe(20 - accepted);
+      for (const socket of sockets) await socket.leave();
+    });
+  });
+}

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { modes, startServer, waitFor } from "./support/server.ts";
+import { overcome, setTable } from "./support/players.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+async function post(
+  url: string,
+  path: string,
+  token: string,
+  body: unknown,
+  key?: string,
+): Promise<{ status: number; json: Record<string, unknown>; replayed: boolean }> {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    "content-type": "application/json",
+  };
+  if (key !== undefined) headers["idempotency-key"] = key;
+  const response = await fetch(`${url}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+  return {
+    status: response.status,
+    json: (await response.json()) as Record<string, unknown>,
+    replayed: response.headers.get("idempotent-replayed") === "true",
+  };
+}
+
+for (const mode of modes()) {
+  describe(`retried and racing writes (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2594 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("a retried undo with the same Idempotency-Key undoes once; another request under that key is refused", async () => {
+      const table = await setTable(server.url, ["Alex"]);
+      const alex = table.players[0]!;
+      const session = await alex.client.joinUniverse(table.universeId, { role: "player", runId: alex.runId });
+      const older = await session.act(overcome(alex.characterId, "first"));
+      const newer = await session.act(overcome(alex.characterId, "second"));
+      if (!older.ok || !newer.ok) throw new Error("acts refused");
+      const gmToken = table.gm.playerToken!;
+      const path = `/api/universes/${table.universeId}/undo`;
+
+      const first = await post(server.url, path, gmToken, {}, "undo-1");
+      const retry = await post(server.url, path, gmToken, {}, "undo-1");
+      expect(first.status).toBe(200);
+      expect(retry).toMatchObject({ status: 200, replayed: true, json: first.json });
+      const undoTurn = first.json.turn as { position: number; input: { targetPosition: number } };
+      expect(undoTurn.input.targetPosition).toBe(newer.turn.position);
+
+      // HTTP reads show persisted turns: wait for the undo to get there
+      await waitFor(
+        async () => (await table.gm.stateAt(table.universeId)).position >= undoTurn.position,
+        5_000,
+        "the undo to persist",
+      );
+      const timeline = await table.gm.history(table.universeId, { order: "asc", limit: 500 });
+      expect(timeline.turns.filter((turn) => turn.kind === "undo")).toHaveLength(1);
+      expect(timeline.turns.find((turn) => turn.position === older.turn.position)!.status).toBe("applied");
+
+      const other = await post(server.url, path, gmToken, { position: older.turn.position }, "undo-1");
+      expect(other.status).toBe(422);
+      expect(other.json.error).toMatchObject({ code: "idempotency_key_reused" });
+      // keys are the player's own: another player's same key is a different key
+      const mine = await post(server.url, path, alex.client.playerToken!, {}, "undo-1");
+      expect(mine.replayed).toBe(false);
+      await session.leave();
+    });
+
+    it("a retried retcon applies its increments once", async () => {
+      const table = await setTable(server.url, ["Mara"]);
+      const mara = table.players[0]!;
+      const session = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
+      const before = await table.gm.retcon(table.universeId, "settling in");
+      await waitFor(
+        async () => (await table.gm.stateAt(table.universeId)).position >= before.position,
+        5_000,
+        "the state",
+      );
+      const start = (await table.gm.stateAt(table.universeId)).state.characters[mara.characterId]!.fatePoints;
+      const body = {
+        note: "the Guild pays its debts",
+        deltas: [{ op: "increment", path: `/characters/${mara.characterId}/fatePoints`, value: 2 }],
+      };
+      const path = `/api/universes/${table.universeId}/retcon`;
+      const answers = [];
+      for (let i = 0; i < 3; i++)
+        answers.push(await post(server.url, path, table.gm.playerToken!, body, "gift"));
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+      const position = (answers[0]!.json.turn as { position: number }).position;
+      expect(answers.map((answer) => (answer.json.turn as { position: number }).position)).toEqual([
+        position,
+        position,
+        position,
+      ]);
+      await waitFor(
+        async () => (await table.gm.stateAt(table.universeId)).position >= position,
+        5_000,
+        "the retcon to persist",
+      );
+      const after = await table.gm.stateAt(table.universeId);
+      expect(after.position).toBe(position);
+      expect(after.state.characters[mara.characterId]!.fatePoints).toBe(start + 2);
+      await session.leave();
+    });
+
+    it("ten concurrent completions of one run: exactly one succeeds and progression is credited once", async () => {
+      const table = await setTable(server.url, ["Ada"]);
+      const ada = table.players[0]!;
+      const session = await ada.client.joinUniverse(table.universeId, { role: "player", runId: ada.runId });
+      for (let i = 0; i < 3; i++) expect((await session.act(overcome(ada.characterId))).ok).toBe(true);
+      const token = ada.client.playerToken!;
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          post(server.url, `/api/runs/${ada.runId}/complete`, token, { reason: "victory" }),
+        ),
+      );
+      expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
+      const refused = answers.filter((answer) => answer.status !== 200);
+      expect(refused.map((answer) => [answer.status, (answer.json.error as { code: string }).code])).toEqual(
+        Array.from({ length: 9 }, () => [409, "run_not_active"]),
+      );
+      const ended = answers.find((answer) => answer.status === 200)!.json.turn as { position: number };
+      await waitFor(
+        async () => (await table.gm.stateAt(table.universeId)).position >= ended.position,
+        5_000,
+        "the ending to persist",
+      );
+      const timeline = await table.gm.history(table.universeId, { order: "asc", limit: 500 });
+      const endings = timeline.turns.filter((turn) => turn.input.kind === "run_end");
+      expect(endings).toHaveLength(1);
+      const progression = await ada.client.progression();
+      expect(progression.runsCompleted).toBe(1);
+      expect(progression.completedRunIds).toEqual([ada.runId]);
+      expect(progression.turnsInCompletedRuns).toBe(3);
+      await session.leave();
+    });
+
+    it("completions of two runs of one player at once both credit the progression", async () => {
+      const first = await setTable(server.url, ["Noor"]);
+      const noor = first.players[0]!;
+      const second = await noor.client.createCharacter(first.universeId, {
+        name: "Ilse",
+        highConcept: "Ilse, lamplighter",
+        trouble: "Afraid of the dark",
+        skills: { Athletics: 2 },
+      });
+      const runs = [noor.runId, second.run.id];
+      const characters = [noor.characterId, second.character.id];
+      for (const [i, runId] of runs.entries()) {
+        const session = await noor.client.joinUniverse(first.universeId, { role: "player", runId });
+        expect((await session.act(overcome(characters[i]!))).ok).toBe(true);
+        await session.leave();
+      }
+      const token = noor.client.playerToken!;
+      const answers = await Promise.all(
+        runs.map((runId) => post(server.url, `/api/runs/${runId}/complete`, token, { reason: "retired" })),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+      const progression = await noor.client.progression();
+      expect(progression.runsCompleted).toBe(2);
+      expect([...progression.completedRunIds].sort()).toEqual([...runs].sort());
+    });
+  });
+}
