@@ -24,6 +24,7 @@ async function tableWithMembers(url: string) {
   });
   const watcher = connect(url);
   const { token: watcherToken } = await watcher.registerPlayer("Watcher");
+  await watcher.acceptInvite(table.inviteCode);
   const spectator = await RawMember.join(url, watcherToken, table.universeId, { role: "spectator" });
   const gm = await RawMember.join(url, gmToken, table.universeId, { role: "gm" });
   const seat = await RawMember.join(url, player.client.playerToken!, table.universeId, {

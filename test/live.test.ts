@@ -109,6 +109,7 @@ for (const mode of modes()) {
       });
       const watcher = connect(server.url);
       await watcher.registerPlayer("Watcher");
+      await watcher.acceptInvite(table.inviteCode);
       const spectator = await watcher.joinUniverse(table.universeId, { role: "spectator" });
       const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
 
@@ -168,6 +169,7 @@ for (const mode of modes()) {
 
       const watcher = connect(server.url);
       await watcher.registerPlayer("Latecomer");
+      await watcher.acceptInvite(table.inviteCode);
       const spectator = await watcher.joinUniverse(table.universeId, { role: "spectator" });
       const lateGm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
       for (const session of [spectator, lateGm]) {

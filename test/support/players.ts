@@ -15,6 +15,8 @@ export function sheet(name: string, overrides: Partial<CharacterSheetInput> = {}
 export interface Table {
   gm: LoomClient;
   universeId: string;
+  /** An invite code to the (private) universe, for anyone else a test lets in. */
+  inviteCode: string;
   players: Array<{ client: LoomClient; characterId: string; runId: string; playerId: string }>;
 }
 
@@ -36,7 +38,7 @@ export async function setTable(
     const { character, run } = await client.createCharacter(universe.id, sheet(name, sheets[name]));
     players.push({ client, characterId: character.id, runId: run.id, playerId: player.id });
   }
-  return { gm, universeId: universe.id, players };
+  return { gm, universeId: universe.id, inviteCode: invite.code, players };
 }
 
 export function overcome(characterId: string, description = "pushes through the marsh") {

@@ -62,6 +62,7 @@ describe.skipIf(!databaseUrl)("postgres", () => {
           select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
         expect(tables.map((t) => t.table_name)).toEqual([
           "characters",
+          "idempotency_keys",
           "inherited_undos",
           "play_sessions",
           "players",
@@ -70,6 +71,8 @@ describe.skipIf(!databaseUrl)("postgres", () => {
           "runs",
           "snapshots",
           "turns",
+          "universe_invites",
+          "universe_members",
           "universes",
         ]);
         const [search] = await probe<{ indexdef: string }[]>`
