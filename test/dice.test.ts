@@ -88,6 +88,7 @@ for (const mode of modes()) {
         name: "Leaky Marches",
         premise: "Secrets",
         seed: 5,
+        visibility: "public",
       });
       expect(created.status).toBe(201);
       const id = created.json.universe.id;
@@ -179,7 +180,7 @@ for (const mode of modes()) {
         const response = await fetch(`${server.url}/api/universes`, {
           method: "POST",
           headers: { authorization: `Bearer ${gm.playerToken}`, "content-type": "application/json" },
-          body: JSON.stringify({ name: "Twin", premise: "Identical", seed: 5 }),
+          body: JSON.stringify({ name: "Twin", premise: "Identical", seed: 5, visibility: "public" }),
         });
         const { universe } = (await response.json()) as { universe: { id: string; diceCommitment: string } };
         commitments.push(universe.diceCommitment);
@@ -199,7 +200,11 @@ for (const mode of modes()) {
 
     it("after the GMs reveal, the shared verifier confirms every roll of a timeline and its branch", async () => {
       const gm = await player(server.url, "Keeper");
-      const universe = await gm.createUniverse({ name: "Honest Marches", premise: "Fair dice" });
+      const universe = await gm.createUniverse({
+        name: "Honest Marches",
+        premise: "Fair dice",
+        visibility: "public",
+      });
       const published = universe.diceCommitment;
       const ada = await player(server.url, "Ada");
       const { character, run } = await ada.createCharacter(universe.id, sheet("Ada"));
