@@ -74,7 +74,7 @@ for (const mode of modes()) {
       // given a universe and a player who registered with a password and played a turn
       const gm = connect(server.url);
       await gm.registerPlayer("Keeper");
-      const universe = await gm.createUniverse({ name: "The Long Campaign" });
+      const universe = await gm.createUniverse({ name: "The Long Campaign", visibility: "public" });
       const name = `Wren ${Date.now()}`;
       const alice = connect(server.url);
       const { player } = await alice.registerPlayer(name, { password: PASSWORD });
@@ -130,7 +130,7 @@ for (const mode of modes()) {
     it("the SDK refreshes an expired access token once, for HTTP calls and for joining a room", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("Keeper");
-      const universe = await gm.createUniverse({ name: "Refreshing" });
+      const universe = await gm.createUniverse({ name: "Refreshing", visibility: "public" });
       const client = connect(server.url);
       await client.registerPlayer(`Ivo ${Date.now()}`, { password: PASSWORD });
       const { character, run } = await client.createCharacter(universe.id, sheet("Ivo"));
@@ -179,7 +179,7 @@ for (const mode of modes()) {
     it("logout-all revokes every device's refresh tokens and access tokens, for HTTP and rooms", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("Keeper");
-      const universe = await gm.createUniverse({ name: "Everywhere" });
+      const universe = await gm.createUniverse({ name: "Everywhere", visibility: "public" });
       const name = `Sol ${Date.now()}`;
       const phone = connect(server.url);
       await phone.registerPlayer(name, { password: PASSWORD });
