@@ -165,6 +165,7 @@ for (const mode of modes()) {
           "name",
           "parentId",
           "status",
+          "visibility",
         ].sort(),
       );
       await adaSession.leave();
