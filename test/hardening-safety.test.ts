@@ -140,6 +140,7 @@ for (const mode of modes()) {
       // a payload msgpack cannot decode: Colyseus closes that socket (4002); the room goes on
       const watcher = connect(server.url);
       const { token } = await watcher.registerPlayer("Truncated");
+      await watcher.acceptInvite(table.inviteCode);
       const truncated = await RawMember.join(server.url, token, table.universeId, { role: "spectator" });
       truncated.send(frame("act", new Uint8Array([0x82, 0xa3, 0x73])));
       await expect(truncated.next("rejected", 0, () => true, 2_000)).rejects.toThrow(/closed \(4002\)/);
