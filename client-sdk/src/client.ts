@@ -41,7 +41,8 @@ export type { TimelinePage };
 import { LoomError, query, request } from "./http.ts";
 import { checkKeepTurns, UniverseSession } from "./session.ts";
 
-export type HistoryQuery = TimelineQuery;
+/** The timeline query a client sends (the server decides on its own what a search may match). */
+export type HistoryQuery = Omit<TimelineQuery, "searchPublic">;
 
 /** What registering, logging in and refreshing return. `token` is the access token. */
 export interface AuthResult {

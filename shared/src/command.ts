@@ -10,7 +10,11 @@ export const LIMITS = {
 } as const;
 
 /** Ids of characters, NPCs, aspects and options: safe in JSON Pointers and URLs. */
-export const idSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ and -");
+export const idSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ and -");
 const id = idSchema;
 
 /**
@@ -56,7 +60,7 @@ export const actionCommandSchema = z.object({
   /** For create advantage: the aspect to create. */
   aspectName: z.string().min(1).max(200).optional(),
   invokes: z.array(invokeSchema).max(LIMITS.invokesMax).default([]),
-  /** GM-only: the roll is hidden from other players and spectators. */
+  /** GM-only: the roll is hidden from players and spectators (the character's owner too); GMs see it. */
   hidden: z.boolean().default(false),
 });
 
@@ -67,7 +71,11 @@ export const choiceCommandSchema = z.object({
   text: text.min(1),
 });
 
-export const customCommandSchema = z.object({ kind: z.literal("custom"), characterId: id, text: text.min(1) });
+export const customCommandSchema = z.object({
+  kind: z.literal("custom"),
+  characterId: id,
+  text: text.min(1),
+});
 
 export const concedeCommandSchema = z.object({ kind: z.literal("concede"), characterId: id });
 

@@ -26,3 +26,4 @@ export * from "./replay.ts";
 export * from "./snapshot-policy.ts";
 export * from "./continuity/index.ts";
 export * from "./records.ts";
+export * from "./visibility.ts";

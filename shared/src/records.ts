@@ -150,4 +150,10 @@ export interface TimelineQuery {
   kind?: TurnKind;
   /** Full-text search over input text, event descriptions and narration. */
   q?: string;
+  /**
+   * With `q`: only turns a non-GM sees whole match (no hidden roll, no hidden event), so neither
+   * a result nor `nextCursor` tells that a hidden turn contains a word. Set by the server for
+   * players and spectators.
+   */
+  searchPublic?: boolean;
 }

@@ -1,4 +1,4 @@
-import { RejectionCode } from "@loom/shared";
+import { GAME_MASTER, RejectionCode, type Viewer } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
 import { admission, isGm } from "../universe/admission.ts";
@@ -39,4 +39,15 @@ export async function readableUniverse(req: Request, id: string): Promise<Univer
   if (universe.visibility === "public" && req.headers.authorization === undefined) return universe;
   await requireMember(universe, (await caller(req)).playerId);
   return universe;
+}
+
+/**
+ * What of a turn the caller may see (see visibility.ts): a GM of the universe all of it, anyone
+ * else the public part and the owner-only part of their own characters.
+ */
+export async function viewerFor(universe: UniverseRecord, playerId: string): Promise<Viewer> {
+  if (isGm(universe, playerId)) return GAME_MASTER;
+  const runs = await services().turnStore.listRuns({ playerId });
+  const owned = new Set(runs.map((run) => run.characterId));
+  return { role: "player", owns: (characterId) => owned.has(characterId) };
 }

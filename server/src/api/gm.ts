@@ -1,10 +1,10 @@
 import type { Application } from "express";
 import { z } from "zod";
-import { deltaSchema, LIMITS } from "@loom/shared";
+import { deltaSchema, LIMITS, viewTurn } from "@loom/shared";
 import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { caller, intParam, parseBody, route } from "./http.ts";
-import { isGm, requireGm, requireMember, universeOr404 } from "./access.ts";
+import { isGm, requireGm, requireMember, universeOr404, viewerFor } from "./access.ts";
 import { fail } from "./runs.ts";
 import { ApiError } from "./http.ts";
 import { publicUniverse, RejectionCode } from "@loom/shared";
@@ -33,7 +33,8 @@ export function installGmRoutes(app: Application): void {
         playerId: me.playerId,
       };
       const result = await callUniverse(universe.id, "undo", actor, body.position);
-      return result.ok ? { turn: result.turn } : fail(result.rejection);
+      if (!result.ok) fail(result.rejection);
+      return { turn: viewTurn(result.turn, await viewerFor(universe, me.playerId)) };
     }),
   );
 

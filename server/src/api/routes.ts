@@ -6,6 +6,7 @@ import {
   publicUniverse,
   RejectionCode,
   turnKindSchema,
+  viewTurn,
 } from "@loom/shared";
 import { services } from "../services.ts";
 import {
@@ -18,8 +19,7 @@ import {
   POSITION_MAX,
   route,
 } from "./http.ts";
-import { redactTurn } from "../rooms/projection.ts";
-import { callerIfAny, isGm, readableUniverse, requireMember, universeOr404 } from "./access.ts";
+import { callerIfAny, isGm, readableUniverse, requireMember, universeOr404, viewerFor } from "./access.ts";
 import { installMemberRoutes } from "./members.ts";
 import { installIdempotency } from "./idempotency.ts";
 import { installRunRoutes } from "./runs.ts";
@@ -172,12 +172,12 @@ export function installRoutes(app: Application): void {
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
       const query = parseBody(timelineQuery, req.query);
-      const page = await services().turnStore.timeline(universe.id, query);
-      if (isGm(universe, me.playerId)) return page;
-      const turns = page.turns.map((turn) => ({ turn, seen: redactTurn(turn) }));
-      // a search may have matched the withheld part, so a redacted turn is no match for a non-GM
-      const visible = query.q ? turns.filter(({ turn, seen }) => seen === turn) : turns;
-      return { ...page, turns: visible.map(({ seen }) => seen) };
+      const viewer = await viewerFor(universe, me.playerId);
+      if (viewer.role === "gm") return services().turnStore.timeline(universe.id, query);
+      // a hidden turn is no match for a non-GM, in the query itself: the page and its cursor are
+      // what is shown
+      const page = await services().turnStore.timeline(universe.id, { ...query, searchPublic: true });
+      return { ...page, turns: page.turns.map((turn) => viewTurn(turn, viewer)) };
     }),
   );
 
@@ -193,7 +193,7 @@ export function installRoutes(app: Application): void {
       );
       if (!turn)
         throw new ApiError(404, RejectionCode.NotFound, `no turn at position ${String(req.params.position)}`);
-      return { turn: isGm(universe, me.playerId) ? turn : redactTurn(turn) };
+      return { turn: viewTurn(turn, await viewerFor(universe, me.playerId)) };
     }),
   );
 

@@ -120,6 +120,11 @@ function filters(query: TimelineQuery): SQL[] {
   if (query.q !== undefined && query.q.trim() !== "") {
     // The indexed expression itself, so that turns_search_idx serves the match.
     where.push(sql`${turnSearchDocument} @@ websearch_to_tsquery('english'::regconfig, ${query.q})`);
+    // isHiddenTurn (shared/src/visibility.ts) in SQL: such a turn is no match for a non-GM
+    if (query.searchPublic)
+      where.push(
+        sql`not (coalesce(${turns.resolution} @> '{"hidden":true}'::jsonb, false) or ${turns.events} @> '[{"hidden":true}]'::jsonb)`,
+      );
   }
   return where;
 }

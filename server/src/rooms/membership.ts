@@ -2,9 +2,13 @@ import { ServerError } from "@colyseus/core";
 import {
   buildCharacter,
   characterSheetSchema,
+  GAME_MASTER,
+  SPECTATOR,
   type JoinOptions,
   type JoinRole,
   type RejectionCode,
+  type UniverseState,
+  type Viewer,
 } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
@@ -22,6 +26,24 @@ export interface Member {
   clientKey: string;
   /** The run a player joined with, as it was at join. */
   run: RunRecord | null;
+}
+
+/**
+ * What of a turn the member may see (see visibility.ts): a GM all of it, a player also what
+ * belongs to their own characters in `state`, a spectator the public part.
+ */
+export function viewerOf(member: Pick<Member, "role" | "playerId">, state: UniverseState): Viewer {
+  if (member.role === "gm") return GAME_MASTER;
+  if (member.role === "spectator") return SPECTATOR;
+  return {
+    role: "player",
+    owns: (characterId: string) => ownerOf(state, characterId) === member.playerId,
+  };
+}
+
+/** The player a character of `state` belongs to, if it has one. */
+export function ownerOf(state: UniverseState, characterId: string): string | undefined {
+  return Object.hasOwn(state.characters, characterId) ? state.characters[characterId]!.playerId : undefined;
 }
 
 export function isGameMaster(authority: UniverseAuthority, playerId: string): boolean {

@@ -1,4 +1,4 @@
-import type { Character, Turn, UniverseState } from "@loom/shared";
+import { viewTurn, type Character, type Turn, type UniverseState, type Viewer } from "@loom/shared";
 import type { ArraySchema } from "@colyseus/schema";
 import { AspectView, CharacterView, type UniverseRoomState } from "./room-state.ts";
 
@@ -113,33 +113,12 @@ function unescapeToken(token: string): string {
   return token.replace(/~1/g, "/").replace(/~0/g, "~");
 }
 
-const SECRET_PATH = /\/(gmNotes|private)(\/|$)/;
-
 /**
- * The turn as a non-GM client may see it: hidden events removed, a hidden roll's input,
- * mechanics and narration withheld, and deltas to GM-only or owner-only fields dropped. GMs receive turns unredacted.
+ * A turn as players and spectators receive it live: what `viewer` may see of it (visibility.ts),
+ * without its deltas. Their view of the state arrives as the synced room state; the deltas (with
+ * their `prev` values) are what a GM works with. Every member decodes every turn, so what they
+ * do not need is left out. The HTTP timeline serves viewed turns with their deltas.
  */
-export function redactTurn(turn: Turn): Turn {
-  const hiddenRoll = turn.resolution?.hidden === true;
-  const secretDeltas = turn.deltas.some((delta) => SECRET_PATH.test(delta.path));
-  if (!hiddenRoll && !secretDeltas && !turn.events.some((event) => event.hidden)) return turn;
-  return {
-    ...turn,
-    // a hidden roll shows only that it happened: not what was attempted, nor how it went
-    input: hiddenRoll ? { kind: turn.input.kind, hidden: true } : turn.input,
-    narration: hiddenRoll ? null : turn.narration,
-    resolution: hiddenRoll ? null : turn.resolution,
-    events: turn.events.filter((event) => !event.hidden),
-    deltas: hiddenRoll ? [] : turn.deltas.filter((delta) => !SECRET_PATH.test(delta.path)),
-  };
-}
-
-/**
- * A turn as players and spectators receive it live: redacted, and without its deltas. Their view
- * of the state arrives as the synced room state; the deltas (with their `prev` values) are what
- * a GM works with. Every member decodes every turn, so what they do not need is left out.
- * The HTTP timeline serves redacted turns with their deltas.
- */
-export function memberTurn(turn: Turn): Turn {
-  return { ...redactTurn(turn), deltas: [] };
+export function memberTurn(turn: Turn, viewer: Viewer): Turn {
+  return viewTurn({ ...turn, deltas: [] }, viewer);
 }

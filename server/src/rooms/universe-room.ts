@@ -11,8 +11,10 @@ import {
   encodeTurnMessage,
   reject,
   RejectionCode,
+  ownerOnlyCharacters,
   RECENT_TURNS,
   ServerMessage,
+  SPECTATOR,
   type RecentMessage,
   type Rejection,
   type Turn,
@@ -28,7 +30,7 @@ import { TokenBucket } from "./rate-limit.ts";
 import { intake } from "./intake.ts";
 import { watchFrames } from "./frame-size.ts";
 import { totalHandler } from "./total-handler.ts";
-import { admitMember, joinRefusal, type Member } from "./membership.ts";
+import { admitMember, joinRefusal, ownerOf, viewerOf, type Member } from "./membership.ts";
 import { outputBatch } from "./output-batch.ts";
 import { PlaySessions } from "./play-sessions.ts";
 import { ConnectionLimit } from "./connection-limit.ts";
@@ -220,8 +222,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     // From here on every new turn reaches the client as a broadcast; one broadcast while it was
     // admitted arrived before this message and is in it too (clients merge by position).
     const recent = this.authority.recentTurns.slice(-RECENT_TURNS);
+    const viewer = viewerOf(member, this.authority.state);
     client.send(ServerMessage.Recent, {
-      turns: member.role === "gm" ? recent : recent.map(memberTurn),
+      turns: member.role === "gm" ? recent : recent.map((turn) => memberTurn(turn, viewer)),
     } satisfies RecentMessage);
     if (member.characterId) this.markPresent(member.characterId, true);
     if (member.role === "player" && member.run) {
@@ -371,7 +374,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     client.send(ServerMessage.Ack, {
       seq,
       duplicate: "duplicate" in result ? result.duplicate : false,
-      turn: member.role === "gm" ? result.turn : memberTurn(result.turn),
+      turn:
+        member.role === "gm" ? result.turn : memberTurn(result.turn, viewerOf(member, this.authority.state)),
     });
   }
 
@@ -415,17 +419,44 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       for (const id of changed.aspects) syncAspect(this.state, state, id);
     }
     this.state.head = turn.position;
-    // one encoding per audience: GMs get the whole turn, everyone else memberTurn's; each
-    // client's frames of this loop turn leave in one write
     outputBatch.holdAll(this, this.clients);
-    const gms = this.clients.filter((client) => memberOf(client)?.role === "gm");
-    this.broadcastBytes(ServerMessage.Turn, encodeTurnMessage(memberTurn(turn)), { except: gms });
+    this.broadcastTurn(turn, state);
+    this.patchWithTurn();
+    if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
+  }
+
+  /**
+   * One encoding per audience: GMs get the whole turn, everyone else what visibility.ts shows the
+   * public. A turn carrying a character's owner-only members (its arrival, a GM's private note
+   * for it) is encoded once more for that character's player; such turns are rare.
+   */
+  private broadcastTurn(turn: Turn, state: UniverseState): void {
+    const gms: Client[] = [];
+    const owners = new Set<string>();
+    for (const id of ownerOnlyCharacters({ ...turn, deltas: [] })) {
+      const owner = ownerOf(state, id);
+      if (owner !== undefined) owners.add(owner);
+    }
+    const ownersClients = new Map<string, { member: Member; clients: Client[] }>();
+    for (const client of this.clients) {
+      const member = memberOf(client);
+      if (member?.role === "gm") gms.push(client);
+      else if (member?.role === "player" && owners.has(member.playerId)) {
+        const entry = ownersClients.get(member.playerId) ?? { member, clients: [] };
+        entry.clients.push(client);
+        ownersClients.set(member.playerId, entry);
+      }
+    }
+    const except = [...gms, ...[...ownersClients.values()].flatMap((entry) => entry.clients)];
+    this.broadcastBytes(ServerMessage.Turn, encodeTurnMessage(memberTurn(turn, SPECTATOR)), { except });
+    for (const { member, clients } of ownersClients.values()) {
+      const own = encodeTurnMessage(memberTurn(turn, viewerOf(member, state)));
+      for (const client of clients) client.sendBytes(ServerMessage.Turn, own);
+    }
     if (gms.length > 0) {
       const full = encodeTurnMessage(turn);
       for (const gm of gms) gm.sendBytes(ServerMessage.Turn, full);
     }
-    this.patchWithTurn();
-    if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
   }
 
   /**

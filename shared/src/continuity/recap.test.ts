@@ -121,8 +121,10 @@ describe("buildRecap", () => {
   it("given a run with undone, session and hidden parts, when built, then the last ten story turns show only what the player may see", () => {
     const recap = buildRecap(input());
     expect(recap.lastTurns.map((turn) => turn.position)).toEqual([49, 50, 51, 52, 53, 54, 55, 56, 57, 58]);
-    expect(recap.lastTurns.at(-1)).toEqual({ position: 58, kind: "action", text: "Mara reads the tide" });
+    // a turn with a hidden event is hidden whole: its visible-looking events follow from the secret
+    expect(recap.lastTurns.at(-1)).toEqual({ position: 58, kind: "action", text: "An action." });
     expect(recap.text).not.toContain("secret roll");
+    expect(recap.text).not.toContain("reads the tide");
     expect(recap.text).not.toContain("rings the bell");
   });
 

@@ -3,7 +3,7 @@ import { pointer, type Delta } from "../delta.ts";
 import type { ConsequenceSeverity, Quest, Relationship, UniverseState } from "../state.ts";
 import { turnKindSchema, type TurnKind } from "../turn.ts";
 import { clip, compareCodeUnits, keepHead, keepTail, sentence } from "./text.ts";
-import { BOOKKEEPING_KINDS, visibleText, type TimelineTurn } from "./timeline.ts";
+import { BOOKKEEPING_KINDS, hasVisibleMajorEvent, visibleText, type TimelineTurn } from "./timeline.ts";
 
 export const SESSION_SUMMARY_LIMITS = {
   notable: 5,
@@ -171,7 +171,7 @@ export function summarizeSession(input: SessionSummaryInput): SessionSummary {
     byKind[turn.kind] = (byKind[turn.kind] ?? 0) + 1;
     first = first === null ? turn.position : Math.min(first, turn.position);
     last = last === null ? turn.position : Math.max(last, turn.position);
-    if (turn.events.some((event) => event.major && !event.hidden)) {
+    if (hasVisibleMajorEvent(turn)) {
       notable.push({
         position: turn.position,
         text: clip(visibleText(turn, true), SESSION_SUMMARY_LIMITS.notableChars),

@@ -1,4 +1,5 @@
 import type { TurnKind } from "../turn.ts";
+import { isHiddenTurn } from "../visibility.ts";
 import { oneLine } from "./text.ts";
 
 /**
@@ -17,6 +18,8 @@ export interface TimelineTurn {
   characterId: string | null;
   status: "applied" | "undone";
   events: readonly TimelineEvent[];
+  /** A hidden roll shows nothing of itself but its kind (see visibility.ts). */
+  resolution?: { hidden: boolean } | null;
 }
 
 /** Session bookkeeping and undo turns say nothing about the story; recaps leave them out. */
@@ -45,6 +48,7 @@ export const KIND_LABEL: Readonly<Record<TurnKind, string>> = {
 /** The turn's events a player may see, as one line; the kind's label when none is visible. */
 export function visibleText(turn: TimelineTurn, onlyMajor = false): string {
   const parts: string[] = [];
+  if (isHiddenTurn(turn)) return KIND_LABEL[turn.kind];
   for (const event of turn.events) {
     if (event.hidden || (onlyMajor && !event.major)) continue;
     const line = oneLine(event.description);
@@ -85,12 +89,20 @@ export function isAwayTurn(turn: TimelineTurn, characterId: string, from: number
   const kind = turn.kind;
   if (kind === "session_start" || kind === "session_end" || kind === "undo" || kind === "retcon")
     return false;
+  return hasVisibleMajorEvent(turn);
+}
+
+/** Whether a player may see that the turn did something major: a major event, in a turn not hidden. */
+export function hasVisibleMajorEvent(turn: TimelineTurn): boolean {
+  if (turn.resolution?.hidden === true) return false;
   const events = turn.events;
+  let major = false;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    if (event.major && !event.hidden) return true;
+    if (event.hidden) return false;
+    if (event.major) major = true;
   }
-  return false;
+  return major;
 }
 
 function isAscending(turns: readonly TimelineTurn[]): boolean {

@@ -3,6 +3,7 @@ import { reject, type Rejection } from "../rejection.ts";
 import type { UndoCommand } from "../system-command.ts";
 import type { UniverseState } from "../state.ts";
 import type { Turn } from "../turn.ts";
+import { isHiddenTurn } from "../visibility.ts";
 import type { Actor, DecideContext, Decision } from "./context.ts";
 import { own } from "./lookup.ts";
 
@@ -96,7 +97,8 @@ export function undoDecision(
         type: "undo",
         description: `${who} undoes turn ${target.position} (${what})`,
         major: target.events.some((event) => event.major),
-        hidden: false,
+        // undoing a hidden roll says what the roll was, and its deltas are the roll's: hidden too
+        hidden: isHiddenTurn(target),
         data: { targetPosition: target.position },
       },
     ],
