@@ -34,6 +34,8 @@ export const RejectionCode = {
   NameTaken: "name_taken",
   NotFound: "not_found",
   Conflict: "conflict",
+  /** A read asked for more than one request may return (e.g. a diff over too many turns). */
+  RangeTooLarge: "range_too_large",
   Unavailable: "unavailable",
   /** The universe's dice secret is public: it rolls no more dice (a branch of it gets a new one). */
   DiceRevealed: "dice_revealed",

@@ -19,6 +19,9 @@ const branchBody = z.object({
   name: z.string().trim().min(1).max(200).optional(),
 });
 
+/** The turns one diff may span: its deltas are read and sent whole, so a range is paged by the caller. */
+export const DIFF_MAX_TURNS = 1_000;
+
 /** Game-master tools over HTTP; the same operations the room offers its GM clients. */
 export function installGmRoutes(app: Application): void {
   app.post(
@@ -122,6 +125,12 @@ export function installGmRoutes(app: Application): void {
         req.query.to === undefined
           ? await services().turnStore.headPosition(universe.id)
           : intParam(req.query.to, "to", 0);
+      if (Math.abs(to - from) > DIFF_MAX_TURNS)
+        throw new ApiError(
+          400,
+          RejectionCode.RangeTooLarge,
+          `a diff spans at most ${DIFF_MAX_TURNS} turns; ask for ${from}..${to} in parts`,
+        );
       const turns = await services().turnStore.turnsBetween(
         universe.id,
         Math.min(from, to),

@@ -9,6 +9,8 @@ import type {
   AppendBatch,
   AppendOutcome,
   AppendRequest,
+  AwayQuery,
+  AwayTurns,
   NewUniverse,
   StateAt,
   StoredDice,
@@ -96,6 +98,10 @@ export class DrizzleTurnStore extends Records implements TurnStore {
 
   timeline(universeId: string, query?: TimelineQuery): Promise<TimelinePage> {
     return this.timelines.timeline(universeId, query);
+  }
+
+  awayTurns(universeId: string, query: AwayQuery): Promise<AwayTurns> {
+    return this.timelines.awayTurns(universeId, query);
   }
 
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean> {

@@ -197,14 +197,22 @@ export const playSessions = pgTable(
 export const turnSearchDocument = sql`to_tsvector('english'::regconfig, coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', ''))`;
 
 /**
+ * The rows "while you were away" reads: turns with a major event. A query must state this
+ * condition exactly for the planner to use the partial index `turns_major_idx`.
+ */
+export const turnMajor = sql`"events" @> '[{"major":true}]'::jsonb`;
+
+/**
  * One row per turn. `undone_by` is the position of the undo turn (in this universe) that marked
  * the row undone: a branch that shares the row but not that undo turn still sees it applied.
  *
  * Indexes, each paid for on every append: the primary key (also the timeline's order, and what
  * rejects a stale owner's write); turn ids unique through a 16-byte hash of the id rather than
  * the id itself; a run's turns by (run_id, position), without the universe since run ids are
- * unique (the universe is checked on the row); and full-text search (`turnSearchDocument`).
- * A character filter has no index: it reads the timeline in order and filters.
+ * unique (the universe is checked on the row); a character's turns by (universe, character,
+ * position), so a character filter reads that character's rows however rare they are; the major
+ * turns by (universe, position), partial (`turnMajor`), which "while you were away" reads newest
+ * first and caps; and full-text search (`turnSearchDocument`).
  */
 export const turns = pgTable(
   "turns",
@@ -235,6 +243,10 @@ export const turns = pgTable(
     index("turns_run_idx")
       .on(t.runId, t.position)
       .where(sql`${sql.identifier("run_id")} is not null`),
+    index("turns_character_idx")
+      .on(t.universeId, t.characterId, t.position)
+      .where(sql`${sql.identifier("character_id")} is not null`),
+    index("turns_major_idx").on(t.universeId, t.position).where(turnMajor),
     index("turns_search_idx").using("gin", turnSearchDocument),
   ],
 );

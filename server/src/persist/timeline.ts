@@ -1,13 +1,13 @@
-import { and, asc, desc, eq, gt, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, isNull, lte, notInArray, or, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { Narration, Turn } from "@loom/shared";
 import { segmentOf, slices, undoneIn } from "./ancestry.ts";
 import type { Ancestry, Chain, Segment } from "./ancestry.ts";
 import { toTurn, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
-import { turnSearchDocument, turns } from "./schema.ts";
+import { turnMajor, turnSearchDocument, turns } from "./schema.ts";
 import { NotFoundError } from "./turn-store.ts";
-import type { TimelinePage, TimelineQuery } from "./turn-store.ts";
+import type { AwayQuery, AwayTurns, TimelinePage, TimelineQuery } from "./turn-store.ts";
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 500;
@@ -79,6 +79,49 @@ export class TimelineReader {
     return { turns: shown, nextCursor: more ? shown[shown.length - 1]!.position : null };
   }
 
+  /**
+   * "While you were away", newest segment first: each segment is asked for its newest qualifying
+   * rows until the page is full, and counts its own up to what is left of the cap; both walk the
+   * partial index of major turns from the top, so a fresh run's recap in a long universe costs
+   * what it costs in a short one.
+   */
+  async awayTurns(universeId: string, query: AwayQuery): Promise<AwayTurns> {
+    const chain = await this.ancestry.chain(universeId);
+    const inherited = chain.length > 1 ? await this.ancestry.inheritedUndone(chain) : new Set<number>();
+    const parts: Array<{ segment: Segment; rows: TurnRow[] }> = [];
+    let found = 0;
+    let total = 0;
+    for (const slice of slices(chain, query.after, query.through).reverse()) {
+      const where = and(
+        positionsIn(slice.segment.universeId, slice.after, slice.through),
+        awayFrom(query.characterId, slice.segment, inherited),
+      );
+      if (found < query.limit) {
+        const rows = await this.db
+          .select(turnColumns)
+          .from(turns)
+          .where(where)
+          .orderBy(desc(turns.position))
+          .limit(query.limit - found);
+        parts.unshift({ segment: slice.segment, rows: rows.reverse() });
+        found += rows.length;
+      }
+      if (total < query.countUpTo) {
+        const capped = this.db
+          .select({ position: turns.position })
+          .from(turns)
+          .where(where)
+          .orderBy(desc(turns.position))
+          .limit(query.countUpTo - total)
+          .as("away");
+        const [counted] = await this.db.select({ n: count() }).from(capped);
+        total += Number(counted?.n ?? 0);
+      }
+    }
+    const shown = await this.present(chain, universeId, parts);
+    return { turns: shown, total: Math.max(total, shown.length) };
+  }
+
   /** Write-once: only a turn without narration takes one. The row is the one that stores the turn. */
   async setNarration(universeId: string, position: number, narration: Narration): Promise<boolean> {
     const segment = segmentOf(await this.ancestry.chain(universeId), position);
@@ -112,8 +155,6 @@ export class TimelineReader {
 
 function filters(query: TimelineQuery): SQL[] {
   const where: SQL[] = [];
-  // No index of its own: a character's turns are read along the timeline (turns_pkey) and
-  // filtered, which fills a page after a few pages' worth of rows unless the character is rare.
   if (query.characterId !== undefined) where.push(eq(turns.characterId, query.characterId));
   if (query.runId !== undefined) where.push(eq(turns.runId, query.runId));
   if (query.kind !== undefined) where.push(eq(turns.kind, query.kind));
@@ -127,6 +168,26 @@ function filters(query: TimelineQuery): SQL[] {
       );
   }
   return where;
+}
+
+/**
+ * The rows "while you were away" shows of a segment: a major event and nothing hidden
+ * (`hasVisibleMajorEvent`), not the character's own, not bookkeeping, applied in this timeline.
+ */
+function awayFrom(characterId: string, segment: Segment, inheritedUndone: ReadonlySet<number>): SQL {
+  const applied = Number.isFinite(segment.through)
+    ? or(isNull(turns.undoneBy), gt(turns.undoneBy, segment.through))!
+    : isNull(turns.undoneBy);
+  const conditions = [
+    turnMajor,
+    sql`not (${turns.events} @> '[{"hidden":true}]'::jsonb)`,
+    sql`not coalesce(${turns.resolution} @> '{"hidden":true}'::jsonb, false)`,
+    notInArray(turns.kind, ["session_start", "session_end", "undo", "retcon"]),
+    sql`${turns.characterId} is distinct from ${characterId}`,
+    applied,
+  ];
+  if (inheritedUndone.size > 0) conditions.push(notInArray(turns.position, [...inheritedUndone]));
+  return and(...conditions)!;
 }
 
 /** Rows of one universe at positions in (after, through]; an open-ended segment has no upper bound. */

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canonicalJson, canonicalWithChecksum, checksum, diceCommitment, invertDeltas } from "@loom/shared";
+import {
+  canonicalJson,
+  canonicalWithChecksum,
+  checksum,
+  diceCommitment,
+  invertDeltas,
+  selectWhileAway,
+} from "@loom/shared";
 import type { Narration, Turn, UniverseState } from "@loom/shared";
 import { AppendConflictError, ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
 import type { TurnStore } from "./turn-store.ts";
@@ -530,6 +537,67 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect(await store.headPosition(a.id)).toBe(7);
       expect(await store.headPosition(b.id)).toBe(6);
       expect((await store.turnsBetween(a.id, 0, 10)).map((t) => t.position)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    });
+
+    it("rule 17: awayTurns gives the newest visible major turns of others after a position, counted up to a cap", async () => {
+      const mine = big.turns[0]!.characterId!;
+      for (const [after, through] of [
+        [0, 10_000],
+        [9_000, 10_000],
+        [5_000, 5_500],
+      ] as const) {
+        const expected = selectWhileAway(big.turns.slice(0, through), mine, after);
+        const away = await store.awayTurns(big.id, {
+          after,
+          through,
+          characterId: mine,
+          limit: 20,
+          countUpTo: 301,
+        });
+        expect(away.turns).toEqual(expected.slice(-20));
+        expect(away.total).toBe(Math.min(expected.length, 301));
+      }
+
+      // hidden, own, bookkeeping and undone turns never count; a branch reads through its parent
+      const built = await small(12);
+      const major = { type: "news", description: "The tide turns", major: true, hidden: false, data: {} };
+      const [p13, p14, p15, p16, p17, p18] = built.campaign.take(6);
+      const other = { characterId: "someone-else", runId: null };
+      const appended: Turn[] = [
+        { ...p13!, ...other, kind: "custom", events: [major] },
+        { ...p14!, ...other, kind: "action", events: [major, { ...major, major: false, hidden: true }] },
+        {
+          ...p15!,
+          ...other,
+          kind: "action",
+          resolution: { ...(p15!.resolution ?? {}), hidden: true } as Turn["resolution"],
+          events: [major],
+        },
+        { ...p16!, characterId: "mine", kind: "custom", events: [major] },
+        { ...p17!, characterId: null, runId: null, kind: "world_event", events: [major] },
+        { ...p18!, characterId: null, runId: null, kind: "undo", events: [major], deltas: [] },
+      ];
+      const branchId = freshId("branch");
+      await store.appendTurns(built.id, { expectedHead: 12, turns: appended.slice(0, 5) });
+      await store.branchUniverse({
+        id: branchId,
+        parentId: built.id,
+        position: 17,
+        name: "Kept",
+        createdBy: "gm",
+      });
+      await store.appendTurns(built.id, { expectedHead: 17, turns: appended.slice(5), undone: [17] });
+      const query = { after: 12, through: 18, characterId: "mine", limit: 20, countUpTo: 100 };
+      const root = await store.awayTurns(built.id, query);
+      expect(root.turns.map((turn) => turn.position)).toEqual([13]);
+      expect(root.total).toBe(1);
+      const branch = await store.awayTurns(branchId, query);
+      expect(branch.turns.map((turn) => [turn.position, turn.universeId])).toEqual([
+        [13, branchId],
+        [17, branchId],
+      ]);
+      const reference = selectWhileAway(await store.turnsBetween(built.id, 0, 18), "mine", 0);
+      expect((await store.awayTurns(built.id, { ...query, after: 0 })).turns).toEqual(reference.slice(-20));
     });
 
     describeRecordsContract(() => store);

@@ -129,6 +129,26 @@ export class NotFoundError extends Error {
   }
 }
 
+/** "While you were away" (see TurnStore.awayTurns). */
+export interface AwayQuery {
+  /** Turns at positions in (after, through]. */
+  after: number;
+  through: number;
+  /** The character coming back: its own turns are not news to it. */
+  characterId: string;
+  /** The newest this many turns are returned. */
+  limit: number;
+  /** Turns are counted up to this many. */
+  countUpTo: number;
+}
+
+export interface AwayTurns {
+  /** The newest qualifying turns, ascending. */
+  turns: Turn[];
+  /** How many qualify in all, counted up to `countUpTo`. */
+  total: number;
+}
+
 export interface TurnStore {
   readonly driver: "postgres" | "pglite";
   close(): Promise<void>;
@@ -168,6 +188,13 @@ export interface TurnStore {
   turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]>;
   /** Ascending unless asked; 50 turns a page by default, at most 500. Turns read through a branch carry the branch's id. */
   timeline(universeId: string, query?: TimelineQuery): Promise<TimelinePage>;
+  /**
+   * "While you were away": the newest applied turns in (after, through] of other characters and
+   * the game master's world events that carry a major event a player may see (no hidden roll or
+   * event; session, undo and retcon turns aside), and how many there are, counted up to a cap.
+   * Read from an index of the major turns newest first, so its cost does not grow with the timeline.
+   */
+  awayTurns(universeId: string, query: AwayQuery): Promise<AwayTurns>;
   /** Write-once: a second narration for the same turn is ignored and returns false. */
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean>;
 

@@ -31,6 +31,7 @@ const METHODS = [
   "getTurn",
   "turnsBetween",
   "timeline",
+  "awayTurns",
   "setNarration",
   "putSnapshot",
   "getSnapshotAtOrBefore",

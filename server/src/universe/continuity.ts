@@ -3,6 +3,7 @@ import {
   isRejection,
   milestonesFor,
   reject,
+  RECAP_LIMITS,
   reopenCompletedRun,
   RejectionCode,
   selectWhileAway,
@@ -101,16 +102,27 @@ export async function recapFor(
   });
   const mine = withUnpersisted(authority, newest.turns.reverse(), (turn) => turn.runId === run.id);
   const since = run.lastSessionEndPosition ?? 0;
-  const others = withUnpersisted(
-    authority,
-    await turnStore.turnsBetween(run.universeId, since, Math.min(head, authority?.persistedThrough ?? head)),
-    () => true,
+  // "While you were away" from the index of major turns, newest first and capped: a fresh run
+  // (since 0) in a universe of a million turns reads what it reads in one of ten thousand.
+  const stored = Math.min(head, authority?.persistedThrough ?? head);
+  const away = await turnStore.awayTurns(run.universeId, {
+    after: since,
+    through: stored,
+    characterId: run.characterId,
+    limit: RECAP_LIMITS.whileYouWereAway,
+    countUpTo: RECAP_LIMITS.awayCounted + 1,
+  });
+  const pending = selectWhileAway(
+    (authority?.recentTurns ?? []).filter((turn) => turn.position > stored && turn.position <= head),
+    run.characterId,
+    since,
   );
   return buildRecap({
     state,
     characterId: run.characterId,
     runTurns: mine,
-    othersSince: selectWhileAway(others, run.characterId, run.lastSessionEndPosition),
+    othersSince: [...away.turns, ...pending],
+    awayTotal: away.total + pending.length,
     previousSessionEnd: run.lastSessionEndPosition,
     head,
   });

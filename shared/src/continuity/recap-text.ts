@@ -23,7 +23,10 @@ function awayLines(recap: Omit<Recap, "text">): string[] {
     (turn) => `- Turn ${turn.position}, ${turn.characterName ?? "the world"}: ${turn.text}`,
   );
   const more = recap.omitted.whileYouWereAway;
-  if (more > 0) lines.unshift(`- …and ${plural(more, "earlier event", "earlier events")}.`);
+  if (more > 0)
+    lines.unshift(
+      `- …and ${recap.awayCountCapped ? "more than " : ""}${plural(more, "earlier event", "earlier events")}.`,
+    );
   return lines;
 }
 

@@ -171,6 +171,33 @@ describe("buildRecap", () => {
   });
 });
 
+describe("buildRecap from the newest away turns and a count", () => {
+  const newest = Array.from({ length: 20 }, (_, i) =>
+    turnFixture({ position: 5_000 + i, characterId: "kest", text: `Kest acts ${i}`, major: true }),
+  );
+
+  it("given the newest 20 qualifying turns and a total of 500, when built, then the other 480 are counted", () => {
+    const recap = buildRecap(
+      input({ othersSince: newest, awayTotal: 500, previousSessionEnd: null, head: 6_000 }),
+    );
+    expect(recap.whileYouWereAway.map((turn) => turn.position)).toEqual(newest.map((t) => t.position));
+    expect(recap.omitted.whileYouWereAway).toBe(480);
+    expect(recap.awayCountCapped).toBe(false);
+    expect(recap.text).toContain("…and 480 earlier events.");
+  });
+
+  it("given more than the counted limit, when built, then it says more than that many", () => {
+    const total = RECAP_LIMITS.awayCounted + 1;
+    const recap = buildRecap(
+      input({ othersSince: newest, awayTotal: total, previousSessionEnd: null, head: 6_000 }),
+    );
+    const shown = RECAP_LIMITS.awayCounted - RECAP_LIMITS.whileYouWereAway;
+    expect(recap.omitted.whileYouWereAway).toBe(shown);
+    expect(recap.awayCountCapped).toBe(true);
+    expect(recap.text).toContain(`…and more than ${shown} earlier events.`);
+  });
+});
+
 describe("selectWhileAway", () => {
   it("given turns in descending order, when selected, then they come back ascending", () => {
     const picked = selectWhileAway(othersSince().reverse(), "mara", 30);

@@ -12,6 +12,11 @@ export const RECAP_LIMITS = {
   keyNpcs: 12,
   activeQuests: 12,
   retcons: 10,
+  /**
+   * "While you were away" turns counted at most: past it a recap says "more than" this many, so
+   * a fresh run in a long universe costs what it costs in a short one.
+   */
+  awayCounted: 1_000,
   /** Characters per turn, note or NPC line. */
   itemChars: 400,
 } as const;
@@ -21,8 +26,16 @@ export interface RecapInput {
   characterId: string;
   /** This run's turns, ascending; only the last ten story turns are used. */
   runTurns: readonly TimelineTurn[];
-  /** Other characters' turns since this run's previous session end, ascending. */
+  /**
+   * Other characters' turns since this run's previous session end, ascending: all of them, or
+   * (with `awayTotal`) the newest that qualify for "while you were away".
+   */
   othersSince: readonly TimelineTurn[];
+  /**
+   * How many turns qualify for "while you were away" in all, when `othersSince` holds only the
+   * newest of them (counted up to RECAP_LIMITS.awayCounted + 1).
+   */
+  awayTotal?: number;
   /** Where this run's previous session ended; null on its first session. */
   previousSessionEnd: number | null;
   /** The position the recap is built at (the universe head when a player joins). */
@@ -80,6 +93,11 @@ export interface Recap {
   retcons: Array<{ position: number; note: string }>;
   /** How many items each capped list left out (the oldest, or the least recently seen). */
   omitted: { activeQuests: number; keyNpcs: number; whileYouWereAway: number; retcons: number };
+  /**
+   * More turns qualified for "while you were away" than RECAP_LIMITS.awayCounted: its `omitted`
+   * then counts up to that limit only.
+   */
+  awayCountCapped: boolean;
   /** The recap as Markdown ("## Last time on …"). */
   text: string;
 }
@@ -187,9 +205,14 @@ function awayTurnsOf(input: RecapInput): { kept: TimelineTurn[]; omitted: number
   return { kept: latest.reverse(), omitted: total - latest.length };
 }
 
-function whileAwayOf(input: RecapInput): { kept: RecapAwayTurn[]; omitted: number } {
-  const { kept, omitted } = awayTurnsOf(input);
+function whileAwayOf(input: RecapInput): { kept: RecapAwayTurn[]; omitted: number; capped: boolean } {
+  const away = awayTurnsOf(input);
+  const { kept } = away;
+  const total = Math.max(kept.length + away.omitted, input.awayTotal ?? 0);
+  const capped = total > RECAP_LIMITS.awayCounted;
+  const omitted = Math.min(total, RECAP_LIMITS.awayCounted) - kept.length;
   return {
+    capped,
     kept: kept.map((turn) => ({
       position: turn.position,
       characterId: turn.characterId,
@@ -240,6 +263,7 @@ export function buildRecap(input: RecapInput): Recap {
       whileYouWereAway: away.omitted,
       retcons: retcons.omitted,
     },
+    awayCountCapped: away.capped,
   };
   return { ...recap, text: renderRecap(recap) };
 }

@@ -1,0 +1,2 @@
+CREATE INDEX "turns_character_idx" ON "turns" USING btree ("universe_id","character_id","position") WHERE "character_id" is not null;--> statement-breakpoint
+CREATE INDEX "turns_major_idx" ON "turns" USING btree ("universe_id","position") WHERE "events" @> '[{"major":true}]'::jsonb;
