@@ -21,17 +21,18 @@ export interface BenchDatabase {
 
 const BENCH_DATABASE = "loom_bench";
 
-export async function openBenchDatabase(): Promise<BenchDatabase> {
+/** `name`: the Postgres database to create for the run (a benchmark that must not share one). */
+export async function openBenchDatabase(name = BENCH_DATABASE): Promise<BenchDatabase> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const admin = postgres(url, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
-    await admin.unsafe(`CREATE DATABASE ${BENCH_DATABASE}`);
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.unsafe(`CREATE DATABASE ${name}`);
     const benchUrl = new URL(url);
-    benchUrl.pathname = `/${BENCH_DATABASE}`;
+    benchUrl.pathname = `/${name}`;
     const database = await openDatabase({ databaseUrl: benchUrl.href });
     return bench(database, async () => {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     });
   }
