@@ -26,7 +26,7 @@ async function universeOf(
   const state = emptyState("Recap at scale");
   for (let i = 0; i < 20; i++) state.characters[`pc${i}`] = characterFixture(`pc${i}`, `Wanderer ${i}`);
   state.characters.newcomer = characterFixture("newcomer", "Newcomer", "newcomer-player");
-  await store.createUniverse({ id, name: state.universe.name, seed: 1, createdBy: "bench" }, state);
+  await store.createUniverse({ id, name: state.universe.name, createdBy: "bench" }, state);
   await store.createPlayer({ id: "newcomer-player", name: "Newcomer" }).catch(() => undefined);
   await store.createCharacter({
     id: `newcomer-${turns}`,
