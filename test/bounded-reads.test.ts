@@ -56,7 +56,7 @@ for (const mode of modes()) {
       // given a universe with 600 world events, one in three major
       const gm = connect(server.url);
       await gm.registerPlayer("Game Master");
-      const universe = await gm.createUniverse({ name: "Long Tides" });
+      const universe = await gm.createUniverse({ name: "Long Tides", visibility: "public" });
       const session = await gm.joinUniverse(universe.id, { role: "gm" });
       const total = 600;
       let head = 0;
@@ -92,7 +92,7 @@ for (const mode of modes()) {
     it("a diff spans at most 1,000 turns: a wider one is refused with a code", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("Game Master");
-      const universe = await gm.createUniverse({ name: "Diffs" });
+      const universe = await gm.createUniverse({ name: "Diffs", visibility: "public" });
       const diff = (from: number, to: number) =>
         fetch(`${server.url}/api/universes/${universe.id}/diff?from=${from}&to=${to}`, {
           headers: { authorization: `Bearer ${gm.playerToken}` },

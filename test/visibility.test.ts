@@ -82,7 +82,7 @@ for (const mode of modes()) {
       // given a universe with a GM, a spectator and two players, Mara's sheet carrying a private note
       const gm = connect(server.url);
       await gm.registerPlayer("Game Master");
-      const universe = await gm.createUniverse({ name: "The Salt Marches" });
+      const universe = await gm.createUniverse({ name: "The Salt Marches", visibility: "public" });
       const mara = connect(server.url);
       await mara.registerPlayer("Mara");
       const maras = await mara.createCharacter(universe.id, sheet("Mara", { notes: `I am ${PRIVATE_NOTE}` }));
