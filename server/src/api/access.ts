@@ -18,6 +18,14 @@ export function requireGm(universe: UniverseRecord, playerId: string): void {
     throw new ApiError(403, RejectionCode.NotAllowed, "only this universe's game masters may do that");
 }
 
+/** The caller and the universe of `:id`, when the caller is one of its game masters. */
+export async function asGameMaster(req: Request): Promise<{ me: Caller; universe: UniverseRecord }> {
+  const me = await caller(req);
+  const universe = await universeOr404(String(req.params.id));
+  requireGm(universe, me.playerId);
+  return { me, universe };
+}
+
 /** Members, game masters, and anyone not removed from a public universe; a coded 403 otherwise. */
 export async function requireMember(
   universe: UniverseRecord,

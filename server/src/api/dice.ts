@@ -4,7 +4,7 @@ import { services } from "../services.ts";
 import type { StoredDice } from "../persist/turn-store.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { caller, route } from "./http.ts";
-import { requireGm, universeOr404 } from "./access.ts";
+import { asGameMaster, universeOr404 } from "./access.ts";
 
 /** A stretch of dice as anyone may see it: the secret (and a legacy seed) only once revealed. */
 function disclosed(dice: StoredDice): DiceSegment {
@@ -43,9 +43,7 @@ export function installDiceRoutes(app: Application): void {
   app.post(
     "/api/universes/:id/reveal",
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { universe } = await asGameMaster(req);
       await callUniverse(universe.id, "revealDice");
       return { dice: await disclosure(universe.id) };
     }),

@@ -4,7 +4,7 @@ import { deltaSchema, LIMITS, viewTurn } from "@loom/shared";
 import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { caller, intParam, parseBody, route } from "./http.ts";
-import { isGm, requireGm, requireMember, universeOr404, viewerFor } from "./access.ts";
+import { asGameMaster, isGm, requireMember, universeOr404, viewerFor } from "./access.ts";
 import { fail } from "./runs.ts";
 import { ApiError } from "./http.ts";
 import { publicUniverse, RejectionCode } from "@loom/shared";
@@ -44,9 +44,7 @@ export function installGmRoutes(app: Application): void {
   app.post(
     "/api/universes/:id/retcon",
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { me, universe } = await asGameMaster(req);
       const body = parseBody(retconBody, req.body);
       const result = await callUniverse(
         universe.id,
@@ -66,9 +64,7 @@ export function installGmRoutes(app: Application): void {
   app.post(
     "/api/universes/:id/branch",
     route(async (req, res) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { me, universe } = await asGameMaster(req);
       const body = parseBody(branchBody, req.body);
       const { turnStore, newId } = services();
       let head = await turnStore.headPosition(universe.id);
@@ -105,9 +101,7 @@ export function installGmRoutes(app: Application): void {
   app.post(
     "/api/universes/:id/snapshots",
     route(async (req, res) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { universe } = await asGameMaster(req);
       const result = await callUniverse(universe.id, "snapshot");
       res.status(201);
       return { position: result.position };
@@ -117,9 +111,7 @@ export function installGmRoutes(app: Application): void {
   app.get(
     "/api/universes/:id/diff",
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { universe } = await asGameMaster(req);
       const from = intParam(req.query.from, "from", 0);
       const to =
         req.query.to === undefined

@@ -5,7 +5,7 @@ import { publicUniverse, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import { expelFromUniverse } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
-import { isGm, requireGm, universeOr404 } from "./access.ts";
+import { asGameMaster, isGm, universeOr404 } from "./access.ts";
 
 const visibilityBody = z.object({ visibility: z.enum(["private", "public"]) });
 const inviteBody = z.object({
@@ -29,9 +29,7 @@ export function installMemberRoutes(app: Application): void {
   app.patch(
     "/api/universes/:id",
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { universe } = await asGameMaster(req);
       const body = parseBody(visibilityBody, req.body);
       const changed = await services().memberships.setVisibility(universe.id, body.visibility);
       return { universe: publicUniverse(changed ?? universe) };
@@ -41,9 +39,7 @@ export function installMemberRoutes(app: Application): void {
   app.post(
     "/api/universes/:id/invites",
     route(async (req, res) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { me, universe } = await asGameMaster(req);
       const body = parseBody(inviteBody, req.body);
       const expiresAt =
         body.expiresInSeconds === undefined
@@ -64,9 +60,7 @@ export function installMemberRoutes(app: Application): void {
   app.get(
     "/api/universes/:id/invites",
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { universe } = await asGameMaster(req);
       return { invites: await services().memberships.listInvites(universe.id) };
     }),
   );
@@ -74,9 +68,7 @@ export function installMemberRoutes(app: Application): void {
   app.delete(
     "/api/universes/:id/invites/:code",
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { universe } = await asGameMaster(req);
       const invite = await services().memberships.revokeInvite(
         universe.id,
         parseBody(idParam, req.params.code),
@@ -106,9 +98,7 @@ export function installMemberRoutes(app: Application): void {
   app.get(
     "/api/universes/:id/members",
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { universe } = await asGameMaster(req);
       return { members: await services().memberships.listMembers(universe.id) };
     }),
   );
@@ -117,9 +107,7 @@ export function installMemberRoutes(app: Application): void {
   app.put(
     "/api/universes/:id/members/:playerId",
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { universe } = await asGameMaster(req);
       const playerId = parseBody(idParam, req.params.playerId);
       if (!(await services().turnStore.getPlayer(playerId)))
         throw new ApiError(404, RejectionCode.NotFound, `no player ${playerId}`);
@@ -131,9 +119,7 @@ export function installMemberRoutes(app: Application): void {
   app.delete(
     "/api/universes/:id/members/:playerId",
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      requireGm(universe, me.playerId);
+      const { universe } = await asGameMaster(req);
       const playerId = parseBody(idParam, req.params.playerId);
       if (isGm(universe, playerId))
         throw new ApiError(409, RejectionCode.NotAllowed, "a game master cannot be removed as a member");
