@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "../client-sdk/src/index.ts";
 import { spawnServer, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
+import { expectRecordsFollowLog } from "./support/records.ts";
 
 const databaseUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
@@ -39,9 +40,11 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     children.push(second);
     const gm = connect(second.url).useToken(table.gm.playerToken!);
     const gmSession = await gm.joinUniverse(table.universeId, { role: "gm" });
-    expect(gmSession.state.head).toBe(Math.max(...acked));
+    // every acknowledged turn, then the end of Alex's session, which the dead process left open
+    const last = Math.max(...acked) + 1;
+    expect(gmSession.state.head).toBe(last);
     await waitFor(
-      async () => (await gm.history(table.universeId, { limit: 500 })).turns.length >= Math.max(...acked),
+      async () => (await gm.history(table.universeId, { limit: 500 })).turns.length >= last,
       10_000,
       "persisted",
     );
@@ -49,6 +52,10 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     const positions = after.turns.map((turn) => turn.position);
     expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => i + 1));
     expect(positions).toEqual(expect.arrayContaining(acked));
+    expect(after.turns.at(-1)).toMatchObject({ kind: "session_end", input: { reason: "interrupted" } });
+    const alexAgain = connect(second.url).useToken(alex.client.playerToken!);
+    expect(await alexAgain.run(alex.runId)).toMatchObject({ turnCount: 30, sessionCount: 1 });
+    await expectRecordsFollowLog(gm, alexAgain, table.universeId, [alex.runId]);
     await gmSession.leave();
   });
 

@@ -36,18 +36,19 @@ async function sessionOf(client: LoomClient, universeId: string, runId: string):
   return client.joinUniverse(universeId, { role: "player", runId });
 }
 
-/** Leaves and waits until the session_end turn is in the store, so the next step sees it. */
+/**
+ * Leaves and waits until the run's record shows the session ended, for steps that read it (the
+ * record follows the session_end turn once it is persisted). Players do not wait: see
+ * sessions.test.ts.
+ */
 async function leave(client: LoomClient, session: UniverseSession, runId: string): Promise<void> {
-  const before = (await client.run(runId)).sessionCount;
+  const before = (await client.run(runId)).lastSessionEndPosition ?? 0;
   await session.leave();
   await waitFor(
-    async () =>
-      (await client.run(runId)).lastSessionEndPosition !== null &&
-      (await client.run(runId)).sessionCount === before,
+    async () => ((await client.run(runId)).lastSessionEndPosition ?? 0) > before,
     10_000,
     "session end",
   );
-  await new Promise((r) => setTimeout(r, 150));
 }
 
 for (const mode of modes()) {

@@ -201,7 +201,7 @@ describe("a malformed frame cannot take the process down", () => {
     } finally {
       expect(await child.stop("SIGTERM")).toBe(0);
     }
-  });
+  }, 60_000);
 });
 
 for (const mode of modes()) {

@@ -10,6 +10,7 @@ import type {
   ProgressionRecord,
   Recap,
   RunRecord,
+  PlaySessionRecord,
   Snapshot,
   TimelinePage,
   TimelineQuery,
@@ -21,6 +22,8 @@ import type {
 /** A universe as the server shows it: no dice secret, no settings (see `dice`, `revealDice`). */
 export type Universe = PublicUniverse;
 export type Run = RunRecord;
+/** A play session of a run: from the turn that opened it to the one that closed it. */
+export type PlaySession = PlaySessionRecord;
 export type Progression = ProgressionRecord;
 export type Invite = InviteRecord;
 export type Member = MemberRecord;
@@ -354,6 +357,13 @@ export class LoomClient {
 
   async run(runId: string): Promise<Run> {
     return (await this.call<{ run: Run }>("GET", `/api/runs/${encodeURIComponent(runId)}`)).run;
+  }
+
+  /** The run's play sessions, oldest first; `endReason` says whether the player left or the server stopped. */
+  async runSessions(runId: string): Promise<PlaySession[]> {
+    return (
+      await this.call<{ sessions: PlaySession[] }>("GET", `/api/runs/${encodeURIComponent(runId)}/sessions`)
+    ).sessions;
   }
 
   /** "Last time on…" for a run as of now (the same timeline always gives the same recap). */

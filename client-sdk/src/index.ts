@@ -3,6 +3,7 @@ export {
   LoomClient,
   type Universe,
   type Run,
+  type PlaySession,
   type TimelinePage,
   type HistoryQuery,
   type Progression,

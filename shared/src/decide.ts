@@ -11,6 +11,7 @@ import {
   decideAddCharacter,
   decideRetcon,
   decideRunEnd,
+  decideRunPause,
   decideSessionEnd,
   decideSessionStart,
 } from "./rules/system.ts";
@@ -92,6 +93,8 @@ function byRule(state: UniverseState, command: DecidableCommand, ctx: DecideCont
       return decideSessionEnd(state, command, ctx);
     case "run_end":
       return decideRunEnd(state, command, ctx);
+    case "run_pause":
+      return decideRunPause(state, command, ctx);
     case "undo":
       return decideUndo(state, command, ctx);
     default:

@@ -131,6 +131,8 @@ export interface PlaySessionRecord {
   startPosition: number;
   endPosition: number | null;
   summary: string | null;
+  /** How the session ended: its last client left, or the server serving it stopped. */
+  endReason: "left" | "interrupted" | null;
   startedAt: string;
   endedAt: string | null;
 }

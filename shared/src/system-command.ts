@@ -41,6 +41,12 @@ export const sessionEndCommandSchema = z.object({
   kind: z.literal("session_end"),
   characterId: idSchema,
   summary: z.string().max(LIMITS.textMax).default(""),
+  /**
+   * `left`: the run's last client left. `interrupted`: the process serving the universe stopped
+   * while the session was open, and the next one to open the universe closed it. Turns recorded
+   * without the field were `left`.
+   */
+  reason: z.enum(["left", "interrupted"]).optional(),
 });
 
 /**
@@ -55,6 +61,17 @@ export const runEndCommandSchema = z.object({
   reason: z.string().max(200).nullable().default(null),
 });
 
+/**
+ * A run is paused (its player may not act until it is resumed) or resumed (a paused or abandoned
+ * run is back in play). A turn of its own so that the run's state follows the timeline.
+ */
+export const runPauseCommandSchema = z.object({
+  kind: z.literal("run_pause"),
+  characterId: idSchema,
+  runId: z.string().min(1).max(64),
+  paused: z.boolean(),
+});
+
 export const systemCommandSchema = z.discriminatedUnion("kind", [
   addCharacterCommandSchema,
   retconCommandSchema,
@@ -62,6 +79,7 @@ export const systemCommandSchema = z.discriminatedUnion("kind", [
   sessionStartCommandSchema,
   sessionEndCommandSchema,
   runEndCommandSchema,
+  runPauseCommandSchema,
 ]);
 export type SystemCommand = z.infer<typeof systemCommandSchema>;
 export type AddCharacterCommand = z.infer<typeof addCharacterCommandSchema>;
@@ -70,3 +88,4 @@ export type UndoCommand = z.infer<typeof undoCommandSchema>;
 export type SessionStartCommand = z.infer<typeof sessionStartCommandSchema>;
 export type SessionEndCommand = z.infer<typeof sessionEndCommandSchema>;
 export type RunEndCommand = z.infer<typeof runEndCommandSchema>;
+export type RunPauseCommand = z.infer<typeof runPauseCommandSchema>;

@@ -5,6 +5,7 @@ import { rowsOf, type Db } from "./rows.ts";
 import { inheritedUndos, turns, universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
 import { upsertSnapshots } from "./states.ts";
+import { projectAppended } from "./project.ts";
 import type { AppendBatch, AppendOutcome, AppendRequest } from "./turn-store.ts";
 
 /** Rows per INSERT: 16 parameters a row stays far below the protocol's 65 535. */
@@ -13,7 +14,8 @@ const CHUNK = 1000;
 /**
  * Appends a batch in one transaction: move the head from the expected position (a conditional
  * UPDATE, so a concurrent writer either waits for us and then finds the head moved, or wins and
- * we find it moved), insert the turns, the snapshots and the undo marks. Any conflict, including
+ * we find it moved), insert the turns, the snapshots and the undo marks, and project the records
+ * the turns change (project.ts). Any conflict, including
  * a duplicate key from a writer that bypassed the head, rolls back the whole batch.
  */
 export async function appendTurns(db: Db, universeId: string, batch: AppendBatch): Promise<{ head: number }> {
@@ -31,6 +33,9 @@ export async function appendTurns(db: Db, universeId: string, batch: AppendBatch
         await insertTurns(tx, batch.turns.slice(i, i + CHUNK));
       await upsertSnapshots(tx, batch.snapshots ?? []);
       await markUndone(tx, universeId, moved.branchPosition ?? 0, head, undoMarks(batch));
+      await projectAppended(tx, [
+        { universeId, branchPosition: moved.branchPosition ?? 0, turns: batch.turns },
+      ]);
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
@@ -93,6 +98,14 @@ export async function appendMany(db: Db, requests: AppendRequest[]): Promise<App
         const head = batch.expectedHead + batch.turns.length;
         await markUndone(tx, universeId, branchAt.get(universeId) ?? 0, head, undoMarks(batch));
       }
+      await projectAppended(
+        tx,
+        group.map(({ universeId, batch }) => ({
+          universeId,
+          branchPosition: branchAt.get(universeId) ?? 0,
+          turns: batch.turns,
+        })),
+      );
     });
   } catch {
     // A stale head, a colliding key, or one universe's rows the database refuses: each batch

@@ -148,7 +148,8 @@ export function toRun(row: typeof schema.runs.$inferSelect): RunRecord {
 }
 
 export function toSession(row: typeof schema.playSessions.$inferSelect): PlaySessionRecord {
-  return { ...row, startedAt: iso(row.startedAt), endedAt: isoOrNull(row.endedAt) };
+  const endReason = row.endReason === "left" || row.endReason === "interrupted" ? row.endReason : null;
+  return { ...row, endReason, startedAt: iso(row.startedAt), endedAt: isoOrNull(row.endedAt) };
 }
 
 export function toProgression(row: typeof schema.progression.$inferSelect): ProgressionRecord {

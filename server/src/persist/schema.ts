@@ -183,10 +183,18 @@ export const playSessions = pgTable(
     startPosition: integer("start_position").notNull(),
     endPosition: integer("end_position"),
     summary: text("summary"),
+    /** `left` or `interrupted` (see the `session_end` command), once the session has ended. */
+    endReason: text("end_reason"),
     startedAt: instant("started_at").notNull().defaultNow(),
     endedAt: instant("ended_at"),
   },
-  (t) => [index("play_sessions_run_idx").on(t.runId, t.startPosition)],
+  (t) => [
+    index("play_sessions_run_idx").on(t.runId, t.startPosition),
+    // the sessions a universe opened after a crash must close
+    index("play_sessions_open_idx")
+      .on(t.universeId)
+      .where(sql`end_position is null`),
+  ],
 );
 
 /**

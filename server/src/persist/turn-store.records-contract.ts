@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { emptyState } from "@loom/shared";
-import { NotFoundError } from "./turn-store.ts";
+import { emptyState, projectTimeline, type Turn } from "@loom/shared";
+import { AppendConflictError } from "./turn-store.ts";
 import type { TurnStore } from "./turn-store.ts";
 import { freshId } from "./testing/build.ts";
 
@@ -33,40 +33,67 @@ export function describeRecordsContract(getStore: () => TurnStore): void {
       expect(await store.getCharacter(freshId("nobody"))).toBeNull();
     });
 
-    it("rule 21: a run starts active and its lifecycle fields update; listRuns filters", async () => {
-      const { store, player, universe, character } = await cast();
-      const run = await store.createRun({
+    /** A turn as the authority appends it; the records read only kind, run, input and status. */
+    function turn(universeId: string, position: number, fields: Partial<Turn> & Pick<Turn, "kind">): Turn {
+      return {
+        universeId,
+        position,
+        id: freshId("turn"),
+        runId: null,
+        characterId: null,
+        playerId: null,
+        actor: "player",
+        input: { kind: fields.kind },
+        resolution: null,
+        events: [],
+        deltas: [],
+        status: "applied",
+        narration: null,
+        createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, position)).toISOString(),
+        ...fields,
+      };
+    }
+
+    async function withRun(therapeuticFocus: string | null = null) {
+      const base = await cast();
+      const run = await base.store.createRun({
         id: freshId("run"),
-        playerId: player.id,
-        characterId: character.id,
-        universeId: universe.id,
-        therapeuticFocus: "grief",
+        playerId: base.player.id,
+        characterId: base.character.id,
+        universeId: base.universe.id,
+        therapeuticFocus,
       });
-      expect(run).toMatchObject({
-        state: "active",
-        turnCount: 0,
-        sessionCount: 0,
-        milestones: 0,
-        completedAtPosition: null,
-        therapeuticFocus: "grief",
-      });
-      const paused = await store.updateRun(run.id, {
-        state: "paused",
-        turnCount: 12,
-        lastSessionEndPosition: 40,
-      });
-      expect(paused).toMatchObject({
-        state: "paused",
-        turnCount: 12,
-        lastSessionEndPosition: 40,
-        createdAt: run.createdAt,
-      });
-      const done = await store.updateRun(run.id, {
-        state: "completed",
-        completionReason: "victory",
-        completedAtPosition: 88,
-      });
-      expect(await store.getRun(run.id)).toEqual(done);
+      let head = 0;
+      const all: Turn[] = [];
+      /** Appends turns made from `make(position)`, `size` per batch. */
+      const play = async (makes: Array<(position: number) => Turn>, size = makes.length) => {
+        for (let i = 0; i < makes.length; i += size) {
+          const turns = makes.slice(i, i + size).map((make, j) => make(head + j + 1));
+          await base.store.appendTurns(base.universe.id, { expectedHead: head, turns });
+          head += turns.length;
+          all.push(...turns);
+        }
+      };
+      const act =
+        (runId = run.id) =>
+        (position: number) =>
+          turn(base.universe.id, position, { kind: "action", runId, input: { kind: "action" } });
+      const system =
+        (input: Record<string, unknown>, kind: Turn["kind"] = "system") =>
+        (position: number) =>
+          turn(base.universe.id, position, { kind, runId: run.id, characterId: base.character.id, input });
+      const undo = (targetPosition: number) => (position: number) =>
+        turn(base.universe.id, position, {
+          kind: "undo",
+          actor: "gm",
+          input: { kind: "undo", targetPosition },
+        });
+      return { ...base, run, play, act, system, undo, all, head: () => head };
+    }
+
+    it("rule 21: a run starts fresh, and counts the applied played turns appended for it, however batched", async () => {
+      const { store, player, universe, character, run, play, act, undo } = await withRun("grief");
+      expect(run).toMatchObject({ state: "active", turnCount: 0, sessionCount: 0, milestones: 0 });
       const other = await store.createRun({
         id: freshId("run"),
         playerId: player.id,
@@ -74,73 +101,118 @@ export function describeRecordsContract(getStore: () => TurnStore): void {
         universeId: universe.id,
         therapeuticFocus: null,
       });
+      const gmEvent = (position: number) => turn(universe.id, position, { kind: "world_event", actor: "gm" });
+      await play([...Array.from({ length: 25 }, () => act()), act(other.id), gmEvent, act(other.id)], 7);
+      expect(await store.getRun(run.id)).toMatchObject({ turnCount: 25, milestones: 1, state: "active" });
+      expect(await store.getRun(other.id)).toMatchObject({ turnCount: 2, milestones: 0 });
+      await play([undo(3), undo(26)]);
+      expect((await store.getRun(run.id))!.turnCount).toBe(24);
+      expect((await store.getRun(other.id))!.turnCount).toBe(1);
       expect((await store.listRuns({ playerId: player.id })).map((r) => r.id).sort()).toEqual(
         [run.id, other.id].sort(),
       );
       expect(await store.listRuns({ universeId: universe.id, characterId: character.id })).toHaveLength(2);
-      await expect(store.updateRun(freshId("nobody"), { state: "abandoned" })).rejects.toBeInstanceOf(
-        NotFoundError,
+    });
+
+    it("rule 22: play sessions open and close with their turns; a stale append changes no record", async () => {
+      const { store, universe, run, play, act, system } = await withRun();
+      await play([system({ kind: "session_start" }, "session_start"), act(), act()]);
+      const [open] = await store.openSessions(universe.id);
+      expect(open).toMatchObject({ runId: run.id, startPosition: 1, endPosition: null, endReason: null });
+      await play([system({ kind: "session_end", summary: "Brenna found the ledger." }, "session_end")]);
+      expect(await store.openSessions(universe.id)).toEqual([]);
+      await play([
+        system({ kind: "session_start" }, "session_start"),
+        act(),
+        system({ kind: "session_end", summary: "Cut short.", reason: "interrupted" }, "session_end"),
+      ]);
+      const sessions = await store.listSessions(run.id);
+      expect(sessions).toMatchObject([
+        { startPosition: 1, endPosition: 4, summary: "Brenna found the ledger.", endReason: "left" },
+        { startPosition: 5, endPosition: 7, summary: "Cut short.", endReason: "interrupted" },
+      ]);
+      expect(sessions[0]!.id).not.toBe(sessions[1]!.id);
+      expect(await store.getRun(run.id)).toMatchObject({
+        sessionCount: 2,
+        lastSessionEndPosition: 7,
+        turnCount: 3,
+      });
+      const stale = [turn(universe.id, 7, { kind: "action", runId: run.id, input: { kind: "action" } })];
+      await expect(store.appendTurns(universe.id, { expectedHead: 6, turns: stale })).rejects.toBeInstanceOf(
+        AppendConflictError,
       );
+      expect((await store.getRun(run.id))!.turnCount).toBe(3);
     });
 
-    it("rule 22: play sessions start open and end with a position and a summary", async () => {
-      const { store, player, universe, character } = await cast();
-      const run = await store.createRun({
-        id: freshId("run"),
-        playerId: player.id,
-        characterId: character.id,
-        universeId: universe.id,
-        therapeuticFocus: null,
+    it("rule 23: a completion credits progression once, its undo revokes it; an abandonment never credits", async () => {
+      const { store, player, run, play, act, system, undo, head } = await withRun("courage");
+      expect(await store.getProgression(player.id)).toMatchObject({ runsCompleted: 0, unlocks: [] });
+      const end = (outcome: string, reason: string | null = null) =>
+        system({ kind: "run_end", runId: run.id, outcome, reason });
+      await play([...Array.from({ length: 41 }, () => act()), end("completed", "victory")], 10);
+      expect(await store.getRun(run.id)).toMatchObject({
+        state: "completed",
+        completionReason: "victory",
+        completedAtPosition: 42,
+        turnCount: 41,
+        milestones: 2,
       });
-      const first = await store.startSession({
-        id: freshId("session"),
-        runId: run.id,
-        universeId: universe.id,
-        startPosition: 1,
-      });
-      expect(first).toMatchObject({ endPosition: null, summary: null, endedAt: null });
-      const ended = await store.endSession(first.id, {
-        endPosition: 30,
-        summary: "Brenna found the ledger.",
-      });
-      expect(ended).toMatchObject({
-        endPosition: 30,
-        summary: "Brenna found the ledger.",
-        startedAt: first.startedAt,
-      });
-      const second = await store.startSession({
-        id: freshId("session"),
-        runId: run.id,
-        universeId: universe.id,
-        startPosition: 31,
-      });
-      expect(await store.listSessions(run.id)).toEqual([ended, second]);
-      await expect(
-        store.endSession(freshId("nobody"), { endPosition: 1, summary: "" }),
-      ).rejects.toBeInstanceOf(NotFoundError);
-    });
-
-    it("rule 23: progression is empty until written, then reads back as written", async () => {
-      const { store, player } = await cast();
       expect(await store.getProgression(player.id)).toMatchObject({
-        playerId: player.id,
-        runsCompleted: 0,
-        unlocks: [],
+        runsCompleted: 1,
+        turnsInCompletedRuns: 41,
+        milestones: 2,
+        metaconcepts: ["courage"],
+        completedRunIds: [run.id],
       });
-      const progression = {
-        playerId: player.id,
-        runsCompleted: 2,
-        turnsInCompletedRuns: 340,
-        milestones: 17,
-        metaconcepts: ["courage", "grief"],
-        completedRunIds: ["run-a", "run-b"],
-        unlocks: ["advanced_narratives", "multi_path_stories"],
-        updatedAt: "2025-03-01T10:00:00.000Z",
-      };
-      await store.putProgression(progression);
-      expect(await store.getProgression(player.id)).toEqual(progression);
-      await store.putProgression({ ...progression, runsCompleted: 3, updatedAt: "2025-03-02T10:00:00.000Z" });
-      expect((await store.getProgression(player.id)).runsCompleted).toBe(3);
+      await play([undo(42)]);
+      expect(await store.getRun(run.id)).toMatchObject({ state: "active", completedAtPosition: null });
+      expect(await store.getProgression(player.id)).toMatchObject({
+        runsCompleted: 0,
+        turnsInCompletedRuns: 0,
+        milestones: 0,
+        metaconcepts: [],
+        completedRunIds: [],
+      });
+      await play([system({ kind: "run_pause", runId: run.id, paused: true })]);
+      expect((await store.getRun(run.id))!.state).toBe("paused");
+      await play([end("abandoned")]);
+      expect((await store.getRun(run.id))!.state).toBe("abandoned");
+      expect((await store.getProgression(player.id)).runsCompleted).toBe(0);
+      await play([undo(head())]);
+      expect((await store.getRun(run.id))!.state).toBe("active");
+      await play([act(), end("completed", "retired")]);
+      expect(await store.getProgression(player.id)).toMatchObject({
+        runsCompleted: 1,
+        turnsInCompletedRuns: 42,
+      });
+    });
+
+    it("rule 24: the records equal a fresh projection of the persisted timeline", async () => {
+      const { store, player, universe, run, play, act, system, undo } = await withRun("hope");
+      await play(
+        [
+          system({ kind: "session_start" }, "session_start"),
+          ...Array.from({ length: 30 }, () => act()),
+          undo(5),
+          system({ kind: "session_end", summary: "One." }, "session_end"),
+          system({ kind: "session_start" }, "session_start"),
+          act(),
+          system({ kind: "run_end", runId: run.id, outcome: "completed", reason: "died" }),
+          system({ kind: "session_end", summary: "Two." }, "session_end"),
+        ],
+        4,
+      );
+      const timeline: Turn[] = [];
+      for (let cursor: number | null = 0; cursor !== null;) {
+        const page = await store.timeline(universe.id, { cursor, limit: 500 });
+        timeline.push(...page.turns);
+        cursor = page.turns.length > 0 ? page.nextCursor : null;
+      }
+      const fresh = projectTimeline([run], timeline);
+      const stored = (await store.getRun(run.id))!;
+      expect(stored).toMatchObject(fresh.runs.get(run.id)!);
+      expect(stored).toMatchObject({ turnCount: 30, sessionCount: 2, state: "completed" });
+      expect((await store.getProgression(player.id)).turnsInCompletedRuns).toBe(30);
     });
   });
 }

@@ -209,7 +209,8 @@ export interface TurnStore {
   /** Replays up to the snapshot's position and throws ChecksumMismatchError when they differ. */
   verifySnapshot(universeId: string, position: number): Promise<void>;
 
-  // players, characters, runs, sessions, progression
+  // players, characters, runs, sessions, progression: runs, sessions and progression change only
+  // as projections of appended turns (project.ts), never by a write of their own
   createPlayer(player: { id: string; name: string }): Promise<PlayerRecord>;
   getPlayer(id: string): Promise<PlayerRecord | null>;
   createCharacter(character: Omit<CharacterRecord, "createdAt">): Promise<CharacterRecord>;
@@ -219,19 +220,8 @@ export interface TurnStore {
   ): Promise<RunRecord>;
   getRun(id: string): Promise<RunRecord | null>;
   listRuns(filter: { playerId?: string; universeId?: string; characterId?: string }): Promise<RunRecord[]>;
-  updateRun(
-    id: string,
-    patch: Partial<Omit<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "createdAt">>,
-  ): Promise<RunRecord>;
-  startSession(
-    session: Pick<PlaySessionRecord, "id" | "runId" | "universeId" | "startPosition">,
-  ): Promise<PlaySessionRecord>;
-  endSession(id: string, end: { endPosition: number; summary: string }): Promise<PlaySessionRecord>;
   listSessions(runId: string): Promise<PlaySessionRecord[]>;
+  /** The universe's play sessions that have not ended (after a crash, those its next owner closes). */
+  openSessions(universeId: string): Promise<PlaySessionRecord[]>;
   getProgression(playerId: string): Promise<ProgressionRecord>;
-  putProgression(progression: ProgressionRecord): Promise<void>;
-  /** Credits a completed run once, reading and writing the progression in one locked transaction. */
-  creditCompletion(run: RunRecord, now: string): Promise<ProgressionRecord>;
-  /** Takes a completed run's credit back (its completion was undone), in one locked transaction. */
-  revokeCompletion(run: RunRecord, now: string): Promise<ProgressionRecord>;
 }

@@ -45,14 +45,9 @@ const METHODS = [
   "createRun",
   "getRun",
   "listRuns",
-  "updateRun",
-  "startSession",
-  "endSession",
   "listSessions",
+  "openSessions",
   "getProgression",
-  "putProgression",
-  "creditCompletion",
-  "revokeCompletion",
 ] as const satisfies ReadonlyArray<Exclude<keyof TurnStore, "driver" | "close">>;
 
 const ACCOUNT_METHODS = [

@@ -100,11 +100,9 @@ export async function admitMember(
       refuse(404, "unknown_run", `no run ${runId} in this universe`);
     if (found.playerId !== auth.playerId)
       refuse(403, "not_your_character", "this run belongs to another player");
-    if (found.state !== "active" && found.state !== "paused")
-      refuse(409, "run_not_active", `the run is ${found.state}`);
-    if (found.state === "paused") await turnStore.updateRun(found.id, { state: "active" });
-    authority.closedRuns.delete(found.id);
-    return found;
+    const state = authority.runState(found);
+    if (state !== "active" && state !== "paused") refuse(409, "run_not_active", `the run is ${state}`);
+    return { ...found, state };
   });
   if (!authority.state.characters[run.characterId]) {
     const record = await turnStore.getCharacter(run.characterId);
@@ -123,6 +121,20 @@ export async function admitMember(
         refuse(409, added.rejection.code, added.rejection.message);
     }
   }
+  // joining a paused run resumes it, with a turn of its own (after the character is in the state)
+  const resumed = await authority.lifecycle(async () => {
+    const state = authority.runState(run);
+    if (state !== "paused") return state;
+    const submitted = await authority.submit({
+      actor: { kind: "player", playerId: auth.playerId },
+      command: { kind: "run_pause", characterId: run.characterId, runId: run.id, paused: false },
+      runId: run.id,
+      characterId: run.characterId,
+    });
+    if (!submitted.ok) refuse(409, submitted.rejection.code, submitted.rejection.message);
+    return authority.runState(run);
+  });
+  if (resumed !== "active") refuse(409, "run_not_active", `the run is ${resumed}`);
   return {
     playerId: auth.playerId,
     name: auth.name,
@@ -130,6 +142,6 @@ export async function admitMember(
     runId: run.id,
     characterId: run.characterId,
     clientKey: `${auth.playerId}:${run.id}`,
-    run: run.state === "paused" ? { ...run, state: "active" } : run,
+    run: { ...run, state: "active" },
   };
 }

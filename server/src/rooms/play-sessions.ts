@@ -58,13 +58,13 @@ export class PlaySessions {
     playerId: string,
   ): Promise<{ session: OpenSession; recap: Recap } | null> {
     await this.ending.get(run.id);
-    const { turnStore, newId, config } = services();
+    const { turnStore, config } = services();
     const refresh = refreshesFatePoints({
       previousEndedAt: this.endedAt.get(run.id) ?? (await this.previousEnd(run)),
       now: Date.now(),
       gapMs: config.sessionGapSeconds * 1000,
     });
-    const started = await startPlaySession(turnStore, this.authority, run, playerId, newId, refresh);
+    const started = await startPlaySession(turnStore, this.authority, run, playerId, refresh);
     if ("rejected" in started) {
       log.warn(`session for run ${run.id} could not start: ${started.message}`);
       return null;
@@ -74,7 +74,9 @@ export class PlaySessions {
 
   /** When the run's previous session ended, from its `session_end` turn (an earlier room's). */
   private async previousEnd(run: RunRecord): Promise<number | null> {
-    const position = run.lastSessionEndPosition;
+    // the run's record follows persisted turns: persist the ones so far before reading it
+    await this.authority.flush();
+    const position = ((await services().turnStore.getRun(run.id)) ?? run).lastSessionEndPosition;
     if (position === null) return null;
     const turn =
       this.authority.recentTurns.find((recent) => recent.position === position) ??

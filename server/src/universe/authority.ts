@@ -8,6 +8,7 @@ import {
   reject,
   RejectionCode,
   snapshotDue,
+  lifecycleEffect,
   type Command,
   type Decision,
   type Rejection,
@@ -15,6 +16,7 @@ import {
   type SystemCommand,
   type Turn,
   type Random,
+  type RunState,
   type UniverseState,
 } from "@loom/shared";
 import type { Lease, LiveStore } from "../live/live-store.ts";
@@ -24,9 +26,14 @@ import type { PersistHealth } from "./persist-health.ts";
 import { SeqLedger } from "./seq-ledger.ts";
 import { log } from "../log.ts";
 
-/** Session markers and run endings may be written for a run that is no longer active. */
+/** Session markers and run lifecycle turns may be written for a run that is not active. */
 function isRunBookkeeping(command: Command | SystemCommand): boolean {
-  return command.kind === "session_end" || command.kind === "run_end" || command.kind === "undo";
+  return (
+    command.kind === "session_end" ||
+    command.kind === "run_end" ||
+    command.kind === "run_pause" ||
+    command.kind === "undo"
+  );
 }
 
 /** A decided turn waiting for its live-store append. */
@@ -114,8 +121,12 @@ export class UniverseAuthority {
   private recent: Turn[] = [];
   private listener: AuthorityListener | null = null;
   private lease_: Lease;
-  /** Runs paused, completed or abandoned while this authority serves: their players may not act. */
-  readonly closedRuns = new Set<string>();
+  /**
+   * The lifecycle state of every run a turn acknowledged here (or in the live tail it opened with)
+   * moved: ahead of the run records, which follow only persisted turns. A run not in it is as its
+   * record says.
+   */
+  private readonly runStates = new Map<string, RunState>();
   /** Each position's dice, from the universe's secret (fair-dice.ts). */
   private dice: (position: number) => Random = () => {
     throw new Error("dice used before the universe was hydrated");
@@ -186,6 +197,7 @@ export class UniverseAuthority {
     );
     authority.recent = [...recent, ...tail].slice(-200);
     for (const turn of authority.recent) authority.ledger.recordTurn(turn);
+    for (const turn of tail) authority.noteLifecycle(turn);
     if (tail.length > 0) authority.persister.enqueue(tail, []);
     return authority;
   }
@@ -223,10 +235,20 @@ export class UniverseAuthority {
     this.diceRevealed = true;
   }
 
+  /** A run's lifecycle state as of the latest acknowledged turn. */
+  runState(run: { id: string; state: RunState }): RunState {
+    return this.runStates.get(run.id) ?? run.state;
+  }
+
+  private noteLifecycle(turn: Turn): void {
+    const effect = lifecycleEffect(turn, (position) => this.recent.findLast((t) => t.position === position));
+    if (effect) this.runStates.set(effect.runId, effect.state);
+  }
+
   /**
-   * Runs lifecycle changes (pause, resume, complete, abandon, the undo of an ending) one at a
-   * time: each reads the run record, decides, submits its turn and writes the record before the
-   * next one reads it, so two concurrent completions cannot both pass the check.
+   * Runs lifecycle changes (join, pause, resume, complete, abandon) one at a time: each reads the
+   * run's state (`runState`), decides and submits its turn before the next one reads it, so two
+   * concurrent completions cannot both pass the check.
    */
   lifecycle<T>(change: () => Promise<T>): Promise<T> {
     const result = this.lifecycleTail.then(change);
@@ -272,7 +294,7 @@ export class UniverseAuthority {
     if (
       request.actor.kind === "player" &&
       request.runId &&
-      this.closedRuns.has(request.runId) &&
+      (this.runStates.get(request.runId) ?? "active") !== "active" &&
       !isRunBookkeeping(request.command)
     ) {
       return refusal(RejectionCode.RunNotActive, "this run is paused or over; resume it to play");
@@ -425,6 +447,7 @@ export class UniverseAuthority {
     this.ledger.recordTurn(turn);
     this.persister.enqueue([turn], this.snapshotsFor(turn, state, turn.createdAt));
     if (undoes !== undefined) this.markUndoneLocally(undoes);
+    this.noteLifecycle(turn);
     if (this.options.durableOnLiveAppend) this.markDurable(turn.position);
     try {
       this.listener?.onTurn?.(turn, state);
@@ -524,6 +547,20 @@ export class UniverseAuthority {
   /** Writes pending turns and due snapshots to the TurnStore (called on room ticks). */
   flush(): Promise<void> {
     return this.persister.flush();
+  }
+
+  /**
+   * Flushes until the turns through `position` are persisted, or the deadline passes (the
+   * database is down): whether they are. Records that follow the timeline are then up to date.
+   */
+  async persistedTo(position: number, deadlineMs = 5_000): Promise<boolean> {
+    const deadline = Date.now() + deadlineMs;
+    while (this.persister.persistedThrough < position) {
+      if (this.fenced || Date.now() > deadline) return false;
+      await this.persister.flush();
+      if (this.persister.persistedThrough < position) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
   }
 
   /** Flushes until nothing is pending or the deadline passes; used at shutdown. */

@@ -1,34 +1,29 @@
 import {
   buildRecap,
   isRejection,
-  milestonesFor,
-  reject,
   RECAP_LIMITS,
-  reopenCompletedRun,
-  RejectionCode,
   selectWhileAway,
   summarizeSession,
   transitionRun,
   type Recap,
   type Rejection,
+  type SessionEndReason,
   type Turn,
-  type TurnKind,
   type UniverseState,
 } from "@loom/shared";
+import { log } from "../log.ts";
 import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
 import type { UniverseAuthority } from "./authority.ts";
 
 /**
  * Runs, play sessions, recaps and progression around one universe's authority: the bookkeeping
- * that turns the timeline into a player's story over months. The turns themselves (session
- * markers, run endings) go through the authority like any other; records follow them.
+ * that turns the timeline into a player's story over months. Nothing here writes a record: the
+ * turns (session markers, run endings and pauses) go through the authority like any other, and
+ * the records follow them when they are persisted (persist/project.ts).
  */
 
 /** Run turns a recap reads: its last ten story turns, with room for session markers between. */
 const RECENT_RUN_TURNS = 100;
-
-/** Turns that count toward a run's length, milestones and progression. */
-export const PLAYED_KINDS: ReadonlySet<TurnKind> = new Set(["action", "choice", "custom", "combat"]);
 
 export interface OpenSession {
   id: string;
@@ -71,20 +66,6 @@ function withUnpersisted(
   return [...persisted, ...authority.recentTurns.filter((turn) => turn.position > last && keep(turn))];
 }
 
-export async function runTurns(
-  turnStore: TurnStore,
-  authority: UniverseAuthority | null,
-  run: RunRecord,
-): Promise<Turn[]> {
-  if (authority) await authority.flush();
-  const turns = await pages(turnStore, run.universeId, { runId: run.id });
-  return withUnpersisted(authority, turns, (turn) => turn.runId === run.id);
-}
-
-export function playedCount(turns: readonly Turn[]): number {
-  return turns.filter((turn) => turn.status === "applied" && PLAYED_KINDS.has(turn.kind)).length;
-}
-
 /** "Last time on…" for a run, from the log: deterministic for the same timeline. */
 export async function recapFor(
   turnStore: TurnStore,
@@ -93,8 +74,10 @@ export async function recapFor(
   state: UniverseState,
   head: number,
 ): Promise<Recap> {
-  // The recap shows the run's last ten story turns: the newest page of the run is enough.
+  // The recap shows the run's last ten story turns: the newest page of the run is enough. The run
+  // is read again once the turns so far are persisted: its last session may have just ended.
   if (authority) await authority.flush();
+  run = (await turnStore.getRun(run.id)) ?? run;
   const newest = await turnStore.timeline(run.universeId, {
     runId: run.id,
     order: "desc",
@@ -133,7 +116,6 @@ export async function startPlaySession(
   authority: UniverseAuthority,
   run: RunRecord,
   playerId: string,
-  newId: () => string,
   refresh = true,
 ): Promise<{ session: OpenSession; recap: Recap } | Rejection> {
   const recap = await recapFor(turnStore, authority, run, authority.state, authority.head);
@@ -145,16 +127,10 @@ export async function startPlaySession(
     characterId: run.characterId,
   });
   if (!started.ok) return started.rejection;
-  const record = await turnStore.startSession({
-    id: newId(),
-    runId: run.id,
-    universeId: run.universeId,
-    startPosition: started.turn.position,
-  });
-  await turnStore.updateRun(run.id, { sessionCount: run.sessionCount + 1 });
   return {
     session: {
-      id: record.id,
+      // the session's record is projected from this turn (persist/project.ts) and named after it
+      id: started.turn.id,
       runId: run.id,
       characterId: run.characterId,
       playerId,
@@ -165,15 +141,29 @@ export async function startPlaySession(
   };
 }
 
+/** The run's turns since `from` (inclusive), persisted or not. */
+async function turnsSince(
+  turnStore: TurnStore,
+  authority: UniverseAuthority,
+  runId: string,
+  from: number,
+): Promise<Turn[]> {
+  await authority.flush();
+  const persisted = await pages(turnStore, authority.universe.id, { runId, from: from - 1 });
+  return withUnpersisted(authority, persisted, (turn) => turn.runId === runId && turn.position >= from);
+}
+
+/**
+ * Ends a play session with a `session_end` turn carrying its summary. `interrupted`: the session
+ * was left open by a process that stopped, and is closed by the next one to open the universe.
+ */
 export async function endPlaySession(
   turnStore: TurnStore,
   authority: UniverseAuthority,
   session: OpenSession,
+  reason: SessionEndReason = "left",
 ): Promise<Turn | Rejection> {
-  const run = await turnStore.getRun(session.runId);
-  if (!run) return reject(RejectionCode.UnknownRun, `run ${session.runId} is gone`);
-  const turns = await runTurns(turnStore, authority, run);
-  const sessionTurns = turns.filter((turn) => turn.position >= session.startPosition);
+  const sessionTurns = await turnsSince(turnStore, authority, session.runId, session.startPosition);
   const summary = summarizeSession({
     state: authority.state,
     before: session.before,
@@ -181,25 +171,81 @@ export async function endPlaySession(
     sessionTurns,
   });
   const ended = await authority.submit({
-    actor: { kind: "player", playerId: session.playerId },
-    command: { kind: "session_end", characterId: session.characterId, summary: summary.text },
-    runId: run.id,
+    actor:
+      reason === "left" ? { kind: "player", playerId: session.playerId } : { kind: "system", playerId: null },
+    command: {
+      kind: "session_end",
+      characterId: session.characterId,
+      summary: summary.text,
+      ...(reason === "left" ? {} : { reason }),
+    },
+    runId: session.runId,
     characterId: session.characterId,
   });
-  if (!ended.ok) return ended.rejection;
-  const turnCount = playedCount(turns);
-  await turnStore.endSession(session.id, { endPosition: ended.turn.position, summary: summary.text });
-  await turnStore.updateRun(run.id, {
-    turnCount,
-    milestones: milestonesFor(turnCount),
-    lastSessionEndPosition: ended.turn.position,
-  });
-  return ended.turn;
+  return ended.ok ? ended.turn : ended.rejection;
 }
 
 /**
- * Ends a run with a `run_end` turn, then records it: a completed run credits its player's
- * progression exactly once; an abandoned one never does.
+ * Closes the sessions a universe's previous owner left open (it stopped without ending them):
+ * the persisted ones, and those its live tail started and did not end. Called when the universe
+ * is opened, before anyone joins, so every open session belongs to a connection that is gone.
+ */
+export async function closeInterruptedSessions(
+  turnStore: TurnStore,
+  authority: UniverseAuthority,
+): Promise<number> {
+  const open = new Map<string, { runId: string; startPosition: number; characterId: string | null }>();
+  for (const session of await turnStore.openSessions(authority.universe.id)) {
+    open.set(session.runId, {
+      runId: session.runId,
+      startPosition: session.startPosition,
+      characterId: null,
+    });
+  }
+  const persisted = authority.persistedThrough;
+  for (const turn of authority.recentTurns) {
+    if (turn.position <= persisted || !turn.runId) continue;
+    if (turn.kind === "session_start")
+      open.set(turn.runId, {
+        runId: turn.runId,
+        startPosition: turn.position,
+        characterId: turn.characterId,
+      });
+    if (turn.kind === "session_end") open.delete(turn.runId);
+  }
+  let closed = 0;
+  for (const session of open.values()) {
+    const run = await turnStore.getRun(session.runId);
+    const characterId = session.characterId ?? run?.characterId;
+    if (!run || !characterId || !authority.state.characters[characterId]) continue;
+    const before =
+      session.startPosition - 1 <= persisted
+        ? (await turnStore.stateAt(authority.universe.id, session.startPosition - 1)).state
+        : authority.state;
+    const ended = await endPlaySession(
+      turnStore,
+      authority,
+      {
+        id: "",
+        runId: run.id,
+        characterId,
+        playerId: run.playerId,
+        startPosition: session.startPosition,
+        before,
+      },
+      "interrupted",
+    );
+    if ("rejected" in ended) log.warn(`session of run ${run.id} could not be closed: ${ended.message}`);
+    else closed += 1;
+  }
+  return closed;
+}
+
+/**
+ * Ends a run with a `run_end` turn. The run's record follows once the turn is persisted (a
+ * completion credits its player's progression exactly once; an abandonment never does), which
+ * happens before this returns unless the database is down: the record returned then shows the
+ * state the turn gave it.
  */
 export async function endRun(
   turnStore: TurnStore,
@@ -209,7 +255,7 @@ export async function endRun(
   reason: string | null,
   actor: { kind: "player" | "gm"; playerId: string },
 ): Promise<{ run: RunRecord; turn: Turn } | Rejection> {
-  const moved = transitionRun(run, outcome, reason ?? undefined);
+  const moved = transitionRun({ ...run, state: authority.runState(run) }, outcome, reason ?? undefined);
   if (isRejection(moved)) return moved;
   const ended = await authority.submit({
     actor,
@@ -218,44 +264,37 @@ export async function endRun(
     characterId: run.characterId,
   });
   if (!ended.ok) return ended.rejection;
-  const turnCount = playedCount(await runTurns(turnStore, authority, run));
-  const updated = await turnStore.updateRun(run.id, {
-    state: outcome,
-    completionReason: outcome === "completed" ? (reason ?? "completed") : null,
-    completedAtPosition: outcome === "completed" ? ended.turn.position : null,
-    turnCount,
-    milestones: milestonesFor(turnCount),
-  });
-  if (outcome === "completed") await turnStore.creditCompletion(updated, ended.turn.createdAt);
-  return { run: updated, turn: ended.turn };
+  return { run: await recordAfter(turnStore, authority, run, ended.turn.position), turn: ended.turn };
 }
 
-/**
- * After an undo turn: if it undid a run's ending, reopen the run (and revoke the progression a
- * completion credited). Returns the id of the reopened run.
- */
-export async function afterUndo(
+/** Pauses or resumes a run with a `run_pause` turn. */
+export async function pauseRun(
   turnStore: TurnStore,
-  undone: Turn | undefined,
-  now: string,
-): Promise<string | null> {
-  if (!undone || undone.input.kind !== "run_end" || typeof undone.input.runId !== "string") return null;
-  const run = await turnStore.getRun(undone.input.runId);
-  if (!run) return null;
-  if (run.state === "completed" && run.completedAtPosition === undone.position) {
-    const reopened = reopenCompletedRun(run);
-    if (isRejection(reopened)) return null;
-    const updated = await turnStore.updateRun(run.id, {
-      state: "active",
-      completionReason: null,
-      completedAtPosition: null,
-    });
-    await turnStore.revokeCompletion(updated, now);
-    return run.id;
-  }
-  if (run.state === "abandoned") {
-    await turnStore.updateRun(run.id, { state: "active" });
-    return run.id;
-  }
-  return null;
+  authority: UniverseAuthority,
+  run: RunRecord,
+  paused: boolean,
+  actor: { kind: "player" | "gm" | "system"; playerId: string },
+): Promise<{ run: RunRecord; turn: Turn } | Rejection> {
+  const moved = transitionRun({ ...run, state: authority.runState(run) }, paused ? "paused" : "active");
+  if (isRejection(moved)) return moved;
+  const changed = await authority.submit({
+    actor,
+    command: { kind: "run_pause", characterId: run.characterId, runId: run.id, paused },
+    runId: run.id,
+    characterId: run.characterId,
+  });
+  if (!changed.ok) return changed.rejection;
+  return { run: await recordAfter(turnStore, authority, run, changed.turn.position), turn: changed.turn };
+}
+
+/** The run's record once the turns so far are persisted; its projected state if they cannot be yet. */
+async function recordAfter(
+  turnStore: TurnStore,
+  authority: UniverseAuthority,
+  run: RunRecord,
+  position: number,
+): Promise<RunRecord> {
+  await authority.persistedTo(position);
+  const record = (await turnStore.getRun(run.id).catch(() => null)) ?? run;
+  return { ...record, state: authority.runState(record) };
 }

@@ -1,7 +1,6 @@
 import {
   defaultUndoTarget,
   isRejection,
-  transitionRun,
   reject,
   RejectionCode,
   type Delta,
@@ -10,7 +9,7 @@ import {
 } from "@loom/shared";
 import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
 import type { Actor, UniverseAuthority } from "./authority.ts";
-import { afterUndo, endRun } from "./continuity.ts";
+import { endRun, pauseRun } from "./continuity.ts";
 
 /**
  * Timeline operations other than plain commands, shared by room messages and the HTTP API.
@@ -29,7 +28,7 @@ export async function undo(
   position?: number,
   client?: { key: string; seq: number },
 ): Promise<OperationResult> {
-  const { authority, turnStore } = ctx;
+  const { authority } = ctx;
   const target = position ?? defaultUndoTarget(authority.recentTurns, actor);
   if (target === null)
     return { ok: false, rejection: reject(RejectionCode.NothingToUndo, "there is no turn you may undo") };
@@ -42,17 +41,11 @@ export async function undo(
       ),
     };
   }
-  const result = await authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client });
-  if (!result.ok) return result;
-  if (!result.duplicate) {
-    const undone =
-      authority.recentTurns.find((turn) => turn.position === target) ??
-      (await turnStore.getTurn(authority.universe.id, target)) ??
-      undefined;
-    const reopened = await authority.lifecycle(() => afterUndo(turnStore, undone, result.turn.createdAt));
-    if (reopened) authority.closedRuns.delete(reopened);
-  }
-  return { ok: true, turn: result.turn };
+  // an undo may reopen a run (the undo of its ending): a lifecycle change like any other
+  const result = await authority.lifecycle(() =>
+    authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client }),
+  );
+  return result.ok ? { ok: true, turn: result.turn } : result;
 }
 
 export async function retcon(
@@ -93,27 +86,23 @@ export async function finishRun(
     if (isRejection(run)) return { ok: false, rejection: run };
     const ended = await endRun(ctx.turnStore, ctx.authority, run, outcome, reason, actor);
     if ("rejected" in ended) return { ok: false, rejection: ended };
-    ctx.authority.closedRuns.add(run.id);
     return { ok: true, turn: ended.turn, run: ended.run };
   });
 }
 
-/** Pauses or resumes a run. No turn: pausing changes nothing in the story, only who may act. */
+/** Pauses or resumes a run, with a `run_pause` turn: who may act changes, the story does not. */
 export async function setRunPaused(
   ctx: OperationContext,
   actor: { kind: "player" | "gm"; playerId: string },
   runId: string,
   paused: boolean,
-): Promise<{ ok: true; run: RunRecord } | { ok: false; rejection: Rejection }> {
-  return ctx.authority.lifecycle(async () => {
+): Promise<OperationResult> {
+  return ctx.authority.lifecycle(async (): Promise<OperationResult> => {
     const run = await runOf(ctx, actor, runId);
-    if (isRejection(run)) return { ok: false as const, rejection: run };
-    const moved = transitionRun(run, paused ? "paused" : "active");
-    if (isRejection(moved)) return { ok: false as const, rejection: moved };
-    const updated = await ctx.turnStore.updateRun(run.id, { state: moved.run.state });
-    if (paused) ctx.authority.closedRuns.add(run.id);
-    else ctx.authority.closedRuns.delete(run.id);
-    return { ok: true as const, run: updated };
+    if (isRejection(run)) return { ok: false, rejection: run };
+    const changed = await pauseRun(ctx.turnStore, ctx.authority, run, paused, actor);
+    if ("rejected" in changed) return { ok: false, rejection: changed };
+    return { ok: true, turn: changed.turn, run: changed.run };
   });
 }
 

@@ -1,6 +1,7 @@
 import { matchMaker } from "@colyseus/core";
 import type { LiveStore, Lease } from "../live/live-store.ts";
 import type { TurnStore } from "../persist/turn-store.ts";
+import { closeInterruptedSessions } from "./continuity.ts";
 import { log } from "../log.ts";
 import { UniverseAuthority, type AuthorityOptions } from "./authority.ts";
 import type { PersistHealth } from "./persist-health.ts";
@@ -122,6 +123,18 @@ export class Ownership {
     return rooms.length > 0;
   }
 
+  /** Sessions a previous owner left open end before anyone joins (continuity.ts). */
+  private async closeInterrupted(authority: UniverseAuthority): Promise<void> {
+    try {
+      const closed = await closeInterruptedSessions(this.options.turnStore, authority);
+      if (closed > 0)
+        log.info(`universe ${authority.universe.id}: closed ${closed} interrupted play session(s)`);
+    } catch (error) {
+      // the universe still opens; the sessions close the next time it does
+      log.warn(`universe ${authority.universe.id}: interrupted play sessions could not be closed`, error);
+    }
+  }
+
   private async create(universeId: string, lease: Lease): Promise<void> {
     const universe = await this.options.turnStore.getUniverse(universeId);
     if (!universe) {
@@ -142,7 +155,9 @@ export class Ownership {
         newId: this.options.newId,
         health: this.options.health,
       };
-      this.handoff.set(universeId, await UniverseAuthority.hydrate(options));
+      const authority = await UniverseAuthority.hydrate(options);
+      await this.closeInterrupted(authority);
+      this.handoff.set(universeId, authority);
       await matchMaker.handleCreateRoom(UNIVERSE_ROOM, { universeId }, undefined, universeId);
       log.info(`opened universe ${universeId} (lease ${lease.token})`);
     } catch (error) {

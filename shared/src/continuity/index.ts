@@ -5,3 +5,4 @@ export * from "./progression.ts";
 export * from "./run-lifecycle.ts";
 export { selectWhileAway, type TimelineEvent, type TimelineTurn } from "./timeline.ts";
 export { refreshesFatePoints } from "./session-refresh.ts";
+export * from "./projection.ts";

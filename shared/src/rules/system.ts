@@ -5,6 +5,7 @@ import type {
   AddCharacterCommand,
   RetconCommand,
   RunEndCommand,
+  RunPauseCommand,
   SessionEndCommand,
   SessionStartCommand,
 } from "../system-command.ts";
@@ -105,8 +106,12 @@ export function decideSessionEnd(
   const character = sessionCharacter(state, command.characterId, ctx);
   if (isRejection(character)) return character;
   const draft = new Draft(state, ctx);
-  draft.event("session_ended", `${character.name} leaves the table`, {
-    data: { characterId: character.id, summary: command.summary },
+  const how =
+    command.reason === "interrupted"
+      ? "'s session was cut short when the server stopped"
+      : " leaves the table";
+  draft.event("session_ended", `${character.name}${how}`, {
+    data: { characterId: character.id, summary: command.summary, reason: command.reason ?? "left" },
   });
   draft.adopt(summaryDeltas(state, { text: command.summary }, ctx.position));
   return draft.decision("session_end");
@@ -134,5 +139,22 @@ export function decideRunEnd(
       reason: command.reason,
     },
   });
+  return draft.decision("system");
+}
+
+/** A run is paused or resumed: who may act changes, the story does not. */
+export function decideRunPause(
+  state: UniverseState,
+  command: RunPauseCommand,
+  ctx: DecideContext,
+): Decision | Rejection {
+  const character = sessionCharacter(state, command.characterId, ctx);
+  if (isRejection(character)) return character;
+  const draft = new Draft(state, ctx);
+  draft.event(
+    command.paused ? "run_paused" : "run_resumed",
+    `${character.name} ${command.paused ? "steps away from the story" : "returns to the story"}`,
+    { data: { characterId: character.id, runId: command.runId } },
+  );
   return draft.decision("system");
 }
