@@ -3,10 +3,37 @@ import { seededRandom as seeded } from "@loom/shared/testing";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import { spawnServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
+import { recordsSettle } from "./support/records.ts";
 
-// Embedded mode on disk (no DATABASE_URL, no REDIS_URL): what a client was told is acknowledged
-// must survive kill -9 of the server, whatever the moment.
-const embedded = { DATABASE_URL: "", REDIS_URL: "" };
+// What a client was told is acknowledged must survive kill -9 of the server that owns the
+// universe, whatever the moment, and the records (runs, sessions, progression) must equal a fresh
+// projection of the log afterwards: in embedded mode on disk (one process, restarted), and with
+// Postgres + Redis (two processes: the owner dies, the other takes over, a new one joins).
+const databaseUrl = process.env.DATABASE_URL;
+const redisUrl = process.env.REDIS_URL;
+
+interface Setup {
+  name: string;
+  skip: boolean;
+  env: () => Record<string, string>;
+  /** Processes serving at once. */
+  processes: number;
+}
+
+const setups: Setup[] = [
+  {
+    name: "embedded mode on disk",
+    skip: false,
+    env: () => ({ DATABASE_URL: "", REDIS_URL: "", LOOM_DATA_DIR: tempDir("loom-kill9-") }),
+    processes: 1,
+  },
+  {
+    name: "two processes on Postgres + Redis",
+    skip: !databaseUrl || !redisUrl,
+    env: () => ({ DATABASE_URL: databaseUrl ?? "", REDIS_URL: redisUrl ?? "", LOOM_LEASE_TTL_MS: "1500" }),
+    processes: 2,
+  },
+];
 
 interface Acked {
   position: number;
@@ -18,94 +45,107 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([promise, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
 }
 
-describe("embedded mode on disk", () => {
-  const children: ChildServer[] = [];
-  afterEach(async () => {
-    await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
-  });
+for (const setup of setups)
+  describe.skipIf(setup.skip)(setup.name, () => {
+    const children: ChildServer[] = [];
+    afterEach(async () => {
+      await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
+    });
 
-  it("keeps every acknowledged turn across kill -9 at random moments", async () => {
-    const seed = Number(process.env.LOOM_TEST_SEED ?? Date.now() % 100_000);
-    const random = seeded(seed);
-    const dataDir = tempDir("loom-kill9-");
-    // Persisting rarely leaves many acknowledged turns only in the write-ahead log at the kill.
-    const env = { ...embedded, LOOM_DATA_DIR: dataDir, LOOM_PERSIST_INTERVAL_MS: "400" };
-    let server = await spawnServer(env, 2621);
-    children.push(server);
-    const table = await setTable(server.url, ["Alex", "Bea"]);
-    const acked: Acked[] = [];
-    const errors: string[] = [];
+    it("keeps every acknowledged turn across kill -9 at random moments", async () => {
+      const seed = Number(process.env.LOOM_TEST_SEED ?? Date.now() % 100_000);
+      const random = seeded(seed);
+      // Persisting rarely leaves many acknowledged turns only in the write-ahead log at the kill.
+      const env = { ...setup.env(), LOOM_PERSIST_INTERVAL_MS: "400" };
+      let port = 2621;
+      const serving: ChildServer[] = [];
+      for (let i = 0; i < setup.processes; i++) serving.push(await spawnServer(env, port++));
+      children.push(...serving);
+      // the first process serves the players (and owns the universe); the kill is for it
+      let server = serving[0]!;
+      const table = await setTable(server.url, ["Alex", "Bea"]);
+      const acked: Acked[] = [];
+      const errors: string[] = [];
 
-    for (let round = 0; round < 3; round++) {
-      const [alex, bea] = table.players.map((player) =>
-        connect(server.url).useToken(player.client.playerToken!),
-      );
-      const killed = { now: false };
-      const sessions: UniverseSession[] = [];
-      const record = (result: Awaited<ReturnType<UniverseSession["act"]>> | undefined) => {
-        if (result?.ok) acked.push({ position: result.turn.position, id: result.turn.id });
-      };
-      // A join can meet a connection the killed server left in the HTTP pool: join again.
-      const join = async (client: LoomClient, runId: string): Promise<UniverseSession | null> => {
-        while (!killed.now) {
-          try {
-            const session = await client.joinUniverse(table.universeId, { role: "player", runId });
-            sessions.push(session);
-            return session;
-          } catch (error) {
-            errors.push(error instanceof Error ? error.message : String(error));
-            await new Promise((r) => setTimeout(r, 100));
+      for (let round = 0; round < 3; round++) {
+        const [alex, bea] = table.players.map((player) =>
+          connect(server.url).useToken(player.client.playerToken!),
+        );
+        const killed = { now: false };
+        const sessions: UniverseSession[] = [];
+        const record = (result: Awaited<ReturnType<UniverseSession["act"]>> | undefined) => {
+          if (result?.ok) acked.push({ position: result.turn.position, id: result.turn.id });
+        };
+        // A join can meet a connection the killed server left in the HTTP pool: join again.
+        const join = async (client: LoomClient, runId: string): Promise<UniverseSession | null> => {
+          while (!killed.now) {
+            try {
+              const session = await client.joinUniverse(table.universeId, { role: "player", runId });
+              sessions.push(session);
+              return session;
+            } catch (error) {
+              errors.push(error instanceof Error ? error.message : String(error));
+              await new Promise((r) => setTimeout(r, 100));
+            }
           }
-        }
-        return null;
-      };
-      // Alex acts as fast as acks return.
-      const fast = async (client: LoomClient, player: (typeof table.players)[number]) => {
-        const session = await join(client, player.runId);
-        while (session && !killed.now) record(await within(session.act(overcome(player.characterId)), 3_000));
-      };
-      // Bea joins, acts once and leaves at once, again and again.
-      const brief = async (client: LoomClient, player: (typeof table.players)[number]) => {
-        while (!killed.now) {
+          return null;
+        };
+        // Alex acts as fast as acks return.
+        const fast = async (client: LoomClient, player: (typeof table.players)[number]) => {
           const session = await join(client, player.runId);
-          if (!session) return;
-          record(await within(session.act(overcome(player.characterId, "slips away")), 3_000));
-          await within(session.leave(), 3_000);
-        }
-      };
-      const playing = [fast(alex!, table.players[0]!), brief(bea!, table.players[1]!)].map((p) =>
-        p.catch((error: unknown) => errors.push(error instanceof Error ? error.message : String(error))),
-      );
-      const before = acked.length;
-      // The kill comes at a random moment once play is under way (joining alone can take a while).
-      await waitFor(() => acked.length > before, 30_000, `a first acknowledgement (${errors.join("; ")})`);
-      await new Promise((r) => setTimeout(r, random() * 1_000));
-      await server.stop("SIGKILL");
-      killed.now = true;
-      await within(Promise.all(playing), 5_000);
-      for (const session of sessions) void session.leave().catch(() => undefined);
+          while (session && !killed.now)
+            record(await within(session.act(overcome(player.characterId)), 3_000));
+        };
+        // Bea joins, acts once and leaves at once, again and again.
+        const brief = async (client: LoomClient, player: (typeof table.players)[number]) => {
+          while (!killed.now) {
+            const session = await join(client, player.runId);
+            if (!session) return;
+            record(await within(session.act(overcome(player.characterId, "slips away")), 3_000));
+            await within(session.leave(), 3_000);
+          }
+        };
+        const playing = [fast(alex!, table.players[0]!), brief(bea!, table.players[1]!)].map((p) =>
+          p.catch((error: unknown) => errors.push(error instanceof Error ? error.message : String(error))),
+        );
+        const before = acked.length;
+        // The kill comes at a random moment once play is under way (joining alone can take a while).
+        await waitFor(() => acked.length > before, 30_000, `a first acknowledgement (${errors.join("; ")})`);
+        await new Promise((r) => setTimeout(r, random() * 1_000));
+        await server.stop("SIGKILL");
+        killed.now = true;
+        await within(Promise.all(playing), 5_000);
+        for (const session of sessions) void session.leave().catch(() => undefined);
 
-      server = await spawnServer(env, 2621);
-      children.push(server);
-      const gm = connect(server.url).useToken(table.gm.playerToken!);
-      const watching = await gm.joinUniverse(table.universeId, { role: "gm" });
-      const last = Math.max(...acked.map((turn) => turn.position));
-      expect(watching.state.head, `round ${round} (seed ${seed}) head`).toBeGreaterThanOrEqual(last);
-      await waitFor(
-        async () =>
-          (await gm.history(table.universeId, { limit: 1, order: "desc" })).turns[0]!.position >= last,
-        10_000,
-        "the recovered turns to be persisted",
-      );
-      const timeline = new Map<number, string>();
-      for (let cursor: number | undefined, page; ; cursor = page.nextCursor ?? undefined) {
-        page = await gm.history(table.universeId, { limit: 200, order: "asc", cursor });
-        for (const turn of page.turns) timeline.set(turn.position, turn.id);
-        if (page.nextCursor === null) break;
+        serving.shift();
+        // embedded: the same folder again; distributed: another process takes over, a new one joins
+        const fresh = await spawnServer(env, setup.processes === 1 ? 2621 : 2621 + (port++ % 4));
+        children.push(fresh);
+        serving.push(fresh);
+        server = serving[0]!;
+        const gm = connect(server.url).useToken(table.gm.playerToken!);
+        const watching = await gm.joinUniverse(table.universeId, { role: "gm" });
+        const last = Math.max(...acked.map((turn) => turn.position));
+        expect(watching.state.head, `round ${round} (seed ${seed}) head`).toBeGreaterThanOrEqual(last);
+        await waitFor(
+          async () =>
+            (await gm.history(table.universeId, { limit: 1, order: "desc" })).turns[0]!.position >= last,
+          10_000,
+          "the recovered turns to be persisted",
+        );
+        const timeline = new Map<number, string>();
+        for (let cursor: number | undefined, page; ; cursor = page.nextCursor ?? undefined) {
+          page = await gm.history(table.universeId, { limit: 200, order: "asc", cursor });
+          for (const turn of page.turns) timeline.set(turn.position, turn.id);
+          if (page.nextCursor === null) break;
+        }
+        const lost = acked.filter((turn) => timeline.get(turn.position) !== turn.id);
+        expect(lost, `round ${round} (seed ${seed}): acknowledged turns missing or changed`).toEqual([]);
+        await watching.leave();
+        for (const player of table.players) {
+          const client = connect(server.url).useToken(player.client.playerToken!);
+          await recordsSettle(gm, client, table.universeId, [player.runId]);
+        }
       }
-      const lost = acked.filter((turn) => timeline.get(turn.position) !== turn.id);
-      expect(lost, `round ${round} (seed ${seed}): acknowledged turns missing or changed`).toEqual([]);
-      await watching.leave();
-    }
-  }, 120_000);
-});
+    }, 120_000);
+  });

@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { waitFor } from "./server.ts";
 import { progressionFrom, projectTimeline, type Turn } from "@loom/shared";
 import type { LoomClient } from "../../client-sdk/src/index.ts";
 
@@ -49,4 +50,32 @@ export async function expectRecordsFollowLog(
     milestones: progression.milestones,
     completedRunIds: progression.completedRunIds,
   });
+}
+
+/** `expectRecordsFollowLog` once the turns so far are persisted (it retries until `timeoutMs`). */
+export async function recordsSettle(
+  gm: LoomClient,
+  player: LoomClient,
+  universeId: string,
+  runIds: readonly string[],
+  timeoutMs = 10_000,
+): Promise<void> {
+  let last: unknown = null;
+  try {
+    await waitFor(
+      async () => {
+        try {
+          await expectRecordsFollowLog(gm, player, universeId, runIds);
+          return true;
+        } catch (error) {
+          last = error;
+          return false;
+        }
+      },
+      timeoutMs,
+      "records to follow the log",
+    );
+  } catch {
+    throw last instanceof Error ? last : new Error(String(last));
+  }
 }
