@@ -27,3 +27,4 @@ export * from "./snapshot-policy.ts";
 export * from "./continuity/index.ts";
 export * from "./records.ts";
 export * from "./visibility.ts";
+export * from "./actors.ts";

@@ -1,6 +1,6 @@
 import type { Application } from "express";
 import { z } from "zod";
-import { RejectionCode, recapBytes } from "@loom/shared";
+import { RejectionCode, recapBytes, runActor } from "@loom/shared";
 import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { recapFor } from "../universe/continuity.ts";
@@ -52,10 +52,6 @@ async function inLineage(universeId: string, characterUniverseId: string): Promi
   return false;
 }
 
-function actorFor(run: RunRecord, me: Caller): { kind: "player" | "gm"; playerId: string } {
-  return { kind: run.playerId === me.playerId ? "player" : "gm", playerId: me.playerId };
-}
-
 export function installRunRoutes(app: Application): void {
   app.get(
     "/api/runs/:id",
@@ -88,8 +84,14 @@ export function installRunRoutes(app: Application): void {
     route(async (req) => {
       const me = await caller(req);
       const run = await runFor(me, String(req.params.id));
-      const result = await callUniverse(run.universeId, "setRunPaused", actorFor(run, me), run.id, true);
-      return result.ok ? { run: result.run } : fail(result.rejection);
+      const result = await callUniverse(
+        run.universeId,
+        "setRunPaused",
+        runActor(run, me.playerId),
+        run.id,
+        true,
+      );
+      return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
     }),
   );
 
@@ -99,8 +101,14 @@ export function installRunRoutes(app: Application): void {
       const me = await caller(req);
       const run = await runFor(me, String(req.params.id));
       // resuming a paused or an abandoned run alike
-      const result = await callUniverse(run.universeId, "setRunPaused", actorFor(run, me), run.id, false);
-      return result.ok ? { run: result.run } : fail(result.rejection);
+      const result = await callUniverse(
+        run.universeId,
+        "setRunPaused",
+        runActor(run, me.playerId),
+        run.id,
+        false,
+      );
+      return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
     }),
   );
 
@@ -113,7 +121,7 @@ export function installRunRoutes(app: Application): void {
       const result = await callUniverse(
         run.universeId,
         "finishRun",
-        actorFor(run, me),
+        runActor(run, me.playerId),
         run.id,
         "completed",
         body.reason,
@@ -130,7 +138,7 @@ export function installRunRoutes(app: Application): void {
       const result = await callUniverse(
         run.universeId,
         "finishRun",
-        actorFor(run, me),
+        runActor(run, me.playerId),
         run.id,
         "abandoned",
         null,

@@ -108,10 +108,6 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.timelines.setNarration(universeId, position, narration);
   }
 
-  putSnapshot(snapshot: Snapshot): Promise<void> {
-    return this.states.putSnapshot(snapshot);
-  }
-
   getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null> {
     return this.states.getSnapshotAtOrBefore(universeId, position);
   }

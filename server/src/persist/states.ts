@@ -22,10 +22,6 @@ export class StateReader {
     private readonly ancestry: Ancestry,
   ) {}
 
-  async putSnapshot(snapshot: Snapshot): Promise<void> {
-    await upsertSnapshots(this.db, [snapshot]);
-  }
-
   async getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null> {
     const row = await this.nearestSnapshot(await this.ancestry.chain(universeId), position);
     return row ? toSnapshot(row, universeId) : null;

@@ -149,10 +149,11 @@ export interface AwayTurns {
   total: number;
 }
 
-export interface TurnStore {
-  readonly driver: "postgres" | "pglite";
-  close(): Promise<void>;
-
+/**
+ * The timelines: universes, their turns, snapshots, states and dice. Written only by appends (a
+ * turn is never changed, except for its write-once narration and its `undone` mark).
+ */
+export interface TimelineStore {
   // universes and timelines
   createUniverse(universe: NewUniverse, genesis: UniverseState): Promise<UniverseRecord>;
   getUniverse(id: string): Promise<UniverseRecord | null>;
@@ -199,8 +200,6 @@ export interface TurnStore {
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean>;
 
   // snapshots and state
-  /** Upsert: a snapshot at an existing position replaces it (it is derived data; verifySnapshot checks it). */
-  putSnapshot(snapshot: Snapshot): Promise<void>;
   /** Following the parent chain; a snapshot read through a branch carries the branch's id. */
   getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null>;
   /** Nearest snapshot + the deltas after it. NotFoundError for an unknown universe or a position past the head. */
@@ -208,7 +207,10 @@ export interface TurnStore {
   latestState(universeId: string): Promise<StateAt>;
   /** Replays up to the snapshot's position and throws ChecksumMismatchError when they differ. */
   verifySnapshot(universeId: string, position: number): Promise<void>;
+}
 
+/** The people and their story around the timelines. */
+export interface RecordStore {
   // players, characters, runs, sessions, progression: runs, sessions and progression change only
   // as projections of appended turns (project.ts), never by a write of their own
   createPlayer(player: { id: string; name: string }): Promise<PlayerRecord>;
@@ -224,4 +226,13 @@ export interface TurnStore {
   /** The universe's play sessions that have not ended (after a crash, those its next owner closes). */
   openSessions(universeId: string): Promise<PlaySessionRecord[]>;
   getProgression(playerId: string): Promise<ProgressionRecord>;
+}
+
+/**
+ * Both ports over one database: an append writes the turns and projects the records they change
+ * in one transaction, so the adapters implement the two together.
+ */
+export interface TurnStore extends TimelineStore, RecordStore {
+  readonly driver: "postgres" | "pglite";
+  close(): Promise<void>;
 }

@@ -33,7 +33,6 @@ const METHODS = [
   "timeline",
   "awayTurns",
   "setNarration",
-  "putSnapshot",
   "getSnapshotAtOrBefore",
   "stateAt",
   "latestState",

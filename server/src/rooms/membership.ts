@@ -126,7 +126,8 @@ export async function admitMember(
     const state = authority.runState(run);
     if (state !== "paused") return state;
     const submitted = await authority.submit({
-      actor: { kind: "player", playerId: auth.playerId },
+      // the server's doing, as the player joins (like adding the character)
+      actor: { kind: "system", playerId: auth.playerId },
       command: { kind: "run_pause", characterId: run.characterId, runId: run.id, paused: false },
       runId: run.id,
       characterId: run.characterId,

@@ -19,6 +19,7 @@ import {
   type Rejection,
   type Turn,
   type UniverseState,
+  memberActor,
 } from "@loom/shared";
 import { services } from "../services.ts";
 import { AuthError } from "../auth/tokens.ts";
@@ -49,11 +50,6 @@ type MemberState = Member & {
   /** The newest turn acknowledged to this member that the marks sent to it do not cover yet (0: none). */
   awaitingMarks: number;
 };
-
-/** Who a member acts as on the timeline (spectators never reach this: intake refuses them). */
-function actorOf(member: Member): { kind: "gm" | "player"; playerId: string } {
-  return { kind: member.role === "gm" ? "gm" : "player", playerId: member.playerId };
-}
 
 /** The member a client joined as (undefined before onJoin finished). */
 function memberOf(client: Client): MemberState | undefined {
@@ -334,7 +330,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     const taken = intake(undoMessageSchema, message, bytes, member, Date.now());
     if (!taken.ok) return this.sendRejection(client, taken.seq, taken.rejection);
     const { seq, position } = taken.body;
-    const result = await operations.undo(this.context(), actorOf(member), position, {
+    const result = await operations.undo(this.context(), memberActor(member), position, {
       key: member.clientKey,
       seq,
     });
@@ -350,7 +346,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (member.role !== "gm") {
       return this.sendRejection(client, seq, reject(RejectionCode.NotAllowed, "only game masters retcon"));
     }
-    const result = await operations.retcon(this.context(), actorOf(member), note, deltas, {
+    const result = await operations.retcon(this.context(), memberActor(member), note, deltas, {
       key: member.clientKey,
       seq,
     });
@@ -391,7 +387,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       return this.sendRejection(client, seq, reject(RejectionCode.NotYourCharacter, text));
     }
     const result = await this.authority.submit({
-      actor: actorOf(member),
+      actor: memberActor(member),
       command,
       runId: member.runId,
       characterId: member.characterId,

@@ -9,6 +9,8 @@ import {
   RejectionCode,
   snapshotDue,
   lifecycleEffect,
+  runActivityRefusal,
+  type Actor,
   type Command,
   type Decision,
   type Rejection,
@@ -25,16 +27,6 @@ import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
 import { SeqLedger } from "./seq-ledger.ts";
 import { log } from "../log.ts";
-
-/** Session markers and run lifecycle turns may be written for a run that is not active. */
-function isRunBookkeeping(command: Command | SystemCommand): boolean {
-  return (
-    command.kind === "session_end" ||
-    command.kind === "run_end" ||
-    command.kind === "run_pause" ||
-    command.kind === "undo"
-  );
-}
 
 /** A decided turn waiting for its live-store append. */
 interface Proposal {
@@ -54,11 +46,6 @@ function clientKey(key: string, seq: number): string {
 
 function refusal(code: RejectionCode, message: string): Promise<SubmitResult> {
   return Promise.resolve({ ok: false, rejection: reject(code, message) });
-}
-
-export interface Actor {
-  kind: "player" | "gm" | "system";
-  playerId: string | null;
 }
 
 export interface SubmitRequest {
@@ -291,13 +278,10 @@ export class UniverseAuthority {
         return refusal(RejectionCode.StalePosition, `sequence ${seq} is older than one already applied`);
       if (previous !== undefined) return this.duplicateOf(previous);
     }
-    if (
-      request.actor.kind === "player" &&
-      request.runId &&
-      (this.runStates.get(request.runId) ?? "active") !== "active" &&
-      !isRunBookkeeping(request.command)
-    ) {
-      return refusal(RejectionCode.RunNotActive, "this run is paused or over; resume it to play");
+    if (request.runId) {
+      const state = this.runStates.get(request.runId) ?? "active";
+      const refused = runActivityRefusal(request.actor, state, request.command);
+      if (refused) return Promise.resolve({ ok: false, rejection: refused });
     }
     return null;
   }

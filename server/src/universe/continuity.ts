@@ -10,6 +10,7 @@ import {
   type SessionEndReason,
   type Turn,
   type UniverseState,
+  type PersonActor,
 } from "@loom/shared";
 import { log } from "../log.ts";
 import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
@@ -253,7 +254,7 @@ export async function endRun(
   run: RunRecord,
   outcome: "completed" | "abandoned",
   reason: string | null,
-  actor: { kind: "player" | "gm"; playerId: string },
+  actor: PersonActor,
 ): Promise<{ run: RunRecord; turn: Turn } | Rejection> {
   const moved = transitionRun({ ...run, state: authority.runState(run) }, outcome, reason ?? undefined);
   if (isRejection(moved)) return moved;
@@ -273,7 +274,7 @@ export async function pauseRun(
   authority: UniverseAuthority,
   run: RunRecord,
   paused: boolean,
-  actor: { kind: "player" | "gm" | "system"; playerId: string },
+  actor: PersonActor,
 ): Promise<{ run: RunRecord; turn: Turn } | Rejection> {
   const moved = transitionRun({ ...run, state: authority.runState(run) }, paused ? "paused" : "active");
   if (isRejection(moved)) return moved;

@@ -3,12 +3,14 @@ import {
   isRejection,
   reject,
   RejectionCode,
+  type Actor,
   type Delta,
   type Rejection,
   type Turn,
+  type PersonActor,
 } from "@loom/shared";
 import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
-import type { Actor, UniverseAuthority } from "./authority.ts";
+import type { UniverseAuthority } from "./authority.ts";
 import { endRun, pauseRun } from "./continuity.ts";
 
 /**
@@ -62,7 +64,7 @@ export async function retcon(
 /** A run of this universe that the actor may change: its player's, or any for a GM. */
 async function runOf(
   ctx: OperationContext,
-  actor: { kind: "player" | "gm"; playerId: string },
+  actor: PersonActor,
   runId: string,
 ): Promise<RunRecord | Rejection> {
   const run = await ctx.turnStore.getRun(runId);
@@ -76,7 +78,7 @@ async function runOf(
 
 export async function finishRun(
   ctx: OperationContext,
-  actor: { kind: "player" | "gm"; playerId: string },
+  actor: PersonActor,
   runId: string,
   outcome: "completed" | "abandoned",
   reason: string | null,
@@ -93,7 +95,7 @@ export async function finishRun(
 /** Pauses or resumes a run, with a `run_pause` turn: who may act changes, the story does not. */
 export async function setRunPaused(
   ctx: OperationContext,
-  actor: { kind: "player" | "gm"; playerId: string },
+  actor: PersonActor,
   runId: string,
   paused: boolean,
 ): Promise<OperationResult> {
