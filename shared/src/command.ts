@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { deltaSchema } from "./delta.ts";
+import { relationshipSchema } from "./state.ts";
 
 /** Limits shared by the server and the SDK so an oversized message never reaches the rules. */
 export const LIMITS = {
@@ -102,7 +103,94 @@ export const sceneCommandSchema = z.object({
   title: z.string().min(1).max(200),
   location: z.string().max(200).nullable().default(null),
   summary: text.default(""),
+  /** Situation aspects the new scene opens with. */
+  aspects: z.array(z.string().trim().min(1).max(200)).max(10).optional(),
 });
+
+/**
+ * A game master's everyday world-building as typed commands, decided by the rules like any other
+ * command (rules/world-building.ts): no JSON Pointer deltas to write, defaults for what is left
+ * out, a coded rejection for what does not fit. Raw deltas stay available as retcons.
+ */
+
+const name = z.string().trim().min(1).max(LIMITS.nameMax);
+
+/** add (a name; the id is made from the turn's position unless given), update or remove (an id). */
+const crud = z.enum(["add", "update", "remove"]);
+
+export const npcCommandSchema = z.object({
+  kind: z.literal("npc"),
+  op: crud,
+  id: idSchema.optional(),
+  name: name.optional(),
+  relationship: relationshipSchema.optional(),
+  notes: text.optional(),
+  /** Seen by game masters only. */
+  gmNotes: text.optional(),
+  skills: z.record(skillNameSchema, z.number().int().min(-2).max(8)).optional(),
+});
+
+export const locationCommandSchema = z.object({
+  kind: z.literal("location"),
+  op: crud,
+  id: idSchema.optional(),
+  name: name.optional(),
+  region: z.string().max(LIMITS.nameMax).nullable().optional(),
+  notes: text.optional(),
+});
+
+export const factionCommandSchema = z.object({
+  kind: z.literal("faction"),
+  op: crud,
+  id: idSchema.optional(),
+  name: name.optional(),
+  standing: z.number().int().min(-10).max(10).optional(),
+});
+
+/** start (a title), advance (new details), resolve or fail a quest. */
+export const questCommandSchema = z.object({
+  kind: z.literal("quest"),
+  op: z.enum(["start", "advance", "resolve", "fail"]),
+  id: idSchema.optional(),
+  title: name.optional(),
+  details: text.optional(),
+});
+
+/** Add a situation aspect to the scene, or remove one (by id or name). */
+export const aspectCommandSchema = z.object({
+  kind: z.literal("aspect"),
+  op: z.enum(["add", "remove"]),
+  id: idSchema.optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+  freeInvokes: z.number().int().min(0).max(3).default(0),
+});
+
+/**
+ * A milestone (Fate Core p. 256): minor and significant ones are recorded for the table; a major
+ * one also raises the character's refresh by one.
+ */
+export const milestoneCommandSchema = z.object({
+  kind: z.literal("milestone"),
+  characterId: idSchema,
+  level: z.enum(["minor", "significant", "major"]),
+  note: text.default(""),
+});
+
+export const worldCommandSchemas = [
+  npcCommandSchema,
+  locationCommandSchema,
+  factionCommandSchema,
+  questCommandSchema,
+  aspectCommandSchema,
+  milestoneCommandSchema,
+] as const;
+
+export type NpcCommand = z.infer<typeof npcCommandSchema>;
+export type LocationCommand = z.infer<typeof locationCommandSchema>;
+export type FactionCommand = z.infer<typeof factionCommandSchema>;
+export type QuestCommand = z.infer<typeof questCommandSchema>;
+export type AspectCommand = z.infer<typeof aspectCommandSchema>;
+export type MilestoneCommand = z.infer<typeof milestoneCommandSchema>;
 
 export const commandSchema = z.discriminatedUnion("kind", [
   actionCommandSchema,
@@ -112,6 +200,7 @@ export const commandSchema = z.discriminatedUnion("kind", [
   compelCommandSchema,
   worldEventCommandSchema,
   sceneCommandSchema,
+  ...worldCommandSchemas,
 ]);
 export type Command = z.infer<typeof commandSchema>;
 export type CommandInput = z.input<typeof commandSchema>;

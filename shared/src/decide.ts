@@ -17,6 +17,7 @@ import {
 } from "./rules/system.ts";
 import { decideUndo } from "./rules/undo.ts";
 import { decideWorldEvent } from "./rules/world-event.ts";
+import { decideAspect, decideMilestone, decideWorldBuilding } from "./rules/world-building.ts";
 import type { UniverseState } from "./state.ts";
 import type { SystemCommand } from "./system-command.ts";
 
@@ -83,6 +84,15 @@ function byRule(state: UniverseState, command: DecidableCommand, ctx: DecideCont
       return decideWorldEvent(state, command, ctx);
     case "scene":
       return decideScene(state, command, ctx);
+    case "npc":
+    case "location":
+    case "faction":
+    case "quest":
+      return decideWorldBuilding(state, command, ctx);
+    case "aspect":
+      return decideAspect(state, command, ctx);
+    case "milestone":
+      return decideMilestone(state, command, ctx);
     case "add_character":
       return decideAddCharacter(state, command, ctx);
     case "retcon":

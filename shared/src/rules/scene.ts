@@ -4,6 +4,7 @@ import type { Rejection } from "../rejection.ts";
 import type { UniverseState } from "../state.ts";
 import type { DecideContext, Decision } from "./context.ts";
 import { Draft } from "./draft.ts";
+import { addSceneAspect } from "./aspects.ts";
 import { own, requireGm, sameText } from "./lookup.ts";
 
 type SceneCommand = Extract<Command, { kind: "scene" }>;
@@ -66,6 +67,8 @@ export function decideScene(
     aspects: {},
   };
   draft.set("/scene", scene, previous);
+  for (const name of command.aspects ?? [])
+    addSceneAspect(draft, name, { freeInvokes: 0, boost: false, createdBy: null });
   draft.change("/mode", "scene", state.mode);
   const where = location ? ` at ${location.name}` : command.location ? ` at ${command.location}` : "";
   draft.event("scene_started", `A new scene begins${where}: "${command.title}"`, {
