@@ -1,5 +1,7 @@
 import { Client } from "@colyseus/sdk";
 import type {
+  Character,
+  CharacterRecord,
   CharacterSheetInput,
   Delta,
   DiceDisclosure,
@@ -357,6 +359,19 @@ export class LoomClient {
 
   async run(runId: string): Promise<Run> {
     return (await this.call<{ run: Run }>("GET", `/api/runs/${encodeURIComponent(runId)}`)).run;
+  }
+
+  /**
+   * A character's full sheet as the story has left it (stress, consequences, fate points, private
+   * notes): your own characters', or any in a universe you are a game master of. `null` until the
+   * character has joined play.
+   */
+  async character(
+    characterId: string,
+    options: { universeId?: string } = {},
+  ): Promise<{ character: CharacterRecord; sheet: Character | null; position: number }> {
+    const at = options.universeId ? `?universe=${encodeURIComponent(options.universeId)}` : "";
+    return this.call("GET", `/api/characters/${encodeURIComponent(characterId)}${at}`);
   }
 
   /** The run's play sessions, oldest first; `endReason` says whether the player left or the server stopped. */

@@ -91,6 +91,7 @@ export class UniverseSession {
   persistedThrough = 0;
   /** The "Last time on…" recap this session started with (players only). */
   lastRecap: Recap | null = null;
+  private unheardRecap: Recap | null = null;
   /** Resolves once the first full state has arrived (joinUniverse waits for it). */
   readonly ready: Promise<void>;
 
@@ -131,7 +132,9 @@ export class UniverseSession {
     room.onMessage(ServerMessage.Durable, (marks: DurableMessage) => this.onMarks(marks));
     room.onMessage(ServerMessage.Recap, (recap: Recap) => {
       this.lastRecap = recap;
-      this.emit("recap", recap);
+      // it may arrive before anyone listens (joinUniverse resolves first): kept for the first listener
+      if (this.listeners.recap.size === 0) this.unheardRecap = recap;
+      else this.emit("recap", recap);
     });
     room.onMessage(ServerMessage.Narration, (narration: { position: number; text: string }) =>
       this.emit("narration", narration),
@@ -241,8 +244,17 @@ export class UniverseSession {
     return ++this.seq;
   }
 
+  /**
+   * Listens for an event. The `recap` cannot be missed: one that arrived before any `recap`
+   * listener is delivered to the first one (asynchronously, as if it had just arrived).
+   */
   on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): () => void {
     this.listeners[event].add(listener);
+    const unheard = event === "recap" ? this.unheardRecap : null;
+    if (unheard) {
+      this.unheardRecap = null;
+      queueMicrotask(() => (listener as SessionEvents["recap"])(unheard));
+    }
     return () => this.listeners[event].delete(listener);
   }
 

@@ -22,6 +22,7 @@ import {
 import { callerIfAny, isGm, readableUniverse, requireMember, universeOr404, viewerFor } from "./access.ts";
 import { installMemberRoutes } from "./members.ts";
 import { installIdempotency } from "./idempotency.ts";
+import { installCharacterRoutes } from "./characters.ts";
 import { installRunRoutes } from "./runs.ts";
 import { installGmRoutes } from "./gm.ts";
 import { installDiceRoutes } from "./dice.ts";
@@ -217,6 +218,7 @@ export function installRoutes(app: Application): void {
   );
 
   installRunRoutes(app);
+  installCharacterRoutes(app);
   installGmRoutes(app);
   installDiceRoutes(app);
   installMemberRoutes(app);

@@ -1,0 +1,33 @@
+import type { Application } from "express";
+import { RejectionCode, type Character, type CharacterRecord } from "@loom/shared";
+import { services } from "../services.ts";
+import { ApiError, caller, route } from "./http.ts";
+import { isGm, requireMember, universeOr404 } from "./access.ts";
+
+/**
+ * A character's full sheet as the story has left it (stress, consequences, fate points, private
+ * notes): for its player and the universe's game masters. `?universe=` reads it in a branch of
+ * the character's universe instead.
+ */
+export function installCharacterRoutes(app: Application): void {
+  app.get(
+    "/api/characters/:id",
+    route(async (req): Promise<{ character: CharacterRecord; sheet: Character | null; position: number }> => {
+      const me = await caller(req);
+      const { turnStore } = services();
+      const character = await turnStore.getCharacter(String(req.params.id));
+      if (!character)
+        throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${String(req.params.id)}`);
+      const universeId = typeof req.query.universe === "string" ? req.query.universe : character.universeId;
+      const universe = await universeOr404(universeId);
+      if (character.playerId !== me.playerId && !isGm(universe, me.playerId))
+        throw new ApiError(403, RejectionCode.NotYourCharacter, "this character's sheet is its player's");
+      await requireMember(universe, me.playerId);
+      const latest = await turnStore.latestState(universe.id);
+      const sheet = Object.hasOwn(latest.state.characters, character.id)
+        ? latest.state.characters[character.id]!
+        : null;
+      return { character, sheet, position: latest.position };
+    }),
+  );
+}

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "../client-sdk/src/index.ts";
+import { modes, startServer, waitFor } from "./support/server.ts";
+import type { LoomServer } from "../server/src/app.ts";
+import { overcome, setTable } from "./support/players.ts";
+
+/** What a player reads of their own: the full sheet, and a recap that cannot be missed. */
+for (const mode of modes()) {
+  describe(`a player's own view (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2599 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("reads their own full sheet; another player may not, a game master may", async () => {
+      const table = await setTable(server.url, ["Mara", "Kell"]);
+      const [mara, kell] = table.players;
+      const session = await mara!.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: mara!.runId,
+      });
+      const acted = await session.act(overcome(mara!.characterId));
+      expect(acted.ok).toBe(true);
+      const position = acted.ok ? acted.turn.position : 0;
+      await waitFor(
+        async () => (await mara!.client.character(mara!.characterId)).position >= position,
+        5_000,
+        "persisted",
+      );
+      const own = await mara!.client.character(mara!.characterId);
+      expect(own.character).toMatchObject({ id: mara!.characterId, name: "Mara" });
+      expect(own.sheet).toMatchObject({ name: "Mara", private: { notes: expect.any(String) as string } });
+      expect(own.sheet!.fatePoints).toBeGreaterThanOrEqual(0);
+      await expect(kell!.client.character(mara!.characterId)).rejects.toMatchObject({
+        code: "not_your_character",
+      });
+      expect((await table.gm.character(mara!.characterId)).sheet).toMatchObject({ name: "Mara" });
+      await expect(mara!.client.character("no-such-character")).rejects.toMatchObject({
+        code: "unknown_character",
+      });
+      await session.leave();
+    });
+
+    it("the recap reaches a listener that subscribes after joining", async () => {
+      const table = await setTable(server.url, ["Ysolde"]);
+      const ysolde = table.players[0]!;
+      const client = connect(server.url).useToken(ysolde.client.playerToken!);
+      const session = await client.joinUniverse(table.universeId, { role: "player", runId: ysolde.runId });
+      await waitFor(() => session.lastRecap !== null, 5_000, "the recap to arrive");
+      const heard = await new Promise((resolve) => session.on("recap", resolve));
+      expect(heard).toEqual(session.lastRecap);
+      await session.leave();
+    });
+  });
+}
