@@ -6,6 +6,7 @@ import {
   decide,
   evolve,
   isRejection,
+  listFacts,
   replayDeltas,
   turnSeed,
   type Command,
@@ -137,7 +138,7 @@ export default async () => {
     decide_evolve_fresh_state_turns_per_s: perSecond(small.units, small.ms),
     simulate_turns_per_s: perSecond(campaign.turns.length, simulateMs),
     deltas_per_turn: Number((deltaCount / campaign.turns.length).toFixed(2)),
-    canon_facts_at_end: Object.keys(campaign.final.canon.facts).length,
+    canon_facts_at_end: listFacts(campaign.final).length,
     campaign_turns: campaign.turns.length,
   };
 };

@@ -4,6 +4,7 @@
 // so its size at 1,000, 5,000 and 20,000 turns is the figure to watch.
 import { canonicalJson, checksum } from "../src/canonical.ts";
 import { evolve } from "../src/evolve.ts";
+import { listFacts } from "../src/canon-facts.ts";
 import { simulateCampaign } from "../src/testing/campaign.ts";
 
 const MARKS = [1_000, 5_000, 20_000];
@@ -29,7 +30,7 @@ export default async function stateGrowth(): Promise<Record<string, unknown>> {
     const checksumMs = performance.now() - checksumStart;
     figures[`at_${mark}`] = {
       state_kb: Math.round(canonicalJson(state).length / 1024),
-      canon_facts: Object.keys(state.canon.facts).length,
+      canon_facts: listFacts(state).length,
       major_events: state.world.majorEvents.length,
       evolve_us_per_turn: Math.round(evolveUs),
       checksum_ms: Math.round(checksumMs * 100) / 100,

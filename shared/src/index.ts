@@ -3,6 +3,8 @@ export * from "./canonical.ts";
 export * from "./json-value.ts";
 export * from "./delta.ts";
 export * from "./state.ts";
+export * from "./canon-facts.ts";
+export * from "./upgrade.ts";
 export * from "./command.ts";
 export * from "./system-command.ts";
 export * from "./turn.ts";

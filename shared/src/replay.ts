@@ -6,16 +6,18 @@ import { isRejection } from "./rejection.ts";
 import type { UniverseState } from "./state.ts";
 import type { Turn } from "./turn.ts";
 import { evolve } from "./evolve.ts";
+import { upgradeDeltas, upgradeTurn } from "./upgrade.ts";
 
 /**
  * Delta replay: the recorded deltas of `turns` applied to `state` in order. Undone turns replay
  * too; their undo turns revert them. All deltas go through one `evolve`, so each container on
  * the way is copied once for the whole replay rather than once per turn (large records such as
- * canon facts make the difference).
+ * canon facts make the difference). Turns recorded against an older state version replay in
+ * the current layout (upgrade.ts).
  */
 export function replayDeltas(state: UniverseState, turns: readonly Turn[]): UniverseState {
   const deltas: Delta[] = [];
-  for (const turn of turns) for (const delta of turn.deltas) deltas.push(delta);
+  for (const turn of turns) for (const delta of upgradeDeltas(turn.deltas)) deltas.push(delta);
   return evolve(state, deltas);
 }
 
@@ -33,7 +35,8 @@ export interface Reexecution {
  * Undo turns see the timeline as it stood when they ran. Agreement with delta replay is the
  * determinism guarantee of DESIGN §3. Stops at the first turn that decides differently, since
  * every later turn was decided on a state re-execution no longer has. Turns run in order from
- * the position after `genesis`, without gaps.
+ * the position after `genesis`, without gaps. Turns recorded against an older state version
+ * are compared, and seen by undo, in the current layout.
  */
 export function reexecute(
   genesis: UniverseState,
@@ -42,7 +45,8 @@ export function reexecute(
 ): Reexecution {
   let state = genesis;
   const timeline: Turn[] = [];
-  for (const recorded of turns) {
+  for (const stored of turns) {
+    const recorded = upgradeTurn(stored);
     const decision = decide(state, recorded.input as DecidableCommand, {
       position: recorded.position,
       now: recorded.createdAt,

@@ -1,13 +1,18 @@
 import { z } from "zod";
+import { emptyFactBuckets, FACT_BUCKET_KEYS } from "./canon-facts.ts";
 import { storableJsonSchema } from "./json-value.ts";
+import { upcasters } from "./upgrade.ts";
 
 /**
  * The universe state document: everything that changes during play, in one JSON document.
  * Collections are keyed by id (not arrays) wherever turns address members, so delta paths stay
  * stable; arrays are used only for append-mostly logs (major events, retcon notes).
  * GM-only fields are named `gmNotes`/`hidden`; owner-only fields live under `private`.
+ *
+ * Version 2 keeps canon facts in buckets (canon-facts.ts) where version 1 kept one record of them
+ * (`canon.facts`); docs/state-versions.md says how older documents and turns are read.
  */
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
 /** The Fate Core ladder runs from Terrible (−2) to Legendary (+8). */
 export const ladderRating = z.number().int().min(-2).max(8);
@@ -122,6 +127,11 @@ export const canonFactSchema = z.object({
 });
 export type CanonFact = z.infer<typeof canonFactSchema>;
 
+/** Every bucket is always present, so recording a fact is one `set` inside its bucket. */
+const factBucketsSchema = z.object(
+  Object.fromEntries(FACT_BUCKET_KEYS.map((key) => [key, z.record(z.string(), canonFactSchema)])),
+);
+
 export const stateSchema = z.object({
   version: z.literal(STATE_VERSION),
   universe: z.object({ name: z.string(), premise: z.string() }),
@@ -143,7 +153,8 @@ export const stateSchema = z.object({
   characters: z.record(z.string(), characterSchema),
   quests: z.record(z.string(), questSchema),
   canon: z.object({
-    facts: z.record(z.string(), canonFactSchema),
+    /** Read and written through canon-facts.ts, never by layout. */
+    factBuckets: factBucketsSchema,
     summaryLong: z.string(),
     summaryRecent: z.string(),
     retconNotes: z.array(z.object({ position: z.number().int().min(0), note: z.string() })),
@@ -160,16 +171,14 @@ export function emptyState(name = "Untitled universe", premise = ""): UniverseSt
     world: { locations: {}, npcs: {}, factions: {}, flags: {}, majorEvents: [] },
     characters: {},
     quests: {},
-    canon: { facts: {}, summaryLong: "", summaryRecent: "", retconNotes: [] },
+    canon: { factBuckets: emptyFactBuckets(), summaryLong: "", summaryRecent: "", retconNotes: [] },
   };
 }
 
 /**
- * Upcasters turn a stored document of an older version into the current one. Each entry takes
- * version N to N + 1; `upcastState` runs them in order and validates the result.
+ * Brings a stored document of any older version to the current one, step by step through the
+ * upcasters (upgrade.ts), and validates the result.
  */
-const upcasters: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {};
-
 export function upcastState(doc: unknown): UniverseState {
   let current = doc as Record<string, unknown>;
   let version = typeof current?.version === "number" ? current.version : 0;

@@ -1,3 +1,4 @@
+import { upgradeDeltas } from "@loom/shared";
 import type { Snapshot, Turn } from "@loom/shared";
 import type { SQL } from "drizzle-orm";
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -65,6 +66,7 @@ export type TurnRow = {
  * A stored row as a turn of the timeline it is read through. `undone` is whether an undo visible
  * in that timeline marked it, which for a row shared with a branch may differ from the row's own.
  */
+/** A stored turn as readers see it: deltas recorded against an older state version in the current layout. */
 export function toTurn(row: TurnRow, viewUniverseId: string, undone: boolean): Turn {
   return {
     universeId: viewUniverseId,
@@ -78,7 +80,7 @@ export function toTurn(row: TurnRow, viewUniverseId: string, undone: boolean): T
     input: row.input,
     resolution: row.resolution,
     events: row.events,
-    deltas: row.deltas,
+    deltas: upgradeDeltas(row.deltas),
     status: undone ? "undone" : "applied",
     narration: row.narration,
     createdAt: iso(row.createdAt),

@@ -1,5 +1,12 @@
 import { and, asc, desc, eq, gte, lte, sql } from "drizzle-orm";
-import { applyDeltasInPlace, canonicalJson, checksum, STATE_VERSION, upcastState } from "@loom/shared";
+import {
+  applyDeltasInPlace,
+  canonicalJson,
+  checksum,
+  STATE_VERSION,
+  upcastState,
+  upgradeDeltas,
+} from "@loom/shared";
 import type { Delta, Snapshot, UniverseState } from "@loom/shared";
 import { slices } from "./ancestry.ts";
 import type { Ancestry, Chain } from "./ancestry.ts";
@@ -39,18 +46,29 @@ export class StateReader {
     return this.replay(chain, universeId, snapshot, position);
   }
 
+  /**
+   * A snapshot's checksum is over its document as stored, in the state version it was taken in;
+   * the log is never rewritten, so an older snapshot keeps its older checksum. Verification asks
+   * two things: that the stored document is still the one its checksum was taken of, and that the
+   * state rebuilt to its position (the previous snapshot and the turns since, in the current
+   * version, the way every jump rebuilds it) equals that document brought to the current version
+   * — for a current snapshot, that is its checksum itself. docs/state-versions.md argues the rule.
+   */
   async verifySnapshot(universeId: string, position: number): Promise<void> {
     const chain = await this.ancestry.chain(universeId);
     const snapshot = await this.nearestSnapshot(chain, position);
     if (!snapshot || snapshot.position !== position)
       throw new NotFoundError("snapshot", `${universeId}@${position}`);
-    const stored = checksum(snapshot.state);
+    const expected = isCurrent(snapshot.state) ? snapshot.checksum : checksum(upcastState(snapshot.state));
     const previous = position > 0 ? await this.nearestSnapshot(chain, position - 1) : null;
-    const replayed = previous ? (await this.replay(chain, universeId, previous, position)).checksum : stored;
-    if (replayed !== snapshot.checksum)
-      throw new ChecksumMismatchError(universeId, position, snapshot.checksum, replayed);
-    // A state edited under an intact checksum: the replay agrees with the checksum, not with the state.
-    if (stored !== replayed) throw new ChecksumMismatchError(universeId, position, stored, replayed);
+    const replayed = previous
+      ? (await this.replay(chain, universeId, previous, position)).checksum
+      : expected;
+    if (replayed !== expected) throw new ChecksumMismatchError(universeId, position, expected, replayed);
+    // A document edited under an intact checksum: the replay agrees with the checksum, not with the document.
+    const stored = checksum(snapshot.state);
+    if (stored !== snapshot.checksum)
+      throw new ChecksumMismatchError(universeId, position, snapshot.checksum, stored);
   }
 
   /** The newest snapshot at or before `position` on the timeline: the universe's own first, then its ancestors'. */
@@ -137,13 +155,15 @@ export class StateReader {
   ): StateAt {
     if (deltas.length !== position - snapshot.position)
       throw new NotFoundError("turn", `${universeId}@${position}`);
-    let state = asState(snapshot.state);
-    // The snapshot was parsed for this call alone, so the deltas may change it in place.
-    state = applyDeltasInPlace(state, deltas.flat());
+    const current = isCurrent(snapshot.state);
+    // Parsed (and upcast) for this call alone, so the deltas may change it in place.
+    let state = current ? (snapshot.state as UniverseState) : upcastState(snapshot.state);
+    state = applyDeltasInPlace(state, upgradeDeltas(deltas.flat()));
     return {
       position,
       state,
-      checksum: deltas.length === 0 ? snapshot.checksum : checksum(state),
+      // An older snapshot's checksum is of its older document, not of the state returned.
+      checksum: deltas.length === 0 && current ? snapshot.checksum : checksum(state),
       fromSnapshot: snapshot.position,
       replayed: deltas.length,
     };
@@ -151,8 +171,8 @@ export class StateReader {
 }
 
 /** Snapshots of the current version are used as stored; older ones go through the upcasters. */
-function asState(document: Record<string, unknown>): UniverseState {
-  return document.version === STATE_VERSION ? (document as UniverseState) : upcastState(document);
+function isCurrent(document: Record<string, unknown>): boolean {
+  return document.version === STATE_VERSION;
 }
 
 /**

@@ -7,6 +7,7 @@ import postgres from "postgres";
 import { createTurnStore } from "./index.ts";
 import { createWorkerTurnStore } from "./worker-store.ts";
 import { describeTurnStoreContract } from "./turn-store.contract.ts";
+import { describeV1FixtureContract } from "./turn-store.v1-contract.ts";
 import type { TurnStore } from "./turn-store.ts";
 import { buildUniverse } from "./testing/build.ts";
 
@@ -15,6 +16,7 @@ const databaseUrl = process.env.DATABASE_URL;
 describeTurnStoreContract("pglite (in memory)", () => createTurnStore({ inMemory: true }));
 // The server's embedded default: the same store behind a worker thread, errors and all.
 describeTurnStoreContract("pglite on a worker thread", () => createWorkerTurnStore({ inMemory: true }));
+describeV1FixtureContract("pglite (in memory)", () => createTurnStore({ inMemory: true }));
 
 describe("pglite on disk", () => {
   it("keeps a universe across a restart, creating the directories above its data directory", async () => {
@@ -40,6 +42,9 @@ describe("pglite on disk", () => {
 // CI refuses to run without DATABASE_URL (scripts/test.mjs), so this variant is never skipped there.
 describe.skipIf(!databaseUrl)("postgres", () => {
   describeTurnStoreContract("postgres", async () =>
+    cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!),
+  );
+  describeV1FixtureContract("postgres", async () =>
     cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!),
   );
 

@@ -10,6 +10,7 @@ import {
   snapshotDue,
   lifecycleEffect,
   runActivityRefusal,
+  upgradeTurn,
   type Actor,
   type Command,
   type Decision,
@@ -155,15 +156,17 @@ export class UniverseAuthority {
 
   /**
    * Loads the newest persisted state, replays the live store's tail that the TurnStore does not
-   * have yet (turns a dead owner acknowledged), and queues that tail for persistence.
+   * have yet (turns a dead owner acknowledged), and queues that tail for persistence as it was
+   * written. A tail written before a state version change replays in the current layout.
    */
   static async hydrate(options: AuthorityOptions): Promise<UniverseAuthority> {
     const { universe, turnStore, liveStore } = options;
     const latest = await turnStore.latestState(universe.id);
     const snapshot = await turnStore.getSnapshotAtOrBefore(universe.id, latest.position);
-    const tail = (await liveStore.readTail(universe.id, latest.position)).filter(
+    const written = (await liveStore.readTail(universe.id, latest.position)).filter(
       (turn) => turn.position > latest.position,
     );
+    const tail = written.map(upgradeTurn);
     let state = latest.state;
     let head = latest.position;
     for (const turn of tail) {
@@ -185,7 +188,7 @@ export class UniverseAuthority {
     authority.recent = [...recent, ...tail].slice(-200);
     for (const turn of authority.recent) authority.ledger.recordTurn(turn);
     for (const turn of tail) authority.noteLifecycle(turn);
-    if (tail.length > 0) authority.persister.enqueue(tail, []);
+    if (written.length > 0) authority.persister.enqueue(written, []);
     return authority;
   }
 

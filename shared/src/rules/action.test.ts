@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { factsById, readFact } from "../canon-facts.ts";
 import { seedUniverse, sampleCharacter } from "../testing/universe.ts";
 import type { Target } from "../command.ts";
 import type { UniverseState } from "../state.ts";
@@ -309,7 +310,7 @@ describe("create an advantage (Fate Core p. 136)", () => {
       boost: true,
       freeInvokes: 1,
     });
-    expect(after.canon.facts).toEqual({});
+    expect(factsById(after)).toEqual({});
   });
 
   it("when she succeeds, then the aspect has one free invoke and becomes a canon fact", () => {
@@ -321,14 +322,14 @@ describe("create an advantage (Fate Core p. 136)", () => {
       freeInvokes: 1,
       createdBy: "mara",
     });
-    expect(after.canon.facts[id]).toMatchObject({
+    expect(readFact(after, id)).toMatchObject({
       id,
       type: "aspect",
       confidence: 1,
       sourcePosition: POSITION,
       supersededAt: null,
     });
-    expect(after.canon.facts[id]!.value).toMatchObject({ name: "High Ground", sceneId: "scene-0" });
+    expect(readFact(after, id)!.value).toMatchObject({ name: "High Ground", sceneId: "scene-0" });
     expect(events.some((event) => event.major)).toBe(false);
   });
 
@@ -505,7 +506,7 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
       [-1, -1, -1, -1, 0, 0, 0, 0],
     );
     expect(after.world.npcs.brannoc!.attitudes.mara).toBe("hostile");
-    expect(after.canon.facts["relationship-brannoc-mara"]).toMatchObject({
+    expect(readFact(after, "relationship-brannoc-mara")).toMatchObject({
       type: "relationship",
       confidence: 1,
       sourcePosition: POSITION,

@@ -1,5 +1,5 @@
+import { factPath, listFacts, readFact } from "../canon-facts.ts";
 import type { Delta } from "../delta.ts";
-import { pointer } from "../delta.ts";
 import type { CanonFact, UniverseState } from "../state.ts";
 import type { Resolution, TurnEvent, TurnKind } from "../turn.ts";
 import type { DecideContext, Decision } from "./context.ts";
@@ -15,7 +15,7 @@ export type CanonFactType = CanonFact["type"];
 export const CANON_HAPPENINGS_KEPT = 200;
 /**
  * How far happenings may pass CANON_HAPPENINGS_KEPT before the oldest go, down to it, in one
- * turn: dropping members from the facts map makes every later copy of it slower for V8, so it
+ * turn: dropping members from an object makes every later copy of it slower for V8, so it
  * happens once per hundred happenings rather than on each.
  */
 export const CANON_HAPPENINGS_SLACK = 100;
@@ -125,9 +125,8 @@ export class Draft {
       sourcePosition: this.ctx.position,
       supersededAt: null,
     };
-    const facts = this.state.canon.facts;
-    const replaced = Object.prototype.hasOwnProperty.call(facts, id) ? facts[id] : undefined;
-    this.set(pointer("canon", "facts", id), fact, replaced);
+    const replaced = readFact(this.state, id);
+    this.set(factPath(id), fact, replaced);
     if (replaced === undefined && HAPPENINGS.has(type)) {
       this.happeningsAdded += 1;
       this.dropOldHappenings();
@@ -137,11 +136,11 @@ export class Draft {
 
   /**
    * Past CANON_HAPPENINGS_KEPT + CANON_HAPPENINGS_SLACK happening facts, drops the oldest (by
-   * source position, then id) of those the state had, down to CANON_HAPPENINGS_KEPT. Each drop is an `unset` with the fact as `prev`, so undo and
-   * replay restore it exactly.
+   * source position, then id) of those the state had, down to CANON_HAPPENINGS_KEPT. Each drop is
+   * an `unset` with the fact as `prev`, so undo and replay restore it exactly.
    */
   private dropOldHappenings(): void {
-    const held = Object.values(this.state.canon.facts).filter(
+    const held = listFacts(this.state).filter(
       (fact) => HAPPENINGS.has(fact.type) && !this.happeningsDropped.has(fact.id),
     );
     const count = held.length + this.happeningsAdded;
@@ -150,8 +149,8 @@ export class Draft {
     held.sort((a, b) => a.sourcePosition - b.sourcePosition || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const fact of held) {
       if (excess <= 0) break;
-      if (this.written.has(pointer("canon", "facts", fact.id))) continue;
-      this.unset(pointer("canon", "facts", fact.id), fact);
+      if (this.written.has(factPath(fact.id))) continue;
+      this.unset(factPath(fact.id), fact);
       this.happeningsDropped.add(fact.id);
       excess -= 1;
     }

@@ -1,7 +1,9 @@
 import { z } from "zod";
+import { factBucket } from "../canon-facts.ts";
 import { applyDeltas, DeltaError, parsePointer, pointer, readPointer, type Delta } from "../delta.ts";
 import { reject, type Rejection } from "../rejection.ts";
 import { stateSchema, type UniverseState } from "../state.ts";
+import { upgradeDelta } from "../upgrade.ts";
 
 /** The schema of the member at `tokens`, as deep as the state schema describes it. */
 function schemaAt(tokens: readonly string[]): { schema: z.ZodType; depth: number } {
@@ -37,6 +39,8 @@ function schemaAt(tokens: readonly string[]): { schema: z.ZodType; depth: number
 function validateTouched(state: UniverseState, path: string): string | null {
   const tokens = parsePointer(path);
   if (tokens[0] === "version") return "the state version cannot be changed by a turn";
+  const misplaced = misplacedFact(state, tokens);
+  if (misplaced) return misplaced;
   const parentTokens = tokens.slice(0, -1);
   const parent = schemaAt(parentTokens);
   if (parent.depth < parentTokens.length) {
@@ -69,6 +73,26 @@ function validateTouched(state: UniverseState, path: string): string | null {
   return result.success ? null : `${path}: ${result.error.issues[0]?.message ?? "invalid"}`;
 }
 
+/**
+ * A fact must sit in the bucket its id hashes to, or readers (canon-facts.ts) would never find it:
+ * checked for a delta addressing one fact, and for one replacing a bucket or more.
+ */
+function misplacedFact(state: UniverseState, tokens: readonly string[]): string | null {
+  if (tokens[0] !== "canon" || (tokens.length > 1 && tokens[1] !== "factBuckets")) return null;
+  if (tokens.length >= 4) {
+    const [, , bucket, id] = tokens;
+    return bucket === factBucket(id!) ? null : `canon fact ${id} belongs in bucket ${factBucket(id!)}`;
+  }
+  const buckets = state.canon?.factBuckets;
+  if (typeof buckets !== "object" || buckets === null) return null;
+  for (const [bucket, facts] of Object.entries(buckets)) {
+    if (typeof facts !== "object" || facts === null) continue;
+    for (const id of Object.keys(facts))
+      if (factBucket(id) !== bucket) return `canon fact ${id} belongs in bucket ${factBucket(id)}`;
+  }
+  return null;
+}
+
 /** A delta as the log records it: `prev` read from the state it applies to, whatever the sender wrote. */
 function withPrev(state: UniverseState, delta: Delta): Delta {
   const current = readPointer(state, delta.path);
@@ -91,6 +115,8 @@ function withPrev(state: UniverseState, delta: Delta): Delta {
  * Takes deltas written by a game master (world events, retcons): records each with its true
  * `prev` so it can be undone, applies them in order, and checks the result against the schema.
  * A delta that does not apply or breaks the document is an `invalid_action`, never an exception.
+ * A fact may be addressed as `/canon/facts/<id>` (its address before facts were bucketed, and
+ * the one a game master can write without knowing the bucketing): it is recorded in its bucket.
  */
 export function recordGmDeltas(
   state: UniverseState,
@@ -98,8 +124,8 @@ export function recordGmDeltas(
 ): { deltas: Delta[]; state: UniverseState } | Rejection {
   const recorded: Delta[] = [];
   let current = state;
-  for (const delta of deltas) {
-    const exact = withPrev(current, delta);
+  for (const written of deltas) {
+    const exact = withPrev(current, upgradeDelta(written));
     try {
       current = applyDeltas(current, [exact]);
     } catch (error) {

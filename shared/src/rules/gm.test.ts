@@ -3,6 +3,14 @@ import { checksum } from "../canonical.ts";
 import { invertDeltas, readPointer } from "../delta.ts";
 import { evolve } from "../evolve.ts";
 import type { UniverseState } from "../state.ts";
+import {
+  emptyFactBuckets,
+  FACT_BUCKET_KEYS,
+  factBucket,
+  factPath,
+  listFacts,
+  readFact,
+} from "../canon-facts.ts";
 import { CANON_HAPPENINGS_KEPT, CANON_HAPPENINGS_SLACK, MAJOR_EVENTS_KEPT } from "./draft.ts";
 import type { AddCharacterCommand, RetconCommand } from "../system-command.ts";
 import { sampleCharacter, seedUniverse } from "../testing/universe.ts";
@@ -23,7 +31,7 @@ describe("world events", () => {
     const { after, events, kind } = decided(seedUniverse(), worldEvent(), GM);
     expect(kind).toBe("world_event");
     expect(events[0]).toMatchObject({ type: "world_event", description: "A storm breaks", major: true });
-    expect(after.canon.facts[`world_event-${POSITION}-1`]).toMatchObject({
+    expect(readFact(after, `world_event-${POSITION}-1`)).toMatchObject({
       type: "world_event",
       value: { text: "A storm breaks" },
       confidence: 1,
@@ -36,12 +44,12 @@ describe("world events", () => {
   it("keeps the newest happenings and major events in the state, and undo brings back what it dropped", () => {
     // given a universe whose canon holds as many happenings and major events as it may
     const full: UniverseState = seedUniverse();
-    full.canon.facts = {};
+    full.canon.factBuckets = emptyFactBuckets();
     full.world.majorEvents = [];
     const held = CANON_HAPPENINGS_KEPT + CANON_HAPPENINGS_SLACK;
     for (let i = 0; i < held; i++) {
       const id = `storm-${String(i).padStart(3, "0")}`;
-      full.canon.facts[id] = {
+      full.canon.factBuckets[factBucket(id)]![id] = {
         id,
         type: "world_event",
         value: { text: `Storm ${i}` },
@@ -57,11 +65,11 @@ describe("world events", () => {
     const { after, deltas } = decided(full, worldEvent(), GM);
 
     // then the oldest happenings go, down to the number kept, and the oldest major event gives way
-    expect(Object.keys(after.canon.facts)).toHaveLength(CANON_HAPPENINGS_KEPT);
+    expect(listFacts(after)).toHaveLength(CANON_HAPPENINGS_KEPT);
     const dropped = held + 1 - CANON_HAPPENINGS_KEPT;
-    expect(after.canon.facts[`storm-${String(dropped - 1).padStart(3, "0")}`]).toBeUndefined();
-    expect(after.canon.facts[`storm-${String(dropped).padStart(3, "0")}`]).toBeDefined();
-    expect(after.canon.facts[`world_event-${POSITION}-1`]).toMatchObject({
+    expect(readFact(after, `storm-${String(dropped - 1).padStart(3, "0")}`)).toBeUndefined();
+    expect(readFact(after, `storm-${String(dropped).padStart(3, "0")}`)).toBeDefined();
+    expect(readFact(after, `world_event-${POSITION}-1`)).toMatchObject({
       value: { text: "A storm breaks" },
     });
     expect(after.world.majorEvents).toHaveLength(MAJOR_EVENTS_KEPT);
@@ -94,7 +102,7 @@ describe("world events", () => {
       value: 5,
       prev: null,
     });
-    expect(after.canon.facts["location-lighthouse"]).toMatchObject({
+    expect(readFact(after, "location-lighthouse")).toMatchObject({
       type: "location",
       value: { locationId: "lighthouse", discovered: true },
     });
@@ -110,7 +118,7 @@ describe("world events", () => {
       major: true,
       description: 'The quest "Relight the Old Lighthouse" is resolved',
     });
-    expect(after.canon.facts["quest-lighthouse"]).toMatchObject({
+    expect(readFact(after, "quest-lighthouse")).toMatchObject({
       type: "quest",
       value: { state: "resolved" },
     });
@@ -139,10 +147,10 @@ describe("world events", () => {
       GM,
     );
     expect(events.map((event) => event.type)).toEqual(["world_event", "quest_added", "attitude_changed"]);
-    expect(after.canon.facts["quest-bell"]).toMatchObject({
+    expect(readFact(after, "quest-bell")).toMatchObject({
       value: { title: "Ring the Bell", state: "active" },
     });
-    expect(after.canon.facts["relationship-veyra-mara"]).toMatchObject({ value: { attitude: "ally" } });
+    expect(readFact(after, "relationship-veyra-mara")).toMatchObject({ value: { attitude: "ally" } });
   });
 
   it.each([
@@ -191,8 +199,48 @@ describe("world events", () => {
       ),
       GM,
     );
-    expect(readPointer(after, "/canon/facts/legend/value/any/0")).toBe("else");
+    expect(readPointer(after, factPath("legend", "value", "any", "0"))).toBe("else");
     expect(after.world.npcs.gull!.name).toBe("The Gull King");
+  });
+
+  it("records a fact addressed by its unbucketed path in its bucket, and refuses one put in another bucket", () => {
+    const legend = {
+      id: "legend",
+      type: "note",
+      value: 1,
+      confidence: 1,
+      sourcePosition: 1,
+      supersededAt: null,
+    };
+    // given a game master who writes facts the way state version 1 addressed them
+    const { deltas } = decided(
+      seedUniverse(),
+      worldEvent([{ op: "set", path: "/canon/facts/legend", value: legend }], false),
+      GM,
+    );
+    // then the turn records the fact where readers look for it
+    expect(deltas[0]).toEqual({ op: "set", path: factPath("legend"), value: legend });
+    // and a fact put in a bucket its id does not hash to is refused
+    const wrong = FACT_BUCKET_KEYS.find((key) => key !== factBucket("legend"))!;
+    rejected(
+      seedUniverse(),
+      worldEvent([{ op: "set", path: `/canon/factBuckets/${wrong}/legend`, value: legend }], false),
+      GM,
+      "invalid_action",
+    );
+    rejected(
+      seedUniverse(),
+      worldEvent([{ op: "set", path: `/canon/factBuckets/${wrong}`, value: { legend } }], false),
+      GM,
+      "invalid_action",
+    );
+    // and a bucket cannot be removed
+    rejected(
+      seedUniverse(),
+      worldEvent([{ op: "unset", path: `/canon/factBuckets/${wrong}` }], false),
+      GM,
+      "invalid_action",
+    );
   });
 });
 
@@ -206,7 +254,7 @@ describe("system commands", () => {
     const { after, kind, events } = decided(seedUniverse(), add(), SYSTEM);
     expect(kind).toBe("system");
     expect(after.characters.wren).toEqual(sampleCharacter("wren", "player-9", "Wren"));
-    expect(after.canon.facts[`character-${POSITION}-1`]).toMatchObject({
+    expect(readFact(after, `character-${POSITION}-1`)).toMatchObject({
       type: "character",
       value: { characterId: "wren", name: "Wren" },
     });
@@ -228,7 +276,7 @@ describe("system commands", () => {
     expect(kind).toBe("retcon");
     expect(after.quests.debt!.state).toBe("failed");
     expect(after.canon.retconNotes).toEqual([{ position: POSITION, note: "Brannoc never owed anyone." }]);
-    expect(after.canon.facts[`retcon-${POSITION}-1`]).toMatchObject({
+    expect(readFact(after, `retcon-${POSITION}-1`)).toMatchObject({
       type: "retcon",
       value: { note: "Brannoc never owed anyone." },
     });

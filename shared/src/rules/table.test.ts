@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { factsById, readFact } from "../canon-facts.ts";
 import { seedUniverse } from "../testing/universe.ts";
 import { command, decided, KELL, MARA, POSITION, rejected } from "./kit.test-helpers.ts";
 
@@ -156,11 +157,11 @@ describe("scenes", () => {
       const { after } = decided(seedUniverse(), scene(ref), GM);
       expect(after.scene.location).toBe("lighthouse");
       expect(after.world.locations.lighthouse!.discoveredAt).toBe(POSITION);
-      expect(after.canon.facts["location-lighthouse"]).toMatchObject({
+      expect(readFact(after, "location-lighthouse")).toMatchObject({
         type: "location",
         value: { locationId: "lighthouse", discovered: true },
       });
     }
-    expect(decided(seedUniverse(), scene("harbour"), GM).after.canon.facts).toEqual({});
+    expect(factsById(decided(seedUniverse(), scene("harbour"), GM).after)).toEqual({});
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { readFact } from "../canon-facts.ts";
 import { checksum } from "../canonical.ts";
 import { commandSchema, type CommandInput } from "../command.ts";
 import { decide } from "../decide.ts";
@@ -82,7 +83,7 @@ describe("undo (DESIGN §4)", () => {
       from: played,
     });
     expect(reverted.state.characters.kell!.fatePoints).toBe(3);
-    expect(reverted.state.canon.facts["aspect-1-1"]).toBeDefined();
+    expect(readFact(reverted.state, "aspect-1-1")).toBeDefined();
   });
 
   it("there is nothing to undo in an undone turn or in an undo", () => {

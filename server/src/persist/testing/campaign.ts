@@ -1,5 +1,6 @@
-import { applyDeltas, emptyState, readPointer } from "@loom/shared";
+import { applyDeltas, emptyState, factBucket, factPath, readPointer } from "@loom/shared";
 import type {
+  CanonFact,
   Character,
   Delta,
   Narration,
@@ -112,12 +113,13 @@ export function genesisState(universeId: string, seed: number): UniverseState {
       lastUpdatePosition: 0,
     };
   }
-  for (let i = 0; i < FACT_SLOTS; i++) state.canon.facts[`fact${i}`] = fact(random, i, 0);
+  for (let i = 0; i < FACT_SLOTS; i++)
+    state.canon.factBuckets[factBucket(`fact${i}`)]![`fact${i}`] = fact(random, i, 0);
   state.canon.summaryLong = Array.from({ length: 8 }, () => sentence(random, pick(random, NAMES))).join(" ");
   return state;
 }
 
-function fact(random: Random, slot: number, position: number): UniverseState["canon"]["facts"][string] {
+function fact(random: Random, slot: number, position: number): CanonFact {
   return {
     id: `fact${slot}`,
     type: pick(random, ["location", "relationship", "world_event", "character", "note"] as const),
@@ -175,7 +177,7 @@ function deltasFor(
     );
   deltas.push(change(state, `/world/npcs/${npc}/lastSeenPosition`, position));
   const slot = int(random, 0, FACT_SLOTS - 1);
-  if (random() < 0.08) deltas.push(change(state, `/canon/facts/fact${slot}`, fact(random, slot, position)));
+  if (random() < 0.08) deltas.push(change(state, factPath(`fact${slot}`), fact(random, slot, position)));
   if (random() < 0.1) {
     const quest = `quest${int(random, 0, QUESTS - 1)}`;
     deltas.push(change(state, `/quests/${quest}/details`, description));

@@ -16,6 +16,8 @@ export interface FixtureTimeline {
   name: string;
   turns: Turn[];
   snapshots: FixtureSnapshot[];
+  /** The checksum version 1 computed of the state after each of the timeline's own turns. */
+  checksums: Record<string, string>;
 }
 
 /** A campaign recorded by an older release (scripts/make-v1-fixture.ts): a universe and a branch of it. */
@@ -36,7 +38,7 @@ export function readV1Fixture(): CampaignFixture {
 export interface LoadedFixture {
   universeId: string;
   branchId: string;
-  /** The fixture's turns as this load stored them (ids renamed), keyed by timeline. */
+  /** The fixture's turns as this load stored them (ids renamed, deltas as recorded), by timeline. */
   turns: { universe: Turn[]; branch: Turn[] };
 }
 
@@ -49,12 +51,13 @@ export async function loadFixture(
   store: TurnStore,
   fixture: CampaignFixture,
   suffix: string,
+  createdBy = "fixture",
 ): Promise<LoadedFixture> {
   const universeId = `${fixture.universe.id}-${suffix}`;
   const branchId = `${fixture.branch.id}-${suffix}`;
   const genesis = fixture.universe.snapshots.find((snapshot) => snapshot.position === 0)!;
   await store.createUniverse(
-    { id: universeId, name: fixture.universe.name, createdBy: "fixture" },
+    { id: universeId, name: fixture.universe.name, createdBy },
     genesis.state as unknown as UniverseState,
   );
   const universe = await append(store, universeId, fixture.universe, 0);
@@ -63,7 +66,7 @@ export async function loadFixture(
     parentId: universeId,
     position: fixture.branch.position,
     name: fixture.branch.name,
-    createdBy: "fixture",
+    createdBy,
   });
   const branch = await append(store, branchId, fixture.branch, fixture.branch.position);
   return { universeId, branchId, turns: { universe, branch } };

@@ -1,0 +1,222 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  checksum,
+  createRandom,
+  decide,
+  downcastToV1,
+  evolve,
+  factPath,
+  isRejection,
+  readFact,
+  STATE_VERSION,
+  upgradeDeltas,
+} from "@loom/shared";
+import type { DecidableCommand, Snapshot, Turn, UniverseState } from "@loom/shared";
+import { ChecksumMismatchError } from "./turn-store.ts";
+import type { TurnStore } from "./turn-store.ts";
+import { loadFixture, readV1Fixture } from "./testing/fixture.ts";
+import type { LoadedFixture } from "./testing/fixture.ts";
+
+const GM = { kind: "gm", playerId: "gm-1" } as const;
+
+/**
+ * The rules a TurnStore keeps for a campaign stored by state version 1 (test/fixtures/
+ * campaign-v1.json) once the server runs a later version: it reads, jumps, verifies, branches
+ * and grows as if it had been recorded yesterday. Numbered like the main contract.
+ */
+export function describeV1FixtureContract(name: string, factory: () => Promise<TurnStore>): void {
+  describe(`TurnStore with a state version 1 campaign: ${name}`, () => {
+    const fixture = readV1Fixture();
+    let store: TurnStore;
+    let loaded: LoadedFixture;
+
+    beforeAll(async () => {
+      store = await factory();
+      loaded = await loadFixture(store, fixture, randomUUID());
+    }, 60_000);
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it("rule v1.1: every version 1 snapshot verifies, the branch's included", async () => {
+      expect(fixture.stateVersion).toBe(1);
+      expect(STATE_VERSION).toBeGreaterThan(1);
+      for (const snapshot of fixture.universe.snapshots)
+        await store.verifySnapshot(loaded.universeId, snapshot.position);
+      for (const snapshot of fixture.branch.snapshots)
+        await store.verifySnapshot(loaded.branchId, snapshot.position);
+    });
+
+    it("rule v1.2: a jump to any position gives the current version of the state version 1 recorded there", async () => {
+      const timelines = [
+        { id: loaded.universeId, checksums: fixture.universe.checksums },
+        { id: loaded.branchId, checksums: fixture.branch.checksums },
+      ];
+      for (const { id, checksums } of timelines) {
+        for (const [position, recorded] of Object.entries(checksums)) {
+          const at = await store.stateAt(id, Number(position));
+          expect(at.state.version).toBe(STATE_VERSION);
+          expect(checksum(downcastToV1(at.state)), `${id}@${position}`).toBe(recorded);
+          expect(at.checksum).toBe(checksum(at.state));
+        }
+      }
+      // at a snapshot itself too: the checksum is the returned state's, not the stored document's
+      const at160 = await store.stateAt(loaded.universeId, 160);
+      expect(at160.replayed).toBe(0);
+      expect(at160.checksum).toBe(checksum(at160.state));
+    });
+
+    it("rule v1.3: turns read back carry their deltas in the current layout, and nothing else changes", async () => {
+      const read = [
+        ...(await store.turnsBetween(loaded.universeId, 0, 160)),
+        ...(await store.turnsBetween(loaded.branchId, 100, 140)),
+      ];
+      const stored = [...loaded.turns.universe, ...loaded.turns.branch];
+      expect(read.map(({ status: _s, ...turn }) => turn)).toEqual(
+        stored.map(({ status: _s, ...turn }) => ({ ...turn, deltas: upgradeDeltas(turn.deltas) })),
+      );
+      expect(
+        read.filter((turn) => turn.deltas.some((delta) => delta.path.startsWith("/canon/facts/"))),
+      ).toEqual([]);
+      expect(read.filter((turn) => turn.status === "undone").map((turn) => turn.position)).toEqual(
+        stored.filter((turn) => turn.status === "undone").map((turn) => turn.position),
+      );
+    });
+
+    it("rule v1.4: a version 1 snapshot edited under its checksum, or forged with a new one, fails verification", async () => {
+      const honest = (await store.getSnapshotAtOrBefore(loaded.universeId, 80))!;
+      expect(honest.state.version).toBe(1);
+      const facts = (honest.state.canon as { facts: Record<string, { confidence: number }> }).facts;
+      const [id] = Object.keys(facts);
+      const edited = structuredClone(honest.state) as typeof honest.state & {
+        canon: { facts: typeof facts };
+      };
+      edited.canon.facts[id!]!.confidence = 0.25;
+      await store.putSnapshot({ ...honest, state: edited });
+      await expect(store.verifySnapshot(loaded.universeId, 80)).rejects.toBeInstanceOf(ChecksumMismatchError);
+      await store.putSnapshot({ ...honest, state: edited, checksum: checksum(edited) });
+      await expect(store.verifySnapshot(loaded.universeId, 80)).rejects.toBeInstanceOf(ChecksumMismatchError);
+      await store.putSnapshot(honest);
+      await store.verifySnapshot(loaded.universeId, 80);
+    });
+
+    it("rule v1.5: new turns append on top of version 1 history: undo of a version 1 fact, facts, snapshots, branches", async () => {
+      // given the version 1 universe at its head, and its recent timeline as the server reads it
+      const id = loaded.universeId;
+      let state = (await store.latestState(id)).state;
+      const timeline = await store.turnsBetween(id, 120, 160);
+      const before = (await store.stateAt(id, 157)).state;
+      expect(readFact(state, "relationship-veyra-mara")).not.toEqual(
+        readFact(before, "relationship-veyra-mara"),
+      );
+
+      // when a game master undoes turn 158 (recorded by version 1: it set a relationship fact),
+      // records a fact by the version 1 address, and a snapshot is taken
+      const undo = play(state, { kind: "undo", targetPosition: 158 }, 161, timeline);
+      state = evolve(state, undo.deltas);
+      const legend = {
+        id: "legend",
+        type: "note",
+        value: "salt",
+        confidence: 1,
+        sourcePosition: 162,
+        supersededAt: null,
+      };
+      const event = play(
+        state,
+        {
+          kind: "world_event",
+          text: "A legend",
+          major: false,
+          deltas: [{ op: "set", path: "/canon/facts/legend", value: legend }],
+        },
+        162,
+        [...timeline, undo],
+      );
+      state = evolve(state, event.deltas);
+      const snapshot: Snapshot = {
+        universeId: id,
+        position: 162,
+        state,
+        checksum: checksum(state),
+        reason: "manual",
+        createdAt: event.createdAt,
+      };
+      await store.appendTurns(id, {
+        expectedHead: 160,
+        turns: [undo, event],
+        snapshots: [snapshot],
+        undone: [158],
+      });
+
+      // then the undo restored the fact version 1 had before turn 158, the new fact sits in its
+      // bucket, the new snapshot verifies against the version 1 one before it, and every jump agrees
+      expect(undo.deltas.every((delta) => !delta.path.startsWith("/canon/facts/"))).toBe(true);
+      expect(readFact(state, "relationship-veyra-mara")).toEqual(readFact(before, "relationship-veyra-mara"));
+      expect(event.deltas).toContainEqual({ op: "set", path: factPath("legend"), value: legend });
+      await store.verifySnapshot(id, 162);
+      await store.verifySnapshot(id, 160);
+      expect((await store.stateAt(id, 162)).checksum).toBe(checksum(state));
+      expect((await store.stateAt(id, 161)).state).toEqual(
+        evolve((await store.stateAt(id, 160)).state, undo.deltas),
+      );
+      expect((await store.getTurn(id, 158))?.status).toBe("undone");
+
+      // and branches taken now, inside the version 1 history and at the new head, read the same states
+      const inside = `${id}-at-150`;
+      await store.branchUniverse({
+        id: inside,
+        parentId: id,
+        position: 150,
+        name: "inside",
+        createdBy: "fixture",
+      });
+      expect((await store.latestState(inside)).state).toEqual((await store.stateAt(id, 150)).state);
+      const atHead = `${id}-at-162`;
+      await store.branchUniverse({
+        id: atHead,
+        parentId: id,
+        position: 162,
+        name: "at head",
+        createdBy: "fixture",
+      });
+      expect((await store.latestState(atHead)).checksum).toBe(checksum(state));
+      // and the branch taken under version 1 still verifies and jumps
+      await store.verifySnapshot(loaded.branchId, 120);
+      expect(checksum(downcastToV1((await store.latestState(loaded.branchId)).state))).toBe(
+        fixture.branch.checksums[140],
+      );
+    });
+  });
+}
+
+/** A command decided as the server would at `position`, as the turn it records. */
+function play(state: UniverseState, command: DecidableCommand, position: number, timeline: Turn[]): Turn {
+  const createdAt = new Date(Date.parse("2026-03-01T18:00:00.000Z") + position * 1000).toISOString();
+  const decision = decide(state, command, {
+    position,
+    now: createdAt,
+    random: createRandom(position),
+    actor: GM,
+    timeline,
+  });
+  if (isRejection(decision)) throw new Error(`${command.kind} rejected: ${decision.message}`);
+  return {
+    universeId: timeline[0]!.universeId,
+    position,
+    id: `${timeline[0]!.universeId}-turn-${position}`,
+    runId: null,
+    characterId: null,
+    playerId: GM.playerId,
+    actor: "gm",
+    kind: decision.kind,
+    input: command,
+    resolution: decision.resolution,
+    events: decision.events,
+    deltas: decision.deltas,
+    status: "applied",
+    narration: null,
+    createdAt,
+  };
+}
