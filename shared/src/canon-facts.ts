@@ -5,10 +5,9 @@ import type { CanonFact, UniverseState } from "./state.ts";
  * Canon facts live in CANON_FACT_BUCKETS buckets (`canon.factBuckets["00"…"3f"]`), each fact in
  * the bucket its id hashes to. A turn that records a fact writes `/canon/factBuckets/<b>/<id>`:
  * applying it copies the canon object, the bucket index (64 keys) and one bucket (a few facts),
- * where one record of every fact would be copied whole by every fact-recording turn, and the
- * delta's path no longer overlaps every other fact's for undo. 64 is about the square root of the
- * facts a long campaign holds (a few thousand: places, attitudes per NPC and character, quests,
- * the newest happenings), which keeps both levels small.
+ * where one record of every fact would be copied whole by every fact-recording turn. 64 is about
+ * the square root of the facts a long campaign holds (a few thousand: places, attitudes per NPC
+ * and character, quests, the newest happenings), which keeps both levels small.
  *
  * The bucket of an id never changes (it is part of state version 2: another count would be a new
  * version), so readers and writers go through this module and never spell the layout themselves.
