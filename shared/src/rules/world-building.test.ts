@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { readFact } from "../canon-facts.ts";
 import { invertDeltas } from "../delta.ts";
 import { evolve } from "../evolve.ts";
 import { canonicalJson } from "../canonical.ts";
@@ -89,7 +90,7 @@ describe("typed world-building (game master)", () => {
       notes: "",
       discoveredAt: null,
     });
-    expect(added.after.canon.facts["location-mill"]).toMatchObject({ type: "location" });
+    expect(readFact(added.after, "location-mill")).toMatchObject({ type: "location" });
     const gone = decided(state, command({ kind: "location", op: "remove", id: "lighthouse" }), GM);
     expect(gone.after.world.locations.lighthouse).toBeUndefined();
     const risen = decided(
@@ -120,7 +121,7 @@ describe("typed world-building (game master)", () => {
       state: "active",
       lastUpdatePosition: POSITION,
     });
-    expect(started.after.canon.facts[`quest-${id}`]).toMatchObject({
+    expect(readFact(started.after, `quest-${id}`)).toMatchObject({
       type: "quest",
       value: { state: "active" },
     });
