@@ -30,3 +30,4 @@ export * from "./continuity/index.ts";
 export * from "./records.ts";
 export * from "./visibility.ts";
 export * from "./actors.ts";
+export * from "./narration/index.ts";

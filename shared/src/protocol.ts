@@ -32,7 +32,10 @@ export const ServerMessage = {
   Recent: "recent",
   /** To a player at session start: "Last time on…". */
   Recap: "recap",
-  /** To everyone: prose for a turn, when the narrator delivers it. */
+  /**
+   * Prose for a turn as the narrator produces it (narrationMessageSchema): chunks in order, the
+   * last one marked `done` with the whole recorded text. Hidden rolls' prose reaches GMs only.
+   */
   Narration: "narration",
 } as const;
 
@@ -104,3 +107,18 @@ export type RecentMessage = z.infer<typeof recentMessageSchema>;
 
 export const durableMessageSchema = z.object({ durableThrough: z.number(), persistedThrough: z.number() });
 export type DurableMessage = z.infer<typeof durableMessageSchema>;
+
+/**
+ * One piece of a turn's prose. Chunks of one position arrive in order; the message with `done`
+ * carries `text`, the narration as recorded, which replaces the chunks (a narrator that failed
+ * halfway is replaced by the template, and its partial chunks by that text).
+ */
+export const narrationMessageSchema = z.object({
+  position: z.number().int().min(1),
+  chunk: z.string(),
+  done: z.boolean(),
+  text: z.string().optional(),
+  narrator: z.string().optional(),
+  fallback: z.string().nullable().optional(),
+});
+export type NarrationMessage = z.infer<typeof narrationMessageSchema>;

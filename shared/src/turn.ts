@@ -55,13 +55,29 @@ export type TurnEvent = z.infer<typeof turnEventSchema>;
 
 export const turnStatusSchema = z.enum(["applied", "undone"]);
 
+/**
+ * A turn's prose, recorded once with what is needed to audit it. The fields after `tokens` were
+ * added with the narrators; records written before them lack them.
+ */
 export const narrationSchema = z.object({
   text: z.string(),
+  /** The adapter that produced `text`: `template` or `openai-compatible` (or a test's own). */
   narrator: z.string(),
   model: z.string().nullable(),
   seed: z.number().int().nullable(),
+  /** sha256 of the prompt's canonical JSON; null for the template, which has no prompt. */
   promptHash: z.string().nullable(),
   tokens: z.object({ prompt: z.number().int(), completion: z.number().int() }).nullable(),
+  /** The host (and port) of the endpoint asked, never its path, query or key. */
+  endpoint: z.string().nullable().optional(),
+  /** Sampling parameters sent with the request (temperature, max tokens…). */
+  parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  latencyMs: z.number().int().min(0).optional(),
+  /** Why the template stood in for the configured narrator (timeout, error, backlog); null when it did not. */
+  fallback: z.string().nullable().optional(),
+  /** Who the prose was told to: the whole table, or game masters alone (hidden rolls). */
+  audience: z.enum(["table", "gm"]).optional(),
+  createdAt: z.string().optional(),
 });
 export type Narration = z.infer<typeof narrationSchema>;
 

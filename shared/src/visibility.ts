@@ -189,6 +189,15 @@ export function viewTurn(turn: Turn, viewer: Viewer): Turn {
 }
 
 /**
+ * The state document as `viewer` may see it: `gmNotes` dropped everywhere, and `private` dropped
+ * except on the characters the viewer owns. The same object when nothing is withheld (GMs).
+ */
+export function viewState<T extends object>(state: T, viewer: Viewer): T {
+  if (viewer.role === "gm") return state;
+  return redactValue(state, "state", viewer) as T;
+}
+
+/**
  * The characters whose owner-only members (`private`) the turn carries: their owners see more of
  * it than other players do. Usually none, so one public view serves every non-GM.
  */

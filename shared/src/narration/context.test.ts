@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import { saltMarches, turnFixture } from "../continuity/fixtures.ts";
+import { GAME_MASTER, SPECTATOR } from "../visibility.ts";
+import type { UniverseState } from "../state.ts";
+import type { Turn } from "../turn.ts";
+import { buildNarrationPrompt, estimateTokens } from "./context.ts";
+
+const SECRETS = [
+  "SECRET-PRIVATE-NOTE",
+  "SECRET-GM-NOTE",
+  "SECRET-NPC-GM",
+  "SECRET-HIDDEN-ROLL",
+  "SECRET-OWNER-SECRET",
+];
+
+/** The Salt Marches with a secret in every place a secret can sit. */
+function secretive(): { state: UniverseState; turn: Turn; previous: Turn[] } {
+  const state = saltMarches();
+  state.characters.mara!.private = { notes: "SECRET-PRIVATE-NOTE", secrets: ["SECRET-OWNER-SECRET"] };
+  state.characters.mara!.gmNotes = "SECRET-GM-NOTE";
+  state.characters.kest!.private = { notes: "SECRET-PRIVATE-NOTE", secrets: [] };
+  state.world.npcs.wick!.gmNotes = "SECRET-NPC-GM";
+  state.canon.facts = {
+    wick: {
+      id: "wick",
+      type: "note",
+      value: { npcId: "wick", note: "Wick fears the tide" },
+      confidence: 1,
+      sourcePosition: 4,
+      supersededAt: null,
+    },
+  };
+  const hiddenRoll: Turn = {
+    ...turnFixture({
+      position: 7,
+      characterId: "kest",
+      hidden: true,
+      text: "SECRET-HIDDEN-ROLL: Kest picks the lock",
+    }),
+  };
+  const joined: Turn = {
+    ...turnFixture({ position: 6, characterId: "mara", kind: "system", text: "Mara Vell enters the story" }),
+    input: {
+      kind: "add_character",
+      character: { id: "mara", private: { notes: "SECRET-PRIVATE-NOTE" }, gmNotes: "SECRET-GM-NOTE" },
+    },
+  };
+  const previous = [
+    turnFixture({ position: 5, characterId: "kest", text: "Kest haggles with Old Wick" }),
+    joined,
+    hiddenRoll,
+  ];
+  const turn: Turn = {
+    ...turnFixture({ position: 8, characterId: "mara", text: "Mara Vell overcomes the flooded stair" }),
+    input: { kind: "action", description: "wade up the flooded stair", target: { type: "npc", id: "wick" } },
+  };
+  return { state, turn, previous };
+}
+
+describe("the narration prompt", () => {
+  it("given secrets everywhere, when built for the table, then holds none of them", () => {
+    const { state, turn, previous } = secretive();
+    const prompt = buildNarrationPrompt({
+      state,
+      turn,
+      previous,
+      audience: SPECTATOR,
+      budgetTokens: 100_000,
+    });
+    const text = prompt.system + prompt.user;
+    for (const secret of SECRETS) expect(text).not.toContain(secret);
+    // and it still has what the table may know
+    expect(text).toContain("The Salt Marches");
+    expect(text).toContain("Kest haggles with Old Wick");
+    expect(text).toContain("wade up the flooded stair");
+    expect(text).toContain("Wick fears the tide");
+    expect(text).toContain("Thick Fog");
+  });
+
+  it("given the same, when built for the acting player's own view, then still holds no private note (the table reads the prose)", () => {
+    const { state, turn, previous } = secretive();
+    const owner = { role: "player" as const, owns: (id: string) => id === "mara" };
+    const text = JSON.stringify(
+      buildNarrationPrompt({ state, turn, previous, audience: owner, budgetTokens: 100_000 }),
+    );
+    for (const secret of ["SECRET-GM-NOTE", "SECRET-NPC-GM", "SECRET-HIDDEN-ROLL"])
+      expect(text).not.toContain(secret);
+  });
+
+  it("given a hidden roll, when built for game masters, then it may tell it", () => {
+    const { state, previous } = secretive();
+    const turn = previous[2]!;
+    const prompt = buildNarrationPrompt({
+      state,
+      turn,
+      previous: previous.slice(0, 2),
+      audience: GAME_MASTER,
+      budgetTokens: 100_000,
+    });
+    expect(prompt.user).toContain("SECRET-HIDDEN-ROLL");
+    expect(prompt.system).toContain("game master");
+  });
+
+  it("stays within its token budget and keeps the turn when the budget is tight", () => {
+    const { state, turn, previous } = secretive();
+    state.canon.summaryLong = "The long tale. ".repeat(2_000);
+    for (const budget of [300, 600, 1_200]) {
+      const prompt = buildNarrationPrompt({
+        state,
+        turn,
+        previous,
+        audience: SPECTATOR,
+        budgetTokens: budget,
+      });
+      expect(prompt.estimatedTokens).toBeLessThanOrEqual(budget + 2);
+      expect(prompt.user).toContain("wade up the flooded stair");
+      expect(
+        Math.abs(estimateTokens(prompt.system + prompt.user) - prompt.estimatedTokens),
+      ).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it("is pure: the same input gives the same prompt and hash", () => {
+    const a = secretive();
+    const b = secretive();
+    const one = buildNarrationPrompt({ ...a, audience: SPECTATOR });
+    const two = buildNarrationPrompt({ ...b, audience: SPECTATOR });
+    expect(one).toEqual(two);
+    expect(one.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});

@@ -1,0 +1,184 @@
+import { canonicalJson, checksum } from "../canonical.ts";
+import type { CanonFact, Character, UniverseState } from "../state.ts";
+import type { Turn } from "../turn.ts";
+import { isHiddenTurn, viewState, viewTurn, type Viewer } from "../visibility.ts";
+
+/**
+ * What a model is told to narrate one turn: a system prompt (the universe's premise, the
+ * narrator's voice) and a user message with the story's context, within a token budget.
+ *
+ * Everything that goes in has passed the visibility function for the audience: prose told to the
+ * whole table is built from what a spectator may see (no `gmNotes`, no `private`, no hidden
+ * turns), so a model cannot repeat a secret it was never given. Only prose for game masters
+ * (hidden rolls) is built from everything.
+ */
+export interface NarrationPromptInput {
+  /** The state after the turn. */
+  state: UniverseState;
+  turn: Turn;
+  /** Turns before this one, oldest first (any number; the newest `lastTurns` are used). */
+  previous: readonly Turn[];
+  audience: Viewer;
+  /** The most the prompt may take, in estimated tokens (about four characters each). */
+  budgetTokens?: number;
+  lastTurns?: number;
+}
+
+export interface NarrationPrompt {
+  system: string;
+  user: string;
+  estimatedTokens: number;
+  /** sha256 of the messages' canonical JSON: recorded with the narration. */
+  hash: string;
+}
+
+export const DEFAULT_PROMPT_BUDGET = 2_000;
+const DEFAULT_LAST_TURNS = 8;
+const MAX_CHARACTERS = 6;
+const MAX_FACTS = 12;
+
+/** Rough tokens of a text: about four characters each in English prose. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+export function buildNarrationPrompt(input: NarrationPromptInput): NarrationPrompt {
+  const budget = input.budgetTokens ?? DEFAULT_PROMPT_BUDGET;
+  const state = viewState(input.state, input.audience);
+  const turn = viewTurn(input.turn, input.audience);
+  const previous = input.previous
+    .filter((t) => t.position < turn.position && t.status === "applied")
+    .map((t) => viewTurn(t, input.audience))
+    .filter((t) => t.events.length > 0)
+    .slice(-(input.lastTurns ?? DEFAULT_LAST_TURNS));
+
+  const system = systemPrompt(state, input.audience);
+  // Sections in the order they are given up when the budget runs short: the turn itself always
+  // stays; the long summary goes first.
+  const required = `## The turn to narrate\n${turnLines(turn, state)}`;
+  const optional: string[] = [
+    sceneSection(state),
+    charactersSection(state, turn, previous),
+    factsSection(state, turn),
+    state.canon.summaryRecent.trim() ? `## Recently\n${state.canon.summaryRecent.trim()}` : "",
+    previous.length > 0 ? `## The last turns\n${previous.map((t) => turnLines(t, state)).join("\n")}` : "",
+    state.canon.summaryLong.trim() ? `## The story so far\n${state.canon.summaryLong.trim()}` : "",
+  ];
+  let remaining = budget - estimateTokens(system) - estimateTokens(required);
+  const kept: string[] = [];
+  for (const section of optional) {
+    if (!section) continue;
+    const cost = estimateTokens(section) + 1;
+    if (cost <= remaining) {
+      kept.push(section);
+      remaining -= cost;
+    } else if (remaining > 40) {
+      kept.push(section.slice(0, (remaining - 2) * 4).trimEnd() + "…");
+      remaining = 0;
+    }
+  }
+  const user = [...kept, required].join("\n\n");
+  return {
+    system,
+    user,
+    estimatedTokens: estimateTokens(system) + estimateTokens(user),
+    hash: checksum([
+      { role: "system", content: system },
+      { role: "user", content: user },
+    ]),
+  };
+}
+
+function systemPrompt(state: UniverseState, audience: Viewer): string {
+  const lines = [
+    `You are the narrator of "${state.universe.name}", a Fate Core campaign shared by several players.`,
+    state.universe.premise.trim() ? `Premise: ${state.universe.premise.trim()}` : "",
+    "Tell what just happened in two to four vivid sentences of present-tense prose.",
+    "Stay true to the mechanical outcome given; never change who succeeded or failed.",
+    "Never invent dice, numbers or rules terms; do not address the players; no headings or lists.",
+    audience.role === "gm"
+      ? "This narration is for the game master alone: it may mention secrets."
+      : "Everyone at the table reads this: say nothing that is not in the context.",
+  ];
+  return lines.filter(Boolean).join("\n");
+}
+
+function sceneSection(state: UniverseState): string {
+  const aspects = Object.values(state.scene.aspects).map((a) => `"${a.name}"`);
+  const location = state.scene.location
+    ? (state.world.locations[state.scene.location]?.name ?? state.scene.location)
+    : null;
+  return [
+    `## Scene: ${state.scene.title}${location ? ` (at ${location})` : ""}`,
+    state.scene.summary.trim(),
+    state.mode === "conflict" ? "A conflict is under way." : "",
+    aspects.length > 0 ? `Aspects: ${aspects.join(", ")}` : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
+}
+
+/** The public sheet of the characters the recent turns involve (the actor first). */
+function charactersSection(state: UniverseState, turn: Turn, previous: readonly Turn[]): string {
+  const ids: string[] = [];
+  for (const t of [turn, ...[...previous].reverse()]) {
+    if (t.characterId && !ids.includes(t.characterId)) ids.push(t.characterId);
+  }
+  const sheets = ids
+    .slice(0, MAX_CHARACTERS)
+    .map((id) => state.characters[id])
+    .filter((c): c is Character => c !== undefined)
+    .map(publicSheet);
+  return sheets.length > 0 ? `## Characters\n${sheets.join("\n")}` : "";
+}
+
+function publicSheet(c: Character): string {
+  const consequences = Object.values(c.consequences)
+    .filter((x) => x !== null)
+    .map((x) => `"${x.aspect}"`);
+  const parts = [
+    `- ${c.name}: ${c.highConcept}`,
+    c.trouble ? `trouble "${c.trouble}"` : "",
+    c.aspects.length > 0 ? `aspects ${c.aspects.map((a) => `"${a}"`).join(", ")}` : "",
+    consequences.length > 0 ? `hurt: ${consequences.join(", ")}` : "",
+    c.takenOut ? "taken out" : "",
+  ];
+  return parts.filter(Boolean).join("; ");
+}
+
+/** Live canon facts, newest first. The one place this module reads the facts' layout. */
+function liveFacts(state: UniverseState): CanonFact[] {
+  return Object.values(state.canon.facts)
+    .filter((fact) => fact.supersededAt === null)
+    .sort((a, b) => b.sourcePosition - a.sourcePosition);
+}
+
+/** Facts that name something the turn touches (its character, its target), then the newest. */
+function factsSection(state: UniverseState, turn: Turn): string {
+  const ids = new Set<string>();
+  if (turn.characterId) ids.add(turn.characterId);
+  const target = turn.input.target as { id?: unknown } | undefined;
+  if (typeof target?.id === "string") ids.add(target.id);
+  if (state.scene.location) ids.add(state.scene.location);
+  const facts = liveFacts(state);
+  const mentions = (fact: CanonFact) => {
+    const text = canonicalJson(fact.value);
+    for (const id of ids) if (text.includes(`"${id}"`)) return true;
+    return false;
+  };
+  const chosen = [...facts.filter(mentions), ...facts.filter((f) => !mentions(f))].slice(0, MAX_FACTS);
+  if (chosen.length === 0) return "";
+  return `## Canon\n${chosen.map((f) => `- ${f.type}: ${canonicalJson(f.value)}`).join("\n")}`;
+}
+
+/** A turn in a line or two: who, the mechanical outcome, and its prose if it has some. */
+function turnLines(turn: Turn, state: UniverseState): string {
+  const who = turn.characterId ? (state.characters[turn.characterId]?.name ?? "someone") : turn.actor;
+  const events = turn.events.map((e) => e.description).join("; ");
+  const narration = turn.narration && !isHiddenTurn(turn) ? `\n  Told as: ${turn.narration.text}` : "";
+  const deed =
+    typeof turn.input.description === "string" && turn.input.description
+      ? ` (${turn.input.description})`
+      : "";
+  return `- Turn ${turn.position}, ${who}${deed}: ${events}${narration}`;
+}
