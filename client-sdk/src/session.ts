@@ -9,6 +9,7 @@ import {
   type Recap,
   type RecentMessage,
   type DurableMessage,
+  type NarrationMessage,
   type Rejection,
   type RejectedMessage,
   type Turn,
@@ -24,7 +25,8 @@ export interface SessionEvents {
   durable: (marks: DurableMessage) => void;
   state: (state: unknown) => void;
   recap: (recap: Recap) => void;
-  narration: (narration: { position: number; text: string }) => void;
+  /** A piece of a turn's prose; the `done` one carries the whole recorded text (see NarrationMessage). */
+  narration: (message: NarrationMessage) => void;
   leave: (code: number) => void;
 }
 
@@ -89,6 +91,11 @@ export class UniverseSession {
   readonly turns: Turn[] = [];
   durableThrough = 0;
   persistedThrough = 0;
+  /** Prose received per turn position, newest turns only (see narrationOf). */
+  private readonly told = new Map<
+    number,
+    { chunks: string[]; text: string | null; wake: Array<() => void> }
+  >();
   /** The "Last time on…" recap this session started with (players only). */
   lastRecap: Recap | null = null;
   private unheardRecap: Recap | null = null;
@@ -136,9 +143,7 @@ export class UniverseSession {
       if (this.listeners.recap.size === 0) this.unheardRecap = recap;
       else this.emit("recap", recap);
     });
-    room.onMessage(ServerMessage.Narration, (narration: { position: number; text: string }) =>
-      this.emit("narration", narration),
-    );
+    room.onMessage(ServerMessage.Narration, (message: NarrationMessage) => this.onNarration(message));
     room.onStateChange((state: unknown) => {
       // the marks in the synced state reach every member; the `durable` message only those waiting
       const { durableThrough, persistedThrough } = state as Partial<RoomState>;
@@ -156,6 +161,58 @@ export class UniverseSession {
       this.pending.clear();
       this.emit("leave", code);
     });
+  }
+
+  private onNarration(message: NarrationMessage): void {
+    let told = this.told.get(message.position);
+    if (!told) {
+      told = { chunks: [], text: null, wake: [] };
+      this.told.set(message.position, told);
+      // prose of the newest turns only: older narration is read with the turns over HTTP
+      if (this.told.size > Math.max(200, this.keepTurns)) this.told.delete(this.told.keys().next().value!);
+    }
+    if (message.chunk) told.chunks.push(message.chunk);
+    if (message.done) told.text = message.text ?? told.chunks.join("");
+    for (const wake of told.wake.splice(0)) wake();
+    this.emit("narration", message);
+  }
+
+  /**
+   * A turn's prose as it arrives: each chunk streamed, then nothing more once it is done. A turn
+   * told by the template arrives whole, as one piece. If a model failed halfway and the template
+   * replaced it, the pieces yielded are not the record: `narrationText` resolves with that.
+   */
+  async *narrationOf(position: number): AsyncGenerator<string> {
+    let next = 0;
+    for (;;) {
+      const told = this.told.get(position);
+      if (told) {
+        while (next < told.chunks.length) yield told.chunks[next++]!;
+        if (told.text !== null) {
+          if (next === 0 && told.text) yield told.text;
+          return;
+        }
+      }
+      await new Promise<void>((resolve) => this.waitForNarration(position, resolve));
+    }
+  }
+
+  /** Resolves with a turn's narration as recorded, once its `done` message arrives. */
+  async narrationText(position: number): Promise<string> {
+    for (;;) {
+      const text = this.told.get(position)?.text;
+      if (text !== undefined && text !== null) return text;
+      await new Promise<void>((resolve) => this.waitForNarration(position, resolve));
+    }
+  }
+
+  private waitForNarration(position: number, wake: () => void): void {
+    let told = this.told.get(position);
+    if (!told) {
+      told = { chunks: [], text: null, wake: [] };
+      this.told.set(position, told);
+    }
+    told.wake.push(wake);
   }
 
   /** Marks only move forward; a `durable` event for each advance, whichever way it came. */

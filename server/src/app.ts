@@ -14,6 +14,7 @@ import { GenerationCache } from "./auth/generations.ts";
 import { Sessions } from "./auth/sessions.ts";
 import { RequestLimits } from "./api/limits.ts";
 import { newId, setServices, type Services } from "./services.ts";
+import { createNarrator } from "./narrator/index.ts";
 import { Ownership, UNIVERSE_ROOM } from "./universe/ownership.ts";
 import { GroupCommit } from "./universe/group-commit.ts";
 import { Metrics } from "./metrics.ts";
@@ -114,6 +115,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     ownership,
     persistTick,
     metrics,
+    narrator: createNarrator(config.narrator),
     processId,
     newId,
   };

@@ -16,6 +16,25 @@ export interface HttpLimits {
   writePerPlayer: RateLimit | null;
 }
 
+/** Which narrator tells the turns, and how it is reached (README, "Narration"). */
+export interface NarratorConfig {
+  kind: "template" | "openai-compatible" | "off";
+  url: string | null;
+  model: string | null;
+  apiKey: string | null;
+  /** The most one request to the model may take, from asking to the last chunk. */
+  timeoutMs: number;
+  retries: number;
+  /** Narrations in progress at once per universe. */
+  concurrency: number;
+  /** Turns that may wait for the model per universe; beyond, the template tells them at once. */
+  backlog: number;
+  maxTokens: number;
+  temperature: number;
+  /** The most the prompt may take, in estimated tokens. */
+  promptBudget: number;
+}
+
 /** Everything the server reads from the environment, with the defaults a laptop needs. */
 export interface LoomConfig {
   port: number;
@@ -58,6 +77,7 @@ export interface LoomConfig {
    * fate points; a quicker return (a reconnect, a reload) continues the same play session.
    */
   sessionGapSeconds: number;
+  narrator: NarratorConfig;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -83,6 +103,47 @@ function limit(value: string | undefined, fallback: RateLimit, name: string): Ra
   if (!match || burst < 1 || perSeconds < 1)
     throw new Error(`${name} must be "<requests>/<seconds>" (e.g. 30/3600) or "off", got "${value}"`);
   return { burst, perSeconds };
+}
+
+function narratorConfig(env: NodeJS.ProcessEnv): NarratorConfig {
+  const url = env.LOOM_NARRATOR_URL || null;
+  const model = env.LOOM_NARRATOR_MODEL || null;
+  const chosen = env.LOOM_NARRATOR || (url ? "openai" : "template");
+  const kinds: Record<string, NarratorConfig["kind"]> = {
+    template: "template",
+    openai: "openai-compatible",
+    "openai-compatible": "openai-compatible",
+    off: "off",
+  };
+  const kind = kinds[chosen];
+  if (!kind) throw new Error(`LOOM_NARRATOR must be template, openai or off, got "${chosen}"`);
+  if (kind === "openai-compatible") {
+    if (!url) throw new Error("LOOM_NARRATOR_URL is required for the OpenAI-compatible narrator");
+    if (!model) throw new Error("LOOM_NARRATOR_MODEL is required for the OpenAI-compatible narrator");
+    try {
+      new URL(url);
+    } catch {
+      throw new Error(`LOOM_NARRATOR_URL must be a URL such as http://127.0.0.1:11434/v1, got "${url}"`);
+    }
+  }
+  const temperature = Number(env.LOOM_NARRATOR_TEMPERATURE || 0.8);
+  if (!Number.isFinite(temperature) || temperature < 0 || temperature > 2)
+    throw new Error(
+      `LOOM_NARRATOR_TEMPERATURE must be between 0 and 2, got "${env.LOOM_NARRATOR_TEMPERATURE}"`,
+    );
+  return {
+    kind,
+    url,
+    model,
+    apiKey: env.LOOM_NARRATOR_API_KEY || null,
+    timeoutMs: positive(env.LOOM_NARRATOR_TIMEOUT_MS, 20_000, "LOOM_NARRATOR_TIMEOUT_MS"),
+    retries: int(env.LOOM_NARRATOR_RETRIES, 2, "LOOM_NARRATOR_RETRIES"),
+    concurrency: positive(env.LOOM_NARRATOR_CONCURRENCY, 2, "LOOM_NARRATOR_CONCURRENCY"),
+    backlog: int(env.LOOM_NARRATOR_BACKLOG, 20, "LOOM_NARRATOR_BACKLOG"),
+    maxTokens: positive(env.LOOM_NARRATOR_MAX_TOKENS, 300, "LOOM_NARRATOR_MAX_TOKENS"),
+    temperature,
+    promptBudget: positive(env.LOOM_NARRATOR_PROMPT_TOKENS, 2_000, "LOOM_NARRATOR_PROMPT_TOKENS"),
+  };
 }
 
 export function loadConfig(
@@ -144,6 +205,7 @@ export function loadConfig(
     maxConnectionsPerPlayer: int(env.LOOM_MAX_CONNECTIONS_PER_PLAYER, 8, "LOOM_MAX_CONNECTIONS_PER_PLAYER"),
     idempotencyTtlSeconds: int(env.LOOM_IDEMPOTENCY_TTL_SECONDS, 86_400, "LOOM_IDEMPOTENCY_TTL_SECONDS"),
     sessionGapSeconds: int(env.LOOM_SESSION_GAP_SECONDS, 3_600, "LOOM_SESSION_GAP_SECONDS"),
+    narrator: narratorConfig(env),
     ...overrides,
   };
 }
@@ -159,5 +221,9 @@ export function describeMode(config: LoomConfig): string {
     : config.inMemory
       ? "in-memory live store + local presence"
       : `write-ahead log in ${config.dataDir}/wal + local presence`;
-  return `${config.databaseUrl || config.redisUrl ? "distributed" : "embedded"} mode: ${db}, ${live}`;
+  const narrator =
+    config.narrator.kind === "openai-compatible"
+      ? `narrator ${config.narrator.model} at ${new URL(config.narrator.url!).host}`
+      : `${config.narrator.kind} narrator`;
+  return `${config.databaseUrl || config.redisUrl ? "distributed" : "embedded"} mode: ${db}, ${live}, ${narrator}`;
 }

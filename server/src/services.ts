@@ -11,6 +11,7 @@ import type { RequestLimits } from "./api/limits.ts";
 import type { Ownership } from "./universe/ownership.ts";
 import type { PersistTick } from "./universe/persist-tick.ts";
 import type { Metrics } from "./metrics.ts";
+import type { Narrator } from "./narrator/narrator.ts";
 
 /**
  * What the rooms and the HTTP API share inside one process. Colyseus instantiates rooms by
@@ -34,6 +35,8 @@ export interface Services {
   persistTick: PersistTick;
   /** Pipeline and group-commit timings (GET /metrics). */
   metrics: Metrics;
+  /** Tells each turn in prose after it is broadcast; null when narration is off. */
+  narrator: Narrator | null;
   /** This process's id in the matchmaker, used as the lease owner. */
   processId: string;
   newId: () => string;

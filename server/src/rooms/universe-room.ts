@@ -15,6 +15,7 @@ import {
   RECENT_TURNS,
   ServerMessage,
   SPECTATOR,
+  type NarrationMessage,
   type RecentMessage,
   type Rejection,
   type Turn,
@@ -36,6 +37,7 @@ import { outputBatch } from "./output-batch.ts";
 import { PlaySessions } from "./play-sessions.ts";
 import { ConnectionLimit } from "./connection-limit.ts";
 import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
+import { UniverseNarration, type Audience } from "../narrator/index.ts";
 
 export interface AuthData {
   playerId: string;
@@ -78,6 +80,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   /** Action rate per player in this universe: N sockets share one bucket, not N buckets. */
   private readonly buckets = new Map<string, TokenBucket>();
   private connections!: ConnectionLimit;
+  private narration: UniverseNarration | null = null;
 
   static override async onAuth(token: string, _options: unknown, _context: AuthContext): Promise<AuthData> {
     if (!token)
@@ -126,6 +129,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       },
     });
     this.project();
+    this.startNarration();
     this.patchRate = config.patchIntervalMs;
     this.stopTick = services().persistTick.add(() => {
       this.broadcastDurable();
@@ -314,6 +318,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       log.error(
         `universe ${this.roomId} closed with ${this.authority.pendingCount} turns not yet persisted (they remain in the live store)`,
       );
+    // after the drain: a finished narration of a turn just persisted can still be recorded
+    await this.narration?.close(Math.min(services().config.shutdownDrainMs, 5_000));
     await liveStore.release(this.authority.lease).catch(() => undefined);
     services().ownership.closed(this.roomId);
   }
@@ -418,6 +424,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     outputBatch.holdAll(this, this.clients);
     this.broadcastTurn(turn, state);
     this.patchWithTurn();
+    this.narration?.enqueue(turn, state, this.authority.recentTurns);
     if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
   }
 
@@ -452,6 +459,43 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (gms.length > 0) {
       const full = encodeTurnMessage(turn);
       for (const gm of gms) gm.sendBytes(ServerMessage.Turn, full);
+    }
+  }
+
+  /**
+   * Narration for this universe: prose follows each turn, and turns a previous owner left
+   * unnarrated are told now (they are recorded once: the store keeps the first narration).
+   */
+  private startNarration(): void {
+    const { narrator, config, turnStore } = services();
+    if (!narrator) return;
+    const authority = this.authority;
+    this.narration = new UniverseNarration({
+      universeId: this.roomId,
+      branchPosition: authority.universe.branchPosition ?? 0,
+      narrator,
+      concurrency: config.narrator.concurrency,
+      backlog: config.narrator.backlog,
+      send: (message, audience) => this.sendNarration(message, audience),
+      record: async (position, narration) => {
+        if (authority.attachNarration(position, narration)) return;
+        await authority.whenPersisted(position);
+        await turnStore.setNarration(authority.universe.id, position, narration);
+        authority.noteNarration(position, narration);
+      },
+    });
+    const recovered = this.narration.recover(authority.recentTurns, authority.state);
+    if (recovered > 0) log.info(`universe ${this.roomId}: narrating ${recovered} turns left unnarrated`);
+  }
+
+  private sendNarration(message: NarrationMessage, audience: Audience): void {
+    outputBatch.holdAll(this, this.clients);
+    if (audience === "table") {
+      this.broadcast(ServerMessage.Narration, message);
+      return;
+    }
+    for (const client of this.clients) {
+      if (memberOf(client)?.role === "gm") client.send(ServerMessage.Narration, message);
     }
   }
 

@@ -17,6 +17,7 @@ import {
   type Rejection,
   type SnapshotReason,
   type SystemCommand,
+  type Narration,
   type Turn,
   type Random,
   type RunState,
@@ -121,6 +122,9 @@ export class UniverseAuthority {
   };
   /** Once the secret is public anyone could predict a roll, so the universe rolls no more. */
   private diceRevealed = false;
+  /** Callers waiting for a position to be persisted (see `whenPersisted`). */
+  private persistWaiters: Array<{ position: number; resolve: () => void; reject: (error: Error) => void }> =
+    [];
   /** The tail of the run-lifecycle queue (see `lifecycle`). */
   private lifecycleTail: Promise<unknown> = Promise.resolve();
 
@@ -146,6 +150,7 @@ export class UniverseAuthority {
       sinceSnapshot,
       onPersisted: (through) => {
         options.health?.cleared(options.universe.id);
+        this.wakePersistWaiters(through);
         if (!options.durableOnLiveAppend) this.markDurable(through);
         this.listener?.onPersisted?.(through);
       },
@@ -218,6 +223,40 @@ export class UniverseAuthority {
   /** The most recent turns (up to 200), oldest first, including ones not yet persisted. */
   get recentTurns(): readonly Turn[] {
     return this.recent;
+  }
+
+  /**
+   * Gives a turn its narration while it still waits to be persisted, so it is written with it.
+   * False when it is being written or was written already: the caller records it in the store.
+   */
+  attachNarration(position: number, narration: Narration): boolean {
+    if (!this.persister.attachNarration(position, narration)) return false;
+    this.noteNarration(position, narration);
+    return true;
+  }
+
+  /** The recent window shows a turn's recorded narration (members joining get it with `recent`). */
+  noteNarration(position: number, narration: Narration): void {
+    const index = this.recent.findIndex((turn) => turn.position === position);
+    const turn = this.recent[index];
+    if (turn && turn.narration === null) this.recent[index] = { ...turn, narration };
+  }
+
+  /** Resolves once the turn at `position` is in the TurnStore; rejects if this owner is fenced. */
+  whenPersisted(position: number): Promise<void> {
+    if (position <= this.persistedThrough) return Promise.resolve();
+    if (this.fenced) return Promise.reject(this.fenced);
+    return new Promise((resolve, reject) => this.persistWaiters.push({ position, resolve, reject }));
+  }
+
+  private wakePersistWaiters(through: number): void {
+    if (this.persistWaiters.length === 0) return;
+    const waiting: typeof this.persistWaiters = [];
+    for (const waiter of this.persistWaiters) {
+      if (waiter.position <= through) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    this.persistWaiters = waiting;
   }
 
   /** From now on no turn of this universe rolls dice: its secret is about to be made public. */
@@ -583,6 +622,8 @@ export class UniverseAuthority {
   private fence(error: Error): void {
     if (this.fenced) return;
     this.fenced = error;
+    for (const waiter of this.persistWaiters) waiter.reject(error);
+    this.persistWaiters = [];
     this.listener?.onFenced?.(error);
   }
 }

@@ -1,4 +1,4 @@
-import type { Turn } from "@loom/shared";
+import type { Narration, Turn } from "@loom/shared";
 import type { LiveStore } from "../live/live-store.ts";
 import { AppendConflictError, type SnapshotWrite, type TurnStore } from "../persist/turn-store.ts";
 import { log } from "../log.ts";
@@ -30,6 +30,8 @@ export class Persister {
   private undone: number[] = [];
   private through: number;
   private inFlight: Promise<void> | null = null;
+  /** How many of the first pending turns the write in flight carries. */
+  private writing = 0;
   /** A flush was asked for while a write was in flight. */
   private flushAgain = false;
   private failures = 0;
@@ -53,6 +55,21 @@ export class Persister {
     const first = this.pending[0];
     const turn = first ? this.pending[position - first.position] : undefined;
     return turn?.position === position ? turn : undefined;
+  }
+
+  /**
+   * Gives a pending turn its narration before it is written, so the insert carries it and no
+   * update follows. False when the turn is in the write in flight or no longer pending.
+   */
+  attachNarration(position: number, narration: Narration): boolean {
+    const first = this.pending[0];
+    if (!first) return false;
+    const index = position - first.position;
+    const turn = this.pending[index];
+    if (index < this.writing || turn?.position !== position || turn.narration !== null) return false;
+    // a copy: the turn object itself went out in the ack and the broadcast
+    this.pending[index] = { ...turn, narration };
+    return true;
   }
 
   enqueue(turns: Turn[], snapshots: SnapshotWrite[]): void {
@@ -114,6 +131,7 @@ export class Persister {
     const snapshots = this.snapshots.slice();
     const undone = this.undone.slice();
     const last = turns.length > 0 ? turns[turns.length - 1]!.position : this.through;
+    this.writing = turns.length;
     try {
       await this.options.writer.appendTurns(this.options.universeId, {
         expectedHead: this.through,
@@ -122,6 +140,7 @@ export class Persister {
         undone,
       });
     } catch (error) {
+      this.writing = 0;
       if (error instanceof AppendConflictError) {
         this.options.onFenced(error);
         return;
@@ -141,6 +160,7 @@ export class Persister {
       log.info(`persisting ${this.options.universeId} works again after ${this.failures} failed attempts`);
     this.failures = 0;
     this.retryAt = 0;
+    this.writing = 0;
     this.pending.splice(0, turns.length);
     this.snapshots.splice(0, snapshots.length);
     this.undone.splice(0, undone.length);

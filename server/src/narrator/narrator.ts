@@ -1,0 +1,46 @@
+import type { Narration, Turn, UniverseState, Viewer } from "@loom/shared";
+
+/** Who a turn's prose is told to: the whole table, or game masters alone (hidden rolls). */
+export type Audience = "table" | "gm";
+
+/** One turn to narrate, with what a narrator may use to do it. */
+export interface NarrationRequest {
+  turn: Turn;
+  /** The state after the turn. */
+  state: UniverseState;
+  /** The turns before it, oldest first. */
+  previous: readonly Turn[];
+  /** The viewer whose view of the universe the prose may draw on (see buildNarrationPrompt). */
+  viewer: Viewer;
+  seed: number;
+  /** Aborted when the universe closes here or the attempt runs out of time. */
+  signal: AbortSignal;
+  /** Each piece of prose as it is produced, in order. */
+  onChunk(chunk: string): void;
+}
+
+/** What a narrator produced: the record's fields that depend on the narrator. */
+export type NarratorOutput = Pick<Narration, "text" | "model" | "promptHash" | "tokens"> &
+  Required<Pick<Narration, "endpoint" | "parameters">>;
+
+/**
+ * The Narrator port: a resolved turn in, prose out, streamed as it comes. Adapters: the template
+ * (embedded, deterministic) and any OpenAI-compatible chat-completions endpoint.
+ */
+export interface Narrator {
+  /** Recorded as `narrator` on every narration it produces. */
+  readonly name: string;
+  narrate(request: NarrationRequest): Promise<NarratorOutput>;
+}
+
+/** The narrator did not deliver: it timed out, failed, or its universe closed here. */
+export class NarratorError extends Error {
+  constructor(
+    message: string,
+    readonly reason: "timeout" | "error" | "aborted",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "NarratorError";
+  }
+}

@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { SPECTATOR } from "@loom/shared";
+import { saltMarches, turnFixture } from "@loom/shared/testing";
+import { OpenAiNarrator, type OpenAiNarratorOptions } from "./openai-narrator.ts";
+import { NarratorError } from "./narrator.ts";
+import { startChatServer, type ChatBehaviour, type ChatServer } from "./testing/chat-server.ts";
+
+let endpoint: ChatServer | null = null;
+afterEach(async () => {
+  await endpoint?.close();
+  endpoint = null;
+});
+
+async function narrator(
+  behave: (n: number) => ChatBehaviour,
+  options: Partial<OpenAiNarratorOptions> = {},
+): Promise<OpenAiNarrator> {
+  endpoint = await startChatServer(behave);
+  return new OpenAiNarrator({
+    url: endpoint.url,
+    model: "story-7b",
+    apiKey: "sk-test",
+    timeoutMs: 2_000,
+    retries: 2,
+    backoffMs: 10,
+    maxTokens: 200,
+    temperature: 0.7,
+    promptBudget: 1_500,
+    ...options,
+  });
+}
+
+function request(chunks: string[], signal = new AbortController().signal) {
+  const turn = turnFixture({
+    position: 4,
+    characterId: "mara",
+    text: "Mara Vell overcomes the flooded stair",
+  });
+  return {
+    turn,
+    state: saltMarches(),
+    previous: [turnFixture({ position: 3, characterId: "kest", text: "Kest haggles with Old Wick" })],
+    viewer: SPECTATOR,
+    seed: 1234,
+    signal,
+    onChunk: (chunk: string) => chunks.push(chunk),
+  };
+}
+
+describe("the OpenAI-compatible narrator (against a local chat-completions server)", () => {
+  it("streams the prose chunk by chunk and returns what the record needs", async () => {
+    const subject = await narrator(() => ({
+      chunks: ["Mara wades ", "up the stair; ", "the water gives way."],
+    }));
+    const chunks: string[] = [];
+    const output = await subject.narrate(request(chunks));
+    expect(chunks).toEqual(["Mara wades ", "up the stair; ", "the water gives way."]);
+    expect(output.text).toBe("Mara wades up the stair; the water gives way.");
+    expect(output.model).toBe("story-7b");
+    expect(output.endpoint).toBe(new URL(endpoint!.url).host);
+    expect(output.tokens).toEqual({ prompt: 100, completion: 9 });
+    expect(output.promptHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(output.parameters).toMatchObject({
+      temperature: 0.7,
+      max_tokens: 200,
+      seed: 1234,
+      model: "story-7b",
+    });
+    const seen = endpoint!.requests[0]!;
+    expect(seen.body.stream).toBe(true);
+    expect(seen.body.seed).toBe(1234);
+    expect(seen.authorization).toBe("Bearer sk-test");
+    expect(seen.body.messages[1]!.content).toContain("Kest haggles with Old Wick");
+  });
+
+  it("retries a failure before any prose with backoff, then succeeds", async () => {
+    const subject = await narrator((n) => (n < 2 ? { status: 503 } : { chunks: ["At last."] }));
+    const output = await subject.narrate(request([]));
+    expect(output.text).toBe("At last.");
+    expect(endpoint!.requests).toHaveLength(3);
+  });
+
+  it("gives up after its retries with an error", async () => {
+    const subject = await narrator(() => ({ status: 500 }), { retries: 1 });
+    const error = await subject.narrate(request([])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NarratorError);
+    expect((error as NarratorError).reason).toBe("error");
+    expect(endpoint!.requests).toHaveLength(2);
+  });
+
+  it("times out a slow endpoint, and a stream that stalls after its first chunk is not asked again", async () => {
+    const slow = await narrator(() => ({ delayMs: 1_000 }), { timeoutMs: 150, retries: 0 });
+    const started = performance.now();
+    const error = await slow.narrate(request([])).catch((e: unknown) => e);
+    expect((error as NarratorError).reason).toBe("timeout");
+    expect(performance.now() - started).toBeLessThan(900);
+    await endpoint!.close();
+
+    const stalls = await narrator(() => ({ chunks: ["Half ", "of it"], chunkDelayMs: 1_000 }), {
+      timeoutMs: 200,
+      retries: 2,
+    });
+    const chunks: string[] = [];
+    const stalled = await stalls.narrate(request(chunks)).catch((e: unknown) => e);
+    expect((stalled as NarratorError).reason).toBe("timeout");
+    expect(chunks).toEqual(["Half "]);
+    expect(endpoint!.requests).toHaveLength(1);
+  });
+
+  it("a broken stream after prose is an error, not a retry", async () => {
+    const subject = await narrator(() => ({ chunks: ["One ", "two ", "three"], breakAfter: 2 }));
+    const chunks: string[] = [];
+    const error = await subject.narrate(request(chunks)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NarratorError);
+    expect(chunks).toEqual(["One ", "two "]);
+    expect(endpoint!.requests).toHaveLength(1);
+  });
+});

@@ -1,0 +1,21 @@
+import { createRandom, narrateTemplate } from "@loom/shared";
+import type { NarrationRequest, Narrator, NarratorOutput } from "./narrator.ts";
+
+/** The embedded narrator: prose from the turn itself, no network, the same text every time. */
+export class TemplateNarrator implements Narrator {
+  readonly name = "template";
+
+  narrate(request: NarrationRequest): Promise<NarratorOutput> {
+    const text = narrateTemplate(request.turn, request.state, createRandom(request.seed));
+    // no chunks: the text exists whole at once, and the `done` message that carries it is the
+    // one frame per member this narration costs
+    return Promise.resolve({
+      text,
+      model: null,
+      promptHash: null,
+      tokens: null,
+      endpoint: null,
+      parameters: {},
+    });
+  }
+}

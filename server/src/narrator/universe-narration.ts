@@ -1,0 +1,202 @@
+import {
+  GAME_MASTER,
+  isHiddenTurn,
+  narrationSeed,
+  SPECTATOR,
+  type Narration,
+  type NarrationMessage,
+  type Turn,
+  type UniverseState,
+} from "@loom/shared";
+import { log } from "../log.ts";
+import { NarratorError, type Audience, type Narrator, type NarratorOutput } from "./narrator.ts";
+import { TemplateNarrator } from "./template-narrator.ts";
+
+export interface UniverseNarrationOptions {
+  universeId: string;
+  /** Turns at or before this position belong to the parent universe and are narrated there. */
+  branchPosition: number;
+  narrator: Narrator;
+  /** Narrations in progress at once for this universe; more wait in line. */
+  concurrency: number;
+  /** Turns waiting beyond this many are told by the template at once rather than fall further behind. */
+  backlog: number;
+  /** Stores a narration write-once on its turn; resolves once it is stored (or was already). */
+  record(position: number, narration: Narration): Promise<void>;
+  send(message: NarrationMessage, audience: Audience): void;
+  now?: () => string;
+}
+
+interface Job {
+  turn: Turn;
+  state: UniverseState;
+  previous: readonly Turn[];
+}
+
+/** How many turns before a narrated one its narrator is shown. */
+const PREVIOUS_TURNS = 8;
+const template = new TemplateNarrator();
+
+/**
+ * Narration for one universe, off the critical path: a turn is acknowledged and broadcast first,
+ * its prose follows, streamed to the room, then recorded once on the turn. A narrator that fails
+ * or times out is replaced by the template, and the record says so. Idempotent by position: a
+ * position is narrated at most once by this process, and the store keeps the first record.
+ */
+export class UniverseNarration {
+  private readonly queue: Job[] = [];
+  private active = 0;
+  private scheduled = false;
+  private closing = false;
+  private readonly controller = new AbortController();
+  private readonly running = new Set<Promise<void>>();
+  private readonly taken = new Set<number>();
+
+  constructor(private readonly options: UniverseNarrationOptions) {}
+
+  /** A turn just acknowledged; `recent` are the turns up to it (the authority's window). */
+  enqueue(turn: Turn, state: UniverseState, recent: readonly Turn[]): void {
+    if (this.closing || turn.narration !== null || turn.position <= this.options.branchPosition) return;
+    if (this.taken.has(turn.position)) return;
+    this.taken.add(turn.position);
+    const previous = recent.slice(-(PREVIOUS_TURNS + 1)).filter((t) => t.position < turn.position);
+    this.queue.push({ turn, state, previous });
+    this.schedule();
+  }
+
+  /**
+   * Narrates the turns a previous owner acknowledged but never narrated (it died mid-narration, or
+   * before): those after the newest narrated turn of the window. They are told against the
+   * current state, the only one at hand.
+   */
+  recover(recent: readonly Turn[], state: UniverseState): number {
+    let from = 0;
+    for (let i = recent.length - 1; i >= 0; i--) {
+      if (recent[i]!.narration !== null) {
+        from = i + 1;
+        break;
+      }
+    }
+    let count = 0;
+    for (let i = from; i < recent.length; i++) {
+      const turn = recent[i]!;
+      if (turn.narration !== null || turn.position <= this.options.branchPosition) continue;
+      this.enqueue(turn, state, recent.slice(0, i + 1));
+      count += 1;
+    }
+    return count;
+  }
+
+  /** Narrations in progress or waiting. */
+  get pending(): number {
+    return this.queue.length + this.running.size;
+  }
+
+  /**
+   * Stops taking turns and lets what is in progress finish for up to `deadlineMs`; the rest is
+   * abandoned unrecorded, for the next owner of the universe to narrate.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    this.closing = true;
+    const deadline = Date.now() + deadlineMs;
+    while (this.pending > 0 && Date.now() < deadline) {
+      this.pump();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.running]),
+        new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+      ]);
+      clearTimeout(timer);
+    }
+    this.queue.length = 0;
+    this.controller.abort();
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** Narration starts after the current loop turn, so the ack and the turn leave first. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > this.options.backlog) this.start(this.queue.shift()!, "backlog");
+    while (this.queue.length > 0 && this.active < this.options.concurrency)
+      this.start(this.queue.shift()!, null);
+  }
+
+  private start(job: Job, forced: string | null): void {
+    if (forced === null) this.active += 1;
+    const run = this.run(job, forced)
+      .catch((error: unknown) =>
+        log.error(`narrating turn ${job.turn.position} of ${this.options.universeId} failed`, error),
+      )
+      .finally(() => {
+        if (forced === null) this.active -= 1;
+        this.running.delete(run);
+        if (this.queue.length > 0) this.pump();
+      });
+    this.running.add(run);
+  }
+
+  private async run(job: Job, forced: string | null): Promise<void> {
+    const { turn, state, previous } = job;
+    const audience: Audience = isHiddenTurn(turn) ? "gm" : "table";
+    const seed = narrationSeed(turn);
+    const started = performance.now();
+    const request = {
+      turn,
+      state,
+      previous,
+      viewer: audience === "gm" ? GAME_MASTER : SPECTATOR,
+      seed,
+      signal: this.controller.signal,
+      onChunk: (chunk: string) =>
+        this.options.send({ position: turn.position, chunk, done: false }, audience),
+    };
+    let narrator = this.options.narrator;
+    let fallback = forced === null ? null : `${narrator.name}: ${forced}`;
+    let output: NarratorOutput | null = null;
+    if (fallback === null) {
+      try {
+        output = await narrator.narrate(request);
+      } catch (error) {
+        if (this.controller.signal.aborted) return;
+        fallback = `${narrator.name}: ${error instanceof NarratorError ? error.reason : "error"}`;
+        log.warn(
+          `narrator ${narrator.name} failed on turn ${turn.position} of ${this.options.universeId}; the template tells it`,
+          error,
+        );
+      }
+    }
+    if (!output) {
+      narrator = template;
+      output = await template.narrate({ ...request, onChunk: () => undefined });
+    }
+    const narration: Narration = {
+      ...output,
+      narrator: narrator.name,
+      seed,
+      latencyMs: Math.round(performance.now() - started),
+      fallback,
+      audience,
+      createdAt: (this.options.now ?? (() => new Date().toISOString()))(),
+    };
+    this.options.send(
+      {
+        position: turn.position,
+        chunk: "",
+        done: true,
+        text: narration.text,
+        narrator: narrator.name,
+        fallback,
+      },
+      audience,
+    );
+    await this.options.record(turn.position, narration);
+  }
+}

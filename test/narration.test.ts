@@ -1,0 +1,307 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { NarrationMessage, Turn } from "@loom/shared";
+import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
+import type { LoomServer } from "../server/src/app.ts";
+import { loadConfig, type NarratorConfig } from "../server/src/config.ts";
+import {
+  startChatServer,
+  type ChatBehaviour,
+  type ChatRequestSeen,
+  type ChatServer,
+} from "../server/src/narrator/testing/chat-server.ts";
+import { modes, spawnServer, startServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
+import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
+
+/** Every narration message a session receives, in arrival order. */
+function heard(session: UniverseSession): NarrationMessage[] {
+  const messages: NarrationMessage[] = [];
+  session.on("narration", (message) => messages.push(message));
+  return messages;
+}
+
+/** The turn as recorded, once it has its narration. */
+async function recorded(client: LoomClient, universeId: string, position: number): Promise<Turn> {
+  let turn: Turn | null | undefined = null;
+  await waitFor(
+    async () => {
+      // the turn endpoint reads the TurnStore: a turn is there once persisted
+      turn = await client.turn(universeId, position).catch(() => null);
+      return turn?.narration != null;
+    },
+    10_000,
+    `the narration of turn ${position}`,
+  );
+  return turn!;
+}
+
+/** Whether a request to the model asks for the prose of a turn whose deed is `deed`. */
+function narrates(request: ChatRequestSeen, deed: string): boolean {
+  const user = request.body.messages.find((m) => m.role === "user")?.content ?? "";
+  return (user.split("## The turn to narrate")[1] ?? "").includes(deed);
+}
+
+function openaiNarrator(url: string, overrides: Partial<NarratorConfig> = {}): NarratorConfig {
+  return {
+    ...loadConfig({}).narrator,
+    kind: "openai-compatible",
+    url,
+    model: "story-7b",
+    apiKey: null,
+    timeoutMs: 2_000,
+    retries: 0,
+    ...overrides,
+  };
+}
+
+for (const mode of modes()) {
+  describe(`narration with the template narrator, the default (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode);
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("tells each turn to every member after its ack and records it once on the turn", async () => {
+      const table = await setTable(server.url, ["Alex", "Bea"]);
+      const [alex, bea] = await joinAll(table);
+      const alexHeard = heard(alex!);
+      const beaHeard = heard(bea!);
+      const result = await alex!.act(
+        overcome(table.players[0]!.characterId, "wades across the flooded lane"),
+      );
+      if (!result.ok) throw new Error(result.rejection.message);
+      expect(result.turn.narration).toBeNull();
+      const position = result.turn.position;
+      const text = await bea!.narrationText(position);
+      expect(text).toContain("wades across the flooded lane");
+      expect(text).not.toMatch(/rolling|\(Fair/);
+      await waitFor(
+        () => alexHeard.some((m) => m.position === position && m.done),
+        5_000,
+        "Alex's narration",
+      );
+      for (const messages of [alexHeard, beaHeard]) {
+        const mine = messages.filter((m) => m.position === position);
+        expect(mine).toEqual([
+          { position, chunk: "", done: true, text, narrator: "template", fallback: null },
+        ]);
+      }
+      const turn = await recorded(table.gm, table.universeId, position);
+      expect(turn.narration).toMatchObject({ text, narrator: "template", audience: "table", fallback: null });
+      expect(turn.narration!.seed).toEqual(expect.any(Number));
+      // a player reads the same record; the timeline page carries it too
+      expect((await table.players[1]!.client.turn(table.universeId, position)).narration?.text).toBe(text);
+      const page = await table.gm.history(table.universeId);
+      expect(page.turns.find((t) => t.position === position)?.narration?.text).toBe(text);
+      await Promise.all([alex!.leave(), bea!.leave()]);
+    });
+
+    it("tells a hidden roll to game masters alone", async () => {
+      const table = await setTable(server.url, ["Cai"]);
+      const [cai] = await joinAll(table);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const caiHeard = heard(cai!);
+      const result = await gm.act({
+        ...overcome(table.players[0]!.characterId, "SECRET-DEED"),
+        hidden: true,
+      });
+      if (!result.ok) throw new Error(result.rejection.message);
+      const position = result.turn.position;
+      const text = await gm.narrationText(position);
+      expect(text).toContain("SECRET-DEED");
+      // a later public turn reaches Cai with its narration; the hidden one never did
+      const later = await cai!.act(overcome(table.players[0]!.characterId));
+      if (!later.ok) throw new Error(later.rejection.message);
+      await cai!.narrationText(later.turn.position);
+      expect(caiHeard.some((m) => m.position === position)).toBe(false);
+      expect(JSON.stringify(caiHeard)).not.toContain("SECRET-DEED");
+      const asGm = await recorded(table.gm, table.universeId, position);
+      expect(asGm.narration).toMatchObject({ text, audience: "gm" });
+      expect((await table.players[0]!.client.turn(table.universeId, position)).narration).toBeNull();
+      await Promise.all([cai!.leave(), gm.leave()]);
+    });
+  });
+}
+
+describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
+  const mode = modes()[0]!;
+  let endpoint: ChatServer;
+  let behaviour: (n: number) => ChatBehaviour = () => ({});
+  let server: (LoomServer & { url: string }) | null = null;
+  const dataDir = tempDir("loom-narration-");
+
+  beforeAll(async () => {
+    endpoint = await startChatServer((n) => behaviour(n));
+  });
+  afterAll(async () => {
+    await server?.shutdown();
+    await endpoint.close();
+  });
+
+  /** A server narrating through the local endpoint (a restart when one runs: same data directory). */
+  const start = async () => {
+    await server?.shutdown();
+    server = await startServer(mode, {
+      dataDir,
+      inMemory: false,
+      narrator: openaiNarrator(endpoint.url, { timeoutMs: 1_000 }),
+    });
+    return server;
+  };
+
+  let table: Table;
+  let told: { position: number; text: string };
+
+  it("streams the model's chunks to two players in order, then records the text with its audit fields", async () => {
+    behaviour = () => ({ chunks: ["The marsh ", "gives way ", "under Alex's boots."], chunkDelayMs: 30 });
+    const { url } = await start();
+    table = await setTable(url, ["Alex", "Bea"]);
+    const [alex, bea] = await joinAll(table);
+    const alexHeard = heard(alex!);
+    const beaHeard = heard(bea!);
+    const asked = endpoint.requests.length;
+    const result = await alex!.act(overcome(table.players[0]!.characterId));
+    if (!result.ok) throw new Error(result.rejection.message);
+    const position = result.turn.position;
+    const streamed: string[] = [];
+    for await (const chunk of bea!.narrationOf(position)) streamed.push(chunk);
+    expect(streamed).toEqual(["The marsh ", "gives way ", "under Alex's boots."]);
+    await waitFor(() => alexHeard.some((m) => m.position === position && m.done), 5_000, "Alex's narration");
+    for (const messages of [alexHeard, beaHeard]) {
+      expect(messages.filter((m) => m.position === position).map((m) => m.chunk)).toEqual([
+        "The marsh ",
+        "gives way ",
+        "under Alex's boots.",
+        "",
+      ]);
+    }
+    const turn = await recorded(table.gm, table.universeId, position);
+    expect(turn.narration).toMatchObject({
+      text: "The marsh gives way under Alex's boots.",
+      narrator: "openai-compatible",
+      model: "story-7b",
+      endpoint: new URL(endpoint.url).host,
+      tokens: { prompt: 100, completion: 7 },
+      fallback: null,
+      audience: "table",
+    });
+    expect(turn.narration!.promptHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(turn.narration!.latencyMs).toBeGreaterThanOrEqual(60);
+    expect(turn.narration!.parameters).toMatchObject({ seed: turn.narration!.seed, model: "story-7b" });
+    // the prompt told the table's story and none of its secrets
+    const prompt = JSON.stringify(endpoint.requests.slice(asked));
+    expect(prompt).toContain("The Salt Marches");
+    expect(prompt).not.toContain("gmNotes");
+    told = { position, text: turn.narration!.text };
+    await Promise.all([alex!.leave(), bea!.leave()]);
+  });
+
+  it("never delays turns or acks for a slow endpoint, and the template stands in when it times out", async () => {
+    behaviour = () => ({ delayMs: 3_000 });
+    const player = connect(server!.url).useToken(table.players[0]!.client.playerToken!);
+    const session = await player.joinUniverse(table.universeId, {
+      role: "player",
+      runId: table.players[0]!.runId,
+    });
+    const acks: number[] = [];
+    const positions: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      const result = await session.act(overcome(table.players[0]!.characterId, `crosses stone ${i}`));
+      acks.push(performance.now() - started);
+      if (!result.ok) throw new Error(result.rejection.message);
+      positions.push(result.turn.position);
+    }
+    expect(Math.max(...acks)).toBeLessThan(250);
+    for (const position of positions) {
+      const turn = await recorded(table.gm, table.universeId, position);
+      expect(turn.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: timeout" });
+      expect(turn.narration!.text).toContain(`crosses stone ${positions.indexOf(position)}`);
+      expect(await session.narrationText(position)).toBe(turn.narration!.text);
+    }
+    await session.leave();
+  });
+
+  it("after a restart shows the recorded text and asks the model nothing again", async () => {
+    behaviour = () => ({ chunks: ["A different telling."] });
+    const { url } = await start();
+    const asked = endpoint.requests.length;
+    const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(endpoint.requests.length).toBe(asked);
+    const fresh = connect(url).useToken(table.gm.playerToken!);
+    expect((await fresh.turn(table.universeId, told.position)).narration?.text).toBe(told.text);
+    expect(gm.turns.find((t) => t.position === told.position)?.narration?.text).toBe(told.text);
+    // jump and replay read the same record
+    const page = await fresh.history(table.universeId, { cursor: told.position - 1, limit: 1, order: "asc" });
+    expect(page.turns.find((t) => t.position === told.position)?.narration?.text).toBe(told.text);
+    await gm.leave();
+  });
+});
+
+describe("narration across kill -9 (embedded, on disk)", () => {
+  const children: ChildServer[] = [];
+  const endpoints: ChatServer[] = [];
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
+    await Promise.all(endpoints.splice(0).map((endpoint) => endpoint.close()));
+  });
+
+  it("narrates a turn whose narration was in flight at the kill exactly once, by the next process", async () => {
+    // the first endpoint streams one chunk of the action's prose and then hangs: that narration is
+    // in flight at the kill (the turns of joining are told at once)
+    const hanging = await startChatServer((_, request) =>
+      narrates(request, "pushes through the marsh")
+        ? { chunks: ["Half a ", "tale"], chunkDelayMs: 60_000 }
+        : { chunks: ["Alex arrives."] },
+    );
+    const steady = await startChatServer((_, request) =>
+      narrates(request, "pushes through the marsh") ? { chunks: ["The whole ", "tale, told once."] } : {},
+    );
+    endpoints.push(hanging, steady);
+    const dataDir = tempDir("loom-narration-kill-");
+    const env = (url: string) => ({
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      LOOM_DATA_DIR: dataDir,
+      LOOM_NARRATOR_URL: url,
+      LOOM_NARRATOR_MODEL: "story-7b",
+      LOOM_NARRATOR_TIMEOUT_MS: "120000",
+    });
+    const first = await spawnServer(env(hanging.url), 2641);
+    children.push(first);
+    const table = await setTable(first.url, ["Alex"]);
+    const [alex] = await joinAll(table);
+    await waitFor(
+      async () => (await table.gm.history(table.universeId)).turns.every((turn) => turn.narration !== null),
+      10_000,
+      "the turns of joining to be narrated and recorded",
+    );
+    const result = await alex!.act(overcome(table.players[0]!.characterId));
+    if (!result.ok) throw new Error(result.rejection.message);
+    const position = result.turn.position;
+    const pieces = alex!.narrationOf(position);
+    expect((await pieces.next()).value).toBe("Half a ");
+    await first.stop("SIGKILL");
+
+    const second = await spawnServer(env(steady.url), 2641);
+    children.push(second);
+    const gm = connect(second.url).useToken(table.gm.playerToken!);
+    const watching = await gm.joinUniverse(table.universeId, { role: "gm" });
+    const turn = await recorded(gm, table.universeId, position);
+    expect(turn.narration).toMatchObject({
+      text: "The whole tale, told once.",
+      narrator: "openai-compatible",
+    });
+    expect(steady.requests.filter((request) => narrates(request, "pushes through the marsh"))).toHaveLength(
+      1,
+    );
+    // the turns of joining, narrated before the kill, are not told again
+    expect(steady.requests.filter((request) => !narrates(request, "pushes through the marsh"))).toHaveLength(
+      0,
+    );
+    await watching.leave();
+  }, 60_000);
+});
