@@ -11,6 +11,9 @@ function keysOf(value: unknown, keys = new Set<string>()): Set<string> {
   else if (value !== null && typeof value === "object") {
     for (const [key, inner] of Object.entries(value)) {
       keys.add(key);
+      // A narration records the seed its prose was varied with: derived from the turn's public
+      // identity (narrationSeed), not from the dice. The secret check below still reads it.
+      if (key === "narration") continue;
       keysOf(inner, keys);
     }
   }

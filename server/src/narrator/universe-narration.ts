@@ -19,7 +19,7 @@ export interface UniverseNarrationOptions {
   narrator: Narrator;
   /** Narrations in progress at once for this universe; more wait in line. */
   concurrency: number;
-  /** Turns waiting beyond this many are told by the template at once rather than fall further behind. */
+  /** Turns waiting beyond this many are told by the template at once, oldest first, rather than fall further behind. */
   backlog: number;
   /** Stores a narration write-once on its turn; resolves once it is stored (or was already). */
   record(position: number, narration: Narration): Promise<void>;
@@ -197,6 +197,11 @@ export class UniverseNarration {
       },
       audience,
     );
-    await this.options.record(turn.position, narration);
+    // A record waits for its turn to be persisted, which may never come (a universe that cannot
+    // write, or that moved): closing does not wait for it.
+    const closed = new Promise<void>((resolve) =>
+      this.controller.signal.addEventListener("abort", () => resolve(), { once: true }),
+    );
+    await Promise.race([this.options.record(turn.position, narration), closed]);
   }
 }

@@ -318,8 +318,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       log.error(
         `universe ${this.roomId} closed with ${this.authority.pendingCount} turns not yet persisted (they remain in the live store)`,
       );
-    // after the drain: a finished narration of a turn just persisted can still be recorded
-    await this.narration?.close(Math.min(services().config.shutdownDrainMs, 5_000));
+    // After the drain, a narration of a turn just persisted can still be recorded; when the turns
+    // could not be written, their narrations cannot be either, and the next owner tells them.
+    await this.narration?.close(drained ? Math.min(services().config.shutdownDrainMs, 5_000) : 0);
     await liveStore.release(this.authority.lease).catch(() => undefined);
     services().ownership.closed(this.roomId);
   }

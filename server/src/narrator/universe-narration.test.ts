@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import type { Narration, NarrationMessage, Turn } from "@loom/shared";
+import { saltMarches, turnFixture } from "@loom/shared/testing";
+import { UniverseNarration, type UniverseNarrationOptions } from "./universe-narration.ts";
+import { NarratorError, type NarrationRequest, type Narrator, type NarratorOutput } from "./narrator.ts";
+import type { Audience } from "./narrator.ts";
+
+/** A narrator the test drives: each request waits until the test answers it. */
+class ScriptedNarrator implements Narrator {
+  readonly name = "scripted";
+  readonly requests: Array<{
+    request: NarrationRequest;
+    answer: (text: string) => void;
+    fail: (reason: "timeout" | "error") => void;
+  }> = [];
+
+  narrate(request: NarrationRequest): Promise<NarratorOutput> {
+    return new Promise((resolve, reject) => {
+      request.signal.addEventListener("abort", () => reject(new NarratorError("closed", "aborted")));
+      this.requests.push({
+        request,
+        answer: (text) => {
+          request.onChunk(text);
+          resolve({ text, model: "m", promptHash: "h", tokens: null, endpoint: "e", parameters: {} });
+        },
+        fail: (reason) => reject(new NarratorError(reason, reason)),
+      });
+    });
+  }
+}
+
+function setup(options: Partial<UniverseNarrationOptions> = {}) {
+  const narrator = new ScriptedNarrator();
+  const records = new Map<number, Narration[]>();
+  const sent: Array<{ message: NarrationMessage; audience: Audience }> = [];
+  const narration = new UniverseNarration({
+    universeId: "salt-marches",
+    branchPosition: 0,
+    narrator,
+    concurrency: 2,
+    backlog: 3,
+    record: (position, record) => {
+      records.set(position, [...(records.get(position) ?? []), record]);
+      return Promise.resolve();
+    },
+    send: (message, audience) => sent.push({ message, audience }),
+    ...options,
+  });
+  return { narrator, records, sent, narration };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+const turn = (position: number, extra: Partial<Parameters<typeof turnFixture>[0]> = {}): Turn =>
+  turnFixture({ position, characterId: "mara", ...extra });
+
+describe("narration of one universe", () => {
+  it("narrates after the current loop turn, streams, then records once with the audit fields", async () => {
+    const { narrator, records, sent, narration } = setup();
+    narration.enqueue(turn(1), saltMarches(), []);
+    expect(narrator.requests).toHaveLength(0);
+    await tick();
+    narrator.requests[0]!.answer("Mara wades on.");
+    await tick();
+    expect(sent.map((s) => s.message)).toEqual([
+      { position: 1, chunk: "Mara wades on.", done: false },
+      { position: 1, chunk: "", done: true, text: "Mara wades on.", narrator: "scripted", fallback: null },
+    ]);
+    expect(records.get(1)).toEqual([
+      expect.objectContaining({
+        text: "Mara wades on.",
+        narrator: "scripted",
+        fallback: null,
+        audience: "table",
+      }),
+    ]);
+    // a position is narrated once: enqueuing it again does nothing
+    narration.enqueue(turn(1), saltMarches(), []);
+    await tick();
+    expect(narrator.requests).toHaveLength(1);
+  });
+
+  it("falls back to the template when the narrator fails, and says so", async () => {
+    const { narrator, records, sent, narration } = setup();
+    narration.enqueue(turn(2, { text: "Mara Vell overcomes the gate" }), saltMarches(), []);
+    await tick();
+    narrator.requests[0]!.fail("timeout");
+    await tick();
+    const record = records.get(2)![0]!;
+    expect(record).toMatchObject({ narrator: "template", fallback: "scripted: timeout", model: null });
+    expect(sent.at(-1)!.message).toMatchObject({
+      done: true,
+      text: record.text,
+      fallback: "scripted: timeout",
+    });
+  });
+
+  it("caps narrations in progress, and tells the oldest turns past the backlog with the template at once", async () => {
+    const { narrator, records, narration } = setup();
+    for (let position = 1; position <= 7; position++) narration.enqueue(turn(position), saltMarches(), []);
+    await tick();
+    // the oldest beyond the backlog are told by the template at once; the model takes the newest
+    expect(narrator.requests.map((r) => r.request.turn.position)).toEqual([5, 6]);
+    await tick();
+    expect([...records.keys()].sort()).toEqual([1, 2, 3, 4]);
+    expect(records.get(1)![0]).toMatchObject({ narrator: "template", fallback: "scripted: backlog" });
+    narrator.requests[0]!.answer("Five.");
+    await tick();
+    await tick();
+    expect(narrator.requests.map((r) => r.request.turn.position)).toEqual([5, 6, 7]);
+  });
+
+  it("tells a hidden roll to game masters alone", async () => {
+    const { narrator, sent, records, narration } = setup();
+    narration.enqueue(turn(3, { hidden: true }), saltMarches(), []);
+    await tick();
+    expect(narrator.requests[0]!.request.viewer).toEqual({ role: "gm" });
+    narrator.requests[0]!.answer("In secret.");
+    await tick();
+    expect(sent.every((s) => s.audience === "gm")).toBe(true);
+    expect(records.get(3)![0]!.audience).toBe("gm");
+  });
+
+  it("recovers the turns after the newest narrated one, and skips a branch's inherited turns", () => {
+    const { narration } = setup({ branchPosition: 2 });
+    const told = {
+      ...turn(3),
+      narration: { text: "x", narrator: "template", model: null, seed: 1, promptHash: null, tokens: null },
+    };
+    const window = [turn(1), turn(2), told, turn(4), turn(5)];
+    expect(narration.recover(window, saltMarches())).toBe(2);
+    const { narration: fresh } = setup({ branchPosition: 2 });
+    expect(fresh.recover([turn(1), turn(2), turn(3)], saltMarches())).toBe(1);
+  });
+
+  it("on close, abandons what does not finish in time unrecorded (the next owner tells it)", async () => {
+    const { narrator, records, narration } = setup();
+    narration.enqueue(turn(1), saltMarches(), []);
+    await tick();
+    expect(narrator.requests).toHaveLength(1);
+    await narration.close(50);
+    expect(records.size).toBe(0);
+    narration.enqueue(turn(2), saltMarches(), []);
+    await tick();
+    expect(narrator.requests).toHaveLength(1);
+  });
+});
