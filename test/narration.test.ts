@@ -40,6 +40,13 @@ function narrates(request: ChatRequestSeen, deed: string): boolean {
   return (user.split("## The turn to narrate")[1] ?? "").includes(deed);
 }
 
+/** The position a request to the model narrates. */
+function narratedPosition(request: ChatRequestSeen): number | null {
+  const user = request.body.messages.find((m) => m.role === "user")?.content ?? "";
+  const match = /## The turn to narrate\n- Turn (\d+),/.exec(user);
+  return match ? Number(match[1]) : null;
+}
+
 function openaiNarrator(url: string, overrides: Partial<NarratorConfig> = {}): NarratorConfig {
   return {
     ...loadConfig({}).narrator,
@@ -298,10 +305,9 @@ describe("narration across kill -9 (embedded, on disk)", () => {
     expect(steady.requests.filter((request) => narrates(request, "pushes through the marsh"))).toHaveLength(
       1,
     );
-    // the turns of joining, narrated before the kill, are not told again
-    expect(steady.requests.filter((request) => !narrates(request, "pushes through the marsh"))).toHaveLength(
-      0,
-    );
+    // the turns narrated before the kill are not told again (the next process may add turns of
+    // its own, such as closing the session the kill left open, and tells those)
+    expect(steady.requests.map(narratedPosition).filter((p) => p === null || p < position)).toEqual([]);
     await watching.leave();
   }, 60_000);
 });

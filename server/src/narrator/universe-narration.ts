@@ -51,8 +51,14 @@ export class UniverseNarration {
   private readonly controller = new AbortController();
   private readonly running = new Set<Promise<void>>();
   private readonly taken = new Set<number>();
+  /** Settles when the universe closes here: what waits on a record stops waiting then. */
+  private readonly closed: Promise<void>;
 
-  constructor(private readonly options: UniverseNarrationOptions) {}
+  constructor(private readonly options: UniverseNarrationOptions) {
+    this.closed = new Promise((resolve) =>
+      this.controller.signal.addEventListener("abort", () => resolve(), { once: true }),
+    );
+  }
 
   /** A turn just acknowledged; `recent` are the turns up to it (the authority's window). */
   enqueue(turn: Turn, state: UniverseState, recent: readonly Turn[]): void {
@@ -199,9 +205,6 @@ export class UniverseNarration {
     );
     // A record waits for its turn to be persisted, which may never come (a universe that cannot
     // write, or that moved): closing does not wait for it.
-    const closed = new Promise<void>((resolve) =>
-      this.controller.signal.addEventListener("abort", () => resolve(), { once: true }),
-    );
-    await Promise.race([this.options.record(turn.position, narration), closed]);
+    await Promise.race([this.options.record(turn.position, narration), this.closed]);
   }
 }
