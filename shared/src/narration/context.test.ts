@@ -3,6 +3,7 @@ import { saltMarches, turnFixture } from "../continuity/fixtures.ts";
 import { GAME_MASTER, SPECTATOR } from "../visibility.ts";
 import type { UniverseState } from "../state.ts";
 import type { Turn } from "../turn.ts";
+import { bucketFacts } from "../canon-facts.ts";
 import { buildNarrationPrompt, estimateTokens } from "./context.ts";
 
 const SECRETS = [
@@ -20,7 +21,7 @@ function secretive(): { state: UniverseState; turn: Turn; previous: Turn[] } {
   state.characters.mara!.gmNotes = "SECRET-GM-NOTE";
   state.characters.kest!.private = { notes: "SECRET-PRIVATE-NOTE", secrets: [] };
   state.world.npcs.wick!.gmNotes = "SECRET-NPC-GM";
-  state.canon.facts = {
+  state.canon.factBuckets = bucketFacts({
     wick: {
       id: "wick",
       type: "note",
@@ -29,7 +30,7 @@ function secretive(): { state: UniverseState; turn: Turn; previous: Turn[] } {
       sourcePosition: 4,
       supersededAt: null,
     },
-  };
+  });
   const hiddenRoll: Turn = {
     ...turnFixture({
       position: 7,

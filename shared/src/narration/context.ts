@@ -1,4 +1,5 @@
 import { canonicalJson, checksum } from "../canonical.ts";
+import { listFacts } from "../canon-facts.ts";
 import type { CanonFact, Character, UniverseState } from "../state.ts";
 import type { Turn } from "../turn.ts";
 import { isHiddenTurn, viewState, viewTurn, type Viewer } from "../visibility.ts";
@@ -146,11 +147,11 @@ function publicSheet(c: Character): string {
   return parts.filter(Boolean).join("; ");
 }
 
-/** Live canon facts, newest first. The one place this module reads the facts' layout. */
+/** Live canon facts, newest first (read through the accessor, whatever their layout). */
 function liveFacts(state: UniverseState): CanonFact[] {
-  return Object.values(state.canon.facts)
+  return listFacts(state)
     .filter((fact) => fact.supersededAt === null)
-    .sort((a, b) => b.sourcePosition - a.sourcePosition);
+    .sort((a, b) => b.sourcePosition - a.sourcePosition || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Facts that name something the turn touches (its character, its target), then the newest. */
