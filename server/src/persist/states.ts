@@ -13,6 +13,7 @@ import type { Ancestry, Chain } from "./ancestry.ts";
 import { executePrepared, rowsOf, toSnapshot } from "./rows.ts";
 import type { Db } from "./rows.ts";
 import { snapshots, turns } from "./schema.ts";
+import { log } from "../log.ts";
 import { positionsIn } from "./timeline.ts";
 import { ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
 import type { SnapshotWrite, StateAt } from "./turn-store.ts";
@@ -24,10 +25,37 @@ type SnapshotRow = typeof snapshots.$inferSelect;
  * read column by column (only `position` and `deltas` of the turns) along the branch's chain.
  */
 export class StateReader {
+  /** Snapshots whose document matched their checksum when this process first read them. */
+  private readonly intactSnapshots = new Set<string>();
+
   constructor(
     private readonly db: Db,
     private readonly ancestry: Ancestry,
   ) {}
+
+  /**
+   * Whether a stored snapshot's document is the one its checksum was taken of. A jump and the
+   * opening of a universe read states from snapshots: one that does not match is never served;
+   * the state is rebuilt from the snapshot before it instead, and the damage is logged. Checked
+   * the first time this process reads each snapshot: a checksum costs as much as the jump.
+   */
+  private intact(
+    universeId: string,
+    snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">,
+  ): boolean {
+    const key = `${universeId}@${snapshot.position}:${snapshot.checksum}`;
+    if (this.intactSnapshots.has(key)) return true;
+    const actual = checksum(snapshot.state);
+    if (actual !== snapshot.checksum) {
+      log.error(
+        `snapshot ${universeId}@${snapshot.position} does not match its checksum (${snapshot.checksum}, document ${actual}); rebuilding from an earlier one (loom verify names the damage)`,
+      );
+      return false;
+    }
+    if (this.intactSnapshots.size >= 100_000) this.intactSnapshots.clear();
+    this.intactSnapshots.add(key);
+    return true;
+  }
 
   async getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null> {
     const row = await this.nearestSnapshot(await this.ancestry.chain(universeId), position);
@@ -37,13 +65,31 @@ export class StateReader {
   async stateAt(universeId: string, position: number): Promise<StateAt> {
     const chain = await this.ancestry.chain(universeId);
     const own = chain[chain.length - 1]!;
+    let damaged: Pick<SnapshotRow, "position" | "state" | "checksum"> | null = null;
     if (position > own.after) {
       const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
-      if (found) return this.fold(universeId, found.snapshot, found.deltas, position);
+      if (found && this.intact(universeId, found.snapshot))
+        return this.fold(universeId, found.snapshot, found.deltas, position);
+      if (found) damaged = found.snapshot;
     }
-    const snapshot = await this.nearestSnapshot(chain, position);
-    if (!snapshot) throw new NotFoundError("snapshot", `${universeId}@≤${position}`);
-    return this.replay(chain, universeId, snapshot, position);
+    for (;;) {
+      const below = damaged ? damaged.position - 1 : position;
+      const snapshot = below >= 0 ? await this.nearestSnapshot(chain, below) : null;
+      if (snapshot && this.intact(universeId, snapshot))
+        return this.replay(chain, universeId, snapshot, position);
+      if (snapshot) {
+        damaged = snapshot;
+        continue;
+      }
+      if (damaged)
+        throw new ChecksumMismatchError(
+          universeId,
+          damaged.position,
+          damaged.checksum,
+          checksum(damaged.state),
+        );
+      throw new NotFoundError("snapshot", `${universeId}@≤${position}`);
+    }
   }
 
   /**

@@ -33,8 +33,10 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       await store?.close();
     });
 
-    const small = (turns: number, options: { narrate?: boolean; snapshotEvery?: number } = {}) =>
-      buildUniverse(store, { turns, batch: 50, ...options });
+    const small = (
+      turns: number,
+      options: { narrate?: boolean; snapshotEvery?: number; checksumAt?: (position: number) => boolean } = {},
+    ) => buildUniverse(store, { turns, batch: 50, ...options });
 
     it("rule 1: a new universe is at head 0 with its genesis snapshot", async () => {
       const built = await small(0);
@@ -325,6 +327,20 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect(await store.setNarration(built.id, 2, second)).toBe(false);
       expect((await store.getTurn(built.id, 2))?.narration).toEqual(first);
       await expect(store.setNarration(built.id, 9, first)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it("rule 12b: a jump never serves a snapshot whose document does not match its checksum", async () => {
+      const built = await small(30, { snapshotEvery: 10, checksumAt: (position) => position === 25 });
+      const honest = (await store.getSnapshotAtOrBefore(built.id, 20))!;
+      const forged = { ...(honest.state as UniverseState), mode: "downtime" as const };
+      // the document changed under its checksum (a damaged or edited row)
+      await rewriteSnapshot(store, { ...honest, state: forged });
+      const at25 = await store.stateAt(built.id, 25);
+      expect(at25.checksum).toBe(built.checksums.get(25));
+      expect(at25.fromSnapshot).toBe(10);
+      expect((await store.stateAt(built.id, 20)).checksum).toBe(built.checksums.get(20));
+      expect((await store.latestState(built.id)).checksum).toBe(built.checksums.get(30));
+      await rewriteSnapshot(store, honest);
     });
 
     it("rule 12: verifySnapshot accepts honest snapshots and reports a tampered one", async () => {
