@@ -1,8 +1,18 @@
 // What recording a canon fact costs to apply, by how many facts the state holds: version 1's one
 // record of facts (`/canon/facts/<id>`, the record copied whole) against version 2's buckets
 // (`/canon/factBuckets/<b>/<id>`, the bucket index and one bucket copied). Each turn replaces one
-// fact, chained as play chains them, on otherwise the same state.
-import { applyDeltas, factPath, upcastState, type CanonFact, type Delta } from "../src/index.ts";
+// fact, chained as play chains them, on otherwise the same state. Also: what upcasting a version 1
+// snapshot costs.
+import {
+  applyDeltas,
+  canonicalJson,
+  downcastToV1,
+  factPath,
+  upcastState,
+  type CanonFact,
+  type Delta,
+} from "../src/index.ts";
+import { simulateCampaign } from "../src/testing/campaign.ts";
 import { seedUniverse } from "../src/testing/universe.ts";
 
 const TURNS = 5_000;
@@ -53,5 +63,15 @@ export default async function factRecord(): Promise<Record<string, unknown>> {
       })),
     };
   }
+  // What reading a version 1 snapshot costs a jump: the upcast (bucketing, then validation), on the
+  // state a 20,000-turn campaign ends with.
+  const document = downcastToV1(simulateCampaign({ seed: 5, turns: 20_000 }).final);
+  const copies = Array.from({ length: 20 }, () => structuredClone(document));
+  const began = performance.now();
+  for (const copy of copies) upcastState(copy);
+  figures.v1_snapshot_upcast = {
+    state_kb: Math.round(canonicalJson(document).length / 1024),
+    ms: Number(((performance.now() - began) / copies.length).toFixed(1)),
+  };
   return figures;
 }
