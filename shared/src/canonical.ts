@@ -91,6 +91,14 @@ export function useNativeSha256(implementation: Sha256Hex): void {
   sha256Hex = implementation;
 }
 
+/**
+ * The checksum of a value whose canonical JSON is `json` (as snapshots are stored): the same as
+ * `checksum(JSON.parse(json))` when `json` is canonical, without serializing again.
+ */
+export function checksumOfJson(json: string): string {
+  return sha256Hex(json);
+}
+
 /** Hex sha256 of the canonical JSON of a value: the checksum stored with every snapshot. */
 export function checksum(value: unknown): string {
   return sha256Hex(canonicalJson(value));

@@ -3,6 +3,7 @@ import {
   applyDeltasInPlace,
   canonicalJson,
   checksum,
+  checksumOfJson,
   STATE_VERSION,
   upcastState,
   upgradeDeltas,
@@ -37,18 +38,24 @@ export class StateReader {
    * Whether a stored snapshot's document is the one its checksum was taken of. A jump and the
    * opening of a universe read states from snapshots: one that does not match is never served;
    * the state is rebuilt from the snapshot before it instead, and the damage is logged. Checked
-   * the first time this process reads each snapshot: a checksum costs as much as the jump.
+   * the first time this process reads each snapshot.
    */
   private intact(
     universeId: string,
     snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">,
+    text?: string,
   ): boolean {
     const key = `${universeId}@${snapshot.position}:${snapshot.checksum}`;
     if (this.intactSnapshots.has(key)) return true;
-    const actual = checksum(snapshot.state);
+    // Written as canonical JSON (upsertSnapshots) and kept as text, a document's hash is its
+    // checksum; a row written before snapshots were kept that way is serialized again.
+    const actual =
+      text !== undefined && checksumOfJson(text) === snapshot.checksum
+        ? snapshot.checksum
+        : checksum(snapshot.state);
     if (actual !== snapshot.checksum) {
       log.error(
-        `snapshot ${universeId}@${snapshot.position} does not match its checksum (${snapshot.checksum}, document ${actual}); rebuilding from an earlier one (loom verify names the damage)`,
+        `snapshot ${universeId}@${snapshot.position} does not match its checksum (${snapshot.checksum}, document ${actual}); rebuilding from an earlier one`,
       );
       return false;
     }
@@ -68,7 +75,7 @@ export class StateReader {
     let damaged: Pick<SnapshotRow, "position" | "state" | "checksum"> | null = null;
     if (position > own.after) {
       const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
-      if (found && this.intact(universeId, found.snapshot))
+      if (found && this.intact(universeId, found.snapshot, found.text))
         return this.fold(universeId, found.snapshot, found.deltas, position);
       if (found) damaged = found.snapshot;
     }
@@ -172,25 +179,30 @@ export class StateReader {
     universeId: string,
     after: number,
     position: number,
-  ): Promise<{ snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">; deltas: Delta[][] } | null> {
+  ): Promise<{
+    snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">;
+    text: string;
+    deltas: Delta[][];
+  } | null> {
     const result = await executePrepared(
       this.db,
       "own_snapshot_and_deltas",
       sql`
-      select s.position, s.state, s.checksum,
+      select s.position, s.state::text as text, s.checksum,
         coalesce((select json_agg(t.deltas order by t.position) from ${turns} t
                   where t.universe_id = ${universeId} and t.position > s.position and t.position <= ${position}), '[]'::json) as deltas
       from (select position, state, checksum from ${snapshots}
             where universe_id = ${universeId} and position >= ${after} and position <= ${position}
             order by position desc limit 1) s`,
     );
-    const [row] = rowsOf<{
-      position: number;
-      state: Record<string, unknown>;
-      checksum: string;
-      deltas: Delta[][];
-    }>(result);
-    return row ? { snapshot: row, deltas: row.deltas } : null;
+    const [row] = rowsOf<{ position: number; text: string; checksum: string; deltas: Delta[][] }>(result);
+    if (!row) return null;
+    const state = JSON.parse(row.text) as Record<string, unknown>;
+    return {
+      snapshot: { position: row.position, state, checksum: row.checksum },
+      text: row.text,
+      deltas: row.deltas,
+    };
   }
 
   private fold(
