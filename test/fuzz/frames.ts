@@ -137,7 +137,14 @@ function templates(cast: Cast): Record<string, unknown>[] {
       major: false,
       deltas: [{ op: "set", path: "/canon/facts/tide", value: { type: "world", value: 3, confidence: 1 } }],
     },
-    { kind: "scene", title: "The Drowned Chapel", location: "Saltmarsh", summary: "" },
+    { kind: "scene", title: "The Drowned Chapel", location: "Saltmarsh", summary: "", aspects: ["Low Tide"] },
+    { kind: "npc", op: "add", name: "Harbourmaster Quell", gmNotes: "takes bribes", skills: { Will: 2 } },
+    { kind: "npc", op: "update", id: "quell", relationship: "friendly" },
+    { kind: "location", op: "add", id: "mill", name: "The Tide Mill", region: null },
+    { kind: "faction", op: "update", id: "wardens", standing: 2 },
+    { kind: "quest", op: "start", title: "Find the Bell", details: "under the marsh" },
+    { kind: "aspect", op: "add", name: "Rising Water", freeInvokes: 1 },
+    { kind: "milestone", characterId, level: "major", note: "the bell rings" },
   ];
 }
 
