@@ -1,6 +1,7 @@
+import type { RunRecord } from "../records.ts";
+import type { RunState } from "./run-lifecycle.ts";
 import type { Turn, TurnKind } from "../turn.ts";
 import { creditCompletedRun, milestonesFor, revokeCompletedRun, type Progression } from "./progression.ts";
-import type { RunState } from "./run-lifecycle.ts";
 
 /**
  * Runs and play sessions are projections of the timeline: every field below follows from the
@@ -15,19 +16,20 @@ import type { RunState } from "./run-lifecycle.ts";
 export const PLAYED_KINDS: ReadonlySet<TurnKind> = new Set(["action", "choice", "custom", "combat"]);
 
 /** The projected part of a run record. */
-export interface RunTally {
-  id: string;
-  playerId: string;
-  universeId: string;
-  state: RunState;
-  turnCount: number;
-  sessionCount: number;
-  milestones: number;
-  therapeuticFocus: string | null;
-  completionReason: string | null;
-  completedAtPosition: number | null;
-  lastSessionEndPosition: number | null;
-}
+export type RunTally = Pick<
+  RunRecord,
+  | "id"
+  | "playerId"
+  | "universeId"
+  | "state"
+  | "turnCount"
+  | "sessionCount"
+  | "milestones"
+  | "therapeuticFocus"
+  | "completionReason"
+  | "completedAtPosition"
+  | "lastSessionEndPosition"
+>;
 
 export type SessionEndReason = "left" | "interrupted";
 
