@@ -6,6 +6,7 @@ import { callUniverse } from "../universe/dispatch.ts";
 import { caller, intParam, parseBody, route } from "./http.ts";
 import { asGameMaster, isGm, requireMember, universeOr404, viewerFor } from "./access.ts";
 import { fail } from "./runs.ts";
+import { liveReads } from "./live.ts";
 import { ApiError } from "./http.ts";
 import { publicUniverse, RejectionCode } from "@loom/shared";
 
@@ -114,20 +115,14 @@ export function installGmRoutes(app: Application): void {
       const { universe } = await asGameMaster(req);
       const from = intParam(req.query.from, "from", 0);
       const to =
-        req.query.to === undefined
-          ? await services().turnStore.headPosition(universe.id)
-          : intParam(req.query.to, "to", 0);
+        req.query.to === undefined ? await liveReads().head(universe.id) : intParam(req.query.to, "to", 0);
       if (Math.abs(to - from) > DIFF_MAX_TURNS)
         throw new ApiError(
           400,
           RejectionCode.RangeTooLarge,
           `a diff spans at most ${DIFF_MAX_TURNS} turns; ask for ${from}..${to} in parts`,
         );
-      const turns = await services().turnStore.turnsBetween(
-        universe.id,
-        Math.min(from, to),
-        Math.max(from, to),
-      );
+      const turns = await liveReads().turnsBetween(universe.id, Math.min(from, to), Math.max(from, to));
       return {
         from,
         to,

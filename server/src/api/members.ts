@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { Application } from "express";
 import { z } from "zod";
-import { publicUniverse, RejectionCode } from "@loom/shared";
+import { RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import { expelFromUniverse } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
 import { asGameMaster, isGm, universeOr404 } from "./access.ts";
+import { shownUniverse } from "./live.ts";
 
 const visibilityBody = z.object({ visibility: z.enum(["private", "public"]) });
 const inviteBody = z.object({
@@ -32,7 +33,7 @@ export function installMemberRoutes(app: Application): void {
       const { universe } = await asGameMaster(req);
       const body = parseBody(visibilityBody, req.body);
       const changed = await services().memberships.setVisibility(universe.id, body.visibility);
-      return { universe: publicUniverse(changed ?? universe) };
+      return { universe: await shownUniverse(changed ?? universe) };
     }),
   );
 
@@ -91,7 +92,7 @@ export function installMemberRoutes(app: Application): void {
           accepted.message,
         );
       const universe = await universeOr404(accepted.member.universeId);
-      return { member: accepted.member, universe: publicUniverse(universe) };
+      return { member: accepted.member, universe: await shownUniverse(universe) };
     }),
   );
 

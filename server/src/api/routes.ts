@@ -27,6 +27,7 @@ import { installRunRoutes } from "./runs.ts";
 import { installGmRoutes } from "./gm.ts";
 import { installDiceRoutes } from "./dice.ts";
 import { installAccountRoutes } from "./accounts.ts";
+import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
 
 /** LOOM_TRUST_PROXY as Express reads it: a hop count, `true`, or addresses and subnets. */
 function trustProxy(value: string): number | boolean | string {
@@ -124,13 +125,15 @@ export function installRoutes(app: Application): void {
         me?.playerId ?? null,
         Math.min(limit, 200),
       );
-      return { universes: universes.map(publicUniverse) };
+      return { universes: await shownUniverses(universes) };
     }),
   );
 
   app.get(
     "/api/universes/:id",
-    route(async (req) => ({ universe: publicUniverse(await readableUniverse(req, String(req.params.id))) })),
+    route(async (req) => ({
+      universe: await shownUniverse(await readableUniverse(req, String(req.params.id))),
+    })),
   );
 
   /** Makes sure the universe's room is up (on this or another process); clients then joinById. */
@@ -174,10 +177,10 @@ export function installRoutes(app: Application): void {
       await requireMember(universe, me.playerId);
       const query = parseBody(timelineQuery, req.query);
       const viewer = await viewerFor(universe, me.playerId);
-      if (viewer.role === "gm") return services().turnStore.timeline(universe.id, query);
+      if (viewer.role === "gm") return liveReads().timeline(universe.id, query);
       // a hidden turn is no match for a non-GM, in the query itself: the page and its cursor are
       // what is shown
-      const page = await services().turnStore.timeline(universe.id, { ...query, searchPublic: true });
+      const page = await liveReads().timeline(universe.id, { ...query, searchPublic: true });
       return { ...page, turns: page.turns.map((turn) => viewTurn(turn, viewer)) };
     }),
   );
@@ -188,10 +191,7 @@ export function installRoutes(app: Application): void {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
-      const turn = await services().turnStore.getTurn(
-        universe.id,
-        intParam(req.params.position, "position", 1),
-      );
+      const turn = await liveReads().getTurn(universe.id, intParam(req.params.position, "position", 1));
       if (!turn)
         throw new ApiError(404, RejectionCode.NotFound, `no turn at position ${String(req.params.position)}`);
       return { turn: viewTurn(turn, await viewerFor(universe, me.playerId)) };
@@ -205,15 +205,12 @@ export function installRoutes(app: Application): void {
       const universe = await universeOr404(String(req.params.id));
       if (!isGm(universe, me.playerId))
         throw new ApiError(403, RejectionCode.NotAllowed, "the full state is for game masters");
-      const head = await services().turnStore.headPosition(universe.id);
+      const reads = liveReads();
+      const head = await reads.head(universe.id);
       const position = req.query.position === undefined ? head : intParam(req.query.position, "position", 0);
       if (position > head)
-        throw new ApiError(
-          404,
-          RejectionCode.NotFound,
-          `position ${position} is past the persisted head ${head}`,
-        );
-      return await services().turnStore.stateAt(universe.id, position);
+        throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the head ${head}`);
+      return await reads.stateAt(universe.id, position);
     }),
   );
 

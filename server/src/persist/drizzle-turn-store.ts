@@ -100,6 +100,10 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.timelines.timeline(universeId, query);
   }
 
+  matchingTurns(candidates: Turn[], query: TimelineQuery): Promise<number[]> {
+    return this.timelines.matching(candidates, query);
+  }
+
   awayTurns(universeId: string, query: AwayQuery): Promise<AwayTurns> {
     return this.timelines.awayTurns(universeId, query);
   }

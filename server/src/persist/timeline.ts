@@ -3,7 +3,7 @@ import type { SQL } from "drizzle-orm";
 import type { Narration, Turn } from "@loom/shared";
 import { segmentOf, slices, undoneIn } from "./ancestry.ts";
 import type { Ancestry, Chain, Segment } from "./ancestry.ts";
-import { toTurn, turnColumns } from "./rows.ts";
+import { rowsOf, toTurn, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
 import { turnMajor, turnSearchDocument, turns } from "./schema.ts";
 import { NotFoundError } from "./turn-store.ts";
@@ -120,6 +120,34 @@ export class TimelineReader {
     }
     const shown = await this.present(chain, universeId, parts);
     return { turns: shown, total: Math.max(total, shown.length) };
+  }
+
+  /**
+   * The positions among `candidates` (acknowledged turns not stored yet) that a timeline query's
+   * filters match, ascending. The same SQL conditions as `timeline` itself, evaluated on the
+   * turns given as one JSON parameter: a live turn is found exactly when its stored row would be.
+   */
+  async matching(candidates: Turn[], query: TimelineQuery): Promise<number[]> {
+    const where = filters(query);
+    if (candidates.length === 0 || where.length === 0) return candidates.map((turn) => turn.position);
+    const rows = candidates.map((turn) => ({
+      position: turn.position,
+      character_id: turn.characterId,
+      run_id: turn.runId,
+      kind: turn.kind,
+      input: turn.input,
+      resolution: turn.resolution,
+      events: turn.events,
+      narration: turn.narration,
+    }));
+    // aliased `turns` with the table's column names, so the conditions read these columns
+    const result = await this.db.execute(sql`
+      select "position" from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as turns(
+        "position" integer, "character_id" text, "run_id" text, "kind" text,
+        "input" jsonb, "resolution" jsonb, "events" jsonb, "narration" jsonb)
+      where ${and(...where)}
+      order by "position"`);
+    return rowsOf<{ position: number }>(result).map((row) => Number(row.position));
   }
 
   /** Write-once: only a turn without narration takes one. The row is the one that stores the turn. */

@@ -616,6 +616,45 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect((await store.awayTurns(built.id, { ...query, after: 0 })).turns).toEqual(reference.slice(-20));
     });
 
+    it("rule 18: matchingTurns picks from given turns exactly what timeline's filters pick from stored ones", async () => {
+      const built = await small(40);
+      const narration: Narration = {
+        text: "Zephyrquills sway above the ferry.",
+        narrator: "template",
+        model: null,
+        seed: 1,
+        promptHash: null,
+        tokens: null,
+      };
+      await store.setNarration(built.id, 7, narration);
+      const given = built.turns.map((turn) => (turn.position === 7 ? { ...turn, narration } : turn));
+      const description = String(built.turns[3]!.input.description ?? built.turns[3]!.input.text);
+      const queries = [
+        {},
+        { characterId: given[0]!.characterId! },
+        { runId: given[1]!.runId! },
+        { kind: given[2]!.kind },
+        { q: "zephyrquill" },
+        { q: description.split(" ")[0]! },
+        { q: description.split(" ")[0]!, searchPublic: true },
+        { q: "zephyrquill", kind: given[6]!.kind, characterId: "nobody" },
+      ];
+      for (const query of queries) {
+        const stored = await store.timeline(built.id, { ...query, limit: 500 });
+        expect(await store.matchingTurns(given, query), JSON.stringify(query)).toEqual(
+          stored.turns.map((turn) => turn.position),
+        );
+      }
+      expect(await store.matchingTurns(given, { q: "zephyrquill" })).toEqual([7]);
+      // a hidden event is no match for a public search, whatever it says
+      const fourth = given[3]!;
+      const hidden = { ...fourth, events: fourth.events.map((event) => ({ ...event, hidden: true })) };
+      const word = description.split(" ")[0]!;
+      expect(await store.matchingTurns([hidden], { q: word })).toEqual([4]);
+      expect(await store.matchingTurns([hidden], { q: word, searchPublic: true })).toEqual([]);
+      expect(await store.matchingTurns([], { q: word })).toEqual([]);
+    });
+
     describeRecordsContract(() => store);
   });
 }

@@ -190,6 +190,11 @@ export interface TimelineStore {
   /** Ascending unless asked; 50 turns a page by default, at most 500. Turns read through a branch carry the branch's id. */
   timeline(universeId: string, query?: TimelineQuery): Promise<TimelinePage>;
   /**
+   * The positions among `candidates` (acknowledged turns not stored yet) that the filters of a
+   * timeline query (character, run, kind, search) would match if they were stored; ascending.
+   */
+  matchingTurns(candidates: Turn[], query: TimelineQuery): Promise<number[]>;
+  /**
    * "While you were away": the newest applied turns in (after, through] of other characters and
    * the game master's world events that carry a major event a player may see (no hidden roll or
    * event; session, undo and retcon turns aside), and how many there are, counted up to a cap.

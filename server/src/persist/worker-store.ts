@@ -31,6 +31,7 @@ const METHODS = [
   "getTurn",
   "turnsBetween",
   "timeline",
+  "matchingTurns",
   "awayTurns",
   "setNarration",
   "getSnapshotAtOrBefore",
