@@ -1,5 +1,7 @@
-// Runs the whole test suite with vitest and ends with one summary line:
+// Runs a vitest project (`--project main` for `npm test`, `--project load` for `npm run test:load`)
+// and ends with one summary line:
 //   tests: N passed, N failed, N skipped
+// where "skipped" is every declared test that did not run (skipped, todo, or in a skipped block).
 // Without DATABASE_URL / REDIS_URL the real-service variants of the contract suites are skipped,
 // and this says so up front; with CI=true a missing service is an error instead.
 import { spawnSync } from "node:child_process";
@@ -41,9 +43,10 @@ let failed = 0;
 let skipped = 0;
 try {
   const result = JSON.parse(readFileSync(report, "utf8"));
-  passed = result.numPassedTests;
-  failed = result.numFailedTests + (result.numRuntimeErrorTestSuites ?? 0);
-  skipped = result.numPendingTests + result.numTodoTests;
+  const tests = result.testResults.flatMap((file) => file.assertionResults);
+  passed = tests.filter((test) => test.status === "passed").length;
+  failed = tests.filter((test) => test.status === "failed").length + (result.numRuntimeErrorTestSuites ?? 0);
+  skipped = tests.filter((test) => test.status !== "passed" && test.status !== "failed").length;
   if (run.status !== 0 && failed === 0) failed = 1; // a crash outside any test still fails the run
 } catch {
   failed = Math.max(failed, 1);

@@ -43,7 +43,7 @@ async function turnsRead(during: () => Promise<unknown>): Promise<number> {
 }
 
 for (const mode of modes()) {
-  describe(`bounded reads (${mode.name})`, () => {
+  describe.skipIf(!mode.available)(`bounded reads (${mode.name})`, () => {
     let server: LoomServer & { url: string };
     beforeAll(async () => {
       server = await startServer(mode);

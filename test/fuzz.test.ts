@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Turn } from "@loom/shared";
 import type { LoomServer } from "../server/src/app.ts";
-import { modes, startServer } from "./support/server.ts";
+import { modes, startServer, type Mode } from "./support/server.ts";
 import { setTable, type Table } from "./support/players.ts";
 import { RawSeat } from "./fuzz/seat.ts";
 import { frames, type GeneratedFrame } from "./fuzz/frames.ts";
@@ -55,7 +55,8 @@ function unexplained(turns: Turn[], told: Set<string>, lostAcks: Set<number>): T
   );
 }
 
-describe.each(modes())("fuzz ($name)", (mode) => {
+/** The fuzz suite in one mode. */
+function fuzzSuite(mode: Mode): void {
   const share = mode.name === "embedded" ? 1 : 0.1;
   const frameCount = Math.ceil(FRAMES * share);
   const perRoute = Math.ceil(HTTP_PER_ROUTE * share);
@@ -239,7 +240,9 @@ describe.each(modes())("fuzz ($name)", (mode) => {
     expect(changed).toEqual([]);
     expect(distinct(crashes)).toEqual([]);
   }, 900_000);
-});
+}
+
+for (const mode of modes()) describe.skipIf(!mode.available)(`fuzz (${mode.name})`, () => fuzzSuite(mode));
 
 async function throwaway(base: string): Promise<string> {
   const response = await fetch(`${base}/api/players`, {

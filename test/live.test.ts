@@ -43,7 +43,7 @@ function writesTo(session: UniverseSession): string[][] {
 }
 
 for (const mode of modes()) {
-  describe(`live universe (${mode.name})`, () => {
+  describe.skipIf(!mode.available)(`live universe (${mode.name})`, () => {
     let server: LoomServer & { url: string };
     const dataDir = tempDir();
 

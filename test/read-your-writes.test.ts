@@ -151,7 +151,7 @@ async function expectReadsOfAcked(
 }
 
 for (const mode of modes()) {
-  describe(`read your writes (${mode.name})`, () => {
+  describe.skipIf(!mode.available)(`read your writes (${mode.name})`, () => {
     let server: LoomServer & { url: string };
     beforeAll(async () => {
       // on disk, so that embedded mode keeps its live tail in the write-ahead log file

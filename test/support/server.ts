@@ -39,19 +39,21 @@ export interface Mode {
   name: string;
   databaseUrl: string | null;
   redisUrl: string | null;
+  /**
+   * Whether this process has the mode's services. A test runs in every mode and skips those it
+   * cannot reach (`describe.skipIf(!mode.available)`), so the summary counts what did not run.
+   */
+  available: boolean;
 }
 
-/** The modes a server-level test runs in: embedded always; Postgres + Redis when configured. */
+/** The modes a server-level test runs in: embedded, and Postgres + Redis when configured. */
 export function modes(): Mode[] {
-  const list: Mode[] = [{ name: "embedded", databaseUrl: null, redisUrl: null }];
-  if (process.env.DATABASE_URL && process.env.REDIS_URL) {
-    list.push({
-      name: "postgres+redis",
-      databaseUrl: process.env.DATABASE_URL,
-      redisUrl: process.env.REDIS_URL,
-    });
-  }
-  return list;
+  const databaseUrl = process.env.DATABASE_URL || null;
+  const redisUrl = process.env.REDIS_URL || null;
+  return [
+    { name: "embedded", databaseUrl: null, redisUrl: null, available: true },
+    { name: "postgres+redis", databaseUrl, redisUrl, available: Boolean(databaseUrl && redisUrl) },
+  ];
 }
 
 export function tempDir(prefix = "loom-test-"): string {
