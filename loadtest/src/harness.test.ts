@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Packr, unpack } from "msgpackr";
 import WebSocket from "ws";
-import { connect } from "../client-sdk/src/index.ts";
-import { DEFAULT_OPTIONS, runLoadTest } from "../loadtest/src/harness.ts";
-import { findMax } from "../loadtest/src/find-max.ts";
-import { describeLoad, describeSearch } from "../loadtest/src/summary.ts";
-import { characterSheet } from "../loadtest/src/commands.ts";
-import { startLoomTarget, type Target } from "../loadtest/src/targets.ts";
-import { decode, encode, type Packable } from "../loadtest/k6/msgpack.ts";
+import { connect } from "../../client-sdk/src/index.ts";
+import { DEFAULT_OPTIONS, runLoadTest } from "./harness.ts";
+import { findMax } from "./find-max.ts";
+import { describeLoad, describeSearch } from "./summary.ts";
+import { characterSheet } from "./commands.ts";
+import { startLoomTarget, type Target } from "./targets.ts";
+import { decode, encode, type Packable } from "../k6/msgpack.ts";
 import {
   joinAck,
   parseFrame,
@@ -15,7 +15,7 @@ import {
   roomDataFrame,
   roomEndpoint,
   type SeatReservation,
-} from "../loadtest/k6/wire.ts";
+} from "../k6/wire.ts";
 
 describe("load test harness", () => {
   it("searches the rate: steps within the budget up to the top rate, and a miss is measured twice", async () => {
