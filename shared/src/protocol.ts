@@ -87,9 +87,9 @@ const utf8Decoder = new TextDecoder();
 /**
  * A `turn` message is a ROOM_DATA_BYTES frame whose payload is the turn's UTF-8 JSON, the same
  * document the HTTP timeline serves. The server encodes it once per audience; clients decode it
- * with the platform's JSON parser, which reads these string-heavy documents about 2.5 times
- * faster than MessagePack does. Every member decodes every turn, so that cost is multiplied by
- * the table's size.
+ * with the platform's JSON parser, which reads these string-heavy documents faster than
+ * MessagePack does. Every member decodes every turn, so that cost is multiplied by the table's
+ * size.
  */
 export function encodeTurnMessage(turn: Turn): Uint8Array {
   return utf8Encoder.encode(JSON.stringify(turn));

@@ -19,9 +19,8 @@ const dialect = new PgDialect();
 
 /**
  * Raw SQL as a prepared statement: on Postgres each connection plans it once and reuses the plan,
- * where `db.execute` sends an unnamed statement that is planned on every call (for the jump's
- * query, pgbench puts planning at a third of its median time in the database and 1.4 of the 3.3 ms
- * of its p99). `name` only marks the query as one to prepare; postgres.js keys its statements by
+ * where `db.execute` sends an unnamed statement that is planned on every call, and for a short
+ * query such as the jump's, planning is a large share of its time in the database. `name` only marks the query as one to prepare; postgres.js keys its statements by
  * their text. PGlite runs it as before.
  */
 export function executePrepared(db: Db, name: string, query: SQL): Promise<unknown> {

@@ -287,8 +287,8 @@ export const snapshots = pgTable(
     checksum: text("checksum").notNull(),
     /**
      * json, not jsonb: a snapshot is only ever read whole, and Postgres hands json text back as
-     * stored, where jsonb must be rebuilt into text first (jump p50 −0.5 ms on a 40 KB state).
-     * Its text also compresses 16% smaller.
+     * stored, where jsonb must be rebuilt into text first, on every jump. Its text also
+     * compresses smaller.
      */
     state: json("state").$type<Record<string, unknown>>().notNull(),
   },

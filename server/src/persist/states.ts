@@ -172,8 +172,8 @@ export class StateReader {
   /**
    * The common jump, in one round trip: the universe's own newest snapshot at or before the
    * position and, aggregated in the same statement, the deltas of the turns after it. json_agg,
-   * not jsonb_agg: the deltas are only passed through, and building a jsonb of them cost Postgres
-   * more than the whole read otherwise (p50 2.0 → 1.2 ms on the jump benchmark's universe).
+   * not jsonb_agg: the deltas are only passed through, and building a jsonb of them would cost
+   * Postgres more than the rest of the read.
    */
   private async ownSnapshotAndDeltas(
     universeId: string,
@@ -236,8 +236,8 @@ function isCurrent(document: Record<string, unknown>): boolean {
 /**
  * Writes snapshots; one at an existing position replaces it (a re-taken snapshot is the same
  * state). The state is stored as its canonical JSON: parsed back, its objects already have their
- * keys in order, and the checksum of a jump's state skips re-sorting them (a third of a jump's
- * CPU before).
+ * keys in order, and the checksum of a jump's state skips re-sorting them, which would otherwise
+ * be a large part of a jump's CPU.
  */
 export async function upsertSnapshots(db: Db, all: readonly SnapshotWrite[]): Promise<void> {
   if (all.length === 0) return;

@@ -72,8 +72,8 @@ export type AppendOutcome =
 /**
  * A snapshot whose state is already its canonical JSON (computed for its checksum): the store
  * writes the text as it is, and the worker store sends the text to its thread instead of the
- * state's object graph. For a 20,000-turn campaign's 421 KB state that is 0.6 ms of copying
- * instead of 6.3 ms, and no second serialization on the other side.
+ * state's object graph: one string copies an order of magnitude faster than a large state's
+ * objects clone, and nothing is serialized a second time on the other side.
  */
 export type EncodedSnapshot = Omit<Snapshot, "state"> & { stateJson: string };
 

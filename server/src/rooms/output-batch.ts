@@ -21,9 +21,9 @@ export function socketOf(client: Client): CorkableSocket | undefined {
 /**
  * Coalesces everything a turn of the event loop sends to a client into one write.
  *
- * Every `turn`, ack and patch frame was its own `writev`; at a busy table that was 30,000 system
- * calls a second, and on loopback each one also wakes the reader, so they took over 40 % of the
- * server's main thread at 1,000 actions/s. `hold` corks a client's socket (ws's own cork and
+ * Left alone, every `turn`, ack and patch frame is its own `writev`: a system call per frame per
+ * member, each of which on loopback also wakes the reader, so at a busy table the calls outweigh
+ * the work that produced the frames (docs/performance.md, "What dominates"). `hold` corks a client's socket (ws's own cork and
  * uncork around a frame nest inside it) and the next check phase uncorks every held socket, so
  * all the frames produced while handling one batch of socket reads leave in one system call.
  * Nothing waits for a timer: at low load a frame goes out at the end of the loop turn that made

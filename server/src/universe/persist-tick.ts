@@ -1,8 +1,8 @@
 import { log } from "../log.ts";
 
 /**
- * One timer for every room's persist tick. Rooms that each kept their own interval flushed at
- * scattered moments; on one shared tick their flushes meet in one GroupCommit transaction.
+ * One timer for every room's persist tick: rooms with intervals of their own would flush at
+ * scattered moments, where on one shared tick their flushes meet in one GroupCommit transaction.
  */
 export class PersistTick {
   private readonly listeners = new Set<() => void>();
