@@ -6,7 +6,7 @@ import { overcome, setTable } from "./support/players.ts";
 
 /** What a player reads of their own: the full sheet, and a recap that cannot be missed. */
 for (const mode of modes()) {
-  describe(`a player's own view (${mode.name})`, () => {
+  describe.skipIf(!mode.available)(`a player's own view (${mode.name})`, () => {
     let server: LoomServer & { url: string };
     beforeAll(async () => {
       server = await startServer(mode, { port: 2599 });
