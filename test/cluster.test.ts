@@ -48,11 +48,8 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     // every acknowledged turn, then the end of Alex's session, which the dead process left open
     const last = Math.max(...acked) + 1;
     expect(gmSession.state.head).toBe(last);
-    await waitFor(
-      async () => (await gm.history(table.universeId, { limit: 500 })).turns.length >= last,
-      10_000,
-      "persisted",
-    );
+    // reads include acknowledged turns at once; the records follow once the turns are persisted
+    await waitFor(() => gmSession.persistedThrough >= last, 10_000, "persisted");
     const after = await gm.history(table.universeId, { limit: 500, order: "asc" });
     const positions = after.turns.map((turn) => turn.position);
     expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => i + 1));
