@@ -3,7 +3,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startServer, tempDir } from "./support/server.ts";
+import { modes, startServer, tempDir } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -18,7 +18,7 @@ describe("the client SDK as a package", () => {
   let project: string;
 
   beforeAll(async () => {
-    server = await startServer({ name: "embedded", databaseUrl: null, redisUrl: null }, { port: 2601 });
+    server = await startServer(modes()[0]!, { port: 2601 });
     project = tempDir("loom-sdk-consumer-");
     const tarball = execFileSync(process.execPath, [join(root, "scripts/build-sdk.mjs"), "--pack", project], {
       encoding: "utf8",
