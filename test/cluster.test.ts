@@ -3,7 +3,7 @@ import postgres from "postgres";
 import { connect } from "../client-sdk/src/index.ts";
 import { spawnServer, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
-import { expectRecordsFollowLog } from "./support/records.ts";
+import { recordsSettle } from "./support/records.ts";
 
 const databaseUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
@@ -57,7 +57,7 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     expect(after.turns.at(-1)).toMatchObject({ kind: "session_end", input: { reason: "interrupted" } });
     const alexAgain = connect(second.url).useToken(alex.client.playerToken!);
     expect(await alexAgain.run(alex.runId)).toMatchObject({ turnCount: 30, sessionCount: 1 });
-    await expectRecordsFollowLog(gm, alexAgain, table.universeId, [alex.runId]);
+    await recordsSettle(gm, alexAgain, table.universeId, [alex.runId]);
     await gmSession.leave();
   });
 

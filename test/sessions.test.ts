@@ -5,7 +5,7 @@ import { connect, type LoomClient, type UniverseSession } from "../client-sdk/sr
 import { modes, spawnServer, startServer, tempDir, waitFor } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { overcome, sheet } from "./support/players.ts";
-import { expectRecordsFollowLog } from "./support/records.ts";
+import { recordsSettle } from "./support/records.ts";
 
 /**
  * Runs, play sessions and progression as players make them: a run played over several sessions,
@@ -125,7 +125,7 @@ async function playPlan(server: { url: string }, plan: Plan): Promise<void> {
       .filter((_, i) => plan.runs[i]!.outcome === "completed")
       .reduce((sum, run) => sum + milestonesFor(run.played), 0),
   );
-  await expectRecordsFollowLog(
+  await recordsSettle(
     gm,
     player,
     universe.id,
@@ -204,7 +204,7 @@ describe("play sessions across a kill -9 (embedded)", () => {
       expect(sessions.every((s) => s.endPosition !== null)).toBe(true);
       const gmAgain = connect(server.url).useToken(gm.playerToken!);
       await waitFor(async () => (await again.progression()).runsCompleted === 1, 5_000, "credit");
-      await expectRecordsFollowLog(gmAgain, again, universe.id, [run.id]);
+      await recordsSettle(gmAgain, again, universe.id, [run.id]);
     } finally {
       await server.stop("SIGKILL");
     }
