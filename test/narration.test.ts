@@ -105,6 +105,33 @@ for (const mode of modes()) {
       await Promise.all([alex!.leave(), bea!.leave()]);
     });
 
+    it("lets a game master retell a turn: streamed again, appended, the first telling kept", async () => {
+      const table = await setTable(server.url, ["Dara"]);
+      const [dara] = await joinAll(table);
+      const result = await dara!.act(overcome(table.players[0]!.characterId, "climbs the sea wall"));
+      if (!result.ok) throw new Error(result.rejection.message);
+      const position = result.turn.position;
+      const first = (await recorded(table.gm, table.universeId, position)).narration!;
+      const daraHeard = heard(dara!);
+      const again = await table.gm.retell(table.universeId, position);
+      expect(again).toMatchObject({ narrator: "template", audience: "table", fallback: null });
+      expect(again.seed).not.toBe(first.seed);
+      expect(again.text).toContain("climbs the sea wall");
+      await waitFor(() => daraHeard.some((m) => m.position === position && m.done), 5_000, "the retelling");
+      expect(daraHeard.find((m) => m.done)?.text).toBe(again.text);
+      const third = await table.gm.retell(table.universeId, position);
+      const turn = await table.players[0]!.client.turn(table.universeId, position);
+      expect(turn.narration).toEqual({ ...first, retellings: [again, third] });
+      // only game masters retell, and only a turn that exists
+      await expect(table.players[0]!.client.retell(table.universeId, position)).rejects.toMatchObject({
+        status: 403,
+      });
+      await expect(table.gm.retell(table.universeId, position + 50)).rejects.toMatchObject({
+        code: "not_found",
+      });
+      await dara!.leave();
+    });
+
     it("tells a hidden roll to game masters alone", async () => {
       const table = await setTable(server.url, ["Cai"]);
       const [cai] = await joinAll(table);

@@ -14,6 +14,7 @@ import type {
   RunRecord,
   PlaySessionRecord,
   Snapshot,
+  Telling,
   TimelinePage,
   TimelineQuery,
   PublicUniverse,
@@ -502,6 +503,17 @@ export class LoomClient {
   }
 
   /** The universe's state at a position (GM only), with its checksum. */
+  /** GM: tells a turn again; the retelling is appended to its narration (the first one is kept). */
+  async retell(universeId: string, position: number): Promise<Telling> {
+    return (
+      await this.call<{ narration: Telling }>(
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/turns/${position}/retellings`,
+        {},
+      )
+    ).narration;
+  }
+
   async stateAt(
     universeId: string,
     position?: number,

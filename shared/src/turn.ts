@@ -59,7 +59,7 @@ export const turnStatusSchema = z.enum(["applied", "undone"]);
  * A turn's prose, recorded once with what is needed to audit it. The fields after `tokens` were
  * added with the narrators; records written before them lack them.
  */
-export const narrationSchema = z.object({
+const narrationFields = {
   text: z.string(),
   /** The adapter that produced `text`: `template` or `openai-compatible` (or a test's own). */
   narrator: z.string(),
@@ -78,6 +78,17 @@ export const narrationSchema = z.object({
   /** Who the prose was told to: the whole table, or game masters alone (hidden rolls). */
   audience: z.enum(["table", "gm"]).optional(),
   createdAt: z.string().optional(),
+};
+/** One telling of a turn: the first, or a game master's retelling. */
+export const tellingSchema = z.object(narrationFields);
+export type Telling = z.infer<typeof tellingSchema>;
+export const narrationSchema = z.object({
+  ...narrationFields,
+  /**
+   * Tellings a game master asked for after the first, oldest first. The first telling above is
+   * kept as it was; a reader showing the newest prose shows the last retelling.
+   */
+  retellings: z.array(tellingSchema).optional(),
 });
 export type Narration = z.infer<typeof narrationSchema>;
 

@@ -98,6 +98,19 @@ export function installGmRoutes(app: Application): void {
     }),
   );
 
+  /** Tells a turn again; the new telling is appended to its narration, the first one kept. */
+  app.post(
+    "/api/universes/:id/turns/:position/retellings",
+    route(async (req, res) => {
+      const { universe } = await asGameMaster(req);
+      const position = intParam(req.params.position, "position", 1);
+      const result = await callUniverse(universe.id, "retell", position);
+      if (!result.ok) fail(result.rejection);
+      res.status(201);
+      return { narration: result.narration };
+    }),
+  );
+
   /** A checksummed snapshot of the current state, on request. */
   app.post(
     "/api/universes/:id/snapshots",

@@ -5,6 +5,7 @@ import {
   SPECTATOR,
   type Narration,
   type NarrationMessage,
+  type Telling,
   type Turn,
   type UniverseState,
 } from "@loom/shared";
@@ -149,10 +150,29 @@ export class UniverseNarration {
     this.running.add(run);
   }
 
+  /**
+   * Tells a turn again at a game master's request: streamed like the first telling, with a seed
+   * of its own (the template would repeat itself otherwise), and returned for the caller to append.
+   * Null when the universe closed meanwhile.
+   */
+  retell(turn: Turn, state: UniverseState, recent: readonly Turn[]): Promise<Telling | null> {
+    const previous = recent.slice(-(PREVIOUS_TURNS + 1)).filter((t) => t.position < turn.position);
+    const seed = (narrationSeed(turn) + (turn.narration?.retellings?.length ?? 0) + 1) & 0x7fffffff;
+    return this.tell({ turn, state, previous }, null, seed);
+  }
+
   private async run(job: Job, forced: string | null): Promise<void> {
+    const narration = await this.tell(job, forced, narrationSeed(job.turn));
+    if (!narration) return;
+    // A record waits for its turn to be persisted, which may never come (a universe that cannot
+    // write, or that moved): closing does not wait for it.
+    await Promise.race([this.options.record(job.turn.position, narration), this.closed]);
+  }
+
+  /** Narrates, streams and announces the result; null when the universe closed meanwhile. */
+  private async tell(job: Job, forced: string | null, seed: number): Promise<Narration | null> {
     const { turn, state, previous } = job;
     const audience: Audience = isHiddenTurn(turn) ? "gm" : "table";
-    const seed = narrationSeed(turn);
     const started = performance.now();
     const request = {
       turn,
@@ -171,7 +191,7 @@ export class UniverseNarration {
       try {
         output = await narrator.narrate(request);
       } catch (error) {
-        if (this.controller.signal.aborted) return;
+        if (this.controller.signal.aborted) return null;
         fallback = `${narrator.name}: ${error instanceof NarratorError ? error.reason : "error"}`;
         log.warn(
           `narrator ${narrator.name} failed on turn ${turn.position} of ${this.options.universeId}; the template tells it`,
@@ -203,8 +223,6 @@ export class UniverseNarration {
       },
       audience,
     );
-    // A record waits for its turn to be persisted, which may never come (a universe that cannot
-    // write, or that moved): closing does not wait for it.
-    await Promise.race([this.options.record(turn.position, narration), this.closed]);
+    return narration;
   }
 }

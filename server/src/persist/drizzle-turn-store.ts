@@ -1,4 +1,4 @@
-import type { Narration, Snapshot, Turn, UniverseState } from "@loom/shared";
+import type { Narration, Snapshot, Telling, Turn, UniverseState } from "@loom/shared";
 import { appendMany, appendTurns } from "./append.ts";
 import { Ancestry } from "./ancestry.ts";
 import { Records } from "./records.ts";
@@ -110,6 +110,9 @@ export class DrizzleTurnStore extends Records implements TurnStore {
 
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean> {
     return this.timelines.setNarration(universeId, position, narration);
+  }
+  appendRetelling(universeId: string, position: number, telling: Telling): Promise<boolean> {
+    return this.timelines.appendRetelling(universeId, position, telling);
   }
 
   getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null> {

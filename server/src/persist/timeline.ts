@@ -1,6 +1,6 @@
-import { and, asc, count, desc, eq, gt, isNull, lte, notInArray, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, isNotNull, isNull, lte, notInArray, or, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
-import type { Narration, Turn } from "@loom/shared";
+import type { Narration, Telling, Turn } from "@loom/shared";
 import { segmentOf, slices, undoneIn } from "./ancestry.ts";
 import type { Ancestry, Chain, Segment } from "./ancestry.ts";
 import { rowsOf, toTurn, turnColumns } from "./rows.ts";
@@ -148,6 +148,25 @@ export class TimelineReader {
       where ${and(...where)}
       order by "position"`);
     return rowsOf<{ position: number }>(result).map((row) => Number(row.position));
+  }
+
+  /** Appends a retelling inside the turn's narration, leaving the first telling as it was. */
+  async appendRetelling(universeId: string, position: number, telling: Telling): Promise<boolean> {
+    const segment = segmentOf(await this.ancestry.chain(universeId), position);
+    if (!segment) throw new NotFoundError("turn", `${universeId}@${position}`);
+    const at = and(eq(turns.universeId, segment.universeId), eq(turns.position, position));
+    const appended = JSON.stringify([telling]);
+    const written = await this.db
+      .update(turns)
+      .set({
+        narration: sql`jsonb_set(${turns.narration}, '{retellings}', coalesce(${turns.narration}->'retellings', '[]'::jsonb) || ${appended}::jsonb)`,
+      })
+      .where(and(at, isNotNull(turns.narration)))
+      .returning({ position: turns.position });
+    if (written.length > 0) return true;
+    const [exists] = await this.db.select({ position: turns.position }).from(turns).where(at);
+    if (!exists) throw new NotFoundError("turn", `${universeId}@${position}`);
+    return false;
   }
 
   /** Write-once: only a turn without narration takes one. The row is the one that stores the turn. */

@@ -343,6 +343,31 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       await rewriteSnapshot(store, honest);
     });
 
+    it("rule 11b: a retelling is appended to a turn's narration; the first telling is kept as it was", async () => {
+      const built = await small(3);
+      const first: Narration = {
+        text: "First telling.",
+        narrator: "template",
+        model: null,
+        seed: 3,
+        promptHash: null,
+        tokens: null,
+      };
+      const again = { ...first, text: "Told again.", seed: 4 };
+      const third = { ...first, text: "Told a third time.", seed: 5 };
+      expect(await store.appendRetelling(built.id, 2, again)).toBe(false);
+      expect((await store.getTurn(built.id, 2))?.narration).toBeNull();
+      await store.setNarration(built.id, 2, first);
+      expect(await store.appendRetelling(built.id, 2, again)).toBe(true);
+      expect(await store.appendRetelling(built.id, 2, third)).toBe(true);
+      expect((await store.getTurn(built.id, 2))?.narration).toEqual({ ...first, retellings: [again, third] });
+      // the search still finds the turn by its first telling
+      expect((await store.timeline(built.id, { q: "First telling" })).turns.map((t) => t.position)).toEqual([
+        2,
+      ]);
+      await expect(store.appendRetelling(built.id, 9, again)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
     it("rule 12: verifySnapshot accepts honest snapshots and reports a tampered one", async () => {
       await store.verifySnapshot(big.id, 0);
       await store.verifySnapshot(big.id, 5_000);

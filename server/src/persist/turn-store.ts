@@ -1,6 +1,7 @@
 import type {
   CharacterRecord,
   Narration,
+  Telling,
   PlayerRecord,
   PlaySessionRecord,
   ProgressionRecord,
@@ -203,6 +204,11 @@ export interface TimelineStore {
   awayTurns(universeId: string, query: AwayQuery): Promise<AwayTurns>;
   /** Write-once: a second narration for the same turn is ignored and returns false. */
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean>;
+  /**
+   * Appends a retelling to a turn's narration; the first telling and earlier retellings are kept.
+   * False when the turn has no narration yet (there is nothing to retell).
+   */
+  appendRetelling(universeId: string, position: number, telling: Telling): Promise<boolean>;
 
   // snapshots and state
   /** Following the parent chain; a snapshot read through a branch carries the branch's id. */

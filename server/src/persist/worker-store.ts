@@ -34,6 +34,7 @@ const METHODS = [
   "matchingTurns",
   "awayTurns",
   "setNarration",
+  "appendRetelling",
   "getSnapshotAtOrBefore",
   "stateAt",
   "latestState",

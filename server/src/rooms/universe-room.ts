@@ -328,7 +328,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   /** A timeline operation requested over HTTP, possibly from another process (remote room call). */
   async runOperation(name: OperationName, args: unknown[]): Promise<unknown> {
     const operation = operations[name] as (ctx: unknown, ...rest: unknown[]) => Promise<unknown>;
-    return operation({ authority: this.authority, turnStore: services().turnStore }, ...args);
+    return operation(
+      { authority: this.authority, turnStore: services().turnStore, narration: this.narration },
+      ...args,
+    );
   }
 
   private async onUndo(client: Client, message: unknown, bytes: number): Promise<void> {

@@ -6,12 +6,14 @@ import {
   type Actor,
   type Delta,
   type Rejection,
+  type Telling,
   type Turn,
   type PersonActor,
 } from "@loom/shared";
 import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
 import type { UniverseAuthority } from "./authority.ts";
 import { endRun, pauseRun } from "./continuity.ts";
+import type { UniverseNarration } from "../narrator/universe-narration.ts";
 
 /**
  * Timeline operations other than plain commands, shared by room messages and the HTTP API.
@@ -22,6 +24,8 @@ export type OperationResult = { ok: true; turn: Turn; run?: RunRecord } | { ok: 
 export interface OperationContext {
   authority: UniverseAuthority;
   turnStore: TurnStore;
+  /** The universe's narration here; null when narration is off. */
+  narration?: UniverseNarration | null;
 }
 
 export async function undo(
@@ -108,6 +112,49 @@ export async function setRunPaused(
   });
 }
 
+/**
+ * A game master's retelling of a turn: narrated again (and streamed to the room), then appended to
+ * the turn's narration; the first telling is never replaced. Only a turn already told, and one of
+ * this universe's own (a branch's inherited turns are the parent's).
+ */
+export async function retell(
+  ctx: OperationContext,
+  position: number,
+): Promise<{ ok: true; narration: Telling } | { ok: false; rejection: Rejection }> {
+  const { authority, turnStore, narration } = ctx;
+  if (!narration)
+    return { ok: false, rejection: reject(RejectionCode.NotAllowed, "narration is off on this server") };
+  if (authority.universe.branchPosition !== null && position <= authority.universe.branchPosition)
+    return {
+      ok: false,
+      rejection: reject(
+        RejectionCode.NotAllowed,
+        `turn ${position} belongs to the parent universe; retell it there`,
+      ),
+    };
+  if (position > authority.head)
+    return { ok: false, rejection: reject(RejectionCode.NotFound, `no turn at position ${position}`) };
+  await authority.whenPersisted(position).catch(() => undefined);
+  const turn =
+    position <= authority.persistedThrough ? await turnStore.getTurn(authority.universe.id, position) : null;
+  if (!turn)
+    return { ok: false, rejection: reject(RejectionCode.NotFound, `no turn at position ${position}`) };
+  if (!turn.narration)
+    return {
+      ok: false,
+      rejection: reject(
+        RejectionCode.Conflict,
+        `turn ${position} is still being told; retell it once it has been`,
+      ),
+    };
+  const recent = await turnStore.turnsBetween(authority.universe.id, Math.max(0, position - 9), position - 1);
+  const told = await narration.retell(turn, authority.state, recent);
+  if (!told)
+    return { ok: false, rejection: reject(RejectionCode.Unavailable, "the universe closed; try again") };
+  await turnStore.appendRetelling(authority.universe.id, position, told);
+  return { ok: true, narration: told };
+}
+
 /** Writes pending turns now (e.g. before branching at the newest position). */
 export async function flush(ctx: OperationContext): Promise<{ ok: true; persistedThrough: number }> {
   await ctx.authority.drain(5_000);
@@ -130,5 +177,14 @@ export async function revealDice(ctx: OperationContext): Promise<{ ok: true; rev
   return { ok: true, revealedAt: await ctx.turnStore.revealDice(ctx.authority.universe.id) };
 }
 
-export const operations = { undo, retcon, finishRun, setRunPaused, flush, snapshot, revealDice } as const;
+export const operations = {
+  undo,
+  retcon,
+  finishRun,
+  setRunPaused,
+  flush,
+  snapshot,
+  revealDice,
+  retell,
+} as const;
 export type OperationName = keyof typeof operations;

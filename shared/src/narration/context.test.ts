@@ -121,6 +121,33 @@ describe("the narration prompt", () => {
     }
   });
 
+  it("asks for a session's prose at its start and end, with the session's summary", () => {
+    const { state, previous } = secretive();
+    const ending: Turn = {
+      ...turnFixture({ position: 8, characterId: "mara", kind: "session_end" }),
+      events: [
+        {
+          type: "session_ended",
+          description: "Mara Vell leaves the table",
+          major: false,
+          hidden: false,
+          data: { summary: "Mara crossed the marsh" },
+        },
+      ],
+    };
+    const closing = buildNarrationPrompt({ state, turn: ending, previous, audience: SPECTATOR });
+    expect(closing.system).toContain("session ends");
+    expect(closing.user).toContain("Mara crossed the marsh");
+    const starting: Turn = {
+      ...ending,
+      kind: "session_start",
+      events: [{ ...ending.events[0]!, type: "session_started", data: {} }],
+    };
+    const opening = buildNarrationPrompt({ state, turn: starting, previous, audience: SPECTATOR });
+    expect(opening.system).toContain("Last time on");
+    expect(opening.user).toContain(state.canon.summaryRecent);
+  });
+
   it("is pure: the same input gives the same prompt and hash", () => {
     const a = secretive();
     const b = secretive();

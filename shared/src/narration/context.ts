@@ -53,7 +53,7 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
     .filter((t) => t.events.length > 0)
     .slice(-(input.lastTurns ?? DEFAULT_LAST_TURNS));
 
-  const system = systemPrompt(state, input.audience);
+  const system = systemPrompt(state, input.audience, turn);
   // Sections in the order they are given up when the budget runs short: the turn itself always
   // stays; the long summary goes first.
   const required = `## The turn to narrate\n${turnLines(turn, state)}`;
@@ -90,11 +90,19 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
   };
 }
 
-function systemPrompt(state: UniverseState, audience: Viewer): string {
+/** What to tell: a turn as it happens, or a session's prose at its start and end. */
+const TASK: Partial<Record<Turn["kind"], string>> = {
+  session_start:
+    'A player returns to the table. Open with a short "Last time on…" recap of the story so far, drawn from the recent summary, the scene and the last turns, then welcome their character back. Four to six sentences.',
+  session_end:
+    "A player's session ends. Retell what happened in it as a short closing passage, drawn from the session's summary and the last turns. Three to five sentences.",
+};
+
+function systemPrompt(state: UniverseState, audience: Viewer, turn: Turn): string {
   const lines = [
     `You are the narrator of "${state.universe.name}", a Fate Core campaign shared by several players.`,
     state.universe.premise.trim() ? `Premise: ${state.universe.premise.trim()}` : "",
-    "Tell what just happened in two to four vivid sentences of present-tense prose.",
+    TASK[turn.kind] ?? "Tell what just happened in two to four vivid sentences of present-tense prose.",
     "Stay true to the mechanical outcome given; never change who succeeded or failed.",
     "Never invent dice, numbers or rules terms; do not address the players; no headings or lists.",
     audience.role === "gm"
@@ -175,7 +183,13 @@ function factsSection(state: UniverseState, turn: Turn): string {
 /** A turn in a line or two: who, the mechanical outcome, and its prose if it has some. */
 function turnLines(turn: Turn, state: UniverseState): string {
   const who = turn.characterId ? (state.characters[turn.characterId]?.name ?? "someone") : turn.actor;
-  const events = turn.events.map((e) => e.description).join("; ");
+  const events = turn.events
+    .map((e) =>
+      typeof e.data.summary === "string" && e.data.summary
+        ? `${e.description} (${e.data.summary})`
+        : e.description,
+    )
+    .join("; ");
   const narration = turn.narration && !isHiddenTurn(turn) ? `\n  Told as: ${turn.narration.text}` : "";
   const deed =
     typeof turn.input.description === "string" && turn.input.description

@@ -160,6 +160,38 @@ describe("the template narrator", () => {
     expect(text).not.toMatch(MECHANICAL);
   });
 
+  it("tells a session's prose: the summary at its end, where the story stands at its start", () => {
+    const state = saltMarches();
+    const ending: Turn = {
+      ...turnFixture({ position: 9, characterId: "mara", kind: "session_end" }),
+      events: [
+        {
+          type: "session_ended",
+          description: "Mara Vell leaves the table",
+          major: false,
+          hidden: false,
+          data: { summary: "Mara crossed the marsh and lost her lantern" },
+        },
+      ],
+    };
+    expect(narrate(ending, state)).toMatch(/Mara crossed the marsh and lost her lantern\.$/);
+    const starting: Turn = {
+      ...turnFixture({ position: 10, characterId: "mara", kind: "session_start" }),
+      events: [
+        {
+          type: "session_started",
+          description: "Mara Vell joins the table",
+          major: false,
+          hidden: false,
+          data: {},
+        },
+      ],
+    };
+    expect(narrate(starting, state)).toContain(
+      "Last time: Mara found the bell tower and bargained with Sela for passage.",
+    );
+  });
+
   it("tells a hidden roll as happening in secret", () => {
     const hidden = played.find(({ turn }) => turn.resolution?.hidden);
     const roll = played.find(({ turn }) => turn.resolution && !turn.resolution.hidden)!;

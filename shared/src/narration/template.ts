@@ -108,10 +108,17 @@ class Teller {
         if (names.length === 0) return sentence(event.description);
         return this.pick(INVOKE, { aspects: names.map((name) => `"${name}"`).join(" and ") });
       }
-      case "session_started":
-        return this.pick(SESSION_STARTED);
-      case "session_ended":
-        return this.pick(SESSION_ENDED);
+      case "session_started": {
+        // a session's prose: where the story stands as the player comes back
+        const recently = this.state.canon.summaryRecent.trim();
+        const back = this.pick(SESSION_STARTED);
+        return recently ? `${back} Last time: ${sentence(recently)}` : back;
+      }
+      case "session_ended": {
+        const summary = this.str(event.data.summary)?.trim();
+        const away = this.pick(SESSION_ENDED);
+        return summary ? `${away} ${sentence(summary)}` : away;
+      }
       case "undo":
         return this.pick(UNDO, {
           n: typeof event.data.targetPosition === "number" ? String(event.data.targetPosition) : "?",
