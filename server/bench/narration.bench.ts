@@ -1,14 +1,14 @@
 // Whether narration stays off the critical path: act→ack latency at 200 actions/s with the
-// OpenAI-compatible narrator on (a local chat-completions endpoint that answers after 300 ms)
-// against the same load with narration off; and how long the first chunk of a narration takes
-// from the endpoint writing it to a client receiving it. Embedded unless DATABASE_URL /
-// REDIS_URL are set.
+// OpenAI-compatible narrator on (a local chat-completions endpoint in a process of its own that
+// answers after 300 ms) and with the template (the default) against the same load with narration
+// off; and how long the first chunk of a narration takes from the endpoint writing it to a
+// client receiving it. Embedded unless DATABASE_URL / REDIS_URL are set.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type NarratorConfig } from "../src/config.ts";
 import { startLoomServer } from "../src/app.ts";
-import { startChatServer, type ChatServer } from "../src/narrator/testing/chat-server.ts";
+import { spawn, type ChildProcess } from "node:child_process";
 import { connect, type UniverseSession } from "../../client-sdk/src/index.ts";
 
 const PLAYERS = 10;
@@ -51,7 +51,48 @@ function positionAsked(content: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-async function run(narrator: NarratorConfig, port: number, endpoint: ChatServer | null) {
+interface Endpoint {
+  url: string;
+  side: string;
+  child: ChildProcess;
+}
+
+/** The endpoint in a child process (see chat-process.ts). */
+async function startEndpoint(): Promise<Endpoint> {
+  const behaviour = {
+    delayMs: 300,
+    chunks: ["The runner ", "sprints on ", "through the rain."],
+    chunkDelayMs: 5,
+  };
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(import.meta.dirname, "../src/narrator/testing/chat-process.ts"),
+      JSON.stringify(behaviour),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("\n")) resolve(out.split("\n")[0]!);
+    });
+    child.once("exit", (code) => reject(new Error(`the endpoint exited (${code})`)));
+  });
+  return { ...(JSON.parse(line) as { url: string; side: string }), child };
+}
+
+async function endpointLog(endpoint: Endpoint): Promise<{ prompts: string[]; written: number[][] }> {
+  return (await (await fetch(endpoint.side)).json()) as { prompts: string[]; written: number[][] };
+}
+
+/** Epoch milliseconds with sub-millisecond precision, comparable across processes. */
+const now = () => performance.timeOrigin + performance.now();
+
+async function run(narrator: NarratorConfig, port: number, endpoint: Endpoint | null) {
   const config = loadConfig(process.env, {
     port,
     actionsPerSecond: 0,
@@ -65,9 +106,9 @@ async function run(narrator: NarratorConfig, port: number, endpoint: ChatServer 
     // the first chunk of each position, as the first player received it
     const firstChunk = new Map<number, number>();
     players[0]!.session.on("narration", (message) => {
-      if (message.chunk && !firstChunk.has(message.position)) firstChunk.set(message.position, performance.now());
+      if (message.chunk && !firstChunk.has(message.position)) firstChunk.set(message.position, now());
     });
-    const asked = endpoint?.requests.length ?? 0;
+    const asked = endpoint ? (await endpointLog(endpoint)).prompts.length : 0;
     const latencies: number[] = [];
     const end = Date.now() + SECONDS * 1_000;
     const interval = 1_000 / PER_PLAYER_PER_SECOND;
@@ -94,17 +135,20 @@ async function run(narrator: NarratorConfig, port: number, endpoint: ChatServer 
     await new Promise((r) => setTimeout(r, 1_000));
     latencies.sort((a, b) => a - b);
     const delays: number[] = [];
+    let told = 0;
     if (endpoint) {
-      for (let n = asked; n < endpoint.requests.length; n++) {
-        const position = positionAsked(endpoint.requests[n]!.body.messages.at(-1)?.content ?? "");
-        const written = endpoint.written[n]?.[0];
+      const log = await endpointLog(endpoint);
+      told = log.prompts.length - asked;
+      for (let n = asked; n < log.prompts.length; n++) {
+        const position = positionAsked(log.prompts[n]!);
+        const written = log.written[n]?.[0];
         const received = position === null ? undefined : firstChunk.get(position);
         if (written !== undefined && received !== undefined) delays.push(received - written);
       }
       delays.sort((a, b) => a - b);
     }
     for (const player of players) await player.session.leave();
-    return { latencies, delays, asked: endpoint ? endpoint.requests.length - asked : 0 };
+    return { latencies, delays, asked: told };
   } finally {
     await loom.shutdown();
   }
@@ -112,14 +156,12 @@ async function run(narrator: NarratorConfig, port: number, endpoint: ChatServer 
 
 export default async function narrationBench(): Promise<Record<string, unknown>> {
   const base = loadConfig({}).narrator;
-  const endpoint = await startChatServer(() => ({
-    delayMs: 300,
-    chunks: ["The runner ", "sprints on ", "through the rain."],
-    chunkDelayMs: 5,
-  }));
+  const endpoint = await startEndpoint();
   try {
     const off = await run({ ...base, kind: "off" }, 2598, null);
     process.stderr.write(`narrator off: p50 ${percentile(off.latencies, 50).toFixed(2)} ms\n`);
+    const template = await run({ ...base, kind: "template" }, 2599, null);
+    process.stderr.write(`template: p50 ${percentile(template.latencies, 50).toFixed(2)} ms\n`);
     const on = await run(
       {
         ...base,
@@ -129,30 +171,38 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
         // 200 turns/s with 300 ms each: about 60 narrations in flight to keep up
         concurrency: 64,
       },
-      2599,
+      2600,
       endpoint,
     );
-    process.stderr.write(`narrator on: p50 ${percentile(on.latencies, 50).toFixed(2)} ms\n`);
+    process.stderr.write(`openai-compatible: p50 ${percentile(on.latencies, 50).toFixed(2)} ms\n`);
+    const p = (latencies: number[], q: number) => round(percentile(latencies, q));
     const offP50 = percentile(off.latencies, 50);
     const offP99 = percentile(off.latencies, 99);
-    const onP50 = percentile(on.latencies, 50);
-    const onP99 = percentile(on.latencies, 99);
     return {
       mode: process.env.DATABASE_URL ? "postgres+redis" : "embedded",
       rate_actions_per_s: PLAYERS * PER_PLAYER_PER_SECOND,
       endpoint_latency_ms: 300,
-      off_act_to_ack_p50_ms: round(offP50),
-      off_act_to_ack_p99_ms: round(offP99),
-      on_act_to_ack_p50_ms: round(onP50),
-      on_act_to_ack_p99_ms: round(onP99),
-      ratio_p50: round(onP50 / offP50),
-      ratio_p99: round(onP99 / offP99),
+      off_act_to_ack_p50_ms: p(off.latencies, 50),
+      off_act_to_ack_p99_ms: p(off.latencies, 99),
+      template_act_to_ack_p50_ms: p(template.latencies, 50),
+      template_act_to_ack_p99_ms: p(template.latencies, 99),
+      openai_act_to_ack_p50_ms: p(on.latencies, 50),
+      openai_act_to_ack_p99_ms: p(on.latencies, 99),
+      template_ratio_p50: round(percentile(template.latencies, 50) / offP50),
+      template_ratio_p99: round(percentile(template.latencies, 99) / offP99),
+      openai_ratio_p50: round(percentile(on.latencies, 50) / offP50),
+      openai_ratio_p99: round(percentile(on.latencies, 99) / offP99),
       narrated_by_model: on.asked,
-      first_chunk_delay_p50_ms: round(percentile(on.delays, 50)),
-      first_chunk_delay_p99_ms: round(percentile(on.delays, 99)),
-      samples: { off: off.latencies.length, on: on.latencies.length, chunks: on.delays.length },
+      first_chunk_delay_p50_ms: p(on.delays, 50),
+      first_chunk_delay_p99_ms: p(on.delays, 99),
+      samples: {
+        off: off.latencies.length,
+        template: template.latencies.length,
+        openai: on.latencies.length,
+        chunks: on.delays.length,
+      },
     };
   } finally {
-    await endpoint.close();
+    endpoint.child.kill();
   }
 }
