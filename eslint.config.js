@@ -36,6 +36,7 @@ export default tseslint.config(
       "**/*.js",
       "**/*.mjs",
       "loadtest/k6/**",
+      "client-sdk/dist/**",
     ],
   },
   js.configs.recommended,
