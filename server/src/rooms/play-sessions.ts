@@ -59,6 +59,10 @@ export class PlaySessions {
   ): Promise<{ session: OpenSession; recap: Recap } | null> {
     await this.ending.get(run.id);
     const { turnStore, config } = services();
+    // The run's record follows persisted turns: persist the ones so far, then read it once (its
+    // last session may have just ended), for the fate refresh and the recap alike.
+    await this.authority.flush();
+    run = (await turnStore.getRun(run.id)) ?? run;
     const refresh = refreshesFatePoints({
       previousEndedAt: this.endedAt.get(run.id) ?? (await this.previousEnd(run)),
       now: Date.now(),
@@ -74,9 +78,7 @@ export class PlaySessions {
 
   /** When the run's previous session ended, from its `session_end` turn (an earlier room's). */
   private async previousEnd(run: RunRecord): Promise<number | null> {
-    // the run's record follows persisted turns: persist the ones so far before reading it
-    await this.authority.flush();
-    const position = ((await services().turnStore.getRun(run.id)) ?? run).lastSessionEndPosition;
+    const position = run.lastSessionEndPosition;
     if (position === null) return null;
     const turn =
       this.authority.recentTurns.find((recent) => recent.position === position) ??

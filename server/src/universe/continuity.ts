@@ -75,10 +75,9 @@ export async function recapFor(
   state: UniverseState,
   head: number,
 ): Promise<Recap> {
-  // The recap shows the run's last ten story turns: the newest page of the run is enough. The run
-  // is read again once the turns so far are persisted: its last session may have just ended.
+  // The recap shows the run's last ten story turns: the newest page of the run is enough. `run`
+  // must be read after the turns so far were persisted (PlaySessions.open does both).
   if (authority) await authority.flush();
-  run = (await turnStore.getRun(run.id)) ?? run;
   const newest = await turnStore.timeline(run.universeId, {
     runId: run.id,
     order: "desc",
