@@ -37,6 +37,7 @@ export default tseslint.config(
       "**/*.mjs",
       "loadtest/k6/**",
       "client-sdk/dist/**",
+      "web/dist/**",
     ],
   },
   js.configs.recommended,

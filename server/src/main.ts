@@ -2,6 +2,7 @@ import { loadConfig } from "./config.ts";
 import { startLoomServer, type LoomServer } from "./app.ts";
 import { log } from "./log.ts";
 import { installProcessGuards } from "./process-guard.ts";
+import { buildWebClientIfNeeded } from "./web/build.ts";
 
 // Signal handlers go in first: a stop requested while the server starts is honoured as soon as
 // it can be (nothing was acknowledged yet), and one requested later flushes every pending turn.
@@ -63,7 +64,11 @@ function alive(pid: number): boolean {
 }
 
 try {
-  loom = await startLoomServer(loadConfig());
+  const config = loadConfig();
+  // `npm start` is the one command: the web client is built first when web/dist is missing or stale
+  // (LOOM_WEB_BUILD=off skips it: a process that serves the API only, or a build made elsewhere)
+  if (process.env.LOOM_WEB_BUILD !== "off") await buildWebClientIfNeeded();
+  loom = await startLoomServer(config);
 } catch (error) {
   log.error(`Loom could not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

@@ -103,6 +103,8 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
       PORT: String(testPort(port)),
       LOOM_LOG: "warn",
       LOOM_ACTIONS_PER_SECOND: "0",
+      // the API is what these servers are for; test/browser.test.ts builds the web client itself
+      LOOM_WEB_BUILD: "off",
       ...TEST_LIMIT_ENV,
       ...env,
     },

@@ -28,6 +28,7 @@ import { installGmRoutes } from "./gm.ts";
 import { installDiceRoutes } from "./dice.ts";
 import { installAccountRoutes } from "./accounts.ts";
 import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
+import { installWebClient } from "../web/serve.ts";
 
 /** LOOM_TRUST_PROXY as Express reads it: a hop count, `true`, or addresses and subnets. */
 function trustProxy(value: string): number | boolean | string {
@@ -223,5 +224,6 @@ export function installRoutes(app: Application): void {
   app.use("/api", (_req, res) => {
     res.status(404).json({ error: { code: RejectionCode.NotFound, message: "no such endpoint" } });
   });
+  installWebClient(app);
   app.use(errorHandler);
 }

@@ -1,0 +1,49 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import express, { type Application, type Request, type Response, type NextFunction } from "express";
+import { WEB_DIST } from "./build.ts";
+
+/** Paths the server answers itself; everything else is a page of the web client. */
+const SERVER_PATHS = /^\/(api|matchmake|healthz|metrics)(\/|$)/;
+
+/** Vite names every asset after its content hash: a cached copy is valid for good. */
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Loom</title>
+<body style="font-family: system-ui; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
+<h1>Loom</h1><p>The server is running, but its web client is not built: <code>web/dist</code> is
+missing. Run <code>npm ci</code>, then <code>npm start</code> again (it builds the client), or
+<code>npm run build:web</code>. The HTTP API under <code>/api</code> works meanwhile.</p></body>`;
+
+/**
+ * Serves the built web client (web/dist) at `/`: hashed assets with a year's cache, index.html
+ * never cached (it names the current assets), and index.html for any other GET that is not the
+ * API, so the client's own paths (/u/…, /invite/…) load on a reload.
+ */
+export function installWebClient(app: Application, dist = WEB_DIST): void {
+  app.use(
+    "/assets",
+    express.static(join(dist, "assets"), {
+      index: false,
+      fallthrough: true,
+      setHeaders: (res) => res.setHeader("Cache-Control", IMMUTABLE),
+    }),
+  );
+  app.use(
+    express.static(dist, {
+      index: false,
+      setHeaders: (res) => res.setHeader("Cache-Control", "no-cache"),
+    }),
+  );
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if ((req.method !== "GET" && req.method !== "HEAD") || SERVER_PATHS.test(req.path)) return next();
+    if (req.path.startsWith("/assets/")) return next(); // a missing asset is a 404, not the page
+    const index = join(dist, "index.html");
+    res.setHeader("Cache-Control", "no-cache");
+    if (!existsSync(index)) {
+      res.status(503).type("html").send(NOT_BUILT);
+      return;
+    }
+    res.type("html").sendFile(index);
+  });
+}

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { buildWebClientIfNeeded, WEB_DIST } from "../server/src/web/build.ts";
+import { modes, startServer, tempDir } from "./support/server.ts";
+import type { LoomServer } from "../server/src/app.ts";
+import { playTable } from "./browser/scenario.ts";
+
+/** Debian's chromium (`.ci/run` installs it); CHROMIUM points elsewhere. */
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/**
+ * The web client in a real browser against the real server serving web/dist: a game master and
+ * two players in three browser contexts, and a spectator, play a scene (test/browser/scenario.ts).
+ * Screenshots of the main screens are written to LOOM_SCREENSHOTS or a temporary folder.
+ */
+describe("the web client in a browser", () => {
+  let server: LoomServer & { url: string };
+  let browser: Browser;
+  const shots = process.env.LOOM_SCREENSHOTS ?? tempDir("loom-screens-");
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
+    const { error } = await buildWebClientIfNeeded();
+    if (error) throw new Error(`web client build failed: ${error}`);
+    mkdirSync(shots, { recursive: true });
+    server = await startServer(modes()[0]!, { port: 2650 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.shutdown();
+  });
+
+  it("serves the client at / with cache headers, and index.html for its own paths", async () => {
+    const index = await fetch(`${server.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(index.headers.get("cache-control")).toBe("no-cache");
+    const html = await index.text();
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeDefined();
+    const script = await fetch(`${server.url}${asset}`);
+    expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(script.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    const deep = await fetch(`${server.url}/u/some-universe/gm`);
+    expect(deep.status).toBe(200);
+    expect(await deep.text()).toBe(html);
+    expect((await fetch(`${server.url}/assets/missing-0000.js`)).status).toBe(404);
+    const api = await fetch(`${server.url}/api/no-such-route`);
+    expect(api.status).toBe(404);
+    expect(await api.json()).toEqual({ error: { code: "not_found", message: "no such endpoint" } });
+    expect(existsSync(join(WEB_DIST, "index.html"))).toBe(true);
+  });
+
+  it("a game master, two players and a spectator play a scene, scrub, undo and branch", async () => {
+    const table = await playTable(browser, server.url, shots);
+    // a player's page shows that the hidden roll happened, not its dice
+    expect(table.hiddenRollShown).toBe(0);
+    expect(table.shots.length).toBeGreaterThanOrEqual(7);
+    for (const shot of table.shots) expect(existsSync(shot)).toBe(true);
+    // the branch the GM made shares the scrubbed positions with its parent
+    const { turnStore } = server.services;
+    const universes = await turnStore.listUniverses({ limit: 10 });
+    const branch = universes.find((universe) => universe.parentId === table.universeId);
+    expect(branch?.branchPosition).toBeGreaterThan(0);
+  }, 150_000);
+});

@@ -1,0 +1,299 @@
+import { join } from "node:path";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+
+/** How long one UI step may take before the scenario fails (the machine may be busy). */
+const STEP_MS = 20_000;
+
+export interface Table {
+  gm: Page;
+  alex: Page;
+  bo: Page;
+  spectator: Page;
+  universeId: string;
+  /** Screens captured, by name, as files in the screenshot folder. */
+  shots: string[];
+  /** How many roll lines a player's page shows for the GM's hidden roll (0: none). */
+  hiddenRollShown: number;
+}
+
+async function newPage(
+  browser: Browser,
+  width = 1280,
+  height = 900,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  return { context, page };
+}
+
+export function form(page: Page, name: string): Locator {
+  return page.getByRole("form", { name });
+}
+
+/** Login names are unique per server: a run against a server that outlives it needs its own. */
+const run = Date.now().toString(36);
+
+async function register(page: Page, url: string, name: string): Promise<void> {
+  await page.goto(url);
+  name = `${name} ${run}`;
+  const auth = form(page, "Register");
+  await auth.getByLabel("Name", { exact: true }).fill(name);
+  await auth.getByLabel("Password", { exact: true }).fill(`${name} has a long password`);
+  await auth.getByRole("button", { name: "Register" }).click();
+  await page.getByRole("heading", { name: "Your universes" }).waitFor();
+}
+
+/** A turn on a page's timeline (newest first), by what its events say. */
+export function turnSaying(page: Page, text: string | RegExp): Locator {
+  return page.locator("li.turn").filter({ hasText: text }).first();
+}
+
+async function gmCommand(gm: Page, command: string, fill: (f: Locator) => Promise<void>): Promise<string> {
+  const f = form(gm, "Game master command");
+  await f.getByLabel("Command", { exact: true }).selectOption(command);
+  await fill(f);
+  return submitAndWait(f, f.getByRole("button", { name: "Send command" }));
+}
+
+/** Submits a form and waits for its status line to name a turn it did not name before. */
+async function submitAndWait(f: Locator, button: Locator): Promise<string> {
+  const status = f.getByRole("status");
+  const before = (await status.count()) > 0 ? await status.textContent() : null;
+  await button.click();
+  const now = status.filter({ hasText: /^Turn #\d+/ });
+  await (before ? now.filter({ hasNotText: before }) : now).waitFor();
+  return (await status.textContent()) ?? "";
+}
+
+async function createCharacter(page: Page, name: string, skills: Array<[string, string]>): Promise<void> {
+  await page.getByRole("link", { name: "New character" }).first().click();
+  const sheet = form(page, "Character sheet");
+  await sheet.getByLabel("Name", { exact: true }).fill(name);
+  await sheet.getByLabel("High concept", { exact: true }).fill(`${name}, smuggler of the salt roads`);
+  await sheet.getByLabel("Trouble", { exact: true }).fill(`${name} owes the Salt Guild`);
+  await sheet.getByLabel("Other aspects", { exact: true }).fill("Never forgets a road");
+  for (const [index, [skill, rating]] of skills.entries()) {
+    if (index >= 3) await sheet.getByRole("button", { name: "Add skill" }).click();
+    await sheet.getByLabel(`Skill ${index + 1} name`, { exact: true }).fill(skill);
+    await sheet.getByLabel(`Skill ${index + 1} rating`, { exact: true }).selectOption(rating);
+  }
+  await sheet.getByRole("button", { name: /Create character/ }).click();
+  await page.getByRole("heading", { name: "Your turn" }).waitFor();
+  await page.getByRole("status").filter({ hasText: "● live" }).first().waitFor();
+}
+
+/** Takes a Fate action from the player's form and waits for its own acknowledgement. */
+async function act(
+  page: Page,
+  kind: string,
+  options: {
+    skill?: string;
+    description?: string;
+    target?: string;
+    npc?: string;
+    aspect?: string;
+    invoke?: string;
+    text?: string;
+    opposition?: string;
+  },
+): Promise<string> {
+  const f = form(page, "Take an action");
+  await f.getByRole("radio", { name: kind }).check();
+  if (options.text) await f.getByLabel("What do you do?", { exact: true }).fill(options.text);
+  if (options.skill) await f.getByLabel("Skill", { exact: true }).fill(options.skill);
+  if (options.opposition) await f.getByLabel("Opposition", { exact: true }).fill(options.opposition);
+  if (options.description) await f.getByLabel("Description", { exact: true }).fill(options.description);
+  if (options.target) await f.getByLabel("Target", { exact: true }).selectOption({ label: options.target });
+  if (options.npc) await f.getByLabel("NPC id", { exact: true }).fill(options.npc);
+  if (options.aspect) await f.getByLabel("Aspect to create", { exact: true }).fill(options.aspect);
+  if (options.invoke) {
+    await f.getByRole("button", { name: "Invoke an aspect" }).click();
+    await f.getByLabel("Invoke 1 aspect", { exact: true }).selectOption({ label: options.invoke });
+  }
+  return submitAndWait(f, f.getByRole("button", { name: /^(Roll|Do it)$/ }));
+}
+
+function positionOf(status: string): number {
+  return Number(/^Turn #(\d+)/.exec(status)?.[1]);
+}
+
+/**
+ * A game master and two players in their own browser contexts, and a spectator: the GM creates
+ * a universe and invites, the players register, accept, create characters and join, and play a
+ * scene with every action kind; each sees the other's turns and narration live; the GM scrubs
+ * back, undoes and branches. Screenshots of the main screens go to `shots`.
+ */
+export async function playTable(browser: Browser, url: string, shots: string): Promise<Table> {
+  const taken: string[] = [];
+  let hiddenRollShown = -1;
+  const shot = async (page: Page, name: string, fullPage = false) => {
+    const path = join(shots, `${name}.png`);
+    await page.screenshot({ path, fullPage });
+    taken.push(path);
+  };
+  const { page: gm } = await newPage(browser);
+  const { page: alex } = await newPage(browser);
+  const { page: bo } = await newPage(browser, 390, 844); // a phone
+  const { page: spectator } = await newPage(browser);
+
+  // the game master: register, create a universe, set the scene, add an NPC, invite
+  await gm.goto(url);
+  await form(gm, "Register").waitFor();
+  await shot(gm, "register");
+  await register(gm, url, "Morgan");
+  const create = form(gm, "Create a universe");
+  await create.getByLabel("Name", { exact: true }).fill("The Salt Marches");
+  await create.getByLabel("Premise", { exact: true }).fill("A drowned coast of smugglers and tide-priests");
+  await create.getByRole("button", { name: "Create universe" }).click();
+  await gm.getByRole("heading", { name: "The Salt Marches · game master" }).waitFor();
+  await gm.getByRole("status").filter({ hasText: "● live" }).first().waitFor();
+  const universeId = /\/u\/([^/]+)\/gm/.exec(gm.url())![1]!;
+  await gmCommand(gm, "scene", async (f) => {
+    await f.getByLabel("Title", { exact: true }).fill("The Drowned Quay");
+    await f.getByLabel("Location", { exact: true }).fill("Saltmouth docks");
+    await f.getByLabel("Situation aspects", { exact: true }).fill("Thick Fog\nSlippery Planks");
+  });
+  await gmCommand(gm, "npc", async (f) => {
+    await f.getByLabel("Id", { exact: true }).fill("vell");
+    await f.getByLabel("Name", { exact: true }).fill("Vell the Smuggler");
+    await f.getByLabel("Attitude", { exact: true }).selectOption("hostile");
+  });
+  await gm.getByRole("button", { name: "Create invite" }).click();
+  const inviteLink = await gm.getByLabel("Invite link", { exact: true }).first().inputValue();
+
+  // two players and a spectator accept the invite; the players create characters and join
+  for (const [page, name] of [
+    [alex, "Alex"],
+    [bo, "Bo"],
+    [spectator, "Sam"],
+  ] as const) {
+    await page.goto(inviteLink);
+    await register(page, inviteLink, name);
+    await form(page, "Accept an invite").getByRole("button", { name: "Accept invite" }).click();
+    await page.locator('li.universe[data-name="The Salt Marches"]').waitFor();
+  }
+  await shot(alex, "universes");
+  await alex.getByRole("link", { name: "New character" }).first().click();
+  await form(alex, "Character sheet").waitFor();
+  await alex.goBack();
+  await createCharacterFromList(
+    alex,
+    "Mara",
+    [
+      ["Athletics", "3"],
+      ["Fight", "2"],
+      ["Notice", "2"],
+      ["Will", "1"],
+    ],
+    shot,
+  );
+  await createCharacter(bo, "Tamsin", [
+    ["Stealth", "3"],
+    ["Provoke", "2"],
+    ["Athletics", "1"],
+  ]);
+  await spectator.goto(`${url}/u/${universeId}/watch`);
+  await spectator.getByRole("status").filter({ hasText: "● live" }).first().waitFor();
+
+  // a scene with every action kind, aspect invokes and fate points
+  const overcome = await act(alex, "Overcome", {
+    skill: "Athletics",
+    opposition: "1",
+    description: "leap the gap in the quay",
+    invoke: "Never forgets a road",
+  });
+  const advantage = await act(bo, "Create an advantage", {
+    skill: "Stealth",
+    description: "melt into the fog",
+    aspect: "Hidden in the Fog",
+  });
+  const attack = await act(alex, "Attack", {
+    skill: "Fight",
+    target: "an NPC (by id)…",
+    npc: "vell",
+    description: "a gaff hook to the smuggler",
+  });
+  const defend = await act(bo, "Defend", { skill: "Athletics", description: "duck behind the crates" });
+  const free = await act(alex, "Free text", { text: "Mara whistles the signal to the boat." });
+
+  // each sees the other's turns and their narration, live
+  for (const [page, status] of [
+    [bo, overcome],
+    [alex, advantage],
+    [bo, attack],
+    [alex, defend],
+    [bo, free],
+    [spectator, free],
+    [gm, free],
+  ] as const) {
+    const item = page.locator(`li.turn[data-position="${positionOf(status)}"]`);
+    await item.waitFor();
+    await item.locator("p.narration.done").waitFor();
+  }
+  await shot(alex, "player");
+  await shot(bo, "player-phone", true);
+  await shot(spectator, "spectator");
+
+  // the game master scrubs back, undoes the latest turn, rolls in secret, then branches
+  const scrubTo = positionOf(advantage);
+  await gm.getByRole("slider").fill(String(scrubTo));
+  await gm.locator(`.scrub-view[data-position="${scrubTo}"]`).waitFor();
+  await shot(gm, "gm-console", true);
+
+  const latest = positionOf(free);
+  await gm.getByRole("button", { name: "Undo latest turn" }).click();
+  await gm
+    .locator(".tool-result")
+    .filter({ hasText: `Turn #${latest} undone` })
+    .waitFor();
+  for (const page of [alex, bo, spectator])
+    await page.locator(`li.turn.undone[data-position="${latest}"]`).waitFor();
+
+  const hidden = form(gm, "Take an action");
+  await hidden.getByLabel("Skill", { exact: true }).fill("Notice");
+  await hidden.getByLabel(/Hidden roll/).check();
+  const hiddenPosition = positionOf(
+    await submitAndWait(hidden, hidden.getByRole("button", { name: "Roll" })),
+  );
+  // players learn that it happened, not what was rolled
+  const seen = alex.locator(`li.turn[data-position="${hiddenPosition}"]`);
+  await seen.waitFor();
+  hiddenRollShown = await seen.locator(".roll").count();
+
+  await form(gm, "Branch")
+    .getByRole("button", { name: `Branch at #${scrubTo}` })
+    .click();
+  await gm.getByRole("heading", { name: `The Salt Marches (branch at ${scrubTo}) · game master` }).waitFor();
+  await gm
+    .getByRole("status")
+    .filter({ hasText: `head #${scrubTo}` })
+    .first()
+    .waitFor();
+
+  return { gm, alex, bo, spectator, universeId, shots: taken, hiddenRollShown };
+}
+
+/** Opens the character form from the universe list, screenshots it filled in, then creates. */
+async function createCharacterFromList(
+  page: Page,
+  name: string,
+  skills: Array<[string, string]>,
+  shot: (page: Page, name: string, fullPage?: boolean) => Promise<void>,
+): Promise<void> {
+  await page.getByRole("link", { name: "New character" }).first().click();
+  const sheet = form(page, "Character sheet");
+  await sheet.getByLabel("Name", { exact: true }).fill(name);
+  await sheet.getByLabel("High concept", { exact: true }).fill(`${name}, disgraced cartographer`);
+  await sheet.getByLabel("Trouble", { exact: true }).fill(`${name} owes the Salt Guild a map`);
+  await sheet.getByLabel("Other aspects", { exact: true }).fill("Never forgets a road");
+  for (const [index, [skill, rating]] of skills.entries()) {
+    if (index >= 3) await sheet.getByRole("button", { name: "Add skill" }).click();
+    await sheet.getByLabel(`Skill ${index + 1} name`, { exact: true }).fill(skill);
+    await sheet.getByLabel(`Skill ${index + 1} rating`, { exact: true }).selectOption(rating);
+  }
+  await shot(page, "character-sheet", true);
+  await sheet.getByRole("button", { name: /Create character/ }).click();
+  await page.getByRole("heading", { name: "Your turn" }).waitFor();
+  await page.getByRole("status").filter({ hasText: "● live" }).first().waitFor();
+}

@@ -1,0 +1,260 @@
+import { fieldText, rejectedError } from "./api.ts";
+import { useState } from "preact/hooks";
+import type { CommandInput } from "@loom/client-sdk";
+import type { Live } from "./live.ts";
+import { ErrorLine, Field, useTask } from "./ui.tsx";
+
+type Kind = "overcome" | "create_advantage" | "attack" | "defend" | "custom";
+
+const KINDS: Array<[Kind, string, string]> = [
+  ["overcome", "Overcome", "get past an obstacle"],
+  ["create_advantage", "Create an advantage", "put an aspect on the scene, with a free invoke"],
+  ["attack", "Attack", "harm a character or an NPC"],
+  ["defend", "Defend", "keep harm or an advantage away"],
+  ["custom", "Free text", "say what your character does, no roll"],
+];
+
+interface Invoking {
+  aspect: string;
+  effect: "bonus" | "reroll";
+  payment: "fate_point" | "free_invoke";
+}
+
+/**
+ * The four Fate actions and free text, with aspect invokes (+2 or a reroll, paid with a fate point
+ * or a free invoke). `hidden` is for game masters: a roll players do not see.
+ */
+export function ActionForm(props: {
+  live: Live;
+  characterId: string;
+  skills: string[];
+  /** Aspects of the acting character (high concept, trouble, others). */
+  ownAspects: string[];
+  gm?: boolean;
+}) {
+  const { live, characterId } = props;
+  const task = useTask();
+  const [kind, setKind] = useState<Kind>("overcome");
+  const [targetKind, setTargetKind] = useState("none");
+  const [invokes, setInvokes] = useState<Invoking[]>([]);
+  const [last, setLast] = useState<string | null>(null);
+  const scene = Object.values(live.state?.scene?.aspects ?? {});
+  const others = Object.values(live.state?.characters ?? {}).filter((c) => c.id !== characterId);
+  const aspectChoices = [
+    ...scene.map((aspect) => ({
+      value: aspect.id,
+      label: `${aspect.name} (scene${aspect.freeInvokes ? `, ${aspect.freeInvokes} free` : ""})`,
+    })),
+    ...props.ownAspects.map((aspect) => ({ value: aspect, label: aspect })),
+  ];
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const data = new FormData(form);
+    const text = (key: string) => fieldText(data, key).trim();
+    let command: CommandInput;
+    if (kind === "custom") {
+      command = { kind: "custom", characterId, text: text("text") };
+    } else {
+      const opposition = text("opposition");
+      const target =
+        targetKind === "none"
+          ? undefined
+          : targetKind === "npc"
+            ? { type: "npc" as const, id: text("npcId") }
+            : targetKind === "scene"
+              ? { type: "scene" as const }
+              : { type: "character" as const, id: targetKind };
+      command = {
+        kind: "action",
+        action: kind,
+        characterId,
+        skill: text("skill"),
+        description: text("description"),
+        ...(target ? { target } : {}),
+        ...(opposition !== "" ? { opposition: Number(opposition) } : {}),
+        ...(kind === "create_advantage" && text("aspectName") ? { aspectName: text("aspectName") } : {}),
+        invokes: invokes.filter((invoke) => invoke.aspect),
+        ...(props.gm && data.get("hidden") ? { hidden: true } : {}),
+      };
+    }
+    void task.run(async () => {
+      const session = live.session;
+      if (!session) throw new Error("not connected to the universe");
+      const result = await session.act(command);
+      if (!result.ok) throw rejectedError(result.rejection);
+      setLast(`Turn #${result.turn.position}: ${result.turn.events.map((e) => e.description).join(" ")}`);
+      setInvokes([]);
+      form
+        .querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("[data-clear]")
+        .forEach((input) => (input.value = ""));
+    });
+  };
+
+  return (
+    <form class="act" onSubmit={submit} aria-label="Take an action">
+      <fieldset class="kinds">
+        <legend>Action</legend>
+        {KINDS.map(([value, label, hint]) => (
+          <label key={value} class="radio" title={hint}>
+            <input
+              type="radio"
+              name="kind"
+              value={value}
+              checked={kind === value}
+              onChange={() => setKind(value)}
+            />{" "}
+            {label}
+          </label>
+        ))}
+      </fieldset>
+      {kind === "custom" ? (
+        <Field label="What do you do?">
+          <textarea name="text" required maxLength={2000} rows={2} data-clear />
+        </Field>
+      ) : (
+        <>
+          <div class="grid">
+            <Field label="Skill" hint="a skill you lack rolls at Mediocre (+0)">
+              <input
+                name="skill"
+                list="skills"
+                required
+                defaultValue={props.skills[0] ?? ""}
+                maxLength={40}
+              />
+            </Field>
+            <Field
+              label="Opposition"
+              hint="passive difficulty on the ladder; empty: Fair (+2), or the target's skill"
+            >
+              <input name="opposition" type="number" min={-4} max={12} />
+            </Field>
+          </div>
+          <datalist id="skills">
+            {props.skills.map((skill) => (
+              <option key={skill} value={skill} />
+            ))}
+          </datalist>
+          <Field label="Description">
+            <input name="description" maxLength={2000} data-clear />
+          </Field>
+          <div class="grid">
+            <Field label="Target">
+              <select name="target" value={targetKind} onChange={(e) => setTargetKind(e.currentTarget.value)}>
+                <option value="none">none</option>
+                <option value="scene">the scene</option>
+                {others.map((other) => (
+                  <option key={other.id} value={other.id}>
+                    {other.name}
+                  </option>
+                ))}
+                <option value="npc">an NPC (by id)…</option>
+              </select>
+            </Field>
+            {targetKind === "npc" ? (
+              <Field label="NPC id">
+                <input name="npcId" required pattern="[A-Za-z0-9_-]+" />
+              </Field>
+            ) : null}
+            {kind === "create_advantage" ? (
+              <Field label="Aspect to create">
+                <input name="aspectName" maxLength={200} data-clear />
+              </Field>
+            ) : null}
+          </div>
+          <fieldset class="invokes">
+            <legend>Invoke aspects</legend>
+            {invokes.map((invoke, index) => (
+              <div class="invoke-row" key={index}>
+                <select
+                  aria-label={`Invoke ${index + 1} aspect`}
+                  value={invoke.aspect}
+                  onChange={(e) =>
+                    setInvokes(
+                      invokes.map((x, i) => (i === index ? { ...x, aspect: e.currentTarget.value } : x)),
+                    )
+                  }
+                >
+                  {aspectChoices.map((choice) => (
+                    <option key={choice.value} value={choice.value}>
+                      {choice.label}
+                    </option>
+                  ))}
+                </select>
+                <select
+                  aria-label={`Invoke ${index + 1} effect`}
+                  value={invoke.effect}
+                  onChange={(e) =>
+                    setInvokes(
+                      invokes.map((x, i) =>
+                        i === index ? { ...x, effect: e.currentTarget.value as Invoking["effect"] } : x,
+                      ),
+                    )
+                  }
+                >
+                  <option value="bonus">+2</option>
+                  <option value="reroll">reroll</option>
+                </select>
+                <select
+                  aria-label={`Invoke ${index + 1} payment`}
+                  value={invoke.payment}
+                  onChange={(e) =>
+                    setInvokes(
+                      invokes.map((x, i) =>
+                        i === index ? { ...x, payment: e.currentTarget.value as Invoking["payment"] } : x,
+                      ),
+                    )
+                  }
+                >
+                  <option value="fate_point">a fate point</option>
+                  <option value="free_invoke">a free invoke</option>
+                </select>
+                <button
+                  type="button"
+                  aria-label={`Remove invoke ${index + 1}`}
+                  onClick={() => setInvokes(invokes.filter((_, i) => i !== index))}
+                >
+                  ✕
+                </button>
+              </div>
+            ))}
+            <button
+              type="button"
+              disabled={aspectChoices.length === 0 || invokes.length >= 5}
+              onClick={() =>
+                setInvokes([
+                  ...invokes,
+                  { aspect: aspectChoices[0]?.value ?? "", effect: "bonus", payment: "fate_point" },
+                ])
+              }
+            >
+              Invoke an aspect
+            </button>
+          </fieldset>
+          {props.gm ? (
+            <label class="check">
+              <input type="checkbox" name="hidden" /> Hidden roll (players and spectators see only that it
+              happened)
+            </label>
+          ) : null}
+        </>
+      )}
+      <button
+        type="submit"
+        class="primary"
+        disabled={task.busy || live.status !== "live"}
+        aria-busy={task.busy}
+      >
+        {task.busy ? "Rolling…" : kind === "custom" ? "Do it" : "Roll"}
+      </button>
+      <ErrorLine error={task.error} />
+      {last ? (
+        <p class="result" role="status">
+          {last}
+        </p>
+      ) : null}
+    </form>
+  );
+}

@@ -1,0 +1,189 @@
+import { useEffect, useState } from "preact/hooks";
+import type { Progression, Run, Universe } from "@loom/client-sdk";
+import { client } from "./api.ts";
+import { navigate } from "./router.ts";
+import { Action, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
+
+interface Listed {
+  universe: Universe;
+  gm: boolean;
+  runs: Array<Run & { characterName: string }>;
+}
+
+/** Whether the caller is a game master of the universe: only they may list its members. */
+async function isGm(universeId: string): Promise<boolean> {
+  try {
+    await client.listMembers(universeId);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A player's start page: their universes (as GM and as player), invites, new universes, progression. */
+export function Home({ inviteCode }: { inviteCode?: string }) {
+  const load = useTask();
+  const [listed, setListed] = useState<Listed[] | null>(null);
+  const [progression, setProgression] = useState<Progression | null>(null);
+  const refresh = () =>
+    load.run(async () => {
+      const [universes, me, progress] = await Promise.all([
+        client.listUniverses(),
+        client.me(),
+        client.progression(),
+      ]);
+      const roles = await Promise.all(universes.map((universe) => isGm(universe.id)));
+      const names = new Map(
+        await Promise.all(
+          [...new Set(me.runs.map((run) => run.characterId))].map(
+            async (id) => [id, (await client.character(id)).character.name] as const,
+          ),
+        ),
+      );
+      setListed(
+        universes.map((universe, index) => ({
+          universe,
+          gm: roles[index] ?? false,
+          runs: me.runs
+            .filter((run) => run.universeId === universe.id && run.state !== "completed")
+            .map((run) => ({ ...run, characterName: names.get(run.characterId) ?? "character" })),
+        })),
+      );
+      setProgression(progress);
+    });
+  useEffect(() => void refresh(), []);
+
+  return (
+    <main>
+      <div class="columns">
+        <Section title="Your universes" id="universes">
+          {load.busy && !listed ? <p aria-busy="true">Loading your universes…</p> : null}
+          <ErrorLine error={load.error} />
+          {listed?.length === 0 ? (
+            <p class="muted">None yet: create one below, or accept an invite.</p>
+          ) : null}
+          <ul class="universes">
+            {listed?.map(({ universe, gm, runs }) => (
+              <li key={universe.id} class="universe" data-name={universe.name}>
+                <strong>{universe.name}</strong>{" "}
+                <span class="muted">
+                  {universe.visibility} · {universe.headPosition} turns
+                  {universe.parentId ? ` · branch at #${universe.branchPosition}` : ""}
+                </span>
+                <div class="row">
+                  {gm ? (
+                    <Link class="button" href={`/u/${universe.id}/gm`}>
+                      Game master console
+                    </Link>
+                  ) : null}
+                  {runs.map((run) => (
+                    <Link key={run.id} class="button primary" href={`/u/${universe.id}/play/${run.id}`}>
+                      Play {runLabel(run)}
+                    </Link>
+                  ))}
+                  <Link class="button" href={`/u/${universe.id}/new`}>
+                    New character
+                  </Link>
+                  <Link class="button" href={`/u/${universe.id}/watch`}>
+                    Watch
+                  </Link>
+                </div>
+              </li>
+            ))}
+          </ul>
+          <Action label="Refresh" busyLabel="Refreshing…" onRun={refresh} />
+        </Section>
+        <div>
+          <AcceptInvite initialCode={inviteCode} onAccepted={() => void refresh()} />
+          <CreateUniverse />
+          <ProgressionPanel progression={progression} />
+        </div>
+      </div>
+    </main>
+  );
+}
+
+function runLabel(run: Run & { characterName: string }): string {
+  return `${run.characterName} (${run.state})`;
+}
+
+function AcceptInvite({ initialCode, onAccepted }: { initialCode?: string; onAccepted: () => void }) {
+  const task = useTask();
+  const [accepted, setAccepted] = useState<string | null>(null);
+  const submit = (event: Event) => {
+    const { code = "" } = formValues(event);
+    // a whole invite link works as well as the code
+    const bare = code.trim().replace(/^.*\/invite\//, "");
+    void task.run(async () => {
+      const { universe } = await client.acceptInvite(bare);
+      setAccepted(universe.name);
+      onAccepted();
+      navigate("/");
+    });
+  };
+  return (
+    <Section title="Accept an invite">
+      <form onSubmit={submit} aria-label="Accept an invite">
+        <Field label="Invite code or link">
+          <input name="code" required defaultValue={initialCode ?? ""} />
+        </Field>
+        <Submit task={task} label="Accept invite" busyLabel="Accepting…" />
+        <ErrorLine error={task.error} />
+        {accepted ? <p role="status">You are a member of {accepted}.</p> : null}
+      </form>
+    </Section>
+  );
+}
+
+function CreateUniverse() {
+  const task = useTask();
+  const submit = (event: Event) => {
+    const { name = "", premise = "", visibility } = formValues(event);
+    void task.run(async () => {
+      const universe = await client.createUniverse({
+        name,
+        premise,
+        visibility: visibility === "public" ? "public" : "private",
+      });
+      navigate(`/u/${universe.id}/gm`);
+    });
+  };
+  return (
+    <Section title="Create a universe">
+      <form onSubmit={submit} aria-label="Create a universe">
+        <Field label="Name">
+          <input name="name" required maxLength={200} />
+        </Field>
+        <Field label="Premise" hint="what the narrator is told the world is about">
+          <textarea name="premise" maxLength={4000} rows={3} />
+        </Field>
+        <label class="check">
+          <input type="checkbox" name="visibility" value="public" /> Public (any signed-in player may watch
+          and join)
+        </label>
+        <Submit task={task} label="Create universe" busyLabel="Creating…" />
+        <ErrorLine error={task.error} />
+      </form>
+    </Section>
+  );
+}
+
+function ProgressionPanel({ progression }: { progression: Progression | null }) {
+  if (!progression) return null;
+  return (
+    <Section title="Your progression" id="progression">
+      <dl class="facts">
+        <dt>Runs completed</dt>
+        <dd>{progression.runsCompleted}</dd>
+        <dt>Turns in completed runs</dt>
+        <dd>{progression.turnsInCompletedRuns}</dd>
+        <dt>Milestones</dt>
+        <dd>{progression.milestones}</dd>
+        <dt>Unlocks</dt>
+        <dd>
+          {progression.unlocks.length > 0 ? progression.unlocks.join(", ") : "none yet: complete a run"}
+        </dd>
+      </dl>
+    </Section>
+  );
+}

@@ -1,0 +1,146 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { Recap, Turn, UniverseSession } from "@loom/client-sdk";
+import { client, describeError } from "./api.ts";
+
+/** The synced room state as plain data (the schema instances' toJSON). */
+export interface LiveState {
+  universeId: string;
+  name: string;
+  head: number;
+  durableThrough: number;
+  persistedThrough: number;
+  scene?: {
+    id: string;
+    title: string;
+    location: string;
+    summary: string;
+    mode: string;
+    aspects?: Record<string, { id: string; name: string; freeInvokes: number; boost: boolean }>;
+  };
+  characters?: Record<
+    string,
+    {
+      id: string;
+      name: string;
+      playerId: string;
+      highConcept: string;
+      trouble: string;
+      aspects: string[];
+      fatePoints: number;
+      physicalStress: boolean[];
+      mentalStress: boolean[];
+      consequences: string[];
+      takenOut: boolean;
+      present: boolean;
+      privateNotes?: string;
+      gmNotes?: string;
+    }
+  >;
+}
+
+export interface Live {
+  session: UniverseSession | null;
+  status: "joining" | "live" | "left";
+  error: string | null;
+  state: LiveState | null;
+  turns: Turn[];
+  /** Prose per position as it streams in; `done` once the recorded text arrived. */
+  narration: Map<number, { text: string; done: boolean }>;
+  recap: Recap | null;
+  /** Bumped on every change, for effects that follow the timeline. */
+  version: number;
+}
+
+function plain(state: unknown): LiveState | null {
+  const encoded = state as { toJSON?: () => unknown } | null;
+  return encoded?.toJSON ? (encoded.toJSON() as LiveState) : null;
+}
+
+/**
+ * Joins a universe's room for as long as the component is mounted and follows it: synced state,
+ * turns (`recent` then each `turn`), streamed narration and the recap. Renders are batched to one
+ * per frame, so a burst of turns does not re-render the page per message.
+ */
+export function useLive(universeId: string, role: "player" | "gm" | "spectator", runId?: string): Live {
+  const [, setTick] = useState(0);
+  const live = useRef<Live>({
+    session: null,
+    status: "joining",
+    error: null,
+    state: null,
+    turns: [],
+    narration: new Map(),
+    recap: null,
+    version: 0,
+  });
+  useEffect(() => {
+    let closed = false;
+    let session: UniverseSession | null = null;
+    let frame = 0;
+    const current = live.current;
+    const changed = () => {
+      current.version++;
+      if (frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        if (!closed) setTick((n) => n + 1);
+      });
+    };
+    Object.assign(current, { session: null, status: "joining", error: null, turns: [], recap: null });
+    current.narration = new Map();
+    changed();
+    client.joinUniverse(universeId, { role, runId, keepTurns: 500 }).then(
+      (joined) => {
+        if (closed) {
+          void joined.leave();
+          return;
+        }
+        session = joined;
+        current.session = joined;
+        current.status = "live";
+        current.state = plain(joined.room.state);
+        const follow = () => {
+          current.turns = [...joined.turns];
+          for (const turn of joined.turns)
+            if (turn.narration && !current.narration.get(turn.position)?.done)
+              current.narration.set(turn.position, { text: turn.narration.text, done: true });
+          changed();
+        };
+        follow();
+        joined.on("recent", follow);
+        joined.on("turn", follow);
+        joined.on("state", (state) => {
+          current.state = plain(state);
+          changed();
+        });
+        joined.on("narration", (message) => {
+          const told = current.narration.get(message.position) ?? { text: "", done: false };
+          if (message.done)
+            current.narration.set(message.position, { text: message.text ?? told.text, done: true });
+          else current.narration.set(message.position, { text: told.text + message.chunk, done: false });
+          changed();
+        });
+        joined.on("recap", (recap) => {
+          current.recap = recap;
+          changed();
+        });
+        joined.on("leave", (code) => {
+          current.status = "left";
+          if (!closed) current.error = `left the universe (close code ${code})`;
+          changed();
+        });
+      },
+      (error: unknown) => {
+        current.status = "left";
+        current.error = describeError(error);
+        changed();
+      },
+    );
+    return () => {
+      closed = true;
+      if (frame) cancelAnimationFrame(frame);
+      if (session) void session.leave();
+    };
+  }, [universeId, role, runId]);
+  return live.current;
+}

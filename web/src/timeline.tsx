@@ -1,0 +1,135 @@
+import type { Turn } from "@loom/client-sdk";
+import { formatRating } from "@loom/shared";
+import type { Live } from "./live.ts";
+
+const FACE = { [-1]: "−", 0: "0", 1: "+" } as const;
+
+function dice(faces: readonly number[]): string {
+  return faces.map((face) => FACE[face as -1 | 0 | 1]).join(" ");
+}
+
+function who(turn: Turn, live: Live): string {
+  if (turn.characterId) return live.state?.characters?.[turn.characterId]?.name ?? turn.characterId;
+  return turn.actor === "gm" ? "Game master" : turn.actor;
+}
+
+/** A roll as the table reads it: skill, dice, total against the opposition, outcome. */
+function Roll({ turn }: { turn: Turn }) {
+  const roll = turn.resolution;
+  if (!roll) return null;
+  return (
+    <p class="roll">
+      {roll.action.replace("_", " ")} with {roll.skill} ({formatRating(roll.rating)}): [{dice(roll.dice)}]
+      {roll.invokeBonus ? ` +${roll.invokeBonus} invoked` : ""} → {formatRating(roll.total)} vs{" "}
+      {formatRating(roll.opposition)} ({roll.oppositionKind}) ·{" "}
+      <strong>{roll.outcome.replaceAll("_", " ")}</strong> ({roll.shifts} shifts)
+      {roll.hidden ? " · hidden roll" : ""}
+    </p>
+  );
+}
+
+export function TurnItem({ turn, live }: { turn: Turn; live: Live }) {
+  const told =
+    live.narration.get(turn.position) ?? (turn.narration ? { text: turn.narration.text, done: true } : null);
+  return (
+    <li
+      class={`turn ${turn.status === "undone" ? "undone" : ""}`}
+      data-position={turn.position}
+      data-kind={turn.kind}
+    >
+      <header>
+        <span class="position">#{turn.position}</span> <span class="kind">{turn.kind.replace("_", " ")}</span>{" "}
+        <span class="who">{who(turn, live)}</span>
+        {turn.status === "undone" ? <span class="badge">undone</span> : null}
+      </header>
+      <Roll turn={turn} />
+      {turn.events.length > 0 ? (
+        <ul class="events">
+          {turn.events.map((event, index) => (
+            <li key={index} class={event.major ? "major" : ""}>
+              {event.description}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {told ? (
+        <p class={`narration ${told.done ? "done" : "streaming"}`} aria-live="polite">
+          {told.text}
+          {told.done ? "" : " …"}
+        </p>
+      ) : turn.kind !== "undo" ? (
+        <p class="narration pending">narrating…</p>
+      ) : null}
+    </li>
+  );
+}
+
+/** The live timeline, newest first. */
+export function Timeline({
+  live,
+  turns,
+  label = "Timeline",
+}: {
+  live: Live;
+  turns?: Turn[];
+  label?: string;
+}) {
+  const shown = [...(turns ?? live.turns)].reverse();
+  return (
+    <ol class="timeline" aria-label={label}>
+      {shown.length === 0 ? <li class="empty">No turns yet.</li> : null}
+      {shown.map((turn) => (
+        <TurnItem key={`${turn.position}-${turn.status}`} turn={turn} live={live} />
+      ))}
+    </ol>
+  );
+}
+
+export function LiveStatus({ live }: { live: Live }) {
+  const state = live.state;
+  return (
+    <p class="status" role="status">
+      {live.status === "joining" ? "Joining…" : live.status === "live" ? "● live" : "○ disconnected"}
+      {state
+        ? ` · head #${state.head} · durable through #${state.durableThrough} · persisted through #${state.persistedThrough}`
+        : ""}
+    </p>
+  );
+}
+
+/** The scene and its situation aspects (free invokes shown as ◆). */
+export function Scene({ live }: { live: Live }) {
+  const scene = live.state?.scene;
+  if (!scene) return null;
+  const aspects = Object.values(scene.aspects ?? {});
+  return (
+    <div class="scene">
+      <h3>{scene.title || "No scene yet"}</h3>
+      {scene.location ? <p class="muted">{scene.location}</p> : null}
+      {scene.summary ? <p>{scene.summary}</p> : null}
+      <ul class="aspects" aria-label="Situation aspects">
+        {aspects.length === 0 ? <li class="muted">No situation aspects.</li> : null}
+        {aspects.map((aspect) => (
+          <li key={aspect.id} class="aspect">
+            {aspect.name}
+            {aspect.freeInvokes > 0 ? ` ${"◆".repeat(aspect.freeInvokes)}` : ""}
+            {aspect.boost ? " (boost)" : ""}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+export function Recap({ live }: { live: Live }) {
+  const recap = live.recap;
+  if (!recap) return null;
+  return (
+    <details class="recap panel" open>
+      <summary>
+        <h2>Last time on…</h2>
+      </summary>
+      <pre class="recap-text">{recap.text}</pre>
+    </details>
+  );
+}

@@ -1,0 +1,142 @@
+import { cloneElement, isValidElement, type ComponentChildren } from "preact";
+import { useCallback, useId, useRef, useState } from "preact/hooks";
+import { describeError } from "./api.ts";
+import { onLink } from "./router.ts";
+
+/** A long operation's progress and outcome: `busy` while it runs, its coded error after. */
+export interface Task {
+  busy: boolean;
+  error: string | null;
+  run: (work: () => Promise<unknown>) => Promise<boolean>;
+  clear: () => void;
+}
+
+export function useTask(): Task {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const running = useRef(false);
+  const run = useCallback(async (work: () => Promise<unknown>) => {
+    if (running.current) return false;
+    running.current = true;
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      return true;
+    } catch (caught) {
+      setError(describeError(caught));
+      return false;
+    } finally {
+      running.current = false;
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, run, clear: () => setError(null) };
+}
+
+export function ErrorLine({ error }: { error: string | null | undefined }) {
+  if (!error) return null;
+  return (
+    <p class="error" role="alert">
+      {error}
+    </p>
+  );
+}
+
+/** A submit button that says what it is doing while its task runs. */
+export function Submit(props: {
+  task: Task;
+  label: string;
+  busyLabel?: string;
+  name?: string;
+  kind?: string;
+}) {
+  return (
+    <button
+      type="submit"
+      name={props.name}
+      class={props.kind}
+      disabled={props.task.busy}
+      aria-busy={props.task.busy}
+    >
+      {props.task.busy ? (props.busyLabel ?? `${props.label}…`) : props.label}
+    </button>
+  );
+}
+
+/** A button for an operation; its progress shows on the button, its error below it. */
+export function Action(props: {
+  label: string;
+  busyLabel?: string;
+  onRun: () => Promise<unknown>;
+  kind?: string;
+  disabled?: boolean;
+  title?: string;
+}) {
+  const task = useTask();
+  return (
+    <span class="action">
+      <button
+        type="button"
+        class={props.kind}
+        title={props.title}
+        disabled={task.busy || props.disabled}
+        aria-busy={task.busy}
+        onClick={() => void task.run(props.onRun)}
+      >
+        {task.busy ? (props.busyLabel ?? `${props.label}…`) : props.label}
+      </button>
+      <ErrorLine error={task.error} />
+    </span>
+  );
+}
+
+/**
+ * A labelled control. The label names the control alone (`for`), so a select's options or the
+ * hint never become part of its accessible name; the hint describes it.
+ */
+export function Field(props: { label: string; hint?: ComponentChildren; children: ComponentChildren }) {
+  const id = useId();
+  const control = isValidElement(props.children)
+    ? cloneElement(props.children, { id, "aria-describedby": props.hint ? `${id}-hint` : undefined })
+    : props.children;
+  return (
+    <div class="field">
+      <label class="label" for={id}>
+        {props.label}
+      </label>
+      {control}
+      {props.hint ? (
+        <small class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+export function Link(props: { href: string; children: ComponentChildren; class?: string }) {
+  return (
+    <a href={props.href} class={props.class} onClick={(event) => onLink(event, props.href)}>
+      {props.children}
+    </a>
+  );
+}
+
+export function Section(props: { title: string; children: ComponentChildren; class?: string; id?: string }) {
+  return (
+    <section class={`panel ${props.class ?? ""}`} id={props.id} aria-label={props.title}>
+      <h2>{props.title}</h2>
+      {props.children}
+    </section>
+  );
+}
+
+/** Form values as strings, by field name. */
+export function formValues(event: Event): Record<string, string> {
+  event.preventDefault();
+  const data = new FormData(event.currentTarget as HTMLFormElement);
+  const values: Record<string, string> = {};
+  for (const [key, value] of data.entries()) values[key] = typeof value === "string" ? value : "";
+  return values;
+}

@@ -1,0 +1,38 @@
+import { useLive } from "./live.ts";
+import { LiveStatus, Scene, Timeline } from "./timeline.tsx";
+import { ErrorLine, Link, Section } from "./ui.tsx";
+
+/** A spectator: the live story, read-only, as the table may see it. */
+export function WatchScreen({ universeId }: { universeId: string }) {
+  const live = useLive(universeId, "spectator");
+  const characters = Object.values(live.state?.characters ?? {});
+  return (
+    <main>
+      <header class="bar">
+        <Link href="/">← Universes</Link>
+        <h1>{live.state?.name ?? "…"} · watching</h1>
+        <LiveStatus live={live} />
+      </header>
+      <ErrorLine error={live.error} />
+      <div class="columns">
+        <div>
+          <Section title="Scene">
+            <Scene live={live} />
+          </Section>
+          <Section title="Characters">
+            <ul class="presence">
+              {characters.map((character) => (
+                <li key={character.id}>
+                  {character.present ? "●" : "○"} {character.name} — {character.highConcept}
+                </li>
+              ))}
+            </ul>
+          </Section>
+        </div>
+        <Section title="The story" class="story">
+          <Timeline live={live} label="The story" />
+        </Section>
+      </div>
+    </main>
+  );
+}
