@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 
@@ -14,6 +15,8 @@ export interface Table {
   shots: string[];
   /** How many roll lines a player's page shows for the GM's hidden roll (0: none). */
   hiddenRollShown: number;
+  /** Turns in the timeline the GM downloaded. */
+  exportedTurns: number;
 }
 
 async function newPage(
@@ -127,6 +130,7 @@ function positionOf(status: string): number {
 export async function playTable(browser: Browser, url: string, shots: string): Promise<Table> {
   const taken: string[] = [];
   let hiddenRollShown = -1;
+  let exportedTurns = 0;
   const shot = async (page: Page, name: string, fullPage = false) => {
     const path = join(shots, `${name}.png`);
     await page.screenshot({ path, fullPage });
@@ -217,6 +221,25 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   const defend = await act(bo, "Defend", { skill: "Athletics", description: "duck behind the crates" });
   const free = await act(alex, "Free text", { text: "Mara whistles the signal to the boat." });
 
+  // the invoke cost Mara a fate point; the GM compels her trouble (accepted: one back), starts a
+  // quest and awards Tamsin a milestone
+  const sheet = alex.locator("#sheet .fate-points");
+  await sheet.filter({ hasText: /^2$/ }).waitFor();
+  await gmCommand(gm, "compel", async (f) => {
+    await f.getByLabel("Character", { exact: true }).selectOption({ label: "Mara" });
+    await f.getByLabel("Aspect compelled", { exact: true }).fill("Mara owes the Salt Guild a map");
+    await f.getByLabel("Complication", { exact: true }).fill("a Guild clerk recognises her");
+  });
+  await sheet.filter({ hasText: /^3$/ }).waitFor();
+  await gmCommand(gm, "quest", async (f) => {
+    await f.getByLabel("Id", { exact: true }).fill("drowned-map");
+    await f.getByLabel("Title", { exact: true }).fill("Find the drowned map");
+  });
+  const milestone = await gmCommand(gm, "milestone", async (f) => {
+    await f.getByLabel("Character", { exact: true }).selectOption({ label: "Tamsin" });
+    await f.getByLabel("Note", { exact: true }).fill("slipped past the Guild");
+  });
+
   // each sees the other's turns and their narration, live
   for (const [page, status] of [
     [bo, overcome],
@@ -239,9 +262,18 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   const scrubTo = positionOf(advantage);
   await gm.getByRole("slider").fill(String(scrubTo));
   await gm.locator(`.scrub-view[data-position="${scrubTo}"]`).waitFor();
+  // the quest and the scene are bookmarks
+  await gm
+    .getByLabel("Bookmarks")
+    .locator("option", { hasText: "quest start: Find the drowned map" })
+    .waitFor({ state: "attached" });
+  await gm
+    .getByLabel("Bookmarks")
+    .locator("option", { hasText: "scene: The Drowned Quay" })
+    .waitFor({ state: "attached" });
   await shot(gm, "gm-console", true);
 
-  const latest = positionOf(free);
+  const latest = positionOf(milestone);
   await gm.getByRole("button", { name: "Undo latest turn" }).click();
   await gm
     .locator(".tool-result")
@@ -261,6 +293,24 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   await seen.waitFor();
   hiddenRollShown = await seen.locator(".roll").count();
 
+  // the whole timeline as a download
+  const [download] = await Promise.all([
+    gm.waitForEvent("download"),
+    gm.getByRole("button", { name: "Download the timeline (JSON)" }).click(),
+  ]);
+  const exported = join(shots, "timeline.json");
+  await download.saveAs(exported);
+  exportedTurns = (JSON.parse(readFileSync(exported, "utf8")) as { turns: unknown[] }).turns.length;
+
+  // Tamsin's player ends her run in victory and finds it in her progression
+  const ending = form(bo, "Complete the run");
+  await ending.getByLabel("Reason", { exact: true }).selectOption("victory");
+  await ending.getByRole("button", { name: "Complete run" }).click();
+  await bo.locator(".run-state").filter({ hasText: "completed" }).waitFor();
+  await bo.getByRole("link", { name: "See your progression and unlocks" }).click();
+  await bo.locator("#progression dd").first().filter({ hasText: /^1$/ }).waitFor();
+  await shot(bo, "progression-phone", true);
+
   await form(gm, "Branch")
     .getByRole("button", { name: `Branch at #${scrubTo}` })
     .click();
@@ -271,7 +321,15 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     .first()
     .waitFor();
 
-  return { gm, alex, bo, spectator, universeId, shots: taken, hiddenRollShown };
+  // the GM's list of universes: the parent and its branch, each with its dashboard line
+  await gm.getByRole("link", { name: "← Universes" }).click();
+  await gm
+    .locator(`li.universe[data-name="The Salt Marches"] .dashboard`)
+    .filter({ hasText: "● Mara" })
+    .waitFor();
+  await shot(gm, "gm-universes");
+
+  return { gm, alex, bo, spectator, universeId, shots: taken, hiddenRollShown, exportedTurns };
 }
 
 /** Opens the character form from the universe list, screenshots it filled in, then creates. */

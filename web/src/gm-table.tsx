@@ -233,3 +233,42 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
     </>
   );
 }
+
+/** The whole timeline as a JSON file, read page by page (the GM's view: every turn, whole). */
+export function ExportTimeline({ universeId, name }: { universeId: string; name: string }) {
+  const task = useTask();
+  const [progress, setProgress] = useState<string | null>(null);
+  const download = () =>
+    task.run(async () => {
+      const turns: Turn[] = [];
+      let cursor: number | undefined;
+      for (;;) {
+        const page = await client.history(universeId, {
+          order: "asc",
+          limit: 500,
+          ...(cursor ? { cursor } : {}),
+        });
+        turns.push(...page.turns);
+        setProgress(`${turns.length} turns read…`);
+        if (page.nextCursor === null || page.turns.length === 0) break;
+        cursor = page.nextCursor;
+      }
+      const universe = await client.getUniverse(universeId);
+      const blob = new Blob([JSON.stringify({ universe, turns }, null, 2)], { type: "application/json" });
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = `${name.replace(/[^A-Za-z0-9_-]+/g, "-") || "universe"}-timeline.json`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      setProgress(`${turns.length} turns exported.`);
+    });
+  return (
+    <div class="row">
+      <button type="button" onClick={() => void download()} disabled={task.busy} aria-busy={task.busy}>
+        {task.busy ? "Exporting…" : "Download the timeline (JSON)"}
+      </button>
+      {progress ? <span role="status">{progress}</span> : null}
+      <ErrorLine error={task.error} />
+    </div>
+  );
+}

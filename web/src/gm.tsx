@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { client, rejectedError } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
 import { GmCommands } from "./gm-commands.tsx";
-import { GmTimeline, MembersPanel, RetconForm } from "./gm-table.tsx";
+import { ExportTimeline, GmTimeline, MembersPanel, RetconForm } from "./gm-table.tsx";
 import { useLive, type Live } from "./live.ts";
 import { navigate } from "./router.ts";
 import { bookmarkOf, Scrubber, type Bookmark } from "./scrubber.tsx";
@@ -67,6 +67,9 @@ export function GmScreen({ universeId }: { universeId: string }) {
           </Section>
           <Section title="Members and invites" id="members">
             <MembersPanel universeId={universeId} live={live} />
+          </Section>
+          <Section title="Export" id="export">
+            <ExportTimeline universeId={universeId} name={live.state?.name ?? "universe"} />
           </Section>
         </div>
         <Section title="Timeline" class="story">

@@ -1,22 +1,30 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Progression, Run, Universe } from "@loom/client-sdk";
-import { client } from "./api.ts";
+import { client, getJson } from "./api.ts";
 import { navigate } from "./router.ts";
 import { Action, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
+
+/** GET /api/universes/:id/dashboard (game masters only). */
+interface Dashboard {
+  head: number;
+  persistedThrough: number;
+  runs: Array<{ runId: string; characterName: string | null; state: string; present: boolean }>;
+  narration: { window: number; untold: number };
+}
 
 interface Listed {
   universe: Universe;
   gm: boolean;
+  dashboard: Dashboard | null;
   runs: Array<Run & { characterName: string }>;
 }
 
-/** Whether the caller is a game master of the universe: only they may list its members. */
-async function isGm(universeId: string): Promise<boolean> {
+/** The universe's dashboard if the caller is one of its game masters (only they may read it), else null. */
+async function dashboardOf(universeId: string): Promise<Dashboard | null> {
   try {
-    await client.listMembers(universeId);
-    return true;
+    return await getJson<Dashboard>(`/api/universes/${encodeURIComponent(universeId)}/dashboard`);
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -32,7 +40,7 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
         client.me(),
         client.progression(),
       ]);
-      const roles = await Promise.all(universes.map((universe) => isGm(universe.id)));
+      const dashboards = await Promise.all(universes.map((universe) => dashboardOf(universe.id)));
       const names = new Map(
         await Promise.all(
           [...new Set(me.runs.map((run) => run.characterId))].map(
@@ -43,7 +51,8 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
       setListed(
         universes.map((universe, index) => ({
           universe,
-          gm: roles[index] ?? false,
+          gm: Boolean(dashboards[index]),
+          dashboard: dashboards[index] ?? null,
           runs: me.runs
             .filter((run) => run.universeId === universe.id && run.state !== "completed")
             .map((run) => ({ ...run, characterName: names.get(run.characterId) ?? "character" })),
@@ -63,13 +72,14 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
             <p class="muted">None yet: create one below, or accept an invite.</p>
           ) : null}
           <ul class="universes">
-            {listed?.map(({ universe, gm, runs }) => (
+            {listed?.map(({ universe, gm, dashboard, runs }) => (
               <li key={universe.id} class="universe" data-name={universe.name}>
                 <strong>{universe.name}</strong>{" "}
                 <span class="muted">
                   {universe.visibility} · {universe.headPosition} turns
                   {universe.parentId ? ` · branch at #${universe.branchPosition}` : ""}
                 </span>
+                {dashboard ? <DashboardLine dashboard={dashboard} /> : null}
                 <div class="row">
                   {gm ? (
                     <Link class="button" href={`/u/${universe.id}/gm`}>
@@ -100,6 +110,22 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
         </div>
       </div>
     </main>
+  );
+}
+
+/** A game master's glance: who plays (● at the table), the head, persistence, narration. */
+function DashboardLine({ dashboard }: { dashboard: Dashboard }) {
+  const playing = dashboard.runs.filter((run) => run.state === "active" || run.state === "paused");
+  return (
+    <p class="dashboard muted">
+      {playing.length === 0
+        ? "No characters yet"
+        : playing.map((run) => `${run.present ? "●" : "○"} ${run.characterName ?? "?"}`).join("  ")}{" "}
+      · head #{dashboard.head} · persisted through #{dashboard.persistedThrough} ·{" "}
+      {dashboard.narration.untold === 0
+        ? "every recent turn told"
+        : `${dashboard.narration.untold} turns being told`}
+    </p>
   );
 }
 

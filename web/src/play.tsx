@@ -39,7 +39,9 @@ function Table(props: {
 }) {
   const { run } = props;
   const playing = run.state === "active";
-  const live = useLive(props.universeId, "player", playing ? run.id : undefined);
+  // a player joins with an active run; with a paused or finished one they watch (joining with a
+  // paused run would resume it)
+  const live = useLive(props.universeId, playing ? "player" : "spectator", playing ? run.id : undefined);
   const me = live.state?.characters?.[run.characterId];
   // the run record (turns, sessions, milestones) follows the timeline: read it again as it grows
   const turnCount = live.turns.length;

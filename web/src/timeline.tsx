@@ -1,6 +1,7 @@
 import type { Turn } from "@loom/client-sdk";
 import { formatRating } from "@loom/shared";
 import type { Live } from "./live.ts";
+import { Markdown } from "./markdown.tsx";
 
 const FACE = { [-1]: "−", 0: "0", 1: "+" } as const;
 
@@ -129,7 +130,9 @@ export function Recap({ live }: { live: Live }) {
       <summary>
         <h2>Last time on…</h2>
       </summary>
-      <pre class="recap-text">{recap.text}</pre>
+      <div class="recap-text">
+        <Markdown text={recap.text} />
+      </div>
     </details>
   );
 }

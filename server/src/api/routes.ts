@@ -29,6 +29,7 @@ import { installDiceRoutes } from "./dice.ts";
 import { installAccountRoutes } from "./accounts.ts";
 import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
 import { installWebClient } from "../web/serve.ts";
+import { installDashboardRoutes } from "./dashboard.ts";
 
 /** LOOM_TRUST_PROXY as Express reads it: a hop count, `true`, or addresses and subnets. */
 function trustProxy(value: string): number | boolean | string {
@@ -220,6 +221,7 @@ export function installRoutes(app: Application): void {
   installGmRoutes(app);
   installDiceRoutes(app);
   installMemberRoutes(app);
+  installDashboardRoutes(app);
 
   app.use("/api", (_req, res) => {
     res.status(404).json({ error: { code: RejectionCode.NotFound, message: "no such endpoint" } });

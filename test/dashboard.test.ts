@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { modes, startServer, waitFor } from "./support/server.ts";
+import { overcome, setTable } from "./support/players.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+interface Dashboard {
+  head: number;
+  persistedThrough: number;
+  runs: Array<{ runId: string; characterName: string | null; state: string; present: boolean }>;
+  narration: { window: number; untold: number };
+}
+
+async function dashboard(
+  url: string,
+  universeId: string,
+  token: string | null,
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${url}/api/universes/${universeId}/dashboard`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+for (const mode of modes()) {
+  describe.skipIf(!mode.available)(`the game master's dashboard (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2651 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("shows who is playing, the head, what is persisted and what is still being told; GMs only", async () => {
+      // given a universe with two characters, one of them at the table and acting
+      const table = await setTable(server.url, ["Mara", "Tamsin"]);
+      const [mara, tamsin] = table.players;
+      const session = await mara!.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: mara!.runId,
+      });
+      const result = await session.act(overcome(mara!.characterId));
+      if (!result.ok) throw new Error(result.rejection.message);
+      const turn = result.turn;
+      await session.narrationText(turn.position);
+
+      // when the GM reads the dashboard, once the session and the turn are persisted
+      let shown: Dashboard | null = null;
+      await waitFor(
+        async () => {
+          const answer = await dashboard(server.url, table.universeId, table.gm.playerToken);
+          shown = answer.body as Dashboard;
+          return (
+            answer.status === 200 && shown.persistedThrough >= turn.position && shown.narration.untold === 0
+          );
+        },
+        15_000,
+        "the dashboard to show the persisted, narrated turn",
+      );
+
+      // then it lists both runs, Mara present and Tamsin away, at the head
+      const seen = shown!;
+      expect(seen.head).toBe(turn.position);
+      expect(seen.runs.map((run) => [run.characterName, run.state, run.present]).sort()).toEqual([
+        ["Mara", "active", true],
+        ["Tamsin", "active", false],
+      ]);
+      expect(seen.narration.window).toBe(turn.position);
+
+      // and a player of the universe, or nobody, is refused
+      expect((await dashboard(server.url, table.universeId, tamsin!.client.playerToken)).status).toBe(403);
+      expect((await dashboard(server.url, table.universeId, null)).status).toBe(401);
+      await session.leave();
+    });
+  });
+}
