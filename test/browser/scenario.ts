@@ -235,7 +235,7 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     await f.getByLabel("Id", { exact: true }).fill("drowned-map");
     await f.getByLabel("Title", { exact: true }).fill("Find the drowned map");
   });
-  const milestone = await gmCommand(gm, "milestone", async (f) => {
+  await gmCommand(gm, "milestone", async (f) => {
     await f.getByLabel("Character", { exact: true }).selectOption({ label: "Tamsin" });
     await f.getByLabel("Note", { exact: true }).fill("slipped past the Guild");
   });
@@ -273,7 +273,41 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     .waitFor({ state: "attached" });
   await shot(gm, "gm-console", true);
 
-  const latest = positionOf(milestone);
+  // the slider answers the keyboard
+  await gm.getByRole("slider").press("ArrowLeft");
+  await gm.locator(`.scrub-view[data-position="${scrubTo - 1}"]`).waitFor();
+  await gm.getByRole("slider").press("ArrowRight");
+  await gm.locator(`.scrub-view[data-position="${scrubTo}"]`).waitFor();
+
+  // full-text search, a retcon from the simple form, a snapshot
+  const filters = form(gm, "Filter the timeline");
+  await filters.getByLabel("Search", { exact: true }).fill("whistles");
+  await filters.getByRole("button", { name: "Filter" }).click();
+  await gm
+    .getByRole("list", { name: "Search results" })
+    .locator("li.turn")
+    .filter({ hasText: "whistles the signal" })
+    .waitFor();
+  await filters.getByRole("button", { name: "Back to live" }).click();
+  const retcon = form(gm, "Retcon");
+  await retcon.getByLabel("Note", { exact: true }).fill("the fog came in thicker than anyone told");
+  await retcon.getByLabel("Set (JSON Pointer)", { exact: true }).fill("/scene/summary");
+  await retcon.getByLabel("To", { exact: true }).fill("Fog rolls over the quay");
+  await retcon.getByRole("button", { name: "Retcon" }).click();
+  await retcon
+    .getByRole("status")
+    .filter({ hasText: /^Retcon recorded as turn #\d+/ })
+    .waitFor();
+  await gm.getByRole("button", { name: "Snapshot" }).click();
+  await gm
+    .locator(".tool-result")
+    .filter({ hasText: /^Snapshot taken at #\d+/ })
+    .waitFor();
+  await spectator.locator("li.turn").filter({ hasText: "the fog came in thicker" }).first().waitFor();
+
+  const latest = positionOf(
+    (await retcon.getByRole("status").textContent())!.replace("Retcon recorded as turn", "Turn"),
+  );
   await gm.getByRole("button", { name: "Undo latest turn" }).click();
   await gm
     .locator(".tool-result")
