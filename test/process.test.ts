@@ -6,7 +6,8 @@ import { spawnServer, tempDir, testPort, waitFor, type ChildServer } from "./sup
 
 // The server as an operator runs it: `npm start`, one process per data folder.
 const root = resolve(import.meta.dirname, "..");
-const embedded = { DATABASE_URL: "", REDIS_URL: "" };
+// (no web client build: these tests are about the process; test/browser.test.ts builds it)
+const embedded = { DATABASE_URL: "", REDIS_URL: "", LOOM_WEB_BUILD: "off" };
 
 function alive(pid: number): boolean {
   try {

@@ -77,7 +77,12 @@ export async function startLoomTarget(options: TargetOptions): Promise<Target> {
     const child = await spawnServer(
       "server/src/main.ts",
       config.port,
-      { LOOM_DATA_DIR: dataDir, LOOM_ACTIONS_PER_SECOND: String(config.actionsPerSecond) },
+      // the server alone: no web client build before it listens
+      {
+        LOOM_DATA_DIR: dataDir,
+        LOOM_ACTIONS_PER_SECOND: String(config.actionsPerSecond),
+        LOOM_WEB_BUILD: "off",
+      },
       "/healthz",
     );
     return {
