@@ -31,3 +31,4 @@ export * from "./records.ts";
 export * from "./visibility.ts";
 export * from "./actors.ts";
 export * from "./narration/index.ts";
+export * from "./api/index.ts";

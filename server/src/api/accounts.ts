@@ -1,33 +1,11 @@
 import type { Application } from "express";
-import { z } from "zod";
-import { RejectionCode } from "@loom/shared";
+import { API, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
 import { NameTakenError } from "../auth/account-store.ts";
 import { loginName } from "../auth/login-name.ts";
-import {
-  burnPasswordCheck,
-  hashPassword,
-  MAX_PASSWORD_LENGTH,
-  MIN_PASSWORD_LENGTH,
-  verifyPassword,
-} from "../auth/passwords.ts";
+import { burnPasswordCheck, hashPassword, verifyPassword } from "../auth/passwords.ts";
 import { AuthError } from "../auth/tokens.ts";
-
-const name = z.string().trim().min(1).max(100);
-const password = z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH);
-const refreshToken = z.string().min(1).max(200);
-
-const registerBody = z.object({ name, password: password.optional() });
-// a login's password is not held to today's length rules: it only has to match
-const loginBody = z.object({ name, password: z.string().min(1).max(MAX_PASSWORD_LENGTH) });
-const refreshBody = z.object({ refreshToken });
-const passwordBody = z.object({
-  password,
-  currentPassword: z.string().min(1).max(MAX_PASSWORD_LENGTH).optional(),
-  /** The login name, when it should differ from the player's name. */
-  login: name.optional(),
-});
 
 function invalidCredentials(): ApiError {
   return new ApiError(401, RejectionCode.InvalidCredentials, "wrong name or password");
@@ -48,11 +26,11 @@ function unauthorized(error: unknown): unknown {
  */
 export function installAccountRoutes(app: Application): void {
   app.post(
-    "/api/players",
+    API.register.path,
     route(async (req, res) => {
       const { limits, accountStore, sessions, newId, clock } = services();
       limits.register(req);
-      const body = parseBody(registerBody, req.body);
+      const body = parseBody(API.register.body, req.body);
       const login = body.password === undefined ? null : loginName(body.name);
       const passwordHash = body.password === undefined ? null : await hashPassword(body.password);
       const player = await accountStore
@@ -67,10 +45,10 @@ export function installAccountRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/auth/login",
+    API.login.path,
     route(async (req) => {
       const { limits, accountStore, sessions } = services();
-      const body = parseBody(loginBody, req.body);
+      const body = parseBody(API.login.body, req.body);
       const login = loginName(body.name);
       limits.login(req, login);
       const account = await accountStore.byLogin(login);
@@ -87,9 +65,9 @@ export function installAccountRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/auth/refresh",
+    API.refresh.path,
     route(async (req) => {
-      const body = parseBody(refreshBody, req.body);
+      const body = parseBody(API.refresh.body, req.body);
       return services()
         .sessions.refresh(body.refreshToken)
         .catch((error: unknown) => {
@@ -99,9 +77,9 @@ export function installAccountRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/auth/logout",
+    API.logout.path,
     route(async (req) => {
-      const body = parseBody(refreshBody, req.body);
+      const body = parseBody(API.logout.body, req.body);
       if (!(await services().sessions.logout(body.refreshToken)))
         throw new ApiError(401, RejectionCode.Unauthorized, "not a refresh token of this server");
       return { ok: true };
@@ -109,7 +87,7 @@ export function installAccountRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/auth/logout-all",
+    API.logoutAll.path,
     route(async (req) => {
       const me = await caller(req);
       await services().sessions.logoutAll(me.playerId);
@@ -122,10 +100,10 @@ export function installAccountRoutes(app: Application): void {
    * A change ends every other session: whoever knew the old password is logged out.
    */
   app.post(
-    "/api/me/password",
+    API.setPassword.path,
     route(async (req) => {
       const me = await caller(req);
-      const body = parseBody(passwordBody, req.body);
+      const body = parseBody(API.setPassword.body, req.body);
       const { accountStore, sessions } = services();
       const account = await accountStore.byId(me.playerId);
       if (!account) throw new ApiError(401, RejectionCode.Unauthorized, "the token's player does not exist");

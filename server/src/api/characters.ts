@@ -1,5 +1,5 @@
 import type { Application } from "express";
-import { RejectionCode, type Character, type CharacterRecord } from "@loom/shared";
+import { API, RejectionCode, type Character, type CharacterRecord } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, route } from "./http.ts";
 import { isGm, requireMember, universeOr404 } from "./access.ts";
@@ -11,7 +11,7 @@ import { isGm, requireMember, universeOr404 } from "./access.ts";
  */
 export function installCharacterRoutes(app: Application): void {
   app.get(
-    "/api/characters/:id",
+    API.character.path,
     route(async (req): Promise<{ character: CharacterRecord; sheet: Character | null; position: number }> => {
       const me = await caller(req);
       const { turnStore } = services();

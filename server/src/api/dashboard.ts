@@ -1,4 +1,5 @@
 import type { Application } from "express";
+import { API } from "@loom/shared";
 import { services } from "../services.ts";
 import { route } from "./http.ts";
 import { asGameMaster } from "./access.ts";
@@ -14,7 +15,7 @@ const NARRATION_WINDOW = 50;
  */
 export function installDashboardRoutes(app: Application): void {
   app.get(
-    "/api/universes/:id/dashboard",
+    API.dashboard.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
       const { turnStore } = services();

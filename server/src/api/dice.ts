@@ -1,5 +1,5 @@
 import type { Application } from "express";
-import type { DiceDisclosure, DiceSegment } from "@loom/shared";
+import { API, type DiceDisclosure, type DiceSegment } from "@loom/shared";
 import { services } from "../services.ts";
 import type { StoredDice } from "../persist/turn-store.ts";
 import { callUniverse } from "../universe/dispatch.ts";
@@ -32,7 +32,7 @@ async function disclosure(universeId: string): Promise<DiceDisclosure> {
  */
 export function installDiceRoutes(app: Application): void {
   app.get(
-    "/api/universes/:id/dice",
+    API.dice.path,
     route(async (req) => {
       await caller(req);
       const universe = await universeOr404(String(req.params.id));
@@ -41,7 +41,7 @@ export function installDiceRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/universes/:id/reveal",
+    API.revealDice.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
       await callUniverse(universe.id, "revealDice");

@@ -1,6 +1,5 @@
 import type { Application } from "express";
-import { z } from "zod";
-import { deltaSchema, LIMITS, viewTurn } from "@loom/shared";
+import { API, viewTurn } from "@loom/shared";
 import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { caller, intParam, parseBody, route } from "./http.ts";
@@ -10,28 +9,18 @@ import { liveReads } from "./live.ts";
 import { ApiError } from "./http.ts";
 import { publicUniverse, RejectionCode } from "@loom/shared";
 
-const undoBody = z.object({ position: z.number().int().min(1).optional() });
-const retconBody = z.object({
-  note: z.string().trim().min(1).max(LIMITS.textMax),
-  deltas: z.array(deltaSchema).max(100).default([]),
-});
-const branchBody = z.object({
-  position: z.number().int().min(0),
-  name: z.string().trim().min(1).max(200).optional(),
-});
-
 /** The turns one diff may span: its deltas are read and sent whole, so a range is paged by the caller. */
 export const DIFF_MAX_TURNS = 1_000;
 
 /** Game-master tools over HTTP; the same operations the room offers its GM clients. */
 export function installGmRoutes(app: Application): void {
   app.post(
-    "/api/universes/:id/undo",
+    API.undo.path,
     route(async (req) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
-      const body = parseBody(undoBody, req.body);
+      const body = parseBody(API.undo.body, req.body);
       const actor = {
         kind: isGm(universe, me.playerId) ? ("gm" as const) : ("player" as const),
         playerId: me.playerId,
@@ -43,10 +32,10 @@ export function installGmRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/universes/:id/retcon",
+    API.retcon.path,
     route(async (req) => {
       const { me, universe } = await asGameMaster(req);
-      const body = parseBody(retconBody, req.body);
+      const body = parseBody(API.retcon.body, req.body);
       const result = await callUniverse(
         universe.id,
         "retcon",
@@ -63,10 +52,10 @@ export function installGmRoutes(app: Application): void {
    * stored as a pointer (copy-on-write). Turns not yet persisted are flushed first.
    */
   app.post(
-    "/api/universes/:id/branch",
+    API.branch.path,
     route(async (req, res) => {
       const { me, universe } = await asGameMaster(req);
-      const body = parseBody(branchBody, req.body);
+      const body = parseBody(API.branch.body, req.body);
       const { turnStore, newId } = services();
       let head = await turnStore.headPosition(universe.id);
       if (body.position > head) {
@@ -100,7 +89,7 @@ export function installGmRoutes(app: Application): void {
 
   /** Tells a turn again; the new telling is appended to its narration, the first one kept. */
   app.post(
-    "/api/universes/:id/turns/:position/retellings",
+    API.retell.path,
     route(async (req, res) => {
       const { universe } = await asGameMaster(req);
       const position = intParam(req.params.position, "position", 1);
@@ -113,7 +102,7 @@ export function installGmRoutes(app: Application): void {
 
   /** A checksummed snapshot of the current state, on request. */
   app.post(
-    "/api/universes/:id/snapshots",
+    API.snapshot.path,
     route(async (req, res) => {
       const { universe } = await asGameMaster(req);
       const result = await callUniverse(universe.id, "snapshot");
@@ -123,7 +112,7 @@ export function installGmRoutes(app: Application): void {
   );
 
   app.get(
-    "/api/universes/:id/diff",
+    API.diff.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
       const from = intParam(req.query.from, "from", 0);

@@ -1,9 +1,11 @@
 import type { NextFunction, Request, Response } from "express";
 import type { z } from "zod";
 import {
+  intParamSchema,
   isStorableText,
   jsonValueProblem,
   MESSAGE_BOUNDS,
+  POSITION_MAX,
   RejectionCode,
   type RejectionCode as Code,
 } from "@loom/shared";
@@ -143,13 +145,12 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   res.status(500).json({ error: { code: RejectionCode.Unavailable, message: "internal error" } });
 }
 
-/** Positions, cursors and limits are Postgres `integer`s: a larger one could only fail in the query. */
-export const POSITION_MAX = 2 ** 31 - 1;
+export { POSITION_MAX };
 
+/** An integer path or query parameter (see intParamSchema); its message names the parameter. */
 export function intParam(value: unknown, name: string, min = 0, max = POSITION_MAX): number {
-  const parsed = typeof value === "string" ? Number(value) : NaN;
-  if (value === "" || !Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw new ApiError(400, RejectionCode.InvalidMessage, `${name} must be an integer from ${min} to ${max}`);
-  }
-  return parsed;
+  const parsed = intParamSchema(name, min, max).safeParse(value);
+  if (!parsed.success)
+    throw new ApiError(400, RejectionCode.InvalidMessage, parsed.error.issues[0]?.message ?? name);
+  return parsed.data;
 }

@@ -1,26 +1,14 @@
 import { createHash } from "node:crypto";
 import type { Application, NextFunction, Request, Response } from "express";
-import { RejectionCode } from "@loom/shared";
+import { API, RejectionCode, type ApiRoute } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller } from "./http.ts";
 import { log } from "../log.ts";
 
-/** The writes a retry could apply twice. */
-export const IDEMPOTENT_WRITES = [
-  "/api/universes",
-  "/api/universes/:id/characters",
-  "/api/universes/:id/runs",
-  "/api/universes/:id/undo",
-  "/api/universes/:id/retcon",
-  "/api/universes/:id/branch",
-  "/api/universes/:id/snapshots",
-  "/api/universes/:id/invites",
-  "/api/invites/:code/accept",
-  "/api/runs/:id/pause",
-  "/api/runs/:id/resume",
-  "/api/runs/:id/complete",
-  "/api/runs/:id/abandon",
-];
+/** The writes a retry could apply twice: those the HTTP contract marks `idempotent`. */
+export const IDEMPOTENT_WRITES: string[] = Object.values(API as Record<string, ApiRoute>)
+  .filter((route) => route.idempotent === true && route.method === "post")
+  .map((route) => route.path);
 
 const KEY = /^[\x21-\x7e]{1,200}$/;
 /** A first request still unanswered after this long was cut short (its process died). */

@@ -1,24 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Application } from "express";
-import { z } from "zod";
-import { RejectionCode } from "@loom/shared";
+import { API, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import { expelFromUniverse } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
 import { asGameMaster, isGm, universeOr404 } from "./access.ts";
 import { shownUniverse } from "./live.ts";
-
-const visibilityBody = z.object({ visibility: z.enum(["private", "public"]) });
-const inviteBody = z.object({
-  maxUses: z.number().int().min(1).max(10_000).optional(),
-  expiresInSeconds: z
-    .number()
-    .int()
-    .min(60)
-    .max(365 * 86_400)
-    .optional(),
-});
-const idParam = z.string().min(1).max(64);
 
 /** Invite codes carry 96 random bits: unguessable, short enough to paste into a chat. */
 function newInviteCode(): string {
@@ -28,20 +15,20 @@ function newInviteCode(): string {
 /** Membership: visibility, invite codes, and the game master's list of members. */
 export function installMemberRoutes(app: Application): void {
   app.patch(
-    "/api/universes/:id",
+    API.setVisibility.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
-      const body = parseBody(visibilityBody, req.body);
+      const body = parseBody(API.setVisibility.body, req.body);
       const changed = await services().memberships.setVisibility(universe.id, body.visibility);
       return { universe: await shownUniverse(changed ?? universe) };
     }),
   );
 
   app.post(
-    "/api/universes/:id/invites",
+    API.createInvite.path,
     route(async (req, res) => {
       const { me, universe } = await asGameMaster(req);
-      const body = parseBody(inviteBody, req.body);
+      const body = parseBody(API.createInvite.body, req.body);
       const expiresAt =
         body.expiresInSeconds === undefined
           ? null
@@ -59,7 +46,7 @@ export function installMemberRoutes(app: Application): void {
   );
 
   app.get(
-    "/api/universes/:id/invites",
+    API.listInvites.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
       return { invites: await services().memberships.listInvites(universe.id) };
@@ -67,7 +54,7 @@ export function installMemberRoutes(app: Application): void {
   );
 
   app.delete(
-    "/api/universes/:id/invites/:code",
+    API.revokeInvite.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
       const invite = await services().memberships.revokeInvite(
@@ -80,7 +67,7 @@ export function installMemberRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/invites/:code/accept",
+    API.acceptInvite.path,
     route(async (req) => {
       const me = await caller(req);
       const code = parseBody(idParam, req.params.code);
@@ -97,7 +84,7 @@ export function installMemberRoutes(app: Application): void {
   );
 
   app.get(
-    "/api/universes/:id/members",
+    API.listMembers.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
       return { members: await services().memberships.listMembers(universe.id) };
@@ -106,7 +93,7 @@ export function installMemberRoutes(app: Application): void {
 
   /** A game master adds a player directly, or re-admits one they removed. */
   app.put(
-    "/api/universes/:id/members/:playerId",
+    API.addMember.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
       const playerId = parseBody(idParam, req.params.playerId);
@@ -118,7 +105,7 @@ export function installMemberRoutes(app: Application): void {
 
   /** Removes a member: their connections to the universe close and they can no longer play in it. */
   app.delete(
-    "/api/universes/:id/members/:playerId",
+    API.removeMember.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
       const playerId = parseBody(idParam, req.params.playerId);

@@ -1,24 +1,7 @@
 import express, { type Application } from "express";
-import { z } from "zod";
-import {
-  characterSheetSchema,
-  emptyState,
-  publicUniverse,
-  RejectionCode,
-  turnKindSchema,
-  viewTurn,
-} from "@loom/shared";
+import { API, emptyState, publicUniverse, RejectionCode, viewTurn } from "@loom/shared";
 import { services } from "../services.ts";
-import {
-  ApiError,
-  caller,
-  checkPath,
-  errorHandler,
-  intParam,
-  parseBody,
-  POSITION_MAX,
-  route,
-} from "./http.ts";
+import { ApiError, caller, checkPath, errorHandler, intParam, parseBody, route } from "./http.ts";
 import { callerIfAny, isGm, readableUniverse, requireMember, universeOr404, viewerFor } from "./access.ts";
 import { installMemberRoutes } from "./members.ts";
 import { installIdempotency } from "./idempotency.ts";
@@ -30,28 +13,20 @@ import { installAccountRoutes } from "./accounts.ts";
 import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
 import { installWebClient } from "../web/serve.ts";
 import { installDashboardRoutes } from "./dashboard.ts";
+import { openApiDocument } from "./openapi.ts";
+import { renderDocsPage } from "./docs-page.ts";
+
+let docs: string | null = null;
+function docsPage(): string {
+  docs ??= renderDocsPage(openApiDocument());
+  return docs;
+}
 
 /** LOOM_TRUST_PROXY as Express reads it: a hop count, `true`, or addresses and subnets. */
 function trustProxy(value: string): number | boolean | string {
   if (/^\d+$/.test(value)) return Number(value);
   return value === "true" ? true : value;
 }
-
-const universeBody = z.object({
-  name: z.string().trim().min(1).max(200),
-  premise: z.string().max(4000).default(""),
-  visibility: z.enum(["private", "public"]).default("private"),
-});
-const characterBody = characterSheetSchema.extend({ therapeuticFocus: z.string().max(200).optional() });
-const timelineQuery = z.object({
-  cursor: z.coerce.number().int().min(0).max(POSITION_MAX).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  order: z.enum(["asc", "desc"]).default("desc"),
-  characterId: z.string().max(64).optional(),
-  runId: z.string().max(64).optional(),
-  kind: turnKindSchema.optional(),
-  q: z.string().max(200).optional(),
-});
 
 export function installRoutes(app: Application): void {
   const { config, limits } = services();
@@ -62,7 +37,7 @@ export function installRoutes(app: Application): void {
   installIdempotency(app);
 
   app.get(
-    "/healthz",
+    API.health.path,
     route(async () => {
       const { turnStore, liveStore, config, metrics } = services();
       await turnStore.listUniverses({ limit: 1 });
@@ -81,14 +56,23 @@ export function installRoutes(app: Application): void {
 
   // Operators: timings of this process since it started (see server/src/metrics.ts).
   app.get(
-    "/metrics",
+    API.metrics.path,
     route(async () => services().metrics.read()),
   );
+
+  app.get(
+    API.openApi.path,
+    route(async () => openApiDocument()),
+  );
+
+  app.get(API.docs.path, (_req, res) => {
+    res.type("text/html").send(docsPage());
+  });
 
   installAccountRoutes(app);
 
   app.get(
-    "/api/me",
+    API.me.path,
     route(async (req) => {
       const me = await caller(req);
       const { turnStore, accountStore } = services();
@@ -102,10 +86,10 @@ export function installRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/universes",
+    API.createUniverse.path,
     route(async (req, res) => {
       const me = await caller(req);
-      const body = parseBody(universeBody, req.body);
+      const body = parseBody(API.createUniverse.body, req.body);
       const { turnStore, newId } = services();
       let universe = await turnStore.createUniverse(
         { id: newId(), name: body.name, createdBy: me.playerId },
@@ -119,7 +103,7 @@ export function installRoutes(app: Application): void {
   );
 
   app.get(
-    "/api/universes",
+    API.listUniverses.path,
     route(async (req) => {
       const limit = req.query.limit === undefined ? 50 : intParam(req.query.limit, "limit", 1);
       const me = await callerIfAny(req);
@@ -132,7 +116,7 @@ export function installRoutes(app: Application): void {
   );
 
   app.get(
-    "/api/universes/:id",
+    API.getUniverse.path,
     route(async (req) => ({
       universe: await shownUniverse(await readableUniverse(req, String(req.params.id))),
     })),
@@ -140,7 +124,7 @@ export function installRoutes(app: Application): void {
 
   /** Makes sure the universe's room is up (on this or another process); clients then joinById. */
   app.post(
-    "/api/universes/:id/open",
+    API.openUniverse.path,
     route(async (req) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
@@ -151,12 +135,12 @@ export function installRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/universes/:id/characters",
+    API.createCharacter.path,
     route(async (req, res) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
-      const body = parseBody(characterBody, req.body);
+      const body = parseBody(API.createCharacter.body, req.body);
       const { therapeuticFocus, ...sheet } = body;
       const { memberships, newId, config } = services();
       const created = await memberships.createCharacterWithRun({
@@ -172,12 +156,12 @@ export function installRoutes(app: Application): void {
   );
 
   app.get(
-    "/api/universes/:id/timeline",
+    API.timeline.path,
     route(async (req) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
-      const query = parseBody(timelineQuery, req.query);
+      const query = parseBody(API.timeline.query, req.query);
       const viewer = await viewerFor(universe, me.playerId);
       if (viewer.role === "gm") return liveReads().timeline(universe.id, query);
       // a hidden turn is no match for a non-GM, in the query itself: the page and its cursor are
@@ -188,7 +172,7 @@ export function installRoutes(app: Application): void {
   );
 
   app.get(
-    "/api/universes/:id/turns/:position",
+    API.turn.path,
     route(async (req) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
@@ -201,7 +185,7 @@ export function installRoutes(app: Application): void {
   );
 
   app.get(
-    "/api/universes/:id/state",
+    API.state.path,
     route(async (req) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));

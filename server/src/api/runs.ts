@@ -1,6 +1,5 @@
 import type { Application } from "express";
-import { z } from "zod";
-import { RejectionCode, recapBytes, runActor } from "@loom/shared";
+import { API, RejectionCode, recapBytes, runActor } from "@loom/shared";
 import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { recapFor } from "../universe/continuity.ts";
@@ -8,12 +7,6 @@ import { ApiError, caller, parseBody, route, type Caller } from "./http.ts";
 import { isGm, requireMember, universeOr404 } from "./access.ts";
 import type { RunRecord } from "../persist/turn-store.ts";
 import type { Rejection } from "@loom/shared";
-
-const completeBody = z.object({ reason: z.string().trim().min(1).max(200).default("retired") });
-const newRunBody = z.object({
-  characterId: z.string().min(1).max(64),
-  therapeuticFocus: z.string().max(200).optional(),
-});
 
 const STATUS: Partial<Record<string, number>> = {
   [RejectionCode.NotYourCharacter]: 403,
@@ -54,12 +47,12 @@ async function inLineage(universeId: string, characterUniverseId: string): Promi
 
 export function installRunRoutes(app: Application): void {
   app.get(
-    "/api/runs/:id",
+    API.run.path,
     route(async (req) => ({ run: await runFor(await caller(req), String(req.params.id)) })),
   );
 
   app.get(
-    "/api/runs/:id/sessions",
+    API.runSessions.path,
     route(async (req) => {
       const run = await runFor(await caller(req), String(req.params.id));
       return { sessions: await services().turnStore.listSessions(run.id) };
@@ -68,7 +61,7 @@ export function installRunRoutes(app: Application): void {
 
   /** "Last time on…" for the run as of now; the same timeline always gives the same bytes. */
   app.get(
-    "/api/runs/:id/recap",
+    API.recap.path,
     route(async (req, res) => {
       const run = await runFor(await caller(req), String(req.params.id));
       const { turnStore } = services();
@@ -80,7 +73,7 @@ export function installRunRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/runs/:id/pause",
+    API.pauseRun.path,
     route(async (req) => {
       const me = await caller(req);
       const run = await runFor(me, String(req.params.id));
@@ -96,7 +89,7 @@ export function installRunRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/runs/:id/resume",
+    API.resumeRun.path,
     route(async (req) => {
       const me = await caller(req);
       const run = await runFor(me, String(req.params.id));
@@ -113,11 +106,11 @@ export function installRunRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/runs/:id/complete",
+    API.completeRun.path,
     route(async (req) => {
       const me = await caller(req);
       const run = await runFor(me, String(req.params.id));
-      const body = parseBody(completeBody, req.body);
+      const body = parseBody(API.completeRun.body, req.body);
       const result = await callUniverse(
         run.universeId,
         "finishRun",
@@ -131,7 +124,7 @@ export function installRunRoutes(app: Application): void {
   );
 
   app.post(
-    "/api/runs/:id/abandon",
+    API.abandonRun.path,
     route(async (req) => {
       const me = await caller(req);
       const run = await runFor(me, String(req.params.id));
@@ -149,12 +142,12 @@ export function installRunRoutes(app: Application): void {
 
   /** A new run of an existing character: after finishing one, or in a branch of its universe. */
   app.post(
-    "/api/universes/:id/runs",
+    API.startRun.path,
     route(async (req, res) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
-      const body = parseBody(newRunBody, req.body);
+      const body = parseBody(API.startRun.body, req.body);
       const { turnStore, newId } = services();
       const character = await turnStore.getCharacter(body.characterId);
       if (!character)
@@ -189,7 +182,7 @@ export function installRunRoutes(app: Application): void {
   );
 
   app.get(
-    "/api/me/progression",
+    API.progression.path,
     route(async (req) => {
       const me = await caller(req);
       return { progression: await services().turnStore.getProgression(me.playerId) };

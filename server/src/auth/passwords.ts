@@ -22,9 +22,8 @@ const SALT_LENGTH = 16;
 /** A hash claiming more work than this is refused rather than computed (it could be planted). */
 const MAX_N = 2 ** 20;
 
-export const MIN_PASSWORD_LENGTH = 8;
-/** scrypt reads the whole password; a megabyte of it per request is work nobody needs. */
-export const MAX_PASSWORD_LENGTH = 256;
+/** The password rules of the HTTP contract (shared/src/api/requests.ts). */
+export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "@loom/shared";
 
 function derive(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 };

@@ -1,0 +1,107 @@
+import { z } from "zod";
+import { characterSheetSchema } from "../character.ts";
+import { LIMITS } from "../command.ts";
+import { deltaSchema } from "../delta.ts";
+import { turnKindSchema } from "../turn.ts";
+import { universeVisibilitySchema } from "./records.ts";
+
+/**
+ * What the HTTP API accepts: bodies, queries and path parameters. The server parses every request
+ * with these (a failure is a 400 `invalid_message` naming the first problem), the OpenAPI document
+ * is generated from them, and the SDK's arguments are typed by them.
+ */
+
+/** Positions, cursors and limits are Postgres `integer`s: a larger one could only fail in the query. */
+export const POSITION_MAX = 2 ** 31 - 1;
+
+export const MIN_PASSWORD_LENGTH = 8;
+/** scrypt reads the whole password; a megabyte of it per request is work nobody needs. */
+export const MAX_PASSWORD_LENGTH = 256;
+
+const playerName = z.string().trim().min(1).max(100);
+const password = z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH);
+const refreshToken = z.string().min(1).max(200);
+
+export const registerBodySchema = z.object({ name: playerName, password: password.optional() });
+/** A login's password is not held to today's length rules: it only has to match. */
+export const loginBodySchema = z.object({
+  name: playerName,
+  password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
+});
+export const refreshBodySchema = z.object({ refreshToken });
+export const passwordBodySchema = z.object({
+  password,
+  currentPassword: z.string().min(1).max(MAX_PASSWORD_LENGTH).optional(),
+  /** The login name, when it should differ from the player's name. */
+  login: playerName.optional(),
+});
+
+export const universeBodySchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  premise: z.string().max(4000).default(""),
+  visibility: universeVisibilitySchema.default("private"),
+});
+export const visibilityBodySchema = z.object({ visibility: universeVisibilitySchema });
+export const characterBodySchema = characterSheetSchema.extend({
+  therapeuticFocus: z.string().max(200).optional(),
+});
+export const newRunBodySchema = z.object({
+  characterId: z.string().min(1).max(64),
+  therapeuticFocus: z.string().max(200).optional(),
+});
+export const completeRunBodySchema = z.object({
+  reason: z.string().trim().min(1).max(200).default("retired"),
+});
+export const inviteBodySchema = z.object({
+  maxUses: z.number().int().min(1).max(10_000).optional(),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(365 * 86_400)
+    .optional(),
+});
+export const undoBodySchema = z.object({ position: z.number().int().min(1).optional() });
+export const retconBodySchema = z.object({
+  note: z.string().trim().min(1).max(LIMITS.textMax),
+  deltas: z.array(deltaSchema).max(100).default([]),
+});
+export const branchBodySchema = z.object({
+  position: z.number().int().min(0),
+  name: z.string().trim().min(1).max(200).optional(),
+});
+/** Writes that take no fields accept an empty object (or no body). */
+export const emptyBodySchema = z.object({});
+
+export const timelineQuerySchema = z.object({
+  cursor: z.coerce.number().int().min(0).max(POSITION_MAX).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  order: z.enum(["asc", "desc"]).default("desc"),
+  characterId: z.string().max(64).optional(),
+  runId: z.string().max(64).optional(),
+  kind: turnKindSchema.optional(),
+  q: z.string().max(200).optional(),
+});
+
+/** An invite code or a player id in a path. */
+export const pathIdSchema = z.string().min(1).max(64);
+
+/**
+ * An integer in a path or a query string, from `min` to `max`, read as `Number` reads it. The
+ * message names the parameter (`position must be an integer from 1 to …`), as the API has always
+ * answered.
+ */
+export function intParamSchema(name: string, min = 0, max = POSITION_MAX) {
+  const message = `${name} must be an integer from ${min} to ${max}`;
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      const parsed = typeof value === "string" ? Number(value) : NaN;
+      if (value === "" || !Number.isInteger(parsed) || parsed < min || parsed > max) {
+        ctx.addIssue({ code: "custom", message });
+        return z.NEVER;
+      }
+      return parsed;
+    })
+    .meta({ type: "integer", minimum: min, maximum: max });
+}

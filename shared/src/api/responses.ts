@@ -1,0 +1,129 @@
+import { z } from "zod";
+import { runStateSchema } from "../continuity/run-lifecycle.ts";
+import { deltaSchema } from "../delta.ts";
+import { rejectionCodeSchema } from "../rejection.ts";
+import { characterSchema } from "../state.ts";
+import { tellingSchema, turnSchema } from "../turn.ts";
+import {
+  characterRecordSchema,
+  diceDisclosureSchema,
+  inviteRecordSchema,
+  memberRecordSchema,
+  playerRecordSchema,
+  playSessionRecordSchema,
+  progressionRecordSchema,
+  publicUniverseSchema,
+  runRecordSchema,
+} from "./records.ts";
+
+/** Every refusal of the HTTP API: its status, and this body with a stable code (see rejection.ts). */
+export const apiErrorSchema = z.object({
+  error: z.object({ code: rejectionCodeSchema, message: z.string() }),
+});
+export type ApiErrorBody = z.infer<typeof apiErrorSchema>;
+
+export const okSchema = z.object({ ok: z.literal(true) });
+
+/** What registering, logging in and refreshing return. `token` is the access token. */
+export const authSessionSchema = z.object({
+  player: z.object({ id: z.string(), name: z.string() }),
+  token: z.string(),
+  tokenExpiresAt: z.string(),
+  refreshToken: z.string(),
+  refreshTokenExpiresAt: z.string(),
+});
+export const registeredSchema = authSessionSchema.extend({ player: playerRecordSchema });
+/** A first password answers with the login; a changed one also with the new tokens (others are logged out). */
+export const passwordSetSchema = z.union([
+  authSessionSchema.extend({ login: z.string() }),
+  z.object({ player: z.object({ id: z.string(), name: z.string() }), login: z.string() }),
+]);
+
+export const meSchema = z.object({
+  player: playerRecordSchema.nullable(),
+  /** The login name, once the player has a password. */
+  account: z.object({ login: z.string().nullable(), hasPassword: z.boolean() }),
+  runs: z.array(runRecordSchema),
+});
+
+export const universeResponseSchema = z.object({ universe: publicUniverseSchema });
+export const universesResponseSchema = z.object({ universes: z.array(publicUniverseSchema) });
+export const openedSchema = z.object({ roomId: z.string() });
+export const characterCreatedSchema = z.object({ character: characterRecordSchema, run: runRecordSchema });
+export const turnResponseSchema = z.object({ turn: turnSchema });
+export const runResponseSchema = z.object({ run: runRecordSchema });
+export const runChangedSchema = z.object({ run: runRecordSchema, turn: turnSchema });
+export const sessionsResponseSchema = z.object({ sessions: z.array(playSessionRecordSchema) });
+export const progressionResponseSchema = z.object({ progression: progressionRecordSchema });
+/** A character's full sheet as the story has left it; null until the character has joined play. */
+export const characterSheetResponseSchema = z.object({
+  character: characterRecordSchema,
+  sheet: characterSchema.nullable(),
+  position: z.number().int(),
+});
+export const tellingResponseSchema = z.object({ narration: tellingSchema });
+export const snapshotTakenSchema = z.object({ position: z.number().int() });
+export const diffSchema = z.object({
+  from: z.number().int(),
+  to: z.number().int(),
+  deltas: z.array(deltaSchema.extend({ position: z.number().int() })),
+});
+export const diceResponseSchema = z.object({ dice: diceDisclosureSchema });
+export const inviteResponseSchema = z.object({ invite: inviteRecordSchema });
+export const invitesResponseSchema = z.object({ invites: z.array(inviteRecordSchema) });
+export const memberResponseSchema = z.object({ member: memberRecordSchema });
+export const membersResponseSchema = z.object({ members: z.array(memberRecordSchema) });
+export const acceptedInviteSchema = z.object({ member: memberRecordSchema, universe: publicUniverseSchema });
+
+/** A game master's glance at a universe without joining its room (the web client's list). */
+export const dashboardSchema = z.object({
+  universe: publicUniverseSchema,
+  head: z.number().int(),
+  persistedThrough: z.number().int(),
+  runs: z.array(
+    z.object({
+      runId: z.string(),
+      characterId: z.string(),
+      characterName: z.string().nullable(),
+      playerId: z.string(),
+      state: runStateSchema,
+      /** Whether a play session of the run is open. */
+      present: z.boolean(),
+    }),
+  ),
+  /** Of the newest `window` turns, how many still wait for their prose. */
+  narration: z.object({ window: z.number().int(), untold: z.number().int() }),
+});
+
+export const healthSchema = z.object({
+  ok: z.literal(true),
+  /** `degraded`: some universes' turns are not reaching the database (they stay in the live store). */
+  status: z.enum(["ok", "degraded"]),
+  degraded: z.object({ persistFailing: z.array(z.unknown()) }).optional(),
+  store: z.string(),
+  live: z.string(),
+  mode: z.enum(["embedded", "distributed"]),
+});
+
+const histogramSchema = z.object({
+  count: z.number(),
+  sumMs: z.number(),
+  maxMs: z.number(),
+  p50Ms: z.number(),
+  p99Ms: z.number(),
+  buckets: z.array(z.number()),
+});
+export const metricsSchema = z.object({
+  startedAt: z.string(),
+  acts: histogramSchema,
+  commits: histogramSchema.extend({ turns: z.number(), failed: z.number() }),
+  eventLoop: z.object({ activeMs: z.number(), idleMs: z.number(), lag: histogramSchema }),
+  persist: z.object({
+    failing: z.array(z.unknown()),
+    failedWrites: z.number(),
+    failedSnapshots: z.number(),
+  }),
+});
+
+/** The OpenAPI 3.1 document of this API (GET /api/openapi.json). */
+export const openApiDocumentSchema = z.object({ openapi: z.string() }).catchall(z.unknown());

@@ -1,0 +1,621 @@
+import { z } from "zod";
+import { RejectionCode as C, type RejectionCode } from "../rejection.ts";
+import { recapSchema, stateAtSchema, timelinePageSchema } from "./records.ts";
+import * as req from "./requests.ts";
+import * as res from "./responses.ts";
+
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+
+/** Refusal codes a route may answer, by HTTP status. */
+export type RouteErrors = Partial<Record<number, readonly RejectionCode[]>>;
+
+/** One HTTP route: what it accepts, what it answers, and the codes it may refuse with. */
+export interface ApiRoute {
+  method: HttpMethod;
+  /** Express syntax: `/api/universes/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** `bearer`: an access token is required; `optional`: without one, public data only. */
+  auth: "bearer" | "optional" | "none";
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** Whether the route honours an `Idempotency-Key` header (see server/src/api/idempotency.ts). */
+  idempotent?: boolean;
+  status: number;
+  response: z.ZodType;
+  /** The media type of the answer; JSON unless said. */
+  produces?: "application/json" | "text/html";
+  errors: RouteErrors;
+}
+
+function errors(...parts: RouteErrors[]): RouteErrors {
+  const merged: Record<number, RejectionCode[]> = {};
+  for (const part of parts)
+    for (const [status, codes] of Object.entries(part)) {
+      const list = (merged[Number(status)] ??= []);
+      for (const code of codes ?? []) if (!list.includes(code)) list.push(code);
+    }
+  return merged;
+}
+
+const AUTH: RouteErrors = { 401: [C.Unauthorized, C.TokenExpired] };
+const INPUT: RouteErrors = { 400: [C.InvalidMessage] };
+const BODY: RouteErrors = { 400: [C.InvalidMessage], 413: [C.PayloadTooLarge] };
+const WRITE: RouteErrors = { 429: [C.RateLimited] };
+const MEMBER: RouteErrors = { 403: [C.NotAMember, C.MemberRemoved], 404: [C.UnknownUniverse] };
+const GM: RouteErrors = { 403: [C.NotAllowed], 404: [C.UnknownUniverse] };
+const IDEMPOTENT: RouteErrors = {
+  400: [C.InvalidMessage],
+  409: [C.IdempotencyKeyReused, C.RequestInProgress],
+};
+const UNIVERSE_BUSY: RouteErrors = { 503: [C.Unavailable] };
+const RUN: RouteErrors = {
+  403: [C.NotYourCharacter, C.NotAMember, C.MemberRemoved],
+  404: [C.UnknownRun, C.UnknownUniverse],
+};
+const RUN_CHANGE: RouteErrors = errors(RUN, WRITE, UNIVERSE_BUSY, {
+  403: [C.NotAllowed],
+  409: [C.RunNotActive, C.InvalidAction],
+});
+
+const universeParams = z.object({ id: z.string() });
+const runParams = z.object({ id: z.string() });
+const turnParams = z.object({ id: z.string(), position: req.intParamSchema("position", 1) });
+
+/**
+ * Every HTTP route the server registers. A route the server adds without an entry here fails the
+ * contract test (test/api-contract.test.ts), which compares this table with the Express router.
+ */
+export const API = {
+  health: {
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness, and whether every universe's turns are reaching the database",
+    tag: "operations",
+    auth: "none",
+    status: 200,
+    response: res.healthSchema,
+    errors: { 500: [C.Unavailable] },
+  },
+  metrics: {
+    method: "get",
+    path: "/metrics",
+    summary: "Timings of this process since it started",
+    tag: "operations",
+    auth: "none",
+    status: 200,
+    response: res.metricsSchema,
+    errors: {},
+  },
+  openApi: {
+    method: "get",
+    path: "/api/openapi.json",
+    summary: "This document: the HTTP API as OpenAPI 3.1",
+    tag: "operations",
+    auth: "none",
+    status: 200,
+    response: res.openApiDocumentSchema,
+    errors: {},
+  },
+  docs: {
+    method: "get",
+    path: "/api/docs",
+    summary: "The API reference as a web page, rendered from the OpenAPI document",
+    tag: "operations",
+    auth: "none",
+    status: 200,
+    response: z.string(),
+    produces: "text/html",
+    errors: {},
+  },
+  register: {
+    method: "post",
+    path: "/api/players",
+    summary: "Registers a player (with a password, the name becomes a login name) and logs them in",
+    tag: "accounts",
+    auth: "none",
+    body: req.registerBodySchema,
+    status: 201,
+    response: res.registeredSchema,
+    errors: errors(BODY, WRITE, { 409: [C.NameTaken] }),
+  },
+  login: {
+    method: "post",
+    path: "/api/auth/login",
+    summary: "Logs in with a login name and password",
+    tag: "accounts",
+    auth: "none",
+    body: req.loginBodySchema,
+    status: 200,
+    response: res.authSessionSchema,
+    errors: errors(BODY, WRITE, { 401: [C.InvalidCredentials] }),
+  },
+  refresh: {
+    method: "post",
+    path: "/api/auth/refresh",
+    summary: "Trades a refresh token for a new access token and the next refresh token",
+    tag: "accounts",
+    auth: "none",
+    body: req.refreshBodySchema,
+    status: 200,
+    response: res.authSessionSchema,
+    errors: errors(BODY, WRITE, AUTH),
+  },
+  logout: {
+    method: "post",
+    path: "/api/auth/logout",
+    summary: "Logs out one device: its refresh token stops working",
+    tag: "accounts",
+    auth: "none",
+    body: req.refreshBodySchema,
+    status: 200,
+    response: res.okSchema,
+    errors: errors(BODY, WRITE, { 401: [C.Unauthorized] }),
+  },
+  logoutAll: {
+    method: "post",
+    path: "/api/auth/logout-all",
+    summary: "Logs out everywhere: every token of the player stops working",
+    tag: "accounts",
+    auth: "bearer",
+    status: 200,
+    response: res.okSchema,
+    errors: errors(AUTH, WRITE),
+  },
+  setPassword: {
+    method: "post",
+    path: "/api/me/password",
+    summary: "Sets a password, or changes it given the current one (a change logs out other devices)",
+    tag: "accounts",
+    auth: "bearer",
+    body: req.passwordBodySchema,
+    status: 200,
+    response: res.passwordSetSchema,
+    errors: errors(AUTH, BODY, WRITE, { 401: [C.InvalidCredentials], 409: [C.NameTaken] }),
+  },
+  me: {
+    method: "get",
+    path: "/api/me",
+    summary: "The caller, their account and their runs",
+    tag: "accounts",
+    auth: "bearer",
+    status: 200,
+    response: res.meSchema,
+    errors: AUTH,
+  },
+  progression: {
+    method: "get",
+    path: "/api/me/progression",
+    summary: "The caller's meta-progression: what completed runs credited",
+    tag: "runs",
+    auth: "bearer",
+    status: 200,
+    response: res.progressionResponseSchema,
+    errors: AUTH,
+  },
+  createUniverse: {
+    method: "post",
+    path: "/api/universes",
+    summary: "Creates a universe (private unless said); the caller is its game master",
+    tag: "universes",
+    auth: "bearer",
+    body: req.universeBodySchema,
+    idempotent: true,
+    status: 201,
+    response: res.universeResponseSchema,
+    errors: errors(AUTH, BODY, WRITE, IDEMPOTENT),
+  },
+  listUniverses: {
+    method: "get",
+    path: "/api/universes",
+    summary: "Public universes and those the caller belongs to, newest first",
+    tag: "universes",
+    auth: "optional",
+    query: z.object({ limit: req.intParamSchema("limit", 1).optional() }),
+    status: 200,
+    response: res.universesResponseSchema,
+    errors: errors(AUTH, INPUT),
+  },
+  getUniverse: {
+    method: "get",
+    path: "/api/universes/:id",
+    summary: "A universe (a public one needs no token)",
+    tag: "universes",
+    auth: "optional",
+    params: universeParams,
+    status: 200,
+    response: res.universeResponseSchema,
+    errors: errors(AUTH, MEMBER),
+  },
+  setVisibility: {
+    method: "patch",
+    path: "/api/universes/:id",
+    summary: "Game master: makes the universe public or private",
+    tag: "membership",
+    auth: "bearer",
+    params: universeParams,
+    body: req.visibilityBodySchema,
+    status: 200,
+    response: res.universeResponseSchema,
+    errors: errors(AUTH, GM, BODY, WRITE),
+  },
+  dashboard: {
+    method: "get",
+    path: "/api/universes/:id/dashboard",
+    summary: "Game master: who is playing, the head, how far it is persisted, narration still untold",
+    tag: "game master",
+    auth: "bearer",
+    params: universeParams,
+    status: 200,
+    response: res.dashboardSchema,
+    errors: errors(AUTH, GM),
+  },
+  openUniverse: {
+    method: "post",
+    path: "/api/universes/:id/open",
+    summary: "Makes sure the universe's room is up; clients then join it by id",
+    tag: "universes",
+    auth: "bearer",
+    params: universeParams,
+    status: 200,
+    response: res.openedSchema,
+    errors: errors(AUTH, MEMBER, WRITE, UNIVERSE_BUSY),
+  },
+  createCharacter: {
+    method: "post",
+    path: "/api/universes/:id/characters",
+    summary: "Creates a character (a Fate sheet) in the universe and starts its run",
+    tag: "characters",
+    auth: "bearer",
+    params: universeParams,
+    body: req.characterBodySchema,
+    idempotent: true,
+    status: 201,
+    response: res.characterCreatedSchema,
+    errors: errors(AUTH, MEMBER, BODY, WRITE, IDEMPOTENT, { 409: [C.TooManyCharacters] }),
+  },
+  character: {
+    method: "get",
+    path: "/api/characters/:id",
+    summary: "A character's full sheet as the story has left it: for its player and game masters",
+    tag: "characters",
+    auth: "bearer",
+    params: z.object({ id: z.string() }),
+    query: z.object({ universe: z.string().optional() }),
+    status: 200,
+    response: res.characterSheetResponseSchema,
+    errors: errors(AUTH, MEMBER, { 403: [C.NotYourCharacter], 404: [C.UnknownCharacter] }),
+  },
+  timeline: {
+    method: "get",
+    path: "/api/universes/:id/timeline",
+    summary: "The timeline, paged and filtered (character, run, kind, full-text search)",
+    tag: "timeline",
+    auth: "bearer",
+    params: universeParams,
+    query: req.timelineQuerySchema,
+    status: 200,
+    response: timelinePageSchema,
+    errors: errors(AUTH, MEMBER, INPUT),
+  },
+  turn: {
+    method: "get",
+    path: "/api/universes/:id/turns/:position",
+    summary: "One turn, as the caller may see it",
+    tag: "timeline",
+    auth: "bearer",
+    params: turnParams,
+    status: 200,
+    response: res.turnResponseSchema,
+    errors: errors(AUTH, MEMBER, INPUT, { 404: [C.NotFound] }),
+  },
+  state: {
+    method: "get",
+    path: "/api/universes/:id/state",
+    summary: "Game master: the state at a position (default: the head), with its checksum",
+    tag: "timeline",
+    auth: "bearer",
+    params: universeParams,
+    query: z.object({ position: req.intParamSchema("position", 0).optional() }),
+    status: 200,
+    response: stateAtSchema,
+    errors: errors(AUTH, GM, INPUT, { 404: [C.NotFound] }),
+  },
+  diff: {
+    method: "get",
+    path: "/api/universes/:id/diff",
+    summary: "Game master: the deltas between two positions (at most 1,000 turns apart)",
+    tag: "timeline",
+    auth: "bearer",
+    params: universeParams,
+    query: z.object({
+      from: req.intParamSchema("from", 0),
+      to: req.intParamSchema("to", 0).optional(),
+    }),
+    status: 200,
+    response: res.diffSchema,
+    errors: errors(AUTH, GM, INPUT, { 400: [C.RangeTooLarge] }),
+  },
+  undo: {
+    method: "post",
+    path: "/api/universes/:id/undo",
+    summary: "Undoes a turn: a game master the latest applied (or `position`), a player their own latest",
+    tag: "game master",
+    auth: "bearer",
+    params: universeParams,
+    body: req.undoBodySchema,
+    idempotent: true,
+    status: 200,
+    response: res.turnResponseSchema,
+    errors: errors(AUTH, MEMBER, BODY, WRITE, IDEMPOTENT, UNIVERSE_BUSY, {
+      403: [C.NotAllowed, C.NotYourCharacter],
+      409: [C.NothingToUndo, C.UndoConflict],
+    }),
+  },
+  retcon: {
+    method: "post",
+    path: "/api/universes/:id/retcon",
+    summary: "Game master: a retcon turn with a note and the deltas that correct canon",
+    tag: "game master",
+    auth: "bearer",
+    params: universeParams,
+    body: req.retconBodySchema,
+    idempotent: true,
+    status: 200,
+    response: res.turnResponseSchema,
+    errors: errors(AUTH, GM, BODY, WRITE, IDEMPOTENT, UNIVERSE_BUSY, {
+      400: [C.InvalidValue],
+      409: [C.InvalidAction],
+    }),
+  },
+  branch: {
+    method: "post",
+    path: "/api/universes/:id/branch",
+    summary: "Game master: a new universe sharing this one's history up to `position` (copy-on-write)",
+    tag: "game master",
+    auth: "bearer",
+    params: universeParams,
+    body: req.branchBodySchema,
+    idempotent: true,
+    status: 201,
+    response: res.universeResponseSchema,
+    errors: errors(AUTH, GM, BODY, WRITE, IDEMPOTENT, { 409: [C.StalePosition] }),
+  },
+  retell: {
+    method: "post",
+    path: "/api/universes/:id/turns/:position/retellings",
+    summary: "Game master: tells a turn again; the telling is appended, the first one kept",
+    tag: "game master",
+    auth: "bearer",
+    params: turnParams,
+    status: 201,
+    response: res.tellingResponseSchema,
+    errors: errors(AUTH, GM, INPUT, WRITE, UNIVERSE_BUSY, { 404: [C.NotFound] }),
+  },
+  snapshot: {
+    method: "post",
+    path: "/api/universes/:id/snapshots",
+    summary: "Game master: a checksummed snapshot of the current state",
+    tag: "game master",
+    auth: "bearer",
+    params: universeParams,
+    idempotent: true,
+    status: 201,
+    response: res.snapshotTakenSchema,
+    errors: errors(AUTH, GM, WRITE, IDEMPOTENT, UNIVERSE_BUSY),
+  },
+  dice: {
+    method: "get",
+    path: "/api/universes/:id/dice",
+    summary: "The commitments of the timeline's dice, and the secrets revealed (for verifyDice)",
+    tag: "dice",
+    auth: "bearer",
+    params: universeParams,
+    status: 200,
+    response: res.diceResponseSchema,
+    errors: errors(AUTH, { 404: [C.UnknownUniverse] }),
+  },
+  revealDice: {
+    method: "post",
+    path: "/api/universes/:id/reveal",
+    summary: "Game master: reveals the dice secret; the universe rolls no more",
+    tag: "dice",
+    auth: "bearer",
+    params: universeParams,
+    status: 200,
+    response: res.diceResponseSchema,
+    errors: errors(AUTH, GM, WRITE, UNIVERSE_BUSY),
+  },
+  createInvite: {
+    method: "post",
+    path: "/api/universes/:id/invites",
+    summary: "Game master: a new invite code, unlimited unless limited",
+    tag: "membership",
+    auth: "bearer",
+    params: universeParams,
+    body: req.inviteBodySchema,
+    idempotent: true,
+    status: 201,
+    response: res.inviteResponseSchema,
+    errors: errors(AUTH, GM, BODY, WRITE, IDEMPOTENT),
+  },
+  listInvites: {
+    method: "get",
+    path: "/api/universes/:id/invites",
+    summary: "Game master: the universe's invites",
+    tag: "membership",
+    auth: "bearer",
+    params: universeParams,
+    status: 200,
+    response: res.invitesResponseSchema,
+    errors: errors(AUTH, GM),
+  },
+  revokeInvite: {
+    method: "delete",
+    path: "/api/universes/:id/invites/:code",
+    summary: "Game master: revokes an invite",
+    tag: "membership",
+    auth: "bearer",
+    params: z.object({ id: z.string(), code: req.pathIdSchema }),
+    status: 200,
+    response: res.inviteResponseSchema,
+    errors: errors(AUTH, GM, INPUT, WRITE, { 404: [C.InvalidInvite] }),
+  },
+  acceptInvite: {
+    method: "post",
+    path: "/api/invites/:code/accept",
+    summary: "Becomes a member of the universe the code is for",
+    tag: "membership",
+    auth: "bearer",
+    params: z.object({ code: req.pathIdSchema }),
+    idempotent: true,
+    status: 200,
+    response: res.acceptedInviteSchema,
+    errors: errors(AUTH, INPUT, WRITE, IDEMPOTENT, {
+      403: [C.MemberRemoved],
+      404: [C.InvalidInvite, C.UnknownUniverse],
+    }),
+  },
+  listMembers: {
+    method: "get",
+    path: "/api/universes/:id/members",
+    summary: "Game master: the members, removed ones included (with `removedAt`)",
+    tag: "membership",
+    auth: "bearer",
+    params: universeParams,
+    status: 200,
+    response: res.membersResponseSchema,
+    errors: errors(AUTH, GM),
+  },
+  addMember: {
+    method: "put",
+    path: "/api/universes/:id/members/:playerId",
+    summary: "Game master: adds a player, or re-admits one removed",
+    tag: "membership",
+    auth: "bearer",
+    params: z.object({ id: z.string(), playerId: req.pathIdSchema }),
+    status: 200,
+    response: res.memberResponseSchema,
+    errors: errors(AUTH, GM, INPUT, WRITE, { 404: [C.NotFound] }),
+  },
+  removeMember: {
+    method: "delete",
+    path: "/api/universes/:id/members/:playerId",
+    summary: "Game master: removes a player; their connections close and they can no longer play here",
+    tag: "membership",
+    auth: "bearer",
+    params: z.object({ id: z.string(), playerId: req.pathIdSchema }),
+    status: 200,
+    response: res.memberResponseSchema,
+    errors: errors(AUTH, GM, INPUT, WRITE, { 404: [C.NotFound], 409: [C.NotAllowed] }),
+  },
+  run: {
+    method: "get",
+    path: "/api/runs/:id",
+    summary: "A run: its player's (while admitted to its universe) or a game master's",
+    tag: "runs",
+    auth: "bearer",
+    params: runParams,
+    status: 200,
+    response: res.runResponseSchema,
+    errors: errors(AUTH, RUN),
+  },
+  runSessions: {
+    method: "get",
+    path: "/api/runs/:id/sessions",
+    summary: "The run's play sessions, oldest first",
+    tag: "runs",
+    auth: "bearer",
+    params: runParams,
+    status: 200,
+    response: res.sessionsResponseSchema,
+    errors: errors(AUTH, RUN),
+  },
+  recap: {
+    method: "get",
+    path: "/api/runs/:id/recap",
+    summary: '"Last time on…" for the run as of now (the same timeline gives the same bytes)',
+    tag: "runs",
+    auth: "bearer",
+    params: runParams,
+    status: 200,
+    response: recapSchema,
+    errors: errors(AUTH, RUN),
+  },
+  pauseRun: {
+    method: "post",
+    path: "/api/runs/:id/pause",
+    summary: "Pauses a run",
+    tag: "runs",
+    auth: "bearer",
+    params: runParams,
+    idempotent: true,
+    status: 200,
+    response: res.runChangedSchema,
+    errors: errors(AUTH, RUN_CHANGE, IDEMPOTENT),
+  },
+  resumeRun: {
+    method: "post",
+    path: "/api/runs/:id/resume",
+    summary: "Resumes a paused or abandoned run",
+    tag: "runs",
+    auth: "bearer",
+    params: runParams,
+    idempotent: true,
+    status: 200,
+    response: res.runChangedSchema,
+    errors: errors(AUTH, RUN_CHANGE, IDEMPOTENT),
+  },
+  completeRun: {
+    method: "post",
+    path: "/api/runs/:id/complete",
+    summary: "Completes a run with a reason (retired, died, victory…); credits progression once",
+    tag: "runs",
+    auth: "bearer",
+    params: runParams,
+    body: req.completeRunBodySchema,
+    idempotent: true,
+    status: 200,
+    response: res.runChangedSchema,
+    errors: errors(AUTH, RUN_CHANGE, BODY, IDEMPOTENT),
+  },
+  abandonRun: {
+    method: "post",
+    path: "/api/runs/:id/abandon",
+    summary: "Abandons a run (it may be resumed later)",
+    tag: "runs",
+    auth: "bearer",
+    params: runParams,
+    idempotent: true,
+    status: 200,
+    response: res.runChangedSchema,
+    errors: errors(AUTH, RUN_CHANGE, IDEMPOTENT),
+  },
+  startRun: {
+    method: "post",
+    path: "/api/universes/:id/runs",
+    summary: "A new run of one of the caller's characters (after finishing one, or in a branch)",
+    tag: "runs",
+    auth: "bearer",
+    params: universeParams,
+    body: req.newRunBodySchema,
+    idempotent: true,
+    status: 201,
+    response: res.runResponseSchema,
+    errors: errors(AUTH, MEMBER, BODY, WRITE, IDEMPOTENT, {
+      403: [C.NotYourCharacter],
+      404: [C.UnknownCharacter],
+      409: [C.UnknownCharacter, C.Conflict],
+    }),
+  },
+} as const satisfies Record<string, ApiRoute>;
+
+export type ApiRouteName = keyof typeof API;
+/** What a route answers with its success status. */
+export type ApiResponse<K extends ApiRouteName> = z.output<(typeof API)[K]["response"]>;
+/** What a route's body accepts (defaults may be left out). */
+export type ApiBody<K extends ApiRouteName> = (typeof API)[K] extends { body: infer B extends z.ZodType }
+  ? z.input<B>
+  : never;
