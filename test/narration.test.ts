@@ -201,15 +201,15 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     const position = result.turn.position;
     const streamed: string[] = [];
     for await (const chunk of bea!.narrationOf(position)) streamed.push(chunk);
-    expect(streamed).toEqual(["The marsh ", "gives way ", "under Alex's boots."]);
+    expect(streamed.join("")).toBe("The marsh gives way under Alex's boots.");
     await waitFor(() => alexHeard.some((m) => m.position === position && m.done), 5_000, "Alex's narration");
     for (const messages of [alexHeard, beaHeard]) {
-      expect(messages.filter((m) => m.position === position).map((m) => m.chunk)).toEqual([
-        "The marsh ",
-        "gives way ",
-        "under Alex's boots.",
-        "",
-      ]);
+      const mine = messages.filter((m) => m.position === position);
+      // the first chunk leaves at once; later ones may share a message, the last rides on `done`
+      expect(mine[0]!.chunk).toBe("The marsh ");
+      expect(mine.map((m) => m.chunk).join("")).toBe("The marsh gives way under Alex's boots.");
+      expect(mine.map((m) => m.done)).toEqual([...mine.slice(1).map(() => false), true]);
+      expect(mine.length).toBeLessThanOrEqual(4);
     }
     const turn = await recorded(table.gm, table.universeId, position);
     expect(turn.narration).toMatchObject({

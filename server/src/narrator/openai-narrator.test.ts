@@ -16,7 +16,7 @@ async function narrator(
   options: Partial<OpenAiNarratorOptions> = {},
 ): Promise<OpenAiNarrator> {
   endpoint = await startChatServer(behave);
-  return new OpenAiNarrator({
+  const subject = new OpenAiNarrator({
     url: endpoint.url,
     model: "story-7b",
     apiKey: "sk-test",
@@ -28,6 +28,8 @@ async function narrator(
     promptBudget: 1_500,
     ...options,
   });
+  await subject.ready();
+  return subject;
 }
 
 function request(chunks: string[], signal = new AbortController().signal) {
@@ -96,8 +98,9 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
     expect(performance.now() - started).toBeLessThan(900);
     await endpoint!.close();
 
-    const stalls = await narrator(() => ({ chunks: ["Half ", "of it"], chunkDelayMs: 1_000 }), {
-      timeoutMs: 200,
+    // room enough for the first chunk on a busy machine, none for the second
+    const stalls = await narrator(() => ({ chunks: ["Half ", "of it"], chunkDelayMs: 3_000 }), {
+      timeoutMs: 1_000,
       retries: 2,
     });
     const chunks: string[] = [];

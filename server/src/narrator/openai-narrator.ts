@@ -1,6 +1,6 @@
-import OpenAI from "openai";
 import { buildNarrationPrompt } from "@loom/shared";
 import { NarratorError, type NarrationRequest, type Narrator, type NarratorOutput } from "./narrator.ts";
+import { ChatFailure, ChatThread } from "./chat-thread.ts";
 
 export interface OpenAiNarratorOptions {
   /** The API's base URL, e.g. `http://127.0.0.1:11434/v1` for Ollama. */
@@ -23,21 +23,30 @@ export interface OpenAiNarratorOptions {
  * llama.cpp's server, vLLM, LM Studio), streamed. A failure before the first chunk is retried
  * with backoff; once prose has reached the table it is not asked again (the table would read it
  * twice), and the caller falls back to the template instead.
+ *
+ * The requests themselves run on a thread of their own (chat-thread.ts): at a turn every few
+ * milliseconds, the SDK's HTTP and stream parsing would otherwise take a good share of the
+ * thread that acknowledges turns. The prompt is built here, from the state at hand.
  */
 export class OpenAiNarrator implements Narrator {
   readonly name = "openai-compatible";
-  private readonly client: OpenAI;
+  private readonly chat: ChatThread;
   private readonly host: string;
 
   constructor(private readonly options: OpenAiNarratorOptions) {
     this.host = new URL(options.url).host;
-    this.client = new OpenAI({
-      baseURL: options.url,
-      // local servers (Ollama, llama.cpp) take no key, but the SDK insists on one
-      apiKey: options.apiKey ?? "none",
-      maxRetries: 0,
-      timeout: options.timeoutMs,
-    });
+    this.chat = new ChatThread({ url: options.url, apiKey: options.apiKey, timeoutMs: options.timeoutMs });
+    void this.chat.warm();
+  }
+
+  /** Resolves once the chat thread has loaded and requests start at once. */
+  ready(): Promise<void> {
+    return this.chat.warm();
+  }
+
+  /** Stops the chat thread (narrations in flight fail, and the template tells them). */
+  close(): Promise<void> {
+    return this.chat.close();
   }
 
   async narrate(request: NarrationRequest): Promise<NarratorOutput> {
@@ -74,7 +83,7 @@ export class OpenAiNarrator implements Narrator {
       }
     }
     const timedOut =
-      lastError instanceof OpenAI.APIConnectionTimeoutError ||
+      (lastError instanceof ChatFailure && lastError.cut === "timeout") ||
       (lastError instanceof NarratorError && lastError.reason === "timeout");
     throw new NarratorError(
       `${this.host}: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
@@ -89,57 +98,21 @@ export class OpenAiNarrator implements Narrator {
     parameters: { temperature: number; max_tokens: number; seed: number },
     streamed: { any: boolean },
   ): Promise<Pick<NarratorOutput, "text" | "model" | "tokens">> {
-    // the SDK's timeout covers the response headers; this one covers the whole stream too
-    const deadline = AbortSignal.timeout(this.options.timeoutMs);
-    const signal = AbortSignal.any([request.signal, deadline]);
-    try {
-      return await this.stream(request, prompt, parameters, streamed, signal);
-    } catch (error) {
-      if (deadline.aborted && !request.signal.aborted)
-        throw new NarratorError(`no complete answer within ${this.options.timeoutMs} ms`, "timeout", {
-          cause: error,
-        });
-      throw error;
-    }
-  }
-
-  private async stream(
-    request: NarrationRequest,
-    prompt: { system: string; user: string },
-    parameters: { temperature: number; max_tokens: number; seed: number },
-    streamed: { any: boolean },
-    signal: AbortSignal,
-  ): Promise<Pick<NarratorOutput, "text" | "model" | "tokens">> {
-    const stream = await this.client.chat.completions.create(
-      {
-        model: this.options.model,
-        messages: [
-          { role: "system", content: prompt.system },
-          { role: "user", content: prompt.user },
-        ],
-        stream: true,
-        stream_options: { include_usage: true },
-        ...parameters,
+    const result = await this.chat.stream(
+      { model: this.options.model, system: prompt.system, user: prompt.user, parameters },
+      this.options.timeoutMs,
+      request.signal,
+      (piece) => {
+        streamed.any = true;
+        request.onChunk(piece);
       },
-      { signal },
     );
-    let text = "";
-    let model: string | null = null;
-    let tokens: NarratorOutput["tokens"] = null;
-    for await (const chunk of stream) {
-      model ??= chunk.model || null;
-      if (chunk.usage)
-        tokens = { prompt: chunk.usage.prompt_tokens, completion: chunk.usage.completion_tokens };
-      const piece = chunk.choices[0]?.delta?.content;
-      if (!piece) continue;
-      text += piece;
-      streamed.any = true;
-      request.onChunk(piece);
-    }
-    // an aborted stream may simply end: what it gave so far is not the whole answer
-    if (signal.aborted) throw new NarratorError("the stream was cut short", "aborted");
-    if (text.trim() === "") throw new NarratorError("the endpoint answered with no prose", "error");
-    return { text: text.trim(), model: model ?? this.options.model, tokens };
+    // a stream cut short may simply end: what it gave so far is not the whole answer
+    if (result.cut === "timeout")
+      throw new NarratorError(`no complete answer within ${this.options.timeoutMs} ms`, "timeout");
+    if (result.cut === "aborted") throw new NarratorError("the stream was cut short", "aborted");
+    if (result.text.trim() === "") throw new NarratorError("the endpoint answered with no prose", "error");
+    return { text: result.text.trim(), model: result.model ?? this.options.model, tokens: result.tokens };
   }
 }
 

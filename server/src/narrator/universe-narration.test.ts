@@ -54,6 +54,34 @@ const turn = (position: number, extra: Partial<Parameters<typeof turnFixture>[0]
   turnFixture({ position, characterId: "mara", ...extra });
 
 describe("narration of one universe", () => {
+  it("sends the first chunk at once, batches the next ones, and the rest rides on done", async () => {
+    const { narrator, sent, narration } = setup();
+    narration.enqueue(turn(1), saltMarches(), []);
+    await tick();
+    const { request } = narrator.requests[0]!;
+    request.onChunk("Mara ");
+    request.onChunk("wades ");
+    request.onChunk("on");
+    expect(sent.map((s) => s.message.chunk)).toEqual(["Mara "]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sent.map((s) => s.message.chunk)).toEqual(["Mara ", "wades on"]);
+    request.onChunk(", ");
+    narrator.requests[0]!.answer("slowly.");
+    await tick();
+    expect(sent.map((s) => s.message)).toEqual([
+      { position: 1, chunk: "Mara ", done: false },
+      { position: 1, chunk: "wades on", done: false },
+      {
+        position: 1,
+        chunk: ", slowly.",
+        done: true,
+        text: "slowly.",
+        narrator: "scripted",
+        fallback: null,
+      },
+    ]);
+  });
+
   it("narrates after the current loop turn, streams, then records once with the audit fields", async () => {
     const { narrator, records, sent, narration } = setup();
     narration.enqueue(turn(1), saltMarches(), []);

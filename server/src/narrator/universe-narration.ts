@@ -34,6 +34,45 @@ interface Job {
   previous: readonly Turn[];
 }
 
+/** How long streamed prose after a narration's first chunk may wait to leave with the next. */
+const CHUNK_BATCH_MS = 40;
+
+/**
+ * Streamed prose for the table, in fewer messages: the first chunk leaves at once (the table sees
+ * the story start), the next ones together at most CHUNK_BATCH_MS later, and what is left when
+ * the narration ends rides on its `done` message.
+ */
+class ChunkBatcher {
+  private held = "";
+  private first = true;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly send: (chunk: string) => void) {}
+
+  push(chunk: string): void {
+    if (this.first) {
+      this.first = false;
+      this.send(chunk);
+      return;
+    }
+    this.held += chunk;
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      const held = this.take();
+      if (held) this.send(held);
+    }, CHUNK_BATCH_MS);
+  }
+
+  /** What is held back, no longer to be sent by the batcher. */
+  take(): string {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const held = this.held;
+    this.held = "";
+    return held;
+  }
+}
+
 /** How many turns before a narrated one its narrator is shown. */
 const PREVIOUS_TURNS = 8;
 const template = new TemplateNarrator();
@@ -174,6 +213,9 @@ export class UniverseNarration {
     const { turn, state, previous } = job;
     const audience: Audience = isHiddenTurn(turn) ? "gm" : "table";
     const started = performance.now();
+    const pieces = new ChunkBatcher((chunk) =>
+      this.options.send({ position: turn.position, chunk, done: false }, audience),
+    );
     const request = {
       turn,
       state,
@@ -181,8 +223,7 @@ export class UniverseNarration {
       viewer: audience === "gm" ? GAME_MASTER : SPECTATOR,
       seed,
       signal: this.controller.signal,
-      onChunk: (chunk: string) =>
-        this.options.send({ position: turn.position, chunk, done: false }, audience),
+      onChunk: (chunk: string) => pieces.push(chunk),
     };
     let narrator = this.options.narrator;
     let fallback = forced === null ? null : `${narrator.name}: ${forced}`;
@@ -200,6 +241,8 @@ export class UniverseNarration {
       }
     }
     if (!output) {
+      // the prose streamed so far is not the record: what is still held back goes unsent
+      pieces.take();
       narrator = template;
       output = await template.narrate({ ...request, onChunk: () => undefined });
     }
@@ -215,7 +258,7 @@ export class UniverseNarration {
     this.options.send(
       {
         position: turn.position,
-        chunk: "",
+        chunk: pieces.take(),
         done: true,
         text: narration.text,
         narrator: narrator.name,

@@ -45,13 +45,13 @@ export function estimateTokens(text: string): number {
 
 export function buildNarrationPrompt(input: NarrationPromptInput): NarrationPrompt {
   const budget = input.budgetTokens ?? DEFAULT_PROMPT_BUDGET;
-  const state = viewState(input.state, input.audience);
   const turn = viewTurn(input.turn, input.audience);
   const previous = input.previous
     .filter((t) => t.position < turn.position && t.status === "applied")
     .map((t) => viewTurn(t, input.audience))
     .filter((t) => t.events.length > 0)
     .slice(-(input.lastTurns ?? DEFAULT_LAST_TURNS));
+  const state = viewState(promptSlice(input.state, [turn, ...previous]), input.audience);
 
   const system = systemPrompt(state, input.audience, turn);
   // Sections in the order they are given up when the budget runs short: the turn itself always
@@ -87,6 +87,32 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
       { role: "system", content: system },
       { role: "user", content: user },
     ]),
+  };
+}
+
+/**
+ * The part of the state a prompt may draw on: the characters the turns name and the scene's
+ * location, the rest of the world left out. Redacting it for the audience costs what the prompt
+ * uses, not what the whole world holds.
+ */
+function promptSlice(state: UniverseState, turns: readonly Turn[]): UniverseState {
+  const characters: UniverseState["characters"] = {};
+  for (const t of turns) {
+    const character = t.characterId ? state.characters[t.characterId] : undefined;
+    if (character) characters[t.characterId!] = character;
+  }
+  const location = state.scene.location ? state.world.locations[state.scene.location] : undefined;
+  return {
+    ...state,
+    world: {
+      locations: location ? { [state.scene.location!]: location } : {},
+      npcs: {},
+      factions: {},
+      flags: {},
+      majorEvents: [],
+    },
+    characters,
+    quests: {},
   };
 }
 
@@ -169,15 +195,14 @@ function factsSection(state: UniverseState, turn: Turn): string {
   const target = turn.input.target as { id?: unknown } | undefined;
   if (typeof target?.id === "string") ids.add(target.id);
   if (state.scene.location) ids.add(state.scene.location);
-  const facts = liveFacts(state);
-  const mentions = (fact: CanonFact) => {
-    const text = canonicalJson(fact.value);
-    for (const id of ids) if (text.includes(`"${id}"`)) return true;
+  const facts = liveFacts(state).map((fact) => ({ type: fact.type, text: canonicalJson(fact.value) }));
+  const mentions = (fact: { text: string }) => {
+    for (const id of ids) if (fact.text.includes(`"${id}"`)) return true;
     return false;
   };
   const chosen = [...facts.filter(mentions), ...facts.filter((f) => !mentions(f))].slice(0, MAX_FACTS);
   if (chosen.length === 0) return "";
-  return `## Canon\n${chosen.map((f) => `- ${f.type}: ${canonicalJson(f.value)}`).join("\n")}`;
+  return `## Canon\n${chosen.map((f) => `- ${f.type}: ${f.text}`).join("\n")}`;
 }
 
 /** A turn in a line or two: who, the mechanical outcome, and its prose if it has some. */

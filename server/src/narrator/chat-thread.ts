@@ -1,0 +1,134 @@
+import { Worker } from "node:worker_threads";
+
+export interface ChatEndpoint {
+  /** The API's base URL, e.g. `http://127.0.0.1:11434/v1` for Ollama. */
+  url: string;
+  apiKey: string | null;
+  timeoutMs: number;
+}
+
+/** One chat-completions request, streamed. */
+export interface ChatRequest {
+  model: string;
+  system: string;
+  user: string;
+  parameters: { temperature: number; max_tokens: number; seed: number };
+}
+
+export interface ChatResult {
+  text: string;
+  model: string | null;
+  tokens: { prompt: number; completion: number } | null;
+}
+
+export type ChatToWorker =
+  | { type: "stream"; id: number; request: ChatRequest; timeoutMs: number }
+  | { type: "abort"; id: number };
+
+/** Why a stream ended before its endpoint finished: the caller aborted it, or it ran out of time. */
+export type ChatCut = "aborted" | "timeout" | null;
+
+export type ChatFromWorker =
+  | { type: "ready" }
+  | { type: "chunk"; id: number; piece: string }
+  | { type: "done"; id: number; result: ChatResult; cut: ChatCut }
+  | { type: "failed"; id: number; message: string; cut: ChatCut };
+
+/** A request the chat thread could not complete, and whether it was cut short. */
+export class ChatFailure extends Error {
+  constructor(
+    message: string,
+    readonly cut: ChatCut,
+  ) {
+    super(message);
+    this.name = "ChatFailure";
+  }
+}
+
+interface InFlight {
+  onChunk(piece: string): void;
+  resolve(result: ChatResult & { cut: ChatCut }): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Streamed chat completions run on a worker thread of their own (chat-worker.mjs), started on the
+ * first request and not keeping the process alive. Pieces of prose come back as messages, in order.
+ */
+export class ChatThread {
+  private worker: Worker | null = null;
+  private loaded: Promise<void> = Promise.resolve();
+  private next = 0;
+  private readonly inFlight = new Map<number, InFlight>();
+
+  constructor(private readonly endpoint: ChatEndpoint) {}
+
+  /** Starts the thread ahead of the first request; resolves once it has loaded (a moment). */
+  warm(): Promise<void> {
+    this.started();
+    return this.loaded;
+  }
+
+  /**
+   * Streams one completion, for at most `timeoutMs` from when the chat thread starts it; resolves
+   * with `cut` set when `signal` or the deadline ended it early.
+   */
+  stream(
+    request: ChatRequest,
+    timeoutMs: number,
+    signal: AbortSignal,
+    onChunk: (piece: string) => void,
+  ): Promise<ChatResult & { cut: ChatCut }> {
+    const worker = this.started();
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      const abort = () => worker.postMessage({ type: "abort", id } satisfies ChatToWorker);
+      const settle = () => signal.removeEventListener("abort", abort);
+      this.inFlight.set(id, {
+        onChunk,
+        resolve: (result) => (settle(), resolve(result)),
+        reject: (error) => (settle(), reject(error)),
+      });
+      signal.addEventListener("abort", abort, { once: true });
+      worker.postMessage({ type: "stream", id, request, timeoutMs } satisfies ChatToWorker);
+      if (signal.aborted) abort();
+    });
+  }
+
+  /** Stops the thread; requests in flight fail. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL("./chat-worker.mjs", import.meta.url), {
+      workerData: this.endpoint,
+    });
+    let loaded = () => {};
+    this.loaded = new Promise((resolve) => (loaded = resolve));
+    worker.on("message", (message: ChatFromWorker) => {
+      if (message.type === "ready") return loaded();
+      const call = this.inFlight.get(message.id);
+      if (!call) return;
+      if (message.type === "chunk") return call.onChunk(message.piece);
+      this.inFlight.delete(message.id);
+      if (message.type === "done") call.resolve({ ...message.result, cut: message.cut });
+      else call.reject(new ChatFailure(message.message, message.cut));
+    });
+    const failAll = (error: Error) => {
+      loaded();
+      if (this.worker === worker) this.worker = null;
+      for (const call of this.inFlight.values()) call.reject(error);
+      this.inFlight.clear();
+    };
+    worker.on("error", failAll);
+    worker.on("exit", (code) => failAll(new ChatFailure(`the chat thread exited (${code})`, null)));
+    // after the listeners, which would hold the process open otherwise
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+}
