@@ -151,6 +151,7 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
     // Nothing was served: close what was opened, so the data folder is free for the next try.
     await services.liveStore.close().catch(() => undefined);
     await services.turnStore.close().catch(() => undefined);
+    await services.narrator?.close?.();
     await dataDirLock?.release();
     services.metrics.close();
     setServices(null);
@@ -165,6 +166,8 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
       await services.ownership.allClosed(config.shutdownDrainMs + 5_000);
       await services.liveStore.close();
       await services.turnStore.close();
+      // after the rooms closed: what they were still telling has been told or given up
+      await services.narrator?.close?.();
       await dataDirLock?.release();
       services.metrics.close();
       setServices(null);

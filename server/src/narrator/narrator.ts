@@ -31,6 +31,8 @@ export interface Narrator {
   /** Recorded as `narrator` on every narration it produces. */
   readonly name: string;
   narrate(request: NarrationRequest): Promise<NarratorOutput>;
+  /** Releases what the narrator holds (a thread, connections); called once, at shutdown. */
+  close?(): Promise<void>;
 }
 
 /** The narrator did not deliver: it timed out, failed, or its universe closed here. */
