@@ -29,11 +29,11 @@ function newestChange(path: string): number {
 }
 
 /** Why the built client must be (re)built, or null when web/dist is newer than all it is made of. */
-export function webBuildNeeded(): string | null {
-  const index = join(WEB_DIST, "index.html");
+export function webBuildNeeded(dist = WEB_DIST, sources: readonly string[] = SOURCES): string | null {
+  const index = join(dist, "index.html");
   if (!existsSync(index)) return "web/dist is missing";
   const built = statSync(index).mtimeMs;
-  const changed = Math.max(...SOURCES.map(newestChange));
+  const changed = Math.max(...sources.map(newestChange));
   return changed > built ? "its sources changed since web/dist was built" : null;
 }
 
