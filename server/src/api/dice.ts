@@ -1,28 +1,14 @@
 import type { Application } from "express";
-import { API, type DiceDisclosure, type DiceSegment } from "@loom/shared";
+import { API, type DiceDisclosure } from "@loom/shared";
+import { disclosedDice } from "../export/format.ts";
 import { services } from "../services.ts";
-import type { StoredDice } from "../persist/turn-store.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { caller, route } from "./http.ts";
 import { asGameMaster, universeOr404 } from "./access.ts";
 
-/** A stretch of dice as anyone may see it: the secret (and a legacy seed) only once revealed. */
-function disclosed(dice: StoredDice): DiceSegment {
-  const revealed = dice.revealedAt !== null;
-  return {
-    universeId: dice.universeId,
-    from: dice.from,
-    commitment: dice.commitment,
-    revealedAt: dice.revealedAt,
-    secret: revealed ? dice.secret : null,
-    legacyThrough: dice.legacyThrough,
-    legacySeed: revealed ? dice.legacySeed : null,
-  };
-}
-
 async function disclosure(universeId: string): Promise<DiceDisclosure> {
   const chain = await services().turnStore.diceChain(universeId);
-  return { universeId, chain: chain.map(disclosed) };
+  return { universeId, chain: chain.map(disclosedDice) };
 }
 
 /**

@@ -9,6 +9,7 @@ import { installCharacterRoutes } from "./characters.ts";
 import { installRunRoutes } from "./runs.ts";
 import { installGmRoutes } from "./gm.ts";
 import { installDiceRoutes } from "./dice.ts";
+import { installExportRoutes } from "./export.ts";
 import { installAccountRoutes } from "./accounts.ts";
 import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
 import { installWebClient } from "../web/serve.ts";
@@ -204,6 +205,7 @@ export function installRoutes(app: Application): void {
   installCharacterRoutes(app);
   installGmRoutes(app);
   installDiceRoutes(app);
+  installExportRoutes(app);
   installMemberRoutes(app);
   installDashboardRoutes(app);
 

@@ -3,7 +3,7 @@ import { appendMany, appendTurns } from "./append.ts";
 import { Ancestry } from "./ancestry.ts";
 import { Records } from "./records.ts";
 import type { Db } from "./rows.ts";
-import { StateReader } from "./states.ts";
+import { StateReader, upsertSnapshots } from "./states.ts";
 import { TimelineReader } from "./timeline.ts";
 import type {
   AppendBatch,
@@ -12,6 +12,7 @@ import type {
   AwayQuery,
   AwayTurns,
   NewUniverse,
+  SnapshotInfo,
   StateAt,
   StoredDice,
   TimelinePage,
@@ -129,5 +130,13 @@ export class DrizzleTurnStore extends Records implements TurnStore {
 
   verifySnapshot(universeId: string, position: number): Promise<void> {
     return this.states.verifySnapshot(universeId, position);
+  }
+
+  listSnapshots(universeId: string): Promise<SnapshotInfo[]> {
+    return this.states.listSnapshots(universeId);
+  }
+
+  replaceSnapshot(snapshot: Snapshot): Promise<void> {
+    return upsertSnapshots(this.db, [snapshot]);
   }
 }

@@ -17,7 +17,7 @@ import { snapshots, turns } from "./schema.ts";
 import { log } from "../log.ts";
 import { positionsIn } from "./timeline.ts";
 import { ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
-import type { SnapshotWrite, StateAt } from "./turn-store.ts";
+import type { SnapshotInfo, SnapshotWrite, StateAt } from "./turn-store.ts";
 
 type SnapshotRow = typeof snapshots.$inferSelect;
 
@@ -62,6 +62,46 @@ export class StateReader {
     if (this.intactSnapshots.size >= 100_000) this.intactSnapshots.clear();
     this.intactSnapshots.add(key);
     return true;
+  }
+
+  /**
+   * The snapshots of a timeline in position order, without their documents: the ancestors' up to
+   * the branch points, then the universe's own. `storedIn` is the universe whose row holds it.
+   */
+  async listSnapshots(universeId: string): Promise<SnapshotInfo[]> {
+    const chain = await this.ancestry.chain(universeId);
+    const found: SnapshotInfo[] = [];
+    for (const segment of chain) {
+      const rows = await this.db
+        .select({
+          position: snapshots.position,
+          checksum: snapshots.checksum,
+          reason: snapshots.reason,
+          createdAt: snapshots.createdAt,
+        })
+        .from(snapshots)
+        .where(
+          and(
+            eq(snapshots.universeId, segment.universeId),
+            gte(snapshots.position, segment.after),
+            segment.through === Infinity ? undefined : lte(snapshots.position, segment.through),
+          ),
+        )
+        .orderBy(asc(snapshots.position));
+      for (const row of rows) {
+        // a branch point's snapshot may exist in both the parent and the branch: the branch's stands
+        if (found.length > 0 && found[found.length - 1]!.position === row.position) found.pop();
+        found.push({
+          universeId,
+          storedIn: segment.universeId,
+          position: row.position,
+          checksum: row.checksum,
+          reason: row.reason,
+          createdAt: row.createdAt.toISOString(),
+        });
+      }
+    }
+    return found;
   }
 
   async getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null> {

@@ -218,6 +218,24 @@ export interface TimelineStore {
   latestState(universeId: string): Promise<StateAt>;
   /** Replays up to the snapshot's position and throws ChecksumMismatchError when they differ. */
   verifySnapshot(universeId: string, position: number): Promise<void>;
+  /** The snapshots of the timeline (its ancestors' up to the branch points, then its own), ascending, documents left out. */
+  listSnapshots(universeId: string): Promise<SnapshotInfo[]>;
+  /**
+   * Writes a snapshot in place of the one stored at its position in `snapshot.universeId` (a
+   * repair: `loom verify --repair`). The caller has checked the state against the timeline.
+   */
+  replaceSnapshot(snapshot: Snapshot): Promise<void>;
+}
+
+/** A snapshot without its document: what lists and exports name. */
+export interface SnapshotInfo {
+  universeId: string;
+  /** The universe whose row holds it: the universe itself, or an ancestor for a shared position. */
+  storedIn: string;
+  position: number;
+  checksum: string;
+  reason: Snapshot["reason"];
+  createdAt: string;
 }
 
 /** The people and their story around the timelines. */

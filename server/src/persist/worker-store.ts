@@ -39,6 +39,8 @@ const METHODS = [
   "stateAt",
   "latestState",
   "verifySnapshot",
+  "listSnapshots",
+  "replaceSnapshot",
   "createPlayer",
   "getPlayer",
   "createCharacter",

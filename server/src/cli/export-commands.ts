@@ -1,0 +1,139 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import {
+  ExportFileError,
+  exportFormats,
+  exportUniverse,
+  fileLines,
+  importJsonl,
+  parseAudience,
+  readExport,
+  type ExportFormat,
+} from "../export/index.ts";
+import { CliError, openStores, type GlobalOptions, type Io } from "./context.ts";
+import { progressBar } from "./progress.ts";
+import { writeAll, writeFileStreamed } from "./output.ts";
+
+interface ExportFlags {
+  format: ExportFormat;
+  out?: string;
+  as: string;
+  ancestry: "full" | "reference";
+  server?: string;
+  token?: string;
+}
+
+export function addExportCommands(program: Command, io: Io, global: () => GlobalOptions): void {
+  program
+    .command("export")
+    .description("write a universe as JSONL (docs/export-format.md) or as a Markdown story, streamed")
+    .argument("<universe>", "universe id")
+    .addOption(
+      new Option("-f, --format <format>", "jsonl or markdown").choices(exportFormats).default("jsonl"),
+    )
+    .option("-o, --out <file>", "write to a file (whole or not at all) instead of stdout")
+    .option("--as <audience>", "gm (everything) or player:<id> (what that player may see)", "gm")
+    .addOption(
+      new Option("--ancestry <mode>", "a branch's shared past: full (written out) or reference (named)")
+        .choices(["full", "reference"])
+        .default("full"),
+    )
+    .option("--server <url>", "ask a running server over HTTP instead of opening the database")
+    .option("--token <token>", "access token for --server (or LOOM_TOKEN)")
+    .action(async (universeId: string, flags: ExportFlags) => {
+      const audience = parseAudience(flags.as);
+      if (!audience) throw new CliError(`--as must be gm or player:<id>, got "${flags.as}"`);
+      if (flags.server) return exportOverHttp(io, universeId, flags);
+      const opened = await openStores(io, global(), "export");
+      const bar = progressBar(`export ${universeId}`, io.stderr, global().progress);
+      try {
+        const chunks = exportUniverse(opened.stores.turnStore, universeId, {
+          format: flags.format,
+          audience,
+          ancestry: flags.ancestry,
+          onProgress: (done, total) => bar.update(done, total),
+        });
+        if (flags.out) await writeFileStreamed(flags.out, chunks);
+        else await writeAll(chunks, io.stdout);
+      } finally {
+        bar.done();
+        await opened.close();
+      }
+    });
+
+  program
+    .command("import")
+    .description(
+      "create a new universe from a JSONL export: every line checked first, then the timeline re-applied",
+    )
+    .argument("<file>", "a JSONL export made with --as gm --ancestry full")
+    .option("--name <name>", "the new universe's name (the exported one's by default)")
+    .option("--gm <playerId>", "the new universe's game master (the exported creator by default)")
+    .option(
+      "--replay",
+      "also re-execute every command with its recorded dice and compare (needs revealed dice)",
+    )
+    .action(async (file: string, flags: { name?: string; gm?: string; replay?: boolean }) => {
+      const header = await firstHeader(file);
+      const opened = await openStores(io, global(), "import");
+      const bar = progressBar(`import ${file}`, io.stderr, global().progress);
+      try {
+        const result = await importJsonl(opened.stores.turnStore, () => fileLines(file), {
+          name: flags.name,
+          createdBy: flags.gm ?? header.createdBy,
+          replay: flags.replay,
+          onProgress: (done, total) => bar.update(done, total),
+        });
+        bar.done();
+        io.stdout.write(
+          `imported ${result.universe.id} "${result.universe.name}": ${result.turns} turns, ${result.snapshots} snapshots, ` +
+            `state at ${result.universe.headPosition} ${result.headChecksum}` +
+            `${result.replayed !== null ? `; ${result.replayed} turns re-executed and equal` : ""}\n`,
+        );
+      } catch (error) {
+        bar.done();
+        if (error instanceof ExportFileError) throw new CliError(`refused ${file}: ${error.message}`, 1);
+        throw error;
+      } finally {
+        await opened.close();
+      }
+    });
+}
+
+/** The header's creator, read before the database is opened (a file refused at line 1 needs no database). */
+async function firstHeader(file: string): Promise<{ createdBy: string }> {
+  try {
+    for await (const item of readExport(fileLines(file))) {
+      if (item.kind === "header") return { createdBy: item.header.universe.createdBy };
+    }
+  } catch (error) {
+    if (error instanceof ExportFileError) throw new CliError(`refused ${file}: ${error.message}`, 1);
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new CliError(`no file ${file}`);
+    throw error;
+  }
+  throw new CliError(`refused ${file}: no header`, 1);
+}
+
+async function exportOverHttp(io: Io, universeId: string, flags: ExportFlags): Promise<void> {
+  const token = flags.token ?? io.env.LOOM_TOKEN;
+  const url = new URL(`/api/universes/${encodeURIComponent(universeId)}/export`, flags.server);
+  url.searchParams.set("format", flags.format);
+  url.searchParams.set("ancestry", flags.ancestry);
+  if (flags.as !== "gm") url.searchParams.set("as", flags.as);
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  } catch (error) {
+    throw new CliError(`cannot reach ${flags.server}: ${(error as Error).message}`);
+  }
+  if (!response.ok || !response.body) {
+    const text = await response.text().catch(() => "");
+    throw new CliError(`the server answered ${response.status}: ${text.slice(0, 300)}`);
+  }
+  const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  body.setEncoding("utf8");
+  if (flags.out) await writeFileStreamed(flags.out, body);
+  else await writeAll(body, io.stdout);
+}

@@ -1,0 +1,26 @@
+import { createWriteStream } from "node:fs";
+import { once } from "node:events";
+
+/** Writes the chunks in order, waiting whenever the stream asks to (constant memory for any size). */
+export async function writeAll(chunks: AsyncIterable<string>, stream: NodeJS.WritableStream): Promise<void> {
+  for await (const chunk of chunks) {
+    if (!stream.write(chunk)) await once(stream, "drain");
+  }
+}
+
+/** A file written whole or not at all: to `<file>.partial`, renamed into place when complete. */
+export async function writeFileStreamed(path: string, chunks: AsyncIterable<string>): Promise<void> {
+  const { rename, unlink } = await import("node:fs/promises");
+  const partial = `${path}.partial`;
+  const stream = createWriteStream(partial, { encoding: "utf8" });
+  try {
+    await writeAll(chunks, stream);
+    stream.end();
+    await once(stream, "finish");
+    await rename(partial, path);
+  } catch (error) {
+    stream.destroy();
+    await unlink(partial).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,53 @@
+import { Command, CommanderError } from "commander";
+import { describeError } from "../describe-error.ts";
+import { CliError, type GlobalOptions, type Io } from "./context.ts";
+import { addExportCommands } from "./export-commands.ts";
+import { addInspectCommands } from "./inspect-commands.ts";
+import { addBackupCommands } from "./backup-commands.ts";
+
+/**
+ * `loom`: the campaign as files. Works against the database the server is configured with
+ * (DATABASE_URL, else the embedded PGlite in LOOM_DATA_DIR, ./data by default); `export` can also
+ * ask a running server over HTTP. Exit codes: 0 done, 1 a check failed (verify, a refused import),
+ * 2 a usage or setup error, 3 the embedded database is locked by a running server.
+ */
+export function buildProgram(io: Io): Command {
+  const program = new Command("loom");
+  const global = () => program.opts<GlobalOptions>();
+  program
+    .description(
+      "Loom's command line: export, import, verify, jump through and replay universes; back up the embedded database",
+    )
+    .option("--data-dir <dir>", "the data folder of the embedded database (LOOM_DATA_DIR, ./data by default)")
+    .option("--database-url <url>", "a Postgres database instead (DATABASE_URL)")
+    .option("--progress", "draw progress bars on stderr even when it is not a terminal")
+    .option("--no-progress", "no progress bars (by default drawn when stderr is a terminal)")
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+  addInspectCommands(program, io, global);
+  addExportCommands(program, io, global);
+  addBackupCommands(program, io, global);
+  for (const command of program.commands) command.exitOverride().showHelpAfterError();
+  return program;
+}
+
+/** Runs one command line and returns its exit code; errors are reported on stderr, never thrown. */
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CliError) {
+      io.stderr.write(`loom: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`loom: ${describeError(error)}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,27 @@
+import type { TurnStore } from "../persist/turn-store.ts";
+import type { AncestryMode, Audience } from "./format.ts";
+import { exportJsonl } from "./jsonl.ts";
+import { exportMarkdown } from "./markdown.ts";
+import type { Progress } from "./source.ts";
+
+export * from "./format.ts";
+export { exportJsonl } from "./jsonl.ts";
+export { exportMarkdown, rollFootnote } from "./markdown.ts";
+export { importJsonl, type ImportResult } from "./import.ts";
+export { ExportFileError, fileLines, readExport } from "./reader.ts";
+export { verifyTimeline, type SnapshotMismatch, type TimelineVerification } from "./verify.ts";
+export type { Progress } from "./source.ts";
+
+export const exportFormats = ["jsonl", "markdown"] as const;
+export type ExportFormat = (typeof exportFormats)[number];
+
+/** One export, as the chunks of text to write: JSONL (docs/export-format.md) or the Markdown story. */
+export function exportUniverse(
+  store: TurnStore,
+  universeId: string,
+  options: { format: ExportFormat; audience: Audience; ancestry?: AncestryMode; onProgress?: Progress },
+): AsyncGenerator<string> {
+  return options.format === "markdown"
+    ? exportMarkdown(store, universeId, options)
+    : exportJsonl(store, universeId, options);
+}

@@ -1,0 +1,93 @@
+import { canonicalJson, viewTurn } from "@loom/shared";
+import type { TurnStore } from "../persist/turn-store.ts";
+import {
+  audienceLabel,
+  disclosedDice,
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  type AncestryMode,
+  type Audience,
+  type HeaderLine,
+} from "./format.ts";
+import { lineageOf, turnPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
+
+export interface ExportOptions {
+  audience: Audience;
+  ancestry?: AncestryMode;
+  pageSize?: number;
+  onProgress?: Progress;
+  now?: () => Date;
+}
+
+/**
+ * A universe as JSONL (format.ts), line by line: a page of turns and one snapshot at a time are
+ * in memory, whatever the timeline's length. A player's export is redacted turn by turn for that
+ * player and carries no snapshots (a whole state holds what the player may not see).
+ */
+export async function* exportJsonl(
+  store: TurnStore,
+  universeId: string,
+  options: ExportOptions,
+): AsyncGenerator<string> {
+  const universe = await universeOrThrow(store, universeId);
+  const ancestry = options.ancestry ?? "full";
+  const viewer = await viewerOf(store, options.audience);
+  const head = await store.headPosition(universeId);
+  const from = ancestry === "reference" && universe.parentId ? (universe.branchPosition ?? 0) : 0;
+  const redacted = options.audience.kind !== "gm";
+  const header: HeaderLine = {
+    type: "header",
+    format: EXPORT_FORMAT,
+    version: EXPORT_VERSION,
+    exportedAt: (options.now?.() ?? new Date()).toISOString(),
+    audience: audienceLabel(options.audience),
+    ancestry,
+    universe: {
+      id: universe.id,
+      name: universe.name,
+      parentId: universe.parentId,
+      branchPosition: universe.branchPosition,
+      createdAt: universe.createdAt,
+      createdBy: universe.createdBy,
+    },
+    lineage: await lineageOf(store, universe),
+    from,
+    head,
+    dice: (await store.diceChain(universeId)).map(disclosedDice),
+    redacted,
+  };
+  yield `${JSON.stringify(header)}\n`;
+
+  const snapshots = redacted
+    ? []
+    : (await store.listSnapshots(universeId)).filter((s) => s.position >= from && s.position <= head);
+  let nextSnapshot = 0;
+  let written = { turns: 0, snapshots: 0 };
+  async function* snapshotsThrough(position: number): AsyncGenerator<string> {
+    while (nextSnapshot < snapshots.length && snapshots[nextSnapshot]!.position <= position) {
+      const info = snapshots[nextSnapshot++]!;
+      const snapshot = await store.getSnapshotAtOrBefore(universeId, info.position);
+      if (!snapshot || snapshot.position !== info.position) continue;
+      written = { ...written, snapshots: written.snapshots + 1 };
+      // The document goes out as its canonical JSON: the text its checksum was taken of.
+      yield `{"type":"snapshot","position":${info.position},"reason":${JSON.stringify(info.reason)},"createdAt":${JSON.stringify(info.createdAt)},"checksum":${JSON.stringify(info.checksum)},"state":${canonicalJson(snapshot.state)}}\n`;
+    }
+  }
+
+  yield* snapshotsThrough(from);
+  for await (const page of turnPages(store, universeId, from, head, options.pageSize)) {
+    let chunk = "";
+    for (const turn of page) {
+      chunk += `${JSON.stringify({ type: "turn", ...viewTurn(turn, viewer) })}\n`;
+      written = { ...written, turns: written.turns + 1 };
+      if (nextSnapshot < snapshots.length && snapshots[nextSnapshot]!.position <= turn.position) {
+        yield chunk;
+        chunk = "";
+        yield* snapshotsThrough(turn.position);
+      }
+    }
+    if (chunk) yield chunk;
+    options.onProgress?.(page[page.length - 1]!.position - from, head - from);
+  }
+  yield `${JSON.stringify({ type: "end", ...written })}\n`;
+}

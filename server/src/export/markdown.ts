@@ -1,0 +1,168 @@
+import {
+  viewState,
+  viewTurn,
+  type Resolution,
+  type Turn,
+  type UniverseState,
+  type Viewer,
+} from "@loom/shared";
+import type { TurnStore } from "../persist/turn-store.ts";
+import type { AncestryMode, Audience } from "./format.ts";
+import { turnPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
+
+export interface MarkdownOptions {
+  audience: Audience;
+  ancestry?: AncestryMode;
+  pageSize?: number;
+  onProgress?: Progress;
+}
+
+const FACES: Record<number, string> = { [-1]: "−", 0: "0", 1: "+" };
+const LADDER = [
+  "Terrible",
+  "Poor",
+  "Mediocre",
+  "Average",
+  "Fair",
+  "Good",
+  "Great",
+  "Superb",
+  "Fantastic",
+  "Epic",
+  "Legendary",
+];
+
+function signed(n: number): string {
+  return n >= 0 ? `+${n}` : `${n}`;
+}
+
+function ladder(n: number): string {
+  return LADDER[n + 2] ?? signed(n);
+}
+
+/** A roll in one line: skill and rating, the four faces, total against opposition, outcome. */
+export function rollFootnote(position: number, roll: Resolution): string {
+  const faces = roll.dice.map((d) => FACES[d] ?? String(d)).join(" ");
+  const outcome = roll.outcome.replace(/_/g, " ");
+  const invokes = roll.invokeBonus ? `, invokes ${signed(roll.invokeBonus)}` : "";
+  const rerolls = roll.rerolls.length ? `, ${roll.rerolls.length} reroll(s)` : "";
+  return (
+    `turn ${position}: ${roll.skill} ${signed(roll.rating)} (${roll.action.replace(/_/g, " ")}), ` +
+    `[${faces}]${invokes}${rerolls}, total ${signed(roll.total)} (${ladder(roll.total)}) ` +
+    `vs ${signed(roll.opposition)}: ${outcome}, ${signed(roll.shifts)} shifts${roll.hidden ? " (hidden)" : ""}`
+  );
+}
+
+/** The newest prose of a turn: its last retelling, else its first telling; events when it was never told. */
+function prose(turn: Turn, viewer: Viewer): string {
+  const narration = turn.narration;
+  if (narration && !(viewer.role !== "gm" && narration.audience === "gm")) {
+    const latest = narration.retellings?.[narration.retellings.length - 1] ?? narration;
+    if (latest.text.trim()) return latest.text.trim();
+  }
+  return turn.events
+    .map((event) => event.description.trim())
+    .filter(Boolean)
+    .join(" ");
+}
+
+/** A line of the reader's text never opens a heading or a list by accident. */
+function paragraph(text: string): string {
+  return text
+    .split(/\n{2,}/)
+    .map((part) => part.replace(/^(\s*)([#>]|[-*+] |\d+\. )/gm, "$1\\$2"))
+    .join("\n\n");
+}
+
+function castOf(state: UniverseState): string {
+  const lines: string[] = ["## Cast", ""];
+  const characters = Object.values(state.characters).sort((a, b) => a.name.localeCompare(b.name));
+  for (const character of characters) {
+    const concept = character.highConcept ? ` — *${character.highConcept}*` : "";
+    lines.push(`- **${character.name}**${concept}${character.takenOut ? " (taken out)" : ""}`);
+  }
+  const npcs = Object.values(state.world.npcs).sort((a, b) => a.name.localeCompare(b.name));
+  for (const npc of npcs)
+    lines.push(`- ${npc.name} (${npc.relationship})${npc.takenOut ? ", taken out" : ""}`);
+  if (characters.length + npcs.length === 0) lines.push("*Nobody yet.*");
+  return `${lines.join("\n")}\n\n`;
+}
+
+/**
+ * The story for a reader: a title and the cast (from the state at the head, redacted for the
+ * audience), then a chapter for each stretch of play between a first player joining and the last
+ * one leaving (turns before any session are the prologue), each turn's prose as a paragraph with
+ * its roll as a footnote, retcons and undos marked. Streamed a page of turns at a time; the
+ * footnotes of a chapter are written at its end.
+ */
+export async function* exportMarkdown(
+  store: TurnStore,
+  universeId: string,
+  options: MarkdownOptions,
+): AsyncGenerator<string> {
+  const universe = await universeOrThrow(store, universeId);
+  const viewer = await viewerOf(store, options.audience);
+  const head = await store.headPosition(universeId);
+  const from = options.ancestry === "reference" && universe.parentId ? (universe.branchPosition ?? 0) : 0;
+  const state = viewState((await store.stateAt(universeId, head)).state, viewer);
+
+  let intro = `# ${universe.name}\n\n`;
+  if (state.universe.premise) intro += `${paragraph(state.universe.premise)}\n\n`;
+  if (universe.parentId)
+    intro += `*A branch of ${universe.parentId} at turn ${universe.branchPosition}${from > 0 ? `; its story up to there is told in that universe's export` : ""}.*\n\n`;
+  yield intro + castOf(state);
+
+  const open = new Set<string>();
+  let chapter = 0;
+  let notes: string[] = [];
+  let footnote = 0;
+  let started = false;
+  const closeChapter = (): string => {
+    const text = notes.length ? `${notes.join("\n")}\n\n` : "";
+    notes = [];
+    return text;
+  };
+
+  for await (const page of turnPages(store, universeId, from, head, options.pageSize)) {
+    let chunk = "";
+    for (const stored of page) {
+      const turn = viewTurn(stored, viewer);
+      const characterKey = turn.characterId ?? turn.runId ?? "";
+      if (turn.kind === "session_start") {
+        if (open.size === 0) {
+          chunk += closeChapter();
+          chapter += 1;
+          started = true;
+          chunk += `## Chapter ${chapter}\n\n*${turn.createdAt.slice(0, 10)}*\n\n`;
+        }
+        open.add(characterKey);
+      } else if (!started) {
+        started = true;
+        chunk += `## Prologue\n\n`;
+      }
+      if (turn.input.hidden === true && turn.events.length === 0) {
+        // withheld from this reader: it happened, nothing more
+      } else if (turn.kind === "retcon") {
+        const note = typeof turn.input.note === "string" ? turn.input.note : "";
+        chunk += `> **Retcon** (turn ${turn.position}): ${paragraph(note)}\n\n`;
+      } else if (turn.kind === "undo") {
+        const target = turn.input.targetPosition;
+        chunk += `> *Turn ${typeof target === "number" ? target : "?"} was undone.*\n\n`;
+      } else {
+        const text = prose(turn, viewer);
+        let marks = "";
+        if (turn.resolution) {
+          footnote += 1;
+          notes.push(`[^${footnote}]: ${rollFootnote(turn.position, turn.resolution)}`);
+          marks += `[^${footnote}]`;
+        }
+        if (turn.status === "undone") marks += " *(undone)*";
+        if (text || marks) chunk += `${paragraph(text || `*Turn ${turn.position}.*`)}${marks}\n\n`;
+      }
+      if (turn.kind === "session_end") open.delete(characterKey);
+    }
+    yield chunk;
+    options.onProgress?.(page[page.length - 1]!.position - from, head - from);
+  }
+  yield closeChapter() || "";
+}

@@ -1,0 +1,157 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import {
+  applyDeltasInPlace,
+  checksum,
+  differingPaths,
+  STATE_VERSION,
+  upcastState,
+  upgradeDeltas,
+  type UniverseState,
+} from "@loom/shared";
+import {
+  bodyLineSchema,
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  headerLineSchema,
+  type HeaderLine,
+  type SnapshotLine,
+  type TurnLine,
+} from "./format.ts";
+
+/** A line of an export that is not what it must be: the file is refused from there on. */
+export class ExportFileError extends Error {
+  readonly code = "bad_export_file";
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+    /** Where a snapshot and the replayed timeline differ, when that is the reason. */
+    readonly paths: string[] = [],
+  ) {
+    super(`line ${line}: ${reason}${paths.length ? ` (differs at ${paths.join(", ")})` : ""}`);
+    this.name = "ExportFileError";
+  }
+}
+
+export type ExportItem =
+  | { kind: "header"; line: number; header: HeaderLine }
+  | { kind: "turn"; line: number; turn: TurnLine }
+  | { kind: "snapshot"; line: number; snapshot: SnapshotLine; state: UniverseState | null }
+  | { kind: "end"; line: number; turns: number; snapshots: number };
+
+/** The lines of a file, numbered from 1, read a line at a time. */
+export async function* fileLines(path: string): AsyncGenerator<string> {
+  const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Infinity });
+  for await (const line of lines) yield line;
+}
+
+function parse(text: string, line: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ExportFileError(line, "is not JSON");
+  }
+}
+
+function upcast(document: Record<string, unknown>): UniverseState {
+  return document.version === STATE_VERSION ? (document as UniverseState) : upcastState(document);
+}
+
+/**
+ * Reads an export and checks it as it goes, holding one page of state: the header first and of a
+ * known version; turns at consecutive positions from the header's `from`; each snapshot's document
+ * matching its checksum and, once a first snapshot gave the state, equal to the state the turns
+ * before it replay to (after upcasting, as jumps compare); an end line whose counts agree, and
+ * nothing after it. Throws ExportFileError naming the first line that fails.
+ */
+export async function* readExport(lines: AsyncIterable<string>): AsyncGenerator<ExportItem> {
+  let number = 0;
+  let header: HeaderLine | null = null;
+  let position = 0;
+  let state: UniverseState | null = null;
+  let counts = { turns: 0, snapshots: 0 };
+  let ended = false;
+  for await (const text of lines) {
+    number += 1;
+    if (text.trim() === "") continue;
+    if (ended) throw new ExportFileError(number, "follows the end line");
+    const value = parse(text, number);
+    if (!header) {
+      const found = headerLineSchema.safeParse(value);
+      const version = (value as { version?: unknown } | null)?.version;
+      if (typeof version === "number" && version !== EXPORT_VERSION)
+        throw new ExportFileError(
+          number,
+          `export format version ${version} is not known (this Loom reads ${EXPORT_VERSION})`,
+        );
+      if (!found.success)
+        throw new ExportFileError(
+          number,
+          `is not a ${EXPORT_FORMAT} header: ${found.error.issues[0]?.message ?? "invalid"}`,
+        );
+      header = found.data;
+      position = header.from;
+      yield { kind: "header", line: number, header };
+      continue;
+    }
+    const found = bodyLineSchema.safeParse(value);
+    if (!found.success) {
+      const issue = found.error.issues[0];
+      throw new ExportFileError(
+        number,
+        `is not a turn, snapshot or end line: ${issue ? `${issue.path.join(".")} ${issue.message}` : "invalid"}`,
+      );
+    }
+    const item = found.data;
+    if (item.type === "turn") {
+      if (item.position !== position + 1)
+        throw new ExportFileError(number, `turn at position ${item.position} where ${position + 1} was due`);
+      position = item.position;
+      counts = { ...counts, turns: counts.turns + 1 };
+      // a copy: applied in place, a delta's value becomes part of the state, which later turns change
+      if (state && !header.redacted) state = applyDeltasInPlace(state, structuredClone(upgradeDeltas(item.deltas)));
+      yield { kind: "turn", line: number, turn: item };
+    } else if (item.type === "snapshot") {
+      if (item.position !== position)
+        throw new ExportFileError(
+          number,
+          `snapshot at position ${item.position} where the timeline is at ${position}`,
+        );
+      const actual = checksum(item.state);
+      if (actual !== item.checksum)
+        throw new ExportFileError(
+          number,
+          `snapshot at position ${item.position} does not match its checksum ${item.checksum} (its document hashes to ${actual})`,
+        );
+      const stored = upcast(item.state);
+      if (state) {
+        const replayed = checksum(state);
+        if (replayed !== checksum(stored))
+          throw new ExportFileError(
+            number,
+            `snapshot at position ${item.position} differs from the state its turns replay to`,
+            differingPaths(stored, state),
+          );
+      }
+      counts = { ...counts, snapshots: counts.snapshots + 1 };
+      // the state goes on from the snapshot's own document, parsed afresh, so the caller may keep it
+      state = upcast(JSON.parse(JSON.stringify(item.state)) as Record<string, unknown>);
+      yield { kind: "snapshot", line: number, snapshot: item, state: stored };
+    } else {
+      if (item.turns !== counts.turns || item.snapshots !== counts.snapshots)
+        throw new ExportFileError(
+          number,
+          `end line counts ${item.turns} turns and ${item.snapshots} snapshots, the file has ${counts.turns} and ${counts.snapshots}`,
+        );
+      if (position !== header.head)
+        throw new ExportFileError(
+          number,
+          `the timeline ends at position ${position}, the header's head is ${header.head}`,
+        );
+      ended = true;
+      yield { kind: "end", line: number, ...counts };
+    }
+  }
+  if (!header) throw new ExportFileError(Math.max(1, number), "the file is empty");
+  if (!ended) throw new ExportFileError(number + 1, "the file ends without its end line (truncated)");
+}

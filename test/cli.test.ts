@@ -1,0 +1,396 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "../client-sdk/src/index.ts";
+import { createStores } from "../server/src/persist/index.ts";
+import { overcome, sheet } from "./support/players.ts";
+import { loom } from "./support/cli.ts";
+import { startServer, tempDir, type Mode } from "./support/server.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+const GM_NOTE = "the-lighthouse-keeper-lies";
+const HIDDEN_ROLL = "moonless";
+const root = resolve(import.meta.dirname, "..");
+const embedded: Mode = { name: "embedded", databaseUrl: null, redisUrl: null, available: true };
+
+interface Played {
+  universeId: string;
+  branchId: string;
+  gmToken: string;
+  playerToken: string;
+  playerId: string;
+  head: number;
+  headChecksum: string;
+}
+
+/**
+ * A small campaign through the real server: two play sessions of rolls, a GM's secret notes and
+ * a hidden roll, an undo, a retcon, a manual snapshot, a branch, and the dice revealed at the end.
+ */
+async function playCampaign(server: LoomServer & { url: string }): Promise<Played> {
+  const gm = connect(server.url);
+  await gm.registerPlayer("Game Master");
+  const universe = await gm.createUniverse({
+    name: "Salt and Ash",
+    premise: "A drowned coast",
+    visibility: "public",
+  });
+  const player = connect(server.url);
+  const { player: me } = await player.registerPlayer("Mara");
+  const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+  const gmSession = await gm.joinUniverse(universe.id, { role: "gm" });
+  for (const round of [0, 1]) {
+    const session = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
+    for (let i = 0; i < 12; i++) {
+      const result = await session.act(overcome(character.id, `wades the flats, round ${round} step ${i}`));
+      expect(result.ok).toBe(true);
+    }
+    if (round === 0) {
+      expect((await session.undo()).ok).toBe(true);
+      const secret = await gmSession.act({
+        kind: "world_event",
+        text: "A stranger watches from the dunes",
+        deltas: [{ op: "set", path: `/characters/${character.id}/gmNotes`, value: `marked: ${GM_NOTE}` }],
+      });
+      expect(secret.ok).toBe(true);
+      const hidden = await gmSession.act({
+        kind: "action",
+        action: "overcome",
+        characterId: character.id,
+        skill: "Notice",
+        opposition: 1,
+        description: `searches the ${HIDDEN_ROLL} tide line`,
+        hidden: true,
+      });
+      expect(hidden.ok).toBe(true);
+      expect((await gmSession.retcon("The flats were always salt, never sand", [])).ok).toBe(true);
+    }
+    await session.leave();
+  }
+  await gm.snapshot(universe.id);
+  const head = (await gm.stateAt(universe.id)).position;
+  const branch = await gm.branch(universe.id, head - 3, "Had she turned back");
+  const branchRun = await player.startRun(branch.id, character.id);
+  const onBranch = await player.joinUniverse(branch.id, { role: "player", runId: branchRun.id });
+  for (let i = 0; i < 4; i++)
+    expect((await onBranch.act(overcome(character.id, `turns back ${i}`))).ok).toBe(true);
+  await onBranch.leave();
+  await gmSession.leave();
+  await gm.revealDice(universe.id);
+  await gm.revealDice(branch.id);
+  const at = await gm.stateAt(universe.id);
+  return {
+    universeId: universe.id,
+    branchId: branch.id,
+    gmToken: gm.playerToken!,
+    playerToken: player.playerToken!,
+    playerId: me.id,
+    head: at.position,
+    headChecksum: at.checksum,
+  };
+}
+
+describe("loom command line (embedded)", () => {
+  let server: (LoomServer & { url: string }) | null = null;
+  let dataDir: string;
+  let work: string;
+  let played: Played;
+  const dir = () => ["--data-dir", dataDir];
+
+  beforeAll(async () => {
+    dataDir = tempDir("loom-cli-data-");
+    work = tempDir("loom-cli-files-");
+    server = await startServer(embedded, { port: 2650, dataDir, inMemory: false });
+    played = await playCampaign(server);
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.shutdown();
+  });
+
+  it("while the server holds the embedded database, a command says so and points to --server", async () => {
+    const run = await loom([...dir(), "export", played.universeId]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/locked by a running Loom process \(pid \d+, port \d+/);
+    expect(run.stderr).toContain(`--server http://127.0.0.1:`);
+  });
+
+  it("HTTP export streams JSONL for the game master and redacts it for a player", async () => {
+    const url = `${server!.url}/api/universes/${played.universeId}/export`;
+    const full = await fetch(url, { headers: { authorization: `Bearer ${played.gmToken}` } });
+    expect(full.status).toBe(200);
+    expect(full.headers.get("content-type")).toContain("application/x-ndjson");
+    expect(full.headers.get("transfer-encoding")).toBe("chunked");
+    const lines = (await full.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ type: "header", version: 1, redacted: false, head: played.head });
+    expect((lines[0]!.dice as Array<{ secret: string | null }>)[0]!.secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(lines.filter((l) => l.type === "turn")).toHaveLength(played.head);
+    expect(lines.at(-1)).toMatchObject({ type: "end", turns: played.head });
+    expect(JSON.stringify(lines)).toContain(GM_NOTE);
+
+    const mine = await fetch(url, { headers: { authorization: `Bearer ${played.playerToken}` } });
+    const text = await mine.text();
+    expect(mine.status).toBe(200);
+    expect(JSON.parse(text.split("\n")[0]!)).toMatchObject({
+      audience: `player:${played.playerId}`,
+      redacted: true,
+    });
+    expect(text).not.toContain(GM_NOTE);
+    expect(text).not.toContain(HIDDEN_ROLL);
+    expect(text).not.toContain('"type":"snapshot"');
+
+    const story = await fetch(`${url}?format=markdown`, {
+      headers: { authorization: `Bearer ${played.playerToken}` },
+    });
+    expect(story.headers.get("content-type")).toContain("text/markdown");
+    const markdown = await story.text();
+    expect(markdown).toContain("# Salt and Ash");
+    expect(markdown).not.toContain(GM_NOTE);
+    expect(markdown).not.toContain(HIDDEN_ROLL);
+
+    const refused = await fetch(`${url}?as=gm`, {
+      headers: { authorization: `Bearer ${played.playerToken}` },
+    });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("not_allowed");
+    const bad = await fetch(`${url}?format=pdf`, { headers: { authorization: `Bearer ${played.gmToken}` } });
+    expect(bad.status).toBe(400);
+
+    // and the CLI asks the running server for it
+    const out = join(work, "over-http.jsonl");
+    const run = await loom(["export", played.universeId, "--server", server!.url, "--out", out], {
+      LOOM_TOKEN: played.gmToken,
+    });
+    expect(run.code).toBe(0);
+    expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(lines.length);
+  });
+
+  describe("with the server stopped", () => {
+    let exported: string;
+    beforeAll(async () => {
+      await server!.shutdown();
+      server = null;
+      exported = join(work, "campaign.jsonl");
+      const run = await loom([...dir(), "export", played.universeId, "--out", exported]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+    }, 180_000);
+
+    it("every command has --help", async () => {
+      for (const command of [
+        "export",
+        "import",
+        "verify",
+        "jump",
+        "replay",
+        "universes",
+        "backup",
+        "restore",
+      ]) {
+        const run = await loom([command, "--help"]);
+        expect(run.code, command).toBe(0);
+        expect(run.stdout, command).toContain(`Usage: loom ${command}`);
+      }
+      const wrong = await loom(["export"]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toContain("missing required argument");
+    });
+
+    it("export → import round trip: same turn count and the same state checksum at the head, replayed with its dice", async () => {
+      const verified = await loom(["verify", exported]);
+      expect(verified.stdout).toContain("intact");
+      expect(verified.code).toBe(0);
+      const imported = await loom([
+        ...dir(),
+        "import",
+        exported,
+        "--name",
+        "Salt and Ash, again",
+        "--replay",
+      ]);
+      expect(imported.stderr).toBe("");
+      expect(imported.code).toBe(0);
+      expect(imported.stdout).toContain(`${played.head} turns`);
+      expect(imported.stdout).toContain(played.headChecksum);
+      expect(imported.stdout).toContain("re-executed and equal");
+      const id = /imported (\S+) /.exec(imported.stdout)![1]!;
+
+      const jump = await loom([...dir(), "jump", id, String(played.head), "--json"]);
+      expect(JSON.parse(jump.stdout)).toMatchObject({ position: played.head, checksum: played.headChecksum });
+      const list = await loom([...dir(), "universes", "--json"]);
+      const records = list.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { id: string; headPosition: number });
+      expect(records.find((u) => u.id === id)?.headPosition).toBe(played.head);
+      expect((await loom([...dir(), "verify", id])).code).toBe(0);
+
+      // a branch exported with its ancestry imports as a whole timeline of its own
+      const branchFile = join(work, "branch.jsonl");
+      expect((await loom([...dir(), "export", played.branchId, "--out", branchFile])).code).toBe(0);
+      const branchJump = await loom([...dir(), "jump", played.branchId, "999999"]);
+      expect(branchJump.code).toBe(2);
+      const branchImport = await loom([...dir(), "import", branchFile, "--replay"]);
+      expect(branchImport.stderr).toBe("");
+      expect(branchImport.code).toBe(0);
+    }, 180_000);
+
+    it("import refuses a tampered, reordered or truncated file, naming the first bad line, and writes nothing", async () => {
+      const lines = readFileSync(exported, "utf8").trimEnd().split("\n");
+      const before = (await loom([...dir(), "universes", "--json"])).stdout;
+      const refused = async (name: string, content: string[]) => {
+        const file = join(work, `${name}.jsonl`);
+        writeFileSync(file, `${content.join("\n")}\n`);
+        const run = await loom([...dir(), "import", file]);
+        expect(run.code, name).toBe(1);
+        return run.stderr;
+      };
+      const turnAt = lines.findIndex((l) => l.includes('"type":"turn"') && l.includes('"position":5,'));
+      const snapshotAt = lines.findIndex((l, i) => i > 2 && l.startsWith('{"type":"snapshot"'));
+      expect(turnAt).toBeGreaterThan(0);
+      expect(snapshotAt).toBeGreaterThan(0);
+
+      const reordered = [...lines];
+      [reordered[turnAt], reordered[turnAt + 1]] = [reordered[turnAt + 1]!, reordered[turnAt]!];
+      expect(await refused("reordered", reordered)).toContain(
+        `line ${turnAt + 1}: turn at position 6 where 5 was due`,
+      );
+
+      expect(await refused("truncated", lines.slice(0, -3))).toMatch(/ends without its end line/);
+
+      const damaged = [...lines];
+      damaged[snapshotAt] = damaged[snapshotAt]!.replace('"summary":"', '"summary":"X');
+      expect(await refused("snapshot", damaged)).toContain(`line ${snapshotAt + 1}: snapshot at position`);
+
+      // a changed delta: the next snapshot no longer agrees with what the turns replay to
+      const tampered = [...lines];
+      const firstTurn = lines.findIndex(
+        (l) => l.startsWith('{"type":"turn"') && l.includes('"path":"/canon/factBuckets/'),
+      );
+      const turn = JSON.parse(lines[firstTurn]!) as {
+        deltas: Array<{ op: string; path: string; value?: unknown }>;
+      };
+      const delta = turn.deltas.find((d) => d.op === "set" && d.path.startsWith("/canon/factBuckets/"))!;
+      delta.value = { tampered: true };
+      tampered[firstTurn] = JSON.stringify(turn);
+      const message = await refused("delta", tampered);
+      expect(message).toMatch(
+        /line \d+: snapshot at position \d+ differs from the state its turns replay to/,
+      );
+      expect(message).toContain(`differs at ${delta.path}/`);
+
+      expect((await loom([...dir(), "universes", "--json"])).stdout).toBe(before);
+    }, 180_000);
+
+    it("verify finds a snapshot corrupted in the database, prints where it differs, and --repair rebuilds it", async () => {
+      const file = join(work, "to-corrupt.jsonl");
+      expect((await loom([...dir(), "export", played.universeId, "--out", file])).code).toBe(0);
+      const snapshots = readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith('{"type":"snapshot"'))
+        .map((l) => JSON.parse(l) as { position: number });
+      const position = snapshots.find((s) => s.position > 0)!.position;
+      // corrupt the stored document (a one-field change) behind the store's back
+      const stores = await createStores({ dataDir: `${dataDir}/pglite` });
+      const db = (stores.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } }).db;
+      const { sql } = await import("drizzle-orm");
+      await db.execute(
+        sql`update snapshots set state = jsonb_set(state::jsonb, '{scene,summary}', '"a lie"')::json where universe_id = ${played.universeId} and position = ${position}`,
+      );
+      await stores.turnStore.close();
+
+      const found = await loom([...dir(), "verify", played.universeId]);
+      expect(found.code).toBe(1);
+      expect(found.stdout).toContain(`MISMATCH snapshot at position ${position}`);
+      expect(found.stdout).toContain("differing paths: /scene/summary");
+      expect(found.stderr).toContain("--repair");
+
+      const repaired = await loom([...dir(), "verify", played.universeId, "--repair"]);
+      expect(repaired.stdout).toContain("repairing");
+      expect(repaired.code).toBe(0);
+      const again = await loom([...dir(), "verify", played.universeId]);
+      expect(again.stdout).toContain("intact");
+      expect(again.code).toBe(0);
+    }, 180_000);
+
+    it("the Markdown story: chapters, rolls as footnotes, the retcon marked, a cast; a player's omits what is the GM's", async () => {
+      const gmStory = await loom([...dir(), "export", played.universeId, "--format", "markdown"]);
+      expect(gmStory.code).toBe(0);
+      expect(gmStory.stdout).toContain("## Cast");
+      expect(gmStory.stdout).toContain("**Mara**");
+      expect(gmStory.stdout).toContain("## Chapter 2");
+      expect(gmStory.stdout).toMatch(/\[\^1\]: turn \d+: Athletics \+2/);
+      expect(gmStory.stdout).toContain("**Retcon**");
+      expect(gmStory.stdout).toContain("was undone");
+      expect(gmStory.stdout).toContain(HIDDEN_ROLL);
+      const playerStory = await loom([
+        ...dir(),
+        "export",
+        played.universeId,
+        "--format",
+        "markdown",
+        "--as",
+        `player:${played.playerId}`,
+      ]);
+      expect(playerStory.code).toBe(0);
+      expect(playerStory.stdout).toContain("## Chapter 1");
+      expect(playerStory.stdout).not.toContain(GM_NOTE);
+      expect(playerStory.stdout).not.toContain(HIDDEN_ROLL);
+    });
+
+    it("jump and replay read the timeline in the terminal", async () => {
+      const jump = await loom([...dir(), "jump", played.universeId, "3"]);
+      expect(jump.code).toBe(0);
+      expect(jump.stdout).toContain("at position 3");
+      expect(jump.stdout).toContain("Mara: fate points");
+      const replay = await loom([...dir(), "replay", played.universeId, "--from", "2", "--speed", "0"]);
+      expect(replay.code).toBe(0);
+      expect(replay.stdout).toContain("— 2 ·");
+      expect(replay.stdout).not.toContain("— 1 ·");
+      expect(replay.stdout).toContain("RETCON: The flats were always salt");
+    });
+
+    it("backup and restore round trip the whole embedded database", { timeout: 240_000 }, async () => {
+      const file = join(work, "backup.tar.gz");
+      const backup = await loom([...dir(), "backup", file]);
+      expect(backup.code).toBe(0);
+      const elsewhere = tempDir("loom-cli-restored-");
+      const restore = await loom(["--data-dir", elsewhere, "restore", file]);
+      expect(restore.stderr).toBe("");
+      expect(restore.code).toBe(0);
+      const twice = await loom(["--data-dir", elsewhere, "restore", file]);
+      expect(twice.code).toBe(2);
+      expect(twice.stderr).toContain("--force");
+      const jump = await loom([
+        "--data-dir",
+        elsewhere,
+        "jump",
+        played.universeId,
+        String(played.head),
+        "--json",
+      ]);
+      expect(JSON.parse(jump.stdout)).toMatchObject({ checksum: played.headChecksum });
+      const original = (await loom([...dir(), "universes", "--json"])).stdout;
+      expect((await loom(["--data-dir", elsewhere, "universes", "--json"])).stdout).toBe(original);
+    });
+
+    it("the bin runs from the repository root (npx loom)", () => {
+      const bin = spawnSync(process.execPath, [join(root, "server/bin/loom.mjs"), "verify", "--help"], {
+        cwd: root,
+        encoding: "utf8",
+      });
+      expect(bin.status).toBe(0);
+      expect(bin.stdout).toContain("Usage: loom verify");
+      const npx = spawnSync("npx", ["--no-install", "loom", "universes", "--data-dir", dataDir], {
+        cwd: root,
+        encoding: "utf8",
+      });
+      expect(npx.stderr).toBe("");
+      expect(npx.stdout).toContain(played.universeId);
+    }, 180_000);
+  });
+});
