@@ -6,7 +6,8 @@ import { connect } from "../client-sdk/src/index.ts";
 import { createStores } from "../server/src/persist/index.ts";
 import { overcome, sheet } from "./support/players.ts";
 import { loom } from "./support/cli.ts";
-import { startServer, tempDir, type Mode } from "./support/server.ts";
+import { matchMaker } from "@colyseus/core";
+import { modes, startServer, tempDir, waitFor, type Mode } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 const GM_NOTE = "the-lighthouse-keeper-lies";
@@ -393,4 +394,81 @@ describe("loom command line (embedded)", () => {
       expect(npx.stdout).toContain(played.universeId);
     }, 180_000);
   });
+});
+
+const shared = modes().find((mode) => mode.name === "postgres+redis")!;
+describe.skipIf(!shared.available)("loom command line beside a running server (postgres+redis)", () => {
+  let server: LoomServer & { url: string };
+  let work: string;
+  const db = () => ["--database-url", shared.databaseUrl!];
+
+  beforeAll(async () => {
+    work = tempDir("loom-cli-pg-");
+    server = await startServer(shared, { port: 2651 });
+  });
+  afterAll(async () => {
+    await server?.shutdown();
+  });
+
+  it("exports, imports and verifies while the server runs; a damaged newest snapshot keeps the universe closed until --repair", async () => {
+    const gm = connect(server.url);
+    await gm.registerPlayer("Game Master");
+    const universe = await gm.createUniverse({ name: "Ashfall", visibility: "public" });
+    const player = connect(server.url);
+    await player.registerPlayer("Ilse");
+    const { character, run } = await player.createCharacter(universe.id, sheet("Ilse"));
+    const session = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
+    for (let i = 0; i < 8; i++)
+      expect((await session.act(overcome(character.id, `climbs ${i}`))).ok).toBe(true);
+    await session.leave();
+    const snapshotAt = await gm.snapshot(universe.id);
+    const head = await gm.stateAt(universe.id);
+
+    // Postgres is shared: no lock, the CLI works beside the server
+    const file = join(work, "ashfall.jsonl");
+    const exported = await loom([...db(), "export", universe.id, "--out", file]);
+    expect(exported.stderr).toBe("");
+    expect(exported.code).toBe(0);
+    const imported = await loom([...db(), "import", file, "--name", "Ashfall copy"]);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain(head.checksum);
+    const copy = /imported (\S+) /.exec(imported.stdout)![1]!;
+    expect((await loom([...db(), "verify", copy])).code).toBe(0);
+
+    // the room closes once everyone has left; then the newest snapshot is damaged behind its back
+    await waitFor(() => matchMaker.getLocalRoomById(universe.id) === undefined, 60_000, "the room to close");
+    const stores = await createStores({ databaseUrl: shared.databaseUrl!, poolSize: 1 });
+    const raw = (stores.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } }).db;
+    const { sql } = await import("drizzle-orm");
+    await raw.execute(
+      sql`update snapshots set state = jsonb_set(state::jsonb, '{mode}', '"downtime"')::json where universe_id = ${universe.id} and position = ${snapshotAt}`,
+    );
+    await stores.turnStore.close();
+
+    const refused = await fetch(`${server.url}/api/universes/${universe.id}/open`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${gm.playerToken}` },
+    });
+    expect(refused.status).toBe(503);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("damaged_snapshot");
+    expect(body.error.message).toContain(`snapshot at position ${snapshotAt}`);
+    const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as {
+      persist: { damagedSnapshots: number; lastDamagedSnapshot: string };
+    };
+    expect(metrics.persist.damagedSnapshots).toBeGreaterThanOrEqual(1);
+    expect(metrics.persist.lastDamagedSnapshot).toBe(`${universe.id}@${snapshotAt}`);
+
+    const found = await loom([...db(), "verify", universe.id]);
+    expect(found.code).toBe(1);
+    expect(found.stdout).toContain(`MISMATCH snapshot at position ${snapshotAt}`);
+    expect(found.stdout).toContain("/mode");
+    expect((await loom([...db(), "verify", universe.id, "--repair"])).code).toBe(0);
+    const opened = await fetch(`${server.url}/api/universes/${universe.id}/open`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${gm.playerToken}` },
+    });
+    expect(opened.status).toBe(200);
+    expect((await gm.stateAt(universe.id)).checksum).toBe(head.checksum);
+  }, 180_000);
 });

@@ -51,6 +51,8 @@ export const RejectionCode = {
   IdempotencyKeyReused: "idempotency_key_reused",
   /** An Idempotency-Key whose first request is still running. */
   RequestInProgress: "request_in_progress",
+  /** The universe does not open: the snapshot its state starts from does not match its checksum (`loom verify --repair`). */
+  DamagedSnapshot: "damaged_snapshot",
 } as const;
 
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];

@@ -13,6 +13,7 @@ import { services } from "../services.ts";
 import { log } from "../log.ts";
 import { describeError } from "../describe-error.ts";
 import { AuthError } from "../auth/tokens.ts";
+import { DamagedSnapshotError } from "../persist/turn-store.ts";
 
 /** An HTTP failure with a stable code: `{ error: { code, message } }` with the given status. */
 export class ApiError extends Error {
@@ -119,6 +120,10 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
     const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
     if (retryAfter !== undefined) res.setHeader("Retry-After", String(retryAfter));
     res.status(error.status).json({ error: { code: error.code, message: error.message } });
+    return;
+  }
+  if (error instanceof DamagedSnapshotError) {
+    res.status(503).json({ error: { code: RejectionCode.DamagedSnapshot, message: error.message } });
     return;
   }
   const status =

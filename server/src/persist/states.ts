@@ -113,19 +113,26 @@ export class StateReader {
     const chain = await this.ancestry.chain(universeId);
     const own = chain[chain.length - 1]!;
     let damaged: Pick<SnapshotRow, "position" | "state" | "checksum"> | null = null;
+    const skipped: number[] = [];
+    // the state rebuilt past damaged snapshots says which, so that opening a universe can refuse it
+    const noting = (at: StateAt): StateAt => (skipped.length ? { ...at, damagedSnapshots: skipped } : at);
     if (position > own.after) {
       const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
       if (found && this.intact(universeId, found.snapshot, found.text))
         return this.fold(universeId, found.snapshot, found.deltas, position);
-      if (found) damaged = found.snapshot;
+      if (found) {
+        damaged = found.snapshot;
+        skipped.push(found.snapshot.position);
+      }
     }
     for (;;) {
       const below = damaged ? damaged.position - 1 : position;
       const snapshot = below >= 0 ? await this.nearestSnapshot(chain, below) : null;
       if (snapshot && this.intact(universeId, snapshot))
-        return this.replay(chain, universeId, snapshot, position);
+        return noting(await this.replay(chain, universeId, snapshot, position));
       if (snapshot) {
         damaged = snapshot;
+        skipped.push(snapshot.position);
         continue;
       }
       if (damaged)

@@ -338,8 +338,17 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       const at25 = await store.stateAt(built.id, 25);
       expect(at25.checksum).toBe(built.checksums.get(25));
       expect(at25.fromSnapshot).toBe(10);
+      // the state says which snapshot it passed over (opening the universe refuses on it)
+      expect(at25.damagedSnapshots).toEqual([20]);
       expect((await store.stateAt(built.id, 20)).checksum).toBe(built.checksums.get(20));
       expect((await store.latestState(built.id)).checksum).toBe(built.checksums.get(30));
+      expect((await store.stateAt(built.id, 15)).damagedSnapshots).toBeUndefined();
+      // a repair writes the snapshot again in place; the list names every snapshot of the timeline
+      await store.replaceSnapshot(honest);
+      expect((await store.stateAt(built.id, 25)).damagedSnapshots).toBeUndefined();
+      const listed = await store.listSnapshots(built.id);
+      expect(listed.map((s) => s.position).slice(0, 3)).toEqual([0, 10, 20]);
+      expect(listed[2]).toMatchObject({ universeId: built.id, storedIn: built.id, checksum: honest.checksum });
       await rewriteSnapshot(store, honest);
     });
 

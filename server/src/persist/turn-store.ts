@@ -120,6 +120,25 @@ export class ChecksumMismatchError extends Error {
   }
 }
 
+/**
+ * A universe that does not open because the snapshot its state starts from does not match its
+ * checksum: serving play on it would build on a state nobody can vouch for. `loom verify <universe>
+ * --repair` rebuilds the snapshot from the one before it and the turns since.
+ */
+export class DamagedSnapshotError extends Error {
+  readonly code = "damaged_snapshot";
+  constructor(
+    readonly universeId: string,
+    readonly position: number,
+  ) {
+    super(
+      `universe ${universeId} does not open: its snapshot at position ${position} does not match its checksum ` +
+        `(loom verify ${universeId} --repair rebuilds it)`,
+    );
+    this.name = "DamagedSnapshotError";
+  }
+}
+
 export class NotFoundError extends Error {
   constructor(
     readonly entity: string,

@@ -3,6 +3,7 @@ import { buildCharacter, checksum, emptyState, type Turn } from "@loom/shared";
 import { createTurnStore, type TurnStore } from "../persist/index.ts";
 import { MemoryLiveStore } from "../live/memory.ts";
 import { UniverseAuthority, type SubmitRequest, type SubmitResult } from "./authority.ts";
+import { PersistHealth } from "./persist-health.ts";
 
 /**
  * A real memory live store whose appends can be held, then let through or failed: a slow or
@@ -282,5 +283,46 @@ describe("universe authority: pipelined live appends", () => {
     await settled;
     expect((await first).ok).toBe(true);
     expect(authority.state.characters.mara?.name).toBe("Mara");
+  });
+
+  it("does not open a universe whose newest snapshot does not match its checksum: the error names it, a metric counts it", async () => {
+    // given a universe with a snapshot at position 2
+    const { authority, universe } = await open("damaged-snapshot");
+    expect((await authority.submit(tide(1))).ok).toBe(true);
+    expect((await authority.submit(tide(2))).ok).toBe(true);
+    expect(authority.requestSnapshot()).toBe(2);
+    expect(await authority.drain(5_000)).toBe(true);
+    const honest = (await store.getSnapshotAtOrBefore(universe.id, 2))!;
+    expect(honest.position).toBe(2);
+
+    // when its document changes under its checksum, and the universe is opened again
+    await store.replaceSnapshot({ ...honest, state: { ...honest.state, mode: "downtime" } });
+    const health = new PersistHealth();
+    const reopen = async () => {
+      const live = new MemoryLiveStore();
+      const lease = (await live.acquire(universe.id, "process-2", 60_000))!;
+      return UniverseAuthority.hydrate({
+        universe,
+        turnStore: store,
+        liveStore: live,
+        lease,
+        durableOnLiveAppend: false,
+        newId: () => "unused",
+        health,
+      });
+    };
+
+    // then it does not open, the error names the snapshot, and the metric counts it
+    await expect(reopen()).rejects.toMatchObject({
+      name: "DamagedSnapshotError",
+      code: "damaged_snapshot",
+      universeId: universe.id,
+      position: 2,
+    });
+    expect(health.read()).toMatchObject({ damagedSnapshots: 1, lastDamagedSnapshot: `${universe.id}@2` });
+
+    // and once the snapshot is rebuilt, it opens where it was
+    await store.replaceSnapshot(honest);
+    expect((await reopen()).state.world.flags.tide).toBe(2);
   });
 });

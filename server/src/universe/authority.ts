@@ -24,6 +24,7 @@ import {
   type UniverseState,
 } from "@loom/shared";
 import type { Lease, LiveStore } from "../live/live-store.ts";
+import { ChecksumMismatchError, DamagedSnapshotError } from "../persist/turn-store.ts";
 import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
@@ -166,7 +167,17 @@ export class UniverseAuthority {
    */
   static async hydrate(options: AuthorityOptions): Promise<UniverseAuthority> {
     const { universe, turnStore, liveStore } = options;
-    const latest = await turnStore.latestState(universe.id);
+    const latest = await turnStore.latestState(universe.id).catch((error: unknown) => {
+      // not one snapshot of the timeline is intact up to the head
+      if (!(error instanceof ChecksumMismatchError)) throw error;
+      options.health?.snapshotDamaged(universe.id, error.position);
+      throw new DamagedSnapshotError(universe.id, error.position);
+    });
+    const damaged = latest.damagedSnapshots?.[0];
+    if (damaged !== undefined) {
+      options.health?.snapshotDamaged(universe.id, damaged);
+      throw new DamagedSnapshotError(universe.id, damaged);
+    }
     const snapshot = await turnStore.getSnapshotAtOrBefore(universe.id, latest.position);
     const written = (await liveStore.readTail(universe.id, latest.position)).filter(
       (turn) => turn.position > latest.position,

@@ -16,6 +16,10 @@ export interface PersistHealthReading {
   failedWrites: number;
   /** Snapshots that could not be encoded since the process started. */
   failedSnapshots: number;
+  /** Universes refused at opening since the process started, because a snapshot did not match its checksum. */
+  damagedSnapshots: number;
+  /** The last of them: `universeId@position`. */
+  lastDamagedSnapshot: string | null;
 }
 
 /**
@@ -26,6 +30,8 @@ export class PersistHealth {
   private readonly failing = new Map<string, FailingUniverse>();
   private failedWrites = 0;
   private failedSnapshots = 0;
+  private damagedSnapshots = 0;
+  private lastDamagedSnapshot: string | null = null;
 
   writeFailed(universeId: string, attempts: number, error: unknown): void {
     this.failedWrites += 1;
@@ -43,8 +49,16 @@ export class PersistHealth {
     this.failedSnapshots += 1;
   }
 
+  /** A universe did not open: the snapshot its state starts from does not match its checksum. */
+  snapshotDamaged(universeId: string, position: number): void {
+    this.damagedSnapshots += 1;
+    this.lastDamagedSnapshot = `${universeId}@${position}`;
+  }
+
   read(): PersistHealthReading {
     return {
+      damagedSnapshots: this.damagedSnapshots,
+      lastDamagedSnapshot: this.lastDamagedSnapshot,
       failing: [...this.failing.values()],
       failedWrites: this.failedWrites,
       failedSnapshots: this.failedSnapshots,

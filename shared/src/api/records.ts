@@ -130,6 +130,12 @@ export const stateAtSchema = z.object({
   /** Position of the snapshot the state was rebuilt from, and how many turns were replayed on it. */
   fromSnapshot: z.number().int(),
   replayed: z.number().int(),
+  /**
+   * Snapshots between the position and `fromSnapshot` whose stored document did not match its
+   * checksum: passed over, newest first (absent when none were). A jump still serves the state
+   * rebuilt from an intact one; opening a universe refuses.
+   */
+  damagedSnapshots: z.array(z.number().int()).optional(),
 });
 
 export const timelinePageSchema = z.object({
