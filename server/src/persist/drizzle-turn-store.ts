@@ -124,8 +124,8 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.states.stateAt(universeId, position);
   }
 
-  async latestState(universeId: string): Promise<StateAt> {
-    return this.states.stateAt(universeId, await this.headPosition(universeId));
+  async latestState(universeId: string, options: { recheck?: boolean } = {}): Promise<StateAt> {
+    return this.states.stateAt(universeId, await this.headPosition(universeId), options.recheck);
   }
 
   verifySnapshot(universeId: string, position: number): Promise<void> {

@@ -44,9 +44,10 @@ export class StateReader {
     universeId: string,
     snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">,
     text?: string,
+    recheck = false,
   ): boolean {
     const key = `${universeId}@${snapshot.position}:${snapshot.checksum}`;
-    if (this.intactSnapshots.has(key)) return true;
+    if (!recheck && this.intactSnapshots.has(key)) return true;
     // Written as canonical JSON (upsertSnapshots) and kept as text, a document's hash is its
     // checksum; a row written before snapshots were kept that way is serialized again.
     const actual =
@@ -109,7 +110,8 @@ export class StateReader {
     return row ? toSnapshot(row, universeId) : null;
   }
 
-  async stateAt(universeId: string, position: number): Promise<StateAt> {
+  /** `recheck`: snapshots are hashed again, whatever this process found before (opening a universe). */
+  async stateAt(universeId: string, position: number, recheck = false): Promise<StateAt> {
     const chain = await this.ancestry.chain(universeId);
     const own = chain[chain.length - 1]!;
     let damaged: Pick<SnapshotRow, "position" | "state" | "checksum"> | null = null;
@@ -118,7 +120,7 @@ export class StateReader {
     const noting = (at: StateAt): StateAt => (skipped.length ? { ...at, damagedSnapshots: skipped } : at);
     if (position > own.after) {
       const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
-      if (found && this.intact(universeId, found.snapshot, found.text))
+      if (found && this.intact(universeId, found.snapshot, found.text, recheck))
         return this.fold(universeId, found.snapshot, found.deltas, position);
       if (found) {
         damaged = found.snapshot;
@@ -128,7 +130,7 @@ export class StateReader {
     for (;;) {
       const below = damaged ? damaged.position - 1 : position;
       const snapshot = below >= 0 ? await this.nearestSnapshot(chain, below) : null;
-      if (snapshot && this.intact(universeId, snapshot))
+      if (snapshot && this.intact(universeId, snapshot, undefined, recheck))
         return noting(await this.replay(chain, universeId, snapshot, position));
       if (snapshot) {
         damaged = snapshot;

@@ -348,7 +348,11 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect((await store.stateAt(built.id, 25)).damagedSnapshots).toBeUndefined();
       const listed = await store.listSnapshots(built.id);
       expect(listed.map((s) => s.position).slice(0, 3)).toEqual([0, 10, 20]);
-      expect(listed[2]).toMatchObject({ universeId: built.id, storedIn: built.id, checksum: honest.checksum });
+      expect(listed[2]).toMatchObject({
+        universeId: built.id,
+        storedIn: built.id,
+        checksum: honest.checksum,
+      });
       await rewriteSnapshot(store, honest);
     });
 

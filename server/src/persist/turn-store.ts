@@ -234,7 +234,12 @@ export interface TimelineStore {
   getSnapshotAtOrBefore(universeId: string, position: number): Promise<Snapshot | null>;
   /** Nearest snapshot + the deltas after it. NotFoundError for an unknown universe or a position past the head. */
   stateAt(universeId: string, position: number): Promise<StateAt>;
-  latestState(universeId: string): Promise<StateAt>;
+  /**
+   * The state at the head. `recheck`: every snapshot read is hashed against its checksum again,
+   * even one this process found intact before (a universe being opened: its snapshot may have been
+   * damaged since).
+   */
+  latestState(universeId: string, options?: { recheck?: boolean }): Promise<StateAt>;
   /** Replays up to the snapshot's position and throws ChecksumMismatchError when they differ. */
   verifySnapshot(universeId: string, position: number): Promise<void>;
   /** The snapshots of the timeline (its ancestors' up to the branch points, then its own), ascending, documents left out. */

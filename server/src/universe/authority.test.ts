@@ -294,6 +294,8 @@ describe("universe authority: pipelined live appends", () => {
     expect(await authority.drain(5_000)).toBe(true);
     const honest = (await store.getSnapshotAtOrBefore(universe.id, 2))!;
     expect(honest.position).toBe(2);
+    // read once, intact: this process has seen it whole
+    expect((await store.stateAt(universe.id, 2)).fromSnapshot).toBe(2);
 
     // when its document changes under its checksum, and the universe is opened again
     await store.replaceSnapshot({ ...honest, state: { ...honest.state, mode: "downtime" } });

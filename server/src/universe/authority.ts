@@ -167,7 +167,7 @@ export class UniverseAuthority {
    */
   static async hydrate(options: AuthorityOptions): Promise<UniverseAuthority> {
     const { universe, turnStore, liveStore } = options;
-    const latest = await turnStore.latestState(universe.id).catch((error: unknown) => {
+    const latest = await turnStore.latestState(universe.id, { recheck: true }).catch((error: unknown) => {
       // not one snapshot of the timeline is intact up to the head
       if (!(error instanceof ChecksumMismatchError)) throw error;
       options.health?.snapshotDamaged(universe.id, error.position);
