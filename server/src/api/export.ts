@@ -1,25 +1,12 @@
 import type { Application, Response } from "express";
 import { once } from "node:events";
-import { z } from "zod";
-import { RejectionCode } from "@loom/shared";
+import { API, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { log } from "../log.ts";
-import {
-  ancestryModeSchema,
-  exportFormats,
-  exportUniverse,
-  parseAudience,
-  type Audience,
-} from "../export/index.ts";
+import { exportUniverse, parseAudience, type Audience } from "../export/index.ts";
 import { ApiError, caller, route } from "./http.ts";
 import { isGm, requireMember, universeOr404 } from "./access.ts";
-
-const exportQuery = z.object({
-  format: z.enum(exportFormats).default("jsonl"),
-  ancestry: ancestryModeSchema.default("full"),
-  as: z.string().max(80).optional(),
-});
 
 /**
  * GET /api/universes/:id/export: the universe as JSONL or Markdown (docs/export-format.md),
@@ -29,22 +16,20 @@ const exportQuery = z.object({
  */
 export function installExportRoutes(app: Application): void {
   app.get(
-    "/api/universes/:id/export",
+    API.export.path,
     route(async (req, res) => {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
-      const query = exportQuery.safeParse(req.query);
+      const query = API.export.query.safeParse(req.query);
       if (!query.success)
         throw new ApiError(
           400,
-          RejectionCode.InvalidValue,
-          `format=jsonl|markdown, ancestry=full|reference, as=gm|player:<id>`,
+          RejectionCode.InvalidMessage,
+          `query: format=jsonl|markdown, ancestry=full|reference, as=gm|player:<id>`,
         );
       const gm = isGm(universe, me.playerId);
       const asked = query.data.as ? parseAudience(query.data.as) : null;
-      if (query.data.as && !asked)
-        throw new ApiError(400, RejectionCode.InvalidValue, "as must be gm or player:<id>");
       let audience: Audience = gm ? { kind: "gm" } : { kind: "player", playerId: me.playerId };
       if (asked) {
         const own = asked.kind === "player" && asked.playerId === me.playerId;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { snapshotReasonSchema, turnSchema, type DiceSegment } from "@loom/shared";
+import { exportAncestrySchema, snapshotReasonSchema, turnSchema, type DiceSegment } from "@loom/shared";
 import type { StoredDice } from "../persist/turn-store.ts";
 
 /**
@@ -26,7 +26,7 @@ export function parseAudience(text: string): Audience | null {
 }
 
 /** Whether a branch's shared past is written out (`full`) or named by its parent and branch position (`reference`). */
-export const ancestryModeSchema = z.enum(["full", "reference"]);
+export const ancestryModeSchema = exportAncestrySchema;
 export type AncestryMode = z.infer<typeof ancestryModeSchema>;
 
 const diceSegmentSchema = z.object({

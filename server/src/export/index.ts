@@ -1,3 +1,4 @@
+import { exportFormatSchema } from "@loom/shared";
 import type { TurnStore } from "../persist/turn-store.ts";
 import type { AncestryMode, Audience } from "./format.ts";
 import { exportJsonl } from "./jsonl.ts";
@@ -12,7 +13,7 @@ export { ExportFileError, fileLines, readExport } from "./reader.ts";
 export { verifyTimeline, type SnapshotMismatch, type TimelineVerification } from "./verify.ts";
 export type { Progress } from "./source.ts";
 
-export const exportFormats = ["jsonl", "markdown"] as const;
+export const exportFormats = exportFormatSchema.options;
 export type ExportFormat = (typeof exportFormats)[number];
 
 /** One export, as the chunks of text to write: JSONL (docs/export-format.md) or the Markdown story. */

@@ -109,7 +109,8 @@ export async function* readExport(lines: AsyncIterable<string>): AsyncGenerator<
       position = item.position;
       counts = { ...counts, turns: counts.turns + 1 };
       // a copy: applied in place, a delta's value becomes part of the state, which later turns change
-      if (state && !header.redacted) state = applyDeltasInPlace(state, structuredClone(upgradeDeltas(item.deltas)));
+      if (state && !header.redacted)
+        state = applyDeltasInPlace(state, structuredClone(upgradeDeltas(item.deltas)));
       yield { kind: "turn", line: number, turn: item };
     } else if (item.type === "snapshot") {
       if (item.position !== position)

@@ -105,3 +105,17 @@ export function intParamSchema(name: string, min = 0, max = POSITION_MAX) {
     })
     .meta({ type: "integer", minimum: min, maximum: max });
 }
+
+/** GET /api/universes/:id/export (docs/export-format.md). */
+export const exportFormatSchema = z.enum(["jsonl", "markdown"]);
+export const exportAncestrySchema = z.enum(["full", "reference"]);
+export const exportQuerySchema = z.object({
+  format: exportFormatSchema.default("jsonl"),
+  /** A branch's shared past written out (`full`) or named by parent and branch position (`reference`). */
+  ancestry: exportAncestrySchema.default("full"),
+  /** `gm` or `player:<id>`: a game master may export any audience's view, anyone else only their own. */
+  as: z
+    .string()
+    .regex(/^(gm|player:.{1,64})$/, "as must be gm or player:<id>")
+    .optional(),
+});

@@ -122,6 +122,9 @@ export const metricsSchema = z.object({
     failing: z.array(z.unknown()),
     failedWrites: z.number(),
     failedSnapshots: z.number(),
+    /** Universes refused at opening because a snapshot did not match its checksum, and the last one (`id@position`). */
+    damagedSnapshots: z.number(),
+    lastDamagedSnapshot: z.string().nullable(),
   }),
 });
 

@@ -26,7 +26,7 @@ export interface ApiRoute {
   status: number;
   response: z.ZodType;
   /** The media type of the answer; JSON unless said. */
-  produces?: "application/json" | "text/html";
+  produces?: "application/json" | "text/html" | "application/x-ndjson";
   errors: RouteErrors;
 }
 
@@ -261,7 +261,7 @@ export const API = {
     params: universeParams,
     status: 200,
     response: res.openedSchema,
-    errors: errors(AUTH, MEMBER, WRITE, UNIVERSE_BUSY),
+    errors: errors(AUTH, MEMBER, WRITE, UNIVERSE_BUSY, { 503: [C.DamagedSnapshot] }),
   },
   createCharacter: {
     method: "post",
@@ -322,6 +322,20 @@ export const API = {
     status: 200,
     response: stateAtSchema,
     errors: errors(AUTH, GM, INPUT, { 404: [C.NotFound] }),
+  },
+  export: {
+    method: "get",
+    path: "/api/universes/:id/export",
+    summary:
+      "The universe as a file, streamed: JSONL (docs/export-format.md; text/markdown with format=markdown, the story for a reader). A game master gets everything, anyone else their own player's view",
+    tag: "timeline",
+    auth: "bearer",
+    params: universeParams,
+    query: req.exportQuerySchema,
+    status: 200,
+    response: z.string(),
+    produces: "application/x-ndjson",
+    errors: errors(AUTH, MEMBER, INPUT, { 403: [C.NotAllowed] }),
   },
   diff: {
     method: "get",
