@@ -44,7 +44,7 @@ function keyed(options: WriteOptions | undefined): Record<string, string> {
   return options?.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : {};
 }
 export type { TimelinePage };
-import { LoomError, query, request } from "./http.ts";
+import { joinRefusalOf, LoomError, query, request } from "./http.ts";
 import { checkKeepTurns, UniverseSession } from "./session.ts";
 
 /** The timeline query a client sends (the server decides on its own what a search may match). */
@@ -331,7 +331,7 @@ export class LoomClient {
     try {
       const room = await this.colyseus.joinById(universeId, join).catch(async (error: unknown) => {
         // expired between the check above and the join (or the clocks disagree): once more, fresh
-        if (!this.refresh || !String((error as Error)?.message).startsWith("token_expired:")) throw error;
+        if (!this.refresh || joinRefusalOf(error)?.code !== "token_expired") throw error;
         await this.refreshSession();
         return this.colyseus.joinById(universeId, join);
       });
@@ -339,9 +339,10 @@ export class LoomClient {
       await session.ready;
       return session;
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const code = /^([a-z_]+): /.exec(message)?.[1] ?? "join_failed";
-      throw new LoomError(code, message, (error as { code?: number }).code);
+      const refusal = joinRefusalOf(error);
+      const status = (error as { code?: number }).code;
+      if (refusal) throw new LoomError(refusal.code, refusal.message, status);
+      throw new LoomError("join_failed", error instanceof Error ? error.message : String(error), status);
     }
   }
 

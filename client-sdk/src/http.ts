@@ -1,4 +1,10 @@
-/** A coded failure from the Loom HTTP API or a room (join refused, rejection). */
+import { decodeJoinRefusal, type JoinRefusal } from "@loom/shared";
+
+/**
+ * A coded failure from the Loom HTTP API or a room (join refused, rejection): `code` is one of
+ * the stable codes of `RejectionCode` (or `join_failed`, `invalid_response`, `http_error` when the
+ * server did not answer with one), `message` says why in words, `status` is the HTTP status.
+ */
 export class LoomError extends Error {
   constructor(
     readonly code: string,
@@ -8,6 +14,11 @@ export class LoomError extends Error {
     super(message);
     this.name = "LoomError";
   }
+}
+
+/** The coded refusal a failed room join carries (from the room's onAuth or onJoin), if any. */
+export function joinRefusalOf(error: unknown): JoinRefusal | null {
+  return decodeJoinRefusal((error as { message?: unknown } | null)?.message);
 }
 
 export async function request<T>(

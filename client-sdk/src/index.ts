@@ -14,7 +14,7 @@ export {
   type WriteOptions,
 } from "./client.ts";
 export { UniverseSession, type ActResult, type SessionEvents, type RoomState } from "./session.ts";
-export { LoomError } from "./http.ts";
+export { LoomError, joinRefusalOf } from "./http.ts";
 export { verifyDice } from "@loom/shared";
 export type {
   Command,
@@ -22,6 +22,7 @@ export type {
   Turn,
   Rejection,
   RejectionCode,
+  JoinRefusal,
   CharacterSheetInput,
   Recap,
   Delta,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { turnSchema, type Turn } from "./turn.ts";
 import { deltaSchema } from "./delta.ts";
 import { LIMITS } from "./command.ts";
+import { rejectionCodeSchema, type RejectionCode } from "./rejection.ts";
 
 /**
  * Room messages, both ways. The SDK and the server import these names, so a renamed message
@@ -57,6 +58,29 @@ export const joinOptionsSchema = z.object({
   runId: z.string().max(64).optional(),
 });
 export type JoinOptions = z.infer<typeof joinOptionsSchema>;
+
+/**
+ * A refused join (the room's onAuth or onJoin). Colyseus carries a refusal as a number (an HTTP
+ * status here) and a message, so the message is this object as JSON: clients read the code with
+ * decodeJoinRefusal, never by matching text.
+ */
+export const joinRefusalSchema = z.object({ code: rejectionCodeSchema, message: z.string() });
+export type JoinRefusal = z.infer<typeof joinRefusalSchema>;
+
+export function encodeJoinRefusal(code: RejectionCode, message: string): string {
+  return JSON.stringify({ code, message } satisfies JoinRefusal);
+}
+
+/** The refusal a join error's message carries, or null for any other failure (a network error…). */
+export function decodeJoinRefusal(message: unknown): JoinRefusal | null {
+  if (typeof message !== "string" || !message.startsWith("{")) return null;
+  try {
+    const parsed = joinRefusalSchema.safeParse(JSON.parse(message));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
 
 export const undoMessageSchema = z.object({
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),

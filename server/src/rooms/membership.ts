@@ -2,6 +2,7 @@ import { ServerError } from "@colyseus/core";
 import {
   buildCharacter,
   characterSheetSchema,
+  encodeJoinRefusal,
   GAME_MASTER,
   SPECTATOR,
   type JoinOptions,
@@ -50,9 +51,9 @@ export function isGameMaster(authority: UniverseAuthority, playerId: string): bo
   return isGm(authority.universe, playerId);
 }
 
-/** Join failures carry the rejection code first, so SDK users can switch on it. */
+/** A refused join: its status, and the code and message as JSON (see encodeJoinRefusal). */
 export function joinRefusal(status: number, code: RejectionCode, message: string): ServerError {
-  return new ServerError(status, `${code}: ${message}`);
+  return new ServerError(status, encodeJoinRefusal(code, message));
 }
 
 function refuse(status: number, code: RejectionCode, message: string): never {

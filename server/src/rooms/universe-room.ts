@@ -84,21 +84,18 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
 
   static override async onAuth(token: string, _options: unknown, _context: AuthContext): Promise<AuthData> {
     if (!token)
-      throw new ServerError(
+      throw joinRefusal(
         ErrorCode.AUTH_FAILED,
-        `${RejectionCode.Unauthorized}: a player token is required (Authorization: Bearer <token>)`,
+        RejectionCode.Unauthorized,
+        "a player token is required (Authorization: Bearer <token>)",
       );
     try {
       return await services().tokens.verify(token);
     } catch (error) {
-      // the code leads the message, where the SDK reads it (`token_expired` means: refresh, retry)
-      if (error instanceof AuthError)
-        throw new ServerError(ErrorCode.AUTH_FAILED, `${error.code}: ${error.message}`);
+      // the SDK reads the code (`token_expired` means: refresh, retry)
+      if (error instanceof AuthError) throw joinRefusal(ErrorCode.AUTH_FAILED, error.code, error.message);
       log.error("verifying a token at join failed", error);
-      throw new ServerError(
-        503,
-        `${RejectionCode.Unavailable}: the token could not be checked now; try again`,
-      );
+      throw joinRefusal(503, RejectionCode.Unavailable, "the token could not be checked now; try again");
     }
   }
 
@@ -171,7 +168,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   /**
-   * Admits a member. Every refusal is a ServerError whose message starts with its rejection code;
+   * Admits a member. Every refusal is a ServerError carrying its rejection code (joinRefusal);
    * anything else that fails is logged here once and reported to the client as `unavailable`.
    */
   override async onJoin(client: Client, options: unknown, auth: AuthData): Promise<void> {

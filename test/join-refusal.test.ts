@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeJoinRefusal, joinRefusalSchema, RejectionCode } from "@loom/shared";
+import { connect, LoomError, type LoomClient } from "../client-sdk/src/index.ts";
+import { modes, startServer } from "./support/server.ts";
+import { sheet } from "./support/players.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+/** What a join attempt failed with (it must fail). */
+async function refusal(attempt: Promise<unknown>): Promise<LoomError> {
+  const error = await attempt.then(
+    () => null,
+    (failure: unknown) => failure,
+  );
+  expect(error).toBeInstanceOf(LoomError);
+  return error as LoomError;
+}
+
+/**
+ * A refused room join carries its rejection code as data (a JSON message read by
+ * decodeJoinRefusal), from the matchmaking request (onAuth) and from the room itself (onJoin), and
+ * the SDK throws a LoomError with that code, the message in words and the status.
+ */
+for (const mode of modes()) {
+  describe.skipIf(!mode.available)(`join refusals (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    let gm: LoomClient;
+    let universeId: string;
+    let runId: string;
+
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2651 });
+      gm = connect(server.url);
+      await gm.registerPlayer("Refusing GM");
+      universeId = (await gm.createUniverse({ name: "Closed doors" })).id;
+      const invite = await gm.createInvite(universeId);
+      const owner = connect(server.url);
+      await owner.registerPlayer("Owner");
+      await owner.acceptInvite(invite.code);
+      runId = (await owner.createCharacter(universeId, sheet("Owner's hero"))).run.id;
+    });
+    /** The universe's room, up (joins by id go to it; the SDK opens it over HTTP first). */
+    async function open(): Promise<void> {
+      const response = await fetch(`${server.url}/api/universes/${universeId}/open`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${gm.playerToken}` },
+      });
+      expect(response.status).toBe(200);
+    }
+
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("the matchmaking answer of a join without a token is a coded refusal", async () => {
+      await open();
+      const response = await fetch(`${server.url}/matchmake/joinById/${universeId}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ role: "spectator" }),
+      });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      const body = (await response.json()) as { error: string };
+      expect(joinRefusalSchema.parse(JSON.parse(body.error))).toMatchObject({
+        code: RejectionCode.Unauthorized,
+      });
+    });
+
+    it("a bad token is refused at matchmaking with `unauthorized`, through the SDK", async () => {
+      const stranger = connect(server.url).useToken("not-a-token");
+      // the SDK opens the universe over HTTP first: go to the room directly
+      await open();
+      const error = await stranger.colyseus
+        .joinById(universeId, { role: "spectator" })
+        .catch((e: unknown) => e);
+      expect(decodeJoinRefusal((error as Error).message)?.code).toBe(RejectionCode.Unauthorized);
+    });
+
+    it("the room's own refusals reach the SDK as LoomErrors with their code", async () => {
+      const outsider = connect(server.url);
+      await outsider.registerPlayer("Outsider");
+      // the room refuses a non-member (the HTTP open is refused first, so join directly)
+      await open();
+      const direct = await outsider.colyseus
+        .joinById(universeId, { role: "spectator" })
+        .catch((e: unknown) => e);
+      expect(decodeJoinRefusal((direct as Error).message)).toEqual({
+        code: RejectionCode.NotAMember,
+        message: expect.stringContaining("private") as string,
+      });
+
+      const invite = await gm.createInvite(universeId);
+      await outsider.acceptInvite(invite.code);
+      const asGm = await refusal(outsider.joinUniverse(universeId, { role: "gm" }));
+      expect({ code: asGm.code, status: asGm.status }).toEqual({
+        code: RejectionCode.NotAllowed,
+        status: 403,
+      });
+      expect(asGm.message).toBe("only this universe's game masters may join as gm");
+
+      const noRun = await refusal(outsider.joinUniverse(universeId, { role: "player" }));
+      expect({ code: noRun.code, status: noRun.status }).toEqual({
+        code: RejectionCode.InvalidMessage,
+        status: 400,
+      });
+
+      const theirs = await refusal(outsider.joinUniverse(universeId, { role: "player", runId }));
+      expect(theirs.code).toBe(RejectionCode.NotYourCharacter);
+
+      const unknown = await refusal(
+        outsider.joinUniverse(universeId, { role: "player", runId: "no-such-run" }),
+      );
+      expect({ code: unknown.code, status: unknown.status }).toEqual({
+        code: RejectionCode.UnknownRun,
+        status: 404,
+      });
+
+      // and the same member is let in when the join is right
+      const watching = await outsider.joinUniverse(universeId, { role: "spectator" });
+      await watching.leave();
+    });
+
+    it("an HTTP failure before the join keeps its code; text that is no coded refusal is not read as one", async () => {
+      const member = connect(server.url);
+      await member.registerPlayer("Nowhere");
+      const error = await refusal(member.joinUniverse("no-such-universe", { role: "spectator" }));
+      // the HTTP open answers first: an HTTP code, not a join refusal
+      expect(error.code).toBe(RejectionCode.UnknownUniverse);
+      expect(decodeJoinRefusal("seat reservation expired")).toBeNull();
+      expect(decodeJoinRefusal('{"code":"no_such_code","message":"x"}')).toBeNull();
+    });
+  });
+}
