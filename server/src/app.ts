@@ -60,7 +60,7 @@ export async function buildLoomServer(
 
 async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
   const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory };
-  const { turnStore, accountStore, memberships, idempotency } = config.databaseUrl
+  const { turnStore, accountStore, memberships, idempotency, leases } = config.databaseUrl
     ? await createStores({ databaseUrl: config.databaseUrl })
     : config.pgliteWorker
       ? await createWorkerStores(embedded)
@@ -99,6 +99,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     durableOnLiveAppend: liveStore.kind !== "memory",
     newId,
     health: metrics.persist,
+    leases,
   });
   const persistTick = new PersistTick(config.persistIntervalMs);
   const services: Services = {

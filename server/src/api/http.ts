@@ -129,6 +129,15 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   const status =
     (error as { status?: number; statusCode?: number }).status ??
     (error as { statusCode?: number }).statusCode;
+  if (
+    error instanceof Error &&
+    (error.name === "UniverseUnavailableError" || error.name === "LiveStoreLostError")
+  ) {
+    // the universe cannot be opened now (its owner is moving, its live store lost data): retry later
+    res.setHeader("Retry-After", "1");
+    res.status(503).json({ error: { code: RejectionCode.Unavailable, message: error.message } });
+    return;
+  }
   if (status === 413) {
     res
       .status(413)

@@ -235,5 +235,32 @@ export function describeLiveStoreContract(name: string, factory: () => Promise<L
       expect(await store.owner(id)).toBeNull();
       await expect(store.appendTurns(lease, [sampleTurn(id, 3)])).rejects.toBeInstanceOf(FencedError);
     });
+
+    it("rule 17: a new token is above the floor its caller gives (a lost counter never repeats one)", async () => {
+      const id = universe();
+      const first = (await store.acquire(id, "process-a", HOLD))!;
+      await store.release(first);
+      const second = (await store.acquire(id, "process-b", HOLD, first.token + 40))!;
+      expect(second.token).toBeGreaterThan(first.token + 40);
+      await store.release(second);
+      const third = (await store.acquire(id, "process-a", HOLD, 1))!;
+      expect(third.token).toBeGreaterThan(second.token);
+    });
+
+    it("rule 18: ensureStream makes a stream that continues after the position; an existing one stays", async () => {
+      const id = universe();
+      const lease = (await store.acquire(id, "process-a", HOLD))!;
+      await store.ensureStream(lease, 7);
+      expect(await store.streamExists(id)).toBe(true);
+      await expect(store.appendTurns(lease, [sampleTurn(id, 7)])).rejects.toBeInstanceOf(TurnOrderError);
+      await store.appendTurns(lease, sampleTurns(id, 8, 2));
+      await store.ensureStream(lease, 0);
+      expect((await store.readTail(id, 0)).map((turn) => turn.position)).toEqual([8, 9]);
+      const other = await peer.acquire(id, "process-b", HOLD);
+      expect(other).toBeNull();
+      await expect(store.ensureStream({ ...lease, token: lease.token + 1 }, 0)).rejects.toBeInstanceOf(
+        FencedError,
+      );
+    });
   });
 }

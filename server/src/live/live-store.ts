@@ -49,9 +49,10 @@ export interface LiveStore {
 
   /**
    * Takes the universe's lock if free, or returns null. When `owner` already holds it, returns the
-   * same lease (same token) and extends the lock to `ttlMs`.
+   * same lease (same token) and extends the lock to `ttlMs`. A new token is above `floor` (the
+   * highest the caller knows was ever issued: a store that lost its counter must not repeat one).
    */
-  acquire(universeId: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  acquire(universeId: string, owner: string, ttlMs: number, floor?: number): Promise<Lease | null>;
   /** Extends the lock; false when it was lost (expired and taken by another owner). */
   renew(lease: Lease, ttlMs: number): Promise<boolean>;
   release(lease: Lease): Promise<void>;
@@ -64,6 +65,17 @@ export interface LiveStore {
    * (trimmed ones included).
    */
   appendTurns(lease: Lease, turns: Turn[]): Promise<void>;
+  /**
+   * Whether the universe's write-ahead stream exists. Once made (`ensureStream`, or the first
+   * append) it stays, emptied by trims, until `drop`: a missing one after that means the store lost
+   * its data. Stores that lose their streams only together with the process's own say true.
+   */
+  streamExists(universeId: string): Promise<boolean>;
+  /**
+   * Makes the stream if it is missing, refusing positions up to `afterPosition` as if appended
+   * (the database has them); a stream that exists is left as it is. FencedError for a stale lease.
+   */
+  ensureStream(lease: Lease, afterPosition: number): Promise<void>;
   /** Turns in the stream with a position greater than `afterPosition`, ascending. */
   readTail(universeId: string, afterPosition: number): Promise<Turn[]>;
   /** Drops stream entries up to and including `throughPosition` (they are persisted). */

@@ -46,7 +46,8 @@ export class MemoryLiveStore implements LiveStore {
     this.universes.clear();
   }
 
-  async acquire(universeId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+  async acquire(universeId: string, owner: string, ttlMs: number, floor = 0): Promise<Lease | null> {
+    checkPosition(floor);
     const ttl = checkTtl(ttlMs);
     const universe = this.universe(universeId);
     const lock = this.currentLock(universe);
@@ -55,7 +56,7 @@ export class MemoryLiveStore implements LiveStore {
       lock.expiresAt = this.now() + ttl;
       return { universeId, owner, token: lock.token };
     }
-    universe.fence += 1;
+    universe.fence = Math.max(universe.fence, floor) + 1;
     universe.lock = { owner, token: universe.fence, expiresAt: this.now() + ttl };
     return { universeId, owner, token: universe.fence };
   }
@@ -104,6 +105,19 @@ export class MemoryLiveStore implements LiveStore {
         universe.committedPosition = entries.at(-1)?.position ?? universe.committedPosition;
       },
     };
+  }
+
+  /** A stream here goes only with the process (memory) or with its data folder (file). */
+  async streamExists(universeId: string): Promise<boolean> {
+    this.find(universeId);
+    return true;
+  }
+
+  async ensureStream(lease: Lease, afterPosition: number): Promise<void> {
+    checkPosition(afterPosition);
+    if (!this.heldLock(lease)) throw new FencedError(lease.universeId, lease.token);
+    const universe = this.universe(lease.universeId);
+    if (universe.lastPosition === 0) universe.lastPosition = afterPosition;
   }
 
   async readTail(universeId: string, afterPosition: number): Promise<Turn[]> {

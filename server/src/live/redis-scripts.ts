@@ -27,7 +27,10 @@ export class LuaScript {
   }
 }
 
-/** KEYS: lock, fence. ARGV: owner, ttl. Returns the token, or nil when another owner holds the lock. */
+/**
+ * KEYS: lock, fence. ARGV: owner, ttl, floor. Returns the token, or nil when another owner holds
+ * the lock. A new token is above the floor even when the counter was lost.
+ */
 export const acquireScript = new LuaScript(
   "acquire",
   `
@@ -39,6 +42,11 @@ if current then
   return tonumber(string.sub(current, sep + 1))
 end
 local token = redis.call('INCR', KEYS[2])
+local floor = tonumber(ARGV[3]) or 0
+if token <= floor then
+  token = floor + 1
+  redis.call('SET', KEYS[2], token)
+end
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'NX', 'PX', ARGV[2])
 return token
 `,
@@ -93,6 +101,22 @@ export const putStateScript = new LuaScript(
   `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED the lock is not held by this lease') end
 redis.call('SET', KEYS[2], ARGV[2])
+return 1
+`,
+);
+
+/**
+ * KEYS: lock, wal. ARGV: lock value, position. Makes a missing stream, empty, with its last id at
+ * the position so appends continue after it. Returns 1 when it made one, 0 when it existed.
+ */
+export const ensureStreamScript = new LuaScript(
+  "ensureStream",
+  `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED the lock is not held by this lease') end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('XGROUP', 'CREATE', KEYS[2], 'loom', '$', 'MKSTREAM')
+redis.call('XGROUP', 'DESTROY', KEYS[2], 'loom')
+if tonumber(ARGV[2]) > 0 then redis.call('XSETID', KEYS[2], ARGV[2] .. '-0') end
 return 1
 `,
 );

@@ -2,7 +2,14 @@ import { Redis } from "ioredis";
 import type { Turn, UniverseState } from "@loom/shared";
 import { FencedError, TurnOrderError, type Lease, type LiveStore } from "./live-store.ts";
 import { checkBatch, checkPosition, checkTtl } from "./checks.ts";
-import { acquireScript, appendScript, putStateScript, releaseScript, renewScript } from "./redis-scripts.ts";
+import {
+  acquireScript,
+  appendScript,
+  ensureStreamScript,
+  putStateScript,
+  releaseScript,
+  renewScript,
+} from "./redis-scripts.ts";
 
 /** Stream entries fetched per XRANGE call when reading a tail. */
 const READ_PAGE = 1000;
@@ -39,9 +46,14 @@ export class RedisLiveStore implements LiveStore {
     if (this.ownsClient) await this.redis.quit();
   }
 
-  async acquire(universeId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+  async acquire(universeId: string, owner: string, ttlMs: number, floor = 0): Promise<Lease | null> {
     const keys = universeKeys(universeId);
-    const token = await acquireScript.run(this.redis, [keys.lock, keys.fence], [owner, checkTtl(ttlMs)]);
+    checkPosition(floor);
+    const token = await acquireScript.run(
+      this.redis,
+      [keys.lock, keys.fence],
+      [owner, checkTtl(ttlMs), floor],
+    );
     return typeof token === "number" ? { universeId, owner, token } : null;
   }
 
@@ -69,6 +81,20 @@ export class RedisLiveStore implements LiveStore {
     for (const turn of turns) args.push(turn.position, JSON.stringify(turn));
     try {
       await appendScript.run(this.redis, [lock, wal], args);
+    } catch (error) {
+      throw this.scriptError(error, lease);
+    }
+  }
+
+  async streamExists(universeId: string): Promise<boolean> {
+    return (await this.redis.exists(universeKeys(universeId).wal)) === 1;
+  }
+
+  async ensureStream(lease: Lease, afterPosition: number): Promise<void> {
+    const { lock, wal } = universeKeys(lease.universeId);
+    checkPosition(afterPosition);
+    try {
+      await ensureStreamScript.run(this.redis, [lock, wal], [lockValue(lease), afterPosition]);
     } catch (error) {
       throw this.scriptError(error, lease);
     }

@@ -17,10 +17,12 @@ import type { TurnStore } from "./turn-store.ts";
 import { Memberships } from "./memberships.ts";
 import type { MembershipStore } from "./membership-store.ts";
 import { IdempotencyKeys, type IdempotencyStore } from "./idempotency-store.ts";
+import { DrizzleLeaseLedger, type LeaseLedger } from "./lease-ledger.ts";
 
 export * from "./turn-store.ts";
 export type { MembershipStore } from "./membership-store.ts";
 export type { IdempotencyStore } from "./idempotency-store.ts";
+export type { LeaseLedger, LeaseRecord } from "./lease-ledger.ts";
 
 /** The ports one database serves. Closing the TurnStore closes the database. */
 export interface Stores {
@@ -28,6 +30,8 @@ export interface Stores {
   accountStore: AccountStore;
   memberships: MembershipStore;
   idempotency: IdempotencyStore;
+  /** The fencing tokens' high-water mark (lease-ledger.ts). */
+  leases: LeaseLedger;
 }
 
 export interface TurnStoreOptions {
@@ -72,6 +76,7 @@ export async function createStores(options: TurnStoreOptions = {}): Promise<Stor
     accountStore: new DrizzleAccountStore(database.db),
     memberships: new Memberships(database.db, clock),
     idempotency: new IdempotencyKeys(database.db, clock),
+    leases: new DrizzleLeaseLedger(database.db),
   };
 }
 

@@ -380,3 +380,18 @@ export const idempotencyKeys = pgTable(
     index("idempotency_keys_expires_idx").on(t.expiresAt),
   ],
 );
+
+/**
+ * The fencing tokens of each universe's ownership lease, kept beside the live store's own counter
+ * so that a live store which lost its data (a Redis restarted without persistence) cannot hand
+ * out a token again, nor let a new owner open over turns only the lost stream had.
+ * `lease_token` is the highest token any owner registered; `settled_token` the highest whose owner
+ * gave the universe up with every turn it acknowledged persisted. While they differ, the last
+ * owner may hold acknowledged turns that exist only in the live store (or in its memory).
+ */
+export const universeLeases = pgTable("universe_leases", {
+  universeId: text("universe_id").primaryKey(),
+  leaseToken: bigint("lease_token", { mode: "number" }).notNull().default(0),
+  settledToken: bigint("settled_token", { mode: "number" }).notNull().default(0),
+  updatedAt: instant("updated_at").notNull().defaultNow(),
+});

@@ -4,6 +4,7 @@ import type { Stores, TurnStoreOptions } from "./index.ts";
 import { NameTakenError, type AccountStore } from "../auth/account-store.ts";
 import type { MembershipStore } from "./membership-store.ts";
 import type { IdempotencyStore } from "./idempotency-store.ts";
+import type { LeaseLedger } from "./lease-ledger.ts";
 
 /**
  * The embedded TurnStore on a worker thread. PGlite runs Postgres as WebAssembly on the thread
@@ -80,6 +81,7 @@ const MEMBERSHIP_METHODS = [
   "createCharacterWithRun",
 ] as const satisfies ReadonlyArray<keyof MembershipStore>;
 
+const LEASE_METHODS = ["read", "register", "settle"] as const satisfies ReadonlyArray<keyof LeaseLedger>;
 const IDEMPOTENCY_METHODS = ["claimKey", "completeKey", "releaseKey"] as const satisfies ReadonlyArray<
   keyof IdempotencyStore
 >;
@@ -165,5 +167,6 @@ export async function createWorkerStores(options: Omit<TurnStoreOptions, "databa
     accountStore: proxy("accountStore", ACCOUNT_METHODS) as unknown as AccountStore,
     memberships: proxy("memberships", MEMBERSHIP_METHODS) as unknown as MembershipStore,
     idempotency: proxy("idempotency", IDEMPOTENCY_METHODS) as unknown as IdempotencyStore,
+    leases: proxy("leases", LEASE_METHODS) as unknown as LeaseLedger,
   };
 }

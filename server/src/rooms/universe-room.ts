@@ -38,6 +38,7 @@ import { PlaySessions } from "./play-sessions.ts";
 import { ConnectionLimit } from "./connection-limit.ts";
 import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
 import { UniverseNarration, type Audience } from "../narrator/index.ts";
+import { handOver } from "../universe/hand-over.ts";
 
 export interface AuthData {
   playerId: string;
@@ -69,6 +70,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private authority!: UniverseAuthority;
   private readonly gmView = new StateView();
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
+  private disposing = false;
   private stopTick: (() => void) | null = null;
   private announced = { durableThrough: -1, persistedThrough: -1 };
   /** When the last state patch went out, and whether a turn is sending one now (see broadcastPatch). */
@@ -305,19 +307,20 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   override async onDispose(): Promise<void> {
+    this.disposing = true;
     services().ownership.closing(this.roomId);
     this.stopTick?.();
-    if (this.leaseTimer) clearInterval(this.leaseTimer);
-    const { liveStore } = services();
+    const { liveStore, config } = services();
     await Promise.all([...this.leaving]);
-    const drained = await this.authority.drain(services().config.shutdownDrainMs);
-    if (!drained)
-      log.error(
-        `universe ${this.roomId} closed with ${this.authority.pendingCount} turns not yet persisted (they remain in the live store)`,
-      );
+    // The lease is kept (its timer still runs) until the universe can be given up safely.
+    const drained = await handOver(this.roomId, this.authority, {
+      drainMs: config.shutdownDrainMs,
+      leaseTtlMs: config.leaseTtlMs,
+    });
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     // After the drain, a narration of a turn just persisted can still be recorded; when the turns
     // could not be written, their narrations cannot be either, and the next owner tells them.
-    await this.narration?.close(drained ? Math.min(services().config.shutdownDrainMs, 5_000) : 0);
+    await this.narration?.close(drained ? Math.min(config.shutdownDrainMs, 5_000) : 0);
     await liveStore.release(this.authority.lease).catch(() => undefined);
     services().ownership.closed(this.roomId);
   }
@@ -501,25 +504,19 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   /**
-   * Keeps the lease. A lease that lapsed (an event loop stalled past its TTL) is taken again when
-   * nobody else holds it: the TurnStore's expected head and the live stream's positions still
-   * fence a stale writer. Only when another owner holds it does this room give the universe up.
+   * Keeps the lease (UniverseAuthority.keepLease: renewed, or taken again when it lapsed and
+   * nobody else holds it). Only when another owner holds it does this room give the universe up.
    */
   private async renewLease(): Promise<void> {
-    const { liveStore, config, processId } = services();
+    const { config } = services();
     const now = Date.now();
     for (const client of this.clients) {
       const member = memberOf(client);
       if (member) void this.connections.renew(member.playerId, client.sessionId, now).catch(() => undefined);
     }
     try {
-      if (await liveStore.renew(this.authority.lease, config.leaseTtlMs)) return;
-      const again = await liveStore.acquire(this.roomId, processId, config.leaseTtlMs);
-      if (again) {
-        log.warn(`the lease on universe ${this.roomId} lapsed; taken again (token ${again.token})`);
-        this.authority.replaceLease(again);
-        return;
-      }
+      if ((await this.authority.keepLease(config.leaseTtlMs)) !== "elsewhere") return;
+      if (this.disposing) return;
       log.warn(`lost the lease on universe ${this.roomId} to another process`);
       void this.disconnect(CloseCode.UniverseMoved);
     } catch (error) {

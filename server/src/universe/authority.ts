@@ -25,6 +25,8 @@ import {
 } from "@loom/shared";
 import type { Lease, LiveStore } from "../live/live-store.ts";
 import { ChecksumMismatchError, DamagedSnapshotError } from "../persist/turn-store.ts";
+import type { LeaseLedger } from "../persist/lease-ledger.ts";
+import { missingFromLiveStore, restoreToLiveStore } from "./live-custody.ts";
 import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
@@ -83,7 +85,14 @@ export interface AuthorityOptions {
   newId: () => string;
   /** Where failed writes and snapshots are reported (GET /metrics, /healthz). */
   health?: PersistHealth;
+  /** The fencing tokens' high-water mark in the database; tokens taken again are registered there. */
+  leases?: LeaseLedger | null;
+  /** The lease's time to live, when it is taken again after lapsing. */
+  leaseTtlMs?: number;
 }
+
+/** How keeping the lease went: still held, taken again after it lapsed, or held by another owner. */
+export type LeaseOutcome = "kept" | "taken" | "elsewhere";
 
 /**
  * The single writer of one universe's timeline. Commands are decided one at a time, in the order
@@ -128,6 +137,9 @@ export class UniverseAuthority {
     [];
   /** The tail of the run-lifecycle queue (see `lifecycle`). */
   private lifecycleTail: Promise<unknown> = Promise.resolve();
+  /** A token taken again that the lease ledger does not have yet (the database was down). */
+  private unregistered: number | null = null;
+  private recovering: Promise<LeaseOutcome> | null = null;
 
   private constructor(
     private readonly options: AuthorityOptions,
@@ -227,9 +239,110 @@ export class UniverseAuthority {
     return this.lease_;
   }
 
-  /** The room took the lease again after it lapsed; later appends carry the new token. */
-  replaceLease(lease: Lease): void {
-    this.lease_ = lease;
+  /**
+   * Renews the lease, or takes it again when it lapsed and nobody else holds it (see
+   * `recoverLease`). Called on the room's lease timer, every third of the TTL.
+   */
+  async keepLease(ttlMs: number): Promise<LeaseOutcome> {
+    if (this.fenced) return "elsewhere";
+    if (!(await this.registerLease())) return "elsewhere";
+    if (await this.options.liveStore.renew(this.lease_, ttlMs)) return "kept";
+    return this.recoverLease(ttlMs);
+  }
+
+  /**
+   * Takes the lease again after it lapsed (an event loop or a Redis stalled past the TTL, a Redis
+   * that restarted and forgot the lock) when nobody else holds it. Before any new append, the
+   * acknowledged turns not yet persisted are read back from the stream and written again if the
+   * stream lost them, so the live store holds them whatever happened to it. The database's
+   * expected head and the stream's positions still fence a stale writer. "elsewhere": another
+   * owner holds the universe, or wrote its stream.
+   */
+  recoverLease(ttlMs = this.options.leaseTtlMs ?? 10_000): Promise<LeaseOutcome> {
+    this.recovering ??= this.takeLeaseAgain(ttlMs).finally(() => (this.recovering = null));
+    return this.recovering;
+  }
+
+  private async takeLeaseAgain(ttlMs: number): Promise<LeaseOutcome> {
+    const { liveStore } = this.options;
+    const current = this.lease_;
+    const again = await liveStore.acquire(this.universe.id, current.owner, ttlMs, current.token);
+    if (!again) return "elsewhere";
+    if (again.token === current.token) return "kept";
+    let restored: number;
+    try {
+      restored = await restoreToLiveStore(
+        liveStore,
+        again,
+        this.persistedThrough,
+        this.persister.pendingTurns(),
+      );
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== "TurnOrderError") throw error;
+      log.error(`universe ${this.universe.id}: its live stream holds turns this owner does not know`);
+      await liveStore.release(again).catch(() => undefined);
+      return "elsewhere";
+    }
+    this.lease_ = again;
+    this.unregistered = again.token;
+    log.warn(
+      `the lease on universe ${this.universe.id} lapsed; taken again (token ${again.token})` +
+        (restored > 0
+          ? `; ${restored} unpersisted turns were missing from the live stream and written again`
+          : ""),
+    );
+    return (await this.registerLease()) ? "taken" : "elsewhere";
+  }
+
+  /** Registers a token taken again in the lease ledger; false when a newer owner registered one. */
+  private async registerLease(): Promise<boolean> {
+    const token = this.unregistered;
+    if (token === null || !this.options.leases) return true;
+    try {
+      if (!(await this.options.leases.register(this.universe.id, token))) {
+        log.warn(`universe ${this.universe.id}: a newer lease than ${token} is registered; giving it up`);
+        return false;
+      }
+      this.unregistered = null;
+    } catch {
+      // the database is down: the ledger learns of the token on a later renewal
+    }
+    return true;
+  }
+
+  /** Another owner holds the universe now: this authority refuses everything. */
+  get isFenced(): boolean {
+    return this.fenced !== null;
+  }
+
+  /** Writes the turns not yet persisted back into the live stream where it lost them. */
+  async restoreLiveStore(): Promise<number> {
+    return restoreToLiveStore(
+      this.options.liveStore,
+      this.lease_,
+      this.persistedThrough,
+      this.persister.pendingTurns(),
+    );
+  }
+
+  /** Whether every turn not yet persisted is in the live store, read back now. */
+  async unpersistedInLiveStore(): Promise<boolean> {
+    const missing = await missingFromLiveStore(
+      this.options.liveStore,
+      this.universe.id,
+      this.persister.pendingTurns(),
+    );
+    return missing.length === 0;
+  }
+
+  /**
+   * Nothing is left to persist and the universe is given up: the ledger records that this owner's
+   * turns are all in the database, so a new owner may open it even over a live store that lost
+   * its data.
+   */
+  async settle(): Promise<void> {
+    if (!this.options.leases || this.pendingCount > 0 || this.unregistered !== null) return;
+    await this.options.leases.settle(this.universe.id, this.lease_.token);
   }
   /** The most recent turns (up to 200), oldest first, including ones not yet persisted. */
   get recentTurns(): readonly Turn[] {
@@ -450,9 +563,17 @@ export class UniverseAuthority {
   private appendFailed(batch: Proposal[], error: unknown): void {
     const first = batch[0]!.turn.position;
     const name = error instanceof Error ? error.name : "";
-    if (name === "FencedError" || name === "TurnOrderError") {
-      if (name === "TurnOrderError")
-        log.warn(`the live stream of ${this.universe.id} is ahead of turn ${first}; opening it again`);
+    if (name === "FencedError") {
+      // the lock is not this lease's: taken by another owner, or lapsed (then taken again here)
+      this.refuseAhead(batch, "the universe's lease is being renewed; try again");
+      void this.recoverLease().then(
+        (outcome) => outcome === "elsewhere" && this.fence(error as Error),
+        (failure: unknown) => log.warn(`taking the lease on ${this.universe.id} again failed`, failure),
+      );
+      return;
+    }
+    if (name === "TurnOrderError") {
+      log.warn(`the live stream of ${this.universe.id} is ahead of turn ${first}; opening it again`);
       this.fence(error as Error);
       this.refuseAhead(batch, NOT_SERVED_HERE);
       return;

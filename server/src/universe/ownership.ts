@@ -1,6 +1,7 @@
 import { matchMaker } from "@colyseus/core";
 import type { LiveStore, Lease } from "../live/live-store.ts";
 import type { TurnStore } from "../persist/turn-store.ts";
+import type { LeaseLedger, LeaseRecord } from "../persist/lease-ledger.ts";
 import { closeInterruptedSessions } from "./continuity.ts";
 import { log } from "../log.ts";
 import { UniverseAuthority, type AuthorityOptions } from "./authority.ts";
@@ -18,6 +19,18 @@ export class UniverseUnavailableError extends Error {
   }
 }
 
+/** The live store lost the universe's stream while the database may be behind it (see `create`). */
+export class LiveStoreLostError extends UniverseUnavailableError {
+  constructor(universeId: string, leaseToken: number) {
+    super(
+      universeId,
+      `its live stream is gone (the live store lost its data) while its last owner (lease ${leaseToken}) ` +
+        "may hold acknowledged turns the database does not have yet; it opens once they are back",
+    );
+    this.name = "LiveStoreLostError";
+  }
+}
+
 export interface OwnershipOptions {
   processId: string;
   turnStore: TurnStore;
@@ -28,6 +41,8 @@ export interface OwnershipOptions {
   durableOnLiveAppend: boolean;
   newId: () => string;
   health?: PersistHealth;
+  /** The fencing tokens' high-water mark in the database (lease-ledger.ts). */
+  leases?: LeaseLedger | null;
 }
 
 /**
@@ -102,15 +117,14 @@ export class Ownership {
       if (holder && holder.owner !== this.options.processId) {
         if (await this.listed(universeId)) return;
       } else {
+        const ledger = (await this.options.leases?.read(universeId)) ?? { leaseToken: 0, settledToken: 0 };
         const lease = await this.options.liveStore.acquire(
           universeId,
           this.options.processId,
           this.options.leaseTtlMs,
+          ledger.leaseToken,
         );
-        if (lease) {
-          await this.create(universeId, lease);
-          return;
-        }
+        if (lease && (await this.create(universeId, lease, ledger))) return;
       }
       if (Date.now() > deadline)
         throw new UniverseUnavailableError(universeId, "its owner did not come up in time");
@@ -135,13 +149,31 @@ export class Ownership {
     }
   }
 
-  private async create(universeId: string, lease: Lease): Promise<void> {
+  /**
+   * Opens the universe under `lease`; false when a newer lease turned out to be registered
+   * meanwhile (the caller tries again). A live stream that is gone while the ledger says the last
+   * owner may have acknowledged turns the database lacks means the live store lost its data: the
+   * universe is refused rather than opened from a database that may be behind, which would hand
+   * out the lost turns' positions again. It opens once that owner, if it still runs, has written
+   * them back or persisted them (or an operator settles the lease: README, "When Redis loses its
+   * data").
+   */
+  private async create(universeId: string, lease: Lease, ledger: LeaseRecord): Promise<boolean> {
+    const { liveStore, leases } = this.options;
     const universe = await this.options.turnStore.getUniverse(universeId);
     if (!universe) {
-      await this.options.liveStore.release(lease);
+      await liveStore.release(lease);
       throw new UniverseUnavailableError(universeId, "no such universe");
     }
     try {
+      if (leases) {
+        if (ledger.settledToken < ledger.leaseToken && !(await liveStore.streamExists(universeId)))
+          throw new LiveStoreLostError(universeId, ledger.leaseToken);
+        if (!(await leases.register(universeId, lease.token))) {
+          await liveStore.release(lease);
+          return false;
+        }
+      }
       // A listing left by a process that died while owning the universe would misroute joins.
       const stale = await matchMaker.query({ roomId: universeId });
       if (stale.length > 0) await matchMaker.driver.remove(universeId);
@@ -154,15 +186,20 @@ export class Ownership {
         durableOnLiveAppend: this.options.durableOnLiveAppend,
         newId: this.options.newId,
         health: this.options.health,
+        leases,
+        leaseTtlMs: this.options.leaseTtlMs,
       };
       const authority = await UniverseAuthority.hydrate(options);
+      // from now on a missing stream means the live store lost it
+      await liveStore.ensureStream(lease, authority.persistedThrough);
       await this.closeInterrupted(authority);
       this.handoff.set(universeId, authority);
       await matchMaker.handleCreateRoom(UNIVERSE_ROOM, { universeId }, undefined, universeId);
       log.info(`opened universe ${universeId} (lease ${lease.token})`);
+      return true;
     } catch (error) {
       this.handoff.delete(universeId);
-      await this.options.liveStore.release(lease).catch(() => undefined);
+      await liveStore.release(lease).catch(() => undefined);
       throw error;
     }
   }

@@ -50,6 +50,11 @@ export class Persister {
     return this.pending.length;
   }
 
+  /** The turns still waiting to be written (the write in flight included), oldest first. */
+  pendingTurns(): readonly Turn[] {
+    return this.pending.slice();
+  }
+
   /** A turn still waiting to be written, by position. */
   pendingTurn(position: number): Turn | undefined {
     const first = this.pending[0];
