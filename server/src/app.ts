@@ -61,12 +61,13 @@ export async function buildLoomServer(
 async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
   const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory };
   const { turnStore, accountStore, memberships, idempotency, leases } = config.databaseUrl
-    ? await createStores({ databaseUrl: config.databaseUrl })
+    ? await createStores({ databaseUrl: config.databaseUrl, timeoutMs: config.databaseTimeoutMs })
     : config.pgliteWorker
       ? await createWorkerStores(embedded)
       : await createStores(embedded);
   const liveStore = await createLiveStore({
     redisUrl: config.redisUrl ?? undefined,
+    redisTimeoutMs: config.redisTimeoutMs,
     walDir: config.inMemory ? undefined : `${config.dataDir}/wal`,
   }).catch(async (error: unknown) => {
     await turnStore.close();

@@ -13,9 +13,10 @@ export { RedisLiveStore, universeKeys } from "./redis.ts";
  * disk); else memory (nothing to keep: an in-memory server).
  */
 export async function createLiveStore(
-  options: { redisUrl?: string; walDir?: string } = {},
+  options: { redisUrl?: string; walDir?: string; redisTimeoutMs?: number } = {},
 ): Promise<LiveStore> {
-  if (options.redisUrl) return new RedisLiveStore(options.redisUrl);
+  if (options.redisUrl)
+    return new RedisLiveStore(options.redisUrl, { commandTimeoutMs: options.redisTimeoutMs });
   if (options.walDir) return FileLiveStore.open({ dir: options.walDir });
   return new MemoryLiveStore();
 }

@@ -36,10 +36,26 @@ export class RedisLiveStore implements LiveStore {
   private readonly redis: Redis;
   private readonly ownsClient: boolean;
 
-  /** Takes a URL (the store owns the connection) or a client the caller keeps and closes. */
-  constructor(connection: string | Redis) {
+  /**
+   * Takes a URL (the store owns the connection) or a client the caller keeps and closes. Every
+   * command on its own connection fails after `commandTimeoutMs` (default 750): a Redis that hangs
+   * or is gone makes an act fail fast with `unavailable` instead of waiting out its reconnections.
+   * A command that timed out may still run later, in order, when Redis answers again; callers
+   * treat its outcome as unknown (see UniverseAuthority's reconciliation).
+   */
+  constructor(connection: string | Redis, options: { commandTimeoutMs?: number } = {}) {
     this.ownsClient = typeof connection === "string";
-    this.redis = typeof connection === "string" ? new Redis(connection) : connection;
+    this.redis =
+      typeof connection === "string"
+        ? new Redis(connection, {
+            commandTimeout: options.commandTimeoutMs ?? 750,
+            connectTimeout: 2_000,
+            // reconnect quickly and forever: a Redis back after a restart is used at once
+            retryStrategy: (times) => Math.min(50 * times, 500),
+          })
+        : connection;
+    // a dropped connection is reported by the commands it fails; the client reconnects by itself
+    this.redis.on("error", () => undefined);
   }
 
   async close(): Promise<void> {

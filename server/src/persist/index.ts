@@ -43,6 +43,11 @@ export interface TurnStoreOptions {
   inMemory?: boolean;
   /** Connections in the Postgres pool. */
   poolSize?: number;
+  /**
+   * Postgres: the longest a statement may run (`statement_timeout`), a lock be waited for, or a
+   * transaction sit idle; connecting gives up after the same time. Default 15 s.
+   */
+  timeoutMs?: number;
 }
 
 export const migrationsFolder = fileURLToPath(new URL("../../../migrations", import.meta.url));
@@ -90,7 +95,17 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
     } finally {
       await migrator.end();
     }
-    const client = postgres(options.databaseUrl, { max: options.poolSize ?? 10, onnotice: () => {} });
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    const client = postgres(options.databaseUrl, {
+      max: options.poolSize ?? 10,
+      onnotice: () => {},
+      connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      connection: {
+        statement_timeout: timeoutMs,
+        lock_timeout: timeoutMs,
+        idle_in_transaction_session_timeout: timeoutMs * 2,
+      },
+    });
     return {
       driver: "postgres",
       db: drizzlePostgres({ client, schema }),

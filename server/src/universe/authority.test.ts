@@ -215,14 +215,34 @@ describe("universe authority: pipelined live appends", () => {
     expect(authority.recentTurns.find((turn) => turn.position === 1)?.status).toBe("undone");
   });
 
-  it("stops serving when the stream is ahead of it, and the universe opened again has the turn whose reply was lost", async () => {
+  it("reads the stream back after an append whose reply was lost and keeps the turn that landed", async () => {
     // given a turn acknowledged, then an append that lands but whose reply is lost
-    const { authority, control, fenced, liveStore, lease, universe } = await open("pipeline-lost-reply");
+    const { authority, control, fenced, seen } = await open("pipeline-lost-reply");
     expect((await authority.submit(tide(1))).ok).toBe(true);
     control.loseNextReply = true;
     const lost = await authority.submit(tide(2, 7));
     expect(lost).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
-    expect(authority.head).toBe(1);
+
+    // when the authority has read the stream back
+    await authority.settled();
+
+    // then the turn that landed is part of the timeline, a retry gets it once, and play goes on
+    expect(authority.head).toBe(2);
+    expect(authority.state.world.flags.tide).toBe(2);
+    const retried = await authority.submit(tide(2, 7));
+    expect(retried).toMatchObject({ ok: true, duplicate: true, turn: { position: 2 } });
+    expect(await authority.submit(tide(3))).toMatchObject({ ok: true, turn: { position: 3 } });
+    expect(fenced).toEqual([]);
+    expect(seen.map((turn) => turn.position)).toEqual([1, 2, 3]);
+    expect(await authority.drain(5_000)).toBe(true);
+  });
+
+  it("stops serving when the stream holds a turn it did not write, and the universe opened again has it", async () => {
+    // given a turn acknowledged, then another writer's turn in the stream at the next position
+    const { authority, fenced, liveStore, lease, universe } = await open("pipeline-foreign");
+    const first = await authority.submit(tide(1));
+    if (!first.ok) throw new Error("the first turn was refused");
+    await liveStore.appendTurns(lease, [{ ...first.turn, id: "foreign-2", position: 2 }]);
 
     // when the next command is appended at the same position
     const next = await authority.submit(tide(3));
@@ -232,23 +252,16 @@ describe("universe authority: pipelined live appends", () => {
     expect(fenced.map((error) => error.name)).toEqual(["TurnOrderError"]);
     expect(await authority.submit(tide(4))).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
     expect(await authority.drain(5_000)).toBe(true);
-
-    // and the universe opened again has the lost-reply turn, which a retry gets back once
     const again = await UniverseAuthority.hydrate({
       universe,
       turnStore: store,
       liveStore,
       lease,
       durableOnLiveAppend: false,
-      newId: () => "pipeline-lost-reply-again",
+      newId: () => "pipeline-foreign-again",
     });
     expect(again.head).toBe(2);
-    expect(again.state.world.flags.tide).toBe(2);
-    const retried = await again.submit(tide(2, 7));
-    expect(retried).toMatchObject({ ok: true, duplicate: true, turn: { position: 2 } });
-    const after = await again.submit(tide(5));
-    expect(after).toMatchObject({ ok: true, turn: { position: 3 } });
-    expect(await again.drain(5_000)).toBe(true);
+    expect(again.recentTurns.at(-1)?.id).toBe("foreign-2");
   });
 
   it("tells a command refused behind a waiting one what the waiting one did, once it settles", async () => {

@@ -140,6 +140,11 @@ export class UniverseAuthority {
   /** A token taken again that the lease ledger does not have yet (the database was down). */
   private unregistered: number | null = null;
   private recovering: Promise<LeaseOutcome> | null = null;
+  /**
+   * An append whose outcome is unknown (it timed out): until the stream is read back, nothing is
+   * decided, since its turns may have landed at the positions a new command would take.
+   */
+  private uncertain: Proposal[] | null = null;
 
   private constructor(
     private readonly options: AuthorityOptions,
@@ -435,6 +440,8 @@ export class UniverseAuthority {
   /** Answers without deciding: a moved universe, a retried message, a closed run. */
   private screen(request: SubmitRequest): Promise<SubmitResult> | null {
     if (this.fenced) return refusal(RejectionCode.Unavailable, NOT_SERVED_HERE);
+    if (this.uncertain && !request.client)
+      return refusal(RejectionCode.Unavailable, "the write-ahead log does not answer; try again");
     if (request.client) {
       const { key, seq } = request.client;
       const awaited = this.awaiting.get(clientKey(key, seq));
@@ -443,6 +450,8 @@ export class UniverseAuthority {
       if (previous === "stale")
         return refusal(RejectionCode.StalePosition, `sequence ${seq} is older than one already applied`);
       if (previous !== undefined) return this.duplicateOf(previous);
+      if (this.uncertain)
+        return refusal(RejectionCode.Unavailable, "the write-ahead log does not answer; try again");
     }
     if (request.runId) {
       const state = this.runStates.get(request.runId) ?? "active";
@@ -524,7 +533,7 @@ export class UniverseAuthority {
 
   /** Starts the next live-store append unless one is in flight. */
   private appendNext(): void {
-    if (this.appending.length > 0 || this.proposed.length === 0) return;
+    if (this.appending.length > 0 || this.proposed.length === 0 || this.uncertain) return;
     const batch = this.proposed;
     this.proposed = [];
     if (this.fenced) {
@@ -580,7 +589,54 @@ export class UniverseAuthority {
     }
     const turns = batch.length === 1 ? `turn ${first}` : `turns ${first}–${first + batch.length - 1}`;
     log.warn(`appending ${turns} of ${this.universe.id} to the live store failed`, error);
+    this.uncertain = batch;
     this.refuseAhead(batch, "the write-ahead log did not confirm the turn; try again");
+    void this.reconcile(batch);
+  }
+
+  /**
+   * After an append whose outcome is unknown, reads the stream back (on the same connection, so
+   * after the append itself if it was sent at all) until the store answers. Turns of `batch` that
+   * landed are kept as acknowledged: they are in the log, so they are part of the timeline, and a
+   * retry with the same client sequence number gets them back instead of applying them again. A
+   * stream holding anything else belongs to another writer: the universe opens again from it.
+   */
+  private async reconcile(batch: Proposal[]): Promise<void> {
+    for (let attempt = 0; !this.fenced; attempt++) {
+      let landed: Turn[];
+      try {
+        landed = await this.options.liveStore.readTail(this.universe.id, this.headPosition);
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 100 * 2 ** attempt)));
+        continue;
+      }
+      const ours = new Map(batch.map((proposal) => [proposal.turn.id, proposal]));
+      for (const turn of landed) {
+        const proposal = ours.get(turn.id);
+        if (!proposal || turn.position !== this.headPosition + 1) {
+          this.uncertain = null;
+          this.notifyIdle();
+          log.warn(
+            `the live stream of ${this.universe.id} holds turns this owner did not write; opening it again`,
+          );
+          this.fence(
+            new Error(`the live stream of ${this.universe.id} is ahead of turn ${this.headPosition}`),
+          );
+          return;
+        }
+        this.acknowledge(proposal); // its sender was told `unavailable`; a retry gets the turn
+      }
+      if (landed.length > 0)
+        log.info(
+          `universe ${this.universe.id}: ${landed.length} turns whose append timed out had landed; kept`,
+        );
+      this.uncertain = null;
+      this.tentativeState = this.stateDoc;
+      this.tentativeHead = this.headPosition;
+      this.appendNext();
+      this.notifyIdle();
+      return;
+    }
   }
 
   /**
@@ -621,12 +677,13 @@ export class UniverseAuthority {
    * concurrent join is adding) reads the outcome here.
    */
   settled(): Promise<void> {
-    if (this.appending.length === 0 && this.proposed.length === 0) return Promise.resolve();
+    if (this.appending.length === 0 && this.proposed.length === 0 && !this.uncertain)
+      return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private notifyIdle(): void {
-    if (this.appending.length > 0 || this.proposed.length > 0) return;
+    if (this.appending.length > 0 || this.proposed.length > 0 || this.uncertain) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const wake of waiters) wake();
