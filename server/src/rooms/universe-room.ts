@@ -308,21 +308,30 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
 
   override async onDispose(): Promise<void> {
     this.disposing = true;
-    services().ownership.closing(this.roomId);
+    const { liveStore, config, ownership } = services();
+    ownership.closing(this.roomId);
     this.stopTick?.();
-    const { liveStore, config } = services();
     await Promise.all([...this.leaving]);
     // The lease is kept (its timer still runs) until the universe can be given up safely.
-    const drained = await handOver(this.roomId, this.authority, {
+    const outcome = await handOver(this.roomId, this.authority, {
       drainMs: config.shutdownDrainMs,
       leaseTtlMs: config.leaseTtlMs,
+      stopped: () => ownership.stopped,
     });
     if (this.leaseTimer) clearInterval(this.leaseTimer);
+    if (outcome === "kept") {
+      log.error(
+        `universe ${this.roomId}: the process stops with ${this.authority.pendingCount} turns neither persisted ` +
+          "nor read back from the live store; its lease is left to lapse, not released",
+      );
+      ownership.closed(this.roomId);
+      return;
+    }
     // After the drain, a narration of a turn just persisted can still be recorded; when the turns
     // could not be written, their narrations cannot be either, and the next owner tells them.
-    await this.narration?.close(drained ? Math.min(config.shutdownDrainMs, 5_000) : 0);
+    await this.narration?.close(outcome === "persisted" ? Math.min(config.shutdownDrainMs, 5_000) : 0);
     await liveStore.release(this.authority.lease).catch(() => undefined);
-    services().ownership.closed(this.roomId);
+    ownership.closed(this.roomId);
   }
 
   /** A timeline operation requested over HTTP, possibly from another process (remote room call). */
@@ -508,19 +517,19 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
    * nobody else holds it). Only when another owner holds it does this room give the universe up.
    */
   private async renewLease(): Promise<void> {
-    const { config } = services();
     const now = Date.now();
     for (const client of this.clients) {
       const member = memberOf(client);
       if (member) void this.connections.renew(member.playerId, client.sessionId, now).catch(() => undefined);
     }
     try {
-      if ((await this.authority.keepLease(config.leaseTtlMs)) !== "elsewhere") return;
+      if (services().ownership.stopped) return; // the stores are closing
+      if ((await this.authority.keepLease(services().config.leaseTtlMs)) !== "elsewhere") return;
       if (this.disposing) return;
       log.warn(`lost the lease on universe ${this.roomId} to another process`);
       void this.disconnect(CloseCode.UniverseMoved);
     } catch (error) {
-      log.warn(`renewing the lease on ${this.roomId} failed`, error);
+      if (!this.disposing) log.warn(`renewing the lease on ${this.roomId} failed`, error);
     }
   }
 

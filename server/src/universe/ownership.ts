@@ -89,10 +89,23 @@ export class Ownership {
     this.open_.delete(universeId);
   }
 
-  /** Settles once every room this process has open has closed (used at shutdown). */
+  private stopped_ = false;
+
+  /** The process is stopping: its stores close next, so closing rooms stop trying to hand over. */
+  get stopped(): boolean {
+    return this.stopped_;
+  }
+
+  /**
+   * Settles once every room this process has open has closed, or after `timeoutMs`; from then on
+   * the process counts as stopped (used at shutdown).
+   */
   async allClosed(timeoutMs = 15_000): Promise<void> {
     const waits = [...this.open_.values()].map((entry) => entry.closed);
-    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(waits), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    this.stopped_ = true;
   }
 
   open(universeId: string): Promise<void> {
