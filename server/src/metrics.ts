@@ -5,6 +5,7 @@
  * can be subtracted to get the percentiles of the time between them.
  */
 import { PersistHealth, type PersistHealthReading } from "./universe/persist-health.ts";
+import { faults } from "./fault-log.ts";
 import { performance } from "node:perf_hooks";
 
 const FIRST_BOUND_MS = 0.05;
@@ -141,6 +142,8 @@ export interface MetricsReading {
   eventLoop: { activeMs: number; idleMs: number; lag: HistogramReading };
   /** Universes whose pending turns cannot be written now, and failure counts (PersistHealth). */
   persist: PersistHealthReading;
+  /** Failed calls to the database and the live store since start, by `dependency:class` (fault-log.ts). */
+  errors: Record<string, number>;
 }
 
 export class Metrics {
@@ -167,6 +170,7 @@ export class Metrics {
       commits: { ...this.commits.read(), turns: this.committedTurns, failed: this.failedCommits },
       eventLoop: { activeMs: round(loop.active), idleMs: round(loop.idle), lag: this.lag.histogram.read() },
       persist: this.persist.read(),
+      errors: faults.read(),
     };
   }
 

@@ -25,6 +25,7 @@ import {
 import { services } from "../services.ts";
 import { AuthError } from "../auth/tokens.ts";
 import { log } from "../log.ts";
+import { faults } from "../fault-log.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
 import { memberTurn, syncAspect, syncCharacter, syncScene, syncSceneFields, touched } from "./projection.ts";
@@ -529,7 +530,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       log.warn(`lost the lease on universe ${this.roomId} to another process`);
       void this.disconnect(CloseCode.UniverseMoved);
     } catch (error) {
-      if (!this.disposing) log.warn(`renewing the lease on ${this.roomId} failed`, error);
+      if (!this.disposing) faults.failed("live-store", error, { universeId: this.roomId });
     }
   }
 

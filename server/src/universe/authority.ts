@@ -32,6 +32,7 @@ import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
 import { SeqLedger } from "./seq-ledger.ts";
 import { log } from "../log.ts";
+import { faults } from "../fault-log.ts";
 
 /** A decided turn waiting for its live-store append. */
 interface Proposal {
@@ -549,6 +550,7 @@ export class UniverseAuthority {
       .then(
         () => {
           this.appending = [];
+          faults.recovered("live-store");
           // Acknowledgement point: the turns are in the write-ahead log, so now part of the timeline.
           for (const proposal of batch) this.acknowledge(proposal);
           this.appendNext();
@@ -588,7 +590,8 @@ export class UniverseAuthority {
       return;
     }
     const turns = batch.length === 1 ? `turn ${first}` : `turns ${first}–${first + batch.length - 1}`;
-    log.warn(`appending ${turns} of ${this.universe.id} to the live store failed`, error);
+    faults.failed("live-store", error, { universeId: this.universe.id, turns: batch.length });
+    log.debug(`appending ${turns} of ${this.universe.id} to the live store failed`);
     this.uncertain = batch;
     this.refuseAhead(batch, "the write-ahead log did not confirm the turn; try again");
     void this.reconcile(batch);

@@ -2,6 +2,7 @@ import type { Narration, Turn } from "@loom/shared";
 import type { LiveStore } from "../live/live-store.ts";
 import { AppendConflictError, type SnapshotWrite, type TurnStore } from "../persist/turn-store.ts";
 import { log } from "../log.ts";
+import { faults } from "../fault-log.ts";
 
 export interface PersisterOptions {
   universeId: string;
@@ -153,16 +154,12 @@ export class Persister {
       this.failures += 1;
       const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
       this.retryAt = Date.now() + backoff;
-      // the first failure in a row is an error an operator must see; the retries are warnings
-      (this.failures === 1 ? log.error : log.warn)(
-        `persisting ${turns.length} turns of ${this.options.universeId} failed (attempt ${this.failures}); they stay in the live store; retrying in ${backoff} ms`,
-        error,
-      );
+      // logged once per outage, not per universe and retry (fault-log.ts); the turns stay in the live store
+      faults.failed("database", error, { universeId: this.options.universeId, turns: turns.length });
       this.options.onWriteFailed?.(this.failures, error);
       return;
     }
-    if (this.failures > 0)
-      log.info(`persisting ${this.options.universeId} works again after ${this.failures} failed attempts`);
+    faults.recovered("database");
     this.failures = 0;
     this.retryAt = 0;
     this.writing = 0;

@@ -1,0 +1,92 @@
+import { safeMessage } from "./describe-error.ts";
+import { log } from "./log.ts";
+
+/** The dependencies whose failures an operator must see: the database and the live store. */
+export type Dependency = "database" | "live-store";
+
+interface Failing {
+  since: number;
+  failures: number;
+  universes: Set<string>;
+  codes: Set<string>;
+}
+
+/** An error's class: the driver's code (a SQLSTATE such as `53100`, `ECONNREFUSED`), else its name. */
+export function errorClass(error: unknown): string {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" || typeof code === "number") return String(code);
+    current = current.cause;
+  }
+  if (error instanceof Error && /timed? ?out/i.test(error.message)) return "timeout";
+  return error instanceof Error ? error.name : "unknown";
+}
+
+/**
+ * Failures of a dependency, logged once per change of state: the first failure (with its code,
+ * the universe and how many turns wait), then nothing while it keeps failing, then one line when
+ * it works again (how long, how many failures, how many universes). Never the failed call's
+ * payload: messages pass through safeMessage. Every failure is counted by dependency and class
+ * for GET /metrics (`errors`).
+ */
+export class FaultLog {
+  private readonly failing = new Map<Dependency, Failing>();
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  failed(
+    dependency: Dependency,
+    error: unknown,
+    context: { universeId?: string; turns?: number } = {},
+  ): void {
+    const code = errorClass(error);
+    const key = `${dependency}:${code}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const state = this.failing.get(dependency);
+    if (state) {
+      state.failures += 1;
+      if (context.universeId) state.universes.add(context.universeId);
+      if (!state.codes.has(code)) {
+        state.codes.add(code);
+        log.warn(`${dependency} now also fails with ${code}: ${safeMessage(error)}`);
+      }
+      return;
+    }
+    this.failing.set(dependency, {
+      since: this.now(),
+      failures: 1,
+      universes: new Set(context.universeId ? [context.universeId] : []),
+      codes: new Set([code]),
+    });
+    const where = context.universeId ? `; universe ${context.universeId}` : "";
+    const turns = context.turns === undefined ? "" : `, ${context.turns} turns waiting`;
+    log.error(
+      `${dependency} failing [${code}]: ${safeMessage(error)}${where}${turns}; ` +
+        "further failures are counted in GET /metrics until it works again",
+    );
+  }
+
+  /** A call to the dependency worked: if it was failing, one line says it recovered. */
+  recovered(dependency: Dependency): void {
+    const state = this.failing.get(dependency);
+    if (!state) return;
+    this.failing.delete(dependency);
+    log.info(
+      `${dependency} works again after ${this.now() - state.since} ms: ${state.failures} failed calls ` +
+        `(${[...state.codes].join(", ")}) in ${state.universes.size} universes`,
+    );
+  }
+
+  isFailing(dependency: Dependency): boolean {
+    return this.failing.has(dependency);
+  }
+
+  /** Failures since the process started, by `dependency:class`. */
+  read(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
+
+/** The process's fault log (rooms, persisters and the live store report to it). */
+export const faults = new FaultLog();
