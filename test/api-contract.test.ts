@@ -2,11 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import express from "express";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { API, apiErrorSchema, type ApiRoute, type ApiRouteName } from "@loom/shared";
+import {
+  API,
+  apiErrorSchema,
+  characterViewSchema,
+  roomStateSchema,
+  type ApiRoute,
+  type ApiRouteName,
+} from "@loom/shared";
 import { connect } from "../client-sdk/src/index.ts";
 import { installRoutes } from "../server/src/api/routes.ts";
-import { modes, startServer } from "./support/server.ts";
-import { overcome, sheet } from "./support/players.ts";
+import { modes, startServer, waitFor } from "./support/server.ts";
+import { overcome, setTable, sheet } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 const ROUTES = API as Record<string, ApiRoute>;
@@ -206,6 +213,35 @@ for (const mode of modes()) {
       };
       await call("logout", { body: { refreshToken: refreshed.refreshToken } });
       await call("logoutAll", { token: refreshed.token });
+    });
+
+    it("syncs a room state that roomStateSchema describes, field for field, to every role", async () => {
+      const table = await setTable(server.url, ["Wren"]);
+      const [wren] = table.players;
+      const gmSession = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const scene = await gmSession.act({ kind: "scene", title: "The fen", aspects: ["Thick fog"] });
+      expect(scene.ok).toBe(true);
+      const playing = await wren!.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: wren!.runId,
+      });
+      const watcher = connect(server.url);
+      await watcher.registerPlayer("Watcher");
+      await watcher.acceptInvite(table.inviteCode);
+      const watching = await watcher.joinUniverse(table.universeId, { role: "spectator" });
+      for (const session of [gmSession, playing, watching]) {
+        await waitFor(() => session.state.characters.get(wren!.characterId)?.present === true);
+        const json = (session.state as unknown as { toJSON(): unknown }).toJSON();
+        const parsed = roomStateSchema.safeParse(json);
+        expect(parsed.success ? [] : parsed.error.issues.slice(0, 3)).toEqual([]);
+        expect(session.state.scene.aspects.size).toBe(1);
+      }
+      // the GM's view holds every field the schema names, the owner-only and GM-only ones too
+      const seen = roomStateSchema.parse((gmSession.state as unknown as { toJSON(): unknown }).toJSON());
+      expect(Object.keys(seen.characters[wren!.characterId]!).sort()).toEqual(
+        Object.keys(characterViewSchema.shape).sort(),
+      );
+      for (const session of [gmSession, playing, watching]) await session.leave();
     });
 
     it("refuses with the error schema and a code its route lists", async () => {

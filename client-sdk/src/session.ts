@@ -12,6 +12,7 @@ import {
   type NarrationMessage,
   type Rejection,
   type RejectedMessage,
+  type RoomState,
   type Turn,
 } from "@loom/shared";
 
@@ -30,28 +31,8 @@ export interface SessionEvents {
   leave: (code: number) => void;
 }
 
-/** The synced room state as decoded on the client. */
-export interface RoomState {
-  universeId: string;
-  name: string;
-  head: number;
-  durableThrough: number;
-  persistedThrough: number;
-  scene: { id: string; title: string; location: string; summary: string; mode: string };
-  characters: Map<
-    string,
-    {
-      id: string;
-      name: string;
-      playerId: string;
-      fatePoints: number;
-      present: boolean;
-      takenOut: boolean;
-      privateNotes?: string;
-      gmNotes?: string;
-    }
-  >;
-}
+/** The synced room state as decoded on the client: see shared/src/room-state.ts. */
+export type { RoomState };
 
 type Listener<K extends keyof SessionEvents> = SessionEvents[K];
 
@@ -241,8 +222,8 @@ export class UniverseSession {
   }
 
   /**
-   * The decoded synced state (header, scene, characters, durability marks), shaped
-   * like the server's UniverseRoomState; decoded by reflection, so typed loosely here.
+   * The decoded synced state (header, scene, characters, durability marks), as the server's
+   * UniverseRoomState syncs it; its type is inferred from roomStateSchema in shared/.
    */
   get state(): RoomState {
     return this.room.state as RoomState;

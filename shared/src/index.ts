@@ -33,3 +33,4 @@ export * from "./state-diff.ts";
 export * from "./actors.ts";
 export * from "./narration/index.ts";
 export * from "./api/index.ts";
+export * from "./room-state.ts";
