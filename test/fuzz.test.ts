@@ -202,6 +202,7 @@ function fuzzSuite(mode: Mode): void {
   it(`answers ${perRoute} generated requests per route with coded errors, never a 5xx`, async () => {
     crashes.length = 0;
     const routes = declaredRoutes();
+    expect(routes.length).toBeGreaterThan(40);
     const known = {
       universes: [table.universeId],
       runs: table.players.map((p) => p.runId),

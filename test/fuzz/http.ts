@@ -1,6 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import fc from "fast-check";
+import { API, type ApiRoute } from "@loom/shared";
 import { anyValue } from "./frames.ts";
 
 export interface Route {
@@ -8,29 +7,16 @@ export interface Route {
   path: string;
 }
 
-const apiDir = resolve(import.meta.dirname, "../../server/src/api");
-
 /**
- * Every route the HTTP API declares, read from its source (`app.get("/…"`), so a route added
+ * Every route of the HTTP contract (`API` in shared/src/api/routes.ts), which
+ * test/api-contract.test.ts holds equal to the routes the server registers, so a route added
  * later is fuzzed without anyone remembering to list it here.
  */
-export function declaredRoutes(dir = apiDir): Route[] {
-  const found = new Map<string, Route>();
-  const walk = (folder: string) => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) {
-        const source = readFileSync(path, "utf8");
-        for (const match of source.matchAll(/\bapp\.(get|post|put|patch|delete)\(\s*"([^"]+)"/g)) {
-          const route = { method: match[1]!.toUpperCase() as Route["method"], path: match[2]! };
-          found.set(`${route.method} ${route.path}`, route);
-        }
-      }
-    }
-  };
-  walk(dir);
-  return [...found.values()];
+export function declaredRoutes(): Route[] {
+  return Object.values(API as Record<string, ApiRoute>).map((route) => ({
+    method: route.method.toUpperCase() as Route["method"],
+    path: route.path,
+  }));
 }
 
 export interface Known {
