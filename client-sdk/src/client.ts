@@ -1,5 +1,6 @@
 import { Client } from "@colyseus/sdk";
 import type {
+  ApiResponse,
   Character,
   CharacterRecord,
   CharacterSheetInput,
@@ -51,13 +52,7 @@ import { checkKeepTurns, UniverseSession } from "./session.ts";
 export type HistoryQuery = Omit<TimelineQuery, "searchPublic">;
 
 /** What registering, logging in and refreshing return. `token` is the access token. */
-export interface AuthResult {
-  player: { id: string; name: string };
-  token: string;
-  tokenExpiresAt: string;
-  refreshToken: string;
-  refreshTokenExpiresAt: string;
-}
+export type AuthResult = ApiResponse<"login">;
 
 /** Reads a JWT's `exp` without verifying it (the server does that): only to refresh in time. */
 function expiresWithin(token: string, seconds: number): boolean {
