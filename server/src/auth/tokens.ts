@@ -101,11 +101,52 @@ function secretBytes(secret: string, source: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
+/** What a verified token says. */
+interface Claims {
+  sub: string;
+  name: string;
+  gen: number;
+  exp: number;
+}
+
+/** Verified tokens remembered at most (the oldest make room). */
+const VERIFIED_TOKENS = 10_000;
+
 export function createTokenService(secret: Uint8Array, options: TokenServiceOptions = {}): TokenService {
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
   const now = options.now ?? Date.now;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)
     throw new RangeError(`token TTL must be ≥ 1 s, got ${ttlSeconds}`);
+
+  /**
+   * Tokens whose signature and claims were checked, by their exact text: every request and join
+   * presents one, and an HMAC check through WebCrypto costs far more than the lookup. Only the
+   * signature is remembered; expiry and revocation are checked on every use.
+   */
+  const verified = new Map<string, Claims>();
+  const checkSignature = async (token: string): Promise<Claims> => {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, secret, {
+        algorithms: ["HS256"],
+        issuer: TOKEN_ISSUER,
+        requiredClaims: ["sub", "exp"],
+        currentDate: new Date(now()),
+      }));
+    } catch (error) {
+      throw authError(error);
+    }
+    const { sub, name, gen = 0, exp } = payload;
+    if (!sub || typeof name !== "string" || name === "") {
+      throw new AuthError("invalid_claims", "the token does not name a player");
+    }
+    if (typeof gen !== "number" || !Number.isInteger(gen) || gen < 0)
+      throw new AuthError("invalid_claims", `the token's "gen" claim is invalid`);
+    const claims = { sub, name, gen, exp: exp! };
+    if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
+    verified.set(token, claims);
+    return claims;
+  };
 
   return {
     ttlSeconds,
@@ -124,23 +165,13 @@ export function createTokenService(secret: Uint8Array, options: TokenServiceOpti
     async verify(token) {
       if (typeof token !== "string" || token.trim() === "")
         throw new AuthError("missing", "no token was presented");
-      let payload;
-      try {
-        ({ payload } = await jwtVerify(token, secret, {
-          algorithms: ["HS256"],
-          issuer: TOKEN_ISSUER,
-          requiredClaims: ["sub", "exp"],
-          currentDate: new Date(now()),
-        }));
-      } catch (error) {
-        throw authError(error);
+      const claims = verified.get(token) ?? (await checkSignature(token));
+      // a remembered token still expires on time; jose's rule, to the second
+      if (claims.exp <= Math.floor(now() / 1000)) {
+        verified.delete(token);
+        throw new AuthError("expired", "the token has expired");
       }
-      const { sub, name, gen = 0 } = payload;
-      if (!sub || typeof name !== "string" || name === "") {
-        throw new AuthError("invalid_claims", "the token does not name a player");
-      }
-      if (typeof gen !== "number" || !Number.isInteger(gen) || gen < 0)
-        throw new AuthError("invalid_claims", `the token's "gen" claim is invalid`);
+      const { sub, name, gen } = claims;
       if (options.generationOf) {
         const current = await options.generationOf(sub);
         if (current === null) throw new AuthError("revoked", "the token's player does not exist");
