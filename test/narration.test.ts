@@ -122,6 +122,11 @@ for (const mode of modes()) {
       const third = await table.gm.retell(table.universeId, position);
       const turn = await table.players[0]!.client.turn(table.universeId, position);
       expect(turn.narration).toEqual({ ...first, retellings: [again, third] });
+      // a member joining now gets the turn with its retellings in the recent window
+      const watching = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      await waitFor(() => watching.turns.some((t) => t.position === position), 5_000, "the recent window");
+      expect(watching.turns.find((t) => t.position === position)?.narration).toEqual(turn.narration);
+      await watching.leave();
       // only game masters retell, and only a turn that exists
       await expect(table.players[0]!.client.retell(table.universeId, position)).rejects.toMatchObject({
         status: 403,

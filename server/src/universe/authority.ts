@@ -18,6 +18,7 @@ import {
   type SnapshotReason,
   type SystemCommand,
   type Narration,
+  type Telling,
   type Turn,
   type Random,
   type RunState,
@@ -370,6 +371,15 @@ export class UniverseAuthority {
     const index = this.recent.findIndex((turn) => turn.position === position);
     const turn = this.recent[index];
     if (turn && turn.narration === null) this.recent[index] = { ...turn, narration };
+  }
+
+  /** The recent window shows a retelling recorded on a turn, after the tellings it already has. */
+  noteRetelling(position: number, telling: Telling): void {
+    const index = this.recent.findIndex((turn) => turn.position === position);
+    const turn = this.recent[index];
+    if (!turn?.narration) return;
+    const retellings = [...(turn.narration.retellings ?? []), telling];
+    this.recent[index] = { ...turn, narration: { ...turn.narration, retellings } };
   }
 
   /** Resolves once the turn at `position` is in the TurnStore; rejects if this owner is fenced. */

@@ -152,6 +152,7 @@ export async function retell(
   if (!told)
     return { ok: false, rejection: reject(RejectionCode.Unavailable, "the universe closed; try again") };
   await turnStore.appendRetelling(authority.universe.id, position, told);
+  authority.noteRetelling(position, told);
   return { ok: true, narration: told };
 }
 
