@@ -160,6 +160,25 @@ describe("narration of one universe", () => {
     expect(fresh.recover([turn(1), turn(2), turn(3)], saltMarches())).toBe(1);
   });
 
+  it("tells each recovered turn against the state just after it, not the state at the head", async () => {
+    const { narrator, narration } = setup({ concurrency: 4, backlog: 10 });
+    const start = saltMarches();
+    const title = (value: string, prev: string) => [
+      { op: "set" as const, path: "/scene/title", value, prev },
+    ];
+    const window = [
+      { ...turn(1), deltas: title("The flooded stair", start.scene.title) },
+      { ...turn(2), deltas: title("The sea wall", "The flooded stair") },
+    ];
+    const head = { ...start, scene: { ...start.scene, title: "The sea wall" } };
+    expect(narration.recover(window, head)).toBe(2);
+    await tick();
+    expect(narrator.requests.map((r) => [r.request.turn.position, r.request.state.scene.title])).toEqual([
+      [1, "The flooded stair"],
+      [2, "The sea wall"],
+    ]);
+  });
+
   it("on close, abandons what does not finish in time unrecorded (the next owner tells it)", async () => {
     const { narrator, records, narration } = setup();
     narration.enqueue(turn(1), saltMarches(), []);

@@ -1,5 +1,7 @@
 import {
+  applyDeltas,
   GAME_MASTER,
+  invertDeltas,
   isHiddenTurn,
   narrationSeed,
   SPECTATOR,
@@ -32,6 +34,27 @@ interface Job {
   turn: Turn;
   state: UniverseState;
   previous: readonly Turn[];
+}
+
+/**
+ * The state after each of `turns[from…]`, given the state after the last: walked back by undoing
+ * each turn's deltas (they carry what they replaced). Should a turn's deltas not undo cleanly,
+ * it and the turns before it are told against the oldest state reached.
+ */
+function statesAfter(turns: readonly Turn[], from: number, last: UniverseState): UniverseState[] {
+  const states: UniverseState[] = new Array<UniverseState>(turns.length - from);
+  let state = last;
+  let intact = true;
+  for (let i = turns.length - 1; i >= from; i--) {
+    states[i - from] = state;
+    if (!intact) continue;
+    try {
+      state = applyDeltas(state, invertDeltas(turns[i]!.deltas));
+    } catch {
+      intact = false;
+    }
+  }
+  return states;
 }
 
 /** How long streamed prose after a narration's first chunk may wait to leave with the next. */
@@ -112,8 +135,8 @@ export class UniverseNarration {
 
   /**
    * Narrates the turns a previous owner acknowledged but never narrated (it died mid-narration, or
-   * before): those after the newest narrated turn of the window. They are told against the
-   * current state, the only one at hand.
+   * before): those after the newest narrated turn of the window. Each is told against the state
+   * just after it, as it would have been: the current state with the later turns' deltas undone.
    */
   recover(recent: readonly Turn[], state: UniverseState): number {
     let from = 0;
@@ -123,11 +146,12 @@ export class UniverseNarration {
         break;
       }
     }
+    const after = statesAfter(recent, from, state);
     let count = 0;
     for (let i = from; i < recent.length; i++) {
       const turn = recent[i]!;
       if (turn.narration !== null || turn.position <= this.options.branchPosition) continue;
-      this.enqueue(turn, state, recent.slice(0, i + 1));
+      this.enqueue(turn, after[i - from]!, recent.slice(0, i + 1));
       count += 1;
     }
     return count;
