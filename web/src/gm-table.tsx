@@ -1,22 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Delta, Invite, Member, Turn } from "@loom/client-sdk";
+import { turnKindSchema } from "@loom/shared";
 import { client } from "./api.ts";
 import type { Live } from "./live.ts";
 import { Timeline } from "./timeline.tsx";
 import { Action, ErrorLine, Field, formValues, Submit, useTask } from "./ui.tsx";
 
-const KINDS = [
-  "action",
-  "choice",
-  "custom",
-  "combat",
-  "world_event",
-  "system",
-  "undo",
-  "retcon",
-  "session_start",
-  "session_end",
-];
+const KINDS = turnKindSchema.options;
 
 /** The GM's timeline: live, or filtered by kind and character and searched in full text (HTTP). */
 export function GmTimeline({ universeId, live }: { universeId: string; live: Live }) {

@@ -1,4 +1,6 @@
 import {
+  ladderName,
+  signed,
   viewState,
   viewTurn,
   type Resolution,
@@ -18,26 +20,9 @@ export interface MarkdownOptions {
 }
 
 const FACES: Record<number, string> = { [-1]: "−", 0: "0", 1: "+" };
-const LADDER = [
-  "Terrible",
-  "Poor",
-  "Mediocre",
-  "Average",
-  "Fair",
-  "Good",
-  "Great",
-  "Superb",
-  "Fantastic",
-  "Epic",
-  "Legendary",
-];
-
-function signed(n: number): string {
-  return n >= 0 ? `+${n}` : `${n}`;
-}
 
 function ladder(n: number): string {
-  return LADDER[n + 2] ?? signed(n);
+  return ladderName(n) ?? signed(n);
 }
 
 /** A roll in one line: skill and rating, the four faces, total against opposition, outcome. */
