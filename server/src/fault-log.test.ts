@@ -39,6 +39,31 @@ describe("fault log", () => {
     expect(faults.isFailing("database")).toBe(false);
   });
 
+  it("stays failing while one universe fails and others write, until that universe writes or closes", () => {
+    const lines: string[] = [];
+    const spies = [
+      vi.spyOn(console, "error").mockImplementation((line: unknown) => void lines.push(String(line))),
+      vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line))),
+    ];
+    const faults = new FaultLog(() => 1_000);
+    try {
+      // a database that refuses one universe's turns, while another's are written at every tick
+      for (let tick = 0; tick < 5; tick++) {
+        faults.failed("database", diskFull(), { universeId: "u-bad", turns: tick + 1 });
+        faults.recovered("database", "u-good");
+      }
+      expect(faults.isFailing("database")).toBe(true);
+      expect(lines.filter((line) => line.includes("database failing"))).toHaveLength(1);
+      // the failing universe closes here: the next failure is news again
+      faults.closed("database", "u-bad");
+      expect(faults.isFailing("database")).toBe(false);
+      faults.failed("database", diskFull(), { universeId: "u-other", turns: 1 });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(lines.filter((line) => line.includes("database failing"))).toHaveLength(2);
+  });
+
   it("classes an error by its driver's code, else by its name", () => {
     expect(errorClass(diskFull())).toBe("53100");
     expect(errorClass(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))).toBe(

@@ -9,6 +9,8 @@ interface Failing {
   failures: number;
   universes: Set<string>;
   codes: Set<string>;
+  /** What still fails: universes, and "" for calls that concern none. */
+  open: Set<string>;
 }
 
 /** An error's class: the driver's code (a SQLSTATE such as `53100`, `ECONNREFUSED`), else its name. */
@@ -46,6 +48,7 @@ export class FaultLog {
     const state = this.failing.get(dependency);
     if (state) {
       state.failures += 1;
+      state.open.add(context.universeId ?? "");
       if (context.universeId) state.universes.add(context.universeId);
       if (!state.codes.has(code)) {
         state.codes.add(code);
@@ -58,6 +61,7 @@ export class FaultLog {
       failures: 1,
       universes: new Set(context.universeId ? [context.universeId] : []),
       codes: new Set([code]),
+      open: new Set([context.universeId ?? ""]),
     });
     const where = context.universeId ? `; universe ${context.universeId}` : "";
     const turns = context.turns === undefined ? "" : `, ${context.turns} turns waiting`;
@@ -67,14 +71,38 @@ export class FaultLog {
     );
   }
 
-  /** A call to the dependency worked: if it was failing, one line says it recovered. */
-  recovered(dependency: Dependency): void {
+  /**
+   * A call to the dependency worked (for `universeId`, when it concerned one). Once nothing that
+   * failed still fails, one line says it recovered: a universe the database refuses stays failing
+   * while the others write, rather than flapping between the two states at every write.
+   */
+  recovered(dependency: Dependency, universeId?: string): void {
     const state = this.failing.get(dependency);
     if (!state) return;
+    if (universeId === undefined) state.open.clear();
+    else {
+      state.open.delete(universeId);
+      state.open.delete("");
+    }
+    if (state.open.size > 0) return;
     this.failing.delete(dependency);
     log.info(
       `${dependency} works again after ${this.now() - state.since} ms: ${state.failures} failed calls ` +
         `(${[...state.codes].join(", ")}) in ${state.universes.size} universes`,
+    );
+  }
+
+  /**
+   * A universe closed in this process: whatever failed for it no longer fails here. If it was the
+   * last, the dependency counts as working (a later failure is logged again).
+   */
+  closed(dependency: Dependency, universeId: string): void {
+    const state = this.failing.get(dependency);
+    if (!state?.open.delete(universeId) || state.open.size > 0) return;
+    this.failing.delete(dependency);
+    log.info(
+      `${dependency}: the universes it failed for have closed here, after ${this.now() - state.since} ms and ` +
+        `${state.failures} failed calls (${[...state.codes].join(", ")})`,
     );
   }
 

@@ -1,6 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Turn } from "@loom/shared";
 import { safeMessage } from "../describe-error.ts";
+import { errorClass } from "../fault-log.ts";
 import { rowsOf, type Db } from "./rows.ts";
 import { inheritedUndos, turns, universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
@@ -146,6 +147,7 @@ function failed(error: unknown): AppendOutcome {
     conflict: error instanceof AppendConflictError ? error.actualHead : null,
     // a failed query's message holds its parameters: the whole batch of turns
     message: safeMessage(error),
+    code: errorClass(error),
   };
 }
 

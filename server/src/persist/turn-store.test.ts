@@ -77,6 +77,7 @@ describe.skipIf(!databaseUrl)("postgres", () => {
           "snapshots",
           "turns",
           "universe_invites",
+          "universe_leases",
           "universe_members",
           "universes",
         ]);

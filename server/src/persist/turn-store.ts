@@ -68,7 +68,13 @@ export interface AppendRequest {
 export type AppendOutcome =
   | { ok: true; head: number }
   /** `conflict`: the head the universe has instead of the expected one (AppendConflictError). */
-  | { ok: false; conflict: number | null; message: string };
+  | {
+      ok: false;
+      conflict: number | null;
+      message: string;
+      /** The error's class (a SQLSTATE such as `53100`, else its name): what the fault log reports. */
+      code?: string;
+    };
 
 /**
  * A snapshot whose state is already its canonical JSON (computed for its checksum): the store

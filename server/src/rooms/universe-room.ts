@@ -320,6 +320,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       stopped: () => ownership.stopped,
     });
     if (this.leaseTimer) clearInterval(this.leaseTimer);
+    faults.closed("database", this.roomId);
+    faults.closed("live-store", this.roomId);
     if (outcome === "kept") {
       log.error(
         `universe ${this.roomId}: the process stops with ${this.authority.pendingCount} turns neither persisted ` +

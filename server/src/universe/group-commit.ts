@@ -86,5 +86,5 @@ function settle(request: Waiting, outcome: AppendOutcome): void {
   if (outcome.ok) request.resolve({ head: outcome.head });
   else if (outcome.conflict !== null)
     request.reject(new AppendConflictError(request.universeId, request.batch.expectedHead, outcome.conflict));
-  else request.reject(new Error(outcome.message));
+  else request.reject(Object.assign(new Error(outcome.message), { code: outcome.code }));
 }

@@ -159,7 +159,7 @@ export class Persister {
       this.options.onWriteFailed?.(this.failures, error);
       return;
     }
-    faults.recovered("database");
+    faults.recovered("database", this.options.universeId);
     this.failures = 0;
     this.retryAt = 0;
     this.writing = 0;
