@@ -240,7 +240,7 @@ function fuzzSuite(mode: Mode): void {
     expect(broken.slice(0, 30)).toEqual([]);
     expect(changed).toEqual([]);
     expect(distinct(crashes)).toEqual([]);
-  }, 900_000);
+  }, 1_800_000);
 }
 
 for (const mode of modes()) describe.skipIf(!mode.available)(`fuzz (${mode.name})`, () => fuzzSuite(mode));
@@ -280,8 +280,15 @@ async function sendAll(
           body: request.body,
         });
         status = response.status;
-        text = await response.text();
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        // a read creates no turn, so its answer explains none: what matters is that it was
+        // answered (reading large ones whole, an export or the OpenAPI document ten thousand
+        // times, would be the whole run)
+        if (status < 300 && request.method === "GET") {
+          await response.body?.cancel();
+          continue;
+        }
+        text = await response.text();
       } catch (error) {
         failures.push(`${request.method} ${request.url.slice(0, 120)}: no answer (${String(error)})`);
         continue;

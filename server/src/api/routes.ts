@@ -18,6 +18,8 @@ import { openApiDocument } from "./openapi.ts";
 import { renderDocsPage } from "./docs-page.ts";
 
 let docs: string | null = null;
+/** The document as sent: built and serialized once, it is the same for every caller. */
+let openApiText: string | null = null;
 function docsPage(): string {
   docs ??= renderDocsPage(openApiDocument());
   return docs;
@@ -61,10 +63,10 @@ export function installRoutes(app: Application): void {
     route(async () => services().metrics.read()),
   );
 
-  app.get(
-    API.openApi.path,
-    route(async () => openApiDocument()),
-  );
+  app.get(API.openApi.path, (_req, res) => {
+    openApiText ??= JSON.stringify(openApiDocument());
+    res.type("application/json").send(openApiText);
+  });
 
   app.get(API.docs.path, (_req, res) => {
     res.type("text/html").send(docsPage());
