@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Worker } from "node:worker_threads";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import fc from "fast-check";
 import type { Turn } from "@loom/shared";
 import type { LoomServer } from "../server/src/app.ts";
@@ -6,7 +7,8 @@ import { modes, startServer, type Mode } from "./support/server.ts";
 import { setTable, type Table } from "./support/players.ts";
 import { RawSeat } from "./fuzz/seat.ts";
 import { frames, type GeneratedFrame } from "./fuzz/frames.ts";
-import { declaredRoutes, requests, type GeneratedRequest } from "./fuzz/http.ts";
+import { declaredRoutes } from "./fuzz/http.ts";
+import type { HttpJob, HttpJobResult } from "./fuzz/http-send.ts";
 import { checkUniverses } from "./fuzz/invariants.ts";
 
 /**
@@ -212,24 +214,32 @@ function fuzzSuite(mode: Mode): void {
     const broken: string[] = [];
     const changed: string[] = [];
     let sent = 0;
+    const sender = new HttpSender();
+    onTestFinished(() => void sender.close());
     for (const [index, route] of routes.entries()) {
       const name = `${route.method} ${route.path}`;
       const before = await heads();
       // logging out revokes what it is given: those routes get a throwaway player's token, so
       // the table's players stay signed in for the routes after them
       const given = /logout/.test(route.path) ? { ...known, tokens: [await throwaway(server.url)] } : known;
-      const batch = fc.sample(requests(route, given), { seed: SEED + index, numRuns: perRoute });
-      const t0 = performance.now();
-      const statuses = new Map<number, number>();
-      broken.push(...(await sendAll(server.url, batch, told, statuses)).map((f) => `${name}: ${f}`));
+      const result = await sender.run({
+        base: server.url,
+        route,
+        known: given,
+        seed: SEED + index,
+        count: perRoute,
+        concurrency: HTTP_CONCURRENCY,
+      });
+      for (const id of result.told) told.add(id);
+      broken.push(...result.failures.map((f) => `${name}: ${f}`));
+      sent += result.sent;
       const t1 = performance.now();
-      sent += batch.length;
       if (!(await alive())) broken.push(`server not healthy after ${name}`);
       changed.push(...(await audit(before)).map((p) => `${name}: ${p}`));
       if (process.env.LOOM_FUZZ_VERBOSE) {
-        const answers = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`);
+        const answers = result.statuses.sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`);
         console.log(
-          `${name}: ${Math.round(t1 - t0)} ms, audit ${Math.round(performance.now() - t1)} ms, ${answers.join(" ")}`,
+          `${name}: generated in ${Math.round(result.generatedMs)} ms, sent in ${Math.round(result.sentMs)} ms, audit ${Math.round(performance.now() - t1)} ms, ${answers.join(" ")}`,
         );
       }
     }
@@ -254,69 +264,24 @@ async function throwaway(base: string): Promise<string> {
   return ((await response.json()) as { token: string }).token;
 }
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+/** The thread that generates and sends the HTTP batches (test/fuzz/http-worker.mjs). */
+class HttpSender {
+  private readonly worker = new Worker(new URL("./fuzz/http-worker.mjs", import.meta.url));
 
-/**
- * Sends the requests with a few in flight; returns what broke the contract: a 5xx, or an error
- * answer without a `{ error: { code, message } }` body. Ids named in 2xx answers count as told.
- */
-async function sendAll(
-  base: string,
-  batch: GeneratedRequest[],
-  told: Set<string>,
-  statuses = new Map<number, number>(),
-): Promise<string[]> {
-  const failures: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < batch.length) {
-      const request = batch[next++]!;
-      let status = 0;
-      let text = "";
-      try {
-        const response = await fetch(`${base}${request.url}`, {
-          method: request.method,
-          headers: request.headers,
-          body: request.body,
-        });
-        status = response.status;
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        // a read creates no turn, so its answer explains none: what matters is that it was
-        // answered (reading large ones whole, an export or the OpenAPI document ten thousand
-        // times, would be the whole run)
-        if (status < 300 && request.method === "GET") {
-          await response.body?.cancel();
-          continue;
-        }
-        text = await response.text();
-      } catch (error) {
-        failures.push(`${request.method} ${request.url.slice(0, 120)}: no answer (${String(error)})`);
-        continue;
-      }
-      if (status >= 200 && status < 300) {
-        for (const id of text.match(UUID) ?? []) told.add(id);
-        continue;
-      }
-      if (status >= 500) {
-        failures.push(
-          `${status} for ${request.method} ${request.url.slice(0, 120)} body ${String(request.body).slice(0, 200)}: ${text.slice(0, 200)}`,
-        );
-        continue;
-      }
-      if (status === 404 && !request.url.startsWith("/api")) continue;
-      let coded = false;
-      try {
-        const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-        coded = typeof body.error?.code === "string" && typeof body.error?.message === "string";
-      } catch {
-        coded = false;
-      }
-      if (!coded)
-        failures.push(
-          `${status} without a coded error for ${request.method} ${request.url.slice(0, 120)}: ${text.slice(0, 120)}`,
-        );
-    }
-  };
-  await Promise.all(Array.from({ length: HTTP_CONCURRENCY }, worker));
-  return failures;
+  run(job: HttpJob): Promise<HttpJobResult> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.worker.once("error", onError);
+      this.worker.once("message", (reply: { ok: boolean; result?: HttpJobResult; error?: string }) => {
+        this.worker.off("error", onError);
+        if (reply.ok) resolve(reply.result!);
+        else reject(new Error(reply.error));
+      });
+      this.worker.postMessage(job);
+    });
+  }
+
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
 }
