@@ -9,11 +9,14 @@ import { join } from "node:path";
 import { loadConfig, type NarratorConfig } from "../src/config.ts";
 import { startLoomServer } from "../src/app.ts";
 import { spawn, type ChildProcess } from "node:child_process";
-import { connect, type UniverseSession } from "../../client-sdk/src/index.ts";
 
 const PLAYERS = 10;
 const PER_PLAYER_PER_SECOND = 20;
 const SECONDS = 5;
+/** Off, template and OpenAI-compatible take turns this many times, so drift on a shared machine falls on all three. */
+const ROUNDS = Number(process.env.LOOM_BENCH_ROUNDS ?? 3);
+/** Which phases run (comma-separated off, template, openai): one alone, to profile it. */
+const PHASES = new Set((process.env.LOOM_BENCH_PHASES ?? "off,template,openai").split(","));
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0
@@ -23,26 +26,24 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (ms: number) => Number(ms.toFixed(2));
 
-async function table(url: string) {
-  const gm = connect(url);
-  await gm.registerPlayer("Bench GM");
-  const universe = await gm.createUniverse({ name: "Bench", visibility: "public" });
-  const players: Array<{ session: UniverseSession; characterId: string }> = [];
-  for (let i = 0; i < PLAYERS; i++) {
-    const client = connect(url);
-    await client.registerPlayer(`P${i}`);
-    const { character, run } = await client.createCharacter(universe.id, {
-      name: `Runner ${i}`,
-      highConcept: "Courier",
-      trouble: "Always late",
-      skills: { Athletics: 2 },
-    });
-    players.push({
-      session: await client.joinUniverse(universe.id, { role: "player", runId: run.id }),
-      characterId: character.id,
-    });
-  }
-  return players;
+interface Played {
+  latencies: number[];
+  firstChunk: Array<[number, number]>;
+}
+
+/** Ten players acting for SECONDS against `url`, from a process of their own (narration-players.ts). */
+async function play(url: string): Promise<Played> {
+  const plan = { url, players: PLAYERS, perPlayerPerSecond: PER_PLAYER_PER_SECOND, seconds: SECONDS };
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(import.meta.dirname, "narration-players.ts"), JSON.stringify(plan)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`the players' process exited with ${code}`);
+  return JSON.parse(out.trim().split("\n").at(-1)!) as Played;
 }
 
 /** The position a request to the endpoint narrates, from its prompt. */
@@ -89,10 +90,8 @@ async function endpointLog(endpoint: Endpoint): Promise<{ prompts: string[]; wri
   return (await (await fetch(endpoint.side)).json()) as { prompts: string[]; written: number[][] };
 }
 
-/** Epoch milliseconds with sub-millisecond precision, comparable across processes. */
-const now = () => performance.timeOrigin + performance.now();
 
-async function run(narrator: NarratorConfig, port: number, endpoint: Endpoint | null) {
+async function serve(narrator: NarratorConfig, port: number) {
   const config = loadConfig(process.env, {
     port,
     actionsPerSecond: 0,
@@ -101,80 +100,65 @@ async function run(narrator: NarratorConfig, port: number, endpoint: Endpoint | 
     narrator,
   });
   const loom = await startLoomServer(config);
+  return { url: `http://127.0.0.1:${port}`, shutdown: () => loom.shutdown() };
+}
+
+interface Phase {
+  latencies: number[];
+  delays: number[];
+  asked: number;
+}
+
+/** One phase: a server with this narrator, the players acting on it; with an endpoint, the first chunks' delays too. */
+async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: Phase): Promise<void> {
+  const server = await serve(narrator, 2598);
+  const asked = endpoint ? (await endpointLog(endpoint)).prompts.length : 0;
+  let played: Played;
   try {
-    const players = await table(`http://127.0.0.1:${port}`);
-    // the first chunk of each position, as the first player received it
-    const firstChunk = new Map<number, number>();
-    players[0]!.session.on("narration", (message) => {
-      if (message.chunk && !firstChunk.has(message.position)) firstChunk.set(message.position, now());
-    });
-    const asked = endpoint ? (await endpointLog(endpoint)).prompts.length : 0;
-    const latencies: number[] = [];
-    const end = Date.now() + SECONDS * 1_000;
-    const interval = 1_000 / PER_PLAYER_PER_SECOND;
-    await Promise.all(
-      players.map(async (player, p) => {
-        let i = 0;
-        await new Promise((r) => setTimeout(r, (p * interval) / PLAYERS));
-        while (Date.now() < end) {
-          const sent = performance.now();
-          const result = await player.session.act({
-            kind: "action",
-            action: "overcome",
-            characterId: player.characterId,
-            skill: "Athletics",
-            opposition: 2,
-            description: `sprint ${i++}`,
-          });
-          if (result.ok) latencies.push(performance.now() - sent);
-          await new Promise((r) => setTimeout(r, Math.max(0, interval - (performance.now() - sent))));
-        }
-      }),
-    );
-    // let the narrations in flight finish before reading their figures
-    await new Promise((r) => setTimeout(r, 1_000));
-    latencies.sort((a, b) => a - b);
-    const delays: number[] = [];
-    let told = 0;
-    if (endpoint) {
-      const log = await endpointLog(endpoint);
-      told = log.prompts.length - asked;
-      for (let n = asked; n < log.prompts.length; n++) {
-        const position = positionAsked(log.prompts[n]!);
-        const written = log.written[n]?.[0];
-        const received = position === null ? undefined : firstChunk.get(position);
-        if (written !== undefined && received !== undefined) delays.push(received - written);
-      }
-      delays.sort((a, b) => a - b);
-    }
-    for (const player of players) await player.session.leave();
-    return { latencies, delays, asked: told };
+    played = await play(server.url);
   } finally {
-    await loom.shutdown();
+    await server.shutdown();
+  }
+  into.latencies.push(...played.latencies);
+  if (!endpoint) return;
+  const firstChunk = new Map(played.firstChunk);
+  const log = await endpointLog(endpoint);
+  into.asked += log.prompts.length - asked;
+  for (let n = asked; n < log.prompts.length; n++) {
+    const position = positionAsked(log.prompts[n]!);
+    const written = log.written[n]?.[0];
+    const received = position === null ? undefined : firstChunk.get(position);
+    if (written !== undefined && received !== undefined) into.delays.push(received - written);
   }
 }
 
 export default async function narrationBench(): Promise<Record<string, unknown>> {
   const base = loadConfig({}).narrator;
   const endpoint = await startEndpoint();
+  // one server at a time: Colyseus's matchmaker is one per process
+  const narrators: NarratorConfig[] = [
+    { ...base, kind: "off" },
+    { ...base, kind: "template" },
+    {
+      ...base,
+      kind: "openai-compatible",
+      url: endpoint.url,
+      model: "bench",
+      // 200 turns/s with 300 ms each: about 60 narrations in flight to keep up
+      concurrency: 64,
+    },
+  ];
   try {
-    const off = await run({ ...base, kind: "off" }, 2598, null);
-    process.stderr.write(`narrator off: p50 ${percentile(off.latencies, 50).toFixed(2)} ms\n`);
-    const template = await run({ ...base, kind: "template" }, 2599, null);
-    process.stderr.write(`template: p50 ${percentile(template.latencies, 50).toFixed(2)} ms\n`);
-    const on = await run(
-      {
-        ...base,
-        kind: "openai-compatible",
-        url: endpoint.url,
-        model: "bench",
-        // 200 turns/s with 300 ms each: about 60 narrations in flight to keep up
-        concurrency: 64,
-      },
-      2600,
-      endpoint,
-    );
-    process.stderr.write(`openai-compatible: p50 ${percentile(on.latencies, 50).toFixed(2)} ms\n`);
+    const off: Phase = { latencies: [], delays: [], asked: 0 };
+    const template: Phase = { latencies: [], delays: [], asked: 0 };
+    const on: Phase = { latencies: [], delays: [], asked: 0 };
+    for (let r = 1; r <= ROUNDS; r++) {
+      if (PHASES.has("off")) await phase(narrators[0]!, null, off);
+      if (PHASES.has("template")) await phase(narrators[1]!, null, template);
+      if (PHASES.has("openai")) await phase(narrators[2]!, endpoint, on);
+      process.stderr.write(`round ${r}/${ROUNDS} played\n`);
+    }
+    for (const list of [off.latencies, template.latencies, on.latencies, on.delays]) list.sort((a, b) => a - b);
     const p = (latencies: number[], q: number) => round(percentile(latencies, q));
     const offP50 = percentile(off.latencies, 50);
     const offP99 = percentile(off.latencies, 99);

@@ -17,6 +17,7 @@ import { newId, setServices, type Services } from "./services.ts";
 import { createNarrator } from "./narrator/index.ts";
 import { Ownership, UNIVERSE_ROOM } from "./universe/ownership.ts";
 import { GroupCommit } from "./universe/group-commit.ts";
+import { NarrationRecorder } from "./narrator/narration-recorder.ts";
 import { Metrics } from "./metrics.ts";
 import { PersistTick } from "./universe/persist-tick.ts";
 import { UniverseRoom } from "./rooms/universe-room.ts";
@@ -118,6 +119,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     persistTick,
     metrics,
     narrator: createNarrator(config.narrator),
+    narrationRecords: new NarrationRecorder(turnStore),
     processId,
     newId,
   };

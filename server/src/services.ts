@@ -12,6 +12,7 @@ import type { Ownership } from "./universe/ownership.ts";
 import type { PersistTick } from "./universe/persist-tick.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Narrator } from "./narrator/narrator.ts";
+import type { NarrationRecorder } from "./narrator/narration-recorder.ts";
 
 /**
  * What the rooms and the HTTP API share inside one process. Colyseus instantiates rooms by
@@ -37,6 +38,8 @@ export interface Services {
   metrics: Metrics;
   /** Tells each turn in prose after it is broadcast; null when narration is off. */
   narrator: Narrator | null;
+  /** Where rooms record what the narrator told, in groups across universes. */
+  narrationRecords: NarrationRecorder;
   /** This process's id in the matchmaker, used as the lease owner. */
   processId: string;
   newId: () => string;

@@ -6,6 +6,7 @@ import type { Db } from "./rows.ts";
 import { StateReader, upsertSnapshots } from "./states.ts";
 import { TimelineReader } from "./timeline.ts";
 import type {
+  NarrationRecord,
   AppendBatch,
   AppendOutcome,
   AppendRequest,
@@ -111,6 +112,9 @@ export class DrizzleTurnStore extends Records implements TurnStore {
 
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean> {
     return this.timelines.setNarration(universeId, position, narration);
+  }
+  setNarrations(records: NarrationRecord[]): Promise<boolean[]> {
+    return this.timelines.setNarrations(records);
   }
   appendRetelling(universeId: string, position: number, telling: Telling): Promise<boolean> {
     return this.timelines.appendRetelling(universeId, position, telling);

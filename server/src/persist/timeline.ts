@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, isNotNull, isNull, lte, notInArray, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lte, notInArray, or, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { Narration, Telling, Turn } from "@loom/shared";
 import { segmentOf, slices, undoneIn } from "./ancestry.ts";
@@ -7,7 +7,7 @@ import { rowsOf, toTurn, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
 import { turnMajor, turnSearchDocument, turns } from "./schema.ts";
 import { NotFoundError } from "./turn-store.ts";
-import type { AwayQuery, AwayTurns, TimelinePage, TimelineQuery } from "./turn-store.ts";
+import type { AwayQuery, AwayTurns, NarrationRecord, TimelinePage, TimelineQuery } from "./turn-store.ts";
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 500;
@@ -171,18 +171,52 @@ export class TimelineReader {
 
   /** Write-once: only a turn without narration takes one. The row is the one that stores the turn. */
   async setNarration(universeId: string, position: number, narration: Narration): Promise<boolean> {
-    const segment = segmentOf(await this.ancestry.chain(universeId), position);
-    if (!segment) throw new NotFoundError("turn", `${universeId}@${position}`);
-    const at = and(eq(turns.universeId, segment.universeId), eq(turns.position, position));
-    const written = await this.db
-      .update(turns)
-      .set({ narration })
-      .where(and(at, isNull(turns.narration)))
-      .returning({ position: turns.position });
-    if (written.length > 0) return true;
-    const [exists] = await this.db.select({ position: turns.position }).from(turns).where(at);
-    if (!exists) throw new NotFoundError("turn", `${universeId}@${position}`);
-    return false;
+    return (await this.setNarrations([{ universeId, position, narration }]))[0]!;
+  }
+
+  /** See TurnStore.setNarrations: one UPDATE per stored segment, in one transaction. */
+  async setNarrations(records: NarrationRecord[]): Promise<boolean[]> {
+    if (records.length === 0) return [];
+    // the row of each record (a branch's inherited turn is stored in its ancestor's segment),
+    // the first record for a turn being the one that can take it
+    const rows = new Map<string, { segmentId: string; position: number; narration: Narration }>();
+    const keys: string[] = [];
+    for (const { universeId, position, narration } of records) {
+      const segment = segmentOf(await this.ancestry.chain(universeId), position);
+      if (!segment) throw new NotFoundError("turn", `${universeId}@${position}`);
+      const key = `${segment.universeId}@${position}`;
+      keys.push(rows.has(key) ? "" : key);
+      if (!rows.has(key)) rows.set(key, { segmentId: segment.universeId, position, narration });
+    }
+    const bySegment = new Map<string, Array<{ position: number; narration: Narration }>>();
+    for (const { segmentId, position, narration } of rows.values())
+      bySegment.set(segmentId, [...(bySegment.get(segmentId) ?? []), { position, narration }]);
+    const written = new Set<string>();
+    await this.db.transaction(async (tx) => {
+      for (const [segmentId, list] of bySegment) {
+        const values = sql.join(
+          list.map(({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::jsonb)`),
+          sql`, `,
+        );
+        const positions = list.map(({ position }) => position);
+        const updated = await tx.execute(sql`
+          update ${turns} set narration = v.narration
+          from (values ${values}) as v(position, narration)
+          where ${turns.universeId} = ${segmentId} and ${turns.position} = v.position and ${turns.narration} is null
+          returning ${turns.position}`);
+        const took = rowsOf<{ position: number }>(updated);
+        for (const row of took) written.add(`${segmentId}@${Number(row.position)}`);
+        if (took.length === list.length) continue;
+        const existing = await tx
+          .select({ position: turns.position })
+          .from(turns)
+          .where(and(eq(turns.universeId, segmentId), inArray(turns.position, positions)));
+        const found = new Set(existing.map((row) => row.position));
+        const missing = positions.find((position) => !found.has(position));
+        if (missing !== undefined) throw new NotFoundError("turn", `${segmentId}@${missing}`);
+      }
+    });
+    return keys.map((key) => key !== "" && written.has(key));
   }
 
   private async present(

@@ -329,6 +329,44 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       await expect(store.setNarration(built.id, 9, first)).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    it("rule 11b: many narrations are written in one call, across universes, each turn once", async () => {
+      const one = await small(5);
+      const two = await small(5);
+      const branchId = freshId("branch");
+      await store.branchUniverse({ id: branchId, parentId: one.id, position: 3, name: "Aside", createdBy: "gm" });
+      const told = (text: string): Narration => ({
+        text,
+        narrator: "template",
+        model: null,
+        seed: 1,
+        promptHash: null,
+        tokens: null,
+      });
+      expect(await store.setNarration(one.id, 1, told("already told"))).toBe(true);
+      const answers = await store.setNarrations([
+        { universeId: one.id, position: 1, narration: told("ignored: position 1 was told") },
+        { universeId: one.id, position: 2, narration: told("one@2") },
+        { universeId: two.id, position: 2, narration: told("two@2") },
+        { universeId: one.id, position: 2, narration: told("ignored: the call told 2 already") },
+        // an inherited turn is stored in its parent's row
+        { universeId: branchId, position: 3, narration: told("one@3 through the branch") },
+      ]);
+      expect(answers).toEqual([false, true, true, false, true]);
+      expect((await store.getTurn(one.id, 1))?.narration?.text).toBe("already told");
+      expect((await store.getTurn(one.id, 2))?.narration?.text).toBe("one@2");
+      expect((await store.getTurn(two.id, 2))?.narration?.text).toBe("two@2");
+      expect((await store.getTurn(one.id, 3))?.narration?.text).toBe("one@3 through the branch");
+      expect(await store.setNarrations([])).toEqual([]);
+      // a turn that does not exist refuses the whole call
+      await expect(
+        store.setNarrations([
+          { universeId: two.id, position: 4, narration: told("two@4") },
+          { universeId: two.id, position: 9, narration: told("nowhere") },
+        ]),
+      ).rejects.toBeInstanceOf(NotFoundError);
+      expect((await store.getTurn(two.id, 4))?.narration).toBeNull();
+    });
+
     it("rule 12b: a jump never serves a snapshot whose document does not match its checksum", async () => {
       const built = await small(30, { snapshotEvery: 10, checksumAt: (position) => position === 25 });
       const honest = (await store.getSnapshotAtOrBefore(built.id, 20))!;

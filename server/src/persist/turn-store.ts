@@ -156,6 +156,12 @@ export class NotFoundError extends Error {
 }
 
 /** "While you were away" (see TurnStore.awayTurns). */
+export interface NarrationRecord {
+  universeId: string;
+  position: number;
+  narration: Narration;
+}
+
 export interface AwayQuery {
   /** Turns at positions in (after, through]. */
   after: number;
@@ -229,6 +235,13 @@ export interface TimelineStore {
   awayTurns(universeId: string, query: AwayQuery): Promise<AwayTurns>;
   /** Write-once: a second narration for the same turn is ignored and returns false. */
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean>;
+  /**
+   * setNarration for many turns, of any universes, in one transaction (a narrator finishing 200
+   * tellings a second would otherwise cost 200 commits). One answer per record, in order: false
+   * for a turn that already had narration, or an earlier record in the call for the same turn.
+   * NotFoundError, and nothing written, when a turn does not exist.
+   */
+  setNarrations(records: NarrationRecord[]): Promise<boolean[]>;
   /**
    * Appends a retelling to a turn's narration; the first telling and earlier retellings are kept.
    * False when the turn has no narration yet (there is nothing to retell).

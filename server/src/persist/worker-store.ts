@@ -35,6 +35,7 @@ const METHODS = [
   "matchingTurns",
   "awayTurns",
   "setNarration",
+  "setNarrations",
   "appendRetelling",
   "getSnapshotAtOrBefore",
   "stateAt",

@@ -483,7 +483,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
    * unnarrated are told now (they are recorded once: the store keeps the first narration).
    */
   private startNarration(): void {
-    const { narrator, config, turnStore } = services();
+    const { narrator, config, narrationRecords } = services();
     if (!narrator) return;
     const authority = this.authority;
     this.narration = new UniverseNarration({
@@ -496,7 +496,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       record: async (position, narration) => {
         if (authority.attachNarration(position, narration)) return;
         await authority.whenPersisted(position);
-        await turnStore.setNarration(authority.universe.id, position, narration);
+        await narrationRecords.record(authority.universe.id, position, narration);
         authority.noteNarration(position, narration);
       },
     });

@@ -1,0 +1,73 @@
+// The players of the narration benchmark, in a process of their own: clients run on other
+// machines, so decoding every narration chunk for ten players must not share the server's event
+// loop. Argument: JSON { url, players, perPlayerPerSecond, seconds }. Prints one JSON line:
+// act→ack latencies (ms) and, per position, when the first player received its first narration
+// chunk (epoch milliseconds).
+import { connect, type UniverseSession } from "../../client-sdk/src/index.ts";
+
+interface Plan {
+  url: string;
+  players: number;
+  perPlayerPerSecond: number;
+  seconds: number;
+}
+
+const plan = JSON.parse(process.argv[2] ?? "{}") as Plan;
+
+/** Epoch milliseconds with sub-millisecond precision, comparable across processes. */
+const now = () => performance.timeOrigin + performance.now();
+
+async function table(): Promise<Array<{ session: UniverseSession; characterId: string }>> {
+  const gm = connect(plan.url);
+  await gm.registerPlayer("Bench GM");
+  const universe = await gm.createUniverse({ name: "Bench", visibility: "public" });
+  const players: Array<{ session: UniverseSession; characterId: string }> = [];
+  for (let i = 0; i < plan.players; i++) {
+    const client = connect(plan.url);
+    await client.registerPlayer(`P${i}`);
+    const { character, run } = await client.createCharacter(universe.id, {
+      name: `Runner ${i}`,
+      highConcept: "Courier",
+      trouble: "Always late",
+      skills: { Athletics: 2 },
+    });
+    players.push({
+      session: await client.joinUniverse(universe.id, { role: "player", runId: run.id }),
+      characterId: character.id,
+    });
+  }
+  return players;
+}
+
+const players = await table();
+const firstChunk = new Map<number, number>();
+players[0]!.session.on("narration", (message) => {
+  if (message.chunk && !firstChunk.has(message.position)) firstChunk.set(message.position, now());
+});
+const latencies: number[] = [];
+const end = Date.now() + plan.seconds * 1_000;
+const interval = 1_000 / plan.perPlayerPerSecond;
+await Promise.all(
+  players.map(async (player, p) => {
+    let i = 0;
+    await new Promise((r) => setTimeout(r, (p * interval) / players.length));
+    while (Date.now() < end) {
+      const sent = performance.now();
+      const result = await player.session.act({
+        kind: "action",
+        action: "overcome",
+        characterId: player.characterId,
+        skill: "Athletics",
+        opposition: 2,
+        description: `sprint ${i++}`,
+      });
+      if (result.ok) latencies.push(performance.now() - sent);
+      await new Promise((r) => setTimeout(r, Math.max(0, interval - (performance.now() - sent))));
+    }
+  }),
+);
+// the narrations still in flight finish before their first chunks are read
+await new Promise((r) => setTimeout(r, 1_000));
+for (const player of players) await player.session.leave();
+console.log(JSON.stringify({ latencies, firstChunk: [...firstChunk] }));
+process.exit(0);
