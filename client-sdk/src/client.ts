@@ -1,4 +1,4 @@
-import { Client } from "@colyseus/sdk";
+import { Client, type Room } from "@colyseus/sdk";
 import type {
   ApiResponse,
   Character,
@@ -66,16 +66,68 @@ function expiresWithin(token: string, seconds: number): boolean {
   }
 }
 
-/** The entry point: one Loom server, one player identity. Works in Node (≥ 20) and browsers. */
+export interface ClientOptions {
+  /**
+   * Other processes of the same deployment (their base URLs). When the process serving a joined
+   * universe dies, the session rejoins through whichever of these (or `url`) answers; behind a
+   * load balancer that routes to live processes, `url` alone is enough.
+   */
+  servers?: string[];
+  /** How long a session keeps trying to rejoin before it gives up (ms, default 60,000). */
+  failoverMs?: number;
+}
+
+/** A join refusal no other attempt will change: the session stops rejoining. */
+const FINAL_REFUSALS = new Set([
+  "unauthorized",
+  "token_expired",
+  "not_a_member",
+  "member_removed",
+  "unknown_universe",
+  "unknown_run",
+  "run_not_active",
+  "not_your_character",
+  "not_allowed",
+  "invalid_message",
+  "too_many_connections",
+  "damaged_snapshot",
+]);
+
+/** The entry point: one Loom deployment, one player identity. Works in Node (≥ 20) and browsers. */
 export class LoomClient {
-  readonly colyseus: Client;
+  private readonly servers: string[];
+  private current = 0;
+  private readonly rooms = new Map<string, Client>();
+  private readonly failoverMs: number;
   private token: string | null = null;
   private refresh: string | null = null;
   /** One refresh at a time: two would present the same refresh token, which revokes it. */
   private refreshing: Promise<void> | null = null;
 
-  constructor(readonly url: string) {
-    this.colyseus = new Client(url);
+  constructor(url: string, options: ClientOptions = {}) {
+    this.servers = [url, ...(options.servers ?? []).filter((server) => server !== url)];
+    this.failoverMs = options.failoverMs ?? 60_000;
+  }
+
+  /** The base URL calls go to: the first server, or the one a session last failed over to. */
+  get url(): string {
+    return this.servers[this.current]!;
+  }
+
+  /** The Colyseus client of the current server (its matchmaker and rooms). */
+  get colyseus(): Client {
+    return this.roomsAt(this.current);
+  }
+
+  private roomsAt(index: number): Client {
+    const server = this.servers[index]!;
+    let client = this.rooms.get(server);
+    if (!client) {
+      client = new Client(server);
+      client.auth.token = this.token ?? "";
+      this.rooms.set(server, client);
+    }
+    return client;
   }
 
   /** The access token: the bearer token of HTTP calls and room joins. */
@@ -96,7 +148,7 @@ export class LoomClient {
   private setTokens(token: string | null, refreshToken: string | null): this {
     this.token = token;
     this.refresh = refreshToken;
-    this.colyseus.auth.token = token ?? "";
+    for (const client of this.rooms.values()) client.auth.token = token ?? "";
     return this;
   }
 
@@ -309,7 +361,11 @@ export class LoomClient {
     return this.call("POST", `/api/universes/${encodeURIComponent(universeId)}/characters`, sheet);
   }
 
-  /** Joins a universe live. Players pass the run they play; GMs and spectators only the role. */
+  /**
+   * Joins a universe live. Players pass the run they play; GMs and spectators only the role.
+   * When the connection is lost the session rejoins by itself, through any of the deployment's
+   * servers (see ClientOptions and the session's `reconnecting` / `reconnected` events).
+   */
   async joinUniverse(
     universeId: string,
     options: {
@@ -321,23 +377,68 @@ export class LoomClient {
   ): Promise<UniverseSession> {
     const { keepTurns, ...join } = options;
     if (keepTurns !== undefined) checkKeepTurns(keepTurns); // before joining, not after
-    await this.freshToken();
-    await this.call("POST", `/api/universes/${encodeURIComponent(universeId)}/open`, {});
     try {
-      const room = await this.colyseus.joinById(universeId, join).catch(async (error: unknown) => {
-        // expired between the check above and the join (or the clocks disagree): once more, fresh
-        if (!this.refresh || joinRefusalOf(error)?.code !== "token_expired") throw error;
-        await this.refreshSession();
-        return this.colyseus.joinById(universeId, join);
+      const room = await this.joinRoom(this.current, universeId, join);
+      const session = new UniverseSession(room, keepTurns, {
+        rejoin: () => this.rejoin(universeId, join),
       });
-      const session = new UniverseSession(room, keepTurns);
       await session.ready;
       return session;
     } catch (error) {
-      const refusal = joinRefusalOf(error);
-      const status = (error as { code?: number }).code;
-      if (refusal) throw new LoomError(refusal.code, refusal.message, status);
-      throw new LoomError("join_failed", error instanceof Error ? error.message : String(error), status);
+      throw asJoinError(error);
+    }
+  }
+
+  /** Opens the universe through a server's HTTP API, then takes a seat in its room. */
+  private async joinRoom(index: number, universeId: string, join: JoinOptions): Promise<Room> {
+    await this.freshToken();
+    const open = () =>
+      request(
+        this.servers[index]!,
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/open`,
+        this.token,
+        {},
+      );
+    await open().catch(async (error: unknown) => {
+      if (!(error instanceof LoomError) || error.code !== "token_expired" || !this.refresh) throw error;
+      await this.refreshSession();
+      return open();
+    });
+    const rooms = this.roomsAt(index);
+    rooms.auth.token = this.token ?? "";
+    return rooms.joinById(universeId, join).catch(async (error: unknown) => {
+      // expired between the check above and the join (or the clocks disagree): once more, fresh
+      if (!this.refresh || joinRefusalOf(error)?.code !== "token_expired") throw error;
+      await this.refreshSession();
+      rooms.auth.token = this.token ?? "";
+      return rooms.joinById(universeId, join);
+    });
+  }
+
+  /**
+   * A seat again after the connection was lost: every server in turn, from the current one, with
+   * backoff, until one serves the universe (a new owner takes it once the dead one's lease
+   * lapses) or `failoverMs` has passed. A refusal no retry can change ends it at once.
+   */
+  private async rejoin(universeId: string, join: JoinOptions): Promise<Room> {
+    const deadline = Date.now() + this.failoverMs;
+    let last: unknown = null;
+    for (let attempt = 0; ; attempt++) {
+      for (let i = 0; i < this.servers.length; i++) {
+        const index = (this.current + i) % this.servers.length;
+        try {
+          const room = await this.joinRoom(index, universeId, join);
+          this.current = index;
+          return room;
+        } catch (error) {
+          last = error;
+          const code = error instanceof LoomError ? error.code : joinRefusalOf(error)?.code;
+          if (code !== undefined && FINAL_REFUSALS.has(code)) throw asJoinError(error);
+        }
+      }
+      if (Date.now() >= deadline) throw asJoinError(last);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500, 100 * 2 ** attempt)));
     }
   }
 
@@ -518,8 +619,19 @@ export class LoomClient {
   }
 }
 
-export function connect(url: string): LoomClient {
-  return new LoomClient(url);
+export function connect(url: string, options: ClientOptions = {}): LoomClient {
+  return new LoomClient(url, options);
+}
+
+type JoinOptions = { role: JoinRole; runId?: string };
+
+/** A failed join as a LoomError with the server's code (join_failed when it sent none). */
+function asJoinError(error: unknown): LoomError {
+  if (error instanceof LoomError) return error;
+  const refusal = joinRefusalOf(error);
+  const status = (error as { code?: number } | null)?.code;
+  if (refusal) return new LoomError(refusal.code, refusal.message, status);
+  return new LoomError("join_failed", error instanceof Error ? error.message : String(error), status);
 }
 
 export type { Snapshot };

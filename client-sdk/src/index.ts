@@ -12,6 +12,7 @@ export {
   type Member,
   type UniverseVisibility,
   type WriteOptions,
+  type ClientOptions,
 } from "./client.ts";
 export { UniverseSession, type ActResult, type SessionEvents, type RoomState } from "./session.ts";
 export { LoomError, joinRefusalOf } from "./http.ts";

@@ -1,6 +1,7 @@
 import type { Room } from "@colyseus/sdk";
 import {
   ClientMessage,
+  CloseCode,
   decodeTurnMessage,
   ServerMessage,
   type AckMessage,
@@ -28,7 +29,39 @@ export interface SessionEvents {
   recap: (recap: Recap) => void;
   /** A piece of a turn's prose; the `done` one carries the whole recorded text (see NarrationMessage). */
   narration: (message: NarrationMessage) => void;
+  /**
+   * The connection was lost (close `code`); the session is rejoining, through any server of the
+   * deployment. Commands sent meanwhile wait (and `act` waits for their answer).
+   */
+  reconnecting: (info: { code: number }) => void;
+  /** Seated again; commands whose answer was lost were sent again with their `seq`. */
+  reconnected: () => void;
+  /** The session is over: left, refused for good, or rejoining gave up. */
   leave: (code: number) => void;
+}
+
+/** How a session gets a seat again after its connection is lost (LoomClient.joinUniverse). */
+export interface Failover {
+  rejoin: () => Promise<Room>;
+  /** Most commands held while reconnecting; more are refused `unavailable` at once. Default 100. */
+  maxHeld?: number;
+}
+
+/** Close codes after which the session does not rejoin: the server or the player meant it. */
+const FINAL_CLOSES = new Set([
+  1000, // closed normally
+  4000, // left on purpose (consented)
+  4002, // a protocol error: rejoining would repeat it
+  CloseCode.RunClosed,
+  CloseCode.MemberRemoved,
+]);
+
+interface Pending {
+  type: string;
+  message: Record<string, unknown>;
+  /** Sent on some connection: its outcome is unknown if that connection is lost unanswered. */
+  sent: boolean;
+  settle: (result: ActResult) => void;
 }
 
 /** The synced room state as decoded on the client: see shared/src/room-state.ts. */
@@ -40,6 +73,19 @@ type Listener<K extends keyof SessionEvents> = SessionEvents[K];
  * Sequence numbers start from the clock so a new session of the same player never reuses a
  * number an earlier session used (the server answers a reused number with the earlier turn).
  */
+/**
+ * The answer to a command that got none: `outcome_unknown` if it was sent (it may have been
+ * applied: send it again with the same seq to learn which), `unavailable` if it never left.
+ */
+function unanswered(pending: Pending, message: string): ActResult {
+  return {
+    ok: false,
+    rejection: pending.sent
+      ? { rejected: true, code: "outcome_unknown", message }
+      : { rejected: true, code: "unavailable", message: `${message}; it was never sent` },
+  };
+}
+
 function initialSeq(): number {
   return Date.now() * 1000;
 }
@@ -53,7 +99,12 @@ export function checkKeepTurns(keepTurns: number): number {
 /** A joined universe: send commands, receive the timeline as it grows. */
 export class UniverseSession {
   private seq = initialSeq();
-  private readonly pending = new Map<number, (result: ActResult) => void>();
+  private readonly pending = new Map<number, Pending>();
+  private current: Room;
+  /** False from a lost connection until a seat is back. */
+  private connected = true;
+  private leaving = false;
+  private readonly maxHeld: number;
   private readonly listeners: { [K in keyof SessionEvents]: Set<Listener<K>> } = {
     turn: new Set(),
     recent: new Set(),
@@ -62,6 +113,8 @@ export class UniverseSession {
     state: new Set(),
     recap: new Set(),
     narration: new Set(),
+    reconnecting: new Set(),
+    reconnected: new Set(),
     leave: new Set(),
   };
   /**
@@ -86,21 +139,39 @@ export class UniverseSession {
   private readonly keepTurns: number;
 
   constructor(
-    readonly room: Room,
+    room: Room,
     keepTurns = 1_000,
+    private readonly failover: Failover | null = null,
   ) {
     this.keepTurns = checkKeepTurns(keepTurns);
-    this.ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
+    this.maxHeld = failover?.maxHeld ?? 100;
+    this.current = room;
+    this.ready = this.attach(room, true);
+  }
+
+  /** The room this session is seated in (a new one after a failover). */
+  get room(): Room {
+    return this.current;
+  }
+
+  /** Listens to a room; resolves once its first full state has arrived. */
+  private attach(room: Room, first: boolean): Promise<void> {
+    const ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
+    // a lost connection to a live process comes back on the same seat within a second or so;
+    // after that the session rejoins through the matchmaker (the process may be gone)
+    Object.assign(room.reconnection, {
+      maxRetries: 3,
+      minDelay: 100,
+      maxDelay: 400,
+      delay: 100,
+      minUptime: 0,
+    });
     room.onMessage(ServerMessage.Ack, (ack: AckMessage) => {
-      this.pending.get(ack.seq)?.({ ok: true, turn: ack.turn, duplicate: ack.duplicate });
-      this.pending.delete(ack.seq);
+      this.settle(ack.seq, { ok: true, turn: ack.turn, duplicate: ack.duplicate });
     });
     room.onMessage(ServerMessage.Rejected, (message: RejectedMessage) => {
       const rejection = { rejected: true, code: message.code, message: message.message } as Rejection;
-      if (message.seq !== null && this.pending.has(message.seq)) {
-        this.pending.get(message.seq)!({ ok: false, rejection });
-        this.pending.delete(message.seq);
-      }
+      if (message.seq !== null) this.settle(message.seq, { ok: false, rejection });
       this.emit("rejected", message);
     });
     room.onMessage(ServerMessage.Turn, (bytes: Uint8Array) => {
@@ -120,6 +191,8 @@ export class UniverseSession {
     room.onMessage(ServerMessage.Durable, (marks: DurableMessage) => this.onMarks(marks));
     room.onMessage(ServerMessage.Recap, (recap: Recap) => {
       this.lastRecap = recap;
+      // a rejoin is not a return to the table: its recap is kept, not told again
+      if (!first) return;
       // it may arrive before anyone listens (joinUniverse resolves first): kept for the first listener
       if (this.listeners.recap.size === 0) this.unheardRecap = recap;
       else this.emit("recap", recap);
@@ -132,16 +205,70 @@ export class UniverseSession {
         this.onMarks({ durableThrough, persistedThrough });
       this.emit("state", state);
     });
-    room.onLeave((code: number) => {
-      for (const resolve of this.pending.values()) {
-        resolve({
-          ok: false,
-          rejection: { rejected: true, code: "unavailable", message: `left the room (${code})` },
-        });
-      }
-      this.pending.clear();
-      this.emit("leave", code);
+    room.onDrop((code: number) => {
+      if (room !== this.current) return;
+      this.connected = false;
+      this.emit("reconnecting", { code });
     });
+    room.onReconnect(() => {
+      if (room !== this.current) return;
+      this.seated();
+    });
+    room.onLeave((code: number) => void this.onLeft(room, code));
+    return ready;
+  }
+
+  /** A room closed: the end of the session, or the start of a failover. */
+  private async onLeft(room: Room, code: number): Promise<void> {
+    if (room !== this.current) return;
+    if (this.leaving || !this.failover || FINAL_CLOSES.has(code)) {
+      this.end(code);
+      return;
+    }
+    if (this.connected) {
+      this.connected = false;
+      this.emit("reconnecting", { code });
+    }
+    let next: Room;
+    try {
+      next = await this.failover.rejoin();
+    } catch {
+      this.end(code);
+      return;
+    }
+    if (this.leaving) {
+      await next.leave(true).catch(() => undefined);
+      this.end(4000);
+      return;
+    }
+    this.current = next;
+    await this.attach(next, false);
+    this.seated();
+  }
+
+  /** Seated again: what was waiting is sent (again, with its seq: applied at most once). */
+  private seated(): void {
+    this.connected = true;
+    for (const [seq, pending] of [...this.pending].sort(([a], [b]) => a - b)) {
+      pending.sent = true;
+      this.current.send(pending.type, { seq, ...pending.message });
+    }
+    this.emit("reconnected");
+  }
+
+  private end(code: number): void {
+    for (const pending of this.pending.values())
+      pending.settle(unanswered(pending, `left the room (${code})`));
+    this.pending.clear();
+    this.connected = false;
+    this.emit("leave", code);
+  }
+
+  private settle(seq: number, result: ActResult): void {
+    const pending = this.pending.get(seq);
+    if (!pending) return;
+    this.pending.delete(seq);
+    pending.settle(result);
   }
 
   private onNarration(message: NarrationMessage): void {
@@ -243,23 +370,41 @@ export class UniverseSession {
     options: { seq?: number; timeoutMs?: number },
   ): Promise<ActResult> {
     const seq = options.seq ?? ++this.seq;
-    return new Promise<ActResult>((resolve) => {
-      const timer = setTimeout(() => {
-        if (this.pending.delete(seq))
-          resolve({
-            ok: false,
-            rejection: {
-              rejected: true,
-              code: "unavailable",
-              message: "no answer in time; retry with the same seq",
-            },
-          });
-      }, options.timeoutMs ?? 10_000);
-      this.pending.set(seq, (result) => {
-        clearTimeout(timer);
-        resolve(result);
+    if (!this.connected && this.pending.size >= this.maxHeld)
+      return Promise.resolve({
+        ok: false,
+        rejection: {
+          rejected: true,
+          code: "unavailable",
+          message: `reconnecting, with ${this.pending.size} commands already waiting; not sent`,
+        },
       });
-      this.room.send(type, { seq, ...body });
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    return new Promise<ActResult>((resolve) => {
+      let timer: ReturnType<typeof setTimeout>;
+      const expire = () => {
+        const pending = this.pending.get(seq);
+        if (!pending) return;
+        // time spent reconnecting does not count: the command waits for a seat
+        if (!this.connected) {
+          timer = setTimeout(expire, timeoutMs);
+          return;
+        }
+        this.pending.delete(seq);
+        resolve(unanswered(pending, "no answer in time; retry with the same seq"));
+      };
+      timer = setTimeout(expire, timeoutMs);
+      const pending: Pending = {
+        type,
+        message: body,
+        sent: this.connected,
+        settle: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+      };
+      this.pending.set(seq, pending);
+      if (this.connected) this.current.send(type, { seq, ...body });
     });
   }
 
@@ -297,7 +442,8 @@ export class UniverseSession {
   }
 
   leave(): Promise<number> {
-    return this.room.leave(true);
+    this.leaving = true;
+    return this.current.leave(true);
   }
 
   private emit<K extends keyof SessionEvents>(event: K, ...args: Parameters<SessionEvents[K]>): void {

@@ -128,7 +128,7 @@ export class SimMember {
     this.inFlight.delete(seq);
     const { recorder } = entry;
     if (!result.ok) {
-      if (result.rejection.code === "unavailable" && /no answer in time/.test(result.rejection.message))
+      if (result.rejection.code === "outcome_unknown")
         recorder.unanswered += 1;
       else recorder.reject(result.rejection.code);
       return;

@@ -37,6 +37,11 @@ export const RejectionCode = {
   /** A read asked for more than one request may return (e.g. a diff over too many turns). */
   RangeTooLarge: "range_too_large",
   Unavailable: "unavailable",
+  /**
+   * A command sent on a connection that was lost (or timed out) before its answer came: it may
+   * have been applied. Send it again with the same seq: it is applied at most once.
+   */
+  OutcomeUnknown: "outcome_unknown",
   /** The universe's dice secret is public: it rolls no more dice (a branch of it gets a new one). */
   DiceRevealed: "dice_revealed",
   /** A private universe's reads, seats and characters are for its members and game masters. */

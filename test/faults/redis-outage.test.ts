@@ -43,6 +43,7 @@ async function table(port: number) {
   const session = await alex.client.joinUniverse(set.universeId, { role: "player", runId: alex.runId });
   const closes: number[] = [];
   session.on("leave", (code) => closes.push(code));
+  session.on("reconnecting", ({ code }) => closes.push(code)); // cut off, even if it comes back
   return { set, alex, session, closes };
 }
 
