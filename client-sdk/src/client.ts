@@ -75,6 +75,8 @@ export interface ClientOptions {
   servers?: string[];
   /** How long a session keeps trying to rejoin before it gives up (ms, default 60,000). */
   failoverMs?: number;
+  /** Most commands a session holds while rejoining; more are refused `unavailable` (default 100). */
+  maxHeldCommands?: number;
 }
 
 /** A join refusal no other attempt will change: the session stops rejoining. */
@@ -99,6 +101,7 @@ export class LoomClient {
   private current = 0;
   private readonly rooms = new Map<string, Client>();
   private readonly failoverMs: number;
+  private readonly maxHeld: number | undefined;
   private token: string | null = null;
   private refresh: string | null = null;
   /** One refresh at a time: two would present the same refresh token, which revokes it. */
@@ -107,6 +110,7 @@ export class LoomClient {
   constructor(url: string, options: ClientOptions = {}) {
     this.servers = [url, ...(options.servers ?? []).filter((server) => server !== url)];
     this.failoverMs = options.failoverMs ?? 60_000;
+    this.maxHeld = options.maxHeldCommands;
   }
 
   /** The base URL calls go to: the first server, or the one a session last failed over to. */
@@ -381,6 +385,7 @@ export class LoomClient {
       const room = await this.joinRoom(this.current, universeId, join);
       const session = new UniverseSession(room, keepTurns, {
         rejoin: () => this.rejoin(universeId, join),
+        maxHeld: this.maxHeld,
       });
       await session.ready;
       return session;

@@ -206,7 +206,8 @@ export class UniverseSession {
       this.emit("state", state);
     });
     room.onDrop((code: number) => {
-      if (room !== this.current) return;
+      // each failed attempt to get the same seat back drops again: one event for the outage
+      if (room !== this.current || !this.connected) return;
       this.connected = false;
       this.emit("reconnecting", { code });
     });
