@@ -18,6 +18,7 @@ import { createNarrator } from "./narrator/index.ts";
 import { Ownership, UNIVERSE_ROOM } from "./universe/ownership.ts";
 import { GroupCommit } from "./universe/group-commit.ts";
 import { NarrationRecorder } from "./narrator/narration-recorder.ts";
+import { withLastKnown } from "./persist/last-known.ts";
 import { Metrics } from "./metrics.ts";
 import { PersistTick } from "./universe/persist-tick.ts";
 import { UniverseRoom } from "./rooms/universe-room.ts";
@@ -61,11 +62,15 @@ export async function buildLoomServer(
 
 async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
   const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory };
-  const { turnStore, accountStore, memberships, idempotency, leases } = config.databaseUrl
+  const stores = config.databaseUrl
     ? await createStores({ databaseUrl: config.databaseUrl, timeoutMs: config.databaseTimeoutMs })
     : config.pgliteWorker
       ? await createWorkerStores(embedded)
       : await createStores(embedded);
+  const { accountStore, idempotency, leases } = stores;
+  // what a player needs to sit down again is answered from its last read while the database is out
+  const turnStore = withLastKnown(stores.turnStore, ["getUniverse", "getRun", "getCharacter"]);
+  const memberships = withLastKnown(stores.memberships, ["getMember"]);
   const liveStore = await createLiveStore({
     redisUrl: config.redisUrl ?? undefined,
     redisTimeoutMs: config.redisTimeoutMs,

@@ -15,6 +15,7 @@ import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
 import { installWebClient } from "../web/serve.ts";
 import { installDashboardRoutes } from "./dashboard.ts";
 import { openApiDocument } from "./openapi.ts";
+import { health, readiness } from "./health.ts";
 import { renderDocsPage } from "./docs-page.ts";
 
 let docs: string | null = null;
@@ -39,21 +40,13 @@ export function installRoutes(app: Application): void {
   app.use("/api", limits.writes);
   installIdempotency(app);
 
+  app.get(API.health.path, route(health));
   app.get(
-    API.health.path,
-    route(async () => {
-      const { turnStore, liveStore, config, metrics } = services();
-      await turnStore.listUniverses({ limit: 1 });
-      // alive either way; `degraded` names the universes whose turns are not reaching the database
-      const failing = metrics.persist.read().failing;
-      return {
-        ok: true,
-        status: failing.length > 0 ? "degraded" : "ok",
-        ...(failing.length > 0 ? { degraded: { persistFailing: failing } } : {}),
-        store: turnStore.driver,
-        live: liveStore.kind,
-        mode: config.databaseUrl || config.redisUrl ? "distributed" : "embedded",
-      };
+    API.ready.path,
+    route(async (_req, res) => {
+      const { status, body } = await readiness();
+      res.status(status);
+      return body;
     }),
   );
 

@@ -18,7 +18,14 @@ export class GenerationCache {
     const now = this.now();
     // a clock moved backwards (a test's, or the wall clock) must not keep an entry forever
     if (entry && now - entry.readAt < this.ttlMs && now >= entry.readAt) return entry.generation;
-    const generation = await this.load(playerId);
+    let generation: number | null;
+    try {
+      generation = await this.load(playerId);
+    } catch (error) {
+      // the database does not answer: the generation last read stands until it does
+      if (entry) return entry.generation;
+      throw error;
+    }
     // a log-out-everywhere that landed while this read was in flight wins over the read
     const raced = this.entries.get(playerId)?.generation;
     if (raced != null && (generation === null || raced > generation)) return raced;

@@ -46,6 +46,8 @@ export interface LiveStore {
   /** "memory" keeps nothing across a restart: a turn appended there is not yet durable. */
   readonly kind: "redis" | "file" | "memory";
   close(): Promise<void>;
+  /** Resolves when the store answers (readiness and health checks); rejects as its calls would. */
+  ping(): Promise<void>;
 
   /**
    * Takes the universe's lock if free, or returns null. When `owner` already holds it, returns the

@@ -41,6 +41,10 @@ export class MemoryLiveStore implements LiveStore {
     this.now = options.now ?? Date.now;
   }
 
+  async ping(): Promise<void> {
+    // in the process: it answers whenever the process does
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.universes.clear();

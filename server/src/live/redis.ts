@@ -102,6 +102,10 @@ export class RedisLiveStore implements LiveStore {
     }
   }
 
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
   async streamExists(universeId: string): Promise<boolean> {
     return (await this.redis.exists(universeKeys(universeId).wal)) === 1;
   }

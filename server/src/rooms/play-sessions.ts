@@ -8,7 +8,7 @@ import { endPlaySession, startPlaySession, type OpenSession } from "../universe/
 interface Seat {
   /** Clients of the run in this room (tabs, devices). */
   holders: number;
-  opening: Promise<{ session: OpenSession; recap: Recap } | null>;
+  opening: Promise<{ session: OpenSession; recap: Recap | null } | null>;
 }
 
 /**
@@ -56,7 +56,7 @@ export class PlaySessions {
   private async open(
     run: RunRecord,
     playerId: string,
-  ): Promise<{ session: OpenSession; recap: Recap } | null> {
+  ): Promise<{ session: OpenSession; recap: Recap | null } | null> {
     await this.ending.get(run.id);
     const { turnStore, config } = services();
     // The run's record follows persisted turns: persist the ones so far, then read it once (its

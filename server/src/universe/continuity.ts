@@ -13,6 +13,7 @@ import {
   type PersonActor,
 } from "@loom/shared";
 import { log } from "../log.ts";
+import { describeError } from "../describe-error.ts";
 import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
 import type { UniverseAuthority } from "./authority.ts";
 
@@ -117,8 +118,15 @@ export async function startPlaySession(
   run: RunRecord,
   playerId: string,
   refresh = true,
-): Promise<{ session: OpenSession; recap: Recap } | Rejection> {
-  const recap = await recapFor(turnStore, authority, run, authority.state, authority.head);
+): Promise<{ session: OpenSession; recap: Recap | null } | Rejection> {
+  // the database may not answer (an outage): the player still sits down and plays, without the
+  // recap, whose history is in the database
+  const recap = await recapFor(turnStore, authority, run, authority.state, authority.head).catch(
+    (error: unknown) => {
+      log.warn(`universe ${authority.universe.id}: no recap for run ${run.id}: ${describeError(error)}`);
+      return null;
+    },
+  );
   const before = authority.state;
   const started = await authority.submit({
     actor: { kind: "player", playerId },
@@ -163,7 +171,16 @@ export async function endPlaySession(
   session: OpenSession,
   reason: SessionEndReason = "left",
 ): Promise<Turn | Rejection> {
-  const sessionTurns = await turnsSince(turnStore, authority, session.runId, session.startPosition);
+  // a session ends even while the database does not answer: summed up from the turns in memory
+  // (the newest; a session longer than that window is summed up from its end)
+  const sessionTurns = await turnsSince(turnStore, authority, session.runId, session.startPosition).catch(
+    (error: unknown) => {
+      log.warn(`universe ${authority.universe.id}: session ${session.id} summed up from memory: ${describeError(error)}`);
+      return authority.recentTurns.filter(
+        (turn) => turn.runId === session.runId && turn.position >= session.startPosition,
+      );
+    },
+  );
   const summary = summarizeSession({
     state: authority.state,
     before: session.before,

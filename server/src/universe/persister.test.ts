@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emptyState, checksum, type Turn } from "@loom/shared";
 import { createTurnStore, type TurnStore } from "../persist/index.ts";
 import { MemoryLiveStore } from "../live/memory.ts";
-import { Persister } from "./persister.ts";
+import { MAX_WRITE_TURNS, Persister } from "./persister.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { AppendConflictError } from "../persist/turn-store.ts";
 
@@ -117,6 +117,45 @@ describe("persister", () => {
     const state = await store.latestState(universe.id);
     expect(state.state.world.flags.tide).toBe(3);
     expect(state.checksum).toBe(checksum(state.state));
+  });
+
+  it("writes a backlog after an outage in bounded writes, one after another, in order", async () => {
+    const universe = await store.createUniverse(
+      { id: "persister-backlog", name: "Tides", createdBy: "gm" },
+      emptyState("Tides"),
+    );
+    const { store: faulty, control } = flaky(store);
+    const sizes: number[] = [];
+    const writer: Pick<TurnStore, "appendTurns"> = {
+      appendTurns: (universeId, batch) => {
+        sizes.push(batch.turns.length);
+        return faulty.appendTurns(universeId, batch);
+      },
+    };
+    const persisted: number[] = [];
+    const persister = new Persister({
+      universeId: universe.id,
+      writer,
+      liveStore: new MemoryLiveStore(),
+      persistedThrough: 0,
+      sinceSnapshot: { turns: 0, deltas: 0 },
+      onPersisted: (through) => persisted.push(through),
+      onFenced: () => {
+        throw new Error("not expected");
+      },
+    });
+    const backlog = MAX_WRITE_TURNS * 2 + 500;
+    persister.enqueue(
+      Array.from({ length: backlog }, (_, i) => turn(universe.id, i + 1)),
+      [],
+    );
+    control.failuresLeft = 3; // the database is out for three attempts
+    expect(await persister.drain(30_000)).toBe(true);
+    // every attempt, the failed ones too, carried at most one write's worth
+    expect(Math.max(...sizes)).toBe(MAX_WRITE_TURNS);
+    expect(sizes.slice(-3)).toEqual([MAX_WRITE_TURNS, MAX_WRITE_TURNS, 500]);
+    expect(persisted).toEqual([MAX_WRITE_TURNS, MAX_WRITE_TURNS * 2, backlog]);
+    expect(await store.headPosition(universe.id)).toBe(backlog);
   });
 
   it("starts the next write as soon as the one in flight ends when a flush came meanwhile", async () => {

@@ -19,6 +19,11 @@ export interface PersisterOptions {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/**
+ * Most turns one write carries. After an outage the backlog goes out in writes of this size, one
+ * after another, rather than all of it in one transaction resent whole at every retry.
+ */
+export const MAX_WRITE_TURNS = 1_000;
 
 /**
  * Writes a universe's pending turns (and due snapshots, and undo marks) to the TurnStore in one
@@ -133,10 +138,12 @@ export class Persister {
   }
 
   private async write(): Promise<void> {
-    const turns = this.pending.slice();
-    const snapshots = this.snapshots.slice();
-    const undone = this.undone.slice();
+    const turns = this.pending.slice(0, MAX_WRITE_TURNS);
     const last = turns.length > 0 ? turns[turns.length - 1]!.position : this.through;
+    // a snapshot past this write waits for the write that carries its position; undo marks go
+    // with the write that carries every pending turn (the undo turns among them)
+    const snapshots = this.snapshots.filter((snapshot) => snapshot.position <= last);
+    const undone = turns.length === this.pending.length ? this.undone.slice() : [];
     this.writing = turns.length;
     try {
       await this.options.writer.appendTurns(this.options.universeId, {
@@ -152,10 +159,12 @@ export class Persister {
         return;
       }
       this.failures += 1;
+      // with jitter: the universes of a process (and of every process) that failed together
+      // do not all retry in the same instant when the database comes back
       const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
-      this.retryAt = Date.now() + backoff;
+      this.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
       // logged once per outage, not per universe and retry (fault-log.ts); the turns stay in the live store
-      faults.failed("database", error, { universeId: this.options.universeId, turns: turns.length });
+      faults.failed("database", error, { universeId: this.options.universeId, turns: this.pending.length });
       this.options.onWriteFailed?.(this.failures, error);
       return;
     }
@@ -164,9 +173,11 @@ export class Persister {
     this.retryAt = 0;
     this.writing = 0;
     this.pending.splice(0, turns.length);
-    this.snapshots.splice(0, snapshots.length);
+    this.snapshots = this.snapshots.filter((snapshot) => !snapshots.includes(snapshot));
     this.undone.splice(0, undone.length);
     this.through = last;
+    // a backlog longer than one write: the next one goes at once
+    if (this.pending.length > 0) this.flushAgain = true;
     // flush() is called without waiting for it (ticks, batches): it must never reject
     try {
       this.options.onPersisted(last);

@@ -97,12 +97,26 @@ export const dashboardSchema = z.object({
 
 export const healthSchema = z.object({
   ok: z.literal(true),
-  /** `degraded`: some universes' turns are not reaching the database (they stay in the live store). */
+  /**
+   * `degraded`: the database or the live store does not answer (`unreachable`, with why), or some
+   * universes' turns are not reaching the database (`persistFailing`; they stay in the live store).
+   */
   status: z.enum(["ok", "degraded"]),
-  degraded: z.object({ persistFailing: z.array(z.unknown()) }).optional(),
+  degraded: z
+    .object({
+      unreachable: z.record(z.string(), z.string()).optional(),
+      persistFailing: z.array(z.unknown()).optional(),
+    })
+    .optional(),
   store: z.string(),
   live: z.string(),
   mode: z.enum(["embedded", "distributed"]),
+});
+
+export const readySchema = z.object({
+  ready: z.boolean(),
+  /** What does not answer (`database`, `live`), and why. */
+  unreachable: z.record(z.string(), z.string()).optional(),
 });
 
 const histogramSchema = z.object({

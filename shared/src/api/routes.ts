@@ -72,12 +72,23 @@ export const API = {
   health: {
     method: "get",
     path: "/healthz",
-    summary: "Liveness, and whether every universe's turns are reaching the database",
+    summary:
+      "Liveness (200 while the process answers); `degraded` names a dependency that does not answer or universes whose turns are not reaching the database",
     tag: "operations",
     auth: "none",
     status: 200,
     response: res.healthSchema,
-    errors: { 500: [C.Unavailable] },
+    errors: {},
+  },
+  ready: {
+    method: "get",
+    path: "/readyz",
+    summary: "Readiness: 200 when the database and the live store answer, 503 with the reasons when not",
+    tag: "operations",
+    auth: "none",
+    status: 200,
+    response: res.readySchema,
+    errors: {},
   },
   metrics: {
     method: "get",
