@@ -3,6 +3,7 @@ import { defineServer, defineRoom, matchMaker, type Server } from "@colyseus/cor
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { RedisDriver } from "@colyseus/redis-driver";
+import { Redis } from "ioredis";
 import type { LoomConfig } from "./config.ts";
 import { describeMode } from "./config.ts";
 import { createStores } from "./persist/index.ts";
@@ -133,14 +134,26 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   const server = defineServer({
     rooms: { [UNIVERSE_ROOM]: defineRoom(UniverseRoom) },
     transport: new WebSocketTransport({ maxPayload: 16 * 1024 }),
-    presence: config.redisUrl ? new RedisPresence(config.redisUrl) : undefined,
-    driver: config.redisUrl ? new RedisDriver(config.redisUrl) : undefined,
+    presence: config.redisUrl ? new RedisPresence(matchmakerRedis(config)) : undefined,
+    driver: config.redisUrl ? new RedisDriver(matchmakerRedis(config)) : undefined,
     publicAddress: config.publicAddress ?? (config.redisUrl ? `127.0.0.1:${config.port}` : undefined),
     gracefullyShutdown: false,
     greet: false,
     express: (app) => installRoutes(app),
   });
   return { server, services };
+}
+
+/**
+ * A connection for Colyseus's presence and room listings. Its commands time out too (a little
+ * later than the live store's: a matchmaking call does more per command), so a join during a
+ * Redis outage fails with an error instead of waiting out ioredis's reconnections.
+ */
+function matchmakerRedis(config: LoomConfig): Redis {
+  return new Redis(config.redisUrl!, {
+    commandTimeout: Math.max(2_000, config.redisTimeoutMs),
+    maxRetriesPerRequest: 1,
+  });
 }
 
 export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
