@@ -8,6 +8,7 @@ import { modes, spawnServer, startServer, tempDir, waitFor } from "./support/ser
 import { setTable, type Table } from "./support/players.ts";
 import { frame, pack, RawMember } from "./support/raw-member.ts";
 import type { LoomServer } from "../server/src/app.ts";
+import { parseExposition, sampleValue } from "./support/prometheus-text.ts";
 
 /** msgpack map {seq: <uint64 0xcf>, ...rest}: msgpackr decodes the seq as a BigInt. */
 function bigintSeq(rest: Record<string, unknown>): Uint8Array {
@@ -384,7 +385,7 @@ for (const mode of modes()) {
 
 for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
   describe.skipIf(!mode.available)(`a universe that cannot persist (${mode.name})`, () => {
-    it("is reported on /metrics, /healthz and in the log, and SIGTERM still completes in bounded time", async () => {
+    it("is reported on /metrics, /metrics.json, /healthz and in the log, and SIGTERM still completes in bounded time", async () => {
       const child = await spawnServer(
         { DATABASE_URL: mode.databaseUrl!, REDIS_URL: mode.redisUrl!, LOOM_SHUTDOWN_DRAIN_MS: "1500" },
         2644,
@@ -425,7 +426,7 @@ for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
 
         await waitFor(
           async () => {
-            const metrics = (await (await fetch(`${child.url}/metrics`)).json()) as {
+            const metrics = (await (await fetch(`${child.url}/metrics.json`)).json()) as {
               persist: { failing: Array<{ universeId: string }>; failedWrites: number };
             };
             return (
@@ -433,8 +434,13 @@ for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
             );
           },
           10_000,
-          "the failing universe on /metrics",
+          "the failing universe on /metrics.json",
         );
+        const exposition = parseExposition(await (await fetch(`${child.url}/metrics`)).text());
+        expect(sampleValue(exposition, "loom_universes_persist_failing")).toBeGreaterThanOrEqual(1);
+        expect(sampleValue(exposition, "loom_persist_write_failures_total")).toBeGreaterThan(0);
+        const refusals = { dependency: "database", class: "P0001" };
+        expect(sampleValue(exposition, "loom_dependency_errors_total", refusals)).toBeGreaterThan(0);
         const health = (await (await fetch(`${child.url}/healthz`)).json()) as Record<string, unknown>;
         expect(health).toMatchObject({ ok: true, status: "degraded" });
         const failing = (health.degraded as { persistFailing: Array<{ universeId: string; error: string }> })
@@ -452,7 +458,9 @@ for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
         expect(await child.stop("SIGTERM")).toBe(0);
         expect(Date.now() - started).toBeLessThan(15_000);
         // its turns wait in the live store for the next owner: the log says the universe did not close clean
-        expect(child.output()).toMatch(new RegExp(`universe ${id}(: the process stops| closes) with \\d+ turns`));
+        expect(child.output()).toMatch(
+          new RegExp(`universe ${id}(: the process stops| closes) with \\d+ turns`),
+        );
       } finally {
         await child.stop("SIGKILL");
         await sql.unsafe(`drop trigger if exists ${trigger} on turns`);

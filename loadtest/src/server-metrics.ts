@@ -7,7 +7,7 @@ import {
   type MetricsReading,
 } from "../../server/src/metrics.ts";
 
-/** What the server measured itself during a window: from its GET /metrics, read before and after. */
+/** What the server measured itself during a window: from its GET /metrics.json, read before and after. */
 export interface ServerWindow {
   /** `act` message received → acknowledged, inside the server. */
   acts: { count: number; p50Ms: number; p99Ms: number };
@@ -22,7 +22,7 @@ export interface ServerWindow {
 /** The server's metrics, or null for a server without them (the bare room). */
 export async function readServerMetrics(url: string): Promise<MetricsReading | null> {
   try {
-    const response = await fetch(`${url}/metrics`);
+    const response = await fetch(`${url}/metrics.json`);
     return response.ok ? ((await response.json()) as MetricsReading) : null;
   } catch {
     return null;

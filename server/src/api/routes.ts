@@ -57,9 +57,16 @@ export function installRoutes(app: Application): void {
     }),
   );
 
-  // Operators: timings of this process since it started (see server/src/metrics.ts).
+  // Operators: Prometheus scrapes /metrics; the load generator reads /metrics.json (server/src/metrics.ts).
   app.get(
     API.metrics.path,
+    route(async (_req, res) => {
+      const { prometheus } = services().metrics;
+      res.type(prometheus.contentType).send(await prometheus.text());
+    }),
+  );
+  app.get(
+    API.metricsJson.path,
     route(async () => services().metrics.read()),
   );
 
