@@ -54,6 +54,7 @@ export class PrometheusMetrics {
   readonly narrationFailures: Counter<"narrator" | "reason">;
 
   constructor(open: OpenReadings, persist: PersistHealth) {
+    processMetrics(); // the process's CPU counters count from the first server's start
     const registers = [this.registry];
     const histogram = (name: string, help: string, buckets = PIPELINE_BUCKETS_S) =>
       new Histogram({ name, help, buckets, registers });

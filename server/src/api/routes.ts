@@ -16,6 +16,7 @@ import { installWebClient } from "../web/serve.ts";
 import { installDashboardRoutes } from "./dashboard.ts";
 import { openApiDocument } from "./openapi.ts";
 import { renderDocsPage } from "./docs-page.ts";
+import { requestIds } from "./request-id.ts";
 
 let docs: string | null = null;
 /** The document as sent: built and serialized once, it is the same for every caller. */
@@ -34,6 +35,7 @@ function trustProxy(value: string): number | boolean | string {
 export function installRoutes(app: Application): void {
   const { config, limits } = services();
   if (config.trustProxy !== null) app.set("trust proxy", trustProxy(config.trustProxy));
+  app.use(requestIds);
   app.use(express.json({ limit: "64kb" }));
   app.use("/api", checkPath);
   app.use("/api", limits.writes);

@@ -208,7 +208,10 @@ export class UniverseNarration {
     if (forced === null) this.active += 1;
     const run = this.run(job, forced)
       .catch((error: unknown) =>
-        log.error(`narrating turn ${job.turn.position} of ${this.options.universeId} failed`, error),
+        log.error(`narrating turn ${job.turn.position} of ${this.options.universeId} failed`, {
+          err: error,
+          universeId: this.options.universeId,
+        }),
       )
       .finally(() => {
         if (forced === null) this.active -= 1;
@@ -268,7 +271,7 @@ export class UniverseNarration {
         };
         log.warn(
           `narrator ${narrator.name} failed on turn ${turn.position} of ${this.options.universeId}; the template tells it`,
-          error,
+          { err: error, universeId: this.options.universeId, code: failure.reason },
         );
       }
     }

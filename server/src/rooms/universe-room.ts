@@ -100,7 +100,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     } catch (error) {
       // the SDK reads the code (`token_expired` means: refresh, retry)
       if (error instanceof AuthError) throw joinRefusal(ErrorCode.AUTH_FAILED, error.code, error.message);
-      log.error("verifying a token at join failed", error);
+      log.error("verifying a token at join failed", { err: error });
       throw joinRefusal(503, RejectionCode.Unavailable, "the token could not be checked now; try again");
     }
   }
@@ -135,7 +135,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         this.broadcastDurable();
       },
       onFenced: (error) => {
-        log.warn(`universe ${this.roomId} fenced: ${error.message}`);
+        log.warn(`universe ${this.roomId} fenced: ${error.message}`, { universeId: this.roomId });
         void this.disconnect(CloseCode.UniverseMoved);
       },
     });
@@ -190,7 +190,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       await this.admit(client, options, auth);
     } catch (error) {
       if (error instanceof ServerError) throw error;
-      log.error(`universe ${this.roomId}: join of ${auth?.playerId ?? "?"} failed`, error);
+      log.error(`universe ${this.roomId}: join of ${auth?.playerId ?? "?"} failed`, {
+        err: error,
+        universeId: this.roomId,
+      });
       throw joinRefusal(503, RejectionCode.Unavailable, "the universe could not admit you now; try again");
     }
   }
@@ -245,7 +248,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         recap = await this.sessions.enter(member.run, member.playerId);
       } catch (error) {
         // the member is in and may play; only the session marker and the recap are missing
-        log.error(`universe ${this.roomId}: the session of run ${member.run.id} could not start`, error);
+        log.error(`universe ${this.roomId}: the session of run ${member.run.id} could not start`, {
+          err: error,
+          universeId: this.roomId,
+        });
         this.sendRejection(
           client,
           null,
@@ -337,6 +343,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       log.error(
         `universe ${this.roomId}: the process stops with ${this.authority.pendingCount} turns neither persisted ` +
           "nor read back from the live store; its lease is left to lapse, not released",
+        { universeId: this.roomId },
       );
       ownership.closed(this.roomId);
       this.tracked.close();
@@ -516,7 +523,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       },
     });
     const recovered = this.narration.recover(authority.recentTurns, authority.state);
-    if (recovered > 0) log.info(`universe ${this.roomId}: narrating ${recovered} turns left unnarrated`);
+    if (recovered > 0)
+      log.info(`universe ${this.roomId}: narrating ${recovered} turns left unnarrated`, {
+        universeId: this.roomId,
+      });
   }
 
   private sendNarration(message: NarrationMessage, audience: Audience): void {
@@ -544,7 +554,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       if (services().ownership.stopped) return; // the stores are closing
       if ((await this.authority.keepLease(services().config.leaseTtlMs)) !== "elsewhere") return;
       if (this.disposing) return;
-      log.warn(`lost the lease on universe ${this.roomId} to another process`);
+      log.warn(`lost the lease on universe ${this.roomId} to another process`, { universeId: this.roomId });
       void this.disconnect(CloseCode.UniverseMoved);
     } catch (error) {
       if (!this.disposing) faults.failed("live-store", error, { universeId: this.roomId });
