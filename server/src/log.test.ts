@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { captureLog, log, logFormat, logLevel, withLogContext } from "./log.ts";
+import { captureLog, colyseusLogger, log, logFormat, logLevel, withLogContext } from "./log.ts";
 
 let restore: (() => void) | null = null;
 afterEach(() => restore?.());
@@ -60,6 +60,23 @@ describe("the log", () => {
       ["after", "r-1"],
       ["outside", undefined],
     ]);
+  });
+
+  it("takes Colyseus's own lines, an error among their arguments as err", () => {
+    const entries = capture();
+    colyseusLogger.debug("> Performing health-check against processId: 'p1'...");
+    colyseusLogger.error("onMessage failed for", { type: "act" }, new TypeError("boom"));
+    expect(entries[0]).toMatchObject({
+      level: "debug",
+      source: "colyseus",
+      msg: "> Performing health-check against processId: 'p1'...",
+    });
+    expect(entries[1]).toMatchObject({
+      level: "error",
+      source: "colyseus",
+      msg: "onMessage failed for { type: 'act' }",
+    });
+    expect(entries[1]!.err).toContain("TypeError: boom");
   });
 
   it("reads its level and format from the environment", () => {

@@ -11,6 +11,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Writable } from "node:stream";
+import { inspect } from "node:util";
 import pino, { type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";
 import { describeError } from "./describe-error.ts";
@@ -115,4 +116,25 @@ export const log = {
   info: (message: string, fields: LogFields = {}) => emit("info", message, fields),
   warn: (message: string, fields: LogFields = {}) => emit("warn", message, fields),
   error: (message: string, fields: LogFields = {}) => emit("error", message, fields),
+};
+
+/** One Colyseus log call as a line of this log: its text, and an error among the arguments as `err`. */
+function fromColyseus(level: Exclude<LogLevel, "silent">) {
+  return (...args: unknown[]) => {
+    const err = args.find((arg) => arg instanceof Error);
+    const text = args
+      .filter((arg) => arg !== err)
+      .map((arg) => (typeof arg === "string" ? arg : inspect(arg, { depth: 2, breakLength: Infinity })))
+      .join(" ");
+    emit(level, text, { source: "colyseus", ...(err ? { err } : {}) });
+  };
+}
+
+/** Colyseus's logger (defineServer's `logger`): its lines join this log instead of the console. */
+export const colyseusLogger = {
+  debug: fromColyseus("debug"),
+  trace: fromColyseus("debug"),
+  info: fromColyseus("info"),
+  warn: fromColyseus("warn"),
+  error: fromColyseus("error"),
 };
