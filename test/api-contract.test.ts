@@ -129,7 +129,7 @@ for (const mode of modes()) {
       const run = randomUUID().slice(0, 8);
       const gmName = `Contract GM ${run}`;
       await call("health");
-      await call("metrics");
+      await call("metricsJson");
       await call("openApi");
       const gm = (await call("register", { body: { name: gmName, password: "correct horse" } })) as {
         token: string;

@@ -6,6 +6,7 @@ import { connect } from "../client-sdk/src/index.ts";
 import { createStores } from "../server/src/persist/index.ts";
 import { overcome, sheet } from "./support/players.ts";
 import { loom } from "./support/cli.ts";
+import { parseExposition, sampleValue } from "./support/prometheus-text.ts";
 import { matchMaker } from "@colyseus/core";
 import { modes, startServer, tempDir, waitFor, type Mode } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -457,11 +458,15 @@ describe.skipIf(!shared.available)("loom command line beside a running server (p
     const body = (await refused.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("damaged_snapshot");
     expect(body.error.message).toContain(`snapshot at position ${snapshotAt}`);
-    const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as {
+    const metrics = (await (await fetch(`${server.url}/metrics.json`)).json()) as {
       persist: { damagedSnapshots: number; lastDamagedSnapshot: string };
     };
     expect(metrics.persist.damagedSnapshots).toBeGreaterThanOrEqual(1);
     expect(metrics.persist.lastDamagedSnapshot).toBe(`${universe.id}@${snapshotAt}`);
+    // and to Prometheus
+    const exposition = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
+    expect(exposition.get("loom_damaged_snapshots_total")?.type).toBe("counter");
+    expect(sampleValue(exposition, "loom_damaged_snapshots_total")).toBe(metrics.persist.damagedSnapshots);
 
     const found = await loom([...db(), "verify", universe.id]);
     expect(found.code).toBe(1);

@@ -1,9 +1,21 @@
 import { afterEach, describe, expect, it } from "vitest";
 import postgres from "postgres";
 import { connect } from "../client-sdk/src/index.ts";
-import { spawnServer, waitFor, type ChildServer } from "./support/server.ts";
+import { spawnServer, tempDir, testPort, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
 import { recordsSettle } from "./support/records.ts";
+import {
+  ContainerProcess,
+  dockerfileEnv,
+  durationMs,
+  environmentOf,
+  execForm,
+  healthy,
+  readCompose,
+  readDockerfile,
+  runExec,
+} from "./support/deployment.ts";
+import { parseExposition, sampleValue } from "./support/prometheus-text.ts";
 
 const databaseUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
@@ -92,4 +104,77 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     );
     await Promise.all(sessions.map((s) => s.leave()));
   });
+
+  it("runs docker-compose.yml's two Loom services from the Dockerfile's CMD: a client plays through one, the other serves the universe once it stops", async () => {
+    const compose = readCompose();
+    const instructions = readDockerfile();
+    const command = execForm(instructions.find((i) => i.keyword === "CMD")!);
+    const services = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
+    // the compose volume shared by the processes, here a folder
+    const dataDir = tempDir("loom-compose-");
+    const started = services.map(([name, service], i) => {
+      const env = { ...dockerfileEnv(instructions), ...environmentOf(service, {}) };
+      const port = testPort(2670 + i);
+      // the service names `postgres` and `redis` stand for this machine's
+      const local = {
+        ...env,
+        DATABASE_URL: databaseUrl!,
+        REDIS_URL: redisUrl!,
+        PORT: String(port),
+        LOOM_PUBLIC_ADDRESS: `127.0.0.1:${port}`,
+        LOOM_DATA_DIR: dataDir,
+        LOOM_LEASE_TTL_MS: "1500",
+      };
+      const rewrite = (part: string) => part.replaceAll(`:${env.PORT}/`, `:${port}/`);
+      return { name, service, port, rewrite, process: new ContainerProcess(runExec(command, local)) };
+    });
+    try {
+      // up once their own health checks pass
+      for (const loom of started)
+        await waitFor(
+          () => healthy(loom.service.healthcheck!.test, loom.rewrite),
+          60_000,
+          `${loom.name} healthy`,
+        );
+      const [one, two] = started as [(typeof started)[0], (typeof started)[0]];
+      const urlOf = (loom: typeof one) => `http://127.0.0.1:${loom.port}`;
+
+      const table = await setTable(urlOf(one), ["Sol"]);
+      const sol = table.players[0]!;
+      const session = await sol.client.joinUniverse(table.universeId, { role: "player", runId: sol.runId });
+      const acked: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const result = await session.act(overcome(sol.characterId));
+        if (result.ok) acked.push(result.turn.position);
+      }
+      expect(acked).toHaveLength(5);
+      // a token from one process is good at the other: they share the secret
+      const gm = connect(urlOf(two)).useToken(table.gm.playerToken!);
+      expect((await gm.history(table.universeId, { limit: 50 })).turns.map((t) => t.position)).toEqual(
+        expect.arrayContaining(acked),
+      );
+
+      // docker stop: SIGTERM, SIGKILL after the grace period
+      expect(await one.process.stop(durationMs(one.service.stop_grace_period!))).toBe(0);
+      expect(healthy(one.service.healthcheck!.test, one.rewrite)).toBe(false);
+      expect(one.process.logs().at(-1)?.msg).toBe("shutdown complete");
+
+      // the other process serves the universe: the player rejoins through it and plays on
+      const again = connect(urlOf(two)).useToken(sol.client.playerToken!);
+      const rejoined = await again.joinUniverse(table.universeId, { role: "player", runId: sol.runId });
+      const next = await rejoined.act(overcome(sol.characterId));
+      expect(next.ok).toBe(true);
+      const history = await gm.history(table.universeId, { limit: 100, order: "asc" });
+      const positions = history.turns.map((turn) => turn.position);
+      expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => i + 1));
+      expect(positions).toEqual(expect.arrayContaining([...acked, next.ok ? next.turn.position : -1]));
+      const metrics = parseExposition(await (await fetch(`${urlOf(two)}/metrics`)).text());
+      expect(sampleValue(metrics, "loom_universes_open")).toBeGreaterThanOrEqual(1);
+      expect(sampleValue(metrics, "loom_turns_total", { kind: "action" })).toBeGreaterThanOrEqual(1);
+      expect(two.process.logs().some((entry) => entry.universeId === table.universeId)).toBe(true);
+      await rejoined.leave();
+    } finally {
+      await Promise.all(started.map((loom) => loom.process.stop(5_000)));
+    }
+  }, 120_000);
 });

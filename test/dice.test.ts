@@ -136,7 +136,7 @@ for (const mode of modes()) {
       await api("POST", `/api/universes/${branchId}/runs`, adaToken, { characterId });
       await api("POST", `/api/universes/${id}/reveal`, adaToken, {});
       await api("GET", "/healthz", null);
-      await api("GET", "/metrics", null);
+      await api("GET", "/metrics.json", null);
 
       const room = [
         JSON.stringify(gmSession.state),

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checksum, emptyState, evolve, LIMITS, type Turn } from "@loom/shared";
 import { connect } from "../client-sdk/src/index.ts";
 import { statSync } from "node:fs";
@@ -8,6 +8,8 @@ import { modes, spawnServer, startServer, tempDir, waitFor } from "./support/ser
 import { setTable, type Table } from "./support/players.ts";
 import { frame, pack, RawMember } from "./support/raw-member.ts";
 import type { LoomServer } from "../server/src/app.ts";
+import { parseExposition, sampleValue } from "./support/prometheus-text.ts";
+import { captureLog } from "../server/src/log.ts";
 
 /** msgpack map {seq: <uint64 0xcf>, ...rest}: msgpackr decodes the seq as a BigInt. */
 function bigintSeq(rest: Record<string, unknown>): Uint8Array {
@@ -358,10 +360,8 @@ for (const mode of modes()) {
     it("answers 1e12 positions, cursors and ranges with 400 invalid_message, never a database error", async () => {
       const token = table.gm.playerToken!;
       const id = table.universeId;
-      const errors: unknown[][] = [];
-      const spy = vi
-        .spyOn(console, "error")
-        .mockImplementation((...args: unknown[]) => void errors.push(args));
+      const lines: string[] = [];
+      const restore = captureLog((line) => lines.push(line));
       try {
         for (const path of [
           `/api/universes/${id}/turns/1000000000000`,
@@ -375,16 +375,16 @@ for (const mode of modes()) {
           expect(answer, path).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
         }
       } finally {
-        spy.mockRestore();
+        restore();
       }
-      expect(errors.map((args) => args.map(String).join(" ")).join("\n")).not.toMatch(/params|Failed query/);
+      expect(lines.join("\n")).not.toMatch(/params|Failed query/);
     });
   });
 }
 
 for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
   describe.skipIf(!mode.available)(`a universe that cannot persist (${mode.name})`, () => {
-    it("is reported on /metrics, /healthz and in the log, and SIGTERM still completes in bounded time", async () => {
+    it("is reported on /metrics, /metrics.json, /healthz and in the log, and SIGTERM still completes in bounded time", async () => {
       const child = await spawnServer(
         { DATABASE_URL: mode.databaseUrl!, REDIS_URL: mode.redisUrl!, LOOM_SHUTDOWN_DRAIN_MS: "1500" },
         2644,
@@ -425,7 +425,7 @@ for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
 
         await waitFor(
           async () => {
-            const metrics = (await (await fetch(`${child.url}/metrics`)).json()) as {
+            const metrics = (await (await fetch(`${child.url}/metrics.json`)).json()) as {
               persist: { failing: Array<{ universeId: string }>; failedWrites: number };
             };
             return (
@@ -433,8 +433,13 @@ for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
             );
           },
           10_000,
-          "the failing universe on /metrics",
+          "the failing universe on /metrics.json",
         );
+        const exposition = parseExposition(await (await fetch(`${child.url}/metrics`)).text());
+        expect(sampleValue(exposition, "loom_universes_persist_failing")).toBeGreaterThanOrEqual(1);
+        expect(sampleValue(exposition, "loom_persist_write_failures_total")).toBeGreaterThan(0);
+        const refusals = { dependency: "database", class: "P0001" };
+        expect(sampleValue(exposition, "loom_dependency_errors_total", refusals)).toBeGreaterThan(0);
         const health = (await (await fetch(`${child.url}/healthz`)).json()) as Record<string, unknown>;
         expect(health).toMatchObject({ ok: true, status: "degraded" });
         const failing = (health.degraded as { persistFailing: Array<{ universeId: string; error: string }> })
@@ -442,17 +447,23 @@ for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
         expect(failing.map((f) => f.universeId)).toEqual([id]);
         expect(failing[0]!.error).toContain("refused by the test");
         // logged once, with the database's code and the universe, though Bo's universe writes meanwhile
-        const failingLines = child.output().match(/database failing .*/g) ?? [];
+        const failingLines = child.logs().filter((entry) => entry.msg.startsWith("database failing"));
         expect(failingLines).toHaveLength(1);
-        expect(failingLines[0]).toContain("[P0001]");
-        expect(failingLines[0]).toContain("refused by the test");
-        expect(failingLines[0]).toContain(`universe ${id}`);
+        expect(failingLines[0]).toMatchObject({ level: "error", code: "P0001", universeId: id });
+        expect(failingLines[0]!.msg).toContain("[P0001]");
+        expect(failingLines[0]!.msg).toContain("refused by the test");
+        expect(failingLines[0]!.msg).toContain(`universe ${id}`);
 
         const started = Date.now();
         expect(await child.stop("SIGTERM")).toBe(0);
         expect(Date.now() - started).toBeLessThan(15_000);
         // its turns wait in the live store for the next owner: the log says the universe did not close clean
-        expect(child.output()).toMatch(new RegExp(`universe ${id}(: the process stops| closes) with \\d+ turns`));
+        const unclean = child
+          .logs()
+          .filter((entry) =>
+            new RegExp(`universe ${id}(: the process stops| closes) with \\d+ turns`).test(entry.msg),
+          );
+        expect(unclean.map((entry) => [entry.level, entry.universeId])).toEqual([[expect.any(String), id]]);
       } finally {
         await child.stop("SIGKILL");
         await sql.unsafe(`drop trigger if exists ${trigger} on turns`);

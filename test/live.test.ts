@@ -249,7 +249,7 @@ for (const mode of modes()) {
       expect(received.acting).toBeGreaterThan(0);
       expect(received.idle).toBe(0);
       // the operator's view of the same acts: timed in the server, and written by group commits
-      const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as {
+      const metrics = (await (await fetch(`${server.url}/metrics.json`)).json()) as {
         acts: { count: number; p99Ms: number };
         commits: { count: number; turns: number; failed: number };
       };

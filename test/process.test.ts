@@ -67,7 +67,13 @@ describe("the server process", () => {
     const port = testPort(2624);
     const npm = spawn("npm", ["start"], {
       cwd: root,
-      env: { ...process.env, ...embedded, LOOM_DATA_DIR: dataDir, PORT: String(port), LOOM_LOG: "info" },
+      env: {
+        ...process.env,
+        ...embedded,
+        LOOM_DATA_DIR: dataDir,
+        PORT: String(port),
+        LOOM_LOG_LEVEL: "info",
+      },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

@@ -12,7 +12,7 @@ export interface ChildServer {
 /**
  * Runs a server entry point (TypeScript, through tsx) in a child process and waits until
  * `readyPath` answers (with 200 when `needOk`, with anything otherwise): the server then has a core of its own instead of sharing the event loop
- * with the simulated clients. Its output is passed through to stderr.
+ * with the simulated clients. Its log is passed through to stderr.
  */
 export async function spawnServer(
   entry: string,
@@ -25,8 +25,14 @@ export async function spawnServer(
   const nodeArgs = (process.env.LOADTEST_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", resolve(root, entry)], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), LOOM_LOG: process.env.LOOM_LOG ?? "warn", ...env },
-    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      LOOM_LOG_LEVEL: process.env.LOOM_LOG_LEVEL ?? "warn",
+      LOOM_LOG_DESTINATION: "stderr",
+      ...env,
+    },
+    stdio: ["ignore", 2, "inherit"],
   });
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
   const url = `http://127.0.0.1:${port}`;

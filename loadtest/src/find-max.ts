@@ -32,7 +32,7 @@ export interface StepReport {
   cpu: CpuWindow;
   /** How late the clients' loop ran a 10 ms timer during the step: their own stalls. */
   clientLoopLag: { p99Ms: number; maxMs: number };
-  /** The same for the server's main loop, from its GET /metrics (null: it has none). */
+  /** The same for the server's main loop, from its GET /metrics.json (null: it has none). */
   serverLoopLag: { p99Ms: number; maxMs: number } | null;
 }
 

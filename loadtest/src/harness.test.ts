@@ -68,7 +68,7 @@ describe("load test harness", () => {
     expect(report.loom.window.latencyMs.actToTurn.count).toBe(report.loom.window.acked);
     expect(report.loom.window.latencyMs.actToPersisted.count).toBe(report.loom.window.acked);
 
-    // the server's own account of the same window, from GET /metrics
+    // the server's own account of the same window, from GET /metrics.json
     expect(report.loom.server?.acts.count).toBe(report.loom.window.acked);
     expect(report.loom.server?.acts.p99Ms).toBeGreaterThan(0);
     expect(report.loom.server?.commits.failed).toBe(0);

@@ -48,7 +48,7 @@ export interface PhaseReport {
   /** Who took part; `dropped`: close codes of sessions the server closed during the run. */
   members: { players: number; gms: number; spectators: number; dropped: Record<string, number> };
   window: WindowReport;
-  /** The server's own timings over the window (null when it has no GET /metrics). */
+  /** The server's own timings over the window (null when it has no GET /metrics.json). */
   server: ServerWindow | null;
   integrity: IntegrityReport;
 }

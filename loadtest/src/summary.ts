@@ -36,7 +36,7 @@ function phase(report: PhaseReport): string[] {
     ...(report.server
       ? [
           `  in the server  act→ack p50 ${report.server.acts.p50Ms} / p99 ${report.server.acts.p99Ms} ms (${report.server.acts.count}); ` +
-            `${report.server.commits.count} group commits of ${report.server.commits.turns} turns, p50 ${report.server.commits.p50Ms} / p99 ${report.server.commits.p99Ms} ms` +
+            `${report.server.commits.count} group commits of ${report.server.commits.turns} turns, p50 ${report.server.commits.p50Ms} / p99 ${report.server.commits.p99Ms} ms, ${report.server.commits.busyMs} ms committing` +
             (report.server.commits.failed > 0 ? `, ${report.server.commits.failed} FAILED` : ""),
         ]
       : []),

@@ -58,8 +58,9 @@ export function remoteLoomTarget(url: string): Target {
  * rate the run will send. In this process through `startLoomServer`, or isolated in a child.
  */
 export async function startLoomTarget(options: TargetOptions): Promise<Target> {
-  // server logs go to stdout at "info"; the report's JSON line must be the only thing there
-  process.env.LOOM_LOG ??= "warn";
+  // the report's JSON line must be the only thing on stdout: the server logs to stderr, at "warn"
+  process.env.LOOM_LOG_LEVEL ??= "warn";
+  process.env.LOOM_LOG_DESTINATION ??= "stderr";
   // a run registers every simulated member from this one address: the HTTP limits are raised
   // far above what it sends, unless the environment sets them (the child inherits these too)
   for (const limit of ["REGISTER_IP", "LOGIN_IP", "LOGIN_ACCOUNT", "WRITE_IP", "WRITE_PLAYER"])

@@ -24,7 +24,7 @@ import { Metrics } from "./metrics.ts";
 import { PersistTick } from "./universe/persist-tick.ts";
 import { UniverseRoom } from "./rooms/universe-room.ts";
 import { installRoutes } from "./api/routes.ts";
-import { log } from "./log.ts";
+import { colyseusLogger, log } from "./log.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import { warnUnlessRedisPersists } from "./live/redis-persistence.ts";
 
@@ -139,6 +139,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     publicAddress: config.publicAddress ?? (config.redisUrl ? `127.0.0.1:${config.port}` : undefined),
     gracefullyShutdown: false,
     greet: false,
+    logger: colyseusLogger,
     express: (app) => installRoutes(app),
   });
   return { server, services };

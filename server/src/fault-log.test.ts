@@ -1,5 +1,9 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FaultLog, errorClass } from "./fault-log.ts";
+import { captureLog } from "./log.ts";
+
+/** The log's JSON lines, parsed. */
+const entries = (lines: string[]) => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
 function diskFull(): Error {
   const driver = Object.assign(new Error("could not extend file: No space left on device"), {
@@ -15,10 +19,7 @@ describe("fault log", () => {
   it("logs a failing dependency once, with its code and without the query's payload, then once when it recovers", () => {
     // given a database failing for two universes, three times
     const lines: string[] = [];
-    const spies = [
-      vi.spyOn(console, "error").mockImplementation((line: unknown) => void lines.push(String(line))),
-      vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line))),
-    ];
+    const restore = captureLog((line) => lines.push(line), "info");
     const faults = new FaultLog(() => 1_000);
     try {
       faults.failed("database", diskFull(), { universeId: "u-1", turns: 12 });
@@ -28,12 +29,16 @@ describe("fault log", () => {
       faults.recovered("database");
       faults.recovered("database");
     } finally {
-      for (const spy of spies) spy.mockRestore();
+      restore();
     }
-    // then one line for the failure, one for the recovery, counts by class, and no payload
-    const relevant = lines.filter((line) => line.includes("database"));
-    expect(relevant.some((line) => line.includes("[53100]") && line.includes("u-1"))).toBe(true);
-    expect(relevant.filter((line) => line.includes("failing"))).toHaveLength(1);
+    // then one error line for the failure, with its code and universe as fields, one info line for
+    // the recovery, counts by class, and no payload
+    const logged = entries(lines).filter((entry) => entry.dependency === "database");
+    expect(logged.map((entry) => entry.level)).toEqual(["error", "info"]);
+    expect(logged[0]).toMatchObject({ code: "53100", universeId: "u-1", turns: 12 });
+    expect(logged[0]!.msg).toContain("database failing [53100]");
+    expect(logged[1]).toMatchObject({ failures: 3 });
+    expect(logged[1]!.msg).toContain("database works again");
     expect(lines.join("\n")).not.toContain("secret turn json");
     expect(faults.read()).toEqual({ "database:53100": 3 });
     expect(faults.isFailing("database")).toBe(false);
@@ -41,10 +46,7 @@ describe("fault log", () => {
 
   it("stays failing while one universe fails and others write, until that universe writes or closes", () => {
     const lines: string[] = [];
-    const spies = [
-      vi.spyOn(console, "error").mockImplementation((line: unknown) => void lines.push(String(line))),
-      vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line))),
-    ];
+    const restore = captureLog((line) => lines.push(line), "info");
     const faults = new FaultLog(() => 1_000);
     try {
       // a database that refuses one universe's turns, while another's are written at every tick
@@ -53,15 +55,18 @@ describe("fault log", () => {
         faults.recovered("database", "u-good");
       }
       expect(faults.isFailing("database")).toBe(true);
-      expect(lines.filter((line) => line.includes("database failing"))).toHaveLength(1);
+      expect(entries(lines).filter((entry) => String(entry.msg).startsWith("database failing"))).toHaveLength(
+        1,
+      );
       // the failing universe closes here: the next failure is news again
       faults.closed("database", "u-bad");
       expect(faults.isFailing("database")).toBe(false);
       faults.failed("database", diskFull(), { universeId: "u-other", turns: 1 });
     } finally {
-      for (const spy of spies) spy.mockRestore();
+      restore();
     }
-    expect(lines.filter((line) => line.includes("database failing"))).toHaveLength(2);
+    const failing = entries(lines).filter((entry) => String(entry.msg).startsWith("database failing"));
+    expect(failing.map((entry) => entry.universeId)).toEqual(["u-bad", "u-other"]);
   });
 
   it("classes an error by its driver's code, else by its name", () => {

@@ -29,7 +29,7 @@ export function errorClass(error: unknown): string {
  * the universe and how many turns wait), then nothing while it keeps failing, then one line when
  * it works again (how long, how many failures, how many universes). Never the failed call's
  * payload: messages pass through safeMessage. Every failure is counted by dependency and class
- * for GET /metrics (`errors`).
+ * for GET /metrics (`loom_dependency_errors_total`) and /metrics.json (`errors`).
  */
 export class FaultLog {
   private readonly failing = new Map<Dependency, Failing>();
@@ -52,7 +52,11 @@ export class FaultLog {
       if (context.universeId) state.universes.add(context.universeId);
       if (!state.codes.has(code)) {
         state.codes.add(code);
-        log.warn(`${dependency} now also fails with ${code}: ${safeMessage(error)}`);
+        log.warn(`${dependency} now also fails with ${code}: ${safeMessage(error)}`, {
+          dependency,
+          code,
+          ...(context.universeId ? { universeId: context.universeId } : {}),
+        });
       }
       return;
     }
@@ -67,7 +71,13 @@ export class FaultLog {
     const turns = context.turns === undefined ? "" : `, ${context.turns} turns waiting`;
     log.error(
       `${dependency} failing [${code}]: ${safeMessage(error)}${where}${turns}; ` +
-        "further failures are counted in GET /metrics until it works again",
+        "further failures are counted in GET /metrics (loom_dependency_errors_total) until it works again",
+      {
+        dependency,
+        code,
+        ...(context.universeId ? { universeId: context.universeId } : {}),
+        ...(context.turns === undefined ? {} : { turns: context.turns }),
+      },
     );
   }
 
@@ -89,6 +99,7 @@ export class FaultLog {
     log.info(
       `${dependency} works again after ${this.now() - state.since} ms: ${state.failures} failed calls ` +
         `(${[...state.codes].join(", ")}) in ${state.universes.size} universes`,
+      { dependency, failures: state.failures, ms: this.now() - state.since },
     );
   }
 
@@ -103,6 +114,7 @@ export class FaultLog {
     log.info(
       `${dependency}: the universes it failed for have closed here, after ${this.now() - state.since} ms and ` +
         `${state.failures} failed calls (${[...state.codes].join(", ")})`,
+      { dependency, failures: state.failures, ms: this.now() - state.since },
     );
   }
 

@@ -1,26 +1,140 @@
+/**
+ * The process's log, through pino: one JSON object a line on stdout (`level`, `time`, `msg`, the
+ * pid, and fields such as `universeId`, `requestId`, `code`, `err`), or pino-pretty's readable
+ * lines when stdout is a terminal. LOOM_LOG_LEVEL=debug|info|warn|error|silent (default info;
+ * warn under vitest), LOOM_LOG_FORMAT=json|pretty (default: pretty on a terminal, else json),
+ * LOOM_LOG_DESTINATION=stdout|stderr (the load generator keeps stdout for its report). Read when
+ * the first line is logged, so a program may set them after importing this module.
+ *
+ * Errors go in as `err` and come out as describeError writes them: a failed query's parameters
+ * (players' notes, whole batches of turns) never reach a log line.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { Writable } from "node:stream";
+import { inspect } from "node:util";
+import pino, { type DestinationStream, type Logger } from "pino";
+import pretty from "pino-pretty";
 import { describeError } from "./describe-error.ts";
 
-/** A tiny leveled logger; LOOM_LOG=debug|info|warn|error|silent (default info, tests: warn). */
-const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
-type Level = keyof typeof levels;
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
 
-function threshold(): number {
-  const wanted = (process.env.LOOM_LOG ?? (process.env.VITEST ? "warn" : "info")) as Level;
-  return levels[wanted] ?? levels.info;
+/** What a line may carry besides its message. `err` is described, never logged as it is. */
+export interface LogFields {
+  err?: unknown;
+  universeId?: string;
+  requestId?: string;
+  /** An error class: a SQLSTATE, an errno code, `timeout`… (fault-log.ts). */
+  code?: string;
+  [field: string]: unknown;
 }
 
-function emit(level: Exclude<Level, "silent">, message: string, extra: unknown[]): void {
-  if (levels[level] < threshold()) return;
-  const line = `${new Date().toISOString()} ${level.padEnd(5)} ${message}`;
-  // errors as describeError writes them: a failed query's parameters never reach a log
-  const details = extra.map((item) => (item instanceof Error ? describeError(item) : item));
-  if (level === "error" || level === "warn") console.error(line, ...details);
-  else console.log(line, ...details);
+const context = new AsyncLocalStorage<Record<string, unknown>>();
+
+/** Runs `fn` with `fields` on every line logged while it runs, synchronously or not (a request's id). */
+export function withLogContext<T>(fields: Record<string, unknown>, fn: () => T): T {
+  return context.run({ ...context.getStore(), ...fields }, fn);
+}
+
+export function logLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const wanted = env.LOOM_LOG_LEVEL || (env.VITEST ? "warn" : "info");
+  return LEVELS.includes(wanted as LogLevel) ? (wanted as LogLevel) : "info";
+}
+
+function destinationFd(env: NodeJS.ProcessEnv = process.env): 1 | 2 {
+  return env.LOOM_LOG_DESTINATION === "stderr" ? 2 : 1;
+}
+
+export function logFormat(env: NodeJS.ProcessEnv = process.env): "json" | "pretty" {
+  const wanted = env.LOOM_LOG_FORMAT;
+  if (wanted === "json" || wanted === "pretty") return wanted;
+  return (destinationFd(env) === 2 ? process.stderr : process.stdout).isTTY ? "pretty" : "json";
+}
+
+function createLogger(destination?: DestinationStream, level: LogLevel = logLevel()): Logger {
+  const format = destination ? "json" : logFormat();
+  const options: pino.LoggerOptions = {
+    level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: () => context.getStore() ?? {},
+    // pino-pretty reads the numeric level; JSON readers get its name
+    ...(format === "json" ? { formatters: { level: (label: string) => ({ level: label }) } } : {}),
+  };
+  if (destination) return pino(options, destination);
+  const fd = destinationFd();
+  if (format === "pretty")
+    return pino(
+      options,
+      pretty({
+        destination: fd,
+        colorize: Boolean((fd === 2 ? process.stderr : process.stdout).isTTY),
+        sync: true,
+        translateTime: "SYS:HH:MM:ss.l",
+        ignore: "pid,hostname",
+        singleLine: true,
+      }),
+    );
+  // synchronous: the last lines before a crash or an exit are written, not lost in a buffer
+  return pino(options, pino.destination({ fd, sync: true }));
+}
+
+let created: Logger | null = null;
+const logger = (): Logger => (created ??= createLogger());
+
+/**
+ * Sends the log's JSON lines to `write` instead of stdout until the returned function is called
+ * (tests read what a component logged, fields and all), from `level` on (LOOM_LOG_LEVEL's by default).
+ */
+export function captureLog(write: (line: string) => void, level: LogLevel = logLevel()): () => void {
+  const previous = created;
+  created = createLogger(
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split("\n")) if (line) write(line);
+        done();
+      },
+    }),
+    level,
+  );
+  return () => {
+    created = previous;
+  };
+}
+
+function emit(level: Exclude<LogLevel, "silent">, message: string, fields: LogFields): void {
+  const to = logger();
+  if (!to.isLevelEnabled(level)) return;
+  const { err, ...rest } = fields;
+  const line: Record<string, unknown> = rest;
+  if (err !== undefined) line.err = describeError(err);
+  to[level](line, message);
 }
 
 export const log = {
-  debug: (message: string, ...extra: unknown[]) => emit("debug", message, extra),
-  info: (message: string, ...extra: unknown[]) => emit("info", message, extra),
-  warn: (message: string, ...extra: unknown[]) => emit("warn", message, extra),
-  error: (message: string, ...extra: unknown[]) => emit("error", message, extra),
+  debug: (message: string, fields: LogFields = {}) => emit("debug", message, fields),
+  info: (message: string, fields: LogFields = {}) => emit("info", message, fields),
+  warn: (message: string, fields: LogFields = {}) => emit("warn", message, fields),
+  error: (message: string, fields: LogFields = {}) => emit("error", message, fields),
+};
+
+/** One Colyseus log call as a line of this log: its text, and an error among the arguments as `err`. */
+function fromColyseus(level: Exclude<LogLevel, "silent">) {
+  return (...args: unknown[]) => {
+    const err = args.find((arg) => arg instanceof Error);
+    const text = args
+      .filter((arg) => arg !== err)
+      .map((arg) => (typeof arg === "string" ? arg : inspect(arg, { depth: 2, breakLength: Infinity })))
+      .join(" ");
+    emit(level, text, { source: "colyseus", ...(err ? { err } : {}) });
+  };
+}
+
+/** Colyseus's logger (defineServer's `logger`): its lines join this log instead of the console. */
+export const colyseusLogger = {
+  debug: fromColyseus("debug"),
+  trace: fromColyseus("debug"),
+  info: fromColyseus("info"),
+  warn: fromColyseus("warn"),
+  error: fromColyseus("error"),
 };

@@ -25,7 +25,7 @@ function stop(code = 0): void {
   loom.shutdown().then(
     () => process.exit(exitCode),
     (error: unknown) => {
-      log.error("shutdown failed", error);
+      log.error("shutdown failed", { err: error });
       process.exit(1);
     },
   );

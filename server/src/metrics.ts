@@ -1,12 +1,16 @@
 /**
- * What an operator reads at GET /metrics: how long the turn pipeline takes inside this process
- * and how the group commits go. Latencies are kept in log-spaced buckets (each 10 % wider than
- * the one before, 0.05 ms to 60 s), so recording costs nothing worth measuring and two readings
- * can be subtracted to get the percentiles of the time between them.
+ * The metrics of this process: GET /metrics in the Prometheus text format (prometheus.ts), and
+ * GET /metrics.json, the load generator's view: how long the turn pipeline takes inside this
+ * process and how the group commits go, in log-spaced buckets (each 10 % wider than the one
+ * before, 0.05 ms to 60 s), so two readings can be subtracted to get the percentiles of the
+ * time between them.
  */
+import { matchMaker } from "@colyseus/core";
 import { PersistHealth, type PersistHealthReading } from "./universe/persist-health.ts";
 import { faults } from "./fault-log.ts";
 import { performance } from "node:perf_hooks";
+import { PrometheusMetrics } from "./prometheus.ts";
+import { TurnTimings } from "./turn-timings.ts";
 
 const FIRST_BOUND_MS = 0.05;
 const GROWTH = 1.1;
@@ -146,8 +150,14 @@ export interface MetricsReading {
   errors: Record<string, number>;
 }
 
+/** A universe open in this process, as its room reports it (see trackUniverse). */
+export interface TrackedUniverse {
+  readonly timings: TurnTimings;
+  close(): void;
+}
+
 export class Metrics {
-  readonly acts = new Histogram();
+  private readonly acts = new Histogram();
   private readonly commits = new Histogram();
   private committedTurns = 0;
   private failedCommits = 0;
@@ -155,11 +165,55 @@ export class Metrics {
   private readonly lag = new LoopLag().start();
   /** Universes that cannot persist, failed writes and snapshots. */
   readonly persist = new PersistHealth();
+  private readonly universes = new Set<{ timings: TurnTimings; lagTurns: () => number }>();
+  readonly prometheus = new PrometheusMetrics(
+    {
+      rooms: () => matchMaker.stats.local.roomCount,
+      clients: () => matchMaker.stats.local.ccu,
+      universes: () => this.universes.size,
+      persistLagTurns: () => [...this.universes].reduce((sum, u) => sum + Math.max(0, u.lagTurns()), 0),
+      persistLagSeconds: () =>
+        Math.max(0, ...[...this.universes].map((u) => u.timings.oldestWaitingMs())) / 1000,
+    },
+    this.persist,
+  );
 
   commit(turns: number, ms: number, ok: boolean): void {
     this.commits.record(ms);
-    if (ok) this.committedTurns += turns;
-    else this.failedCommits += 1;
+    this.prometheus.commitSeconds.observe(ms / 1000);
+    if (ok) {
+      this.committedTurns += turns;
+      this.prometheus.committedTurns.inc(turns);
+    } else {
+      this.failedCommits += 1;
+      this.prometheus.failedCommits.inc();
+    }
+  }
+
+  /**
+   * A universe opened here: its room reports turns, acks and marks to the returned timings until
+   * it closes. `lagTurns` reads how many acknowledged turns still wait for the database.
+   */
+  trackUniverse(lagTurns: () => number): TrackedUniverse {
+    const { prometheus, acts } = this;
+    const timings = new TurnTimings({
+      turn: (kind) => prometheus.turns.inc({ kind }),
+      ack: (seconds) => {
+        acts.record(seconds * 1000);
+        prometheus.actAck.observe(seconds);
+      },
+      durable: (seconds) => prometheus.actDurable.observe(seconds),
+      persisted: (seconds) => prometheus.actPersisted.observe(seconds),
+    });
+    const entry = { timings, lagTurns };
+    this.universes.add(entry);
+    return { timings, close: () => this.universes.delete(entry) };
+  }
+
+  /** A turn told by `narrator` in `ms`; `failure`: why the configured narrator did not tell it. */
+  narrated(narrator: string, ms: number, failure: { narrator: string; reason: string } | null): void {
+    this.prometheus.narrationSeconds.observe({ narrator }, ms / 1000);
+    if (failure) this.prometheus.narrationFailures.inc(failure);
   }
 
   read(): MetricsReading {

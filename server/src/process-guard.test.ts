@@ -17,7 +17,7 @@ function runGuarded(body: string): { status: number | null; output: string } {
   );
   const run = spawnSync(process.execPath, ["--import", "tsx", script], {
     cwd: resolve(import.meta.dirname, "../.."),
-    env: { ...process.env, LOOM_LOG: "warn", VITEST: "" },
+    env: { ...process.env, LOOM_LOG_LEVEL: "warn", VITEST: "" },
     encoding: "utf8",
     timeout: 20_000,
   });

@@ -25,18 +25,18 @@ export function installProcessGuards(onFatal: (error: unknown) => void): void {
   let fatal = false;
   const exception = (error: unknown) => {
     if (isFatal(error)) {
-      log.error("fatal error; shutting down", error);
+      log.error("fatal error; shutting down", { err: error });
       if (!fatal) {
         fatal = true;
         onFatal(error);
       }
       return;
     }
-    log.error("uncaught exception (serving on)", error);
+    log.error("uncaught exception (serving on)", { err: error });
   };
   const rejection = (reason: unknown) => {
     if (isFatal(reason)) return exception(reason);
-    log.error("unhandled promise rejection (serving on)", reason);
+    log.error("unhandled promise rejection (serving on)", { err: reason });
   };
   installed = true;
   process.on("unhandledRejection", rejection);

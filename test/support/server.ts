@@ -86,10 +86,47 @@ export async function startServer(
   return { ...server, url: `http://127.0.0.1:${config.port}` };
 }
 
+/** One line of a server's log (server/src/log.ts): JSON with at least these fields. */
+export interface LogEntry {
+  level: "debug" | "info" | "warn" | "error";
+  time: string;
+  msg: string;
+  universeId?: string;
+  requestId?: string;
+  code?: string;
+  err?: string;
+  [field: string]: unknown;
+}
+
+/** Every line of a server's stdout read as a log entry; a line that is not one fails the test. */
+export function logEntries(stdout: string): LogEntry[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      let entry: LogEntry;
+      try {
+        entry = JSON.parse(line) as LogEntry;
+      } catch {
+        throw new Error(`a log line that is not JSON: ${line.slice(0, 300)}`);
+      }
+      if (
+        typeof entry.msg !== "string" ||
+        typeof entry.level !== "string" ||
+        Number.isNaN(Date.parse(entry.time))
+      )
+        throw new Error(`a log line without level, time and msg: ${line.slice(0, 300)}`);
+      return entry;
+    });
+}
+
 export interface ChildServer {
   url: string;
   process: ChildProcess;
+  /** stdout and stderr as they came. */
   output: () => string;
+  /** stdout's lines as log entries (JSON: the child's stdout is no terminal). */
+  logs: () => LogEntry[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -101,7 +138,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
       ...process.env,
       LOOM_SECRET: TEST_SECRET,
       PORT: String(testPort(port)),
-      LOOM_LOG: "warn",
+      LOOM_LOG_LEVEL: "warn",
       LOOM_ACTIONS_PER_SECOND: "0",
       // the API is what these servers are for; test/browser.test.ts builds the web client itself
       LOOM_WEB_BUILD: "off",
@@ -111,7 +148,11 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+    stdout += chunk.toString();
+  });
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
   const url = `http://127.0.0.1:${testPort(port)}`;
@@ -134,6 +175,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
     url,
     process: child,
     output: () => output,
+    logs: () => logEntries(stdout),
     stop: async (signal: NodeJS.Signals = "SIGTERM") => {
       if (child.exitCode === null) child.kill(signal);
       return exited;

@@ -44,7 +44,10 @@ export function installExportRoutes(app: Application): void {
       try {
         await callUniverse(universe.id, "flush");
       } catch (error) {
-        log.warn(`export of ${universe.id}: pending turns could not be persisted first`, error);
+        log.warn(`export of ${universe.id}: pending turns could not be persisted first`, {
+          err: error,
+          universeId: universe.id,
+        });
       }
       const markdown = query.data.format === "markdown";
       res.status(200);
@@ -79,7 +82,7 @@ async function stream(res: Response, chunks: AsyncIterable<string>): Promise<voi
     res.end();
   } catch (error) {
     if (!res.headersSent) throw error;
-    log.error("export failed mid-stream", error);
+    log.error("export failed mid-stream", { err: error });
     res.destroy(error as Error);
   }
 }

@@ -78,7 +78,7 @@ async function idempotently(req: Request, res: Response, next: NextFunction): Pr
     keep.then(
       () => send(body),
       (error: unknown) => {
-        log.warn(`keeping the answer to Idempotency-Key ${key} failed`, error);
+        log.warn(`keeping the answer to Idempotency-Key ${key} failed`, { err: error });
         send(body);
       },
     );

@@ -17,6 +17,7 @@ import { installDashboardRoutes } from "./dashboard.ts";
 import { openApiDocument } from "./openapi.ts";
 import { health, readiness } from "./health.ts";
 import { renderDocsPage } from "./docs-page.ts";
+import { requestIds } from "./request-id.ts";
 
 let docs: string | null = null;
 /** The document as sent: built and serialized once, it is the same for every caller. */
@@ -35,6 +36,7 @@ function trustProxy(value: string): number | boolean | string {
 export function installRoutes(app: Application): void {
   const { config, limits } = services();
   if (config.trustProxy !== null) app.set("trust proxy", trustProxy(config.trustProxy));
+  app.use(requestIds);
   app.use(express.json({ limit: "64kb" }));
   app.use("/api", checkPath);
   app.use("/api", limits.writes);
@@ -50,9 +52,16 @@ export function installRoutes(app: Application): void {
     }),
   );
 
-  // Operators: timings of this process since it started (see server/src/metrics.ts).
+  // Operators: Prometheus scrapes /metrics; the load generator reads /metrics.json (server/src/metrics.ts).
   app.get(
     API.metrics.path,
+    route(async (_req, res) => {
+      const { prometheus } = services().metrics;
+      res.type(prometheus.contentType).send(await prometheus.text());
+    }),
+  );
+  app.get(
+    API.metricsJson.path,
     route(async () => services().metrics.read()),
   );
 

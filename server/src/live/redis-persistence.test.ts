@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { redisPersistenceWarning, warnUnlessRedisPersists } from "./redis-persistence.ts";
+import { captureLog } from "../log.ts";
 import { testPort } from "../../../test/support/server.ts";
 
 // Each case starts its own redis-server on a spare port, configured as the case needs (the
@@ -62,15 +63,19 @@ describe("Redis persistence check at start", () => {
 
   it("logs the warning as one line, once per Redis", async () => {
     const url = await redisServer(testPort(2665), "--appendonly", "no");
-    const lines = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const lines: string[] = [];
+    const restore = captureLog((line) => lines.push(line));
     try {
       await warnUnlessRedisPersists(url);
       await warnUnlessRedisPersists(url);
-      const warnings = lines.mock.calls.filter(([line]) => String(line).includes("appendonly no"));
+      const warnings = lines
+        .map((line) => JSON.parse(line) as { level: string; msg: string })
+        .filter((entry) => entry.msg.includes("appendonly no"));
       expect(warnings).toHaveLength(1);
-      expect(String(warnings[0]![0])).not.toContain("\n");
+      expect(warnings[0]!.level).toBe("warn");
+      expect(warnings[0]!.msg).not.toContain("\n");
     } finally {
-      lines.mockRestore();
+      restore();
     }
   });
 });

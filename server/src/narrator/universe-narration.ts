@@ -27,6 +27,11 @@ export interface UniverseNarrationOptions {
   /** Stores a narration write-once on its turn; resolves once it is stored (or was already). */
   record(position: number, narration: Narration): Promise<void>;
   send(message: NarrationMessage, audience: Audience): void;
+  /**
+   * A turn was told by `narrator` in `ms`; `failure` says why the configured narrator did not
+   * tell it (the template did). For the process's metrics.
+   */
+  told?(narrator: string, ms: number, failure: { narrator: string; reason: string } | null): void;
   now?: () => string;
 }
 
@@ -203,7 +208,10 @@ export class UniverseNarration {
     if (forced === null) this.active += 1;
     const run = this.run(job, forced)
       .catch((error: unknown) =>
-        log.error(`narrating turn ${job.turn.position} of ${this.options.universeId} failed`, error),
+        log.error(`narrating turn ${job.turn.position} of ${this.options.universeId} failed`, {
+          err: error,
+          universeId: this.options.universeId,
+        }),
       )
       .finally(() => {
         if (forced === null) this.active -= 1;
@@ -250,17 +258,20 @@ export class UniverseNarration {
       onChunk: (chunk: string) => pieces.push(chunk),
     };
     let narrator = this.options.narrator;
-    let fallback = forced === null ? null : `${narrator.name}: ${forced}`;
+    let failure = forced === null ? null : { narrator: narrator.name, reason: forced };
     let output: NarratorOutput | null = null;
-    if (fallback === null) {
+    if (failure === null) {
       try {
         output = await narrator.narrate(request);
       } catch (error) {
         if (this.controller.signal.aborted) return null;
-        fallback = `${narrator.name}: ${error instanceof NarratorError ? error.reason : "error"}`;
+        failure = {
+          narrator: narrator.name,
+          reason: error instanceof NarratorError ? error.reason : "error",
+        };
         log.warn(
           `narrator ${narrator.name} failed on turn ${turn.position} of ${this.options.universeId}; the template tells it`,
-          error,
+          { err: error, universeId: this.options.universeId, code: failure.reason },
         );
       }
     }
@@ -270,11 +281,14 @@ export class UniverseNarration {
       narrator = template;
       output = await template.narrate({ ...request, onChunk: () => undefined });
     }
+    const fallback = failure && `${failure.narrator}: ${failure.reason}`;
+    const latencyMs = performance.now() - started;
+    this.options.told?.(narrator.name, latencyMs, failure);
     const narration: Narration = {
       ...output,
       narrator: narrator.name,
       seed,
-      latencyMs: Math.round(performance.now() - started),
+      latencyMs: Math.round(latencyMs),
       fallback,
       audience,
       createdAt: (this.options.now ?? (() => new Date().toISOString()))(),

@@ -57,6 +57,7 @@ export class StateReader {
     if (actual !== snapshot.checksum) {
       log.error(
         `snapshot ${universeId}@${snapshot.position} does not match its checksum (${snapshot.checksum}, document ${actual}); rebuilding from an earlier one`,
+        { universeId },
       );
       return false;
     }

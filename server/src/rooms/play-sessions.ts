@@ -93,7 +93,7 @@ export class PlaySessions {
       const ended = await endPlaySession(services().turnStore, this.authority, started.session);
       if ("rejected" in ended) log.warn(`session ${started.session.id} did not end: ${ended.message}`);
     } catch (error) {
-      log.warn(`session ${started.session.id} did not end cleanly`, error);
+      log.warn(`session ${started.session.id} did not end cleanly`, { err: error });
     }
   }
 }

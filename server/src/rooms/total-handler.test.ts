@@ -1,7 +1,8 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Client } from "@colyseus/core";
 import type { Rejection } from "@loom/shared";
 import { totalHandler } from "./total-handler.ts";
+import { captureLog } from "../log.ts";
 
 describe("totalHandler", () => {
   it("turns a throw or a rejection of the handler into one log line and an unavailable rejection", async () => {
@@ -12,10 +13,8 @@ describe("totalHandler", () => {
       reply: (_client: Client, seq: number | null, rejection: Rejection) => replies.push({ seq, rejection }),
     };
     const client = { sessionId: "s1" } as unknown as Client;
-    const logged: string[] = [];
-    const spy = vi
-      .spyOn(console, "error")
-      .mockImplementation((line: unknown) => void logged.push(String(line)));
+    const logged: Array<Record<string, unknown>> = [];
+    const restore = captureLog((line) => logged.push(JSON.parse(line) as Record<string, unknown>));
     try {
       totalHandler(ctx, "act", () => {
         throw new TypeError("Do not know how to serialize a BigInt");
@@ -23,14 +22,23 @@ describe("totalHandler", () => {
       totalHandler(ctx, "undo", () => Promise.reject(new Error("lost")))(client, { seq: 5n });
       await new Promise((r) => setTimeout(r, 0));
     } finally {
-      spy.mockRestore();
+      restore();
     }
     expect(replies).toEqual([
       { seq: 4, rejection: expect.objectContaining({ code: "unavailable" }) },
       { seq: null, rejection: expect.objectContaining({ code: "unavailable" }) },
     ]);
     expect(logged).toHaveLength(2);
-    expect(logged[0]).toContain('universe u1: "act" from gm p1 (session s1) failed');
-    expect(logged[1]).toContain('universe u1: "undo" from gm p1 (session s1) failed');
+    expect(logged[0]).toMatchObject({
+      level: "error",
+      universeId: "u1",
+      msg: 'universe u1: "act" from gm p1 (session s1) failed',
+    });
+    expect(logged[0]!.err).toContain("TypeError: Do not know how to serialize a BigInt");
+    expect(logged[1]).toMatchObject({
+      level: "error",
+      universeId: "u1",
+      msg: 'universe u1: "undo" from gm p1 (session s1) failed',
+    });
   });
 });

@@ -39,7 +39,10 @@ function handlerFailed(
   error: unknown,
 ): void {
   const who = ctx.who(client) ?? "a client not yet admitted";
-  log.error(`universe ${ctx.universeId}: "${type}" from ${who} (session ${client.sessionId}) failed`, error);
+  log.error(`universe ${ctx.universeId}: "${type}" from ${who} (session ${client.sessionId}) failed`, {
+    err: error,
+    universeId: ctx.universeId,
+  });
   try {
     ctx.reply(
       client,
@@ -47,6 +50,9 @@ function handlerFailed(
       reject(RejectionCode.Unavailable, "the server failed while handling this message; try again"),
     );
   } catch (sendError) {
-    log.warn(`universe ${ctx.universeId}: could not tell session ${client.sessionId} why`, sendError);
+    log.warn(`universe ${ctx.universeId}: could not tell session ${client.sessionId} why`, {
+      err: sendError,
+      universeId: ctx.universeId,
+    });
   }
 }

@@ -26,6 +26,7 @@ import { services } from "../services.ts";
 import { AuthError } from "../auth/tokens.ts";
 import { log } from "../log.ts";
 import { faults } from "../fault-log.ts";
+import type { TrackedUniverse } from "../metrics.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
 import { memberTurn, syncAspect, syncCharacter, syncScene, syncSceneFields, touched } from "./projection.ts";
@@ -84,6 +85,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private readonly buckets = new Map<string, TokenBucket>();
   private connections!: ConnectionLimit;
   private narration: UniverseNarration | null = null;
+  /** This universe's timings and persist lag, reported to the process's metrics until it closes. */
+  private tracked!: TrackedUniverse;
 
   static override async onAuth(token: string, _options: unknown, _context: AuthContext): Promise<AuthData> {
     if (!token)
@@ -97,7 +100,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     } catch (error) {
       // the SDK reads the code (`token_expired` means: refresh, retry)
       if (error instanceof AuthError) throw joinRefusal(ErrorCode.AUTH_FAILED, error.code, error.message);
-      log.error("verifying a token at join failed", error);
+      log.error("verifying a token at join failed", { err: error });
       throw joinRefusal(503, RejectionCode.Unavailable, "the token could not be checked now; try again");
     }
   }
@@ -106,6 +109,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     const { ownership, config } = services();
     this.authority = ownership.take(options.universeId);
     this.sessions = new PlaySessions(this.authority);
+    const authority = this.authority;
+    this.tracked = services().metrics.trackUniverse(() => authority.head - authority.persistedThrough);
     // renewed with the lease, every third of its TTL; a dead process's connections lapse
     this.connections = new ConnectionLimit(
       this.presence,
@@ -121,10 +126,16 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       // Marks go into the synced state at once. The `durable` message goes out once per flush:
       // live-store durability (per turn, Redis mode) is coalesced into the next tick, since the
       // ack already tells an actor its turn is durable.
-      onDurable: () => this.markDurable(),
-      onPersisted: () => this.broadcastDurable(),
+      onDurable: (through) => {
+        this.tracked.timings.durable(through);
+        this.markDurable();
+      },
+      onPersisted: (through) => {
+        this.tracked.timings.persisted(through);
+        this.broadcastDurable();
+      },
       onFenced: (error) => {
-        log.warn(`universe ${this.roomId} fenced: ${error.message}`);
+        log.warn(`universe ${this.roomId} fenced: ${error.message}`, { universeId: this.roomId });
         void this.disconnect(CloseCode.UniverseMoved);
       },
     });
@@ -179,7 +190,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       await this.admit(client, options, auth);
     } catch (error) {
       if (error instanceof ServerError) throw error;
-      log.error(`universe ${this.roomId}: join of ${auth?.playerId ?? "?"} failed`, error);
+      log.error(`universe ${this.roomId}: join of ${auth?.playerId ?? "?"} failed`, {
+        err: error,
+        universeId: this.roomId,
+      });
       throw joinRefusal(503, RejectionCode.Unavailable, "the universe could not admit you now; try again");
     }
   }
@@ -234,7 +248,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         recap = await this.sessions.enter(member.run, member.playerId);
       } catch (error) {
         // the member is in and may play; only the session marker and the recap are missing
-        log.error(`universe ${this.roomId}: the session of run ${member.run.id} could not start`, error);
+        log.error(`universe ${this.roomId}: the session of run ${member.run.id} could not start`, {
+          err: error,
+          universeId: this.roomId,
+        });
         this.sendRejection(
           client,
           null,
@@ -326,8 +343,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       log.error(
         `universe ${this.roomId}: the process stops with ${this.authority.pendingCount} turns neither persisted ` +
           "nor read back from the live store; its lease is left to lapse, not released",
+        { universeId: this.roomId },
       );
       ownership.closed(this.roomId);
+      this.tracked.close();
       return;
     }
     // After the drain, a narration of a turn just persisted can still be recorded; when the turns
@@ -335,6 +354,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     await this.narration?.close(outcome === "persisted" ? Math.min(config.shutdownDrainMs, 5_000) : 0);
     await liveStore.release(this.authority.lease).catch(() => undefined);
     ownership.closed(this.roomId);
+    this.tracked.close();
   }
 
   /** A timeline operation requested over HTTP, possibly from another process (remote room call). */
@@ -416,7 +436,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       client: { key: member.clientKey, seq },
     });
     this.answer(client, seq, member, result);
-    if (result.ok) services().metrics.acts.record(performance.now() - received);
+    if (result.ok) this.tracked.timings.acted(result.turn.position, received);
   }
 
   private sendRejection(client: Client, seq: number | null, rejection: Rejection): void {
@@ -425,6 +445,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   private onTurn(turn: Turn, state: UniverseState): void {
+    this.tracked.timings.turn(turn.position, turn.kind);
     const changed = touched(turn);
     for (const id of changed.characters) {
       const character = state.characters[id];
@@ -493,6 +514,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       concurrency: config.narrator.concurrency,
       backlog: config.narrator.backlog,
       send: (message, audience) => this.sendNarration(message, audience),
+      told: (narrator, ms, failure) => services().metrics.narrated(narrator, ms, failure),
       record: async (position, narration) => {
         if (authority.attachNarration(position, narration)) return;
         await authority.whenPersisted(position);
@@ -501,7 +523,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       },
     });
     const recovered = this.narration.recover(authority.recentTurns, authority.state);
-    if (recovered > 0) log.info(`universe ${this.roomId}: narrating ${recovered} turns left unnarrated`);
+    if (recovered > 0)
+      log.info(`universe ${this.roomId}: narrating ${recovered} turns left unnarrated`, {
+        universeId: this.roomId,
+      });
   }
 
   private sendNarration(message: NarrationMessage, audience: Audience): void {
@@ -529,7 +554,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       if (services().ownership.stopped) return; // the stores are closing
       if ((await this.authority.keepLease(services().config.leaseTtlMs)) !== "elsewhere") return;
       if (this.disposing) return;
-      log.warn(`lost the lease on universe ${this.roomId} to another process`);
+      log.warn(`lost the lease on universe ${this.roomId} to another process`, { universeId: this.roomId });
       void this.disconnect(CloseCode.UniverseMoved);
     } catch (error) {
       if (!this.disposing) faults.failed("live-store", error, { universeId: this.roomId });

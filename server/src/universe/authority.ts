@@ -286,7 +286,9 @@ export class UniverseAuthority {
       );
     } catch (error) {
       if (!(error instanceof Error) || error.name !== "TurnOrderError") throw error;
-      log.error(`universe ${this.universe.id}: its live stream holds turns this owner does not know`);
+      log.error(`universe ${this.universe.id}: its live stream holds turns this owner does not know`, {
+        universeId: this.universe.id,
+      });
       await liveStore.release(again).catch(() => undefined);
       return "elsewhere";
     }
@@ -297,6 +299,7 @@ export class UniverseAuthority {
         (restored > 0
           ? `; ${restored} unpersisted turns were missing from the live stream and written again`
           : ""),
+      { universeId: this.universe.id },
     );
     return (await this.registerLease()) ? "taken" : "elsewhere";
   }
@@ -307,7 +310,9 @@ export class UniverseAuthority {
     if (token === null || !this.options.leases) return true;
     try {
       if (!(await this.options.leases.register(this.universe.id, token))) {
-        log.warn(`universe ${this.universe.id}: a newer lease than ${token} is registered; giving it up`);
+        log.warn(`universe ${this.universe.id}: a newer lease than ${token} is registered; giving it up`, {
+          universeId: this.universe.id,
+        });
         return false;
       }
       this.unregistered = null;
@@ -511,7 +516,10 @@ export class UniverseAuthority {
     } catch (error) {
       // decide promised deltas that apply; one that does not is refused here, never acknowledged
       if (!(error instanceof DeltaError)) throw error;
-      log.error(`a ${request.command.kind} decision for ${this.universe.id} does not apply`, error);
+      log.error(`a ${request.command.kind} decision for ${this.universe.id} does not apply`, {
+        universeId: this.universe.id,
+        err: error,
+      });
       const code = error.code === "invalid_value" ? RejectionCode.InvalidValue : RejectionCode.InvalidAction;
       return refusal(code, `the turn does not apply: ${error.message}`);
     }
@@ -589,19 +597,27 @@ export class UniverseAuthority {
       this.refuseAhead(batch, "the universe's lease is being renewed; try again");
       void this.recoverLease().then(
         (outcome) => outcome === "elsewhere" && this.fence(error as Error),
-        (failure: unknown) => log.warn(`taking the lease on ${this.universe.id} again failed`, failure),
+        (failure: unknown) =>
+          log.warn(`taking the lease on ${this.universe.id} again failed`, {
+            universeId: this.universe.id,
+            err: failure,
+          }),
       );
       return;
     }
     if (name === "TurnOrderError") {
-      log.warn(`the live stream of ${this.universe.id} is ahead of turn ${first}; opening it again`);
+      log.warn(`the live stream of ${this.universe.id} is ahead of turn ${first}; opening it again`, {
+        universeId: this.universe.id,
+      });
       this.fence(error as Error);
       this.refuseAhead(batch, NOT_SERVED_HERE);
       return;
     }
     const turns = batch.length === 1 ? `turn ${first}` : `turns ${first}–${first + batch.length - 1}`;
     faults.failed("live-store", error, { universeId: this.universe.id, turns: batch.length });
-    log.debug(`appending ${turns} of ${this.universe.id} to the live store failed`);
+    log.debug(`appending ${turns} of ${this.universe.id} to the live store failed`, {
+      universeId: this.universe.id,
+    });
     this.uncertain = batch;
     this.refuseAhead(batch, "the write-ahead log did not confirm the turn; try again");
     void this.reconcile(batch);
@@ -631,6 +647,7 @@ export class UniverseAuthority {
           this.notifyIdle();
           log.warn(
             `the live stream of ${this.universe.id} holds turns this owner did not write; opening it again`,
+            { universeId: this.universe.id },
           );
           this.fence(
             new Error(`the live stream of ${this.universe.id} is ahead of turn ${this.headPosition}`),
@@ -642,6 +659,7 @@ export class UniverseAuthority {
       if (landed.length > 0)
         log.info(
           `universe ${this.universe.id}: ${landed.length} turns whose append timed out had landed; kept`,
+          { universeId: this.universe.id },
         );
       this.uncertain = null;
       this.tentativeState = this.stateDoc;
@@ -679,7 +697,10 @@ export class UniverseAuthority {
     try {
       this.listener?.onTurn?.(turn, state);
     } catch (error) {
-      log.error(`a listener failed on turn ${turn.position} of ${this.universe.id}`, error);
+      log.error(`a listener failed on turn ${turn.position} of ${this.universe.id}`, {
+        universeId: this.universe.id,
+        err: error,
+      });
     }
     resolve({ ok: true, turn, duplicate: false });
   }
@@ -749,7 +770,10 @@ export class UniverseAuthority {
       this.persister.resetSinceSnapshot();
       return [snapshot];
     } catch (error) {
-      log.error(`the state of ${this.universe.id} at turn ${turn.position} cannot be snapshotted`, error);
+      log.error(`the state of ${this.universe.id} at turn ${turn.position} cannot be snapshotted`, {
+        universeId: this.universe.id,
+        err: error,
+      });
       this.options.health?.snapshotFailed(this.universe.id);
       return [];
     }

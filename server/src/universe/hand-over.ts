@@ -24,7 +24,9 @@ export async function handOver(
     if (await authority.drain(options.drainMs)) {
       await authority
         .settle()
-        .catch((error: unknown) => log.warn(`universe ${universeId}: the lease could not be settled`, error));
+        .catch((error: unknown) =>
+          log.warn(`universe ${universeId}: the lease could not be settled`, { err: error, universeId }),
+        );
       return "persisted";
     }
     // a fenced authority's turns conflict with the new owner's, which reads the stream itself
@@ -38,16 +40,19 @@ export async function handOver(
         log.warn(
           `universe ${universeId} closes with ${pending} turns not yet persisted; they are in the live store ` +
             `(read back${restored > 0 ? `, ${restored} written again` : ""}), where its next owner reads them`,
+          { universeId },
         );
         return "in-live-store";
       }
     } catch (error) {
-      if (attempt === 1) log.warn(`universe ${universeId}: the live store could not be read back`, error);
+      if (attempt === 1)
+        log.warn(`universe ${universeId}: the live store could not be read back`, { err: error, universeId });
     }
     if (attempt === 1 || attempt % 10 === 0)
       log.error(
         `universe ${universeId} cannot close: ${pending} turns are neither persisted nor verifiably in the ` +
           `live store; it keeps its lease and tries again (attempt ${attempt})`,
+        { universeId },
       );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }

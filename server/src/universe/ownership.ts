@@ -155,10 +155,15 @@ export class Ownership {
     try {
       const closed = await closeInterruptedSessions(this.options.turnStore, authority);
       if (closed > 0)
-        log.info(`universe ${authority.universe.id}: closed ${closed} interrupted play session(s)`);
+        log.info(`universe ${authority.universe.id}: closed ${closed} interrupted play session(s)`, {
+          universeId: authority.universe.id,
+        });
     } catch (error) {
       // the universe still opens; the sessions close the next time it does
-      log.warn(`universe ${authority.universe.id}: interrupted play sessions could not be closed`, error);
+      log.warn(`universe ${authority.universe.id}: interrupted play sessions could not be closed`, {
+        err: error,
+        universeId: authority.universe.id,
+      });
     }
   }
 
@@ -208,7 +213,7 @@ export class Ownership {
       await this.closeInterrupted(authority);
       this.handoff.set(universeId, authority);
       await matchMaker.handleCreateRoom(UNIVERSE_ROOM, { universeId }, undefined, universeId);
-      log.info(`opened universe ${universeId} (lease ${lease.token})`);
+      log.info(`opened universe ${universeId} (lease ${lease.token})`, { universeId });
       return true;
     } catch (error) {
       this.handoff.delete(universeId);

@@ -28,7 +28,7 @@ export class PersistTick {
       try {
         listener();
       } catch (error) {
-        log.warn("a persist tick listener failed", error);
+        log.warn("a persist tick listener failed", { err: error });
       }
     }
   }

@@ -182,13 +182,19 @@ export class Persister {
     try {
       this.options.onPersisted(last);
     } catch (error) {
-      log.error(`a listener failed after ${this.options.universeId} persisted through ${last}`, error);
+      log.error(`a listener failed after ${this.options.universeId} persisted through ${last}`, {
+        err: error,
+        universeId: this.options.universeId,
+      });
     }
     try {
       await this.options.liveStore.trim(this.options.universeId, last);
     } catch (error) {
       // Harmless: hydration skips stream entries the TurnStore already has.
-      log.warn(`trimming the live stream of ${this.options.universeId} failed`, error);
+      log.warn(`trimming the live stream of ${this.options.universeId} failed`, {
+        err: error,
+        universeId: this.options.universeId,
+      });
     }
   }
 }

@@ -4,7 +4,7 @@ import express, { type Application, type Request, type Response, type NextFuncti
 import { WEB_DIST } from "./build.ts";
 
 /** Paths the server answers itself; everything else is a page of the web client. */
-const SERVER_PATHS = /^\/(api|matchmake|healthz|readyz|metrics)(\/|$)/;
+const SERVER_PATHS = /^\/(api|matchmake|healthz|readyz|metrics|metrics\.json)(\/|$)/;
 
 /** Vite names every asset after its content hash: a cached copy is valid for good. */
 const IMMUTABLE = "public, max-age=31536000, immutable";

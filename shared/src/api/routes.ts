@@ -26,7 +26,7 @@ export interface ApiRoute {
   status: number;
   response: z.ZodType;
   /** The media type of the answer; JSON unless said. */
-  produces?: "application/json" | "text/html" | "application/x-ndjson";
+  produces?: "application/json" | "text/html" | "text/plain" | "application/x-ndjson";
   errors: RouteErrors;
 }
 
@@ -93,7 +93,20 @@ export const API = {
   metrics: {
     method: "get",
     path: "/metrics",
-    summary: "Timings of this process since it started",
+    summary:
+      "Metrics of this process in the Prometheus text exposition format (version 0.0.4): turn pipeline " +
+      "histograms, turns, rooms, clients and universes open, persist lag, dependency errors, narration, Node.js",
+    tag: "operations",
+    auth: "none",
+    status: 200,
+    response: z.string(),
+    produces: "text/plain",
+    errors: {},
+  },
+  metricsJson: {
+    method: "get",
+    path: "/metrics.json",
+    summary: "Timings of this process since it started, in log-spaced buckets (read by the load generator)",
     tag: "operations",
     auth: "none",
     status: 200,

@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { logEntries, spawnServer, testPort, type ChildServer } from "./support/server.ts";
+import { setTable } from "./support/players.ts";
+
+const embedded = { DATABASE_URL: "", REDIS_URL: "" };
+
+describe("the server's log", () => {
+  const children: ChildServer[] = [];
+  afterAll(async () => {
+    for (const child of children) await child.stop("SIGKILL");
+  });
+
+  it("is JSON lines off a terminal: the banner, one line per request with its id, universe ids", async () => {
+    const child = await spawnServer({ ...embedded, LOOM_LOG_LEVEL: "debug" }, 2661);
+    children.push(child);
+    const given = await fetch(`${child.url}/healthz`, { headers: { "X-Request-Id": "probe-42" } });
+    expect(given.headers.get("x-request-id")).toBe("probe-42");
+    const replaced = await fetch(`${child.url}/healthz`, {
+      headers: { "X-Request-Id": "not a token\u00e9" },
+    });
+    const fresh = replaced.headers.get("x-request-id");
+    expect(fresh).toMatch(/^[0-9a-f-]{36}$/);
+    const table = await setTable(child.url, ["Wren"]);
+    const wren = table.players[0]!;
+    const session = await wren.client.joinUniverse(table.universeId, { role: "player", runId: wren.runId });
+    await session.leave();
+    expect(await child.stop("SIGTERM")).toBe(0);
+
+    const entries = child.logs(); // every stdout line must parse
+    const messages = entries.map((entry) => entry.msg);
+    expect(messages).toContain(`Loom listening on http://localhost:${testPort(2661)}`);
+    expect(messages.some((msg) => msg.startsWith("Loom starting in embedded mode"))).toBe(true);
+    expect(messages.at(-1)).toBe("shutdown complete");
+    const requests = entries.filter((entry) => entry.msg === "request");
+    expect(requests.find((entry) => entry.requestId === "probe-42")).toMatchObject({
+      level: "debug",
+      method: "GET",
+      route: "/healthz",
+      status: 200,
+    });
+    expect(requests.find((entry) => entry.requestId === fresh)).toBeDefined();
+    // the route's pattern, never the path with its values (an invite code is a secret)
+    const accepted = requests.filter((entry) => entry.route === "/api/invites/:code/accept");
+    expect(accepted).toHaveLength(1);
+    expect(JSON.stringify(entries)).not.toContain(table.inviteCode);
+    expect(
+      entries.find((entry) => entry.msg.startsWith(`opened universe ${table.universeId}`)),
+    ).toMatchObject({
+      level: "info",
+      universeId: table.universeId,
+    });
+  }, 90_000);
+
+  it("is readable lines when asked for pretty output, and quiet below its level", async () => {
+    const child = await spawnServer({ ...embedded, LOOM_LOG_LEVEL: "info", LOOM_LOG_FORMAT: "pretty" }, 2662);
+    children.push(child);
+    await fetch(`${child.url}/healthz`);
+    expect(await child.stop("SIGTERM")).toBe(0);
+    const lines = child.output().split("\n");
+    const banner = lines.find((line) => line.includes("Loom listening on"));
+    expect(banner).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: Loom listening on http:\/\/localhost:\d+$/);
+    expect(lines.some((line) => line.startsWith("{"))).toBe(false);
+    expect(child.output()).not.toContain("request");
+    expect(() => logEntries(child.output())).toThrow(/not JSON/);
+  }, 90_000);
+});
