@@ -55,6 +55,9 @@ export async function* exportJsonl(
     head,
     dice: (await store.diceChain(universeId)).map(disclosedDice),
     redacted,
+    ...(from > 0 && !redacted
+      ? { base: { position: from, checksum: (await store.stateAt(universeId, from)).checksum } }
+      : {}),
   };
   yield `${JSON.stringify(header)}\n`;
 

@@ -21,12 +21,13 @@ import {
 
 /** A line of an export that is not what it must be: the file is refused from there on. */
 export class ExportFileError extends Error {
-  readonly code = "bad_export_file";
   constructor(
     readonly line: number,
     readonly reason: string,
     /** Where a snapshot and the replayed timeline differ, when that is the reason. */
     readonly paths: string[] = [],
+    /** `missing_parent` / `parent_mismatch`: a reference export whose past this database lacks. */
+    readonly code: "bad_export_file" | "missing_parent" | "parent_mismatch" = "bad_export_file",
   ) {
     super(`line ${line}: ${reason}${paths.length ? ` (differs at ${paths.join(", ")})` : ""}`);
     this.name = "ExportFileError";
@@ -64,11 +65,15 @@ function upcast(document: Record<string, unknown>): UniverseState {
  * before it replay to (after upcasting, as jumps compare); an end line whose counts agree, and
  * nothing after it. Throws ExportFileError naming the first line that fails.
  */
-export async function* readExport(lines: AsyncIterable<string>): AsyncGenerator<ExportItem> {
+export async function* readExport(
+  lines: AsyncIterable<string>,
+  /** The state at the header's `from`, when the caller has it (a reference export's branch point). */
+  start: UniverseState | null = null,
+): AsyncGenerator<ExportItem> {
   let number = 0;
   let header: HeaderLine | null = null;
   let position = 0;
-  let state: UniverseState | null = null;
+  let state: UniverseState | null = start === null ? null : structuredClone(start);
   let counts = { turns: 0, snapshots: 0 };
   let ended = false;
   for await (const text of lines) {

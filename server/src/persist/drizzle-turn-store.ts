@@ -66,6 +66,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     position: number;
     name: string;
     createdBy: string;
+    settings?: Record<string, unknown>;
   }): Promise<UniverseRecord> {
     return universes.branchUniverse(this.db, input, this.clock());
   }

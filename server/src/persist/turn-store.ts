@@ -197,6 +197,8 @@ export interface TimelineStore {
     position: number;
     name: string;
     createdBy: string;
+    /** Merged over the parent's settings, which a branch otherwise keeps. */
+    settings?: Record<string, unknown>;
   }): Promise<UniverseRecord>;
   headPosition(universeId: string): Promise<number>;
   /** The dice of the timeline's stretches, the universe's own first. NotFoundError if unknown. */
