@@ -346,7 +346,7 @@ describe("loom command line (embedded)", () => {
       // a changed delta: the next snapshot no longer agrees with what the turns replay to
       const tampered = [...lines];
       const firstTurn = lines.findIndex(
-        (l) => l.startsWith('{"type":"turn"') && l.includes('"path":"/canon/factBuckets/'),
+        (l) => l.startsWith('{"type":"turn"') && /"path":\s*"\/canon\/factBuckets\//.test(l),
       );
       const turn = JSON.parse(lines[firstTurn]!) as {
         deltas: Array<{ op: string; path: string; value?: unknown }>;

@@ -6,11 +6,10 @@ import {
   undoTargetOf,
   type DiceSegment,
   type Random,
-  type Snapshot,
   type Turn,
   type UniverseState,
 } from "@loom/shared";
-import type { TurnStore, UniverseRecord } from "../persist/turn-store.ts";
+import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import type { HeaderLine } from "./format.ts";
 import { ExportFileError, readExport, type ExportItem } from "./reader.ts";
 import type { Progress } from "./source.ts";
@@ -58,7 +57,7 @@ export async function importJsonl(
 ): Promise<ImportResult> {
   const { header, start } = await checkWhole(store, source, options);
   const newId = options.newId ?? randomUUID;
-  const batchSize = options.batch ?? 500;
+  const batchSize = options.batch ?? 2_000;
   const name = options.name ?? header.universe.name;
   const settings = {
     imported: {
@@ -83,16 +82,23 @@ export async function importJsonl(
       : null;
   let head = header.from;
   let pending: Turn[] = [];
-  let snapshots: Snapshot[] = [];
+  let snapshots: EncodedSnapshot[] = [];
   let counts = { turns: 0, snapshots: 0 };
+  // one batch is written while the next is read: the database and the parsing overlap
+  let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (!universe || (pending.length === 0 && snapshots.length === 0)) return;
-    const undone = pending.map(undoTargetOf).filter((target): target is number => target !== null);
-    await store.appendTurns(universe.id, { expectedHead: head, turns: pending, snapshots, undone });
+    const batch = { expectedHead: head, turns: pending, snapshots, undone: [] as number[] };
+    batch.undone = pending.map(undoTargetOf).filter((target): target is number => target !== null);
+    const id = universe.id;
     head += pending.length;
     pending = [];
     snapshots = [];
-    options.onProgress?.(head - header.from, header.head - header.from);
+    await writing;
+    writing = store.appendTurns(id, batch).then(() => {
+      options.onProgress?.(batch.expectedHead + batch.turns.length - header.from, header.head - header.from);
+    });
+    writing.catch(() => undefined); // awaited at the next flush or at the end
   };
   for await (const item of readExport(source(), start)) {
     if (item.kind === "snapshot" && item.snapshot.position === header.from) {
@@ -107,7 +113,7 @@ export async function importJsonl(
       snapshots.push({
         universeId: universe!.id,
         position: item.snapshot.position,
-        state: item.snapshot.state,
+        stateJson: item.json,
         checksum: item.snapshot.checksum,
         reason: item.snapshot.reason,
         createdAt: item.snapshot.createdAt,
@@ -121,6 +127,7 @@ export async function importJsonl(
     }
   }
   await flush();
+  await writing;
   const at = await store.stateAt(universe!.id, head);
   return {
     universe: (await store.getUniverse(universe!.id))!,

@@ -10,7 +10,7 @@ import {
 } from "@loom/shared";
 import type { TurnStore } from "../persist/turn-store.ts";
 import type { AncestryMode, Audience } from "./format.ts";
-import { turnPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
+import { parseTurn, turnTextPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
 
 export interface MarkdownOptions {
   audience: Audience;
@@ -108,10 +108,12 @@ export async function* exportMarkdown(
     return text;
   };
 
-  for await (const page of turnPages(store, universeId, from, head, options.pageSize)) {
+  // the story needs no deltas: the largest column stays in the database
+  const pages = turnTextPages(store, universeId, from, head, { pageSize: options.pageSize, deltas: false });
+  for await (const page of pages) {
     let chunk = "";
     for (const stored of page) {
-      const turn = viewTurn(stored, viewer);
+      const turn = viewTurn(parseTurn(stored), viewer);
       const characterKey = turn.characterId ?? turn.runId ?? "";
       if (turn.kind === "session_start") {
         if (open.size === 0) {

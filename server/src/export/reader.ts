@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import {
   applyDeltasInPlace,
+  canonicalWithChecksum,
   checksum,
   differingPaths,
   STATE_VERSION,
@@ -37,7 +38,14 @@ export class ExportFileError extends Error {
 export type ExportItem =
   | { kind: "header"; line: number; header: HeaderLine }
   | { kind: "turn"; line: number; turn: TurnLine }
-  | { kind: "snapshot"; line: number; snapshot: SnapshotLine; state: UniverseState | null }
+  | {
+      kind: "snapshot";
+      line: number;
+      snapshot: SnapshotLine;
+      state: UniverseState | null;
+      /** The document's canonical JSON, the text its checksum is of. */
+      json: string;
+    }
   | { kind: "end"; line: number; turns: number; snapshots: number };
 
 /** The lines of a file, numbered from 1, read a line at a time. */
@@ -123,26 +131,26 @@ export async function* readExport(
           number,
           `snapshot at position ${item.position} where the timeline is at ${position}`,
         );
-      const actual = checksum(item.state);
+      // the document is serialized once: its canonical text is hashed here and written as it is
+      const { json, checksum: actual } = canonicalWithChecksum(item.state);
       if (actual !== item.checksum)
         throw new ExportFileError(
           number,
           `snapshot at position ${item.position} does not match its checksum ${item.checksum} (its document hashes to ${actual})`,
         );
       const stored = upcast(item.state);
-      if (state) {
-        const replayed = checksum(state);
-        if (replayed !== checksum(stored))
-          throw new ExportFileError(
-            number,
-            `snapshot at position ${item.position} differs from the state its turns replay to`,
-            differingPaths(stored, state),
-          );
-      }
+      const storedSum = stored === (item.state as unknown) ? actual : checksum(stored);
+      if (state && checksum(state) !== storedSum)
+        throw new ExportFileError(
+          number,
+          `snapshot at position ${item.position} differs from the state its turns replay to`,
+          differingPaths(stored, state),
+        );
       counts = { ...counts, snapshots: counts.snapshots + 1 };
-      // the state goes on from the snapshot's own document, parsed afresh, so the caller may keep it
-      state = upcast(JSON.parse(JSON.stringify(item.state)) as Record<string, unknown>);
-      yield { kind: "snapshot", line: number, snapshot: item, state: stored };
+      // the replayed state equals the document and goes on; the first one comes from the
+      // document, parsed afresh from its text, so the caller may keep `stored`
+      state ??= upcast(JSON.parse(json) as Record<string, unknown>);
+      yield { kind: "snapshot", line: number, snapshot: item, state: stored, json };
     } else {
       if (item.turns !== counts.turns || item.snapshots !== counts.snapshots)
         throw new ExportFileError(

@@ -32,6 +32,8 @@ const METHODS = [
   "appendMany",
   "getTurn",
   "turnsBetween",
+  "turnTexts",
+  "snapshotTexts",
   "timeline",
   "matchingTurns",
   "awayTurns",
