@@ -19,8 +19,8 @@ import {
   type Progress,
 } from "./source.ts";
 
-/** Snapshot documents read in one query: a few megabytes at most for large states. */
-const SNAPSHOT_BATCH = 20;
+/** Snapshot documents read in one query: a few megabytes for large states (400 KB each at 20,000 turns of play). */
+const SNAPSHOT_BATCH = 8;
 
 export interface ExportOptions {
   audience: Audience;

@@ -12,6 +12,9 @@ import type { TurnStore } from "../persist/turn-store.ts";
 import type { AncestryMode, Audience } from "./format.ts";
 import { parseTurn, turnTextPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
 
+/** Footnotes held for the end of a chapter at most; more are written after the page that made them. */
+const FOOTNOTES_HELD = 1_000;
+
 export interface MarkdownOptions {
   audience: Audience;
   ancestry?: AncestryMode;
@@ -167,7 +170,9 @@ export async function* exportMarkdown(
       }
       if (turn.kind === "session_end") open.delete(characterKey);
     }
-    yield chunk;
+    // a chapter's footnotes wait for its end, unless it runs so long that holding them would
+    // make memory grow with the universe: then they are written after the page
+    yield notes.length >= FOOTNOTES_HELD ? chunk + closeChapter() : chunk;
     options.onProgress?.(page[page.length - 1]!.position - from, head - from);
   }
   yield closeChapter() || "";
