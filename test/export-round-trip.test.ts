@@ -15,6 +15,10 @@ import { simulateCampaign } from "@loom/shared/testing";
 import { createStores, type Stores } from "../server/src/persist/index.ts";
 import { exportUniverse, fileLines, importJsonl, verifyTimeline } from "../server/src/export/index.ts";
 import { writeFileStreamed } from "../server/src/cli/output.ts";
+import { MemoryLiveStore } from "../server/src/live/memory.ts";
+import { UniverseAuthority } from "../server/src/universe/authority.ts";
+import { PersistHealth } from "../server/src/universe/persist-health.ts";
+import { sql } from "drizzle-orm";
 import { tempDir } from "./support/server.ts";
 
 /**
@@ -165,6 +169,8 @@ for (const { name, databaseUrl, size } of sizes) {
         return imported;
       }
 
+      let importedParent: string | null = null;
+
       it("the parent: every snapshot's checksum the same after the round trip, its replay agreeing", async () => {
         const turns = await stores.turnStore.turnsBetween(parentId, 0, size.turns);
         // the campaign holds what the round trip must carry
@@ -174,6 +180,7 @@ for (const { name, databaseUrl, size } of sizes) {
         expect(turns.filter((turn) => turn.status === "undone").length).toBeGreaterThan(10);
         expect(turns.filter((turn) => turn.narration !== null).length).toBeGreaterThan(size.turns / 2);
         const imported = await roundTrip(parentId, "full");
+        importedParent = imported.universe.id;
         expect(imported.turns).toBe(size.turns);
         // narration and undo marks came through
         const back = await stores.turnStore.turnsBetween(imported.universe.id, 0, size.turns);
@@ -190,6 +197,50 @@ for (const { name, databaseUrl, size } of sizes) {
         const reference = await roundTrip(branchId, "reference");
         expect(reference.universe).toMatchObject({ parentId, branchPosition: size.branchAt });
         expect(reference.turns).toBe(size.branchTurns);
+      }, 180_000);
+
+      it("one byte changed in a snapshot row: a jump passes over it, opening the universe refuses it", async () => {
+        const id = importedParent!;
+        const head = await stores.turnStore.headPosition(id);
+        const middle = SNAPSHOT_EVERY * 2;
+        const newest = Math.floor(head / SNAPSHOT_EVERY) * SNAPSHOT_EVERY;
+        // one byte of each stored document, inside a name, so that the row is still valid JSON
+        const db = (stores.turnStore as unknown as { db: { execute(query: unknown): Promise<unknown> } }).db;
+        for (const position of [middle, newest]) {
+          const text = (await stores.turnStore.snapshotTexts(id, [position])).get(position)!;
+          const at = text.indexOf('"name":"') + '"name":"'.length;
+          const changed = `${text.slice(0, at)}${text[at] === "Q" ? "R" : "Q"}${text.slice(at + 1)}`;
+          expect(changed.length).toBe(text.length);
+          await db.execute(
+            sql`update snapshots set state = ${changed}::json where universe_id = ${id} and position = ${position}`,
+          );
+        }
+        // a jump rebuilds the state from the snapshot before, and says which one it passed over
+        const original = await stores.turnStore.stateAt(parentId, middle + 7);
+        const jumped = await stores.turnStore.stateAt(id, middle + 7);
+        expect(jumped.checksum).toBe(original.checksum);
+        expect(jumped.fromSnapshot).toBe(middle - SNAPSHOT_EVERY);
+        expect(jumped.damagedSnapshots).toEqual([middle]);
+        // opening (hydrating) the universe starts from the newest snapshot, and refuses it
+        const live = new MemoryLiveStore();
+        const lease = (await live.acquire(id, "process-1", 60_000))!;
+        const health = new PersistHealth();
+        await expect(
+          UniverseAuthority.hydrate({
+            universe: (await stores.turnStore.getUniverse(id))!,
+            turnStore: stores.turnStore,
+            liveStore: live,
+            lease,
+            durableOnLiveAppend: false,
+            newId: () => randomUUID(),
+            health,
+          }),
+        ).rejects.toMatchObject({ code: "damaged_snapshot", universeId: id, position: newest });
+        expect(health.read()).toMatchObject({ damagedSnapshots: 1, lastDamagedSnapshot: `${id}@${newest}` });
+        // and verifying the timeline finds the first
+        const verified = await verifyTimeline(stores.turnStore, id);
+        expect(verified.ok).toBe(false);
+        expect(verified.mismatches[0]).toMatchObject({ position: middle, kind: "document" });
       }, 180_000);
     },
   );
