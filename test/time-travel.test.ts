@@ -256,7 +256,9 @@ for (const mode of modes()) {
       });
       expect(handed.removed).toEqual([kell.playerId]);
       expect(handed.universe).toMatchObject({ id: branch.id, visibility: "private" });
-      expect((await table.gm.listMembers(branch.id)).map((member) => member.playerId)).toEqual([mara.playerId]);
+      expect((await table.gm.listMembers(branch.id)).map((member) => member.playerId)).toEqual([
+        mara.playerId,
+      ]);
 
       // Mara plays her timeline; the parent does not see it
       const run = await mara.client.startRun(branch.id, mara.characterId);

@@ -1,4 +1,18 @@
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lte, notInArray, or, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  inArray,
+  isNotNull,
+  isNull,
+  lte,
+  notInArray,
+  or,
+  sql,
+} from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { Narration, Telling, Turn } from "@loom/shared";
 import { segmentOf, slices, undoneIn } from "./ancestry.ts";
@@ -264,7 +278,9 @@ export class TimelineReader {
     await this.db.transaction(async (tx) => {
       for (const [segmentId, list] of bySegment) {
         const values = sql.join(
-          list.map(({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::jsonb)`),
+          list.map(
+            ({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::jsonb)`,
+          ),
           sql`, `,
         );
         const positions = list.map(({ position }) => position);
