@@ -177,6 +177,15 @@ for (const mode of modes()) {
       await call("timeline", { token: alex.token, params: { id }, query: { limit: 10, order: "asc" } });
       await call("timeline", { token, params: { id }, query: { q: "marsh" } });
       await call("turn", { token: alex.token, params: { id, position: 2 } });
+      const here = (await call("jump", { token: alex.token, params: { id } })) as { head: number };
+      await call("jump", { token: alex.token, params: { id }, query: { position: 1 } });
+      await call("nameSavePoint", {
+        token: alex.token,
+        params: { id },
+        body: { name: "Before the fen", position: here.head },
+      });
+      await call("bookmarks", { token: alex.token, params: { id } });
+      await call("listSnapshots", { token, params: { id } });
       await call("state", { token, params: { id } });
       await call("state", { token, params: { id }, query: { position: 1 } });
       await call("diff", { token, params: { id }, query: { from: 0 } });
@@ -203,7 +212,12 @@ for (const mode of modes()) {
         body: { characterId: created.character.id },
       })) as { run: { id: string } };
       await call("abandonRun", { token: alex.token, params: { id: again.run.id } });
-      await call("branch", { token, params: { id }, body: { position: 2, name: "What if" } });
+      const { universe: branch } = (await call("branch", {
+        token,
+        params: { id },
+        body: { position: 2, name: "What if" },
+      })) as { universe: { id: string } };
+      await call("handOver", { token, params: { id: branch.id }, body: { playerId: alex.player.id } });
       await call("revealDice", { token, params: { id } });
       await call("revokeInvite", { token, params: { id, code: invite.code } });
       await call("removeMember", { token, params: { id, playerId: alex.player.id } });

@@ -1,6 +1,7 @@
 import { Client, type Room } from "@colyseus/sdk";
 import type {
   ApiResponse,
+  Bookmark,
   Character,
   CharacterRecord,
   CharacterSheetInput,
@@ -14,6 +15,8 @@ import type {
   Recap,
   RunRecord,
   PlaySessionRecord,
+  SavePointRecord,
+  SnapshotInfo,
   Snapshot,
   Telling,
   TimelinePage,
@@ -32,6 +35,8 @@ export type Progression = ProgressionRecord;
 export type Invite = InviteRecord;
 export type Member = MemberRecord;
 export type { UniverseVisibility };
+/** A position of the timeline as the caller may see it (`jump`). */
+export type Jump = ApiResponse<"jump">;
 
 /**
  * Options of a write that a retry must not apply twice: the same `idempotencyKey` sent again
@@ -621,6 +626,54 @@ export class LoomClient {
     position?: number,
   ): Promise<{ position: number; state: UniverseState; checksum: string }> {
     return this.call("GET", `/api/universes/${encodeURIComponent(universeId)}/state${query({ position })}`);
+  }
+
+  /**
+   * Time travel, read-only: the state and the turn at `position` (default: the head) as this
+   * player may see them (no GM notes, no other player's private notes, no hidden roll). Any
+   * member may jump; rewinding for real is a game master's branch.
+   */
+  async jump(universeId: string, position?: number): Promise<Jump> {
+    return this.call("GET", `/api/universes/${encodeURIComponent(universeId)}/jump${query({ position })}`);
+  }
+
+  /** Where to jump: session starts, scene starts, quests, milestones, major events, save points. */
+  async bookmarks(universeId: string): Promise<Bookmark[]> {
+    return (
+      await this.call<ApiResponse<"bookmarks">>(
+        "GET",
+        `/api/universes/${encodeURIComponent(universeId)}/bookmarks`,
+      )
+    ).bookmarks;
+  }
+
+  /** Names a save point at the player's own latest turn (`position`); it is listed with the bookmarks. */
+  async nameSavePoint(universeId: string, position: number, name: string): Promise<SavePointRecord> {
+    return (
+      await this.call<ApiResponse<"nameSavePoint">>(
+        "POST",
+        `/api/universes/${encodeURIComponent(universeId)}/save-points`,
+        { position, name },
+      )
+    ).savePoint;
+  }
+
+  /** GM: the snapshots of the timeline (the inherited ones too), with their checksums. */
+  async snapshots(universeId: string): Promise<SnapshotInfo[]> {
+    return (
+      await this.call<ApiResponse<"listSnapshots">>(
+        "GET",
+        `/api/universes/${encodeURIComponent(universeId)}/snapshots`,
+      )
+    ).snapshots;
+  }
+
+  /**
+   * GM: hands a branch to one player as their own solo timeline: they become its only member,
+   * the other members are let go (and disconnected), open invites are revoked, it turns private.
+   */
+  async handOver(branchId: string, playerId: string): Promise<ApiResponse<"handOver">> {
+    return this.call("PUT", `/api/universes/${encodeURIComponent(branchId)}/solo`, { playerId });
   }
 }
 

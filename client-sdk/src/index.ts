@@ -13,6 +13,7 @@ export {
   type UniverseVisibility,
   type WriteOptions,
   type ClientOptions,
+  type Jump,
 } from "./client.ts";
 export { UniverseSession, type ActResult, type SessionEvents, type RoomState } from "./session.ts";
 export { LoomError, joinRefusalOf } from "./http.ts";
@@ -30,4 +31,7 @@ export type {
   DiceDisclosure,
   DiceSegment,
   DiceVerification,
+  Bookmark,
+  SavePointRecord,
+  SnapshotInfo,
 } from "@loom/shared";

@@ -19,7 +19,8 @@ export interface BenchDatabase {
   dispose(): Promise<void>;
 }
 
-const BENCH_DATABASE = "loom_bench";
+// LOOM_BENCH_DATABASE: another name, when several checkouts run benchmarks on one Postgres
+const BENCH_DATABASE = process.env.LOOM_BENCH_DATABASE || "loom_bench";
 
 /** `name`: the Postgres database to create for the run (a benchmark that must not share one). */
 export async function openBenchDatabase(name = BENCH_DATABASE): Promise<BenchDatabase> {

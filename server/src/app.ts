@@ -68,7 +68,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     : config.pgliteWorker
       ? await createWorkerStores(embedded)
       : await createStores(embedded);
-  const { accountStore, idempotency, leases } = stores;
+  const { accountStore, idempotency, leases, savePoints } = stores;
   // what a player needs to sit down again is answered from its last read while the database is out
   const turnStore = withLastKnown(stores.turnStore, ["getUniverse", "getRun", "getCharacter"]);
   const memberships = withLastKnown(stores.memberships, ["getMember"]);
@@ -115,6 +115,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     turnStore,
     memberships,
     idempotency,
+    savePoints,
     liveStore,
     tokens,
     accountStore,

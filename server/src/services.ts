@@ -4,6 +4,7 @@ import type { LiveStore } from "./live/live-store.ts";
 import type { TurnStore } from "./persist/turn-store.ts";
 import type { MembershipStore } from "./persist/membership-store.ts";
 import type { IdempotencyStore } from "./persist/idempotency-store.ts";
+import type { SavePointStore } from "./persist/save-points.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { AccountStore } from "./auth/account-store.ts";
 import type { Sessions } from "./auth/sessions.ts";
@@ -23,6 +24,7 @@ export interface Services {
   turnStore: TurnStore;
   memberships: MembershipStore;
   idempotency: IdempotencyStore;
+  savePoints: SavePointStore;
   liveStore: LiveStore;
   tokens: TokenService;
   accountStore: AccountStore;

@@ -29,6 +29,7 @@ export * from "./snapshot-policy.ts";
 export * from "./continuity/index.ts";
 export * from "./records.ts";
 export * from "./visibility.ts";
+export * from "./bookmarks.ts";
 export * from "./state-diff.ts";
 export * from "./actors.ts";
 export * from "./narration/index.ts";

@@ -10,6 +10,8 @@ import type {
   progressionRecordSchema,
   publicUniverseSchema,
   runRecordSchema,
+  savePointRecordSchema,
+  snapshotInfoSchema,
   stateAtSchema,
   timelinePageSchema,
   universeVisibilitySchema,
@@ -55,6 +57,10 @@ export type UniverseVisibility = z.infer<typeof universeVisibilitySchema>;
 export type MemberRecord = z.infer<typeof memberRecordSchema>;
 
 export type InviteRecord = z.infer<typeof inviteRecordSchema>;
+
+export type SavePointRecord = z.infer<typeof savePointRecordSchema>;
+
+export type SnapshotInfo = z.infer<typeof snapshotInfoSchema>;
 
 export type StateAt = z.infer<typeof stateAtSchema>;
 

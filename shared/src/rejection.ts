@@ -58,6 +58,12 @@ export const RejectionCode = {
   RequestInProgress: "request_in_progress",
   /** The universe does not open: the snapshot its state starts from does not match its checksum (`loom verify --repair`). */
   DamagedSnapshot: "damaged_snapshot",
+  /** A save point is named at the player's own latest turn, not elsewhere. */
+  NotYourLatestTurn: "not_your_latest_turn",
+  /** The player already has a save point of that name in this universe. */
+  SavePointNameTaken: "save_point_name_taken",
+  /** Only a branch can be handed to a player as their own timeline. */
+  NotABranch: "not_a_branch",
 } as const;
 
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];

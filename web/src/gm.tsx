@@ -5,7 +5,8 @@ import { GmCommands } from "./gm-commands.tsx";
 import { ExportTimeline, GmTimeline, MembersPanel, RetconForm } from "./gm-table.tsx";
 import { useLive, type Live } from "./live.ts";
 import { navigate } from "./router.ts";
-import { bookmarkOf, Scrubber, type Bookmark } from "./scrubber.tsx";
+import type { Bookmark } from "@loom/shared";
+import { Scrubber } from "./scrubber.tsx";
 import { LiveStatus, Scene } from "./timeline.tsx";
 import { Action, Field, formValues, Link, Section, Submit, ErrorLine, useTask } from "./ui.tsx";
 
@@ -96,23 +97,15 @@ function Presence({ live }: { live: Live }) {
   );
 }
 
-/** Bookmarks from the newest session starts and GM turns, read again (debounced) as the head moves. */
+/** The universe's bookmarks (GET /api/universes/:id/bookmarks), read again (debounced) as the head moves. */
 function useBookmarks(universeId: string, head: number): Bookmark[] {
   const [bookmarks, setBookmarks] = useState<Bookmark[]>([]);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(() => {
-      void Promise.all([
-        client.history(universeId, { kind: "session_start", limit: 200 }),
-        client.history(universeId, { kind: "world_event", limit: 500 }),
-      ]).then(
-        ([sessions, events]) => {
-          const marks = [...sessions.turns, ...events.turns]
-            .map(bookmarkOf)
-            .filter((mark): mark is Bookmark => mark !== null);
-          setBookmarks(marks.sort((a, b) => a.position - b.position));
-        },
+      void client.bookmarks(universeId).then(
+        setBookmarks,
         () => undefined, // bookmarks are a convenience; the scrubber works without them
       );
     }, 400);

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Delta, Turn } from "@loom/client-sdk";
-import type { UniverseState } from "@loom/shared";
+import type { Bookmark, UniverseState } from "@loom/shared";
 import { client, describeError, getJson } from "./api.ts";
 import { ErrorLine } from "./ui.tsx";
 
@@ -16,29 +16,8 @@ interface Shown {
   deltas: Array<Delta & { position: number }>;
   turn: Turn | null;
 }
-export interface Bookmark {
-  position: number;
-  label: string;
-}
-
 /** Waits this long after the last move before reading: dragging asks only for where it rests. */
 const SETTLE_MS = 120;
-
-/** Session starts, scene starts, quests and milestones, major events: where a GM jumps to. */
-export function bookmarkOf(turn: Turn): Bookmark | null {
-  const input = turn.input as { kind?: string; title?: string; op?: string; level?: string };
-  if (turn.status === "undone") return null;
-  if (turn.kind === "session_start")
-    return { position: turn.position, label: `session start #${turn.position}` };
-  if (turn.kind !== "world_event") return null;
-  if (input.kind === "scene") return { position: turn.position, label: `scene: ${input.title ?? ""}` };
-  if (input.kind === "quest")
-    return { position: turn.position, label: `quest ${input.op ?? ""}: ${input.title ?? ""}`.trim() };
-  if (input.kind === "milestone") return { position: turn.position, label: `${input.level ?? ""} milestone` };
-  if (turn.events.some((event) => event.major))
-    return { position: turn.position, label: turn.events[0]?.description.slice(0, 40) ?? "major event" };
-  return null;
-}
 
 function describeDelta(delta: Delta & { position: number }): string {
   const value = (v: unknown) => (v === undefined ? "" : JSON.stringify(v).slice(0, 80));
@@ -120,7 +99,11 @@ export function Scrubber(props: {
       </label>
       <datalist id="bookmarks">
         {props.bookmarks.map((bookmark) => (
-          <option key={bookmark.position} value={bookmark.position} label={bookmark.label} />
+          <option
+            key={`${bookmark.position} ${bookmark.kind} ${bookmark.label}`}
+            value={bookmark.position}
+            label={bookmark.label}
+          />
         ))}
       </datalist>
       <div class="row">
@@ -151,7 +134,7 @@ export function Scrubber(props: {
         >
           <option value="">Jump to a bookmark…</option>
           {props.bookmarks.map((bookmark) => (
-            <option key={bookmark.position} value={bookmark.position}>
+            <option key={`${bookmark.position} ${bookmark.kind} ${bookmark.label}`} value={bookmark.position}>
               #{bookmark.position} {bookmark.label}
             </option>
           ))}

@@ -10,6 +10,7 @@ import { installRunRoutes } from "./runs.ts";
 import { installGmRoutes } from "./gm.ts";
 import { installDiceRoutes } from "./dice.ts";
 import { installExportRoutes } from "./export.ts";
+import { installTimeTravelRoutes } from "./time-travel.ts";
 import { installAccountRoutes } from "./accounts.ts";
 import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
 import { installWebClient } from "../web/serve.ts";
@@ -210,6 +211,7 @@ export function installRoutes(app: Application): void {
   installGmRoutes(app);
   installDiceRoutes(app);
   installExportRoutes(app);
+  installTimeTravelRoutes(app);
   installMemberRoutes(app);
   installDashboardRoutes(app);
 

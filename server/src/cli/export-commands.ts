@@ -68,7 +68,10 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
     .description(
       "create a new universe from a JSONL export: every line checked first, then the timeline re-applied",
     )
-    .argument("<file>", "a JSONL export made with --as gm --ancestry full")
+    .argument(
+      "<file>",
+      "a game master's JSONL export (--ancestry reference: its parent universe must be in this database)",
+    )
     .option("--name <name>", "the new universe's name (the exported one's by default)")
     .option("--gm <playerId>", "the new universe's game master (the exported creator by default)")
     .option(

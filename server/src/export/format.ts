@@ -65,6 +65,11 @@ export const headerLineSchema = z.object({
   dice: z.array(diceSegmentSchema),
   /** Whether turns are redacted for a player: such a file is a reader's, not a backup. */
   redacted: z.boolean(),
+  /**
+   * A game master's reference export: the checksum of the state at `from`, the branch point, so an
+   * import checks that the parent it finds in its database has the same past.
+   */
+  base: z.object({ position: z.number().int().min(0), checksum: z.string().length(64) }).optional(),
 });
 export type HeaderLine = z.infer<typeof headerLineSchema>;
 

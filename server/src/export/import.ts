@@ -6,11 +6,10 @@ import {
   undoTargetOf,
   type DiceSegment,
   type Random,
-  type Snapshot,
   type Turn,
   type UniverseState,
 } from "@loom/shared";
-import type { TurnStore, UniverseRecord } from "../persist/turn-store.ts";
+import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import type { HeaderLine } from "./format.ts";
 import { ExportFileError, readExport, type ExportItem } from "./reader.ts";
 import type { Progress } from "./source.ts";
@@ -42,7 +41,8 @@ export interface ImportResult {
 export type LineSource = () => AsyncIterable<string>;
 
 /**
- * A new universe from a JSONL export (GM, full ancestry): first the whole file is read and checked
+ * A new universe from a JSONL export (a game master's; full, or a branch's by reference when its
+ * parent is in this database): first the whole file is read and checked
  * (readExport) without writing anything, then read again and written — the genesis as the new
  * universe's, the turns in batches with the snapshots taken at their positions and their undo
  * marks — so a file refused at some line leaves the database as it was. Turns keep their
@@ -55,47 +55,65 @@ export async function importJsonl(
   source: LineSource,
   options: ImportOptions,
 ): Promise<ImportResult> {
-  const header = await checkWhole(source, options);
+  const { header, start } = await checkWhole(store, source, options);
   const newId = options.newId ?? randomUUID;
-  const batchSize = options.batch ?? 500;
-  let universe: UniverseRecord | null = null;
-  let head = 0;
+  const batchSize = options.batch ?? 2_000;
+  const name = options.name ?? header.universe.name;
+  const settings = {
+    imported: {
+      universeId: header.universe.id,
+      exportedAt: header.exportedAt,
+      lineage: header.lineage,
+      dice: header.dice,
+    },
+  };
+  // a reference export continues its parent, found in this database: the new universe is a
+  // branch of it at the same position (copy-on-write), the past shared, not copied
+  let universe: UniverseRecord | null =
+    header.from > 0
+      ? await store.branchUniverse({
+          id: newId(),
+          parentId: header.universe.parentId!,
+          position: header.from,
+          name,
+          createdBy: options.createdBy,
+          settings,
+        })
+      : null;
+  let head = header.from;
   let pending: Turn[] = [];
-  let snapshots: Snapshot[] = [];
+  let snapshots: EncodedSnapshot[] = [];
   let counts = { turns: 0, snapshots: 0 };
+  // one batch is written while the next is read: the database and the parsing overlap
+  let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (!universe || (pending.length === 0 && snapshots.length === 0)) return;
-    const undone = pending.map(undoTargetOf).filter((target): target is number => target !== null);
-    await store.appendTurns(universe.id, { expectedHead: head, turns: pending, snapshots, undone });
+    const batch = { expectedHead: head, turns: pending, snapshots, undone: [] as number[] };
+    batch.undone = pending.map(undoTargetOf).filter((target): target is number => target !== null);
+    const id = universe.id;
     head += pending.length;
     pending = [];
     snapshots = [];
-    options.onProgress?.(head, header.head);
+    await writing;
+    writing = store.appendTurns(id, batch).then(() => {
+      options.onProgress?.(batch.expectedHead + batch.turns.length - header.from, header.head - header.from);
+    });
+    writing.catch(() => undefined); // awaited at the next flush or at the end
   };
-  for await (const item of readExport(source())) {
-    if (item.kind === "snapshot" && item.snapshot.position === 0) {
-      universe = await store.createUniverse(
-        {
-          id: newId(),
-          name: options.name ?? header.universe.name,
-          createdBy: options.createdBy,
-          settings: {
-            imported: {
-              universeId: header.universe.id,
-              exportedAt: header.exportedAt,
-              lineage: header.lineage,
-              dice: header.dice,
-            },
-          },
-        },
-        item.snapshot.state as UniverseState,
-      );
+  for await (const item of readExport(source(), start)) {
+    if (item.kind === "snapshot" && item.snapshot.position === header.from) {
+      // the genesis makes the universe; a branch point's snapshot is the parent's, checked already
+      if (header.from === 0)
+        universe = await store.createUniverse(
+          { id: newId(), name, createdBy: options.createdBy, settings },
+          item.snapshot.state as UniverseState,
+        );
       counts = { ...counts, snapshots: counts.snapshots + 1 };
     } else if (item.kind === "snapshot") {
       snapshots.push({
         universeId: universe!.id,
         position: item.snapshot.position,
-        state: item.snapshot.state,
+        stateJson: item.json,
         checksum: item.snapshot.checksum,
         reason: item.snapshot.reason,
         createdAt: item.snapshot.createdAt,
@@ -109,50 +127,114 @@ export async function importJsonl(
     }
   }
   await flush();
+  await writing;
   const at = await store.stateAt(universe!.id, head);
   return {
     universe: (await store.getUniverse(universe!.id))!,
     ...counts,
     headChecksum: at.checksum,
-    replayed: options.replay ? header.head : null,
+    replayed: options.replay ? header.head - header.from : null,
   };
 }
 
+/** The header line alone (the first item of the file), before anything else is checked. */
+async function readHeader(source: LineSource): Promise<{ header: HeaderLine; line: number }> {
+  for await (const item of readExport(source())) {
+    if (item.kind === "header") return { header: item.header, line: item.line };
+  }
+  throw new ExportFileError(1, "no header line");
+}
+
 /**
- * The first pass: every line checked; what import needs of the header (a game master's full
- * export, starting from a genesis snapshot); with `replay`, every turn re-executed.
+ * The state a reference export starts from: its parent's at the branch position, from this
+ * database. The parent must be here, and its past must be the exported one, checked by the
+ * checksum of the state at the branch point (`base` in the header).
  */
-async function checkWhole(source: LineSource, options: ImportOptions): Promise<HeaderLine> {
-  let header: HeaderLine | null = null;
-  let genesis: UniverseState | null = null;
+async function parentState(
+  store: TurnStore,
+  header: HeaderLine,
+  line: number,
+): Promise<{ state: UniverseState; checksum: string }> {
+  const parentId = header.universe.parentId;
+  if (header.ancestry !== "reference" || parentId === null || header.universe.branchPosition !== header.from)
+    throw new ExportFileError(line, `starts at position ${header.from} but names no parent it continues`);
+  const parent = await store.getUniverse(parentId);
+  if (!parent)
+    throw new ExportFileError(
+      line,
+      `missing_parent: this reference export continues universe ${parentId} after position ${header.from}, and this database has no universe ${parentId}; import the parent first (its own export), or export the branch with --ancestry full`,
+      [],
+      "missing_parent",
+    );
+  if (parent.headPosition < header.from)
+    throw new ExportFileError(
+      line,
+      `parent_mismatch: universe ${parentId} here ends at position ${parent.headPosition}, before the branch position ${header.from}`,
+      [],
+      "parent_mismatch",
+    );
+  const at = await store.stateAt(parentId, header.from);
+  if (header.base && header.base.checksum !== at.checksum)
+    throw new ExportFileError(
+      line,
+      `parent_mismatch: universe ${parentId} here has state ${at.checksum} at position ${header.from}, the export's past has ${header.base.checksum}: a different timeline`,
+      [],
+      "parent_mismatch",
+    );
+  return { state: at.state, checksum: at.checksum };
+}
+
+/**
+ * The first pass: every line checked; what import needs of the header (a game master's export,
+ * full from a genesis snapshot, or a reference one whose parent is in this database); with
+ * `replay`, every turn re-executed.
+ */
+async function checkWhole(
+  store: TurnStore,
+  source: LineSource,
+  options: ImportOptions,
+): Promise<{ header: HeaderLine; start: UniverseState | null }> {
+  const first = await readHeader(source);
+  const header = first.header;
+  if (header.redacted)
+    throw new ExportFileError(
+      first.line,
+      `a ${header.audience} export is redacted for a reader and cannot be imported; export as gm`,
+    );
+  const parent = header.from > 0 ? await parentState(store, header, first.line) : null;
+  // with the header's base checksum, the parent's state is where the file's replay starts;
+  // without it (an older file), the file's own snapshot at the branch point must match
+  const start = parent && header.base ? parent.state : null;
+  let genesis: UniverseState | null = start;
   const turns: Turn[] = [];
   const lines: number[] = [];
-  for await (const item of readExport(source())) {
-    if (item.kind === "header") {
-      header = item.header;
-      if (header.redacted)
+  for await (const item of readExport(source(), start)) {
+    if (item.kind === "snapshot" && item.snapshot.position === header.from) {
+      if (parent && item.snapshot.checksum !== parent.checksum)
         throw new ExportFileError(
           item.line,
-          `a ${header.audience} export is redacted for a reader and cannot be imported; export as gm`,
+          `parent_mismatch: the branch point's snapshot has checksum ${item.snapshot.checksum}, universe ${header.universe.parentId} here has ${parent.checksum} at position ${header.from}`,
+          [],
+          "parent_mismatch",
         );
-      if (header.from !== 0)
-        throw new ExportFileError(
-          item.line,
-          "a reference export names its past instead of carrying it; export with --ancestry full",
-        );
-    } else if (item.kind === "snapshot" && item.snapshot.position === 0) {
-      genesis = item.state;
+      genesis ??= item.state;
     } else if (item.kind === "turn") {
-      if (!genesis) throw new ExportFileError(item.line, "a turn before the genesis snapshot (position 0)");
+      if (!genesis)
+        throw new ExportFileError(
+          item.line,
+          header.from === 0
+            ? "a turn before the genesis snapshot (position 0)"
+            : `a turn before any state at the branch position ${header.from} (no base checksum, no snapshot there)`,
+        );
       if (options.replay) {
         turns.push(withoutType(item));
         lines.push(item.line);
       }
     }
   }
-  if (!header || !genesis) throw new ExportFileError(1, "no genesis snapshot");
+  if (!genesis) throw new ExportFileError(1, "no genesis snapshot");
   if (options.replay) replayAll(header, genesis, turns, lines);
-  return header;
+  return { header, start: genesis === start ? start : null };
 }
 
 function withoutType(item: Extract<ExportItem, { kind: "turn" }>): Turn {

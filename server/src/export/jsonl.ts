@@ -1,4 +1,4 @@
-import { canonicalJson, viewTurn } from "@loom/shared";
+import { canonicalJson, checksumOfJson, viewTurn } from "@loom/shared";
 import type { TurnStore } from "../persist/turn-store.ts";
 import {
   audienceLabel,
@@ -9,7 +9,18 @@ import {
   type Audience,
   type HeaderLine,
 } from "./format.ts";
-import { lineageOf, turnPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
+import {
+  lineageOf,
+  parseTurn,
+  turnJson,
+  turnTextPages,
+  universeOrThrow,
+  viewerOf,
+  type Progress,
+} from "./source.ts";
+
+/** Snapshot documents read in one query: a few megabytes for large states (400 KB each at 20,000 turns of play). */
+const SNAPSHOT_BATCH = 8;
 
 export interface ExportOptions {
   audience: Audience;
@@ -55,6 +66,9 @@ export async function* exportJsonl(
     head,
     dice: (await store.diceChain(universeId)).map(disclosedDice),
     redacted,
+    ...(from > 0 && !redacted
+      ? { base: { position: from, checksum: (await store.stateAt(universeId, from)).checksum } }
+      : {}),
   };
   yield `${JSON.stringify(header)}\n`;
 
@@ -63,22 +77,43 @@ export async function* exportJsonl(
     : (await store.listSnapshots(universeId)).filter((s) => s.position >= from && s.position <= head);
   let nextSnapshot = 0;
   let written = { turns: 0, snapshots: 0 };
+  // documents are read SNAPSHOT_BATCH at a time (one query), the batch kept until written
+  let fetched = new Map<number, string>();
+  async function documentOf(index: number): Promise<string | undefined> {
+    const info = snapshots[index]!;
+    if (!fetched.has(info.position)) {
+      const batch = snapshots
+        .slice(index, index + SNAPSHOT_BATCH)
+        .filter((s) => s.storedIn === info.storedIn)
+        .map((s) => s.position);
+      fetched = await store.snapshotTexts(info.storedIn, batch);
+    }
+    return fetched.get(info.position);
+  }
   async function* snapshotsThrough(position: number): AsyncGenerator<string> {
     while (nextSnapshot < snapshots.length && snapshots[nextSnapshot]!.position <= position) {
-      const info = snapshots[nextSnapshot++]!;
-      const snapshot = await store.getSnapshotAtOrBefore(universeId, info.position);
-      if (!snapshot || snapshot.position !== info.position) continue;
+      const info = snapshots[nextSnapshot]!;
+      const stored = await documentOf(nextSnapshot);
+      nextSnapshot += 1;
+      if (stored === undefined) continue;
       written = { ...written, snapshots: written.snapshots + 1 };
-      // The document goes out as its canonical JSON: the text its checksum was taken of.
-      yield `{"type":"snapshot","position":${info.position},"reason":${JSON.stringify(info.reason)},"createdAt":${JSON.stringify(info.createdAt)},"checksum":${JSON.stringify(info.checksum)},"state":${canonicalJson(snapshot.state)}}\n`;
+      // The document goes out as its canonical JSON, the text its checksum was taken of: as stored
+      // (snapshots are kept as that text), or serialized again for a row written otherwise.
+      const text =
+        checksumOfJson(stored) === info.checksum ? stored : canonicalJson(JSON.parse(stored) as unknown);
+      yield `{"type":"snapshot","position":${info.position},"reason":${JSON.stringify(info.reason)},"createdAt":${JSON.stringify(info.createdAt)},"checksum":${JSON.stringify(info.checksum)},"state":${text}}\n`;
     }
   }
 
   yield* snapshotsThrough(from);
-  for await (const page of turnPages(store, universeId, from, head, options.pageSize)) {
+  for await (const page of turnTextPages(store, universeId, from, head, { pageSize: options.pageSize })) {
     let chunk = "";
     for (const turn of page) {
-      chunk += `${JSON.stringify({ type: "turn", ...viewTurn(turn, viewer) })}\n`;
+      // a game master's line is the stored text as it is; a player's is the turn as they may see it
+      chunk +=
+        viewer.role === "gm"
+          ? `{"type":"turn",${turnJson(turn).slice(1)}\n`
+          : `${JSON.stringify({ type: "turn", ...viewTurn(parseTurn(turn), viewer) })}\n`;
       written = { ...written, turns: written.turns + 1 };
       if (nextSnapshot < snapshots.length && snapshots[nextSnapshot]!.position <= turn.position) {
         yield chunk;

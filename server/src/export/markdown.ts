@@ -10,7 +10,10 @@ import {
 } from "@loom/shared";
 import type { TurnStore } from "../persist/turn-store.ts";
 import type { AncestryMode, Audience } from "./format.ts";
-import { turnPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
+import { parseTurn, turnTextPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
+
+/** Footnotes held for the end of a chapter at most; more are written after the page that made them. */
+const FOOTNOTES_HELD = 1_000;
 
 export interface MarkdownOptions {
   audience: Audience;
@@ -30,11 +33,14 @@ export function rollFootnote(position: number, roll: Resolution): string {
   const faces = roll.dice.map((d) => FACES[d] ?? String(d)).join(" ");
   const outcome = roll.outcome.replace(/_/g, " ");
   const invokes = roll.invokeBonus ? `, invokes ${signed(roll.invokeBonus)}` : "";
-  const rerolls = roll.rerolls.length ? `, ${roll.rerolls.length} reroll(s)` : "";
+  const rerolls = roll.rerolls.length
+    ? `, ${roll.rerolls.length} reroll${roll.rerolls.length === 1 ? "" : "s"}`
+    : "";
+  const shifts = `${signed(roll.shifts)} shift${Math.abs(roll.shifts) === 1 ? "" : "s"}`;
   return (
     `turn ${position}: ${roll.skill} ${signed(roll.rating)} (${roll.action.replace(/_/g, " ")}), ` +
     `[${faces}]${invokes}${rerolls}, total ${signed(roll.total)} (${ladder(roll.total)}) ` +
-    `vs ${signed(roll.opposition)}: ${outcome}, ${signed(roll.shifts)} shifts${roll.hidden ? " (hidden)" : ""}`
+    `vs ${signed(roll.opposition)}: ${outcome}, ${shifts}${roll.hidden ? " (hidden)" : ""}`
   );
 }
 
@@ -46,9 +52,19 @@ function prose(turn: Turn, viewer: Viewer): string {
     if (latest.text.trim()) return latest.text.trim();
   }
   return turn.events
-    .map((event) => event.description.trim())
+    .map((event) => sentence(event.description))
     .filter(Boolean)
     .join(" ");
+}
+
+/** An event's description as a sentence: rules write them without a final stop. */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return trimmed === "" || /[.!?…"”)]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+function isSessionTurn(kind: Turn["kind"]): boolean {
+  return kind === "session_start" || kind === "session_end";
 }
 
 /** A line of the reader's text never opens a heading or a list by accident. */
@@ -108,10 +124,12 @@ export async function* exportMarkdown(
     return text;
   };
 
-  for await (const page of turnPages(store, universeId, from, head, options.pageSize)) {
+  // the story needs no deltas: the largest column stays in the database
+  const pages = turnTextPages(store, universeId, from, head, { pageSize: options.pageSize, deltas: false });
+  for await (const page of pages) {
     let chunk = "";
     for (const stored of page) {
-      const turn = viewTurn(stored, viewer);
+      const turn = viewTurn(parseTurn(stored), viewer);
       const characterKey = turn.characterId ?? turn.runId ?? "";
       if (turn.kind === "session_start") {
         if (open.size === 0) {
@@ -129,12 +147,18 @@ export async function* exportMarkdown(
         // withheld from this reader: it happened, nothing more
       } else if (turn.kind === "retcon") {
         const note = typeof turn.input.note === "string" ? turn.input.note : "";
-        chunk += `> **Retcon** (turn ${turn.position}): ${paragraph(note)}\n\n`;
+        chunk += `> **Retcon** (turn ${turn.position}): ${paragraph(sentence(note))}\n\n`;
       } else if (turn.kind === "undo") {
         const target = turn.input.targetPosition;
         chunk += `> *Turn ${typeof target === "number" ? target : "?"} was undone.*\n\n`;
       } else {
         const text = prose(turn, viewer);
+        if (isSessionTurn(turn.kind)) {
+          // who came to the table and who left: a stage direction, not the story
+          if (text) chunk += `${text.includes("\n") ? paragraph(text) : `*${paragraph(text)}*`}\n\n`;
+          if (turn.kind === "session_end") open.delete(characterKey);
+          continue;
+        }
         let marks = "";
         if (turn.resolution) {
           footnote += 1;
@@ -146,7 +170,9 @@ export async function* exportMarkdown(
       }
       if (turn.kind === "session_end") open.delete(characterKey);
     }
-    yield chunk;
+    // a chapter's footnotes wait for its end, unless it runs so long that holding them would
+    // make memory grow with the universe: then they are written after the page
+    yield notes.length >= FOOTNOTES_HELD ? chunk + closeChapter() : chunk;
     options.onProgress?.(page[page.length - 1]!.position - from, head - from);
   }
   yield closeChapter() || "";

@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import {
   applyDeltasInPlace,
+  canonicalWithChecksum,
   checksum,
   differingPaths,
   STATE_VERSION,
@@ -21,12 +22,13 @@ import {
 
 /** A line of an export that is not what it must be: the file is refused from there on. */
 export class ExportFileError extends Error {
-  readonly code = "bad_export_file";
   constructor(
     readonly line: number,
     readonly reason: string,
     /** Where a snapshot and the replayed timeline differ, when that is the reason. */
     readonly paths: string[] = [],
+    /** `missing_parent` / `parent_mismatch`: a reference export whose past this database lacks. */
+    readonly code: "bad_export_file" | "missing_parent" | "parent_mismatch" = "bad_export_file",
   ) {
     super(`line ${line}: ${reason}${paths.length ? ` (differs at ${paths.join(", ")})` : ""}`);
     this.name = "ExportFileError";
@@ -36,7 +38,14 @@ export class ExportFileError extends Error {
 export type ExportItem =
   | { kind: "header"; line: number; header: HeaderLine }
   | { kind: "turn"; line: number; turn: TurnLine }
-  | { kind: "snapshot"; line: number; snapshot: SnapshotLine; state: UniverseState | null }
+  | {
+      kind: "snapshot";
+      line: number;
+      snapshot: SnapshotLine;
+      state: UniverseState | null;
+      /** The document's canonical JSON, the text its checksum is of. */
+      json: string;
+    }
   | { kind: "end"; line: number; turns: number; snapshots: number };
 
 /** The lines of a file, numbered from 1, read a line at a time. */
@@ -64,11 +73,15 @@ function upcast(document: Record<string, unknown>): UniverseState {
  * before it replay to (after upcasting, as jumps compare); an end line whose counts agree, and
  * nothing after it. Throws ExportFileError naming the first line that fails.
  */
-export async function* readExport(lines: AsyncIterable<string>): AsyncGenerator<ExportItem> {
+export async function* readExport(
+  lines: AsyncIterable<string>,
+  /** The state at the header's `from`, when the caller has it (a reference export's branch point). */
+  start: UniverseState | null = null,
+): AsyncGenerator<ExportItem> {
   let number = 0;
   let header: HeaderLine | null = null;
   let position = 0;
-  let state: UniverseState | null = null;
+  let state: UniverseState | null = start === null ? null : structuredClone(start);
   let counts = { turns: 0, snapshots: 0 };
   let ended = false;
   for await (const text of lines) {
@@ -118,26 +131,26 @@ export async function* readExport(lines: AsyncIterable<string>): AsyncGenerator<
           number,
           `snapshot at position ${item.position} where the timeline is at ${position}`,
         );
-      const actual = checksum(item.state);
+      // the document is serialized once: its canonical text is hashed here and written as it is
+      const { json, checksum: actual } = canonicalWithChecksum(item.state);
       if (actual !== item.checksum)
         throw new ExportFileError(
           number,
           `snapshot at position ${item.position} does not match its checksum ${item.checksum} (its document hashes to ${actual})`,
         );
       const stored = upcast(item.state);
-      if (state) {
-        const replayed = checksum(state);
-        if (replayed !== checksum(stored))
-          throw new ExportFileError(
-            number,
-            `snapshot at position ${item.position} differs from the state its turns replay to`,
-            differingPaths(stored, state),
-          );
-      }
+      const storedSum = stored === (item.state as unknown) ? actual : checksum(stored);
+      if (state && checksum(state) !== storedSum)
+        throw new ExportFileError(
+          number,
+          `snapshot at position ${item.position} differs from the state its turns replay to`,
+          differingPaths(stored, state),
+        );
       counts = { ...counts, snapshots: counts.snapshots + 1 };
-      // the state goes on from the snapshot's own document, parsed afresh, so the caller may keep it
-      state = upcast(JSON.parse(JSON.stringify(item.state)) as Record<string, unknown>);
-      yield { kind: "snapshot", line: number, snapshot: item, state: stored };
+      // the replayed state equals the document and goes on; the first one comes from the
+      // document, parsed afresh from its text, so the caller may keep `stored`
+      state ??= upcast(JSON.parse(json) as Record<string, unknown>);
+      yield { kind: "snapshot", line: number, snapshot: item, state: stored, json };
     } else {
       if (item.turns !== counts.turns || item.snapshots !== counts.snapshots)
         throw new ExportFileError(

@@ -1,9 +1,12 @@
-import { GAME_MASTER, type Turn, type Viewer } from "@loom/shared";
-import { NotFoundError, type TurnStore, type UniverseRecord } from "../persist/turn-store.ts";
+import { GAME_MASTER, upgradeDeltas, type Delta, type Turn, type Viewer } from "@loom/shared";
+import { NotFoundError, type TurnStore, type TurnText, type UniverseRecord } from "../persist/turn-store.ts";
 import type { Audience } from "./format.ts";
 
-/** Turns read from the store at a time: what an export holds in memory, whatever the universe's size. */
-export const EXPORT_PAGE = 500;
+/**
+ * Turns read from the store at a time (one range query a page): what an export holds in memory,
+ * whatever the universe's size — a few megabytes of text.
+ */
+export const EXPORT_PAGE = 2_000;
 
 /** What of the timeline an audience may see (shared/src/visibility.ts): a player owns the characters of their runs. */
 export async function viewerOf(store: TurnStore, audience: Audience): Promise<Viewer> {
@@ -35,6 +38,64 @@ export async function lineageOf(
     current = current.parentId ? await universeOrThrow(store, current.parentId) : null;
   }
   return stretches;
+}
+
+/** The turns in (from, to] as stored text, a page at a time, in position order. */
+export async function* turnTextPages(
+  store: TurnStore,
+  universeId: string,
+  from: number,
+  to: number,
+  options: { pageSize?: number; deltas?: boolean } = {},
+): AsyncGenerator<TurnText[]> {
+  const pageSize = options.pageSize ?? EXPORT_PAGE;
+  const read = (after: number) =>
+    store.turnTexts(universeId, after, Math.min(after + pageSize, to), { deltas: options.deltas ?? true });
+  // the next page is asked for before this one is handed on: the database works while it is written
+  let next = from < to ? read(from) : null;
+  for (let after = from; next !== null; after += pageSize) {
+    const page = await next;
+    next = after + pageSize < to ? read(after + pageSize) : null;
+    if (page.length > 0) yield page;
+  }
+}
+
+/** Deltas recorded under state version 1 name `/canon` or `/canon/facts`: only those are parsed to upgrade. */
+const OLD_CANON_PATH = /"\/canon(?:"|\/facts)/;
+
+/**
+ * The turn's JSON as the API would send it, put together from the stored text without parsing
+ * it (only deltas of an older state version are parsed, to be upgraded as every reader sees them).
+ */
+export function turnJson(turn: TurnText): string {
+  const deltas =
+    turn.deltas === null
+      ? "[]"
+      : OLD_CANON_PATH.test(turn.deltas)
+        ? JSON.stringify(upgradeDeltas(JSON.parse(turn.deltas) as Delta[]))
+        : turn.deltas;
+  return `{"universeId":${JSON.stringify(turn.universeId)},"position":${turn.position},"id":${JSON.stringify(turn.id)},"runId":${JSON.stringify(turn.runId)},"characterId":${JSON.stringify(turn.characterId)},"playerId":${JSON.stringify(turn.playerId)},"actor":"${turn.actor}","kind":"${turn.kind}","input":${turn.input},"resolution":${turn.resolution ?? "null"},"events":${turn.events},"deltas":${deltas},"status":"${turn.status}","narration":${turn.narration ?? "null"},"createdAt":"${turn.createdAt}"}`;
+}
+
+/** The turn parsed from its stored text (deltas empty when read without them). */
+export function parseTurn(turn: TurnText): Turn {
+  return {
+    universeId: turn.universeId,
+    position: turn.position,
+    id: turn.id,
+    runId: turn.runId,
+    characterId: turn.characterId,
+    playerId: turn.playerId,
+    actor: turn.actor,
+    kind: turn.kind,
+    input: JSON.parse(turn.input) as Turn["input"],
+    resolution: turn.resolution === null ? null : (JSON.parse(turn.resolution) as Turn["resolution"]),
+    events: JSON.parse(turn.events) as Turn["events"],
+    deltas: turn.deltas === null ? [] : upgradeDeltas(JSON.parse(turn.deltas) as Delta[]),
+    status: turn.status,
+    narration: turn.narration === null ? null : (JSON.parse(turn.narration) as Turn["narration"]),
+    createdAt: turn.createdAt,
+  };
 }
 
 /** The turns in (from, to], a page at a time, in position order. */

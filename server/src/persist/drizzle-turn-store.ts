@@ -14,6 +14,7 @@ import type {
   AwayTurns,
   NewUniverse,
   SnapshotInfo,
+  TurnText,
   StateAt,
   StoredDice,
   TimelinePage,
@@ -66,6 +67,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     position: number;
     name: string;
     createdBy: string;
+    settings?: Record<string, unknown>;
   }): Promise<UniverseRecord> {
     return universes.branchUniverse(this.db, input, this.clock());
   }
@@ -96,6 +98,19 @@ export class DrizzleTurnStore extends Records implements TurnStore {
 
   turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]> {
     return this.timelines.turnsBetween(universeId, from, to);
+  }
+
+  turnTexts(
+    universeId: string,
+    from: number,
+    to: number,
+    options?: { deltas?: boolean },
+  ): Promise<TurnText[]> {
+    return this.timelines.turnTexts(universeId, from, to, options?.deltas ?? true);
+  }
+
+  snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>> {
+    return this.states.snapshotTexts(storedIn, positions);
   }
 
   timeline(universeId: string, query?: TimelineQuery): Promise<TimelinePage> {

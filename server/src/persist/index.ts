@@ -18,11 +18,13 @@ import { Memberships } from "./memberships.ts";
 import type { MembershipStore } from "./membership-store.ts";
 import { IdempotencyKeys, type IdempotencyStore } from "./idempotency-store.ts";
 import { DrizzleLeaseLedger, type LeaseLedger } from "./lease-ledger.ts";
+import { SavePoints, type SavePointStore } from "./save-points.ts";
 
 export * from "./turn-store.ts";
 export type { MembershipStore } from "./membership-store.ts";
 export type { IdempotencyStore } from "./idempotency-store.ts";
 export type { LeaseLedger, LeaseRecord } from "./lease-ledger.ts";
+export type { SavePointStore } from "./save-points.ts";
 
 /** The ports one database serves. Closing the TurnStore closes the database. */
 export interface Stores {
@@ -32,6 +34,7 @@ export interface Stores {
   idempotency: IdempotencyStore;
   /** The fencing tokens' high-water mark (lease-ledger.ts). */
   leases: LeaseLedger;
+  savePoints: SavePointStore;
 }
 
 export interface TurnStoreOptions {
@@ -82,6 +85,7 @@ export async function createStores(options: TurnStoreOptions = {}): Promise<Stor
     memberships: new Memberships(database.db, clock),
     idempotency: new IdempotencyKeys(database.db, clock),
     leases: new DrizzleLeaseLedger(database.db),
+    savePoints: new SavePoints(database.db, clock),
   };
 }
 

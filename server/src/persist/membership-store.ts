@@ -17,6 +17,13 @@ export type CharacterCreation =
   | { ok: true; character: CharacterRecord; run: RunRecord }
   | { ok: false; reason: "too_many_characters" | "member_removed"; message: string };
 
+export interface SoloHandOver {
+  universe: UniverseRecord;
+  member: MemberRecord;
+  /** Players who were members (not removed) and are no longer. */
+  removed: string[];
+}
+
 export interface NewCharacterWithRun {
   character: Omit<CharacterRecord, "createdAt">;
   run: Pick<RunRecord, "id" | "therapeuticFocus">;
@@ -39,6 +46,12 @@ export interface MembershipStore {
   removeMember(universeId: string, playerId: string): Promise<MemberRecord>;
   /** Members of `fromId` (not removed) become members of `toId` too (a branch). */
   copyMembers(fromId: string, toId: string): Promise<void>;
+  /**
+   * Makes a universe (a branch) one player's own: they become its only member, every other
+   * membership and open invite goes, and it turns private, so nobody else joins without a new
+   * invite. One transaction.
+   */
+  handOver(universeId: string, playerId: string): Promise<SoloHandOver>;
 
   createInvite(
     invite: Pick<InviteRecord, "code" | "universeId" | "createdBy" | "expiresAt" | "maxUses">,

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db } from "./rows.ts";
 import { toCharacter, toRun, toUniverse } from "./rows.ts";
 import { characters, runs, universeInvites, universeMembers, universes } from "./schema.ts";
@@ -9,6 +9,7 @@ import type {
   MemberRecord,
   MembershipStore,
   NewCharacterWithRun,
+  SoloHandOver,
   UniverseVisibility,
 } from "./membership-store.ts";
 import type { UniverseRecord } from "./turn-store.ts";
@@ -93,6 +94,41 @@ export class Memberships implements MembershipStore {
       from ${universeMembers}
       where universe_id = ${fromId} and removed_at is null
       on conflict do nothing`);
+  }
+
+  handOver(universeId: string, playerId: string): Promise<SoloHandOver> {
+    return this.db.transaction(async (tx) => {
+      const now = this.clock();
+      const gone = await tx
+        .delete(universeMembers)
+        .where(and(eq(universeMembers.universeId, universeId), ne(universeMembers.playerId, playerId)))
+        .returning({ playerId: universeMembers.playerId, removedAt: universeMembers.removedAt });
+      const [member] = await tx
+        .insert(universeMembers)
+        .values({ universeId, playerId, joinedAt: now })
+        .onConflictDoUpdate({
+          target: [universeMembers.universeId, universeMembers.playerId],
+          set: { removedAt: null },
+        })
+        .returning();
+      await tx
+        .update(universeInvites)
+        .set({ revokedAt: now })
+        .where(and(eq(universeInvites.universeId, universeId), isNull(universeInvites.revokedAt)));
+      const [universe] = await tx
+        .update(universes)
+        .set({
+          visibility: "private",
+          settings: sql`${universes.settings} || jsonb_build_object('soloPlayerId', ${playerId}::text)`,
+        })
+        .where(eq(universes.id, universeId))
+        .returning();
+      return {
+        universe: toUniverse(universe!),
+        member: toMember(member!),
+        removed: gone.filter((row) => row.removedAt === null).map((row) => row.playerId),
+      };
+    });
   }
 
   async createInvite(

@@ -395,3 +395,23 @@ export const universeLeases = pgTable("universe_leases", {
   settledToken: bigint("settled_token", { mode: "number" }).notNull().default(0),
   updatedAt: instant("updated_at").notNull().defaultNow(),
 });
+
+/**
+ * Save points a player named in a universe's timeline: a bookmark of theirs at one of their own
+ * turns. The name is unique per player and universe; the timeline itself is not touched.
+ */
+export const savePoints = pgTable(
+  "save_points",
+  {
+    universeId: text("universe_id")
+      .notNull()
+      .references(() => universes.id),
+    playerId: text("player_id")
+      .notNull()
+      .references(() => players.id),
+    name: text("name").notNull(),
+    position: integer("position").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: "save_points_pkey", columns: [t.universeId, t.playerId, t.name] })],
+);

@@ -70,6 +70,20 @@ export class StateReader {
    * The snapshots of a timeline in position order, without their documents: the ancestors' up to
    * the branch points, then the universe's own. `storedIn` is the universe whose row holds it.
    */
+  async snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>> {
+    if (positions.length === 0) return new Map();
+    const rows = rowsOf<{ position: number | string; state: string }>(
+      await this.db.execute(
+        sql`select position, state::text as state from ${snapshots}
+          where universe_id = ${storedIn} and position in (${sql.join(
+            positions.map((position) => sql`${position}`),
+            sql`, `,
+          )})`,
+      ),
+    );
+    return new Map(rows.map((row) => [Number(row.position), row.state]));
+  }
+
   async listSnapshots(universeId: string): Promise<SnapshotInfo[]> {
     const chain = await this.ancestry.chain(universeId);
     const found: SnapshotInfo[] = [];

@@ -12,7 +12,7 @@ function fields(error: unknown): Record<string, unknown> {
   return typeof error === "object" && error !== null ? { ...(error as Record<string, unknown>) } : {};
 }
 
-type PortName = "turnStore" | "accountStore" | "memberships" | "idempotency" | "leases";
+type PortName = "turnStore" | "accountStore" | "memberships" | "idempotency" | "leases" | "savePoints";
 
 port.on("message", (message: { id: number; port?: PortName; method: string; args: unknown[] }) => {
   void (async () => {

@@ -1,4 +1,18 @@
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lte, notInArray, or, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  inArray,
+  isNotNull,
+  isNull,
+  lte,
+  notInArray,
+  or,
+  sql,
+} from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { Narration, Telling, Turn } from "@loom/shared";
 import { segmentOf, slices, undoneIn } from "./ancestry.ts";
@@ -7,7 +21,31 @@ import { rowsOf, toTurn, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
 import { turnMajor, turnSearchDocument, turns } from "./schema.ts";
 import { NotFoundError } from "./turn-store.ts";
-import type { AwayQuery, AwayTurns, NarrationRecord, TimelinePage, TimelineQuery } from "./turn-store.ts";
+import type {
+  AwayQuery,
+  AwayTurns,
+  NarrationRecord,
+  TimelinePage,
+  TimelineQuery,
+  TurnText,
+} from "./turn-store.ts";
+
+interface RawTurnText {
+  position: number | string;
+  id: string;
+  run_id: string | null;
+  character_id: string | null;
+  player_id: string | null;
+  actor: string;
+  kind: string;
+  undone_by: number | string | null;
+  created_at: string;
+  input: string;
+  resolution: string | null;
+  events: string;
+  deltas: string | null;
+  narration: string | null;
+}
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 500;
@@ -44,6 +82,51 @@ export class TimelineReader {
       })),
     );
     return this.present(chain, universeId, parts);
+  }
+
+  async turnTexts(universeId: string, from: number, to: number, withDeltas: boolean): Promise<TurnText[]> {
+    const chain = await this.ancestry.chain(universeId);
+    const parts = slices(chain, from, to);
+    const inherited = parts.some((part) => part.segment.universeId !== universeId)
+      ? await this.ancestry.inheritedUndone(chain)
+      : new Set<number>();
+    const texts: TurnText[] = [];
+    for (const { segment, after, through } of parts) {
+      // one indexed range read per segment; the JSON columns leave the database as its text
+      const rows = rowsOf<RawTurnText>(
+        await this.db.execute(sql`
+          select position, id, run_id, character_id, player_id, actor::text as actor, kind::text as kind,
+            undone_by, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
+            input::text as input, resolution::text as resolution, events::text as events,
+            ${withDeltas ? sql`deltas::text` : sql`null::text`} as deltas, narration::text as narration
+          from ${turns}
+          where universe_id = ${segment.universeId} and position > ${after} and position <= ${through}
+          order by position`),
+      );
+      for (const row of rows)
+        texts.push({
+          universeId,
+          position: Number(row.position),
+          id: row.id,
+          runId: row.run_id,
+          characterId: row.character_id,
+          playerId: row.player_id,
+          actor: row.actor as TurnText["actor"],
+          kind: row.kind as TurnText["kind"],
+          status:
+            undoneIn(segment, row.undone_by === null ? null : Number(row.undone_by)) ||
+            inherited.has(Number(row.position))
+              ? "undone"
+              : "applied",
+          createdAt: row.created_at,
+          input: row.input,
+          resolution: row.resolution,
+          events: row.events,
+          deltas: row.deltas,
+          narration: row.narration,
+        });
+    }
+    return texts;
   }
 
   /**
@@ -195,7 +278,9 @@ export class TimelineReader {
     await this.db.transaction(async (tx) => {
       for (const [segmentId, list] of bySegment) {
         const values = sql.join(
-          list.map(({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::jsonb)`),
+          list.map(
+            ({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::jsonb)`,
+          ),
           sql`, `,
         );
         const positions = list.map(({ position }) => position);

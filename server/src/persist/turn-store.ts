@@ -197,6 +197,8 @@ export interface TimelineStore {
     position: number;
     name: string;
     createdBy: string;
+    /** Merged over the parent's settings, which a branch otherwise keeps. */
+    settings?: Record<string, unknown>;
   }): Promise<UniverseRecord>;
   headPosition(universeId: string): Promise<number>;
   /** The dice of the timeline's stretches, the universe's own first. NotFoundError if unknown. */
@@ -220,6 +222,22 @@ export interface TimelineStore {
   /** Turns in (from, to], ascending, following the parent chain of a branch. */
   turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]>;
   /** Ascending unless asked; 50 turns a page by default, at most 500. Turns read through a branch carry the branch's id. */
+  /**
+   * The turns in (from, to] in position order with their JSON columns as the database's text,
+   * unparsed: for exports, which write them out as they are (`deltas: false` leaves the largest
+   * column behind for readers that do not need it).
+   */
+  turnTexts(
+    universeId: string,
+    from: number,
+    to: number,
+    options?: { deltas?: boolean },
+  ): Promise<TurnText[]>;
+  /**
+   * Snapshots' documents as their stored text (canonical JSON), by position, those found of
+   * `positions` in the row of `storedIn` (from listSnapshots). One query.
+   */
+  snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>>;
   timeline(universeId: string, query?: TimelineQuery): Promise<TimelinePage>;
   /**
    * The positions among `candidates` (acknowledged turns not stored yet) that the filters of a
@@ -268,6 +286,26 @@ export interface TimelineStore {
    * repair: `loom verify --repair`). The caller has checked the state against the timeline.
    */
   replaceSnapshot(snapshot: Snapshot): Promise<void>;
+}
+
+/** A turn as stored, its JSON columns as text (see `turnTexts`); `universeId` the timeline read. */
+export interface TurnText {
+  universeId: string;
+  position: number;
+  id: string;
+  runId: string | null;
+  characterId: string | null;
+  playerId: string | null;
+  actor: Turn["actor"];
+  kind: Turn["kind"];
+  status: Turn["status"];
+  createdAt: string;
+  input: string;
+  resolution: string | null;
+  events: string;
+  /** Null when read without deltas. */
+  deltas: string | null;
+  narration: string | null;
 }
 
 /** A snapshot without its document: what lists and exports name. */

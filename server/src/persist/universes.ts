@@ -61,7 +61,14 @@ export async function listUniverses(
  */
 export async function branchUniverse(
   db: Db,
-  input: { id: string; parentId: string; position: number; name: string; createdBy: string },
+  input: {
+    id: string;
+    parentId: string;
+    position: number;
+    name: string;
+    createdBy: string;
+    settings?: Record<string, unknown>;
+  },
   now: Date,
 ): Promise<UniverseRecord> {
   const parent = await getUniverse(db, input.parentId);
@@ -80,7 +87,7 @@ export async function branchUniverse(
       parentId: parent.id,
       branchPosition: input.position,
       headPosition: input.position,
-      settings: parent.settings,
+      settings: input.settings ? { ...parent.settings, ...input.settings } : parent.settings,
       createdBy: input.createdBy,
       createdAt: now,
     })

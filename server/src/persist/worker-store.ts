@@ -5,6 +5,7 @@ import { NameTakenError, type AccountStore } from "../auth/account-store.ts";
 import type { MembershipStore } from "./membership-store.ts";
 import type { IdempotencyStore } from "./idempotency-store.ts";
 import type { LeaseLedger } from "./lease-ledger.ts";
+import type { SavePointStore } from "./save-points.ts";
 
 /**
  * The embedded TurnStore on a worker thread. PGlite runs Postgres as WebAssembly on the thread
@@ -31,6 +32,8 @@ const METHODS = [
   "appendMany",
   "getTurn",
   "turnsBetween",
+  "turnTexts",
+  "snapshotTexts",
   "timeline",
   "matchingTurns",
   "awayTurns",
@@ -73,6 +76,7 @@ const MEMBERSHIP_METHODS = [
   "addMember",
   "removeMember",
   "copyMembers",
+  "handOver",
   "createInvite",
   "listInvites",
   "revokeInvite",
@@ -82,6 +86,9 @@ const MEMBERSHIP_METHODS = [
   "createCharacterWithRun",
 ] as const satisfies ReadonlyArray<keyof MembershipStore>;
 
+const SAVE_POINT_METHODS = ["nameSavePoint", "listSavePoints"] as const satisfies ReadonlyArray<
+  keyof SavePointStore
+>;
 const LEASE_METHODS = ["read", "register", "settle"] as const satisfies ReadonlyArray<keyof LeaseLedger>;
 const IDEMPOTENCY_METHODS = ["claimKey", "completeKey", "releaseKey"] as const satisfies ReadonlyArray<
   keyof IdempotencyStore
@@ -169,5 +176,6 @@ export async function createWorkerStores(options: Omit<TurnStoreOptions, "databa
     memberships: proxy("memberships", MEMBERSHIP_METHODS) as unknown as MembershipStore,
     idempotency: proxy("idempotency", IDEMPOTENCY_METHODS) as unknown as IdempotencyStore,
     leases: proxy("leases", LEASE_METHODS) as unknown as LeaseLedger,
+    savePoints: proxy("savePoints", SAVE_POINT_METHODS) as unknown as SavePointStore,
   };
 }

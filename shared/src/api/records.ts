@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { runStateSchema } from "../continuity/run-lifecycle.ts";
 import { relationshipSchema, stateSchema } from "../state.ts";
-import { turnKindSchema, turnSchema } from "../turn.ts";
+import { snapshotReasonSchema, turnKindSchema, turnSchema } from "../turn.ts";
 import type { Recap } from "../continuity/recap.ts";
 import type { DiceDisclosure, DiceSegment } from "../dice-verify.ts";
 
@@ -50,6 +50,26 @@ export const inviteRecordSchema = z.object({
   maxUses: z.number().int().nullable(),
   uses: z.number().int(),
   revokedAt: isoTime.nullable(),
+});
+
+/** A save point a player named at one of their own turns (see the bookmarks). */
+export const savePointRecordSchema = z.object({
+  universeId: z.string(),
+  playerId: z.string(),
+  name: z.string(),
+  position: z.number().int().min(1),
+  createdAt: isoTime,
+});
+
+/** A snapshot without its document, as the game master's list shows it. */
+export const snapshotInfoSchema = z.object({
+  universeId: z.string(),
+  /** The universe whose row holds it: the universe itself, or an ancestor for a shared position. */
+  storedIn: z.string(),
+  position: z.number().int().min(0),
+  checksum: z.string(),
+  reason: snapshotReasonSchema,
+  createdAt: isoTime,
 });
 
 export const playerRecordSchema = z.object({ id: z.string(), name: z.string(), createdAt: isoTime });

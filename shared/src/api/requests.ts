@@ -70,6 +70,20 @@ export const branchBodySchema = z.object({
   position: z.number().int().min(0),
   name: z.string().trim().min(1).max(200).optional(),
 });
+/** A save point's name: shown in bookmark lists, so short and on one line. */
+export const SAVE_POINT_NAME_MAX = 80;
+export const savePointBodySchema = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(SAVE_POINT_NAME_MAX)
+    .regex(/^[^\p{Cc}]*$/u, "a save point's name is one line without control characters"),
+  /** The caller's latest turn: a save point is named where the player stands. */
+  position: z.number().int().min(1),
+});
+/** The player a game master hands a branch to, as their own solo timeline. */
+export const soloBodySchema = z.object({ playerId: z.string().min(1).max(64) });
 /** Writes that take no fields accept an empty object (or no body). */
 export const emptyBodySchema = z.object({});
 

@@ -14,7 +14,10 @@ import {
   progressionRecordSchema,
   publicUniverseSchema,
   runRecordSchema,
+  savePointRecordSchema,
+  snapshotInfoSchema,
 } from "./records.ts";
+import { bookmarkSchema } from "../bookmarks.ts";
 
 /** Every refusal of the HTTP API: its status, and this body with a stable code (see rejection.ts). */
 export const apiErrorSchema = z.object({
@@ -74,6 +77,28 @@ export const invitesResponseSchema = z.object({ invites: z.array(inviteRecordSch
 export const memberResponseSchema = z.object({ member: memberRecordSchema });
 export const membersResponseSchema = z.object({ members: z.array(memberRecordSchema) });
 export const acceptedInviteSchema = z.object({ member: memberRecordSchema, universe: publicUniverseSchema });
+
+/**
+ * A position of the timeline as the caller may see it (a player's time travel): the state with
+ * what is not theirs withheld (visibility.ts), and the turn at that position likewise.
+ */
+export const jumpResponseSchema = z.object({
+  position: z.number().int().min(0),
+  head: z.number().int().min(0),
+  state: z
+    .record(z.string(), z.unknown())
+    .describe("The state document (see stateSchema) without `gmNotes`, nor `private` of others' characters"),
+  turn: turnSchema.nullable(),
+});
+export const bookmarksResponseSchema = z.object({ bookmarks: z.array(bookmarkSchema) });
+export const savePointResponseSchema = z.object({ savePoint: savePointRecordSchema });
+export const snapshotsResponseSchema = z.object({ snapshots: z.array(snapshotInfoSchema) });
+export const soloResponseSchema = z.object({
+  universe: publicUniverseSchema,
+  member: memberRecordSchema,
+  /** The players who were members of the branch and no longer are. */
+  removed: z.array(z.string()),
+});
 
 /** A game master's glance at a universe without joining its room (the web client's list). */
 export const dashboardSchema = z.object({

@@ -1,0 +1,177 @@
+import type { Application } from "express";
+import {
+  API,
+  BOOKMARKED_TURN_KINDS,
+  bookmarkOf,
+  RejectionCode,
+  viewState,
+  viewTurn,
+  type Bookmark,
+  type Turn,
+  type Viewer,
+} from "@loom/shared";
+import { services } from "../services.ts";
+import type { UniverseRecord } from "../persist/turn-store.ts";
+import { expelFromUniverse } from "../universe/dispatch.ts";
+import { ApiError, caller, parseBody, route } from "./http.ts";
+import { asGameMaster, requireMember, universeOr404, viewerFor } from "./access.ts";
+import { liveReads, shownUniverse } from "./live.ts";
+
+/**
+ * How many turns of each bookmarked kind a list reads, newest first: enough for a campaign's
+ * sessions and GM events over months, bounded so one request stays one page per kind.
+ */
+const BOOKMARK_SCAN = 500;
+
+/**
+ * Time travel for everyone at the table: any member jumps through the timeline read-only and
+ * sees it as visibility.ts lets them (a player: no GM notes, no other player's private notes, no
+ * hidden roll); players name save points where they stand; a game master lists the snapshots and
+ * hands a branch to one player as their own timeline. Rewinding for real stays a GM's branch.
+ */
+export function installTimeTravelRoutes(app: Application): void {
+  app.get(
+    API.jump.path,
+    route(async (req) => {
+      const { universe, viewer } = await asReader(req.params.id, await caller(req));
+      const query = parseBody(API.jump.query, req.query);
+      const reads = liveReads();
+      const head = await reads.head(universe.id);
+      const position = query.position ?? head;
+      if (position > head)
+        throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the head ${head}`);
+      const [at, turn] = await Promise.all([
+        reads.stateAt(universe.id, position),
+        position === 0 ? Promise.resolve(null) : reads.getTurn(universe.id, position),
+      ]);
+      return {
+        position,
+        head,
+        state: viewState(at.state, viewer) as unknown as Record<string, unknown>,
+        turn: turn ? viewTurn(turn, viewer) : null,
+      };
+    }),
+  );
+
+  app.get(
+    API.bookmarks.path,
+    route(async (req) => {
+      const me = await caller(req);
+      const { universe, viewer } = await asReader(req.params.id, me);
+      const reads = liveReads();
+      const pages = await Promise.all(
+        BOOKMARKED_TURN_KINDS.map((kind) =>
+          reads.timeline(universe.id, {
+            kind,
+            limit: BOOKMARK_SCAN,
+            order: "desc",
+            searchPublic: viewer.role !== "gm",
+          }),
+        ),
+      );
+      const marks: Bookmark[] = [];
+      const seen = new Set<number>();
+      for (const turn of pages.flatMap((page) => page.turns)) {
+        const mark = bookmarkOf(viewTurn(turn, viewer));
+        if (mark && !seen.has(mark.position)) {
+          seen.add(mark.position);
+          marks.push(mark);
+        }
+      }
+      const saves = await services().savePoints.listSavePoints(
+        universe.id,
+        viewer.role === "gm" ? undefined : me.playerId,
+      );
+      for (const save of saves)
+        marks.push({ position: save.position, kind: "save_point", label: `save point: ${save.name}` });
+      marks.sort((a, b) => a.position - b.position || a.kind.localeCompare(b.kind));
+      return { bookmarks: marks };
+    }),
+  );
+
+  app.post(
+    API.nameSavePoint.path,
+    route(async (req, res) => {
+      const me = await caller(req);
+      const { universe } = await asReader(req.params.id, me);
+      const body = parseBody(API.nameSavePoint.body, req.body);
+      const latest = await latestTurnOf(universe.id, me.playerId);
+      if (latest === null || latest.position !== body.position)
+        throw new ApiError(
+          409,
+          RejectionCode.NotYourLatestTurn,
+          latest === null
+            ? "you have no turn in this universe yet: a save point is named at your latest turn"
+            : `a save point is named at your latest turn, ${latest.position}, not at ${body.position}`,
+        );
+      const named = await services().savePoints.nameSavePoint({
+        universeId: universe.id,
+        playerId: me.playerId,
+        name: body.name,
+        position: body.position,
+      });
+      if (!named.ok)
+        throw new ApiError(
+          409,
+          RejectionCode.SavePointNameTaken,
+          `you already have a save point named "${body.name}" here`,
+        );
+      res.status(201);
+      return { savePoint: named.savePoint };
+    }),
+  );
+
+  app.get(
+    API.listSnapshots.path,
+    route(async (req) => {
+      const { universe } = await asGameMaster(req);
+      return { snapshots: await services().turnStore.listSnapshots(universe.id) };
+    }),
+  );
+
+  app.put(
+    API.handOver.path,
+    route(async (req) => {
+      const { universe } = await asGameMaster(req);
+      const body = parseBody(API.handOver.body, req.body);
+      if (universe.parentId === null)
+        throw new ApiError(
+          409,
+          RejectionCode.NotABranch,
+          "only a branch is handed to a player: branch this universe first, then hand the branch over",
+        );
+      if (!(await services().turnStore.getPlayer(body.playerId)))
+        throw new ApiError(404, RejectionCode.NotFound, `no player ${body.playerId}`);
+      const handed = await services().memberships.handOver(universe.id, body.playerId);
+      for (const playerId of handed.removed) await expelFromUniverse(universe.id, playerId);
+      return {
+        universe: await shownUniverse(handed.universe),
+        member: handed.member,
+        removed: handed.removed,
+      };
+    }),
+  );
+}
+
+/** The universe of `:id` and what its caller may see of it: members, game masters, public guests. */
+async function asReader(
+  id: unknown,
+  me: { playerId: string },
+): Promise<{ universe: UniverseRecord; viewer: Viewer }> {
+  const universe = await universeOr404(String(id));
+  await requireMember(universe, me.playerId);
+  return { universe, viewer: await viewerFor(universe, me.playerId) };
+}
+
+/** The newest turn of any of the player's runs on this timeline (acknowledged turns included). */
+async function latestTurnOf(universeId: string, playerId: string): Promise<Turn | null> {
+  const runs = await services().turnStore.listRuns({ playerId });
+  const reads = liveReads();
+  let latest: Turn | null = null;
+  for (const run of runs) {
+    const page = await reads.timeline(universeId, { runId: run.id, limit: 1, order: "desc" });
+    const turn = page.turns[0];
+    if (turn && (latest === null || turn.position > latest.position)) latest = turn;
+  }
+  return latest;
+}

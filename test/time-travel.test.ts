@@ -1,0 +1,289 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, type LoomClient } from "../client-sdk/src/index.ts";
+import { modes, startServer } from "./support/server.ts";
+import { overcome, setTable, type Table } from "./support/players.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+const GM_NOTE = "the-ferryman-is-a-spy";
+const MARA_PRIVATE = "mara-fears-deep-water";
+const KELL_PRIVATE = "kell-stole-the-map";
+const HIDDEN_ROLL = "under-the-pier";
+
+interface Played {
+  table: Table;
+  mara: Table["players"][number];
+  kell: Table["players"][number];
+  /** Mara's and Kell's newest turns. */
+  maraLatest: number;
+  kellLatest: number;
+  head: number;
+  scenePosition: number;
+  majorPosition: number;
+  hiddenPosition: number;
+}
+
+/**
+ * A private universe: a GM's scene, a major world event carrying a GM note on Mara, a hidden roll;
+ * Mara and Kell, each with a private note on their sheet, play a few turns each.
+ */
+async function play(url: string): Promise<Played> {
+  const table = await setTable(url, ["Mara", "Kell"], {
+    Mara: { notes: `I am ${MARA_PRIVATE}` },
+    Kell: { notes: `I am ${KELL_PRIVATE}` },
+  });
+  const [mara, kell] = table.players as [Table["players"][number], Table["players"][number]];
+  const gmSession = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+  const maraSession = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
+  const kellSession = await kell.client.joinUniverse(table.universeId, { role: "player", runId: kell.runId });
+  const scene = await gmSession.act({ kind: "scene", title: "The drowned pier", aspects: ["Rotten planks"] });
+  const major = await gmSession.act({
+    kind: "world_event",
+    text: "The ferry burns in the harbour",
+    major: true,
+    deltas: [{ op: "set", path: `/characters/${mara.characterId}/gmNotes`, value: `watch: ${GM_NOTE}` }],
+  });
+  const hidden = await gmSession.act({
+    kind: "action",
+    action: "overcome",
+    characterId: kell.characterId,
+    skill: "Notice",
+    opposition: 1,
+    description: `looks ${HIDDEN_ROLL}`,
+    hidden: true,
+  });
+  let maraLatest = 0;
+  let kellLatest = 0;
+  for (let i = 0; i < 3; i++) {
+    const m = await maraSession.act(overcome(mara.characterId, `Mara crosses plank ${i}`));
+    const k = await kellSession.act(overcome(kell.characterId, `Kell follows ${i}`));
+    if (!m.ok || !k.ok) throw new Error("a turn was refused");
+    maraLatest = m.turn.position;
+    kellLatest = k.turn.position;
+  }
+  if (!scene.ok || !major.ok || !hidden.ok) throw new Error("a GM turn was refused");
+  await gmSession.leave();
+  // the players stay: their latest turns are the acts above, not a session end
+  void maraSession;
+  void kellSession;
+  return {
+    table,
+    mara,
+    kell,
+    maraLatest,
+    kellLatest,
+    head: kellLatest,
+    scenePosition: scene.turn.position,
+    majorPosition: major.turn.position,
+    hiddenPosition: hidden.turn.position,
+  };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<{ code: string; status?: number }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as { code: string; status?: number };
+  }
+  throw new Error("expected a refusal");
+}
+
+for (const mode of modes()) {
+  describe.skipIf(!mode.available)(`players' time travel (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    let played: Played;
+    let stranger: LoomClient;
+
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2660 });
+      played = await play(server.url);
+      stranger = connect(server.url);
+      await stranger.registerPlayer("Stranger");
+    }, 60_000);
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("a player jumps through the whole history and sees nothing of the GM's or the other player's", async () => {
+      const { table, mara, kell, head } = played;
+      for (let position = 0; position <= head; position++) {
+        const seen = await kell.client.jump(table.universeId, position);
+        expect(seen.position).toBe(position);
+        expect(seen.head).toBe(head);
+        const text = JSON.stringify(seen);
+        expect(text).not.toContain(GM_NOTE);
+        expect(text).not.toContain(MARA_PRIVATE);
+        expect(text).not.toContain(HIDDEN_ROLL);
+        if (position > 0) expect(seen.turn?.position).toBe(position);
+        else expect(seen.turn).toBeNull();
+      }
+      // the jump is the state the GM sees, less what is not Kell's
+      const gmAt = await table.gm.stateAt(table.universeId, played.majorPosition);
+      expect(JSON.stringify(gmAt.state)).toContain(GM_NOTE);
+      const kellAt = await kell.client.jump(table.universeId, played.majorPosition);
+      const characters = kellAt.state.characters as Record<string, { name: string; private?: unknown }>;
+      expect(characters[mara.characterId]?.name).toBe("Mara");
+      expect(characters[mara.characterId]).not.toHaveProperty("private");
+      expect(characters[mara.characterId]).not.toHaveProperty("gmNotes");
+      expect(JSON.stringify(characters[kell.characterId]?.private)).toContain(KELL_PRIVATE);
+      expect((kellAt.state.scene as { title: string }).title).toBe("The drowned pier");
+      // the hidden roll shows only that it happened
+      const hidden = await kell.client.jump(table.universeId, played.hiddenPosition);
+      expect(hidden.turn).toMatchObject({ position: played.hiddenPosition, deltas: [], resolution: null });
+      // Mara sees her own private note; the head is the default
+      const maraNow = await mara.client.jump(table.universeId);
+      expect(maraNow.position).toBe(head);
+      expect(JSON.stringify(maraNow)).toContain(MARA_PRIVATE);
+      expect(JSON.stringify(maraNow)).not.toContain(KELL_PRIVATE);
+      expect(await refusal(kell.client.jump(table.universeId, head + 1))).toMatchObject({
+        code: "not_found",
+        status: 404,
+      });
+    });
+
+    it("a player cannot jump into a universe that is not theirs", async () => {
+      const { table, kell } = played;
+      expect(await refusal(stranger.jump(table.universeId, 1))).toMatchObject({
+        code: "not_a_member",
+        status: 403,
+      });
+      expect(await refusal(stranger.bookmarks(table.universeId))).toMatchObject({ code: "not_a_member" });
+      const elsewhere = await table.gm.createUniverse({ name: "Another coast" });
+      expect(await refusal(kell.client.jump(elsewhere.id, 0))).toMatchObject({
+        code: "not_a_member",
+        status: 403,
+      });
+      expect(await refusal(kell.client.jump("no-such-universe", 0))).toMatchObject({
+        code: "unknown_universe",
+      });
+    });
+
+    it("bookmarks: session starts, the scene and the major event for everyone, never the hidden roll", async () => {
+      const { table, kell } = played;
+      const marks = await kell.client.bookmarks(table.universeId);
+      const kinds = new Map(marks.map((mark) => [mark.position, mark.kind]));
+      expect(kinds.get(played.scenePosition)).toBe("scene");
+      expect(kinds.get(played.majorPosition)).toBe("major_event");
+      expect(kinds.has(played.hiddenPosition)).toBe(false);
+      expect(marks.filter((mark) => mark.kind === "session_start")).toHaveLength(2);
+      expect(marks.map((mark) => mark.position)).toEqual(
+        [...marks.map((mark) => mark.position)].sort((a, b) => a - b),
+      );
+      expect(JSON.stringify(marks)).not.toContain(GM_NOTE);
+      expect(await table.gm.bookmarks(table.universeId)).toEqual(marks);
+    });
+
+    it("the snapshot list is the game master's", async () => {
+      const { table, kell } = played;
+      const snapshots = await table.gm.snapshots(table.universeId);
+      expect(snapshots[0]).toMatchObject({ universeId: table.universeId, position: 0, reason: "genesis" });
+      expect(snapshots.every((snapshot) => /^[0-9a-f]{64}$/.test(snapshot.checksum))).toBe(true);
+      expect(await refusal(kell.client.snapshots(table.universeId))).toMatchObject({
+        code: "not_allowed",
+        status: 403,
+      });
+    });
+
+    it("a player names a save point at their latest turn; other names and places are refused with a code", async () => {
+      const { table, mara, kell, maraLatest, kellLatest } = played;
+      const saved = await mara.client.nameSavePoint(table.universeId, maraLatest, "  Before the bridge ");
+      expect(saved).toMatchObject({
+        name: "Before the bridge",
+        position: maraLatest,
+        playerId: mara.playerId,
+      });
+      const refusals = await Promise.all([
+        refusal(mara.client.nameSavePoint(table.universeId, maraLatest, "Before the bridge")),
+        refusal(mara.client.nameSavePoint(table.universeId, maraLatest, "")),
+        refusal(mara.client.nameSavePoint(table.universeId, maraLatest, "   ")),
+        refusal(mara.client.nameSavePoint(table.universeId, maraLatest, "x".repeat(81))),
+        refusal(mara.client.nameSavePoint(table.universeId, maraLatest, "two\nlines")),
+        refusal(mara.client.nameSavePoint(table.universeId, maraLatest - 2, "Earlier")),
+        refusal(kell.client.nameSavePoint(table.universeId, maraLatest, "Hers, not mine")),
+        refusal(stranger.nameSavePoint(table.universeId, 1, "Trespass")),
+        refusal(table.gm.nameSavePoint(table.universeId, kellLatest, "A GM plays no turn of a run")),
+      ]);
+      expect(refusals.map((r) => `${r.status} ${r.code}`)).toEqual([
+        "409 save_point_name_taken",
+        "400 invalid_message",
+        "400 invalid_message",
+        "400 invalid_message",
+        "400 invalid_message",
+        "409 not_your_latest_turn",
+        "409 not_your_latest_turn",
+        "403 not_a_member",
+        "409 not_your_latest_turn",
+      ]);
+      // 80 characters are fine; the same name is another player's to use too
+      expect(await mara.client.nameSavePoint(table.universeId, maraLatest, "y".repeat(80))).toMatchObject({
+        position: maraLatest,
+      });
+      await kell.client.nameSavePoint(table.universeId, kellLatest, "Before the bridge");
+      // each player lists their own save points; the GM lists everyone's
+      const saves = (marks: Array<{ kind: string; position: number; label: string }>) =>
+        marks.filter((mark) => mark.kind === "save_point").map((mark) => `${mark.position} ${mark.label}`);
+      expect(saves(await mara.client.bookmarks(table.universeId))).toEqual([
+        `${maraLatest} save point: Before the bridge`,
+        `${maraLatest} save point: ${"y".repeat(80)}`,
+      ]);
+      expect(saves(await kell.client.bookmarks(table.universeId))).toEqual([
+        `${kellLatest} save point: Before the bridge`,
+      ]);
+      expect(saves(await table.gm.bookmarks(table.universeId))).toHaveLength(3);
+    });
+
+    it("a GM hands a branch to a player, who plays it alone; nobody else joins without a new invite", async () => {
+      const { table, mara, kell } = played;
+      const branch = await table.gm.branch(table.universeId, played.majorPosition, "Mara alone");
+      // the branch starts with the table's members, as every branch does
+      expect((await kell.client.jump(branch.id, 1)).position).toBe(1);
+      expect(await refusal(kell.client.handOver(branch.id, kell.playerId))).toMatchObject({
+        code: "not_allowed",
+      });
+      expect(await refusal(table.gm.handOver(table.universeId, mara.playerId))).toMatchObject({
+        code: "not_a_branch",
+        status: 409,
+      });
+      expect(await refusal(table.gm.handOver(branch.id, "no-such-player"))).toMatchObject({
+        code: "not_found",
+      });
+      const kellOnBranch = await kell.client.startRun(branch.id, kell.characterId);
+
+      const handed = await table.gm.handOver(branch.id, mara.playerId);
+      expect(handed.member).toMatchObject({
+        universeId: branch.id,
+        playerId: mara.playerId,
+        removedAt: null,
+      });
+      expect(handed.removed).toEqual([kell.playerId]);
+      expect(handed.universe).toMatchObject({ id: branch.id, visibility: "private" });
+      expect((await table.gm.listMembers(branch.id)).map((member) => member.playerId)).toEqual([
+        mara.playerId,
+      ]);
+
+      // Mara plays her timeline; the parent does not see it
+      const run = await mara.client.startRun(branch.id, mara.characterId);
+      const session = await mara.client.joinUniverse(branch.id, { role: "player", runId: run.id });
+      const acted = await session.act(overcome(mara.characterId, "Mara walks the pier alone"));
+      expect(acted.ok).toBe(true);
+      await session.leave();
+      expect((await mara.client.jump(branch.id)).turn?.kind).toBe("session_end");
+      expect((await table.gm.history(table.universeId, { limit: 500 })).turns.map((t) => t.id)).not.toContain(
+        acted.ok ? acted.turn.id : "",
+      );
+
+      // Kell is out: no jump, no seat, and the parent's invite does not bring him in
+      expect(await refusal(kell.client.jump(branch.id, 1))).toMatchObject({ code: "not_a_member" });
+      expect(
+        await refusal(kell.client.joinUniverse(branch.id, { role: "player", runId: kellOnBranch.id })),
+      ).toMatchObject({
+        code: "not_a_member",
+      });
+      await kell.client.acceptInvite(table.inviteCode);
+      expect(await refusal(kell.client.bookmarks(branch.id))).toMatchObject({ code: "not_a_member" });
+      // until the GM invites him to the branch itself
+      const invite = await table.gm.createInvite(branch.id);
+      await kell.client.acceptInvite(invite.code);
+      expect((await kell.client.jump(branch.id, 1)).position).toBe(1);
+    });
+  });
+}
