@@ -19,7 +19,7 @@ export interface Table {
   exportedTurns: number;
 }
 
-async function newPage(
+export async function newPage(
   browser: Browser,
   width = 1280,
   height = 900,
@@ -37,7 +37,7 @@ export function form(page: Page, name: string): Locator {
 /** Login names are unique per server: a run against a server that outlives it needs its own. */
 const run = Date.now().toString(36);
 
-async function register(page: Page, url: string, name: string): Promise<void> {
+export async function register(page: Page, url: string, name: string): Promise<void> {
   await page.goto(url);
   name = `${name} ${run}`;
   const auth = form(page, "Register");

@@ -14,6 +14,7 @@ import { installAccountRoutes } from "./accounts.ts";
 import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
 import { installWebClient } from "../web/serve.ts";
 import { installDashboardRoutes } from "./dashboard.ts";
+import { installScrubRoute } from "./scrub.ts";
 import { openApiDocument } from "./openapi.ts";
 import { renderDocsPage } from "./docs-page.ts";
 
@@ -210,6 +211,7 @@ export function installRoutes(app: Application): void {
   installExportRoutes(app);
   installMemberRoutes(app);
   installDashboardRoutes(app);
+  installScrubRoute(app);
 
   app.use("/api", (_req, res) => {
     res.status(404).json({ error: { code: RejectionCode.NotFound, message: "no such endpoint" } });

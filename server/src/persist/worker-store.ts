@@ -39,6 +39,7 @@ const METHODS = [
   "appendRetelling",
   "getSnapshotAtOrBefore",
   "stateAt",
+  "stateWithoutChecksum",
   "latestState",
   "verifySnapshot",
   "listSnapshots",

@@ -4,7 +4,13 @@ import type { StateAt, TimelinePage, TimelineQuery, TurnStore } from "../persist
 
 type Reader = Pick<
   TurnStore,
-  "headPosition" | "getTurn" | "turnsBetween" | "timeline" | "matchingTurns" | "stateAt"
+  | "headPosition"
+  | "getTurn"
+  | "turnsBetween"
+  | "timeline"
+  | "matchingTurns"
+  | "stateAt"
+  | "stateWithoutChecksum"
 >;
 
 /**
@@ -125,21 +131,34 @@ export class LiveReads {
 
   /** The state after the turn at `position`, which may be past the TurnStore's head. */
   async stateAt(universeId: string, position: number): Promise<StateAt> {
+    const at = await this.readState(universeId, position, true);
+    return at.checksum === undefined ? { ...at, checksum: checksum(at.state) } : (at as StateAt);
+  }
+
+  /** `stateAt` without the replayed state's checksum (TurnStore.stateWithoutChecksum). */
+  async stateWithoutChecksum(universeId: string, position: number): Promise<Omit<StateAt, "checksum">> {
+    const { checksum: _, ...at } = await this.readState(universeId, position, false);
+    return at;
+  }
+
+  private async readState(
+    universeId: string,
+    position: number,
+    checksummed: boolean,
+  ): Promise<Omit<StateAt, "checksum"> & { checksum?: string }> {
+    const stored = (at: number) =>
+      checksummed
+        ? this.turnStore.stateAt(universeId, at)
+        : this.turnStore.stateWithoutChecksum(universeId, at);
     const tail = await this.tail(universeId);
-    if (!tail || position <= tail.persisted) return this.turnStore.stateAt(universeId, position);
+    if (!tail || position <= tail.persisted) return stored(position);
     const replay = tail.turns.filter((turn) => turn.position <= position);
     const last = replay[replay.length - 1];
-    if (!last || last.position !== position) return this.turnStore.stateAt(universeId, position); // persisted meanwhile, or past the head
-    const base = await this.turnStore.stateAt(universeId, tail.persisted);
+    if (!last || last.position !== position) return stored(position); // persisted meanwhile, or past the head
+    const base = await stored(tail.persisted);
     let state = base.state;
     for (const turn of replay) state = evolve(state, turn.deltas);
-    return {
-      position,
-      state,
-      checksum: checksum(state),
-      fromSnapshot: base.fromSnapshot,
-      replayed: base.replayed + replay.length,
-    };
+    return { position, state, fromSnapshot: base.fromSnapshot, replayed: base.replayed + replay.length };
   }
 }
 
