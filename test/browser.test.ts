@@ -62,6 +62,7 @@ describe("the web client in a browser", () => {
     expect(table.hiddenRollShown).toBe(0);
     // the export holds every turn up to the head before the branch (the session starts included)
     expect(table.exportedTurns).toBeGreaterThanOrEqual(15);
+    expect(table.storyTitle).toBe("# The Salt Marches");
     expect(table.shots.length).toBeGreaterThanOrEqual(7);
     for (const shot of table.shots) expect(existsSync(shot)).toBe(true);
     // the branch the GM made shares the scrubbed positions with its parent

@@ -4,7 +4,9 @@
 // A real Loom server runs in this process: Postgres (a database `loom_bench_scrubber`, dropped
 // afterwards) and Redis when DATABASE_URL and REDIS_URL are set, otherwise embedded (PGlite in a
 // temporary folder). The universe is written straight into the server's turn store, with a
-// snapshot every 100 turns. Target: every position within 5 ms server side.
+// snapshot every 100 turns. Target: every position within 5 ms server side. LOOM_BENCH_KEEP=<dir>
+// keeps the database (and, embedded, the data folder <dir>) for the next run, which then skips
+// building the universe.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,14 +29,18 @@ interface Timed {
 export default async function scrubber(): Promise<Record<string, unknown>> {
   const turns = Number(process.env.LOOM_BENCH_TURNS || BENCH_TURNS);
   const port = Number(process.env.LOOM_BENCH_PORT || 7531);
-  const dataDir = mkdtempSync(join(tmpdir(), "loom-scrubber-bench-"));
+  const keep = process.env.LOOM_BENCH_KEEP || null;
+  const dataDir = keep ?? mkdtempSync(join(tmpdir(), "loom-scrubber-bench-"));
   const admin = process.env.DATABASE_URL
     ? postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} })
     : null;
   let databaseUrl: string | null = null;
   if (admin) {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-    await admin.unsafe(`CREATE DATABASE ${DATABASE}`);
+    const exists = await admin`select 1 from pg_database where datname = ${DATABASE}`;
+    if (!keep || exists.length === 0) {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+      await admin.unsafe(`CREATE DATABASE ${DATABASE}`);
+    }
     const url = new URL(process.env.DATABASE_URL!);
     url.pathname = `/${DATABASE}`;
     databaseUrl = url.href;
@@ -53,13 +59,7 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
   );
   const base = `http://127.0.0.1:${port}`;
   try {
-    const registered = (await (
-      await fetch(`${base}/api/players`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name: "bench-gm" }),
-      })
-    ).json()) as { player: { id: string }; token: string };
+    const registered = await gameMaster(base);
     const universeId = await buildUniverse(registered.player.id, turns);
     const get = async (path: string): Promise<Timed & { body: unknown }> => {
       const started = performance.now();
@@ -123,8 +123,9 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     };
   } finally {
     await server.shutdown();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (admin) {
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+    if (admin && keep) await admin.end();
+    else if (admin) {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
       await admin.end();
     }
@@ -144,8 +145,20 @@ function figures(timings: Timed[]) {
   };
 }
 
+/** The benchmark's game master: registered, or logged in again when the data was kept. */
+async function gameMaster(base: string): Promise<{ player: { id: string }; token: string }> {
+  const body = JSON.stringify({ name: "bench-gm", password: "bench-gm has a long password" });
+  const headers = { "content-type": "application/json" };
+  let response = await fetch(`${base}/api/players`, { method: "POST", headers, body });
+  if (response.status === 409)
+    response = await fetch(`${base}/api/auth/login`, { method: "POST", headers, body });
+  if (!response.ok) throw new Error(`no game master: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { player: { id: string }; token: string };
+}
+
 async function buildUniverse(gm: string, turns: number): Promise<string> {
   const id = `scrub-bench-${turns}`;
+  if (await services().turnStore.getUniverse(id)) return id;
   const started = performance.now();
   await storePlayedUniverse(services().turnStore, {
     id,
