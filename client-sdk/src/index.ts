@@ -13,6 +13,12 @@ export {
   type UniverseVisibility,
   type WriteOptions,
   type ClientOptions,
+  type Turn,
+  type Recap,
+  type DiceDisclosure,
+  type Telling,
+  type ScrubView,
+  type Dashboard,
 } from "./client.ts";
 export { UniverseSession, type ActResult, type SessionEvents, type RoomState } from "./session.ts";
 export { LoomError, joinRefusalOf } from "./http.ts";
@@ -20,14 +26,11 @@ export { verifyDice } from "@loom/shared";
 export type {
   Command,
   CommandInput,
-  Turn,
   Rejection,
   RejectionCode,
   JoinRefusal,
   CharacterSheetInput,
-  Recap,
   Delta,
-  DiceDisclosure,
   DiceSegment,
   DiceVerification,
 } from "@loom/shared";
