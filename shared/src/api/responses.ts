@@ -116,7 +116,14 @@ export const acceptedInviteSchema = z.object({ member: memberRecordSchema, unive
 /** A game master's glance at a universe without joining its room (the web client's list). */
 export const dashboardSchema = z.object({
   universe: publicUniverseSchema,
+  /** The newest acknowledged position. */
   head: z.number().int(),
+  /**
+   * How far the turns survive a crash of the server: the owner's durable mark (the write-ahead
+   * log's fdatasync or Redis' stream; with a memory live store, what the database has).
+   */
+  durableThrough: z.number().int(),
+  /** How far the database has the turns. */
   persistedThrough: z.number().int(),
   runs: z.array(
     z.object({
