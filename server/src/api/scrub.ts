@@ -13,7 +13,7 @@ const SHOWN = 40;
 let kept: { owner: object; states: ScrubStates } | null = null;
 function scrubStates(): ScrubStates {
   const owner = services();
-  if (kept?.owner !== owner) kept = { owner, states: new ScrubStates(liveReads()) };
+  if (kept?.owner !== owner) kept = { owner, states: new ScrubStates() };
   return kept.states;
 }
 
@@ -62,15 +62,16 @@ export function installScrubRoute(app: Application): void {
     route(async (req): Promise<ScrubView> => {
       const { universe } = await asGameMaster(req);
       const position = intParam(req.query.position, "position", 0);
-      const reads = liveReads();
+      // one tail read for the head, the state and the turn
+      const reads = liveReads({ oneRequest: true });
       const head = await reads.head(universe.id);
       if (position > head)
         throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the head ${head}`);
-      const [at, turns] = await Promise.all([
-        scrubStates().stateAt(universe.id, position),
-        position > 0 ? reads.turnsBetween(universe.id, position - 1, position) : Promise.resolve([]),
-      ]);
-      const turn = turns[0] ?? null;
+      const at = await scrubStates().stateAt(reads, universe.id, position);
+      const turn =
+        position === 0
+          ? null
+          : (at.turn ?? (await reads.turnsBetween(universe.id, position - 1, position))[0] ?? null);
       return {
         position,
         head,

@@ -43,13 +43,32 @@ function undoTarget(turn: Turn): number | null {
  * The turns come back unredacted, like the TurnStore's: callers pass them through `viewTurn`.
  */
 export class LiveReads {
+  /** The tails read, when `oneRequest`. */
+  private readonly tails = new Map<string, Promise<LiveTail | null>>();
+
+  /**
+   * `oneRequest`: the reads serve one request, which may read the tail once and reuse it (a view
+   * of the timeline as of the first read; what leaves the stream later is in the TurnStore by
+   * then, so later reads of the store still miss nothing).
+   */
   constructor(
     private readonly turnStore: Reader,
     private readonly liveStore: Pick<LiveStore, "readTail">,
+    private readonly oneRequest = false,
   ) {}
 
   /** Null when the stream holds nothing: every acknowledged turn is in the TurnStore. */
-  async tail(universeId: string): Promise<LiveTail | null> {
+  tail(universeId: string): Promise<LiveTail | null> {
+    if (!this.oneRequest) return this.readTail(universeId);
+    let tail = this.tails.get(universeId);
+    if (!tail) {
+      tail = this.readTail(universeId);
+      this.tails.set(universeId, tail);
+    }
+    return tail;
+  }
+
+  private async readTail(universeId: string): Promise<LiveTail | null> {
     const stream = await this.liveStore.readTail(universeId, 0);
     if (stream.length === 0) return null;
     const persisted = await this.turnStore.headPosition(universeId);

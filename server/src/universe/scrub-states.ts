@@ -10,6 +10,8 @@ export interface ScrubSource {
 export interface ScrubbedState {
   position: number;
   state: UniverseState;
+  /** The turn at `position` when the walk read it (a walk forward ends with it). */
+  turn?: Turn;
   /** How it was reached: from a snapshot (and turns replayed), or walked from a state read before. */
   source:
     { kind: "snapshot"; from: number; replayed: number } | { kind: "walk"; from: number; turns: number };
@@ -38,21 +40,25 @@ export class ScrubStates {
   /** Milliseconds a snapshot read and a walked turn took, moving averages per universe. */
   private readonly costs = new Map<string, { snapshot: number; turn: number }>();
 
-  constructor(private readonly source: ScrubSource) {}
-
-  async stateAt(universeId: string, position: number): Promise<ScrubbedState> {
+  /** `source`: the request's reads (a LiveReads). */
+  async stateAt(source: ScrubSource, universeId: string, position: number): Promise<ScrubbedState> {
     const near = this.nearest(universeId, position);
     const cost = this.costs.get(universeId) ?? { snapshot: 5, turn: 0.05 };
     const distance = near ? Math.abs(near.position - position) : Infinity;
     const started = performance.now();
     if (near && distance <= WALK_LIMIT && distance * cost.turn <= cost.snapshot) {
-      const state = await this.walk(universeId, near.state, near.position, position);
+      const { state, turn } = await this.walk(source, universeId, near.state, near.position, position);
       if (distance > 0) cost.turn = average(cost.turn, (performance.now() - started) / distance);
       this.costs.set(universeId, cost);
       this.keep(universeId, position, state);
-      return { position, state, source: { kind: "walk", from: near.position, turns: distance } };
+      const walked: ScrubbedState = {
+        position,
+        state,
+        source: { kind: "walk", from: near.position, turns: distance },
+      };
+      return turn ? { ...walked, turn } : walked;
     }
-    const at = await this.source.stateWithoutChecksum(universeId, position);
+    const at = await source.stateWithoutChecksum(universeId, position);
     cost.snapshot = average(cost.snapshot, performance.now() - started);
     this.costs.set(universeId, cost);
     if (this.costs.size > KEPT) this.costs.delete(this.costs.keys().next().value!);
@@ -74,17 +80,19 @@ export class ScrubStates {
   }
 
   private async walk(
+    source: ScrubSource,
     universeId: string,
     state: UniverseState,
     from: number,
     to: number,
-  ): Promise<UniverseState> {
-    if (from === to) return state;
-    const turns = await this.source.turnsBetween(universeId, Math.min(from, to), Math.max(from, to));
+  ): Promise<{ state: UniverseState; turn?: Turn }> {
+    if (from === to) return { state };
+    const turns = await source.turnsBetween(universeId, Math.min(from, to), Math.max(from, to));
     if (turns.length !== Math.abs(to - from))
       throw new RangeError(`${universeId}: ${turns.length} turns between ${from} and ${to}`);
     const deltas = turns.flatMap((turn) => upgradeDeltas(turn.deltas));
-    return applyDeltas(state, to > from ? deltas : invertDeltas(deltas));
+    if (to < from) return { state: applyDeltas(state, invertDeltas(deltas)) };
+    return { state: applyDeltas(state, deltas), turn: turns[turns.length - 1]! };
   }
 
   private keep(universeId: string, position: number, state: UniverseState): void {
