@@ -301,7 +301,7 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     .getByRole("status")
     .filter({ hasText: /^Retcon recorded as turn #\d+/ })
     .waitFor();
-  await gm.getByRole("button", { name: "Snapshot" }).click();
+  await gm.getByRole("button", { name: "Snapshot", exact: true }).click();
   await gm
     .locator(".tool-result")
     .filter({ hasText: /^Snapshot taken at #\d+/ })
