@@ -349,7 +349,13 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       const one = await small(5);
       const two = await small(5);
       const branchId = freshId("branch");
-      await store.branchUniverse({ id: branchId, parentId: one.id, position: 3, name: "Aside", createdBy: "gm" });
+      await store.branchUniverse({
+        id: branchId,
+        parentId: one.id,
+        position: 3,
+        name: "Aside",
+        createdBy: "gm",
+      });
       const told = (text: string): Narration => ({
         text,
         narrator: "template",
