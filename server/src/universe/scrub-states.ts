@@ -19,8 +19,12 @@ export interface ScrubbedState {
 
 /** A walk longer than this reads the nearest snapshot instead, whatever the costs seen. */
 const WALK_LIMIT = 500;
-/** States kept, across universes. They share every object a walk did not change. */
-const KEPT = 48;
+/**
+ * States kept, across universes. States walked from one another share every object a walk did not
+ * change; each state read from a snapshot is a whole world (a few MB of heap for a 1.7 MB world),
+ * which bounds this.
+ */
+const KEPT = 16;
 
 /**
  * States read for a game master's timeline scrubber. A drag rests at positions near the last ones
