@@ -189,6 +189,8 @@ for (const mode of modes()) {
       await call("state", { token, params: { id } });
       await call("state", { token, params: { id }, query: { position: 1 } });
       await call("diff", { token, params: { id }, query: { from: 0 } });
+      await call("scrub", { token, params: { id }, query: { position: 2 } });
+      await call("scrub", { token, params: { id }, query: { position: 0 } });
       await call("dashboard", { token, params: { id } });
       await call("retell", { token, params: { id, position: 2 } });
       await call("snapshot", { token, params: { id } });

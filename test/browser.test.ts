@@ -5,7 +5,8 @@ import { chromium, type Browser } from "playwright-core";
 import { buildWebClientIfNeeded, WEB_DIST } from "../server/src/web/build.ts";
 import { modes, startServer, tempDir } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
-import { playTable } from "./browser/scenario.ts";
+import { newPage, playTable, register } from "./browser/scenario.ts";
+import { storePlayedUniverse } from "../server/src/persist/testing/played.ts";
 
 /** Debian's chromium (`.ci/run` installs it); CHROMIUM points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -61,6 +62,7 @@ describe("the web client in a browser", () => {
     expect(table.hiddenRollShown).toBe(0);
     // the export holds every turn up to the head before the branch (the session starts included)
     expect(table.exportedTurns).toBeGreaterThanOrEqual(15);
+    expect(table.storyTitle).toBe("# The Salt Marches");
     expect(table.shots.length).toBeGreaterThanOrEqual(7);
     for (const shot of table.shots) expect(existsSync(shot)).toBe(true);
     // the branch the GM made shares the scrubbed positions with its parent
@@ -69,4 +71,62 @@ describe("the web client in a browser", () => {
     const branch = universes.find((universe) => universe.parentId === table.universeId);
     expect(branch?.branchPosition).toBeGreaterThan(0);
   }, 150_000);
+
+  it("the scrubber follows a drag through a 3,000-turn universe: each resting position's state and diff, never an older answer", async () => {
+    const { context, page } = await newPage(browser);
+    await register(page, server.url, "Scrubbing GM");
+    const gmId = await page.evaluate(
+      () => (JSON.parse(localStorage.getItem("loom.login") ?? "{}") as { me: { id: string } }).me.id,
+    );
+    const { turnStore } = server.services;
+    const universeId = `scrub-${Date.now().toString(36)}`;
+    await storePlayedUniverse(turnStore, { id: universeId, createdBy: gmId, turns: 3_000, seed: 7 });
+    await page.goto(`${server.url}/u/${universeId}/gm`);
+    const slider = page.getByRole("slider");
+    await page.getByText("of 3000").waitFor();
+
+    /** What the page must show at a position, read from the store, not from the page's server route. */
+    const expectShown = async (position: number) => {
+      const view = page.locator(`.scrub-view[data-position="${position}"]`);
+      await view.waitFor();
+      expect(await page.locator("output.scrub-position").textContent()).toBe(String(position));
+      const [turn, at] = await Promise.all([
+        turnStore.getTurn(universeId, position),
+        turnStore.stateAt(universeId, position),
+      ]);
+      await expect
+        .poll(() => view.getByRole("heading", { level: 3 }).nth(1).textContent())
+        .toBe(`Turn #${position}: ${turn!.kind.replace("_", " ")}`);
+      const deltas = view.locator("ul.deltas li");
+      if (turn!.deltas.length === 0) expect(await deltas.textContent()).toBe("none");
+      else {
+        expect(await deltas.count()).toBe(Math.min(100, turn!.deltas.length));
+        const first = turn!.deltas[0]!;
+        expect(await deltas.first().textContent()).toContain(`#${position} ${first.op} ${first.path}`);
+      }
+      expect(await view.locator(".scrub-scene").textContent()).toContain(at.state.scene.title || "—");
+    };
+
+    await slider.fill("1500");
+    await expectShown(1500);
+    // a drag: many positions in quick succession; only where it rests is shown, and stays shown
+    for (const position of [40, 2_950, 7, 2_020, 1_234]) await slider.fill(String(position));
+    await expectShown(1234);
+    await page.waitForTimeout(600);
+    await expectShown(1234);
+    // the keyboard moves a turn at a time, and the diff follows
+    await slider.focus();
+    for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
+    await expectShown(1239);
+    await page.getByRole("button", { name: "One turn back" }).click();
+    await expectShown(1238);
+    // the whole state on request, with the checksum the store gives it
+    await page.getByRole("button", { name: "Whole state at #1238 (JSON, with checksum)" }).click();
+    const full = await turnStore.stateAt(universeId, 1238);
+    await page
+      .locator(".full-state code")
+      .filter({ hasText: full.checksum.slice(0, 16) })
+      .waitFor();
+    await context.close();
+  }, 90_000);
 });

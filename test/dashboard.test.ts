@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modes, startServer, waitFor } from "./support/server.ts";
+import { modes, startServer, tempDir, waitFor, type Mode } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 interface Dashboard {
   head: number;
+  durableThrough: number;
   persistedThrough: number;
   runs: Array<{ runId: string; characterName: string | null; state: string; present: boolean }>;
   narration: { window: number; untold: number };
@@ -70,6 +71,66 @@ for (const mode of modes()) {
       // and a player of the universe, or nobody, is refused
       expect((await dashboard(server.url, table.universeId, tamsin!.client.playerToken)).status).toBe(403);
       expect((await dashboard(server.url, table.universeId, null)).status).toBe(401);
+      await session.leave();
+    });
+  });
+}
+
+/**
+ * Where a turn is durable before the database has it: the embedded write-ahead log (fdatasync
+ * before the ack) and Redis' stream hold every acknowledged turn; a memory live store holds
+ * nothing across a restart, so there only what is persisted is durable.
+ */
+const variants: Array<{ name: string; mode: Mode; dataDir?: string; durableOnAck: boolean }> = [
+  { name: "embedded, memory live store", mode: modes()[0]!, durableOnAck: false },
+  { name: "embedded, write-ahead log on disk", mode: modes()[0]!, dataDir: tempDir(), durableOnAck: true },
+  { name: "postgres+redis", mode: modes()[1]!, durableOnAck: true },
+];
+
+for (const variant of variants) {
+  describe.skipIf(!variant.mode.available)(`the dashboard's durable mark (${variant.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      // persistence held back (a tick every 10 minutes), so that acknowledged is not persisted
+      server = await startServer(variant.mode, {
+        port: 2652,
+        persistIntervalMs: 600_000,
+        ...(variant.dataDir ? { dataDir: variant.dataDir } : {}),
+      });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("is the live store's durable position while turns wait for the database, then the database's", async () => {
+      // given turns acknowledged while persistence waits for its next tick
+      const table = await setTable(server.url, ["Mara"]);
+      const [mara] = table.players;
+      const session = await mara!.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: mara!.runId,
+      });
+      let last = 0;
+      for (let i = 0; i < 3; i++) {
+        const result = await session.act(overcome(mara!.characterId));
+        if (!result.ok) throw new Error(result.rejection.message);
+        last = result.turn.position;
+      }
+
+      // when the GM reads the dashboard
+      const before = (await dashboard(server.url, table.universeId, table.gm.playerToken)).body as Dashboard;
+
+      // then the head is the newest turn, the database has less, and durable is where the live store
+      // keeps turns: every acknowledged one, or (memory) only what the database has
+      expect(before.head).toBe(last);
+      expect(before.persistedThrough).toBeLessThan(last);
+      expect(before.durableThrough).toBe(variant.durableOnAck ? last : before.persistedThrough);
+      await expect.poll(() => session.state.durableThrough).toBe(before.durableThrough);
+
+      // and once the GM's snapshot has persisted everything, all three agree
+      await table.gm.snapshot(table.universeId);
+      const after = (await dashboard(server.url, table.universeId, table.gm.playerToken)).body as Dashboard;
+      expect([after.head, after.durableThrough, after.persistedThrough]).toEqual([last, last, last]);
       await session.leave();
     });
   });

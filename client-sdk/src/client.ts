@@ -1,39 +1,37 @@
 import { Client, type Room } from "@colyseus/sdk";
 import type {
+  API,
   ApiResponse,
   Bookmark,
-  Character,
-  CharacterRecord,
+  ApiRouteName,
   CharacterSheetInput,
   Delta,
-  DiceDisclosure,
-  InviteRecord,
-  MemberRecord,
   UniverseVisibility,
   JoinRole,
-  ProgressionRecord,
-  Recap,
-  RunRecord,
-  PlaySessionRecord,
   SavePointRecord,
   SnapshotInfo,
   Snapshot,
-  Telling,
-  TimelinePage,
   TimelineQuery,
-  PublicUniverse,
-  Turn,
-  UniverseState,
 } from "@loom/shared";
 
+// The records the SDK returns, as the routes' response schemas (shared/src/api) define them.
 /** A universe as the server shows it: no dice secret, no settings (see `dice`, `revealDice`). */
-export type Universe = PublicUniverse;
-export type Run = RunRecord;
+export type Universe = ApiResponse<"getUniverse">["universe"];
+export type Run = ApiResponse<"run">["run"];
 /** A play session of a run: from the turn that opened it to the one that closed it. */
-export type PlaySession = PlaySessionRecord;
-export type Progression = ProgressionRecord;
-export type Invite = InviteRecord;
-export type Member = MemberRecord;
+export type PlaySession = ApiResponse<"runSessions">["sessions"][number];
+export type Progression = ApiResponse<"progression">["progression"];
+export type Invite = ApiResponse<"createInvite">["invite"];
+export type Member = ApiResponse<"addMember">["member"];
+export type Turn = ApiResponse<"turn">["turn"];
+export type DiceDisclosure = ApiResponse<"dice">["dice"];
+export type Telling = ApiResponse<"retell">["narration"];
+export type TimelinePage = ApiResponse<"timeline">;
+export type Recap = ApiResponse<"recap">;
+/** GM: the timeline scrubber's answer at a position. */
+export type ScrubView = ApiResponse<"scrub">;
+/** GM: a universe's dashboard (presence, head, persisted and durable marks, narration). */
+export type Dashboard = ApiResponse<"dashboard">;
 export type { UniverseVisibility };
 /** A position of the timeline as the caller may see it (`jump`). */
 export type Jump = ApiResponse<"jump">;
@@ -49,7 +47,6 @@ export interface WriteOptions {
 function keyed(options: WriteOptions | undefined): Record<string, string> {
   return options?.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : {};
 }
-export type { TimelinePage };
 import { joinRefusalOf, LoomError, query, request } from "./http.ts";
 import { checkKeepTurns, UniverseSession } from "./session.ts";
 
@@ -207,7 +204,7 @@ export class LoomClient {
 
   /** Logs out everywhere: every refresh token and access token of this player stops working. */
   async logoutAll(): Promise<void> {
-    await this.call("POST", "/api/auth/logout-all", {});
+    await this.route("logoutAll", "POST", "/api/auth/logout-all", {});
     this.setTokens(null, null);
   }
 
@@ -219,22 +216,17 @@ export class LoomClient {
     password: string,
     options: { currentPassword?: string; login?: string } = {},
   ): Promise<{ login: string }> {
-    const result = await this.call<Partial<AuthResult> & { login: string }>("POST", "/api/me/password", {
+    const result = await this.route("setPassword", "POST", "/api/me/password", {
       password,
       ...options,
     });
-    if (result.token && result.refreshToken) this.setTokens(result.token, result.refreshToken);
+    if ("token" in result) this.setTokens(result.token, result.refreshToken);
     return { login: result.login };
   }
 
-  /** The caller and their runs. */
-  async me(): Promise<{
-    player: { id: string; name: string; createdAt: string };
-    /** The login name, once the player has a password. */
-    account: { login: string | null; hasPassword: boolean };
-    runs: Run[];
-  }> {
-    return this.call("GET", "/api/me");
+  /** The caller (null when their player record is gone), their login name once they have a password, and their runs. */
+  async me(): Promise<ApiResponse<"me">> {
+    return this.route("me", "GET", "/api/me");
   }
 
   private begin(result: AuthResult): AuthResult {
@@ -260,6 +252,20 @@ export class LoomClient {
   }
 
   /** Before a room join: a token that expires within a minute is renewed first. */
+  /**
+   * An authenticated call of one route of the HTTP contract (shared `API`): the answer is typed by
+   * the route's response schema, the method checked against the route's.
+   */
+  private route<K extends ApiRouteName>(
+    _name: K,
+    method: Uppercase<(typeof API)[K]["method"]>,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<K>> {
+    return this.call<ApiResponse<K>>(method, path, body, headers);
+  }
+
   private async freshToken(): Promise<void> {
     if (this.token && this.refresh && expiresWithin(this.token, 60)) await this.refreshSession();
   }
@@ -273,13 +279,13 @@ export class LoomClient {
     premise?: string;
     visibility?: UniverseVisibility;
   }): Promise<Universe> {
-    return (await this.call<{ universe: Universe }>("POST", "/api/universes", input)).universe;
+    return (await this.route("createUniverse", "POST", "/api/universes", input)).universe;
   }
 
   /** GM: make the universe public (any signed-in player may read, watch and join) or private. */
   async setVisibility(universeId: string, visibility: UniverseVisibility): Promise<Universe> {
     return (
-      await this.call<{ universe: Universe }>("PATCH", `/api/universes/${encodeURIComponent(universeId)}`, {
+      await this.route("setVisibility", "PATCH", `/api/universes/${encodeURIComponent(universeId)}`, {
         visibility,
       })
     ).universe;
@@ -291,7 +297,8 @@ export class LoomClient {
     limits: { maxUses?: number; expiresInSeconds?: number } = {},
   ): Promise<Invite> {
     return (
-      await this.call<{ invite: Invite }>(
+      await this.route(
+        "createInvite",
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/invites`,
         limits,
@@ -301,16 +308,14 @@ export class LoomClient {
 
   async listInvites(universeId: string): Promise<Invite[]> {
     return (
-      await this.call<{ invites: Invite[] }>(
-        "GET",
-        `/api/universes/${encodeURIComponent(universeId)}/invites`,
-      )
+      await this.route("listInvites", "GET", `/api/universes/${encodeURIComponent(universeId)}/invites`)
     ).invites;
   }
 
   async revokeInvite(universeId: string, code: string): Promise<Invite> {
     return (
-      await this.call<{ invite: Invite }>(
+      await this.route(
+        "revokeInvite",
         "DELETE",
         `/api/universes/${encodeURIComponent(universeId)}/invites/${encodeURIComponent(code)}`,
       )
@@ -318,24 +323,22 @@ export class LoomClient {
   }
 
   /** Becomes a member of the universe the code is for. */
-  async acceptInvite(code: string): Promise<{ member: Member; universe: Universe }> {
-    return this.call("POST", `/api/invites/${encodeURIComponent(code)}/accept`, {});
+  async acceptInvite(code: string): Promise<ApiResponse<"acceptInvite">> {
+    return this.route("acceptInvite", "POST", `/api/invites/${encodeURIComponent(code)}/accept`, {});
   }
 
   /** GM: the universe's members, removed ones included (with `removedAt`). */
   async listMembers(universeId: string): Promise<Member[]> {
     return (
-      await this.call<{ members: Member[] }>(
-        "GET",
-        `/api/universes/${encodeURIComponent(universeId)}/members`,
-      )
+      await this.route("listMembers", "GET", `/api/universes/${encodeURIComponent(universeId)}/members`)
     ).members;
   }
 
   /** GM: adds a player directly, or re-admits one removed. */
   async addMember(universeId: string, playerId: string): Promise<Member> {
     return (
-      await this.call<{ member: Member }>(
+      await this.route(
+        "addMember",
         "PUT",
         `/api/universes/${encodeURIComponent(universeId)}/members/${encodeURIComponent(playerId)}`,
         {},
@@ -346,7 +349,8 @@ export class LoomClient {
   /** GM: removes a player; their connections to the universe close and they can no longer play in it. */
   async removeMember(universeId: string, playerId: string): Promise<Member> {
     return (
-      await this.call<{ member: Member }>(
+      await this.route(
+        "removeMember",
         "DELETE",
         `/api/universes/${encodeURIComponent(universeId)}/members/${encodeURIComponent(playerId)}`,
       )
@@ -354,20 +358,24 @@ export class LoomClient {
   }
 
   async getUniverse(id: string): Promise<Universe> {
-    return (await this.call<{ universe: Universe }>("GET", `/api/universes/${encodeURIComponent(id)}`))
-      .universe;
+    return (await this.route("getUniverse", "GET", `/api/universes/${encodeURIComponent(id)}`)).universe;
   }
 
   async listUniverses(): Promise<Universe[]> {
-    return (await this.call<{ universes: Universe[] }>("GET", "/api/universes")).universes;
+    return (await this.route("listUniverses", "GET", "/api/universes")).universes;
   }
 
   /** Creates a character in a universe and starts its run. */
   async createCharacter(
     universeId: string,
     sheet: CharacterSheetInput & { therapeuticFocus?: string },
-  ): Promise<{ character: { id: string; name: string }; run: Run }> {
-    return this.call("POST", `/api/universes/${encodeURIComponent(universeId)}/characters`, sheet);
+  ): Promise<ApiResponse<"createCharacter">> {
+    return this.route(
+      "createCharacter",
+      "POST",
+      `/api/universes/${encodeURIComponent(universeId)}/characters`,
+      sheet,
+    );
   }
 
   /**
@@ -452,21 +460,22 @@ export class LoomClient {
     }
   }
 
-  async history(universeId: string, page: HistoryQuery = {}): Promise<TimelinePage> {
-    return this.call("GET", `/api/universes/${encodeURIComponent(universeId)}/timeline${query({ ...page })}`);
+  async history(universeId: string, page: HistoryQuery = {}): Promise<ApiResponse<"timeline">> {
+    return this.route(
+      "timeline",
+      "GET",
+      `/api/universes/${encodeURIComponent(universeId)}/timeline${query({ ...page })}`,
+    );
   }
 
   async turn(universeId: string, position: number): Promise<Turn> {
     return (
-      await this.call<{ turn: Turn }>(
-        "GET",
-        `/api/universes/${encodeURIComponent(universeId)}/turns/${position}`,
-      )
+      await this.route("turn", "GET", `/api/universes/${encodeURIComponent(universeId)}/turns/${position}`)
     ).turn;
   }
 
   async run(runId: string): Promise<Run> {
-    return (await this.call<{ run: Run }>("GET", `/api/runs/${encodeURIComponent(runId)}`)).run;
+    return (await this.route("run", "GET", `/api/runs/${encodeURIComponent(runId)}`)).run;
   }
 
   /**
@@ -477,55 +486,66 @@ export class LoomClient {
   async character(
     characterId: string,
     options: { universeId?: string } = {},
-  ): Promise<{ character: CharacterRecord; sheet: Character | null; position: number }> {
+  ): Promise<ApiResponse<"character">> {
     const at = options.universeId ? `?universe=${encodeURIComponent(options.universeId)}` : "";
-    return this.call("GET", `/api/characters/${encodeURIComponent(characterId)}${at}`);
+    return this.route("character", "GET", `/api/characters/${encodeURIComponent(characterId)}${at}`);
   }
 
   /** The run's play sessions, oldest first; `endReason` says whether the player left or the server stopped. */
   async runSessions(runId: string): Promise<PlaySession[]> {
-    return (
-      await this.call<{ sessions: PlaySession[] }>("GET", `/api/runs/${encodeURIComponent(runId)}/sessions`)
-    ).sessions;
+    return (await this.route("runSessions", "GET", `/api/runs/${encodeURIComponent(runId)}/sessions`))
+      .sessions;
   }
 
   /** "Last time on…" for a run as of now (the same timeline always gives the same recap). */
-  async recap(runId: string): Promise<Recap> {
-    return this.call("GET", `/api/runs/${encodeURIComponent(runId)}/recap`);
+  async recap(runId: string): Promise<ApiResponse<"recap">> {
+    return this.route("recap", "GET", `/api/runs/${encodeURIComponent(runId)}/recap`);
   }
 
   async pauseRun(runId: string): Promise<Run> {
-    return (await this.call<{ run: Run }>("POST", `/api/runs/${encodeURIComponent(runId)}/pause`, {})).run;
+    return (await this.route("pauseRun", "POST", `/api/runs/${encodeURIComponent(runId)}/pause`, {})).run;
   }
 
   /** Resumes a paused or abandoned run. */
   async resumeRun(runId: string): Promise<Run> {
-    return (await this.call<{ run: Run }>("POST", `/api/runs/${encodeURIComponent(runId)}/resume`, {})).run;
+    return (await this.route("resumeRun", "POST", `/api/runs/${encodeURIComponent(runId)}/resume`, {})).run;
   }
 
   async completeRun(
     runId: string,
     reason = "retired",
     options?: WriteOptions,
-  ): Promise<{ run: Run; turn: Turn }> {
-    return this.call("POST", `/api/runs/${encodeURIComponent(runId)}/complete`, { reason }, keyed(options));
+  ): Promise<ApiResponse<"completeRun">> {
+    return this.route(
+      "completeRun",
+      "POST",
+      `/api/runs/${encodeURIComponent(runId)}/complete`,
+      { reason },
+      keyed(options),
+    );
   }
 
-  async abandonRun(runId: string, options?: WriteOptions): Promise<{ run: Run; turn: Turn }> {
-    return this.call("POST", `/api/runs/${encodeURIComponent(runId)}/abandon`, {}, keyed(options));
+  async abandonRun(runId: string, options?: WriteOptions): Promise<ApiResponse<"abandonRun">> {
+    return this.route(
+      "abandonRun",
+      "POST",
+      `/api/runs/${encodeURIComponent(runId)}/abandon`,
+      {},
+      keyed(options),
+    );
   }
 
   /** A new run of one of your existing characters (e.g. in a branch). */
   async startRun(universeId: string, characterId: string): Promise<Run> {
     return (
-      await this.call<{ run: Run }>("POST", `/api/universes/${encodeURIComponent(universeId)}/runs`, {
+      await this.route("startRun", "POST", `/api/universes/${encodeURIComponent(universeId)}/runs`, {
         characterId,
       })
     ).run;
   }
 
   async progression(): Promise<Progression> {
-    return (await this.call<{ progression: Progression }>("GET", "/api/me/progression")).progression;
+    return (await this.route("progression", "GET", "/api/me/progression")).progression;
   }
 
   /** GM: branch the universe after `position` into a new universe (copy-on-write). */
@@ -536,7 +556,8 @@ export class LoomClient {
     options?: WriteOptions,
   ): Promise<Universe> {
     return (
-      await this.call<{ universe: Universe }>(
+      await this.route(
+        "branch",
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/branch`,
         { position, name },
@@ -550,29 +571,21 @@ export class LoomClient {
    * pass it to `verifyDice` with the timeline's turns to check every roll.
    */
   async dice(universeId: string): Promise<DiceDisclosure> {
-    return (
-      await this.call<{ dice: DiceDisclosure }>(
-        "GET",
-        `/api/universes/${encodeURIComponent(universeId)}/dice`,
-      )
-    ).dice;
+    return (await this.route("dice", "GET", `/api/universes/${encodeURIComponent(universeId)}/dice`)).dice;
   }
 
   /** GM: reveals the universe's dice secret, typically when its campaign ends; it rolls no more. */
   async revealDice(universeId: string): Promise<DiceDisclosure> {
     return (
-      await this.call<{ dice: DiceDisclosure }>(
-        "POST",
-        `/api/universes/${encodeURIComponent(universeId)}/reveal`,
-        {},
-      )
+      await this.route("revealDice", "POST", `/api/universes/${encodeURIComponent(universeId)}/reveal`, {})
     ).dice;
   }
 
   /** Undo over HTTP: a GM the latest applied turn (or `position`), a player their own latest. */
   async undo(universeId: string, position?: number, options?: WriteOptions): Promise<Turn> {
     return (
-      await this.call<{ turn: Turn }>(
+      await this.route(
+        "undo",
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/undo`,
         position === undefined ? {} : { position },
@@ -584,11 +597,7 @@ export class LoomClient {
   /** GM: a checksummed snapshot of the current state; returns its position. */
   async snapshot(universeId: string): Promise<number> {
     return (
-      await this.call<{ position: number }>(
-        "POST",
-        `/api/universes/${encodeURIComponent(universeId)}/snapshots`,
-        {},
-      )
+      await this.route("snapshot", "POST", `/api/universes/${encodeURIComponent(universeId)}/snapshots`, {})
     ).position;
   }
 
@@ -600,7 +609,8 @@ export class LoomClient {
     options?: WriteOptions,
   ): Promise<Turn> {
     return (
-      await this.call<{ turn: Turn }>(
+      await this.route(
+        "retcon",
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/retcon`,
         { note, deltas },
@@ -609,11 +619,11 @@ export class LoomClient {
     ).turn;
   }
 
-  /** The universe's state at a position (GM only), with its checksum. */
   /** GM: tells a turn again; the retelling is appended to its narration (the first one is kept). */
   async retell(universeId: string, position: number): Promise<Telling> {
     return (
-      await this.call<{ narration: Telling }>(
+      await this.route(
+        "retell",
         "POST",
         `/api/universes/${encodeURIComponent(universeId)}/turns/${position}/retellings`,
         {},
@@ -621,11 +631,36 @@ export class LoomClient {
     ).narration;
   }
 
-  async stateAt(
-    universeId: string,
-    position?: number,
-  ): Promise<{ position: number; state: UniverseState; checksum: string }> {
-    return this.call("GET", `/api/universes/${encodeURIComponent(universeId)}/state${query({ position })}`);
+  /** GM: the universe's state at a position (default: the head), with its checksum. */
+  async stateAt(universeId: string, position?: number): Promise<ApiResponse<"state">> {
+    return this.route(
+      "state",
+      "GET",
+      `/api/universes/${encodeURIComponent(universeId)}/state${query({ position })}`,
+    );
+  }
+
+  /** GM: the deltas of the turns in (from, to] (to: the head), each with its position; at most 1,000 turns. */
+  async diff(universeId: string, from: number, to?: number): Promise<ApiResponse<"diff">> {
+    return this.route(
+      "diff",
+      "GET",
+      `/api/universes/${encodeURIComponent(universeId)}/diff${query({ from, to })}`,
+    );
+  }
+
+  /** GM: the timeline scrubber at a position: the state there in brief, the turn and its deltas. */
+  async scrub(universeId: string, position: number): Promise<ApiResponse<"scrub">> {
+    return this.route(
+      "scrub",
+      "GET",
+      `/api/universes/${encodeURIComponent(universeId)}/scrub${query({ position })}`,
+    );
+  }
+
+  /** GM: who is present, the head, the persisted and durable marks, narration (the console's dashboard). */
+  async dashboard(universeId: string): Promise<ApiResponse<"dashboard">> {
+    return this.route("dashboard", "GET", `/api/universes/${encodeURIComponent(universeId)}/dashboard`);
   }
 
   /**

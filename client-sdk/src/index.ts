@@ -14,6 +14,12 @@ export {
   type WriteOptions,
   type ClientOptions,
   type Jump,
+  type Turn,
+  type Recap,
+  type DiceDisclosure,
+  type Telling,
+  type ScrubView,
+  type Dashboard,
 } from "./client.ts";
 export { UniverseSession, type ActResult, type SessionEvents, type RoomState } from "./session.ts";
 export { LoomError, joinRefusalOf } from "./http.ts";
@@ -21,14 +27,11 @@ export { verifyDice } from "@loom/shared";
 export type {
   Command,
   CommandInput,
-  Turn,
   Rejection,
   RejectionCode,
   JoinRefusal,
   CharacterSheetInput,
-  Recap,
   Delta,
-  DiceDisclosure,
   DiceSegment,
   DiceVerification,
   Bookmark,

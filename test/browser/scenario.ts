@@ -15,11 +15,13 @@ export interface Table {
   shots: string[];
   /** How many roll lines a player's page shows for the GM's hidden roll (0: none). */
   hiddenRollShown: number;
-  /** Turns in the timeline the GM downloaded. */
+  /** Turn lines in the JSONL export the GM downloaded (checked: header first, end last, positions 1…N). */
   exportedTurns: number;
+  /** The first line of the Markdown story the GM downloaded. */
+  storyTitle: string;
 }
 
-async function newPage(
+export async function newPage(
   browser: Browser,
   width = 1280,
   height = 900,
@@ -37,7 +39,7 @@ export function form(page: Page, name: string): Locator {
 /** Login names are unique per server: a run against a server that outlives it needs its own. */
 const run = Date.now().toString(36);
 
-async function register(page: Page, url: string, name: string): Promise<void> {
+export async function register(page: Page, url: string, name: string): Promise<void> {
   await page.goto(url);
   name = `${name} ${run}`;
   const auth = form(page, "Register");
@@ -131,6 +133,7 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   const taken: string[] = [];
   let hiddenRollShown = -1;
   let exportedTurns = 0;
+  let storyTitle = "";
   const shot = async (page: Page, name: string, fullPage = false) => {
     const path = join(shots, `${name}.png`);
     await page.screenshot({ path, fullPage });
@@ -298,7 +301,7 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     .getByRole("status")
     .filter({ hasText: /^Retcon recorded as turn #\d+/ })
     .waitFor();
-  await gm.getByRole("button", { name: "Snapshot" }).click();
+  await gm.getByRole("button", { name: "Snapshot", exact: true }).click();
   await gm
     .locator(".tool-result")
     .filter({ hasText: /^Snapshot taken at #\d+/ })
@@ -327,14 +330,38 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   await seen.waitFor();
   hiddenRollShown = await seen.locator(".roll").count();
 
-  // the whole timeline as a download
-  const [download] = await Promise.all([
+  // the whole timeline as the server's export files, streamed with progress
+  const [jsonl] = await Promise.all([
     gm.waitForEvent("download"),
-    gm.getByRole("button", { name: "Download the timeline (JSON)" }).click(),
+    gm.getByRole("button", { name: /^Download JSONL/ }).click(),
   ]);
-  const exported = join(shots, "timeline.json");
-  await download.saveAs(exported);
-  exportedTurns = (JSON.parse(readFileSync(exported, "utf8")) as { turns: unknown[] }).turns.length;
+  const exported = join(shots, "timeline.jsonl");
+  await jsonl.saveAs(exported);
+  const lines = readFileSync(exported, "utf8")
+    .trimEnd()
+    .split("\n")
+    .map((line) => JSON.parse(line) as { type: string; format?: string; position?: number; turns?: number });
+  const header = lines[0]!;
+  const end = lines[lines.length - 1]!;
+  if (header.type !== "header" || header.format !== "loom-universe")
+    throw new Error(`the export starts with ${JSON.stringify(header).slice(0, 200)}`);
+  const turnLines = lines.filter((line) => line.type === "turn");
+  if (end.type !== "end" || end.turns !== turnLines.length)
+    throw new Error(`the export ends with ${JSON.stringify(end)} after ${turnLines.length} turns`);
+  if (turnLines.some((line, index) => line.position !== index + 1))
+    throw new Error("the export's turns are not positions 1, 2, 3…");
+  exportedTurns = turnLines.length;
+  await gm
+    .getByRole("status")
+    .filter({ hasText: `${exportedTurns} turns exported` })
+    .waitFor();
+  const [markdown] = await Promise.all([
+    gm.waitForEvent("download"),
+    gm.getByRole("button", { name: /^Download Markdown/ }).click(),
+  ]);
+  const story = join(shots, "story.md");
+  await markdown.saveAs(story);
+  storyTitle = readFileSync(story, "utf8").split("\n")[0]!;
 
   // Tamsin's player ends her run in victory and finds it in her progression
   const ending = form(bo, "Complete the run");
@@ -363,7 +390,7 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     .waitFor();
   await shot(gm, "gm-universes");
 
-  return { gm, alex, bo, spectator, universeId, shots: taken, hiddenRollShown, exportedTurns };
+  return { gm, alex, bo, spectator, universeId, shots: taken, hiddenRollShown, exportedTurns, storyTitle };
 }
 
 /** Opens the character form from the universe list, screenshots it filled in, then creates. */

@@ -69,19 +69,30 @@ export function describeError(error: unknown): string {
  * A GET the SDK has no method for (the GM's diff), cancellable: the scrubber aborts a read whose
  * answer it no longer needs.
  */
-export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+/**
+ * A fetch of this server's API with the tab's token, renewed once if it expired. The response is
+ * returned as it came: the caller reads its body (JSON, or a stream).
+ */
+export async function authorizedFetch(path: string, signal?: AbortSignal): Promise<Response> {
   const attempt = () =>
     fetch(path, {
       headers: { accept: "application/json", authorization: `Bearer ${client.playerToken ?? ""}` },
       signal,
     });
-  let response = await attempt();
-  let body = (await response.json()) as { error?: { code: string; message: string } };
-  if (response.status === 401 && body.error?.code === "token_expired") {
-    await client.refreshSession();
-    response = await attempt();
-    body = (await response.json()) as { error?: { code: string; message: string } };
-  }
+  const response = await attempt();
+  if (response.status !== 401) return response;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => null)) as { error?: { code: string } } | null;
+  if (body?.error?.code !== "token_expired") return response;
+  await client.refreshSession();
+  return attempt();
+}
+
+export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const response = await authorizedFetch(path, signal);
+  const body = (await response.json()) as { error?: { code: string; message: string } };
   if (!response.ok)
     throw new LoomError(
       body.error?.code ?? "http_error",

@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Delta, Invite, Member, Turn } from "@loom/client-sdk";
 import { turnKindSchema } from "@loom/shared";
-import { client } from "./api.ts";
+import { LoomError } from "@loom/client-sdk";
+import { authorizedFetch, client } from "./api.ts";
 import type { Live } from "./live.ts";
 import { Timeline } from "./timeline.tsx";
 import { Action, ErrorLine, Field, formValues, Submit, useTask } from "./ui.tsx";
@@ -225,38 +226,92 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
 }
 
 /** The whole timeline as a JSON file, read page by page (the GM's view: every turn, whole). */
-export function ExportTimeline({ universeId, name }: { universeId: string; name: string }) {
+const EXPORTS = {
+  jsonl: {
+    label: "JSONL (every turn, delta and snapshot)",
+    extension: "jsonl",
+    type: "application/x-ndjson",
+  },
+  markdown: { label: "Markdown (the story)", extension: "md", type: "text/markdown" },
+} as const;
+type ExportFormat = keyof typeof EXPORTS;
+
+/**
+ * Downloads GET /export, streamed: the server writes the file a page of turns at a time and the
+ * page counts what has arrived (turn lines of a JSONL file, bytes of a Markdown one) against the
+ * head while it does. The file is the server's, as the caller may see it (a GM's holds everything).
+ */
+export function ExportTimeline({
+  universeId,
+  name,
+  head,
+}: {
+  universeId: string;
+  name: string;
+  head: number;
+}) {
   const task = useTask();
   const [progress, setProgress] = useState<string | null>(null);
-  const download = () =>
+  const download = (format: ExportFormat) =>
     task.run(async () => {
-      const turns: Turn[] = [];
-      let cursor: number | undefined;
-      for (;;) {
-        const page = await client.history(universeId, {
-          order: "asc",
-          limit: 500,
-          ...(cursor ? { cursor } : {}),
-        });
-        turns.push(...page.turns);
-        setProgress(`${turns.length} turns read…`);
-        if (page.nextCursor === null || page.turns.length === 0) break;
-        cursor = page.nextCursor;
+      setProgress("Asking the server for the file…");
+      const path = `/api/universes/${encodeURIComponent(universeId)}/export?format=${format}`;
+      const response = await authorizedFetch(path);
+      if (!response.ok || !response.body) {
+        const body = (await response.json().catch(() => null)) as {
+          error?: { code: string; message: string };
+        } | null;
+        throw new LoomError(
+          body?.error?.code ?? "http_error",
+          body?.error?.message ?? response.statusText,
+          response.status,
+        );
       }
-      const universe = await client.getUniverse(universeId);
-      const blob = new Blob([JSON.stringify({ universe, turns }, null, 2)], { type: "application/json" });
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      const parts: string[] = [];
+      let partial = "";
+      let turns = 0;
+      let bytes = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.byteLength;
+        const text = decoder.decode(value, { stream: true });
+        parts.push(text);
+        if (format === "jsonl") {
+          const lines = (partial + text).split("\n");
+          partial = lines.pop() ?? "";
+          for (const line of lines) if (line.startsWith('{"type":"turn"')) turns++;
+          setProgress(`${turns} of ${head} turns received (${Math.round(bytes / 1024)} KB)…`);
+        } else setProgress(`${Math.round(bytes / 1024)} KB received…`);
+      }
+      parts.push(decoder.decode());
+      const blob = new Blob(parts, { type: EXPORTS[format].type });
       const link = document.createElement("a");
       link.href = URL.createObjectURL(blob);
-      link.download = `${name.replace(/[^A-Za-z0-9_-]+/g, "-") || "universe"}-timeline.json`;
+      link.download = `${name.replace(/[^A-Za-z0-9_-]+/g, "-") || "universe"}.${EXPORTS[format].extension}`;
       link.click();
       setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-      setProgress(`${turns.length} turns exported.`);
+      setProgress(
+        format === "jsonl"
+          ? `${turns} turns exported (${Math.round(bytes / 1024)} KB).`
+          : `The story exported (${Math.round(bytes / 1024)} KB).`,
+      );
     });
   return (
     <div class="row">
-      <button type="button" onClick={() => void download()} disabled={task.busy} aria-busy={task.busy}>
-        {task.busy ? "Exporting…" : "Download the timeline (JSON)"}
-      </button>
+      {(Object.keys(EXPORTS) as ExportFormat[]).map((format) => (
+        <button
+          key={format}
+          type="button"
+          onClick={() => void download(format)}
+          disabled={task.busy}
+          aria-busy={task.busy}
+        >
+          Download {EXPORTS[format].label}
+        </button>
+      ))}
       {progress ? <span role="status">{progress}</span> : null}
       <ErrorLine error={task.error} />
     </div>

@@ -70,7 +70,7 @@ export function GmScreen({ universeId }: { universeId: string }) {
             <MembersPanel universeId={universeId} live={live} />
           </Section>
           <Section title="Export" id="export">
-            <ExportTimeline universeId={universeId} name={live.state?.name ?? "universe"} />
+            <ExportTimeline universeId={universeId} name={live.state?.name ?? "universe"} head={head} />
           </Section>
         </div>
         <Section title="Timeline" class="story">

@@ -1,16 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
-import type { Progression, Run, Universe } from "@loom/client-sdk";
-import { client, getJson } from "./api.ts";
+import type { Dashboard, Progression, Run, Universe } from "@loom/client-sdk";
+import { client } from "./api.ts";
 import { navigate } from "./router.ts";
 import { Action, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
-
-/** GET /api/universes/:id/dashboard (game masters only). */
-interface Dashboard {
-  head: number;
-  persistedThrough: number;
-  runs: Array<{ runId: string; characterName: string | null; state: string; present: boolean }>;
-  narration: { window: number; untold: number };
-}
 
 interface Listed {
   universe: Universe;
@@ -22,7 +14,7 @@ interface Listed {
 /** The universe's dashboard if the caller is one of its game masters (only they may read it), else null. */
 async function dashboardOf(universeId: string): Promise<Dashboard | null> {
   try {
-    return await getJson<Dashboard>(`/api/universes/${encodeURIComponent(universeId)}/dashboard`);
+    return await client.dashboard(universeId);
   } catch {
     return null;
   }
@@ -121,7 +113,8 @@ function DashboardLine({ dashboard }: { dashboard: Dashboard }) {
       {playing.length === 0
         ? "No characters yet"
         : playing.map((run) => `${run.present ? "●" : "○"} ${run.characterName ?? "?"}`).join("  ")}{" "}
-      · head #{dashboard.head} · persisted through #{dashboard.persistedThrough} ·{" "}
+      · head #{dashboard.head} · durable through #{dashboard.durableThrough} · persisted through #
+      {dashboard.persistedThrough} ·{" "}
       {dashboard.narration.untold === 0
         ? "every recent turn told"
         : `${dashboard.narration.untold} turns being told`}

@@ -1,20 +1,13 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Delta, Turn } from "@loom/client-sdk";
-import type { Bookmark, UniverseState } from "@loom/shared";
-import { client, describeError, getJson } from "./api.ts";
+import type { Delta } from "@loom/client-sdk";
+import type { Bookmark, ScrubView } from "@loom/shared";
+import { describeError, getJson } from "./api.ts";
 import { ErrorLine } from "./ui.tsx";
 
-interface StateAt {
+interface FullState {
   position: number;
-  state: UniverseState;
   checksum: string;
-  fromSnapshot?: number;
-  replayed?: number;
-}
-interface Shown {
-  at: StateAt;
-  deltas: Array<Delta & { position: number }>;
-  turn: Turn | null;
+  state: unknown;
 }
 /** Waits this long after the last move before reading: dragging asks only for where it rests. */
 const SETTLE_MS = 120;
@@ -28,8 +21,11 @@ function describeDelta(delta: Delta & { position: number }): string {
 
 /**
  * The timeline scrubber: a range through every position, 0 to the head. The slider moves at once;
- * the state and the diff at the resting position are read after SETTLE_MS, and a read still in
- * flight when the slider moves on is aborted, so dragging through a long history stays smooth.
+ * the scrubber's view at the resting position (GET /scrub: the state in brief, the turn and its
+ * deltas, one read) is asked for after SETTLE_MS, and a read still in flight when the slider moves
+ * on is aborted, so dragging through a long history stays smooth and no older answer replaces a
+ * newer one. The whole state, with its checksum, is read on request: on a large world it is
+ * megabytes.
  */
 export function Scrubber(props: {
   universeId: string;
@@ -39,10 +35,12 @@ export function Scrubber(props: {
   bookmarks: Bookmark[];
 }) {
   const { universeId, head, position } = props;
-  const [shown, setShown] = useState<Shown | null>(null);
+  const [shown, setShown] = useState<ScrubView | null>(null);
+  const [full, setFull] = useState<FullState | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const inFlight = useRef<AbortController | null>(null);
+  const base = `/api/universes/${encodeURIComponent(universeId)}`;
 
   useEffect(() => {
     const timer = setTimeout(() => {
@@ -51,20 +49,10 @@ export function Scrubber(props: {
       inFlight.current = controller;
       setLoading(true);
       setError(null);
-      const base = `/api/universes/${encodeURIComponent(universeId)}`;
-      Promise.all([
-        getJson<StateAt>(`${base}/state?position=${position}`, controller.signal),
-        position > 0
-          ? getJson<{ deltas: Array<Delta & { position: number }> }>(
-              `${base}/diff?from=${position - 1}&to=${position}`,
-              controller.signal,
-            )
-          : Promise.resolve({ deltas: [] }),
-        position > 0 ? client.turn(universeId, position) : Promise.resolve(null),
-      ]).then(
-        ([at, diff, turn]) => {
+      getJson<ScrubView>(`${base}/scrub?position=${position}`, controller.signal).then(
+        (view) => {
           if (controller.signal.aborted) return;
-          setShown({ at, deltas: diff.deltas, turn });
+          setShown(view);
           setLoading(false);
         },
         (caught: unknown) => {
@@ -75,10 +63,21 @@ export function Scrubber(props: {
       );
     }, SETTLE_MS);
     return () => clearTimeout(timer);
-  }, [universeId, position]);
+  }, [base, position]);
   useEffect(() => () => inFlight.current?.abort(), []);
 
-  const state = shown?.at.state;
+  const readFull = () => {
+    const at = position;
+    setFull(null);
+    getJson<FullState>(`${base}/state?position=${at}`).then(
+      (read) => setFull(read),
+      (caught: unknown) => setError(describeError(caught)),
+    );
+  };
+
+  const summary = shown?.summary;
+  const more = (list: { count: number; shown: unknown[] }) =>
+    list.count > list.shown.length ? ` · and ${list.count - list.shown.length} more` : "";
   return (
     <div class="scrubber">
       <label class="field">
@@ -144,60 +143,68 @@ export function Scrubber(props: {
         {loading
           ? `Reading position ${position}…`
           : shown
-            ? `State at #${shown.at.position} · checksum ${shown.at.checksum.slice(0, 12)}…${
-                shown.at.fromSnapshot !== undefined
-                  ? ` · from snapshot #${shown.at.fromSnapshot} + ${shown.at.replayed ?? 0} turns`
-                  : ""
+            ? `State at #${shown.position} · ${
+                shown.source.kind === "snapshot"
+                  ? `from snapshot #${shown.source.from} + ${shown.source.replayed} turns`
+                  : `walked ${shown.source.turns} turns from #${shown.source.from}`
               }`
             : ""}
       </p>
       <ErrorLine error={error} />
-      {state && shown ? (
-        <div class="scrub-view" data-position={shown.at.position}>
+      {summary && shown ? (
+        <div class="scrub-view" data-position={shown.position}>
           <div>
             <h3>State</h3>
             <dl class="facts">
               <dt>Scene</dt>
               <dd class="scrub-scene">
-                {state.scene.title || "—"}
-                {Object.values(state.scene.aspects).length > 0
-                  ? ` (${Object.values(state.scene.aspects)
-                      .map((aspect) => aspect.name)
-                      .join(", ")})`
-                  : ""}
+                {summary.scene.title || "—"}
+                {summary.scene.aspects.length > 0 ? ` (${summary.scene.aspects.join(", ")})` : ""}
               </dd>
               <dt>Characters</dt>
               <dd>
-                {Object.values(state.characters)
+                {summary.characters
                   .map(
                     (c) =>
-                      `${c.name}: ${c.fatePoints} FP, stress ${c.stress.physical.filter(Boolean).length}/${c.stress.mental.filter(Boolean).length}`,
+                      `${c.name}: ${c.fatePoints} FP, stress ${c.physicalStress} ${c.mentalStress}${
+                        c.consequences.length > 0 ? `, ${c.consequences.join(", ")}` : ""
+                      }`,
                   )
                   .join(" · ") || "—"}
               </dd>
               <dt>NPCs</dt>
               <dd>
-                {Object.values(state.world.npcs)
-                  .map((npc) => `${npc.name} (${npc.relationship})`)
-                  .join(" · ") || "—"}
+                {summary.npcs.shown.map((npc) => `${npc.name} (${npc.relationship})`).join(" · ") || "—"}
+                {more(summary.npcs)}
               </dd>
               <dt>Quests</dt>
               <dd>
-                {Object.values(state.quests)
-                  .map((quest) => `${quest.title} (${quest.state})`)
-                  .join(" · ") || "—"}
+                {summary.quests.shown.map((quest) => `${quest.title} (${quest.state})`).join(" · ") || "—"}
+                {more(summary.quests)}
               </dd>
               <dt>Locations</dt>
               <dd>
-                {Object.values(state.world.locations)
-                  .map((location) => location.name)
-                  .join(" · ") || "—"}
+                {summary.locations.shown.join(" · ") || "—"}
+                {more(summary.locations)}
               </dd>
+              <dt>Canon</dt>
+              <dd>{summary.canonFacts} facts</dd>
             </dl>
+            <button type="button" onClick={readFull}>
+              Whole state at #{position} (JSON, with checksum)
+            </button>
+            {full ? (
+              <details open class="full-state">
+                <summary>
+                  State at #{full.position} · checksum <code>{full.checksum.slice(0, 16)}…</code>
+                </summary>
+                <pre>{JSON.stringify(full.state, null, 2).slice(0, 200_000)}</pre>
+              </details>
+            ) : null}
           </div>
           <div>
             <h3>
-              Turn #{shown.at.position}
+              Turn #{shown.position}
               {shown.turn ? `: ${shown.turn.kind.replace("_", " ")}` : ""}
             </h3>
             {shown.turn ? <p>{shown.turn.events.map((event) => event.description).join(" ")}</p> : null}

@@ -4,14 +4,23 @@ import { services } from "../services.ts";
 import { route } from "./http.ts";
 import { asGameMaster } from "./access.ts";
 import { liveReads, shownUniverse } from "./live.ts";
+import { callOpenUniverse } from "../universe/dispatch.ts";
+import { log } from "../log.ts";
 
 /** How many of the newest turns the dashboard looks at for narration still being told. */
 const NARRATION_WINDOW = 50;
 
 /**
  * A game master's glance at a universe without joining its room: who is playing (runs, and whether
- * a play session of theirs is open), the head and how far the database has it, and how many of the
- * newest turns still wait for their prose. The web client's list of universes shows it.
+ * a play session of theirs is open), the head, how far the turns are durable and how far the
+ * database has them, and how many of the newest turns still wait for their prose. The web client's
+ * list of universes shows it.
+ *
+ * Durable is the owner's own mark (DESIGN §7: a turn is acknowledged once the live store confirms
+ * it, so with the write-ahead log or Redis the durable mark is the acknowledged head; with a
+ * memory live store, which keeps nothing across a restart, it is what the database has). A
+ * universe whose room is open nowhere has no turn in flight: everything in its live store's
+ * stream is durable there, unless that store is memory.
  */
 export function installDashboardRoutes(app: Application): void {
   app.get(
@@ -28,11 +37,21 @@ export function installDashboardRoutes(app: Application): void {
         turnStore.openSessions(universe.id),
         reads.timeline(universe.id, { limit: NARRATION_WINDOW, order: "desc" }),
       ]);
+      const marks = await callOpenUniverse(universe.id, "marks").catch((error: unknown) => {
+        log.warn("dashboard: the owner's marks could not be read", { err: error, universeId: universe.id });
+        return null;
+      });
+      const live = services().liveStore.kind !== "memory";
+      const durableThrough = Math.max(
+        persistedThrough,
+        marks ? marks.durableThrough : live ? head : persistedThrough,
+      );
       const playing = new Set(open.map((session) => session.runId));
       const characters = await Promise.all(runs.map((run) => turnStore.getCharacter(run.characterId)));
       return {
         universe: shown,
         head,
+        durableThrough,
         persistedThrough,
         runs: runs.map((run, index) => ({
           runId: run.id,

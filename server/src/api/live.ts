@@ -4,9 +4,9 @@ import { headOf, LiveReads } from "../universe/live-reads.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
 
 /** Reads of timelines that include every acknowledged turn (see live-reads.ts). */
-export function liveReads(): LiveReads {
+export function liveReads(options: { oneRequest?: boolean } = {}): LiveReads {
   const { turnStore, liveStore } = services();
-  return new LiveReads(turnStore, liveStore);
+  return new LiveReads(turnStore, liveStore, options.oneRequest);
 }
 
 /**

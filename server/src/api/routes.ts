@@ -15,6 +15,7 @@ import { installAccountRoutes } from "./accounts.ts";
 import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
 import { installWebClient } from "../web/serve.ts";
 import { installDashboardRoutes } from "./dashboard.ts";
+import { installScrubRoute } from "./scrub.ts";
 import { openApiDocument } from "./openapi.ts";
 import { health, readiness } from "./health.ts";
 import { renderDocsPage } from "./docs-page.ts";
@@ -214,6 +215,7 @@ export function installRoutes(app: Application): void {
   installTimeTravelRoutes(app);
   installMemberRoutes(app);
   installDashboardRoutes(app);
+  installScrubRoute(app);
 
   app.use("/api", (_req, res) => {
     res.status(404).json({ error: { code: RejectionCode.NotFound, message: "no such endpoint" } });

@@ -143,6 +143,11 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.states.stateAt(universeId, position);
   }
 
+  async stateWithoutChecksum(universeId: string, position: number): Promise<Omit<StateAt, "checksum">> {
+    const { checksum: _, ...rest } = await this.states.stateAt(universeId, position, false, false);
+    return rest;
+  }
+
   async latestState(universeId: string, options: { recheck?: boolean } = {}): Promise<StateAt> {
     return this.states.stateAt(universeId, await this.headPosition(universeId), options.recheck);
   }

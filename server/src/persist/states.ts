@@ -125,8 +125,12 @@ export class StateReader {
     return row ? toSnapshot(row, universeId) : null;
   }
 
-  /** `recheck`: snapshots are hashed again, whatever this process found before (opening a universe). */
-  async stateAt(universeId: string, position: number, recheck = false): Promise<StateAt> {
+  /**
+   * `recheck`: snapshots are hashed again, whatever this process found before (opening a universe).
+   * `checksummed: false` leaves the replayed state's checksum out (an empty string): on a large
+   * world it costs more than the rest of the read, and a scrubber showing the state does not need it.
+   */
+  async stateAt(universeId: string, position: number, recheck = false, checksummed = true): Promise<StateAt> {
     const chain = await this.ancestry.chain(universeId);
     const own = chain[chain.length - 1]!;
     let damaged: Pick<SnapshotRow, "position" | "state" | "checksum"> | null = null;
@@ -136,7 +140,7 @@ export class StateReader {
     if (position > own.after) {
       const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
       if (found && this.intact(universeId, found.snapshot, found.text, recheck))
-        return this.fold(universeId, found.snapshot, found.deltas, position);
+        return this.fold(universeId, found.snapshot, found.deltas, position, checksummed);
       if (found) {
         damaged = found.snapshot;
         skipped.push(found.snapshot.position);
@@ -146,7 +150,7 @@ export class StateReader {
       const below = damaged ? damaged.position - 1 : position;
       const snapshot = below >= 0 ? await this.nearestSnapshot(chain, below) : null;
       if (snapshot && this.intact(universeId, snapshot, undefined, recheck))
-        return noting(await this.replay(chain, universeId, snapshot, position));
+        return noting(await this.replay(chain, universeId, snapshot, position, checksummed));
       if (snapshot) {
         damaged = snapshot;
         skipped.push(snapshot.position);
@@ -215,6 +219,7 @@ export class StateReader {
     universeId: string,
     snapshot: SnapshotRow,
     position: number,
+    checksummed = true,
   ): Promise<StateAt> {
     const parts = await Promise.all(
       slices(chain, snapshot.position, position).map((slice) =>
@@ -230,6 +235,7 @@ export class StateReader {
       snapshot,
       parts.flat().map((row) => row.deltas),
       position,
+      checksummed,
     );
   }
 
@@ -274,6 +280,7 @@ export class StateReader {
     snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">,
     deltas: Delta[][],
     position: number,
+    checksummed = true,
   ): StateAt {
     if (deltas.length !== position - snapshot.position)
       throw new NotFoundError("turn", `${universeId}@${position}`);
@@ -285,7 +292,7 @@ export class StateReader {
       position,
       state,
       // An older snapshot's checksum is of its older document, not of the state returned.
-      checksum: deltas.length === 0 && current ? snapshot.checksum : checksum(state),
+      checksum: deltas.length === 0 && current ? snapshot.checksum : checksummed ? checksum(state) : "",
       fromSnapshot: snapshot.position,
       replayed: deltas.length,
     };

@@ -78,6 +78,22 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect(latest.state).toEqual(big.campaign.state);
     });
 
+    it("rule 3b: stateWithoutChecksum gives the state stateAt gives, from the same snapshot, without the checksum", async () => {
+      for (let position = 0; position <= 10_000; position += 1_531) {
+        const at = await store.stateWithoutChecksum(big.id, position);
+        expect(checksum(at.state), `position ${position}`).toBe(
+          big.checksums.get(position) ?? (await store.stateAt(big.id, position)).checksum,
+        );
+        expect(at).toMatchObject({
+          position,
+          fromSnapshot: Math.floor(position / 100) * 100,
+          replayed: position % 100,
+        });
+        expect(at).not.toHaveProperty("checksum");
+      }
+      await expect(store.stateWithoutChecksum(big.id, 10_001)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
     it("rule 4: an append with a stale head is a conflict and writes nothing", async () => {
       const built = await small(10);
       const next = built.campaign.take(2);
@@ -333,7 +349,13 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       const one = await small(5);
       const two = await small(5);
       const branchId = freshId("branch");
-      await store.branchUniverse({ id: branchId, parentId: one.id, position: 3, name: "Aside", createdBy: "gm" });
+      await store.branchUniverse({
+        id: branchId,
+        parentId: one.id,
+        position: 3,
+        name: "Aside",
+        createdBy: "gm",
+      });
       const told = (text: string): Narration => ({
         text,
         narrator: "template",
@@ -381,6 +403,10 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect((await store.stateAt(built.id, 20)).checksum).toBe(built.checksums.get(20));
       expect((await store.latestState(built.id)).checksum).toBe(built.checksums.get(30));
       expect((await store.stateAt(built.id, 15)).damagedSnapshots).toBeUndefined();
+      // nor does a jump without the checksum
+      const unchecked = await store.stateWithoutChecksum(built.id, 25);
+      expect(checksum(unchecked.state)).toBe(built.checksums.get(25));
+      expect(unchecked).toMatchObject({ fromSnapshot: 10, damagedSnapshots: [20] });
       // a repair writes the snapshot again in place; the list names every snapshot of the timeline
       await store.replaceSnapshot(honest);
       expect((await store.stateAt(built.id, 25)).damagedSnapshots).toBeUndefined();

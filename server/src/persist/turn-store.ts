@@ -272,6 +272,12 @@ export interface TimelineStore {
   /** Nearest snapshot + the deltas after it. NotFoundError for an unknown universe or a position past the head. */
   stateAt(universeId: string, position: number): Promise<StateAt>;
   /**
+   * `stateAt` without the checksum of the replayed state, which on a large world costs more than the
+   * rest of the read: for a scrubber that shows states, not one that verifies them. Snapshots read
+   * are still checked against their checksums.
+   */
+  stateWithoutChecksum(universeId: string, position: number): Promise<Omit<StateAt, "checksum">>;
+  /**
    * The state at the head. `recheck`: every snapshot read is hashed against its checksum again,
    * even one this process found intact before (a universe being opened: its snapshot may have been
    * damaged since).

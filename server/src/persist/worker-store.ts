@@ -42,6 +42,7 @@ const METHODS = [
   "appendRetelling",
   "getSnapshotAtOrBefore",
   "stateAt",
+  "stateWithoutChecksum",
   "latestState",
   "verifySnapshot",
   "listSnapshots",

@@ -33,3 +33,18 @@ export async function expelFromUniverse(universeId: string, playerId: string): P
   if ((await matchMaker.query({ roomId: universeId })).length === 0) return;
   await matchMaker.remoteRoomCall(universeId, "expel", [playerId]);
 }
+
+/**
+ * Runs an operation in the universe's room only if one is open, in this process or another: null
+ * when none is (for reads that must not open a universe, such as the dashboard's marks).
+ */
+export async function callOpenUniverse<N extends OperationName>(
+  universeId: string,
+  name: N,
+  ...args: Rest<N>
+): Promise<Result<N> | null> {
+  const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
+  if (local) return (await local.runOperation(name, args)) as Result<N>;
+  if ((await matchMaker.query({ roomId: universeId })).length === 0) return null;
+  return (await matchMaker.remoteRoomCall(universeId, "runOperation", [name, args])) as Result<N>;
+}

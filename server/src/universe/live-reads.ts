@@ -4,7 +4,13 @@ import type { StateAt, TimelinePage, TimelineQuery, TurnStore } from "../persist
 
 type Reader = Pick<
   TurnStore,
-  "headPosition" | "getTurn" | "turnsBetween" | "timeline" | "matchingTurns" | "stateAt"
+  | "headPosition"
+  | "getTurn"
+  | "turnsBetween"
+  | "timeline"
+  | "matchingTurns"
+  | "stateAt"
+  | "stateWithoutChecksum"
 >;
 
 /**
@@ -37,13 +43,32 @@ function undoTarget(turn: Turn): number | null {
  * The turns come back unredacted, like the TurnStore's: callers pass them through `viewTurn`.
  */
 export class LiveReads {
+  /** The tails read, when `oneRequest`. */
+  private readonly tails = new Map<string, Promise<LiveTail | null>>();
+
+  /**
+   * `oneRequest`: the reads serve one request, which may read the tail once and reuse it (a view
+   * of the timeline as of the first read; what leaves the stream later is in the TurnStore by
+   * then, so later reads of the store still miss nothing).
+   */
   constructor(
     private readonly turnStore: Reader,
     private readonly liveStore: Pick<LiveStore, "readTail">,
+    private readonly oneRequest = false,
   ) {}
 
   /** Null when the stream holds nothing: every acknowledged turn is in the TurnStore. */
-  async tail(universeId: string): Promise<LiveTail | null> {
+  tail(universeId: string): Promise<LiveTail | null> {
+    if (!this.oneRequest) return this.readTail(universeId);
+    let tail = this.tails.get(universeId);
+    if (!tail) {
+      tail = this.readTail(universeId);
+      this.tails.set(universeId, tail);
+    }
+    return tail;
+  }
+
+  private async readTail(universeId: string): Promise<LiveTail | null> {
     const stream = await this.liveStore.readTail(universeId, 0);
     if (stream.length === 0) return null;
     const persisted = await this.turnStore.headPosition(universeId);
@@ -125,21 +150,34 @@ export class LiveReads {
 
   /** The state after the turn at `position`, which may be past the TurnStore's head. */
   async stateAt(universeId: string, position: number): Promise<StateAt> {
+    const at = await this.readState(universeId, position, true);
+    return at.checksum === undefined ? { ...at, checksum: checksum(at.state) } : (at as StateAt);
+  }
+
+  /** `stateAt` without the replayed state's checksum (TurnStore.stateWithoutChecksum). */
+  async stateWithoutChecksum(universeId: string, position: number): Promise<Omit<StateAt, "checksum">> {
+    const { checksum: _, ...at } = await this.readState(universeId, position, false);
+    return at;
+  }
+
+  private async readState(
+    universeId: string,
+    position: number,
+    checksummed: boolean,
+  ): Promise<Omit<StateAt, "checksum"> & { checksum?: string }> {
+    const stored = (at: number) =>
+      checksummed
+        ? this.turnStore.stateAt(universeId, at)
+        : this.turnStore.stateWithoutChecksum(universeId, at);
     const tail = await this.tail(universeId);
-    if (!tail || position <= tail.persisted) return this.turnStore.stateAt(universeId, position);
+    if (!tail || position <= tail.persisted) return stored(position);
     const replay = tail.turns.filter((turn) => turn.position <= position);
     const last = replay[replay.length - 1];
-    if (!last || last.position !== position) return this.turnStore.stateAt(universeId, position); // persisted meanwhile, or past the head
-    const base = await this.turnStore.stateAt(universeId, tail.persisted);
+    if (!last || last.position !== position) return stored(position); // persisted meanwhile, or past the head
+    const base = await stored(tail.persisted);
     let state = base.state;
     for (const turn of replay) state = evolve(state, turn.deltas);
-    return {
-      position,
-      state,
-      checksum: checksum(state),
-      fromSnapshot: base.fromSnapshot,
-      replayed: base.replayed + replay.length,
-    };
+    return { position, state, fromSnapshot: base.fromSnapshot, replayed: base.replayed + replay.length };
   }
 }
 

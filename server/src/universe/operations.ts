@@ -162,6 +162,23 @@ export async function flush(ctx: OperationContext): Promise<{ ok: true; persiste
   return { ok: true, persistedThrough: ctx.authority.persistedThrough };
 }
 
+/**
+ * The owner's marks: the newest acknowledged position, how far the live store holds the turns
+ * durably (the write-ahead log's fdatasync, Redis' stream; with a memory live store only what is
+ * persisted) and how far the database has them.
+ */
+export async function marks(
+  ctx: OperationContext,
+): Promise<{ ok: true; head: number; durableThrough: number; persistedThrough: number }> {
+  const { authority } = ctx;
+  return {
+    ok: true,
+    head: authority.head,
+    durableThrough: authority.durableThrough,
+    persistedThrough: authority.persistedThrough,
+  };
+}
+
 /** A snapshot of the current state on request (GM), written with the next flush. */
 export async function snapshot(ctx: OperationContext): Promise<{ ok: true; position: number }> {
   const position = ctx.authority.requestSnapshot();
@@ -184,6 +201,7 @@ export const operations = {
   finishRun,
   setRunPaused,
   flush,
+  marks,
   snapshot,
   revealDice,
   retell,

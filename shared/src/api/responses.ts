@@ -71,6 +71,44 @@ export const diffSchema = z.object({
   to: z.number().int(),
   deltas: z.array(deltaSchema.extend({ position: z.number().int() })),
 });
+/** A few of a long list, and how many there are. */
+const sampled = <T extends z.ZodType>(item: T) => z.object({ count: z.number().int(), shown: z.array(item) });
+
+/**
+ * The timeline scrubber's answer at one position: what the state holds there, told briefly (the
+ * whole state is GET /state), the turn at the position and its deltas (the diff from the position
+ * before), and how the state was reached.
+ */
+export const scrubSchema = z.object({
+  position: z.number().int().min(0),
+  head: z.number().int().min(0),
+  source: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("snapshot"), from: z.number().int(), replayed: z.number().int() }),
+    z.object({ kind: z.literal("walk"), from: z.number().int(), turns: z.number().int() }),
+  ]),
+  summary: z.object({
+    mode: z.string(),
+    scene: z.object({ title: z.string(), location: z.string().nullable(), aspects: z.array(z.string()) }),
+    characters: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        fatePoints: z.number().int(),
+        physicalStress: z.string(),
+        mentalStress: z.string(),
+        consequences: z.array(z.string()),
+      }),
+    ),
+    npcs: sampled(z.object({ name: z.string(), relationship: z.string() })),
+    quests: sampled(z.object({ title: z.string(), state: z.string() })),
+    locations: sampled(z.string()),
+    majorEvents: sampled(z.string()),
+    canonFacts: z.number().int(),
+  }),
+  turn: turnSchema.nullable(),
+  deltas: diffSchema.shape.deltas,
+});
+
 export const diceResponseSchema = z.object({ dice: diceDisclosureSchema });
 export const inviteResponseSchema = z.object({ invite: inviteRecordSchema });
 export const invitesResponseSchema = z.object({ invites: z.array(inviteRecordSchema) });
@@ -103,7 +141,14 @@ export const soloResponseSchema = z.object({
 /** A game master's glance at a universe without joining its room (the web client's list). */
 export const dashboardSchema = z.object({
   universe: publicUniverseSchema,
+  /** The newest acknowledged position. */
   head: z.number().int(),
+  /**
+   * How far the turns survive a crash of the server: the owner's durable mark (the write-ahead
+   * log's fdatasync or Redis' stream; with a memory live store, what the database has).
+   */
+  durableThrough: z.number().int(),
+  /** How far the database has the turns. */
   persistedThrough: z.number().int(),
   runs: z.array(
     z.object({

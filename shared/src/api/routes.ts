@@ -347,6 +347,19 @@ export const API = {
     response: stateAtSchema,
     errors: errors(AUTH, GM, INPUT, { 404: [C.NotFound] }),
   },
+  scrub: {
+    method: "get",
+    path: "/api/universes/:id/scrub",
+    summary:
+      "Game master: the timeline scrubber at a position: the state there in brief, the turn and its deltas",
+    tag: "timeline",
+    auth: "bearer",
+    params: universeParams,
+    query: z.object({ position: req.intParamSchema("position", 0) }),
+    status: 200,
+    response: res.scrubSchema,
+    errors: errors(AUTH, GM, INPUT, { 404: [C.NotFound] }),
+  },
   export: {
     method: "get",
     path: "/api/universes/:id/export",
@@ -720,3 +733,5 @@ export type ApiResponse<K extends ApiRouteName> = z.output<(typeof API)[K]["resp
 export type ApiBody<K extends ApiRouteName> = (typeof API)[K] extends { body: infer B extends z.ZodType }
   ? z.input<B>
   : never;
+/** The timeline scrubber's answer at one position (GET /api/universes/:id/scrub). */
+export type ScrubView = ApiResponse<"scrub">;

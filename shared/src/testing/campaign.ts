@@ -43,18 +43,47 @@ const UNDO_WINDOW = 40;
  * is drawn, so every returned turn is one the server could have recorded.
  */
 export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
+  const turns: Turn[] = [];
+  const played = playCampaign(options);
+  let state = played.genesis;
+  for (const step of played.steps) {
+    turns.push(step.turn);
+    state = step.state;
+  }
+  return { genesis: played.genesis, turns, final: state };
+}
+
+/** One turn of a campaign played by `playCampaign`, with the state after it. */
+export interface PlayedStep {
+  turn: Turn;
+  state: UniverseState;
+  /** The position this turn undid: that turn, already yielded, is marked `undone` now. */
+  undoes?: number;
+}
+
+/**
+ * The campaign of `simulateCampaign`, one turn at a time, holding only the last turns an undo may
+ * look back on: long campaigns (a 100,000-turn universe) are played without keeping every turn.
+ */
+export function playCampaign(options: SimulateOptions): {
+  genesis: UniverseState;
+  steps: Generator<PlayedStep>;
+} {
+  const genesis = seedUniverse({ characters: options.characters ?? 3 });
+  return { genesis, steps: steps(options, genesis) };
+}
+
+function* steps(options: SimulateOptions, genesis: UniverseState): Generator<PlayedStep> {
   const universeId = options.universeId ?? "universe-sim";
   const startMs = Date.parse(options.start ?? "2026-01-01T18:00:00.000Z");
   const stepMs = options.stepMs ?? 45_000;
-  const genesis = seedUniverse({ characters: options.characters ?? 3 });
   const chooser: Random = createRandom(turnSeed(options.seed, 0) ^ 0x2545f491);
   const dice = options.dice ?? seededDice(options.seed);
-  const turns: Turn[] = [];
+  const window: Turn[] = [];
   const queued: Proposal[] = [];
   let state = genesis;
   for (let position = 1; position <= options.turns; position++) {
     const now = new Date(startMs + (position - 1) * stepMs).toISOString();
-    const window = turns.length > UNDO_WINDOW ? turns.slice(-UNDO_WINDOW) : turns;
     for (let attempt = 0; ; attempt++) {
       const proposal: Proposal =
         queued.shift() ??
@@ -71,22 +100,25 @@ export function simulateCampaign(options: SimulateOptions): SimulatedCampaign {
         timeline: window,
       });
       if (isRejection(decision)) continue;
-      turns.push(
-        recordTurn(decision, {
-          universeId,
-          position,
-          actor: proposal.actor,
-          command: proposal.command,
-          createdAt: now,
-        }),
-      );
-      if (decision.undoes !== undefined) turns[decision.undoes - 1]!.status = "undone";
+      const turn = recordTurn(decision, {
+        universeId,
+        position,
+        actor: proposal.actor,
+        command: proposal.command,
+        createdAt: now,
+      });
+      if (decision.undoes !== undefined) {
+        const target = window.find((earlier) => earlier.position === decision.undoes);
+        if (target) target.status = "undone";
+      }
+      window.push(turn);
+      if (window.length > UNDO_WINDOW) window.shift();
       if (proposal.then) queued.push(proposal.then);
       state = evolve(state, decision.deltas);
+      yield decision.undoes === undefined ? { turn, state } : { turn, state, undoes: decision.undoes };
       break;
     }
   }
-  return { genesis, turns, final: state };
 }
 
 /** Always accepted: a GM's minor world event. */

@@ -1,0 +1,177 @@
+// The GM console's timeline scrubber on a 100,000-turn universe played by the rules
+// (LOOM_BENCH_TURNS to change it): the HTTP routes the scrubber calls, timed by the server itself
+// (its Server-Timing header: the handler and the serialization of its answer) and at the client.
+// A real Loom server runs in this process: Postgres (a database `loom_bench_scrubber`, dropped
+// afterwards) and Redis when DATABASE_URL and REDIS_URL are set, otherwise embedded (PGlite in a
+// temporary folder). The universe is written straight into the server's turn store, with a
+// snapshot every 100 turns. Target: every position within 5 ms server side. LOOM_BENCH_KEEP=<dir>
+// keeps the database (and, embedded, the data folder <dir>) for the next run, which then skips
+// building the universe.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadavg } from "node:os";
+import postgres from "postgres";
+import { loadConfig } from "../src/config.ts";
+import { startLoomServer } from "../src/app.ts";
+import { services } from "../src/services.ts";
+import { storePlayedUniverse } from "../src/persist/testing/played.ts";
+import { BENCH_TURNS, percentile, positions } from "./fixture.ts";
+
+const DATABASE = "loom_bench_scrubber";
+const SNAPSHOT_EVERY = 100;
+
+interface Timed {
+  server: number;
+  client: number;
+}
+
+export default async function scrubber(): Promise<Record<string, unknown>> {
+  const turns = Number(process.env.LOOM_BENCH_TURNS || BENCH_TURNS);
+  const port = Number(process.env.LOOM_BENCH_PORT || 7531);
+  const keep = process.env.LOOM_BENCH_KEEP || null;
+  const dataDir = keep ?? mkdtempSync(join(tmpdir(), "loom-scrubber-bench-"));
+  const admin = process.env.DATABASE_URL
+    ? postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} })
+    : null;
+  let databaseUrl: string | null = null;
+  if (admin) {
+    const exists = await admin`select 1 from pg_database where datname = ${DATABASE}`;
+    if (!keep || exists.length === 0) {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+      await admin.unsafe(`CREATE DATABASE ${DATABASE}`);
+    }
+    const url = new URL(process.env.DATABASE_URL!);
+    url.pathname = `/${DATABASE}`;
+    databaseUrl = url.href;
+  }
+  const server = await startLoomServer(
+    loadConfig(
+      {},
+      {
+        databaseUrl,
+        redisUrl: databaseUrl ? process.env.REDIS_URL || null : null,
+        secret: "loom-bench-secret-0123456789abcdef",
+        dataDir,
+        port,
+      },
+    ),
+  );
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    const registered = await gameMaster(base);
+    const universeId = await buildUniverse(registered.player.id, turns);
+    const get = async (path: string): Promise<Timed & { body: unknown }> => {
+      const started = performance.now();
+      const response = await fetch(`${base}/api/universes/${universeId}${path}`, {
+        headers: { authorization: `Bearer ${registered.token}` },
+      });
+      const body: unknown = await response.json();
+      const client = performance.now() - started;
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
+      const server = Number(/dur=([\d.]+)/.exec(response.headers.get("server-timing") ?? "")?.[1]);
+      return { server, client, body };
+    };
+    const load = loadavg()[0]!.toFixed(2);
+    process.stderr.write(`  measuring (load average ${load})\n`);
+    for (const position of positions(30, turns, 5)) await get(`/scrub?position=${position}`); // warm up
+
+    const sources = { snapshot: 0, walk: 0 };
+    const far = [];
+    for (const position of positions(300, turns, 11)) {
+      const timed = await get(`/scrub?position=${position}`);
+      sources[(timed.body as { source: { kind: "snapshot" | "walk" } }).source.kind]++;
+      far.push(timed);
+    }
+    // a drag: resting points a few turns apart, then a key press at a time
+    const drag = [];
+    const step = [];
+    for (const start of positions(20, turns, 13)) {
+      let position = start;
+      for (let i = 0; i < 20; i++) {
+        position = Math.max(0, Math.min(turns, position + ((i * 7919) % 41) - 20));
+        drag.push(await get(`/scrub?position=${position}`));
+      }
+      for (let i = 0; i < 10; i++) {
+        position = Math.min(turns, position + 1);
+        step.push(await get(`/scrub?position=${position}`));
+      }
+    }
+    const diff = [];
+    const turn = [];
+    for (const position of positions(300, turns - 1, 17)) {
+      diff.push(await get(`/diff?from=${position}&to=${position + 1}`));
+      turn.push(await get(`/turns/${position + 1}`));
+    }
+    const full = [];
+    for (const position of positions(30, turns, 19)) full.push(await get(`/state?position=${position}`));
+    const stateKb = Math.round(
+      JSON.stringify((full[full.length - 1]!.body as { state: unknown }).state).length / 1024,
+    );
+    return {
+      driver: services().turnStore.driver,
+      live: services().liveStore.kind,
+      turns,
+      state_kb_last_read: stateKb,
+      load_average_1m: Number(load),
+      scrub_far: { ...figures(far), ...sources },
+      scrub_drag: figures(drag),
+      scrub_step: figures(step),
+      diff: figures(diff),
+      turn: figures(turn),
+      full_state_with_checksum: figures(full),
+    };
+  } finally {
+    await server.shutdown();
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+    if (admin && keep) await admin.end();
+    else if (admin) {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+      await admin.end();
+    }
+  }
+}
+
+function figures(timings: Timed[]) {
+  const server = timings.map((t) => t.server).sort((a, b) => a - b);
+  const client = timings.map((t) => t.client).sort((a, b) => a - b);
+  return {
+    reads: timings.length,
+    server_p50_ms: percentile(server, 50),
+    server_p99_ms: percentile(server, 99),
+    server_max_ms: percentile(server, 100),
+    client_p50_ms: percentile(client, 50),
+    client_p99_ms: percentile(client, 99),
+  };
+}
+
+/** The benchmark's game master: registered, or logged in again when the data was kept. */
+async function gameMaster(base: string): Promise<{ player: { id: string }; token: string }> {
+  const body = JSON.stringify({ name: "bench-gm", password: "bench-gm has a long password" });
+  const headers = { "content-type": "application/json" };
+  let response = await fetch(`${base}/api/players`, { method: "POST", headers, body });
+  if (response.status === 409)
+    response = await fetch(`${base}/api/auth/login`, { method: "POST", headers, body });
+  if (!response.ok) throw new Error(`no game master: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { player: { id: string }; token: string };
+}
+
+async function buildUniverse(gm: string, turns: number): Promise<string> {
+  const id = `scrub-bench-${turns}`;
+  if (await services().turnStore.getUniverse(id)) return id;
+  const started = performance.now();
+  await storePlayedUniverse(services().turnStore, {
+    id,
+    name: "Scrubber bench",
+    createdBy: gm,
+    turns,
+    snapshotEvery: SNAPSHOT_EVERY,
+    progress: (head) => {
+      if (head % 10_000 === 0 || head === turns)
+        process.stderr.write(
+          `  played and stored ${head} turns in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+        );
+    },
+  });
+  return id;
+}

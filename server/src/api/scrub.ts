@@ -1,0 +1,85 @@
+import type { Application } from "express";
+import { API, listFacts, RejectionCode, type ScrubView, type UniverseState } from "@loom/shared";
+import { services } from "../services.ts";
+import { ScrubStates } from "../universe/scrub-states.ts";
+import { asGameMaster } from "./access.ts";
+import { ApiError, intParam, route } from "./http.ts";
+import { liveReads } from "./live.ts";
+
+/** Entries of a long list the scrubber shows; the count says how many there are. */
+const SHOWN = 40;
+
+/** One per server (a test process starts several in turn): the states kept belong to its stores. */
+let kept: { owner: object; states: ScrubStates } | null = null;
+function scrubStates(): ScrubStates {
+  const owner = services();
+  if (kept?.owner !== owner) kept = { owner, states: new ScrubStates() };
+  return kept.states;
+}
+
+/** Newest last in the state, so the newest are the ones shown. */
+function sampled<T>(items: readonly T[]): { count: number; shown: T[] } {
+  return { count: items.length, shown: items.slice(-SHOWN) };
+}
+
+const boxes = (track: readonly boolean[]) => track.map((box) => (box ? "☒" : "☐")).join("");
+
+export function summarize(state: UniverseState): ScrubView["summary"] {
+  return {
+    mode: state.mode,
+    scene: {
+      title: state.scene.title,
+      location: state.scene.location,
+      aspects: Object.values(state.scene.aspects).map((aspect) => aspect.name),
+    },
+    characters: Object.values(state.characters).map((character) => ({
+      id: character.id,
+      name: character.name,
+      fatePoints: character.fatePoints,
+      physicalStress: boxes(character.stress.physical),
+      mentalStress: boxes(character.stress.mental),
+      consequences: Object.values(character.consequences).flatMap((consequence) =>
+        consequence ? [consequence.aspect] : [],
+      ),
+    })),
+    npcs: sampled(
+      Object.values(state.world.npcs).map((npc) => ({ name: npc.name, relationship: npc.relationship })),
+    ),
+    quests: sampled(Object.values(state.quests).map((quest) => ({ title: quest.title, state: quest.state }))),
+    locations: sampled(Object.values(state.world.locations).map((location) => location.name)),
+    majorEvents: sampled(state.world.majorEvents.map((event) => event.description)),
+    canonFacts: listFacts(state).length,
+  };
+}
+
+/**
+ * The timeline scrubber's one read per resting position: the state in brief, the turn and its
+ * deltas. A game master's, so the turn is unredacted.
+ */
+export function installScrubRoute(app: Application): void {
+  app.get(
+    API.scrub.path,
+    route(async (req): Promise<ScrubView> => {
+      const { universe } = await asGameMaster(req);
+      const position = intParam(req.query.position, "position", 0);
+      // one tail read for the head, the state and the turn
+      const reads = liveReads({ oneRequest: true });
+      const head = await reads.head(universe.id);
+      if (position > head)
+        throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the head ${head}`);
+      const at = await scrubStates().stateAt(reads, universe.id, position);
+      const turn =
+        position === 0
+          ? null
+          : (at.turn ?? (await reads.turnsBetween(universe.id, position - 1, position))[0] ?? null);
+      return {
+        position,
+        head,
+        source: at.source,
+        summary: summarize(at.state),
+        turn,
+        deltas: turn ? turn.deltas.map((delta) => ({ position, ...delta })) : [],
+      };
+    }),
+  );
+}

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checksum } from "@loom/shared";
+import { createTurnStore } from "../persist/index.ts";
+import type { TurnStore } from "../persist/turn-store.ts";
+import { storePlayedUniverse } from "../persist/testing/played.ts";
+import { seededRandom } from "../persist/testing/campaign.ts";
+import { ScrubStates } from "./scrub-states.ts";
+
+describe("the scrubber's states", () => {
+  let store: TurnStore;
+  const id = "scrubbed";
+  beforeAll(async () => {
+    store = await createTurnStore({ inMemory: true });
+    await storePlayedUniverse(store, { id, createdBy: "gm", turns: 900, seed: 3, snapshotEvery: 100 });
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it("walk forward and back from states read before, or read a snapshot, and always give the state the store gives", async () => {
+    // given a drag: resting points a few turns apart, key presses, and jumps across the timeline
+    const random = seededRandom(11);
+    const scrub = new ScrubStates();
+    const seen = new Map<number, string>();
+    const kinds = new Set<string>();
+    let position = 450;
+    for (let i = 0; i < 120; i++) {
+      const move = i % 10 === 9 ? Math.floor(random() * 901) - position : Math.floor(random() * 61) - 30;
+      position = Math.max(0, Math.min(900, position + move));
+      // when the scrubber reads the position
+      const at = await scrub.stateAt(store, id, position);
+      kinds.add(
+        at.source.kind === "walk" ? `walk ${at.source.from < position ? "forward" : "back"}` : "snapshot",
+      );
+      // then it is the state the store rebuilds there, and a walk forward hands back the turn there
+      const expected = (await store.stateAt(id, position)).checksum;
+      expect(checksum(at.state), `position ${position}`).toBe(expected);
+      if (at.turn) expect(at.turn.position).toBe(position);
+      seen.set(position, expected);
+    }
+    expect([...kinds].sort()).toEqual(["snapshot", "walk back", "walk forward"]);
+    // and the states it kept were never changed by the walks that started from them
+    for (const [at, expected] of seen)
+      expect(checksum((await scrub.stateAt(store, id, at)).state)).toBe(expected);
+  }, 60_000);
+
+  it("refuses a position past the head like the store", async () => {
+    await expect(new ScrubStates().stateAt(store, id, 901)).rejects.toThrow();
+  });
+});
