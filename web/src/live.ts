@@ -40,7 +40,8 @@ export interface LiveState {
 
 export interface Live {
   session: UniverseSession | null;
-  status: "joining" | "live" | "left";
+  /** `reconnecting`: the connection was lost and the SDK is rejoining (commands wait meanwhile). */
+  status: "joining" | "live" | "reconnecting" | "left";
   error: string | null;
   state: LiveState | null;
   turns: Turn[];
@@ -122,6 +123,14 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
         });
         joined.on("recap", (recap) => {
           current.recap = recap;
+          changed();
+        });
+        joined.on("reconnecting", () => {
+          current.status = "reconnecting";
+          changed();
+        });
+        joined.on("reconnected", () => {
+          current.status = "live";
           changed();
         });
         joined.on("leave", (code) => {

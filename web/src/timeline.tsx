@@ -90,7 +90,13 @@ export function LiveStatus({ live }: { live: Live }) {
   const state = live.state;
   return (
     <p class="status" role="status">
-      {live.status === "joining" ? "Joining…" : live.status === "live" ? "● live" : "○ disconnected"}
+      {live.status === "joining"
+        ? "Joining…"
+        : live.status === "live"
+          ? "● live"
+          : live.status === "reconnecting"
+            ? "◌ reconnecting…"
+            : "○ disconnected"}
       {state
         ? ` · head #${state.head} · durable through #${state.durableThrough} · persisted through #${state.persistedThrough}`
         : ""}
