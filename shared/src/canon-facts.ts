@@ -64,6 +64,16 @@ export function listFacts(state: UniverseState): CanonFact[] {
   return facts;
 }
 
+/** How many facts the state holds, without listing them. */
+export function countFacts(state: UniverseState): number {
+  let count = 0;
+  for (const key of FACT_BUCKET_KEYS) {
+    const bucket = state.canon.factBuckets[key];
+    if (bucket) count += Object.keys(bucket).length;
+  }
+  return count;
+}
+
 /** Facts keyed by id, whatever bucket they sit in. */
 export function factsById(state: UniverseState): Record<string, CanonFact> {
   const facts: Record<string, CanonFact> = {};

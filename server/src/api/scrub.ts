@@ -1,5 +1,5 @@
 import type { Application } from "express";
-import { API, listFacts, RejectionCode, type ScrubView, type UniverseState } from "@loom/shared";
+import { API, countFacts, RejectionCode, type ScrubView, type UniverseState } from "@loom/shared";
 import { services } from "../services.ts";
 import { ScrubStates } from "../universe/scrub-states.ts";
 import { asGameMaster } from "./access.ts";
@@ -17,9 +17,9 @@ function scrubStates(): ScrubStates {
   return kept.states;
 }
 
-/** Newest last in the state, so the newest are the ones shown. */
-function sampled<T>(items: readonly T[]): { count: number; shown: T[] } {
-  return { count: items.length, shown: items.slice(-SHOWN) };
+/** Newest last in the state, so the newest are the ones shown; only those are mapped. */
+function sampled<T, U>(items: readonly T[], shown: (item: T) => U): { count: number; shown: U[] } {
+  return { count: items.length, shown: items.slice(-SHOWN).map(shown) };
 }
 
 const boxes = (track: readonly boolean[]) => track.map((box) => (box ? "☒" : "☐")).join("");
@@ -42,13 +42,14 @@ export function summarize(state: UniverseState): ScrubView["summary"] {
         consequence ? [consequence.aspect] : [],
       ),
     })),
-    npcs: sampled(
-      Object.values(state.world.npcs).map((npc) => ({ name: npc.name, relationship: npc.relationship })),
-    ),
-    quests: sampled(Object.values(state.quests).map((quest) => ({ title: quest.title, state: quest.state }))),
-    locations: sampled(Object.values(state.world.locations).map((location) => location.name)),
-    majorEvents: sampled(state.world.majorEvents.map((event) => event.description)),
-    canonFacts: listFacts(state).length,
+    npcs: sampled(Object.values(state.world.npcs), (npc) => ({
+      name: npc.name,
+      relationship: npc.relationship,
+    })),
+    quests: sampled(Object.values(state.quests), (quest) => ({ title: quest.title, state: quest.state })),
+    locations: sampled(Object.values(state.world.locations), (location) => location.name),
+    majorEvents: sampled(state.world.majorEvents, (event) => event.description),
+    canonFacts: countFacts(state),
   };
 }
 

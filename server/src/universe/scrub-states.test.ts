@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checksum } from "@loom/shared";
+import { checksum, listFacts } from "@loom/shared";
+import { summarize } from "../api/scrub.ts";
 import { createTurnStore } from "../persist/index.ts";
 import type { TurnStore } from "../persist/turn-store.ts";
 import { storePlayedUniverse } from "../persist/testing/played.ts";
@@ -36,6 +37,10 @@ describe("the scrubber's states", () => {
       const expected = (await store.stateAt(id, position)).checksum;
       expect(checksum(at.state), `position ${position}`).toBe(expected);
       if (at.turn) expect(at.turn.position).toBe(position);
+      const brief = summarize(at.state);
+      expect(brief.canonFacts).toBe(listFacts(at.state).length);
+      expect(brief.npcs.count).toBe(Object.keys(at.state.world.npcs).length);
+      expect(brief.npcs.shown.at(-1)?.name).toBe(Object.values(at.state.world.npcs).at(-1)?.name);
       seen.set(position, expected);
     }
     expect([...kinds].sort()).toEqual(["snapshot", "walk back", "walk forward"]);
