@@ -337,6 +337,9 @@ for (const mode of modes()) {
 
       // stop while the GM is still connected: the shutdown itself must flush what is pending
       await server.shutdown();
+      // the sessions would rejoin the restarted server by themselves (and start a play session):
+      // this test reads the state the shutdown left
+      await Promise.all([session.leave(), gmSession.leave()]);
       server = await startServer(mode, { dataDir, inMemory: false });
       const gm = connect(server.url).useToken(table.gm.playerToken!);
       const stored = await gm.stateAt(table.universeId);

@@ -397,7 +397,7 @@ export class LoomClient {
     try {
       const room = await this.joinRoom(this.current, universeId, join);
       const session = new UniverseSession(room, keepTurns, {
-        rejoin: () => this.rejoin(universeId, join),
+        rejoin: (signal) => this.rejoin(universeId, join, signal),
         maxHeld: this.maxHeld,
       });
       await session.ready;
@@ -439,11 +439,12 @@ export class LoomClient {
    * backoff, until one serves the universe (a new owner takes it once the dead one's lease
    * lapses) or `failoverMs` has passed. A refusal no retry can change ends it at once.
    */
-  private async rejoin(universeId: string, join: JoinOptions): Promise<Room> {
+  private async rejoin(universeId: string, join: JoinOptions, signal: AbortSignal): Promise<Room> {
     const deadline = Date.now() + this.failoverMs;
     let last: unknown = null;
     for (let attempt = 0; ; attempt++) {
       for (let i = 0; i < this.servers.length; i++) {
+        if (signal.aborted) throw new LoomError("unavailable", "left while rejoining");
         const index = (this.current + i) % this.servers.length;
         try {
           const room = await this.joinRoom(index, universeId, join);

@@ -42,7 +42,8 @@ export interface SessionEvents {
 
 /** How a session gets a seat again after its connection is lost (LoomClient.joinUniverse). */
 export interface Failover {
-  rejoin: () => Promise<Room>;
+  /** A new seat; gives up (rejects) when `signal` aborts (the session was left meanwhile). */
+  rejoin: (signal: AbortSignal) => Promise<Room>;
   /** Most commands held while reconnecting; more are refused `unavailable` at once. Default 100. */
   maxHeld?: number;
 }
@@ -104,6 +105,9 @@ export class UniverseSession {
   /** False from a lost connection until a seat is back. */
   private connected = true;
   private leaving = false;
+  private ended = false;
+  /** Aborts the rejoining in progress, if any (leave()). */
+  private rejoining: AbortController | null = null;
   private readonly maxHeld: number;
   private readonly listeners: { [K in keyof SessionEvents]: Set<Listener<K>> } = {
     turn: new Set(),
@@ -213,6 +217,10 @@ export class UniverseSession {
     });
     room.onReconnect(() => {
       if (room !== this.current) return;
+      if (this.leaving) {
+        void room.leave(true).catch(() => undefined);
+        return;
+      }
       this.seated();
     });
     room.onLeave((code: number) => void this.onLeft(room, code));
@@ -231,11 +239,15 @@ export class UniverseSession {
       this.emit("reconnecting", { code });
     }
     let next: Room;
+    const rejoining = new AbortController();
+    this.rejoining = rejoining;
     try {
-      next = await this.failover.rejoin();
+      next = await this.failover.rejoin(rejoining.signal);
     } catch {
       this.end(code);
       return;
+    } finally {
+      if (this.rejoining === rejoining) this.rejoining = null;
     }
     if (this.leaving) {
       await next.leave(true).catch(() => undefined);
@@ -258,6 +270,8 @@ export class UniverseSession {
   }
 
   private end(code: number): void {
+    if (this.ended) return;
+    this.ended = true;
     for (const pending of this.pending.values())
       pending.settle(unanswered(pending, `left the room (${code})`));
     this.pending.clear();
@@ -442,9 +456,13 @@ export class UniverseSession {
     return () => this.listeners[event].delete(listener);
   }
 
-  leave(): Promise<number> {
+  /** Leaves the universe; while rejoining, stops rejoining (what waits is answered, `leave` fires). */
+  async leave(): Promise<number> {
     this.leaving = true;
-    return this.current.leave(true);
+    if (this.connected) return this.current.leave(true);
+    this.rejoining?.abort();
+    this.end(4000);
+    return 4000;
   }
 
   private emit<K extends keyof SessionEvents>(event: K, ...args: Parameters<SessionEvents[K]>): void {
