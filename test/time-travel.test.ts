@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type LoomClient } from "../client-sdk/src/index.ts";
+import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer } from "./support/server.ts";
 import { overcome, setTable, type Table } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -10,6 +10,8 @@ const KELL_PRIVATE = "kell-stole-the-map";
 const HIDDEN_ROLL = "under-the-pier";
 
 interface Played {
+  /** Mara's and Kell's sessions, still at the table (left when the suite ends). */
+  sessions: UniverseSession[];
   table: Table;
   mara: Table["players"][number];
   kell: Table["players"][number];
@@ -63,9 +65,8 @@ async function play(url: string): Promise<Played> {
   if (!scene.ok || !major.ok || !hidden.ok) throw new Error("a GM turn was refused");
   await gmSession.leave();
   // the players stay: their latest turns are the acts above, not a session end
-  void maraSession;
-  void kellSession;
   return {
+    sessions: [maraSession, kellSession],
     table,
     mara,
     kell,
@@ -100,6 +101,7 @@ for (const mode of modes()) {
       await stranger.registerPlayer("Stranger");
     }, 60_000);
     afterAll(async () => {
+      for (const session of played?.sessions ?? []) await session.leave();
       await server?.shutdown();
     });
 
