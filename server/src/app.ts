@@ -103,6 +103,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     writer: new GroupCommit(turnStore, (turns, ms, ok) => metrics.commit(turns, ms, ok)),
     liveStore,
     leaseTtlMs: config.leaseTtlMs,
+    maxPendingTurns: config.maxPendingTurns,
     // Redis and the write-ahead log file keep an appended turn across a crash; memory does not.
     durableOnLiveAppend: liveStore.kind !== "memory",
     newId,

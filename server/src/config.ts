@@ -50,6 +50,8 @@ export interface LoomConfig {
   patchIntervalMs: number;
   persistBatch: number;
   leaseTtlMs: number;
+  /** Most turns of one universe waiting for the database before its clients' commands are refused. */
+  maxPendingTurns: number;
   /** The longest any one Redis command may take before it fails (the caller refuses or retries). */
   redisTimeoutMs: number;
   /** The longest one database statement may run; connecting gives up after the same time. */
@@ -166,6 +168,7 @@ export function loadConfig(
     patchIntervalMs: int(env.LOOM_PATCH_INTERVAL_MS, 200, "LOOM_PATCH_INTERVAL_MS"),
     persistBatch: int(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
     leaseTtlMs: int(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),
+    maxPendingTurns: positive(env.LOOM_MAX_PENDING_TURNS, 50_000, "LOOM_MAX_PENDING_TURNS"),
     redisTimeoutMs: positive(env.LOOM_REDIS_TIMEOUT_MS, 750, "LOOM_REDIS_TIMEOUT_MS"),
     databaseTimeoutMs: positive(env.LOOM_DATABASE_TIMEOUT_MS, 15_000, "LOOM_DATABASE_TIMEOUT_MS"),
     reconnectSeconds: int(env.LOOM_RECONNECT_SECONDS, 30, "LOOM_RECONNECT_SECONDS"),

@@ -123,4 +123,37 @@ describe("faults: Postgres goes away", () => {
     await alexSession.leave();
     await beaSession.leave();
   });
+  it("bounds what waits for the database: past the limit acts are refused, then served again", async () => {
+    const a = await spawnServer(
+      { DATABASE_URL: pg.url, REDIS_URL: redis.url, LOOM_MAX_PENDING_TURNS: "5" },
+      2772,
+    );
+    children.push(a);
+    const table = await setTable(a.url, ["Alex"]);
+    const alex = table.players[0]!;
+    const session = await alex.client.joinUniverse(table.universeId, { role: "player", runId: alex.runId });
+    const acked: Acked[] = [];
+    const errors: Record<string, number> = {};
+    await play(session, alex.characterId, 2, acked, errors);
+    await waitFor(() => session.persistedThrough >= acked.at(-1)!.position, 10_000, "persisted");
+
+    await pg.stop();
+    await play(session, alex.characterId, 8, acked, errors);
+    // five wait; the rest are refused, and nothing of them was applied
+    expect(acked).toHaveLength(7);
+    expect(errors).toEqual({ unavailable: 3 });
+    const refused = await session.act(overcome(alex.characterId));
+    expect(refused).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
+    if (!refused.ok) expect(refused.rejection.message).toMatch(/5 turns are waiting for the database/);
+
+    await pg.start();
+    await waitFor(() => session.persistedThrough >= acked.at(-1)!.position, 30_000, "caught up");
+    await play(session, alex.characterId, 3, acked, errors);
+    expect(acked).toHaveLength(10);
+    const gm = connect(a.url).useToken(table.gm.playerToken!);
+    const integrity = checkIntegrity(acked, await wholeTimeline(gm, table.universeId));
+    reportScenario("postgres down, at most 5 turns waiting", integrity, { errors });
+    expect(integrity).toMatchObject({ lost: 0, duplicated: 0, gapless: true });
+    await session.leave();
+  });
 });

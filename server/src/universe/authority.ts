@@ -91,6 +91,11 @@ export interface AuthorityOptions {
   leases?: LeaseLedger | null;
   /** The lease's time to live, when it is taken again after lapsing. */
   leaseTtlMs?: number;
+  /**
+   * Most turns that may wait for the database; past it, clients' commands are refused
+   * `unavailable` until it takes some (a database outage costs memory per turn, not forever).
+   */
+  maxPendingTurns?: number;
 }
 
 /** How keeping the lease went: still held, taken again after it lapsed, or held by another owner. */
@@ -468,6 +473,13 @@ export class UniverseAuthority {
       if (previous !== undefined) return this.duplicateOf(previous);
       if (this.uncertain)
         return refusal(RejectionCode.Unavailable, "the write-ahead log does not answer; try again");
+      // the server's own turns (sessions starting and ending) still go through: they are few
+      const most = this.options.maxPendingTurns ?? Number.POSITIVE_INFINITY;
+      if (this.pendingCount >= most)
+        return refusal(
+          RejectionCode.Unavailable,
+          `${this.pendingCount} turns are waiting for the database; try again once it takes them`,
+        );
     }
     if (request.runId) {
       const state = this.runStates.get(request.runId) ?? "active";

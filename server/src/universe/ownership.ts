@@ -38,6 +38,8 @@ export interface OwnershipOptions {
   writer?: Pick<TurnStore, "appendTurns">;
   liveStore: LiveStore;
   leaseTtlMs: number;
+  /** See AuthorityOptions.maxPendingTurns. */
+  maxPendingTurns?: number;
   durableOnLiveAppend: boolean;
   newId: () => string;
   health?: PersistHealth;
@@ -206,6 +208,7 @@ export class Ownership {
         health: this.options.health,
         leases,
         leaseTtlMs: this.options.leaseTtlMs,
+        maxPendingTurns: this.options.maxPendingTurns,
       };
       const authority = await UniverseAuthority.hydrate(options);
       // from now on a missing stream means the live store lost it
