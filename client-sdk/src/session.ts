@@ -161,6 +161,11 @@ export class UniverseSession {
   /** Listens to a room; resolves once its first full state has arrived. */
   private attach(room: Room, first: boolean): Promise<void> {
     const ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
+    // a rejoined room's turns: those after what the session knew, each told once
+    const before = this.lastPosition;
+    const told = new Set<number>();
+    let caughtUp = first;
+    const held: Turn[] = [];
     // a lost connection to a live process comes back on the same seat within a second or so;
     // after that the session rejoins through the matchmaker (the process may be gone)
     Object.assign(room.reconnection, {
@@ -180,10 +185,32 @@ export class UniverseSession {
     });
     room.onMessage(ServerMessage.Turn, (bytes: Uint8Array) => {
       const turn = decodeTurnMessage(bytes);
+      // after a rejoin: held until the `recent` message (it tells what was missed, in order),
+      // and a turn told before the rejoin or by that message is not told again
+      if (!caughtUp) {
+        held.push(turn);
+        return;
+      }
+      if (!first && (turn.position <= before || told.has(turn.position))) return;
+      told.add(turn.position);
       this.addTurn(turn);
       this.emit("turn", turn);
     });
     room.onMessage(ServerMessage.Recent, (recent: RecentMessage) => {
+      // after a rejoin, the turns decided while this session had no seat are news: told as turns
+      if (!first) {
+        // with any broadcast that came before this message, in timeline order
+        const news = [...recent.turns, ...held.splice(0)].sort((a, b) => a.position - b.position);
+        caughtUp = true;
+        for (const turn of news) {
+          if (turn.position <= before || told.has(turn.position)) continue;
+          told.add(turn.position);
+          this.addTurn(turn);
+          this.emit("turn", turn);
+        }
+      } else {
+        for (const turn of recent.turns) this.lastPosition = Math.max(this.lastPosition, turn.position);
+      }
       // A turn broadcast while this member was being admitted may have arrived first.
       const known = new Set(this.turns.map((turn) => turn.position));
       const earlier = recent.turns.filter((turn) => !known.has(turn.position));
@@ -347,7 +374,11 @@ export class UniverseSession {
     this.emit("durable", { durableThrough: this.durableThrough, persistedThrough: this.persistedThrough });
   }
 
+  /** The newest position this session was told of (a turn or the `recent` history). */
+  private lastPosition = 0;
+
   private addTurn(turn: Turn): void {
+    this.lastPosition = Math.max(this.lastPosition, turn.position);
     if (turn.kind === "undo") {
       const target = (turn.input as { targetPosition?: unknown }).targetPosition;
       const undone = this.turns.find((known) => known.position === target);

@@ -29,14 +29,19 @@ async function readTimeline(gm: LoomClient, universeId: string): Promise<StoredT
  * spectators, then the players — each registered, with a character and its run — joining as
  * players. Members join in that order so each one's "after my join" starts at a known point.
  */
-export async function populateLoom(url: string, layout: Layout): Promise<Fleet> {
+export async function populateLoom(
+  url: string,
+  layout: Layout,
+  /** The deployment's other processes: members fail over to them (fault tests). */
+  servers: string[] = [],
+): Promise<Fleet> {
   const fleet = new Fleet();
   const gmClients: LoomClient[] = [];
   await pool(
     Array.from({ length: layout.universes }, (_, i) => i),
     SETUP_CONCURRENCY,
     async (index) => {
-      const gm = connect(url);
+      const gm = connect(url, { servers });
       const { player } = await gm.registerPlayer(`GM ${index + 1}`);
       const universe = await gm.createUniverse({
         name: `Load universe ${index + 1}`,
@@ -62,7 +67,7 @@ export async function populateLoom(url: string, layout: Layout): Promise<Fleet> 
     (_, i) => i % layout.universes,
   );
   await pool(spectators, SETUP_CONCURRENCY, async (universe, i) => {
-    const client = connect(url);
+    const client = connect(url, { servers });
     const { player } = await client.registerPlayer(`Spectator ${i + 1}`);
     const session = await client.joinUniverse(fleet.universes[universe]!.id, {
       role: "spectator",
@@ -73,7 +78,7 @@ export async function populateLoom(url: string, layout: Layout): Promise<Fleet> 
 
   const players = Array.from({ length: layout.characters }, (_, i) => i % layout.universes);
   await pool(players, SETUP_CONCURRENCY, async (universe, i) => {
-    const client = connect(url);
+    const client = connect(url, { servers });
     const name = `Walker ${i + 1}`;
     const { player } = await client.registerPlayer(name);
     const universeId = fleet.universes[universe]!.id;
