@@ -173,7 +173,8 @@ describe("play sessions across a kill -9 (embedded)", () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");
       const universe = await gm.createUniverse({ name: "Cut Short", visibility: "public" });
-      const player = connect(server.url);
+      // Ada's device goes down with the server: her session does not rejoin the next one
+      const player = connect(server.url, { failoverMs: 0 });
       await player.registerPlayer("Ada");
       const { character, run } = await player.createCharacter(universe.id, sheet("Ada"));
       const played = await playSession(

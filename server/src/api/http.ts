@@ -110,12 +110,9 @@ export function route(handler: Handler) {
     handler(req, res)
       .then((body) => {
         if (res.headersSent) return;
-        const text = JSON.stringify(body ?? {});
         res.setHeader("Server-Timing", `app;dur=${(performance.now() - started).toFixed(2)}`);
-        res
-          .status(res.statusCode || 200)
-          .type("json")
-          .send(text);
+        // through res.json: the Idempotency-Key layer keeps the answer there before it is sent
+        res.status(res.statusCode || 200).json(body ?? {});
       })
       .catch((error: unknown) => next(error));
   };
