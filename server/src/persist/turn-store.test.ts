@@ -74,6 +74,7 @@ describe.skipIf(!databaseUrl)("postgres", () => {
           "progression",
           "refresh_tokens",
           "runs",
+          "save_points",
           "snapshots",
           "turns",
           "universe_invites",
