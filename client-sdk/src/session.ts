@@ -161,9 +161,9 @@ export class UniverseSession {
   /** Listens to a room; resolves once its first full state has arrived. */
   private attach(room: Room, first: boolean): Promise<void> {
     const ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
-    // a rejoined room's turns: those after what the session knew, each told once
-    const before = this.lastPosition;
-    const told = new Set<number>();
+    // a rejoined room's turns: those after what the session knew, each told once (positions
+    // only grow, so the newest told is all there is to remember)
+    let toldThrough = this.lastPosition;
     let caughtUp = first;
     const held: Turn[] = [];
     // a lost connection to a live process comes back on the same seat within a second or so;
@@ -191,8 +191,10 @@ export class UniverseSession {
         held.push(turn);
         return;
       }
-      if (!first && (turn.position <= before || told.has(turn.position))) return;
-      told.add(turn.position);
+      if (!first) {
+        if (turn.position <= toldThrough) return;
+        toldThrough = turn.position;
+      }
       this.addTurn(turn);
       this.emit("turn", turn);
     });
@@ -203,8 +205,8 @@ export class UniverseSession {
         const news = [...recent.turns, ...held.splice(0)].sort((a, b) => a.position - b.position);
         caughtUp = true;
         for (const turn of news) {
-          if (turn.position <= before || told.has(turn.position)) continue;
-          told.add(turn.position);
+          if (turn.position <= toldThrough) continue;
+          toldThrough = turn.position;
           this.addTurn(turn);
           this.emit("turn", turn);
         }
