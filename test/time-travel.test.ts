@@ -3,6 +3,8 @@ import { connect, type LoomClient, type UniverseSession } from "../client-sdk/sr
 import { modes, startServer } from "./support/server.ts";
 import { overcome, setTable, type Table } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
+import { storePlayedUniverse } from "../server/src/persist/testing/played.ts";
+import { bookmarksOf } from "@loom/shared";
 
 const GM_NOTE = "the-ferryman-is-a-spy";
 const MARA_PRIVATE = "mara-fears-deep-water";
@@ -287,5 +289,30 @@ for (const mode of modes()) {
       await kell.client.acceptInvite(invite.code);
       expect((await kell.client.jump(branch.id, 1)).position).toBe(1);
     });
+
+    it("a long campaign's bookmarks come a page at a time, and the pages together are every bookmark", async () => {
+      // given a campaign played by the rules, 4,000 turns long (more world events than one page reads)
+      const gm = connect(server.url);
+      const { player } = await gm.registerPlayer("Chronicler");
+      const id = `bookmarked-${Date.now().toString(36)}`;
+      await storePlayedUniverse(server.services.turnStore, {
+        id,
+        createdBy: player.id,
+        turns: 4_000,
+        seed: 7,
+      });
+      const expected = bookmarksOf(await server.services.turnStore.turnsBetween(id, 0, 4_000));
+      // when the game master reads the newest page, then the older ones
+      const first = await gm.bookmarkPage(id);
+      expect(first.nextBefore).not.toBeNull();
+      expect(first.bookmarks.every((mark) => mark.position >= first.nextBefore!)).toBe(true);
+      const second = await gm.bookmarkPage(id, first.nextBefore!);
+      expect(second.bookmarks.every((mark) => mark.position < first.nextBefore!)).toBe(true);
+      // then all of them, page after page, are the bookmarks of every turn, each once
+      const all = await gm.bookmarks(id);
+      expect(all.length).toBeGreaterThan(first.bookmarks.length);
+      expect(all).toEqual(expected);
+      expect(await refusal(gm.bookmarkPage(id, -1))).toMatchObject({ code: "invalid_message", status: 400 });
+    }, 120_000);
   });
 }

@@ -673,14 +673,28 @@ export class LoomClient {
     return this.call("GET", `/api/universes/${encodeURIComponent(universeId)}/jump${query({ position })}`);
   }
 
-  /** Where to jump: session starts, scene starts, quests, milestones, major events, save points. */
+  /**
+   * Where to jump: session starts, scene starts, quests, milestones, major events, save points;
+   * every one of the universe, in position order (a long campaign's list takes a request per page:
+   * see `bookmarkPage`).
+   */
   async bookmarks(universeId: string): Promise<Bookmark[]> {
-    return (
-      await this.call<ApiResponse<"bookmarks">>(
-        "GET",
-        `/api/universes/${encodeURIComponent(universeId)}/bookmarks`,
-      )
-    ).bookmarks;
+    const pages: Bookmark[][] = [];
+    let before: number | undefined;
+    do {
+      const page = await this.bookmarkPage(universeId, before);
+      pages.unshift(page.bookmarks);
+      before = page.nextBefore ?? undefined;
+    } while (before !== undefined);
+    return pages.flat();
+  }
+
+  /**
+   * The newest bookmarks before `before` (default: all the newest), in position order, and where
+   * the older ones start (`nextBefore`, null when there are none).
+   */
+  async bookmarkPage(universeId: string, before?: number): Promise<ApiResponse<"bookmarks">> {
+    return this.call("GET", `/api/universes/${encodeURIComponent(universeId)}/bookmarks${query({ before })}`);
   }
 
   /** Names a save point at the player's own latest turn (`position`); it is listed with the bookmarks. */

@@ -6,7 +6,8 @@
 // temporary folder). The universe is written straight into the server's turn store, with a
 // snapshot every 100 turns. Target: every position within 5 ms server side. LOOM_BENCH_KEEP=<dir>
 // keeps the database (and, embedded, the data folder <dir>) for the next run, which then skips
-// building the universe.
+// building the universe. The first scrub starts the universe's checkpoint index (scrub-index.ts):
+// far jumps are timed while it builds and after; run with --expose-gc for its heap figure.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,13 +75,26 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     };
     const load = loadavg()[0]!.toFixed(2);
     process.stderr.write(`  measuring (load average ${load})\n`);
-    for (const position of positions(30, turns, 5)) await get(`/scrub?position=${position}`); // warm up
+    const heapBefore = heapUsedMb();
+    // the first scrub of the universe starts its checkpoint index; jumps meanwhile read snapshots
+    const indexStarted = performance.now();
+    const cold = [];
+    for (const position of positions(30, turns, 5)) cold.push(await get(`/scrub?position=${position}`));
+    let indexed = false;
+    while (!indexed) {
+      const probe = await get(`/scrub?position=${turns - 7}`);
+      indexed = (probe.body as { source: { kind: string } }).source.kind === "checkpoint";
+      if (!indexed) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const indexSeconds = (performance.now() - indexStarted) / 1000;
+    const indexHeapMb = heapUsedMb() - heapBefore;
+    process.stderr.write(`  index built in ${indexSeconds.toFixed(1)} s, heap +${indexHeapMb.toFixed(1)} MB\n`);
 
-    const sources = { snapshot: 0, walk: 0 };
+    const sources = { snapshot: 0, walk: 0, checkpoint: 0 };
     const far = [];
     for (const position of positions(300, turns, 11)) {
       const timed = await get(`/scrub?position=${position}`);
-      sources[(timed.body as { source: { kind: "snapshot" | "walk" } }).source.kind]++;
+      sources[(timed.body as { source: { kind: keyof typeof sources } }).source.kind]++;
       far.push(timed);
     }
     // a drag: resting points a few turns apart, then a key press at a time
@@ -114,6 +128,9 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
       turns,
       state_kb_last_read: stateKb,
       load_average_1m: Number(load),
+      scrub_far_while_indexing: figures(cold),
+      index_built_s: Number(indexSeconds.toFixed(2)),
+      index_heap_mb: Number(indexHeapMb.toFixed(1)),
       scrub_far: { ...figures(far), ...sources },
       scrub_drag: figures(drag),
       scrub_step: figures(step),
@@ -130,6 +147,12 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
       await admin.end();
     }
   }
+}
+
+/** The heap in use after a full collection, when the process runs with --expose-gc. */
+function heapUsedMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
 function figures(timings: Timed[]) {

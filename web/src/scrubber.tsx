@@ -33,6 +33,8 @@ export function Scrubber(props: {
   position: number;
   onPosition: (position: number) => void;
   bookmarks: Bookmark[];
+  /** Reads the page of bookmarks before the oldest shown; null when none is left. */
+  onOlderBookmarks?: (() => void) | null;
 }) {
   const { universeId, head, position } = props;
   const [shown, setShown] = useState<ScrubView | null>(null);
@@ -128,10 +130,12 @@ export function Scrubber(props: {
           value=""
           onChange={(event) => {
             const value = event.currentTarget.value;
-            if (value) props.onPosition(Number(value));
+            if (value === "older") props.onOlderBookmarks?.();
+            else if (value) props.onPosition(Number(value));
           }}
         >
           <option value="">Jump to a bookmark…</option>
+          {props.onOlderBookmarks ? <option value="older">Older bookmarks…</option> : null}
           {props.bookmarks.map((bookmark) => (
             <option key={`${bookmark.position} ${bookmark.kind} ${bookmark.label}`} value={bookmark.position}>
               #{bookmark.position} {bookmark.label}
@@ -146,7 +150,9 @@ export function Scrubber(props: {
             ? `State at #${shown.position} · ${
                 shown.source.kind === "snapshot"
                   ? `from snapshot #${shown.source.from} + ${shown.source.replayed} turns`
-                  : `walked ${shown.source.turns} turns from #${shown.source.from}`
+                  : `walked ${shown.source.turns} turns from ${
+                      shown.source.kind === "checkpoint" ? "checkpoint " : ""
+                    }#${shown.source.from}`
               }`
             : ""}
       </p>

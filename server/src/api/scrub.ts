@@ -1,6 +1,7 @@
 import type { Application } from "express";
 import { API, countFacts, RejectionCode, type ScrubView, type UniverseState } from "@loom/shared";
 import { services } from "../services.ts";
+import { ScrubIndex } from "../universe/scrub-index.ts";
 import { ScrubStates } from "../universe/scrub-states.ts";
 import { asGameMaster } from "./access.ts";
 import { ApiError, intParam, route } from "./http.ts";
@@ -10,10 +11,14 @@ import { liveReads } from "./live.ts";
 const SHOWN = 40;
 
 /** One per server (a test process starts several in turn): the states kept belong to its stores. */
-let kept: { owner: object; states: ScrubStates } | null = null;
+let kept: { owner: object; states: ScrubStates; index: ScrubIndex } | null = null;
 function scrubStates(): ScrubStates {
   const owner = services();
-  if (kept?.owner !== owner) kept = { owner, states: new ScrubStates() };
+  if (kept?.owner !== owner) {
+    kept?.index.close();
+    const index = new ScrubIndex(owner.turnStore);
+    kept = { owner, states: new ScrubStates(index), index };
+  }
   return kept.states;
 }
 

@@ -18,8 +18,8 @@ import { asGameMaster, requireMember, universeOr404, viewerFor } from "./access.
 import { liveReads, shownUniverse } from "./live.ts";
 
 /**
- * How many turns of each bookmarked kind a list reads, newest first: enough for a campaign's
- * sessions and GM events over months, bounded so one request stays one page per kind.
+ * How many turns of each bookmarked kind a page of bookmarks reads, newest first: one query per
+ * kind, and older bookmarks on the next page.
  */
 const BOOKMARK_SCAN = 500;
 
@@ -58,6 +58,7 @@ export function installTimeTravelRoutes(app: Application): void {
     route(async (req) => {
       const me = await caller(req);
       const { universe, viewer } = await asReader(req.params.id, me);
+      const { before } = parseBody(API.bookmarks.query, req.query);
       const reads = liveReads();
       const pages = await Promise.all(
         BOOKMARKED_TURN_KINDS.map((kind) =>
@@ -66,12 +67,21 @@ export function installTimeTravelRoutes(app: Application): void {
             limit: BOOKMARK_SCAN,
             order: "desc",
             searchPublic: viewer.role !== "gm",
+            ...(before === undefined ? {} : { cursor: before }),
           }),
         ),
       );
+      // every kind's turns are read from `before` down to its page's last turn: the page covers
+      // down to the highest of those, and what lies below is the next page's
+      let covered = 0;
+      for (const page of pages)
+        if (page.nextCursor !== null)
+          covered = Math.max(covered, page.turns[page.turns.length - 1]!.position);
+      const inPage = (position: number) => position >= covered && (before === undefined || position < before);
       const marks: Bookmark[] = [];
       const seen = new Set<number>();
       for (const turn of pages.flatMap((page) => page.turns)) {
+        if (!inPage(turn.position)) continue;
         const mark = bookmarkOf(viewTurn(turn, viewer));
         if (mark && !seen.has(mark.position)) {
           seen.add(mark.position);
@@ -83,9 +93,10 @@ export function installTimeTravelRoutes(app: Application): void {
         viewer.role === "gm" ? undefined : me.playerId,
       );
       for (const save of saves)
-        marks.push({ position: save.position, kind: "save_point", label: `save point: ${save.name}` });
+        if (inPage(save.position))
+          marks.push({ position: save.position, kind: "save_point", label: `save point: ${save.name}` });
       marks.sort((a, b) => a.position - b.position || a.kind.localeCompare(b.kind));
-      return { bookmarks: marks };
+      return { bookmarks: marks, nextBefore: covered > 0 ? covered : null };
     }),
   );
 

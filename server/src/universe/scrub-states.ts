@@ -1,5 +1,6 @@
 import { applyDeltas, invertDeltas, upgradeDeltas, type Turn, type UniverseState } from "@loom/shared";
 import type { StateAt } from "../persist/turn-store.ts";
+import { CHECKPOINT_EVERY, type ScrubIndex } from "./scrub-index.ts";
 
 /** What the scrub states read: a LiveReads (acknowledged turns included). */
 export interface ScrubSource {
@@ -14,7 +15,8 @@ export interface ScrubbedState {
   turn?: Turn;
   /** How it was reached: from a snapshot (and turns replayed), or walked from a state read before. */
   source:
-    { kind: "snapshot"; from: number; replayed: number } | { kind: "walk"; from: number; turns: number };
+    | { kind: "snapshot"; from: number; replayed: number }
+    | { kind: "walk" | "checkpoint"; from: number; turns: number };
 }
 
 /** A walk longer than this reads the nearest snapshot instead, whatever the costs seen. */
@@ -34,11 +36,16 @@ const KEPT = 16;
  * microseconds. A far jump reads the snapshot, without the checksum (`stateWithoutChecksum`). Which
  * is cheaper depends on the world's size: the costs of both, as last seen for the universe, decide.
  *
+ * With an index (scrub-index.ts), a far jump walks from the nearest of its checkpoints instead,
+ * once the index has been built.
+ *
  * The state at a position never changes once acknowledged (the log is append-only; undo and
  * retcon are later turns), so a kept state is valid for as long as it is kept. States are walked
  * with `applyDeltas`, which copies what it changes: a kept state is never changed.
  */
 export class ScrubStates {
+  constructor(private readonly index: ScrubIndex | null = null) {}
+
   /** Most recently used last. */
   private readonly kept: Array<{ universeId: string; position: number; state: UniverseState }> = [];
   /** Milliseconds a snapshot read and a walked turn took, moving averages per universe. */
@@ -46,11 +53,22 @@ export class ScrubStates {
 
   /** `source`: the request's reads (a LiveReads). */
   async stateAt(source: ScrubSource, universeId: string, position: number): Promise<ScrubbedState> {
-    const near = this.nearest(universeId, position);
+    const kept = this.nearest(universeId, position);
+    const checkpoint = this.index?.nearest(universeId, position) ?? null;
+    const fromCheckpoint =
+      checkpoint !== null &&
+      (!kept || Math.abs(checkpoint.position - position) < Math.abs(kept.position - position));
+    const near = fromCheckpoint ? checkpoint : kept;
     const cost = this.costs.get(universeId) ?? { snapshot: 5, turn: 0.05 };
     const distance = near ? Math.abs(near.position - position) : Infinity;
     const started = performance.now();
-    if (near && distance <= WALK_LIMIT && distance * cost.turn <= cost.snapshot) {
+    // with a checkpoint at hand the walk is short, where a snapshot read replays up to a snapshot
+    // interval on top of its parse
+    const walk =
+      near !== null &&
+      ((checkpoint !== null && distance <= CHECKPOINT_EVERY) ||
+        (distance <= WALK_LIMIT && distance * cost.turn <= cost.snapshot));
+    if (walk) {
       const { state, turn } = await this.walk(source, universeId, near.state, near.position, position);
       if (distance > 0) cost.turn = average(cost.turn, (performance.now() - started) / distance);
       this.costs.set(universeId, cost);
@@ -58,7 +76,7 @@ export class ScrubStates {
       const walked: ScrubbedState = {
         position,
         state,
-        source: { kind: "walk", from: near.position, turns: distance },
+        source: { kind: fromCheckpoint ? "checkpoint" : "walk", from: near.position, turns: distance },
       };
       return turn ? { ...walked, turn } : walked;
     }

@@ -85,6 +85,9 @@ export const scrubSchema = z.object({
   source: z.discriminatedUnion("kind", [
     z.object({ kind: z.literal("snapshot"), from: z.number().int(), replayed: z.number().int() }),
     z.object({ kind: z.literal("walk"), from: z.number().int(), turns: z.number().int() }),
+    z
+      .object({ kind: z.literal("checkpoint"), from: z.number().int(), turns: z.number().int() })
+      .describe("Walked from a state the server keeps every few positions of a long universe being scrubbed"),
   ]),
   summary: z.object({
     mode: z.string(),
@@ -128,7 +131,16 @@ export const jumpResponseSchema = z.object({
     .describe("The state document (see stateSchema) without `gmNotes`, nor `private` of others' characters"),
   turn: turnSchema.nullable(),
 });
-export const bookmarksResponseSchema = z.object({ bookmarks: z.array(bookmarkSchema) });
+export const bookmarksResponseSchema = z.object({
+  bookmarks: z.array(bookmarkSchema),
+  nextBefore: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      "The older bookmarks are those before this position (ask again with `before`); null when there are none",
+    ),
+});
 export const savePointResponseSchema = z.object({ savePoint: savePointRecordSchema });
 export const snapshotsResponseSchema = z.object({ snapshots: z.array(snapshotInfoSchema) });
 export const soloResponseSchema = z.object({

@@ -474,13 +474,14 @@ export const API = {
     method: "get",
     path: "/api/universes/:id/bookmarks",
     summary:
-      "Places to jump to: session starts, scene starts, quests, milestones, major events, and named save points (the caller's own; a game master's list has everyone's)",
+      "Places to jump to: session starts, scene starts, quests, milestones, major events, and named save points (the caller's own; a game master's list has everyone's), newest first by page, in position order within one",
     tag: "timeline",
     auth: "bearer",
     params: universeParams,
+    query: z.object({ before: req.intParamSchema("before", 1).optional() }),
     status: 200,
     response: res.bookmarksResponseSchema,
-    errors: errors(AUTH, MEMBER),
+    errors: errors(AUTH, MEMBER, INPUT),
   },
   nameSavePoint: {
     method: "post",
