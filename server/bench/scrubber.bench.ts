@@ -81,8 +81,10 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     const cold = [];
     for (const position of positions(30, turns, 5)) cold.push(await get(`/scrub?position=${position}`));
     let indexed = false;
-    while (!indexed) {
-      const probe = await get(`/scrub?position=${turns - 7}`);
+    for (let attempt = 1; !indexed; attempt++) {
+      // near the head, where the index ends, and never a position read before (a state kept
+      // there would be nearer than any checkpoint)
+      const probe = await get(`/scrub?position=${turns - 3 - ((attempt * 7) % 1_000)}`);
       indexed = (probe.body as { source: { kind: string } }).source.kind === "checkpoint";
       if (!indexed) await new Promise((resolve) => setTimeout(resolve, 200));
     }

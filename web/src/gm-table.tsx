@@ -144,6 +144,8 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
   const characterCount = Object.keys(live.state?.characters ?? {}).length;
   useEffect(() => void refresh(), [universeId, characterCount]);
   const names = new Map(Object.values(live.state?.characters ?? {}).map((c) => [c.playerId, c.name]));
+  // a branch can become one player's own timeline (its only member; the others are let go)
+  const branch = Boolean(live.state?.parentId);
   const add = useTask();
   const addMember = (event: Event) => {
     const { playerId = "" } = formValues(event);
@@ -205,11 +207,20 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
                 onRun={async () => (await client.addMember(universeId, member.playerId), refresh())}
               />
             ) : (
-              <Action
-                label="Remove"
-                busyLabel="Removing…"
-                onRun={async () => (await client.removeMember(universeId, member.playerId), refresh())}
-              />
+              <>
+                <Action
+                  label="Remove"
+                  busyLabel="Removing…"
+                  onRun={async () => (await client.removeMember(universeId, member.playerId), refresh())}
+                />
+                {branch ? (
+                  <Action
+                    label="Hand over as their solo timeline"
+                    busyLabel="Handing over…"
+                    onRun={async () => (await client.handOver(universeId, member.playerId), refresh())}
+                  />
+                ) : null}
+              </>
             )}
           </li>
         ))}

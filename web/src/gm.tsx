@@ -1,11 +1,12 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
+import type { SnapshotInfo } from "@loom/client-sdk";
 import { client, rejectedError } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
 import { GmCommands } from "./gm-commands.tsx";
 import { ExportTimeline, GmTimeline, MembersPanel, RetconForm } from "./gm-table.tsx";
 import { useLive, type Live } from "./live.ts";
 import { navigate } from "./router.ts";
-import type { Bookmark } from "@loom/shared";
+import { useBookmarks } from "./bookmarks.ts";
 import { Scrubber } from "./scrubber.tsx";
 import { LiveStatus, Scene } from "./timeline.tsx";
 import { Action, Field, formValues, Link, Section, Submit, ErrorLine, useTask } from "./ui.tsx";
@@ -58,6 +59,9 @@ export function GmScreen({ universeId }: { universeId: string }) {
             </p>
             <HistoryTools universeId={universeId} live={live} position={shownPosition} />
           </Section>
+          <Section title="Snapshots" id="snapshots">
+            <SnapshotList universeId={universeId} onPosition={setPosition} />
+          </Section>
           <Section title="Commands" id="commands">
             <GmCommands live={live} />
           </Section>
@@ -96,57 +100,6 @@ function Presence({ live }: { live: Live }) {
       ))}
     </ul>
   );
-}
-
-/**
- * The universe's bookmarks (GET /api/universes/:id/bookmarks): the newest page, read again
- * (debounced) as the head moves, and older pages as the game master asks for them (`older`, null
- * once every page is read). A campaign of months has thousands.
- */
-function useBookmarks(
-  universeId: string,
-  head: number,
-): { bookmarks: Bookmark[]; older: (() => void) | null } {
-  const [newest, setNewest] = useState<{ bookmarks: Bookmark[]; nextBefore: number | null }>({
-    bookmarks: [],
-    nextBefore: null,
-  });
-  const [older, setOlder] = useState<{ bookmarks: Bookmark[]; nextBefore: number | null } | null>(null);
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => setOlder(null), [universeId]);
-  useEffect(() => {
-    if (timer.current) clearTimeout(timer.current);
-    timer.current = setTimeout(() => {
-      void client.bookmarkPage(universeId).then(
-        setNewest,
-        () => undefined, // bookmarks are a convenience; the scrubber works without them
-      );
-    }, 400);
-    return () => {
-      if (timer.current) clearTimeout(timer.current);
-    };
-  }, [universeId, head]);
-  const before = older ? older.nextBefore : newest.nextBefore;
-  const loadOlder = () => {
-    if (before === null) return;
-    void client.bookmarkPage(universeId, before).then(
-      (page) =>
-        setOlder((loaded) => ({
-          bookmarks: [...page.bookmarks, ...(loaded?.bookmarks ?? [])],
-          nextBefore: page.nextBefore,
-        })),
-      () => undefined,
-    );
-  };
-  // the newest page may reach below the older pages read before it moved: one of each position
-  const seen = new Set<string>();
-  const bookmarks = [...(older?.bookmarks ?? []), ...newest.bookmarks].filter((mark) => {
-    const key = `${mark.position} ${mark.kind}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-  return { bookmarks, older: before === null ? null : loadOlder };
 }
 
 /** Undo, branch at the scrubbed position, snapshot. */
@@ -231,6 +184,56 @@ function HiddenRoll({ live }: { live: Live }) {
         ownAspects={[character.highConcept, character.trouble, ...character.aspects]}
         gm
       />
+    </>
+  );
+}
+
+/** Snapshots shown at first; a long campaign has one every hundred turns. */
+const SNAPSHOTS_SHOWN = 20;
+
+/** The timeline's snapshots (GET /snapshots), newest first, each a place to scrub to. */
+function SnapshotList({
+  universeId,
+  onPosition,
+}: {
+  universeId: string;
+  onPosition: (position: number) => void;
+}) {
+  const [snapshots, setSnapshots] = useState<SnapshotInfo[] | null>(null);
+  const [all, setAll] = useState(false);
+  const newest = snapshots ? [...snapshots].reverse() : [];
+  const shown = all ? newest : newest.slice(0, SNAPSHOTS_SHOWN);
+  return (
+    <>
+      <Action
+        label={snapshots ? "Read the snapshots again" : "List the snapshots"}
+        busyLabel="Reading snapshots…"
+        onRun={async () => setSnapshots(await client.snapshots(universeId))}
+      />
+      {snapshots ? (
+        <ul class="snapshots" aria-label="Snapshots">
+          {snapshots.length === 0 ? <li class="muted">No snapshot yet.</li> : null}
+          {shown.map((snapshot) => (
+            <li key={`${snapshot.storedIn} ${snapshot.position}`}>
+              <button type="button" onClick={() => onPosition(snapshot.position)}>
+                #{snapshot.position}
+              </button>{" "}
+              <span class="muted">
+                {snapshot.reason.replace(/_/g, " ")} · {snapshot.createdAt.slice(0, 16).replace("T", " ")} ·{" "}
+                <code title={snapshot.checksum}>{snapshot.checksum.slice(0, 12)}</code>
+                {snapshot.storedIn !== universeId ? " · inherited" : ""}
+              </span>
+            </li>
+          ))}
+          {!all && newest.length > SNAPSHOTS_SHOWN ? (
+            <li>
+              <button type="button" onClick={() => setAll(true)}>
+                Show all {newest.length}
+              </button>
+            </li>
+          ) : null}
+        </ul>
+      ) : null}
     </>
   );
 }

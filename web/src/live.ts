@@ -6,6 +6,9 @@ import { client, describeError } from "./api.ts";
 export interface LiveState {
   universeId: string;
   name: string;
+  /** Empty for a universe that is no branch. */
+  parentId: string;
+  branchPosition: number;
   head: number;
   durableThrough: number;
   persistedThrough: number;

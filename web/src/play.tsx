@@ -3,6 +3,7 @@ import type { Run } from "@loom/client-sdk";
 import { client, rejectedError } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
 import { useLive, type LiveState } from "./live.ts";
+import { LookBack } from "./look-back.tsx";
 import { LiveStatus, Recap, Scene, Timeline } from "./timeline.tsx";
 import { Action, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
 
@@ -96,6 +97,9 @@ function Table(props: {
             )}
           </Section>
           <RunPanel run={run} onRun={props.onRun} />
+          <Section title="Look back" id="look-back">
+            <LookBack universeId={props.universeId} live={live} characterId={run.characterId} />
+          </Section>
         </div>
         <Section title="Story" class="story">
           <Timeline live={live} label="Story" />

@@ -103,7 +103,7 @@ export class ScrubIndex {
       .catch((err: unknown) => {
         // the scrubber still answers from snapshots; the next jump tries again
         if (this.indexes.get(universeId) === index) this.drop(universeId);
-        log.debug("scrub index not built", { universeId, err });
+        log.warn("scrub index not built", { universeId, err });
       })
       .finally(() => {
         index.building = null;

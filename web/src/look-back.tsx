@@ -1,0 +1,181 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { Jump } from "@loom/client-sdk";
+import { client, describeError } from "./api.ts";
+import { useBookmarks } from "./bookmarks.ts";
+import type { Live } from "./live.ts";
+import { ErrorLine, Field, formValues, Submit, useTask } from "./ui.tsx";
+
+/** A read waits until the slider rests this long, as the GM's scrubber does. */
+const SETTLE_MS = 150;
+
+interface SeenCharacter {
+  name?: string;
+  fatePoints?: number;
+  stress?: { physical?: boolean[]; mental?: boolean[] };
+}
+
+const boxes = (track: boolean[] | undefined) => (track ?? []).map((box) => (box ? "☒" : "☐")).join("");
+
+/**
+ * A player's look back through their universe's history (GET /jump): read-only, and redacted for
+ * them by the server (no GM notes, nobody else's private notes, no hidden roll's dice). The
+ * bookmarks take them to session starts, scenes, quests, milestones, major events and their own
+ * save points; a save point is named at their latest turn. Rewinding for real is a GM's branch.
+ */
+export function LookBack({
+  universeId,
+  live,
+  characterId,
+}: {
+  universeId: string;
+  live: Live;
+  characterId: string;
+}) {
+  const head = live.state?.head ?? 0;
+  const [position, setPosition] = useState<number | null>(null);
+  const [seen, setSeen] = useState<Jump | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [reading, setReading] = useState(false);
+  const asked = useRef(0);
+  const bookmarks = useBookmarks(universeId, head);
+
+  useEffect(() => {
+    if (position === null) return;
+    const ask = ++asked.current;
+    setReading(true);
+    const timer = setTimeout(() => {
+      client.jump(universeId, position).then(
+        (answer) => {
+          // a slower answer to an older position never replaces a newer one
+          if (ask !== asked.current) return;
+          setSeen(answer);
+          setError(null);
+          setReading(false);
+        },
+        (caught: unknown) => {
+          if (ask !== asked.current) return;
+          setError(describeError(caught));
+          setReading(false);
+        },
+      );
+    }, SETTLE_MS);
+    return () => clearTimeout(timer);
+  }, [universeId, position]);
+
+  const at = position ?? head;
+  const state = seen?.state as
+    { scene?: { title?: string }; characters?: Record<string, SeenCharacter> } | undefined;
+  const me = state?.characters?.[characterId];
+  const turn = seen?.turn ?? null;
+  return (
+    <div class="look-back">
+      <label class="scrub-slider">
+        <span>
+          Position <output class="look-back-position">{at}</output> of {head}
+        </span>
+        <input
+          type="range"
+          min={0}
+          max={head}
+          step={1}
+          value={at}
+          aria-valuetext={`position ${at} of ${head}`}
+          onInput={(event) => setPosition(Number(event.currentTarget.value))}
+        />
+      </label>
+      <div class="row">
+        <select
+          aria-label="Bookmarks"
+          value=""
+          onChange={(event) => {
+            const value = event.currentTarget.value;
+            if (value === "older") bookmarks.older?.();
+            else if (value) setPosition(Number(value));
+          }}
+        >
+          <option value="">Jump to a bookmark…</option>
+          {bookmarks.older ? <option value="older">Older bookmarks…</option> : null}
+          {bookmarks.bookmarks.map((mark) => (
+            <option key={`${mark.position} ${mark.kind}`} value={mark.position}>
+              #{mark.position} {mark.label}
+            </option>
+          ))}
+        </select>
+        {position !== null ? (
+          <button type="button" onClick={() => (setPosition(null), setSeen(null))}>
+            Back to now
+          </button>
+        ) : null}
+      </div>
+      <p class="muted" role="status" aria-busy={reading}>
+        {reading ? `Reading position ${at}…` : seen ? `The story as it stood at #${seen.position}` : ""}
+      </p>
+      <ErrorLine error={error} />
+      {seen ? (
+        <dl class="facts look-back-view" data-position={seen.position}>
+          <dt>Scene</dt>
+          <dd>{state?.scene?.title || "—"}</dd>
+          {me ? (
+            <>
+              <dt>{me.name ?? "You"}</dt>
+              <dd>
+                fate points {me.fatePoints ?? "—"} · physical {boxes(me.stress?.physical)} · mental{" "}
+                {boxes(me.stress?.mental)}
+              </dd>
+            </>
+          ) : null}
+          <dt>Turn</dt>
+          <dd class="look-back-turn">
+            {turn
+              ? `#${turn.position} ${turn.kind.replace("_", " ")}${turn.status === "undone" ? " (undone)" : ""}: ${
+                  turn.narration?.text ?? turn.events.map((event) => event.description).join(" ")
+                }`
+              : "the beginning"}
+          </dd>
+        </dl>
+      ) : null}
+      <SavePoint universeId={universeId} live={live} characterId={characterId} />
+    </div>
+  );
+}
+
+/** Names a save point at the player's latest turn: it joins their bookmarks. */
+function SavePoint({
+  universeId,
+  live,
+  characterId,
+}: {
+  universeId: string;
+  live: Live;
+  characterId: string;
+}) {
+  const task = useTask();
+  const [saved, setSaved] = useState<string | null>(null);
+  const latest = [...live.turns]
+    .reverse()
+    .find((turn) => turn.characterId === characterId && turn.kind !== "undo");
+  const submit = (event: Event) => {
+    const { name = "" } = formValues(event);
+    if (!latest) return;
+    const form = event.currentTarget as HTMLFormElement;
+    void task.run(async () => {
+      const save = await client.nameSavePoint(universeId, latest.position, name.trim());
+      setSaved(`Saved "${save.name}" at #${save.position}.`);
+      form.reset();
+    });
+  };
+  return (
+    <form class="row" onSubmit={submit} aria-label="Name a save point">
+      <Field label={latest ? `Save point at your turn #${latest.position}` : "Save point"}>
+        <input name="name" required maxLength={80} placeholder="a name to find it by" disabled={!latest} />
+      </Field>
+      <Submit task={task} label="Name save point" busyLabel="Saving…" />
+      <ErrorLine error={task.error} />
+      {saved ? (
+        <p role="status" class="tool-result">
+          {saved}
+        </p>
+      ) : null}
+    </form>
+  );
+}
