@@ -330,6 +330,31 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   await seen.waitFor();
   hiddenRollShown = await seen.locator(".roll").count();
 
+  // Mara's player looks back: the story as it stood at the scene's start, read-only; she names a
+  // save point at her latest turn and finds it among her bookmarks
+  const lookBack = alex.getByRole("region", { name: "Look back" });
+  await lookBack.getByRole("slider").fill(String(scrubTo));
+  await lookBack.locator(`.look-back-view[data-position="${scrubTo}"]`).waitFor();
+  const saving = form(alex, "Name a save point");
+  await saving.getByRole("textbox").fill("before the fog");
+  await saving.getByRole("button", { name: "Name save point" }).click();
+  await saving
+    .getByRole("status")
+    .filter({ hasText: /^Saved "before the fog" at #\d+\.$/ })
+    .waitFor();
+  await lookBack
+    .getByLabel("Bookmarks")
+    .locator("option", { hasText: "save point: before the fog" })
+    .waitFor({ state: "attached" });
+  await shot(alex, "player-look-back", true);
+
+  // the game master's snapshot list scrubs to the one just taken
+  await gm.getByRole("button", { name: "List the snapshots" }).click();
+  const snapshot = gm.getByRole("list", { name: "Snapshots" }).getByRole("button").first();
+  const snapshotAt = Number((await snapshot.textContent())!.replace("#", ""));
+  await snapshot.click();
+  await gm.locator(`.scrub-view[data-position="${snapshotAt}"]`).waitFor();
+
   // the whole timeline as the server's export files, streamed with progress
   const [jsonl] = await Promise.all([
     gm.waitForEvent("download"),

@@ -10,13 +10,15 @@ import { client } from "./api.ts";
 export function useBookmarks(
   universeId: string,
   head: number,
-): { bookmarks: Bookmark[]; older: (() => void) | null } {
+): { bookmarks: Bookmark[]; older: (() => void) | null; refresh: () => void } {
   const [newest, setNewest] = useState<{ bookmarks: Bookmark[]; nextBefore: number | null }>({
     bookmarks: [],
     nextBefore: null,
   });
   const [older, setOlder] = useState<{ bookmarks: Bookmark[]; nextBefore: number | null } | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // a save point named does not move the head: its page is read again on request
+  const [asked, setAsked] = useState(0);
   useEffect(() => setOlder(null), [universeId]);
   useEffect(() => {
     if (timer.current) clearTimeout(timer.current);
@@ -29,7 +31,7 @@ export function useBookmarks(
     return () => {
       if (timer.current) clearTimeout(timer.current);
     };
-  }, [universeId, head]);
+  }, [universeId, head, asked]);
   const before = older ? older.nextBefore : newest.nextBefore;
   const loadOlder = () => {
     if (before === null) return;
@@ -50,5 +52,9 @@ export function useBookmarks(
     seen.add(key);
     return true;
   });
-  return { bookmarks, older: before === null ? null : loadOlder };
+  return {
+    bookmarks,
+    older: before === null ? null : loadOlder,
+    refresh: () => setAsked((count) => count + 1),
+  };
 }

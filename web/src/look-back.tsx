@@ -134,21 +134,14 @@ export function LookBack({
           </dd>
         </dl>
       ) : null}
-      <SavePoint universeId={universeId} live={live} characterId={characterId} />
+      <SavePoint universeId={universeId} live={live} characterId={characterId} onSaved={bookmarks.refresh} />
     </div>
   );
 }
 
 /** Names a save point at the player's latest turn: it joins their bookmarks. */
-function SavePoint({
-  universeId,
-  live,
-  characterId,
-}: {
-  universeId: string;
-  live: Live;
-  characterId: string;
-}) {
+function SavePoint(props: { universeId: string; live: Live; characterId: string; onSaved: () => void }) {
+  const { universeId, live, characterId } = props;
   const task = useTask();
   const [saved, setSaved] = useState<string | null>(null);
   const latest = [...live.turns]
@@ -161,6 +154,7 @@ function SavePoint({
     void task.run(async () => {
       const save = await client.nameSavePoint(universeId, latest.position, name.trim());
       setSaved(`Saved "${save.name}" at #${save.position}.`);
+      props.onSaved();
       form.reset();
     });
   };
