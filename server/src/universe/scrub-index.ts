@@ -8,16 +8,20 @@ export type IndexSource = Pick<TurnStore, "headPosition" | "turnTexts"> & {
   stateWithoutChecksum(universeId: string, position: number): Promise<Omit<StateAt, "checksum">>;
 };
 
-/** Positions between two checkpoints: a jump walks at most half of it. */
+/** Positions between two checkpoints: a jump walks fewer turns than this. */
 export const CHECKPOINT_EVERY = 20;
 /** Turns read per query while building; small enough that a page's parse never stalls play. */
 const PAGE = 500;
 /** A universe shorter than this jumps from its snapshots alone: they are few and close together. */
 export const INDEX_FROM = 1_000;
-/** Universes indexed at once, least recently scrubbed dropped first. */
-const INDEXES = 4;
+/**
+ * Universes indexed at once, least recently scrubbed dropped first. An index costs the containers
+ * its turns changed, once per checkpoint: for a campaign of 100,000 turns whose world reached
+ * 1.7 MB, about 300 MB of heap (docs/performance.md).
+ */
+const INDEXES = 2;
 /** An index nobody scrubbed for this long is dropped. */
-const IDLE_MS = 15 * 60_000;
+const IDLE_MS = 5 * 60_000;
 
 interface Index {
   /** checkpoints[k] is the state after position k × CHECKPOINT_EVERY. */
@@ -44,11 +48,14 @@ interface Index {
 export class ScrubIndex {
   private readonly indexes = new Map<string, Index>();
 
-  constructor(private readonly source: IndexSource) {}
+  constructor(
+    private readonly source: IndexSource,
+    private readonly every = CHECKPOINT_EVERY,
+  ) {}
 
   /**
-   * The checkpoint nearest to `position` (within half a spacing, or the last one built when the
-   * position is past it), or null while the universe has none. Starts or extends the index.
+   * The checkpoint at or before `position` (the last one built when the position is past it), or
+   * null while the universe has none. Starts or extends the index.
    */
   nearest(universeId: string, position: number): { position: number; state: UniverseState } | null {
     const index = this.indexes.get(universeId);
@@ -57,11 +64,13 @@ export class ScrubIndex {
       return null;
     }
     this.touch(universeId, index);
-    const built = (index.checkpoints.length - 1) * CHECKPOINT_EVERY;
-    if (position > built + CHECKPOINT_EVERY && !index.building) this.extend(universeId, index);
+    const built = (index.checkpoints.length - 1) * this.every;
+    if (position > built + this.every && !index.building) this.extend(universeId, index);
     if (index.checkpoints.length === 0) return null;
-    const k = Math.min(Math.round(position / CHECKPOINT_EVERY), index.checkpoints.length - 1);
-    return { position: k * CHECKPOINT_EVERY, state: index.checkpoints[k]! };
+    // the one at or before: a walk forward ends with the turn at the position, which the scrubber
+    // shows, so it needs no second read
+    const k = Math.min(Math.floor(position / this.every), index.checkpoints.length - 1);
+    return { position: k * this.every, state: index.checkpoints[k]! };
   }
 
   /** Positions the index of a universe covers (testing and diagnostics). */
@@ -70,7 +79,7 @@ export class ScrubIndex {
     if (!index) return null;
     return {
       checkpoints: index.checkpoints.length,
-      through: Math.max(0, (index.checkpoints.length - 1) * CHECKPOINT_EVERY),
+      through: Math.max(0, (index.checkpoints.length - 1) * this.every),
       building: index.building !== null,
     };
   }
@@ -129,7 +138,7 @@ export class ScrubIndex {
           throw new RangeError(`${universeId}: turn ${turn.position} read after ${index.read}`);
         index.pending.push(...upgradeDeltas(JSON.parse(turn.deltas!) as Delta[]));
         index.read = turn.position;
-        if (turn.position % CHECKPOINT_EVERY === 0) {
+        if (turn.position % this.every === 0) {
           // one application per checkpoint: each container the turns in between changed is copied once
           state = applyDeltas(state, index.pending);
           index.pending = [];

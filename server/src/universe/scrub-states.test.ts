@@ -82,11 +82,11 @@ describe("the scrubber's states", () => {
       for (let i = 0; i < 40; i++) {
         const position = Math.floor(random() * 1_040);
         const at = await scrub.stateAt(store, long, position);
-        // then each far position is reached from a checkpoint or a state kept, within half a spacing
+        // then each far position is reached from a checkpoint or a state kept, within a spacing
         expect(at.source.kind === "checkpoint" || at.source.kind === "walk", `position ${position}`).toBe(
           true,
         );
-        if (at.source.kind !== "snapshot") expect(at.source.turns).toBeLessThanOrEqual(CHECKPOINT_EVERY / 2);
+        if (at.source.kind !== "snapshot") expect(at.source.turns).toBeLessThan(CHECKPOINT_EVERY);
         expect(checksum(at.state), `position ${position}`).toBe(
           (await store.stateAt(long, position)).checksum,
         );
