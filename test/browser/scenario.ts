@@ -354,6 +354,8 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   const snapshotAt = Number((await snapshot.textContent())!.replace("#", ""));
   await snapshot.click();
   await gm.locator(`.scrub-view[data-position="${snapshotAt}"]`).waitFor();
+  await gm.getByRole("slider").fill(String(scrubTo));
+  await gm.locator(`.scrub-view[data-position="${scrubTo}"]`).waitFor();
 
   // the whole timeline as the server's export files, streamed with progress
   const [jsonl] = await Promise.all([

@@ -26,10 +26,12 @@ export function LookBack({
   universeId,
   live,
   characterId,
+  runId,
 }: {
   universeId: string;
   live: Live;
   characterId: string;
+  runId: string;
 }) {
   const head = live.state?.head ?? 0;
   const [position, setPosition] = useState<number | null>(null);
@@ -134,19 +136,20 @@ export function LookBack({
           </dd>
         </dl>
       ) : null}
-      <SavePoint universeId={universeId} live={live} characterId={characterId} onSaved={bookmarks.refresh} />
+      <SavePoint universeId={universeId} live={live} runId={runId} onSaved={bookmarks.refresh} />
     </div>
   );
 }
 
 /** Names a save point at the player's latest turn: it joins their bookmarks. */
-function SavePoint(props: { universeId: string; live: Live; characterId: string; onSaved: () => void }) {
-  const { universeId, live, characterId } = props;
+function SavePoint(props: { universeId: string; live: Live; runId: string; onSaved: () => void }) {
+  const { universeId, live, runId } = props;
   const task = useTask();
   const [saved, setSaved] = useState<string | null>(null);
   const latest = [...live.turns]
     .reverse()
-    .find((turn) => turn.characterId === characterId && turn.kind !== "undo");
+    // the server's rule: the newest turn of the player's run, whatever its kind
+    .find((turn) => turn.runId === runId);
   const submit = (event: Event) => {
     const { name = "" } = formValues(event);
     if (!latest) return;

@@ -98,7 +98,12 @@ function Table(props: {
           </Section>
           <RunPanel run={run} onRun={props.onRun} />
           <Section title="Look back" id="look-back">
-            <LookBack universeId={props.universeId} live={live} characterId={run.characterId} />
+            <LookBack
+              universeId={props.universeId}
+              live={live}
+              characterId={run.characterId}
+              runId={run.id}
+            />
           </Section>
         </div>
         <Section title="Story" class="story">
