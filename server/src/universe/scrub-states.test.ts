@@ -87,6 +87,8 @@ describe("the scrubber's states", () => {
           true,
         );
         if (at.source.kind !== "snapshot") expect(at.source.turns).toBeLessThan(CHECKPOINT_EVERY);
+        // forward: the walk's one read ends with the turn at the position
+        if (at.source.kind !== "snapshot" && at.source.turns > 0) expect(at.turn?.position).toBe(position);
         expect(checksum(at.state), `position ${position}`).toBe(
           (await store.stateAt(long, position)).checksum,
         );

@@ -53,11 +53,15 @@ export class ScrubStates {
 
   /** `source`: the request's reads (a LiveReads). */
   async stateAt(source: ScrubSource, universeId: string, position: number): Promise<ScrubbedState> {
-    const kept = this.nearest(universeId, position);
     const checkpoint = this.index?.nearest(universeId, position) ?? null;
-    const fromCheckpoint =
-      checkpoint !== null &&
-      (!kept || Math.abs(checkpoint.position - position) < Math.abs(kept.position - position));
+    // within the index, walk forward from the checkpoint at or before the position, or from a
+    // state kept between the two: one read, which ends with the turn shown; elsewhere, from the
+    // nearest state kept, forward or back
+    const indexed = checkpoint !== null && position - checkpoint.position < CHECKPOINT_EVERY;
+    const kept = indexed
+      ? this.nearest(universeId, position, checkpoint.position)
+      : this.nearest(universeId, position);
+    const fromCheckpoint = indexed && !kept;
     const near = fromCheckpoint ? checkpoint : kept;
     const cost = this.costs.get(universeId) ?? { snapshot: 5, turn: 0.05 };
     const distance = near ? Math.abs(near.position - position) : Infinity;
@@ -65,9 +69,7 @@ export class ScrubStates {
     // with a checkpoint at hand the walk is short, where a snapshot read replays up to a snapshot
     // interval on top of its parse
     const walk =
-      near !== null &&
-      ((checkpoint !== null && distance <= CHECKPOINT_EVERY) ||
-        (distance <= WALK_LIMIT && distance * cost.turn <= cost.snapshot));
+      near !== null && (indexed || (distance <= WALK_LIMIT && distance * cost.turn <= cost.snapshot));
     if (walk) {
       const { state, turn } = await this.walk(source, universeId, near.state, near.position, position);
       if (distance > 0) cost.turn = average(cost.turn, (performance.now() - started) / distance);
@@ -92,10 +94,12 @@ export class ScrubStates {
     };
   }
 
-  private nearest(universeId: string, position: number) {
+  /** The kept state nearest to `position`; with `from`, only those in [from, position]. */
+  private nearest(universeId: string, position: number, from?: number) {
     let best: (typeof this.kept)[number] | null = null;
     for (const entry of this.kept) {
       if (entry.universeId !== universeId) continue;
+      if (from !== undefined && (entry.position < from || entry.position > position)) continue;
       if (!best || Math.abs(entry.position - position) < Math.abs(best.position - position)) best = entry;
     }
     return best;
