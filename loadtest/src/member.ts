@@ -60,7 +60,8 @@ export class SimMember {
     readonly universe: number,
     readonly playerId: string,
     readonly characterId: string | null,
-    private readonly onAcked: (turn: AckedTurn) => void,
+    /** `sentAt`: when the command went out (performance.now()). */
+    private readonly onAcked: (turn: AckedTurn, sentAt: number) => void,
     /** Whether the server sends durable / persisted marks (the bare room does not). */
     private readonly marks = true,
   ) {
@@ -136,7 +137,10 @@ export class SimMember {
     recorder.ack(performance.now() - entry.sentAt);
     if (result.duplicate) recorder.duplicates += 1;
     else
-      this.onAcked({ universe: this.universe, id: ownCopy(result.turn.id), position: result.turn.position });
+      this.onAcked(
+        { universe: this.universe, id: ownCopy(result.turn.id), position: result.turn.position },
+        entry.sentAt,
+      );
     this.trackMarks(entry, result.turn.position);
   }
 
