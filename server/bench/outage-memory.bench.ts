@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import { spawnServer } from "../../test/support/server.ts";
 import { startPostgres, startRedis } from "../../test/support/instances.ts";
 import { populateLoom } from "../../loadtest/src/loom-fleet.ts";
-import { drive, waitUntil } from "../../loadtest/src/load.ts";
+import { drive, observedHeads, waitUntil } from "../../loadtest/src/load.ts";
 import { Recorder } from "../../loadtest/src/recorder.ts";
 
 const BOUND = Number(process.env.OUTAGE_BOUND ?? 1_000);
@@ -102,9 +102,11 @@ export default async function outageMemory(): Promise<Record<string, unknown>> {
     const waiting = recorder.acked - ackedAtDown;
     await pg.start();
     const upAt = Date.now();
-    const heads = () => fleet.universes.map((universe) => universe.gm.session);
+    // the backlog: every turn acknowledged before the database came back (play goes on meanwhile)
+    const backlog = observedHeads(fleet);
     const caughtUp = await waitUntil(
-      () => heads().every((session) => session.persistedThrough >= (session.state as { head?: number }).head!),
+      () =>
+        fleet.universes.every((universe) => universe.gm.session.persistedThrough >= backlog[universe.index]!),
       120_000,
     );
     const catchUpMs = Date.now() - upAt;
@@ -115,7 +117,11 @@ export default async function outageMemory(): Promise<Record<string, unknown>> {
     await fleet.leave();
 
     const base = samples[0]!;
-    const peak = samples.reduce((a, b) => (b.rssMb > a.rssMb ? b : a));
+    const peak = {
+      rssMb: Math.max(...samples.map((entry) => entry.rssMb)),
+      heapMb: Math.max(...samples.map((entry) => entry.heapMb)),
+      redisMb: Math.max(...samples.map((entry) => entry.redisMb)),
+    };
     const atBound = samples.filter((entry) => entry.refused > base.refused);
     return {
       bound: BOUND,
@@ -124,7 +130,7 @@ export default async function outageMemory(): Promise<Record<string, unknown>> {
       offeredPerSecond: CHARACTERS * RATE,
       turnsWaiting: waiting,
       baseline: { rssMb: base.rssMb, heapMb: base.heapMb, redisMb: base.redisMb },
-      peak: { rssMb: peak.rssMb, heapMb: peak.heapMb, redisMb: peak.redisMb },
+      peak,
       /** Growth over the outage per turn that waited. */
       heapKbPerWaitingTurn: Math.round((((peak.heapMb - base.heapMb) * MB) / Math.max(1, waiting) / 1024) * 10) / 10,
       rssKbPerWaitingTurn: Math.round((((peak.rssMb - base.rssMb) * MB) / Math.max(1, waiting) / 1024) * 10) / 10,
