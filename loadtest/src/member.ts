@@ -129,8 +129,7 @@ export class SimMember {
     this.inFlight.delete(seq);
     const { recorder } = entry;
     if (!result.ok) {
-      if (result.rejection.code === "outcome_unknown")
-        recorder.unanswered += 1;
+      if (result.rejection.code === "outcome_unknown") recorder.unanswered += 1;
       else recorder.reject(result.rejection.code);
       return;
     }

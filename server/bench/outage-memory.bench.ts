@@ -46,7 +46,10 @@ async function redisMemory(redis: Redis): Promise<number> {
 const round = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
 
 export default async function outageMemory(): Promise<Record<string, unknown>> {
-  const [pg, redisInstance] = await Promise.all([startPostgres(2791 + offset()), startRedis(2792 + offset())]);
+  const [pg, redisInstance] = await Promise.all([
+    startPostgres(2791 + offset()),
+    startRedis(2792 + offset()),
+  ]);
   const redis = new Redis(redisInstance.url);
   const server = await spawnServer(
     {
@@ -58,7 +61,9 @@ export default async function outageMemory(): Promise<Record<string, unknown>> {
     2793,
   );
   try {
-    console.error(`outage-memory: ${UNIVERSES} universes, ${CHARACTERS} characters at ${RATE}/s, bound ${BOUND}`);
+    console.error(
+      `outage-memory: ${UNIVERSES} universes, ${CHARACTERS} characters at ${RATE}/s, bound ${BOUND}`,
+    );
     const fleet = await populateLoom(server.url, {
       universes: UNIVERSES,
       characters: CHARACTERS,
@@ -132,8 +137,10 @@ export default async function outageMemory(): Promise<Record<string, unknown>> {
       baseline: { rssMb: base.rssMb, heapMb: base.heapMb, redisMb: base.redisMb },
       peak,
       /** Growth over the outage per turn that waited. */
-      heapKbPerWaitingTurn: Math.round((((peak.heapMb - base.heapMb) * MB) / Math.max(1, waiting) / 1024) * 10) / 10,
-      rssKbPerWaitingTurn: Math.round((((peak.rssMb - base.rssMb) * MB) / Math.max(1, waiting) / 1024) * 10) / 10,
+      heapKbPerWaitingTurn:
+        Math.round((((peak.heapMb - base.heapMb) * MB) / Math.max(1, waiting) / 1024) * 10) / 10,
+      rssKbPerWaitingTurn:
+        Math.round((((peak.rssMb - base.rssMb) * MB) / Math.max(1, waiting) / 1024) * 10) / 10,
       /** Samples once every universe was at the bound: refusals, and memory flat. */
       plateau: atBound.map((entry) => ({ s: entry.s, rssMb: entry.rssMb, heapMb: entry.heapMb })),
       refused: recorder.rejectedTotal,

@@ -130,7 +130,12 @@ export function playSteadily(
   let running = true;
   const loops = players.map(async (player) => {
     while (running) {
-      await act(player.session, player.characterId, into, { description: `${player.name} wades on` });
+      // the SDK's default act timeout: a command sent again on a new seat may wait for the
+      // player's new play session to start on a busy machine
+      await act(player.session, player.characterId, into, {
+        description: `${player.name} wades on`,
+        timeoutMs: 10_000,
+      });
       await new Promise((resolve) => setTimeout(resolve, everyMs));
     }
   });

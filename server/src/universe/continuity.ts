@@ -175,7 +175,9 @@ export async function endPlaySession(
   // (the newest; a session longer than that window is summed up from its end)
   const sessionTurns = await turnsSince(turnStore, authority, session.runId, session.startPosition).catch(
     (error: unknown) => {
-      log.warn(`universe ${authority.universe.id}: session ${session.id} summed up from memory: ${describeError(error)}`);
+      log.warn(
+        `universe ${authority.universe.id}: session ${session.id} summed up from memory: ${describeError(error)}`,
+      );
       return authority.recentTurns.filter(
         (turn) => turn.runId === session.runId && turn.position >= session.startPosition,
       );

@@ -170,9 +170,12 @@ export class Ownership {
     if (room.processId === matchMaker.processId) return true;
     const subscribed = await matchMaker.presence.channels(`p:${room.processId}`);
     if (subscribed.length > 0) return true;
-    log.info(`the room listing of universe ${universeId} belongs to process ${room.processId}, which is gone`, {
-      universeId,
-    });
+    log.info(
+      `the room listing of universe ${universeId} belongs to process ${room.processId}, which is gone`,
+      {
+        universeId,
+      },
+    );
     if (matchMaker.driver.cleanup) await matchMaker.driver.cleanup(room.processId);
     else await matchMaker.driver.remove(universeId);
     return false;
