@@ -27,8 +27,12 @@ export class Fleet {
   readonly members: SimMember[] = [];
   readonly acked: AckedTurn[] = [];
 
-  readonly recordAck = (turn: AckedTurn): void => {
+  /** Told of every acknowledged turn with when its command was sent (fault tests time recoveries). */
+  onAck: ((turn: AckedTurn, sentAt: number) => void) | null = null;
+
+  readonly recordAck = (turn: AckedTurn, sentAt: number): void => {
     this.acked.push(turn);
+    this.onAck?.(turn, sentAt);
   };
 
   get players(): SimMember[] {

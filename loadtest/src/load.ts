@@ -13,6 +13,8 @@ export interface DriveOptions {
   random: () => number;
   /** Called once a second while sending. */
   onSecond?: (elapsedS: number) => void;
+  /** Stops sending before `durationMs` is up (a fault scenario ends when it has recovered). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -44,10 +46,11 @@ export async function drive(fleet: Fleet, recorder: Recorder, options: DriveOpti
           }
           const at =
             start + phase + count * interval + (options.random() * 2 - 1) * options.jitter * interval;
-          if (at >= end) return resolve();
+          if (at >= end || options.signal?.aborted) return resolve();
           const timer = setTimeout(
             () => {
               timers.delete(timer);
+              if (options.signal?.aborted) return resolve();
               const command =
                 member.role === "gm"
                   ? gmCommand(options.random, count)

@@ -60,7 +60,8 @@ export class SimMember {
     readonly universe: number,
     readonly playerId: string,
     readonly characterId: string | null,
-    private readonly onAcked: (turn: AckedTurn) => void,
+    /** `sentAt`: when the command went out (performance.now()). */
+    private readonly onAcked: (turn: AckedTurn, sentAt: number) => void,
     /** Whether the server sends durable / persisted marks (the bare room does not). */
     private readonly marks = true,
   ) {
@@ -128,15 +129,17 @@ export class SimMember {
     this.inFlight.delete(seq);
     const { recorder } = entry;
     if (!result.ok) {
-      if (result.rejection.code === "outcome_unknown")
-        recorder.unanswered += 1;
+      if (result.rejection.code === "outcome_unknown") recorder.unanswered += 1;
       else recorder.reject(result.rejection.code);
       return;
     }
     recorder.ack(performance.now() - entry.sentAt);
     if (result.duplicate) recorder.duplicates += 1;
     else
-      this.onAcked({ universe: this.universe, id: ownCopy(result.turn.id), position: result.turn.position });
+      this.onAcked(
+        { universe: this.universe, id: ownCopy(result.turn.id), position: result.turn.position },
+        entry.sentAt,
+      );
     this.trackMarks(entry, result.turn.position);
   }
 

@@ -37,24 +37,3 @@ export function checkIntegrity(acked: readonly Acked[], timeline: readonly Turn[
   const gapless = positions.every((position, i) => position === (positions[0] ?? 1) + i);
   return { acknowledged: acked.length, lost, duplicated, gapless };
 }
-
-/** One line per scenario, the figures the fault suite reports. */
-export function reportScenario(
-  name: string,
-  integrity: Integrity,
-  extra: { servedAgainMs?: number | null; errors?: Record<string, number> } = {},
-): void {
-  const errors = Object.entries(extra.errors ?? {})
-    .map(([code, count]) => `${code}=${count}`)
-    .join(",");
-  const served =
-    extra.servedAgainMs === undefined
-      ? "n/a"
-      : extra.servedAgainMs === null
-        ? "never"
-        : `${extra.servedAgainMs} ms`;
-  console.log(
-    `fault scenario "${name}": acknowledged ${integrity.acknowledged}, lost ${integrity.lost}, ` +
-      `duplicated ${integrity.duplicated}, served again after ${served}, client errors {${errors}}`,
-  );
-}

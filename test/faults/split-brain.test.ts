@@ -1,70 +1,28 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { connect, type UniverseSession } from "../../client-sdk/src/index.ts";
-import { spawnServer, testPort, waitFor, type ChildServer } from "../support/server.ts";
-import { overcome, setTable } from "../support/players.ts";
-import {
-  startPostgres,
-  startRedis,
-  type PostgresInstance,
-  type RedisInstance,
-} from "../support/instances.ts";
+import { connect } from "../../client-sdk/src/index.ts";
+import { waitFor, type ChildServer } from "../support/server.ts";
+import { setTable } from "../support/players.ts";
 import { wholeTimeline } from "../support/records.ts";
-import { checkIntegrity, reportScenario, type Acked } from "./integrity.ts";
+import { checkIntegrity } from "./integrity.ts";
+import { faultSuite, play, reportFaultScenario, steadyLoad, tally } from "./harness.ts";
 
 // Finding 1 of the resilience review: Postgres down, and Redis (without persistence) restarted
 // meanwhile. The owner's stream, lock and fencing counter are gone while the database is behind.
 
-let pg: PostgresInstance;
-let redis: RedisInstance;
-const children: ChildServer[] = [];
+const suite = faultSuite({ postgres: 2701, redis: 2702 });
 
-beforeAll(async () => {
-  [pg, redis] = await Promise.all([startPostgres(testPort(2701)), startRedis(testPort(2702))]);
-});
-afterEach(async () => {
-  await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
-  await redis?.start(); // if a scenario left it stopped
-  await pg?.start();
-});
-afterAll(async () => {
-  await Promise.all([pg?.close(), redis?.close()]);
-});
-
-function env(): Record<string, string> {
-  return {
-    DATABASE_URL: pg.url,
-    REDIS_URL: redis.url,
+function server(port: number): Promise<ChildServer> {
+  return suite.server(port, {
     LOOM_LEASE_TTL_MS: "2000",
     LOOM_SHUTDOWN_DRAIN_MS: "1500",
     LOOM_RECONNECT_SECONDS: "0",
-  };
-}
-
-async function server(port: number): Promise<ChildServer> {
-  const child = await spawnServer(env(), port);
-  children.push(child);
-  return child;
-}
-
-/** Acts `count` times; acknowledged turns are recorded, refusals counted by code. */
-async function play(
-  session: UniverseSession,
-  characterId: string,
-  count: number,
-  acked: Acked[],
-  errors: Record<string, number>,
-): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    const result = await session.act(overcome(characterId), { timeoutMs: 5_000 });
-    if (result.ok) acked.push({ position: result.turn.position, id: result.turn.id });
-    else errors[result.rejection.code] = (errors[result.rejection.code] ?? 0) + 1;
-  }
+  });
 }
 
 async function lockOf(universeId: string): Promise<string | null> {
-  const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  const client = new Redis(suite.redis.url, { maxRetriesPerRequest: 1 });
   try {
     return await client.get(`loom:u:{${universeId}}:lock`);
   } finally {
@@ -78,35 +36,44 @@ describe("faults: a Redis restart while Postgres is behind", () => {
     const table = await setTable(a.url, ["Alex"]);
     const alex = table.players[0]!;
     const session = await alex.client.joinUniverse(table.universeId, { role: "player", runId: alex.runId });
-    const acked: Acked[] = [];
-    const errors: Record<string, number> = {};
-    await play(session, alex.characterId, 5, acked, errors);
-    await waitFor(() => session.persistedThrough >= acked.at(-1)!.position, 10_000, "persisted");
+    // the load's universes stay open on the same process through both faults
+    const load = await steadyLoad(a.url);
+    const own = tally();
+    await play(session, alex.characterId, 5, own);
+    await waitFor(() => session.persistedThrough >= own.acked.at(-1)!.position, 10_000, "persisted");
 
-    await pg.stop();
-    await play(session, alex.characterId, 10, acked, errors); // in Redis only
-    await redis.kill();
-    await redis.start(); // empty: stream, lock and fencing counter are gone
+    await suite.pg.stop();
+    await play(session, alex.characterId, 10, own); // in Redis only
+    await suite.redis.kill();
+    load.faultStarts();
+    await suite.redis.start(); // empty: stream, lock and fencing counter are gone
     // the first append meets a lock that is gone: refused, and the lease is taken again
-    for (let tries = 0; tries < 20 && acked.length < 20; tries++)
-      await play(session, alex.characterId, 1, acked, errors);
-    expect(acked.length).toBe(20);
+    for (let tries = 0; tries < 20 && own.acked.length < 20; tries++)
+      await play(session, alex.characterId, 1, own);
+    expect(own.acked.length).toBe(20);
+    const loadServedMs = await load.servedAgain();
     await session.leave(); // the room closes while the database is still down
     await waitFor(async () => (await lockOf(table.universeId)) === null, 20_000, "the lease released");
 
-    await pg.start();
+    await suite.pg.start();
     const started = Date.now();
     const b = await server(2712);
     const gm = connect(b.url).useToken(table.gm.playerToken!);
     const watch = await gm.joinUniverse(table.universeId, { role: "gm" });
-    const servedAgainMs = Date.now() - started;
+    const reopenedMs = Date.now() - started;
+    const loadOutcome = await load.finish();
     const timeline = await wholeTimeline(gm, table.universeId);
-    const integrity = checkIntegrity(acked, timeline);
-    reportScenario("redis restart while postgres is down, owner closes", integrity, {
-      servedAgainMs,
-      errors,
+    const integrity = checkIntegrity(own.acked, timeline);
+    const figures = reportFaultScenario("redis restart while postgres is down, owner closes", {
+      own: integrity,
+      ownErrors: own.errors,
+      load: loadOutcome,
+      servedAgainMs: loadServedMs,
     });
+    console.log(`the closed universe opened on another process ${reopenedMs} ms after postgres came back`);
     expect(integrity).toMatchObject({ lost: 0, duplicated: 0, gapless: true });
+    expect(loadOutcome.integrity, JSON.stringify(loadOutcome.integrity)).toMatchObject({ ok: true });
+    expect(figures).toMatchObject({ lost: 0, duplicated: 0 });
     expect(watch.state.head).toBe(timeline.at(-1)!.position);
     await watch.leave();
   });
@@ -116,17 +83,18 @@ describe("faults: a Redis restart while Postgres is behind", () => {
     const table = await setTable(a.url, ["Mara"]);
     const mara = table.players[0]!;
     const session = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
-    const acked: Acked[] = [];
-    const errors: Record<string, number> = {};
-    await play(session, mara.characterId, 3, acked, errors);
-    await waitFor(() => session.persistedThrough >= acked.at(-1)!.position, 10_000, "persisted");
-    await pg.stop();
-    await play(session, mara.characterId, 5, acked, errors);
-    expect(acked.length).toBe(8);
+    // No load generator here: every universe of the killed owner loses the turns only the lost
+    // stream had, by construction; the scenario is about what happens to them, shown on one.
+    const own = tally();
+    await play(session, mara.characterId, 3, own);
+    await waitFor(() => session.persistedThrough >= own.acked.at(-1)!.position, 10_000, "persisted");
+    await suite.pg.stop();
+    await play(session, mara.characterId, 5, own);
+    expect(own.acked.length).toBe(8);
     await a.stop("SIGKILL"); // the owner dies with 5 turns in Redis only…
-    await redis.kill(); // …and Redis forgets them
-    await redis.start();
-    await pg.start();
+    await suite.redis.kill(); // …and Redis forgets them
+    await suite.redis.start();
+    await suite.pg.start();
 
     const b = await server(2714);
     const gm = connect(b.url).useToken(table.gm.playerToken!);
@@ -136,11 +104,11 @@ describe("faults: a Redis restart while Postgres is behind", () => {
       (error: unknown) => error as Error & { code?: string; status?: number },
     );
     expect(refused?.message).toMatch(/live stream is gone/);
-    const sql = postgres(pg.url, { max: 1, onnotice: () => undefined });
+    const sql = postgres(suite.pg.url, { max: 1, onnotice: () => undefined });
     try {
       const [row] = await sql<Array<{ head: number }>>`
         select head_position as head from universes where id = ${table.universeId}`;
-      expect(row!.head).toBeLessThan(acked.at(-1)!.position);
+      expect(row!.head).toBeLessThan(own.acked.at(-1)!.position);
       // the operator's way out when that owner is gone for good (README, "When Redis loses its data")
       await sql`update universe_leases set settled_token = lease_token where universe_id = ${table.universeId}`;
     } finally {
@@ -148,14 +116,11 @@ describe("faults: a Redis restart while Postgres is behind", () => {
     }
     const watch = await gm.joinUniverse(table.universeId, { role: "gm" });
     const timeline = await wholeTimeline(gm, table.universeId);
-    const integrity = checkIntegrity(acked, timeline);
-    reportScenario(
-      "redis restart after the owner died unpersisted (refused, then settled by hand)",
-      integrity,
-      {
-        errors,
-      },
-    );
+    const integrity = checkIntegrity(own.acked, timeline);
+    reportFaultScenario("redis restart after the owner died unpersisted (refused, then settled by hand)", {
+      own: integrity,
+      ownErrors: own.errors,
+    });
     // what an operator accepts by settling by hand: the turns only the lost stream had
     expect(integrity.lost).toBe(5);
     expect(integrity.duplicated).toBe(0);

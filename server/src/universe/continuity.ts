@@ -175,7 +175,9 @@ export async function endPlaySession(
   // (the newest; a session longer than that window is summed up from its end)
   const sessionTurns = await turnsSince(turnStore, authority, session.runId, session.startPosition).catch(
     (error: unknown) => {
-      log.warn(`universe ${authority.universe.id}: session ${session.id} summed up from memory: ${describeError(error)}`);
+      log.warn(
+        `universe ${authority.universe.id}: session ${session.id} summed up from memory: ${describeError(error)}`,
+      );
       return authority.recentTurns.filter(
         (turn) => turn.runId === session.runId && turn.position >= session.startPosition,
       );
@@ -230,31 +232,36 @@ export async function closeInterruptedSessions(
       });
     if (turn.kind === "session_end") open.delete(turn.runId);
   }
-  let closed = 0;
-  for (const session of open.values()) {
-    const run = await turnStore.getRun(session.runId);
-    const characterId = session.characterId ?? run?.characterId;
-    if (!run || !characterId || !authority.state.characters[characterId]) continue;
-    const before =
-      session.startPosition - 1 <= persisted
-        ? (await turnStore.stateAt(authority.universe.id, session.startPosition - 1)).state
-        : authority.state;
-    const ended = await endPlaySession(
-      turnStore,
-      authority,
-      {
-        id: "",
-        runId: run.id,
-        characterId,
-        playerId: run.playerId,
-        startPosition: session.startPosition,
-        before,
-      },
-      "interrupted",
-    );
-    if ("rejected" in ended) log.warn(`session of run ${run.id} could not be closed: ${ended.message}`);
-    else closed += 1;
-  }
+  // each one's reads (its run, the state it began in, its turns) in parallel: a universe opened
+  // after its process died keeps its players waiting until every session is closed
+  const ended = await Promise.all(
+    [...open.values()].map(async (session) => {
+      const run = await turnStore.getRun(session.runId);
+      const characterId = session.characterId ?? run?.characterId;
+      if (!run || !characterId || !authority.state.characters[characterId]) return false;
+      const before =
+        session.startPosition - 1 <= persisted
+          ? (await turnStore.stateAt(authority.universe.id, session.startPosition - 1)).state
+          : authority.state;
+      const result = await endPlaySession(
+        turnStore,
+        authority,
+        {
+          id: "",
+          runId: run.id,
+          characterId,
+          playerId: run.playerId,
+          startPosition: session.startPosition,
+          before,
+        },
+        "interrupted",
+      );
+      if (!("rejected" in result)) return true;
+      log.warn(`session of run ${run.id} could not be closed: ${result.message}`);
+      return false;
+    }),
+  );
+  const closed = ended.filter(Boolean).length;
   return closed;
 }
 

@@ -120,7 +120,10 @@ export class Ownership {
   }
 
   private async openOnce(universeId: string): Promise<void> {
-    const deadline = Date.now() + this.options.leaseTtlMs + 5_000;
+    const startedAt = Date.now();
+    const deadline = startedAt + this.options.leaseTtlMs + 5_000;
+    /** When this open first found the lease held by another process that serves no room. */
+    let waitingSince: number | null = null;
     for (;;) {
       const local = this.open_.get(universeId);
       if (local?.closing) {
@@ -131,6 +134,7 @@ export class Ownership {
       const holder = await this.options.liveStore.owner(universeId);
       if (holder && holder.owner !== this.options.processId) {
         if (await this.listed(universeId)) return;
+        waitingSince ??= Date.now();
       } else {
         const ledger = (await this.options.leases?.read(universeId)) ?? { leaseToken: 0, settledToken: 0 };
         const lease = await this.options.liveStore.acquire(
@@ -139,7 +143,9 @@ export class Ownership {
           this.options.leaseTtlMs,
           ledger.leaseToken,
         );
-        if (lease && (await this.create(universeId, lease, ledger))) return;
+        const leaseAt = Date.now();
+        if (lease && (await this.create(universeId, lease, ledger, { startedAt, waitingSince, leaseAt })))
+          return;
       }
       if (Date.now() > deadline)
         throw new UniverseUnavailableError(universeId, "its owner did not come up in time");
@@ -147,9 +153,32 @@ export class Ownership {
     }
   }
 
+  /**
+   * Whether a live process lists a room for the universe. A listing left by a process that died
+   * (kill -9, a lost machine) would send every join to an address that no longer answers, and
+   * Colyseus finds that out only after two timeouts of its own (the seat reservation, then a
+   * health check) per join. A Colyseus process subscribes to its own channel for as long as its
+   * Redis connection lives, and Redis drops the subscription the moment that connection closes,
+   * so a listing whose process has no subscriber is removed here, with the process's other
+   * listings. The lease still decides who may open the universe: this only stops joins going
+   * to the dead process while its lease runs out.
+   */
   private async listed(universeId: string): Promise<boolean> {
     const rooms = await matchMaker.query({ roomId: universeId });
-    return rooms.length > 0;
+    const room = rooms[0];
+    if (!room) return false;
+    if (room.processId === matchMaker.processId) return true;
+    const subscribed = await matchMaker.presence.channels(`p:${room.processId}`);
+    if (subscribed.length > 0) return true;
+    log.info(
+      `the room listing of universe ${universeId} belongs to process ${room.processId}, which is gone`,
+      {
+        universeId,
+      },
+    );
+    if (matchMaker.driver.cleanup) await matchMaker.driver.cleanup(room.processId);
+    else await matchMaker.driver.remove(universeId);
+    return false;
   }
 
   /** Sessions a previous owner left open end before anyone joins (continuity.ts). */
@@ -178,8 +207,21 @@ export class Ownership {
    * them back or persisted them (or an operator settles the lease: README, "When Redis loses its
    * data").
    */
-  private async create(universeId: string, lease: Lease, ledger: LeaseRecord): Promise<boolean> {
+  private async create(
+    universeId: string,
+    lease: Lease,
+    ledger: LeaseRecord,
+    timing: { startedAt: number; waitingSince: number | null; leaseAt: number },
+  ): Promise<boolean> {
     const { liveStore, leases } = this.options;
+    /** Milliseconds per step of the open, for its log line. */
+    const steps: Record<string, number> = {};
+    let stepStart = Date.now();
+    const step = (name: string) => {
+      const now = Date.now();
+      steps[name] = now - stepStart;
+      stepStart = now;
+    };
     const universe = await this.options.turnStore.getUniverse(universeId);
     if (!universe) {
       await liveStore.release(lease);
@@ -197,6 +239,7 @@ export class Ownership {
       // A listing left by a process that died while owning the universe would misroute joins.
       const stale = await matchMaker.query({ roomId: universeId });
       if (stale.length > 0) await matchMaker.driver.remove(universeId);
+      step("registerMs");
       const options: AuthorityOptions = {
         universe,
         turnStore: this.options.turnStore,
@@ -213,10 +256,20 @@ export class Ownership {
       const authority = await UniverseAuthority.hydrate(options);
       // from now on a missing stream means the live store lost it
       await liveStore.ensureStream(lease, authority.persistedThrough);
+      step("hydrateMs");
       await this.closeInterrupted(authority);
+      step("interruptedSessionsMs");
       this.handoff.set(universeId, authority);
       await matchMaker.handleCreateRoom(UNIVERSE_ROOM, { universeId }, undefined, universeId);
-      log.info(`opened universe ${universeId} (lease ${lease.token})`, { universeId });
+      step("roomMs");
+      // where an open's time went, the wait for a previous owner's lease to lapse first: after a
+      // process dies, that is what its universes' players wait for
+      log.info(`opened universe ${universeId} (lease ${lease.token})`, {
+        universeId,
+        openMs: Date.now() - timing.startedAt,
+        leaseWaitMs: timing.waitingSince === null ? 0 : timing.leaseAt - timing.waitingSince,
+        ...steps,
+      });
       return true;
     } catch (error) {
       this.handoff.delete(universeId);
