@@ -13,7 +13,7 @@ import postgres from "postgres";
  * processes inherit the worker's variables, so a server a test spawns uses the same resources.
  */
 
-/** Test servers listen on ports 2589–2688 (test/support/server.ts), so blocks of 100 never overlap. */
+/** Test servers listen on ports 2589–2688 (TEST_PORTS in server.ts), so blocks of 100 never overlap. */
 const PORT_STRIDE = 100;
 
 const slot = Number(process.env.VITEST_POOL_ID ?? 1);
@@ -28,6 +28,8 @@ const portOffset = Number(base("LOOM_TEST_PORT_OFFSET") ?? 0);
 const databaseUrl = base("DATABASE_URL");
 const redisUrl = base("REDIS_URL");
 
+// testPort() refuses a port outside the block, which would meet the next worker's
+process.env.LOOM_TEST_WORKER_PORTS = "1";
 if (slot > 1) {
   process.env.LOOM_TEST_PORT_OFFSET = String(portOffset + (slot - 1) * PORT_STRIDE);
   if (databaseUrl) process.env.DATABASE_URL = await workerDatabase(databaseUrl, slot);
