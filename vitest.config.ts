@@ -1,36 +1,66 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
-// Colyseus core calls process.send through @pm2/io, which breaks the default `forks` pool;
-// suites that boot a server share the matchmaker singleton and port 2568, so files run one at a time.
-// Three projects: `main` is `npm test`; `load` (the load-test harness, its own minutes of load) is
-// `npm run test:load`; `faults` (fault injection against Postgres and Redis instances each scenario
-// starts itself) is `npm run test:faults`. `.ci/run` runs all three. `npx vitest run <file>` finds
-// a file in any.
+// Colyseus core calls process.send through @pm2/io, which breaks the default `forks` pool, so
+// files run in worker threads; each thread has its own module instances, hence its own
+// matchmaker. `main` runs LOOM_TEST_WORKERS files at once (default: one per core, at most 3: a
+// server test waits on sockets and databases as much as it computes, and a machine busier than
+// that makes hooks time out); test/support/worker-setup.ts gives
+// every worker its own ports, Postgres database and Redis database. Files that measure time or
+// drive a browser are `main-serial`, run alone after the rest.
+// `npm test` runs both; `load` (the load-test harness, its own minutes of load) is
+// `npm run test:load`; `faults` (fault injection against Postgres and Redis instances each
+// scenario starts itself) is `npm run test:faults`, both one file at a time. `.ci/run` runs all.
+// `npx vitest run <file>` finds a file in any.
+const SERIAL = [
+  // drives Chromium, and its pages wait on timers
+  "test/browser.test.ts",
+  // acks must come back within a bound while a narrator endpoint stalls
+  "test/narration.test.ts",
+  // event-loop and timeout measurements
+  "server/src/metrics.test.ts",
+  "server/src/narrator/openai-narrator.test.ts",
+];
+const MAIN = ["shared/**/*.test.ts", "server/**/*.test.ts", "client-sdk/**/*.test.ts", "test/**/*.test.ts"];
+const workers = Number(process.env.LOOM_TEST_WORKERS ?? Math.min(3, availableParallelism()));
+
 export default defineConfig({
   test: {
     pool: "threads",
-    fileParallelism: false,
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // a machine shared with other work can take minutes to boot an embedded server
+    hookTimeout: Number(process.env.LOOM_TEST_HOOK_TIMEOUT_MS ?? 60_000),
     projects: [
       {
         extends: true,
         test: {
           name: "main",
-          include: [
-            "shared/**/*.test.ts",
-            "server/**/*.test.ts",
-            "client-sdk/**/*.test.ts",
-            "test/**/*.test.ts",
-          ],
-          exclude: ["test/faults/**", "**/node_modules/**"],
+          include: MAIN,
+          exclude: ["test/faults/**", "**/node_modules/**", ...SERIAL],
+          maxWorkers: workers,
+          fileParallelism: workers > 1,
+          setupFiles: ["test/support/worker-setup.ts"],
         },
       },
       {
         extends: true,
-        test: { name: "faults", include: ["test/faults/**/*.test.ts"], testTimeout: 120_000 },
+        test: {
+          name: "main-serial",
+          include: SERIAL,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
       },
-      { extends: true, test: { name: "load", include: ["loadtest/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: {
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          testTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      { extends: true, test: { name: "load", include: ["loadtest/**/*.test.ts"], fileParallelism: false } },
     ],
   },
 });

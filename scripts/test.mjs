@@ -1,4 +1,4 @@
-// Runs a vitest project (`--project main` for `npm test`, `--project load` for `npm run test:load`)
+// Runs vitest projects (`--project main --project main-serial` for `npm test`, `--project load` for `npm run test:load`)
 // and ends with one summary line:
 //   tests: N passed, N failed, N skipped
 // where "skipped" is every declared test that did not run (skipped, todo, or in a skipped block).

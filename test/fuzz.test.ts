@@ -6,7 +6,7 @@ import type { LoomServer } from "../server/src/app.ts";
 import { modes, startServer, type Mode } from "./support/server.ts";
 import { setTable, type Table } from "./support/players.ts";
 import { RawSeat } from "./fuzz/seat.ts";
-import { frames, type GeneratedFrame } from "./fuzz/frames.ts";
+import { frames, type FrameKind, type GeneratedFrame } from "./fuzz/frames.ts";
 import { declaredRoutes } from "./fuzz/http.ts";
 import type { HttpJob, HttpJobResult } from "./fuzz/http-send.ts";
 import { checkUniverses } from "./fuzz/invariants.ts";
@@ -18,14 +18,16 @@ import { checkUniverses } from "./fuzz/invariants.ts";
  * replay of its timeline, and every turn that appeared must be one somebody was told about (an
  * ack, or a 2xx answer naming it): a refused input changes nothing.
  *
- * LOOM_FUZZ_FRAMES (default 100,000 with CI set, else 10,000), LOOM_FUZZ_HTTP (default 10,000 per
+ * LOOM_FUZZ_FRAMES (default 20,000 with CI set, else 10,000), LOOM_FUZZ_HTTP (default 1,000 per
  * route with CI set, else 500) and LOOM_FUZZ_SEED set the run in embedded mode; Postgres + Redis,
- * whose request path is the same code over other stores, gets a tenth of each.
+ * whose request path is the same code over other stores, gets a tenth of each. Every route and
+ * every message type gets its share at any of these counts; a longer run (the variables) draws
+ * more of the same generators, for a soak rather than for coverage.
  * LOOM_FUZZ_VERBOSE=1 prints each route's answers by status. The summary line is `fuzz: N frames, N http requests, …`.
  */
 const FULL = Boolean(process.env.CI);
-const FRAMES = Number(process.env.LOOM_FUZZ_FRAMES ?? (FULL ? 100_000 : 10_000));
-const HTTP_PER_ROUTE = Number(process.env.LOOM_FUZZ_HTTP ?? (FULL ? 10_000 : 500));
+const FRAMES = Number(process.env.LOOM_FUZZ_FRAMES ?? (FULL ? 20_000 : 10_000));
+const HTTP_PER_ROUTE = Number(process.env.LOOM_FUZZ_HTTP ?? (FULL ? 1_000 : 500));
 const SEED = Number(process.env.LOOM_FUZZ_SEED ?? 20_261_201);
 const FRAME_BATCH = 5_000;
 const HTTP_CONCURRENCY = 16;
@@ -44,6 +46,14 @@ afterAll(() => {
     `fuzz: ${totals.frames} frames, ${totals.requests} http requests, ${totals.crashes} crashes, ${totals.changes} state changes`,
   );
 });
+
+const EVERY_SEAT_AND_KIND = (["gm", "player", "spectator"] as const)
+  .flatMap((seat) =>
+    (["message", "unknown-type", "damaged", "noise", "no-payload"] satisfies FrameKind[]).map(
+      (kind) => `${seat} ${kind}`,
+    ),
+  )
+  .sort();
 
 /** Seats (re)joining and leaving start and end sessions; every other turn must have been acknowledged. */
 const SEATING = new Set(["session_start", "session_end"]);
@@ -168,11 +178,13 @@ function fuzzSuite(mode: Mode): void {
     let marker = 1_000_000_000;
     const problems: string[] = [];
     const arbitrary = frames(cast);
+    const drawn = new Set<string>();
     for (let start = 0; start < frameCount; start += FRAME_BATCH) {
       const size = Math.min(FRAME_BATCH, frameCount - start);
       const generated = fc.sample(arbitrary, { seed: SEED + start, numRuns: size });
       const before = await heads();
       for (const frame of generated) {
+        drawn.add(`${frame.seat} ${frame.kind}`);
         if ((await seat(frame.seat)).send(frame.bytes)) sent++;
       }
       for (const which of ["gm", "player", "spectator"] as const) await (await seat(which)).sync(marker++);
@@ -187,6 +199,8 @@ function fuzzSuite(mode: Mode): void {
     expect(problems).toEqual([]);
     expect(distinct(crashes)).toEqual([]);
     expect(sent).toBeGreaterThanOrEqual(frameCount * 0.95);
+    // the rarest kind is one frame in 90, so from a thousand frames on every seat sends every kind
+    if (frameCount >= 1_000) expect([...drawn].sort()).toEqual(EVERY_SEAT_AND_KIND);
   }, 900_000);
 
   it("refuses a path that does not decode or holds NUL with a coded 400", async () => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig, type LoomConfig } from "../../server/src/config.ts";
@@ -27,13 +28,41 @@ const TEST_LIMIT_ENV = Object.fromEntries(
 );
 
 /**
- * Test servers listen on fixed ports (the matchmaker is a singleton per process); a checkout that
- * runs its suite beside another one shifts them all with LOOM_TEST_PORT_OFFSET.
+ * Test servers listen on fixed ports (the matchmaker is a singleton per thread); a checkout that
+ * runs its suite beside another one shifts them all with LOOM_TEST_PORT_OFFSET, and each parallel
+ * worker shifts its own by another 100 (worker-setup.ts). Ports of `npm test`'s files therefore
+ * stay within one block of 100; the fault suite, which runs alone, uses the next one.
  */
+export const TEST_PORTS = { first: 2589, last: 2688 } as const;
+
 export function testPort(port: number): number {
+  const parallel = process.env.LOOM_TEST_WORKER_PORTS === "1";
+  if (parallel && (port < TEST_PORTS.first || port > TEST_PORTS.last))
+    throw new Error(
+      `test port ${port} is outside ${TEST_PORTS.first}–${TEST_PORTS.last}: it would meet another worker's`,
+    );
   return port + Number(process.env.LOOM_TEST_PORT_OFFSET ?? 0);
 }
 const root = resolve(import.meta.dirname, "../..");
+
+/**
+ * Waits until nothing listens on `port`. The worker thread that ran the previous file on these
+ * ports is terminated while the next file starts, and may still hold a server a failed hook left
+ * running; its sockets close when the thread is gone.
+ */
+async function portFree(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const free = await new Promise<boolean>((resolveFree) => {
+      const probe = createServer();
+      probe.once("error", () => resolveFree(false));
+      probe.listen(port, () => probe.close(() => resolveFree(true)));
+    });
+    if (free) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} is still in use after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 export interface Mode {
   name: string;
@@ -82,6 +111,7 @@ export async function startServer(
       port: testPort(overrides.port ?? 2590),
     },
   );
+  await portFree(config.port);
   const server = await startLoomServer(config);
   return { ...server, url: `http://127.0.0.1:${config.port}` };
 }
@@ -132,6 +162,7 @@ export interface ChildServer {
 
 /** Starts a server as a child process (`npm start`'s entry point) and waits for /healthz. */
 export async function spawnServer(env: Record<string, string>, port: number): Promise<ChildServer> {
+  await portFree(testPort(port));
   const child = spawn(process.execPath, ["--import", "tsx", join(root, "server/src/main.ts")], {
     cwd: root,
     env: {
