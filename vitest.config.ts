@@ -1,11 +1,10 @@
-import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 // Colyseus core calls process.send through @pm2/io, which breaks the default `forks` pool, so
 // files run in worker threads; each thread has its own module instances, hence its own
-// matchmaker. `main` runs LOOM_TEST_WORKERS files at once (default: one per core, at most 3: a
-// server test waits on sockets and databases as much as it computes, and a machine busier than
-// that makes hooks time out); test/support/worker-setup.ts gives
+// matchmaker. `main` runs LOOM_TEST_WORKERS files at once (default 1: an embedded server's start
+// costs seconds of CPU, so on two cores several at once make hooks time out; more workers suit
+// a machine with cores to spare); test/support/worker-setup.ts gives
 // every worker its own ports, Postgres database and Redis database. Files that measure time or
 // drive a browser are `main-serial`, run alone after the rest.
 // `npm test` runs both; `load` (the load-test harness, its own minutes of load) is
@@ -22,7 +21,7 @@ const SERIAL = [
   "server/src/narrator/openai-narrator.test.ts",
 ];
 const MAIN = ["shared/**/*.test.ts", "server/**/*.test.ts", "client-sdk/**/*.test.ts", "test/**/*.test.ts"];
-const workers = Number(process.env.LOOM_TEST_WORKERS ?? Math.min(3, availableParallelism()));
+const workers = Number(process.env.LOOM_TEST_WORKERS ?? 1);
 
 export default defineConfig({
   test: {

@@ -26,8 +26,7 @@ import { tempDir } from "./support/server.ts";
  * actions, GM events, scenes, compels, undos, retcons, sessions), narrated, with a branch that
  * plays on with dice of its own: every snapshot of every import has the checksum of the original's
  * at the same position, and replaying each import from its genesis agrees with every snapshot.
- * 5,000 turns on Postgres, so that export pages and import batches (2,000 turns each) are crossed
- * more than once; 2,000 embedded, where PGlite is slower (the same code either way).
+ * 10,000 turns on Postgres; 2,000 embedded, where PGlite is slower (the same code either way).
  */
 const SEED = 17_017;
 const SNAPSHOT_EVERY = 250;
@@ -43,7 +42,7 @@ const sizes: Array<{ name: string; databaseUrl: string | null; size: Size }> = [
   {
     name: "postgres",
     databaseUrl: process.env.DATABASE_URL || null,
-    size: { turns: 5_000, branchAt: 3_000, branchTurns: 1_500 },
+    size: { turns: 10_000, branchAt: 6_000, branchTurns: 3_000 },
   },
 ];
 
