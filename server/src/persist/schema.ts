@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  customType,
   index,
   integer,
   json,
@@ -199,8 +200,8 @@ export const playSessions = pgTable(
 
 /**
  * The text a turn is found by (input text, event descriptions, narration) as an English
- * tsvector. No column stores it: the GIN index `turns_search_idx` is built over this expression,
- * and a search must use the identical expression for the planner to use that index.
+ * tsvector, over a `turns` row (or a row of the same column names). What `turn_search` stores
+ * for a turn, and what a search evaluates on the turns the indexer has not reached yet.
  */
 export const turnSearchDocument = sql`to_tsvector('english'::regconfig, coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', ''))`;
 
@@ -220,7 +221,8 @@ export const turnMajor = sql`"events" @> '[{"major":true}]'::jsonb`;
  * unique (the universe is checked on the row); a character's turns by (universe, character,
  * position), so a character filter reads that character's rows however rare they are; the major
  * turns by (universe, position), partial (`turnMajor`), which "while you were away" reads newest
- * first and caps; and full-text search (`turnSearchDocument`).
+ * first and caps. Full-text search is not among them: it lives in `turn_search`, filled behind
+ * the log (search-index.ts), because the English tsvector costs more than the rest of the insert.
  */
 export const turns = pgTable(
   "turns",
@@ -255,9 +257,39 @@ export const turns = pgTable(
       .on(t.universeId, t.characterId, t.position)
       .where(sql`${sql.identifier("character_id")} is not null`),
     index("turns_major_idx").on(t.universeId, t.position).where(turnMajor),
-    index("turns_search_idx").using("gin", turnSearchDocument),
   ],
 );
+
+const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
+
+/**
+ * The search document (`turnSearchDocument`) of each stored turn whose text is not empty, keyed
+ * like the turn: a branch finds its inherited turns under its ancestors' ids, as it reads them.
+ * Written behind the log by the search indexer, in batches, and by a narration's write; a turn
+ * the indexer has not reached (past `search_progress`) is searched on its row instead.
+ */
+export const turnSearch = pgTable(
+  "turn_search",
+  {
+    universeId: text("universe_id").notNull(),
+    position: integer("position").notNull(),
+    document: tsvector("document").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "turn_search_pkey", columns: [t.universeId, t.position] }),
+    index("turn_search_document_idx").using("gin", t.document),
+  ],
+);
+
+/**
+ * The search indexer's high-water mark per universe: every turn of the universe's own rows at a
+ * position up to `indexed_through` has its document in `turn_search` (or has no text). Apart from
+ * `universes`, whose row every append locks to move the head.
+ */
+export const searchProgress = pgTable("search_progress", {
+  universeId: text("universe_id").primaryKey(),
+  indexedThrough: integer("indexed_through").notNull().default(0),
+});
 
 /**
  * A branch's undo of a turn it shares with its parent: the parent's row is not touched, so the
