@@ -1,5 +1,7 @@
 // Append: turns per second through appendTurns (head check, insert, snapshots, one transaction per
-// batch, a snapshot every 100 turns) for a few batch sizes, turns generated beforehand. Target ≥ 20 000 turns/s on Postgres.
+// batch, a snapshot every 100 turns) for a few batch sizes, turns generated beforehand, with the
+// store's search indexer writing documents behind them as it does in a server; then how long the
+// indexer takes after the last append to reach the head. Target ≥ 20 000 turns/s on Postgres.
 import type { Snapshot, Turn } from "@loom/shared";
 import { checksum } from "@loom/shared";
 import { openBenchDatabase } from "./fixture.ts";
@@ -43,8 +45,13 @@ export default async function append(): Promise<Record<string, unknown>> {
       for (const batch of batches)
         ({ head } = await database.store.appendTurns(id, { expectedHead: head, ...batch }));
       const seconds = (performance.now() - started) / 1000;
+      await database.store.settleSearchIndex();
+      const indexed = (performance.now() - started) / 1000 - seconds;
       figures[`batch_${size}_turns_per_s`] = Math.round(TURNS / seconds);
-      process.stderr.write(`  batch ${size}: ${TURNS} turns in ${seconds.toFixed(2)} s\n`);
+      figures[`batch_${size}_index_behind_s`] = Math.round(indexed * 100) / 100;
+      process.stderr.write(
+        `  batch ${size}: ${TURNS} turns in ${seconds.toFixed(2)} s, indexed ${indexed.toFixed(2)} s after\n`,
+      );
     }
     return { driver: database.driver, turns_per_run: TURNS, ...figures };
   } finally {

@@ -199,11 +199,11 @@ export const playSessions = pgTable(
 );
 
 /**
- * The text a turn is found by (input text, event descriptions, narration) as an English
- * tsvector, over a `turns` row (or a row of the same column names). What `turn_search` stores
- * for a turn, and what a search evaluates on the turns the indexer has not reached yet.
+ * The text a turn is found by (input text, event descriptions, narration), over a `turns` row (or
+ * a row of the same column names), and its English tsvector: what a search matches a turn against.
  */
-export const turnSearchDocument = sql`to_tsvector('english'::regconfig, coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', ''))`;
+export const turnSearchText = sql`coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', '')`;
+export const turnSearchDocument = sql`to_tsvector('english'::regconfig, ${turnSearchText})`;
 
 /**
  * The rows "while you were away" reads: turns with a major event. A query must state this
@@ -263,28 +263,35 @@ export const turns = pgTable(
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
 
 /**
- * The search document (`turnSearchDocument`) of each stored turn whose text is not empty, keyed
- * like the turn: a branch finds its inherited turns under its ancestors' ids, as it reads them.
- * Written behind the log by the search indexer, in batches, and by a narration's write; a turn
- * the indexer has not reached (past `search_progress`) is searched on its row instead.
+ * Which turns may hold a word: one row per block of `SEARCH_BLOCK` positions of a universe's own
+ * rows (block k holds positions 32k+1 to 32k+32), its document the lexemes of all their text
+ * without positions (`strip`). A block that has a search's words is a candidate; its turns are
+ * then matched one by one (`turnSearchDocument`). A document per turn, with positions, would take
+ * several times the index and the row of a block's, for the same turns. Keyed by the universe
+ * that stores the rows: a branch finds its inherited turns under its ancestors' ids, as it reads
+ * them. Written behind the log by the search indexer and merged into by a narration's write; a
+ * turn the indexer has not reached (past `search_progress`) is matched on its row alone.
  */
 export const turnSearch = pgTable(
   "turn_search",
   {
     universeId: text("universe_id").notNull(),
-    position: integer("position").notNull(),
+    block: integer("block").notNull(),
     document: tsvector("document").notNull(),
   },
   (t) => [
-    primaryKey({ name: "turn_search_pkey", columns: [t.universeId, t.position] }),
+    primaryKey({ name: "turn_search_pkey", columns: [t.universeId, t.block] }),
     index("turn_search_document_idx").using("gin", t.document),
   ],
 );
 
+/** Positions a `turn_search` row covers. */
+export const SEARCH_BLOCK = 32;
+
 /**
- * The search indexer's high-water mark per universe: every turn of the universe's own rows at a
- * position up to `indexed_through` has its document in `turn_search` (or has no text). Apart from
- * `universes`, whose row every append locks to move the head.
+ * The search indexer's high-water mark per universe, a multiple of `SEARCH_BLOCK`: the text of
+ * every turn of the universe's own rows up to `indexed_through` is in its block's document. Apart
+ * from `universes`, whose row every append locks to move the head.
  */
 export const searchProgress = pgTable("search_progress", {
   universeId: text("universe_id").primaryKey(),

@@ -1,20 +1,29 @@
 import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { rowsOf, type Db } from "./rows.ts";
-import { searchProgress, turnSearch, turnSearchDocument, turns } from "./schema.ts";
+import {
+  SEARCH_BLOCK,
+  searchProgress,
+  turnSearch,
+  turnSearchDocument,
+  turnSearchText,
+  turns,
+  universes,
+} from "./schema.ts";
 
 /**
  * Full-text search behind the log. An append writes no search document: the English tsvector of a
  * turn costs more than the rest of its insert, and paying it inside the append transaction bounds
  * how fast a universe's turns become durable. The indexer writes the documents of what was
- * appended in batches, a moment later, and moves the universe's mark (`search_progress`) in the
- * same statement. A search reads `turn_search` up to the mark and evaluates the document on the
- * rows past it (`searchCondition`), so a turn is found as soon as it is persisted, whatever the
- * indexer's lag; the lag only decides how many rows a search evaluates itself.
+ * appended in batches, a moment later, a block of `SEARCH_BLOCK` turns at a time (schema.ts,
+ * `turn_search`), and moves the universe's mark (`search_progress`) in the same statement. A
+ * search takes the turns of the candidate blocks up to the mark and every turn past it, and
+ * matches each on its own text (`searchCondition`), so a turn is found as soon as it is persisted,
+ * whatever the indexer's lag; the lag only decides how many rows a search matches itself.
  */
 
-/** Turns indexed per statement: one transaction, a few hundred milliseconds of the database's time. */
-const BATCH = 2_000;
+/** Turns indexed per statement (whole blocks): one transaction, a fraction of a second of the database's time. */
+const BATCH = 64 * SEARCH_BLOCK;
 
 export interface SearchIndexOptions {
   /** How long after an append the indexer waits, gathering what is appended meanwhile. Default 100 ms. */
@@ -26,45 +35,58 @@ export interface SearchIndexOptions {
   catchUp?: boolean;
 }
 
-/** The next turns of a universe past its mark, indexed; how many turns that covered. */
+/** A block's document: the lexemes of its turns' text, without positions. */
+const blockDocument = (text: SQL) => sql`strip(to_tsvector('english'::regconfig, ${text}))`;
+
+/**
+ * The next whole blocks of a universe past its mark, up to its head, indexed; how many positions
+ * that covered (0: nothing left but the head's unfinished block). A block's document is merged
+ * into one a narration wrote first (reindexTurns), never replaced.
+ */
 export async function indexNext(db: Db, universeId: string, limit = BATCH): Promise<number> {
   const result = await db.execute(sql`
     with mark as (
       select coalesce((select ${searchProgress.indexedThrough} from ${searchProgress} where ${searchProgress.universeId} = ${universeId}), 0) as through
-    ), batch as (
-      select ${turns.position} as position, ${turnSearchDocument} as document from ${turns}
-      where ${turns.universeId} = ${universeId} and ${turns.position} > (select through from mark)
-      order by ${turns.position} limit ${limit}
+    ), span as (
+      select through, least(through + ${limit}, (select (head_position / ${SEARCH_BLOCK}) * ${SEARCH_BLOCK} from ${universes} where id = ${universeId})) as upto
+      from mark
+    ), blocks as (
+      select (${turns.position} - 1) / ${SEARCH_BLOCK} as block, string_agg(${turnSearchText}, ' ') as text
+      from ${turns}
+      where ${turns.universeId} = ${universeId} and ${turns.position} > (select through from span) and ${turns.position} <= (select upto from span)
+      group by 1
     ), written as (
-      insert into ${turnSearch} (universe_id, position, document)
-      select ${universeId}, position, document from batch where length(document) > 0
-      on conflict do nothing
+      insert into ${turnSearch} (universe_id, block, document)
+      select ${universeId}, block, document from (select block, ${blockDocument(sql`text`)} as document from blocks) as b
+      where length(document) > 0
+      on conflict (universe_id, block) do update set document = ${turnSearch.document} || excluded.document
     ), moved as (
       insert into ${searchProgress} (universe_id, indexed_through)
-      select ${universeId}, max(position) from batch having count(*) > 0
+      select ${universeId}, upto from span where upto > through
       on conflict (universe_id) do update set indexed_through = greatest(${searchProgress.indexedThrough}, excluded.indexed_through)
     )
-    select count(*)::integer as covered from batch`);
+    select greatest(upto - through, 0)::integer as covered from span`);
   return Number(rowsOf<{ covered: number }>(result)[0]?.covered ?? 0);
 }
 
 /**
- * The documents of turns whose text changed (a narration written), replaced whatever the mark:
- * the indexer may be reading the row as it was, and never overwrites a document it finds.
+ * Merges the text of turns that changed (a narration written) into their blocks' documents,
+ * whatever the mark: the indexer may be reading the rows as they were, and merges in turn.
  */
 export async function reindexTurns(db: Db, universeId: string, positions: number[]): Promise<void> {
   if (positions.length === 0) return;
   await db.execute(sql`
-    insert into ${turnSearch} (universe_id, position, document)
-    select universe_id, position, document from (
-      select ${turns.universeId} as universe_id, ${turns.position} as position, ${turnSearchDocument} as document
+    insert into ${turnSearch} (universe_id, block, document)
+    select ${universeId}, block, document from (
+      select (${turns.position} - 1) / ${SEARCH_BLOCK} as block, ${blockDocument(sql`string_agg(${turnSearchText}, ' ')`)} as document
       from ${turns}
       where ${turns.universeId} = ${universeId} and ${turns.position} = any(${`{${positions.join(",")}}`}::integer[])
+      group by 1
     ) as changed where length(document) > 0
-    on conflict (universe_id, position) do update set document = excluded.document`);
+    on conflict (universe_id, block) do update set document = ${turnSearch.document} || excluded.document`);
 }
 
-/** A universe's mark: its own turns through this position have their documents. */
+/** A universe's mark: its own turns through this position are in their blocks' documents. */
 export async function indexedThrough(db: Db, universeId: string): Promise<number> {
   const result = await db.execute(
     sql`select ${searchProgress.indexedThrough} as through from ${searchProgress} where ${searchProgress.universeId} = ${universeId}`,
@@ -73,19 +95,24 @@ export async function indexedThrough(db: Db, universeId: string): Promise<number
 }
 
 /**
- * The rows of one universe's own turns in (after, through] that match `q` (websearch syntax):
- * from `turn_search` up to the mark, and by evaluating the document on the rows past it.
+ * The rows of one universe's own turns in (after, through] that match `q` (websearch syntax): the
+ * turns of the blocks whose document has the query's words, up to the mark, and every turn past
+ * it, each matched on its own text. A block's lexemes are its turns' together, so a block that
+ * has a word a query excludes (`-word`) may still hold a turn that matches: such a query takes
+ * every block as a candidate.
  */
 export function searchCondition(universeId: string, after: number, through: number, q: string): SQL {
   const query = sql`websearch_to_tsquery('english'::regconfig, ${q})`;
   const mark = sql`coalesce((select ${searchProgress.indexedThrough} from ${searchProgress} where ${searchProgress.universeId} = ${universeId}), 0)`;
-  const upper = Number.isFinite(through) ? sql` and position <= ${through}` : sql``;
+  const upper = Number.isFinite(through) ? sql` and block * ${SEARCH_BLOCK} < ${through}` : sql``;
   return sql`${turns.position} in (
-    select position from ${turnSearch}
-    where universe_id = ${universeId} and position > ${after}${upper} and position <= ${mark} and document @@ ${query}
+    select generate_series(block * ${SEARCH_BLOCK} + 1, block * ${SEARCH_BLOCK} + ${SEARCH_BLOCK}) from ${turnSearch}
+    where universe_id = ${universeId} and block >= ${Math.floor(after / SEARCH_BLOCK)}${upper}
+      and block < ${mark} / ${SEARCH_BLOCK}
+      and (strpos(${query}::text, '!') > 0 or document @@ ${query})
     union all
-    select position from ${turns} as unindexed
-    where universe_id = ${universeId} and position > greatest(${after}, ${mark})${upper} and ${turnSearchDocument} @@ ${query})`;
+    select position from ${turns} as unindexed where universe_id = ${universeId} and position > greatest(${after}, ${mark}))
+    and ${turnSearchDocument} @@ ${query}`;
 }
 
 /**
@@ -189,11 +216,11 @@ export class SearchIndexer {
     this.timer.unref?.();
   }
 
-  /** The universes whose mark is behind their head. */
+  /** The universes whose mark is behind their head's last whole block. */
   private async behind(): Promise<string[]> {
     const result = await this.db.execute(sql`
       select u.id from universes u left join ${searchProgress} p on p.universe_id = u.id
-      where u.head_position > coalesce(p.indexed_through, 0)`);
+      where (u.head_position / ${SEARCH_BLOCK}) * ${SEARCH_BLOCK} > coalesce(p.indexed_through, 0)`);
     return rowsOf<{ id: string }>(result).map((row) => row.id);
   }
 }
