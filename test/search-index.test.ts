@@ -17,7 +17,7 @@ const TURNS = 70;
 const wordOf = (i: number) => `quillmark${String.fromCharCode(97 + Math.floor(i / 10))}`;
 
 async function positionsFound(gm: LoomClient, universeId: string, q: string): Promise<number[]> {
-  const page = await gm.history(universeId, { q, limit: 500 });
+  const page = await gm.history(universeId, { q, limit: 500, order: "asc" });
   return page.turns.map((turn) => turn.position);
 }
 
