@@ -105,16 +105,22 @@ export function searchCondition(universeId: string, after: number, through: numb
   const query = sql`websearch_to_tsquery('english'::regconfig, ${q})`;
   const mark = sql`coalesce((select ${searchProgress.indexedThrough} from ${searchProgress} where ${searchProgress.universeId} = ${universeId}), 0)`;
   const upper = Number.isFinite(through) ? sql` and block * ${SEARCH_BLOCK} < ${through}` : sql``;
-  // A CASE, not a condition beside the range: the candidates stay one hashed set looked up row by
-  // row, and only a candidate's text is parsed. As a join (what Postgres makes of a bare `in`), the
-  // text match would be pushed down onto every row of the range.
-  return sql`case when ${turns.position} in (
-    select generate_series(block * ${SEARCH_BLOCK} + 1, block * ${SEARCH_BLOCK} + ${SEARCH_BLOCK}) from ${turnSearch}
+  const candidates = sql`from ${turnSearch}
     where universe_id = ${universeId} and block >= ${Math.floor(after / SEARCH_BLOCK)}${upper}
       and block < ${mark} / ${SEARCH_BLOCK}
-      and (strpos(${query}::text, '!') > 0 or document @@ ${query})
-    union all
-    select position from ${turns} as unindexed where universe_id = ${universeId} and position > greatest(${after}, ${mark}))
+      and (strpos(${query}::text, '!') > 0 or document @@ ${query})`;
+  const tail = sql`from ${turns} as unindexed where universe_id = ${universeId} and position > greatest(${after}, ${mark})`;
+  // The first and last position that can match bound the range read, so a word few turns have
+  // reads those turns' stretch of the key, and a word none has reads nothing (least and greatest
+  // pass over an empty side's null). Within it, a CASE, not a condition beside the range: the
+  // candidates stay one hashed set looked up row by row, and only a candidate's text is parsed; as
+  // a join (what Postgres makes of a bare `in`) the text match would be pushed onto every row.
+  return sql`${turns.position} >= least((select min(block) * ${SEARCH_BLOCK} + 1 ${candidates}), (select min(position) ${tail}))
+    and ${turns.position} <= greatest((select max(block) * ${SEARCH_BLOCK} + ${SEARCH_BLOCK} ${candidates}), (select max(position) ${tail}))
+    and case when ${turns.position} in (
+      select generate_series(block * ${SEARCH_BLOCK} + 1, block * ${SEARCH_BLOCK} + ${SEARCH_BLOCK}) ${candidates}
+      union all
+      select position ${tail})
     then ${turnSearchDocument} @@ ${query} else false end`;
 }
 
