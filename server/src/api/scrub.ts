@@ -22,9 +22,32 @@ function scrubStates(): ScrubStates {
   return kept.states;
 }
 
+/**
+ * Briefs of a state's containers, by container. States reached from one another share every
+ * container the turns between did not change, so a scrub mostly meets containers it has briefed
+ * before: a world's large records (hundreds of NPCs, locations, quests) are listed again only when
+ * they changed.
+ */
+const briefs = new WeakMap<object, unknown>();
+function briefed<T>(container: object, brief: () => T): T {
+  let known = briefs.get(container) as T | undefined;
+  if (known === undefined) {
+    known = brief();
+    briefs.set(container, known);
+  }
+  return known;
+}
+
 /** Newest last in the state, so the newest are the ones shown; only those are mapped. */
-function sampled<T, U>(items: readonly T[], shown: (item: T) => U): { count: number; shown: U[] } {
-  return { count: items.length, shown: items.slice(-SHOWN).map(shown) };
+function sampled<T, U>(
+  container: object,
+  items: () => readonly T[],
+  shown: (item: T) => U,
+): { count: number; shown: U[] } {
+  return briefed(container, () => {
+    const all = items();
+    return { count: all.length, shown: all.slice(-SHOWN).map(shown) };
+  });
 }
 
 const boxes = (track: readonly boolean[]) => track.map((box) => (box ? "☒" : "☐")).join("");
@@ -47,14 +70,27 @@ export function summarize(state: UniverseState): ScrubView["summary"] {
         consequence ? [consequence.aspect] : [],
       ),
     })),
-    npcs: sampled(Object.values(state.world.npcs), (npc) => ({
-      name: npc.name,
-      relationship: npc.relationship,
-    })),
-    quests: sampled(Object.values(state.quests), (quest) => ({ title: quest.title, state: quest.state })),
-    locations: sampled(Object.values(state.world.locations), (location) => location.name),
-    majorEvents: sampled(state.world.majorEvents, (event) => event.description),
-    canonFacts: countFacts(state),
+    npcs: sampled(
+      state.world.npcs,
+      () => Object.values(state.world.npcs),
+      (npc) => ({ name: npc.name, relationship: npc.relationship }),
+    ),
+    quests: sampled(
+      state.quests,
+      () => Object.values(state.quests),
+      (quest) => ({ title: quest.title, state: quest.state }),
+    ),
+    locations: sampled(
+      state.world.locations,
+      () => Object.values(state.world.locations),
+      (location) => location.name,
+    ),
+    majorEvents: sampled(
+      state.world.majorEvents,
+      () => state.world.majorEvents,
+      (event) => event.description,
+    ),
+    canonFacts: briefed(state.canon.factBuckets, () => countFacts(state)),
   };
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checksum, listFacts } from "@loom/shared";
+import { checksum, listFacts, upgradeDeltas } from "@loom/shared";
 import { summarize } from "../api/scrub.ts";
 import { createTurnStore } from "../persist/index.ts";
 import type { TurnStore } from "../persist/turn-store.ts";
@@ -87,8 +87,11 @@ describe("the scrubber's states", () => {
           true,
         );
         if (at.source.kind !== "snapshot") expect(at.source.turns).toBeLessThan(CHECKPOINT_EVERY);
-        // forward: the walk's one read ends with the turn at the position
-        if (at.source.kind !== "snapshot" && at.source.turns > 0) expect(at.turn?.position).toBe(position);
+        // and the index holds each turn's deltas as the store has them
+        if (position > 0)
+          expect(index.deltasBetween(long, position - 1, position)).toEqual(
+            upgradeDeltas((await store.getTurn(long, position))!.deltas),
+          );
         expect(checksum(at.state), `position ${position}`).toBe(
           (await store.stateAt(long, position)).checksum,
         );

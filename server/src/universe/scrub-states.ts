@@ -113,6 +113,9 @@ export class ScrubStates {
     to: number,
   ): Promise<{ state: UniverseState; turn?: Turn }> {
     if (from === to) return { state };
+    // forward over turns the index holds: no read (the scrubber reads the turn it shows)
+    const held = to > from ? (this.index?.deltasBetween(universeId, from, to) ?? null) : null;
+    if (held) return { state: applyDeltas(state, held) };
     const turns = await source.turnsBetween(universeId, Math.min(from, to), Math.max(from, to));
     if (turns.length !== Math.abs(to - from))
       throw new RangeError(`${universeId}: ${turns.length} turns between ${from} and ${to}`);
