@@ -10,6 +10,7 @@ import { openDatabase } from "../src/persist/index.ts";
 import type { OpenDatabase, TurnStore } from "../src/persist/index.ts";
 import { buildUniverse } from "../src/persist/testing/build.ts";
 import type { BuiltUniverse } from "../src/persist/testing/build.ts";
+import type { SearchIndexOptions } from "../src/persist/search-index.ts";
 
 export interface BenchDatabase {
   store: TurnStore;
@@ -22,8 +23,14 @@ export interface BenchDatabase {
 // LOOM_BENCH_DATABASE: another name, when several checkouts run benchmarks on one Postgres
 const BENCH_DATABASE = process.env.LOOM_BENCH_DATABASE || "loom_bench";
 
-/** `name`: the Postgres database to create for the run (a benchmark that must not share one). */
-export async function openBenchDatabase(name = BENCH_DATABASE): Promise<BenchDatabase> {
+/**
+ * `name`: the Postgres database to create for the run (a benchmark that must not share one);
+ * `searchIndex`: the store's search indexer (by default as in a server, 100 ms behind the appends).
+ */
+export async function openBenchDatabase(
+  name = BENCH_DATABASE,
+  searchIndex: SearchIndexOptions = {},
+): Promise<BenchDatabase> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const admin = postgres(url, { max: 1, onnotice: () => {} });
@@ -32,18 +39,28 @@ export async function openBenchDatabase(name = BENCH_DATABASE): Promise<BenchDat
     const benchUrl = new URL(url);
     benchUrl.pathname = `/${name}`;
     const database = await openDatabase({ databaseUrl: benchUrl.href });
-    return bench(database, async () => {
+    return bench(database, searchIndex, async () => {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     });
   }
   const dataDir = mkdtempSync(join(tmpdir(), "loom-bench-"));
   const database = await openDatabase({ dataDir });
-  return bench(database, async () => rmSync(dataDir, { recursive: true, force: true }));
+  return bench(database, searchIndex, async () => rmSync(dataDir, { recursive: true, force: true }));
 }
 
-function bench(database: OpenDatabase, cleanUp: () => Promise<void>): BenchDatabase {
-  const store = new DrizzleTurnStore(database.driver, database.db, () => database.close());
+function bench(
+  database: OpenDatabase,
+  searchIndex: SearchIndexOptions,
+  cleanUp: () => Promise<void>,
+): BenchDatabase {
+  const store = new DrizzleTurnStore(
+    database.driver,
+    database.db,
+    () => database.close(),
+    undefined,
+    searchIndex,
+  );
   return {
     store,
     driver: database.driver,

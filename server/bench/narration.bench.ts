@@ -90,7 +90,6 @@ async function endpointLog(endpoint: Endpoint): Promise<{ prompts: string[]; wri
   return (await (await fetch(endpoint.side)).json()) as { prompts: string[]; written: number[][] };
 }
 
-
 async function serve(narrator: NarratorConfig, port: number) {
   const config = loadConfig(process.env, {
     port,
@@ -158,7 +157,8 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
       if (PHASES.has("openai")) await phase(narrators[2]!, endpoint, on);
       process.stderr.write(`round ${r}/${ROUNDS} played\n`);
     }
-    for (const list of [off.latencies, template.latencies, on.latencies, on.delays]) list.sort((a, b) => a - b);
+    for (const list of [off.latencies, template.latencies, on.latencies, on.delays])
+      list.sort((a, b) => a - b);
     const p = (latencies: number[], q: number) => round(percentile(latencies, q));
     const offP50 = percentile(off.latencies, 50);
     const offP99 = percentile(off.latencies, 99);

@@ -1,7 +1,10 @@
-// Storage: bytes per turn, all in (heap, TOAST and every index of turns and snapshots), of a
-// 100 000-turn universe with narration and a snapshot every 100 turns, alone in a fresh database.
+// Storage: bytes per turn, all in (heap, TOAST and every index of turns, their search documents
+// and snapshots), of a 100 000-turn universe with narration and a snapshot every 100 turns, alone in a fresh database.
 // Target ≤ 1 KB per turn.
 import { BENCH_TURNS, buildBenchUniverse, openBenchDatabase } from "./fixture.ts";
+
+/** What a universe's turns take: their rows, their search documents and marks, their snapshots. */
+const TABLES = ["turns", "turn_search", "search_progress", "snapshots"];
 
 interface Size {
   name: string;
@@ -12,19 +15,20 @@ export default async function storage(): Promise<Record<string, unknown>> {
   const database = await openBenchDatabase();
   try {
     await buildBenchUniverse(database.store);
-    await database.query("VACUUM ANALYZE turns");
-    await database.query("VACUUM ANALYZE snapshots");
-    const [total] = await database.query<{ turns: string | number; snapshots: string | number }>(
-      "select pg_total_relation_size('turns') as turns, pg_total_relation_size('snapshots') as snapshots",
+    await database.store.settleSearchIndex();
+    for (const table of TABLES) await database.query(`VACUUM ANALYZE ${table}`);
+    const list = TABLES.map((table) => `'${table}'`).join(", ");
+    const [total] = await database.query<{ bytes: string | number }>(
+      `select sum(pg_total_relation_size(c.oid)) as bytes from pg_class c where c.relname in (${list})`,
     );
     const parts = await database.query<Size>(`
       select c.relname as name, pg_relation_size(c.oid) as bytes from pg_class c
-      where c.relname in ('turns', 'snapshots') or c.oid in (select indexrelid from pg_index where indrelid in ('turns'::regclass, 'snapshots'::regclass))
+      where c.relname in (${list}) or c.oid in (select indexrelid from pg_index where indrelid in (select oid from pg_class where relname in (${list})))
       union all
       select 'toast(' || c.relname || ')', pg_total_relation_size(c.reltoastrelid) from pg_class c
-      where c.relname in ('turns', 'snapshots') and c.reltoastrelid <> 0`);
+      where c.relname in (${list}) and c.reltoastrelid <> 0`);
     const perTurn = (bytes: string | number) => Math.round((Number(bytes) / BENCH_TURNS) * 10) / 10;
-    const all = Number(total!.turns) + Number(total!.snapshots);
+    const all = Number(total!.bytes);
     return {
       driver: database.driver,
       turns: BENCH_TURNS,

@@ -62,9 +62,11 @@ export async function buildLoomServer(
 }
 
 async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Server; services: Services }> {
-  const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory };
+  // the server indexes what a stopped process left behind the search marks
+  const searchIndex = { delayMs: config.searchIndexDelayMs, catchUp: true };
+  const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory, searchIndex };
   const stores = config.databaseUrl
-    ? await createStores({ databaseUrl: config.databaseUrl, timeoutMs: config.databaseTimeoutMs })
+    ? await createStores({ databaseUrl: config.databaseUrl, timeoutMs: config.databaseTimeoutMs, searchIndex })
     : config.pgliteWorker
       ? await createWorkerStores(embedded)
       : await createStores(embedded);

@@ -49,6 +49,11 @@ export interface LoomConfig {
   /** How often room state patches go out (Colyseus patch rate). */
   patchIntervalMs: number;
   persistBatch: number;
+  /**
+   * How long after a persist the full-text indexer writes the turns' search documents (they are
+   * searchable before, evaluated on their rows: search-index.ts).
+   */
+  searchIndexDelayMs: number;
   leaseTtlMs: number;
   /** Most turns of one universe waiting for the database before its clients' commands are refused. */
   maxPendingTurns: number;
@@ -167,6 +172,7 @@ export function loadConfig(
     persistIntervalMs: int(env.LOOM_PERSIST_INTERVAL_MS, 100, "LOOM_PERSIST_INTERVAL_MS"),
     patchIntervalMs: int(env.LOOM_PATCH_INTERVAL_MS, 200, "LOOM_PATCH_INTERVAL_MS"),
     persistBatch: int(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
+    searchIndexDelayMs: int(env.LOOM_SEARCH_INDEX_DELAY_MS, 100, "LOOM_SEARCH_INDEX_DELAY_MS"),
     leaseTtlMs: int(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),
     maxPendingTurns: positive(env.LOOM_MAX_PENDING_TURNS, 50_000, "LOOM_MAX_PENDING_TURNS"),
     redisTimeoutMs: positive(env.LOOM_REDIS_TIMEOUT_MS, 750, "LOOM_REDIS_TIMEOUT_MS"),

@@ -90,6 +90,8 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
           onProgress: (done, total) => bar.update(done, total),
         });
         bar.done();
+        // its search documents, which the store indexes behind the appends, before the command ends
+        await opened.stores.turnStore.settleSearchIndex();
         io.stdout.write(
           `imported ${result.universe.id} "${result.universe.name}": ${result.turns} turns, ${result.snapshots} snapshots, ` +
             `state at ${result.universe.headPosition} ${result.headChecksum}` +

@@ -40,6 +40,13 @@ export async function lineageOf(
   return stretches;
 }
 
+/**
+ * Pages asked for ahead of the one being written. Turning a page's jsonb into text is most of an
+ * export's time, and it is the database's: two pages in flight run on two connections (on
+ * Postgres), so two backends convert at once while this process writes.
+ */
+const READ_AHEAD = 2;
+
 /** The turns in (from, to] as stored text, a page at a time, in position order. */
 export async function* turnTextPages(
   store: TurnStore,
@@ -49,13 +56,22 @@ export async function* turnTextPages(
   options: { pageSize?: number; deltas?: boolean } = {},
 ): AsyncGenerator<TurnText[]> {
   const pageSize = options.pageSize ?? EXPORT_PAGE;
-  const read = (after: number) =>
-    store.turnTexts(universeId, after, Math.min(after + pageSize, to), { deltas: options.deltas ?? true });
-  // the next page is asked for before this one is handed on: the database works while it is written
-  let next = from < to ? read(from) : null;
-  for (let after = from; next !== null; after += pageSize) {
-    const page = await next;
-    next = after + pageSize < to ? read(after + pageSize) : null;
+  const reads: Array<Promise<TurnText[]>> = [];
+  let asked = from;
+  const askAhead = () => {
+    while (reads.length < READ_AHEAD && asked < to) {
+      const read = store.turnTexts(universeId, asked, Math.min(asked + pageSize, to), {
+        deltas: options.deltas ?? true,
+      });
+      read.catch(() => undefined); // awaited in turn below; a failure must not go unhandled meanwhile
+      reads.push(read);
+      asked += pageSize;
+    }
+  };
+  askAhead();
+  while (reads.length > 0) {
+    const page = await reads.shift()!;
+    askAhead();
     if (page.length > 0) yield page;
   }
 }

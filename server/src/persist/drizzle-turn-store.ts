@@ -2,6 +2,7 @@ import type { Narration, Snapshot, Telling, Turn, UniverseState } from "@loom/sh
 import { appendMany, appendTurns } from "./append.ts";
 import { Ancestry } from "./ancestry.ts";
 import { Records } from "./records.ts";
+import { indexedThrough, SearchIndexer, type SearchIndexOptions } from "./search-index.ts";
 import type { Db } from "./rows.ts";
 import { StateReader, upsertSnapshots } from "./states.ts";
 import { TimelineReader } from "./timeline.ts";
@@ -32,20 +33,24 @@ export class DrizzleTurnStore extends Records implements TurnStore {
   private readonly ancestry: Ancestry;
   private readonly timelines: TimelineReader;
   private readonly states: StateReader;
+  private readonly search: SearchIndexer;
 
   constructor(
     readonly driver: "postgres" | "pglite",
     db: Db,
     private readonly onClose: () => Promise<void>,
     clock: () => Date = () => new Date(),
+    searchIndex: SearchIndexOptions = {},
   ) {
     super(db, clock);
     this.ancestry = new Ancestry(db);
     this.timelines = new TimelineReader(db, this.ancestry);
     this.states = new StateReader(db, this.ancestry);
+    this.search = new SearchIndexer(db, searchIndex);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.search.close();
     return this.onClose();
   }
 
@@ -84,12 +89,24 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return universes.revealDice(this.db, universeId, this.clock());
   }
 
-  appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }> {
-    return appendTurns(this.db, universeId, batch);
+  async appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }> {
+    const appended = await appendTurns(this.db, universeId, batch);
+    this.search.notify([universeId]);
+    return appended;
   }
 
-  appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]> {
-    return appendMany(this.db, requests);
+  async appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]> {
+    const outcomes = await appendMany(this.db, requests);
+    this.search.notify(requests.filter((_, i) => outcomes[i]!.ok).map((request) => request.universeId));
+    return outcomes;
+  }
+
+  settleSearchIndex(): Promise<void> {
+    return this.search.settle();
+  }
+
+  searchIndexedThrough(universeId: string): Promise<number> {
+    return indexedThrough(this.db, universeId);
   }
 
   getTurn(universeId: string, position: number): Promise<Turn | null> {

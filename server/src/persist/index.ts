@@ -19,6 +19,7 @@ import type { MembershipStore } from "./membership-store.ts";
 import { IdempotencyKeys, type IdempotencyStore } from "./idempotency-store.ts";
 import { DrizzleLeaseLedger, type LeaseLedger } from "./lease-ledger.ts";
 import { SavePoints, type SavePointStore } from "./save-points.ts";
+import type { SearchIndexOptions } from "./search-index.ts";
 
 export * from "./turn-store.ts";
 export type { MembershipStore } from "./membership-store.ts";
@@ -51,6 +52,10 @@ export interface TurnStoreOptions {
    * transaction sit idle; connecting gives up after the same time. Default 15 s.
    */
   timeoutMs?: number;
+  /** The full-text indexer behind the log (search-index.ts). */
+  searchIndex?: SearchIndexOptions;
+  /** Migrations from another folder than `migrations/` (a test of an upgrade, with the newest left out). */
+  migrationsFolder?: string;
 }
 
 export const migrationsFolder = fileURLToPath(new URL("../../../migrations", import.meta.url));
@@ -80,7 +85,13 @@ export async function createStores(options: TurnStoreOptions = {}): Promise<Stor
   const database = await openDatabase(options);
   const clock = () => new Date();
   return {
-    turnStore: new DrizzleTurnStore(database.driver, database.db, () => database.close(), clock),
+    turnStore: new DrizzleTurnStore(
+      database.driver,
+      database.db,
+      () => database.close(),
+      clock,
+      options.searchIndex,
+    ),
     accountStore: new DrizzleAccountStore(database.db),
     memberships: new Memberships(database.db, clock),
     idempotency: new IdempotencyKeys(database.db, clock),
@@ -95,7 +106,9 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
     const migrator = postgres(options.databaseUrl, { max: 1, onnotice: () => {} });
     try {
       await migrator`select pg_advisory_lock(${MIGRATION_LOCK})`;
-      await migratePostgres(drizzlePostgres({ client: migrator }), { migrationsFolder });
+      await migratePostgres(drizzlePostgres({ client: migrator }), {
+        migrationsFolder: options.migrationsFolder ?? migrationsFolder,
+      });
     } finally {
       await migrator.end();
     }
@@ -123,7 +136,7 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
   if (!options.inMemory) mkdirSync(dirname(resolve(dataDir)), { recursive: true, mode: 0o700 });
   const client = options.inMemory ? new PGlite() : new PGlite(dataDir);
   const db = drizzlePglite({ client, schema });
-  await migratePglite(db, { migrationsFolder });
+  await migratePglite(db, { migrationsFolder: options.migrationsFolder ?? migrationsFolder });
   return {
     driver: "pglite",
     db,

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  customType,
   index,
   integer,
   json,
@@ -198,11 +199,11 @@ export const playSessions = pgTable(
 );
 
 /**
- * The text a turn is found by (input text, event descriptions, narration) as an English
- * tsvector. No column stores it: the GIN index `turns_search_idx` is built over this expression,
- * and a search must use the identical expression for the planner to use that index.
+ * The text a turn is found by (input text, event descriptions, narration), over a `turns` row (or
+ * a row of the same column names), and its English tsvector: what a search matches a turn against.
  */
-export const turnSearchDocument = sql`to_tsvector('english'::regconfig, coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', ''))`;
+export const turnSearchText = sql`coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', '')`;
+export const turnSearchDocument = sql`to_tsvector('english'::regconfig, ${turnSearchText})`;
 
 /**
  * The rows "while you were away" reads: turns with a major event. A query must state this
@@ -220,7 +221,8 @@ export const turnMajor = sql`"events" @> '[{"major":true}]'::jsonb`;
  * unique (the universe is checked on the row); a character's turns by (universe, character,
  * position), so a character filter reads that character's rows however rare they are; the major
  * turns by (universe, position), partial (`turnMajor`), which "while you were away" reads newest
- * first and caps; and full-text search (`turnSearchDocument`).
+ * first and caps. Full-text search is not among them: it lives in `turn_search`, filled behind
+ * the log (search-index.ts), because the English tsvector costs more than the rest of the insert.
  */
 export const turns = pgTable(
   "turns",
@@ -255,9 +257,46 @@ export const turns = pgTable(
       .on(t.universeId, t.characterId, t.position)
       .where(sql`${sql.identifier("character_id")} is not null`),
     index("turns_major_idx").on(t.universeId, t.position).where(turnMajor),
-    index("turns_search_idx").using("gin", turnSearchDocument),
   ],
 );
+
+const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
+
+/**
+ * Which turns may hold a word: one row per block of `SEARCH_BLOCK` positions of a universe's own
+ * rows (block k holds positions 32k+1 to 32k+32), its document the lexemes of all their text
+ * without positions (`strip`). A block that has a search's words is a candidate; its turns are
+ * then matched one by one (`turnSearchDocument`). A document per turn, with positions, would take
+ * several times the index and the row of a block's, for the same turns. Keyed by the universe
+ * that stores the rows: a branch finds its inherited turns under its ancestors' ids, as it reads
+ * them. Written behind the log by the search indexer and merged into by a narration's write; a
+ * turn the indexer has not reached (past `search_progress`) is matched on its row alone.
+ */
+export const turnSearch = pgTable(
+  "turn_search",
+  {
+    universeId: text("universe_id").notNull(),
+    block: integer("block").notNull(),
+    document: tsvector("document").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "turn_search_pkey", columns: [t.universeId, t.block] }),
+    index("turn_search_document_idx").using("gin", t.document),
+  ],
+);
+
+/** Positions a `turn_search` row covers. */
+export const SEARCH_BLOCK = 32;
+
+/**
+ * The search indexer's high-water mark per universe, a multiple of `SEARCH_BLOCK`: the text of
+ * every turn of the universe's own rows up to `indexed_through` is in its block's document. Apart
+ * from `universes`, whose row every append locks to move the head.
+ */
+export const searchProgress = pgTable("search_progress", {
+  universeId: text("universe_id").primaryKey(),
+  indexedThrough: integer("indexed_through").notNull().default(0),
+});
 
 /**
  * A branch's undo of a turn it shares with its parent: the parent's row is not touched, so the

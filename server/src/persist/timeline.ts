@@ -20,6 +20,7 @@ import type { Ancestry, Chain, Segment } from "./ancestry.ts";
 import { rowsOf, toTurn, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
 import { turnMajor, turnSearchDocument, turns } from "./schema.ts";
+import { reindexTurns, searchCondition } from "./search-index.ts";
 import { NotFoundError } from "./turn-store.ts";
 import type {
   AwayQuery,
@@ -147,10 +148,11 @@ export class TimelineReader {
         : [Math.max(segment.after, query.cursor ?? 0), segment.through];
       if (after >= through) continue;
       const range = positionsIn(segment.universeId, after, through);
+      const search = hasSearch(query) ? [searchCondition(segment.universeId, after, through, query.q!)] : [];
       const rows = await this.db
         .select(turnColumns)
         .from(turns)
-        .where(and(range, ...filters(query)))
+        .where(and(range, ...filters(query), ...search))
         .orderBy(descending ? desc(turns.position) : asc(turns.position))
         .limit(limit + 1 - found);
       parts.push({ segment, rows });
@@ -212,6 +214,8 @@ export class TimelineReader {
    */
   async matching(candidates: Turn[], query: TimelineQuery): Promise<number[]> {
     const where = filters(query);
+    if (hasSearch(query))
+      where.push(sql`${turnSearchDocument} @@ websearch_to_tsquery('english'::regconfig, ${query.q!})`);
     if (candidates.length === 0 || where.length === 0) return candidates.map((turn) => turn.position);
     const rows = candidates.map((turn) => ({
       position: turn.position,
@@ -291,6 +295,11 @@ export class TimelineReader {
           returning ${turns.position}`);
         const took = rowsOf<{ position: number }>(updated);
         for (const row of took) written.add(`${segmentId}@${Number(row.position)}`);
+        await reindexTurns(
+          tx,
+          segmentId,
+          took.map((row) => Number(row.position)),
+        );
         if (took.length === list.length) continue;
         const existing = await tx
           .select({ position: turns.position })
@@ -319,14 +328,17 @@ export class TimelineReader {
   }
 }
 
+function hasSearch(query: TimelineQuery): boolean {
+  return query.q !== undefined && query.q.trim() !== "";
+}
+
+/** The query's filters but the text match itself, which depends on where the rows are read (searchCondition). */
 function filters(query: TimelineQuery): SQL[] {
   const where: SQL[] = [];
   if (query.characterId !== undefined) where.push(eq(turns.characterId, query.characterId));
   if (query.runId !== undefined) where.push(eq(turns.runId, query.runId));
   if (query.kind !== undefined) where.push(eq(turns.kind, query.kind));
-  if (query.q !== undefined && query.q.trim() !== "") {
-    // The indexed expression itself, so that turns_search_idx serves the match.
-    where.push(sql`${turnSearchDocument} @@ websearch_to_tsquery('english'::regconfig, ${query.q})`);
+  if (hasSearch(query)) {
     // isHiddenTurn (shared/src/visibility.ts) in SQL: such a turn is no match for a non-GM
     if (query.searchPublic)
       where.push(

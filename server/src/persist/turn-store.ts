@@ -218,6 +218,15 @@ export interface TimelineStore {
    * errors, so it crosses a worker boundary intact).
    */
   appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]>;
+  /**
+   * Full-text search is indexed behind the log (search-index.ts): a search finds a persisted turn
+   * at once, and reads its document from the index once the indexer has passed it. This waits
+   * until the indexer has nothing due (or a pass failed); what a command that appended calls
+   * before it closes, so that it leaves nothing for a server's start to index.
+   */
+  settleSearchIndex(): Promise<void>;
+  /** How far the search indexer has gone in the universe's own turns (0 before any). */
+  searchIndexedThrough(universeId: string): Promise<number>;
   getTurn(universeId: string, position: number): Promise<Turn | null>;
   /** Turns in (from, to], ascending, following the parent chain of a branch. */
   turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]>;

@@ -30,6 +30,8 @@ const METHODS = [
   "revealDice",
   "appendTurns",
   "appendMany",
+  "settleSearchIndex",
+  "searchIndexedThrough",
   "getTurn",
   "turnsBetween",
   "turnTexts",
