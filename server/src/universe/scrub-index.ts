@@ -54,10 +54,7 @@ interface Index {
 export class ScrubIndex {
   private readonly indexes = new Map<string, Index>();
 
-  constructor(
-    private readonly source: IndexSource,
-    private readonly every = CHECKPOINT_EVERY,
-  ) {}
+  constructor(private readonly source: IndexSource) {}
 
   /**
    * The checkpoint at or before `position` (the last one built when the position is past it), or
@@ -70,13 +67,12 @@ export class ScrubIndex {
       return null;
     }
     this.touch(universeId, index);
-    const built = (index.checkpoints.length - 1) * this.every;
-    if (position > built + this.every && !index.building) this.extend(universeId, index);
+    const built = (index.checkpoints.length - 1) * CHECKPOINT_EVERY;
+    if (position > built + CHECKPOINT_EVERY && !index.building) this.extend(universeId, index);
     if (index.checkpoints.length === 0) return null;
-    // the one at or before: a walk forward ends with the turn at the position, which the scrubber
-    // shows, so it needs no second read
-    const k = Math.min(Math.floor(position / this.every), index.checkpoints.length - 1);
-    return { position: k * this.every, state: index.checkpoints[k]! };
+    // the one at or before: the walk from it goes forward, over the deltas the index holds
+    const k = Math.min(Math.floor(position / CHECKPOINT_EVERY), index.checkpoints.length - 1);
+    return { position: k * CHECKPOINT_EVERY, state: index.checkpoints[k]! };
   }
 
   /** The deltas of the turns in (from, to], in order, or null unless the index has read them all. */
@@ -95,7 +91,7 @@ export class ScrubIndex {
     if (!index) return null;
     return {
       checkpoints: index.checkpoints.length,
-      through: Math.max(0, (index.checkpoints.length - 1) * this.every),
+      through: Math.max(0, (index.checkpoints.length - 1) * CHECKPOINT_EVERY),
       building: index.building !== null,
     };
   }
@@ -156,7 +152,7 @@ export class ScrubIndex {
         index.pending.push(...upgradeDeltas(JSON.parse(turn.deltas!) as Delta[]));
         index.texts.push(turn.deltas!);
         index.read = turn.position;
-        if (turn.position % this.every === 0) {
+        if (turn.position % CHECKPOINT_EVERY === 0) {
           // one application per checkpoint: each container the turns in between changed is copied once
           state = applyDeltas(state, index.pending);
           index.pending = [];

@@ -55,8 +55,8 @@ export class ScrubStates {
   async stateAt(source: ScrubSource, universeId: string, position: number): Promise<ScrubbedState> {
     const checkpoint = this.index?.nearest(universeId, position) ?? null;
     // within the index, walk forward from the checkpoint at or before the position, or from a
-    // state kept between the two: one read, which ends with the turn shown; elsewhere, from the
-    // nearest state kept, forward or back
+    // state kept between the two, over the deltas the index holds; elsewhere, from the nearest
+    // state kept, forward or back
     const indexed = checkpoint !== null && position - checkpoint.position < CHECKPOINT_EVERY;
     const kept = indexed
       ? this.nearest(universeId, position, checkpoint.position)
