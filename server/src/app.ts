@@ -129,7 +129,9 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     persistTick,
     metrics,
     narrator: createNarrator(config.narrator),
-    narrationRecords: new NarrationRecorder(turnStore),
+    // a group of records every tenth of a second at most: at hundreds of tellings a second, a
+    // few commits rather than one each
+    narrationRecords: new NarrationRecorder(turnStore, 500, 100),
     processId,
     newId,
   };

@@ -54,6 +54,11 @@ function mayRead(place: Place, key: string, viewer: Viewer): boolean {
   return viewer.role === "player" && typeof place === "object" && viewer.owns(place.character);
 }
 
+/** Whether the viewer may read a member called `key` of a value outside the characters (a fact, an NPC, an input). */
+export function mayReadMember(key: string, viewer: Viewer): boolean {
+  return mayRead("other", key, viewer);
+}
+
 /** The value without the members the viewer may not read; the same object when nothing is withheld. */
 function redactValue(value: unknown, place: Place, viewer: Viewer): unknown {
   if (typeof value !== "object" || value === null) return value;

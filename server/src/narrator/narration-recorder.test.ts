@@ -112,4 +112,18 @@ describe("narration recorder", () => {
     expect(await Promise.all(all)).toEqual(Array(25).fill(true));
     expect(groups).toEqual([10, 10, 5]);
   });
+
+  it("given a linger, writes the records that arrive within it as one group", async () => {
+    const e = await universe("recorder-e", 10);
+    const recorder = new NarrationRecorder(counted, 500, 50);
+    groups.length = 0;
+    const all: Array<Promise<boolean>> = [];
+    for (let p = 1; p <= 6; p++) {
+      all.push(recorder.record(e, p, told(`e${p}`)));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(await Promise.all(all)).toEqual(Array(6).fill(true));
+    expect(groups).toEqual([6]);
+    expect((await store.getTurn(e, 6))?.narration?.text).toBe("e6");
+  });
 });

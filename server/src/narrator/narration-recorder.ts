@@ -8,10 +8,12 @@ interface Waiting extends NarrationRecord {
 
 /**
  * Narration records of every universe this process serves, written in groups: the records that
- * arrive while the previous group is being written go to the TurnStore together, in one
- * transaction. A model's tellings finish a few hundred milliseconds after their turns were
- * persisted, one by one; a commit each would compete with the turns' own appends (in embedded
- * mode, on the one thread PGlite runs on).
+ * arrive within `lingerMs` of the first one waiting, or while the previous group is being written,
+ * go to the TurnStore together, in one transaction. A model's tellings finish a few hundred
+ * milliseconds after their turns, one by one, and the table has read them already as they
+ * streamed; a commit each would compete with the turns' own appends (in embedded mode, on the one
+ * thread PGlite runs on). A process that dies in the meantime leaves them unrecorded, and the
+ * next owner tells those turns once (UniverseNarration.recover).
  */
 export class NarrationRecorder {
   private waiting: Waiting[] = [];
@@ -22,6 +24,8 @@ export class NarrationRecorder {
     private readonly store: Pick<TurnStore, "setNarrations">,
     /** Most records in one group: a backlog after an outage is written in bounded transactions. */
     private readonly maxGroup = 500,
+    /** How long the first record of a group waits for others. */
+    private readonly lingerMs = 0,
   ) {}
 
   /** Same contract as TurnStore.setNarration: false when the turn already had narration. */
@@ -35,13 +39,15 @@ export class NarrationRecorder {
   private schedule(): void {
     if (this.scheduled || this.writing) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const write = () => {
       this.scheduled = false;
       this.writing = this.write().finally(() => {
         this.writing = null;
         if (this.waiting.length > 0) this.schedule();
       });
-    });
+    };
+    if (this.lingerMs > 0 && this.waiting.length < this.maxGroup) setTimeout(write, this.lingerMs);
+    else setImmediate(write);
   }
 
   private async write(): Promise<void> {

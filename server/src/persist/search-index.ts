@@ -70,15 +70,16 @@ export async function indexNext(db: Db, universeId: string, limit = BATCH): Prom
 }
 
 /**
- * Merges the text of turns that changed (a narration written) into their blocks' documents,
- * whatever the mark: the indexer may be reading the rows as they were, and merges in turn.
+ * Merges the narrations just written on these turns into their blocks' documents, whatever the
+ * mark: the rest of a turn's text is there already, or comes with the indexer (which may be
+ * reading the rows as they were, and merges in turn).
  */
 export async function reindexTurns(db: Db, universeId: string, positions: number[]): Promise<void> {
   if (positions.length === 0) return;
   await db.execute(sql`
     insert into ${turnSearch} (universe_id, block, document)
     select ${universeId}, block, document from (
-      select (${turns.position} - 1) / ${SEARCH_BLOCK} as block, ${blockDocument(sql`string_agg(${turnSearchText}, ' ')`)} as document
+      select (${turns.position} - 1) / ${SEARCH_BLOCK} as block, ${blockDocument(sql`string_agg(coalesce(${turns.narration}->>'text', ''), ' ')`)} as document
       from ${turns}
       where ${turns.universeId} = ${universeId} and ${turns.position} = any(${`{${positions.join(",")}}`}::integer[])
       group by 1

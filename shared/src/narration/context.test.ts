@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { saltMarches, turnFixture } from "../continuity/fixtures.ts";
-import { GAME_MASTER, SPECTATOR } from "../visibility.ts";
-import type { UniverseState } from "../state.ts";
+import { GAME_MASTER, SPECTATOR, viewState } from "../visibility.ts";
+import { canonicalJson } from "../canonical.ts";
+import type { CanonFact, UniverseState } from "../state.ts";
 import type { Turn } from "../turn.ts";
-import { bucketFacts } from "../canon-facts.ts";
+import { bucketFacts, listFacts } from "../canon-facts.ts";
 import { buildNarrationPrompt, estimateTokens } from "./context.ts";
 
 const SECRETS = [
@@ -155,5 +156,50 @@ describe("the narration prompt", () => {
     const two = buildNarrationPrompt({ ...b, audience: SPECTATOR });
     expect(one).toEqual(two);
     expect(one.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("given a canon of hundreds of facts, shows the newest that name the turn's subjects as the audience reads them, then the newest others", () => {
+    const { state, turn, previous } = secretive();
+    const facts: Record<string, CanonFact> = {};
+    const values = [
+      // names the acting character
+      (i: number) => ({ characterId: "mara", note: `fact ${i}` }),
+      // names the target only in a member the table may not read
+      (i: number) => ({ note: `fact ${i}`, gmNotes: { about: "wick" } }),
+      // names the target as a member name
+      (i: number) => ({ wick: `fact ${i}` }),
+      // names nothing the turn touches
+      (i: number) => ({ note: `fact ${i} about kest` }),
+      // the target, as the whole value
+      () => "wick",
+    ];
+    for (let i = 0; i < 400; i++)
+      facts[`f${i}`] = {
+        id: `f${i}`,
+        type: "note",
+        value: values[i % values.length]!(i),
+        confidence: 1,
+        // ties on position are ordered by id
+        sourcePosition: Math.floor(i / 3),
+        supersededAt: i % 7 === 0 ? i : null,
+      };
+    state.canon.factBuckets = bucketFacts(facts);
+    // what the canon section held when every fact was redacted, serialized and sorted
+    const canonOf = (audience: typeof SPECTATOR) => {
+      const ids = ["mara", "wick"];
+      const live = listFacts(viewState(state, audience))
+        .filter((fact) => fact.supersededAt === null)
+        .sort((a, b) => b.sourcePosition - a.sourcePosition || (a.id < b.id ? -1 : 1))
+        .map((fact) => ({ type: fact.type, text: canonicalJson(fact.value) }));
+      const named = (f: { text: string }) => ids.some((id) => f.text.includes(`"${id}"`));
+      const chosen = [...live.filter(named), ...live.filter((f) => !named(f))].slice(0, 12);
+      return `## Canon\n${chosen.map((f) => `- ${f.type}: ${f.text}`).join("\n")}`;
+    };
+    for (const audience of [SPECTATOR, GAME_MASTER]) {
+      const prompt = buildNarrationPrompt({ state, turn, previous, audience, budgetTokens: 100_000 });
+      expect(prompt.user).toContain(canonOf(audience));
+    }
+    const table = buildNarrationPrompt({ state, turn, previous, audience: SPECTATOR, budgetTokens: 100_000 });
+    expect(table.user).not.toContain("gmNotes");
   });
 });

@@ -1,8 +1,8 @@
 import { canonicalJson, checksum } from "../canonical.ts";
-import { listFacts } from "../canon-facts.ts";
+import { factBucket, FACT_BUCKET_KEYS, listFacts, type FactBuckets } from "../canon-facts.ts";
 import type { CanonFact, Character, UniverseState } from "../state.ts";
 import type { Turn } from "../turn.ts";
-import { isHiddenTurn, viewState, viewTurn, type Viewer } from "../visibility.ts";
+import { isHiddenTurn, mayReadMember, viewState, viewTurn, type Viewer } from "../visibility.ts";
 
 /**
  * What a model is told to narrate one turn: a system prompt (the universe's premise, the
@@ -51,7 +51,7 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
     .map((t) => viewTurn(t, input.audience))
     .filter((t) => t.events.length > 0)
     .slice(-(input.lastTurns ?? DEFAULT_LAST_TURNS));
-  const state = viewState(promptSlice(input.state, [turn, ...previous]), input.audience);
+  const state = viewState(promptSlice(input.state, [turn, ...previous], input.audience), input.audience);
 
   const system = systemPrompt(state, input.audience, turn);
   // Sections in the order they are given up when the budget runs short: the turn itself always
@@ -91,17 +91,23 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
 }
 
 /**
- * The part of the state a prompt may draw on: the characters the turns name and the scene's
- * location, the rest of the world left out. Redacting it for the audience costs what the prompt
- * uses, not what the whole world holds.
+ * The part of the state a prompt may draw on: the characters the turns name, the scene's
+ * location and the canon facts the prompt will show, the rest of the world left out. Redacting it
+ * for the audience costs what the prompt uses, not what the whole world holds (a long campaign's
+ * canon runs to thousands of facts).
  */
-function promptSlice(state: UniverseState, turns: readonly Turn[]): UniverseState {
+function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Viewer): UniverseState {
   const characters: UniverseState["characters"] = {};
   for (const t of turns) {
     const character = t.characterId ? state.characters[t.characterId] : undefined;
     if (character) characters[t.characterId!] = character;
   }
   const location = state.scene.location ? state.world.locations[state.scene.location] : undefined;
+  const factBuckets: FactBuckets = {};
+  for (const fact of promptFacts(state, turns[0]!, audience)) {
+    const bucket = factBucket(fact.id);
+    factBuckets[bucket] = { ...factBuckets[bucket], [fact.id]: fact };
+  }
   return {
     ...state,
     world: {
@@ -113,7 +119,67 @@ function promptSlice(state: UniverseState, turns: readonly Turn[]): UniverseStat
     },
     characters,
     quests: {},
+    canon: { ...state.canon, factBuckets, retconNotes: [] },
   };
+}
+
+/** What a turn touches, for choosing facts: its character, its target and the scene's location. */
+function factSubjects(state: UniverseState, turn: Turn): Set<string> {
+  const ids = new Set<string>();
+  if (turn.characterId) ids.add(turn.characterId);
+  const target = turn.input.target as { id?: unknown } | undefined;
+  if (typeof target?.id === "string") ids.add(target.id);
+  if (state.scene.location) ids.add(state.scene.location);
+  return ids;
+}
+
+/**
+ * The live facts factsSection will show: the newest MAX_FACTS of those that name a subject of the
+ * turn where the audience can read it, then the newest of the rest. One pass over the facts,
+ * without serializing or copying any.
+ */
+function promptFacts(state: UniverseState, turn: Turn, audience: Viewer): CanonFact[] {
+  const ids = factSubjects(state, turn);
+  const named: CanonFact[] = [];
+  const others: CanonFact[] = [];
+  for (const key of FACT_BUCKET_KEYS) {
+    const bucket = state.canon.factBuckets[key];
+    if (!bucket) continue;
+    for (const id of Object.keys(bucket)) {
+      const fact = bucket[id]!;
+      if (fact.supersededAt !== null) continue;
+      keepNewest(names(fact.value, ids, audience) ? named : others, fact, MAX_FACTS);
+    }
+  }
+  return [...named, ...others].slice(0, MAX_FACTS);
+}
+
+/** Newest first, as liveFacts orders them. */
+const newer = (a: CanonFact, b: CanonFact) =>
+  b.sourcePosition - a.sourcePosition || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** Adds `fact` to `list` (newest first) if it is among the newest `limit`. */
+function keepNewest(list: CanonFact[], fact: CanonFact, limit: number): void {
+  if (list.length === limit && newer(fact, list[limit - 1]!) >= 0) return;
+  let at = list.length;
+  while (at > 0 && newer(fact, list[at - 1]!) < 0) at--;
+  list.splice(at, 0, fact);
+  if (list.length > limit) list.pop();
+}
+
+/**
+ * Whether the value, as the audience may read it, has one of `ids` as a string or a member name:
+ * what factsSection's test on its canonical JSON (`"id"`) finds.
+ */
+function names(value: unknown, ids: ReadonlySet<string>, audience: Viewer): boolean {
+  if (typeof value === "string") return ids.has(value);
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.some((item) => names(item, ids, audience));
+  for (const key of Object.keys(value)) {
+    if (!mayReadMember(key, audience)) continue;
+    if (ids.has(key) || names((value as Record<string, unknown>)[key], ids, audience)) return true;
+  }
+  return false;
 }
 
 /** What to tell: a turn as it happens, or a session's prose at its start and end. */
@@ -190,11 +256,7 @@ function liveFacts(state: UniverseState): CanonFact[] {
 
 /** Facts that name something the turn touches (its character, its target), then the newest. */
 function factsSection(state: UniverseState, turn: Turn): string {
-  const ids = new Set<string>();
-  if (turn.characterId) ids.add(turn.characterId);
-  const target = turn.input.target as { id?: unknown } | undefined;
-  if (typeof target?.id === "string") ids.add(target.id);
-  if (state.scene.location) ids.add(state.scene.location);
+  const ids = factSubjects(state, turn);
   const facts = liveFacts(state).map((fact) => ({ type: fact.type, text: canonicalJson(fact.value) }));
   const mentions = (fact: { text: string }) => {
     for (const id of ids) if (fact.text.includes(`"${id}"`)) return true;
