@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 // Colyseus core calls process.send through @pm2/io, which breaks the default `forks` pool, so
@@ -22,11 +24,15 @@ const SERIAL = [
 ];
 const MAIN = ["shared/**/*.test.ts", "server/**/*.test.ts", "client-sdk/**/*.test.ts", "test/**/*.test.ts"];
 const workers = Number(process.env.LOOM_TEST_WORKERS ?? 1);
+// In-memory databases start from an image of a migrated one (server/src/persist/index.ts): the
+// suite opens hundreds, and initdb plus the migrations cost seconds of CPU each.
+const pgliteImages = join(tmpdir(), "loom-pglite-images");
 
 export default defineConfig({
   test: {
     pool: "threads",
     testTimeout: 30_000,
+    env: { LOOM_PGLITE_IMAGE_DIR: pgliteImages },
     // a machine shared with other work can take minutes to boot an embedded server
     hookTimeout: Number(process.env.LOOM_TEST_HOOK_TIMEOUT_MS ?? 60_000),
     projects: [
