@@ -1,45 +1,14 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Recap, Turn, UniverseSession } from "@loom/client-sdk";
+import type { RoomStateJson } from "@loom/shared";
 import { client, describeError } from "./api.ts";
 
-/** The synced room state as plain data (the schema instances' toJSON). */
-export interface LiveState {
-  universeId: string;
-  name: string;
-  /** Empty for a universe that is no branch. */
-  parentId: string;
-  branchPosition: number;
-  head: number;
-  durableThrough: number;
-  persistedThrough: number;
-  scene?: {
-    id: string;
-    title: string;
-    location: string;
-    summary: string;
-    mode: string;
-    aspects?: Record<string, { id: string; name: string; freeInvokes: number; boost: boolean }>;
-  };
-  characters?: Record<
-    string,
-    {
-      id: string;
-      name: string;
-      playerId: string;
-      highConcept: string;
-      trouble: string;
-      aspects: string[];
-      fatePoints: number;
-      physicalStress: boolean[];
-      mentalStress: boolean[];
-      consequences: string[];
-      takenOut: boolean;
-      present: boolean;
-      privateNotes?: string;
-      gmNotes?: string;
-    }
-  >;
-}
+/**
+ * The synced room state as plain data (the schema instances' toJSON), as shared describes it;
+ * the scene and the characters arrive with the first patch.
+ */
+export type LiveState = Omit<RoomStateJson, "scene" | "characters"> &
+  Partial<Pick<RoomStateJson, "scene" | "characters">>;
 
 export interface Live {
   session: UniverseSession | null;
