@@ -6,7 +6,7 @@ import { GmCommands } from "./gm-commands.tsx";
 import { ExportTimeline, GmTimeline, MembersPanel, RetconForm } from "./gm-table.tsx";
 import { useLive, type Live } from "./live.ts";
 import { navigate } from "./router.ts";
-import { useBookmarks } from "./bookmarks.ts";
+import { useBookmarks } from "./bookmarks.tsx";
 import { Scrubber } from "./scrubber.tsx";
 import { LiveStatus, Scene } from "./timeline.tsx";
 import { Action, Field, formValues, Link, Section, Submit, ErrorLine, useTask } from "./ui.tsx";

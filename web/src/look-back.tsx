@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Jump } from "@loom/client-sdk";
 import { client, describeError } from "./api.ts";
-import { useBookmarks } from "./bookmarks.ts";
+import { BookmarkSelect, useBookmarks } from "./bookmarks.tsx";
 import type { Live } from "./live.ts";
 import { ErrorLine, Field, formValues, Submit, useTask } from "./ui.tsx";
 
@@ -86,23 +86,7 @@ export function LookBack({
         />
       </label>
       <div class="row">
-        <select
-          aria-label="Bookmarks"
-          value=""
-          onChange={(event) => {
-            const value = event.currentTarget.value;
-            if (value === "older") bookmarks.older?.();
-            else if (value) setPosition(Number(value));
-          }}
-        >
-          <option value="">Jump to a bookmark…</option>
-          {bookmarks.older ? <option value="older">Older bookmarks…</option> : null}
-          {bookmarks.bookmarks.map((mark) => (
-            <option key={`${mark.position} ${mark.kind}`} value={mark.position}>
-              #{mark.position} {mark.label}
-            </option>
-          ))}
-        </select>
+        <BookmarkSelect bookmarks={bookmarks.bookmarks} onOlder={bookmarks.older} onPosition={setPosition} />
         {position !== null ? (
           <button type="button" onClick={() => (setPosition(null), setSeen(null))}>
             Back to now

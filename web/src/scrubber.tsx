@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Delta } from "@loom/client-sdk";
 import type { Bookmark, ScrubView } from "@loom/shared";
 import { describeError, getJson } from "./api.ts";
+import { BookmarkSelect } from "./bookmarks.tsx";
 import { ErrorLine } from "./ui.tsx";
 
 interface FullState {
@@ -125,23 +126,11 @@ export function Scrubber(props: {
         <button type="button" onClick={() => props.onPosition(head)}>
           Head
         </button>
-        <select
-          aria-label="Bookmarks"
-          value=""
-          onChange={(event) => {
-            const value = event.currentTarget.value;
-            if (value === "older") props.onOlderBookmarks?.();
-            else if (value) props.onPosition(Number(value));
-          }}
-        >
-          <option value="">Jump to a bookmark…</option>
-          {props.onOlderBookmarks ? <option value="older">Older bookmarks…</option> : null}
-          {props.bookmarks.map((bookmark) => (
-            <option key={`${bookmark.position} ${bookmark.kind} ${bookmark.label}`} value={bookmark.position}>
-              #{bookmark.position} {bookmark.label}
-            </option>
-          ))}
-        </select>
+        <BookmarkSelect
+          bookmarks={props.bookmarks}
+          onOlder={props.onOlderBookmarks}
+          onPosition={props.onPosition}
+        />
       </div>
       <p class="muted" role="status" aria-busy={loading}>
         {loading

@@ -58,3 +58,30 @@ export function useBookmarks(
     refresh: () => setAsked((count) => count + 1),
   };
 }
+
+/** A select that jumps to a bookmark, with "Older bookmarks…" while older pages are left. */
+export function BookmarkSelect(props: {
+  bookmarks: Bookmark[];
+  onOlder: (() => void) | null | undefined;
+  onPosition: (position: number) => void;
+}) {
+  return (
+    <select
+      aria-label="Bookmarks"
+      value=""
+      onChange={(event) => {
+        const value = event.currentTarget.value;
+        if (value === "older") props.onOlder?.();
+        else if (value) props.onPosition(Number(value));
+      }}
+    >
+      <option value="">Jump to a bookmark…</option>
+      {props.onOlder ? <option value="older">Older bookmarks…</option> : null}
+      {props.bookmarks.map((mark) => (
+        <option key={`${mark.position} ${mark.kind} ${mark.label}`} value={mark.position}>
+          #{mark.position} {mark.label}
+        </option>
+      ))}
+    </select>
+  );
+}
