@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { loadConfig, type NarratorConfig } from "../src/config.ts";
 import { startLoomServer } from "../src/app.ts";
 import { spawn, type ChildProcess } from "node:child_process";
+import { between, loopBusy, quantile } from "../src/metrics.ts";
+import { readServerMetrics } from "../../loadtest/src/server-metrics.ts";
 
 const PLAYERS = 10;
 const PER_PLAYER_PER_SECOND = 20;
@@ -106,7 +108,13 @@ interface Phase {
   latencies: number[];
   delays: number[];
   asked: number;
+  /** The server's own act→ack histogram over the phases' play (buckets of metrics.ts), added up. */
+  serverActs: number[];
+  /** How busy the server's main thread was during each phase's play (0–1). */
+  loopBusy: number[];
 }
+
+const newPhase = (): Phase => ({ latencies: [], delays: [], asked: 0, serverActs: [], loopBusy: [] });
 
 /** One phase: a server with this narrator, the players acting on it; with an endpoint, the first chunks' delays too. */
 async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: Phase): Promise<void> {
@@ -114,7 +122,15 @@ async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: 
   const asked = endpoint ? (await endpointLog(endpoint)).prompts.length : 0;
   let played: Played;
   try {
+    const before = await readServerMetrics(server.url);
     played = await play(server.url);
+    const after = await readServerMetrics(server.url);
+    if (before && after) {
+      between(before.acts, after.acts).forEach(
+        (n, i) => (into.serverActs[i] = (into.serverActs[i] ?? 0) + n),
+      );
+      into.loopBusy.push(loopBusy(before.eventLoop, after.eventLoop));
+    }
   } finally {
     await server.shutdown();
   }
@@ -148,9 +164,9 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
     },
   ];
   try {
-    const off: Phase = { latencies: [], delays: [], asked: 0 };
-    const template: Phase = { latencies: [], delays: [], asked: 0 };
-    const on: Phase = { latencies: [], delays: [], asked: 0 };
+    const off = newPhase();
+    const template = newPhase();
+    const on = newPhase();
     for (let r = 1; r <= ROUNDS; r++) {
       if (PHASES.has("off")) await phase(narrators[0]!, null, off);
       if (PHASES.has("template")) await phase(narrators[1]!, null, template);
@@ -176,6 +192,13 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
       template_ratio_p99: round(percentile(template.latencies, 99) / offP99),
       openai_ratio_p50: round(percentile(on.latencies, 50) / offP50),
       openai_ratio_p99: round(percentile(on.latencies, 99) / offP99),
+      // inside the server: from receiving an act to sending its ack, and its main thread's load
+      server_act_to_ack_p50_p99_ms: {
+        off: [quantile(off.serverActs, 0.5), quantile(off.serverActs, 0.99)],
+        template: [quantile(template.serverActs, 0.5), quantile(template.serverActs, 0.99)],
+        openai: [quantile(on.serverActs, 0.5), quantile(on.serverActs, 0.99)],
+      },
+      server_loop_busy: { off: off.loopBusy, template: template.loopBusy, openai: on.loopBusy },
       narrated_by_model: on.asked,
       first_chunk_delay_p50_ms: p(on.delays, 50),
       first_chunk_delay_p99_ms: p(on.delays, 99),
