@@ -18,7 +18,7 @@ import { checkUniverses } from "./fuzz/invariants.ts";
  * replay of its timeline, and every turn that appeared must be one somebody was told about (an
  * ack, or a 2xx answer naming it): a refused input changes nothing.
  *
- * LOOM_FUZZ_FRAMES (default 20,000 with CI set, else 10,000), LOOM_FUZZ_HTTP (default 1,000 per
+ * LOOM_FUZZ_FRAMES (default 100,000 with CI set, else 10,000), LOOM_FUZZ_HTTP (default 1,000 per
  * route with CI set, else 500) and LOOM_FUZZ_SEED set the run in embedded mode; Postgres + Redis,
  * whose request path is the same code over other stores, gets a tenth of each. Every route and
  * every message type gets its share at any of these counts; a longer run (the variables) draws
@@ -26,7 +26,7 @@ import { checkUniverses } from "./fuzz/invariants.ts";
  * LOOM_FUZZ_VERBOSE=1 prints each route's answers by status. The summary line is `fuzz: N frames, N http requests, …`.
  */
 const FULL = Boolean(process.env.CI);
-const FRAMES = Number(process.env.LOOM_FUZZ_FRAMES ?? (FULL ? 20_000 : 10_000));
+const FRAMES = Number(process.env.LOOM_FUZZ_FRAMES ?? (FULL ? 100_000 : 10_000));
 const HTTP_PER_ROUTE = Number(process.env.LOOM_FUZZ_HTTP ?? (FULL ? 1_000 : 500));
 const SEED = Number(process.env.LOOM_FUZZ_SEED ?? 20_261_201);
 const FRAME_BATCH = 5_000;
@@ -129,7 +129,7 @@ function fuzzSuite(mode: Mode): void {
 
   /** Turns since `heads` in every universe that none of `told` explains, and replay mismatches. */
   async function audit(heads: Map<string, number>): Promise<string[]> {
-    const problems = (await checkUniverses(server)).map((f) => `${f.universeId}: ${f.problem}`);
+    const problems = (await checkUniverses(server, heads)).map((f) => `${f.universeId}: ${f.problem}`);
     // every universe has settled, so every ack is in
     for (const held of seats.values()) {
       for (const id of held.acked) told.add(id);
@@ -138,7 +138,7 @@ function fuzzSuite(mode: Mode): void {
     const { turnStore } = server.services;
     for (const universe of await turnStore.listUniverses({ limit: 100_000 })) {
       const before = heads.get(universe.id) ?? 0;
-      const head = await turnStore.headPosition(universe.id);
+      const head = universe.headPosition;
       if (head <= before) continue;
       const fresh = await turnStore.turnsBetween(universe.id, before, head);
       for (const turn of unexplained(fresh, told, lostAcks))
@@ -160,11 +160,13 @@ function fuzzSuite(mode: Mode): void {
   }
 
   async function heads(): Promise<Map<string, number>> {
-    const { turnStore } = server.services;
-    const list = await turnStore.listUniverses({ limit: 100_000 });
-    return new Map(
-      await Promise.all(list.map(async (u) => [u.id, await turnStore.headPosition(u.id)] as const)),
-    );
+    const list = await server.services.turnStore.listUniverses({ limit: 100_000 });
+    return new Map(list.map((u) => [u.id, u.headPosition] as const));
+  }
+
+  /** Every universe in the database equals its replay, whatever changed or not. */
+  async function everyUniverse(): Promise<string[]> {
+    return (await checkUniverses(server)).map((f) => `${f.universeId}: ${f.problem}`);
   }
 
   it(`survives ${frameCount} generated frames with every universe equal to its replay`, async () => {
@@ -192,6 +194,7 @@ function fuzzSuite(mode: Mode): void {
       problems.push(...(await audit(before)));
       if (problems.length > 0) break;
     }
+    if (problems.length === 0) problems.push(...(await everyUniverse()));
     totals.frames += sent;
     totals.crashes += crashes.length + problems.filter((p) => p.startsWith("server not healthy")).length;
     totals.changes += problems.filter((p) => !p.startsWith("server not healthy")).length;
@@ -257,6 +260,7 @@ function fuzzSuite(mode: Mode): void {
         );
       }
     }
+    changed.push(...(await everyUniverse()).map((p) => `after every route: ${p}`));
     totals.requests += sent;
     totals.crashes += crashes.length + broken.length;
     totals.changes += changed.length;
