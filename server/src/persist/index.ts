@@ -144,13 +144,11 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
   // operator's alone (it holds the database and the generated secret).
   if (!options.inMemory) mkdirSync(dirname(resolve(dataDir)), { recursive: true, mode: 0o700 });
   const folder = options.migrationsFolder ?? migrationsFolder;
-  const imageDir = options.inMemory ? process.env.LOOM_PGLITE_IMAGE_DIR : undefined;
+  const fresh = options.inMemory || !existsSync(join(dataDir, "PG_VERSION"));
+  const imageDir = fresh ? process.env.LOOM_PGLITE_IMAGE_DIR : undefined;
   const image = imageDir ? migratedImage(imageDir, folder) : null;
-  const client = !options.inMemory
-    ? new PGlite(dataDir)
-    : image && existsSync(image)
-      ? new PGlite({ loadDataDir: new Blob([readFileSync(image)]) })
-      : new PGlite();
+  const loadDataDir = image && existsSync(image) ? new Blob([readFileSync(image)]) : undefined;
+  const client = options.inMemory ? new PGlite({ loadDataDir }) : new PGlite(dataDir, { loadDataDir });
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder: folder });
   if (image && !existsSync(image)) await keepImage(client, image);
@@ -163,9 +161,9 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
 }
 
 /**
- * Where an in-memory database can start from an image of an empty, migrated one rather than run
- * initdb and every migration (seconds of CPU each): `LOOM_PGLITE_IMAGE_DIR`, which the test suite
- * sets, as it opens hundreds. The image's name holds a hash of the migrations and of PGlite's
+ * Where a new database (in memory, or in an empty data folder) can start from an image of an
+ * empty, migrated one rather than run initdb and every migration (seconds of CPU each):
+ * `LOOM_PGLITE_IMAGE_DIR`, which the test suite sets, as it opens hundreds. The image's name holds a hash of the migrations and of PGlite's
  * version, so a changed migration makes a new one.
  */
 function migratedImage(imageDir: string, folder: string): string {
