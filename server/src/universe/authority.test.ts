@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCharacter, checksum, emptyState, type Turn } from "@loom/shared";
-import { createTurnStore, type TurnStore } from "../persist/index.ts";
+import { createStores, createTurnStore, type TurnStore } from "../persist/index.ts";
+import type { LeaseLedger } from "../persist/lease-ledger.ts";
 import { MemoryLiveStore } from "../live/memory.ts";
 import { UniverseAuthority, type SubmitRequest, type SubmitResult } from "./authority.ts";
 import { PersistHealth } from "./persist-health.ts";
@@ -339,5 +340,103 @@ describe("universe authority: pipelined live appends", () => {
     // and once the snapshot is rebuilt, it opens where it was
     await store.replaceSnapshot(honest);
     expect((await reopen()).state.world.flags.tide).toBe(2);
+  });
+});
+
+describe("universe authority: a lease taken again after it lapsed", () => {
+  let stores: Awaited<ReturnType<typeof createStores>>;
+  beforeAll(async () => {
+    stores = await createStores({ inMemory: true });
+  });
+  afterAll(async () => {
+    await stores.turnStore.close();
+  });
+
+  /**
+   * A universe whose lease lapses at will (the memory store's clock jumps past its TTL), over the
+   * real lease ledger, whose registrations can be held: a database that hangs, then answers.
+   */
+  async function lapsing(id: string) {
+    const universe = await stores.turnStore.createUniverse(
+      { id, name: "Tides", createdBy: "gm-1" },
+      emptyState("Tides"),
+    );
+    let now = 1_000_000;
+    const live = new MemoryLiveStore({ now: () => now });
+    const lease = (await live.acquire(universe.id, "process-1", 3_000))!;
+    expect(await stores.leases.register(universe.id, lease.token)).toBe(true);
+    const gate = { hold: false, waiting: [] as Array<() => void> };
+    const leases: LeaseLedger = new Proxy(stores.leases, {
+      get(target, key, receiver) {
+        if (key !== "register") return Reflect.get(target, key, receiver) as unknown;
+        return async (...args: Parameters<LeaseLedger["register"]>) => {
+          if (gate.hold) await new Promise<void>((resolve) => gate.waiting.push(resolve));
+          return target.register(...args);
+        };
+      },
+    });
+    const authority = await UniverseAuthority.hydrate({
+      universe,
+      turnStore: stores.turnStore,
+      liveStore: live,
+      lease,
+      leases,
+      leaseTtlMs: 3_000,
+      durableOnLiveAppend: false,
+      newId: () => `${id}-${Math.random()}`,
+    });
+    return {
+      universe,
+      live,
+      authority,
+      gate,
+      lapse: () => (now += 10_000),
+      letGo: () => {
+        gate.hold = false;
+        for (const resolve of gate.waiting.splice(0)) resolve();
+      },
+    };
+  }
+
+  it("keeps the universe when renewals pile up while the ledger hangs and all answer at once", async () => {
+    const { universe, live, authority, gate, lapse, letGo } = await lapsing("renewals-pile-up");
+    lapse();
+    // the first renewal takes the lease again and registers its token; the database hangs
+    gate.hold = true;
+    const renewals = [authority.keepLease(3_000)];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(gate.waiting.length).toBe(1);
+    // the room's timer keeps renewing meanwhile (every third of the TTL)
+    for (let i = 0; i < 4; i++) renewals.push(authority.keepLease(3_000));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    letGo();
+    const outcomes = await Promise.all(renewals);
+    // each answer is this owner's own token: none is taken for a newer owner's
+    expect(outcomes).not.toContain("elsewhere");
+    expect(outcomes[0]).toBe("taken");
+    expect(await live.owner(universe.id)).toEqual({ owner: "process-1", token: authority.lease.token });
+    expect(await stores.leases.read(universe.id)).toMatchObject({ leaseToken: authority.lease.token });
+    expect(await authority.keepLease(3_000)).toBe("kept");
+    expect((await authority.submit(tide(1))).ok).toBe(true);
+  });
+
+  it("does not take the lease again once retired, even with a renewal in flight", async () => {
+    const { universe, live, authority, gate, lapse, letGo } = await lapsing("retired");
+    lapse();
+    gate.hold = true;
+    // a renewal in flight: it took the lease again and waits for the ledger
+    const renewal = authority.keepLease(3_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(gate.waiting.length).toBe(1);
+    // the room closes: retires its authority and releases its lease
+    authority.retire();
+    await live.release(authority.lease);
+    letGo();
+    expect(await renewal).toBe("elsewhere");
+    expect(await live.owner(universe.id)).toBeNull();
+    // and a renewal after it does not take it either
+    lapse();
+    expect(await authority.keepLease(3_000)).toBe("elsewhere");
+    expect(await live.owner(universe.id)).toBeNull();
   });
 });

@@ -147,6 +147,9 @@ export class UniverseAuthority {
   /** A token taken again that the lease ledger does not have yet (the database was down). */
   private unregistered: number | null = null;
   private recovering: Promise<LeaseOutcome> | null = null;
+  private registering: Promise<boolean> | null = null;
+  /** Given up (`retire`): the lease is never kept or taken again. */
+  private retired = false;
   /**
    * An append whose outcome is unknown (it timed out): until the stream is read back, nothing is
    * decided, since its turns may have landed at the positions a new command would take.
@@ -256,7 +259,7 @@ export class UniverseAuthority {
    * `recoverLease`). Called on the room's lease timer, every third of the TTL.
    */
   async keepLease(ttlMs: number): Promise<LeaseOutcome> {
-    if (this.fenced) return "elsewhere";
+    if (this.fenced || this.retired) return "elsewhere";
     if (!(await this.registerLease())) return "elsewhere";
     if (await this.options.liveStore.renew(this.lease_, ttlMs)) return "kept";
     return this.recoverLease(ttlMs);
@@ -278,8 +281,13 @@ export class UniverseAuthority {
   private async takeLeaseAgain(ttlMs: number): Promise<LeaseOutcome> {
     const { liveStore } = this.options;
     const current = this.lease_;
+    if (this.retired) return "elsewhere";
     const again = await liveStore.acquire(this.universe.id, current.owner, ttlMs, current.token);
     if (!again) return "elsewhere";
+    if (this.retired) {
+      await liveStore.release(again).catch(() => undefined);
+      return "elsewhere";
+    }
     if (again.token === current.token) return "kept";
     let restored: number;
     try {
@@ -297,6 +305,10 @@ export class UniverseAuthority {
       await liveStore.release(again).catch(() => undefined);
       return "elsewhere";
     }
+    if (this.retired) {
+      await liveStore.release(again).catch(() => undefined);
+      return "elsewhere";
+    }
     this.lease_ = again;
     this.unregistered = again.token;
     log.warn(
@@ -306,11 +318,25 @@ export class UniverseAuthority {
           : ""),
       { universeId: this.universe.id },
     );
-    return (await this.registerLease()) ? "taken" : "elsewhere";
+    // retired meanwhile: the room released `lease_` or is about to; this one lets go too
+    if ((await this.registerLease()) && !this.retired) return "taken";
+    // or the newer owner's lock lapsed or was lost: it takes the lease again once this one lets go
+    await liveStore.release(again).catch(() => undefined);
+    return "elsewhere";
   }
 
-  /** Registers a token taken again in the lease ledger; false when a newer owner registered one. */
-  private async registerLease(): Promise<boolean> {
+  /**
+   * Registers a token taken again in the lease ledger; false when a newer owner registered one.
+   * One registration at a time: the renewals that pile up while the database hangs would otherwise
+   * all send the same token once it answers, and every one after the first would find it
+   * registered already (by this owner) and give the universe up.
+   */
+  private registerLease(): Promise<boolean> {
+    this.registering ??= this.registerOnce().finally(() => (this.registering = null));
+    return this.registering;
+  }
+
+  private async registerOnce(): Promise<boolean> {
     const token = this.unregistered;
     if (token === null || !this.options.leases) return true;
     try {
@@ -320,11 +346,21 @@ export class UniverseAuthority {
         });
         return false;
       }
-      this.unregistered = null;
+      // a token taken again meanwhile is newer and still to be registered
+      if (this.unregistered === token) this.unregistered = null;
     } catch {
       // the database is down: the ledger learns of the token on a later renewal
     }
     return true;
+  }
+
+  /**
+   * The universe is being given up (its room closes, then releases the lease or leaves it to
+   * lapse): a renewal still in flight must not take the lease again for an authority nothing
+   * serves, which would keep the next owner waiting for it to lapse.
+   */
+  retire(): void {
+    this.retired = true;
   }
 
   /** Another owner holds the universe now: this authority refuses everything. */
