@@ -420,6 +420,34 @@ describe("universe authority: a lease taken again after it lapsed", () => {
     expect((await authority.submit(tide(1))).ok).toBe(true);
   });
 
+  it("renews while the ledger hangs, instead of waiting for it until the lock lapses", async () => {
+    const { universe, live, authority, gate, lapse, letGo } = await lapsing("ledger-hangs");
+    lapse();
+    gate.hold = true;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      outcomes.push(await authority.keepLease(3_000));
+      // within the renewal interval (a third of the TTL), whatever the database does
+      expect(Date.now() - started).toBeLessThan(1_000);
+    }
+    expect(outcomes).toEqual(["taken", "kept", "kept"]);
+    expect(await live.owner(universe.id)).toEqual({ owner: "process-1", token: authority.lease.token });
+    letGo();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await stores.leases.read(universe.id)).toMatchObject({ leaseToken: authority.lease.token });
+  });
+
+  it("gives the universe up once the ledger says a newer owner registered", async () => {
+    const { universe, authority, lapse } = await lapsing("supplanted");
+    lapse();
+    expect(await authority.keepLease(3_000)).toBe("taken");
+    expect(await stores.leases.register(universe.id, authority.lease.token + 5)).toBe(true);
+    lapse();
+    expect(await authority.keepLease(3_000)).toBe("elsewhere");
+    expect(await authority.keepLease(3_000)).toBe("elsewhere");
+  });
+
   it("does not take the lease again once retired, even with a renewal in flight", async () => {
     const { universe, live, authority, gate, lapse, letGo } = await lapsing("retired");
     lapse();

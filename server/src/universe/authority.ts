@@ -150,6 +150,8 @@ export class UniverseAuthority {
   private registering: Promise<boolean> | null = null;
   /** Given up (`retire`): the lease is never kept or taken again. */
   private retired = false;
+  /** The ledger holds a newer token than this owner's: another owner took the universe. */
+  private supplanted = false;
   /**
    * An append whose outcome is unknown (it timed out): until the stream is read back, nothing is
    * decided, since its turns may have landed at the positions a new command would take.
@@ -259,10 +261,28 @@ export class UniverseAuthority {
    * `recoverLease`). Called on the room's lease timer, every third of the TTL.
    */
   async keepLease(ttlMs: number): Promise<LeaseOutcome> {
-    if (this.fenced || this.retired) return "elsewhere";
-    if (!(await this.registerLease())) return "elsewhere";
-    if (await this.options.liveStore.renew(this.lease_, ttlMs)) return "kept";
+    if (this.fenced || this.retired || this.supplanted) return "elsewhere";
+    // a token taken again is registered beside the renewal: a database that hangs must not hold
+    // the renewal back until the lock lapses (and is taken again, and again)
+    const registered = this.registeredWithin(Math.min(1_000, ttlMs / 4));
+    const renewed = await this.options.liveStore.renew(this.lease_, ttlMs);
+    if (!(await registered)) return "elsewhere";
+    if (renewed) return "kept";
     return this.recoverLease(ttlMs);
+  }
+
+  /**
+   * Whether the ledger has not refused this owner's token: its answer if it comes within `ms`,
+   * true otherwise (the registration goes on, and a later renewal reads its answer).
+   */
+  private async registeredWithin(ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answer = await Promise.race([
+      this.registerLease(),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), ms))),
+    ]);
+    clearTimeout(timer);
+    return answer && !this.supplanted;
   }
 
   /**
@@ -319,7 +339,7 @@ export class UniverseAuthority {
       { universeId: this.universe.id },
     );
     // retired meanwhile: the room released `lease_` or is about to; this one lets go too
-    if ((await this.registerLease()) && !this.retired) return "taken";
+    if ((await this.registeredWithin(Math.min(1_000, ttlMs / 4))) && !this.retired) return "taken";
     // or the newer owner's lock lapsed or was lost: it takes the lease again once this one lets go
     await liveStore.release(again).catch(() => undefined);
     return "elsewhere";
@@ -344,6 +364,7 @@ export class UniverseAuthority {
         log.warn(`universe ${this.universe.id}: a newer lease than ${token} is registered; giving it up`, {
           universeId: this.universe.id,
         });
+        this.supplanted = true;
         return false;
       }
       // a token taken again meanwhile is newer and still to be registered
@@ -361,6 +382,8 @@ export class UniverseAuthority {
    */
   retire(): void {
     this.retired = true;
+    // its turns are its next owner's to write now: this process no longer counts it as failing
+    this.options.health?.cleared(this.universe.id);
   }
 
   /** Another owner holds the universe now: this authority refuses everything. */

@@ -18,7 +18,12 @@ export interface PersisterOptions {
   onWriteFailed?(attempts: number, error: unknown): void;
 }
 
-const MAX_BACKOFF_MS = 5_000;
+/**
+ * The longest wait between two writes of a failing universe: once the database is back, its
+ * backlog starts going out within this (times a jitter of 0.5–1). A retry against a database that
+ * is down fails at once, and a process's universes retry together in one group (group-commit.ts).
+ */
+const MAX_BACKOFF_MS = 2_000;
 /**
  * Most turns one write carries. After an outage the backlog goes out in writes of this size, one
  * after another, rather than all of it in one transaction resent whole at every retry.
