@@ -5,6 +5,7 @@ import type { LeaseLedger } from "../persist/lease-ledger.ts";
 import { MemoryLiveStore } from "../live/memory.ts";
 import { UniverseAuthority, type SubmitRequest, type SubmitResult } from "./authority.ts";
 import { PersistHealth } from "./persist-health.ts";
+import { PendingBudget } from "./pending-budget.ts";
 
 /**
  * A real memory live store whose appends can be held, then let through or failed: a slow or
@@ -466,5 +467,70 @@ describe("universe authority: a lease taken again after it lapsed", () => {
     lapse();
     expect(await authority.keepLease(3_000)).toBe("elsewhere");
     expect(await live.owner(universe.id)).toBeNull();
+  });
+});
+
+describe("universe authority: the process's bound on turns waiting for the database", () => {
+  let store: TurnStore;
+  beforeAll(async () => {
+    store = await createTurnStore({ inMemory: true });
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  async function open(id: string, budget: PendingBudget) {
+    const universe = await store.createUniverse(
+      { id, name: "Tides", createdBy: "gm-1" },
+      emptyState("Tides"),
+    );
+    const live = new MemoryLiveStore();
+    const lease = (await live.acquire(universe.id, "process-1", 60_000))!;
+    let next = 0;
+    return UniverseAuthority.hydrate({
+      universe,
+      turnStore: store,
+      liveStore: live,
+      lease,
+      durableOnLiveAppend: true,
+      newId: () => `${id}-turn-${++next}`,
+      maxPendingTurns: 100,
+      pendingBudget: budget,
+    });
+  }
+
+  it("refuses commands in every universe of the process once their waiting turns reach it, and serves again as they are written", async () => {
+    const budget = new PendingBudget(3);
+    const [first, second] = await Promise.all([open("budget-first", budget), open("budget-second", budget)]);
+    // nothing is written (no tick): the turns wait, as they do while the database is down
+    expect((await first.submit(tide(1, 1))).ok).toBe(true);
+    expect((await first.submit(tide(2, 2))).ok).toBe(true);
+    expect((await second.submit(tide(1, 1))).ok).toBe(true);
+    expect(budget.count).toBe(3);
+
+    // each universe is far below its own bound (100), the process is at its own
+    for (const [authority, seq] of [
+      [first, 3],
+      [second, 2],
+    ] as const) {
+      const refused = await authority.submit(tide(9, seq));
+      expect(refused).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
+      if (!refused.ok)
+        expect(refused.rejection.message).toMatch(/3 turns of this server's universes are waiting/);
+    }
+    expect([first.head, second.head]).toEqual([2, 1]); // nothing of the refused ones was applied
+
+    // the database takes the first universe's turns: both serve again
+    expect(await first.drain(5_000)).toBe(true);
+    expect(budget.count).toBe(1);
+    expect((await second.submit(tide(2, 3))).ok).toBe(true);
+    expect((await first.submit(tide(3, 4))).ok).toBe(true);
+    expect(budget.count).toBe(3);
+
+    // a universe handed to its next owner no longer counts here
+    second.retire();
+    expect(budget.count).toBe(1);
+    expect(await first.drain(5_000)).toBe(true);
+    expect(budget.count).toBe(0);
   });
 });

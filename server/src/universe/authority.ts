@@ -31,6 +31,7 @@ import { missingFromLiveStore, restoreToLiveStore } from "./live-custody.ts";
 import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
+import type { PendingBudget } from "./pending-budget.ts";
 import { SeqLedger } from "./seq-ledger.ts";
 import { log } from "../log.ts";
 import { faults } from "../fault-log.ts";
@@ -96,6 +97,11 @@ export interface AuthorityOptions {
    * `unavailable` until it takes some (a database outage costs memory per turn, not forever).
    */
   maxPendingTurns?: number;
+  /**
+   * The turns of every universe of the process that wait for the database, with their bound;
+   * past it, clients' commands are refused `unavailable` in every universe of the process.
+   */
+  pendingBudget?: PendingBudget;
 }
 
 /** How keeping the lease went: still held, taken again after it lapsed, or held by another owner. */
@@ -186,6 +192,7 @@ export class UniverseAuthority {
       },
       onFenced: (error) => this.fence(error),
       onWriteFailed: (attempts, error) => options.health?.writeFailed(options.universe.id, attempts, error),
+      budget: options.pendingBudget,
     });
   }
 
@@ -382,6 +389,7 @@ export class UniverseAuthority {
    */
   retire(): void {
     this.retired = true;
+    this.persister.release();
     // its turns are its next owner's to write now: this process no longer counts it as failing
     this.options.health?.cleared(this.universe.id);
   }
@@ -538,6 +546,13 @@ export class UniverseAuthority {
         return refusal(
           RejectionCode.Unavailable,
           `${this.pendingCount} turns are waiting for the database; try again once it takes them`,
+        );
+      const budget = this.options.pendingBudget;
+      if (budget?.full)
+        return refusal(
+          RejectionCode.Unavailable,
+          `${budget.count} turns of this server's universes are waiting for the database; ` +
+            "try again once it takes them",
         );
     }
     if (request.runId) {

@@ -6,6 +6,7 @@ import { closeInterruptedSessions } from "./continuity.ts";
 import { log } from "../log.ts";
 import { UniverseAuthority, type AuthorityOptions } from "./authority.ts";
 import type { PersistHealth } from "./persist-health.ts";
+import type { PendingBudget } from "./pending-budget.ts";
 
 export const UNIVERSE_ROOM = "universe";
 
@@ -40,6 +41,8 @@ export interface OwnershipOptions {
   leaseTtlMs: number;
   /** See AuthorityOptions.maxPendingTurns. */
   maxPendingTurns?: number;
+  /** See AuthorityOptions.pendingBudget: one for every universe this process opens. */
+  pendingBudget?: PendingBudget;
   durableOnLiveAppend: boolean;
   newId: () => string;
   health?: PersistHealth;
@@ -252,6 +255,7 @@ export class Ownership {
         leases,
         leaseTtlMs: this.options.leaseTtlMs,
         maxPendingTurns: this.options.maxPendingTurns,
+        pendingBudget: this.options.pendingBudget,
       };
       const authority = await UniverseAuthority.hydrate(options);
       // from now on a missing stream means the live store lost it
