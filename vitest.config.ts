@@ -57,6 +57,9 @@ export default defineConfig({
           include: ["test/faults/**/*.test.ts"],
           testTimeout: 120_000,
           fileParallelism: false,
+          // the files run one after another in one worker that imports the SDK, the load
+          // generator and the harness once (each file starts its own instances and servers)
+          isolate: false,
         },
       },
       { extends: true, test: { name: "load", include: ["loadtest/**/*.test.ts"], fileParallelism: false } },
