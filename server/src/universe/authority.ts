@@ -214,10 +214,15 @@ export class UniverseAuthority {
       options.health?.snapshotDamaged(universe.id, damaged);
       throw new DamagedSnapshotError(universe.id, damaged);
     }
-    const snapshot = await turnStore.getSnapshotAtOrBefore(universe.id, latest.position);
-    const written = (await liveStore.readTail(universe.id, latest.position)).filter(
-      (turn) => turn.position > latest.position,
-    );
+    // the reads after the newest state do not depend on one another: at once, since a universe
+    // opened after its owner died keeps its players waiting for every round trip of its open
+    const [snapshot, tailRead, [dice], recent] = await Promise.all([
+      turnStore.getSnapshotAtOrBefore(universe.id, latest.position),
+      liveStore.readTail(universe.id, latest.position),
+      turnStore.diceChain(universe.id),
+      turnStore.turnsBetween(universe.id, Math.max(0, latest.position - 50), latest.position),
+    ]);
+    const written = tailRead.filter((turn) => turn.position > latest.position);
     const tail = written.map(upgradeTurn);
     let state = latest.state;
     let head = latest.position;
@@ -228,15 +233,9 @@ export class UniverseAuthority {
     }
     const sinceSnapshot = { turns: latest.position - (snapshot?.position ?? 0), deltas: 0 };
     const authority = new UniverseAuthority(options, state, head, latest.position, sinceSnapshot);
-    const [dice] = await turnStore.diceChain(universe.id);
     if (!dice) throw new Error(`universe ${universe.id} has no dice`);
     authority.dice = diceFor(dice);
     authority.diceRevealed = dice.revealedAt !== null;
-    const recent = await turnStore.turnsBetween(
-      universe.id,
-      Math.max(0, latest.position - 50),
-      latest.position,
-    );
     authority.recent = [...recent, ...tail].slice(-200);
     for (const turn of authority.recent) authority.ledger.recordTurn(turn);
     for (const turn of tail) authority.noteLifecycle(turn);
