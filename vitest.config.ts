@@ -9,7 +9,7 @@ import { defineConfig } from "vitest/config";
 // drive a browser are `main-serial`, run alone after the rest.
 // `npm test` runs both; `load` (the load-test harness, its own minutes of load) is
 // `npm run test:load`; `faults` (fault injection against Postgres and Redis instances each
-// scenario starts itself) is `npm run test:faults`, both one file at a time. `.ci/run` runs all.
+// file starts itself) is `npm run test:faults`, both one file at a time. `.ci/run` runs all.
 // `npx vitest run <file>` finds a file in any.
 const SERIAL = [
   // drives Chromium, and its pages wait on timers
