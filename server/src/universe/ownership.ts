@@ -230,6 +230,7 @@ export class Ownership {
       await liveStore.release(lease);
       throw new UniverseUnavailableError(universeId, "no such universe");
     }
+    let authority: UniverseAuthority | undefined;
     try {
       if (leases) {
         if (ledger.settledToken < ledger.leaseToken && !(await liveStore.streamExists(universeId)))
@@ -257,7 +258,7 @@ export class Ownership {
         maxPendingTurns: this.options.maxPendingTurns,
         pendingBudget: this.options.pendingBudget,
       };
-      const authority = await UniverseAuthority.hydrate(options);
+      authority = await UniverseAuthority.hydrate(options);
       // from now on a missing stream means the live store lost it
       await liveStore.ensureStream(lease, authority.persistedThrough);
       step("hydrateMs");
@@ -277,6 +278,8 @@ export class Ownership {
       return true;
     } catch (error) {
       this.handoff.delete(universeId);
+      // its waiting turns (the tail it read) no longer count toward this process's bound
+      authority?.retire();
       await liveStore.release(lease).catch(() => undefined);
       throw error;
     }
