@@ -11,7 +11,7 @@ import { defineConfig } from "vitest/config";
 // drive a browser are `main-serial`, run alone after the rest.
 // `npm test` runs both; `load` (the load-test harness, its own minutes of load) is
 // `npm run test:load`; `faults` (fault injection against Postgres and Redis instances each
-// scenario starts itself) is `npm run test:faults`, both one file at a time. `.ci/run` runs all.
+// file starts itself) is `npm run test:faults`, both one file at a time. `.ci/run` runs all.
 // `npx vitest run <file>` finds a file in any.
 const SERIAL = [
   // drives Chromium, and its pages wait on timers
@@ -63,6 +63,9 @@ export default defineConfig({
           include: ["test/faults/**/*.test.ts"],
           testTimeout: 120_000,
           fileParallelism: false,
+          // the files run one after another in one worker that imports the SDK, the load
+          // generator and the harness once (each file starts its own instances and servers)
+          isolate: false,
         },
       },
       { extends: true, test: { name: "load", include: ["loadtest/**/*.test.ts"], fileParallelism: false } },

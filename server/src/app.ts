@@ -18,6 +18,7 @@ import { newId, setServices, type Services } from "./services.ts";
 import { createNarrator } from "./narrator/index.ts";
 import { Ownership, UNIVERSE_ROOM } from "./universe/ownership.ts";
 import { GroupCommit } from "./universe/group-commit.ts";
+import { PendingBudget } from "./universe/pending-budget.ts";
 import { NarrationRecorder } from "./narrator/narration-recorder.ts";
 import { withLastKnown } from "./persist/last-known.ts";
 import { Metrics } from "./metrics.ts";
@@ -66,7 +67,11 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   const searchIndex = { delayMs: config.searchIndexDelayMs, catchUp: true };
   const embedded = { dataDir: `${config.dataDir}/pglite`, inMemory: config.inMemory, searchIndex };
   const stores = config.databaseUrl
-    ? await createStores({ databaseUrl: config.databaseUrl, timeoutMs: config.databaseTimeoutMs, searchIndex })
+    ? await createStores({
+        databaseUrl: config.databaseUrl,
+        timeoutMs: config.databaseTimeoutMs,
+        searchIndex,
+      })
     : config.pgliteWorker
       ? await createWorkerStores(embedded)
       : await createStores(embedded);
@@ -106,6 +111,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     liveStore,
     leaseTtlMs: config.leaseTtlMs,
     maxPendingTurns: config.maxPendingTurns,
+    pendingBudget: new PendingBudget(config.maxPendingTurnsTotal),
     // Redis and the write-ahead log file keep an appended turn across a crash; memory does not.
     durableOnLiveAppend: liveStore.kind !== "memory",
     newId,

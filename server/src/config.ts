@@ -57,6 +57,8 @@ export interface LoomConfig {
   leaseTtlMs: number;
   /** Most turns of one universe waiting for the database before its clients' commands are refused. */
   maxPendingTurns: number;
+  /** Most turns of all of a process's universes waiting for the database (its memory's bound). */
+  maxPendingTurnsTotal: number;
   /** The longest any one Redis command may take before it fails (the caller refuses or retries). */
   redisTimeoutMs: number;
   /** The longest one database statement may run; connecting gives up after the same time. */
@@ -174,7 +176,8 @@ export function loadConfig(
     persistBatch: int(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
     searchIndexDelayMs: int(env.LOOM_SEARCH_INDEX_DELAY_MS, 100, "LOOM_SEARCH_INDEX_DELAY_MS"),
     leaseTtlMs: int(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),
-    maxPendingTurns: positive(env.LOOM_MAX_PENDING_TURNS, 50_000, "LOOM_MAX_PENDING_TURNS"),
+    maxPendingTurns: positive(env.LOOM_MAX_PENDING_TURNS, 10_000, "LOOM_MAX_PENDING_TURNS"),
+    maxPendingTurnsTotal: positive(env.LOOM_MAX_PENDING_TURNS_TOTAL, 60_000, "LOOM_MAX_PENDING_TURNS_TOTAL"),
     redisTimeoutMs: positive(env.LOOM_REDIS_TIMEOUT_MS, 750, "LOOM_REDIS_TIMEOUT_MS"),
     databaseTimeoutMs: positive(env.LOOM_DATABASE_TIMEOUT_MS, 15_000, "LOOM_DATABASE_TIMEOUT_MS"),
     reconnectSeconds: int(env.LOOM_RECONNECT_SECONDS, 30, "LOOM_RECONNECT_SECONDS"),

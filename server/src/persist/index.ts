@@ -109,6 +109,18 @@ export async function createStores(options: TurnStoreOptions = {}): Promise<Stor
   };
 }
 
+/**
+ * Seconds before a pool connection tries again after failing to connect. postgres.js waits
+ * 3^n / 100 s after the n-th failure in a row, up to 20 s: after an outage of some seconds every
+ * connection sat up to 20 s in that wait once the database was back, and every query queued
+ * behind them (backlogs, lease registrations, opens) waited with it. Capped at 1 s here: a
+ * refused connection costs next to nothing, and the database is used again within a second of
+ * its return. Queries meanwhile fail fast and the callers' own retries (with backoff) decide.
+ */
+export function reconnectBackoff(retries: number): number {
+  return Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2);
+}
+
 export async function openDatabase(options: TurnStoreOptions = {}): Promise<OpenDatabase> {
   installNativeSha256();
   if (options.databaseUrl) {
@@ -126,6 +138,7 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
       max: options.poolSize ?? 10,
       onnotice: () => {},
       connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      backoff: reconnectBackoff,
       connection: {
         statement_timeout: timeoutMs,
         lock_timeout: timeoutMs,

@@ -352,6 +352,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     // After the drain, a narration of a turn just persisted can still be recorded; when the turns
     // could not be written, their narrations cannot be either, and the next owner tells them.
     await this.narration?.close(outcome === "persisted" ? Math.min(config.shutdownDrainMs, 5_000) : 0);
+    // a renewal still in flight lets go of the lease too, rather than take it again
+    this.authority.retire();
     await liveStore.release(this.authority.lease).catch(() => undefined);
     ownership.closed(this.roomId);
     this.tracked.close();

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCharacter, checksum, emptyState, type Turn } from "@loom/shared";
-import { createTurnStore, type TurnStore } from "../persist/index.ts";
+import { createStores, createTurnStore, type TurnStore } from "../persist/index.ts";
+import type { LeaseLedger } from "../persist/lease-ledger.ts";
 import { MemoryLiveStore } from "../live/memory.ts";
 import { UniverseAuthority, type SubmitRequest, type SubmitResult } from "./authority.ts";
 import { PersistHealth } from "./persist-health.ts";
+import { PendingBudget } from "./pending-budget.ts";
 
 /**
  * A real memory live store whose appends can be held, then let through or failed: a slow or
@@ -339,5 +341,196 @@ describe("universe authority: pipelined live appends", () => {
     // and once the snapshot is rebuilt, it opens where it was
     await store.replaceSnapshot(honest);
     expect((await reopen()).state.world.flags.tide).toBe(2);
+  });
+});
+
+describe("universe authority: a lease taken again after it lapsed", () => {
+  let stores: Awaited<ReturnType<typeof createStores>>;
+  beforeAll(async () => {
+    stores = await createStores({ inMemory: true });
+  });
+  afterAll(async () => {
+    await stores.turnStore.close();
+  });
+
+  /**
+   * A universe whose lease lapses at will (the memory store's clock jumps past its TTL), over the
+   * real lease ledger, whose registrations can be held: a database that hangs, then answers.
+   */
+  async function lapsing(id: string) {
+    const universe = await stores.turnStore.createUniverse(
+      { id, name: "Tides", createdBy: "gm-1" },
+      emptyState("Tides"),
+    );
+    let now = 1_000_000;
+    const live = new MemoryLiveStore({ now: () => now });
+    const lease = (await live.acquire(universe.id, "process-1", 3_000))!;
+    expect(await stores.leases.register(universe.id, lease.token)).toBe(true);
+    const gate = { hold: false, waiting: [] as Array<() => void> };
+    const leases: LeaseLedger = new Proxy(stores.leases, {
+      get(target, key, receiver) {
+        if (key !== "register") return Reflect.get(target, key, receiver) as unknown;
+        return async (...args: Parameters<LeaseLedger["register"]>) => {
+          if (gate.hold) await new Promise<void>((resolve) => gate.waiting.push(resolve));
+          return target.register(...args);
+        };
+      },
+    });
+    const authority = await UniverseAuthority.hydrate({
+      universe,
+      turnStore: stores.turnStore,
+      liveStore: live,
+      lease,
+      leases,
+      leaseTtlMs: 3_000,
+      durableOnLiveAppend: false,
+      newId: () => `${id}-${Math.random()}`,
+    });
+    return {
+      universe,
+      live,
+      authority,
+      gate,
+      lapse: () => (now += 10_000),
+      letGo: () => {
+        gate.hold = false;
+        for (const resolve of gate.waiting.splice(0)) resolve();
+      },
+    };
+  }
+
+  it("keeps the universe when renewals pile up while the ledger hangs and all answer at once", async () => {
+    const { universe, live, authority, gate, lapse, letGo } = await lapsing("renewals-pile-up");
+    lapse();
+    // the first renewal takes the lease again and registers its token; the database hangs
+    gate.hold = true;
+    const renewals = [authority.keepLease(3_000)];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(gate.waiting.length).toBe(1);
+    // the room's timer keeps renewing meanwhile (every third of the TTL)
+    for (let i = 0; i < 4; i++) renewals.push(authority.keepLease(3_000));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    letGo();
+    const outcomes = await Promise.all(renewals);
+    // each answer is this owner's own token: none is taken for a newer owner's
+    expect(outcomes).not.toContain("elsewhere");
+    expect(outcomes[0]).toBe("taken");
+    expect(await live.owner(universe.id)).toEqual({ owner: "process-1", token: authority.lease.token });
+    expect(await stores.leases.read(universe.id)).toMatchObject({ leaseToken: authority.lease.token });
+    expect(await authority.keepLease(3_000)).toBe("kept");
+    expect((await authority.submit(tide(1))).ok).toBe(true);
+  });
+
+  it("renews while the ledger hangs, instead of waiting for it until the lock lapses", async () => {
+    const { universe, live, authority, gate, lapse, letGo } = await lapsing("ledger-hangs");
+    lapse();
+    gate.hold = true;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      outcomes.push(await authority.keepLease(3_000));
+      // within the renewal interval (a third of the TTL), whatever the database does
+      expect(Date.now() - started).toBeLessThan(1_000);
+    }
+    expect(outcomes).toEqual(["taken", "kept", "kept"]);
+    expect(await live.owner(universe.id)).toEqual({ owner: "process-1", token: authority.lease.token });
+    letGo();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await stores.leases.read(universe.id)).toMatchObject({ leaseToken: authority.lease.token });
+  });
+
+  it("gives the universe up once the ledger says a newer owner registered", async () => {
+    const { universe, authority, lapse } = await lapsing("supplanted");
+    lapse();
+    expect(await authority.keepLease(3_000)).toBe("taken");
+    expect(await stores.leases.register(universe.id, authority.lease.token + 5)).toBe(true);
+    lapse();
+    expect(await authority.keepLease(3_000)).toBe("elsewhere");
+    expect(await authority.keepLease(3_000)).toBe("elsewhere");
+  });
+
+  it("does not take the lease again once retired, even with a renewal in flight", async () => {
+    const { universe, live, authority, gate, lapse, letGo } = await lapsing("retired");
+    lapse();
+    gate.hold = true;
+    // a renewal in flight: it took the lease again and waits for the ledger
+    const renewal = authority.keepLease(3_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(gate.waiting.length).toBe(1);
+    // the room closes: retires its authority and releases its lease
+    authority.retire();
+    await live.release(authority.lease);
+    letGo();
+    expect(await renewal).toBe("elsewhere");
+    expect(await live.owner(universe.id)).toBeNull();
+    // and a renewal after it does not take it either
+    lapse();
+    expect(await authority.keepLease(3_000)).toBe("elsewhere");
+    expect(await live.owner(universe.id)).toBeNull();
+  });
+});
+
+describe("universe authority: the process's bound on turns waiting for the database", () => {
+  let store: TurnStore;
+  beforeAll(async () => {
+    store = await createTurnStore({ inMemory: true });
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  async function open(id: string, budget: PendingBudget) {
+    const universe = await store.createUniverse(
+      { id, name: "Tides", createdBy: "gm-1" },
+      emptyState("Tides"),
+    );
+    const live = new MemoryLiveStore();
+    const lease = (await live.acquire(universe.id, "process-1", 60_000))!;
+    let next = 0;
+    return UniverseAuthority.hydrate({
+      universe,
+      turnStore: store,
+      liveStore: live,
+      lease,
+      durableOnLiveAppend: true,
+      newId: () => `${id}-turn-${++next}`,
+      maxPendingTurns: 100,
+      pendingBudget: budget,
+    });
+  }
+
+  it("refuses commands in every universe of the process once their waiting turns reach it, and serves again as they are written", async () => {
+    const budget = new PendingBudget(3);
+    const [first, second] = await Promise.all([open("budget-first", budget), open("budget-second", budget)]);
+    // nothing is written (no tick): the turns wait, as they do while the database is down
+    expect((await first.submit(tide(1, 1))).ok).toBe(true);
+    expect((await first.submit(tide(2, 2))).ok).toBe(true);
+    expect((await second.submit(tide(1, 1))).ok).toBe(true);
+    expect(budget.count).toBe(3);
+
+    // each universe is far below its own bound (100), the process is at its own
+    for (const [authority, seq] of [
+      [first, 3],
+      [second, 2],
+    ] as const) {
+      const refused = await authority.submit(tide(9, seq));
+      expect(refused).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
+      if (!refused.ok)
+        expect(refused.rejection.message).toMatch(/3 turns of this server's universes are waiting/);
+    }
+    expect([first.head, second.head]).toEqual([2, 1]); // nothing of the refused ones was applied
+
+    // the database takes the first universe's turns: both serve again
+    expect(await first.drain(5_000)).toBe(true);
+    expect(budget.count).toBe(1);
+    expect((await second.submit(tide(2, 3))).ok).toBe(true);
+    expect((await first.submit(tide(3, 4))).ok).toBe(true);
+    expect(budget.count).toBe(3);
+
+    // a universe handed to its next owner no longer counts here
+    second.retire();
+    expect(budget.count).toBe(1);
+    expect(await first.drain(5_000)).toBe(true);
+    expect(budget.count).toBe(0);
   });
 });

@@ -31,6 +31,7 @@ import { missingFromLiveStore, restoreToLiveStore } from "./live-custody.ts";
 import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
+import type { PendingBudget } from "./pending-budget.ts";
 import { SeqLedger } from "./seq-ledger.ts";
 import { log } from "../log.ts";
 import { faults } from "../fault-log.ts";
@@ -96,6 +97,11 @@ export interface AuthorityOptions {
    * `unavailable` until it takes some (a database outage costs memory per turn, not forever).
    */
   maxPendingTurns?: number;
+  /**
+   * The turns of every universe of the process that wait for the database, with their bound;
+   * past it, clients' commands are refused `unavailable` in every universe of the process.
+   */
+  pendingBudget?: PendingBudget;
 }
 
 /** How keeping the lease went: still held, taken again after it lapsed, or held by another owner. */
@@ -147,6 +153,11 @@ export class UniverseAuthority {
   /** A token taken again that the lease ledger does not have yet (the database was down). */
   private unregistered: number | null = null;
   private recovering: Promise<LeaseOutcome> | null = null;
+  private registering: Promise<boolean> | null = null;
+  /** Given up (`retire`): the lease is never kept or taken again. */
+  private retired = false;
+  /** The ledger holds a newer token than this owner's: another owner took the universe. */
+  private supplanted = false;
   /**
    * An append whose outcome is unknown (it timed out): until the stream is read back, nothing is
    * decided, since its turns may have landed at the positions a new command would take.
@@ -181,6 +192,7 @@ export class UniverseAuthority {
       },
       onFenced: (error) => this.fence(error),
       onWriteFailed: (attempts, error) => options.health?.writeFailed(options.universe.id, attempts, error),
+      budget: options.pendingBudget,
     });
   }
 
@@ -202,10 +214,15 @@ export class UniverseAuthority {
       options.health?.snapshotDamaged(universe.id, damaged);
       throw new DamagedSnapshotError(universe.id, damaged);
     }
-    const snapshot = await turnStore.getSnapshotAtOrBefore(universe.id, latest.position);
-    const written = (await liveStore.readTail(universe.id, latest.position)).filter(
-      (turn) => turn.position > latest.position,
-    );
+    // the reads after the newest state do not depend on one another: at once, since a universe
+    // opened after its owner died keeps its players waiting for every round trip of its open
+    const [snapshot, tailRead, [dice], recent] = await Promise.all([
+      turnStore.getSnapshotAtOrBefore(universe.id, latest.position),
+      liveStore.readTail(universe.id, latest.position),
+      turnStore.diceChain(universe.id),
+      turnStore.turnsBetween(universe.id, Math.max(0, latest.position - 50), latest.position),
+    ]);
+    const written = tailRead.filter((turn) => turn.position > latest.position);
     const tail = written.map(upgradeTurn);
     let state = latest.state;
     let head = latest.position;
@@ -216,15 +233,9 @@ export class UniverseAuthority {
     }
     const sinceSnapshot = { turns: latest.position - (snapshot?.position ?? 0), deltas: 0 };
     const authority = new UniverseAuthority(options, state, head, latest.position, sinceSnapshot);
-    const [dice] = await turnStore.diceChain(universe.id);
     if (!dice) throw new Error(`universe ${universe.id} has no dice`);
     authority.dice = diceFor(dice);
     authority.diceRevealed = dice.revealedAt !== null;
-    const recent = await turnStore.turnsBetween(
-      universe.id,
-      Math.max(0, latest.position - 50),
-      latest.position,
-    );
     authority.recent = [...recent, ...tail].slice(-200);
     for (const turn of authority.recent) authority.ledger.recordTurn(turn);
     for (const turn of tail) authority.noteLifecycle(turn);
@@ -256,10 +267,28 @@ export class UniverseAuthority {
    * `recoverLease`). Called on the room's lease timer, every third of the TTL.
    */
   async keepLease(ttlMs: number): Promise<LeaseOutcome> {
-    if (this.fenced) return "elsewhere";
-    if (!(await this.registerLease())) return "elsewhere";
-    if (await this.options.liveStore.renew(this.lease_, ttlMs)) return "kept";
+    if (this.fenced || this.retired || this.supplanted) return "elsewhere";
+    // a token taken again is registered beside the renewal: a database that hangs must not hold
+    // the renewal back until the lock lapses (and is taken again, and again)
+    const registered = this.registeredWithin(Math.min(1_000, ttlMs / 4));
+    const renewed = await this.options.liveStore.renew(this.lease_, ttlMs);
+    if (!(await registered)) return "elsewhere";
+    if (renewed) return "kept";
     return this.recoverLease(ttlMs);
+  }
+
+  /**
+   * Whether the ledger has not refused this owner's token: its answer if it comes within `ms`,
+   * true otherwise (the registration goes on, and a later renewal reads its answer).
+   */
+  private async registeredWithin(ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answer = await Promise.race([
+      this.registerLease(),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), ms))),
+    ]);
+    clearTimeout(timer);
+    return answer && !this.supplanted;
   }
 
   /**
@@ -278,8 +307,13 @@ export class UniverseAuthority {
   private async takeLeaseAgain(ttlMs: number): Promise<LeaseOutcome> {
     const { liveStore } = this.options;
     const current = this.lease_;
+    if (this.retired) return "elsewhere";
     const again = await liveStore.acquire(this.universe.id, current.owner, ttlMs, current.token);
     if (!again) return "elsewhere";
+    if (this.retired) {
+      await liveStore.release(again).catch(() => undefined);
+      return "elsewhere";
+    }
     if (again.token === current.token) return "kept";
     let restored: number;
     try {
@@ -297,6 +331,10 @@ export class UniverseAuthority {
       await liveStore.release(again).catch(() => undefined);
       return "elsewhere";
     }
+    if (this.retired) {
+      await liveStore.release(again).catch(() => undefined);
+      return "elsewhere";
+    }
     this.lease_ = again;
     this.unregistered = again.token;
     log.warn(
@@ -306,11 +344,25 @@ export class UniverseAuthority {
           : ""),
       { universeId: this.universe.id },
     );
-    return (await this.registerLease()) ? "taken" : "elsewhere";
+    // retired meanwhile: the room released `lease_` or is about to; this one lets go too
+    if ((await this.registeredWithin(Math.min(1_000, ttlMs / 4))) && !this.retired) return "taken";
+    // or the newer owner's lock lapsed or was lost: it takes the lease again once this one lets go
+    await liveStore.release(again).catch(() => undefined);
+    return "elsewhere";
   }
 
-  /** Registers a token taken again in the lease ledger; false when a newer owner registered one. */
-  private async registerLease(): Promise<boolean> {
+  /**
+   * Registers a token taken again in the lease ledger; false when a newer owner registered one.
+   * One registration at a time: the renewals that pile up while the database hangs would otherwise
+   * all send the same token once it answers, and every one after the first would find it
+   * registered already (by this owner) and give the universe up.
+   */
+  private registerLease(): Promise<boolean> {
+    this.registering ??= this.registerOnce().finally(() => (this.registering = null));
+    return this.registering;
+  }
+
+  private async registerOnce(): Promise<boolean> {
     const token = this.unregistered;
     if (token === null || !this.options.leases) return true;
     try {
@@ -318,13 +370,27 @@ export class UniverseAuthority {
         log.warn(`universe ${this.universe.id}: a newer lease than ${token} is registered; giving it up`, {
           universeId: this.universe.id,
         });
+        this.supplanted = true;
         return false;
       }
-      this.unregistered = null;
+      // a token taken again meanwhile is newer and still to be registered
+      if (this.unregistered === token) this.unregistered = null;
     } catch {
       // the database is down: the ledger learns of the token on a later renewal
     }
     return true;
+  }
+
+  /**
+   * The universe is being given up (its room closes, then releases the lease or leaves it to
+   * lapse): a renewal still in flight must not take the lease again for an authority nothing
+   * serves, which would keep the next owner waiting for it to lapse.
+   */
+  retire(): void {
+    this.retired = true;
+    this.persister.release();
+    // its turns are its next owner's to write now: this process no longer counts it as failing
+    this.options.health?.cleared(this.universe.id);
   }
 
   /** Another owner holds the universe now: this authority refuses everything. */
@@ -479,6 +545,13 @@ export class UniverseAuthority {
         return refusal(
           RejectionCode.Unavailable,
           `${this.pendingCount} turns are waiting for the database; try again once it takes them`,
+        );
+      const budget = this.options.pendingBudget;
+      if (budget?.full)
+        return refusal(
+          RejectionCode.Unavailable,
+          `${budget.count} turns of this server's universes are waiting for the database; ` +
+            "try again once it takes them",
         );
     }
     if (request.runId) {

@@ -6,6 +6,7 @@ import { closeInterruptedSessions } from "./continuity.ts";
 import { log } from "../log.ts";
 import { UniverseAuthority, type AuthorityOptions } from "./authority.ts";
 import type { PersistHealth } from "./persist-health.ts";
+import type { PendingBudget } from "./pending-budget.ts";
 
 export const UNIVERSE_ROOM = "universe";
 
@@ -40,6 +41,8 @@ export interface OwnershipOptions {
   leaseTtlMs: number;
   /** See AuthorityOptions.maxPendingTurns. */
   maxPendingTurns?: number;
+  /** See AuthorityOptions.pendingBudget: one for every universe this process opens. */
+  pendingBudget?: PendingBudget;
   durableOnLiveAppend: boolean;
   newId: () => string;
   health?: PersistHealth;
@@ -227,6 +230,7 @@ export class Ownership {
       await liveStore.release(lease);
       throw new UniverseUnavailableError(universeId, "no such universe");
     }
+    let authority: UniverseAuthority | undefined;
     try {
       if (leases) {
         if (ledger.settledToken < ledger.leaseToken && !(await liveStore.streamExists(universeId)))
@@ -252,8 +256,9 @@ export class Ownership {
         leases,
         leaseTtlMs: this.options.leaseTtlMs,
         maxPendingTurns: this.options.maxPendingTurns,
+        pendingBudget: this.options.pendingBudget,
       };
-      const authority = await UniverseAuthority.hydrate(options);
+      authority = await UniverseAuthority.hydrate(options);
       // from now on a missing stream means the live store lost it
       await liveStore.ensureStream(lease, authority.persistedThrough);
       step("hydrateMs");
@@ -273,6 +278,8 @@ export class Ownership {
       return true;
     } catch (error) {
       this.handoff.delete(universeId);
+      // its waiting turns (the tail it read) no longer count toward this process's bound
+      authority?.retire();
       await liveStore.release(lease).catch(() => undefined);
       throw error;
     }

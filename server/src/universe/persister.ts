@@ -3,6 +3,7 @@ import type { LiveStore } from "../live/live-store.ts";
 import { AppendConflictError, type SnapshotWrite, type TurnStore } from "../persist/turn-store.ts";
 import { log } from "../log.ts";
 import { faults } from "../fault-log.ts";
+import type { PendingBudget } from "./pending-budget.ts";
 
 export interface PersisterOptions {
   universeId: string;
@@ -16,9 +17,16 @@ export interface PersisterOptions {
   onFenced(error: Error): void;
   /** A write failed and will be retried (`attempts` in a row so far). */
   onWriteFailed?(attempts: number, error: unknown): void;
+  /** The process's count of waiting turns, which this persister's turns are part of. */
+  budget?: PendingBudget;
 }
 
-const MAX_BACKOFF_MS = 5_000;
+/**
+ * The longest wait between two writes of a failing universe: once the database is back, its
+ * backlog starts going out within this (times a jitter of 0.5–1). A retry against a database that
+ * is down fails at once, and a process's universes retry together in one group (group-commit.ts).
+ */
+const MAX_BACKOFF_MS = 2_000;
 /**
  * Most turns one write carries. After an outage the backlog goes out in writes of this size, one
  * after another, rather than all of it in one transaction resent whole at every retry.
@@ -43,6 +51,8 @@ export class Persister {
   private failures = 0;
   private retryAt = 0;
   private since: { turns: number; deltas: number };
+  /** Given up (`release`): its turns no longer count toward the process's budget. */
+  private released = false;
 
   constructor(private readonly options: PersisterOptions) {
     this.through = options.persistedThrough;
@@ -86,6 +96,17 @@ export class Persister {
   enqueue(turns: Turn[], snapshots: SnapshotWrite[]): void {
     this.pending.push(...turns);
     this.snapshots.push(...snapshots);
+    if (!this.released) this.options.budget?.add(turns.length);
+  }
+
+  /**
+   * The universe is handed to its next owner, which writes what is still pending here: it no
+   * longer counts toward this process's waiting turns.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.options.budget?.remove(this.pending.length);
   }
 
   markUndone(position: number): void {
@@ -173,6 +194,7 @@ export class Persister {
     this.retryAt = 0;
     this.writing = 0;
     this.pending.splice(0, turns.length);
+    if (!this.released) this.options.budget?.remove(turns.length);
     this.snapshots = this.snapshots.filter((snapshot) => !snapshots.includes(snapshot));
     this.undone.splice(0, undone.length);
     this.through = last;
