@@ -3,8 +3,12 @@
 // answers after 300 ms) and with the template (the default) against the same load with narration
 // off; and how long the first chunk of a narration takes from the endpoint writing it to a
 // client receiving it. Embedded unless DATABASE_URL / REDIS_URL are set.
+//
+// The endpoint and the players stand for other machines (a model server, the players' devices);
+// on a machine of two cores they share the server's, so they run at a lower priority
+// (LOOM_BENCH_ELSEWHERE_NICE, default 10; 0 to run them as the server runs).
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type NarratorConfig } from "../src/config.ts";
 import { startLoomServer } from "../src/app.ts";
@@ -17,6 +21,8 @@ const PER_PLAYER_PER_SECOND = 20;
 const SECONDS = 5;
 /** Off, template and OpenAI-compatible take turns this many times, so drift on a shared machine falls on all three. */
 const ROUNDS = Number(process.env.LOOM_BENCH_ROUNDS ?? 3);
+/** The niceness of the processes that stand for other machines. */
+const ELSEWHERE_NICE = Number(process.env.LOOM_BENCH_ELSEWHERE_NICE ?? 10);
 /** Which phases run (comma-separated off, template, openai): one alone, to profile it. */
 const PHASES = new Set((process.env.LOOM_BENCH_PHASES ?? "off,template,openai").split(","));
 
@@ -33,6 +39,11 @@ interface Played {
   firstChunk: Array<[number, number]>;
 }
 
+/** Lowers a process that stands for another machine to ELSEWHERE_NICE. */
+function elsewhere(child: ChildProcess): void {
+  if (ELSEWHERE_NICE !== 0 && child.pid !== undefined) setPriority(child.pid, ELSEWHERE_NICE);
+}
+
 /** Ten players acting for SECONDS against `url`, from a process of their own (narration-players.ts). */
 async function play(url: string): Promise<Played> {
   const plan = { url, players: PLAYERS, perPlayerPerSecond: PER_PLAYER_PER_SECOND, seconds: SECONDS };
@@ -41,6 +52,7 @@ async function play(url: string): Promise<Played> {
     ["--import", "tsx", join(import.meta.dirname, "narration-players.ts"), JSON.stringify(plan)],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
+  elsewhere(child);
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -77,6 +89,7 @@ async function startEndpoint(): Promise<Endpoint> {
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
+  elsewhere(child);
   const line = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -181,6 +194,7 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
     return {
       mode: process.env.DATABASE_URL ? "postgres+redis" : "embedded",
       rate_actions_per_s: PLAYERS * PER_PLAYER_PER_SECOND,
+      endpoint_and_players_nice: ELSEWHERE_NICE,
       endpoint_latency_ms: 300,
       off_act_to_ack_p50_ms: p(off.latencies, 50),
       off_act_to_ack_p99_ms: p(off.latencies, 99),
