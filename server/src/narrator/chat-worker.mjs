@@ -1,8 +1,20 @@
 // The chat thread (see chat-thread.ts): runs the OpenAI SDK's streamed requests for one narrator,
 // so that HTTP, SSE parsing and the SDK's bookkeeping for every narration stay off the thread
 // that runs the rooms. Plain JavaScript: it loads without a TypeScript loader, in a moment.
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import OpenAI from "openai";
+
+// Narration follows turns and must never hold them up: where the machine is short of cores, the
+// thread that acknowledges turns runs first. The SDK's requests and stream parsing take a few
+// milliseconds of CPU each, at hundreds a second. On Linux a thread has a niceness of its own.
+try {
+  const thread = Number(readlinkSync("/proc/thread-self").split("/").pop());
+  if (Number.isInteger(thread)) setPriority(thread, 10);
+} catch {
+  // no /proc (not Linux): the thread runs at the process's priority
+}
 
 const port = parentPort;
 /** @type {{ url: string, apiKey: string | null, timeoutMs: number }} */
