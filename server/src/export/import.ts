@@ -259,7 +259,9 @@ function replayAll(header: HeaderLine, genesis: UniverseState, turns: Turn[], li
   if (result.divergedAt !== null)
     throw new ExportFileError(
       lines[result.divergedAt - 1 - header.from] ?? 1,
-      `re-executing turn ${result.divergedAt} gives other deltas than recorded (or is refused): the file does not replay`,
+      `replay_mismatch: turn ${result.divergedAt} does not replay: ${result.difference}`,
+      [],
+      "replay_mismatch",
     );
 }
 

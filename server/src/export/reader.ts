@@ -27,8 +27,12 @@ export class ExportFileError extends Error {
     readonly reason: string,
     /** Where a snapshot and the replayed timeline differ, when that is the reason. */
     readonly paths: string[] = [],
-    /** `missing_parent` / `parent_mismatch`: a reference export whose past this database lacks. */
-    readonly code: "bad_export_file" | "missing_parent" | "parent_mismatch" = "bad_export_file",
+    /**
+     * `missing_parent` / `parent_mismatch`: a reference export whose past this database lacks;
+     * `replay_mismatch`: a turn that re-executes (`--replay`) to another roll or other deltas.
+     */
+    readonly code:
+      "bad_export_file" | "missing_parent" | "parent_mismatch" | "replay_mismatch" = "bad_export_file",
   ) {
     super(`line ${line}: ${reason}${paths.length ? ` (differs at ${paths.join(", ")})` : ""}`);
     this.name = "ExportFileError";
