@@ -7,7 +7,10 @@
  *
  * The file is written in the export format version of the commit that runs the script; each
  * committed file names its version, and test/export-replay.test.ts imports every one of them. A
- * format change keeps the older files and adds one made on the new commit.
+ * format change keeps the older files and adds one made on the new commit: reference.v1.jsonl
+ * was written on commit 9a7c095 (format 1: no save point lines), reference.v2.jsonl on the commit
+ * that brought format 2. Run on a commit of version N, it writes version N; the campaign itself
+ * is the same in every version, so each file's head checksum is the same.
  *
  * The campaign: 150 turns played by the rules (shared `playCampaign`: actions, choices, free text,
  * compels, concessions, GM events, scenes, retcons, undos, sessions) and narrated, then scripted
@@ -356,7 +359,11 @@ await savePoints.nameSavePoint({
   position: latestOf("player-2"),
 });
 
-const exported = exportJsonl(store, BRANCH, { audience: { kind: "gm" }, ancestry: "full", now: clock });
+const exported = exportJsonl({ turnStore: store, savePoints }, BRANCH, {
+  audience: { kind: "gm" },
+  ancestry: "full",
+  now: clock,
+});
 for await (const chunk of exported) process.stdout.write(chunk);
 const count = (kind: string) => branch.turns.filter((turn) => turn.kind === kind).length;
 process.stderr.write(

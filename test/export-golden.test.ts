@@ -78,7 +78,7 @@ function gmTurn(state: UniverseState, position: number, command: DecidableComman
 
 async function collect(stores: Stores, format: ExportFormat, audience: Audience): Promise<string> {
   let text = "";
-  for await (const chunk of exportUniverse(stores.turnStore, UNIVERSE, { format, audience })) text += chunk;
+  for await (const chunk of exportUniverse(stores, UNIVERSE, { format, audience })) text += chunk;
   return text;
 }
 

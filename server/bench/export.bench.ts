@@ -47,12 +47,13 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), "loom-export-bench-"));
   try {
     const { id } = await buildBenchUniverse(database.store, turns);
+    const stores = { turnStore: database.store, savePoints: database.savePoints };
     global.gc?.();
     const figures: Record<string, unknown> = { turns };
     for (const format of ["jsonl", "markdown"] as ExportFormat[]) {
       const file = join(dir, `universe.${format}`);
       const run = await peakAbove(() =>
-        writeFileStreamed(file, exportUniverse(database.store, id, { format, audience: { kind: "gm" } })),
+        writeFileStreamed(file, exportUniverse(stores, id, { format, audience: { kind: "gm" } })),
       );
       process.stderr.write(`  ${turns} turns, ${format}: ${run.seconds.toFixed(1)} s\n`);
       figures[`${format}_turns_per_s`] = Math.round(turns / run.seconds);
@@ -61,7 +62,7 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
     }
     global.gc?.();
     const run = await peakAbove(() =>
-      importJsonl(database.store, () => fileLines(join(dir, "universe.jsonl")), { createdBy: "bench" }),
+      importJsonl(stores, () => fileLines(join(dir, "universe.jsonl")), { createdBy: "bench" }),
     );
     process.stderr.write(`  ${turns} turns, import: ${run.seconds.toFixed(1)} s\n`);
     figures.import_turns_per_s = Math.round(turns / run.seconds);

@@ -126,9 +126,9 @@ describe("determinism (DESIGN §3)", () => {
     const turn = campaign.turns[rolled]!;
     const faces = turn.resolution!.dice;
     const turned = faces.map((face, i) => (i === 0 ? (face === 1 ? -1 : face + 1) : face));
-    const tampered = campaign.turns.map((t, i) =>
-      i === rolled ? { ...t, resolution: { ...t.resolution!, dice: turned } } : t,
-    ) as Turn[];
+    const tampered = campaign.turns.map<Turn>((t, i) =>
+      i === rolled ? ({ ...t, resolution: { ...t.resolution!, dice: turned } } as Turn) : t,
+    );
     // when it is re-executed, then the roll is named with both values
     const again = reexecute(campaign.genesis, tampered, seededDice(SEED));
     expect(again.divergedAt).toBe(turn.position);
@@ -143,14 +143,14 @@ describe("determinism (DESIGN §3)", () => {
       (d) => d.op === "set" && typeof d.value === "number",
     );
     const delta = campaign.turns[changed]!.deltas[index]!;
-    const edited = campaign.turns.map((t, i) =>
+    const edited = campaign.turns.map<Turn>((t, i) =>
       i === changed
         ? {
             ...t,
             deltas: t.deltas.map((d, j) => (j === index ? { ...d, value: (d.value as number) + 1 } : d)),
           }
         : t,
-    ) as Turn[];
+    );
     const found = reexecute(campaign.genesis, edited, seededDice(SEED));
     expect(found.divergedAt).toBe(changed + 1);
     expect(found.difference).toMatch(

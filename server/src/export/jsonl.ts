@@ -1,5 +1,4 @@
 import { canonicalJson, checksumOfJson, viewTurn } from "@loom/shared";
-import type { TurnStore } from "../persist/turn-store.ts";
 import {
   audienceLabel,
   disclosedDice,
@@ -7,11 +6,14 @@ import {
   EXPORT_VERSION,
   type AncestryMode,
   type Audience,
+  type ExportStores,
   type HeaderLine,
+  type SavePointLine,
 } from "./format.ts";
 import {
   lineageOf,
   parseTurn,
+  savePointsFor,
   turnJson,
   turnTextPages,
   universeOrThrow,
@@ -33,13 +35,15 @@ export interface ExportOptions {
 /**
  * A universe as JSONL (format.ts), line by line: a page of turns and one snapshot at a time are
  * in memory, whatever the timeline's length. A player's export is redacted turn by turn for that
- * player and carries no snapshots (a whole state holds what the player may not see).
+ * player and carries no snapshots (a whole state holds what the player may not see), and only that
+ * player's own save points (as the bookmarks list shows them). The save points follow the turns.
  */
 export async function* exportJsonl(
-  store: TurnStore,
+  stores: ExportStores,
   universeId: string,
   options: ExportOptions,
 ): AsyncGenerator<string> {
+  const store = stores.turnStore;
   const universe = await universeOrThrow(store, universeId);
   const ancestry = options.ancestry ?? "full";
   const viewer = await viewerOf(store, options.audience);
@@ -76,7 +80,7 @@ export async function* exportJsonl(
     ? []
     : (await store.listSnapshots(universeId)).filter((s) => s.position >= from && s.position <= head);
   let nextSnapshot = 0;
-  let written = { turns: 0, snapshots: 0 };
+  let written = { turns: 0, snapshots: 0, savePoints: 0 };
   // documents are read SNAPSHOT_BATCH at a time (one query), the batch kept until written
   let fetched = new Map<number, string>();
   async function documentOf(index: number): Promise<string | undefined> {
@@ -124,5 +128,18 @@ export async function* exportJsonl(
     if (chunk) yield chunk;
     options.onProgress?.(page[page.length - 1]!.position - from, head - from);
   }
+  let saves = "";
+  for (const save of await savePointsFor(stores.savePoints, universeId, options.audience, head)) {
+    const line: SavePointLine = {
+      type: "save_point",
+      position: save.position,
+      playerId: save.playerId,
+      name: save.name,
+      createdAt: save.createdAt,
+    };
+    saves += `${JSON.stringify(line)}\n`;
+    written = { ...written, savePoints: written.savePoints + 1 };
+  }
+  if (saves) yield saves;
   yield `${JSON.stringify({ type: "end", ...written })}\n`;
 }

@@ -8,9 +8,15 @@ import {
   type UniverseState,
   type Viewer,
 } from "@loom/shared";
-import type { TurnStore } from "../persist/turn-store.ts";
-import type { AncestryMode, Audience } from "./format.ts";
-import { parseTurn, turnTextPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
+import type { AncestryMode, Audience, ExportStores } from "./format.ts";
+import {
+  parseTurn,
+  savePointsFor,
+  turnTextPages,
+  universeOrThrow,
+  viewerOf,
+  type Progress,
+} from "./source.ts";
 
 /** Footnotes held for the end of a chapter at most; more are written after the page that made them. */
 const FOOTNOTES_HELD = 1_000;
@@ -75,6 +81,11 @@ function paragraph(text: string): string {
     .join("\n\n");
 }
 
+/** A name inside emphasis: what Markdown would read as markup is escaped. */
+function inline(text: string): string {
+  return text.replace(/[\\`*_[\]<>]/g, (mark) => `\\${mark}`);
+}
+
 function castOf(state: UniverseState): string {
   const lines: string[] = ["## Cast", ""];
   const characters = Object.values(state.characters).sort((a, b) => a.name.localeCompare(b.name));
@@ -93,14 +104,16 @@ function castOf(state: UniverseState): string {
  * The story for a reader: a title and the cast (from the state at the head, redacted for the
  * audience), then a chapter for each stretch of play between a first player joining and the last
  * one leaving (turns before any session are the prologue), each turn's prose as a paragraph with
- * its roll as a footnote, retcons and undos marked. Streamed a page of turns at a time; the
- * footnotes of a chapter are written at its end.
+ * its roll as a footnote, retcons and undos marked, and each save point the audience may see
+ * after the turn it was named at (a reader looks for it where the story stood). Streamed a page of
+ * turns at a time; the footnotes of a chapter are written at its end.
  */
 export async function* exportMarkdown(
-  store: TurnStore,
+  stores: ExportStores,
   universeId: string,
   options: MarkdownOptions,
 ): AsyncGenerator<string> {
+  const store = stores.turnStore;
   const universe = await universeOrThrow(store, universeId);
   const viewer = await viewerOf(store, options.audience);
   const head = await store.headPosition(universeId);
@@ -112,6 +125,22 @@ export async function* exportMarkdown(
   if (universe.parentId)
     intro += `*A branch of ${universe.parentId} at turn ${universe.branchPosition}${from > 0 ? `; its story up to there is told in that universe's export` : ""}.*\n\n`;
   yield intro + castOf(state);
+
+  const saves = await savePointsFor(stores.savePoints, universeId, options.audience, head);
+  const namesOf = new Map<string, string>();
+  for (const playerId of new Set(saves.map((save) => save.playerId)))
+    namesOf.set(playerId, (await store.getPlayer(playerId))?.name ?? playerId);
+  let nextSave = 0;
+  /** The save points named at or before `position` not yet written. */
+  const savesThrough = (position: number): string => {
+    let text = "";
+    for (; nextSave < saves.length && saves[nextSave]!.position <= position; nextSave++) {
+      const save = saves[nextSave]!;
+      const who = inline(namesOf.get(save.playerId) ?? save.playerId);
+      text += `*Save point “${inline(save.name)}”, named by ${who} at turn ${save.position}.*\n\n`;
+    }
+    return text;
+  };
 
   const open = new Set<string>();
   let chapter = 0;
@@ -129,6 +158,8 @@ export async function* exportMarkdown(
   for await (const page of pages) {
     let chunk = "";
     for (const stored of page) {
+      // a save point closes the turn it was named at: written before the next turn begins
+      chunk += savesThrough(stored.position - 1);
       const turn = viewTurn(parseTurn(stored), viewer);
       const characterKey = turn.characterId ?? turn.runId ?? "";
       if (turn.kind === "session_start") {
@@ -175,5 +206,5 @@ export async function* exportMarkdown(
     yield notes.length >= FOOTNOTES_HELD ? chunk + closeChapter() : chunk;
     options.onProgress?.(page[page.length - 1]!.position - from, head - from);
   }
-  yield closeChapter() || "";
+  yield savesThrough(head) + closeChapter();
 }

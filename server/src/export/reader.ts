@@ -13,9 +13,10 @@ import {
 import {
   bodyLineSchema,
   EXPORT_FORMAT,
-  EXPORT_VERSION,
   headerLineSchema,
+  READABLE_VERSIONS,
   type HeaderLine,
+  type SavePointLine,
   type SnapshotLine,
   type TurnLine,
 } from "./format.ts";
@@ -50,7 +51,8 @@ export type ExportItem =
       /** The document's canonical JSON, the text its checksum is of. */
       json: string;
     }
-  | { kind: "end"; line: number; turns: number; snapshots: number };
+  | { kind: "save_point"; line: number; savePoint: SavePointLine }
+  | { kind: "end"; line: number; turns: number; snapshots: number; savePoints: number };
 
 /** The lines of a file, numbered from 1, read a line at a time. */
 export async function* fileLines(path: string): AsyncGenerator<string> {
@@ -74,8 +76,9 @@ function upcast(document: Record<string, unknown>): UniverseState {
  * Reads an export and checks it as it goes, holding one page of state: the header first and of a
  * known version; turns at consecutive positions from the header's `from`; each snapshot's document
  * matching its checksum and, once a first snapshot gave the state, equal to the state the turns
- * before it replay to (after upcasting, as jumps compare); an end line whose counts agree, and
- * nothing after it. Throws ExportFileError naming the first line that fails.
+ * before it replay to (after upcasting, as jumps compare); save points (version 2) after the
+ * turns, each at a position the timeline has reached, one name per player; an end line whose
+ * counts agree, and nothing after it. Throws ExportFileError naming the first line that fails.
  */
 export async function* readExport(
   lines: AsyncIterable<string>,
@@ -86,7 +89,8 @@ export async function* readExport(
   let header: HeaderLine | null = null;
   let position = 0;
   let state: UniverseState | null = start === null ? null : structuredClone(start);
-  let counts = { turns: 0, snapshots: 0 };
+  let counts = { turns: 0, snapshots: 0, savePoints: 0 };
+  const saveNames = new Set<string>();
   let ended = false;
   for await (const text of lines) {
     number += 1;
@@ -96,10 +100,10 @@ export async function* readExport(
     if (!header) {
       const found = headerLineSchema.safeParse(value);
       const version = (value as { version?: unknown } | null)?.version;
-      if (typeof version === "number" && version !== EXPORT_VERSION)
+      if (typeof version === "number" && !READABLE_VERSIONS.includes(version))
         throw new ExportFileError(
           number,
-          `export format version ${version} is not known (this Loom reads ${EXPORT_VERSION})`,
+          `export format version ${version} is not known (this Loom reads ${READABLE_VERSIONS.join(", ")})`,
         );
       if (!found.success)
         throw new ExportFileError(
@@ -116,10 +120,12 @@ export async function* readExport(
       const issue = found.error.issues[0];
       throw new ExportFileError(
         number,
-        `is not a turn, snapshot or end line: ${issue ? `${issue.path.join(".")} ${issue.message}` : "invalid"}`,
+        `is not a turn, snapshot, save point or end line: ${issue ? `${issue.path.join(".")} ${issue.message}` : "invalid"}`,
       );
     }
     const item = found.data;
+    if (item.type !== "save_point" && item.type !== "end" && counts.savePoints > 0)
+      throw new ExportFileError(number, `a ${item.type} after the save points: they follow the last turn`);
     if (item.type === "turn") {
       if (item.position !== position + 1)
         throw new ExportFileError(number, `turn at position ${item.position} where ${position + 1} was due`);
@@ -155,11 +161,41 @@ export async function* readExport(
       // document, parsed afresh from its text, so the caller may keep `stored`
       state ??= upcast(JSON.parse(json) as Record<string, unknown>);
       yield { kind: "snapshot", line: number, snapshot: item, state: stored, json };
-    } else {
-      if (item.turns !== counts.turns || item.snapshots !== counts.snapshots)
+    } else if (item.type === "save_point") {
+      if (header.version < 2)
         throw new ExportFileError(
           number,
-          `end line counts ${item.turns} turns and ${item.snapshots} snapshots, the file has ${counts.turns} and ${counts.snapshots}`,
+          `a save point line in a version ${header.version} file (they came with version 2)`,
+        );
+      if (item.position > position)
+        throw new ExportFileError(
+          number,
+          `save point "${item.name}" at position ${item.position} is beyond the timeline, which ends at ${position}`,
+        );
+      const key = JSON.stringify([item.playerId, item.name]);
+      if (saveNames.has(key))
+        throw new ExportFileError(
+          number,
+          `player ${item.playerId} has a second save point named "${item.name}"`,
+        );
+      saveNames.add(key);
+      counts = { ...counts, savePoints: counts.savePoints + 1 };
+      yield { kind: "save_point", line: number, savePoint: item };
+    } else {
+      const savePoints = item.savePoints ?? 0;
+      if (header.version >= 2 && item.savePoints === undefined)
+        throw new ExportFileError(
+          number,
+          `end line without its savePoints count (version ${header.version})`,
+        );
+      if (
+        item.turns !== counts.turns ||
+        item.snapshots !== counts.snapshots ||
+        savePoints !== counts.savePoints
+      )
+        throw new ExportFileError(
+          number,
+          `end line counts ${item.turns} turns, ${item.snapshots} snapshots and ${savePoints} save points, the file has ${counts.turns}, ${counts.snapshots} and ${counts.savePoints}`,
         );
       if (position !== header.head)
         throw new ExportFileError(

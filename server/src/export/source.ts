@@ -1,4 +1,12 @@
-import { GAME_MASTER, upgradeDeltas, type Delta, type Turn, type Viewer } from "@loom/shared";
+import {
+  GAME_MASTER,
+  upgradeDeltas,
+  type Delta,
+  type SavePointRecord,
+  type Turn,
+  type Viewer,
+} from "@loom/shared";
+import type { SavePointStore } from "../persist/save-points.ts";
 import { NotFoundError, type TurnStore, type TurnText, type UniverseRecord } from "../persist/turn-store.ts";
 import type { Audience } from "./format.ts";
 
@@ -15,6 +23,31 @@ export async function viewerOf(store: TurnStore, audience: Audience): Promise<Vi
     (await store.listRuns({ playerId: audience.playerId })).map((run) => run.characterId),
   );
   return { role: "player", owns: (characterId) => owned.has(characterId) };
+}
+
+/**
+ * The save points an audience may see, by position, up to `head`: a game master's export has
+ * everyone's, a player's only their own (save points are a player's own bookmarks, listed to them
+ * and to game masters alone, whatever the universe's visibility).
+ */
+export async function savePointsFor(
+  savePoints: SavePointStore,
+  universeId: string,
+  audience: Audience,
+  head: number,
+): Promise<SavePointRecord[]> {
+  const list = await savePoints.listSavePoints(
+    universeId,
+    audience.kind === "gm" ? undefined : audience.playerId,
+  );
+  return list
+    .filter((save) => save.position <= head)
+    .sort(
+      (a, b) =>
+        a.position - b.position ||
+        (a.playerId < b.playerId ? -1 : a.playerId > b.playerId ? 1 : 0) ||
+        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
 }
 
 export async function universeOrThrow(store: TurnStore, id: string): Promise<UniverseRecord> {

@@ -89,7 +89,7 @@ const MEMBERSHIP_METHODS = [
   "createCharacterWithRun",
 ] as const satisfies ReadonlyArray<keyof MembershipStore>;
 
-const SAVE_POINT_METHODS = ["nameSavePoint", "listSavePoints"] as const satisfies ReadonlyArray<
+const SAVE_POINT_METHODS = ["nameSavePoint", "listSavePoints", "restoreSavePoints"] as const satisfies ReadonlyArray<
   keyof SavePointStore
 >;
 const LEASE_METHODS = ["read", "register", "settle"] as const satisfies ReadonlyArray<keyof LeaseLedger>;
