@@ -3,11 +3,12 @@ import { createInterface } from "node:readline";
 import {
   applyDeltasInPlace,
   canonicalWithChecksum,
-  checksum,
+  checksumOfJson,
   differingPaths,
   STATE_VERSION,
   upcastState,
   upgradeDeltas,
+  type Delta,
   type UniverseState,
 } from "@loom/shared";
 import {
@@ -73,6 +74,67 @@ function upcast(document: Record<string, unknown>): UniverseState {
 }
 
 /**
+ * The deltas with copies of their object values: applied in place, a value becomes part of the
+ * state, which later turns change, and the turn (kept by the caller) must not change with it.
+ * `prev` is never applied and is not copied.
+ */
+function ownValues(deltas: readonly Delta[]): Delta[] {
+  return deltas.map((delta) =>
+    "value" in delta && delta.value !== null && typeof delta.value === "object"
+      ? ({ ...delta, value: structuredClone(delta.value) })
+      : delta,
+  );
+}
+
+/** `,"state":` after the 64 hex digits of a snapshot line's checksum, as writers lay the line out. */
+const STATE_MEMBER = ',"state":';
+const CHECKSUM_MEMBER = '"checksum":"';
+
+/**
+ * A snapshot document's canonical text and its hash. A line written by an export holds the
+ * document last, as that very text: when the text there hashes to the checksum, it is the text
+ * the checksum was taken of (nothing else hashes the same), and nothing is serialized. Any other
+ * layout, or a text that does not match, is serialized canonically and hashed.
+ */
+function documentOf(line: string, document: unknown, expected: string): { json: string; checksum: string } {
+  const at = line.indexOf(CHECKSUM_MEMBER);
+  const start = at + CHECKSUM_MEMBER.length + 64 + 1;
+  const end = line.trimEnd().length - 1;
+  if (at > 0 && line.startsWith(STATE_MEMBER, start) && line[end] === "}") {
+    const json = line.slice(start + STATE_MEMBER.length, end);
+    if (checksumOfJson(json) === expected) return { json, checksum: expected };
+  }
+  return canonicalWithChecksum(document);
+}
+
+/**
+ * Whether two JSON values are equal (what equal canonical JSON means: members in any order,
+ * `undefined` members absent), without serializing either.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    if (a.length !== other.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], other[i])) return false;
+    return true;
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  let members = 0;
+  for (const key in left) {
+    if (left[key] === undefined) continue;
+    members += 1;
+    if (!Object.hasOwn(right, key) || !sameJson(left[key], right[key])) return false;
+  }
+  let others = 0;
+  for (const key in right) if (right[key] !== undefined) others += 1;
+  return members === others;
+}
+
+/**
  * Reads an export and checks it as it goes, holding one page of state: the header first and of a
  * known version; turns at consecutive positions from the header's `from`; each snapshot's document
  * matching its checksum and, once a first snapshot gave the state, equal to the state the turns
@@ -132,8 +194,7 @@ export async function* readExport(
       position = item.position;
       counts = { ...counts, turns: counts.turns + 1 };
       // a copy: applied in place, a delta's value becomes part of the state, which later turns change
-      if (state && !header.redacted)
-        state = applyDeltasInPlace(state, structuredClone(upgradeDeltas(item.deltas)));
+      if (state && !header.redacted) state = applyDeltasInPlace(state, ownValues(upgradeDeltas(item.deltas)));
       yield { kind: "turn", line: number, turn: item };
     } else if (item.type === "snapshot") {
       if (item.position !== position)
@@ -141,16 +202,17 @@ export async function* readExport(
           number,
           `snapshot at position ${item.position} where the timeline is at ${position}`,
         );
-      // the document is serialized once: its canonical text is hashed here and written as it is
-      const { json, checksum: actual } = canonicalWithChecksum(item.state);
+      // the document's canonical text is what its checksum is of: as a writer lays the line out,
+      // that is the line's own text of it, hashed as it stands; otherwise it is serialized
+      const { json, checksum: actual } = documentOf(text, item.state, item.checksum);
       if (actual !== item.checksum)
         throw new ExportFileError(
           number,
           `snapshot at position ${item.position} does not match its checksum ${item.checksum} (its document hashes to ${actual})`,
         );
       const stored = upcast(item.state);
-      const storedSum = stored === (item.state as unknown) ? actual : checksum(stored);
-      if (state && checksum(state) !== storedSum)
+      // equal values have equal canonical text: compared as values, neither is serialized
+      if (state && !sameJson(stored, state))
         throw new ExportFileError(
           number,
           `snapshot at position ${item.position} differs from the state its turns replay to`,

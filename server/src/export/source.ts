@@ -7,7 +7,13 @@ import {
   type Viewer,
 } from "@loom/shared";
 import type { SavePointStore } from "../persist/save-points.ts";
-import { NotFoundError, type TurnStore, type TurnText, type UniverseRecord } from "../persist/turn-store.ts";
+import {
+  NotFoundError,
+  type TurnJsonPage,
+  type TurnStore,
+  type TurnText,
+  type UniverseRecord,
+} from "../persist/turn-store.ts";
 import type { Audience } from "./format.ts";
 
 /**
@@ -80,6 +86,31 @@ export async function lineageOf(
  */
 const READ_AHEAD = 2;
 
+/** Pages read READ_AHEAD at a time ahead of the one being used, in order. */
+async function* readAhead<T>(
+  from: number,
+  to: number,
+  pageSize: number,
+  read: (after: number, through: number) => Promise<T>,
+): AsyncGenerator<T> {
+  const reads: Array<Promise<T>> = [];
+  let asked = from;
+  const askAhead = () => {
+    while (reads.length < READ_AHEAD && asked < to) {
+      const next = read(asked, Math.min(asked + pageSize, to));
+      next.catch(() => undefined); // awaited in turn below; a failure must not go unhandled meanwhile
+      reads.push(next);
+      asked += pageSize;
+    }
+  };
+  askAhead();
+  while (reads.length > 0) {
+    const page = await reads.shift()!;
+    askAhead();
+    yield page;
+  }
+}
+
 /** The turns in (from, to] as stored text, a page at a time, in position order. */
 export async function* turnTextPages(
   store: TurnStore,
@@ -88,24 +119,36 @@ export async function* turnTextPages(
   to: number,
   options: { pageSize?: number; deltas?: boolean } = {},
 ): AsyncGenerator<TurnText[]> {
-  const pageSize = options.pageSize ?? EXPORT_PAGE;
-  const reads: Array<Promise<TurnText[]>> = [];
-  let asked = from;
-  const askAhead = () => {
-    while (reads.length < READ_AHEAD && asked < to) {
-      const read = store.turnTexts(universeId, asked, Math.min(asked + pageSize, to), {
-        deltas: options.deltas ?? true,
-      });
-      read.catch(() => undefined); // awaited in turn below; a failure must not go unhandled meanwhile
-      reads.push(read);
-      asked += pageSize;
+  const pages = readAhead(from, to, options.pageSize ?? EXPORT_PAGE, (after, through) =>
+    store.turnTexts(universeId, after, through, { deltas: options.deltas ?? true }),
+  );
+  for await (const page of pages) if (page.length > 0) yield page;
+}
+
+/**
+ * The turns in (from, to] as JSON lines put together by the database (TurnStore.turnJsonPage), a
+ * page at a time. A page holding deltas of an older state version comes as turns instead, read
+ * again with turnTexts, since those deltas are upgraded as every reader sees them (turnJson).
+ */
+export async function* turnJsonPages(
+  store: TurnStore,
+  universeId: string,
+  from: number,
+  to: number,
+  options: { pageSize?: number } = {},
+): AsyncGenerator<TurnJsonPage> {
+  const pages = readAhead(from, to, options.pageSize ?? EXPORT_PAGE, async (after, through) => ({
+    after,
+    page: await store.turnJsonPage(universeId, after, through),
+  }));
+  for await (const { after, page } of pages) {
+    if (page.turns === 0) continue;
+    if (!OLD_CANON_PATH.test(page.json)) {
+      yield page;
+      continue;
     }
-  };
-  askAhead();
-  while (reads.length > 0) {
-    const page = await reads.shift()!;
-    askAhead();
-    if (page.length > 0) yield page;
+    const texts = await store.turnTexts(universeId, after, page.last);
+    yield { json: texts.map(turnJson).join("\n"), turns: texts.length, last: page.last };
   }
 }
 
