@@ -9,14 +9,7 @@ import {
   type Viewer,
 } from "@loom/shared";
 import type { AncestryMode, Audience, ExportStores } from "./format.ts";
-import {
-  parseTurn,
-  savePointsFor,
-  turnTextPages,
-  universeOrThrow,
-  viewerOf,
-  type Progress,
-} from "./source.ts";
+import { savePointsFor, turnJsonPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
 
 /** Footnotes held for the end of a chapter at most; more are written after the page that made them. */
 const FOOTNOTES_HELD = 1_000;
@@ -153,14 +146,15 @@ export async function* exportMarkdown(
     return text;
   };
 
-  // the story needs no deltas: the largest column stays in the database
-  const pages = turnTextPages(store, universeId, from, head, { pageSize: options.pageSize, deltas: false });
-  for await (const page of pages) {
+  // the story needs no deltas: the largest column stays in the database; a page of turns comes
+  // as one text and is parsed at once
+  const pages = turnJsonPages(store, universeId, from, head, { pageSize: options.pageSize, deltas: false });
+  for await (const { json, last } of pages) {
     let chunk = "";
-    for (const stored of page) {
+    for (const stored of JSON.parse(`[${json.replaceAll("\n", ",")}]`) as Turn[]) {
       // a save point closes the turn it was named at: written before the next turn begins
       chunk += savesThrough(stored.position - 1);
-      const turn = viewTurn(parseTurn(stored), viewer);
+      const turn = viewTurn(stored, viewer);
       const characterKey = turn.characterId ?? turn.runId ?? "";
       if (turn.kind === "session_start") {
         if (open.size === 0) {
@@ -204,7 +198,7 @@ export async function* exportMarkdown(
     // a chapter's footnotes wait for its end, unless it runs so long that holding them would
     // make memory grow with the universe: then they are written after the page
     yield notes.length >= FOOTNOTES_HELD ? chunk + closeChapter() : chunk;
-    options.onProgress?.(page[page.length - 1]!.position - from, head - from);
+    options.onProgress?.(last - from, head - from);
   }
   yield savesThrough(head) + closeChapter();
 }

@@ -81,7 +81,7 @@ function upcast(document: Record<string, unknown>): UniverseState {
 function ownValues(deltas: readonly Delta[]): Delta[] {
   return deltas.map((delta) =>
     "value" in delta && delta.value !== null && typeof delta.value === "object"
-      ? ({ ...delta, value: structuredClone(delta.value) })
+      ? { ...delta, value: structuredClone(delta.value) }
       : delta,
   );
 }

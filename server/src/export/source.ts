@@ -135,15 +135,16 @@ export async function* turnJsonPages(
   universeId: string,
   from: number,
   to: number,
-  options: { pageSize?: number } = {},
+  options: { pageSize?: number; deltas?: boolean } = {},
 ): AsyncGenerator<TurnJsonPage> {
+  const deltas = options.deltas ?? true;
   const pages = readAhead(from, to, options.pageSize ?? EXPORT_PAGE, async (after, through) => ({
     after,
-    page: await store.turnJsonPage(universeId, after, through),
+    page: await store.turnJsonPage(universeId, after, through, { deltas }),
   }));
   for await (const { after, page } of pages) {
     if (page.turns === 0) continue;
-    if (!OLD_CANON_PATH.test(page.json)) {
+    if (!deltas || !OLD_CANON_PATH.test(page.json)) {
       yield page;
       continue;
     }

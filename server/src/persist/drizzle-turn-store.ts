@@ -127,8 +127,13 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.timelines.turnTexts(universeId, from, to, options?.deltas ?? true);
   }
 
-  turnJsonPage(universeId: string, from: number, to: number): Promise<TurnJsonPage> {
-    return this.timelines.turnJsonPage(universeId, from, to);
+  turnJsonPage(
+    universeId: string,
+    from: number,
+    to: number,
+    options?: { deltas?: boolean },
+  ): Promise<TurnJsonPage> {
+    return this.timelines.turnJsonPage(universeId, from, to, options?.deltas ?? true);
   }
 
   snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>> {

@@ -137,7 +137,7 @@ export class TimelineReader {
    * position order, put together by the database. One string a page instead of a row object and
    * six strings a turn: what a game master's export writes, with no parse and little garbage.
    */
-  async turnJsonPage(universeId: string, from: number, to: number): Promise<TurnJsonPage> {
+  async turnJsonPage(universeId: string, from: number, to: number, withDeltas = true): Promise<TurnJsonPage> {
     const chain = await this.ancestry.chain(universeId);
     const parts = slices(chain, from, to);
     const inherited = parts.some((part) => part.segment.universeId !== universeId)
@@ -159,7 +159,7 @@ export class TimelineReader {
             ',"playerId":' || coalesce(to_json(player_id)::text, 'null') ||
             ',"actor":"' || actor::text || '","kind":"' || kind::text || '","input":' || input::text ||
             ',"resolution":' || coalesce(resolution::text, 'null') || ',"events":' || events::text ||
-            ',"deltas":' || deltas::text || ',"status":"' ||
+            ',"deltas":' || ${withDeltas ? sql`deltas::text` : sql`'[]'`} || ',"status":"' ||
             (case when ${undone} or position = any(${sql.raw(`'{${marked.join(",")}}'::int[]`)}) then 'undone' else 'applied' end) ||
             '","narration":' || coalesce(narration::text, 'null') ||
             ',"createdAt":"' || to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"}',

@@ -245,9 +245,15 @@ export interface TimelineStore {
   /**
    * The turns in (from, to] as one text, a turn's JSON a line (the shape of the API's turns, the
    * JSON members as the database keeps them, deltas as recorded), in position order: a page of a
-   * game master's export without a row object a turn.
+   * game master's export without a row object a turn. `deltas: false` leaves the largest column in
+   * the database (each turn's `deltas` is then `[]`).
    */
-  turnJsonPage(universeId: string, from: number, to: number): Promise<TurnJsonPage>;
+  turnJsonPage(
+    universeId: string,
+    from: number,
+    to: number,
+    options?: { deltas?: boolean },
+  ): Promise<TurnJsonPage>;
   /**
    * Snapshots' documents as their stored text (canonical JSON), by position, those found of
    * `positions` in the row of `storedIn` (from listSnapshots). One query.
