@@ -13,6 +13,8 @@ import type { LoomServer } from "../server/src/app.ts";
 
 const GM_NOTE = "the-lighthouse-keeper-lies";
 const HIDDEN_ROLL = "moonless";
+const MARA_SAVE = "Before the dunes";
+const TAM_SAVE = "Tam's hidden cove";
 const root = resolve(import.meta.dirname, "..");
 const embedded: Mode = { name: "embedded", databaseUrl: null, redisUrl: null, available: true };
 
@@ -22,13 +24,17 @@ interface Played {
   gmToken: string;
   playerToken: string;
   playerId: string;
+  otherPlayerId: string;
+  /** The save points named through the server, by name. */
+  saves: Record<string, number>;
   head: number;
   headChecksum: string;
 }
 
 /**
  * A small campaign through the real server: two play sessions of rolls, a GM's secret notes and
- * a hidden roll, an undo, a retcon, a manual snapshot, a branch, and the dice revealed at the end.
+ * a hidden roll, an undo, a retcon, a second player joining for a turn, a save point of each
+ * player, a manual snapshot, a branch, and the dice revealed at the end.
  */
 async function playCampaign(server: LoomServer & { url: string }): Promise<Played> {
   const gm = connect(server.url);
@@ -42,6 +48,9 @@ async function playCampaign(server: LoomServer & { url: string }): Promise<Playe
   const { player: me } = await player.registerPlayer("Mara");
   const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
   const gmSession = await gm.joinUniverse(universe.id, { role: "gm" });
+  const other = connect(server.url);
+  const { player: tam } = await other.registerPlayer("Tam");
+  const saves: Record<string, number> = {};
   for (const round of [0, 1]) {
     const session = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
     for (let i = 0; i < 12; i++) {
@@ -67,6 +76,24 @@ async function playCampaign(server: LoomServer & { url: string }): Promise<Playe
       });
       expect(hidden.ok).toBe(true);
       expect((await gmSession.retcon("The flats were always salt, never sand", [])).ok).toBe(true);
+      // a second player comes to the table for one roll and names a save point there
+      const tamCharacter = await other.createCharacter(universe.id, sheet("Tam"));
+      const tamSession = await other.joinUniverse(universe.id, {
+        role: "player",
+        runId: tamCharacter.run.id,
+      });
+      const rolled = await tamSession.act(overcome(tamCharacter.character.id, "slips into the cove"));
+      expect(rolled.ok).toBe(true);
+      const at = rolled.ok ? rolled.turn.position : 0;
+      expect((await other.nameSavePoint(universe.id, at, TAM_SAVE)).position).toBe(at);
+      saves[TAM_SAVE] = at;
+      await tamSession.leave();
+    } else {
+      const last = await session.act(overcome(character.id, "looks back at the dunes"));
+      expect(last.ok).toBe(true);
+      const at = last.ok ? last.turn.position : 0;
+      await player.nameSavePoint(universe.id, at, MARA_SAVE);
+      saves[MARA_SAVE] = at;
     }
     await session.leave();
   }
@@ -88,6 +115,8 @@ async function playCampaign(server: LoomServer & { url: string }): Promise<Playe
     gmToken: gm.playerToken!,
     playerToken: player.playerToken!,
     playerId: me.id,
+    otherPlayerId: tam.id,
+    saves,
     head: at.position,
     headChecksum: at.checksum,
   };
@@ -128,11 +157,26 @@ describe("loom command line (embedded)", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines[0]).toMatchObject({ type: "header", version: 1, redacted: false, head: played.head });
+    expect(lines[0]).toMatchObject({ type: "header", version: 2, redacted: false, head: played.head });
     expect((lines[0]!.dice as Array<{ secret: string | null }>)[0]!.secret).toMatch(/^[0-9a-f]{64}$/);
     expect(lines.filter((l) => l.type === "turn")).toHaveLength(played.head);
-    expect(lines.at(-1)).toMatchObject({ type: "end", turns: played.head });
+    expect(lines.at(-1)).toMatchObject({ type: "end", turns: played.head, savePoints: 2 });
     expect(JSON.stringify(lines)).toContain(GM_NOTE);
+    // the game master's file has every player's save points, after the turns, by position
+    expect(lines.filter((l) => l.type === "save_point")).toEqual(
+      [
+        { playerId: played.otherPlayerId, name: TAM_SAVE },
+        { playerId: played.playerId, name: MARA_SAVE },
+      ].map((save) => ({
+        type: "save_point",
+        position: played.saves[save.name],
+        ...save,
+        createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+      })),
+    );
+    expect(lines.findIndex((l) => l.type === "save_point")).toBeGreaterThan(
+      lines.findLastIndex((l) => l.type === "turn" || l.type === "snapshot"),
+    );
 
     const mine = await fetch(url, { headers: { authorization: `Bearer ${played.playerToken}` } });
     const text = await mine.text();
@@ -144,6 +188,15 @@ describe("loom command line (embedded)", () => {
     expect(text).not.toContain(GM_NOTE);
     expect(text).not.toContain(HIDDEN_ROLL);
     expect(text).not.toContain('"type":"snapshot"');
+    // save points are a player's own (the bookmarks list shows each player theirs): Mara's only
+    const saves = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; name?: string })
+      .filter((l) => l.type === "save_point");
+    expect(saves.map((l) => l.name)).toEqual([MARA_SAVE]);
+    expect(text).not.toContain(TAM_SAVE);
+    expect(text).toContain('"savePoints":1}');
 
     const story = await fetch(`${url}?format=markdown`, {
       headers: { authorization: `Bearer ${played.playerToken}` },
@@ -153,6 +206,10 @@ describe("loom command line (embedded)", () => {
     expect(markdown).toContain("# Salt and Ash");
     expect(markdown).not.toContain(GM_NOTE);
     expect(markdown).not.toContain(HIDDEN_ROLL);
+    expect(markdown).toContain(
+      `*Save point “${MARA_SAVE}”, named by Mara at turn ${played.saves[MARA_SAVE]}.*`,
+    );
+    expect(markdown).not.toContain("hidden cove");
 
     const refused = await fetch(`${url}?as=gm`, {
       headers: { authorization: `Bearer ${played.playerToken}` },
@@ -219,7 +276,19 @@ describe("loom command line (embedded)", () => {
       expect(imported.stdout).toContain(`${played.head} turns`);
       expect(imported.stdout).toContain(played.headChecksum);
       expect(imported.stdout).toContain("re-executed and equal");
+      expect(imported.stdout).toContain("; 2 save points\n");
       const id = /imported (\S+) /.exec(imported.stdout)![1]!;
+      // the copy's save points are the original's: players, names, positions and times
+      const savesOf = async (universe: string) => {
+        const run = await loom([...dir(), "export", universe]);
+        return run.stdout
+          .trim()
+          .split("\n")
+          .filter((l) => l.startsWith('{"type":"save_point"'));
+      };
+      const original = await savesOf(played.universeId);
+      expect(original).toHaveLength(2);
+      expect(await savesOf(id)).toEqual(original);
 
       const jump = await loom([...dir(), "jump", id, String(played.head), "--json"]);
       expect(JSON.parse(jump.stdout)).toMatchObject({ position: played.head, checksum: played.headChecksum });
@@ -361,6 +430,39 @@ describe("loom command line (embedded)", () => {
       );
       expect(message).toContain(`differs at ${delta.path}/`);
 
+      // save points: each at a position the timeline has, well-formed, one name per player, after the turns
+      const saveAt = lines.findIndex((l) => l.startsWith('{"type":"save_point"'));
+      const save = JSON.parse(lines[saveAt]!) as { position: number; name: string; playerId: string };
+      const withSave = (line: Record<string, unknown>) =>
+        lines.map((l, i) => (i === saveAt ? JSON.stringify(line) : l));
+      expect(await refused("save-beyond", withSave({ ...save, position: played.head + 1 }))).toContain(
+        `line ${saveAt + 1}: save point "${save.name}" at position ${played.head + 1} is beyond the timeline, which ends at ${played.head}`,
+      );
+      expect(await refused("save-malformed", withSave({ ...save, position: "last" }))).toContain(
+        `line ${saveAt + 1}: is not a turn, snapshot, save point or end line: position`,
+      );
+      expect(await refused("save-name", withSave({ ...save, name: "two\nlines" }))).toContain(
+        `line ${saveAt + 1}: is not a turn, snapshot, save point or end line: name`,
+      );
+      const twice = [...lines.slice(0, saveAt + 1), lines[saveAt]!, ...lines.slice(saveAt + 1)];
+      expect(await refused("save-twice", twice)).toContain(
+        `line ${saveAt + 2}: player ${save.playerId} has a second save point named "${save.name}"`,
+      );
+      const early = [...lines];
+      early.splice(saveAt, 1);
+      early.splice(2, 0, lines[saveAt]!);
+      expect(await refused("save-early", early)).toContain(
+        `line 3: save point "${save.name}" at position ${save.position} is beyond the timeline, which ends at 0`,
+      );
+      // a version 1 file has no save point lines
+      const header = JSON.parse(lines[0]!) as Record<string, unknown>;
+      expect(
+        await refused("save-v1", [JSON.stringify({ ...header, version: 1 }), ...lines.slice(1)]),
+      ).toContain(`line ${saveAt + 1}: a save point line in a version 1 file (they came with version 2)`);
+      const recounted = [...lines];
+      recounted[recounted.length - 1] = recounted.at(-1)!.replace('"savePoints":2', '"savePoints":3');
+      expect(await refused("save-count", recounted)).toContain("and 3 save points, the file has");
+
       expect((await loom([...dir(), "universes", "--json"])).stdout).toBe(before);
     }, 180_000);
 
@@ -405,6 +507,15 @@ describe("loom command line (embedded)", () => {
       expect(gmStory.stdout).toContain("**Retcon**");
       expect(gmStory.stdout).toContain("was undone");
       expect(gmStory.stdout).toContain(HIDDEN_ROLL);
+      // each save point after the turn it was named at, with who named it
+      for (const [name, who] of [
+        [MARA_SAVE, "Mara"],
+        [TAM_SAVE, "Tam"],
+      ] as const) {
+        expect(gmStory.stdout).toContain(
+          `*Save point “${name}”, named by ${who} at turn ${played.saves[name]}.*`,
+        );
+      }
       const playerStory = await loom([
         ...dir(),
         "export",
@@ -418,6 +529,8 @@ describe("loom command line (embedded)", () => {
       expect(playerStory.stdout).toContain("## Chapter 1");
       expect(playerStory.stdout).not.toContain(GM_NOTE);
       expect(playerStory.stdout).not.toContain(HIDDEN_ROLL);
+      expect(playerStory.stdout).toContain(`*Save point “${MARA_SAVE}”`);
+      expect(playerStory.stdout).not.toContain("hidden cove");
     });
 
     it("jump and replay read the timeline in the terminal", async () => {
@@ -498,8 +611,13 @@ describe.skipIf(!shared.available)("loom command line beside a running server (p
     await player.registerPlayer("Ilse");
     const { character, run } = await player.createCharacter(universe.id, sheet("Ilse"));
     const session = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
-    for (let i = 0; i < 8; i++)
-      expect((await session.act(overcome(character.id, `climbs ${i}`))).ok).toBe(true);
+    let last = 0;
+    for (let i = 0; i < 8; i++) {
+      const result = await session.act(overcome(character.id, `climbs ${i}`));
+      expect(result.ok).toBe(true);
+      if (result.ok) last = result.turn.position;
+    }
+    await player.nameSavePoint(universe.id, last, "Halfway up the ash");
     await session.leave();
     const snapshotAt = await gm.snapshot(universe.id);
     // (the state is not read here: this process would then hold the snapshot as checked)
@@ -515,6 +633,13 @@ describe.skipIf(!shared.available)("loom command line beside a running server (p
     expect(Number(at)).toBe(snapshotAt);
     const copy = /imported (\S+) /.exec(imported.stdout)![1]!;
     expect((await loom([...db(), "verify", copy])).code).toBe(0);
+    // the save point came along: the copy's game master sees it among its bookmarks
+    expect(imported.stdout).toContain("; 1 save points\n");
+    expect(await gm.bookmarks(copy)).toContainEqual({
+      position: last,
+      kind: "save_point",
+      label: "save point: Halfway up the ash",
+    });
 
     // the room closes once everyone has left; then the newest snapshot is damaged behind its back
     await waitFor(() => matchMaker.getLocalRoomById(universe.id) === undefined, 60_000, "the room to close");

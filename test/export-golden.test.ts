@@ -26,7 +26,8 @@ import type { Audience } from "../server/src/export/format.ts";
  *
  * The campaign: 60 turns played by the rules (seeded: actions, choices, GM events, scenes,
  * compels, an undo, a retcon, sessions), narrated, then three of the game master's secrets — a GM
- * note on Mara, a private note for Kell, a hidden roll — and one more narrated turn.
+ * note on Mara, a private note for Kell, a hidden roll — and one more narrated turn; a save point
+ * of Mara's player and one of Kell's, which only the game master and Kell's player may see.
  */
 const GOLDEN = resolve(import.meta.dirname, "fixtures/golden");
 const UPDATE = process.env.LOOM_UPDATE_GOLDEN === "1";
@@ -35,6 +36,8 @@ const SEED = 4_242;
 const GM_NOTE = "gm-note-the-ferryman-lies";
 const KELL_PRIVATE = "kell-private-hides-the-key";
 const HIDDEN = "hidden-roll-under-the-pier";
+const ALEX_SAVE = "Before the fog lifts";
+const SAM_SAVE = "sam-save-behind-the-nets";
 
 function narrated(turn: Turn): Turn {
   if (turn.kind === "session_start" || turn.kind === "session_end" || turn.kind === "undo") return turn;
@@ -78,7 +81,7 @@ function gmTurn(state: UniverseState, position: number, command: DecidableComman
 
 async function collect(stores: Stores, format: ExportFormat, audience: Audience): Promise<string> {
   let text = "";
-  for await (const chunk of exportUniverse(stores.turnStore, UNIVERSE, { format, audience })) text += chunk;
+  for await (const chunk of exportUniverse(stores, UNIVERSE, { format, audience })) text += chunk;
   return text;
 }
 
@@ -103,6 +106,7 @@ describe("the Markdown story of a fixed campaign", () => {
       played.genesis,
     );
     await stores.turnStore.createPlayer({ id: "player-1", name: "Alex" });
+    await stores.turnStore.createPlayer({ id: "player-2", name: "Sam" });
     await stores.turnStore.createCharacter({
       id: "mara",
       playerId: "player-1",
@@ -183,6 +187,20 @@ describe("the Markdown story of a fixed campaign", () => {
       snapshots,
       undone: turns.map(undoTargetOf).filter((target): target is number => target !== null),
     });
+    const latest = (playerId: string) =>
+      Math.max(...turns.filter((turn) => turn.playerId === playerId).map((turn) => turn.position));
+    await stores.savePoints.nameSavePoint({
+      universeId: UNIVERSE,
+      playerId: "player-1",
+      name: ALEX_SAVE,
+      position: latest("player-1"),
+    });
+    await stores.savePoints.nameSavePoint({
+      universeId: UNIVERSE,
+      playerId: "player-2",
+      name: SAM_SAVE,
+      position: latest("player-2"),
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -199,6 +217,8 @@ describe("the Markdown story of a fixed campaign", () => {
     expect(story).toMatch(/> \*\*Retcon\*\* \(turn \d+\)/);
     expect(story).toMatch(/\[\^1\]: /);
     expect(story).toContain(HIDDEN);
+    expect(story).toContain(`*Save point “${ALEX_SAVE}”, named by Alex at turn `);
+    expect(story).toContain(`*Save point “${SAM_SAVE}”, named by Sam at turn `);
     golden("drowned-coast.gm.md", story);
   });
 
@@ -210,11 +230,13 @@ describe("the Markdown story of a fixed campaign", () => {
       expect(text).not.toContain(GM_NOTE);
       expect(text).not.toContain(KELL_PRIVATE);
       expect(text).not.toContain(HIDDEN);
+      expect(text).not.toContain(SAM_SAVE);
+      expect(text).toContain(ALEX_SAVE);
     }
     expect(jsonl.split("\n").filter((line) => line.startsWith('{"type":"snapshot"'))).toEqual([]);
     // the GM's JSONL has all three: the player's lacks them because they were taken out
     const full = await collect(stores, "jsonl", { kind: "gm" });
-    for (const secret of [GM_NOTE, KELL_PRIVATE, HIDDEN]) expect(full).toContain(secret);
+    for (const secret of [GM_NOTE, KELL_PRIVATE, HIDDEN, SAM_SAVE]) expect(full).toContain(secret);
     golden("drowned-coast.player-1.md", story);
   });
 });

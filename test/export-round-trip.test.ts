@@ -144,13 +144,13 @@ for (const { name, databaseUrl, size } of sizes) {
         const file = join(work, `${universeId}-${ancestry}.jsonl`);
         await writeFileStreamed(
           file,
-          exportUniverse(stores.turnStore, universeId, {
+          exportUniverse(stores, universeId, {
             format: "jsonl",
             audience: { kind: "gm" },
             ancestry,
           }),
         );
-        const imported = await importJsonl(stores.turnStore, () => fileLines(file), { createdBy: "gm-2" });
+        const imported = await importJsonl(stores, () => fileLines(file), { createdBy: "gm-2" });
         const before = await stores.turnStore.listSnapshots(universeId);
         const after = await stores.turnStore.listSnapshots(imported.universe.id);
         const pairs = (list: typeof before) => list.map((s) => `${s.position} ${s.checksum}`);

@@ -11,9 +11,11 @@ import type { OpenDatabase, TurnStore } from "../src/persist/index.ts";
 import { buildUniverse } from "../src/persist/testing/build.ts";
 import type { BuiltUniverse } from "../src/persist/testing/build.ts";
 import type { SearchIndexOptions } from "../src/persist/search-index.ts";
+import { SavePoints, type SavePointStore } from "../src/persist/save-points.ts";
 
 export interface BenchDatabase {
   store: TurnStore;
+  savePoints: SavePointStore;
   driver: TurnStore["driver"];
   /** Raw SQL on the store's database, for measurements outside the port. */
   query<T>(text: string): Promise<T[]>;
@@ -63,6 +65,7 @@ function bench(
   );
   return {
     store,
+    savePoints: new SavePoints(database.db, () => new Date()),
     driver: database.driver,
     query: (text) => database.query(text),
     dispose: async () => {

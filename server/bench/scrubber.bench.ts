@@ -90,7 +90,9 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     }
     const indexSeconds = (performance.now() - indexStarted) / 1000;
     const indexHeapMb = heapUsedMb() - heapBefore;
-    process.stderr.write(`  index built in ${indexSeconds.toFixed(1)} s, heap +${indexHeapMb.toFixed(1)} MB\n`);
+    process.stderr.write(
+      `  index built in ${indexSeconds.toFixed(1)} s, heap +${indexHeapMb.toFixed(1)} MB\n`,
+    );
 
     const sources = { snapshot: 0, walk: 0, checkpoint: 0 };
     const far = [];

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalJson, checksum } from "./canonical.ts";
 import { seededDice } from "./dice.ts";
 import { evolve } from "./evolve.ts";
-import { reexecute, replayDeltas } from "./replay.ts";
+import { reexecute, replayDeltas, sameDeltas } from "./replay.ts";
 import { snapshotDue } from "./snapshot-policy.ts";
 import { stateSchema, type UniverseState } from "./state.ts";
 import { simulateCampaign } from "./testing/campaign.ts";
@@ -118,6 +118,55 @@ describe("determinism (DESIGN §3)", () => {
       checksum(replayDeltas(campaign.genesis, campaign.turns.slice(0, upTo))),
     );
     expect(reexecute(campaign.genesis, campaign.turns, seededDice(SEED + 1)).divergedAt).not.toBeNull();
+  });
+
+  it("re-execution says what differs: a dice face of the recorded roll, a delta's value", () => {
+    // given a recorded roll with one die turned
+    const rolled = campaign.turns.findIndex((turn) => turn.resolution !== null);
+    const turn = campaign.turns[rolled]!;
+    const faces = turn.resolution!.dice;
+    const turned = faces.map((face, i) => (i === 0 ? (face === 1 ? -1 : face + 1) : face));
+    const tampered = campaign.turns.map<Turn>((t, i) =>
+      i === rolled ? ({ ...t, resolution: { ...t.resolution!, dice: turned } } as Turn) : t,
+    );
+    // when it is re-executed, then the roll is named with both values
+    const again = reexecute(campaign.genesis, tampered, seededDice(SEED));
+    expect(again.divergedAt).toBe(turn.position);
+    expect(again.difference).toBe(
+      `the roll's dice: recorded ${canonicalJson(turned)}, re-executed ${canonicalJson(faces)}`,
+    );
+    // and a delta's value: the delta is named by its place and path
+    const changed = campaign.turns.findIndex((t) =>
+      t.deltas.some((d) => d.op === "set" && typeof d.value === "number"),
+    );
+    const index = campaign.turns[changed]!.deltas.findIndex(
+      (d) => d.op === "set" && typeof d.value === "number",
+    );
+    const delta = campaign.turns[changed]!.deltas[index]!;
+    const edited = campaign.turns.map<Turn>((t, i) =>
+      i === changed
+        ? {
+            ...t,
+            deltas: t.deltas.map((d, j) => (j === index ? { ...d, value: (d.value as number) + 1 } : d)),
+          }
+        : t,
+    );
+    const found = reexecute(campaign.genesis, edited, seededDice(SEED));
+    expect(found.divergedAt).toBe(changed + 1);
+    expect(found.difference).toMatch(
+      new RegExp(`^delta ${index + 1} at ${delta.path.replace(/[/]/g, "\\/")}: recorded `),
+    );
+    expect(reexecute(campaign.genesis, campaign.turns, seededDice(SEED)).difference).toBeNull();
+  });
+
+  it("deltas on unrelated paths may come in another order; on the same place they may not", () => {
+    const a = { op: "set" as const, path: "/world/npcs/ash/stress/1", value: false, prev: true };
+    const b = { op: "set" as const, path: "/world/npcs/brannoc/stress/1", value: false, prev: true };
+    const inner = { op: "set" as const, path: "/world/npcs/ash/stress", value: [false], prev: [true] };
+    expect(sameDeltas([a, b], [b, a])).toBe(true);
+    expect(sameDeltas([a, inner], [inner, a])).toBe(false);
+    expect(sameDeltas([a, b], [a, a])).toBe(false);
+    expect(sameDeltas([a], [a, b])).toBe(false);
   });
 
   it("any position rebuilt from the nearest snapshot plus the deltas after it equals the live state there", () => {

@@ -62,7 +62,7 @@ export function installExportRoutes(app: Application): void {
       res.setHeader("cache-control", "no-store");
       await stream(
         res,
-        exportUniverse(services().turnStore, universe.id, {
+        exportUniverse(services(), universe.id, {
           format: query.data.format,
           audience,
           ancestry: query.data.ancestry,

@@ -49,7 +49,7 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
       const opened = await openStores(io, global(), "export");
       const bar = progressBar(`export ${universeId}`, io.stderr, global().progress);
       try {
-        const chunks = exportUniverse(opened.stores.turnStore, universeId, {
+        const chunks = exportUniverse(opened.stores, universeId, {
           format: flags.format,
           audience,
           ancestry: flags.ancestry,
@@ -83,7 +83,7 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
       const opened = await openStores(io, global(), "import");
       const bar = progressBar(`import ${file}`, io.stderr, global().progress);
       try {
-        const result = await importJsonl(opened.stores.turnStore, () => fileLines(file), {
+        const result = await importJsonl(opened.stores, () => fileLines(file), {
           name: flags.name,
           createdBy: flags.gm ?? header.createdBy,
           replay: flags.replay,
@@ -95,7 +95,9 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
         io.stdout.write(
           `imported ${result.universe.id} "${result.universe.name}": ${result.turns} turns, ${result.snapshots} snapshots, ` +
             `state at ${result.universe.headPosition} ${result.headChecksum}` +
-            `${result.replayed !== null ? `; ${result.replayed} turns re-executed and equal` : ""}\n`,
+            `${result.replayed !== null ? `; ${result.replayed} turns re-executed and equal` : ""}` +
+            `${result.savePoints.restored + result.savePoints.leftOut > 0 ? `; ${result.savePoints.restored} save points` : ""}` +
+            `${result.savePoints.leftOut > 0 ? ` (${result.savePoints.leftOut} left out: their players are not in this database)` : ""}\n`,
         );
       } catch (error) {
         bar.done();

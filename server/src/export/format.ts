@@ -1,15 +1,33 @@
 import { z } from "zod";
-import { exportAncestrySchema, snapshotReasonSchema, turnSchema, type DiceSegment } from "@loom/shared";
-import type { StoredDice } from "../persist/turn-store.ts";
+import {
+  exportAncestrySchema,
+  savePointBodySchema,
+  snapshotReasonSchema,
+  turnSchema,
+  type DiceSegment,
+} from "@loom/shared";
+import type { SavePointStore } from "../persist/save-points.ts";
+import type { StoredDice, TurnStore } from "../persist/turn-store.ts";
 
 /**
  * The JSONL export of a universe (docs/export-format.md): one JSON value a line, a header first,
  * then the timeline in position order — each turn, and after a turn the snapshot taken at its
  * position (the genesis snapshot right after the header) — and an end line with the counts, so a
  * truncated file is told from a whole one. Readers refuse a `version` they do not know.
+ *
+ * Version 2 added the save point lines (and their count on the end line); a version 1 file reads
+ * as one without save points.
  */
 export const EXPORT_FORMAT = "loom-universe";
-export const EXPORT_VERSION = 1;
+export const EXPORT_VERSION = 2;
+/** The versions a reader takes: every one written so far. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
+
+/** What an export reads and an import writes: the timelines, and the save points players named in them. */
+export interface ExportStores {
+  turnStore: TurnStore;
+  savePoints: SavePointStore;
+}
 
 /** Who an export was made for: a game master sees everything, a player what that player may see. */
 export type Audience = { kind: "gm" } | { kind: "player"; playerId: string };
@@ -86,16 +104,32 @@ export const snapshotLineSchema = z.object({
 });
 export type SnapshotLine = z.infer<typeof snapshotLineSchema>;
 
+/**
+ * A save point a player named at a position (version 2): after the turns, by position. A
+ * player's export holds that player's own; a game master's, everyone's.
+ */
+export const savePointLineSchema = z.object({
+  type: z.literal("save_point"),
+  position: z.number().int().min(1),
+  playerId: z.string().min(1).max(64),
+  name: savePointBodySchema.shape.name,
+  createdAt: z.iso.datetime({ offset: true }),
+});
+export type SavePointLine = z.infer<typeof savePointLineSchema>;
+
 export const endLineSchema = z.object({
   type: z.literal("end"),
   turns: z.number().int().min(0),
   snapshots: z.number().int().min(0),
+  /** Version 2 on; absent in version 1. */
+  savePoints: z.number().int().min(0).optional(),
 });
 export type EndLine = z.infer<typeof endLineSchema>;
 
 export const bodyLineSchema = z.discriminatedUnion("type", [
   turnLineSchema,
   snapshotLineSchema,
+  savePointLineSchema,
   endLineSchema,
 ]);
 export type BodyLine = z.infer<typeof bodyLineSchema>;

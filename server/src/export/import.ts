@@ -6,11 +6,12 @@ import {
   undoTargetOf,
   type DiceSegment,
   type Random,
+  type SavePointRecord,
   type Turn,
   type UniverseState,
 } from "@loom/shared";
 import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
-import type { HeaderLine } from "./format.ts";
+import type { ExportStores, HeaderLine } from "./format.ts";
 import { ExportFileError, readExport, type ExportItem } from "./reader.ts";
 import type { Progress } from "./source.ts";
 
@@ -35,6 +36,8 @@ export interface ImportResult {
   headChecksum: string;
   /** Positions re-executed with --replay (null without it). */
   replayed: number | null;
+  /** The file's save points written, and those left out because their player is not in this database. */
+  savePoints: { restored: number; leftOut: number };
 }
 
 /** What `readExport` gives, read again from the start: the file is checked whole before anything is written. */
@@ -45,16 +48,18 @@ export type LineSource = () => AsyncIterable<string>;
  * parent is in this database): first the whole file is read and checked
  * (readExport) without writing anything, then read again and written — the genesis as the new
  * universe's, the turns in batches with the snapshots taken at their positions and their undo
- * marks — so a file refused at some line leaves the database as it was. Turns keep their
- * positions, runs, characters, inputs, rolls, deltas and narration; they get new ids (ids are
- * unique across universes). The new universe rolls future turns with a dice secret of its own; the
+ * marks, and last the save points — so a file refused at some line leaves the database as it
+ * was. Turns keep their positions, runs, characters, inputs, rolls, deltas and narration; they get
+ * new ids (ids are unique across universes). Save points keep their players, names, positions and
+ * times; those of a player this database does not have are left out (and counted). The new universe rolls future turns with a dice secret of its own; the
  * exported dice (and any revealed secret) are kept in its settings under `imported`.
  */
 export async function importJsonl(
-  store: TurnStore,
+  stores: ExportStores,
   source: LineSource,
   options: ImportOptions,
 ): Promise<ImportResult> {
+  const store = stores.turnStore;
   const { header, start } = await checkWhole(store, source, options);
   const newId = options.newId ?? randomUUID;
   const batchSize = options.batch ?? 2_000;
@@ -84,6 +89,7 @@ export async function importJsonl(
   let pending: Turn[] = [];
   let snapshots: EncodedSnapshot[] = [];
   let counts = { turns: 0, snapshots: 0 };
+  const saves: SavePointRecord[] = [];
   // one batch is written while the next is read: the database and the parsing overlap
   let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
@@ -124,16 +130,21 @@ export async function importJsonl(
       pending.push({ ...turn, universeId: universe!.id, id: newId() });
       counts = { ...counts, turns: counts.turns + 1 };
       if (pending.length >= batchSize) await flush();
+    } else if (item.kind === "save_point") {
+      const { type: _type, ...save } = item.savePoint;
+      saves.push({ ...save, universeId: universe!.id });
     }
   }
   await flush();
   await writing;
+  const restored = await stores.savePoints.restoreSavePoints(saves);
   const at = await store.stateAt(universe!.id, head);
   return {
     universe: (await store.getUniverse(universe!.id))!,
     ...counts,
     headChecksum: at.checksum,
     replayed: options.replay ? header.head - header.from : null,
+    savePoints: { restored: restored.length, leftOut: saves.length - restored.length },
   };
 }
 
@@ -259,7 +270,9 @@ function replayAll(header: HeaderLine, genesis: UniverseState, turns: Turn[], li
   if (result.divergedAt !== null)
     throw new ExportFileError(
       lines[result.divergedAt - 1 - header.from] ?? 1,
-      `re-executing turn ${result.divergedAt} gives other deltas than recorded (or is refused): the file does not replay`,
+      `replay_mismatch: turn ${result.divergedAt} does not replay: ${result.difference}`,
+      [],
+      "replay_mismatch",
     );
 }
 

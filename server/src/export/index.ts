@@ -1,6 +1,5 @@
 import { exportFormatSchema } from "@loom/shared";
-import type { TurnStore } from "../persist/turn-store.ts";
-import type { AncestryMode, Audience } from "./format.ts";
+import type { AncestryMode, Audience, ExportStores } from "./format.ts";
 import { exportJsonl } from "./jsonl.ts";
 import { exportMarkdown } from "./markdown.ts";
 import type { Progress } from "./source.ts";
@@ -18,11 +17,11 @@ export type ExportFormat = (typeof exportFormats)[number];
 
 /** One export, as the chunks of text to write: JSONL (docs/export-format.md) or the Markdown story. */
 export function exportUniverse(
-  store: TurnStore,
+  stores: ExportStores,
   universeId: string,
   options: { format: ExportFormat; audience: Audience; ancestry?: AncestryMode; onProgress?: Progress },
 ): AsyncGenerator<string> {
   return options.format === "markdown"
-    ? exportMarkdown(store, universeId, options)
-    : exportJsonl(store, universeId, options);
+    ? exportMarkdown(stores, universeId, options)
+    : exportJsonl(stores, universeId, options);
 }

@@ -1,5 +1,4 @@
 import { canonicalJson, checksumOfJson, viewTurn } from "@loom/shared";
-import type { TurnStore } from "../persist/turn-store.ts";
 import {
   audienceLabel,
   disclosedDice,
@@ -7,17 +6,28 @@ import {
   EXPORT_VERSION,
   type AncestryMode,
   type Audience,
+  type ExportStores,
   type HeaderLine,
+  type SavePointLine,
 } from "./format.ts";
 import {
   lineageOf,
   parseTurn,
-  turnJson,
+  savePointsFor,
+  turnJsonPages,
   turnTextPages,
   universeOrThrow,
   viewerOf,
   type Progress,
 } from "./source.ts";
+
+const TURN_PREFIX = '{"type":"turn",';
+
+/** Turns' JSON lines (each `{"universeId":…}`) as turn lines of the file, each ending in a newline. */
+function turnLines(json: string): string {
+  const text = json.endsWith("\n") ? json : `${json}\n`;
+  return TURN_PREFIX + text.slice(1, -1).replaceAll("\n{", `\n${TURN_PREFIX}`) + "\n";
+}
 
 /** Snapshot documents read in one query: a few megabytes for large states (400 KB each at 20,000 turns of play). */
 const SNAPSHOT_BATCH = 8;
@@ -33,13 +43,15 @@ export interface ExportOptions {
 /**
  * A universe as JSONL (format.ts), line by line: a page of turns and one snapshot at a time are
  * in memory, whatever the timeline's length. A player's export is redacted turn by turn for that
- * player and carries no snapshots (a whole state holds what the player may not see).
+ * player and carries no snapshots (a whole state holds what the player may not see), and only that
+ * player's own save points (as the bookmarks list shows them). The save points follow the turns.
  */
 export async function* exportJsonl(
-  store: TurnStore,
+  stores: ExportStores,
   universeId: string,
   options: ExportOptions,
 ): AsyncGenerator<string> {
+  const store = stores.turnStore;
   const universe = await universeOrThrow(store, universeId);
   const ancestry = options.ancestry ?? "full";
   const viewer = await viewerOf(store, options.audience);
@@ -76,7 +88,7 @@ export async function* exportJsonl(
     ? []
     : (await store.listSnapshots(universeId)).filter((s) => s.position >= from && s.position <= head);
   let nextSnapshot = 0;
-  let written = { turns: 0, snapshots: 0 };
+  let written = { turns: 0, snapshots: 0, savePoints: 0 };
   // documents are read SNAPSHOT_BATCH at a time (one query), the batch kept until written
   let fetched = new Map<number, string>();
   async function documentOf(index: number): Promise<string | undefined> {
@@ -106,23 +118,57 @@ export async function* exportJsonl(
   }
 
   yield* snapshotsThrough(from);
-  for await (const page of turnTextPages(store, universeId, from, head, { pageSize: options.pageSize })) {
-    let chunk = "";
-    for (const turn of page) {
-      // a game master's line is the stored text as it is; a player's is the turn as they may see it
-      chunk +=
-        viewer.role === "gm"
-          ? `{"type":"turn",${turnJson(turn).slice(1)}\n`
-          : `${JSON.stringify({ type: "turn", ...viewTurn(parseTurn(turn), viewer) })}\n`;
-      written = { ...written, turns: written.turns + 1 };
-      if (nextSnapshot < snapshots.length && snapshots[nextSnapshot]!.position <= turn.position) {
-        yield chunk;
-        chunk = "";
-        yield* snapshotsThrough(turn.position);
+  if (viewer.role === "gm") {
+    // a game master's lines are the turns' stored text as the database joins it, cut only where
+    // a snapshot line goes in between
+    for await (const page of turnJsonPages(store, universeId, from, head, { pageSize: options.pageSize })) {
+      const first = page.last - page.turns + 1;
+      let at = 0;
+      let position = first;
+      while (nextSnapshot < snapshots.length && snapshots[nextSnapshot]!.position <= page.last) {
+        const through = snapshots[nextSnapshot]!.position;
+        let end = at;
+        for (; position <= through; position++) {
+          const newline = page.json.indexOf("\n", end);
+          end = newline === -1 ? page.json.length : newline + 1;
+        }
+        if (end > at) yield turnLines(page.json.slice(at, end));
+        at = end;
+        yield* snapshotsThrough(through);
       }
+      if (at < page.json.length) yield turnLines(page.json.slice(at));
+      written = { ...written, turns: written.turns + page.turns };
+      options.onProgress?.(page.last - from, head - from);
     }
-    if (chunk) yield chunk;
-    options.onProgress?.(page[page.length - 1]!.position - from, head - from);
+  } else {
+    for await (const page of turnTextPages(store, universeId, from, head, { pageSize: options.pageSize })) {
+      let chunk = "";
+      for (const turn of page) {
+        // a player's line is the turn as they may see it
+        chunk += `${JSON.stringify({ type: "turn", ...viewTurn(parseTurn(turn), viewer) })}\n`;
+        written = { ...written, turns: written.turns + 1 };
+        if (nextSnapshot < snapshots.length && snapshots[nextSnapshot]!.position <= turn.position) {
+          yield chunk;
+          chunk = "";
+          yield* snapshotsThrough(turn.position);
+        }
+      }
+      if (chunk) yield chunk;
+      options.onProgress?.(page[page.length - 1]!.position - from, head - from);
+    }
   }
+  let saves = "";
+  for (const save of await savePointsFor(stores.savePoints, universeId, options.audience, head)) {
+    const line: SavePointLine = {
+      type: "save_point",
+      position: save.position,
+      playerId: save.playerId,
+      name: save.name,
+      createdAt: save.createdAt,
+    };
+    saves += `${JSON.stringify(line)}\n`;
+    written = { ...written, savePoints: written.savePoints + 1 };
+  }
+  if (saves) yield saves;
   yield `${JSON.stringify({ type: "end", ...written })}\n`;
 }

@@ -8,9 +8,8 @@ import {
   type UniverseState,
   type Viewer,
 } from "@loom/shared";
-import type { TurnStore } from "../persist/turn-store.ts";
-import type { AncestryMode, Audience } from "./format.ts";
-import { parseTurn, turnTextPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
+import type { AncestryMode, Audience, ExportStores } from "./format.ts";
+import { savePointsFor, turnJsonPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
 
 /** Footnotes held for the end of a chapter at most; more are written after the page that made them. */
 const FOOTNOTES_HELD = 1_000;
@@ -75,6 +74,11 @@ function paragraph(text: string): string {
     .join("\n\n");
 }
 
+/** A name inside emphasis: what Markdown would read as markup is escaped. */
+function inline(text: string): string {
+  return text.replace(/[\\`*_[\]<>]/g, (mark) => `\\${mark}`);
+}
+
 function castOf(state: UniverseState): string {
   const lines: string[] = ["## Cast", ""];
   const characters = Object.values(state.characters).sort((a, b) => a.name.localeCompare(b.name));
@@ -93,14 +97,16 @@ function castOf(state: UniverseState): string {
  * The story for a reader: a title and the cast (from the state at the head, redacted for the
  * audience), then a chapter for each stretch of play between a first player joining and the last
  * one leaving (turns before any session are the prologue), each turn's prose as a paragraph with
- * its roll as a footnote, retcons and undos marked. Streamed a page of turns at a time; the
- * footnotes of a chapter are written at its end.
+ * its roll as a footnote, retcons and undos marked, and each save point the audience may see
+ * after the turn it was named at (a reader looks for it where the story stood). Streamed a page of
+ * turns at a time; the footnotes of a chapter are written at its end.
  */
 export async function* exportMarkdown(
-  store: TurnStore,
+  stores: ExportStores,
   universeId: string,
   options: MarkdownOptions,
 ): AsyncGenerator<string> {
+  const store = stores.turnStore;
   const universe = await universeOrThrow(store, universeId);
   const viewer = await viewerOf(store, options.audience);
   const head = await store.headPosition(universeId);
@@ -113,6 +119,22 @@ export async function* exportMarkdown(
     intro += `*A branch of ${universe.parentId} at turn ${universe.branchPosition}${from > 0 ? `; its story up to there is told in that universe's export` : ""}.*\n\n`;
   yield intro + castOf(state);
 
+  const saves = await savePointsFor(stores.savePoints, universeId, options.audience, head);
+  const namesOf = new Map<string, string>();
+  for (const playerId of new Set(saves.map((save) => save.playerId)))
+    namesOf.set(playerId, (await store.getPlayer(playerId))?.name ?? playerId);
+  let nextSave = 0;
+  /** The save points named at or before `position` not yet written. */
+  const savesThrough = (position: number): string => {
+    let text = "";
+    for (; nextSave < saves.length && saves[nextSave]!.position <= position; nextSave++) {
+      const save = saves[nextSave]!;
+      const who = inline(namesOf.get(save.playerId) ?? save.playerId);
+      text += `*Save point “${inline(save.name)}”, named by ${who} at turn ${save.position}.*\n\n`;
+    }
+    return text;
+  };
+
   const open = new Set<string>();
   let chapter = 0;
   let notes: string[] = [];
@@ -124,12 +146,15 @@ export async function* exportMarkdown(
     return text;
   };
 
-  // the story needs no deltas: the largest column stays in the database
-  const pages = turnTextPages(store, universeId, from, head, { pageSize: options.pageSize, deltas: false });
-  for await (const page of pages) {
+  // the story needs no deltas: the largest column stays in the database; a page of turns comes
+  // as one text and is parsed at once
+  const pages = turnJsonPages(store, universeId, from, head, { pageSize: options.pageSize, deltas: false });
+  for await (const { json, last } of pages) {
     let chunk = "";
-    for (const stored of page) {
-      const turn = viewTurn(parseTurn(stored), viewer);
+    for (const stored of JSON.parse(`[${json.replaceAll("\n", ",")}]`) as Turn[]) {
+      // a save point closes the turn it was named at: written before the next turn begins
+      chunk += savesThrough(stored.position - 1);
+      const turn = viewTurn(stored, viewer);
       const characterKey = turn.characterId ?? turn.runId ?? "";
       if (turn.kind === "session_start") {
         if (open.size === 0) {
@@ -173,7 +198,7 @@ export async function* exportMarkdown(
     // a chapter's footnotes wait for its end, unless it runs so long that holding them would
     // make memory grow with the universe: then they are written after the page
     yield notes.length >= FOOTNOTES_HELD ? chunk + closeChapter() : chunk;
-    options.onProgress?.(page[page.length - 1]!.position - from, head - from);
+    options.onProgress?.(last - from, head - from);
   }
-  yield closeChapter() || "";
+  yield savesThrough(head) + closeChapter();
 }

@@ -3,19 +3,21 @@ import { createInterface } from "node:readline";
 import {
   applyDeltasInPlace,
   canonicalWithChecksum,
-  checksum,
+  checksumOfJson,
   differingPaths,
   STATE_VERSION,
   upcastState,
   upgradeDeltas,
+  type Delta,
   type UniverseState,
 } from "@loom/shared";
 import {
   bodyLineSchema,
   EXPORT_FORMAT,
-  EXPORT_VERSION,
   headerLineSchema,
+  READABLE_VERSIONS,
   type HeaderLine,
+  type SavePointLine,
   type SnapshotLine,
   type TurnLine,
 } from "./format.ts";
@@ -27,8 +29,12 @@ export class ExportFileError extends Error {
     readonly reason: string,
     /** Where a snapshot and the replayed timeline differ, when that is the reason. */
     readonly paths: string[] = [],
-    /** `missing_parent` / `parent_mismatch`: a reference export whose past this database lacks. */
-    readonly code: "bad_export_file" | "missing_parent" | "parent_mismatch" = "bad_export_file",
+    /**
+     * `missing_parent` / `parent_mismatch`: a reference export whose past this database lacks;
+     * `replay_mismatch`: a turn that re-executes (`--replay`) to another roll or other deltas.
+     */
+    readonly code:
+      "bad_export_file" | "missing_parent" | "parent_mismatch" | "replay_mismatch" = "bad_export_file",
   ) {
     super(`line ${line}: ${reason}${paths.length ? ` (differs at ${paths.join(", ")})` : ""}`);
     this.name = "ExportFileError";
@@ -46,7 +52,8 @@ export type ExportItem =
       /** The document's canonical JSON, the text its checksum is of. */
       json: string;
     }
-  | { kind: "end"; line: number; turns: number; snapshots: number };
+  | { kind: "save_point"; line: number; savePoint: SavePointLine }
+  | { kind: "end"; line: number; turns: number; snapshots: number; savePoints: number };
 
 /** The lines of a file, numbered from 1, read a line at a time. */
 export async function* fileLines(path: string): AsyncGenerator<string> {
@@ -67,11 +74,73 @@ function upcast(document: Record<string, unknown>): UniverseState {
 }
 
 /**
+ * The deltas with copies of their object values: applied in place, a value becomes part of the
+ * state, which later turns change, and the turn (kept by the caller) must not change with it.
+ * `prev` is never applied and is not copied.
+ */
+function ownValues(deltas: readonly Delta[]): Delta[] {
+  return deltas.map((delta) =>
+    "value" in delta && delta.value !== null && typeof delta.value === "object"
+      ? { ...delta, value: structuredClone(delta.value) }
+      : delta,
+  );
+}
+
+/** `,"state":` after the 64 hex digits of a snapshot line's checksum, as writers lay the line out. */
+const STATE_MEMBER = ',"state":';
+const CHECKSUM_MEMBER = '"checksum":"';
+
+/**
+ * A snapshot document's canonical text and its hash. A line written by an export holds the
+ * document last, as that very text: when the text there hashes to the checksum, it is the text
+ * the checksum was taken of (nothing else hashes the same), and nothing is serialized. Any other
+ * layout, or a text that does not match, is serialized canonically and hashed.
+ */
+function documentOf(line: string, document: unknown, expected: string): { json: string; checksum: string } {
+  const at = line.indexOf(CHECKSUM_MEMBER);
+  const start = at + CHECKSUM_MEMBER.length + 64 + 1;
+  const end = line.trimEnd().length - 1;
+  if (at > 0 && line.startsWith(STATE_MEMBER, start) && line[end] === "}") {
+    const json = line.slice(start + STATE_MEMBER.length, end);
+    if (checksumOfJson(json) === expected) return { json, checksum: expected };
+  }
+  return canonicalWithChecksum(document);
+}
+
+/**
+ * Whether two JSON values are equal (what equal canonical JSON means: members in any order,
+ * `undefined` members absent), without serializing either.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    if (a.length !== other.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], other[i])) return false;
+    return true;
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  let members = 0;
+  for (const key in left) {
+    if (left[key] === undefined) continue;
+    members += 1;
+    if (!Object.hasOwn(right, key) || !sameJson(left[key], right[key])) return false;
+  }
+  let others = 0;
+  for (const key in right) if (right[key] !== undefined) others += 1;
+  return members === others;
+}
+
+/**
  * Reads an export and checks it as it goes, holding one page of state: the header first and of a
  * known version; turns at consecutive positions from the header's `from`; each snapshot's document
  * matching its checksum and, once a first snapshot gave the state, equal to the state the turns
- * before it replay to (after upcasting, as jumps compare); an end line whose counts agree, and
- * nothing after it. Throws ExportFileError naming the first line that fails.
+ * before it replay to (after upcasting, as jumps compare); save points (version 2) after the
+ * turns, each at a position the timeline has reached, one name per player; an end line whose
+ * counts agree, and nothing after it. Throws ExportFileError naming the first line that fails.
  */
 export async function* readExport(
   lines: AsyncIterable<string>,
@@ -82,7 +151,8 @@ export async function* readExport(
   let header: HeaderLine | null = null;
   let position = 0;
   let state: UniverseState | null = start === null ? null : structuredClone(start);
-  let counts = { turns: 0, snapshots: 0 };
+  let counts = { turns: 0, snapshots: 0, savePoints: 0 };
+  const saveNames = new Set<string>();
   let ended = false;
   for await (const text of lines) {
     number += 1;
@@ -92,10 +162,10 @@ export async function* readExport(
     if (!header) {
       const found = headerLineSchema.safeParse(value);
       const version = (value as { version?: unknown } | null)?.version;
-      if (typeof version === "number" && version !== EXPORT_VERSION)
+      if (typeof version === "number" && !READABLE_VERSIONS.includes(version))
         throw new ExportFileError(
           number,
-          `export format version ${version} is not known (this Loom reads ${EXPORT_VERSION})`,
+          `export format version ${version} is not known (this Loom reads ${READABLE_VERSIONS.join(", ")})`,
         );
       if (!found.success)
         throw new ExportFileError(
@@ -112,18 +182,19 @@ export async function* readExport(
       const issue = found.error.issues[0];
       throw new ExportFileError(
         number,
-        `is not a turn, snapshot or end line: ${issue ? `${issue.path.join(".")} ${issue.message}` : "invalid"}`,
+        `is not a turn, snapshot, save point or end line: ${issue ? `${issue.path.join(".")} ${issue.message}` : "invalid"}`,
       );
     }
     const item = found.data;
+    if (item.type !== "save_point" && item.type !== "end" && counts.savePoints > 0)
+      throw new ExportFileError(number, `a ${item.type} after the save points: they follow the last turn`);
     if (item.type === "turn") {
       if (item.position !== position + 1)
         throw new ExportFileError(number, `turn at position ${item.position} where ${position + 1} was due`);
       position = item.position;
       counts = { ...counts, turns: counts.turns + 1 };
       // a copy: applied in place, a delta's value becomes part of the state, which later turns change
-      if (state && !header.redacted)
-        state = applyDeltasInPlace(state, structuredClone(upgradeDeltas(item.deltas)));
+      if (state && !header.redacted) state = applyDeltasInPlace(state, ownValues(upgradeDeltas(item.deltas)));
       yield { kind: "turn", line: number, turn: item };
     } else if (item.type === "snapshot") {
       if (item.position !== position)
@@ -131,16 +202,17 @@ export async function* readExport(
           number,
           `snapshot at position ${item.position} where the timeline is at ${position}`,
         );
-      // the document is serialized once: its canonical text is hashed here and written as it is
-      const { json, checksum: actual } = canonicalWithChecksum(item.state);
+      // the document's canonical text is what its checksum is of: as a writer lays the line out,
+      // that is the line's own text of it, hashed as it stands; otherwise it is serialized
+      const { json, checksum: actual } = documentOf(text, item.state, item.checksum);
       if (actual !== item.checksum)
         throw new ExportFileError(
           number,
           `snapshot at position ${item.position} does not match its checksum ${item.checksum} (its document hashes to ${actual})`,
         );
       const stored = upcast(item.state);
-      const storedSum = stored === (item.state as unknown) ? actual : checksum(stored);
-      if (state && checksum(state) !== storedSum)
+      // equal values have equal canonical text: compared as values, neither is serialized
+      if (state && !sameJson(stored, state))
         throw new ExportFileError(
           number,
           `snapshot at position ${item.position} differs from the state its turns replay to`,
@@ -151,11 +223,41 @@ export async function* readExport(
       // document, parsed afresh from its text, so the caller may keep `stored`
       state ??= upcast(JSON.parse(json) as Record<string, unknown>);
       yield { kind: "snapshot", line: number, snapshot: item, state: stored, json };
-    } else {
-      if (item.turns !== counts.turns || item.snapshots !== counts.snapshots)
+    } else if (item.type === "save_point") {
+      if (header.version < 2)
         throw new ExportFileError(
           number,
-          `end line counts ${item.turns} turns and ${item.snapshots} snapshots, the file has ${counts.turns} and ${counts.snapshots}`,
+          `a save point line in a version ${header.version} file (they came with version 2)`,
+        );
+      if (item.position > position)
+        throw new ExportFileError(
+          number,
+          `save point "${item.name}" at position ${item.position} is beyond the timeline, which ends at ${position}`,
+        );
+      const key = JSON.stringify([item.playerId, item.name]);
+      if (saveNames.has(key))
+        throw new ExportFileError(
+          number,
+          `player ${item.playerId} has a second save point named "${item.name}"`,
+        );
+      saveNames.add(key);
+      counts = { ...counts, savePoints: counts.savePoints + 1 };
+      yield { kind: "save_point", line: number, savePoint: item };
+    } else {
+      const savePoints = item.savePoints ?? 0;
+      if (header.version >= 2 && item.savePoints === undefined)
+        throw new ExportFileError(
+          number,
+          `end line without its savePoints count (version ${header.version})`,
+        );
+      if (
+        item.turns !== counts.turns ||
+        item.snapshots !== counts.snapshots ||
+        savePoints !== counts.savePoints
+      )
+        throw new ExportFileError(
+          number,
+          `end line counts ${item.turns} turns, ${item.snapshots} snapshots and ${savePoints} save points, the file has ${counts.turns}, ${counts.snapshots} and ${counts.savePoints}`,
         );
       if (position !== header.head)
         throw new ExportFileError(

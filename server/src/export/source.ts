@@ -1,5 +1,19 @@
-import { GAME_MASTER, upgradeDeltas, type Delta, type Turn, type Viewer } from "@loom/shared";
-import { NotFoundError, type TurnStore, type TurnText, type UniverseRecord } from "../persist/turn-store.ts";
+import {
+  GAME_MASTER,
+  upgradeDeltas,
+  type Delta,
+  type SavePointRecord,
+  type Turn,
+  type Viewer,
+} from "@loom/shared";
+import type { SavePointStore } from "../persist/save-points.ts";
+import {
+  NotFoundError,
+  type TurnJsonPage,
+  type TurnStore,
+  type TurnText,
+  type UniverseRecord,
+} from "../persist/turn-store.ts";
 import type { Audience } from "./format.ts";
 
 /**
@@ -15,6 +29,31 @@ export async function viewerOf(store: TurnStore, audience: Audience): Promise<Vi
     (await store.listRuns({ playerId: audience.playerId })).map((run) => run.characterId),
   );
   return { role: "player", owns: (characterId) => owned.has(characterId) };
+}
+
+/**
+ * The save points an audience may see, by position, up to `head`: a game master's export has
+ * everyone's, a player's only their own (save points are a player's own bookmarks, listed to them
+ * and to game masters alone, whatever the universe's visibility).
+ */
+export async function savePointsFor(
+  savePoints: SavePointStore,
+  universeId: string,
+  audience: Audience,
+  head: number,
+): Promise<SavePointRecord[]> {
+  const list = await savePoints.listSavePoints(
+    universeId,
+    audience.kind === "gm" ? undefined : audience.playerId,
+  );
+  return list
+    .filter((save) => save.position <= head)
+    .sort(
+      (a, b) =>
+        a.position - b.position ||
+        (a.playerId < b.playerId ? -1 : a.playerId > b.playerId ? 1 : 0) ||
+        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
 }
 
 export async function universeOrThrow(store: TurnStore, id: string): Promise<UniverseRecord> {
@@ -47,6 +86,31 @@ export async function lineageOf(
  */
 const READ_AHEAD = 2;
 
+/** Pages read READ_AHEAD at a time ahead of the one being used, in order. */
+async function* readAhead<T>(
+  from: number,
+  to: number,
+  pageSize: number,
+  read: (after: number, through: number) => Promise<T>,
+): AsyncGenerator<T> {
+  const reads: Array<Promise<T>> = [];
+  let asked = from;
+  const askAhead = () => {
+    while (reads.length < READ_AHEAD && asked < to) {
+      const next = read(asked, Math.min(asked + pageSize, to));
+      next.catch(() => undefined); // awaited in turn below; a failure must not go unhandled meanwhile
+      reads.push(next);
+      asked += pageSize;
+    }
+  };
+  askAhead();
+  while (reads.length > 0) {
+    const page = await reads.shift()!;
+    askAhead();
+    yield page;
+  }
+}
+
 /** The turns in (from, to] as stored text, a page at a time, in position order. */
 export async function* turnTextPages(
   store: TurnStore,
@@ -55,24 +119,37 @@ export async function* turnTextPages(
   to: number,
   options: { pageSize?: number; deltas?: boolean } = {},
 ): AsyncGenerator<TurnText[]> {
-  const pageSize = options.pageSize ?? EXPORT_PAGE;
-  const reads: Array<Promise<TurnText[]>> = [];
-  let asked = from;
-  const askAhead = () => {
-    while (reads.length < READ_AHEAD && asked < to) {
-      const read = store.turnTexts(universeId, asked, Math.min(asked + pageSize, to), {
-        deltas: options.deltas ?? true,
-      });
-      read.catch(() => undefined); // awaited in turn below; a failure must not go unhandled meanwhile
-      reads.push(read);
-      asked += pageSize;
+  const pages = readAhead(from, to, options.pageSize ?? EXPORT_PAGE, (after, through) =>
+    store.turnTexts(universeId, after, through, { deltas: options.deltas ?? true }),
+  );
+  for await (const page of pages) if (page.length > 0) yield page;
+}
+
+/**
+ * The turns in (from, to] as JSON lines put together by the database (TurnStore.turnJsonPage), a
+ * page at a time. A page holding deltas of an older state version comes as turns instead, read
+ * again with turnTexts, since those deltas are upgraded as every reader sees them (turnJson).
+ */
+export async function* turnJsonPages(
+  store: TurnStore,
+  universeId: string,
+  from: number,
+  to: number,
+  options: { pageSize?: number; deltas?: boolean } = {},
+): AsyncGenerator<TurnJsonPage> {
+  const deltas = options.deltas ?? true;
+  const pages = readAhead(from, to, options.pageSize ?? EXPORT_PAGE, async (after, through) => ({
+    after,
+    page: await store.turnJsonPage(universeId, after, through, { deltas }),
+  }));
+  for await (const { after, page } of pages) {
+    if (page.turns === 0) continue;
+    if (!deltas || !OLD_CANON_PATH.test(page.json)) {
+      yield page;
+      continue;
     }
-  };
-  askAhead();
-  while (reads.length > 0) {
-    const page = await reads.shift()!;
-    askAhead();
-    if (page.length > 0) yield page;
+    const texts = await store.turnTexts(universeId, after, page.last);
+    yield { json: texts.map(turnJson).join("\n"), turns: texts.length, last: page.last };
   }
 }
 

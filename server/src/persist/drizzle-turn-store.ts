@@ -15,6 +15,7 @@ import type {
   AwayTurns,
   NewUniverse,
   SnapshotInfo,
+  TurnJsonPage,
   TurnText,
   StateAt,
   StoredDice,
@@ -124,6 +125,15 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     options?: { deltas?: boolean },
   ): Promise<TurnText[]> {
     return this.timelines.turnTexts(universeId, from, to, options?.deltas ?? true);
+  }
+
+  turnJsonPage(
+    universeId: string,
+    from: number,
+    to: number,
+    options?: { deltas?: boolean },
+  ): Promise<TurnJsonPage> {
+    return this.timelines.turnJsonPage(universeId, from, to, options?.deltas ?? true);
   }
 
   snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>> {

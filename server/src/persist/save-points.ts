@@ -1,7 +1,7 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { SavePointRecord } from "@loom/shared";
-import type { Db } from "./rows.ts";
-import { savePoints } from "./schema.ts";
+import { rowsOf, type Db } from "./rows.ts";
+import { players, savePoints } from "./schema.ts";
 
 export type SavePointNaming = { ok: true; savePoint: SavePointRecord } | { ok: false; reason: "name_taken" };
 
@@ -14,6 +14,12 @@ export interface SavePointStore {
   nameSavePoint(point: Omit<SavePointRecord, "createdAt">): Promise<SavePointNaming>;
   /** A universe's save points by position, one player's when `playerId` is given. */
   listSavePoints(universeId: string, playerId?: string): Promise<SavePointRecord[]>;
+  /**
+   * An import's save points, as they were named (time included), in one statement. A save point
+   * belongs to a player: those of players this database does not have are left out. Returns the
+   * ones written.
+   */
+  restoreSavePoints(points: readonly SavePointRecord[]): Promise<SavePointRecord[]>;
 }
 
 function toSavePoint(row: typeof savePoints.$inferSelect): SavePointRecord {
@@ -33,6 +39,33 @@ export class SavePoints implements SavePointStore {
       .onConflictDoNothing()
       .returning();
     return row ? { ok: true, savePoint: toSavePoint(row) } : { ok: false, reason: "name_taken" };
+  }
+
+  async restoreSavePoints(points: readonly SavePointRecord[]): Promise<SavePointRecord[]> {
+    if (points.length === 0) return [];
+    const rows = rowsOf<{
+      universe_id: string;
+      player_id: string;
+      name: string;
+      position: number;
+      created_at: string;
+    }>(
+      await this.db.execute(sql`
+        insert into ${savePoints} (universe_id, player_id, name, position, created_at)
+        select v."universeId", v."playerId", v.name, v.position, v."createdAt"
+        from jsonb_to_recordset(${JSON.stringify(points)}::jsonb)
+          as v("universeId" text, "playerId" text, name text, position integer, "createdAt" timestamptz)
+        join ${players} p on p.id = v."playerId"
+        on conflict do nothing
+        returning universe_id, player_id, name, position, created_at`),
+    );
+    return rows.map((row) => ({
+      universeId: row.universe_id,
+      playerId: row.player_id,
+      name: row.name,
+      position: row.position,
+      createdAt: new Date(row.created_at).toISOString(),
+    }));
   }
 
   async listSavePoints(universeId: string, playerId?: string): Promise<SavePointRecord[]> {

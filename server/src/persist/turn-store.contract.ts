@@ -574,6 +574,52 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       ]);
     });
 
+    it("rule 19: turnJsonPage gives the turns turnsBetween gives, a JSON line each, undo marks of the timeline read included, deltas left out when asked", async () => {
+      // given a universe with an undo, and a branch before it that undoes an inherited turn
+      const built = await small(10);
+      const branch = freshId("branch");
+      await store.branchUniverse({
+        id: branch,
+        parentId: built.id,
+        position: 10,
+        name: "Aside",
+        createdBy: "gm",
+      });
+      const [undo, mark] = built.campaign.take(2);
+      const inverse = { ...undo!, kind: "undo" as const, deltas: invertDeltas(built.turns[9]!.deltas) };
+      await store.appendTurns(built.id, { expectedHead: 10, turns: [inverse], undone: [10] });
+      const own = { ...mark!, universeId: branch, position: 11, kind: "undo" as const, deltas: [] };
+      await store.appendTurns(branch, { expectedHead: 10, turns: [own], undone: [8] });
+      // when each timeline is read both ways, then the lines are the turns, page by page
+      for (const [id, head] of [
+        [built.id, 11],
+        [branch, 11],
+      ] as const) {
+        for (const [from, to] of [
+          [0, head],
+          [3, 9],
+          [9, head],
+        ] as const) {
+          const page = await store.turnJsonPage(id, from, to);
+          const turns = await store.turnsBetween(id, from, to);
+          expect(page.turns).toBe(turns.length);
+          expect(page.last).toBe(to);
+          expect(page.json.split("\n").map((line) => JSON.parse(line) as unknown)).toEqual(
+            JSON.parse(JSON.stringify(turns)),
+          );
+        }
+      }
+      const lean = await store.turnJsonPage(branch, 0, 11, { deltas: false });
+      expect(lean.json.split("\n").map((line) => JSON.parse(line) as unknown)).toEqual(
+        JSON.parse(
+          JSON.stringify((await store.turnsBetween(branch, 0, 11)).map((t) => ({ ...t, deltas: [] }))),
+        ),
+      );
+      const [eighth] = (await store.turnJsonPage(branch, 7, 8)).json.split("\n");
+      expect(JSON.parse(eighth!)).toMatchObject({ position: 8, status: "undone" });
+      expect(await store.turnJsonPage(built.id, 11, 11)).toEqual({ json: "", turns: 0, last: 11 });
+    });
+
     it("rule 14: unknown universes and positions beyond the head are not found", async () => {
       const missing = freshId("missing");
       await expect(store.headPosition(missing)).rejects.toBeInstanceOf(NotFoundError);

@@ -243,6 +243,18 @@ export interface TimelineStore {
     options?: { deltas?: boolean },
   ): Promise<TurnText[]>;
   /**
+   * The turns in (from, to] as one text, a turn's JSON a line (the shape of the API's turns, the
+   * JSON members as the database keeps them, deltas as recorded), in position order: a page of a
+   * game master's export without a row object a turn. `deltas: false` leaves the largest column in
+   * the database (each turn's `deltas` is then `[]`).
+   */
+  turnJsonPage(
+    universeId: string,
+    from: number,
+    to: number,
+    options?: { deltas?: boolean },
+  ): Promise<TurnJsonPage>;
+  /**
    * Snapshots' documents as their stored text (canonical JSON), by position, those found of
    * `positions` in the row of `storedIn` (from listSnapshots). One query.
    */
@@ -321,6 +333,15 @@ export interface TurnText {
   /** Null when read without deltas. */
   deltas: string | null;
   narration: string | null;
+}
+
+/** Turns as JSON lines (see `turnJsonPage`). */
+export interface TurnJsonPage {
+  /** One turn's JSON a line, `\n` between them (none after the last); "" when there are none. */
+  json: string;
+  turns: number;
+  /** The last position in the page (`from` when empty). */
+  last: number;
 }
 
 /** A snapshot without its document: what lists and exports name. */

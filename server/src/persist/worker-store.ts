@@ -35,6 +35,7 @@ const METHODS = [
   "getTurn",
   "turnsBetween",
   "turnTexts",
+  "turnJsonPage",
   "snapshotTexts",
   "timeline",
   "matchingTurns",
@@ -89,9 +90,11 @@ const MEMBERSHIP_METHODS = [
   "createCharacterWithRun",
 ] as const satisfies ReadonlyArray<keyof MembershipStore>;
 
-const SAVE_POINT_METHODS = ["nameSavePoint", "listSavePoints"] as const satisfies ReadonlyArray<
-  keyof SavePointStore
->;
+const SAVE_POINT_METHODS = [
+  "nameSavePoint",
+  "listSavePoints",
+  "restoreSavePoints",
+] as const satisfies ReadonlyArray<keyof SavePointStore>;
 const LEASE_METHODS = ["read", "register", "settle"] as const satisfies ReadonlyArray<keyof LeaseLedger>;
 const IDEMPOTENCY_METHODS = ["claimKey", "completeKey", "releaseKey"] as const satisfies ReadonlyArray<
   keyof IdempotencyStore
