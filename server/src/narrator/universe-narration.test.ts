@@ -190,4 +190,27 @@ describe("narration of one universe", () => {
     await tick();
     expect(narrator.requests).toHaveLength(1);
   });
+
+  it("frees the narrator's slot once a telling is done, while its record still waits", async () => {
+    const recorded: Array<() => void> = [];
+    const { narrator, narration } = setup({
+      concurrency: 1,
+      backlog: 10,
+      record: () => new Promise<void>((resolve) => recorded.push(resolve)),
+    });
+    narration.enqueue(turn(1), saltMarches(), []);
+    narration.enqueue(turn(2), saltMarches(), []);
+    await tick();
+    expect(narrator.requests).toHaveLength(1);
+    narrator.requests[0]!.answer("Mara wades on.");
+    await tick();
+    // the first record has not been written, and the second turn is already being told
+    expect(recorded).toHaveLength(1);
+    expect(narrator.requests.map((r) => r.request.turn.position)).toEqual([1, 2]);
+    expect(narration.pending).toBe(2);
+    recorded[0]!();
+    await tick();
+    expect(narration.pending).toBe(1);
+  });
 });
+

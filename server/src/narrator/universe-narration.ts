@@ -205,8 +205,17 @@ export class UniverseNarration {
   }
 
   private start(job: Job, forced: string | null): void {
-    if (forced === null) this.active += 1;
-    const run = this.run(job, forced)
+    let held = forced === null;
+    if (held) this.active += 1;
+    // the slot is the narrator's (its requests in flight), not the record's: it is free once the
+    // telling is done, while the record waits for its turn to persist and for its group's commit
+    const release = () => {
+      if (!held) return;
+      held = false;
+      this.active -= 1;
+      if (this.queue.length > 0) this.pump();
+    };
+    const run = this.run(job, forced, release)
       .catch((error: unknown) =>
         log.error(`narrating turn ${job.turn.position} of ${this.options.universeId} failed`, {
           err: error,
@@ -214,9 +223,8 @@ export class UniverseNarration {
         }),
       )
       .finally(() => {
-        if (forced === null) this.active -= 1;
+        release();
         this.running.delete(run);
-        if (this.queue.length > 0) this.pump();
       });
     this.running.add(run);
   }
@@ -232,8 +240,9 @@ export class UniverseNarration {
     return this.tell({ turn, state, previous }, null, seed);
   }
 
-  private async run(job: Job, forced: string | null): Promise<void> {
+  private async run(job: Job, forced: string | null, told: () => void): Promise<void> {
     const narration = await this.tell(job, forced, narrationSeed(job.turn));
+    told();
     if (!narration) return;
     // A record waits for its turn to be persisted, which may never come (a universe that cannot
     // write, or that moved): closing does not wait for it.
