@@ -110,15 +110,17 @@ export function installScrubRoute(app: Application): void {
       if (position > head)
         throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the head ${head}`);
       const at = await scrubStates().stateAt(reads, universe.id, position);
+      // briefed while the turn shown may still be on its way
+      const summary = summarize(at.state);
       const turn =
         position === 0
           ? null
-          : (at.turn ?? (await reads.turnsBetween(universe.id, position - 1, position))[0] ?? null);
+          : ((await at.turn) ?? (await reads.turnsBetween(universe.id, position - 1, position))[0] ?? null);
       return {
         position,
         head,
         source: at.source,
-        summary: summarize(at.state),
+        summary,
         turn,
         deltas: turn ? turn.deltas.map((delta) => ({ position, ...delta })) : [],
       };

@@ -37,7 +37,7 @@ describe("the scrubber's states", () => {
       // then it is the state the store rebuilds there, and a walk forward hands back the turn there
       const expected = (await store.stateAt(id, position)).checksum;
       expect(checksum(at.state), `position ${position}`).toBe(expected);
-      if (at.turn) expect(at.turn.position).toBe(position);
+      if (at.turn) expect((await at.turn)?.position).toBe(position);
       const brief = summarize(at.state);
       expect(brief.canonFacts).toBe(listFacts(at.state).length);
       expect(brief.npcs.count).toBe(Object.keys(at.state.world.npcs).length);
@@ -104,6 +104,8 @@ describe("the scrubber's states", () => {
       const late = await scrub.stateAt(store, long, 1_261);
       expect(late.source).toEqual({ kind: "checkpoint", from: 1_260, turns: 1 });
       expect(checksum(late.state)).toBe((await store.stateAt(long, 1_261)).checksum);
+      // and the turn shown, read while the held deltas apply, is the stored one
+      expect(await late.turn).toEqual(await store.getTurn(long, 1_261));
       // and a short universe is never indexed: its snapshots are near enough
       await scrub.stateAt(store, id, 450);
       await index.ready(id);

@@ -11,8 +11,11 @@ export interface ScrubSource {
 export interface ScrubbedState {
   position: number;
   state: UniverseState;
-  /** The turn at `position` when the walk read it (a walk forward ends with it). */
-  turn?: Turn;
+  /**
+   * The turn at `position`, when the walk reads it: a walk forward over read turns ends with it,
+   * and a walk over the deltas the index holds reads it meanwhile, off this thread.
+   */
+  turn?: Promise<Turn | undefined>;
   /** How it was reached: from a snapshot (and turns replayed), or walked from a state read before. */
   source:
     | { kind: "snapshot"; from: number; replayed: number }
@@ -111,17 +114,20 @@ export class ScrubStates {
     state: UniverseState,
     from: number,
     to: number,
-  ): Promise<{ state: UniverseState; turn?: Turn }> {
+  ): Promise<{ state: UniverseState; turn?: Promise<Turn | undefined> }> {
     if (from === to) return { state };
-    // forward over turns the index holds: no read (the scrubber reads the turn it shows)
+    // forward over turns the index holds: only the turn shown is read, while the deltas apply
     const held = to > from ? (this.index?.deltasBetween(universeId, from, to) ?? null) : null;
-    if (held) return { state: applyDeltas(state, held) };
+    if (held) {
+      const shown = source.turnsBetween(universeId, to - 1, to).then((turns) => turns[0]);
+      return { state: applyDeltas(state, held), turn: shown };
+    }
     const turns = await source.turnsBetween(universeId, Math.min(from, to), Math.max(from, to));
     if (turns.length !== Math.abs(to - from))
       throw new RangeError(`${universeId}: ${turns.length} turns between ${from} and ${to}`);
     const deltas = turns.flatMap((turn) => upgradeDeltas(turn.deltas));
     if (to < from) return { state: applyDeltas(state, invertDeltas(deltas)) };
-    return { state: applyDeltas(state, deltas), turn: turns[turns.length - 1]! };
+    return { state: applyDeltas(state, deltas), turn: Promise.resolve(turns[turns.length - 1]) };
   }
 
   private keep(universeId: string, position: number, state: UniverseState): void {
