@@ -176,25 +176,27 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
 /**
  * Where a new database (in memory, or in an empty data folder) can start from an image of an
  * empty, migrated one rather than run initdb and every migration (seconds of CPU each):
- * `LOOM_PGLITE_IMAGE_DIR`, which the test suite sets, as it opens hundreds. The image's name holds a hash of the migrations and of PGlite's
- * version, so a changed migration makes a new one.
+ * `LOOM_PGLITE_IMAGE_DIR`, which the test suite sets, as it opens hundreds. The image's name holds
+ * a hash of the migrations and of PGlite's build (its entry file's size and time), so a changed
+ * migration or PGlite makes a new one. Worked out once per folder: a process opens many.
  */
+const imageNames = new Map<string, string>();
 function migratedImage(imageDir: string, folder: string): string {
-  const hash = createHash("sha256");
-  hash.update(`pglite ${PGLITE_VERSION}`);
-  const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true })
-      .flatMap((entry) => (entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)]))
-      .sort();
-  for (const file of files(folder)) hash.update(file.slice(folder.length)).update(readFileSync(file));
-  return join(imageDir, `migrated-${hash.digest("hex").slice(0, 16)}.tar`);
+  const key = `${imageDir}\0${folder}`;
+  let name = imageNames.get(key);
+  if (name === undefined) {
+    const pglite = statSync(fileURLToPath(import.meta.resolve("@electric-sql/pglite")));
+    const hash = createHash("sha256").update(`pglite ${pglite.size}-${pglite.mtimeMs}`);
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true })
+        .flatMap((entry) => (entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)]))
+        .sort();
+    for (const file of files(folder)) hash.update(file.slice(folder.length)).update(readFileSync(file));
+    name = join(imageDir, `migrated-${hash.digest("hex").slice(0, 16)}.tar`);
+    imageNames.set(key, name);
+  }
+  return name;
 }
-
-/** PGlite's build, as the image depends on it: its entry file's size and time. */
-const PGLITE_VERSION = (() => {
-  const { size, mtimeMs } = statSync(fileURLToPath(import.meta.resolve("@electric-sql/pglite")));
-  return `${size}-${mtimeMs}`;
-})();
 
 /** Writes the image of a just-migrated database; whole or not at all, as others may read it at once. */
 async function keepImage(client: PGlite, image: string): Promise<void> {
