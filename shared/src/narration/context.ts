@@ -154,7 +154,7 @@ function promptFacts(state: UniverseState, turn: Turn, audience: Viewer): CanonF
   return [...named, ...others].slice(0, MAX_FACTS);
 }
 
-/** Newest first, as liveFacts orders them. */
+/** Newest first, ties by id. */
 const newer = (a: CanonFact, b: CanonFact) =>
   b.sourcePosition - a.sourcePosition || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -251,7 +251,7 @@ function publicSheet(c: Character): string {
 function liveFacts(state: UniverseState): CanonFact[] {
   return listFacts(state)
     .filter((fact) => fact.supersededAt === null)
-    .sort((a, b) => b.sourcePosition - a.sourcePosition || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    .sort(newer);
 }
 
 /** Facts that name something the turn touches (its character, its target), then the newest. */
