@@ -120,6 +120,8 @@ export class ScrubStates {
     const held = to > from ? (this.index?.deltasBetween(universeId, from, to) ?? null) : null;
     if (held) {
       const shown = source.turnsBetween(universeId, to - 1, to).then((turns) => turns[0]);
+      // the caller awaits it; should applying throw first, its failure must not go unhandled
+      shown.catch(() => undefined);
       return { state: applyDeltas(state, held), turn: shown };
     }
     const turns = await source.turnsBetween(universeId, Math.min(from, to), Math.max(from, to));
