@@ -82,6 +82,11 @@ export interface ClientOptions {
 }
 
 /** A join refusal no other attempt will change: the session stops rejoining. */
+/** joinUniverse waits out an `unavailable` whose Retry-After is at most this long… */
+const JOIN_RETRY_AFTER_MS = 2_000;
+/** …for at most this long in all. */
+const JOIN_RETRY_BUDGET_MS = 5_000;
+
 const FINAL_REFUSALS = new Set([
   "unauthorized",
   "token_expired",
@@ -395,7 +400,7 @@ export class LoomClient {
     const { keepTurns, ...join } = options;
     if (keepTurns !== undefined) checkKeepTurns(keepTurns); // before joining, not after
     try {
-      const room = await this.joinRoom(this.current, universeId, join);
+      const room = await this.joinSoon(universeId, join);
       const session = new UniverseSession(room, keepTurns, {
         rejoin: (signal) => this.rejoin(universeId, join, signal),
         maxHeld: this.maxHeld,
@@ -404,6 +409,24 @@ export class LoomClient {
       return session;
     } catch (error) {
       throw asJoinError(error);
+    }
+  }
+
+  /**
+   * joinRoom on the current server, again while the server answers `unavailable` and asks to
+   * retry within JOIN_RETRY_AFTER_MS (a database restarting, an owner moving), for at most
+   * JOIN_RETRY_BUDGET_MS. A longer wait asked for (a universe that needs an operator) is final.
+   */
+  private async joinSoon(universeId: string, join: JoinOptions): Promise<Room> {
+    const deadline = Date.now() + JOIN_RETRY_BUDGET_MS;
+    for (;;) {
+      try {
+        return await this.joinRoom(this.current, universeId, join);
+      } catch (error) {
+        const wait = error instanceof LoomError && error.code === "unavailable" ? error.retryAfterMs : undefined;
+        if (wait === undefined || wait > JOIN_RETRY_AFTER_MS || Date.now() + wait > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
   }
 

@@ -10,6 +10,8 @@ export class LoomError extends Error {
     readonly code: string,
     message: string,
     readonly status?: number,
+    /** How long the server asked to wait before trying again (its Retry-After), if it did. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "LoomError";
@@ -50,10 +52,12 @@ export async function request<T>(
   }
   if (!response.ok) {
     const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    const retryAfter = Number(response.headers.get("retry-after") ?? Number.NaN);
     throw new LoomError(
       error?.code ?? "http_error",
       error?.message ?? `${method} ${path} failed with ${response.status}`,
       response.status,
+      Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
     );
   }
   return json as T;

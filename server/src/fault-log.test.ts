@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FaultLog, errorClass } from "./fault-log.ts";
+import postgres from "postgres";
+import { FaultLog, errorClass, isDependencyFailure } from "./fault-log.ts";
 import { captureLog } from "./log.ts";
 
 /** The log's JSON lines, parsed. */
@@ -76,5 +77,23 @@ describe("fault log", () => {
     );
     expect(errorClass(new Error("Command timed out"))).toBe("timeout");
     expect(errorClass(new TypeError("x"))).toBe("TypeError");
+  });
+
+  it("tells a dependency that is down from a request or a bug, on the drivers' own errors", async () => {
+    // nothing listens on port 1: the driver's own refusal
+    const nowhere = postgres("postgres://postgres@127.0.0.1:1/test", { connect_timeout: 2, max: 1 });
+    const refused = await nowhere`select 1`.then(() => null, (error: unknown) => error);
+    await nowhere.end();
+    expect(isDependencyFailure(refused)).toBe(true);
+    expect(isDependencyFailure(diskFull())).toBe(true);
+    for (const code of ["57P01", "57P03", "08006", "CONNECTION_CLOSED", "ECONNRESET"])
+      expect(isDependencyFailure(Object.assign(new Error(code), { code })), code).toBe(true);
+    expect(isDependencyFailure(new Error("Command timed out"))).toBe(true);
+    expect(isDependencyFailure(new Error("Connection is closed."))).toBe(true);
+    // a wrong query (42601), a constraint (23505), a bug: not the dependency's fault
+    for (const code of ["42601", "23505", "22P02"])
+      expect(isDependencyFailure(Object.assign(new Error(code), { code })), code).toBe(false);
+    expect(isDependencyFailure(new TypeError("cannot read properties of undefined"))).toBe(false);
+    expect(isDependencyFailure("a string")).toBe(false);
   });
 });

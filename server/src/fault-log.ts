@@ -24,6 +24,36 @@ export function errorClass(error: unknown): string {
   return error instanceof Error ? error.name : "unknown";
 }
 
+/** Driver codes that say a dependency cannot be reached now, whichever it is. */
+const UNREACHABLE = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "timeout",
+]);
+
+/**
+ * True when `error` says a dependency is down or overloaded rather than that the request was
+ * wrong: a connection refused, reset or timed out, Redis's connection closed, or a SQLSTATE of
+ * class 08 (connection), 53 (insufficient resources: a full disk), 57 (operator intervention: a
+ * shutdown or restart under way) or 58 (system error). Such a request may work once it recovers.
+ */
+export function isDependencyFailure(error: unknown): boolean {
+  const code = errorClass(error);
+  if (UNREACHABLE.has(code) || /^(08|53|57|58)[0-9A-Z]{3}$/.test(code)) return true;
+  return (
+    error instanceof Error &&
+    (error.name === "MaxRetriesPerRequestError" || error.message === "Connection is closed.")
+  );
+}
+
 /**
  * Failures of a dependency, logged once per change of state: the first failure (with its code,
  * the universe and how many turns wait), then nothing while it keeps failing, then one line when

@@ -43,8 +43,10 @@ export function faultSuite(ports: { postgres: number; redis: number }): FaultSui
       startRedis(testPort(ports.redis)),
     ]);
   });
-  afterEach(async () => {
+  afterEach(async (context) => {
     redis?.resume();
+    // A failed scenario's cause is often only in a server's log (a 500's error, a lease given up)
+    if (context.task.result?.state === "fail") for (const child of children) printTrouble(child);
     await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
     await Promise.all([redis?.start(), pg?.start()]);
     // The scenario's servers are gone, killed: Colyseus would find them still listed as processes
@@ -75,6 +77,20 @@ export function faultSuite(ports: { postgres: number; redis: number }): FaultSui
       return child;
     },
   };
+}
+
+/** A server's warnings and errors, on stderr, named by its address. */
+function printTrouble(child: ChildServer): void {
+  let lines: string[];
+  try {
+    lines = child
+      .logs()
+      .filter((entry) => entry.level === "warn" || entry.level === "error")
+      .map((entry) => `${entry.time} ${entry.level} ${entry.msg}${entry.err ? ` — ${entry.err}` : ""}`);
+  } catch {
+    lines = child.output().split("\n"); // not all JSON: print it as it came
+  }
+  process.stderr.write(`--- ${child.url}: ${lines.length} warnings and errors\n${lines.join("\n")}\n`);
 }
 
 /** What a scenario's own players were told: acknowledged turns and refusals by code. */

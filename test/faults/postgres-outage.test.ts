@@ -24,6 +24,7 @@ describe("faults: Postgres goes away", () => {
     const a = await suite.server(2771, { LOOM_LEASE_TTL_MS: "4000" });
     const table = await setTable(a.url, ["Alex", "Bea"]);
     const [alex, bea] = table.players;
+    const closed = await setTable(a.url, ["Cyd"]); // a universe no room holds when the outage starts
     const load = await steadyLoad(a.url);
     const own = tally();
     const alexSession = await alex!.client.joinUniverse(table.universeId, {
@@ -63,6 +64,18 @@ describe("faults: Postgres goes away", () => {
     });
     expect(ready.body.unreachable).not.toHaveProperty("live");
     step("/healthz and /readyz");
+    // what needs the database says so, coded, with when to retry: not a 500 "internal error"
+    const registering = await fetch(`${a.url}/api/players`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "Latecomer" }),
+    });
+    expect(registering.status).toBe(503);
+    expect(registering.headers.get("retry-after")).toBe("1");
+    expect(await registering.json()).toMatchObject({
+      error: { code: "unavailable", message: expect.stringMatching(/^a dependency is unavailable \(/) },
+    });
+    step("register refused");
 
     // a player leaves and comes back during the outage: their run is in memory
     await beaSession.leave();
@@ -77,8 +90,17 @@ describe("faults: Postgres goes away", () => {
     // an outage of some seconds: persist retries back off meanwhile
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 5_000 - (Date.now() - downAt))));
     const servedAgainMs = load.servedAgainMs();
+    // a GM opens a universe no room holds: it needs the database, refused `unavailable` with a
+    // Retry-After the SDK waits out until the database is back
+    const opening = connect(a.url)
+      .useToken(closed.gm.playerToken!)
+      .joinUniverse(closed.universeId, { role: "gm" });
+    opening.catch(() => undefined); // awaited below; a failure before that is the test's own
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await suite.pg.start();
     const upAt = Date.now();
+    const opened = await opening;
+    expect(opened.state.universeId).toBe(closed.universeId);
     await waitFor(() => alexSession.persistedThrough >= own.acked.at(-1)!.position, 30_000, "caught up");
     const caughtUpMs = Date.now() - upAt;
     await waitFor(async () => (await getJson(`${a.url}/readyz`)).status === 200, 10_000, "ready again");
@@ -107,6 +129,7 @@ describe("faults: Postgres goes away", () => {
     expect(sessions.map((s) => s.endReason ?? "open")).toEqual(["left", "open"]);
     await alexSession.leave();
     await beaSession.leave();
+    await opened.leave();
   });
 
   it("bounds what waits for the database: past the limit acts are refused, then served again", async () => {

@@ -14,6 +14,8 @@ import { log } from "../log.ts";
 import { describeError } from "../describe-error.ts";
 import { AuthError } from "../auth/tokens.ts";
 import { DamagedSnapshotError } from "../persist/turn-store.ts";
+import { errorClass, isDependencyFailure } from "../fault-log.ts";
+import { safeMessage } from "../describe-error.ts";
 
 /** An HTTP failure with a stable code: `{ error: { code, message } }` with the given status. */
 export class ApiError extends Error {
@@ -118,6 +120,23 @@ export function route(handler: Handler) {
   };
 }
 
+/** Requests refused for a failing dependency, by error class: when the last warning was, how many since. */
+const refused = new Map<string, { at: number; since: number }>();
+const REFUSED_WARNING_MS = 10_000;
+
+/** One warning per error class per 10 s while a dependency fails, not one per request. */
+function warnRefused(request: string, error: unknown, now = Date.now()): void {
+  const code = errorClass(error);
+  const last = refused.get(code);
+  if (last && now - last.at < REFUSED_WARNING_MS) {
+    last.since += 1;
+    return;
+  }
+  const more = last && last.since > 0 ? ` (${last.since} more refused since the last warning)` : "";
+  refused.set(code, { at: now, since: 0 });
+  log.warn(`${request} refused unavailable: a dependency fails [${code}]: ${safeMessage(error)}${more}`, { code });
+}
+
 export function errorHandler(error: unknown, req: Request, res: Response, next: NextFunction): void {
   if (res.headersSent) {
     log.error(`${req.method} ${req.path} failed after its answer began: ${describeError(error)}`);
@@ -141,8 +160,9 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
     error instanceof Error &&
     (error.name === "UniverseUnavailableError" || error.name === "LiveStoreLostError")
   ) {
-    // the universe cannot be opened now (its owner is moving, its live store lost data): retry later
-    res.setHeader("Retry-After", "1");
+    // the universe cannot be opened now: its owner is moving (a second), or its live store lost
+    // data and its last owner or an operator must act (see README, "When Redis loses its data")
+    res.setHeader("Retry-After", error.name === "LiveStoreLostError" ? "30" : "1");
     res.status(503).json({ error: { code: RejectionCode.Unavailable, message: error.message } });
     return;
   }
@@ -161,6 +181,15 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   if (typeof status === "number" && status >= 400 && status < 500) {
     // the request itself is wrong (a malformed percent-encoding, a body that is not JSON...)
     res.status(status).json({ error: { code: RejectionCode.InvalidMessage, message: "malformed request" } });
+    return;
+  }
+  if (isDependencyFailure(error)) {
+    // the database or the live store is down or restarting: not this request's fault, nor a bug
+    warnRefused(`${req.method} ${req.path}`, error);
+    res.setHeader("Retry-After", "1");
+    res.status(503).json({
+      error: { code: RejectionCode.Unavailable, message: `a dependency is unavailable (${errorClass(error)}); retry` },
+    });
     return;
   }
   log.error(`${req.method} ${req.path} failed: ${describeError(error)}`);
