@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
+import { checkPinned, pinnedCommand } from "./pin.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -20,10 +21,17 @@ export async function spawnServer(
   env: Record<string, string>,
   readyPath: string,
   needOk = true,
+  /** Cores to pin the server's every thread to (taskset -c), e.g. `1`; unset: not pinned. */
+  cpus?: string,
 ): Promise<ChildServer> {
   // e.g. LOADTEST_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server alone
   const nodeArgs = (process.env.LOADTEST_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", resolve(root, entry)], {
+  // taskset execs node in its own process: the child's pid is the server's
+  const [command, ...args] = pinnedCommand(
+    [process.execPath, ...nodeArgs, "--import", "tsx", resolve(root, entry)],
+    cpus,
+  );
+  const child = spawn(command!, args, {
     cwd: root,
     env: {
       ...process.env,
@@ -51,6 +59,7 @@ export async function spawnServer(
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  checkPinned(child.pid, cpus, entry);
   return {
     url,
     child,

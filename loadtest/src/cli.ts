@@ -15,6 +15,8 @@ const USAGE = `npm run loadtest -- [options]
   --baseline         also run the same clients against a bare Colyseus room; print ratios
   --isolate          run the servers in child processes (a core of their own) instead of beside
                      the clients in this process
+  --pin              with --isolate: pin the servers to the upper half of the cores and the
+                     clients to the lower half (taskset; on two cores: server 1, clients 0)
   --find-max         search the highest actions/s with act→turn p99 within budget
     --rates a,b,…    per-character rates to step through (default 0.25,0.5,1,2,3,4,6,8,10,15,20,30)
     --step S         seconds per step (default 10)
@@ -44,6 +46,7 @@ async function main(): Promise<number> {
       url: { type: "string" },
       baseline: { type: "boolean", default: false },
       isolate: { type: "boolean", default: false },
+      pin: { type: "boolean", default: false },
       "find-max": { type: "boolean", default: false },
       rates: { type: "string" },
       step: { type: "string" },
@@ -66,6 +69,7 @@ async function main(): Promise<number> {
     url: values.url,
     baseline: values.baseline,
     isolate: values.isolate,
+    pin: values.pin,
     jitter: DEFAULT_OPTIONS.jitter,
     seed: Math.floor(number(values.seed, "seed", DEFAULT_OPTIONS.seed)),
   };

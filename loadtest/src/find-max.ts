@@ -1,3 +1,4 @@
+import { pinRun, type PinPlan } from "./pin.ts";
 import { seededRandom } from "./commands.ts";
 import { layoutOf, measureWindow, setUp, stderrLog, type LoadOptions, type Log } from "./harness.ts";
 import { checkIntegrity } from "./integrity.ts";
@@ -54,6 +55,8 @@ export interface FindMaxReport {
     stepS: number;
     p99BudgetMs: number;
     isolate: boolean;
+    /** The cores the servers and the load generator were pinned to, or null. */
+    pinned: PinPlan | null;
   };
   loom: SearchReport;
   bare?: SearchReport;
@@ -134,11 +137,15 @@ async function search(target: Target, options: FindMaxOptions, log: Log): Promis
 /** The rate search for Loom and, with `baseline`, for the bare room, one after the other. */
 export async function findMax(options: FindMaxOptions, log: Log = stderrLog): Promise<FindMaxReport> {
   const top = Math.max(...options.rates);
+  const pinned = pinRun(options);
+  const serverCpus = pinned?.server;
   const loomTarget = options.url
     ? remoteLoomTarget(options.url)
-    : await startLoomTarget({ actionsPerSecond: rateLimitFor(top), isolate: options.isolate });
+    : await startLoomTarget({ actionsPerSecond: rateLimitFor(top), isolate: options.isolate, serverCpus });
   const loom = await search(loomTarget, options, log);
-  const bare = options.baseline ? await search(await startBareTarget(options), options, log) : undefined;
+  const bare = options.baseline
+    ? await search(await startBareTarget({ isolate: options.isolate, serverCpus }), options, log)
+    : undefined;
   return {
     search: {
       universes: options.universes,
@@ -147,6 +154,7 @@ export async function findMax(options: FindMaxOptions, log: Log = stderrLog): Pr
       stepS: options.stepS,
       p99BudgetMs: options.p99BudgetMs,
       isolate: options.isolate,
+      pinned,
     },
     loom,
     ...(bare

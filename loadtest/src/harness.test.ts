@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Packr, unpack } from "msgpackr";
 import WebSocket from "ws";
 import { connect } from "../../client-sdk/src/index.ts";
-import { DEFAULT_OPTIONS, runLoadTest } from "./harness.ts";
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { DEFAULT_OPTIONS, runLoadTest, type LoadReport } from "./harness.ts";
+import { pinPlan, pinRun } from "./pin.ts";
 import { findMax } from "./find-max.ts";
 import { describeLoad, describeSearch } from "./summary.ts";
 import { characterSheet } from "./commands.ts";
@@ -16,6 +19,9 @@ import {
   roomEndpoint,
   type SeatReservation,
 } from "../k6/wire.ts";
+
+/** Whether this machine can pin (two cores or more, taskset installed). */
+const pinPlanHere = "problem" in pinPlan() ? null : pinPlan();
 
 describe("load test harness", () => {
   it("searches the rate: steps within the budget up to the top rate, and a miss is measured twice", async () => {
@@ -101,6 +107,47 @@ describe("load test harness", () => {
     expect(report.ok).toBe(true);
     expect(lines.some((line) => /\[loom \d+s\] sent \d+ acked \d+ rejected 0/.test(line))).toBe(true);
   }, 40_000);
+
+  it.runIf(pinPlanHere !== null)(
+    "--pin runs each server on cores of its own, apart from the load generator's",
+    async () => {
+      // a child process: pinning applies to the whole load generator, not to this test's worker
+      const run = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "loadtest/src/cli.ts",
+          ...["--isolate", "--pin", "--baseline", "--universes", "1", "--characters", "4"],
+          ...["--spectators", "0", "--rate", "2", "--duration", "2"],
+        ],
+        { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8", timeout: 90_000 },
+      );
+      expect(run.status, run.stderr.slice(-2000)).toBe(0);
+      const report = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as LoadReport;
+      const { server, load } = report.scenario.pinned!;
+      // two disjoint, non-empty sets of cores, as the kernel reported them for each process
+      const cores = (list: string) =>
+        list.split(",").flatMap((part) => {
+          const [from, to = from] = part.split("-").map(Number);
+          return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+        });
+      expect(cores(server).length).toBeGreaterThan(0);
+      expect(cores(load).length).toBeGreaterThan(0);
+      expect(cores(server).filter((core) => cores(load).includes(core))).toEqual([]);
+      expect(report.loom.mode).toContain(`child process pinned to CPU ${server},`);
+      expect(report.bare?.mode).toContain(`child process pinned to CPU ${server},`);
+      expect(report.loom.integrity.ok).toBe(true);
+      expect(run.stderr).toContain(`pinned: servers to CPU ${server}, the load generator to CPU ${load}`);
+    },
+    120_000,
+  );
+
+  it("--pin refuses a run whose servers it would not start", () => {
+    expect(() => pinRun({ pin: true, isolate: false })).toThrow(/--pin needs --isolate/);
+    expect(() => pinRun({ pin: true, isolate: true, url: "http://127.0.0.1:1" })).toThrow(/no --url/);
+    expect(pinRun({ pin: false, isolate: true })).toBeNull();
+  });
 });
 
 describe("k6 msgpack codec", () => {

@@ -5,6 +5,7 @@ import { drain, drive } from "./load.ts";
 import { Recorder, type WindowReport } from "./recorder.ts";
 import { rateLimitFor, remoteLoomTarget, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
 import { round } from "./histogram.ts";
+import { pinRun, type PinPlan } from "./pin.ts";
 import { readServerMetrics, serverWindow, type ServerWindow } from "./server-metrics.ts";
 
 export interface LoadOptions {
@@ -20,6 +21,8 @@ export interface LoadOptions {
   baseline: boolean;
   /** Servers in child processes (own core) rather than in the clients' process. */
   isolate: boolean;
+  /** With `isolate`: the servers and this process pinned to separate cores (pin.ts). */
+  pin?: boolean;
   spectatorsPerUniverse: number;
   /** World events per second per GM. */
   gmRate: number;
@@ -63,6 +66,8 @@ export interface LoadReport {
     spectatorsPerUniverse: number;
     gmRate: number;
     isolate: boolean;
+    /** The cores the servers and the load generator were pinned to, or null. */
+    pinned: PinPlan | null;
   };
   loom: PhaseReport;
   bare?: PhaseReport;
@@ -176,11 +181,19 @@ export async function runLoadTest(
   log: Log = stderrLog,
 ): Promise<LoadReport> {
   const options = { ...DEFAULT_OPTIONS, ...input };
+  const pinned = pinRun(options);
+  const serverCpus = pinned?.server;
   const loomTarget = options.url
     ? remoteLoomTarget(options.url)
-    : await startLoomTarget({ actionsPerSecond: rateLimitFor(options.rate), isolate: options.isolate });
+    : await startLoomTarget({
+        actionsPerSecond: rateLimitFor(options.rate),
+        isolate: options.isolate,
+        serverCpus,
+      });
   const loom = await runPhase(loomTarget, options, log);
-  const bare = options.baseline ? await runPhase(await startBareTarget(options), options, log) : undefined;
+  const bare = options.baseline
+    ? await runPhase(await startBareTarget({ isolate: options.isolate, serverCpus }), options, log)
+    : undefined;
   const ratios = bare
     ? {
         throughput: round(
@@ -201,6 +214,7 @@ export async function runLoadTest(
       spectatorsPerUniverse: options.spectatorsPerUniverse,
       gmRate: options.gmRate,
       isolate: options.isolate,
+      pinned,
     },
     loom,
     ...(bare ? { bare } : {}),

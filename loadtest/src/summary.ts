@@ -47,7 +47,10 @@ function phase(report: PhaseReport): string[] {
 }
 
 export function describeLoad(report: LoadReport): string {
-  const lines = ["", "── Loom load test ──", ...phase(report.loom)];
+  const lines = ["", "── Loom load test ──"];
+  const pinned = report.scenario.pinned;
+  if (pinned) lines.push(`pinned: servers to CPU ${pinned.server}, the load generator to CPU ${pinned.load}`);
+  lines.push(...phase(report.loom));
   if (report.bare) lines.push(...phase(report.bare));
   if (report.ratios)
     lines.push(

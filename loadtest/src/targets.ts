@@ -26,6 +26,8 @@ export interface TargetOptions {
   actionsPerSecond: number;
   /** Run the server in a child process (its own core) instead of beside the clients. */
   isolate: boolean;
+  /** With `isolate`: the cores the server's process is pinned to (pin.ts); unset: not pinned. */
+  serverCpus?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -85,11 +87,13 @@ export async function startLoomTarget(options: TargetOptions): Promise<Target> {
         LOOM_WEB_BUILD: "off",
       },
       "/healthz",
+      true,
+      options.serverCpus,
     );
     return {
       name: "loom",
       url: child.url,
-      mode: `child process, ${describe}`,
+      mode: `child process${pinnedTo(options.serverCpus)}, ${describe}`,
       pid: child.child.pid ?? null,
       populate: (layout) => populateLoom(child.url, layout),
       shutdown: async () => {
@@ -113,14 +117,16 @@ export async function startLoomTarget(options: TargetOptions): Promise<Target> {
   };
 }
 
-export async function startBareTarget(options: Pick<TargetOptions, "isolate">): Promise<Target> {
+export async function startBareTarget(
+  options: Pick<TargetOptions, "isolate" | "serverCpus">,
+): Promise<Target> {
   const port = await freePort();
   if (options.isolate) {
-    const child = await spawnServer("loadtest/src/bare-main.ts", port, {}, "/", false);
+    const child = await spawnServer("loadtest/src/bare-main.ts", port, {}, "/", false, options.serverCpus);
     return {
       name: "bare",
       url: child.url,
-      mode: "child process, bare Colyseus room (broadcast only)",
+      mode: `child process${pinnedTo(options.serverCpus)}, bare Colyseus room (broadcast only)`,
       pid: child.child.pid ?? null,
       populate: (layout) => populateBare(child.url, layout, () => requestBareRoom(child.url)),
       shutdown: () => child.stop(),
@@ -135,6 +141,10 @@ export async function startBareTarget(options: Pick<TargetOptions, "isolate">): 
     populate: (layout) => populateBare(bare.url, layout, () => bare.createRoom()),
     shutdown: () => bare.shutdown(),
   };
+}
+
+function pinnedTo(cpus: string | undefined): string {
+  return cpus === undefined ? "" : ` pinned to CPU ${cpus}`;
 }
 
 /** The per-client limit to configure so a run at `rate` (with jitter and bursts) is never throttled. */
