@@ -14,6 +14,8 @@ COPY server/package.json server/package.json
 COPY client-sdk/package.json client-sdk/package.json
 COPY loadtest/package.json loadtest/package.json
 COPY web/package.json web/package.json
+# the database driver, patched (vendor/postgres/PATCHED.md), is installed from here
+COPY vendor vendor
 RUN npm ci --no-audit --no-fund
 
 COPY . .

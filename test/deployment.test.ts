@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import semver from "semver";
 import {
@@ -103,6 +103,18 @@ describe("docker-compose.yml", () => {
   });
 });
 
+/** Folders that workspaces install from (`file:` dependencies such as the patched driver), from the root. */
+function localDependencies(): string[] {
+  return pkg.workspaces.flatMap((workspace) => {
+    const manifest = JSON.parse(readFileSync(join(root, workspace, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+    };
+    return Object.values(manifest.dependencies ?? {})
+      .filter((spec) => spec.startsWith("file:"))
+      .map((spec) => relative(root, resolve(root, workspace, spec.slice("file:".length))).split("/")[0]!);
+  });
+}
+
 describe("Dockerfile", () => {
   it("builds on a Node.js the engines field allows", () => {
     const from = dockerfile.filter((i) => i.keyword === "FROM");
@@ -121,6 +133,7 @@ describe("Dockerfile", () => {
       "package.json",
       "package-lock.json",
       ...pkg.workspaces.map((w) => `${w}/package.json`),
+      ...localDependencies(),
     ])
       expect(copied, needed).toContain(needed);
     for (const copy of copies)

@@ -423,7 +423,8 @@ export class LoomClient {
       try {
         return await this.joinRoom(this.current, universeId, join);
       } catch (error) {
-        const wait = error instanceof LoomError && error.code === "unavailable" ? error.retryAfterMs : undefined;
+        const wait =
+          error instanceof LoomError && error.code === "unavailable" ? error.retryAfterMs : undefined;
         if (wait === undefined || wait > JOIN_RETRY_AFTER_MS || Date.now() + wait > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }

@@ -134,7 +134,9 @@ function warnRefused(request: string, error: unknown, now = Date.now()): void {
   }
   const more = last && last.since > 0 ? ` (${last.since} more refused since the last warning)` : "";
   refused.set(code, { at: now, since: 0 });
-  log.warn(`${request} refused unavailable: a dependency fails [${code}]: ${safeMessage(error)}${more}`, { code });
+  log.warn(`${request} refused unavailable: a dependency fails [${code}]: ${safeMessage(error)}${more}`, {
+    code,
+  });
 }
 
 export function errorHandler(error: unknown, req: Request, res: Response, next: NextFunction): void {
@@ -188,7 +190,10 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
     warnRefused(`${req.method} ${req.path}`, error);
     res.setHeader("Retry-After", "1");
     res.status(503).json({
-      error: { code: RejectionCode.Unavailable, message: `a dependency is unavailable (${errorClass(error)}); retry` },
+      error: {
+        code: RejectionCode.Unavailable,
+        message: `a dependency is unavailable (${errorClass(error)}); retry`,
+      },
     });
     return;
   }
