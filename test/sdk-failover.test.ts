@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { Room } from "@colyseus/sdk";
 import { connect } from "../client-sdk/src/index.ts";
 import { spawnServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
@@ -47,5 +48,41 @@ describe("SDK: a server that does not come back", () => {
       "unavailable",
     ]);
     expect(events).toEqual(["reconnecting", "leave"]);
+  });
+});
+
+describe("SDK: a connection lost to a process that still runs", () => {
+  const children: ChildServer[] = [];
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
+  });
+
+  it("takes the same seat back, without a rejoin, and plays on", async () => {
+    const server = await spawnServer({ DATABASE_URL: "", REDIS_URL: "", LOOM_DATA_DIR: tempDir() }, 2659);
+    children.push(server);
+    const table = await setTable(server.url, ["Alex"]);
+    const alex = table.players[0]!;
+    const session = await alex.client.joinUniverse(table.universeId, { role: "player", runId: alex.runId });
+    const events: string[] = [];
+    session.on("reconnecting", () => events.push("reconnecting"));
+    session.on("reconnected", () => events.push("reconnected"));
+    expect((await session.act(overcome(alex.characterId))).ok).toBe(true);
+    const seat = (session as unknown as { current: Room }).current;
+    const sessionId = seat.sessionId;
+
+    // the TCP connection breaks under the client (a network blip): no close frame, code 1006
+    const socket = (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws;
+    expect(socket._socket, "the Node.js WebSocket's TCP socket").toBeDefined();
+    socket._socket!.destroy();
+    await waitFor(() => events.includes("reconnected"), 10_000, "the seat back");
+
+    // the same seat: Colyseus's reconnection, not a new join through the matchmaker
+    const now = (session as unknown as { current: Room }).current;
+    expect(now).toBe(seat);
+    expect(now.sessionId).toBe(sessionId);
+    expect(events).toEqual(["reconnecting", "reconnected"]);
+    expect((await session.act(overcome(alex.characterId))).ok).toBe(true);
+    expect(server.output()).not.toMatch(/ReferenceError|reconnection denied/);
+    await session.leave();
   });
 });

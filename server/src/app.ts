@@ -1,3 +1,4 @@
+import "./node-compat.ts";
 import type { Server as HttpServer } from "node:http";
 import { defineServer, defineRoom, matchMaker, type Server } from "@colyseus/core";
 import { WebSocketTransport } from "@colyseus/ws-transport";
