@@ -6,8 +6,8 @@
 // temporary folder). The universe is written straight into the server's turn store, with a
 // snapshot every 100 turns. Target: every position within 5 ms server side. LOOM_BENCH_KEEP=<dir>
 // keeps the database (and, embedded, the data folder <dir>) for the next run, which then skips
-// building the universe. The first scrub starts the universe's checkpoint index (scrub-index.ts):
-// far jumps are timed while it builds and after; run with --expose-gc for its heap figure.
+// building the universe. The first scrub starts the universe's index (scrub-index.ts): far jumps
+// are timed while it builds and after; run with --expose-gc for its heap figure.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,16 +76,15 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     const load = loadavg()[0]!.toFixed(2);
     process.stderr.write(`  measuring (load average ${load})\n`);
     const heapBefore = heapUsedMb();
-    // the first scrub of the universe starts its checkpoint index; jumps meanwhile read snapshots
+    // the first scrub of the universe starts its index; jumps past what it covers read snapshots
     const indexStarted = performance.now();
     const cold = [];
     for (const position of positions(30, turns, 5)) cold.push(await get(`/scrub?position=${position}`));
     let indexed = false;
     for (let attempt = 1; !indexed; attempt++) {
-      // near the head, where the index ends, and never a position read before (a state kept
-      // there would be nearer than any checkpoint)
+      // near the head, where the index ends
       const probe = await get(`/scrub?position=${turns - 3 - ((attempt * 7) % 1_000)}`);
-      indexed = (probe.body as { source: { kind: string } }).source.kind === "checkpoint";
+      indexed = (probe.body as { source: { kind: string } }).source.kind === "index";
       if (!indexed) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const indexSeconds = (performance.now() - indexStarted) / 1000;
@@ -94,7 +93,7 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
       `  index built in ${indexSeconds.toFixed(1)} s, heap +${indexHeapMb.toFixed(1)} MB\n`,
     );
 
-    const sources = { snapshot: 0, walk: 0, checkpoint: 0 };
+    const sources = { snapshot: 0, walk: 0, index: 0 };
     const far = [];
     for (const position of positions(300, turns, 11)) {
       const timed = await get(`/scrub?position=${position}`);
