@@ -30,22 +30,25 @@ export function installScrubRoute(app: Application): void {
   app.get(
     API.scrub.path,
     route(async (req): Promise<ScrubView> => {
-      // the head and the turn are read while the caller is checked, on the store's thread; nothing
-      // read is answered before the check passes
       const id = String(req.params.id);
       const wanted = Number(req.query.position);
       const reads = liveReads({ oneRequest: true });
-      const early = Number.isInteger(wanted) && wanted >= 0 ? readsAt(reads, id, wanted) : null;
+      // the live stream first, so that the universe's record, read after it, gives the head
+      // (`headGiven`); the turn is read while the caller is checked, and answered only after
+      await reads.tail(id).catch(ignore);
+      const early = Number.isInteger(wanted) && wanted > 0 ? turnAt(reads, id, wanted) : null;
       const { universe } = await asGameMaster(req);
       const position = intParam(req.query.position, "position", 0);
-      const { head, turn } =
-        early && universe.id === id && position === wanted ? early : readsAt(reads, universe.id, position);
-      if (position > (await head))
-        throw new ApiError(
-          404,
-          RejectionCode.NotFound,
-          `position ${position} is past the head ${await head}`,
-        );
+      const head =
+        universe.id === id ? await reads.headGiven(id, universe.headPosition) : await reads.head(universe.id);
+      if (position > head)
+        throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the head ${head}`);
+      const turn =
+        position === 0
+          ? null
+          : early && universe.id === id && position === wanted
+            ? early
+            : turnAt(reads, universe.id, position);
       const { states, index } = scrubbing();
       const indexed = index.briefAt(universe.id, position);
       const { summary, source } = indexed
@@ -57,7 +60,7 @@ export function installScrubRoute(app: Application): void {
       const shown = await turn;
       return {
         position,
-        head: await head,
+        head,
         source,
         summary,
         turn: shown,
@@ -67,14 +70,13 @@ export function installScrubRoute(app: Application): void {
   );
 }
 
-/** The head and the turn at `position` (none at 0), both read at once; their failures are the awaiter's. */
-function readsAt(reads: ReturnType<typeof liveReads>, universeId: string, position: number) {
-  const head = reads.head(universeId);
-  const turn: Promise<Turn | null> =
-    position === 0
-      ? Promise.resolve(null)
-      : reads.turnsBetween(universeId, position - 1, position).then((turns) => turns[0] ?? null);
-  head.catch(ignore);
+/** The turn at `position`, read now; its failure is the awaiter's. */
+function turnAt(
+  reads: ReturnType<typeof liveReads>,
+  universeId: string,
+  position: number,
+): Promise<Turn | null> {
+  const turn = reads.turnsBetween(universeId, position - 1, position).then((turns) => turns[0] ?? null);
   turn.catch(ignore);
-  return { head, turn };
+  return turn;
 }
