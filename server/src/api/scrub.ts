@@ -51,6 +51,7 @@ export function installScrubRoute(app: Application): void {
             : turnAt(reads, universe.id, position);
       const { states, index } = scrubbing();
       const indexed = index.briefAt(universe.id, position);
+      if (indexed) states.forget(universe.id);
       const { summary, source } = indexed
         ? { summary: indexed, source: { kind: "index" as const } }
         : await states.stateAt(reads, universe.id, position).then((at) => ({

@@ -47,6 +47,9 @@ describe("the scrubber's states", () => {
     // and the states it kept were never changed by the walks that started from them
     for (const [at, expected] of seen)
       expect(checksum((await scrub.stateAt(store, id, at)).state)).toBe(expected);
+    // and once forgotten (the universe's index answers), none is kept to walk from
+    scrub.forget(id);
+    expect((await scrub.stateAt(store, id, [...seen.keys()][0]!)).source.kind).toBe("snapshot");
   }, 60_000);
 
   it("answer every position of a long universe from an index built in the background, which grows with the universe", async () => {

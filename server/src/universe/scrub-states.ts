@@ -70,6 +70,12 @@ export class ScrubStates {
     };
   }
 
+  /** Drops the states kept of a universe (once its index answers, they serve no scrub). */
+  forget(universeId: string): void {
+    if (!this.kept.some((entry) => entry.universeId === universeId)) return;
+    this.kept.splice(0, this.kept.length, ...this.kept.filter((entry) => entry.universeId !== universeId));
+  }
+
   /** The kept state nearest to `position`. */
   private nearest(universeId: string, position: number) {
     let best: (typeof this.kept)[number] | null = null;
