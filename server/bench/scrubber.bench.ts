@@ -1,10 +1,10 @@
 // The GM console's timeline scrubber on a 100,000-turn universe played by the rules
 // (LOOM_BENCH_TURNS to change it): the HTTP routes the scrubber calls, timed by the server itself
 // (its Server-Timing header: the handler and the serialization of its answer) and at the client.
-// A real Loom server runs in this process: Postgres (a database `loom_bench_scrubber`, dropped
-// afterwards) and Redis when DATABASE_URL and REDIS_URL are set, otherwise embedded (PGlite in a
-// temporary folder). The universe is written straight into the server's turn store, with a
-// snapshot every 100 turns. Target: every position within 5 ms server side. LOOM_BENCH_KEEP=<dir>
+// A real Loom server runs in this process: Postgres (a database `loom_bench_scrubber` or
+// LOOM_BENCH_DATABASE, dropped afterwards) and Redis when DATABASE_URL and REDIS_URL are set,
+// otherwise embedded (PGlite in a temporary folder). The universe is written straight into the
+// server's turn store, with a snapshot every 100 turns. Target: every position within 5 ms server side. LOOM_BENCH_KEEP=<dir>
 // keeps the database (and, embedded, the data folder <dir>) for the next run, which then skips
 // building the universe. The first scrub starts the universe's index (scrub-index.ts): far jumps
 // are timed while it builds and after; run with --expose-gc for its heap figure.
@@ -19,7 +19,8 @@ import { services } from "../src/services.ts";
 import { storePlayedUniverse } from "../src/persist/testing/played.ts";
 import { BENCH_TURNS, percentile, positions } from "./fixture.ts";
 
-const DATABASE = "loom_bench_scrubber";
+// LOOM_BENCH_DATABASE: another name, when several checkouts run benchmarks on one Postgres
+const DATABASE = process.env.LOOM_BENCH_DATABASE || "loom_bench_scrubber";
 const SNAPSHOT_EVERY = 100;
 
 interface Timed {
