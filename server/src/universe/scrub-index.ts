@@ -15,9 +15,9 @@ const PAGE = 500;
 /** A universe shorter than this is scrubbed from its snapshots alone: they are few and close together. */
 export const INDEX_FROM = 1_000;
 /**
- * Universes indexed at once, least recently scrubbed dropped first. An index holds the briefs'
- * changes (a few MB for a campaign of 100,000 turns) and the state at its last position, which it
- * walks on from when the universe grows (docs/performance.md).
+ * Universes indexed at once, least recently scrubbed dropped first. An index holds what changed
+ * of the brief, turn by turn, and the state at its last position, which it walks on from when the
+ * universe grows: a few times the world, not a copy of it per position.
  */
 const INDEXES = 2;
 /** An index nobody scrubbed for this long is dropped. */
