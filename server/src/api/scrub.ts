@@ -77,7 +77,7 @@ function turnAt(
   universeId: string,
   position: number,
 ): Promise<Turn | null> {
-  const turn = reads.turnsBetween(universeId, position - 1, position).then((turns) => turns[0] ?? null);
+  const turn = reads.getTurn(universeId, position);
   turn.catch(ignore);
   return turn;
 }
