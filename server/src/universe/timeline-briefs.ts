@@ -46,13 +46,12 @@ export class TimelineBriefs {
   private readonly npcs = new RecordHistory<ScrubSummary["npcs"]["shown"][number]>();
   private readonly quests = new RecordHistory<ScrubSummary["quests"]["shown"][number]>();
   private readonly locations = new RecordHistory<string>();
-  /** The last position walked. */
-  through: number;
+  private walked: number;
 
   /** `state`: the state at `position`, which this takes over (it is changed in place). */
   constructor(position: number, state: UniverseState) {
     this.state = state;
-    this.through = position;
+    this.walked = position;
     this.mode = new Versions(position, brief.mode(state));
     this.scene = new Versions(position, brief.scene(state));
     this.characters = new Versions(position, this.characterBriefs([]));
@@ -63,7 +62,7 @@ export class TimelineBriefs {
 
   /** Walks the next turn (`through + 1`). Throws, and is of no further use, when a delta does not apply. */
   walk(position: number, deltas: readonly Delta[]): void {
-    if (position !== this.through + 1) throw new RangeError(`turn ${position} walked after ${this.through}`);
+    if (position !== this.walked + 1) throw new RangeError(`turn ${position} walked after ${this.walked}`);
     const touched = new Set<Part>();
     for (const delta of deltas) this.apply(position, delta, touched);
     if (touched.has("mode")) this.changed(this.mode, position, brief.mode(this.state));
@@ -72,7 +71,12 @@ export class TimelineBriefs {
       this.changed(this.characters, position, this.characterBriefs(this.characters.latest));
     if (touched.has("majorEvents")) this.changed(this.majorEvents, position, brief.majorEvents(this.state));
     if (touched.has("canonFacts")) this.changed(this.canonFacts, position, brief.canonFacts(this.state));
-    this.through = position;
+    this.walked = position;
+  }
+
+  /** The last position walked. */
+  get through(): number {
+    return this.walked;
   }
 
   /** The brief at `position` (≤ `through`). */
