@@ -46,7 +46,7 @@ const majorEvent = (event: UniverseState["world"]["majorEvents"][number]) => eve
 const boxes = (track: readonly boolean[]) => track.map((box) => (box ? "☒" : "☐")).join("");
 
 /** Newest last in the state, so the newest are the ones shown; only those are mapped. */
-export function sample<T, U>(all: readonly T[], shown: (item: T) => U): Sampled<U> {
+function sample<T, U>(all: readonly T[], shown: (item: T) => U): Sampled<U> {
   return { count: all.length, shown: all.slice(-SHOWN).map(shown) };
 }
 

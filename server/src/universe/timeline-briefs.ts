@@ -1,6 +1,13 @@
 import { applyDeltasInPlace, parsePointer, type Delta, type UniverseState } from "@loom/shared";
 import { RecordHistory, Versions } from "./brief-history.ts";
-import { brief, summary, type CharacterBrief, type ScrubSummary } from "./scrub-summary.ts";
+import {
+  brief,
+  summary,
+  type CharacterBrief,
+  type NpcBrief,
+  type QuestBrief,
+  type ScrubSummary,
+} from "./scrub-summary.ts";
 
 type Part = "mode" | "scene" | "characters" | "npcs" | "quests" | "locations" | "majorEvents" | "canonFacts";
 
@@ -43,8 +50,8 @@ export class TimelineBriefs {
   private readonly characters: Versions<CharacterBrief[]>;
   private readonly majorEvents: Versions<ScrubSummary["majorEvents"]>;
   private readonly canonFacts: Versions<number>;
-  private readonly npcs = new RecordHistory<ScrubSummary["npcs"]["shown"][number]>();
-  private readonly quests = new RecordHistory<ScrubSummary["quests"]["shown"][number]>();
+  private readonly npcs = new RecordHistory<NpcBrief>();
+  private readonly quests = new RecordHistory<QuestBrief>();
   private readonly locations = new RecordHistory<string>();
   private walked: number;
 
