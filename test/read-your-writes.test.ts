@@ -132,6 +132,11 @@ async function expectReadsOfAcked(
   expect((await gmView.turn(universeId, undone)).status).toBe("undone");
   const found = await gmView.history(universeId, { q: "lighthouse" });
   expect(found.turns.map((turn) => turn.position)).toEqual([head]);
+  // the scrubber's head and turn count them too, and only a game master may scrub
+  const scrubbed = await gmView.scrub(universeId, head);
+  expect([scrubbed.head, scrubbed.turn?.position]).toEqual([head, head]);
+  expect((await gmView.scrub(universeId, undone)).turn?.status).toBe("undone");
+  await expect(viewers.kell.scrub(universeId, head)).rejects.toThrow(/game master/);
 
   const before: Record<string, unknown> = {};
   for (const [name, client] of Object.entries(viewers))
@@ -154,6 +159,10 @@ async function expectReadsOfAcked(
     expect(withoutNarration(await readAll(client, universeId, head)), name).toEqual(
       withoutNarration(before[name]),
     );
+  // (the scrubber says how it reached the state: a walk from the one it read before, now)
+  const { source: _again, ...rescrubbed } = await gmView.scrub(universeId, head);
+  const { source: _first, ...firstScrub } = scrubbed;
+  expect(withoutNarration(rescrubbed)).toEqual(withoutNarration(firstScrub));
   // the same state, now read from the snapshot just taken instead of replayed onto the last one
   const stored = await gmView.stateAt(universeId, head);
   expect({ ...stored, fromSnapshot: 0, replayed: 0 }).toEqual({ ...state, fromSnapshot: 0, replayed: 0 });

@@ -1,13 +1,13 @@
 // The GM console's timeline scrubber on a 100,000-turn universe played by the rules
 // (LOOM_BENCH_TURNS to change it): the HTTP routes the scrubber calls, timed by the server itself
 // (its Server-Timing header: the handler and the serialization of its answer) and at the client.
-// A real Loom server runs in this process: Postgres (a database `loom_bench_scrubber`, dropped
-// afterwards) and Redis when DATABASE_URL and REDIS_URL are set, otherwise embedded (PGlite in a
-// temporary folder). The universe is written straight into the server's turn store, with a
-// snapshot every 100 turns. Target: every position within 5 ms server side. LOOM_BENCH_KEEP=<dir>
+// A real Loom server runs in this process: Postgres (a database `loom_bench_scrubber` or
+// LOOM_BENCH_DATABASE, dropped afterwards) and Redis when DATABASE_URL and REDIS_URL are set,
+// otherwise embedded (PGlite in a temporary folder). The universe is written straight into the
+// server's turn store, with a snapshot every 100 turns. Target: every position within 5 ms server side. LOOM_BENCH_KEEP=<dir>
 // keeps the database (and, embedded, the data folder <dir>) for the next run, which then skips
-// building the universe. The first scrub starts the universe's checkpoint index (scrub-index.ts):
-// far jumps are timed while it builds and after; run with --expose-gc for its heap figure.
+// building the universe. The first scrub starts the universe's index (scrub-index.ts): far jumps
+// are timed while it builds and after; run with --expose-gc for its heap figure.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,8 @@ import { services } from "../src/services.ts";
 import { storePlayedUniverse } from "../src/persist/testing/played.ts";
 import { BENCH_TURNS, percentile, positions } from "./fixture.ts";
 
-const DATABASE = "loom_bench_scrubber";
+// LOOM_BENCH_DATABASE: another name, when several checkouts run benchmarks on one Postgres
+const DATABASE = process.env.LOOM_BENCH_DATABASE || "loom_bench_scrubber";
 const SNAPSHOT_EVERY = 100;
 
 interface Timed {
@@ -62,6 +63,8 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
   try {
     const registered = await gameMaster(base);
     const universeId = await buildUniverse(registered.player.id, turns);
+    // the bench's client shares the server's thread: it keeps the timings, never the answers,
+    // whose promotion by the collector would be timed as the server's
     const get = async (path: string): Promise<Timed & { body: unknown }> => {
       const started = performance.now();
       const response = await fetch(`${base}/api/universes/${universeId}${path}`, {
@@ -76,16 +79,16 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     const load = loadavg()[0]!.toFixed(2);
     process.stderr.write(`  measuring (load average ${load})\n`);
     const heapBefore = heapUsedMb();
-    // the first scrub of the universe starts its checkpoint index; jumps meanwhile read snapshots
+    // the first scrub of the universe starts its index; jumps past what it covers read snapshots
     const indexStarted = performance.now();
     const cold = [];
-    for (const position of positions(30, turns, 5)) cold.push(await get(`/scrub?position=${position}`));
+    for (const position of positions(30, turns, 5))
+      cold.push(timing(await get(`/scrub?position=${position}`)));
     let indexed = false;
     for (let attempt = 1; !indexed; attempt++) {
-      // near the head, where the index ends, and never a position read before (a state kept
-      // there would be nearer than any checkpoint)
+      // near the head, where the index ends
       const probe = await get(`/scrub?position=${turns - 3 - ((attempt * 7) % 1_000)}`);
-      indexed = (probe.body as { source: { kind: string } }).source.kind === "checkpoint";
+      indexed = (probe.body as { source: { kind: string } }).source.kind === "index";
       if (!indexed) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const indexSeconds = (performance.now() - indexStarted) / 1000;
@@ -94,12 +97,12 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
       `  index built in ${indexSeconds.toFixed(1)} s, heap +${indexHeapMb.toFixed(1)} MB\n`,
     );
 
-    const sources = { snapshot: 0, walk: 0, checkpoint: 0 };
+    const sources = { snapshot: 0, walk: 0, index: 0 };
     const far = [];
     for (const position of positions(300, turns, 11)) {
       const timed = await get(`/scrub?position=${position}`);
       sources[(timed.body as { source: { kind: keyof typeof sources } }).source.kind]++;
-      far.push(timed);
+      far.push(timing(timed));
     }
     // a drag: resting points a few turns apart, then a key press at a time
     const drag = [];
@@ -108,24 +111,26 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
       let position = start;
       for (let i = 0; i < 20; i++) {
         position = Math.max(0, Math.min(turns, position + ((i * 7919) % 41) - 20));
-        drag.push(await get(`/scrub?position=${position}`));
+        drag.push(timing(await get(`/scrub?position=${position}`)));
       }
       for (let i = 0; i < 10; i++) {
         position = Math.min(turns, position + 1);
-        step.push(await get(`/scrub?position=${position}`));
+        step.push(timing(await get(`/scrub?position=${position}`)));
       }
     }
     const diff = [];
     const turn = [];
     for (const position of positions(300, turns - 1, 17)) {
-      diff.push(await get(`/diff?from=${position}&to=${position + 1}`));
-      turn.push(await get(`/turns/${position + 1}`));
+      diff.push(timing(await get(`/diff?from=${position}&to=${position + 1}`)));
+      turn.push(timing(await get(`/turns/${position + 1}`)));
     }
     const full = [];
-    for (const position of positions(30, turns, 19)) full.push(await get(`/state?position=${position}`));
-    const stateKb = Math.round(
-      JSON.stringify((full[full.length - 1]!.body as { state: unknown }).state).length / 1024,
-    );
+    let stateKb = 0;
+    for (const position of positions(30, turns, 19)) {
+      const timed = await get(`/state?position=${position}`);
+      stateKb = Math.round(JSON.stringify((timed.body as { state: unknown }).state).length / 1024);
+      full.push(timing(timed));
+    }
     return {
       driver: services().turnStore.driver,
       live: services().liveStore.kind,
@@ -152,6 +157,8 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     }
   }
 }
+
+const timing = ({ server, client }: Timed): Timed => ({ server, client });
 
 /** The heap in use after a full collection, when the process runs with --expose-gc. */
 function heapUsedMb(): number {

@@ -139,9 +139,9 @@ export function Scrubber(props: {
             ? `State at #${shown.position} · ${
                 shown.source.kind === "snapshot"
                   ? `from snapshot #${shown.source.from} + ${shown.source.replayed} turns`
-                  : `walked ${shown.source.turns} turns from ${
-                      shown.source.kind === "checkpoint" ? "checkpoint " : ""
-                    }#${shown.source.from}`
+                  : shown.source.kind === "index"
+                    ? "from the index"
+                    : `walked ${shown.source.turns} turns from #${shown.source.from}`
               }`
             : ""}
       </p>

@@ -87,6 +87,16 @@ export class LiveReads {
     return tail ? headOf(tail) : this.turnStore.headPosition(universeId);
   }
 
+  /**
+   * `head` without a read of the TurnStore's head when the stream holds nothing, given that head
+   * as read (the universe's record) after this request's tail was read: a turn that left the
+   * stream before that is stored by then.
+   */
+  async headGiven(universeId: string, storedHead: number): Promise<number> {
+    const tail = await this.tail(universeId);
+    return tail ? Math.max(storedHead, headOf(tail)) : storedHead;
+  }
+
   async getTurn(universeId: string, position: number): Promise<Turn | null> {
     const tail = await this.tail(universeId);
     const live = tail?.turns.find((turn) => turn.position === position);

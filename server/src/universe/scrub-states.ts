@@ -1,6 +1,5 @@
 import { applyDeltas, invertDeltas, upgradeDeltas, type Turn, type UniverseState } from "@loom/shared";
 import type { StateAt } from "../persist/turn-store.ts";
-import { CHECKPOINT_EVERY, type ScrubIndex } from "./scrub-index.ts";
 
 /** What the scrub states read: a LiveReads (acknowledged turns included). */
 export interface ScrubSource {
@@ -11,15 +10,9 @@ export interface ScrubSource {
 export interface ScrubbedState {
   position: number;
   state: UniverseState;
-  /**
-   * The turn at `position`, when the walk reads it: a walk forward over read turns ends with it,
-   * and a walk over the deltas the index holds reads it meanwhile, off this thread.
-   */
-  turn?: Promise<Turn | undefined>;
   /** How it was reached: from a snapshot (and turns replayed), or walked from a state read before. */
   source:
-    | { kind: "snapshot"; from: number; replayed: number }
-    | { kind: "walk" | "checkpoint"; from: number; turns: number };
+    { kind: "snapshot"; from: number; replayed: number } | { kind: "walk"; from: number; turns: number };
 }
 
 /** A walk longer than this reads the nearest snapshot instead, whatever the costs seen. */
@@ -39,16 +32,14 @@ const KEPT = 16;
  * microseconds. A far jump reads the snapshot, without the checksum (`stateWithoutChecksum`). Which
  * is cheaper depends on the world's size: the costs of both, as last seen for the universe, decide.
  *
- * With an index (scrub-index.ts), a far jump walks from the nearest of its checkpoints instead,
- * once the index has been built.
+ * A long universe is scrubbed from its index (scrub-index.ts) once built; these states serve
+ * the others, and the long ones while their index builds.
  *
  * The state at a position never changes once acknowledged (the log is append-only; undo and
  * retcon are later turns), so a kept state is valid for as long as it is kept. States are walked
  * with `applyDeltas`, which copies what it changes: a kept state is never changed.
  */
 export class ScrubStates {
-  constructor(private readonly index: ScrubIndex | null = null) {}
-
   /** Most recently used last. */
   private readonly kept: Array<{ universeId: string; position: number; state: UniverseState }> = [];
   /** Milliseconds a snapshot read and a walked turn took, moving averages per universe. */
@@ -56,34 +47,16 @@ export class ScrubStates {
 
   /** `source`: the request's reads (a LiveReads). */
   async stateAt(source: ScrubSource, universeId: string, position: number): Promise<ScrubbedState> {
-    const checkpoint = this.index?.nearest(universeId, position) ?? null;
-    // within the index, walk forward from the checkpoint at or before the position, or from a
-    // state kept between the two, over the deltas the index holds; elsewhere, from the nearest
-    // state kept, forward or back
-    const indexed = checkpoint !== null && position - checkpoint.position < CHECKPOINT_EVERY;
-    const kept = indexed
-      ? this.nearest(universeId, position, checkpoint.position)
-      : this.nearest(universeId, position);
-    const fromCheckpoint = indexed && !kept;
-    const near = fromCheckpoint ? checkpoint : kept;
+    const near = this.nearest(universeId, position);
     const cost = this.costs.get(universeId) ?? { snapshot: 5, turn: 0.05 };
     const distance = near ? Math.abs(near.position - position) : Infinity;
     const started = performance.now();
-    // with a checkpoint at hand the walk is short, where a snapshot read replays up to a snapshot
-    // interval on top of its parse
-    const walk =
-      near !== null && (indexed || (distance <= WALK_LIMIT && distance * cost.turn <= cost.snapshot));
-    if (walk) {
-      const { state, turn } = await this.walk(source, universeId, near.state, near.position, position);
+    if (near !== null && distance <= WALK_LIMIT && distance * cost.turn <= cost.snapshot) {
+      const state = await this.walk(source, universeId, near.state, near.position, position);
       if (distance > 0) cost.turn = average(cost.turn, (performance.now() - started) / distance);
       this.costs.set(universeId, cost);
       this.keep(universeId, position, state);
-      const walked: ScrubbedState = {
-        position,
-        state,
-        source: { kind: fromCheckpoint ? "checkpoint" : "walk", from: near.position, turns: distance },
-      };
-      return turn ? { ...walked, turn } : walked;
+      return { position, state, source: { kind: "walk", from: near.position, turns: distance } };
     }
     const at = await source.stateWithoutChecksum(universeId, position);
     cost.snapshot = average(cost.snapshot, performance.now() - started);
@@ -97,12 +70,17 @@ export class ScrubStates {
     };
   }
 
-  /** The kept state nearest to `position`; with `from`, only those in [from, position]. */
-  private nearest(universeId: string, position: number, from?: number) {
+  /** Drops the states kept of a universe (once its index answers, they serve no scrub). */
+  forget(universeId: string): void {
+    if (!this.kept.some((entry) => entry.universeId === universeId)) return;
+    this.kept.splice(0, this.kept.length, ...this.kept.filter((entry) => entry.universeId !== universeId));
+  }
+
+  /** The kept state nearest to `position`. */
+  private nearest(universeId: string, position: number) {
     let best: (typeof this.kept)[number] | null = null;
     for (const entry of this.kept) {
       if (entry.universeId !== universeId) continue;
-      if (from !== undefined && (entry.position < from || entry.position > position)) continue;
       if (!best || Math.abs(entry.position - position) < Math.abs(best.position - position)) best = entry;
     }
     return best;
@@ -114,22 +92,13 @@ export class ScrubStates {
     state: UniverseState,
     from: number,
     to: number,
-  ): Promise<{ state: UniverseState; turn?: Promise<Turn | undefined> }> {
-    if (from === to) return { state };
-    // forward over turns the index holds: only the turn shown is read, while the deltas apply
-    const held = to > from ? (this.index?.deltasBetween(universeId, from, to) ?? null) : null;
-    if (held) {
-      const shown = source.turnsBetween(universeId, to - 1, to).then((turns) => turns[0]);
-      // the caller awaits it; should applying throw first, its failure must not go unhandled
-      shown.catch(() => undefined);
-      return { state: applyDeltas(state, held), turn: shown };
-    }
+  ): Promise<UniverseState> {
+    if (from === to) return state;
     const turns = await source.turnsBetween(universeId, Math.min(from, to), Math.max(from, to));
     if (turns.length !== Math.abs(to - from))
       throw new RangeError(`${universeId}: ${turns.length} turns between ${from} and ${to}`);
     const deltas = turns.flatMap((turn) => upgradeDeltas(turn.deltas));
-    if (to < from) return { state: applyDeltas(state, invertDeltas(deltas)) };
-    return { state: applyDeltas(state, deltas), turn: Promise.resolve(turns[turns.length - 1]) };
+    return applyDeltas(state, to < from ? invertDeltas(deltas) : deltas);
   }
 
   private keep(universeId: string, position: number, state: UniverseState): void {

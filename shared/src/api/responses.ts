@@ -86,8 +86,8 @@ export const scrubSchema = z.object({
     z.object({ kind: z.literal("snapshot"), from: z.number().int(), replayed: z.number().int() }),
     z.object({ kind: z.literal("walk"), from: z.number().int(), turns: z.number().int() }),
     z
-      .object({ kind: z.literal("checkpoint"), from: z.number().int(), turns: z.number().int() })
-      .describe("Walked from a state the server keeps every few positions of a long universe being scrubbed"),
+      .object({ kind: z.literal("index") })
+      .describe("Read from the brief of every position the server keeps of a long universe being scrubbed"),
   ]),
   summary: z.object({
     mode: z.string(),

@@ -1,0 +1,157 @@
+import { describe, expect, it } from "vitest";
+import {
+  applyDeltasInPlace,
+  emptyState,
+  factPath,
+  invertDeltas,
+  pointer,
+  type Delta,
+  type UniverseState,
+} from "@loom/shared";
+import { SHOWN, summarize } from "./scrub-summary.ts";
+import { TimelineBriefs } from "./timeline-briefs.ts";
+
+const npc = (id: string, relationship = "neutral") => ({
+  id,
+  name: `NPC ${id}`,
+  relationship,
+  attitudes: {},
+  notes: "",
+  gmNotes: "",
+  lastSeenPosition: null,
+  stress: [false, false],
+  skills: {},
+  takenOut: false,
+});
+const location = (id: string) => ({ id, name: `Place ${id}`, region: null, notes: "", discoveredAt: null });
+const quest = (id: string, state = "active") => ({
+  id,
+  title: `Quest ${id}`,
+  state,
+  details: "",
+  lastUpdatePosition: 0,
+});
+const fact = (id: string) => ({
+  id,
+  type: "note",
+  value: id,
+  confidence: 1,
+  sourcePosition: 0,
+  supersededAt: null,
+});
+const character = {
+  id: "mara",
+  name: "Mara",
+  playerId: "p1",
+  highConcept: "",
+  trouble: "",
+  aspects: [],
+  skills: {},
+  stress: { physical: [false, false], mental: [false, false] },
+  consequences: { mild: null, moderate: null, severe: null },
+  fatePoints: 3,
+  refresh: 3,
+  inventory: {},
+  conditions: [],
+  resources: {},
+  takenOut: false,
+  conceded: false,
+  gmNotes: "",
+  private: { notes: "", secrets: [] },
+};
+
+const set = (path: string, value: unknown, prev?: unknown): Delta =>
+  prev === undefined ? { op: "set", path, value: value } : { op: "set", path, value: value, prev: prev };
+const unset = (path: string, prev: unknown): Delta => ({ op: "unset", path, prev: prev });
+const npcs = (...ids: string[]) => Object.fromEntries(ids.map((id) => [id, npc(id)]));
+
+/** Turns that reorder, replace and empty records, the way retcons and undos can. */
+function turns(): Delta[][] {
+  const many = Array.from({ length: SHOWN + 5 }, (_, i) =>
+    set(pointer("world", "npcs", `n${i}`), npc(`n${i}`)),
+  );
+  const added = [set("/world/npcs/b", npc("b")), set("/world/npcs/a", npc("a"))];
+  return [
+    // added in an order that is not sorted
+    added,
+    // a member changed inside: its brief changes, its place does not
+    [set("/world/npcs/b/relationship", "ally", "neutral")],
+    // removed and added again in one turn: it moves last
+    [unset("/world/npcs/b", npc("b")), set("/world/npcs/b", npc("b", "wary"))],
+    // undone: the inverse of the turn before
+    invertDeltas([unset("/world/npcs/b", npc("b")), set("/world/npcs/b", npc("b", "wary"))]),
+    // a retcon replaces the record whole, in its own order
+    [set("/world/npcs", npcs("z", "y", "x"))],
+    // array-index keys are listed first, ascending
+    [set("/world/npcs/10", npc("10")), set("/world/npcs/2", npc("2")), set("/world/npcs/w", npc("w"))],
+    // more than are shown, then one removed among them
+    many,
+    [unset("/world/npcs/n3", npc("n3")), unset("/world/npcs/x", npc("x"))],
+    [unset("/world/npcs/10", npc("10"))],
+    // locations, quests, facts, scene, characters and mode
+    [set("/world/locations/cove", location("cove")), set("/quests/q1", quest("q1"))],
+    [set("/quests/q1/state", "resolved", "active"), set(factPath("f1"), fact("f1"))],
+    [set(factPath("f2"), fact("f2")), unset(factPath("f1"), fact("f1"))],
+    [set("/characters/mara", character), set("/mode", "conflict", "scene")],
+    [{ op: "increment", path: "/characters/mara/fatePoints", value: -1, prev: 3 }],
+    [set("/characters/mara/stress/physical/0", true, false), set("/scene/title", "The cove", "Prologue")],
+    [
+      set("/scene/aspects/a1", {
+        id: "a1",
+        name: "Fog",
+        freeInvokes: 1,
+        boost: false,
+        createdBy: null,
+        sourcePosition: 15,
+      }),
+    ],
+    [
+      {
+        op: "push",
+        path: "/world/majorEvents/0",
+        value: { position: 17, characterId: null, description: "Storm" },
+      },
+    ],
+    // a whole fact bucket, then the whole world, replaced
+    [set(pointer("canon", "factBuckets", factPath("f3").split("/")[3]!), { f3: fact("f3") })],
+    [set("/world", { ...emptyState().world, npcs: npcs("c", "d"), locations: { l: location("l") } })],
+    [
+      unset("/world/npcs/c", npc("c")),
+      set("/world/npcs/c", npc("c")),
+      set("/world/npcs/c/name", "Cee", "NPC c"),
+    ],
+  ];
+}
+
+describe("timeline briefs", () => {
+  it("tell every position as summarize tells the state walked there, entries in the order they were added", () => {
+    // given a walk over turns that add, change, reorder, replace and empty records
+    const reference: UniverseState = emptyState("Briefed");
+    const briefs = new TimelineBriefs(0, structuredClone(reference));
+    const expected = [JSON.stringify(summarize(structuredClone(reference)))];
+    turns().forEach((deltas, i) => {
+      // each its own values: a delta's value becomes part of the state it is applied to
+      applyDeltasInPlace(reference, structuredClone(deltas));
+      briefs.walk(i + 1, structuredClone(deltas));
+      expected.push(JSON.stringify(summarize(structuredClone(reference))));
+    });
+    // then each position, asked in any order, is the brief of the state there, byte for byte
+    const order = expected.map((_, position) => position).reverse();
+    for (const position of [...order, ...order.reverse()])
+      expect(JSON.stringify(briefs.at(position)), `position ${position}`).toBe(expected[position]);
+    // and the cases above are what they say they are
+    const at = (position: number) => briefs.at(position).npcs.shown.map((shown) => shown.name);
+    expect(at(1)).toEqual(["NPC b", "NPC a"]);
+    expect(at(3)).toEqual(["NPC a", "NPC b"]);
+    // an undo removes and adds again as well: the state keeps that order, and so does its brief
+    expect(at(4)).toEqual(["NPC a", "NPC b"]);
+    expect(at(6)).toEqual(["NPC 2", "NPC 10", "NPC z", "NPC y", "NPC x", "NPC w"]);
+    expect(briefs.at(7).npcs.count).toBe(6 + SHOWN + 5);
+    expect(briefs.at(7).npcs.shown).toHaveLength(SHOWN);
+  });
+
+  it("refuse a turn out of order", () => {
+    const briefs = new TimelineBriefs(0, emptyState());
+    expect(() => briefs.walk(2, [])).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,164 @@
+import { applyDeltasInPlace, parsePointer, type Delta, type UniverseState } from "@loom/shared";
+import { RecordHistory, Versions } from "./brief-history.ts";
+import {
+  brief,
+  summary,
+  type CharacterBrief,
+  type NpcBrief,
+  type QuestBrief,
+  type ScrubSummary,
+} from "./scrub-summary.ts";
+
+type Part = "mode" | "scene" | "characters" | "npcs" | "quests" | "locations" | "majorEvents" | "canonFacts";
+
+/** Where each part of the brief lives in the state. */
+const PATHS: ReadonlyArray<readonly [Part, readonly string[]]> = [
+  ["mode", ["mode"]],
+  ["scene", ["scene"]],
+  ["characters", ["characters"]],
+  ["npcs", ["world", "npcs"]],
+  ["quests", ["quests"]],
+  ["locations", ["world", "locations"]],
+  ["majorEvents", ["world", "majorEvents"]],
+  ["canonFacts", ["canon", "factBuckets"]],
+];
+
+/** Briefs compared by value: a brief is plain JSON, its members always in the same order. */
+const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+const own = (container: unknown, key: string | undefined) =>
+  key !== undefined &&
+  typeof container === "object" &&
+  container !== null &&
+  Object.prototype.hasOwnProperty.call(container, key);
+
+/**
+ * The brief of every position of a timeline (what the scrubber shows), kept as the changes of each
+ * part: a part's value is held from the position it changed on, and a large record's entries each
+ * from theirs (brief-history.ts). A walk forward over the turns, in place on one private state,
+ * finds them; the briefs of a position are then a binary search a part, and cost memory in
+ * proportion to what changed, never a copy of the world per position.
+ *
+ * `at` answers as `summarize` would for the state the walk reached there: key order included,
+ * since a record lists its entries in the order they were added.
+ */
+export class TimelineBriefs {
+  /** The state after the last turn walked; private, changed in place. */
+  private readonly state: UniverseState;
+  private readonly mode: Versions<string>;
+  private readonly scene: Versions<ScrubSummary["scene"]>;
+  private readonly characters: Versions<CharacterBrief[]>;
+  private readonly majorEvents: Versions<ScrubSummary["majorEvents"]>;
+  private readonly canonFacts: Versions<number>;
+  private readonly npcs = new RecordHistory<NpcBrief>();
+  private readonly quests = new RecordHistory<QuestBrief>();
+  private readonly locations = new RecordHistory<string>();
+  private walked: number;
+
+  /** `state`: the state at `position`, which this takes over (it is changed in place). */
+  constructor(position: number, state: UniverseState) {
+    this.state = state;
+    this.walked = position;
+    this.mode = new Versions(position, brief.mode(state));
+    this.scene = new Versions(position, brief.scene(state));
+    this.characters = new Versions(position, this.characterBriefs([]));
+    this.majorEvents = new Versions(position, brief.majorEvents(state));
+    this.canonFacts = new Versions(position, brief.canonFacts(state));
+    for (const part of ["npcs", "quests", "locations"] as const) this.refill(part, position);
+  }
+
+  /** Walks the next turn (`through + 1`). Throws, and is of no further use, when a delta does not apply. */
+  walk(position: number, deltas: readonly Delta[]): void {
+    if (position !== this.walked + 1) throw new RangeError(`turn ${position} walked after ${this.walked}`);
+    const touched = new Set<Part>();
+    for (const delta of deltas) this.apply(position, delta, touched);
+    if (touched.has("mode")) this.changed(this.mode, position, brief.mode(this.state));
+    if (touched.has("scene")) this.changed(this.scene, position, brief.scene(this.state));
+    if (touched.has("characters"))
+      this.changed(this.characters, position, this.characterBriefs(this.characters.latest));
+    if (touched.has("majorEvents")) this.changed(this.majorEvents, position, brief.majorEvents(this.state));
+    if (touched.has("canonFacts")) this.changed(this.canonFacts, position, brief.canonFacts(this.state));
+    this.walked = position;
+  }
+
+  /** The last position walked. */
+  get through(): number {
+    return this.walked;
+  }
+
+  /** The brief at `position` (≤ `through`). */
+  at(position: number): ScrubSummary {
+    return summary({
+      mode: this.mode.at(position),
+      scene: this.scene.at(position),
+      characters: this.characters.at(position),
+      npcs: this.npcs.at(position),
+      quests: this.quests.at(position),
+      locations: this.locations.at(position),
+      majorEvents: this.majorEvents.at(position),
+      canonFacts: this.canonFacts.at(position),
+    });
+  }
+
+  /** One delta, applied in place, and what it changed of the brief. */
+  private apply(position: number, delta: Delta, touched: Set<Part>): void {
+    const tokens = parsePointer(delta.path);
+    applyDeltasInPlace(this.state, [delta]);
+    for (const [part, path] of PATHS) {
+      // a part is touched by a delta at, above or inside it
+      const apart = path.some((token, i) => i < tokens.length && tokens[i] !== token);
+      if (apart) continue;
+      if (part !== "npcs" && part !== "quests" && part !== "locations") touched.add(part);
+      else if (tokens.length <= path.length) this.refill(part, position);
+      else this.entry(part, position, tokens[path.length]!);
+    }
+  }
+
+  /** A record's entry after a delta at or inside it: added, changed or removed. */
+  private entry(part: "npcs" | "quests" | "locations", position: number, key: string): void {
+    const record = this.record(part);
+    if (!own(record, key)) {
+      this[part].unset(position, key);
+      return;
+    }
+    this.setEntry(part, position, key, record[key]);
+  }
+
+  private setEntry(part: "npcs" | "quests" | "locations", position: number, key: string, value: unknown) {
+    if (part === "npcs")
+      this.npcs.set(position, key, brief.npc(value as UniverseState["world"]["npcs"][string]), same);
+    else if (part === "quests")
+      this.quests.set(position, key, brief.quest(value as UniverseState["quests"][string]), same);
+    else
+      this.locations.set(
+        position,
+        key,
+        brief.location(value as UniverseState["world"]["locations"][string]),
+        same,
+      );
+  }
+
+  /** A record replaced whole (or first seen): every entry leaves, the new ones come in their order. */
+  private refill(part: "npcs" | "quests" | "locations", position: number): void {
+    this[part].clear(position);
+    const record = this.record(part);
+    for (const key of Object.keys(record)) this.setEntry(part, position, key, record[key]);
+  }
+
+  private record(part: "npcs" | "quests" | "locations"): Record<string, unknown> {
+    const record = part === "quests" ? this.state.quests : this.state.world?.[part];
+    return typeof record === "object" && record !== null ? record : {};
+  }
+
+  /** The characters in brief, each one unchanged since `before` kept as it was. */
+  private characterBriefs(before: readonly CharacterBrief[]): CharacterBrief[] {
+    return Object.values(this.state.characters).map((character, i) => {
+      const told = brief.character(character);
+      return before[i] && same(before[i], told) ? before[i] : told;
+    });
+  }
+
+  private changed<T>(versions: Versions<T>, position: number, value: T): void {
+    if (!same(versions.latest, value)) versions.set(position, value);
+  }
+}
