@@ -76,7 +76,12 @@ export function copyText(value: string | null): string {
   return BREAKS.test(text) ? text.replace(BREAKS_ALL, (c) => ESCAPES[c]!) : text;
 }
 
-/** A JSON value (null or undefined: SQL null) as a COPY field. */
+/**
+ * A JSON value (null or undefined: SQL null) as a COPY field. JSON.stringify escapes every control
+ * character inside strings and puts no whitespace between tokens: only backslashes need doubling.
+ */
 export function copyJson(value: unknown): string {
-  return value === null || value === undefined ? "\\N" : copyText(JSON.stringify(value));
+  if (value === null || value === undefined) return "\\N";
+  const json = JSON.stringify(value);
+  return json.includes("\\") ? json.replaceAll("\\", "\\\\") : json;
 }
