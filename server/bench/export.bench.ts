@@ -2,8 +2,8 @@
 // to a file, in turns/s, with the process's peak resident memory and heap above what they were
 // before, and the same for a universe a tenth that size. Target: ≥ 50 000 turns/s. The peak heap
 // counts garbage not yet collected, which grows with the run's length; what the export holds is
-// `live_heap_mb`, measured in a second, untimed run with a full collection at every page (run
-// with `node --expose-gc`): flat in the universe's size, a page of turns and a batch of snapshots
+// `live_heap_mb` (the most) and `live_heap_median_mb`, measured in a second, untimed run with a
+// full collection at every page (run with `node --expose-gc`): flat in the universe's size, a page of turns and a batch of snapshots
 // at a time. `import.bench.ts` reads the JSONL back.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,23 +41,25 @@ export async function peakAbove<T>(
 }
 
 /**
- * The most of the heap `work` holds: heap used after a full collection at each of its progress
- * reports (a page of an export, a batch of an import) and at its end, in MB above the heap after
- * one before it. Null without `--expose-gc`. Collections slow the run: it is not the timed one.
+ * What of the heap `work` holds: heap used after a full collection at each of its progress reports
+ * (a page of an export, a batch of an import), in MB above the heap after one before it, the most
+ * and the median. Null without `--expose-gc`. Collections slow the run: it is not the timed one.
  */
-export async function liveHeapMb(work: (onProgress: Progress) => Promise<unknown>): Promise<number | null> {
+export async function liveHeapMb(
+  work: (onProgress: Progress) => Promise<unknown>,
+): Promise<{ most: number; median: number } | null> {
   const gc = global.gc;
   if (!gc) return null;
   gc();
   const base = process.memoryUsage().heapUsed;
-  let most = 0;
-  const probe = () => {
+  const seen: number[] = [];
+  await work(() => {
     gc();
-    most = Math.max(most, process.memoryUsage().heapUsed - base);
-  };
-  await work(probe);
-  probe();
-  return Math.round((most / 2 ** 20) * 10) / 10;
+    seen.push(process.memoryUsage().heapUsed - base);
+  });
+  seen.sort((a, b) => a - b);
+  const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+  return { most: mb(seen[seen.length - 1] ?? 0), median: mb(seen[Math.floor(seen.length / 2)] ?? 0) };
 }
 
 /**
@@ -95,12 +97,14 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
       figures[`${format}_peak_heap_mb`] = run.heapMb;
       global.gc?.();
       const stores = { turnStore: database.store, savePoints: database.savePoints };
-      figures[`${format}_live_heap_mb`] = await liveHeapMb((onProgress) =>
+      const live = await liveHeapMb((onProgress) =>
         writeFileStreamed(
           join(dir, `live.${format}`),
           exportUniverse(stores, id, { format, audience: { kind: "gm" }, onProgress }),
         ),
       );
+      figures[`${format}_live_heap_mb`] = live?.most ?? null;
+      figures[`${format}_live_heap_median_mb`] = live?.median ?? null;
     }
     return figures;
   } finally {

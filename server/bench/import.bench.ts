@@ -40,7 +40,8 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
       import_indexed_turns_per_s: Math.round(turns / run.seconds),
       import_peak_rss_mb: run.peakMb,
       import_peak_heap_mb: run.heapMb,
-      import_live_heap_mb: live,
+      import_live_heap_mb: live?.most ?? null,
+      import_live_heap_median_mb: live?.median ?? null,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
