@@ -10,8 +10,8 @@ import {
   type Turn,
   type UniverseState,
 } from "@loom/shared";
-import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
-import type { ExportStores, HeaderLine } from "./format.ts";
+import type { EncodedSnapshot, EncodedTurn, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
+import type { ExportStores, HeaderLine, TurnLine } from "./format.ts";
 import { ExportFileError, readExport, type ExportItem } from "./reader.ts";
 import type { Progress } from "./source.ts";
 
@@ -94,7 +94,9 @@ export async function importJsonl(
     universeId = begun.universe.id;
   };
   let head = header.from;
-  let pending: Turn[] = [];
+  // turns are held as JSON text until their batch is written, their parsed values let go at once
+  let pending: EncodedTurn[] = [];
+  let undone: number[] = [];
   let snapshots: EncodedSnapshot[] = [];
   let counts = { turns: 0, snapshots: 0 };
   const saves: SavePointRecord[] = [];
@@ -102,10 +104,10 @@ export async function importJsonl(
   let writing: Promise<unknown> = Promise.resolve();
   const flush = async () => {
     if (pending.length === 0 && snapshots.length === 0) return;
-    const batch = { expectedHead: head, turns: pending, snapshots, undone: [] as number[] };
-    batch.undone = pending.map(undoTargetOf).filter((target): target is number => target !== null);
+    const batch = { expectedHead: head, turns: pending, snapshots, undone };
     head += pending.length;
     pending = [];
+    undone = [];
     snapshots = [];
     await writing;
     writing = store.importBatch(importId!, batch).then(() => {
@@ -148,8 +150,10 @@ export async function importJsonl(
             );
           await begin(null);
         }
-        const { type: _type, ...turn } = item.turn;
-        pending.push({ ...turn, universeId, id: newId() });
+        const turn = item.turn;
+        pending.push(encodedTurn(turn, universeId, newId()));
+        const target = undoTargetOf(turn);
+        if (target !== null) undone.push(target);
         counts = { ...counts, turns: counts.turns + 1 };
         if (pending.length >= batchSize) await flush();
       } else if (item.kind === "save_point") {
@@ -177,6 +181,29 @@ export async function importJsonl(
     headChecksum: at.checksum,
     replayed: options.replay ? header.head - header.from : null,
     savePoints: { restored: restored.length, leftOut: saves.length - restored.length },
+  };
+}
+
+/** The turn for the new universe, with a new id, its JSON members as text. */
+function encodedTurn(turn: TurnLine, universeId: string, id: string): EncodedTurn {
+  return {
+    universeId,
+    position: turn.position,
+    id,
+    runId: turn.runId,
+    characterId: turn.characterId,
+    playerId: turn.playerId,
+    actor: turn.actor,
+    kind: turn.kind,
+    status: turn.status,
+    createdAt: turn.createdAt,
+    json: {
+      input: JSON.stringify(turn.input),
+      resolution: turn.resolution === null ? null : JSON.stringify(turn.resolution),
+      events: JSON.stringify(turn.events),
+      deltas: JSON.stringify(turn.deltas),
+      narration: turn.narration === null ? null : JSON.stringify(turn.narration),
+    },
   };
 }
 

@@ -77,11 +77,16 @@ export function copyText(value: string | null): string {
 }
 
 /**
- * A JSON value (null or undefined: SQL null) as a COPY field. JSON.stringify escapes every control
- * character inside strings and puts no whitespace between tokens: only backslashes need doubling.
+ * JSON text written by JSON.stringify (null: SQL null) as a COPY field. JSON.stringify escapes
+ * every control character inside strings and puts no whitespace between tokens: only backslashes
+ * need doubling.
  */
-export function copyJson(value: unknown): string {
-  if (value === null || value === undefined) return "\\N";
-  const json = JSON.stringify(value);
+export function copyJsonText(json: string | null): string {
+  if (json === null) return "\\N";
   return json.includes("\\") ? json.replaceAll("\\", "\\\\") : json;
+}
+
+/** A JSON value (null or undefined: SQL null) as a COPY field. */
+export function copyJson(value: unknown): string {
+  return value === null || value === undefined ? "\\N" : copyJsonText(JSON.stringify(value));
 }

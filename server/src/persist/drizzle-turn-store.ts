@@ -14,6 +14,7 @@ import type {
   AppendRequest,
   AwayQuery,
   AwayTurns,
+  ImportBatch,
   ImportStart,
   NewUniverse,
   SnapshotInfo,
@@ -111,7 +112,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.imports.begin(start);
   }
 
-  importBatch(importId: string, batch: AppendBatch): Promise<{ head: number }> {
+  importBatch(importId: string, batch: ImportBatch): Promise<{ head: number }> {
     return this.imports.write(importId, batch);
   }
 

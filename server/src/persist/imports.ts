@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { canonicalJson, type Turn } from "@loom/shared";
 import { checkBatch, markUndone, undoMarks } from "./append.ts";
-import { copyJson, copyRows, copyText } from "./copy.ts";
+import { copyJson, copyJsonText, copyRows, copyText } from "./copy.ts";
 import type { Db } from "./rows.ts";
 import { universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
-import type { AppendBatch, ImportStart, TurnStore, UniverseRecord } from "./turn-store.ts";
+import type { EncodedTurn, ImportBatch, ImportStart, TurnStore, UniverseRecord } from "./turn-store.ts";
 import * as universeRows from "./universes.ts";
 
 const TURN_COLUMNS = [
@@ -29,7 +29,7 @@ const TURN_COLUMNS = [
 ] as const;
 const SNAPSHOT_COLUMNS = ["universe_id", "position", "reason", "created_at", "checksum", "state"] as const;
 
-type Step = { kind: "batch"; batch: AppendBatch } | { kind: "commit" } | { kind: "abort" };
+type Step = { kind: "batch"; batch: ImportBatch } | { kind: "commit" } | { kind: "abort" };
 
 /** Raised inside an import's transaction to roll it back when its caller abandons it. */
 class ImportAbandoned extends Error {}
@@ -152,7 +152,7 @@ export class TimelineImports {
     });
   }
 
-  async write(importId: string, batch: AppendBatch): Promise<{ head: number }> {
+  async write(importId: string, batch: ImportBatch): Promise<{ head: number }> {
     const current = this.get(importId);
     await current.send({ kind: "batch", batch });
     return { head: current.head };
@@ -194,7 +194,7 @@ async function writeBatch(
   driver: TurnStore["driver"],
   universe: UniverseRecord,
   head: number,
-  batch: AppendBatch,
+  batch: ImportBatch,
 ): Promise<number> {
   if (batch.expectedHead !== head) throw new AppendConflictError(universe.id, batch.expectedHead, head);
   checkBatch(universe.id, batch);
@@ -221,12 +221,16 @@ async function writeBatch(
 }
 
 /** A turn as a line of COPY text in TURN_COLUMNS' order. */
-function turnRow(turn: Turn, undoneBy: number | undefined): string {
+function turnRow(turn: Turn | EncodedTurn, undoneBy: number | undefined): string {
+  const json =
+    "json" in turn
+      ? `${copyJsonText(turn.json.input)}\t${copyJsonText(turn.json.resolution)}\t${copyJsonText(turn.json.events)}\t` +
+        `${copyJsonText(turn.json.deltas)}\t${copyJsonText(turn.json.narration)}`
+      : `${copyJson(turn.input)}\t${copyJson(turn.resolution)}\t${copyJson(turn.events)}\t` +
+        `${copyJson(turn.deltas)}\t${copyJson(turn.narration)}`;
   return (
     `${copyText(turn.universeId)}\t${turn.position}\t${copyText(turn.createdAt)}\t${turn.actor}\t${turn.kind}\t` +
     `${undoneBy === undefined ? turn.status : "undone"}\t${undoneBy ?? "\\N"}\t${copyText(turn.id)}\t` +
-    `${copyText(turn.runId)}\t${copyText(turn.characterId)}\t${copyText(turn.playerId)}\t` +
-    `${copyJson(turn.input)}\t${copyJson(turn.resolution)}\t${copyJson(turn.events)}\t` +
-    `${copyJson(turn.deltas)}\t${copyJson(turn.narration)}\n`
+    `${copyText(turn.runId)}\t${copyText(turn.characterId)}\t${copyText(turn.playerId)}\t${json}\n`
   );
 }

@@ -102,6 +102,24 @@ export interface AppendBatch {
 }
 
 /**
+ * A turn whose JSON members are already JSON text, as an import has them: the store writes the
+ * text as it is, and the reader's parsed values need not live until their batch is written (held
+ * a batch long, they cost more in collections than their serializing does).
+ */
+export type EncodedTurn = Omit<Turn, "input" | "resolution" | "events" | "deltas" | "narration"> & {
+  json: {
+    input: string;
+    resolution: string | null;
+    events: string;
+    deltas: string;
+    narration: string | null;
+  };
+};
+
+/** A batch of an import (TimelineStore.importBatch): an append's, its turns as they are or encoded. */
+export type ImportBatch = Omit<AppendBatch, "turns"> & { turns: Array<Turn | EncodedTurn> };
+
+/**
  * Where an imported timeline starts: a new universe from its genesis state, or a branch of a
  * universe in this database at a position (copy-on-write, as `branchUniverse`).
  */
@@ -236,7 +254,7 @@ export interface TimelineStore {
    * embedded database (one connection) other queries wait for it.
    */
   beginImport(start: ImportStart): Promise<{ importId: string; universe: UniverseRecord }>;
-  importBatch(importId: string, batch: AppendBatch): Promise<{ head: number }>;
+  importBatch(importId: string, batch: ImportBatch): Promise<{ head: number }>;
   commitImport(importId: string): Promise<UniverseRecord>;
   abortImport(importId: string): Promise<void>;
   /**
