@@ -66,7 +66,7 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
   program
     .command("import")
     .description(
-      "create a new universe from a JSONL export: every line checked first, then the timeline re-applied",
+      "create a new universe from a JSONL export: every line checked as it is written, in one transaction (a refused file leaves nothing)",
     )
     .argument(
       "<file>",

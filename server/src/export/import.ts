@@ -10,8 +10,8 @@ import {
   type Turn,
   type UniverseState,
 } from "@loom/shared";
-import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
-import type { ExportStores, HeaderLine } from "./format.ts";
+import type { EncodedSnapshot, EncodedTurn, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
+import type { ExportStores, HeaderLine, TurnLine } from "./format.ts";
 import { ExportFileError, readExport, type ExportItem } from "./reader.ts";
 import type { Progress } from "./source.ts";
 
@@ -45,14 +45,17 @@ export type LineSource = () => AsyncIterable<string>;
 
 /**
  * A new universe from a JSONL export (a game master's; full, or a branch's by reference when its
- * parent is in this database): first the whole file is read and checked
- * (readExport) without writing anything, then read again and written — the genesis as the new
+ * parent is in this database), read once and written as it is checked: the store's import
+ * (TimelineStore.beginImport) holds the whole of it in one transaction, the genesis as the new
  * universe's, the turns in batches with the snapshots taken at their positions and their undo
- * marks, and last the save points — so a file refused at some line leaves the database as it
- * was. Turns keep their positions, runs, characters, inputs, rolls, deltas and narration; they get
- * new ids (ids are unique across universes). Save points keep their players, names, positions and
- * times; those of a player this database does not have are left out (and counted). The new universe rolls future turns with a dice secret of its own; the
- * exported dice (and any revealed secret) are kept in its settings under `imported`.
+ * marks, committed only once the end line has agreed; a file refused at some line, or a write that
+ * fails, rolls it back and leaves the database as it was. With `replay` the file is read a first
+ * time to re-execute every turn before anything is written. The save points are written last.
+ * Turns keep their positions, runs, characters, inputs, rolls, deltas and narration; they get new
+ * ids (ids are unique across universes). Save points keep their players, names, positions and
+ * times; those of a player this database does not have are left out (and counted). The new
+ * universe rolls future turns with a dice secret of its own; the exported dice (and any revealed
+ * secret) are kept in its settings under `imported`.
  */
 export async function importJsonl(
   stores: ExportStores,
@@ -60,91 +63,147 @@ export async function importJsonl(
   options: ImportOptions,
 ): Promise<ImportResult> {
   const store = stores.turnStore;
-  const { header, start } = await checkWhole(store, source, options);
+  const { header, start, parent } = await checkHeader(store, source, options);
   const newId = options.newId ?? randomUUID;
   const batchSize = options.batch ?? 2_000;
   const name = options.name ?? header.universe.name;
-  const settings = {
-    imported: {
-      universeId: header.universe.id,
-      exportedAt: header.exportedAt,
-      lineage: header.lineage,
-      dice: header.dice,
+  const newUniverse = {
+    id: newId(),
+    name,
+    createdBy: options.createdBy,
+    settings: {
+      imported: {
+        universeId: header.universe.id,
+        exportedAt: header.exportedAt,
+        lineage: header.lineage,
+        dice: header.dice,
+      },
     },
   };
+  let importId: string | null = null;
+  let universeId = "";
   // a reference export continues its parent, found in this database: the new universe is a
   // branch of it at the same position (copy-on-write), the past shared, not copied
-  let universe: UniverseRecord | null =
-    header.from > 0
-      ? await store.branchUniverse({
-          id: newId(),
-          parentId: header.universe.parentId!,
-          position: header.from,
-          name,
-          createdBy: options.createdBy,
-          settings,
-        })
-      : null;
+  const begin = async (genesis: UniverseState | null) => {
+    const begun = await store.beginImport(
+      genesis
+        ? { universe: newUniverse, genesis }
+        : { universe: newUniverse, parentId: header.universe.parentId!, position: header.from },
+    );
+    importId = begun.importId;
+    universeId = begun.universe.id;
+  };
   let head = header.from;
-  let pending: Turn[] = [];
+  // turns are held as JSON text until their batch is written, their parsed values let go at once
+  let pending: EncodedTurn[] = [];
+  let undone: number[] = [];
   let snapshots: EncodedSnapshot[] = [];
   let counts = { turns: 0, snapshots: 0 };
   const saves: SavePointRecord[] = [];
-  // one batch is written while the next is read: the database and the parsing overlap
-  let writing: Promise<void> = Promise.resolve();
+  // one batch is written while the next is read and checked: the database and the parsing overlap
+  let writing: Promise<unknown> = Promise.resolve();
   const flush = async () => {
-    if (!universe || (pending.length === 0 && snapshots.length === 0)) return;
-    const batch = { expectedHead: head, turns: pending, snapshots, undone: [] as number[] };
-    batch.undone = pending.map(undoTargetOf).filter((target): target is number => target !== null);
-    const id = universe.id;
+    if (pending.length === 0 && snapshots.length === 0) return;
+    const batch = { expectedHead: head, turns: pending, snapshots, undone };
     head += pending.length;
     pending = [];
+    undone = [];
     snapshots = [];
     await writing;
-    writing = store.appendTurns(id, batch).then(() => {
+    writing = store.importBatch(importId!, batch).then(() => {
       options.onProgress?.(batch.expectedHead + batch.turns.length - header.from, header.head - header.from);
     });
     writing.catch(() => undefined); // awaited at the next flush or at the end
   };
-  for await (const item of readExport(source(), start)) {
-    if (item.kind === "snapshot" && item.snapshot.position === header.from) {
-      // the genesis makes the universe; a branch point's snapshot is the parent's, checked already
-      if (header.from === 0)
-        universe = await store.createUniverse(
-          { id: newId(), name, createdBy: options.createdBy, settings },
-          item.snapshot.state as UniverseState,
-        );
-      counts = { ...counts, snapshots: counts.snapshots + 1 };
-    } else if (item.kind === "snapshot") {
-      snapshots.push({
-        universeId: universe!.id,
-        position: item.snapshot.position,
-        stateJson: item.json,
-        checksum: item.snapshot.checksum,
-        reason: item.snapshot.reason,
-        createdAt: item.snapshot.createdAt,
-      });
-      counts = { ...counts, snapshots: counts.snapshots + 1 };
-    } else if (item.kind === "turn") {
-      const { type: _type, ...turn } = item.turn;
-      pending.push({ ...turn, universeId: universe!.id, id: newId() });
-      counts = { ...counts, turns: counts.turns + 1 };
-      if (pending.length >= batchSize) await flush();
-    } else if (item.kind === "save_point") {
-      const { type: _type, ...save } = item.savePoint;
-      saves.push({ ...save, universeId: universe!.id });
+  try {
+    for await (const item of readExport(source(), start)) {
+      if (item.kind === "snapshot" && item.snapshot.position === header.from) {
+        if (parent && item.snapshot.checksum !== parent.checksum)
+          throw new ExportFileError(
+            item.line,
+            `parent_mismatch: the branch point's snapshot has checksum ${item.snapshot.checksum}, universe ${header.universe.parentId} here has ${parent.checksum} at position ${header.from}`,
+            [],
+            "parent_mismatch",
+          );
+        // the genesis makes the universe; a branch point's snapshot is the parent's, checked above
+        if (importId === null) await begin(header.from === 0 ? item.state : null);
+        counts = { ...counts, snapshots: counts.snapshots + 1 };
+      } else if (item.kind === "snapshot") {
+        snapshots.push({
+          universeId,
+          position: item.snapshot.position,
+          stateJson: item.json,
+          checksum: item.snapshot.checksum,
+          reason: item.snapshot.reason,
+          createdAt: item.snapshot.createdAt,
+        });
+        counts = { ...counts, snapshots: counts.snapshots + 1 };
+      } else if (item.kind === "turn") {
+        if (importId === null) {
+          // with the header's base checksum, the parent's state is where the file starts
+          if (start === null)
+            throw new ExportFileError(
+              item.line,
+              header.from === 0
+                ? "a turn before the genesis snapshot (position 0)"
+                : `a turn before any state at the branch position ${header.from} (no base checksum, no snapshot there)`,
+            );
+          await begin(null);
+        }
+        const turn = item.turn;
+        pending.push(encodedTurn(turn, universeId, newId()));
+        const target = undoTargetOf(turn);
+        if (target !== null) undone.push(target);
+        counts = { ...counts, turns: counts.turns + 1 };
+        if (pending.length >= batchSize) await flush();
+      } else if (item.kind === "save_point") {
+        const { type: _type, ...save } = item.savePoint;
+        saves.push({ ...save, universeId });
+      }
     }
+    if (importId === null) {
+      if (start === null) throw new ExportFileError(1, "no genesis snapshot");
+      await begin(null);
+    }
+    await flush();
+    await writing;
+    await store.commitImport(importId!);
+  } catch (error) {
+    await writing.catch(() => undefined);
+    if (importId !== null) await store.abortImport(importId);
+    throw error;
   }
-  await flush();
-  await writing;
   const restored = await stores.savePoints.restoreSavePoints(saves);
-  const at = await store.stateAt(universe!.id, head);
+  const at = await store.stateAt(universeId, head);
   return {
-    universe: (await store.getUniverse(universe!.id))!,
+    universe: (await store.getUniverse(universeId))!,
     ...counts,
     headChecksum: at.checksum,
     replayed: options.replay ? header.head - header.from : null,
     savePoints: { restored: restored.length, leftOut: saves.length - restored.length },
+  };
+}
+
+/** The turn for the new universe, with a new id, its JSON members as text. */
+function encodedTurn(turn: TurnLine, universeId: string, id: string): EncodedTurn {
+  return {
+    universeId,
+    position: turn.position,
+    id,
+    runId: turn.runId,
+    characterId: turn.characterId,
+    playerId: turn.playerId,
+    actor: turn.actor,
+    kind: turn.kind,
+    status: turn.status,
+    createdAt: turn.createdAt,
+    json: {
+      input: JSON.stringify(turn.input),
+      resolution: turn.resolution === null ? null : JSON.stringify(turn.resolution),
+      events: JSON.stringify(turn.events),
+      deltas: JSON.stringify(turn.deltas),
+      narration: turn.narration === null ? null : JSON.stringify(turn.narration),
+    },
   };
 }
 
@@ -196,15 +255,20 @@ async function parentState(
 }
 
 /**
- * The first pass: every line checked; what import needs of the header (a game master's export,
- * full from a genesis snapshot, or a reference one whose parent is in this database); with
- * `replay`, every turn re-executed.
+ * What import needs of the header before anything is written (a game master's export, full
+ * from a genesis snapshot, or a reference one whose parent is in this database), and the state
+ * the file starts from when the parent gives it; with `replay`, a first reading of the file that
+ * re-executes every turn.
  */
-async function checkWhole(
+async function checkHeader(
   store: TurnStore,
   source: LineSource,
   options: ImportOptions,
-): Promise<{ header: HeaderLine; start: UniverseState | null }> {
+): Promise<{
+  header: HeaderLine;
+  start: UniverseState | null;
+  parent: { state: UniverseState; checksum: string } | null;
+}> {
   const first = await readHeader(source);
   const header = first.header;
   if (header.redacted)
@@ -216,36 +280,31 @@ async function checkWhole(
   // with the header's base checksum, the parent's state is where the file's replay starts;
   // without it (an older file), the file's own snapshot at the branch point must match
   const start = parent && header.base ? parent.state : null;
+  if (options.replay) await replayFile(header, source, start, parent);
+  return { header, start, parent };
+}
+
+/** `--replay`: every turn of the file re-executed with its recorded dice, before anything is written. */
+async function replayFile(
+  header: HeaderLine,
+  source: LineSource,
+  start: UniverseState | null,
+  parent: { checksum: string } | null,
+): Promise<void> {
   let genesis: UniverseState | null = start;
   const turns: Turn[] = [];
   const lines: number[] = [];
   for await (const item of readExport(source(), start)) {
     if (item.kind === "snapshot" && item.snapshot.position === header.from) {
-      if (parent && item.snapshot.checksum !== parent.checksum)
-        throw new ExportFileError(
-          item.line,
-          `parent_mismatch: the branch point's snapshot has checksum ${item.snapshot.checksum}, universe ${header.universe.parentId} here has ${parent.checksum} at position ${header.from}`,
-          [],
-          "parent_mismatch",
-        );
+      if (parent && item.snapshot.checksum !== parent.checksum) return; // refused by the import's own reading
       genesis ??= item.state;
     } else if (item.kind === "turn") {
-      if (!genesis)
-        throw new ExportFileError(
-          item.line,
-          header.from === 0
-            ? "a turn before the genesis snapshot (position 0)"
-            : `a turn before any state at the branch position ${header.from} (no base checksum, no snapshot there)`,
-        );
-      if (options.replay) {
-        turns.push(withoutType(item));
-        lines.push(item.line);
-      }
+      if (!genesis) return; // refused by the import's own reading, at this line
+      turns.push(withoutType(item));
+      lines.push(item.line);
     }
   }
-  if (!genesis) throw new ExportFileError(1, "no genesis snapshot");
-  if (options.replay) replayAll(header, genesis, turns, lines);
-  return { header, start: genesis === start ? start : null };
+  if (genesis) replayAll(header, genesis, turns, lines);
 }
 
 function withoutType(item: Extract<ExportItem, { kind: "turn" }>): Turn {

@@ -1,5 +1,4 @@
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import {
   applyDeltasInPlace,
   canonicalWithChecksum,
@@ -55,10 +54,26 @@ export type ExportItem =
   | { kind: "save_point"; line: number; savePoint: SavePointLine }
   | { kind: "end"; line: number; turns: number; snapshots: number; savePoints: number };
 
-/** The lines of a file, numbered from 1, read a line at a time. */
+/**
+ * The lines of a file, read a chunk at a time: split at `\n`, a `\r` before it dropped (a file
+ * saved with Windows line ends reads the same). A line of JSON holds no raw line break, so this
+ * is the whole of what readline would do here, at a fraction of its cost a line. The lines of a
+ * chunk are handed out without returning to the event loop: chunks of 64 KB (some 40 turns) let
+ * it run often enough to keep feeding an import's COPY to the database; with 1 MB chunks the
+ * database waited for its rows.
+ */
 export async function* fileLines(path: string): AsyncGenerator<string> {
-  const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Infinity });
-  for await (const line of lines) yield line;
+  let rest = "";
+  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 16 })) {
+    const text = rest + (chunk as string);
+    let start = 0;
+    for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+      yield text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+      start = end + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest !== "") yield rest.endsWith("\r") ? rest.slice(0, -1) : rest;
 }
 
 function parse(text: string, line: number): unknown {

@@ -166,8 +166,13 @@ async function insertTurns(db: Db, chunk: Turn[]): Promise<void> {
       "input" jsonb, "resolution" jsonb, "events" jsonb, "deltas" jsonb, "narration" jsonb)`);
 }
 
-function checkBatch(universeId: string, batch: AppendBatch): void {
-  batch.turns.forEach((turn: Turn, i) => {
+/** What checkBatch and undoMarks read of a batch: an append's, or an import's (ImportBatch). */
+type BatchShape = Omit<AppendBatch, "turns"> & {
+  turns: ReadonlyArray<Pick<Turn, "universeId" | "position" | "kind">>;
+};
+
+export function checkBatch(universeId: string, batch: BatchShape): void {
+  batch.turns.forEach((turn, i) => {
     if (turn.universeId !== universeId || turn.position !== batch.expectedHead + i + 1) {
       throw new RangeError(
         `turn ${turn.universeId}@${turn.position} does not follow ${universeId}@${batch.expectedHead + i} in the batch`,
@@ -197,14 +202,14 @@ async function conflict(db: Db, universeId: string, expectedHead: number): Promi
  * Pairs each undone position with the undo turn that undid it: the batch's undo turns in order,
  * one per position; any position left over is credited to the batch's last turn.
  */
-function undoMarks(batch: AppendBatch): Array<{ position: number; undoneBy: number }> {
+export function undoMarks(batch: BatchShape): Array<{ position: number; undoneBy: number }> {
   const undoTurns = batch.turns.filter((turn) => turn.kind === "undo").map((turn) => turn.position);
   const last = batch.expectedHead + batch.turns.length;
   return (batch.undone ?? []).map((position, i) => ({ position, undoneBy: undoTurns[i] ?? last }));
 }
 
 /** Own turns are marked in place; turns a branch shares with its parent get a mark of the branch's. */
-async function markUndone(
+export async function markUndone(
   db: Db,
   universeId: string,
   branchPosition: number,

@@ -1,6 +1,7 @@
 import type { Narration, Snapshot, Telling, Turn, UniverseState } from "@loom/shared";
 import { appendMany, appendTurns } from "./append.ts";
 import { Ancestry } from "./ancestry.ts";
+import { TimelineImports } from "./imports.ts";
 import { Records } from "./records.ts";
 import { indexedThrough, SearchIndexer, type SearchIndexOptions } from "./search-index.ts";
 import type { Db } from "./rows.ts";
@@ -13,6 +14,8 @@ import type {
   AppendRequest,
   AwayQuery,
   AwayTurns,
+  ImportBatch,
+  ImportStart,
   NewUniverse,
   SnapshotInfo,
   TurnJsonPage,
@@ -35,6 +38,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
   private readonly timelines: TimelineReader;
   private readonly states: StateReader;
   private readonly search: SearchIndexer;
+  private readonly imports: TimelineImports;
 
   constructor(
     readonly driver: "postgres" | "pglite",
@@ -48,9 +52,11 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     this.timelines = new TimelineReader(db, this.ancestry);
     this.states = new StateReader(db, this.ancestry);
     this.search = new SearchIndexer(db, searchIndex);
+    this.imports = new TimelineImports(db, driver, clock);
   }
 
   async close(): Promise<void> {
+    await this.imports.abortAll();
     await this.search.close();
     return this.onClose();
   }
@@ -100,6 +106,24 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     const outcomes = await appendMany(this.db, requests);
     this.search.notify(requests.filter((_, i) => outcomes[i]!.ok).map((request) => request.universeId));
     return outcomes;
+  }
+
+  beginImport(start: ImportStart): Promise<{ importId: string; universe: UniverseRecord }> {
+    return this.imports.begin(start);
+  }
+
+  importBatch(importId: string, batch: ImportBatch): Promise<{ head: number }> {
+    return this.imports.write(importId, batch);
+  }
+
+  async commitImport(importId: string): Promise<UniverseRecord> {
+    const universe = await this.imports.commit(importId);
+    this.search.notify([universe.id]);
+    return universe;
+  }
+
+  abortImport(importId: string): Promise<void> {
+    return this.imports.abort(importId);
   }
 
   settleSearchIndex(): Promise<void> {

@@ -17,6 +17,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { installNativeSha256 } from "../native-sha256.ts";
+import { noDelaySockets } from "./postgres-socket.ts";
 import { DrizzleTurnStore } from "./drizzle-turn-store.ts";
 import { DrizzleAccountStore } from "./accounts.ts";
 import type { AccountStore } from "../auth/account-store.ts";
@@ -139,6 +140,7 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
       onnotice: () => {},
       connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
       backoff: reconnectBackoff,
+      ...({ socket: noDelaySockets() } as object),
       connection: {
         statement_timeout: timeoutMs,
         lock_timeout: timeoutMs,

@@ -620,6 +620,109 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect(await store.turnJsonPage(built.id, 11, 11)).toEqual({ json: "", turns: 0, last: 11 });
     });
 
+    it("rule 20: an import writes a timeline in one transaction; committed, it reads as the appended one, undo marks, snapshots and search included", async () => {
+      // given a timeline appended the ordinary way, its last turn undoing a turn of an earlier batch
+      const source = await small(120, { narrate: true });
+      const [undo] = source.campaign.take(1);
+      const inverse = {
+        ...undo!,
+        kind: "undo" as const,
+        input: { targetPosition: 90 },
+        deltas: invertDeltas(source.turns[89]!.deltas),
+      };
+      await store.appendTurns(source.id, { expectedHead: 120, turns: [inverse], undone: [90] });
+      const appended = await store.turnsBetween(source.id, 0, 121);
+      const snapshot = (await store.getSnapshotAtOrBefore(source.id, 100))!;
+      // when its turns are imported as a new universe in two batches, the undo in the second
+      const id = freshId("imported");
+      const begun = await store.beginImport({
+        universe: { id, name: "Imported", createdBy: "gm" },
+        genesis: source.campaign.genesis,
+      });
+      expect(begun.universe).toMatchObject({ id, headPosition: 0, parentId: null });
+      const turns = appended.map((turn) => ({ ...turn, universeId: id, id: freshId("turn") }));
+      await store.importBatch(begun.importId, {
+        expectedHead: 0,
+        turns: turns.slice(0, 100),
+        snapshots: [{ ...snapshot, universeId: id }],
+      });
+      expect(
+        await store.importBatch(begun.importId, { expectedHead: 100, turns: turns.slice(100), undone: [90] }),
+      ).toEqual({ head: 121 });
+      expect(await store.commitImport(begun.importId)).toMatchObject({ id, headPosition: 121 });
+      // then it reads back as the appended timeline, with its own ids
+      expect(await store.headPosition(id)).toBe(121);
+      expect(await store.turnsBetween(id, 0, 121)).toEqual(turns);
+      expect((await store.getTurn(id, 90))?.status).toBe("undone");
+      expect((await store.listSnapshots(id)).map((s) => [s.position, s.checksum])).toEqual([
+        [0, checksum(source.campaign.genesis)],
+        [100, snapshot.checksum],
+      ]);
+      await expect(store.verifySnapshot(id, 100)).resolves.toBeUndefined();
+      expect((await store.stateAt(id, 121)).checksum).toBe((await store.stateAt(source.id, 121)).checksum);
+      const word = String(turns[41]!.narration!.text).split(" ")[0]!;
+      expect((await store.timeline(id, { q: word, limit: 500 })).turns.map((t) => t.position)).toContain(42);
+      await store.settleSearchIndex();
+      expect((await store.timeline(id, { q: word, limit: 500 })).turns.map((t) => t.position)).toContain(42);
+      // and a branch imported by reference continues its parent
+      const branch = freshId("imported-branch");
+      const again = await store.beginImport({
+        universe: { id: branch, name: "Imported branch", createdBy: "gm" },
+        parentId: id,
+        position: 100,
+      });
+      expect(again.universe).toMatchObject({
+        id: branch,
+        parentId: id,
+        branchPosition: 100,
+        headPosition: 100,
+      });
+      const own = turns.slice(100, 110).map((turn) => ({ ...turn, universeId: branch, id: freshId("turn") }));
+      await store.importBatch(again.importId, { expectedHead: 100, turns: own, undone: [95] });
+      await store.commitImport(again.importId);
+      expect(await store.headPosition(branch)).toBe(110);
+      expect((await store.getTurn(branch, 95))?.status).toBe("undone");
+      expect((await store.getTurn(id, 95))?.status).toBe("applied");
+      expect((await store.getTurn(branch, 105))?.id).toBe(own[4]!.id);
+    });
+
+    it("rule 20b: an import abandoned, or one whose batch is refused, leaves nothing behind", async () => {
+      const source = await small(60);
+      const import_ = async (name: string) => {
+        const id = freshId(name);
+        const begun = await store.beginImport({
+          universe: { id, name, createdBy: "gm" },
+          genesis: source.campaign.genesis,
+        });
+        const turns = source.turns.map((turn) => ({ ...turn, universeId: id, id: freshId("turn") }));
+        await store.importBatch(begun.importId, { expectedHead: 0, turns: turns.slice(0, 30) });
+        return { id, importId: begun.importId, turns };
+      };
+      // given an import with a batch written, abandoned
+      const abandoned = await import_("abandoned");
+      await store.abortImport(abandoned.importId);
+      // then neither the universe nor its turns exist (a turn row needs its universe's)
+      expect(await store.getUniverse(abandoned.id)).toBeNull();
+      await expect(store.turnsBetween(abandoned.id, 0, 30)).rejects.toBeInstanceOf(NotFoundError);
+      // given one whose next batch does not follow its head
+      const refused = await import_("refused");
+      await expect(
+        store.importBatch(refused.importId, { expectedHead: 31, turns: refused.turns.slice(31, 40) }),
+      ).rejects.toBeInstanceOf(AppendConflictError);
+      // then the import is over, and nothing of it was kept
+      await expect(store.commitImport(refused.importId)).rejects.toThrow();
+      await store.abortImport(refused.importId);
+      expect(await store.getUniverse(refused.id)).toBeNull();
+      // and a duplicate turn id (the database's own refusal) ends it the same way
+      const duplicate = await import_("duplicate");
+      const twice = { ...duplicate.turns[30]!, id: duplicate.turns[0]!.id };
+      await expect(
+        store.importBatch(duplicate.importId, { expectedHead: 30, turns: [twice] }),
+      ).rejects.toThrow();
+      await store.abortImport(duplicate.importId);
+      expect(await store.getUniverse(duplicate.id)).toBeNull();
+    });
+
     it("rule 14: unknown universes and positions beyond the head are not found", async () => {
       const missing = freshId("missing");
       await expect(store.headPosition(missing)).rejects.toBeInstanceOf(NotFoundError);

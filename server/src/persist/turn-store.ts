@@ -101,6 +101,32 @@ export interface AppendBatch {
   undone?: number[];
 }
 
+/**
+ * A turn whose JSON members are already JSON text, as an import has them: the store writes the
+ * text as it is, and the reader's parsed values need not live until their batch is written (held
+ * a batch long, they cost more in collections than their serializing does).
+ */
+export type EncodedTurn = Omit<Turn, "input" | "resolution" | "events" | "deltas" | "narration"> & {
+  json: {
+    input: string;
+    resolution: string | null;
+    events: string;
+    deltas: string;
+    narration: string | null;
+  };
+};
+
+/** A batch of an import (TimelineStore.importBatch): an append's, its turns as they are or encoded. */
+export type ImportBatch = Omit<AppendBatch, "turns"> & { turns: Array<Turn | EncodedTurn> };
+
+/**
+ * Where an imported timeline starts: a new universe from its genesis state, or a branch of a
+ * universe in this database at a position (copy-on-write, as `branchUniverse`).
+ */
+export type ImportStart =
+  | { universe: NewUniverse; genesis: UniverseState }
+  | { universe: NewUniverse; parentId: string; position: number };
+
 /** A stale head or a duplicate position: nothing of the batch was written. */
 export class AppendConflictError extends Error {
   constructor(
@@ -218,6 +244,19 @@ export interface TimelineStore {
    * errors, so it crosses a worker boundary intact).
    */
   appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]>;
+  /**
+   * A whole timeline written in one transaction (an import): `beginImport` creates the universe
+   * (or the branch) in it; `importBatch` adds turns, snapshots and undo marks in position order,
+   * with appendTurns' checks, written in bulk; `commitImport` makes all of it visible at once.
+   * `abortImport`, a batch that fails, or a caller that goes away leaves nothing of it. Runs,
+   * sessions and progression are not projected: they are records of this database's own play,
+   * and a universe just created has no runs. Until it ends nothing of it is visible, and on the
+   * embedded database (one connection) other queries wait for it.
+   */
+  beginImport(start: ImportStart): Promise<{ importId: string; universe: UniverseRecord }>;
+  importBatch(importId: string, batch: ImportBatch): Promise<{ head: number }>;
+  commitImport(importId: string): Promise<UniverseRecord>;
+  abortImport(importId: string): Promise<void>;
   /**
    * Full-text search is indexed behind the log (search-index.ts): a search finds a persisted turn
    * at once, and reads its document from the index once the indexer has passed it. This waits

@@ -1,0 +1,61 @@
+import type { Socket } from "node:net";
+import { describe, expect, it } from "vitest";
+import postgres from "postgres";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { copyRows } from "./copy.ts";
+import { noDelaySockets } from "./postgres-socket.ts";
+import type { Db } from "./rows.ts";
+import * as schema from "./schema.ts";
+
+const databaseUrl = process.env.DATABASE_URL;
+
+// Pins the two postgres.js behaviours Loom's Postgres adapter leans on outside its declared API:
+// the `socket` option (sockets without Nagle's delay) and COPY's stream (copy.ts). CI refuses to
+// run without DATABASE_URL (scripts/test.mjs), so this is never skipped there.
+describe.skipIf(!databaseUrl)("postgres.js sockets and COPY", () => {
+  it("connects through noDelaySockets, with TCP_NODELAY, and COPY reports both success and a refusal", async () => {
+    // given a client whose sockets come from noDelaySockets
+    const made: Socket[] = [];
+    const factory = noDelaySockets();
+    const client = postgres(databaseUrl!, {
+      max: 1,
+      onnotice: () => {},
+      ...({
+        socket: (target: Parameters<typeof factory>[0]) => made[made.push(factory(target)) - 1],
+      } as object),
+    });
+    const db = drizzle({ client, schema }) as unknown as Db;
+    try {
+      // when it queries, then its one connection is the factory's socket, Nagle's algorithm off
+      expect(await client`select 1 as one`).toEqual([{ one: 1 }]);
+      expect(made).toHaveLength(1);
+      expect(
+        (made[0] as Socket & { [key: symbol]: unknown })[
+          Object.getOwnPropertySymbols(made[0]).find((s) => s.description === "kSetNoDelay")!
+        ],
+      ).toBe(true);
+      // and rows copied in a transaction are there, a second COPY right after the first too
+      await db
+        .transaction(async (tx) => {
+          await tx.execute("create temporary table copied (n integer primary key, note text) on commit drop");
+          await copyRows(tx, "postgres", "copied", ["n", "note"], "1\tone\n2\t\\N\n");
+          await copyRows(tx, "postgres", "copied", ["n", "note"], "3\ttab\\there\n");
+          const rows = await tx.execute("select n, note from copied order by n");
+          expect([...(rows as Array<{ n: number; note: string | null }>)]).toEqual([
+            { n: 1, note: "one" },
+            { n: 2, note: null },
+            { n: 3, note: "tab\there" },
+          ]);
+          // and a COPY the database refuses at its last row rejects, rather than never finishing
+          await expect(
+            copyRows(tx, "postgres", "copied", ["n", "note"], "4\tfour\n1\tagain\n"),
+          ).rejects.toThrow(/duplicate key/);
+        })
+        .catch((error: unknown) => {
+          if (!/duplicate key|current transaction is aborted/.test(String(error))) throw error;
+        });
+    } finally {
+      await client.end();
+    }
+  });
+});
