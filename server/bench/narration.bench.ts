@@ -15,8 +15,7 @@ import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type NarratorConfig } from "../src/config.ts";
 import { startLoomServer } from "../src/app.ts";
-import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
-import type { Readable } from "node:stream";
+import { spawn, type ChildProcess } from "node:child_process";
 import { between, loopBusy, quantile } from "../src/metrics.ts";
 import { readServerMetrics } from "../../loadtest/src/server-metrics.ts";
 import { pinnedCommand, pinPlan, pinSelf, type PinPlan } from "../../loadtest/src/pin.ts";
@@ -52,21 +51,26 @@ interface Played {
   firstChunk: Array<[number, number]>;
 }
 
-/** A TypeScript script with its argument, in a process that stands for another machine. */
-function elsewhere(script: string, argument: unknown): ChildProcessByStdio<null, Readable, null> {
-  const [command, ...args] = pinnedCommand(
-    [process.execPath, "--import", "tsx", script, JSON.stringify(argument)],
-    PINNED?.load,
-  );
-  const child = spawn(command!, args, { stdio: ["ignore", "pipe", "inherit"] });
+/** Lowers a process that stands for another machine to ELSEWHERE_NICE. */
+function elsewhere(child: ChildProcess): void {
   if (ELSEWHERE_NICE !== 0 && child.pid !== undefined) setPriority(child.pid, ELSEWHERE_NICE);
-  return child;
 }
 
 /** Ten players acting for SECONDS against `url`, from a process of their own (narration-players.ts). */
 async function play(url: string): Promise<Played> {
   const plan = { url, players: PLAYERS, perPlayerPerSecond: PER_PLAYER_PER_SECOND, seconds: SECONDS };
-  const child = elsewhere(join(import.meta.dirname, "narration-players.ts"), plan);
+  const [command, ...args] = pinnedCommand(
+    [
+      process.execPath,
+      "--import",
+      "tsx",
+      join(import.meta.dirname, "narration-players.ts"),
+      JSON.stringify(plan),
+    ],
+    PINNED?.load,
+  );
+  const child = spawn(command!, args, { stdio: ["ignore", "pipe", "inherit"] });
+  elsewhere(child);
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -93,7 +97,18 @@ async function startEndpoint(): Promise<Endpoint> {
     chunks: ["The runner ", "sprints on ", "through the rain."],
     chunkDelayMs: 5,
   };
-  const child = elsewhere(join(import.meta.dirname, "../src/narrator/testing/chat-process.ts"), behaviour);
+  const [command, ...args] = pinnedCommand(
+    [
+      process.execPath,
+      "--import",
+      "tsx",
+      join(import.meta.dirname, "../src/narrator/testing/chat-process.ts"),
+      JSON.stringify(behaviour),
+    ],
+    PINNED?.load,
+  );
+  const child = spawn(command!, args, { stdio: ["ignore", "pipe", "inherit"] });
+  elsewhere(child);
   const line = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {
