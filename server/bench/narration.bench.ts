@@ -6,10 +6,7 @@
 //
 // The endpoint and the players stand for other machines (a model server, the players' devices);
 // on a machine of two cores they share the server's, so they run at a lower priority
-// (LOOM_BENCH_ELSEWHERE_NICE, default 10; 0 to run them as the server runs). LOOM_BENCH_PIN=1
-// goes further: the server (this process, its chat thread included) is pinned to the upper half
-// of the cores and they to the lower half (taskset; two cores: the server on core 1), as the
-// load test's --pin does.
+// (LOOM_BENCH_ELSEWHERE_NICE, default 10; 0 to run them as the server runs).
 import { mkdtempSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +15,6 @@ import { startLoomServer } from "../src/app.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { between, loopBusy, quantile } from "../src/metrics.ts";
 import { readServerMetrics } from "../../loadtest/src/server-metrics.ts";
-import { pinnedCommand, pinPlan, pinSelf, type PinPlan } from "../../loadtest/src/pin.ts";
 
 const PLAYERS = 10;
 const PER_PLAYER_PER_SECOND = 20;
@@ -27,14 +23,6 @@ const SECONDS = 5;
 const ROUNDS = Number(process.env.LOOM_BENCH_ROUNDS ?? 3);
 /** The niceness of the processes that stand for other machines. */
 const ELSEWHERE_NICE = Number(process.env.LOOM_BENCH_ELSEWHERE_NICE ?? 10);
-/** The server's cores and the other machines' cores, when LOOM_BENCH_PIN=1; else null. */
-const PINNED = ((): PinPlan | null => {
-  if (process.env.LOOM_BENCH_PIN !== "1") return null;
-  const plan = pinPlan();
-  if ("problem" in plan) throw new Error(`LOOM_BENCH_PIN=1: ${plan.problem}`);
-  pinSelf(plan.server);
-  return plan;
-})();
 /** Which phases run (comma-separated off, template, openai): one alone, to profile it. */
 const PHASES = new Set((process.env.LOOM_BENCH_PHASES ?? "off,template,openai").split(","));
 
@@ -59,17 +47,11 @@ function elsewhere(child: ChildProcess): void {
 /** Ten players acting for SECONDS against `url`, from a process of their own (narration-players.ts). */
 async function play(url: string): Promise<Played> {
   const plan = { url, players: PLAYERS, perPlayerPerSecond: PER_PLAYER_PER_SECOND, seconds: SECONDS };
-  const [command, ...args] = pinnedCommand(
-    [
-      process.execPath,
-      "--import",
-      "tsx",
-      join(import.meta.dirname, "narration-players.ts"),
-      JSON.stringify(plan),
-    ],
-    PINNED?.load,
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(import.meta.dirname, "narration-players.ts"), JSON.stringify(plan)],
+    { stdio: ["ignore", "pipe", "inherit"] },
   );
-  const child = spawn(command!, args, { stdio: ["ignore", "pipe", "inherit"] });
   elsewhere(child);
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
@@ -97,17 +79,16 @@ async function startEndpoint(): Promise<Endpoint> {
     chunks: ["The runner ", "sprints on ", "through the rain."],
     chunkDelayMs: 5,
   };
-  const [command, ...args] = pinnedCommand(
+  const child = spawn(
+    process.execPath,
     [
-      process.execPath,
       "--import",
       "tsx",
       join(import.meta.dirname, "../src/narrator/testing/chat-process.ts"),
       JSON.stringify(behaviour),
     ],
-    PINNED?.load,
+    { stdio: ["ignore", "pipe", "inherit"] },
   );
-  const child = spawn(command!, args, { stdio: ["ignore", "pipe", "inherit"] });
   elsewhere(child);
   const line = await new Promise<string>((resolve, reject) => {
     let out = "";
@@ -214,7 +195,6 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
       mode: process.env.DATABASE_URL ? "postgres+redis" : "embedded",
       rate_actions_per_s: PLAYERS * PER_PLAYER_PER_SECOND,
       endpoint_and_players_nice: ELSEWHERE_NICE,
-      pinned: PINNED ? { server_cpus: PINNED.server, endpoint_and_players_cpus: PINNED.load } : null,
       endpoint_latency_ms: 300,
       off_act_to_ack_p50_ms: p(off.latencies, 50),
       off_act_to_ack_p99_ms: p(off.latencies, 99),
