@@ -31,6 +31,7 @@ export default tseslint.config(
       ".tmp/**",
       "coverage/**",
       "node_modules/**",
+      "vendor/**",
       "data/**",
       "migrations/**",
       "**/*.js",
