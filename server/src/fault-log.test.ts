@@ -82,7 +82,10 @@ describe("fault log", () => {
   it("tells a dependency that is down from a request or a bug, on the drivers' own errors", async () => {
     // nothing listens on port 1: the driver's own refusal
     const nowhere = postgres("postgres://postgres@127.0.0.1:1/test", { connect_timeout: 2, max: 1 });
-    const refused = await nowhere`select 1`.then(() => null, (error: unknown) => error);
+    const refused = await nowhere`select 1`.then(
+      () => null,
+      (error: unknown) => error,
+    );
     await nowhere.end();
     expect(isDependencyFailure(refused)).toBe(true);
     expect(isDependencyFailure(diskFull())).toBe(true);
