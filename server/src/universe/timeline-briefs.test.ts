@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   applyDeltasInPlace,
+  buildCharacter,
   emptyState,
   factPath,
   invertDeltas,
@@ -39,26 +40,15 @@ const fact = (id: string) => ({
   sourcePosition: 0,
   supersededAt: null,
 });
-const character = {
-  id: "mara",
+const character = buildCharacter("mara", "p1", {
   name: "Mara",
-  playerId: "p1",
   highConcept: "",
   trouble: "",
   aspects: [],
   skills: {},
-  stress: { physical: [false, false], mental: [false, false] },
-  consequences: { mild: null, moderate: null, severe: null },
-  fatePoints: 3,
   refresh: 3,
-  inventory: {},
-  conditions: [],
-  resources: {},
-  takenOut: false,
-  conceded: false,
-  gmNotes: "",
-  private: { notes: "", secrets: [] },
-};
+  notes: "",
+});
 
 const set = (path: string, value: unknown, prev?: unknown): Delta =>
   prev === undefined ? { op: "set", path, value: value } : { op: "set", path, value: value, prev: prev };
