@@ -81,12 +81,12 @@ export interface ClientOptions {
   maxHeldCommands?: number;
 }
 
-/** A join refusal no other attempt will change: the session stops rejoining. */
 /** joinUniverse waits out an `unavailable` whose Retry-After is at most this long… */
 const JOIN_RETRY_AFTER_MS = 2_000;
 /** …for at most this long in all. */
 const JOIN_RETRY_BUDGET_MS = 5_000;
 
+/** A join refusal no other attempt will change: the session stops rejoining. */
 const FINAL_REFUSALS = new Set([
   "unauthorized",
   "token_expired",

@@ -11,11 +11,10 @@ import {
 } from "@loom/shared";
 import { services } from "../services.ts";
 import { log } from "../log.ts";
-import { describeError } from "../describe-error.ts";
+import { describeError, safeMessage } from "../describe-error.ts";
 import { AuthError } from "../auth/tokens.ts";
 import { DamagedSnapshotError } from "../persist/turn-store.ts";
 import { errorClass, isDependencyFailure } from "../fault-log.ts";
-import { safeMessage } from "../describe-error.ts";
 
 /** An HTTP failure with a stable code: `{ error: { code, message } }` with the given status. */
 export class ApiError extends Error {
@@ -139,6 +138,12 @@ function warnRefused(request: string, error: unknown, now = Date.now()): void {
   });
 }
 
+/** 503 `unavailable`, with when to try again. */
+function unavailable(res: Response, message: string, retryAfterSeconds: number): void {
+  res.setHeader("Retry-After", String(retryAfterSeconds));
+  res.status(503).json({ error: { code: RejectionCode.Unavailable, message } });
+}
+
 export function errorHandler(error: unknown, req: Request, res: Response, next: NextFunction): void {
   if (res.headersSent) {
     log.error(`${req.method} ${req.path} failed after its answer began: ${describeError(error)}`);
@@ -164,8 +169,7 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   ) {
     // the universe cannot be opened now: its owner is moving (a second), or its live store lost
     // data and its last owner or an operator must act (see README, "When Redis loses its data")
-    res.setHeader("Retry-After", error.name === "LiveStoreLostError" ? "30" : "1");
-    res.status(503).json({ error: { code: RejectionCode.Unavailable, message: error.message } });
+    unavailable(res, error.message, error.name === "LiveStoreLostError" ? 30 : 1);
     return;
   }
   if (status === 413) {
@@ -188,13 +192,7 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   if (isDependencyFailure(error)) {
     // the database or the live store is down or restarting: not this request's fault, nor a bug
     warnRefused(`${req.method} ${req.path}`, error);
-    res.setHeader("Retry-After", "1");
-    res.status(503).json({
-      error: {
-        code: RejectionCode.Unavailable,
-        message: `a dependency is unavailable (${errorClass(error)}); retry`,
-      },
-    });
+    unavailable(res, `a dependency is unavailable (${errorClass(error)}); retry`, 1);
     return;
   }
   log.error(`${req.method} ${req.path} failed: ${describeError(error)}`);
