@@ -63,8 +63,6 @@ export function pinRun(options: { pin?: boolean; isolate: boolean; url?: string 
   const plan = pinPlan();
   if ("problem" in plan) throw new Error(plan.problem);
   pinSelf(plan.load);
-  const load = allowedCpus(process.pid);
-  if (load !== null && load !== plan.load)
-    throw new Error(`the load generator runs on CPU ${load}, not ${plan.load}, after pinning`);
+  checkPinned(process.pid, plan.load, "the load generator");
   return plan;
 }
