@@ -17,6 +17,8 @@ const USAGE = `npm run loadtest -- [options]
                      the clients in this process
   --pin              with --isolate: pin the servers to the upper half of the cores and the
                      clients to the lower half (taskset; on two cores: server 1, clients 0)
+  --hog N            measure each phase a second time with N busy processes (one core each)
+                     beside it; print how much act→turn p99 grew, Loom's growth ÷ the bare room's
   --find-max         search the highest actions/s with act→turn p99 within budget
     --rates a,b,…    per-character rates to step through (default 0.25,0.5,1,2,3,4,6,8,10,15,20,30)
     --step S         seconds per step (default 10)
@@ -47,6 +49,7 @@ async function main(): Promise<number> {
       baseline: { type: "boolean", default: false },
       isolate: { type: "boolean", default: false },
       pin: { type: "boolean", default: false },
+      hog: { type: "string" },
       "find-max": { type: "boolean", default: false },
       rates: { type: "string" },
       step: { type: "string" },
@@ -92,6 +95,7 @@ async function main(): Promise<number> {
     rate: number(values.rate, "rate", DEFAULT_OPTIONS.rate),
     durationS: number(values.duration, "duration", DEFAULT_OPTIONS.durationS),
     warmupS: number(values.warmup, "warmup", 0),
+    hog: Math.floor(number(values.hog, "hog", 0)),
   });
   process.stderr.write(`${describeLoad(report)}\n`);
   process.stdout.write(`${JSON.stringify(report)}\n`);

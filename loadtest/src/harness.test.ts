@@ -143,6 +143,47 @@ describe("load test harness", () => {
     120_000,
   );
 
+  it("--hog measures each phase again beside busy processes and compares the degradations", () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "loadtest/src/cli.ts",
+        ...["--isolate", "--baseline", "--hog", "1", "--universes", "1", "--characters", "4"],
+        ...["--spectators", "0", "--rate", "2", "--duration", "2"],
+      ],
+      { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8", timeout: 90_000 },
+    );
+    expect(run.status, run.stderr.slice(-2000)).toBe(0);
+    const report = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as LoadReport;
+    for (const phase of [report.loom, report.bare!]) {
+      expect(phase.contended?.hog).toBe(1);
+      expect(phase.contended?.window.acked).toBeGreaterThan(0);
+      expect(phase.contended?.window.latencyMs.actToTurn.count).toBe(phase.contended?.window.acked);
+      // the busy process's core is the machine's, not the server's nor the load generator's
+      expect(phase.contended!.window.cpu.machineBusy).toBeGreaterThan(
+        phase.contended!.window.cpu.loadGenerator / 2,
+      );
+    }
+    expect(report.loom.contended?.server?.acts.count).toBe(report.loom.contended?.window.acked);
+    const { loom, bare, ratio } = report.contention!;
+    expect(loom).toBeGreaterThan(0);
+    expect(bare).toBeGreaterThan(0);
+    expect(ratio).toBeCloseTo(loom / bare!, 2);
+    expect(typeof report.targets.contentionWithinBudget).toBe("boolean");
+    // both windows' turns are in the integrity check: the fleet's whole history
+    expect(report.loom.integrity.ackedTurns).toBe(
+      report.loom.window.acked + report.loom.contended!.window.acked,
+    );
+    expect(report.loom.integrity.ok).toBe(true);
+    expect(run.stderr).toMatch(/\[loom\] the same load with 1 busy process beside it/);
+    expect(run.stderr).toMatch(/with 1 busy core beside it: \d+ acked, act→turn p50/);
+    expect(run.stderr).toMatch(
+      /under contention act→turn p99 grew ×[\d.]+ \(Loom\), ×[\d.]+ \(bare\); Loom ÷ bare [\d.]+/,
+    );
+  }, 120_000);
+
   it("--pin refuses a run whose servers it would not start", () => {
     expect(() => pinRun({ pin: true, isolate: false })).toThrow(/--pin needs --isolate/);
     expect(() => pinRun({ pin: true, isolate: true, url: "http://127.0.0.1:1" })).toThrow(/no --url/);

@@ -5,6 +5,7 @@ import { drain, drive } from "./load.ts";
 import { Recorder, type WindowReport } from "./recorder.ts";
 import { rateLimitFor, remoteLoomTarget, startBareTarget, startLoomTarget, type Target } from "./targets.ts";
 import { round } from "./histogram.ts";
+import { startHog } from "./hog.ts";
 import { pinRun, type PinPlan } from "./pin.ts";
 import { readServerMetrics, serverWindow, type ServerWindow } from "./server-metrics.ts";
 
@@ -28,6 +29,11 @@ export interface LoadOptions {
   gmRate: number;
   jitter: number;
   seed: number;
+  /**
+   * Busy processes (one core each) beside a second window of each phase, after the quiet one:
+   * how much the latency degrades when the server has to wait for a core (0: no second window).
+   */
+  hog?: number;
 }
 
 export const DEFAULT_OPTIONS: LoadOptions = {
@@ -53,6 +59,8 @@ export interface PhaseReport {
   window: WindowReport;
   /** The server's own timings over the window (null when it has no GET /metrics.json). */
   server: ServerWindow | null;
+  /** The same load again with `hog` busy processes beside it (see LoadOptions.hog). */
+  contended?: { hog: number; window: WindowReport; server: ServerWindow | null };
   integrity: IntegrityReport;
 }
 
@@ -73,12 +81,19 @@ export interface LoadReport {
   bare?: PhaseReport;
   /** Loom ÷ bare, same clients and machine. */
   ratios?: { throughput: number; p99: number };
+  /**
+   * act→turn p99 with the hog ÷ without it, per target; `ratio` is Loom's ÷ the bare room's
+   * (how much more Loom degrades under contention than the bare room does).
+   */
+  contention?: { loom: number; bare?: number; ratio?: number };
   targets: {
     lossless: boolean;
     p99WithinBudget: boolean | null;
     persistedP99Within1s: boolean;
     /** No session was closed by the server (a closed room stops the timeline for its members). */
     noDroppedSessions: boolean;
+    /** Loom's degradation under the hog ≤ 1.5× the bare room's (null: no --hog with --baseline). */
+    contentionWithinBudget: boolean | null;
   };
   ok: boolean;
 }
@@ -158,6 +173,7 @@ async function runPhase(target: Target, options: LoadOptions, log: Log): Promise
     const before = await readServerMetrics(target.url);
     const window = await measureWindow(fleet, target.name, options, random, log, target.pid);
     const server = serverWindow(before, await readServerMetrics(target.url));
+    const contended = options.hog ? await measureContended(fleet, target, options, random, log) : undefined;
     const integrity = await checkIntegrity(fleet);
     const members = {
       players: fleet.players.length,
@@ -166,9 +182,40 @@ async function runPhase(target: Target, options: LoadOptions, log: Log): Promise
       dropped: fleet.dropped(),
     };
     await fleet.leave();
-    return { target: target.name, mode: target.mode, setupS, members, window, server, integrity };
+    return {
+      target: target.name,
+      mode: target.mode,
+      setupS,
+      members,
+      window,
+      server,
+      ...(contended ? { contended } : {}),
+      integrity,
+    };
   } finally {
     await target.shutdown();
+  }
+}
+
+/** The phase's load once more, with `options.hog` cores kept busy by other processes meanwhile. */
+async function measureContended(
+  fleet: Fleet,
+  target: Target,
+  options: LoadOptions,
+  random: () => number,
+  log: Log,
+): Promise<NonNullable<PhaseReport["contended"]>> {
+  const hog = options.hog!;
+  log(`[${target.name}] the same load with ${hog} busy process${hog === 1 ? "" : "es"} beside it`);
+  // bounded even if this process dies mid-window: the hog ends itself a minute after the window
+  const hogs = await startHog(hog, (options.durationS + 60) * 1000);
+  try {
+    const before = await readServerMetrics(target.url);
+    const window = await measureWindow(fleet, `${target.name} +hog`, options, random, log, target.pid);
+    const server = serverWindow(before, await readServerMetrics(target.url));
+    return { hog, window, server };
+  } finally {
+    await hogs.stop();
   }
 }
 
@@ -203,6 +250,7 @@ export async function runLoadTest(
         p99: round(ratio(loom.window.latencyMs.actToTurn.p99, bare.window.latencyMs.actToTurn.p99), 3),
       }
     : undefined;
+  const contention = contentionOf(loom, bare);
   const lossless = loom.integrity.ok && (bare?.integrity.ok ?? true);
   return {
     scenario: {
@@ -219,6 +267,7 @@ export async function runLoadTest(
     loom,
     ...(bare ? { bare } : {}),
     ...(ratios ? { ratios } : {}),
+    ...(contention ? { contention } : {}),
     targets: {
       lossless,
       p99WithinBudget: ratios ? ratios.p99 <= 1.5 : null,
@@ -227,8 +276,24 @@ export async function runLoadTest(
       noDroppedSessions:
         Object.keys(loom.members.dropped).length === 0 &&
         Object.keys(bare?.members.dropped ?? {}).length === 0,
+      contentionWithinBudget: contention?.ratio === undefined ? null : contention.ratio <= 1.5,
     },
     ok: lossless,
+  };
+}
+
+/** How much each target's act→turn p99 grew with the hog beside it, and Loom's growth ÷ the bare room's. */
+function contentionOf(loom: PhaseReport, bare: PhaseReport | undefined): LoadReport["contention"] {
+  const growth = (phase: PhaseReport | undefined) =>
+    phase?.contended
+      ? round(ratio(phase.contended.window.latencyMs.actToTurn.p99, phase.window.latencyMs.actToTurn.p99), 3)
+      : undefined;
+  const loomGrowth = growth(loom);
+  if (loomGrowth === undefined) return undefined;
+  const bareGrowth = growth(bare);
+  return {
+    loom: loomGrowth,
+    ...(bareGrowth === undefined ? {} : { bare: bareGrowth, ratio: round(ratio(loomGrowth, bareGrowth), 3) }),
   };
 }
 

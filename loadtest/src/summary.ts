@@ -40,9 +40,22 @@ function phase(report: PhaseReport): string[] {
             (report.server.commits.failed > 0 ? `, ${report.server.commits.failed} FAILED` : ""),
         ]
       : []),
+    ...contended(report),
     `  integrity      ${i.ok ? "OK" : "FAILED"} (${i.source}): ${i.turnsStored} turns in ${i.universes} universes, ${i.ackedTurns} acknowledged; ` +
       `lost ${i.acked.lost}, duplicated ${i.acked.duplicated}, moved ${i.acked.moved}, gaps ${i.timeline.gaps}, ` +
       `member gaps ${i.members.gaps} / duplicates ${i.members.duplicates} / reordered ${i.members.reordered} / behind ${i.members.behind} / mismatched ${i.members.mismatched} of ${i.members.checked}`,
+  ];
+}
+
+/** The phase's second window, with busy processes beside it. */
+function contended(report: PhaseReport): string[] {
+  if (!report.contended) return [];
+  const { hog, window: w, server } = report.contended;
+  return [
+    `  with ${hog} busy core${hog === 1 ? "" : "s"} beside it: ${w.acked} acked, act→turn ${latency(w.latencyMs.actToTurn)}`,
+    `    act→persisted ${latency(w.latencyMs.actToPersisted)}; machine ${percent(w.cpu.machineBusy)} busy` +
+      (w.cpu.server === null ? "" : `, server ${w.cpu.server} cores`) +
+      (server ? `; in the server act→ack p50 ${server.acts.p50Ms} / p99 ${server.acts.p99Ms} ms` : ""),
   ];
 }
 
@@ -56,12 +69,21 @@ export function describeLoad(report: LoadReport): string {
     lines.push(
       `Loom ÷ bare: throughput ${report.ratios.throughput}, act→turn p99 ${report.ratios.p99} (target ≤ 1.5)`,
     );
+  const c = report.contention;
+  if (c)
+    lines.push(
+      `under contention act→turn p99 grew ×${c.loom} (Loom)` +
+        (c.ratio === undefined ? "" : `, ×${c.bare} (bare); Loom ÷ bare ${c.ratio} (target ≤ 1.5)`),
+    );
   const t = report.targets;
   lines.push(
     `targets: no lost/duplicated/reordered turn ${t.lossless ? "met" : "MISSED"}; ` +
       `p99 ≤ 1.5× bare ${t.p99WithinBudget === null ? "not measured (no --baseline)" : t.p99WithinBudget ? "met" : "MISSED"}; ` +
       `act→persisted p99 ≤ 1 s ${t.persistedP99Within1s ? "met" : "MISSED"}; ` +
-      `no session dropped by a server ${t.noDroppedSessions ? "met" : "MISSED"}`,
+      `no session dropped by a server ${t.noDroppedSessions ? "met" : "MISSED"}` +
+      (t.contentionWithinBudget === null
+        ? ""
+        : `; degrades ≤ 1.5× the bare room under contention ${t.contentionWithinBudget ? "met" : "MISSED"}`),
   );
   return lines.join("\n");
 }

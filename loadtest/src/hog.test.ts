@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
+import { processCpuMs } from "./cpu.ts";
+import { startHog } from "./hog.ts";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("CPU hog", () => {
+  it("keeps a core busy until stopped, and is gone after", async () => {
+    const hog = await startHog(1, 60_000);
+    const [pid] = hog.pids;
+    try {
+      await sleep(500);
+      // a busy loop, not a sleeping process: it has spent most of the half second on a core
+      expect(processCpuMs(pid!)).toBeGreaterThan(200);
+    } finally {
+      await hog.stop();
+    }
+    expect(alive(pid!)).toBe(false);
+  });
+
+  it("ends by itself at its deadline, so a load test that dies leaves nothing spinning", async () => {
+    const hog = await startHog(2, 300);
+    expect(hog.pids).toHaveLength(2);
+    const deadline = Date.now() + 10_000;
+    while (hog.pids.some(alive) && Date.now() < deadline) await sleep(50);
+    expect(hog.pids.filter(alive)).toEqual([]);
+    await hog.stop();
+  });
+});
