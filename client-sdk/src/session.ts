@@ -184,7 +184,8 @@ export class UniverseSession {
       this.emit("rejected", message);
     });
     room.onMessage(ServerMessage.Turn, (bytes: Uint8Array) => {
-      const turn = decodeTurnMessage(bytes);
+      // a room is named after its universe (the server creates it with the universe id)
+      const turn = decodeTurnMessage(bytes, room.roomId);
       // after a rejoin: held until the `recent` message (it tells what was missed, in order),
       // and a turn told before the rejoin or by that message is not told again
       if (!caughtUp) {

@@ -3,6 +3,7 @@
  * endpoint, frame codes, ROOM_DATA frames both ways and the JOIN_ROOM handshake. Pure functions
  * on bytes, so they run under k6 and under Node alike (the Node test drives a real server).
  */
+import { expandMemberTurn } from "../../shared/src/member-turn.ts";
 import { decodeAt, encodeInto, utf8Decode, type Packable } from "./msgpack.ts";
 
 export const Protocol = {
@@ -57,7 +58,7 @@ export function roomDataFrame(type: string, payload: Packable): Uint8Array {
 export type Frame =
   | { code: typeof Protocol.JOIN_ROOM; reconnectionToken: string; serializerId: string }
   | { code: typeof Protocol.ROOM_DATA; type: string | number; message: Packable }
-  /** Only `turn` messages are bytes: the turn's UTF-8 JSON, decoded here. */
+  /** Only `turn` messages are bytes: the turn's UTF-8 JSON (a member's compact form expanded), decoded here. */
   | { code: typeof Protocol.ROOM_DATA_BYTES; type: string | number; message: Packable }
   | { code: typeof Protocol.ERROR; errorCode: number; message: string }
   | { code: number };
@@ -85,7 +86,9 @@ export function parseFrame(bytes: Uint8Array): Frame {
   }
   if (code === Protocol.ROOM_DATA_BYTES) {
     const type = decodeAt(bytes, offset);
-    const message = JSON.parse(utf8Decode(bytes, type.offset, bytes.length)) as Packable;
+    const parsed = JSON.parse(utf8Decode(bytes, type.offset, bytes.length)) as unknown;
+    // players and spectators get the compact form (member-turn.ts); the room's id is not needed here
+    const message = (Array.isArray(parsed) ? expandMemberTurn(parsed, "") : parsed) as Packable;
     return { code, type: type.value as string | number, message };
   }
   if (code === Protocol.ERROR) {

@@ -9,6 +9,7 @@ export * from "./command.ts";
 export * from "./system-command.ts";
 export * from "./turn.ts";
 export * from "./protocol.ts";
+export * from "./member-turn.ts";
 export * from "./character.ts";
 export * from "./dice.ts";
 export * from "./fair-dice.ts";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { turnSchema, type Turn } from "./turn.ts";
+import { compactMemberTurn, expandMemberTurn } from "./member-turn.ts";
 import { deltaSchema } from "./delta.ts";
 import { LIMITS } from "./command.ts";
 import { rejectionCodeSchema, type RejectionCode } from "./rejection.ts";
@@ -109,18 +110,26 @@ const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
 /**
- * A `turn` message is a ROOM_DATA_BYTES frame whose payload is the turn's UTF-8 JSON, the same
- * document the HTTP timeline serves. The server encodes it once per audience; clients decode it
- * with the platform's JSON parser, which reads these string-heavy documents faster than
- * MessagePack does. Every member decodes every turn, so that cost is multiplied by the table's
- * size.
+ * A `turn` message is a ROOM_DATA_BYTES frame whose payload is UTF-8 JSON: for game masters the
+ * turn document the HTTP timeline serves (deltas included), for players and spectators its
+ * compact form (member-turn.ts: the same fields by position, without the deltas members never
+ * get). The server encodes it once per audience; clients decode it with the platform's JSON
+ * parser, which reads these string-heavy documents faster than MessagePack does. Every member
+ * decodes every turn, so that cost is multiplied by the table's size.
  */
 export function encodeTurnMessage(turn: Turn): Uint8Array {
   return utf8Encoder.encode(JSON.stringify(turn));
 }
 
-export function decodeTurnMessage(bytes: Uint8Array): Turn {
-  return JSON.parse(utf8Decoder.decode(bytes)) as Turn;
+/** A member's turn (see memberTurn on the server) as its `turn` message: the compact form. */
+export function encodeMemberTurnMessage(turn: Turn): Uint8Array {
+  return utf8Encoder.encode(JSON.stringify(compactMemberTurn(turn)));
+}
+
+/** Either form of a `turn` message, as the turn document; `universeId` is the receiver's room. */
+export function decodeTurnMessage(bytes: Uint8Array, universeId: string): Turn {
+  const parsed: unknown = JSON.parse(utf8Decoder.decode(bytes));
+  return Array.isArray(parsed) ? expandMemberTurn(parsed, universeId) : (parsed as Turn);
 }
 
 /** How many of the newest turns a joining member is sent; older history is paged over HTTP. */

@@ -51,7 +51,7 @@ function turnOf(
     position,
     id: `t${position}`,
     runId: null,
-    characterId: "characterId" in command ? (command.characterId) : null,
+    characterId: "characterId" in command ? command.characterId : null,
     playerId: actor.playerId,
     actor: actor.kind,
     kind: decision.kind,

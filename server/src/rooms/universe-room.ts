@@ -8,6 +8,7 @@ import {
   joinOptionsSchema,
   jsonValueProblem,
   MESSAGE_BOUNDS,
+  encodeMemberTurnMessage,
   encodeTurnMessage,
   reject,
   RejectionCode,
@@ -490,9 +491,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       }
     }
     const except = [...gms, ...[...ownersClients.values()].flatMap((entry) => entry.clients)];
-    this.broadcastBytes(ServerMessage.Turn, encodeTurnMessage(memberTurn(turn, SPECTATOR)), { except });
+    this.broadcastBytes(ServerMessage.Turn, encodeMemberTurnMessage(memberTurn(turn, SPECTATOR)), { except });
     for (const { member, clients } of ownersClients.values()) {
-      const own = encodeTurnMessage(memberTurn(turn, viewerOf(member, state)));
+      const own = encodeMemberTurnMessage(memberTurn(turn, viewerOf(member, state)));
       for (const client of clients) client.sendBytes(ServerMessage.Turn, own);
     }
     if (gms.length > 0) {
