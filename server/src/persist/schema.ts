@@ -212,14 +212,25 @@ export const turnSearchDocument = sql`to_tsvector('english'::regconfig, ${turnSe
 export const turnMajor = sql`"events" @> '[{"major":true}]'::jsonb`;
 
 /**
+ * The keys of the run and character indexes: a 16-byte hash of the id instead of its text (a
+ * UUID's text is 36 bytes, and each entry is paid on every append). A query states the hash of
+ * the id it wants, for the planner to use the index, and the id itself, which the row settles.
+ */
+export const turnRunKey = sql`(md5("run_id")::uuid)`;
+export const turnCharacterKey = sql`(md5("character_id")::uuid)`;
+/** An id's hash as those keys hold it. */
+export const idKey = (id: string) => sql`(md5(${id})::uuid)`;
+
+/**
  * One row per turn. `undone_by` is the position of the undo turn (in this universe) that marked
  * the row undone: a branch that shares the row but not that undo turn still sees it applied.
  *
  * Indexes, each paid for on every append: the primary key (also the timeline's order, and what
  * rejects a stale owner's write); turn ids unique through a 16-byte hash of the id rather than
- * the id itself; a run's turns by (run_id, position), without the universe since run ids are
- * unique (the universe is checked on the row); a character's turns by (universe, character,
- * position), so a character filter reads that character's rows however rare they are; the major
+ * the id itself; a run's turns by (hash of run_id, position) and a character's by (hash of
+ * character_id, position), so a filter on either reads that run's or character's rows however
+ * rare they are, without the universe, whose id is text and which the row settles (a character's
+ * rows in other universes are its universe's branches and ancestors, a few at most); the major
  * turns by (universe, position), partial (`turnMajor`), which "while you were away" reads newest
  * first and caps. Full-text search is not among them: it lives in `turn_search`, filled behind
  * the log (search-index.ts), because the English tsvector costs more than the rest of the insert.
@@ -251,10 +262,10 @@ export const turns = pgTable(
     primaryKey({ name: "turns_pkey", columns: [t.universeId, t.position] }),
     uniqueIndex("turns_id_idx").on(sql`(md5(${sql.identifier("id")})::uuid)`),
     index("turns_run_idx")
-      .on(t.runId, t.position)
+      .on(turnRunKey, t.position)
       .where(sql`${sql.identifier("run_id")} is not null`),
     index("turns_character_idx")
-      .on(t.universeId, t.characterId, t.position)
+      .on(turnCharacterKey, t.position)
       .where(sql`${sql.identifier("character_id")} is not null`),
     index("turns_major_idx").on(t.universeId, t.position).where(turnMajor),
   ],

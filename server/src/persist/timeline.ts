@@ -19,7 +19,7 @@ import { segmentOf, slices, undoneIn } from "./ancestry.ts";
 import type { Ancestry, Chain, Segment } from "./ancestry.ts";
 import { rowsOf, toTurn, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
-import { turnMajor, turnSearchDocument, turns } from "./schema.ts";
+import { idKey, turnCharacterKey, turnMajor, turnRunKey, turnSearchDocument, turns } from "./schema.ts";
 import { reindexTurns, searchCondition } from "./search-index.ts";
 import { NotFoundError } from "./turn-store.ts";
 import type {
@@ -382,8 +382,13 @@ function hasSearch(query: TimelineQuery): boolean {
 /** The query's filters but the text match itself, which depends on where the rows are read (searchCondition). */
 function filters(query: TimelineQuery): SQL[] {
   const where: SQL[] = [];
-  if (query.characterId !== undefined) where.push(eq(turns.characterId, query.characterId));
-  if (query.runId !== undefined) where.push(eq(turns.runId, query.runId));
+  if (query.characterId !== undefined)
+    where.push(
+      sql`${turnCharacterKey} = ${idKey(query.characterId)}`,
+      eq(turns.characterId, query.characterId),
+    );
+  if (query.runId !== undefined)
+    where.push(sql`${turnRunKey} = ${idKey(query.runId)}`, eq(turns.runId, query.runId));
   if (query.kind !== undefined) where.push(eq(turns.kind, query.kind));
   if (hasSearch(query)) {
     // isHiddenTurn (shared/src/visibility.ts) in SQL: such a turn is no match for a non-GM
