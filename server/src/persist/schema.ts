@@ -202,14 +202,14 @@ export const playSessions = pgTable(
  * The text a turn is found by (input text, event descriptions, narration), over a `turns` row (or
  * a row of the same column names), and its English tsvector: what a search matches a turn against.
  */
-export const turnSearchText = sql`coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', '')`;
+export const turnSearchText = sql`coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events"::jsonb, '$[*].description')::text || ' ' || coalesce("narration"->>'text', '')`;
 export const turnSearchDocument = sql`to_tsvector('english'::regconfig, ${turnSearchText})`;
 
 /**
  * The rows "while you were away" reads: turns with a major event. A query must state this
  * condition exactly for the planner to use the partial index `turns_major_idx`.
  */
-export const turnMajor = sql`"events" @> '[{"major":true}]'::jsonb`;
+export const turnMajor = sql`"events"::jsonb @> '[{"major":true}]'::jsonb`;
 
 /**
  * The keys of the run and character indexes: a 16-byte hash of the id instead of its text (a
@@ -251,12 +251,12 @@ export const turns = pgTable(
     runId: text("run_id"),
     characterId: text("character_id"),
     playerId: text("player_id"),
-    input: jsonb("input").$type<Record<string, unknown>>().notNull(),
-    resolution: jsonb("resolution").$type<Resolution>(),
-    events: jsonb("events").$type<TurnEvent[]>().notNull(),
-    deltas: jsonb("deltas").$type<Delta[]>().notNull(),
+    input: json("input").$type<Record<string, unknown>>().notNull(),
+    resolution: json("resolution").$type<Resolution>(),
+    events: json("events").$type<TurnEvent[]>().notNull(),
+    deltas: json("deltas").$type<Delta[]>().notNull(),
     /** Written once, when the narrator delivers (see setNarration). */
-    narration: jsonb("narration").$type<Narration>(),
+    narration: json("narration").$type<Narration>(),
   },
   (t) => [
     primaryKey({ name: "turns_pkey", columns: [t.universeId, t.position] }),

@@ -293,7 +293,7 @@ export class TimelineReader {
     const written = await this.db
       .update(turns)
       .set({
-        narration: sql`jsonb_set(${turns.narration}, '{retellings}', coalesce(${turns.narration}->'retellings', '[]'::jsonb) || ${appended}::jsonb)`,
+        narration: sql`jsonb_set(${turns.narration}::jsonb, '{retellings}', coalesce(${turns.narration}::jsonb->'retellings', '[]'::jsonb) || ${appended}::jsonb)::json`,
       })
       .where(and(at, isNotNull(turns.narration)))
       .returning({ position: turns.position });
@@ -330,7 +330,7 @@ export class TimelineReader {
       for (const [segmentId, list] of bySegment) {
         const values = sql.join(
           list.map(
-            ({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::jsonb)`,
+            ({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::json)`,
           ),
           sql`, `,
         );
@@ -394,7 +394,7 @@ function filters(query: TimelineQuery): SQL[] {
     // isHiddenTurn (shared/src/visibility.ts) in SQL: such a turn is no match for a non-GM
     if (query.searchPublic)
       where.push(
-        sql`not (coalesce(${turns.resolution} @> '{"hidden":true}'::jsonb, false) or ${turns.events} @> '[{"hidden":true}]'::jsonb)`,
+        sql`not (coalesce(${turns.resolution}::jsonb @> '{"hidden":true}'::jsonb, false) or ${turns.events}::jsonb @> '[{"hidden":true}]'::jsonb)`,
       );
   }
   return where;
@@ -410,8 +410,8 @@ function awayFrom(characterId: string, segment: Segment, inheritedUndone: Readon
     : isNull(turns.undoneBy);
   const conditions = [
     turnMajor,
-    sql`not (${turns.events} @> '[{"hidden":true}]'::jsonb)`,
-    sql`not coalesce(${turns.resolution} @> '{"hidden":true}'::jsonb, false)`,
+    sql`not (${turns.events}::jsonb @> '[{"hidden":true}]'::jsonb)`,
+    sql`not coalesce(${turns.resolution}::jsonb @> '{"hidden":true}'::jsonb, false)`,
     notInArray(turns.kind, ["session_start", "session_end", "undo", "retcon"]),
     sql`${turns.characterId} is distinct from ${characterId}`,
     applied,
