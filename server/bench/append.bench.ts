@@ -2,9 +2,12 @@
 // batch, a snapshot every 100 turns) for a few batch sizes, turns generated beforehand; then the
 // search indexer's own rate over the same turns (held back during the appends, so that each
 // figure is its own path's; in a server it runs 100 ms behind the appends, on another
-// connection). Target ≥ 20 000 turns/s on Postgres.
+// connection). With each rate, the CPU a turn took in this process and in Postgres' backends
+// (cpu.ts), which a busy machine disturbs far less than the rate. Target ≥ 20 000 turns/s on
+// Postgres.
 import type { Snapshot, Turn } from "@loom/shared";
 import { checksum } from "@loom/shared";
+import { cpuMeter } from "./cpu.ts";
 import { openBenchDatabase } from "./fixture.ts";
 import { freshId } from "../src/persist/testing/build.ts";
 import { syntheticCampaign } from "../src/persist/testing/campaign.ts";
@@ -41,16 +44,21 @@ export default async function append(): Promise<Record<string, unknown>> {
         }
         batches.push({ turns, snapshots });
       }
+      const meter = await cpuMeter(database);
       const started = performance.now();
       let head = 0;
       for (const batch of batches)
         ({ head } = await database.store.appendTurns(id, { expectedHead: head, ...batch }));
       const seconds = (performance.now() - started) / 1000;
+      const cpu = await meter.read();
       const indexing = performance.now();
       await database.store.settleSearchIndex();
       const indexed = (performance.now() - indexing) / 1000;
       figures[`batch_${size}_turns_per_s`] = Math.round(TURNS / seconds);
       figures[`batch_${size}_indexed_turns_per_s`] = Math.round(TURNS / indexed);
+      figures[`batch_${size}_process_cpu_us_per_turn`] = Math.round((cpu.processUs / TURNS) * 10) / 10;
+      if (cpu.postgresUs !== null)
+        figures[`batch_${size}_postgres_cpu_us_per_turn`] = Math.round((cpu.postgresUs / TURNS) * 10) / 10;
       process.stderr.write(
         `  batch ${size}: ${TURNS} turns in ${seconds.toFixed(2)} s, their search documents in ${indexed.toFixed(2)} s\n`,
       );

@@ -97,13 +97,13 @@ export class DrizzleTurnStore extends Records implements TurnStore {
   }
 
   async appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }> {
-    const appended = await appendTurns(this.db, universeId, batch);
+    const appended = await appendTurns(this.db, this.driver, universeId, batch);
     this.search.notify([universeId]);
     return appended;
   }
 
   async appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]> {
-    const outcomes = await appendMany(this.db, requests);
+    const outcomes = await appendMany(this.db, this.driver, requests);
     this.search.notify(requests.filter((_, i) => outcomes[i]!.ok).map((request) => request.universeId));
     return outcomes;
   }

@@ -202,14 +202,24 @@ export const playSessions = pgTable(
  * The text a turn is found by (input text, event descriptions, narration), over a `turns` row (or
  * a row of the same column names), and its English tsvector: what a search matches a turn against.
  */
-export const turnSearchText = sql`coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events", '$[*].description')::text || ' ' || coalesce("narration"->>'text', '')`;
+export const turnSearchText = sql`coalesce("input"->>'text', '') || ' ' || coalesce("input"->>'description', '') || ' ' || coalesce("input"->>'note', '') || ' ' || jsonb_path_query_array("events"::jsonb, '$[*].description')::text || ' ' || coalesce("narration"->>'text', '')`;
 export const turnSearchDocument = sql`to_tsvector('english'::regconfig, ${turnSearchText})`;
 
 /**
  * The rows "while you were away" reads: turns with a major event. A query must state this
  * condition exactly for the planner to use the partial index `turns_major_idx`.
  */
-export const turnMajor = sql`"events" @> '[{"major":true}]'::jsonb`;
+export const turnMajor = sql`"events"::jsonb @> '[{"major":true}]'::jsonb`;
+
+/**
+ * The keys of the run and character indexes: a 16-byte hash of the id instead of its text (a
+ * UUID's text is 36 bytes, and each entry is paid on every append). A query states the hash of
+ * the id it wants, for the planner to use the index, and the id itself, which the row settles.
+ */
+export const turnRunKey = sql`(md5("run_id")::uuid)`;
+export const turnCharacterKey = sql`(md5("character_id")::uuid)`;
+/** An id's hash as those keys hold it. */
+export const idKey = (id: string) => sql`(md5(${id})::uuid)`;
 
 /**
  * One row per turn. `undone_by` is the position of the undo turn (in this universe) that marked
@@ -217,9 +227,10 @@ export const turnMajor = sql`"events" @> '[{"major":true}]'::jsonb`;
  *
  * Indexes, each paid for on every append: the primary key (also the timeline's order, and what
  * rejects a stale owner's write); turn ids unique through a 16-byte hash of the id rather than
- * the id itself; a run's turns by (run_id, position), without the universe since run ids are
- * unique (the universe is checked on the row); a character's turns by (universe, character,
- * position), so a character filter reads that character's rows however rare they are; the major
+ * the id itself; a run's turns by (hash of run_id, position) and a character's by (hash of
+ * character_id, position), so a filter on either reads that run's or character's rows however
+ * rare they are, without the universe, whose id is text and which the row settles (a character's
+ * rows in other universes are its universe's branches and ancestors, a few at most); the major
  * turns by (universe, position), partial (`turnMajor`), which "while you were away" reads newest
  * first and caps. Full-text search is not among them: it lives in `turn_search`, filled behind
  * the log (search-index.ts), because the English tsvector costs more than the rest of the insert.
@@ -240,21 +251,21 @@ export const turns = pgTable(
     runId: text("run_id"),
     characterId: text("character_id"),
     playerId: text("player_id"),
-    input: jsonb("input").$type<Record<string, unknown>>().notNull(),
-    resolution: jsonb("resolution").$type<Resolution>(),
-    events: jsonb("events").$type<TurnEvent[]>().notNull(),
-    deltas: jsonb("deltas").$type<Delta[]>().notNull(),
+    input: json("input").$type<Record<string, unknown>>().notNull(),
+    resolution: json("resolution").$type<Resolution>(),
+    events: json("events").$type<TurnEvent[]>().notNull(),
+    deltas: json("deltas").$type<Delta[]>().notNull(),
     /** Written once, when the narrator delivers (see setNarration). */
-    narration: jsonb("narration").$type<Narration>(),
+    narration: json("narration").$type<Narration>(),
   },
   (t) => [
     primaryKey({ name: "turns_pkey", columns: [t.universeId, t.position] }),
     uniqueIndex("turns_id_idx").on(sql`(md5(${sql.identifier("id")})::uuid)`),
     index("turns_run_idx")
-      .on(t.runId, t.position)
+      .on(turnRunKey, t.position)
       .where(sql`${sql.identifier("run_id")} is not null`),
     index("turns_character_idx")
-      .on(t.universeId, t.characterId, t.position)
+      .on(turnCharacterKey, t.position)
       .where(sql`${sql.identifier("character_id")} is not null`),
     index("turns_major_idx").on(t.universeId, t.position).where(turnMajor),
   ],

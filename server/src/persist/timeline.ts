@@ -19,7 +19,7 @@ import { segmentOf, slices, undoneIn } from "./ancestry.ts";
 import type { Ancestry, Chain, Segment } from "./ancestry.ts";
 import { rowsOf, toTurn, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
-import { turnMajor, turnSearchDocument, turns } from "./schema.ts";
+import { idKey, turnCharacterKey, turnMajor, turnRunKey, turnSearchDocument, turns } from "./schema.ts";
 import { reindexTurns, searchCondition } from "./search-index.ts";
 import { NotFoundError } from "./turn-store.ts";
 import type {
@@ -293,7 +293,7 @@ export class TimelineReader {
     const written = await this.db
       .update(turns)
       .set({
-        narration: sql`jsonb_set(${turns.narration}, '{retellings}', coalesce(${turns.narration}->'retellings', '[]'::jsonb) || ${appended}::jsonb)`,
+        narration: sql`jsonb_set(${turns.narration}::jsonb, '{retellings}', coalesce(${turns.narration}::jsonb->'retellings', '[]'::jsonb) || ${appended}::jsonb)::json`,
       })
       .where(and(at, isNotNull(turns.narration)))
       .returning({ position: turns.position });
@@ -330,7 +330,7 @@ export class TimelineReader {
       for (const [segmentId, list] of bySegment) {
         const values = sql.join(
           list.map(
-            ({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::jsonb)`,
+            ({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::json)`,
           ),
           sql`, `,
         );
@@ -382,14 +382,19 @@ function hasSearch(query: TimelineQuery): boolean {
 /** The query's filters but the text match itself, which depends on where the rows are read (searchCondition). */
 function filters(query: TimelineQuery): SQL[] {
   const where: SQL[] = [];
-  if (query.characterId !== undefined) where.push(eq(turns.characterId, query.characterId));
-  if (query.runId !== undefined) where.push(eq(turns.runId, query.runId));
+  if (query.characterId !== undefined)
+    where.push(
+      sql`${turnCharacterKey} = ${idKey(query.characterId)}`,
+      eq(turns.characterId, query.characterId),
+    );
+  if (query.runId !== undefined)
+    where.push(sql`${turnRunKey} = ${idKey(query.runId)}`, eq(turns.runId, query.runId));
   if (query.kind !== undefined) where.push(eq(turns.kind, query.kind));
   if (hasSearch(query)) {
     // isHiddenTurn (shared/src/visibility.ts) in SQL: such a turn is no match for a non-GM
     if (query.searchPublic)
       where.push(
-        sql`not (coalesce(${turns.resolution} @> '{"hidden":true}'::jsonb, false) or ${turns.events} @> '[{"hidden":true}]'::jsonb)`,
+        sql`not (coalesce(${turns.resolution}::jsonb @> '{"hidden":true}'::jsonb, false) or ${turns.events}::jsonb @> '[{"hidden":true}]'::jsonb)`,
       );
   }
   return where;
@@ -405,8 +410,8 @@ function awayFrom(characterId: string, segment: Segment, inheritedUndone: Readon
     : isNull(turns.undoneBy);
   const conditions = [
     turnMajor,
-    sql`not (${turns.events} @> '[{"hidden":true}]'::jsonb)`,
-    sql`not coalesce(${turns.resolution} @> '{"hidden":true}'::jsonb, false)`,
+    sql`not (${turns.events}::jsonb @> '[{"hidden":true}]'::jsonb)`,
+    sql`not coalesce(${turns.resolution}::jsonb @> '{"hidden":true}'::jsonb, false)`,
     notInArray(turns.kind, ["session_start", "session_end", "undo", "retcon"]),
     sql`${turns.characterId} is distinct from ${characterId}`,
     applied,
