@@ -55,10 +55,30 @@ const PAGE_MAX = 500;
 
 /** Reading a timeline: turns by position and pages of history, across a branch's ancestors. */
 export class TimelineReader {
+  /**
+   * Prepared once: the scrubber makes this read at every position it rests on, and unprepared, a
+   * statement costs postgres.js a description of its 30-odd columns to decode on every call and
+   * Postgres a plan, more than the read itself.
+   */
+  private readonly universeAndTurnRead;
+
   constructor(
     private readonly db: Db,
     private readonly ancestry: Ancestry,
-  ) {}
+  ) {
+    this.universeAndTurnRead = db
+      .select({ universe: universes, turn: turnColumns })
+      .from(universes)
+      .leftJoin(
+        turns,
+        and(
+          eq(turns.universeId, sql.placeholder("storedIn")),
+          eq(turns.position, sql.placeholder("position")),
+        ),
+      )
+      .where(eq(universes.id, sql.placeholder("universeId")))
+      .prepare("universe_and_turn");
+  }
 
   async getTurn(universeId: string, position: number): Promise<Turn | null> {
     const chain = await this.ancestry.chain(universeId);
@@ -87,14 +107,12 @@ export class TimelineReader {
     });
     if (!chain) return null;
     const segment = segmentOf(chain, position);
-    const at = segment
-      ? and(eq(turns.universeId, segment.universeId), eq(turns.position, position))
-      : sql`false`;
-    const [row] = await this.db
-      .select({ universe: universes, turn: turnColumns })
-      .from(universes)
-      .leftJoin(turns, at)
-      .where(eq(universes.id, universeId));
+    // no turn is stored at a negative position: the join finds none where the timeline has none
+    const [row] = await this.universeAndTurnRead.execute({
+      universeId,
+      storedIn: segment?.universeId ?? universeId,
+      position: segment ? position : -1,
+    });
     if (!row) return null;
     const universe = toUniverse(row.universe);
     if (!segment || !row.turn) return { universe, turn: null };

@@ -67,9 +67,9 @@ describe("a universe's turn and head, the stream and the store read at once", ()
       head: 13,
       turn: { position: 9, status: "undone" },
     });
-    expect((await universeAtOnce(store, live, built.id, 12))?.turn).toEqual(
-      (await live.readStream(built.id)).turns[1],
-    );
+    expect(await universeAtOnce(store, live, built.id, 12)).toMatchObject({
+      turn: (await live.readStream(built.id)).turns[1],
+    });
   });
 
   it("says to read carefully when the stream lost turns the store's head, as read, does not cover", async () => {
