@@ -1,5 +1,5 @@
 import type { Application } from "express";
-import { API, RejectionCode, type ScrubView, type Turn } from "@loom/shared";
+import { API, POSITION_MAX, RejectionCode, type ScrubView, type Turn } from "@loom/shared";
 import { services } from "../services.ts";
 import { ScrubIndex } from "../universe/scrub-index.ts";
 import { ScrubStates } from "../universe/scrub-states.ts";
@@ -39,12 +39,9 @@ export function installScrubRoute(app: Application): void {
       const reads = liveReads({ oneRequest: true });
       // the stream and the store are read while the caller's token is checked
       const { turnStore, liveStore } = services();
-      const read = universeAtOnce(
-        turnStore,
-        liveStore,
-        id,
-        Number.isInteger(wanted) && wanted > 0 ? wanted : 0,
-      );
+      // a position the parameter's check refuses is read as 0: the database takes no other
+      const readable = Number.isInteger(wanted) && wanted > 0 && wanted <= POSITION_MAX;
+      const read = universeAtOnce(turnStore, liveStore, id, readable ? wanted : 0);
       read.catch(ignore);
       const me = await caller(req);
       const at = await read;
