@@ -1,11 +1,12 @@
 import type { Application } from "express";
-import { API, RejectionCode, type ScrubView, type Turn } from "@loom/shared";
+import { API, POSITION_MAX, RejectionCode, type ScrubView, type Turn } from "@loom/shared";
 import { services } from "../services.ts";
 import { ScrubIndex } from "../universe/scrub-index.ts";
 import { ScrubStates } from "../universe/scrub-states.ts";
 import { summarize } from "../universe/scrub-summary.ts";
-import { asGameMaster } from "./access.ts";
-import { ApiError, intParam, route } from "./http.ts";
+import { universeAtOnce } from "../universe/live-turn.ts";
+import { requireGm } from "./access.ts";
+import { ApiError, caller, intParam, route } from "./http.ts";
 import { liveReads } from "./live.ts";
 
 /** One per server (a test process starts several in turn): what is kept belongs to its stores. */
@@ -24,7 +25,10 @@ const ignore = () => undefined;
 /**
  * The timeline scrubber's one read per resting position: the state in brief, the turn and its
  * deltas. A game master's, so the turn is unredacted. A long universe's brief comes from its index
- * (scrub-index.ts), otherwise from a state read or walked (scrub-states.ts).
+ * (scrub-index.ts), otherwise from a state read or walked (scrub-states.ts). The universe's record
+ * (who its game masters are), the turn and the head come from one statement to the database and
+ * one read of the live stream, made together (live-turn.ts): a drag makes many of these reads, and
+ * on a busy machine each further wait on another process is a chance to lose the core.
  */
 export function installScrubRoute(app: Application): void {
   app.get(
@@ -33,32 +37,31 @@ export function installScrubRoute(app: Application): void {
       const id = String(req.params.id);
       const wanted = Number(req.query.position);
       const reads = liveReads({ oneRequest: true });
-      // the live stream first, so that the universe's record, read after it, gives the head
-      // (`headGiven`); the turn is read while the caller is checked, and answered only after
-      await reads.tail(id).catch(ignore);
-      const early = Number.isInteger(wanted) && wanted > 0 ? turnAt(reads, id, wanted) : null;
-      const { universe } = await asGameMaster(req);
+      // the stream and the store are read while the caller's token is checked
+      const { turnStore, liveStore } = services();
+      // a position the parameter's check refuses is read as 0: the database takes no other
+      const readable = Number.isInteger(wanted) && wanted > 0 && wanted <= POSITION_MAX;
+      const read = universeAtOnce(turnStore, liveStore, id, readable ? wanted : 0);
+      read.catch(ignore);
+      const me = await caller(req);
+      const at = await read;
+      if (!at) throw new ApiError(404, RejectionCode.UnknownUniverse, `no universe ${id}`);
+      requireGm(at.universe, me.playerId);
       const position = intParam(req.query.position, "position", 0);
-      const head =
-        universe.id === id ? await reads.headGiven(id, universe.headPosition) : await reads.head(universe.id);
+      const { head, turn: shown } =
+        "careful" in at || position !== wanted ? await carefully(reads, id, position) : at;
       if (position > head)
         throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the head ${head}`);
-      const turn =
-        position === 0
-          ? null
-          : early && universe.id === id && position === wanted
-            ? early
-            : turnAt(reads, universe.id, position);
+      const { universe } = at;
       const { states, index } = scrubbing();
       const indexed = index.briefAt(universe.id, position);
       if (indexed) states.forget(universe.id);
       const { summary, source } = indexed
         ? { summary: indexed, source: { kind: "index" as const } }
-        : await states.stateAt(reads, universe.id, position).then((at) => ({
-            summary: summarize(at.state),
-            source: at.source,
+        : await states.stateAt(reads, universe.id, position).then((walked) => ({
+            summary: summarize(walked.state),
+            source: walked.source,
           }));
-      const shown = await turn;
       return {
         position,
         head,
@@ -71,13 +74,12 @@ export function installScrubRoute(app: Application): void {
   );
 }
 
-/** The turn at `position`, read now; its failure is the awaiter's. */
-function turnAt(
+/** The stream, then the store, as LiveReads orders them (see live-turn.ts for why). */
+async function carefully(
   reads: ReturnType<typeof liveReads>,
   universeId: string,
   position: number,
-): Promise<Turn | null> {
-  const turn = reads.getTurn(universeId, position);
-  turn.catch(ignore);
-  return turn;
+): Promise<{ head: number; turn: Turn | null }> {
+  const head = await reads.head(universeId);
+  return { head, turn: position === 0 || position > head ? null : await reads.getTurn(universeId, position) };
 }

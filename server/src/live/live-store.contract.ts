@@ -262,5 +262,19 @@ export function describeLiveStoreContract(name: string, factory: () => Promise<L
         FencedError,
       );
     });
+
+    it("rule 19: readStream gives the stream's turns and the last position it took, trimmed ones included", async () => {
+      // given no stream, then turns 1..5 appended and 1..3 trimmed, then all of them
+      const id = universe();
+      expect(await store.readStream(id)).toEqual({ turns: [], last: 0 });
+      const lease = (await store.acquire(id, "process-a", HOLD))!;
+      await store.appendTurns(lease, sampleTurns(id, 1, 5));
+      expect(await store.readStream(id)).toEqual({ turns: sampleTurns(id, 1, 5), last: 5 });
+      await store.trim(id, 3);
+      expect(await store.readStream(id)).toEqual({ turns: sampleTurns(id, 4, 2), last: 5 });
+      await store.trim(id, 5);
+      // then the emptied stream still says how far it went
+      expect(await store.readStream(id)).toEqual({ turns: [], last: 5 });
+    });
   });
 }

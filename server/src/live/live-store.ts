@@ -42,6 +42,14 @@ export class TurnOrderError extends Error {
   }
 }
 
+/** The write-ahead stream as one read saw it (`LiveStore.readStream`). */
+export interface StreamView {
+  /** Its turns, ascending. */
+  turns: Turn[];
+  /** The last position it took, trimmed ones included; 0 when there is no stream. */
+  last: number;
+}
+
 export interface LiveStore {
   /** "memory" keeps nothing across a restart: a turn appended there is not yet durable. */
   readonly kind: "redis" | "file" | "memory";
@@ -80,6 +88,13 @@ export interface LiveStore {
   ensureStream(lease: Lease, afterPosition: number): Promise<void>;
   /** Turns in the stream with a position greater than `afterPosition`, ascending. */
   readTail(universeId: string, afterPosition: number): Promise<Turn[]>;
+  /**
+   * The whole stream and the last position it ever took (appended, trimmed or refused by
+   * `ensureStream`; 0 without a stream), read at one instant. Every turn acknowledged through the
+   * stream is at or below `last`: a reader that also knows what the TurnStore held can tell whether
+   * the two together miss a turn, whichever it read first (live-turn.ts).
+   */
+  readStream(universeId: string): Promise<StreamView>;
   /** Drops stream entries up to and including `throughPosition` (they are persisted). */
   trim(universeId: string, throughPosition: number): Promise<void>;
 

@@ -1,5 +1,5 @@
 import type { Turn, UniverseState } from "@loom/shared";
-import { FencedError, TurnOrderError, type Lease, type LiveStore } from "./live-store.ts";
+import { FencedError, TurnOrderError, type Lease, type LiveStore, type StreamView } from "./live-store.ts";
 import { checkBatch, checkPosition, checkTtl } from "./checks.ts";
 
 interface Lock {
@@ -128,6 +128,15 @@ export class MemoryLiveStore implements LiveStore {
     return (this.find(universeId)?.wal ?? [])
       .filter((entry) => entry.position > afterPosition)
       .map((entry) => JSON.parse(entry.json) as Turn);
+  }
+
+  async readStream(universeId: string): Promise<StreamView> {
+    const universe = this.find(universeId);
+    return {
+      turns: (universe?.wal ?? []).map((entry) => JSON.parse(entry.json) as Turn),
+      // not lastPosition: an append in progress is not acknowledged, nor readable yet
+      last: universe?.committedPosition ?? 0,
+    };
   }
 
   async trim(universeId: string, throughPosition: number): Promise<void> {

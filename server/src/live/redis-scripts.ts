@@ -120,3 +120,20 @@ if tonumber(ARGV[2]) > 0 then redis.call('XSETID', KEYS[2], ARGV[2] .. '-0') end
 return 1
 `,
 );
+
+/**
+ * KEYS: wal. ARGV: count. Returns the stream's last id (`0-0` without a stream) and its first
+ * `count` entries, at one instant: a trim cannot fall between the two.
+ */
+export const readStreamScript = new LuaScript(
+  "readStream",
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'0-0', {}} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local last = '0-0'
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last = info[i + 1] end
+end
+return {last, redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[1])}
+`,
+);

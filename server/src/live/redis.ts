@@ -1,12 +1,13 @@
 import { Redis } from "ioredis";
 import type { Turn, UniverseState } from "@loom/shared";
-import { FencedError, TurnOrderError, type Lease, type LiveStore } from "./live-store.ts";
+import { FencedError, TurnOrderError, type Lease, type LiveStore, type StreamView } from "./live-store.ts";
 import { checkBatch, checkPosition, checkTtl } from "./checks.ts";
 import {
   acquireScript,
   appendScript,
   ensureStreamScript,
   putStateScript,
+  readStreamScript,
   releaseScript,
   renewScript,
 } from "./redis-scripts.ts";
@@ -130,6 +131,21 @@ export class RedisLiveStore implements LiveStore {
       if (entries.length < READ_PAGE) return turns;
       from = Number(field(entries.at(-1)![1], "p")) + 1;
     }
+  }
+
+  async readStream(universeId: string): Promise<StreamView> {
+    const { wal } = universeKeys(universeId);
+    const [lastId, entries] = (await readStreamScript.run(this.redis, [wal], [READ_PAGE])) as [
+      string,
+      StreamEntry[],
+    ];
+    const last = Number(lastId.split("-")[0]);
+    const turns = entries.map(([, fields]) => JSON.parse(field(fields, "t")) as Turn);
+    // a longer stream's other pages are read after: a trim in between leaves a gap, which the
+    // reader sees against `last` (live-turn.ts) and reads again the careful way
+    if (entries.length === READ_PAGE)
+      turns.push(...(await this.readTail(universeId, turns.at(-1)!.position)));
+    return { turns: turns.filter((turn) => turn.position <= last), last };
   }
 
   async trim(universeId: string, throughPosition: number): Promise<void> {

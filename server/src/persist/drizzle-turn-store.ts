@@ -138,6 +138,13 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.timelines.getTurn(universeId, position);
   }
 
+  universeAndTurn(
+    universeId: string,
+    position: number,
+  ): Promise<{ universe: UniverseRecord; turn: Turn | null } | null> {
+    return this.timelines.universeAndTurn(universeId, position);
+  }
+
   turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]> {
     return this.timelines.turnsBetween(universeId, from, to);
   }

@@ -528,7 +528,7 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect(await store.appendTurns(built.id, { expectedHead: 5, turns: [next!] })).toEqual({ head: 6 });
     });
 
-    it("rule 13: undone positions are marked in the append that undoes them, per timeline", async () => {
+    it("rule 13: undone positions are marked in the append that undoes them, per timeline; universeAndTurn reads them so", async () => {
       const built = await small(10);
       const early = freshId("branch");
       await store.branchUniverse({
@@ -572,6 +572,24 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
         "applied",
         "applied",
       ]);
+      // universeAndTurn reads each turn as getTurn does, inherited ones and their marks included,
+      // with the universe as getUniverse reads it; no turn at 0 or past the head, no universe unknown
+      for (const [id, position] of [
+        [built.id, 0],
+        [built.id, 8],
+        [built.id, 10],
+        [built.id, 11],
+        [built.id, 12],
+        [early, 8],
+        [early, 10],
+        [early, 11],
+        [late, 10],
+      ] as const)
+        expect(await store.universeAndTurn(id, position)).toEqual({
+          universe: await store.getUniverse(id),
+          turn: await store.getTurn(id, position),
+        });
+      expect(await store.universeAndTurn(freshId("missing"), 1)).toBeNull();
     });
 
     it("rule 19: turnJsonPage gives the turns turnsBetween gives, a JSON line each, undo marks of the timeline read included, deltas left out when asked", async () => {

@@ -267,6 +267,15 @@ export interface TimelineStore {
   /** How far the search indexer has gone in the universe's own turns (0 before any). */
   searchIndexedThrough(universeId: string): Promise<number>;
   getTurn(universeId: string, position: number): Promise<Turn | null>;
+  /**
+   * The universe's record and its turn at `position` (null at 0 and past the head), as one read
+   * saw them: every turn at or below the record's head was stored, undo marks included, when the
+   * turn was read. Null when there is no such universe.
+   */
+  universeAndTurn(
+    universeId: string,
+    position: number,
+  ): Promise<{ universe: UniverseRecord; turn: Turn | null } | null>;
   /** Turns in (from, to], ascending, following the parent chain of a branch. */
   turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]>;
   /** Ascending unless asked; 50 turns a page by default, at most 500. Turns read through a branch carry the branch's id. */

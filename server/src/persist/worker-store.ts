@@ -37,6 +37,7 @@ const METHODS = [
   "settleSearchIndex",
   "searchIndexedThrough",
   "getTurn",
+  "universeAndTurn",
   "turnsBetween",
   "turnTexts",
   "turnJsonPage",

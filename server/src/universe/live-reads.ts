@@ -28,7 +28,7 @@ export interface LiveTail {
 }
 
 /** The undo turn's target (an undo cannot itself be undone, so the mark is final). */
-function undoTarget(turn: Turn): number | null {
+export function undoTarget(turn: Turn): number | null {
   const target = turn.input.targetPosition;
   return turn.kind === "undo" && typeof target === "number" ? target : null;
 }
@@ -197,7 +197,7 @@ export function headOf(tail: LiveTail): number {
 }
 
 /** The turns with those in `undone` marked so, copied where they change. */
-function marked(turns: Turn[], undone: ReadonlySet<number>): Turn[] {
+export function marked(turns: Turn[], undone: ReadonlySet<number>): Turn[] {
   if (undone.size === 0) return turns;
   return turns.map((turn) =>
     undone.has(turn.position) && turn.status !== "undone" ? { ...turn, status: "undone" as const } : turn,
