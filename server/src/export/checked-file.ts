@@ -1,9 +1,10 @@
 import { Worker } from "node:worker_threads";
 import type { UniverseState } from "@loom/shared";
-import type { CheckedItem, CheckerMessage } from "./checking-worker.ts";
+import { checkedItems, type CheckedItem } from "./checked-items.ts";
+import type { CheckerMessage } from "./checking-worker.ts";
 import { ExportFileError } from "./reader.ts";
 
-export type { CheckedItem } from "./checking-worker.ts";
+export type { CheckedItem } from "./checked-items.ts";
 
 /**
  * An export file read and checked (`readExport`'s every check) on a worker thread while this one
@@ -12,16 +13,28 @@ export type { CheckedItem } from "./checking-worker.ts";
  * overlap them instead of waiting their turn. The thread starts at once (loading its modules
  * takes a moment) and reads once `items` is asked for. A refusal comes out as the ExportFileError
  * the reader raised, at the same point of the file.
+ *
+ * Without `onThread` the items are checked on this thread, as they are read: beside PGlite, which
+ * writes on this thread, a second busy thread slowed PGlite's `COPY` more than it took off it.
  */
 export class CheckedFile {
-  private readonly worker: Worker;
+  private readonly worker: Worker | null;
   private readonly arrived: CheckerMessage[] = [];
   private wake: (() => void) | null = null;
   private lost: Error | null = null;
 
-  constructor(file: string) {
+  constructor(
+    private readonly file: string,
+    onThread: boolean,
+  ) {
+    if (!onThread) {
+      this.worker = null;
+      return;
+    }
     // The boot file registers tsx in the worker, whatever loaded TypeScript in this thread.
-    this.worker = new Worker(new URL("./checking-worker-boot.mjs", import.meta.url), { workerData: { file } });
+    this.worker = new Worker(new URL("./checking-worker-boot.mjs", import.meta.url), {
+      workerData: { file },
+    });
     this.worker.on("message", (message: CheckerMessage) => {
       this.arrived.push(message);
       this.wake?.();
@@ -38,6 +51,10 @@ export class CheckedFile {
 
   /** The file's items, in order, checked from `start` (the state at the header's `from`, when known). */
   async *items(start: UniverseState | null): AsyncGenerator<CheckedItem> {
+    if (!this.worker) {
+      yield* checkedItems(this.file, start);
+      return;
+    }
     this.worker.postMessage({ start });
     for (;;) {
       const message = await this.next();
@@ -55,7 +72,7 @@ export class CheckedFile {
 
   /** Stops the thread, wherever it is. */
   async stop(): Promise<void> {
-    await this.worker.terminate();
+    await this.worker?.terminate();
   }
 
   private async next(): Promise<CheckerMessage> {

@@ -63,7 +63,8 @@ export async function importJsonl(
   file: string,
   options: ImportOptions,
 ): Promise<ImportResult> {
-  const checked = new CheckedFile(file);
+  // on a thread of its own beside Postgres; beside PGlite, which writes on this one, not (checked-file.ts)
+  const checked = new CheckedFile(file, stores.turnStore.driver === "postgres");
   try {
     return await importChecked(stores, file, checked, options);
   } finally {

@@ -217,7 +217,8 @@ export async function* readExport(
       // turn too) change: a turn the caller keeps gets copies; one it is done with once it asks
       // for the next line gives its values to the state then
       const replayed = state !== null && !header.redacted;
-      if (replayed && options.turnsKept) state = applyDeltasInPlace(state, ownValues(upgradeDeltas(item.deltas)));
+      if (replayed && options.turnsKept)
+        state = applyDeltasInPlace(state, ownValues(upgradeDeltas(item.deltas)));
       yield { kind: "turn", line: number, turn: item };
       if (replayed && !options.turnsKept) state = applyDeltasInPlace(state, upgradeDeltas(item.deltas));
     } else if (item.type === "snapshot") {
