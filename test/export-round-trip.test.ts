@@ -13,7 +13,7 @@ import {
 } from "@loom/shared";
 import { simulateCampaign } from "@loom/shared/testing";
 import { createStores, type Stores } from "../server/src/persist/index.ts";
-import { exportUniverse, fileLines, importJsonl, verifyTimeline } from "../server/src/export/index.ts";
+import { exportUniverse, importJsonl, verifyTimeline } from "../server/src/export/index.ts";
 import { writeFileStreamed } from "../server/src/cli/output.ts";
 import { MemoryLiveStore } from "../server/src/live/memory.ts";
 import { UniverseAuthority } from "../server/src/universe/authority.ts";
@@ -150,7 +150,7 @@ for (const { name, databaseUrl, size } of sizes) {
             ancestry,
           }),
         );
-        const imported = await importJsonl(stores, () => fileLines(file), { createdBy: "gm-2" });
+        const imported = await importJsonl(stores, file, { createdBy: "gm-2" });
         const before = await stores.turnStore.listSnapshots(universeId);
         const after = await stores.turnStore.listSnapshots(imported.universe.id);
         const pairs = (list: typeof before) => list.map((s) => `${s.position} ${s.checksum}`);

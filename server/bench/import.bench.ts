@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileLines, importJsonl } from "../src/export/index.ts";
+import { importJsonl } from "../src/export/index.ts";
 import { BENCH_TURNS, openBenchDatabase } from "./fixture.ts";
 import { builtUniverse, liveHeapMb, peakAbove, timedExport } from "./export.bench.ts";
 
@@ -23,7 +23,7 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
     let checkedAndWritten = 0;
     const run = await peakAbove(async () => {
       const started = performance.now();
-      await importJsonl(stores, () => fileLines(file), { createdBy: "bench" });
+      await importJsonl(stores, file, { createdBy: "bench" });
       checkedAndWritten = (performance.now() - started) / 1000;
       await database.store.settleSearchIndex();
     });
@@ -31,7 +31,7 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
       `  ${turns} turns, import: ${checkedAndWritten.toFixed(1)} s, indexed after ${run.seconds.toFixed(1)} s\n`,
     );
     const live = await liveHeapMb((onProgress) =>
-      importJsonl(stores, () => fileLines(file), { createdBy: "bench", onProgress }),
+      importJsonl(stores, file, { createdBy: "bench", onProgress }),
     );
     await database.store.settleSearchIndex();
     return {

@@ -83,7 +83,7 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
       const opened = await openStores(io, global(), "import");
       const bar = progressBar(`import ${file}`, io.stderr, global().progress);
       try {
-        const result = await importJsonl(opened.stores, () => fileLines(file), {
+        const result = await importJsonl(opened.stores, file, {
           name: flags.name,
           createdBy: flags.gm ?? header.createdBy,
           replay: flags.replay,

@@ -3,7 +3,6 @@ import {
   diceCommitment,
   diceFor,
   reexecute,
-  undoTargetOf,
   type DiceSegment,
   type Random,
   type SavePointRecord,
@@ -11,8 +10,9 @@ import {
   type UniverseState,
 } from "@loom/shared";
 import type { EncodedSnapshot, EncodedTurn, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
-import type { ExportStores, HeaderLine, TurnLine } from "./format.ts";
-import { ExportFileError, readExport, type ExportItem } from "./reader.ts";
+import { CheckedFile } from "./checked-file.ts";
+import type { ExportStores, HeaderLine } from "./format.ts";
+import { ExportFileError, fileLines, readExport, type ExportItem } from "./reader.ts";
 import type { Progress } from "./source.ts";
 
 export interface ImportOptions {
@@ -40,15 +40,16 @@ export interface ImportResult {
   savePoints: { restored: number; leftOut: number };
 }
 
-/** What `readExport` gives, read again from the start: the file is checked whole before anything is written. */
-export type LineSource = () => AsyncIterable<string>;
+/** The file's lines, read again from the start at each call. */
+type LineSource = () => AsyncIterable<string>;
 
 /**
  * A new universe from a JSONL export (a game master's; full, or a branch's by reference when its
  * parent is in this database), read once and written as it is checked: the store's import
  * (TimelineStore.beginImport) holds the whole of it in one transaction, the genesis as the new
  * universe's, the turns in batches with the snapshots taken at their positions and their undo
- * marks, committed only once the end line has agreed; a file refused at some line, or a write that
+ * marks, committed only once the end line has agreed (the file read and checked on a thread of its
+ * own, checked-file.ts, while this one writes); a file refused at some line, or a write that
  * fails, rolls it back and leaves the database as it was. With `replay` the file is read a first
  * time to re-execute every turn before anything is written. The save points are written last.
  * Turns keep their positions, runs, characters, inputs, rolls, deltas and narration; they get new
@@ -59,10 +60,26 @@ export type LineSource = () => AsyncIterable<string>;
  */
 export async function importJsonl(
   stores: ExportStores,
-  source: LineSource,
+  file: string,
+  options: ImportOptions,
+): Promise<ImportResult> {
+  // on a thread of its own beside Postgres; beside PGlite, which writes on this one, not (checked-file.ts)
+  const checked = new CheckedFile(file, stores.turnStore.driver === "postgres");
+  try {
+    return await importChecked(stores, file, checked, options);
+  } finally {
+    await checked.stop();
+  }
+}
+
+async function importChecked(
+  stores: ExportStores,
+  file: string,
+  checked: CheckedFile,
   options: ImportOptions,
 ): Promise<ImportResult> {
   const store = stores.turnStore;
+  const source: LineSource = () => fileLines(file);
   const { header, start, parent } = await checkHeader(store, source, options);
   const newId = options.newId ?? randomUUID;
   const batchSize = options.batch ?? 2_000;
@@ -116,7 +133,7 @@ export async function importJsonl(
     writing.catch(() => undefined); // awaited at the next flush or at the end
   };
   try {
-    for await (const item of readExport(source(), start)) {
+    for await (const item of checked.items(start)) {
       if (item.kind === "snapshot" && item.snapshot.position === header.from) {
         if (parent && item.snapshot.checksum !== parent.checksum)
           throw new ExportFileError(
@@ -150,15 +167,16 @@ export async function importJsonl(
             );
           await begin(null);
         }
+        // the checking thread serialized it; its universe and id are this database's
         const turn = item.turn;
-        pending.push(encodedTurn(turn, universeId, newId()));
-        const target = undoTargetOf(turn);
-        if (target !== null) undone.push(target);
+        turn.universeId = universeId;
+        turn.id = newId();
+        pending.push(turn);
+        if (item.undoes !== null) undone.push(item.undoes);
         counts = { ...counts, turns: counts.turns + 1 };
         if (pending.length >= batchSize) await flush();
       } else if (item.kind === "save_point") {
-        const { type: _type, ...save } = item.savePoint;
-        saves.push({ ...save, universeId });
+        saves.push({ ...item.savePoint, universeId });
       }
     }
     if (importId === null) {
@@ -181,29 +199,6 @@ export async function importJsonl(
     headChecksum: at.checksum,
     replayed: options.replay ? header.head - header.from : null,
     savePoints: { restored: restored.length, leftOut: saves.length - restored.length },
-  };
-}
-
-/** The turn for the new universe, with a new id, its JSON members as text. */
-function encodedTurn(turn: TurnLine, universeId: string, id: string): EncodedTurn {
-  return {
-    universeId,
-    position: turn.position,
-    id,
-    runId: turn.runId,
-    characterId: turn.characterId,
-    playerId: turn.playerId,
-    actor: turn.actor,
-    kind: turn.kind,
-    status: turn.status,
-    createdAt: turn.createdAt,
-    json: {
-      input: JSON.stringify(turn.input),
-      resolution: turn.resolution === null ? null : JSON.stringify(turn.resolution),
-      events: JSON.stringify(turn.events),
-      deltas: JSON.stringify(turn.deltas),
-      narration: turn.narration === null ? null : JSON.stringify(turn.narration),
-    },
   };
 }
 

@@ -161,6 +161,11 @@ export async function* readExport(
   lines: AsyncIterable<string>,
   /** The state at the header's `from`, when the caller has it (a reference export's branch point). */
   start: UniverseState | null = null,
+  /**
+   * `turnsKept: false`: the caller is done with each turn before it asks for the next item, so a
+   * turn's values may become part of the replayed state uncopied, once it has asked.
+   */
+  options: { turnsKept: boolean } = { turnsKept: true },
 ): AsyncGenerator<ExportItem> {
   let number = 0;
   let header: HeaderLine | null = null;
@@ -208,9 +213,14 @@ export async function* readExport(
         throw new ExportFileError(number, `turn at position ${item.position} where ${position + 1} was due`);
       position = item.position;
       counts = { ...counts, turns: counts.turns + 1 };
-      // a copy: applied in place, a delta's value becomes part of the state, which later turns change
-      if (state && !header.redacted) state = applyDeltasInPlace(state, ownValues(upgradeDeltas(item.deltas)));
+      // applied in place, a delta's value becomes part of the state, which later deltas (of this
+      // turn too) change: a turn the caller keeps gets copies; one it is done with once it asks
+      // for the next line gives its values to the state then
+      const replayed = state !== null && !header.redacted;
+      if (replayed && options.turnsKept)
+        state = applyDeltasInPlace(state, ownValues(upgradeDeltas(item.deltas)));
       yield { kind: "turn", line: number, turn: item };
+      if (replayed && !options.turnsKept) state = applyDeltasInPlace(state, upgradeDeltas(item.deltas));
     } else if (item.type === "snapshot") {
       if (item.position !== position)
         throw new ExportFileError(

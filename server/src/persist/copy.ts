@@ -14,7 +14,6 @@ import type { TurnStore } from "./turn-store.ts";
  */
 interface PostgresQuery {
   writable(): Promise<Writable>;
-  reject(error: Error): void;
 }
 interface PostgresClient {
   unsafe(query: string): PostgresQuery;
@@ -44,21 +43,11 @@ export async function copyRows(
     });
     return;
   }
-  const query = (clientOf(db) as PostgresClient).unsafe(`copy ${target} from stdin`);
-  // postgres.js lets go of the stream once its end is sent: an error the database reports after
-  // that (a duplicate key found at the last rows) reaches only the query's reject, and the
-  // stream would never finish. The rejection is watched beside the stream.
-  let refused: (error: Error) => void = () => undefined;
-  const refusal = new Promise<never>((_, reject) => (refused = reject));
-  refusal.catch(() => undefined);
-  const reject = query.reject.bind(query);
-  query.reject = (error) => {
-    refused(error);
-    reject(error);
-  };
-  const stream = await query.writable();
+  // the stream finishes once the database has taken every row, or errors with its refusal (a
+  // duplicate key found at the last rows too: vendor/postgres/PATCHED.md)
+  const stream = await (clientOf(db) as PostgresClient).unsafe(`copy ${target} from stdin`).writable();
   stream.end(rows);
-  await Promise.race([finished(stream), refusal]);
+  await finished(stream);
 }
 
 const BREAKS = /[\n\r\t]/;

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { finished } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
@@ -10,8 +11,9 @@ import * as schema from "./schema.ts";
 const databaseUrl = process.env.DATABASE_URL;
 
 // Pins the two postgres.js behaviours Loom's Postgres adapter leans on outside its declared API:
-// the `socket` option (sockets without Nagle's delay) and COPY's stream (copy.ts). CI refuses to
-// run without DATABASE_URL (scripts/test.mjs), so this is never skipped there.
+// the `socket` option (sockets without Nagle's delay) and COPY's stream (copy.ts), with the fix
+// vendor/postgres/PATCHED.md describes for a COPY refused after its end. CI refuses to run
+// without DATABASE_URL (scripts/test.mjs), so this is never skipped there.
 describe.skipIf(!databaseUrl)("postgres.js sockets and COPY", () => {
   it("connects through noDelaySockets, with TCP_NODELAY, and COPY reports both success and a refusal", async () => {
     // given a client whose sockets come from noDelaySockets
@@ -54,6 +56,30 @@ describe.skipIf(!databaseUrl)("postgres.js sockets and COPY", () => {
         .catch((error: unknown) => {
           if (!/duplicate key|current transaction is aborted/.test(String(error))) throw error;
         });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("a COPY stream the database refuses errors, after its end too, and its connection serves the next query", async () => {
+    // given one connection and a table with a key
+    const client = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
+    const copy = async (rows: string) => {
+      const stream = await client.unsafe("copy refused from stdin").writable();
+      stream.end(rows);
+      return finished(stream);
+    };
+    try {
+      await client.unsafe("create temporary table refused (n integer primary key)");
+      // when rows the database refuses only at the last one are copied, the stream errors
+      // (3.4.9 let go of it once its end was sent: it never finished nor errored)
+      await expect(copy("1\n2\n1\n")).rejects.toThrow(/duplicate key/);
+      // and a row it cannot read at all errors too
+      await expect(copy("one\n")).rejects.toThrow(/invalid input syntax/);
+      // then nothing was copied, the connection answers, and a good COPY finishes
+      expect(await client`select count(*)::int as n from refused`).toEqual([{ n: 0 }]);
+      await copy("1\n2\n");
+      expect(await client`select count(*)::int as n from refused`).toEqual([{ n: 2 }]);
     } finally {
       await client.end();
     }

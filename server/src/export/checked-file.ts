@@ -1,0 +1,86 @@
+import { Worker } from "node:worker_threads";
+import type { UniverseState } from "@loom/shared";
+import { checkedItems, type CheckedItem } from "./checked-items.ts";
+import type { CheckerMessage } from "./checking-worker.ts";
+import { ExportFileError } from "./reader.ts";
+
+export type { CheckedItem } from "./checked-items.ts";
+
+/**
+ * An export file read and checked (`readExport`'s every check) on a worker thread while this one
+ * writes its items: parsing, checking and serializing are most of an import's own work, and with
+ * them on a second core the database's writes (PGlite's on this thread, or a Postgres backend's)
+ * overlap them instead of waiting their turn. The thread starts at once (loading its modules
+ * takes a moment) and reads once `items` is asked for. A refusal comes out as the ExportFileError
+ * the reader raised, at the same point of the file.
+ *
+ * Without `onThread` the items are checked on this thread, as they are read: beside PGlite, which
+ * writes on this thread, a second busy thread slowed PGlite's `COPY` more than it took off it.
+ */
+export class CheckedFile {
+  private readonly worker: Worker | null;
+  private readonly arrived: CheckerMessage[] = [];
+  private wake: (() => void) | null = null;
+  private lost: Error | null = null;
+
+  constructor(
+    private readonly file: string,
+    onThread: boolean,
+  ) {
+    if (!onThread) {
+      this.worker = null;
+      return;
+    }
+    // The boot file registers tsx in the worker, whatever loaded TypeScript in this thread.
+    this.worker = new Worker(new URL("./checking-worker-boot.mjs", import.meta.url), {
+      workerData: { file },
+    });
+    this.worker.on("message", (message: CheckerMessage) => {
+      this.arrived.push(message);
+      this.wake?.();
+    });
+    this.worker.on("error", (error) => {
+      this.lost = error;
+      this.wake?.();
+    });
+    this.worker.on("exit", (code) => {
+      this.lost ??= new Error(`the export's checking thread stopped (exit code ${code})`);
+      this.wake?.();
+    });
+  }
+
+  /** The file's items, in order, checked from `start` (the state at the header's `from`, when known). */
+  async *items(start: UniverseState | null): AsyncGenerator<CheckedItem> {
+    if (!this.worker) {
+      yield* checkedItems(this.file, start);
+      return;
+    }
+    this.worker.postMessage({ start });
+    for (;;) {
+      const message = await this.next();
+      if ("done" in message) return;
+      if ("refused" in message) {
+        const { line, reason, paths, code } = message.refused;
+        throw new ExportFileError(line, reason, paths, code);
+      }
+      if ("failed" in message)
+        throw Object.assign(new Error(message.failed.message), { name: message.failed.name });
+      this.worker.postMessage("more");
+      yield* message.items;
+    }
+  }
+
+  /** Stops the thread, wherever it is. */
+  async stop(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
+  private async next(): Promise<CheckerMessage> {
+    while (this.arrived.length === 0) {
+      if (this.lost) throw this.lost;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
+    }
+    return this.arrived.shift()!;
+  }
+}
