@@ -409,6 +409,20 @@ describe("loom command line (embedded)", () => {
 
       expect(await refused("truncated", lines.slice(0, -3))).toMatch(/ends without its end line/);
 
+      // a NUL or a lone surrogate, which the rules never let into a turn: Postgres would keep it
+      // in the turn's JSON and fail every query that reads inside it
+      const withText = (text: string) => {
+        const turn = JSON.parse(lines[turnAt]!) as { events: Array<{ description: string }> };
+        turn.events[0]!.description = text;
+        return lines.map((l, i) => (i === turnAt ? JSON.stringify(turn) : l));
+      };
+      expect(await refused("nul", withText("a\u0000b"))).toContain(
+        `line ${turnAt + 1}: turn at position 5: /events/0/description holds a NUL or an unpaired surrogate`,
+      );
+      expect(await refused("surrogate", withText("a\ud800b"))).toContain(
+        `line ${turnAt + 1}: turn at position 5: /events/0/description holds a NUL`,
+      );
+
       const damaged = [...lines];
       damaged[snapshotAt] = damaged[snapshotAt]!.replace('"summary":"', '"summary":"X');
       expect(await refused("snapshot", damaged)).toContain(`line ${snapshotAt + 1}: snapshot at position`);

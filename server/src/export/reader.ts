@@ -4,7 +4,9 @@ import {
   canonicalWithChecksum,
   checksumOfJson,
   differingPaths,
+  jsonValueProblem,
   STATE_VERSION,
+  STORABLE,
   upcastState,
   upgradeDeltas,
   type Delta,
@@ -20,6 +22,13 @@ import {
   type SnapshotLine,
   type TurnLine,
 } from "./format.ts";
+
+/**
+ * How a NUL or a lone surrogate gets into a parsed line: written as an escape (raw, neither is
+ * valid JSON text or UTF-8). The rules never let one into a turn; stored, it would break every
+ * query that reads inside the turn's JSON, so a line that may hold one is checked in full.
+ */
+const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i;
 
 /** A line of an export that is not what it must be: the file is refused from there on. */
 export class ExportFileError extends Error {
@@ -211,6 +220,9 @@ export async function* readExport(
     if (item.type === "turn") {
       if (item.position !== position + 1)
         throw new ExportFileError(number, `turn at position ${item.position} where ${position + 1} was due`);
+      const unstorable = SUSPECT_ESCAPE.test(text) ? jsonValueProblem(item, STORABLE) : null;
+      if (unstorable)
+        throw new ExportFileError(number, `turn at position ${item.position}: ${unstorable}, which Loom never stores`);
       position = item.position;
       counts = { ...counts, turns: counts.turns + 1 };
       // applied in place, a delta's value becomes part of the state, which later deltas (of this
