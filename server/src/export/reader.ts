@@ -222,7 +222,10 @@ export async function* readExport(
         throw new ExportFileError(number, `turn at position ${item.position} where ${position + 1} was due`);
       const unstorable = SUSPECT_ESCAPE.test(text) ? jsonValueProblem(item, STORABLE) : null;
       if (unstorable)
-        throw new ExportFileError(number, `turn at position ${item.position}: ${unstorable}, which Loom never stores`);
+        throw new ExportFileError(
+          number,
+          `turn at position ${item.position}: ${unstorable}, which Loom never stores`,
+        );
       position = item.position;
       counts = { ...counts, turns: counts.turns + 1 };
       // applied in place, a delta's value becomes part of the state, which later deltas (of this
