@@ -5,6 +5,11 @@ import { loadavg } from "node:os";
 import { BENCH_TURNS, percentile, positions } from "./fixture.ts";
 import { openBenchUniverse } from "./played.ts";
 
+function heapUsedMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+}
+
 export default async function jump(): Promise<Record<string, unknown>> {
   const { database, id, state } = await openBenchUniverse(BENCH_TURNS + 99);
   try {
@@ -31,6 +36,8 @@ export default async function jump(): Promise<Record<string, unknown>> {
       p99_ms: percentile(timings, 99),
       max_ms: percentile(timings, 100),
       mean_replayed: Math.round(replayed / timings.length),
+      // the states kept for later jumps included (LOOM_KEPT_STATES_MB); after a full collection with --expose-gc
+      heap_used_mb: heapUsedMb(),
       load_average_1m: Number(load.toFixed(2)),
     };
   } finally {
