@@ -34,7 +34,7 @@ describe("CanonicalTexts", () => {
   it("freezes only what is not frozen yet, so a changed member can never hide behind a kept text", () => {
     const base = freezeShared({ world: { npcs: { a: { name: "A" } } } });
     expect(() => {
-      (base.world.npcs.a as { name: string }).name = "B";
+      base.world.npcs.a.name = "B";
     }).toThrow(TypeError);
     const next = applyDeltas(base, [{ op: "set", path: "/world/npcs/a/name", value: "B", prev: "A" }]);
     expect(Object.isFrozen(next)).toBe(false);

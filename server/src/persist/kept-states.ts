@@ -180,7 +180,7 @@ export class KeptStates {
     };
     this.kept.set(key(kept), kept);
     let positions = this.byUniverse.get(universeId);
-    if (!positions) this.byUniverse.set(universeId, (positions = new Map()));
+    if (!positions) this.byUniverse.set(universeId, (positions = new Map<number, Kept>()));
     positions.set(position, kept);
     this.bytes += kept.bytes;
     for (const oldest of this.kept.values()) {
