@@ -8,7 +8,12 @@
 import { checksum } from "@loom/shared";
 import { playCampaign } from "@loom/shared/testing";
 import { storePlayedUniverse } from "../src/persist/testing/played.ts";
-import { buildBenchUniverse, openBenchDatabase, openKeptBenchDatabase, type BenchDatabase } from "./fixture.ts";
+import {
+  buildBenchUniverse,
+  openBenchDatabase,
+  openKeptBenchDatabase,
+  type BenchDatabase,
+} from "./fixture.ts";
 
 export type BenchState = "played" | "synthetic";
 
