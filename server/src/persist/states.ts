@@ -29,7 +29,7 @@ type SnapshotRow = typeof snapshots.$inferSelect;
 export class StateReader {
   /** Snapshots whose document matched their checksum when this process first read them. */
   private readonly intactSnapshots = new Set<string>();
-  /** Verified states at the universes' own snapshot positions, shared by the jumps near them. */
+  /** States read before, frozen and shared, for the jumps near them (kept-states.ts). */
   private readonly kept: KeptStates;
 
   constructor(
@@ -318,7 +318,7 @@ export class StateReader {
 }
 
 /** Snapshots of the current version are used as stored; older ones go through the upcasters. */
-export function isCurrent(document: Record<string, unknown>): boolean {
+function isCurrent(document: Record<string, unknown>): boolean {
   return document.version === STATE_VERSION;
 }
 
