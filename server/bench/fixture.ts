@@ -1,7 +1,8 @@
 // The benchmarks' database and universe. With DATABASE_URL: a database `loom_bench` created for
 // the run next to the configured one and dropped afterwards; without: PGlite in a temporary
-// directory, removed afterwards. Progress goes to stderr.
-import { mkdtempSync, rmSync } from "node:fs";
+// directory, removed afterwards. Progress goes to stderr. The turn-store benchmarks' universe
+// (`openBenchUniverse`) is a campaign played by the rules, kept between runs (played.ts).
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -49,6 +50,29 @@ export async function openBenchDatabase(
   const dataDir = mkdtempSync(join(tmpdir(), "loom-bench-"));
   const database = await openDatabase({ dataDir });
   return bench(database, searchIndex, async () => rmSync(dataDir, { recursive: true, force: true }));
+}
+
+/**
+ * A benchmark database kept between runs: `<LOOM_BENCH_DATABASE>_kept` on Postgres, or PGlite in
+ * `<tmpdir>/<that name>-pglite`. `fresh`: emptied first (a fixture that no longer matches).
+ */
+export async function openKeptBenchDatabase(fresh = false): Promise<BenchDatabase> {
+  const name = `${BENCH_DATABASE}_kept`;
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    if (fresh) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    const exists = await admin`select 1 from pg_database where datname = ${name}`;
+    if (exists.length === 0) await admin.unsafe(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const benchUrl = new URL(url);
+    benchUrl.pathname = `/${name}`;
+    return bench(await openDatabase({ databaseUrl: benchUrl.href }), {}, async () => {});
+  }
+  const dataDir = join(tmpdir(), `${name}-pglite`);
+  if (fresh) rmSync(dataDir, { recursive: true, force: true });
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
+  return bench(await openDatabase({ dataDir }), {}, async () => {});
 }
 
 function bench(

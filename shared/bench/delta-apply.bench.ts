@@ -1,7 +1,16 @@
 // Delta apply and decide+evolve throughput on one core. Turns come from a simulated campaign, so
 // their deltas are the mix the server really records (rolls, aspects, stress, canon, world events).
+// decide+evolve runs on the state of a campaign played by the rules for 100,000 turns (about
+// 1.8 MB; LOOM_BENCH_TURNS to change it), simulated once and kept in the system's temporary folder
+// while the rules play its first 1,000 turns the same; `_5000` on a 5,000-turn one, `fresh` on a
+// new universe. Target ≥ 50,000 turns/s on the 100,000-turn state.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   applyDeltas,
+  canonicalJson,
+  checksum,
   createRandom,
   decide,
   evolve,
@@ -12,7 +21,7 @@ import {
   type Command,
   type UniverseState,
 } from "@loom/shared";
-import { seedUniverse, simulateCampaign } from "@loom/shared/testing";
+import { playCampaign, seedUniverse, simulateCampaign } from "@loom/shared/testing";
 
 const WINDOW_MS = 1500;
 
@@ -103,7 +112,39 @@ function ready(state: UniverseState): UniverseState {
   };
 }
 
+/** The state after `turns` turns played by the rules (seed 16), from the kept file when it still matches. */
+function playedState(turns: number): UniverseState {
+  const fingerprint = checksum(finalState(1_000));
+  const file = join(tmpdir(), `loom-bench-played-state-16-${turns}.json`);
+  if (existsSync(file)) {
+    const kept = JSON.parse(readFileSync(file, "utf8")) as { fingerprint: string; state: UniverseState };
+    if (kept.fingerprint === fingerprint) return kept.state;
+  }
+  const started = performance.now();
+  const state = finalState(turns, (position) => {
+    if (position % 10_000 === 0)
+      process.stderr.write(
+        `delta-apply: played ${position} turns in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+  });
+  writeFileSync(file, canonicalJson({ fingerprint, state }));
+  return state;
+}
+
+function finalState(turns: number, progress?: (position: number) => void): UniverseState {
+  const played = playCampaign({ seed: 16, turns });
+  let state = played.genesis;
+  for (const step of played.steps) {
+    state = step.state;
+    progress?.(step.turn.position);
+  }
+  return state;
+}
+
 export default async () => {
+  const turns = Number(process.env.LOOM_BENCH_TURNS || 100_000);
+  process.stderr.write(`delta-apply: the state after ${turns} turns played by the rules\n`);
+  const large = ready(playedState(turns));
   process.stderr.write("delta-apply: simulating a 5,000-turn campaign\n");
   const simStart = performance.now();
   const campaign = simulateCampaign({ seed: 7, turns: 5000 });
@@ -124,6 +165,9 @@ export default async () => {
   process.stderr.write("delta-apply: decide+evolve of typical actions\n");
   const from = campaign.turns.length + 1;
   const grown = ready(campaign.final);
+  const load = loadavg()[0]!;
+  const played = timed(() => decideEvolve(large, typicalMix, 1400, turns + 1));
+  const playedOvercome = timed(() => decideEvolve(large, [overcome], 1000, turns + 1));
   const typical = timed(() => decideEvolve(grown, typicalMix, 1400, from));
   const single = timed(() => decideEvolve(grown, [overcome], 1000, from));
   const fresh = ready(seedUniverse());
@@ -133,12 +177,16 @@ export default async () => {
     deltas_per_s: perSecond(apply.units * deltaCount, apply.ms),
     turns_per_s: perSecond(apply.units * campaign.turns.length, apply.ms),
     replay_batched_turns_per_s: perSecond(batched.units * campaign.turns.length, batched.ms),
-    decide_evolve_turns_per_s: perSecond(typical.units, typical.ms),
-    decide_evolve_overcome_turns_per_s: perSecond(single.units, single.ms),
+    played_state_kb: Math.round(canonicalJson(large).length / 1024),
+    decide_evolve_turns_per_s: perSecond(played.units, played.ms),
+    decide_evolve_overcome_turns_per_s: perSecond(playedOvercome.units, playedOvercome.ms),
+    decide_evolve_5000_turns_per_s: perSecond(typical.units, typical.ms),
+    decide_evolve_5000_overcome_turns_per_s: perSecond(single.units, single.ms),
     decide_evolve_fresh_state_turns_per_s: perSecond(small.units, small.ms),
     simulate_turns_per_s: perSecond(campaign.turns.length, simulateMs),
     deltas_per_turn: Number((deltaCount / campaign.turns.length).toFixed(2)),
     canon_facts_at_end: listFacts(campaign.final).length,
     campaign_turns: campaign.turns.length,
+    load_average_1m: Number(load.toFixed(2)),
   };
 };

@@ -9,15 +9,33 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
  *
  * The fast path lets the engine's JSON.stringify do the writing and only sorts each object's
  * keys. An object with an array-index key ("0", "17") cannot go that way, since engines list
- * such keys first whatever their order; a value holding one is written by `writeCanonical`.
+ * such keys first whatever their order: the containers on the way to one are written member by
+ * member, and every member without one goes the fast way again. A state's canon buckets ("10",
+ * "3f") are such keys, so a state is written by hand down to its buckets and fast below them.
  */
 export function canonicalJson(value: unknown): string {
   try {
     return JSON.stringify(value, sortedMembers) ?? String(value);
   } catch (error) {
     if (!(error instanceof IndexKey)) throw error;
-    return writeCanonical(value);
+    return writeMembers(value as object);
   }
+}
+
+/** A container holding an array-index key somewhere: its members each by `canonicalJson`. */
+function writeMembers(container: object): string {
+  if (Array.isArray(container)) {
+    const items: unknown[] = container;
+    return `[${items.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`;
+  }
+  const record = container as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const key of Object.keys(record).sort()) {
+    const member = record[key];
+    if (member === undefined) continue;
+    parts.push(`${JSON.stringify(key)}:${canonicalJson(member)}`);
+  }
+  return `{${parts.join(",")}}`;
 }
 
 /** Thrown inside JSON.stringify to leave the fast path; never escapes canonicalJson. */

@@ -17,6 +17,7 @@ import { snapshots, turns } from "./schema.ts";
 import { log } from "../log.ts";
 import { positionsIn } from "./timeline.ts";
 import { ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
+import { KeptStates } from "./kept-states.ts";
 import type { SnapshotInfo, SnapshotWrite, StateAt } from "./turn-store.ts";
 
 type SnapshotRow = typeof snapshots.$inferSelect;
@@ -28,11 +29,15 @@ type SnapshotRow = typeof snapshots.$inferSelect;
 export class StateReader {
   /** Snapshots whose document matched their checksum when this process first read them. */
   private readonly intactSnapshots = new Set<string>();
+  /** States read before, frozen and shared, for the jumps near them (kept-states.ts). */
+  private readonly kept: KeptStates;
 
   constructor(
     private readonly db: Db,
     private readonly ancestry: Ancestry,
-  ) {}
+  ) {
+    this.kept = new KeptStates(db);
+  }
 
   /**
    * Whether a stored snapshot's document is the one its checksum was taken of. A jump and the
@@ -137,10 +142,23 @@ export class StateReader {
     const skipped: number[] = [];
     // the state rebuilt past damaged snapshots says which, so that opening a universe can refuse it
     const noting = (at: StateAt): StateAt => (skipped.length ? { ...at, damagedSnapshots: skipped } : at);
+    if (position > own.after && !recheck) {
+      const at = await this.kept.near(universeId, own.after, position, checksummed);
+      if (at) return at;
+    }
     if (position > own.after) {
       const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
       if (found && this.intact(universeId, found.snapshot, found.text, recheck))
-        return this.fold(universeId, found.snapshot, found.deltas, position, checksummed);
+        return recheck || !isCurrent(found.snapshot.state)
+          ? this.fold(universeId, found.snapshot, found.deltas, position, checksummed)
+          : this.kept.fromSnapshot(
+              universeId,
+              found.snapshot,
+              found.deltas,
+              position,
+              checksummed,
+              found.text.length,
+            );
       if (found) {
         damaged = found.snapshot;
         skipped.push(found.snapshot.position);

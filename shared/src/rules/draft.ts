@@ -1,4 +1,4 @@
-import { factPath, listFacts, readFact } from "../canon-facts.ts";
+import { FACT_BUCKET_KEYS, factPath, listFacts, readFact } from "../canon-facts.ts";
 import type { Delta } from "../delta.ts";
 import type { CanonFact, UniverseState } from "../state.ts";
 import type { Resolution, TurnEvent, TurnKind } from "../turn.ts";
@@ -140,11 +140,15 @@ export class Draft {
    * an `unset` with the fact as `prev`, so undo and replay restore it exactly.
    */
   private dropOldHappenings(): void {
+    // counted before they are listed: most turns stay under the bound, and a long campaign's
+    // canon holds thousands of facts that are not happenings
+    const bound = CANON_HAPPENINGS_KEPT + CANON_HAPPENINGS_SLACK;
+    if (this.happeningsHeld() - this.happeningsDropped.size + this.happeningsAdded <= bound) return;
     const held = listFacts(this.state).filter(
       (fact) => HAPPENINGS.has(fact.type) && !this.happeningsDropped.has(fact.id),
     );
     const count = held.length + this.happeningsAdded;
-    if (count <= CANON_HAPPENINGS_KEPT + CANON_HAPPENINGS_SLACK) return;
+    if (count <= bound) return;
     let excess = count - CANON_HAPPENINGS_KEPT;
     held.sort((a, b) => a.sourcePosition - b.sourcePosition || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const fact of held) {
@@ -154,6 +158,17 @@ export class Draft {
       this.happeningsDropped.add(fact.id);
       excess -= 1;
     }
+  }
+
+  /** How many happening facts the state held before this turn. */
+  private happeningsHeld(): number {
+    let held = 0;
+    for (const key of FACT_BUCKET_KEYS) {
+      const bucket = this.state.canon.factBuckets[key];
+      if (!bucket) continue;
+      for (const id in bucket) if (HAPPENINGS.has(bucket[id]!.type)) held += 1;
+    }
+    return held;
   }
 
   /**

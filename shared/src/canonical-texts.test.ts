@@ -1,0 +1,45 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { canonicalJson, checksum } from "./canonical.ts";
+import { CanonicalTexts, freezeShared } from "./canonical-texts.ts";
+import { applyDeltas } from "./delta.ts";
+import { simulateCampaign } from "./testing/campaign.ts";
+
+describe("CanonicalTexts", () => {
+  it("writes the bytes canonicalJson writes, for any JSON value, array-index keys and wide records included", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+        const texts = new CanonicalTexts();
+        const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${(i * 7) % 40}`, { a, i }]));
+        const value = freezeShared({ z: a, "10": { wide, deep: { deeper: { b, "3": [a] } } }, a: [b, wide] });
+        expect(texts.json(value)).toBe(canonicalJson(value));
+        // twice: the second time from the texts kept
+        expect(texts.json(value)).toBe(canonicalJson(value));
+      }),
+      { seed: 11, numRuns: 200 },
+    );
+  });
+
+  it("gives every state of a played campaign, derived one from another, the checksum of its canonical JSON", () => {
+    const campaign = simulateCampaign({ seed: 3, turns: 600 });
+    const texts = new CanonicalTexts();
+    let state = freezeShared(campaign.genesis);
+    for (const turn of campaign.turns) {
+      state = freezeShared(applyDeltas(state, turn.deltas));
+      if (turn.position % 50 === 0) expect(texts.checksum(state)).toBe(checksum(state));
+    }
+    expect(texts.json(state)).toBe(canonicalJson(campaign.final));
+  });
+
+  it("freezes only what is not frozen yet, so a changed member can never hide behind a kept text", () => {
+    const base = freezeShared({ world: { npcs: { a: { name: "A" } } } });
+    expect(() => {
+      base.world.npcs.a.name = "B";
+    }).toThrow(TypeError);
+    const next = applyDeltas(base, [{ op: "set", path: "/world/npcs/a/name", value: "B", prev: "A" }]);
+    expect(Object.isFrozen(next)).toBe(false);
+    freezeShared(next);
+    expect(Object.isFrozen(next.world.npcs.a)).toBe(true);
+    expect(next.world).not.toBe(base.world);
+  });
+});

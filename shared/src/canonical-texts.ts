@@ -1,0 +1,133 @@
+import { canonicalJson, checksumOfJson } from "./canonical.ts";
+
+/**
+ * Which containers have their text kept: those at least this deep (the root is 0) with at most
+ * WIDE members. Shallower or wider ones (the world, a record of NPCs, a canon bucket) are written
+ * member by member, so that a change to one member costs that member's text, not its record's.
+ */
+const KEPT_DEPTH = 2;
+const WIDE = 32;
+
+/**
+ * Canonical JSON of states that share structure (one derived from another by `applyDeltas`,
+ * which copies only the containers a change goes through), reusing the text of every container
+ * written before. A state's text is then its few changed containers written afresh and the rest
+ * joined from what is kept: on a large world a checksum costs the hash, not the serialization.
+ *
+ * The states given must never be changed in place (keep them frozen): a container's text is kept
+ * for as long as the container lives. The texts kept are small (a canon fact, an NPC, a quest),
+ * each shared by every state holding its container. The same bytes as `canonicalJson`.
+ */
+export class CanonicalTexts {
+  private readonly kept = new WeakMap<object, string>();
+  private readonly sorted = new WeakMap<object, Members>();
+
+  json(value: unknown): string {
+    const parts: string[] = [];
+    this.write(value, 0, parts);
+    return parts.join("");
+  }
+
+  /** `checksum(value)`, the same digest. */
+  checksum(value: unknown): string {
+    return checksumOfJson(this.json(value));
+  }
+
+  private write(value: unknown, depth: number, parts: string[]): void {
+    if (value === null || typeof value !== "object") {
+      parts.push(canonicalJson(value));
+      return;
+    }
+    const known = this.kept.get(value);
+    if (known !== undefined) {
+      parts.push(known);
+      return;
+    }
+    if (depth >= KEPT_DEPTH && !wide(value)) {
+      const text = canonicalJson(value);
+      this.kept.set(value, text);
+      parts.push(text);
+      return;
+    }
+    if (Array.isArray(value)) {
+      const items: unknown[] = value;
+      parts.push("[");
+      for (let i = 0; i < items.length; i++) {
+        if (i > 0) parts.push(",");
+        if (items[i] === undefined) parts.push("null");
+        else this.write(items[i], depth + 1, parts);
+      }
+      parts.push("]");
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    const members = this.members(record);
+    parts.push("{");
+    let first = true;
+    for (let i = 0; i < members.keys.length; i++) {
+      const member = record[members.keys[i]!];
+      if (member === undefined) continue;
+      parts.push(first ? members.following[i]!.slice(1) : members.following[i]!);
+      first = false;
+      this.write(member, depth + 1, parts);
+    }
+    parts.push("}");
+  }
+
+  /** A record's keys in order and each as written after a member, kept while the record lives. */
+  private members(record: Record<string, unknown>): Members {
+    let members = this.sorted.get(record);
+    if (!members) {
+      const keys = Object.keys(record);
+      if (!inOrder(keys)) keys.sort();
+      members = { keys, following: keys.map(following) };
+      this.sorted.set(record, members);
+    }
+    return members;
+  }
+}
+
+interface Members {
+  keys: string[];
+  /** `,"key":` for each key */
+  following: string[];
+}
+
+/**
+ * `,"key":` for a key, one string per key for every record that has it: a record copied to change
+ * one member shares the rest. Forgotten wholesale past a bound.
+ */
+const quotedKeys = new Map<string, string>();
+
+function following(key: string): string {
+  let text = quotedKeys.get(key);
+  if (text === undefined) {
+    if (quotedKeys.size >= 200_000) quotedKeys.clear();
+    text = `,${JSON.stringify(key)}:`;
+    quotedKeys.set(key, text);
+  }
+  return text;
+}
+
+function inOrder(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
+}
+
+function wide(container: object): boolean {
+  if (Array.isArray(container)) return container.length > WIDE;
+  let members = 0;
+  for (const _ in container) if (++members > WIDE) return true;
+  return false;
+}
+
+/**
+ * Freezes a state and every container in it not frozen yet, stopping at frozen ones: after
+ * `applyDeltas` on a frozen state, only the containers it copied are visited.
+ */
+export function freezeShared<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const member of Object.values(value as object)) freezeShared(member);
+  return value;
+}
