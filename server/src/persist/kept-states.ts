@@ -40,7 +40,7 @@ const PARSED_PER_CHAR = 4;
  * is still the newest at or before the position asked, with that checksum, so a jump answers as
  * reading the snapshot would, `fromSnapshot` and `replayed` included.
  * Only a universe's own timeline is kept (after its branch point). Bounded by a reckoning of
- * bytes, least recently used dropped first (LOOM_KEPT_STATES_MB, 512 by default).
+ * bytes, least recently used dropped first (LOOM_KEPT_STATES_MB, 128 by default: beside the outage bound of waiting turns, a heap the size of a small server's).
  */
 export class KeptStates {
   private readonly texts = new CanonicalTexts();
@@ -50,7 +50,7 @@ export class KeptStates {
 
   constructor(
     private readonly db: Db,
-    private readonly budget = Number(process.env.LOOM_KEPT_STATES_MB || 512) * 2 ** 20,
+    private readonly budget = Number(process.env.LOOM_KEPT_STATES_MB || 128) * 2 ** 20,
   ) {}
 
   /**
