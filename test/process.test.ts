@@ -2,21 +2,13 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { processAlive } from "../loadtest/src/cpu.ts";
 import { spawnServer, tempDir, testPort, waitFor, type ChildServer } from "./support/server.ts";
 
 // The server as an operator runs it: `npm start`, one process per data folder.
 const root = resolve(import.meta.dirname, "..");
 // (no web client build: these tests are about the process; test/browser.test.ts builds it)
 const embedded = { DATABASE_URL: "", REDIS_URL: "", LOOM_WEB_BUILD: "off" };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("the server process", () => {
   const children: ChildServer[] = [];
@@ -91,7 +83,11 @@ describe("the server process", () => {
     process.kill(npm.pid!, "SIGTERM");
 
     // then the server process shuts down cleanly within a few seconds
-    await waitFor(() => !alive(server.pid), 15_000, `the server (pid ${server.pid}) to exit:\n${output}`);
+    await waitFor(
+      () => !processAlive(server.pid),
+      15_000,
+      `the server (pid ${server.pid}) to exit:\n${output}`,
+    );
     expect(await healthy()).toBe(false);
     expect(output).toContain("shutdown complete");
     expect(() => readFileSync(join(dataDir, "loom.lock"))).toThrow();

@@ -27,6 +27,16 @@ export interface CpuWindow {
 /** Linux counts process CPU in clock ticks, 100 a second on every mainstream kernel build. */
 const TICKS_PER_SECOND = 100;
 
+/** Whether a process of that id exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** utime + stime of a process, every thread, from /proc; null where there is no /proc. */
 export function processCpuMs(pid: number): number | null {
   try {

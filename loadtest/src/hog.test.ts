@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
-import { processCpuMs } from "./cpu.ts";
+import { processAlive, processCpuMs } from "./cpu.ts";
 import { startHog } from "./hog.ts";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("CPU hog", () => {
   it("keeps a core busy until stopped, and is gone after", async () => {
@@ -23,15 +14,15 @@ describe("CPU hog", () => {
     } finally {
       await hog.stop();
     }
-    expect(alive(pid!)).toBe(false);
+    expect(processAlive(pid!)).toBe(false);
   });
 
   it("ends by itself at its deadline, so a load test that dies leaves nothing spinning", async () => {
     const hog = await startHog(2, 300);
     expect(hog.pids).toHaveLength(2);
     const deadline = Date.now() + 10_000;
-    while (hog.pids.some(alive) && Date.now() < deadline) await sleep(50);
-    expect(hog.pids.filter(alive)).toEqual([]);
+    while (hog.pids.some(processAlive) && Date.now() < deadline) await sleep(50);
+    expect(hog.pids.filter(processAlive)).toEqual([]);
     await hog.stop();
   });
 });
