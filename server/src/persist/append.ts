@@ -6,10 +6,10 @@ import { rowsOf, type Db } from "./rows.ts";
 import { inheritedUndos, turns, universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
 import type { TurnStore } from "./turn-store.ts";
-import { copyJson, copyRows, copyText } from "./copy.ts";
+import { copyJson, copyJsonText, copyRows, copyText } from "./copy.ts";
 import { upsertSnapshots } from "./states.ts";
 import { projectAppended } from "./project.ts";
-import type { AppendBatch, AppendOutcome, AppendRequest } from "./turn-store.ts";
+import type { AppendBatch, AppendOutcome, AppendRequest, EncodedTurn } from "./turn-store.ts";
 
 /** Turns per COPY: a chunk's text is built whole before it is sent. */
 const CHUNK = 1000;
@@ -166,13 +166,15 @@ function failed(error: unknown): AppendOutcome {
   };
 }
 
-const TURN_COLUMNS = [
+/** The columns a turn is written to with COPY, by appends and imports alike (turnRow). */
+export const TURN_COLUMNS = [
   "universe_id",
   "position",
   "created_at",
   "actor",
   "kind",
   "status",
+  "undone_by",
   "id",
   "run_id",
   "character_id",
@@ -191,12 +193,7 @@ const TURN_COLUMNS = [
  */
 async function insertTurns(db: Db, driver: Driver, chunk: readonly Turn[]): Promise<void> {
   let rows = "";
-  for (const turn of chunk)
-    rows +=
-      `${copyText(turn.universeId)}\t${turn.position}\t${copyText(turn.createdAt)}\t${turn.actor}\t${turn.kind}\t` +
-      `${turn.status}\t${copyText(turn.id)}\t${copyText(turn.runId)}\t${copyText(turn.characterId)}\t` +
-      `${copyText(turn.playerId)}\t${copyJson(turn.input)}\t${copyJson(turn.resolution)}\t${copyJson(turn.events)}\t` +
-      `${copyJson(turn.deltas)}\t${copyJson(turn.narration)}\n`;
+  for (const turn of chunk) rows += turnRow(turn, undefined);
   await copyRows(db, driver, "turns", TURN_COLUMNS, rows);
 }
 
@@ -279,4 +276,19 @@ export function isUniqueViolation(error: unknown): boolean {
     cause = (cause as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/** A turn as a line of COPY text in TURN_COLUMNS' order; `undoneBy` for an imported turn undone later in its file. */
+export function turnRow(turn: Turn | EncodedTurn, undoneBy: number | undefined): string {
+  const json =
+    "json" in turn
+      ? `${copyJsonText(turn.json.input)}\t${copyJsonText(turn.json.resolution)}\t${copyJsonText(turn.json.events)}\t` +
+        `${copyJsonText(turn.json.deltas)}\t${copyJsonText(turn.json.narration)}`
+      : `${copyJson(turn.input)}\t${copyJson(turn.resolution)}\t${copyJson(turn.events)}\t` +
+        `${copyJson(turn.deltas)}\t${copyJson(turn.narration)}`;
+  return (
+    `${copyText(turn.universeId)}\t${turn.position}\t${copyText(turn.createdAt)}\t${turn.actor}\t${turn.kind}\t` +
+    `${undoneBy === undefined ? turn.status : "undone"}\t${undoneBy ?? "\\N"}\t${copyText(turn.id)}\t` +
+    `${copyText(turn.runId)}\t${copyText(turn.characterId)}\t${copyText(turn.playerId)}\t${json}\n`
+  );
 }

@@ -1,32 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { canonicalJson, type Turn } from "@loom/shared";
-import { checkBatch, markUndone, undoMarks } from "./append.ts";
-import { copyJson, copyJsonText, copyRows, copyText } from "./copy.ts";
+import { canonicalJson } from "@loom/shared";
+import { checkBatch, markUndone, TURN_COLUMNS, turnRow, undoMarks } from "./append.ts";
+import { copyRows, copyText } from "./copy.ts";
 import type { Db } from "./rows.ts";
 import { universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
-import type { EncodedTurn, ImportBatch, ImportStart, TurnStore, UniverseRecord } from "./turn-store.ts";
+import type { ImportBatch, ImportStart, TurnStore, UniverseRecord } from "./turn-store.ts";
 import * as universeRows from "./universes.ts";
 
-const TURN_COLUMNS = [
-  "universe_id",
-  "position",
-  "created_at",
-  "actor",
-  "kind",
-  "status",
-  "undone_by",
-  "id",
-  "run_id",
-  "character_id",
-  "player_id",
-  "input",
-  "resolution",
-  "events",
-  "deltas",
-  "narration",
-] as const;
 const SNAPSHOT_COLUMNS = ["universe_id", "position", "reason", "created_at", "checksum", "state"] as const;
 
 type Step = { kind: "batch"; batch: ImportBatch } | { kind: "commit" } | { kind: "abort" };
@@ -218,19 +200,4 @@ async function writeBatch(
   await copyRows(tx, driver, "snapshots", SNAPSHOT_COLUMNS, documents);
   await markUndone(tx, universe.id, universe.branchPosition ?? 0, end, earlier);
   return end;
-}
-
-/** A turn as a line of COPY text in TURN_COLUMNS' order. */
-function turnRow(turn: Turn | EncodedTurn, undoneBy: number | undefined): string {
-  const json =
-    "json" in turn
-      ? `${copyJsonText(turn.json.input)}\t${copyJsonText(turn.json.resolution)}\t${copyJsonText(turn.json.events)}\t` +
-        `${copyJsonText(turn.json.deltas)}\t${copyJsonText(turn.json.narration)}`
-      : `${copyJson(turn.input)}\t${copyJson(turn.resolution)}\t${copyJson(turn.events)}\t` +
-        `${copyJson(turn.deltas)}\t${copyJson(turn.narration)}`;
-  return (
-    `${copyText(turn.universeId)}\t${turn.position}\t${copyText(turn.createdAt)}\t${turn.actor}\t${turn.kind}\t` +
-    `${undoneBy === undefined ? turn.status : "undone"}\t${undoneBy ?? "\\N"}\t${copyText(turn.id)}\t` +
-    `${copyText(turn.runId)}\t${copyText(turn.characterId)}\t${copyText(turn.playerId)}\t${json}\n`
-  );
 }
