@@ -260,7 +260,7 @@ for (const mode of modes()) {
       for (const session of [acting, idle]) await session.leave();
     });
 
-    it("sends an act's ack and its turn to the actor in one write", async () => {
+    it("sends an act's ack, its turn and the template's prose for it to the actor in one write", async () => {
       const table = await setTable(server.url, ["Quill"]);
       const [quill] = table.players;
       const session = await quill!.client.joinUniverse(table.universeId, {
@@ -278,6 +278,8 @@ for (const mode of modes()) {
       const withAck = writes.find((types) => types.includes("ack"));
       expect(withAck).toBeDefined();
       expect(withAck).toContain("turn");
+      // the template tells at once: its prose follows the turn in the same write
+      expect(withAck!.indexOf("narration")).toBeGreaterThan(withAck!.indexOf("turn"));
       await session.leave();
     });
 

@@ -22,8 +22,7 @@ export interface ChatResult {
 }
 
 export type ChatToWorker =
-  | { type: "stream"; id: number; request: ChatRequest; timeoutMs: number }
-  | { type: "abort"; id: number };
+  { type: "stream"; id: number; request: ChatRequest; timeoutMs: number } | { type: "abort"; id: number };
 
 /** Why a stream ended before its endpoint finished: the caller aborted it, or it ran out of time. */
 export type ChatCut = "aborted" | "timeout" | null;

@@ -31,6 +31,11 @@ export interface Narrator {
   /** Recorded as `narrator` on every narration it produces. */
   readonly name: string;
   narrate(request: NarrationRequest): Promise<NarratorOutput>;
+  /**
+   * Tells at once, for a narrator that needs no I/O (the template): the prose then leaves in the
+   * same write as the turn it follows, one frame per member instead of a second write each.
+   */
+  tellNow?(request: NarrationRequest): NarratorOutput;
   /** Releases what the narrator holds (a thread, connections); called once, at shutdown. */
   close?(): Promise<void>;
 }

@@ -6,16 +6,13 @@ export class TemplateNarrator implements Narrator {
   readonly name = "template";
 
   narrate(request: NarrationRequest): Promise<NarratorOutput> {
+    return Promise.resolve(this.tellNow(request));
+  }
+
+  tellNow(request: NarrationRequest): NarratorOutput {
     const text = narrateTemplate(request.turn, request.state, createRandom(request.seed));
     // no chunks: the text exists whole at once, and the `done` message that carries it is the
     // one frame per member this narration costs
-    return Promise.resolve({
-      text,
-      model: null,
-      promptHash: null,
-      tokens: null,
-      endpoint: null,
-      parameters: {},
-    });
+    return { text, model: null, promptHash: null, tokens: null, endpoint: null, parameters: {} };
   }
 }

@@ -213,4 +213,3 @@ describe("narration of one universe", () => {
     expect(narration.pending).toBe(1);
   });
 });
-

@@ -33,6 +33,12 @@ export interface UniverseNarrationOptions {
    */
   told?(narrator: string, ms: number, failure: { narrator: string; reason: string } | null): void;
   now?: () => string;
+  /**
+   * Runs the narration of the turns just enqueued once the current loop turn's work is done
+   * (default: setImmediate). The room runs it just before its output is written, so a narrator
+   * that tells at once (`Narrator.tellNow`) sends its prose in the same write as the turn.
+   */
+  defer?: (run: () => void) => void;
 }
 
 interface Job {
@@ -188,11 +194,11 @@ export class UniverseNarration {
     await Promise.allSettled([...this.running]);
   }
 
-  /** Narration starts after the current loop turn, so the ack and the turn leave first. */
+  /** Narration starts after the current loop turn's work, so the ack and the turn go first. */
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    (this.options.defer ?? setImmediate)(() => {
       this.scheduled = false;
       this.pump();
     });
@@ -249,7 +255,11 @@ export class UniverseNarration {
     await Promise.race([this.options.record(job.turn.position, narration), this.closed]);
   }
 
-  /** Narrates, streams and announces the result; null when the universe closed meanwhile. */
+  /**
+   * Narrates, streams and announces the result; null when the universe closed meanwhile. A
+   * narrator that tells at once (and the template fallback) announces before this first returns:
+   * nothing is awaited before the `done` message.
+   */
   private async tell(job: Job, forced: string | null, seed: number): Promise<Narration | null> {
     const { turn, state, previous } = job;
     const audience: Audience = isHiddenTurn(turn) ? "gm" : "table";
@@ -271,7 +281,7 @@ export class UniverseNarration {
     let output: NarratorOutput | null = null;
     if (failure === null) {
       try {
-        output = await narrator.narrate(request);
+        output = narrator.tellNow ? narrator.tellNow(request) : await narrator.narrate(request);
       } catch (error) {
         if (this.controller.signal.aborted) return null;
         failure = {
@@ -288,7 +298,7 @@ export class UniverseNarration {
       // the prose streamed so far is not the record: what is still held back goes unsent
       pieces.take();
       narrator = template;
-      output = await template.narrate({ ...request, onChunk: () => undefined });
+      output = template.tellNow({ ...request, onChunk: () => undefined });
     }
     const fallback = failure && `${failure.narrator}: ${failure.reason}`;
     const latencyMs = performance.now() - started;

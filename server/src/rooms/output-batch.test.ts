@@ -103,6 +103,43 @@ describe("OutputBatch", () => {
     expect(corks.slice(2)).toEqual(["cork a", "cork b", "uncork a", "uncork b"]);
   });
 
+  it("runs tasks before the flush, so what they send joins the held write", async () => {
+    const { writer, reader } = await pair();
+    const received: Buffer[] = [];
+    reader.on("data", (chunk: Buffer) => received.push(chunk));
+    const writes = countWrites(writer);
+    const batch = new OutputBatch();
+    const client = clientOn(writer);
+
+    batch.hold(client);
+    writer.write("turn;");
+    batch.beforeFlush(() => {
+      batch.hold(client);
+      writer.write("prose;");
+      // a task queued by a task still runs before the write
+      batch.beforeFlush(() => writer.write("more;"));
+    });
+    batch.beforeFlush(() => {
+      throw new Error("a failing task");
+    });
+    await nextCheckPhase();
+    expect(writes).toEqual([3]);
+    await new Promise<void>((resolve) => {
+      const check = () => (Buffer.concat(received).length >= 16 ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    expect(Buffer.concat(received).toString()).toBe("turn;prose;more;");
+
+    // a task alone schedules a flush of its own
+    batch.beforeFlush(() => {
+      batch.hold(client);
+      writer.write("a;");
+      writer.write("b;");
+    });
+    await nextCheckPhase();
+    expect(writes).toEqual([3, 2]);
+  });
+
   it("leaves clients of other transports alone", async () => {
     const batch = new OutputBatch();
     expect(socketOf({ ref: {} } as unknown as Client)).toBeUndefined();

@@ -1,4 +1,5 @@
 import type { Client } from "@colyseus/core";
+import { log } from "../log.ts";
 
 /** The part of a `net.Socket` the batch uses. */
 export interface CorkableSocket {
@@ -37,6 +38,7 @@ export class OutputBatch {
   /** Counts flushes: a socket is held in this batch when its mark equals it. */
   private generation = 0;
   private readonly heldBy = new WeakMap<object, number>();
+  private tasks: Array<() => void> = [];
 
   hold(client: Client): void {
     const socket = socketOf(client) as (CorkableSocket & Record<symbol, number>) | undefined;
@@ -44,10 +46,23 @@ export class OutputBatch {
     socket[this.mark] = this.generation;
     socket.cork();
     this.held.push(socket);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.schedule();
+  }
+
+  /**
+   * Runs `task` at the next flush, before the held sockets are written: what it sends to a held
+   * client leaves in the same write as the frames already waiting (a turn's template prose with
+   * the turn itself, instead of a second write per member).
+   */
+  beforeFlush(task: () => void): void {
+    this.tasks.push(task);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /**
@@ -62,6 +77,19 @@ export class OutputBatch {
 
   /** Sends everything held (called on the check phase after the first hold; safe to call early). */
   flush(): void {
+    // tasks run while the batch is still open: the sockets they hold join it
+    while (this.tasks.length > 0) {
+      const tasks = this.tasks;
+      this.tasks = [];
+      for (const task of tasks) {
+        try {
+          task();
+        } catch (error) {
+          // one failing task must not keep every held socket corked
+          log.error("a task before an output flush failed", { err: error });
+        }
+      }
+    }
     this.scheduled = false;
     this.generation += 1;
     const sockets = this.held;

@@ -517,6 +517,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       concurrency: config.narrator.concurrency,
       backlog: config.narrator.backlog,
       send: (message, audience) => this.sendNarration(message, audience),
+      defer: (run) => outputBatch.beforeFlush(run),
       told: (narrator, ms, failure) => services().metrics.narrated(narrator, ms, failure),
       record: async (position, narration) => {
         if (authority.attachNarration(position, narration)) return;
