@@ -58,6 +58,38 @@ describe.skipIf(!redisUrl)("redis", () => {
     };
   });
 
+  it("sends the appends of several universes made in one loop turn to Redis in one write", async () => {
+    const store = new RedisLiveStore(redisUrl!);
+    const ids = [1, 2, 3].map((n) => `batched-${n}-${crypto.randomUUID()}`);
+    try {
+      const leases = await Promise.all(
+        ids.map(async (id) => (await store.acquire(id, "process-a", 10_000))!),
+      );
+      // the socket's writes, as Node makes them: one chunk (`_write`) or several at once (`_writev`)
+      const socket = (store as unknown as { redis: Redis }).redis.stream as unknown as {
+        _write: (...args: unknown[]) => void;
+        _writev: (chunks: unknown[], ...rest: unknown[]) => void;
+      };
+      const writes: number[] = [];
+      const write = socket._write.bind(socket);
+      const writev = socket._writev.bind(socket);
+      socket._write = (...args) => {
+        writes.push(1);
+        write(...args);
+      };
+      socket._writev = (chunks, ...rest) => {
+        writes.push(chunks.length);
+        writev(chunks, ...rest);
+      };
+      await Promise.all(leases.map((lease, i) => store.appendTurns(lease, sampleTurns(ids[i]!, 1, 2))));
+      expect(writes).toEqual([3]);
+      for (const id of ids) expect(await store.readTail(id, 0)).toHaveLength(2);
+    } finally {
+      for (const id of ids) await store.drop(id);
+      await store.close();
+    }
+  });
+
   it("keeps a universe's keys under one hash tag and uses positions as stream ids", async () => {
     // given a store and a raw client looking at the same Redis
     const store = new RedisLiveStore(redisUrl!);

@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import type { Turn, UniverseState } from "@loom/shared";
 import { FencedError, TurnOrderError, type Lease, type LiveStore, type StreamView } from "./live-store.ts";
 import { checkBatch, checkPosition, checkTtl } from "./checks.ts";
+import { outputBatch } from "../rooms/output-batch.ts";
 import {
   acquireScript,
   appendScript,
@@ -96,6 +97,8 @@ export class RedisLiveStore implements LiveStore {
     const { lock, wal } = universeKeys(lease.universeId);
     const args: Array<string | number> = [lockValue(lease)];
     for (const turn of turns) args.push(turn.position, JSON.stringify(turn));
+    // appends of every universe decided in this loop turn leave in one write (and one read for Redis)
+    if (this.redis.status === "ready") outputBatch.holdSocket(this.redis.stream);
     try {
       await appendScript.run(this.redis, [lock, wal], args);
     } catch (error) {

@@ -41,8 +41,17 @@ export class OutputBatch {
   private tasks: Array<() => void> = [];
 
   hold(client: Client): void {
-    const socket = socketOf(client) as (CorkableSocket & Record<symbol, number>) | undefined;
-    if (!socket || socket[this.mark] === this.generation) return;
+    this.holdSocket(socketOf(client));
+  }
+
+  /**
+   * Holds any socket until the flush: the live store's connection to Redis, so the appends of
+   * every universe whose turns were decided in one loop turn go to Redis in one write.
+   */
+  holdSocket(target: Partial<CorkableSocket> | undefined | null): void {
+    if (typeof target?.cork !== "function" || typeof target.uncork !== "function") return;
+    const socket = target as CorkableSocket & Record<symbol, number>;
+    if (socket[this.mark] === this.generation) return;
     socket[this.mark] = this.generation;
     socket.cork();
     this.held.push(socket);
