@@ -17,10 +17,9 @@ import type { SQL } from "drizzle-orm";
 import type { Narration, Telling, Turn } from "@loom/shared";
 import { segmentOf, slices, undoneIn } from "./ancestry.ts";
 import type { Ancestry, Chain, Segment } from "./ancestry.ts";
-import { executePrepared, rowsOf, toTurn, turnColumns } from "./rows.ts";
-import { turnOfJson, universeAndTurnQuery, type JsonTurnRow } from "./universe-and-turn.ts";
+import { rowsOf, toTurn, toUniverse, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
-import { idKey, turnCharacterKey, turnMajor, turnRunKey, turnSearchDocument, turns } from "./schema.ts";
+import { idKey, turnCharacterKey, turnMajor, turnRunKey, turnSearchDocument, turns, universes } from "./schema.ts";
 import { reindexTurns, searchCondition } from "./search-index.ts";
 import { NotFoundError } from "./turn-store.ts";
 import type {
@@ -56,10 +55,30 @@ const PAGE_MAX = 500;
 
 /** Reading a timeline: turns by position and pages of history, across a branch's ancestors. */
 export class TimelineReader {
+  /**
+   * Prepared once: the scrubber makes this read at every position it rests on, and unprepared, a
+   * statement costs postgres.js a description of its 30-odd columns to decode on every call and
+   * Postgres a plan, more than the read itself.
+   */
+  private readonly universeAndTurnRead;
+
   constructor(
     private readonly db: Db,
     private readonly ancestry: Ancestry,
-  ) {}
+  ) {
+    this.universeAndTurnRead = db
+      .select({ universe: universes, turn: turnColumns })
+      .from(universes)
+      .leftJoin(
+        turns,
+        and(
+          eq(turns.universeId, sql.placeholder("storedIn")),
+          eq(turns.position, sql.placeholder("position")),
+        ),
+      )
+      .where(eq(universes.id, sql.placeholder("universeId")))
+      .prepare("universe_and_turn");
+  }
 
   async getTurn(universeId: string, position: number): Promise<Turn | null> {
     const chain = await this.ancestry.chain(universeId);
@@ -88,22 +107,17 @@ export class TimelineReader {
     });
     if (!chain) return null;
     const segment = segmentOf(chain, position);
-    // no turn is stored at a negative position: the read finds none where the timeline has none
-    const [row] = rowsOf<{ universe: string; turn: string | null }>(
-      await executePrepared(
-        this.db,
-        "universe_and_turn",
-        universeAndTurnQuery(universeId, segment?.universeId ?? universeId, segment ? position : -1),
-      ),
-    );
+    // no turn is stored at a negative position: the join finds none where the timeline has none
+    const [row] = await this.universeAndTurnRead.execute({
+      universeId,
+      storedIn: segment?.universeId ?? universeId,
+      position: segment ? position : -1,
+    });
     if (!row) return null;
-    const universe = JSON.parse(row.universe) as UniverseRecord;
+    const universe = toUniverse(row.universe);
     if (!segment || !row.turn) return { universe, turn: null };
-    const stored = JSON.parse(row.turn) as JsonTurnRow;
-    const undone =
-      undoneIn(segment, stored.undoneBy) ||
-      (segment.universeId !== universeId && (await this.ancestry.inheritedUndone(chain)).has(position));
-    return { universe, turn: turnOfJson(stored, universeId, undone) };
+    const [turn] = await this.present(chain, universeId, [{ segment, rows: [row.turn] }]);
+    return { universe, turn: turn! };
   }
 
   async turnsBetween(universeId: string, from: number, to: number): Promise<Turn[]> {
