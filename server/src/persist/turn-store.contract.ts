@@ -592,6 +592,21 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
           turn: await store.getTurn(id, position),
         });
       expect(await store.universeAndTurn(freshId("missing"), 1)).toBeNull();
+      // and so after a narration of an inherited turn and a reveal of the dice: every field of both
+      const narration: Narration = {
+        text: "Rain on the copper roofs — «again».",
+        narrator: "openai-compatible",
+        model: "m",
+        seed: 7,
+        promptHash: "abc",
+        tokens: { prompt: 3, completion: 4 },
+      };
+      expect(await store.setNarration(built.id, 9, narration)).toBe(true);
+      await store.revealDice(early);
+      const read = await store.universeAndTurn(early, 9);
+      expect(read?.turn?.narration).toEqual(narration);
+      expect(read?.universe.diceRevealedAt).not.toBeNull();
+      expect(read).toEqual({ universe: await store.getUniverse(early), turn: await store.getTurn(early, 9) });
     });
 
     it("rule 19: turnJsonPage gives the turns turnsBetween gives, a JSON line each, undo marks of the timeline read included, deltas left out when asked", async () => {

@@ -102,8 +102,14 @@ function turns(): Delta[][] {
         value: { position: 17, characterId: null, description: "Storm" },
       },
     ],
-    // a whole fact bucket, then the whole world, replaced
+    // a fact changed inside, then replaced whole: still one fact each time
+    [set(`${factPath("f2")}/value`, "changed", "f2")],
+    [set(factPath("f2"), fact("f2"), { ...fact("f2"), value: "changed" })],
+    // a whole fact bucket, the whole canon, then the whole world, replaced
     [set(pointer("canon", "factBuckets", factPath("f3").split("/")[3]!), { f3: fact("f3") })],
+    [set(factPath("f4"), fact("f4")), set(factPath("f5"), fact("f5"))],
+    [set("/canon", { ...emptyState().canon })],
+    [set(factPath("f6"), fact("f6"))],
     [set("/world", { ...emptyState().world, npcs: npcs("c", "d"), locations: { l: location("l") } })],
     [
       unset("/world/npcs/c", npc("c")),

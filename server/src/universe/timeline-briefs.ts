@@ -1,4 +1,10 @@
-import { applyDeltasInPlace, parsePointer, type Delta, type UniverseState } from "@loom/shared";
+import {
+  applyDeltasInPlace,
+  FACT_BUCKET_KEYS,
+  parsePointer,
+  type Delta,
+  type UniverseState,
+} from "@loom/shared";
 import { RecordHistory, Versions } from "./brief-history.ts";
 import {
   brief,
@@ -25,6 +31,8 @@ const PATHS: ReadonlyArray<readonly [Part, readonly string[]]> = [
 
 /** Briefs compared by value: a brief is plain JSON, its members always in the same order. */
 const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+const BUCKETS = new Set(FACT_BUCKET_KEYS);
 
 const own = (container: unknown, key: string | undefined) =>
   key !== undefined &&
@@ -54,6 +62,8 @@ export class TimelineBriefs {
   private readonly quests = new RecordHistory<QuestBrief>();
   private readonly locations = new RecordHistory<string>();
   private walked: number;
+  /** The canon facts in the state, kept up to date by `apply` (counting them all costs a key list a bucket). */
+  private facts: number;
 
   /** `state`: the state at `position`, which this takes over (it is changed in place). */
   constructor(position: number, state: UniverseState) {
@@ -63,7 +73,8 @@ export class TimelineBriefs {
     this.scene = new Versions(position, brief.scene(state));
     this.characters = new Versions(position, this.characterBriefs([]));
     this.majorEvents = new Versions(position, brief.majorEvents(state));
-    this.canonFacts = new Versions(position, brief.canonFacts(state));
+    this.facts = brief.canonFacts(state);
+    this.canonFacts = new Versions(position, this.facts);
     for (const part of ["npcs", "quests", "locations"] as const) this.refill(part, position);
   }
 
@@ -77,7 +88,7 @@ export class TimelineBriefs {
     if (touched.has("characters"))
       this.changed(this.characters, position, this.characterBriefs(this.characters.latest));
     if (touched.has("majorEvents")) this.changed(this.majorEvents, position, brief.majorEvents(this.state));
-    if (touched.has("canonFacts")) this.changed(this.canonFacts, position, brief.canonFacts(this.state));
+    if (touched.has("canonFacts")) this.changed(this.canonFacts, position, this.facts);
     this.walked = position;
   }
 
@@ -103,7 +114,16 @@ export class TimelineBriefs {
   /** One delta, applied in place, and what it changed of the brief. */
   private apply(position: number, delta: Delta, touched: Set<Part>): void {
     const tokens = parsePointer(delta.path);
+    const fact = this.factAt(tokens);
+    const hadFact = fact !== null && own(fact.bucket(), fact.id);
     applyDeltasInPlace(this.state, [delta]);
+    if (fact) this.facts += Number(own(fact.bucket(), fact.id)) - Number(hadFact);
+    else if (
+      tokens.length <= 3 &&
+      tokens.every((token, i) => token === ["canon", "factBuckets"][i] || i === 2)
+    )
+      // the canon, its buckets or a whole bucket replaced: counted again
+      this.facts = brief.canonFacts(this.state);
     for (const [part, path] of PATHS) {
       // a part is touched by a delta at, above or inside it
       const apart = path.some((token, i) => i < tokens.length && tokens[i] !== token);
@@ -112,6 +132,18 @@ export class TimelineBriefs {
       else if (tokens.length <= path.length) this.refill(part, position);
       else this.entry(part, position, tokens[path.length]!);
     }
+  }
+
+  /** The fact a delta sets or unsets (a path of a counted bucket and an id), else null. */
+  private factAt(tokens: readonly string[]): { bucket: () => unknown; id: string } | null {
+    if (
+      tokens.length !== 4 ||
+      tokens[0] !== "canon" ||
+      tokens[1] !== "factBuckets" ||
+      !BUCKETS.has(tokens[2]!)
+    )
+      return null;
+    return { bucket: () => this.state.canon?.factBuckets?.[tokens[2]!], id: tokens[3]! };
   }
 
   /** A record's entry after a delta at or inside it: added, changed or removed. */
