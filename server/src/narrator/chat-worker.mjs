@@ -5,10 +5,11 @@ import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import OpenAI from "openai";
+import { chatFetch } from "./chat-fetch.mjs";
 
 // Narration follows turns and must never hold them up: where the machine is short of cores, the
-// thread that acknowledges turns runs first. The SDK's requests and stream parsing take a few
-// milliseconds of CPU each, at hundreds a second. On Linux a thread has a niceness of its own.
+// thread that acknowledges turns runs first. The SDK's requests and stream parsing take CPU for
+// each, at hundreds a second. On Linux a thread has a niceness of its own.
 try {
   const thread = Number(readlinkSync("/proc/thread-self").split("/").pop());
   if (Number.isInteger(thread)) setPriority(thread, 10);
@@ -26,6 +27,7 @@ const client = new OpenAI({
   // the narrator decides about retries
   maxRetries: 0,
   timeout: endpoint.timeoutMs,
+  fetch: chatFetch,
 });
 /** @type {Map<number, { controller: AbortController, timedOut: boolean }>} */
 const running = new Map();
