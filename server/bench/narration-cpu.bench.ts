@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { SPECTATOR } from "@loom/shared";
 import { saltMarches, turnFixture } from "@loom/shared/testing";
 import { OpenAiNarrator } from "../src/narrator/openai-narrator.ts";
+import { installNativeSha256 } from "../src/native-sha256.ts";
 
 const NARRATIONS = Number(process.env.LOOM_BENCH_NARRATIONS ?? 4_000);
 const IN_FLIGHT = 64;
@@ -54,6 +55,7 @@ async function startEndpoint() {
 }
 
 export default async function narrationCpuBench(): Promise<Record<string, unknown>> {
+  installNativeSha256(); // as the server does: the prompt's hash
   const endpoint = await startEndpoint();
   const narrator = new OpenAiNarrator({
     url: endpoint.url,
