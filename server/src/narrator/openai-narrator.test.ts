@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { SPECTATOR } from "@loom/shared";
 import { saltMarches, turnFixture } from "@loom/shared/testing";
@@ -175,6 +177,42 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
       expect((error as NarratorError).reason).toBe("error");
     } finally {
       await subject.close();
+    }
+  });
+
+  it("follows a 307 or 308 with the same request, the key only to the same origin", async () => {
+    endpoint = await startChatServer(() => ({ chunks: ["Moved ", "on."] }));
+    const to = endpoint.url;
+    // first a 307 within the same server, then a 308 to the endpoint on another port
+    const moved = createServer((req, res) => {
+      const onward = req.url?.startsWith("/temporary")
+        ? { status: 308, location: `${to}/chat/completions` }
+        : { status: 307, location: `/temporary${req.url}` };
+      res.writeHead(onward.status, { location: onward.location });
+      res.end();
+    });
+    await new Promise<void>((resolve) => moved.listen(0, "127.0.0.1", resolve));
+    const subject = new OpenAiNarrator({
+      url: `http://127.0.0.1:${(moved.address() as AddressInfo).port}/v1`,
+      model: "story-7b",
+      apiKey: "sk-test",
+      timeoutMs: 2_000,
+      retries: 0,
+      backoffMs: 10,
+      maxTokens: 200,
+      temperature: 0.7,
+      promptBudget: 1_500,
+    });
+    try {
+      const output = await subject.narrate(request([]));
+      expect(output.text).toBe("Moved on.");
+      const seen = endpoint.requests[0]!;
+      expect(seen.body.stream).toBe(true);
+      expect(seen.body.seed).toBe(1234);
+      expect(seen.authorization).toBeUndefined();
+    } finally {
+      await subject.close();
+      moved.close();
     }
   });
 });
