@@ -131,7 +131,7 @@ const newPhase = (): Phase => ({ latencies: [], delays: [], asked: 0, serverActs
 
 /** One phase: a server with this narrator, the players acting on it; with an endpoint, the first chunks' delays too. */
 async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: Phase): Promise<void> {
-  const server = await serve(narrator, 2598);
+  const server = await serve(narrator, 2598 + Number(process.env.LOOM_TEST_PORT_OFFSET ?? 0));
   const asked = endpoint ? (await endpointLog(endpoint)).prompts.length : 0;
   let played: Played;
   try {

@@ -27,11 +27,14 @@ export type ChatToWorker =
 /** Why a stream ended before its endpoint finished: the caller aborted it, or it ran out of time. */
 export type ChatCut = "aborted" | "timeout" | null;
 
-export type ChatFromWorker =
-  | { type: "ready" }
+/** What one request's stream reports. */
+export type ChatEvent =
   | { type: "chunk"; id: number; piece: string }
   | { type: "done"; id: number; result: ChatResult; cut: ChatCut }
   | { type: "failed"; id: number; message: string; cut: ChatCut };
+
+/** The chat thread's events leave in one message per turn of its event loop, in order. */
+export type ChatFromWorker = { type: "ready" } | { type: "batch"; messages: ChatEvent[] };
 
 /** A request the chat thread could not complete, and whether it was cut short. */
 export class ChatFailure extends Error {
@@ -45,6 +48,7 @@ export class ChatFailure extends Error {
 }
 
 interface InFlight {
+  signal: AbortSignal;
   onChunk(piece: string): void;
   resolve(result: ChatResult & { cut: ChatCut }): void;
   reject(error: Error): void;
@@ -59,6 +63,7 @@ export class ChatThread {
   private loaded: Promise<void> = Promise.resolve();
   private next = 0;
   private readonly inFlight = new Map<number, InFlight>();
+  private readonly watched = new WeakSet<AbortSignal>();
 
   constructor(private readonly endpoint: ChatEndpoint) {}
 
@@ -81,17 +86,28 @@ export class ChatThread {
     const worker = this.started();
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      const abort = () => worker.postMessage({ type: "abort", id } satisfies ChatToWorker);
-      const settle = () => signal.removeEventListener("abort", abort);
-      this.inFlight.set(id, {
-        onChunk,
-        resolve: (result) => (settle(), resolve(result)),
-        reject: (error) => (settle(), reject(error)),
-      });
-      signal.addEventListener("abort", abort, { once: true });
+      this.inFlight.set(id, { signal, onChunk, resolve, reject });
+      this.watch(signal);
       worker.postMessage({ type: "stream", id, request, timeoutMs } satisfies ChatToWorker);
-      if (signal.aborted) abort();
+      if (signal.aborted) worker.postMessage({ type: "abort", id } satisfies ChatToWorker);
     });
+  }
+
+  /**
+   * One abort listener per signal, however many requests share it (a universe's narrations all
+   * share its close signal): aborting it stops each of its requests still in flight.
+   */
+  private watch(signal: AbortSignal): void {
+    if (this.watched.has(signal) || signal.aborted) return;
+    this.watched.add(signal);
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const [id, call] of this.inFlight)
+          if (call.signal === signal) this.worker?.postMessage({ type: "abort", id } satisfies ChatToWorker);
+      },
+      { once: true },
+    );
   }
 
   /** Stops the thread; requests in flight fail. */
@@ -99,6 +115,15 @@ export class ChatThread {
     const worker = this.worker;
     this.worker = null;
     await worker?.terminate();
+  }
+
+  private deliver(event: ChatEvent): void {
+    const call = this.inFlight.get(event.id);
+    if (!call) return;
+    if (event.type === "chunk") return call.onChunk(event.piece);
+    this.inFlight.delete(event.id);
+    if (event.type === "done") call.resolve({ ...event.result, cut: event.cut });
+    else call.reject(new ChatFailure(event.message, event.cut));
   }
 
   private started(): Worker {
@@ -110,12 +135,7 @@ export class ChatThread {
     this.loaded = new Promise((resolve) => (loaded = resolve));
     worker.on("message", (message: ChatFromWorker) => {
       if (message.type === "ready") return loaded();
-      const call = this.inFlight.get(message.id);
-      if (!call) return;
-      if (message.type === "chunk") return call.onChunk(message.piece);
-      this.inFlight.delete(message.id);
-      if (message.type === "done") call.resolve({ ...message.result, cut: message.cut });
-      else call.reject(new ChatFailure(message.message, message.cut));
+      for (const event of message.messages) this.deliver(event);
     });
     const failAll = (error: Error) => {
       loaded();

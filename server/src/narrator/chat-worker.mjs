@@ -5,10 +5,11 @@ import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import OpenAI from "openai";
+import { chatFetch } from "./chat-fetch.mjs";
 
 // Narration follows turns and must never hold them up: where the machine is short of cores, the
-// thread that acknowledges turns runs first. The SDK's requests and stream parsing take a few
-// milliseconds of CPU each, at hundreds a second. On Linux a thread has a niceness of its own.
+// thread that acknowledges turns runs first. The SDK's requests and stream parsing take CPU for
+// each, at hundreds a second. On Linux a thread has a niceness of its own.
 try {
   const thread = Number(readlinkSync("/proc/thread-self").split("/").pop());
   if (Number.isInteger(thread)) setPriority(thread, 10);
@@ -26,35 +27,60 @@ const client = new OpenAI({
   // the narrator decides about retries
   maxRetries: 0,
   timeout: endpoint.timeoutMs,
+  fetch: chatFetch,
 });
-/** @type {Map<number, AbortController>} */
+/** @type {Map<number, { controller: AbortController, timedOut: boolean }>} */
 const running = new Map();
+
+/**
+ * What goes back to the rooms' thread leaves in one message per turn of this thread's event loop:
+ * the pieces of every stream read in one go travel together. A message each costs a wake-up of
+ * the thread that acknowledges turns, and an event dispatch there, for a few bytes of prose.
+ * @type {object[]}
+ */
+let outbox = [];
+function post(message) {
+  if (outbox.length === 0) setImmediate(flush);
+  outbox.push(message);
+}
+function flush() {
+  const messages = outbox;
+  outbox = [];
+  port.postMessage({ type: "batch", messages });
+}
 
 port.postMessage({ type: "ready" });
 
 port.on("message", (message) => {
   if (message.type === "abort") {
-    running.get(message.id)?.abort();
+    running.get(message.id)?.controller.abort();
     return;
   }
   const { id, request, timeoutMs } = message;
-  const controller = new AbortController();
-  running.set(id, controller);
-  // the SDK's timeout covers the response headers; this one the whole stream too
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([controller.signal, deadline]);
-  const cut = () => (controller.signal.aborted ? "aborted" : deadline.aborted ? "timeout" : null);
-  stream(id, request, signal)
-    .then((result) => port.postMessage({ type: "done", id, result, cut: cut() }))
+  // One controller per request, aborted by the caller or by the deadline (the SDK's own timeout
+  // covers the response headers; this one the whole stream too). AbortSignal.timeout and
+  // AbortSignal.any would cost a signal each and weak references for every request.
+  const call = { controller: new AbortController(), timedOut: false };
+  running.set(id, call);
+  const deadline = setTimeout(() => {
+    call.timedOut = true;
+    call.controller.abort();
+  }, timeoutMs);
+  const cut = () => (call.timedOut ? "timeout" : call.controller.signal.aborted ? "aborted" : null);
+  stream(id, request, call.controller.signal)
+    .then((result) => post({ type: "done", id, result, cut: cut() }))
     .catch((error) =>
-      port.postMessage({
+      post({
         type: "failed",
         id,
         message: error instanceof Error ? error.message : String(error),
         cut: cut() ?? (error instanceof OpenAI.APIConnectionTimeoutError ? "timeout" : null),
       }),
     )
-    .finally(() => running.delete(id));
+    .finally(() => {
+      clearTimeout(deadline);
+      running.delete(id);
+    });
 });
 
 /** One completion, each piece of prose posted as it arrives; ends quietly when `signal` aborts. */
@@ -77,11 +103,12 @@ async function stream(id, request, signal) {
   let tokens = null;
   for await (const chunk of completion) {
     model ??= chunk.model || null;
-    if (chunk.usage) tokens = { prompt: chunk.usage.prompt_tokens, completion: chunk.usage.completion_tokens };
+    if (chunk.usage)
+      tokens = { prompt: chunk.usage.prompt_tokens, completion: chunk.usage.completion_tokens };
     const piece = chunk.choices[0]?.delta?.content;
     if (!piece) continue;
     text += piece;
-    port.postMessage({ type: "chunk", id, piece });
+    post({ type: "chunk", id, piece });
   }
   return { text, model, tokens };
 }

@@ -1,9 +1,16 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { SPECTATOR } from "@loom/shared";
 import { saltMarches, turnFixture } from "@loom/shared/testing";
 import { OpenAiNarrator, type OpenAiNarratorOptions } from "./openai-narrator.ts";
 import { NarratorError } from "./narrator.ts";
-import { startChatServer, type ChatBehaviour, type ChatServer } from "./testing/chat-server.ts";
+import {
+  startChatServer,
+  type ChatBehaviour,
+  type ChatRequestSeen,
+  type ChatServer,
+} from "./testing/chat-server.ts";
 
 let endpoint: ChatServer | null = null;
 afterEach(async () => {
@@ -12,7 +19,7 @@ afterEach(async () => {
 });
 
 async function narrator(
-  behave: (n: number) => ChatBehaviour,
+  behave: (n: number, seen: ChatRequestSeen) => ChatBehaviour,
   options: Partial<OpenAiNarratorOptions> = {},
 ): Promise<OpenAiNarrator> {
   endpoint = await startChatServer(behave);
@@ -32,7 +39,7 @@ async function narrator(
   return subject;
 }
 
-function request(chunks: string[], signal = new AbortController().signal) {
+function request(chunks: string[], signal = new AbortController().signal, seed = 1234) {
   const turn = turnFixture({
     position: 4,
     characterId: "mara",
@@ -43,7 +50,7 @@ function request(chunks: string[], signal = new AbortController().signal) {
     state: saltMarches(),
     previous: [turnFixture({ position: 3, characterId: "kest", text: "Kest haggles with Old Wick" })],
     viewer: SPECTATOR,
-    seed: 1234,
+    seed,
     signal,
     onChunk: (chunk: string) => chunks.push(chunk),
   };
@@ -117,5 +124,95 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
     expect(error).toBeInstanceOf(NarratorError);
     expect(chunks).toEqual(["One ", "two "]);
     expect(endpoint!.requests).toHaveLength(1);
+  });
+
+  it("streams many narrations at once, each its own pieces in order", async () => {
+    const pieces = (seed: number) => [`${seed}a `, `${seed}b `, `${seed}c`];
+    const subject = await narrator((_, seen) => ({ chunks: pieces(seen.body.seed!), chunkDelayMs: 2 }));
+    const told = Array.from({ length: 40 }, () => [] as string[]);
+    const outputs = await Promise.all(
+      told.map((chunks, seed) => subject.narrate(request(chunks, new AbortController().signal, seed))),
+    );
+    told.forEach((chunks, seed) => {
+      expect(chunks).toEqual(pieces(seed));
+      expect(outputs[seed]!.text).toBe(pieces(seed).join(""));
+    });
+  });
+
+  it("an aborted narration stops its stream; others sharing the signal stop too", async () => {
+    const subject = await narrator(() => ({ chunks: ["Begun ", "never ", "finished"], chunkDelayMs: 2_000 }));
+    const closing = new AbortController();
+    const first: string[] = [];
+    const narrations = [
+      subject.narrate(request(first, closing.signal)),
+      subject.narrate(request([], closing.signal)),
+    ];
+    while (first.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const started = performance.now();
+    closing.abort();
+    const errors = await Promise.all(narrations.map((n) => n.catch((e: unknown) => e)));
+    for (const error of errors) expect((error as NarratorError).reason).toBe("aborted");
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(first).toEqual(["Begun "]);
+  });
+
+  it("an endpoint nobody listens on is an error once its retries are spent", async () => {
+    const gone = await startChatServer(() => ({}));
+    const url = gone.url;
+    await gone.close();
+    const subject = new OpenAiNarrator({
+      url,
+      model: "story-7b",
+      apiKey: null,
+      timeoutMs: 2_000,
+      retries: 1,
+      backoffMs: 10,
+      maxTokens: 200,
+      temperature: 0.7,
+      promptBudget: 1_500,
+    });
+    try {
+      const error = await subject.narrate(request([])).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NarratorError);
+      expect((error as NarratorError).reason).toBe("error");
+    } finally {
+      await subject.close();
+    }
+  });
+
+  it("follows a 307 or 308 with the same request, the key only to the same origin", async () => {
+    endpoint = await startChatServer(() => ({ chunks: ["Moved ", "on."] }));
+    const to = endpoint.url;
+    // first a 307 within the same server, then a 308 to the endpoint on another port
+    const moved = createServer((req, res) => {
+      const onward = req.url?.startsWith("/temporary")
+        ? { status: 308, location: `${to}/chat/completions` }
+        : { status: 307, location: `/temporary${req.url}` };
+      res.writeHead(onward.status, { location: onward.location });
+      res.end();
+    });
+    await new Promise<void>((resolve) => moved.listen(0, "127.0.0.1", resolve));
+    const subject = new OpenAiNarrator({
+      url: `http://127.0.0.1:${(moved.address() as AddressInfo).port}/v1`,
+      model: "story-7b",
+      apiKey: "sk-test",
+      timeoutMs: 2_000,
+      retries: 0,
+      backoffMs: 10,
+      maxTokens: 200,
+      temperature: 0.7,
+      promptBudget: 1_500,
+    });
+    try {
+      const output = await subject.narrate(request([]));
+      expect(output.text).toBe("Moved on.");
+      const seen = endpoint.requests[0]!;
+      expect(seen.body.stream).toBe(true);
+      expect(seen.body.seed).toBe(1234);
+      expect(seen.authorization).toBeUndefined();
+    } finally {
+      await subject.close();
+      moved.close();
+    }
   });
 });
