@@ -64,7 +64,8 @@ const asError = (error: unknown): Error => (error instanceof Error ? error : new
  * Imports in progress (TimelineStore.beginImport): each holds a transaction open, on a connection
  * of its own on Postgres, while its caller reads and checks the file and hands it batches. The
  * turns and snapshots go in with COPY (copy.ts); an undo mark on a turn of the same batch is
- * written in the turn's row, others as appendTurns writes them.
+ * written in the turn's row (turns given as rows come with those already in them), others as
+ * appendTurns writes them.
  */
 export class TimelineImports {
   private readonly open = new Map<string, OpenImport>();
