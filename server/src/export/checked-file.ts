@@ -1,16 +1,16 @@
 import { Worker } from "node:worker_threads";
 import type { UniverseState } from "@loom/shared";
 import { checkedItems, type CheckedItem } from "./checked-items.ts";
-import type { CheckerMessage } from "./checking-worker.ts";
+import type { CheckerMessage, CheckerStart } from "./checking-worker.ts";
 import { ExportFileError } from "./reader.ts";
 
 export type { CheckedItem } from "./checked-items.ts";
 
 /**
  * An export file read and checked (`readExport`'s every check) on a worker thread while this one
- * writes its items: parsing, checking and serializing are most of an import's own work, and with
- * them on a second core the database's writes (PGlite's on this thread, or a Postgres backend's)
- * overlap them instead of waiting their turn. The thread starts at once (loading its modules
+ * writes its items: parsing, checking and writing out the rows are most of an import's own work,
+ * and with them on a second core the database's writes (PGlite's on this thread, or a Postgres
+ * backend's) overlap them instead of waiting their turn; the rows' bytes cross over uncopied. The thread starts at once (loading its modules
  * takes a moment) and reads once `items` is asked for. A refusal comes out as the ExportFileError
  * the reader raised, at the same point of the file.
  *
@@ -49,13 +49,16 @@ export class CheckedFile {
     });
   }
 
-  /** The file's items, in order, checked from `start` (the state at the header's `from`, when known). */
-  async *items(start: UniverseState | null): AsyncGenerator<CheckedItem> {
+  /**
+   * The file's items, in order, checked from `start` (the state at the header's `from`, when
+   * known), the turns as rows of universe `universeId`.
+   */
+  async *items(start: UniverseState | null, universeId: string): AsyncGenerator<CheckedItem> {
     if (!this.worker) {
-      yield* checkedItems(this.file, start);
+      yield* checkedItems(this.file, start, universeId);
       return;
     }
-    this.worker.postMessage({ start });
+    this.worker.postMessage({ start, universeId } satisfies CheckerStart);
     for (;;) {
       const message = await this.next();
       if ("done" in message) return;

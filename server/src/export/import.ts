@@ -9,8 +9,9 @@ import {
   type Turn,
   type UniverseState,
 } from "@loom/shared";
-import type { EncodedSnapshot, EncodedTurn, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
+import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import { CheckedFile } from "./checked-file.ts";
+import type { UndoMark } from "./checked-items.ts";
 import type { ExportStores, HeaderLine } from "./format.ts";
 import { ExportFileError, fileLines, readExport, type ExportItem } from "./reader.ts";
 import type { Progress } from "./source.ts";
@@ -22,6 +23,7 @@ export interface ImportOptions {
   createdBy: string;
   /** Re-execute every command with its recorded dice and compare with the recorded deltas. */
   replay?: boolean;
+  /** The new universe's id (a random UUID by default); its turns get random UUIDs. */
   newId?: () => string;
   onProgress?: Progress;
   /** Turns appended at a time. */
@@ -111,29 +113,32 @@ async function importChecked(
     universeId = begun.universe.id;
   };
   let head = header.from;
-  // turns are held as JSON text until their batch is written, their parsed values let go at once
-  let pending: EncodedTurn[] = [];
-  let undone: number[] = [];
+  // turns come as COPY rows, held as bytes until their batch is written
+  let pending: Array<Uint8Array<ArrayBuffer>> = [];
+  let pendingTurns = 0;
+  let marks: UndoMark[] = [];
   let snapshots: EncodedSnapshot[] = [];
   let counts = { turns: 0, snapshots: 0 };
   const saves: SavePointRecord[] = [];
   // one batch is written while the next is read and checked: the database and the parsing overlap
   let writing: Promise<unknown> = Promise.resolve();
   const flush = async () => {
-    if (pending.length === 0 && snapshots.length === 0) return;
-    const batch = { expectedHead: head, turns: pending, snapshots, undone };
-    head += pending.length;
+    if (pendingTurns === 0 && snapshots.length === 0) return;
+    const rows = { universeId, first: head + 1, count: pendingTurns, chunks: pending };
+    const batch = { expectedHead: head, turns: rows, snapshots, marks };
+    head += pendingTurns;
     pending = [];
-    undone = [];
+    pendingTurns = 0;
+    marks = [];
     snapshots = [];
     await writing;
     writing = store.importBatch(importId!, batch).then(() => {
-      options.onProgress?.(batch.expectedHead + batch.turns.length - header.from, header.head - header.from);
+      options.onProgress?.(batch.expectedHead + rows.count - header.from, header.head - header.from);
     });
     writing.catch(() => undefined); // awaited at the next flush or at the end
   };
   try {
-    for await (const item of checked.items(start)) {
+    for await (const item of checked.items(start, newUniverse.id)) {
       if (item.kind === "snapshot" && item.snapshot.position === header.from) {
         if (parent && item.snapshot.checksum !== parent.checksum)
           throw new ExportFileError(
@@ -155,7 +160,7 @@ async function importChecked(
           createdAt: item.snapshot.createdAt,
         });
         counts = { ...counts, snapshots: counts.snapshots + 1 };
-      } else if (item.kind === "turn") {
+      } else if (item.kind === "turns") {
         if (importId === null) {
           // with the header's base checksum, the parent's state is where the file starts
           if (start === null)
@@ -167,14 +172,16 @@ async function importChecked(
             );
           await begin(null);
         }
-        // the checking thread serialized it; its universe and id are this database's
-        const turn = item.turn;
-        turn.universeId = universeId;
-        turn.id = newId();
-        pending.push(turn);
-        if (item.undoes !== null) undone.push(item.undoes);
-        counts = { ...counts, turns: counts.turns + 1 };
-        if (pending.length >= batchSize) await flush();
+        // written out by the checking thread, in the new universe with new ids
+        if (item.rows.universeId !== universeId || item.rows.first !== head + pendingTurns + 1)
+          throw new Error(
+            `rows of ${item.rows.universeId}@${item.rows.first} out of place at line ${item.line}`,
+          );
+        pending.push(...item.rows.chunks);
+        pendingTurns += item.rows.count;
+        marks.push(...item.marks);
+        counts = { ...counts, turns: counts.turns + item.rows.count };
+        if (pendingTurns >= batchSize) await flush();
       } else if (item.kind === "save_point") {
         saves.push({ ...item.savePoint, universeId });
       }

@@ -6,10 +6,11 @@ import { rowsOf, type Db } from "./rows.ts";
 import { inheritedUndos, turns, universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
 import type { TurnStore } from "./turn-store.ts";
-import { copyJson, copyJsonText, copyRows, copyText } from "./copy.ts";
+import { copyRows } from "./copy.ts";
+import { TURN_COLUMNS, turnRow } from "./turn-rows.ts";
 import { upsertSnapshots } from "./states.ts";
 import { projectAppended } from "./project.ts";
-import type { AppendBatch, AppendOutcome, AppendRequest, EncodedTurn } from "./turn-store.ts";
+import type { AppendBatch, AppendOutcome, AppendRequest } from "./turn-store.ts";
 
 /** Turns per COPY: a chunk's text is built whole before it is sent. */
 const CHUNK = 1000;
@@ -166,26 +167,6 @@ function failed(error: unknown): AppendOutcome {
   };
 }
 
-/** The columns a turn is written to with COPY, by appends and imports alike (turnRow). */
-export const TURN_COLUMNS = [
-  "universe_id",
-  "position",
-  "created_at",
-  "actor",
-  "kind",
-  "status",
-  "undone_by",
-  "id",
-  "run_id",
-  "character_id",
-  "player_id",
-  "input",
-  "resolution",
-  "events",
-  "deltas",
-  "narration",
-] as const;
-
 /**
  * The turns as COPY text (copy.ts) into `turns`, in the transaction: each JSON value is parsed
  * once, where an INSERT from one JSON parameter (jsonb_to_recordset) parses the whole chunk and
@@ -276,19 +257,4 @@ export function isUniqueViolation(error: unknown): boolean {
     cause = (cause as { cause?: unknown }).cause;
   }
   return false;
-}
-
-/** A turn as a line of COPY text in TURN_COLUMNS' order; `undoneBy` for an imported turn undone later in its file. */
-export function turnRow(turn: Turn | EncodedTurn, undoneBy: number | undefined): string {
-  const json =
-    "json" in turn
-      ? `${copyJsonText(turn.json.input)}\t${copyJsonText(turn.json.resolution)}\t${copyJsonText(turn.json.events)}\t` +
-        `${copyJsonText(turn.json.deltas)}\t${copyJsonText(turn.json.narration)}`
-      : `${copyJson(turn.input)}\t${copyJson(turn.resolution)}\t${copyJson(turn.events)}\t` +
-        `${copyJson(turn.deltas)}\t${copyJson(turn.narration)}`;
-  return (
-    `${copyText(turn.universeId)}\t${turn.position}\t${copyText(turn.createdAt)}\t${turn.actor}\t${turn.kind}\t` +
-    `${undoneBy === undefined ? turn.status : "undone"}\t${undoneBy ?? "\\N"}\t${copyText(turn.id)}\t` +
-    `${copyText(turn.runId)}\t${copyText(turn.characterId)}\t${copyText(turn.playerId)}\t${json}\n`
-  );
 }

@@ -26,27 +26,34 @@ function clientOf(db: Db): unknown {
   return (db as unknown as { _: { session: { client: unknown } } })._.session.client;
 }
 
-/** Writes `rows` (lines of COPY text, each ending in `\n`) into `table`'s `columns`. */
+/**
+ * Writes `rows` (lines of COPY text, each ending in `\n`: a string, or its UTF-8 bytes in pieces
+ * that each end at a line's end) into `table`'s `columns`.
+ */
 export async function copyRows(
   db: Db,
   driver: TurnStore["driver"],
   table: string,
   columns: readonly string[],
-  rows: string,
+  rows: string | ReadonlyArray<Uint8Array<ArrayBuffer>>,
 ): Promise<void> {
-  if (rows === "") return;
+  if (rows.length === 0 || (typeof rows !== "string" && rows.every((chunk) => chunk.length === 0))) return;
   const target = `${table} (${columns.join(", ")})`;
   if (driver === "pglite") {
     // PGlite reads COPY input from a blob passed beside the query as /dev/blob
     await (clientOf(db) as PgliteClient).query(`copy ${target} from '/dev/blob'`, [], {
-      blob: new Blob([rows]),
+      blob: new Blob(typeof rows === "string" ? [rows] : [...rows]),
     });
     return;
   }
   // the stream finishes once the database has taken every row, or errors with its refusal (a
   // duplicate key found at the last rows too: vendor/postgres/PATCHED.md)
   const stream = await (clientOf(db) as PostgresClient).unsafe(`copy ${target} from stdin`).writable();
-  stream.end(rows);
+  if (typeof rows === "string") stream.end(rows);
+  else {
+    for (const chunk of rows) stream.write(chunk);
+    stream.end();
+  }
   await finished(stream);
 }
 

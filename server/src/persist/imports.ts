@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { canonicalJson } from "@loom/shared";
-import { checkBatch, markUndone, TURN_COLUMNS, turnRow, undoMarks } from "./append.ts";
+import { checkBatch, markUndone, undoMarks } from "./append.ts";
+import { TURN_COLUMNS, turnRow } from "./turn-rows.ts";
 import { copyRows, copyText } from "./copy.ts";
 import type { Db } from "./rows.ts";
 import { universes } from "./schema.ts";
@@ -63,7 +64,8 @@ const asError = (error: unknown): Error => (error instanceof Error ? error : new
  * Imports in progress (TimelineStore.beginImport): each holds a transaction open, on a connection
  * of its own on Postgres, while its caller reads and checks the file and hands it batches. The
  * turns and snapshots go in with COPY (copy.ts); an undo mark on a turn of the same batch is
- * written in the turn's row, others as appendTurns writes them.
+ * written in the turn's row (turns given as rows come with those already in them), others as
+ * appendTurns writes them.
  */
 export class TimelineImports {
   private readonly open = new Map<string, OpenImport>();
@@ -179,17 +181,32 @@ async function writeBatch(
   batch: ImportBatch,
 ): Promise<number> {
   if (batch.expectedHead !== head) throw new AppendConflictError(universe.id, batch.expectedHead, head);
-  checkBatch(universe.id, batch);
-  const end = head + batch.turns.length;
-  const undoneBy = new Map<number, number>();
-  const earlier: Array<{ position: number; undoneBy: number }> = [];
-  for (const mark of undoMarks(batch)) {
-    if (mark.position > head && mark.position <= end) undoneBy.set(mark.position, mark.undoneBy);
-    else earlier.push(mark);
+  let end: number;
+  let earlier: Array<{ position: number; undoneBy: number }>;
+  if ("chunks" in batch.turns) {
+    const rows = batch.turns;
+    if (rows.universeId !== universe.id || rows.first !== head + 1)
+      throw new RangeError(
+        `rows of ${rows.universeId}@${rows.first} do not follow ${universe.id}@${head} in the batch`,
+      );
+    end = head + rows.count;
+    checkBatch(universe.id, { ...batch, turns: [], expectedHead: end });
+    earlier = batch.marks ?? [];
+    await copyRows(tx, driver, "turns", TURN_COLUMNS, rows.chunks);
+  } else {
+    const turns = batch.turns;
+    checkBatch(universe.id, { ...batch, turns });
+    end = head + turns.length;
+    const undoneBy = new Map<number, number>();
+    earlier = [...(batch.marks ?? [])];
+    for (const mark of undoMarks({ ...batch, turns })) {
+      if (mark.position > head && mark.position <= end) undoneBy.set(mark.position, mark.undoneBy);
+      else earlier.push(mark);
+    }
+    let rows = "";
+    for (const turn of turns) rows += turnRow(turn, undoneBy.get(turn.position));
+    await copyRows(tx, driver, "turns", TURN_COLUMNS, rows);
   }
-  let rows = "";
-  for (const turn of batch.turns) rows += turnRow(turn, undoneBy.get(turn.position));
-  await copyRows(tx, driver, "turns", TURN_COLUMNS, rows);
   // of two snapshots of one position the later stands, as appendTurns' upsert has it
   const snapshots = new Map((batch.snapshots ?? []).map((snapshot) => [snapshot.position, snapshot]));
   let documents = "";

@@ -9,6 +9,7 @@ import {
 } from "@loom/shared";
 import type { Narration, Snapshot, Turn, UniverseState } from "@loom/shared";
 import { AppendConflictError, ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
+import { turnRow } from "./turn-rows.ts";
 import type { TurnStore } from "./turn-store.ts";
 import { buildUniverse, freshId } from "./testing/build.ts";
 import type { BuiltUniverse } from "./testing/build.ts";
@@ -719,6 +720,55 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect((await store.getTurn(branch, 95))?.status).toBe("undone");
       expect((await store.getTurn(id, 95))?.status).toBe("applied");
       expect((await store.getTurn(branch, 105))?.id).toBe(own[4]!.id);
+    });
+
+    it("rule 20c: an import's turns given as COPY rows read back as the turns, their undo marks in the rows or beside them", async () => {
+      const source = await small(40);
+      const id = freshId("imported-rows");
+      const begun = await store.beginImport({
+        universe: { id, name: "Imported as rows", createdBy: "gm" },
+        genesis: source.campaign.genesis,
+      });
+      const turns = source.turns.map((turn) => ({ ...turn, universeId: id, id: freshId("turn") }));
+      const rows = (from: number, to: number, undoneBy = new Map<number, number>()) => ({
+        universeId: id,
+        first: from + 1,
+        count: to - from,
+        chunks: [
+          new TextEncoder().encode(
+            turns
+              .slice(from, to)
+              .map((t) => turnRow(t, undoneBy.get(t.position)))
+              .join(""),
+          ),
+        ],
+      });
+      // given position 12 undone in its own rows (by 30), and 5 undone beside the rows of a later batch (by 25)
+      await store.importBatch(begun.importId, { expectedHead: 0, turns: rows(0, 20, new Map([[12, 30]])) });
+      // when rows that do not start at the head come, they are refused
+      await expect(
+        store.importBatch(begun.importId, { expectedHead: 20, turns: rows(21, 40) }),
+      ).rejects.toThrow(RangeError);
+      await store.abortImport(begun.importId);
+      expect(await store.getUniverse(id)).toBeNull();
+      const again = await store.beginImport({
+        universe: { id, name: "Imported as rows", createdBy: "gm" },
+        genesis: source.campaign.genesis,
+      });
+      await store.importBatch(again.importId, { expectedHead: 0, turns: rows(0, 20, new Map([[12, 30]])) });
+      await store.importBatch(again.importId, {
+        expectedHead: 20,
+        turns: rows(20, 40),
+        marks: [{ position: 5, undoneBy: 25 }],
+      });
+      await store.commitImport(again.importId);
+      // then the timeline reads back as the turns, with the two marks
+      expect(await store.headPosition(id)).toBe(40);
+      const back = await store.turnsBetween(id, 0, 40);
+      expect(back.map((turn) => turn.id)).toEqual(turns.map((turn) => turn.id));
+      expect(back.filter((turn) => turn.status === "undone").map((turn) => turn.position)).toEqual([5, 12]);
+      expect(back[20]).toEqual(turns[20]);
+      expect((await store.stateAt(id, 40)).checksum).toBe((await store.stateAt(source.id, 40)).checksum);
     });
 
     it("rule 20b: an import abandoned, or one whose batch is refused, leaves nothing behind", async () => {

@@ -116,8 +116,28 @@ export type EncodedTurn = Omit<Turn, "input" | "resolution" | "events" | "deltas
   };
 };
 
-/** A batch of an import (TimelineStore.importBatch): an append's, its turns as they are or encoded. */
-export type ImportBatch = Omit<AppendBatch, "turns"> & { turns: Array<Turn | EncodedTurn> };
+/**
+ * Turns already written out as COPY rows (turn-rows.ts: turnRow, in TURN_COLUMNS' order, UTF-8),
+ * as an import's checking thread hands them over: the store writes the bytes as they are. They
+ * are of `universeId`, at the consecutive positions `first` to `first + count - 1`, with the undo
+ * marks of turns undone by turns among them already in their rows.
+ */
+export interface TurnRows {
+  universeId: string;
+  first: number;
+  count: number;
+  chunks: Array<Uint8Array<ArrayBuffer>>;
+}
+
+/**
+ * A batch of an import (TimelineStore.importBatch): an append's, its turns as they are, encoded,
+ * or as rows. Rows carry no kinds to pair `undone` with: their undo marks not in the rows come as
+ * `marks`, each with the position of the turn that undid it.
+ */
+export type ImportBatch = Omit<AppendBatch, "turns"> & {
+  turns: Array<Turn | EncodedTurn> | TurnRows;
+  marks?: Array<{ position: number; undoneBy: number }>;
+};
 
 /**
  * Where an imported timeline starts: a new universe from its genesis state, or a branch of a
