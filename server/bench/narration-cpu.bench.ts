@@ -5,12 +5,11 @@
 // figures far less than it moves latencies. The endpoint runs in a process of its own and streams
 // three pieces 5 ms apart after 20 ms; 64 narrations are in flight at once.
 import { readdirSync, readFileSync } from "node:fs";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { SPECTATOR } from "@loom/shared";
 import { saltMarches, turnFixture } from "@loom/shared/testing";
 import { OpenAiNarrator } from "../src/narrator/openai-narrator.ts";
 import { installNativeSha256 } from "../src/native-sha256.ts";
+import { spawnChatProcess } from "../src/narrator/testing/spawn-chat-process.ts";
 
 const NARRATIONS = Number(process.env.LOOM_BENCH_NARRATIONS ?? 4_000);
 const IN_FLIGHT = 64;
@@ -28,28 +27,10 @@ function threadCpuMs(): Map<number, number> {
 }
 
 async function startEndpoint() {
-  const behaviour = {
+  const { url, child } = await spawnChatProcess({
     delayMs: 20,
     chunks: ["The runner ", "sprints on ", "through the rain."],
     chunkDelayMs: 5,
-  };
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(import.meta.dirname, "../src/narrator/testing/chat-process.ts"),
-      JSON.stringify(behaviour),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("\n")) resolve((JSON.parse(out.split("\n")[0]!) as { url: string }).url);
-    });
-    child.once("exit", (code) => reject(new Error(`the endpoint exited (${code})`)));
   });
   return { url, stop: () => child.kill() };
 }

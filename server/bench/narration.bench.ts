@@ -15,6 +15,7 @@ import { startLoomServer } from "../src/app.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { between, loopBusy, quantile } from "../src/metrics.ts";
 import { readServerMetrics } from "../../loadtest/src/server-metrics.ts";
+import { spawnChatProcess, type ChatProcess } from "../src/narrator/testing/spawn-chat-process.ts";
 
 const PLAYERS = 10;
 const PER_PLAYER_PER_SECOND = 20;
@@ -66,39 +67,14 @@ function positionAsked(content: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-interface Endpoint {
-  url: string;
-  side: string;
-  child: ChildProcess;
-}
+type Endpoint = ChatProcess;
 
 /** The endpoint in a child process (see chat-process.ts). */
-async function startEndpoint(): Promise<Endpoint> {
-  const behaviour = {
-    delayMs: 300,
-    chunks: ["The runner ", "sprints on ", "through the rain."],
-    chunkDelayMs: 5,
-  };
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(import.meta.dirname, "../src/narrator/testing/chat-process.ts"),
-      JSON.stringify(behaviour),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
+function startEndpoint(): Promise<Endpoint> {
+  return spawnChatProcess(
+    { delayMs: 300, chunks: ["The runner ", "sprints on ", "through the rain."], chunkDelayMs: 5 },
+    elsewhere,
   );
-  elsewhere(child);
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("\n")) resolve(out.split("\n")[0]!);
-    });
-    child.once("exit", (code) => reject(new Error(`the endpoint exited (${code})`)));
-  });
-  return { ...(JSON.parse(line) as { url: string; side: string }), child };
 }
 
 async function endpointLog(endpoint: Endpoint): Promise<{ prompts: string[]; written: number[][] }> {
