@@ -9,6 +9,7 @@ import { FileLiveStore } from "./file.ts";
 import { RedisLiveStore, universeKeys } from "./redis.ts";
 import { createLiveStore } from "./index.ts";
 import { sampleTurns } from "./fixtures.ts";
+import { countWrites } from "../rooms/testing/socket-writes.ts";
 
 const redisUrl = process.env.REDIS_URL;
 
@@ -65,22 +66,7 @@ describe.skipIf(!redisUrl)("redis", () => {
       const leases = await Promise.all(
         ids.map(async (id) => (await store.acquire(id, "process-a", 10_000))!),
       );
-      // the socket's writes, as Node makes them: one chunk (`_write`) or several at once (`_writev`)
-      const socket = (store as unknown as { redis: Redis }).redis.stream as unknown as {
-        _write: (...args: unknown[]) => void;
-        _writev: (chunks: unknown[], ...rest: unknown[]) => void;
-      };
-      const writes: number[] = [];
-      const write = socket._write.bind(socket);
-      const writev = socket._writev.bind(socket);
-      socket._write = (...args) => {
-        writes.push(1);
-        write(...args);
-      };
-      socket._writev = (chunks, ...rest) => {
-        writes.push(chunks.length);
-        writev(chunks, ...rest);
-      };
+      const writes = countWrites((store as unknown as { redis: Redis }).redis.stream);
       await Promise.all(leases.map((lease, i) => store.appendTurns(lease, sampleTurns(ids[i]!, 1, 2))));
       expect(writes).toEqual([3]);
       for (const id of ids) expect(await store.readTail(id, 0)).toHaveLength(2);

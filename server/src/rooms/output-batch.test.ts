@@ -3,29 +3,10 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Client } from "@colyseus/core";
 import { OutputBatch, socketOf } from "./output-batch.ts";
+import { countWrites, receivedText } from "./testing/socket-writes.ts";
 
 /** A Colyseus client as the ws transport shapes it: `ref` is the WebSocket, `_socket` its TCP socket. */
 const clientOn = (socket: unknown) => ({ ref: { _socket: socket } }) as unknown as Client;
-
-/** Counts the system-call-level writes Node makes on a socket (`_write` for one chunk, `_writev` for several). */
-function countWrites(socket: Socket): number[] {
-  const writes: number[] = [];
-  const internals = socket as unknown as {
-    _write: (...args: unknown[]) => void;
-    _writev: (chunks: unknown[], ...rest: unknown[]) => void;
-  };
-  const write = internals._write.bind(socket);
-  const writev = internals._writev.bind(socket);
-  internals._write = (...args) => {
-    writes.push(1);
-    write(...args);
-  };
-  internals._writev = (chunks, ...rest) => {
-    writes.push(chunks.length);
-    writev(chunks, ...rest);
-  };
-  return writes;
-}
 
 const nextCheckPhase = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -70,11 +51,7 @@ describe("OutputBatch", () => {
     await nextCheckPhase();
     expect(writes).toEqual([3]);
     expect(batch.size).toBe(0);
-    await new Promise<void>((resolve) => {
-      const check = () => (Buffer.concat(received).length >= 15 ? resolve() : setTimeout(check, 5));
-      check();
-    });
-    expect(Buffer.concat(received).toString()).toBe("ack;turn;patch;");
+    expect(await receivedText(received, 15)).toBe("ack;turn;patch;");
 
     // after the flush the socket writes at once again
     writer.write("later;");
@@ -124,11 +101,7 @@ describe("OutputBatch", () => {
     });
     await nextCheckPhase();
     expect(writes).toEqual([3]);
-    await new Promise<void>((resolve) => {
-      const check = () => (Buffer.concat(received).length >= 16 ? resolve() : setTimeout(check, 5));
-      check();
-    });
-    expect(Buffer.concat(received).toString()).toBe("turn;prose;more;");
+    expect(await receivedText(received, 16)).toBe("turn;prose;more;");
 
     // a task alone schedules a flush of its own
     batch.beforeFlush(() => {
