@@ -32,13 +32,22 @@ describe("OutputBatch", () => {
     return { writer, reader };
   }
 
-  it("sends what a loop turn wrote to a client in one write, in order", async () => {
+  /** A pair, what its reader receives, the writer's writes, and a batch for the writer's client. */
+  async function batched() {
     const { writer, reader } = await pair();
     const received: Buffer[] = [];
     reader.on("data", (chunk: Buffer) => received.push(chunk));
-    const writes = countWrites(writer);
-    const batch = new OutputBatch();
-    const client = clientOn(writer);
+    return {
+      writer,
+      received,
+      writes: countWrites(writer),
+      batch: new OutputBatch(),
+      client: clientOn(writer),
+    };
+  }
+
+  it("sends what a loop turn wrote to a client in one write, in order", async () => {
+    const { writer, received, writes, batch, client } = await batched();
 
     batch.hold(client);
     writer.write("ack;");
@@ -81,12 +90,7 @@ describe("OutputBatch", () => {
   });
 
   it("runs tasks before the flush, so what they send joins the held write", async () => {
-    const { writer, reader } = await pair();
-    const received: Buffer[] = [];
-    reader.on("data", (chunk: Buffer) => received.push(chunk));
-    const writes = countWrites(writer);
-    const batch = new OutputBatch();
-    const client = clientOn(writer);
+    const { writer, received, writes, batch, client } = await batched();
 
     batch.hold(client);
     writer.write("turn;");
