@@ -314,5 +314,48 @@ for (const mode of modes()) {
       expect(all).toEqual(expected);
       expect(await refusal(gm.bookmarkPage(id, -1))).toMatchObject({ code: "invalid_message", status: 400 });
     }, 120_000);
+
+    it("the game master scrubs a long campaign: each position's turn is the one the turn route reads, a retelling shown at once", async () => {
+      // given a campaign played by the rules, long enough for the scrubber to index it
+      const gm = connect(server.url);
+      const { player } = await gm.registerPlayer("Scrubber");
+      const id = `scrubbed-${Date.now().toString(36)}`;
+      const head = 1_537;
+      await storePlayedUniverse(server.services.turnStore, {
+        id,
+        createdBy: player.id,
+        turns: head,
+        seed: 11,
+      });
+      // when the game master scrubs until the index answers, then across the whole timeline
+      await expect
+        .poll(async () => (await gm.scrub(id, 1_200)).source.kind, { timeout: 60_000, interval: 100 })
+        .toBe("index");
+      for (let position = 1; position <= head; position += 13) {
+        const scrubbed = await gm.scrub(id, position);
+        // then every position shows the turn the turn route reads there, and the head
+        expect(scrubbed.turn, `position ${position}`).toEqual(await gm.turn(id, position));
+        expect(scrubbed.head).toBe(head);
+      }
+      // and a turn's narration, recorded after it was scrubbed, and then a retelling, each show at the next scrub
+      const retold = 1_001;
+      expect((await gm.scrub(id, retold)).turn?.narration).toBeNull();
+      const told = {
+        text: "Rain on the tin roof.",
+        narrator: "template",
+        model: null,
+        seed: 1,
+        promptHash: null,
+        tokens: null,
+      };
+      expect(await server.services.turnStore.setNarration(id, retold, told)).toBe(true);
+      expect((await gm.scrub(id, retold)).turn?.narration?.text).toBe(told.text);
+      const telling = await gm.retell(id, retold);
+      const scrubbed = await gm.scrub(id, retold);
+      expect(scrubbed.turn?.narration?.retellings?.at(-1)?.text).toBe(telling.text);
+      expect(scrubbed.turn).toEqual(await gm.turn(id, retold));
+      // and a player who is not a game master is refused, as before the index
+      expect(await refusal(stranger.scrub(id, retold))).toMatchObject({ status: 403 });
+    }, 180_000);
   });
 }

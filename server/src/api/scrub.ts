@@ -3,19 +3,36 @@ import { API, POSITION_MAX, RejectionCode, type ScrubView, type Turn } from "@lo
 import { services } from "../services.ts";
 import { ScrubIndex } from "../universe/scrub-index.ts";
 import { ScrubStates } from "../universe/scrub-states.ts";
+import { ScrubTurns, type ScrubTurnSource } from "../universe/scrub-turns.ts";
+import type { TurnStore } from "../persist/turn-store.ts";
 import { summarize } from "../universe/scrub-summary.ts";
 import { universeAtOnce } from "../universe/live-turn.ts";
 import { requireGm } from "./access.ts";
 import { ApiError, caller, intParam, route } from "./http.ts";
 import { liveReads } from "./live.ts";
 
+interface Scrubbing {
+  states: ScrubStates;
+  index: ScrubIndex;
+  /** Where a scrub reads the record and the turn: the store's copy on the server's thread where it has one. */
+  reads: Pick<TurnStore, "universeAndTurn">;
+}
+
 /** One per server (a test process starts several in turn): what is kept belongs to its stores. */
-let kept: { owner: object; states: ScrubStates; index: ScrubIndex } | null = null;
-function scrubbing(): { states: ScrubStates; index: ScrubIndex } {
+let kept: (Scrubbing & { owner: object }) | null = null;
+function scrubbing(): Scrubbing {
   const owner = services();
   if (kept?.owner !== owner) {
     kept?.index.close();
-    kept = { owner, states: new ScrubStates(), index: new ScrubIndex(owner.turnStore) };
+    const { turnStore } = owner;
+    // a store that sees every write can be answered from copies of its reads (scrub-turns.ts)
+    const turns = turnStore.watchChanges ? new ScrubTurns(turnStore as ScrubTurnSource) : null;
+    kept = {
+      owner,
+      states: new ScrubStates(),
+      index: new ScrubIndex(turnStore, turns),
+      reads: turns ?? turnStore,
+    };
   }
   return kept;
 }
@@ -37,11 +54,12 @@ export function installScrubRoute(app: Application): void {
       const id = String(req.params.id);
       const wanted = Number(req.query.position);
       const reads = liveReads({ oneRequest: true });
+      const { states, index, reads: stored } = scrubbing();
       // the stream and the store are read while the caller's token is checked
-      const { turnStore, liveStore } = services();
+      const { liveStore } = services();
       // a position the parameter's check refuses is read as 0: the database takes no other
       const readable = Number.isInteger(wanted) && wanted > 0 && wanted <= POSITION_MAX;
-      const read = universeAtOnce(turnStore, liveStore, id, readable ? wanted : 0);
+      const read = universeAtOnce(stored, liveStore, id, readable ? wanted : 0);
       read.catch(ignore);
       const me = await caller(req);
       const at = await read;
@@ -53,7 +71,6 @@ export function installScrubRoute(app: Application): void {
       if (position > head)
         throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the head ${head}`);
       const { universe } = at;
-      const { states, index } = scrubbing();
       const indexed = index.briefAt(universe.id, position);
       if (indexed) states.forget(universe.id);
       const { summary, source } = indexed

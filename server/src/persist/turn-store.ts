@@ -1,3 +1,4 @@
+import type { TimelineWatch } from "./timeline-changes.ts";
 import type {
   CharacterRecord,
   Narration,
@@ -449,4 +450,10 @@ export interface RecordStore {
 export interface TurnStore extends TimelineStore, RecordStore {
   readonly driver: "postgres" | "pglite";
   close(): Promise<void>;
+  /**
+   * Present where every write to the database passes through this store (the embedded one):
+   * listeners are told what each write may change (timeline-changes.ts), so a copy of a read can
+   * be kept until then. Absent where other processes write too.
+   */
+  watchChanges?: TimelineWatch["watchChanges"];
 }

@@ -6,6 +6,14 @@ import type { MembershipStore } from "./membership-store.ts";
 import type { IdempotencyStore } from "./idempotency-store.ts";
 import type { LeaseLedger } from "./lease-ledger.ts";
 import type { SavePointStore } from "./save-points.ts";
+import {
+  ChangeFeed,
+  elsewhere,
+  MEMBERSHIP_CHANGES,
+  TURN_STORE_CHANGES,
+  type ChangeListener,
+  type Classify,
+} from "./timeline-changes.ts";
 
 /**
  * The embedded TurnStore on a worker thread. PGlite runs Postgres as WebAssembly on the thread
@@ -20,52 +28,11 @@ interface Reply {
   error?: { name: string; message: string; fields: Record<string, unknown> };
 }
 
-const METHODS = [
-  "createUniverse",
-  "getUniverse",
-  "listUniverses",
-  "branchUniverse",
-  "headPosition",
-  "diceChain",
-  "revealDice",
-  "appendTurns",
-  "appendMany",
-  "beginImport",
-  "importBatch",
-  "commitImport",
-  "abortImport",
-  "settleSearchIndex",
-  "searchIndexedThrough",
-  "getTurn",
-  "universeAndTurn",
-  "turnsBetween",
-  "turnTexts",
-  "turnJsonPage",
-  "snapshotTexts",
-  "timeline",
-  "matchingTurns",
-  "awayTurns",
-  "setNarration",
-  "setNarrations",
-  "appendRetelling",
-  "getSnapshotAtOrBefore",
-  "stateAt",
-  "stateWithoutChecksum",
-  "latestState",
-  "verifySnapshot",
-  "listSnapshots",
-  "replaceSnapshot",
-  "createPlayer",
-  "getPlayer",
-  "createCharacter",
-  "getCharacter",
-  "createRun",
-  "getRun",
-  "listRuns",
-  "listSessions",
-  "openSessions",
-  "getProgression",
-] as const satisfies ReadonlyArray<Exclude<keyof TurnStore, "driver" | "close">>;
+/** Every TurnStore method crosses over; what each may change is told to the store's watchers. */
+const METHODS: Record<
+  Exclude<keyof TurnStore, "driver" | "close" | "watchChanges">,
+  Classify
+> = TURN_STORE_CHANGES;
 
 const ACCOUNT_METHODS = [
   "createAccount",
@@ -79,21 +46,7 @@ const ACCOUNT_METHODS = [
   "revokeFamily",
 ] as const satisfies ReadonlyArray<keyof AccountStore>;
 
-const MEMBERSHIP_METHODS = [
-  "getMember",
-  "listMembers",
-  "addMember",
-  "removeMember",
-  "copyMembers",
-  "handOver",
-  "createInvite",
-  "listInvites",
-  "revokeInvite",
-  "acceptInvite",
-  "setVisibility",
-  "listVisibleUniverses",
-  "createCharacterWithRun",
-] as const satisfies ReadonlyArray<keyof MembershipStore>;
+const MEMBERSHIP_METHODS: Record<keyof MembershipStore, Classify> = MEMBERSHIP_CHANGES;
 
 const SAVE_POINT_METHODS = [
   "nameSavePoint",
@@ -169,24 +122,43 @@ export async function createWorkerStores(options: Omit<TurnStoreOptions, "databa
       worker.postMessage({ id, port, method, args });
     });
   };
-  const proxy = (port: string, methods: readonly string[]) => {
+  // Every write crosses from this thread, so this thread can tell what may change before it is
+  // sent and once it has settled (timeline-changes.ts).
+  const feed = new ChangeFeed();
+  const proxy = (port: string, methods: Readonly<Record<string, Classify>>) => {
     const store: Record<string, unknown> = {};
-    for (const method of methods) store[method] = (...args: unknown[]) => call(method, args, port);
+    for (const [method, classify] of Object.entries(methods)) {
+      store[method] = (...args: unknown[]) => {
+        const change = classify(args);
+        if (!change) return call(method, args, port);
+        feed.tell(change);
+        const settled = () => feed.tell(change);
+        const result = call(method, args, port);
+        result.then(settled, settled);
+        return result;
+      };
+    }
     return store;
   };
+  const elsewhereOnly = (methods: readonly string[]) =>
+    Object.fromEntries(methods.map((method) => [method, elsewhere]));
 
   await call("ready", []); // migrations applied, or the error that stopped them
-  const store = { driver: "pglite" as const, ...proxy("turnStore", METHODS) } as Record<string, unknown>;
+  const store = {
+    driver: "pglite" as const,
+    ...proxy("turnStore", METHODS),
+    watchChanges: (listener: ChangeListener) => feed.watchChanges(listener),
+  } as Record<string, unknown>;
   store.close = async () => {
     await call("close", []);
     await worker.terminate();
   };
   return {
     turnStore: store as unknown as TurnStore,
-    accountStore: proxy("accountStore", ACCOUNT_METHODS) as unknown as AccountStore,
+    accountStore: proxy("accountStore", elsewhereOnly(ACCOUNT_METHODS)) as unknown as AccountStore,
     memberships: proxy("memberships", MEMBERSHIP_METHODS) as unknown as MembershipStore,
-    idempotency: proxy("idempotency", IDEMPOTENCY_METHODS) as unknown as IdempotencyStore,
-    leases: proxy("leases", LEASE_METHODS) as unknown as LeaseLedger,
-    savePoints: proxy("savePoints", SAVE_POINT_METHODS) as unknown as SavePointStore,
+    idempotency: proxy("idempotency", elsewhereOnly(IDEMPOTENCY_METHODS)) as unknown as IdempotencyStore,
+    leases: proxy("leases", elsewhereOnly(LEASE_METHODS)) as unknown as LeaseLedger,
+    savePoints: proxy("savePoints", elsewhereOnly(SAVE_POINT_METHODS)) as unknown as SavePointStore,
   };
 }

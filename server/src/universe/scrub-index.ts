@@ -4,6 +4,7 @@ import { log } from "../log.ts";
 import type { StateAt, TurnStore } from "../persist/turn-store.ts";
 import type { ScrubSummary } from "./scrub-summary.ts";
 import { TimelineBriefs } from "./timeline-briefs.ts";
+import type { ScrubTurns } from "./scrub-turns.ts";
 
 /** What an index is built from: the stored timeline (every position it covers is persisted). */
 export type IndexSource = Pick<TurnStore, "headPosition" | "turnTexts"> & {
@@ -43,7 +44,11 @@ interface Index {
 export class ScrubIndex {
   private readonly indexes = new Map<string, Index>();
 
-  constructor(private readonly source: IndexSource) {}
+  /** `turns`: where the walk hands the turns it reads, when a scrub can be answered from them. */
+  constructor(
+    private readonly source: IndexSource,
+    private readonly turns: ScrubTurns | null = null,
+  ) {}
 
   /**
    * The brief at `position`, or null while the index does not reach it (then it starts or extends
@@ -76,6 +81,7 @@ export class ScrubIndex {
   close(): void {
     for (const index of this.indexes.values()) clearTimeout(index.idle);
     this.indexes.clear();
+    this.turns?.close();
   }
 
   private start(universeId: string): void {
@@ -85,6 +91,7 @@ export class ScrubIndex {
       idle: setTimeout(() => this.drop(universeId), IDLE_MS).unref(),
     };
     this.indexes.set(universeId, index);
+    this.turns?.follow(universeId);
     while (this.indexes.size > INDEXES) this.drop(this.indexes.keys().next().value!);
     this.extend(universeId, index);
   }
@@ -116,8 +123,11 @@ export class ScrubIndex {
     const briefs = index.briefs;
     while (briefs.through < head && this.indexes.get(universeId) === index) {
       const from = briefs.through;
-      const to = Math.min(head, from + PAGE);
+      // pages end on multiples of PAGE, so that the turns' blocks are whole once the walk has grown
+      const to = Math.min(head, (Math.floor(from / PAGE) + 1) * PAGE);
+      const version = this.turns?.turnsVersion(universeId) ?? null;
       const turns = await this.source.turnTexts(universeId, from, to);
+      this.turns?.keep(universeId, turns, version);
       for (const turn of turns)
         briefs.walk(turn.position, upgradeDeltas(JSON.parse(turn.deltas!) as Delta[]));
       if (briefs.through < to) throw new RangeError(`${universeId}: turns after ${briefs.through} missing`);
@@ -137,5 +147,6 @@ export class ScrubIndex {
     if (!index) return;
     clearTimeout(index.idle);
     this.indexes.delete(universeId);
+    this.turns?.forget(universeId);
   }
 }

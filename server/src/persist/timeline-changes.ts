@@ -1,0 +1,149 @@
+import { log } from "../log.ts";
+import type { AppendBatch, AppendRequest, NarrationRecord } from "./turn-store.ts";
+
+/**
+ * What a write through the stores may change of what a timeline read returns: universes' records
+ * (head, members, settings) and stored turns (narration, undo marks). Turns are otherwise never
+ * rewritten: the log only grows, and undo and retcon are later turns.
+ */
+export interface TimelineChange {
+  /** Universes whose record may change; "all" when the write does not say which. */
+  records: readonly string[] | "all";
+  /** Stored turns that may change; a null position stands for every turn of the universe. */
+  turns: ReadonlyArray<{ universeId: string; position: number | null }>;
+}
+
+export type ChangeListener = (change: TimelineChange) => void;
+
+/**
+ * Told of every write before it is sent and again once it has settled (succeeded or failed), so
+ * that a copy of a read can be dropped while the write may be under way and after it: a read
+ * that overlapped either call saw the data before the write, or after it.
+ */
+export interface TimelineWatch {
+  watchChanges(listener: ChangeListener): () => void;
+}
+
+const NONE: TimelineChange = { records: [], turns: [] };
+const EVERY_RECORD: TimelineChange = { records: "all", turns: [] };
+
+function appended(requests: ReadonlyArray<{ universeId: string; batch: AppendBatch }>): TimelineChange {
+  return {
+    records: requests.map((request) => request.universeId),
+    turns: requests.flatMap(({ universeId, batch }) =>
+      (batch.undone ?? []).map((position) => ({ universeId, position })),
+    ),
+  };
+}
+
+export type Classify = (args: unknown[]) => TimelineChange | null;
+const read: Classify = () => null;
+const onlyElsewhere: Classify = () => NONE;
+const records: Classify = () => EVERY_RECORD;
+
+/**
+ * Every method of the embedded store's ports, by what it may change (null: a read). A method
+ * missing here is a compile error in worker-store.ts, so a new write cannot go unclassified.
+ */
+export const TURN_STORE_CHANGES = {
+  createUniverse: records,
+  getUniverse: read,
+  listUniverses: read,
+  branchUniverse: records,
+  headPosition: read,
+  diceChain: read,
+  revealDice: ([universeId]) => ({
+    records: [universeId as string],
+    turns: [{ universeId: universeId as string, position: null }],
+  }),
+  appendTurns: ([universeId, batch]) =>
+    appended([{ universeId: universeId as string, batch: batch as AppendBatch }]),
+  appendMany: ([requests]) => appended(requests as AppendRequest[]),
+  beginImport: records,
+  importBatch: records,
+  commitImport: records,
+  abortImport: records,
+  settleSearchIndex: onlyElsewhere,
+  searchIndexedThrough: read,
+  getTurn: read,
+  universeAndTurn: read,
+  turnsBetween: read,
+  turnTexts: read,
+  turnJsonPage: read,
+  snapshotTexts: read,
+  timeline: read,
+  matchingTurns: read,
+  awayTurns: read,
+  setNarration: ([universeId, position]) => ({
+    records: [],
+    turns: [{ universeId: universeId as string, position: position as number }],
+  }),
+  setNarrations: ([list]) => ({
+    records: [],
+    turns: (list as NarrationRecord[]).map(({ universeId, position }) => ({ universeId, position })),
+  }),
+  appendRetelling: ([universeId, position]) => ({
+    records: [],
+    turns: [{ universeId: universeId as string, position: position as number }],
+  }),
+  getSnapshotAtOrBefore: read,
+  stateAt: read,
+  stateWithoutChecksum: read,
+  latestState: read,
+  verifySnapshot: read,
+  listSnapshots: read,
+  // snapshots only: a timeline read takes none of it
+  replaceSnapshot: onlyElsewhere,
+  createPlayer: onlyElsewhere,
+  getPlayer: read,
+  createCharacter: onlyElsewhere,
+  getCharacter: read,
+  createRun: onlyElsewhere,
+  getRun: read,
+  listRuns: read,
+  listSessions: read,
+  openSessions: read,
+  getProgression: read,
+} satisfies Record<string, Classify>;
+
+/** The membership port: members, invites, visibility and hand-overs are in universes' records. */
+export const MEMBERSHIP_CHANGES = {
+  getMember: read,
+  listMembers: read,
+  addMember: records,
+  removeMember: records,
+  copyMembers: records,
+  handOver: records,
+  createInvite: records,
+  listInvites: read,
+  revokeInvite: records,
+  acceptInvite: records,
+  setVisibility: records,
+  listVisibleUniverses: read,
+  createCharacterWithRun: records,
+} satisfies Record<string, Classify>;
+
+/** Accounts, refresh tokens, idempotency keys, leases and save points live in tables of their own. */
+export const elsewhere: Classify = onlyElsewhere;
+
+/** Listeners told of each change; one that throws does not stop the others or the write. */
+export class ChangeFeed implements TimelineWatch {
+  private readonly listeners = new Set<ChangeListener>();
+
+  watchChanges(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  tell(change: TimelineChange): void {
+    if (change.records.length === 0 && change.turns.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        // the write goes ahead: a listener's failure is its own
+        log.error("a timeline change listener failed", { err });
+      }
+    }
+  }
+}

@@ -1,0 +1,196 @@
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import type { Turn } from "@loom/shared";
+import { turnJson } from "../export/source.ts";
+import { log } from "../log.ts";
+import type { TimelineChange, TimelineWatch } from "../persist/timeline-changes.ts";
+import type { TurnStore, TurnText, UniverseRecord } from "../persist/turn-store.ts";
+
+/** Turns a block holds: one block is inflated for a scrub, so a far jump costs one small inflate. */
+export const TURN_BLOCK = 50;
+
+export type ScrubTurnSource = Pick<TurnStore, "universeAndTurn" | "getUniverse" | "turnTexts"> &
+  TimelineWatch;
+
+interface Kept {
+  /** The universe and its ancestors, whose rows it shares; null until read. */
+  chain: ReadonlySet<string> | null;
+  /** Moves with every change to the record; a record read that spans a move is not kept. */
+  recordVersion: number;
+  /** Moves with every change to a stored turn the timeline shows. */
+  turnsVersion: number;
+  record: UniverseRecord | null;
+  /** Block k holds positions k·TURN_BLOCK + 1 through (k + 1)·TURN_BLOCK: their API JSON, deflated. */
+  blocks: Map<number, Buffer>;
+  /** The last block inflated, for the next scrub that rests near it. */
+  open: { block: number; lines: string[] } | null;
+  /** A block being read again after a change dropped it. */
+  refilling: boolean;
+  /** The highest block the index's walk has handed over: blocks past it are its to read. */
+  reach: number;
+}
+
+/**
+ * The stored turns and the record of the universes the scrubber indexes, answering a scrub on the
+ * server's thread, without the embedded store's thread round trip (which is most of a scrub, and
+ * all of its tail on a busy machine). Only for a store that sees every write (`watchChanges`):
+ * each write is told before it is sent and after it settles, and what it may change is dropped
+ * both times, so what is kept is what a read would return. Stored turns change only by a
+ * narration, a retelling, an undo mark or a dice reveal; the record by an append (its head) and
+ * by membership changes.
+ *
+ * The turns come from the index's walk (scrub-index.ts), which reads every one of them anyway, and
+ * are kept deflated a block at a time: about a tenth of their text.
+ */
+export class ScrubTurns {
+  private readonly kept = new Map<string, Kept>();
+  private readonly unwatch: () => void;
+
+  constructor(private readonly store: ScrubTurnSource) {
+    this.unwatch = store.watchChanges((change) => this.changed(change));
+  }
+
+  /** Starts keeping a universe's record and turns (its index has started). */
+  follow(universeId: string): void {
+    if (this.kept.has(universeId)) return;
+    const kept: Kept = {
+      chain: null,
+      recordVersion: 0,
+      turnsVersion: 0,
+      record: null,
+      blocks: new Map(),
+      open: null,
+      refilling: false,
+      reach: -1,
+    };
+    this.kept.set(universeId, kept);
+    void this.chainOf(universeId).then(
+      (chain) => {
+        if (this.kept.get(universeId) === kept) kept.chain = chain;
+      },
+      (err: unknown) => {
+        log.warn("scrub turns not kept: the universe's ancestry could not be read", { universeId, err });
+        this.forget(universeId);
+      },
+    );
+  }
+
+  forget(universeId: string): void {
+    this.kept.delete(universeId);
+  }
+
+  close(): void {
+    this.unwatch();
+    this.kept.clear();
+  }
+
+  /** What a page read now must be stamped with to be kept (`keep`); null when not followed. */
+  turnsVersion(universeId: string): number | null {
+    return this.kept.get(universeId)?.turnsVersion ?? null;
+  }
+
+  /**
+   * Keeps the complete blocks of `texts` (a stretch of the universe's timeline, read with deltas)
+   * when nothing that could change them happened since `version` was taken.
+   */
+  keep(universeId: string, texts: readonly TurnText[], version: number | null): void {
+    const kept = this.kept.get(universeId);
+    if (!kept || version === null || kept.turnsVersion !== version || texts.length === 0) return;
+    const first = texts[0]!.position;
+    for (let start = Math.ceil((first - 1) / TURN_BLOCK) * TURN_BLOCK + 1; ; start += TURN_BLOCK) {
+      const offset = start - first;
+      if (offset + TURN_BLOCK > texts.length) break;
+      const lines: string[] = [];
+      for (let i = offset; i < offset + TURN_BLOCK; i++) {
+        const text = texts[i]!;
+        if (text.position !== start + i - offset || text.deltas === null) return;
+        lines.push(turnJson(text));
+      }
+      const block = (start - 1) / TURN_BLOCK;
+      kept.blocks.set(block, deflateRawSync(lines.join("\n"), { level: 1 }));
+      kept.reach = Math.max(kept.reach, block);
+    }
+  }
+
+  /** Blocks kept for a universe, and their bytes (diagnostics, tests). */
+  held(universeId: string): { blocks: number; bytes: number } | null {
+    const kept = this.kept.get(universeId);
+    if (!kept) return null;
+    let bytes = 0;
+    for (const block of kept.blocks.values()) bytes += block.length;
+    return { blocks: kept.blocks.size, bytes };
+  }
+
+  /**
+   * As the store's `universeAndTurn`: from what is kept when it holds the answer, otherwise read
+   * (and the record kept, when no change to it overlapped the read).
+   */
+  async universeAndTurn(
+    universeId: string,
+    position: number,
+  ): Promise<{ universe: UniverseRecord; turn: Turn | null } | null> {
+    const kept = this.kept.get(universeId);
+    if (kept?.record && kept.chain) {
+      const universe = kept.record;
+      if (position <= 0 || position > universe.headPosition) return { universe, turn: null };
+      const turn = this.turnAt(kept, position);
+      if (turn) return { universe, turn };
+      this.refill(universeId, kept, position);
+    }
+    const version = kept?.recordVersion;
+    const read = await this.store.universeAndTurn(universeId, position);
+    if (read && kept && this.kept.get(universeId) === kept && kept.recordVersion === version)
+      kept.record = read.universe;
+    return read;
+  }
+
+  private turnAt(kept: Kept, position: number): Turn | null {
+    const block = Math.floor((position - 1) / TURN_BLOCK);
+    if (kept.open?.block !== block) {
+      const packed = kept.blocks.get(block);
+      if (!packed) return null;
+      kept.open = { block, lines: inflateRawSync(packed).toString().split("\n") };
+    }
+    return JSON.parse(kept.open.lines[(position - 1) % TURN_BLOCK]!) as Turn;
+  }
+
+  /** Reads again, in the background, a block of the indexed stretch that a change dropped. */
+  private refill(universeId: string, kept: Kept, position: number): void {
+    const block = Math.floor((position - 1) / TURN_BLOCK);
+    if (kept.refilling || block > kept.reach) return;
+    const from = block * TURN_BLOCK;
+    kept.refilling = true;
+    const version = kept.turnsVersion;
+    this.store
+      .turnTexts(universeId, from, from + TURN_BLOCK)
+      .then((texts) => this.keep(universeId, texts, version))
+      .catch((err: unknown) => log.warn("scrub turns: a block was not read again", { universeId, err }))
+      .finally(() => (kept.refilling = false));
+  }
+
+  private changed(change: TimelineChange): void {
+    for (const [universeId, kept] of this.kept) {
+      if (change.records === "all" || change.records.includes(universeId)) {
+        kept.recordVersion++;
+        kept.record = null;
+      }
+      for (const turn of change.turns) {
+        // until the ancestry is known, a change anywhere may be one this timeline shows
+        if (kept.chain && !kept.chain.has(turn.universeId)) continue;
+        kept.turnsVersion++;
+        if (turn.position === null) kept.blocks.clear();
+        else kept.blocks.delete(Math.floor((turn.position - 1) / TURN_BLOCK));
+        kept.open = null;
+      }
+    }
+  }
+
+  private async chainOf(universeId: string): Promise<Set<string>> {
+    const chain = new Set<string>();
+    for (let id: string | null = universeId; id !== null && !chain.has(id);) {
+      chain.add(id);
+      const record = await this.store.getUniverse(id);
+      id = record?.parentId ?? null;
+    }
+    return chain;
+  }
+}
