@@ -79,6 +79,7 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     const load = loadavg()[0]!.toFixed(2);
     process.stderr.write(`  measuring (load average ${load})\n`);
     const heapBefore = heapUsedMb();
+    const buffersBefore = process.memoryUsage().arrayBuffers;
     // the first scrub of the universe starts its index; jumps past what it covers read snapshots
     const indexStarted = performance.now();
     const cold = [];
@@ -93,6 +94,8 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     }
     const indexSeconds = (performance.now() - indexStarted) / 1000;
     const indexHeapMb = heapUsedMb() - heapBefore;
+    // embedded, the turns the scrubber keeps deflated (scrub-turns.ts) are buffers outside the heap
+    const indexBuffersMb = (process.memoryUsage().arrayBuffers - buffersBefore) / 2 ** 20;
     process.stderr.write(
       `  index built in ${indexSeconds.toFixed(1)} s, heap +${indexHeapMb.toFixed(1)} MB\n`,
     );
@@ -140,6 +143,7 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
       scrub_far_while_indexing: figures(cold),
       index_built_s: Number(indexSeconds.toFixed(2)),
       index_heap_mb: Number(indexHeapMb.toFixed(1)),
+      index_buffers_mb: Number(indexBuffersMb.toFixed(1)),
       scrub_far: { ...figures(far), ...sources },
       scrub_drag: figures(drag),
       scrub_step: figures(step),

@@ -66,10 +66,6 @@ export function describeError(error: unknown): string {
 }
 
 /**
- * A GET the SDK has no method for (the GM's diff), cancellable: the scrubber aborts a read whose
- * answer it no longer needs.
- */
-/**
  * A fetch of this server's API with the tab's token, renewed once if it expired. The response is
  * returned as it came: the caller reads its body (JSON, or a stream).
  */
@@ -90,6 +86,7 @@ export async function authorizedFetch(path: string, signal?: AbortSignal): Promi
   return attempt();
 }
 
+/** A GET the SDK has no method for, cancellable: the scrubber aborts a read whose answer it no longer needs. */
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   const response = await authorizedFetch(path, signal);
   const body = (await response.json()) as { error?: { code: string; message: string } };
