@@ -127,10 +127,11 @@ export class ScrubIndex {
       const to = Math.min(head, (Math.floor(from / PAGE) + 1) * PAGE);
       const version = this.turns?.turnsVersion(universeId) ?? null;
       const turns = await this.source.turnTexts(universeId, from, to);
-      this.turns?.keep(universeId, turns, version);
+      const kept = this.turns?.keep(universeId, turns, version);
       for (const turn of turns)
         briefs.walk(turn.position, upgradeDeltas(JSON.parse(turn.deltas!) as Delta[]));
       if (briefs.through < to) throw new RangeError(`${universeId}: turns after ${briefs.through} missing`);
+      await kept;
       await yieldToEventLoop();
     }
   }

@@ -1,4 +1,5 @@
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { promisify } from "node:util";
+import { deflateRaw, inflateRawSync } from "node:zlib";
 import type { Turn } from "@loom/shared";
 import { turnJson } from "../export/source.ts";
 import { log } from "../log.ts";
@@ -20,7 +21,7 @@ interface Kept {
   turnsVersion: number;
   record: UniverseRecord | null;
   /** Block k holds positions k·TURN_BLOCK + 1 through (k + 1)·TURN_BLOCK: their API JSON, deflated. */
-  blocks: Map<number, Buffer>;
+  blocks: Map<number, Uint8Array>;
   /** The last block inflated, for the next scrub that rests near it. */
   open: { block: number; lines: string[] } | null;
   /** A block being read again after a change dropped it. */
@@ -90,12 +91,14 @@ export class ScrubTurns {
 
   /**
    * Keeps the complete blocks of `texts` (a stretch of the universe's timeline, read with deltas)
-   * when nothing that could change them happened since `version` was taken.
+   * when nothing that could change them happened since `version` was taken. Deflated on the
+   * thread pool, so the server's thread only puts the JSON together.
    */
-  keep(universeId: string, texts: readonly TurnText[], version: number | null): void {
+  async keep(universeId: string, texts: readonly TurnText[], version: number | null): Promise<void> {
     const kept = this.kept.get(universeId);
     if (!kept || version === null || kept.turnsVersion !== version || texts.length === 0) return;
     const first = texts[0]!.position;
+    const packing: Array<Promise<void>> = [];
     for (let start = Math.ceil((first - 1) / TURN_BLOCK) * TURN_BLOCK + 1; ; start += TURN_BLOCK) {
       const offset = start - first;
       if (offset + TURN_BLOCK > texts.length) break;
@@ -106,9 +109,16 @@ export class ScrubTurns {
         lines.push(turnJson(text));
       }
       const block = (start - 1) / TURN_BLOCK;
-      kept.blocks.set(block, deflateRawSync(lines.join("\n"), { level: 1 }));
-      kept.reach = Math.max(kept.reach, block);
+      packing.push(
+        deflated(lines.join("\n")).then((packed) => {
+          // a change while it was deflated may have been to one of its turns
+          if (this.kept.get(universeId) !== kept || kept.turnsVersion !== version) return;
+          kept.blocks.set(block, packed);
+          kept.reach = Math.max(kept.reach, block);
+        }),
+      );
     }
+    await Promise.all(packing);
   }
 
   /** Blocks kept for a universe, and their bytes (diagnostics, tests). */
@@ -193,4 +203,12 @@ export class ScrubTurns {
     }
     return chain;
   }
+}
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/** Deflated at level 1, in a buffer of its own size (zlib's result sits in a larger chunk). */
+async function deflated(text: string): Promise<Uint8Array> {
+  const packed = await deflateRawAsync(text, { level: 1 });
+  return Uint8Array.prototype.slice.call(packed);
 }
