@@ -4,6 +4,7 @@ import { modes, startServer } from "./support/server.ts";
 import { overcome, setTable, type Table } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { storePlayedUniverse } from "../server/src/persist/testing/played.ts";
+import { templateNarration } from "../server/src/persist/testing/narration.ts";
 import { bookmarksOf } from "@loom/shared";
 
 const GM_NOTE = "the-ferryman-is-a-spy";
@@ -340,14 +341,7 @@ for (const mode of modes()) {
       // and a turn's narration, recorded after it was scrubbed, and then a retelling, each show at the next scrub
       const retold = 1_001;
       expect((await gm.scrub(id, retold)).turn?.narration).toBeNull();
-      const told = {
-        text: "Rain on the tin roof.",
-        narrator: "template",
-        model: null,
-        seed: 1,
-        promptHash: null,
-        tokens: null,
-      };
+      const told = templateNarration("Rain on the tin roof.");
       expect(await server.services.turnStore.setNarration(id, retold, told)).toBe(true);
       expect((await gm.scrub(id, retold)).turn?.narration?.text).toBe(told.text);
       const telling = await gm.retell(id, retold);

@@ -12,11 +12,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
-import type { Narration, TimelineQuery, Turn } from "@loom/shared";
+import type { TimelineQuery, Turn } from "@loom/shared";
 import { DrizzleTurnStore } from "./drizzle-turn-store.ts";
 import { createTurnStore, migrationsFolder, openDatabase, type TurnStoreOptions } from "./index.ts";
 import type { TurnStore } from "./turn-store.ts";
 import { buildUniverse, freshId } from "./testing/build.ts";
+import { templateNarration } from "./testing/narration.ts";
 
 /**
  * Full-text search behind the log (search-index.ts): a search gives the same turns whether the
@@ -33,14 +34,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 /** The indexer never runs on its own: only `settle` moves it. */
 const IDLE = { delayMs: 3_600_000 };
 
-const narration = (text: string): Narration => ({
-  text,
-  narrator: "template",
-  model: null,
-  seed: 1,
-  promptHash: null,
-  tokens: null,
-});
+const narration = templateNarration;
 
 /** Every position a search finds, all pages. */
 async function found(store: TurnStore, universeId: string, query: TimelineQuery): Promise<number[]> {

@@ -12,6 +12,7 @@ import { AppendConflictError, ChecksumMismatchError, NotFoundError } from "./tur
 import { turnRow } from "./turn-rows.ts";
 import type { TurnStore } from "./turn-store.ts";
 import { buildUniverse, freshId } from "./testing/build.ts";
+import { templateNarration } from "./testing/narration.ts";
 import type { BuiltUniverse } from "./testing/build.ts";
 import { describeRecordsContract } from "./turn-store.records-contract.ts";
 
@@ -357,14 +358,7 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
         name: "Aside",
         createdBy: "gm",
       });
-      const told = (text: string): Narration => ({
-        text,
-        narrator: "template",
-        model: null,
-        seed: 1,
-        promptHash: null,
-        tokens: null,
-      });
+      const told = templateNarration;
       expect(await store.setNarration(one.id, 1, told("already told"))).toBe(true);
       const answers = await store.setNarrations([
         { universeId: one.id, position: 1, narration: told("ignored: position 1 was told") },

@@ -1,20 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Narration } from "@loom/shared";
 import type { Stores } from "../persist/index.ts";
 import { createWorkerStores } from "../persist/worker-store.ts";
 import { storePlayedUniverse } from "../persist/testing/played.ts";
+import { templateNarration } from "../persist/testing/narration.ts";
 import type { TimelineChange } from "../persist/timeline-changes.ts";
 import { ScrubIndex } from "./scrub-index.ts";
 import { ScrubTurns, TURN_BLOCK, type ScrubTurnSource } from "./scrub-turns.ts";
 
-const narration = (text: string): Narration => ({
-  text,
-  narrator: "template",
-  model: null,
-  seed: 1,
-  promptHash: null,
-  tokens: null,
-});
+const narration = templateNarration;
 
 describe("the scrubber's copy of an embedded store's turns", () => {
   let stores: Stores;
