@@ -26,6 +26,8 @@ interface Kept {
   open: { block: number; lines: string[] } | null;
   /** A block being read again after a change dropped it. */
   refilling: boolean;
+  /** The record being read again after a change dropped it. */
+  rereading: boolean;
   /** The highest block the index's walk has handed over: blocks past it are its to read. */
   reach: number;
 }
@@ -61,6 +63,7 @@ export class ScrubTurns {
       blocks: new Map(),
       open: null,
       refilling: false,
+      rereading: false,
       reach: -1,
     };
     this.kept.set(universeId, kept);
@@ -177,11 +180,32 @@ export class ScrubTurns {
       .finally(() => (kept.refilling = false));
   }
 
+  /**
+   * Reads the record again in the background once a change dropped it: a universe being played
+   * moves its head with every persist, and the scrubs between two persists need not cross to the
+   * store for it. A read that a change overlapped is read again.
+   */
+  private reread(universeId: string, kept: Kept): void {
+    if (kept.rereading) return;
+    kept.rereading = true;
+    const version = kept.recordVersion;
+    this.store
+      .getUniverse(universeId)
+      .then((record) => {
+        if (this.kept.get(universeId) !== kept) return;
+        if (kept.recordVersion === version) kept.record = record;
+        else setImmediate(() => this.reread(universeId, kept));
+      })
+      .catch((err: unknown) => log.warn("scrub turns: the record was not read again", { universeId, err }))
+      .finally(() => (kept.rereading = false));
+  }
+
   private changed(change: TimelineChange): void {
     for (const [universeId, kept] of this.kept) {
       if (change.records === "all" || change.records.includes(universeId)) {
         kept.recordVersion++;
         kept.record = null;
+        this.reread(universeId, kept);
       }
       for (const turn of change.turns) {
         // until the ancestry is known, a change anywhere may be one this timeline shows
