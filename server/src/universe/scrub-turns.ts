@@ -176,7 +176,10 @@ export class ScrubTurns {
     this.store
       .turnTexts(universeId, from, from + TURN_BLOCK)
       .then((texts) => this.keep(universeId, texts, version))
-      .catch((err: unknown) => log.warn("scrub turns: a block was not read again", { universeId, err }))
+      .catch((err: unknown) => {
+        if (this.kept.get(universeId) === kept)
+          log.warn("scrub turns: a block was not read again", { universeId, err });
+      })
       .finally(() => (kept.refilling = false));
   }
 
@@ -196,7 +199,11 @@ export class ScrubTurns {
         if (kept.recordVersion === version) kept.record = record;
         else setImmediate(() => this.reread(universeId, kept));
       })
-      .catch((err: unknown) => log.warn("scrub turns: the record was not read again", { universeId, err }))
+      .catch((err: unknown) => {
+        // a store closed under it (a shutdown) is no news once the universe is forgotten
+        if (this.kept.get(universeId) === kept)
+          log.warn("scrub turns: the record was not read again", { universeId, err });
+      })
       .finally(() => (kept.rereading = false));
   }
 
