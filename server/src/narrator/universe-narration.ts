@@ -83,11 +83,14 @@ const CHUNK_BATCH_MS = 40;
 class ChunkBatcher {
   private held = "";
   private first = true;
+  /** Every piece pushed, sent or held: what the table has of the prose once `done` carries the rest. */
+  streamed = "";
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly send: (chunk: string, first: boolean) => void) {}
 
   push(chunk: string): void {
+    this.streamed += chunk;
     if (this.first) {
       this.first = false;
       this.send(chunk, true);
@@ -301,6 +304,7 @@ export class UniverseNarration {
     if (!output) {
       // the prose streamed so far is not the record: what is still held back goes unsent
       pieces.take();
+      pieces.streamed = "";
       narrator = template;
       output = template.tellNow({ ...request, onChunk: () => undefined });
     }
@@ -316,18 +320,11 @@ export class UniverseNarration {
       audience,
       createdAt: (this.options.now ?? (() => new Date().toISOString()))(),
     };
-    this.options.send(
-      {
-        position: turn.position,
-        chunk: pieces.take(),
-        done: true,
-        text: narration.text,
-        narrator: narrator.name,
-        fallback,
-      },
-      audience,
-      false,
-    );
+    const done: NarrationMessage = { position: turn.position, chunk: pieces.take(), done: true };
+    // the recorded text travels again only when the pieces do not already spell it (the template
+    // tells whole, a fallback replaces what streamed, a model's text is trimmed)
+    if (pieces.streamed !== narration.text) done.text = narration.text;
+    this.options.send({ ...done, narrator: narrator.name, fallback }, audience, false);
     return narration;
   }
 }
