@@ -5,6 +5,7 @@
 // (epoch milliseconds), and the CPU time this process used from the first act until the narrations
 // in flight were done (ms). Prints a line `{"ready":true}` once the table is set, before acting.
 import { connect, type UniverseSession } from "../../client-sdk/src/index.ts";
+import { syscalls } from "./syscalls.ts";
 
 interface Plan {
   url: string;
@@ -43,6 +44,7 @@ async function table(): Promise<Array<{ session: UniverseSession; characterId: s
 const players = await table();
 console.log(JSON.stringify({ ready: true }));
 const cpuBefore = process.cpuUsage();
+const callsBefore = syscalls();
 const firstChunk = new Map<number, number>();
 players[0]!.session.on("narration", (message) => {
   if (message.chunk && !firstChunk.has(message.position)) firstChunk.set(message.position, now());
@@ -72,9 +74,15 @@ await Promise.all(
 // the narrations still in flight finish before their first chunks are read
 await new Promise((r) => setTimeout(r, 1_000));
 const cpu = process.cpuUsage(cpuBefore);
+const calls = syscalls();
 console.log(JSON.stringify({ done: true }));
 for (const player of players) await player.session.leave();
 console.log(
-  JSON.stringify({ latencies, firstChunk: [...firstChunk], cpuMs: (cpu.user + cpu.system) / 1_000 }),
+  JSON.stringify({
+    latencies,
+    firstChunk: [...firstChunk],
+    cpuMs: (cpu.user + cpu.system) / 1_000,
+    reads: calls.reads - callsBefore.reads,
+  }),
 );
 process.exit(0);

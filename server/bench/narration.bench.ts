@@ -15,6 +15,7 @@ import { startLoomServer } from "../src/app.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { between, loopBusy, quantile } from "../src/metrics.ts";
 import { readServerMetrics } from "../../loadtest/src/server-metrics.ts";
+import { syscalls } from "./syscalls.ts";
 import { spawnChatProcess, type ChatProcess } from "../src/narrator/testing/spawn-chat-process.ts";
 
 const PLAYERS = 10;
@@ -43,6 +44,10 @@ interface Played {
   cpuMs: number;
   /** This process's (the server's) CPU time over the same window. */
   serverCpuMs: number;
+  /** Read system calls of the players' process over its window (a socket read each, mostly). */
+  reads: number;
+  /** Write system calls of this process (the server's) over the same window. */
+  serverWrites: number;
 }
 
 /** Lowers a process that stands for another machine to ELSEWHERE_NICE. */
@@ -69,19 +74,25 @@ async function play(url: string): Promise<Played> {
   let out = "";
   // the server's CPU over the players' acting window, marked by their `ready` and `done` lines
   let cpuFrom: NodeJS.CpuUsage | null = null;
+  let writesFrom = 0;
   let serverCpuMs = 0;
+  let serverWrites = 0;
   child.stdout.on("data", (chunk: Buffer) => {
     out += chunk.toString();
-    if (cpuFrom === null && out.includes('{"ready":true}')) cpuFrom = process.cpuUsage();
+    if (cpuFrom === null && out.includes('{"ready":true}')) {
+      cpuFrom = process.cpuUsage();
+      writesFrom = syscalls().writes;
+    }
     if (serverCpuMs === 0 && cpuFrom !== null && out.includes('{"done":true}')) {
       const used = process.cpuUsage(cpuFrom);
       serverCpuMs = (used.user + used.system) / 1_000;
+      serverWrites = syscalls().writes - writesFrom;
     }
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   if (code !== 0) throw new Error(`the players' process exited with ${code}`);
-  const played = JSON.parse(out.trim().split("\n").at(-1)!) as Omit<Played, "serverCpuMs">;
-  return { ...played, serverCpuMs };
+  const played = JSON.parse(out.trim().split("\n").at(-1)!) as Omit<Played, "serverCpuMs" | "serverWrites">;
+  return { ...played, serverCpuMs, serverWrites };
 }
 
 /** The position a request to the endpoint narrates, from its prompt. */
@@ -127,6 +138,8 @@ interface Phase {
   /** CPU ms of the players' process and of the server's, added up over the phase's runs. */
   playersCpuMs: number;
   serverCpuMs: number;
+  playersReads: number;
+  serverWrites: number;
 }
 
 const newPhase = (): Phase => ({
@@ -137,6 +150,8 @@ const newPhase = (): Phase => ({
   loopBusy: [],
   playersCpuMs: 0,
   serverCpuMs: 0,
+  playersReads: 0,
+  serverWrites: 0,
 });
 
 /** One phase: a server with this narrator, the players acting on it; with an endpoint, the first chunks' delays too. */
@@ -160,6 +175,8 @@ async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: 
   into.latencies.push(...played.latencies);
   into.playersCpuMs += played.cpuMs;
   into.serverCpuMs += played.serverCpuMs;
+  into.playersReads += played.reads;
+  into.serverWrites += played.serverWrites;
   if (!endpoint) return;
   const firstChunk = new Map(played.firstChunk);
   const log = await endpointLog(endpoint);
@@ -239,6 +256,23 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
           {
             server: round3(phase.serverCpuMs / Math.max(1, phase.latencies.length)),
             players: round3(phase.playersCpuMs / Math.max(1, phase.latencies.length)),
+          },
+        ]),
+      ),
+      // system calls per acknowledged act: the server process's writes (to members, Redis,
+      // Postgres, the endpoint) and the players' process's reads
+      syscalls_per_act: Object.fromEntries(
+        (
+          [
+            ["off", off],
+            ["template", template],
+            ["openai", on],
+          ] as const
+        ).map(([name, phase]) => [
+          name,
+          {
+            server_writes: round(phase.serverWrites / Math.max(1, phase.latencies.length)),
+            players_reads: round(phase.playersReads / Math.max(1, phase.latencies.length)),
           },
         ]),
       ),
