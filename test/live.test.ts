@@ -260,13 +260,16 @@ for (const mode of modes()) {
       for (const session of [acting, idle]) await session.leave();
     });
 
-    it("sends an act's ack, its turn and the template's prose for it to the actor in one write", async () => {
+    it("sends an act's ack and its turn to the actor in one write, and the template's prose for it in a later one", async () => {
       const table = await setTable(server.url, ["Quill"]);
       const [quill] = table.players;
       const session = await quill!.client.joinUniverse(table.universeId, {
         role: "player",
         runId: quill!.runId,
       });
+      // joining made a turn: its prose is out before the writes are watched
+      await waitFor(() => session.state.head > 0, 5_000, "the joining turn");
+      await session.narrationText(session.state.head);
       const writes = writesTo(session);
       const result = await session.act(overcome(quill!.characterId));
       expect(result.ok).toBe(true);
@@ -275,11 +278,15 @@ for (const mode of modes()) {
         5_000,
         "turn",
       );
-      const withAck = writes.find((types) => types.includes("ack"));
-      expect(withAck).toBeDefined();
-      expect(withAck).toContain("turn");
-      // the template tells at once: its prose follows the turn in the same write
-      expect(withAck!.indexOf("narration")).toBeGreaterThan(withAck!.indexOf("turn"));
+      if (!result.ok) return;
+      await session.narrationText(result.turn.position);
+      const at = writes.findIndex((types) => types.includes("ack"));
+      expect(writes[at]).toContain("turn");
+      // the ack does not wait for the prose: it is told after the write, and waits for the next
+      // turn's write or, with none coming, leaves alone once it has lingered
+      expect(writes[at]).not.toContain("narration");
+      const later = writes.slice(at + 1).filter((types) => types.includes("narration"));
+      expect(later.map((types) => types.filter((type) => type === "narration"))).toEqual([["narration"]]);
       await session.leave();
     });
 

@@ -215,7 +215,10 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
       expect(mine.map((m) => m.chunk).join("")).toBe("The marsh gives way under Alex's boots.");
       expect(mine.map((m) => m.done)).toEqual([...mine.slice(1).map(() => false), true]);
       expect(mine.length).toBeLessThanOrEqual(4);
+      // the pieces spell the recorded text, so `done` does not carry it again
+      expect(mine.at(-1)!.text).toBeUndefined();
     }
+    expect(await alex!.narrationText(position)).toBe("The marsh gives way under Alex's boots.");
     const turn = await recorded(table.gm, table.universeId, position);
     expect(turn.narration).toMatchObject({
       text: "The marsh gives way under Alex's boots.",

@@ -27,7 +27,7 @@ export interface SessionEvents {
   durable: (marks: DurableMessage) => void;
   state: (state: unknown) => void;
   recap: (recap: Recap) => void;
-  /** A piece of a turn's prose; the `done` one carries the whole recorded text (see NarrationMessage). */
+  /** A piece of a turn's prose; the `done` one ends it, with the recorded text when the pieces differ (see NarrationMessage). */
   narration: (message: NarrationMessage) => void;
   /**
    * The connection was lost (close `code`); the session is rejoining, through any server of the

@@ -1,9 +1,11 @@
 // The players of the narration benchmark, in a process of their own: clients run on other
 // machines, so decoding every narration chunk for ten players must not share the server's event
 // loop. Argument: JSON { url, players, perPlayerPerSecond, seconds }. Prints one JSON line:
-// act→ack latencies (ms) and, per position, when the first player received its first narration
-// chunk (epoch milliseconds).
+// act→ack latencies (ms), per position when the first player received its first narration chunk
+// (epoch milliseconds), and the CPU time this process used from the first act until the narrations
+// in flight were done (ms). Prints a line `{"ready":true}` once the table is set, before acting.
 import { connect, type UniverseSession } from "../../client-sdk/src/index.ts";
+import { syscalls } from "./syscalls.ts";
 
 interface Plan {
   url: string;
@@ -40,6 +42,9 @@ async function table(): Promise<Array<{ session: UniverseSession; characterId: s
 }
 
 const players = await table();
+console.log(JSON.stringify({ ready: true }));
+const cpuBefore = process.cpuUsage();
+const callsBefore = syscalls();
 const firstChunk = new Map<number, number>();
 players[0]!.session.on("narration", (message) => {
   if (message.chunk && !firstChunk.has(message.position)) firstChunk.set(message.position, now());
@@ -68,6 +73,16 @@ await Promise.all(
 );
 // the narrations still in flight finish before their first chunks are read
 await new Promise((r) => setTimeout(r, 1_000));
+const cpu = process.cpuUsage(cpuBefore);
+const calls = syscalls();
+console.log(JSON.stringify({ done: true }));
 for (const player of players) await player.session.leave();
-console.log(JSON.stringify({ latencies, firstChunk: [...firstChunk] }));
+console.log(
+  JSON.stringify({
+    latencies,
+    firstChunk: [...firstChunk],
+    cpuMs: (cpu.user + cpu.system) / 1_000,
+    reads: calls.reads - callsBefore.reads,
+  }),
+);
 process.exit(0);

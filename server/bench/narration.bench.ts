@@ -15,6 +15,7 @@ import { startLoomServer } from "../src/app.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { between, loopBusy, quantile } from "../src/metrics.ts";
 import { readServerMetrics } from "../../loadtest/src/server-metrics.ts";
+import { syscalls } from "./syscalls.ts";
 import { spawnChatProcess, type ChatProcess } from "../src/narrator/testing/spawn-chat-process.ts";
 
 const PLAYERS = 10;
@@ -34,10 +35,19 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const round = (ms: number) => Number(ms.toFixed(2));
+const round3 = (ms: number) => Number(ms.toFixed(3));
 
 interface Played {
   latencies: number[];
   firstChunk: Array<[number, number]>;
+  /** The players' process's CPU time while acting and until the narrations in flight were done. */
+  cpuMs: number;
+  /** This process's (the server's) CPU time over the same window. */
+  serverCpuMs: number;
+  /** Read system calls of the players' process over its window (a socket read each, mostly). */
+  reads: number;
+  /** Write system calls of this process (the server's) over the same window. */
+  serverWrites: number;
 }
 
 /** Lowers a process that stands for another machine to ELSEWHERE_NICE. */
@@ -50,15 +60,39 @@ async function play(url: string): Promise<Played> {
   const plan = { url, players: PLAYERS, perPlayerPerSecond: PER_PLAYER_PER_SECOND, seconds: SECONDS };
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(import.meta.dirname, "narration-players.ts"), JSON.stringify(plan)],
+    [
+      // e.g. "--cpu-prof --cpu-prof-dir=…" to profile the players
+      ...(process.env.LOOM_BENCH_PLAYERS_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      "--import",
+      "tsx",
+      join(import.meta.dirname, "narration-players.ts"),
+      JSON.stringify(plan),
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   elsewhere(child);
   let out = "";
-  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  // the server's CPU over the players' acting window, marked by their `ready` and `done` lines
+  let cpuFrom: NodeJS.CpuUsage | null = null;
+  let writesFrom = 0;
+  let serverCpuMs = 0;
+  let serverWrites = 0;
+  child.stdout.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+    if (cpuFrom === null && out.includes('{"ready":true}')) {
+      cpuFrom = process.cpuUsage();
+      writesFrom = syscalls().writes;
+    }
+    if (serverCpuMs === 0 && cpuFrom !== null && out.includes('{"done":true}')) {
+      const used = process.cpuUsage(cpuFrom);
+      serverCpuMs = (used.user + used.system) / 1_000;
+      serverWrites = syscalls().writes - writesFrom;
+    }
+  });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   if (code !== 0) throw new Error(`the players' process exited with ${code}`);
-  return JSON.parse(out.trim().split("\n").at(-1)!) as Played;
+  const played = JSON.parse(out.trim().split("\n").at(-1)!) as Omit<Played, "serverCpuMs" | "serverWrites">;
+  return { ...played, serverCpuMs, serverWrites };
 }
 
 /** The position a request to the endpoint narrates, from its prompt. */
@@ -101,9 +135,24 @@ interface Phase {
   serverActs: number[];
   /** How busy the server's main thread was during each phase's play (0–1). */
   loopBusy: number[];
+  /** CPU ms of the players' process and of the server's, added up over the phase's runs. */
+  playersCpuMs: number;
+  serverCpuMs: number;
+  playersReads: number;
+  serverWrites: number;
 }
 
-const newPhase = (): Phase => ({ latencies: [], delays: [], asked: 0, serverActs: [], loopBusy: [] });
+const newPhase = (): Phase => ({
+  latencies: [],
+  delays: [],
+  asked: 0,
+  serverActs: [],
+  loopBusy: [],
+  playersCpuMs: 0,
+  serverCpuMs: 0,
+  playersReads: 0,
+  serverWrites: 0,
+});
 
 /** One phase: a server with this narrator, the players acting on it; with an endpoint, the first chunks' delays too. */
 async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: Phase): Promise<void> {
@@ -124,6 +173,10 @@ async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: 
     await server.shutdown();
   }
   into.latencies.push(...played.latencies);
+  into.playersCpuMs += played.cpuMs;
+  into.serverCpuMs += played.serverCpuMs;
+  into.playersReads += played.reads;
+  into.serverWrites += played.serverWrites;
   if (!endpoint) return;
   const firstChunk = new Map(played.firstChunk);
   const log = await endpointLog(endpoint);
@@ -189,6 +242,40 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
         openai: [quantile(on.serverActs, 0.5), quantile(on.serverActs, 0.99)],
       },
       server_loop_busy: { off: off.loopBusy, template: template.loopBusy, openai: on.loopBusy },
+      // CPU time per acknowledged act (ms), which a busy machine moves far less than latencies:
+      // the server's process (all its threads) and the players' process
+      cpu_ms_per_act: Object.fromEntries(
+        (
+          [
+            ["off", off],
+            ["template", template],
+            ["openai", on],
+          ] as const
+        ).map(([name, phase]) => [
+          name,
+          {
+            server: round3(phase.serverCpuMs / Math.max(1, phase.latencies.length)),
+            players: round3(phase.playersCpuMs / Math.max(1, phase.latencies.length)),
+          },
+        ]),
+      ),
+      // system calls per acknowledged act: the server process's writes (to members, Redis,
+      // Postgres, the endpoint) and the players' process's reads
+      syscalls_per_act: Object.fromEntries(
+        (
+          [
+            ["off", off],
+            ["template", template],
+            ["openai", on],
+          ] as const
+        ).map(([name, phase]) => [
+          name,
+          {
+            server_writes: round(phase.serverWrites / Math.max(1, phase.latencies.length)),
+            players_reads: round(phase.playersReads / Math.max(1, phase.latencies.length)),
+          },
+        ]),
+      ),
       narrated_by_model: on.asked,
       first_chunk_delay_p50_ms: p(on.delays, 50),
       first_chunk_delay_p99_ms: p(on.delays, 99),

@@ -143,9 +143,9 @@ export type DurableMessage = z.infer<typeof durableMessageSchema>;
 
 /**
  * One piece of a turn's prose. Chunks of one position arrive in order, the last piece on the
- * message with `done` (empty when nothing was left); that message carries `text`, the narration
- * as recorded, which replaces the chunks (a narrator that failed halfway is replaced by the
- * template, and its partial chunks by that text).
+ * message with `done` (empty when nothing was left). The narration as recorded is the chunks
+ * joined, unless that message carries `text`, which then replaces them (the template tells whole;
+ * a narrator that failed halfway is replaced by the template, and its partial chunks by that text).
  */
 export const narrationMessageSchema = z.object({
   position: z.number().int().min(1),

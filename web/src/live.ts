@@ -89,7 +89,10 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
         joined.on("narration", (message) => {
           const told = current.narration.get(message.position) ?? { text: "", done: false };
           if (message.done)
-            current.narration.set(message.position, { text: message.text ?? told.text, done: true });
+            current.narration.set(message.position, {
+              text: message.text ?? told.text + message.chunk,
+              done: true,
+            });
           else current.narration.set(message.position, { text: told.text + message.chunk, done: false });
           changed();
         });

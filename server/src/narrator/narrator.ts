@@ -32,8 +32,8 @@ export interface Narrator {
   readonly name: string;
   narrate(request: NarrationRequest): Promise<NarratorOutput>;
   /**
-   * Tells at once, for a narrator that needs no I/O (the template): the prose then leaves in the
-   * same write as the turn it follows, one frame per member instead of a second write each.
+   * Tells at once, for a narrator that needs no I/O (the template): nothing is awaited between
+   * the telling and its `done` message, which then waits to join the room's next write.
    */
   tellNow?(request: NarrationRequest): NarratorOutput;
   /** Releases what the narrator holds (a thread, connections); called once, at shutdown. */

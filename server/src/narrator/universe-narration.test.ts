@@ -32,7 +32,7 @@ class ScriptedNarrator implements Narrator {
 function setup(options: Partial<UniverseNarrationOptions> = {}) {
   const narrator = new ScriptedNarrator();
   const records = new Map<number, Narration[]>();
-  const sent: Array<{ message: NarrationMessage; audience: Audience }> = [];
+  const sent: Array<{ message: NarrationMessage; audience: Audience; first: boolean }> = [];
   const narration = new UniverseNarration({
     universeId: "salt-marches",
     branchPosition: 0,
@@ -43,7 +43,7 @@ function setup(options: Partial<UniverseNarrationOptions> = {}) {
       records.set(position, [...(records.get(position) ?? []), record]);
       return Promise.resolve();
     },
-    send: (message, audience) => sent.push({ message, audience }),
+    send: (message, audience, first) => sent.push({ message, audience, first }),
     ...options,
   });
   return { narrator, records, sent, narration };
@@ -80,6 +80,8 @@ describe("narration of one universe", () => {
         fallback: null,
       },
     ]);
+    // only the first piece is marked to leave at once; the others may wait for the room's next write
+    expect(sent.map((s) => s.first)).toEqual([true, false, false]);
   });
 
   it("narrates after the current loop turn, streams, then records once with the audit fields", async () => {
@@ -91,7 +93,8 @@ describe("narration of one universe", () => {
     await tick();
     expect(sent.map((s) => s.message)).toEqual([
       { position: 1, chunk: "Mara wades on.", done: false },
-      { position: 1, chunk: "", done: true, text: "Mara wades on.", narrator: "scripted", fallback: null },
+      // the pieces spell the recorded text: `done` does not carry it again
+      { position: 1, chunk: "", done: true, narrator: "scripted", fallback: null },
     ]);
     expect(records.get(1)).toEqual([
       expect.objectContaining({

@@ -26,7 +26,11 @@ export interface UniverseNarrationOptions {
   backlog: number;
   /** Stores a narration write-once on its turn; resolves once it is stored (or was already). */
   record(position: number, narration: Narration): Promise<void>;
-  send(message: NarrationMessage, audience: Audience): void;
+  /**
+   * Sends a piece of prose; `first` marks a streamed telling's first piece, which the table should
+   * see at once (the others may wait to share a write: see rooms/narration-output.ts).
+   */
+  send(message: NarrationMessage, audience: Audience, first: boolean): void;
   /**
    * A turn was told by `narrator` in `ms`; `failure` says why the configured narrator did not
    * tell it (the template did). For the process's metrics.
@@ -35,8 +39,8 @@ export interface UniverseNarrationOptions {
   now?: () => string;
   /**
    * Runs the narration of the turns just enqueued once the current loop turn's work is done
-   * (default: setImmediate). The room runs it just before its output is written, so a narrator
-   * that tells at once (`Narrator.tellNow`) sends its prose in the same write as the turn.
+   * (default: setImmediate, which in a room comes after its output batch is written: the acks,
+   * the turns and the live store's appends leave before any prose or prompt is made).
    */
   defer?: (run: () => void) => void;
 }
@@ -79,21 +83,24 @@ const CHUNK_BATCH_MS = 40;
 class ChunkBatcher {
   private held = "";
   private first = true;
+  /** Every piece pushed, sent or held: what the table has of the prose once `done` carries the rest. */
+  streamed = "";
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly send: (chunk: string) => void) {}
+  constructor(private readonly send: (chunk: string, first: boolean) => void) {}
 
   push(chunk: string): void {
+    this.streamed += chunk;
     if (this.first) {
       this.first = false;
-      this.send(chunk);
+      this.send(chunk, true);
       return;
     }
     this.held += chunk;
     this.timer ??= setTimeout(() => {
       this.timer = null;
       const held = this.take();
-      if (held) this.send(held);
+      if (held) this.send(held, false);
     }, CHUNK_BATCH_MS);
   }
 
@@ -264,8 +271,8 @@ export class UniverseNarration {
     const { turn, state, previous } = job;
     const audience: Audience = isHiddenTurn(turn) ? "gm" : "table";
     const started = performance.now();
-    const pieces = new ChunkBatcher((chunk) =>
-      this.options.send({ position: turn.position, chunk, done: false }, audience),
+    const pieces = new ChunkBatcher((chunk, first) =>
+      this.options.send({ position: turn.position, chunk, done: false }, audience, first),
     );
     const request = {
       turn,
@@ -297,6 +304,7 @@ export class UniverseNarration {
     if (!output) {
       // the prose streamed so far is not the record: what is still held back goes unsent
       pieces.take();
+      pieces.streamed = "";
       narrator = template;
       output = template.tellNow({ ...request, onChunk: () => undefined });
     }
@@ -312,17 +320,11 @@ export class UniverseNarration {
       audience,
       createdAt: (this.options.now ?? (() => new Date().toISOString()))(),
     };
-    this.options.send(
-      {
-        position: turn.position,
-        chunk: pieces.take(),
-        done: true,
-        text: narration.text,
-        narrator: narrator.name,
-        fallback,
-      },
-      audience,
-    );
+    const done: NarrationMessage = { position: turn.position, chunk: pieces.take(), done: true };
+    // the recorded text travels again only when the pieces do not already spell it (the template
+    // tells whole, a fallback replaces what streamed, a model's text is trimmed)
+    if (pieces.streamed !== narration.text) done.text = narration.text;
+    this.options.send({ ...done, narrator: narrator.name, fallback }, audience, false);
     return narration;
   }
 }

@@ -89,34 +89,6 @@ describe("OutputBatch", () => {
     expect(corks.slice(2)).toEqual(["cork a", "cork b", "uncork a", "uncork b"]);
   });
 
-  it("runs tasks before the flush, so what they send joins the held write", async () => {
-    const { writer, received, writes, batch, client } = await batched();
-
-    batch.hold(client);
-    writer.write("turn;");
-    batch.beforeFlush(() => {
-      batch.hold(client);
-      writer.write("prose;");
-      // a task queued by a task still runs before the write
-      batch.beforeFlush(() => writer.write("more;"));
-    });
-    batch.beforeFlush(() => {
-      throw new Error("a failing task");
-    });
-    await nextCheckPhase();
-    expect(writes).toEqual([3]);
-    expect(await receivedText(received, 16)).toBe("turn;prose;more;");
-
-    // a task alone schedules a flush of its own
-    batch.beforeFlush(() => {
-      batch.hold(client);
-      writer.write("a;");
-      writer.write("b;");
-    });
-    await nextCheckPhase();
-    expect(writes).toEqual([3, 2]);
-  });
-
   it("leaves clients of other transports alone", async () => {
     const batch = new OutputBatch();
     expect(socketOf({ ref: {} } as unknown as Client)).toBeUndefined();

@@ -1,5 +1,4 @@
 import type { Client } from "@colyseus/core";
-import { log } from "../log.ts";
 
 /** The part of a `net.Socket` the batch uses. */
 export interface CorkableSocket {
@@ -38,7 +37,6 @@ export class OutputBatch {
   /** Counts flushes: a socket is held in this batch when its mark equals it. */
   private generation = 0;
   private readonly heldBy = new WeakMap<object, number>();
-  private tasks: Array<() => void> = [];
 
   hold(client: Client): void {
     this.holdSocket(socketOf(client));
@@ -55,16 +53,6 @@ export class OutputBatch {
     socket[this.mark] = this.generation;
     socket.cork();
     this.held.push(socket);
-    this.schedule();
-  }
-
-  /**
-   * Runs `task` at the next flush, before the held sockets are written: what it sends to a held
-   * client leaves in the same write as the frames already waiting (a turn's template prose with
-   * the turn itself, instead of a second write per member).
-   */
-  beforeFlush(task: () => void): void {
-    this.tasks.push(task);
     this.schedule();
   }
 
@@ -86,19 +74,6 @@ export class OutputBatch {
 
   /** Sends everything held (called on the check phase after the first hold; safe to call early). */
   flush(): void {
-    // tasks run while the batch is still open: the sockets they hold join it
-    while (this.tasks.length > 0) {
-      const tasks = this.tasks;
-      this.tasks = [];
-      for (const task of tasks) {
-        try {
-          task();
-        } catch (error) {
-          // one failing task must not keep every held socket corked
-          log.error("a task before an output flush failed", { err: error });
-        }
-      }
-    }
     this.scheduled = false;
     this.generation += 1;
     const sockets = this.held;

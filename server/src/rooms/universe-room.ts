@@ -37,6 +37,7 @@ import { watchFrames } from "./frame-size.ts";
 import { totalHandler } from "./total-handler.ts";
 import { admitMember, joinRefusal, ownerOf, viewerOf, type Member } from "./membership.ts";
 import { outputBatch } from "./output-batch.ts";
+import { NarrationOutput } from "./narration-output.ts";
 import { PlaySessions } from "./play-sessions.ts";
 import { ConnectionLimit } from "./connection-limit.ts";
 import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
@@ -86,6 +87,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private readonly buckets = new Map<string, TokenBucket>();
   private connections!: ConnectionLimit;
   private narration: UniverseNarration | null = null;
+  private readonly narrationOutput = new NarrationOutput((messages, audience) =>
+    this.sendNarration(messages, audience),
+  );
   /** This universe's timings and persist lag, reported to the process's metrics until it closes. */
   private tracked!: TrackedUniverse;
 
@@ -464,6 +468,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     outputBatch.holdAll(this, this.clients);
     this.broadcastTurn(turn, state);
     this.patchWithTurn();
+    // prose waiting to leave joins this turn's write to each member
+    this.narrationOutput.flush();
     this.narration?.enqueue(turn, state, this.authority.recentTurns);
     if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
   }
@@ -516,8 +522,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       narrator,
       concurrency: config.narrator.concurrency,
       backlog: config.narrator.backlog,
-      send: (message, audience) => this.sendNarration(message, audience),
-      defer: (run) => outputBatch.beforeFlush(run),
+      send: (message, audience, first) => this.narrationOutput.push(message, audience, first),
       told: (narrator, ms, failure) => services().metrics.narrated(narrator, ms, failure),
       record: async (position, narration) => {
         if (authority.attachNarration(position, narration)) return;
@@ -533,14 +538,15 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       });
   }
 
-  private sendNarration(message: NarrationMessage, audience: Audience): void {
+  private sendNarration(messages: readonly NarrationMessage[], audience: Audience): void {
     outputBatch.holdAll(this, this.clients);
     if (audience === "table") {
-      this.broadcast(ServerMessage.Narration, message);
+      for (const message of messages) this.broadcast(ServerMessage.Narration, message);
       return;
     }
     for (const client of this.clients) {
-      if (memberOf(client)?.role === "gm") client.send(ServerMessage.Narration, message);
+      if (memberOf(client)?.role !== "gm") continue;
+      for (const message of messages) client.send(ServerMessage.Narration, message);
     }
   }
 
