@@ -21,14 +21,6 @@ import {
   type Progress,
 } from "./source.ts";
 
-const TURN_PREFIX = '{"type":"turn",';
-
-/** Turns' JSON lines (each `{"universeId":…}`) as turn lines of the file, each ending in a newline. */
-function turnLines(json: string): string {
-  const text = json.endsWith("\n") ? json : `${json}\n`;
-  return TURN_PREFIX + text.slice(1, -1).replaceAll("\n{", `\n${TURN_PREFIX}`) + "\n";
-}
-
 /** Snapshot documents read in one query: a few megabytes for large states (400 KB each at 20,000 turns of play). */
 const SNAPSHOT_BATCH = 8;
 
@@ -119,24 +111,22 @@ export async function* exportJsonl(
 
   yield* snapshotsThrough(from);
   if (viewer.role === "gm") {
-    // a game master's lines are the turns' stored text as the database joins it, cut only where
-    // a snapshot line goes in between
-    for await (const page of turnJsonPages(store, universeId, from, head, { pageSize: options.pageSize })) {
-      const first = page.last - page.turns + 1;
-      let at = 0;
-      let position = first;
+    // a game master's lines are the turns' stored text as the database writes them out, turn
+    // lines already, cut only where a snapshot line goes in between
+    const pages = turnJsonPages(store, universeId, from, head, { pageSize: options.pageSize, type: "turn" });
+    for await (const page of pages) {
+      const lines = page.json;
+      let cut = 0;
+      let at = 0; // the end of the line of `position`
+      let position = page.last - page.turns;
       while (nextSnapshot < snapshots.length && snapshots[nextSnapshot]!.position <= page.last) {
         const through = snapshots[nextSnapshot]!.position;
-        let end = at;
-        for (; position <= through; position++) {
-          const newline = page.json.indexOf("\n", end);
-          end = newline === -1 ? page.json.length : newline + 1;
-        }
-        if (end > at) yield turnLines(page.json.slice(at, end));
-        at = end;
+        for (; position < through; position++) at = lines.indexOf("\n", at) + 1;
+        if (at > cut) yield lines.slice(cut, at);
+        cut = at;
         yield* snapshotsThrough(through);
       }
-      if (at < page.json.length) yield turnLines(page.json.slice(at));
+      if (lines.length > cut) yield lines.slice(cut);
       written = { ...written, turns: written.turns + page.turns };
       options.onProgress?.(page.last - from, head - from);
     }

@@ -151,7 +151,8 @@ export async function* exportMarkdown(
   const pages = turnJsonPages(store, universeId, from, head, { pageSize: options.pageSize, deltas: false });
   for await (const { json, last } of pages) {
     let chunk = "";
-    for (const stored of JSON.parse(`[${json.replaceAll("\n", ",")}]`) as Turn[]) {
+    // every line ends in a newline: the last is dropped, the others separate the array's members
+    for (const stored of JSON.parse(`[${json.slice(0, -1).replaceAll("\n", ",")}]`) as Turn[]) {
       // a save point closes the turn it was named at: written before the next turn begins
       chunk += savesThrough(stored.position - 1);
       const turn = viewTurn(stored, viewer);

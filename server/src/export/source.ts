@@ -129,18 +129,19 @@ export async function* turnTextPages(
  * The turns in (from, to] as JSON lines put together by the database (TurnStore.turnJsonPage), a
  * page at a time. A page holding deltas of an older state version comes as turns instead, read
  * again with turnTexts, since those deltas are upgraded as every reader sees them (turnJson).
+ * `type`: as turnJsonPage's.
  */
 export async function* turnJsonPages(
   store: TurnStore,
   universeId: string,
   from: number,
   to: number,
-  options: { pageSize?: number; deltas?: boolean } = {},
+  options: { pageSize?: number; deltas?: boolean; type?: string } = {},
 ): AsyncGenerator<TurnJsonPage> {
-  const deltas = options.deltas ?? true;
+  const { deltas = true, type } = options;
   const pages = readAhead(from, to, options.pageSize ?? EXPORT_PAGE, async (after, through) => ({
     after,
-    page: await store.turnJsonPage(universeId, after, through, { deltas }),
+    page: await store.turnJsonPage(universeId, after, through, { deltas, type }),
   }));
   for await (const { after, page } of pages) {
     if (page.turns === 0) continue;
@@ -149,7 +150,9 @@ export async function* turnJsonPages(
       continue;
     }
     const texts = await store.turnTexts(universeId, after, page.last);
-    yield { json: texts.map(turnJson).join("\n"), turns: texts.length, last: page.last };
+    const opening = type === undefined ? "{" : `{"type":${JSON.stringify(type)},`;
+    const json = texts.map((turn) => `${opening}${turnJson(turn).slice(1)}\n`).join("");
+    yield { json, turns: texts.length, last: page.last };
   }
 }
 

@@ -162,9 +162,9 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     universeId: string,
     from: number,
     to: number,
-    options?: { deltas?: boolean },
+    options?: { deltas?: boolean; type?: string },
   ): Promise<TurnJsonPage> {
-    return this.timelines.turnJsonPage(universeId, from, to, options?.deltas ?? true);
+    return this.timelines.turnJsonPage(universeId, from, to, options?.deltas ?? true, options?.type);
   }
 
   snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>> {

@@ -19,7 +19,15 @@ import { segmentOf, slices, undoneIn } from "./ancestry.ts";
 import type { Ancestry, Chain, Segment } from "./ancestry.ts";
 import { rowsOf, toTurn, toUniverse, turnColumns } from "./rows.ts";
 import type { Db, TurnRow } from "./rows.ts";
-import { idKey, turnCharacterKey, turnMajor, turnRunKey, turnSearchDocument, turns, universes } from "./schema.ts";
+import {
+  idKey,
+  turnCharacterKey,
+  turnMajor,
+  turnRunKey,
+  turnSearchDocument,
+  turns,
+  universes,
+} from "./schema.ts";
 import { reindexTurns, searchCondition } from "./search-index.ts";
 import { NotFoundError } from "./turn-store.ts";
 import type {
@@ -184,9 +192,17 @@ export class TimelineReader {
    * The turns in (from, to] as one text: each turn's JSON (as turnJson writes it from a TurnText:
    * the API's shape, the JSON columns as the database keeps them) on a line of its own, in
    * position order, put together by the database. One string a page instead of a row object and
-   * six strings a turn: what a game master's export writes, with no parse and little garbage.
+   * six strings a turn: what a game master's export writes as it comes (`type`), with no parse and
+   * little garbage.
    */
-  async turnJsonPage(universeId: string, from: number, to: number, withDeltas = true): Promise<TurnJsonPage> {
+  async turnJsonPage(
+    universeId: string,
+    from: number,
+    to: number,
+    withDeltas = true,
+    type?: string,
+  ): Promise<TurnJsonPage> {
+    const opening = type === undefined ? "{" : `{"type":${JSON.stringify(type)},`;
     const chain = await this.ancestry.chain(universeId);
     const parts = slices(chain, from, to);
     const inherited = parts.some((part) => part.segment.universeId !== universeId)
@@ -199,27 +215,28 @@ export class TimelineReader {
       const undone = Number.isFinite(segment.through)
         ? sql`(undone_by is not null and undone_by <= ${segment.through})`
         : sql`undone_by is not null`;
+      // each line built by one concat(), ending in its newline: a page is its lines as written out
       const [row] = rowsOf<{ json: string | null; turns: number | string; last: number | string | null }>(
         await this.db.execute(sql`
-          select string_agg(
-            '{"universeId":' || ${JSON.stringify(universeId)} || ',"position":' || position ||
-            ',"id":' || to_json(id)::text || ',"runId":' || coalesce(to_json(run_id)::text, 'null') ||
-            ',"characterId":' || coalesce(to_json(character_id)::text, 'null') ||
-            ',"playerId":' || coalesce(to_json(player_id)::text, 'null') ||
-            ',"actor":"' || actor::text || '","kind":"' || kind::text || '","input":' || input::text ||
-            ',"resolution":' || coalesce(resolution::text, 'null') || ',"events":' || events::text ||
-            ',"deltas":' || ${withDeltas ? sql`deltas::text` : sql`'[]'`} || ',"status":"' ||
-            (case when ${undone} or position = any(${sql.raw(`'{${marked.join(",")}}'::int[]`)}) then 'undone' else 'applied' end) ||
-            '","narration":' || coalesce(narration::text, 'null') ||
-            ',"createdAt":"' || to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"}',
-            E'\n' order by position) as json,
+          select string_agg(concat(
+            ${opening}::text, '"universeId":', ${JSON.stringify(universeId)}::text, ',"position":', position,
+            ',"id":', to_json(id), ',"runId":', coalesce(to_json(run_id)::text, 'null'),
+            ',"characterId":', coalesce(to_json(character_id)::text, 'null'),
+            ',"playerId":', coalesce(to_json(player_id)::text, 'null'),
+            ',"actor":"', actor, '","kind":"', kind, '","input":', input,
+            ',"resolution":', coalesce(resolution::text, 'null'), ',"events":', events,
+            ',"deltas":', ${withDeltas ? sql`deltas` : sql`'[]'`}, ',"status":"',
+            (case when ${undone} or position = any(${sql.raw(`'{${marked.join(",")}}'::int[]`)}) then 'undone' else 'applied' end),
+            '","narration":', coalesce(narration::text, 'null'),
+            ',"createdAt":"', to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), E'"}\n'),
+            '' order by position) as json,
             count(*) as turns, max(position) as last
           from ${turns}
           where universe_id = ${segment.universeId} and position > ${after} and position <= ${through}`),
       );
       const turnsRead = Number(row?.turns ?? 0);
       if (turnsRead === 0) continue;
-      page.json = page.json ? `${page.json}\n${row!.json!}` : row!.json!;
+      page.json += row!.json!;
       page.turns += turnsRead;
       page.last = Number(row!.last);
     }

@@ -10,11 +10,17 @@ import {
 import type { Narration, Snapshot, Turn, UniverseState } from "@loom/shared";
 import { AppendConflictError, ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
 import { turnRow } from "./turn-rows.ts";
-import type { TurnStore } from "./turn-store.ts";
+import type { TurnJsonPage, TurnStore } from "./turn-store.ts";
 import { buildUniverse, freshId } from "./testing/build.ts";
 import { templateNarration } from "./testing/narration.ts";
 import type { BuiltUniverse } from "./testing/build.ts";
 import { describeRecordsContract } from "./turn-store.records-contract.ts";
+
+/** A turnJsonPage's lines as text, each ending in a newline (checked here), without it. */
+function jsonLines(page: TurnJsonPage): string[] {
+  expect(page.json.endsWith("\n")).toBe(true);
+  return page.json.slice(0, -1).split("\n");
+}
 
 /**
  * The rules every TurnStore adapter obeys, numbered so a failure names the rule it broke. Each
@@ -604,7 +610,7 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect(read).toEqual({ universe: await store.getUniverse(early), turn: await store.getTurn(early, 9) });
     });
 
-    it("rule 19: turnJsonPage gives the turns turnsBetween gives, a JSON line each, undo marks of the timeline read included, deltas left out when asked", async () => {
+    it("rule 19: turnJsonPage gives the turns turnsBetween gives, a JSON line each, undo marks of the timeline read included, deltas left out and a type member put in when asked", async () => {
       // given a universe with an undo, and a branch before it that undoes an inherited turn
       const built = await small(10);
       const branch = freshId("branch");
@@ -634,18 +640,22 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
           const turns = await store.turnsBetween(id, from, to);
           expect(page.turns).toBe(turns.length);
           expect(page.last).toBe(to);
-          expect(page.json.split("\n").map((line) => JSON.parse(line) as unknown)).toEqual(
+          expect(jsonLines(page).map((line) => JSON.parse(line) as unknown)).toEqual(
             JSON.parse(JSON.stringify(turns)),
           );
         }
       }
       const lean = await store.turnJsonPage(branch, 0, 11, { deltas: false });
-      expect(lean.json.split("\n").map((line) => JSON.parse(line) as unknown)).toEqual(
+      expect(jsonLines(lean).map((line) => JSON.parse(line) as unknown)).toEqual(
         JSON.parse(
           JSON.stringify((await store.turnsBetween(branch, 0, 11)).map((t) => ({ ...t, deltas: [] }))),
         ),
       );
-      const [eighth] = (await store.turnJsonPage(branch, 7, 8)).json.split("\n");
+      const typed = await store.turnJsonPage(branch, 0, 11, { type: "turn" });
+      expect(jsonLines(typed)).toEqual(
+        jsonLines(await store.turnJsonPage(branch, 0, 11)).map((line) => `{"type":"turn",${line.slice(1)}`),
+      );
+      const [eighth] = jsonLines(await store.turnJsonPage(branch, 7, 8));
       expect(JSON.parse(eighth!)).toMatchObject({ position: 8, status: "undone" });
       expect(await store.turnJsonPage(built.id, 11, 11)).toEqual({ json: "", turns: 0, last: 11 });
     });

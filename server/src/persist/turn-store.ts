@@ -314,14 +314,15 @@ export interface TimelineStore {
   /**
    * The turns in (from, to] as one text, a turn's JSON a line (the shape of the API's turns, the
    * JSON members as the database keeps them, deltas as recorded), in position order: a page of a
-   * game master's export without a row object a turn. `deltas: false` leaves the largest column in
-   * the database (each turn's `deltas` is then `[]`).
+   * game master's export without a row object a turn. `deltas: false` leaves the
+   * largest column in the database (each turn's `deltas` is then `[]`); `type` puts a first member
+   * `"type": type` in every line (an export's turn lines, written as they come).
    */
   turnJsonPage(
     universeId: string,
     from: number,
     to: number,
-    options?: { deltas?: boolean },
+    options?: { deltas?: boolean; type?: string },
   ): Promise<TurnJsonPage>;
   /**
    * Snapshots' documents as their stored text (canonical JSON), by position, those found of
@@ -406,7 +407,7 @@ export interface TurnText {
 
 /** Turns as JSON lines (see `turnJsonPage`). */
 export interface TurnJsonPage {
-  /** One turn's JSON a line, `\n` between them (none after the last); "" when there are none. */
+  /** One turn's JSON a line, each line ending in `\n`; "" when there are none. */
   json: string;
   turns: number;
   /** The last position in the page (`from` when empty). */
