@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { seededRandom as seeded } from "@loom/shared/testing";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
-import { spawnServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
+import { spawnServer, spawnServers, tempDir, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
 import { recordsSettle } from "./support/records.ts";
 
@@ -59,8 +59,8 @@ for (const setup of setups)
       const env = { ...setup.env(), LOOM_PERSIST_INTERVAL_MS: "400" };
       let port = 2621;
       // the processes boot side by side (a deployment's do); each one's start is seconds of CPU
-      const serving = await Promise.all(
-        Array.from({ length: setup.processes }, () => spawnServer(env, port++)),
+      const serving = await spawnServers(
+        Array.from({ length: setup.processes }, () => ({ env, port: port++ })),
       );
       children.push(...serving);
       // the first process serves the players (and owns the universe); the kill is for it
