@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import postgres from "postgres";
 import { connect } from "../client-sdk/src/index.ts";
-import { spawnServer, tempDir, testPort, waitFor, type ChildServer } from "./support/server.ts";
+import { spawnServer, spawnServers, tempDir, testPort, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
 import { recordsSettle } from "./support/records.ts";
 import {
@@ -74,8 +74,10 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
   });
 
   it("puts 8 concurrent joins through two processes into exactly one room", async () => {
-    const a = await spawnServer(distributed, 2613);
-    const b = await spawnServer(distributed, 2614);
+    const [a, b] = (await spawnServers([
+      { env: distributed, port: 2613 },
+      { env: distributed, port: 2614 },
+    ])) as [ChildServer, ChildServer];
     children.push(a, b);
     const table = await setTable(
       a.url,

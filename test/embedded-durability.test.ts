@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { seededRandom as seeded } from "@loom/shared/testing";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
-import { spawnServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
+import { spawnServer, spawnServers, tempDir, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
 import { recordsSettle } from "./support/records.ts";
 
@@ -58,8 +58,10 @@ for (const setup of setups)
       // Persisting rarely leaves many acknowledged turns only in the write-ahead log at the kill.
       const env = { ...setup.env(), LOOM_PERSIST_INTERVAL_MS: "400" };
       let port = 2621;
-      const serving: ChildServer[] = [];
-      for (let i = 0; i < setup.processes; i++) serving.push(await spawnServer(env, port++));
+      // the processes boot side by side (a deployment's do); each one's start is seconds of CPU
+      const serving = await spawnServers(
+        Array.from({ length: setup.processes }, () => ({ env, port: port++ })),
+      );
       children.push(...serving);
       // the first process serves the players (and owns the universe); the kill is for it
       let server = serving[0]!;
@@ -114,12 +116,15 @@ for (const setup of setups)
         await new Promise((r) => setTimeout(r, random() * 1_000));
         await server.stop("SIGKILL");
         killed.now = true;
+        // embedded: the same folder again; distributed: another process takes over, a new one
+        // joins. It boots while the acts in flight at the kill get their last chance to answer.
+        const booting = spawnServer(env, setup.processes === 1 ? 2621 : 2621 + (port++ % 4));
+        booting.catch(() => undefined);
         await within(Promise.all(playing), 5_000);
         for (const session of sessions) void session.leave().catch(() => undefined);
 
         serving.shift();
-        // embedded: the same folder again; distributed: another process takes over, a new one joins
-        const fresh = await spawnServer(env, setup.processes === 1 ? 2621 : 2621 + (port++ % 4));
+        const fresh = await booting;
         children.push(fresh);
         serving.push(fresh);
         server = serving[0]!;

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { canonicalWithChecksum, evolve, type Delta, type UniverseState } from "@loom/shared";
+import { loom as runLoom } from "./support/cli.ts";
 import { modes, tempDir } from "./support/server.ts";
 
 /**
@@ -12,8 +13,10 @@ import { modes, tempDir } from "./support/server.ts";
  * revealed. Each re-executes to the recorded rolls and deltas with the current rules. A copy with
  * one recorded outcome changed — a die of a roll, or a delta with every later snapshot and
  * checksum made to agree — passes every other check and is refused by re-execution alone, naming
- * the line, the position and what differs. The real command line, run as a child process, on
- * the embedded database and on Postgres.
+ * the line, the position and what differs. The real command line on the embedded database and on
+ * Postgres: each reference's import and one refusal as a process of its own (the bin
+ * `npx loom` runs: exit codes and streams as a shell sees them); the other commands through the
+ * same runCli in this process, which saves a Node and tsx start each.
  */
 const root = resolve(import.meta.dirname, "..");
 const FIXTURES = join(root, "test/fixtures/replay");
@@ -28,7 +31,7 @@ interface Run {
 }
 
 /** `loom <args>` as its own process (the bin `npx loom` runs), on the given database. */
-function loom(args: string[], database: string[]): Promise<Run> {
+function loomProcess(args: string[], database: string[]): Promise<Run> {
   return new Promise((done) => {
     execFile(
       process.execPath,
@@ -39,6 +42,11 @@ function loom(args: string[], database: string[]): Promise<Run> {
         done({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** `loom <args>` in this process, on the given database (no DATABASE_URL of the test run). */
+function loom(args: string[], database: string[]): Promise<Run> {
+  return runLoom([...database, "--no-progress", ...args]);
 }
 
 type Line = Record<string, unknown> & { type: string };
@@ -122,7 +130,7 @@ for (const mode of modes()) {
             expect(kinds, `${name}: ${kind}`).toContain(kind);
           expect((lines[0]!.dice as unknown[]).length, name).toBe(2);
 
-          const run = await loom(["import", file, "--replay", "--name", `replayed ${name}`], database);
+          const run = await loomProcess(["import", file, "--replay", "--name", `replayed ${name}`], database);
           expect(run.stderr, name).toBe("");
           expect(run.code, name).toBe(0);
           expect(run.stdout).toContain(`${turns.length} turns re-executed and equal`);
@@ -210,7 +218,7 @@ for (const mode of modes()) {
           ],
           join(work, "sealed.jsonl"),
         );
-        const refused = await loom(["import", sealed, "--replay"], database);
+        const refused = await loomProcess(["import", sealed, "--replay"], database);
         expect(refused.code).toBe(1);
         expect(refused.stderr).toContain("line 1: --replay needs the dice secret of replay-reference");
         const future = write([{ ...header, version: 99 }, ...lines.slice(1)], join(work, "future.jsonl"));

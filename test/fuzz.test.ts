@@ -18,8 +18,8 @@ import { checkUniverses } from "./fuzz/invariants.ts";
  * replay of its timeline, and every turn that appeared must be one somebody was told about (an
  * ack, or a 2xx answer naming it): a refused input changes nothing.
  *
- * LOOM_FUZZ_FRAMES (default 100,000 with CI set, else 10,000), LOOM_FUZZ_HTTP (default 1,000 per
- * route with CI set, else 500) and LOOM_FUZZ_SEED set the run in embedded mode; Postgres + Redis,
+ * LOOM_FUZZ_FRAMES (default 100,000 with CI set, else 10,000), LOOM_FUZZ_HTTP (default 300 per
+ * route) and LOOM_FUZZ_SEED set the run in embedded mode; Postgres + Redis,
  * whose request path is the same code over other stores, gets a tenth of each. Every route and
  * every message type gets its share at any of these counts; a longer run (the variables) draws
  * more of the same generators, for a soak rather than for coverage.
@@ -27,7 +27,7 @@ import { checkUniverses } from "./fuzz/invariants.ts";
  */
 const FULL = Boolean(process.env.CI);
 const FRAMES = Number(process.env.LOOM_FUZZ_FRAMES ?? (FULL ? 100_000 : 10_000));
-const HTTP_PER_ROUTE = Number(process.env.LOOM_FUZZ_HTTP ?? (FULL ? 1_000 : 500));
+const HTTP_PER_ROUTE = Number(process.env.LOOM_FUZZ_HTTP ?? 300);
 const SEED = Number(process.env.LOOM_FUZZ_SEED ?? 20_261_201);
 const FRAME_BATCH = 5_000;
 const HTTP_CONCURRENCY = 16;

@@ -1,17 +1,28 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { logEntries, spawnServer, testPort, type ChildServer } from "./support/server.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { logEntries, spawnServer, tempDir, testPort, type ChildServer } from "./support/server.ts";
 import { setTable } from "./support/players.ts";
 
-const embedded = { DATABASE_URL: "", REDIS_URL: "" };
+/** Embedded, each server in a data folder of its own (the two boot side by side). */
+const embedded = () => ({ DATABASE_URL: "", REDIS_URL: "", LOOM_DATA_DIR: tempDir("loom-logs-") });
 
 describe("the server's log", () => {
   const children: ChildServer[] = [];
+  /** The second test's server boots while the first test runs (a second core is idle meanwhile). */
+  let prettyServer: Promise<ChildServer>;
+  beforeAll(() => {
+    prettyServer = spawnServer({ ...embedded(), LOOM_LOG_LEVEL: "info", LOOM_LOG_FORMAT: "pretty" }, 2662);
+    prettyServer.then(
+      (child) => children.push(child),
+      () => undefined,
+    );
+  });
   afterAll(async () => {
+    await prettyServer.catch(() => undefined);
     for (const child of children) await child.stop("SIGKILL");
   });
 
   it("is JSON lines off a terminal: the banner, one line per request with its id, universe ids", async () => {
-    const child = await spawnServer({ ...embedded, LOOM_LOG_LEVEL: "debug" }, 2661);
+    const child = await spawnServer({ ...embedded(), LOOM_LOG_LEVEL: "debug" }, 2661);
     children.push(child);
     const given = await fetch(`${child.url}/healthz`, { headers: { "X-Request-Id": "probe-42" } });
     expect(given.headers.get("x-request-id")).toBe("probe-42");
@@ -52,8 +63,7 @@ describe("the server's log", () => {
   }, 90_000);
 
   it("is readable lines when asked for pretty output, and quiet below its level", async () => {
-    const child = await spawnServer({ ...embedded, LOOM_LOG_LEVEL: "info", LOOM_LOG_FORMAT: "pretty" }, 2662);
-    children.push(child);
+    const child = await prettyServer;
     await fetch(`${child.url}/healthz`);
     expect(await child.stop("SIGTERM")).toBe(0);
     const lines = child.output().split("\n");

@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { processAlive } from "../loadtest/src/cpu.ts";
 import { spawnServer, tempDir, testPort, waitFor, type ChildServer } from "./support/server.ts";
 
@@ -10,18 +10,54 @@ const root = resolve(import.meta.dirname, "..");
 // (no web client build: these tests are about the process; test/browser.test.ts builds it)
 const embedded = { DATABASE_URL: "", REDIS_URL: "", LOOM_WEB_BUILD: "off" };
 
+/** `npm start` in its own process group, serving; started before the tests so it boots meanwhile. */
+interface NpmStart {
+  npm: ChildProcess;
+  dataDir: string;
+  port: number;
+  output: () => string;
+}
+
+function npmStart(): NpmStart {
+  const dataDir = tempDir("loom-npm-start-");
+  const port = testPort(2624);
+  const npm = spawn("npm", ["start"], {
+    cwd: root,
+    env: {
+      ...process.env,
+      ...embedded,
+      LOOM_DATA_DIR: dataDir,
+      PORT: String(port),
+      LOOM_LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  npm.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  npm.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return { npm, dataDir, port, output: () => output };
+}
+
+function killGroup(group: number): void {
+  try {
+    process.kill(-group, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
 describe("the server process", () => {
   const children: ChildServer[] = [];
-  const groups: number[] = [];
+  let started: NpmStart;
+  beforeAll(() => {
+    started = npmStart();
+  });
+  afterAll(() => {
+    if (started?.npm.pid) killGroup(started.npm.pid);
+  });
   afterEach(async () => {
     await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
-    for (const group of groups.splice(0)) {
-      try {
-        process.kill(-group, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
   });
 
   it("refuses a second process on the same data folder, naming the holder", async () => {
@@ -55,27 +91,10 @@ describe("the server process", () => {
 
   it("stops, flushing and releasing its data folder, when `npm start` gets SIGTERM", async () => {
     // given `npm start` in its own process group, serving
-    const dataDir = tempDir("loom-npm-start-");
-    const port = testPort(2624);
-    const npm = spawn("npm", ["start"], {
-      cwd: root,
-      env: {
-        ...process.env,
-        ...embedded,
-        LOOM_DATA_DIR: dataDir,
-        PORT: String(port),
-        LOOM_LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    groups.push(npm.pid!);
-    let output = "";
-    npm.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    npm.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const { npm, dataDir, port } = started;
     const healthy = async () =>
       (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true;
-    await waitFor(healthy, 45_000, `npm start to serve:\n${output}`);
+    await waitFor(healthy, 45_000, `npm start to serve:\n${started.output()}`);
     const server = JSON.parse(readFileSync(join(dataDir, "loom.lock"), "utf8")) as { pid: number };
     expect(server.pid).not.toBe(npm.pid);
 
@@ -86,10 +105,10 @@ describe("the server process", () => {
     await waitFor(
       () => !processAlive(server.pid),
       15_000,
-      `the server (pid ${server.pid}) to exit:\n${output}`,
+      `the server (pid ${server.pid}) to exit:\n${started.output()}`,
     );
     expect(await healthy()).toBe(false);
-    expect(output).toContain("shutdown complete");
+    expect(started.output()).toContain("shutdown complete");
     expect(() => readFileSync(join(dataDir, "loom.lock"))).toThrow();
   }, 90_000);
 });

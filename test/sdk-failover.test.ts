@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Room } from "@colyseus/sdk";
 import { connect } from "../client-sdk/src/index.ts";
 import { spawnServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
@@ -8,6 +8,19 @@ import { overcome, setTable } from "./support/players.ts";
 // seat, a bounded number of them, and when rejoining gives up each is answered for what it is —
 // one sent on the lost connection may have been applied (outcome_unknown), one never sent was
 // not (unavailable). None is dropped without an answer.
+
+/**
+ * The second scenario's server boots while the first one runs (the first's work is mostly waiting
+ * for its session to give up; a second core is idle meanwhile).
+ */
+let stillRunning: Promise<ChildServer>;
+beforeAll(() => {
+  stillRunning = spawnServer({ DATABASE_URL: "", REDIS_URL: "", LOOM_DATA_DIR: tempDir() }, 2659);
+  stillRunning.catch(() => undefined);
+});
+afterAll(async () => {
+  await (await stillRunning.catch(() => null))?.stop("SIGKILL");
+});
 
 describe("SDK: a server that does not come back", () => {
   const children: ChildServer[] = [];
@@ -58,7 +71,7 @@ describe("SDK: a connection lost to a process that still runs", () => {
   });
 
   it("takes the same seat back, without a rejoin, and plays on", async () => {
-    const server = await spawnServer({ DATABASE_URL: "", REDIS_URL: "", LOOM_DATA_DIR: tempDir() }, 2659);
+    const server = await stillRunning;
     children.push(server);
     const table = await setTable(server.url, ["Alex"]);
     const alex = table.players[0]!;

@@ -18,24 +18,30 @@ describe("the client SDK as a package", () => {
   let project: string;
 
   beforeAll(async () => {
-    server = await startServer(modes()[0]!, { port: 2601 });
     project = tempDir("loom-sdk-consumer-");
-    const tarball = execFileSync(process.execPath, [join(root, "scripts/build-sdk.mjs"), "--pack", project], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-    }).trim();
-    writeFileSync(
-      join(project, "package.json"),
-      JSON.stringify({ name: "consumer", private: true, type: "module" }),
-    );
-    execFileSync(
-      "npm",
-      ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
-      {
-        cwd: project,
-        stdio: "inherit",
-      },
-    );
+    // the package is built and installed by child processes while the server starts in this one
+    const installed = (async () => {
+      const built = await promisify(execFile)(
+        process.execPath,
+        [join(root, "scripts/build-sdk.mjs"), "--pack", project],
+        { encoding: "utf8" },
+      );
+      process.stderr.write(built.stderr);
+      writeFileSync(
+        join(project, "package.json"),
+        JSON.stringify({ name: "consumer", private: true, type: "module" }),
+      );
+      const install = await promisify(execFile)(
+        "npm",
+        ["install", built.stdout.trim(), "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
+        { cwd: project, encoding: "utf8" },
+      );
+      process.stderr.write(install.stdout + install.stderr);
+    })();
+    const [started] = await Promise.allSettled([startServer(modes()[0]!, { port: 2601 }), installed]);
+    if (started.status === "fulfilled") server = started.value;
+    await installed;
+    if (started.status === "rejected") throw started.reason;
   }, 180_000);
 
   afterAll(async () => {

@@ -214,6 +214,20 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
   };
 }
 
+/**
+ * Starts several servers side by side (their boots are mostly CPU of one thread each); if one
+ * fails, the others are stopped and the first error is thrown.
+ */
+export async function spawnServers(
+  servers: ReadonlyArray<{ env: Record<string, string>; port: number }>,
+): Promise<ChildServer[]> {
+  const settled = await Promise.allSettled(servers.map(({ env, port }) => spawnServer(env, port)));
+  const failed = settled.find((result) => result.status === "rejected");
+  if (!failed) return settled.map((result) => (result as PromiseFulfilledResult<ChildServer>).value);
+  for (const result of settled) if (result.status === "fulfilled") await result.value.stop("SIGKILL");
+  throw failed.reason;
+}
+
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
