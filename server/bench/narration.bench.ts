@@ -189,6 +189,16 @@ async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: 
   }
 }
 
+/** A figure of each phase, divided by the acts it acknowledged. */
+function perAct<T>(
+  phases: Record<string, Phase>,
+  figure: (phase: Phase, acts: number) => T,
+): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(phases).map(([name, phase]) => [name, figure(phase, Math.max(1, phase.latencies.length))]),
+  );
+}
+
 export default async function narrationBench(): Promise<Record<string, unknown>> {
   const base = loadConfig({}).narrator;
   const endpoint = await startEndpoint();
@@ -244,38 +254,16 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
       server_loop_busy: { off: off.loopBusy, template: template.loopBusy, openai: on.loopBusy },
       // CPU time per acknowledged act (ms), which a busy machine moves far less than latencies:
       // the server's process (all its threads) and the players' process
-      cpu_ms_per_act: Object.fromEntries(
-        (
-          [
-            ["off", off],
-            ["template", template],
-            ["openai", on],
-          ] as const
-        ).map(([name, phase]) => [
-          name,
-          {
-            server: round3(phase.serverCpuMs / Math.max(1, phase.latencies.length)),
-            players: round3(phase.playersCpuMs / Math.max(1, phase.latencies.length)),
-          },
-        ]),
-      ),
+      cpu_ms_per_act: perAct({ off, template, openai: on }, (phase, acts) => ({
+        server: round3(phase.serverCpuMs / acts),
+        players: round3(phase.playersCpuMs / acts),
+      })),
       // system calls per acknowledged act: the server process's writes (to members, Redis,
       // Postgres, the endpoint) and the players' process's reads
-      syscalls_per_act: Object.fromEntries(
-        (
-          [
-            ["off", off],
-            ["template", template],
-            ["openai", on],
-          ] as const
-        ).map(([name, phase]) => [
-          name,
-          {
-            server_writes: round(phase.serverWrites / Math.max(1, phase.latencies.length)),
-            players_reads: round(phase.playersReads / Math.max(1, phase.latencies.length)),
-          },
-        ]),
-      ),
+      syscalls_per_act: perAct({ off, template, openai: on }, (phase, acts) => ({
+        server_writes: round(phase.serverWrites / acts),
+        players_reads: round(phase.playersReads / acts),
+      })),
       narrated_by_model: on.asked,
       first_chunk_delay_p50_ms: p(on.delays, 50),
       first_chunk_delay_p99_ms: p(on.delays, 99),
