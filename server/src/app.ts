@@ -4,7 +4,7 @@ import { defineServer, defineRoom, matchMaker, type Server } from "@colyseus/cor
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { RedisDriver } from "@colyseus/redis-driver";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { LoomConfig } from "./config.ts";
 import { describeMode } from "./config.ts";
 import { createStores } from "./persist/index.ts";
@@ -29,6 +29,7 @@ import { installRoutes } from "./api/routes.ts";
 import { colyseusLogger, log } from "./log.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import { warnUnlessRedisPersists } from "./live/redis-persistence.ts";
+import { StallTolerantRedis } from "./live/stall-tolerant-redis.ts";
 
 export interface LoomServer {
   server: Server;
@@ -164,7 +165,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
  * Redis outage fails with an error instead of waiting out ioredis's reconnections.
  */
 function matchmakerRedis(config: LoomConfig): Redis {
-  return new Redis(config.redisUrl!, {
+  return new StallTolerantRedis(config.redisUrl!, {
     commandTimeout: Math.max(2_000, config.redisTimeoutMs),
     maxRetriesPerRequest: 1,
   });

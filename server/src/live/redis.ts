@@ -1,8 +1,9 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Turn, UniverseState } from "@loom/shared";
 import { FencedError, TurnOrderError, type Lease, type LiveStore, type StreamView } from "./live-store.ts";
 import { checkBatch, checkPosition, checkTtl } from "./checks.ts";
 import { outputBatch } from "../rooms/output-batch.ts";
+import { StallTolerantRedis } from "./stall-tolerant-redis.ts";
 import {
   acquireScript,
   appendScript,
@@ -42,6 +43,7 @@ export class RedisLiveStore implements LiveStore {
    * Takes a URL (the store owns the connection) or a client the caller keeps and closes. Every
    * command on its own connection fails after `commandTimeoutMs` (default 750): a Redis that hangs
    * or is gone makes an act fail fast with `unavailable` instead of waiting out its reconnections.
+   * An answer that arrived while this thread was busy is in time (stall-tolerant-redis.ts).
    * A command that timed out may still run later, in order, when Redis answers again; callers
    * treat its outcome as unknown (see UniverseAuthority's reconciliation).
    */
@@ -49,7 +51,7 @@ export class RedisLiveStore implements LiveStore {
     this.ownsClient = typeof connection === "string";
     this.redis =
       typeof connection === "string"
-        ? new Redis(connection, {
+        ? new StallTolerantRedis(connection, {
             commandTimeout: options.commandTimeoutMs ?? 750,
             connectTimeout: 2_000,
             // reconnect quickly and forever: a Redis back after a restart is used at once
