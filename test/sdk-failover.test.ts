@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Room } from "@colyseus/sdk";
 import { connect } from "../client-sdk/src/index.ts";
 import { spawnServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
-import { overcome, setTable } from "./support/players.ts";
+import { overcome, setTable, type Table } from "./support/players.ts";
 
 // What a session does when the one process serving it is gone for good: commands wait for a
 // seat, a bounded number of them, and when rejoining gives up each is answered for what it is —
@@ -65,14 +65,9 @@ describe("SDK: a server that does not come back", () => {
 });
 
 describe("SDK: a connection lost to a process that still runs", () => {
-  const children: ChildServer[] = [];
-  afterEach(async () => {
-    await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
-  });
-
+  // both cases use the server started first; afterAll stops it
   it("takes the same seat back, without a rejoin, and plays on", async () => {
     const server = await stillRunning;
-    children.push(server);
     const table = await setTable(server.url, ["Alex"]);
     const alex = table.players[0]!;
     const session = await alex.client.joinUniverse(table.universeId, { role: "player", runId: alex.runId });
@@ -97,5 +92,52 @@ describe("SDK: a connection lost to a process that still runs", () => {
     expect((await session.act(overcome(alex.characterId))).ok).toBe(true);
     expect(server.output()).not.toMatch(/ReferenceError|reconnection denied/);
     await session.leave();
+  });
+
+  it("tells the turns decided while the seat was empty, once each and in order", async () => {
+    const server = await stillRunning;
+    const table = await setTable(server.url, ["Alex", "Bea"]);
+    const [alex, bea] = table.players as [Table["players"][0], Table["players"][0]];
+    const alexSession = await alex.client.joinUniverse(table.universeId, {
+      role: "player",
+      runId: alex.runId,
+    });
+    const beaSession = await bea.client.joinUniverse(table.universeId, { role: "player", runId: bea.runId });
+    const heard: number[] = [];
+    beaSession.on("turn", (turn) => heard.push(turn.position));
+    const events: string[] = [];
+    beaSession.on("reconnecting", () => events.push("reconnecting"));
+    beaSession.on("reconnected", () => events.push("reconnected"));
+    const before = await alexSession.act(overcome(alex.characterId, "wades in"));
+    expect(before.ok).toBe(true);
+    await waitFor(() => heard.length === 1, 10_000, "Bea to hear the first turn");
+
+    // Bea's connection breaks, and comes back on the same seat only after Alex has played on
+    const seat = (beaSession as unknown as { current: Room }).current;
+    Object.assign(seat.reconnection, { minDelay: 1_500, delay: 1_500, maxDelay: 1_500 });
+    const socket = (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws;
+    socket._socket!.destroy();
+    await waitFor(() => events.includes("reconnecting"), 10_000, "Bea's session to notice");
+    const away: number[] = [];
+    for (const description of ["crosses the ford", "climbs the dyke", "lights the beacon"]) {
+      const result = await alexSession.act(overcome(alex.characterId, description));
+      if (!result.ok) throw new Error(`Alex's act was refused: ${JSON.stringify(result)}`);
+      away.push(result.turn.position);
+    }
+    expect(events).toEqual(["reconnecting"]);
+    await waitFor(() => events.includes("reconnected"), 10_000, "Bea's seat back");
+    expect((beaSession as unknown as { current: Room }).current).toBe(seat);
+    await waitFor(() => heard.length >= 4, 10_000, "the turns Bea missed");
+
+    const after = await alexSession.act(overcome(alex.characterId, "rests"));
+    if (!after.ok) throw new Error(`Alex's act was refused: ${JSON.stringify(after)}`);
+    await waitFor(() => heard.includes(after.turn.position), 10_000, "the next turn");
+    expect(heard).toEqual([
+      (before as { turn: { position: number } }).turn.position,
+      ...away,
+      after.turn.position,
+    ]);
+    expect(beaSession.turns.map((turn) => turn.position)).toEqual(expect.arrayContaining(heard));
+    await Promise.all([alexSession.leave(), beaSession.leave()]);
   });
 });

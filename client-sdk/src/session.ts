@@ -48,6 +48,9 @@ export interface Failover {
   maxHeld?: number;
 }
 
+/** How long turns broadcast after a reconnection wait for the server's `recent` message. */
+const RECENT_WAIT_MS = 5_000;
+
 /** Close codes after which the session does not rejoin: the server or the player meant it. */
 const FINAL_CLOSES = new Set([
   1000, // closed normally
@@ -165,6 +168,9 @@ export class UniverseSession {
     // only grow, so the newest told is all there is to remember)
     let toldThrough = this.lastPosition;
     let caughtUp = first;
+    // whether the next `recent` message tells what was missed: after a rejoin, and after the
+    // same seat came back (the server sends one then: broadcasts while the seat was empty are lost)
+    let missed = !first;
     const held: Turn[] = [];
     // a lost connection to a live process comes back on the same seat within a second or so;
     // after that the session rejoins through the matchmaker (the process may be gone)
@@ -186,33 +192,42 @@ export class UniverseSession {
     room.onMessage(ServerMessage.Turn, (bytes: Uint8Array) => {
       // a room is named after its universe (the server creates it with the universe id)
       const turn = decodeTurnMessage(bytes, room.roomId);
-      // after a rejoin: held until the `recent` message (it tells what was missed, in order),
-      // and a turn told before the rejoin or by that message is not told again
+      // after a rejoin or a reconnection: held until the `recent` message (it tells what was
+      // missed, in order), and a turn told before or by that message is not told again
       if (!caughtUp) {
         held.push(turn);
         return;
       }
-      if (!first) {
-        if (turn.position <= toldThrough) return;
-        toldThrough = turn.position;
-      }
+      if (turn.position <= toldThrough) return;
+      toldThrough = turn.position;
       this.addTurn(turn);
       this.emit("turn", turn);
     });
+    let waiting: ReturnType<typeof setTimeout> | undefined;
+    const tellMissed = (recent: Turn[]) => {
+      clearTimeout(waiting);
+      missed = false;
+      caughtUp = true;
+      // with any broadcast that came before, in timeline order
+      const news = [...recent, ...held.splice(0)].sort((a, b) => a.position - b.position);
+      for (const turn of news) {
+        if (turn.position <= toldThrough) continue;
+        toldThrough = turn.position;
+        this.addTurn(turn);
+        this.emit("turn", turn);
+      }
+    };
     room.onMessage(ServerMessage.Recent, (recent: RecentMessage) => {
-      // after a rejoin, the turns decided while this session had no seat are news: told as turns
-      if (!first) {
-        // with any broadcast that came before this message, in timeline order
-        const news = [...recent.turns, ...held.splice(0)].sort((a, b) => a.position - b.position);
-        caughtUp = true;
-        for (const turn of news) {
-          if (turn.position <= toldThrough) continue;
-          toldThrough = turn.position;
-          this.addTurn(turn);
-          this.emit("turn", turn);
-        }
+      // after a rejoin or a reconnection, the turns decided while this session had no seat are
+      // news: told as turns
+      if (missed) {
+        tellMissed(recent.turns);
       } else {
-        for (const turn of recent.turns) this.lastPosition = Math.max(this.lastPosition, turn.position);
+        // history, not news; what a later reconnection's `recent` repeats of it is not told
+        for (const turn of recent.turns) {
+          this.lastPosition = Math.max(this.lastPosition, turn.position);
+          toldThrough = Math.max(toldThrough, turn.position);
+        }
       }
       // A turn broadcast while this member was being admitted may have arrived first.
       const known = new Set(this.turns.map((turn) => turn.position));
@@ -251,6 +266,14 @@ export class UniverseSession {
         void room.leave(true).catch(() => undefined);
         return;
       }
+      // broadcasts are held until the server's `recent`, which tells what was missed; a server
+      // that sends none (an older one) has what was held told after a while
+      missed = true;
+      caughtUp = false;
+      clearTimeout(waiting);
+      waiting = setTimeout(() => {
+        if (room === this.current && missed) tellMissed([]);
+      }, RECENT_WAIT_MS);
       this.seated();
     });
     room.onLeave((code: number) => void this.onLeft(room, code));

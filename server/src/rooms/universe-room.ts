@@ -240,11 +240,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.attachView(client, state);
     // From here on every new turn reaches the client as a broadcast; one broadcast while it was
     // admitted arrived before this message and is in it too (clients merge by position).
-    const recent = this.authority.recentTurns.slice(-RECENT_TURNS);
-    const viewer = viewerOf(member, this.authority.state);
-    client.send(ServerMessage.Recent, {
-      turns: member.role === "gm" ? recent : recent.map((turn) => memberTurn(turn, viewer)),
-    } satisfies RecentMessage);
+    this.sendRecent(client, member);
     if (member.characterId) this.markPresent(member.characterId, true);
     if (member.role === "player" && member.run) {
       state.seated = true;
@@ -275,8 +271,24 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
   }
 
+  /**
+   * The same seat back after a lost connection. The turns broadcast while it was empty never
+   * reached the member: the newest are sent again, as at a join, and the SDK tells those it had
+   * not seen.
+   */
   override onReconnect(client: Client): void {
     watchFrames(client);
+    const member = memberOf(client);
+    if (member) this.sendRecent(client, member);
+  }
+
+  /** The newest turns, as the member may see them. */
+  private sendRecent(client: Client, member: Member): void {
+    const recent = this.authority.recentTurns.slice(-RECENT_TURNS);
+    const viewer = viewerOf(member, this.authority.state);
+    client.send(ServerMessage.Recent, {
+      turns: member.role === "gm" ? recent : recent.map((turn) => memberTurn(turn, viewer)),
+    } satisfies RecentMessage);
   }
 
   /**
