@@ -85,6 +85,8 @@ export interface ClientOptions {
 const JOIN_RETRY_AFTER_MS = 2_000;
 /** …for at most this long in all. */
 const JOIN_RETRY_BUDGET_MS = 5_000;
+/** Most turns a session reads over HTTP after a reconnection (the newest; older ones: `history`). */
+const MISSED_MAX = 2_000;
 
 /** A join refusal no other attempt will change: the session stops rejoining. */
 const FINAL_REFUSALS = new Set([
@@ -404,6 +406,7 @@ export class LoomClient {
       const session = new UniverseSession(room, keepTurns, {
         rejoin: (signal) => this.rejoin(universeId, join, signal),
         maxHeld: this.maxHeld,
+        missed: (after, before) => this.missedTurns(universeId, after, before),
       });
       await session.ready;
       return session;
@@ -491,6 +494,22 @@ export class LoomClient {
       "GET",
       `/api/universes/${encodeURIComponent(universeId)}/timeline${query({ ...page })}`,
     );
+  }
+
+  /**
+   * A session's turns between `after` and `before` (both excluded), oldest first: what it missed
+   * while it had no seat, beyond what the server sends again. At most MISSED_MAX, the newest.
+   */
+  private async missedTurns(universeId: string, after: number, before: number): Promise<Turn[]> {
+    const turns: Turn[] = [];
+    let cursor: number | null = Math.max(after, before - 1 - MISSED_MAX);
+    while (cursor !== null && cursor < before - 1) {
+      const page: TimelinePage = await this.history(universeId, { cursor, order: "asc", limit: 500 });
+      for (const turn of page.turns) if (turn.position < before) turns.push(turn);
+      // a cursor that does not move on would read the same page forever
+      cursor = page.nextCursor !== null && page.nextCursor > cursor ? page.nextCursor : null;
+    }
+    return turns;
   }
 
   async turn(universeId: string, position: number): Promise<Turn> {

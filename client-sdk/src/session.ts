@@ -46,6 +46,11 @@ export interface Failover {
   rejoin: (signal: AbortSignal) => Promise<Room>;
   /** Most commands held while reconnecting; more are refused `unavailable` at once. Default 100. */
   maxHeld?: number;
+  /**
+   * The turns after `after` and before `before`, oldest first, as this member may see them: what
+   * was missed before the server's `recent` turns begin. Some may be left out (the newest kept).
+   */
+  missed?: (after: number, before: number) => Promise<Turn[]>;
 }
 
 /** How long turns broadcast after a reconnection wait for the server's `recent` message. */
@@ -204,38 +209,61 @@ export class UniverseSession {
       this.emit("turn", turn);
     });
     let waiting: ReturnType<typeof setTimeout> | undefined;
-    const tellMissed = (recent: Turn[]) => {
-      clearTimeout(waiting);
-      missed = false;
+    /** The newest turns as the server sent them: kept, and announced as `recent`. */
+    const keepRecent = (recent: Turn[]) => {
+      // A turn broadcast while this member was being admitted may have arrived first.
+      const known = new Set(this.turns.map((turn) => turn.position));
+      const earlier = recent.filter((turn) => !known.has(turn.position));
+      this.turns.unshift(...earlier);
+      this.turns.sort((a, b) => a.position - b.position);
+      this.trim();
+      this.emit("recent", recent);
+    };
+    /**
+     * Turns missed while this session had no seat, with what was held meanwhile, as news. `recent`:
+     * the server's message, null when none came.
+     */
+    const tell = (missedTurns: Turn[], recent: Turn[] | null) => {
+      const news = [...missedTurns, ...(recent ?? []), ...held.splice(0)].sort(
+        (a, b) => a.position - b.position,
+      );
       caughtUp = true;
-      // with any broadcast that came before, in timeline order
-      const news = [...recent, ...held.splice(0)].sort((a, b) => a.position - b.position);
       for (const turn of news) {
         if (turn.position <= toldThrough) continue;
         toldThrough = turn.position;
         this.addTurn(turn);
         this.emit("turn", turn);
       }
+      if (recent) keepRecent(recent);
+    };
+    const tellMissed = (recent: Turn[]) => {
+      clearTimeout(waiting);
+      missed = false;
+      const oldest = recent.reduce((min, turn) => Math.min(min, turn.position), Infinity);
+      // more was missed than the server sends again: the rest is read over HTTP, while
+      // broadcasts go on being held
+      if (toldThrough > 0 && oldest !== Infinity && oldest > toldThrough + 1 && this.failover?.missed) {
+        this.failover.missed(toldThrough, oldest).then(
+          (older) => tell(older, recent),
+          () => tell([], recent),
+        );
+        return;
+      }
+      tell([], recent);
     };
     room.onMessage(ServerMessage.Recent, (recent: RecentMessage) => {
       // after a rejoin or a reconnection, the turns decided while this session had no seat are
       // news: told as turns
       if (missed) {
         tellMissed(recent.turns);
-      } else {
-        // history, not news; what a later reconnection's `recent` repeats of it is not told
-        for (const turn of recent.turns) {
-          this.lastPosition = Math.max(this.lastPosition, turn.position);
-          toldThrough = Math.max(toldThrough, turn.position);
-        }
+        return;
       }
-      // A turn broadcast while this member was being admitted may have arrived first.
-      const known = new Set(this.turns.map((turn) => turn.position));
-      const earlier = recent.turns.filter((turn) => !known.has(turn.position));
-      this.turns.unshift(...earlier);
-      this.turns.sort((a, b) => a.position - b.position);
-      this.trim();
-      this.emit("recent", recent.turns);
+      // history, not news; what a later reconnection's `recent` repeats of it is not told
+      for (const turn of recent.turns) {
+        this.lastPosition = Math.max(this.lastPosition, turn.position);
+        toldThrough = Math.max(toldThrough, turn.position);
+      }
+      keepRecent(recent.turns);
     });
     room.onMessage(ServerMessage.Durable, (marks: DurableMessage) => this.onMarks(marks));
     room.onMessage(ServerMessage.Recap, (recap: Recap) => {
@@ -272,7 +300,9 @@ export class UniverseSession {
       caughtUp = false;
       clearTimeout(waiting);
       waiting = setTimeout(() => {
-        if (room === this.current && missed) tellMissed([]);
+        if (room !== this.current || !missed) return;
+        missed = false;
+        tell([], null);
       }, RECENT_WAIT_MS);
       this.seated();
     });
