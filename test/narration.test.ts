@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Room } from "@colyseus/sdk";
 import type { NarrationMessage, Turn } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -105,7 +106,7 @@ for (const mode of modes()) {
       for (const messages of [alexHeard, beaHeard]) {
         const mine = messages.filter((m) => m.position === position);
         expect(mine).toEqual([
-          { position, chunk: "", done: true, text, narrator: "template", fallback: null },
+          { position, at: 0, chunk: "", done: true, text, narrator: "template", fallback: null },
         ]);
       }
       const turn = await recorded(table.gm, table.universeId, position);
@@ -134,6 +135,8 @@ for (const mode of modes()) {
       // retelling is the last one heard
       await waitFor(() => tellings(daraHeard, position).includes(again.text), 5_000, "the retelling");
       expect(tellings(daraHeard, position).at(-1)).toBe(again.text);
+      // the session's telling starts over with the retelling
+      expect(dara!.narrationSoFar(position)).toEqual({ text: again.text, done: true });
       const third = await table.gm.retell(table.universeId, position);
       const turn = await table.players[0]!.client.turn(table.universeId, position);
       expect(turn.narration).toEqual({ ...first, retellings: [again, third] });
@@ -295,6 +298,30 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     const page = await fresh.history(table.universeId, { cursor: told.position - 1, limit: 1, order: "asc" });
     expect(page.turns.find((t) => t.position === told.position)?.narration?.text).toBe(told.text);
     await gm.leave();
+  });
+
+  it("gives a member whose connection was lost mid-telling the recorded text, not the pieces it got", async () => {
+    const whole = ["The tide ", "turns ", "against ", "them, ", "and Alex ", "holds ", "the line."];
+    behaviour = () => ({ chunks: whole, chunkDelayMs: 100 });
+    const { url } = await start();
+    const lost = await setTable(url, ["Alex", "Bea"]);
+    const [alex, bea] = await joinAll(lost);
+    const beaHeard = heard(bea!);
+    const result = await alex!.act(overcome(lost.players[0]!.characterId, "holds the dyke"));
+    if (!result.ok) throw new Error(result.rejection.message);
+    const position = result.turn.position;
+    await waitFor(() => beaHeard.some((m) => m.position === position), 5_000, "the first piece");
+    // Bea's connection breaks after the first piece and comes back on the same seat a little later
+    const seat = (bea as unknown as { current: Room }).current;
+    Object.assign(seat.reconnection, { minDelay: 300, delay: 300, maxDelay: 300 });
+    const socket = (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws;
+    socket._socket!.destroy();
+    expect(await bea!.narrationText(position)).toBe(whole.join(""));
+    expect(bea!.narrationSoFar(position)).toEqual({ text: whole.join(""), done: true });
+    // what Bea heard does not spell the telling: pieces were lost with the connection
+    expect(tellings(beaHeard, position)).not.toEqual([whole.join("")]);
+    expect(await alex!.narrationText(position)).toBe(whole.join(""));
+    await Promise.all([alex!.leave(), bea!.leave()]);
   });
 });
 

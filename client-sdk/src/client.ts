@@ -407,6 +407,7 @@ export class LoomClient {
         rejoin: (signal) => this.rejoin(universeId, join, signal),
         maxHeld: this.maxHeld,
         missed: (after, before) => this.missedTurns(universeId, after, before),
+        recorded: async (position) => (await this.turn(universeId, position)).narration?.text ?? null,
       });
       await session.ready;
       return session;

@@ -51,7 +51,27 @@ export interface Failover {
    * was missed before the server's `recent` turns begin. Some may be left out (the newest kept).
    */
   missed?: (after: number, before: number) => Promise<Turn[]>;
+  /** A turn's narration as recorded (null while it is not): for prose whose pieces were lost. */
+  recorded?: (position: number) => Promise<string | null>;
 }
+
+/** A turn's prose as this session received it: its latest telling. */
+interface Telling {
+  chunks: string[];
+  /** The characters of the chunks. */
+  length: number;
+  /** Some pieces were not received (the connection was lost meanwhile): the chunks are not the record. */
+  gap: boolean;
+  /** The record, once told (null until then). */
+  text: string | null;
+  /** Increased when a new telling of the position begins (a retelling, or the next process's). */
+  generation: number;
+  wake: Array<() => void>;
+}
+
+/** How many times, how often, a telling with lost pieces asks for its record over HTTP. */
+const RECORD_READS = 20;
+const RECORD_READ_EVERY_MS = 500;
 
 /** How long turns broadcast after a reconnection wait for the server's `recent` message. */
 const RECENT_WAIT_MS = 5_000;
@@ -138,10 +158,7 @@ export class UniverseSession {
   durableThrough = 0;
   persistedThrough = 0;
   /** Prose received per turn position, newest turns only (see narrationOf). */
-  private readonly told = new Map<
-    number,
-    { chunks: string[]; text: string | null; wake: Array<() => void> }
-  >();
+  private readonly told = new Map<number, Telling>();
   /** The "Last time on…" recap this session started with (players only). */
   lastRecap: Recap | null = null;
   private unheardRecap: Recap | null = null;
@@ -370,37 +387,100 @@ export class UniverseSession {
   }
 
   private onNarration(message: NarrationMessage): void {
-    let told = this.told.get(message.position);
+    const told = this.telling(message.position);
+    if (message.at === 0 && (told.length > 0 || told.text !== null)) {
+      // a new telling of the position: a GM's retelling, or the next process's after a crash
+      Object.assign(told, { chunks: [], length: 0, gap: false, text: null, generation: told.generation + 1 });
+    } else if (message.at !== undefined && message.at !== told.length) told.gap = true;
+    if (message.chunk) {
+      told.chunks.push(message.chunk);
+      told.length += message.chunk.length;
+    }
+    if (message.done) {
+      if (message.text !== undefined || !told.gap) told.text = message.text ?? told.chunks.join("");
+      else this.readRecorded(message.position, told, told.generation);
+    }
+    this.wakeTelling(told);
+    this.emit("narration", message);
+  }
+
+  private telling(position: number): Telling {
+    let told = this.told.get(position);
     if (!told) {
-      told = { chunks: [], text: null, wake: [] };
-      this.told.set(message.position, told);
+      told = { chunks: [], length: 0, gap: false, text: null, generation: 0, wake: [] };
+      this.told.set(position, told);
       // prose of the newest turns only: older narration is read with the turns over HTTP
       if (this.told.size > Math.max(200, this.keepTurns)) this.told.delete(this.told.keys().next().value!);
     }
-    if (message.chunk) told.chunks.push(message.chunk);
-    if (message.done) told.text = message.text ?? told.chunks.join("");
+    return told;
+  }
+
+  private wakeTelling(told: Telling): void {
     for (const wake of told.wake.splice(0)) wake();
-    this.emit("narration", message);
+  }
+
+  /**
+   * The record of a telling whose pieces were not all received, read over HTTP: it is stored once
+   * its turn is, so it is asked for a few times. Given up after that, the pieces stand for it.
+   */
+  private readRecorded(position: number, told: Telling, generation: number): void {
+    const read = this.failover?.recorded;
+    const settle = (text: string) => {
+      if (told.generation !== generation || told.text !== null) return;
+      told.text = text;
+      this.wakeTelling(told);
+    };
+    if (!read) {
+      settle(told.chunks.join(""));
+      return;
+    }
+    void (async () => {
+      for (let attempt = 0; attempt < RECORD_READS; attempt++) {
+        if (told.generation !== generation || this.ended) return;
+        const text = await read(position).catch(() => null);
+        if (text !== null) return settle(text);
+        await new Promise((resolve) => setTimeout(resolve, RECORD_READ_EVERY_MS));
+      }
+      settle(told.chunks.join(""));
+    })();
   }
 
   /**
    * A turn's prose as it arrives: each chunk streamed, then nothing more once it is done. A turn
    * told by the template arrives whole, as one piece. If a model failed halfway and the template
-   * replaced it, the pieces yielded are not the record: `narrationText` resolves with that.
+   * replaced it, the pieces yielded are not the record: `narrationText` resolves with that, as it
+   * does when pieces were lost with a connection. A telling that starts again (after a crash of
+   * the process that told it) is streamed again from its start.
    */
   async *narrationOf(position: number): AsyncGenerator<string> {
     let next = 0;
+    let generation = 0;
     for (;;) {
       const told = this.told.get(position);
       if (told) {
+        if (told.generation !== generation) {
+          generation = told.generation;
+          next = 0;
+        }
         while (next < told.chunks.length) yield told.chunks[next++]!;
         if (told.text !== null) {
           if (next === 0 && told.text) yield told.text;
           return;
         }
       }
-      await new Promise<void>((resolve) => this.waitForNarration(position, resolve));
+      await new Promise<void>((resolve) => this.telling(position).wake.push(resolve));
     }
+  }
+
+  /**
+   * A turn's prose received so far: the record once told (`done`), else its pieces joined; null
+   * when none arrived. A telling whose pieces were lost with a connection is `done` once its
+   * record has been read (see narrationText).
+   */
+  narrationSoFar(position: number): { text: string; done: boolean } | null {
+    const told = this.told.get(position);
+    if (!told || (told.length === 0 && told.text === null)) return null;
+    return told.text !== null ? { text: told.text, done: true } : { text: told.chunks.join(""), done: false };
   }
 
   /** Resolves with a turn's narration as recorded, once its `done` message arrives. */
@@ -408,17 +488,8 @@ export class UniverseSession {
     for (;;) {
       const text = this.told.get(position)?.text;
       if (text !== undefined && text !== null) return text;
-      await new Promise<void>((resolve) => this.waitForNarration(position, resolve));
+      await new Promise<void>((resolve) => this.telling(position).wake.push(resolve));
     }
-  }
-
-  private waitForNarration(position: number, wake: () => void): void {
-    let told = this.told.get(position);
-    if (!told) {
-      told = { chunks: [], text: null, wake: [] };
-      this.told.set(position, told);
-    }
-    told.wake.push(wake);
   }
 
   /** Marks only move forward; a `durable` event for each advance, whichever way it came. */

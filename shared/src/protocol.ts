@@ -150,6 +150,12 @@ export type DurableMessage = z.infer<typeof durableMessageSchema>;
 export const narrationMessageSchema = z.object({
   position: z.number().int().min(1),
   chunk: z.string(),
+  /**
+   * How many characters of this telling were sent before this chunk: 0 starts a telling (a GM's
+   * retelling, or the next process's after a crash), and a member that did not get them all (its
+   * connection was lost meanwhile) knows its pieces do not spell the record.
+   */
+  at: z.number().int().min(0).optional(),
   done: z.boolean(),
   text: z.string().optional(),
   narrator: z.string().optional(),

@@ -87,13 +87,15 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
           changed();
         });
         joined.on("narration", (message) => {
-          const told = current.narration.get(message.position) ?? { text: "", done: false };
-          if (message.done)
-            current.narration.set(message.position, {
-              text: message.text ?? told.text + message.chunk,
-              done: true,
+          // the SDK's telling: a retelling starts over, lost pieces are replaced by the record
+          const told = joined.narrationSoFar(message.position);
+          if (!told) return;
+          current.narration.set(message.position, told);
+          if (message.done && !told.done)
+            void joined.narrationText(message.position).then((text) => {
+              current.narration.set(message.position, { text, done: true });
+              changed();
             });
-          else current.narration.set(message.position, { text: told.text + message.chunk, done: false });
           changed();
         });
         joined.on("recap", (recap) => {

@@ -69,10 +69,11 @@ describe("narration of one universe", () => {
     narrator.requests[0]!.answer("slowly.");
     await tick();
     expect(sent.map((s) => s.message)).toEqual([
-      { position: 1, chunk: "Mara ", done: false },
-      { position: 1, chunk: "wades on", done: false },
+      { position: 1, at: 0, chunk: "Mara ", done: false },
+      { position: 1, at: 5, chunk: "wades on", done: false },
       {
         position: 1,
+        at: 13,
         chunk: ", slowly.",
         done: true,
         text: "slowly.",
@@ -92,9 +93,9 @@ describe("narration of one universe", () => {
     narrator.requests[0]!.answer("Mara wades on.");
     await tick();
     expect(sent.map((s) => s.message)).toEqual([
-      { position: 1, chunk: "Mara wades on.", done: false },
+      { position: 1, at: 0, chunk: "Mara wades on.", done: false },
       // the pieces spell the recorded text: `done` does not carry it again
-      { position: 1, chunk: "", done: true, narrator: "scripted", fallback: null },
+      { position: 1, at: 14, chunk: "", done: true, narrator: "scripted", fallback: null },
     ]);
     expect(records.get(1)).toEqual([
       expect.objectContaining({

@@ -85,23 +85,31 @@ class ChunkBatcher {
   private first = true;
   /** Every piece pushed, sent or held: what the table has of the prose once `done` carries the rest. */
   streamed = "";
+  /** How much of the prose has been sent: the `at` of the next message. */
+  sent = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly send: (chunk: string, first: boolean) => void) {}
+  constructor(private readonly send: (chunk: string, first: boolean, at: number) => void) {}
 
   push(chunk: string): void {
     this.streamed += chunk;
     if (this.first) {
       this.first = false;
-      this.send(chunk, true);
+      this.sendNow(chunk, true);
       return;
     }
     this.held += chunk;
     this.timer ??= setTimeout(() => {
       this.timer = null;
       const held = this.take();
-      if (held) this.send(held, false);
+      if (held) this.sendNow(held, false);
     }, CHUNK_BATCH_MS);
+  }
+
+  private sendNow(chunk: string, first: boolean): void {
+    const at = this.sent;
+    this.sent += chunk.length;
+    this.send(chunk, first, at);
   }
 
   /** What is held back, no longer to be sent by the batcher. */
@@ -271,8 +279,8 @@ export class UniverseNarration {
     const { turn, state, previous } = job;
     const audience: Audience = isHiddenTurn(turn) ? "gm" : "table";
     const started = performance.now();
-    const pieces = new ChunkBatcher((chunk, first) =>
-      this.options.send({ position: turn.position, chunk, done: false }, audience, first),
+    const pieces = new ChunkBatcher((chunk, first, at) =>
+      this.options.send({ position: turn.position, chunk, done: false, at }, audience, first),
     );
     const request = {
       turn,
@@ -320,7 +328,12 @@ export class UniverseNarration {
       audience,
       createdAt: (this.options.now ?? (() => new Date().toISOString()))(),
     };
-    const done: NarrationMessage = { position: turn.position, chunk: pieces.take(), done: true };
+    const done: NarrationMessage = {
+      position: turn.position,
+      at: pieces.sent,
+      chunk: pieces.take(),
+      done: true,
+    };
     // the recorded text travels again only when the pieces do not already spell it (the template
     // tells whole, a fallback replaces what streamed, a model's text is trimmed)
     if (pieces.streamed !== narration.text) done.text = narration.text;
