@@ -1,46 +1,20 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { redisPersistenceWarning, warnUnlessRedisPersists } from "./redis-persistence.ts";
 import { captureLog } from "../log.ts";
+import { startRedisServer, type OwnRedis } from "./testing/redis-server.ts";
 import { testPort } from "../../../test/support/server.ts";
 
-// Each case starts its own redis-server on a spare port, configured as the case needs (the
-// shared Redis is never reconfigured).
-const started: Array<{ child: ChildProcess; dir: string }> = [];
+// Each case starts its own redis-server on a spare port, configured as the case needs.
+const started: OwnRedis[] = [];
 
 async function redisServer(port: number, ...config: string[]): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "loom-redis-"));
-  const child = spawn("redis-server", ["--port", String(port), "--save", "", "--dir", dir, ...config], {
-    stdio: "ignore",
-  });
-  started.push({ child, dir });
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on("error", () => undefined); // not up yet: the loop tries again
-    try {
-      await probe.connect();
-      await probe.ping();
-      return url;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      probe.disconnect();
-    }
-  }
+  const redis = await startRedisServer(port, ...config);
+  started.push(redis);
+  return redis.url;
 }
 
 afterAll(() => {
-  for (const { child, dir } of started.splice(0)) {
-    child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  }
+  for (const redis of started.splice(0)) redis.stop();
 });
 
 describe("Redis persistence check at start", () => {

@@ -1,46 +1,23 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StallTolerantRedis } from "./stall-tolerant-redis.ts";
+import { startRedisServer, type OwnRedis } from "./testing/redis-server.ts";
 import { testPort } from "../../../test/support/server.ts";
 
-// A redis-server of this file's own, on a spare port: the hang below stops it (SIGSTOP), which the
-// shared Redis must never be.
-let child: ChildProcess;
-let dir: string;
+// A redis-server of this file's own: the hang below stops it (SIGSTOP), which the shared Redis
+// must never be.
+let redis: OwnRedis;
 let url: string;
 const clients: Redis[] = [];
 
 beforeAll(async () => {
-  const port = testPort(2666);
-  dir = mkdtempSync(join(tmpdir(), "loom-redis-stall-"));
-  child = spawn("redis-server", ["--port", String(port), "--save", "", "--dir", dir], { stdio: "ignore" });
-  url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on("error", () => undefined); // not up yet: the loop tries again
-    try {
-      await probe.connect();
-      await probe.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      probe.disconnect();
-    }
-  }
+  redis = await startRedisServer(testPort(2666));
+  url = redis.url;
 });
 
 afterAll(() => {
   for (const client of clients.splice(0)) client.disconnect();
-  child.kill("SIGCONT");
-  child.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
+  redis.stop();
 });
 
 async function connected<T extends Redis>(client: T): Promise<T> {
@@ -72,7 +49,7 @@ describe("StallTolerantRedis", () => {
 
   it("still fails a command that Redis does not answer, after the timeout", async () => {
     const tolerant = await connected(new StallTolerantRedis(url, { commandTimeout: 200 }));
-    child.kill("SIGSTOP");
+    redis.child.kill("SIGSTOP");
     try {
       const started = performance.now();
       await expect(tolerant.get("stall")).rejects.toThrow("Command timed out");
@@ -80,7 +57,7 @@ describe("StallTolerantRedis", () => {
       expect(waited).toBeGreaterThanOrEqual(190);
       expect(waited).toBeLessThan(5_000);
     } finally {
-      child.kill("SIGCONT");
+      redis.child.kill("SIGCONT");
     }
     // answered again once Redis runs
     expect(await tolerant.ping()).toBe("PONG");
