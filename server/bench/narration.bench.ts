@@ -7,7 +7,7 @@
 // The endpoint and the players stand for other machines (a model server, the players' devices);
 // on a machine of two cores they share the server's, so they run at a lower priority
 // (LOOM_BENCH_ELSEWHERE_NICE, default 10; 0 to run them as the server runs).
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type NarratorConfig } from "../src/config.ts";
@@ -44,10 +44,23 @@ interface Played {
   cpuMs: number;
   /** This process's (the server's) CPU time over the same window. */
   serverCpuMs: number;
+  /** Of which its main thread's, the one that runs the rooms. */
+  roomsCpuMs: number;
   /** Read system calls of the players' process over its window (a socket read each, mostly). */
   reads: number;
   /** Write system calls of this process (the server's) over the same window. */
   serverWrites: number;
+}
+
+/** CPU ms of this process's main thread so far (Linux; 0 elsewhere), in ticks of 10 ms. */
+function roomsThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
 }
 
 /** Lowers a process that stands for another machine to ELSEWHERE_NICE. */
@@ -75,24 +88,31 @@ async function play(url: string): Promise<Played> {
   // the server's CPU over the players' acting window, marked by their `ready` and `done` lines
   let cpuFrom: NodeJS.CpuUsage | null = null;
   let writesFrom = 0;
+  let roomsFrom = 0;
+  let roomsCpuMs = 0;
   let serverCpuMs = 0;
   let serverWrites = 0;
   child.stdout.on("data", (chunk: Buffer) => {
     out += chunk.toString();
     if (cpuFrom === null && out.includes('{"ready":true}')) {
       cpuFrom = process.cpuUsage();
+      roomsFrom = roomsThreadCpuMs();
       writesFrom = syscalls().writes;
     }
     if (serverCpuMs === 0 && cpuFrom !== null && out.includes('{"done":true}')) {
       const used = process.cpuUsage(cpuFrom);
       serverCpuMs = (used.user + used.system) / 1_000;
+      roomsCpuMs = roomsThreadCpuMs() - roomsFrom;
       serverWrites = syscalls().writes - writesFrom;
     }
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   if (code !== 0) throw new Error(`the players' process exited with ${code}`);
-  const played = JSON.parse(out.trim().split("\n").at(-1)!) as Omit<Played, "serverCpuMs" | "serverWrites">;
-  return { ...played, serverCpuMs, serverWrites };
+  const played = JSON.parse(out.trim().split("\n").at(-1)!) as Omit<
+    Played,
+    "serverCpuMs" | "roomsCpuMs" | "serverWrites"
+  >;
+  return { ...played, serverCpuMs, roomsCpuMs, serverWrites };
 }
 
 /** The position a request to the endpoint narrates, from its prompt. */
@@ -138,6 +158,7 @@ interface Phase {
   /** CPU ms of the players' process and of the server's, added up over the phase's runs. */
   playersCpuMs: number;
   serverCpuMs: number;
+  roomsCpuMs: number;
   playersReads: number;
   serverWrites: number;
 }
@@ -150,6 +171,7 @@ const newPhase = (): Phase => ({
   loopBusy: [],
   playersCpuMs: 0,
   serverCpuMs: 0,
+  roomsCpuMs: 0,
   playersReads: 0,
   serverWrites: 0,
 });
@@ -175,6 +197,7 @@ async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: 
   into.latencies.push(...played.latencies);
   into.playersCpuMs += played.cpuMs;
   into.serverCpuMs += played.serverCpuMs;
+  into.roomsCpuMs += played.roomsCpuMs;
   into.playersReads += played.reads;
   into.serverWrites += played.serverWrites;
   if (!endpoint) return;
@@ -253,9 +276,11 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
       },
       server_loop_busy: { off: off.loopBusy, template: template.loopBusy, openai: on.loopBusy },
       // CPU time per acknowledged act (ms), which a busy machine moves far less than latencies:
-      // the server's process (all its threads) and the players' process
+      // the server's process (all its threads; of which the rooms' thread, read from /proc in
+      // ticks of 10 ms) and the players' process
       cpu_ms_per_act: perAct({ off, template, openai: on }, (phase, acts) => ({
         server: round3(phase.serverCpuMs / acts),
+        server_rooms_thread: round3(phase.roomsCpuMs / acts),
         players: round3(phase.playersCpuMs / acts),
       })),
       // system calls per acknowledged act: the server process's writes (to members, Redis,

@@ -5,7 +5,6 @@
 // thread's CPU, on a machine whose cores the thread that acknowledges turns needs.
 import http from "node:http";
 import https from "node:https";
-import { Readable } from "node:stream";
 
 const agents = {
   "http:": new http.Agent({ keepAlive: true }),
@@ -67,7 +66,7 @@ function send(target, method, headers, body, signal, redirects) {
         const bodiless = status === 204 || status === 205 || status === 304;
         if (bodiless) response.resume();
         resolve(
-          new Response(bodiless ? null : Readable.toWeb(response), {
+          new Response(bodiless ? null : bodyOf(response), {
             status,
             statusText: response.statusMessage,
             headers: answered,
@@ -77,5 +76,42 @@ function send(target, method, headers, body, signal, redirects) {
     );
     request.on("error", reject);
     request.end(body);
+  });
+}
+
+/**
+ * The response's bytes as a web stream, pushed as they arrive. Readable.toWeb would pull through
+ * a queue with backpressure, several promises a read; an SSE stream is small and the SDK reads it
+ * as fast as it comes, so each piece the socket gives is simply handed on.
+ * @param {import("node:http").IncomingMessage} response
+ * @returns {ReadableStream<Uint8Array>}
+ */
+function bodyOf(response) {
+  let ended = false;
+  return new ReadableStream({
+    start(controller) {
+      response.on("data", (chunk) => {
+        if (!ended) controller.enqueue(chunk);
+      });
+      response.once("end", () => {
+        ended = true;
+        controller.close();
+      });
+      response.once("error", (error) => {
+        if (ended) return;
+        ended = true;
+        controller.error(error);
+      });
+      // destroyed before its end without an error (the connection dropped): the body is cut short
+      response.once("close", () => {
+        if (ended) return;
+        ended = true;
+        controller.error(new Error("the response ended before its body was complete"));
+      });
+    },
+    cancel() {
+      ended = true;
+      response.destroy();
+    },
   });
 }

@@ -29,7 +29,7 @@ export type ChatCut = "aborted" | "timeout" | null;
 
 /** What one request's stream reports. */
 export type ChatEvent =
-  | { type: "chunk"; id: number; piece: string }
+  | { type: "chunk"; id: number; pieces: string[] }
   | { type: "done"; id: number; result: ChatResult; cut: ChatCut }
   | { type: "failed"; id: number; message: string; cut: ChatCut };
 
@@ -120,7 +120,10 @@ export class ChatThread {
   private deliver(event: ChatEvent): void {
     const call = this.inFlight.get(event.id);
     if (!call) return;
-    if (event.type === "chunk") return call.onChunk(event.piece);
+    if (event.type === "chunk") {
+      for (const piece of event.pieces) call.onChunk(piece);
+      return;
+    }
     this.inFlight.delete(event.id);
     if (event.type === "done") call.resolve({ ...event.result, cut: event.cut });
     else call.reject(new ChatFailure(event.message, event.cut));

@@ -49,6 +49,42 @@ function flush() {
   port.postMessage({ type: "batch", messages });
 }
 
+/**
+ * A stream's pieces after its first wait here, to leave together: with the stream's end (most
+ * tellings end within a few tens of milliseconds of their first piece) or once HOLD_MS have passed.
+ * The first piece leaves at once, for the table to see the story start; the rooms' thread holds
+ * later pieces back anyway to send them in fewer writes, so sending each on its own would only
+ * cost a message (a wake-up and a dispatch there) per token.
+ * @type {Map<number, string[]>}
+ */
+const held = new Map();
+const HOLD_MS = 40;
+let holdTimer = null;
+
+function piece(id, text, first) {
+  if (first) {
+    post({ type: "chunk", id, pieces: [text] });
+    return;
+  }
+  const pieces = held.get(id);
+  if (pieces) pieces.push(text);
+  else held.set(id, [text]);
+  holdTimer ??= setTimeout(releaseAll, HOLD_MS);
+}
+
+/** Posts what `id` holds, before its end: the pieces keep their order. */
+function release(id) {
+  const pieces = held.get(id);
+  if (!pieces) return;
+  held.delete(id);
+  post({ type: "chunk", id, pieces });
+}
+
+function releaseAll() {
+  holdTimer = null;
+  for (const id of [...held.keys()]) release(id);
+}
+
 port.postMessage({ type: "ready" });
 
 port.on("message", (message) => {
@@ -68,22 +104,26 @@ port.on("message", (message) => {
   }, timeoutMs);
   const cut = () => (call.timedOut ? "timeout" : call.controller.signal.aborted ? "aborted" : null);
   stream(id, request, call.controller.signal)
-    .then((result) => post({ type: "done", id, result, cut: cut() }))
-    .catch((error) =>
+    .then((result) => {
+      release(id);
+      post({ type: "done", id, result, cut: cut() });
+    })
+    .catch((error) => {
+      release(id);
       post({
         type: "failed",
         id,
         message: error instanceof Error ? error.message : String(error),
         cut: cut() ?? (error instanceof OpenAI.APIConnectionTimeoutError ? "timeout" : null),
-      }),
-    )
+      });
+    })
     .finally(() => {
       clearTimeout(deadline);
       running.delete(id);
     });
 });
 
-/** One completion, each piece of prose posted as it arrives; ends quietly when `signal` aborts. */
+/** One completion, its pieces of prose posted as they arrive (see `held`); ends quietly when `signal` aborts. */
 async function stream(id, request, signal) {
   const completion = await client.chat.completions.create(
     {
@@ -105,10 +145,10 @@ async function stream(id, request, signal) {
     model ??= chunk.model || null;
     if (chunk.usage)
       tokens = { prompt: chunk.usage.prompt_tokens, completion: chunk.usage.completion_tokens };
-    const piece = chunk.choices[0]?.delta?.content;
-    if (!piece) continue;
-    text += piece;
-    post({ type: "chunk", id, piece });
+    const content = chunk.choices[0]?.delta?.content;
+    if (!content) continue;
+    piece(id, content, text === "");
+    text += content;
   }
   return { text, model, tokens };
 }

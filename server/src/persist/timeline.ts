@@ -394,16 +394,13 @@ export class TimelineReader {
     const written = new Set<string>();
     await this.db.transaction(async (tx) => {
       for (const [segmentId, list] of bySegment) {
-        const values = sql.join(
-          list.map(
-            ({ position, narration }) => sql`(${position}::integer, ${JSON.stringify(narration)}::json)`,
-          ),
-          sql`, `,
-        );
+        // the group as one JSON parameter: a statement of the same text whatever its size, and
+        // no placeholder per record to build and bind
+        const values = JSON.stringify(list);
         const positions = list.map(({ position }) => position);
         const updated = await tx.execute(sql`
           update ${turns} set narration = v.narration
-          from (values ${values}) as v(position, narration)
+          from json_to_recordset(${values}::json) as v(position integer, narration json)
           where ${turns.universeId} = ${segmentId} and ${turns.position} = v.position and ${turns.narration} is null
           returning ${turns.position}`);
         const took = rowsOf<{ position: number }>(updated);

@@ -10,11 +10,12 @@ const piece = (position: number, chunk: string, done = false): NarrationMessage 
 });
 
 /** An output whose deliveries are recorded: each one an audience and the chunks it carried. */
-function recorded(lingerMs?: number) {
+function recorded(lingerMs?: number, firstLingerMs?: number) {
   const deliveries: Array<[Audience, string[]]> = [];
   const output = new NarrationOutput(
     (messages, audience) => deliveries.push([audience, messages.map((m) => `${m.position}:${m.chunk}`)]),
     lingerMs,
+    firstLingerMs,
   );
   return { output, deliveries };
 }
@@ -22,12 +23,32 @@ function recorded(lingerMs?: number) {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("NarrationOutput", () => {
-  it("sends a telling's first piece at once, after the pieces waiting before it", () => {
-    const { output, deliveries } = recorded(60_000);
+  it("with no first linger, sends a telling's first piece at once, after the pieces waiting before it", () => {
+    const { output, deliveries } = recorded(60_000, 0);
     output.push(piece(1, "end of one", true), "table", false);
     expect(deliveries).toEqual([]);
     output.push(piece(2, "start of two"), "table", true);
     expect(deliveries).toEqual([["table", ["1:end of one", "2:start of two"]]]);
+    expect(output.size).toBe(0);
+  });
+
+  it("keeps a telling's first piece for the room's next write, or its shorter linger, with what waits before it", async () => {
+    const { output, deliveries } = recorded(60_000, 20);
+    output.push(piece(1, "end of one", true), "table", false);
+    output.push(piece(2, "start of two"), "table", true);
+    expect(deliveries).toEqual([]);
+    output.flush();
+    expect(deliveries).toEqual([["table", ["1:end of one", "2:start of two"]]]);
+    // no write comes: the first piece leaves after its own linger, not the others' minute
+    output.push(piece(3, "later"), "table", false);
+    output.push(piece(4, "start of four"), "table", true);
+    await sleep(5);
+    expect(deliveries).toHaveLength(1);
+    await sleep(60);
+    expect(deliveries).toEqual([
+      ["table", ["1:end of one", "2:start of two"]],
+      ["table", ["3:later", "4:start of four"]],
+    ]);
     expect(output.size).toBe(0);
   });
 

@@ -45,10 +45,10 @@ export function estimateTokens(text: string): number {
 
 export function buildNarrationPrompt(input: NarrationPromptInput): NarrationPrompt {
   const budget = input.budgetTokens ?? DEFAULT_PROMPT_BUDGET;
-  const turn = viewTurn(input.turn, input.audience);
+  const turn = seenTurn(input.turn, input.audience);
   const previous = input.previous
     .filter((t) => t.position < turn.position && t.status === "applied")
-    .map((t) => viewTurn(t, input.audience))
+    .map((t) => seenTurn(t, input.audience))
     .filter((t) => t.events.length > 0)
     .slice(-(input.lastTurns ?? DEFAULT_LAST_TURNS));
   const state = viewState(promptSlice(input.state, [turn, ...previous], input.audience), input.audience);
@@ -88,6 +88,15 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
       { role: "user", content: user },
     ]),
   };
+}
+
+/**
+ * A turn as the audience may see it, without its deltas: a prompt tells a turn by its input and
+ * events, and deltas, which carry what each change replaced, would be most of what redacting it
+ * costs.
+ */
+function seenTurn(turn: Turn, audience: Viewer): Turn {
+  return viewTurn({ ...turn, deltas: [] }, audience);
 }
 
 /**
