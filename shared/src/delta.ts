@@ -47,6 +47,9 @@ export class DeltaError extends Error {
   }
 }
 
+/** Text holding one of FORBIDDEN_KEYS (as a token or inside one). */
+const FORBIDDEN_NAME = new RegExp([...FORBIDDEN_KEYS].join("|"));
+
 export function parsePointer(path: string): string[] {
   if (path === "" || path[0] !== "/") throw new TypeError(`not a JSON Pointer to a member: "${path}"`);
   const tokens = path.slice(1).split("/");
@@ -55,7 +58,16 @@ export function parsePointer(path: string): string[] {
 
 /** Why a pointer may not address a member of the state, or null. */
 function pointerProblem(path: string): string | null {
-  const tokens = path.startsWith("/") ? parsePointer(path) : [];
+  if (!path.startsWith("/")) return null;
+  // Every delta of every turn read or imported comes through here: a pointer with no escape and
+  // no forbidden name anywhere in its text (the usual one) is checked where it stands, its tokens
+  // counted by their slashes, none of them split out.
+  if (!path.includes("~") && !FORBIDDEN_NAME.test(path)) {
+    let tokens = 0;
+    for (let at = 0; at !== -1; at = path.indexOf("/", at + 1)) tokens += 1;
+    return tokens > POINTER_TOKENS_MAX ? `a path has at most ${POINTER_TOKENS_MAX} tokens` : null;
+  }
+  const tokens = parsePointer(path);
   if (tokens.length > POINTER_TOKENS_MAX) return `a path has at most ${POINTER_TOKENS_MAX} tokens`;
   const forbidden = tokens.find((token) => FORBIDDEN_KEYS.has(token));
   return forbidden === undefined ? null : `"${forbidden}" is not a member name`;

@@ -55,12 +55,17 @@ describe("the JSON-value rule", () => {
     expect(deltaSchema.safeParse({ op: "set", path: "/canon/facts/f/value", value: { n: 1 } }).success).toBe(
       true,
     );
+    // at the limit of tokens, and names that only hold a forbidden one, pass
+    for (const path of [`/canon${"/x".repeat(23)}`, "/canon/facts/prototypes/value", "/canon/facts/a~1b/~0c"])
+      expect(deltaSchema.safeParse({ op: "set", path, value: 1 }).success, path).toBe(true);
     for (const delta of [
       { op: "set", path: "/canon/facts/f/value", value: Number.NaN },
       { op: "increment", path: "/world/factions/f/standing", value: Infinity },
       { op: "set", path: "/canon/facts/f/value/constructor", value: 1 },
       { op: "set", path: "/canon/facts/f/value/__proto__", value: 1 },
       { op: "set", path: `/canon${"/x".repeat(30)}`, value: 1 },
+      { op: "set", path: `/canon${"/x".repeat(24)}`, value: 1 },
+      { op: "set", path: "/canon/facts/f/value/constructor/x", value: 1 },
     ])
       expect(deltaSchema.safeParse(delta).success, JSON.stringify(delta.path)).toBe(false);
   });
