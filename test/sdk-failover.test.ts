@@ -144,6 +144,16 @@ describe("SDK: a connection lost to a process that still runs", () => {
       after.turn.position,
     ]);
     expect(beaSession.turns.map((turn) => turn.position)).toEqual(expect.arrayContaining(heard));
+    // their prose was told while she was away: she has it as recorded, read with the turns
+    for (const position of [away[0]!, away.at(-1)!]) {
+      const told = await Promise.race([
+        beaSession.narrationText(position),
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 5_000)),
+      ]);
+      expect(told, `the narration of turn ${position}`).toBe(
+        (await bea.client.turn(table.universeId, position)).narration?.text,
+      );
+    }
     await Promise.all([alexSession.leave(), beaSession.leave()]);
   });
 });

@@ -231,6 +231,7 @@ export class UniverseSession {
       // A turn broadcast while this member was being admitted may have arrived first.
       const known = new Set(this.turns.map((turn) => turn.position));
       const earlier = recent.filter((turn) => !known.has(turn.position));
+      for (const turn of earlier) this.seedTelling(turn);
       this.turns.unshift(...earlier);
       this.turns.sort((a, b) => a.position - b.position);
       this.trim();
@@ -415,6 +416,18 @@ export class UniverseSession {
     return told;
   }
 
+  /**
+   * A turn that arrives with its narration recorded (told while this session had no seat, or
+   * before it joined): its latest telling is known without a message.
+   */
+  private seedTelling(turn: Turn): void {
+    if (!turn.narration) return;
+    const told = this.telling(turn.position);
+    if (told.text !== null || told.length > 0) return;
+    told.text = turn.narration.retellings?.at(-1)?.text ?? turn.narration.text;
+    this.wakeTelling(told);
+  }
+
   private wakeTelling(told: Telling): void {
     for (const wake of told.wake.splice(0)) wake();
   }
@@ -506,6 +519,7 @@ export class UniverseSession {
 
   private addTurn(turn: Turn): void {
     this.lastPosition = Math.max(this.lastPosition, turn.position);
+    this.seedTelling(turn);
     if (turn.kind === "undo") {
       const target = (turn.input as { targetPosition?: unknown }).targetPosition;
       const undone = this.turns.find((known) => known.position === target);
