@@ -155,6 +155,48 @@ for (const mode of modes()) {
       await dara!.leave();
     });
 
+    it("keeps a recorded telling whole when its late pieces arrive after the room's recent turns", async () => {
+      const table = await setTable(server.url, ["Esk"]);
+      const [esk] = await joinAll(table);
+      const result = await esk!.act(overcome(table.players[0]!.characterId, "rows against the tide"));
+      if (!result.ok) throw new Error(result.rejection.message);
+      const { position } = result.turn;
+      const { text } = (await recorded(table.gm, table.universeId, position)).narration!;
+      // a second tab: its `recent` carries the turn with its record
+      const tab = await table.players[0]!.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: table.players[0]!.runId,
+      });
+      await waitFor(() => tab.narrationSoFar(position) !== null, 5_000, "the recorded telling");
+      // what a member hears when `recent` overtakes the end of the telling it records: the room's
+      // last pieces of that same telling, delivered as the server sends them
+      const deliver = (message: NarrationMessage) =>
+        (tab.room as unknown as { dispatchMessage(type: string, message: unknown): void }).dispatchMessage(
+          "narration",
+          message,
+        );
+      const piece = text.slice(5, 12);
+      deliver({ position, at: 5, chunk: piece, done: false });
+      deliver({ position, at: 12, chunk: "", done: true, narrator: "template", fallback: null });
+      expect(tab.narrationSoFar(position)).toEqual({ text, done: true });
+      const yielded: string[] = [];
+      for await (const chunk of tab.narrationOf(position)) yielded.push(chunk);
+      expect(yielded.join("")).toBe(text);
+      // a piece that disagrees with the record is another telling, whose `done` says what it is
+      deliver({ position, at: 3, chunk: "!!", done: false });
+      deliver({
+        position,
+        at: 5,
+        chunk: "",
+        done: true,
+        text: "Told again!!",
+        narrator: "template",
+        fallback: null,
+      });
+      expect(await tab.narrationText(position)).toBe("Told again!!");
+      await Promise.all([tab.leave(), esk!.leave()]);
+    });
+
     it("tells a hidden roll to game masters alone", async () => {
       const table = await setTable(server.url, ["Cai"]);
       const [cai] = await joinAll(table);

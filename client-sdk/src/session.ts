@@ -69,6 +69,18 @@ interface Telling {
   wake: Array<() => void>;
 }
 
+/**
+ * Whether a message is part of the telling this session already holds whole from its recorded turn
+ * (seeded, no pieces): the room's `recent` can overtake the last pieces of a telling, which then
+ * arrive late. Such a message says nothing new; one that disagrees with the record starts a telling.
+ */
+function agreesWithRecord(told: Telling, message: NarrationMessage): boolean {
+  if (told.text === null || told.length > 0 || message.at === undefined) return false;
+  if (message.chunk && told.text.slice(message.at, message.at + message.chunk.length) !== message.chunk)
+    return false;
+  return !message.done || message.text === undefined || message.text === told.text;
+}
+
 /** How many times, how often, a telling with lost pieces asks for its record over HTTP. */
 const RECORD_READS = 20;
 const RECORD_READ_EVERY_MS = 500;
@@ -389,19 +401,28 @@ export class UniverseSession {
 
   private onNarration(message: NarrationMessage): void {
     const told = this.telling(message.position);
-    if (message.at === 0 && (told.length > 0 || told.text !== null)) {
-      // a new telling of the position: a GM's retelling, or the next process's after a crash
-      Object.assign(told, { chunks: [], length: 0, gap: false, text: null, generation: told.generation + 1 });
-    } else if (message.at !== undefined && message.at !== told.length) told.gap = true;
-    if (message.chunk) {
-      told.chunks.push(message.chunk);
-      told.length += message.chunk.length;
+    if (!agreesWithRecord(told, message)) {
+      if (told.text !== null || (message.at === 0 && told.length > 0)) {
+        // a new telling of the position: a GM's retelling, or the next process's after a crash
+        Object.assign(told, {
+          chunks: [],
+          length: 0,
+          gap: false,
+          text: null,
+          generation: told.generation + 1,
+        });
+      }
+      if (message.at !== undefined && message.at !== told.length) told.gap = true;
+      if (message.chunk) {
+        told.chunks.push(message.chunk);
+        told.length += message.chunk.length;
+      }
+      if (message.done) {
+        if (message.text !== undefined || !told.gap) told.text = message.text ?? told.chunks.join("");
+        else this.readRecorded(message.position, told, told.generation);
+      }
+      this.wakeTelling(told);
     }
-    if (message.done) {
-      if (message.text !== undefined || !told.gap) told.text = message.text ?? told.chunks.join("");
-      else this.readRecorded(message.position, told, told.generation);
-    }
-    this.wakeTelling(told);
     this.emit("narration", message);
   }
 
