@@ -98,13 +98,18 @@ export class DrizzleTurnStore extends Records implements TurnStore {
 
   async appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }> {
     const appended = await appendTurns(this.db, this.driver, universeId, batch);
-    this.search.notify([universeId]);
+    this.search.notify([{ universeId, head: appended.head }]);
     return appended;
   }
 
   async appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]> {
     const outcomes = await appendMany(this.db, this.driver, requests);
-    this.search.notify(requests.filter((_, i) => outcomes[i]!.ok).map((request) => request.universeId));
+    this.search.notify(
+      requests.flatMap(({ universeId }, i) => {
+        const outcome = outcomes[i]!;
+        return outcome.ok ? [{ universeId, head: outcome.head }] : [];
+      }),
+    );
     return outcomes;
   }
 

@@ -137,6 +137,50 @@ describe.skipIf(!databaseUrl)("postgres", () => {
   describeSearchBehindTheLog("postgres", (options) => createTurnStore({ databaseUrl, ...options }));
 });
 
+describe("the indexer passes over a universe only when a block is whole", () => {
+  it("pglite: appends that leave the head inside the marked block make no statement", async () => {
+    const opened = await openDatabase({ inMemory: true });
+    let statements = 0;
+    const counted = new Proxy(opened.db, {
+      get(target, key, receiver) {
+        const value: unknown = Reflect.get(target, key, receiver);
+        if (key !== "execute" || typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          statements += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const store = new DrizzleTurnStore(opened.driver, counted, () => opened.close(), undefined, IDLE);
+    const passOver = async () => {
+      statements = 0;
+      await store.settleSearchIndex();
+      return statements;
+    };
+    const append = async (built: { id: string; campaign: { next(): Turn } }, head: number, count: number) => {
+      const turns = Array.from({ length: count }, () => built.campaign.next());
+      await store.appendTurns(built.id, { expectedHead: head, turns });
+    };
+    try {
+      // given a universe of 40 turns indexed through its first block
+      const built = await buildUniverse(store, { turns: 40, batch: 10, snapshotEvery: 0 });
+      expect(await passOver()).toBe(1);
+      expect(await store.searchIndexedThrough(built.id)).toBe(32);
+      // when appends bring the head to 60, still inside the block after the mark
+      await append(built, 40, 10);
+      await append(built, 50, 10);
+      // then the indexer makes no statement
+      expect(await passOver()).toBe(0);
+      // and once the head passes that block, one pass indexes it
+      await append(built, 60, 10);
+      expect(await passOver()).toBe(1);
+      expect(await store.searchIndexedThrough(built.id)).toBe(64);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("a restart leaves no turn unindexed", () => {
   it("pglite on disk: the next store started with catchUp indexes what the last one left", async () => {
     const dataDir = join(scratch, `restart-${randomUUID()}`);

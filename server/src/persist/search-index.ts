@@ -39,11 +39,15 @@ export interface SearchIndexOptions {
 const blockDocument = (text: SQL) => sql`strip(to_tsvector('english'::regconfig, ${text}))`;
 
 /**
- * The next whole blocks of a universe past its mark, up to its head, indexed; how many positions
- * that covered (0: nothing left but the head's unfinished block). A block's document is merged
- * into one a narration wrote first (reindexTurns), never replaced.
+ * The next whole blocks of a universe past its mark, up to its head, indexed: how many positions
+ * that covered (0: nothing left but the head's unfinished block) and the mark after it. A block's
+ * document is merged into one a narration wrote first (reindexTurns), never replaced.
  */
-export async function indexNext(db: Db, universeId: string, limit = BATCH): Promise<number> {
+export async function indexNext(
+  db: Db,
+  universeId: string,
+  limit = BATCH,
+): Promise<{ covered: number; through: number }> {
   const result = await db.execute(sql`
     with mark as (
       select coalesce((select ${searchProgress.indexedThrough} from ${searchProgress} where ${searchProgress.universeId} = ${universeId}), 0) as through
@@ -65,9 +69,13 @@ export async function indexNext(db: Db, universeId: string, limit = BATCH): Prom
       select ${universeId}, upto from span where upto > through
       on conflict (universe_id) do update set indexed_through = greatest(${searchProgress.indexedThrough}, excluded.indexed_through)
     )
-    select greatest(upto - through, 0)::integer as covered from span`);
-  return Number(rowsOf<{ covered: number }>(result)[0]?.covered ?? 0);
+    select greatest(upto - through, 0)::integer as covered, greatest(upto, through)::integer as through from span`);
+  const row = rowsOf<{ covered: number; through: number }>(result)[0];
+  return { covered: Number(row?.covered ?? 0), through: Number(row?.through ?? 0) };
 }
+
+/** The last position of a head's last whole block: what the indexer can cover at that head. */
+const wholeBlocks = (head: number) => Math.floor(head / SEARCH_BLOCK) * SEARCH_BLOCK;
 
 /**
  * Merges the narrations just written on these turns into their blocks' documents, whatever the
@@ -132,6 +140,13 @@ export function searchCondition(universeId: string, after: number, through: numb
  */
 export class SearchIndexer {
   private readonly due = new Set<string>();
+  /**
+   * Each universe's mark as this process's last pass left it. An append that leaves the head
+   * inside the block the mark stops at has nothing to index, and a pass over it would still cost
+   * the database a statement: at a busy table most group commits add a few turns per universe,
+   * far less than a block. A mark moved since by another process only makes a pass find less.
+   */
+  private readonly marks = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private pass: Promise<void> | null = null;
   private closed = false;
@@ -150,8 +165,19 @@ export class SearchIndexer {
     if (this.catchingUp) void this.start();
   }
 
-  notify(universeIds: Iterable<string>): void {
-    for (const id of universeIds) this.due.add(id);
+  /**
+   * The universes appended to, each with its head after the append when it is known (an import's
+   * commit is not): a universe whose head has not passed its mark's block is left until one has.
+   */
+  notify(appended: Iterable<string | { universeId: string; head: number }>): void {
+    for (const item of appended) {
+      if (typeof item === "string") {
+        this.due.add(item);
+        continue;
+      }
+      const mark = this.marks.get(item.universeId);
+      if (mark === undefined || wholeBlocks(item.head) > mark) this.due.add(item.universeId);
+    }
     this.schedule();
   }
 
@@ -206,7 +232,11 @@ export class SearchIndexer {
       if (this.closed) return;
       this.due.delete(id);
       try {
-        while ((await indexNext(this.db, id)) === BATCH && !this.closed);
+        for (;;) {
+          const { covered, through } = await indexNext(this.db, id);
+          this.marks.set(id, through);
+          if (covered !== BATCH || this.closed) break;
+        }
       } catch {
         this.due.add(id);
         return this.retryLater();

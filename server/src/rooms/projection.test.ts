@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { evolve, type Turn, type UniverseState } from "@loom/shared";
+import { evolve, SPECTATOR, type Turn, type UniverseState } from "@loom/shared";
 import { simulateCampaign } from "@loom/shared/testing";
-import { syncAspect, syncScene, syncSceneFields, touched } from "./projection.ts";
+import { memberTurn, syncAspect, syncScene, syncSceneFields, touched } from "./projection.ts";
 import { UniverseRoomState } from "./room-state.ts";
 
 const turn = (paths: string[]): Turn =>
@@ -52,5 +52,25 @@ describe("projection of the scene", () => {
     // the campaign exercised what is compared: aspects came and went, scenes changed
     expect(aspectTurns).toBeGreaterThan(20);
     expect(campaign.turns.some((t) => touched(t).wholeScene)).toBe(true);
+  });
+});
+
+describe("a member's turn", () => {
+  it("leaves out the deltas and the command's connection key, and keeps its sequence number", () => {
+    // given an action as the authority records it, with the key a resent command is known by
+    const input = { kind: "custom", characterId: "c1", text: "waves", clientKey: "p1:r1", seq: 7 };
+    const recorded = {
+      position: 3,
+      input,
+      events: [],
+      resolution: null,
+      deltas: [{ op: "set", path: "/x", value: 1 }],
+    };
+    // when it is viewed for a member
+    const viewed = memberTurn(recorded as unknown as Turn, SPECTATOR);
+    // then the key and the deltas are not in it, the rest of the input is, and the record is untouched
+    expect(viewed.input).toEqual({ kind: "custom", characterId: "c1", text: "waves", seq: 7 });
+    expect(viewed.deltas).toEqual([]);
+    expect(recorded.input.clientKey).toBe("p1:r1");
   });
 });

@@ -115,10 +115,20 @@ function unescapeToken(token: string): string {
 
 /**
  * A turn as players and spectators receive it live: what `viewer` may see of it (visibility.ts),
- * without its deltas. Their view of the state arrives as the synced room state; the deltas (with
- * their `prev` values) are what a GM works with. Every member decodes every turn, so what they
- * do not need is left out. The HTTP timeline serves viewed turns with their deltas.
+ * without its deltas and without the connection key of its command. Their view of the state
+ * arrives as the synced room state; the deltas (with their `prev` values) are what a GM works
+ * with. The input's `clientKey` (player and run ids, which the turn names anyway) is how the
+ * server recognises a resent command, with `seq`; no member reads it, and it is a tenth of an
+ * action's bytes (`seq` stays: an actor finds its own turn among the broadcasts by it). Every
+ * member decodes every turn, so what they do not need is left out. The HTTP timeline serves
+ * viewed turns with their deltas.
  */
 export function memberTurn(turn: Turn, viewer: Viewer): Turn {
-  return viewTurn({ ...turn, deltas: [] }, viewer);
+  return viewTurn({ ...turn, input: withoutClientKey(turn.input), deltas: [] }, viewer);
+}
+
+function withoutClientKey(input: Turn["input"]): Turn["input"] {
+  if (!("clientKey" in input)) return input;
+  const { clientKey: _key, ...rest } = input;
+  return rest;
 }

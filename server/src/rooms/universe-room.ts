@@ -1,4 +1,12 @@
-import { ErrorCode, Room, ServerError, type Client, type AuthContext } from "@colyseus/core";
+import {
+  ErrorCode,
+  getMessageBytes,
+  Protocol,
+  Room,
+  ServerError,
+  type Client,
+  type AuthContext,
+} from "@colyseus/core";
 import { StateView } from "@colyseus/schema";
 import {
   actMessageSchema,
@@ -595,13 +603,16 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.announced = { durableThrough, persistedThrough };
     this.markDurable();
     // Only to members waiting on a mark for a turn of theirs; everyone else reads the marks in the
-    // synced state. At a busy table that is a few members a tick instead of every one.
+    // synced state. At a busy table that is a few members a tick instead of every one. Every one of
+    // them gets the same bytes, encoded once (a `send` per member would encode the marks again).
     const marks = { durableThrough, persistedThrough };
+    let bytes: Uint8Array | undefined;
     for (const client of this.clients) {
       const member = memberOf(client);
       if (!member || member.awaitingMarks === 0) continue;
       outputBatch.hold(client);
-      client.send(ServerMessage.Durable, marks);
+      bytes ??= getMessageBytes.raw(Protocol.ROOM_DATA, ServerMessage.Durable, marks);
+      client.enqueueRaw(bytes);
       if (persistedThrough >= member.awaitingMarks) member.awaitingMarks = 0;
     }
   }

@@ -1,5 +1,7 @@
 import {
-  canonicalWithChecksum,
+  CanonicalTexts,
+  checksumOfJson,
+  freezeShared,
   decide,
   DeltaError,
   diceFor,
@@ -128,6 +130,8 @@ export class UniverseAuthority {
   private readonly awaiting = new Map<string, Promise<SubmitResult>>();
   private idleWaiters: Array<() => void> = [];
   private readonly ledger = new SeqLedger();
+  /** The canonical text of containers already written into a snapshot (see snapshotOf). */
+  private readonly snapshotTexts = new CanonicalTexts();
   private readonly persister: Persister;
   private fenced: Error | null = null;
   private recent: Turn[] = [];
@@ -864,14 +868,21 @@ export class UniverseAuthority {
     }
   }
 
-  /** The snapshot as the store writes it: the canonical JSON its checksum is taken of. */
+  /**
+   * The snapshot as the store writes it: the canonical JSON its checksum is taken of. States
+   * follow one another by copy on write (evolve), so two snapshots a hundred turns apart share
+   * most of their containers: their text is kept (`CanonicalTexts`) and only what changed is
+   * written again. The state is frozen first, so a container whose text is kept can never change
+   * under it; an attempt to change one in place throws instead of writing a stale snapshot.
+   */
   private snapshotOf(
     position: number,
     state: UniverseState,
     reason: SnapshotReason,
     createdAt: string,
   ): EncodedSnapshot {
-    const { json, checksum } = canonicalWithChecksum(state);
+    const json = this.snapshotTexts.json(freezeShared(state));
+    const checksum = checksumOfJson(json);
     return { universeId: this.universe.id, position, stateJson: json, checksum, reason, createdAt };
   }
 
