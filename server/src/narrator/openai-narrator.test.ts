@@ -96,6 +96,9 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
     const error = await subject.narrate(request([])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NarratorError);
     expect((error as NarratorError).reason).toBe("error");
+    // the status and the endpoint's own words, read from the error's body
+    expect((error as NarratorError).message).toContain("500");
+    expect((error as NarratorError).message).toContain("scripted failure");
     expect(endpoint!.requests).toHaveLength(2);
   });
 
