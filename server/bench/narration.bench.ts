@@ -243,7 +243,8 @@ function perAct<T>(
 }
 
 export default async function narrationBench(): Promise<Record<string, unknown>> {
-  const base = loadConfig({}).narrator;
+  // the defaults, but for the chat thread's niceness, which LOOM_NARRATOR_THREAD_NICE may set to compare
+  const base = loadConfig({ LOOM_NARRATOR_THREAD_NICE: process.env.LOOM_NARRATOR_THREAD_NICE }).narrator;
   const endpoint = await startEndpoint();
   // one server at a time: Colyseus's matchmaker is one per process
   const narrators: NarratorConfig[] = [
@@ -279,6 +280,7 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
       endpoint_and_players_nice: ELSEWHERE_NICE,
       endpoint_latency_ms: 300,
       warmup_s: WARMUP_SECONDS,
+      chat_thread_nice: base.threadNice,
       off_act_to_ack_p50_ms: p(off.latencies, 50),
       off_act_to_ack_p99_ms: p(off.latencies, 99),
       template_act_to_ack_p50_ms: p(template.latencies, 50),
