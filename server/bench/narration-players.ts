@@ -1,6 +1,6 @@
 // The players of the narration benchmark, in a process of their own: clients run on other
 // machines, so decoding every narration chunk for ten players must not share the server's event
-// loop. Argument: JSON { url, players, perPlayerPerSecond, seconds }. Prints one JSON line:
+// loop. Argument: JSON { url, players, perPlayerPerSecond, seconds, warmupSeconds }. Prints one JSON line:
 // act→ack latencies (ms), per position when the first player received its first narration chunk
 // (epoch milliseconds), and the CPU time this process used from the first act until the narrations
 // in flight were done (ms). Prints a line `{"ready":true}` once the table is set, before acting.
@@ -12,6 +12,8 @@ interface Plan {
   players: number;
   perPlayerPerSecond: number;
   seconds: number;
+  /** Acting at the same rate before the measured seconds, unmeasured: see narration.bench.ts. */
+  warmupSeconds: number;
 }
 
 const plan = JSON.parse(process.argv[2] ?? "{}") as Plan;
@@ -42,6 +44,35 @@ async function table(): Promise<Array<{ session: UniverseSession; characterId: s
 }
 
 const players = await table();
+const interval = 1_000 / plan.perPlayerPerSecond;
+let sprints = 0;
+
+/** Every player acts at the planned rate for `seconds`; the act→ack latencies of those acknowledged. */
+async function act(seconds: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const end = Date.now() + seconds * 1_000;
+  await Promise.all(
+    players.map(async (player, p) => {
+      await new Promise((r) => setTimeout(r, (p * interval) / players.length));
+      while (Date.now() < end) {
+        const sent = performance.now();
+        const result = await player.session.act({
+          kind: "action",
+          action: "overcome",
+          characterId: player.characterId,
+          skill: "Athletics",
+          opposition: 2,
+          description: `sprint ${sprints++}`,
+        });
+        if (result.ok) latencies.push(performance.now() - sent);
+        await new Promise((r) => setTimeout(r, Math.max(0, interval - (performance.now() - sent))));
+      }
+    }),
+  );
+  return latencies;
+}
+
+if (plan.warmupSeconds > 0) await act(plan.warmupSeconds);
 console.log(JSON.stringify({ ready: true }));
 const cpuBefore = process.cpuUsage();
 const callsBefore = syscalls();
@@ -49,28 +80,7 @@ const firstChunk = new Map<number, number>();
 players[0]!.session.on("narration", (message) => {
   if (message.chunk && !firstChunk.has(message.position)) firstChunk.set(message.position, now());
 });
-const latencies: number[] = [];
-const end = Date.now() + plan.seconds * 1_000;
-const interval = 1_000 / plan.perPlayerPerSecond;
-await Promise.all(
-  players.map(async (player, p) => {
-    let i = 0;
-    await new Promise((r) => setTimeout(r, (p * interval) / players.length));
-    while (Date.now() < end) {
-      const sent = performance.now();
-      const result = await player.session.act({
-        kind: "action",
-        action: "overcome",
-        characterId: player.characterId,
-        skill: "Athletics",
-        opposition: 2,
-        description: `sprint ${i++}`,
-      });
-      if (result.ok) latencies.push(performance.now() - sent);
-      await new Promise((r) => setTimeout(r, Math.max(0, interval - (performance.now() - sent))));
-    }
-  }),
-);
+const latencies = await act(plan.seconds);
 // the narrations still in flight finish before their first chunks are read
 await new Promise((r) => setTimeout(r, 1_000));
 const cpu = process.cpuUsage(cpuBefore);

@@ -21,6 +21,13 @@ import { spawnChatProcess, type ChatProcess } from "../src/narrator/testing/spaw
 const PLAYERS = 10;
 const PER_PLAYER_PER_SECOND = 20;
 const SECONDS = 5;
+/**
+ * Seconds of the same play before each phase's measured SECONDS, unmeasured. Every phase starts a
+ * server, and with the model a chat thread, afresh; a server runs for days, so its first
+ * thousand narrations (the chat thread's code still being compiled, by V8's helper threads, which
+ * run beside the rooms' thread) are not what a table lives with. 0 measures from a cold start.
+ */
+const WARMUP_SECONDS = Number(process.env.LOOM_BENCH_WARMUP_SECONDS ?? 3);
 /** Off, template and OpenAI-compatible take turns this many times, so drift on a shared machine falls on all three. */
 const ROUNDS = Number(process.env.LOOM_BENCH_ROUNDS ?? 3);
 /** The niceness of the processes that stand for other machines. */
@@ -69,8 +76,14 @@ function elsewhere(child: ChildProcess): void {
 }
 
 /** Ten players acting for SECONDS against `url`, from a process of their own (narration-players.ts). */
-async function play(url: string): Promise<Played> {
-  const plan = { url, players: PLAYERS, perPlayerPerSecond: PER_PLAYER_PER_SECOND, seconds: SECONDS };
+async function play(url: string, onReady: () => void = () => undefined): Promise<Played> {
+  const plan = {
+    url,
+    players: PLAYERS,
+    perPlayerPerSecond: PER_PLAYER_PER_SECOND,
+    seconds: SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
+  };
   const child = spawn(
     process.execPath,
     [
@@ -98,6 +111,7 @@ async function play(url: string): Promise<Played> {
       cpuFrom = process.cpuUsage();
       roomsFrom = roomsThreadCpuMs();
       writesFrom = syscalls().writes;
+      onReady();
     }
     if (serverCpuMs === 0 && cpuFrom !== null && out.includes('{"done":true}')) {
       const used = process.cpuUsage(cpuFrom);
@@ -179,11 +193,16 @@ const newPhase = (): Phase => ({
 /** One phase: a server with this narrator, the players acting on it; with an endpoint, the first chunks' delays too. */
 async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: Phase): Promise<void> {
   const server = await serve(narrator, 2598 + Number(process.env.LOOM_TEST_PORT_OFFSET ?? 0));
-  const asked = endpoint ? (await endpointLog(endpoint)).prompts.length : 0;
+  // what was asked and measured before the players' measured seconds (the table's setting, the warm-up)
+  let asked: Promise<number> = Promise.resolve(0);
+  let metrics: ReturnType<typeof readServerMetrics> = Promise.resolve(null);
   let played: Played;
   try {
-    const before = await readServerMetrics(server.url);
-    played = await play(server.url);
+    played = await play(server.url, () => {
+      metrics = readServerMetrics(server.url);
+      if (endpoint) asked = endpointLog(endpoint).then((log) => log.prompts.length);
+    });
+    const before = await metrics;
     const after = await readServerMetrics(server.url);
     if (before && after) {
       between(before.acts, after.acts).forEach(
@@ -203,8 +222,9 @@ async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: 
   if (!endpoint) return;
   const firstChunk = new Map(played.firstChunk);
   const log = await endpointLog(endpoint);
-  into.asked += log.prompts.length - asked;
-  for (let n = asked; n < log.prompts.length; n++) {
+  const from = await asked;
+  into.asked += log.prompts.length - from;
+  for (let n = from; n < log.prompts.length; n++) {
     const position = positionAsked(log.prompts[n]!);
     const written = log.written[n]?.[0];
     const received = position === null ? undefined : firstChunk.get(position);
@@ -223,7 +243,8 @@ function perAct<T>(
 }
 
 export default async function narrationBench(): Promise<Record<string, unknown>> {
-  const base = loadConfig({}).narrator;
+  // the defaults, but for the chat thread's niceness, which LOOM_NARRATOR_THREAD_NICE may set to compare
+  const base = loadConfig({ LOOM_NARRATOR_THREAD_NICE: process.env.LOOM_NARRATOR_THREAD_NICE }).narrator;
   const endpoint = await startEndpoint();
   // one server at a time: Colyseus's matchmaker is one per process
   const narrators: NarratorConfig[] = [
@@ -258,6 +279,8 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
       rate_actions_per_s: PLAYERS * PER_PLAYER_PER_SECOND,
       endpoint_and_players_nice: ELSEWHERE_NICE,
       endpoint_latency_ms: 300,
+      warmup_s: WARMUP_SECONDS,
+      chat_thread_nice: base.threadNice,
       off_act_to_ack_p50_ms: p(off.latencies, 50),
       off_act_to_ack_p99_ms: p(off.latencies, 99),
       template_act_to_ack_p50_ms: p(template.latencies, 50),

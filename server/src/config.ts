@@ -33,6 +33,8 @@ export interface NarratorConfig {
   temperature: number;
   /** The most the prompt may take, in estimated tokens. */
   promptBudget: number;
+  /** The niceness of the thread that talks to the model (Linux; 0–19). */
+  threadNice: number;
 }
 
 /** Everything the server reads from the environment, with the defaults a laptop needs. */
@@ -107,6 +109,12 @@ function positive(value: string | undefined, fallback: number, name: string): nu
   return parsed;
 }
 
+function niceness(value: string | undefined, fallback: number, name: string): number {
+  const parsed = int(value, fallback, name);
+  if (parsed > 19) throw new Error(`${name} must be between 0 and 19, got "${value}"`);
+  return parsed;
+}
+
 function limit(value: string | undefined, fallback: RateLimit, name: string): RateLimit | null {
   if (value === undefined || value === "") return fallback;
   if (value === "0" || value === "off") return null;
@@ -156,6 +164,7 @@ function narratorConfig(env: NodeJS.ProcessEnv): NarratorConfig {
     maxTokens: positive(env.LOOM_NARRATOR_MAX_TOKENS, 300, "LOOM_NARRATOR_MAX_TOKENS"),
     temperature,
     promptBudget: positive(env.LOOM_NARRATOR_PROMPT_TOKENS, 2_000, "LOOM_NARRATOR_PROMPT_TOKENS"),
+    threadNice: niceness(env.LOOM_NARRATOR_THREAD_NICE, 19, "LOOM_NARRATOR_THREAD_NICE"),
   };
 }
 

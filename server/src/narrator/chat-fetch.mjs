@@ -1,8 +1,9 @@
 // The `fetch` the chat thread gives the OpenAI SDK (its `fetch` option): a request through
-// node:http(s) with connections kept alive, answered with a standard Response. Node's built-in
-// fetch (undici) builds a WHATWG Request, streams the body from an iterable and runs the fetch
-// algorithm's bookkeeping for every request; at a narration per turn that was most of the chat
-// thread's CPU, on a machine whose cores the thread that acknowledges turns needs.
+// node:http(s) with connections kept alive, answered with what the SDK reads of a Response (see
+// ChatResponse). Node's built-in fetch (undici) builds a WHATWG Request, streams the body from an
+// iterable and runs the fetch algorithm's bookkeeping for every request; at a narration per turn
+// that was most of the chat thread's CPU, on a machine whose cores the thread that acknowledges
+// turns needs.
 import http from "node:http";
 import https from "node:https";
 
@@ -21,12 +22,14 @@ const MAX_REDIRECTS = 5;
  * other redirects included, goes to the SDK as it is, which reports a status it did not expect.
  * @param {string | URL} url
  * @param {{ method?: string, headers?: HeadersInit, body?: string | Uint8Array | null, signal?: AbortSignal }} [init]
- * @returns {Promise<Response>}
+ * @returns {Promise<ChatResponse>}
  */
 export function chatFetch(url, init = {}) {
   /** @type {Record<string, string>} */
   const headers = {};
-  new Headers(init.headers).forEach((value, key) => (headers[key] = value));
+  // the SDK gives a Headers already: read it rather than copy it into another
+  const given = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+  given.forEach((value, key) => (headers[key] = value));
   const body = init.body ?? undefined;
   if (body !== undefined && headers["content-length"] === undefined)
     headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength);
@@ -40,7 +43,7 @@ export function chatFetch(url, init = {}) {
  * @param {string | Uint8Array | undefined} body
  * @param {AbortSignal | undefined} signal
  * @param {number} redirects
- * @returns {Promise<Response>}
+ * @returns {Promise<ChatResponse>}
  */
 function send(target, method, headers, body, signal, redirects) {
   return new Promise((resolve, reject) => {
@@ -59,19 +62,10 @@ function send(target, method, headers, body, signal, redirects) {
           resolve(send(next, method, onward, body, signal, redirects - 1));
           return;
         }
-        const answered = new Headers();
-        for (const [key, value] of Object.entries(response.headers))
-          if (value !== undefined) answered.set(key, Array.isArray(value) ? value.join(", ") : value);
-        // a Response of these statuses may not have a body
+        // a response of these statuses has no body
         const bodiless = status === 204 || status === 205 || status === 304;
         if (bodiless) response.resume();
-        resolve(
-          new Response(bodiless ? null : bodyOf(response), {
-            status,
-            statusText: response.statusMessage,
-            headers: answered,
-          }),
-        );
+        resolve(new ChatResponse(response, status, bodiless ? null : bodyOf(response), target.href));
       },
     );
     request.on("error", reject);
@@ -80,38 +74,162 @@ function send(target, method, headers, body, signal, redirects) {
 }
 
 /**
- * The response's bytes as a web stream, pushed as they arrive. Readable.toWeb would pull through
- * a queue with backpressure, several promises a read; an SSE stream is small and the SDK reads it
- * as fast as it comes, so each piece the socket gives is simply handed on.
+ * What the SDK reads of a response to its own fetch: status, headers, a body it iterates (it takes
+ * an async iterable as readily as a web stream) and, for an error, the body's text. A WHATWG
+ * Response, its Headers and a ReadableStream cost the chat thread a good share of its work and
+ * allocations per narration, for a stream the SDK reads once, front to back.
+ */
+class ChatResponse {
+  /**
+   * @param {import("node:http").IncomingMessage} message
+   * @param {number} status
+   * @param {ChatBody | null} body
+   * @param {string} url
+   */
+  constructor(message, status, body, url) {
+    this.status = status;
+    this.statusText = message.statusMessage ?? "";
+    this.ok = status >= 200 && status < 300;
+    this.url = url;
+    this.redirected = false;
+    this.headers = new ChatHeaders(message.headers);
+    this.body = body;
+    this.bodyUsed = false;
+  }
+
+  async text() {
+    this.bodyUsed = true;
+    if (!this.body) return "";
+    const decoder = new TextDecoder();
+    let text = "";
+    for await (const bytes of this.body) text += decoder.decode(bytes, { stream: true });
+    return text + decoder.decode();
+  }
+
+  async json() {
+    return JSON.parse(await this.text());
+  }
+}
+
+/**
+ * A response's headers as the SDK asks for them (get, has, entries, iteration), over the names
+ * Node parsed, already in lower case. Its own properties are the headers themselves, which is
+ * what the SDK's request logging lists of an object that is not a WHATWG Headers.
+ */
+class ChatHeaders {
+  /** @param {import("node:http").IncomingHttpHeaders} parsed */
+  constructor(parsed) {
+    for (const name in parsed) {
+      const value = parsed[name];
+      if (value !== undefined) this[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
+  }
+
+  /** @param {string} name */
+  get(name) {
+    const key = name.toLowerCase();
+    return Object.hasOwn(this, key) ? this[key] : null;
+  }
+
+  /** @param {string} name */
+  has(name) {
+    return Object.hasOwn(this, name.toLowerCase());
+  }
+
+  /** @param {(value: string, name: string, headers: ChatHeaders) => void} visit */
+  forEach(visit) {
+    for (const [name, value] of this.entries()) visit(value, name, this);
+  }
+
+  *entries() {
+    for (const name of Object.keys(this).sort()) yield [name, this[name]];
+  }
+
+  *keys() {
+    for (const [name] of this.entries()) yield name;
+  }
+
+  *values() {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+}
+
+/**
+ * A response's bytes, pushed as the socket gives them and read by one consumer through async
+ * iteration; `return()` (the SDK's cancel) destroys the response. A connection that closes before
+ * the body's end is an error, as it is for fetch.
+ */
+class ChatBody {
+  /** @param {import("node:http").IncomingMessage} response */
+  constructor(response) {
+    this.response = response;
+    /** @type {Buffer[]} */
+    this.queue = [];
+    /** @type {Error | null} */
+    this.failure = null;
+    this.ended = false;
+    /** @type {{ resolve: (result: IteratorResult<Uint8Array>) => void, reject: (error: Error) => void } | null} */
+    this.waiting = null;
+    response.on("data", (chunk) => {
+      if (this.ended) return;
+      if (this.waiting) this.settle().resolve({ value: chunk, done: false });
+      else this.queue.push(chunk);
+    });
+    response.once("end", () => this.finish(null));
+    response.on("error", (error) => this.finish(error));
+    // destroyed before its end without an error (the connection dropped): the body is cut short
+    response.once("close", () => this.finish(new Error("the response ended before its body was complete")));
+  }
+
+  /** @param {Error | null} failure */
+  finish(failure) {
+    if (this.ended) return;
+    this.ended = true;
+    this.failure = failure;
+    if (!this.waiting || this.queue.length > 0) return;
+    if (failure) this.settle().reject(failure);
+    else this.settle().resolve({ value: undefined, done: true });
+  }
+
+  settle() {
+    const waiting = /** @type {NonNullable<ChatBody["waiting"]>} */ (this.waiting);
+    this.waiting = null;
+    return waiting;
+  }
+
+  /** @returns {Promise<IteratorResult<Uint8Array>>} */
+  next() {
+    const chunk = this.queue.shift();
+    if (chunk) return Promise.resolve({ value: chunk, done: false });
+    if (this.ended)
+      return this.failure ? Promise.reject(this.failure) : Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  /** @returns {Promise<IteratorResult<Uint8Array>>} */
+  return() {
+    this.queue.length = 0;
+    if (!this.ended) {
+      this.ended = true;
+      this.response.destroy();
+    }
+    if (this.waiting) this.settle().resolve({ value: undefined, done: true });
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
+/**
  * @param {import("node:http").IncomingMessage} response
- * @returns {ReadableStream<Uint8Array>}
+ * @returns {ChatBody}
  */
 function bodyOf(response) {
-  let ended = false;
-  return new ReadableStream({
-    start(controller) {
-      response.on("data", (chunk) => {
-        if (!ended) controller.enqueue(chunk);
-      });
-      response.once("end", () => {
-        ended = true;
-        controller.close();
-      });
-      response.once("error", (error) => {
-        if (ended) return;
-        ended = true;
-        controller.error(error);
-      });
-      // destroyed before its end without an error (the connection dropped): the body is cut short
-      response.once("close", () => {
-        if (ended) return;
-        ended = true;
-        controller.error(new Error("the response ended before its body was complete"));
-      });
-    },
-    cancel() {
-      ended = true;
-      response.destroy();
-    },
-  });
+  return new ChatBody(response);
 }

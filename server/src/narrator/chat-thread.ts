@@ -1,10 +1,16 @@
 import { Worker } from "node:worker_threads";
+import { log } from "../log.ts";
 
 export interface ChatEndpoint {
   /** The API's base URL, e.g. `http://127.0.0.1:11434/v1` for Ollama. */
   url: string;
   apiKey: string | null;
   timeoutMs: number;
+  /**
+   * The chat thread's niceness (Linux, 0–19; never above the process's priority): the higher,
+   * the more surely the thread that acknowledges turns wins a core they both want.
+   */
+  nice: number;
 }
 
 /** One chat-completions request, streamed. */
@@ -33,8 +39,21 @@ export type ChatEvent =
   | { type: "done"; id: number; result: ChatResult; cut: ChatCut }
   | { type: "failed"; id: number; message: string; cut: ChatCut };
 
+/** The chat thread's operating-system thread and niceness; `failure` when it could not be lowered. */
+export interface ChatPriority {
+  thread: number | null;
+  nice: number | null;
+  failure: string | null;
+}
+
 /** The chat thread's events leave in one message per turn of its event loop, in order. */
-export type ChatFromWorker = { type: "ready" } | { type: "batch"; messages: ChatEvent[] };
+export type ChatFromWorker = ({ type: "ready" } & ChatPriority) | { type: "batch"; messages: ChatEvent[] };
+
+/** The chat thread's niceness unless configured (LOOM_NARRATOR_THREAD_NICE): the lowest priority there is. */
+export const CHAT_THREAD_NICE = 19;
+
+/** A chat thread that could not lower its priority says so once per process, not once per narrator. */
+let toldPriority = false;
 
 /** A request the chat thread could not complete, and whether it was cut short. */
 export class ChatFailure extends Error {
@@ -61,6 +80,7 @@ interface InFlight {
 export class ChatThread {
   private worker: Worker | null = null;
   private loaded: Promise<void> = Promise.resolve();
+  private priorityOf: ChatPriority | null = null;
   private next = 0;
   private readonly inFlight = new Map<number, InFlight>();
   private readonly watched = new WeakSet<AbortSignal>();
@@ -71,6 +91,11 @@ export class ChatThread {
   warm(): Promise<void> {
     this.started();
     return this.loaded;
+  }
+
+  /** The running chat thread's thread id and niceness, once it has loaded (null before). */
+  get priority(): ChatPriority | null {
+    return this.priorityOf;
   }
 
   /**
@@ -137,7 +162,14 @@ export class ChatThread {
     let loaded = () => {};
     this.loaded = new Promise((resolve) => (loaded = resolve));
     worker.on("message", (message: ChatFromWorker) => {
-      if (message.type === "ready") return loaded();
+      if (message.type === "ready") {
+        this.priorityOf = { thread: message.thread, nice: message.nice, failure: message.failure };
+        if (message.failure !== null && !toldPriority) {
+          toldPriority = true;
+          log.info(`the narrator's chat thread runs at the process's priority: ${message.failure}`);
+        }
+        return loaded();
+      }
       for (const event of message.messages) this.deliver(event);
     });
     const failAll = (error: Error) => {

@@ -2,24 +2,36 @@
 // so that HTTP, SSE parsing and the SDK's bookkeeping for every narration stay off the thread
 // that runs the rooms. Plain JavaScript: it loads without a TypeScript loader, in a moment.
 import { readlinkSync } from "node:fs";
-import { setPriority } from "node:os";
+import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import OpenAI from "openai";
 import { chatFetch } from "./chat-fetch.mjs";
 
-// Narration follows turns and must never hold them up: where the machine is short of cores, the
-// thread that acknowledges turns runs first. The SDK's requests and stream parsing take CPU for
-// each, at hundreds a second. On Linux a thread has a niceness of its own.
-try {
-  const thread = Number(readlinkSync("/proc/thread-self").split("/").pop());
-  if (Number.isInteger(thread)) setPriority(thread, 10);
-} catch {
-  // no /proc (not Linux): the thread runs at the process's priority
-}
-
 const port = parentPort;
-/** @type {{ url: string, apiKey: string | null, timeoutMs: number }} */
+/** @type {{ url: string, apiKey: string | null, timeoutMs: number, nice: number }} */
 const endpoint = workerData;
+
+/**
+ * Narration follows turns and must never hold them up: where the machine is short of cores, the
+ * thread that acknowledges turns runs first and this one takes the CPU left over. On Linux a
+ * thread has a niceness of its own (its id is the last part of /proc/thread-self); elsewhere, or
+ * where it cannot be set, the thread runs at the process's priority and says why.
+ * @returns {{ thread: number | null, nice: number | null, failure: string | null }}
+ */
+function lowerPriority() {
+  let thread = null;
+  try {
+    thread = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (!Number.isInteger(thread)) throw new Error("/proc/thread-self names no thread");
+    // lower only: raising a thread above the process's priority takes a privilege
+    if (endpoint.nice > getPriority(thread)) setPriority(thread, endpoint.nice);
+    return { thread, nice: getPriority(thread), failure: null };
+  } catch (error) {
+    return { thread, nice: null, failure: error instanceof Error ? error.message : String(error) };
+  }
+}
+const priority = lowerPriority();
+
 const client = new OpenAI({
   baseURL: endpoint.url,
   // local servers (Ollama, llama.cpp) take no key, but the SDK insists on one
@@ -85,7 +97,7 @@ function releaseAll() {
   for (const id of [...held.keys()]) release(id);
 }
 
-port.postMessage({ type: "ready" });
+port.postMessage({ type: "ready", ...priority });
 
 port.on("message", (message) => {
   if (message.type === "abort") {

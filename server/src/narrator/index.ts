@@ -23,5 +23,6 @@ export function createNarrator(config: NarratorConfig): Narrator | null {
     maxTokens: config.maxTokens,
     temperature: config.temperature,
     promptBudget: config.promptBudget,
+    threadNice: config.threadNice,
   });
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -18,23 +19,24 @@ afterEach(async () => {
   endpoint = null;
 });
 
+const options = (url: string): OpenAiNarratorOptions => ({
+  url,
+  model: "story-7b",
+  apiKey: "sk-test",
+  timeoutMs: 2_000,
+  retries: 2,
+  backoffMs: 10,
+  maxTokens: 200,
+  temperature: 0.7,
+  promptBudget: 1_500,
+});
+
 async function narrator(
   behave: (n: number, seen: ChatRequestSeen) => ChatBehaviour,
-  options: Partial<OpenAiNarratorOptions> = {},
+  overrides: Partial<OpenAiNarratorOptions> = {},
 ): Promise<OpenAiNarrator> {
   endpoint = await startChatServer(behave);
-  const subject = new OpenAiNarrator({
-    url: endpoint.url,
-    model: "story-7b",
-    apiKey: "sk-test",
-    timeoutMs: 2_000,
-    retries: 2,
-    backoffMs: 10,
-    maxTokens: 200,
-    temperature: 0.7,
-    promptBudget: 1_500,
-    ...options,
-  });
+  const subject = new OpenAiNarrator({ ...options(endpoint.url), ...overrides });
   await subject.ready();
   return subject;
 }
@@ -94,6 +96,9 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
     const error = await subject.narrate(request([])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NarratorError);
     expect((error as NarratorError).reason).toBe("error");
+    // the status and the endpoint's own words, read from the error's body
+    expect((error as NarratorError).message).toContain("500");
+    expect((error as NarratorError).message).toContain("scripted failure");
     expect(endpoint!.requests).toHaveLength(2);
   });
 
@@ -215,4 +220,33 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
       moved.close();
     }
   });
+
+  // Linux: a thread's niceness is its own, the 19th field of /proc/<pid>/task/<tid>/stat
+  it.runIf(process.platform === "linux")(
+    "talks to the model from a thread of the lowest priority, leaving the rooms' thread as it was",
+    async () => {
+      const niceOf = (thread: number) => {
+        const stat = readFileSync(`/proc/${process.pid}/task/${thread}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+      };
+      const rooms = niceOf(process.pid);
+      const lowest = await narrator(() => ({}));
+      const configured = new OpenAiNarrator({ ...options(endpoint!.url), threadNice: Math.max(rooms, 7) });
+      try {
+        await configured.ready();
+        const given = lowest.threadPriority!;
+        expect(given.failure).toBeNull();
+        expect(given.thread).not.toBe(process.pid);
+        expect(niceOf(given.thread!)).toBe(19);
+        expect(given.nice).toBe(19);
+        expect(niceOf(configured.threadPriority!.thread!)).toBe(Math.max(rooms, 7));
+        // the thread still narrates, and the rooms' thread keeps its priority
+        expect((await lowest.narrate(request([]))).text).toBe("The tide turns.");
+        expect(niceOf(process.pid)).toBe(rooms);
+      } finally {
+        await lowest.close();
+        await configured.close();
+      }
+    },
+  );
 });

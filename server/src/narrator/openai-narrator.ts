@@ -1,6 +1,6 @@
 import { buildNarrationPrompt } from "@loom/shared";
 import { NarratorError, type NarrationRequest, type Narrator, type NarratorOutput } from "./narrator.ts";
-import { ChatFailure, ChatThread } from "./chat-thread.ts";
+import { CHAT_THREAD_NICE, ChatFailure, ChatThread, type ChatPriority } from "./chat-thread.ts";
 
 export interface OpenAiNarratorOptions {
   /** The API's base URL, e.g. `http://127.0.0.1:11434/v1` for Ollama. */
@@ -16,6 +16,8 @@ export interface OpenAiNarratorOptions {
   maxTokens: number;
   temperature: number;
   promptBudget: number;
+  /** The chat thread's niceness (see ChatEndpoint); CHAT_THREAD_NICE by default. */
+  threadNice?: number;
 }
 
 /**
@@ -35,13 +37,23 @@ export class OpenAiNarrator implements Narrator {
 
   constructor(private readonly options: OpenAiNarratorOptions) {
     this.host = new URL(options.url).host;
-    this.chat = new ChatThread({ url: options.url, apiKey: options.apiKey, timeoutMs: options.timeoutMs });
+    this.chat = new ChatThread({
+      url: options.url,
+      apiKey: options.apiKey,
+      timeoutMs: options.timeoutMs,
+      nice: options.threadNice ?? CHAT_THREAD_NICE,
+    });
     void this.chat.warm();
   }
 
   /** Resolves once the chat thread has loaded and requests start at once. */
   ready(): Promise<void> {
     return this.chat.warm();
+  }
+
+  /** The chat thread's thread id and niceness, once it has loaded. */
+  get threadPriority(): ChatPriority | null {
+    return this.chat.priority;
   }
 
   /** Stops the chat thread (narrations in flight fail, and the template tells them). */
