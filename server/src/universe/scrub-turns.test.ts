@@ -179,8 +179,8 @@ describe("the scrubber's copy of an embedded store's turns", () => {
       { records: [], turns: [{ universeId: id, position: 5 }] },
       { records: "all", turns: [] },
       { records: "all", turns: [] },
-      { records: [id], turns: [] },
-      { records: [id], turns: [] },
+      { records: [], heads: [id], turns: [] },
+      { records: [], heads: [id], turns: [] },
     ]);
   });
 });

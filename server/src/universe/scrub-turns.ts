@@ -3,20 +3,25 @@ import { deflateRaw, inflateRawSync } from "node:zlib";
 import type { Turn } from "@loom/shared";
 import { turnJson } from "../export/source.ts";
 import { log } from "../log.ts";
-import type { TimelineChange, TimelineWatch } from "../persist/timeline-changes.ts";
+import type { TimelineChange, TimelineWatch, TimelineWatching } from "../persist/timeline-changes.ts";
 import type { TurnStore, TurnText, UniverseRecord } from "../persist/turn-store.ts";
 
 /** Turns a block holds: one block is inflated for a scrub, so a far jump costs one small inflate. */
 export const TURN_BLOCK = 50;
 
 export type ScrubTurnSource = Pick<TurnStore, "universeAndTurn" | "getUniverse" | "turnTexts"> &
-  TimelineWatch;
+  TimelineWatch &
+  TimelineWatching;
 
 interface Kept {
   /** The universe and its ancestors, whose rows it shares; null until read. */
   chain: ReadonlySet<string> | null;
   /** Moves with every change to the record; a record read that spans a move is not kept. */
   recordVersion: number;
+  /** Moves with every append: the record kept stands, its head is read again. */
+  headVersion: number;
+  /** `headVersion` when the record kept was read: behind it, the record's head may be behind. */
+  recordHeads: number;
   /** Moves with every change to a stored turn the timeline shows. */
   turnsVersion: number;
   record: UniverseRecord | null;
@@ -34,12 +39,15 @@ interface Kept {
 
 /**
  * The stored turns and the record of the universes the scrubber indexes, answering a scrub on the
- * server's thread, without the embedded store's thread round trip (which is most of a scrub, and
- * all of its tail on a busy machine). Only for a store that sees every write (`watchChanges`):
- * each write is told before it is sent and after it settles, and what it may change is dropped
- * both times, so what is kept is what a read would return. Stored turns change only by a
- * narration, a retelling, an undo mark or a dice reveal; the record by an append (its head) and
- * by membership changes.
+ * server's thread, without a round trip to the store (which is most of a scrub, and all of its
+ * tail on a busy machine). Only for a store that is told of every write (`watchChanges`): this
+ * process's writes before they are sent and after they settle, and what they may change is
+ * dropped both times; on Postgres, other processes' writes as the database announces them
+ * (timeline-notices.ts), which bounds how long a read that a remote commit overlapped stays kept
+ * by the notice's delay. While the store cannot hear every change (`watching()` false), nothing
+ * is kept or answered from. Stored turns change only by a narration, a retelling, an undo mark or
+ * a dice reveal; the record by membership changes, and its head by appends, which leave the rest
+ * of it standing (the head is read again behind them).
  *
  * The turns come from the index's walk (scrub-index.ts), which reads every one of them anyway, and
  * are kept deflated a block at a time: about a tenth of their text.
@@ -58,6 +66,8 @@ export class ScrubTurns {
     const kept: Kept = {
       chain: null,
       recordVersion: 0,
+      headVersion: 0,
+      recordHeads: 0,
       turnsVersion: 0,
       record: null,
       blocks: new Map(),
@@ -100,6 +110,7 @@ export class ScrubTurns {
   async keep(universeId: string, texts: readonly TurnText[], version: number | null): Promise<void> {
     const kept = this.kept.get(universeId);
     if (!kept || version === null || kept.turnsVersion !== version || texts.length === 0) return;
+    if (!this.watching()) return;
     const first = texts[0]!.position;
     const packing: Array<Promise<void>> = [];
     for (let start = Math.ceil((first - 1) / TURN_BLOCK) * TURN_BLOCK + 1; ; start += TURN_BLOCK) {
@@ -135,25 +146,39 @@ export class ScrubTurns {
 
   /**
    * As the store's `universeAndTurn`: from what is kept when it holds the answer, otherwise read
-   * (and the record kept, when no change to it overlapped the read).
+   * (and the record kept, when no change to it overlapped the read). Behind an append, until the
+   * record is read again, its head may be one the universe had before: positions past it are read.
    */
   async universeAndTurn(
     universeId: string,
     position: number,
   ): Promise<{ universe: UniverseRecord; turn: Turn | null } | null> {
     const kept = this.kept.get(universeId);
-    if (kept?.record && kept.chain) {
+    if (kept?.record && kept.chain && this.watching()) {
       const universe = kept.record;
-      if (position <= 0 || position > universe.headPosition) return { universe, turn: null };
-      const turn = this.turnAt(kept, position);
+      const past = position > universe.headPosition;
+      if (position <= 0 || (past && kept.recordHeads === kept.headVersion)) return { universe, turn: null };
+      const turn = past ? null : this.turnAt(kept, position);
       if (turn) return { universe, turn };
-      this.refill(universeId, kept, position);
+      if (!past) this.refill(universeId, kept, position);
     }
     const version = kept?.recordVersion;
+    const heads = kept?.headVersion ?? 0;
     const read = await this.store.universeAndTurn(universeId, position);
-    if (read && kept && this.kept.get(universeId) === kept && kept.recordVersion === version)
-      kept.record = read.universe;
+    if (
+      read &&
+      kept &&
+      this.kept.get(universeId) === kept &&
+      kept.recordVersion === version &&
+      this.watching()
+    )
+      this.keepRecord(kept, read.universe, heads);
     return read;
+  }
+
+  private keepRecord(kept: Kept, record: UniverseRecord | null, heads: number): void {
+    kept.record = record;
+    kept.recordHeads = heads;
   }
 
   private turnAt(kept: Kept, position: number): Turn | null {
@@ -184,20 +209,23 @@ export class ScrubTurns {
   }
 
   /**
-   * Reads the record again in the background once a change dropped it: a universe being played
-   * moves its head with every persist, and the scrubs between two persists need not cross to the
-   * store for it. A read that a change overlapped is read again.
+   * Reads the record again in the background once a change dropped it or moved its head: a
+   * universe being played moves its head with every persist, and the scrubs between two persists
+   * need not cross to the store for it. A read that a change overlapped is read again; one that
+   * only a head move overlapped is kept meanwhile (its head is one the universe had).
    */
   private reread(universeId: string, kept: Kept): void {
     if (kept.rereading) return;
     kept.rereading = true;
-    const version = kept.recordVersion;
+    const { recordVersion, headVersion } = kept;
     this.store
       .getUniverse(universeId)
       .then((record) => {
         if (this.kept.get(universeId) !== kept) return;
-        if (kept.recordVersion === version) kept.record = record;
-        else setImmediate(() => this.reread(universeId, kept));
+        if (kept.recordVersion === recordVersion && this.watching())
+          this.keepRecord(kept, record, headVersion);
+        if (kept.recordVersion !== recordVersion || kept.headVersion !== headVersion)
+          setImmediate(() => this.reread(universeId, kept));
       })
       .catch((err: unknown) => {
         // a store closed under it (a shutdown) is no news once the universe is forgotten
@@ -207,12 +235,26 @@ export class ScrubTurns {
       .finally(() => (kept.rereading = false));
   }
 
+  /** False while the store cannot tell every change (scrub copies are neither kept nor used). */
+  private watching(): boolean {
+    return this.store.watching?.() ?? true;
+  }
+
   private changed(change: TimelineChange): void {
     for (const [universeId, kept] of this.kept) {
       if (change.records === "all" || change.records.includes(universeId)) {
         kept.recordVersion++;
         kept.record = null;
         this.reread(universeId, kept);
+      } else if (change.heads?.includes(universeId)) {
+        kept.headVersion++;
+        this.reread(universeId, kept);
+      }
+      if (change.turns === "all") {
+        kept.turnsVersion++;
+        kept.blocks.clear();
+        kept.open = null;
+        continue;
       }
       for (const turn of change.turns) {
         // until the ancestry is known, a change anywhere may be one this timeline shows
