@@ -4,7 +4,7 @@ import { connect, type LoomClient } from "../client-sdk/src/index.ts";
 import { modes, startServer } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { createStores, type Stores } from "../server/src/persist/index.ts";
-import { storePlayedUniverse } from "../server/src/persist/testing/played.ts";
+import { appendUndo, storePlayedUniverse } from "../server/src/persist/testing/played.ts";
 import { templateNarration } from "../server/src/persist/testing/narration.ts";
 import { NOTICES_APPLICATION } from "../server/src/persist/timeline-notices.ts";
 
@@ -90,22 +90,7 @@ describe.skipIf(!mode.available)("the scrubber while other processes write (post
     expect((await gm.scrub(id, narrated)).turn?.narration?.retellings?.at(-1)?.text).toBe("The fog lifts.");
 
     // when another process appends an undo of a kept turn (its mark is written on the turn, the head moves)
-    const [last] = await other.turnStore.turnsBetween(id, head - 1, head);
-    await other.turnStore.appendTurns(id, {
-      expectedHead: head,
-      turns: [
-        {
-          ...last!,
-          id: `${last!.id}-undo`,
-          position: head + 1,
-          kind: "undo",
-          input: { targetPosition: 77 },
-          deltas: [],
-          events: [],
-        },
-      ],
-      undone: [77],
-    });
+    await appendUndo(other.turnStore, id, head, 77);
     await caughtUp();
     // then the undone turn shows its mark, and the new head and its turn are scrubbed
     expect((await gm.scrub(id, 77)).turn?.status).toBe("undone");
