@@ -1,15 +1,17 @@
 -- Tells every Loom process listening on "loom_timeline" what a committed write changed of what a
 -- timeline read returns (server/src/persist/timeline-notices.ts), so that copies of reads kept in
 -- one process are dropped when another process writes. Sent by the database at commit, whoever
--- wrote: no write can commit unannounced. Payloads (JSON): "h" universes whose head alone moved;
--- "r" universes whose record changed otherwise; "t" stored turns changed ({"u": universe, "p":
--- position, or null for all of its turns}); {"all": true} when the list would not fit.
+-- wrote: no write can commit unannounced. Payloads (JSON): "r" universes whose record changed;
+-- "t" stored turns changed ({"u": universe, "p": position, or null for all of its turns});
+-- {"all": true} when the list would not fit. An append's move of the head alone is not announced:
+-- a transaction that notifies holds a lock on the notice queue through its commit, which would
+-- line up every persist of every universe; readers take the head from the live stream and read a
+-- kept record again within seconds (server/src/universe/scrub-turns.ts).
 CREATE FUNCTION "loom_universe_notice"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   "turns" json := '[]';
 BEGIN
   IF TG_OP = 'UPDATE' AND (to_jsonb(OLD) - 'head_position') = (to_jsonb(NEW) - 'head_position') THEN
-    PERFORM pg_notify('loom_timeline', json_build_object('h', json_build_array(NEW.id))::text);
     RETURN NULL;
   END IF;
   -- a dice reveal shows every turn's rolls differently

@@ -6,6 +6,15 @@ import { log } from "../log.ts";
 import type { TimelineChange, TimelineWatch, TimelineWatching } from "../persist/timeline-changes.ts";
 import type { TurnStore, TurnText, UniverseRecord } from "../persist/turn-store.ts";
 
+/**
+ * How old a kept record may be before a scrub reads it again behind its answer, and past which a
+ * scrub reads it first. Nothing announces an append from another process (the database's notices
+ * leave head moves out: timeline-notices.ts), so this bounds how far behind a kept head can be;
+ * it also bounds any record a notice failed to drop.
+ */
+export const RECORD_REFRESH_MS = 500;
+export const RECORD_MAX_AGE_MS = 2_000;
+
 /** Turns a block holds: one block is inflated for a scrub, so a far jump costs one small inflate. */
 export const TURN_BLOCK = 50;
 
@@ -22,6 +31,8 @@ interface Kept {
   headVersion: number;
   /** `headVersion` when the record kept was read: behind it, the record's head may be behind. */
   recordHeads: number;
+  /** When the read of the record kept began (performance.now()). */
+  recordReadAt: number;
   /** Moves with every change to a stored turn the timeline shows. */
   turnsVersion: number;
   record: UniverseRecord | null;
@@ -47,7 +58,9 @@ interface Kept {
  * by the notice's delay. While the store cannot hear every change (`watching()` false), nothing
  * is kept or answered from. Stored turns change only by a narration, a retelling, an undo mark or
  * a dice reveal; the record by membership changes, and its head by appends, which leave the rest
- * of it standing (the head is read again behind them).
+ * of it standing (the head is read again behind them; another process's appends are not told, so
+ * a kept record is also read again once it is RECORD_REFRESH_MS old, and not used past
+ * RECORD_MAX_AGE_MS).
  *
  * The turns come from the index's walk (scrub-index.ts), which reads every one of them anyway, and
  * are kept deflated a block at a time: about a tenth of their text.
@@ -68,6 +81,7 @@ export class ScrubTurns {
       recordVersion: 0,
       headVersion: 0,
       recordHeads: 0,
+      recordReadAt: 0,
       turnsVersion: 0,
       record: null,
       blocks: new Map(),
@@ -154,7 +168,9 @@ export class ScrubTurns {
     position: number,
   ): Promise<{ universe: UniverseRecord; turn: Turn | null } | null> {
     const kept = this.kept.get(universeId);
-    if (kept?.record && kept.chain && this.watching()) {
+    const age = kept ? performance.now() - kept.recordReadAt : Infinity;
+    if (kept?.record && kept.chain && this.watching() && age <= RECORD_MAX_AGE_MS) {
+      if (age > RECORD_REFRESH_MS) this.reread(universeId, kept);
       const universe = kept.record;
       const past = position > universe.headPosition;
       if (position <= 0 || (past && kept.recordHeads === kept.headVersion)) return { universe, turn: null };
@@ -164,6 +180,7 @@ export class ScrubTurns {
     }
     const version = kept?.recordVersion;
     const heads = kept?.headVersion ?? 0;
+    const started = performance.now();
     const read = await this.store.universeAndTurn(universeId, position);
     if (
       read &&
@@ -172,13 +189,14 @@ export class ScrubTurns {
       kept.recordVersion === version &&
       this.watching()
     )
-      this.keepRecord(kept, read.universe, heads);
+      this.keepRecord(kept, read.universe, heads, started);
     return read;
   }
 
-  private keepRecord(kept: Kept, record: UniverseRecord | null, heads: number): void {
+  private keepRecord(kept: Kept, record: UniverseRecord | null, heads: number, readAt: number): void {
     kept.record = record;
     kept.recordHeads = heads;
+    kept.recordReadAt = readAt;
   }
 
   private turnAt(kept: Kept, position: number): Turn | null {
@@ -218,12 +236,13 @@ export class ScrubTurns {
     if (kept.rereading) return;
     kept.rereading = true;
     const { recordVersion, headVersion } = kept;
+    const started = performance.now();
     this.store
       .getUniverse(universeId)
       .then((record) => {
         if (this.kept.get(universeId) !== kept) return;
         if (kept.recordVersion === recordVersion && this.watching())
-          this.keepRecord(kept, record, headVersion);
+          this.keepRecord(kept, record, headVersion, started);
         if (kept.recordVersion !== recordVersion || kept.headVersion !== headVersion)
           setImmediate(() => this.reread(universeId, kept));
       })
