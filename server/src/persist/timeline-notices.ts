@@ -7,8 +7,8 @@ import { EVERYTHING, type ChangeFeed, type TimelineChange } from "./timeline-cha
 /** The channel the database's triggers announce timeline changes on (migrations/0013_timeline_notices.sql). */
 export const TIMELINE_CHANNEL = "loom_timeline";
 
-/** The listening connection's application_name. */
-export const NOTICES_APPLICATION = "loom-timeline-notices";
+/** The listening connection's application_name: the process's id tells servers on one host apart. */
+export const NOTICES_APPLICATION = `loom-timeline-notices ${process.pid}`;
 
 export interface TimelineNoticesOptions {
   /**
