@@ -60,7 +60,7 @@ interface Kept {
  * a dice reveal; the record by membership changes, and its head by appends, which leave the rest
  * of it standing (the head is read again behind them; another process's appends are not told, so
  * a kept record is also read again once it is RECORD_REFRESH_MS old, and not used past
- * RECORD_MAX_AGE_MS).
+ * RECORD_MAX_AGE_MS, where other processes write).
  *
  * The turns come from the index's walk (scrub-index.ts), which reads every one of them anyway, and
  * are kept deflated a block at a time: about a tenth of their text.
@@ -68,9 +68,15 @@ interface Kept {
 export class ScrubTurns {
   private readonly kept = new Map<string, Kept>();
   private readonly unwatch: () => void;
+  /**
+   * Whether kept records age: where other processes write (a store whose `watching` says whether
+   * it hears them), an append of theirs is not told. A store that sees every write needs no age.
+   */
+  private readonly ageing: boolean;
 
   constructor(private readonly store: ScrubTurnSource) {
     this.unwatch = store.watchChanges((change) => this.changed(change));
+    this.ageing = typeof store.watching === "function";
   }
 
   /** Starts keeping a universe's record and turns (its index has started). */
@@ -168,7 +174,7 @@ export class ScrubTurns {
     position: number,
   ): Promise<{ universe: UniverseRecord; turn: Turn | null } | null> {
     const kept = this.kept.get(universeId);
-    const age = kept ? performance.now() - kept.recordReadAt : Infinity;
+    const age = !kept ? Infinity : this.ageing ? performance.now() - kept.recordReadAt : 0;
     if (kept?.record && kept.chain && this.watching() && age <= RECORD_MAX_AGE_MS) {
       if (age > RECORD_REFRESH_MS) this.reread(universeId, kept);
       const universe = kept.record;
