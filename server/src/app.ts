@@ -73,6 +73,8 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
         databaseUrl: config.databaseUrl,
         timeoutMs: config.databaseTimeoutMs,
         searchIndex,
+        // the scrubber answers from copies of its reads, dropped as any process writes
+        watchTimeline: true,
       })
     : config.pgliteWorker
       ? await createWorkerStores(embedded)

@@ -30,6 +30,9 @@ import { IdempotencyKeys, type IdempotencyStore } from "./idempotency-store.ts";
 import { DrizzleLeaseLedger, type LeaseLedger } from "./lease-ledger.ts";
 import { SavePoints, type SavePointStore } from "./save-points.ts";
 import type { SearchIndexOptions } from "./search-index.ts";
+import { ChangeFeed } from "./timeline-changes.ts";
+import { TimelineNotices, type TimelineNoticesOptions } from "./timeline-notices.ts";
+import { watchedMemberships, watchedTurnStore } from "./watched-stores.ts";
 
 export * from "./turn-store.ts";
 export type { MembershipStore } from "./membership-store.ts";
@@ -66,6 +69,12 @@ export interface TurnStoreOptions {
   searchIndex?: SearchIndexOptions;
   /** Migrations from another folder than `migrations/` (a test of an upgrade, with the newest left out). */
   migrationsFolder?: string;
+  /**
+   * Postgres: tell the TurnStore's `watchChanges` listeners of every change to the timeline, this
+   * process's writes and other processes' (heard on a connection of its own), as a server needs
+   * for the copies it answers scrubs from. A command-line tool has no use for it.
+   */
+  watchTimeline?: boolean | TimelineNoticesOptions;
 }
 
 export const migrationsFolder = fileURLToPath(new URL("../../../migrations", import.meta.url));
@@ -94,20 +103,35 @@ export async function createTurnStore(options: TurnStoreOptions = {}): Promise<T
 export async function createStores(options: TurnStoreOptions = {}): Promise<Stores> {
   const database = await openDatabase(options);
   const clock = () => new Date();
-  return {
-    turnStore: new DrizzleTurnStore(
-      database.driver,
-      database.db,
-      () => database.close(),
-      clock,
-      options.searchIndex,
-    ),
+  const stores = {
     accountStore: new DrizzleAccountStore(database.db),
-    memberships: new Memberships(database.db, clock),
     idempotency: new IdempotencyKeys(database.db, clock),
     leases: new DrizzleLeaseLedger(database.db),
     savePoints: new SavePoints(database.db, clock),
   };
+  const memberships = new Memberships(database.db, clock);
+  if (options.databaseUrl && options.watchTimeline) {
+    const feed = new ChangeFeed();
+    const notices = new TimelineNotices(
+      options.databaseUrl,
+      feed,
+      options.watchTimeline === true ? {} : options.watchTimeline,
+    );
+    await notices.start();
+    const close = async () => {
+      await notices.close();
+      await database.close();
+    };
+    const turnStore = new DrizzleTurnStore(database.driver, database.db, close, clock, options.searchIndex);
+    return {
+      ...stores,
+      turnStore: watchedTurnStore(turnStore, feed, notices),
+      memberships: watchedMemberships(memberships, feed),
+    };
+  }
+  const close = () => database.close();
+  const turnStore = new DrizzleTurnStore(database.driver, database.db, close, clock, options.searchIndex);
+  return { ...stores, turnStore, memberships };
 }
 
 /**

@@ -9,8 +9,14 @@ import type { AppendBatch, AppendRequest, NarrationRecord } from "./turn-store.t
 export interface TimelineChange {
   /** Universes whose record may change; "all" when the write does not say which. */
   records: readonly string[] | "all";
+  /**
+   * Universes whose head alone may move (an append): the rest of the record stands, and a head
+   * read before the move is one the universe had, which a reader that also reads the live stream
+   * can still use (live-turn.ts).
+   */
+  heads?: readonly string[];
   /** Stored turns that may change; a null position stands for every turn of the universe. */
-  turns: ReadonlyArray<{ universeId: string; position: number | null }>;
+  turns: ReadonlyArray<{ universeId: string; position: number | null }> | "all";
 }
 
 export type ChangeListener = (change: TimelineChange) => void;
@@ -24,12 +30,25 @@ export interface TimelineWatch {
   watchChanges(listener: ChangeListener): () => void;
 }
 
+/**
+ * Optional beside `watchChanges`: false while changes may go untold (a store whose other writers
+ * are heard over a connection that is down); nothing read meanwhile may be kept.
+ */
+export interface TimelineWatching {
+  watching?(): boolean;
+  /** Resolves once every change committed anywhere before the call has been told (tests, tools). */
+  caughtUp?(): Promise<void>;
+}
+
 const NONE: TimelineChange = { records: [], turns: [] };
 const EVERY_RECORD: TimelineChange = { records: "all", turns: [] };
+/** Whatever may have changed while changes went untold. */
+export const EVERYTHING: TimelineChange = { records: "all", turns: "all" };
 
 function appended(requests: ReadonlyArray<{ universeId: string; batch: AppendBatch }>): TimelineChange {
   return {
-    records: requests.map((request) => request.universeId),
+    records: [],
+    heads: requests.map((request) => request.universeId),
     turns: requests.flatMap(({ universeId, batch }) =>
       (batch.undone ?? []).map((position) => ({ universeId, position })),
     ),
@@ -42,8 +61,8 @@ const onlyElsewhere: Classify = () => NONE;
 const records: Classify = () => EVERY_RECORD;
 
 /**
- * Every method of the embedded store's ports, by what it may change (null: a read). A method
- * missing here is a compile error in worker-store.ts, so a new write cannot go unclassified.
+ * Every method of the TurnStore port, by what it may change (null: a read). A method missing here
+ * is a compile error in worker-store.ts and watched-stores.ts, so a new write cannot go unclassified.
  */
 export const TURN_STORE_CHANGES = {
   createUniverse: records,
@@ -136,7 +155,7 @@ export class ChangeFeed implements TimelineWatch {
   }
 
   tell(change: TimelineChange): void {
-    if (change.records.length === 0 && change.turns.length === 0) return;
+    if (change.records.length === 0 && change.turns.length === 0 && !change.heads?.length) return;
     for (const listener of this.listeners) {
       try {
         listener(change);
@@ -146,4 +165,21 @@ export class ChangeFeed implements TimelineWatch {
       }
     }
   }
+}
+
+/**
+ * Runs a write, telling `feed` what it may change before it is sent and once it has settled; a
+ * read (null change) runs untold.
+ */
+export function toldAround<T>(
+  feed: ChangeFeed,
+  change: TimelineChange | null,
+  write: () => Promise<T>,
+): Promise<T> {
+  if (!change) return write();
+  feed.tell(change);
+  const settled = () => feed.tell(change);
+  const result = write();
+  result.then(settled, settled);
+  return result;
 }

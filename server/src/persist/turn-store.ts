@@ -452,9 +452,14 @@ export interface TurnStore extends TimelineStore, RecordStore {
   readonly driver: "postgres" | "pglite";
   close(): Promise<void>;
   /**
-   * Present where every write to the database passes through this store (the embedded one):
-   * listeners are told what each write may change (timeline-changes.ts), so a copy of a read can
-   * be kept until then. Absent where other processes write too.
+   * Present where the store hears of every write to the database: listeners are told what each
+   * may change (timeline-changes.ts), so a copy of a read can be kept until then. The embedded
+   * store sees every write pass; the Postgres one as the server opens it is told of this process's
+   * writes the same way and of other processes' by the database (timeline-notices.ts).
    */
   watchChanges?: TimelineWatch["watchChanges"];
+  /** False while changes may go untold (the database's notices are not heard): keep nothing. */
+  watching?(): boolean;
+  /** Resolves once every change committed before the call has been told to `watchChanges` listeners. */
+  caughtUp?(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import {
   elsewhere,
   MEMBERSHIP_CHANGES,
   TURN_STORE_CHANGES,
+  toldAround,
   type ChangeListener,
   type Classify,
 } from "./timeline-changes.ts";
@@ -30,7 +31,7 @@ interface Reply {
 
 /** Every TurnStore method crosses over; what each may change is told to the store's watchers. */
 const METHODS: Record<
-  Exclude<keyof TurnStore, "driver" | "close" | "watchChanges">,
+  Exclude<keyof TurnStore, "driver" | "close" | "watchChanges" | "watching" | "caughtUp">,
   Classify
 > = TURN_STORE_CHANGES;
 
@@ -128,15 +129,8 @@ export async function createWorkerStores(options: Omit<TurnStoreOptions, "databa
   const proxy = (port: string, methods: Readonly<Record<string, Classify>>) => {
     const store: Record<string, unknown> = {};
     for (const [method, classify] of Object.entries(methods)) {
-      store[method] = (...args: unknown[]) => {
-        const change = classify(args);
-        if (!change) return call(method, args, port);
-        feed.tell(change);
-        const settled = () => feed.tell(change);
-        const result = call(method, args, port);
-        result.then(settled, settled);
-        return result;
-      };
+      store[method] = (...args: unknown[]) =>
+        toldAround(feed, classify(args), () => call(method, args, port));
     }
     return store;
   };

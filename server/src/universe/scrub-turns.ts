@@ -3,20 +3,36 @@ import { deflateRaw, inflateRawSync } from "node:zlib";
 import type { Turn } from "@loom/shared";
 import { turnJson } from "../export/source.ts";
 import { log } from "../log.ts";
-import type { TimelineChange, TimelineWatch } from "../persist/timeline-changes.ts";
+import type { TimelineChange, TimelineWatch, TimelineWatching } from "../persist/timeline-changes.ts";
 import type { TurnStore, TurnText, UniverseRecord } from "../persist/turn-store.ts";
+
+/**
+ * How old a kept record may be before a scrub reads it again behind its answer, and past which a
+ * scrub reads it first. Nothing announces an append from another process (the database's notices
+ * leave head moves out: timeline-notices.ts), so this bounds how far behind a kept head can be;
+ * it also bounds any record a notice failed to drop.
+ */
+export const RECORD_REFRESH_MS = 500;
+export const RECORD_MAX_AGE_MS = 2_000;
 
 /** Turns a block holds: one block is inflated for a scrub, so a far jump costs one small inflate. */
 export const TURN_BLOCK = 50;
 
 export type ScrubTurnSource = Pick<TurnStore, "universeAndTurn" | "getUniverse" | "turnTexts"> &
-  TimelineWatch;
+  TimelineWatch &
+  TimelineWatching;
 
 interface Kept {
   /** The universe and its ancestors, whose rows it shares; null until read. */
   chain: ReadonlySet<string> | null;
   /** Moves with every change to the record; a record read that spans a move is not kept. */
   recordVersion: number;
+  /** Moves with every append: the record kept stands, its head is read again. */
+  headVersion: number;
+  /** `headVersion` when the record kept was read: behind it, the record's head may be behind. */
+  recordHeads: number;
+  /** When the read of the record kept began (performance.now()). */
+  recordReadAt: number;
   /** Moves with every change to a stored turn the timeline shows. */
   turnsVersion: number;
   record: UniverseRecord | null;
@@ -34,12 +50,17 @@ interface Kept {
 
 /**
  * The stored turns and the record of the universes the scrubber indexes, answering a scrub on the
- * server's thread, without the embedded store's thread round trip (which is most of a scrub, and
- * all of its tail on a busy machine). Only for a store that sees every write (`watchChanges`):
- * each write is told before it is sent and after it settles, and what it may change is dropped
- * both times, so what is kept is what a read would return. Stored turns change only by a
- * narration, a retelling, an undo mark or a dice reveal; the record by an append (its head) and
- * by membership changes.
+ * server's thread, without a round trip to the store (which is most of a scrub, and all of its
+ * tail on a busy machine). Only for a store that is told of every write (`watchChanges`): this
+ * process's writes before they are sent and after they settle, and what they may change is
+ * dropped both times; on Postgres, other processes' writes as the database announces them
+ * (timeline-notices.ts), which bounds how long a read that a remote commit overlapped stays kept
+ * by the notice's delay. While the store cannot hear every change (`watching()` false), nothing
+ * is kept or answered from. Stored turns change only by a narration, a retelling, an undo mark or
+ * a dice reveal; the record by membership changes, and its head by appends, which leave the rest
+ * of it standing (the head is read again behind them; another process's appends are not told, so
+ * a kept record is also read again once it is RECORD_REFRESH_MS old, and not used past
+ * RECORD_MAX_AGE_MS, where other processes write).
  *
  * The turns come from the index's walk (scrub-index.ts), which reads every one of them anyway, and
  * are kept deflated a block at a time: about a tenth of their text.
@@ -47,9 +68,15 @@ interface Kept {
 export class ScrubTurns {
   private readonly kept = new Map<string, Kept>();
   private readonly unwatch: () => void;
+  /**
+   * Whether kept records age: where other processes write (a store whose `watching` says whether
+   * it hears them), an append of theirs is not told. A store that sees every write needs no age.
+   */
+  private readonly ageing: boolean;
 
   constructor(private readonly store: ScrubTurnSource) {
     this.unwatch = store.watchChanges((change) => this.changed(change));
+    this.ageing = typeof store.watching === "function";
   }
 
   /** Starts keeping a universe's record and turns (its index has started). */
@@ -58,6 +85,9 @@ export class ScrubTurns {
     const kept: Kept = {
       chain: null,
       recordVersion: 0,
+      headVersion: 0,
+      recordHeads: 0,
+      recordReadAt: 0,
       turnsVersion: 0,
       record: null,
       blocks: new Map(),
@@ -100,6 +130,7 @@ export class ScrubTurns {
   async keep(universeId: string, texts: readonly TurnText[], version: number | null): Promise<void> {
     const kept = this.kept.get(universeId);
     if (!kept || version === null || kept.turnsVersion !== version || texts.length === 0) return;
+    if (!this.watching()) return;
     const first = texts[0]!.position;
     const packing: Array<Promise<void>> = [];
     for (let start = Math.ceil((first - 1) / TURN_BLOCK) * TURN_BLOCK + 1; ; start += TURN_BLOCK) {
@@ -135,25 +166,43 @@ export class ScrubTurns {
 
   /**
    * As the store's `universeAndTurn`: from what is kept when it holds the answer, otherwise read
-   * (and the record kept, when no change to it overlapped the read).
+   * (and the record kept, when no change to it overlapped the read). Behind an append, until the
+   * record is read again, its head may be one the universe had before: positions past it are read.
    */
   async universeAndTurn(
     universeId: string,
     position: number,
   ): Promise<{ universe: UniverseRecord; turn: Turn | null } | null> {
     const kept = this.kept.get(universeId);
-    if (kept?.record && kept.chain) {
+    const age = !kept ? Infinity : this.ageing ? performance.now() - kept.recordReadAt : 0;
+    if (kept?.record && kept.chain && this.watching() && age <= RECORD_MAX_AGE_MS) {
+      if (age > RECORD_REFRESH_MS) this.reread(universeId, kept);
       const universe = kept.record;
-      if (position <= 0 || position > universe.headPosition) return { universe, turn: null };
-      const turn = this.turnAt(kept, position);
+      const past = position > universe.headPosition;
+      if (position <= 0 || (past && kept.recordHeads === kept.headVersion)) return { universe, turn: null };
+      const turn = past ? null : this.turnAt(kept, position);
       if (turn) return { universe, turn };
-      this.refill(universeId, kept, position);
+      if (!past) this.refill(universeId, kept, position);
     }
     const version = kept?.recordVersion;
+    const heads = kept?.headVersion ?? 0;
+    const started = performance.now();
     const read = await this.store.universeAndTurn(universeId, position);
-    if (read && kept && this.kept.get(universeId) === kept && kept.recordVersion === version)
-      kept.record = read.universe;
+    if (
+      read &&
+      kept &&
+      this.kept.get(universeId) === kept &&
+      kept.recordVersion === version &&
+      this.watching()
+    )
+      this.keepRecord(kept, read.universe, heads, started);
     return read;
+  }
+
+  private keepRecord(kept: Kept, record: UniverseRecord | null, heads: number, readAt: number): void {
+    kept.record = record;
+    kept.recordHeads = heads;
+    kept.recordReadAt = readAt;
   }
 
   private turnAt(kept: Kept, position: number): Turn | null {
@@ -184,20 +233,24 @@ export class ScrubTurns {
   }
 
   /**
-   * Reads the record again in the background once a change dropped it: a universe being played
-   * moves its head with every persist, and the scrubs between two persists need not cross to the
-   * store for it. A read that a change overlapped is read again.
+   * Reads the record again in the background once a change dropped it or moved its head: a
+   * universe being played moves its head with every persist, and the scrubs between two persists
+   * need not cross to the store for it. A read that a change overlapped is read again; one that
+   * only a head move overlapped is kept meanwhile (its head is one the universe had).
    */
   private reread(universeId: string, kept: Kept): void {
     if (kept.rereading) return;
     kept.rereading = true;
-    const version = kept.recordVersion;
+    const { recordVersion, headVersion } = kept;
+    const started = performance.now();
     this.store
       .getUniverse(universeId)
       .then((record) => {
         if (this.kept.get(universeId) !== kept) return;
-        if (kept.recordVersion === version) kept.record = record;
-        else setImmediate(() => this.reread(universeId, kept));
+        if (kept.recordVersion === recordVersion && this.watching())
+          this.keepRecord(kept, record, headVersion, started);
+        if (kept.recordVersion !== recordVersion || kept.headVersion !== headVersion)
+          setImmediate(() => this.reread(universeId, kept));
       })
       .catch((err: unknown) => {
         // a store closed under it (a shutdown) is no news once the universe is forgotten
@@ -207,12 +260,26 @@ export class ScrubTurns {
       .finally(() => (kept.rereading = false));
   }
 
+  /** False while the store cannot tell every change (scrub copies are neither kept nor used). */
+  private watching(): boolean {
+    return this.store.watching?.() ?? true;
+  }
+
   private changed(change: TimelineChange): void {
     for (const [universeId, kept] of this.kept) {
       if (change.records === "all" || change.records.includes(universeId)) {
         kept.recordVersion++;
         kept.record = null;
         this.reread(universeId, kept);
+      } else if (change.heads?.includes(universeId)) {
+        kept.headVersion++;
+        this.reread(universeId, kept);
+      }
+      if (change.turns === "all") {
+        kept.turnsVersion++;
+        kept.blocks.clear();
+        kept.open = null;
+        continue;
       }
       for (const turn of change.turns) {
         // until the ancestry is known, a change anywhere may be one this timeline shows

@@ -60,3 +60,23 @@ export async function storePlayedUniverse(store: TurnStore, options: PlayedUnive
   }
   if (batch.length > 0) await flush();
 }
+
+/** Appends after `head` an undo of the turn at `target` (its mark written on that turn), as a table would. */
+export async function appendUndo(
+  store: TurnStore,
+  universeId: string,
+  head: number,
+  target: number,
+): Promise<void> {
+  const [last] = await store.turnsBetween(universeId, head - 1, head);
+  const undo: Turn = {
+    ...last!,
+    id: `${last!.id}-undo`,
+    position: head + 1,
+    kind: "undo",
+    input: { targetPosition: target },
+    deltas: [],
+    events: [],
+  };
+  await store.appendTurns(universeId, { expectedHead: head, turns: [undo], undone: [target] });
+}
