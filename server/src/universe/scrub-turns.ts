@@ -15,8 +15,11 @@ import type { TurnStore, TurnText, UniverseRecord } from "../persist/turn-store.
 export const RECORD_REFRESH_MS = 500;
 export const RECORD_MAX_AGE_MS = 2_000;
 
-/** Turns a block holds: one block is inflated for a scrub, so a far jump costs one small inflate. */
-export const TURN_BLOCK = 50;
+/**
+ * Turns a block holds: one block is inflated for a scrub, so a far jump costs one small inflate.
+ * It divides the index walk's page (scrub-index.ts), so that every block of a page is whole.
+ */
+export const TURN_BLOCK = 20;
 
 export type ScrubTurnSource = Pick<TurnStore, "universeAndTurn" | "getUniverse" | "turnTexts"> &
   TimelineWatch &
