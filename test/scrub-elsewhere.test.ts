@@ -7,13 +7,15 @@ import { createStores, type Stores } from "../server/src/persist/index.ts";
 import { appendUndo, storePlayedUniverse } from "../server/src/persist/testing/played.ts";
 import { templateNarration } from "../server/src/persist/testing/narration.ts";
 import { NOTICES_APPLICATION } from "../server/src/persist/timeline-notices.ts";
+import { RedisLiveStore } from "../server/src/live/redis.ts";
 
 /**
  * The scrubber on Postgres answers from copies of its reads (scrub-turns.ts). Other processes
  * write to the same database: here a second store on it (a pool of its own, as another Loom
  * process has) and plain SQL. Every change they commit must show at the next scrub once the
  * database's notice of it has been heard (`caughtUp`), and copies must not outlive the connection
- * the notices come over.
+ * the notices come over. A turn another process appends to the universe's live stream (Redis)
+ * must show once Redis's invalidation of the stream's copy has arrived.
  */
 const mode = modes().find((candidate) => candidate.name === "postgres+redis")!;
 
@@ -29,6 +31,7 @@ async function refusal(promise: Promise<unknown>): Promise<{ status?: number }> 
 describe.skipIf(!mode.available)("the scrubber while other processes write (postgres+redis)", () => {
   let server: LoomServer & { url: string };
   let other: Stores;
+  let otherLive: RedisLiveStore;
   let sql: postgres.Sql;
   let gm: LoomClient;
   let gmId: string;
@@ -38,6 +41,7 @@ describe.skipIf(!mode.available)("the scrubber while other processes write (post
   beforeAll(async () => {
     server = await startServer(mode, { port: 2675 });
     other = await createStores({ databaseUrl: mode.databaseUrl! });
+    otherLive = new RedisLiveStore(mode.redisUrl!);
     sql = postgres(mode.databaseUrl!, { max: 1, onnotice: () => {} });
     gm = connect(server.url);
     gmId = (await gm.registerPlayer("Archivist")).player.id;
@@ -51,6 +55,8 @@ describe.skipIf(!mode.available)("the scrubber while other processes write (post
   afterAll(async () => {
     await sql?.end();
     await other?.turnStore.close();
+    await otherLive?.drop(id);
+    await otherLive?.close();
     await server?.shutdown();
   });
 
@@ -136,5 +142,27 @@ describe.skipIf(!mode.available)("the scrubber while other processes write (post
       .toBe(true);
     expect((await gm.scrub(id, position)).turn?.narration?.text).toBe("Unheard.");
     await scrubbedAsStored([position, 950], head + 1);
+  }, 60_000);
+
+  it("shows a turn another process appends to the live stream once Redis says the stream changed", async () => {
+    // given a GM scrubbing, the live stream read and kept
+    const newest = await gm.turn(id, head + 1);
+    await scrubbedAsStored([640, head + 1], head + 1);
+    const copies = server.services.liveStore.streamCopies!();
+    const kept = copies.counts.copies;
+    await gm.scrub(id, 640);
+    expect(copies.counts.copies).toBe(kept + 1);
+    // when another process takes the universe and appends a turn to its live stream (acknowledged
+    // there once the append returns; the database has not got it yet)
+    const lease = (await otherLive.acquire(id, "other-process", 30_000))!;
+    await otherLive.ensureStream(lease, head + 1);
+    const appended = { ...newest, id: `${newest.id}-next`, position: head + 2 };
+    await otherLive.appendTurns(lease, [appended]);
+    // then the next scrubs show it: the head first, and the turn itself
+    await expect
+      .poll(async () => (await gm.scrub(id, 640)).head, { timeout: 2_000, interval: 5 })
+      .toBe(head + 2);
+    expect((await gm.scrub(id, head + 2)).turn).toEqual(await gm.turn(id, head + 2));
+    expect((await gm.scrub(id, head + 2)).turn?.id).toBe(appended.id);
   }, 60_000);
 });

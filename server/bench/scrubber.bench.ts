@@ -137,6 +137,8 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     return {
       driver: services().turnStore.driver,
       live: services().liveStore.kind,
+      // reads of the live stream answered from copies, and sent to Redis (stream-copies.ts)
+      stream_reads: services().liveStore.streamCopies?.().counts ?? null,
       turns,
       state_kb_last_read: stateKb,
       load_average_1m: Number(load),

@@ -5,6 +5,7 @@ import { ScrubIndex } from "../universe/scrub-index.ts";
 import { ScrubStates } from "../universe/scrub-states.ts";
 import { ScrubTurns, type ScrubTurnSource } from "../universe/scrub-turns.ts";
 import type { TurnStore } from "../persist/turn-store.ts";
+import type { LiveStore } from "../live/live-store.ts";
 import { summarize } from "../universe/scrub-summary.ts";
 import { universeAtOnce } from "../universe/live-turn.ts";
 import { requireGm } from "./access.ts";
@@ -16,6 +17,8 @@ interface Scrubbing {
   index: ScrubIndex;
   /** Where a scrub reads the record and the turn: the store's copy on the server's thread where it has one. */
   reads: Pick<TurnStore, "universeAndTurn">;
+  /** Where it reads the live stream: copies Redis says when to drop, where the store keeps them. */
+  streams: Pick<LiveStore, "readStream">;
 }
 
 /** One per server (a test process starts several in turn): what is kept belongs to its stores. */
@@ -24,7 +27,7 @@ function scrubbing(): Scrubbing {
   const owner = services();
   if (kept?.owner !== owner) {
     kept?.index.close();
-    const { turnStore } = owner;
+    const { turnStore, liveStore } = owner;
     // a store that sees every write can be answered from copies of its reads (scrub-turns.ts)
     const turns = turnStore.watchChanges ? new ScrubTurns(turnStore as ScrubTurnSource) : null;
     kept = {
@@ -32,6 +35,7 @@ function scrubbing(): Scrubbing {
       states: new ScrubStates(),
       index: new ScrubIndex(turnStore, turns),
       reads: turns ?? turnStore,
+      streams: liveStore.streamCopies?.() ?? liveStore,
     };
   }
   return kept;
@@ -45,7 +49,9 @@ const ignore = () => undefined;
  * (scrub-index.ts), otherwise from a state read or walked (scrub-states.ts). The universe's record
  * (who its game masters are), the turn and the head come from one statement to the database and
  * one read of the live stream, made together (live-turn.ts): a drag makes many of these reads, and
- * on a busy machine each further wait on another process is a chance to lose the core.
+ * on a busy machine each wait on another process is a chance to lose the core. So both are
+ * answered from copies where they are kept: the store's (scrub-turns.ts) and the live stream's,
+ * which Redis says when to drop (stream-copies.ts).
  */
 export function installScrubRoute(app: Application): void {
   app.get(
@@ -54,12 +60,11 @@ export function installScrubRoute(app: Application): void {
       const id = String(req.params.id);
       const wanted = Number(req.query.position);
       const reads = liveReads({ oneRequest: true });
-      const { states, index, reads: stored } = scrubbing();
+      const { states, index, reads: stored, streams } = scrubbing();
       // the stream and the store are read while the caller's token is checked
-      const { liveStore } = services();
       // a position the parameter's check refuses is read as 0: the database takes no other
       const readable = Number.isInteger(wanted) && wanted > 0 && wanted <= POSITION_MAX;
-      const read = universeAtOnce(stored, liveStore, id, readable ? wanted : 0);
+      const read = universeAtOnce(stored, streams, id, readable ? wanted : 0);
       read.catch(ignore);
       const me = await caller(req);
       const at = await read;

@@ -95,6 +95,15 @@ export interface LiveStore {
    * the two together miss a turn, whichever it read first (live-turn.ts).
    */
   readStream(universeId: string): Promise<StreamView>;
+  /**
+   * Where the store is another process's (Redis), reads of the stream answered from copies kept
+   * until the store says the stream changed, for readers that come back to one stream often (the
+   * timeline scrubber). Absent where a read is already local.
+   */
+  streamCopies?(): Pick<LiveStore, "readStream"> & {
+    /** Reads answered from a copy, and reads sent to the store. */
+    readonly counts: { copies: number; reads: number };
+  };
   /** Drops stream entries up to and including `throughPosition` (they are persisted). */
   trim(universeId: string, throughPosition: number): Promise<void>;
 

@@ -4,6 +4,7 @@ import { FencedError, TurnOrderError, type Lease, type LiveStore, type StreamVie
 import { checkBatch, checkPosition, checkTtl } from "./checks.ts";
 import { outputBatch } from "../rooms/output-batch.ts";
 import { StallTolerantRedis } from "./stall-tolerant-redis.ts";
+import { COPIES_CONNECTION, StreamCopies, type StreamCopiesOptions } from "./stream-copies.ts";
 import {
   acquireScript,
   appendScript,
@@ -38,6 +39,7 @@ export class RedisLiveStore implements LiveStore {
   readonly kind = "redis";
   private readonly redis: Redis;
   private readonly ownsClient: boolean;
+  private copies: StreamCopies | null = null;
 
   /**
    * Takes a URL (the store owns the connection) or a client the caller keeps and closes. Every
@@ -63,7 +65,32 @@ export class RedisLiveStore implements LiveStore {
   }
 
   async close(): Promise<void> {
+    await this.copies?.close();
     if (this.ownsClient) await this.redis.quit();
+  }
+
+  /**
+   * Reads of streams answered from copies that Redis says when to drop (stream-copies.ts): one
+   * set per store, made at the first call (with its options), its connections opened at its first read.
+   */
+  streamCopies(options?: StreamCopiesOptions): StreamCopies {
+    this.copies ??= new StreamCopies(
+      {
+        connect: () =>
+          this.redis.duplicate({
+            lazyConnect: true,
+            // a connection that drops is replaced whole, with everything it tracked
+            retryStrategy: () => null,
+            enableOfflineQueue: false,
+            // no timeout of its own: a read that hangs fails when the heartbeat replaces the connection
+            connectionName: COPIES_CONNECTION,
+          }),
+        readOn: (client, universeId) => this.readStreamOn(client, universeId),
+        read: (universeId) => this.readStream(universeId),
+      },
+      options,
+    );
+    return this.copies;
   }
 
   async acquire(universeId: string, owner: string, ttlMs: number, floor = 0): Promise<Lease | null> {
@@ -105,6 +132,9 @@ export class RedisLiveStore implements LiveStore {
       await appendScript.run(this.redis, [lock, wal], args);
     } catch (error) {
       throw this.scriptError(error, lease);
+    } finally {
+      // before the caller acknowledges what it appended (a timed-out append may still land: Redis tells that one)
+      this.copies?.changed(lease.universeId);
     }
   }
 
@@ -123,24 +153,34 @@ export class RedisLiveStore implements LiveStore {
       await ensureStreamScript.run(this.redis, [lock, wal], [lockValue(lease), afterPosition]);
     } catch (error) {
       throw this.scriptError(error, lease);
+    } finally {
+      this.copies?.changed(lease.universeId);
     }
   }
 
-  async readTail(universeId: string, afterPosition: number): Promise<Turn[]> {
+  readTail(universeId: string, afterPosition: number): Promise<Turn[]> {
+    return this.readTailOn(this.redis, universeId, afterPosition);
+  }
+
+  private async readTailOn(client: Redis, universeId: string, afterPosition: number): Promise<Turn[]> {
     const { wal } = universeKeys(universeId);
     const turns: Turn[] = [];
     let from = Math.max(0, Math.floor(afterPosition)) + 1;
     for (;;) {
-      const entries = (await this.redis.xrange(wal, `${from}-0`, "+", "COUNT", READ_PAGE)) as StreamEntry[];
+      const entries = (await client.xrange(wal, `${from}-0`, "+", "COUNT", READ_PAGE)) as StreamEntry[];
       for (const [, fields] of entries) turns.push(JSON.parse(field(fields, "t")) as Turn);
       if (entries.length < READ_PAGE) return turns;
       from = Number(field(entries.at(-1)![1], "p")) + 1;
     }
   }
 
-  async readStream(universeId: string): Promise<StreamView> {
+  readStream(universeId: string): Promise<StreamView> {
+    return this.readStreamOn(this.redis, universeId);
+  }
+
+  private async readStreamOn(client: Redis, universeId: string): Promise<StreamView> {
     const { wal } = universeKeys(universeId);
-    const [lastId, entries] = (await readStreamScript.run(this.redis, [wal], [READ_PAGE])) as [
+    const [lastId, entries] = (await readStreamScript.run(client, [wal], [READ_PAGE])) as [
       string,
       StreamEntry[],
     ];
@@ -149,12 +189,16 @@ export class RedisLiveStore implements LiveStore {
     // a longer stream's other pages are read after: a trim in between leaves a gap, which the
     // reader sees against `last` (live-turn.ts) and reads again the careful way
     if (entries.length === READ_PAGE)
-      turns.push(...(await this.readTail(universeId, turns.at(-1)!.position)));
+      turns.push(...(await this.readTailOn(client, universeId, turns.at(-1)!.position)));
     return { turns: turns.filter((turn) => turn.position <= last), last };
   }
 
   async trim(universeId: string, throughPosition: number): Promise<void> {
-    await this.redis.xtrim(universeKeys(universeId).wal, "MINID", `${Math.floor(throughPosition) + 1}-0`);
+    try {
+      await this.redis.xtrim(universeKeys(universeId).wal, "MINID", `${Math.floor(throughPosition) + 1}-0`);
+    } finally {
+      this.copies?.changed(universeId);
+    }
   }
 
   async putState(lease: Lease, position: number, state: UniverseState): Promise<void> {
@@ -178,7 +222,11 @@ export class RedisLiveStore implements LiveStore {
 
   async drop(universeId: string): Promise<void> {
     const keys = universeKeys(universeId);
-    await this.redis.del(keys.lock, keys.fence, keys.wal, keys.state);
+    try {
+      await this.redis.del(keys.lock, keys.fence, keys.wal, keys.state);
+    } finally {
+      this.copies?.changed(universeId);
+    }
   }
 
   /** Maps the scripts' coded error replies to the port's errors; anything else keeps its cause. */
