@@ -5,6 +5,8 @@ import { silenceableRelay, type SilenceableRelay } from "../testing/silenceable-
 import { sampleTurns } from "./fixtures.ts";
 import { RedisLiveStore } from "./redis.ts";
 import { COPIES_CONNECTION } from "./stream-copies.ts";
+import { startRedisServer } from "./testing/redis-server.ts";
+import { testPort } from "../../../test/support/server.ts";
 
 const redisUrl = process.env.REDIS_URL;
 
@@ -130,6 +132,28 @@ describe.skipIf(!redisUrl)("copies of live streams, dropped when Redis says they
         .toEqual({ positions: [1, 2, 3], last: 3 });
     } finally {
       await store.close();
+    }
+  });
+
+  it("reads from Redis each time where Redis refuses tracking", async () => {
+    // given a Redis of this test's own without the CLIENT command (as some hosted ones are)
+    const refusing = await startRedisServer(testPort(2684), "--rename-command", "CLIENT", '""');
+    const store = new RedisLiveStore(refusing.url);
+    try {
+      const copies = store.streamCopies();
+      await copies.start();
+      expect(copies.isWatching()).toBe(false);
+      const universeId = `copies-${randomUUID()}`;
+      const lease = (await store.acquire(universeId, "here", 30_000))!;
+      await store.appendTurns(lease, sampleTurns(universeId, 1, 1));
+      // then every read is the store's own, and right
+      expect(await read(copies, universeId)).toEqual({ positions: [1], last: 1 });
+      await store.appendTurns(lease, sampleTurns(universeId, 2, 1));
+      expect(await read(copies, universeId)).toEqual({ positions: [1, 2], last: 2 });
+      expect(copies.counts).toEqual({ copies: 0, reads: 0 });
+    } finally {
+      await store.close();
+      refusing.stop();
     }
   });
 });

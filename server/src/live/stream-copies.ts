@@ -64,6 +64,8 @@ export class StreamCopies {
   private readonly reading = new Map<string, Reading>();
   private readonly beat: NodeJS.Timeout;
   private beating = false;
+  /** Attempts to start that failed since watching last: each waits longer for the next. */
+  private failures = 0;
   private readonly beatMs: number;
   private readonly keep: number;
   /** Reads answered from a copy, and reads sent to Redis (tests and diagnostics). */
@@ -172,8 +174,16 @@ export class StreamCopies {
       this.epoch++;
       this.kept.clear();
       this.watching = true;
+      this.failures = 0;
     } catch (err) {
-      if (this.sub === sub) this.lost("could not start tracking", err);
+      if (this.sub !== sub) return;
+      // a Redis that refuses tracking (older than 6, or CLIENT disabled) is told once
+      if (this.failures === 0)
+        log.warn("stream copies: could not start; scrubs read live streams from Redis until they do", {
+          err,
+        });
+      this.failures++;
+      this.lost("could not start tracking", err);
     }
   }
 
@@ -197,7 +207,8 @@ export class StreamCopies {
     this.down();
     sub?.disconnect();
     reader?.disconnect();
-    if (!this.closed) setTimeout(() => void this.start(), Math.min(this.beatMs, 250)).unref();
+    const wait = Math.min(Math.min(this.beatMs, 250) * 2 ** this.failures, 30_000);
+    if (!this.closed) setTimeout(() => void this.start(), wait).unref();
   }
 
   private down(): void {
