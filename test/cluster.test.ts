@@ -107,6 +107,81 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     await Promise.all(sessions.map((s) => s.leave()));
   });
 
+  it("shows a game master scrubbing on one process what is played, retold and undone on another", async () => {
+    const [here, there] = (await spawnServers([
+      { env: distributed, port: 2615 },
+      // the turns played there stay in Redis alone for seconds: the scrub here learns them from the stream
+      {
+        env: { ...distributed, LOOM_PERSIST_INTERVAL_MS: "3000" },
+        port: 2616,
+      },
+    ])) as [ChildServer, ChildServer];
+    children.push(here, there);
+    // the table plays on one process; its game master scrubs on the other
+    const table = await setTable(there.url, ["Mara"]);
+    const mara = table.players[0]!;
+    const session = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
+    const scrubber = connect(here.url).useToken(table.gm.playerToken!);
+    const id = table.universeId;
+    const played = async () => {
+      const result = await session.act(overcome(mara.characterId));
+      if (!result.ok) throw new Error(`act refused: ${result.rejection.code}`);
+      return result.turn;
+    };
+    let last = await played();
+    await played();
+    last = await played();
+    // scrubbed until a scrub is answered from what an earlier one kept (the copies start at the first)
+    const fromCopies = async () =>
+      sampleValue(
+        parseExposition(await (await fetch(`${here.url}/metrics`)).text()),
+        "loom_scrub_stream_reads_total",
+        { from: "copy" },
+      ) ?? 0;
+    await expect
+      .poll(
+        async () => {
+          const scrubbed = await scrubber.scrub(id, last.position);
+          expect(scrubbed.head).toBe(last.position);
+          expect(scrubbed.turn?.id).toBe(last.id);
+          return fromCopies();
+        },
+        { timeout: 5_000, interval: 20 },
+      )
+      .toBeGreaterThan(0);
+    const copiesBefore = await fromCopies();
+
+    // when Mara acts again there, the scrub here shows the turn (its ack left after Redis had it)
+    const next = await played();
+    await expect
+      .poll(async () => (await scrubber.scrub(id, next.position)).turn?.id, { timeout: 2_000, interval: 5 })
+      .toBe(next.id);
+    expect((await scrubber.scrub(id, last.position)).head).toBe(next.position);
+    expect(await fromCopies()).toBeGreaterThan(copiesBefore);
+
+    // when the game master retells it there, the scrub here shows the retelling once it is recorded
+    const telling = await table.gm.retell(id, next.position);
+    await expect
+      .poll(async () => (await scrubber.scrub(id, next.position)).turn?.narration?.retellings?.at(-1)?.text, {
+        timeout: 10_000,
+        interval: 20,
+      })
+      .toBe(telling.text);
+
+    // when the game master undoes it there, the scrub here shows the undo and the undone turn
+    const undo = await table.gm.undo(id);
+    await expect
+      .poll(async () => (await scrubber.scrub(id, next.position)).turn?.status, {
+        timeout: 10_000,
+        interval: 20,
+      })
+      .toBe("undone");
+    const atUndo = await scrubber.scrub(id, undo.position);
+    expect(atUndo.head).toBe(undo.position);
+    expect(atUndo.turn?.id).toBe(undo.id);
+    await session.leave();
+  });
+
   it("runs docker-compose.yml's two Loom services from the Dockerfile's CMD: a client plays through one, the other serves the universe once it stops", async () => {
     const compose = readCompose();
     const instructions = readDockerfile();

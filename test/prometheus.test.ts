@@ -96,6 +96,7 @@ for (const mode of modes()) {
         ["loom_turns_total", "counter"],
         ["loom_persisted_turns_total", "counter"],
         ["loom_dependency_errors_total", "counter"],
+        ["loom_scrub_stream_reads_total", "counter"],
         ["loom_narration_failures_total", "counter"],
         ["loom_damaged_snapshots_total", "counter"],
         ["loom_rooms_open", "gauge"],

@@ -5,6 +5,7 @@
  * process and merged in at every scrape.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { streamReadTotals } from "./live/stream-copies.ts";
 import { faults } from "./fault-log.ts";
 import type { PersistHealth } from "./universe/persist-health.ts";
 
@@ -152,6 +153,17 @@ export class PrometheusMetrics {
       "Universes refused at opening because a snapshot did not match its checksum",
       () => persist.read().damagedSnapshots,
     );
+    new Counter({
+      name: "loom_scrub_stream_reads_total",
+      help: "Reads of live streams by the timeline scrubber, by where they were answered: a copy Redis had not invalidated, or Redis",
+      labelNames: ["from"],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ from: "copy" }, streamReadTotals.copies);
+        this.inc({ from: "redis" }, streamReadTotals.reads);
+      },
+    });
     new Counter({
       name: "loom_dependency_errors_total",
       help: "Failed calls to the database and the live store, by dependency and error class (SQLSTATE, errno code or name)",

@@ -8,6 +8,9 @@ const INVALIDATE = "__redis__:invalidate";
 /** The name both connections give themselves, so that an operator (or a test) can tell them apart. */
 export const COPIES_CONNECTION = `loom-stream-copies-${process.pid}`;
 
+/** Every StreamCopies' reads in this process, for the metrics: answered from a copy, and sent to Redis. */
+export const streamReadTotals = { copies: 0, reads: 0 };
+
 export interface StreamCopiesOptions {
   /**
    * How often both connections prove they still answer: a PING on each must come back within the
@@ -101,6 +104,7 @@ export class StreamCopies {
     const copy = this.kept.get(universeId);
     if (copy) {
       this.counts.copies++;
+      streamReadTotals.copies++;
       // read last goes last out
       this.kept.delete(universeId);
       this.kept.set(universeId, copy);
@@ -111,6 +115,7 @@ export class StreamCopies {
     reading.count++;
     this.reading.set(universeId, reading);
     this.counts.reads++;
+    streamReadTotals.reads++;
     try {
       const view = await this.source.readOn(reader, universeId);
       if (this.watching && this.epoch === epoch && !reading.changed) this.remember(universeId, view);
