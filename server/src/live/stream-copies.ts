@@ -136,15 +136,16 @@ export class StreamCopies {
     if (reading) reading.changed = true;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     clearInterval(this.beat);
     const { sub, reader } = this;
     this.down();
     this.sub = this.reader = null;
+    // a start under way finds itself replaced and stops there
     sub?.disconnect();
     reader?.disconnect();
-    await this.starting;
+    return Promise.resolve();
   }
 
   private remember(universeId: string, view: StreamView): void {
