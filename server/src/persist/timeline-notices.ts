@@ -45,6 +45,12 @@ export class TimelineNotices {
   private connecting: Promise<void> | null = null;
   private readonly markers = new Map<string, () => void>();
   private readonly tag = randomUUID();
+  /**
+   * Where this process's markers go: a channel of its own, so that other processes' listeners
+   * are not woken by them. Postgres delivers a listener's notices in commit order whatever their
+   * channel, so a marker still comes back after every notice committed before it.
+   */
+  private readonly markerChannel = `loom_timeline_${this.tag.replaceAll("-", "")}`;
   private sent = 0;
   private readonly beat: NodeJS.Timeout;
   private beating = false;
@@ -80,7 +86,7 @@ export class TimelineNotices {
     const marker = `sync:${this.tag}:${this.sent++}`;
     const heard = new Promise<void>((resolve) => this.markers.set(marker, resolve));
     try {
-      await sql`select pg_notify(${TIMELINE_CHANNEL}, ${marker})`;
+      await sql`select pg_notify(${this.markerChannel}, ${marker})`;
       await heard;
     } finally {
       this.markers.delete(marker);
@@ -115,13 +121,16 @@ export class TimelineNotices {
       ...({
         socket: noDelaySockets(),
         onnotify: (channel: string, payload: string) => {
-          if (channel === TIMELINE_CHANNEL && this.sql === sql) this.heard(payload);
+          if (this.sql !== sql) return;
+          if (channel === this.markerChannel) this.markers.get(payload)?.();
+          else if (channel === TIMELINE_CHANNEL) this.heard(payload);
         },
       } as object),
     });
     this.sql = sql;
     try {
       await sql.unsafe(`listen ${TIMELINE_CHANNEL}`);
+      await sql.unsafe(`listen ${this.markerChannel}`);
       if (this.sql !== sql) return;
       // reads made while nothing was heard are dropped before anything is kept again
       this.feed.tell(EVERYTHING);
@@ -165,10 +174,8 @@ export class TimelineNotices {
   }
 
   private heard(payload: string): void {
-    if (payload.startsWith("sync:")) {
-      this.markers.get(payload)?.();
-      return;
-    }
+    // an older process's markers, sent on the shared channel
+    if (payload.startsWith("sync:")) return;
     if (!this.listening) return;
     this.feed.tell(parsed(payload));
   }
