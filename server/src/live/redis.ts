@@ -4,7 +4,7 @@ import { FencedError, TurnOrderError, type Lease, type LiveStore, type StreamVie
 import { checkBatch, checkPosition, checkTtl } from "./checks.ts";
 import { outputBatch } from "../rooms/output-batch.ts";
 import { StallTolerantRedis } from "./stall-tolerant-redis.ts";
-import { COPIES_CONNECTION, StreamCopies, type StreamCopiesOptions } from "./stream-copies.ts";
+import { StreamCopies, type StreamCopiesOptions } from "./stream-copies.ts";
 import {
   acquireScript,
   appendScript,
@@ -76,14 +76,14 @@ export class RedisLiveStore implements LiveStore {
   streamCopies(options?: StreamCopiesOptions): StreamCopies {
     this.copies ??= new StreamCopies(
       {
-        connect: () =>
+        connect: (connectionName) =>
           this.redis.duplicate({
             lazyConnect: true,
             // a connection that drops is replaced whole, with everything it tracked
             retryStrategy: () => null,
             enableOfflineQueue: false,
             // no timeout of its own: a read that hangs fails when the heartbeat replaces the connection
-            connectionName: COPIES_CONNECTION,
+            connectionName,
           }),
         readOn: (client, universeId) => this.readStreamOn(client, universeId),
         read: (universeId) => this.readStream(universeId),

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silenceableRelay, type SilenceableRelay } from "../testing/silenceable-relay.ts";
 import { sampleTurns } from "./fixtures.ts";
 import { RedisLiveStore } from "./redis.ts";
-import { COPIES_CONNECTION } from "./stream-copies.ts";
 import { startRedisServer } from "./testing/redis-server.ts";
 import { testPort } from "../../../test/support/server.ts";
 
@@ -92,7 +91,7 @@ describe.skipIf(!redisUrl)("copies of live streams, dropped when Redis says they
     // when Redis closes the copies' connections
     const clients = (await admin.call("CLIENT", "LIST", "TYPE", "normal")) as string;
     for (const line of clients.split("\n"))
-      if (line.includes(`name=${COPIES_CONNECTION} `))
+      if (line.includes(`name=${copies.connectionName} `))
         await admin.call("CLIENT", "KILL", "ID", /\bid=(\d+)/.exec(line)![1]!);
     await expect.poll(() => copies.isWatching(), { timeout: 2_000, interval: 5 }).toBe(false);
     // and another process appends while nothing is tracked
@@ -117,7 +116,7 @@ describe.skipIf(!redisUrl)("copies of live streams, dropped when Redis says they
       const { universeId, lease } = await ownedElsewhere(1);
       await read(copies, universeId);
       // when the copies' connections go silent
-      relay.silence(COPIES_CONNECTION);
+      relay.silence(copies.connectionName);
       // then the heartbeat finds them: nothing is kept
       await expect.poll(() => copies.isWatching(), { timeout: 5_000, interval: 10 }).toBe(false);
       // and a turn appended meanwhile shows at once

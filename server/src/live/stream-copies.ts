@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { log } from "../log.ts";
 import type { StreamView } from "./live-store.ts";
@@ -5,7 +6,7 @@ import type { StreamView } from "./live-store.ts";
 /** Where Redis sends a tracking client's invalidations when it redirects them (RESP2). */
 const INVALIDATE = "__redis__:invalidate";
 
-/** The name both connections give themselves, so that an operator (or a test) can tell them apart. */
+/** How the connections' names begin (`CLIENT LIST`): the process's id, then the copies' own. */
 export const COPIES_CONNECTION = `loom-stream-copies-${process.pid}`;
 
 /** Every StreamCopies' reads in this process, for the metrics: answered from a copy, and sent to Redis. */
@@ -23,8 +24,8 @@ export interface StreamCopiesOptions {
 }
 
 export interface StreamSource {
-  /** A new client on the store's Redis, not yet connected (`lazyConnect`). */
-  connect(): Redis;
+  /** A new client on the store's Redis, not yet connected (`lazyConnect`), named `name`. */
+  connect(name: string): Redis;
   /** The store's read of a stream (`readStream`), made on the given client. */
   readOn(client: Redis, universeId: string): Promise<StreamView>;
   /** The store's read on its own connection: what a read is while nothing is heard. */
@@ -71,6 +72,8 @@ export class StreamCopies {
   private failures = 0;
   private readonly beatMs: number;
   private readonly keep: number;
+  /** The name both connections give themselves, so that an operator (or a test) can tell them apart. */
+  readonly connectionName = `${COPIES_CONNECTION}-${randomUUID().slice(0, 8)}`;
   /** Reads answered from a copy, and reads sent to Redis (tests and diagnostics). */
   readonly counts = { copies: 0, reads: 0 };
 
@@ -156,8 +159,8 @@ export class StreamCopies {
 
   private async connect(): Promise<void> {
     if (this.closed || this.watching) return;
-    const sub = this.source.connect();
-    const reader = this.source.connect();
+    const sub = this.source.connect(this.connectionName);
+    const reader = this.source.connect(this.connectionName);
     this.sub = sub;
     this.reader = reader;
     for (const client of [sub, reader]) {
