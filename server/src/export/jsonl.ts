@@ -26,8 +26,18 @@ import {
  * that a batch is about SNAPSHOT_BATCH_CHARS of text (a state reaches 400 KB at 20,000 turns of
  * play). Each query costs PGlite a fixed amount besides its documents.
  */
-const SNAPSHOT_BATCH = 32;
+export const SNAPSHOT_BATCH = 32;
 const SNAPSHOT_BATCH_CHARS = 4 * 2 ** 20;
+
+/**
+ * The batch size after reading `documents` in a batch of `size`: never larger, and about
+ * SNAPSHOT_BATCH_CHARS of text at the largest document seen.
+ */
+export function snapshotBatchAfter(size: number, documents: Iterable<string>): number {
+  let next = size;
+  for (const text of documents) next = Math.min(next, Math.floor(SNAPSHOT_BATCH_CHARS / text.length));
+  return Math.max(1, next);
+}
 
 export interface ExportOptions {
   audience: Audience;
@@ -98,8 +108,7 @@ export async function* exportJsonl(
         .filter((s) => s.storedIn === info.storedIn)
         .map((s) => s.position);
       fetched = await store.snapshotTexts(info.storedIn, batch);
-      for (const text of fetched.values())
-        batchSize = Math.max(1, Math.min(batchSize, Math.floor(SNAPSHOT_BATCH_CHARS / text.length)));
+      batchSize = snapshotBatchAfter(batchSize, fetched.values());
     }
     return fetched.get(info.position);
   }
