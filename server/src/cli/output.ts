@@ -1,4 +1,4 @@
-import { createWriteStream } from "node:fs";
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { once } from "node:events";
 
 /** Writes the chunks in order, waiting whenever the stream asks to (constant memory for any size). */
@@ -8,25 +8,33 @@ export async function writeAll(chunks: AsyncIterable<string>, stream: NodeJS.Wri
   }
 }
 
-/** Bytes handed to the file system before the writer waits for it to catch up. */
-const WRITE_AHEAD_BYTES = 32 * 2 ** 20;
-
-/** A file written whole or not at all: to `<file>.partial`, renamed into place when complete. */
+/**
+ * A file written whole or not at all: to `<file>.partial`, renamed into place when complete. Each
+ * chunk is written as it comes, synchronously, on this thread: nothing is held but the chunk in
+ * hand (constant memory for any size), and the export's next page is read only once the file
+ * system has the last one. Handed to a write stream instead, the writes run on a thread of libuv's
+ * pool, which on a busy machine waits for a core while this thread, with the stream's buffer full,
+ * waits for it.
+ */
 export async function writeFileStreamed(path: string, chunks: AsyncIterable<string>): Promise<void> {
-  const { rename, unlink } = await import("node:fs/promises");
   const partial = `${path}.partial`;
-  // Room for some ten pages of an export: the file system writes while the next pages are read,
-  // where a small buffer has the reader wait for each write in turn (a stream that has filled its
-  // buffer waits until all of it is written).
-  const stream = createWriteStream(partial, { encoding: "utf8", highWaterMark: WRITE_AHEAD_BYTES });
+  const fd = openSync(partial, "w");
+  let open = true;
   try {
-    await writeAll(chunks, stream);
-    stream.end();
-    await once(stream, "finish");
-    await rename(partial, path);
+    for await (const chunk of chunks) {
+      const bytes = Buffer.from(chunk, "utf8");
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+    }
+    open = false;
+    closeSync(fd);
+    renameSync(partial, path);
   } catch (error) {
-    stream.destroy();
-    await unlink(partial).catch(() => undefined);
+    if (open) closeSync(fd);
+    try {
+      unlinkSync(partial);
+    } catch {
+      // not there to remove
+    }
     throw error;
   }
 }

@@ -21,8 +21,23 @@ import {
   type Progress,
 } from "./source.ts";
 
-/** Snapshot documents read in one query: a few megabytes for large states (400 KB each at 20,000 turns of play). */
-const SNAPSHOT_BATCH = 8;
+/**
+ * Snapshot documents read in one query: up to SNAPSHOT_BATCH, fewer once documents are large, so
+ * that a batch is about SNAPSHOT_BATCH_CHARS of text (a state reaches 400 KB at 20,000 turns of
+ * play). Each query costs PGlite a fixed amount besides its documents.
+ */
+export const SNAPSHOT_BATCH = 32;
+const SNAPSHOT_BATCH_CHARS = 4 * 2 ** 20;
+
+/**
+ * The batch size after reading `documents` in a batch of `size`: never larger, and about
+ * SNAPSHOT_BATCH_CHARS of text at the largest document seen.
+ */
+export function snapshotBatchAfter(size: number, documents: Iterable<string>): number {
+  let next = size;
+  for (const text of documents) next = Math.min(next, Math.floor(SNAPSHOT_BATCH_CHARS / text.length));
+  return Math.max(1, next);
+}
 
 export interface ExportOptions {
   audience: Audience;
@@ -81,16 +96,19 @@ export async function* exportJsonl(
     : (await store.listSnapshots(universeId)).filter((s) => s.position >= from && s.position <= head);
   let nextSnapshot = 0;
   let written = { turns: 0, snapshots: 0, savePoints: 0 };
-  // documents are read SNAPSHOT_BATCH at a time (one query), the batch kept until written
+  // documents are read a batch at a time (one query), the batch kept until written; its size
+  // follows the largest document read so far
   let fetched = new Map<number, string>();
+  let batchSize = SNAPSHOT_BATCH;
   async function documentOf(index: number): Promise<string | undefined> {
     const info = snapshots[index]!;
     if (!fetched.has(info.position)) {
       const batch = snapshots
-        .slice(index, index + SNAPSHOT_BATCH)
+        .slice(index, index + batchSize)
         .filter((s) => s.storedIn === info.storedIn)
         .map((s) => s.position);
       fetched = await store.snapshotTexts(info.storedIn, batch);
+      batchSize = snapshotBatchAfter(batchSize, fetched.values());
     }
     return fetched.get(info.position);
   }

@@ -145,7 +145,7 @@ export async function* turnJsonPages(
   }));
   for await (const { after, page } of pages) {
     if (page.turns === 0) continue;
-    if (!deltas || !OLD_CANON_PATH.test(page.json)) {
+    if (!deltas || !holdsOldCanonPath(page.json)) {
       yield page;
       continue;
     }
@@ -157,7 +157,24 @@ export async function* turnJsonPages(
 }
 
 /** Deltas recorded under state version 1 name `/canon` or `/canon/facts`: only those are parsed to upgrade. */
-const OLD_CANON_PATH = /"\/canon(?:"|\/facts)/;
+export const OLD_CANON_PATH = /"\/canon(?:"|\/facts)/;
+
+const CANON = "/canon";
+
+/**
+ * Whether `text` holds what OLD_CANON_PATH matches. A page holds a hundred or so of today's
+ * `/canon/factBuckets` paths and megabytes of quotes between them: finding each `/canon` with
+ * indexOf and looking at its neighbours passes over the quotes, at each of which the pattern
+ * stops to try a match.
+ */
+export function holdsOldCanonPath(text: string): boolean {
+  for (let at = text.indexOf(CANON); at !== -1; at = text.indexOf(CANON, at + CANON.length)) {
+    if (text.charCodeAt(at - 1) !== 34) continue; // '"'
+    const after = at + CANON.length;
+    if (text.charCodeAt(after) === 34 || text.startsWith("/facts", after)) return true;
+  }
+  return false;
+}
 
 /**
  * The turn's JSON as the API would send it, put together from the stored text without parsing
