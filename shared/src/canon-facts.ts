@@ -55,7 +55,7 @@ export function readFact(state: UniverseState, id: string): CanonFact | undefine
 }
 
 /** Every fact the state holds, bucket by bucket (callers that need an order sort). */
-export function listFacts(state: UniverseState): CanonFact[] {
+export function listFacts(state: Pick<UniverseState, "canon">): CanonFact[] {
   const facts: CanonFact[] = [];
   for (const key of FACT_BUCKET_KEYS) {
     const bucket = state.canon.factBuckets[key];

@@ -105,11 +105,11 @@ function seenTurn(turn: Turn, audience: Viewer): Turn {
  * for the audience costs what the prompt uses, not what the whole world holds (a long campaign's
  * canon runs to thousands of facts).
  */
-function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Viewer): UniverseState {
-  const characters: UniverseState["characters"] = {};
+function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Viewer): PromptState {
+  const characters: PromptState["characters"] = {};
   for (const t of turns) {
     const character = t.characterId ? state.characters[t.characterId] : undefined;
-    if (character) characters[t.characterId!] = character;
+    if (character) characters[t.characterId!] = sheetOf(character);
   }
   const location = state.scene.location ? state.world.locations[state.scene.location] : undefined;
   const factBuckets: FactBuckets = {};
@@ -132,8 +132,32 @@ function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Vie
   };
 }
 
+/**
+ * What a prompt reads of a character (its name and public sheet): the slice holds only these
+ * members, so redacting it walks a few strings per character rather than whole sheets, which
+ * always carry `gmNotes` and `private`. Whatever the prompt shows still passed `viewState`.
+ */
+type PromptCharacter = Pick<
+  Character,
+  "name" | "highConcept" | "trouble" | "aspects" | "consequences" | "takenOut"
+>;
+
+/** The state a prompt is built from: the slice of promptSlice, its characters by their sheets. */
+type PromptState = Omit<UniverseState, "characters"> & { characters: Record<string, PromptCharacter> };
+
+function sheetOf(c: Character): PromptCharacter {
+  return {
+    name: c.name,
+    highConcept: c.highConcept,
+    trouble: c.trouble,
+    aspects: c.aspects,
+    consequences: c.consequences,
+    takenOut: c.takenOut,
+  };
+}
+
 /** What a turn touches, for choosing facts: its character, its target and the scene's location. */
-function factSubjects(state: UniverseState, turn: Turn): Set<string> {
+function factSubjects(state: Pick<UniverseState, "scene">, turn: Turn): Set<string> {
   const ids = new Set<string>();
   if (turn.characterId) ids.add(turn.characterId);
   const target = turn.input.target as { id?: unknown } | undefined;
@@ -199,7 +223,7 @@ const TASK: Partial<Record<Turn["kind"], string>> = {
     "A player's session ends. Retell what happened in it as a short closing passage, drawn from the session's summary and the last turns. Three to five sentences.",
 };
 
-function systemPrompt(state: UniverseState, audience: Viewer, turn: Turn): string {
+function systemPrompt(state: PromptState, audience: Viewer, turn: Turn): string {
   const lines = [
     `You are the narrator of "${state.universe.name}", a Fate Core campaign shared by several players.`,
     state.universe.premise.trim() ? `Premise: ${state.universe.premise.trim()}` : "",
@@ -213,7 +237,7 @@ function systemPrompt(state: UniverseState, audience: Viewer, turn: Turn): strin
   return lines.filter(Boolean).join("\n");
 }
 
-function sceneSection(state: UniverseState): string {
+function sceneSection(state: PromptState): string {
   const aspects = Object.values(state.scene.aspects).map((a) => `"${a.name}"`);
   const location = state.scene.location
     ? (state.world.locations[state.scene.location]?.name ?? state.scene.location)
@@ -229,7 +253,7 @@ function sceneSection(state: UniverseState): string {
 }
 
 /** The public sheet of the characters the recent turns involve (the actor first). */
-function charactersSection(state: UniverseState, turn: Turn, previous: readonly Turn[]): string {
+function charactersSection(state: PromptState, turn: Turn, previous: readonly Turn[]): string {
   const ids: string[] = [];
   for (const t of [turn, ...[...previous].reverse()]) {
     if (t.characterId && !ids.includes(t.characterId)) ids.push(t.characterId);
@@ -237,12 +261,12 @@ function charactersSection(state: UniverseState, turn: Turn, previous: readonly 
   const sheets = ids
     .slice(0, MAX_CHARACTERS)
     .map((id) => state.characters[id])
-    .filter((c): c is Character => c !== undefined)
+    .filter((c): c is PromptCharacter => c !== undefined)
     .map(publicSheet);
   return sheets.length > 0 ? `## Characters\n${sheets.join("\n")}` : "";
 }
 
-function publicSheet(c: Character): string {
+function publicSheet(c: PromptCharacter): string {
   const consequences = Object.values(c.consequences)
     .filter((x) => x !== null)
     .map((x) => `"${x.aspect}"`);
@@ -257,14 +281,14 @@ function publicSheet(c: Character): string {
 }
 
 /** Live canon facts, newest first (read through the accessor, whatever their layout). */
-function liveFacts(state: UniverseState): CanonFact[] {
+function liveFacts(state: PromptState): CanonFact[] {
   return listFacts(state)
     .filter((fact) => fact.supersededAt === null)
     .sort(newer);
 }
 
 /** Facts that name something the turn touches (its character, its target), then the newest. */
-function factsSection(state: UniverseState, turn: Turn): string {
+function factsSection(state: PromptState, turn: Turn): string {
   const ids = factSubjects(state, turn);
   const facts = liveFacts(state).map((fact) => ({ type: fact.type, text: canonicalJson(fact.value) }));
   const mentions = (fact: { text: string }) => {
@@ -277,7 +301,7 @@ function factsSection(state: UniverseState, turn: Turn): string {
 }
 
 /** A turn in a line or two: who, the mechanical outcome, and its prose if it has some. */
-function turnLines(turn: Turn, state: UniverseState): string {
+function turnLines(turn: Turn, state: PromptState): string {
   const who = turn.characterId ? (state.characters[turn.characterId]?.name ?? "someone") : turn.actor;
   const events = turn.events
     .map((e) =>
