@@ -149,6 +149,27 @@ describe("the narration prompt", () => {
     expect(opening.user).toContain(state.canon.summaryRecent);
   });
 
+  it("shows each character's public sheet: high concept, trouble, aspects, consequences, taken out", () => {
+    const { state, turn, previous } = secretive();
+    const mara = state.characters.mara!;
+    state.characters.mara = {
+      ...mara,
+      highConcept: "Tide-reading smuggler",
+      trouble: "Owes the Harbour Guild",
+      aspects: ["Knows every channel"],
+      consequences: {
+        ...mara.consequences,
+        mild: { aspect: "Salt-stung eyes", freeInvokes: 1, sourcePosition: 3 },
+      },
+      takenOut: true,
+    };
+    const { user } = buildNarrationPrompt({ state, turn, previous, audience: SPECTATOR });
+    const sheet = user.split("\n").find((line) => line.startsWith(`- ${mara.name}:`));
+    expect(sheet).toBe(
+      `- ${mara.name}: Tide-reading smuggler; trouble "Owes the Harbour Guild"; aspects "Knows every channel"; hurt: "Salt-stung eyes"; taken out`,
+    );
+  });
+
   it("is pure: the same input gives the same prompt and hash", () => {
     const a = secretive();
     const b = secretive();
