@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadavg } from "node:os";
+import { Worker } from "node:worker_threads";
 import postgres from "postgres";
 import { loadConfig } from "../src/config.ts";
 import { startLoomServer } from "../src/app.ts";
@@ -60,22 +61,14 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     ),
   );
   const base = `http://127.0.0.1:${port}`;
+  let client: ScrubClient | null = null;
   try {
     const registered = await gameMaster(base);
     const universeId = await buildUniverse(registered.player.id, turns);
-    // the bench's client shares the server's thread: it keeps the timings, never the answers,
-    // whose promotion by the collector would be timed as the server's
-    const get = async (path: string): Promise<Timed & { body: unknown }> => {
-      const started = performance.now();
-      const response = await fetch(`${base}/api/universes/${universeId}${path}`, {
-        headers: { authorization: `Bearer ${registered.token}` },
-      });
-      const body: unknown = await response.json();
-      const client = performance.now() - started;
-      if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
-      const server = Number(/dur=([\d.]+)/.exec(response.headers.get("server-timing") ?? "")?.[1]);
-      return { server, client, body };
-    };
+    // the bench's client is a thread of its own, as a game master's browser is another machine:
+    // its garbage would otherwise be collected on the server's thread, inside the timed handlers
+    client = new ScrubClient(`${base}/api/universes/${universeId}`, registered.token);
+    const get = (path: string) => client!.get(path);
     const load = loadavg()[0]!.toFixed(2);
     process.stderr.write(`  measuring (load average ${load})\n`);
     const heapBefore = heapUsedMb();
@@ -89,7 +82,7 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     for (let attempt = 1; !indexed; attempt++) {
       // near the head, where the index ends
       const probe = await get(`/scrub?position=${turns - 3 - ((attempt * 7) % 1_000)}`);
-      indexed = (probe.body as { source: { kind: string } }).source.kind === "index";
+      indexed = probe.kind === "index";
       if (!indexed) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const indexSeconds = (performance.now() - indexStarted) / 1000;
@@ -104,7 +97,7 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     const far = [];
     for (const position of positions(300, turns, 11)) {
       const timed = await get(`/scrub?position=${position}`);
-      sources[(timed.body as { source: { kind: keyof typeof sources } }).source.kind]++;
+      sources[timed.kind as keyof typeof sources]++;
       far.push(timing(timed));
     }
     // a drag: resting points a few turns apart, then a key press at a time
@@ -131,7 +124,7 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
     let stateKb = 0;
     for (const position of positions(30, turns, 19)) {
       const timed = await get(`/state?position=${position}`);
-      stateKb = Math.round(JSON.stringify((timed.body as { state: unknown }).state).length / 1024);
+      stateKb = Math.round(timed.stateChars / 1024);
       full.push(timing(timed));
     }
     return {
@@ -154,6 +147,7 @@ export default async function scrubber(): Promise<Record<string, unknown>> {
       full_state_with_checksum: figures(full),
     };
   } finally {
+    await client?.close();
     await server.shutdown();
     if (!keep) rmSync(dataDir, { recursive: true, force: true });
     if (admin && keep) await admin.end();
@@ -214,4 +208,61 @@ async function buildUniverse(gm: string, turns: number): Promise<string> {
     },
   });
   return id;
+}
+
+/** What the client thread keeps of an answer: the timings, and the few facts the bench reads. */
+interface Answer extends Timed {
+  /** A scrub's `source.kind`. */
+  kind?: string;
+  /** The length of a state read's `state` as JSON. */
+  stateChars: number;
+}
+
+const CLIENT_THREAD = `
+const { parentPort } = require("node:worker_threads");
+parentPort.on("message", async ({ id, url, token }) => {
+  try {
+    const started = performance.now();
+    const response = await fetch(url, { headers: { authorization: "Bearer " + token } });
+    const body = await response.json();
+    const client = performance.now() - started;
+    if (!response.ok) throw new Error(url + ": " + response.status + " " + JSON.stringify(body));
+    const server = Number(/dur=([\\d.]+)/.exec(response.headers.get("server-timing") ?? "")?.[1]);
+    const stateChars = body.state === undefined ? 0 : JSON.stringify(body.state).length;
+    parentPort.postMessage({ id, answer: { server, client, kind: body.source?.kind, stateChars } });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error) });
+  }
+});
+`;
+
+/** The bench's HTTP client, on a thread (and a heap) of its own. */
+class ScrubClient {
+  private readonly worker = new Worker(CLIENT_THREAD, { eval: true });
+  private readonly waiting = new Map<number, { resolve: (a: Answer) => void; reject: (e: Error) => void }>();
+  private sent = 0;
+
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+  ) {
+    this.worker.on("message", ({ id, answer, error }: { id: number; answer?: Answer; error?: string }) => {
+      const waiting = this.waiting.get(id)!;
+      this.waiting.delete(id);
+      if (answer) waiting.resolve(answer);
+      else waiting.reject(new Error(error));
+    });
+  }
+
+  get(path: string): Promise<Answer> {
+    const id = this.sent++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, url: `${this.base}${path}`, token: this.token });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
 }
