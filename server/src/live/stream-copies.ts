@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { answeredInTime } from "../answered-in-time.ts";
 import { log } from "../log.ts";
 import type { StreamView } from "./live-store.ts";
 
@@ -235,18 +236,12 @@ export class StreamCopies {
     const { sub, reader } = this;
     if (!this.watching || this.beating || !sub || !reader) return;
     this.beating = true;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), this.beatMs)));
     try {
-      const outcome = await Promise.race([
-        Promise.all([sub.ping(), reader.ping()]).then(() => "heard"),
-        late,
-      ]);
-      if (outcome === "late" && this.sub === sub) this.lost("a heartbeat was not answered in time");
+      const answered = await answeredInTime(Promise.all([sub.ping(), reader.ping()]), this.beatMs);
+      if (!answered && this.sub === sub) this.lost("a heartbeat was not answered in time");
     } catch (err) {
       if (this.sub === sub) this.lost("a heartbeat failed", err);
     } finally {
-      clearTimeout(timer);
       this.beating = false;
     }
   }

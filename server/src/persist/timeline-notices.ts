@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
+import { answeredInTime } from "../answered-in-time.ts";
 import { log } from "../log.ts";
 import { noDelaySockets } from "./postgres-socket.ts";
 import { EVERYTHING, type ChangeFeed, type TimelineChange } from "./timeline-changes.ts";
@@ -160,15 +161,12 @@ export class TimelineNotices {
     if (!this.listening || this.beating) return;
     this.beating = true;
     const sql = this.sql;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), this.beatMs)));
     try {
-      const outcome = await Promise.race([this.sync().then(() => "heard" as const), late]);
-      if (outcome === "late" && this.sql === sql) this.lost("a heartbeat was not heard in time");
+      const heard = await answeredInTime(this.sync(), this.beatMs);
+      if (!heard && this.sql === sql) this.lost("a heartbeat was not heard in time");
     } catch (err) {
       if (this.sql === sql && this.listening) this.lost("a heartbeat failed", err);
     } finally {
-      clearTimeout(timer);
       this.beating = false;
     }
   }
