@@ -62,6 +62,8 @@ export class StreamCopies {
   private reader: Redis | null = null;
   private watching = false;
   private closed = false;
+  /** Once started, a lost or refused start is retried by its own timer (`lost`), backing off. */
+  private started = false;
   private starting: Promise<void> | null = null;
   /** Moves whenever watching starts or stops: a read that spans a move is not kept. */
   private epoch = 0;
@@ -94,6 +96,7 @@ export class StreamCopies {
 
   /** Connects both connections and turns tracking on; resolves once watching or once an attempt failed (it retries). */
   start(): Promise<void> {
+    this.started = true;
     this.starting ??= this.connect().finally(() => (this.starting = null));
     return this.starting;
   }
@@ -102,7 +105,7 @@ export class StreamCopies {
   async readStream(universeId: string): Promise<StreamView> {
     const reader = this.reader;
     if (!this.watching || !reader) {
-      void this.start();
+      if (!this.started) void this.start();
       return this.source.read(universeId);
     }
     const copy = this.kept.get(universeId);
