@@ -3,16 +3,18 @@ import { finished } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
+import { sql } from "drizzle-orm";
 import { copyRows } from "./copy.ts";
 import { noDelaySockets } from "./postgres-socket.ts";
-import type { Db } from "./rows.ts";
+import { rowsOf, type Db } from "./rows.ts";
 import * as schema from "./schema.ts";
 
 const databaseUrl = process.env.DATABASE_URL;
 
-// Pins the two postgres.js behaviours Loom's Postgres adapter leans on outside its declared API:
-// the `socket` option (sockets without Nagle's delay) and COPY's stream (copy.ts), with the fix
-// vendor/postgres/PATCHED.md describes for a COPY refused after its end. CI refuses to run
+// Pins the postgres.js behaviours Loom's Postgres adapter leans on outside its declared API:
+// the `socket` option (sockets without Nagle's delay), COPY's stream (copy.ts), with the fix
+// vendor/postgres/PATCHED.md describes for a COPY refused after its end, and the patch that sends
+// a statement with parameters in one flight. CI refuses to run
 // without DATABASE_URL (scripts/test.mjs), so this is never skipped there.
 describe.skipIf(!databaseUrl)("postgres.js sockets and COPY", () => {
   it("connects through noDelaySockets, with TCP_NODELAY, and COPY reports both success and a refusal", async () => {
@@ -80,6 +82,50 @@ describe.skipIf(!databaseUrl)("postgres.js sockets and COPY", () => {
       expect(await client`select count(*)::int as n from refused`).toEqual([{ n: 0 }]);
       await copy("1\n2\n");
       expect(await client`select count(*)::int as n from refused`).toEqual([{ n: 2 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("sends a statement with parameters in one flight, and its values arrive typed by the server", async () => {
+    // given one connection whose writes are counted, through drizzle as the stores use it
+    const made: Socket[] = [];
+    const factory = noDelaySockets();
+    const client = postgres(databaseUrl!, {
+      max: 1,
+      onnotice: () => {},
+      ...({
+        socket: (target: Parameters<typeof factory>[0]) => made[made.push(factory(target)) - 1],
+      } as object),
+    });
+    const db = drizzle({ client, schema }) as unknown as Db;
+    let writes = 0;
+    try {
+      await db.execute(sql`select 1`);
+      const write = made[0]!.write.bind(made[0]);
+      made[0]!.write = ((...args: Parameters<Socket["write"]>) => {
+        writes += 1;
+        return write(...args);
+      }) as Socket["write"];
+      // when twenty statements with text, number and null parameters run one after the other
+      const rows: unknown[] = [];
+      for (let i = 0; i < 20; i++)
+        rows.push(
+          ...rowsOf(
+            await db.execute(
+              sql`select ${i}::int + 1 as next, ${`a\\b\t${i}`} || '' as text, ${null}::text as nothing,
+                (${JSON.stringify({ at: i })}::jsonb ->> 'at')::int as at`,
+            ),
+          ),
+        );
+      // then each left in one write (a Describe first and its answer made it two), and the server
+      // typed every value from the statement
+      expect(writes).toBe(20);
+      expect(rows[19]).toEqual({ next: 20, text: "a\\b\t19", nothing: null, at: 19 });
+      // and a value whose text depends on its type (an array) is still described first
+      writes = 0;
+      expect(await client.unsafe("select $1::int[] as list", [[1, 2, 3]])).toEqual([{ list: [1, 2, 3] }]);
+      expect(writes).toBe(2);
     } finally {
       await client.end();
     }

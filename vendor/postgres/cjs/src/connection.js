@@ -235,7 +235,12 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     q.onlyDescribe && (delete statements[q.signature])
     q.parameters = q.parameters || parameters
     q.prepared = q.prepare && q.signature in statements
-    q.describeFirst = q.onlyDescribe || (parameters.length && !q.prepared)
+    // Loom patch: a Describe first only for a parameter whose text depends on the type the server
+    // gives it (an object or array without a known type); strings and numbers go as their text
+    // and the server types them, so Parse, Bind and Execute leave in one flight
+    q.describeFirst = q.onlyDescribe || (parameters.length && !q.prepared && !parameters.every(
+      (x, i) => types[i] || x === null || typeof x === 'string' || typeof x === 'number'
+    ))
     q.statement = q.prepared
       ? statements[q.signature]
       : { string, types, name: q.prepare ? statementId + statementCount++ : '' }
