@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { emptyState, checksum, type Turn } from "@loom/shared";
 import { createTurnStore, type TurnStore } from "../persist/index.ts";
 import { MemoryLiveStore } from "../live/memory.ts";
@@ -98,13 +98,19 @@ describe("persister", () => {
     persister.enqueue(turns, []);
     control.failuresLeft = 2;
 
-    // when it flushes through the failures
-    await persister.flush();
-    expect(persister.pendingCount).toBe(3);
-    expect(persister.persistedThrough).toBe(0);
-    expect(await store.headPosition(universe.id)).toBe(0);
-    await persister.flush(); // inside the backoff window: no attempt
-    expect(control.attempts).toBe(1);
+    // when it flushes through the failures (the clock held still until the drain, so that the
+    // second flush is inside the backoff window however slow the machine is)
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      await persister.flush();
+      expect(persister.pendingCount).toBe(3);
+      expect(persister.persistedThrough).toBe(0);
+      expect(await store.headPosition(universe.id)).toBe(0);
+      await persister.flush(); // inside the backoff window: no attempt
+      expect(control.attempts).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(await persister.drain(5_000)).toBe(true);
 
     // then every turn is stored once, in order, and the write-ahead stream is trimmed
