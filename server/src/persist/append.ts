@@ -15,6 +15,13 @@ import type { AppendBatch, AppendOutcome, AppendRequest } from "./turn-store.ts"
 /** Turns per COPY: a chunk's text is built whole before it is sent. */
 const CHUNK = 1000;
 
+/*
+ * SNAPSHOTS_WITH_HEAD: an append moves the head and upserts its snapshots in statements made
+ * together, so that on Postgres they leave in one flight and cost one round trip, not two; neither
+ * depends on the other, and a head found moved rolls both back. The COPY of the turns follows
+ * them, never beside them: the driver refuses a statement while a COPY is open.
+ */
+
 type Driver = TurnStore["driver"];
 
 /**
@@ -34,15 +41,18 @@ export async function appendTurns(
   const head = batch.expectedHead + batch.turns.length;
   try {
     await db.transaction(async (tx) => {
-      const [moved] = await tx
-        .update(universes)
-        .set({ headPosition: head })
-        .where(and(eq(universes.id, universeId), eq(universes.headPosition, batch.expectedHead)))
-        .returning({ branchPosition: universes.branchPosition });
+      // the head and the snapshots go out together (SNAPSHOTS_WITH_HEAD)
+      const [[moved]] = await Promise.all([
+        tx
+          .update(universes)
+          .set({ headPosition: head })
+          .where(and(eq(universes.id, universeId), eq(universes.headPosition, batch.expectedHead)))
+          .returning({ branchPosition: universes.branchPosition }),
+        upsertSnapshots(tx, batch.snapshots ?? []),
+      ]);
       if (!moved) throw await conflict(tx, universeId, batch.expectedHead);
       for (let i = 0; i < batch.turns.length; i += CHUNK)
         await insertTurns(tx, driver, batch.turns.slice(i, i + CHUNK));
-      await upsertSnapshots(tx, batch.snapshots ?? []);
       await markUndone(tx, universeId, moved.branchPosition ?? 0, head, undoMarks(batch));
       await projectAppended(tx, [
         { universeId, branchPosition: moved.branchPosition ?? 0, turns: batch.turns },
@@ -94,21 +104,23 @@ export async function appendMany(
   }));
   try {
     await db.transaction(async (tx) => {
-      const moved = rowsOf<{ id: string; branch_position: number | null }>(
-        await tx.execute(sql`
+      // the heads and the snapshots go out together (SNAPSHOTS_WITH_HEAD)
+      const [movedRows] = await Promise.all([
+        tx.execute(sql`
           update ${universes} u set head_position = v.head
           from jsonb_to_recordset(${JSON.stringify(heads)}::jsonb) as v(id text, expected integer, head integer)
           where u.id = v.id and u.head_position = v.expected
           returning u.id, u.branch_position`),
-      );
+        upsertSnapshots(
+          tx,
+          group.flatMap(({ batch }) => batch.snapshots ?? []),
+        ),
+      ]);
+      const moved = rowsOf<{ id: string; branch_position: number | null }>(movedRows);
       if (moved.length !== group.length) throw new GroupConflict();
       const allTurns = group.flatMap(({ batch }) => batch.turns);
       for (let i = 0; i < allTurns.length; i += CHUNK)
         await insertTurns(tx, driver, allTurns.slice(i, i + CHUNK));
-      await upsertSnapshots(
-        tx,
-        group.flatMap(({ batch }) => batch.snapshots ?? []),
-      );
       const branchAt = new Map(moved.map((row) => [row.id, row.branch_position ?? 0]));
       for (const { universeId, batch } of group) {
         const head = batch.expectedHead + batch.turns.length;

@@ -55,8 +55,9 @@ export async function projectAppended(tx: Db, batches: readonly Appended[]): Pro
     sessions.push(...projected.sessions);
     credits.push(...projected.credits);
   }
-  await writeRuns(tx, [...changed.values()]);
-  await writeSessions(tx, sessions);
+  // the runs and the sessions are separate rows: their statements leave together (one round trip
+  // on Postgres); a session's own statements stay in order (opened before it is closed)
+  await Promise.all([writeRuns(tx, [...changed.values()]), writeSessions(tx, sessions)]);
   for (const credit of credits) await writeCredit(tx, credit);
 }
 
