@@ -19,12 +19,16 @@ export type DeltaOp = z.infer<typeof deltaOpSchema>;
 /** Pointer tokens a delta may have: the state document's own depth plus room for free-form values. */
 export const POINTER_TOKENS_MAX = 24;
 
+/** The longest path a delta may have, and its form: a JSON Pointer to a member. */
+export const DELTA_PATH_MAX = 1_000;
+export const DELTA_PATH_PATTERN = /^(\/[^/]*)+$/;
+
 export const deltaSchema = z.object({
   op: deltaOpSchema,
   path: z
     .string()
-    .max(1_000)
-    .regex(/^(\/[^/]*)+$/, "a JSON Pointer to a member, e.g. /characters/c1/fatePoints")
+    .max(DELTA_PATH_MAX)
+    .regex(DELTA_PATH_PATTERN, "a JSON Pointer to a member, e.g. /characters/c1/fatePoints")
     .refine((path) => pointerProblem(path) === null, {
       error: (issue) => pointerProblem(String(issue.input)),
     }),
@@ -57,7 +61,7 @@ export function parsePointer(path: string): string[] {
 }
 
 /** Why a pointer may not address a member of the state, or null. */
-function pointerProblem(path: string): string | null {
+export function pointerProblem(path: string): string | null {
   if (!path.startsWith("/")) return null;
   // Every delta of every turn read or imported comes through here: a pointer with no escape and
   // no forbidden name anywhere in its text (the usual one) is checked where it stands, its tokens

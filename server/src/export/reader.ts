@@ -22,6 +22,7 @@ import {
   type SnapshotLine,
   type TurnLine,
 } from "./format.ts";
+import { turnLineAsIs } from "./turn-line.ts";
 
 /**
  * How a NUL or a lone surrogate gets into a parsed line: written as an escape (raw, neither is
@@ -206,7 +207,9 @@ export async function* readExport(
       yield { kind: "header", line: number, header };
       continue;
     }
-    const found = bodyLineSchema.safeParse(value);
+    // the usual turn line is recognized as what zod would make of it; any other goes to zod
+    const asIs = turnLineAsIs(value);
+    const found = asIs ? ({ success: true, data: asIs } as const) : bodyLineSchema.safeParse(value);
     if (!found.success) {
       const issue = found.error.issues[0];
       throw new ExportFileError(
