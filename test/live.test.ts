@@ -24,8 +24,11 @@ function messageTypes(chunk: Buffer): string[] {
   return [payload.subarray(2, 2 + (payload[1]! & 0x1f)).toString("utf8")];
 }
 
-/** Spies on the writes of `session`'s socket in the server: the message types of each write. */
-function writesTo(session: UniverseSession): string[][] {
+/**
+ * Spies on the writes of `session`'s socket in the server: the message types of each write, and
+ * (`bytes`) every chunk written, as it left.
+ */
+function writesTo(session: UniverseSession, bytes: Buffer[] = []): string[][] {
   const room = matchMaker.getLocalRoomById(session.room.roomId);
   const client = room.clients.find((c) => c.sessionId === session.room.sessionId)!;
   const socket = socketOf(client) as unknown as {
@@ -37,9 +40,15 @@ function writesTo(session: UniverseSession): string[][] {
   const writev = socket._writev.bind(socket);
   socket._writev = (chunks, cb) => {
     writes.push(chunks.flatMap(({ chunk }) => messageTypes(chunk)));
+    bytes.push(...chunks.map(({ chunk }) => Buffer.from(chunk)));
     writev(chunks, cb);
   };
   return writes;
+}
+
+/** How many messages of `type` the writes carried. */
+function count(writes: string[][], type: string): number {
+  return writes.flat().filter((t) => t === type).length;
 }
 
 for (const mode of modes()) {
@@ -260,7 +269,7 @@ for (const mode of modes()) {
       for (const session of [acting, idle]) await session.leave();
     });
 
-    it("sends an act's ack and its turn to the actor in one write, and the template's prose for it in a later one", async () => {
+    it("sends an act's ack and its turn, the template's prose inside it, to the actor in one write", async () => {
       const table = await setTable(server.url, ["Quill"]);
       const [quill] = table.players;
       const session = await quill!.client.joinUniverse(table.universeId, {
@@ -279,15 +288,74 @@ for (const mode of modes()) {
         "turn",
       );
       if (!result.ok) return;
-      await session.narrationText(result.turn.position);
+      expect(session.narrationSoFar(result.turn.position)).toMatchObject({ done: true });
+      // past the time a narration message could linger: none comes
+      await new Promise((resolve) => setTimeout(resolve, 200));
       const at = writes.findIndex((types) => types.includes("ack"));
       expect(writes[at]).toContain("turn");
-      // the ack does not wait for the prose: it is told after the write, and waits for the next
-      // turn's write or, with none coming, leaves alone once it has lingered
-      expect(writes[at]).not.toContain("narration");
-      const later = writes.slice(at + 1).filter((types) => types.includes("narration"));
-      expect(later.map((types) => types.filter((type) => type === "narration"))).toEqual([["narration"]]);
+      expect(count(writes, "narration")).toBe(0);
       await session.leave();
+    });
+
+    it("sends a template-narrated turn to every member as one frame, with no narration message", async () => {
+      const table = await setTable(server.url, ["Rook", "Sorrel"]);
+      const players = await joinAll(table);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const watcher = connect(server.url);
+      await watcher.registerPlayer("Watcher");
+      await watcher.acceptInvite(table.inviteCode);
+      const spectator = await watcher.joinUniverse(table.universeId, { role: "spectator" });
+      const members = [...players, gm, spectator];
+      // the joining turns' prose is out before the writes are watched
+      await waitFor(() => members.every((m) => m.state.head > 0), 5_000, "the joining turns");
+      const head = gm.state.head;
+      for (const member of members) await member.narrationText(head);
+      const writes = members.map((member) => writesTo(member));
+      const turns = 5;
+      let last = 0;
+      for (let i = 0; i < turns; i++) {
+        const result = await players[i % players.length]!.act(
+          overcome(table.players[i % players.length]!.characterId),
+        );
+        if (!result.ok) throw new Error(result.rejection.message);
+        last = result.turn.position;
+      }
+      await waitFor(() => members.every((m) => m.turns.at(-1)?.position === last), 5_000, "every turn");
+      for (const member of members) expect(member.narrationSoFar(last)).toMatchObject({ done: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const memberWrites of writes) {
+        expect(count(memberWrites, "turn")).toBe(turns);
+        expect(count(memberWrites, "narration")).toBe(0);
+      }
+      await Promise.all(members.map((member) => member.leave()));
+    });
+
+    it("never writes a hidden roll's prose to a player's socket, only to game masters'", async () => {
+      const table = await setTable(server.url, ["Tamsin"]);
+      const [tamsin] = await joinAll(table);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      await waitFor(() => tamsin!.state.head > 0 && gm.state.head > 0, 5_000, "the joining turn");
+      const playerBytes: Buffer[] = [];
+      const gmBytes: Buffer[] = [];
+      writesTo(tamsin!, playerBytes);
+      writesTo(gm, gmBytes);
+      const result = await gm.act({
+        ...overcome(table.players[0]!.characterId, "OPENS-THE-SEALED-DOOR"),
+        hidden: true,
+      });
+      if (!result.ok) throw new Error(result.rejection.message);
+      const { position } = result.turn;
+      await waitFor(() => tamsin!.turns.some((t) => t.position === position), 5_000, "the hidden turn");
+      const text = await gm.narrationText(position);
+      expect(text).toContain("OPENS-THE-SEALED-DOOR");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // the deed is in the GM's prose; what the player was sent holds neither the prose nor the deed
+      const prose = text.slice(0, 40);
+      expect(Buffer.concat(gmBytes).includes(prose)).toBe(true);
+      expect(Buffer.concat(playerBytes).includes(prose)).toBe(false);
+      expect(Buffer.concat(playerBytes).includes("OPENS-THE-SEALED-DOOR")).toBe(false);
+      expect(tamsin!.turns.find((t) => t.position === position)?.narration).toBeNull();
+      await Promise.all([tamsin!.leave(), gm.leave()]);
     });
 
     it("applies a retried client sequence number once", async () => {

@@ -14,6 +14,7 @@ import {
   type Rejection,
   type RejectedMessage,
   type RoomState,
+  type Telling as RecordedTelling,
   type Turn,
 } from "@loom/shared";
 
@@ -234,8 +235,7 @@ export class UniverseSession {
       }
       if (turn.position <= toldThrough) return;
       toldThrough = turn.position;
-      this.addTurn(turn);
-      this.emit("turn", turn);
+      this.announce(turn);
     });
     let waiting: ReturnType<typeof setTimeout> | undefined;
     /** The newest turns as the server sent them: kept, and announced as `recent`. */
@@ -261,8 +261,7 @@ export class UniverseSession {
       for (const turn of news) {
         if (turn.position <= toldThrough) continue;
         toldThrough = turn.position;
-        this.addTurn(turn);
-        this.emit("turn", turn);
+        this.announce(turn);
       }
       if (recent) keepRecent(recent);
     };
@@ -438,15 +437,38 @@ export class UniverseSession {
   }
 
   /**
-   * A turn that arrives with its narration recorded (told while this session had no seat, or
-   * before it joined): its latest telling is known without a message.
+   * A turn that arrives with its narration recorded (told as the turn was made, as the template
+   * tells; told while this session had no seat; or before it joined): its latest telling is known
+   * without a message. Returns that telling when it is new to this session.
    */
-  private seedTelling(turn: Turn): void {
-    if (!turn.narration) return;
+  private seedTelling(turn: Turn): RecordedTelling | null {
+    if (!turn.narration) return null;
     const told = this.telling(turn.position);
-    if (told.text !== null || told.length > 0) return;
-    told.text = turn.narration.retellings?.at(-1)?.text ?? turn.narration.text;
+    if (told.text !== null || told.length > 0) return null;
+    const latest = turn.narration.retellings?.at(-1) ?? turn.narration;
+    told.text = latest.text;
     this.wakeTelling(told);
+    return latest;
+  }
+
+  /**
+   * A new turn for the listeners. One that carries prose this session had not heard is followed
+   * by the `narration` message that telling would have ended with, so `on("narration")` hears
+   * every telling, whether it streamed or came inside its turn.
+   */
+  private announce(turn: Turn): void {
+    const latest = this.addTurn(turn);
+    this.emit("turn", turn);
+    if (latest)
+      this.emit("narration", {
+        position: turn.position,
+        at: 0,
+        chunk: "",
+        done: true,
+        text: latest.text,
+        narrator: latest.narrator,
+        fallback: latest.fallback ?? null,
+      });
   }
 
   private wakeTelling(told: Telling): void {
@@ -538,18 +560,21 @@ export class UniverseSession {
   /** The newest position this session was told of (a turn or the `recent` history). */
   private lastPosition = 0;
 
-  private addTurn(turn: Turn): void {
+  /** Keeps a new turn; returns the telling it carries when that is new to this session. */
+  private addTurn(turn: Turn): RecordedTelling | null {
     this.lastPosition = Math.max(this.lastPosition, turn.position);
-    this.seedTelling(turn);
+    const seeded = this.seedTelling(turn);
     if (turn.kind === "undo") {
       const target = (turn.input as { targetPosition?: unknown }).targetPosition;
       const undone = this.turns.find((known) => known.position === target);
       if (undone) undone.status = "undone";
     }
-    if (this.keepTurns === 0) return;
-    const last = this.turns.at(-1);
-    if (!last || last.position < turn.position) this.turns.push(turn);
-    this.trim();
+    if (this.keepTurns !== 0) {
+      const last = this.turns.at(-1);
+      if (!last || last.position < turn.position) this.turns.push(turn);
+      this.trim();
+    }
+    return seeded;
   }
 
   private trim(): void {

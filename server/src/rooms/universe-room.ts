@@ -551,6 +551,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         authority.noteNarration(position, narration);
       },
     });
+    // the template's prose is told as each turn is made and leaves inside the turn: no message
+    // of its own to every member, no record written after the turn's
+    const narration = this.narration;
+    if (narrator.tellNow) authority.setTeller((turn, state) => narration.tellAtOnce(turn, state));
     const recovered = this.narration.recover(authority.recentTurns, authority.state);
     if (recovered > 0)
       log.info(`universe ${this.roomId}: narrating ${recovered} turns left unnarrated`, {
