@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
-import { checksum, RECENT_TURNS } from "@loom/shared";
+import { checksum, encodeMemberTurnMessage, RECENT_TURNS, type Turn } from "@loom/shared";
 import { connect, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable } from "./support/players.ts";
@@ -280,6 +280,8 @@ for (const mode of modes()) {
       await waitFor(() => session.state.head > 0, 5_000, "the joining turn");
       await session.narrationText(session.state.head);
       const writes = writesTo(session);
+      const acks: unknown[] = [];
+      session.room.onMessage("ack", (ack: unknown) => acks.push(ack));
       const result = await session.act(overcome(quill!.characterId));
       expect(result.ok).toBe(true);
       await waitFor(
@@ -289,6 +291,9 @@ for (const mode of modes()) {
       );
       if (!result.ok) return;
       expect(session.narrationSoFar(result.turn.position)).toMatchObject({ done: true });
+      // the ack names the turn the same write carried; the act resolves with that turn
+      expect(acks).toEqual([{ seq: expect.any(Number), duplicate: false, position: result.turn.position }]);
+      expect(result.turn).toBe(session.turns.find((t) => t.position === result.turn.position));
       // past the time a narration message could linger: none comes
       await new Promise((resolve) => setTimeout(resolve, 200));
       const at = writes.findIndex((types) => types.includes("ack"));
@@ -358,10 +363,49 @@ for (const mode of modes()) {
       await Promise.all([tamsin!.leave(), gm.leave()]);
     });
 
+    it("resolves an act with the turn its ack names, whichever of the two arrives first", async () => {
+      const table = await setTable(server.url, ["Ula"]);
+      const ula = table.players[0]!;
+      const session = await ula.client.joinUniverse(table.universeId, { role: "player", runId: ula.runId });
+      await waitFor(() => session.turns.length > 0, 5_000, "the joining turn");
+      const known = session.turns.at(-1)!;
+      const room = session.room as unknown as {
+        send: (type: string, message: unknown) => void;
+        dispatchMessage(type: string, message: unknown): void;
+      };
+      // three commands held back from the server; their answers are delivered here, as a room would
+      const send = room.send.bind(room);
+      room.send = () => undefined;
+      const [first, second, third] = [1, 2, 3].map((seq) => session.act(overcome(ula.characterId), { seq }));
+      room.send = send;
+      const turnAt = (position: number, seq: number): Turn => ({
+        ...known,
+        position,
+        id: `turn-${position}`,
+        input: { ...known.input, seq },
+        narration: null,
+      });
+      const next = known.position + 1;
+      // as a room writes them: the turn, then the ack naming it
+      room.dispatchMessage("turn", encodeMemberTurnMessage(turnAt(next, 1)));
+      room.dispatchMessage("ack", { seq: 1, duplicate: false, position: next });
+      // the ack before its turn (a turn held while the session catches up after a reconnection)
+      room.dispatchMessage("ack", { seq: 2, duplicate: false, position: next + 1 });
+      room.dispatchMessage("turn", encodeMemberTurnMessage(turnAt(next + 1, 2)));
+      // a duplicate's ack carries its turn
+      room.dispatchMessage("ack", { seq: 3, duplicate: true, position: known.position, turn: known });
+      expect(await first).toMatchObject({ ok: true, duplicate: false, turn: { id: `turn-${next}` } });
+      expect(await second).toMatchObject({ ok: true, duplicate: false, turn: { id: `turn-${next + 1}` } });
+      expect(await third).toMatchObject({ ok: true, duplicate: true, turn: { id: known.id } });
+      await session.leave();
+    });
+
     it("applies a retried client sequence number once", async () => {
       const table = await setTable(server.url, ["Iris"]);
       const iris = table.players[0]!;
       const session = await iris.client.joinUniverse(table.universeId, { role: "player", runId: iris.runId });
+      const acks: Array<{ turn?: Turn }> = [];
+      session.room.onMessage("ack", (ack: { turn?: Turn }) => acks.push(ack));
       const seq = session.nextSeq();
       const first = await session.act(overcome(iris.characterId), { seq });
       const retry = await session.act(overcome(iris.characterId), { seq });
@@ -369,6 +413,8 @@ for (const mode of modes()) {
       if (!first.ok || !retry.ok) return;
       expect(retry.turn.position).toBe(first.turn.position);
       expect(retry.duplicate).toBe(true);
+      // the turn was not broadcast again: the duplicate's ack carries it, the first's did not
+      expect(acks.map((ack) => ack.turn?.id ?? null)).toEqual([null, first.turn.id]);
       const next = await session.act(overcome(iris.characterId));
       expect(next.ok && next.turn.position).toBe(first.turn.position + 1);
       await session.leave();

@@ -86,6 +86,12 @@ function agreesWithRecord(told: Telling, message: NarrationMessage): boolean {
 const RECORD_READS = 20;
 const RECORD_READ_EVERY_MS = 500;
 
+/**
+ * How many turns received while commands are in flight are kept for their acks: the turns of one
+ * live-store append are broadcast together, before their acks.
+ */
+const ARRIVALS_KEPT = 256;
+
 /** How long turns broadcast after a reconnection wait for the server's `recent` message. */
 const RECENT_WAIT_MS = 5_000;
 
@@ -170,6 +176,10 @@ export class UniverseSession {
   readonly turns: Turn[] = [];
   durableThrough = 0;
   persistedThrough = 0;
+  /** Turns received while commands were in flight, by position, for their acks (see onAck). */
+  private readonly arrivals = new Map<number, Turn>();
+  /** Acks whose turn has not been received yet: position → seq. */
+  private readonly ackedAhead = new Map<number, number>();
   /** Prose received per turn position, newest turns only (see narrationOf). */
   private readonly told = new Map<number, Telling>();
   /** The "Last time on…" recap this session started with (players only). */
@@ -216,9 +226,7 @@ export class UniverseSession {
       delay: 100,
       minUptime: 0,
     });
-    room.onMessage(ServerMessage.Ack, (ack: AckMessage) => {
-      this.settle(ack.seq, { ok: true, turn: ack.turn, duplicate: ack.duplicate });
-    });
+    room.onMessage(ServerMessage.Ack, (ack: AckMessage) => this.onAck(ack));
     room.onMessage(ServerMessage.Rejected, (message: RejectedMessage) => {
       const rejection = { rejected: true, code: message.code, message: message.message } as Rejection;
       if (message.seq !== null) this.settle(message.seq, { ok: false, rejection });
@@ -227,6 +235,7 @@ export class UniverseSession {
     room.onMessage(ServerMessage.Turn, (bytes: Uint8Array) => {
       // a room is named after its universe (the server creates it with the universe id)
       const turn = decodeTurnMessage(bytes, room.roomId);
+      if (this.pending.size > 0) this.arrived(turn);
       // after a rejoin or a reconnection: held until the `recent` message (it tells what was
       // missed, in order), and a turn told before or by that message is not told again
       if (!caughtUp) {
@@ -281,6 +290,7 @@ export class UniverseSession {
       tell([], recent);
     };
     room.onMessage(ServerMessage.Recent, (recent: RecentMessage) => {
+      if (this.pending.size > 0) for (const turn of recent.turns) this.arrived(turn);
       // after a rejoin or a reconnection, the turns decided while this session had no seat are
       // news: told as turns
       if (missed) {
@@ -387,6 +397,8 @@ export class UniverseSession {
     for (const pending of this.pending.values())
       pending.settle(unanswered(pending, `left the room (${code})`));
     this.pending.clear();
+    this.arrivals.clear();
+    this.ackedAhead.clear();
     this.connected = false;
     this.emit("leave", code);
   }
@@ -395,7 +407,36 @@ export class UniverseSession {
     const pending = this.pending.get(seq);
     if (!pending) return;
     this.pending.delete(seq);
+    if (this.pending.size === 0) {
+      this.arrivals.clear();
+      this.ackedAhead.clear();
+    }
     pending.settle(result);
+  }
+
+  /**
+   * An ack names its turn by position: the turn came in the `turn` message just before it (kept
+   * in `arrivals`), or it is still held while this session catches up after a reconnection (the
+   * ack waits for it). A duplicate's ack, and any ack from an older server, carries the turn.
+   */
+  private onAck(ack: AckMessage): void {
+    const turn = ack.turn ?? this.arrivals.get(ack.position);
+    if (turn) {
+      this.arrivals.delete(ack.position);
+      this.settle(ack.seq, { ok: true, turn, duplicate: ack.duplicate });
+    } else if (this.pending.has(ack.seq)) this.ackedAhead.set(ack.position, ack.seq);
+  }
+
+  /** A turn received while commands are in flight: one of them may be acknowledged as it. */
+  private arrived(turn: Turn): void {
+    const seq = this.ackedAhead.get(turn.position);
+    if (seq !== undefined) {
+      this.ackedAhead.delete(turn.position);
+      this.settle(seq, { ok: true, turn, duplicate: false });
+      return;
+    }
+    this.arrivals.set(turn.position, turn);
+    if (this.arrivals.size > ARRIVALS_KEPT) this.arrivals.delete(this.arrivals.keys().next().value!);
   }
 
   private onNarration(message: NarrationMessage): void {
