@@ -60,6 +60,7 @@ describe("the web client in a browser", () => {
     const table = await playTable(browser, server.url, shots);
     // a player's page shows that the hidden roll happened, not its dice
     expect(table.hiddenRollShown).toBe(0);
+    expect(table.hiddenProseShown).toBe(0);
     // the export holds every turn up to the head before the branch (the session starts included)
     expect(table.exportedTurns).toBeGreaterThanOrEqual(15);
     expect(table.storyTitle).toBe("# The Salt Marches");

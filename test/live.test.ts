@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
-import { checksum, RECENT_TURNS } from "@loom/shared";
+import { checksum, encodeMemberTurnMessage, RECENT_TURNS, type Turn } from "@loom/shared";
 import { connect, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable } from "./support/players.ts";
@@ -24,8 +24,11 @@ function messageTypes(chunk: Buffer): string[] {
   return [payload.subarray(2, 2 + (payload[1]! & 0x1f)).toString("utf8")];
 }
 
-/** Spies on the writes of `session`'s socket in the server: the message types of each write. */
-function writesTo(session: UniverseSession): string[][] {
+/**
+ * Spies on the writes of `session`'s socket in the server: the message types of each write, and
+ * (`bytes`) every chunk written, as it left.
+ */
+function writesTo(session: UniverseSession, bytes: Buffer[] = []): string[][] {
   const room = matchMaker.getLocalRoomById(session.room.roomId);
   const client = room.clients.find((c) => c.sessionId === session.room.sessionId)!;
   const socket = socketOf(client) as unknown as {
@@ -37,9 +40,15 @@ function writesTo(session: UniverseSession): string[][] {
   const writev = socket._writev.bind(socket);
   socket._writev = (chunks, cb) => {
     writes.push(chunks.flatMap(({ chunk }) => messageTypes(chunk)));
+    bytes.push(...chunks.map(({ chunk }) => Buffer.from(chunk)));
     writev(chunks, cb);
   };
   return writes;
+}
+
+/** How many messages of `type` the writes carried. */
+function count(writes: string[][], type: string): number {
+  return writes.flat().filter((t) => t === type).length;
 }
 
 for (const mode of modes()) {
@@ -260,7 +269,7 @@ for (const mode of modes()) {
       for (const session of [acting, idle]) await session.leave();
     });
 
-    it("sends an act's ack and its turn to the actor in one write, and the template's prose for it in a later one", async () => {
+    it("sends an act's ack and its turn, the template's prose inside it, to the actor in one write", async () => {
       const table = await setTable(server.url, ["Quill"]);
       const [quill] = table.players;
       const session = await quill!.client.joinUniverse(table.universeId, {
@@ -271,6 +280,8 @@ for (const mode of modes()) {
       await waitFor(() => session.state.head > 0, 5_000, "the joining turn");
       await session.narrationText(session.state.head);
       const writes = writesTo(session);
+      const acks: unknown[] = [];
+      session.room.onMessage("ack", (ack: unknown) => acks.push(ack));
       const result = await session.act(overcome(quill!.characterId));
       expect(result.ok).toBe(true);
       await waitFor(
@@ -279,14 +290,113 @@ for (const mode of modes()) {
         "turn",
       );
       if (!result.ok) return;
-      await session.narrationText(result.turn.position);
+      expect(session.narrationSoFar(result.turn.position)).toMatchObject({ done: true });
+      // the ack names the turn the same write carried; the act resolves with that turn
+      expect(acks).toEqual([{ seq: expect.any(Number), duplicate: false, position: result.turn.position }]);
+      expect(result.turn).toBe(session.turns.find((t) => t.position === result.turn.position));
+      // past the time a narration message could linger: none comes
+      await new Promise((resolve) => setTimeout(resolve, 200));
       const at = writes.findIndex((types) => types.includes("ack"));
       expect(writes[at]).toContain("turn");
-      // the ack does not wait for the prose: it is told after the write, and waits for the next
-      // turn's write or, with none coming, leaves alone once it has lingered
-      expect(writes[at]).not.toContain("narration");
-      const later = writes.slice(at + 1).filter((types) => types.includes("narration"));
-      expect(later.map((types) => types.filter((type) => type === "narration"))).toEqual([["narration"]]);
+      expect(count(writes, "narration")).toBe(0);
+      await session.leave();
+    });
+
+    it("sends a template-narrated turn to every member as one frame, with no narration message", async () => {
+      const table = await setTable(server.url, ["Rook", "Sorrel"]);
+      const players = await joinAll(table);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const watcher = connect(server.url);
+      await watcher.registerPlayer("Watcher");
+      await watcher.acceptInvite(table.inviteCode);
+      const spectator = await watcher.joinUniverse(table.universeId, { role: "spectator" });
+      const members = [...players, gm, spectator];
+      // the joining turns' prose is out before the writes are watched
+      await waitFor(() => members.every((m) => m.state.head > 0), 5_000, "the joining turns");
+      const head = gm.state.head;
+      for (const member of members) await member.narrationText(head);
+      const writes = members.map((member) => writesTo(member));
+      const turns = 5;
+      let last = 0;
+      for (let i = 0; i < turns; i++) {
+        const result = await players[i % players.length]!.act(
+          overcome(table.players[i % players.length]!.characterId),
+        );
+        if (!result.ok) throw new Error(result.rejection.message);
+        last = result.turn.position;
+      }
+      await waitFor(() => members.every((m) => m.turns.at(-1)?.position === last), 5_000, "every turn");
+      for (const member of members) expect(member.narrationSoFar(last)).toMatchObject({ done: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const memberWrites of writes) {
+        expect(count(memberWrites, "turn")).toBe(turns);
+        expect(count(memberWrites, "narration")).toBe(0);
+      }
+      await Promise.all(members.map((member) => member.leave()));
+    });
+
+    it("never writes a hidden roll's prose to a player's socket, only to game masters'", async () => {
+      const table = await setTable(server.url, ["Tamsin"]);
+      const [tamsin] = await joinAll(table);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      await waitFor(() => tamsin!.state.head > 0 && gm.state.head > 0, 5_000, "the joining turn");
+      const playerBytes: Buffer[] = [];
+      const gmBytes: Buffer[] = [];
+      writesTo(tamsin!, playerBytes);
+      writesTo(gm, gmBytes);
+      const result = await gm.act({
+        ...overcome(table.players[0]!.characterId, "OPENS-THE-SEALED-DOOR"),
+        hidden: true,
+      });
+      if (!result.ok) throw new Error(result.rejection.message);
+      const { position } = result.turn;
+      await waitFor(() => tamsin!.turns.some((t) => t.position === position), 5_000, "the hidden turn");
+      const text = await gm.narrationText(position);
+      expect(text).toContain("OPENS-THE-SEALED-DOOR");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // the deed is in the GM's prose; what the player was sent holds neither the prose nor the deed
+      const prose = text.slice(0, 40);
+      expect(Buffer.concat(gmBytes).includes(prose)).toBe(true);
+      expect(Buffer.concat(playerBytes).includes(prose)).toBe(false);
+      expect(Buffer.concat(playerBytes).includes("OPENS-THE-SEALED-DOOR")).toBe(false);
+      expect(tamsin!.turns.find((t) => t.position === position)?.narration).toBeNull();
+      await Promise.all([tamsin!.leave(), gm.leave()]);
+    });
+
+    it("resolves an act with the turn its ack names, whichever of the two arrives first", async () => {
+      const table = await setTable(server.url, ["Ula"]);
+      const ula = table.players[0]!;
+      const session = await ula.client.joinUniverse(table.universeId, { role: "player", runId: ula.runId });
+      await waitFor(() => session.turns.length > 0, 5_000, "the joining turn");
+      const known = session.turns.at(-1)!;
+      const room = session.room as unknown as {
+        send: (type: string, message: unknown) => void;
+        dispatchMessage(type: string, message: unknown): void;
+      };
+      // three commands held back from the server; their answers are delivered here, as a room would
+      const send = room.send.bind(room);
+      room.send = () => undefined;
+      const [first, second, third] = [1, 2, 3].map((seq) => session.act(overcome(ula.characterId), { seq }));
+      room.send = send;
+      const turnAt = (position: number, seq: number): Turn => ({
+        ...known,
+        position,
+        id: `turn-${position}`,
+        input: { ...known.input, seq },
+        narration: null,
+      });
+      const next = known.position + 1;
+      // as a room writes them: the turn, then the ack naming it
+      room.dispatchMessage("turn", encodeMemberTurnMessage(turnAt(next, 1)));
+      room.dispatchMessage("ack", { seq: 1, duplicate: false, position: next });
+      // the ack before its turn (a turn held while the session catches up after a reconnection)
+      room.dispatchMessage("ack", { seq: 2, duplicate: false, position: next + 1 });
+      room.dispatchMessage("turn", encodeMemberTurnMessage(turnAt(next + 1, 2)));
+      // a duplicate's ack carries its turn
+      room.dispatchMessage("ack", { seq: 3, duplicate: true, position: known.position, turn: known });
+      expect(await first).toMatchObject({ ok: true, duplicate: false, turn: { id: `turn-${next}` } });
+      expect(await second).toMatchObject({ ok: true, duplicate: false, turn: { id: `turn-${next + 1}` } });
+      expect(await third).toMatchObject({ ok: true, duplicate: true, turn: { id: known.id } });
       await session.leave();
     });
 
@@ -294,6 +404,8 @@ for (const mode of modes()) {
       const table = await setTable(server.url, ["Iris"]);
       const iris = table.players[0]!;
       const session = await iris.client.joinUniverse(table.universeId, { role: "player", runId: iris.runId });
+      const acks: Array<{ turn?: Turn }> = [];
+      session.room.onMessage("ack", (ack: { turn?: Turn }) => acks.push(ack));
       const seq = session.nextSeq();
       const first = await session.act(overcome(iris.characterId), { seq });
       const retry = await session.act(overcome(iris.characterId), { seq });
@@ -301,6 +413,8 @@ for (const mode of modes()) {
       if (!first.ok || !retry.ok) return;
       expect(retry.turn.position).toBe(first.turn.position);
       expect(retry.duplicate).toBe(true);
+      // the turn was not broadcast again: the duplicate's ack carries it, the first's did not
+      expect(acks.map((ack) => ack.turn?.id ?? null)).toEqual([null, first.turn.id]);
       const next = await session.act(overcome(iris.characterId));
       expect(next.ok && next.turn.position).toBe(first.turn.position + 1);
       await session.leave();

@@ -84,18 +84,23 @@ for (const mode of modes()) {
       await server?.shutdown();
     });
 
-    it("tells each turn to every member after its ack and records it once on the turn", async () => {
+    it("tells each turn as it is made, inside the turn every member receives, and records it once on the turn", async () => {
       const table = await setTable(server.url, ["Alex", "Bea"]);
       const [alex, bea] = await joinAll(table);
       const alexHeard = heard(alex!);
       const beaHeard = heard(bea!);
+      const beaTurns: Turn[] = [];
+      bea!.on("turn", (turn) => beaTurns.push(turn));
       const result = await alex!.act(
         overcome(table.players[0]!.characterId, "wades across the flooded lane"),
       );
       if (!result.ok) throw new Error(result.rejection.message);
-      expect(result.turn.narration).toBeNull();
       const position = result.turn.position;
+      // the turn carries its prose: the actor's, and every member's broadcast
+      expect(result.turn.narration).toMatchObject({ narrator: "template", audience: "table" });
       const text = await bea!.narrationText(position);
+      expect(result.turn.narration!.text).toBe(text);
+      expect(beaTurns.find((t) => t.position === position)?.narration?.text).toBe(text);
       expect(text).toContain("wades across the flooded lane");
       expect(text).not.toMatch(/rolling|\(Fair/);
       await waitFor(
@@ -103,13 +108,18 @@ for (const mode of modes()) {
         5_000,
         "Alex's narration",
       );
+      // the SDK tells listeners as a telling's last message would have
       for (const messages of [alexHeard, beaHeard]) {
         const mine = messages.filter((m) => m.position === position);
         expect(mine).toEqual([
           { position, at: 0, chunk: "", done: true, text, narrator: "template", fallback: null },
         ]);
       }
+      const yielded: string[] = [];
+      for await (const chunk of bea!.narrationOf(position)) yielded.push(chunk);
+      expect(yielded).toEqual([text]);
       const turn = await recorded(table.gm, table.universeId, position);
+      expect(turn.narration).toEqual(result.turn.narration);
       expect(turn.narration).toMatchObject({ text, narrator: "template", audience: "table", fallback: null });
       expect(turn.narration!.seed).toEqual(expect.any(Number));
       // a player reads the same record; the timeline page carries it too
@@ -202,6 +212,9 @@ for (const mode of modes()) {
       const [cai] = await joinAll(table);
       const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
       const caiHeard = heard(cai!);
+      const caiTurns: Turn[] = [];
+      cai!.on("turn", (turn) => caiTurns.push(turn));
+      const gmHeard = heard(gm);
       const result = await gm.act({
         ...overcome(table.players[0]!.characterId, "SECRET-DEED"),
         hidden: true,
@@ -210,12 +223,23 @@ for (const mode of modes()) {
       const position = result.turn.position;
       const text = await gm.narrationText(position);
       expect(text).toContain("SECRET-DEED");
+      // the game master's turn carries the prose, told to game masters
+      expect(gm.turns.find((t) => t.position === position)?.narration).toMatchObject({
+        text,
+        audience: "gm",
+      });
+      expect(gmHeard.filter((m) => m.position === position).map((m) => m.text)).toEqual([text]);
       // a later public turn reaches Cai with its narration; the hidden one never did
       const later = await cai!.act(overcome(table.players[0]!.characterId));
       if (!later.ok) throw new Error(later.rejection.message);
       await cai!.narrationText(later.turn.position);
       expect(caiHeard.some((m) => m.position === position)).toBe(false);
       expect(JSON.stringify(caiHeard)).not.toContain("SECRET-DEED");
+      // Cai's view of the hidden turn shows that it happened, without its prose
+      const seen = caiTurns.find((t) => t.position === position);
+      expect(seen).toMatchObject({ narration: null, resolution: null, events: [] });
+      expect(JSON.stringify(caiTurns)).not.toContain("SECRET-DEED");
+      expect(cai!.narrationSoFar(position)).toBeNull();
       const asGm = await recorded(table.gm, table.universeId, position);
       expect(asGm.narration).toMatchObject({ text, audience: "gm" });
       expect((await table.players[0]!.client.turn(table.universeId, position)).narration).toBeNull();

@@ -14,6 +14,7 @@ import {
   type Rejection,
   type RejectedMessage,
   type RoomState,
+  type Telling as RecordedTelling,
   type Turn,
 } from "@loom/shared";
 
@@ -84,6 +85,12 @@ function agreesWithRecord(told: Telling, message: NarrationMessage): boolean {
 /** How many times, how often, a telling with lost pieces asks for its record over HTTP. */
 const RECORD_READS = 20;
 const RECORD_READ_EVERY_MS = 500;
+
+/**
+ * How many turns received while commands are in flight are kept for their acks: the turns of one
+ * live-store append are broadcast together, before their acks.
+ */
+const ARRIVALS_KEPT = 256;
 
 /** How long turns broadcast after a reconnection wait for the server's `recent` message. */
 const RECENT_WAIT_MS = 5_000;
@@ -169,6 +176,10 @@ export class UniverseSession {
   readonly turns: Turn[] = [];
   durableThrough = 0;
   persistedThrough = 0;
+  /** Turns received while commands were in flight, by position, for their acks (see onAck). */
+  private readonly arrivals = new Map<number, Turn>();
+  /** Acks whose turn has not been received yet: position → seq. */
+  private readonly ackedAhead = new Map<number, number>();
   /** Prose received per turn position, newest turns only (see narrationOf). */
   private readonly told = new Map<number, Telling>();
   /** The "Last time on…" recap this session started with (players only). */
@@ -215,9 +226,7 @@ export class UniverseSession {
       delay: 100,
       minUptime: 0,
     });
-    room.onMessage(ServerMessage.Ack, (ack: AckMessage) => {
-      this.settle(ack.seq, { ok: true, turn: ack.turn, duplicate: ack.duplicate });
-    });
+    room.onMessage(ServerMessage.Ack, (ack: AckMessage) => this.onAck(ack));
     room.onMessage(ServerMessage.Rejected, (message: RejectedMessage) => {
       const rejection = { rejected: true, code: message.code, message: message.message } as Rejection;
       if (message.seq !== null) this.settle(message.seq, { ok: false, rejection });
@@ -226,6 +235,7 @@ export class UniverseSession {
     room.onMessage(ServerMessage.Turn, (bytes: Uint8Array) => {
       // a room is named after its universe (the server creates it with the universe id)
       const turn = decodeTurnMessage(bytes, room.roomId);
+      if (this.pending.size > 0) this.arrived(turn);
       // after a rejoin or a reconnection: held until the `recent` message (it tells what was
       // missed, in order), and a turn told before or by that message is not told again
       if (!caughtUp) {
@@ -234,8 +244,7 @@ export class UniverseSession {
       }
       if (turn.position <= toldThrough) return;
       toldThrough = turn.position;
-      this.addTurn(turn);
-      this.emit("turn", turn);
+      this.announce(turn);
     });
     let waiting: ReturnType<typeof setTimeout> | undefined;
     /** The newest turns as the server sent them: kept, and announced as `recent`. */
@@ -261,8 +270,7 @@ export class UniverseSession {
       for (const turn of news) {
         if (turn.position <= toldThrough) continue;
         toldThrough = turn.position;
-        this.addTurn(turn);
-        this.emit("turn", turn);
+        this.announce(turn);
       }
       if (recent) keepRecent(recent);
     };
@@ -282,6 +290,7 @@ export class UniverseSession {
       tell([], recent);
     };
     room.onMessage(ServerMessage.Recent, (recent: RecentMessage) => {
+      if (this.pending.size > 0) for (const turn of recent.turns) this.arrived(turn);
       // after a rejoin or a reconnection, the turns decided while this session had no seat are
       // news: told as turns
       if (missed) {
@@ -388,6 +397,8 @@ export class UniverseSession {
     for (const pending of this.pending.values())
       pending.settle(unanswered(pending, `left the room (${code})`));
     this.pending.clear();
+    this.arrivals.clear();
+    this.ackedAhead.clear();
     this.connected = false;
     this.emit("leave", code);
   }
@@ -396,7 +407,36 @@ export class UniverseSession {
     const pending = this.pending.get(seq);
     if (!pending) return;
     this.pending.delete(seq);
+    if (this.pending.size === 0) {
+      this.arrivals.clear();
+      this.ackedAhead.clear();
+    }
     pending.settle(result);
+  }
+
+  /**
+   * An ack names its turn by position: the turn came in the `turn` message just before it (kept
+   * in `arrivals`), or it is still held while this session catches up after a reconnection (the
+   * ack waits for it). A duplicate's ack, and any ack from an older server, carries the turn.
+   */
+  private onAck(ack: AckMessage): void {
+    const turn = ack.turn ?? this.arrivals.get(ack.position);
+    if (turn) {
+      this.arrivals.delete(ack.position);
+      this.settle(ack.seq, { ok: true, turn, duplicate: ack.duplicate });
+    } else if (this.pending.has(ack.seq)) this.ackedAhead.set(ack.position, ack.seq);
+  }
+
+  /** A turn received while commands are in flight: one of them may be acknowledged as it. */
+  private arrived(turn: Turn): void {
+    const seq = this.ackedAhead.get(turn.position);
+    if (seq !== undefined) {
+      this.ackedAhead.delete(turn.position);
+      this.settle(seq, { ok: true, turn, duplicate: false });
+      return;
+    }
+    this.arrivals.set(turn.position, turn);
+    if (this.arrivals.size > ARRIVALS_KEPT) this.arrivals.delete(this.arrivals.keys().next().value!);
   }
 
   private onNarration(message: NarrationMessage): void {
@@ -438,15 +478,38 @@ export class UniverseSession {
   }
 
   /**
-   * A turn that arrives with its narration recorded (told while this session had no seat, or
-   * before it joined): its latest telling is known without a message.
+   * A turn that arrives with its narration recorded (told as the turn was made, as the template
+   * tells; told while this session had no seat; or before it joined): its latest telling is known
+   * without a message. Returns that telling when it is new to this session.
    */
-  private seedTelling(turn: Turn): void {
-    if (!turn.narration) return;
+  private seedTelling(turn: Turn): RecordedTelling | null {
+    if (!turn.narration) return null;
     const told = this.telling(turn.position);
-    if (told.text !== null || told.length > 0) return;
-    told.text = turn.narration.retellings?.at(-1)?.text ?? turn.narration.text;
+    if (told.text !== null || told.length > 0) return null;
+    const latest = turn.narration.retellings?.at(-1) ?? turn.narration;
+    told.text = latest.text;
     this.wakeTelling(told);
+    return latest;
+  }
+
+  /**
+   * A new turn for the listeners. One that carries prose this session had not heard is followed
+   * by the `narration` message that telling would have ended with, so `on("narration")` hears
+   * every telling, whether it streamed or came inside its turn.
+   */
+  private announce(turn: Turn): void {
+    const latest = this.addTurn(turn);
+    this.emit("turn", turn);
+    if (latest)
+      this.emit("narration", {
+        position: turn.position,
+        at: 0,
+        chunk: "",
+        done: true,
+        text: latest.text,
+        narrator: latest.narrator,
+        fallback: latest.fallback ?? null,
+      });
   }
 
   private wakeTelling(told: Telling): void {
@@ -538,18 +601,21 @@ export class UniverseSession {
   /** The newest position this session was told of (a turn or the `recent` history). */
   private lastPosition = 0;
 
-  private addTurn(turn: Turn): void {
+  /** Keeps a new turn; returns the telling it carries when that is new to this session. */
+  private addTurn(turn: Turn): RecordedTelling | null {
     this.lastPosition = Math.max(this.lastPosition, turn.position);
-    this.seedTelling(turn);
+    const seeded = this.seedTelling(turn);
     if (turn.kind === "undo") {
       const target = (turn.input as { targetPosition?: unknown }).targetPosition;
       const undone = this.turns.find((known) => known.position === target);
       if (undone) undone.status = "undone";
     }
-    if (this.keepTurns === 0) return;
-    const last = this.turns.at(-1);
-    if (!last || last.position < turn.position) this.turns.push(turn);
-    this.trim();
+    if (this.keepTurns !== 0) {
+      const last = this.turns.at(-1);
+      if (!last || last.position < turn.position) this.turns.push(turn);
+      this.trim();
+    }
+    return seeded;
   }
 
   private trim(): void {

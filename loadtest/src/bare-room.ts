@@ -35,7 +35,8 @@ export class BareRoom extends Room {
       };
       // framed as Loom frames turns (encodeTurnMessage): UTF-8 JSON bytes
       this.broadcastBytes(ServerMessage.Turn, utf8.encode(JSON.stringify(turn)), {});
-      client.send(ServerMessage.Ack, { seq: message?.seq, duplicate: false, turn });
+      // as a universe room acks: the sender has the turn from the broadcast just before
+      client.send(ServerMessage.Ack, { seq: message?.seq, duplicate: false, position });
     });
   }
 

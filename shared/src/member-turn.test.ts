@@ -45,6 +45,44 @@ describe("a member's turn message", () => {
     );
   });
 
+  it("given a narration told as its turn was made, then it is sent by position and comes back whole", () => {
+    const told = {
+      text: "Rain on the sea wall.",
+      model: null,
+      promptHash: null,
+      tokens: null,
+      endpoint: null,
+      parameters: {},
+      narrator: "template",
+      seed: 7,
+      latencyMs: 0,
+      fallback: null,
+      audience: "table" as const,
+      createdAt: "2026-12-03T14:00:00.000Z",
+    };
+    const base = memberTurns[0]!;
+    const roundTrip = (turn: Turn) =>
+      expandMemberTurn(JSON.parse(JSON.stringify(compactMemberTurn(turn))), turn.universeId);
+    const turn: Turn = { ...base, narration: told };
+    expect(Array.isArray(compactMemberTurn(turn)[12])).toBe(true);
+    expect(roundTrip(turn)).toEqual(turn);
+    expect(JSON.stringify(roundTrip(turn).narration)).toBe(JSON.stringify(told));
+    // any other shape goes as the record: a model's, a retold one, one written before audiences
+    const { audience: _audience, ...older } = told;
+    for (const narration of [
+      { ...told, model: "story-7b", tokens: { prompt: 10, completion: 5 } },
+      { ...told, retellings: [told] },
+      { ...told, parameters: { temperature: 0.8 } },
+      older,
+    ]) {
+      const other: Turn = { ...base, narration };
+      expect(compactMemberTurn(other)[12]).toEqual(narration);
+      expect(roundTrip(other)).toEqual(other);
+    }
+    // version 1 layouts (always the record) still read
+    expect(expandMemberTurn([1, ...compactMemberTurn(base).slice(1)], base.universeId)).toEqual(base);
+  });
+
   it("is smaller than the turn document: the names and the universe id are not sent", () => {
     let compact = 0;
     let named = 0;
@@ -63,7 +101,7 @@ describe("a member's turn message", () => {
   it("refuses a layout of another version rather than misread its fields", () => {
     const compact = compactMemberTurn(memberTurns[0]!);
     expect(() => expandMemberTurn([MEMBER_TURN_VERSION + 1, ...compact.slice(1)], "u")).toThrow(
-      /not a member turn of version 1 \(version 2\)/,
+      /not a member turn of version 1 or 2 \(version 3\)/,
     );
     expect(() => expandMemberTurn({ position: 1 }, "u")).toThrow(/not a member turn/);
   });

@@ -16,7 +16,7 @@ export const ClientMessage = {
 } as const;
 
 export const ServerMessage = {
-  /** To the sender: its command became this turn. */
+  /** To the sender: its command became the turn at this position (see ackSchema). */
   Ack: "ack",
   /** To the sender: its command was refused; nothing changed. */
   Rejected: "rejected",
@@ -97,7 +97,19 @@ export const retconMessageSchema = z.object({
 });
 export type RetconMessage = z.infer<typeof retconMessageSchema>;
 
-export const ackSchema = z.object({ seq: z.number(), duplicate: z.boolean(), turn: turnSchema });
+/**
+ * The answer to a command that became a turn: its `seq` and the turn's `position`. The actor
+ * receives that turn in the `turn` message of the same write, just before the ack, so the ack
+ * does not carry it again; it carries `turn` for a duplicate (a retried `seq` whose turn was
+ * broadcast earlier, perhaps while the actor had no seat). Servers before 3 Dec 2026 sent `turn`
+ * on every ack and no `position`.
+ */
+export const ackSchema = z.object({
+  seq: z.number(),
+  duplicate: z.boolean(),
+  position: z.number().int().min(1),
+  turn: turnSchema.optional(),
+});
 export type AckMessage = z.infer<typeof ackSchema>;
 export const rejectedMessageSchema = z.object({
   seq: z.number().nullable(),

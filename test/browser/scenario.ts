@@ -15,6 +15,8 @@ export interface Table {
   shots: string[];
   /** How many roll lines a player's page shows for the GM's hidden roll (0: none). */
   hiddenRollShown: number;
+  /** How many told narrations a player's page shows for the GM's hidden roll (0: none). */
+  hiddenProseShown: number;
   /** Turn lines in the JSONL export the GM downloaded (checked: header first, end last, positions 1…N). */
   exportedTurns: number;
   /** The first line of the Markdown story the GM downloaded. */
@@ -132,6 +134,7 @@ function positionOf(status: string): number {
 export async function playTable(browser: Browser, url: string, shots: string): Promise<Table> {
   const taken: string[] = [];
   let hiddenRollShown = -1;
+  let hiddenProseShown = -1;
   let exportedTurns = 0;
   let storyTitle = "";
   const shot = async (page: Page, name: string, fullPage = false) => {
@@ -329,6 +332,9 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   const seen = alex.locator(`li.turn[data-position="${hiddenPosition}"]`);
   await seen.waitFor();
   hiddenRollShown = await seen.locator(".roll").count();
+  // the GM reads the roll's prose, which came inside the turn; the player's page never has it
+  await gm.locator(`li.turn[data-position="${hiddenPosition}"] p.narration.done`).waitFor();
+  hiddenProseShown = await seen.locator("p.narration.done").count();
 
   // Mara's player looks back: the story as it stood at the scene's start, read-only; she names a
   // save point at her latest turn and finds it among her bookmarks
@@ -417,7 +423,18 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     .waitFor();
   await shot(gm, "gm-universes");
 
-  return { gm, alex, bo, spectator, universeId, shots: taken, hiddenRollShown, exportedTurns, storyTitle };
+  return {
+    gm,
+    alex,
+    bo,
+    spectator,
+    universeId,
+    shots: taken,
+    hiddenRollShown,
+    hiddenProseShown,
+    exportedTurns,
+    storyTitle,
+  };
 }
 
 /** Opens the character form from the universe list, screenshots it filled in, then creates. */

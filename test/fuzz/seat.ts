@@ -17,6 +17,8 @@ import {
  */
 export class RawSeat {
   readonly acked = new Set<string>();
+  /** The ids of the turns this seat was sent, by position: acks name their turn by position. */
+  private readonly turnIds = new Map<number, string>();
   /**
    * Sequence numbers of the frames sent that the message schemas accept. When the seat is closed
    * (a later frame cost it the connection), a turn from one of these may have been decided
@@ -107,9 +109,17 @@ export class RawSeat {
     } catch {
       return; // state and patch frames are not decoded here
     }
+    if (frame.code === Protocol.ROOM_DATA_BYTES && "type" in frame && frame.type === "turn") {
+      const turn = frame.message as { position?: unknown; id?: unknown };
+      if (typeof turn.position === "number" && typeof turn.id === "string")
+        this.turnIds.set(turn.position, turn.id);
+      return;
+    }
     if (frame.code !== Protocol.ROOM_DATA || !("type" in frame)) return;
-    const message = frame.message as { seq?: unknown; turn?: { id?: string } } | undefined;
-    if (frame.type === "ack" && typeof message?.turn?.id === "string") this.acked.add(message.turn.id);
+    const message = frame.message as { seq?: unknown; position?: number; turn?: { id?: string } } | undefined;
+    // an ack names its turn by position (the turn came just before it); a duplicate's carries it
+    const ackedId = message?.turn?.id ?? this.turnIds.get(message?.position ?? 0);
+    if (frame.type === "ack" && typeof ackedId === "string") this.acked.add(ackedId);
     if (frame.type === "rejected") {
       this.rejections++;
       if (typeof message?.seq === "number")

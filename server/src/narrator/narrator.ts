@@ -32,8 +32,10 @@ export interface Narrator {
   readonly name: string;
   narrate(request: NarrationRequest): Promise<NarratorOutput>;
   /**
-   * Tells at once, for a narrator that needs no I/O (the template): nothing is awaited between
-   * the telling and its `done` message, which then waits to join the room's next write.
+   * Tells at once, for a narrator that needs no I/O (the template), from the turn, the state after
+   * it and the seed (not `previous`): a turn is then told as it is made and carries its prose in
+   * its own write and message (UniverseNarration.tellAtOnce). A turn told later (one a previous
+   * owner left untold) has nothing awaited between the telling and its `done` message.
    */
   tellNow?(request: NarrationRequest): NarratorOutput;
   /** Releases what the narrator holds (a thread, connections); called once, at shutdown. */

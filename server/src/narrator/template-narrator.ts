@@ -11,8 +11,7 @@ export class TemplateNarrator implements Narrator {
 
   tellNow(request: NarrationRequest): NarratorOutput {
     const text = narrateTemplate(request.turn, request.state, createRandom(request.seed));
-    // no chunks: the text exists whole at once, and the `done` message that carries it is the
-    // one frame per member this narration costs
+    // no chunks: the text exists whole at once (told as its turn is made, it travels inside the turn)
     return { text, model: null, promptHash: null, tokens: null, endpoint: null, parameters: {} };
   }
 }

@@ -4,6 +4,7 @@ import { saltMarches, turnFixture } from "@loom/shared/testing";
 import { UniverseNarration, type UniverseNarrationOptions } from "./universe-narration.ts";
 import { NarratorError, type NarrationRequest, type Narrator, type NarratorOutput } from "./narrator.ts";
 import type { Audience } from "./narrator.ts";
+import { TemplateNarrator } from "./template-narrator.ts";
 
 /** A narrator the test drives: each request waits until the test answers it. */
 class ScriptedNarrator implements Narrator {
@@ -215,5 +216,35 @@ describe("narration of one universe", () => {
     recorded[0]!();
     await tick();
     expect(narration.pending).toBe(1);
+  });
+
+  it("tells a turn at once with the template: the record, told to its audience, nothing sent or queued", async () => {
+    const told: string[] = [];
+    const { sent, records, narration } = setup({
+      narrator: new TemplateNarrator(),
+      told: (name, _ms, failure) => told.push(`${name}:${failure === null}`),
+      now: () => "2026-12-03T14:00:00.000Z",
+    });
+    const open = narration.tellAtOnce(turn(4), saltMarches());
+    expect(open).toMatchObject({ narrator: "template", audience: "table", fallback: null, model: null });
+    expect(open!.text.length).toBeGreaterThan(0);
+    // the same turn is told the same way: a record is never rolled again
+    expect(narration.tellAtOnce(turn(4), saltMarches())!.text).toBe(open!.text);
+    expect(narration.tellAtOnce(turn(5, { hidden: true }), saltMarches())!.audience).toBe("gm");
+    // a turn that carries its prose is not told again after its acknowledgement
+    narration.enqueue({ ...turn(4), narration: open }, saltMarches(), []);
+    await tick();
+    expect(sent).toEqual([]);
+    expect(records.size).toBe(0);
+    expect(told).toEqual(["template:true", "template:true", "template:true"]);
+  });
+
+  it("tells nothing at once with a narrator that streams, for a branch's inherited turns, or once closing", async () => {
+    expect(setup().narration.tellAtOnce(turn(4), saltMarches())).toBeNull();
+    const branch = setup({ narrator: new TemplateNarrator(), branchPosition: 4 }).narration;
+    expect(branch.tellAtOnce(turn(4), saltMarches())).toBeNull();
+    expect(branch.tellAtOnce(turn(5), saltMarches())).not.toBeNull();
+    await branch.close(0);
+    expect(branch.tellAtOnce(turn(6), saltMarches())).toBeNull();
   });
 });

@@ -127,8 +127,10 @@ const PREVIOUS_TURNS = 8;
 const template = new TemplateNarrator();
 
 /**
- * Narration for one universe, off the critical path: a turn is acknowledged and broadcast first,
- * its prose follows, streamed to the room, then recorded once on the turn. A narrator that fails
+ * Narration for one universe. A narrator that needs no I/O (the template) tells each turn as it is
+ * made (`tellAtOnce`): the turn carries its prose. Any other is off the critical path: a turn is
+ * acknowledged and broadcast first, its prose follows, streamed to the room, then recorded once on
+ * the turn. A narrator that fails
  * or times out is replaced by the template, and the record says so. Idempotent by position: a
  * position is narrated at most once by this process, and the store keeps the first record.
  */
@@ -157,6 +159,41 @@ export class UniverseNarration {
     const previous = recent.slice(-(PREVIOUS_TURNS + 1)).filter((t) => t.position < turn.position);
     this.queue.push({ turn, state, previous });
     this.schedule();
+  }
+
+  /**
+   * A turn's prose told as the turn is made, for a narrator that needs no I/O (the template): the
+   * turn carries it from its first write, so it is recorded with the turn and reaches each member
+   * inside the turn's own message, not as a message of its own. Null for a narrator that streams
+   * (its prose follows the turn: `enqueue`), and once the universe is closing here.
+   */
+  tellAtOnce(turn: Turn, state: UniverseState): Narration | null {
+    const { narrator } = this.options;
+    if (!narrator.tellNow || this.closing || turn.position <= this.options.branchPosition) return null;
+    const audience: Audience = isHiddenTurn(turn) ? "gm" : "table";
+    const seed = narrationSeed(turn);
+    const started = performance.now();
+    const output = narrator.tellNow({
+      turn,
+      state,
+      // a narrator that tells at once draws on the turn and the state alone
+      previous: [],
+      viewer: audience === "gm" ? GAME_MASTER : SPECTATOR,
+      seed,
+      signal: this.controller.signal,
+      onChunk: () => undefined,
+    });
+    const latencyMs = performance.now() - started;
+    this.options.told?.(narrator.name, latencyMs, null);
+    return {
+      ...output,
+      narrator: narrator.name,
+      seed,
+      latencyMs: Math.round(latencyMs),
+      fallback: null,
+      audience,
+      createdAt: (this.options.now ?? (() => new Date().toISOString()))(),
+    };
   }
 
   /**

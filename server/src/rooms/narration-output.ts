@@ -21,7 +21,9 @@ export const NARRATION_FIRST_LINGER_MS = 5;
  * the reads of the frames before it. Every piece waits for the room's next turn, whose write to
  * each member it joins: a telling's first piece (the table sees the story start) for at most
  * NARRATION_FIRST_LINGER_MS, every other piece (the rest of a streamed telling, its `done`, the
- * template's whole prose) for at most NARRATION_LINGER_MS; whichever comes first. The order of the
+ * template's whole prose when it tells a turn after the fact: a fallback, or a turn a previous
+ * owner left untold; its prose of a new turn travels inside the turn) for at most
+ * NARRATION_LINGER_MS; whichever comes first. The order of the
  * pieces is kept: they leave in the order they came, each audience's in one go.
  */
 export class NarrationOutput {

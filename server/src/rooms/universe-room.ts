@@ -24,6 +24,7 @@ import {
   RECENT_TURNS,
   ServerMessage,
   SPECTATOR,
+  type AckMessage,
   type NarrationMessage,
   type RecentMessage,
   type Rejection,
@@ -436,12 +437,14 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     const state = memberOf(client);
     if (state) state.awaitingMarks = Math.max(state.awaitingMarks, result.turn.position);
     outputBatch.hold(client);
-    client.send(ServerMessage.Ack, {
-      seq,
-      duplicate: "duplicate" in result ? result.duplicate : false,
-      turn:
-        member.role === "gm" ? result.turn : memberTurn(result.turn, viewerOf(member, this.authority.state)),
-    });
+    const duplicate = "duplicate" in result ? result.duplicate : false;
+    const ack: AckMessage = { seq, duplicate, position: result.turn.position };
+    // a new turn was broadcast to every member, the actor too, just before this ack (in the same
+    // write); a duplicate's turn may never have reached this connection
+    if (duplicate)
+      ack.turn =
+        member.role === "gm" ? result.turn : memberTurn(result.turn, viewerOf(member, this.authority.state));
+    client.send(ServerMessage.Ack, ack);
   }
 
   private async onAct(client: Client, message: unknown, bytes: number): Promise<void> {
@@ -551,6 +554,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         authority.noteNarration(position, narration);
       },
     });
+    // the template's prose is told as each turn is made and leaves inside the turn: no message
+    // of its own to every member, no record written after the turn's
+    const narration = this.narration;
+    if (narrator.tellNow) authority.setTeller((turn, state) => narration.tellAtOnce(turn, state));
     const recovered = this.narration.recover(authority.recentTurns, authority.state);
     if (recovered > 0)
       log.info(`universe ${this.roomId}: narrating ${recovered} turns left unnarrated`, {

@@ -130,6 +130,36 @@ describe("universe authority: pipelined live appends", () => {
     ]);
   });
 
+  it("gives a turn the prose its teller tells as it is made: in the live store, the ack and the store alike", async () => {
+    // given a teller that tells from the turn and the state after it, and one turn it fails on
+    const { authority, live, seen, universe } = await open("told-at-once");
+    authority.setTeller((turn, state) => {
+      if (turn.position === 2) throw new Error("a teller that fails");
+      return {
+        text: `Tide ${String(state.world.flags.tide)} at ${turn.position}.`,
+        narrator: "template",
+        model: null,
+        seed: 1,
+        promptHash: null,
+        tokens: null,
+      };
+    });
+
+    // when two turns are made
+    const first = await authority.submit(tide(7));
+    const second = await authority.submit(tide(8));
+    const inLiveStore = await live.readTail(universe.id, 0);
+    await authority.drain(5_000);
+
+    // then the first carries its prose from its first write on; the second is made without
+    expect(first.ok && first.turn.narration?.text).toBe("Tide 7 at 1.");
+    expect(inLiveStore.map((turn) => turn.narration?.text ?? null)).toEqual(["Tide 7 at 1.", null]);
+    expect(seen[0]?.narration?.text).toBe("Tide 7 at 1.");
+    expect((await store.getTurn(universe.id, 1))?.narration?.text).toBe("Tide 7 at 1.");
+    expect(second.ok && second.turn.narration).toBeNull();
+    expect((await store.getTurn(universe.id, 2))?.narration).toBeNull();
+  });
+
   it("refuses a failed append's turns and every turn decided after them, and changes nothing", async () => {
     // given one acknowledged turn, then an append held in flight with a command decided behind it
     const { authority, live, control, seen, universe } = await open("pipeline-failure");

@@ -106,12 +106,18 @@ export interface AuthorityOptions {
   pendingBudget?: PendingBudget;
 }
 
+/**
+ * Prose told while a turn is made (a narrator that needs no I/O): the turn carries it from its
+ * first write on. Null leaves the turn to be told after its acknowledgement.
+ */
+export type TellAtOnce = (turn: Turn, state: UniverseState) => Narration | null;
+
 /** How keeping the lease went: still held, taken again after it lapsed, or held by another owner. */
 export type LeaseOutcome = "kept" | "taken" | "elsewhere";
 
 /**
  * The single writer of one universe's timeline. Commands are decided one at a time, in the order
- * they arrive: decide → evolve → next position → live-store append (the acknowledgement point,
+ * they arrive: decide → evolve → next position (→ its prose, told at once) → live-store append (the acknowledgement point,
  * pipelined: see `submit`) → listeners.
  * The persister writes pending turns to the TurnStore on ticks. Nothing here knows Colyseus.
  */
@@ -136,6 +142,7 @@ export class UniverseAuthority {
   private fenced: Error | null = null;
   private recent: Turn[] = [];
   private listener: AuthorityListener | null = null;
+  private teller: TellAtOnce | null = null;
   private lease_: Lease;
   /**
    * The lifecycle state of every run a turn acknowledged here (or in the live tail it opened with)
@@ -511,6 +518,13 @@ export class UniverseAuthority {
   }
 
   /**
+   * Who tells a turn's prose as it is made (see TellAtOnce); null: every turn is made without.
+   */
+  setTeller(teller: TellAtOnce | null): void {
+    this.teller = teller;
+  }
+
+  /**
    * Decides a command at once, against the state after every turn decided before it, and
    * resolves when its turn is acknowledged (appended to the live store) or refused. At most one
    * live-store append is in flight per universe; the turns decided meanwhile go out together in
@@ -612,6 +626,7 @@ export class UniverseAuthority {
       const code = error.code === "invalid_value" ? RejectionCode.InvalidValue : RejectionCode.InvalidAction;
       return refusal(code, `the turn does not apply: ${error.message}`);
     }
+    turn.narration = this.tellAtOnce(turn, state);
     this.tentativeState = state;
     this.tentativeHead = position;
     const result = new Promise<SubmitResult>((resolve) => {
@@ -624,6 +639,23 @@ export class UniverseAuthority {
     }
     this.appendNext();
     return result;
+  }
+
+  /**
+   * The turn's prose, when its teller tells at once. A teller that fails leaves the turn untold
+   * (it is told after its acknowledgement, like a model's): a turn is never refused for its prose.
+   */
+  private tellAtOnce(turn: Turn, state: UniverseState): Narration | null {
+    if (!this.teller) return null;
+    try {
+      return this.teller(turn, state);
+    } catch (error) {
+      log.error(`telling turn ${turn.position} of ${this.universe.id} as it was made failed`, {
+        universeId: this.universe.id,
+        err: error,
+      });
+      return null;
+    }
   }
 
   /** The recent turns with the decided but unacknowledged ones after them, as undo must see them. */
