@@ -11,6 +11,20 @@ import * as schema from "./schema.ts";
 
 const databaseUrl = process.env.DATABASE_URL;
 
+/** A client of one connection from noDelaySockets, the sockets it made kept, and drizzle over it. */
+function oneConnection(): { made: Socket[]; client: postgres.Sql; db: Db } {
+  const made: Socket[] = [];
+  const factory = noDelaySockets();
+  const client = postgres(databaseUrl!, {
+    max: 1,
+    onnotice: () => {},
+    ...({
+      socket: (target: Parameters<typeof factory>[0]) => made[made.push(factory(target)) - 1],
+    } as object),
+  });
+  return { made, client, db: drizzle({ client, schema }) };
+}
+
 // Pins the postgres.js behaviours Loom's Postgres adapter leans on outside its declared API:
 // the `socket` option (sockets without Nagle's delay), COPY's stream (copy.ts), with the fix
 // vendor/postgres/PATCHED.md describes for a COPY refused after its end, and the patch that sends
@@ -19,16 +33,7 @@ const databaseUrl = process.env.DATABASE_URL;
 describe.skipIf(!databaseUrl)("postgres.js sockets and COPY", () => {
   it("connects through noDelaySockets, with TCP_NODELAY, and COPY reports both success and a refusal", async () => {
     // given a client whose sockets come from noDelaySockets
-    const made: Socket[] = [];
-    const factory = noDelaySockets();
-    const client = postgres(databaseUrl!, {
-      max: 1,
-      onnotice: () => {},
-      ...({
-        socket: (target: Parameters<typeof factory>[0]) => made[made.push(factory(target)) - 1],
-      } as object),
-    });
-    const db = drizzle({ client, schema }) as unknown as Db;
+    const { made, client, db } = oneConnection();
     try {
       // when it queries, then its one connection is the factory's socket, Nagle's algorithm off
       expect(await client`select 1 as one`).toEqual([{ one: 1 }]);
@@ -89,16 +94,7 @@ describe.skipIf(!databaseUrl)("postgres.js sockets and COPY", () => {
 
   it("sends a statement with parameters in one flight, and its values arrive typed by the server", async () => {
     // given one connection whose writes are counted, through drizzle as the stores use it
-    const made: Socket[] = [];
-    const factory = noDelaySockets();
-    const client = postgres(databaseUrl!, {
-      max: 1,
-      onnotice: () => {},
-      ...({
-        socket: (target: Parameters<typeof factory>[0]) => made[made.push(factory(target)) - 1],
-      } as object),
-    });
-    const db = drizzle({ client, schema }) as unknown as Db;
+    const { made, client, db } = oneConnection();
     let writes = 0;
     try {
       await db.execute(sql`select 1`);
