@@ -183,14 +183,26 @@ export class UniverseNarration {
       signal: this.controller.signal,
       onChunk: () => undefined,
     });
+    return this.recorded(output, narrator.name, seed, started, null, audience);
+  }
+
+  /** A telling's record: the narrator's output with who told it, when, how long it took, and why. */
+  private recorded(
+    output: NarratorOutput,
+    narrator: string,
+    seed: number,
+    started: number,
+    failure: { narrator: string; reason: string } | null,
+    audience: Audience,
+  ): Narration {
     const latencyMs = performance.now() - started;
-    this.options.told?.(narrator.name, latencyMs, null);
+    this.options.told?.(narrator, latencyMs, failure);
     return {
       ...output,
-      narrator: narrator.name,
+      narrator,
       seed,
       latencyMs: Math.round(latencyMs),
-      fallback: null,
+      fallback: failure && `${failure.narrator}: ${failure.reason}`,
       audience,
       createdAt: (this.options.now ?? (() => new Date().toISOString()))(),
     };
@@ -353,18 +365,8 @@ export class UniverseNarration {
       narrator = template;
       output = template.tellNow({ ...request, onChunk: () => undefined });
     }
-    const fallback = failure && `${failure.narrator}: ${failure.reason}`;
-    const latencyMs = performance.now() - started;
-    this.options.told?.(narrator.name, latencyMs, failure);
-    const narration: Narration = {
-      ...output,
-      narrator: narrator.name,
-      seed,
-      latencyMs: Math.round(latencyMs),
-      fallback,
-      audience,
-      createdAt: (this.options.now ?? (() => new Date().toISOString()))(),
-    };
+    const narration = this.recorded(output, narrator.name, seed, started, failure, audience);
+    const { fallback } = narration;
     const done: NarrationMessage = {
       position: turn.position,
       at: pieces.sent,
