@@ -13,6 +13,7 @@ import { slices } from "./ancestry.ts";
 import type { Ancestry, Chain } from "./ancestry.ts";
 import { executePrepared, rowsOf, toSnapshot } from "./rows.ts";
 import type { Db } from "./rows.ts";
+import { textRows } from "./pglite-raw.ts";
 import { snapshots, turns } from "./schema.ts";
 import { log } from "../log.ts";
 import { positionsIn } from "./timeline.ts";
@@ -77,16 +78,16 @@ export class StateReader {
    */
   async snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>> {
     if (positions.length === 0) return new Map();
-    const rows = rowsOf<{ position: number | string; state: string }>(
-      await this.db.execute(
-        sql`select position, state::text as state from ${snapshots}
-          where universe_id = ${storedIn} and position in (${sql.join(
-            positions.map((position) => sql`${position}`),
-            sql`, `,
-          )})`,
-      ),
+    // megabytes of documents: on PGlite read from the reply's bytes (pglite-raw.ts)
+    const rows = await textRows(
+      this.db,
+      sql`select position, state::text as state from ${snapshots}
+        where universe_id = ${storedIn} and position in (${sql.join(
+          positions.map((position) => sql`${position}`),
+          sql`, `,
+        )})`,
     );
-    return new Map(rows.map((row) => [Number(row.position), row.state]));
+    return new Map(rows.map(([position, state]) => [Number(position), state!]));
   }
 
   async listSnapshots(universeId: string): Promise<SnapshotInfo[]> {

@@ -29,6 +29,7 @@ import {
   universes,
 } from "./schema.ts";
 import { reindexTurns, searchCondition } from "./search-index.ts";
+import { textRows } from "./pglite-raw.ts";
 import { NotFoundError } from "./turn-store.ts";
 import type {
   AwayQuery,
@@ -216,8 +217,7 @@ export class TimelineReader {
         ? sql`(undone_by is not null and undone_by <= ${segment.through})`
         : sql`undone_by is not null`;
       // each line built by one concat(), ending in its newline: a page is its lines as written out
-      const [row] = rowsOf<{ json: string | null; turns: number | string; last: number | string | null }>(
-        await this.db.execute(sql`
+      const query = sql`
           select string_agg(concat(
             ${opening}::text, '"universeId":', ${JSON.stringify(universeId)}::text, ',"position":', position,
             ',"id":', to_json(id), ',"runId":', coalesce(to_json(run_id)::text, 'null'),
@@ -232,13 +232,13 @@ export class TimelineReader {
             '' order by position) as json,
             count(*) as turns, max(position) as last
           from ${turns}
-          where universe_id = ${segment.universeId} and position > ${after} and position <= ${through}`),
-      );
-      const turnsRead = Number(row?.turns ?? 0);
-      if (turnsRead === 0) continue;
-      page.json += row!.json!;
-      page.turns += turnsRead;
-      page.last = Number(row!.last);
+          where universe_id = ${segment.universeId} and position > ${after} and position <= ${through}`;
+      // on PGlite the page's text is read from the reply's bytes (pglite-raw.ts)
+      const [[json, count, last] = []] = await textRows(this.db, query);
+      if (!count || Number(count) === 0) continue;
+      page.json += json ?? "";
+      page.turns += Number(count);
+      page.last = Number(last);
     }
     return page;
   }
