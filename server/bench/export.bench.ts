@@ -43,23 +43,32 @@ export async function peakAbove<T>(
 /**
  * What of the heap `work` holds: heap used after a full collection at each of its progress reports
  * (a page of an export, a batch of an import), in MB above the heap after one before it, the most
- * and the median. Null without `--expose-gc`. Collections slow the run: it is not the timed one.
+ * and the median; `external`, the most of the heap and the memory outside it that V8 is told of
+ * (buffers, and strings of more than about a megabyte copied from bytes, which Node keeps outside
+ * the heap). Null without `--expose-gc`. Collections slow the run: it is not the timed one.
  */
 export async function liveHeapMb(
   work: (onProgress: Progress) => Promise<unknown>,
-): Promise<{ most: number; median: number } | null> {
+): Promise<{ most: number; median: number; external: number } | null> {
   const gc = global.gc;
   if (!gc) return null;
   gc();
-  const base = process.memoryUsage().heapUsed;
+  const before = process.memoryUsage();
   const seen: number[] = [];
+  let external = 0;
   await work(() => {
     gc();
-    seen.push(process.memoryUsage().heapUsed - base);
+    const now = process.memoryUsage();
+    seen.push(now.heapUsed - before.heapUsed);
+    external = Math.max(external, now.heapUsed + now.external - before.heapUsed - before.external);
   });
   seen.sort((a, b) => a - b);
   const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
-  return { most: mb(seen[seen.length - 1] ?? 0), median: mb(seen[Math.floor(seen.length / 2)] ?? 0) };
+  return {
+    most: mb(seen[seen.length - 1] ?? 0),
+    median: mb(seen[Math.floor(seen.length / 2)] ?? 0),
+    external: mb(external),
+  };
 }
 
 /**
@@ -105,6 +114,7 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
       );
       figures[`${format}_live_heap_mb`] = live?.most ?? null;
       figures[`${format}_live_heap_median_mb`] = live?.median ?? null;
+      figures[`${format}_live_with_external_mb`] = live?.external ?? null;
     }
     return figures;
   } finally {

@@ -174,7 +174,10 @@ function viewEvents(events: readonly TurnEvent[], viewer: Viewer): TurnEvent[] {
  * The turn as `viewer` may see it. The same object when nothing is withheld (most turns), so a
  * caller can tell cheaply whether an audience needs an encoding of its own.
  */
-export function viewTurn(turn: Turn, viewer: Viewer): Turn {
+export function viewTurn<T extends Pick<Turn, "input" | "resolution" | "events" | "deltas" | "narration">>(
+  turn: T,
+  viewer: Viewer,
+): T {
   if (viewer.role === "gm") return turn;
   if (isHiddenTurn(turn)) {
     return {

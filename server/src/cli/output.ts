@@ -21,9 +21,14 @@ export async function writeFileStreamed(path: string, chunks: AsyncIterable<stri
   const fd = openSync(partial, "w");
   let open = true;
   try {
+    // one buffer encoded into again and again: a buffer of megabytes allocated afresh for every
+    // chunk costs more in new memory pages than the encoding itself
+    let bytes = Buffer.allocUnsafe(0);
     for await (const chunk of chunks) {
-      const bytes = Buffer.from(chunk, "utf8");
-      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+      // a UTF-16 code unit is at most three bytes of UTF-8
+      if (chunk.length * 3 > bytes.length) bytes = Buffer.allocUnsafe(Math.max(chunk.length * 3, 1 << 16));
+      const size = bytes.write(chunk, 0, "utf8");
+      for (let at = 0; at < size;) at += writeSync(fd, bytes, at, size - at);
     }
     open = false;
     closeSync(fd);

@@ -8,6 +8,7 @@ import {
   type UniverseState,
   type Viewer,
 } from "@loom/shared";
+import type { StoryTurn } from "../persist/turn-store.ts";
 import type { AncestryMode, Audience, ExportStores } from "./format.ts";
 import { savePointsFor, turnJsonPages, universeOrThrow, viewerOf, type Progress } from "./source.ts";
 
@@ -44,7 +45,7 @@ export function rollFootnote(position: number, roll: Resolution): string {
 }
 
 /** The newest prose of a turn: its last retelling, else its first telling; events when it was never told. */
-function prose(turn: Turn, viewer: Viewer): string {
+function prose(turn: StoryTurn, viewer: Viewer): string {
   const narration = turn.narration;
   if (narration && !(viewer.role !== "gm" && narration.audience === "gm")) {
     const latest = narration.retellings?.[narration.retellings.length - 1] ?? narration;
@@ -146,13 +147,15 @@ export async function* exportMarkdown(
     return text;
   };
 
-  // the story needs no deltas: the largest column stays in the database; a page of turns comes
-  // as one text and is parsed at once
-  const pages = turnJsonPages(store, universeId, from, head, { pageSize: options.pageSize, deltas: false });
+  // the story needs no deltas (the largest column stays in the database) nor ids but those of the
+  // character and run; a page of turns comes as one text, a turn a line
+  const pages = turnJsonPages(store, universeId, from, head, { pageSize: options.pageSize, story: true });
   for await (const { json, last } of pages) {
     let chunk = "";
-    // every line ends in a newline: the last is dropped, the others separate the array's members
-    for (const stored of JSON.parse(`[${json.slice(0, -1).replaceAll("\n", ",")}]`) as Turn[]) {
+    // each line parsed as its turn is written: a turn's objects are garbage before the next is
+    // read, where a page parsed at once would be copied out of the young generation whole
+    for (let at = 0, end = json.indexOf("\n"); end !== -1; at = end + 1, end = json.indexOf("\n", at)) {
+      const stored = JSON.parse(json.slice(at, end)) as StoryTurn;
       // a save point closes the turn it was named at: written before the next turn begins
       chunk += savesThrough(stored.position - 1);
       const turn = viewTurn(stored, viewer);

@@ -129,19 +129,20 @@ export async function* turnTextPages(
  * The turns in (from, to] as JSON lines put together by the database (TurnStore.turnJsonPage), a
  * page at a time. A page holding deltas of an older state version comes as turns instead, read
  * again with turnTexts, since those deltas are upgraded as every reader sees them (turnJson).
- * `type`: as turnJsonPage's.
+ * `type` and `story`: as turnJsonPage's.
  */
 export async function* turnJsonPages(
   store: TurnStore,
   universeId: string,
   from: number,
   to: number,
-  options: { pageSize?: number; deltas?: boolean; type?: string } = {},
+  options: { pageSize?: number; deltas?: boolean; type?: string; story?: boolean } = {},
 ): AsyncGenerator<TurnJsonPage> {
-  const { deltas = true, type } = options;
+  const { type, story } = options;
+  const deltas = !story && (options.deltas ?? true);
   const pages = readAhead(from, to, options.pageSize ?? EXPORT_PAGE, async (after, through) => ({
     after,
-    page: await store.turnJsonPage(universeId, after, through, { deltas, type }),
+    page: await store.turnJsonPage(universeId, after, through, { deltas, type, story }),
   }));
   for await (const { after, page } of pages) {
     if (page.turns === 0) continue;

@@ -167,9 +167,16 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     universeId: string,
     from: number,
     to: number,
-    options?: { deltas?: boolean; type?: string },
+    options?: { deltas?: boolean; type?: string; story?: boolean },
   ): Promise<TurnJsonPage> {
-    return this.timelines.turnJsonPage(universeId, from, to, options?.deltas ?? true, options?.type);
+    return this.timelines.turnJsonPage(
+      universeId,
+      from,
+      to,
+      options?.deltas ?? true,
+      options?.type,
+      options?.story ?? false,
+    );
   }
 
   snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>> {

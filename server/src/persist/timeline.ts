@@ -194,7 +194,7 @@ export class TimelineReader {
    * the API's shape, the JSON columns as the database keeps them) on a line of its own, in
    * position order, put together by the database. One string a page instead of a row object and
    * six strings a turn: what a game master's export writes as it comes (`type`), with no parse and
-   * little garbage.
+   * little garbage. `story`: only what a reader of the story needs (turnJsonPage's in TurnStore).
    */
   async turnJsonPage(
     universeId: string,
@@ -202,6 +202,7 @@ export class TimelineReader {
     to: number,
     withDeltas = true,
     type?: string,
+    story = false,
   ): Promise<TurnJsonPage> {
     const opening = type === undefined ? "{" : `{"type":${JSON.stringify(type)},`;
     const chain = await this.ancestry.chain(universeId);
@@ -219,13 +220,14 @@ export class TimelineReader {
       // each line built by one concat(), ending in its newline: a page is its lines as written out
       const query = sql`
           select string_agg(concat(
-            ${opening}::text, '"universeId":', ${JSON.stringify(universeId)}::text, ',"position":', position,
-            ',"id":', to_json(id), ',"runId":', coalesce(to_json(run_id)::text, 'null'),
+            ${opening}::text, ${story ? sql`''` : sql`'"universeId":', ${JSON.stringify(universeId)}::text, ','`},
+            '"position":', position${story ? sql`` : sql`, ',"id":', to_json(id)`},
+            ',"runId":', coalesce(to_json(run_id)::text, 'null'),
             ',"characterId":', coalesce(to_json(character_id)::text, 'null'),
-            ',"playerId":', coalesce(to_json(player_id)::text, 'null'),
-            ',"actor":"', actor, '","kind":"', kind, '","input":', input,
+            ${story ? sql`''` : sql`',"playerId":', coalesce(to_json(player_id)::text, 'null'), ',"actor":"', actor, '"'`},
+            ',"kind":"', kind, '","input":', input,
             ',"resolution":', coalesce(resolution::text, 'null'), ',"events":', events,
-            ',"deltas":', ${withDeltas ? sql`deltas` : sql`'[]'`}, ',"status":"',
+            ',"deltas":', ${withDeltas && !story ? sql`deltas` : sql`'[]'`}, ',"status":"',
             (case when ${undone} or position = any(${sql.raw(`'{${marked.join(",")}}'::int[]`)}) then 'undone' else 'applied' end),
             '","narration":', coalesce(narration::text, 'null'),
             ',"createdAt":"', to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), E'"}\n'),

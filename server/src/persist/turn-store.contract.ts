@@ -610,7 +610,7 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect(read).toEqual({ universe: await store.getUniverse(early), turn: await store.getTurn(early, 9) });
     });
 
-    it("rule 19: turnJsonPage gives the turns turnsBetween gives, a JSON line each, undo marks of the timeline read included, deltas left out and a type member put in when asked", async () => {
+    it("rule 19: turnJsonPage gives the turns turnsBetween gives, a JSON line each, undo marks of the timeline read included, deltas or a story's unread members left out and a type member put in when asked", async () => {
       // given a universe with an undo, and a branch before it that undoes an inherited turn
       const built = await small(10);
       const branch = freshId("branch");
@@ -649,6 +649,16 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect(jsonLines(lean).map((line) => JSON.parse(line) as unknown)).toEqual(
         JSON.parse(
           JSON.stringify((await store.turnsBetween(branch, 0, 11)).map((t) => ({ ...t, deltas: [] }))),
+        ),
+      );
+      const story = await store.turnJsonPage(branch, 0, 11, { story: true });
+      expect(jsonLines(story).map((line) => JSON.parse(line) as unknown)).toEqual(
+        JSON.parse(
+          JSON.stringify(
+            (await store.turnsBetween(branch, 0, 11)).map(
+              ({ universeId: _u, id: _i, playerId: _p, actor: _a, ...rest }) => ({ ...rest, deltas: [] }),
+            ),
+          ),
         ),
       );
       const typed = await store.turnJsonPage(branch, 0, 11, { type: "turn" });

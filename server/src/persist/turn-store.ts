@@ -316,13 +316,15 @@ export interface TimelineStore {
    * JSON members as the database keeps them, deltas as recorded), in position order: a page of a
    * game master's export without a row object a turn. `deltas: false` leaves the
    * largest column in the database (each turn's `deltas` is then `[]`); `type` puts a first member
-   * `"type": type` in every line (an export's turn lines, written as they come).
+   * `"type": type` in every line (an export's turn lines, written as they come). `story: true`
+   * writes only the members the Markdown story reads (`StoryTurn`, deltas `[]`): no universe, turn
+   * or player id and no actor, less for the database to write and the reader to parse.
    */
   turnJsonPage(
     universeId: string,
     from: number,
     to: number,
-    options?: { deltas?: boolean; type?: string },
+    options?: { deltas?: boolean; type?: string; story?: boolean },
   ): Promise<TurnJsonPage>;
   /**
    * Snapshots' documents as their stored text (canonical JSON), by position, those found of
@@ -404,6 +406,9 @@ export interface TurnText {
   deltas: string | null;
   narration: string | null;
 }
+
+/** A turn as a story page of turnJsonPage has it (`story: true`). */
+export type StoryTurn = Omit<Turn, "universeId" | "id" | "playerId" | "actor">;
 
 /** Turns as JSON lines (see `turnJsonPage`). */
 export interface TurnJsonPage {
