@@ -99,7 +99,11 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
     const id = await builtUniverse(database, turns);
     const figures: Record<string, unknown> = { turns };
     for (const format of ["jsonl", "markdown"] as ExportFormat[]) {
+      const cpu = process.cpuUsage();
       const run = await timedExport(database, id, format, join(dir, `universe.${format}`));
+      const used = process.cpuUsage(cpu);
+      // the process's CPU, every thread: on a shared machine less noisy than the rate
+      figures[`${format}_cpu_us_per_turn`] = Math.round(((used.user + used.system) / turns) * 10) / 10;
       process.stderr.write(`  ${turns} turns, ${format}: ${run.seconds.toFixed(1)} s\n`);
       figures[`${format}_turns_per_s`] = Math.round(turns / run.seconds);
       figures[`${format}_peak_rss_mb`] = run.peakMb;
