@@ -31,10 +31,11 @@ const pgliteImages = join(tmpdir(), "loom-pglite-images");
 export default defineConfig({
   test: {
     pool: "threads",
-    testTimeout: 30_000,
     env: { LOOM_PGLITE_IMAGE_DIR: pgliteImages },
-    // a machine shared with other work can take minutes to boot an embedded server
+    // a machine shared with other work can take minutes to boot an embedded server; a test waits
+    // on conditions, so a longer bound costs nothing unless it fails
     hookTimeout: Number(process.env.LOOM_TEST_HOOK_TIMEOUT_MS ?? 60_000),
+    testTimeout: Number(process.env.LOOM_TEST_TIMEOUT_MS ?? 90_000),
     projects: [
       {
         extends: true,

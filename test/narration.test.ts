@@ -3,7 +3,7 @@ import type { Room } from "@colyseus/sdk";
 import type { NarrationMessage, Turn } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import type { LoomServer } from "../server/src/app.ts";
-import { loadConfig, type NarratorConfig } from "../server/src/config.ts";
+import { loadConfig, type LoomConfig, type NarratorConfig } from "../server/src/config.ts";
 import {
   startChatServer,
   type ChatBehaviour,
@@ -251,12 +251,12 @@ for (const mode of modes()) {
 describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
   const mode = modes()[0]!;
   let endpoint: ChatServer;
-  let behaviour: (n: number) => ChatBehaviour = () => ({});
+  let behaviour: (n: number, request: ChatRequestSeen) => ChatBehaviour = () => ({});
   let server: (LoomServer & { url: string }) | null = null;
   const dataDir = tempDir("loom-narration-");
 
   beforeAll(async () => {
-    endpoint = await startChatServer((n) => behaviour(n));
+    endpoint = await startChatServer((n, request) => behaviour(n, request));
   });
   afterAll(async () => {
     await server?.shutdown();
@@ -264,12 +264,13 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
   });
 
   /** A server narrating through the local endpoint (a restart when one runs: same data directory). */
-  const start = async () => {
+  const start = async (overrides: Partial<LoomConfig> = {}) => {
     await server?.shutdown();
     server = await startServer(mode, {
       dataDir,
       inMemory: false,
       narrator: openaiNarrator(endpoint.url, { timeoutMs: 1_000 }),
+      ...overrides,
     });
     return server;
   };
@@ -368,21 +369,54 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
 
   it("gives a member whose connection was lost mid-telling the recorded text, not the pieces it got", async () => {
     const whole = ["The tide ", "turns ", "against ", "them, ", "and Alex ", "holds ", "the line."];
-    behaviour = () => ({ chunks: whole, chunkDelayMs: 100 });
-    const { url } = await start();
+    // the order is set by cues, not clocks, so a busy machine cannot change it: the second piece
+    // waits for Bea's connection to break, Bea comes back once Alex has heard that piece (it was
+    // sent while she was away), and the rest of the telling waits for her to be back
+    let broken!: () => void;
+    const brokenYet = new Promise<void>((resolve) => (broken = resolve));
+    let back!: () => void;
+    const backYet = new Promise<void>((resolve) => (back = resolve));
+    behaviour = (_, request) =>
+      narrates(request, "holds the dyke")
+        ? { chunks: whole, beforeChunk: (i) => (i === 1 ? brokenYet : i === 2 ? backYet : undefined) }
+        : {};
+    // the telling, and the empty seat, are given as long as a loaded machine may take
+    const { url } = await start({
+      reconnectSeconds: 30,
+      narrator: openaiNarrator(endpoint.url, { timeoutMs: 30_000 }),
+    });
     const lost = await setTable(url, ["Alex", "Bea"]);
     const [alex, bea] = await joinAll(lost);
+    const alexHeard = heard(alex!);
     const beaHeard = heard(bea!);
+    bea!.on("reconnected", () => back());
     const result = await alex!.act(overcome(lost.players[0]!.characterId, "holds the dyke"));
     if (!result.ok) throw new Error(result.rejection.message);
     const position = result.turn.position;
     await waitFor(() => beaHeard.some((m) => m.position === position), 5_000, "the first piece");
-    // Bea's connection breaks after the first piece and comes back on the same seat a little later
-    const seat = (bea as unknown as { current: Room }).current;
-    Object.assign(seat.reconnection, { minDelay: 300, delay: 300, maxDelay: 300 });
+    // Bea's connection breaks after the first piece and comes back on the same seat later
+    const bea$ = bea as unknown as { current: Room };
+    const seat = bea$.current;
+    const connection = seat.connection as unknown as { reconnect(...args: unknown[]): void };
+    const reconnect = connection.reconnect.bind(connection);
+    const spoken = (messages: NarrationMessage[]) =>
+      messages
+        .filter((m) => m.position === position)
+        .map((m) => m.chunk)
+        .join("");
+    const missed = waitFor(
+      () => spoken(alexHeard).includes(whole[1]!),
+      30_000,
+      "Alex to hear the second piece",
+    );
+    connection.reconnect = (...args) => void missed.then(() => reconnect(...args));
     const socket = (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws;
     socket._socket!.destroy();
+    broken();
+    await missed;
     expect(await bea!.narrationText(position)).toBe(whole.join(""));
+    // the same seat came back: no rejoin through the matchmaker
+    expect(bea$.current).toBe(seat);
     expect(bea!.narrationSoFar(position)).toEqual({ text: whole.join(""), done: true });
     // what Bea heard does not spell the telling: pieces were lost with the connection
     expect(tellings(beaHeard, position)).not.toEqual([whole.join("")]);
@@ -452,5 +486,6 @@ describe("narration across kill -9 (embedded, on disk)", () => {
     // its own, such as closing the session the kill left open, and tells those)
     expect(steady.requests.map(narratedPosition).filter((p) => p === null || p < position)).toEqual([]);
     await watching.leave();
-  }, 60_000);
+    // two servers boot one after the other, each half a minute or more on a loaded machine
+  }, 180_000);
 });

@@ -187,7 +187,8 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
   const url = `http://127.0.0.1:${testPort(port)}`;
-  const deadline = Date.now() + 30_000;
+  // a boot is seconds of CPU: a machine busy with other work can stretch it past half a minute
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${output}`);
     try {

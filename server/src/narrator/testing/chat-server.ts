@@ -9,6 +9,8 @@ export interface ChatBehaviour {
   delayMs?: number;
   /** Wait between chunks. */
   chunkDelayMs?: number;
+  /** Before writing chunk `index`, wait for what this returns (a test's cue rather than a clock). */
+  beforeChunk?: (index: number) => Promise<void> | undefined;
   /** Answer with this HTTP status and an error body instead. */
   status?: number;
   /** Stream these pieces, then drop the connection. */
@@ -89,6 +91,7 @@ export async function startChatServer(
         return;
       }
       if (i > 0 && behaviour.chunkDelayMs) await sleep(behaviour.chunkDelayMs);
+      await behaviour.beforeChunk?.(i);
       if (res.destroyed) return;
       res.write(frame({ content: chunks[i] }));
       times.push(performance.now());
