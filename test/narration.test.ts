@@ -423,6 +423,61 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     expect(await alex!.narrationText(position)).toBe(whole.join(""));
     await Promise.all([alex!.leave(), bea!.leave()]);
   });
+
+  it("ends a telling a member heard only in part, the model's or the template's, once she is back after it ended", async () => {
+    const { url } = await start({
+      reconnectSeconds: 30,
+      narrator: openaiNarrator(endpoint.url, { timeoutMs: 30_000 }),
+    });
+    const away = await setTable(url, ["Alex", "Bea"]);
+    const [alex, bea] = await joinAll(away);
+    /**
+     * Bea hears the first piece of a telling, loses her connection, and gets the same seat back
+     * only once Alex has heard the telling end: she never hears its end as it is told.
+     */
+    const toldWhileAway = async (deed: string, pieces: string[], breakAfter?: number) => {
+      let broken!: () => void;
+      const brokenYet = new Promise<void>((resolve) => (broken = resolve));
+      behaviour = (_, request) =>
+        narrates(request, deed)
+          ? { chunks: pieces, breakAfter, beforeChunk: (i) => (i === 1 ? brokenYet : undefined) }
+          : {};
+      const beaHeard = heard(bea!);
+      const result = await alex!.act(overcome(away.players[0]!.characterId, deed));
+      if (!result.ok) throw new Error(result.rejection.message);
+      const position = result.turn.position;
+      await waitFor(() => beaHeard.some((m) => m.position === position), 5_000, "the first piece");
+      const seat = (bea as unknown as { current: Room }).current;
+      const connection = seat.connection as unknown as { reconnect(...args: unknown[]): void };
+      const reconnect = connection.reconnect.bind(connection);
+      const ended = alex!.narrationText(position);
+      connection.reconnect = (...args) => void ended.then(() => reconnect(...args));
+      let back!: () => void;
+      const backYet = new Promise<void>((resolve) => (back = resolve));
+      const stopListening = bea!.on("reconnected", () => back());
+      const socket = (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws;
+      socket._socket!.destroy();
+      broken();
+      const text = await ended;
+      await backYet;
+      stopListening();
+      connection.reconnect = reconnect;
+      await waitFor(() => bea!.narrationSoFar(position)?.done === true, 10_000, "Bea's telling to end");
+      expect(bea!.narrationSoFar(position)).toEqual({ text, done: true });
+      expect(await bea!.narrationText(position)).toBe(text);
+      // the end she missed is told to her listeners as the telling would have ended
+      expect(beaHeard.filter((m) => m.position === position && m.done).map((m) => m.text)).toEqual([text]);
+      expect((await recorded(away.gm, away.universeId, position)).narration?.text).toBe(text);
+      return { position, text };
+    };
+    const whole = ["The gate ", "swings ", "open ", "for Alex."];
+    expect((await toldWhileAway("opens the gate", whole)).text).toBe(whole.join(""));
+    // the model breaks off after its first piece: the template's prose is the record
+    const fallen = await toldWhileAway("forces the door", ["The door ", "groans ", "and holds."], 1);
+    expect(fallen.text.startsWith("The door ")).toBe(false);
+    expect((await recorded(away.gm, away.universeId, fallen.position)).narration?.fallback).toBeTruthy();
+    await Promise.all([alex!.leave(), bea!.leave()]);
+  });
 });
 
 describe("narration across kill -9 (embedded, on disk)", () => {

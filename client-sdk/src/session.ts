@@ -65,18 +65,20 @@ interface Telling {
   gap: boolean;
   /** The record, once told (null until then). */
   text: string | null;
+  /** Whether `text` came from the turn's record rather than from this telling's `done` message. */
+  fromRecord: boolean;
   /** Increased when a new telling of the position begins (a retelling, or the next process's). */
   generation: number;
   wake: Array<() => void>;
 }
 
 /**
- * Whether a message is part of the telling this session already holds whole from its recorded turn
- * (seeded, no pieces): the room's `recent` can overtake the last pieces of a telling, which then
- * arrive late. Such a message says nothing new; one that disagrees with the record starts a telling.
+ * Whether a message is part of the telling this session already holds whole from its recorded turn:
+ * the room's `recent` can overtake the last pieces of a telling, which then arrive late. Such a
+ * message says nothing new; one that disagrees with the record starts a telling.
  */
 function agreesWithRecord(told: Telling, message: NarrationMessage): boolean {
-  if (told.text === null || told.length > 0 || message.at === undefined) return false;
+  if (told.text === null || !told.fromRecord || message.at === undefined) return false;
   if (message.chunk && told.text.slice(message.at, message.at + message.chunk.length) !== message.chunk)
     return false;
   return !message.done || message.text === undefined || message.text === told.text;
@@ -253,6 +255,8 @@ export class UniverseSession {
       const known = new Set(this.turns.map((turn) => turn.position));
       const earlier = recent.filter((turn) => !known.has(turn.position));
       for (const turn of earlier) this.seedTelling(turn);
+      // a known turn's telling may have ended while this session had no seat: its record ends it
+      for (const turn of recent) if (known.has(turn.position)) this.endTelling(turn);
       this.turns.unshift(...earlier);
       this.turns.sort((a, b) => a.position - b.position);
       this.trim();
@@ -449,6 +453,7 @@ export class UniverseSession {
           length: 0,
           gap: false,
           text: null,
+          fromRecord: false,
           generation: told.generation + 1,
         });
       }
@@ -469,7 +474,7 @@ export class UniverseSession {
   private telling(position: number): Telling {
     let told = this.told.get(position);
     if (!told) {
-      told = { chunks: [], length: 0, gap: false, text: null, generation: 0, wake: [] };
+      told = { chunks: [], length: 0, gap: false, text: null, fromRecord: false, generation: 0, wake: [] };
       this.told.set(position, told);
       // prose of the newest turns only: older narration is read with the turns over HTTP
       if (this.told.size > Math.max(200, this.keepTurns)) this.told.delete(this.told.keys().next().value!);
@@ -481,13 +486,20 @@ export class UniverseSession {
    * A turn that arrives with its narration recorded (told as the turn was made, as the template
    * tells; told while this session had no seat; or before it joined): its latest telling is known
    * without a message. Returns that telling when it is new to this session.
+   *
+   * A telling heard only in part, its end lost with a connection, is ended by the record too: when
+   * the pieces heard begin it, or when the model failed and the template's prose stands for it. A
+   * record that neither begins with them nor says so is an earlier telling of the turn, and the one
+   * in progress goes on streaming.
    */
   private seedTelling(turn: Turn): RecordedTelling | null {
     if (!turn.narration) return null;
     const told = this.telling(turn.position);
-    if (told.text !== null || told.length > 0) return null;
+    if (told.text !== null) return null;
     const latest = turn.narration.retellings?.at(-1) ?? turn.narration;
+    if (told.length > 0 && !latest.fallback && !latest.text.startsWith(told.chunks.join(""))) return null;
     told.text = latest.text;
+    told.fromRecord = true;
     this.wakeTelling(told);
     return latest;
   }
@@ -500,16 +512,26 @@ export class UniverseSession {
   private announce(turn: Turn): void {
     const latest = this.addTurn(turn);
     this.emit("turn", turn);
-    if (latest)
-      this.emit("narration", {
-        position: turn.position,
-        at: 0,
-        chunk: "",
-        done: true,
-        text: latest.text,
-        narrator: latest.narrator,
-        fallback: latest.fallback ?? null,
-      });
+    if (latest) this.emitDone(turn.position, latest);
+  }
+
+  /** A telling's end, as a `narration` message would have told it, for one this session heard in part. */
+  private endTelling(turn: Turn): void {
+    const heardInPart = (this.told.get(turn.position)?.length ?? 0) > 0;
+    const latest = this.seedTelling(turn);
+    if (latest && heardInPart) this.emitDone(turn.position, latest);
+  }
+
+  private emitDone(position: number, latest: RecordedTelling): void {
+    this.emit("narration", {
+      position,
+      at: 0,
+      chunk: "",
+      done: true,
+      text: latest.text,
+      narrator: latest.narrator,
+      fallback: latest.fallback ?? null,
+    });
   }
 
   private wakeTelling(told: Telling): void {

@@ -9,7 +9,7 @@ export interface ChatBehaviour {
   delayMs?: number;
   /** Wait between chunks. */
   chunkDelayMs?: number;
-  /** Before writing chunk `index`, wait for what this returns (a test's cue rather than a clock). */
+  /** Before writing chunk `index` (or breaking there), wait for what this returns (a test's cue rather than a clock). */
   beforeChunk?: (index: number) => Promise<void> | undefined;
   /** Answer with this HTTP status and an error body instead. */
   status?: number;
@@ -85,13 +85,13 @@ export async function startChatServer(
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     res.write(frame({ role: "assistant", content: "" }));
     for (let i = 0; i < chunks.length; i++) {
+      if (i > 0 && behaviour.chunkDelayMs) await sleep(behaviour.chunkDelayMs);
+      await behaviour.beforeChunk?.(i);
       if (behaviour.breakAfter !== undefined && i === behaviour.breakAfter) {
         await sleep(50); // what was written reaches the client before the connection drops
         res.destroy();
         return;
       }
-      if (i > 0 && behaviour.chunkDelayMs) await sleep(behaviour.chunkDelayMs);
-      await behaviour.beforeChunk?.(i);
       if (res.destroyed) return;
       res.write(frame({ content: chunks[i] }));
       times.push(performance.now());
