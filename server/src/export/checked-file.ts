@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { UniverseState } from "@loom/shared";
-import { checkedItems, type CheckedItem } from "./checked-items.ts";
+import type { CheckedItem } from "./checked-items.ts";
 import type { CheckerMessage, CheckerStart } from "./checking-worker.ts";
 import { ExportFileError } from "./reader.ts";
 
@@ -13,27 +13,21 @@ const CHECKING_YOUNG_MB = 96;
  * An export file read and checked (`readExport`'s every check) on a worker thread while this one
  * writes its items: parsing, checking and writing out the rows are most of an import's own work,
  * and with them on a second core the database's writes (PGlite's on this thread, or a Postgres
- * backend's) overlap them instead of waiting their turn; the rows' bytes cross over uncopied. The thread starts at once (loading its modules
- * takes a moment) and reads once `items` is asked for. A refusal comes out as the ExportFileError
- * the reader raised, at the same point of the file.
- *
- * Without `onThread` the items are checked on this thread, as they are read: beside PGlite, which
- * writes on this thread, a second busy thread slowed PGlite's `COPY` more than it took off it.
+ * backend's) overlap them instead of waiting their turn; the rows' bytes cross over uncopied. The
+ * thread starts at once (loading its modules takes a moment) and reads once `items` is asked for;
+ * it runs at most `ahead` messages (each up to a parcel of turns) ahead of this one. A refusal
+ * comes out as the ExportFileError the reader raised, at the same point of the file.
  */
 export class CheckedFile {
-  private readonly worker: Worker | null;
+  private readonly worker: Worker;
   private readonly arrived: CheckerMessage[] = [];
   private wake: (() => void) | null = null;
   private lost: Error | null = null;
 
   constructor(
-    private readonly file: string,
-    onThread: boolean,
+    file: string,
+    private readonly ahead: number,
   ) {
-    if (!onThread) {
-      this.worker = null;
-      return;
-    }
     // The boot file registers tsx in the worker, whatever loaded TypeScript in this thread.
     this.worker = new Worker(new URL("./checking-worker-boot.mjs", import.meta.url), {
       workerData: { file },
@@ -61,14 +55,12 @@ export class CheckedFile {
    * known), the turns as rows of universe `universeId`.
    */
   async *items(start: UniverseState | null, universeId: string): AsyncGenerator<CheckedItem> {
-    if (!this.worker) {
-      yield* checkedItems(this.file, start, universeId);
-      return;
-    }
-    this.worker.postMessage({ start, universeId } satisfies CheckerStart);
+    this.worker.postMessage({ start, universeId, ahead: this.ahead } satisfies CheckerStart);
     for (;;) {
       const message = await this.next();
-      if ("done" in message) return;
+      // stopped now, not after the import: the thread's exit is an event, and beside PGlite the
+      // search indexer's statements after the commit would hold this thread's events back
+      if ("done" in message) return await this.stop();
       if ("refused" in message) {
         const { line, reason, paths, code } = message.refused;
         throw new ExportFileError(line, reason, paths, code);
@@ -82,7 +74,7 @@ export class CheckedFile {
 
   /** Stops the thread, wherever it is. */
   async stop(): Promise<void> {
-    await this.worker?.terminate();
+    await this.worker.terminate();
   }
 
   private async next(): Promise<CheckerMessage> {

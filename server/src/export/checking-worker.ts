@@ -7,7 +7,7 @@ import { ExportFileError } from "./reader.ts";
 /**
  * An export read and checked on a thread of its own (checked-file.ts starts it): its items
  * (checked-items.ts) handed over in messages, each up to and including a parcel of turn rows,
- * whose bytes are moved across, not copied. At most MESSAGES_AHEAD messages wait for the writer.
+ * whose bytes are moved across, not copied. At most `ahead` messages wait for the writer.
  */
 
 export type CheckerMessage =
@@ -16,22 +16,23 @@ export type CheckerMessage =
   | { refused: { line: number; reason: string; paths: string[]; code: ExportFileError["code"] } }
   | { failed: { name: string; message: string } };
 
-/** What the writer sends first: the state at the header's `from` when it has it, and the new universe's id. */
+/**
+ * What the writer sends first: the state at the header's `from` when it has it, the new
+ * universe's id, and how many messages the checker may hand over that it has not taken yet.
+ */
 export interface CheckerStart {
   start: UniverseState | null;
   universeId: string;
+  ahead: number;
 }
-
-/** Messages handed over and not yet taken: what the checker may run ahead of the writer (a few MB). */
-export const MESSAGES_AHEAD = 8;
 
 /** The first message says where the state starts; each one after it lets one more message go. */
 async function check(port: NonNullable<typeof parentPort>, file: string): Promise<void> {
-  const { start, universeId } = await new Promise<CheckerStart>((resolve) =>
+  const { start, universeId, ahead } = await new Promise<CheckerStart>((resolve) =>
     port.once("message", (message: CheckerStart) => resolve(message)),
   );
   // the writer asks for more only once a message has reached it, so after this listener is on
-  let credit = MESSAGES_AHEAD;
+  let credit = ahead;
   let wake: (() => void) | null = null;
   port.on("message", () => {
     credit += 1;

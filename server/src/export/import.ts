@@ -42,6 +42,11 @@ export interface ImportResult {
   savePoints: { restored: number; leftOut: number };
 }
 
+/** Messages of checked items the checking thread may hand over before the writer takes them (a few MB). */
+const MESSAGES_AHEAD = 8;
+/** The same beside PGlite: some 3,200 turns (5 MB) with a snapshot every 100, 8,000 (13 MB) at most. */
+const PGLITE_MESSAGES_AHEAD = 32;
+
 /** The file's lines, read again from the start at each call. */
 type LineSource = () => AsyncIterable<string>;
 
@@ -65,8 +70,11 @@ export async function importJsonl(
   file: string,
   options: ImportOptions,
 ): Promise<ImportResult> {
-  // on a thread of its own beside Postgres; beside PGlite, which writes on this one, not (checked-file.ts)
-  const checked = new CheckedFile(file, stores.turnStore.driver === "postgres");
+  // PGlite writes on this thread and holds it for the whole COPY of a batch: the checker may run
+  // a batch and more ahead (a parcel ends at each snapshot, some 100 turns apart), so that it
+  // checks the next batch meanwhile instead of waiting to be asked
+  const ahead = stores.turnStore.driver === "pglite" ? PGLITE_MESSAGES_AHEAD : MESSAGES_AHEAD;
+  const checked = new CheckedFile(file, ahead);
   try {
     return await importChecked(stores, file, checked, options);
   } finally {
