@@ -8,9 +8,11 @@ describe("CPU hog", () => {
     const hog = await startHog(1, 60_000);
     const [pid] = hog.pids;
     try {
-      await sleep(500);
-      // a busy loop, not a sleeping process: it has spent most of the half second on a core
-      expect(processCpuMs(pid!)).toBeGreaterThan(200);
+      // a busy loop, not a sleeping process: it piles up CPU time, however busy the machine (a
+      // sleeping one would spend a few milliseconds in all)
+      const deadline = Date.now() + 20_000;
+      while ((processCpuMs(pid!) ?? 0) <= 1_000 && Date.now() < deadline) await sleep(50);
+      expect(processCpuMs(pid!)).toBeGreaterThan(1_000);
     } finally {
       await hog.stop();
     }
