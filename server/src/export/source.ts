@@ -138,8 +138,7 @@ export async function* turnJsonPages(
   to: number,
   options: { pageSize?: number; deltas?: boolean; type?: string; story?: boolean } = {},
 ): AsyncGenerator<TurnJsonPage> {
-  const { type, story } = options;
-  const deltas = !story && (options.deltas ?? true);
+  const { deltas = true, type, story } = options;
   const pages = readAhead(from, to, options.pageSize ?? EXPORT_PAGE, async (after, through) => ({
     after,
     page: await store.turnJsonPage(universeId, after, through, { deltas, type, story }),
