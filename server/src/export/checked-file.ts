@@ -3,6 +3,7 @@ import type { UniverseState } from "@loom/shared";
 import type { CheckedItem } from "./checked-items.ts";
 import type { CheckerMessage, CheckerStart } from "./checking-worker.ts";
 import { ExportFileError } from "./reader.ts";
+import { bundledEntry } from "../worker-bundle.ts";
 
 export type { CheckedItem } from "./checked-items.ts";
 
@@ -14,9 +15,10 @@ const CHECKING_YOUNG_MB = 96;
  * writes its items: parsing, checking and writing out the rows are most of an import's own work,
  * and with them on a second core the database's writes (PGlite's on this thread, or a Postgres
  * backend's) overlap them instead of waiting their turn; the rows' bytes cross over uncopied. The
- * thread starts at once (loading its modules takes a moment) and reads once `items` is asked for;
- * it runs at most `ahead` messages (each up to a parcel of turns) ahead of this one. A refusal
- * comes out as the ExportFileError the reader raised, at the same point of the file.
+ * thread starts at once, from a bundle of its modules (worker-bundle.ts) where one can be had,
+ * and reads once `items` is asked for; it runs at most `ahead` messages (each up to a parcel of
+ * turns) ahead of this one. A refusal comes out as the ExportFileError the reader raised, at the
+ * same point of the file.
  */
 export class CheckedFile {
   private readonly worker: Worker;
@@ -24,12 +26,20 @@ export class CheckedFile {
   private wake: (() => void) | null = null;
   private lost: Error | null = null;
 
-  constructor(
+  static async start(file: string, ahead: number): Promise<CheckedFile> {
+    // without a bundle, the boot file registers tsx in the worker, whatever loaded TypeScript here
+    const entry =
+      (await bundledEntry(new URL("./checking-worker.ts", import.meta.url))) ??
+      new URL("./checking-worker-boot.mjs", import.meta.url);
+    return new CheckedFile(entry, file, ahead);
+  }
+
+  private constructor(
+    entry: URL,
     file: string,
     private readonly ahead: number,
   ) {
-    // The boot file registers tsx in the worker, whatever loaded TypeScript in this thread.
-    this.worker = new Worker(new URL("./checking-worker-boot.mjs", import.meta.url), {
+    this.worker = new Worker(entry, {
       workerData: { file },
       // Every line parses into objects that die once its row is written: a young generation of
       // CHECKING_YOUNG_MB (V8's default is about a third) is collected less often, and fewer

@@ -74,7 +74,7 @@ export async function importJsonl(
   // a batch and more ahead (a parcel ends at each snapshot, some 100 turns apart), so that it
   // checks the next batch meanwhile instead of waiting to be asked
   const ahead = stores.turnStore.driver === "pglite" ? PGLITE_MESSAGES_AHEAD : MESSAGES_AHEAD;
-  const checked = new CheckedFile(file, ahead);
+  const checked = await CheckedFile.start(file, ahead);
   try {
     return await importChecked(stores, file, checked, options);
   } finally {
