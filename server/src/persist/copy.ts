@@ -1,5 +1,6 @@
 import { finished } from "node:stream/promises";
 import type { Writable } from "node:stream";
+import { pgliteCopyIn } from "./pglite-raw.ts";
 import type { Db } from "./rows.ts";
 import type { TurnStore } from "./turn-store.ts";
 
@@ -40,7 +41,9 @@ export async function copyRows(
   if (rows.length === 0 || (typeof rows !== "string" && rows.every((chunk) => chunk.length === 0))) return;
   const target = `${table} (${columns.join(", ")})`;
   if (driver === "pglite") {
-    // PGlite reads COPY input from a blob passed beside the query as /dev/blob
+    // in its protocol's messages (pglite-raw.ts); else from a blob passed as /dev/blob, which
+    // PGlite reads a byte at a time
+    if (await pgliteCopyIn(db, target, rows)) return;
     await (clientOf(db) as PgliteClient).query(`copy ${target} from '/dev/blob'`, [], {
       blob: new Blob(typeof rows === "string" ? [rows] : [...rows]),
     });

@@ -18,6 +18,7 @@ import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { installNativeSha256 } from "../native-sha256.ts";
 import { noDelaySockets } from "./postgres-socket.ts";
+import { followTransactions } from "./pglite-raw.ts";
 import { DrizzleTurnStore } from "./drizzle-turn-store.ts";
 import { DrizzleAccountStore } from "./accounts.ts";
 import type { AccountStore } from "../auth/account-store.ts";
@@ -188,6 +189,7 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
   const image = imageDir ? migratedImage(imageDir, folder) : null;
   const loadDataDir = image && existsSync(image) ? new Blob([readFileSync(image)]) : undefined;
   const client = options.inMemory ? new PGlite({ loadDataDir }) : new PGlite(dataDir, { loadDataDir });
+  followTransactions(client);
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder: folder });
   if (image && !existsSync(image)) await keepImage(client, image);

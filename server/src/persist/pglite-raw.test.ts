@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type OpenDatabase } from "./index.ts";
-import { pgliteOf, textRows } from "./pglite-raw.ts";
+import { pgliteCopyIn, pgliteOf, textRows } from "./pglite-raw.ts";
 
 /**
  * PGlite's replies read from their bytes (pglite-raw.ts), pinned to the PGlite this package
@@ -60,5 +60,66 @@ describe("PGlite replies read from their bytes", () => {
     release();
     await transaction.catch(() => undefined);
     expect(await read).toEqual([["0"]]);
+  });
+
+  it("copies rows in from its protocol's messages, inside a transaction or on its own", async () => {
+    await database.query("create table copied (n integer primary key, note text)");
+    const lines = "1\tnaïve — “quoted” ✓ 𝄞\n2\t\\N\n3\ttab\\there\n";
+    // in pieces that end at lines' ends, as an import's do
+    const bytes = Buffer.from(lines);
+    const cut = bytes.indexOf(0x0a) + 1;
+    await database.db.transaction(async (tx) => {
+      expect(await pgliteCopyIn(tx, "copied (n, note)", [bytes.subarray(0, cut), bytes.subarray(cut)])).toBe(
+        true,
+      );
+      // inside the transaction, its rows are there before the commit
+      expect(await tx.execute(sql`select count(*)::int as c from copied`)).toMatchObject({
+        rows: [{ c: 3 }],
+      });
+    });
+    expect(await pgliteCopyIn(database.db, "copied (n, note)", `${"4\t"}${"x".repeat(3_000_000)}\n`)).toBe(
+      true,
+    );
+    expect(await database.query("select n, note, length(note) as size from copied order by n")).toEqual([
+      { n: 1, note: "naïve — “quoted” ✓ 𝄞", size: [..."naïve — “quoted” ✓ 𝄞"].length },
+      { n: 2, note: null, size: null },
+      { n: 3, note: "tab\there", size: 8 },
+      { n: 4, note: "x".repeat(3_000_000), size: 3_000_000 },
+    ]);
+  });
+
+  it("fails a COPY with a refused row, rolls back with its transaction, and the next query runs", async () => {
+    await database.query("create table refused (n integer primary key)");
+    const attempt = database.db.transaction(async (tx) => {
+      await pgliteCopyIn(tx, "refused (n)", "1\n2\n");
+      await pgliteCopyIn(tx, "refused (n)", "3\n1\n4\n");
+    });
+    await expect(attempt).rejects.toMatchObject({ code: "23505" });
+    expect(await database.query("select count(*)::int as c from refused")).toEqual([{ c: 0 }]);
+    await expect(pgliteCopyIn(database.db, "refused (n)", "5\nfive\n")).rejects.toMatchObject({
+      code: "22P02",
+    });
+    expect(await pgliteCopyIn(database.db, "refused (n)", "6\n")).toBe(true);
+    expect(await database.query("select n from refused")).toEqual([{ n: 6 }]);
+  });
+
+  it("waits for another caller's transaction before copying on its own", async () => {
+    await database.query("create table held (v text)");
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const startedYet = new Promise<void>((resolve) => (started = resolve));
+    const transaction = database.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into held values ('uncommitted')`);
+      started();
+      await held;
+      tx.rollback();
+    });
+    await startedYet;
+    const copy = pgliteCopyIn(database.db, "held (v)", "copied\n");
+    release();
+    await transaction.catch(() => undefined);
+    await copy;
+    expect(await database.query("select v from held")).toEqual([{ v: "copied" }]);
   });
 });

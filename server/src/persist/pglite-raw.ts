@@ -4,24 +4,43 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import { rowsOf, type Db } from "./rows.ts";
 
 /**
- * One query on PGlite, its values read from the bytes Postgres sent, for reads of megabytes (an
- * export's page of turn lines): PGlite's own reply parser copies every chunk of the reply into a
- * message buffer, slices each field out again and decodes it to a string, several copies of a
- * page on the thread that also runs the database. Here the reply's chunks are gathered once and
- * each field is read from them into its string.
+ * PGlite spoken to in its wire protocol, where its own API costs the thread that also runs the
+ * database several times the work:
+ * - reads of megabytes (an export's page of turn lines): PGlite's reply parser copies every chunk
+ *   of the reply into a message buffer, slices each field out again and decodes it to a string;
+ *   here the reply's chunks are gathered once and each field is read from them into its string;
+ * - bulk writes (an import's turns, a persist's): PGlite's COPY reads its input from a blob as
+ *   /dev/blob, copied into the database a byte at a time in JavaScript (more time than the rest
+ *   of the COPY for turns' rows); here the rows go as COPY FROM STDIN's messages.
  *
- * The one module that speaks PGlite's wire protocol: `execProtocolRawStream` and the two locks
- * PGlite's own `query` takes (its `_runExclusive…` methods, public in its typings), so the query
- * never runs inside another caller's transaction. PGlite's version is pinned in package.json;
- * the turn store's contract (rule 19) runs through here.
+ * The one module that speaks PGlite's wire protocol: `execProtocolRawStream` and the locks
+ * PGlite's own `query` takes (its `_runExclusive…` methods, public in its typings): both outside
+ * a transaction, so a query never runs inside another caller's; inside one, the query lock alone,
+ * as the transaction's own queries take it. PGlite's transaction object does not name its
+ * instance: `followTransactions` records it. PGlite's version is pinned in package.json; the turn
+ * store's contract (rules 19, and the append and import rules) runs through here.
  */
-interface PgliteRaw {
+export interface PgliteRaw {
   execProtocolRawStream(
     message: Uint8Array,
     options: { syncToFs?: boolean; onRawData: (data: Uint8Array) => void },
   ): Promise<void>;
   _runExclusiveQuery<T>(fn: () => Promise<T>): Promise<T>;
   _runExclusiveTransaction<T>(fn: () => Promise<T>): Promise<T>;
+  transaction<T>(callback: (tx: object) => Promise<T>): Promise<T>;
+}
+
+/** PGlite's transaction objects, each with the instance it runs on. */
+const transactionsOf = new WeakMap<object, PgliteRaw>();
+
+/** Records, for each transaction `client` opens from now on, that it runs on `client`. */
+export function followTransactions(client: PgliteRaw): void {
+  const begin = client.transaction.bind(client);
+  client.transaction = <T>(callback: (tx: object) => Promise<T>) =>
+    begin((tx) => {
+      transactionsOf.set(tx, client);
+      return callback(tx);
+    });
 }
 
 const dialect = new PgDialect();
@@ -38,12 +57,64 @@ export function pgliteOf(db: Db): PgliteRaw | null {
 
 /** A simple-query message ('Q') for `query` with its parameters written into the text as literals. */
 function queryMessage(query: SQL): Uint8Array {
-  const text = encoder.encode(dialect.sqlToQuery(query.inlineParams()).sql);
+  return simpleQuery(dialect.sqlToQuery(query.inlineParams()).sql);
+}
+
+function simpleQuery(sql: string): Uint8Array {
+  const text = encoder.encode(sql);
   const message = new Uint8Array(text.length + 6);
   message[0] = 0x51;
   new DataView(message.buffer).setInt32(1, text.length + 5);
   message.set(text, 5);
   return message;
+}
+
+/**
+ * `copy <target> from stdin` with `rows` (COPY text, whole lines: a string, or its UTF-8 bytes in
+ * pieces), inside the transaction `db` is, or on its own: the query, one CopyData message with all
+ * the rows and CopyDone, handed over at once. A refused row fails it with Postgres's error (the
+ * backend passes over the rest of the messages, as the protocol has it). False when `db` is not
+ * PGlite or a transaction this module followed.
+ */
+export async function pgliteCopyIn(
+  db: Db,
+  target: string,
+  rows: string | ReadonlyArray<Uint8Array>,
+): Promise<boolean> {
+  const client = (db as unknown as { _: { session: { client: object } } })._.session.client;
+  const owner = transactionsOf.get(client);
+  const instance = owner ?? pgliteOf(db);
+  if (!instance) return false;
+  const query = simpleQuery(`copy ${target} from stdin`);
+  const pieces = typeof rows === "string" ? [Buffer.from(rows)] : rows;
+  const size = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  const message = new Uint8Array(query.length + 5 + size + 5);
+  message.set(query, 0);
+  const view = new DataView(message.buffer);
+  let at = query.length;
+  message[at] = 0x64; // CopyData
+  view.setInt32(at + 1, size + 4);
+  at += 5;
+  for (const piece of pieces) {
+    message.set(piece, at);
+    at += piece.length;
+  }
+  message[at] = 0x63; // CopyDone
+  view.setInt32(at + 1, 4);
+  const run = async () => {
+    const replies: Buffer[] = [];
+    // the chunks are views of PGlite's memory, valid only during the call
+    await instance.execProtocolRawStream(message, {
+      syncToFs: false,
+      onRawData: (chunk) => replies.push(Buffer.from(chunk)),
+    });
+    rowsIn(Buffer.concat(replies));
+  };
+  // a transaction holds the transaction lock already; its statements take the query lock
+  await (owner
+    ? instance._runExclusiveQuery(run)
+    : instance._runExclusiveTransaction(() => instance._runExclusiveQuery(run)));
+  return true;
 }
 
 /**
