@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -58,6 +58,15 @@ describe("a worker's bundle", () => {
     expect(changed.href).not.toBe(first.href);
     expect(await firstMessage(changed)).toBe("second");
     expect(readdirSync(cacheDir).filter((name) => name.endsWith(".mjs"))).toHaveLength(2);
+
+    // a bundle left an hour ago goes when the next one is built
+    const hourAgo = new Date(Date.now() - 3_700_000);
+    utimesSync(first, hourAgo, hourAgo);
+    sources(dirname(fileURLToPath(entry)), "third");
+    const third = await workerBundle(entry, { cacheDir });
+    expect(await firstMessage(third)).toBe("third");
+    expect(existsSync(first)).toBe(false);
+    expect(existsSync(changed)).toBe(true);
   });
 
   it("is null, and the caller goes on through tsx, when the entry cannot be built", async () => {

@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -82,6 +91,7 @@ export async function workerBundle(entry: URL, options: BundleOptions = {}): Pro
   // whole files or none: other processes may read them at once
   writeWhole(file, built.outputFiles[0]!.contents);
   writeWhole(manifestPath, JSON.stringify({ hash, inputs } satisfies Manifest));
+  pruneBundles(cacheDir, name, file);
   return pathToFileURL(file);
 }
 
@@ -106,6 +116,20 @@ function sourcesHash(salt: string, inputs: readonly string[]): string {
     }
   }
   return hash.digest("hex").slice(0, 16);
+}
+
+/** Earlier bundles of the entry, once an hour old: a thread another process starts may still read a newer one. */
+function pruneBundles(cacheDir: string, name: string, kept: string): void {
+  const before = Date.now() - 3_600_000;
+  for (const entry of readdirSync(cacheDir)) {
+    const path = join(cacheDir, entry);
+    if (!entry.startsWith(`${name}-`) || !entry.endsWith(".mjs") || path === kept) continue;
+    try {
+      if (statSync(path).mtimeMs < before) unlinkSync(path);
+    } catch {
+      // gone already: another process pruned it
+    }
+  }
 }
 
 function writeWhole(path: string, contents: string | Uint8Array): void {

@@ -1,5 +1,5 @@
 import type { Turn } from "@loom/shared";
-import { copyJson, copyJsonText, copyText } from "./copy.ts";
+import { copyJson, copyJsonText, copyText } from "./copy-text.ts";
 import type { EncodedTurn } from "./turn-store.ts";
 
 /** The columns a turn is written to with COPY, by appends and imports alike (turnRow). */
