@@ -43,22 +43,35 @@ describe("PGlite replies read from their bytes", () => {
     expect(await textRows(database.db, sql`select ${"after"}::text`)).toEqual([["after"]]);
   });
 
-  it("waits for a transaction in progress instead of reading inside it", async () => {
-    await database.query("create table pending (v text)");
+  /**
+   * A transaction that has inserted a row into `table` and waits; `release` rolls it back, and
+   * resolves once it has ended.
+   */
+  async function heldTransaction(table: string): Promise<{ release: () => Promise<void> }> {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let inserted!: () => void;
     const insertedYet = new Promise<void>((resolve) => (inserted = resolve));
     const transaction = database.db.transaction(async (tx) => {
-      await tx.execute(sql`insert into pending values ('uncommitted')`);
+      await tx.execute(sql`insert into ${sql.identifier(table)} values ('uncommitted')`);
       inserted();
       await held;
       tx.rollback();
     });
     await insertedYet;
+    return {
+      release: async () => {
+        release();
+        await transaction.catch(() => undefined);
+      },
+    };
+  }
+
+  it("waits for a transaction in progress instead of reading inside it", async () => {
+    await database.query("create table pending (v text)");
+    const transaction = await heldTransaction("pending");
     const read = textRows(database.db, sql`select count(*) from pending`);
-    release();
-    await transaction.catch(() => undefined);
+    await transaction.release();
     expect(await read).toEqual([["0"]]);
   });
 
@@ -105,20 +118,9 @@ describe("PGlite replies read from their bytes", () => {
 
   it("waits for another caller's transaction before copying on its own", async () => {
     await database.query("create table held (v text)");
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let started!: () => void;
-    const startedYet = new Promise<void>((resolve) => (started = resolve));
-    const transaction = database.db.transaction(async (tx) => {
-      await tx.execute(sql`insert into held values ('uncommitted')`);
-      started();
-      await held;
-      tx.rollback();
-    });
-    await startedYet;
+    const transaction = await heldTransaction("held");
     const copy = pgliteCopyIn(database.db, "held (v)", "copied\n");
-    release();
-    await transaction.catch(() => undefined);
+    await transaction.release();
     await copy;
     expect(await database.query("select v from held")).toEqual([{ v: "copied" }]);
   });
