@@ -1,7 +1,7 @@
 import { finished } from "node:stream/promises";
 import type { Writable } from "node:stream";
 import { pgliteCopyIn } from "./pglite-raw.ts";
-import type { Db } from "./rows.ts";
+import { sessionClient, type Db } from "./rows.ts";
 import type { TurnStore } from "./turn-store.ts";
 
 /**
@@ -19,13 +19,6 @@ interface PostgresQuery {
 interface PostgresClient {
   unsafe(query: string): PostgresQuery;
 }
-interface PgliteClient {
-  query(query: string, params: unknown[], options: { blob: Blob }): Promise<unknown>;
-}
-
-function clientOf(db: Db): unknown {
-  return (db as unknown as { _: { session: { client: unknown } } })._.session.client;
-}
 
 /**
  * Writes `rows` (lines of COPY text, each ending in `\n`: a string, or its UTF-8 bytes in pieces
@@ -41,17 +34,15 @@ export async function copyRows(
   if (rows.length === 0 || (typeof rows !== "string" && rows.every((chunk) => chunk.length === 0))) return;
   const target = `${table} (${columns.join(", ")})`;
   if (driver === "pglite") {
-    // in its protocol's messages (pglite-raw.ts); else from a blob passed as /dev/blob, which
-    // PGlite reads a byte at a time
-    if (await pgliteCopyIn(db, target, rows)) return;
-    await (clientOf(db) as PgliteClient).query(`copy ${target} from '/dev/blob'`, [], {
-      blob: new Blob(typeof rows === "string" ? [rows] : [...rows]),
-    });
+    // in its protocol's messages (pglite-raw.ts), not from a blob as /dev/blob, which PGlite
+    // reads a byte at a time
+    if (!(await pgliteCopyIn(db, target, rows)))
+      throw new Error(`copy into ${table}: a PGlite database that openDatabase did not open`);
     return;
   }
   // the stream finishes once the database has taken every row, or errors with its refusal (a
   // duplicate key found at the last rows too: vendor/postgres/PATCHED.md)
-  const stream = await (clientOf(db) as PostgresClient).unsafe(`copy ${target} from stdin`).writable();
+  const stream = await (sessionClient(db) as PostgresClient).unsafe(`copy ${target} from stdin`).writable();
   if (typeof rows === "string") stream.end(rows);
   else {
     for (const chunk of rows) stream.write(chunk);

@@ -236,9 +236,9 @@ async function mayLeaveRowChecks(tx: Db): Promise<boolean> {
 /**
  * A batch's rows go in without their foreign keys checked where the role may (`replica` for the
  * COPYs alone): every row names the universe this transaction made (writeBatch checks the
- * batch's), and the check, a trigger per row, is a fifth of PGlite's work for a turn, on the
- * thread that runs the import, and a fourth of a Postgres backend's. No other trigger fires on an
- * insert into `turns` or `snapshots`; one that is added must not be needed by an import's rows.
+ * batch's), and the check, a trigger per row, is a fifth of PGlite's COPY of a turn, on the
+ * thread that runs the import (on Postgres, in the backend, much less). No other trigger fires on
+ * an insert into `turns` or `snapshots`; one that is added must not be needed by an import's rows.
  */
 async function rowChecks(tx: Db, on: boolean): Promise<void> {
   await tx.execute(

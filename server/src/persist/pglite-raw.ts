@@ -1,7 +1,7 @@
 import { isAscii } from "node:buffer";
 import type { SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
-import { rowsOf, type Db } from "./rows.ts";
+import { rowsOf, sessionClient, type Db } from "./rows.ts";
 
 /**
  * PGlite spoken to in its wire protocol, where its own API costs the thread that also runs the
@@ -50,7 +50,7 @@ const decoder = new TextDecoder();
 
 /** The PGlite instance under `db` when it is PGlite outside a transaction, else null. */
 export function pgliteOf(db: Db): PgliteRaw | null {
-  const client = (db as unknown as { _: { session: { client: unknown } } })._.session.client;
+  const client = sessionClient(db);
   return client && typeof (client as Partial<PgliteRaw>).execProtocolRawStream === "function"
     ? (client as PgliteRaw)
     : null;
@@ -82,8 +82,8 @@ export async function pgliteCopyIn(
   target: string,
   rows: string | ReadonlyArray<Uint8Array>,
 ): Promise<boolean> {
-  const client = (db as unknown as { _: { session: { client: object } } })._.session.client;
-  const owner = transactionsOf.get(client);
+  const client = sessionClient(db);
+  const owner = typeof client === "object" && client !== null ? transactionsOf.get(client) : undefined;
   const instance = owner ?? pgliteOf(db);
   if (!instance) return false;
   const query = simpleQuery(`copy ${target} from stdin`);

@@ -27,6 +27,14 @@ export function executePrepared(db: Db, name: string, query: SQL): Promise<unkno
   return db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false).execute();
 }
 
+/**
+ * The driver's own client under `db` (a transaction's, inside one): postgres.js's, or PGlite's
+ * instance or transaction object. For what drizzle's API has not (COPY, PGlite's protocol).
+ */
+export function sessionClient(db: Db): unknown {
+  return (db as unknown as { _: { session: { client: unknown } } })._.session.client;
+}
+
 /** postgres.js answers raw SQL with an array of rows, PGlite with `{ rows }`. */
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
