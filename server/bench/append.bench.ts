@@ -5,8 +5,9 @@
 // connection). With each rate, the CPU a turn took in this process and in Postgres' backends
 // (cpu.ts), which a busy machine disturbs far less than the rate. Target ≥ 20 000 turns/s on
 // Postgres.
-import type { Snapshot, Turn } from "@loom/shared";
-import { checksum } from "@loom/shared";
+import type { Turn } from "@loom/shared";
+import { canonicalJson, checksumOfJson } from "@loom/shared";
+import type { EncodedSnapshot } from "../src/persist/turn-store.ts";
 import { cpuMeter } from "./cpu.ts";
 import { openBenchDatabase } from "./fixture.ts";
 import { freshId } from "../src/persist/testing/build.ts";
@@ -23,20 +24,21 @@ export default async function append(): Promise<Record<string, unknown>> {
       const id = freshId("bench-append");
       const campaign = syntheticCampaign({ universeId: id, seed: size, narrate: true });
       await database.store.createUniverse({ id, name: "Append", createdBy: "bench" }, campaign.genesis);
-      const batches: Array<{ turns: Turn[]; snapshots: Snapshot[] }> = [];
+      const batches: Array<{ turns: Turn[]; snapshots: EncodedSnapshot[] }> = [];
       for (let head = 0; head < TURNS; head += size) {
         const turns: Turn[] = [];
-        const snapshots: Snapshot[] = [];
+        const snapshots: EncodedSnapshot[] = [];
         for (let i = 0; i < size; i++) {
           const turn = campaign.next();
           turns.push(turn);
           if (turn.position % 100 === 0) {
-            const state = campaign.state;
+            // as the server sends them: the canonical text its checksum was taken of
+            const stateJson = canonicalJson(campaign.state);
             snapshots.push({
               universeId: id,
               position: turn.position,
-              state,
-              checksum: checksum(state),
+              stateJson,
+              checksum: checksumOfJson(stateJson),
               reason: "interval_turns",
               createdAt: turn.createdAt,
             });

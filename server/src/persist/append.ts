@@ -6,14 +6,15 @@ import { rowsOf, type Db } from "./rows.ts";
 import { inheritedUndos, turns, universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
 import type { TurnStore } from "./turn-store.ts";
-import { copyRows } from "./copy.ts";
+import { copyMadeRows } from "./copy.ts";
+import { rowChecks } from "./row-checks.ts";
 import { TURN_COLUMNS, turnRow } from "./turn-rows.ts";
 import { upsertSnapshots } from "./states.ts";
 import { projectAppended } from "./project.ts";
 import type { AppendBatch, AppendOutcome, AppendRequest } from "./turn-store.ts";
 
-/** Turns per COPY: a chunk's text is built whole before it is sent. */
-const CHUNK = 1000;
+/** Turns per piece of an append's COPY: a piece's text is made whole before it is sent. */
+const PIECE = 200;
 
 /*
  * SNAPSHOTS_WITH_HEAD: an append moves the head and upserts its snapshots in statements made
@@ -36,6 +37,7 @@ export async function appendTurns(
   driver: Driver,
   universeId: string,
   batch: AppendBatch,
+  uncheckedRows = false,
 ): Promise<{ head: number }> {
   checkBatch(universeId, batch);
   const head = batch.expectedHead + batch.turns.length;
@@ -51,8 +53,7 @@ export async function appendTurns(
         upsertSnapshots(tx, batch.snapshots ?? []),
       ]);
       if (!moved) throw await conflict(tx, universeId, batch.expectedHead);
-      for (let i = 0; i < batch.turns.length; i += CHUNK)
-        await insertTurns(tx, driver, batch.turns.slice(i, i + CHUNK));
+      await insertTurns(tx, driver, batch.turns, uncheckedRows);
       await markUndone(tx, universeId, moved.branchPosition ?? 0, head, undoMarks(batch));
       await projectAppended(tx, [
         { universeId, branchPosition: moved.branchPosition ?? 0, turns: batch.turns },
@@ -84,6 +85,7 @@ export async function appendMany(
   db: Db,
   driver: Driver,
   requests: AppendRequest[],
+  uncheckedRows = false,
 ): Promise<AppendOutcome[]> {
   const outcomes: Array<AppendOutcome | null> = requests.map(({ universeId, batch }) => {
     try {
@@ -96,7 +98,7 @@ export async function appendMany(
   const group = requests.filter((_, i) => outcomes[i] === null);
   if (new Set(group.map((request) => request.universeId)).size !== group.length)
     throw new RangeError("appendMany takes one batch per universe");
-  if (group.length <= 1) return one(db, driver, requests, outcomes);
+  if (group.length <= 1) return one(db, driver, requests, outcomes, uncheckedRows);
   const heads = group.map(({ universeId, batch }) => ({
     id: universeId,
     expected: batch.expectedHead,
@@ -118,9 +120,12 @@ export async function appendMany(
       ]);
       const moved = rowsOf<{ id: string; branch_position: number | null }>(movedRows);
       if (moved.length !== group.length) throw new GroupConflict();
-      const allTurns = group.flatMap(({ batch }) => batch.turns);
-      for (let i = 0; i < allTurns.length; i += CHUNK)
-        await insertTurns(tx, driver, allTurns.slice(i, i + CHUNK));
+      await insertTurns(
+        tx,
+        driver,
+        group.flatMap(({ batch }) => batch.turns),
+        uncheckedRows,
+      );
       const branchAt = new Map(moved.map((row) => [row.id, row.branch_position ?? 0]));
       for (const { universeId, batch } of group) {
         const head = batch.expectedHead + batch.turns.length;
@@ -138,7 +143,7 @@ export async function appendMany(
   } catch {
     // A stale head, a colliding key, or one universe's rows the database refuses: each batch
     // goes alone, so only the universe at fault is refused and the others are written.
-    return one(db, driver, requests, outcomes);
+    return one(db, driver, requests, outcomes, uncheckedRows);
   }
   return outcomes.map(
     (outcome, i) =>
@@ -152,6 +157,7 @@ async function one(
   driver: Driver,
   requests: AppendRequest[],
   outcomes: Array<AppendOutcome | null>,
+  uncheckedRows: boolean,
 ): Promise<AppendOutcome[]> {
   const settled: AppendOutcome[] = [];
   for (const [i, request] of requests.entries()) {
@@ -161,7 +167,10 @@ async function one(
       continue;
     }
     try {
-      settled.push({ ok: true, ...(await appendTurns(db, driver, request.universeId, request.batch)) });
+      settled.push({
+        ok: true,
+        ...(await appendTurns(db, driver, request.universeId, request.batch, uncheckedRows)),
+      });
     } catch (error) {
       settled.push(failed(error));
     }
@@ -182,12 +191,28 @@ function failed(error: unknown): AppendOutcome {
 /**
  * The turns as COPY text (copy.ts) into `turns`, in the transaction: each JSON value is parsed
  * once, where an INSERT from one JSON parameter (jsonb_to_recordset) parses the whole chunk and
- * then each value again. A duplicate key fails the COPY, hence the transaction, as an INSERT would.
+ * then each value again. One COPY, its text made a piece at a time as the database takes the
+ * pieces before. `uncheckedRows`: without the foreign key's check (row-checks.ts), the universes
+ * the rows name being the ones whose heads the transaction moved (checkBatch). A duplicate key
+ * fails the COPY, hence the transaction, as an INSERT would.
  */
-async function insertTurns(db: Db, driver: Driver, chunk: readonly Turn[]): Promise<void> {
-  let rows = "";
-  for (const turn of chunk) rows += turnRow(turn, undefined);
-  await copyRows(db, driver, "turns", TURN_COLUMNS, rows);
+async function insertTurns(
+  db: Db,
+  driver: Driver,
+  all: readonly Turn[],
+  uncheckedRows: boolean,
+): Promise<void> {
+  if (uncheckedRows) await rowChecks(db, false);
+  await copyMadeRows(db, driver, "turns", TURN_COLUMNS, turnPieces(all));
+  if (uncheckedRows) await rowChecks(db, true);
+}
+
+function* turnPieces(all: readonly Turn[]): Generator<string> {
+  for (let i = 0; i < all.length; i += PIECE) {
+    let rows = "";
+    for (let j = i; j < Math.min(i + PIECE, all.length); j++) rows += turnRow(all[j]!, undefined);
+    yield rows;
+  }
 }
 
 /** What checkBatch and undoMarks read of a batch: an append's, or an import's (ImportBatch). */

@@ -50,3 +50,39 @@ export async function copyRows(
   }
   await finished(stream);
 }
+
+/**
+ * copyRows for rows made a piece of text at a time (each piece whole lines). On Postgres each
+ * piece goes to the socket before the next is made (its write's callback), so the backend parses
+ * and indexes a piece's rows while the process makes the next, and the kernel's socket buffer
+ * holds back a process that outruns the database. PGlite runs in this process: its pieces are
+ * joined and copied as one.
+ */
+export async function copyMadeRows(
+  db: Db,
+  driver: TurnStore["driver"],
+  table: string,
+  columns: readonly string[],
+  pieces: Iterable<string>,
+): Promise<void> {
+  if (driver === "pglite") return copyRows(db, driver, table, columns, [...pieces].join(""));
+  const iterator = pieces[Symbol.iterator]();
+  let next = iterator.next();
+  while (!next.done && next.value.length === 0) next = iterator.next();
+  if (next.done) return;
+  const stream = await (sessionClient(db) as PostgresClient)
+    .unsafe(`copy ${table} (${columns.join(", ")}) from stdin`)
+    .writable();
+  // the database's refusal ends the stream early and is heard here, not from a write
+  const done = finished(stream);
+  done.catch(() => {});
+  while (!next.done && !stream.destroyed) {
+    if (next.value.length > 0) {
+      const piece = next.value;
+      await Promise.race([new Promise<void>((resolve) => stream.write(piece, () => resolve())), done]);
+    }
+    next = iterator.next();
+  }
+  if (!stream.destroyed) stream.end();
+  await done;
+}

@@ -1,5 +1,6 @@
 import type { Narration, Snapshot, Telling, Turn, UniverseState } from "@loom/shared";
 import { appendMany, appendTurns } from "./append.ts";
+import { mayLeaveRowChecks } from "./row-checks.ts";
 import { Ancestry } from "./ancestry.ts";
 import { TimelineImports } from "./imports.ts";
 import { Records } from "./records.ts";
@@ -39,6 +40,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
   private readonly states: StateReader;
   private readonly search: SearchIndexer;
   private readonly imports: TimelineImports;
+  private uncheckedAppends?: Promise<boolean>;
 
   constructor(
     readonly driver: "postgres" | "pglite",
@@ -53,6 +55,15 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     this.states = new StateReader(db, this.ancestry);
     this.search = new SearchIndexer(db, searchIndex);
     this.imports = new TimelineImports(db, driver, clock);
+  }
+
+  /** Whether appends may write their turns without the foreign key's check (row-checks.ts): asked once. */
+  private uncheckedRows(): Promise<boolean> {
+    this.uncheckedAppends ??= mayLeaveRowChecks(this.db).catch((error: unknown) => {
+      this.uncheckedAppends = undefined;
+      throw error;
+    });
+    return this.uncheckedAppends;
   }
 
   async close(): Promise<void> {
@@ -97,13 +108,13 @@ export class DrizzleTurnStore extends Records implements TurnStore {
   }
 
   async appendTurns(universeId: string, batch: AppendBatch): Promise<{ head: number }> {
-    const appended = await appendTurns(this.db, this.driver, universeId, batch);
+    const appended = await appendTurns(this.db, this.driver, universeId, batch, await this.uncheckedRows());
     this.search.notify([{ universeId, head: appended.head }]);
     return appended;
   }
 
   async appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]> {
-    const outcomes = await appendMany(this.db, this.driver, requests);
+    const outcomes = await appendMany(this.db, this.driver, requests, await this.uncheckedRows());
     this.search.notify(
       requests.flatMap(({ universeId }, i) => {
         const outcome = outcomes[i]!;

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { canonicalJson } from "@loom/shared";
 import { checkBatch, markUndone, undoMarks } from "./append.ts";
 import { TURN_COLUMNS, turnRow } from "./turn-rows.ts";
 import { copyRows } from "./copy.ts";
+import { mayLeaveRowChecks, rowChecks } from "./row-checks.ts";
 import { copyText } from "./copy-text.ts";
-import { rowsOf, type Db } from "./rows.ts";
+import type { Db } from "./rows.ts";
 import { universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
 import type { ImportBatch, ImportStart, TurnStore, UniverseRecord } from "./turn-store.ts";
@@ -222,26 +223,4 @@ async function writeBatch(
   if (uncheckedRows) await rowChecks(tx, true);
   await markUndone(tx, universe.id, universe.branchPosition ?? 0, end, earlier);
   return end;
-}
-
-/**
- * Whether this transaction may take a batch's rows without their foreign keys checked: its role
- * is a superuser (PGlite's one user always is), who may set `session_replication_role`.
- */
-async function mayLeaveRowChecks(tx: Db): Promise<boolean> {
-  const result = await tx.execute(sql`select current_setting('is_superuser') as superuser`);
-  return rowsOf<{ superuser: string }>(result)[0]?.superuser === "on";
-}
-
-/**
- * A batch's rows go in without their foreign keys checked where the role may (`replica` for the
- * COPYs alone): every row names the universe this transaction made (writeBatch checks the
- * batch's), and the check, a trigger per row, is a fifth of PGlite's COPY of a turn, on the
- * thread that runs the import (on Postgres, in the backend, much less). No other trigger fires on
- * an insert into `turns` or `snapshots`; one that is added must not be needed by an import's rows.
- */
-async function rowChecks(tx: Db, on: boolean): Promise<void> {
-  await tx.execute(
-    on ? sql`set local session_replication_role = origin` : sql`set local session_replication_role = replica`,
-  );
 }
