@@ -158,17 +158,17 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       ).rejects.toBeInstanceOf(RangeError);
     });
 
-    it("rule 6b: a batch of many COPY pieces goes in whole and in order, and a duplicate key in its first or last piece refuses all of it", async () => {
+    it("rule 6b: a batch of many COPY pieces, large enough to go without the per-row foreign-key check, goes in whole and in order; a duplicate key in its first or last piece refuses all of it", async () => {
       const built = await small(1);
-      const next = built.campaign.take(650);
+      const next = built.campaign.take(1_050);
       const firstClash = next.map((t, i) => (i === 3 ? { ...t, id: built.turns[0]!.id } : t));
-      const lastClash = next.map((t, i) => (i === 648 ? { ...t, id: built.turns[0]!.id } : t));
+      const lastClash = next.map((t, i) => (i === 1_048 ? { ...t, id: built.turns[0]!.id } : t));
       for (const turns of [firstClash, lastClash]) {
         await expect(store.appendTurns(built.id, { expectedHead: 1, turns })).rejects.toBeInstanceOf(
           AppendConflictError,
         );
         expect(await store.headPosition(built.id)).toBe(1);
-        expect(await store.turnsBetween(built.id, 1, 700)).toEqual([]);
+        expect(await store.turnsBetween(built.id, 1, 1_100)).toEqual([]);
       }
       // and in a group commit, beside another universe's batch
       const other = await small(1);
@@ -177,8 +177,8 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
         { universeId: other.id, batch: { expectedHead: 1, turns: other.campaign.take(2) } },
       ]);
       expect(outcomes.map((outcome) => outcome.ok)).toEqual([false, true]);
-      expect(await store.appendTurns(built.id, { expectedHead: 1, turns: next })).toEqual({ head: 651 });
-      expect(await store.turnsBetween(built.id, 0, 700)).toEqual([...built.turns, ...next]);
+      expect(await store.appendTurns(built.id, { expectedHead: 1, turns: next })).toEqual({ head: 1_051 });
+      expect(await store.turnsBetween(built.id, 0, 1_100)).toEqual([...built.turns, ...next]);
     });
 
     it("rule 7: a branch sees its parent's turns up to the branch position and its own after; the parent never sees the branch's", async () => {

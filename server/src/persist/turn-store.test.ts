@@ -48,6 +48,39 @@ describe.skipIf(!databaseUrl)("postgres", () => {
     cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!),
   );
 
+  it("an append large enough to go without the per-row foreign-key check still announces its undo mark", async () => {
+    // given a universe, and a connection listening to the timeline's notices
+    const store = cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!);
+    const listener = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
+    const heard: string[] = [];
+    try {
+      await listener.listen("loom_timeline", (payload) => heard.push(payload));
+      const built = await buildUniverse(store, { turns: 10, batch: 10 });
+      // when a batch of over a thousand turns is appended that marks an earlier turn undone
+      await store.appendTurns(built.id, {
+        expectedHead: 10,
+        turns: built.campaign.take(1_200),
+        undone: [4],
+      });
+      // then the mark was written with the triggers on: the undone turn is announced
+      const announced = { t: [{ u: built.id, p: 4 }] };
+      await expect
+        .poll(() => heard.map((payload) => JSON.parse(payload) as unknown), { timeout: 10_000 })
+        .toContainEqual(announced);
+      expect((await store.turnsBetween(built.id, 0, 2_000)).map((turn) => turn.status)).toEqual(
+        Array.from({ length: 1_210 }, (_, i) => (i === 3 ? "undone" : "applied")),
+      );
+      // and the setting did not outlive the transaction
+      const [setting] = await listener<
+        { role: string }[]
+      >`select current_setting('session_replication_role') as role`;
+      expect(setting?.role).toBe("origin");
+    } finally {
+      await listener.end();
+      await store.close();
+    }
+  }, 60_000);
+
   it("applies the migrations to a fresh database, and again without effect", async () => {
     // given a database nobody has used
     const name = `loom_migrate_${randomUUID().replace(/-/g, "")}`;
