@@ -229,8 +229,12 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return rest;
   }
 
-  async latestState(universeId: string, options: { recheck?: boolean } = {}): Promise<StateAt> {
-    return this.states.stateAt(universeId, await this.headPosition(universeId), options.recheck);
+  async latestState(
+    universeId: string,
+    options: { recheck?: boolean; checksummed?: boolean } = {},
+  ): Promise<StateAt> {
+    const head = await this.headPosition(universeId);
+    return this.states.stateAt(universeId, head, options.recheck, options.checksummed ?? true);
   }
 
   verifySnapshot(universeId: string, position: number): Promise<void> {

@@ -86,6 +86,15 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect(latest.state).toEqual(big.campaign.state);
     });
 
+    it("rule 3c: latestState as a universe's open reads it (snapshots hashed again, no checksum of its own) gives the same state and the snapshot it came from", async () => {
+      const built = await small(157, { snapshotEvery: 50 });
+      for (const recheck of [true, false]) {
+        const opened = await store.latestState(built.id, { recheck, checksummed: false });
+        expect(opened).toMatchObject({ position: 157, fromSnapshot: 150, replayed: 7, checksum: "" });
+        expect(checksum(opened.state)).toBe(built.checksums.get(157));
+      }
+    });
+
     it("rule 3b: stateWithoutChecksum gives the state stateAt gives, from the same snapshot, without the checksum", async () => {
       for (let position = 0; position <= 10_000; position += 1_531) {
         const at = await store.stateWithoutChecksum(big.id, position);

@@ -373,9 +373,11 @@ export interface TimelineStore {
   /**
    * The state at the head. `recheck`: every snapshot read is hashed against its checksum again,
    * even one this process found intact before (a universe being opened: its snapshot may have been
-   * damaged since).
+   * damaged since). `checksummed: false` leaves the replayed state's checksum out (an empty
+   * string), as stateWithoutChecksum does: a universe being opened goes on from the state, and on
+   * a large world the checksum costs a third of the open.
    */
-  latestState(universeId: string, options?: { recheck?: boolean }): Promise<StateAt>;
+  latestState(universeId: string, options?: { recheck?: boolean; checksummed?: boolean }): Promise<StateAt>;
   /** Replays up to the snapshot's position and throws ChecksumMismatchError when they differ. */
   verifySnapshot(universeId: string, position: number): Promise<void>;
   /** The snapshots of the timeline (its ancestors' up to the branch points, then its own), ascending, documents left out. */

@@ -214,12 +214,15 @@ export class UniverseAuthority {
    */
   static async hydrate(options: AuthorityOptions): Promise<UniverseAuthority> {
     const { universe, turnStore, liveStore } = options;
-    const latest = await turnStore.latestState(universe.id, { recheck: true }).catch((error: unknown) => {
-      // not one snapshot of the timeline is intact up to the head
-      if (!(error instanceof ChecksumMismatchError)) throw error;
-      options.health?.snapshotDamaged(universe.id, error.position);
-      throw new DamagedSnapshotError(universe.id, error.position);
-    });
+    // the state's checksum left out: nothing here reads it, and on a large world it is a third of the open
+    const latest = await turnStore
+      .latestState(universe.id, { recheck: true, checksummed: false })
+      .catch((error: unknown) => {
+        // not one snapshot of the timeline is intact up to the head
+        if (!(error instanceof ChecksumMismatchError)) throw error;
+        options.health?.snapshotDamaged(universe.id, error.position);
+        throw new DamagedSnapshotError(universe.id, error.position);
+      });
     const damaged = latest.damagedSnapshots?.[0];
     if (damaged !== undefined) {
       options.health?.snapshotDamaged(universe.id, damaged);
@@ -227,8 +230,7 @@ export class UniverseAuthority {
     }
     // the reads after the newest state do not depend on one another: at once, since a universe
     // opened after its owner died keeps its players waiting for every round trip of its open
-    const [snapshot, tailRead, [dice], recent] = await Promise.all([
-      turnStore.getSnapshotAtOrBefore(universe.id, latest.position),
+    const [tailRead, [dice], recent] = await Promise.all([
       liveStore.readTail(universe.id, latest.position),
       turnStore.diceChain(universe.id),
       turnStore.turnsBetween(universe.id, Math.max(0, latest.position - 50), latest.position),
@@ -242,7 +244,8 @@ export class UniverseAuthority {
       state = evolve(state, turn.deltas);
       head = turn.position;
     }
-    const sinceSnapshot = { turns: latest.position - (snapshot?.position ?? 0), deltas: 0 };
+    // the snapshot the state was rebuilt from is the newest at or before its position
+    const sinceSnapshot = { turns: latest.position - latest.fromSnapshot, deltas: 0 };
     const authority = new UniverseAuthority(options, state, head, latest.position, sinceSnapshot);
     if (!dice) throw new Error(`universe ${universe.id} has no dice`);
     authority.dice = diceFor(dice);
