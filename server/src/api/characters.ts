@@ -23,7 +23,7 @@ export function installCharacterRoutes(app: Application): void {
       if (character.playerId !== me.playerId && !isGm(universe, me.playerId))
         throw new ApiError(403, RejectionCode.NotYourCharacter, "this character's sheet is its player's");
       await requireMember(universe, me.playerId);
-      const latest = await turnStore.latestState(universe.id);
+      const latest = await turnStore.latestState(universe.id, { checksummed: false });
       const sheet = Object.hasOwn(latest.state.characters, character.id)
         ? latest.state.characters[character.id]!
         : null;

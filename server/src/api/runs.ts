@@ -65,7 +65,7 @@ export function installRunRoutes(app: Application): void {
     route(async (req, res) => {
       const run = await runFor(await caller(req), String(req.params.id));
       const { turnStore } = services();
-      const latest = await turnStore.latestState(run.universeId);
+      const latest = await turnStore.latestState(run.universeId, { checksummed: false });
       const recap = await recapFor(turnStore, null, run, latest.state, latest.position);
       res.type("application/json").send(recapBytes(recap));
       return undefined;
