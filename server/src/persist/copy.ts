@@ -76,12 +76,19 @@ export async function copyMadeRows(
   // the database's refusal ends the stream early and is heard here, not from a write
   const done = finished(stream);
   done.catch(() => {});
-  while (!next.done && !stream.destroyed) {
-    if (next.value.length > 0) {
-      const piece = next.value;
-      await Promise.race([new Promise<void>((resolve) => stream.write(piece, () => resolve())), done]);
+  try {
+    while (!next.done && !stream.destroyed) {
+      if (next.value.length > 0) {
+        const piece = next.value;
+        await Promise.race([new Promise<void>((resolve) => stream.write(piece, () => resolve())), done]);
+      }
+      next = iterator.next();
     }
-    next = iterator.next();
+  } catch (error) {
+    // a piece that could not be made: the COPY is failed (CopyFail), or the connection would wait
+    // in it for rows that never come, and the transaction could not roll back
+    if (!stream.destroyed) stream.destroy(error as Error);
+    throw error;
   }
   if (!stream.destroyed) stream.end();
   await done;
