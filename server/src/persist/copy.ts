@@ -51,12 +51,15 @@ export async function copyRows(
   await finished(stream);
 }
 
+/** About how much text one COPY into PGlite takes (copyMadeRows). */
+const PGLITE_COPY_CHARS = 1 << 20;
+
 /**
  * copyRows for rows made a piece of text at a time (each piece whole lines). On Postgres each
  * piece goes to the socket before the next is made (its write's callback), so the backend parses
  * and indexes a piece's rows while the process makes the next, and the kernel's socket buffer
  * holds back a process that outruns the database. PGlite runs in this process: its pieces are
- * joined and copied as one.
+ * joined, a COPY for about every megabyte.
  */
 export async function copyMadeRows(
   db: Db,
@@ -65,7 +68,18 @@ export async function copyMadeRows(
   columns: readonly string[],
   pieces: Iterable<string>,
 ): Promise<void> {
-  if (driver === "pglite") return copyRows(db, driver, table, columns, [...pieces].join(""));
+  if (driver === "pglite") {
+    // a COPY for every megabyte or so: a large batch's text is never held whole
+    let rows = "";
+    for (const piece of pieces) {
+      rows += piece;
+      if (rows.length >= PGLITE_COPY_CHARS) {
+        await copyRows(db, driver, table, columns, rows);
+        rows = "";
+      }
+    }
+    return copyRows(db, driver, table, columns, rows);
+  }
   const iterator = pieces[Symbol.iterator]();
   let next = iterator.next();
   while (!next.done && next.value.length === 0) next = iterator.next();
