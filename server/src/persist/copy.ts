@@ -40,9 +40,7 @@ export async function copyRows(
       throw new Error(`copy into ${table}: a PGlite database that openDatabase did not open`);
     return;
   }
-  // the stream finishes once the database has taken every row, or errors with its refusal (a
-  // duplicate key found at the last rows too: vendor/postgres/PATCHED.md)
-  const stream = await (sessionClient(db) as PostgresClient).unsafe(`copy ${target} from stdin`).writable();
+  const stream = await copyIn(db, target);
   if (typeof rows === "string") stream.end(rows);
   else {
     for (const chunk of rows) stream.write(chunk);
@@ -84,9 +82,7 @@ export async function copyMadeRows(
   let next = iterator.next();
   while (!next.done && next.value.length === 0) next = iterator.next();
   if (next.done) return;
-  const stream = await (sessionClient(db) as PostgresClient)
-    .unsafe(`copy ${table} (${columns.join(", ")}) from stdin`)
-    .writable();
+  const stream = await copyIn(db, `${table} (${columns.join(", ")})`);
   // the database's refusal ends the stream early and is heard here, not from a write
   const done = finished(stream);
   done.catch(() => {});
@@ -106,4 +102,13 @@ export async function copyMadeRows(
   }
   if (!stream.destroyed) stream.end();
   await done;
+}
+
+/**
+ * Postgres: a `COPY … FROM STDIN` into `target` on the transaction's connection. The stream
+ * finishes once the database has taken every row, or errors with its refusal (a duplicate key
+ * found at the last rows too: vendor/postgres/PATCHED.md).
+ */
+function copyIn(db: Db, target: string): Promise<Writable> {
+  return (sessionClient(db) as PostgresClient).unsafe(`copy ${target} from stdin`).writable();
 }
