@@ -75,6 +75,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
         searchIndex,
         // the scrubber answers from copies of its reads, dropped as any process writes
         watchTimeline: true,
+        appendThread: config.appendThread,
       })
     : config.pgliteWorker
       ? await createWorkerStores(embedded)

@@ -72,6 +72,8 @@ export interface LoomConfig {
   inMemory: boolean;
   /** Run embedded PGlite on a worker thread, so its writes never stall the rooms. */
   pgliteWorker: boolean;
+  /** Postgres: make group commits on a thread of their own, so their round trips never wait for the rooms. */
+  appendThread: boolean;
   /** Lifetime of access tokens; refresh tokens renew them. */
   accessTokenTtlSeconds: number;
   /** Lifetime of a refresh token; each use replaces it with a new one of the same lifetime. */
@@ -193,6 +195,7 @@ export function loadConfig(
     shutdownDrainMs: int(env.LOOM_SHUTDOWN_DRAIN_MS, 10_000, "LOOM_SHUTDOWN_DRAIN_MS"),
     inMemory: env.LOOM_IN_MEMORY === "1",
     pgliteWorker: env.LOOM_PGLITE_WORKER !== "0",
+    appendThread: env.LOOM_APPEND_THREAD !== "0",
     accessTokenTtlSeconds: positive(
       env.LOOM_ACCESS_TOKEN_TTL_SECONDS,
       15 * 60,

@@ -55,3 +55,14 @@ function stackOf(error: Error): string {
     .slice(0, 8)
     .join("\n");
 }
+
+/** An error's class: the driver's code (a SQLSTATE such as `53100`, `ECONNREFUSED`), else its name. */
+export function errorClass(error: unknown): string {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" || typeof code === "number") return String(code);
+    current = current.cause;
+  }
+  if (error instanceof Error && /timed? ?out/i.test(error.message)) return "timeout";
+  return error instanceof Error ? error.name : "unknown";
+}

@@ -1,4 +1,6 @@
-import { safeMessage } from "./describe-error.ts";
+import { errorClass, safeMessage } from "./describe-error.ts";
+
+export { errorClass };
 import { log } from "./log.ts";
 
 /** The dependencies whose failures an operator must see: the database and the live store. */
@@ -11,17 +13,6 @@ interface Failing {
   codes: Set<string>;
   /** What still fails: universes, and "" for calls that concern none. */
   open: Set<string>;
-}
-
-/** An error's class: the driver's code (a SQLSTATE such as `53100`, `ECONNREFUSED`), else its name. */
-export function errorClass(error: unknown): string {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" || typeof code === "number") return String(code);
-    current = current.cause;
-  }
-  if (error instanceof Error && /timed? ?out/i.test(error.message)) return "timeout";
-  return error instanceof Error ? error.name : "unknown";
 }
 
 /** Driver codes that say a dependency cannot be reached now, whichever it is. */

@@ -1,7 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Turn } from "@loom/shared";
-import { safeMessage } from "../describe-error.ts";
-import { errorClass } from "../fault-log.ts";
+import { errorClass, safeMessage } from "../describe-error.ts";
 import { rowsOf, type Db } from "./rows.ts";
 import { inheritedUndos, turns, universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
@@ -9,7 +8,7 @@ import type { TurnStore } from "./turn-store.ts";
 import { copyMadeRows } from "./copy.ts";
 import { rowChecks } from "./row-checks.ts";
 import { TURN_COLUMNS, turnRow } from "./turn-rows.ts";
-import { upsertSnapshots } from "./states.ts";
+import { upsertSnapshots } from "./snapshot-writes.ts";
 import { projectAppended } from "./project.ts";
 import type { AppendBatch, AppendOutcome, AppendRequest } from "./turn-store.ts";
 

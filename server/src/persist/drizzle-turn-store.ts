@@ -1,12 +1,14 @@
 import type { Narration, Snapshot, Telling, Turn, UniverseState } from "@loom/shared";
 import { appendMany, appendTurns } from "./append.ts";
 import { mayLeaveRowChecks } from "./row-checks.ts";
+import type { AppendThread } from "./append-thread.ts";
 import { Ancestry } from "./ancestry.ts";
 import { TimelineImports } from "./imports.ts";
 import { Records } from "./records.ts";
 import { indexedThrough, SearchIndexer, type SearchIndexOptions } from "./search-index.ts";
 import type { Db } from "./rows.ts";
-import { StateReader, upsertSnapshots } from "./states.ts";
+import { StateReader } from "./states.ts";
+import { upsertSnapshots } from "./snapshot-writes.ts";
 import { TimelineReader } from "./timeline.ts";
 import type {
   NarrationRecord,
@@ -48,6 +50,8 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     private readonly onClose: () => Promise<void>,
     clock: () => Date = () => new Date(),
     searchIndex: SearchIndexOptions = {},
+    /** Where group commits are made instead of on this thread (append-thread.ts); closed with the store. */
+    private readonly appendThread: AppendThread | null = null,
   ) {
     super(db, clock);
     this.ancestry = new Ancestry(db);
@@ -69,6 +73,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
   async close(): Promise<void> {
     await this.imports.abortAll();
     await this.search.close();
+    await this.appendThread?.close();
     return this.onClose();
   }
 
@@ -114,7 +119,9 @@ export class DrizzleTurnStore extends Records implements TurnStore {
   }
 
   async appendMany(requests: AppendRequest[]): Promise<AppendOutcome[]> {
-    const outcomes = await appendMany(this.db, this.driver, requests, await this.uncheckedRows());
+    const outcomes = this.appendThread
+      ? await this.appendThread.appendMany(requests)
+      : await appendMany(this.db, this.driver, requests, await this.uncheckedRows());
     this.search.notify(
       requests.flatMap(({ universeId }, i) => {
         const outcome = outcomes[i]!;

@@ -17,9 +17,10 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { installNativeSha256 } from "../native-sha256.ts";
-import { noDelaySockets } from "./postgres-socket.ts";
+import { postgresPool, type PoolOptions } from "./postgres-pool.ts";
 import { followTransactions } from "./pglite-raw.ts";
 import { DrizzleTurnStore } from "./drizzle-turn-store.ts";
+import { AppendThread } from "./append-thread.ts";
 import { DrizzleAccountStore } from "./accounts.ts";
 import type { AccountStore } from "../auth/account-store.ts";
 import type { Db } from "./rows.ts";
@@ -52,20 +53,14 @@ export interface Stores {
   savePoints: SavePointStore;
 }
 
-export interface TurnStoreOptions {
+/** `poolSize` and `timeoutMs` are the Postgres pool's. */
+export interface TurnStoreOptions extends PoolOptions {
   /** Postgres (postgres.js) when given; otherwise the embedded PGlite. */
   databaseUrl?: string;
   /** PGlite's data directory; `./data/pglite` by default. */
   dataDir?: string;
   /** PGlite in memory, for tests. */
   inMemory?: boolean;
-  /** Connections in the Postgres pool. */
-  poolSize?: number;
-  /**
-   * Postgres: the longest a statement may run (`statement_timeout`), a lock be waited for, or a
-   * transaction sit idle; connecting gives up after the same time. Default 15 s.
-   */
-  timeoutMs?: number;
   /** The full-text indexer behind the log (search-index.ts). */
   searchIndex?: SearchIndexOptions;
   /** Migrations from another folder than `migrations/` (a test of an upgrade, with the newest left out). */
@@ -76,6 +71,8 @@ export interface TurnStoreOptions {
    * for the copies it answers scrubs from. A command-line tool has no use for it.
    */
   watchTimeline?: boolean | TimelineNoticesOptions;
+  /** Postgres: make group commits on a thread of their own (append-thread.ts), as a server does. */
+  appendThread?: boolean;
 }
 
 export const migrationsFolder = fileURLToPath(new URL("../../../migrations", import.meta.url));
@@ -111,6 +108,10 @@ export async function createStores(options: TurnStoreOptions = {}): Promise<Stor
     savePoints: new SavePoints(database.db, clock),
   };
   const memberships = new Memberships(database.db, clock);
+  const appendThread =
+    options.databaseUrl && options.appendThread
+      ? new AppendThread({ databaseUrl: options.databaseUrl, timeoutMs: options.timeoutMs })
+      : null;
   if (options.databaseUrl && options.watchTimeline) {
     const feed = new ChangeFeed();
     const notices = new TimelineNotices(
@@ -123,7 +124,14 @@ export async function createStores(options: TurnStoreOptions = {}): Promise<Stor
       await notices.close();
       await database.close();
     };
-    const turnStore = new DrizzleTurnStore(database.driver, database.db, close, clock, options.searchIndex);
+    const turnStore = new DrizzleTurnStore(
+      database.driver,
+      database.db,
+      close,
+      clock,
+      options.searchIndex,
+      appendThread,
+    );
     return {
       ...stores,
       turnStore: watchedTurnStore(turnStore, feed, notices),
@@ -131,20 +139,15 @@ export async function createStores(options: TurnStoreOptions = {}): Promise<Stor
     };
   }
   const close = () => database.close();
-  const turnStore = new DrizzleTurnStore(database.driver, database.db, close, clock, options.searchIndex);
+  const turnStore = new DrizzleTurnStore(
+    database.driver,
+    database.db,
+    close,
+    clock,
+    options.searchIndex,
+    appendThread,
+  );
   return { ...stores, turnStore, memberships };
-}
-
-/**
- * Seconds before a pool connection tries again after failing to connect. postgres.js waits
- * 3^n / 100 s after the n-th failure in a row, up to 20 s: after an outage of some seconds every
- * connection sat up to 20 s in that wait once the database was back, and every query queued
- * behind them (backlogs, lease registrations, opens) waited with it. Capped at 1 s here: a
- * refused connection costs next to nothing, and the database is used again within a second of
- * its return. Queries meanwhile fail fast and the callers' own retries (with backoff) decide.
- */
-export function reconnectBackoff(retries: number): number {
-  return Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2);
 }
 
 export async function openDatabase(options: TurnStoreOptions = {}): Promise<OpenDatabase> {
@@ -159,19 +162,7 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
     } finally {
       await migrator.end();
     }
-    const timeoutMs = options.timeoutMs ?? 15_000;
-    const client = postgres(options.databaseUrl, {
-      max: options.poolSize ?? 10,
-      onnotice: () => {},
-      connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
-      backoff: reconnectBackoff,
-      ...({ socket: noDelaySockets() } as object),
-      connection: {
-        statement_timeout: timeoutMs,
-        lock_timeout: timeoutMs,
-        idle_in_transaction_session_timeout: timeoutMs * 2,
-      },
-    });
+    const client = postgresPool(options.databaseUrl, options);
     return {
       driver: "postgres",
       db: drizzlePostgres({ client, schema }),

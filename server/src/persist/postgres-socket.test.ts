@@ -92,6 +92,34 @@ describe.skipIf(!databaseUrl)("postgres.js sockets and COPY", () => {
     }
   });
 
+  it("a COPY refused as it starts rejects through copyRows and the stream, with no 'error' event left unheard", async () => {
+    // given a table whose statement trigger refuses every insert, as a full disk or a read-only
+    // server would at a COPY's start: the refusal arrives with the COPY's first answer
+    const { client, db } = oneConnection();
+    const unheard: unknown[] = [];
+    const listen = (error: unknown) => unheard.push(error);
+    process.on("uncaughtException", listen);
+    try {
+      await client.unsafe(`
+        create temporary table refused_at_start (n integer primary key);
+        create function pg_temp.refuse() returns trigger language plpgsql as $$
+          begin raise exception using errcode = 'disk_full', message = 'no space left'; end $$;
+        create trigger refuse before insert on refused_at_start
+          for each statement execute function pg_temp.refuse();`);
+      // when rows are copied, then the copy rejects with the refusal, and no error escapes
+      await expect(copyRows(db, "postgres", "refused_at_start", ["n"], "1\n2\n")).rejects.toThrow(
+        /no space left/,
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unheard).toEqual([]);
+      // and the connection serves the next query
+      expect(await client`select count(*)::int as n from refused_at_start`).toEqual([{ n: 0 }]);
+    } finally {
+      process.off("uncaughtException", listen);
+      await client.end();
+    }
+  });
+
   it("sends a statement with parameters in one flight, and its values arrive typed by the server", async () => {
     // given one connection whose writes are counted, through drizzle as the stores use it
     const { made, client, db } = oneConnection();

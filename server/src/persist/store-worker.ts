@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createStores, type TurnStoreOptions } from "./index.ts";
+import { threadError } from "./revive.ts";
 
 // The worker side of worker-store.ts: one PGlite database and the ports over it, their methods
 // called by message.
@@ -7,10 +8,6 @@ const port = parentPort!;
 const opening = createStores(workerData as TurnStoreOptions);
 // Until the first call asks for it, a failed open would be an unhandled rejection.
 opening.catch(() => undefined);
-
-function fields(error: unknown): Record<string, unknown> {
-  return typeof error === "object" && error !== null ? { ...(error as Record<string, unknown>) } : {};
-}
 
 type PortName = "turnStore" | "accountStore" | "memberships" | "idempotency" | "leases" | "savePoints";
 
@@ -27,16 +24,7 @@ port.on("message", (message: { id: number; port?: PortName; method: string; args
       const result = await method.apply(store, message.args);
       port.postMessage({ id: message.id, result });
     } catch (error) {
-      const { name, message: text } =
-        error instanceof Error ? error : { name: "Error", message: String(error) };
-      port.postMessage({
-        id: message.id,
-        error: {
-          name,
-          message: text,
-          fields: JSON.parse(JSON.stringify(fields(error))) as Record<string, unknown>,
-        },
-      });
+      port.postMessage({ id: message.id, error: threadError(error) });
     }
   })();
 });

@@ -44,6 +44,9 @@ describe.skipIf(!databaseUrl)("postgres", () => {
   describeTurnStoreContract("postgres", async () =>
     cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!),
   );
+  describeTurnStoreContract("postgres, group commits on their own thread", async () =>
+    cleaningUp(await createTurnStore({ databaseUrl, appendThread: true }), databaseUrl!),
+  );
   describeV1FixtureContract("postgres", async () =>
     cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!),
   );

@@ -6,7 +6,7 @@ import { newDiceSecret } from "./dice-secret.ts";
 import { toUniverse } from "./rows.ts";
 import type { Db } from "./rows.ts";
 import { universes } from "./schema.ts";
-import { upsertSnapshots } from "./states.ts";
+import { upsertSnapshots } from "./snapshot-writes.ts";
 import { NotFoundError } from "./turn-store.ts";
 import type { NewUniverse, StoredDice, UniverseRecord } from "./turn-store.ts";
 

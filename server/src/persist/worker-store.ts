@@ -1,7 +1,8 @@
 import { Worker } from "node:worker_threads";
-import { AppendConflictError, ChecksumMismatchError, NotFoundError, type TurnStore } from "./turn-store.ts";
+import type { TurnStore } from "./turn-store.ts";
+import { revive, type ThreadError } from "./revive.ts";
 import type { Stores, TurnStoreOptions } from "./index.ts";
-import { NameTakenError, type AccountStore } from "../auth/account-store.ts";
+import type { AccountStore } from "../auth/account-store.ts";
 import type { MembershipStore } from "./membership-store.ts";
 import type { IdempotencyStore } from "./idempotency-store.ts";
 import type { LeaseLedger } from "./lease-ledger.ts";
@@ -26,7 +27,7 @@ import {
 interface Reply {
   id: number;
   result?: unknown;
-  error?: { name: string; message: string; fields: Record<string, unknown> };
+  error?: ThreadError;
 }
 
 /** Every TurnStore method crosses over; what each may change is told to the store's watchers. */
@@ -58,35 +59,6 @@ const LEASE_METHODS = ["read", "register", "settle"] as const satisfies Readonly
 const IDEMPOTENCY_METHODS = ["claimKey", "completeKey", "releaseKey"] as const satisfies ReadonlyArray<
   keyof IdempotencyStore
 >;
-
-/** Errors the port defines come back as the same classes, so callers can still tell them apart. */
-function revive(error: NonNullable<Reply["error"]>): Error {
-  const f = error.fields;
-  switch (error.name) {
-    case "AppendConflictError":
-      return new AppendConflictError(
-        f.universeId as string,
-        f.expectedHead as number,
-        f.actualHead as number,
-      );
-    case "ChecksumMismatchError":
-      return new ChecksumMismatchError(
-        f.universeId as string,
-        f.position as number,
-        f.expected as string,
-        f.actual as string,
-      );
-    case "NotFoundError":
-      return new NotFoundError(f.entity as string, f.id as string);
-    case "NameTakenError":
-      return new NameTakenError(f.login as string);
-    default: {
-      const revived = error.name === "RangeError" ? new RangeError(error.message) : new Error(error.message);
-      if (error.name !== "RangeError") revived.name = error.name;
-      return revived;
-    }
-  }
-}
 
 export async function createWorkerTurnStore(
   options: Omit<TurnStoreOptions, "databaseUrl">,

@@ -888,6 +888,10 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
         stream = null
       }
     })
+    // A refusal that comes with the CopyInResponse (a statement trigger, a read-only server)
+    // destroys the stream before whoever awaits it can listen; it stays on `stream.errored`,
+    // where finished() finds it, instead of escaping as an unhandled 'error' event.
+    stream.on('error', () => { /* heard through stream.errored */ })
     query.resolve(stream)
   }
 
