@@ -20,6 +20,8 @@ export interface BenchDatabase {
   driver: TurnStore["driver"];
   /** Raw SQL on the store's database, for measurements outside the port. */
   query<T>(text: string): Promise<T[]>;
+  /** The Postgres database's URL (null on PGlite), for what opens connections of its own. */
+  url: string | null;
   dispose(): Promise<void>;
 }
 
@@ -42,14 +44,14 @@ export async function openBenchDatabase(
     const benchUrl = new URL(url);
     benchUrl.pathname = `/${name}`;
     const database = await openDatabase({ databaseUrl: benchUrl.href });
-    return bench(database, searchIndex, async () => {
+    return bench(database, searchIndex, benchUrl.href, async () => {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     });
   }
   const dataDir = mkdtempSync(join(tmpdir(), "loom-bench-"));
   const database = await openDatabase({ dataDir });
-  return bench(database, searchIndex, async () => rmSync(dataDir, { recursive: true, force: true }));
+  return bench(database, searchIndex, null, async () => rmSync(dataDir, { recursive: true, force: true }));
 }
 
 /**
@@ -67,17 +69,18 @@ export async function openKeptBenchDatabase(fresh = false): Promise<BenchDatabas
     await admin.end();
     const benchUrl = new URL(url);
     benchUrl.pathname = `/${name}`;
-    return bench(await openDatabase({ databaseUrl: benchUrl.href }), {}, async () => {});
+    return bench(await openDatabase({ databaseUrl: benchUrl.href }), {}, benchUrl.href, async () => {});
   }
   const dataDir = join(tmpdir(), `${name}-pglite`);
   if (fresh) rmSync(dataDir, { recursive: true, force: true });
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
-  return bench(await openDatabase({ dataDir }), {}, async () => {});
+  return bench(await openDatabase({ dataDir }), {}, null, async () => {});
 }
 
 function bench(
   database: OpenDatabase,
   searchIndex: SearchIndexOptions,
+  url: string | null,
   cleanUp: () => Promise<void>,
 ): BenchDatabase {
   const store = new DrizzleTurnStore(
@@ -92,6 +95,7 @@ function bench(
     savePoints: new SavePoints(database.db, () => new Date()),
     driver: database.driver,
     query: (text) => database.query(text),
+    url,
     dispose: async () => {
       await store.close();
       await cleanUp();
