@@ -53,7 +53,11 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     expect(stored!.head).toBeLessThan(Math.min(...acked));
 
     await first.stop("SIGKILL");
-    const second = await spawnServer({ ...distributed, LOOM_LEASE_TTL_MS: "1500" }, 2612);
+    // the next owner makes its group commits on a thread of their own (LOOM_APPEND_THREAD)
+    const second = await spawnServer(
+      { ...distributed, LOOM_LEASE_TTL_MS: "1500", LOOM_APPEND_THREAD: "1" },
+      2612,
+    );
     children.push(second);
     const gm = connect(second.url).useToken(table.gm.playerToken!);
     const gmSession = await gm.joinUniverse(table.universeId, { role: "gm" });

@@ -72,7 +72,7 @@ export interface LoomConfig {
   inMemory: boolean;
   /** Run embedded PGlite on a worker thread, so its writes never stall the rooms. */
   pgliteWorker: boolean;
-  /** Postgres: make group commits on a thread of their own, so their round trips never wait for the rooms. */
+  /** Postgres: make group commits on a thread of their own, so their round trips never wait for the rooms (off by default). */
   appendThread: boolean;
   /** Lifetime of access tokens; refresh tokens renew them. */
   accessTokenTtlSeconds: number;
@@ -195,7 +195,7 @@ export function loadConfig(
     shutdownDrainMs: int(env.LOOM_SHUTDOWN_DRAIN_MS, 10_000, "LOOM_SHUTDOWN_DRAIN_MS"),
     inMemory: env.LOOM_IN_MEMORY === "1",
     pgliteWorker: env.LOOM_PGLITE_WORKER !== "0",
-    appendThread: env.LOOM_APPEND_THREAD !== "0",
+    appendThread: env.LOOM_APPEND_THREAD === "1",
     accessTokenTtlSeconds: positive(
       env.LOOM_ACCESS_TOKEN_TTL_SECONDS,
       15 * 60,
