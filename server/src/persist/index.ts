@@ -112,6 +112,8 @@ export async function createStores(options: TurnStoreOptions = {}): Promise<Stor
     options.databaseUrl && options.appendThread
       ? new AppendThread({ databaseUrl: options.databaseUrl, timeoutMs: options.timeoutMs })
       : null;
+  const turnStoreClosing = (close: () => Promise<void>) =>
+    new DrizzleTurnStore(database.driver, database.db, close, clock, options.searchIndex, appendThread);
   if (options.databaseUrl && options.watchTimeline) {
     const feed = new ChangeFeed();
     const notices = new TimelineNotices(
@@ -120,34 +122,17 @@ export async function createStores(options: TurnStoreOptions = {}): Promise<Stor
       options.watchTimeline === true ? {} : options.watchTimeline,
     );
     await notices.start();
-    const close = async () => {
+    const turnStore = turnStoreClosing(async () => {
       await notices.close();
       await database.close();
-    };
-    const turnStore = new DrizzleTurnStore(
-      database.driver,
-      database.db,
-      close,
-      clock,
-      options.searchIndex,
-      appendThread,
-    );
+    });
     return {
       ...stores,
       turnStore: watchedTurnStore(turnStore, feed, notices),
       memberships: watchedMemberships(memberships, feed),
     };
   }
-  const close = () => database.close();
-  const turnStore = new DrizzleTurnStore(
-    database.driver,
-    database.db,
-    close,
-    clock,
-    options.searchIndex,
-    appendThread,
-  );
-  return { ...stores, turnStore, memberships };
+  return { ...stores, turnStore: turnStoreClosing(() => database.close()), memberships };
 }
 
 export async function openDatabase(options: TurnStoreOptions = {}): Promise<OpenDatabase> {
