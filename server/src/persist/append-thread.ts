@@ -9,19 +9,6 @@ import type { AppendOutcome, AppendRequest } from "./turn-store.ts";
 /** Connections of the thread's pool: one group commit runs at a time, the second is for a retry's. */
 const THREAD_POOL = 2;
 
-/**
- * Postgres group commits (TurnStore.appendMany) made on a thread of their own, with a pool of
- * its own. A commit is about seven round trips (begin, the heads with the snapshots, the COPY's
- * two, the runs, their writes, commit), and on the rooms' thread each answer waits for a turn of
- * a loop that is busy with every member's socket: at full size a commit of tens of milliseconds
- * of database work took hundreds. Here the answers are read as they come, and the COPY's text is
- * made beside the rooms rather than between their messages. The turns cross over by structured
- * clone, the snapshots as their canonical text.
- *
- * The thread starts with the first commit, from a bundle of its modules (worker-bundle.ts) where
- * one can be had. A thread that stops fails the commits it held (their persisters try again, as
- * after any failed write) and the next commit starts another.
- */
 interface Call {
   resolve(outcomes: AppendOutcome[]): void;
   reject(error: Error): void;
@@ -33,6 +20,23 @@ interface Running {
   calls: Map<number, Call>;
 }
 
+/**
+ * Postgres group commits (TurnStore.appendMany) made on a thread of their own, with a pool of
+ * its own. A commit is about seven round trips (begin, the heads with the snapshots, the COPY's
+ * two, the runs, their writes, commit), and on the rooms' thread each answer waits for a turn of
+ * a loop that is busy with every member's socket: at full size a commit of tens of milliseconds
+ * of database work took hundreds. Here the answers are read as they come, and the COPY's text is
+ * made beside the rooms rather than between their messages. The turns cross over by structured
+ * clone, the snapshots as their canonical text.
+ *
+ * Off by default (`LOOM_APPEND_THREAD`): on two shared cores it did not make the load runs
+ * better, and cloning the turns costs CPU (docs/performance.md, "Group commits on a thread of
+ * their own").
+ *
+ * The thread starts with the first commit, from a bundle of its modules (worker-bundle.ts) where
+ * one can be had. A thread that stops fails the commits it held (their persisters try again, as
+ * after any failed write) and the next commit starts another.
+ */
 export class AppendThread {
   private running: Promise<Running> | null = null;
   private next = 0;

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { appendMany } from "./append.ts";
-import { mayLeaveRowChecks } from "./row-checks.ts";
+import { askedOnce } from "./row-checks.ts";
 import { postgresPool, type PoolOptions } from "./postgres-pool.ts";
 import { threadError, type ThreadError } from "./revive.ts";
 import * as schema from "./schema.ts";
@@ -22,7 +22,7 @@ const port = parentPort!;
 const options = workerData as PoolOptions & { databaseUrl: string };
 const client = postgresPool(options.databaseUrl, options);
 const db = drizzle({ client, schema });
-let unchecked: Promise<boolean> | null = null;
+const uncheckedRows = askedOnce(db);
 
 // As the server's own process guard does (process-guard.ts): what escapes a commit is reported and
 // the thread goes on; the commit it came from has already failed on its own.
@@ -38,11 +38,7 @@ port.on("message", (call: AppendCall) => {
         await client.end({ timeout: 5 });
         return port.postMessage({ id: call.id, outcomes: [] } satisfies AppendReply);
       }
-      unchecked ??= mayLeaveRowChecks(db).catch((error: unknown) => {
-        unchecked = null;
-        throw error;
-      });
-      const outcomes = await appendMany(db, "postgres", call.requests, await unchecked);
+      const outcomes = await appendMany(db, "postgres", call.requests, await uncheckedRows());
       port.postMessage({ id: call.id, outcomes } satisfies AppendReply);
     } catch (error) {
       port.postMessage({ id: call.id, error: threadError(error) } satisfies AppendReply);

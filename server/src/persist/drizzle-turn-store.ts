@@ -1,6 +1,6 @@
 import type { Narration, Snapshot, Telling, Turn, UniverseState } from "@loom/shared";
 import { appendMany, appendTurns } from "./append.ts";
-import { mayLeaveRowChecks } from "./row-checks.ts";
+import { askedOnce } from "./row-checks.ts";
 import type { AppendThread } from "./append-thread.ts";
 import { Ancestry } from "./ancestry.ts";
 import { TimelineImports } from "./imports.ts";
@@ -42,7 +42,8 @@ export class DrizzleTurnStore extends Records implements TurnStore {
   private readonly states: StateReader;
   private readonly search: SearchIndexer;
   private readonly imports: TimelineImports;
-  private uncheckedAppends?: Promise<boolean>;
+  /** Whether appends may write their turns without the foreign key's check (row-checks.ts). */
+  private readonly uncheckedRows: () => Promise<boolean>;
 
   constructor(
     readonly driver: "postgres" | "pglite",
@@ -59,15 +60,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     this.states = new StateReader(db, this.ancestry);
     this.search = new SearchIndexer(db, searchIndex);
     this.imports = new TimelineImports(db, driver, clock);
-  }
-
-  /** Whether appends may write their turns without the foreign key's check (row-checks.ts): asked once. */
-  private uncheckedRows(): Promise<boolean> {
-    this.uncheckedAppends ??= mayLeaveRowChecks(this.db).catch((error: unknown) => {
-      this.uncheckedAppends = undefined;
-      throw error;
-    });
-    return this.uncheckedAppends;
+    this.uncheckedRows = askedOnce(db);
   }
 
   async close(): Promise<void> {

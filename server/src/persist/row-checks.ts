@@ -10,6 +10,16 @@ export async function mayLeaveRowChecks(db: Db): Promise<boolean> {
   return rowsOf<{ superuser: string }>(result)[0]?.superuser === "on";
 }
 
+/** mayLeaveRowChecks asked once, and again only after it failed. */
+export function askedOnce(db: Db): () => Promise<boolean> {
+  let answer: Promise<boolean> | null = null;
+  return () =>
+    (answer ??= mayLeaveRowChecks(db).catch((error: unknown) => {
+      answer = null;
+      throw error;
+    }));
+}
+
 /**
  * Turns and snapshots go in without their foreign keys checked where the role may (`replica`, in
  * the transaction, around the COPYs alone), when the transaction has already settled the one key
