@@ -1,3 +1,4 @@
+import { readNpc, readQuest } from "@loom/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -42,11 +43,11 @@ for (const mode of modes()) {
         "persisted",
       );
       const state = await table.gm.stateAt(table.universeId);
-      expect(state.state.world.npcs.quell).toMatchObject({
+      expect(readNpc(state.state, "quell")).toMatchObject({
         name: "Harbourmaster Quell",
         gmNotes: "Takes bribes",
       });
-      expect(state.state.quests.bell).toMatchObject({ title: "Find the Bell", state: "active" });
+      expect(readQuest(state.state, "bell")).toMatchObject({ title: "Find the Bell", state: "active" });
       expect(Object.values(state.state.scene.aspects).map((a) => a.name)).toEqual(["Slick Stones"]);
       await Promise.all([mara!.leave(), gm.leave()]);
     });

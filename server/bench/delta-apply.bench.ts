@@ -16,6 +16,8 @@ import {
   evolve,
   isRejection,
   listFacts,
+  npcPath,
+  readNpc,
   replayDeltas,
   turnSeed,
   type Command,
@@ -104,12 +106,10 @@ function decideEvolve(
 /** A state that can take every command of the mix: Mara in play, rich in fate points, the bandit standing. */
 function ready(state: UniverseState): UniverseState {
   const mara = { ...state.characters.mara!, fatePoints: 1_000_000, takenOut: false, conceded: false };
-  const bandit = { ...state.world.npcs.bandit!, takenOut: false, stress: [false, false] };
-  return {
-    ...state,
-    characters: { ...state.characters, mara },
-    world: { ...state.world, npcs: { ...state.world.npcs, bandit } },
-  };
+  const bandit = { ...readNpc(state, "bandit")!, takenOut: false, stress: [false, false] };
+  return applyDeltas({ ...state, characters: { ...state.characters, mara } }, [
+    { op: "set", path: npcPath("bandit"), value: bandit },
+  ]);
 }
 
 /** The state after `turns` turns played by the rules (seed 16), from the kept file when it still matches. */

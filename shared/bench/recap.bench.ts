@@ -10,6 +10,7 @@ import {
   turnFixture,
 } from "../src/continuity/fixtures.ts";
 import { buildRecap, recapBytes, type RecapInput } from "../src/continuity/index.ts";
+import { bucketOf } from "../src/buckets.ts";
 import type { Relationship } from "../src/state.ts";
 import type { Turn } from "../src/turn.ts";
 
@@ -24,7 +25,7 @@ function universe(): { turns: Turn[]; state: RecapInput["state"] } {
   for (let i = 0; i < 500; i++) {
     const attitudes: Record<string, Relationship> =
       i % 3 === 0 ? { mara: "friendly", pc1: "wary" } : { pc2: "ally" };
-    state.world.npcs[`npc${i}`] = npcFixture(
+    state.world.npcBuckets[bucketOf(`npc${i}`)]![`npc${i}`] = npcFixture(
       `npc${i}`,
       `Marsh dweller ${i}`,
       attitudes,
@@ -32,7 +33,7 @@ function universe(): { turns: Turn[]; state: RecapInput["state"] } {
     );
   }
   for (let i = 0; i < 100; i++) {
-    state.quests[`q${i}`] = questFixture(
+    state.questBuckets[bucketOf(`q${i}`)]![`q${i}`] = questFixture(
       `q${i}`,
       `Errand ${i}`,
       i % 4 === 0 ? "resolved" : "active",

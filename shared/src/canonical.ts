@@ -10,8 +10,9 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
  * The fast path lets the engine's JSON.stringify do the writing and only sorts each object's
  * keys. An object with an array-index key ("0", "17") cannot go that way, since engines list
  * such keys first whatever their order: the containers on the way to one are written member by
- * member, and every member without one goes the fast way again. A state's canon buckets ("10",
- * "3f") are such keys, so a state is written by hand down to its buckets and fast below them.
+ * member, and every member without one goes the fast way again. State version 2's fact buckets
+ * ("10", "3f") were such keys; version 3's ("b10") are not, so a current state goes the fast way
+ * unless a record holds such an id.
  */
 export function canonicalJson(value: unknown): string {
   try {

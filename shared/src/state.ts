@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { emptyFactBuckets, FACT_BUCKET_KEYS } from "./canon-facts.ts";
+import { BUCKET_KEYS, emptyBuckets } from "./buckets.ts";
 import { storableJsonSchema } from "./json-value.ts";
 import { upcasters } from "./upgrade.ts";
 
@@ -10,9 +10,10 @@ import { upcasters } from "./upgrade.ts";
  * GM-only fields are named `gmNotes`/`hidden`; owner-only fields live under `private`.
  *
  * Version 2 keeps canon facts in buckets (canon-facts.ts) where version 1 kept one record of them
- * (`canon.facts`); docs/state-versions.md says how older documents and turns are read.
+ * (`canon.facts`); version 3 buckets NPCs, locations and quests the same way (world-records.ts).
+ * docs/state-versions.md says how older documents and turns are read.
  */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 /** The Fate Core ladder runs from Terrible (−2) to Legendary (+8). */
 export const ladderRating = z.number().int().min(-2).max(8);
@@ -98,6 +99,7 @@ export const locationSchema = z.object({
   notes: z.string(),
   discoveredAt: z.number().int().min(0).nullable(),
 });
+export type WorldLocation = z.infer<typeof locationSchema>;
 
 export const factionSchema = z.object({ id: z.string(), name: z.string(), standing: z.number().int() });
 
@@ -127,10 +129,14 @@ export const canonFactSchema = z.object({
 });
 export type CanonFact = z.infer<typeof canonFactSchema>;
 
-/** Every bucket is always present, so recording a fact is one `set` inside its bucket. */
-const factBucketsSchema = z.object(
-  Object.fromEntries(FACT_BUCKET_KEYS.map((key) => [key, z.record(z.string(), canonFactSchema)])),
-);
+/**
+ * A bucketed record (buckets.ts): every bucket is always present, so adding a member is one `set`
+ * inside its bucket.
+ */
+function bucketsSchema<T extends z.ZodType>(member: T) {
+  const bucket = z.record(z.string(), member);
+  return z.object(Object.fromEntries(BUCKET_KEYS.map((key) => [key, bucket])));
+}
 
 export const stateSchema = z.object({
   version: z.literal(STATE_VERSION),
@@ -144,17 +150,19 @@ export const stateSchema = z.object({
     aspects: z.record(z.string(), aspectSchema),
   }),
   world: z.object({
-    locations: z.record(z.string(), locationSchema),
-    npcs: z.record(z.string(), npcSchema),
+    /** Read and written through world-records.ts, never by layout. */
+    locationBuckets: bucketsSchema(locationSchema),
+    npcBuckets: bucketsSchema(npcSchema),
     factions: z.record(z.string(), factionSchema),
     flags: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     majorEvents: z.array(majorEventSchema),
   }),
   characters: z.record(z.string(), characterSchema),
-  quests: z.record(z.string(), questSchema),
+  /** Read and written through world-records.ts, never by layout. */
+  questBuckets: bucketsSchema(questSchema),
   canon: z.object({
     /** Read and written through canon-facts.ts, never by layout. */
-    factBuckets: factBucketsSchema,
+    factBuckets: bucketsSchema(canonFactSchema),
     summaryLong: z.string(),
     summaryRecent: z.string(),
     retconNotes: z.array(z.object({ position: z.number().int().min(0), note: z.string() })),
@@ -168,10 +176,16 @@ export function emptyState(name = "Untitled universe", premise = ""): UniverseSt
     universe: { name, premise },
     mode: "scene",
     scene: { id: "scene-0", title: "Prologue", location: null, summary: "", aspects: {} },
-    world: { locations: {}, npcs: {}, factions: {}, flags: {}, majorEvents: [] },
+    world: {
+      locationBuckets: emptyBuckets(),
+      npcBuckets: emptyBuckets(),
+      factions: {},
+      flags: {},
+      majorEvents: [],
+    },
     characters: {},
-    quests: {},
-    canon: { factBuckets: emptyFactBuckets(), summaryLong: "", summaryRecent: "", retconNotes: [] },
+    questBuckets: emptyBuckets(),
+    canon: { factBuckets: emptyBuckets(), summaryLong: "", summaryRecent: "", retconNotes: [] },
   };
 }
 

@@ -1,3 +1,4 @@
+import { bucketedById, bucketOf, bucketRecord } from "./buckets.ts";
 import { bucketFacts, factBucket, factsById } from "./canon-facts.ts";
 import { parsePointer, pointer, type Delta } from "./delta.ts";
 import type { CanonFact, UniverseState } from "./state.ts";
@@ -9,7 +10,8 @@ import type { CanonFact, UniverseState } from "./state.ts";
  * through `deltaUpgrades` — so replay, jump, branch and undo only ever see the current layout.
  *
  * A delta carries no version. That works because each version renames the member it reshapes
- * (version 2 has `canon.factBuckets`, no `canon.facts`): an older path names a member the current
+ * (version 2 has `canon.factBuckets`, no `canon.facts`; version 3 `world.npcBuckets`, no
+ * `world.npcs`): an older path names a member the current
  * document does not have, so a translator recognises it by the path alone and leaves every
  * other delta as it is, which also makes translating twice harmless. A future version must keep
  * that property. See docs/state-versions.md.
@@ -21,7 +23,49 @@ type Document = Record<string, unknown>;
 export const upcasters: Readonly<Record<number, (doc: Document) => Document>> = {
   /** Version 1 kept canon facts in one record keyed by id; version 2 buckets them. */
   1: (doc) => ({ ...doc, version: 2, canon: upcastCanonV1(doc.canon) }),
+  /**
+   * Version 2 kept NPCs, locations and quests in records keyed by id, and keyed fact buckets
+   * "00"…"3f"; version 3 buckets the records, and keys every bucket "b00"…"b3f".
+   */
+  2: (doc) => {
+    const { quests, ...rest } = doc;
+    return {
+      ...rest,
+      version: 3,
+      world: upcastWorldV2(doc.world),
+      questBuckets: bucketV2(quests),
+      canon: upcastCanonV2(doc.canon),
+    };
+  },
 };
+
+/** Version 2's key of a bucket ("07") as version 3 spells it ("b07"); any other key as it is. */
+function keyV3(key: string): string {
+  return /^[0-9a-f]{2}$/.test(key) ? `b${key}` : key;
+}
+
+/** Version 2's fact buckets under version 3's keys (the same bucket of each fact: same hash, same count). */
+function rekeyBucketsV2(buckets: unknown): unknown {
+  if (!isRecord(buckets)) return buckets;
+  return Object.fromEntries(Object.keys(buckets).map((key) => [keyV3(key), buckets[key]]));
+}
+
+function upcastCanonV2(canon: unknown): unknown {
+  return isRecord(canon) && "factBuckets" in canon
+    ? { ...canon, factBuckets: rekeyBucketsV2(canon.factBuckets) }
+    : canon;
+}
+
+/** A version 2 record in buckets; anything else (a bad value a rejected delta carried) as it is. */
+function bucketV2(record: unknown): unknown {
+  return isRecord(record) ? bucketRecord(record) : record;
+}
+
+function upcastWorldV2(world: unknown): unknown {
+  if (!isRecord(world) || !("npcs" in world || "locations" in world)) return world;
+  const { npcs, locations, ...rest } = world;
+  return { ...rest, locationBuckets: bucketV2(locations), npcBuckets: bucketV2(npcs) };
+}
 
 function upcastCanonV1(canon: unknown): unknown {
   if (!isRecord(canon) || !("facts" in canon)) return canon;
@@ -61,8 +105,46 @@ function withValues(delta: Delta, path: string, upcast: (value: unknown) => unkn
   return upgraded;
 }
 
+/** Version 2's keyed records and where version 3 buckets them. */
+const RECORDS_V2: ReadonlyArray<{ at: readonly string[]; to: readonly string[] }> = [
+  { at: ["world", "npcs"], to: ["world", "npcBuckets"] },
+  { at: ["world", "locations"], to: ["world", "locationBuckets"] },
+  { at: ["quests"], to: ["questBuckets"] },
+];
+
+/**
+ * A version 2 delta in version 3 terms: `/world/npcs/<id>/…`, `/world/locations/<id>/…` and
+ * `/quests/<id>/…` go to the id's bucket, `/canon/factBuckets/07/…` to `/canon/factBuckets/b07/…`;
+ * a delta that replaces a whole record, the fact buckets, the whole canon or the whole world gets
+ * its value and prev bucketed and keyed so. Any other delta is returned as it is (the same object).
+ */
+function upgradeDeltaV2(delta: Delta): Delta {
+  if (delta.path.startsWith("/canon")) return upgradeCanonDeltaV2(delta);
+  if (!delta.path.startsWith("/world") && !delta.path.startsWith("/quests")) return delta;
+  const tokens = parsePointer(delta.path);
+  if (tokens.length === 1 && tokens[0] === "world") return withValues(delta, "/world", upcastWorldV2);
+  for (const { at, to } of RECORDS_V2) {
+    if (tokens.length < at.length || !at.every((token, i) => tokens[i] === token)) continue;
+    if (tokens.length === at.length) return withValues(delta, pointer(...to), bucketV2);
+    const [id, ...inside] = tokens.slice(at.length);
+    return { ...delta, path: pointer(...to, bucketOf(id!), id!, ...inside) };
+  }
+  return delta;
+}
+
+function upgradeCanonDeltaV2(delta: Delta): Delta {
+  const tokens = parsePointer(delta.path);
+  if (tokens[0] !== "canon") return delta;
+  if (tokens.length === 1) return withValues(delta, "/canon", upcastCanonV2);
+  if (tokens[1] !== "factBuckets") return delta;
+  if (tokens.length === 2) return withValues(delta, delta.path, rekeyBucketsV2);
+  const [, , bucket, ...inside] = tokens;
+  const key = keyV3(bucket!);
+  return key === bucket ? delta : { ...delta, path: pointer("canon", "factBuckets", key, ...inside) };
+}
+
 /** Delta translators, oldest first; each leaves deltas of later versions alone. */
-const deltaUpgrades: ReadonlyArray<(delta: Delta) => Delta> = [upgradeDeltaV1];
+const deltaUpgrades: ReadonlyArray<(delta: Delta) => Delta> = [upgradeDeltaV1, upgradeDeltaV2];
 
 export function upgradeDelta(delta: Delta): Delta {
   let current = delta;
@@ -87,10 +169,28 @@ export function upgradeTurn<T extends { deltas: Delta[] }>(turn: T): T {
 }
 
 /**
- * The version 1 document a version 2 state came from: bucketing is a bijection, so this is the
- * exact inverse of the upcaster. Tests use it to hold rebuilt states to version 1 checksums.
+ * The version 2 document a current state came from: bucketing is a bijection, so this is the
+ * exact inverse of the upcaster (members in the order version 2 lists them: by id within each
+ * bucket, which the canonical JSON a checksum hashes sorts anyway). Tests use it to hold rebuilt
+ * states to older versions' checksums.
  */
+export function downcastToV2(state: UniverseState): Document {
+  const { questBuckets, ...rest } = state;
+  const { npcBuckets, locationBuckets, ...world } = state.world;
+  const factBuckets = Object.fromEntries(
+    Object.keys(state.canon.factBuckets).map((key) => [key.slice(1), state.canon.factBuckets[key]]),
+  );
+  return {
+    ...rest,
+    version: 2,
+    world: { ...world, locations: bucketedById(locationBuckets), npcs: bucketedById(npcBuckets) },
+    quests: bucketedById(questBuckets),
+    canon: { ...state.canon, factBuckets },
+  };
+}
+
+/** The version 1 document a current state came from, through version 2. */
 export function downcastToV1(state: UniverseState): Document {
   const { factBuckets: _buckets, ...canon } = state.canon;
-  return { ...state, version: 1, canon: { ...canon, facts: factsById(state) } };
+  return { ...downcastToV2(state), version: 1, canon: { ...canon, facts: factsById(state) } };
 }

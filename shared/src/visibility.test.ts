@@ -1,3 +1,4 @@
+import { readNpc, npcPath } from "./world-records.ts";
 import { describe, expect, it } from "vitest";
 import { decide, type DecidableCommand } from "./decide.ts";
 import { evolve } from "./evolve.ts";
@@ -97,7 +98,7 @@ describe("visibility of turns", () => {
 
   it("a GM's raw deltas in a world event's input and its deltas lose their GM notes by value", () => {
     const state = seedUniverse();
-    const npc = { ...state.world.npcs.brannoc!, gmNotes: GM_NOTE };
+    const npc = { ...readNpc(state, "brannoc")!, gmNotes: GM_NOTE };
     const turn = turnOf(
       state,
       parse({
@@ -122,7 +123,7 @@ describe("visibility of turns", () => {
     expect(JSON.stringify(owner)).toContain(PRIVATE);
     expect(JSON.stringify(owner)).not.toContain(GM_NOTE);
     // the deltas addressed to a secret are dropped; the NPC stays, without its GM notes
-    const npcDelta = owner.deltas.find((delta) => delta.path === "/world/npcs/brannoc");
+    const npcDelta = owner.deltas.find((delta) => delta.path === npcPath("brannoc"));
     expect(npcDelta?.value).toMatchObject({ name: "Old Brannoc" });
     expect(npcDelta?.value).not.toHaveProperty("gmNotes");
   });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { stat } from "node:fs/promises";
-import { viewTurn, type Turn, type UniverseState } from "@loom/shared";
+import { listQuests, viewTurn, type Turn, type UniverseState } from "@loom/shared";
 import {
   ExportFileError,
   fileLines,
@@ -217,7 +217,7 @@ function summary(universeId: string, position: number, sum: string, state: Unive
         `${c.takenOut ? ", taken out" : ""}`,
     );
   }
-  const quests = Object.values(state.quests).filter((q) => q.state === "active");
+  const quests = listQuests(state).filter((q) => q.state === "active");
   if (quests.length) lines.push(`active quests: ${quests.map((q) => q.title).join("; ")}`);
   if (state.canon.summaryRecent) lines.push(`recently: ${state.canon.summaryRecent}`);
   return `${lines.join("\n")}\n`;

@@ -1,5 +1,6 @@
 import {
   ladderName,
+  listNpcs,
   signed,
   viewState,
   viewTurn,
@@ -87,7 +88,7 @@ function castOf(state: UniverseState): string {
     const concept = character.highConcept ? ` — *${character.highConcept}*` : "";
     lines.push(`- **${character.name}**${concept}${character.takenOut ? " (taken out)" : ""}`);
   }
-  const npcs = Object.values(state.world.npcs).sort((a, b) => a.name.localeCompare(b.name));
+  const npcs = listNpcs(state).sort((a, b) => a.name.localeCompare(b.name));
   for (const npc of npcs)
     lines.push(`- ${npc.name} (${npc.relationship})${npc.takenOut ? ", taken out" : ""}`);
   if (characters.length + npcs.length === 0) lines.push("*Nobody yet.*");

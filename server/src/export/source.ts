@@ -145,7 +145,7 @@ export async function* turnJsonPages(
   }));
   for await (const { after, page } of pages) {
     if (page.turns === 0) continue;
-    if (!deltas || !holdsOldCanonPath(page.json)) {
+    if (!deltas || !holdsOldPath(page.json)) {
       yield page;
       continue;
     }
@@ -156,22 +156,56 @@ export async function* turnJsonPages(
   }
 }
 
-/** Deltas recorded under state version 1 name `/canon` or `/canon/facts`: only those are parsed to upgrade. */
-export const OLD_CANON_PATH = /"\/canon(?:"|\/facts)/;
+/**
+ * Deltas recorded under an older state version name a member the current one renamed (see
+ * upgrade.ts): `/canon` whole or `/canon/facts` (version 1); `/world` whole, `/world/npcs`,
+ * `/world/locations`, `/quests`, the fact buckets whole or a fact bucket keyed `00`…`3f`
+ * (version 2). Only those are parsed to upgrade.
+ */
+export const OLD_PATH =
+  /"\/(?:canon(?:"|\/facts|\/factBuckets(?:"|\/[0-9a-f]{2}["/]))|world(?:"|\/npcs|\/locations)|quests["/])/;
 
-const CANON = "/canon";
+const isHex = (code: number) => (code >= 48 && code <= 57) || (code >= 97 && code <= 102);
+const FACT_BUCKETS = "/factBuckets";
+
+/** Each old path's first member, and whether what follows it at `after` makes an old path. */
+const OLD_ROOTS: ReadonlyArray<readonly [string, (text: string, after: number) => boolean]> = [
+  [
+    "/canon",
+    (text, after) => {
+      if (text.charCodeAt(after) === 34 || text.startsWith("/facts", after)) return true;
+      if (!text.startsWith(FACT_BUCKETS, after)) return false;
+      const key = after + FACT_BUCKETS.length;
+      if (text.charCodeAt(key) === 34) return true;
+      const end = text.charCodeAt(key + 3);
+      return (
+        text.charCodeAt(key) === 47 && // '/'
+        isHex(text.charCodeAt(key + 1)) &&
+        isHex(text.charCodeAt(key + 2)) &&
+        (end === 34 || end === 47)
+      );
+    },
+  ],
+  [
+    "/world",
+    (text, after) =>
+      text.charCodeAt(after) === 34 ||
+      text.startsWith("/npcs", after) ||
+      text.startsWith("/locations", after),
+  ],
+  ["/quests", (text, after) => text.charCodeAt(after) === 34 || text.charCodeAt(after) === 47],
+];
 
 /**
- * Whether `text` holds what OLD_CANON_PATH matches. A page holds a hundred or so of today's
- * `/canon/factBuckets` paths and megabytes of quotes between them: finding each `/canon` with
- * indexOf and looking at its neighbours passes over the quotes, at each of which the pattern
- * stops to try a match.
+ * Whether `text` holds what OLD_PATH matches. A page holds hundreds of today's paths and
+ * megabytes of quotes between them: finding each root with indexOf and looking at its neighbours
+ * passes over the quotes, at each of which the pattern stops to try a match.
  */
-export function holdsOldCanonPath(text: string): boolean {
-  for (let at = text.indexOf(CANON); at !== -1; at = text.indexOf(CANON, at + CANON.length)) {
-    if (text.charCodeAt(at - 1) !== 34) continue; // '"'
-    const after = at + CANON.length;
-    if (text.charCodeAt(after) === 34 || text.startsWith("/facts", after)) return true;
+export function holdsOldPath(text: string): boolean {
+  for (const [root, old] of OLD_ROOTS) {
+    for (let at = text.indexOf(root); at !== -1; at = text.indexOf(root, at + root.length)) {
+      if (text.charCodeAt(at - 1) === 34 && old(text, at + root.length)) return true; // '"'
+    }
   }
   return false;
 }
@@ -184,7 +218,7 @@ export function turnJson(turn: TurnText): string {
   const deltas =
     turn.deltas === null
       ? "[]"
-      : OLD_CANON_PATH.test(turn.deltas)
+      : OLD_PATH.test(turn.deltas)
         ? JSON.stringify(upgradeDeltas(JSON.parse(turn.deltas) as Delta[]))
         : turn.deltas;
   return `{"universeId":${JSON.stringify(turn.universeId)},"position":${turn.position},"id":${JSON.stringify(turn.id)},"runId":${JSON.stringify(turn.runId)},"characterId":${JSON.stringify(turn.characterId)},"playerId":${JSON.stringify(turn.playerId)},"actor":"${turn.actor}","kind":"${turn.kind}","input":${turn.input},"resolution":${turn.resolution ?? "null"},"events":${turn.events},"deltas":${deltas},"status":"${turn.status}","narration":${turn.narration ?? "null"},"createdAt":"${turn.createdAt}"}`;

@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { createTurnStore } from "./index.ts";
 import { createWorkerTurnStore } from "./worker-store.ts";
 import { describeTurnStoreContract } from "./turn-store.contract.ts";
-import { describeV1FixtureContract } from "./turn-store.v1-contract.ts";
+import { describeOlderVersionContract } from "./turn-store.older-versions-contract.ts";
 import type { TurnStore } from "./turn-store.ts";
 import { buildUniverse } from "./testing/build.ts";
 
@@ -16,7 +16,7 @@ const databaseUrl = process.env.DATABASE_URL;
 describeTurnStoreContract("pglite (in memory)", () => createTurnStore({ inMemory: true }));
 // The server's embedded default: the same store behind a worker thread, errors and all.
 describeTurnStoreContract("pglite on a worker thread", () => createWorkerTurnStore({ inMemory: true }));
-describeV1FixtureContract("pglite (in memory)", () => createTurnStore({ inMemory: true }));
+describeOlderVersionContract("pglite (in memory)", () => createTurnStore({ inMemory: true }));
 
 describe("pglite on disk", () => {
   it("keeps a universe across a restart, creating the directories above its data directory", async () => {
@@ -47,7 +47,7 @@ describe.skipIf(!databaseUrl)("postgres", () => {
   describeTurnStoreContract("postgres, group commits on their own thread", async () =>
     cleaningUp(await createTurnStore({ databaseUrl, appendThread: true }), databaseUrl!),
   );
-  describeV1FixtureContract("postgres", async () =>
+  describeOlderVersionContract("postgres", async () =>
     cleaningUp(await createTurnStore({ databaseUrl }), databaseUrl!),
   );
 

@@ -128,3 +128,38 @@ export class RecordHistory<T> {
     return { count, shown: newest };
   }
 }
+
+/**
+ * A bucketed record's brief through a timeline (world-records.ts: NPCs, locations, quests): a
+ * RecordHistory a bucket, so that its entries are told as the state lists them, bucket by bucket
+ * and in each bucket in the order they were added; the newest SHOWN are the last ones listed.
+ */
+export class BucketedHistory<T> {
+  private readonly buckets = new Map<string, RecordHistory<T>>();
+
+  constructor(private readonly keys: readonly string[]) {
+    for (const key of keys) this.buckets.set(key, new RecordHistory<T>());
+  }
+
+  /** The bucket's history, or undefined for a key that is not a bucket (a value the schema refuses). */
+  bucket(key: string): RecordHistory<T> | undefined {
+    return this.buckets.get(key);
+  }
+
+  /** Every key of every bucket left the record at `position` (the record was replaced). */
+  clear(position: number): void {
+    for (const bucket of this.buckets.values()) bucket.clear(position);
+  }
+
+  at(position: number): { count: number; shown: T[] } {
+    let count = 0;
+    let shown: T[] = [];
+    for (let i = this.keys.length - 1; i >= 0; i--) {
+      const told = this.buckets.get(this.keys[i]!)!.at(position);
+      count += told.count;
+      if (shown.length < SHOWN && told.shown.length > 0)
+        shown = [...told.shown.slice(Math.max(0, told.shown.length - (SHOWN - shown.length))), ...shown];
+    }
+    return { count, shown };
+  }
+}

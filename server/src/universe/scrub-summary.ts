@@ -1,4 +1,14 @@
-import { countFacts, type ScrubView, type UniverseState } from "@loom/shared";
+import {
+  countFacts,
+  listLocations,
+  listNpcs,
+  listQuests,
+  type Npc,
+  type Quest,
+  type ScrubView,
+  type UniverseState,
+  type WorldLocation,
+} from "@loom/shared";
 
 /** The state in brief, as the timeline scrubber shows it at a position. */
 export type ScrubSummary = ScrubView["summary"];
@@ -31,12 +41,12 @@ export const brief = {
       consequence ? [consequence.aspect] : [],
     ),
   }),
-  npc: (npc: UniverseState["world"]["npcs"][string]): NpcBrief => ({
+  npc: (npc: Npc): NpcBrief => ({
     name: npc.name,
     relationship: npc.relationship,
   }),
-  quest: (quest: UniverseState["quests"][string]): QuestBrief => ({ title: quest.title, state: quest.state }),
-  location: (location: UniverseState["world"]["locations"][string]): string => location.name,
+  quest: (quest: Quest): QuestBrief => ({ title: quest.title, state: quest.state }),
+  location: (location: WorldLocation): string => location.name,
   majorEvents: (state: UniverseState): Sampled<string> => sample(state.world.majorEvents, majorEvent),
   canonFacts: (state: UniverseState): number => countFacts(state),
 };
@@ -86,11 +96,9 @@ export function summarize(state: UniverseState): ScrubSummary {
     mode: brief.mode(state),
     scene: brief.scene(state),
     characters: Object.values(state.characters).map(brief.character),
-    npcs: briefed(state.world.npcs, () => sample(Object.values(state.world.npcs), brief.npc)),
-    quests: briefed(state.quests, () => sample(Object.values(state.quests), brief.quest)),
-    locations: briefed(state.world.locations, () =>
-      sample(Object.values(state.world.locations), brief.location),
-    ),
+    npcs: briefed(state.world.npcBuckets, () => sample(listNpcs(state), brief.npc)),
+    quests: briefed(state.questBuckets, () => sample(listQuests(state), brief.quest)),
+    locations: briefed(state.world.locationBuckets, () => sample(listLocations(state), brief.location)),
     majorEvents: briefed(state.world.majorEvents, () => brief.majorEvents(state)),
     canonFacts: briefed(state.canon.factBuckets, () => brief.canonFacts(state)),
   });

@@ -1,11 +1,17 @@
 import { describe, expect, it } from "vitest";
 import {
   applyDeltasInPlace,
+  bucketOf,
+  bucketRecord,
   buildCharacter,
   emptyState,
   factPath,
   invertDeltas,
+  locationPath,
+  npcPath,
   pointer,
+  questPath,
+  upgradeDeltas,
   type Delta,
   type UniverseState,
 } from "@loom/shared";
@@ -53,34 +59,40 @@ const character = buildCharacter("mara", "p1", {
 const set = (path: string, value: unknown, prev?: unknown): Delta =>
   prev === undefined ? { op: "set", path, value: value } : { op: "set", path, value: value, prev: prev };
 const unset = (path: string, prev: unknown): Delta => ({ op: "unset", path, prev: prev });
-const npcs = (...ids: string[]) => Object.fromEntries(ids.map((id) => [id, npc(id)]));
+const npcs = (...ids: string[]) => bucketRecord(Object.fromEntries(ids.map((id) => [id, npc(id)])));
 
-/** Turns that reorder, replace and empty records, the way retcons and undos can. */
+/**
+ * Turns that reorder, replace and empty records, the way retcons and undos can. NPCs are listed
+ * bucket by bucket; "a", "cv", "gb", "hs", "lo", "oz", "18" and "21" share one bucket, where
+ * they are listed in the order they were added, array-index keys first.
+ */
 function turns(): Delta[][] {
-  const many = Array.from({ length: SHOWN + 5 }, (_, i) =>
-    set(pointer("world", "npcs", `n${i}`), npc(`n${i}`)),
-  );
-  const added = [set("/world/npcs/b", npc("b")), set("/world/npcs/a", npc("a"))];
+  const many = Array.from({ length: SHOWN + 5 }, (_, i) => set(npcPath(`n${i}`), npc(`n${i}`)));
+  const added = [set(npcPath("cv"), npc("cv")), set(npcPath("a"), npc("a"))];
   return [
     // added in an order that is not sorted
     added,
     // a member changed inside: its brief changes, its place does not
-    [set("/world/npcs/b/relationship", "ally", "neutral")],
+    [set(npcPath("cv", "relationship"), "ally", "neutral")],
     // removed and added again in one turn: it moves last
-    [unset("/world/npcs/b", npc("b")), set("/world/npcs/b", npc("b", "wary"))],
+    [unset(npcPath("cv"), npc("cv")), set(npcPath("cv"), npc("cv", "wary"))],
     // undone: the inverse of the turn before
-    invertDeltas([unset("/world/npcs/b", npc("b")), set("/world/npcs/b", npc("b", "wary"))]),
+    invertDeltas([unset(npcPath("cv"), npc("cv")), set(npcPath("cv"), npc("cv", "wary"))]),
     // a retcon replaces the record whole, in its own order
-    [set("/world/npcs", npcs("z", "y", "x"))],
+    [set(pointer("world", "npcBuckets"), npcs("hs", "gb", "lo"))],
     // array-index keys are listed first, ascending
-    [set("/world/npcs/10", npc("10")), set("/world/npcs/2", npc("2")), set("/world/npcs/w", npc("w"))],
+    [set(npcPath("21"), npc("21")), set(npcPath("18"), npc("18")), set(npcPath("oz"), npc("oz"))],
     // more than are shown, then one removed among them
     many,
-    [unset("/world/npcs/n3", npc("n3")), unset("/world/npcs/x", npc("x"))],
-    [unset("/world/npcs/10", npc("10"))],
+    [unset(npcPath("n3"), npc("n3")), unset(npcPath("lo"), npc("lo"))],
+    [unset(npcPath("21"), npc("21"))],
+    // a bucket replaced whole
+    [set(pointer("world", "npcBuckets", bucketOf("a")), { a: npc("a"), hs: npc("hs", "ally") })],
+    // a GM's delta in version 2 terms, translated as every reader translates it
+    upgradeDeltas([set("/world/npcs/gb", npc("gb"))]),
     // locations, quests, facts, scene, characters and mode
-    [set("/world/locations/cove", location("cove")), set("/quests/q1", quest("q1"))],
-    [set("/quests/q1/state", "resolved", "active"), set(factPath("f1"), fact("f1"))],
+    [set(locationPath("cove"), location("cove")), set(questPath("q1"), quest("q1"))],
+    [set(questPath("q1", "state"), "resolved", "active"), set(factPath("f1"), fact("f1"))],
     [set(factPath("f2"), fact("f2")), unset(factPath("f1"), fact("f1"))],
     [set("/characters/mara", character), set("/mode", "conflict", "scene")],
     [{ op: "increment", path: "/characters/mara/fatePoints", value: -1, prev: 3 }],
@@ -110,12 +122,14 @@ function turns(): Delta[][] {
     [set(factPath("f4"), fact("f4")), set(factPath("f5"), fact("f5"))],
     [set("/canon", { ...emptyState().canon })],
     [set(factPath("f6"), fact("f6"))],
-    [set("/world", { ...emptyState().world, npcs: npcs("c", "d"), locations: { l: location("l") } })],
     [
-      unset("/world/npcs/c", npc("c")),
-      set("/world/npcs/c", npc("c")),
-      set("/world/npcs/c/name", "Cee", "NPC c"),
+      set("/world", {
+        ...emptyState().world,
+        npcBuckets: npcs("c", "d"),
+        locationBuckets: bucketRecord({ l: location("l") }),
+      }),
     ],
+    [unset(npcPath("c"), npc("c")), set(npcPath("c"), npc("c")), set(npcPath("c", "name"), "Cee", "NPC c")],
   ];
 }
 
@@ -137,13 +151,17 @@ describe("timeline briefs", () => {
       expect(JSON.stringify(briefs.at(position)), `position ${position}`).toBe(expected[position]);
     // and the cases above are what they say they are
     const at = (position: number) => briefs.at(position).npcs.shown.map((shown) => shown.name);
-    expect(at(1)).toEqual(["NPC b", "NPC a"]);
-    expect(at(3)).toEqual(["NPC a", "NPC b"]);
+    expect(at(1)).toEqual(["NPC cv", "NPC a"]);
+    expect(at(3)).toEqual(["NPC a", "NPC cv"]);
     // an undo removes and adds again as well: the state keeps that order, and so does its brief
-    expect(at(4)).toEqual(["NPC a", "NPC b"]);
-    expect(at(6)).toEqual(["NPC 2", "NPC 10", "NPC z", "NPC y", "NPC x", "NPC w"]);
+    expect(at(4)).toEqual(["NPC a", "NPC cv"]);
+    expect(at(6)).toEqual(["NPC 18", "NPC 21", "NPC hs", "NPC gb", "NPC lo", "NPC oz"]);
     expect(briefs.at(7).npcs.count).toBe(6 + SHOWN + 5);
     expect(briefs.at(7).npcs.shown).toHaveLength(SHOWN);
+    // the shared bucket held 18, hs, gb and oz, and is replaced by a and hs; then gb comes back
+    expect(briefs.at(9).npcs.count).toBe(4 + SHOWN + 4);
+    expect(briefs.at(10).npcs.count).toBe(2 + SHOWN + 4);
+    expect(briefs.at(11).npcs.count).toBe(3 + SHOWN + 4);
   });
 
   it("refuse a turn out of order", () => {

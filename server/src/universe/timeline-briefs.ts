@@ -1,11 +1,15 @@
 import {
   applyDeltasInPlace,
-  FACT_BUCKET_KEYS,
+  BUCKET_KEYS,
+  BUCKETED_RECORDS,
   parsePointer,
   type Delta,
+  type Npc,
+  type Quest,
   type UniverseState,
+  type WorldLocation,
 } from "@loom/shared";
-import { RecordHistory, Versions } from "./brief-history.ts";
+import { BucketedHistory, type RecordHistory, Versions } from "./brief-history.ts";
 import {
   brief,
   summary,
@@ -22,9 +26,9 @@ const PATHS: ReadonlyArray<readonly [Part, readonly string[]]> = [
   ["mode", ["mode"]],
   ["scene", ["scene"]],
   ["characters", ["characters"]],
-  ["npcs", ["world", "npcs"]],
-  ["quests", ["quests"]],
-  ["locations", ["world", "locations"]],
+  ["npcs", BUCKETED_RECORDS.npcs],
+  ["quests", BUCKETED_RECORDS.quests],
+  ["locations", BUCKETED_RECORDS.locations],
   ["majorEvents", ["world", "majorEvents"]],
   ["canonFacts", ["canon", "factBuckets"]],
 ];
@@ -32,7 +36,10 @@ const PATHS: ReadonlyArray<readonly [Part, readonly string[]]> = [
 /** Briefs compared by value: a brief is plain JSON, its members always in the same order. */
 const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
 
-const BUCKETS = new Set(FACT_BUCKET_KEYS);
+const BUCKETS = new Set(BUCKET_KEYS);
+
+type RecordPart = "npcs" | "quests" | "locations";
+type BucketHistory = RecordHistory<NpcBrief | QuestBrief | string>;
 
 const own = (container: unknown, key: string | undefined) =>
   key !== undefined &&
@@ -58,9 +65,9 @@ export class TimelineBriefs {
   private readonly characters: Versions<CharacterBrief[]>;
   private readonly majorEvents: Versions<ScrubSummary["majorEvents"]>;
   private readonly canonFacts: Versions<number>;
-  private readonly npcs = new RecordHistory<NpcBrief>();
-  private readonly quests = new RecordHistory<QuestBrief>();
-  private readonly locations = new RecordHistory<string>();
+  private readonly npcs = new BucketedHistory<NpcBrief>(BUCKET_KEYS);
+  private readonly quests = new BucketedHistory<QuestBrief>(BUCKET_KEYS);
+  private readonly locations = new BucketedHistory<string>(BUCKET_KEYS);
   private walked: number;
   /** The canon facts in the state, kept up to date by `apply` (counting them all costs a key list a bucket). */
   private facts: number;
@@ -130,7 +137,8 @@ export class TimelineBriefs {
       if (apart) continue;
       if (part !== "npcs" && part !== "quests" && part !== "locations") touched.add(part);
       else if (tokens.length <= path.length) this.refill(part, position);
-      else this.entry(part, position, tokens[path.length]!);
+      else if (tokens.length === path.length + 1) this.refillBucket(part, position, tokens[path.length]!);
+      else this.entry(part, position, tokens[path.length]!, tokens[path.length + 1]!);
     }
   }
 
@@ -147,39 +155,41 @@ export class TimelineBriefs {
   }
 
   /** A record's entry after a delta at or inside it: added, changed or removed. */
-  private entry(part: "npcs" | "quests" | "locations", position: number, key: string): void {
-    const record = this.record(part);
-    if (!own(record, key)) {
-      this[part].unset(position, key);
-      return;
-    }
-    this.setEntry(part, position, key, record[key]);
+  private entry(part: RecordPart, position: number, bucket: string, key: string): void {
+    const history = this[part].bucket(bucket) as BucketHistory | undefined;
+    if (!history) return;
+    const members = this.bucketOf(part, bucket);
+    if (!own(members, key)) history.unset(position, key);
+    else history.set(position, key, this.briefOf(part, members[key]), same);
   }
 
-  private setEntry(part: "npcs" | "quests" | "locations", position: number, key: string, value: unknown) {
-    if (part === "npcs")
-      this.npcs.set(position, key, brief.npc(value as UniverseState["world"]["npcs"][string]), same);
-    else if (part === "quests")
-      this.quests.set(position, key, brief.quest(value as UniverseState["quests"][string]), same);
-    else
-      this.locations.set(
-        position,
-        key,
-        brief.location(value as UniverseState["world"]["locations"][string]),
-        same,
-      );
+  private briefOf(part: RecordPart, value: unknown): NpcBrief | QuestBrief | string {
+    if (part === "npcs") return brief.npc(value as Npc);
+    if (part === "quests") return brief.quest(value as Quest);
+    return brief.location(value as WorldLocation);
   }
 
   /** A record replaced whole (or first seen): every entry leaves, the new ones come in their order. */
-  private refill(part: "npcs" | "quests" | "locations", position: number): void {
+  private refill(part: RecordPart, position: number): void {
     this[part].clear(position);
-    const record = this.record(part);
-    for (const key of Object.keys(record)) this.setEntry(part, position, key, record[key]);
+    for (const bucket of BUCKET_KEYS) this.refillBucket(part, position, bucket);
   }
 
-  private record(part: "npcs" | "quests" | "locations"): Record<string, unknown> {
-    const record = part === "quests" ? this.state.quests : this.state.world?.[part];
-    return typeof record === "object" && record !== null ? record : {};
+  /** A bucket replaced whole: its entries leave, the new ones come in their order. */
+  private refillBucket(part: RecordPart, position: number, bucket: string): void {
+    const history = this[part].bucket(bucket) as BucketHistory | undefined;
+    if (!history) return;
+    history.clear(position);
+    const members = this.bucketOf(part, bucket);
+    for (const key of Object.keys(members))
+      history.set(position, key, this.briefOf(part, members[key]), same);
+  }
+
+  private bucketOf(part: RecordPart, bucket: string): Record<string, unknown> {
+    let at: unknown = this.state;
+    for (const token of [...BUCKETED_RECORDS[part], bucket])
+      at = typeof at === "object" && at !== null ? (at as Record<string, unknown>)[token] : undefined;
+    return typeof at === "object" && at !== null ? (at as Record<string, unknown>) : {};
   }
 
   /** The characters in brief, each one unchanged since `before` kept as it was. */

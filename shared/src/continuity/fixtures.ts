@@ -1,3 +1,4 @@
+import { bucketRecord } from "../buckets.ts";
 import {
   emptyState,
   type Character,
@@ -90,16 +91,16 @@ export function saltMarches(): UniverseState {
       },
     },
   };
-  state.world.npcs = {
+  state.world.npcBuckets = bucketRecord({
     wick: npcFixture("wick", "Old Wick", { mara: "wary", kest: "friendly" }, 40),
     sela: npcFixture("sela", "Sela the Ferrywoman", { mara: "friendly" }, 55),
     grue: npcFixture("grue", "Grue", { kest: "hostile" }, 60),
-  };
-  state.quests = {
+  });
+  state.questBuckets = bucketRecord({
     bell: questFixture("bell", "The Drowned Bell", "active", 50),
     debt: questFixture("debt", "The Tide Court's Debt", "active", 30),
     eel: questFixture("eel", "The Great Eel", "resolved", 20),
-  };
+  });
   state.canon.summaryRecent = "Mara found the bell tower and bargained with Sela for passage.";
   state.canon.retconNotes = [
     { position: 25, note: "Wick was never at the harbour." },

@@ -4,6 +4,7 @@ import type { TurnKind } from "../turn.ts";
 import { renderRecap } from "./recap-text.ts";
 import { clip, compareCodeUnits, oneLine } from "./text.ts";
 import { isAwayTurn, isStoryTurn, selectWhileAway, visibleText, type TimelineTurn } from "./timeline.ts";
+import { listNpcs, listQuests } from "../world-records.ts";
 
 /** How much a recap shows; anything beyond is counted in `omitted`. */
 export const RECAP_LIMITS = {
@@ -136,7 +137,7 @@ function sceneOf(state: UniverseState): RecapScene {
 
 /** Active quests, most recently updated first. */
 function activeQuestsOf(state: UniverseState): { kept: RecapQuest[]; omitted: number } {
-  const active = Object.values(state.quests)
+  const active = listQuests(state)
     .filter((quest) => quest.state === "active")
     .sort((a, b) => b.lastUpdatePosition - a.lastUpdatePosition || compareCodeUnits(a.id, b.id));
   const kept = active.slice(0, RECAP_LIMITS.activeQuests).map((quest) => ({
@@ -151,7 +152,7 @@ function activeQuestsOf(state: UniverseState): { kept: RecapQuest[]; omitted: nu
 /** NPCs with a feeling of their own about the character: last seen most recently first, then by id. */
 function keyNpcsOf(state: UniverseState, characterId: string): { kept: RecapNpc[]; omitted: number } {
   const known: RecapNpc[] = [];
-  for (const npc of Object.values(state.world.npcs)) {
+  for (const npc of listNpcs(state)) {
     const attitude = own(npc.attitudes, characterId);
     if (attitude === undefined) continue;
     known.push({

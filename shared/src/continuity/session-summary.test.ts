@@ -1,3 +1,4 @@
+import { npcPath, questPath } from "../world-records.ts";
 import { describe, expect, it } from "vitest";
 import { applyDeltas, invertDeltas, pointer } from "../delta.ts";
 import type { UniverseState } from "../state.ts";
@@ -7,17 +8,17 @@ import { SESSION_SUMMARY_LIMITS, summarizeSession, summaryDeltas } from "./sessi
 /** The end of Mara's session: the bell quest resolved, Wick warmed to her, a mild consequence. */
 function afterSession(before: UniverseState): UniverseState {
   return applyDeltas(before, [
-    { op: "set", path: pointer("quests", "bell", "state"), value: "resolved", prev: "active" },
+    { op: "set", path: questPath("bell", "state"), value: "resolved", prev: "active" },
     {
       op: "set",
-      path: pointer("world", "npcs", "wick", "attitudes", "mara"),
+      path: npcPath("wick", "attitudes", "mara"),
       value: "friendly",
       prev: "wary",
     },
-    { op: "set", path: pointer("world", "npcs", "grue", "attitudes", "mara"), value: "hostile" },
+    { op: "set", path: npcPath("grue", "attitudes", "mara"), value: "hostile" },
     {
       op: "set",
-      path: pointer("world", "npcs", "wick", "attitudes", "kest"),
+      path: npcPath("wick", "attitudes", "kest"),
       value: "hostile",
       prev: "friendly",
     },

@@ -1,9 +1,11 @@
+import { idsInChangedBuckets } from "../buckets.ts";
 import { LIMITS } from "../command.ts";
 import { pointer, type Delta } from "../delta.ts";
 import type { ConsequenceSeverity, Quest, Relationship, UniverseState } from "../state.ts";
 import { turnKindSchema, type TurnKind } from "../turn.ts";
-import { clip, compareCodeUnits, keepHead, keepTail, sentence } from "./text.ts";
+import { clip, keepHead, keepTail, sentence } from "./text.ts";
 import { BOOKKEEPING_KINDS, hasVisibleMajorEvent, visibleText, type TimelineTurn } from "./timeline.ts";
+import { readNpc, readQuest } from "../world-records.ts";
 
 export const SESSION_SUMMARY_LIMITS = {
   notable: 5,
@@ -74,16 +76,12 @@ function own<T>(record: Record<string, T>, key: string): T | undefined {
   return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
 }
 
-function unionKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(compareCodeUnits);
-}
-
 /** Quests whose state changed, appeared or disappeared between the two states, by id. */
 export function questChanges(before: UniverseState, after: UniverseState): QuestChange[] {
   const changes: QuestChange[] = [];
-  for (const id of unionKeys(before.quests, after.quests)) {
-    const was = own(before.quests, id);
-    const now = own(after.quests, id);
+  for (const id of idsInChangedBuckets(before.questBuckets, after.questBuckets)) {
+    const was = readQuest(before, id);
+    const now = readQuest(after, id);
     if (was?.state === now?.state) continue;
     changes.push({ id, title: (now ?? was)!.title, from: was?.state ?? null, to: now?.state ?? null });
   }
@@ -97,9 +95,9 @@ export function relationshipChanges(
   characterId: string,
 ): RelationshipChange[] {
   const changes: RelationshipChange[] = [];
-  for (const id of unionKeys(before.world.npcs, after.world.npcs)) {
-    const was = own(before.world.npcs, id);
-    const now = own(after.world.npcs, id);
+  for (const id of idsInChangedBuckets(before.world.npcBuckets, after.world.npcBuckets)) {
+    const was = readNpc(before, id);
+    const now = readNpc(after, id);
     const from = was === undefined ? null : (own(was.attitudes, characterId) ?? null);
     const to = now === undefined ? null : (own(now.attitudes, characterId) ?? null);
     if (from === to) continue;

@@ -1,3 +1,4 @@
+import { readNpc } from "../world-records.ts";
 import { describe, expect, it } from "vitest";
 import { saltMarches, turnFixture } from "../continuity/fixtures.ts";
 import { GAME_MASTER, SPECTATOR, viewState } from "../visibility.ts";
@@ -21,7 +22,7 @@ function secretive(): { state: UniverseState; turn: Turn; previous: Turn[] } {
   state.characters.mara!.private = { notes: "SECRET-PRIVATE-NOTE", secrets: ["SECRET-OWNER-SECRET"] };
   state.characters.mara!.gmNotes = "SECRET-GM-NOTE";
   state.characters.kest!.private = { notes: "SECRET-PRIVATE-NOTE", secrets: [] };
-  state.world.npcs.wick!.gmNotes = "SECRET-NPC-GM";
+  readNpc(state, "wick")!.gmNotes = "SECRET-NPC-GM";
   state.canon.factBuckets = bucketFacts({
     wick: {
       id: "wick",

@@ -1,5 +1,7 @@
 import { canonicalJson, checksum } from "../canonical.ts";
 import { factBucket, FACT_BUCKET_KEYS, listFacts, type FactBuckets } from "../canon-facts.ts";
+import { bucketOf } from "../buckets.ts";
+import { readLocation } from "../world-records.ts";
 import type { CanonFact, Character, UniverseState } from "../state.ts";
 import type { Turn } from "../turn.ts";
 import { isHiddenTurn, mayReadMember, viewState, viewTurn, type Viewer } from "../visibility.ts";
@@ -111,7 +113,7 @@ function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Vie
     const character = t.characterId ? state.characters[t.characterId] : undefined;
     if (character) characters[t.characterId!] = sheetOf(character);
   }
-  const location = state.scene.location ? state.world.locations[state.scene.location] : undefined;
+  const location = state.scene.location ? readLocation(state, state.scene.location) : undefined;
   const factBuckets: FactBuckets = {};
   for (const fact of promptFacts(state, turns[0]!, audience)) {
     const bucket = factBucket(fact.id);
@@ -120,14 +122,14 @@ function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Vie
   return {
     ...state,
     world: {
-      locations: location ? { [state.scene.location!]: location } : {},
-      npcs: {},
+      locationBuckets: location ? { [bucketOf(location.id)]: { [location.id]: location } } : {},
+      npcBuckets: {},
       factions: {},
       flags: {},
       majorEvents: [],
     },
     characters,
-    quests: {},
+    questBuckets: {},
     canon: { ...state.canon, factBuckets, retconNotes: [] },
   };
 }
@@ -240,7 +242,7 @@ function systemPrompt(state: PromptState, audience: Viewer, turn: Turn): string 
 function sceneSection(state: PromptState): string {
   const aspects = Object.values(state.scene.aspects).map((a) => `"${a.name}"`);
   const location = state.scene.location
-    ? (state.world.locations[state.scene.location]?.name ?? state.scene.location)
+    ? (readLocation(state, state.scene.location)?.name ?? state.scene.location)
     : null;
   return [
     `## Scene: ${state.scene.title}${location ? ` (at ${location})` : ""}`,

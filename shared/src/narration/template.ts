@@ -1,6 +1,7 @@
 import type { Random } from "../dice.ts";
 import type { UniverseState } from "../state.ts";
 import type { Resolution, Turn, TurnEvent } from "../turn.ts";
+import { readLocation, readNpc } from "../world-records.ts";
 import {
   ATTEMPT_BARE,
   ATTEMPT_DESCRIBED,
@@ -164,7 +165,7 @@ class Teller {
     const name = characterId
       ? this.characterName(characterId)
       : npcId
-        ? (this.state.world.npcs[npcId]?.name ?? null)
+        ? (readNpc(this.state, npcId)?.name ?? null)
         : null;
     if (!name) return sentence(event.description);
     const severities = Array.isArray(event.data.consequences) ? (event.data.consequences as string[]) : [];
@@ -181,7 +182,7 @@ class Teller {
   private targetName(resolution: Resolution): string {
     const target = this.turn.input.target as { type?: string; id?: string } | undefined;
     if (target?.type === "character") return this.characterName(target.id ?? null) ?? "their rival";
-    if (target?.type === "npc") return this.state.world.npcs[target.id ?? ""]?.name ?? "their foe";
+    if (target?.type === "npc") return readNpc(this.state, target.id ?? "")?.name ?? "their foe";
     if (target?.type === "aspect") {
       const aspect = this.state.scene.aspects[target.id ?? ""];
       return aspect ? `"${aspect.name}"` : "the situation";
@@ -198,7 +199,7 @@ class Teller {
   private where(location: unknown): string {
     const id = this.str(location);
     if (!id) return "";
-    return ` at ${this.state.world.locations[id]?.name ?? id}`;
+    return ` at ${readLocation(this.state, id)?.name ?? id}`;
   }
 
   private characterName(id: string | null): string | null {

@@ -1,3 +1,4 @@
+import { readNpc } from "../world-records.ts";
 import { describe, expect, it } from "vitest";
 import { factsById, readFact } from "../canon-facts.ts";
 import { seedUniverse, sampleCharacter } from "../testing/universe.ts";
@@ -85,7 +86,7 @@ describe("overcome (Fate Core p. 132)", () => {
       opposition: 3,
       outcome: "tie",
     });
-    expect(after.world.npcs.brannoc!.lastSeenPosition).toBe(POSITION);
+    expect(readNpc(after, "brannoc")!.lastSeenPosition).toBe(POSITION);
     expect(events[0]!.description).toContain(
       "Mara overcomes Old Brannoc with Athletics (Fair +2) against an active opposition of Good +3",
     );
@@ -423,7 +424,7 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
       [0, 0, 0, 0, 0, 0, 0, 0],
     );
     expect(resolution).toMatchObject({ total: 3, opposition: 1, shifts: 2, outcome: "success" });
-    expect(after.world.npcs.bandit!.stress).toEqual([false, true]);
+    expect(readNpc(after, "bandit")!.stress).toEqual([false, true]);
     expect(after.mode).toBe("conflict");
     expect(kind).toBe("combat");
     expect(events.map((event) => event.type)).toContain("conflict_started");
@@ -432,14 +433,14 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
   it("given the bandit's boxes all checked, when hit again, then he is taken out: a major event, and the fight ends", () => {
     const state = seedUniverse();
     state.mode = "conflict";
-    state.world.npcs.bandit!.stress = [true, true];
+    readNpc(state, "bandit")!.stress = [true, true];
     const { after, events } = decided(
       state,
       attack({ type: "npc", id: "bandit" }),
       MARA,
       [0, 0, 0, 0, 0, 0, 0, 0],
     );
-    expect(after.world.npcs.bandit!.takenOut).toBe(true);
+    expect(readNpc(after, "bandit")!.takenOut).toBe(true);
     const out = events.find((event) => event.type === "taken_out")!;
     expect(out).toMatchObject({ major: true, description: "Mara takes Marsh Bandit out" });
     expect(after.world.majorEvents).toEqual([
@@ -491,7 +492,7 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
       MARA,
       [-1, -1, 0, 0, 0, 0, 0, 0],
     );
-    expect(after.world.npcs.bandit!.stress).toEqual([false, false]);
+    expect(readNpc(after, "bandit")!.stress).toEqual([false, false]);
     expect(after.scene.aspects[`aspect-${POSITION}-1`]).toMatchObject({
       name: "Opening on Marsh Bandit",
       boost: true,
@@ -505,7 +506,7 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
       MARA,
       [-1, -1, -1, -1, 0, 0, 0, 0],
     );
-    expect(after.world.npcs.brannoc!.attitudes.mara).toBe("hostile");
+    expect(readNpc(after, "brannoc")!.attitudes.mara).toBe("hostile");
     expect(readFact(after, "relationship-brannoc-mara")).toMatchObject({
       type: "relationship",
       confidence: 1,
@@ -519,7 +520,7 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
     rejected(seedUniverse(), attack({ type: "scene" }), MARA, "invalid_action");
     rejected(seedUniverse(), attack({ type: "character", id: "mara" }), MARA, "invalid_action");
     const state: UniverseState = seedUniverse();
-    state.world.npcs.bandit!.takenOut = true;
+    readNpc(state, "bandit")!.takenOut = true;
     rejected(state, attack({ type: "npc", id: "bandit" }), MARA, "taken_out");
     rejected(seedUniverse(), attack({ type: "npc", id: "kraken" }), MARA, "unknown_target");
     rejected(seedUniverse(), attack({ type: "character", id: "ghost" }), MARA, "unknown_target");
@@ -537,7 +538,7 @@ describe("winning people over", () => {
       opposition: 1,
     });
     const { after, events } = decided(seedUniverse(), cmd, MARA, [1, 0, 0, 0]);
-    expect(after.world.npcs.brannoc!.attitudes.mara).toBe("friendly");
+    expect(readNpc(after, "brannoc")!.attitudes.mara).toBe("friendly");
     expect(events.find((event) => event.type === "attitude_changed")!.description).toBe(
       "Old Brannoc is now friendly towards Mara (was neutral)",
     );

@@ -1,5 +1,4 @@
 import type { ActionCommand } from "../command.ts";
-import { pointer } from "../delta.ts";
 import { planInvokes } from "../fate/invoke.ts";
 import { resolveRoll, type Opposition } from "../fate/roll.ts";
 import { bestSkill, opposingSkills, skillRating } from "../fate/skills.ts";
@@ -11,6 +10,7 @@ import { describeRoll } from "./describe.ts";
 import { Draft } from "./draft.ts";
 import { actingCharacter } from "./lookup.ts";
 import { resolveTarget, targetName, type ResolvedTarget } from "./target.ts";
+import { npcPath } from "../world-records.ts";
 
 /** Passive opposition when none is given and nobody opposes: Fair (+2), Fate Core's "Setting Difficulties". */
 export const DEFAULT_DIFFICULTY = 2;
@@ -84,11 +84,7 @@ export function decideAction(
   });
   applyEffects(draft, character, command, target, resolution);
   if (target.type === "npc") {
-    draft.change(
-      pointer("world", "npcs", target.npc.id, "lastSeenPosition"),
-      ctx.position,
-      target.npc.lastSeenPosition,
-    );
+    draft.change(npcPath(target.npc.id, "lastSeenPosition"), ctx.position, target.npc.lastSeenPosition);
   }
   const combat = command.action === "attack" || command.action === "defend" || state.mode === "conflict";
   return draft.decision(combat ? "combat" : "action", resolution);

@@ -1,7 +1,7 @@
-import { pointer } from "../delta.ts";
 import type { Character, Npc, Relationship } from "../state.ts";
 import type { Draft } from "./draft.ts";
 import { own } from "./lookup.ts";
+import { npcPath } from "../world-records.ts";
 
 const STEPS: readonly Relationship[] = ["hostile", "wary", "neutral", "friendly", "ally"];
 
@@ -21,11 +21,7 @@ export function friendlier(attitude: Relationship): Relationship {
 export function changeAttitude(draft: Draft, npc: Npc, character: Character, attitude: Relationship): void {
   const previous = attitudeOf(npc, character.id);
   if (previous === attitude) return;
-  draft.set(
-    pointer("world", "npcs", npc.id, "attitudes", character.id),
-    attitude,
-    own(npc.attitudes, character.id),
-  );
+  draft.set(npcPath(npc.id, "attitudes", character.id), attitude, own(npc.attitudes, character.id));
   draft.fact(
     "relationship",
     { npcId: npc.id, characterId: character.id, attitude, previous },

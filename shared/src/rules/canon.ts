@@ -2,6 +2,7 @@ import { parsePointer, type Delta } from "../delta.ts";
 import type { UniverseState } from "../state.ts";
 import type { Draft } from "./draft.ts";
 import { own } from "./lookup.ts";
+import { bucketedMember, readLocation, readNpc, readQuest } from "../world-records.ts";
 
 /**
  * Canon memory for changes a game master made directly: locations added or discovered, NPC
@@ -10,21 +11,19 @@ import { own } from "./lookup.ts";
 export function recordCanonOf(draft: Draft, after: UniverseState, deltas: readonly Delta[]): void {
   const seen = new Set<string>();
   for (const delta of deltas) {
-    const [root, collection, id, field, sub] = parsePointer(delta.path);
-    if (
-      root === "world" &&
-      collection === "locations" &&
-      id !== undefined &&
-      (field === undefined || field === "discoveredAt")
-    ) {
+    const named = bucketedMember(parsePointer(delta.path));
+    if (named?.id === undefined) continue;
+    const { record, id } = named;
+    const [field, sub] = named.inside;
+    if (record === "locations" && (field === undefined || field === "discoveredAt")) {
       once(seen, `location:${id}`, () => location(draft, after, id));
-    } else if (root === "world" && collection === "npcs" && id !== undefined) {
+    } else if (record === "npcs") {
       if (field === "attitudes" && sub !== undefined)
         once(seen, `attitude:${id}:${sub}`, () => attitude(draft, after, id, sub));
       else if (field === "relationship")
         once(seen, `relationship:${id}`, () => relationship(draft, after, id));
-    } else if (root === "quests" && collection !== undefined && (id === undefined || id === "state")) {
-      once(seen, `quest:${collection}`, () => quest(draft, after, collection, delta));
+    } else if (record === "quests" && (field === undefined || field === "state")) {
+      once(seen, `quest:${id}`, () => quest(draft, after, id, named.inside.length === 0 ? delta : null));
     }
   }
 }
@@ -36,7 +35,7 @@ function once(seen: Set<string>, key: string, record: () => void): void {
 }
 
 function location(draft: Draft, after: UniverseState, id: string): void {
-  const place = own(after.world.locations, id);
+  const place = readLocation(after, id);
   if (!place) return;
   const discovered = place.discoveredAt !== null;
   draft.fact(
@@ -50,7 +49,7 @@ function location(draft: Draft, after: UniverseState, id: string): void {
 }
 
 function attitude(draft: Draft, after: UniverseState, npcId: string, characterId: string): void {
-  const npc = own(after.world.npcs, npcId);
+  const npc = readNpc(after, npcId);
   const value = npc && own(npc.attitudes, characterId);
   if (!npc || !value) return;
   draft.fact("relationship", { npcId, characterId, attitude: value }, `relationship-${npcId}-${characterId}`);
@@ -61,7 +60,7 @@ function attitude(draft: Draft, after: UniverseState, npcId: string, characterId
 }
 
 function relationship(draft: Draft, after: UniverseState, npcId: string): void {
-  const npc = own(after.world.npcs, npcId);
+  const npc = readNpc(after, npcId);
   if (!npc) return;
   draft.fact("relationship", { npcId, relationship: npc.relationship }, `relationship-${npcId}`);
   draft.event("attitude_changed", `${npc.name} is now ${npc.relationship}`, {
@@ -69,11 +68,12 @@ function relationship(draft: Draft, after: UniverseState, npcId: string): void {
   });
 }
 
-function quest(draft: Draft, after: UniverseState, questId: string, delta: Delta): void {
-  const quest = own(after.quests, questId);
+/** `added` is the delta that set the whole quest, if one did. */
+function quest(draft: Draft, after: UniverseState, questId: string, added: Delta | null): void {
+  const quest = readQuest(after, questId);
   if (!quest) return;
   draft.fact("quest", { questId, title: quest.title, state: quest.state }, `quest-${questId}`);
-  const isNew = delta.op === "set" && delta.prev === undefined && parsePointer(delta.path).length === 2;
+  const isNew = added !== null && added.op === "set" && added.prev === undefined;
   if (quest.state === "resolved" || quest.state === "failed") {
     const description = `The quest "${quest.title}" is ${quest.state}`;
     draft.event(quest.state === "resolved" ? "quest_resolved" : "quest_failed", description, {

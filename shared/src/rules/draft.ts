@@ -30,6 +30,23 @@ export interface EventOptions {
 }
 
 /**
+ * Happening facts per bucket, by the bucket's object: a turn copies the one bucket it writes, so
+ * the other 63 keep their count from the turns before, where counting every fact of a long
+ * campaign's canon (thousands) took longer than the rest of the decision.
+ */
+const happeningCounts = new WeakMap<object, number>();
+
+function happeningsIn(bucket: Readonly<Record<string, CanonFact>>): number {
+  let held = happeningCounts.get(bucket);
+  if (held === undefined) {
+    held = 0;
+    for (const id in bucket) if (HAPPENINGS.has(bucket[id]!.type)) held += 1;
+    happeningCounts.set(bucket, held);
+  }
+  return held;
+}
+
+/**
  * A decision being written: rules add events and deltas here, never to the state. Values a rule
  * writes are remembered so a later delta of the same decision records the right `prev`.
  */
@@ -165,8 +182,7 @@ export class Draft {
     let held = 0;
     for (const key of FACT_BUCKET_KEYS) {
       const bucket = this.state.canon.factBuckets[key];
-      if (!bucket) continue;
-      for (const id in bucket) if (HAPPENINGS.has(bucket[id]!.type)) held += 1;
+      if (bucket) held += happeningsIn(bucket);
     }
     return held;
   }

@@ -1,9 +1,10 @@
 import { z } from "zod";
-import { factBucket } from "../canon-facts.ts";
+import { bucketOf, misplacedId } from "../buckets.ts";
 import { applyDeltas, DeltaError, parsePointer, pointer, readPointer, type Delta } from "../delta.ts";
 import { reject, type Rejection } from "../rejection.ts";
 import { stateSchema, type UniverseState } from "../state.ts";
 import { upgradeDelta } from "../upgrade.ts";
+import { bucketedMember, bucketsOf, recordsUnder, type BucketedRecord } from "../world-records.ts";
 
 /** The schema of the member at `tokens`, as deep as the state schema describes it. */
 function schemaAt(tokens: readonly string[]): { schema: z.ZodType; depth: number } {
@@ -39,7 +40,7 @@ function schemaAt(tokens: readonly string[]): { schema: z.ZodType; depth: number
 function validateTouched(state: UniverseState, path: string): string | null {
   const tokens = parsePointer(path);
   if (tokens[0] === "version") return "the state version cannot be changed by a turn";
-  const misplaced = misplacedFact(state, tokens);
+  const misplaced = misplacedMember(state, tokens);
   if (misplaced) return misplaced;
   const parentTokens = tokens.slice(0, -1);
   const parent = schemaAt(parentTokens);
@@ -74,23 +75,30 @@ function validateTouched(state: UniverseState, path: string): string | null {
 }
 
 /**
- * A fact must sit in the bucket its id hashes to, or readers (canon-facts.ts) would never find it:
- * checked for a delta addressing one fact, and for one replacing a bucket or more.
+ * A member of a bucketed record (a canon fact, an NPC, a location, a quest) must sit in the bucket
+ * its id hashes to, or readers (world-records.ts) would never find it: checked for a delta
+ * addressing one member, and for one replacing a bucket or more.
  */
-function misplacedFact(state: UniverseState, tokens: readonly string[]): string | null {
-  if (tokens[0] !== "canon" || (tokens.length > 1 && tokens[1] !== "factBuckets")) return null;
-  if (tokens.length >= 4) {
-    const [, , bucket, id] = tokens;
-    return bucket === factBucket(id!) ? null : `canon fact ${id} belongs in bucket ${factBucket(id!)}`;
-  }
-  const buckets = state.canon?.factBuckets;
-  if (typeof buckets !== "object" || buckets === null) return null;
-  for (const [bucket, facts] of Object.entries(buckets)) {
-    if (typeof facts !== "object" || facts === null) continue;
-    for (const id of Object.keys(facts))
-      if (factBucket(id) !== bucket) return `canon fact ${id} belongs in bucket ${factBucket(id)}`;
+function misplacedMember(state: UniverseState, tokens: readonly string[]): string | null {
+  const named = bucketedMember(tokens);
+  if (named?.id !== undefined)
+    return named.bucket === bucketOf(named.id) ? null : misplaced(named.record, named.id);
+  for (const record of named ? [named.record] : recordsUnder(tokens)) {
+    const id = misplacedId(bucketsOf(state, record));
+    if (id !== null) return misplaced(record, id);
   }
   return null;
+}
+
+const NAMES: Record<BucketedRecord, string> = {
+  canonFacts: "canon fact",
+  npcs: "NPC",
+  locations: "location",
+  quests: "quest",
+};
+
+function misplaced(record: BucketedRecord, id: string): string {
+  return `${NAMES[record]} ${id} belongs in bucket ${bucketOf(id)}`;
 }
 
 /** A delta as the log records it: `prev` read from the state it applies to, whatever the sender wrote. */
@@ -115,8 +123,10 @@ function withPrev(state: UniverseState, delta: Delta): Delta {
  * Takes deltas written by a game master (world events, retcons): records each with its true
  * `prev` so it can be undone, applies them in order, and checks the result against the schema.
  * A delta that does not apply or breaks the document is an `invalid_action`, never an exception.
- * A fact may be addressed as `/canon/facts/<id>` (its address before facts were bucketed, and
- * the one a game master can write without knowing the bucketing): it is recorded in its bucket.
+ * A fact may be addressed as `/canon/facts/<id>`, an NPC as `/world/npcs/<id>`, a location as
+ * `/world/locations/<id>` and a quest as `/quests/<id>` (their addresses before they were
+ * bucketed, and the ones a game master can write without knowing the bucketing): each is recorded
+ * in its bucket.
  */
 export function recordGmDeltas(
   state: UniverseState,

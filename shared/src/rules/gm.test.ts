@@ -1,3 +1,4 @@
+import { readNpc, readQuest, locationPath, questPath } from "../world-records.ts";
 import { describe, expect, it } from "vitest";
 import { checksum } from "../canonical.ts";
 import { invertDeltas, readPointer } from "../delta.ts";
@@ -98,7 +99,7 @@ describe("world events", () => {
     );
     expect(deltas[0]).toEqual({
       op: "set",
-      path: "/world/locations/lighthouse/discoveredAt",
+      path: locationPath("lighthouse", "discoveredAt"),
       value: 5,
       prev: null,
     });
@@ -175,7 +176,7 @@ describe("world events", () => {
   });
 
   it("accepts free-form canon values and a valid new NPC", () => {
-    const npc = { ...seedUniverse().world.npcs.ash!, id: "gull", name: "The Gull King" };
+    const npc = { ...readNpc(seedUniverse(), "ash")!, id: "gull", name: "The Gull King" };
     const { after } = decided(
       seedUniverse(),
       worldEvent(
@@ -200,7 +201,7 @@ describe("world events", () => {
       GM,
     );
     expect(readPointer(after, factPath("legend", "value", "any", "0"))).toBe("else");
-    expect(after.world.npcs.gull!.name).toBe("The Gull King");
+    expect(readNpc(after, "gull")!.name).toBe("The Gull King");
   });
 
   it("records a fact addressed by its unbucketed path in its bucket, and refuses one put in another bucket", () => {
@@ -274,13 +275,18 @@ describe("system commands", () => {
     };
     const { after, kind, deltas } = decided(seedUniverse(), retcon, GM);
     expect(kind).toBe("retcon");
-    expect(after.quests.debt!.state).toBe("failed");
+    expect(readQuest(after, "debt")!.state).toBe("failed");
     expect(after.canon.retconNotes).toEqual([{ position: POSITION, note: "Brannoc never owed anyone." }]);
     expect(readFact(after, `retcon-${POSITION}-1`)).toMatchObject({
       type: "retcon",
       value: { note: "Brannoc never owed anyone." },
     });
-    expect(deltas[0]).toEqual({ op: "set", path: "/quests/debt/state", value: "failed", prev: "active" });
+    expect(deltas[0]).toEqual({
+      op: "set",
+      path: questPath("debt", "state"),
+      value: "failed",
+      prev: "active",
+    });
     rejected(seedUniverse(), retcon, MARA, "not_allowed");
     rejected(
       seedUniverse(),

@@ -3,6 +3,7 @@ import { absorbHit } from "../fate/stress.ts";
 import type { StressTrack } from "../fate/skills.ts";
 import type { Character, ConsequenceSeverity, Npc } from "../state.ts";
 import type { Draft } from "./draft.ts";
+import { npcPath } from "../world-records.ts";
 
 export type Combatant = { type: "character"; character: Character } | { type: "npc"; npc: Npc };
 
@@ -27,7 +28,7 @@ export function applyHarm(draft: Draft, target: Combatant, shifts: number, track
   const name = combatantName(target);
   if (target.type === "npc") {
     const { box, takenOut } = absorbHit(target.npc.stress, [], shifts);
-    const base = pointer("world", "npcs", target.npc.id);
+    const base = npcPath(target.npc.id);
     if (box !== null) draft.set(`${base}/stress/${box}`, true, false);
     if (takenOut) draft.set(`${base}/takenOut`, true, false);
     draft.event("stress", describeHarm(name, shifts, box, [], takenOut), {

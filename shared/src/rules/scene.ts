@@ -5,19 +5,14 @@ import type { UniverseState } from "../state.ts";
 import type { DecideContext, Decision } from "./context.ts";
 import { Draft } from "./draft.ts";
 import { addSceneAspect } from "./aspects.ts";
-import { own, requireGm, sameText } from "./lookup.ts";
+import { requireGm, sameText } from "./lookup.ts";
+import { listLocations, listNpcs, locationPath, npcPath, readLocation } from "../world-records.ts";
 
 type SceneCommand = Extract<Command, { kind: "scene" }>;
 
 /** The world location a scene names, by id or by name. */
 function findLocation(state: UniverseState, ref: string) {
-  const byId = own(state.world.locations, ref);
-  if (byId) return byId;
-  for (const id in state.world.locations) {
-    const location = state.world.locations[id]!;
-    if (sameText(location.name, ref)) return location;
-  }
-  return undefined;
+  return readLocation(state, ref) ?? listLocations(state).find((location) => sameText(location.name, ref));
 }
 
 /**
@@ -39,9 +34,9 @@ function recover(draft: Draft, state: UniverseState): void {
     if (character.takenOut) draft.set(`${base}/takenOut`, false, true);
     if (character.conceded) draft.set(`${base}/conceded`, false, true);
   }
-  for (const id in state.world.npcs) {
-    state.world.npcs[id]!.stress.forEach((checked, box) => {
-      if (checked) draft.set(`${pointer("world", "npcs", id)}/stress/${box}`, false, true);
+  for (const npc of listNpcs(state)) {
+    npc.stress.forEach((checked, box) => {
+      if (checked) draft.set(npcPath(npc.id, "stress", String(box)), false, true);
     });
   }
 }
@@ -76,7 +71,7 @@ export function decideScene(
     data: { sceneId: scene.id, location: scene.location },
   });
   if (location && location.discoveredAt === null) {
-    draft.set(pointer("world", "locations", location.id, "discoveredAt"), ctx.position, null);
+    draft.set(locationPath(location.id, "discoveredAt"), ctx.position, null);
     draft.fact(
       "location",
       { locationId: location.id, name: location.name, region: location.region, discovered: true },

@@ -1,3 +1,4 @@
+import { readLocation, readNpc } from "../world-records.ts";
 import { describe, expect, it } from "vitest";
 import { factsById, readFact } from "../canon-facts.ts";
 import { seedUniverse } from "../testing/universe.ts";
@@ -138,8 +139,8 @@ describe("scenes", () => {
     state.characters.mara!.consequences.mild = { aspect: "Winded", freeInvokes: 0, sourcePosition: 2 };
     state.characters.mara!.consequences.moderate = { aspect: "Deep Gash", freeInvokes: 0, sourcePosition: 3 };
     state.characters.kell!.takenOut = true;
-    state.world.npcs.bandit!.stress = [true, true];
-    state.world.npcs.bandit!.takenOut = true;
+    readNpc(state, "bandit")!.stress = [true, true];
+    readNpc(state, "bandit")!.takenOut = true;
     const { after, events } = decided(state, scene(), GM);
     expect(after.mode).toBe("scene");
     expect(events[0]!.type).toBe("conflict_ended");
@@ -149,14 +150,14 @@ describe("scenes", () => {
       moderate: { aspect: "Deep Gash" },
     });
     expect(after.characters.kell!.takenOut).toBe(false);
-    expect(after.world.npcs.bandit).toMatchObject({ stress: [false, false], takenOut: true });
+    expect(readNpc(after, "bandit")).toMatchObject({ stress: [false, false], takenOut: true });
   });
 
   it("a scene at an undiscovered location discovers it, by id or by name, and canon records it", () => {
     for (const ref of ["lighthouse", "the old lighthouse"]) {
       const { after } = decided(seedUniverse(), scene(ref), GM);
       expect(after.scene.location).toBe("lighthouse");
-      expect(after.world.locations.lighthouse!.discoveredAt).toBe(POSITION);
+      expect(readLocation(after, "lighthouse")!.discoveredAt).toBe(POSITION);
       expect(readFact(after, "location-lighthouse")).toMatchObject({
         type: "location",
         value: { locationId: "lighthouse", discovered: true },

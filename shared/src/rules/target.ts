@@ -3,6 +3,7 @@ import { reject, type Rejection } from "../rejection.ts";
 import type { Aspect, Character, UniverseState } from "../state.ts";
 import type { Combatant } from "./harm.ts";
 import { isOut, own } from "./lookup.ts";
+import { readNpc } from "../world-records.ts";
 
 /** What an action is aimed at, resolved against the state. */
 export type ResolvedTarget =
@@ -27,7 +28,7 @@ export function resolveTarget(
     if (!character) return reject("unknown_target", `no character "${target.id}" in this universe`);
     resolved = { type: "character", character };
   } else {
-    const npc = own(state.world.npcs, target.id);
+    const npc = readNpc(state, target.id);
     if (!npc) return reject("unknown_target", `no NPC "${target.id}" in this universe`);
     resolved = { type: "npc", npc };
   }

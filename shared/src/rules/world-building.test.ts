@@ -1,3 +1,4 @@
+import { readLocation, readNpc, readQuest } from "../world-records.ts";
 import { describe, expect, it } from "vitest";
 import { readFact } from "../canon-facts.ts";
 import { invertDeltas } from "../delta.ts";
@@ -15,7 +16,7 @@ describe("typed world-building (game master)", () => {
     const add = command({ kind: "npc", op: "add", name: "Harbourmaster Quell", gmNotes: "Takes bribes" });
     const { after, events, deltas, kind } = decided(seedUniverse(), add, GM);
     expect(kind).toBe("world_event");
-    expect(after.world.npcs[`npc-${POSITION}`]).toEqual({
+    expect(readNpc(after, `npc-${POSITION}`)).toEqual({
       id: `npc-${POSITION}`,
       name: "Harbourmaster Quell",
       relationship: "neutral",
@@ -42,7 +43,7 @@ describe("typed world-building (game master)", () => {
       notes: "Owes Mara",
     });
     const { after, deltas, events } = decided(state, update, GM);
-    expect(after.world.npcs.veyra).toMatchObject({
+    expect(readNpc(after, "veyra")).toMatchObject({
       relationship: "friendly",
       notes: "Owes Mara",
       name: "Captain Veyra",
@@ -50,7 +51,7 @@ describe("typed world-building (game master)", () => {
     expect(events.map((e) => e.type)).toContain("attitude_changed");
     expect(deltas.every((d) => !d.path.includes("/name"))).toBe(true);
     const removed = decided(state, command({ kind: "npc", op: "remove", id: "bandit" }), GM);
-    expect(removed.after.world.npcs.bandit).toBeUndefined();
+    expect(readNpc(removed.after, "bandit")).toBeUndefined();
     expect(canonicalJson(evolve(removed.after, invertDeltas(removed.deltas)))).toBe(canonicalJson(state));
   });
 
@@ -83,7 +84,7 @@ describe("typed world-building (game master)", () => {
       command({ kind: "location", op: "add", id: "mill", name: "The Tide Mill", region: "Marsh" }),
       GM,
     );
-    expect(added.after.world.locations.mill).toEqual({
+    expect(readLocation(added.after, "mill")).toEqual({
       id: "mill",
       name: "The Tide Mill",
       region: "Marsh",
@@ -92,7 +93,7 @@ describe("typed world-building (game master)", () => {
     });
     expect(readFact(added.after, "location-mill")).toMatchObject({ type: "location" });
     const gone = decided(state, command({ kind: "location", op: "remove", id: "lighthouse" }), GM);
-    expect(gone.after.world.locations.lighthouse).toBeUndefined();
+    expect(readLocation(gone.after, "lighthouse")).toBeUndefined();
     const risen = decided(
       state,
       command({ kind: "faction", op: "update", id: "smugglers", standing: 2 }),
@@ -116,7 +117,7 @@ describe("typed world-building (game master)", () => {
       GM,
     );
     const id = `quest-${POSITION}`;
-    expect(started.after.quests[id]).toMatchObject({
+    expect(readQuest(started.after, id)).toMatchObject({
       title: "Find the Bell",
       state: "active",
       lastUpdatePosition: POSITION,
@@ -130,13 +131,13 @@ describe("typed world-building (game master)", () => {
       command({ kind: "quest", op: "advance", id, details: "The bell rings at low tide" }),
       GM,
     );
-    expect(advanced.after.quests[id]!.details).toBe("The bell rings at low tide");
+    expect(readQuest(advanced.after, id)!.details).toBe("The bell rings at low tide");
     const resolved = decided(advanced.after, command({ kind: "quest", op: "resolve", id }), GM);
-    expect(resolved.after.quests[id]!.state).toBe("resolved");
+    expect(readQuest(resolved.after, id)!.state).toBe("resolved");
     expect(resolved.events.some((e) => e.type === "quest_resolved" && e.major)).toBe(true);
     rejected(resolved.after, command({ kind: "quest", op: "resolve", id }), GM, "invalid_action");
     const failed = decided(state, command({ kind: "quest", op: "fail", id: "debt" }), GM);
-    expect(failed.after.quests.debt!.state).toBe("failed");
+    expect(readQuest(failed.after, "debt")!.state).toBe("failed");
   });
 
   it("situation aspects go on and off the scene; a new scene can open with its aspects", () => {

@@ -15,6 +15,7 @@ import type { DecideContext, Decision } from "./context.ts";
 import { Draft } from "./draft.ts";
 import { recordGmDeltas } from "./gm-deltas.ts";
 import { findSceneAspect, own, requireGm } from "./lookup.ts";
+import { locationPath, npcPath, questPath, readLocation, readNpc, readQuest } from "../world-records.ts";
 
 /**
  * A game master's typed world-building (command.ts): each command becomes the deltas a game master
@@ -26,24 +27,24 @@ type Built = { deltas: Delta[]; text: string; major: boolean; data: Record<strin
 
 /** A new thing's id: the one given, or `<prefix>-<position>`; refused if it is taken. */
 function newId<T>(
-  record: Readonly<Record<string, T>>,
+  find: (id: string) => T | undefined,
   given: string | undefined,
   prefix: string,
   ctx: DecideContext,
 ): string | Rejection {
   const id = given ?? `${prefix}-${ctx.position}`;
-  if (own(record, id)) return reject("conflict", `there is already a ${prefix} "${id}"`);
+  if (find(id)) return reject("conflict", `there is already a ${prefix} "${id}"`);
   return id;
 }
 
 /** The existing thing an update or removal names. */
 function existing<T>(
-  record: Readonly<Record<string, T>>,
+  find: (id: string) => T | undefined,
   id: string | undefined,
   what: string,
 ): T | Rejection {
   if (id === undefined) return reject("invalid_action", `name the ${what} by its id`);
-  const found = own(record, id);
+  const found = find(id);
   return found ?? reject("unknown_target", `no ${what} "${id}" in this universe`);
 }
 
@@ -66,7 +67,7 @@ function fieldDeltas(
 }
 
 function npc(state: UniverseState, command: NpcCommand, ctx: DecideContext): Built {
-  const npcs = state.world.npcs;
+  const npcs = (id: string) => readNpc(state, id);
   const { name, relationship, notes, gmNotes, skills } = command;
   if (command.op === "add") {
     const id = newId(npcs, command.id, "npc", ctx);
@@ -86,7 +87,7 @@ function npc(state: UniverseState, command: NpcCommand, ctx: DecideContext): Bui
       takenOut: false,
     };
     return {
-      deltas: [{ op: "set", path: pointer("world", "npcs", id), value: created }],
+      deltas: [{ op: "set", path: npcPath(id), value: created }],
       text: `${named} enters the story`,
       major: false,
       data: { npcId: id },
@@ -94,7 +95,7 @@ function npc(state: UniverseState, command: NpcCommand, ctx: DecideContext): Bui
   }
   const found = existing(npcs, command.id, "NPC");
   if (isRejection(found)) return found;
-  const path = pointer("world", "npcs", found.id);
+  const path = npcPath(found.id);
   if (command.op === "remove")
     return {
       deltas: [{ op: "unset", path, prev: found }],
@@ -107,7 +108,7 @@ function npc(state: UniverseState, command: NpcCommand, ctx: DecideContext): Bui
 }
 
 function location(state: UniverseState, command: LocationCommand, ctx: DecideContext): Built {
-  const locations = state.world.locations;
+  const locations = (id: string) => readLocation(state, id);
   const { name, region, notes } = command;
   if (command.op === "add") {
     const id = newId(locations, command.id, "location", ctx);
@@ -116,7 +117,7 @@ function location(state: UniverseState, command: LocationCommand, ctx: DecideCon
     if (isRejection(named)) return named;
     const created = { id, name: named, region: region ?? null, notes: notes ?? "", discoveredAt: null };
     return {
-      deltas: [{ op: "set", path: pointer("world", "locations", id), value: created }],
+      deltas: [{ op: "set", path: locationPath(id), value: created }],
       text: `${named} is on the map`,
       major: false,
       data: { locationId: id },
@@ -124,7 +125,7 @@ function location(state: UniverseState, command: LocationCommand, ctx: DecideCon
   }
   const found = existing(locations, command.id, "location");
   if (isRejection(found)) return found;
-  const path = pointer("world", "locations", found.id);
+  const path = locationPath(found.id);
   if (command.op === "remove")
     return {
       deltas: [{ op: "unset", path, prev: found }],
@@ -137,7 +138,7 @@ function location(state: UniverseState, command: LocationCommand, ctx: DecideCon
 }
 
 function faction(state: UniverseState, command: FactionCommand, ctx: DecideContext): Built {
-  const factions = state.world.factions;
+  const factions = (id: string) => own(state.world.factions, id);
   const { name, standing } = command;
   if (command.op === "add") {
     const id = newId(factions, command.id, "faction", ctx);
@@ -176,7 +177,7 @@ function faction(state: UniverseState, command: FactionCommand, ctx: DecideConte
 }
 
 function quest(state: UniverseState, command: QuestCommand, ctx: DecideContext): Built {
-  const quests = state.quests;
+  const quests = (id: string) => readQuest(state, id);
   if (command.op === "start") {
     const id = newId(quests, command.id, "quest", ctx);
     if (isRejection(id)) return id;
@@ -191,7 +192,7 @@ function quest(state: UniverseState, command: QuestCommand, ctx: DecideContext):
     };
     // canon.ts tells the story of a quest's deltas (started, advanced, resolved, failed)
     return {
-      deltas: [{ op: "set", path: pointer("quests", id), value: created }],
+      deltas: [{ op: "set", path: questPath(id), value: created }],
       text: "",
       major: false,
       data: { questId: id },
@@ -199,7 +200,7 @@ function quest(state: UniverseState, command: QuestCommand, ctx: DecideContext):
   }
   const found = existing(quests, command.id, "quest");
   if (isRejection(found)) return found;
-  const path = pointer("quests", found.id);
+  const path = questPath(found.id);
   const next = command.op === "advance" ? "active" : command.op === "resolve" ? "resolved" : "failed";
   if (command.op !== "advance" && found.state === next)
     return reject("invalid_action", `the quest "${found.title}" is already ${next}`);

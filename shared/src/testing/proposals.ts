@@ -1,3 +1,4 @@
+import { listLocations, listNpcs, listQuests, locationPath, npcPath, questPath } from "../world-records.ts";
 import type { Command, Invoke, Target } from "../command.ts";
 import type { DecidableCommand } from "../decide.ts";
 import type { Random } from "../dice.ts";
@@ -51,7 +52,7 @@ function invokesFor(state: UniverseState, character: Character, random: Random):
 }
 
 function npcTarget(state: UniverseState, random: Random): Target | undefined {
-  const standing = values(state.world.npcs).filter((npc) => !npc.takenOut);
+  const standing = listNpcs(state).filter((npc) => !npc.takenOut);
   return standing.length === 0 ? undefined : { type: "npc", id: pick(random, standing).id };
 }
 
@@ -147,16 +148,14 @@ export function playerCommand(state: UniverseState, random: Random, recent: read
 function worldDeltas(state: UniverseState, random: Random, position: number): Delta[] {
   const r = random.int(1, 5);
   if (r === 1) {
-    const hidden = values(state.world.locations).filter((location) => location.discoveredAt === null);
+    const hidden = listLocations(state).filter((location) => location.discoveredAt === null);
     if (hidden.length > 0)
-      return [
-        { op: "set", path: `/world/locations/${pick(random, hidden).id}/discoveredAt`, value: position },
-      ];
+      return [{ op: "set", path: locationPath(pick(random, hidden).id, "discoveredAt"), value: position }];
     const id = `cove-${position}`;
     return [
       {
         op: "set",
-        path: `/world/locations/${id}`,
+        path: locationPath(id),
         value: {
           id,
           name: `Cove ${position}`,
@@ -168,23 +167,21 @@ function worldDeltas(state: UniverseState, random: Random, position: number): De
     ];
   }
   if (r === 2) {
-    const npc = pick(random, values(state.world.npcs));
+    const npc = pick(random, listNpcs(state));
     const character = pick(random, values(state.characters));
-    return [
-      { op: "set", path: `/world/npcs/${npc.id}/attitudes/${character.id}`, value: pick(random, ATTITUDES) },
-    ];
+    return [{ op: "set", path: npcPath(npc.id, "attitudes", character.id), value: pick(random, ATTITUDES) }];
   }
   if (r === 3) {
-    const active = values(state.quests).filter((quest) => quest.state === "active");
+    const active = listQuests(state).filter((quest) => quest.state === "active");
     if (active.length >= 3 || (active.length > 0 && random.int(1, 2) === 1)) {
       const quest = pick(random, active);
       return [
         {
           op: "set",
-          path: `/quests/${quest.id}/state`,
+          path: questPath(quest.id, "state"),
           value: random.int(1, 4) === 1 ? "failed" : "resolved",
         },
-        { op: "set", path: `/quests/${quest.id}/lastUpdatePosition`, value: position },
+        { op: "set", path: questPath(quest.id, "lastUpdatePosition"), value: position },
       ];
     }
     const id = `quest-${position}`;
@@ -195,7 +192,7 @@ function worldDeltas(state: UniverseState, random: Random, position: number): De
       details: "",
       lastUpdatePosition: position,
     };
-    return [{ op: "set", path: `/quests/${id}`, value }];
+    return [{ op: "set", path: questPath(id), value }];
   }
   if (r === 4 && random.int(1, 3) === 1) {
     const id = `npc-${position}`;
@@ -211,7 +208,7 @@ function worldDeltas(state: UniverseState, random: Random, position: number): De
       skills: { Fight: random.int(0, 3), Athletics: random.int(0, 3), Will: random.int(0, 3) },
       takenOut: false,
     };
-    return [{ op: "set", path: `/world/npcs/${id}`, value }];
+    return [{ op: "set", path: npcPath(id), value }];
   }
   return [];
 }
@@ -229,7 +226,7 @@ export function gmCommand(state: UniverseState, random: Random, position: number
     return { actor: GM, command };
   }
   if (roll <= 82) {
-    const locations = values(state.world.locations);
+    const locations = listLocations(state);
     const location = random.int(1, 3) === 1 ? null : pick(random, locations).id;
     return { actor: GM, command: { kind: "scene", title: pick(random, SCENES), location, summary: "" } };
   }

@@ -1,3 +1,4 @@
+import { bucketRecord } from "../buckets.ts";
 import type { Aspect, Character, Npc, UniverseState } from "../state.ts";
 import { emptyState } from "../state.ts";
 
@@ -88,12 +89,12 @@ export function seedUniverse(options: { characters?: number; name?: string } = {
   SAMPLE_CHARACTERS.slice(0, count).forEach(([id, name], index) => {
     state.characters[id] = sampleCharacter(id, `player-${index + 1}`, name);
   });
-  state.world.npcs = {
+  state.world.npcBuckets = bucketRecord({
     brannoc: npc("brannoc", "Old Brannoc", "neutral", { Fight: 2, Athletics: 1, Will: 2, Notice: 3 }, 2),
     veyra: npc("veyra", "Captain Veyra", "wary", { Fight: 4, Athletics: 3, Will: 3, Notice: 2 }, 3),
     bandit: npc("bandit", "Marsh Bandit", "hostile", { Fight: 1, Athletics: 1, Stealth: 2 }, 2),
     ash: npc("ash", "Sister Ash", "friendly", { Empathy: 3, Will: 4, Lore: 4 }, 2),
-  };
+  });
   const place = (id: string, name: string, region: string, discoveredAt: number | null) => ({
     id,
     name,
@@ -101,18 +102,18 @@ export function seedUniverse(options: { characters?: number; name?: string } = {
     notes: "",
     discoveredAt,
   });
-  state.world.locations = {
+  state.world.locationBuckets = bucketRecord({
     harbour: place("harbour", "Greywater Harbour", "coast", 0),
     market: place("market", "Tide Market", "coast", 0),
     lighthouse: place("lighthouse", "The Old Lighthouse", "headland", null),
     marsh: place("marsh", "Salt Marsh", "marsh", null),
     chapel: place("chapel", "Drowned Chapel", "marsh", null),
-  };
+  });
   state.world.factions = {
     wardens: { id: "wardens", name: "Harbour Wardens", standing: 0 },
     smugglers: { id: "smugglers", name: "Gull Smugglers", standing: -1 },
   };
-  state.quests = {
+  state.questBuckets = bucketRecord({
     lighthouse: {
       id: "lighthouse",
       title: "Relight the Old Lighthouse",
@@ -121,7 +122,7 @@ export function seedUniverse(options: { characters?: number; name?: string } = {
       lastUpdatePosition: 0,
     },
     debt: { id: "debt", title: "Pay Brannoc's Debt", state: "active", details: "", lastUpdatePosition: 0 },
-  };
+  });
   state.scene = {
     id: "scene-0",
     title: "Fog on the Harbour",

@@ -1,4 +1,13 @@
-import { applyDeltas, emptyState, factBucket, factPath, readPointer } from "@loom/shared";
+import {
+  applyDeltas,
+  bucketOf,
+  emptyState,
+  factBucket,
+  factPath,
+  npcPath,
+  questPath,
+  readPointer,
+} from "@loom/shared";
 import type {
   CanonFact,
   Character,
@@ -82,7 +91,7 @@ export function genesisState(universeId: string, seed: number): UniverseState {
   const pcIds = Object.keys(state.characters);
   for (let i = 0; i < NPCS; i++) {
     const id = `npc${i}`;
-    state.world.npcs[id] = {
+    state.world.npcBuckets[bucketOf(id)]![id] = {
       id,
       name: NAMES[(i + 6) % NAMES.length]!,
       relationship: "neutral",
@@ -96,7 +105,7 @@ export function genesisState(universeId: string, seed: number): UniverseState {
     };
   }
   PLACES.forEach((name, i) => {
-    state.world.locations[`loc${i}`] = {
+    state.world.locationBuckets[bucketOf(`loc${i}`)]![`loc${i}`] = {
       id: `loc${i}`,
       name,
       region: null,
@@ -105,7 +114,7 @@ export function genesisState(universeId: string, seed: number): UniverseState {
     };
   });
   for (let i = 0; i < QUESTS; i++) {
-    state.quests[`quest${i}`] = {
+    state.questBuckets[bucketOf(`quest${i}`)]![`quest${i}`] = {
       id: `quest${i}`,
       title: `The matter of ${pick(random, OBJECTS)}`,
       state: "active",
@@ -171,17 +180,17 @@ function deltasFor(
     deltas.push(
       change(
         state,
-        `/world/npcs/${npc}/attitudes/${pcId}`,
+        npcPath(npc, "attitudes", pcId),
         pick(random, ["hostile", "wary", "neutral", "friendly", "ally"] as const),
       ),
     );
-  deltas.push(change(state, `/world/npcs/${npc}/lastSeenPosition`, position));
+  deltas.push(change(state, npcPath(npc, "lastSeenPosition"), position));
   const slot = int(random, 0, FACT_SLOTS - 1);
   if (random() < 0.08) deltas.push(change(state, factPath(`fact${slot}`), fact(random, slot, position)));
   if (random() < 0.1) {
     const quest = `quest${int(random, 0, QUESTS - 1)}`;
-    deltas.push(change(state, `/quests/${quest}/details`, description));
-    deltas.push(change(state, `/quests/${quest}/lastUpdatePosition`, position));
+    deltas.push(change(state, questPath(quest, "details"), description));
+    deltas.push(change(state, questPath(quest, "lastUpdatePosition"), position));
   }
   if (random() < 0.05) {
     const events = state.world.majorEvents;

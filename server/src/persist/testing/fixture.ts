@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Snapshot, Turn, UniverseState } from "@loom/shared";
+import { downcastToV1, downcastToV2, type Snapshot, type Turn, type UniverseState } from "@loom/shared";
 import type { TurnStore } from "../turn-store.ts";
 
 /** A stored snapshot as the fixture keeps it: the document in the version it was written in. */
@@ -16,11 +16,11 @@ export interface FixtureTimeline {
   name: string;
   turns: Turn[];
   snapshots: FixtureSnapshot[];
-  /** The checksum version 1 computed of the state after each of the timeline's own turns. */
+  /** The checksum the older version computed of the state after each of the timeline's own turns. */
   checksums: Record<string, string>;
 }
 
-/** A campaign recorded by an older release (scripts/make-v1-fixture.ts): a universe and a branch of it. */
+/** A campaign recorded by an older release (scripts/make-state-fixture.ts): a universe and a branch of it. */
 export interface CampaignFixture {
   format: "loom-campaign-fixture";
   stateVersion: number;
@@ -29,11 +29,20 @@ export interface CampaignFixture {
   branch: FixtureTimeline & { parentId: string; position: number };
 }
 
-const V1_PATH = fileURLToPath(new URL("../../../../test/fixtures/campaign-v1.json", import.meta.url));
-
-export function readV1Fixture(): CampaignFixture {
-  return JSON.parse(readFileSync(V1_PATH, "utf8")) as CampaignFixture;
+/** The campaign state version `version` recorded (test/fixtures/campaign-v<version>.json). */
+export function readFixture(version: number): CampaignFixture {
+  const path = fileURLToPath(new URL(`../../../../test/fixtures/campaign-v${version}.json`, import.meta.url));
+  return JSON.parse(readFileSync(path, "utf8")) as CampaignFixture;
 }
+
+/**
+ * Every older state version with its recorded campaign, and how a current state is taken back to
+ * it: rebuilt states are held to the checksums that version recorded.
+ */
+export const OLDER_VERSIONS = [
+  { version: 1, read: () => readFixture(1), downcast: downcastToV1 },
+  { version: 2, read: () => readFixture(2), downcast: downcastToV2 },
+] as const;
 
 export interface LoadedFixture {
   universeId: string;

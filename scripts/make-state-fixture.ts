@@ -1,14 +1,14 @@
 /**
- * Writes test/fixtures/campaign-v1.json: a campaign recorded by the rules of state version 1, the
- * layout every universe created before version 2 has in its stored turns and snapshots. The file
- * is checked in; it was produced by running this script on commit ccaf8e0 (the last commit with
- * state version 1):
+ * Writes test/fixtures/campaign-v<N>.json: a campaign recorded by the rules of state version N, the
+ * layout every universe created before version N + 1 has in its stored turns and snapshots. The
+ * files are checked in, each produced by running this script on the last commit of its version:
+ * ccaf8e0 for version 1, 7757576 for version 2:
  *
- *   git worktree add /tmp/loom-v1 ccaf8e0 && cp scripts/make-v1-fixture.ts /tmp/loom-v1/scripts/
- *   cd /tmp/loom-v1 && npm ci && npx tsx scripts/make-v1-fixture.ts > campaign-v1.json
+ *   git worktree add /tmp/loom-v2 7757576 && cp scripts/make-state-fixture.ts /tmp/loom-v2/scripts/
+ *   cd /tmp/loom-v2 && npm ci && npx tsx scripts/make-state-fixture.ts 2 > campaign-v2.json
  *
- * Run on a later commit it would record that commit's state version instead, which is no use as
- * a fixture of version 1: the script refuses.
+ * Run on a commit of another version it would record that version instead, which is no use as a
+ * fixture of N: the script refuses.
  *
  * The campaign: 160 seeded turns decided by the real rules (actions, world events, scenes,
  * retcons, undos, sessions), snapshots at genesis and every 40 turns with their checksums, and a
@@ -31,9 +31,20 @@ import type { Random, Turn, UniverseState } from "@loom/shared";
 import { gmCommand, playerCommand, recordTurn, seedUniverse } from "@loom/shared/testing";
 import type { Proposal } from "@loom/shared/testing";
 
+// Typed loosely on purpose: the script has to compile on every commit it records, where these differ.
+const version: number = STATE_VERSION;
+const wanted = Number(process.argv[2] ?? 1);
+
+if (version !== wanted) {
+  process.stderr.write(
+    `this commit records state version ${version}; run the script on the last commit of version ${wanted}\n`,
+  );
+  process.exit(1);
+}
+
 const SEED = 20_261_201;
-const UNIVERSE = "universe-v1-fixture";
-const BRANCH = "universe-v1-fixture-branch";
+const UNIVERSE = `universe-v${version}-fixture`;
+const BRANCH = `universe-v${version}-fixture-branch`;
 const MAIN_TURNS = 160;
 const BRANCH_AT = 100;
 const BRANCH_TURNS = 40;
@@ -48,14 +59,15 @@ interface FixtureSnapshot {
   state: UniverseState;
 }
 
-// Typed loosely on purpose: the script has to compile on later commits too, where both differ.
-const version: number = STATE_VERSION;
-const factsOf = (state: UniverseState) =>
-  (state.canon as unknown as { facts: Record<string, unknown> }).facts;
-
-if (version !== 1) {
-  process.stderr.write(`this commit records state version ${version}; run the script on ccaf8e0\n`);
-  process.exit(1);
+/** The canon facts by id, in one record (version 1) or in buckets (version 2). */
+function factsOf(state: UniverseState): Record<string, unknown> {
+  const canon = state.canon as unknown as {
+    facts?: Record<string, unknown>;
+    factBuckets?: Record<string, Record<string, unknown>>;
+  };
+  return (
+    canon.facts ?? (Object.assign({}, ...Object.values(canon.factBuckets ?? {})) as Record<string, unknown>)
+  );
 }
 
 /** Plays `count` turns after `start` on `state`, as simulateCampaign does, from a given timeline. */
@@ -135,7 +147,7 @@ function snapshotOf(
 const genesis = seedUniverse({ characters: 3 });
 const chooser = createRandom(turnSeed(SEED, 0) ^ 0x2545f491);
 const GM = { kind: "gm", playerId: "gm-1" } as const;
-// A retcon that supersedes a fact by its v1 path, and a GM undo of a fact-recording turn on the branch.
+// A retcon that supersedes a fact by its version 1 path, and a GM undo of a fact-recording turn on the branch.
 const supersede = (state: UniverseState): Proposal => {
   const id = Object.keys(factsOf(state)).sort()[0]!;
   return {
@@ -179,7 +191,7 @@ const branchSnapshots = [snapshotOf(120, branch.states.get(120)!, "interval_turn
 
 const count = (turns: Turn[], kind: string) => turns.filter((turn) => turn.kind === kind).length;
 const factTurns = (turns: Turn[]) =>
-  turns.filter((turn) => turn.deltas.some((delta) => delta.path.startsWith("/canon/facts/"))).length;
+  turns.filter((turn) => turn.deltas.some((delta) => delta.path.startsWith("/canon/fact"))).length;
 process.stderr.write(
   `main: ${main.turns.length} turns, ${factTurns(main.turns)} touching canon facts, ` +
     `${count(main.turns, "undo")} undos, ${count(main.turns, "retcon")} retcons; ` +
@@ -188,7 +200,7 @@ process.stderr.write(
     `facts at the head: ${Object.keys(factsOf(main.states.get(MAIN_TURNS)!)).length}\n`,
 );
 
-/** The checksum of the state after every turn, as version 1 computed it: what jumps must still reach. */
+/** The checksum of the state after every turn, as this version computed it: what jumps must still reach. */
 function checksums(states: Map<number, UniverseState>): Record<number, string> {
   return Object.fromEntries([...states].map(([position, state]) => [position, checksum(state)]));
 }
@@ -199,14 +211,14 @@ const fixture = {
   seed: SEED,
   universe: {
     id: UNIVERSE,
-    name: "The v1 coast",
+    name: `The v${version} coast`,
     turns: main.turns,
     snapshots: mainSnapshots,
     checksums: checksums(main.states),
   },
   branch: {
     id: BRANCH,
-    name: "The v1 coast, otherwise",
+    name: `The v${version} coast, otherwise`,
     parentId: UNIVERSE,
     position: BRANCH_AT,
     turns: branch.turns,

@@ -4,30 +4,40 @@ import {
   checksum,
   createRandom,
   decide,
-  downcastToV1,
   evolve,
   factPath,
   isRejection,
   readFact,
+  readNpc,
   STATE_VERSION,
+  upgradeDelta,
   upgradeDeltas,
 } from "@loom/shared";
 import type { DecidableCommand, Snapshot, Turn, UniverseState } from "@loom/shared";
 import { ChecksumMismatchError } from "./turn-store.ts";
 import type { TurnStore } from "./turn-store.ts";
-import { loadFixture, readV1Fixture } from "./testing/fixture.ts";
+import { loadFixture, OLDER_VERSIONS } from "./testing/fixture.ts";
 import type { LoadedFixture } from "./testing/fixture.ts";
 
 const GM = { kind: "gm", playerId: "gm-1" } as const;
 
 /**
- * The rules a TurnStore keeps for a campaign stored by state version 1 (test/fixtures/
- * campaign-v1.json) once the server runs a later version: it reads, jumps, verifies, branches
- * and grows as if it had been recorded yesterday. Numbered like the main contract.
+ * The rules a TurnStore keeps for a campaign stored by an older state version (test/fixtures/
+ * campaign-v1.json, campaign-v2.json) once the server runs a later version: it reads, jumps,
+ * verifies, branches and grows as if it had been recorded yesterday. Numbered like the main
+ * contract; both campaigns are the same seeded play, so the same turns serve as examples.
  */
-export function describeV1FixtureContract(name: string, factory: () => Promise<TurnStore>): void {
-  describe(`TurnStore with a state version 1 campaign: ${name}`, () => {
-    const fixture = readV1Fixture();
+export function describeOlderVersionContract(name: string, factory: () => Promise<TurnStore>): void {
+  for (const older of OLDER_VERSIONS) describeOlderVersion(name, factory, older);
+}
+
+function describeOlderVersion(
+  name: string,
+  factory: () => Promise<TurnStore>,
+  { version, read, downcast }: (typeof OLDER_VERSIONS)[number],
+): void {
+  describe(`TurnStore with a state version ${version} campaign: ${name}`, () => {
+    const fixture = read();
     let store: TurnStore;
     let loaded: LoadedFixture;
 
@@ -39,16 +49,16 @@ export function describeV1FixtureContract(name: string, factory: () => Promise<T
       await store?.close();
     });
 
-    it("rule v1.1: every version 1 snapshot verifies, the branch's included", async () => {
-      expect(fixture.stateVersion).toBe(1);
-      expect(STATE_VERSION).toBeGreaterThan(1);
+    it(`rule v1.1: every version ${version} snapshot verifies, the branch's included`, async () => {
+      expect(fixture.stateVersion).toBe(version);
+      expect(STATE_VERSION).toBeGreaterThan(version);
       for (const snapshot of fixture.universe.snapshots)
         await store.verifySnapshot(loaded.universeId, snapshot.position);
       for (const snapshot of fixture.branch.snapshots)
         await store.verifySnapshot(loaded.branchId, snapshot.position);
     });
 
-    it("rule v1.2: a jump to any position gives the current version of the state version 1 recorded there", async () => {
+    it(`rule v1.2: a jump to any position gives the current version of the state version ${version} recorded there`, async () => {
       const timelines = [
         { id: loaded.universeId, checksums: fixture.universe.checksums },
         { id: loaded.branchId, checksums: fixture.branch.checksums },
@@ -57,7 +67,7 @@ export function describeV1FixtureContract(name: string, factory: () => Promise<T
         for (const [position, recorded] of Object.entries(checksums)) {
           const at = await store.stateAt(id, Number(position));
           expect(at.state.version).toBe(STATE_VERSION);
-          expect(checksum(downcastToV1(at.state)), `${id}@${position}`).toBe(recorded);
+          expect(checksum(downcast(at.state)), `${id}@${position}`).toBe(recorded);
           expect(at.checksum).toBe(checksum(at.state));
         }
       }
@@ -76,23 +86,18 @@ export function describeV1FixtureContract(name: string, factory: () => Promise<T
       expect(read.map(({ status: _s, ...turn }) => turn)).toEqual(
         stored.map(({ status: _s, ...turn }) => ({ ...turn, deltas: upgradeDeltas(turn.deltas) })),
       );
-      expect(
-        read.filter((turn) => turn.deltas.some((delta) => delta.path.startsWith("/canon/facts/"))),
-      ).toEqual([]);
+      expect(read.filter((turn) => turn.deltas.some((delta) => upgradeDelta(delta) !== delta))).toEqual([]);
+      expect(stored.some((turn) => turn.deltas.some((delta) => upgradeDelta(delta) !== delta))).toBe(true);
       expect(read.filter((turn) => turn.status === "undone").map((turn) => turn.position)).toEqual(
         stored.filter((turn) => turn.status === "undone").map((turn) => turn.position),
       );
     });
 
-    it("rule v1.4: a version 1 snapshot edited under its checksum, or forged with a new one, fails verification", async () => {
+    it(`rule v1.4: a version ${version} snapshot edited under its checksum, or forged with a new one, fails verification`, async () => {
       const honest = (await store.getSnapshotAtOrBefore(loaded.universeId, 80))!;
-      expect(honest.state.version).toBe(1);
-      const facts = (honest.state.canon as { facts: Record<string, { confidence: number }> }).facts;
-      const [id] = Object.keys(facts);
-      const edited = structuredClone(honest.state) as typeof honest.state & {
-        canon: { facts: typeof facts };
-      };
-      edited.canon.facts[id!]!.confidence = 0.25;
+      expect(honest.state.version).toBe(version);
+      const edited = structuredClone(honest.state) as unknown as UniverseState;
+      edited.characters.mara!.fatePoints += 1;
       await rewriteSnapshot(store, { ...honest, state: edited });
       await expect(store.verifySnapshot(loaded.universeId, 80)).rejects.toBeInstanceOf(ChecksumMismatchError);
       await rewriteSnapshot(store, { ...honest, state: edited, checksum: checksum(edited) });
@@ -101,8 +106,8 @@ export function describeV1FixtureContract(name: string, factory: () => Promise<T
       await store.verifySnapshot(loaded.universeId, 80);
     });
 
-    it("rule v1.5: new turns append on top of version 1 history: undo of a version 1 fact, facts, snapshots, branches", async () => {
-      // given the version 1 universe at its head, and its recent timeline as the server reads it
+    it(`rule v1.5: new turns append on top of version ${version} history: undo of a version ${version} fact, facts, snapshots, branches`, async () => {
+      // given the older universe at its head, and its recent timeline as the server reads it
       const id = loaded.universeId;
       let state = (await store.latestState(id)).state;
       const timeline = await store.turnsBetween(id, 120, 160);
@@ -111,8 +116,9 @@ export function describeV1FixtureContract(name: string, factory: () => Promise<T
         readFact(before, "relationship-veyra-mara"),
       );
 
-      // when a game master undoes turn 158 (recorded by version 1: it set a relationship fact),
-      // records a fact by the version 1 address, and a snapshot is taken
+      // when a game master undoes turn 158 (recorded by the older version: it set an NPC's
+      // attitude and its relationship fact), records a fact by the version 1 address, and a
+      // snapshot is taken
       const undo = play(state, { kind: "undo", targetPosition: 158 }, 161, timeline);
       state = evolve(state, undo.deltas);
       const legend = {
@@ -150,10 +156,12 @@ export function describeV1FixtureContract(name: string, factory: () => Promise<T
         undone: [158],
       });
 
-      // then the undo restored the fact version 1 had before turn 158, the new fact sits in its
-      // bucket, the new snapshot verifies against the version 1 one before it, and every jump agrees
-      expect(undo.deltas.every((delta) => !delta.path.startsWith("/canon/facts/"))).toBe(true);
+      // then the undo restored the fact and the attitude the older version had before turn 158,
+      // the new fact sits in its bucket, the new snapshot verifies against the older one before
+      // it, and every jump agrees
+      expect(undo.deltas.every((delta) => upgradeDelta(delta) === delta)).toBe(true);
       expect(readFact(state, "relationship-veyra-mara")).toEqual(readFact(before, "relationship-veyra-mara"));
+      expect(readNpc(state, "veyra")?.attitudes).toEqual(readNpc(before, "veyra")?.attitudes);
       expect(event.deltas).toContainEqual({ op: "set", path: factPath("legend"), value: legend });
       await store.verifySnapshot(id, 162);
       await store.verifySnapshot(id, 160);
@@ -163,7 +171,7 @@ export function describeV1FixtureContract(name: string, factory: () => Promise<T
       );
       expect((await store.getTurn(id, 158))?.status).toBe("undone");
 
-      // and branches taken now, inside the version 1 history and at the new head, read the same states
+      // and branches taken now, inside the older history and at the new head, read the same states
       const inside = `${id}-at-150`;
       await store.branchUniverse({
         id: inside,
@@ -182,9 +190,9 @@ export function describeV1FixtureContract(name: string, factory: () => Promise<T
         createdBy: "fixture",
       });
       expect((await store.latestState(atHead)).checksum).toBe(checksum(state));
-      // and the branch taken under version 1 still verifies and jumps
+      // and the branch taken under the older version still verifies and jumps
       await store.verifySnapshot(loaded.branchId, 120);
-      expect(checksum(downcastToV1((await store.latestState(loaded.branchId)).state))).toBe(
+      expect(checksum(downcast((await store.latestState(loaded.branchId)).state))).toBe(
         fixture.branch.checksums[140],
       );
     });
