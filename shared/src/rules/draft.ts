@@ -32,7 +32,9 @@ export interface EventOptions {
 /**
  * Happening facts per bucket, by the bucket's object: a turn copies the one bucket it writes, so
  * the other 63 keep their count from the turns before, where counting every fact of a long
- * campaign's canon (thousands) took longer than the rest of the decision.
+ * campaign's canon (thousands) took longer than the rest of the decision. Sound because a state
+ * the rules have read is never changed in place: `applyDeltas` copies what it changes, and
+ * `applyDeltasInPlace` is for documents parsed for one read, which no decision sees first.
  */
 const happeningCounts = new WeakMap<object, number>();
 
