@@ -105,6 +105,11 @@ export class RecordHistory<T> {
     for (const key of [...this.current.keys()]) this.unset(position, key);
   }
 
+  /** How many entries the record held at `position`. */
+  count(position: number): number {
+    return lastAtOrBefore(this.starts, position) - lastAtOrBefore(this.ends, position);
+  }
+
   /** How many entries the record held at `position`, and the briefs of the newest SHOWN. */
   at(position: number): { count: number; shown: T[] } {
     const added = lastAtOrBefore(this.starts, position) + 1;
@@ -155,9 +160,14 @@ export class BucketedHistory<T> {
     let count = 0;
     let shown: T[] = [];
     for (let i = this.keys.length - 1; i >= 0; i--) {
-      const told = this.buckets.get(this.keys[i]!)!.at(position);
+      const bucket = this.buckets.get(this.keys[i]!)!;
+      if (shown.length === SHOWN) {
+        count += bucket.count(position);
+        continue;
+      }
+      const told = bucket.at(position);
       count += told.count;
-      if (shown.length < SHOWN && told.shown.length > 0)
+      if (told.shown.length > 0)
         shown = [...told.shown.slice(Math.max(0, told.shown.length - (SHOWN - shown.length))), ...shown];
     }
     return { count, shown };
