@@ -88,7 +88,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Any other delta is returned as it is (the same object).
  */
 function upgradeDeltaV1(delta: Delta): Delta {
-  if (!delta.path.startsWith("/canon")) return delta;
+  if (!names(delta.path, "/canon") && !names(delta.path, "/canon/facts")) return delta;
   const tokens = parsePointer(delta.path);
   if (tokens[0] !== "canon") return delta;
   if (tokens.length === 1) return withValues(delta, "/canon", upcastCanonV1);
@@ -119,9 +119,16 @@ const RECORDS_V2: ReadonlyArray<{ at: readonly string[]; to: readonly string[] }
  * its value and prev bucketed and keyed so. Any other delta is returned as it is (the same object).
  */
 function upgradeDeltaV2(delta: Delta): Delta {
-  if (delta.path.startsWith("/canon")) return upgradeCanonDeltaV2(delta);
-  if (!delta.path.startsWith("/world") && !delta.path.startsWith("/quests")) return delta;
-  const tokens = parsePointer(delta.path);
+  const path = delta.path;
+  if (path.startsWith("/canon")) return upgradeCanonDeltaV2(delta);
+  if (
+    path !== "/world" &&
+    !names(path, "/world/npcs") &&
+    !names(path, "/world/locations") &&
+    !names(path, "/quests")
+  )
+    return delta;
+  const tokens = parsePointer(path);
   if (tokens.length === 1 && tokens[0] === "world") return withValues(delta, "/world", upcastWorldV2);
   for (const { at, to } of RECORDS_V2) {
     if (tokens.length < at.length || !at.every((token, i) => tokens[i] === token)) continue;
@@ -133,7 +140,10 @@ function upgradeDeltaV2(delta: Delta): Delta {
 }
 
 function upgradeCanonDeltaV2(delta: Delta): Delta {
-  const tokens = parsePointer(delta.path);
+  const path = delta.path;
+  const keyed = /^\/canon\/factBuckets\/[0-9a-f]{2}(?:\/|$)/;
+  if (path !== "/canon" && path !== "/canon/factBuckets" && !keyed.test(path)) return delta;
+  const tokens = parsePointer(path);
   if (tokens[0] !== "canon") return delta;
   if (tokens.length === 1) return withValues(delta, "/canon", upcastCanonV2);
   if (tokens[1] !== "factBuckets") return delta;
@@ -141,6 +151,14 @@ function upgradeCanonDeltaV2(delta: Delta): Delta {
   const [, , bucket, ...inside] = tokens;
   const key = keyV3(bucket!);
   return key === bucket ? delta : { ...delta, path: pointer("canon", "factBuckets", key, ...inside) };
+}
+
+/**
+ * Whether `path` is `member` or inside it. Every delta read passes the translators: a path they
+ * leave alone (nearly all) is recognised by its text, without splitting it.
+ */
+function names(path: string, member: string): boolean {
+  return path.startsWith(member) && (path.length === member.length || path[member.length] === "/");
 }
 
 /** Delta translators, oldest first; each leaves deltas of later versions alone. */
