@@ -1,7 +1,8 @@
 import { bucketedById, bucketOf, bucketRecord } from "./buckets.ts";
-import { bucketFacts, factBucket, factsById } from "./canon-facts.ts";
+import { factBucket, factsById } from "./canon-facts.ts";
 import { parsePointer, pointer, type Delta } from "./delta.ts";
-import type { CanonFact, UniverseState } from "./state.ts";
+import type { UniverseState } from "./state.ts";
+import { BUCKETED_RECORDS } from "./world-records.ts";
 
 /**
  * Reading what older versions stored. The log is never rewritten: a snapshot keeps the document
@@ -33,7 +34,7 @@ export const upcasters: Readonly<Record<number, (doc: Document) => Document>> = 
       ...rest,
       version: 3,
       world: upcastWorldV2(doc.world),
-      questBuckets: bucketV2(quests),
+      questBuckets: bucketed(quests),
       canon: upcastCanonV2(doc.canon),
     };
   },
@@ -56,26 +57,24 @@ function upcastCanonV2(canon: unknown): unknown {
     : canon;
 }
 
-/** A version 2 record in buckets; anything else (a bad value a rejected delta carried) as it is. */
-function bucketV2(record: unknown): unknown {
+/**
+ * A record keyed by id (version 1's facts, version 2's NPCs, locations and quests) in buckets;
+ * anything else (a bad value a rejected delta carried) as it is.
+ */
+function bucketed(record: unknown): unknown {
   return isRecord(record) ? bucketRecord(record) : record;
 }
 
 function upcastWorldV2(world: unknown): unknown {
   if (!isRecord(world) || !("npcs" in world || "locations" in world)) return world;
   const { npcs, locations, ...rest } = world;
-  return { ...rest, locationBuckets: bucketV2(locations), npcBuckets: bucketV2(npcs) };
+  return { ...rest, locationBuckets: bucketed(locations), npcBuckets: bucketed(npcs) };
 }
 
 function upcastCanonV1(canon: unknown): unknown {
   if (!isRecord(canon) || !("facts" in canon)) return canon;
   const { facts, ...rest } = canon;
-  return { ...rest, factBuckets: bucketFactsV1(facts) };
-}
-
-/** A version 1 facts record in buckets; anything else (a bad value a rejected delta carried) as it is. */
-function bucketFactsV1(facts: unknown): unknown {
-  return isRecord(facts) ? bucketFacts(facts as Record<string, CanonFact>) : facts;
+  return { ...rest, factBuckets: bucketed(facts) };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -93,7 +92,7 @@ function upgradeDeltaV1(delta: Delta): Delta {
   if (tokens[0] !== "canon") return delta;
   if (tokens.length === 1) return withValues(delta, "/canon", upcastCanonV1);
   if (tokens[1] !== "facts") return delta;
-  if (tokens.length === 2) return withValues(delta, pointer("canon", "factBuckets"), bucketFactsV1);
+  if (tokens.length === 2) return withValues(delta, pointer("canon", "factBuckets"), bucketed);
   const [, , id, ...inside] = tokens;
   return { ...delta, path: pointer("canon", "factBuckets", factBucket(id!), id!, ...inside) };
 }
@@ -107,9 +106,9 @@ function withValues(delta: Delta, path: string, upcast: (value: unknown) => unkn
 
 /** Version 2's keyed records and where version 3 buckets them. */
 const RECORDS_V2: ReadonlyArray<{ at: readonly string[]; to: readonly string[] }> = [
-  { at: ["world", "npcs"], to: ["world", "npcBuckets"] },
-  { at: ["world", "locations"], to: ["world", "locationBuckets"] },
-  { at: ["quests"], to: ["questBuckets"] },
+  { at: ["world", "npcs"], to: BUCKETED_RECORDS.npcs },
+  { at: ["world", "locations"], to: BUCKETED_RECORDS.locations },
+  { at: ["quests"], to: BUCKETED_RECORDS.quests },
 ];
 
 /**
@@ -132,7 +131,7 @@ function upgradeDeltaV2(delta: Delta): Delta {
   if (tokens.length === 1 && tokens[0] === "world") return withValues(delta, "/world", upcastWorldV2);
   for (const { at, to } of RECORDS_V2) {
     if (tokens.length < at.length || !at.every((token, i) => tokens[i] === token)) continue;
-    if (tokens.length === at.length) return withValues(delta, pointer(...to), bucketV2);
+    if (tokens.length === at.length) return withValues(delta, pointer(...to), bucketed);
     const [id, ...inside] = tokens.slice(at.length);
     return { ...delta, path: pointer(...to, bucketOf(id!), id!, ...inside) };
   }

@@ -1,3 +1,4 @@
+import { BUCKET_KEYS, bucketOf } from "../buckets.ts";
 import { readNpc, readQuest, locationPath, questPath } from "../world-records.ts";
 import { describe, expect, it } from "vitest";
 import { checksum } from "../canonical.ts";
@@ -22,6 +23,11 @@ const SYSTEM = { kind: "system", playerId: null } as const;
 
 const worldEvent = (deltas: unknown[] = [], major = true) =>
   command({ kind: "world_event", text: "A storm breaks", major, deltas } as never);
+
+/** A bucket key other than the one `id` hashes to. */
+const otherBucket = (id: string) => BUCKET_KEYS.find((key) => key !== bucketOf(id))!;
+const gull = { ...readNpc(seedUniverse(), "ash")!, id: "gull", name: "The Gull King" };
+const quest9 = { id: "q9", title: "Nine", state: "active", details: "", lastUpdatePosition: 0 };
 
 describe("world events", () => {
   it("only a game master posts world events", () => {
@@ -163,6 +169,16 @@ describe("world events", () => {
     ["a new top-level member", { op: "set", path: "/cheats", value: true }],
     ["changing the version", { op: "set", path: "/version", value: 2 }],
     ["a malformed NPC", { op: "set", path: "/world/npcs/ghost", value: { id: "ghost" } }],
+    // members of a bucketed record must sit in the bucket their id hashes to, or no reader finds them
+    [
+      "an NPC in a bucket not its own",
+      { op: "set", path: `/world/npcBuckets/${otherBucket("gull")}/gull`, value: gull },
+    ],
+    [
+      "a bucket of quests holding one that belongs elsewhere",
+      { op: "set", path: `/questBuckets/${otherBucket("q9")}`, value: { q9: quest9 } },
+    ],
+
     [
       "an array push out of range",
       {
