@@ -1,14 +1,4 @@
-import {
-  BUCKET_COUNT,
-  BUCKET_KEYS,
-  bucketedById,
-  bucketOf,
-  bucketRecord,
-  countBucketed,
-  emptyBuckets,
-  listBucketed,
-  readBucketed,
-} from "./buckets.ts";
+import { bucketedById, bucketOf, countBucketed, listBucketed, readBucketed } from "./buckets.ts";
 import { pointer } from "./delta.ts";
 import type { CanonFact, UniverseState } from "./state.ts";
 
@@ -17,30 +7,13 @@ import type { CanonFact, UniverseState } from "./state.ts";
  * bucket its id hashes to. A turn that records a fact writes `/canon/factBuckets/<b>/<id>`.
  * Readers and writers go through this module and never spell the layout themselves.
  */
-export const CANON_FACT_BUCKETS = BUCKET_COUNT;
-
-/** The bucket keys, in order: "b00", "b01", … "b3f". */
-export const FACT_BUCKET_KEYS = BUCKET_KEYS;
-
-/** The bucket a fact's id hashes to. */
-export const factBucket = bucketOf;
 
 /** The JSON Pointer of a fact (or of a member inside it). */
 export function factPath(id: string, ...inside: string[]): string {
-  return pointer("canon", "factBuckets", factBucket(id), id, ...inside);
+  return pointer("canon", "factBuckets", bucketOf(id), id, ...inside);
 }
 
 export type FactBuckets = UniverseState["canon"]["factBuckets"];
-
-/** Every bucket, empty. */
-export function emptyFactBuckets(): FactBuckets {
-  return emptyBuckets<CanonFact>();
-}
-
-/** Facts keyed by id, placed in their buckets (a record of facts is how version 1 kept them). */
-export function bucketFacts(facts: Readonly<Record<string, CanonFact>>): FactBuckets {
-  return bucketRecord(facts);
-}
 
 /** The fact with this id, if the state holds it (never a prototype member). */
 export function readFact(state: UniverseState, id: string): CanonFact | undefined {

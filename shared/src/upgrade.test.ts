@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FACT_BUCKET_KEYS, factBucket, factPath, listFacts, readFact } from "./canon-facts.ts";
+import { factPath, listFacts, readFact } from "./canon-facts.ts";
 import { checksum } from "./canonical.ts";
 import { applyDeltas, type Delta } from "./delta.ts";
 import { simulateCampaign } from "./testing/campaign.ts";
@@ -38,11 +38,11 @@ describe("canon fact buckets", () => {
   it("put each fact in the bucket its id hashes to, spread over all of them", () => {
     const ids = Array.from({ length: 2000 }, (_, i) => `relationship-npc-${i}-mara`);
     const sizes = new Map<string, number>();
-    for (const id of ids) sizes.set(factBucket(id), (sizes.get(factBucket(id)) ?? 0) + 1);
-    expect(sizes.size).toBe(FACT_BUCKET_KEYS.length);
+    for (const id of ids) sizes.set(bucketOf(id), (sizes.get(bucketOf(id)) ?? 0) + 1);
+    expect(sizes.size).toBe(BUCKET_KEYS.length);
     // about 31 a bucket: none holds more than twice its share
-    expect(Math.max(...sizes.values())).toBeLessThan((2 * ids.length) / FACT_BUCKET_KEYS.length);
-    expect(factPath("a/b", "value")).toBe(`/canon/factBuckets/${factBucket("a/b")}/a~1b/value`);
+    expect(Math.max(...sizes.values())).toBeLessThan((2 * ids.length) / BUCKET_KEYS.length);
+    expect(factPath("a/b", "value")).toBe(`/canon/factBuckets/${bucketOf("a/b")}/a~1b/value`);
   });
 
   it("make a fact-recording turn copy one bucket: every other bucket is shared with the state before", () => {
@@ -54,10 +54,10 @@ describe("canon fact buckets", () => {
     // when a turn records a fact
     const after = applyDeltas(before, [{ op: "set", path: factPath("new"), value: fact("new") }]);
     // then only the new fact's bucket is a new object
-    const copied = FACT_BUCKET_KEYS.filter(
+    const copied = BUCKET_KEYS.filter(
       (key) => after.canon.factBuckets[key] !== before.canon.factBuckets[key],
     );
-    expect(copied).toEqual([factBucket("new")]);
+    expect(copied).toEqual([bucketOf("new")]);
     expect(readFact(after, "new")).toEqual(fact("new"));
     expect(readFact(after, "__proto__")).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 import { bucketedById, bucketOf, bucketRecord } from "./buckets.ts";
-import { factBucket, factsById } from "./canon-facts.ts";
+import { factPath, factsById } from "./canon-facts.ts";
 import { parsePointer, pointer, type Delta } from "./delta.ts";
 import type { UniverseState } from "./state.ts";
 import { BUCKETED_RECORDS } from "./world-records.ts";
@@ -87,14 +87,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Any other delta is returned as it is (the same object).
  */
 function upgradeDeltaV1(delta: Delta): Delta {
-  if (!names(delta.path, "/canon") && !names(delta.path, "/canon/facts")) return delta;
-  const tokens = parsePointer(delta.path);
-  if (tokens[0] !== "canon") return delta;
-  if (tokens.length === 1) return withValues(delta, "/canon", upcastCanonV1);
-  if (tokens[1] !== "facts") return delta;
-  if (tokens.length === 2) return withValues(delta, pointer("canon", "factBuckets"), bucketed);
-  const [, , id, ...inside] = tokens;
-  return { ...delta, path: pointer("canon", "factBuckets", factBucket(id!), id!, ...inside) };
+  if (delta.path === "/canon") return withValues(delta, delta.path, upcastCanonV1);
+  if (!names(delta.path, "/canon/facts")) return delta;
+  const [, , id, ...inside] = parsePointer(delta.path);
+  if (id === undefined) return withValues(delta, pointer("canon", "factBuckets"), bucketed);
+  return { ...delta, path: factPath(id, ...inside) };
 }
 
 function withValues(delta: Delta, path: string, upcast: (value: unknown) => unknown): Delta {
@@ -138,18 +135,16 @@ function upgradeDeltaV2(delta: Delta): Delta {
   return delta;
 }
 
+/** A path into a fact bucket under version 2's key. */
+const FACT_BUCKET_V2 = /^\/canon\/factBuckets\/[0-9a-f]{2}(?:\/|$)/;
+
 function upgradeCanonDeltaV2(delta: Delta): Delta {
   const path = delta.path;
-  const keyed = /^\/canon\/factBuckets\/[0-9a-f]{2}(?:\/|$)/;
-  if (path !== "/canon" && path !== "/canon/factBuckets" && !keyed.test(path)) return delta;
-  const tokens = parsePointer(path);
-  if (tokens[0] !== "canon") return delta;
-  if (tokens.length === 1) return withValues(delta, "/canon", upcastCanonV2);
-  if (tokens[1] !== "factBuckets") return delta;
-  if (tokens.length === 2) return withValues(delta, delta.path, rekeyBucketsV2);
-  const [, , bucket, ...inside] = tokens;
-  const key = keyV3(bucket!);
-  return key === bucket ? delta : { ...delta, path: pointer("canon", "factBuckets", key, ...inside) };
+  if (path === "/canon") return withValues(delta, path, upcastCanonV2);
+  if (path === "/canon/factBuckets") return withValues(delta, path, rekeyBucketsV2);
+  if (!FACT_BUCKET_V2.test(path)) return delta;
+  const [, , bucket, ...inside] = parsePointer(path);
+  return { ...delta, path: pointer("canon", "factBuckets", keyV3(bucket!), ...inside) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { bucketedById, bucketOf, listBucketed, readBucketed, type Buckets } from "./buckets.ts";
+import { bucketOf, listBucketed, readBucketed, type Buckets } from "./buckets.ts";
 import { pointer } from "./delta.ts";
 import type { Npc, Quest, UniverseState, WorldLocation } from "./state.ts";
 
@@ -21,17 +21,17 @@ const RECORDS = Object.entries(BUCKETED_RECORDS) as [BucketedRecord, readonly st
 
 /** The JSON Pointer of an NPC (or of a member inside it). */
 export function npcPath(id: string, ...inside: string[]): string {
-  return pointer("world", "npcBuckets", bucketOf(id), id, ...inside);
+  return pointer(...BUCKETED_RECORDS.npcs, bucketOf(id), id, ...inside);
 }
 
 /** The JSON Pointer of a location (or of a member inside it). */
 export function locationPath(id: string, ...inside: string[]): string {
-  return pointer("world", "locationBuckets", bucketOf(id), id, ...inside);
+  return pointer(...BUCKETED_RECORDS.locations, bucketOf(id), id, ...inside);
 }
 
 /** The JSON Pointer of a quest (or of a member inside it). */
 export function questPath(id: string, ...inside: string[]): string {
-  return pointer("questBuckets", bucketOf(id), id, ...inside);
+  return pointer(...BUCKETED_RECORDS.quests, bucketOf(id), id, ...inside);
 }
 
 type World = Pick<UniverseState, "world">;
@@ -48,12 +48,6 @@ export const readQuest = (state: Quests, id: string): Quest | undefined =>
 export const listNpcs = (state: World): Npc[] => listBucketed(state.world.npcBuckets);
 export const listLocations = (state: World): WorldLocation[] => listBucketed(state.world.locationBuckets);
 export const listQuests = (state: Quests): Quest[] => listBucketed(state.questBuckets);
-
-/** Members keyed by id, whatever bucket they sit in. */
-export const npcsById = (state: World): Record<string, Npc> => bucketedById(state.world.npcBuckets);
-export const locationsById = (state: World): Record<string, WorldLocation> =>
-  bucketedById(state.world.locationBuckets);
-export const questsById = (state: Quests): Record<string, Quest> => bucketedById(state.questBuckets);
 
 /** A bucketed record's buckets in a state, by name. */
 export function bucketsOf(state: UniverseState, record: BucketedRecord): Buckets<unknown> {

@@ -5,7 +5,8 @@ import { GAME_MASTER, SPECTATOR, viewState } from "../visibility.ts";
 import { canonicalJson } from "../canonical.ts";
 import type { CanonFact, UniverseState } from "../state.ts";
 import type { Turn } from "../turn.ts";
-import { bucketFacts, listFacts } from "../canon-facts.ts";
+import { bucketRecord } from "../buckets.ts";
+import { listFacts } from "../canon-facts.ts";
 import { buildNarrationPrompt, estimateTokens } from "./context.ts";
 
 const SECRETS = [
@@ -23,7 +24,7 @@ function secretive(): { state: UniverseState; turn: Turn; previous: Turn[] } {
   state.characters.mara!.gmNotes = "SECRET-GM-NOTE";
   state.characters.kest!.private = { notes: "SECRET-PRIVATE-NOTE", secrets: [] };
   readNpc(state, "wick")!.gmNotes = "SECRET-NPC-GM";
-  state.canon.factBuckets = bucketFacts({
+  state.canon.factBuckets = bucketRecord({
     wick: {
       id: "wick",
       type: "note",
@@ -205,7 +206,7 @@ describe("the narration prompt", () => {
         sourcePosition: Math.floor(i / 3),
         supersededAt: i % 7 === 0 ? i : null,
       };
-    state.canon.factBuckets = bucketFacts(facts);
+    state.canon.factBuckets = bucketRecord(facts);
     // what the canon section held when every fact was redacted, serialized and sorted
     const canonOf = (audience: typeof SPECTATOR) => {
       const ids = ["mara", "wick"];

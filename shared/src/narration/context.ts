@@ -1,6 +1,6 @@
 import { canonicalJson, checksum } from "../canonical.ts";
-import { factBucket, FACT_BUCKET_KEYS, listFacts, type FactBuckets } from "../canon-facts.ts";
-import { bucketOf } from "../buckets.ts";
+import { listFacts, type FactBuckets } from "../canon-facts.ts";
+import { BUCKET_KEYS, bucketOf } from "../buckets.ts";
 import { readLocation } from "../world-records.ts";
 import type { CanonFact, Character, UniverseState } from "../state.ts";
 import type { Turn } from "../turn.ts";
@@ -116,7 +116,7 @@ function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Vie
   const location = state.scene.location ? readLocation(state, state.scene.location) : undefined;
   const factBuckets: FactBuckets = {};
   for (const fact of promptFacts(state, turns[0]!, audience)) {
-    const bucket = factBucket(fact.id);
+    const bucket = bucketOf(fact.id);
     factBuckets[bucket] = { ...factBuckets[bucket], [fact.id]: fact };
   }
   return {
@@ -177,7 +177,7 @@ function promptFacts(state: UniverseState, turn: Turn, audience: Viewer): CanonF
   const ids = factSubjects(state, turn);
   const named: CanonFact[] = [];
   const others: CanonFact[] = [];
-  for (const key of FACT_BUCKET_KEYS) {
+  for (const key of BUCKET_KEYS) {
     const bucket = state.canon.factBuckets[key];
     if (!bucket) continue;
     for (const id of Object.keys(bucket)) {

@@ -1,4 +1,5 @@
-import { FACT_BUCKET_KEYS, factPath, listFacts, readFact } from "../canon-facts.ts";
+import { BUCKET_KEYS } from "../buckets.ts";
+import { factPath, listFacts, readFact } from "../canon-facts.ts";
 import type { Delta } from "../delta.ts";
 import type { CanonFact, UniverseState } from "../state.ts";
 import type { Resolution, TurnEvent, TurnKind } from "../turn.ts";
@@ -182,7 +183,7 @@ export class Draft {
   /** How many happening facts the state held before this turn. */
   private happeningsHeld(): number {
     let held = 0;
-    for (const key of FACT_BUCKET_KEYS) {
+    for (const key of BUCKET_KEYS) {
       const bucket = this.state.canon.factBuckets[key];
       if (bucket) held += happeningsIn(bucket);
     }

@@ -1,18 +1,11 @@
-import { BUCKET_KEYS, bucketOf } from "../buckets.ts";
+import { BUCKET_KEYS, bucketOf, emptyBuckets } from "../buckets.ts";
 import { readNpc, readQuest, locationPath, questPath } from "../world-records.ts";
 import { describe, expect, it } from "vitest";
 import { checksum } from "../canonical.ts";
 import { invertDeltas, readPointer } from "../delta.ts";
 import { evolve } from "../evolve.ts";
 import type { UniverseState } from "../state.ts";
-import {
-  emptyFactBuckets,
-  FACT_BUCKET_KEYS,
-  factBucket,
-  factPath,
-  listFacts,
-  readFact,
-} from "../canon-facts.ts";
+import { factPath, listFacts, readFact } from "../canon-facts.ts";
 import { CANON_HAPPENINGS_KEPT, CANON_HAPPENINGS_SLACK, MAJOR_EVENTS_KEPT } from "./draft.ts";
 import type { AddCharacterCommand, RetconCommand } from "../system-command.ts";
 import { sampleCharacter, seedUniverse } from "../testing/universe.ts";
@@ -51,12 +44,12 @@ describe("world events", () => {
   it("keeps the newest happenings and major events in the state, and undo brings back what it dropped", () => {
     // given a universe whose canon holds as many happenings and major events as it may
     const full: UniverseState = seedUniverse();
-    full.canon.factBuckets = emptyFactBuckets();
+    full.canon.factBuckets = emptyBuckets();
     full.world.majorEvents = [];
     const held = CANON_HAPPENINGS_KEPT + CANON_HAPPENINGS_SLACK;
     for (let i = 0; i < held; i++) {
       const id = `storm-${String(i).padStart(3, "0")}`;
-      full.canon.factBuckets[factBucket(id)]![id] = {
+      full.canon.factBuckets[bucketOf(id)]![id] = {
         id,
         type: "world_event",
         value: { text: `Storm ${i}` },
@@ -238,7 +231,7 @@ describe("world events", () => {
     // then the turn records the fact where readers look for it
     expect(deltas[0]).toEqual({ op: "set", path: factPath("legend"), value: legend });
     // and a fact put in a bucket its id does not hash to is refused
-    const wrong = FACT_BUCKET_KEYS.find((key) => key !== factBucket("legend"))!;
+    const wrong = BUCKET_KEYS.find((key) => key !== bucketOf("legend"))!;
     rejected(
       seedUniverse(),
       worldEvent([{ op: "set", path: `/canon/factBuckets/${wrong}/legend`, value: legend }], false),

@@ -1,13 +1,4 @@
-import {
-  applyDeltas,
-  bucketOf,
-  emptyState,
-  factBucket,
-  factPath,
-  npcPath,
-  questPath,
-  readPointer,
-} from "@loom/shared";
+import { applyDeltas, bucketOf, emptyState, factPath, npcPath, questPath, readPointer } from "@loom/shared";
 import type {
   CanonFact,
   Character,
@@ -123,7 +114,7 @@ export function genesisState(universeId: string, seed: number): UniverseState {
     };
   }
   for (let i = 0; i < FACT_SLOTS; i++)
-    state.canon.factBuckets[factBucket(`fact${i}`)]![`fact${i}`] = fact(random, i, 0);
+    state.canon.factBuckets[bucketOf(`fact${i}`)]![`fact${i}`] = fact(random, i, 0);
   state.canon.summaryLong = Array.from({ length: 8 }, () => sentence(random, pick(random, NAMES))).join(" ");
   return state;
 }
