@@ -128,6 +128,9 @@ function wide(container: object): boolean {
 export function freezeShared<T>(value: T): T {
   if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
   Object.freeze(value);
-  for (const member of Object.values(value as object)) freezeShared(member);
+  // indexed and for-in walks: a parsed world has tens of thousands of containers, and
+  // `Object.values` would allocate an array for each
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) freezeShared(value[i]);
+  else for (const key in value) freezeShared(value[key]);
   return value;
 }

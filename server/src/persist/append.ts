@@ -9,7 +9,7 @@ import { copyMadeRows } from "./copy.ts";
 import { rowChecks } from "./row-checks.ts";
 import { TURN_COLUMNS, turnRow } from "./turn-rows.ts";
 import { upsertSnapshots } from "./snapshot-writes.ts";
-import { projectAppended } from "./project.ts";
+import { lockRuns, projectAppended, runsTouchedBy } from "./project.ts";
 import type { AppendBatch, AppendOutcome, AppendRequest } from "./turn-store.ts";
 
 /** Turns per piece of an append's COPY: a piece's text is made whole before it is sent. */
@@ -22,10 +22,11 @@ const PIECE = 200;
 const UNCHECKED_FROM = 1_000;
 
 /*
- * SNAPSHOTS_WITH_HEAD: an append moves the head and upserts its snapshots in statements made
- * together, so that on Postgres they leave in one flight and cost one round trip, not two; neither
- * depends on the other, and a head found moved rolls both back. The COPY of the turns follows
- * them, never beside them: the driver refuses a statement while a COPY is open.
+ * FIRST_FLIGHT: an append moves the head, upserts its snapshots and locks the runs its turns touch
+ * (when the turns alone name them: project.ts, runsTouchedBy) in statements made together, so
+ * that on Postgres they leave in one flight and cost one round trip, not three; none depends on
+ * another, and a head found moved rolls them all back. The COPY of the turns follows them, never
+ * beside them: the driver refuses a statement while a COPY is open.
  */
 
 type Driver = TurnStore["driver"];
@@ -47,22 +48,26 @@ export async function appendTurns(
   checkBatch(universeId, batch);
   const head = batch.expectedHead + batch.turns.length;
   try {
+    const runIds = runsTouchedBy([batch]);
     await db.transaction(async (tx) => {
-      // the head and the snapshots go out together (SNAPSHOTS_WITH_HEAD)
-      const [[moved]] = await Promise.all([
+      // the head, the snapshots and the runs' locks go out together (FIRST_FLIGHT)
+      const [[moved], , locked] = await Promise.all([
         tx
           .update(universes)
           .set({ headPosition: head })
           .where(and(eq(universes.id, universeId), eq(universes.headPosition, batch.expectedHead)))
           .returning({ branchPosition: universes.branchPosition }),
         upsertSnapshots(tx, batch.snapshots ?? []),
+        runIds ? lockRuns(tx, runIds) : undefined,
       ]);
       if (!moved) throw await conflict(tx, universeId, batch.expectedHead);
       await insertTurns(tx, driver, batch.turns, uncheckedRows);
       await markUndone(tx, universeId, moved.branchPosition ?? 0, head, undoMarks(batch));
-      await projectAppended(tx, [
-        { universeId, branchPosition: moved.branchPosition ?? 0, turns: batch.turns },
-      ]);
+      await projectAppended(
+        tx,
+        [{ universeId, branchPosition: moved.branchPosition ?? 0, turns: batch.turns }],
+        locked,
+      );
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
@@ -109,10 +114,11 @@ export async function appendMany(
     expected: batch.expectedHead,
     head: batch.expectedHead + batch.turns.length,
   }));
+  const runIds = runsTouchedBy(group.map(({ batch }) => batch));
   try {
     await db.transaction(async (tx) => {
-      // the heads and the snapshots go out together (SNAPSHOTS_WITH_HEAD)
-      const [movedRows] = await Promise.all([
+      // the heads, the snapshots and the runs' locks go out together (FIRST_FLIGHT)
+      const [movedRows, , locked] = await Promise.all([
         tx.execute(sql`
           update ${universes} u set head_position = v.head
           from jsonb_to_recordset(${JSON.stringify(heads)}::jsonb) as v(id text, expected integer, head integer)
@@ -122,6 +128,7 @@ export async function appendMany(
           tx,
           group.flatMap(({ batch }) => batch.snapshots ?? []),
         ),
+        runIds ? lockRuns(tx, runIds) : undefined,
       ]);
       const moved = rowsOf<{ id: string; branch_position: number | null }>(movedRows);
       if (moved.length !== group.length) throw new GroupConflict();
@@ -143,6 +150,7 @@ export async function appendMany(
           branchPosition: branchAt.get(universeId) ?? 0,
           turns: batch.turns,
         })),
+        locked,
       );
     });
   } catch {

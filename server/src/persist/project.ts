@@ -27,7 +27,11 @@ export interface Appended {
  * persisted, once, whichever process persists it. The runs touched are locked while they change,
  * so two universes' completions of one player cannot lose each other's credit.
  */
-export async function projectAppended(tx: Db, batches: readonly Appended[]): Promise<void> {
+export async function projectAppended(
+  tx: Db,
+  batches: readonly Appended[],
+  locked?: readonly RunRow[],
+): Promise<void> {
   const targets = await undoTargets(tx, batches);
   const work = batches.map((batch) => {
     const own = new Map(batch.turns.map((turn) => [turn.position, turn]));
@@ -37,7 +41,8 @@ export async function projectAppended(tx: Db, batches: readonly Appended[]): Pro
   });
   const ids = [...new Set(work.flatMap((item) => item.runIds))];
   if (ids.length === 0) return;
-  const rows = await tx.select().from(runs).where(inArray(runs.id, ids)).orderBy(runs.id).for("update");
+  const lockedIds = new Set(locked?.map((row) => row.id));
+  const rows = locked && ids.every((id) => lockedIds.has(id)) ? locked : await lockRuns(tx, ids);
   const tallies = new Map<string, RunTally>(rows.map((row) => [row.id, toRun(row)]));
 
   const changed = new Map<string, RunTally>();
@@ -59,6 +64,39 @@ export async function projectAppended(tx: Db, batches: readonly Appended[]): Pro
   // on Postgres); a session's own statements stay in order (opened before it is closed)
   await Promise.all([writeRuns(tx, [...changed.values()]), writeSessions(tx, sessions)]);
   for (const credit of credits) await writeCredit(tx, credit);
+}
+
+type RunRow = typeof runs.$inferSelect;
+
+/**
+ * The runs the batches' turns touch, when the turns alone tell: no undo among them reaches back
+ * before its batch (the turn it undoes would have to be read first). An append locks them with its
+ * first statements, beside the heads, and hands them to `projectAppended`, which then has nothing
+ * to read before it writes: a round trip fewer a commit. Null when an undo reaches back.
+ */
+export function runsTouchedBy(batches: ReadonlyArray<Pick<Appended, "turns">>): string[] | null {
+  const ids = new Set<string>();
+  for (const { turns } of batches) {
+    const first = turns[0]?.position ?? Infinity;
+    const own = new Map(turns.map((turn) => [turn.position, turn]));
+    for (const turn of turns) {
+      const target = undoTargetOf(turn);
+      if (target !== null && target < first) return null;
+    }
+    for (const id of runsTouched(turns, (position) => own.get(position))) ids.add(id);
+  }
+  return [...ids];
+}
+
+/** The runs, locked until the transaction ends, in one order for every writer (no deadlock). */
+export async function lockRuns(tx: Db, ids: readonly string[]): Promise<RunRow[]> {
+  if (ids.length === 0) return [];
+  return tx
+    .select()
+    .from(runs)
+    .where(inArray(runs.id, [...ids]))
+    .orderBy(runs.id)
+    .for("update");
 }
 
 /** The turns undone by the batches' undo turns that are not in the batches themselves. */
