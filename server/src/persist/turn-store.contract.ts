@@ -436,12 +436,11 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect((await store.stateAt(built.id, 20)).checksum).toBe(built.checksums.get(20));
       expect((await store.latestState(built.id)).checksum).toBe(built.checksums.get(30));
       expect((await store.stateAt(built.id, 15)).damagedSnapshots).toBeUndefined();
-      // nor does a jump without the checksum; the states kept from the jumps before (15, from the
-      // snapshot at 10) reach 20 by the turns, which matches its checksum, so the document is not read
+      // nor does a jump without the checksum (a document this small is read at every jump: no
+      // state is kept from it, LOOM_KEPT_STATES_FROM_KB; turn-store.test.ts keeps them)
       const unchecked = await store.stateWithoutChecksum(built.id, 25);
       expect(checksum(unchecked.state)).toBe(built.checksums.get(25));
-      expect(unchecked).toMatchObject({ fromSnapshot: 20, replayed: 5 });
-      expect(unchecked.damagedSnapshots).toBeUndefined();
+      expect(unchecked).toMatchObject({ fromSnapshot: 10, replayed: 15, damagedSnapshots: [20] });
       // a repair writes the snapshot again in place; the list names every snapshot of the timeline
       await store.replaceSnapshot(honest);
       expect((await store.stateAt(built.id, 25)).damagedSnapshots).toBeUndefined();
@@ -1042,7 +1041,7 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
 }
 
 /** Writes a snapshot over the one at its position, as an append of no turns does (an upsert). */
-async function rewriteSnapshot(store: TurnStore, snapshot: Snapshot): Promise<void> {
+export async function rewriteSnapshot(store: TurnStore, snapshot: Snapshot): Promise<void> {
   const head = await store.headPosition(snapshot.universeId);
   await store.appendTurns(snapshot.universeId, { expectedHead: head, turns: [], snapshots: [snapshot] });
 }

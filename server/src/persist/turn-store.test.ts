@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import postgres from "postgres";
+import { checksum, type UniverseState } from "@loom/shared";
 import { createTurnStore } from "./index.ts";
 import { createWorkerTurnStore } from "./worker-store.ts";
-import { describeTurnStoreContract } from "./turn-store.contract.ts";
+import { describeTurnStoreContract, rewriteSnapshot } from "./turn-store.contract.ts";
 import { describeOlderVersionContract } from "./turn-store.older-versions-contract.ts";
 import type { TurnStore } from "./turn-store.ts";
 import { buildUniverse } from "./testing/build.ts";
@@ -37,6 +38,52 @@ describe("pglite on disk", () => {
       rmSync(root, { recursive: true, force: true });
     }
   }, 60_000); // two cold PGlite starts, the first with initdb
+});
+
+describe("states kept for later jumps (LOOM_KEPT_STATES_FROM_KB)", () => {
+  /** A store whose reader keeps the states of snapshots from `kb` KB of document up. */
+  async function keepingFrom(kb: string): Promise<TurnStore> {
+    const before = process.env.LOOM_KEPT_STATES_FROM_KB;
+    process.env.LOOM_KEPT_STATES_FROM_KB = kb;
+    try {
+      return await createTurnStore({ inMemory: true });
+    } finally {
+      if (before === undefined) delete process.env.LOOM_KEPT_STATES_FROM_KB;
+      else process.env.LOOM_KEPT_STATES_FROM_KB = before;
+    }
+  }
+
+  it.each([
+    // every state kept: the state kept at 15 reaches 20 by the turns, which match the snapshot's
+    // checksum, so the damaged document is never read
+    ["0", { fromSnapshot: 20, replayed: 5 }],
+    // none kept (the default for documents this small): the snapshot before the damaged one is read
+    ["256", { fromSnapshot: 10, replayed: 15, damagedSnapshots: [20] }],
+  ])("from %s KB, a jump past a damaged snapshot is rebuilt as %j", async (kb, expected) => {
+    // given a universe whose snapshot at 20 was damaged after a jump to 15 was made
+    const store = await keepingFrom(kb);
+    try {
+      const built = await buildUniverse(store, {
+        turns: 30,
+        batch: 50,
+        snapshotEvery: 10,
+        checksumAt: (position) => position === 15 || position === 25,
+      });
+      expect((await store.stateAt(built.id, 15)).checksum).toBe(built.checksums.get(15));
+      const honest = (await store.getSnapshotAtOrBefore(built.id, 20))!;
+      await rewriteSnapshot(store, {
+        ...honest,
+        state: { ...(honest.state as UniverseState), mode: "downtime" },
+      });
+      // when the state at 25 is read without its checksum
+      const unchecked = await store.stateWithoutChecksum(built.id, 25);
+      // then it is the state at 25, rebuilt as the kept states allow
+      expect(checksum(unchecked.state)).toBe(built.checksums.get(25));
+      expect(unchecked).toEqual({ ...expected, position: 25, state: unchecked.state });
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 // CI refuses to run without DATABASE_URL (scripts/test.mjs), so this variant is never skipped there.
