@@ -2,13 +2,13 @@ import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
-import { emptyState, type Turn } from "@loom/shared";
 import { appendMany, appendTurns } from "./append.ts";
 import { createTurnStore } from "./index.ts";
 import { noDelaySockets } from "./postgres-socket.ts";
 import type { Db } from "./rows.ts";
 import * as schema from "./schema.ts";
 import { freshId } from "./testing/build.ts";
+import { cast, recordTurn } from "./testing/records.ts";
 import type { TurnStore } from "./turn-store.ts";
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -43,18 +43,7 @@ function countedConnection(): { client: postgres.Sql; db: Db; flights: () => num
 
 /** A universe with a player's run in it, made through the store. */
 async function universeWithRun(store: TurnStore) {
-  const player = await store.createPlayer({ id: freshId("player"), name: "Ada" });
-  const universe = await store.createUniverse(
-    { id: freshId("universe"), name: "Counted", createdBy: player.id },
-    emptyState(),
-  );
-  const character = await store.createCharacter({
-    id: freshId("character"),
-    playerId: player.id,
-    universeId: universe.id,
-    name: "Brenna",
-    sheet: { highConcept: "Sworn Blade of Ravensgate", skills: { Fight: 3 } },
-  });
+  const { player, universe, character } = await cast(store);
   const run = await store.createRun({
     id: freshId("run"),
     playerId: player.id,
@@ -65,25 +54,7 @@ async function universeWithRun(store: TurnStore) {
   return { universeId: universe.id, runId: run.id };
 }
 
-function turn(universeId: string, position: number, fields: Partial<Turn> & Pick<Turn, "kind">): Turn {
-  return {
-    universeId,
-    position,
-    id: freshId("turn"),
-    runId: null,
-    characterId: null,
-    playerId: null,
-    actor: "player",
-    input: { kind: fields.kind },
-    resolution: null,
-    events: [],
-    deltas: [],
-    status: "applied",
-    narration: null,
-    createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, position)).toISOString(),
-    ...fields,
-  };
-}
+const turn = recordTurn;
 
 const act = (universeId: string, runId: string) => (position: number) =>
   turn(universeId, position, { kind: "action", runId, input: { kind: "action" } });

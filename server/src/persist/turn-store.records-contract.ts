@@ -1,28 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { emptyState, projectTimeline, type Turn } from "@loom/shared";
+import { projectTimeline, type Turn } from "@loom/shared";
 import { AppendConflictError } from "./turn-store.ts";
 import type { TurnStore } from "./turn-store.ts";
 import { freshId } from "./testing/build.ts";
+import { cast as castOf, recordTurn } from "./testing/records.ts";
 
 /** Rules 20–: players, characters, runs, play sessions and progression (part of the TurnStore contract). */
 export function describeRecordsContract(getStore: () => TurnStore): void {
   describe("records", () => {
-    async function cast() {
-      const store = getStore();
-      const player = await store.createPlayer({ id: freshId("player"), name: "Ada" });
-      const universe = await store.createUniverse(
-        { id: freshId("universe"), name: "Shared", createdBy: player.id },
-        emptyState(),
-      );
-      const character = await store.createCharacter({
-        id: freshId("character"),
-        playerId: player.id,
-        universeId: universe.id,
-        name: "Brenna",
-        sheet: { highConcept: "Sworn Blade of Ravensgate", skills: { Fight: 3 } },
-      });
-      return { store, player, universe, character };
-    }
+    const cast = () => castOf(getStore());
 
     it("rule 20: players and characters read back as created", async () => {
       const { store, player, character } = await cast();
@@ -33,26 +19,7 @@ export function describeRecordsContract(getStore: () => TurnStore): void {
       expect(await store.getCharacter(freshId("nobody"))).toBeNull();
     });
 
-    /** A turn as the authority appends it; the records read only kind, run, input and status. */
-    function turn(universeId: string, position: number, fields: Partial<Turn> & Pick<Turn, "kind">): Turn {
-      return {
-        universeId,
-        position,
-        id: freshId("turn"),
-        runId: null,
-        characterId: null,
-        playerId: null,
-        actor: "player",
-        input: { kind: fields.kind },
-        resolution: null,
-        events: [],
-        deltas: [],
-        status: "applied",
-        narration: null,
-        createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, position)).toISOString(),
-        ...fields,
-      };
-    }
+    const turn = recordTurn;
 
     async function withRun(therapeuticFocus: string | null = null) {
       const base = await cast();
