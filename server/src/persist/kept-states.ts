@@ -51,7 +51,18 @@ export class KeptStates {
   constructor(
     private readonly db: Db,
     private readonly budget = Number(process.env.LOOM_KEPT_STATES_MB || 128) * 2 ** 20,
+    private readonly fromChars = Number(process.env.LOOM_KEPT_STATES_FROM_KB || 256) * 1024,
   ) {}
+
+  /**
+   * Whether a snapshot document this long is worth keeping the state of (LOOM_KEPT_STATES_FROM_KB,
+   * 256 by default). A shorter one is read and parsed again at each jump: that costs less than
+   * keeping it, since every state kept outlives the young generation, whose collections then copy
+   * each one; on a small world those copies, not the reads, made a jump's p99.
+   */
+  keeps(documentLength: number): boolean {
+    return documentLength >= this.fromChars;
+  }
 
   /**
    * The state at `position` from the newest kept one at most REACH_TURNS before it, with the

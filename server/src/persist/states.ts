@@ -23,14 +23,6 @@ import type { SnapshotInfo, StateAt } from "./turn-store.ts";
 type SnapshotRow = typeof snapshots.$inferSelect;
 
 /**
- * The shortest snapshot document whose state is kept for the jumps after it (kept-states.ts;
- * LOOM_KEPT_STATES_FROM_KB, 256 by default). A shorter one is read and parsed again at each jump:
- * that costs less than keeping it, since every state kept outlives the young generation, whose
- * collections then copy each one; on a small world those copies, not the reads, made a jump's p99.
- */
-const keptFromChars = () => Number(process.env.LOOM_KEPT_STATES_FROM_KB || 256) * 1024;
-
-/**
  * States at positions: the nearest snapshot at or before the position plus the deltas after it,
  * read column by column (only `position` and `deltas` of the turns) along the branch's chain.
  */
@@ -43,7 +35,6 @@ export class StateReader {
   constructor(
     private readonly db: Db,
     private readonly ancestry: Ancestry,
-    private readonly keptFrom = keptFromChars(),
   ) {
     this.kept = new KeptStates(db);
   }
@@ -158,7 +149,7 @@ export class StateReader {
     if (position > own.after) {
       const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
       if (found && this.intact(universeId, found.snapshot, found.text, recheck))
-        return recheck || !isCurrent(found.snapshot.state) || found.text.length < this.keptFrom
+        return recheck || !isCurrent(found.snapshot.state) || !this.kept.keeps(found.text.length)
           ? this.fold(universeId, found.snapshot, found.deltas, position, checksummed)
           : this.kept.fromSnapshot(
               universeId,
