@@ -212,6 +212,7 @@ export const recapSchema = z.object({
     keyNpcs: z.number().int(),
     whileYouWereAway: z.number().int(),
     retcons: z.number().int(),
+    sceneAspects: z.number().int(),
   }),
   /** More turns qualified for "while you were away" than the recap counts. */
   awayCountCapped: z.boolean(),

@@ -13,8 +13,12 @@ function sceneLines(recap: Omit<Recap, "text">): string[] {
   const heading = scene.location === null ? scene.title : `${scene.title} — ${scene.location}`;
   const lines = [`### The scene: ${heading}`, ""];
   if (scene.summary !== "") lines.push(scene.summary, "");
+  const more = recap.omitted.sceneAspects;
   if (scene.aspects.length > 0)
-    lines.push(`Aspects: ${scene.aspects.map((aspect) => `*${aspect}*`).join(", ")}`, "");
+    lines.push(
+      `Aspects: ${scene.aspects.map((aspect) => `*${aspect}*`).join(", ")}${more > 0 ? `, …and ${plural(more, "other", "others")}` : ""}`,
+      "",
+    );
   return lines;
 }
 

@@ -171,6 +171,29 @@ describe("buildRecap", () => {
   });
 });
 
+describe("buildRecap in a long scene", () => {
+  it("given a scene of 500 boosts, when built, then its situation aspects and newest boosts show, in order, and the rest are counted", () => {
+    const state = saltMarches();
+    for (let i = 0; i < 500; i++)
+      state.scene.aspects[`boost-${i}`] = {
+        id: `boost-${i}`,
+        name: `Opening ${i}`,
+        freeInvokes: 1,
+        boost: true,
+        createdBy: "mara",
+        sourcePosition: 20 + i,
+      };
+    const recap = buildRecap(input({ state }));
+    const boosts = Array.from({ length: RECAP_LIMITS.sceneAspects - 2 }, (_, i) => `Opening ${490 + i}`);
+    // the fixture's two situation aspects (positions 7 and 12), then the newest boosts
+    expect(recap.scene.aspects).toEqual(["Rising Tide", "Thick Fog", ...boosts]);
+    expect(recap.omitted.sceneAspects).toBe(500 - boosts.length);
+    expect(recap.text).toContain(`*Opening 499*, …and ${500 - boosts.length} others`);
+    // whatever order the scene's keys come in
+    expect(recapBytes(buildRecap(input({ state: reverseKeys(state) })))).toBe(recapBytes(recap));
+  });
+});
+
 describe("buildRecap from the newest away turns and a count", () => {
   const newest = Array.from({ length: 20 }, (_, i) =>
     turnFixture({ position: 5_000 + i, characterId: "kest", text: `Kest acts ${i}`, major: true }),

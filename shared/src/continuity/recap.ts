@@ -1,6 +1,7 @@
 import { canonicalJson } from "../canonical.ts";
 import type { Relationship, UniverseState } from "../state.ts";
 import type { TurnKind } from "../turn.ts";
+import { shownSceneAspects } from "../scene-aspects.ts";
 import { renderRecap } from "./recap-text.ts";
 import { clip, compareCodeUnits, oneLine } from "./text.ts";
 import { isAwayTurn, isStoryTurn, selectWhileAway, visibleText, type TimelineTurn } from "./timeline.ts";
@@ -13,6 +14,8 @@ export const RECAP_LIMITS = {
   keyNpcs: 12,
   activeQuests: 12,
   retcons: 10,
+  /** Situation aspects first, then the newest boosts (shownSceneAspects). */
+  sceneAspects: 12,
   /**
    * "While you were away" turns counted at most: past it a recap says "more than" this many, so
    * a fresh run in a long universe costs what it costs in a short one.
@@ -93,7 +96,13 @@ export interface Recap {
   whileYouWereAway: RecapAwayTurn[];
   retcons: Array<{ position: number; note: string }>;
   /** How many items each capped list left out (the oldest, or the least recently seen). */
-  omitted: { activeQuests: number; keyNpcs: number; whileYouWereAway: number; retcons: number };
+  omitted: {
+    activeQuests: number;
+    keyNpcs: number;
+    whileYouWereAway: number;
+    retcons: number;
+    sceneAspects: number;
+  };
   /**
    * More turns qualified for "while you were away" than RECAP_LIMITS.awayCounted: its `omitted`
    * then counts up to that limit only.
@@ -121,18 +130,16 @@ function lastN<T>(items: readonly T[], n: number): { kept: T[]; omitted: number 
   return { kept: items.slice(start), omitted: start };
 }
 
-function sceneOf(state: UniverseState): RecapScene {
-  const aspects = Object.values(state.scene.aspects)
-    .slice()
-    .sort((a, b) => a.sourcePosition - b.sourcePosition || compareCodeUnits(a.id, b.id))
-    .map((aspect) => itemText(aspect.name));
+function sceneOf(state: UniverseState): { scene: RecapScene; omitted: number } {
+  const { shown, omitted } = shownSceneAspects(state.scene.aspects, RECAP_LIMITS.sceneAspects);
   const { title, location, summary } = state.scene;
-  return {
+  const scene = {
     title: itemText(title),
     location: location === null ? null : itemText(location),
     summary: oneLine(summary),
-    aspects,
+    aspects: shown.map((aspect) => itemText(aspect.name)),
   };
+  return { scene, omitted };
 }
 
 /** Active quests, most recently updated first. */
@@ -245,6 +252,7 @@ export function buildRecap(input: RecapInput): Recap {
   const npcs = keyNpcsOf(state, characterId);
   const away = whileAwayOf(input);
   const retcons = retconsOf(input);
+  const scene = sceneOf(state);
   const recap: Omit<Recap, "text"> = {
     universeName: oneLine(state.universe.name),
     head: input.head,
@@ -252,7 +260,7 @@ export function buildRecap(input: RecapInput): Recap {
     characterId,
     characterName: nameOf(state, characterId),
     recentSummary: state.canon.summaryRecent.trim(),
-    scene: sceneOf(state),
+    scene: scene.scene,
     activeQuests: quests.kept,
     keyNpcs: npcs.kept,
     lastTurns: lastTurnsOf(input),
@@ -263,6 +271,7 @@ export function buildRecap(input: RecapInput): Recap {
       keyNpcs: npcs.omitted,
       whileYouWereAway: away.omitted,
       retcons: retcons.omitted,
+      sceneAspects: scene.omitted,
     },
     awayCountCapped: away.capped,
   };

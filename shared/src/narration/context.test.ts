@@ -172,6 +172,33 @@ describe("the narration prompt", () => {
     );
   });
 
+  it("given a scene of hundreds of boosts, lists its situation aspects and its newest boosts, and keeps the characters and the canon", () => {
+    const { state, turn, previous } = secretive();
+    const aspects: UniverseState["scene"]["aspects"] = {};
+    const add = (id: string, name: string, boost: boolean, sourcePosition: number) =>
+      (aspects[id] = { id, name, freeInvokes: boost ? 1 : 0, boost, createdBy: null, sourcePosition });
+    add("rain", "Rain hammers the harbour", false, 1);
+    for (let i = 0; i < 600; i++)
+      add(`boost-${i}`, `A fleeting opening on the flooded stair, number ${i}`, true, 10 + i);
+    // a situation aspect made after most of the boosts, and two boosts of one turn
+    add("tide", "The tide is turning", false, 400);
+    add("boost-late-a", "Late opening A", true, 700);
+    add("boost-late-b", "Late opening B", true, 700);
+    state.scene.aspects = aspects;
+    const { user } = buildNarrationPrompt({ state, turn, previous, audience: SPECTATOR });
+    const listed = user.split("\n").find((line) => line.startsWith("Aspects: "));
+    // both situation aspects and the ten newest boosts, oldest first
+    const newestBoosts = Array.from(
+      { length: 8 },
+      (_, i) => `"A fleeting opening on the flooded stair, number ${592 + i}"`,
+    );
+    expect(listed).toBe(
+      `Aspects: "Rain hammers the harbour", "The tide is turning", ${newestBoosts.join(", ")}, "Late opening A", "Late opening B"`,
+    );
+    expect(user).toContain("## Characters\n");
+    expect(user).toContain("## Canon\n");
+  });
+
   it("is pure: the same input gives the same prompt and hash", () => {
     const a = secretive();
     const b = secretive();

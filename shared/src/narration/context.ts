@@ -3,6 +3,7 @@ import { listFacts, type FactBuckets } from "../canon-facts.ts";
 import { BUCKET_KEYS, bucketOf } from "../buckets.ts";
 import { readLocation } from "../world-records.ts";
 import type { CanonFact, Character, UniverseState } from "../state.ts";
+import { shownSceneAspects } from "../scene-aspects.ts";
 import type { Turn } from "../turn.ts";
 import { isHiddenTurn, mayReadMember, viewState, viewTurn, type Viewer } from "../visibility.ts";
 
@@ -39,6 +40,8 @@ export const DEFAULT_PROMPT_BUDGET = 2_000;
 const DEFAULT_LAST_TURNS = 8;
 const MAX_CHARACTERS = 6;
 const MAX_FACTS = 12;
+/** The most scene aspects a prompt lists (shownSceneAspects chooses them). */
+const MAX_SCENE_ASPECTS = 12;
 
 /** Rough tokens of a text: about four characters each in English prose. */
 export function estimateTokens(text: string): number {
@@ -121,6 +124,7 @@ function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Vie
   }
   return {
     ...state,
+    scene: { ...state.scene, aspects: sceneAspects(state.scene.aspects) },
     world: {
       locationBuckets: location ? { [bucketOf(location.id)]: { [location.id]: location } } : {},
       npcBuckets: {},
@@ -133,6 +137,23 @@ function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Vie
     canon: { ...state.canon, factBuckets, retconNotes: [] },
   };
 }
+
+/**
+ * The scene's aspects a prompt shows (shownSceneAspects), chosen once per aspects container: a
+ * turn that adds or changes no aspect leaves the container as it was, so most prompts choose
+ * again from the same one.
+ */
+function sceneAspects(aspects: UniverseState["scene"]["aspects"]): UniverseState["scene"]["aspects"] {
+  let chosen = chosenAspects.get(aspects);
+  if (!chosen) {
+    const { shown, omitted } = shownSceneAspects(aspects, MAX_SCENE_ASPECTS);
+    chosen = omitted === 0 ? aspects : Object.fromEntries(shown.map((aspect) => [aspect.id, aspect]));
+    chosenAspects.set(aspects, chosen);
+  }
+  return chosen;
+}
+
+const chosenAspects = new WeakMap<object, UniverseState["scene"]["aspects"]>();
 
 /**
  * What a prompt reads of a character (its name and public sheet): the slice holds only these
