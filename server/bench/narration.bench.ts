@@ -22,12 +22,15 @@ const PLAYERS = 10;
 const PER_PLAYER_PER_SECOND = 20;
 const SECONDS = 5;
 /**
- * Seconds of the same play before each phase's measured SECONDS, unmeasured. Every phase starts a
- * server, and with the model a chat thread, afresh; a server runs for days, so its first
- * thousand narrations (the chat thread's code still being compiled, by V8's helper threads, which
- * run beside the rooms' thread) are not what a table lives with. 0 measures from a cold start.
+ * Seconds of the same play before each phase's measured SECONDS, unmeasured, at a table of its
+ * own in the same server (narration-players.ts). Every phase starts a server, and with the model
+ * a chat thread, afresh; a server runs for days, so its first thousands of tellings (the code of
+ * the rooms and of the chat thread still being compiled by V8's helper threads, which run beside
+ * the rooms' thread at its priority) are not what a table lives with. The measured table sits
+ * down fresh, so its universe is as small whatever the warm-up's length. 0 measures from a cold
+ * start.
  */
-const WARMUP_SECONDS = Number(process.env.LOOM_BENCH_WARMUP_SECONDS ?? 3);
+const WARMUP_SECONDS = Number(process.env.LOOM_BENCH_WARMUP_SECONDS ?? 15);
 /** Off, template and OpenAI-compatible take turns this many times, so drift on a shared machine falls on all three. */
 const ROUNDS = Number(process.env.LOOM_BENCH_ROUNDS ?? 3);
 /** The niceness of the processes that stand for other machines. */
