@@ -148,8 +148,14 @@ function startEndpoint(): Promise<Endpoint> {
   );
 }
 
-async function endpointLog(endpoint: Endpoint): Promise<{ prompts: string[]; written: number[][] }> {
-  return (await (await fetch(endpoint.side)).json()) as { prompts: string[]; written: number[][] };
+/** How many requests the endpoint has had, and what was asked from the `from`th on. */
+async function endpointLog(
+  endpoint: Endpoint,
+  from: number,
+): Promise<{ total: number; prompts: string[]; written: number[][] }> {
+  const url = new URL(endpoint.side);
+  url.searchParams.set("from", String(from));
+  return (await (await fetch(url)).json()) as { total: number; prompts: string[]; written: number[][] };
 }
 
 async function serve(narrator: NarratorConfig, port: number) {
@@ -203,7 +209,7 @@ async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: 
   try {
     played = await play(server.url, () => {
       metrics = readServerMetrics(server.url);
-      if (endpoint) asked = endpointLog(endpoint).then((log) => log.prompts.length);
+      if (endpoint) asked = endpointLog(endpoint, Number.MAX_SAFE_INTEGER).then((log) => log.total);
     });
     const before = await metrics;
     const after = await readServerMetrics(server.url);
@@ -224,10 +230,10 @@ async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: 
   into.serverWrites += played.serverWrites;
   if (!endpoint) return;
   const firstChunk = new Map(played.firstChunk);
-  const log = await endpointLog(endpoint);
   const from = await asked;
-  into.asked += log.prompts.length - from;
-  for (let n = from; n < log.prompts.length; n++) {
+  const log = await endpointLog(endpoint, from);
+  into.asked += log.prompts.length;
+  for (let n = 0; n < log.prompts.length; n++) {
     const position = positionAsked(log.prompts[n]!);
     const written = log.written[n]?.[0];
     const received = position === null ? undefined : firstChunk.get(position);
