@@ -1,3 +1,5 @@
+import { compareCodeUnits } from "./continuity/text.ts";
+import { keepFirst, newestFirst } from "./ranked.ts";
 import type { Aspect, UniverseState } from "./state.ts";
 
 type SceneAspects = UniverseState["scene"]["aspects"];
@@ -22,22 +24,11 @@ export function shownSceneAspects(aspects: SceneAspects, limit: number): ShownAs
   let total = 0;
   for (const id of Object.keys(aspects)) {
     const aspect = aspects[id]!;
-    keepNewest(aspect.boost ? boosts : situation, aspect, limit);
+    keepFirst(aspect.boost ? boosts : situation, aspect, limit, newestFirst);
     total++;
   }
-  const shown = [...situation, ...boosts].slice(0, limit).sort(older);
+  const shown = [...situation, ...boosts]
+    .slice(0, limit)
+    .sort((a, b) => a.sourcePosition - b.sourcePosition || compareCodeUnits(a.id, b.id));
   return { shown, omitted: total - shown.length };
-}
-
-/** Oldest first; ties by id. */
-const older = (a: Aspect, b: Aspect) =>
-  a.sourcePosition - b.sourcePosition || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-/** Adds `aspect` to `list` (newest first) if it is among the newest `limit`. */
-function keepNewest(list: Aspect[], aspect: Aspect, limit: number): void {
-  if (list.length === limit && older(aspect, list[limit - 1]!) <= 0) return;
-  let at = list.length;
-  while (at > 0 && older(aspect, list[at - 1]!) > 0) at--;
-  list.splice(at, 0, aspect);
-  if (list.length > limit) list.pop();
 }

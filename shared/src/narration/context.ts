@@ -3,6 +3,7 @@ import { listFacts, type FactBuckets } from "../canon-facts.ts";
 import { BUCKET_KEYS, bucketOf } from "../buckets.ts";
 import { readLocation } from "../world-records.ts";
 import type { CanonFact, Character, UniverseState } from "../state.ts";
+import { keepFirst, newestFirst } from "../ranked.ts";
 import { shownSceneAspects } from "../scene-aspects.ts";
 import type { Turn } from "../turn.ts";
 import { isHiddenTurn, mayReadMember, viewState, viewTurn, type Viewer } from "../visibility.ts";
@@ -204,23 +205,10 @@ function promptFacts(state: UniverseState, turn: Turn, audience: Viewer): CanonF
     for (const id of Object.keys(bucket)) {
       const fact = bucket[id]!;
       if (fact.supersededAt !== null) continue;
-      keepNewest(names(fact.value, ids, audience) ? named : others, fact, MAX_FACTS);
+      keepFirst(names(fact.value, ids, audience) ? named : others, fact, MAX_FACTS, newestFirst);
     }
   }
   return [...named, ...others].slice(0, MAX_FACTS);
-}
-
-/** Newest first, ties by id. */
-const newer = (a: CanonFact, b: CanonFact) =>
-  b.sourcePosition - a.sourcePosition || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-/** Adds `fact` to `list` (newest first) if it is among the newest `limit`. */
-function keepNewest(list: CanonFact[], fact: CanonFact, limit: number): void {
-  if (list.length === limit && newer(fact, list[limit - 1]!) >= 0) return;
-  let at = list.length;
-  while (at > 0 && newer(fact, list[at - 1]!) < 0) at--;
-  list.splice(at, 0, fact);
-  if (list.length > limit) list.pop();
 }
 
 /**
@@ -307,7 +295,7 @@ function publicSheet(c: PromptCharacter): string {
 function liveFacts(state: PromptState): CanonFact[] {
   return listFacts(state)
     .filter((fact) => fact.supersededAt === null)
-    .sort(newer);
+    .sort(newestFirst);
 }
 
 /** Facts that name something the turn touches (its character, its target), then the newest. */
