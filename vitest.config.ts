@@ -4,9 +4,10 @@ import { defineConfig } from "vitest/config";
 
 // Colyseus core calls process.send through @pm2/io, which breaks the default `forks` pool, so
 // files run in worker threads; each thread has its own module instances, hence its own
-// matchmaker. `main` runs LOOM_TEST_WORKERS files at once (default 1: an embedded server's start
-// costs seconds of CPU, so on two cores several at once make hooks time out; more workers suit
-// a machine with cores to spare); test/support/worker-setup.ts gives
+// matchmaker. `main` runs LOOM_TEST_WORKERS files at once (default 2: most files wait on servers,
+// sockets and timers more than they compute, and an embedded server starts from a migrated
+// image, so two share two cores well; 1 runs them one by one, more suit a machine with cores to
+// spare); test/support/worker-setup.ts gives
 // every worker its own ports, Postgres database and Redis database. Files that measure time or
 // drive a browser are `main-serial`, run alone after the rest.
 // `npm test` runs both; `load` (the load-test harness, its own minutes of load) is
@@ -23,7 +24,7 @@ const SERIAL = [
   "server/src/narrator/openai-narrator.test.ts",
 ];
 const MAIN = ["shared/**/*.test.ts", "server/**/*.test.ts", "client-sdk/**/*.test.ts", "test/**/*.test.ts"];
-const workers = Number(process.env.LOOM_TEST_WORKERS ?? 1);
+const workers = Number(process.env.LOOM_TEST_WORKERS ?? 2);
 // In-memory databases start from an image of a migrated one (server/src/persist/index.ts): the
 // suite opens hundreds, and initdb plus the migrations cost seconds of CPU each.
 const pgliteImages = join(tmpdir(), "loom-pglite-images");
