@@ -172,6 +172,8 @@ async function serve(narrator: NarratorConfig, port: number) {
 
 interface Phase {
   latencies: number[];
+  /** Each round's act→ack p50 and p99 (ms), for the ratios round by round. */
+  rounds: Array<[number, number]>;
   delays: number[];
   asked: number;
   /** The server's own act→ack histogram over the phases' play (buckets of metrics.ts), added up. */
@@ -188,6 +190,7 @@ interface Phase {
 
 const newPhase = (): Phase => ({
   latencies: [],
+  rounds: [],
   delays: [],
   asked: 0,
   serverActs: [],
@@ -223,6 +226,8 @@ async function phase(narrator: NarratorConfig, endpoint: Endpoint | null, into: 
     await server.shutdown();
   }
   into.latencies.push(...played.latencies);
+  const sorted = played.latencies.toSorted((a, b) => a - b);
+  into.rounds.push([percentile(sorted, 50), percentile(sorted, 99)]);
   into.playersCpuMs += played.cpuMs;
   into.serverCpuMs += played.serverCpuMs;
   into.roomsCpuMs += played.roomsCpuMs;
@@ -283,6 +288,12 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
     const p = (latencies: number[], q: number) => round(percentile(latencies, q));
     const offP50 = percentile(off.latencies, 50);
     const offP99 = percentile(off.latencies, 99);
+    // a phase's ratios to narration off in each round: how far apart the rounds of one run are
+    const byRound = (phase: Phase) =>
+      phase.rounds.flatMap(([p50, p99], i) => {
+        const [offRoundP50, offRoundP99] = off.rounds[i] ?? [];
+        return offRoundP50 && offRoundP99 ? [[round(p50 / offRoundP50), round(p99 / offRoundP99)]] : [];
+      });
     return {
       mode: process.env.DATABASE_URL ? "postgres+redis" : "embedded",
       rate_actions_per_s: PLAYERS * PER_PLAYER_PER_SECOND,
@@ -298,8 +309,10 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
       openai_act_to_ack_p99_ms: p(on.latencies, 99),
       template_ratio_p50: round(percentile(template.latencies, 50) / offP50),
       template_ratio_p99: round(percentile(template.latencies, 99) / offP99),
+      template_ratio_p50_p99_by_round: byRound(template),
       openai_ratio_p50: round(percentile(on.latencies, 50) / offP50),
       openai_ratio_p99: round(percentile(on.latencies, 99) / offP99),
+      openai_ratio_p50_p99_by_round: byRound(on),
       // inside the server: from receiving an act to sending its ack, and its main thread's load
       server_act_to_ack_p50_p99_ms: {
         off: [quantile(off.serverActs, 0.5), quantile(off.serverActs, 0.99)],
