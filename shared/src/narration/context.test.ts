@@ -7,6 +7,7 @@ import type { CanonFact, UniverseState } from "../state.ts";
 import type { Turn } from "../turn.ts";
 import { bucketRecord } from "../buckets.ts";
 import { listFacts } from "../canon-facts.ts";
+import { playCampaign } from "../testing/campaign.ts";
 import { buildNarrationPrompt, estimateTokens } from "./context.ts";
 
 const SECRETS = [
@@ -234,22 +235,65 @@ describe("the narration prompt", () => {
         supersededAt: i % 7 === 0 ? i : null,
       };
     state.canon.factBuckets = bucketRecord(facts);
-    // what the canon section held when every fact was redacted, serialized and sorted
-    const canonOf = (audience: typeof SPECTATOR) => {
-      const ids = ["mara", "wick"];
-      const live = listFacts(viewState(state, audience))
-        .filter((fact) => fact.supersededAt === null)
-        .sort((a, b) => b.sourcePosition - a.sourcePosition || (a.id < b.id ? -1 : 1))
-        .map((fact) => ({ type: fact.type, text: canonicalJson(fact.value) }));
-      const named = (f: { text: string }) => ids.some((id) => f.text.includes(`"${id}"`));
-      const chosen = [...live.filter(named), ...live.filter((f) => !named(f))].slice(0, 12);
-      return `## Canon\n${chosen.map((f) => `- ${f.type}: ${f.text}`).join("\n")}`;
-    };
     for (const audience of [SPECTATOR, GAME_MASTER]) {
       const prompt = buildNarrationPrompt({ state, turn, previous, audience, budgetTokens: 100_000 });
-      expect(prompt.user).toContain(canonOf(audience));
+      expect(prompt.user).toContain(canonOf(state, ["mara", "wick"], audience).section);
     }
     const table = buildNarrationPrompt({ state, turn, previous, audience: SPECTATOR, budgetTokens: 100_000 });
     expect(table.user).not.toContain("gmNotes");
   });
+
+  it("given a campaign played by the rules, shows the canon the same way at every turn as its facts come and go", () => {
+    const { steps } = playCampaign({ seed: 5, turns: 3_000 });
+    const recent: Turn[] = [];
+    let checked = 0;
+    let naming = 0;
+    for (const { turn, state } of steps) {
+      recent.push(turn);
+      if (recent.length > 9) recent.shift();
+      // every turn builds a prompt, as a narrated universe does: later ones reuse what earlier ones read
+      const subjects = [
+        turn.characterId,
+        (turn.input.target as { id?: unknown } | undefined)?.id,
+        state.scene.location,
+      ];
+      const ids = subjects.filter((id): id is string => typeof id === "string");
+      for (const audience of [SPECTATOR, GAME_MASTER]) {
+        const prompt = buildNarrationPrompt({
+          state,
+          turn,
+          previous: recent.slice(0, -1),
+          audience,
+          budgetTokens: 100_000,
+        });
+        if (turn.position % 50 !== 0) continue;
+        const expected = canonOf(state, ids, audience);
+        if (expected.named > 0) naming++;
+        if (expected.section === "") expect(prompt.user).not.toContain("## Canon");
+        else expect(prompt.user).toContain(expected.section);
+        checked++;
+      }
+    }
+    expect(checked).toBe(120);
+    // the campaign's facts name its characters and places often enough to test that part too
+    expect(naming).toBeGreaterThan(20);
+  });
 });
+
+/**
+ * The canon section a prompt should hold, read the slow way: every fact redacted for the audience
+ * and serialized, the live ones that name one of `ids` (as `"id"` in their JSON) newest first, then
+ * the newest others, 12 in all.
+ */
+function canonOf(state: UniverseState, ids: string[], audience: typeof SPECTATOR) {
+  const live = listFacts(viewState(state, audience))
+    .filter((fact) => fact.supersededAt === null)
+    .sort((a, b) => b.sourcePosition - a.sourcePosition || (a.id < b.id ? -1 : 1))
+    .map((fact) => ({ type: fact.type, text: canonicalJson(fact.value) }));
+  const names = (f: { text: string }) => ids.some((id) => f.text.includes(`"${id}"`));
+  const chosen = [...live.filter(names), ...live.filter((f) => !names(f))].slice(0, 12);
+  return {
+    section: chosen.length === 0 ? "" : `## Canon\n${chosen.map((f) => `- ${f.type}: ${f.text}`).join("\n")}`,
+    named: chosen.filter(names).length,
+  };
+}

@@ -6,7 +6,15 @@ import type { CanonFact, Character, UniverseState } from "../state.ts";
 import { keepFirst, newestFirst } from "../ranked.ts";
 import { shownSceneAspects } from "../scene-aspects.ts";
 import type { Turn } from "../turn.ts";
-import { isHiddenTurn, mayReadMember, viewState, viewTurn, type Viewer } from "../visibility.ts";
+import {
+  GAME_MASTER,
+  isHiddenTurn,
+  mayReadMember,
+  SPECTATOR,
+  viewState,
+  viewTurn,
+  type Viewer,
+} from "../visibility.ts";
 
 /**
  * What a model is told to narrate one turn: a system prompt (the universe's premise, the
@@ -192,8 +200,9 @@ function factSubjects(state: Pick<UniverseState, "scene">, turn: Turn): Set<stri
 
 /**
  * The live facts factsSection will show: the newest MAX_FACTS of those that name a subject of the
- * turn where the audience can read it, then the newest of the rest. One pass over the facts,
- * without serializing or copying any.
+ * turn where the audience can read it, then the newest of the rest. Each bucket is read through
+ * its index (bucketIndex), so a telling costs what it shows, not what the canon holds: a long
+ * campaign's canon runs to thousands of facts, and a turn changes one bucket at most.
  */
 function promptFacts(state: UniverseState, turn: Turn, audience: Viewer): CanonFact[] {
   const ids = factSubjects(state, turn);
@@ -202,28 +211,72 @@ function promptFacts(state: UniverseState, turn: Turn, audience: Viewer): CanonF
   for (const key of BUCKET_KEYS) {
     const bucket = state.canon.factBuckets[key];
     if (!bucket) continue;
-    for (const id of Object.keys(bucket)) {
-      const fact = bucket[id]!;
-      if (fact.supersededAt !== null) continue;
-      keepFirst(names(fact.value, ids, audience) ? named : others, fact, MAX_FACTS, newestFirst);
+    const index = bucketIndex(bucket, audience.role === "gm");
+    const naming = new Set<CanonFact>();
+    for (const id of ids)
+      for (const fact of index.naming.get(id) ?? []) {
+        if (naming.has(fact)) continue;
+        naming.add(fact);
+        keepFirst(named, fact, MAX_FACTS, newestFirst);
+      }
+    for (const fact of index.live) {
+      if (naming.has(fact)) continue;
+      // the bucket's facts come newest first: once one ranks below the list, so do the rest
+      if (others.length === MAX_FACTS && newestFirst(fact, others[MAX_FACTS - 1]!) >= 0) break;
+      keepFirst(others, fact, MAX_FACTS, newestFirst);
     }
   }
   return [...named, ...others].slice(0, MAX_FACTS);
 }
 
+/** A bucket's live facts, newest first, and which of them name each string, as an audience reads them. */
+interface BucketIndex {
+  live: CanonFact[];
+  naming: Map<string, CanonFact[]>;
+}
+
 /**
- * Whether the value, as the audience may read it, has one of `ids` as a string or a member name:
- * what factsSection's test on its canonical JSON (`"id"`) finds.
+ * Indexes by bucket and by whether the audience is a game master (the only difference
+ * mayReadMember makes outside the characters). Buckets are replaced, never changed, when a turn
+ * records or supersedes a fact, so an index lives as long as its bucket is part of some state.
  */
-function names(value: unknown, ids: ReadonlySet<string>, audience: Viewer): boolean {
-  if (typeof value === "string") return ids.has(value);
-  if (typeof value !== "object" || value === null) return false;
-  if (Array.isArray(value)) return value.some((item) => names(item, ids, audience));
-  for (const key of Object.keys(value)) {
-    if (!mayReadMember(key, audience)) continue;
-    if (ids.has(key) || names((value as Record<string, unknown>)[key], ids, audience)) return true;
-  }
-  return false;
+const bucketIndexes = [new WeakMap<object, BucketIndex>(), new WeakMap<object, BucketIndex>()] as const;
+
+function bucketIndex(bucket: Record<string, CanonFact>, gm: boolean): BucketIndex {
+  const cache = bucketIndexes[gm ? 1 : 0];
+  const known = cache.get(bucket);
+  if (known) return known;
+  const audience = gm ? GAME_MASTER : SPECTATOR;
+  const live = Object.values(bucket)
+    .filter((fact) => fact.supersededAt === null)
+    .sort(newestFirst);
+  const naming = new Map<string, CanonFact[]>();
+  for (const fact of live)
+    for (const name of namesIn(fact.value, audience, new Set())) {
+      const list = naming.get(name);
+      if (list) list.push(fact);
+      else naming.set(name, [fact]);
+    }
+  const index = { live, naming };
+  cache.set(bucket, index);
+  return index;
+}
+
+/**
+ * The strings a value names where the audience can read it: its string values and the names of
+ * its members the audience may read, at any depth. A fact names a turn's subject when its id is
+ * among them (what factsSection's test on its canonical JSON, `"id"`, finds).
+ */
+function namesIn(value: unknown, audience: Viewer, into: Set<string>): Set<string> {
+  if (typeof value === "string") into.add(value);
+  else if (Array.isArray(value)) for (const item of value) namesIn(item, audience, into);
+  else if (typeof value === "object" && value !== null)
+    for (const key of Object.keys(value)) {
+      if (!mayReadMember(key, audience)) continue;
+      into.add(key);
+      namesIn((value as Record<string, unknown>)[key], audience, into);
+    }
+  return into;
 }
 
 /** What to tell: a turn as it happens, or a session's prose at its start and end. */
