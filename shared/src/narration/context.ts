@@ -212,15 +212,21 @@ function promptFacts(state: UniverseState, turn: Turn, audience: Viewer): CanonF
     const bucket = state.canon.factBuckets[key];
     if (!bucket) continue;
     const index = bucketIndex(bucket, audience.role === "gm");
-    const naming = new Set<CanonFact>();
-    for (const id of ids)
-      for (const fact of index.naming.get(id) ?? []) {
+    if (index.live.length === 0) continue;
+    // most buckets name none of a turn's few subjects: no set for those
+    let naming: Set<CanonFact> | null = null;
+    for (const id of ids) {
+      const facts = index.naming.get(id);
+      if (!facts) continue;
+      naming ??= new Set();
+      for (const fact of facts) {
         if (naming.has(fact)) continue;
         naming.add(fact);
         keepFirst(named, fact, MAX_FACTS, newestFirst);
       }
+    }
     for (const fact of index.live) {
-      if (naming.has(fact)) continue;
+      if (naming?.has(fact)) continue;
       // the bucket's facts come newest first: once one ranks below the list, so do the rest
       if (others.length === MAX_FACTS && newestFirst(fact, others[MAX_FACTS - 1]!) >= 0) break;
       keepFirst(others, fact, MAX_FACTS, newestFirst);
