@@ -6,6 +6,7 @@ import { playCampaign } from "../src/testing/campaign.ts";
 import { buildNarrationPrompt } from "../src/narration/context.ts";
 import { GAME_MASTER, SPECTATOR } from "../src/visibility.ts";
 import type { Turn } from "../src/turn.ts";
+import { percentile, round } from "./timing.ts";
 
 const SIZES = [1_000, 10_000, 100_000];
 const BUILDS = 300;
@@ -34,9 +35,8 @@ export default function narrationPrompt(): Record<string, unknown> {
         times.push(performance.now() - started);
       }
       times.sort((a, b) => a - b);
-      const p = (q: number) => Number(times[Math.floor(q * times.length)]!.toFixed(3));
-      at[`${name}_p50_ms`] = p(0.5);
-      at[`${name}_p90_ms`] = p(0.9);
+      at[`${name}_p50_ms`] = round(percentile(times, 0.5));
+      at[`${name}_p90_ms`] = round(percentile(times, 0.9));
     }
     figures[`turns_${turn.position}`] = at;
     process.stderr.write(`${turn.position} turns: ${JSON.stringify(at)}\n`);

@@ -13,6 +13,7 @@ import { buildRecap, recapBytes, type RecapInput } from "../src/continuity/index
 import { bucketOf } from "../src/buckets.ts";
 import type { Relationship } from "../src/state.ts";
 import type { Turn } from "../src/turn.ts";
+import { percentile, round } from "./timing.ts";
 
 const UNIVERSE_TURNS = 100_000;
 const RUN_EVERY = 10; // Mara takes every tenth turn: 10,000 of them.
@@ -61,14 +62,6 @@ function universe(): { turns: Turn[]; state: RecapInput["state"] } {
     );
   }
   return { turns, state };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }
 
 function measure(input: RecapInput): { p50Ms: number; p99Ms: number; maxMs: number; bytes: number } {
