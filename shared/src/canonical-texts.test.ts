@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, checksum } from "./canonical.ts";
 import { CanonicalTexts, freezeShared } from "./canonical-texts.ts";
+import { BUCKET_COUNT } from "./buckets.ts";
 import { applyDeltas } from "./delta.ts";
 import { simulateCampaign } from "./testing/campaign.ts";
 
@@ -29,6 +30,36 @@ describe("CanonicalTexts", () => {
       if (turn.position % 50 === 0) expect(texts.checksum(state)).toBe(checksum(state));
     }
     expect(texts.json(state)).toBe(canonicalJson(campaign.final));
+  });
+
+  it("cuts a state's text around its buckets, which states that share a bucket share", () => {
+    const campaign = simulateCampaign({ seed: 3, turns: 600 });
+    const texts = new CanonicalTexts();
+    let state = freezeShared(campaign.genesis);
+    let before: Set<object> | null = null;
+    for (const turn of campaign.turns) {
+      state = freezeShared(applyDeltas(state, turn.deltas));
+      if (turn.position % 100 !== 0) continue;
+      const cut = texts.cut(state);
+      const joined = cut.parts.reduce(
+        (text, part, i) => text + part.text + cut.pieces[i + 1]!,
+        cut.pieces[0]!,
+      );
+      expect(joined).toBe(canonicalJson(state));
+      // every bucket of the four bucketed records, each written as canonicalJson writes it
+      expect(cut.parts).toHaveLength(4 * BUCKET_COUNT);
+      for (const part of cut.parts.slice(0, 3)) expect(part.text).toBe(canonicalJson(part.container));
+      const containers = new Set(cut.parts.map((part) => part.container));
+      // a hundred turns change some buckets, not most
+      if (before)
+        expect([...containers].filter((part) => before!.has(part)).length).toBeGreaterThan(BUCKET_COUNT * 2);
+      before = containers;
+    }
+    // a state without bucketed records is one piece
+    expect(texts.cut(freezeShared({ a: [1, { b: 2 }] }))).toEqual({
+      pieces: ['{"a":[1,{"b":2}]}'],
+      parts: [],
+    });
   });
 
   it("freezes only what is not frozen yet, so a changed member can never hide behind a kept text", () => {

@@ -1,4 +1,16 @@
+import { BUCKET_COUNT, BUCKET_KEYS } from "./buckets.ts";
 import { canonicalJson, checksumOfJson } from "./canonical.ts";
+
+/**
+ * A state's canonical JSON cut around its parts: `pieces[0] + parts[0].text + pieces[1] + … +
+ * parts[n - 1].text + pieces[n]` is its text. A part is one bucket of a bucketed record (NPCs,
+ * locations, quests, canon facts; buckets.ts): the rules replace a bucket when they change a
+ * member, so two states that share a bucket share its part, the same object.
+ */
+export interface CutText {
+  pieces: string[];
+  parts: Array<{ container: object; text: string }>;
+}
 
 /**
  * Which containers have their text kept: those at least this deep (the root is 0) with at most
@@ -21,11 +33,22 @@ const WIDE = 32;
 export class CanonicalTexts {
   private readonly kept = new WeakMap<object, string>();
   private readonly sorted = new WeakMap<object, Members>();
+  /** Buckets' texts (see cut). */
+  private readonly parts = new WeakMap<object, string>();
 
   json(value: unknown): string {
     const parts: string[] = [];
     this.write(value, 0, parts);
     return parts.join("");
+  }
+
+  /** `json(value)` cut around its parts (see CutText). */
+  cut(value: unknown): CutText {
+    const cut: CutText = { pieces: [], parts: [] };
+    const current: string[] = [];
+    this.writeCut(value, 0, current, cut);
+    cut.pieces.push(current.join(""));
+    return cut;
   }
 
   /** `checksum(value)`, the same digest. */
@@ -74,6 +97,50 @@ export class CanonicalTexts {
     parts.push("}");
   }
 
+  /**
+   * `write`, but a bucketed record's buckets are parts: the text before each goes to the pieces.
+   * Only the containers `write` walks member by member are looked into; the text is the same.
+   */
+  private writeCut(value: unknown, depth: number, current: string[], cut: CutText): void {
+    if (value === null || typeof value !== "object" || this.kept.has(value) || Array.isArray(value)) {
+      this.write(value, depth, current);
+      return;
+    }
+    if (depth >= KEPT_DEPTH && !wide(value)) {
+      this.write(value, depth, current);
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    const members = this.members(record);
+    const bucketed = isBucketed(members.keys);
+    current.push("{");
+    let first = true;
+    for (let i = 0; i < members.keys.length; i++) {
+      const member = record[members.keys[i]!];
+      if (member === undefined) continue;
+      current.push(first ? members.following[i]!.slice(1) : members.following[i]!);
+      first = false;
+      if (bucketed && member !== null && typeof member === "object") {
+        cut.pieces.push(current.join(""));
+        current.length = 0;
+        cut.parts.push({ container: member, text: this.partText(member, depth + 1) });
+      } else this.writeCut(member, depth + 1, current, cut);
+    }
+    current.push("}");
+  }
+
+  /** A bucket's text, kept while the bucket lives. */
+  private partText(bucket: object, depth: number): string {
+    let text = this.parts.get(bucket);
+    if (text === undefined) {
+      const parts: string[] = [];
+      this.write(bucket, depth, parts);
+      text = parts.join("");
+      this.parts.set(bucket, text);
+    }
+    return text;
+  }
+
   /** A record's keys in order and each as written after a member, kept while the record lives. */
   private members(record: Record<string, unknown>): Members {
     let members = this.sorted.get(record);
@@ -112,6 +179,15 @@ function following(key: string): string {
 function inOrder(keys: readonly string[]): boolean {
   for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
   return true;
+}
+
+/** Whether a record's sorted keys are a bucketed record's, `b00` to `b3f`. */
+function isBucketed(keys: readonly string[]): boolean {
+  return (
+    keys.length === BUCKET_COUNT &&
+    keys[0] === BUCKET_KEYS[0] &&
+    keys[BUCKET_COUNT - 1] === BUCKET_KEYS[BUCKET_COUNT - 1]
+  );
 }
 
 function wide(container: object): boolean {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { documentOf } from "./snapshot-parts.ts";
 import { eq } from "drizzle-orm";
 import { canonicalJson } from "@loom/shared";
 import { checkBatch, markUndone, undoMarks } from "./append.ts";
@@ -216,7 +217,12 @@ async function writeBatch(
   const snapshots = new Map((batch.snapshots ?? []).map((snapshot) => [snapshot.position, snapshot]));
   let documents = "";
   for (const snapshot of snapshots.values()) {
-    const state = "stateJson" in snapshot ? snapshot.stateJson : canonicalJson(snapshot.state);
+    const state =
+      "stateJson" in snapshot
+        ? snapshot.stateJson
+        : "stateParts" in snapshot
+          ? documentOf(snapshot.stateParts)
+          : canonicalJson(snapshot.state);
     documents += `${copyText(universe.id)}\t${snapshot.position}\t${snapshot.reason}\t${copyText(snapshot.createdAt)}\t${copyText(snapshot.checksum)}\t${copyText(state)}\n`;
   }
   await copyRows(tx, driver, "snapshots", SNAPSHOT_COLUMNS, documents);

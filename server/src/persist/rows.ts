@@ -114,7 +114,12 @@ export function toTurnRow(turn: Turn): typeof schema.turns.$inferInsert {
   };
 }
 
-export function toSnapshot(row: typeof schema.snapshots.$inferSelect, viewUniverseId: string): Snapshot {
+/** A snapshot row with its document read whole and parsed (states.ts). */
+export type SnapshotRow = Omit<typeof schema.snapshots.$inferSelect, "state" | "pieces" | "parts"> & {
+  state: Record<string, unknown>;
+};
+
+export function toSnapshot(row: SnapshotRow, viewUniverseId: string): Snapshot {
   return {
     universeId: viewUniverseId,
     position: row.position,

@@ -12,6 +12,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  uuid,
 } from "drizzle-orm/pg-core";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import {
@@ -340,9 +341,31 @@ export const snapshots = pgTable(
      * stored, where jsonb must be rebuilt into text first, on every jump. Its text also
      * compresses smaller.
      */
-    state: json("state").$type<Record<string, unknown>>().notNull(),
+    state: json("state").$type<Record<string, unknown>>(),
+    /**
+     * A document stored by part (snapshot-parts.ts), `state` then null: the text between the
+     * parts, one more than `parts`, which names them in `snapshot_parts` by digest. Read whole
+     * through `loom_snapshot_document` (migration 0014), as `state::text` reads a whole one.
+     */
+    pieces: text("pieces").array(),
+    parts: uuid("parts").array(),
   },
   (t) => [primaryKey({ name: "snapshots_pkey", columns: [t.universeId, t.position] })],
+);
+
+/**
+ * The parts of a universe's snapshots (one bucket of a bucketed record each), written once per
+ * universe and text: a snapshot names the ones it holds, and the next snapshot, a hundred turns
+ * later, shares most of them.
+ */
+export const snapshotParts = pgTable(
+  "snapshot_parts",
+  {
+    universeId: text("universe_id").notNull(),
+    digest: uuid("digest").notNull(),
+    document: text("document").notNull(),
+  },
+  (t) => [primaryKey({ name: "snapshot_parts_pkey", columns: [t.universeId, t.digest] })],
 );
 
 export const progression = pgTable("progression", {

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
-import type { TimelineQuery, Turn } from "@loom/shared";
+import { applyDeltas, type TimelineQuery, type Turn } from "@loom/shared";
 import { DrizzleTurnStore } from "./drizzle-turn-store.ts";
 import { createTurnStore, migrationsFolder, openDatabase, type TurnStoreOptions } from "./index.ts";
 import type { TurnStore } from "./turn-store.ts";
@@ -235,7 +235,12 @@ describe.skipIf(!databaseUrl)(
           migrationsFolder: migrationsBeforeSearchTable(),
         });
         const oldStore = new DrizzleTurnStore(old.driver, old.db, () => old.close(), undefined, IDLE);
-        const root = await buildUniverse(oldStore, { turns: 300, batch: 100, narrate: true });
+        const root = await buildUniverse(oldStore, {
+          partedSnapshots: false,
+          turns: 300,
+          batch: 100,
+          narrate: true,
+        });
         const branchId = freshId("branch");
         await oldStore.branchUniverse({
           id: branchId,
@@ -245,11 +250,19 @@ describe.skipIf(!databaseUrl)(
           createdBy: "gm",
         });
         const own = await buildUniverse(oldStore, {
+          partedSnapshots: false,
           id: branchId,
           turns: 50,
           batch: 50,
           narrate: true,
-          branchOf: { state: (await oldStore.stateAt(root.id, 120)).state, position: 120 },
+          // (from the rules, not the old store: this build reads its snapshots by part)
+          branchOf: {
+            state: applyDeltas(
+              root.campaign.genesis,
+              root.turns.slice(0, 120).flatMap((turn) => turn.deltas),
+            ),
+            position: 120,
+          },
         });
         await oldStore.close();
         // when the store opens it with every migration

@@ -11,16 +11,21 @@ import type { Delta, Snapshot, UniverseState } from "@loom/shared";
 import { slices } from "./ancestry.ts";
 import type { Ancestry, Chain } from "./ancestry.ts";
 import { executePrepared, rowsOf, toSnapshot } from "./rows.ts";
-import type { Db } from "./rows.ts";
+import type { Db, SnapshotRow } from "./rows.ts";
 import { textRows } from "./pglite-raw.ts";
-import { snapshots, turns } from "./schema.ts";
+import { snapshotParts, snapshots, turns } from "./schema.ts";
 import { log } from "../log.ts";
 import { positionsIn } from "./timeline.ts";
 import { ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
 import { KeptStates } from "./kept-states.ts";
 import type { SnapshotInfo, StateAt } from "./turn-store.ts";
 
-type SnapshotRow = typeof snapshots.$inferSelect;
+/** A snapshot read with its document, as text and parsed. */
+type ReadSnapshot = SnapshotRow & { text: string };
+
+/** A snapshot's document as text, however it is stored (migration 0014). */
+const documentOf = (universeId: unknown) =>
+  sql`loom_snapshot_document(${universeId}, ${snapshots.state}, ${snapshots.pieces}, ${snapshots.parts})`;
 
 /**
  * States at positions: the nearest snapshot at or before the position plus the deltas after it,
@@ -80,7 +85,7 @@ export class StateReader {
     // megabytes of documents: on PGlite read from the reply's bytes (pglite-raw.ts)
     const rows = await textRows(
       this.db,
-      sql`select position, state::text as state from ${snapshots}
+      sql`select position, ${documentOf(snapshots.universeId)} as state from ${snapshots}
         where universe_id = ${storedIn} and position in (${sql.join(
           positions.map((position) => sql`${position}`),
           sql`, `,
@@ -167,7 +172,7 @@ export class StateReader {
     for (;;) {
       const below = damaged ? damaged.position - 1 : position;
       const snapshot = below >= 0 ? await this.nearestSnapshot(chain, below) : null;
-      if (snapshot && this.intact(universeId, snapshot, undefined, recheck))
+      if (snapshot && this.intact(universeId, snapshot, snapshot.text, recheck))
         return noting(await this.replay(chain, universeId, snapshot, position, checksummed));
       if (snapshot) {
         damaged = snapshot;
@@ -211,12 +216,19 @@ export class StateReader {
   }
 
   /** The newest snapshot at or before `position` on the timeline: the universe's own first, then its ancestors'. */
-  private async nearestSnapshot(chain: Chain, position: number): Promise<SnapshotRow | null> {
+  private async nearestSnapshot(chain: Chain, position: number): Promise<ReadSnapshot | null> {
     for (let i = chain.length - 1; i >= 0; i--) {
       const segment = chain[i]!;
       if (segment.after > position) continue;
       const [row] = await this.db
-        .select()
+        .select({
+          universeId: snapshots.universeId,
+          position: snapshots.position,
+          reason: snapshots.reason,
+          createdAt: snapshots.createdAt,
+          checksum: snapshots.checksum,
+          text: sql<string>`${documentOf(snapshots.universeId)}`,
+        })
         .from(snapshots)
         .where(
           and(
@@ -227,7 +239,7 @@ export class StateReader {
         )
         .orderBy(desc(snapshots.position))
         .limit(1);
-      if (row) return row;
+      if (row) return { ...row, state: JSON.parse(row.text) as Record<string, unknown> };
     }
     return null;
   }
@@ -261,7 +273,9 @@ export class StateReader {
    * The common jump, in one round trip: the universe's own newest snapshot at or before the
    * position and, aggregated in the same statement, the deltas of the turns after it. json_agg,
    * not jsonb_agg: the deltas are only passed through, and building a jsonb of them would cost
-   * Postgres more than the rest of the read.
+   * Postgres more than the rest of the read. A snapshot stored by part takes a second one for
+   * its parts, joined here rather than by the database (`loom_snapshot_document`), whose
+   * aggregate of a large world's parts costs several times reading its document whole.
    */
   private async ownSnapshotAndDeltas(
     universeId: string,
@@ -276,21 +290,56 @@ export class StateReader {
       this.db,
       "own_snapshot_and_deltas",
       sql`
-      select s.position, s.state::text as text, s.checksum,
+      select s.position, s.state::text as text, s.pieces, s.parts, s.checksum,
         coalesce((select json_agg(t.deltas order by t.position) from ${turns} t
                   where t.universe_id = ${universeId} and t.position > s.position and t.position <= ${position}), '[]'::json) as deltas
-      from (select position, state, checksum from ${snapshots}
+      from (select position, state, pieces, parts, checksum from ${snapshots}
             where universe_id = ${universeId} and position >= ${after} and position <= ${position}
             order by position desc limit 1) s`,
     );
-    const [row] = rowsOf<{ position: number; text: string; checksum: string; deltas: Delta[][] }>(result);
+    const [row] = rowsOf<{
+      position: number;
+      text: string | null;
+      pieces: string[] | null;
+      parts: string[] | null;
+      checksum: string;
+      deltas: Delta[][];
+    }>(result);
     if (!row) return null;
-    const state = JSON.parse(row.text) as Record<string, unknown>;
+    const text = row.text ?? (await this.joinedParts(universeId, row.pieces ?? [], row.parts ?? []));
+    const state = JSON.parse(text) as Record<string, unknown>;
     return {
       snapshot: { position: row.position, state, checksum: row.checksum },
-      text: row.text,
+      text,
       deltas: row.deltas,
     };
+  }
+
+  /**
+   * A document stored by part, as `loom_snapshot_document` makes it: a part that is missing
+   * leaves out its text and the piece before it, so the document no longer matches its checksum.
+   */
+  private async joinedParts(
+    storedIn: string,
+    pieces: readonly string[],
+    digests: readonly string[],
+  ): Promise<string> {
+    const rows = rowsOf<{ document: string | null }>(
+      await executePrepared(
+        this.db,
+        "snapshot_parts_in_order",
+        sql`
+        select p.document from unnest(${`{${digests.join(",")}}`}::uuid[]) with ordinality as u(digest, i)
+        left join ${snapshotParts} p on p.universe_id = ${storedIn} and p.digest = u.digest
+        order by u.i`,
+      ),
+    );
+    let document = "";
+    for (let i = 0; i < pieces.length; i++) {
+      const part = i < rows.length ? rows[i]!.document : "";
+      if (part !== null) document += pieces[i]! + part;
+    }
+    return document;
   }
 
   private fold(

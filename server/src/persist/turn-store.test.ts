@@ -160,6 +160,7 @@ describe.skipIf(!databaseUrl)("postgres", () => {
           "runs",
           "save_points",
           "search_progress",
+          "snapshot_parts",
           "snapshots",
           "turn_search",
           "turns",
@@ -224,6 +225,7 @@ function cleaningUp(store: TurnStore, url: string): TurnStore {
                 "turn_search",
                 "search_progress",
                 "snapshots",
+                "snapshot_parts",
                 "play_sessions",
               ]) {
                 await tx.unsafe(`delete from ${table} where universe_id = any($1)`, [u]);

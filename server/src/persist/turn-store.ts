@@ -1,4 +1,5 @@
 import type { TimelineWatch } from "./timeline-changes.ts";
+import type { StateParts } from "./snapshot-parts.ts";
 import type {
   CharacterRecord,
   Narration,
@@ -85,8 +86,14 @@ export type AppendOutcome =
  */
 export type EncodedSnapshot = Omit<Snapshot, "state"> & { stateJson: string };
 
-/** What an append writes as a snapshot: a state, or its canonical JSON. */
-export type SnapshotWrite = Snapshot | EncodedSnapshot;
+/**
+ * A snapshot whose canonical JSON is already cut around its parts (snapshot-parts.ts): what the
+ * authority writes, the parts the universe stored before left for the store to skip.
+ */
+export type PartedSnapshot = Omit<Snapshot, "state"> & { stateParts: StateParts };
+
+/** What an append writes as a snapshot: a state, its canonical JSON, or that JSON by part. */
+export type SnapshotWrite = Snapshot | EncodedSnapshot | PartedSnapshot;
 
 export interface AppendBatch {
   /** Head the writer believes the universe has; a different head is a conflict. */

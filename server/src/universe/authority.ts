@@ -30,7 +30,8 @@ import type { Lease, LiveStore } from "../live/live-store.ts";
 import { ChecksumMismatchError, DamagedSnapshotError } from "../persist/turn-store.ts";
 import type { LeaseLedger } from "../persist/lease-ledger.ts";
 import { missingFromLiveStore, restoreToLiveStore } from "./live-custody.ts";
-import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
+import type { PartedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
+import { documentOf, stateParts } from "../persist/snapshot-parts.ts";
 import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
 import type { PendingBudget } from "./pending-budget.ts";
@@ -879,7 +880,7 @@ export class UniverseAuthority {
    * write-ahead log already, and a snapshot that cannot be encoded (decide refuses the turns that
    * would make one) is reported and left for the next one rather than wedging the acknowledgements.
    */
-  private snapshotsFor(turn: Turn, state: UniverseState, now: string): EncodedSnapshot[] {
+  private snapshotsFor(turn: Turn, state: UniverseState, now: string): PartedSnapshot[] {
     const since = this.persister.noteTurn(turn);
     const reason = snapshotDue({
       position: turn.position,
@@ -904,21 +905,22 @@ export class UniverseAuthority {
   }
 
   /**
-   * The snapshot as the store writes it: the canonical JSON its checksum is taken of. States
-   * follow one another by copy on write (evolve), so two snapshots a hundred turns apart share
-   * most of their containers: their text is kept (`CanonicalTexts`) and only what changed is
-   * written again. The state is frozen first, so a container whose text is kept can never change
-   * under it; an attempt to change one in place throws instead of writing a stale snapshot.
+   * The snapshot as the store writes it: the canonical JSON its checksum is taken of, cut around
+   * its parts (snapshot-parts.ts). States follow one another by copy on write (evolve), so two
+   * snapshots a hundred turns apart share most of their containers: their text is kept
+   * (`CanonicalTexts`) and only what changed is written again, and the store keeps each part once.
+   * The state is frozen first, so a container whose text is kept can never change under it; an
+   * attempt to change one in place throws instead of writing a stale snapshot.
    */
   private snapshotOf(
     position: number,
     state: UniverseState,
     reason: SnapshotReason,
     createdAt: string,
-  ): EncodedSnapshot {
-    const json = this.snapshotTexts.json(freezeShared(state));
-    const checksum = checksumOfJson(json);
-    return { universeId: this.universe.id, position, stateJson: json, checksum, reason, createdAt };
+  ): PartedSnapshot {
+    const parts = stateParts(this.snapshotTexts.cut(freezeShared(state)));
+    const checksum = checksumOfJson(documentOf(parts));
+    return { universeId: this.universe.id, position, stateParts: parts, checksum, reason, createdAt };
   }
 
   private markUndoneLocally(position: number): void {

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { checksum } from "@loom/shared";
-import type { Snapshot, Turn, UniverseState } from "@loom/shared";
-import type { TurnStore } from "../turn-store.ts";
+import type { Turn, UniverseState } from "@loom/shared";
+import { partedState } from "../snapshot-parts.ts";
+import type { SnapshotWrite, TurnStore } from "../turn-store.ts";
 import { syntheticCampaign } from "./campaign.ts";
 import type { SyntheticCampaign } from "./campaign.ts";
 
@@ -22,6 +23,11 @@ export interface BuildOptions {
   checksumAt?: (position: number) => boolean;
   /** Keep every appended turn in `turns` (tests compare them; benchmarks need not hold 100 000). */
   keepTurns?: boolean;
+  /**
+   * Snapshots cut around their parts, as a server writes them (snapshot-parts.ts; the default),
+   * or their states whole, as a database from before `snapshot_parts` holds them.
+   */
+  partedSnapshots?: boolean;
 }
 
 export interface BuiltUniverse {
@@ -60,7 +66,7 @@ export async function buildUniverse(store: TurnStore, options: BuildOptions): Pr
   const every = options.snapshotEvery ?? 100;
   for (let head = start; head < start + options.turns;) {
     const turns: Turn[] = [];
-    const snapshots: Snapshot[] = [];
+    const snapshots: SnapshotWrite[] = [];
     const count = Math.min(batchSize, start + options.turns - head);
     for (let i = 0; i < count; i++) {
       const turn = campaign.next();
@@ -70,14 +76,18 @@ export async function buildUniverse(store: TurnStore, options: BuildOptions): Pr
       if (snapshotDue || last || options.checksumAt?.(turn.position))
         checksums.set(turn.position, checksum(campaign.state));
       if (snapshotDue) {
-        snapshots.push({
+        const snapshot = {
           universeId: id,
           position: turn.position,
-          state: campaign.state,
           checksum: checksums.get(turn.position)!,
-          reason: "interval_turns",
+          reason: "interval_turns" as const,
           createdAt: turn.createdAt,
-        });
+        };
+        snapshots.push(
+          options.partedSnapshots === false
+            ? { ...snapshot, state: campaign.state }
+            : { ...snapshot, stateParts: partedState(campaign.state).parts },
+        );
       }
     }
     await store.appendTurns(id, { expectedHead: head, turns, snapshots });

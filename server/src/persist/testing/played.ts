@@ -1,6 +1,7 @@
-import { canonicalJson, checksumOfJson, type Turn } from "@loom/shared";
+import { CanonicalTexts, freezeShared, type Turn } from "@loom/shared";
 import { playCampaign } from "@loom/shared/testing";
-import type { EncodedSnapshot, TurnStore } from "../turn-store.ts";
+import { partedState } from "../snapshot-parts.ts";
+import type { PartedSnapshot, TurnStore } from "../turn-store.ts";
 
 export interface PlayedUniverseOptions {
   id: string;
@@ -31,7 +32,9 @@ export async function storePlayedUniverse(store: TurnStore, options: PlayedUnive
     played.genesis,
   );
   let batch: Turn[] = [];
-  let snapshots: EncodedSnapshot[] = [];
+  let snapshots: PartedSnapshot[] = [];
+  // as the authority does: one cutter for the universe's states, which share what they did not change
+  const texts = new CanonicalTexts();
   let undone: number[] = [];
   let head = 0;
   const flush = async () => {
@@ -46,12 +49,12 @@ export async function storePlayedUniverse(store: TurnStore, options: PlayedUnive
     batch.push(step.turn);
     if (step.undoes !== undefined) undone.push(step.undoes);
     if (step.turn.position % every === 0) {
-      const stateJson = canonicalJson(step.state);
+      const { parts, checksum } = partedState(freezeShared(step.state), texts);
       snapshots.push({
         universeId: options.id,
         position: step.turn.position,
-        stateJson,
-        checksum: checksumOfJson(stateJson),
+        stateParts: parts,
+        checksum,
         reason: "interval_turns",
         createdAt: step.turn.createdAt,
       });

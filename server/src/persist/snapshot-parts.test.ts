@@ -1,0 +1,97 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { canonicalJson, checksum, type UniverseState } from "@loom/shared";
+import { playCampaign } from "@loom/shared/testing";
+import { DrizzleTurnStore } from "./drizzle-turn-store.ts";
+import { openDatabase, type OpenDatabase } from "./index.ts";
+import { storePlayedUniverse } from "./testing/played.ts";
+import { ChecksumMismatchError } from "./turn-store.ts";
+
+const SEED = 4;
+const TURNS = 400;
+
+/** The played campaign's states at every snapshot position, from the rules alone. */
+function playedStates(id: string): Map<number, UniverseState> {
+  const played = playCampaign({ seed: SEED, turns: TURNS, universeId: id });
+  const states = new Map<number, UniverseState>([[0, played.genesis]]);
+  for (const step of played.steps) states.set(step.turn.position, step.state);
+  return states;
+}
+
+const drivers: Array<[string, () => Promise<OpenDatabase>]> = [
+  ["pglite", () => openDatabase({ inMemory: true })],
+];
+if (process.env.DATABASE_URL)
+  drivers.push(["postgres", () => openDatabase({ databaseUrl: process.env.DATABASE_URL })]);
+
+describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
+  async function played(): Promise<{ database: OpenDatabase; store: DrizzleTurnStore; id: string }> {
+    const database = await open();
+    const store = new DrizzleTurnStore(database.driver, database.db, () => database.close());
+    const id = `parts-${randomUUID()}`;
+    await storePlayedUniverse(store, { id, createdBy: "gm", turns: TURNS, seed: SEED, snapshotEvery: 100 });
+    return { database, store, id };
+  }
+
+  const forget = async (database: OpenDatabase, id: string) => {
+    for (const table of ["turns", "turn_search", "search_progress", "snapshots", "snapshot_parts"])
+      await database.query(`delete from ${table} where universe_id = '${id}'`);
+    await database.query(`delete from universes where id = '${id}'`);
+  };
+
+  it("stores each part once per universe and reads every state back as the rules played it", async () => {
+    // given a campaign played by the rules, a snapshot every 100 turns
+    const { database, store, id } = await played();
+    try {
+      const states = playedStates(id);
+      // then each snapshot names its parts, and the ones the snapshots share are stored once
+      const [named] = await database.query<{ parts: string | number; snapshots: string | number }>(
+        `select sum(cardinality(parts)) as parts, count(*) as snapshots from snapshots where universe_id = '${id}' and state is null`,
+      );
+      const [stored] = await database.query<{ rows: string | number }>(
+        `select count(*) as rows from snapshot_parts where universe_id = '${id}'`,
+      );
+      // (the genesis, written with the universe, is stored whole)
+      expect(Number(named!.snapshots)).toBe(4);
+      expect(Number(stored!.rows)).toBeGreaterThan(0);
+      expect(Number(stored!.rows)).toBeLessThan(Number(named!.parts) / 2);
+      // and a jump, the newest state and an export's documents are the rules' states
+      for (const position of [0, 100, 250, 400])
+        expect((await store.stateAt(id, position)).checksum).toBe(checksum(states.get(position)));
+      expect((await store.latestState(id, { recheck: true })).checksum).toBe(checksum(states.get(TURNS)));
+      const texts = await store.snapshotTexts(id, [100, 300]);
+      expect(texts.get(100)).toBe(canonicalJson(states.get(100)));
+      expect(texts.get(300)).toBe(canonicalJson(states.get(300)));
+      await store.verifySnapshot(id, 200);
+    } finally {
+      await forget(database, id);
+      await store.close();
+    }
+  }, 60_000);
+
+  it("takes a snapshot one of whose parts is missing for a damaged one", async () => {
+    // given a part that the snapshot at 200 holds and the one at 100 does not
+    const { database, store, id } = await played();
+    try {
+      const states = playedStates(id);
+      const [gone] = await database.query<{ digest: string }>(
+        `select digest::text as digest from snapshots s, unnest(s.parts) as digest
+         where s.universe_id = '${id}' and s.position = 200
+           and digest <> all ((select parts from snapshots where universe_id = '${id}' and position = 100)::uuid[])
+         limit 1`,
+      );
+      expect(gone).toBeDefined();
+      await database.query(
+        `delete from snapshot_parts where universe_id = '${id}' and digest = '${gone!.digest}'`,
+      );
+      // then a jump past it is rebuilt from the snapshot before, and says so
+      const at = await store.stateAt(id, 250);
+      expect(at.checksum).toBe(checksum(states.get(250)));
+      expect(at).toMatchObject({ fromSnapshot: 100, replayed: 150, damagedSnapshots: [200] });
+      await expect(store.verifySnapshot(id, 200)).rejects.toBeInstanceOf(ChecksumMismatchError);
+    } finally {
+      await forget(database, id);
+      await store.close();
+    }
+  }, 60_000);
+});

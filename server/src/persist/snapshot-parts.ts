@@ -1,0 +1,59 @@
+import { createHash } from "node:crypto";
+import { CanonicalTexts, checksumOfJson } from "@loom/shared";
+import type { CutText } from "@loom/shared";
+
+/**
+ * A snapshot's canonical JSON as it is stored: the text between its parts (`pieces`, one more
+ * than the parts) and each part's digest and text. `pieces[0] + documents[0] + pieces[1] + … +
+ * pieces[n]` is the document, whose hash is the snapshot's checksum, as for a document stored
+ * whole. A part is one bucket of a bucketed record (CanonicalTexts.cut): a part the universe
+ * stored before, with an earlier snapshot, is not stored again (`snapshot_parts`), so a long
+ * campaign's snapshots cost what changed between them rather than the whole world each time.
+ */
+export interface StateParts {
+  pieces: string[];
+  /** A part's digest: the first 128 bits of its text's sha256, as a uuid. */
+  digests: string[];
+  documents: string[];
+}
+
+/**
+ * Digests of frozen parts, kept while the part lives: states share most of their buckets. A part
+ * that is not frozen could change after its digest was taken, so its digest is taken each time.
+ */
+const digests = new WeakMap<object, string>();
+
+/** The stored form of a state's canonical JSON, cut by `texts` (which keeps the texts it wrote). */
+export function stateParts(cut: CutText): StateParts {
+  return {
+    pieces: cut.pieces,
+    digests: cut.parts.map(({ container, text }) => {
+      if (!Object.isFrozen(container)) return partDigest(text);
+      let digest = digests.get(container);
+      if (digest === undefined) digests.set(container, (digest = partDigest(text)));
+      return digest;
+    }),
+    documents: cut.parts.map((part) => part.text),
+  };
+}
+
+/** A state as it is stored and its checksum, from a cutter of its own. */
+export function partedState(
+  state: unknown,
+  texts = new CanonicalTexts(),
+): { parts: StateParts; checksum: string } {
+  const parts = stateParts(texts.cut(state));
+  return { parts, checksum: checksumOfJson(documentOf(parts)) };
+}
+
+/** The document the parts make. */
+export function documentOf(parts: StateParts): string {
+  let document = parts.pieces[0]!;
+  for (let i = 0; i < parts.documents.length; i++) document += parts.documents[i]! + parts.pieces[i + 1]!;
+  return document;
+}
+
+export function partDigest(text: string): string {
+  const hex = createHash("sha256").update(text).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
