@@ -8,22 +8,26 @@ CREATE TABLE "snapshot_parts" (
 );
 --> statement-breakpoint
 ALTER TABLE "snapshots" ALTER COLUMN "state" DROP NOT NULL;--> statement-breakpoint
-ALTER TABLE "snapshots" ADD COLUMN "pieces" text[];--> statement-breakpoint
-ALTER TABLE "snapshots" ADD COLUMN "parts" uuid[];--> statement-breakpoint
+ALTER TABLE "snapshots" ADD COLUMN "skeleton" text;--> statement-breakpoint
+ALTER TABLE "snapshots" ADD COLUMN "parts" uuid[];
+--> statement-breakpoint
 -- A snapshot's document as text, stored whole (`state`) or by part (server/src/persist/snapshot-parts.ts):
--- pieces[1] || part 1 || pieces[2] || … || part n || pieces[n + 1], each part found by the digest
--- `parts` names it by. A part that is missing leaves out its text and the piece before it: the
--- document then differs from the one its checksum was taken of, and readers treat the snapshot as
--- damaged, as they do a whole one that was changed.
-CREATE FUNCTION "loom_snapshot_document"(text, json, text[], uuid[]) RETURNS text LANGUAGE plpgsql STABLE AS $$
+-- piece 1 || part 1 || piece 2 || … || part n || piece n + 1, the pieces the skeleton's text between
+-- U+0001s, each part found by the digest `parts` names it by. Null when a part is missing: readers
+-- take the snapshot for a damaged one.
+CREATE FUNCTION "loom_snapshot_document"(text, json, text, uuid[]) RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  "document" text;
+  "missing" boolean;
 BEGIN
   IF $2 IS NOT NULL THEN
     RETURN $2::text;
   END IF;
-  -- one unnest of both arrays (each detoasted once), the last piece paired with no part
-  RETURN (
-    SELECT string_agg("u"."piece" || CASE WHEN "u"."digest" IS NULL THEN '' ELSE "p"."document" END, '' ORDER BY "u"."i")
-    FROM unnest($3, $4) WITH ORDINALITY AS "u"("piece", "digest", "i")
-    LEFT JOIN "snapshot_parts" AS "p" ON "p"."universe_id" = $1 AND "p"."digest" = "u"."digest"
-  );
+  -- the last piece paired with no part
+  SELECT string_agg("u"."piece" || coalesce("p"."document", ''), '' ORDER BY "u"."i"),
+         bool_or("u"."digest" IS NOT NULL AND "p"."document" IS NULL)
+    INTO "document", "missing"
+    FROM unnest(string_to_array($3, E'\x01'), $4) WITH ORDINALITY AS "u"("piece", "digest", "i")
+    LEFT JOIN "snapshot_parts" AS "p" ON "p"."universe_id" = $1 AND "p"."digest" = "u"."digest";
+  RETURN CASE WHEN "missing" THEN NULL ELSE "document" END;
 END $$;

@@ -493,7 +493,7 @@ describe("loom command line (embedded)", () => {
       const db = (stores.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } }).db;
       const { sql } = await import("drizzle-orm");
       await db.execute(
-        sql`update snapshots set state = jsonb_set(loom_snapshot_document(universe_id, state, pieces, parts)::jsonb, '{scene,summary}', '"a lie"')::json, pieces = null, parts = null where universe_id = ${played.universeId} and position = ${position}`,
+        sql`update snapshots set state = jsonb_set(loom_snapshot_document(universe_id, state, skeleton, parts)::jsonb, '{scene,summary}', '"a lie"')::json, skeleton = null, parts = null where universe_id = ${played.universeId} and position = ${position}`,
       );
       await stores.turnStore.close();
 
@@ -668,7 +668,7 @@ describe.skipIf(!shared.available)("loom command line beside a running server (p
     const raw = (stores.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } }).db;
     const { sql } = await import("drizzle-orm");
     await raw.execute(
-      sql`update snapshots set state = jsonb_set(loom_snapshot_document(universe_id, state, pieces, parts)::jsonb, '{mode}', '"downtime"')::json, pieces = null, parts = null where universe_id = ${universe.id} and position = ${snapshotAt}`,
+      sql`update snapshots set state = jsonb_set(loom_snapshot_document(universe_id, state, skeleton, parts)::jsonb, '{mode}', '"downtime"')::json, skeleton = null, parts = null where universe_id = ${universe.id} and position = ${snapshotAt}`,
     );
     await stores.turnStore.close();
 

@@ -55,6 +55,14 @@ describe("CanonicalTexts", () => {
         expect([...containers].filter((part) => before!.has(part)).length).toBeGreaterThan(BUCKET_COUNT * 2);
       before = containers;
     }
+    // a bucket shorter than the least part stays in the text around it
+    const short = texts.cut(state, 300);
+    expect(short.parts.length).toBeGreaterThan(0);
+    expect(short.parts.length).toBeLessThan(4 * BUCKET_COUNT);
+    for (const part of short.parts) expect(part.text.length).toBeGreaterThanOrEqual(300);
+    expect(
+      short.parts.reduce((text, part, i) => text + part.text + short.pieces[i + 1]!, short.pieces[0]!),
+    ).toBe(canonicalJson(state));
     // a state without bucketed records is one piece
     expect(texts.cut(freezeShared({ a: [1, { b: 2 }] }))).toEqual({
       pieces: ['{"a":[1,{"b":2}]}'],

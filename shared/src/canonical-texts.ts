@@ -42,11 +42,14 @@ export class CanonicalTexts {
     return parts.join("");
   }
 
-  /** `json(value)` cut around its parts (see CutText). */
-  cut(value: unknown): CutText {
+  /**
+   * `json(value)` cut around its parts (see CutText); a bucket whose text is shorter than
+   * `minPart` characters stays in the piece it would cut.
+   */
+  cut(value: unknown, minPart = 0): CutText {
     const cut: CutText = { pieces: [], parts: [] };
     const current: string[] = [];
-    this.writeCut(value, 0, current, cut);
+    this.writeCut(value, 0, current, cut, minPart);
     cut.pieces.push(current.join(""));
     return cut;
   }
@@ -101,7 +104,7 @@ export class CanonicalTexts {
    * `write`, but a bucketed record's buckets are parts: the text before each goes to the pieces.
    * Only the containers `write` walks member by member are looked into; the text is the same.
    */
-  private writeCut(value: unknown, depth: number, current: string[], cut: CutText): void {
+  private writeCut(value: unknown, depth: number, current: string[], cut: CutText, minPart: number): void {
     if (value === null || typeof value !== "object" || this.kept.has(value) || Array.isArray(value)) {
       this.write(value, depth, current);
       return;
@@ -120,11 +123,14 @@ export class CanonicalTexts {
       if (member === undefined) continue;
       current.push(first ? members.following[i]!.slice(1) : members.following[i]!);
       first = false;
-      if (bucketed && member !== null && typeof member === "object") {
+      const text =
+        bucketed && member !== null && typeof member === "object" ? this.partText(member, depth + 1) : null;
+      if (text !== null && text.length >= minPart) {
         cut.pieces.push(current.join(""));
         current.length = 0;
-        cut.parts.push({ container: member, text: this.partText(member, depth + 1) });
-      } else this.writeCut(member, depth + 1, current, cut);
+        cut.parts.push({ container: member as object, text });
+      } else if (text !== null) current.push(text);
+      else this.writeCut(member, depth + 1, current, cut, minPart);
     }
     current.push("}");
   }

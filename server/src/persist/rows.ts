@@ -115,7 +115,7 @@ export function toTurnRow(turn: Turn): typeof schema.turns.$inferInsert {
 }
 
 /** A snapshot row with its document read whole and parsed (states.ts). */
-export type SnapshotRow = Omit<typeof schema.snapshots.$inferSelect, "state" | "pieces" | "parts"> & {
+export type SnapshotRow = Omit<typeof schema.snapshots.$inferSelect, "state" | "skeleton" | "parts"> & {
   state: Record<string, unknown>;
 };
 

@@ -344,10 +344,11 @@ export const snapshots = pgTable(
     state: json("state").$type<Record<string, unknown>>(),
     /**
      * A document stored by part (snapshot-parts.ts), `state` then null: the text between the
-     * parts, one more than `parts`, which names them in `snapshot_parts` by digest. Read whole
-     * through `loom_snapshot_document` (migration 0014), as `state::text` reads a whole one.
+     * parts, one piece more than `parts`, joined by U+0001 (which canonical JSON never holds
+     * unescaped); `parts` names them in `snapshot_parts` by digest. Read whole through
+     * `loom_snapshot_document` (migration 0014), as `state::text` reads a whole one.
      */
-    pieces: text("pieces").array(),
+    skeleton: text("skeleton"),
     parts: uuid("parts").array(),
   },
   (t) => [primaryKey({ name: "snapshots_pkey", columns: [t.universeId, t.position] })],

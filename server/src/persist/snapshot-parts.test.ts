@@ -29,7 +29,15 @@ describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
     const database = await open();
     const store = new DrizzleTurnStore(database.driver, database.db, () => database.close());
     const id = `parts-${randomUUID()}`;
-    await storePlayedUniverse(store, { id, createdBy: "gm", turns: TURNS, seed: SEED, snapshotEvery: 100 });
+    // every bucket a part, however short: this campaign's are (the server's start at MIN_PART_CHARS)
+    await storePlayedUniverse(store, {
+      id,
+      createdBy: "gm",
+      turns: TURNS,
+      seed: SEED,
+      snapshotEvery: 100,
+      minPart: 0,
+    });
     return { database, store, id };
   }
 
@@ -63,6 +71,31 @@ describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
       expect(texts.get(100)).toBe(canonicalJson(states.get(100)));
       expect(texts.get(300)).toBe(canonicalJson(states.get(300)));
       await store.verifySnapshot(id, 200);
+    } finally {
+      await forget(database, id);
+      await store.close();
+    }
+  }, 60_000);
+
+  it("reads a part once per process: a later jump takes the parts it read before from memory", async () => {
+    // given a jump that read the snapshot at 200 and its parts
+    const { database, store, id } = await played();
+    const other = new DrizzleTurnStore(database.driver, database.db, async () => {});
+    try {
+      const states = playedStates(id);
+      expect((await store.stateAt(id, 250)).checksum).toBe(checksum(states.get(250)));
+      // when every part of the universe is then lost
+      await database.query(`delete from snapshot_parts where universe_id = '${id}'`);
+      // then the next jump from that snapshot still has them
+      expect(await store.stateAt(id, 260)).toMatchObject({
+        checksum: checksum(states.get(260)),
+        fromSnapshot: 200,
+      });
+      expect((await store.stateAt(id, 260)).damagedSnapshots).toBeUndefined();
+      // and a process that never read them finds every snapshot with parts damaged
+      const elsewhere = await other.stateAt(id, 260);
+      expect(elsewhere.checksum).toBe(checksum(states.get(260)));
+      expect(elsewhere.damagedSnapshots).toEqual([200, 100]);
     } finally {
       await forget(database, id);
       await store.close();

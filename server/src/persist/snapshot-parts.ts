@@ -3,9 +3,15 @@ import { CanonicalTexts, checksumOfJson } from "@loom/shared";
 import type { CutText } from "@loom/shared";
 
 /**
+ * Between the pieces of a snapshot's skeleton: a character canonical JSON never holds unescaped
+ * (JSON escapes every control character inside a string, and writes none outside one).
+ */
+export const PIECES_APART = "\u0001";
+
+/**
  * A snapshot's canonical JSON as it is stored: the text between its parts (`pieces`, one more
- * than the parts) and each part's digest and text. `pieces[0] + documents[0] + pieces[1] + … +
- * pieces[n]` is the document, whose hash is the snapshot's checksum, as for a document stored
+ * than the parts; stored joined by PIECES_APART) and each part's digest and text. `pieces[0] +
+ * documents[0] + pieces[1] + … + pieces[n]` is the document, whose hash is the snapshot's checksum, as for a document stored
  * whole. A part is one bucket of a bucketed record (CanonicalTexts.cut): a part the universe
  * stored before, with an earlier snapshot, is not stored again (`snapshot_parts`), so a long
  * campaign's snapshots cost what changed between them rather than the whole world each time.
@@ -18,13 +24,26 @@ export interface StateParts {
 }
 
 /**
+ * The shortest bucket stored as a part of its own; a shorter one stays in the text around it. A
+ * part's row costs about a hundred bytes beside its text, and Postgres compresses a value only
+ * from about 2 KB, so a short bucket takes less inside its snapshot's text, compressed with it,
+ * even written again with every snapshot; from about 1 KB, a bucket that outlives a few
+ * snapshots takes less on its own (docs/performance.md, "Snapshots stored by part").
+ */
+export const MIN_PART_CHARS = 1_024;
+
+/**
  * Digests of frozen parts, kept while the part lives: states share most of their buckets. A part
  * that is not frozen could change after its digest was taken, so its digest is taken each time.
  */
 const digests = new WeakMap<object, string>();
 
 /** The stored form of a state's canonical JSON, cut by `texts` (which keeps the texts it wrote). */
-export function stateParts(cut: CutText): StateParts {
+export function partsOf(texts: CanonicalTexts, state: unknown, minPart = MIN_PART_CHARS): StateParts {
+  return stateParts(texts.cut(state, minPart));
+}
+
+function stateParts(cut: CutText): StateParts {
   return {
     pieces: cut.pieces,
     digests: cut.parts.map(({ container, text }) => {
@@ -41,8 +60,9 @@ export function stateParts(cut: CutText): StateParts {
 export function partedState(
   state: unknown,
   texts = new CanonicalTexts(),
+  minPart = MIN_PART_CHARS,
 ): { parts: StateParts; checksum: string } {
-  const parts = stateParts(texts.cut(state));
+  const parts = partsOf(texts, state, minPart);
   return { parts, checksum: checksumOfJson(documentOf(parts)) };
 }
 

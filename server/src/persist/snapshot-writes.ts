@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { canonicalJson, type Snapshot } from "@loom/shared";
 import type { Db } from "./rows.ts";
 import { snapshotParts, snapshots } from "./schema.ts";
+import { PIECES_APART } from "./snapshot-parts.ts";
 import type { EncodedSnapshot, PartedSnapshot, SnapshotWrite } from "./turn-store.ts";
 
 /** Rows of one multi-row insert into `snapshot_parts` (three parameters each). */
@@ -62,13 +63,18 @@ export async function upsertSnapshots(db: Db, all: readonly SnapshotWrite[]): Pr
           parted.map((snapshot) => ({
             ...common(snapshot),
             state: null,
-            pieces: snapshot.stateParts.pieces,
+            skeleton: snapshot.stateParts.pieces.join(PIECES_APART),
             parts: snapshot.stateParts.digests,
           })),
         )
         .onConflictDoUpdate({
           target: [snapshots.universeId, snapshots.position],
-          set: { ...replaced, state: sql`null`, pieces: sql`excluded.pieces`, parts: sql`excluded.parts` },
+          set: {
+            ...replaced,
+            state: sql`null`,
+            skeleton: sql`excluded.skeleton`,
+            parts: sql`excluded.parts`,
+          },
         }),
     );
   // Written as before the parts' columns were, naming none of them (a whole document stands over

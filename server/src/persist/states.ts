@@ -13,11 +13,12 @@ import type { Ancestry, Chain } from "./ancestry.ts";
 import { executePrepared, rowsOf, toSnapshot } from "./rows.ts";
 import type { Db, SnapshotRow } from "./rows.ts";
 import { textRows } from "./pglite-raw.ts";
-import { snapshotParts, snapshots, turns } from "./schema.ts";
+import { snapshots, turns } from "./schema.ts";
 import { log } from "../log.ts";
 import { positionsIn } from "./timeline.ts";
 import { ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
 import { KeptStates } from "./kept-states.ts";
+import { PartTexts } from "./part-texts.ts";
 import type { SnapshotInfo, StateAt } from "./turn-store.ts";
 
 /** A snapshot read with its document, as text and parsed. */
@@ -25,7 +26,7 @@ type ReadSnapshot = SnapshotRow & { text: string };
 
 /** A snapshot's document as text, however it is stored (migration 0014). */
 const documentOf = (universeId: unknown) =>
-  sql`loom_snapshot_document(${universeId}, ${snapshots.state}, ${snapshots.pieces}, ${snapshots.parts})`;
+  sql`loom_snapshot_document(${universeId}, ${snapshots.state}, ${snapshots.skeleton}, ${snapshots.parts})`;
 
 /**
  * States at positions: the nearest snapshot at or before the position plus the deltas after it,
@@ -36,12 +37,15 @@ export class StateReader {
   private readonly intactSnapshots = new Set<string>();
   /** States read before, frozen and shared, for the jumps near them (kept-states.ts). */
   private readonly kept: KeptStates;
+  /** Parts of snapshots read before (part-texts.ts). */
+  private readonly partTexts: PartTexts;
 
   constructor(
     private readonly db: Db,
     private readonly ancestry: Ancestry,
   ) {
     this.kept = new KeptStates(db);
+    this.partTexts = new PartTexts(db);
   }
 
   /**
@@ -91,7 +95,10 @@ export class StateReader {
           sql`, `,
         )})`,
     );
-    return new Map(rows.map(([position, state]) => [Number(position), state!]));
+    // a snapshot with a part missing has no document to give (it is damaged)
+    return new Map(
+      rows.filter(([, state]) => state !== null).map(([position, state]) => [Number(position), state!]),
+    );
   }
 
   async listSnapshots(universeId: string): Promise<SnapshotInfo[]> {
@@ -203,6 +210,9 @@ export class StateReader {
     const snapshot = await this.nearestSnapshot(chain, position);
     if (!snapshot || snapshot.position !== position)
       throw new NotFoundError("snapshot", `${universeId}@${position}`);
+    // stored by part, with a part missing: no document to compare
+    if (snapshot.text === "")
+      throw new ChecksumMismatchError(universeId, position, snapshot.checksum, checksumOfJson(""));
     const expected = isCurrent(snapshot.state) ? snapshot.checksum : checksum(upcastState(snapshot.state));
     const previous = position > 0 ? await this.nearestSnapshot(chain, position - 1) : null;
     const replayed = previous
@@ -227,7 +237,7 @@ export class StateReader {
           reason: snapshots.reason,
           createdAt: snapshots.createdAt,
           checksum: snapshots.checksum,
-          text: sql<string>`${documentOf(snapshots.universeId)}`,
+          text: sql<string | null>`${documentOf(snapshots.universeId)}`,
         })
         .from(snapshots)
         .where(
@@ -239,7 +249,7 @@ export class StateReader {
         )
         .orderBy(desc(snapshots.position))
         .limit(1);
-      if (row) return { ...row, state: JSON.parse(row.text) as Record<string, unknown> };
+      if (row) return { ...row, text: row.text ?? "", state: parsedDocument(row.text) };
     }
     return null;
   }
@@ -274,8 +284,9 @@ export class StateReader {
    * position and, aggregated in the same statement, the deltas of the turns after it. json_agg,
    * not jsonb_agg: the deltas are only passed through, and building a jsonb of them would cost
    * Postgres more than the rest of the read. A snapshot stored by part takes a second one for
-   * its parts, joined here rather than by the database (`loom_snapshot_document`), whose
-   * aggregate of a large world's parts costs several times reading its document whole.
+   * the parts this process has not read before (part-texts.ts), joined here rather than by the
+   * database (`loom_snapshot_document`), whose aggregate of a large world's parts costs several
+   * times reading its document whole.
    */
   private async ownSnapshotAndDeltas(
     universeId: string,
@@ -290,56 +301,28 @@ export class StateReader {
       this.db,
       "own_snapshot_and_deltas",
       sql`
-      select s.position, s.state::text as text, s.pieces, s.parts, s.checksum,
+      select s.position, s.state::text as text, s.skeleton, s.parts, s.checksum,
         coalesce((select json_agg(t.deltas order by t.position) from ${turns} t
                   where t.universe_id = ${universeId} and t.position > s.position and t.position <= ${position}), '[]'::json) as deltas
-      from (select position, state, pieces, parts, checksum from ${snapshots}
+      from (select position, state, skeleton, parts, checksum from ${snapshots}
             where universe_id = ${universeId} and position >= ${after} and position <= ${position}
             order by position desc limit 1) s`,
     );
     const [row] = rowsOf<{
       position: number;
       text: string | null;
-      pieces: string[] | null;
+      skeleton: string | null;
       parts: string[] | null;
       checksum: string;
       deltas: Delta[][];
     }>(result);
     if (!row) return null;
-    const text = row.text ?? (await this.joinedParts(universeId, row.pieces ?? [], row.parts ?? []));
-    const state = JSON.parse(text) as Record<string, unknown>;
+    const text = row.text ?? (await this.partTexts.document(universeId, row.skeleton ?? "", row.parts ?? []));
     return {
-      snapshot: { position: row.position, state, checksum: row.checksum },
-      text,
+      snapshot: { position: row.position, state: parsedDocument(text), checksum: row.checksum },
+      text: text ?? "",
       deltas: row.deltas,
     };
-  }
-
-  /**
-   * A document stored by part, as `loom_snapshot_document` makes it: a part that is missing
-   * leaves out its text and the piece before it, so the document no longer matches its checksum.
-   */
-  private async joinedParts(
-    storedIn: string,
-    pieces: readonly string[],
-    digests: readonly string[],
-  ): Promise<string> {
-    const rows = rowsOf<{ document: string | null }>(
-      await executePrepared(
-        this.db,
-        "snapshot_parts_in_order",
-        sql`
-        select p.document from unnest(${`{${digests.join(",")}}`}::uuid[]) with ordinality as u(digest, i)
-        left join ${snapshotParts} p on p.universe_id = ${storedIn} and p.digest = u.digest
-        order by u.i`,
-      ),
-    );
-    let document = "";
-    for (let i = 0; i < pieces.length; i++) {
-      const part = i < rows.length ? rows[i]!.document : "";
-      if (part !== null) document += pieces[i]! + part;
-    }
-    return document;
   }
 
   private fold(
@@ -364,6 +347,14 @@ export class StateReader {
       replayed: deltas.length,
     };
   }
+}
+
+/**
+ * A snapshot's document parsed; a snapshot whose parts are not all there has none, and an empty
+ * record in its place, which matches no checksum, makes the readers take it for damaged.
+ */
+function parsedDocument(text: string | null): Record<string, unknown> {
+  return text === null ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
 
 /** Snapshots of the current version are used as stored; older ones go through the upcasters. */

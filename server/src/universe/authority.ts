@@ -31,7 +31,7 @@ import { ChecksumMismatchError, DamagedSnapshotError } from "../persist/turn-sto
 import type { LeaseLedger } from "../persist/lease-ledger.ts";
 import { missingFromLiveStore, restoreToLiveStore } from "./live-custody.ts";
 import type { PartedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
-import { documentOf, stateParts } from "../persist/snapshot-parts.ts";
+import { documentOf, partsOf } from "../persist/snapshot-parts.ts";
 import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
 import type { PendingBudget } from "./pending-budget.ts";
@@ -918,7 +918,7 @@ export class UniverseAuthority {
     reason: SnapshotReason,
     createdAt: string,
   ): PartedSnapshot {
-    const parts = stateParts(this.snapshotTexts.cut(freezeShared(state)));
+    const parts = partsOf(this.snapshotTexts, freezeShared(state));
     const checksum = checksumOfJson(documentOf(parts));
     return { universeId: this.universe.id, position, stateParts: parts, checksum, reason, createdAt };
   }

@@ -15,6 +15,8 @@ export interface PlayedUniverseOptions {
   /** Turns per append (default 1,000). */
   batch?: number;
   progress?: (head: number) => void;
+  /** The shortest bucket stored as a part of its own (snapshot-parts.ts; the server's by default). */
+  minPart?: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function storePlayedUniverse(store: TurnStore, options: PlayedUnive
     batch.push(step.turn);
     if (step.undoes !== undefined) undone.push(step.undoes);
     if (step.turn.position % every === 0) {
-      const { parts, checksum } = partedState(freezeShared(step.state), texts);
+      const { parts, checksum } = partedState(freezeShared(step.state), texts, options.minPart);
       snapshots.push({
         universeId: options.id,
         position: step.turn.position,
