@@ -47,11 +47,11 @@ export class CanonicalTexts {
    * `minPart` characters stays in the piece it would cut.
    */
   cut(value: unknown, minPart = 0): CutText {
-    const cut: CutText = { pieces: [], parts: [] };
+    const cut: Cutting = { pieces: [], parts: [], minPart };
     const current: string[] = [];
-    this.writeCut(value, 0, current, cut, minPart);
+    this.write(value, 0, current, cut);
     cut.pieces.push(current.join(""));
-    return cut;
+    return { pieces: cut.pieces, parts: cut.parts };
   }
 
   /** `checksum(value)`, the same digest. */
@@ -59,7 +59,12 @@ export class CanonicalTexts {
     return checksumOfJson(this.json(value));
   }
 
-  private write(value: unknown, depth: number, parts: string[]): void {
+  /**
+   * Writes a value's canonical JSON into `parts`. With `cut`, a bucketed record's buckets are
+   * parts: the text written so far goes to the pieces, and `parts` starts the next one. Only the
+   * containers written member by member are looked into; the text is the same.
+   */
+  private write(value: unknown, depth: number, parts: string[], cut?: Cutting): void {
     if (value === null || typeof value !== "object") {
       parts.push(canonicalJson(value));
       return;
@@ -81,13 +86,14 @@ export class CanonicalTexts {
       for (let i = 0; i < items.length; i++) {
         if (i > 0) parts.push(",");
         if (items[i] === undefined) parts.push("null");
-        else this.write(items[i], depth + 1, parts);
+        else this.write(items[i], depth + 1, parts, cut);
       }
       parts.push("]");
       return;
     }
     const record = value as Record<string, unknown>;
     const members = this.members(record);
+    const bucketed = cut !== undefined && isBucketed(members.keys);
     parts.push("{");
     let first = true;
     for (let i = 0; i < members.keys.length; i++) {
@@ -95,44 +101,23 @@ export class CanonicalTexts {
       if (member === undefined) continue;
       parts.push(first ? members.following[i]!.slice(1) : members.following[i]!);
       first = false;
-      this.write(member, depth + 1, parts);
+      if (bucketed && member !== null && typeof member === "object")
+        this.writePart(member, depth + 1, parts, cut);
+      else this.write(member, depth + 1, parts, cut);
     }
     parts.push("}");
   }
 
-  /**
-   * `write`, but a bucketed record's buckets are parts: the text before each goes to the pieces.
-   * Only the containers `write` walks member by member are looked into; the text is the same.
-   */
-  private writeCut(value: unknown, depth: number, current: string[], cut: CutText, minPart: number): void {
-    if (value === null || typeof value !== "object" || this.kept.has(value) || Array.isArray(value)) {
-      this.write(value, depth, current);
+  /** A bucket: a part of its own from `cut.minPart` characters, else written where it stands. */
+  private writePart(bucket: object, depth: number, parts: string[], cut: Cutting): void {
+    const text = this.partText(bucket, depth);
+    if (text.length < cut.minPart) {
+      parts.push(text);
       return;
     }
-    if (depth >= KEPT_DEPTH && !wide(value)) {
-      this.write(value, depth, current);
-      return;
-    }
-    const record = value as Record<string, unknown>;
-    const members = this.members(record);
-    const bucketed = isBucketed(members.keys);
-    current.push("{");
-    let first = true;
-    for (let i = 0; i < members.keys.length; i++) {
-      const member = record[members.keys[i]!];
-      if (member === undefined) continue;
-      current.push(first ? members.following[i]!.slice(1) : members.following[i]!);
-      first = false;
-      const text =
-        bucketed && member !== null && typeof member === "object" ? this.partText(member, depth + 1) : null;
-      if (text !== null && text.length >= minPart) {
-        cut.pieces.push(current.join(""));
-        current.length = 0;
-        cut.parts.push({ container: member as object, text });
-      } else if (text !== null) current.push(text);
-      else this.writeCut(member, depth + 1, current, cut, minPart);
-    }
-    current.push("}");
+    cut.pieces.push(parts.join(""));
+    parts.length = 0;
+    cut.parts.push({ container: bucket, text });
   }
 
   /** A bucket's text, kept while the bucket lives. */
@@ -158,6 +143,11 @@ export class CanonicalTexts {
     }
     return members;
   }
+}
+
+/** A cut being made (see cut). */
+interface Cutting extends CutText {
+  minPart: number;
 }
 
 interface Members {
