@@ -11,10 +11,11 @@ export const PIECES_APART = "\u0001";
 /**
  * A snapshot's canonical JSON as it is stored: the text between its parts (`pieces`, one more
  * than the parts; stored joined by PIECES_APART) and each part's digest and text. `pieces[0] +
- * documents[0] + pieces[1] + … + pieces[n]` is the document, whose hash is the snapshot's checksum, as for a document stored
- * whole. A part is one bucket of a bucketed record (CanonicalTexts.cut): a part the universe
- * stored before, with an earlier snapshot, is not stored again (`snapshot_parts`), so a long
- * campaign's snapshots cost what changed between them rather than the whole world each time.
+ * documents[0] + pieces[1] + … + pieces[n]` is the document, whose hash is the snapshot's
+ * checksum, as for a document stored whole. A part is one bucket of a bucketed record
+ * (CanonicalTexts.cut): a part the universe stored before, with an earlier snapshot, is not
+ * stored again (`snapshot_parts`), so a long campaign's snapshots cost what changed between them
+ * rather than the whole world each time.
  */
 export interface StateParts {
   pieces: string[];
@@ -73,7 +74,8 @@ export function documentOf(parts: StateParts): string {
   return document;
 }
 
-export function partDigest(text: string): string {
+/** The first 128 bits of the text's sha256, written as a uuid (the `digest` column's type). */
+function partDigest(text: string): string {
   const hex = createHash("sha256").update(text).digest("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

@@ -25,7 +25,7 @@ import type { SnapshotInfo, StateAt } from "./turn-store.ts";
 type ReadSnapshot = SnapshotRow & { text: string };
 
 /** A snapshot's document as text, however it is stored (migration 0014). */
-const documentOf = (universeId: unknown) =>
+const storedDocument = (universeId: unknown) =>
   sql`loom_snapshot_document(${universeId}, ${snapshots.state}, ${snapshots.skeleton}, ${snapshots.parts})`;
 
 /**
@@ -89,7 +89,7 @@ export class StateReader {
     // megabytes of documents: on PGlite read from the reply's bytes (pglite-raw.ts)
     const rows = await textRows(
       this.db,
-      sql`select position, ${documentOf(snapshots.universeId)} as state from ${snapshots}
+      sql`select position, ${storedDocument(snapshots.universeId)} as state from ${snapshots}
         where universe_id = ${storedIn} and position in (${sql.join(
           positions.map((position) => sql`${position}`),
           sql`, `,
@@ -237,7 +237,7 @@ export class StateReader {
           reason: snapshots.reason,
           createdAt: snapshots.createdAt,
           checksum: snapshots.checksum,
-          text: sql<string | null>`${documentOf(snapshots.universeId)}`,
+          text: sql<string | null>`${storedDocument(snapshots.universeId)}`,
         })
         .from(snapshots)
         .where(
