@@ -39,11 +39,6 @@ export const MIN_PART_CHARS = 1_024;
  */
 const digests = new WeakMap<object, string>();
 
-/** The stored form of a state's canonical JSON, cut by `texts` (which keeps the texts it wrote). */
-export function partsOf(texts: CanonicalTexts, state: unknown, minPart = MIN_PART_CHARS): StateParts {
-  return stateParts(texts.cut(state, minPart));
-}
-
 function stateParts(cut: CutText): StateParts {
   return {
     pieces: cut.pieces,
@@ -57,13 +52,16 @@ function stateParts(cut: CutText): StateParts {
   };
 }
 
-/** A state as it is stored and its checksum, from a cutter of its own. */
+/**
+ * A state as it is stored and its checksum; `texts` keeps the texts it wrote, for the states after
+ * (the authority's), or is the call's own.
+ */
 export function partedState(
   state: unknown,
   texts = new CanonicalTexts(),
   minPart = MIN_PART_CHARS,
 ): { parts: StateParts; checksum: string } {
-  const parts = partsOf(texts, state, minPart);
+  const parts = stateParts(texts.cut(state, minPart));
   return { parts, checksum: checksumOfJson(documentOf(parts)) };
 }
 

@@ -1,6 +1,5 @@
 import {
   CanonicalTexts,
-  checksumOfJson,
   freezeShared,
   decide,
   DeltaError,
@@ -31,7 +30,7 @@ import { ChecksumMismatchError, DamagedSnapshotError } from "../persist/turn-sto
 import type { LeaseLedger } from "../persist/lease-ledger.ts";
 import { missingFromLiveStore, restoreToLiveStore } from "./live-custody.ts";
 import type { PartedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
-import { documentOf, partsOf } from "../persist/snapshot-parts.ts";
+import { partedState } from "../persist/snapshot-parts.ts";
 import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
 import type { PendingBudget } from "./pending-budget.ts";
@@ -918,8 +917,7 @@ export class UniverseAuthority {
     reason: SnapshotReason,
     createdAt: string,
   ): PartedSnapshot {
-    const parts = partsOf(this.snapshotTexts, freezeShared(state));
-    const checksum = checksumOfJson(documentOf(parts));
+    const { parts, checksum } = partedState(freezeShared(state), this.snapshotTexts);
     return { universeId: this.universe.id, position, stateParts: parts, checksum, reason, createdAt };
   }
 

@@ -73,7 +73,10 @@ export async function buildUniverse(store: TurnStore, options: BuildOptions): Pr
       turns.push(turn);
       const snapshotDue = every > 0 && turn.position % every === 0;
       const last = turn.position === start + options.turns;
-      if (snapshotDue || last || options.checksumAt?.(turn.position))
+      // a snapshot cut around its parts brings its checksum along
+      const parted = snapshotDue && options.partedSnapshots !== false ? partedState(campaign.state) : null;
+      if (parted) checksums.set(turn.position, parted.checksum);
+      else if (snapshotDue || last || options.checksumAt?.(turn.position))
         checksums.set(turn.position, checksum(campaign.state));
       if (snapshotDue) {
         const snapshot = {
@@ -84,9 +87,7 @@ export async function buildUniverse(store: TurnStore, options: BuildOptions): Pr
           createdAt: turn.createdAt,
         };
         snapshots.push(
-          options.partedSnapshots === false
-            ? { ...snapshot, state: campaign.state }
-            : { ...snapshot, stateParts: partedState(campaign.state).parts },
+          parted ? { ...snapshot, stateParts: parted.parts } : { ...snapshot, state: campaign.state },
         );
       }
     }
