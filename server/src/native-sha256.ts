@@ -7,5 +7,9 @@ import { useNativeSha256 } from "@loom/shared";
  * ships for browsers. Same digests: useNativeSha256 checks before it switches.
  */
 export function installNativeSha256(): void {
-  useNativeSha256((text) => createHash("sha256").update(text).digest("hex"));
+  useNativeSha256((texts) => {
+    const hash = createHash("sha256");
+    for (const text of texts) hash.update(text);
+    return hash.digest("hex");
+  });
 }

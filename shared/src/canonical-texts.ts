@@ -1,5 +1,5 @@
 import { BUCKET_COUNT, BUCKET_KEYS } from "./buckets.ts";
-import { canonicalJson, checksumOfJson } from "./canonical.ts";
+import { canonicalJson, checksumOfTexts } from "./canonical.ts";
 
 /**
  * A state's canonical JSON cut around its parts: `pieces[0] + parts[0].text + pieces[1] + … +
@@ -54,9 +54,20 @@ export class CanonicalTexts {
     return { pieces: cut.pieces, parts: cut.parts };
   }
 
+  /**
+   * Takes `text` for a bucket's canonical JSON, as a part read from a snapshot is (see parseCut):
+   * the states holding that bucket are then written without writing it again. The bucket must be
+   * kept frozen, as every state given here.
+   */
+  knowPart(bucket: object, text: string): void {
+    this.parts.set(bucket, text);
+  }
+
   /** `checksum(value)`, the same digest. */
   checksum(value: unknown): string {
-    return checksumOfJson(this.json(value));
+    const parts: string[] = [];
+    this.write(value, 0, parts);
+    return checksumOfTexts(parts);
   }
 
   /**
@@ -93,7 +104,7 @@ export class CanonicalTexts {
     }
     const record = value as Record<string, unknown>;
     const members = this.members(record);
-    const bucketed = cut !== undefined && isBucketed(members.keys);
+    const bucketed = isBucketed(members.keys);
     parts.push("{");
     let first = true;
     for (let i = 0; i < members.keys.length; i++) {
@@ -101,9 +112,10 @@ export class CanonicalTexts {
       if (member === undefined) continue;
       parts.push(first ? members.following[i]!.slice(1) : members.following[i]!);
       first = false;
-      if (bucketed && member !== null && typeof member === "object")
-        this.writePart(member, depth + 1, parts, cut);
-      else this.write(member, depth + 1, parts, cut);
+      if (!bucketed || member === null || typeof member !== "object")
+        this.write(member, depth + 1, parts, cut);
+      else if (cut) this.writePart(member, depth + 1, parts, cut);
+      else parts.push(this.partText(member, depth + 1));
     }
     parts.push("}");
   }
@@ -143,6 +155,52 @@ export class CanonicalTexts {
     }
     return members;
   }
+}
+
+/**
+ * The value a cut text makes, each part parsed on its own (the inverse of `cut`): the skeleton,
+ * the pieces with each part's index in its place, is parsed, and every index found as a bucket of
+ * a bucketed record is replaced by its part's value. `buckets[i]` is the value of `parts[i]`, whose
+ * canonical JSON that text is (for `CanonicalTexts.knowPart`); `parsePart` may give one parsed
+ * before (frozen: the value is then not to be changed in place). Null when the pieces do not
+ * place every part exactly once, at a bucket: the caller parses the joined text instead.
+ */
+export function parseCut(
+  pieces: readonly string[],
+  parts: readonly string[],
+  parsePart: (text: string, index: number) => unknown = (text) => JSON.parse(text),
+): { value: unknown; buckets: object[] } | null {
+  if (pieces.length !== parts.length + 1) return null;
+  let skeleton = pieces[0]!;
+  for (let i = 0; i < parts.length; i++) skeleton += `${i}${pieces[i + 1]!}`;
+  const value: unknown = JSON.parse(skeleton);
+  const buckets = parts.map(parsePart);
+  if (buckets.some((bucket) => bucket === null || typeof bucket !== "object")) return null;
+  const placed = new Uint8Array(parts.length);
+  let found = 0;
+  // every container of the skeleton; the parts placed are not looked into
+  const visit = (container: object): boolean => {
+    if (Array.isArray(container)) {
+      for (const item of container as unknown[])
+        if (item !== null && typeof item === "object" && !visit(item)) return false;
+      return true;
+    }
+    const record = container as Record<string, unknown>;
+    const keys = Object.keys(record);
+    const bucketed = isBucketed(keys);
+    for (const key of keys) {
+      const member = record[key];
+      if (bucketed && typeof member === "number") {
+        if (!Number.isInteger(member) || member < 0 || member >= parts.length || placed[member]) return false;
+        placed[member] = 1;
+        found++;
+        record[key] = buckets[member];
+      } else if (member !== null && typeof member === "object" && !visit(member)) return false;
+    }
+    return true;
+  };
+  if (value === null || typeof value !== "object" || !visit(value) || found !== parts.length) return null;
+  return { value, buckets: buckets as object[] };
 }
 
 /** A cut being made (see cut). */

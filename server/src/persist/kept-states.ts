@@ -23,6 +23,12 @@ interface Kept {
   bytes: number;
 }
 
+/** A bucket of a snapshot read by part, with the part's text, its canonical JSON. */
+export interface KnownPart {
+  bucket: object;
+  text: string;
+}
+
 /** How far before a position a kept state is looked for (a snapshot interval is shorter). */
 const REACH_TURNS = 1_000;
 /** A state reached from a kept one shares all but the containers its turns went through. */
@@ -135,11 +141,14 @@ export class KeptStates {
     position: number,
     checksummed: boolean,
     textLength = 0,
+    parts: readonly KnownPart[] = [],
   ): StateAt {
     if (deltas.length !== position - snapshot.position)
       throw new NotFoundError("turn", `${universeId}@${position}`);
     const origin = { position: snapshot.position, checksum: snapshot.checksum };
     const base = this.put(universeId, snapshot.position, origin, snapshot.state as UniverseState, textLength);
+    // frozen with the state: the buckets' texts serve every checksum of the states that share them
+    for (const { bucket, text } of parts) this.texts.knowPart(bucket, text);
     base.checksum = snapshot.checksum;
     if (deltas.length === 0) return this.answer(base, checksummed);
     const state = applyDeltas(base.state, upgradeDeltas(deltas.flat()));

@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
+import { freezeShared } from "@loom/shared";
 import { executePrepared, rowsOf, type Db } from "./rows.ts";
 import { snapshotParts } from "./schema.ts";
-import { PIECES_APART } from "./snapshot-parts.ts";
+import { PIECES_APART, type StateParts } from "./snapshot-parts.ts";
 
 /**
  * The texts of snapshot parts this process has read, by universe and digest, for the snapshots
@@ -14,6 +15,14 @@ import { PIECES_APART } from "./snapshot-parts.ts";
 export class PartTexts {
   private readonly texts = new Map<string, string>();
   private chars = 0;
+  /**
+   * Parts parsed before, frozen, for as long as a state holding them lives (the states kept for
+   * jumps, a room's): a state read again shares them instead of parsing and keeping a copy.
+   */
+  private readonly values = new Map<string, WeakRef<object>>();
+  private readonly collected = new FinalizationRegistry<string>((key) => {
+    if (this.values.get(key)?.deref() === undefined) this.values.delete(key);
+  });
 
   constructor(
     private readonly db: Db,
@@ -21,11 +30,14 @@ export class PartTexts {
   ) {}
 
   /**
-   * The document a snapshot's skeleton and parts make, as `loom_snapshot_document` makes it; null
-   * when a part is missing (the snapshot is damaged). The parts not read before are read in one
-   * statement.
+   * A snapshot's document as its pieces (the skeleton's text between parts) and its parts' texts
+   * (StateParts); null when a part is missing (the snapshot is damaged). The parts not read before are read in one statement.
    */
-  async document(storedIn: string, skeleton: string, digests: readonly string[]): Promise<string | null> {
+  async cut(
+    storedIn: string,
+    skeleton: string,
+    digests: readonly string[],
+  ): Promise<Pick<StateParts, "pieces" | "documents"> | null> {
     const found: Array<string | null> = digests.map((digest) => this.take(`${storedIn}/${digest}`));
     const missing = digests.filter((_, i) => found[i] === null);
     if (missing.length > 0) {
@@ -33,8 +45,11 @@ export class PartTexts {
         await executePrepared(
           this.db,
           "snapshot_parts_by_digest",
-          sql`select p.digest::text as digest, p.document from ${snapshotParts} p
-            where p.universe_id = ${storedIn} and p.digest = any(${`{${missing.join(",")}}`}::uuid[])`,
+          // a probe of the key per digest: with `digest = any(…)`, the planner may read every
+          // part of the universe and filter them, tens of milliseconds on a long campaign
+          sql`select p.digest::text as digest, p.document
+            from unnest(${`{${missing.join(",")}}`}::uuid[]) as d(digest)
+            join ${snapshotParts} p on p.universe_id = ${storedIn} and p.digest = d.digest`,
         ),
       );
       const read = new Map(rows.map((row) => [row.digest, row.document]));
@@ -48,9 +63,21 @@ export class PartTexts {
     }
     const pieces = skeleton.split(PIECES_APART);
     if (found.includes(null) || pieces.length !== digests.length + 1) return null;
-    let document = pieces[0]!;
-    for (let i = 0; i < found.length; i++) document += found[i]! + pieces[i + 1]!;
-    return document;
+    return { pieces, documents: found as string[] };
+  }
+
+  /**
+   * The value of a part whose text is `text` (as `cut` gave it), frozen: the one parsed before
+   * while it lives, else parsed now.
+   */
+  value(storedIn: string, digest: string, text: string): object {
+    const key = `${storedIn}/${digest}`;
+    const known = this.values.get(key)?.deref();
+    if (known !== undefined) return known;
+    const value = freezeShared(JSON.parse(text) as object);
+    this.values.set(key, new WeakRef(value));
+    this.collected.register(value, key);
+    return value;
   }
 
   private take(key: string): string | null {

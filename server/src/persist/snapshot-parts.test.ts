@@ -102,6 +102,31 @@ describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
     }
   }, 60_000);
 
+  it("shares the parts it parsed between the states it reads, and changes none of them", async () => {
+    // given states read from two snapshots a hundred turns apart
+    const { database, store, id } = await played();
+    try {
+      const states = playedStates(id);
+      const at250 = await store.stateAt(id, 250);
+      const at350 = await store.stateAt(id, 350);
+      // then the buckets neither the snapshots nor the turns since changed are one object, frozen
+      const shared = Object.keys(at250.state.canon.factBuckets).filter(
+        (key) => at250.state.canon.factBuckets[key] === at350.state.canon.factBuckets[key],
+      );
+      expect(shared.length).toBeGreaterThan(0);
+      for (const key of shared) expect(Object.isFrozen(at350.state.canon.factBuckets[key])).toBe(true);
+      // and opening the universe, which applies the turns after its snapshot, leaves them as they were
+      const opened = await store.latestState(id, { recheck: true });
+      expect(opened.checksum).toBe(checksum(states.get(TURNS)));
+      expect(checksum(at250.state)).toBe(checksum(states.get(250)));
+      expect(checksum(at350.state)).toBe(checksum(states.get(350)));
+      expect((await store.stateAt(id, 260)).checksum).toBe(checksum(states.get(260)));
+    } finally {
+      await forget(database, id);
+      await store.close();
+    }
+  }, 60_000);
+
   it("takes a snapshot one of whose parts is missing for a damaged one", async () => {
     // given a part that the snapshot at 200 holds and the one at 100 does not
     const { database, store, id } = await played();

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { CanonicalTexts, checksumOfJson } from "@loom/shared";
+import { CanonicalTexts, checksumOfTexts } from "@loom/shared";
 import type { CutText } from "@loom/shared";
 
 /**
@@ -62,14 +62,19 @@ export function partedState(
   minPart = MIN_PART_CHARS,
 ): { parts: StateParts; checksum: string } {
   const parts = stateParts(texts.cut(state, minPart));
-  return { parts, checksum: checksumOfJson(documentOf(parts)) };
+  return { parts, checksum: checksumOfTexts(documentTexts(parts)) };
 }
 
-/** The document the parts make. */
-export function documentOf(parts: StateParts): string {
-  let document = parts.pieces[0]!;
-  for (let i = 0; i < parts.documents.length; i++) document += parts.documents[i]! + parts.pieces[i + 1]!;
-  return document;
+/** The document the parts make, as `loom_snapshot_document` makes it. */
+export function documentOf(parts: Pick<StateParts, "pieces" | "documents">): string {
+  return documentTexts(parts).join("");
+}
+
+/** The document's texts in order, pieces and parts: what its checksum hashes, without joining them. */
+export function documentTexts(parts: Pick<StateParts, "pieces" | "documents">): string[] {
+  const texts = [parts.pieces[0]!];
+  for (let i = 0; i < parts.documents.length; i++) texts.push(parts.documents[i]!, parts.pieces[i + 1]!);
+  return texts;
 }
 
 /** The first 128 bits of the text's sha256, written as a uuid (the `digest` column's type). */

@@ -1,8 +1,11 @@
 import { and, asc, desc, eq, gte, lte, sql } from "drizzle-orm";
 import {
+  applyDeltas,
   applyDeltasInPlace,
   checksum,
   checksumOfJson,
+  checksumOfTexts,
+  parseCut,
   STATE_VERSION,
   upcastState,
   upgradeDeltas,
@@ -17,8 +20,9 @@ import { snapshots, turns } from "./schema.ts";
 import { log } from "../log.ts";
 import { positionsIn } from "./timeline.ts";
 import { ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
-import { KeptStates } from "./kept-states.ts";
+import { KeptStates, type KnownPart } from "./kept-states.ts";
 import { PartTexts } from "./part-texts.ts";
+import { documentTexts } from "./snapshot-parts.ts";
 import type { SnapshotInfo, StateAt } from "./turn-store.ts";
 
 /** A snapshot read with its document, as text and parsed. */
@@ -57,7 +61,7 @@ export class StateReader {
   private intact(
     universeId: string,
     snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">,
-    text?: string,
+    texts: readonly string[],
     recheck = false,
   ): boolean {
     const key = `${universeId}@${snapshot.position}:${snapshot.checksum}`;
@@ -65,9 +69,7 @@ export class StateReader {
     // Written as canonical JSON (upsertSnapshots) and kept as text, a document's hash is its
     // checksum; a row written before snapshots were kept that way is serialized again.
     const actual =
-      text !== undefined && checksumOfJson(text) === snapshot.checksum
-        ? snapshot.checksum
-        : checksum(snapshot.state);
+      checksumOfTexts(texts) === snapshot.checksum ? snapshot.checksum : checksum(snapshot.state);
     if (actual !== snapshot.checksum) {
       log.error(
         `snapshot ${universeId}@${snapshot.position} does not match its checksum (${snapshot.checksum}, document ${actual}); rebuilding from an earlier one`,
@@ -160,16 +162,24 @@ export class StateReader {
     }
     if (position > own.after) {
       const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
-      if (found && this.intact(universeId, found.snapshot, found.text, recheck))
-        return recheck || !isCurrent(found.snapshot.state) || !this.kept.keeps(found.text.length)
-          ? this.fold(universeId, found.snapshot, found.deltas, position, checksummed)
+      if (found && this.intact(universeId, found.snapshot, found.texts, recheck))
+        return recheck || !isCurrent(found.snapshot.state) || !this.kept.keeps(found.length)
+          ? this.fold(
+              universeId,
+              found.snapshot,
+              found.deltas,
+              position,
+              checksummed,
+              found.parts !== undefined,
+            )
           : this.kept.fromSnapshot(
               universeId,
               found.snapshot,
               found.deltas,
               position,
               checksummed,
-              found.text.length,
+              found.length,
+              found.parts,
             );
       if (found) {
         damaged = found.snapshot;
@@ -179,7 +189,7 @@ export class StateReader {
     for (;;) {
       const below = damaged ? damaged.position - 1 : position;
       const snapshot = below >= 0 ? await this.nearestSnapshot(chain, below) : null;
-      if (snapshot && this.intact(universeId, snapshot, snapshot.text, recheck))
+      if (snapshot && this.intact(universeId, snapshot, [snapshot.text], recheck))
         return noting(await this.replay(chain, universeId, snapshot, position, checksummed));
       if (snapshot) {
         damaged = snapshot;
@@ -294,8 +304,12 @@ export class StateReader {
     position: number,
   ): Promise<{
     snapshot: Pick<SnapshotRow, "position" | "state" | "checksum">;
-    text: string;
+    /** The document's texts in order (one when it is stored whole; none when a part is missing) and its length. */
+    texts: string[];
+    length: number;
     deltas: Delta[][];
+    /** The buckets of a snapshot stored by part, each with its text. */
+    parts?: KnownPart[];
   } | null> {
     const result = await executePrepared(
       this.db,
@@ -317,11 +331,33 @@ export class StateReader {
       deltas: Delta[][];
     }>(result);
     if (!row) return null;
-    const text = row.text ?? (await this.partTexts.document(universeId, row.skeleton ?? "", row.parts ?? []));
+    if (row.text !== null || row.skeleton === null)
+      return {
+        snapshot: { position: row.position, state: parsedDocument(row.text), checksum: row.checksum },
+        texts: row.text === null ? [] : [row.text],
+        length: row.text?.length ?? 0,
+        deltas: row.deltas,
+      };
+    const cut = await this.partTexts.cut(universeId, row.skeleton, row.parts ?? []);
+    const snapshot = { position: row.position, checksum: row.checksum };
+    if (!cut) return { snapshot: { ...snapshot, state: {} }, texts: [], length: 0, deltas: row.deltas };
+    const texts = documentTexts(cut);
+    // each part on its own, shared with the states read before that hold it (frozen), so that
+    // neither its parse nor its text is made again; a state of an older version is upcast, which
+    // may change it in place, and is parsed whole
+    const parsed = parseCut(cut.pieces, cut.documents, (text, i) =>
+      this.partTexts.value(universeId, row.parts![i]!, text),
+    );
+    const state = parsed && isCurrent(parsed.value as Record<string, unknown>) ? parsed.value : null;
     return {
-      snapshot: { position: row.position, state: parsedDocument(text), checksum: row.checksum },
-      text: text ?? "",
+      snapshot: {
+        ...snapshot,
+        state: (state as Record<string, unknown> | null) ?? parsedDocument(texts.join("")),
+      },
+      texts,
+      length: texts.reduce((sum, text) => sum + text.length, 0),
       deltas: row.deltas,
+      parts: state ? parsed!.buckets.map((bucket, i) => ({ bucket, text: cut.documents[i]! })) : undefined,
     };
   }
 
@@ -331,13 +367,16 @@ export class StateReader {
     deltas: Delta[][],
     position: number,
     checksummed = true,
+    sharesParts = false,
   ): StateAt {
     if (deltas.length !== position - snapshot.position)
       throw new NotFoundError("turn", `${universeId}@${position}`);
     const current = isCurrent(snapshot.state);
-    // Parsed (and upcast) for this call alone, so the deltas may change it in place.
+    // Parsed (and upcast) for this call alone, so the deltas may change it in place, but for the
+    // parts it shares with other states (frozen), which the deltas copy instead.
     let state = current ? (snapshot.state as UniverseState) : upcastState(snapshot.state);
-    state = applyDeltasInPlace(state, upgradeDeltas(deltas.flat()));
+    const changes = upgradeDeltas(deltas.flat());
+    state = sharesParts ? applyDeltas(state, changes) : applyDeltasInPlace(state, changes);
     return {
       position,
       state,
