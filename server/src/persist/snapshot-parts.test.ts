@@ -147,6 +147,15 @@ describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
       expect(at.checksum).toBe(checksum(states.get(250)));
       expect(at).toMatchObject({ fromSnapshot: 100, replayed: 150, damagedSnapshots: [200] });
       await expect(store.verifySnapshot(id, 200)).rejects.toBeInstanceOf(ChecksumMismatchError);
+      // and an export's documents leave out every snapshot holding that part
+      const holding = await database.query<{ position: number }>(
+        `select position from snapshots where universe_id = '${id}' and '${gone!.digest}' = any(parts)`,
+      );
+      const damaged = new Set(holding.map((row) => Number(row.position)));
+      expect(damaged.has(200)).toBe(true);
+      const texts = await store.snapshotTexts(id, [100, 200, 300, 400]);
+      expect([...texts.keys()]).toEqual([100, 300, 400].filter((position) => !damaged.has(position)));
+      for (const [position, text] of texts) expect(text).toBe(canonicalJson(states.get(position)));
     } finally {
       await forget(database, id);
       await store.close();

@@ -65,9 +65,15 @@ export function partedState(
   return { parts, checksum: checksumOfTexts(documentTexts(parts)) };
 }
 
-/** The document the parts make, as `loom_snapshot_document` makes it. */
+/**
+ * The document the parts make, as `loom_snapshot_document` makes it. Concatenated, not joined:
+ * V8 copies the text once, when it is first read whole (hashed, parsed or written out), where
+ * `join` copies it at once, several times slower for a large world's thousand pieces.
+ */
 export function documentOf(parts: Pick<StateParts, "pieces" | "documents">): string {
-  return documentTexts(parts).join("");
+  let document = parts.pieces[0]!;
+  for (let i = 0; i < parts.documents.length; i++) document += parts.documents[i]! + parts.pieces[i + 1]!;
+  return document;
 }
 
 /** The document's texts in order, pieces and parts: what its checksum hashes, without joining them. */

@@ -22,7 +22,7 @@ import { positionsIn } from "./timeline.ts";
 import { ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
 import { KeptStates, type KnownPart } from "./kept-states.ts";
 import { PartTexts } from "./part-texts.ts";
-import { documentTexts } from "./snapshot-parts.ts";
+import { documentOf, documentTexts } from "./snapshot-parts.ts";
 import type { SnapshotInfo, StateAt } from "./turn-store.ts";
 
 /** A snapshot read with its document, as text and parsed. */
@@ -91,16 +91,26 @@ export class StateReader {
     // megabytes of documents: on PGlite read from the reply's bytes (pglite-raw.ts)
     const rows = await textRows(
       this.db,
-      sql`select position, ${storedDocument(snapshots.universeId)} as state from ${snapshots}
+      sql`select position, state::text, skeleton, parts::text from ${snapshots}
         where universe_id = ${storedIn} and position in (${sql.join(
           positions.map((position) => sql`${position}`),
           sql`, `,
-        )})`,
+        )})
+        order by position`,
     );
-    // a snapshot with a part missing has no document to give (it is damaged)
-    return new Map(
-      rows.filter(([, state]) => state !== null).map(([position, state]) => [Number(position), state!]),
-    );
+    // Parts joined here: an export reads every snapshot in turn, each sharing most of its parts
+    // with the one before, so each part is read once rather than with every snapshot holding it.
+    const texts = new Map<number, string>();
+    for (const [position, whole, skeleton, parts] of rows) {
+      const cut =
+        whole == null && skeleton != null
+          ? await this.partTexts.cut(storedIn, skeleton, uuids(parts ?? "{}"))
+          : null;
+      const document = whole ?? (cut ? documentOf(cut) : null);
+      // a snapshot with a part missing has no document to give (it is damaged)
+      if (document !== null) texts.set(Number(position), document);
+    }
+    return texts;
   }
 
   async listSnapshots(universeId: string): Promise<SnapshotInfo[]> {
@@ -394,6 +404,11 @@ export class StateReader {
  */
 function parsedDocument(text: string | null): Record<string, unknown> {
   return text === null ? {} : (JSON.parse(text) as Record<string, unknown>);
+}
+
+/** A `uuid[]` as Postgres writes it, `{…,…}` (a uuid is never quoted). */
+function uuids(text: string): string[] {
+  return text === "{}" ? [] : text.slice(1, -1).split(",");
 }
 
 /** Snapshots of the current version are used as stored; older ones go through the upcasters. */
