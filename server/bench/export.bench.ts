@@ -5,12 +5,14 @@
 // `live_heap_mb` (the most) and `live_heap_median_mb`, measured in a second, untimed run with a
 // full collection at every page (run with `node --expose-gc`): flat in the universe's size, a page of turns and a batch of snapshots
 // at a time. `import.bench.ts` reads the JSONL back.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportUniverse, type ExportFormat, type Progress } from "../src/export/index.ts";
 import { writeFileStreamed } from "../src/cli/output.ts";
 import { BENCH_TURNS, buildBenchUniverse, openBenchDatabase, type BenchDatabase } from "./fixture.ts";
+import { openBenchUniverse } from "./played.ts";
+import { cpuMeter } from "./cpu.ts";
 
 /** Peak RSS and heap while `work` runs, sampled every 20 ms, in MB above those at its start. */
 export async function peakAbove<T>(
@@ -91,21 +93,29 @@ export async function timedExport(database: BenchDatabase, id: string, format: E
   );
 }
 
-/** One size: the universe built, then exported in both formats, each timed with its memory. */
-async function measure(turns: number): Promise<Record<string, unknown>> {
-  const database = await openBenchDatabase();
+/**
+ * One size: the universe built, then exported in both formats, each timed with its memory.
+ * `played`: the campaign played by the rules kept for the turn-store benchmarks instead (played.ts).
+ */
+async function measure(turns: number, played = false): Promise<Record<string, unknown>> {
+  const universe = played ? await openBenchUniverse(turns) : null;
+  const database = universe?.database ?? (await openBenchDatabase());
   const dir = mkdtempSync(join(tmpdir(), "loom-export-bench-"));
   try {
-    const id = await builtUniverse(database, turns);
-    const figures: Record<string, unknown> = { turns };
+    const id = universe?.id ?? (await builtUniverse(database, turns));
+    const figures: Record<string, unknown> = { state: played ? "played" : "synthetic", turns };
     for (const format of ["jsonl", "markdown"] as ExportFormat[]) {
-      const cpu = process.cpuUsage();
+      const cpu = await cpuMeter(database);
       const run = await timedExport(database, id, format, join(dir, `universe.${format}`));
-      const used = process.cpuUsage(cpu);
-      // the process's CPU, every thread: on a shared machine less noisy than the rate
-      figures[`${format}_cpu_us_per_turn`] = Math.round(((used.user + used.system) / turns) * 10) / 10;
+      const used = await cpu.read();
+      // the process's CPU, every thread, and its Postgres backends': on a shared machine less
+      // noisy than the rate
+      figures[`${format}_cpu_us_per_turn`] = Math.round((used.processUs / turns) * 10) / 10;
+      if (used.postgresUs !== null)
+        figures[`${format}_postgres_cpu_us_per_turn`] = Math.round((used.postgresUs / turns) * 10) / 10;
       process.stderr.write(`  ${turns} turns, ${format}: ${run.seconds.toFixed(1)} s\n`);
       figures[`${format}_turns_per_s`] = Math.round(turns / run.seconds);
+      figures[`${format}_file_mb`] = Math.round(statSync(join(dir, `universe.${format}`)).size / 2 ** 20);
       figures[`${format}_peak_rss_mb`] = run.peakMb;
       figures[`${format}_peak_heap_mb`] = run.heapMb;
       global.gc?.();
@@ -127,8 +137,17 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
   }
 }
 
-/** A tenth of LOOM_BENCH_TURNS, then LOOM_BENCH_TURNS: memory flat in size means equal peaks. */
+/**
+ * A tenth of LOOM_BENCH_TURNS, then LOOM_BENCH_TURNS: memory flat in size means equal peaks.
+ * `--state=played`: the 100,099-turn campaign played by the rules alone, whose 1,000 snapshots of
+ * a world growing to 1.8 MB make most of its file.
+ */
 export default async function exportBench(): Promise<Record<string, unknown>> {
+  if (process.argv.includes("--state=played"))
+    return {
+      driver: process.env.DATABASE_URL ? "postgres" : "pglite",
+      ...(await measure(BENCH_TURNS + 99, true)),
+    };
   const turns = Number(process.env.LOOM_BENCH_TURNS || BENCH_TURNS);
   const small = await measure(Math.max(100, Math.round(turns / 10)));
   const large = await measure(turns);
