@@ -6,11 +6,12 @@ import { PIECES_APART, type StateParts } from "./snapshot-parts.ts";
 
 /**
  * The texts of snapshot parts this process has read, by universe and digest, for the snapshots
- * after: a part is written once and never changed, and two snapshots a hundred turns apart share
- * most of theirs, so a jump near an earlier one reads only what changed between them. Bounded by
- * characters, least recently used dropped first (LOOM_PART_TEXTS_MB, 32 by default). What was
- * damaged in the database after it was read here is still found by `loom verify`, which reads
- * the rows themselves.
+ * after, and their values while a state holds them: a part is written once and never changed, and
+ * two snapshots a hundred turns apart share most of theirs, so a jump near an earlier one reads
+ * and parses only what changed between them. The texts are bounded by characters, least
+ * recently used dropped first (LOOM_PART_TEXTS_MB, 32 by default). What was damaged in the
+ * database after it was read here is still found by `loom verify`, which reads the rows
+ * themselves.
  */
 export class PartTexts {
   private readonly texts = new Map<string, string>();
@@ -31,7 +32,8 @@ export class PartTexts {
 
   /**
    * A snapshot's document as its pieces (the skeleton's text between parts) and its parts' texts
-   * (StateParts); null when a part is missing (the snapshot is damaged). The parts not read before are read in one statement.
+   * (StateParts); null when a part is missing (the snapshot is damaged). The parts not read
+   * before are read in one statement.
    */
   async cut(
     storedIn: string,

@@ -82,10 +82,7 @@ export class StateReader {
     return true;
   }
 
-  /**
-   * The snapshots of a timeline in position order, without their documents: the ancestors' up to
-   * the branch points, then the universe's own. `storedIn` is the universe whose row holds it.
-   */
+  /** See TurnStore.snapshotTexts. */
   async snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>> {
     if (positions.length === 0) return new Map();
     // megabytes of documents: on PGlite read from the reply's bytes (pglite-raw.ts)
@@ -113,6 +110,10 @@ export class StateReader {
     return texts;
   }
 
+  /**
+   * The snapshots of a timeline in position order, without their documents: the ancestors' up to
+   * the branch points, then the universe's own. `storedIn` is the universe whose row holds it.
+   */
   async listSnapshots(universeId: string): Promise<SnapshotInfo[]> {
     const chain = await this.ancestry.chain(universeId);
     const found: SnapshotInfo[] = [];

@@ -335,7 +335,9 @@ export interface TimelineStore {
   ): Promise<TurnJsonPage>;
   /**
    * Snapshots' documents as their stored text (canonical JSON), by position, those found of
-   * `positions` in the row of `storedIn` (from listSnapshots). One query.
+   * `positions` in the row of `storedIn` (from listSnapshots); one stored by part with a part
+   * missing is left out (damaged). One query, and for each snapshot stored by part one more for
+   * the parts this process has not read.
    */
   snapshotTexts(storedIn: string, positions: readonly number[]): Promise<Map<number, string>>;
   timeline(universeId: string, query?: TimelineQuery): Promise<TimelinePage>;
