@@ -143,6 +143,21 @@ describe("applyDeltas / invertDeltas", () => {
     );
   });
 
+  it("applying in place copies the frozen containers a document shares, changing none of them", () => {
+    fc.assert(
+      fc.property(document, fc.array(intent, { minLength: 1, maxLength: 25 }), (state, intents) => {
+        const deltas = materialise(state, intents);
+        // a document of its own whose containers from the second level down are shared, frozen
+        const shared = structuredClone(state);
+        const owned = shallowFrozen(shared);
+        const before = JSON.stringify(shared);
+        expect(applyDeltasInPlace(owned, structuredClone(deltas))).toStrictEqual(applyDeltas(state, deltas));
+        expect(JSON.stringify(shared)).toBe(before);
+      }),
+      { seed: 13, numRuns: 300 },
+    );
+  });
+
   it("shares untouched branches with the input", () => {
     const state = { a: { deep: [1, 2] }, b: { n: 1 } };
     const next = applyDeltas(state, [{ op: "increment", path: "/b/n", value: 2, prev: 1 }]);
@@ -200,3 +215,15 @@ describe("delta errors", () => {
     expect(state).toStrictEqual(before);
   });
 });
+
+/** A copy of the document's top container holding its members, each frozen all the way down. */
+function shallowFrozen(value: Json): Json {
+  const deepFreeze = (inner: unknown): void => {
+    if (inner === null || typeof inner !== "object") return;
+    Object.freeze(inner);
+    for (const member of Object.values(inner)) deepFreeze(member);
+  };
+  if (value === null || typeof value !== "object") return value;
+  for (const member of Object.values(value)) deepFreeze(member);
+  return Array.isArray(value) ? [...value] : { ...value };
+}

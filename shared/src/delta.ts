@@ -169,14 +169,18 @@ export function applyDeltas<T>(state: T, deltas: readonly Delta[]): T {
 }
 
 /**
- * Applies deltas to a document the caller owns outright (freshly parsed, shared with nothing),
- * changing it in place: no container is copied. Same results and errors as applyDeltas.
+ * Applies deltas to a document the caller owns (freshly parsed), changing it in place. A frozen
+ * container, one the document shares with other states (a snapshot's part), is copied instead,
+ * as applyDeltas copies every one. Same results and errors as applyDeltas.
  */
 export function applyDeltasInPlace<T>(state: T, deltas: readonly Delta[]): T {
   return apply(state, deltas, null);
 }
 
-/** `owned`: the containers this call copied and may change; null when every container may be changed. */
+/**
+ * `owned`: the containers this call copied and may change; null when every container may be
+ * changed but the frozen ones.
+ */
 function apply<T>(state: T, deltas: readonly Delta[], owned: WeakSet<object> | null): T {
   if (deltas.length === 0) return state;
   let root = state as unknown;
@@ -186,9 +190,9 @@ function apply<T>(state: T, deltas: readonly Delta[], owned: WeakSet<object> | n
     // Assigning "__proto__" would swap an object's prototype instead of adding a member.
     if (tokens.includes("__proto__"))
       throw new DeltaError("invalid_path", delta, `"__proto__" is not a member name`);
-    if (owned && !owned.has(root as object)) {
+    if (owned ? !owned.has(root as object) : Object.isFrozen(root)) {
       root = shallowCopy(root as Container);
-      owned.add(root as object);
+      owned?.add(root as object);
     }
     let parent = root as Container;
     for (let i = 0; i < tokens.length - 1; i++) {
@@ -206,9 +210,9 @@ function apply<T>(state: T, deltas: readonly Delta[], owned: WeakSet<object> | n
         );
       }
       let next = child;
-      if (owned && !owned.has(child)) {
+      if (owned ? !owned.has(child) : Object.isFrozen(child)) {
         next = shallowCopy(child);
-        owned.add(next);
+        owned?.add(next);
         if (Array.isArray(parent)) parent[Number(token)] = next;
         else parent[token] = next;
       }

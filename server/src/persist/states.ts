@@ -1,6 +1,5 @@
 import { and, asc, desc, eq, gte, lte, sql } from "drizzle-orm";
 import {
-  applyDeltas,
   applyDeltasInPlace,
   checksum,
   checksumOfJson,
@@ -175,14 +174,7 @@ export class StateReader {
       const found = await this.ownSnapshotAndDeltas(universeId, own.after, position);
       if (found && this.intact(universeId, found.snapshot, found.texts, recheck))
         return recheck || !isCurrent(found.snapshot.state) || !this.kept.keeps(found.length)
-          ? this.fold(
-              universeId,
-              found.snapshot,
-              found.deltas,
-              position,
-              checksummed,
-              found.parts !== undefined,
-            )
+          ? this.fold(universeId, found.snapshot, found.deltas, position, checksummed)
           : this.kept.fromSnapshot(
               universeId,
               found.snapshot,
@@ -378,16 +370,14 @@ export class StateReader {
     deltas: Delta[][],
     position: number,
     checksummed = true,
-    sharesParts = false,
   ): StateAt {
     if (deltas.length !== position - snapshot.position)
       throw new NotFoundError("turn", `${universeId}@${position}`);
     const current = isCurrent(snapshot.state);
     // Parsed (and upcast) for this call alone, so the deltas may change it in place, but for the
-    // parts it shares with other states (frozen), which the deltas copy instead.
+    // parts it shares with other states (frozen), which they copy.
     let state = current ? (snapshot.state as UniverseState) : upcastState(snapshot.state);
-    const changes = upgradeDeltas(deltas.flat());
-    state = sharesParts ? applyDeltas(state, changes) : applyDeltasInPlace(state, changes);
+    state = applyDeltasInPlace(state, upgradeDeltas(deltas.flat()));
     return {
       position,
       state,
