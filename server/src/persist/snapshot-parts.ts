@@ -71,8 +71,8 @@ export function partedState(
  * `join` copies it at once, several times slower for a large world's thousand pieces.
  */
 export function documentOf(parts: Pick<StateParts, "pieces" | "documents">): string {
-  let document = parts.pieces[0]!;
-  for (let i = 0; i < parts.documents.length; i++) document += parts.documents[i]! + parts.pieces[i + 1]!;
+  let document = "";
+  for (const text of documentTexts(parts)) document += text;
   return document;
 }
 
