@@ -1,12 +1,13 @@
 // Runs vitest projects (`--project main --project main-serial` for `npm test`, `--project load` for `npm run test:load`)
-// and ends with one summary line:
+// and ends with a line for each failed test, `failed: <file> > <test>: <first line of the error>`,
+// then one summary line:
 //   tests: N passed, N failed, N skipped
 // where "skipped" is every declared test that did not run (skipped, todo, or in a skipped block).
 // Without DATABASE_URL / REDIS_URL the real-service variants of the contract suites are skipped,
 // and this says so up front; with CI=true a missing service is an error instead.
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 
 const missing = [
   ["DATABASE_URL", "Postgres turn store contract suite and Postgres-backed server tests"],
@@ -38,18 +39,43 @@ const args = [
 ];
 const run = spawnSync("npx", args, { stdio: "inherit", env: process.env });
 
+/** The first line of a failure's message, without colours, cut to one screen line. */
+function firstLine(message) {
+  const line = String(message ?? "")
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .find((text) => text.trim() !== "");
+  return (line ?? "").trim().slice(0, 300);
+}
+
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+// one line per failed test or file, `failed: <file> > <test>: <first line of the error>`, printed
+// again here because a long run's own report of them scrolls far above its last lines
+const failures = [];
+let filesFailed = 0;
 try {
   const result = JSON.parse(readFileSync(report, "utf8"));
+  for (const file of result.testResults) {
+    const name = relative(process.cwd(), file.name);
+    const failedHere = file.assertionResults.filter((test) => test.status === "failed");
+    for (const test of failedHere)
+      failures.push(`failed: ${name} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+    // a file that failed outside its tests (an import, a hook): its message is the file's
+    if (file.status === "failed" && failedHere.length === 0) {
+      failures.push(`failed: ${name}: ${firstLine(file.message)}`);
+      filesFailed++;
+    }
+  }
   const tests = result.testResults.flatMap((file) => file.assertionResults);
   passed = tests.filter((test) => test.status === "passed").length;
-  failed = tests.filter((test) => test.status === "failed").length + (result.numRuntimeErrorTestSuites ?? 0);
+  failed = tests.filter((test) => test.status === "failed").length + filesFailed;
   skipped = tests.filter((test) => test.status !== "passed" && test.status !== "failed").length;
   if (run.status !== 0 && failed === 0) failed = 1; // a crash outside any test still fails the run
 } catch {
   failed = Math.max(failed, 1);
 }
+for (const failure of failures) console.log(failure);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || run.status !== 0 ? 1 : 0);
