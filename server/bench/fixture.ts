@@ -22,6 +22,13 @@ export interface BenchDatabase {
   query<T>(text: string): Promise<T[]>;
   /** The Postgres database's URL (null on PGlite), for what opens connections of its own. */
   url: string | null;
+  /**
+   * Another store on the same connections that has read nothing yet (its snapshot parts and kept
+   * states empty), as a process that has served other universes meets one it has not: its code
+   * is compiled and its heap grown, the universe's rows are new to it. Closing it leaves the
+   * database open.
+   */
+  freshStore(): TurnStore;
   dispose(): Promise<void>;
 }
 
@@ -96,6 +103,8 @@ function bench(
     driver: database.driver,
     query: (text) => database.query(text),
     url,
+    freshStore: () =>
+      new DrizzleTurnStore(database.driver, database.db, async () => {}, undefined, searchIndex),
     dispose: async () => {
       await store.close();
       await cleanUp();
@@ -131,8 +140,12 @@ export async function buildBenchUniverse(store: TurnStore, turns = BENCH_TURNS):
   return built;
 }
 
-/** Percentile of sorted milliseconds, rounded to microseconds. */
-export function percentile(sorted: number[], p: number): number {
+/**
+ * The `p`th percentile (0–100) of sorted milliseconds by nearest rank (the smallest sample with at
+ * least p % of them at or below it), rounded to microseconds; 0 when there is none.
+ */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return Math.round(sorted[index]! * 1000) / 1000;
 }

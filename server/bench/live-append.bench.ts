@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLiveStore } from "../src/live/index.ts";
 import { sampleTurn, sampleTurns } from "../src/live/fixtures.ts";
+import { percentile } from "./fixture.ts";
 
 const SINGLE_TURNS = 5_000;
 const BATCH_SIZE = 100;
@@ -48,8 +49,8 @@ export default async function liveAppend(): Promise<Record<string, unknown>> {
       turnBytes: JSON.stringify(sampleTurn(universeId, 1)).length,
       singleAppends: SINGLE_TURNS,
       singleAppendsPerSec: Math.round(SINGLE_TURNS / singleSeconds),
-      singleP50Ms: round(percentile(latencies, 0.5)),
-      singleP99Ms: round(percentile(latencies, 0.99)),
+      singleP50Ms: round(percentile(latencies, 50)),
+      singleP99Ms: round(percentile(latencies, 99)),
       batchSize: BATCH_SIZE,
       batchedTurns: BATCHES * BATCH_SIZE,
       batchedTurnsPerSec: Math.round((BATCHES * BATCH_SIZE) / batchSeconds),
@@ -59,10 +60,6 @@ export default async function liveAppend(): Promise<Record<string, unknown>> {
     await store.close();
     if (walDir) rmSync(walDir, { recursive: true, force: true });
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
 function round(ms: number): number {

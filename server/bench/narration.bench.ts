@@ -15,6 +15,7 @@ import { startLoomServer } from "../src/app.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { between, loopBusy, quantile } from "../src/metrics.ts";
 import { readServerMetrics } from "../../loadtest/src/server-metrics.ts";
+import { percentile } from "./fixture.ts";
 import { syscalls } from "./syscalls.ts";
 import { spawnChatProcess, type ChatProcess } from "../src/narrator/testing/spawn-chat-process.ts";
 
@@ -37,12 +38,6 @@ const ROUNDS = Number(process.env.LOOM_BENCH_ROUNDS ?? 3);
 const ELSEWHERE_NICE = Number(process.env.LOOM_BENCH_ELSEWHERE_NICE ?? 10);
 /** Which phases run (comma-separated off, template, openai): one alone, to profile it. */
 const PHASES = new Set((process.env.LOOM_BENCH_PHASES ?? "off,template,openai").split(","));
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0
-    ? 0
-    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 const round = (ms: number) => Number(ms.toFixed(2));
 const round3 = (ms: number) => Number(ms.toFixed(3));

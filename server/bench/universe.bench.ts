@@ -8,14 +8,9 @@ import { join } from "node:path";
 import { loadConfig } from "../src/config.ts";
 import { startLoomServer } from "../src/app.ts";
 import { connect, type UniverseSession } from "../../client-sdk/src/index.ts";
+import { percentile } from "./fixture.ts";
 
 const PLAYERS = 10;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0
-    ? 0
-    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function table(url: string) {
   const gm = connect(url);
