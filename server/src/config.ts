@@ -166,7 +166,8 @@ function narratorConfig(env: NodeJS.ProcessEnv): NarratorConfig {
     maxTokens: positive(env.LOOM_NARRATOR_MAX_TOKENS, 300, "LOOM_NARRATOR_MAX_TOKENS"),
     temperature,
     promptBudget: positive(env.LOOM_NARRATOR_PROMPT_TOKENS, 2_000, "LOOM_NARRATOR_PROMPT_TOKENS"),
-    threadNice: niceness(env.LOOM_NARRATOR_THREAD_NICE, 19, "LOOM_NARRATOR_THREAD_NICE"),
+    // CHAT_THREAD_NICE (narrator/chat-thread.ts)
+    threadNice: niceness(env.LOOM_NARRATOR_THREAD_NICE, 10, "LOOM_NARRATOR_THREAD_NICE"),
   };
 }
 

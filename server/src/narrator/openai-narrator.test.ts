@@ -224,7 +224,7 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
 
   // Linux: a thread's niceness is its own, the 19th field of /proc/<pid>/task/<tid>/stat
   it.runIf(process.platform === "linux")(
-    "talks to the model from a thread of the lowest priority, leaving the rooms' thread as it was",
+    "talks to the model from a thread at niceness 10 unless configured, leaving the rooms' thread as it was",
     async () => {
       const niceOf = (thread: number) => {
         const stat = readFileSync(`/proc/${process.pid}/task/${thread}/stat`, "utf8");
@@ -232,15 +232,15 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
       };
       const rooms = niceOf(process.pid);
       const lowest = await narrator(() => ({}));
-      const configured = new OpenAiNarrator({ ...options(endpoint!.url), threadNice: Math.max(rooms, 7) });
+      const configured = new OpenAiNarrator({ ...options(endpoint!.url), threadNice: Math.max(rooms, 17) });
       try {
         await configured.ready();
         const given = lowest.threadPriority!;
         expect(given.failure).toBeNull();
         expect(given.thread).not.toBe(process.pid);
-        expect(niceOf(given.thread!)).toBe(19);
-        expect(given.nice).toBe(19);
-        expect(niceOf(configured.threadPriority!.thread!)).toBe(Math.max(rooms, 7));
+        expect(niceOf(given.thread!)).toBe(Math.max(rooms, 10));
+        expect(given.nice).toBe(Math.max(rooms, 10));
+        expect(niceOf(configured.threadPriority!.thread!)).toBe(Math.max(rooms, 17));
         // the thread still narrates, and the rooms' thread keeps its priority
         expect((await lowest.narrate(request([]))).text).toBe("The tide turns.");
         expect(niceOf(process.pid)).toBe(rooms);
