@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Room } from "@colyseus/sdk";
+import postgres from "postgres";
 import type { NarrationMessage, Turn } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -476,6 +477,90 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     const fallen = await toldWhileAway("forces the door", ["The door ", "groans ", "and holds."], 1);
     expect(fallen.text.startsWith("The door ")).toBe(false);
     expect((await recorded(away.gm, away.universeId, fallen.position)).narration?.fallback).toBeTruthy();
+    await Promise.all([alex!.leave(), bea!.leave()]);
+  });
+});
+
+describe.skipIf(!modes()[1]!.available)("narration by an OpenAI-compatible endpoint (postgres+redis)", () => {
+  const mode = modes()[1]!;
+  let endpoint: ChatServer;
+  let behaviour: (n: number, request: ChatRequestSeen) => ChatBehaviour = () => ({});
+  let server: (LoomServer & { url: string }) | null = null;
+  let database: postgres.Sql;
+
+  beforeAll(async () => {
+    endpoint = await startChatServer((n, request) => behaviour(n, request));
+    database = postgres(mode.databaseUrl!, { max: 2, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    await server?.shutdown();
+    await endpoint.close();
+    await database.end();
+  });
+
+  it("tells a member seated again the end she missed while its record is still being written", async () => {
+    const whole = ["The bridge ", "holds ", "under Alex."];
+    // the telling goes on once its turn is stored and that row is locked, so that the record
+    // of the telling waits for the lock (a slow database) while the table hears it end
+    let lockedYet!: () => void;
+    const locked = new Promise<void>((resolve) => (lockedYet = resolve));
+    behaviour = (_, request) =>
+      narrates(request, "crosses the bridge")
+        ? { chunks: whole, beforeChunk: (i) => (i === 1 ? locked : undefined) }
+        : {};
+    server = await startServer(mode, {
+      reconnectSeconds: 30,
+      narrator: openaiNarrator(endpoint.url, { timeoutMs: 30_000 }),
+    });
+    const table = await setTable(server.url, ["Alex", "Bea"]);
+    const [alex, bea] = await joinAll(table);
+    const beaHeard = heard(bea!);
+    const result = await alex!.act(overcome(table.players[0]!.characterId, "crosses the bridge"));
+    if (!result.ok) throw new Error(result.rejection.message);
+    const position = result.turn.position;
+    await waitFor(() => beaHeard.some((m) => m.position === position), 5_000, "the first piece");
+    const row = () =>
+      database<Array<{ unset: boolean }>>`select narration is null as unset from turns
+        where universe_id = ${table.universeId} and position = ${position}`;
+    await waitFor(async () => (await row()).length === 1, 10_000, "the turn to be stored");
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const lock = database.begin(async (tx) => {
+      await tx`select 1 from turns where universe_id = ${table.universeId} and position = ${position} for update`;
+      holding();
+      await released;
+    });
+    await held;
+    // Bea's connection breaks after the first piece; she gets her seat back once Alex has heard
+    // the telling end
+    const seat = (bea as unknown as { current: Room }).current;
+    const connection = seat.connection as unknown as { reconnect(...args: unknown[]): void };
+    const reconnect = connection.reconnect.bind(connection);
+    const ended = alex!.narrationText(position);
+    connection.reconnect = (...args) => void ended.then(() => reconnect(...args));
+    let back!: () => void;
+    const backYet = new Promise<void>((resolve) => (back = resolve));
+    const stopListening = bea!.on("reconnected", () => back());
+    (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws._socket!.destroy();
+    lockedYet();
+    try {
+      const text = await ended;
+      expect(text).toBe(whole.join(""));
+      await backYet;
+      stopListening();
+      // then she hears the end she missed while the record still waits
+      await waitFor(() => bea!.narrationSoFar(position)?.done === true, 10_000, "Bea's telling to end");
+      expect(bea!.narrationSoFar(position)).toEqual({ text, done: true });
+      expect(beaHeard.filter((m) => m.position === position && m.done).map((m) => m.text)).toEqual([text]);
+      expect(await row()).toEqual([{ unset: true }]);
+    } finally {
+      release();
+      await lock;
+    }
+    // and the record is written once the row is free
+    expect((await recorded(table.gm, table.universeId, position)).narration?.text).toBe(whole.join(""));
     await Promise.all([alex!.leave(), bea!.leave()]);
   });
 });

@@ -456,7 +456,7 @@ export class UniverseAuthority {
     return true;
   }
 
-  /** The recent window shows a turn's recorded narration (members joining get it with `recent`). */
+  /** The recent window shows a turn's narration once told (members joining get it with `recent`). */
   noteNarration(position: number, narration: Narration): void {
     const index = this.recent.findIndex((turn) => turn.position === position);
     const turn = this.recent[index];
