@@ -25,33 +25,41 @@ if (process.env.DATABASE_URL)
   drivers.push(["postgres", () => openDatabase({ databaseUrl: process.env.DATABASE_URL })]);
 
 describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
-  async function played(): Promise<{ database: OpenDatabase; store: DrizzleTurnStore; id: string }> {
+  interface Played {
+    database: OpenDatabase;
+    store: DrizzleTurnStore;
+    id: string;
+    /** The rules' states at every position. */
+    states: Map<number, UniverseState>;
+  }
+
+  /** Runs `test` on a campaign played by the rules and stored (a snapshot every 100 turns), removed after. */
+  async function withPlayed(test: (played: Played) => Promise<void>): Promise<void> {
     const database = await open();
     const store = new DrizzleTurnStore(database.driver, database.db, () => database.close());
     const id = `parts-${randomUUID()}`;
-    // every bucket a part, however short: this campaign's are (the server's start at MIN_PART_CHARS)
-    await storePlayedUniverse(store, {
-      id,
-      createdBy: "gm",
-      turns: TURNS,
-      seed: SEED,
-      snapshotEvery: 100,
-      minPart: 0,
-    });
-    return { database, store, id };
+    try {
+      // every bucket a part, however short: this campaign's are (the server's start at MIN_PART_CHARS)
+      await storePlayedUniverse(store, {
+        id,
+        createdBy: "gm",
+        turns: TURNS,
+        seed: SEED,
+        snapshotEvery: 100,
+        minPart: 0,
+      });
+      await test({ database, store, id, states: playedStates(id) });
+    } finally {
+      for (const table of ["turns", "turn_search", "search_progress", "snapshots", "snapshot_parts"])
+        await database.query(`delete from ${table} where universe_id = '${id}'`);
+      await database.query(`delete from universes where id = '${id}'`);
+      await store.close();
+    }
   }
-
-  const forget = async (database: OpenDatabase, id: string) => {
-    for (const table of ["turns", "turn_search", "search_progress", "snapshots", "snapshot_parts"])
-      await database.query(`delete from ${table} where universe_id = '${id}'`);
-    await database.query(`delete from universes where id = '${id}'`);
-  };
 
   it("stores each part once per universe and reads every state back as the rules played it", async () => {
     // given a campaign played by the rules, a snapshot every 100 turns
-    const { database, store, id } = await played();
-    try {
-      const states = playedStates(id);
+    await withPlayed(async ({ database, store, id, states }) => {
       // then each snapshot names its parts, and the ones the snapshots share are stored once
       const [named] = await database.query<{ parts: string | number; snapshots: string | number }>(
         `select sum(cardinality(parts)) as parts, count(*) as snapshots from snapshots where universe_id = '${id}' and state is null`,
@@ -71,18 +79,13 @@ describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
       expect(texts.get(100)).toBe(canonicalJson(states.get(100)));
       expect(texts.get(300)).toBe(canonicalJson(states.get(300)));
       await store.verifySnapshot(id, 200);
-    } finally {
-      await forget(database, id);
-      await store.close();
-    }
+    });
   }, 60_000);
 
   it("reads a part once per process: a later jump takes the parts it read before from memory", async () => {
     // given a jump that read the snapshot at 200 and its parts
-    const { database, store, id } = await played();
-    const other = new DrizzleTurnStore(database.driver, database.db, async () => {});
-    try {
-      const states = playedStates(id);
+    await withPlayed(async ({ database, store, id, states }) => {
+      const other = new DrizzleTurnStore(database.driver, database.db, async () => {});
       expect((await store.stateAt(id, 250)).checksum).toBe(checksum(states.get(250)));
       // when every part of the universe is then lost
       await database.query(`delete from snapshot_parts where universe_id = '${id}'`);
@@ -96,17 +99,12 @@ describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
       const elsewhere = await other.stateAt(id, 260);
       expect(elsewhere.checksum).toBe(checksum(states.get(260)));
       expect(elsewhere.damagedSnapshots).toEqual([200, 100]);
-    } finally {
-      await forget(database, id);
-      await store.close();
-    }
+    });
   }, 60_000);
 
   it("shares the parts it parsed between the states it reads, and changes none of them", async () => {
     // given states read from two snapshots a hundred turns apart
-    const { database, store, id } = await played();
-    try {
-      const states = playedStates(id);
+    await withPlayed(async ({ store, id, states }) => {
       const at250 = await store.stateAt(id, 250);
       const at350 = await store.stateAt(id, 350);
       // then the buckets neither the snapshots nor the turns since changed are one object, frozen
@@ -121,17 +119,12 @@ describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
       expect(checksum(at250.state)).toBe(checksum(states.get(250)));
       expect(checksum(at350.state)).toBe(checksum(states.get(350)));
       expect((await store.stateAt(id, 260)).checksum).toBe(checksum(states.get(260)));
-    } finally {
-      await forget(database, id);
-      await store.close();
-    }
+    });
   }, 60_000);
 
   it("takes a snapshot one of whose parts is missing for a damaged one", async () => {
     // given a part that the snapshot at 200 holds and the one at 100 does not
-    const { database, store, id } = await played();
-    try {
-      const states = playedStates(id);
+    await withPlayed(async ({ database, store, id, states }) => {
       const [gone] = await database.query<{ digest: string }>(
         `select digest::text as digest from snapshots s, unnest(s.parts) as digest
          where s.universe_id = '${id}' and s.position = 200
@@ -156,9 +149,6 @@ describe.each(drivers)("snapshots stored by part (%s)", (_driver, open) => {
       const texts = await store.snapshotTexts(id, [100, 200, 300, 400]);
       expect([...texts.keys()]).toEqual([100, 300, 400].filter((position) => !damaged.has(position)));
       for (const [position, text] of texts) expect(text).toBe(canonicalJson(states.get(position)));
-    } finally {
-      await forget(database, id);
-      await store.close();
-    }
+    });
   }, 60_000);
 });
