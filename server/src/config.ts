@@ -111,6 +111,15 @@ function positive(value: string | undefined, fallback: number, name: string): nu
   return parsed;
 }
 
+/**
+ * The niceness of the thread that talks to the model unless configured (LOOM_NARRATOR_THREAD_NICE).
+ * Below the rooms' thread, so that the thread acknowledging turns wins a core both want (the
+ * scheduler weighs a thread at niceness 10 at about a tenth of one at 0), but not below everything
+ * else the machine runs: at 19 a telling's first piece waited behind every other process for a
+ * core (docs/performance.md, "The chat thread at niceness 10").
+ */
+export const CHAT_THREAD_NICE = 10;
+
 function niceness(value: string | undefined, fallback: number, name: string): number {
   const parsed = int(value, fallback, name);
   if (parsed > 19) throw new Error(`${name} must be between 0 and 19, got "${value}"`);
@@ -166,8 +175,7 @@ function narratorConfig(env: NodeJS.ProcessEnv): NarratorConfig {
     maxTokens: positive(env.LOOM_NARRATOR_MAX_TOKENS, 300, "LOOM_NARRATOR_MAX_TOKENS"),
     temperature,
     promptBudget: positive(env.LOOM_NARRATOR_PROMPT_TOKENS, 2_000, "LOOM_NARRATOR_PROMPT_TOKENS"),
-    // CHAT_THREAD_NICE (narrator/chat-thread.ts)
-    threadNice: niceness(env.LOOM_NARRATOR_THREAD_NICE, 10, "LOOM_NARRATOR_THREAD_NICE"),
+    threadNice: niceness(env.LOOM_NARRATOR_THREAD_NICE, CHAT_THREAD_NICE, "LOOM_NARRATOR_THREAD_NICE"),
   };
 }
 

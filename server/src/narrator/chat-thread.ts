@@ -49,15 +49,6 @@ export interface ChatPriority {
 /** The chat thread's events leave in one message per turn of its event loop, in order. */
 export type ChatFromWorker = ({ type: "ready" } & ChatPriority) | { type: "batch"; messages: ChatEvent[] };
 
-/**
- * The chat thread's niceness unless configured (LOOM_NARRATOR_THREAD_NICE). Below the rooms'
- * thread, so that the thread acknowledging turns wins a core both want (the scheduler weighs a
- * thread at niceness 10 at about a tenth of one at 0), but not below everything else the machine
- * runs: at 19 a telling's first piece waited behind every other process for a core (docs/performance.md,
- * "The chat thread at niceness 10").
- */
-export const CHAT_THREAD_NICE = 10;
-
 /** A chat thread that could not lower its priority says so once per process, not once per narrator. */
 let toldPriority = false;
 

@@ -1,6 +1,7 @@
 import { buildNarrationPrompt } from "@loom/shared";
 import { NarratorError, type NarrationRequest, type Narrator, type NarratorOutput } from "./narrator.ts";
-import { CHAT_THREAD_NICE, ChatFailure, ChatThread, type ChatPriority } from "./chat-thread.ts";
+import { CHAT_THREAD_NICE } from "../config.ts";
+import { ChatFailure, ChatThread, type ChatPriority } from "./chat-thread.ts";
 
 export interface OpenAiNarratorOptions {
   /** The API's base URL, e.g. `http://127.0.0.1:11434/v1` for Ollama. */
