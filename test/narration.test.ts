@@ -34,6 +34,26 @@ function tellings(messages: NarrationMessage[], position: number): string[] {
   return told;
 }
 
+/**
+ * Breaks a session's connection, and lets it back on the same seat only once `until` settles.
+ * Resolves when it is seated again, its reconnection as it was.
+ */
+function breakUntil(session: UniverseSession, until: Promise<unknown>): Promise<void> {
+  const seat = (session as unknown as { current: Room }).current;
+  const connection = seat.connection as unknown as { reconnect(...args: unknown[]): void };
+  const reconnect = connection.reconnect.bind(connection);
+  connection.reconnect = (...args) => void until.then(() => reconnect(...args));
+  const back = new Promise<void>((resolve) => {
+    const stopListening = session.on("reconnected", () => {
+      stopListening();
+      connection.reconnect = reconnect;
+      resolve();
+    });
+  });
+  (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws._socket!.destroy();
+  return back;
+}
+
 /** The turn as recorded, once it has its narration. */
 async function recorded(client: LoomClient, universeId: string, position: number): Promise<Turn> {
   let turn: Turn | null | undefined = null;
@@ -448,21 +468,11 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
       if (!result.ok) throw new Error(result.rejection.message);
       const position = result.turn.position;
       await waitFor(() => beaHeard.some((m) => m.position === position), 5_000, "the first piece");
-      const seat = (bea as unknown as { current: Room }).current;
-      const connection = seat.connection as unknown as { reconnect(...args: unknown[]): void };
-      const reconnect = connection.reconnect.bind(connection);
       const ended = alex!.narrationText(position);
-      connection.reconnect = (...args) => void ended.then(() => reconnect(...args));
-      let back!: () => void;
-      const backYet = new Promise<void>((resolve) => (back = resolve));
-      const stopListening = bea!.on("reconnected", () => back());
-      const socket = (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws;
-      socket._socket!.destroy();
+      const backYet = breakUntil(bea!, ended);
       broken();
       const text = await ended;
       await backYet;
-      stopListening();
-      connection.reconnect = reconnect;
       await waitFor(() => bea!.narrationSoFar(position)?.done === true, 10_000, "Bea's telling to end");
       expect(bea!.narrationSoFar(position)).toEqual({ text, done: true });
       expect(await bea!.narrationText(position)).toBe(text);
@@ -535,21 +545,13 @@ describe.skipIf(!modes()[1]!.available)("narration by an OpenAI-compatible endpo
     await held;
     // Bea's connection breaks after the first piece; she gets her seat back once Alex has heard
     // the telling end
-    const seat = (bea as unknown as { current: Room }).current;
-    const connection = seat.connection as unknown as { reconnect(...args: unknown[]): void };
-    const reconnect = connection.reconnect.bind(connection);
     const ended = alex!.narrationText(position);
-    connection.reconnect = (...args) => void ended.then(() => reconnect(...args));
-    let back!: () => void;
-    const backYet = new Promise<void>((resolve) => (back = resolve));
-    const stopListening = bea!.on("reconnected", () => back());
-    (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws._socket!.destroy();
+    const backYet = breakUntil(bea!, ended);
     lockedYet();
     try {
       const text = await ended;
       expect(text).toBe(whole.join(""));
       await backYet;
-      stopListening();
       // then she hears the end she missed while the record still waits
       await waitFor(() => bea!.narrationSoFar(position)?.done === true, 10_000, "Bea's telling to end");
       expect(bea!.narrationSoFar(position)).toEqual({ text, done: true });
