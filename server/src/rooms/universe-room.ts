@@ -548,12 +548,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       send: (message, audience, first) => this.narrationOutput.push(message, audience, first),
       told: (narrator, ms, failure) => services().metrics.narrated(narrator, ms, failure),
       record: async (position, narration) => {
+        // called once the table has heard the telling end (its `done` message went out before)
         if (authority.attachNarration(position, narration)) return;
-        // The table has heard this telling end (its `done` message went out before this): a
-        // member seated again while the record is being written gets its end with `recent`, as
-        // the others heard it. Noted only once written, a member whose connection broke
-        // mid-telling and came back in that window never heard the end.
-        authority.noteNarration(position, narration);
         await authority.whenPersisted(position);
         await narrationRecords.record(authority.universe.id, position, narration);
       },

@@ -447,13 +447,14 @@ export class UniverseAuthority {
   }
 
   /**
-   * Gives a turn its narration while it still waits to be persisted, so it is written with it.
-   * False when it is being written or was written already: the caller records it in the store.
+   * A telling the table has heard end. The recent window shows it at once, so that a member
+   * seated again before it is written gets its end with `recent`, as the others heard it; a turn
+   * still waiting to be persisted is written with it. False when the turn is being written or was
+   * written already: the caller records it in the store.
    */
   attachNarration(position: number, narration: Narration): boolean {
-    if (!this.persister.attachNarration(position, narration)) return false;
     this.noteNarration(position, narration);
-    return true;
+    return this.persister.attachNarration(position, narration);
   }
 
   /** The recent window shows a turn's narration once told (members joining get it with `recent`). */
