@@ -44,6 +44,36 @@ for (const mode of modes()) {
       await session.leave();
     });
 
+    it("a game master of another universe cannot read a character through it; one of its branch can", async () => {
+      const table = await setTable(server.url, ["Orla"]);
+      const orla = table.players[0]!;
+      const session = await orla.client.joinUniverse(table.universeId, { role: "player", runId: orla.runId });
+      const acted = await session.act(overcome(orla.characterId));
+      expect(acted.ok).toBe(true);
+      await session.leave();
+      const position = acted.ok ? acted.turn.position : 0;
+      await waitFor(
+        async () => (await table.gm.character(orla.characterId)).position >= position,
+        5_000,
+        "persisted",
+      );
+      // a stranger is the game master of a universe of their own, and names it
+      const stranger = connect(server.url);
+      await stranger.registerPlayer("Stranger");
+      const theirs = await stranger.createUniverse({ name: "Elsewhere" });
+      const refused = await fetch(`${server.url}/api/characters/${orla.characterId}?universe=${theirs.id}`, {
+        headers: { authorization: `Bearer ${stranger.playerToken!}` },
+      });
+      expect(refused.status).toBe(404);
+      const body = (await refused.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ error: { code: "unknown_character" } });
+      expect(JSON.stringify(body)).not.toContain("notes");
+      // the game master of a branch of the character's universe reads it there
+      const branch = await table.gm.branch(table.universeId, position, "Aside");
+      const there = await table.gm.character(orla.characterId, { universeId: branch.id });
+      expect(there.sheet).toMatchObject({ name: "Orla", private: { notes: expect.any(String) as string } });
+    });
+
     it("the recap reaches a listener that subscribes after joining", async () => {
       const table = await setTable(server.url, ["Ysolde"]);
       const ysolde = table.players[0]!;

@@ -2,7 +2,7 @@ import type { Application } from "express";
 import { API, RejectionCode, type Character, type CharacterRecord } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, route } from "./http.ts";
-import { isGm, requireMember, universeOr404 } from "./access.ts";
+import { descendsFrom, isGm, requireMember, universeOr404 } from "./access.ts";
 
 /**
  * A character's full sheet as the story has left it (stress, consequences, fate points, private
@@ -20,6 +20,13 @@ export function installCharacterRoutes(app: Application): void {
         throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${String(req.params.id)}`);
       const universeId = typeof req.query.universe === "string" ? req.query.universe : character.universeId;
       const universe = await universeOr404(universeId);
+      // the game masters who may read it are those of a universe it lives in, not of any other
+      if (!(await descendsFrom(universe.id, character.universeId)))
+        throw new ApiError(
+          404,
+          RejectionCode.UnknownCharacter,
+          `no character ${character.id} in universe ${universe.id} (only its own universe and its branches)`,
+        );
       if (character.playerId !== me.playerId && !isGm(universe, me.playerId))
         throw new ApiError(403, RejectionCode.NotYourCharacter, "this character's sheet is its player's");
       await requireMember(universe, me.playerId);

@@ -4,7 +4,7 @@ import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { recapFor } from "../universe/continuity.ts";
 import { ApiError, caller, parseBody, route, type Caller } from "./http.ts";
-import { isGm, requireMember, universeOr404 } from "./access.ts";
+import { descendsFrom, isGm, requireMember, universeOr404 } from "./access.ts";
 import type { RunRecord } from "../persist/turn-store.ts";
 import type { Rejection } from "@loom/shared";
 
@@ -33,16 +33,6 @@ async function runFor(me: Caller, runId: string): Promise<RunRecord> {
   }
   await requireMember(universe, me.playerId);
   return run;
-}
-
-/** A character may start a run in its own universe, or in a branch descending from it. */
-async function inLineage(universeId: string, characterUniverseId: string): Promise<boolean> {
-  let current: string | null = universeId;
-  for (let depth = 0; current !== null && depth < 1000; depth += 1) {
-    if (current === characterUniverseId) return true;
-    current = (await services().turnStore.getUniverse(current))?.parentId ?? null;
-  }
-  return false;
 }
 
 export function installRunRoutes(app: Application): void {
@@ -154,7 +144,7 @@ export function installRunRoutes(app: Application): void {
         throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${body.characterId}`);
       if (character.playerId !== me.playerId)
         throw new ApiError(403, RejectionCode.NotYourCharacter, "this character belongs to another player");
-      if (!(await inLineage(universe.id, character.universeId)))
+      if (!(await descendsFrom(universe.id, character.universeId)))
         throw new ApiError(
           409,
           RejectionCode.UnknownCharacter,
