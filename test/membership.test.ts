@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { matchMaker } from "@colyseus/core";
 import { CloseCode } from "@loom/shared";
 import { connect, type LoomClient } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
-import { overcome, sheet } from "./support/players.ts";
+import { breakUntil, overcome, sheet } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 /** A raw HTTP call: the status and the error code (if any), whatever the SDK would throw. */
@@ -158,6 +159,86 @@ for (const mode of modes()) {
       const back = await member.client.joinUniverse(universe.id, { role: "player", runId: run.id });
       expect((await back.act(overcome(character.id))).ok).toBe(true);
       await back.leave();
+    });
+
+    it("a member removed from a public universe is removed from its branches too", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Open Road", visibility: "public" });
+      const walker = await player(server.url, "Walker");
+      const { character, run } = await walker.client.createCharacter(universe.id, sheet("Walker"));
+      const playing = await walker.client.joinUniverse(universe.id, { role: "player", runId: run.id });
+      const acted = await playing.act(overcome(character.id));
+      expect(acted.ok).toBe(true);
+      await playing.leave();
+      await gm.client.removeMember(universe.id, walker.id);
+      const position = (await gm.client.jump(universe.id)).position;
+      const branch = await gm.client.branch(universe.id, position, "Fork");
+      expect(branch.visibility).toBe("public");
+
+      expect(
+        await call(server.url, "GET", `/api/universes/${branch.id}/timeline`, walker.token),
+      ).toMatchObject({
+        status: 403,
+        code: "member_removed",
+      });
+      await expect(walker.client.startRun(branch.id, character.id)).rejects.toMatchObject({
+        code: "member_removed",
+      });
+      await expect(walker.client.joinUniverse(branch.id, { role: "spectator" })).rejects.toMatchObject({
+        code: "member_removed",
+      });
+      expect((await gm.client.listMembers(branch.id)).find((m) => m.playerId === walker.id)).toMatchObject({
+        removedAt: expect.any(String) as string,
+      });
+      // handing the branch to someone else keeps the removal
+      const keeper = await player(server.url, "Keeper");
+      await gm.client.addMember(branch.id, keeper.id);
+      const handed = await gm.client.handOver(branch.id, keeper.id);
+      expect(handed.removed).toEqual([]);
+      await gm.client.setVisibility(branch.id, "public");
+      expect(
+        await call(server.url, "GET", `/api/universes/${branch.id}/timeline`, walker.token),
+      ).toMatchObject({
+        status: 403,
+        code: "member_removed",
+      });
+    });
+
+    it("a member removed while their connection is lost does not get the seat back", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Closed Door" });
+      const invite = await gm.client.createInvite(universe.id);
+      const member = await player(server.url, "Dropped");
+      await member.client.acceptInvite(invite.code);
+      const { character, run } = await member.client.createCharacter(universe.id, sheet("Dropped"));
+      const playing = await member.client.joinUniverse(universe.id, { role: "player", runId: run.id });
+      const table = await gm.client.joinUniverse(universe.id, { role: "gm" });
+      expect((await playing.act(overcome(character.id))).ok).toBe(true);
+      const heard: number[] = [];
+      playing.on("turn", (turn) => heard.push(turn.position));
+      const left = new Promise<number>((resolve) => playing.on("leave", resolve));
+
+      let removed!: () => void;
+      void breakUntil(playing, new Promise<void>((resolve) => (removed = resolve)));
+      // the room has seen the connection go: the member is no longer among its clients
+      const room = matchMaker.getLocalRoomById(universe.id);
+      await waitFor(
+        () => !room.clients.some((client) => (client.auth as { playerId?: string })?.playerId === member.id),
+        5_000,
+        "the room to see the connection lost",
+      );
+      await gm.client.removeMember(universe.id, member.id);
+      removed();
+      expect(await left).toBe(CloseCode.MemberRemoved);
+      const seenBefore = heard.length;
+      const worldEvent = { kind: "world_event" as const, text: "The door is barred" };
+      expect((await table.act(worldEvent)).ok).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(heard.length).toBe(seenBefore);
+      expect(
+        room.clients.some((client) => (client.auth as { playerId?: string })?.playerId === member.id),
+      ).toBe(false);
+      await table.leave();
     });
 
     it("a player may have only so many characters in a universe, even when they ask all at once", async () => {

@@ -12,7 +12,7 @@ import {
   type ChatServer,
 } from "../server/src/narrator/testing/chat-server.ts";
 import { modes, spawnServer, startServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
-import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
+import { breakUntil, joinAll, overcome, setTable, type Table } from "./support/players.ts";
 
 /** Every narration message a session receives, in arrival order. */
 function heard(session: UniverseSession): NarrationMessage[] {
@@ -32,26 +32,6 @@ function tellings(messages: NarrationMessage[], position: number): string[] {
     chunks = "";
   }
   return told;
-}
-
-/**
- * Breaks a session's connection, and lets it back on the same seat only once `until` settles.
- * Resolves when it is seated again, its reconnection as it was.
- */
-function breakUntil(session: UniverseSession, until: Promise<unknown>): Promise<void> {
-  const seat = (session as unknown as { current: Room }).current;
-  const connection = seat.connection as unknown as { reconnect(...args: unknown[]): void };
-  const reconnect = connection.reconnect.bind(connection);
-  connection.reconnect = (...args) => void until.then(() => reconnect(...args));
-  const back = new Promise<void>((resolve) => {
-    const stopListening = session.on("reconnected", () => {
-      stopListening();
-      connection.reconnect = reconnect;
-      resolve();
-    });
-  });
-  (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws._socket!.destroy();
-  return back;
 }
 
 /** The turn as recorded, once it has its narration. */

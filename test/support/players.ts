@@ -1,3 +1,4 @@
+import type { Room } from "@colyseus/sdk";
 import { connect, type LoomClient, type UniverseSession } from "../../client-sdk/src/index.ts";
 import type { CharacterSheetInput } from "@loom/shared";
 
@@ -60,4 +61,24 @@ export async function joinAll(table: Table): Promise<UniverseSession[]> {
     );
   }
   return sessions;
+}
+
+/**
+ * Breaks a session's connection, and lets it back on the same seat only once `until` settles.
+ * Resolves when it is seated again, its reconnection as it was.
+ */
+export function breakUntil(session: UniverseSession, until: Promise<unknown>): Promise<void> {
+  const seat = (session as unknown as { current: Room }).current;
+  const connection = seat.connection as unknown as { reconnect(...args: unknown[]): void };
+  const reconnect = connection.reconnect.bind(connection);
+  connection.reconnect = (...args) => void until.then(() => reconnect(...args));
+  const back = new Promise<void>((resolve) => {
+    const stopListening = session.on("reconnected", () => {
+      stopListening();
+      connection.reconnect = reconnect;
+      resolve();
+    });
+  });
+  (seat.connection.transport as unknown as { ws: { _socket?: { destroy(): void } } }).ws._socket!.destroy();
+  return back;
 }

@@ -44,12 +44,12 @@ export interface MembershipStore {
   addMember(universeId: string, playerId: string): Promise<MemberRecord>;
   /** Marks the player removed (a guest of a public universe too, who has no membership yet). */
   removeMember(universeId: string, playerId: string): Promise<MemberRecord>;
-  /** Members of `fromId` (not removed) become members of `toId` too (a branch). */
+  /** Members of `fromId` become members of `toId` too (a branch), and those removed stay removed there. */
   copyMembers(fromId: string, toId: string): Promise<void>;
   /**
    * Makes a universe (a branch) one player's own: they become its only member, every other
-   * membership and open invite goes, and it turns private, so nobody else joins without a new
-   * invite. One transaction.
+   * membership and open invite goes (a removal stays), and it turns private, so nobody else
+   * joins without a new invite. One transaction.
    */
   handOver(universeId: string, playerId: string): Promise<SoloHandOver>;
 

@@ -88,21 +88,29 @@ export class Memberships implements MembershipStore {
   }
 
   async copyMembers(fromId: string, toId: string): Promise<void> {
+    // the removed too: a branch of a public universe would otherwise let them back in as guests
     await this.db.execute(sql`
-      insert into ${universeMembers} (universe_id, player_id, invite_code, joined_at)
-      select ${toId}, player_id, invite_code, ${this.clock().toISOString()}::timestamptz
+      insert into ${universeMembers} (universe_id, player_id, invite_code, joined_at, removed_at)
+      select ${toId}, player_id, invite_code, ${this.clock().toISOString()}::timestamptz, removed_at
       from ${universeMembers}
-      where universe_id = ${fromId} and removed_at is null
+      where universe_id = ${fromId}
       on conflict do nothing`);
   }
 
   handOver(universeId: string, playerId: string): Promise<SoloHandOver> {
     return this.db.transaction(async (tx) => {
       const now = this.clock();
+      // the table leaves; those removed before stay removed, should the branch be made public again
       const gone = await tx
         .delete(universeMembers)
-        .where(and(eq(universeMembers.universeId, universeId), ne(universeMembers.playerId, playerId)))
-        .returning({ playerId: universeMembers.playerId, removedAt: universeMembers.removedAt });
+        .where(
+          and(
+            eq(universeMembers.universeId, universeId),
+            ne(universeMembers.playerId, playerId),
+            isNull(universeMembers.removedAt),
+          ),
+        )
+        .returning({ playerId: universeMembers.playerId });
       const [member] = await tx
         .insert(universeMembers)
         .values({ universeId, playerId, joinedAt: now })
@@ -126,7 +134,7 @@ export class Memberships implements MembershipStore {
       return {
         universe: toUniverse(universe!),
         member: toMember(member!),
-        removed: gone.filter((row) => row.removedAt === null).map((row) => row.playerId),
+        removed: gone.map((row) => row.playerId),
       };
     });
   }

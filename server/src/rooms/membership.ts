@@ -51,6 +51,16 @@ export function isGameMaster(authority: UniverseAuthority, playerId: string): bo
   return isGm(authority.universe, playerId);
 }
 
+/**
+ * Whether a member seated before may have the seat back after a lost connection: admitted still
+ * (not removed since), and a game master still for a game master's seat. Read afresh, as at a join.
+ */
+export async function stillAdmitted(authority: UniverseAuthority, member: Member): Promise<boolean> {
+  const universe = (await services().turnStore.getUniverse(authority.universe.id)) ?? authority.universe;
+  if (member.role === "gm") return isGm(universe, member.playerId);
+  return (await admission(universe, member.playerId)).ok;
+}
+
 /** A refused join: its status, and the code and message as JSON (see encodeJoinRefusal). */
 export function joinRefusal(status: number, code: RejectionCode, message: string): ServerError {
   return new ServerError(status, encodeJoinRefusal(code, message));

@@ -44,7 +44,7 @@ import { TokenBucket } from "./rate-limit.ts";
 import { intake } from "./intake.ts";
 import { watchFrames } from "./frame-size.ts";
 import { totalHandler } from "./total-handler.ts";
-import { admitMember, joinRefusal, ownerOf, viewerOf, type Member } from "./membership.ts";
+import { admitMember, joinRefusal, ownerOf, stillAdmitted, viewerOf, type Member } from "./membership.ts";
 import { outputBatch } from "./output-batch.ts";
 import { NarrationOutput } from "./narration-output.ts";
 import { PlaySessions } from "./play-sessions.ts";
@@ -94,6 +94,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private sessions!: PlaySessions;
   /** Action rate per player in this universe: N sockets share one bucket, not N buckets. */
   private readonly buckets = new Map<string, TokenBucket>();
+  /** Players removed while this room is open; a join afterwards is checked afresh and clears them. */
+  private readonly expelled = new Set<string>();
   private connections!: ConnectionLimit;
   private narration: UniverseNarration | null = null;
   private readonly narrationOutput = new NarrationOutput((messages, audience) =>
@@ -239,6 +241,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       await this.connections.release(auth.playerId, client.sessionId);
       throw error;
     }
+    this.expelled.delete(member.playerId);
     let bucket = this.buckets.get(member.playerId);
     if (!bucket) {
       bucket = new TokenBucket(config.actionsPerSecond, Date.now());
@@ -273,22 +276,50 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
   }
 
-  /** A game master removed the player: their connections here close (their sessions end). */
+  /**
+   * A game master removed the player: their connections here close (their sessions end). A
+   * connection lost before is no longer among the clients but keeps its seat for a while:
+   * `expelled` refuses it the seat back even when the membership cannot be read then.
+   */
   expel(playerId: string): void {
+    this.expelled.add(playerId);
     for (const client of this.clients) {
       if (memberOf(client)?.playerId === playerId) client.leave(CloseCode.MemberRemoved);
     }
   }
 
   /**
-   * The same seat back after a lost connection. The turns broadcast while it was empty never
-   * reached the member: the newest are sent again, as at a join, and the SDK tells those it had
-   * not seen.
+   * The same seat back after a lost connection, if the member is still admitted: a game master
+   * may have removed them (or handed the branch over) while the seat was empty. The turns
+   * broadcast while it was empty never reached the member: the newest are sent again, as at a
+   * join, and the SDK tells those it had not seen.
    */
-  override onReconnect(client: Client): void {
+  override async onReconnect(client: Client): Promise<void> {
     watchFrames(client);
     const member = memberOf(client);
-    if (member) this.sendRecent(client, member);
+    if (!member) return;
+    if (this.expelled.has(member.playerId) || !(await this.admittedStill(member))) {
+      // Colyseus ends a reconnection whose socket is no longer open (onLeave follows)
+      log.info(`universe ${this.roomId}: ${member.playerId} was removed; their seat is not given back`, {
+        universeId: this.roomId,
+      });
+      client.leave(CloseCode.MemberRemoved);
+      return;
+    }
+    this.sendRecent(client, member);
+  }
+
+  private async admittedStill(member: Member): Promise<boolean> {
+    try {
+      return await stillAdmitted(this.authority, member);
+    } catch (error) {
+      // the store unreachable: the seat was this member's, and a removal made here is in `expelled`
+      log.warn(`universe ${this.roomId}: could not check ${member.playerId}'s membership on reconnecting`, {
+        err: error,
+        universeId: this.roomId,
+      });
+      return true;
+    }
   }
 
   /** The newest turns, as the member may see them. */
