@@ -56,7 +56,10 @@ export const actionCommandSchema = z.object({
   skill: skillNameSchema,
   description: text.default(""),
   target: targetSchema.optional(),
-  /** Passive opposition on the ladder; omitted for active opposition by an NPC's or character's skill. */
+  /**
+   * Passive opposition on the ladder; omitted for active opposition by an NPC's or character's skill.
+   * Against an NPC or a character only a game master may set it (a player's is refused).
+   */
   opposition: z.number().int().min(-4).max(12).optional(),
   /** For create advantage: the aspect to create. */
   aspectName: z.string().min(1).max(200).optional(),

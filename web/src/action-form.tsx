@@ -48,6 +48,9 @@ export function ActionForm(props: {
     ...props.ownAspects.map((aspect) => ({ value: aspect, label: aspect })),
   ];
 
+  // a character or NPC defends with its own skill: only a game master may set a difficulty against one
+  const opposed = !props.gm && targetKind !== "none" && targetKind !== "scene";
+
   const submit = (event: Event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
@@ -127,9 +130,13 @@ export function ActionForm(props: {
             </Field>
             <Field
               label="Opposition"
-              hint="passive difficulty on the ladder; empty: Fair (+2), or the target's skill"
+              hint={
+                opposed
+                  ? "the target opposes with its own skill"
+                  : "passive difficulty on the ladder; empty: Fair (+2), or the target's skill"
+              }
             >
-              <input name="opposition" type="number" min={-4} max={12} />
+              <input name="opposition" type="number" min={-4} max={12} disabled={opposed} />
             </Field>
           </div>
           <datalist id="skills">

@@ -92,6 +92,21 @@ describe("overcome (Fate Core p. 132)", () => {
     );
   });
 
+  it("given a player naming a difficulty against an NPC or a character, then it is refused; a GM may", () => {
+    for (const target of [
+      { type: "npc", id: "brannoc" },
+      { type: "character", id: "kell" },
+    ] as const) {
+      const attack = overcome({ action: "attack", skill: "Fight", target, opposition: -4 });
+      expect(rejected(seedUniverse(), attack, MARA, "not_allowed").message).toMatch(/own skill/);
+      const { resolution } = decided(seedUniverse(), attack, GM, [0, 0, 0, 0]);
+      expect(resolution).toMatchObject({ opposition: -4, oppositionKind: "passive" });
+    }
+    // against the scene or nothing in particular a player still names the difficulty
+    const { resolution } = decided(seedUniverse(), overcome({ opposition: 4 }), MARA, [0, 0, 0, 0]);
+    expect(resolution).toMatchObject({ opposition: 4, oppositionKind: "passive" });
+  });
+
   it("given a skill name that is not an identifier, then the schema refuses the command", () => {
     expect(() => overcome({ skill: "Athletics; drop" })).toThrow();
     expect(() => overcome({ skill: "__proto__" })).toThrow();
@@ -535,9 +550,9 @@ describe("winning people over", () => {
       action: "overcome",
       skill: "Rapport",
       target: { type: "npc", id: "brannoc" },
-      opposition: 1,
     });
-    const { after, events } = decided(seedUniverse(), cmd, MARA, [1, 0, 0, 0]);
+    // her roll, then his (active opposition)
+    const { after, events } = decided(seedUniverse(), cmd, MARA, [1, 1, 1, 0, -1, -1, 0, 0]);
     expect(readNpc(after, "brannoc")!.attitudes.mara).toBe("friendly");
     expect(events.find((event) => event.type === "attitude_changed")!.description).toBe(
       "Old Brannoc is now friendly towards Mara (was neutral)",
