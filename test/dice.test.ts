@@ -202,6 +202,24 @@ for (const mode of modes()) {
       expect(commitments[0]).not.toBe(commitments[1]);
     });
 
+    it("a private universe's dice are its members' to read, as its timeline is", async () => {
+      const gm = await player(server.url, "Warden");
+      const closed = await gm.createUniverse({ name: "Locked Marches", premise: "Behind doors" });
+      const open = await gm.createUniverse({
+        name: "Open Marches",
+        premise: "Out in the air",
+        visibility: "public",
+      });
+      const stranger = await player(server.url, "Stranger");
+      await expect(stranger.dice(closed.id)).rejects.toMatchObject({ code: "not_a_member", status: 403 });
+      expect((await fetch(`${server.url}/api/universes/${closed.id}/dice`)).status).toBe(401);
+      expect((await gm.dice(closed.id)).chain[0]).toMatchObject({ universeId: closed.id, secret: null });
+      // a public universe's, like its timeline, need no token
+      const anonymous = await fetch(`${server.url}/api/universes/${open.id}/dice`);
+      expect(anonymous.status).toBe(200);
+      expect((await stranger.dice(open.id)).chain[0]).toMatchObject({ commitment: open.diceCommitment });
+    });
+
     it("after the GMs reveal, the shared verifier confirms every roll of a timeline and its branch", async () => {
       const gm = await player(server.url, "Keeper");
       const universe = await gm.createUniverse({

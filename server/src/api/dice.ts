@@ -3,8 +3,8 @@ import { API, type DiceDisclosure } from "@loom/shared";
 import { disclosedDice } from "../export/format.ts";
 import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
-import { caller, route } from "./http.ts";
-import { asGameMaster, universeOr404 } from "./access.ts";
+import { route } from "./http.ts";
+import { asGameMaster, readableUniverse } from "./access.ts";
 
 async function disclosure(universeId: string): Promise<DiceDisclosure> {
   const chain = await services().turnStore.diceChain(universeId);
@@ -20,8 +20,8 @@ export function installDiceRoutes(app: Application): void {
   app.get(
     API.dice.path,
     route(async (req) => {
-      await caller(req);
-      const universe = await universeOr404(String(req.params.id));
+      // as readable as the timeline whose rolls they check
+      const universe = await readableUniverse(req, String(req.params.id));
       return { dice: await disclosure(universe.id) };
     }),
   );
