@@ -346,18 +346,24 @@ await store.revealDice(PARENT);
 await store.revealDice(BRANCH);
 const latestOf = (playerId: string) =>
   Math.max(...branch.turns.filter((turn) => turn.playerId === playerId).map((turn) => turn.position));
-await savePoints.nameSavePoint({
-  universeId: BRANCH,
-  playerId: "player-1",
-  name: "On the otherwise stair",
-  position: latestOf("player-1"),
-});
-await savePoints.nameSavePoint({
-  universeId: BRANCH,
-  playerId: "player-2",
-  name: "Kell's last climb",
-  position: latestOf("player-2"),
-});
+await savePoints.nameSavePoint(
+  {
+    universeId: BRANCH,
+    playerId: "player-1",
+    name: "On the otherwise stair",
+    position: latestOf("player-1"),
+  },
+  100,
+);
+await savePoints.nameSavePoint(
+  {
+    universeId: BRANCH,
+    playerId: "player-2",
+    name: "Kell's last climb",
+    position: latestOf("player-2"),
+  },
+  100,
+);
 
 const exported = exportJsonl({ turnStore: store, savePoints }, BRANCH, {
   audience: { kind: "gm" },

@@ -189,18 +189,24 @@ describe("the Markdown story of a fixed campaign", () => {
     });
     const latest = (playerId: string) =>
       Math.max(...turns.filter((turn) => turn.playerId === playerId).map((turn) => turn.position));
-    await stores.savePoints.nameSavePoint({
-      universeId: UNIVERSE,
-      playerId: "player-1",
-      name: ALEX_SAVE,
-      position: latest("player-1"),
-    });
-    await stores.savePoints.nameSavePoint({
-      universeId: UNIVERSE,
-      playerId: "player-2",
-      name: SAM_SAVE,
-      position: latest("player-2"),
-    });
+    await stores.savePoints.nameSavePoint(
+      {
+        universeId: UNIVERSE,
+        playerId: "player-1",
+        name: ALEX_SAVE,
+        position: latest("player-1"),
+      },
+      100,
+    );
+    await stores.savePoints.nameSavePoint(
+      {
+        universeId: UNIVERSE,
+        playerId: "player-2",
+        name: SAM_SAVE,
+        position: latest("player-2"),
+      },
+      100,
+    );
   }, 60_000);
 
   afterAll(async () => {

@@ -15,6 +15,7 @@ import { createTokenService, loadSecret } from "./auth/tokens.ts";
 import { GenerationCache } from "./auth/generations.ts";
 import { Sessions } from "./auth/sessions.ts";
 import { RequestLimits } from "./api/limits.ts";
+import { KeyedBuckets } from "./api/buckets.ts";
 import { newId, setServices, type Services } from "./services.ts";
 import { createNarrator } from "./narrator/index.ts";
 import { Ownership, UNIVERSE_ROOM } from "./universe/ownership.ts";
@@ -135,6 +136,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     accountStore,
     sessions,
     limits: new RequestLimits(config.limits, clock),
+    joins: config.joinsPerPlayer ? new KeyedBuckets(config.joinsPerPlayer, clock) : null,
     clock,
     ownership,
     persistTick,

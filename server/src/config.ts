@@ -47,6 +47,11 @@ export interface LoomConfig {
   publicAddress: string | null;
   /** Actions per second a client may send before getting `rate_limited`. */
   actionsPerSecond: number;
+  /**
+   * Joins of one universe's room per player, reconnections to the same seat aside: each join may
+   * start a play session (two turns for the whole table, a flush and the recap's reads). Null: no limit.
+   */
+  joinsPerPlayer: RateLimit | null;
   persistIntervalMs: number;
   /** How often room state patches go out (Colyseus patch rate). */
   patchIntervalMs: number;
@@ -85,6 +90,8 @@ export interface LoomConfig {
   clock: () => number;
   /** Characters one player may create in one universe. */
   maxCharactersPerUniverse: number;
+  /** Save points one player may name in one universe (a bookmarks page lists at least this many). */
+  maxSavePoints: number;
   /** Room connections one player may hold at once, across universes, tabs and processes. */
   maxConnectionsPerPlayer: number;
   /** How long an Idempotency-Key and its first response are kept. */
@@ -191,6 +198,11 @@ export function loadConfig(
     dataDir: resolve(env.LOOM_DATA_DIR || "./data"),
     publicAddress: env.LOOM_PUBLIC_ADDRESS || null,
     actionsPerSecond: int(env.LOOM_ACTIONS_PER_SECOND, 10, "LOOM_ACTIONS_PER_SECOND"),
+    joinsPerPlayer: limit(
+      env.LOOM_LIMIT_JOIN_PLAYER,
+      { burst: 10, perSeconds: 30 },
+      "LOOM_LIMIT_JOIN_PLAYER",
+    ),
     persistIntervalMs: int(env.LOOM_PERSIST_INTERVAL_MS, 100, "LOOM_PERSIST_INTERVAL_MS"),
     patchIntervalMs: int(env.LOOM_PATCH_INTERVAL_MS, 200, "LOOM_PATCH_INTERVAL_MS"),
     persistBatch: int(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
@@ -241,6 +253,7 @@ export function loadConfig(
       5,
       "LOOM_MAX_CHARACTERS_PER_UNIVERSE",
     ),
+    maxSavePoints: int(env.LOOM_MAX_SAVE_POINTS, 100, "LOOM_MAX_SAVE_POINTS"),
     maxConnectionsPerPlayer: int(env.LOOM_MAX_CONNECTIONS_PER_PLAYER, 8, "LOOM_MAX_CONNECTIONS_PER_PLAYER"),
     idempotencyTtlSeconds: int(env.LOOM_IDEMPOTENCY_TTL_SECONDS, 86_400, "LOOM_IDEMPOTENCY_TTL_SECONDS"),
     sessionGapSeconds: int(env.LOOM_SESSION_GAP_SECONDS, 3_600, "LOOM_SESSION_GAP_SECONDS"),

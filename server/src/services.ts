@@ -9,6 +9,7 @@ import type { TokenService } from "./auth/tokens.ts";
 import type { AccountStore } from "./auth/account-store.ts";
 import type { Sessions } from "./auth/sessions.ts";
 import type { RequestLimits } from "./api/limits.ts";
+import type { KeyedBuckets } from "./api/buckets.ts";
 import type { Ownership } from "./universe/ownership.ts";
 import type { PersistTick } from "./universe/persist-tick.ts";
 import type { Metrics } from "./metrics.ts";
@@ -31,6 +32,12 @@ export interface Services {
   sessions: Sessions;
   /** HTTP rate limits (registrations, logins, writes). */
   limits: RequestLimits;
+  /**
+   * Room joins per universe and player (`LOOM_LIMIT_JOIN_PLAYER`), null: no limit. Kept here, not
+   * in the room: a room closes when its last member leaves, so a player alone in a universe who
+   * joins and leaves in a loop would find a fresh count at each join.
+   */
+  joins: KeyedBuckets | null;
   /** Milliseconds clock for tokens and limits (config.clock). */
   clock: () => number;
   ownership: Ownership;

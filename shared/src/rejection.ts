@@ -62,6 +62,8 @@ export const RejectionCode = {
   NotYourLatestTurn: "not_your_latest_turn",
   /** The player already has a save point of that name in this universe. */
   SavePointNameTaken: "save_point_name_taken",
+  /** The player holds as many save points in this universe as a player may (LOOM_MAX_SAVE_POINTS). */
+  TooManySavePoints: "too_many_save_points",
   /** Only a branch can be handed to a player as their own timeline. */
   NotABranch: "not_a_branch",
 } as const;

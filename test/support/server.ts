@@ -9,8 +9,9 @@ import { startLoomServer, type LoomServer } from "../../server/src/app.ts";
 export const TEST_SECRET = "loom-test-secret-0123456789abcdef";
 
 /**
- * Tests register many players and write a lot from 127.0.0.1: their servers keep every HTTP limit
- * switched on but far above what a test sends. The rate-limit tests set their own.
+ * Tests register many players, write a lot from 127.0.0.1 and join rooms in quick succession: their
+ * servers keep every HTTP and join limit switched on but far above what a test sends. The
+ * rate-limit tests set their own.
  */
 const HIGH = { burst: 1_000_000, perSeconds: 1 };
 export const TEST_LIMITS = {
@@ -21,7 +22,7 @@ export const TEST_LIMITS = {
   writePerPlayer: HIGH,
 };
 const TEST_LIMIT_ENV = Object.fromEntries(
-  ["REGISTER_IP", "LOGIN_IP", "LOGIN_ACCOUNT", "WRITE_IP", "WRITE_PLAYER"].map((name) => [
+  ["REGISTER_IP", "LOGIN_IP", "LOGIN_ACCOUNT", "WRITE_IP", "WRITE_PLAYER", "JOIN_PLAYER"].map((name) => [
     `LOOM_LIMIT_${name}`,
     "1000000/1",
   ]),
@@ -107,6 +108,7 @@ export async function startServer(
       reconnectSeconds: 1,
       actionsPerSecond: 0,
       limits: TEST_LIMITS,
+      joinsPerPlayer: HIGH,
       ...overrides,
       port: testPort(overrides.port ?? 2590),
     },

@@ -24,6 +24,13 @@ import { liveReads, shownUniverse } from "./live.ts";
 const BOOKMARK_SCAN = 500;
 
 /**
+ * Most save points a page of bookmarks lists (or the cap, if higher: one player's at a position
+ * fit in a page). A game master's list has every player's: where a stretch holds more, the page
+ * ends higher up and the rest are the next page's.
+ */
+const SAVE_POINT_SCAN = 500;
+
+/**
  * Time travel for everyone at the table: any member jumps through the timeline read-only and
  * sees it as visibility.ts lets them (a player: no GM notes, no other player's private notes, no
  * hidden roll); players name save points where they stand; a game master lists the snapshots and
@@ -77,6 +84,23 @@ export function installTimeTravelRoutes(app: Application): void {
       for (const page of pages)
         if (page.nextCursor !== null)
           covered = Math.max(covered, page.turns[page.turns.length - 1]!.position);
+      const { savePoints, config } = services();
+      const scan = Math.max(SAVE_POINT_SCAN, config.maxSavePoints);
+      let saves = await savePoints.listSavePoints(universe.id, {
+        ...(viewer.role === "gm" ? {} : { playerId: me.playerId }),
+        ...(before === undefined ? {} : { before }),
+        from: covered,
+        limit: scan + 1,
+      });
+      if (saves.length > scan) {
+        // the page ends above the position the scan stopped in, so none of its save points is cut
+        // off; only an import past the cap puts more than a page's worth at one position, and
+        // then the first of them are listed
+        const stopped = saves[scan]!.position;
+        const above = saves.filter((save) => save.position > stopped);
+        covered = above.length > 0 ? stopped + 1 : stopped;
+        saves = above.length > 0 ? above : saves.slice(0, scan);
+      }
       const inPage = (position: number) => position >= covered && (before === undefined || position < before);
       const marks: Bookmark[] = [];
       const seen = new Set<number>();
@@ -88,13 +112,9 @@ export function installTimeTravelRoutes(app: Application): void {
           marks.push(mark);
         }
       }
-      const saves = await services().savePoints.listSavePoints(
-        universe.id,
-        viewer.role === "gm" ? undefined : me.playerId,
-      );
-      for (const save of saves)
-        if (inPage(save.position))
-          marks.push({ position: save.position, kind: "save_point", label: `save point: ${save.name}` });
+      // oldest first, so that the sort below keeps one position's save points by player and name
+      for (const save of saves.reverse())
+        marks.push({ position: save.position, kind: "save_point", label: `save point: ${save.name}` });
       marks.sort((a, b) => a.position - b.position || a.kind.localeCompare(b.kind));
       return { bookmarks: marks, nextBefore: covered > 0 ? covered : null };
     }),
@@ -115,18 +135,23 @@ export function installTimeTravelRoutes(app: Application): void {
             ? "you have no turn in this universe yet: a save point is named at your latest turn"
             : `a save point is named at your latest turn, ${latest.position}, not at ${body.position}`,
         );
-      const named = await services().savePoints.nameSavePoint({
-        universeId: universe.id,
-        playerId: me.playerId,
-        name: body.name,
-        position: body.position,
-      });
+      const { savePoints, config } = services();
+      const named = await savePoints.nameSavePoint(
+        { universeId: universe.id, playerId: me.playerId, name: body.name, position: body.position },
+        config.maxSavePoints,
+      );
       if (!named.ok)
-        throw new ApiError(
-          409,
-          RejectionCode.SavePointNameTaken,
-          `you already have a save point named "${body.name}" here`,
-        );
+        throw named.reason === "name_taken"
+          ? new ApiError(
+              409,
+              RejectionCode.SavePointNameTaken,
+              `you already have a save point named "${body.name}" here`,
+            )
+          : new ApiError(
+              409,
+              RejectionCode.TooManySavePoints,
+              `a player may name ${config.maxSavePoints} save points in a universe`,
+            );
       res.status(201);
       return { savePoint: named.savePoint };
     }),

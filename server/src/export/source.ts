@@ -6,7 +6,7 @@ import {
   type Turn,
   type Viewer,
 } from "@loom/shared";
-import type { SavePointStore } from "../persist/save-points.ts";
+import type { SavePointKey, SavePointStore } from "../persist/save-points.ts";
 import {
   NotFoundError,
   type TurnJsonPage,
@@ -34,7 +34,8 @@ export async function viewerOf(store: TurnStore, audience: Audience): Promise<Vi
 /**
  * The save points an audience may see, by position, up to `head`: a game master's export has
  * everyone's, a player's only their own (save points are a player's own bookmarks, listed to them
- * and to game masters alone, whatever the universe's visibility).
+ * and to game masters alone, whatever the universe's visibility). Each player holds at most the
+ * cap, but a universe has no bound on its players: the store is read a page at a time.
  */
 export async function savePointsFor(
   savePoints: SavePointStore,
@@ -42,18 +43,24 @@ export async function savePointsFor(
   audience: Audience,
   head: number,
 ): Promise<SavePointRecord[]> {
-  const list = await savePoints.listSavePoints(
-    universeId,
-    audience.kind === "gm" ? undefined : audience.playerId,
+  const list: SavePointRecord[] = [];
+  let before: SavePointKey | number = head + 1;
+  for (;;) {
+    const page = await savePoints.listSavePoints(universeId, {
+      ...(audience.kind === "gm" ? {} : { playerId: audience.playerId }),
+      before,
+      limit: EXPORT_PAGE,
+    });
+    list.push(...page);
+    if (page.length < EXPORT_PAGE) break;
+    before = page[page.length - 1]!;
+  }
+  return list.sort(
+    (a, b) =>
+      a.position - b.position ||
+      (a.playerId < b.playerId ? -1 : a.playerId > b.playerId ? 1 : 0) ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
-  return list
-    .filter((save) => save.position <= head)
-    .sort(
-      (a, b) =>
-        a.position - b.position ||
-        (a.playerId < b.playerId ? -1 : a.playerId > b.playerId ? 1 : 0) ||
-        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-    );
 }
 
 export async function universeOrThrow(store: TurnStore, id: string): Promise<UniverseRecord> {

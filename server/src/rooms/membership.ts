@@ -66,6 +66,11 @@ export function joinRefusal(status: number, code: RejectionCode, message: string
   return new ServerError(status, encodeJoinRefusal(code, message));
 }
 
+/** A turn the server makes at a join, refused: the store's bounds (an outage) are a 503, the rest a conflict. */
+function statusOf(code: RejectionCode): number {
+  return code === "unavailable" || code === "rate_limited" ? 503 : 409;
+}
+
 function refuse(status: number, code: RejectionCode, message: string): never {
   throw joinRefusal(status, code, message);
 }
@@ -129,7 +134,7 @@ export async function admitMember(
       // the same character joining twice at once: the other join's add may still be on its way
       await authority.settled();
       if (!authority.state.characters[run.characterId])
-        refuse(409, added.rejection.code, added.rejection.message);
+        refuse(statusOf(added.rejection.code), added.rejection.code, added.rejection.message);
     }
   }
   // joining a paused run resumes it, with a turn of its own (after the character is in the state)
@@ -143,7 +148,8 @@ export async function admitMember(
       runId: run.id,
       characterId: run.characterId,
     });
-    if (!submitted.ok) refuse(409, submitted.rejection.code, submitted.rejection.message);
+    if (!submitted.ok)
+      refuse(statusOf(submitted.rejection.code), submitted.rejection.code, submitted.rejection.message);
     return authority.runState(run);
   });
   if (resumed !== "active") refuse(409, "run_not_active", `the run is ${resumed}`);

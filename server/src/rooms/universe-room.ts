@@ -215,6 +215,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   private async admit(client: Client, options: unknown, auth: AuthData): Promise<void> {
+    // before anything else a join does (a reconnection to the same seat is no join)
+    const wait = services().joins?.take(`${this.roomId} ${auth.playerId}`) ?? 0;
+    if (wait > 0)
+      throw joinRefusal(429, RejectionCode.RateLimited, `too many joins here: retry in ${wait} s`);
     const problem = jsonValueProblem(options ?? {}, MESSAGE_BOUNDS);
     if (problem) throw joinRefusal(400, RejectionCode.InvalidMessage, `join options: ${problem}`);
     const parsed = joinOptionsSchema.safeParse(options ?? {});

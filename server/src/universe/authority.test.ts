@@ -509,7 +509,7 @@ describe("universe authority: the process's bound on turns waiting for the datab
     await store.close();
   });
 
-  async function open(id: string, budget: PendingBudget) {
+  async function open(id: string, budget: PendingBudget, maxPendingTurns = 100) {
     const universe = await store.createUniverse(
       { id, name: "Tides", createdBy: "gm-1" },
       emptyState("Tides"),
@@ -524,7 +524,7 @@ describe("universe authority: the process's bound on turns waiting for the datab
       lease,
       durableOnLiveAppend: true,
       newId: () => `${id}-turn-${++next}`,
-      maxPendingTurns: 100,
+      maxPendingTurns,
       pendingBudget: budget,
     });
   }
@@ -562,5 +562,84 @@ describe("universe authority: the process's bound on turns waiting for the datab
     expect(budget.count).toBe(1);
     expect(await first.drain(5_000)).toBe(true);
     expect(budget.count).toBe(0);
+  });
+
+  const player = { kind: "player" as const, playerId: "player-1" };
+  const sessionStart: SubmitRequest = {
+    actor: player,
+    command: { kind: "session_start", characterId: "mara", refresh: true },
+  };
+  const sessionEnd: SubmitRequest = {
+    actor: player,
+    command: { kind: "session_end", characterId: "mara", summary: "" },
+  };
+
+  /** A universe with Mara in it, her player seated: a session started, and one turn of play. */
+  async function seated(id: string, budget: PendingBudget, maxPendingTurns?: number) {
+    const authority = await open(id, budget, maxPendingTurns);
+    const mara = buildCharacter("mara", "player-1", {
+      name: "Mara",
+      highConcept: "Tide-reader",
+      trouble: "Owes the ferryman",
+      aspects: [],
+      skills: { Notice: 2 },
+      refresh: 3,
+      notes: "",
+    });
+    const added = await authority.submit({
+      actor: { kind: "system", playerId: "player-1" },
+      command: { kind: "add_character", character: mara },
+    });
+    const started = await authority.submit(sessionStart);
+    const played = await authority.submit(tide(1, 1));
+    expect([added.ok, started.ok, played.ok]).toEqual([true, true, true]);
+    return { authority, started: started.ok ? started.turn : null };
+  }
+
+  it("counts the server's own turns too: session markers past the process's bound are refused, those taken before are written", async () => {
+    // given a seated player, whose three turns fill the process's bound (the database takes nothing)
+    const budget = new PendingBudget(3);
+    const { authority, started } = await seated("budget-sessions", budget);
+    expect(budget.count).toBe(3);
+
+    // when she leaves and joins again, and again
+    const markers = [];
+    for (let i = 0; i < 3; i++)
+      markers.push(await authority.submit(sessionEnd), await authority.submit(sessionStart));
+
+    // then every marker is refused before it is decided: nothing more waits in memory
+    for (const refused of markers) {
+      expect(refused).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
+      if (!refused.ok)
+        expect(refused.rejection.message).toMatch(/3 turns of this server's universes are waiting/);
+    }
+    expect(authority.head).toBe(3);
+    expect(budget.count).toBe(3);
+
+    // and the session start acknowledged before the bound is written with the rest once the
+    // database takes them, after which her session ends
+    expect(await authority.drain(5_000)).toBe(true);
+    expect(budget.count).toBe(0);
+    expect(await store.getTurn("budget-sessions", started!.position)).toMatchObject({
+      id: started!.id,
+      kind: "session_start",
+    });
+    expect(await authority.submit(sessionEnd)).toMatchObject({ ok: true, turn: { kind: "session_end" } });
+  });
+
+  it("counts the server's own turns against one universe's bound as well", async () => {
+    // given a seated player whose universe is at its own bound of three, the process far from its own
+    const budget = new PendingBudget(1_000);
+    const { authority } = await seated("universe-bound-sessions", budget, 3);
+
+    // when her session would end
+    const ended = await authority.submit(sessionEnd);
+
+    // then its marker is refused like a command, and nothing more waits
+    expect(ended).toMatchObject({ ok: false, rejection: { code: "unavailable" } });
+    if (!ended.ok) expect(ended.rejection.message).toMatch(/^3 turns are waiting for the database/);
+    expect(authority.pendingCount).toBe(3);
+    expect(await authority.drain(5_000)).toBe(true);
+    expect((await authority.submit(sessionEnd)).ok).toBe(true);
   });
 });

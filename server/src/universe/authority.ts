@@ -95,13 +95,14 @@ export interface AuthorityOptions {
   /** The lease's time to live, when it is taken again after lapsing. */
   leaseTtlMs?: number;
   /**
-   * Most turns that may wait for the database; past it, clients' commands are refused
-   * `unavailable` until it takes some (a database outage costs memory per turn, not forever).
+   * Most turns that may wait for the database; past it, new turns (clients' commands and the
+   * server's own) are refused `unavailable` until it takes some (a database outage costs memory
+   * per turn, not forever).
    */
   maxPendingTurns?: number;
   /**
    * The turns of every universe of the process that wait for the database, with their bound;
-   * past it, clients' commands are refused `unavailable` in every universe of the process.
+   * past it, new turns are refused `unavailable` in every universe of the process.
    */
   pendingBudget?: PendingBudget;
 }
@@ -561,26 +562,39 @@ export class UniverseAuthority {
       if (previous !== undefined) return this.duplicateOf(previous);
       if (this.uncertain)
         return refusal(RejectionCode.Unavailable, "the write-ahead log does not answer; try again");
-      // the server's own turns (sessions starting and ending) still go through: they are few
-      const most = this.options.maxPendingTurns ?? Number.POSITIVE_INFINITY;
-      if (this.pendingCount >= most)
-        return refusal(
-          RejectionCode.Unavailable,
-          `${this.pendingCount} turns are waiting for the database; try again once it takes them`,
-        );
-      const budget = this.options.pendingBudget;
-      if (budget?.full)
-        return refusal(
-          RejectionCode.Unavailable,
-          `${budget.count} turns of this server's universes are waiting for the database; ` +
-            "try again once it takes them",
-        );
     }
+    // The server's own turns count too (a session's markers, a character added or a run resumed at
+    // a join, a run paused or ended over HTTP): each follows from something a client did, and a
+    // player joining and leaving in a loop would otherwise grow memory without bound while the
+    // database is down. Such a turn is refused before it is decided, never dropped after: what is
+    // acknowledged is persisted. A session whose start is refused is played without its marker
+    // (PlaySessions logs it); one whose end is refused stays open in the records until the run's
+    // next session ends or the universe's next owner closes it as interrupted.
+    const full = this.pendingRefusal();
+    if (full) return full;
     if (request.runId) {
       const state = this.runStates.get(request.runId) ?? "active";
       const refused = runActivityRefusal(request.actor, state, request.command);
       if (refused) return Promise.resolve({ ok: false, rejection: refused });
     }
+    return null;
+  }
+
+  /** A refusal while this universe's or the process's turns waiting for the database are at their bound. */
+  private pendingRefusal(): Promise<SubmitResult> | null {
+    const most = this.options.maxPendingTurns ?? Number.POSITIVE_INFINITY;
+    if (this.pendingCount >= most)
+      return refusal(
+        RejectionCode.Unavailable,
+        `${this.pendingCount} turns are waiting for the database; try again once it takes them`,
+      );
+    const budget = this.options.pendingBudget;
+    if (budget?.full)
+      return refusal(
+        RejectionCode.Unavailable,
+        `${budget.count} turns of this server's universes are waiting for the database; ` +
+          "try again once it takes them",
+      );
     return null;
   }
 

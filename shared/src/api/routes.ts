@@ -494,7 +494,7 @@ export const API = {
     status: 201,
     response: res.savePointResponseSchema,
     errors: errors(AUTH, MEMBER, BODY, WRITE, {
-      409: [C.NotYourLatestTurn, C.SavePointNameTaken],
+      409: [C.NotYourLatestTurn, C.SavePointNameTaken, C.TooManySavePoints],
     }),
   },
   listSnapshots: {
