@@ -185,6 +185,7 @@ for (const mode of modes()) {
         body: { name: "Before the fen", position: here.head },
       });
       await call("bookmarks", { token: alex.token, params: { id } });
+      await call("removeSavePoint", { token: alex.token, params: { id, name: "Before the fen" } });
       await call("listSnapshots", { token, params: { id } });
       await call("state", { token, params: { id } });
       await call("state", { token, params: { id }, query: { position: 1 } });

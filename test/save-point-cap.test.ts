@@ -107,6 +107,36 @@ for (const mode of modes()) {
       });
     });
 
+    it("a player at the cap forgets one of hers to name another; nobody forgets hers for her", async () => {
+      const [, kell, tam] = table.players as [Seat, Seat, Seat];
+      // Kell is at the cap (the test above); Tam may not forget what is Kell's
+      expect(await refusal(tam.client.removeSavePoint(table.universeId, "Dusk"))).toMatchObject({
+        status: 404,
+        code: "not_found",
+      });
+      expect(await refusal(table.gm.removeSavePoint(table.universeId, "Dusk"))).toMatchObject({
+        status: 404,
+      });
+      expect(await refusal(kell.client.removeSavePoint(table.universeId, "x".repeat(81)))).toMatchObject({
+        status: 400,
+        code: "invalid_message",
+      });
+      expect(await kell.client.removeSavePoint(table.universeId, "Dusk")).toMatchObject({
+        name: "Dusk",
+        playerId: kell.playerId,
+      });
+      expect(await refusal(kell.client.removeSavePoint(table.universeId, "Dusk"))).toMatchObject({
+        status: 404,
+      });
+      expect(await name(kell, "Night / the long watch")).toMatchObject({ name: "Night / the long watch" });
+      expect(await refusal(name(kell, "Midnight"))).toMatchObject({ code: "too_many_save_points" });
+      expect(await kell.client.removeSavePoint(table.universeId, "Night / the long watch")).toMatchObject({
+        name: "Night / the long watch",
+      });
+      expect(await name(kell, "Dusk")).toMatchObject({ name: "Dusk" });
+      expect(savesIn(await kell.client.bookmarks(table.universeId)).sort()).toEqual(["Dawn", "Dusk", "Noon"]);
+    });
+
     it("parallel requests one below the cap: exactly one more is named", async () => {
       const tam = table.players[2]!;
       await name(tam, "First");

@@ -752,6 +752,16 @@ export class LoomClient {
     ).savePoint;
   }
 
+  /** Forgets one of your save points by name (its place under the cap is free again). */
+  async removeSavePoint(universeId: string, name: string): Promise<SavePointRecord> {
+    return (
+      await this.call<ApiResponse<"removeSavePoint">>(
+        "DELETE",
+        `/api/universes/${encodeURIComponent(universeId)}/save-points/${encodeURIComponent(name)}`,
+      )
+    ).savePoint;
+  }
+
   /** GM: the snapshots of the timeline (the inherited ones too), with their checksums. */
   async snapshots(universeId: string): Promise<SnapshotInfo[]> {
     return (

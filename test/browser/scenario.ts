@@ -353,6 +353,14 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     .locator("option", { hasText: "save point: before the fog" })
     .waitFor({ state: "attached" });
   await shot(alex, "player-look-back", true);
+  // and forgets it: it leaves her list and her bookmarks
+  const saved = lookBack.getByRole("list", { name: "Your save points" });
+  await saved.getByRole("button", { name: "Forget before the fog" }).click();
+  await saved.waitFor({ state: "detached" });
+  await lookBack
+    .getByLabel("Bookmarks")
+    .locator("option", { hasText: "save point: before the fog" })
+    .waitFor({ state: "detached" });
 
   // the game master's snapshot list scrubs to the one just taken
   await gm.getByRole("button", { name: "List the snapshots" }).click();

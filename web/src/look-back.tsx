@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Jump } from "@loom/client-sdk";
+import type { Bookmark } from "@loom/shared";
 import { client, describeError } from "./api.ts";
 import { BookmarkSelect, useBookmarks } from "./bookmarks.tsx";
 import type { Live } from "./live.ts";
@@ -121,6 +122,42 @@ export function LookBack({
         </dl>
       ) : null}
       <SavePoint universeId={universeId} live={live} runId={runId} onSaved={bookmarks.refresh} />
+      <SavedPoints universeId={universeId} bookmarks={bookmarks.bookmarks} onForgotten={bookmarks.refresh} />
+    </div>
+  );
+}
+
+/** The player's save points in the pages read so far, each of which they may forget (a player holds only so many). */
+function SavedPoints(props: { universeId: string; bookmarks: Bookmark[]; onForgotten: () => void }) {
+  const task = useTask();
+  const saves = props.bookmarks.filter((mark) => mark.kind === "save_point");
+  if (saves.length === 0) return null;
+  const forget = (name: string) =>
+    void task.run(async () => {
+      await client.removeSavePoint(props.universeId, name);
+      props.onForgotten();
+    });
+  return (
+    <div class="saved-points">
+      <ul aria-label="Your save points">
+        {saves.map((mark) => {
+          const name = mark.label.replace(/^save point: /, "");
+          return (
+            <li key={`${mark.position} ${name}`}>
+              #{mark.position} {name}{" "}
+              <button
+                type="button"
+                disabled={task.busy}
+                onClick={() => forget(name)}
+                aria-label={`Forget ${name}`}
+              >
+                Forget
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+      <ErrorLine error={task.error} />
     </div>
   );
 }

@@ -157,6 +157,19 @@ export function installTimeTravelRoutes(app: Application): void {
     }),
   );
 
+  app.delete(
+    API.removeSavePoint.path,
+    route(async (req) => {
+      const me = await caller(req);
+      const { universe } = await asReader(req.params.id, me);
+      const name = parseBody(API.removeSavePoint.params, req.params).name;
+      const removed = await services().savePoints.removeSavePoint(universe.id, me.playerId, name);
+      if (!removed)
+        throw new ApiError(404, RejectionCode.NotFound, `you have no save point named "${name}" here`);
+      return { savePoint: removed };
+    }),
+  );
+
   app.get(
     API.listSnapshots.path,
     route(async (req) => {

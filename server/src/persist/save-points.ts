@@ -35,6 +35,8 @@ const SAVE_POINT_LOCK = 0x5350;
 export interface SavePointStore {
   /** Refused when the name is taken, or when the player already has `limit` save points here. */
   nameSavePoint(point: Omit<SavePointRecord, "createdAt">, limit: number): Promise<SavePointNaming>;
+  /** Forgets one of a player's save points; null when they have none of that name. */
+  removeSavePoint(universeId: string, playerId: string, name: string): Promise<SavePointRecord | null>;
   /** A page of a universe's save points, newest first (then by player and name, descending). */
   listSavePoints(universeId: string, query: SavePointQuery): Promise<SavePointRecord[]>;
   /**
@@ -104,6 +106,20 @@ export class SavePoints implements SavePointStore {
       position: row.position,
       createdAt: new Date(row.created_at).toISOString(),
     }));
+  }
+
+  async removeSavePoint(universeId: string, playerId: string, name: string): Promise<SavePointRecord | null> {
+    const [row] = await this.db
+      .delete(savePoints)
+      .where(
+        and(
+          eq(savePoints.universeId, universeId),
+          eq(savePoints.playerId, playerId),
+          eq(savePoints.name, name),
+        ),
+      )
+      .returning();
+    return row ? toSavePoint(row) : null;
   }
 
   async listSavePoints(universeId: string, query: SavePointQuery): Promise<SavePointRecord[]> {

@@ -52,6 +52,7 @@ const MEMBERSHIP_METHODS: Record<keyof MembershipStore, Classify> = MEMBERSHIP_C
 
 const SAVE_POINT_METHODS = [
   "nameSavePoint",
+  "removeSavePoint",
   "listSavePoints",
   "restoreSavePoints",
 ] as const satisfies ReadonlyArray<keyof SavePointStore>;

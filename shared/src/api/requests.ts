@@ -72,13 +72,14 @@ export const branchBodySchema = z.object({
 });
 /** A save point's name: shown in bookmark lists, so short and on one line. */
 export const SAVE_POINT_NAME_MAX = 80;
+export const savePointNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(SAVE_POINT_NAME_MAX)
+  .regex(/^[^\p{Cc}]*$/u, "a save point's name is one line without control characters");
 export const savePointBodySchema = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1)
-    .max(SAVE_POINT_NAME_MAX)
-    .regex(/^[^\p{Cc}]*$/u, "a save point's name is one line without control characters"),
+  name: savePointNameSchema,
   /** The caller's latest turn: a save point is named where the player stands. */
   position: z.number().int().min(1),
 });

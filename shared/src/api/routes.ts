@@ -497,6 +497,18 @@ export const API = {
       409: [C.NotYourLatestTurn, C.SavePointNameTaken, C.TooManySavePoints],
     }),
   },
+  removeSavePoint: {
+    method: "delete",
+    path: "/api/universes/:id/save-points/:name",
+    summary:
+      "Player: forgets one of their save points (by its name, URL-encoded), which frees its place under the cap",
+    tag: "timeline",
+    auth: "bearer",
+    params: z.object({ id: z.string(), name: req.savePointNameSchema }),
+    status: 200,
+    response: res.savePointResponseSchema,
+    errors: errors(AUTH, MEMBER, INPUT, WRITE, { 404: [C.NotFound] }),
+  },
   listSnapshots: {
     method: "get",
     path: "/api/universes/:id/snapshots",
