@@ -22,6 +22,14 @@ for (const mode of modes()) {
         role: "player",
         runId: mara!.runId,
       });
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const noted = await gm.act({
+        kind: "world_event",
+        text: "The harbour master watches",
+        deltas: [{ op: "set", path: `/characters/${mara!.characterId}/gmNotes`, value: "the lost heir" }],
+      });
+      expect(noted.ok).toBe(true);
+      await gm.leave();
       const acted = await session.act(overcome(mara!.characterId));
       expect(acted.ok).toBe(true);
       const position = acted.ok ? acted.turn.position : 0;
@@ -37,7 +45,13 @@ for (const mode of modes()) {
       await expect(kell!.client.character(mara!.characterId)).rejects.toMatchObject({
         code: "not_your_character",
       });
-      expect((await table.gm.character(mara!.characterId)).sheet).toMatchObject({ name: "Mara" });
+      // the game master's notes on her are theirs alone
+      expect(JSON.stringify(own)).not.toContain("the lost heir");
+      expect(own.sheet).not.toHaveProperty("gmNotes");
+      expect((await table.gm.character(mara!.characterId)).sheet).toMatchObject({
+        name: "Mara",
+        gmNotes: "the lost heir",
+      });
       await expect(mara!.client.character("no-such-character")).rejects.toMatchObject({
         code: "unknown_character",
       });

@@ -525,8 +525,8 @@ export class LoomClient {
 
   /**
    * A character's full sheet as the story has left it (stress, consequences, fate points, private
-   * notes): your own characters', or any in a universe you are a game master of. `null` until the
-   * character has joined play.
+   * notes): your own characters' (without the game masters' notes on them), or any in a universe you
+   * are a game master of. `null` until the character has joined play.
    */
   async character(
     characterId: string,

@@ -1,13 +1,21 @@
 import type { Application } from "express";
-import { API, RejectionCode, type Character, type CharacterRecord } from "@loom/shared";
+import {
+  API,
+  GAME_MASTER,
+  RejectionCode,
+  viewState,
+  type Character,
+  type CharacterRecord,
+  type Viewer,
+} from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, route } from "./http.ts";
 import { descendsFrom, isGm, requireMember, universeOr404 } from "./access.ts";
 
 /**
  * A character's full sheet as the story has left it (stress, consequences, fate points, private
- * notes): for its player and the universe's game masters. `?universe=` reads it in a branch of
- * the character's universe instead.
+ * notes): for its player and the universe's game masters, the game masters' notes for them alone.
+ * `?universe=` reads it in a branch of the character's universe instead.
  */
 export function installCharacterRoutes(app: Application): void {
   app.get(
@@ -31,8 +39,13 @@ export function installCharacterRoutes(app: Application): void {
         throw new ApiError(403, RejectionCode.NotYourCharacter, "this character's sheet is its player's");
       await requireMember(universe, me.playerId);
       const latest = await turnStore.latestState(universe.id, { checksummed: false });
+      // its player reads it as the room shows it to them: their private notes, not the GMs' notes
+      const viewer: Viewer = isGm(universe, me.playerId)
+        ? GAME_MASTER
+        : { role: "player", owns: (id) => id === character.id };
       const sheet = Object.hasOwn(latest.state.characters, character.id)
-        ? latest.state.characters[character.id]!
+        ? viewState({ characters: { [character.id]: latest.state.characters[character.id]! } }, viewer)
+            .characters[character.id]!
         : null;
       return { character, sheet, position: latest.position };
     }),
