@@ -1,23 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Room } from "@colyseus/sdk";
 import { RejectionCode } from "@loom/shared";
-import { LoomError, type UniverseSession } from "../client-sdk/src/index.ts";
+import type { UniverseSession } from "../client-sdk/src/index.ts";
+import { joinRefusal } from "./support/refusals.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { breakUntil, setTable, type Table } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 /** Joins a player may make at once; nothing refills during a test (one more every ten minutes). */
 const BURST = 3;
-
-/** What a join attempt failed with (it must fail). */
-async function refusal(attempt: Promise<unknown>): Promise<LoomError> {
-  const error = await attempt.then(
-    () => null,
-    (failure: unknown) => failure,
-  );
-  expect(error).toBeInstanceOf(LoomError);
-  return error as LoomError;
-}
 
 /**
  * A player joining a universe's room and leaving again in a loop: each join may start a play
@@ -50,7 +41,7 @@ for (const mode of modes()) {
       player.client.joinUniverse(table.universeId, { role: "player", runId: player.runId });
 
     async function expectRateLimited(player: Table["players"][0]): Promise<void> {
-      const refused = await refusal(join(player));
+      const refused = await joinRefusal(join(player));
       expect({ code: refused.code, status: refused.status }).toEqual({
         code: RejectionCode.RateLimited,
         status: 429,

@@ -1,19 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJoinRefusal, joinRefusalSchema, RejectionCode } from "@loom/shared";
-import { connect, LoomError, type LoomClient } from "../client-sdk/src/index.ts";
+import { connect, type LoomClient } from "../client-sdk/src/index.ts";
+import { joinRefusal } from "./support/refusals.ts";
 import { modes, startServer } from "./support/server.ts";
 import { sheet } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
-
-/** What a join attempt failed with (it must fail). */
-async function refusal(attempt: Promise<unknown>): Promise<LoomError> {
-  const error = await attempt.then(
-    () => null,
-    (failure: unknown) => failure,
-  );
-  expect(error).toBeInstanceOf(LoomError);
-  return error as LoomError;
-}
 
 /**
  * A refused room join carries its rejection code as data (a JSON message read by
@@ -90,23 +81,23 @@ for (const mode of modes()) {
 
       const invite = await gm.createInvite(universeId);
       await outsider.acceptInvite(invite.code);
-      const asGm = await refusal(outsider.joinUniverse(universeId, { role: "gm" }));
+      const asGm = await joinRefusal(outsider.joinUniverse(universeId, { role: "gm" }));
       expect({ code: asGm.code, status: asGm.status }).toEqual({
         code: RejectionCode.NotAllowed,
         status: 403,
       });
       expect(asGm.message).toBe("only this universe's game masters may join as gm");
 
-      const noRun = await refusal(outsider.joinUniverse(universeId, { role: "player" }));
+      const noRun = await joinRefusal(outsider.joinUniverse(universeId, { role: "player" }));
       expect({ code: noRun.code, status: noRun.status }).toEqual({
         code: RejectionCode.InvalidMessage,
         status: 400,
       });
 
-      const theirs = await refusal(outsider.joinUniverse(universeId, { role: "player", runId }));
+      const theirs = await joinRefusal(outsider.joinUniverse(universeId, { role: "player", runId }));
       expect(theirs.code).toBe(RejectionCode.NotYourCharacter);
 
-      const unknown = await refusal(
+      const unknown = await joinRefusal(
         outsider.joinUniverse(universeId, { role: "player", runId: "no-such-run" }),
       );
       expect({ code: unknown.code, status: unknown.status }).toEqual({
@@ -122,7 +113,7 @@ for (const mode of modes()) {
     it("an HTTP failure before the join keeps its code; text that is no coded refusal is not read as one", async () => {
       const member = connect(server.url);
       await member.registerPlayer("Nowhere");
-      const error = await refusal(member.joinUniverse("no-such-universe", { role: "spectator" }));
+      const error = await joinRefusal(member.joinUniverse("no-such-universe", { role: "spectator" }));
       // the HTTP open answers first: an HTTP code, not a join refusal
       expect(error.code).toBe(RejectionCode.UnknownUniverse);
       expect(decodeJoinRefusal("seat reservation expired")).toBeNull();

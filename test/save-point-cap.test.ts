@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bookmark } from "@loom/shared";
 import { connect, type UniverseSession } from "../client-sdk/src/index.ts";
+import { refusal } from "./support/refusals.ts";
 import { modes, startServer } from "./support/server.ts";
 import { overcome, setTable, sheet, type Table } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -8,15 +9,6 @@ import type { LoomServer } from "../server/src/app.ts";
 const CAP = 3;
 
 type Seat = Table["players"][number];
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; status?: number }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code: string; status?: number };
-  }
-  throw new Error("expected a refusal");
-}
 
 /** Every bookmark page from the newest down, each as the server answered it. */
 async function allPages(seat: Pick<Seat, "client">, universeId: string): Promise<Bookmark[][]> {

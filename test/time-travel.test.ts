@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
+import { refusal } from "./support/refusals.ts";
 import { modes, startServer } from "./support/server.ts";
 import { overcome, setTable, type Table } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -80,15 +81,6 @@ async function play(url: string): Promise<Played> {
     majorPosition: major.turn.position,
     hiddenPosition: hidden.turn.position,
   };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; status?: number }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code: string; status?: number };
-  }
-  throw new Error("expected a refusal");
 }
 
 for (const mode of modes()) {

@@ -7,6 +7,17 @@ import { UniverseAuthority, type SubmitRequest, type SubmitResult } from "./auth
 import { PersistHealth } from "./persist-health.ts";
 import { PendingBudget } from "./pending-budget.ts";
 
+/** A player's character, as a join adds it. */
+const MARA = buildCharacter("mara", "player-1", {
+  name: "Mara",
+  highConcept: "Tide-reader",
+  trouble: "Owes the ferryman",
+  aspects: [],
+  skills: { Notice: 2 },
+  refresh: 3,
+  notes: "",
+});
+
 /**
  * A real memory live store whose appends can be held, then let through or failed: a slow or
  * failing Redis under a universe's commands.
@@ -299,15 +310,7 @@ describe("universe authority: pipelined live appends", () => {
   it("tells a command refused behind a waiting one what the waiting one did, once it settles", async () => {
     // given a character being added, its append held in flight
     const { authority, control } = await open("pipeline-settled");
-    const mara = buildCharacter("mara", "player-1", {
-      name: "Mara",
-      highConcept: "Tide-reader",
-      trouble: "Owes the ferryman",
-      aspects: [],
-      skills: { Notice: 2 },
-      refresh: 3,
-      notes: "",
-    });
+    const mara = MARA;
     const add = (): SubmitRequest => ({
       actor: { kind: "system", playerId: "player-1" },
       command: { kind: "add_character", character: mara },
@@ -577,15 +580,7 @@ describe("universe authority: the process's bound on turns waiting for the datab
   /** A universe with Mara in it, her player seated: a session started, and one turn of play. */
   async function seated(id: string, budget: PendingBudget, maxPendingTurns?: number) {
     const authority = await open(id, budget, maxPendingTurns);
-    const mara = buildCharacter("mara", "player-1", {
-      name: "Mara",
-      highConcept: "Tide-reader",
-      trouble: "Owes the ferryman",
-      aspects: [],
-      skills: { Notice: 2 },
-      refresh: 3,
-      notes: "",
-    });
+    const mara = MARA;
     const added = await authority.submit({
       actor: { kind: "system", playerId: "player-1" },
       command: { kind: "add_character", character: mara },
