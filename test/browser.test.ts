@@ -5,7 +5,7 @@ import { chromium, type Browser } from "playwright-core";
 import { buildWebClientIfNeeded, WEB_DIST } from "../server/src/web/build.ts";
 import { modes, startServer, tempDir } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
-import { newPage, playTable, register } from "./browser/scenario.ts";
+import { newPage, playTable, policyViolations, register } from "./browser/scenario.ts";
 import { storePlayedUniverse } from "../server/src/persist/testing/played.ts";
 
 /** Debian's chromium (`.ci/run` installs it); CHROMIUM points elsewhere. */
@@ -54,10 +54,23 @@ describe("the web client in a browser", () => {
     expect(api.status).toBe(404);
     expect(await api.json()).toEqual({ error: { code: "not_found", message: "no such endpoint" } });
     expect(existsSync(join(WEB_DIST, "index.html"))).toBe(true);
+    // the pages run only their own scripts, are framed by no other site, and no answer is sniffed
+    for (const page of [index, deep]) {
+      const policy = page.headers.get("content-security-policy") ?? "";
+      expect(policy).toContain("script-src 'self'");
+      expect(policy).toContain("frame-ancestors 'none'");
+    }
+    for (const answer of [index, script, api]) {
+      expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(answer.headers.get("x-frame-options")).toBe("DENY");
+      expect(answer.headers.get("x-powered-by")).toBeNull();
+    }
   });
 
   it("a game master, two players and a spectator play a scene, scrub, undo and branch", async () => {
     const table = await playTable(browser, server.url, shots);
+    // every page worked within its content security policy
+    expect(policyViolations).toEqual([]);
     // a player's page shows that the hidden roll happened, not its dice
     expect(table.hiddenRollShown).toBe(0);
     expect(table.hiddenProseShown).toBe(0);

@@ -23,6 +23,9 @@ export interface Table {
   storyTitle: string;
 }
 
+/** What the pages' content security policy refused, as the browser reported it (none expected). */
+export const policyViolations: string[] = [];
+
 export async function newPage(
   browser: Browser,
   width = 1280,
@@ -31,6 +34,10 @@ export async function newPage(
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
+  page.on("console", (message) => {
+    if (message.type() === "error" && message.text().includes("Content Security Policy"))
+      policyViolations.push(message.text());
+  });
   return { context, page };
 }
 

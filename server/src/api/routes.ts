@@ -13,7 +13,7 @@ import { installExportRoutes } from "./export.ts";
 import { installTimeTravelRoutes } from "./time-travel.ts";
 import { installAccountRoutes } from "./accounts.ts";
 import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
-import { installWebClient } from "../web/serve.ts";
+import { baseHeaders, installWebClient } from "../web/serve.ts";
 import { installDashboardRoutes } from "./dashboard.ts";
 import { installScrubRoute } from "./scrub.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -38,6 +38,8 @@ function trustProxy(value: string): number | boolean | string {
 export function installRoutes(app: Application): void {
   const { config, limits } = services();
   if (config.trustProxy !== null) app.set("trust proxy", trustProxy(config.trustProxy));
+  app.disable("x-powered-by");
+  app.use(baseHeaders);
   app.use(requestIds);
   app.use(express.json({ limit: "64kb" }));
   app.use("/api", checkPath);

@@ -16,6 +16,33 @@ missing. Run <code>npm ci</code>, then <code>npm start</code> again (it builds t
 <code>npm run build:web</code>. The HTTP API under <code>/api</code> works meanwhile.</p></body>`;
 
 /**
+ * Every answer: a browser takes a body for the type it is sent as, and no other site frames a
+ * page of Loom (a game master's page has buttons a framing site could trick a click onto).
+ */
+export function baseHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("X-Frame-Options", "DENY");
+  res.setHeader("Referrer-Policy", "same-origin");
+  next();
+}
+
+/**
+ * The web client's pages run only the client's own scripts, and talk only to this server (its
+ * HTTP API and its rooms' WebSockets). Styles may be inline: the page sets some on elements.
+ */
+const PAGE_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self' ws: wss:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join("; ");
+
+/**
  * Serves the built web client (web/dist) at `/`: hashed assets with a year's cache, index.html
  * never cached (it names the current assets), and index.html for any other GET that is not the
  * API, so the client's own paths (/u/…, /invite/…) load on a reload.
@@ -32,7 +59,10 @@ export function installWebClient(app: Application, dist = WEB_DIST): void {
   app.use(
     express.static(dist, {
       index: false,
-      setHeaders: (res) => res.setHeader("Cache-Control", "no-cache"),
+      setHeaders: (res) => {
+        res.setHeader("Cache-Control", "no-cache");
+        res.setHeader("Content-Security-Policy", PAGE_POLICY);
+      },
     }),
   );
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -40,6 +70,7 @@ export function installWebClient(app: Application, dist = WEB_DIST): void {
     if (req.path.startsWith("/assets/")) return next(); // a missing asset is a 404, not the page
     const index = join(dist, "index.html");
     res.setHeader("Cache-Control", "no-cache");
+    res.setHeader("Content-Security-Policy", PAGE_POLICY);
     if (!existsSync(index)) {
       res.status(503).type("html").send(NOT_BUILT);
       return;
