@@ -155,7 +155,12 @@ for (const mode of modes()) {
         token: string;
         player: { id: string };
       };
-      await call("setPassword", { token: alex.token, body: { password: "a long password" } });
+      // a first password ends the session it was set from: Alex goes on with the one it answers
+      const passworded = (await call("setPassword", {
+        token: alex.token,
+        body: { password: "a long password" },
+      })) as { token: string };
+      alex.token = passworded.token;
       await call("acceptInvite", { token: alex.token, params: { code: invite.code } });
       await call("listMembers", { token, params: { id } });
       await call("addMember", { token, params: { id, playerId: alex.player.id } });

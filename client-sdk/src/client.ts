@@ -216,8 +216,10 @@ export class LoomClient {
   }
 
   /**
-   * Sets a password (a player registered without one), or changes it given the current one; a
-   * change logs out every other device. `login` picks a login name other than the player's name.
+   * Sets a password (a player registered without one), or changes it given the current one.
+   * Either logs out every earlier session, this client's included: it keeps the new tokens, and
+   * its open universe sessions end with CloseCode.SessionRevoked (join again).
+   * `login` picks a login name other than the player's name.
    */
   async setPassword(
     password: string,

@@ -104,6 +104,8 @@ const FINAL_CLOSES = new Set([
   4002, // a protocol error: rejoining would repeat it
   CloseCode.RunClosed,
   CloseCode.MemberRemoved,
+  // rejoining with the token the session holds would be refused: it is among those revoked
+  CloseCode.SessionRevoked,
 ]);
 
 interface Pending {

@@ -1,6 +1,13 @@
 import "./node-compat.ts";
 import type { Server as HttpServer } from "node:http";
-import { defineServer, defineRoom, matchMaker, type Server } from "@colyseus/core";
+import {
+  defineServer,
+  defineRoom,
+  LocalPresence,
+  matchMaker,
+  type Presence,
+  type Server,
+} from "@colyseus/core";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { RedisDriver } from "@colyseus/redis-driver";
@@ -26,6 +33,7 @@ import { withLastKnown } from "./persist/last-known.ts";
 import { Metrics } from "./metrics.ts";
 import { PersistTick } from "./universe/persist-tick.ts";
 import { UniverseRoom } from "./rooms/universe-room.ts";
+import { announceRevocation, hearRevocations } from "./rooms/revocations.ts";
 import { installRoutes } from "./api/routes.ts";
 import { colyseusLogger, log } from "./log.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
@@ -95,6 +103,10 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   });
   if (config.redisUrl) await warnUnlessRedisPersists(config.redisUrl);
   const clock = config.clock;
+  // made here rather than by Colyseus: log-outs are announced on it before the server listens
+  const presence: Presence = config.redisUrl
+    ? new RedisPresence(matchmakerRedis(config))
+    : new LocalPresence();
   const generations = new GenerationCache((id) => accountStore.generation(id), clock);
   const tokens = createTokenService(
     await loadSecret({ secret: config.secret ?? undefined, dataDir: config.dataDir }),
@@ -107,6 +119,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     clock,
     config.refreshTokenTtlSeconds,
     newId,
+    (playerId, generation) => announceRevocation(presence, { playerId, generation }),
   );
   const processId = newId();
   const metrics = new Metrics();
@@ -133,6 +146,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     savePoints,
     liveStore,
     tokens,
+    generations,
     accountStore,
     sessions,
     limits: new RequestLimits(config.limits, clock),
@@ -149,11 +163,12 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     newId,
   };
   setServices(services);
+  await hearRevocations(presence, ownership, generations);
 
   const server = defineServer({
     rooms: { [UNIVERSE_ROOM]: defineRoom(UniverseRoom) },
     transport: new WebSocketTransport({ maxPayload: 16 * 1024 }),
-    presence: config.redisUrl ? new RedisPresence(matchmakerRedis(config)) : undefined,
+    presence,
     driver: config.redisUrl ? new RedisDriver(matchmakerRedis(config)) : undefined,
     publicAddress: config.publicAddress ?? (config.redisUrl ? `127.0.0.1:${config.port}` : undefined),
     gracefullyShutdown: false,

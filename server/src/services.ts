@@ -6,6 +6,7 @@ import type { MembershipStore } from "./persist/membership-store.ts";
 import type { IdempotencyStore } from "./persist/idempotency-store.ts";
 import type { SavePointStore } from "./persist/save-points.ts";
 import type { TokenService } from "./auth/tokens.ts";
+import type { GenerationCache } from "./auth/generations.ts";
 import type { AccountStore } from "./auth/account-store.ts";
 import type { Sessions } from "./auth/sessions.ts";
 import type { RequestLimits } from "./api/limits.ts";
@@ -28,6 +29,8 @@ export interface Services {
   savePoints: SavePointStore;
   liveStore: LiveStore;
   tokens: TokenService;
+  /** Players' token generations as `tokens` checks them; a room compares a seat's against them. */
+  generations: GenerationCache;
   accountStore: AccountStore;
   sessions: Sessions;
   /** HTTP rate limits (registrations, logins, writes). */

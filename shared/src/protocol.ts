@@ -49,6 +49,11 @@ export const CloseCode = {
   RunClosed: 4102,
   /** A game master removed this player from the universe. */
   MemberRemoved: 4103,
+  /**
+   * The player logged out everywhere or set a password: every connection made with an earlier
+   * token closes. Log in (or use the new session) and join again.
+   */
+  SessionRevoked: 4104,
 } as const;
 
 export const JoinRole = z.enum(["player", "gm", "spectator"]);

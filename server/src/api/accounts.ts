@@ -97,7 +97,9 @@ export function installAccountRoutes(app: Application): void {
 
   /**
    * Sets a password (and with it a login name), or changes one given the current password.
-   * A change ends every other session: whoever knew the old password is logged out.
+   * Either ends every earlier session, the caller's included, and answers with a new one:
+   * whoever knew the old password is logged out, and a token taken before the first password
+   * does not outlive it.
    */
   app.post(
     API.setPassword.path,
@@ -117,7 +119,6 @@ export function installAccountRoutes(app: Application): void {
         .catch((error: unknown) => {
           throw error instanceof NameTakenError ? nameTaken(error) : error;
         });
-      if (!account.passwordHash) return { player: { id: account.playerId, name: account.name }, login };
       await sessions.logoutAll(account.playerId);
       const renewed = await accountStore.byId(account.playerId);
       return { ...(await sessions.start(renewed ?? account)), login };

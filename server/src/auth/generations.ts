@@ -1,7 +1,8 @@
 /**
  * Token generations as `verify` sees them, without a database read on every HTTP call and room
  * join: a player's generation is read at most once per `ttlMs` per process. A log-out-everywhere
- * handled by this process takes effect here at once (`set`); on other processes within `ttlMs`.
+ * handled by this process takes effect here at once (`set`); on other processes as its
+ * announcement arrives (`raise`), or within `ttlMs` if it never does.
  */
 export class GenerationCache {
   private readonly entries = new Map<string, { generation: number | null; readAt: number }>();
@@ -31,6 +32,16 @@ export class GenerationCache {
     if (raced != null && (generation === null || raced > generation)) return raced;
     this.set(playerId, generation);
     return generation;
+  }
+
+  /**
+   * A generation another process announced (a log-out-everywhere it handled). Announcements may
+   * arrive out of order: an older one than this process knows changes nothing.
+   */
+  raise(playerId: string, generation: number): void {
+    const known = this.entries.get(playerId)?.generation;
+    if (known != null && known >= generation) return;
+    this.set(playerId, generation);
   }
 
   set(playerId: string, generation: number | null): void {

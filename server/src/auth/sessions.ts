@@ -28,6 +28,11 @@ export class Sessions {
     private readonly clock: () => number,
     private readonly refreshTtlSeconds: number,
     private readonly newId: () => string,
+    /**
+     * Tells every process that the player's tokens below `generation` are revoked: connections
+     * admitted with one are open still, since a room checks a token only as it is joined.
+     */
+    private readonly announceRevoked: (playerId: string, generation: number) => Promise<void>,
   ) {}
 
   /** A new session (a new refresh-token family) for an account that just proved who it is. */
@@ -74,9 +79,15 @@ export class Sessions {
     return this.accounts.revokeFamily(hashRefreshToken(refreshToken), new Date(this.clock()));
   }
 
-  /** Log out everywhere: every refresh token and every access token issued so far. */
+  /**
+   * Log out everywhere: every refresh token and every access token issued so far, and every live
+   * connection made with one. An announcement that fails fails the call: the tokens are revoked,
+   * but whoever holds a seat with one may still be in it, and the caller should try again.
+   */
   async logoutAll(playerId: string): Promise<void> {
-    this.generations.set(playerId, await this.accounts.revokeAll(playerId, new Date(this.clock())));
+    const generation = await this.accounts.revokeAll(playerId, new Date(this.clock()));
+    this.generations.set(playerId, generation);
+    await this.announceRevoked(playerId, generation);
   }
 
   private async session(

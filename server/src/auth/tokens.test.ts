@@ -29,7 +29,7 @@ describe("player tokens", () => {
   it("round trip: a token issued here verifies to the same player", async () => {
     const tokens = createTokenService(secret);
     const token = await tokens.issue("player-1", "Mira");
-    expect(await tokens.verify(token)).toEqual({ playerId: "player-1", name: "Mira" });
+    expect(await tokens.verify(token)).toEqual({ playerId: "player-1", name: "Mira", generation: 0 });
   });
 
   it("a token signed with another secret is rejected", async () => {
@@ -53,7 +53,7 @@ describe("player tokens", () => {
     const tokens = createTokenService(secret, { ttlSeconds: 60 * 60, now: () => now });
     const token = await tokens.issue("player-1", "Mira");
     now += 59 * 60 * 1000;
-    expect(await tokens.verify(token)).toEqual({ playerId: "player-1", name: "Mira" });
+    expect(await tokens.verify(token)).toEqual({ playerId: "player-1", name: "Mira", generation: 0 });
     now += 2 * 60 * 1000;
     await expectRejected(tokens.verify(token), "expired");
   });
@@ -63,7 +63,11 @@ describe("player tokens", () => {
     const tokens = createTokenService(secret, { now: () => now });
     const token = await tokens.issue("player-1", "Mira");
     now += 14 * MINUTE_MS;
-    await expect(tokens.verify(token)).resolves.toEqual({ playerId: "player-1", name: "Mira" });
+    await expect(tokens.verify(token)).resolves.toEqual({
+      playerId: "player-1",
+      name: "Mira",
+      generation: 0,
+    });
     now += 2 * MINUTE_MS;
     const error = await rejection(tokens.verify(token));
     expect(error.reason).toBe("expired");
@@ -83,7 +87,7 @@ describe("player tokens", () => {
       .setExpirationTime("1h")
       .sign(secret);
     const current = await tokens.issue("player-1", "Mira", 0);
-    expect(await tokens.verify(legacy)).toEqual({ playerId: "player-1", name: "Mira" });
+    expect(await tokens.verify(legacy)).toEqual({ playerId: "player-1", name: "Mira", generation: 0 });
     // when the player logs out everywhere
     generations.set("player-1", 1);
     // then both are revoked and a new one works
@@ -92,6 +96,7 @@ describe("player tokens", () => {
     expect(await tokens.verify(await tokens.issue("player-1", "Mira", 1))).toEqual({
       playerId: "player-1",
       name: "Mira",
+      generation: 1,
     });
     // and a token for a player who does not exist proves nothing
     await expectRejected(tokens.verify(await tokens.issue("ghost", "Nobody")), "revoked");
@@ -145,7 +150,11 @@ describe("loadSecret", () => {
     expect((await stat(join(dir, "secret"))).mode & 0o777).toBe(0o600);
     // and tokens issued before a restart verify after it
     const token = await createTokenService(first).issue("player-1", "Mira");
-    expect(await createTokenService(later).verify(token)).toEqual({ playerId: "player-1", name: "Mira" });
+    expect(await createTokenService(later).verify(token)).toEqual({
+      playerId: "player-1",
+      name: "Mira",
+      generation: 0,
+    });
   });
 
   it("uses LOOM_SECRET when set and writes no file", async () => {

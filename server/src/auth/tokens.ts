@@ -40,6 +40,8 @@ export class AuthError extends Error {
 export interface PlayerIdentity {
   playerId: string;
   name: string;
+  /** The token's generation: what a connection admitted with it is revoked by (sessions.ts). */
+  generation: number;
 }
 
 export interface TokenService {
@@ -177,7 +179,7 @@ export function createTokenService(secret: Uint8Array, options: TokenServiceOpti
         if (current === null) throw new AuthError("revoked", "the token's player does not exist");
         if (gen !== current) throw new AuthError("revoked", "the token was revoked (logged out everywhere)");
       }
-      return { playerId: sub, name };
+      return { playerId: sub, name, generation: gen };
     },
   };
 }

@@ -56,6 +56,8 @@ import { handOver } from "../universe/hand-over.ts";
 export interface AuthData {
   playerId: string;
   name: string;
+  /** The token generation the join was made with (tokens.ts). */
+  generation: number;
 }
 
 type MemberState = Member & {
@@ -65,6 +67,8 @@ type MemberState = Member & {
   seated: boolean;
   /** The newest turn acknowledged to this member that the marks sent to it do not cover yet (0: none). */
   awaitingMarks: number;
+  /** The token generation seen at join: a log-out-everywhere since raised the player's past it. */
+  generation: number;
 };
 
 /** The member a client joined as (undefined before onJoin finished). */
@@ -241,6 +245,14 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     let member: Member;
     try {
       member = await admitMember(this.authority, auth, parsed.data);
+      // A log-out-everywhere announced while this join was on its way found no member here to
+      // close (revoke). From here to `userData` nothing waits, so a later one finds this member.
+      if (await this.revokedSince(auth.playerId, auth.generation))
+        throw joinRefusal(
+          ErrorCode.AUTH_FAILED,
+          RejectionCode.Unauthorized,
+          "the token was revoked (logged out everywhere)",
+        );
     } catch (error) {
       await this.connections.release(auth.playerId, client.sessionId);
       throw error;
@@ -251,7 +263,13 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       bucket = new TokenBucket(config.actionsPerSecond, Date.now());
       this.buckets.set(member.playerId, bucket);
     }
-    const state: MemberState = { ...member, bucket, seated: false, awaitingMarks: 0 };
+    const state: MemberState = {
+      ...member,
+      bucket,
+      seated: false,
+      awaitingMarks: 0,
+      generation: auth.generation,
+    };
     client.userData = state;
     this.attachView(client, state);
     // From here on every new turn reaches the client as a broadcast; one broadcast while it was
@@ -293,8 +311,37 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   /**
+   * The player logged out everywhere (or set a password): their connections admitted with an
+   * older token close. One made since with a new token stays. A connection lost before is not
+   * among the clients: onReconnect refuses it the seat back.
+   */
+  revoke(playerId: string, generation: number): void {
+    for (const client of this.clients) {
+      const member = memberOf(client);
+      if (member?.playerId === playerId && member.generation < generation)
+        client.leave(CloseCode.SessionRevoked);
+    }
+  }
+
+  /** Whether the player's tokens were revoked since `generation` (a join's, a seat's). */
+  private async revokedSince(playerId: string, generation: number): Promise<boolean> {
+    try {
+      return (await services().generations.get(playerId)) !== generation;
+    } catch (error) {
+      // the database unreachable and nothing read before: a revocation this process heard of
+      // would be in the cache (revocations.ts), so the token's own check at join stands
+      log.warn(`universe ${this.roomId}: could not check ${playerId}'s token generation`, {
+        err: error,
+        universeId: this.roomId,
+      });
+      return false;
+    }
+  }
+
+  /**
    * The same seat back after a lost connection, if the member is still admitted: a game master
-   * may have removed them (or handed the branch over) while the seat was empty. The turns
+   * may have removed them (or handed the branch over) while the seat was empty, or the player
+   * logged out everywhere, which revokes the token the seat was taken with. The turns
    * broadcast while it was empty never reached the member: the newest are sent again, as at a
    * join, and the SDK tells those it had not seen.
    */
@@ -302,6 +349,15 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     watchFrames(client);
     const member = memberOf(client);
     if (!member) return;
+    // Colyseus does not call onAuth for a reconnection: a stolen token would keep the seat for
+    // as long as its holder keeps reconnecting, long after the player logged out everywhere
+    if (await this.revokedSince(member.playerId, member.generation)) {
+      log.info(`universe ${this.roomId}: ${member.playerId} logged out everywhere; no seat back`, {
+        universeId: this.roomId,
+      });
+      client.leave(CloseCode.SessionRevoked);
+      return;
+    }
     if (this.expelled.has(member.playerId) || !(await this.admittedStill(member))) {
       // Colyseus ends a reconnection whose socket is no longer open (onLeave follows)
       log.info(`universe ${this.roomId}: ${member.playerId} was removed; their seat is not given back`, {

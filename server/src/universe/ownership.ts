@@ -88,6 +88,11 @@ export class Ownership {
     if (entry) entry.closing = true;
   }
 
+  /** The universes whose rooms this process has open, closing ones included. */
+  openUniverses(): string[] {
+    return [...this.open_.keys()];
+  }
+
   /** The room of `universeId` has flushed and released its lease. */
   closed(universeId: string): void {
     this.open_.get(universeId)?.resolve();
