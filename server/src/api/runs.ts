@@ -1,5 +1,5 @@
 import type { Application } from "express";
-import { API, RejectionCode, recapBytes, runActor } from "@loom/shared";
+import { API, RejectionCode, earnsCredit, recapBytes, runActor } from "@loom/shared";
 import { services } from "../services.ts";
 import { callUniverse } from "../universe/dispatch.ts";
 import { recapFor } from "../universe/continuity.ts";
@@ -109,7 +109,11 @@ export function installRunRoutes(app: Application): void {
         "completed",
         body.reason,
       );
-      return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
+      // the answer waits for the completion to persist, so the record is the tally it was credited
+      // from (or not) and the shared rule gives the projection's verdict
+      return result.ok
+        ? { run: result.run, turn: result.turn, credited: !!result.run && earnsCredit(result.run) }
+        : fail(result.rejection);
     }),
   );
 
@@ -138,7 +142,7 @@ export function installRunRoutes(app: Application): void {
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
       const body = parseBody(API.startRun.body, req.body);
-      const { turnStore, newId } = services();
+      const { turnStore, memberships, newId } = services();
       const character = await turnStore.getCharacter(body.characterId);
       if (!character)
         throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${body.characterId}`);
@@ -150,24 +154,21 @@ export function installRunRoutes(app: Application): void {
           RejectionCode.UnknownCharacter,
           "this character belongs to another universe (only its own universe and its branches)",
         );
-      const open = (await turnStore.listRuns({ characterId: character.id, universeId: universe.id })).find(
-        (run) => run.state === "active" || run.state === "paused",
-      );
-      if (open)
-        throw new ApiError(
-          409,
-          RejectionCode.Conflict,
-          `the character already has an open run here (${open.id})`,
-        );
-      const run = await turnStore.createRun({
+      const started = await memberships.startRun({
         id: newId(),
         playerId: me.playerId,
         characterId: character.id,
         universeId: universe.id,
         therapeuticFocus: body.therapeuticFocus ?? null,
       });
+      if (!started.ok)
+        throw new ApiError(
+          409,
+          RejectionCode.Conflict,
+          `the character already has an open run here (${started.open.id})`,
+        );
       res.status(201);
-      return { run };
+      return { run: started.run };
     }),
   );
 

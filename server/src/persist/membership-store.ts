@@ -17,6 +17,10 @@ export type CharacterCreation =
   | { ok: true; character: CharacterRecord; run: RunRecord }
   | { ok: false; reason: "too_many_characters" | "member_removed"; message: string };
 
+export type NewRun = Pick<RunRecord, "id" | "playerId" | "characterId" | "universeId" | "therapeuticFocus">;
+
+export type RunStart = { ok: true; run: RunRecord } | { ok: false; reason: "run_open"; open: RunRecord };
+
 export interface SoloHandOver {
   universe: UniverseRecord;
   member: MemberRecord;
@@ -34,8 +38,8 @@ export interface NewCharacterWithRun {
 /**
  * The MembershipStore port: who besides its game masters may read, watch and play a universe,
  * and the invite codes that make a player a member. The adapters are the TurnStore's (one
- * database); the checks that must not race (an invite's uses, characters per player) are
- * decided inside one transaction.
+ * database); the checks that must not race (an invite's uses, characters per player, one open
+ * run per character) are decided inside one transaction.
  */
 export interface MembershipStore {
   getMember(universeId: string, playerId: string): Promise<MemberRecord | null>;
@@ -72,4 +76,11 @@ export interface MembershipStore {
    * limit together.
    */
   createCharacterWithRun(input: NewCharacterWithRun): Promise<CharacterCreation>;
+
+  /**
+   * A new run of an existing character, unless it already has an open (active or paused) run in
+   * that universe: decided under a lock on the character's row, so parallel requests cannot open
+   * two.
+   */
+  startRun(run: NewRun): Promise<RunStart>;
 }

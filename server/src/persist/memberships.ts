@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, isNull, ne, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db } from "./rows.ts";
 import { toCharacter, toRun, toUniverse } from "./rows.ts";
 import { characters, runs, universeInvites, universeMembers, universes } from "./schema.ts";
@@ -9,6 +9,8 @@ import type {
   MemberRecord,
   MembershipStore,
   NewCharacterWithRun,
+  NewRun,
+  RunStart,
   SoloHandOver,
   UniverseVisibility,
 } from "./membership-store.ts";
@@ -286,6 +288,36 @@ export class Memberships implements MembershipStore {
         })
         .returning();
       return { ok: true, character: toCharacter(characterRow!), run: toRun(runRow!) } as const;
+    });
+  }
+
+  startRun(run: NewRun): Promise<RunStart> {
+    return this.db.transaction(async (tx) => {
+      // every start of the character's runs queues here, so the one after sees the run before it
+      await tx
+        .select({ id: characters.id })
+        .from(characters)
+        .where(eq(characters.id, run.characterId))
+        .for("update");
+      const [open] = await tx
+        .select()
+        .from(runs)
+        .where(
+          and(
+            eq(runs.characterId, run.characterId),
+            eq(runs.universeId, run.universeId),
+            inArray(runs.state, ["active", "paused"]),
+          ),
+        )
+        .orderBy(asc(runs.createdAt), asc(runs.id))
+        .limit(1);
+      if (open) return { ok: false, reason: "run_open", open: toRun(open) } as const;
+      const now = this.clock();
+      const [row] = await tx
+        .insert(runs)
+        .values({ ...run, createdAt: now, updatedAt: now })
+        .returning();
+      return { ok: true, run: toRun(row!) } as const;
     });
   }
 }

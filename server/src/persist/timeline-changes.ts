@@ -140,6 +140,7 @@ export const MEMBERSHIP_CHANGES = {
   setVisibility: records,
   listVisibleUniverses: read,
   createCharacterWithRun: records,
+  startRun: onlyElsewhere,
 } satisfies Record<string, Classify>;
 
 /** Accounts, refresh tokens, idempotency keys, leases and save points live in tables of their own. */

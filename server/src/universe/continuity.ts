@@ -266,10 +266,10 @@ export async function closeInterruptedSessions(
 }
 
 /**
- * Ends a run with a `run_end` turn. The run's record follows once the turn is persisted (a
- * completion credits its player's progression exactly once; an abandonment never does), which
- * happens before this returns unless the database is down: the record returned then shows the
- * state the turn gave it.
+ * Ends a run with a `run_end` turn. The run's record follows once the turn is persisted (the
+ * completion of a played run credits its player's progression exactly once; an abandonment, or
+ * a completion without play, never does), which happens before this returns unless the database
+ * is down: the record returned then shows the state the turn gave it.
  */
 export async function endRun(
   turnStore: TurnStore,

@@ -36,7 +36,10 @@ export const authSessionSchema = z.object({
   refreshTokenExpiresAt: z.string(),
 });
 export const registeredSchema = authSessionSchema.extend({ player: playerRecordSchema });
-/** A first password answers with the login; a changed one also with the new tokens (others are logged out). */
+/**
+ * Setting or changing a password answers with the login and a new session (every earlier one is
+ * logged out). The bare form is what servers answered to a first password before it did too.
+ */
 export const passwordSetSchema = z.union([
   authSessionSchema.extend({ login: z.string() }),
   z.object({ player: z.object({ id: z.string(), name: z.string() }), login: z.string() }),
@@ -56,12 +59,22 @@ export const characterCreatedSchema = z.object({ character: characterRecordSchem
 export const turnResponseSchema = z.object({ turn: turnSchema });
 export const runResponseSchema = z.object({ run: runRecordSchema });
 export const runChangedSchema = z.object({ run: runRecordSchema, turn: turnSchema });
+export const runCompletedSchema = runChangedSchema.extend({
+  /**
+   * Whether the completion credited the player's progression: false for a run completed without
+   * a played turn of its own, which stays completed but earns nothing (`earnsCredit`).
+   */
+  credited: z.boolean(),
+});
 export const sessionsResponseSchema = z.object({ sessions: z.array(playSessionRecordSchema) });
 export const progressionResponseSchema = z.object({ progression: progressionRecordSchema });
-/** A character's full sheet as the story has left it; null until the character has joined play. */
+/**
+ * A character's full sheet as the story has left it; null until the character has joined play.
+ * Its `gmNotes` are a game master's to read: its player's answer has none.
+ */
 export const characterSheetResponseSchema = z.object({
   character: characterRecordSchema,
-  sheet: characterSchema.nullable(),
+  sheet: characterSchema.extend({ gmNotes: z.string().optional() }).nullable(),
   position: z.number().int(),
 });
 export const tellingResponseSchema = z.object({ narration: tellingSchema });

@@ -191,7 +191,7 @@ export const API = {
   setPassword: {
     method: "post",
     path: "/api/me/password",
-    summary: "Sets a password, or changes it given the current one (a change logs out other devices)",
+    summary: "Sets a password, or changes it given the current one; logs out every earlier session",
     tag: "accounts",
     auth: "bearer",
     body: req.passwordBodySchema,
@@ -698,14 +698,15 @@ export const API = {
   completeRun: {
     method: "post",
     path: "/api/runs/:id/complete",
-    summary: "Completes a run with a reason (retired, died, victory…); credits progression once",
+    summary:
+      "Completes a run with a reason (retired, died, victory…); credits progression once if the run was played",
     tag: "runs",
     auth: "bearer",
     params: runParams,
     body: req.completeRunBodySchema,
     idempotent: true,
     status: 200,
-    response: res.runChangedSchema,
+    response: res.runCompletedSchema,
     errors: errors(AUTH, RUN_CHANGE, BODY, IDEMPOTENT),
   },
   abandonRun: {

@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import {
   creditCompletedRun,
   DEFAULT_UNLOCK_RULES,
+  earnsCredit,
   milestonesFor,
+  PLAYED_TURNS_TO_CREDIT,
   revokeCompletedRun,
   unlockRuleSchema,
   unlocksFor,
@@ -86,6 +88,53 @@ describe("creditCompletedRun", () => {
     for (const state of ["abandoned", "active", "paused"] as const) {
       expect(creditCompletedRun(start, { ...alex, state }, { now: NOW })).toBe(start);
     }
+  });
+
+  it("given completed runs nobody played, each with its own focus, when credited, then nothing is earned", () => {
+    let progression = fresh();
+    for (const [i, focus] of ["grief", "trust", "calm", "hope"].entries()) {
+      const unplayed: CreditableRun = {
+        id: `farm-${i}`,
+        state: "completed",
+        turnCount: 0,
+        therapeuticFocus: focus,
+      };
+      expect(earnsCredit(unplayed)).toBe(false);
+      const next = creditCompletedRun(progression, unplayed, { now: NOW });
+      expect(next).toBe(progression);
+      progression = next;
+    }
+    expect(progression).toEqual(fresh());
+    expect(unlocksFor(progression)).toEqual([]);
+  });
+
+  it("given a completed run with a single played turn, when credited, then it counts", () => {
+    const played: CreditableRun = {
+      id: "played",
+      state: "completed",
+      turnCount: PLAYED_TURNS_TO_CREDIT,
+      therapeuticFocus: "grief",
+    };
+    expect(earnsCredit(played)).toBe(true);
+    expect(creditCompletedRun(fresh(), played, { now: NOW })).toMatchObject({
+      runsCompleted: 1,
+      turnsInCompletedRuns: PLAYED_TURNS_TO_CREDIT,
+      metaconcepts: ["grief"],
+      completedRunIds: ["played"],
+    });
+  });
+
+  it("given an uncredited run, when its completion is revoked, then nothing changes", () => {
+    const credited = creditCompletedRun(fresh(), alex, { now: NOW });
+    const unplayed: CreditableRun = {
+      id: "farm",
+      state: "completed",
+      turnCount: 0,
+      therapeuticFocus: "calm",
+    };
+    expect(revokeCompletedRun(credited, unplayed, { now: LATER, completedRuns: [alex, unplayed] })).toBe(
+      credited,
+    );
   });
 
   it("given custom rules with several thresholds, when credited, then an unlock needs all of them", () => {

@@ -2,9 +2,10 @@ import { z } from "zod";
 import type { RunState } from "./run-lifecycle.ts";
 
 /**
- * Meta-progression: what a player carries from run to run. Only completed runs credit it, each
- * exactly once; undoing the turn that completed a run revokes that credit. Every function returns
- * a new record (or the same one, unchanged) and never mutates its input.
+ * Meta-progression: what a player carries from run to run. Only completed runs that were played
+ * credit it (`earnsCredit`), each exactly once; undoing the turn that completed a run revokes that
+ * credit. Every function returns a new record (or the same one, unchanged) and never mutates its
+ * input.
  */
 
 const THRESHOLDS = ["runsCompleted", "turnsInCompletedRuns", "milestones", "metaconcepts"] as const;
@@ -123,17 +124,35 @@ function withUnlocks<P extends Progression>(progression: P, rules: readonly Unlo
 }
 
 /**
+ * The played turns a completed run needs before it credits anything. A run's `turnCount` counts
+ * only its player's own actions, choices, custom and combat turns (`PLAYED_KINDS`) that still
+ * stand: not the join that seats the character, session markers, pauses, the completion itself,
+ * or a turn since undone. Without this, creating a character and completing its run at once, over
+ * and over, would earn runs, unlocks and (a new therapeutic focus each time) metaconcepts without
+ * any play.
+ */
+export const PLAYED_TURNS_TO_CREDIT = 1;
+
+/**
+ * Whether a run's completion credits its player's progression: completed, and played. A
+ * completed run's tally no longer changes, so this gives the same answer whenever it is asked.
+ */
+export function earnsCredit(run: Pick<CreditableRun, "state" | "turnCount">): boolean {
+  return run.state === "completed" && run.turnCount >= PLAYED_TURNS_TO_CREDIT;
+}
+
+/**
  * Credits a completed run: one more run, its turns, its milestones (from its turn count, so a
  * change of `milestoneEvery` applies to every later credit alike), its metaconcepts, and the
- * unlocks that follow. A run that is not completed, or whose id is already credited, changes
- * nothing: the same progression object comes back.
+ * unlocks that follow. A run that does not earn credit (not completed, or never played), or whose
+ * id is already credited, changes nothing: the same progression object comes back.
  */
 export function creditCompletedRun<P extends Progression>(
   progression: P,
   run: CreditableRun,
   options: ProgressionOptions,
 ): P {
-  if (run.state !== "completed" || progression.completedRunIds.includes(run.id)) return progression;
+  if (!earnsCredit(run) || progression.completedRunIds.includes(run.id)) return progression;
   const credited: P = {
     ...progression,
     runsCompleted: progression.runsCompleted + 1,

@@ -1,7 +1,13 @@
 import type { RunRecord } from "../records.ts";
 import type { RunState } from "./run-lifecycle.ts";
 import type { Turn, TurnKind } from "../turn.ts";
-import { creditCompletedRun, milestonesFor, revokeCompletedRun, type Progression } from "./progression.ts";
+import {
+  creditCompletedRun,
+  earnsCredit,
+  milestonesFor,
+  revokeCompletedRun,
+  type Progression,
+} from "./progression.ts";
 
 /**
  * Runs and play sessions are projections of the timeline: every field below follows from the
@@ -178,7 +184,8 @@ export function projectTurns(
           completedAtPosition: turn.position,
         };
         put(completed);
-        credits.push({ kind: "credit", run: completed, at: turn.createdAt });
+        // completed all the same, but a run nobody played earns nothing (progression.ts)
+        if (earnsCredit(completed)) credits.push({ kind: "credit", run: completed, at: turn.createdAt });
       } else {
         put({ ...named, state: "abandoned", completionReason: null, completedAtPosition: null });
       }

@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import type { Turn } from "../turn.ts";
+import { progressionFrom, projectTimeline } from "./projection.ts";
+
+const UNIVERSE = "u1";
+const PLAYER = "p1";
+const runOf = (id: string, therapeuticFocus: string | null = null) => ({
+  id,
+  playerId: PLAYER,
+  universeId: UNIVERSE,
+  therapeuticFocus,
+});
+
+/** A timeline built in order: each step is a turn's kind, run and input. */
+function timeline(steps: Array<Partial<Turn> & Pick<Turn, "kind">>): Turn[] {
+  return steps.map((step, i) => ({
+    universeId: UNIVERSE,
+    position: i + 1,
+    id: `t${i + 1}`,
+    runId: null,
+    characterId: null,
+    playerId: PLAYER,
+    actor: "player",
+    input: { kind: step.kind },
+    resolution: null,
+    events: [],
+    deltas: [],
+    status: "applied",
+    narration: null,
+    createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i + 1)).toISOString(),
+    ...step,
+  }));
+}
+
+const join = (runId: string) => ({ kind: "system" as const, runId, input: { kind: "join" } });
+const opens = (runId: string) => ({ kind: "session_start" as const, runId });
+const closes = (runId: string) => ({ kind: "session_end" as const, runId, input: { kind: "session_end" } });
+const acts = (runId: string) => ({
+  kind: "custom" as const,
+  runId,
+  input: { kind: "custom", text: "wades on" },
+});
+const completes = (runId: string) => ({
+  kind: "system" as const,
+  runId,
+  input: { kind: "run_end", runId, outcome: "completed", reason: "victory" },
+});
+const undoes = (targetPosition: number) => ({
+  kind: "undo" as const,
+  actor: "gm" as const,
+  input: { kind: "undo", targetPosition },
+});
+
+describe("projecting completions into progression", () => {
+  it("given runs joined and completed without a played turn, when projected, then they are completed and credit nothing", () => {
+    const runs = [runOf("r1", "grief"), runOf("r2", "trust"), runOf("r3", "calm")];
+    const turns = timeline(runs.flatMap(({ id }) => [join(id), opens(id), closes(id), completes(id)]));
+    const projected = projectTimeline(runs, turns);
+    for (const { id } of runs)
+      expect(projected.runs.get(id)).toMatchObject({ state: "completed", turnCount: 0, sessionCount: 1 });
+    expect(projected.credits).toEqual([]);
+    expect(progressionFrom(projected.credits, PLAYER)).toMatchObject({
+      runsCompleted: 0,
+      metaconcepts: [],
+      completedRunIds: [],
+      unlocks: [],
+    });
+  });
+
+  it("given a run played over several sessions, when completed, then it credits once with every played turn", () => {
+    const turns = timeline([
+      join("r1"),
+      opens("r1"),
+      acts("r1"),
+      closes("r1"),
+      opens("r1"),
+      acts("r1"),
+      acts("r1"),
+      closes("r1"),
+      completes("r1"),
+    ]);
+    const projected = projectTimeline([runOf("r1", "grief")], turns);
+    expect(projected.credits).toHaveLength(1);
+    expect(progressionFrom(projected.credits, PLAYER)).toMatchObject({
+      runsCompleted: 1,
+      turnsInCompletedRuns: 3,
+      metaconcepts: ["grief"],
+      completedRunIds: ["r1"],
+    });
+  });
+
+  it("given a run whose only played turn was undone, when completed, then it credits nothing", () => {
+    const turns = timeline([join("r1"), acts("r1"), undoes(2), completes("r1")]);
+    const projected = projectTimeline([runOf("r1")], turns);
+    expect(projected.runs.get("r1")).toMatchObject({ state: "completed", turnCount: 0 });
+    expect(progressionFrom(projected.credits, PLAYER).runsCompleted).toBe(0);
+  });
+
+  it("given an unplayed run's completion undone, when played and completed again, then it credits then", () => {
+    const turns = timeline([join("r1"), completes("r1"), undoes(2), acts("r1"), completes("r1")]);
+    const projected = projectTimeline([runOf("r1")], turns);
+    expect(projected.runs.get("r1")).toMatchObject({
+      state: "completed",
+      turnCount: 1,
+      completedAtPosition: 5,
+    });
+    expect(progressionFrom(projected.credits, PLAYER)).toMatchObject({
+      runsCompleted: 1,
+      turnsInCompletedRuns: 1,
+      completedRunIds: ["r1"],
+    });
+  });
+});

@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { API } from "@loom/shared";
+import { connect, type LoomClient } from "../client-sdk/src/index.ts";
+import { modes, startServer } from "./support/server.ts";
+import { overcome, sheet } from "./support/players.ts";
+import { recordsSettle } from "./support/records.ts";
+import type { LoomServer } from "../server/src/app.ts";
+
+/**
+ * Progression is earned by play: a run completed without a played turn of its own is completed
+ * but credits nothing, however often a player starts and completes runs. And a character has at
+ * most one open run in a universe, however many requests race to start one.
+ */
+
+async function post(
+  url: string,
+  path: string,
+  token: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** Completes the run as the player, and checks the answer against the route's schema. */
+async function complete(url: string, client: LoomClient, runId: string) {
+  const answer = await post(url, `/api/runs/${runId}/complete`, client.playerToken!, { reason: "x" });
+  expect(answer.status).toBe(200);
+  return API.completeRun.response.parse(answer.json);
+}
+
+/** One play session of the run: joins, makes `turns` played turns, leaves. */
+async function session(
+  client: LoomClient,
+  universeId: string,
+  run: { id: string; characterId: string },
+  turns: number,
+): Promise<void> {
+  const seat = await client.joinUniverse(universeId, { role: "player", runId: run.id });
+  for (let i = 0; i < turns; i++) {
+    const result = await seat.act(overcome(run.characterId, `fords the channel ${i}`));
+    if (!result.ok) throw new Error(`turn refused: ${result.rejection.code} ${result.rejection.message}`);
+  }
+  await seat.leave();
+}
+
+for (const mode of modes()) {
+  describe.skipIf(!mode.available)(`progression is earned by play (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2684 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("given runs started and completed without a played turn, each with a new focus, then nothing is credited", async () => {
+      // a player who is their own universe's game master farms it
+      const farmer = connect(server.url);
+      await farmer.registerPlayer("Farmer");
+      const universe = await farmer.createUniverse({ name: "Empty Fields" });
+      const { character, run } = await farmer.createCharacter(universe.id, {
+        ...sheet("Hollow"),
+        therapeuticFocus: "focus-0",
+      });
+      const runIds = [run.id];
+      for (let loop = 0; loop < 4; loop++) {
+        const current = { id: runIds[loop]!, characterId: character.id };
+        await session(farmer, universe.id, current, 0);
+        const done = await complete(server.url, farmer, current.id);
+        expect(done.run).toMatchObject({ id: current.id, state: "completed", turnCount: 0, sessionCount: 1 });
+        expect(done.credited).toBe(false);
+        const next = await post(server.url, `/api/universes/${universe.id}/runs`, farmer.playerToken!, {
+          characterId: character.id,
+          therapeuticFocus: `focus-${loop + 1}`,
+        });
+        expect(next.status).toBe(201);
+        runIds.push((next.json.run as { id: string }).id);
+      }
+
+      expect(await farmer.progression()).toMatchObject({
+        runsCompleted: 0,
+        turnsInCompletedRuns: 0,
+        milestones: 0,
+        metaconcepts: [],
+        completedRunIds: [],
+        unlocks: [],
+      });
+      for (const id of runIds.slice(0, 4)) expect((await farmer.run(id)).state).toBe("completed");
+
+      // the same player's next run, played for one turn, is credited, and only it
+      const played = { id: runIds[4]!, characterId: character.id };
+      await session(farmer, universe.id, played, 1);
+      const done = await complete(server.url, farmer, played.id);
+      expect(done.run).toMatchObject({ state: "completed", turnCount: 1 });
+      expect(done.credited).toBe(true);
+      expect(await farmer.progression()).toMatchObject({
+        runsCompleted: 1,
+        turnsInCompletedRuns: 1,
+        metaconcepts: ["focus-4"],
+        completedRunIds: [played.id],
+        unlocks: [],
+      });
+      await recordsSettle(farmer, farmer, universe.id, runIds);
+    }, 120_000);
+
+    it("given a run played over several sessions, when completed, then it is credited once", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Long Road", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Wren");
+      const { character, run } = await player.createCharacter(universe.id, {
+        ...sheet("Wren"),
+        therapeuticFocus: "patience",
+      });
+      const seat = { id: run.id, characterId: character.id };
+      for (const turns of [2, 0, 3]) await session(player, universe.id, seat, turns);
+
+      const done = await complete(server.url, player, run.id);
+      expect(done.run).toMatchObject({ state: "completed", turnCount: 5, sessionCount: 3 });
+      expect(done.credited).toBe(true);
+      const again = await post(server.url, `/api/runs/${run.id}/complete`, player.playerToken!, {
+        reason: "x",
+      });
+      expect(again.status).toBe(409);
+      expect((again.json.error as { code: string }).code).toBe("run_not_active");
+      expect(await player.progression()).toMatchObject({
+        runsCompleted: 1,
+        turnsInCompletedRuns: 5,
+        metaconcepts: ["patience"],
+        completedRunIds: [run.id],
+      });
+      await recordsSettle(gm, player, universe.id, [run.id]);
+    }, 120_000);
+
+    it("given racing requests to start a run of one character, then one opens it and the rest are refused", async () => {
+      const player = connect(server.url);
+      await player.registerPlayer("Racer");
+      const universe = await player.createUniverse({ name: "Starting Line" });
+      const { character, run } = await player.createCharacter(universe.id, sheet("Quick"));
+      await session(player, universe.id, { id: run.id, characterId: character.id }, 1);
+      expect((await complete(server.url, player, run.id)).credited).toBe(true);
+
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          post(server.url, `/api/universes/${universe.id}/runs`, player.playerToken!, {
+            characterId: character.id,
+          }),
+        ),
+      );
+      const started = answers.filter((answer) => answer.status === 201);
+      expect(started).toHaveLength(1);
+      const opened = (started[0]!.json.run as { id: string }).id;
+      const refused = answers.filter((answer) => answer.status !== 201);
+      expect(refused.map((answer) => [answer.status, (answer.json.error as { code: string }).code])).toEqual(
+        Array.from({ length: 7 }, () => [409, "conflict"]),
+      );
+      for (const answer of refused)
+        expect((answer.json.error as { message: string }).message).toContain(opened);
+      const { runs } = await player.me();
+      const open = runs.filter(
+        (each) =>
+          each.characterId === character.id &&
+          each.universeId === universe.id &&
+          (each.state === "active" || each.state === "paused"),
+      );
+      expect(open.map((each) => each.id)).toEqual([opened]);
+    }, 120_000);
+  });
+}
