@@ -88,6 +88,34 @@ for (const mode of modes()) {
       expect(there.sheet).toMatchObject({ name: "Orla", private: { notes: expect.any(String) as string } });
     });
 
+    it("a player may not name the difficulty against another character; the game master may", async () => {
+      const table = await setTable(server.url, ["Vex", "Wren"]);
+      const [vex, wren] = table.players as [(typeof table.players)[number], (typeof table.players)[number]];
+      const sessions = await Promise.all(
+        [vex, wren].map((seat) =>
+          seat.client.joinUniverse(table.universeId, { role: "player", runId: seat.runId }),
+        ),
+      );
+      const attack = {
+        kind: "action" as const,
+        action: "attack" as const,
+        characterId: vex.characterId,
+        skill: "Fight",
+        target: { type: "character" as const, id: wren.characterId },
+        opposition: -4,
+      };
+      const refused = await sessions[0]!.act(attack);
+      expect(refused).toMatchObject({ ok: false, rejection: { code: "not_allowed" } });
+      // without a difficulty Wren defends with her own skill
+      const { opposition: _, ...defended } = attack;
+      const rolled = await sessions[0]!.act(defended);
+      expect(rolled.ok && rolled.turn.resolution).toMatchObject({ oppositionKind: "active" });
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const set = await gm.act(attack);
+      expect(set.ok && set.turn.resolution).toMatchObject({ oppositionKind: "passive", opposition: -4 });
+      for (const session of [...sessions, gm]) await session.leave();
+    });
+
     it("the recap reaches a listener that subscribes after joining", async () => {
       const table = await setTable(server.url, ["Ysolde"]);
       const ysolde = table.players[0]!;

@@ -49,3 +49,19 @@ export function runActivityRefusal(
   if (actor.kind !== "player" || state === "active" || isRunBookkeeping(command)) return null;
   return reject(RejectionCode.RunNotActive, "this run is paused or over; resume it to play");
 }
+
+/**
+ * A player's action that names the difficulty against an NPC or another character: the target
+ * rolls its own defence, and a player naming it would choose the outcome (a -4 takes anyone out in
+ * a turn or two); only a game master sets a passive opposition against one. Checked as a command
+ * is submitted, not by the rules: a command recorded before the check still decides, and
+ * replays, as it did.
+ */
+export function opposedDifficultyRefusal(actor: Actor, command: Command | SystemCommand): Rejection | null {
+  if (actor.kind !== "player" || command.kind !== "action" || command.opposition === undefined) return null;
+  if (command.target?.type !== "character" && command.target?.type !== "npc") return null;
+  return reject(
+    RejectionCode.NotAllowed,
+    "a character or NPC opposes with its own skill: only a game master sets a difficulty against one",
+  );
+}

@@ -10,6 +10,7 @@ import {
   RejectionCode,
   snapshotDue,
   lifecycleEffect,
+  opposedDifficultyRefusal,
   runActivityRefusal,
   upgradeTurn,
   type Actor,
@@ -572,6 +573,8 @@ export class UniverseAuthority {
     // next session ends or the universe's next owner closes it as interrupted.
     const full = this.pendingRefusal();
     if (full) return full;
+    const opposed = opposedDifficultyRefusal(request.actor, request.command);
+    if (opposed) return Promise.resolve({ ok: false, rejection: opposed });
     if (request.runId) {
       const state = this.runStates.get(request.runId) ?? "active";
       const refused = runActivityRefusal(request.actor, state, request.command);

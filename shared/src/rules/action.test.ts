@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { factsById, readFact } from "../canon-facts.ts";
 import { seedUniverse, sampleCharacter } from "../testing/universe.ts";
 import type { Target } from "../command.ts";
+import { opposedDifficultyRefusal } from "../actors.ts";
 import type { UniverseState } from "../state.ts";
 import { command, decided, KELL, MARA, POSITION, rejected } from "./kit.test-helpers.ts";
 
@@ -92,19 +93,22 @@ describe("overcome (Fate Core p. 132)", () => {
     );
   });
 
-  it("given a player naming a difficulty against an NPC or a character, then it is refused; a GM may", () => {
+  it("given a player naming a difficulty against an NPC or a character, then it is refused as submitted; a GM may", () => {
     for (const target of [
       { type: "npc", id: "brannoc" },
       { type: "character", id: "kell" },
     ] as const) {
       const attack = overcome({ action: "attack", skill: "Fight", target, opposition: -4 });
-      expect(rejected(seedUniverse(), attack, MARA, "not_allowed").message).toMatch(/own skill/);
-      const { resolution } = decided(seedUniverse(), attack, GM, [0, 0, 0, 0]);
+      expect(opposedDifficultyRefusal(MARA, attack)).toMatchObject({ code: "not_allowed" });
+      expect(opposedDifficultyRefusal(GM, attack)).toBeNull();
+      expect(opposedDifficultyRefusal(MARA, overcome({ target, opposition: undefined }))).toBeNull();
+      // the rules still decide it: a timeline recorded before the check replays as it was
+      const { resolution } = decided(seedUniverse(), attack, MARA, [0, 0, 0, 0]);
       expect(resolution).toMatchObject({ opposition: -4, oppositionKind: "passive" });
     }
     // against the scene or nothing in particular a player still names the difficulty
-    const { resolution } = decided(seedUniverse(), overcome({ opposition: 4 }), MARA, [0, 0, 0, 0]);
-    expect(resolution).toMatchObject({ opposition: 4, oppositionKind: "passive" });
+    expect(opposedDifficultyRefusal(MARA, overcome({ opposition: 4 }))).toBeNull();
+    expect(opposedDifficultyRefusal(MARA, overcome({ target: { type: "scene" }, opposition: 4 }))).toBeNull();
   });
 
   it("given a skill name that is not an identifier, then the schema refuses the command", () => {

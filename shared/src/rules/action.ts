@@ -43,16 +43,6 @@ export function decideAction(
     return reject("not_allowed", "only a game master may roll in secret");
   const target = resolveTarget(state, command, character);
   if (isRejection(target)) return target;
-  // a character or NPC rolls its own defence; a player naming it a difficulty would choose the outcome
-  if (
-    command.opposition !== undefined &&
-    ctx.actor.kind === "player" &&
-    (target.type === "character" || target.type === "npc")
-  )
-    return reject(
-      "not_allowed",
-      "a character or NPC opposes with its own skill: only a game master sets a difficulty against one",
-    );
   const { skill, rating } = skillRating(character.skills, command.skill);
   const plan = planInvokes(
     state,
