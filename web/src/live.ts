@@ -1,7 +1,14 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Recap, Turn, UniverseSession } from "@loom/client-sdk";
-import type { RoomStateJson } from "@loom/shared";
+import { CloseCode, type RoomStateJson } from "@loom/shared";
 import { client, describeError } from "./api.ts";
+
+/** Why the server closed a member's connection for good, in words. */
+const LEFT_BECAUSE: Record<number, string> = {
+  [CloseCode.RunClosed]: "your run ended or was paused elsewhere",
+  [CloseCode.MemberRemoved]: "a game master removed you from this universe",
+  [CloseCode.SessionRevoked]: "you logged out everywhere or changed your password: sign in again",
+};
 
 /**
  * The synced room state as plain data (the schema instances' toJSON), as shared describes it;
@@ -112,7 +119,7 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
         });
         joined.on("leave", (code) => {
           current.status = "left";
-          if (!closed) current.error = `left the universe (close code ${code})`;
+          if (!closed) current.error = LEFT_BECAUSE[code] ?? `left the universe (close code ${code})`;
           changed();
         });
       },
