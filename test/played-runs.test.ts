@@ -171,5 +171,23 @@ for (const mode of modes()) {
       );
       expect(open.map((each) => each.id)).toEqual([opened]);
     }, 120_000);
+
+    it("given an abandoned run and a newer one open, then the abandoned one is not resumed until the newer is over", async () => {
+      const player = connect(server.url);
+      await player.registerPlayer("Returner");
+      const universe = await player.createUniverse({ name: "Second Chances" });
+      const { character, run: first } = await player.createCharacter(universe.id, sheet("Again"));
+      await session(player, universe.id, { id: first.id, characterId: character.id }, 1);
+      await player.abandonRun(first.id);
+      const second = await player.startRun(universe.id, character.id);
+      const refused = await post(server.url, `/api/runs/${first.id}/resume`, player.playerToken!, {});
+      expect(refused.status).toBe(409);
+      expect(refused.json.error).toMatchObject({ code: "conflict" });
+      expect((refused.json.error as { message: string }).message).toContain(second.id);
+      expect((await player.run(first.id)).state).toBe("abandoned");
+      // once the newer run is over, the first is the character's to take up again
+      await player.abandonRun(second.id);
+      expect((await player.resumeRun(first.id)).state).toBe("active");
+    });
   });
 }

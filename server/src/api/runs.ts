@@ -13,6 +13,7 @@ const STATUS: Partial<Record<string, number>> = {
   [RejectionCode.NotAllowed]: 403,
   [RejectionCode.UnknownRun]: 404,
   [RejectionCode.RunNotActive]: 409,
+  [RejectionCode.Conflict]: 409,
   [RejectionCode.InvalidAction]: 409,
   [RejectionCode.NothingToUndo]: 409,
   [RejectionCode.UndoConflict]: 409,

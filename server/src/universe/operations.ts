@@ -80,6 +80,19 @@ async function runOf(
   return run;
 }
 
+/**
+ * Another run of the same character in this universe that is still open: a character plays one run
+ * at a time here, so an abandoned run is resumed only once any run started after it is over.
+ */
+async function openRunBeside(ctx: OperationContext, run: RunRecord): Promise<RunRecord | undefined> {
+  const runs = await ctx.turnStore.listRuns({ characterId: run.characterId, universeId: run.universeId });
+  return runs.find((other) => {
+    if (other.id === run.id) return false;
+    const state = ctx.authority.runState(other);
+    return state === "active" || state === "paused";
+  });
+}
+
 export async function finishRun(
   ctx: OperationContext,
   actor: PersonActor,
@@ -106,6 +119,17 @@ export async function setRunPaused(
   return ctx.authority.lifecycle(async (): Promise<OperationResult> => {
     const run = await runOf(ctx, actor, runId);
     if (isRejection(run)) return { ok: false, rejection: run };
+    if (!paused && ctx.authority.runState(run) === "abandoned") {
+      const open = await openRunBeside(ctx, run);
+      if (open)
+        return {
+          ok: false,
+          rejection: reject(
+            RejectionCode.Conflict,
+            `the character already has an open run here (${open.id}): finish or abandon it first`,
+          ),
+        };
+    }
     const changed = await pauseRun(ctx.turnStore, ctx.authority, run, paused, actor);
     if ("rejected" in changed) return { ok: false, rejection: changed };
     return { ok: true, turn: changed.turn, run: changed.run };

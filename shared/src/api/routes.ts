@@ -686,14 +686,15 @@ export const API = {
   resumeRun: {
     method: "post",
     path: "/api/runs/:id/resume",
-    summary: "Resumes a paused or abandoned run",
+    summary:
+      "Resumes a paused or abandoned run (an abandoned one only while the character has no other open run here)",
     tag: "runs",
     auth: "bearer",
     params: runParams,
     idempotent: true,
     status: 200,
     response: res.runChangedSchema,
-    errors: errors(AUTH, RUN_CHANGE, IDEMPOTENT),
+    errors: errors(AUTH, RUN_CHANGE, IDEMPOTENT, { 409: [C.Conflict] }),
   },
   completeRun: {
     method: "post",
