@@ -204,6 +204,33 @@ for (const mode of modes()) {
       });
     });
 
+    it("guests watching a public universe leave when it turns private; its members stay", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Closing Fair", visibility: "public" });
+      const regular = await player(server.url, "Regular");
+      const { character, run } = await regular.client.createCharacter(universe.id, sheet("Regular"));
+      const playing = await regular.client.joinUniverse(universe.id, { role: "player", runId: run.id });
+      const passerby = await player(server.url, "Passerby");
+      const watching = await passerby.client.joinUniverse(universe.id, { role: "spectator" });
+      const table = await gm.client.joinUniverse(universe.id, { role: "gm" });
+      const left = new Promise<number>((resolve) => watching.on("leave", resolve));
+      const heard: number[] = [];
+      watching.on("turn", (turn) => heard.push(turn.position));
+
+      await gm.client.setVisibility(universe.id, "private");
+      expect(await left).toBe(CloseCode.MemberRemoved);
+      const seen = heard.length;
+      expect((await playing.act(overcome(character.id))).ok).toBe(true);
+      expect((await table.act({ kind: "world_event", text: "The gates close" })).ok).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(heard.length).toBe(seen);
+      await expect(passerby.client.joinUniverse(universe.id, { role: "spectator" })).rejects.toMatchObject({
+        code: "not_a_member",
+      });
+      await playing.leave();
+      await table.leave();
+    });
+
     it("a member removed while their connection is lost does not get the seat back", async () => {
       const gm = await player(server.url, "GM");
       const universe = await gm.client.createUniverse({ name: "Closed Door" });

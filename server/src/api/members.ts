@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Application } from "express";
 import { API, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
-import { expelFromUniverse } from "../universe/dispatch.ts";
+import { expelFromUniverse, readmitToUniverse } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
 import { asGameMaster, isGm, universeOr404 } from "./access.ts";
 import { shownUniverse } from "./live.ts";
@@ -20,6 +20,8 @@ export function installMemberRoutes(app: Application): void {
       const { universe } = await asGameMaster(req);
       const body = parseBody(API.setVisibility.body, req.body);
       const changed = await services().memberships.setVisibility(universe.id, body.visibility);
+      // its guests, watching while it was public, leave with it
+      if (body.visibility === "private") await readmitToUniverse(universe.id);
       return { universe: await shownUniverse(changed ?? universe) };
     }),
   );

@@ -52,6 +52,7 @@ import { ConnectionLimit } from "./connection-limit.ts";
 import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
 import { UniverseNarration, type Audience } from "../narrator/index.ts";
 import { handOver } from "../universe/hand-over.ts";
+import { admission } from "../universe/admission.ts";
 
 export interface AuthData {
   playerId: string;
@@ -335,6 +336,27 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         universeId: this.roomId,
       });
       return false;
+    }
+  }
+
+  /**
+   * Who may be here changed without a removal: the universe turned private, or a branch was
+   * handed to one player. Connections the universe no longer admits close (a guest of a public
+   * universe has no membership a removal would name); game masters' stay.
+   */
+  async readmit(): Promise<void> {
+    const universe = await services().turnStore.getUniverse(this.roomId);
+    if (!universe) return;
+    const verdicts = new Map<string, boolean>();
+    for (const client of [...this.clients]) {
+      const member = memberOf(client);
+      if (!member || member.role === "gm") continue;
+      let admitted = verdicts.get(member.playerId);
+      if (admitted === undefined) {
+        admitted = (await admission(universe, member.playerId)).ok;
+        verdicts.set(member.playerId, admitted);
+      }
+      if (!admitted) client.leave(CloseCode.MemberRemoved);
     }
   }
 

@@ -35,6 +35,17 @@ export async function expelFromUniverse(universeId: string, playerId: string): P
 }
 
 /**
+ * Closes the connections the universe no longer admits (it turned private, or was handed to one
+ * player), wherever its room is open; nothing to do when none is (a join checks afresh).
+ */
+export async function readmitToUniverse(universeId: string): Promise<void> {
+  const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
+  if (local) return local.readmit();
+  if ((await matchMaker.query({ roomId: universeId })).length === 0) return;
+  await matchMaker.remoteRoomCall(universeId, "readmit", []);
+}
+
+/**
  * Runs an operation in the universe's room only if one is open, in this process or another: null
  * when none is (for reads that must not open a universe, such as the dashboard's marks).
  */
