@@ -1,6 +1,7 @@
 import {
   buildRecap,
   isRejection,
+  RejectionCode,
   RECAP_LIMITS,
   selectWhileAway,
   summarizeSession,
@@ -243,19 +244,25 @@ export async function closeInterruptedSessions(
         session.startPosition - 1 <= persisted
           ? (await turnStore.stateAt(authority.universe.id, session.startPosition - 1)).state
           : authority.state;
-      const result = await endPlaySession(
-        turnStore,
-        authority,
-        {
-          id: "",
-          runId: run.id,
-          characterId,
-          playerId: run.playerId,
-          startPosition: session.startPosition,
-          before,
-        },
-        "interrupted",
-      );
+      const interrupted = {
+        id: "",
+        runId: run.id,
+        characterId,
+        playerId: run.playerId,
+        startPosition: session.startPosition,
+        before,
+      };
+      let result = await endPlaySession(turnStore, authority, interrupted, "interrupted");
+      // a lease that lapsed while the universe was being opened (a slow open on a busy machine) is
+      // taken again in the background: the end is refused, not written, and may be tried again
+      for (
+        let attempt = 1;
+        attempt <= 3 && "rejected" in result && result.code === RejectionCode.Unavailable;
+        attempt++
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        result = await endPlaySession(turnStore, authority, interrupted, "interrupted");
+      }
       if (!("rejected" in result)) return true;
       log.warn(`session of run ${run.id} could not be closed: ${result.message}`);
       return false;
