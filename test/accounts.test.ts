@@ -278,6 +278,8 @@ describe("HTTP rate limits", () => {
         loginPerAccount: { burst: 3, perSeconds: 600 },
         writePerIp: { burst: 1000, perSeconds: 60 },
         writePerPlayer: { burst: 4, perSeconds: 60 },
+        exportPerPlayer: null,
+        exportsAtOnce: 2,
       },
     });
   });

@@ -8,7 +8,7 @@ import { overcome, sheet } from "./support/players.ts";
 import { loom } from "./support/cli.ts";
 import { parseExposition, sampleValue } from "./support/prometheus-text.ts";
 import { matchMaker } from "@colyseus/core";
-import { modes, startServer, tempDir, waitFor, type Mode } from "./support/server.ts";
+import { modes, OPERATOR, startServer, tempDir, waitFor, type Mode } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 const GM_NOTE = "the-lighthouse-keeper-lies";
@@ -680,7 +680,7 @@ describe.skipIf(!shared.available)("loom command line beside a running server (p
     const body = (await refused.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("damaged_snapshot");
     expect(body.error.message).toContain(`snapshot at position ${snapshotAt}`);
-    const metrics = (await (await fetch(`${server.url}/metrics.json`)).json()) as {
+    const metrics = (await (await fetch(`${server.url}/metrics.json`, { headers: OPERATOR })).json()) as {
       persist: { damagedSnapshots: number; lastDamagedSnapshot: string };
     };
     expect(metrics.persist.damagedSnapshots).toBeGreaterThanOrEqual(1);

@@ -4,7 +4,7 @@ import { connect } from "../client-sdk/src/index.ts";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { modes, spawnServer, startServer, tempDir, waitFor } from "./support/server.ts";
+import { modes, OPERATOR, spawnServer, startServer, tempDir, waitFor } from "./support/server.ts";
 import { setTable, type Table } from "./support/players.ts";
 import { frame, pack, RawMember } from "./support/raw-member.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -425,7 +425,9 @@ for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
 
         await waitFor(
           async () => {
-            const metrics = (await (await fetch(`${child.url}/metrics.json`)).json()) as {
+            // which universes fail is for the operator's token
+            const answer = await fetch(`${child.url}/metrics.json`, { headers: OPERATOR });
+            const metrics = (await answer.json()) as {
               persist: { failing: Array<{ universeId: string }>; failedWrites: number };
             };
             return (
@@ -440,7 +442,8 @@ for (const mode of modes().filter((m) => m.name === "postgres+redis")) {
         expect(sampleValue(exposition, "loom_persist_write_failures_total")).toBeGreaterThan(0);
         const refusals = { dependency: "database", class: "P0001" };
         expect(sampleValue(exposition, "loom_dependency_errors_total", refusals)).toBeGreaterThan(0);
-        const health = (await (await fetch(`${child.url}/healthz`)).json()) as Record<string, unknown>;
+        const healthz = await fetch(`${child.url}/healthz`, { headers: OPERATOR });
+        const health = (await healthz.json()) as Record<string, unknown>;
         expect(health).toMatchObject({ ok: true, status: "degraded" });
         const failing = (health.degraded as { persistFailing: Array<{ universeId: string; error: string }> })
           .persistFailing;

@@ -56,6 +56,16 @@ export type HistoryQuery = Omit<TimelineQuery, "searchPublic">;
 /** What registering, logging in and refreshing return. `token` is the access token. */
 export type AuthResult = ApiResponse<"login">;
 
+/**
+ * Colyseus's matchmaking calls ask for the browser's credentials (cookies) by default, which a
+ * page on another origin may use only where the server allows credentials, and Loom allows none:
+ * its calls carry the bearer token. Without them, a client hosted elsewhere joins rooms once its
+ * origin is in the server's LOOM_CORS_ORIGINS.
+ */
+function withoutCredentials(url: string | URL | Request, init?: RequestInit): Promise<Response> {
+  return fetch(url, { ...init, credentials: "omit" });
+}
+
 /** Reads a JWT's `exp` without verifying it (the server does that): only to refresh in time. */
 function expiresWithin(token: string, seconds: number): boolean {
   try {
@@ -136,7 +146,7 @@ export class LoomClient {
     const server = this.servers[index]!;
     let client = this.rooms.get(server);
     if (!client) {
-      client = new Client(server);
+      client = new Client(server, { fetchFn: withoutCredentials });
       client.auth.token = this.token ?? "";
       this.rooms.set(server, client);
     }

@@ -30,11 +30,13 @@ import { GroupCommit } from "./universe/group-commit.ts";
 import { PendingBudget } from "./universe/pending-budget.ts";
 import { NarrationRecorder } from "./narrator/narration-recorder.ts";
 import { withLastKnown } from "./persist/last-known.ts";
+import { IdempotencySweep } from "./persist/idempotency-sweep.ts";
 import { Metrics } from "./metrics.ts";
 import { PersistTick } from "./universe/persist-tick.ts";
 import { UniverseRoom } from "./rooms/universe-room.ts";
 import { announceRevocation, hearRevocations } from "./rooms/revocations.ts";
 import { installRoutes } from "./api/routes.ts";
+import { installCors } from "./api/cors.ts";
 import { colyseusLogger, log } from "./log.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import { warnUnlessRedisPersists } from "./live/redis-persistence.ts";
@@ -165,6 +167,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   setServices(services);
   await hearRevocations(presence, ownership, generations);
 
+  installCors(config.corsOrigins);
   const server = defineServer({
     rooms: { [UNIVERSE_ROOM]: defineRoom(UniverseRoom) },
     transport: new WebSocketTransport({ maxPayload: 16 * 1024 }),
@@ -215,12 +218,15 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
     throw error;
   }
   log.info(`Loom listening on http://localhost:${config.port}`);
+  const idempotencySweep = new IdempotencySweep(services.idempotency);
+  idempotencySweep.start();
   let stopping: Promise<void> | null = null;
   const shutdown = () => {
     stopping ??= (async () => {
       log.info("shutting down: flushing pending turns");
       await server.gracefullyShutdown(false);
       await services.ownership.allClosed(config.shutdownDrainMs + 5_000);
+      await idempotencySweep.stop();
       await services.liveStore.close();
       await services.turnStore.close();
       // after the rooms closed: what they were still telling has been told or given up

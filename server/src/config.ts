@@ -14,6 +14,10 @@ export interface HttpLimits {
   loginPerAccount: RateLimit | null;
   writePerIp: RateLimit | null;
   writePerPlayer: RateLimit | null;
+  /** Exports per player: each reads a whole timeline, and its parents' (api/export.ts). */
+  exportPerPlayer: RateLimit | null;
+  /** Exports one process streams at once, whoever asks: their turns are parsed on the rooms' thread. */
+  exportsAtOnce: number;
 }
 
 /** Which narrator tells the turns, and how it is reached (README, "Narration"). */
@@ -86,6 +90,13 @@ export interface LoomConfig {
   limits: HttpLimits;
   /** Express `trust proxy` (e.g. `loopback`, `1`, a subnet); unset: the socket's address is the IP. */
   trustProxy: string | null;
+  /**
+   * Origins of pages served elsewhere that a browser lets call this server (`*`: any page); empty,
+   * only the web client this server serves itself, which needs no CORS.
+   */
+  corsOrigins: string[];
+  /** The bearer token that shows an operator which universes and what errors /healthz and /metrics.json count. */
+  operatorToken: string | null;
   /** Milliseconds clock for tokens and rate limits; tests move it forward. */
   clock: () => number;
   /** Characters one player may create in one universe. */
@@ -142,6 +153,37 @@ function limit(value: string | undefined, fallback: RateLimit, name: string): Ra
   if (!match || burst < 1 || perSeconds < 1)
     throw new Error(`${name} must be "<requests>/<seconds>" (e.g. 30/3600) or "off", got "${value}"`);
   return { burst, perSeconds };
+}
+
+/** Comma-separated origins as a browser sends them (scheme, host and port), or `*`. */
+function origins(value: string | undefined, name: string): string[] {
+  const entries = (value ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  return entries.map((entry) => {
+    if (entry === "*") return entry;
+    let url: URL | null = null;
+    try {
+      url = new URL(entry);
+    } catch {
+      // reported below
+    }
+    // a path or a query would never equal the Origin header a browser sends
+    if (!url || url.origin === "null" || url.pathname !== "/" || url.search || url.hash || url.username)
+      throw new Error(
+        `${name} must list origins such as https://play.example.com (no path), or *, got "${entry}"`,
+      );
+    return url.origin;
+  });
+}
+
+/** Long enough not to be guessed over HTTP; `openssl rand -hex 32` makes one. */
+function operatorToken(value: string | undefined): string | null {
+  if (!value) return null;
+  if (value.length < 16)
+    throw new Error("LOOM_OPERATOR_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)");
+  return value;
 }
 
 function narratorConfig(env: NodeJS.ProcessEnv): NarratorConfig {
@@ -245,8 +287,16 @@ export function loadConfig(
         { burst: 120, perSeconds: 60 },
         "LOOM_LIMIT_WRITE_PLAYER",
       ),
+      exportPerPlayer: limit(
+        env.LOOM_LIMIT_EXPORT_PLAYER,
+        { burst: 6, perSeconds: 60 },
+        "LOOM_LIMIT_EXPORT_PLAYER",
+      ),
+      exportsAtOnce: positive(env.LOOM_MAX_EXPORTS, 2, "LOOM_MAX_EXPORTS"),
     },
     trustProxy: env.LOOM_TRUST_PROXY || null,
+    corsOrigins: origins(env.LOOM_CORS_ORIGINS, "LOOM_CORS_ORIGINS"),
+    operatorToken: operatorToken(env.LOOM_OPERATOR_TOKEN),
     clock: Date.now,
     maxCharactersPerUniverse: int(
       env.LOOM_MAX_CHARACTERS_PER_UNIVERSE,

@@ -33,7 +33,7 @@ export interface Services {
   generations: GenerationCache;
   accountStore: AccountStore;
   sessions: Sessions;
-  /** HTTP rate limits (registrations, logins, writes). */
+  /** HTTP limits (registrations, logins, writes, exports). */
   limits: RequestLimits;
   /**
    * Room joins per universe and player (`LOOM_LIMIT_JOIN_PLAYER`), null: no limit. Kept here, not

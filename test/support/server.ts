@@ -7,6 +7,9 @@ import { loadConfig, type LoomConfig } from "../../server/src/config.ts";
 import { startLoomServer, type LoomServer } from "../../server/src/app.ts";
 
 export const TEST_SECRET = "loom-test-secret-0123456789abcdef";
+/** Every test server's LOOM_OPERATOR_TOKEN: tests that read which universes fail send it. */
+export const TEST_OPERATOR_TOKEN = "loom-test-operator-0123456789abcdef";
+export const OPERATOR = { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` } as const;
 
 /**
  * Tests register many players, write a lot from 127.0.0.1 and join rooms in quick succession: their
@@ -20,13 +23,23 @@ export const TEST_LIMITS = {
   loginPerAccount: HIGH,
   writePerIp: HIGH,
   writePerPlayer: HIGH,
+  exportPerPlayer: HIGH,
+  exportsAtOnce: 1_000,
 };
-const TEST_LIMIT_ENV = Object.fromEntries(
-  ["REGISTER_IP", "LOGIN_IP", "LOGIN_ACCOUNT", "WRITE_IP", "WRITE_PLAYER", "JOIN_PLAYER"].map((name) => [
-    `LOOM_LIMIT_${name}`,
-    "1000000/1",
-  ]),
-);
+const TEST_LIMIT_ENV = {
+  ...Object.fromEntries(
+    [
+      "REGISTER_IP",
+      "LOGIN_IP",
+      "LOGIN_ACCOUNT",
+      "WRITE_IP",
+      "WRITE_PLAYER",
+      "JOIN_PLAYER",
+      "EXPORT_PLAYER",
+    ].map((name) => [`LOOM_LIMIT_${name}`, "1000000/1"]),
+  ),
+  LOOM_MAX_EXPORTS: "1000",
+};
 
 /**
  * Test servers listen on fixed ports (the matchmaker is a singleton per thread); a checkout that
@@ -101,6 +114,7 @@ export async function startServer(
       databaseUrl: mode.databaseUrl,
       redisUrl: mode.redisUrl,
       secret: TEST_SECRET,
+      operatorToken: TEST_OPERATOR_TOKEN,
       dataDir: overrides.dataDir ?? tempDir(),
       inMemory: overrides.dataDir === undefined,
       persistIntervalMs: 50,
@@ -170,6 +184,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
     env: {
       ...process.env,
       LOOM_SECRET: TEST_SECRET,
+      LOOM_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
       PORT: String(testPort(port)),
       LOOM_LOG_LEVEL: "warn",
       LOOM_ACTIONS_PER_SECOND: "0",

@@ -40,9 +40,11 @@ function operationHtml(method: string, path: string, op: Json): string {
   const auth =
     security.length === 0
       ? "no token"
-      : security.some((s) => Object.keys(s).length === 0)
-        ? "token optional"
-        : "bearer token";
+      : security.some((s) => "operator" in s)
+        ? "operator token optional"
+        : security.some((s) => Object.keys(s).length === 0)
+          ? "token optional"
+          : "bearer token";
   const params = ((op.parameters as Json[] | undefined) ?? [])
     .map(
       (p) =>

@@ -4,6 +4,7 @@ import type { HttpLimits, RateLimit } from "../config.ts";
 import { KeyedBuckets } from "./buckets.ts";
 import { clientIp } from "./client-ip.ts";
 import { ApiError, callerOrNull } from "./http.ts";
+import { Slots } from "./slots.ts";
 
 /** 429 `rate_limited`; the error handler adds `Retry-After`. */
 export class RateLimitedError extends ApiError {
@@ -16,13 +17,42 @@ export class RateLimitedError extends ApiError {
   }
 }
 
+/**
+ * 503 `unavailable`: the process already does as much of that work at once as it takes; the error
+ * handler adds `Retry-After`.
+ */
+export class BusyError extends ApiError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message: string,
+  ) {
+    super(503, RejectionCode.Unavailable, message);
+    this.name = "BusyError";
+  }
+}
+
+/** An export of a large universe takes seconds: one asked again sooner would likely find every slot taken. */
+const EXPORT_BUSY_RETRY_SECONDS = 5;
+
+/** One export's hold on a slot of the process (RequestLimits.startExport). */
+export interface ExportSlot {
+  /**
+   * Gives the slot up while the export waits on `waiting` (its reader, which costs the process
+   * nothing meanwhile), then takes one again, waiting its turn ahead of new exports.
+   */
+  aside<T>(waiting: Promise<T>): Promise<T>;
+  /** Gives the slot back for good, however the export ended. */
+  end(): void;
+}
+
 /** Paths with buckets of their own, not counted as ordinary writes. */
 const OWN_LIMITS = new Set(["/api/players", "/api/auth/login"]);
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
- * The HTTP limits of one process: registrations per IP, logins per IP and per login name, and
- * every other write per IP and per player. Each process counts for itself.
+ * The HTTP limits of one process: registrations per IP, logins per IP and per login name, every
+ * other write per IP and per player, and exports per player and at once. Each process counts for
+ * itself.
  */
 export class RequestLimits {
   private readonly registerPerIp: KeyedBuckets | null;
@@ -30,6 +60,8 @@ export class RequestLimits {
   private readonly loginPerAccount: KeyedBuckets | null;
   private readonly writePerIp: KeyedBuckets | null;
   private readonly writePerPlayer: KeyedBuckets | null;
+  private readonly exportPerPlayer: KeyedBuckets | null;
+  private readonly exportSlots: Slots;
 
   constructor(limits: HttpLimits, now: () => number) {
     const buckets = (limit: RateLimit | null) => (limit ? new KeyedBuckets(limit, now) : null);
@@ -38,6 +70,8 @@ export class RequestLimits {
     this.loginPerAccount = buckets(limits.loginPerAccount);
     this.writePerIp = buckets(limits.writePerIp);
     this.writePerPlayer = buckets(limits.writePerPlayer);
+    this.exportPerPlayer = buckets(limits.exportPerPlayer);
+    this.exportSlots = new Slots(limits.exportsAtOnce);
   }
 
   register(req: Request): void {
@@ -48,6 +82,46 @@ export class RequestLimits {
   login(req: Request, login: string): void {
     check(this.loginPerIp, clientIp(req), "logins from this address");
     check(this.loginPerAccount, login, "logins to this account");
+  }
+
+  /**
+   * Takes one of the process's export slots and a token of the player's. A busy process refuses
+   * before the player's token is spent: the refusal is not theirs.
+   */
+  startExport(playerId: string): ExportSlot {
+    const slots = this.exportSlots;
+    if (!slots.tryTake())
+      throw new BusyError(
+        EXPORT_BUSY_RETRY_SECONDS,
+        `this server is already making ${slots.size} exports, as many as it makes at once; retry in ${EXPORT_BUSY_RETRY_SECONDS} s`,
+      );
+    try {
+      check(this.exportPerPlayer, playerId, "exports from this player");
+    } catch (error) {
+      slots.give();
+      throw error;
+    }
+    let holding = true;
+    let ended = false;
+    return {
+      async aside(waiting) {
+        slots.give();
+        holding = false;
+        try {
+          return await waiting;
+        } finally {
+          await slots.take();
+          if (ended) slots.give();
+          else holding = true;
+        }
+      },
+      end() {
+        if (ended) return;
+        ended = true;
+        if (holding) slots.give();
+        holding = false;
+      },
+    };
   }
 
   /** Express middleware for every other write under /api. */

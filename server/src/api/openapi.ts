@@ -158,8 +158,12 @@ function operation(name: string, route: ApiRoute, writer: SchemaWriter): Json {
     operationId: name,
     summary: route.summary,
     tags: [route.tag],
-    security:
-      route.auth === "bearer" ? [{ bearer: [] }] : route.auth === "optional" ? [{}, { bearer: [] }] : [],
+    security: {
+      bearer: [{ bearer: [] }],
+      optional: [{}, { bearer: [] }],
+      operator: [{}, { operator: [] }],
+      none: [],
+    }[route.auth],
   };
   const params = parameters(route, writer);
   if (params.length > 0) op.parameters = params;
@@ -200,7 +204,14 @@ export function buildOpenApiDocument(routes: Record<string, ApiRoute> = API): Js
     paths,
     components: {
       schemas: Object.fromEntries(Object.entries(writer.components).sort(([a], [b]) => a.localeCompare(b))),
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        operator: {
+          type: "http",
+          scheme: "bearer",
+          description: "LOOM_OPERATOR_TOKEN: which universes fail and the errors' own words",
+        },
+      },
     },
     "x-rejection-codes": Object.values(RejectionCode),
   };

@@ -18,6 +18,8 @@ import { installDashboardRoutes } from "./dashboard.ts";
 import { installScrubRoute } from "./scrub.ts";
 import { openApiDocument } from "./openapi.ts";
 import { health, readiness } from "./health.ts";
+import { isOperator } from "./operator.ts";
+import { countsOnly } from "../universe/persist-health.ts";
 import { renderDocsPage } from "./docs-page.ts";
 import { requestIds } from "./request-id.ts";
 
@@ -46,11 +48,14 @@ export function installRoutes(app: Application): void {
   app.use("/api", limits.writes);
   installIdempotency(app);
 
-  app.get(API.health.path, route(health));
+  app.get(
+    API.health.path,
+    route((req) => health(isOperator(req))),
+  );
   app.get(
     API.ready.path,
-    route(async (_req, res) => {
-      const { status, body } = await readiness();
+    route(async (req, res) => {
+      const { status, body } = await readiness(isOperator(req));
       res.status(status);
       return body;
     }),
@@ -66,7 +71,10 @@ export function installRoutes(app: Application): void {
   );
   app.get(
     API.metricsJson.path,
-    route(async () => services().metrics.read()),
+    route(async (req) => {
+      const reading = services().metrics.read();
+      return isOperator(req) ? reading : { ...reading, persist: countsOnly(reading.persist) };
+    }),
   );
 
   app.get(API.openApi.path, (_req, res) => {

@@ -31,6 +31,11 @@ export interface IdempotencyStore {
   completeKey(playerId: string, key: string, status: number, response: unknown): Promise<void>;
   /** Forgets a claim whose request failed without an answer worth repeating (a 5xx). */
   releaseKey(playerId: string, key: string): Promise<void>;
+  /**
+   * Deletes at most `limit` expired keys, whoever's, and says how many went: fewer than `limit`
+   * when no more are there to take now (rows another transaction holds are left for a later call).
+   */
+  deleteExpiredKeys(limit: number): Promise<number>;
 }
 
 export class IdempotencyKeys implements IdempotencyStore {
@@ -88,5 +93,21 @@ export class IdempotencyKeys implements IdempotencyStore {
     await this.db
       .delete(idempotencyKeys)
       .where(and(eq(idempotencyKeys.playerId, playerId), eq(idempotencyKeys.key, key)));
+  }
+
+  async deleteExpiredKeys(limit: number): Promise<number> {
+    // SKIP LOCKED: a claim deletes its player's expired keys too, locking them in an order of its
+    // own; a sweep that waited for rows a claim holds could deadlock with it
+    const expired = this.db
+      .select({ playerId: idempotencyKeys.playerId, key: idempotencyKeys.key })
+      .from(idempotencyKeys)
+      .where(lt(idempotencyKeys.expiresAt, this.clock()))
+      .limit(limit)
+      .for("update", { skipLocked: true });
+    const deleted = await this.db
+      .delete(idempotencyKeys)
+      .where(sql`(${idempotencyKeys.playerId}, ${idempotencyKeys.key}) in (${expired})`)
+      .returning({ key: idempotencyKeys.key });
+    return deleted.length;
   }
 }

@@ -57,9 +57,12 @@ const SAVE_POINT_METHODS = [
   "restoreSavePoints",
 ] as const satisfies ReadonlyArray<keyof SavePointStore>;
 const LEASE_METHODS = ["read", "register", "settle"] as const satisfies ReadonlyArray<keyof LeaseLedger>;
-const IDEMPOTENCY_METHODS = ["claimKey", "completeKey", "releaseKey"] as const satisfies ReadonlyArray<
-  keyof IdempotencyStore
->;
+const IDEMPOTENCY_METHODS = [
+  "claimKey",
+  "completeKey",
+  "releaseKey",
+  "deleteExpiredKeys",
+] as const satisfies ReadonlyArray<keyof IdempotencyStore>;
 
 export async function createWorkerTurnStore(
   options: Omit<TurnStoreOptions, "databaseUrl">,

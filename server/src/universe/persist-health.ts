@@ -10,7 +10,9 @@ export interface FailingUniverse {
 }
 
 export interface PersistHealthReading {
-  /** Universes whose pending turns this process cannot write now (they stay in the live store). */
+  /** How many universes of this process cannot write their pending turns now. */
+  failingUniverses: number;
+  /** Which (an operator's view): their pending turns stay in the live store meanwhile. */
   failing: FailingUniverse[];
   /** Failed writes of pending turns since the process started. */
   failedWrites: number;
@@ -18,8 +20,16 @@ export interface PersistHealthReading {
   failedSnapshots: number;
   /** Universes refused at opening since the process started, because a snapshot did not match its checksum. */
   damagedSnapshots: number;
-  /** The last of them: `universeId@position`. */
+  /** The last of them (an operator's view): `universeId@position`. */
   lastDamagedSnapshot: string | null;
+}
+
+/** What anyone may read: how many, not which universes nor what their errors say. */
+export type PersistCounts = Omit<PersistHealthReading, "failing" | "lastDamagedSnapshot">;
+
+export function countsOnly(reading: PersistHealthReading): PersistCounts {
+  const { failing: _failing, lastDamagedSnapshot: _last, ...counts } = reading;
+  return counts;
 }
 
 /**
@@ -59,6 +69,7 @@ export class PersistHealth {
     return {
       damagedSnapshots: this.damagedSnapshots,
       lastDamagedSnapshot: this.lastDamagedSnapshot,
+      failingUniverses: this.failing.size,
       failing: [...this.failing.values()],
       failedWrites: this.failedWrites,
       failedSnapshots: this.failedSnapshots,

@@ -193,13 +193,16 @@ export const dashboardSchema = z.object({
 export const healthSchema = z.object({
   ok: z.literal(true),
   /**
-   * `degraded`: the database or the live store does not answer (`unreachable`, with why), or some
-   * universes' turns are not reaching the database (`persistFailing`; they stay in the live store).
+   * `degraded`: the database or the live store does not answer (`unreachable`, with the error's
+   * class; its message for an operator), or some universes' turns are not reaching the database
+   * (`failingUniverses`; they stay in the live store). Which universes (`persistFailing`) only for
+   * an operator's token.
    */
   status: z.enum(["ok", "degraded"]),
   degraded: z
     .object({
       unreachable: z.record(z.string(), z.string()).optional(),
+      failingUniverses: z.number().int().optional(),
       persistFailing: z.array(z.unknown()).optional(),
     })
     .optional(),
@@ -210,7 +213,7 @@ export const healthSchema = z.object({
 
 export const readySchema = z.object({
   ready: z.boolean(),
-  /** What does not answer (`database`, `live`), and why. */
+  /** What does not answer (`database`, `live`), and why: the error's class, its message for an operator. */
   unreachable: z.record(z.string(), z.string()).optional(),
 });
 
@@ -228,12 +231,14 @@ export const metricsSchema = z.object({
   commits: histogramSchema.extend({ turns: z.number(), failed: z.number() }),
   eventLoop: z.object({ activeMs: z.number(), idleMs: z.number(), lag: histogramSchema }),
   persist: z.object({
-    failing: z.array(z.unknown()),
+    failingUniverses: z.number(),
+    /** Which universes fail, and why: for an operator's token only, as `lastDamagedSnapshot`. */
+    failing: z.array(z.unknown()).optional(),
     failedWrites: z.number(),
     failedSnapshots: z.number(),
     /** Universes refused at opening because a snapshot did not match its checksum, and the last one (`id@position`). */
     damagedSnapshots: z.number(),
-    lastDamagedSnapshot: z.string().nullable(),
+    lastDamagedSnapshot: z.string().nullable().optional(),
   }),
 });
 

@@ -16,8 +16,11 @@ export interface ApiRoute {
   path: string;
   summary: string;
   tag: string;
-  /** `bearer`: an access token is required; `optional`: without one, public data only. */
-  auth: "bearer" | "optional" | "none";
+  /**
+   * `bearer`: an access token is required; `optional`: without one, public data only;
+   * `operator`: anyone, and the operator's token (LOOM_OPERATOR_TOKEN) shows the details too.
+   */
+  auth: "bearer" | "optional" | "operator" | "none";
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -73,9 +76,9 @@ export const API = {
     method: "get",
     path: "/healthz",
     summary:
-      "Liveness (200 while the process answers); `degraded` names a dependency that does not answer or universes whose turns are not reaching the database",
+      "Liveness (200 while the process answers); `degraded` names a dependency that does not answer or counts universes whose turns are not reaching the database (which, and the errors, for the operator's token)",
     tag: "operations",
-    auth: "none",
+    auth: "operator",
     status: 200,
     response: res.healthSchema,
     errors: {},
@@ -83,9 +86,10 @@ export const API = {
   ready: {
     method: "get",
     path: "/readyz",
-    summary: "Readiness: 200 when the database and the live store answer, 503 with the reasons when not",
+    summary:
+      "Readiness: 200 when the database and the live store answer, 503 with the reasons when not (the errors' classes; their messages for the operator's token)",
     tag: "operations",
-    auth: "none",
+    auth: "operator",
     status: 200,
     response: res.readySchema,
     errors: {},
@@ -106,9 +110,10 @@ export const API = {
   metricsJson: {
     method: "get",
     path: "/metrics.json",
-    summary: "Timings of this process since it started, in log-spaced buckets (read by the load generator)",
+    summary:
+      "Timings of this process since it started, in log-spaced buckets (read by the load generator); which universes fail, for the operator's token",
     tag: "operations",
-    auth: "none",
+    auth: "operator",
     status: 200,
     response: res.metricsSchema,
     errors: {},
@@ -372,7 +377,8 @@ export const API = {
     status: 200,
     response: z.string(),
     produces: "application/x-ndjson",
-    errors: errors(AUTH, MEMBER, INPUT, { 403: [C.NotAllowed] }),
+    // 429: past the player's exports (LOOM_LIMIT_EXPORT_PLAYER); 503: the process's (LOOM_MAX_EXPORTS)
+    errors: errors(AUTH, MEMBER, INPUT, UNIVERSE_BUSY, { 403: [C.NotAllowed], 429: [C.RateLimited] }),
   },
   diff: {
     method: "get",
