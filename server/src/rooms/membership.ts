@@ -13,7 +13,7 @@ import {
 } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
-import type { RunRecord } from "../persist/turn-store.ts";
+import type { RunRecord, UniverseRecord } from "../persist/turn-store.ts";
 import { admission, isGm } from "../universe/admission.ts";
 
 /** Who a connected client is in this universe, settled once at join. */
@@ -52,13 +52,18 @@ export function isGameMaster(authority: UniverseAuthority, playerId: string): bo
 }
 
 /**
- * Whether a member seated before may have the seat back after a lost connection: admitted still
- * (not removed since), and a game master still for a game master's seat. Read afresh, as at a join.
+ * Whether the universe (as read afresh) still admits a member seated before: not removed since,
+ * not a guest of a universe that turned private, and a game master still for a game master's seat.
  */
-export async function stillAdmitted(authority: UniverseAuthority, member: Member): Promise<boolean> {
-  const universe = (await services().turnStore.getUniverse(authority.universe.id)) ?? authority.universe;
+export async function admitsStill(universe: UniverseRecord, member: Member): Promise<boolean> {
   if (member.role === "gm") return isGm(universe, member.playerId);
   return (await admission(universe, member.playerId)).ok;
+}
+
+/** Whether a member seated before may have the seat back after a lost connection (admitsStill). */
+export async function stillAdmitted(authority: UniverseAuthority, member: Member): Promise<boolean> {
+  const universe = (await services().turnStore.getUniverse(authority.universe.id)) ?? authority.universe;
+  return admitsStill(universe, member);
 }
 
 /** A refused join: its status, and the code and message as JSON (see encodeJoinRefusal). */

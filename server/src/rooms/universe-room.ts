@@ -44,7 +44,15 @@ import { TokenBucket } from "./rate-limit.ts";
 import { intake } from "./intake.ts";
 import { watchFrames } from "./frame-size.ts";
 import { totalHandler } from "./total-handler.ts";
-import { admitMember, joinRefusal, ownerOf, stillAdmitted, viewerOf, type Member } from "./membership.ts";
+import {
+  admitMember,
+  admitsStill,
+  joinRefusal,
+  ownerOf,
+  stillAdmitted,
+  viewerOf,
+  type Member,
+} from "./membership.ts";
 import { outputBatch } from "./output-batch.ts";
 import { NarrationOutput } from "./narration-output.ts";
 import { PlaySessions } from "./play-sessions.ts";
@@ -52,7 +60,6 @@ import { ConnectionLimit } from "./connection-limit.ts";
 import { operations, type OperationName, type OperationResult } from "../universe/operations.ts";
 import { UniverseNarration, type Audience } from "../narrator/index.ts";
 import { handOver } from "../universe/hand-over.ts";
-import { admission } from "../universe/admission.ts";
 
 export interface AuthData {
   playerId: string;
@@ -342,7 +349,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   /**
    * Who may be here changed without a removal: the universe turned private, or a branch was
    * handed to one player. Connections the universe no longer admits close (a guest of a public
-   * universe has no membership a removal would name); game masters' stay.
+   * universe has no membership a removal would name).
    */
   async readmit(): Promise<void> {
     const universe = await services().turnStore.getUniverse(this.roomId);
@@ -350,11 +357,12 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     const verdicts = new Map<string, boolean>();
     for (const client of [...this.clients]) {
       const member = memberOf(client);
-      if (!member || member.role === "gm") continue;
-      let admitted = verdicts.get(member.playerId);
+      if (!member) continue;
+      const key = `${member.role} ${member.playerId}`;
+      let admitted = verdicts.get(key);
       if (admitted === undefined) {
-        admitted = (await admission(universe, member.playerId)).ok;
-        verdicts.set(member.playerId, admitted);
+        admitted = await admitsStill(universe, member);
+        verdicts.set(key, admitted);
       }
       if (!admitted) client.leave(CloseCode.MemberRemoved);
     }
