@@ -4,7 +4,7 @@ import { RedisPresence } from "@colyseus/redis-presence";
 import { CloseCode } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
-import { breakUntil, sheet } from "./support/players.ts";
+import { breakUntil, overcome, sheet } from "./support/players.ts";
 import { announceRevocation } from "../server/src/rooms/revocations.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
@@ -237,5 +237,67 @@ for (const mode of modes()) {
         expect((await t.bystanderAct()).ok).toBe(true);
         await t.seated.leave();
       });
+  });
+
+  describe.skipIf(!mode.available)(`seats checked again without any message (${mode.name})`, () => {
+    const CHECK_MS = 300;
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2683, seatCheckMs: CHECK_MS });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("a log-out, a removal and a universe turned private that no message announced close the seats they end", async () => {
+      // given a public table: a player with a stolen token seated, a member, a guest and the GM
+      const gm = connect(server.url);
+      await gm.registerPlayer("Keeper");
+      const universe = await gm.createUniverse({ name: "Quiet Wire", visibility: "public" });
+      const table = await gm.joinUniverse(universe.id, { role: "gm" });
+      const victim = connect(server.url);
+      const { player: victimPlayer } = await victim.registerPlayer(`Gil ${Date.now()}`, {
+        password: PASSWORD,
+      });
+      const theirs = await victim.createCharacter(universe.id, sheet("Gil"));
+      const stolen = await connect(server.url)
+        .useToken(victim.playerToken!, null)
+        .joinUniverse(universe.id, { role: "player", runId: theirs.run.id });
+      const member = connect(server.url);
+      const { player: memberPlayer } = await member.registerPlayer("Hal");
+      const mine = await member.createCharacter(universe.id, sheet("Hal"));
+      const playing = await member.joinUniverse(universe.id, { role: "player", runId: mine.run.id });
+      const guest = connect(server.url);
+      await guest.registerPlayer("Ivo");
+      const watching = await guest.joinUniverse(universe.id, { role: "spectator" });
+      const stolenEnd = ending(stolen);
+      const playingEnd = ending(playing);
+      const watchingEnd = ending(watching);
+      let gmLeft = false;
+      table.on("leave", () => (gmLeft = true));
+
+      // when the database changes under the room with nothing sent to it (as when another
+      // process made the change while this one was cut off from Redis): first a log-out
+      await server.services.accountStore.revokeAll(victimPlayer.id, new Date());
+      // then the revoked connection closes at the next check, and nobody else's
+      expect(await within(stolenEnd.code, CHECK_MS * 10)).toBe(CloseCode.SessionRevoked);
+      await new Promise((resolve) => setTimeout(resolve, CHECK_MS * 2));
+      expect(stolenEnd.triedAgain()).toBe(false);
+      expect((await playing.act(overcome(mine.character.id))).ok).toBe(true);
+
+      // when the member is removed
+      await server.services.memberships.removeMember(universe.id, memberPlayer.id);
+      expect(await within(playingEnd.code, CHECK_MS * 10)).toBe(CloseCode.MemberRemoved);
+      await new Promise((resolve) => setTimeout(resolve, CHECK_MS * 2));
+      expect(playingEnd.triedAgain()).toBe(false);
+
+      // when the universe turns private: the guest leaves, the game master stays
+      await server.services.memberships.setVisibility(universe.id, "private");
+      expect(await within(watchingEnd.code, CHECK_MS * 10)).toBe(CloseCode.MemberRemoved);
+      await new Promise((resolve) => setTimeout(resolve, CHECK_MS * 2));
+      expect(gmLeft).toBe(false);
+      expect((await table.act({ kind: "world_event", text: "The wire goes quiet" })).ok).toBe(true);
+      await table.leave();
+    });
   });
 }

@@ -75,6 +75,11 @@ export interface LoomConfig {
   /** The longest one database statement may run; connecting gives up after the same time. */
   databaseTimeoutMs: number;
   reconnectSeconds: number;
+  /**
+   * How often a room checks every seat against the database (removed, no longer admitted, token
+   * revoked): the bound on a removal or log-out that reached the process by no other way.
+   */
+  seatCheckMs: number;
   /** How long a closing universe keeps trying to write its pending turns (shutdown waits this long at most). */
   shutdownDrainMs: number;
   /** Keep the PGlite database in memory (tests); otherwise it lives in `<dataDir>/pglite`. */
@@ -255,6 +260,7 @@ export function loadConfig(
     redisTimeoutMs: positive(env.LOOM_REDIS_TIMEOUT_MS, 750, "LOOM_REDIS_TIMEOUT_MS"),
     databaseTimeoutMs: positive(env.LOOM_DATABASE_TIMEOUT_MS, 15_000, "LOOM_DATABASE_TIMEOUT_MS"),
     reconnectSeconds: int(env.LOOM_RECONNECT_SECONDS, 30, "LOOM_RECONNECT_SECONDS"),
+    seatCheckMs: positive(env.LOOM_SEAT_CHECK_MS, 30_000, "LOOM_SEAT_CHECK_MS"),
     shutdownDrainMs: int(env.LOOM_SHUTDOWN_DRAIN_MS, 10_000, "LOOM_SHUTDOWN_DRAIN_MS"),
     inMemory: env.LOOM_IN_MEMORY === "1",
     pgliteWorker: env.LOOM_PGLITE_WORKER !== "0",

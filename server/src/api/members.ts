@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Application } from "express";
 import { API, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
-import { expelFromUniverse, readmitToUniverse } from "../universe/dispatch.ts";
+import { expelFromUniverse, checkSeatsIn } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
 import { asGameMaster, isGm, universeOr404 } from "./access.ts";
 import { shownUniverse } from "./live.ts";
@@ -21,7 +21,7 @@ export function installMemberRoutes(app: Application): void {
       const body = parseBody(API.setVisibility.body, req.body);
       const changed = await services().memberships.setVisibility(universe.id, body.visibility);
       // its guests, watching while it was public, leave with it
-      if (body.visibility === "private") await readmitToUniverse(universe.id);
+      if (body.visibility === "private") await checkSeatsIn(universe.id);
       return { universe: await shownUniverse(changed ?? universe) };
     }),
   );

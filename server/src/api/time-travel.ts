@@ -12,7 +12,7 @@ import {
 } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
-import { expelFromUniverse, readmitToUniverse } from "../universe/dispatch.ts";
+import { expelFromUniverse, checkSeatsIn } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
 import { asGameMaster, requireMember, universeOr404, viewerFor } from "./access.ts";
 import { liveReads, shownUniverse } from "./live.ts";
@@ -194,7 +194,7 @@ export function installTimeTravelRoutes(app: Application): void {
       const handed = await services().memberships.handOver(universe.id, body.playerId);
       for (const playerId of handed.removed) await expelFromUniverse(universe.id, playerId);
       // and guests watching a public branch, who had no membership to remove
-      await readmitToUniverse(universe.id);
+      await checkSeatsIn(universe.id);
       return {
         universe: await shownUniverse(handed.universe),
         member: handed.member,

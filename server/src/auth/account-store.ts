@@ -48,6 +48,8 @@ export interface AccountStore {
   byId(playerId: string): Promise<Account | null>;
   /** Null for a player that does not exist. */
   generation(playerId: string): Promise<number | null>;
+  /** The generations of those of `playerIds` that exist, in one read. */
+  generations(playerIds: readonly string[]): Promise<Map<string, number>>;
   /** NameTakenError for a taken login. */
   setPassword(playerId: string, login: string, passwordHash: string): Promise<void>;
   /** Log out everywhere: raises the generation and revokes every refresh token, atomically. */

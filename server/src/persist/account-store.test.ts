@@ -108,6 +108,15 @@ function describeAccountStoreContract(
       for (const hash of [b, c])
         expect((await accounts.rotateRefreshToken(hash, successor(), at(40))).status).toBe("revoked");
       expect(await accounts.generation(randomUUID())).toBeNull();
+      const other = await account();
+      const stranger = randomUUID();
+      expect(await accounts.generations([player, other, stranger])).toEqual(
+        new Map([
+          [player, 1],
+          [other, 0],
+        ]),
+      );
+      expect(await accounts.generations([])).toEqual(new Map());
     });
 
     it("rule 5: of two concurrent rotations of one token, exactly one succeeds", async () => {

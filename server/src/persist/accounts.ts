@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { PlayerRecord } from "@loom/shared";
 import {
   NameTakenError,
@@ -57,6 +57,15 @@ export class DrizzleAccountStore implements AccountStore {
       .from(players)
       .where(eq(players.id, playerId));
     return row ? row.generation : null;
+  }
+
+  async generations(playerIds: readonly string[]): Promise<Map<string, number>> {
+    if (playerIds.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: players.id, generation: players.tokenGeneration })
+      .from(players)
+      .where(inArray(players.id, [...playerIds]));
+    return new Map(rows.map((row) => [row.id, row.generation]));
   }
 
   async setPassword(playerId: string, login: string, passwordHash: string): Promise<void> {

@@ -14,7 +14,8 @@ import {
 import { services } from "../services.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import type { RunRecord, UniverseRecord } from "../persist/turn-store.ts";
-import { admission, isGm } from "../universe/admission.ts";
+import { admission, admissionOf, isGm } from "../universe/admission.ts";
+import type { MemberRecord } from "../persist/membership-store.ts";
 
 /** Who a connected client is in this universe, settled once at join. */
 export interface Member {
@@ -58,6 +59,16 @@ export function isGameMaster(authority: UniverseAuthority, playerId: string): bo
 export async function admitsStill(universe: UniverseRecord, member: Member): Promise<boolean> {
   if (member.role === "gm") return isGm(universe, member.playerId);
   return (await admission(universe, member.playerId)).ok;
+}
+
+/** admitsStill, given the universe's membership records read once for all its seats. */
+export function admitsGiven(
+  universe: UniverseRecord,
+  member: Member,
+  records: ReadonlyMap<string, MemberRecord>,
+): boolean {
+  if (isGm(universe, member.playerId)) return true;
+  return member.role !== "gm" && admissionOf(universe, records.get(member.playerId) ?? null).ok;
 }
 
 /** Whether a member seated before may have the seat back after a lost connection (admitsStill). */

@@ -9,8 +9,9 @@ import type { UniverseRoom } from "./universe-room.ts";
  * (Redis pub/sub across processes, an in-process emitter in one), and every process closes the
  * player's older connections to the rooms it has open. One channel per deployment rather than
  * one subscription per room: a process subscribes once, however many rooms it holds. Pub/sub
- * keeps nothing: a process whose Redis connection is down then misses the message and leaves
- * such connections open until they drop; they do not get their seat back (see onReconnect).
+ * keeps nothing: a process whose Redis connection is down then misses the message, and its rooms
+ * close such connections at their next check of every seat (UniverseRoom.checkSeats); a dropped
+ * one does not get its seat back (see onReconnect).
  */
 const CHANNEL = "loom:sessions-revoked";
 

@@ -46,7 +46,7 @@ import { watchFrames } from "./frame-size.ts";
 import { totalHandler } from "./total-handler.ts";
 import {
   admitMember,
-  admitsStill,
+  admitsGiven,
   joinRefusal,
   ownerOf,
   stillAdmitted,
@@ -95,6 +95,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private authority!: UniverseAuthority;
   private readonly gmView = new StateView();
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
+  private seatTimer: ReturnType<typeof setInterval> | null = null;
+  private checkingSeats = false;
   private disposing = false;
   private stopTick: (() => void) | null = null;
   private announced = { durableThrough: -1, persistedThrough: -1 };
@@ -178,6 +180,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       () => void this.renewLease(),
       Math.max(100, Math.floor(config.leaseTtlMs / 3)),
     );
+    this.seatTimer = setInterval(() => void this.checkSeatsNow(), config.seatCheckMs);
     this.onMessage("*", (client, type) => {
       const name = typeof type === "string" ? type.slice(0, 64) : String(type);
       this.sendRejection(
@@ -347,24 +350,50 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   /**
-   * Who may be here changed without a removal: the universe turned private, or a branch was
-   * handed to one player. Connections the universe no longer admits close (a guest of a public
-   * universe has no membership a removal would name).
+   * Every seat checked against the database: the member still admitted (not removed, not a
+   * guest of a universe turned private, a game master still) and the token not revoked since the
+   * join. Called when who may be here changed (the universe turned private, a branch was handed
+   * to one player) and every `seatCheckMs`: a removal or a log-out-everywhere reaches the room as
+   * a call or an announcement through Redis, which a process cut off from Redis then never gets.
+   * One read each of the universe, its members and the seated players' generations.
    */
-  async readmit(): Promise<void> {
-    const universe = await services().turnStore.getUniverse(this.roomId);
+  async checkSeats(): Promise<void> {
+    if (this.clients.length === 0) return;
+    const { turnStore, memberships, accountStore, generations } = services();
+    const seated = [...this.clients];
+    const playerIds = new Set<string>();
+    for (const client of seated) {
+      const member = memberOf(client);
+      if (member) playerIds.add(member.playerId);
+    }
+    const [universe, records, current] = await Promise.all([
+      turnStore.getUniverse(this.roomId),
+      memberships.listMembers(this.roomId),
+      accountStore.generations([...playerIds]),
+    ]);
     if (!universe) return;
-    const verdicts = new Map<string, boolean>();
-    for (const client of [...this.clients]) {
+    const byPlayer = new Map(records.map((record) => [record.playerId, record]));
+    for (const client of seated) {
       const member = memberOf(client);
       if (!member) continue;
-      const key = `${member.role} ${member.playerId}`;
-      let admitted = verdicts.get(key);
-      if (admitted === undefined) {
-        admitted = await admitsStill(universe, member);
-        verdicts.set(key, admitted);
-      }
-      if (!admitted) client.leave(CloseCode.MemberRemoved);
+      const generation = current.get(member.playerId);
+      if (generation !== undefined && generation > member.generation) {
+        generations.raise(member.playerId, generation);
+        client.leave(CloseCode.SessionRevoked);
+      } else if (!admitsGiven(universe, member, byPlayer)) client.leave(CloseCode.MemberRemoved);
+    }
+  }
+
+  /** checkSeats on the room's timer: a failed read is logged and tried again at the next. */
+  private async checkSeatsNow(): Promise<void> {
+    if (this.checkingSeats || this.disposing) return;
+    this.checkingSeats = true;
+    try {
+      await this.checkSeats();
+    } catch (error) {
+      log.warn(`universe ${this.roomId}: could not check its seats`, { err: error, universeId: this.roomId });
+    } finally {
+      this.checkingSeats = false;
     }
   }
 
@@ -476,6 +505,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     const { liveStore, config, ownership } = services();
     ownership.closing(this.roomId);
     this.stopTick?.();
+    if (this.seatTimer) clearInterval(this.seatTimer);
     await Promise.all([...this.leaving]);
     // The lease is kept (its timer still runs) until the universe can be given up safely.
     const outcome = await handOver(this.roomId, this.authority, {

@@ -1,6 +1,7 @@
 import { reject, RejectionCode, type Rejection } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
+import type { MemberRecord } from "../persist/membership-store.ts";
 
 /**
  * Whether a player may read, watch and play a universe: its game masters always; a member the
@@ -17,7 +18,11 @@ export function isGm(universe: UniverseRecord, playerId: string): boolean {
 
 export async function admission(universe: UniverseRecord, playerId: string): Promise<Admission> {
   if (isGm(universe, playerId)) return { ok: true, as: "gm" };
-  const member = await services().memberships.getMember(universe.id, playerId);
+  return admissionOf(universe, await services().memberships.getMember(universe.id, playerId));
+}
+
+/** The admission of a player who is not a game master, given their membership record (or none). */
+export function admissionOf(universe: UniverseRecord, member: MemberRecord | null): Admission {
   if (member?.removedAt)
     return {
       ok: false,

@@ -38,11 +38,11 @@ export async function expelFromUniverse(universeId: string, playerId: string): P
  * Closes the connections the universe no longer admits (it turned private, or was handed to one
  * player), wherever its room is open; nothing to do when none is (a join checks afresh).
  */
-export async function readmitToUniverse(universeId: string): Promise<void> {
+export async function checkSeatsIn(universeId: string): Promise<void> {
   const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
-  if (local) return local.readmit();
+  if (local) return local.checkSeats();
   if ((await matchMaker.query({ roomId: universeId })).length === 0) return;
-  await matchMaker.remoteRoomCall(universeId, "readmit", []);
+  await matchMaker.remoteRoomCall(universeId, "checkSeats", []);
 }
 
 /**
