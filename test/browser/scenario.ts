@@ -267,6 +267,11 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     await item.waitFor();
     await item.locator("p.narration.done").waitFor();
   }
+  // the run's record follows the table: Tamsin's two turns, in her one session so far
+  await bo
+    .locator("#run")
+    .filter({ hasText: /· 2 turns · 1 session ·/ })
+    .waitFor();
   await shot(alex, "player");
   await shot(bo, "player-phone", true);
   await shot(spectator, "spectator");

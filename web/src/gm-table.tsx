@@ -5,7 +5,7 @@ import { LoomError } from "@loom/client-sdk";
 import { authorizedFetch, client } from "./api.ts";
 import type { Live } from "./live.ts";
 import { Timeline } from "./timeline.tsx";
-import { Action, ErrorLine, Field, formValues, Submit, useTask } from "./ui.tsx";
+import { Action, count, ErrorLine, Field, formValues, Submit, useTask } from "./ui.tsx";
 
 const KINDS = turnKindSchema.options;
 
@@ -64,7 +64,7 @@ export function GmTimeline({ universeId, live }: { universeId: string; live: Liv
         ) : null}
       </form>
       <ErrorLine error={task.error} />
-      {found ? <p role="status">{found.length} turns found (newest 100 at most).</p> : null}
+      {found ? <p role="status">{count(found.length, "turn")} found (newest 100 at most).</p> : null}
       <Timeline live={live} turns={found ?? undefined} label={found ? "Search results" : "Live timeline"} />
     </>
   );
@@ -306,7 +306,7 @@ export function ExportTimeline({
       setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
       setProgress(
         format === "jsonl"
-          ? `${turns} turns exported (${Math.round(bytes / 1024)} KB).`
+          ? `${count(turns, "turn")} exported (${Math.round(bytes / 1024)} KB).`
           : `The story exported (${Math.round(bytes / 1024)} KB).`,
       );
     });

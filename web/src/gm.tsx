@@ -9,7 +9,7 @@ import { navigate } from "./router.ts";
 import { useBookmarks } from "./bookmarks.tsx";
 import { Scrubber } from "./scrubber.tsx";
 import { LiveStatus, Scene } from "./timeline.tsx";
-import { Action, Field, formValues, Link, Section, Submit, ErrorLine, useTask } from "./ui.tsx";
+import { Action, count, Field, formValues, Link, Section, Submit, ErrorLine, useTask } from "./ui.tsx";
 
 /** The game master's console for one universe. */
 export function GmScreen({ universeId }: { universeId: string }) {
@@ -36,10 +36,7 @@ export function GmScreen({ universeId }: { universeId: string }) {
           <Section title="At the table" id="table">
             <Presence live={live} />
             <p class="muted" role="status">
-              Narration:{" "}
-              {narrating === 0
-                ? "every turn told"
-                : `${narrating} turn${narrating > 1 ? "s" : ""} being told`}
+              Narration: {narrating === 0 ? "every turn told" : `${count(narrating, "turn")} being told`}
             </p>
             <Scene live={live} />
           </Section>

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Dashboard, Progression, Run, Universe } from "@loom/client-sdk";
 import { client } from "./api.ts";
 import { navigate } from "./router.ts";
-import { Action, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
+import { Action, count, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
 
 interface Listed {
   universe: Universe;
@@ -68,7 +68,7 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
               <li key={universe.id} class="universe" data-name={universe.name}>
                 <strong>{universe.name}</strong>{" "}
                 <span class="muted">
-                  {universe.visibility} · {universe.headPosition} turns
+                  {universe.visibility} · {count(universe.headPosition, "turn")}
                   {universe.parentId ? ` · branch at #${universe.branchPosition}` : ""}
                 </span>
                 {dashboard ? <DashboardLine dashboard={dashboard} /> : null}
@@ -117,7 +117,7 @@ function DashboardLine({ dashboard }: { dashboard: Dashboard }) {
       {dashboard.persistedThrough} ·{" "}
       {dashboard.narration.untold === 0
         ? "every recent turn told"
-        : `${dashboard.narration.untold} turns being told`}
+        : `${count(dashboard.narration.untold, "turn")} being told`}
     </p>
   );
 }

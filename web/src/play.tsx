@@ -1,11 +1,11 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Run } from "@loom/client-sdk";
 import { client, rejectedError } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
 import { useLive, type LiveState } from "./live.ts";
 import { LookBack } from "./look-back.tsx";
 import { LiveStatus, Recap, Scene, Timeline } from "./timeline.tsx";
-import { Action, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
+import { Action, count, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
 
 /** A player at the table: recap, scene, their sheet, the actions, the live timeline, the run. */
 export function PlayScreen({ universeId, runId }: { universeId: string; runId: string }) {
@@ -44,12 +44,24 @@ function Table(props: {
   // paused run would resume it)
   const live = useLive(props.universeId, playing ? "player" : "spectator", playing ? run.id : undefined);
   const me = live.state?.characters?.[run.characterId];
-  // the run record (turns, sessions, milestones) follows the timeline: read it again as it grows
+  // the run record (turns, sessions, milestones) follows the timeline: read again a second after
+  // it grows, at most once a second however busy the table (a timer reset at every turn would
+  // never fire while others play)
   const turnCount = live.turns.length;
+  const reread = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
-    const timer = setTimeout(() => void client.run(run.id).then(props.onRun, () => undefined), 1_000);
-    return () => clearTimeout(timer);
+    if (reread.current !== null) return;
+    reread.current = setTimeout(() => {
+      reread.current = null;
+      void client.run(run.id).then(props.onRun, () => undefined);
+    }, 1_000);
   }, [turnCount, run.id]);
+  useEffect(
+    () => () => {
+      if (reread.current !== null) clearTimeout(reread.current);
+    },
+    [],
+  );
   const skillNames = Object.entries(props.skills)
     .sort((a, b) => b[1] - a[1])
     .map(([name]) => name);
@@ -193,8 +205,8 @@ function RunPanel({ run, onRun }: { run: Run; onRun: (run: Run) => void }) {
   return (
     <Section title="Your run" id="run">
       <p>
-        State: <strong class="run-state">{run.state}</strong> · {run.turnCount} turns · {run.sessionCount}{" "}
-        sessions · {run.milestones} milestones
+        State: <strong class="run-state">{run.state}</strong> · {count(run.turnCount, "turn")} ·{" "}
+        {count(run.sessionCount, "session")} · {count(run.milestones, "milestone")}
         {run.completionReason ? ` · ended: ${run.completionReason}` : ""}
       </p>
       <div class="row">

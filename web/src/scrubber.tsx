@@ -3,7 +3,7 @@ import type { Delta } from "@loom/client-sdk";
 import type { Bookmark, ScrubView } from "@loom/shared";
 import { describeError, getJson } from "./api.ts";
 import { BookmarkSelect } from "./bookmarks.tsx";
-import { ErrorLine } from "./ui.tsx";
+import { count, ErrorLine } from "./ui.tsx";
 
 interface FullState {
   position: number;
@@ -138,10 +138,10 @@ export function Scrubber(props: {
           : shown
             ? `State at #${shown.position} · ${
                 shown.source.kind === "snapshot"
-                  ? `from snapshot #${shown.source.from} + ${shown.source.replayed} turns`
+                  ? `from snapshot #${shown.source.from} + ${count(shown.source.replayed, "turn")}`
                   : shown.source.kind === "index"
                     ? "from the index"
-                    : `walked ${shown.source.turns} turns from #${shown.source.from}`
+                    : `walked ${count(shown.source.turns, "turn")} from #${shown.source.from}`
               }`
             : ""}
       </p>

@@ -11,6 +11,11 @@ export interface Task {
   clear: () => void;
 }
 
+/** "1 turn", "3 turns": a count and its noun (the plural by adding an s unless given). */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 export function useTask(): Task {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
