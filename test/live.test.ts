@@ -400,6 +400,40 @@ for (const mode of modes()) {
       await session.leave();
     });
 
+    it("never puts the access token in a room's address, and ends a session's waits for prose with it", async () => {
+      const addresses: string[] = [];
+      const http = (server.server as unknown as { transport: { server: import("node:http").Server } })
+        .transport.server;
+      const heard = (request: import("node:http").IncomingMessage) => addresses.push(request.url ?? "");
+      http.on("upgrade", heard);
+      try {
+        const table = await setTable(server.url, ["Ulla"]);
+        const ulla = table.players[0]!;
+        const session = await ulla.client.joinUniverse(table.universeId, {
+          role: "player",
+          runId: ulla.runId,
+        });
+        // the seat was taken with the token (in the matchmaking call's header), not in the address
+        expect(addresses.length).toBe(1);
+        expect(addresses[0]).toContain(table.universeId);
+        expect(addresses[0]).not.toContain("_authToken");
+        expect(addresses[0]).not.toContain(ulla.client.playerToken!);
+
+        // a wait for prose that will never come ends when the session does
+        const never = session.narrationText(1_000_000);
+        const told: string[] = [];
+        const streamed = (async () => {
+          for await (const piece of session.narrationOf(1_000_001)) told.push(piece);
+        })();
+        await session.leave();
+        await expect(never).rejects.toMatchObject({ code: "unavailable" });
+        await streamed;
+        expect(told).toEqual([]);
+      } finally {
+        http.off("upgrade", heard);
+      }
+    });
+
     it("applies a retried client sequence number once", async () => {
       const table = await setTable(server.url, ["Iris"]);
       const iris = table.players[0]!;

@@ -48,6 +48,12 @@ for (const mode of modes()) {
       // the game master's notes on her are theirs alone
       expect(JSON.stringify(own)).not.toContain("the lost heir");
       expect(own.sheet).not.toHaveProperty("gmNotes");
+      // nor does any browser or proxy keep her sheet, private notes and all, once she has read it
+      const raw = await fetch(`${server.url}/api/characters/${mara!.characterId}`, {
+        headers: { authorization: `Bearer ${mara!.client.playerToken!}` },
+      });
+      expect(raw.status).toBe(200);
+      expect(raw.headers.get("cache-control")).toBe("no-store");
       expect((await table.gm.character(mara!.characterId)).sheet).toMatchObject({
         name: "Mara",
         gmNotes: "the lost heir",

@@ -66,6 +66,16 @@ function withoutCredentials(url: string | URL | Request, init?: RequestInit): Pr
   return fetch(url, { ...init, credentials: "omit" });
 }
 
+/**
+ * The Colyseus SDK adds the access token to every room's WebSocket address (`_authToken`), where
+ * proxies and access logs keep it. Loom checks the token once, as the seat is reserved over HTTP
+ * (its Authorization header), and never reads it from the address: it is left out.
+ */
+function withoutTokenInUrl(url: URL): string {
+  url.searchParams.delete("_authToken");
+  return url.toString();
+}
+
 /** Reads a JWT's `exp` without verifying it (the server does that): only to refresh in time. */
 function expiresWithin(token: string, seconds: number): boolean {
   try {
@@ -89,10 +99,37 @@ export interface ClientOptions {
   failoverMs?: number;
   /** Most commands a session holds while rejoining; more are refused `unavailable` (default 100). */
   maxHeldCommands?: number;
+  /**
+   * Where the tokens are kept beyond this client, shared with other clients of the same player
+   * (a browser's tabs over one storage). Without it, two such clients renewing at once present the
+   * same refresh token twice, which the server takes for a stolen one and revokes for both.
+   */
+  tokens?: TokenKeeper;
+}
+
+/** An access token and the refresh token that renews it. */
+export interface TokenPair {
+  token: string;
+  refreshToken: string;
+}
+
+/**
+ * Tokens kept outside one client (see ClientOptions.tokens). The client renews inside
+ * `exclusive`, first taking a pair another client has renewed since; it writes every pair it
+ * obtains, and null when it logs out or a renewal is refused (log in again).
+ */
+export interface TokenKeeper {
+  /** Runs `renew` while no other client of this keeper runs one (a browser: navigator.locks). */
+  exclusive<T>(renew: () => Promise<T>): Promise<T>;
+  /** The pair kept now for this client's player; null when there is none. */
+  read(): TokenPair | null;
+  write(pair: TokenPair | null): void;
 }
 
 /** joinUniverse waits out an `unavailable` whose Retry-After is at most this long… */
 const JOIN_RETRY_AFTER_MS = 2_000;
+/** The longest wait between two rounds of a rejoin, before its random part. */
+const REJOIN_MAX_WAIT_MS = 1_000;
 /** …for at most this long in all. */
 const JOIN_RETRY_BUDGET_MS = 5_000;
 /** Most turns a session reads over HTTP after a reconnection (the newest; older ones: `history`). */
@@ -125,11 +162,13 @@ export class LoomClient {
   private refresh: string | null = null;
   /** One refresh at a time: two would present the same refresh token, which revokes it. */
   private refreshing: Promise<void> | null = null;
+  private readonly keeper: TokenKeeper | null;
 
   constructor(url: string, options: ClientOptions = {}) {
     this.servers = [url, ...(options.servers ?? []).filter((server) => server !== url)];
     this.failoverMs = options.failoverMs ?? 60_000;
     this.maxHeld = options.maxHeldCommands;
+    this.keeper = options.tokens ?? null;
   }
 
   /** The base URL calls go to: the first server, or the one a session last failed over to. */
@@ -146,7 +185,7 @@ export class LoomClient {
     const server = this.servers[index]!;
     let client = this.rooms.get(server);
     if (!client) {
-      client = new Client(server, { fetchFn: withoutCredentials });
+      client = new Client(server, { fetchFn: withoutCredentials, urlBuilder: withoutTokenInUrl });
       client.auth.token = this.token ?? "";
       this.rooms.set(server, client);
     }
@@ -191,10 +230,16 @@ export class LoomClient {
 
   /**
    * Trades the refresh token for a new access token (and the next refresh token). Calls do this
-   * by themselves when the access token has expired; a failure means logging in again.
+   * by themselves when the access token has expired; a failure means logging in again. With a
+   * token keeper, a pair another client renewed since is taken instead.
    */
   async refreshSession(): Promise<void> {
-    this.refreshing ??= (async () => {
+    const renew = async (): Promise<void> => {
+      const kept = this.keeper?.read();
+      if (kept && kept.refreshToken !== this.refresh) {
+        this.setTokens(kept.token, kept.refreshToken);
+        return;
+      }
       if (!this.refresh) throw new LoomError("token_expired", "no refresh token: log in again", 401);
       try {
         this.begin(
@@ -203,10 +248,11 @@ export class LoomClient {
           }),
         );
       } catch (error) {
-        if (error instanceof LoomError && error.status === 401) this.setTokens(null, null);
+        if (error instanceof LoomError && error.status === 401) this.keepTokens(null, null);
         throw error;
       }
-    })().finally(() => {
+    };
+    this.refreshing ??= (this.keeper ? this.keeper.exclusive(renew) : renew()).finally(() => {
       this.refreshing = null;
     });
     return this.refreshing;
@@ -215,14 +261,14 @@ export class LoomClient {
   /** Logs out this device: its refresh token stops working; other devices stay logged in. */
   async logout(): Promise<void> {
     const refreshToken = this.refresh;
-    this.setTokens(null, null);
+    this.keepTokens(null, null);
     if (refreshToken) await request(this.url, "POST", "/api/auth/logout", null, { refreshToken });
   }
 
   /** Logs out everywhere: every refresh token and access token of this player stops working. */
   async logoutAll(): Promise<void> {
     await this.route("logoutAll", "POST", "/api/auth/logout-all", {});
-    this.setTokens(null, null);
+    this.keepTokens(null, null);
   }
 
   /**
@@ -239,7 +285,7 @@ export class LoomClient {
       password,
       ...options,
     });
-    if ("token" in result) this.setTokens(result.token, result.refreshToken);
+    if ("token" in result) this.keepTokens(result.token, result.refreshToken);
     return { login: result.login };
   }
 
@@ -249,8 +295,14 @@ export class LoomClient {
   }
 
   private begin(result: AuthResult): AuthResult {
-    this.setTokens(result.token, result.refreshToken);
+    this.keepTokens(result.token, result.refreshToken);
     return result;
+  }
+
+  /** A pair this client obtained (or gave up), told to the keeper as well. */
+  private keepTokens(token: string | null, refreshToken: string | null): void {
+    this.setTokens(token, refreshToken);
+    this.keeper?.write(token && refreshToken ? { token, refreshToken } : null);
   }
 
   /** An authenticated call; an expired access token is refreshed once and the call retried. */
@@ -270,7 +322,6 @@ export class LoomClient {
     }
   }
 
-  /** Before a room join: a token that expires within a minute is renewed first. */
   /**
    * An authenticated call of one route of the HTTP contract (shared `API`): the answer is typed by
    * the route's response schema, the method checked against the route's.
@@ -285,6 +336,7 @@ export class LoomClient {
     return this.call<ApiResponse<K>>(method, path, body, headers);
   }
 
+  /** Before a room join: a token that expires within a minute is renewed first. */
   private async freshToken(): Promise<void> {
     if (this.token && this.refresh && expiresWithin(this.token, 60)) await this.refreshSession();
   }
@@ -421,7 +473,11 @@ export class LoomClient {
         missed: (after, before) => this.missedTurns(universeId, after, before),
         recorded: async (position) => (await this.turn(universeId, position)).narration?.text ?? null,
       });
-      await session.ready;
+      // a room that closed before its state: the session must not rejoin on its own behind the caller
+      await session.ready.catch(async (error: unknown) => {
+        await session.leave().catch(() => undefined);
+        throw error;
+      });
       return session;
     } catch (error) {
       throw asJoinError(error);
@@ -482,6 +538,7 @@ export class LoomClient {
   private async rejoin(universeId: string, join: JoinOptions, signal: AbortSignal): Promise<Room> {
     const deadline = Date.now() + this.failoverMs;
     let last: unknown = null;
+    let retryAfter = 0;
     for (let attempt = 0; ; attempt++) {
       for (let i = 0; i < this.servers.length; i++) {
         if (signal.aborted) throw new LoomError("unavailable", "left while rejoining");
@@ -494,10 +551,16 @@ export class LoomClient {
           last = error;
           const code = error instanceof LoomError ? error.code : joinRefusalOf(error)?.code;
           if (code !== undefined && FINAL_REFUSALS.has(code)) throw asJoinError(error);
+          // the server said when to come back: sooner is refused again, much later is not a rejoin
+          const asked = error instanceof LoomError ? error.retryAfterMs : undefined;
+          if (asked !== undefined && asked > JOIN_RETRY_AFTER_MS) throw asJoinError(error);
+          if (asked !== undefined) retryAfter = Math.max(retryAfter, asked);
         }
       }
-      if (Date.now() >= deadline) throw asJoinError(last);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(500, 100 * 2 ** attempt)));
+      const wait = Math.max(retryAfter, rejoinWait(attempt));
+      if (Date.now() + wait >= deadline) throw asJoinError(last);
+      retryAfter = 0;
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 
@@ -798,6 +861,15 @@ export function connect(url: string, options: ClientOptions = {}): LoomClient {
 }
 
 type JoinOptions = { role: JoinRole; runId?: string };
+
+/**
+ * The wait before a rejoin's next round: doubling from 100 ms up to REJOIN_MAX_WAIT_MS, half of it
+ * random, so that the sessions a dead process dropped all at once do not come back in step.
+ */
+function rejoinWait(attempt: number): number {
+  const ceiling = Math.min(REJOIN_MAX_WAIT_MS, 100 * 2 ** attempt);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
 
 /** A failed join as a LoomError with the server's code (join_failed when it sent none). */
 function asJoinError(error: unknown): LoomError {

@@ -23,6 +23,9 @@ export function joinRefusalOf(error: unknown): JoinRefusal | null {
   return decodeJoinRefusal((error as { message?: unknown } | null)?.message);
 }
 
+/** The longest an HTTP call may take, its answer's body included. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export async function request<T>(
   baseUrl: string,
   method: string,
@@ -34,12 +37,25 @@ export async function request<T>(
   const headers: Record<string, string> = { accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // a server that never answers must not hold the call (and a renewal every call waits on) forever
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    text = await response.text();
+  } catch (error) {
+    if ((error as { name?: unknown } | null)?.name === "TimeoutError")
+      throw new LoomError(
+        "unavailable",
+        `${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
+      );
+    throw error;
+  }
   let json: unknown = null;
   try {
     json = text ? JSON.parse(text) : null;

@@ -13,6 +13,8 @@ export {
   type UniverseVisibility,
   type WriteOptions,
   type ClientOptions,
+  type TokenKeeper,
+  type TokenPair,
   type Jump,
   type Turn,
   type Recap,

@@ -1,4 +1,5 @@
 import type { Room } from "@colyseus/sdk";
+import { LoomError } from "./http.ts";
 import {
   ClientMessage,
   CloseCode,
@@ -69,6 +70,8 @@ interface Telling {
   fromRecord: boolean;
   /** Increased when a new telling of the position begins (a retelling, or the next process's). */
   generation: number;
+  /** Forgotten by this session (too old to keep): nothing more arrives for those waiting on it. */
+  dropped: boolean;
   wake: Array<() => void>;
 }
 
@@ -212,7 +215,13 @@ export class UniverseSession {
 
   /** Listens to a room; resolves once its first full state has arrived. */
   private attach(room: Room, first: boolean): Promise<void> {
-    const ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
+    const ready = new Promise<void>((resolve, reject) => {
+      room.onStateChange.once(() => resolve());
+      // closed before its first state (refused, moved, the process gone): no seat to wait for
+      room.onLeave((code: number) =>
+        reject(new LoomError("unavailable", `the room closed (${code}) before its state arrived`)),
+      );
+    });
     // a rejoined room's turns: those after what the session knew, each told once (positions
     // only grow, so the newest told is all there is to remember)
     let toldThrough = this.lastPosition;
@@ -383,8 +392,14 @@ export class UniverseSession {
       return;
     }
     this.current = next;
-    await this.attach(next, false);
-    this.seated();
+    // a room that closes before its state starts the next failover (its onLeave) instead
+    if (
+      await this.attach(next, false).then(
+        () => true,
+        () => false,
+      )
+    )
+      this.seated();
   }
 
   /** Seated again: what was waiting is sent (again, with its seq: applied at most once). */
@@ -406,6 +421,8 @@ export class UniverseSession {
     this.arrivals.clear();
     this.ackedAhead.clear();
     this.connected = false;
+    // whoever waits for a telling hears that none will come now
+    for (const told of this.told.values()) this.wakeTelling(told);
     this.emit("leave", code);
   }
 
@@ -476,10 +493,24 @@ export class UniverseSession {
   private telling(position: number): Telling {
     let told = this.told.get(position);
     if (!told) {
-      told = { chunks: [], length: 0, gap: false, text: null, fromRecord: false, generation: 0, wake: [] };
+      told = {
+        chunks: [],
+        length: 0,
+        gap: false,
+        text: null,
+        fromRecord: false,
+        generation: 0,
+        dropped: false,
+        wake: [],
+      };
       this.told.set(position, told);
       // prose of the newest turns only: older narration is read with the turns over HTTP
-      if (this.told.size > Math.max(200, this.keepTurns)) this.told.delete(this.told.keys().next().value!);
+      if (this.told.size > Math.max(200, this.keepTurns)) {
+        const [oldest, forgotten] = this.told.entries().next().value!;
+        this.told.delete(oldest);
+        forgotten.dropped = true;
+        this.wakeTelling(forgotten);
+      }
     }
     return told;
   }
@@ -576,20 +607,20 @@ export class UniverseSession {
   async *narrationOf(position: number): AsyncGenerator<string> {
     let next = 0;
     let generation = 0;
+    const told = this.telling(position);
     for (;;) {
-      const told = this.told.get(position);
-      if (told) {
-        if (told.generation !== generation) {
-          generation = told.generation;
-          next = 0;
-        }
-        while (next < told.chunks.length) yield told.chunks[next++]!;
-        if (told.text !== null) {
-          if (next === 0 && told.text) yield told.text;
-          return;
-        }
+      if (told.generation !== generation) {
+        generation = told.generation;
+        next = 0;
       }
-      await new Promise<void>((resolve) => this.telling(position).wake.push(resolve));
+      while (next < told.chunks.length) yield told.chunks[next++]!;
+      if (told.text !== null) {
+        if (next === 0 && told.text) yield told.text;
+        return;
+      }
+      // nothing more will arrive: the session ended, or forgot so old a turn
+      if (this.ended || told.dropped) return;
+      await new Promise<void>((resolve) => told.wake.push(resolve));
     }
   }
 
@@ -604,12 +635,21 @@ export class UniverseSession {
     return told.text !== null ? { text: told.text, done: true } : { text: told.chunks.join(""), done: false };
   }
 
-  /** Resolves with a turn's narration as recorded, once its `done` message arrives. */
+  /**
+   * Resolves with a turn's narration as recorded, once its `done` message arrives; rejects
+   * (`unavailable`) when the session ends first, or forgets so old a turn: `LoomClient.turn`
+   * reads the record then.
+   */
   async narrationText(position: number): Promise<string> {
+    const told = this.telling(position);
     for (;;) {
-      const text = this.told.get(position)?.text;
-      if (text !== undefined && text !== null) return text;
-      await new Promise<void>((resolve) => this.telling(position).wake.push(resolve));
+      if (told.text !== null) return told.text;
+      if (this.ended || told.dropped)
+        throw new LoomError(
+          "unavailable",
+          `the narration of turn ${position} did not reach this session; read the turn instead`,
+        );
+      await new Promise<void>((resolve) => told.wake.push(resolve));
     }
   }
 

@@ -13,7 +13,7 @@ import { installExportRoutes } from "./export.ts";
 import { installTimeTravelRoutes } from "./time-travel.ts";
 import { installAccountRoutes } from "./accounts.ts";
 import { liveReads, shownUniverse, shownUniverses } from "./live.ts";
-import { baseHeaders, installWebClient } from "../web/serve.ts";
+import { baseHeaders, installWebClient, noStore } from "../web/serve.ts";
 import { installDashboardRoutes } from "./dashboard.ts";
 import { installScrubRoute } from "./scrub.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -44,6 +44,7 @@ export function installRoutes(app: Application): void {
   app.use(baseHeaders);
   app.use(requestIds);
   app.use(express.json({ limit: "64kb" }));
+  app.use("/api", noStore);
   app.use("/api", checkPath);
   app.use("/api", limits.writes);
   installIdempotency(app);

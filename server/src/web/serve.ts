@@ -27,6 +27,16 @@ export function baseHeaders(_req: Request, res: Response, next: NextFunction): v
 }
 
 /**
+ * API answers carry a player's own records (a sheet with private notes, a GM's whole state): no
+ * browser keeps them on disk after the tab closes, and no shared cache keeps them at all. A route
+ * whose answer may be kept says so itself.
+ */
+export function noStore(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader("Cache-Control", "no-store");
+  next();
+}
+
+/**
  * The web client's pages run only the client's own scripts, and talk only to this server (its
  * HTTP API and its rooms' WebSockets). Styles may be inline: the page sets some on elements.
  */
