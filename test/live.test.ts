@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
 import { checksum, encodeMemberTurnMessage, RECENT_TURNS, type Turn } from "@loom/shared";
@@ -402,9 +403,8 @@ for (const mode of modes()) {
 
     it("never puts the access token in a room's address, and ends a session's waits for prose with it", async () => {
       const addresses: string[] = [];
-      const http = (server.server as unknown as { transport: { server: import("node:http").Server } })
-        .transport.server;
-      const heard = (request: import("node:http").IncomingMessage) => addresses.push(request.url ?? "");
+      const http = (server.server as unknown as { transport: { server: HttpServer } }).transport.server;
+      const heard = (request: IncomingMessage) => addresses.push(request.url ?? "");
       http.on("upgrade", heard);
       try {
         const table = await setTable(server.url, ["Ulla"]);
