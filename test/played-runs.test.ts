@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API } from "@loom/shared";
 import { connect, type LoomClient } from "../client-sdk/src/index.ts";
-import { modes, startServer } from "./support/server.ts";
+import { modes, startServer, waitFor } from "./support/server.ts";
 import { overcome, sheet } from "./support/players.ts";
 import { recordsSettle } from "./support/records.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -188,6 +188,28 @@ for (const mode of modes()) {
       // once the newer run is over, the first is the character's to take up again
       await player.abandonRun(second.id);
       expect((await player.resumeRun(first.id)).state).toBe("active");
+    });
+
+    it("given an abandoned run and a newer one open, then undoing the abandonment is refused until the newer is over", async () => {
+      const player = connect(server.url);
+      await player.registerPlayer("Undoer");
+      const universe = await player.createUniverse({ name: "Turned Back" });
+      const { character, run: first } = await player.createCharacter(universe.id, sheet("Back"));
+      await session(player, universe.id, { id: first.id, characterId: character.id }, 1);
+      const { turn: ending } = await player.abandonRun(first.id);
+      const second = await player.startRun(universe.id, character.id);
+      const refused = await post(server.url, `/api/universes/${universe.id}/undo`, player.playerToken!, {
+        position: ending.position,
+      });
+      expect(refused.status).toBe(409);
+      expect(refused.json.error).toMatchObject({ code: "conflict" });
+      expect((refused.json.error as { message: string }).message).toContain(second.id);
+      expect((await player.run(first.id)).state).toBe("abandoned");
+      expect((await player.run(second.id)).state).toBe("active");
+      // once the newer run is over, the undo reopens the first
+      await player.abandonRun(second.id);
+      await player.undo(universe.id, ending.position);
+      await waitFor(async () => (await player.run(first.id)).state === "active", 5_000, "the run reopened");
     });
   });
 }

@@ -47,11 +47,34 @@ export async function undo(
       ),
     };
   }
-  // an undo may reopen a run (the undo of its ending): a lifecycle change like any other
-  const result = await authority.lifecycle(() =>
-    authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client }),
-  );
+  // an undo may reopen a run (the undo of its ending): a lifecycle change like any other, and as a
+  // resume is, refused while the character has another run open here
+  const result = await authority.lifecycle(async () => {
+    const reopened = await runEndedAt(ctx, target);
+    const open = reopened && (await openRunBeside(ctx, reopened));
+    if (open) return { ok: false as const, rejection: openRunRefusal(open) };
+    return authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client });
+  });
   return result.ok ? { ok: true, turn: result.turn } : result;
+}
+
+/** The run whose ending the turn at `position` is, if it is one (an undo of it reopens the run). */
+async function runEndedAt(ctx: OperationContext, position: number): Promise<RunRecord | null> {
+  const { authority, turnStore } = ctx;
+  const turn =
+    authority.recentTurns.find((recent) => recent.position === position) ??
+    (await turnStore.getTurn(authority.universe.id, position));
+  const runId = turn?.input.kind === "run_end" ? turn.input.runId : undefined;
+  if (typeof runId !== "string") return null;
+  const run = await turnStore.getRun(runId);
+  return run && run.universeId === authority.universe.id ? run : null;
+}
+
+function openRunRefusal(open: RunRecord): Rejection {
+  return reject(
+    RejectionCode.Conflict,
+    `the character already has an open run here (${open.id}): finish or abandon it first`,
+  );
 }
 
 export async function retcon(
@@ -121,14 +144,7 @@ export async function setRunPaused(
     if (isRejection(run)) return { ok: false, rejection: run };
     if (!paused && ctx.authority.runState(run) === "abandoned") {
       const open = await openRunBeside(ctx, run);
-      if (open)
-        return {
-          ok: false,
-          rejection: reject(
-            RejectionCode.Conflict,
-            `the character already has an open run here (${open.id}): finish or abandon it first`,
-          ),
-        };
+      if (open) return { ok: false, rejection: openRunRefusal(open) };
     }
     const changed = await pauseRun(ctx.turnStore, ctx.authority, run, paused, actor);
     if ("rejected" in changed) return { ok: false, rejection: changed };
