@@ -69,6 +69,56 @@ for (const mode of modes()) {
       await session.leave();
     });
 
+    it("a retried undo and retcon whose kept answers were lost make their turns once", async () => {
+      // given a player's two turns, and the game master's undo and retcon, each with a key
+      const table = await setTable(server.url, ["Quinn"]);
+      const quinn = table.players[0]!;
+      const session = await quinn.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: quinn.runId,
+      });
+      const older = await session.act(overcome(quinn.characterId, "first"));
+      const newer = await session.act(overcome(quinn.characterId, "second"));
+      if (!older.ok || !newer.ok) throw new Error("acts refused");
+      const gmToken = table.gm.playerToken!;
+      const gmId = (await table.gm.me()).player!.id;
+      const undoPath = `/api/universes/${table.universeId}/undo`;
+      const retconPath = `/api/universes/${table.universeId}/retcon`;
+      const body = {
+        note: "a windfall",
+        deltas: [{ op: "increment", path: `/characters/${quinn.characterId}/fatePoints`, value: 1 }],
+      };
+      const undone = await post(server.url, undoPath, gmToken, {}, "lost-undo");
+      const retconned = await post(server.url, retconPath, gmToken, body, "lost-retcon");
+      expect([undone.status, retconned.status]).toEqual([200, 200]);
+
+      // when their answers are lost before they were kept (as when the process dies first, or the
+      // first request outlives its claim) and the same requests come again
+      await server.services.idempotency.releaseKey(gmId, "lost-undo");
+      await server.services.idempotency.releaseKey(gmId, "lost-retcon");
+      const undoAgain = await post(server.url, undoPath, gmToken, {}, "lost-undo");
+      const retconAgain = await post(server.url, retconPath, gmToken, body, "lost-retcon");
+
+      // then each answers with the turn the first made, and made no other
+      expect([undoAgain.status, retconAgain.status]).toEqual([200, 200]);
+      expect(undoAgain.replayed || retconAgain.replayed).toBe(false);
+      const position = (answer: { json: Record<string, unknown> }) =>
+        (answer.json.turn as { position: number }).position;
+      expect(position(undoAgain)).toBe(position(undone));
+      expect(position(retconAgain)).toBe(position(retconned));
+      await waitFor(
+        async () => (await table.gm.stateAt(table.universeId)).position >= position(retconned),
+        5_000,
+        "the turns to persist",
+      );
+      const timeline = await table.gm.history(table.universeId, { order: "asc", limit: 500 });
+      expect(timeline.turns.filter((turn) => turn.kind === "undo")).toHaveLength(1);
+      expect(timeline.turns.filter((turn) => turn.kind === "retcon")).toHaveLength(1);
+      expect(timeline.turns.find((turn) => turn.position === older.turn.position)!.status).toBe("applied");
+      expect(timeline.turns.at(-1)!.position).toBe(position(retconned));
+      await session.leave();
+    });
+
     it("a retried retcon applies its increments once", async () => {
       const table = await setTable(server.url, ["Mara"]);
       const mara = table.players[0]!;

@@ -7,6 +7,7 @@ import { asGameMaster, isGm, requireMember, universeOr404, viewerFor } from "./a
 import { fail } from "./runs.ts";
 import { liveReads } from "./live.ts";
 import { ApiError } from "./http.ts";
+import { requestClient } from "./idempotency.ts";
 import { publicUniverse, RejectionCode } from "@loom/shared";
 
 /** The turns one diff may span: its deltas are read and sent whole, so a range is paged by the caller. */
@@ -25,7 +26,13 @@ export function installGmRoutes(app: Application): void {
         kind: isGm(universe, me.playerId) ? ("gm" as const) : ("player" as const),
         playerId: me.playerId,
       };
-      const result = await callUniverse(universe.id, "undo", actor, body.position);
+      const result = await callUniverse(
+        universe.id,
+        "undo",
+        actor,
+        body.position,
+        requestClient(req, me.playerId),
+      );
       if (!result.ok) fail(result.rejection);
       return { turn: viewTurn(result.turn, await viewerFor(universe, me.playerId)) };
     }),
@@ -42,6 +49,7 @@ export function installGmRoutes(app: Application): void {
         { kind: "gm", playerId: me.playerId },
         body.note,
         body.deltas,
+        requestClient(req, me.playerId),
       );
       return result.ok ? { turn: result.turn } : fail(result.rejection);
     }),

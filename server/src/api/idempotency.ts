@@ -4,6 +4,7 @@ import { API, RejectionCode, type ApiRoute } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller } from "./http.ts";
 import { log } from "../log.ts";
+import { REQUEST_CLIENT_PREFIX } from "../universe/seq-ledger.ts";
 
 /** The writes a retry could apply twice: those the HTTP contract marks `idempotent`. */
 export const IDEMPOTENT_WRITES: string[] = Object.values(API as Record<string, ApiRoute>)
@@ -85,4 +86,19 @@ async function idempotently(req: Request, res: Response, next: NextFunction): Pr
     return res;
   };
   next();
+}
+
+/**
+ * A write with an Idempotency-Key as a client of the universe's timeline: the key (with its player)
+ * names a client that sends one message. Should the kept answer be lost (the process died before
+ * storing it, or the first request ran so long that its claim was taken over), the retry reaches
+ * the universe as the same client message, which it answers with the turn already made instead of
+ * making another (an undo without a position would otherwise undo the turn before).
+ */
+export function requestClient(req: Request, playerId: string): { key: string; seq: number } | undefined {
+  const header = req.headers["idempotency-key"];
+  const key = Array.isArray(header) ? header[0] : header;
+  if (key === undefined) return undefined;
+  const digest = createHash("sha256").update(`${playerId}\n${key}`).digest("hex").slice(0, 32);
+  return { key: `${REQUEST_CLIENT_PREFIX}${digest}`, seq: 1 };
 }

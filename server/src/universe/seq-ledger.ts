@@ -2,6 +2,11 @@ import type { Turn } from "@loom/shared";
 
 const KEEP_PER_CLIENT = 64;
 
+/** The client keys of HTTP writes (api/idempotency.ts): one message each, one key per request. */
+export const REQUEST_CLIENT_PREFIX = "http:";
+/** How many such writes are remembered: each key is used once, so they are kept by number. */
+const KEEP_REQUESTS = 4_096;
+
 interface ClientEntry {
   /** seq → the position of the turn it produced, oldest recorded first. */
   positions: Map<number, number>;
@@ -20,11 +25,19 @@ interface ClientEntry {
  */
 export class SeqLedger {
   private readonly byClient = new Map<string, ClientEntry>();
+  /** An HTTP write's key → the position of its turn, oldest first. */
+  private readonly requests = new Map<string, number>();
 
   recordTurn(turn: Turn): void {
     const key = turn.input.clientKey;
     const seq = turn.input.seq;
     if (typeof key !== "string" || typeof seq !== "number") return;
+    if (key.startsWith(REQUEST_CLIENT_PREFIX)) {
+      this.requests.delete(key);
+      this.requests.set(key, turn.position);
+      if (this.requests.size > KEEP_REQUESTS) this.requests.delete(this.requests.keys().next().value!);
+      return;
+    }
     let entry = this.byClient.get(key);
     if (!entry) {
       entry = { positions: new Map(), lowest: -Infinity };
@@ -45,6 +58,7 @@ export class SeqLedger {
    * undefined (not applied yet).
    */
   lookup(key: string, seq: number): number | "stale" | undefined {
+    if (key.startsWith(REQUEST_CLIENT_PREFIX)) return this.requests.get(key);
     const entry = this.byClient.get(key);
     if (!entry) return undefined;
     const position = entry.positions.get(seq);
