@@ -24,6 +24,8 @@ interface Stage {
   viewers: Record<"mara" | "kell" | "watcher" | "gm", LoomClient>;
   /** The position of each acknowledged turn, in order. */
   acked: number[];
+  /** Mara's run and the positions of her turns. */
+  mara: { client: LoomClient; runId: string; turns: number[] };
 }
 
 /**
@@ -66,6 +68,7 @@ async function play(playUrl: string, readUrl: string): Promise<Stage> {
   ok(await kellSession.act(overcome(kells.character.id, "mends a net by the saltworks")));
   ok(await gmSession.undo());
   ok(await maraSession.act(overcome(maras.character.id, "climbs the lighthouse stair")));
+  const marasTurns = [acked[0]!, acked[4]!];
 
   const reader = (client: LoomClient) => connect(readUrl).useToken(client.playerToken!);
   return {
@@ -73,6 +76,7 @@ async function play(playUrl: string, readUrl: string): Promise<Stage> {
     universeId: universe.id,
     viewers: { mara: reader(mara), kell: reader(kell), watcher: reader(watcher), gm: reader(gm) },
     acked,
+    mara: { client: reader(mara), runId: maras.run.id, turns: marasTurns },
   };
 }
 
@@ -186,6 +190,15 @@ for (const mode of modes()) {
         () => services().turnStore.headPosition(stage.universeId),
         async () => void (await stage.gm.snapshot(stage.universeId)),
       );
+    });
+
+    it("a player's recap over HTTP tells their turns and the table's up to the newest acknowledged", async () => {
+      const stage = await play(server.url, server.url);
+      const head = stage.acked.at(-1)!;
+      expect(await services().turnStore.headPosition(stage.universeId)).toBeLessThan(stage.acked[0]!);
+      const recap = await stage.mara.client.recap(stage.mara.runId);
+      expect(recap.head).toBe(head);
+      expect(recap.lastTurns.map((turn) => turn.position)).toEqual(expect.arrayContaining(stage.mara.turns));
     });
   });
 }

@@ -1,7 +1,7 @@
 import type { Application } from "express";
 import { API, RejectionCode, earnsCredit, recapBytes, runActor } from "@loom/shared";
 import { services } from "../services.ts";
-import { callUniverse } from "../universe/dispatch.ts";
+import { callOpenUniverse, callUniverse } from "../universe/dispatch.ts";
 import { recapFor } from "../universe/continuity.ts";
 import { ApiError, caller, parseBody, route, type Caller } from "./http.ts";
 import { descendsFrom, isGm, requireMember, universeOr404 } from "./access.ts";
@@ -50,14 +50,21 @@ export function installRunRoutes(app: Application): void {
     }),
   );
 
-  /** "Last time on…" for the run as of now; the same timeline always gives the same bytes. */
+  /**
+   * "Last time on…" for the run as of now; the same timeline always gives the same bytes. Told by
+   * the universe's room where one is open, with the turns acknowledged and not yet written; from
+   * the database where none is.
+   */
   app.get(
     API.recap.path,
     route(async (req, res) => {
       const run = await runFor(await caller(req), String(req.params.id));
       const { turnStore } = services();
-      const latest = await turnStore.latestState(run.universeId, { checksummed: false });
-      const recap = await recapFor(turnStore, null, run, latest.state, latest.position);
+      let recap = await callOpenUniverse(run.universeId, "recap", run.id);
+      if (!recap) {
+        const latest = await turnStore.latestState(run.universeId, { checksummed: false });
+        recap = await recapFor(turnStore, null, run, latest.state, latest.position);
+      }
       res.type("application/json").send(recapBytes(recap));
       return undefined;
     }),

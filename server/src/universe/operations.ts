@@ -5,6 +5,7 @@ import {
   RejectionCode,
   type Actor,
   type Delta,
+  type Recap,
   type Rejection,
   type Telling,
   type Turn,
@@ -12,7 +13,7 @@ import {
 } from "@loom/shared";
 import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
 import type { UniverseAuthority } from "./authority.ts";
-import { endRun, pauseRun } from "./continuity.ts";
+import { endRun, pauseRun, recapFor } from "./continuity.ts";
 import type { UniverseNarration } from "../narrator/universe-narration.ts";
 
 /**
@@ -196,6 +197,19 @@ export async function retell(
   return { ok: true, narration: told };
 }
 
+/**
+ * "Last time on…" for a run of this universe as of now: every acknowledged turn in it, those the
+ * database does not have yet included. Null for a run of another universe.
+ */
+export async function recap(ctx: OperationContext, runId: string): Promise<Recap | null> {
+  const { authority, turnStore } = ctx;
+  // the run's record follows its turns: read after those so far are written (recapFor)
+  await authority.flush();
+  const run = await turnStore.getRun(runId);
+  if (!run || run.universeId !== authority.universe.id) return null;
+  return recapFor(turnStore, authority, run, authority.state, authority.head);
+}
+
 /** Writes pending turns now (e.g. before branching at the newest position). */
 export async function flush(ctx: OperationContext): Promise<{ ok: true; persistedThrough: number }> {
   await ctx.authority.drain(5_000);
@@ -245,5 +259,6 @@ export const operations = {
   snapshot,
   revealDice,
   retell,
+  recap,
 } as const;
 export type OperationName = keyof typeof operations;
