@@ -190,6 +190,42 @@ for (const mode of modes()) {
       expect((await player.resumeRun(first.id)).state).toBe("active");
     });
 
+    it("a resume and a new run asked for at once: one of them opens, never both", async () => {
+      const player = connect(server.url);
+      await player.registerPlayer("Twice");
+      const universe = await player.createUniverse({ name: "Fork in the Road" });
+      const { character, run: first } = await player.createCharacter(universe.id, sheet("Fork"));
+      await session(player, universe.id, { id: first.id, characterId: character.id }, 1);
+      const token = player.playerToken!;
+      for (let round = 0; round < 6; round++) {
+        // given the character's one run abandoned
+        const { runs } = await player.me();
+        for (const each of runs)
+          if (each.characterId === character.id && (each.state === "active" || each.state === "paused"))
+            await player.abandonRun(each.id);
+        // when it is resumed and a new run is started in the same moment
+        const [resumed, started] = await Promise.all([
+          post(server.url, `/api/runs/${first.id}/resume`, token, {}),
+          post(server.url, `/api/universes/${universe.id}/runs`, token, { characterId: character.id }),
+        ]);
+        // then one of them is refused, and the character has one open run
+        expect(
+          [resumed.status, started.status].filter((status) => status === 409),
+          `round ${round}`,
+        ).toHaveLength(1);
+        await waitFor(
+          async () => {
+            const now = (await player.me()).runs.filter(
+              (each) => each.characterId === character.id && each.state === "active",
+            );
+            return now.length === 1;
+          },
+          5_000,
+          `one open run after round ${round}`,
+        );
+      }
+    });
+
     it("given an abandoned run and a newer one open, then undoing the abandonment is refused until the newer is over", async () => {
       const player = connect(server.url);
       await player.registerPlayer("Undoer");

@@ -150,7 +150,7 @@ export function installRunRoutes(app: Application): void {
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
       const body = parseBody(API.startRun.body, req.body);
-      const { turnStore, memberships, newId } = services();
+      const { turnStore, newId } = services();
       const character = await turnStore.getCharacter(body.characterId);
       if (!character)
         throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${body.characterId}`);
@@ -162,7 +162,7 @@ export function installRunRoutes(app: Application): void {
           RejectionCode.UnknownCharacter,
           "this character belongs to another universe (only its own universe and its branches)",
         );
-      const started = await memberships.startRun({
+      const started = await callUniverse(universe.id, "startRun", {
         id: newId(),
         playerId: me.playerId,
         characterId: character.id,

@@ -12,6 +12,8 @@ import {
   type PersonActor,
 } from "@loom/shared";
 import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
+import type { NewRun, RunStart } from "../persist/membership-store.ts";
+import { services } from "../services.ts";
 import type { UniverseAuthority } from "./authority.ts";
 import { endRun, pauseRun, recapFor } from "./continuity.ts";
 import type { UniverseNarration } from "../narrator/universe-narration.ts";
@@ -108,7 +110,10 @@ async function runOf(
  * Another run of the same character in this universe that is still open: a character plays one run
  * at a time here, so an abandoned run is resumed only once any run started after it is over.
  */
-async function openRunBeside(ctx: OperationContext, run: RunRecord): Promise<RunRecord | undefined> {
+async function openRunBeside(
+  ctx: OperationContext,
+  run: Pick<RunRecord, "id" | "characterId" | "universeId">,
+): Promise<RunRecord | undefined> {
   const runs = await ctx.turnStore.listRuns({ characterId: run.characterId, universeId: run.universeId });
   return runs.find((other) => {
     if (other.id === run.id) return false;
@@ -130,6 +135,20 @@ export async function finishRun(
     const ended = await endRun(ctx.turnStore, ctx.authority, run, outcome, reason, actor);
     if ("rejected" in ended) return { ok: false, rejection: ended };
     return { ok: true, turn: ended.turn, run: ended.run };
+  });
+}
+
+/**
+ * A new run of a character here, refused while another is open. In the universe's lifecycle
+ * queue, and judged by the runs' states as this universe has them: a resume or an undo of an
+ * ending decided a moment ago is not in the database yet, which alone would let a run start
+ * beside the one it reopened.
+ */
+export async function startRun(ctx: OperationContext, run: NewRun): Promise<RunStart> {
+  return ctx.authority.lifecycle(async (): Promise<RunStart> => {
+    const open = await openRunBeside(ctx, run);
+    if (open) return { ok: false, reason: "run_open", open };
+    return services().memberships.startRun(run);
   });
 }
 
@@ -254,6 +273,7 @@ export const operations = {
   retcon,
   finishRun,
   setRunPaused,
+  startRun,
   flush,
   marks,
   snapshot,
