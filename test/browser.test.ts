@@ -7,6 +7,7 @@ import { modes, startServer, tempDir } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { newPage, playTable, policyViolations, register } from "./browser/scenario.ts";
 import { storePlayedUniverse } from "../server/src/persist/testing/played.ts";
+import { refusedRenewal, tabsFollowEachOther, tabsRenewTogether } from "./browser/tabs.ts";
 
 /** Debian's chromium (`.ci/run` installs it); CHROMIUM points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -143,4 +144,49 @@ describe("the web client in a browser", () => {
       .waitFor();
     await context.close();
   }, 90_000);
+
+  it("two tabs of one browser follow each other's log-outs and log-ins", async () => {
+    const tabs = await tabsFollowEachOther(browser, server.url);
+    // the tab left open did not write the logged-out login back
+    expect(tabs.keptAfterLogout).toBeNull();
+    // after another player registered in one tab, the other became them, and nothing wrote the first back
+    expect(tabs.keptAfterSwitch).toMatch(/^Tab Bob /);
+    expect(tabs.shownAfterReload).toMatch(/^Tab Bob /);
+  }, 90_000);
+});
+
+/**
+ * Tabs of one player renewing their access token at once, against a server whose tokens last a
+ * few seconds. Its own server, after the describe above has shut its down (one at a time).
+ */
+describe("the web client's tabs renew tokens together", () => {
+  const ttlSeconds = 3;
+  let server: LoomServer & { url: string };
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
+    const { error } = await buildWebClientIfNeeded();
+    if (error) throw new Error(`web client build failed: ${error}`);
+    server = await startServer(modes()[0]!, { port: 2646, accessTokenTtlSeconds: ttlSeconds });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.shutdown();
+  });
+
+  it("two tabs of one player renew an expired token at once without logging each other out", async () => {
+    const tabs = await tabsRenewTogether(browser, server.url, ttlSeconds * 1000);
+    expect(tabs.errors).toEqual([]);
+    for (const listed of tabs.listed) expect(listed).toHaveLength(2);
+    // the stored login is still the player's, with a pair that works (the reloads used it)
+    expect(tabs.kept?.me.id).toBe(tabs.playerId);
+    expect(tabs.kept?.refreshToken).toBeTruthy();
+  }, 90_000);
+
+  it("a tab whose renewal is refused goes back to the login screen and forgets the login", async () => {
+    expect(await refusedRenewal(browser, server.url, ttlSeconds * 1000)).toBeNull();
+  }, 60_000);
 });

@@ -58,6 +58,22 @@ export async function register(page: Page, url: string, name: string): Promise<v
   await page.getByRole("heading", { name: "Your universes" }).waitFor();
 }
 
+/** Logs in as a player `register` registered (same name and password), from the login screen. */
+export async function login(page: Page, name: string): Promise<void> {
+  name = `${name} ${run}`;
+  await page.getByRole("tab", { name: "Log in" }).click();
+  const auth = form(page, "Log in");
+  await auth.getByLabel("Name", { exact: true }).fill(name);
+  await auth.getByLabel("Password", { exact: true }).fill(`${name} has a long password`);
+  await auth.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Your universes" }).waitFor();
+}
+
+/** The name a player `register`ed shows in the page's top bar. */
+export function shownName(name: string): string {
+  return `${name} ${run}`;
+}
+
 /** A turn on a page's timeline (newest first), by what its events say. */
 export function turnSaying(page: Page, text: string | RegExp): Locator {
   return page.locator("li.turn").filter({ hasText: text }).first();

@@ -84,6 +84,11 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
           for (const turn of joined.turns)
             if (turn.narration && !current.narration.get(turn.position)?.done)
               current.narration.set(turn.position, { text: turn.narration.text, done: true });
+          // the session keeps the newest turns only: prose of those it let go goes too
+          const oldest = joined.turns[0]?.position;
+          if (oldest !== undefined)
+            for (const position of current.narration.keys())
+              if (position < oldest) current.narration.delete(position);
           changed();
         };
         follow();

@@ -1,6 +1,6 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { client, forgetLogin, keepTokens, restoreLogin, type Me } from "./api.ts";
+import { client, forgetLogin, LOGIN_KEY, onLoginLost, restoreLogin, storedLogin, type Me } from "./api.ts";
 import { AuthScreen } from "./auth.tsx";
 import { CharacterForm } from "./character-form.tsx";
 import { GmScreen } from "./gm.tsx";
@@ -26,11 +26,29 @@ function Screen({ path }: { path: string }) {
 function App() {
   const [me, setMe] = useState<Me | null>(() => restoreLogin());
   const path = usePath();
+  // a refused renewal, or this tab's log-out: back to the login screen
+  useEffect(() => onLoginLost(() => setMe(null)), []);
   useEffect(() => {
-    if (!me) return;
-    // the SDK renews the access token as it goes; keep the newest pair for the next reload
-    const timer = setInterval(() => keepTokens(me), 5_000);
-    return () => clearInterval(timer);
+    // what the browser's other tabs do to the shared login (a tab hears no event of its own)
+    const heard = (event: StorageEvent) => {
+      if (event.storageArea !== localStorage || (event.key !== null && event.key !== LOGIN_KEY)) return;
+      const stored = storedLogin();
+      if (!stored) {
+        // logged out elsewhere: this tab too, without calling the server (that tab did)
+        if (me) {
+          forgetLogin();
+          setMe(null);
+        }
+      } else if (stored.me.id !== me?.id) {
+        // another player logged in: this tab becomes them, as it would on its next load
+        location.reload();
+      } else if (stored.refreshToken !== client.refreshToken) {
+        // another tab renewed (or logged in again as the same player): use its newer pair
+        client.useToken(stored.token, stored.refreshToken);
+      }
+    };
+    addEventListener("storage", heard);
+    return () => removeEventListener("storage", heard);
   }, [me]);
   if (!me) return <AuthScreen onLogin={setMe} />;
   return (
