@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +12,7 @@ import {
   type Delta,
   type UniverseState,
 } from "@loom/shared";
+import { createStores } from "../server/src/persist/index.ts";
 import { loom as runLoom } from "./support/cli.ts";
 import { modes, tempDir } from "./support/server.ts";
 
@@ -103,13 +105,29 @@ for (const mode of modes()) {
       let database: string[];
       const work = tempDir("loom-replay-");
       const universes = async () => (await loom(["universes", "--json"], database)).stdout;
+      // the imports' game master (`--gm`): the fixtures' creator is no player of this database
+      const gm = `replay-gm-${randomUUID()}`;
+      const asGm = (args: string[]) => (args[0] === "import" ? [...args, "--gm", gm] : args);
 
-      beforeAll(() => {
-        database = databaseUrl
-          ? ["--database-url", databaseUrl]
-          : ["--data-dir", tempDir("loom-replay-data-")];
+      beforeAll(async () => {
+        const dataDir = tempDir("loom-replay-data-");
+        database = databaseUrl ? ["--database-url", databaseUrl] : ["--data-dir", dataDir];
         expect(references).toContain("reference.v1.jsonl");
         expect(references.length).toBeGreaterThanOrEqual(2);
+        const stores = databaseUrl
+          ? await createStores({ databaseUrl, poolSize: 1 })
+          : await createStores({ dataDir: `${dataDir}/pglite` });
+        try {
+          await stores.accountStore.createAccount({
+            id: gm,
+            name: "Replay GM",
+            login: null,
+            passwordHash: null,
+            createdAt: new Date(),
+          });
+        } finally {
+          await stores.turnStore.close();
+        }
       });
 
       it("every committed reference (each format version) re-executes to its recorded rolls and deltas", async () => {
@@ -138,7 +156,10 @@ for (const mode of modes()) {
             expect(kinds, `${name}: ${kind}`).toContain(kind);
           expect((lines[0]!.dice as unknown[]).length, name).toBe(2);
 
-          const run = await loomProcess(["import", file, "--replay", "--name", `replayed ${name}`], database);
+          const run = await loomProcess(
+            asGm(["import", file, "--replay", "--name", `replayed ${name}`]),
+            database,
+          );
           expect(run.stderr, name).toBe("");
           expect(run.code, name).toBe(0);
           expect(run.stdout).toContain(`${turns.length} turns re-executed and equal`);
@@ -169,7 +190,7 @@ for (const mode of modes()) {
 
         const checked = await loom(["verify", file], database);
         expect(checked.code).toBe(0);
-        const replayed = await loom(["import", file, "--replay"], database);
+        const replayed = await loom(asGm(["import", file, "--replay"]), database);
         expect(replayed.code).toBe(1);
         expect(replayed.stderr).toContain(
           `line ${index + 1}: replay_mismatch: turn ${turn.position} does not replay: the roll's dice: recorded ${JSON.stringify(turned)}, re-executed ${JSON.stringify(faces)}`,
@@ -200,7 +221,7 @@ for (const mode of modes()) {
         expect(checked.stdout).toContain("intact");
         expect(checked.code).toBe(0);
         const before = await universes();
-        const replayed = await loom(["import", file, "--replay"], database);
+        const replayed = await loom(asGm(["import", file, "--replay"]), database);
         expect(replayed.code).toBe(1);
         expect(replayed.stderr).toContain(
           `line ${index + 1}: replay_mismatch: turn ${turn.position} does not replay: delta ${at + 1} at ${upgradeDelta(delta).path}: recorded ${JSON.stringify(upgradeDelta(altered))}`,
@@ -208,7 +229,7 @@ for (const mode of modes()) {
         // both in the current layout, whatever state version the file was written in
         expect(replayed.stderr).toContain(`re-executed ${JSON.stringify(upgradeDelta(delta))}`);
         expect(await universes()).toBe(before);
-        const plain = await loom(["import", file], database);
+        const plain = await loom(asGm(["import", file]), database);
         expect(plain.code).toBe(0);
       }, 300_000);
 
@@ -229,11 +250,11 @@ for (const mode of modes()) {
           ],
           join(work, "sealed.jsonl"),
         );
-        const refused = await loomProcess(["import", sealed, "--replay"], database);
+        const refused = await loomProcess(asGm(["import", sealed, "--replay"]), database);
         expect(refused.code).toBe(1);
         expect(refused.stderr).toContain("line 1: --replay needs the dice secret of replay-reference");
         const future = write([{ ...header, version: 99 }, ...lines.slice(1)], join(work, "future.jsonl"));
-        const unknown = await loom(["import", future, "--replay"], database);
+        const unknown = await loom(asGm(["import", future, "--replay"]), database);
         expect(unknown.code).toBe(1);
         expect(unknown.stderr).toContain(
           "line 1: export format version 99 is not known (this Loom reads 1, 2)",

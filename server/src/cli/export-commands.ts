@@ -8,10 +8,12 @@ import {
   exportUniverse,
   fileLines,
   importJsonl,
+  MAX_LINE_CHARS,
   parseAudience,
   readExport,
   type ExportFormat,
 } from "../export/index.ts";
+import type { AccountStore } from "../auth/account-store.ts";
 import { CliError, openStores, type GlobalOptions, type Io } from "./context.ts";
 import { progressBar } from "./progress.ts";
 import { writeAll, writeFileStreamed } from "./output.ts";
@@ -73,20 +75,36 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
       "a game master's JSONL export (--ancestry reference: its parent universe must be in this database)",
     )
     .option("--name <name>", "the new universe's name (the exported one's by default)")
-    .option("--gm <playerId>", "the new universe's game master (the exported creator by default)")
+    .option(
+      "--gm <playerId>",
+      "the new universe's game master, a player of this database (the exported creator by default)",
+    )
     .option(
       "--replay",
       "also re-execute every command with its recorded dice and compare (needs revealed dice)",
     )
-    .action(async (file: string, flags: { name?: string; gm?: string; replay?: boolean }) => {
-      const header = await firstHeader(file);
+    .option(
+      "--max-line-mb <mebibytes>",
+      `the longest line read, in MiB of text: a longer one refuses the file (LOOM_IMPORT_MAX_LINE_MB, default ${MAX_LINE_CHARS / 2 ** 20})`,
+    )
+    .action(async (file: string, flags: ImportFlags) => {
+      const maxLine = maxLineOf(flags.maxLineMb ?? io.env.LOOM_IMPORT_MAX_LINE_MB);
+      const header = await firstHeader(file, maxLine);
       const opened = await openStores(io, global(), "import");
       const bar = progressBar(`import ${file}`, io.stderr, global().progress);
       try {
+        const createdBy = flags.gm ?? header.createdBy;
+        let gm = { playerId: createdBy, name: "" };
         const result = await importJsonl(opened.stores, file, {
           name: flags.name,
-          createdBy: flags.gm ?? header.createdBy,
+          createdBy,
+          // after the file's own first refusals (a missing parent names the real trouble)
+          beforeWriting: async () => {
+            gm = await gameMaster(opened.stores.accountStore, file, flags.gm, header.createdBy);
+          },
           replay: flags.replay,
+          maxSavePoints: opened.config.maxSavePoints,
+          maxLine,
           onProgress: (done, total) => bar.update(done, total),
         });
         bar.done();
@@ -97,7 +115,8 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
             `state at ${result.universe.headPosition} ${result.headChecksum}` +
             `${result.replayed !== null ? `; ${result.replayed} turns re-executed and equal` : ""}` +
             `${result.savePoints.restored + result.savePoints.leftOut > 0 ? `; ${result.savePoints.restored} save points` : ""}` +
-            `${result.savePoints.leftOut > 0 ? ` (${result.savePoints.leftOut} left out: their players are not in this database)` : ""}\n`,
+            `${result.savePoints.leftOut > 0 ? ` (${result.savePoints.leftOut} left out: their players are not in this database)` : ""}\n` +
+            `game master: ${gm.playerId} ${JSON.stringify(gm.name)}${flags.gm === undefined ? " (the exported creator; --gm names another)" : ""}\n`,
         );
       } catch (error) {
         bar.done();
@@ -109,10 +128,51 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
     });
 }
 
+interface ImportFlags {
+  name?: string;
+  gm?: string;
+  replay?: boolean;
+  maxLineMb?: string;
+}
+
+/** `--max-line-mb` (or LOOM_IMPORT_MAX_LINE_MB) in characters; the reader's default without. */
+function maxLineOf(text: string | undefined): number {
+  if (text === undefined || text === "") return MAX_LINE_CHARS;
+  const mebibytes = Number(text);
+  // V8's strings end just short of 512 Mi characters
+  if (!Number.isFinite(mebibytes) || mebibytes <= 0 || mebibytes > 500)
+    throw new CliError(`--max-line-mb must be a number of MiB above 0 and at most 500, got "${text}"`);
+  return Math.floor(mebibytes * 2 ** 20);
+}
+
+/**
+ * The player who becomes the new universe's game master: `--gm`, else the exported creator, who
+ * must be a player of this database (a universe whose game master is nobody has none).
+ */
+async function gameMaster(
+  accounts: AccountStore,
+  file: string,
+  chosen: string | undefined,
+  creator: string,
+): Promise<{ playerId: string; name: string }> {
+  const playerId = chosen ?? creator;
+  const account = await accounts.byId(playerId);
+  if (account) return { playerId, name: account.name };
+  if (chosen !== undefined)
+    throw new CliError(
+      `refused ${file}: --gm ${chosen}: this database has no player ${chosen}; name a player of this database with --gm <playerId>`,
+      2,
+    );
+  throw new CliError(
+    `refused ${file}: line 1: the exported game master ${creator} (universe.createdBy) is no player of this database; name one who is with --gm <playerId>`,
+    1,
+  );
+}
+
 /** The header's creator, read before the database is opened (a file refused at line 1 needs no database). */
-async function firstHeader(file: string): Promise<{ createdBy: string }> {
+async function firstHeader(file: string, maxLine: number): Promise<{ createdBy: string }> {
   try {
-    for await (const item of readExport(fileLines(file))) {
+    for await (const item of readExport(fileLines(file, maxLine))) {
       if (item.kind === "header") return { createdBy: item.header.universe.createdBy };
     }
   } catch (error) {

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { UniverseState } from "@loom/shared";
-import type { CheckedItem } from "./checked-items.ts";
+import type { CheckedItem, CheckOptions } from "./checked-items.ts";
 import type { CheckerMessage, CheckerStart } from "./checking-worker.ts";
 import { ExportFileError } from "./reader.ts";
 import { bundledEntry } from "../worker-bundle.ts";
@@ -64,8 +64,12 @@ export class CheckedFile {
    * The file's items, in order, checked from `start` (the state at the header's `from`, when
    * known), the turns as rows of universe `universeId`.
    */
-  async *items(start: UniverseState | null, universeId: string): AsyncGenerator<CheckedItem> {
-    this.worker.postMessage({ start, universeId, ahead: this.ahead } satisfies CheckerStart);
+  async *items(
+    start: UniverseState | null,
+    universeId: string,
+    options: CheckOptions = {},
+  ): AsyncGenerator<CheckedItem> {
+    this.worker.postMessage({ start, universeId, ahead: this.ahead, options } satisfies CheckerStart);
     for (;;) {
       const message = await this.next();
       // stopped now, not after the import: the thread's exit is an event, and beside PGlite the

@@ -3,7 +3,7 @@ import { undoTargetOf, type UniverseState } from "@loom/shared";
 import { turnRow } from "../persist/turn-rows.ts";
 import type { EncodedTurn, TurnRows } from "../persist/turn-store.ts";
 import type { SavePointLine, SnapshotLine, TurnLine } from "./format.ts";
-import { fileLines, readExport, type ExportItem } from "./reader.ts";
+import { fileLines, readExport, type ExportItem, type InheritedUndos } from "./reader.ts";
 
 /** An undo mark the rows could not carry: the undone turn was handed over before its undo. */
 export interface UndoMark {
@@ -146,6 +146,13 @@ export function crossing(item: Exclude<ExportItem, { kind: "turn" }>, from: numb
 /** Turns a parcel holds at most: a few hundred make a crossing cheap and keep a parcel small. */
 export const PARCEL_TURNS = 250;
 
+/** What the checks take besides the file: the longest line, and a reference export's parent's undos. */
+export interface CheckOptions {
+  /** In characters; fileLines' MAX_LINE_CHARS by default. */
+  maxLine?: number;
+  inherited?: InheritedUndos;
+}
+
 /**
  * The file's items, read and checked (every check `readExport` makes), the turns in parcels of
  * rows of universe `universeId`: each turn is written out before the next line is read, so the
@@ -155,13 +162,15 @@ export async function* checkedItems(
   file: string,
   start: UniverseState | null,
   universeId: string,
+  options: CheckOptions = {},
 ): AsyncGenerator<CheckedItem> {
   let from = 0;
   // without a state to start from, a turn before the snapshot at `from` is refused at its own
   // line (import.ts): it goes over alone, before any later line is read
   let based = start !== null;
   const parcel = new TurnParcel(universeId);
-  for await (const item of readExport(fileLines(file), start, { turnsKept: false })) {
+  const lines = fileLines(file, options.maxLine);
+  for await (const item of readExport(lines, start, { turnsKept: false, inherited: options.inherited })) {
     if (item.kind === "turn") {
       parcel.add(item);
       if (parcel.size >= PARCEL_TURNS || !based) yield parcel.take()!;

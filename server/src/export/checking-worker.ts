@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { UniverseState } from "@loom/shared";
 import { installNativeSha256 } from "../native-sha256.ts";
-import { checkedItems, type CheckedItem } from "./checked-items.ts";
+import { checkedItems, type CheckedItem, type CheckOptions } from "./checked-items.ts";
 import { ExportFileError } from "./reader.ts";
 
 /**
@@ -18,17 +18,19 @@ export type CheckerMessage =
 
 /**
  * What the writer sends first: the state at the header's `from` when it has it, the new
- * universe's id, and how many messages the checker may hand over that it has not taken yet.
+ * universe's id, how many messages the checker may hand over that it has not taken yet, and the
+ * checks' options (the longest line, a reference export's parent's undos).
  */
 export interface CheckerStart {
   start: UniverseState | null;
   universeId: string;
   ahead: number;
+  options: CheckOptions;
 }
 
 /** The first message says where the state starts; each one after it lets one more message go. */
 async function check(port: NonNullable<typeof parentPort>, file: string): Promise<void> {
-  const { start, universeId, ahead } = await new Promise<CheckerStart>((resolve) =>
+  const { start, universeId, ahead, options } = await new Promise<CheckerStart>((resolve) =>
     port.once("message", (message: CheckerStart) => resolve(message)),
   );
   // the writer asks for more only once a message has reached it, so after this listener is on
@@ -49,7 +51,7 @@ async function check(port: NonNullable<typeof parentPort>, file: string): Promis
     port.postMessage({ items } satisfies CheckerMessage, moved);
     items = [];
   };
-  for await (const item of checkedItems(file, start, universeId)) {
+  for await (const item of checkedItems(file, start, universeId, options)) {
     items.push(item);
     if (item.kind === "turns") await send();
   }

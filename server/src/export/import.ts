@@ -3,6 +3,7 @@ import {
   diceCommitment,
   diceFor,
   reexecute,
+  undoTargetOf,
   type DiceSegment,
   type Random,
   type SavePointRecord,
@@ -13,7 +14,7 @@ import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn
 import { CheckedFile } from "./checked-file.ts";
 import type { UndoMark } from "./checked-items.ts";
 import type { ExportStores, HeaderLine } from "./format.ts";
-import { ExportFileError, fileLines, readExport, type ExportItem } from "./reader.ts";
+import { ExportFileError, fileLines, readExport, type ExportItem, type InheritedUndos } from "./reader.ts";
 import type { Progress } from "./source.ts";
 
 export interface ImportOptions {
@@ -28,6 +29,19 @@ export interface ImportOptions {
   onProgress?: Progress;
   /** Turns appended at a time. */
   batch?: number;
+  /**
+   * The save points one player may have in a universe (LOOM_MAX_SAVE_POINTS): a file with more
+   * for a player is refused. Not bounded without it.
+   */
+  maxSavePoints?: number;
+  /** The longest line read, in characters (reader.ts: MAX_LINE_CHARS by default). */
+  maxLine?: number;
+  /**
+   * Called once the header has been checked (and the parent found, and the file re-executed with
+   * `replay`), before anything is written: a refusal of the caller's own there (a game master who
+   * is nobody here) comes after the file's first ones and leaves nothing either.
+   */
+  beforeWriting?: () => Promise<void>;
 }
 
 export interface ImportResult {
@@ -58,7 +72,9 @@ type LineSource = () => AsyncIterable<string>;
  * marks, committed only once the end line has agreed (the file read and checked on a thread of its
  * own, checked-file.ts, while this one writes); a file refused at some line, or a write that
  * fails, rolls it back and leaves the database as it was. With `replay` the file is read a first
- * time to re-execute every turn before anything is written. The save points are written last.
+ * time to re-execute every turn before anything is written. The save points are checked (their
+ * text, their time, at most `maxSavePoints` a player) before the commit, and written right after
+ * it: the store's import transaction writes only the timeline.
  * Turns keep their positions, runs, characters, inputs, rolls, deltas and narration; they get new
  * ids (ids are unique across universes). Save points keep their players, names, positions and
  * times; those of a player this database does not have are left out (and counted). The new
@@ -89,8 +105,9 @@ async function importChecked(
   options: ImportOptions,
 ): Promise<ImportResult> {
   const store = stores.turnStore;
-  const source: LineSource = () => fileLines(file);
+  const source: LineSource = () => fileLines(file, options.maxLine);
   const { header, start, parent } = await checkHeader(store, source, options);
+  await options.beforeWriting?.();
   const newId = options.newId ?? randomUUID;
   const batchSize = options.batch ?? 2_000;
   const name = options.name ?? header.universe.name;
@@ -128,6 +145,8 @@ async function importChecked(
   let snapshots: EncodedSnapshot[] = [];
   let counts = { turns: 0, snapshots: 0 };
   const saves: SavePointRecord[] = [];
+  // save points a player has in the file, against the cap a player has in a universe
+  const savesOf = new Map<string, number>();
   // one batch is written while the next is read and checked: the database and the parsing overlap
   let writing: Promise<unknown> = Promise.resolve();
   const flush = async () => {
@@ -146,7 +165,8 @@ async function importChecked(
     writing.catch(() => undefined); // awaited at the next flush or at the end
   };
   try {
-    for await (const item of checked.items(start, newUniverse.id)) {
+    const checks = { maxLine: options.maxLine, inherited: parent?.inherited };
+    for await (const item of checked.items(start, newUniverse.id, checks)) {
       if (item.kind === "snapshot" && item.snapshot.position === header.from) {
         if (parent && item.snapshot.checksum !== parent.checksum)
           throw new ExportFileError(
@@ -191,6 +211,14 @@ async function importChecked(
         counts = { ...counts, turns: counts.turns + item.rows.count };
         if (pendingTurns >= batchSize) await flush();
       } else if (item.kind === "save_point") {
+        const playerId = item.savePoint.playerId;
+        const held = (savesOf.get(playerId) ?? 0) + 1;
+        savesOf.set(playerId, held);
+        if (options.maxSavePoints !== undefined && held > options.maxSavePoints)
+          throw new ExportFileError(
+            item.line,
+            `player ${playerId} has more than ${options.maxSavePoints} save points in this file, the most a player may have in a universe here (LOOM_MAX_SAVE_POINTS)`,
+          );
         saves.push({ ...item.savePoint, universeId });
       }
     }
@@ -206,7 +234,18 @@ async function importChecked(
     if (importId !== null) await store.abortImport(importId);
     throw error;
   }
-  const restored = await stores.savePoints.restoreSavePoints(saves);
+  // checked like every line before the commit (text Postgres stores, a time it takes, the cap),
+  // so that only the database itself can fail here: then the universe stays, and this says so
+  let restored: SavePointRecord[];
+  try {
+    restored = await stores.savePoints.restoreSavePoints(saves);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `universe ${universeId} was imported, but its ${saves.length} save points were not written: ${why}`,
+      { cause: error },
+    );
+  }
   const at = await store.stateAt(universeId, head);
   return {
     universe: (await store.getUniverse(universeId))!,
@@ -230,11 +269,7 @@ async function readHeader(source: LineSource): Promise<{ header: HeaderLine; lin
  * database. The parent must be here, and its past must be the exported one, checked by the
  * checksum of the state at the branch point (`base` in the header).
  */
-async function parentState(
-  store: TurnStore,
-  header: HeaderLine,
-  line: number,
-): Promise<{ state: UniverseState; checksum: string }> {
+async function parentState(store: TurnStore, header: HeaderLine, line: number): Promise<ParentState> {
   const parentId = header.universe.parentId;
   if (header.ancestry !== "reference" || parentId === null || header.universe.branchPosition !== header.from)
     throw new ExportFileError(line, `starts at position ${header.from} but names no parent it continues`);
@@ -261,7 +296,43 @@ async function parentState(
       [],
       "parent_mismatch",
     );
-  return { state: at.state, checksum: at.checksum };
+  return {
+    state: at.state,
+    checksum: at.checksum,
+    inherited: await undosThrough(store, parentId, header.from),
+  };
+}
+
+/** The parent's past as an import needs it: its state and checksum at the branch point, and its undos up to it. */
+interface ParentState {
+  state: UniverseState;
+  checksum: string;
+  inherited: InheritedUndos;
+}
+
+/** Undo turns read at a time (the timeline's largest page). */
+const UNDO_PAGE = 500;
+
+/**
+ * The undo turns of a universe's timeline (its ancestors' included) at or before `through`, and
+ * the turns they undid: read before the import begins (beside PGlite nothing is read while it
+ * runs), so that the file's undos of its inherited past are checked against them.
+ */
+async function undosThrough(store: TurnStore, universeId: string, through: number): Promise<InheritedUndos> {
+  const undos: number[] = [];
+  const undone: number[] = [];
+  let cursor: number | undefined;
+  for (;;) {
+    const page = await store.timeline(universeId, { kind: "undo", order: "asc", limit: UNDO_PAGE, cursor });
+    for (const turn of page.turns) {
+      if (turn.position > through) return { undos, undone };
+      undos.push(turn.position);
+      const target = undoTargetOf(turn);
+      if (target !== null) undone.push(target);
+    }
+    if (page.nextCursor === null) return { undos, undone };
+    cursor = page.nextCursor;
+  }
 }
 
 /**
@@ -277,7 +348,7 @@ async function checkHeader(
 ): Promise<{
   header: HeaderLine;
   start: UniverseState | null;
-  parent: { state: UniverseState; checksum: string } | null;
+  parent: ParentState | null;
 }> {
   const first = await readHeader(source);
   const header = first.header;
@@ -299,12 +370,12 @@ async function replayFile(
   header: HeaderLine,
   source: LineSource,
   start: UniverseState | null,
-  parent: { checksum: string } | null,
+  parent: { checksum: string; inherited: InheritedUndos } | null,
 ): Promise<void> {
   let genesis: UniverseState | null = start;
   const turns: Turn[] = [];
   const lines: number[] = [];
-  for await (const item of readExport(source(), start)) {
+  for await (const item of readExport(source(), start, { turnsKept: true, inherited: parent?.inherited })) {
     if (item.kind === "snapshot" && item.snapshot.position === header.from) {
       if (parent && item.snapshot.checksum !== parent.checksum) return; // refused by the import's own reading
       genesis ??= item.state;

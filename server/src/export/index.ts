@@ -8,7 +8,7 @@ export * from "./format.ts";
 export { exportJsonl } from "./jsonl.ts";
 export { exportMarkdown, rollFootnote } from "./markdown.ts";
 export { importJsonl, type ImportResult } from "./import.ts";
-export { ExportFileError, fileLines, readExport } from "./reader.ts";
+export { ExportFileError, fileLines, MAX_LINE_CHARS, readExport } from "./reader.ts";
 export { verifyTimeline, type SnapshotMismatch, type TimelineVerification } from "./verify.ts";
 export type { Progress } from "./source.ts";
 

@@ -7,11 +7,13 @@ import {
   jsonValueProblem,
   STATE_VERSION,
   STORABLE,
+  undoTargetOf,
   upcastState,
   upgradeDeltas,
   type Delta,
   type UniverseState,
 } from "@loom/shared";
+import { z } from "zod";
 import {
   bodyLineSchema,
   EXPORT_FORMAT,
@@ -22,6 +24,7 @@ import {
   type SnapshotLine,
   type TurnLine,
 } from "./format.ts";
+import { firstIssue, stateProblem, touchedProblem } from "./state-check.ts";
 import { turnLineAsIs } from "./turn-line.ts";
 
 /**
@@ -65,25 +68,68 @@ export type ExportItem =
   | { kind: "end"; line: number; turns: number; snapshots: number; savePoints: number };
 
 /**
+ * The longest line a reader takes, in characters (UTF-16 code units, a byte each for the ASCII
+ * of JSON): 64 Mi. The longest lines an export writes are its snapshots, a state's canonical JSON
+ * (400 KB at 20,000 turns of a played campaign, a few MB for a large world); a turn is a command
+ * of at most 64 KB with its roll, events and deltas. A longer line is refused at once, before it
+ * is held whole: V8's strings end at 2^29 - 24 characters, and JSON.parse of a line holds several
+ * times its size. `loom import --max-line-mb` raises it.
+ */
+export const MAX_LINE_CHARS = 64 * 2 ** 20;
+
+/**
  * The lines of a file, read a chunk at a time: split at `\n`, a `\r` before it dropped (a file
  * saved with Windows line ends reads the same). A line of JSON holds no raw line break, so this
  * is the whole of what readline would do here, at a fraction of its cost a line. The lines of a
  * chunk are handed out without returning to the event loop: chunks of 64 KB (some 40 turns) let
  * it run often enough to keep feeding an import's COPY to the database; with 1 MB chunks the
- * database waited for its rows.
+ * database waited for its rows. A line that spans chunks is kept as its pieces and joined once,
+ * at its end (each chunk searched once: a line of many chunks costs its length, not its square);
+ * one longer than `maxLine` characters is refused (ExportFileError) as soon as it is.
  */
-export async function* fileLines(path: string): AsyncGenerator<string> {
-  let rest = "";
+export async function* fileLines(path: string, maxLine = MAX_LINE_CHARS): AsyncGenerator<string> {
+  // the line begun in earlier chunks, not ended yet, and its length
+  let pieces: string[] = [];
+  let held = 0;
+  let number = 0;
+  const tooLong = () =>
+    new ExportFileError(
+      number + 1,
+      `is longer than ${maxLine} characters, the most a line may hold (loom import --max-line-mb raises it)`,
+    );
   for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 16 })) {
-    const text = rest + (chunk as string);
+    const text = chunk as string;
     let start = 0;
     for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
-      yield text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+      let line: string;
+      if (held === 0) {
+        if (end - start > maxLine) throw tooLong();
+        line =
+          text.charCodeAt(end - 1) === 13 && end > start
+            ? text.slice(start, end - 1)
+            : text.slice(start, end);
+      } else {
+        if (held + end - start > maxLine) throw tooLong();
+        pieces.push(text.slice(start, end));
+        line = pieces.join("");
+        pieces = [];
+        held = 0;
+        if (line.endsWith("\r")) line = line.slice(0, -1);
+      }
+      number += 1;
+      yield line;
       start = end + 1;
     }
-    rest = text.slice(start);
+    if (start < text.length) {
+      held += text.length - start;
+      if (held > maxLine) throw tooLong();
+      pieces.push(start === 0 ? text : text.slice(start));
+    }
   }
-  if (rest !== "") yield rest.endsWith("\r") ? rest.slice(0, -1) : rest;
+  if (held > 0) {
+    const rest = pieces.join("");
+    yield rest.endsWith("\r") ? rest.slice(0, -1) : rest;
+  }
 }
 
 function parse(text: string, line: number): unknown {
@@ -96,6 +142,60 @@ function parse(text: string, line: number): unknown {
 
 function upcast(document: Record<string, unknown>): UniverseState {
   return document.version === STATE_VERSION ? (document as UniverseState) : upcastState(document);
+}
+
+/**
+ * A snapshot's document as a state of this Loom: one of the current version parsed with the
+ * state's schema (and kept as it is: its text is what its checksum is of), an older one upcast
+ * (which parses the result). What is none, of a version this Loom does not know included, is
+ * refused at its line: a universe would not open from it.
+ */
+function stateOf(document: Record<string, unknown>, line: number, what: string): UniverseState {
+  const version = document.version;
+  if (version === STATE_VERSION) {
+    const problem = stateProblem(document);
+    if (problem === null) return document as UniverseState;
+    throw new ExportFileError(line, `${what} is not a Loom state (version ${STATE_VERSION}): ${problem}`);
+  }
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 1 || version > STATE_VERSION)
+    throw new ExportFileError(
+      line,
+      `${what} is of state version ${JSON.stringify(version) ?? "(none)"}, which this Loom does not know (it reads 1 to ${STATE_VERSION})`,
+    );
+  try {
+    return upcastState(document);
+  } catch (error) {
+    const why =
+      error instanceof z.ZodError
+        ? firstIssue(error)
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    throw new ExportFileError(
+      line,
+      `${what} is not a Loom state (version ${version}, upcast to ${STATE_VERSION}): ${why}`,
+    );
+  }
+}
+
+/** Paths of deltas kept between two parses of the replayed state; past them it is parsed whole. */
+const TOUCHED_MOST = 100_000;
+
+/** The deltas applied in place, or the turn refused at its line: they do not fit the state before it. */
+function applied(
+  state: UniverseState,
+  deltas: readonly Delta[],
+  turn: TurnLine,
+  line: number,
+): UniverseState {
+  try {
+    return applyDeltasInPlace(state, deltas);
+  } catch (error) {
+    throw new ExportFileError(
+      line,
+      `turn at position ${turn.position}: its deltas do not apply to the state before it: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 /**
@@ -160,24 +260,89 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * The parent timeline's undos as seen at a reference export's branch point (`from`): its undo
+ * turns and the turns they undid, at or before it. An undo of the file may name such a turn.
+ */
+export interface InheritedUndos {
+  undos: readonly number[];
+  undone: readonly number[];
+}
+
+export interface ReadOptions {
+  /**
+   * `turnsKept: false`: the caller is done with each turn before it asks for the next item, so a
+   * turn's values may become part of the replayed state uncopied, once it has asked.
+   */
+  turnsKept: boolean;
+  /** A reference export's parent's undos, when the caller has its parent (`loom import`). */
+  inherited?: InheritedUndos;
+}
+
+/**
+ * Why an undo turn at `position` may not name `target`, or null when it may: the target must be
+ * an earlier turn, applied (not undone by an earlier undo) and no undo itself, as the rules have
+ * it (rules/undo.ts); otherwise the turn would be marked undone with its deltas still applied. A
+ * target at or before `from` is the parent timeline's: checked against `parent` when known.
+ */
+function undoRefusal(
+  position: number,
+  target: number | null,
+  from: number,
+  undos: ReadonlySet<number>,
+  undoneBy: ReadonlyMap<number, number>,
+  parent: { undos: ReadonlySet<number>; undone: ReadonlySet<number>; parentId: string | null },
+): string | null {
+  const undo = `undo at position ${position}`;
+  if (target === null) return `${undo} names no turn it undid (input.targetPosition)`;
+  if (!Number.isSafeInteger(target) || target < 1 || target >= position)
+    return `${undo} names turn ${target}, which is not an earlier turn of the timeline`;
+  const by = undoneBy.get(target);
+  if (by !== undefined) return `${undo} names turn ${target}, which the undo at position ${by} already undid`;
+  if (target > from)
+    return undos.has(target) ? `${undo} names turn ${target}, which is an undo itself` : null;
+  const of = `turn ${target} of the parent timeline${parent.parentId ? ` (universe ${parent.parentId})` : ""}`;
+  if (parent.undos.has(target)) return `${undo} names ${of}, which is an undo itself`;
+  if (parent.undone.has(target))
+    return `${undo} names ${of}, which was undone before the branch point ${from}`;
+  return null;
+}
+
+/**
  * Reads an export and checks it as it goes, holding one page of state: the header first and of a
- * known version; turns at consecutive positions from the header's `from`; each snapshot's document
- * matching its checksum and, once a first snapshot gave the state, equal to the state the turns
- * before it replay to (after upcasting, as jumps compare); save points (version 2) after the
- * turns, each at a position the timeline has reached, one name per player; an end line whose
- * counts agree, and nothing after it. Throws ExportFileError naming the first line that fails.
+ * known version; turns at consecutive positions from the header's `from`, their deltas applying
+ * to the state before them, each undo naming an earlier turn that is applied and no undo; each
+ * snapshot's document a state of this Loom (the state's schema, after upcasting), matching its
+ * checksum and, once a first snapshot gave the state, equal to the state the turns before it
+ * replay to (after upcasting, as jumps compare); save points (version 2) after the turns, each at
+ * a position the timeline has reached, one name per player, text Postgres stores; an end line
+ * whose counts agree, the state the timeline ends in a state of this Loom, and nothing after it.
+ * Throws ExportFileError naming the first line that fails.
  */
 export async function* readExport(
   lines: AsyncIterable<string>,
   /** The state at the header's `from`, when the caller has it (a reference export's branch point). */
   start: UniverseState | null = null,
-  /**
-   * `turnsKept: false`: the caller is done with each turn before it asks for the next item, so a
-   * turn's values may become part of the replayed state uncopied, once it has asked.
-   */
-  options: { turnsKept: boolean } = { turnsKept: true },
+  /** `turnsKept` and the parent's undos: see ReadOptions. */
+  options: ReadOptions = { turnsKept: true },
 ): AsyncGenerator<ExportItem> {
   let number = 0;
+  // what an undo may name: the file's undo turns, and the turns its undos undid (by which)
+  const undos = new Set<number>();
+  const undoneBy = new Map<number, number>();
+  const inheritedUndos = new Set(options.inherited?.undos ?? []);
+  const inheritedUndone = new Set(options.inherited?.undone ?? []);
+  // where the turns applied since the replayed state was last parsed (a snapshot's, or the start
+  // given) changed it: only that is parsed again, at the next snapshot and at the end
+  let touched = new Set<string>();
+  // past TOUCHED_MOST paths the state is parsed whole instead
+  let wholly = false;
+  const parsedAgain = (current: UniverseState | null) => {
+    const problem =
+      current === null ? null : wholly ? stateProblem(current) : touchedProblem(current, touched);
+    touched = new Set();
+    wholly = false;
+    return problem;
+  };
   let header: HeaderLine | null = null;
   let position = 0;
   let state: UniverseState | null = start === null ? null : structuredClone(start);
@@ -231,16 +396,30 @@ export async function* readExport(
           number,
           `turn at position ${item.position}: ${unstorable}, which Loom never stores`,
         );
+      if (item.kind === "undo") {
+        const target = undoTargetOf(item);
+        const refusal = undoRefusal(item.position, target, header.from, undos, undoneBy, {
+          undos: inheritedUndos,
+          undone: inheritedUndone,
+          parentId: options.inherited ? header.universe.parentId : null,
+        });
+        if (refusal) throw new ExportFileError(number, refusal);
+        undos.add(item.position);
+        undoneBy.set(target!, item.position);
+      }
       position = item.position;
       counts = { ...counts, turns: counts.turns + 1 };
       // applied in place, a delta's value becomes part of the state, which later deltas (of this
       // turn too) change: a turn the caller keeps gets copies; one it is done with once it asks
       // for the next line gives its values to the state then
-      const replayed = state !== null && !header.redacted;
-      if (replayed && options.turnsKept)
-        state = applyDeltasInPlace(state, ownValues(upgradeDeltas(item.deltas)));
+      const deltas = state !== null && !header.redacted ? upgradeDeltas(item.deltas) : null;
+      if (deltas && !wholly) {
+        for (const delta of deltas) touched.add(delta.path);
+        if (touched.size > TOUCHED_MOST) wholly = true;
+      }
+      if (deltas && options.turnsKept) state = applied(state!, ownValues(deltas), item, number);
       yield { kind: "turn", line: number, turn: item };
-      if (replayed && !options.turnsKept) state = applyDeltasInPlace(state, upgradeDeltas(item.deltas));
+      if (deltas && !options.turnsKept) state = applied(state!, deltas, item, number);
     } else if (item.type === "snapshot") {
       if (item.position !== position)
         throw new ExportFileError(
@@ -255,13 +434,25 @@ export async function* readExport(
           number,
           `snapshot at position ${item.position} does not match its checksum ${item.checksum} (its document hashes to ${actual})`,
         );
-      const stored = upcast(item.state);
+      // a state of this Loom: the first parsed whole with the state's schema (or upcast, which
+      // parses); a later one of the current version equals the replayed state, of which the parts
+      // the turns since the last parse touched are parsed (the rest was parsed then)
+      const what = `snapshot at position ${item.position}`;
+      const current = state !== null && item.state.version === STATE_VERSION;
+      const stored = current ? (item.state as UniverseState) : stateOf(item.state, number, what);
       // equal values have equal canonical text: compared as values, neither is serialized
       if (state && !sameJson(stored, state))
         throw new ExportFileError(
           number,
-          `snapshot at position ${item.position} differs from the state its turns replay to`,
+          `${what} differs from the state its turns replay to`,
           differingPaths(stored, state),
+        );
+      // (a document parsed whole, or upcast, starts the count of what was touched afresh)
+      const problem = parsedAgain(current ? state! : null);
+      if (problem)
+        throw new ExportFileError(
+          number,
+          `${what} is not a Loom state (version ${STATE_VERSION}): ${problem}`,
         );
       counts = { ...counts, snapshots: counts.snapshots + 1 };
       // the replayed state equals the document and goes on; the first one comes from the
@@ -278,6 +469,18 @@ export async function* readExport(
         throw new ExportFileError(
           number,
           `save point "${item.name}" at position ${item.position} is beyond the timeline, which ends at ${position}`,
+        );
+      const unstorable = jsonValueProblem(item, STORABLE);
+      if (unstorable)
+        throw new ExportFileError(
+          number,
+          `save point ${JSON.stringify(item.name)}: ${unstorable}, which Loom never stores`,
+        );
+      // a time Postgres takes: it has no year 0 (1 BC comes before AD 1)
+      if (item.createdAt.startsWith("0000"))
+        throw new ExportFileError(
+          number,
+          `save point "${item.name}" was named in the year 0, which has no time`,
         );
       const key = JSON.stringify([item.playerId, item.name]);
       if (saveNames.has(key))
@@ -308,6 +511,14 @@ export async function* readExport(
         throw new ExportFileError(
           number,
           `the timeline ends at position ${position}, the header's head is ${header.head}`,
+        );
+      // the state the timeline ends in, where a universe opens: turns since the last snapshot
+      // may have made it what no state is
+      const problem = state === null ? null : parsedAgain(state);
+      if (problem)
+        throw new ExportFileError(
+          number,
+          `the state at position ${position}, the head, as its turns replay to, is not a Loom state: ${problem}`,
         );
       ended = true;
       yield { kind: "end", line: number, ...counts };

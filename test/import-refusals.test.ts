@@ -1,0 +1,429 @@
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  checksum,
+  evolve,
+  seededDice,
+  undoTargetOf,
+  type Snapshot,
+  type Turn,
+  type UniverseState,
+} from "@loom/shared";
+import { simulateCampaign } from "@loom/shared/testing";
+import { sql } from "drizzle-orm";
+import { createStores, type Stores } from "../server/src/persist/index.ts";
+import { loom, type CliRun } from "./support/cli.ts";
+import { tempDir } from "./support/server.ts";
+
+/**
+ * `loom import` trusts a file only as far as it checks it: a crafted or damaged file is refused at
+ * its line, and nothing of it stays (no universe, no rows), when its states are no states, its
+ * undos name turns they cannot undo, its game master is nobody here, its save points are more than
+ * a player may have or what the database cannot store, or a line is longer than any a writer makes.
+ * Through the command line, on the embedded database and on Postgres (DATABASE_URL).
+ */
+const SEED = 4_242;
+const SNAPSHOT_EVERY = 100;
+/** The head is no snapshot's position: the state at the head is the turns' since the last one. */
+const TURNS = 290;
+const BRANCH_AT = 250;
+const BRANCH_TURNS = 30;
+
+const modes = [
+  { name: "embedded", databaseUrl: null as string | null },
+  { name: "postgres", databaseUrl: process.env.DATABASE_URL || null },
+];
+
+/** Appends turns after `from`, a snapshot every SNAPSHOT_EVERY positions, with their undo marks. */
+async function append(
+  stores: Stores,
+  universeId: string,
+  start: UniverseState,
+  turns: Turn[],
+  from: number,
+): Promise<void> {
+  let state = start;
+  const batch = turns.map((turn) => ({ ...turn, universeId, status: "applied" as const }));
+  const snapshots: Snapshot[] = [];
+  for (const turn of batch) {
+    state = evolve(state, turn.deltas);
+    if (turn.position % SNAPSHOT_EVERY === 0)
+      snapshots.push({
+        universeId,
+        position: turn.position,
+        state,
+        checksum: checksum(state),
+        reason: "interval_turns",
+        createdAt: turn.createdAt,
+      });
+  }
+  const undone = batch.map(undoTargetOf).filter((target): target is number => target !== null);
+  await stores.turnStore.appendTurns(universeId, { expectedHead: from, turns: batch, snapshots, undone });
+}
+
+type Line = Record<string, unknown> & { type: string; position?: number };
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+for (const mode of modes) {
+  describe.skipIf(!mode.databaseUrl && mode.name === "postgres")(
+    `loom import refuses what it cannot trust, leaving nothing (${mode.name})`,
+    () => {
+      const tag = randomUUID().slice(0, 8);
+      const gm = `gm-${tag}`;
+      const mara = `mara-${tag}`;
+      const tam = `tam-${tag}`;
+      const universeId = `refusals-${tag}`;
+      const branchId = `${universeId}-branch`;
+      const work = tempDir("loom-import-refusals-");
+      const dataDir = tempDir("loom-import-refusals-data-");
+      const db = () => (mode.databaseUrl ? ["--database-url", mode.databaseUrl] : ["--data-dir", dataDir]);
+      /** Every attempt names its universe with this prefix: what an attempt left is found by it. */
+      const prefix = `refused ${tag}`;
+      let full: Line[];
+      let reference: Line[];
+      let fullFile: string;
+
+      const open = () =>
+        mode.databaseUrl
+          ? createStores({ databaseUrl: mode.databaseUrl, poolSize: 1 })
+          : createStores({ dataDir: `${dataDir}/pglite` });
+
+      /**
+       * The universes the attempts left (by name), their turns, snapshots and save points; and, on
+       * the embedded database (no other test writes to it), every row of those tables.
+       */
+      async function rows(): Promise<Record<string, number>> {
+        const stores = await open();
+        try {
+          const raw = (stores.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } })
+            .db;
+          const like = `${prefix}%`;
+          const result = (await raw.execute(sql`
+            select
+              (select count(*) from universes where name like ${like})::int as universes,
+              (select count(*) from turns t join universes u on u.id = t.universe_id where u.name like ${like})::int as turns,
+              (select count(*) from snapshots s join universes u on u.id = s.universe_id where u.name like ${like})::int as snapshots,
+              (select count(*) from save_points p join universes u on u.id = p.universe_id where u.name like ${like})::int as save_points,
+              ${mode.databaseUrl ? sql`0` : sql`(select count(*) from universes)`}::int as all_universes,
+              ${mode.databaseUrl ? sql`0` : sql`(select count(*) from turns)`}::int as all_turns,
+              ${mode.databaseUrl ? sql`0` : sql`(select count(*) from snapshots)`}::int as all_snapshots,
+              ${mode.databaseUrl ? sql`0` : sql`(select count(*) from save_points)`}::int as all_save_points`)) as
+            { rows: Array<Record<string, number>> } | Array<Record<string, number>>;
+          return Array.isArray(result) ? result[0]! : result.rows[0]!;
+        } finally {
+          await stores.turnStore.close();
+        }
+      }
+
+      /** Runs each attempt (a name and the file's lines) and expects every one refused, nothing left. */
+      async function refusals(
+        attempts: Array<{ name: string; lines: Line[] | string[]; args?: string[]; env?: NodeJS.ProcessEnv }>,
+        code = 1,
+      ): Promise<Record<string, string>> {
+        const before = await rows();
+        const messages: Record<string, string> = {};
+        for (const attempt of attempts) {
+          const file = join(work, `${attempt.name}.jsonl`);
+          writeFileSync(
+            file,
+            `${attempt.lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n")}\n`,
+          );
+          const run: CliRun = await loom(
+            [...db(), "import", file, "--name", `${prefix} ${attempt.name}`, ...(attempt.args ?? [])],
+            attempt.env,
+          );
+          // each attempt on its own: a failure names every one that was not refused
+          expect.soft(run.code, `${attempt.name}: ${run.stdout}${run.stderr}`).toBe(code);
+          expect.soft(run.stderr, attempt.name).toContain(`refused ${file}: `);
+          messages[attempt.name] = run.stderr;
+        }
+        expect(await rows()).toEqual(before);
+        expect.soft(before).toMatchObject({ universes: 0, turns: 0, snapshots: 0, save_points: 0 });
+        return messages;
+      }
+
+      const lineOf = (lines: Line[], type: string, position: number) =>
+        lines.findIndex((l) => l.type === type && l.position === position);
+
+      /** The lines with the turn at `position` changed into an undo naming `target` (its deltas as they were). */
+      function undoAt(lines: Line[], position: number, target: number): Line[] {
+        const at = lineOf(lines, "turn", position);
+        expect(at).toBeGreaterThan(0);
+        return lines.map((l, i) =>
+          i === at ? { ...l, kind: "undo", input: { kind: "undo", targetPosition: target } } : l,
+        );
+      }
+
+      beforeAll(async () => {
+        const stores = await open();
+        try {
+          const now = new Date();
+          for (const [id, name] of [
+            [gm, "Game Master"],
+            [mara, "Mara"],
+            [tam, "Tam"],
+          ] as const)
+            await stores.accountStore.createAccount({
+              id,
+              name,
+              login: null,
+              passwordHash: null,
+              createdAt: now,
+            });
+          const parent = simulateCampaign({ seed: SEED, turns: TURNS, universeId });
+          await stores.turnStore.createUniverse(
+            { id: universeId, name: "The Salt Road", createdBy: gm },
+            parent.genesis,
+          );
+          await append(stores, universeId, parent.genesis, parent.turns, 0);
+          for (const [playerId, name, position] of [
+            [mara, "Dawn", 40],
+            [mara, "Dusk", 120],
+            [tam, "Noon", 200],
+          ] as const) {
+            const named = await stores.savePoints.nameSavePoint(
+              { universeId, playerId, name, position },
+              100,
+            );
+            expect(named.ok).toBe(true);
+          }
+          const own = seededDice(SEED + 1);
+          const shared = seededDice(SEED);
+          const branch = simulateCampaign({
+            seed: SEED,
+            turns: BRANCH_AT + BRANCH_TURNS,
+            universeId: branchId,
+            dice: (position) => (position <= BRANCH_AT ? shared(position) : own(position)),
+          });
+          await stores.turnStore.branchUniverse({
+            id: branchId,
+            parentId: universeId,
+            position: BRANCH_AT,
+            name: "The Salt Road, turned",
+            createdBy: gm,
+          });
+          const atBranch = (await stores.turnStore.stateAt(universeId, BRANCH_AT)).state;
+          await append(stores, branchId, atBranch, branch.turns.slice(BRANCH_AT), BRANCH_AT);
+        } finally {
+          await stores.turnStore.close();
+        }
+        fullFile = join(work, "full.jsonl");
+        const referenceFile = join(work, "reference.jsonl");
+        expect((await loom([...db(), "export", universeId, "--out", fullFile])).code).toBe(0);
+        const exported = await loom([
+          ...db(),
+          "export",
+          branchId,
+          "--ancestry",
+          "reference",
+          "--out",
+          referenceFile,
+        ]);
+        expect(exported.code).toBe(0);
+        const parse = (file: string) =>
+          readFileSync(file, "utf8")
+            .trimEnd()
+            .split("\n")
+            .map((l) => JSON.parse(l) as Line);
+        full = parse(fullFile);
+        reference = parse(referenceFile);
+        // the campaign has what the refusals below change: undos before the branch point, save points
+        const undos = full.filter((l) => l.type === "turn" && l.kind === "undo");
+        expect(undos.filter((l) => l.position! < BRANCH_AT).length).toBeGreaterThan(1);
+        expect(full.filter((l) => l.type === "save_point")).toHaveLength(3);
+        expect(reference[0]!.from).toBe(BRANCH_AT);
+      }, 180_000);
+
+      it("the file as exported imports, and the output names its game master", async () => {
+        const run = await loom([...db(), "import", fullFile, "--name", `copy ${tag}`]);
+        expect(run.stderr).toBe("");
+        expect(run.code).toBe(0);
+        expect(run.stdout).toContain(`${TURNS} turns`);
+        expect(run.stdout).toContain("; 3 save points\n");
+        expect(run.stdout).toContain(
+          `game master: ${gm} "Game Master" (the exported creator; --gm names another)\n`,
+        );
+        const chosen = await loom([...db(), "import", fullFile, "--name", `copy ${tag} 2`, "--gm", tam]);
+        expect(chosen.code).toBe(0);
+        expect(chosen.stdout).toContain(`game master: ${tam} "Tam"\n`);
+      }, 120_000);
+
+      it("a snapshot whose document is no state, or a timeline whose turns end in none, is refused at its line", async () => {
+        const header = { ...full[0]!, head: 0 };
+        const genesis = full[1]!;
+        const end = { type: "end", turns: 0, snapshots: 1, savePoints: 0 };
+        // self-consistent: the document hashes to its checksum
+        const snapshotOf = (state: Record<string, unknown>) => ({
+          ...genesis,
+          checksum: sha256(JSON.stringify(state)),
+          state,
+        });
+        const last = lineOf(full, "turn", TURNS);
+        const lastTurn = full[last]! as Line & { deltas: Array<Record<string, unknown>> };
+        const withDelta = (delta: Record<string, unknown>) =>
+          full.map((l, i) => (i === last ? { ...lastTurn, deltas: [...lastTurn.deltas, delta] } : l));
+        const messages = await refusals([
+          { name: "genesis-version-only", lines: [header, snapshotOf({ version: 3 }), end] },
+          { name: "genesis-old-version", lines: [header, snapshotOf({ version: 1 }), end] },
+          { name: "genesis-unknown-version", lines: [header, snapshotOf({ version: 99 }), end] },
+          {
+            name: "head-state",
+            lines: withDelta({ op: "set", path: "/mode", value: "bogus", prev: "scene" }),
+          },
+          { name: "delta-nowhere", lines: withDelta({ op: "set", path: "/nowhere/at/all", value: 1 }) },
+        ]);
+        expect
+          .soft(messages["genesis-version-only"])
+          .toContain("line 2: snapshot at position 0 is not a Loom state (version 3): /universe: ");
+        expect
+          .soft(messages["genesis-old-version"])
+          .toContain("line 2: snapshot at position 0 is not a Loom state (version 1, upcast to 3): ");
+        expect
+          .soft(messages["genesis-unknown-version"])
+          .toContain("line 2: snapshot at position 0 is of state version 99, which this Loom does not know");
+        expect
+          .soft(messages["head-state"])
+          .toContain(
+            `line ${full.length}: the state at position ${TURNS}, the head, as its turns replay to, is not a Loom state: /mode: `,
+          );
+        expect
+          .soft(messages["delta-nowhere"])
+          .toContain(
+            `line ${last + 1}: turn at position ${TURNS}: its deltas do not apply to the state before it: `,
+          );
+      }, 180_000);
+
+      it("an undo naming a later turn, an undo, or a turn already undone is refused at its line, in the file or its parent's past", async () => {
+        const undos = full.filter((l) => l.type === "turn" && l.kind === "undo") as Array<
+          Line & { position: number; input: { targetPosition: number } }
+        >;
+        const involved = new Set(undos.flatMap((u) => [u.position, u.input.targetPosition]));
+        // plain turns, not undone, not undos, that no undo names
+        const plain = (after: number) => {
+          let position = after + 1;
+          while (involved.has(position) || involved.has(position + 2)) position += 1;
+          return position;
+        };
+        const early = plain(4);
+        const [first] = undos;
+        const later = plain(first!.position);
+        const line = (lines: Line[], position: number) => lineOf(lines, "turn", position) + 1;
+        // the branch's undos of its inherited past: the parent's undo, and a turn the parent undid
+        const inherited = undos.filter((u) => u.position <= BRANCH_AT).at(-1)!;
+        const own = BRANCH_AT + 1;
+        const messages = await refusals([
+          { name: "undo-later", lines: undoAt(full, early, early + 2) },
+          { name: "undo-itself", lines: undoAt(full, early, early) },
+          { name: "undo-an-undo", lines: undoAt(full, later, first!.position) },
+          { name: "undo-twice", lines: undoAt(full, later, first!.input.targetPosition) },
+          { name: "undo-inherited-undo", lines: undoAt(reference, own, inherited.position) },
+          { name: "undo-inherited-undone", lines: undoAt(reference, own, inherited.input.targetPosition) },
+        ]);
+        expect
+          .soft(messages["undo-later"])
+          .toContain(
+            `line ${line(full, early)}: undo at position ${early} names turn ${early + 2}, which is not an earlier turn of the timeline`,
+          );
+        expect
+          .soft(messages["undo-itself"])
+          .toContain(`undo at position ${early} names turn ${early}, which is not an earlier turn`);
+        expect
+          .soft(messages["undo-an-undo"])
+          .toContain(
+            `line ${line(full, later)}: undo at position ${later} names turn ${first!.position}, which is an undo itself`,
+          );
+        expect
+          .soft(messages["undo-twice"])
+          .toContain(
+            `line ${line(full, later)}: undo at position ${later} names turn ${first!.input.targetPosition}, which the undo at position ${first!.position} already undid`,
+          );
+        expect
+          .soft(messages["undo-inherited-undo"])
+          .toContain(
+            `line ${line(reference, own)}: undo at position ${own} names turn ${inherited.position} of the parent timeline (universe ${universeId}), which is an undo itself`,
+          );
+        expect
+          .soft(messages["undo-inherited-undone"])
+          .toContain(
+            `undo at position ${own} names turn ${inherited.input.targetPosition} of the parent timeline (universe ${universeId}), which was undone before the branch point ${BRANCH_AT}`,
+          );
+      }, 180_000);
+
+      it("a game master who is no player here is refused, naming the id and --gm", async () => {
+        const ghost = `ghost-${tag}`;
+        const header = full[0]! as Line & { universe: Record<string, unknown> };
+        const other = [{ ...header, universe: { ...header.universe, createdBy: ghost } }, ...full.slice(1)];
+        const messages = await refusals([{ name: "creator-unknown", lines: other }]);
+        expect
+          .soft(messages["creator-unknown"])
+          .toContain(
+            `line 1: the exported game master ${ghost} (universe.createdBy) is no player of this database; name one who is with --gm <playerId>`,
+          );
+        const typo = await refusals([{ name: "gm-typo", lines: full, args: ["--gm", `${mara}x`] }], 2);
+        expect
+          .soft(typo["gm-typo"])
+          .toContain(`--gm ${mara}x: this database has no player ${mara}x; name a player`);
+      }, 120_000);
+
+      it("save points beyond the cap, or that the database cannot store, are refused before anything is committed", async () => {
+        const saveAt = full.findIndex((l) => l.type === "save_point");
+        const saves = full.slice(saveAt, -1) as Array<Line & { playerId: string; name: string }>;
+        const secondOfMara = saveAt + saves.findIndex((s, i) => s.playerId === mara && i > 0);
+        const changed = (changes: Record<string, unknown>) =>
+          full.map((l, i) => (i === saveAt ? { ...l, ...changes } : l));
+        const messages = await refusals([
+          { name: "save-cap", lines: full, env: { LOOM_MAX_SAVE_POINTS: "1" } },
+          // text Postgres does not store (a lone surrogate), and a time it does not take (year 0):
+          // written after the commit, either left the universe behind the failing command
+          { name: "save-surrogate", lines: changed({ name: "Dawn \ud800" }) },
+          { name: "save-year-0", lines: changed({ createdAt: "0000-01-01T00:00:00.000Z" }) },
+        ]);
+        expect
+          .soft(messages["save-cap"])
+          .toContain(
+            `line ${secondOfMara + 1}: player ${mara} has more than 1 save points in this file, the most a player may have in a universe here (LOOM_MAX_SAVE_POINTS)`,
+          );
+        expect
+          .soft(messages["save-surrogate"])
+          .toContain(
+            `line ${saveAt + 1}: save point "Dawn \\ud800": /name holds a NUL or an unpaired surrogate`,
+          );
+        expect
+          .soft(messages["save-year-0"])
+          .toContain(`line ${saveAt + 1}: save point "Dawn" was named in the year 0`);
+      }, 120_000);
+
+      it("a line longer than the cap is refused at its number, without reading it whole", async () => {
+        const text = full.map((l) => JSON.stringify(l));
+        const long = `{"type":"turn","junk":"${"x".repeat(2 * 2 ** 20)}"}`;
+        const messages = await refusals([
+          {
+            name: "line-cap",
+            lines: [...text.slice(0, 3), long, ...text.slice(3)],
+            args: ["--max-line-mb", "1"],
+          },
+          {
+            name: "line-cap-env",
+            lines: [...text.slice(0, 3), long, ...text.slice(3)],
+            env: { LOOM_IMPORT_MAX_LINE_MB: "1.5" },
+          },
+          // the default: 64 MiB, well above a large world's snapshot; a line with no end at all
+          {
+            name: "line-default",
+            lines: [text[0]!, `{"type":"snapshot","state":"${"y".repeat(65 * 2 ** 20)}`],
+          },
+        ]);
+        expect
+          .soft(messages["line-cap"])
+          .toContain(
+            `line 4: is longer than ${2 ** 20} characters, the most a line may hold (loom import --max-line-mb raises it)`,
+          );
+        expect.soft(messages["line-cap-env"]).toContain(`line 4: is longer than ${1.5 * 2 ** 20} characters`);
+        expect.soft(messages["line-default"]).toContain(`line 2: is longer than ${64 * 2 ** 20} characters`);
+      }, 180_000);
+    },
+  );
+}
