@@ -224,6 +224,7 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
   const shutdown = () => {
     stopping ??= (async () => {
       log.info("shutting down: flushing pending turns");
+      services.ownership.stopOpening();
       await server.gracefullyShutdown(false);
       await services.ownership.allClosed(config.shutdownDrainMs + 5_000);
       await idempotencySweep.stop();

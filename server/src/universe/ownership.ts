@@ -100,6 +100,16 @@ export class Ownership {
   }
 
   private stopped_ = false;
+  private opening_ = true;
+
+  /**
+   * The process begins to stop: no universe is opened here any more. A client that lost its seat
+   * as the rooms closed asks to open the universe again at once; opened here, its room would be
+   * made while Colyseus and the stores close under it. Refused, the client tries another process.
+   */
+  stopOpening(): void {
+    this.opening_ = false;
+  }
 
   /** The process is stopping: its stores close next, so closing rooms stop trying to hand over. */
   get stopped(): boolean {
@@ -119,6 +129,8 @@ export class Ownership {
   }
 
   open(universeId: string): Promise<void> {
+    if (!this.opening_)
+      return Promise.reject(new UniverseUnavailableError(universeId, "this server is stopping"));
     let inFlight = this.opening.get(universeId);
     if (!inFlight) {
       inFlight = this.openOnce(universeId).finally(() => this.opening.delete(universeId));
@@ -144,6 +156,7 @@ export class Ownership {
         if (await this.listed(universeId)) return;
         waitingSince ??= Date.now();
       } else {
+        if (!this.opening_) throw new UniverseUnavailableError(universeId, "this server is stopping");
         const ledger = (await this.options.leases?.read(universeId)) ?? { leaseToken: 0, settledToken: 0 };
         const lease = await this.options.liveStore.acquire(
           universeId,
