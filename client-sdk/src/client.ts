@@ -473,11 +473,7 @@ export class LoomClient {
         missed: (after, before) => this.missedTurns(universeId, after, before),
         recorded: async (position) => (await this.turn(universeId, position)).narration?.text ?? null,
       });
-      // a room that closed before its state: the session must not rejoin on its own behind the caller
-      await session.ready.catch(async (error: unknown) => {
-        await session.leave().catch(() => undefined);
-        throw error;
-      });
+      await session.ready;
       return session;
     } catch (error) {
       throw asJoinError(error);

@@ -215,13 +215,7 @@ export class UniverseSession {
 
   /** Listens to a room; resolves once its first full state has arrived. */
   private attach(room: Room, first: boolean): Promise<void> {
-    const ready = new Promise<void>((resolve, reject) => {
-      room.onStateChange.once(() => resolve());
-      // closed before its first state (refused, moved, the process gone): no seat to wait for
-      room.onLeave((code: number) =>
-        reject(new LoomError("unavailable", `the room closed (${code}) before its state arrived`)),
-      );
-    });
+    const ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
     // a rejoined room's turns: those after what the session knew, each told once (positions
     // only grow, so the newest told is all there is to remember)
     let toldThrough = this.lastPosition;
@@ -392,14 +386,8 @@ export class UniverseSession {
       return;
     }
     this.current = next;
-    // a room that closes before its state starts the next failover (its onLeave) instead
-    if (
-      await this.attach(next, false).then(
-        () => true,
-        () => false,
-      )
-    )
-      this.seated();
+    await this.attach(next, false);
+    this.seated();
   }
 
   /** Seated again: what was waiting is sent (again, with its seq: applied at most once). */
