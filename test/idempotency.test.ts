@@ -119,6 +119,39 @@ for (const mode of modes()) {
       await session.leave();
     });
 
+    it("a retried undo that reopened a run answers with its turn though the character has a newer run now", async () => {
+      // given an abandoned run whose ending the player undid under a key, then abandoned again for a
+      // newer run
+      const table = await setTable(server.url, ["Rhea"]);
+      const rhea = table.players[0]!;
+      const session = await rhea.client.joinUniverse(table.universeId, { role: "player", runId: rhea.runId });
+      if (!(await session.act(overcome(rhea.characterId, "a start"))).ok) throw new Error("act refused");
+      await session.leave();
+      const { turn: ending } = await rhea.client.abandonRun(rhea.runId);
+      const path = `/api/universes/${table.universeId}/undo`;
+      const token = rhea.client.playerToken!;
+      const reopened = await post(server.url, path, token, { position: ending.position }, "reopen");
+      expect(reopened.status).toBe(200);
+      await waitFor(
+        async () => (await rhea.client.run(rhea.runId)).state === "active",
+        5_000,
+        "the reopening",
+      );
+      await rhea.client.abandonRun(rhea.runId);
+      const newer = await rhea.client.startRun(table.universeId, rhea.characterId);
+
+      // when the undo comes again after its kept answer was lost
+      await server.services.idempotency.releaseKey((await rhea.client.me()).player!.id, "reopen");
+      const again = await post(server.url, path, token, { position: ending.position }, "reopen");
+
+      // then it is answered with the turn it made, not refused for the newer run, and changes nothing
+      expect(again.status).toBe(200);
+      const position = (answer: { json: Record<string, unknown> }) =>
+        (answer.json.turn as { position: number }).position;
+      expect(position(again)).toBe(position(reopened));
+      expect((await rhea.client.run(newer.id)).state).toBe("active");
+    });
+
     it("a retried retcon applies its increments once", async () => {
       const table = await setTable(server.url, ["Mara"]);
       const mara = table.players[0]!;

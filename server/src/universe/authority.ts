@@ -548,6 +548,14 @@ export class UniverseAuthority {
     }
   }
 
+  /** Whether a client message is one this universe has taken already (waiting or applied): its retry. */
+  isRetry(client: { key: string; seq: number }): boolean {
+    return (
+      this.awaiting.has(clientKey(client.key, client.seq)) ||
+      this.ledger.lookup(client.key, client.seq) !== undefined
+    );
+  }
+
   /** Answers without deciding: a moved universe, a retried message, a closed run. */
   private screen(request: SubmitRequest): Promise<SubmitResult> | null {
     if (this.fenced) return refusal(RejectionCode.Unavailable, NOT_SERVED_HERE);

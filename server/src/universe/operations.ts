@@ -51,9 +51,10 @@ export async function undo(
     };
   }
   // an undo may reopen a run (the undo of its ending): a lifecycle change like any other, and as a
-  // resume is, refused while the character has another run open here
+  // resume is, refused while the character has another run open here; a retry is answered with its
+  // turn (or refused as stale) by the authority's screen, whatever the runs are now
   const result = await authority.lifecycle(async () => {
-    const reopened = await runEndedAt(ctx, target);
+    const reopened = client && authority.isRetry(client) ? null : await runEndedAt(ctx, target);
     const open = reopened && (await openRunBeside(ctx, reopened));
     if (open) return { ok: false as const, rejection: openRunRefusal(open) };
     return authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client });
