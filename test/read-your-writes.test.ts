@@ -128,6 +128,8 @@ async function expectReadsOfAcked(
   // then every read includes them
   const gmView = viewers.gm;
   expect((await gmView.getUniverse(universeId)).headPosition).toBe(head);
+  const listed = (await gmView.listUniverses()).find((universe) => universe.id === universeId);
+  expect(listed?.headPosition).toBe(head);
   const newest = await gmView.history(universeId, { limit: 1 });
   expect(newest.turns[0]?.position).toBe(head);
   const state = await gmView.stateAt(universeId);

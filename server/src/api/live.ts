@@ -1,6 +1,6 @@
 import { publicUniverse, type PublicUniverse } from "@loom/shared";
 import { services } from "../services.ts";
-import { headOf, LiveReads } from "../universe/live-reads.ts";
+import { LiveReads } from "../universe/live-reads.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
 
 /** Reads of timelines that include every acknowledged turn (see live-reads.ts). */
@@ -14,21 +14,24 @@ export function liveReads(options: { oneRequest?: boolean } = {}): LiveReads {
  * before the tail, so its head counts too: a turn persisted and trimmed in between is in one of them.
  */
 export async function shownUniverse(universe: UniverseRecord): Promise<PublicUniverse> {
-  const head = await liveReads().head(universe.id);
+  const { liveStore, turnStore } = services();
+  const live = await liveStore.streamHead(universe.id);
+  // an empty stream may have been trimmed since the record was read: the store has those turns
+  const head = live > 0 ? live : await turnStore.headPosition(universe.id);
   return publicUniverse({ ...universe, headPosition: Math.max(universe.headPosition, head) });
 }
 
 /**
- * Several universes as the API returns them, each head raised to its live tail's. One stream read
- * a universe and no further query: a turn persisted and trimmed between the list's read and its
- * stream's read (a few milliseconds) can be missing from a list, never from `shownUniverse`.
+ * Several universes as the API returns them, each head raised to its stream's newest turn. One
+ * small stream read a universe and no further query: a turn persisted and trimmed between the
+ * list's read and its stream's read (a few milliseconds) can be missing from a list, never from
+ * `shownUniverse`.
  */
 export async function shownUniverses(universes: UniverseRecord[]): Promise<PublicUniverse[]> {
-  const reads = liveReads();
+  const { liveStore } = services();
   return Promise.all(
     universes.map(async (universe) => {
-      const tail = await reads.tail(universe.id);
-      const head = tail ? Math.max(universe.headPosition, headOf(tail)) : universe.headPosition;
+      const head = Math.max(universe.headPosition, await liveStore.streamHead(universe.id));
       return publicUniverse({ ...universe, headPosition: head });
     }),
   );

@@ -276,5 +276,19 @@ export function describeLiveStoreContract(name: string, factory: () => Promise<L
       // then the emptied stream still says how far it went
       expect(await store.readStream(id)).toEqual({ turns: [], last: 5 });
     });
+
+    it("rule 20: streamHead is the newest turn the stream holds, 0 once it holds none", async () => {
+      const id = universe();
+      expect(await peer.streamHead(id)).toBe(0);
+      const lease = (await store.acquire(id, "process-a", HOLD))!;
+      await store.ensureStream(lease, 10);
+      expect(await peer.streamHead(id)).toBe(0);
+      await store.appendTurns(lease, sampleTurns(id, 11, 3));
+      expect(await peer.streamHead(id)).toBe(13);
+      await store.trim(id, 12);
+      expect(await peer.streamHead(id)).toBe(13);
+      await store.trim(id, 13);
+      expect(await peer.streamHead(id)).toBe(0);
+    });
   });
 }

@@ -89,6 +89,12 @@ export interface LiveStore {
   /** Turns in the stream with a position greater than `afterPosition`, ascending. */
   readTail(universeId: string, afterPosition: number): Promise<Turn[]>;
   /**
+   * The position of the newest turn in the stream, 0 when it holds none: a universe's head for a
+   * reader that needs nothing else, read without the turns (a stream may hold thousands of them
+   * while the database lags).
+   */
+  streamHead(universeId: string): Promise<number>;
+  /**
    * The whole stream and the last position it ever took (appended, trimmed or refused by
    * `ensureStream`; 0 without a stream), read at one instant. Every turn acknowledged through the
    * stream is at or below `last`: a reader that also knows what the TurnStore held can tell whether

@@ -130,6 +130,10 @@ export class MemoryLiveStore implements LiveStore {
       .map((entry) => JSON.parse(entry.json) as Turn);
   }
 
+  async streamHead(universeId: string): Promise<number> {
+    return this.find(universeId)?.wal.at(-1)?.position ?? 0;
+  }
+
   async readStream(universeId: string): Promise<StreamView> {
     const universe = this.find(universeId);
     return {

@@ -174,6 +174,12 @@ export class RedisLiveStore implements LiveStore {
     }
   }
 
+  async streamHead(universeId: string): Promise<number> {
+    const { wal } = universeKeys(universeId);
+    const [newest] = (await this.redis.xrevrange(wal, "+", "-", "COUNT", 1)) as StreamEntry[];
+    return newest ? Number(field(newest[1], "p")) : 0;
+  }
+
   readStream(universeId: string): Promise<StreamView> {
     return this.readStreamOn(this.redis, universeId);
   }
