@@ -653,6 +653,7 @@ describe.skipIf(!shared.available)("loom command line beside a running server (p
       position: last,
       kind: "save_point",
       label: "save point: Halfway up the ash",
+      name: "Halfway up the ash",
     });
 
     // the room closes once everyone has left; then the newest snapshot is damaged behind its back.

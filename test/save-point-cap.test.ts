@@ -23,7 +23,7 @@ async function allPages(seat: Pick<Seat, "client">, universeId: string): Promise
 }
 
 const savesIn = (marks: Bookmark[]) =>
-  marks.filter((mark) => mark.kind === "save_point").map((mark) => mark.label.replace("save point: ", ""));
+  marks.filter((mark) => mark.kind === "save_point").map((mark) => mark.name);
 
 for (const mode of modes()) {
   describe.skipIf(!mode.available)(`a cap on save points (${mode.name})`, () => {
@@ -181,7 +181,7 @@ for (const mode of modes()) {
         const listed = pages
           .flat()
           .filter((mark) => mark.kind === "save_point")
-          .map((mark) => `${mark.position} ${mark.label.replace("save point: ", "")}`);
+          .map((mark) => `${mark.position} ${mark.name}`);
         expect(listed.sort()).toEqual(expected);
         // within a page, one position's save points come by name
         for (const page of pages) {

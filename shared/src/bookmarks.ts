@@ -21,6 +21,8 @@ export const bookmarkSchema = z.object({
   position: z.number().int().min(0),
   kind: bookmarkKindSchema,
   label: z.string(),
+  /** A save point's name as its player gave it (the label may not keep it whole). */
+  name: z.string().optional(),
 });
 export type Bookmark = z.infer<typeof bookmarkSchema>;
 

@@ -141,7 +141,7 @@ function SavedPoints(props: { universeId: string; bookmarks: Bookmark[]; onForgo
     <div class="saved-points">
       <ul aria-label="Your save points">
         {saves.map((mark) => {
-          const name = mark.label.replace(/^save point: /, "");
+          const name = mark.name ?? mark.label;
           return (
             <li key={`${mark.position} ${name}`}>
               #{mark.position} {name}{" "}

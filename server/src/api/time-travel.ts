@@ -114,7 +114,12 @@ export function installTimeTravelRoutes(app: Application): void {
       }
       // oldest first, so that the sort below keeps one position's save points by player and name
       for (const save of saves.reverse())
-        marks.push({ position: save.position, kind: "save_point", label: `save point: ${save.name}` });
+        marks.push({
+          position: save.position,
+          kind: "save_point",
+          label: `save point: ${save.name}`,
+          name: save.name,
+        });
       marks.sort((a, b) => a.position - b.position || a.kind.localeCompare(b.kind));
       return { bookmarks: marks, nextBefore: covered > 0 ? covered : null };
     }),
