@@ -23,7 +23,7 @@ async function allPages(seat: Pick<Seat, "client">, universeId: string): Promise
 }
 
 const savesIn = (marks: Bookmark[]) =>
-  marks.filter((mark) => mark.kind === "save_point").map((mark) => mark.name);
+  marks.filter((mark) => mark.kind === "save_point").map((mark) => mark.name ?? "");
 
 for (const mode of modes()) {
   describe.skipIf(!mode.available)(`a cap on save points (${mode.name})`, () => {
