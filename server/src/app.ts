@@ -120,6 +120,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     generations,
     clock,
     config.refreshTokenTtlSeconds,
+    config.refreshReuseGraceSeconds,
     newId,
     (playerId, generation) => announceRevocation(presence, { playerId, generation }),
   );

@@ -92,6 +92,11 @@ export interface LoomConfig {
   accessTokenTtlSeconds: number;
   /** Lifetime of a refresh token; each use replaces it with a new one of the same lifetime. */
   refreshTokenTtlSeconds: number;
+  /**
+   * How long after its rotation a refresh token may be presented again and still renew (the answer
+   * that carried its successor was lost) while that successor is unused; 0: never.
+   */
+  refreshReuseGraceSeconds: number;
   limits: HttpLimits;
   /** Express `trust proxy` (e.g. `loopback`, `1`, a subnet); unset: the socket's address is the IP. */
   trustProxy: string | null;
@@ -142,6 +147,13 @@ function positive(value: string | undefined, fallback: number, name: string): nu
  * core (docs/performance.md, "The chat thread at niceness 10").
  */
 export const CHAT_THREAD_NICE = 10;
+
+/** A long grace would let a stolen refresh token renew as long after the player's own renewal. */
+function reuseGrace(value: string | undefined, name: string): number {
+  const parsed = int(value, 30, name);
+  if (parsed > 3600) throw new Error(`${name} must be between 0 and 3600 seconds, got "${value}"`);
+  return parsed;
+}
 
 function niceness(value: string | undefined, fallback: number, name: string): number {
   const parsed = int(value, fallback, name);
@@ -274,6 +286,10 @@ export function loadConfig(
       env.LOOM_REFRESH_TOKEN_TTL_SECONDS,
       30 * 24 * 3600,
       "LOOM_REFRESH_TOKEN_TTL_SECONDS",
+    ),
+    refreshReuseGraceSeconds: reuseGrace(
+      env.LOOM_REFRESH_REUSE_GRACE_SECONDS,
+      "LOOM_REFRESH_REUSE_GRACE_SECONDS",
     ),
     limits: {
       registerPerIp: limit(

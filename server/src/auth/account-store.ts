@@ -23,7 +23,8 @@ export interface NewRefreshToken {
 }
 
 export type RotateOutcome =
-  | { status: "rotated"; account: Account }
+  /** grace: the token had been rotated already, and came back within the reuse grace. */
+  | { status: "rotated"; account: Account; grace: boolean }
   /** unknown: never issued; revoked: logged out; reused: rotated before, so its family is now revoked. */
   | { status: "unknown" | "revoked" | "expired" | "reused" };
 
@@ -56,11 +57,17 @@ export interface AccountStore {
   revokeAll(playerId: string, now: Date): Promise<number>;
   /** Stores a new token (a new family at login) and drops the player's expired ones. */
   addRefreshToken(token: NewRefreshToken): Promise<void>;
-  /** Atomically: checks the presented token, marks it rotated and stores its successor. */
+  /**
+   * Atomically: checks the presented token, marks it rotated and stores its successor. A token
+   * rotated less than `graceMs` before `now` whose successor is unused rotates again (a renewal
+   * whose answer was lost): `next` replaces that successor, which no longer renews, and presenting
+   * it later revokes the family. Any other rotated token revokes its family (`reused`).
+   */
   rotateRefreshToken(
     tokenHash: string,
     next: Omit<NewRefreshToken, "playerId" | "familyId">,
     now: Date,
+    graceMs: number,
   ): Promise<RotateOutcome>;
   /** Log out one device: revokes the presented token's family. False for an unknown token. */
   revokeFamily(tokenHash: string, now: Date): Promise<boolean>;

@@ -27,6 +27,8 @@ export class Sessions {
     private readonly generations: GenerationCache,
     private readonly clock: () => number,
     private readonly refreshTtlSeconds: number,
+    /** How long a rotated refresh token still renews while its successor is unused (a lost answer). */
+    private readonly reuseGraceSeconds: number,
     private readonly newId: () => string,
     /**
      * Tells every process that the player's tokens below `generation` are revoked: connections
@@ -59,6 +61,7 @@ export class Sessions {
       hashRefreshToken(refreshToken),
       { tokenHash: hashRefreshToken(next), createdAt: new Date(now), expiresAt },
       new Date(now),
+      this.reuseGraceSeconds * 1000,
     );
     switch (outcome.status) {
       case "rotated":

@@ -7,6 +7,8 @@ import { NameTakenError, type AccountStore } from "../auth/account-store.ts";
 
 const databaseUrl = process.env.DATABASE_URL;
 const DAY = 24 * 3600 * 1000;
+/** The reuse grace the rules below run with, unless they say grace 0. */
+const GRACE = 30_000;
 
 /**
  * Numbered rules every AccountStore adapter keeps. Ids are fresh per test; `cleanUp` removes the
@@ -59,6 +61,17 @@ function describeAccountStoreContract(
       createdAt: at(ms),
       expiresAt: at(ms + DAY),
     });
+    /** Rotates `hash` at `ms`; the outcome's status, and the successor it was offered. */
+    async function rotate(hash: string, ms: number, graceMs = GRACE) {
+      const next = successor(ms);
+      const outcome = await accounts.rotateRefreshToken(hash, next, at(ms), graceMs);
+      return {
+        status: outcome.status,
+        grace: outcome.status === "rotated" && outcome.grace,
+        next: next.tokenHash,
+      };
+    }
+    const statusOf = async (hash: string, ms: number) => (await rotate(hash, ms)).status;
 
     it("rule 1: a login belongs to one account; players without one may share a name", async () => {
       const login = `taken-${randomUUID()}`;
@@ -73,16 +86,19 @@ function describeAccountStoreContract(
       expect((await accounts.byLogin(login))?.passwordHash).toBe("scrypt$1$1$1$AA$AA");
     });
 
-    it("rule 2: a token rotates once; its successor works; replaying it revokes the family", async () => {
+    it("rule 2: a token rotates once; its successor works; without a grace, replaying it revokes the family", async () => {
       const player = await account();
       const first = await token(player);
       const next = successor();
-      expect(await accounts.rotateRefreshToken(first, next, at(1000))).toMatchObject({
+      expect(await accounts.rotateRefreshToken(first, next, at(1000), 0)).toMatchObject({
         status: "rotated",
         account: { playerId: player, generation: 0 },
+        grace: false,
       });
-      expect(await accounts.rotateRefreshToken(first, successor(), at(2000))).toEqual({ status: "reused" });
-      expect(await accounts.rotateRefreshToken(next.tokenHash, successor(), at(3000))).toEqual({
+      expect(await accounts.rotateRefreshToken(first, successor(), at(1000), 0)).toEqual({
+        status: "reused",
+      });
+      expect(await accounts.rotateRefreshToken(next.tokenHash, successor(), at(3000), 0)).toEqual({
         status: "revoked",
       });
     });
@@ -90,8 +106,10 @@ function describeAccountStoreContract(
     it("rule 3: expired and unknown tokens do not rotate", async () => {
       const player = await account();
       const short = await token(player, randomUUID(), 1000);
-      expect(await accounts.rotateRefreshToken(short, successor(), at(1000))).toEqual({ status: "expired" });
-      expect(await accounts.rotateRefreshToken(randomUUID(), successor(), at(0))).toEqual({
+      expect(await accounts.rotateRefreshToken(short, successor(), at(1000), GRACE)).toEqual({
+        status: "expired",
+      });
+      expect(await accounts.rotateRefreshToken(randomUUID(), successor(), at(0), GRACE)).toEqual({
         status: "unknown",
       });
     });
@@ -101,12 +119,11 @@ function describeAccountStoreContract(
       const [a, b, c] = [await token(player), await token(player), await token(player)];
       expect(await accounts.revokeFamily(a, at(10))).toBe(true);
       expect(await accounts.revokeFamily(randomUUID(), at(10))).toBe(false);
-      expect((await accounts.rotateRefreshToken(a, successor(), at(20))).status).toBe("revoked");
+      expect(await statusOf(a, 20)).toBe("revoked");
       expect(await accounts.generation(player)).toBe(0);
       expect(await accounts.revokeAll(player, at(30))).toBe(1);
       expect(await accounts.generation(player)).toBe(1);
-      for (const hash of [b, c])
-        expect((await accounts.rotateRefreshToken(hash, successor(), at(40))).status).toBe("revoked");
+      for (const hash of [b, c]) expect(await statusOf(hash, 40)).toBe("revoked");
       expect(await accounts.generation(randomUUID())).toBeNull();
       const other = await account();
       const stranger = randomUUID();
@@ -119,14 +136,119 @@ function describeAccountStoreContract(
       expect(await accounts.generations([])).toEqual(new Map());
     });
 
-    it("rule 5: of two concurrent rotations of one token, exactly one succeeds", async () => {
+    it("rule 5: without a grace, of two concurrent rotations of one token, exactly one succeeds", async () => {
       const player = await account();
       const shared = await token(player);
-      const outcomes = await Promise.all([
-        accounts.rotateRefreshToken(shared, successor(), at(1000)),
-        accounts.rotateRefreshToken(shared, successor(), at(1000)),
-      ]);
+      const outcomes = await Promise.all([rotate(shared, 1000, 0), rotate(shared, 1000, 0)]);
       expect(outcomes.map((o) => o.status).sort()).toEqual(["reused", "rotated"]);
+    });
+
+    it("rule 6: within the grace, a rotated token whose successor is unused rotates again; the family stays", async () => {
+      // given a token rotated once, whose answer never arrived
+      const player = await account();
+      const first = await token(player);
+      const lost = await rotate(first, 1000);
+      expect(lost).toMatchObject({ status: "rotated", grace: false });
+      // when it is presented again just before the grace ends, and again (a second lost answer)
+      const retried = await rotate(first, 1000 + GRACE - 1000);
+      expect(retried).toMatchObject({ status: "rotated", grace: true });
+      const again = await rotate(first, 1000 + GRACE - 1);
+      expect(again).toMatchObject({ status: "rotated", grace: true });
+      // then the newest successor renews as usual
+      const used = await rotate(again.next, 1000 + GRACE);
+      expect(used).toMatchObject({ status: "rotated", grace: false });
+      expect(await statusOf(used.next, 2000 + GRACE)).toBe("rotated");
+    });
+
+    it("rule 7: a successor set aside by a grace renewal never renews; presenting it revokes the family", async () => {
+      const player = await account();
+      const first = await token(player);
+      const setAside = await rotate(first, 1000);
+      const kept = await rotate(first, 2000);
+      expect(kept).toMatchObject({ status: "rotated", grace: true });
+      // even while the grace of the token before it runs
+      expect(await statusOf(setAside.next, 3000)).toBe("reused");
+      expect(await statusOf(kept.next, 4000)).toBe("revoked");
+      expect(await statusOf(first, 5000)).toBe("revoked");
+    });
+
+    it("rule 8: within the grace, a token whose successor was used revokes the family", async () => {
+      const player = await account();
+      const first = await token(player);
+      const second = await rotate(first, 1000);
+      const third = await rotate(second.next, 2000);
+      expect(third.status).toBe("rotated");
+      expect(await statusOf(first, 3000)).toBe("reused");
+      expect(await statusOf(third.next, 4000)).toBe("revoked");
+    });
+
+    it("rule 9: a token presented again once the grace is over revokes the family, unused successor and all", async () => {
+      const player = await account();
+      const first = await token(player);
+      const second = await rotate(first, 1000);
+      expect(await statusOf(first, 1000 + GRACE)).toBe("reused");
+      expect(await statusOf(second.next, 2000 + GRACE)).toBe("revoked");
+    });
+
+    it("rule 10: a revoked family is not renewed by the grace", async () => {
+      const player = await account();
+      const first = await token(player);
+      const second = await rotate(first, 1000);
+      expect(await accounts.revokeFamily(second.next, at(1500))).toBe(true);
+      expect(await statusOf(first, 2000)).toBe("revoked");
+    });
+
+    it("rule 11: concurrent renewals with one token within the grace leave one live successor", async () => {
+      const player = await account();
+      for (let round = 0; round < 4; round++) {
+        const shared = await token(player);
+        const outcomes = await Promise.all([
+          rotate(shared, 1000),
+          rotate(shared, 1000),
+          rotate(shared, 1000),
+        ]);
+        // one rotation, the others honoured by the grace, each setting the one before aside
+        expect(outcomes.map((o) => o.status)).toEqual(["rotated", "rotated", "rotated"]);
+        expect(outcomes.filter((o) => o.grace)).toHaveLength(2);
+        // so whichever successor is presented first, no second one renews
+        const statuses = [];
+        for (const outcome of outcomes) statuses.push(await statusOf(outcome.next, 2000));
+        expect([
+          ["rotated", "reused", "revoked"],
+          ["reused", "revoked", "revoked"],
+        ]).toContainEqual(statuses);
+      }
+    });
+
+    it("rule 12: a grace renewal racing the successor's own use: exactly one renews, then the family is revoked", async () => {
+      const player = await account();
+      const first = await token(player);
+      const second = await rotate(first, 1000);
+      const outcomes = await Promise.all([rotate(first, 2000), rotate(second.next, 2000)]);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(["reused", "rotated"]);
+      const winner = outcomes.find((o) => o.status === "rotated")!;
+      expect(await statusOf(winner.next, 3000)).toBe("revoked");
+    });
+
+    it("rule 13: renewals racing log-outs and logins of one player never fail", async () => {
+      const player = await account();
+      for (let round = 0; round < 5; round++) {
+        const family = randomUUID();
+        const first = await token(player, family);
+        const second = await rotate(first, 1000);
+        const other = await token(player);
+        const settled = await Promise.allSettled([
+          rotate(first, 2000),
+          rotate(second.next, 2000),
+          rotate(other, 2000),
+          accounts.revokeFamily(first, at(2000)),
+          accounts.revokeAll(player, at(2000)),
+          token(player, randomUUID(), -DAY),
+          token(player),
+        ]);
+        expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
+        expect(await statusOf(second.next, 3000)).toBe("revoked");
+      }
     });
   });
 }

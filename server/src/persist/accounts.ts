@@ -79,6 +79,7 @@ export class DrizzleAccountStore implements AccountStore {
 
   async revokeAll(playerId: string, now: Date): Promise<number> {
     return this.db.transaction(async (tx) => {
+      // the update locks the player's row, as lockPlayer does
       const [row] = await tx
         .update(players)
         .set({ tokenGeneration: sql`${players.tokenGeneration} + 1` })
@@ -94,6 +95,7 @@ export class DrizzleAccountStore implements AccountStore {
 
   async addRefreshToken(token: NewRefreshToken): Promise<void> {
     await this.db.transaction(async (tx) => {
+      await lockPlayer(tx, token.playerId);
       await tx
         .delete(refreshTokens)
         .where(and(eq(refreshTokens.playerId, token.playerId), lt(refreshTokens.expiresAt, token.createdAt)));
@@ -105,41 +107,95 @@ export class DrizzleAccountStore implements AccountStore {
     tokenHash: string,
     next: Omit<NewRefreshToken, "playerId" | "familyId">,
     now: Date,
+    graceMs: number,
   ): Promise<RotateOutcome> {
     return this.db.transaction(async (tx): Promise<RotateOutcome> => {
-      const [token] = await tx
-        .select()
-        .from(refreshTokens)
-        .where(eq(refreshTokens.tokenHash, tokenHash))
-        .for("update");
-      if (!token) return { status: "unknown" };
+      const seen = await tokenRow(tx, tokenHash);
+      const account = seen ? await lockPlayer(tx, seen.playerId) : null;
+      // read again under the lock: another renewal may have rotated it while this one waited
+      const token = account ? await tokenRow(tx, tokenHash) : undefined;
+      if (!token || !account) return { status: "unknown" };
       if (token.revokedAt) return { status: "revoked" };
-      if (token.rotatedAt) {
-        await tx
-          .update(refreshTokens)
-          .set({ revokedAt: now })
-          .where(and(eq(refreshTokens.familyId, token.familyId), isNull(refreshTokens.revokedAt)));
-        return { status: "reused" };
-      }
+      if (token.rotatedAt) return rotateAgain(tx, token, token.rotatedAt, account, next, now, graceMs);
       if (token.expiresAt.getTime() <= now.getTime()) return { status: "expired" };
-      const [player] = await tx.select().from(players).where(eq(players.id, token.playerId));
-      if (!player) return { status: "unknown" };
-      await tx.update(refreshTokens).set({ rotatedAt: now }).where(eq(refreshTokens.tokenHash, tokenHash));
+      await tx
+        .update(refreshTokens)
+        .set({ rotatedAt: now, successorHash: next.tokenHash })
+        .where(eq(refreshTokens.tokenHash, tokenHash));
       await tx.insert(refreshTokens).values({ ...next, playerId: token.playerId, familyId: token.familyId });
-      return { status: "rotated", account: toAccount(player) };
+      return { status: "rotated", account, grace: false };
     });
   }
 
   async revokeFamily(tokenHash: string, now: Date): Promise<boolean> {
-    const [token] = await this.db
-      .select({ familyId: refreshTokens.familyId })
-      .from(refreshTokens)
-      .where(eq(refreshTokens.tokenHash, tokenHash));
-    if (!token) return false;
-    await this.db
-      .update(refreshTokens)
-      .set({ revokedAt: now })
-      .where(and(eq(refreshTokens.familyId, token.familyId), isNull(refreshTokens.revokedAt)));
-    return true;
+    return this.db.transaction(async (tx) => {
+      const token = await tokenRow(tx, tokenHash);
+      if (!token) return false;
+      await lockPlayer(tx, token.playerId);
+      await revokeFamilyTokens(tx, token.familyId, now);
+      return true;
+    });
   }
+}
+
+type TokenRow = typeof refreshTokens.$inferSelect;
+
+/**
+ * Every write of a player's refresh tokens first locks the player's row, so that renewals, grace
+ * renewals, reuses, log-outs and logins of one player take turns: each reads what the one before
+ * committed, and none waits for another's token rows while holding its own. `no key update`
+ * leaves rows that refer to the player (memberships, turns) free to be written meanwhile.
+ */
+async function lockPlayer(tx: Db, playerId: string): Promise<Account | null> {
+  const [row] = await tx.select().from(players).where(eq(players.id, playerId)).for("no key update");
+  return row ? toAccount(row) : null;
+}
+
+async function tokenRow(tx: Db, tokenHash: string): Promise<TokenRow | undefined> {
+  const [row] = await tx.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash));
+  return row;
+}
+
+async function revokeFamilyTokens(tx: Db, familyId: string, now: Date): Promise<void> {
+  await tx
+    .update(refreshTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
+}
+
+/**
+ * A rotated token presented again, under its player's lock. Within the grace after its rotation,
+ * with its successor neither rotated nor revoked, the answer that carried the successor was most
+ * likely lost, and it rotates again. The unused successor is set aside (rotated, with no
+ * successor of its own): it never renews again, and presenting it later revokes the family, as
+ * whoever holds it is not whoever came back. So the family has one live token at a time, and as
+ * the grace runs from the first rotation, two holders of one token cannot keep renewing past it.
+ * Otherwise two holders have the token, one of them not the player: the family is revoked.
+ */
+async function rotateAgain(
+  tx: Db,
+  token: TokenRow,
+  rotatedAt: Date,
+  account: Account,
+  next: Omit<NewRefreshToken, "playerId" | "familyId">,
+  now: Date,
+  graceMs: number,
+): Promise<RotateOutcome> {
+  const successor = token.successorHash ? await tokenRow(tx, token.successorHash) : undefined;
+  const withinGrace =
+    now.getTime() - rotatedAt.getTime() < graceMs && token.expiresAt.getTime() > now.getTime();
+  if (withinGrace && successor && !successor.rotatedAt && !successor.revokedAt) {
+    await tx
+      .update(refreshTokens)
+      .set({ rotatedAt: now })
+      .where(eq(refreshTokens.tokenHash, successor.tokenHash));
+    await tx
+      .update(refreshTokens)
+      .set({ successorHash: next.tokenHash })
+      .where(eq(refreshTokens.tokenHash, token.tokenHash));
+    await tx.insert(refreshTokens).values({ ...next, playerId: token.playerId, familyId: token.familyId });
+    return { status: "rotated", account, grace: true };
+  }
+  await revokeFamilyTokens(tx, token.familyId, now);
+  return { status: "reused" };
 }

@@ -71,7 +71,8 @@ export const players = pgTable(
 /**
  * Refresh tokens, stored as the SHA-256 of the token. Each use rotates a token (marks it
  * `rotated_at` and issues the next of its family); presenting a rotated token again revokes its
- * whole family, since one of the two holders is not the player.
+ * whole family, since one of the two holders is not the player, unless it comes back within the
+ * reuse grace while its successor is unused (a lost answer: persist/accounts.ts).
  */
 export const refreshTokens = pgTable(
   "refresh_tokens",
@@ -84,6 +85,11 @@ export const refreshTokens = pgTable(
     createdAt: instant("created_at").notNull(),
     expiresAt: instant("expires_at").notNull(),
     rotatedAt: instant("rotated_at"),
+    /**
+     * The hash of the token that replaced this one; null on a token not rotated, rotated before
+     * this column existed, or set aside by a grace renewal of its predecessor.
+     */
+    successorHash: text("successor_hash"),
     revokedAt: instant("revoked_at"),
   },
   (t) => [
