@@ -1,16 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  checksum,
-  evolve,
-  seededDice,
-  undoTargetOf,
-  type Narration,
-  type Snapshot,
-  type Turn,
-  type UniverseState,
-} from "@loom/shared";
+import { checksum, evolve, seededDice, type Narration, type Turn, type UniverseState } from "@loom/shared";
 import { simulateCampaign } from "@loom/shared/testing";
 import { createStores, type Stores } from "../server/src/persist/index.ts";
 import { exportUniverse, importJsonl, verifyTimeline } from "../server/src/export/index.ts";
@@ -20,6 +11,7 @@ import { UniverseAuthority } from "../server/src/universe/authority.ts";
 import { PersistHealth } from "../server/src/universe/persist-health.ts";
 import { sql } from "drizzle-orm";
 import { tempDir } from "./support/server.ts";
+import { appendPlayed } from "./support/timeline.ts";
 
 /**
  * Export → import → verify of a long campaign played by the rules (shared/src/testing/campaign.ts:
@@ -60,40 +52,6 @@ function narrated(turn: Turn): Turn {
   return { ...turn, narration };
 }
 
-/** Appends simulated turns after `from` in batches, a snapshot every SNAPSHOT_EVERY positions. */
-async function append(
-  stores: Stores,
-  universeId: string,
-  start: UniverseState,
-  turns: Turn[],
-  from: number,
-): Promise<UniverseState> {
-  let state = start;
-  let head = from;
-  for (let i = 0; i < turns.length; i += 1_000) {
-    const batch = turns
-      .slice(i, i + 1_000)
-      .map((turn) => narrated({ ...turn, universeId, status: "applied" }));
-    const snapshots: Snapshot[] = [];
-    for (const turn of batch) {
-      state = evolve(state, turn.deltas);
-      if (turn.position % SNAPSHOT_EVERY === 0)
-        snapshots.push({
-          universeId,
-          position: turn.position,
-          state,
-          checksum: checksum(state),
-          reason: "interval_turns",
-          createdAt: turn.createdAt,
-        });
-    }
-    const undone = batch.map(undoTargetOf).filter((target): target is number => target !== null);
-    await stores.turnStore.appendTurns(universeId, { expectedHead: head, turns: batch, snapshots, undone });
-    head += batch.length;
-  }
-  return state;
-}
-
 for (const { name, databaseUrl, size } of sizes) {
   describe.skipIf(name === "postgres" && !databaseUrl)(
     `export → import → verify round trip (${name})`,
@@ -102,15 +60,32 @@ for (const { name, databaseUrl, size } of sizes) {
       const work = tempDir("loom-round-trip-");
       const parentId = `round-trip-${randomUUID()}`;
       const branchId = `${parentId}-branch`;
+      /** Who the imports make their game master: a player of this database. */
+      const importer = `gm-${randomUUID()}`;
+      /** Turns appended after `from` in batches, narrated, a snapshot every SNAPSHOT_EVERY positions. */
+      const append = (universeId: string, start: UniverseState, turns: Turn[], from: number) =>
+        appendPlayed(stores.turnStore, universeId, start, turns, {
+          from,
+          snapshotEvery: SNAPSHOT_EVERY,
+          batch: 1_000,
+          dress: narrated,
+        });
 
       beforeAll(async () => {
         stores = databaseUrl ? await createStores({ databaseUrl }) : await createStores({ inMemory: true });
+        await stores.accountStore.createAccount({
+          id: importer,
+          name: "Importer",
+          login: null,
+          passwordHash: null,
+          createdAt: new Date(),
+        });
         const parent = simulateCampaign({ seed: SEED, turns: size.turns, universeId: parentId });
         await stores.turnStore.createUniverse(
           { id: parentId, name: "The Long Tide", createdBy: "gm-1" },
           parent.genesis,
         );
-        await append(stores, parentId, parent.genesis, parent.turns, 0);
+        await append(parentId, parent.genesis, parent.turns, 0);
         // the branch: the same commands' choices, its own dice after the branch point
         const own = seededDice(SEED + 1);
         const shared = seededDice(SEED);
@@ -132,7 +107,7 @@ for (const { name, databaseUrl, size } of sizes) {
         for (const turn of branch.turns.slice(0, size.branchAt)) replayed = evolve(replayed, turn.deltas);
         // the branch's simulation shares the parent's past exactly
         expect(checksum(replayed)).toBe(checksum(atBranch));
-        await append(stores, branchId, atBranch, branch.turns.slice(size.branchAt), size.branchAt);
+        await append(branchId, atBranch, branch.turns.slice(size.branchAt), size.branchAt);
       }, 180_000);
 
       afterAll(async () => {
@@ -150,7 +125,9 @@ for (const { name, databaseUrl, size } of sizes) {
             ancestry,
           }),
         );
-        const imported = await importJsonl(stores, file, { createdBy: "gm-2" });
+        const imported = await importJsonl(stores, file, { gm: importer });
+        expect(imported.universe.createdBy).toBe(importer);
+        expect(imported.gameMaster).toEqual({ playerId: importer, name: "Importer" });
         const before = await stores.turnStore.listSnapshots(universeId);
         const after = await stores.turnStore.listSnapshots(imported.universe.id);
         const pairs = (list: typeof before) => list.map((s) => `${s.position} ${s.checksum}`);

@@ -2,20 +2,14 @@ import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  checksum,
-  evolve,
-  seededDice,
-  undoTargetOf,
-  type Snapshot,
-  type Turn,
-  type UniverseState,
-} from "@loom/shared";
+import { seededDice, undoTargetOf, type SavePointRecord } from "@loom/shared";
 import { simulateCampaign } from "@loom/shared/testing";
 import { sql } from "drizzle-orm";
 import { createStores, type Stores } from "../server/src/persist/index.ts";
+import { createWorkerStores } from "../server/src/persist/worker-store.ts";
 import { loom, type CliRun } from "./support/cli.ts";
 import { tempDir } from "./support/server.ts";
+import { appendPlayed } from "./support/timeline.ts";
 
 /**
  * `loom import` trusts a file only as far as it checks it: a crafted or damaged file is refused at
@@ -36,34 +30,9 @@ const modes = [
   { name: "postgres", databaseUrl: process.env.DATABASE_URL || null },
 ];
 
-/** Appends turns after `from`, a snapshot every SNAPSHOT_EVERY positions, with their undo marks. */
-async function append(
-  stores: Stores,
-  universeId: string,
-  start: UniverseState,
-  turns: Turn[],
-  from: number,
-): Promise<void> {
-  let state = start;
-  const batch = turns.map((turn) => ({ ...turn, universeId, status: "applied" as const }));
-  const snapshots: Snapshot[] = [];
-  for (const turn of batch) {
-    state = evolve(state, turn.deltas);
-    if (turn.position % SNAPSHOT_EVERY === 0)
-      snapshots.push({
-        universeId,
-        position: turn.position,
-        state,
-        checksum: checksum(state),
-        reason: "interval_turns",
-        createdAt: turn.createdAt,
-      });
-  }
-  const undone = batch.map(undoTargetOf).filter((target): target is number => target !== null);
-  await stores.turnStore.appendTurns(universeId, { expectedHead: from, turns: batch, snapshots, undone });
-}
-
 type Line = Record<string, unknown> & { type: string; position?: number };
+
+type SaveOf = Omit<SavePointRecord, "universeId">;
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -178,7 +147,10 @@ for (const mode of modes) {
             { id: universeId, name: "The Salt Road", createdBy: gm },
             parent.genesis,
           );
-          await append(stores, universeId, parent.genesis, parent.turns, 0);
+          await appendPlayed(stores.turnStore, universeId, parent.genesis, parent.turns, {
+            from: 0,
+            snapshotEvery: SNAPSHOT_EVERY,
+          });
           for (const [playerId, name, position] of [
             [mara, "Dawn", 40],
             [mara, "Dusk", 120],
@@ -206,7 +178,10 @@ for (const mode of modes) {
             createdBy: gm,
           });
           const atBranch = (await stores.turnStore.stateAt(universeId, BRANCH_AT)).state;
-          await append(stores, branchId, atBranch, branch.turns.slice(BRANCH_AT), BRANCH_AT);
+          await appendPlayed(stores.turnStore, branchId, atBranch, branch.turns.slice(BRANCH_AT), {
+            from: BRANCH_AT,
+            snapshotEvery: SNAPSHOT_EVERY,
+          });
         } finally {
           await stores.turnStore.close();
         }
@@ -246,6 +221,21 @@ for (const mode of modes) {
         expect(run.stdout).toContain(
           `game master: ${gm} "Game Master" (the exported creator; --gm names another)\n`,
         );
+        // every save point of the file, as it was named
+        const copy = /imported (\S+) /.exec(run.stdout)![1]!;
+        const stores = await open();
+        try {
+          const saves = async (id: string) =>
+            (await stores.savePoints.listSavePoints(id, { limit: 100 })).map(
+              ({ universeId: _universeId, ...save }) => save,
+            );
+          const original = await saves(universeId);
+          expect(original).toHaveLength(3);
+          expect(await saves(copy)).toEqual(original);
+          expect((await stores.turnStore.getUniverse(copy))?.createdBy).toBe(gm);
+        } finally {
+          await stores.turnStore.close();
+        }
         const chosen = await loom([...db(), "import", fullFile, "--name", `copy ${tag} 2`, "--gm", tam]);
         expect(chosen.code).toBe(0);
         expect(chosen.stdout).toContain(`game master: ${tam} "Tam"\n`);
@@ -380,6 +370,9 @@ for (const mode of modes) {
           // written after the commit, either left the universe behind the failing command
           { name: "save-surrogate", lines: changed({ name: "Dawn \ud800" }) },
           { name: "save-year-0", lines: changed({ createdAt: "0000-01-01T00:00:00.000Z" }) },
+          // well-formed, and a time Postgres refuses (it takes offsets up to 15:59), or takes as 1 BC
+          { name: "save-offset", lines: changed({ createdAt: "2024-05-01T12:00:00+16:00" }) },
+          { name: "save-year-0-utc", lines: changed({ createdAt: "0001-01-01T00:30:00+01:00" }) },
         ]);
         expect
           .soft(messages["save-cap"])
@@ -394,6 +387,104 @@ for (const mode of modes) {
         expect
           .soft(messages["save-year-0"])
           .toContain(`line ${saveAt + 1}: save point "Dawn" was named in the year 0`);
+        expect
+          .soft(messages["save-offset"])
+          .toContain(
+            `line ${saveAt + 1}: save point "Dawn" was named at 2024-05-01T12:00:00+16:00, 16:00 from UTC, beyond the 15:59 Postgres takes`,
+          );
+        expect
+          .soft(messages["save-year-0-utc"])
+          .toContain(
+            `line ${saveAt + 1}: save point "Dawn" was named in the year 0 (0001-01-01T00:30:00+01:00 in UTC), which has no time`,
+          );
+      }, 120_000);
+
+      it("save points the database refuses take the whole import with them; those it takes come with it", async () => {
+        // the embedded database as the server has it, behind its worker thread; Postgres as the CLI has it
+        const openStores = () =>
+          mode.databaseUrl
+            ? createStores({ databaseUrl: mode.databaseUrl, poolSize: 1 })
+            : createWorkerStores({ dataDir: `${dataDir}/pglite` });
+        const played = simulateCampaign({ seed: SEED, turns: 20, universeId: "" });
+        const importing = async (stores: Stores, id: string, name: string, saves: SaveOf[]) => {
+          const begun = await stores.turnStore.beginImport({
+            universe: { id, name, createdBy: gm },
+            genesis: played.genesis,
+          });
+          const turns = played.turns.map((turn) => ({
+            ...turn,
+            id: randomUUID(),
+            universeId: id,
+            status: "applied" as const,
+          }));
+          const undone = turns.map(undoTargetOf).filter((target): target is number => target !== null);
+          const batch = { expectedHead: 0, turns, undone, savePoints: saves };
+          return { importId: begun.importId, written: stores.turnStore.importBatch(begun.importId, batch) };
+        };
+        const named = (playerId: string, name: string, position: number, createdAt: string) => ({
+          playerId,
+          name,
+          position,
+          createdAt,
+        });
+        const before = await rows();
+        let stores = await openStores();
+        try {
+          // given a batch whose second save point has a time Postgres does not take
+          const refused = await importing(stores, `${universeId}-refused`, `${prefix} database`, [
+            named(mara, "Kept", 5, "2024-05-01T12:00:00.000Z"),
+            named(tam, "Refused", 10, "2024-05-01T12:00:00+16:00"),
+          ]);
+          // then the batch fails at the save points' write, the import with it (the database's own
+          // reason, where the error brings it: not across the embedded store's thread)
+          const failure = await refused.written.then(
+            () => new Error("written"),
+            (error: Error) => error,
+          );
+          expect(failure.message).toContain('insert into "save_points"');
+          if (failure.cause instanceof Error)
+            expect(failure.cause.message).toContain("time zone displacement out of range");
+          await expect(stores.turnStore.commitImport(refused.importId)).rejects.toThrow();
+          await stores.turnStore.abortImport(refused.importId);
+        } finally {
+          await stores.turnStore.close();
+        }
+        // and nothing of it stays: no universe, no turns, no save points
+        expect(await rows()).toEqual(before);
+
+        // given one whose save points the database takes, one of them a player's it does not have
+        const keptId = `${universeId}-kept`;
+        stores = await openStores();
+        try {
+          const kept = await importing(stores, keptId, `kept ${tag}`, [
+            named(mara, "Kept", 5, "2024-05-01T12:00:00.000Z"),
+            named(tam, "Also kept", 20, "2024-05-01T13:00:00+15:59"),
+            named(`ghost-${tag}`, "Nobody's", 10, "2024-05-01T12:00:00.000Z"),
+          ]);
+          // then the batch writes the save points of the players it has
+          expect(await kept.written).toEqual({ head: 20, savePoints: 2 });
+          // a reader elsewhere sees none of the universe before the commit (the embedded database
+          // has one connection: a reader there waits for the import)
+          if (mode.databaseUrl) {
+            const elsewhere = await open();
+            try {
+              expect(await elsewhere.turnStore.getUniverse(keptId)).toBeNull();
+              expect(await elsewhere.savePoints.listSavePoints(keptId, { limit: 10 })).toEqual([]);
+            } finally {
+              await elsewhere.turnStore.close();
+            }
+          }
+          await stores.turnStore.commitImport(kept.importId);
+          // and, committed, all of it with its save points
+          expect(await stores.turnStore.headPosition(keptId)).toBe(20);
+          const saves = await stores.savePoints.listSavePoints(keptId, { limit: 10 });
+          expect(saves.map((save) => [save.playerId, save.name, save.position, save.createdAt])).toEqual([
+            [tam, "Also kept", 20, "2024-04-30T21:01:00.000Z"],
+            [mara, "Kept", 5, "2024-05-01T12:00:00.000Z"],
+          ]);
+        } finally {
+          await stores.turnStore.close();
+        }
       }, 120_000);
 
       it("a line longer than the cap is refused at its number, without reading it whole", async () => {

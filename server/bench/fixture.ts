@@ -13,10 +13,13 @@ import { buildUniverse } from "../src/persist/testing/build.ts";
 import type { BuiltUniverse } from "../src/persist/testing/build.ts";
 import type { SearchIndexOptions } from "../src/persist/search-index.ts";
 import { SavePoints, type SavePointStore } from "../src/persist/save-points.ts";
+import { DrizzleAccountStore } from "../src/persist/accounts.ts";
+import type { AccountStore } from "../src/auth/account-store.ts";
 
 export interface BenchDatabase {
   store: TurnStore;
   savePoints: SavePointStore;
+  accountStore: AccountStore;
   driver: TurnStore["driver"];
   /** Raw SQL on the store's database, for measurements outside the port. */
   query<T>(text: string): Promise<T[]>;
@@ -100,6 +103,7 @@ function bench(
   return {
     store,
     savePoints: new SavePoints(database.db, () => new Date()),
+    accountStore: new DrizzleAccountStore(database.db),
     driver: database.driver,
     query: (text) => database.query(text),
     url,

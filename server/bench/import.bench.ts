@@ -26,13 +26,21 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
     const file = join(dir, "universe.jsonl");
     await timedExport(database, id, "jsonl", file);
     global.gc?.();
-    const stores = { turnStore: database.store, savePoints: database.savePoints };
+    // the new universe's game master, a player of the database
+    await database.accountStore.createAccount({
+      id: "bench",
+      name: "Bench",
+      login: null,
+      passwordHash: null,
+      createdAt: new Date(),
+    });
+    const stores = { turnStore: database.store, accountStore: database.accountStore };
     let checkedAndWritten = 0;
     let cpu = { processUs: 0, postgresUs: null as number | null };
     const run = await peakAbove(async () => {
       const meter = await cpuMeter(database);
       const started = performance.now();
-      await importJsonl(stores, file, { createdBy: "bench" });
+      await importJsonl(stores, file, { gm: "bench" });
       checkedAndWritten = (performance.now() - started) / 1000;
       cpu = await meter.read();
       await database.store.settleSearchIndex();
@@ -40,9 +48,7 @@ async function measure(turns: number): Promise<Record<string, unknown>> {
     process.stderr.write(
       `  ${turns} turns, import: ${checkedAndWritten.toFixed(1)} s, indexed after ${run.seconds.toFixed(1)} s\n`,
     );
-    const live = await liveHeapMb((onProgress) =>
-      importJsonl(stores, file, { createdBy: "bench", onProgress }),
-    );
+    const live = await liveHeapMb((onProgress) => importJsonl(stores, file, { gm: "bench", onProgress }));
     await database.store.settleSearchIndex();
     const checkStarted = process.cpuUsage();
     for await (const item of checkedItems(file, null, "universe-check-bench")) void item;

@@ -11,9 +11,9 @@ import {
   MAX_LINE_CHARS,
   parseAudience,
   readExport,
+  UnknownGameMasterError,
   type ExportFormat,
 } from "../export/index.ts";
-import type { AccountStore } from "../auth/account-store.ts";
 import { CliError, openStores, type GlobalOptions, type Io } from "./context.ts";
 import { progressBar } from "./progress.ts";
 import { writeAll, writeFileStreamed } from "./output.ts";
@@ -89,19 +89,13 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
     )
     .action(async (file: string, flags: ImportFlags) => {
       const maxLine = maxLineOf(flags.maxLineMb ?? io.env.LOOM_IMPORT_MAX_LINE_MB);
-      const header = await firstHeader(file, maxLine);
+      await checkFirstLine(file, maxLine);
       const opened = await openStores(io, global(), "import");
       const bar = progressBar(`import ${file}`, io.stderr, global().progress);
       try {
-        const createdBy = flags.gm ?? header.createdBy;
-        let gm = { playerId: createdBy, name: "" };
         const result = await importJsonl(opened.stores, file, {
           name: flags.name,
-          createdBy,
-          // after the file's own first refusals (a missing parent names the real trouble)
-          beforeWriting: async () => {
-            gm = await gameMaster(opened.stores.accountStore, file, flags.gm, header.createdBy);
-          },
+          gm: flags.gm,
           replay: flags.replay,
           maxSavePoints: opened.config.maxSavePoints,
           maxLine,
@@ -116,11 +110,12 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
             `${result.replayed !== null ? `; ${result.replayed} turns re-executed and equal` : ""}` +
             `${result.savePoints.restored + result.savePoints.leftOut > 0 ? `; ${result.savePoints.restored} save points` : ""}` +
             `${result.savePoints.leftOut > 0 ? ` (${result.savePoints.leftOut} left out: their players are not in this database)` : ""}\n` +
-            `game master: ${gm.playerId} ${JSON.stringify(gm.name)}${flags.gm === undefined ? " (the exported creator; --gm names another)" : ""}\n`,
+            `game master: ${result.gameMaster.playerId} ${JSON.stringify(result.gameMaster.name)}${flags.gm === undefined ? " (the exported creator; --gm names another)" : ""}\n`,
         );
       } catch (error) {
         bar.done();
         if (error instanceof ExportFileError) throw new CliError(`refused ${file}: ${error.message}`, 1);
+        if (error instanceof UnknownGameMasterError) throw gameMasterRefusal(file, error);
         throw error;
       } finally {
         await opened.close();
@@ -146,34 +141,23 @@ function maxLineOf(text: string | undefined): number {
 }
 
 /**
- * The player who becomes the new universe's game master: `--gm`, else the exported creator, who
- * must be a player of this database (a universe whose game master is nobody has none).
+ * A game master who is no player here: `--gm` mistyped is the command's own error (2), an exported
+ * creator this database lacks is the file's (1). Either way `--gm` is the way out.
  */
-async function gameMaster(
-  accounts: AccountStore,
-  file: string,
-  chosen: string | undefined,
-  creator: string,
-): Promise<{ playerId: string; name: string }> {
-  const playerId = chosen ?? creator;
-  const account = await accounts.byId(playerId);
-  if (account) return { playerId, name: account.name };
-  if (chosen !== undefined)
-    throw new CliError(
-      `refused ${file}: --gm ${chosen}: this database has no player ${chosen}; name a player of this database with --gm <playerId>`,
+function gameMasterRefusal(file: string, error: UnknownGameMasterError): CliError {
+  if (error.chosen)
+    return new CliError(
+      `refused ${file}: --gm ${error.playerId}: ${error.message}; name a player of this database with --gm <playerId>`,
       2,
     );
-  throw new CliError(
-    `refused ${file}: line 1: the exported game master ${creator} (universe.createdBy) is no player of this database; name one who is with --gm <playerId>`,
-    1,
-  );
+  return new CliError(`refused ${file}: ${error.message}; name one who is with --gm <playerId>`, 1);
 }
 
-/** The header's creator, read before the database is opened (a file refused at line 1 needs no database). */
-async function firstHeader(file: string, maxLine: number): Promise<{ createdBy: string }> {
+/** The header, read before the database is opened (a file refused at line 1 needs no database). */
+async function checkFirstLine(file: string, maxLine: number): Promise<void> {
   try {
     for await (const item of readExport(fileLines(file, maxLine))) {
-      if (item.kind === "header") return { createdBy: item.header.universe.createdBy };
+      if (item.kind === "header") return;
     }
   } catch (error) {
     if (error instanceof ExportFileError) throw new CliError(`refused ${file}: ${error.message}`, 1);

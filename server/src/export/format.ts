@@ -23,7 +23,7 @@ export const EXPORT_VERSION = 2;
 /** The versions a reader takes: every one written so far. */
 export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
-/** What an export reads and an import writes: the timelines, and the save points players named in them. */
+/** What an export reads: the timelines, and the save points players named in them. */
 export interface ExportStores {
   turnStore: TurnStore;
   savePoints: SavePointStore;

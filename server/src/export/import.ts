@@ -10,18 +10,28 @@ import {
   type Turn,
   type UniverseState,
 } from "@loom/shared";
+import type { AccountStore } from "../auth/account-store.ts";
 import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
 import { CheckedFile } from "./checked-file.ts";
 import type { UndoMark } from "./checked-items.ts";
-import type { ExportStores, HeaderLine } from "./format.ts";
+import type { HeaderLine } from "./format.ts";
 import { ExportFileError, fileLines, readExport, type ExportItem, type InheritedUndos } from "./reader.ts";
 import type { Progress } from "./source.ts";
+
+/** What an import reads and writes: the timelines, and the players its game master is one of. */
+export interface ImportStores {
+  turnStore: TurnStore;
+  accountStore: Pick<AccountStore, "byId">;
+}
 
 export interface ImportOptions {
   /** The new universe's name; the exported one's by default. */
   name?: string;
-  /** The player recorded as its creator (its game master). */
-  createdBy: string;
+  /**
+   * The player recorded as its creator (its game master), a player of this database; the exported
+   * creator (the header's `universe.createdBy`) by default.
+   */
+  gm?: string;
   /** Re-execute every command with its recorded dice and compare with the recorded deltas. */
   replay?: boolean;
   /** The new universe's id (a random UUID by default); its turns get random UUIDs. */
@@ -36,16 +46,36 @@ export interface ImportOptions {
   maxSavePoints?: number;
   /** The longest line read, in characters (reader.ts: MAX_LINE_CHARS by default). */
   maxLine?: number;
-  /**
-   * Called once the header has been checked (and the parent found, and the file re-executed with
-   * `replay`), before anything is written: a refusal of the caller's own there (a game master who
-   * is nobody here) comes after the file's first ones and leaves nothing either.
-   */
-  beforeWriting?: () => Promise<void>;
+}
+
+/**
+ * The game master an import was to give the new universe (`ImportOptions.gm`, or else the
+ * exported creator) is no player of this database: a universe whose game master is nobody has
+ * none. Refused before anything is written, after the header's own refusals (a missing parent
+ * names the real trouble).
+ */
+export class UnknownGameMasterError extends Error {
+  readonly code = "unknown_game_master";
+  constructor(
+    readonly playerId: string,
+    /** Named by the caller (`gm`), not by the file. */
+    readonly chosen: boolean,
+    /** The header's line, which names the exported creator. */
+    readonly line: number,
+  ) {
+    super(
+      chosen
+        ? `this database has no player ${playerId}`
+        : `line ${line}: the exported game master ${playerId} (universe.createdBy) is no player of this database`,
+    );
+    this.name = "UnknownGameMasterError";
+  }
 }
 
 export interface ImportResult {
   universe: UniverseRecord;
+  /** The player who became its game master. */
+  gameMaster: { playerId: string; name: string };
   turns: number;
   snapshots: number;
   /** The state checksum at the head, equal to the exported universe's. */
@@ -72,9 +102,10 @@ type LineSource = () => AsyncIterable<string>;
  * marks, committed only once the end line has agreed (the file read and checked on a thread of its
  * own, checked-file.ts, while this one writes); a file refused at some line, or a write that
  * fails, rolls it back and leaves the database as it was. With `replay` the file is read a first
- * time to re-execute every turn before anything is written. The save points are checked (their
- * text, their time, at most `maxSavePoints` a player) before the commit, and written right after
- * it: the store's import transaction writes only the timeline.
+ * time to re-execute every turn before anything is written. The game master is checked against
+ * this database's players before the first write. The save points are checked as they are read
+ * (their text, their time, at most `maxSavePoints` a player) and written with the last batch, in
+ * the same transaction: the universe is never seen without them.
  * Turns keep their positions, runs, characters, inputs, rolls, deltas and narration; they get new
  * ids (ids are unique across universes). Save points keep their players, names, positions and
  * times; those of a player this database does not have are left out (and counted). The new
@@ -82,7 +113,7 @@ type LineSource = () => AsyncIterable<string>;
  * secret) are kept in its settings under `imported`.
  */
 export async function importJsonl(
-  stores: ExportStores,
+  stores: ImportStores,
   file: string,
   options: ImportOptions,
 ): Promise<ImportResult> {
@@ -99,22 +130,22 @@ export async function importJsonl(
 }
 
 async function importChecked(
-  stores: ExportStores,
+  stores: ImportStores,
   file: string,
   checked: CheckedFile,
   options: ImportOptions,
 ): Promise<ImportResult> {
   const store = stores.turnStore;
   const source: LineSource = () => fileLines(file, options.maxLine);
-  const { header, start, parent } = await checkHeader(store, source, options);
-  await options.beforeWriting?.();
+  const { header, line, start, parent } = await checkHeader(store, source, options);
+  const gameMaster = await gameMasterOf(stores.accountStore, header, line, options.gm);
   const newId = options.newId ?? randomUUID;
   const batchSize = options.batch ?? 2_000;
   const name = options.name ?? header.universe.name;
   const newUniverse = {
     id: newId(),
     name,
-    createdBy: options.createdBy,
+    createdBy: gameMaster.playerId,
     settings: {
       imported: {
         universeId: header.universe.id,
@@ -144,22 +175,26 @@ async function importChecked(
   let marks: UndoMark[] = [];
   let snapshots: EncodedSnapshot[] = [];
   let counts = { turns: 0, snapshots: 0 };
-  const saves: SavePointRecord[] = [];
+  const saves: Array<Omit<SavePointRecord, "universeId">> = [];
+  let restored = 0;
   // save points a player has in the file, against the cap a player has in a universe
   const savesOf = new Map<string, number>();
   // one batch is written while the next is read and checked: the database and the parsing overlap
   let writing: Promise<unknown> = Promise.resolve();
-  const flush = async () => {
-    if (pendingTurns === 0 && snapshots.length === 0) return;
+  // the save points come after the turns, in the last batch: with the timeline, in its transaction
+  const flush = async (last = false) => {
+    const savePoints = last ? saves : [];
+    if (pendingTurns === 0 && snapshots.length === 0 && savePoints.length === 0) return;
     const rows = { universeId, first: head + 1, count: pendingTurns, chunks: pending };
-    const batch = { expectedHead: head, turns: rows, snapshots, marks };
+    const batch = { expectedHead: head, turns: rows, snapshots, marks, savePoints };
     head += pendingTurns;
     pending = [];
     pendingTurns = 0;
     marks = [];
     snapshots = [];
     await writing;
-    writing = store.importBatch(importId!, batch).then(() => {
+    writing = store.importBatch(importId!, batch).then((written) => {
+      restored += written.savePoints;
       options.onProgress?.(batch.expectedHead + rows.count - header.from, header.head - header.from);
     });
     writing.catch(() => undefined); // awaited at the next flush or at the end
@@ -219,14 +254,14 @@ async function importChecked(
             item.line,
             `player ${playerId} has more than ${options.maxSavePoints} save points in this file, the most a player may have in a universe here (LOOM_MAX_SAVE_POINTS)`,
           );
-        saves.push({ ...item.savePoint, universeId });
+        saves.push(item.savePoint);
       }
     }
     if (importId === null) {
       if (start === null) throw new ExportFileError(1, "no genesis snapshot");
       await begin(null);
     }
-    await flush();
+    await flush(true);
     await writing;
     await store.commitImport(importId!);
   } catch (error) {
@@ -234,26 +269,31 @@ async function importChecked(
     if (importId !== null) await store.abortImport(importId);
     throw error;
   }
-  // checked like every line before the commit (text Postgres stores, a time it takes, the cap),
-  // so that only the database itself can fail here: then the universe stays, and this says so
-  let restored: SavePointRecord[];
-  try {
-    restored = await stores.savePoints.restoreSavePoints(saves);
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `universe ${universeId} was imported, but its ${saves.length} save points were not written: ${why}`,
-      { cause: error },
-    );
-  }
   const at = await store.stateAt(universeId, head);
   return {
     universe: (await store.getUniverse(universeId))!,
+    gameMaster,
     ...counts,
     headChecksum: at.checksum,
     replayed: options.replay ? header.head - header.from : null,
-    savePoints: { restored: restored.length, leftOut: saves.length - restored.length },
+    savePoints: { restored, leftOut: saves.length - restored },
   };
+}
+
+/**
+ * The player who becomes the new universe's game master: the one named (`gm`), else the exported
+ * creator, looked up among this database's players.
+ */
+async function gameMasterOf(
+  accounts: ImportStores["accountStore"],
+  header: HeaderLine,
+  line: number,
+  chosen: string | undefined,
+): Promise<{ playerId: string; name: string }> {
+  const playerId = chosen ?? header.universe.createdBy;
+  const account = await accounts.byId(playerId);
+  if (!account) throw new UnknownGameMasterError(playerId, chosen !== undefined, line);
+  return { playerId, name: account.name };
 }
 
 /** The header line alone (the first item of the file), before anything else is checked. */
@@ -347,6 +387,8 @@ async function checkHeader(
   options: ImportOptions,
 ): Promise<{
   header: HeaderLine;
+  /** The header's line. */
+  line: number;
   start: UniverseState | null;
   parent: ParentState | null;
 }> {
@@ -362,7 +404,7 @@ async function checkHeader(
   // without it (an older file), the file's own snapshot at the branch point must match
   const start = parent && header.base ? parent.state : null;
   if (options.replay) await replayFile(header, source, start, parent);
-  return { header, start, parent };
+  return { header, line: first.line, start, parent };
 }
 
 /** `--replay`: every turn of the file re-executed with its recorded dice, before anything is written. */

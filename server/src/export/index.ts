@@ -7,7 +7,7 @@ import type { Progress } from "./source.ts";
 export * from "./format.ts";
 export { exportJsonl } from "./jsonl.ts";
 export { exportMarkdown, rollFootnote } from "./markdown.ts";
-export { importJsonl, type ImportResult } from "./import.ts";
+export { importJsonl, UnknownGameMasterError, type ImportResult, type ImportStores } from "./import.ts";
 export { ExportFileError, fileLines, MAX_LINE_CHARS, readExport } from "./reader.ts";
 export { verifyTimeline, type SnapshotMismatch, type TimelineVerification } from "./verify.ts";
 export type { Progress } from "./source.ts";

@@ -132,6 +132,22 @@ export async function* fileLines(path: string, maxLine = MAX_LINE_CHARS): AsyncG
   }
 }
 
+/**
+ * Why a save point's time (an ISO time, its form checked) is not one Loom stores, or null: one
+ * Postgres takes (an offset from UTC up to 15:59; no year 0, where 1 BC comes before AD 1), and
+ * one an export writes back as it was read (years 1 to 9999 in UTC).
+ */
+function timeProblem(createdAt: string): string | null {
+  const offset = /([+-]\d\d):?(\d\d)$/.exec(createdAt);
+  if (offset && Math.abs(Number(offset[1])) > 15)
+    return `at ${createdAt}, ${offset[1]!.slice(1)}:${offset[2]} from UTC, beyond the 15:59 Postgres takes`;
+  if (createdAt.startsWith("0000")) return "in the year 0, which has no time";
+  const year = new Date(createdAt).getUTCFullYear();
+  if (year < 1) return `in the year 0 (${createdAt} in UTC), which has no time`;
+  if (year > 9999) return `at ${createdAt}, after the year 9999 in UTC`;
+  return null;
+}
+
 function parse(text: string, line: number): unknown {
   try {
     return JSON.parse(text);
@@ -476,12 +492,8 @@ export async function* readExport(
           number,
           `save point ${JSON.stringify(item.name)}: ${unstorable}, which Loom never stores`,
         );
-      // a time Postgres takes: it has no year 0 (1 BC comes before AD 1)
-      if (item.createdAt.startsWith("0000"))
-        throw new ExportFileError(
-          number,
-          `save point "${item.name}" was named in the year 0, which has no time`,
-        );
+      const untimely = timeProblem(item.createdAt);
+      if (untimely) throw new ExportFileError(number, `save point "${item.name}" was named ${untimely}`);
       const key = JSON.stringify([item.playerId, item.name]);
       if (saveNames.has(key))
         throw new ExportFileError(

@@ -128,7 +128,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.imports.begin(start);
   }
 
-  importBatch(importId: string, batch: ImportBatch): Promise<{ head: number }> {
+  importBatch(importId: string, batch: ImportBatch): Promise<{ head: number; savePoints: number }> {
     return this.imports.write(importId, batch);
   }
 

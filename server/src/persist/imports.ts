@@ -8,6 +8,7 @@ import { copyRows } from "./copy.ts";
 import { mayLeaveRowChecks, rowChecks } from "./row-checks.ts";
 import { copyText } from "./copy-text.ts";
 import type { Db } from "./rows.ts";
+import { writeImportedSavePoints } from "./save-points.ts";
 import { universes } from "./schema.ts";
 import { AppendConflictError, NotFoundError } from "./turn-store.ts";
 import type { ImportBatch, ImportStart, TurnStore, UniverseRecord } from "./turn-store.ts";
@@ -33,6 +34,8 @@ class OpenImport {
   /** The universe, once the transaction has created it; then the head its batches reached. */
   universe: UniverseRecord | null = null;
   head = 0;
+  /** The save points the last batch wrote. */
+  savePoints = 0;
 
   /** Hands a step to the transaction; resolves once it is done there. */
   send(step: Step): Promise<void> {
@@ -68,7 +71,8 @@ const asError = (error: unknown): Error => (error instanceof Error ? error : new
  * of its own on Postgres, while its caller reads and checks the file and hands it batches. The
  * turns and snapshots go in with COPY (copy.ts); an undo mark on a turn of the same batch is
  * written in the turn's row (turns given as rows come with those already in them), others as
- * appendTurns writes them.
+ * appendTurns writes them; save points in one statement, so that a universe never shows without
+ * those its file had.
  */
 export class TimelineImports {
   private readonly open = new Map<string, OpenImport>();
@@ -115,7 +119,9 @@ export class TimelineImports {
               open.committing = settle;
               return;
             }
-            open.head = await writeBatch(tx, this.driver, universe, open.head, step.batch, uncheckedRows);
+            const written = await writeBatch(tx, this.driver, universe, open.head, step.batch, uncheckedRows);
+            open.head = written.head;
+            open.savePoints = written.savePoints;
             settle();
           } catch (error) {
             open.close(asError(error));
@@ -140,10 +146,10 @@ export class TimelineImports {
     });
   }
 
-  async write(importId: string, batch: ImportBatch): Promise<{ head: number }> {
+  async write(importId: string, batch: ImportBatch): Promise<{ head: number; savePoints: number }> {
     const current = this.get(importId);
     await current.send({ kind: "batch", batch });
-    return { head: current.head };
+    return { head: current.head, savePoints: current.savePoints };
   }
 
   async commit(importId: string): Promise<UniverseRecord> {
@@ -174,8 +180,8 @@ export class TimelineImports {
 
 /**
  * One batch of an import, checked as appendTurns checks a batch: its turns and snapshots copied
- * in, and its undo marks written, in the undone turn's own row when that turn is in the batch.
- * Returns the head it reaches.
+ * in, its undo marks written, in the undone turn's own row when that turn is in the batch, and its
+ * save points. Returns the head it reaches and the save points it wrote.
  */
 async function writeBatch(
   tx: Db,
@@ -184,7 +190,7 @@ async function writeBatch(
   head: number,
   batch: ImportBatch,
   uncheckedRows: boolean,
-): Promise<number> {
+): Promise<{ head: number; savePoints: number }> {
   if (batch.expectedHead !== head) throw new AppendConflictError(universe.id, batch.expectedHead, head);
   let end: number;
   let earlier: Array<{ position: number; undoneBy: number }>;
@@ -213,6 +219,12 @@ async function writeBatch(
     for (const turn of turns) rows += turnRow(turn, undoneBy.get(turn.position));
     await copyRows(tx, driver, "turns", TURN_COLUMNS, rows);
   }
+  const saves = batch.savePoints ?? [];
+  const beyond = saves.find((save) => save.position < 1 || save.position > end);
+  if (beyond)
+    throw new RangeError(
+      `save point "${beyond.name}" at position ${beyond.position} is beyond ${universe.id}'s timeline, which ends at ${end}`,
+    );
   // of two snapshots of one position the later stands, as appendTurns' upsert has it
   const snapshots = new Map((batch.snapshots ?? []).map((snapshot) => [snapshot.position, snapshot]));
   let documents = "";
@@ -228,5 +240,5 @@ async function writeBatch(
   await copyRows(tx, driver, "snapshots", SNAPSHOT_COLUMNS, documents);
   if (uncheckedRows) await rowChecks(tx, true);
   await markUndone(tx, universe.id, universe.branchPosition ?? 0, end, earlier);
-  return end;
+  return { head: end, savePoints: await writeImportedSavePoints(tx, universe.id, saves) };
 }

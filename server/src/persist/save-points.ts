@@ -40,11 +40,36 @@ export interface SavePointStore {
   /** A page of a universe's save points, newest first (then by player and name, descending). */
   listSavePoints(universeId: string, query: SavePointQuery): Promise<SavePointRecord[]>;
   /**
-   * An import's save points, as they were named (time included), in one statement. A save point
-   * belongs to a player: those of players this database does not have are left out. The cap is
-   * not applied: the file holds what its source had. Returns the ones written.
+   * Save points as they were named (time included), in one statement, without the cap. A save
+   * point belongs to a player: those of players this database does not have are left out. Returns
+   * the ones written. (An import writes its own in its transaction: TimelineStore.importBatch.)
    */
   restoreSavePoints(points: readonly SavePointRecord[]): Promise<SavePointRecord[]>;
+}
+
+/**
+ * An import's save points, written in its transaction (imports.ts) as they were named, without the
+ * cap; those of players this database does not have are left out. Returns how many were written.
+ * A name a player holds twice is the primary key's refusal, and takes the import with it.
+ */
+export async function writeImportedSavePoints(
+  tx: Db,
+  universeId: string,
+  points: ReadonlyArray<Omit<SavePointRecord, "universeId">>,
+): Promise<number> {
+  if (points.length === 0) return 0;
+  const [written] = rowsOf<{ n: number }>(
+    await tx.execute(sql`
+      with written as (
+        insert into ${savePoints} (universe_id, player_id, name, position, created_at)
+        select ${universeId}, v."playerId", v.name, v.position, v."createdAt"
+        from jsonb_to_recordset(${JSON.stringify(points)}::jsonb)
+          as v("playerId" text, name text, position integer, "createdAt" timestamptz)
+        join ${players} p on p.id = v."playerId"
+        returning 1)
+      select count(*)::int as n from written`),
+  );
+  return written?.n ?? 0;
 }
 
 function toSavePoint(row: typeof savePoints.$inferSelect): SavePointRecord {

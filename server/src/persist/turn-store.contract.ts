@@ -729,7 +729,7 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       });
       expect(
         await store.importBatch(begun.importId, { expectedHead: 100, turns: turns.slice(100), undone: [90] }),
-      ).toEqual({ head: 121 });
+      ).toEqual({ head: 121, savePoints: 0 });
       expect(await store.commitImport(begun.importId)).toMatchObject({ id, headPosition: 121 });
       // then it reads back as the appended timeline, with its own ids
       expect(await store.headPosition(id)).toBe(121);

@@ -8,6 +8,7 @@ import type {
   PlaySessionRecord,
   ProgressionRecord,
   RunRecord,
+  SavePointRecord,
   Snapshot,
   StateAt,
   TimelinePage,
@@ -140,11 +141,15 @@ export interface TurnRows {
 /**
  * A batch of an import (TimelineStore.importBatch): an append's, its turns as they are, encoded,
  * or as rows. Rows carry no kinds to pair `undone` with: their undo marks not in the rows come as
- * `marks`, each with the position of the turn that undid it.
+ * `marks`, each with the position of the turn that undid it. `savePoints` are the imported
+ * universe's, as they were named (time included), at positions up to the batch's last: those of
+ * players this database does not have are left out, and the cap a player has is not applied (the
+ * file holds what its source had).
  */
 export type ImportBatch = Omit<AppendBatch, "turns"> & {
   turns: Array<Turn | EncodedTurn> | TurnRows;
   marks?: Array<{ position: number; undoneBy: number }>;
+  savePoints?: Array<Omit<SavePointRecord, "universeId">>;
 };
 
 /**
@@ -275,14 +280,15 @@ export interface TimelineStore {
   /**
    * A whole timeline written in one transaction (an import): `beginImport` creates the universe
    * (or the branch) in it; `importBatch` adds turns, snapshots and undo marks in position order,
-   * with appendTurns' checks, written in bulk; `commitImport` makes all of it visible at once.
+   * with appendTurns' checks, written in bulk, and save points (returning how many it wrote);
+   * `commitImport` makes all of it visible at once.
    * `abortImport`, a batch that fails, or a caller that goes away leaves nothing of it. Runs,
    * sessions and progression are not projected: they are records of this database's own play,
    * and a universe just created has no runs. Until it ends nothing of it is visible, and on the
    * embedded database (one connection) other queries wait for it.
    */
   beginImport(start: ImportStart): Promise<{ importId: string; universe: UniverseRecord }>;
-  importBatch(importId: string, batch: ImportBatch): Promise<{ head: number }>;
+  importBatch(importId: string, batch: ImportBatch): Promise<{ head: number; savePoints: number }>;
   commitImport(importId: string): Promise<UniverseRecord>;
   abortImport(importId: string): Promise<void>;
   /**
