@@ -1,10 +1,11 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
-import { checksum, encodeMemberTurnMessage, RECENT_TURNS, type Turn } from "@loom/shared";
-import { connect, type UniverseSession } from "../client-sdk/src/index.ts";
+import { checksum, CloseCode, encodeMemberTurnMessage, RECENT_TURNS, type Turn } from "@loom/shared";
+import { connect, LoomError, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable } from "./support/players.ts";
+import { breakConnection, watchSeats } from "./support/seat-watch.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { socketOf } from "../server/src/rooms/output-batch.ts";
 
@@ -550,3 +551,187 @@ describe("state patches with turns", () => {
     await session.leave();
   });
 });
+
+/** How a promise ended within `ms`: its value, its error, or still pending. */
+async function settledWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+): Promise<{ value: T } | { error: unknown } | "pending"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const pending = new Promise<"pending">((resolve) => (timer = setTimeout(() => resolve("pending"), ms)));
+  return Promise.race([
+    promise.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+    pending,
+  ]).finally(() => clearTimeout(timer));
+}
+
+// A seat taken but closed before the room's state reached it: the server refused it right after
+// the join, or the room went away (its owner fenced, as when the universe moved). The client holds
+// its answer to JOIN_ROOM (support/seat-watch.ts), so the close lands in that window every time.
+for (const mode of modes()) {
+  describe.skipIf(!mode.available)(`a seat closed before its state (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2606 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    /** The universe's room here, closed as an owner that lost its lease closes it. */
+    const closeRoom = async (universeId: string) => {
+      await matchMaker.getLocalRoomById(universeId)?.disconnect(CloseCode.UniverseMoved);
+    };
+    /** The player's connections to the universe's room on this server. */
+    const seatsOf = (universeId: string, playerId: string) =>
+      (matchMaker.getLocalRoomById(universeId)?.clients ?? []).filter(
+        (client) => (client.userData as { playerId?: string } | undefined)?.playerId === playerId,
+      );
+
+    it("a join the server refuses right after it was made fails with the refusal's code, and leaves no seat", async () => {
+      const table = await setTable(server.url, ["Alex"]);
+      const alex = table.players[0]!;
+      let heldAt = 0;
+      const seats = watchSeats(alex.client, async () => {
+        heldAt = Date.now();
+        await table.gm.removeMember(table.universeId, alex.playerId);
+      });
+      seats.holdAcks = 1;
+
+      const outcome = await settledWithin(
+        alex.client.joinUniverse(table.universeId, { role: "player", runId: alex.runId }),
+        15_000,
+      );
+      expect(outcome, "the join to end").not.toBe("pending");
+      const error = (outcome as { error?: unknown }).error;
+      expect(error).toBeInstanceOf(LoomError);
+      expect(error).toMatchObject({ code: "member_removed" });
+      expect(Date.now() - heldAt).toBeLessThan(10_000);
+      expect(seats.errors).toEqual([]);
+
+      // nothing goes on behind the caller: no rejoin, no seat
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(seats.rooms).toHaveLength(1);
+      expect(seatsOf(table.universeId, alex.playerId)).toEqual([]);
+    });
+
+    it("a join whose room goes away before its state fails unavailable, rejoins nothing, and a new join plays", async () => {
+      const table = await setTable(server.url, ["Bea"]);
+      const bea = table.players[0]!;
+      const seats = watchSeats(bea.client, () => closeRoom(table.universeId));
+      seats.holdAcks = 1;
+
+      const outcome = await settledWithin(
+        bea.client.joinUniverse(table.universeId, { role: "player", runId: bea.runId }),
+        15_000,
+      );
+      expect(outcome, "the join to end").not.toBe("pending");
+      const error = (outcome as { error?: unknown }).error;
+      expect(error).toBeInstanceOf(LoomError);
+      expect(error).toMatchObject({ code: "unavailable" });
+      expect((error as LoomError).message).toContain(`(${CloseCode.UniverseMoved})`);
+      expect(seats.errors).toEqual([]);
+
+      // the session did not fail over behind the caller (it would have opened the universe again)
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(seats.rooms).toHaveLength(1);
+      expect(seatsOf(table.universeId, bea.playerId)).toEqual([]);
+
+      // it was the room, not the seat: joining again works
+      const session = await bea.client.joinUniverse(table.universeId, { role: "player", runId: bea.runId });
+      expect((await session.act(overcome(bea.characterId))).ok).toBe(true);
+      await session.leave();
+    });
+
+    it("a rejoin whose room goes away before its state tries again and is seated once", async () => {
+      const table = await setTable(server.url, ["Cole"]);
+      const cole = table.players[0]!;
+      const seats = watchSeats(cole.client, () => closeRoom(table.universeId));
+      const session = await cole.client.joinUniverse(table.universeId, { role: "player", runId: cole.runId });
+      const events: string[] = [];
+      session.on("reconnecting", () => events.push("reconnecting"));
+      session.on("reconnected", () => events.push("reconnected"));
+      session.on("leave", () => events.push("leave"));
+      expect((await session.act(overcome(cole.characterId))).ok).toBe(true);
+
+      // the universe moves: the session rejoins, and the first room it gets closes before its state
+      seats.holdAcks = 1;
+      await closeRoom(table.universeId);
+      await waitFor(() => events.includes("reconnected"), 20_000, "the session seated again");
+      expect(seats.holdAcks).toBe(0);
+      expect(seats.rooms).toHaveLength(3);
+      expect(session.room).toBe(seats.rooms[2]);
+      expect(events).toEqual(["reconnecting", "reconnected"]);
+      expect((await session.act(overcome(cole.characterId))).ok).toBe(true);
+      expect(seatsOf(table.universeId, cole.playerId)).toHaveLength(1);
+      expect(seats.errors).toEqual([]);
+      await session.leave();
+    });
+
+    it("a rejoin whose connection breaks before its state gets the seat back and is seated once", async () => {
+      const table = await setTable(server.url, ["Emry"]);
+      const emry = table.players[0]!;
+      // the state was sent, but the connection breaks before it arrives: the server gives the
+      // same seat back, and its state comes again
+      const seats = watchSeats(emry.client, (room) => breakConnection(room));
+      const session = await emry.client.joinUniverse(table.universeId, { role: "player", runId: emry.runId });
+      const events: string[] = [];
+      session.on("reconnecting", () => events.push("reconnecting"));
+      session.on("reconnected", () => events.push("reconnected"));
+      session.on("leave", () => events.push("leave"));
+
+      seats.holdStates = 1;
+      await closeRoom(table.universeId);
+      await waitFor(() => events.includes("reconnected"), 20_000, "the session seated again");
+      expect(seats.holdStates).toBe(0);
+      // a moment for a second seating, had there been one
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(events).toEqual(["reconnecting", "reconnected"]);
+      expect(seats.rooms).toHaveLength(2);
+      expect((await session.act(overcome(emry.characterId))).ok).toBe(true);
+      expect(seatsOf(table.universeId, emry.playerId)).toHaveLength(1);
+      expect(seats.errors).toEqual([]);
+      await session.leave();
+    });
+
+    it("a failover whose every room goes away before its state gives up at its deadline", async () => {
+      const table = await setTable(server.url, ["Dara"]);
+      const dara = table.players[0]!;
+      const failoverMs = 2_000;
+      const client = connect(server.url, { failoverMs }).useToken(
+        dara.client.playerToken!,
+        dara.client.refreshToken,
+      );
+      const seats = watchSeats(client, () => closeRoom(table.universeId));
+      const session = await client.joinUniverse(table.universeId, { role: "player", runId: dara.runId });
+      const events: string[] = [];
+      session.on("reconnecting", () => events.push("reconnecting"));
+      session.on("reconnected", () => events.push("reconnected"));
+      let leftAt = 0;
+      session.on("leave", () => {
+        events.push("leave");
+        leftAt = Date.now();
+      });
+
+      seats.holdAcks = Infinity;
+      const movedAt = Date.now();
+      await closeRoom(table.universeId);
+      // each closed room is one attempt of the same failover, waited for in turn: it ends
+      await waitFor(() => events.includes("leave"), 20_000, "the failover to give up");
+      expect(events).toEqual(["reconnecting", "leave"]);
+      expect(leftAt - movedAt).toBeLessThan(failoverMs + 5_000);
+      expect(seats.rooms.length).toBeGreaterThan(2);
+      expect(seats.errors).toEqual([]);
+
+      // nothing goes on after it
+      const tried = seats.rooms.length;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(seats.rooms).toHaveLength(tried);
+      expect(seatsOf(table.universeId, dara.playerId)).toEqual([]);
+    });
+  });
+}

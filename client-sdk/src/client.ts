@@ -468,11 +468,12 @@ export class LoomClient {
     try {
       const room = await this.joinSoon(universeId, join);
       const session = new UniverseSession(room, keepTurns, {
-        rejoin: (signal) => this.rejoin(universeId, join, signal),
+        rejoin: (signal, seat) => this.rejoin(universeId, join, signal, seat),
         maxHeld: this.maxHeld,
         missed: (after, before) => this.missedTurns(universeId, after, before),
         recorded: async (position) => (await this.turn(universeId, position)).narration?.text ?? null,
       });
+      // a room that closed before its state: the session ended with it, rejoining nothing
       await session.ready;
       return session;
     } catch (error) {
@@ -529,9 +530,16 @@ export class LoomClient {
   /**
    * A seat again after the connection was lost: every server in turn, from the current one, with
    * backoff, until one serves the universe (a new owner takes it once the dead one's lease
-   * lapses) or `failoverMs` has passed. A refusal no retry can change ends it at once.
+   * lapses) and `seat` has its first state, or `failoverMs` has passed. A room that closes before
+   * its state is a failed attempt like a refused join. A refusal no retry can change ends it at
+   * once.
    */
-  private async rejoin(universeId: string, join: JoinOptions, signal: AbortSignal): Promise<Room> {
+  private async rejoin(
+    universeId: string,
+    join: JoinOptions,
+    signal: AbortSignal,
+    seat: (room: Room) => Promise<void>,
+  ): Promise<void> {
     const deadline = Date.now() + this.failoverMs;
     let last: unknown = null;
     let retryAfter = 0;
@@ -540,9 +548,9 @@ export class LoomClient {
         if (signal.aborted) throw new LoomError("unavailable", "left while rejoining");
         const index = (this.current + i) % this.servers.length;
         try {
-          const room = await this.joinRoom(index, universeId, join);
+          await seat(await this.joinRoom(index, universeId, join));
           this.current = index;
-          return room;
+          return;
         } catch (error) {
           last = error;
           const code = error instanceof LoomError ? error.code : joinRefusalOf(error)?.code;

@@ -44,8 +44,13 @@ export interface SessionEvents {
 
 /** How a session gets a seat again after its connection is lost (LoomClient.joinUniverse). */
 export interface Failover {
-  /** A new seat; gives up (rejects) when `signal` aborts (the session was left meanwhile). */
-  rejoin: (signal: AbortSignal) => Promise<Room>;
+  /**
+   * A new seat. Each room joined is handed to `seat`, which resolves once the room's first state
+   * has arrived and rejects when the room closes before it (a failed attempt: the next one follows,
+   * after its wait); resolves once a room is seated, and gives up (rejects) when no attempt will
+   * succeed, or when `signal` aborts (the session was left meanwhile).
+   */
+  rejoin: (signal: AbortSignal, seat: (room: Room) => Promise<void>) => Promise<void>;
   /** Most commands held while reconnecting; more are refused `unavailable` at once. Default 100. */
   maxHeld?: number;
   /**
@@ -110,6 +115,25 @@ const FINAL_CLOSES = new Set([
   // rejoining with the token the session holds would be refused: it is among those revoked
   CloseCode.SessionRevoked,
 ]);
+
+/**
+ * Why a room closed before its first state, as the code a refused join carries: the closes that
+ * end a session (FINAL_CLOSES) say who refused the seat; any other is the room or its process
+ * going away, `unavailable`.
+ */
+const CLOSED_BEFORE_STATE: ReadonlyMap<number, string> = new Map([
+  [CloseCode.RunClosed, "run_not_active"],
+  [CloseCode.MemberRemoved, "member_removed"],
+  [CloseCode.SessionRevoked, "unauthorized"],
+]);
+
+/** The coded error of a room that closed (`code`) before its first state arrived: no seat. */
+function closedBeforeState(code: number): LoomError {
+  return new LoomError(
+    CLOSED_BEFORE_STATE.get(code) ?? "unavailable",
+    `the room closed (${code}) before its state arrived`,
+  );
+}
 
 interface Pending {
   type: string;
@@ -192,7 +216,10 @@ export class UniverseSession {
   /** The "Last time on…" recap this session started with (players only). */
   lastRecap: Recap | null = null;
   private unheardRecap: Recap | null = null;
-  /** Resolves once the first full state has arrived (joinUniverse waits for it). */
+  /**
+   * Resolves once the first full state has arrived (joinUniverse waits for it); rejects with
+   * `closedBeforeState` when the room closes first, and the session ends then, without rejoining.
+   */
   readonly ready: Promise<void>;
 
   private readonly keepTurns: number;
@@ -206,6 +233,9 @@ export class UniverseSession {
     this.maxHeld = failover?.maxHeld ?? 100;
     this.current = room;
     this.ready = this.attach(room, true);
+    // a caller that never waits for the state (a room that sends none) must not meet an
+    // unhandled rejection when the room closes
+    this.ready.catch(() => undefined);
   }
 
   /** The room this session is seated in (a new one after a failover). */
@@ -213,9 +243,16 @@ export class UniverseSession {
     return this.current;
   }
 
-  /** Listens to a room; resolves once its first full state has arrived. */
+  /**
+   * Listens to a room; resolves once its first full state has arrived, rejects (closedBeforeState)
+   * if the room closes before. Until then the room is no seat: its close starts no failover (the
+   * join fails, or the rejoin in progress tries again), and getting the same seat back is not
+   * being seated (the state that follows is).
+   */
   private attach(room: Room, first: boolean): Promise<void> {
-    const ready = new Promise<void>((resolve) => room.onStateChange.once(() => resolve()));
+    let stated = false;
+    let settle!: { resolve: () => void; reject: (error: LoomError) => void };
+    const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     // a rejoined room's turns: those after what the session knew, each told once (positions
     // only grow, so the newest told is all there is to remember)
     let toldThrough = this.lastPosition;
@@ -323,7 +360,13 @@ export class UniverseSession {
       else this.emit("recap", recap);
     });
     room.onMessage(ServerMessage.Narration, (message: NarrationMessage) => this.onNarration(message));
+    // one listener for the first state too: the SDK's `once` drops the listener after it from
+    // the same state change
     room.onStateChange((state: unknown) => {
+      if (!stated) {
+        stated = true;
+        settle.resolve();
+      }
       // the marks in the synced state reach every member; the `durable` message only those waiting
       const { durableThrough, persistedThrough } = state as Partial<RoomState>;
       if (typeof durableThrough === "number" && typeof persistedThrough === "number")
@@ -332,12 +375,12 @@ export class UniverseSession {
     });
     room.onDrop((code: number) => {
       // each failed attempt to get the same seat back drops again: one event for the outage
-      if (room !== this.current || !this.connected) return;
+      if (!stated || room !== this.current || !this.connected) return;
       this.connected = false;
       this.emit("reconnecting", { code });
     });
     room.onReconnect(() => {
-      if (room !== this.current) return;
+      if (!stated || room !== this.current) return;
       if (this.leaving) {
         void room.leave(true).catch(() => undefined);
         return;
@@ -354,7 +397,15 @@ export class UniverseSession {
       }, RECENT_WAIT_MS);
       this.seated();
     });
-    room.onLeave((code: number) => void this.onLeft(room, code));
+    room.onLeave((code: number) => {
+      if (stated) {
+        void this.onLeft(room, code);
+        return;
+      }
+      settle.reject(closedBeforeState(code));
+      // a join that never had a seat ends here; a rejoin's attempt is the failover's to judge
+      if (first) this.end(code);
+    });
     return ready;
   }
 
@@ -369,25 +420,50 @@ export class UniverseSession {
       this.connected = false;
       this.emit("reconnecting", { code });
     }
-    let next: Room;
     const rejoining = new AbortController();
     this.rejoining = rejoining;
     try {
-      next = await this.failover.rejoin(rejoining.signal);
+      await this.failover.rejoin(rejoining.signal, (next) => this.seat(next, rejoining.signal));
     } catch {
       this.end(code);
       return;
     } finally {
       if (this.rejoining === rejoining) this.rejoining = null;
     }
+    // left as the seat's state arrived (leave() ended the session already)
     if (this.leaving) {
-      await next.leave(true).catch(() => undefined);
+      void this.current.leave(true).catch(() => undefined);
       this.end(4000);
       return;
     }
-    this.current = next;
-    await this.attach(next, false);
     this.seated();
+  }
+
+  /**
+   * One attempt of a failover: `next` becomes the session's room once its first state arrives.
+   * Rejects when it closes before, and when the session is left meanwhile (`signal`), leaving it.
+   */
+  private async seat(next: Room, signal: AbortSignal): Promise<void> {
+    const left = () => new LoomError("unavailable", "left while rejoining");
+    if (signal.aborted) {
+      void next.leave(true).catch(() => undefined);
+      throw left();
+    }
+    this.current = next;
+    let onAbort: () => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(left());
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.attach(next, false), aborted]);
+    } catch (error) {
+      // a room already closed never answers a leave: not waited for
+      if (signal.aborted) void next.leave(true).catch(() => undefined);
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /** Seated again: what was waiting is sent (again, with its seq: applied at most once). */
