@@ -733,5 +733,31 @@ for (const mode of modes()) {
       expect(seats.rooms).toHaveLength(tried);
       expect(seatsOf(table.universeId, dara.playerId)).toEqual([]);
     });
+
+    it("a join whose state never comes fails unavailable after firstStateMs and gives its seat up", async () => {
+      const table = await setTable(server.url, ["Fenn"]);
+      const fenn = table.players[0]!;
+      const client = connect(server.url, { firstStateMs: 1_000 }).useToken(
+        fenn.client.playerToken!,
+        fenn.client.refreshToken,
+      );
+      const seats = watchSeats(client);
+      seats.holdStates = 1;
+
+      const outcome = await settledWithin(
+        client.joinUniverse(table.universeId, { role: "player", runId: fenn.runId }),
+        10_000,
+      );
+      expect(outcome, "the join to end").not.toBe("pending");
+      expect((outcome as { error?: unknown }).error).toMatchObject({ code: "unavailable" });
+      await waitFor(() => seatsOf(table.universeId, fenn.playerId).length === 0, 5_000, "the seat given up");
+      expect(seats.rooms).toHaveLength(1);
+      expect(seats.errors).toEqual([]);
+
+      // the next join, its state let through, plays
+      const session = await client.joinUniverse(table.universeId, { role: "player", runId: fenn.runId });
+      expect((await session.act(overcome(fenn.characterId))).ok).toBe(true);
+      await session.leave();
+    });
   });
 }

@@ -97,6 +97,11 @@ export interface ClientOptions {
   servers?: string[];
   /** How long a session keeps trying to rejoin before it gives up (ms, default 60,000). */
   failoverMs?: number;
+  /**
+   * How long a join, or one attempt of a rejoin, waits for its room's first state before it gives
+   * the seat up (ms, default 30,000): a join is then refused `unavailable`, a rejoin tries again.
+   */
+  firstStateMs?: number;
   /** Most commands a session holds while rejoining; more are refused `unavailable` (default 100). */
   maxHeldCommands?: number;
   /**
@@ -157,6 +162,7 @@ export class LoomClient {
   private current = 0;
   private readonly rooms = new Map<string, Client>();
   private readonly failoverMs: number;
+  private readonly firstStateMs: number;
   private readonly maxHeld: number | undefined;
   private token: string | null = null;
   private refresh: string | null = null;
@@ -167,6 +173,7 @@ export class LoomClient {
   constructor(url: string, options: ClientOptions = {}) {
     this.servers = [url, ...(options.servers ?? []).filter((server) => server !== url)];
     this.failoverMs = options.failoverMs ?? 60_000;
+    this.firstStateMs = options.firstStateMs ?? 30_000;
     this.maxHeld = options.maxHeldCommands;
     this.keeper = options.tokens ?? null;
   }
@@ -474,7 +481,7 @@ export class LoomClient {
         recorded: async (position) => (await this.turn(universeId, position)).narration?.text ?? null,
       });
       // a room that closed before its state: the session ended with it, rejoining nothing
-      await session.ready;
+      await this.stated(session.ready, () => session.leave());
       return session;
     } catch (error) {
       throw asJoinError(error);
@@ -548,7 +555,8 @@ export class LoomClient {
         if (signal.aborted) throw new LoomError("unavailable", "left while rejoining");
         const index = (this.current + i) % this.servers.length;
         try {
-          await seat(await this.joinRoom(index, universeId, join));
+          const room = await this.joinRoom(index, universeId, join);
+          await this.stated(seat(room), () => room.leave(true));
           this.current = index;
           return;
         } catch (error) {
@@ -566,6 +574,25 @@ export class LoomClient {
       retryAfter = 0;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
+  }
+
+  /**
+   * `ready` (a seat's first state), or `unavailable` once `firstStateMs` has passed without it:
+   * a server that neither sends the state nor closes the room must not hold a join for good.
+   * The seat is given up then (`giveUp`, not waited for: such a server may not answer a leave).
+   */
+  private async stated(ready: Promise<void>, giveUp: () => Promise<unknown>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), this.firstStateMs);
+    });
+    try {
+      if ((await Promise.race([ready, late])) !== "late") return;
+    } finally {
+      clearTimeout(timer);
+    }
+    void giveUp().catch(() => undefined);
+    throw new LoomError("unavailable", `the room sent no state within ${this.firstStateMs} ms`);
   }
 
   async history(universeId: string, page: HistoryQuery = {}): Promise<ApiResponse<"timeline">> {

@@ -10,13 +10,17 @@ import type { LoomClient } from "../../client-sdk/src/index.ts";
  */
 const JOIN_ACK = 10;
 const ROOM_STATE = 14;
+const ROOM_STATE_PATCH = 15;
 
 export interface SeatWatch {
   /** Rooms this client has joined (each join and rejoin makes one), oldest first. */
   readonly rooms: Room[];
   /** How many of the next answers to JOIN_ROOM are held (never sent), each told to `onHeld`. */
   holdAcks: number;
-  /** How many of the next full states are held (never given to their room), each told to `onHeld`. */
+  /**
+   * How many of the next full states are held (never given to their room), each told to `onHeld`;
+   * the patches that follow a held state are held with it, until a full state gets through.
+   */
   holdStates: number;
   /** What `onHeld` threw. */
   readonly errors: unknown[];
@@ -53,12 +57,17 @@ export function watchSeats(
         send(data);
       };
       const receive = connection.events.onmessage!;
+      let stateHeld = false;
       connection.events.onmessage = (event: MessageEvent) => {
-        if (watch.holdStates > 0 && new Uint8Array(event.data as ArrayBuffer)[0] === ROOM_STATE) {
+        const kind = new Uint8Array(event.data as ArrayBuffer)[0];
+        if (watch.holdStates > 0 && kind === ROOM_STATE) {
           watch.holdStates -= 1;
+          stateHeld = true;
           tell(room, "state");
           return;
         }
+        if (kind === ROOM_STATE) stateHeld = false;
+        if (stateHeld && kind === ROOM_STATE_PATCH) return;
         receive(event);
       };
     };
