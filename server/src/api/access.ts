@@ -30,13 +30,8 @@ export async function asGameMaster(req: Request): Promise<{ me: Caller; universe
  * Whether `universeId` is `ancestorId` or a branch descending from it: a character belongs to
  * its own universe and to the branches taken of it, nowhere else.
  */
-export async function descendsFrom(universeId: string, ancestorId: string): Promise<boolean> {
-  let current: string | null = universeId;
-  for (let depth = 0; current !== null && depth < 1000; depth += 1) {
-    if (current === ancestorId) return true;
-    current = (await services().turnStore.getUniverse(current))?.parentId ?? null;
-  }
-  return false;
+export function descendsFrom(universeId: string, ancestorId: string): Promise<boolean> {
+  return services().turnStore.descendsFrom(universeId, ancestorId);
 }
 
 /** Members, game masters, and anyone not removed from a public universe; a coded 403 otherwise. */

@@ -78,6 +78,10 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return universes.getUniverse(this.db, id);
   }
 
+  descendsFrom(universeId: string, ancestorId: string): Promise<boolean> {
+    return universes.descendsFrom(this.db, universeId, ancestorId);
+  }
+
   listUniverses(options?: { limit?: number; createdBy?: string }): Promise<UniverseRecord[]> {
     return universes.listUniverses(this.db, options);
   }

@@ -67,6 +67,7 @@ const records: Classify = () => EVERY_RECORD;
 export const TURN_STORE_CHANGES = {
   createUniverse: records,
   getUniverse: read,
+  descendsFrom: read,
   listUniverses: read,
   branchUniverse: records,
   headPosition: read,

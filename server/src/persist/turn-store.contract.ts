@@ -272,6 +272,14 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
         name: "Second",
         createdBy: "gm",
       });
+      // a branch descends from every universe on its way up, and from no other
+      expect(await store.descendsFrom(second, second)).toBe(true);
+      expect(await store.descendsFrom(second, first)).toBe(true);
+      expect(await store.descendsFrom(second, big.id)).toBe(true);
+      expect(await store.descendsFrom(first, second)).toBe(false);
+      expect(await store.descendsFrom(big.id, first)).toBe(false);
+      expect(await store.descendsFrom(second, freshId("stranger"))).toBe(false);
+      expect(await store.descendsFrom(freshId("missing"), big.id)).toBe(false);
       const secondOwn = await buildUniverse(store, {
         id: second,
         turns: 15,

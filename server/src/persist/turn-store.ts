@@ -248,6 +248,8 @@ export interface TimelineStore {
   // universes and timelines
   createUniverse(universe: NewUniverse, genesis: UniverseState): Promise<UniverseRecord>;
   getUniverse(id: string): Promise<UniverseRecord | null>;
+  /** Whether `universeId` is `ancestorId` or a branch descending from it, read in one statement. */
+  descendsFrom(universeId: string, ancestorId: string): Promise<boolean>;
   listUniverses(options?: { limit?: number; createdBy?: string }): Promise<UniverseRecord[]>;
   /** Copy-on-write: stores a pointer (parent, position), never the parent's turns. */
   branchUniverse(input: {

@@ -3,7 +3,7 @@ import { checksum } from "@loom/shared";
 import type { UniverseState } from "@loom/shared";
 import type { Chain } from "./ancestry.ts";
 import { newDiceSecret } from "./dice-secret.ts";
-import { toUniverse } from "./rows.ts";
+import { rowsOf, toUniverse } from "./rows.ts";
 import type { Db } from "./rows.ts";
 import { universes } from "./schema.ts";
 import { upsertSnapshots } from "./snapshot-writes.ts";
@@ -39,6 +39,19 @@ export async function createUniverse(
 export async function getUniverse(db: Db, id: string): Promise<UniverseRecord | null> {
   const [row] = await db.select().from(universes).where(eq(universes.id, id));
   return row ? toUniverse(row) : null;
+}
+
+export async function descendsFrom(db: Db, universeId: string, ancestorId: string): Promise<boolean> {
+  // a branch names its parent, so the way up is a chain; its length is bounded as a guard only
+  const rows = await db.execute(sql`
+    with recursive line(id, parent_id, depth) as (
+      select id, parent_id, 0 from universes where id = ${universeId}
+      union all
+      select u.id, u.parent_id, line.depth + 1 from universes u join line on u.id = line.parent_id
+      where line.id <> ${ancestorId} and line.depth < 10000
+    )
+    select exists(select 1 from line where id = ${ancestorId}) as found`);
+  return rowsOf<{ found: boolean }>(rows)[0]?.found === true;
 }
 
 export async function listUniverses(
