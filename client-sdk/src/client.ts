@@ -470,8 +470,10 @@ export class LoomClient {
       keepTurns?: number;
     },
   ): Promise<UniverseSession> {
-    const { keepTurns, ...join } = options;
+    const { keepTurns, ...seat } = options;
     if (keepTurns !== undefined) checkKeepTurns(keepTurns); // before joining, not after
+    // one id for this session and its rejoins: another session of the player numbers its own
+    const join = { ...seat, session: sessionId() };
     try {
       const room = await this.joinSoon(universeId, join);
       const session = new UniverseSession(room, keepTurns, {
@@ -912,3 +914,12 @@ function asJoinError(error: unknown): LoomError {
 }
 
 export type { Snapshot };
+
+/** 64 random bits, URL-safe: a session's id among the few its player has open at once. */
+function sessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}

@@ -62,6 +62,15 @@ export type JoinRole = z.infer<typeof JoinRole>;
 export const joinOptionsSchema = z.object({
   role: JoinRole,
   runId: z.string().max(64).optional(),
+  /**
+   * The client session's own id, the same through its rejoins: messages are told apart by it as
+   * well as by player and run, so two sessions of one player (two tabs) never take each other's
+   * sequence numbers for retries.
+   */
+  session: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/)
+    .optional(),
 });
 export type JoinOptions = z.infer<typeof joinOptionsSchema>;
 

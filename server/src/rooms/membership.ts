@@ -31,6 +31,14 @@ export interface Member {
 }
 
 /**
+ * A member's client key: who and in what role, and the client session's id when it gives one (a
+ * client without one has a key per player and run, shared by all its sessions).
+ */
+function keyOf(member: string, options: JoinOptions): string {
+  return options.session === undefined ? member : `${member}:${options.session}`;
+}
+
+/**
  * What of a turn the member may see (see visibility.ts): a GM all of it, a player also what
  * belongs to their own characters in `state`, a spectator the public part.
  */
@@ -107,7 +115,7 @@ export async function admitMember(
       role: "spectator",
       runId: null,
       characterId: null,
-      clientKey: `${auth.playerId}:spectator`,
+      clientKey: keyOf(`${auth.playerId}:spectator`, options),
     };
   }
   if (options.role === "gm") {
@@ -118,7 +126,7 @@ export async function admitMember(
       role: "gm",
       runId: null,
       characterId: null,
-      clientKey: `${auth.playerId}:gm`,
+      clientKey: keyOf(`${auth.playerId}:gm`, options),
       run: null,
     };
   }
@@ -175,7 +183,7 @@ export async function admitMember(
     role: "player",
     runId: run.id,
     characterId: run.characterId,
-    clientKey: `${auth.playerId}:${run.id}`,
+    clientKey: keyOf(`${auth.playerId}:${run.id}`, options),
     run: { ...run, state: "active" },
   };
 }
