@@ -88,7 +88,13 @@ export default async function recap(): Promise<Record<string, unknown>> {
   const runTurns = turns.filter((turn) => turn.characterId === "mara");
   const others = (since: number) =>
     turns.filter((turn) => turn.position > since && turn.characterId !== "mara");
-  const base = { state, characterId: "mara", runTurns, head: UNIVERSE_TURNS };
+  const base = {
+    state,
+    characterId: "mara",
+    runTurns,
+    previousSummary: state.canon.summaryRecent,
+    head: UNIVERSE_TURNS,
+  };
 
   const shortSince = UNIVERSE_TURNS - 2_000;
   const longSince = UNIVERSE_TURNS / 2;

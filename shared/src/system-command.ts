@@ -35,6 +35,11 @@ export const sessionStartCommandSchema = z.object({
    * without the field refresh.
    */
   refresh: z.boolean().optional(),
+  /**
+   * What the run's previous session ended with (its recap's summary), told as the session opens.
+   * Turns recorded without the field told the universe's most recent summary, whoever's it was.
+   */
+  lastTime: z.string().max(LIMITS.textMax).optional(),
 });
 
 export const sessionEndCommandSchema = z.object({

@@ -948,14 +948,23 @@ export class UniverseAuthority {
   }
 
   private markUndoneLocally(position: number): void {
-    const target = this.recent.find((turn) => turn.position === position);
-    if (target) target.status = "undone";
+    const index = this.recent.findIndex((turn) => turn.position === position);
+    const target = this.recent[index];
+    // a copy: the turn may still be waiting to be written, and is written (and its run's records
+    // projected) as it was acknowledged; the undo turn and the mark take it back
+    if (target) this.recent[index] = { ...target, status: "undone" };
     this.persister.markUndone(position);
   }
 
-  /** Writes pending turns and due snapshots to the TurnStore (called on room ticks). */
-  flush(): Promise<void> {
-    return this.persister.flush();
+  /**
+   * Writes pending turns and due snapshots to the TurnStore (called on room ticks). Resolves once
+   * the turns acknowledged before the call are written, or a write failed: a write already under
+   * way carries none of those since it began, and the one after it does.
+   */
+  async flush(): Promise<void> {
+    const head = this.headPosition;
+    await this.persister.flush();
+    if (this.persister.persistedThrough < head) await this.persister.flush();
   }
 
   /**

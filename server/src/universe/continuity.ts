@@ -109,8 +109,26 @@ export async function recapFor(
     othersSince: [...away.turns, ...pending],
     awayTotal: away.total + pending.length,
     previousSessionEnd: run.lastSessionEndPosition,
+    previousSummary: await previousSummaryOf(turnStore, authority, run, mine),
     head,
   });
+}
+
+/** What the run's previous session ended with: its `session_end` turn's summary ("" if none). */
+async function previousSummaryOf(
+  turnStore: TurnStore,
+  authority: UniverseAuthority | null,
+  run: RunRecord,
+  mine: readonly Turn[],
+): Promise<string> {
+  const at = run.lastSessionEndPosition;
+  if (at === null) return "";
+  const ended =
+    mine.find((turn) => turn.position === at) ??
+    authority?.recentTurns.find((turn) => turn.position === at) ??
+    (await turnStore.getTurn(run.universeId, at));
+  const summary = ended?.kind === "session_end" ? ended.input.summary : undefined;
+  return typeof summary === "string" ? summary : "";
 }
 
 export async function startPlaySession(
@@ -131,7 +149,12 @@ export async function startPlaySession(
   const before = authority.state;
   const started = await authority.submit({
     actor: { kind: "player", playerId },
-    command: { kind: "session_start", characterId: run.characterId, refresh },
+    command: {
+      kind: "session_start",
+      characterId: run.characterId,
+      refresh,
+      ...(recap && recap.recentSummary !== "" ? { lastTime: recap.recentSummary } : {}),
+    },
     runId: run.id,
     characterId: run.characterId,
   });

@@ -67,6 +67,7 @@ function input(overrides: Partial<RecapInput> = {}): RecapInput {
     runTurns: maraTurns(),
     othersSince: othersSince(),
     previousSessionEnd: 30,
+    previousSummary: "Mara found the bell tower and bargained with Sela for passage.",
     head: 60,
     ...overrides,
   };

@@ -42,6 +42,12 @@ export interface RecapInput {
   awayTotal?: number;
   /** Where this run's previous session ended; null on its first session. */
   previousSessionEnd: number | null;
+  /**
+   * The summary that session ended with (its `session_end` turn's), which the recap opens with:
+   * the run's own last time, not whoever at the table ended a session last (canon.summaryRecent).
+   * Empty on a first session.
+   */
+  previousSummary: string;
   /** The position the recap is built at (the universe head when a player joins). */
   head: number;
 }
@@ -259,7 +265,7 @@ export function buildRecap(input: RecapInput): Recap {
     previousSessionEnd: input.previousSessionEnd,
     characterId,
     characterName: nameOf(state, characterId),
-    recentSummary: state.canon.summaryRecent.trim(),
+    recentSummary: input.previousSummary.trim(),
     scene: scene.scene,
     activeQuests: quests.kept,
     keyNpcs: npcs.kept,

@@ -145,10 +145,11 @@ describe("the narration prompt", () => {
     const starting: Turn = {
       ...ending,
       kind: "session_start",
-      events: [{ ...ending.events[0]!, type: "session_started", data: {} }],
+      events: [{ ...ending.events[0]!, type: "session_started", data: { lastTime: "Mara swam the nave" } }],
     };
     const opening = buildNarrationPrompt({ state, turn: starting, previous, audience: SPECTATOR });
     expect(opening.system).toContain("Last time on");
+    expect(opening.user).toContain("## Their last session\nMara swam the nave");
     expect(opening.user).toContain(state.canon.summaryRecent);
   });
 

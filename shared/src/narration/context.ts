@@ -70,7 +70,13 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
   const system = systemPrompt(state, input.audience, turn);
   // Sections in the order they are given up when the budget runs short: the turn itself always
   // stays; the long summary goes first.
-  const required = `## The turn to narrate\n${turnLines(turn, state)}`;
+  const lastTime = lastTimeOf(turn);
+  const required = [
+    lastTime ? `## Their last session\n${lastTime}` : "",
+    `## The turn to narrate\n${turnLines(turn, state)}`,
+  ]
+    .filter(Boolean)
+    .join("\n\n");
   const optional: string[] = [
     sceneSection(state),
     charactersSection(state, turn, previous),
@@ -288,7 +294,7 @@ function namesIn(value: unknown, audience: Viewer, into: Set<string>): Set<strin
 /** What to tell: a turn as it happens, or a session's prose at its start and end. */
 const TASK: Partial<Record<Turn["kind"], string>> = {
   session_start:
-    'A player returns to the table. Open with a short "Last time on…" recap of the story so far, drawn from the recent summary, the scene and the last turns, then welcome their character back. Four to six sentences.',
+    'A player returns to the table. Open with a short "Last time on…" recap of the story so far, drawn from their last session, the scene and the last turns, then welcome their character back. Four to six sentences.',
   session_end:
     "A player's session ends. Retell what happened in it as a short closing passage, drawn from the session's summary and the last turns. Three to five sentences.",
 };
@@ -371,6 +377,13 @@ function factsSection(state: PromptState, turn: Turn): string {
 }
 
 /** A turn in a line or two: who, the mechanical outcome, and its prose if it has some. */
+/** What a returning run's previous session ended with, as its session's opening carries it. */
+function lastTimeOf(turn: Turn): string {
+  const started = turn.events.find((event) => event.type === "session_started");
+  const text = started?.data.lastTime;
+  return typeof text === "string" ? text.trim() : "";
+}
+
 function turnLines(turn: Turn, state: PromptState): string {
   const who = turn.characterId ? (state.characters[turn.characterId]?.name ?? "someone") : turn.actor;
   const events = turn.events

@@ -183,13 +183,18 @@ describe("the template narrator", () => {
           description: "Mara Vell joins the table",
           major: false,
           hidden: false,
-          data: {},
+          data: { lastTime: "Mara swam the flooded nave" },
         },
       ],
     };
-    expect(narrate(starting, state)).toContain(
-      "Last time: Mara found the bell tower and bargained with Sela for passage.",
-    );
+    // the run's own last session, not the universe's latest summary (someone else's, maybe)
+    expect(narrate(starting, state)).toContain("Last time: Mara swam the flooded nave.");
+    expect(narrate(starting, state)).not.toContain(state.canon.summaryRecent);
+    const firstTime: Turn = {
+      ...starting,
+      events: [{ ...starting.events[0]!, data: {} }],
+    };
+    expect(narrate(firstTime, state)).not.toContain("Last time");
   });
 
   it("tells a hidden roll as happening in secret", () => {

@@ -110,8 +110,8 @@ class Teller {
         return this.pick(INVOKE, { aspects: names.map((name) => `"${name}"`).join(" and ") });
       }
       case "session_started": {
-        // a session's prose: where the story stands as the player comes back
-        const recently = this.state.canon.summaryRecent.trim();
+        // a session's prose: where the player's run stood as they come back
+        const recently = this.str(event.data.lastTime)?.trim() ?? "";
         const back = this.pick(SESSION_STARTED);
         return recently ? `${back} Last time: ${sentence(recently)}` : back;
       }

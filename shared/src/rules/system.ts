@@ -85,7 +85,10 @@ export function decideSessionStart(
   if (isRejection(character)) return character;
   const draft = new Draft(state, ctx);
   draft.event("session_started", `${character.name} joins the table`, {
-    data: { characterId: character.id },
+    data:
+      command.lastTime === undefined
+        ? { characterId: character.id }
+        : { characterId: character.id, lastTime: command.lastTime },
   });
   if (command.refresh !== false && character.fatePoints < character.refresh) {
     draft.set(pointer("characters", character.id, "fatePoints"), character.refresh, character.fatePoints);
