@@ -483,7 +483,9 @@ export class LoomClient {
         recorded: async (position) => (await this.turn(universeId, position)).narration?.text ?? null,
       });
       // a room that closed before its state: the session ended with it, rejoining nothing
-      await this.stated(session.ready, () => session.leave());
+      // a player's seat also says whether it has a recap, just after the state: `lastRecap` is set
+      const seated = join.role === "player" ? session.ready.then(() => session.recapHeard) : session.ready;
+      await this.stated(seated, () => session.leave());
       return session;
     } catch (error) {
       throw asJoinError(error);

@@ -221,6 +221,12 @@ export class UniverseSession {
    * `closedBeforeState` when the room closes first, and the session ends then, without rejoining.
    */
   readonly ready: Promise<void>;
+  /**
+   * Resolves once the room has said whether this seat has a recap (a player's join: the server
+   * sends it, or null, after the state); joinUniverse waits for it, so `lastRecap` is set by then.
+   */
+  readonly recapHeard: Promise<void>;
+  private heardRecap: () => void = () => undefined;
 
   private readonly keepTurns: number;
 
@@ -232,6 +238,7 @@ export class UniverseSession {
     this.keepTurns = checkKeepTurns(keepTurns);
     this.maxHeld = failover?.maxHeld ?? 100;
     this.current = room;
+    this.recapHeard = new Promise((resolve) => (this.heardRecap = resolve));
     this.ready = this.attach(room, true);
     // a caller that never waits for the state (a room that sends none) must not meet an
     // unhandled rejection when the room closes
@@ -351,7 +358,9 @@ export class UniverseSession {
       keepRecent(recent.turns);
     });
     room.onMessage(ServerMessage.Durable, (marks: DurableMessage) => this.onMarks(marks));
-    room.onMessage(ServerMessage.Recap, (recap: Recap) => {
+    room.onMessage(ServerMessage.Recap, (recap: Recap | null) => {
+      this.heardRecap();
+      if (recap === null) return;
       this.lastRecap = recap;
       // a rejoin is not a return to the table: its recap is kept, not told again
       if (!first) return;

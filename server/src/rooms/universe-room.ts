@@ -303,9 +303,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
           null,
           reject(RejectionCode.Unavailable, "your play session could not start; rejoin for a recap"),
         );
+        // a player's join always hears whether it has a recap: the SDK waits for it
+        client.send(ServerMessage.Recap, null);
         return;
       }
-      if (recap) client.send(ServerMessage.Recap, recap);
+      client.send(ServerMessage.Recap, recap ?? null);
     }
   }
 
