@@ -24,6 +24,7 @@ export * from "./fate/stress.ts";
 export * from "./fate/roll.ts";
 export * from "./fate/invoke.ts";
 export * from "./decide.ts";
+export * from "./recordable.ts";
 export { DEFAULT_DIFFICULTY } from "./rules/action.ts";
 export { undoDecision, defaultUndoTarget, overlaps as pathsOverlap, touchedPath } from "./rules/undo.ts";
 export { recordGmDeltas } from "./rules/gm-deltas.ts";

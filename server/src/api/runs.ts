@@ -12,6 +12,7 @@ const STATUS: Partial<Record<string, number>> = {
   [RejectionCode.NotYourCharacter]: 403,
   [RejectionCode.NotAllowed]: 403,
   [RejectionCode.UnknownRun]: 404,
+  [RejectionCode.NotFound]: 404,
   [RejectionCode.RunNotActive]: 409,
   [RejectionCode.Conflict]: 409,
   [RejectionCode.InvalidAction]: 409,

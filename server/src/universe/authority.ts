@@ -12,6 +12,7 @@ import {
   lifecycleEffect,
   opposedDifficultyRefusal,
   runActivityRefusal,
+  unrecordableRefusal,
   upgradeTurn,
   type Actor,
   type Command,
@@ -655,6 +656,8 @@ export class UniverseAuthority {
       const code = error.code === "invalid_value" ? RejectionCode.InvalidValue : RejectionCode.InvalidAction;
       return refusal(code, `the turn does not apply: ${error.message}`);
     }
+    const unrecordable = unrecordableRefusal(request.command, decision, state);
+    if (unrecordable) return Promise.resolve({ ok: false, rejection: unrecordable });
     turn.narration = this.tellAtOnce(turn, state);
     this.tentativeState = state;
     this.tentativeHead = position;

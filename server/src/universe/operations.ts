@@ -174,6 +174,13 @@ export async function setRunPaused(
 }
 
 /**
+ * Retellings a turn keeps at most. Each is stored on the turn and travels with it (its row, every
+ * read of it, the recent turns a member joins with, its line of an export), so a game master
+ * asking again and again would otherwise grow one turn past what an export may import.
+ */
+export const RETELLINGS_MAX = 20;
+
+/**
  * A game master's retelling of a turn: narrated again (and streamed to the room), then appended to
  * the turn's narration; the first telling is never replaced. Only a turn already told, and one of
  * this universe's own (a branch's inherited turns are the parent's).
@@ -206,6 +213,14 @@ export async function retell(
       rejection: reject(
         RejectionCode.Conflict,
         `turn ${position} is still being told; retell it once it has been`,
+      ),
+    };
+  if ((turn.narration.retellings?.length ?? 0) >= RETELLINGS_MAX)
+    return {
+      ok: false,
+      rejection: reject(
+        RejectionCode.Conflict,
+        `turn ${position} has been told again ${RETELLINGS_MAX} times, as often as a turn may be`,
       ),
     };
   const recent = await turnStore.turnsBetween(authority.universe.id, Math.max(0, position - 9), position - 1);

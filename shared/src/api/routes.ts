@@ -449,7 +449,7 @@ export const API = {
     params: turnParams,
     status: 201,
     response: res.tellingResponseSchema,
-    errors: errors(AUTH, GM, INPUT, WRITE, UNIVERSE_BUSY, { 404: [C.NotFound] }),
+    errors: errors(AUTH, GM, INPUT, WRITE, UNIVERSE_BUSY, { 404: [C.NotFound], 409: [C.Conflict] }),
   },
   snapshot: {
     method: "post",

@@ -55,7 +55,9 @@ const OPPOSED_BY: Record<string, string> = {
  */
 export function opposingSkills(action: FateAction, actorSkill: string): string[] {
   if (action === "attack") return stressTrackFor(actorSkill) === "mental" ? ["Will"] : ["Athletics", "Fight"];
-  return [OPPOSED_BY[actorSkill.toLowerCase()] ?? actorSkill];
+  // an own member only: a skill may be named "constructor", which every object answers to
+  const key = actorSkill.toLowerCase();
+  return [Object.hasOwn(OPPOSED_BY, key) ? OPPOSED_BY[key]! : actorSkill];
 }
 
 /** The best of several skills on a sheet. */

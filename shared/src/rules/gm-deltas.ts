@@ -4,7 +4,7 @@ import { applyDeltas, DeltaError, parsePointer, pointer, readPointer, type Delta
 import { reject, type Rejection } from "../rejection.ts";
 import { stateSchema, type UniverseState } from "../state.ts";
 import { upgradeDelta } from "../upgrade.ts";
-import { bucketedMember, bucketsOf, recordsUnder, type BucketedRecord } from "../world-records.ts";
+import { BUCKETED_RECORDS, bucketedMember, recordsUnder, type BucketedRecord } from "../world-records.ts";
 
 /** The schema of the member at `tokens`, as deep as the state schema describes it. */
 function schemaAt(tokens: readonly string[]): { schema: z.ZodType; depth: number } {
@@ -84,7 +84,8 @@ function misplacedMember(state: UniverseState, tokens: readonly string[]): strin
   if (named?.id !== undefined)
     return named.bucket === bucketOf(named.id) ? null : misplaced(named.record, named.id);
   for (const record of named ? [named.record] : recordsUnder(tokens)) {
-    const id = misplacedId(bucketsOf(state, record));
+    // read by pointer: a delta may have taken away what holds the buckets (the schema refuses that)
+    const id = misplacedId(readPointer(state, pointer(...BUCKETED_RECORDS[record])));
     if (id !== null) return misplaced(record, id);
   }
   return null;
