@@ -342,6 +342,33 @@ for (const mode of modes()) {
       await campaign.plays();
     });
 
+    it("fate points and free invokes past 255 reach the room's members as they are", async () => {
+      const campaign = await seatedTable(server.url);
+      const seat = await campaign.seat();
+      const characterId = campaign.player.characterId;
+      try {
+        const retconned = await campaign.retcon([
+          { op: "set", path: `/characters/${characterId}/fatePoints`, value: 300 },
+          { op: "set", path: "/scene/aspects/windfall", value: { ...aspect("windfall"), freeInvokes: 700 } },
+        ]);
+        expect(retconned.status).toBe(200);
+        const synced = () =>
+          seat.state as {
+            characters?: { get(id: string): { fatePoints: number } | undefined };
+            scene?: { aspects?: { get(id: string): { freeInvokes: number } | undefined } };
+          } | null;
+        await waitFor(
+          () => synced()?.scene?.aspects?.get("windfall") !== undefined,
+          5_000,
+          "the aspect in the synced state",
+        );
+        expect(synced()?.characters?.get(characterId)?.fatePoints).toBe(300);
+        expect(synced()?.scene?.aspects?.get("windfall")?.freeInvokes).toBe(700);
+      } finally {
+        await seat.leave();
+      }
+    });
+
     it("the scene cannot grow past what opening the next one records", async () => {
       const campaign = await seatedTable(server.url);
       const gm = await campaign.table.gm.joinUniverse(campaign.id, { role: "gm" });

@@ -19,7 +19,8 @@ export const AspectView = schema(
   {
     id: t.string(),
     name: t.string(),
-    freeInvokes: t.uint8(),
+    // numbers, not bytes: a game master may raise these past 255, and a byte would wrap
+    freeInvokes: t.number(),
     boost: t.boolean(),
   },
   "AspectView",
@@ -47,7 +48,7 @@ export const CharacterView = schema(
     highConcept: t.string(),
     trouble: t.string(),
     aspects: t.array("string"),
-    fatePoints: t.uint8(),
+    fatePoints: t.number(),
     physicalStress: t.array("boolean"),
     mentalStress: t.array("boolean"),
     consequences: t.array("string"),
