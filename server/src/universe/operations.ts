@@ -185,7 +185,21 @@ export const RETELLINGS_MAX = 20;
  * the turn's narration; the first telling is never replaced. Only a turn already told, and one of
  * this universe's own (a branch's inherited turns are the parent's).
  */
-export async function retell(
+export function retell(
+  ctx: OperationContext,
+  position: number,
+): Promise<{ ok: true; narration: Telling } | { ok: false; rejection: Rejection }> {
+  // one at a time in a universe (its owner's process runs them all): two asked at once would
+  // both count the retellings before either is written, and pass RETELLINGS_MAX together
+  const before = retellings.get(ctx.authority) ?? Promise.resolve();
+  const next = before.catch(() => undefined).then(() => retellNow(ctx, position));
+  retellings.set(ctx.authority, next);
+  return next;
+}
+
+const retellings = new WeakMap<UniverseAuthority, Promise<unknown>>();
+
+async function retellNow(
   ctx: OperationContext,
   position: number,
 ): Promise<{ ok: true; narration: Telling } | { ok: false; rejection: Rejection }> {
