@@ -18,6 +18,9 @@ export default defineConfig({
     proxy: {
       "/api": "http://localhost:2567",
       "/matchmake": { target: "http://localhost:2567", ws: true },
+      // a room's WebSocket: /<processId>/<roomId>, a 9-character process id and a universe's
+      // UUID (no page of the client has a first segment of 9 characters)
+      "^/[A-Za-z0-9_-]{9}/[0-9a-f-]{36}(\\?|$)": { target: "http://localhost:2567", ws: true },
     },
   },
 });
