@@ -14,10 +14,7 @@ export function liveReads(options: { oneRequest?: boolean } = {}): LiveReads {
  * before the tail, so its head counts too: a turn persisted and trimmed in between is in one of them.
  */
 export async function shownUniverse(universe: UniverseRecord): Promise<PublicUniverse> {
-  const { liveStore, turnStore } = services();
-  const live = await liveStore.streamHead(universe.id);
-  // an empty stream may have been trimmed since the record was read: the store has those turns
-  const head = live > 0 ? live : await turnStore.headPosition(universe.id);
+  const head = await liveReads().head(universe.id);
   return publicUniverse({ ...universe, headPosition: Math.max(universe.headPosition, head) });
 }
 
@@ -28,11 +25,13 @@ export async function shownUniverse(universe: UniverseRecord): Promise<PublicUni
  * `shownUniverse`.
  */
 export async function shownUniverses(universes: UniverseRecord[]): Promise<PublicUniverse[]> {
-  const { liveStore } = services();
+  const reads = liveReads();
   return Promise.all(
-    universes.map(async (universe) => {
-      const head = Math.max(universe.headPosition, await liveStore.streamHead(universe.id));
-      return publicUniverse({ ...universe, headPosition: head });
-    }),
+    universes.map(async (universe) =>
+      publicUniverse({
+        ...universe,
+        headPosition: await reads.headGiven(universe.id, universe.headPosition),
+      }),
+    ),
   );
 }

@@ -53,7 +53,7 @@ export class LiveReads {
    */
   constructor(
     private readonly turnStore: Reader,
-    private readonly liveStore: Pick<LiveStore, "readTail">,
+    private readonly liveStore: Pick<LiveStore, "readTail" | "streamHead">,
     private readonly oneRequest = false,
   ) {}
 
@@ -81,8 +81,17 @@ export class LiveReads {
     return { persisted, turns: marked(turns, undone), undone };
   }
 
-  /** The position of the newest acknowledged turn. */
+  /**
+   * The position of the newest acknowledged turn. A request's reads take it from the tail they
+   * share; a reader of the head alone, from the stream's newest entry, not its every turn (a stream
+   * may hold thousands while the database lags).
+   */
   async head(universeId: string): Promise<number> {
+    if (!this.oneRequest) {
+      const live = await this.liveStore.streamHead(universeId);
+      // an empty stream may have been trimmed since: the store has those turns
+      return live > 0 ? live : this.turnStore.headPosition(universeId);
+    }
     const tail = await this.tail(universeId);
     return tail ? headOf(tail) : this.turnStore.headPosition(universeId);
   }
@@ -93,6 +102,7 @@ export class LiveReads {
    * stream before that is stored by then.
    */
   async headGiven(universeId: string, storedHead: number): Promise<number> {
+    if (!this.oneRequest) return Math.max(storedHead, await this.liveStore.streamHead(universeId));
     const tail = await this.tail(universeId);
     return tail ? Math.max(storedHead, headOf(tail)) : storedHead;
   }
