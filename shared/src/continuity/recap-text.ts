@@ -36,7 +36,8 @@ function awayLines(recap: Omit<Recap, "text">): string[] {
 
 /**
  * The recap as Markdown, in the order a narrator would tell it: the story so far, where the
- * character stands, who they know, what they did last, what others did meanwhile, what changed.
+ * character stands, who they know, what they did last, what others did meanwhile (or, on a run's
+ * first session, before it), what changed.
  */
 export function renderRecap(recap: Omit<Recap, "text">): string {
   const lines = [
@@ -71,7 +72,9 @@ export function renderRecap(recap: Omit<Recap, "text">): string {
       recap.lastTurns.map((turn) => `- Turn ${turn.position}: ${turn.text}`),
     ),
   );
-  lines.push(...section("While you were away", awayLines(recap)));
+  // a run's first session was never away: the world's events before it are where it comes in
+  const awayTitle = recap.previousSessionEnd === null ? "Before you arrived" : "While you were away";
+  lines.push(...section(awayTitle, awayLines(recap)));
   lines.push(
     ...section(
       "Retcons",

@@ -140,6 +140,15 @@ describe("buildRecap", () => {
     expect(recap.text).toContain("- Turn 35, the world: A storm floods the lower town");
   });
 
+  it("given a run's first session, when built, then others' events are what came before it, not while it was away", () => {
+    const returning = buildRecap(input()).text;
+    expect(returning).toContain("### While you were away\n");
+    expect(returning).not.toContain("Before you arrived");
+    const first = buildRecap(input({ previousSessionEnd: null })).text;
+    expect(first).toContain("### Before you arrived\n\n- Turn 31, Kest: Kest sinks the ferry");
+    expect(first).not.toContain("While you were away");
+  });
+
   it("given retcons before and after the previous session, when built, then only the later ones show", () => {
     expect(buildRecap(input()).retcons).toEqual([{ position: 58, note: "The bell is bronze, not iron." }]);
     expect(buildRecap(input({ previousSessionEnd: null })).retcons.map((retcon) => retcon.position)).toEqual([
