@@ -50,6 +50,13 @@ export function isStorableText(text: string): boolean {
   return !text.includes("\u0000") && !UNPAIRED_SURROGATE.test(text);
 }
 
+const UNSTORABLE = new RegExp(`\\u0000|${UNPAIRED_SURROGATE.source}`, "g");
+
+/** `text` as Postgres stores it: each NUL and unpaired surrogate becomes U+FFFD. */
+export function storableText(text: string): string {
+  return isStorableText(text) ? text : text.replace(UNSTORABLE, "\ufffd");
+}
+
 /**
  * What keeps `value` from being a storable JSON value within `bounds`, or null. Iterative, so a
  * hostile nesting cannot overflow the stack; stops at the first problem.

@@ -1,4 +1,4 @@
-import { buildNarrationPrompt } from "@loom/shared";
+import { buildNarrationPrompt, storableText } from "@loom/shared";
 import { NarratorError, type NarrationRequest, type Narrator, type NarratorOutput } from "./narrator.ts";
 import { CHAT_THREAD_NICE } from "../config.ts";
 import { ChatFailure, ChatThread, type ChatPriority } from "./chat-thread.ts";
@@ -19,6 +19,15 @@ export interface OpenAiNarratorOptions {
   promptBudget: number;
   /** The chat thread's niceness (see ChatEndpoint); CHAT_THREAD_NICE by default. */
   threadNice?: number;
+}
+
+/**
+ * The most characters a telling keeps, for a request of `maxTokens`: a token is a few characters of
+ * prose, so an endpoint that streams past this has ignored `max_tokens`, and what it sends after
+ * would reach every member of the table and the turn's record.
+ */
+export function tellingCharBound(maxTokens: number): number {
+  return maxTokens * 12;
 }
 
 /**
@@ -111,21 +120,35 @@ export class OpenAiNarrator implements Narrator {
     parameters: { temperature: number; max_tokens: number; seed: number },
     streamed: { any: boolean },
   ): Promise<Pick<NarratorOutput, "text" | "model" | "tokens">> {
+    const bound = tellingCharBound(this.options.maxTokens);
+    const enough = new AbortController();
+    let told = "";
     const result = await this.chat.stream(
       { model: this.options.model, system: prompt.system, user: prompt.user, parameters },
       this.options.timeoutMs,
-      request.signal,
+      AbortSignal.any([request.signal, enough.signal]),
       (piece) => {
+        if (enough.signal.aborted) return;
+        const kept = piece.length > bound - told.length ? piece.slice(0, bound - told.length) : piece;
+        told += kept;
+        if (told.length >= bound) enough.abort();
+        if (kept === "") return;
         streamed.any = true;
-        request.onChunk(piece);
+        // a NUL reaches no client; a surrogate pair split between pieces is whole again in the record
+        request.onChunk(kept.replaceAll("\u0000", "\ufffd"));
       },
     );
+    const model = result.model ?? this.options.model;
+    // An endpoint's answer is input from outside like a client's: what it sends is made storable,
+    // and past the bound the stream was stopped here, what was told being the telling.
+    if (enough.signal.aborted && !request.signal.aborted)
+      return { text: storableText(told).trim(), model, tokens: result.tokens };
     // a stream cut short may simply end: what it gave so far is not the whole answer
     if (result.cut === "timeout")
       throw new NarratorError(`no complete answer within ${this.options.timeoutMs} ms`, "timeout");
     if (result.cut === "aborted") throw new NarratorError("the stream was cut short", "aborted");
     if (result.text.trim() === "") throw new NarratorError("the endpoint answered with no prose", "error");
-    return { text: result.text.trim(), model: result.model ?? this.options.model, tokens: result.tokens };
+    return { text: storableText(result.text).trim(), model, tokens: result.tokens };
   }
 }
 

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NarrationMessage, Turn } from "@loom/shared";
+import type { UniverseSession } from "../client-sdk/src/index.ts";
+import type { LoomServer } from "../server/src/app.ts";
+import { loadConfig } from "../server/src/config.ts";
+import { readExport } from "../server/src/export/index.ts";
+import { tellingCharBound } from "../server/src/narrator/openai-narrator.ts";
+import {
+  startChatServer,
+  type ChatBehaviour,
+  type ChatServer,
+} from "../server/src/narrator/testing/chat-server.ts";
+import { modes, startServer, waitFor } from "./support/server.ts";
+import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
+
+/**
+ * What a model's endpoint answers is input from outside like any client's: a misconfigured or
+ * broken endpoint may stream text Postgres cannot store, or far more than was asked for. Neither
+ * may stop a universe from recording, exporting or being imported again.
+ */
+for (const mode of modes()) {
+  describe.skipIf(!mode.available)(`an endpoint's answer taken as input (${mode.name})`, () => {
+    let endpoint: ChatServer;
+    let behaviour: () => ChatBehaviour = () => ({});
+    let server: LoomServer & { url: string };
+    let table: Table;
+    let session: UniverseSession;
+    const heard: NarrationMessage[] = [];
+
+    beforeAll(async () => {
+      endpoint = await startChatServer(() => behaviour());
+      server = await startServer(mode, {
+        port: 2645,
+        narrator: {
+          ...loadConfig({}).narrator,
+          kind: "openai-compatible",
+          url: endpoint.url,
+          model: "story-7b",
+          apiKey: null,
+          timeoutMs: 5_000,
+          retries: 0,
+        },
+      });
+      table = await setTable(server.url, ["Alex"]);
+      [session] = await joinAll(table);
+      session.on("narration", (message) => heard.push(message));
+    });
+    afterAll(async () => {
+      await session?.leave();
+      await server?.shutdown();
+      await endpoint?.close();
+    });
+
+    /** Acts, then waits for the turn's narration to be recorded and read back over HTTP. */
+    async function actAndRecord(description: string): Promise<Turn> {
+      const result = await session.act(overcome(table.players[0]!.characterId, description));
+      if (!result.ok) throw new Error(result.rejection.message);
+      const { position } = result.turn;
+      let turn: Turn | null = null;
+      await waitFor(
+        async () => {
+          turn = await table.gm.turn(table.universeId, position).catch(() => null);
+          return turn?.narration != null;
+        },
+        15_000,
+        `the narration of turn ${position}`,
+      );
+      await waitFor(() => heard.some((m) => m.position === position && m.done), 5_000, "the telling's end");
+      return turn!;
+    }
+
+    async function exportedLines(): Promise<string[]> {
+      const response = await fetch(`${server.url}/api/universes/${table.universeId}/export?format=jsonl`, {
+        headers: { authorization: `Bearer ${table.gm.playerToken}` },
+      });
+      expect(response.status).toBe(200);
+      return (await response.text()).split("\n").filter((line) => line !== "");
+    }
+
+    it("records text Postgres cannot store (NUL, a lone surrogate) as text it can, and the export imports again", async () => {
+      behaviour = () => ({ chunks: ["The tide\u0000 turns ", "under a \ud800 moon."] });
+      const turn = await actAndRecord("wades into the estuary");
+      expect(turn.narration).toMatchObject({ narrator: "openai-compatible", fallback: null });
+      const text = turn.narration!.text;
+      expect(text).toBe("The tide\ufffd turns under a \ufffd moon.");
+      // what the table heard spells what was recorded
+      const told = heard.filter((m) => m.position === turn.position);
+      expect(told.at(-1)!.text ?? told.map((m) => m.chunk).join("")).toBe(text);
+      // the universe goes on, and its export is one Loom reads back
+      const next = await actAndRecord("climbs the sea wall");
+      expect(next.position).toBe(turn.position + 1);
+      const lines = await exportedLines();
+      let turns = 0;
+      for await (const item of readExport(
+        (async function* () {
+          yield* lines;
+        })(),
+      ))
+        if (item.kind === "turn") turns += 1;
+      expect(turns).toBeGreaterThanOrEqual(next.position);
+    });
+
+    it("keeps a telling within its bound when the endpoint streams far past what was asked for", async () => {
+      const piece = "and the rain goes on ".repeat(50);
+      behaviour = () => ({ chunks: Array.from({ length: 400 }, () => piece) });
+      const turn = await actAndRecord("waits out the storm");
+      const bound = tellingCharBound(loadConfig({}).narrator.maxTokens);
+      expect(turn.narration!.text.length).toBeLessThanOrEqual(bound);
+      expect(turn.narration!.text.startsWith(piece.trim())).toBe(true);
+      const told = heard.filter((m) => m.position === turn.position);
+      const streamed = told.map((m) => m.chunk).join("");
+      expect(streamed.length).toBeLessThanOrEqual(bound + piece.length);
+      expect(told.at(-1)!.text ?? streamed).toBe(turn.narration!.text);
+    });
+  });
+}
