@@ -42,7 +42,7 @@ for (const mode of modes()) {
         },
       });
       table = await setTable(server.url, ["Alex"]);
-      [session] = await joinAll(table);
+      session = (await joinAll(table))[0]!;
       session.on("narration", (message) => heard.push(message));
     });
     afterAll(async () => {
@@ -98,6 +98,28 @@ for (const mode of modes()) {
       ))
         if (item.kind === "turn") turns += 1;
       expect(turns).toBeGreaterThanOrEqual(next.position);
+    });
+
+    it("records the model it was asked for, and no token counts, when the endpoint names them oddly", async () => {
+      for (const [model, usage] of [
+        [`story\u0000-7b${"x".repeat(300)}`, { prompt_tokens: "100", completion_tokens: -3 }],
+        [{ name: "story-7b" }, { prompt_tokens: 1e300, completion_tokens: 2.5 }],
+        ["  ", "lots"],
+      ] as const) {
+        behaviour = () => ({ chunks: ["The lamps gutter."], model, usage });
+        const turn = await actAndRecord("lights the lamps");
+        expect(turn.narration).toMatchObject({
+          narrator: "openai-compatible",
+          text: "The lamps gutter.",
+          model: "story-7b",
+          tokens: null,
+        });
+      }
+      behaviour = () => ({ chunks: ["The lamps gutter."], model: "story-7b-q4" });
+      expect((await actAndRecord("lights the lamps")).narration).toMatchObject({
+        model: "story-7b-q4",
+        tokens: { prompt: 100, completion: 3 },
+      });
     });
 
     it("keeps a telling within its bound when the endpoint streams far past what was asked for", async () => {

@@ -1,4 +1,4 @@
-import { buildNarrationPrompt, storableText } from "@loom/shared";
+import { buildNarrationPrompt, isStorableText, storableText } from "@loom/shared";
 import { NarratorError, type NarrationRequest, type Narrator, type NarratorOutput } from "./narrator.ts";
 import { CHAT_THREAD_NICE } from "../config.ts";
 import { ChatFailure, ChatThread, type ChatPriority } from "./chat-thread.ts";
@@ -138,18 +138,33 @@ export class OpenAiNarrator implements Narrator {
         request.onChunk(kept.replaceAll("\u0000", "\ufffd"));
       },
     );
-    const model = result.model ?? this.options.model;
+    const model = modelNamed(result.model) ?? this.options.model;
+    const tokens = tokensCounted(result.tokens);
     // An endpoint's answer is input from outside like a client's: what it sends is made storable,
     // and past the bound the stream was stopped here, what was told being the telling.
     if (enough.signal.aborted && !request.signal.aborted)
-      return { text: storableText(told).trim(), model, tokens: result.tokens };
+      return { text: storableText(told).trim(), model, tokens };
     // a stream cut short may simply end: what it gave so far is not the whole answer
     if (result.cut === "timeout")
       throw new NarratorError(`no complete answer within ${this.options.timeoutMs} ms`, "timeout");
     if (result.cut === "aborted") throw new NarratorError("the stream was cut short", "aborted");
     if (result.text.trim() === "") throw new NarratorError("the endpoint answered with no prose", "error");
-    return { text: storableText(result.text).trim(), model, tokens: result.tokens };
+    return { text: storableText(result.text).trim(), model, tokens };
   }
+}
+
+/** The model an endpoint says answered, when it names one a record can hold; else null. */
+function modelNamed(model: unknown): string | null {
+  if (typeof model !== "string" || model.trim() === "" || model.length > 200) return null;
+  return isStorableText(model) ? model.trim() : null;
+}
+
+/** The endpoint's token counts, when both are counts; else null. */
+function tokensCounted(tokens: unknown): NarratorOutput["tokens"] {
+  if (typeof tokens !== "object" || tokens === null) return null;
+  const { prompt, completion } = tokens as Record<string, unknown>;
+  const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  return count(prompt) && count(completion) ? { prompt, completion } : null;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

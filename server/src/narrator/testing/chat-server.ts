@@ -15,6 +15,10 @@ export interface ChatBehaviour {
   status?: number;
   /** Stream these pieces, then drop the connection. */
   breakAfter?: number;
+  /** The `model` each chunk names, instead of the one asked for (any JSON, as a broken endpoint may). */
+  model?: unknown;
+  /** The final chunk's `usage`, instead of counts of the prose. */
+  usage?: unknown;
 }
 
 export interface ChatRequestSeen {
@@ -80,8 +84,9 @@ export async function startChatServer(
     }
     const chunks = behaviour.chunks ?? ["The tide ", "turns."];
     const id = `chatcmpl-${n}`;
+    const answeredModel = "model" in behaviour ? behaviour.model : seen.body.model;
     const frame = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 0, model: seen.body.model, choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`;
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 0, model: answeredModel, choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`;
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     res.write(frame({ role: "assistant", content: "" }));
     for (let i = 0; i < chunks.length; i++) {
@@ -98,7 +103,7 @@ export async function startChatServer(
     }
     const completion = chunks.join("").split(/\s+/).length;
     res.write(
-      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 0, model: seen.body.model, choices: [], usage: { prompt_tokens: 100, completion_tokens: completion, total_tokens: 100 + completion } })}\n\n`,
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 0, model: answeredModel, choices: [], usage: "usage" in behaviour ? behaviour.usage : { prompt_tokens: 100, completion_tokens: completion, total_tokens: 100 + completion } })}\n\n`,
     );
     res.end("data: [DONE]\n\n");
   }
