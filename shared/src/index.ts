@@ -26,6 +26,7 @@ export * from "./fate/invoke.ts";
 export * from "./decide.ts";
 export * from "./recordable.ts";
 export { DEFAULT_DIFFICULTY } from "./rules/action.ts";
+export { hiddenAdvantageRefusal } from "./rules/action-effects.ts";
 export { undoDecision, defaultUndoTarget, overlaps as pathsOverlap, touchedPath } from "./rules/undo.ts";
 export { recordGmDeltas } from "./rules/gm-deltas.ts";
 export * from "./evolve.ts";

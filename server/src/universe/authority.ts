@@ -11,6 +11,7 @@ import {
   snapshotDue,
   lifecycleEffect,
   opposedDifficultyRefusal,
+  hiddenAdvantageRefusal,
   runActivityRefusal,
   unrecordableRefusal,
   upgradeTurn,
@@ -582,7 +583,9 @@ export class UniverseAuthority {
     // next session ends or the universe's next owner closes it as interrupted.
     const full = this.pendingRefusal();
     if (full) return full;
-    const opposed = opposedDifficultyRefusal(request.actor, request.command);
+    const opposed =
+      opposedDifficultyRefusal(request.actor, request.command) ??
+      hiddenAdvantageRefusal(this.tentativeState, request.command);
     if (opposed) return Promise.resolve({ ok: false, rejection: opposed });
     if (request.runId) {
       const state = this.runStates.get(request.runId) ?? "active";

@@ -1,4 +1,5 @@
 import type { ActionCommand } from "../command.ts";
+import { reject, RejectionCode, type Rejection } from "../rejection.ts";
 import { stressTrackFor } from "../fate/skills.ts";
 import type { Aspect, Character, UniverseState } from "../state.ts";
 import type { Resolution } from "../turn.ts";
@@ -35,9 +36,7 @@ function createAdvantage(
   const { outcome } = resolution;
   if (outcome === "fail") return;
   const invokes = outcome === "success_with_style" ? 2 : 1;
-  const name =
-    command.aspectName ??
-    (command.description.slice(0, 200) || `${character.name}'s ${resolution.skill} Edge`);
+  const name = givenAspectName(command) || `${character.name}'s ${resolution.skill} Edge`;
   const existing = target.type === "aspect" ? target.aspect : sceneAspectNamed(draft.state, name);
   if (existing) {
     addFreeInvokes(draft, existing, invokes);
@@ -123,6 +122,30 @@ export function applyEffects(
 }
 
 /** The scene's aspect (not a boost) of this name, case and surrounding spaces aside. */
+/** The name a create-advantage gives the aspect it makes: its `aspectName`, else its description. */
+function givenAspectName(command: ActionCommand): string {
+  return command.aspectName ?? command.description.slice(0, 200);
+}
+
+/**
+ * A hidden create-advantage that would put a new aspect or boost on the scene: the table sees only
+ * that a hidden roll happened (visibility.ts), but the scene is everyone's, so the aspect's name
+ * would tell them its words. One that works an aspect the scene already has, whose name everyone
+ * knows, may stay hidden. Checked as a command is submitted, before the roll, not by the rules: a
+ * command recorded before the check still decides, and replays, as it did.
+ */
+export function hiddenAdvantageRefusal(state: UniverseState, command: { kind: string }): Rejection | null {
+  const action = command as ActionCommand;
+  if (command.kind !== "action" || action.action !== "create_advantage" || !action.hidden) return null;
+  if (action.target?.type === "aspect") return null;
+  const name = givenAspectName(action);
+  if (name !== "" && sceneAspectNamed(state, name)) return null;
+  return reject(
+    RejectionCode.NotAllowed,
+    "a hidden roll cannot put a new aspect on the scene, which everyone sees: roll it in the open, or have it work an aspect the scene already has",
+  );
+}
+
 function sceneAspectNamed(state: UniverseState, name: string): Aspect | undefined {
   const wanted = name.trim().toLowerCase();
   return Object.values(state.scene.aspects).find(

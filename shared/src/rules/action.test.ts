@@ -4,6 +4,7 @@ import { factsById, readFact } from "../canon-facts.ts";
 import { seedUniverse, sampleCharacter } from "../testing/universe.ts";
 import type { Target } from "../command.ts";
 import { opposedDifficultyRefusal } from "../actors.ts";
+import { hiddenAdvantageRefusal } from "./action-effects.ts";
 import type { UniverseState } from "../state.ts";
 import { command, decided, KELL, MARA, POSITION, rejected } from "./kit.test-helpers.ts";
 
@@ -316,6 +317,28 @@ describe("create an advantage (Fate Core p. 136)", () => {
       opposition: 2,
       ...extra,
     });
+
+  it("given a hidden roll, then it may work an aspect the scene has but not put a new one there, which everyone reads", () => {
+    const state = seedUniverse();
+    const hidden = (extra: Record<string, unknown>) => advantage({ hidden: true, ...extra });
+    for (const named of [
+      { aspectName: "Secret Trapdoor" },
+      { aspectName: undefined, description: "the trapdoor under the altar" },
+      { aspectName: undefined, description: "" },
+    ])
+      expect(hiddenAdvantageRefusal(state, hidden(named))).toMatchObject({ code: "not_allowed" });
+    for (const named of [
+      { aspectName: " crowded DOCKS " },
+      { aspectName: undefined, description: "Thick Fog" },
+      { target: { type: "aspect", id: "fog" } },
+    ])
+      expect(hiddenAdvantageRefusal(state, hidden(named))).toBeNull();
+    expect(hiddenAdvantageRefusal(state, advantage({ aspectName: "Secret Trapdoor" }))).toBeNull();
+    expect(hiddenAdvantageRefusal(state, overcome({ hidden: true }))).toBeNull();
+    // the rules still decide it: a timeline recorded before the check replays as it was
+    const { after } = decided(state, hidden({ aspectName: "Secret Trapdoor" }), GM, [1, 0, 0, 0]);
+    expect(after.scene.aspects[`aspect-${POSITION}-1`]).toMatchObject({ name: "Secret Trapdoor" });
+  });
 
   it("when she fails, then no aspect is created", () => {
     const { deltas, resolution } = decided(seedUniverse(), advantage(), MARA, [-1, 0, 0, 0]);
