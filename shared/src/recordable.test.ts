@@ -148,11 +148,26 @@ describe("a turn is acknowledged only if an export can import it again", () => {
       code: "invalid_value",
       message: expect.stringContaining("opens a new scene"),
     });
-    // and a new scene, which records the old one whole, would not be recorded either
+    // and a new scene, which records the old one whole, would not be recorded either: the game
+    // master is told how to leave it
     const scene = command({ kind: "scene", title: "Elsewhere" });
     const next = decide(state, scene, ctx(GM)) as Decision;
     expect(unrecordableRefusal(scene, next, evolve(state, next.deltas))).toMatchObject({
       code: "invalid_value",
+      message: expect.stringContaining("removes some of its aspects first"),
     });
+    // which they may, one aspect a turn, until the scene is one the next records
+    let shrinking = state;
+    for (let i = 0; ; i++) {
+      const remove = command({ kind: "aspect", op: "remove", id: `a${i}` });
+      const removed = decide(shrinking, remove, ctx(GM)) as Decision;
+      expect(isRejection(removed)).toBe(false);
+      const after = evolve(shrinking, removed.deltas);
+      expect(unrecordableRefusal(remove, removed, after)).toBeNull();
+      shrinking = after;
+      const leaving = decide(shrinking, scene, ctx(GM)) as Decision;
+      if (unrecordableRefusal(scene, leaving, evolve(shrinking, leaving.deltas)) === null) break;
+      expect(i).toBeLessThan(300);
+    }
   });
 });

@@ -149,6 +149,12 @@ export function unrecordableRefusal(
 ): Rejection | null {
   for (const delta of decision.deltas) {
     const problem = recordedDeltaProblem(delta);
+    // a scene grown past the bound before it was checked: a new scene would record it whole
+    if (problem && delta.path === "/scene" && recordedDeltaProblem({ ...delta, prev: null }) === null)
+      return reject(
+        RejectionCode.InvalidValue,
+        `the scene holds more than a turn can record (${problem}): a game master removes some of its aspects first`,
+      );
     if (problem)
       return reject(
         RejectionCode.InvalidValue,
