@@ -1,10 +1,13 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Bookmark } from "@loom/shared";
+import type { Bookmark, SavePointRecord } from "@loom/shared";
 import { connect, type UniverseSession } from "../client-sdk/src/index.ts";
 import { refusal } from "./support/refusals.ts";
-import { modes, startServer } from "./support/server.ts";
+import { modes, startServer, tempDir } from "./support/server.ts";
 import { overcome, setTable, sheet, type Table } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
+import { importJsonl, type ImportResult } from "../server/src/export/index.ts";
 
 const CAP = 3;
 
@@ -20,6 +23,34 @@ async function allPages(seat: Pick<Seat, "client">, universeId: string): Promise
     before = page.nextBefore ?? undefined;
   } while (before !== undefined);
   return pages;
+}
+
+/**
+ * A universe exported by its game master, its file given these save points, and imported into the
+ * server's own database as `loom import` does, bounded by no cap.
+ */
+async function importWithSavePoints(
+  server: LoomServer & { url: string },
+  gmToken: string,
+  universeId: string,
+  savePoints: ReadonlyArray<Omit<SavePointRecord, "universeId">>,
+): Promise<ImportResult> {
+  const exported = await fetch(`${server.url}/api/universes/${universeId}/export`, {
+    headers: { authorization: `Bearer ${gmToken}` },
+  });
+  expect(exported.status).toBe(200);
+  const lines = (await exported.text()).trim().split("\n");
+  const end = JSON.parse(lines.pop()!) as { type: "end"; savePoints: number };
+  expect(end).toMatchObject({ type: "end", savePoints: 0 });
+  for (const save of savePoints) lines.push(JSON.stringify({ type: "save_point", ...save }));
+  lines.push(JSON.stringify({ ...end, savePoints: savePoints.length }));
+  const file = join(tempDir("loom-save-point-cap-"), `${universeId}.jsonl`);
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  const { turnStore, accountStore } = server.services;
+  const imported = await importJsonl({ turnStore, accountStore }, file, {});
+  // its search documents are indexed behind the import's appends
+  await turnStore.settleSearchIndex();
+  return imported;
 }
 
 const savesIn = (marks: Bookmark[]) =>
@@ -162,20 +193,23 @@ for (const mode of modes()) {
       for (let i = 0; i < 3; i++)
         if (!(await session.act(overcome(character.id))).ok) throw new Error("refused");
       const head = (await ode.client.jump(universe.id)).head;
-      // an import puts save points in without the cap: more than a page of bookmarks holds over a
-      // few positions, and more than a page of the export's reads
+      // an import writes save points past this server's cap when it is given none (a database
+      // whose cap was since lowered holds as many): more than a page of bookmarks holds over a few
+      // positions, and more than a page of the export's reads
       const createdAt = new Date().toISOString();
       const imported = Array.from({ length: 2_100 }, (_, i) => ({
-        universeId: universe.id,
         playerId: ode.playerId,
         name: `Mark ${String(i).padStart(4, "0")}`,
         position: 1 + (i % head),
         createdAt,
       }));
-      expect(await server.services.savePoints.restoreSavePoints(imported)).toHaveLength(imported.length);
+      const copy = await importWithSavePoints(server, gmToken, universe.id, imported);
+      expect(copy.savePoints).toEqual({ restored: imported.length, leftOut: 0 });
+      const universeId = copy.universe.id;
+      await ode.client.acceptInvite((await gm.createInvite(universeId)).code);
       const expected = imported.map((save) => `${save.position} ${save.name}`).sort();
       for (const reader of [ode, { client: gm }]) {
-        const pages = await allPages(reader, universe.id);
+        const pages = await allPages(reader, universeId);
         expect(pages.length).toBeGreaterThan(2);
         for (const page of pages) expect(savesIn(page).length).toBeLessThanOrEqual(500);
         const listed = pages
@@ -191,7 +225,7 @@ for (const mode of modes()) {
             if (byPosition[i] === byPosition[i - 1]) expect(names[i]! > names[i - 1]!).toBe(true);
         }
       }
-      const exported = await fetch(`${server.url}/api/universes/${universe.id}/export`, {
+      const exported = await fetch(`${server.url}/api/universes/${universeId}/export`, {
         headers: { authorization: `Bearer ${gmToken}` },
       });
       const lines = (await exported.text())
@@ -202,7 +236,7 @@ for (const mode of modes()) {
       expect(saveLines.map((line) => `${line.position} ${line.name}`)).toEqual(expected);
       expect(lines.at(-1)).toMatchObject({ type: "end", savePoints: imported.length });
       // a player at the cap by import is still refused a new one
-      expect(await refusal(ode.client.nameSavePoint(universe.id, head, "One more"))).toMatchObject({
+      expect(await refusal(ode.client.nameSavePoint(universeId, head, "One more"))).toMatchObject({
         code: "too_many_save_points",
       });
     }, 60_000);

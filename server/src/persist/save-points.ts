@@ -39,12 +39,6 @@ export interface SavePointStore {
   removeSavePoint(universeId: string, playerId: string, name: string): Promise<SavePointRecord | null>;
   /** A page of a universe's save points, newest first (then by player and name, descending). */
   listSavePoints(universeId: string, query: SavePointQuery): Promise<SavePointRecord[]>;
-  /**
-   * Save points as they were named (time included), in one statement, without the cap. A save
-   * point belongs to a player: those of players this database does not have are left out. Returns
-   * the ones written. (An import writes its own in its transaction: TimelineStore.importBatch.)
-   */
-  restoreSavePoints(points: readonly SavePointRecord[]): Promise<SavePointRecord[]>;
 }
 
 /**
@@ -104,33 +98,6 @@ export class SavePoints implements SavePointStore {
         .returning();
       return row ? { ok: true, savePoint: toSavePoint(row) } : ({ ok: false, reason: "name_taken" } as const);
     });
-  }
-
-  async restoreSavePoints(points: readonly SavePointRecord[]): Promise<SavePointRecord[]> {
-    if (points.length === 0) return [];
-    const rows = rowsOf<{
-      universe_id: string;
-      player_id: string;
-      name: string;
-      position: number;
-      created_at: string;
-    }>(
-      await this.db.execute(sql`
-        insert into ${savePoints} (universe_id, player_id, name, position, created_at)
-        select v."universeId", v."playerId", v.name, v.position, v."createdAt"
-        from jsonb_to_recordset(${JSON.stringify(points)}::jsonb)
-          as v("universeId" text, "playerId" text, name text, position integer, "createdAt" timestamptz)
-        join ${players} p on p.id = v."playerId"
-        on conflict do nothing
-        returning universe_id, player_id, name, position, created_at`),
-    );
-    return rows.map((row) => ({
-      universeId: row.universe_id,
-      playerId: row.player_id,
-      name: row.name,
-      position: row.position,
-      createdAt: new Date(row.created_at).toISOString(),
-    }));
   }
 
   async removeSavePoint(universeId: string, playerId: string, name: string): Promise<SavePointRecord | null> {

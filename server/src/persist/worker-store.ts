@@ -60,7 +60,6 @@ const SAVE_POINT_METHODS = every<SavePointStore>({
   nameSavePoint: true,
   removeSavePoint: true,
   listSavePoints: true,
-  restoreSavePoints: true,
 });
 const LEASE_METHODS = every<LeaseLedger>({ read: true, register: true, settle: true });
 const IDEMPOTENCY_METHODS = every<IdempotencyStore>({
