@@ -4,8 +4,8 @@ import { matchMaker } from "@colyseus/core";
 import { checksum, CloseCode, encodeMemberTurnMessage, RECENT_TURNS, type Turn } from "@loom/shared";
 import { connect, LoomError, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
-import { joinAll, overcome, setTable } from "./support/players.ts";
-import { breakConnection, watchSeats } from "./support/seat-watch.ts";
+import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
+import { breakConnection, watchSeats, type SeatWatch } from "./support/seat-watch.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { socketOf } from "../server/src/rooms/output-batch.ts";
 
@@ -493,10 +493,12 @@ for (const mode of modes()) {
       const liveHead = gmSession.state.head;
       expect(liveHead).toBeGreaterThanOrEqual(Math.max(...acked));
 
+      // the sessions would rejoin by themselves, the stopping server and then the restarted one
+      // (and start a play session): this test reads the state the shutdown left, so they leave
+      // as the shutdown takes their seat
+      for (const seated of [session, gmSession]) seated.on("reconnecting", () => void seated.leave());
       // stop while the GM is still connected: the shutdown itself must flush what is pending
       await server.shutdown();
-      // the sessions would rejoin the restarted server by themselves (and start a play session):
-      // this test reads the state the shutdown left
       await Promise.all([session.leave(), gmSession.leave()]);
       server = await startServer(mode, { dataDir, inMemory: false });
       const gm = connect(server.url).useToken(table.gm.playerToken!);
@@ -568,6 +570,8 @@ async function settledWithin<T>(
   ]).finally(() => clearTimeout(timer));
 }
 
+type Seat = Table["players"][number];
+
 // A seat taken but closed before the room's state reached it: the server refused it right after
 // the join, or the room went away (its owner fenced, as when the universe moved). The client holds
 // its answer to JOIN_ROOM (support/seat-watch.ts), so the close lands in that window every time.
@@ -592,54 +596,58 @@ for (const mode of modes()) {
         (client) => (client.userData as { playerId?: string } | undefined)?.playerId === playerId,
       );
 
-    it("a join the server refuses right after it was made fails with the refusal's code, and leaves no seat", async () => {
-      const table = await setTable(server.url, ["Alex"]);
-      const alex = table.players[0]!;
-      let heldAt = 0;
-      const seats = watchSeats(alex.client, async () => {
-        heldAt = Date.now();
-        await table.gm.removeMember(table.universeId, alex.playerId);
-      });
+    /**
+     * A new table's player joins while the client holds the server's answer to the join and runs
+     * `whileHeld`: the join must end with a LoomError of `code` and leave nothing going on behind
+     * the caller (no rejoin, which would open the universe again, and no seat).
+     */
+    async function refusedJoin(
+      playerName: string,
+      whileHeld: (table: Table, player: Seat) => Promise<void>,
+      code: string,
+    ): Promise<{ table: Table; player: Seat; error: LoomError; endedAt: number }> {
+      const table = await setTable(server.url, [playerName]);
+      const player = table.players[0]!;
+      const seats = watchSeats(player.client, () => whileHeld(table, player));
       seats.holdAcks = 1;
 
       const outcome = await settledWithin(
-        alex.client.joinUniverse(table.universeId, { role: "player", runId: alex.runId }),
+        player.client.joinUniverse(table.universeId, { role: "player", runId: player.runId }),
         15_000,
       );
+      const endedAt = Date.now();
       expect(outcome, "the join to end").not.toBe("pending");
       const error = (outcome as { error?: unknown }).error;
       expect(error).toBeInstanceOf(LoomError);
-      expect(error).toMatchObject({ code: "member_removed" });
-      expect(Date.now() - heldAt).toBeLessThan(10_000);
+      expect(error).toMatchObject({ code });
       expect(seats.errors).toEqual([]);
 
-      // nothing goes on behind the caller: no rejoin, no seat
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(seats.rooms).toHaveLength(1);
-      expect(seatsOf(table.universeId, alex.playerId)).toEqual([]);
+      expect(seatsOf(table.universeId, player.playerId)).toEqual([]);
+      return { table, player, error: error as LoomError, endedAt };
+    }
+
+    it("a join the server refuses right after it was made fails with the refusal's code, and leaves no seat", async () => {
+      let heldAt = 0;
+      const { endedAt } = await refusedJoin(
+        "Alex",
+        async (table, alex) => {
+          heldAt = Date.now();
+          await table.gm.removeMember(table.universeId, alex.playerId);
+        },
+        "member_removed",
+      );
+      expect(endedAt - heldAt).toBeLessThan(10_000);
     });
 
     it("a join whose room goes away before its state fails unavailable, rejoins nothing, and a new join plays", async () => {
-      const table = await setTable(server.url, ["Bea"]);
-      const bea = table.players[0]!;
-      const seats = watchSeats(bea.client, () => closeRoom(table.universeId));
-      seats.holdAcks = 1;
-
-      const outcome = await settledWithin(
-        bea.client.joinUniverse(table.universeId, { role: "player", runId: bea.runId }),
-        15_000,
-      );
-      expect(outcome, "the join to end").not.toBe("pending");
-      const error = (outcome as { error?: unknown }).error;
-      expect(error).toBeInstanceOf(LoomError);
-      expect(error).toMatchObject({ code: "unavailable" });
-      expect((error as LoomError).message).toContain(`(${CloseCode.UniverseMoved})`);
-      expect(seats.errors).toEqual([]);
-
-      // the session did not fail over behind the caller (it would have opened the universe again)
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      expect(seats.rooms).toHaveLength(1);
-      expect(seatsOf(table.universeId, bea.playerId)).toEqual([]);
+      const {
+        table,
+        player: bea,
+        error,
+      } = await refusedJoin("Bea", (table) => closeRoom(table.universeId), "unavailable");
+      expect(error.message).toContain(`(${CloseCode.UniverseMoved})`);
 
       // it was the room, not the seat: joining again works
       const session = await bea.client.joinUniverse(table.universeId, { role: "player", runId: bea.runId });
@@ -647,15 +655,32 @@ for (const mode of modes()) {
       await session.leave();
     });
 
+    /** What a session went through as it rejoined, in order. */
+    const rejoinEvents = (session: UniverseSession) => {
+      const events: string[] = [];
+      for (const event of ["reconnecting", "reconnected", "leave"] as const)
+        session.on(event, () => events.push(event));
+      return events;
+    };
+    /** Once seated again, the session takes a turn from one seat, and nothing went wrong holding. */
+    async function playsInOneSeat(
+      session: UniverseSession,
+      seats: SeatWatch,
+      universeId: string,
+      player: Seat,
+    ) {
+      expect((await session.act(overcome(player.characterId))).ok).toBe(true);
+      expect(seatsOf(universeId, player.playerId)).toHaveLength(1);
+      expect(seats.errors).toEqual([]);
+      await session.leave();
+    }
+
     it("a rejoin whose room goes away before its state tries again and is seated once", async () => {
       const table = await setTable(server.url, ["Cole"]);
       const cole = table.players[0]!;
       const seats = watchSeats(cole.client, () => closeRoom(table.universeId));
       const session = await cole.client.joinUniverse(table.universeId, { role: "player", runId: cole.runId });
-      const events: string[] = [];
-      session.on("reconnecting", () => events.push("reconnecting"));
-      session.on("reconnected", () => events.push("reconnected"));
-      session.on("leave", () => events.push("leave"));
+      const events = rejoinEvents(session);
       expect((await session.act(overcome(cole.characterId))).ok).toBe(true);
 
       // the universe moves: the session rejoins, and the first room it gets closes before its state
@@ -666,10 +691,7 @@ for (const mode of modes()) {
       expect(seats.rooms).toHaveLength(3);
       expect(session.room).toBe(seats.rooms[2]);
       expect(events).toEqual(["reconnecting", "reconnected"]);
-      expect((await session.act(overcome(cole.characterId))).ok).toBe(true);
-      expect(seatsOf(table.universeId, cole.playerId)).toHaveLength(1);
-      expect(seats.errors).toEqual([]);
-      await session.leave();
+      await playsInOneSeat(session, seats, table.universeId, cole);
     });
 
     it("a rejoin whose connection breaks before its state gets the seat back and is seated once", async () => {
@@ -679,10 +701,7 @@ for (const mode of modes()) {
       // same seat back, and its state comes again
       const seats = watchSeats(emry.client, (room) => breakConnection(room));
       const session = await emry.client.joinUniverse(table.universeId, { role: "player", runId: emry.runId });
-      const events: string[] = [];
-      session.on("reconnecting", () => events.push("reconnecting"));
-      session.on("reconnected", () => events.push("reconnected"));
-      session.on("leave", () => events.push("leave"));
+      const events = rejoinEvents(session);
 
       seats.holdStates = 1;
       await closeRoom(table.universeId);
@@ -692,10 +711,7 @@ for (const mode of modes()) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(events).toEqual(["reconnecting", "reconnected"]);
       expect(seats.rooms).toHaveLength(2);
-      expect((await session.act(overcome(emry.characterId))).ok).toBe(true);
-      expect(seatsOf(table.universeId, emry.playerId)).toHaveLength(1);
-      expect(seats.errors).toEqual([]);
-      await session.leave();
+      await playsInOneSeat(session, seats, table.universeId, emry);
     });
 
     it("a failover whose every room goes away before its state gives up at its deadline", async () => {

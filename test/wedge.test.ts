@@ -136,6 +136,26 @@ async function exportImports(
   return imported.turns;
 }
 
+/** What a describe's tests share: its server, and an embedded database their exports import into. */
+interface Bench {
+  server: LoomServer & { url: string };
+  imports: Stores;
+}
+
+/** Starts a describe's server and import database before its tests and closes both after them. */
+function benchFor(start: () => Promise<LoomServer & { url: string }>): Bench {
+  const bench = {} as Bench;
+  beforeAll(async () => {
+    bench.server = await start();
+    bench.imports = await createStores({ inMemory: true });
+  });
+  afterAll(async () => {
+    await bench.imports?.turnStore.close();
+    await bench.server?.shutdown();
+  });
+  return bench;
+}
+
 function refusedWith(answer: Answer, status: number, code: string): void {
   expect.soft(answer, JSON.stringify(answer.body).slice(0, 300)).toMatchObject({
     status,
@@ -145,21 +165,11 @@ function refusedWith(answer: Answer, status: number, code: string): void {
 
 for (const mode of modes()) {
   describe.skipIf(!mode.available)(`a game master's deltas cannot wedge a universe (${mode.name})`, () => {
-    let server: LoomServer & { url: string };
-    let imports: Stores;
+    const bench = benchFor(() => startServer(mode, { port: 2633 }));
     const work = tempDir("loom-wedge-");
 
-    beforeAll(async () => {
-      server = await startServer(mode, { port: 2633 });
-      imports = await createStores({ inMemory: true });
-    });
-    afterAll(async () => {
-      await imports?.turnStore.close();
-      await server?.shutdown();
-    });
-
     it("deltas whose turn no export could import are refused, and the universe still exports and imports", async () => {
-      const campaign = await seatedTable(server.url);
+      const campaign = await seatedTable(bench.server.url);
       const long = (c: string, n: number) => c.repeat(n);
       // a fact's id that fits the path as written, not once the fact's bucket is in it
       refusedWith(
@@ -230,11 +240,11 @@ for (const mode of modes()) {
       } finally {
         await next.leave();
       }
-      expect(await exportImports(imports, campaign, work)).toBe(await campaign.head());
+      expect(await exportImports(bench.imports, campaign, work)).toBe(await campaign.head());
     });
 
     it("a record whose key is not its id is refused, so the rules that find it by its id keep working", async () => {
-      const campaign = await seatedTable(server.url);
+      const campaign = await seatedTable(bench.server.url);
       // the oldest happening in the canon (the first the rules drop), kept under another key
       refusedWith(
         await campaign.retcon([
@@ -300,11 +310,11 @@ for (const mode of modes()) {
         await gm.leave();
       }
       await campaign.plays();
-      expect(await exportImports(imports, campaign, work)).toBe(await campaign.head());
+      expect(await exportImports(bench.imports, campaign, work)).toBe(await campaign.head());
     });
 
     it("a character or scene aspect named like a member of every object is refused, and the room keeps syncing", async () => {
-      const campaign = await seatedTable(server.url);
+      const campaign = await seatedTable(bench.server.url);
       const seat = await campaign.seat();
       const gm = await campaign.table.gm.joinUniverse(campaign.id, { role: "gm" });
       try {
@@ -343,7 +353,7 @@ for (const mode of modes()) {
     });
 
     it("fate points and free invokes past 255 reach the room's members as they are", async () => {
-      const campaign = await seatedTable(server.url);
+      const campaign = await seatedTable(bench.server.url);
       const seat = await campaign.seat();
       const characterId = campaign.player.characterId;
       try {
@@ -370,7 +380,7 @@ for (const mode of modes()) {
     });
 
     it("the scene cannot grow past what opening the next one records", async () => {
-      const campaign = await seatedTable(server.url);
+      const campaign = await seatedTable(bench.server.url);
       const gm = await campaign.table.gm.joinUniverse(campaign.id, { role: "gm" });
       try {
         let refused: string | null = null;
@@ -400,11 +410,11 @@ for (const mode of modes()) {
       } finally {
         await gm.leave();
       }
-      expect(await exportImports(imports, campaign, work)).toBe(await campaign.head());
+      expect(await exportImports(bench.imports, campaign, work)).toBe(await campaign.head());
     });
 
     it("a turn is told again at most so many times", async () => {
-      const campaign = await seatedTable(server.url);
+      const campaign = await seatedTable(bench.server.url);
       await campaign.plays();
       const position = await campaign.head();
       for (let i = 0; i < RETELLINGS_MAX - 1; i++)
@@ -418,28 +428,18 @@ for (const mode of modes()) {
       refusedWith(await campaign.gm("POST", `/turns/${position}/retellings`, {}), 409, "conflict");
       const turn = (await campaign.gm("GET", `/turns/${position}`)).body.turn as Turn;
       expect(turn.narration?.retellings).toHaveLength(RETELLINGS_MAX);
-      expect(await exportImports(imports, campaign, work)).toBe(await campaign.head());
+      expect(await exportImports(bench.imports, campaign, work)).toBe(await campaign.head());
     });
   });
 
   describe.skipIf(!mode.available)(`what a client tried that leaves a universe whole (${mode.name})`, () => {
-    let server: LoomServer & { url: string };
-    let imports: Stores;
     const work = tempDir("loom-wedge-whole-");
     const dataDir = tempDir("loom-wedge-data-");
     const start = (m: Mode) => startServer(m, { port: 2634, dataDir, inMemory: false });
-
-    beforeAll(async () => {
-      server = await start(mode);
-      imports = await createStores({ inMemory: true });
-    });
-    afterAll(async () => {
-      await imports?.turnStore.close();
-      await server?.shutdown();
-    });
+    const bench = benchFor(() => start(mode));
 
     it("odd keys, wrong types, edge values, undo chains and narration requests; then a restart, an export and a replay", async () => {
-      const campaign = await seatedTable(server.url);
+      const campaign = await seatedTable(bench.server.url);
       const character = campaign.player.characterId;
       const sheet = (await campaign.gm("GET", "/state")).body.state as { characters: Record<string, object> };
       const ash = sheet.characters[character]!;
@@ -612,18 +612,24 @@ for (const mode of modes()) {
       const runPath = `/api/runs/${campaign.player.runId}`;
       const token = player.playerToken!;
       expect(
-        (await call(server.url, token, "POST", `${runPath}/complete`, { reason: "victory" })).status,
+        (await call(bench.server.url, token, "POST", `${runPath}/complete`, { reason: "victory" })).status,
       ).toBe(200);
       expect((await campaign.gm("POST", "/undo", {})).status).toBe(200);
       expect(
-        (await call(server.url, token, "POST", `${runPath}/complete`, { reason: "retired" })).status,
+        (await call(bench.server.url, token, "POST", `${runPath}/complete`, { reason: "retired" })).status,
       ).toBe(200);
       const branchAt = await campaign.head();
       const branched = await campaign.gm("POST", "/branch", { position: branchAt });
       expect(branched.status).toBe(201);
       const branchId = (branched.body.universe as { id: string }).id;
       const onBranch = (method: string, path: string, body?: unknown) =>
-        call(server.url, campaign.table.gm.playerToken!, method, `/api/universes/${branchId}${path}`, body);
+        call(
+          bench.server.url,
+          campaign.table.gm.playerToken!,
+          method,
+          `/api/universes/${branchId}${path}`,
+          body,
+        );
       refusedWith(await onBranch("POST", "/undo", { position: branchAt }), 403, "not_allowed");
       refusedWith(await onBranch("POST", "/undo", {}), 403, "not_allowed");
       refusedWith(await onBranch("POST", `/turns/${branchAt}/retellings`, {}), 403, "not_allowed");
@@ -632,9 +638,9 @@ for (const mode of modes()) {
 
       // the universe after a restart: it opens, plays, snapshots, jumps and exports
       const head = await campaign.head();
-      await server.shutdown();
-      server = await start(mode);
-      const reopened = new Campaign(server.url, campaign.table);
+      await bench.server.shutdown();
+      bench.server = await start(mode);
+      const reopened = new Campaign(bench.server.url, campaign.table);
       const again = await reopened.player.client.startRun(campaign.id, character);
       reopened.table.players[0] = { ...reopened.player, runId: again.id };
       await reopened.plays();
@@ -642,7 +648,9 @@ for (const mode of modes()) {
       for (const position of [1, Math.floor(head / 2), head, await reopened.head()])
         expect((await reopened.gm("GET", `/jump?position=${position}`)).status, `jump ${position}`).toBe(200);
       expect((await reopened.gm("POST", "/reveal", {})).status).toBe(200);
-      expect(await exportImports(imports, reopened, work, { replay: true })).toBe(await reopened.head());
+      expect(await exportImports(bench.imports, reopened, work, { replay: true })).toBe(
+        await reopened.head(),
+      );
     });
   });
 }
