@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import postgres from "postgres";
 import type { TimelinePage } from "@loom/shared";
-import { connect, type LoomClient } from "../client-sdk/src/index.ts";
+import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import { services } from "../server/src/services.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { modes, spawnServer, startServer, tempDir, type ChildServer } from "./support/server.ts";
@@ -29,6 +29,17 @@ interface Stage {
 }
 
 /**
+ * The sessions play() seated, left after each test: left joined, they would go on rejoining the
+ * stopped server for the SDK's whole failover (a minute), through its last kept-alive connection.
+ */
+const seated: UniverseSession[] = [];
+function seat(session: UniverseSession): UniverseSession {
+  seated.push(session);
+  return session;
+}
+const leaveSeated = () => Promise.all(seated.splice(0).map((session) => session.leave()));
+
+/**
  * A public universe where Mara (whose sheet holds a private note) and Kell play and the GM rolls
  * hidden and undoes Kell's last turn, all through `playUrl`'s room; readers are made for `readUrl`.
  */
@@ -50,9 +61,9 @@ async function play(playUrl: string, readUrl: string): Promise<Stage> {
     expect(result.ok).toBe(true);
     if (result.turn) acked.push(result.turn.position);
   };
-  const gmSession = await gm.joinUniverse(universe.id, { role: "gm" });
-  const kellSession = await kell.joinUniverse(universe.id, { role: "player", runId: kells.run.id });
-  const maraSession = await mara.joinUniverse(universe.id, { role: "player", runId: maras.run.id });
+  const gmSession = seat(await gm.joinUniverse(universe.id, { role: "gm" }));
+  const kellSession = seat(await kell.joinUniverse(universe.id, { role: "player", runId: kells.run.id }));
+  const maraSession = seat(await mara.joinUniverse(universe.id, { role: "player", runId: maras.run.id }));
   ok(await maraSession.act(overcome(maras.character.id, "wades through the reeds")));
   ok(
     await gmSession.act({
@@ -181,6 +192,7 @@ for (const mode of modes()) {
       // on disk, so that embedded mode keeps its live tail in the write-ahead log file
       server = await startServer(mode, { dataDir: tempDir(), ...LATER });
     });
+    afterEach(leaveSeated);
     afterAll(async () => {
       await server?.shutdown();
     });
@@ -211,6 +223,7 @@ const redisUrl = process.env.REDIS_URL;
 describe.skipIf(!databaseUrl || !redisUrl)("read your writes across two processes", () => {
   const children: ChildServer[] = [];
   afterEach(async () => {
+    await leaveSeated();
     await Promise.all(children.splice(0).map((child) => child.stop("SIGKILL")));
   });
 
