@@ -72,6 +72,38 @@ describe("SDK: a server that does not come back", () => {
 
 describe("SDK: a connection lost to a process that still runs", () => {
   // both cases use the server started first; afterAll stops it
+  it("asks no server for a seat again once left from its own reconnecting listener", async () => {
+    const server = await spawnServer({ DATABASE_URL: "", REDIS_URL: "", LOOM_DATA_DIR: tempDir() }, 2667);
+    const table = await setTable(server.url, ["Alex"]);
+    const alex = table.players[0]!;
+    const session = await alex.client.joinUniverse(table.universeId, { role: "player", runId: alex.runId });
+    const events: string[] = [];
+    session.on("reconnecting", () => {
+      events.push("reconnecting");
+      void session.leave();
+    });
+    session.on("leave", () => events.push("leave"));
+    // every request the SDK makes from here on goes through fetch; an /open asks for a seat
+    const opens: string[] = [];
+    const fetched = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      const url = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
+      if (url.endsWith("/open")) opens.push(url);
+      return fetched(input, init);
+    };
+    try {
+      // a graceful stop closes the room with a code a session rejoins after
+      await server.stop("SIGTERM");
+      await waitFor(() => events.includes("leave"), 10_000, "the session to end");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      globalThis.fetch = fetched;
+      await server.stop("SIGKILL");
+    }
+    expect(events).toEqual(["reconnecting", "leave"]);
+    expect(opens).toEqual([]);
+  });
+
   it("takes the same seat back, without a rejoin, and plays on", async () => {
     const server = await stillRunning;
     const table = await setTable(server.url, ["Alex"]);

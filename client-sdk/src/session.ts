@@ -428,6 +428,8 @@ export class UniverseSession {
     if (this.connected) {
       this.connected = false;
       this.emit("reconnecting", { code });
+      // a listener left: leave() ended the session, and there is nothing to rejoin
+      if (this.leaving) return;
     }
     const rejoining = new AbortController();
     this.rejoining = rejoining;
