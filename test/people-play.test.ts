@@ -655,6 +655,13 @@ for (const mode of modes()) {
       const campaign = await setUp(server.url);
       const { Alex: alex, Bea: bea } = campaign.seats;
       const alexFirst = await sitDown(alex.client, campaign, alex);
+      const arrival = alexFirst.turns.findLast(
+        (turn) => turn.kind === "session_start" && turn.characterId === alex.characterId,
+      );
+      // a run's first session brings its character into the story; a later one back to it
+      expect
+        .soft(arrival?.narration?.text, "the prose of Alex's first session")
+        .toMatch(/steps into the tale|comes into the story/);
       await acted(alexFirst, feat(alex, "spots the drowned bell"));
       await acted(alexFirst, move(alex, "wades to the tower"));
       await leaveAndSeeEnd(campaign, alexFirst, alex);
@@ -673,6 +680,9 @@ for (const mode of modes()) {
       );
       expect.soft(opening?.narration?.text, "the prose opening Alex's session").toContain(told);
       expect.soft(opening?.narration?.text, "the prose opening Alex's session").not.toContain("Bea played");
+      expect
+        .soft(opening?.narration?.text, "the prose opening Alex's session")
+        .toMatch(/returns to the table|takes up the tale again/);
       await alexBack.leave();
     });
 

@@ -40,6 +40,11 @@ export const sessionStartCommandSchema = z.object({
    * Turns recorded without the field told the universe's most recent summary, whoever's it was.
    */
   lastTime: z.string().max(LIMITS.textMax).optional(),
+  /**
+   * The run's first session: its character comes into the story rather than back to it. Turns
+   * recorded without the field were told as a return.
+   */
+  first: z.literal(true).optional(),
 });
 
 export const sessionEndCommandSchema = z.object({

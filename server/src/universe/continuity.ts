@@ -154,6 +154,8 @@ export async function startPlaySession(
       characterId: run.characterId,
       refresh,
       ...(recap && recap.recentSummary !== "" ? { lastTime: recap.recentSummary } : {}),
+      // a second tab of the run's first session (no refresh) is no first arrival
+      ...(recap?.previousSessionEnd === null && refresh ? { first: true as const } : {}),
     },
     runId: run.id,
     characterId: run.characterId,

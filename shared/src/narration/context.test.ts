@@ -151,6 +151,15 @@ describe("the narration prompt", () => {
     expect(opening.system).toContain("Last time on");
     expect(opening.user).toContain("## Their last session\nMara swam the nave");
     expect(opening.user).toContain(state.canon.summaryRecent);
+    expect(opening.system).not.toContain("for the first time");
+    const arriving: Turn = {
+      ...starting,
+      events: [{ ...starting.events[0]!, type: "session_started", data: { first: true } }],
+    };
+    const first = buildNarrationPrompt({ state, turn: arriving, previous, audience: SPECTATOR });
+    expect(first.system).toContain("joins the story for the first time");
+    expect(first.system).not.toContain("Last time on");
+    expect(first.user).not.toContain("## Their last session");
   });
 
   it("shows each character's public sheet: high concept, trouble, aspects, consequences, taken out", () => {

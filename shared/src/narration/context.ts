@@ -291,6 +291,10 @@ function namesIn(value: unknown, audience: Viewer, into: Set<string>): Set<strin
   return into;
 }
 
+/** A run's first session: its character comes into the story, with nothing to recall. */
+const FIRST_SESSION_TASK =
+  'A player\'s character joins the story for the first time. Open with a short "The story so far…" drawn from the scene and the last turns, then bring their character into it. Four to six sentences.';
+
 /** What to tell: a turn as it happens, or a session's prose at its start and end. */
 const TASK: Partial<Record<Turn["kind"], string>> = {
   session_start:
@@ -303,7 +307,8 @@ function systemPrompt(state: PromptState, audience: Viewer, turn: Turn): string 
   const lines = [
     `You are the narrator of "${state.universe.name}", a Fate Core campaign shared by several players.`,
     state.universe.premise.trim() ? `Premise: ${state.universe.premise.trim()}` : "",
-    TASK[turn.kind] ?? "Tell what just happened in two to four vivid sentences of present-tense prose.",
+    (isFirstSession(turn) ? FIRST_SESSION_TASK : TASK[turn.kind]) ??
+      "Tell what just happened in two to four vivid sentences of present-tense prose.",
     "Stay true to the mechanical outcome given; never change who succeeded or failed.",
     "Never invent dice, numbers or rules terms; do not address the players; no headings or lists.",
     audience.role === "gm"
@@ -376,7 +381,6 @@ function factsSection(state: PromptState, turn: Turn): string {
   return `## Canon\n${chosen.map((f) => `- ${f.type}: ${f.text}`).join("\n")}`;
 }
 
-/** A turn in a line or two: who, the mechanical outcome, and its prose if it has some. */
 /** What a returning run's previous session ended with, as its session's opening carries it. */
 function lastTimeOf(turn: Turn): string {
   const started = turn.events.find((event) => event.type === "session_started");
@@ -384,6 +388,11 @@ function lastTimeOf(turn: Turn): string {
   return typeof text === "string" ? text.trim() : "";
 }
 
+function isFirstSession(turn: Turn): boolean {
+  return turn.events.some((event) => event.type === "session_started" && event.data.first === true);
+}
+
+/** A turn in a line or two: who, the mechanical outcome, and its prose if it has some. */
 function turnLines(turn: Turn, state: PromptState): string {
   const who = turn.characterId ? (state.characters[turn.characterId]?.name ?? "someone") : turn.actor;
   const events = turn.events

@@ -110,6 +110,7 @@ export const JOINED: Phrases = [
 ];
 
 export const SESSION_STARTED: Phrases = ["{who} returns to the table.", "{who} takes up the tale again."];
+export const SESSION_FIRST: Phrases = ["{who} steps into the tale.", "{who} comes into the story."];
 export const SESSION_ENDED: Phrases = ["{who} steps away from the table for now.", "{who} rests, for now."];
 
 /** Harm absorbed by stress alone: {name}. */

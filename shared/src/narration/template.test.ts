@@ -195,6 +195,13 @@ describe("the template narrator", () => {
       events: [{ ...starting.events[0]!, data: {} }],
     };
     expect(narrate(firstTime, state)).not.toContain("Last time");
+    expect(narrate(firstTime, state)).toMatch(/returns to the table|takes up the tale again/);
+    // a run's first session: its character comes into the story, not back to it
+    const arriving: Turn = {
+      ...starting,
+      events: [{ ...starting.events[0]!, data: { first: true } }],
+    };
+    expect(narrate(arriving, state)).toMatch(/^Mara Vell (steps into the tale|comes into the story)\.$/);
   });
 
   it("tells a hidden roll as happening in secret", () => {

@@ -16,6 +16,7 @@ import {
   SCENE_OPENING,
   SESSION_ENDED,
   SESSION_STARTED,
+  SESSION_FIRST,
   STRESS,
   CONSEQUENCE,
   UNDO,
@@ -112,6 +113,7 @@ class Teller {
       case "session_started": {
         // a session's prose: where the player's run stood as they come back
         const recently = this.str(event.data.lastTime)?.trim() ?? "";
+        if (event.data.first === true) return this.pick(SESSION_FIRST);
         const back = this.pick(SESSION_STARTED);
         return recently ? `${back} Last time: ${sentence(recently)}` : back;
       }

@@ -85,10 +85,11 @@ export function decideSessionStart(
   if (isRejection(character)) return character;
   const draft = new Draft(state, ctx);
   draft.event("session_started", `${character.name} joins the table`, {
-    data:
-      command.lastTime === undefined
-        ? { characterId: character.id }
-        : { characterId: character.id, lastTime: command.lastTime },
+    data: {
+      characterId: character.id,
+      ...(command.lastTime === undefined ? {} : { lastTime: command.lastTime }),
+      ...(command.first ? { first: true } : {}),
+    },
   });
   if (command.refresh !== false && character.fatePoints < character.refresh) {
     draft.set(pointer("characters", character.id, "fatePoints"), character.refresh, character.fatePoints);
