@@ -10,6 +10,7 @@ import {
   type ChatBehaviour,
   type ChatServer,
 } from "../server/src/narrator/testing/chat-server.ts";
+import { openaiNarrator } from "./support/narrator.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
 
@@ -31,15 +32,7 @@ for (const mode of modes()) {
       endpoint = await startChatServer(() => behaviour());
       server = await startServer(mode, {
         port: 2645,
-        narrator: {
-          ...loadConfig({}).narrator,
-          kind: "openai-compatible",
-          url: endpoint.url,
-          model: "story-7b",
-          apiKey: null,
-          timeoutMs: 5_000,
-          retries: 0,
-        },
+        narrator: openaiNarrator(endpoint.url, { timeoutMs: 5_000 }),
       });
       table = await setTable(server.url, ["Alex"]);
       session = (await joinAll(table))[0]!;

@@ -4,13 +4,14 @@ import postgres from "postgres";
 import type { NarrationMessage, Turn } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import type { LoomServer } from "../server/src/app.ts";
-import { loadConfig, type LoomConfig, type NarratorConfig } from "../server/src/config.ts";
+import type { LoomConfig } from "../server/src/config.ts";
 import {
   startChatServer,
   type ChatBehaviour,
   type ChatRequestSeen,
   type ChatServer,
 } from "../server/src/narrator/testing/chat-server.ts";
+import { openaiNarrator } from "./support/narrator.ts";
 import { modes, spawnServer, startServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
 import { breakUntil, joinAll, overcome, setTable, type Table } from "./support/players.ts";
 
@@ -60,19 +61,6 @@ function narratedPosition(request: ChatRequestSeen): number | null {
   const user = request.body.messages.find((m) => m.role === "user")?.content ?? "";
   const match = /## The turn to narrate\n- Turn (\d+),/.exec(user);
   return match ? Number(match[1]) : null;
-}
-
-function openaiNarrator(url: string, overrides: Partial<NarratorConfig> = {}): NarratorConfig {
-  return {
-    ...loadConfig({}).narrator,
-    kind: "openai-compatible",
-    url,
-    model: "story-7b",
-    apiKey: null,
-    timeoutMs: 2_000,
-    retries: 0,
-    ...overrides,
-  };
 }
 
 for (const mode of modes()) {

@@ -141,7 +141,7 @@ const JOIN_RETRY_BUDGET_MS = 5_000;
 const MISSED_MAX = 2_000;
 
 /** A join refusal no other attempt will change: the session stops rejoining. */
-const FINAL_REFUSALS = new Set([
+export const FINAL_REFUSALS: ReadonlySet<string> = new Set([
   "unauthorized",
   "token_expired",
   "not_a_member",

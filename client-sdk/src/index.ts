@@ -1,6 +1,7 @@
 export {
   connect,
   LoomClient,
+  FINAL_REFUSALS,
   type Universe,
   type Run,
   type PlaySession,

@@ -1,6 +1,7 @@
 import { fieldText, rejectedError } from "./api.ts";
 import { useState } from "preact/hooks";
-import type { CommandInput } from "@loom/client-sdk";
+import { LoomError, type CommandInput } from "@loom/client-sdk";
+import { LIMITS } from "@loom/shared";
 import type { Live } from "./live.ts";
 import { ErrorLine, Field, useTask } from "./ui.tsx";
 
@@ -13,6 +14,31 @@ const KINDS: Array<[Kind, string, string]> = [
   ["defend", "Defend", "keep harm or an advantage away"],
   ["custom", "Free text", "say what your character does, no roll"],
 ];
+
+/** Characters shown as the count of a text: 2,000. */
+const counted = new Intl.NumberFormat("en");
+
+/**
+ * A text past what a turn takes, refused before it is sent. The fields have no `maxLength`: a
+ * browser cuts a pasted text there without a word, and the player acts on half of what they wrote.
+ */
+function overLong(what: string, text: string): LoomError | null {
+  if (text.length <= LIMITS.textMax) return null;
+  return new LoomError(
+    "invalid_message",
+    `${what} is ${counted.format(text.length)} characters long; a turn takes at most ${counted.format(LIMITS.textMax)}. Shorten it and try again.`,
+  );
+}
+
+/** How long a text is against the limit, once it comes near it (a field's hint). */
+function lengthHint(length: number) {
+  if (length < LIMITS.textMax * 0.9) return undefined;
+  return (
+    <span class={length > LIMITS.textMax ? "error" : ""}>
+      {counted.format(length)} of {counted.format(LIMITS.textMax)} characters
+    </span>
+  );
+}
 
 interface Invoking {
   aspect: string;
@@ -38,6 +64,7 @@ export function ActionForm(props: {
   const [targetKind, setTargetKind] = useState("none");
   const [invokes, setInvokes] = useState<Invoking[]>([]);
   const [last, setLast] = useState<string | null>(null);
+  const [written, setWritten] = useState(0);
   const scene = Object.values(live.state?.scene?.aspects ?? {});
   const others = Object.values(live.state?.characters ?? {}).filter((c) => c.id !== characterId);
   const aspectChoices = [
@@ -82,18 +109,34 @@ export function ActionForm(props: {
         ...(props.gm && data.get("hidden") ? { hidden: true } : {}),
       };
     }
-    void task.run(async () => {
-      const session = live.session;
-      if (!session) throw new Error("not connected to the universe");
-      const result = await session.act(command);
-      if (!result.ok) throw rejectedError(result.rejection);
-      setLast(`Turn #${result.turn.position}: ${result.turn.events.map((e) => e.description).join(" ")}`);
-      setInvokes([]);
-      form
-        .querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("[data-clear]")
-        .forEach((input) => (input.value = ""));
-    });
+    void task
+      .run(async () => {
+        const tooLong =
+          command.kind === "custom"
+            ? overLong("What you wrote", command.text)
+            : command.kind === "action"
+              ? overLong("The description", command.description ?? "")
+              : null;
+        if (tooLong) throw tooLong;
+        const session = live.session;
+        if (!session) throw new Error("not connected to the universe");
+        const result = await session.act(command);
+        if (!result.ok) throw rejectedError(result.rejection);
+        setLast(`Turn #${result.turn.position}: ${result.turn.events.map((e) => e.description).join(" ")}`);
+        setInvokes([]);
+        setWritten(0);
+        form
+          .querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("[data-clear]")
+          .forEach((input) => (input.value = ""));
+      })
+      .then(() => {
+        // the button is disabled while the turn is made, which takes the keyboard's focus away
+        // from the form: it goes back to where the player writes their next turn
+        if (document.activeElement === document.body || document.activeElement === null)
+          form.querySelector<HTMLElement>("[data-write]")?.focus();
+      });
   };
+  const onWrite = (event: Event) => setWritten((event.currentTarget as HTMLTextAreaElement).value.length);
 
   return (
     <form class="act" onSubmit={submit} aria-label="Take an action">
@@ -106,15 +149,18 @@ export function ActionForm(props: {
               name="kind"
               value={value}
               checked={kind === value}
-              onChange={() => setKind(value)}
+              onChange={() => {
+                setKind(value);
+                setWritten(0);
+              }}
             />{" "}
             {label}
           </label>
         ))}
       </fieldset>
       {kind === "custom" ? (
-        <Field label="What do you do?">
-          <textarea name="text" required maxLength={2000} rows={2} data-clear />
+        <Field label="What do you do?" hint={lengthHint(written)}>
+          <textarea name="text" required rows={2} data-clear data-write onInput={onWrite} />
         </Field>
       ) : (
         <>
@@ -144,8 +190,8 @@ export function ActionForm(props: {
               <option key={skill} value={skill} />
             ))}
           </datalist>
-          <Field label="Description">
-            <input name="description" maxLength={2000} data-clear />
+          <Field label="Description" hint={lengthHint(written)}>
+            <input name="description" data-clear data-write onInput={onWrite} />
           </Field>
           <div class="grid">
             <Field label="Target">

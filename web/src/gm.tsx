@@ -8,7 +8,7 @@ import { useLive, type Live } from "./live.ts";
 import { navigate } from "./router.ts";
 import { useBookmarks } from "./bookmarks.tsx";
 import { Scrubber } from "./scrubber.tsx";
-import { LiveStatus, Scene } from "./timeline.tsx";
+import { LiveStatus, LiveTrouble, Scene } from "./timeline.tsx";
 import { Action, count, Field, formValues, Link, Section, Submit, ErrorLine, useTask } from "./ui.tsx";
 
 /** The game master's console for one universe. */
@@ -30,7 +30,7 @@ export function GmScreen({ universeId }: { universeId: string }) {
         <h1>{live.state?.name ?? "…"} · game master</h1>
         <LiveStatus live={live} />
       </header>
-      <ErrorLine error={live.error} />
+      <LiveTrouble live={live} />
       <div class="columns">
         <div>
           <Section title="At the table" id="table">
@@ -119,6 +119,7 @@ function HistoryTools({ universeId, live, position }: { universeId: string; live
         <Action
           label="Undo latest turn"
           busyLabel="Undoing…"
+          disabled={live.status !== "live"}
           onRun={async () => {
             const result = await live.session!.undo();
             if (!result.ok) throw rejectedError(result.rejection);

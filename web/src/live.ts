@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Recap, Turn, UniverseSession } from "@loom/client-sdk";
-import { CloseCode, type RoomStateJson } from "@loom/shared";
+import { FINAL_REFUSALS, LoomError, type Recap, type Turn, type UniverseSession } from "@loom/client-sdk";
+import { CloseCode, type NarrationMessage, type RoomStateJson } from "@loom/shared";
 import { client, describeError } from "./api.ts";
 
 /** Why the server closed a member's connection for good, in words. */
@@ -11,6 +11,19 @@ const LEFT_BECAUSE: Record<number, string> = {
 };
 
 /**
+ * A join refused for one of these reasons is refused again however often it is tried: the page
+ * says why and stops. Any other failure (the server unreachable, restarting, busy, the player's
+ * other tabs holding every connection they may have) is tried again.
+ */
+const REFUSED_FOR_GOOD = new Set([...FINAL_REFUSALS].filter((code) => code !== "too_many_connections"));
+
+/** How often a page whose session was given up tries to join again, by itself. */
+export const REJOIN_EVERY_MS = 5_000;
+
+const TRYING_AGAIN = `Trying again every ${REJOIN_EVERY_MS / 1000} seconds; you need not reload the page.`;
+const CONNECTION_LOST = `Lost the connection to the server, and it did not come back within a minute. ${TRYING_AGAIN}`;
+
+/**
  * The synced room state as plain data (the schema instances' toJSON), as shared describes it;
  * the scene and the characters arrive with the first patch.
  */
@@ -19,8 +32,12 @@ export type LiveState = Omit<RoomStateJson, "scene" | "characters"> &
 
 export interface Live {
   session: UniverseSession | null;
-  /** `reconnecting`: the connection was lost and the SDK is rejoining (commands wait meanwhile). */
-  status: "joining" | "live" | "reconnecting" | "left";
+  /**
+   * `reconnecting`: the connection was lost and the SDK is rejoining (commands wait meanwhile).
+   * `offline`: the SDK gave the session up (the server was gone too long); the page joins again
+   * every REJOIN_EVERY_MS, or at once with `rejoin`. `left`: over for good (`error` says why).
+   */
+  status: "joining" | "live" | "reconnecting" | "offline" | "left";
   error: string | null;
   state: LiveState | null;
   turns: Turn[];
@@ -29,6 +46,33 @@ export interface Live {
   recap: Recap | null;
   /** Bumped on every change, for effects that follow the timeline. */
   version: number;
+  /** Joins again now (while `offline`). */
+  rejoin: () => void;
+}
+
+/** A telling's pieces as this page heard them, and where the next one should begin. */
+interface Heard {
+  text: string;
+  next: number;
+}
+
+/**
+ * Adds a piece of prose to what was heard of its telling. Pieces missed (sent before the page
+ * joined, or while its connection was down) leave a "…" where they were: a telling joined halfway
+ * reads "…over the bay", not a sentence that starts in its middle as if it were whole. The record
+ * replaces it all once the telling is done.
+ */
+function hearPiece(pieces: Map<number, Heard>, message: NarrationMessage): string {
+  let heard = pieces.get(message.position);
+  if (!heard || message.at === 0) {
+    heard = { text: "", next: 0 };
+    pieces.set(message.position, heard);
+  }
+  const at = message.at ?? heard.next;
+  if (at > heard.next) heard.text += `…${message.chunk}`;
+  else heard.text += message.chunk.slice(heard.next - at);
+  heard.next = Math.max(heard.next, at + message.chunk.length);
+  return heard.text;
 }
 
 function plain(state: unknown): LiveState | null {
@@ -43,6 +87,8 @@ function plain(state: unknown): LiveState | null {
  */
 export function useLive(universeId: string, role: "player" | "gm" | "spectator", runId?: string): Live {
   const [, setTick] = useState(0);
+  // each new value joins again: a page whose session was given up tries once more
+  const [attempt, setAttempt] = useState(0);
   const live = useRef<Live>({
     session: null,
     status: "joining",
@@ -52,11 +98,15 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
     narration: new Map(),
     recap: null,
     version: 0,
+    rejoin: () => setAttempt((n) => n + 1),
   });
+  /** Which seat the page holds: a new one starts over, the same one again keeps what is shown. */
+  const seat = useRef("");
   useEffect(() => {
     let closed = false;
     let session: UniverseSession | null = null;
     let frame = 0;
+    let retry: ReturnType<typeof setTimeout> | undefined;
     const current = live.current;
     const changed = () => {
       current.version++;
@@ -66,9 +116,27 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
         if (!closed) setTick((n) => n + 1);
       });
     };
-    Object.assign(current, { session: null, status: "joining", error: null, turns: [], recap: null });
-    current.narration = new Map();
-    changed();
+    /** No seat, for now (`why`): said, and tried again by itself. */
+    const offline = (why: string) => {
+      current.status = "offline";
+      current.session = null;
+      current.error = why;
+      clearTimeout(retry);
+      retry = setTimeout(current.rejoin, REJOIN_EVERY_MS);
+      changed();
+    };
+    const key = `${universeId} ${role} ${runId ?? ""}`;
+    if (seat.current !== key) {
+      seat.current = key;
+      Object.assign(current, { session: null, status: "joining", error: null, turns: [], recap: null });
+      current.narration = new Map();
+      changed();
+    }
+    // the browser says the network is back: no need to wait for the next try
+    const online = () => {
+      if (current.status === "offline") current.rejoin();
+    };
+    addEventListener("online", online);
     client.joinUniverse(universeId, { role, runId, keepTurns: 500 }).then(
       (joined) => {
         if (closed) {
@@ -78,12 +146,16 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
         session = joined;
         current.session = joined;
         current.status = "live";
+        current.error = null;
         current.state = plain(joined.room.state);
+        const pieces = new Map<number, Heard>();
         const follow = () => {
           current.turns = [...joined.turns];
           for (const turn of joined.turns)
-            if (turn.narration && !current.narration.get(turn.position)?.done)
+            if (turn.narration && !current.narration.get(turn.position)?.done) {
               current.narration.set(turn.position, { text: turn.narration.text, done: true });
+              pieces.delete(turn.position);
+            }
           // the session keeps the newest turns only: prose of those it let go goes too
           const oldest = joined.turns[0]?.position;
           if (oldest !== undefined)
@@ -102,7 +174,11 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
           // the SDK's telling: a retelling starts over, lost pieces are replaced by the record
           const told = joined.narrationSoFar(message.position);
           if (!told) return;
-          current.narration.set(message.position, told);
+          if (told.done) pieces.delete(message.position);
+          current.narration.set(
+            message.position,
+            told.done ? told : { text: hearPiece(pieces, message), done: false },
+          );
           if (message.done && !told.done)
             void joined.narrationText(message.position).then((text) => {
               current.narration.set(message.position, { text, done: true });
@@ -123,12 +199,24 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
           changed();
         });
         joined.on("leave", (code) => {
+          if (closed) return;
+          const because = LEFT_BECAUSE[code];
+          if (!because) return offline(CONNECTION_LOST);
           current.status = "left";
-          if (!closed) current.error = LEFT_BECAUSE[code] ?? `left the universe (close code ${code})`;
+          current.error = because;
           changed();
         });
       },
       (error: unknown) => {
+        if (closed) return;
+        const code = error instanceof LoomError ? error.code : null;
+        // a retry that failed too: what the page said first still stands
+        if (code === null || !REFUSED_FOR_GOOD.has(code))
+          return offline(
+            current.status === "offline" && current.error
+              ? current.error
+              : `Could not join the universe (${describeError(error)}). ${TRYING_AGAIN}`,
+          );
         current.status = "left";
         current.error = describeError(error);
         changed();
@@ -136,9 +224,11 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
     );
     return () => {
       closed = true;
+      clearTimeout(retry);
+      removeEventListener("online", online);
       if (frame) cancelAnimationFrame(frame);
       if (session) void session.leave();
     };
-  }, [universeId, role, runId]);
+  }, [universeId, role, runId, attempt]);
   return live.current;
 }

@@ -4,7 +4,7 @@ import { client, rejectedError } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
 import { useLive, type LiveState } from "./live.ts";
 import { LookBack } from "./look-back.tsx";
-import { LiveStatus, Recap, Scene, Timeline } from "./timeline.tsx";
+import { LiveStatus, LiveTrouble, Recap, Scene, Timeline } from "./timeline.tsx";
 import { Action, count, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
 
 /** A player at the table: recap, scene, their sheet, the actions, the live timeline, the run. */
@@ -46,8 +46,9 @@ function Table(props: {
   const me = live.state?.characters?.[run.characterId];
   // the run record (turns, sessions, milestones) follows the timeline: read again a second after
   // it grows, at most once a second however busy the table (a timer reset at every turn would
-  // never fire while others play)
-  const turnCount = live.turns.length;
+  // never fire while others play). Grows by its newest position: the page keeps only so many
+  // turns, so their count stops growing in a long session.
+  const newest = live.turns.at(-1)?.position ?? 0;
   const reread = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
     if (reread.current !== null) return;
@@ -55,7 +56,9 @@ function Table(props: {
       reread.current = null;
       void client.run(run.id).then(props.onRun, () => undefined);
     }, 1_000);
-  }, [turnCount, run.id]);
+  }, [newest, run.id]);
+  // a refused undo speaks of the timeline as it was: once the player has acted again it is old
+  const ownNewest = live.turns.findLast((turn) => turn.runId === run.id)?.position ?? 0;
   useEffect(
     () => () => {
       if (reread.current !== null) clearTimeout(reread.current);
@@ -72,7 +75,7 @@ function Table(props: {
         <h1>{live.state?.name ?? "…"}</h1>
         <LiveStatus live={live} />
       </header>
-      <ErrorLine error={live.error} />
+      <LiveTrouble live={live} />
       <Recap live={live} />
       <div class="columns">
         <div>
@@ -96,8 +99,10 @@ function Table(props: {
                   ownAspects={[me.highConcept, me.trouble, ...me.aspects].filter(Boolean)}
                 />
                 <Action
+                  key={ownNewest}
                   label="Undo my latest turn"
                   busyLabel="Undoing…"
+                  disabled={live.status !== "live"}
                   onRun={async () => {
                     const result = await live.session!.undo();
                     if (!result.ok) throw rejectedError(result.rejection);

@@ -2,6 +2,7 @@ import type { Turn } from "@loom/client-sdk";
 import { formatRating } from "@loom/shared";
 import type { Live } from "./live.ts";
 import { Markdown } from "./markdown.tsx";
+import { ErrorLine } from "./ui.tsx";
 
 const FACE = { [-1]: "−", 0: "0", 1: "+" } as const;
 
@@ -96,11 +97,28 @@ export function LiveStatus({ live }: { live: Live }) {
           ? "● live"
           : live.status === "reconnecting"
             ? "◌ reconnecting…"
-            : "○ disconnected"}
+            : live.status === "offline"
+              ? "○ offline"
+              : "○ disconnected"}
       {state
         ? ` · head #${state.head} · durable through #${state.durableThrough} · persisted through #${state.persistedThrough}`
         : ""}
     </p>
+  );
+}
+
+/** Why the page is not live, if it is not; while offline, a way to join again without waiting. */
+export function LiveTrouble({ live }: { live: Live }) {
+  if (!live.error) return null;
+  return (
+    <div class="live-trouble row">
+      <ErrorLine error={live.error} />
+      {live.status === "offline" ? (
+        <button type="button" onClick={live.rejoin}>
+          Rejoin now
+        </button>
+      ) : null}
+    </div>
   );
 }
 

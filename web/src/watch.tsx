@@ -1,6 +1,6 @@
 import { useLive } from "./live.ts";
-import { LiveStatus, Scene, Timeline } from "./timeline.tsx";
-import { ErrorLine, Link, Section } from "./ui.tsx";
+import { LiveStatus, LiveTrouble, Scene, Timeline } from "./timeline.tsx";
+import { Link, Section } from "./ui.tsx";
 
 /** A spectator: the live story, read-only, as the table may see it. */
 export function WatchScreen({ universeId }: { universeId: string }) {
@@ -13,7 +13,7 @@ export function WatchScreen({ universeId }: { universeId: string }) {
         <h1>{live.state?.name ?? "…"} · watching</h1>
         <LiveStatus live={live} />
       </header>
-      <ErrorLine error={live.error} />
+      <LiveTrouble live={live} />
       <div class="columns">
         <div>
           <Section title="Scene">
