@@ -7,12 +7,16 @@ interface Bucket {
 
 /**
  * Token buckets by key (an IP, a player, a login name), each holding up to `burst` tokens and
- * refilled at `burst` per `perSeconds`. A key seen once costs one small entry; past `maxKeys`, the
- * full buckets (which say nothing a new one would not) are dropped, then the oldest.
+ * refilled at `burst` per `perSeconds`. A full bucket says nothing a new one would not: once per
+ * `perSeconds` the full ones are dropped, so the map holds the keys seen lately, not every key
+ * a process that runs for months has seen. Past `maxKeys` within one such period, the full
+ * buckets are dropped at once, then the oldest.
  */
 export class KeyedBuckets {
   private readonly buckets = new Map<string, Bucket>();
   private readonly perMs: number;
+  /** When the full buckets were last dropped. */
+  private sweptAt: number;
 
   constructor(
     private readonly limit: RateLimit,
@@ -20,11 +24,14 @@ export class KeyedBuckets {
     private readonly maxKeys = 100_000,
   ) {
     this.perMs = limit.burst / (limit.perSeconds * 1000);
+    this.sweptAt = now();
   }
 
   /** Takes a token: 0 when there was one, else the whole seconds until there will be. */
   take(key: string): number {
     const now = this.now();
+    // a clock moved backwards sweeps too: the next sweep must not wait for it to come back
+    if (Math.abs(now - this.sweptAt) >= this.limit.perSeconds * 1000) this.dropFull(now);
     const bucket = this.buckets.get(key) ?? this.fresh(key, now);
     bucket.tokens = Math.min(this.limit.burst, bucket.tokens + Math.max(0, now - bucket.last) * this.perMs);
     bucket.last = now;
@@ -42,11 +49,16 @@ export class KeyedBuckets {
     return bucket;
   }
 
-  private evict(now: number): void {
+  private dropFull(now: number): void {
+    this.sweptAt = now;
     for (const [key, bucket] of this.buckets) {
       if (bucket.tokens + Math.max(0, now - bucket.last) * this.perMs >= this.limit.burst)
         this.buckets.delete(key);
     }
+  }
+
+  private evict(now: number): void {
+    this.dropFull(now);
     while (this.buckets.size >= this.maxKeys) {
       const oldest = this.buckets.keys().next();
       if (oldest.done) break;

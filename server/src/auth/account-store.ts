@@ -61,7 +61,8 @@ export interface AccountStore {
    * Atomically: checks the presented token, marks it rotated and stores its successor. A token
    * rotated less than `graceMs` before `now` whose successor is unused rotates again (a renewal
    * whose answer was lost): `next` replaces that successor, which no longer renews, and presenting
-   * it later revokes the family. Any other rotated token revokes its family (`reused`).
+   * it later revokes the family. Any other rotated token revokes its family (`reused`). A rotation
+   * drops the player's expired tokens, as a login does.
    */
   rotateRefreshToken(
     tokenHash: string,

@@ -141,7 +141,12 @@ export class UniverseNarration {
   private closing = false;
   private readonly controller = new AbortController();
   private readonly running = new Set<Promise<void>>();
-  private readonly taken = new Set<number>();
+  /**
+   * The newest position taken to be told: turns come in timeline order (those left unnarrated,
+   * then each new one), so this says which were, without a position kept for every turn of a
+   * universe open for months.
+   */
+  private taken = 0;
   /** Settles when the universe closes here: what waits on a record stops waiting then. */
   private readonly closed: Promise<void>;
 
@@ -154,8 +159,8 @@ export class UniverseNarration {
   /** A turn just acknowledged; `recent` are the turns up to it (the authority's window). */
   enqueue(turn: Turn, state: UniverseState, recent: readonly Turn[]): void {
     if (this.closing || turn.narration !== null || turn.position <= this.options.branchPosition) return;
-    if (this.taken.has(turn.position)) return;
-    this.taken.add(turn.position);
+    if (turn.position <= this.taken) return;
+    this.taken = turn.position;
     const previous = recent.slice(-(PREVIOUS_TURNS + 1)).filter((t) => t.position < turn.position);
     this.queue.push({ turn, state, previous });
     this.schedule();

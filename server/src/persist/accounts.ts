@@ -96,9 +96,7 @@ export class DrizzleAccountStore implements AccountStore {
   async addRefreshToken(token: NewRefreshToken): Promise<void> {
     await this.db.transaction(async (tx) => {
       await lockPlayer(tx, token.playerId);
-      await tx
-        .delete(refreshTokens)
-        .where(and(eq(refreshTokens.playerId, token.playerId), lt(refreshTokens.expiresAt, token.createdAt)));
+      await dropExpired(tx, token.playerId, token.createdAt);
       await tx.insert(refreshTokens).values(token);
     });
   }
@@ -123,6 +121,7 @@ export class DrizzleAccountStore implements AccountStore {
         .set({ rotatedAt: now, successorHash: next.tokenHash })
         .where(eq(refreshTokens.tokenHash, tokenHash));
       await tx.insert(refreshTokens).values({ ...next, playerId: token.playerId, familyId: token.familyId });
+      await dropExpired(tx, token.playerId, now);
       return { status: "rotated", account, grace: false };
     });
   }
@@ -154,6 +153,18 @@ async function lockPlayer(tx: Db, playerId: string): Promise<Account | null> {
 async function tokenRow(tx: Db, tokenHash: string): Promise<TokenRow | undefined> {
   const [row] = await tx.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash));
   return row;
+}
+
+/**
+ * Drops the player's tokens that expired before `now`: each renewal adds a row, so a device that
+ * stays logged in for months by renewing, and never logs in again, would otherwise keep every
+ * token it was ever given. An expired token renews nothing either way; presented again, it is
+ * refused as unknown rather than as expired or reused.
+ */
+async function dropExpired(tx: Db, playerId: string, now: Date): Promise<void> {
+  await tx
+    .delete(refreshTokens)
+    .where(and(eq(refreshTokens.playerId, playerId), lt(refreshTokens.expiresAt, now)));
 }
 
 async function revokeFamilyTokens(tx: Db, familyId: string, now: Date): Promise<void> {
@@ -194,6 +205,7 @@ async function rotateAgain(
       .set({ successorHash: next.tokenHash })
       .where(eq(refreshTokens.tokenHash, token.tokenHash));
     await tx.insert(refreshTokens).values({ ...next, playerId: token.playerId, familyId: token.familyId });
+    await dropExpired(tx, token.playerId, now);
     return { status: "rotated", account, grace: true };
   }
   await revokeFamilyTokens(tx, token.familyId, now);

@@ -19,20 +19,32 @@ export type Chain = readonly Segment[];
 
 /**
  * Parent and branch position never change once a universe exists, so a chain, once read, is
- * cached for the life of the store: jumps and hydration then cost no extra query.
+ * cached: jumps and hydration then cost no extra query. Up to `maxChains` of them, least
+ * recently used dropped first: a process that runs for months reads universes without end, and a
+ * chain dropped is only read again.
  */
 export class Ancestry {
   private readonly chains = new Map<string, Promise<Chain>>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly maxChains = 10_000,
+  ) {}
 
   chain(universeId: string): Promise<Chain> {
     let chain = this.chains.get(universeId);
-    if (!chain) {
-      chain = this.load(universeId);
+    if (chain) {
+      this.chains.delete(universeId);
       this.chains.set(universeId, chain);
-      chain.catch(() => this.chains.delete(universeId));
+      return chain;
     }
+    chain = this.load(universeId);
+    this.chains.set(universeId, chain);
+    const loaded = chain;
+    chain.catch(() => {
+      if (this.chains.get(universeId) === loaded) this.chains.delete(universeId);
+    });
+    while (this.chains.size > this.maxChains) this.chains.delete(this.chains.keys().next().value!);
     return chain;
   }
 

@@ -145,6 +145,8 @@ export class SearchIndexer {
    * inside the block the mark stops at has nothing to index, and a pass over it would still cost
    * the database a statement: at a busy table most group commits add a few turns per universe,
    * far less than a block. A mark moved since by another process only makes a pass find less.
+   * Only the universes appended to lately count: past `maxMarks`, the least recently marked is
+   * forgotten (its next append costs a pass, which marks it again).
    */
   private readonly marks = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -159,6 +161,7 @@ export class SearchIndexer {
   constructor(
     private readonly db: Db,
     options: SearchIndexOptions = {},
+    private readonly maxMarks = 10_000,
   ) {
     this.delayMs = options.delayMs ?? 100;
     this.catchingUp = options.catchUp ?? false;
@@ -234,7 +237,7 @@ export class SearchIndexer {
       try {
         for (;;) {
           const { covered, through } = await indexNext(this.db, id);
-          this.marks.set(id, through);
+          this.mark(id, through);
           if (covered !== BATCH || this.closed) break;
         }
       } catch {
@@ -242,6 +245,12 @@ export class SearchIndexer {
         return this.retryLater();
       }
     }
+  }
+
+  private mark(universeId: string, through: number): void {
+    this.marks.delete(universeId);
+    this.marks.set(universeId, through);
+    if (this.marks.size > this.maxMarks) this.marks.delete(this.marks.keys().next().value!);
   }
 
   /** After a failure, the next pass waits longer than a normal one. */

@@ -1,4 +1,4 @@
-import type { Presence } from "@colyseus/core";
+import { LocalPresence, type Presence } from "@colyseus/core";
 
 /**
  * Room connections per player, across universes, tabs and processes, kept in the matchmaker's
@@ -41,6 +41,19 @@ export class ConnectionLimit {
 
   async release(playerId: string, connectionId: string): Promise<void> {
     if (this.limit === 0) return;
-    await this.presence.hdel(this.key(playerId), connectionId);
+    const key = this.key(playerId);
+    await this.presence.hdel(key, connectionId);
+    this.dropIfEmpty(key);
+  }
+
+  /**
+   * Redis deletes a hash with its last field; the local presence keeps it, empty, so a process
+   * would hold one for every player who ever joined a room. Read and deleted in one step (its
+   * `hash` is public), so a connection counted in meanwhile is never deleted with it.
+   */
+  private dropIfEmpty(key: string): void {
+    if (!(this.presence instanceof LocalPresence)) return;
+    const held = this.presence.hash[key];
+    if (held && Object.keys(held).length === 0) this.presence.del(key);
   }
 }

@@ -19,7 +19,11 @@ interface Seat {
  */
 export class PlaySessions {
   private readonly seats = new Map<string, Seat>();
-  /** When each run's last session here ended, and endings still under way. */
+  /**
+   * When each run's last session here ended, and endings still under way. An end older than the
+   * session gap is forgotten: it refreshes fate points as the run's `session_end` turn, read
+   * instead, would (see `open`), and a universe open for months sees runs without end.
+   */
   private readonly endedAt = new Map<string, number>();
   private readonly ending = new Map<string, Promise<void>>();
 
@@ -44,6 +48,7 @@ export class PlaySessions {
     seat.holders -= 1;
     if (seat.holders > 0) return null;
     this.seats.delete(runId);
+    this.forgetOldEnds(Date.now());
     this.endedAt.set(runId, Date.now());
     const ending = this.close(seat).finally(() => {
       this.endedAt.set(runId, Date.now());
@@ -51,6 +56,11 @@ export class PlaySessions {
     });
     this.ending.set(runId, ending);
     return ending;
+  }
+
+  private forgetOldEnds(now: number): void {
+    const gapMs = services().config.sessionGapSeconds * 1000;
+    for (const [runId, at] of this.endedAt) if (now - at >= gapMs) this.endedAt.delete(runId);
   }
 
   private async open(

@@ -106,7 +106,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   /** Session endings in progress; disposal waits for them so their turns are flushed too. */
   private readonly leaving = new Set<Promise<void>>();
   private sessions!: PlaySessions;
-  /** Action rate per player in this universe: N sockets share one bucket, not N buckets. */
+  /**
+   * Action rate per player in this universe: N sockets share one bucket, not N buckets. A player
+   * gone from the room whose bucket is full again is dropped (`dropIdleBuckets`).
+   */
   private readonly buckets = new Map<string, TokenBucket>();
   /** Players removed while this room is open; a join afterwards is checked afresh and clears them. */
   private readonly expelled = new Set<string>();
@@ -269,14 +272,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       throw error;
     }
     this.expelled.delete(member.playerId);
-    let bucket = this.buckets.get(member.playerId);
-    if (!bucket) {
-      bucket = new TokenBucket(config.actionsPerSecond, Date.now());
-      this.buckets.set(member.playerId, bucket);
-    }
     const state: MemberState = {
       ...member,
-      bucket,
+      bucket: this.bucketOf(member.playerId),
       seated: false,
       awaitingMarks: 0,
       generation: auth.generation,
@@ -427,7 +425,33 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       client.leave(CloseCode.MemberRemoved);
       return;
     }
+    // its bucket may have been dropped while the seat was empty, and another made since
+    member.bucket = this.bucketOf(member.playerId);
     this.sendRecent(client, member);
+  }
+
+  private bucketOf(playerId: string): TokenBucket {
+    let bucket = this.buckets.get(playerId);
+    if (!bucket) {
+      bucket = new TokenBucket(services().config.actionsPerSecond, Date.now());
+      this.buckets.set(playerId, bucket);
+    }
+    return bucket;
+  }
+
+  /**
+   * A universe open for months sees players without end; the bucket of one who is no longer here
+   * and would not be refused now says nothing a new one would not.
+   */
+  private dropIdleBuckets(): void {
+    const now = Date.now();
+    const here = new Set<string>();
+    for (const client of this.clients) {
+      const member = memberOf(client);
+      if (member) here.add(member.playerId);
+    }
+    for (const [playerId, bucket] of this.buckets)
+      if (!here.has(playerId) && bucket.full(now)) this.buckets.delete(playerId);
   }
 
   private async admittedStill(member: Member): Promise<boolean> {
@@ -487,6 +511,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   override async onLeave(client: Client): Promise<void> {
     const member = memberOf(client);
     if (member) void this.connections.release(member.playerId, client.sessionId).catch(() => undefined);
+    this.dropIdleBuckets();
     if (
       member?.characterId &&
       !this.clients.some((other) => other !== client && memberOf(other)?.characterId === member.characterId)

@@ -31,4 +31,19 @@ describe("seq ledger", () => {
     expect(ledger.lookup("player-1:run-1", 101)).toBe("stale");
     expect(ledger.lookup("player-1:run-1", 150.5)).toBe(66);
   });
+
+  it("forgets the least recently active client past its bound, however many turns went by", () => {
+    const ledger = new SeqLedger(3);
+    ledger.recordTurn(turn(1, 1, "a"));
+    ledger.recordTurn(turn(2, 1, "b"));
+    ledger.recordTurn(turn(3, 1, "c"));
+    // a client that acts again is the most recently active; others' thousand turns change nothing
+    ledger.recordTurn(turn(4, 2, "a"));
+    for (let position = 5; position < 1_005; position++) ledger.recordTurn(turn(position, position, "b"));
+    expect(ledger.lookup("c", 1)).toBe(3);
+    ledger.recordTurn(turn(1_005, 1, "d"));
+    expect(ledger.lookup("c", 1)).toBeUndefined();
+    expect(ledger.lookup("a", 1)).toBe(1);
+    expect(ledger.lookup("d", 1)).toBe(1_005);
+  });
 });

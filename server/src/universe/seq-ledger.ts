@@ -1,6 +1,14 @@
 import type { Turn } from "@loom/shared";
 
 const KEEP_PER_CLIENT = 64;
+/**
+ * Most clients kept, the least recently active forgotten first. Every join is a client of its own
+ * (its session id is part of the key), and a universe open for months would otherwise keep every
+ * one it ever had. Not by turns: in a busy universe a few seconds' outage is hundreds of turns, and
+ * a client back from it retries what it sent; a client idle through two thousand others' turns and
+ * joins is gone.
+ */
+const KEEP_CLIENTS = 2_000;
 
 /** The client keys of HTTP writes (api/idempotency.ts): one message each, one key per request. */
 export const REQUEST_CLIENT_PREFIX = "http:";
@@ -24,9 +32,12 @@ interface ClientEntry {
  * a second): at 1,000 players that was the server's largest live data, for the rare retry.
  */
 export class SeqLedger {
+  /** Least recently active client first. */
   private readonly byClient = new Map<string, ClientEntry>();
   /** An HTTP write's key → the position of its turn, oldest first. */
   private readonly requests = new Map<string, number>();
+
+  constructor(private readonly maxClients = KEEP_CLIENTS) {}
 
   recordTurn(turn: Turn): void {
     const key = turn.input.clientKey;
@@ -39,9 +50,12 @@ export class SeqLedger {
       return;
     }
     let entry = this.byClient.get(key);
-    if (!entry) {
-      entry = { positions: new Map(), lowest: -Infinity };
-      this.byClient.set(key, entry);
+    if (entry) this.byClient.delete(key);
+    else entry = { positions: new Map(), lowest: -Infinity };
+    this.byClient.set(key, entry);
+    for (const idle of this.byClient.keys()) {
+      if (this.byClient.size <= this.maxClients) break;
+      this.byClient.delete(idle);
     }
     entry.positions.set(seq, turn.position);
     if (entry.positions.size > KEEP_PER_CLIENT) {
