@@ -1,4 +1,6 @@
-import { resolve } from "node:path";
+import { statSync, type Stats } from "node:fs";
+import { dirname, resolve } from "node:path";
+import express from "express";
 
 /** A token bucket: up to `burst` requests at once, refilled evenly at `burst` per `perSeconds`. */
 export interface RateLimit {
@@ -125,18 +127,170 @@ export interface LoomConfig {
   narrator: NarratorConfig;
 }
 
-function int(value: string | undefined, fallback: number, name: string): number {
+/**
+ * A variable set to a value the server cannot run with. Its message names the variable and what it
+ * wants: the one line the process refuses to start with (main.ts), or `loom` stops with (cli/).
+ */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    wants: string,
+  ) {
+    super(`${variable} ${wants}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The longest delay a Node timer takes: a longer one fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Lifetimes in seconds past this would put an expiry beyond the dates a record can hold. */
+const TEN_YEARS_SECONDS = 10 * 365 * 86_400;
+
+/** A whole number in [min, max], the fallback when unset or empty (an empty variable is an unset one). */
+function whole(
+  value: string | undefined,
+  fallback: number,
+  name: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined || value === "") return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0)
-    throw new Error(`${name} must be a non-negative integer, got "${value}"`);
+  const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(parsed >= min && parsed <= max))
+    throw new ConfigError(
+      name,
+      max === Number.MAX_SAFE_INTEGER
+        ? `must be a whole number of at least ${min}, got "${value}"`
+        : `must be a whole number from ${min} to ${max}, got "${value}"`,
+    );
   return parsed;
 }
 
+function int(value: string | undefined, fallback: number, name: string): number {
+  return whole(value, fallback, name, 0);
+}
+
 function positive(value: string | undefined, fallback: number, name: string): number {
-  const parsed = int(value, fallback, name);
-  if (parsed < 1) throw new Error(`${name} must be at least 1, got "${value}"`);
-  return parsed;
+  return whole(value, fallback, name, 1);
+}
+
+/** A delay or period handed to a timer. */
+function ms(value: string | undefined, fallback: number, name: string, min = 1, max = MAX_TIMER_MS): number {
+  return whole(value, fallback, name, min, max);
+}
+
+/** `1`/`on` or `0`/`off`: anything else would otherwise read as one of them without a word. */
+function flag(value: string | undefined, fallback: boolean, name: string): boolean {
+  if (value === undefined || value === "") return fallback;
+  if (value === "1" || value === "on") return true;
+  if (value === "0" || value === "off") return false;
+  throw new ConfigError(name, `must be 1 (on) or 0 (off), got "${value}"`);
+}
+
+function oneOf(value: string | undefined, allowed: readonly string[], name: string): void {
+  if (value === undefined || value === "" || allowed.includes(value)) return;
+  throw new ConfigError(name, `must be ${allowed.join(", ")}, got "${value}"`);
+}
+
+/** A URL with one of `protocols`; the value is never repeated in the message (it may hold a password). */
+function serviceUrl(
+  value: string | undefined,
+  name: string,
+  protocols: readonly string[],
+  example: string,
+): string | null {
+  if (!value) return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    // reported below
+  }
+  if (url && protocols.includes(url.protocol)) return value;
+  throw new ConfigError(
+    name,
+    `must be a URL such as ${example}, got ${url ? `a ${url.protocol} URL` : "a value that is not a URL"}`,
+  );
+}
+
+function redisUrl(value: string | undefined): string | null {
+  // ioredis also takes the path of a Unix socket
+  if (value?.startsWith("/")) return value;
+  return serviceUrl(value, "REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379");
+}
+
+/** The folder, or where one may be made: no file in its place or above it. */
+function dataDir(value: string | undefined): string {
+  const dir = resolve(value || "./data");
+  for (let at = dir; ; at = dirname(at)) {
+    let found: Stats | undefined;
+    try {
+      found = statSync(at, { throwIfNoEntry: false });
+    } catch (error) {
+      // a file above it: the parent says which
+      if ((error as NodeJS.ErrnoException).code === "ENOTDIR") continue;
+      return dir; // not ours to read: making the folder says why
+    }
+    if (found && !found.isDirectory())
+      throw new ConfigError("LOOM_DATA_DIR", `must be a folder, but ${at} is a file`);
+    if (found || dirname(at) === at) return dir;
+  }
+}
+
+/** Where clients open this process's rooms: `host[:port]` (and a path), as the SDK puts it after ws://. */
+function publicAddress(value: string | undefined): string | null {
+  if (!value) return null;
+  let url: URL | null = null;
+  try {
+    if (!value.includes("://")) url = new URL(`ws://${value}`);
+  } catch {
+    // reported below
+  }
+  if (!url || !url.hostname || url.search || url.hash || url.username)
+    throw new ConfigError(
+      "LOOM_PUBLIC_ADDRESS",
+      `must be the host and port clients reach this process at, such as play.example.com:2567 (no scheme), got "${value}"`,
+    );
+  return value;
+}
+
+/** As Express reads it (api/routes.ts): a hop count, `true`, or addresses, subnets and their names. */
+function trustProxy(value: string | undefined): string | null {
+  if (!value) return null;
+  if (/^\d+$/.test(value) || value === "true") return value;
+  try {
+    express().set("trust proxy", value);
+  } catch (error) {
+    throw new ConfigError(
+      "LOOM_TRUST_PROXY",
+      `must be a hop count, loopback, or addresses and subnets such as 10.0.0.0/8 (${(error as Error).message}), got "${value}"`,
+    );
+  }
+  return value;
+}
+
+/** auth/tokens.ts signs with nothing shorter; refused here, before any store is opened. */
+function secret(value: string | undefined): string | null {
+  if (!value) return null;
+  if (value.length < 32)
+    throw new ConfigError("LOOM_SECRET", "must be at least 32 characters (e.g. `openssl rand -hex 32`)");
+  return value;
+}
+
+/**
+ * Variables read where they are used (log.ts, persist/, main.ts), checked here so that a value
+ * they would read as another stops the start like any other.
+ */
+function checkReadElsewhere(env: NodeJS.ProcessEnv): void {
+  oneOf(env.LOOM_LOG_LEVEL, ["debug", "info", "warn", "error", "silent"], "LOOM_LOG_LEVEL");
+  oneOf(env.LOOM_LOG_FORMAT, ["json", "pretty"], "LOOM_LOG_FORMAT");
+  oneOf(env.LOOM_LOG_DESTINATION, ["stdout", "stderr"], "LOOM_LOG_DESTINATION");
+  oneOf(env.LOOM_WEB_BUILD, ["on", "off"], "LOOM_WEB_BUILD");
+  for (const name of ["LOOM_KEPT_STATES_MB", "LOOM_PART_TEXTS_MB", "LOOM_KEPT_STATES_FROM_KB"]) {
+    const value = env[name];
+    if (value !== undefined && value !== "" && !/^\d+(\.\d+)?$/.test(value))
+      throw new ConfigError(name, `must be a number of at least 0, got "${value}"`);
+  }
 }
 
 /**
@@ -150,15 +304,11 @@ export const CHAT_THREAD_NICE = 10;
 
 /** A long grace would let a stolen refresh token renew as long after the player's own renewal. */
 function reuseGrace(value: string | undefined, name: string): number {
-  const parsed = int(value, 30, name);
-  if (parsed > 3600) throw new Error(`${name} must be between 0 and 3600 seconds, got "${value}"`);
-  return parsed;
+  return whole(value, 30, name, 0, 3600);
 }
 
 function niceness(value: string | undefined, fallback: number, name: string): number {
-  const parsed = int(value, fallback, name);
-  if (parsed > 19) throw new Error(`${name} must be between 0 and 19, got "${value}"`);
-  return parsed;
+  return whole(value, fallback, name, 0, 19);
 }
 
 function limit(value: string | undefined, fallback: RateLimit, name: string): RateLimit | null {
@@ -168,7 +318,7 @@ function limit(value: string | undefined, fallback: RateLimit, name: string): Ra
   const burst = Number(match?.[1]);
   const perSeconds = Number(match?.[2]);
   if (!match || burst < 1 || perSeconds < 1)
-    throw new Error(`${name} must be "<requests>/<seconds>" (e.g. 30/3600) or "off", got "${value}"`);
+    throw new ConfigError(name, `must be "<requests>/<seconds>" (e.g. 30/3600) or "off", got "${value}"`);
   return { burst, perSeconds };
 }
 
@@ -188,8 +338,9 @@ function origins(value: string | undefined, name: string): string[] {
     }
     // a path or a query would never equal the Origin header a browser sends
     if (!url || url.origin === "null" || url.pathname !== "/" || url.search || url.hash || url.username)
-      throw new Error(
-        `${name} must list origins such as https://play.example.com (no path), or *, got "${entry}"`,
+      throw new ConfigError(
+        name,
+        `must list origins such as https://play.example.com (no path), or *, got "${entry}"`,
       );
     return url.origin;
   });
@@ -199,7 +350,10 @@ function origins(value: string | undefined, name: string): string[] {
 function operatorToken(value: string | undefined): string | null {
   if (!value) return null;
   if (value.length < 16)
-    throw new Error("LOOM_OPERATOR_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)");
+    throw new ConfigError(
+      "LOOM_OPERATOR_TOKEN",
+      "must be at least 16 characters (e.g. `openssl rand -hex 32`)",
+    );
   return value;
 }
 
@@ -214,27 +368,25 @@ function narratorConfig(env: NodeJS.ProcessEnv): NarratorConfig {
     off: "off",
   };
   const kind = kinds[chosen];
-  if (!kind) throw new Error(`LOOM_NARRATOR must be template, openai or off, got "${chosen}"`);
+  if (!kind) throw new ConfigError("LOOM_NARRATOR", `must be template, openai or off, got "${chosen}"`);
   if (kind === "openai-compatible") {
-    if (!url) throw new Error("LOOM_NARRATOR_URL is required for the OpenAI-compatible narrator");
-    if (!model) throw new Error("LOOM_NARRATOR_MODEL is required for the OpenAI-compatible narrator");
-    try {
-      new URL(url);
-    } catch {
-      throw new Error(`LOOM_NARRATOR_URL must be a URL such as http://127.0.0.1:11434/v1, got "${url}"`);
-    }
+    if (!url) throw new ConfigError("LOOM_NARRATOR_URL", "is required for the OpenAI-compatible narrator");
+    if (!model)
+      throw new ConfigError("LOOM_NARRATOR_MODEL", "is required for the OpenAI-compatible narrator");
+    // the endpoint's key goes with every request: never to a URL that is no web address
+    serviceUrl(url, "LOOM_NARRATOR_URL", ["http:", "https:"], "http://127.0.0.1:11434/v1");
   }
-  const temperature = Number(env.LOOM_NARRATOR_TEMPERATURE || 0.8);
-  if (!Number.isFinite(temperature) || temperature < 0 || temperature > 2)
-    throw new Error(
-      `LOOM_NARRATOR_TEMPERATURE must be between 0 and 2, got "${env.LOOM_NARRATOR_TEMPERATURE}"`,
-    );
+  const asked = env.LOOM_NARRATOR_TEMPERATURE;
+  // Number(" ") is 0: only a number written out is one
+  const temperature = asked ? (/^\s*$/.test(asked) ? Number.NaN : Number(asked)) : 0.8;
+  if (!(temperature >= 0 && temperature <= 2))
+    throw new ConfigError("LOOM_NARRATOR_TEMPERATURE", `must be a number from 0 to 2, got "${asked}"`);
   return {
     kind,
     url,
     model,
     apiKey: env.LOOM_NARRATOR_API_KEY || null,
-    timeoutMs: positive(env.LOOM_NARRATOR_TIMEOUT_MS, 20_000, "LOOM_NARRATOR_TIMEOUT_MS"),
+    timeoutMs: ms(env.LOOM_NARRATOR_TIMEOUT_MS, 20_000, "LOOM_NARRATOR_TIMEOUT_MS"),
     retries: int(env.LOOM_NARRATOR_RETRIES, 2, "LOOM_NARRATOR_RETRIES"),
     concurrency: positive(env.LOOM_NARRATOR_CONCURRENCY, 2, "LOOM_NARRATOR_CONCURRENCY"),
     backlog: int(env.LOOM_NARRATOR_BACKLOG, 20, "LOOM_NARRATOR_BACKLOG"),
@@ -249,43 +401,69 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<LoomConfig> = {},
 ): LoomConfig {
+  checkReadElsewhere(env);
   return {
-    port: int(env.PORT, 2567, "PORT"),
-    databaseUrl: env.DATABASE_URL || null,
-    redisUrl: env.REDIS_URL || null,
-    secret: env.LOOM_SECRET || null,
-    dataDir: resolve(env.LOOM_DATA_DIR || "./data"),
-    publicAddress: env.LOOM_PUBLIC_ADDRESS || null,
+    port: whole(env.PORT, 2567, "PORT", 1, 65_535),
+    databaseUrl: serviceUrl(
+      env.DATABASE_URL,
+      "DATABASE_URL",
+      ["postgres:", "postgresql:"],
+      "postgres://loom:loom@127.0.0.1:5432/loom",
+    ),
+    redisUrl: redisUrl(env.REDIS_URL),
+    secret: secret(env.LOOM_SECRET),
+    dataDir: dataDir(env.LOOM_DATA_DIR),
+    publicAddress: publicAddress(env.LOOM_PUBLIC_ADDRESS),
     actionsPerSecond: int(env.LOOM_ACTIONS_PER_SECOND, 10, "LOOM_ACTIONS_PER_SECOND"),
     joinsPerPlayer: limit(
       env.LOOM_LIMIT_JOIN_PLAYER,
       { burst: 10, perSeconds: 30 },
       "LOOM_LIMIT_JOIN_PLAYER",
     ),
-    persistIntervalMs: int(env.LOOM_PERSIST_INTERVAL_MS, 100, "LOOM_PERSIST_INTERVAL_MS"),
-    patchIntervalMs: int(env.LOOM_PATCH_INTERVAL_MS, 200, "LOOM_PATCH_INTERVAL_MS"),
+    persistIntervalMs: ms(env.LOOM_PERSIST_INTERVAL_MS, 100, "LOOM_PERSIST_INTERVAL_MS"),
+    // 0 would stop Colyseus's patch timer: a change without a turn would never reach a client
+    patchIntervalMs: ms(env.LOOM_PATCH_INTERVAL_MS, 200, "LOOM_PATCH_INTERVAL_MS"),
     persistBatch: int(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
-    searchIndexDelayMs: int(env.LOOM_SEARCH_INDEX_DELAY_MS, 100, "LOOM_SEARCH_INDEX_DELAY_MS"),
-    leaseTtlMs: int(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),
+    searchIndexDelayMs: ms(env.LOOM_SEARCH_INDEX_DELAY_MS, 100, "LOOM_SEARCH_INDEX_DELAY_MS", 0),
+    // Redis refuses a lease of 0 ms: no universe could open
+    leaseTtlMs: ms(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),
     maxPendingTurns: positive(env.LOOM_MAX_PENDING_TURNS, 10_000, "LOOM_MAX_PENDING_TURNS"),
     maxPendingTurnsTotal: positive(env.LOOM_MAX_PENDING_TURNS_TOTAL, 60_000, "LOOM_MAX_PENDING_TURNS_TOTAL"),
-    redisTimeoutMs: positive(env.LOOM_REDIS_TIMEOUT_MS, 750, "LOOM_REDIS_TIMEOUT_MS"),
-    databaseTimeoutMs: positive(env.LOOM_DATABASE_TIMEOUT_MS, 15_000, "LOOM_DATABASE_TIMEOUT_MS"),
-    reconnectSeconds: int(env.LOOM_RECONNECT_SECONDS, 30, "LOOM_RECONNECT_SECONDS"),
-    seatCheckMs: positive(env.LOOM_SEAT_CHECK_MS, 30_000, "LOOM_SEAT_CHECK_MS"),
-    shutdownDrainMs: int(env.LOOM_SHUTDOWN_DRAIN_MS, 10_000, "LOOM_SHUTDOWN_DRAIN_MS"),
-    inMemory: env.LOOM_IN_MEMORY === "1",
-    pgliteWorker: env.LOOM_PGLITE_WORKER !== "0",
-    appendThread: env.LOOM_APPEND_THREAD === "1",
-    accessTokenTtlSeconds: positive(
+    redisTimeoutMs: ms(env.LOOM_REDIS_TIMEOUT_MS, 750, "LOOM_REDIS_TIMEOUT_MS"),
+    // Postgres's statement_timeout is at most 2^31 - 1 ms too
+    databaseTimeoutMs: ms(env.LOOM_DATABASE_TIMEOUT_MS, 15_000, "LOOM_DATABASE_TIMEOUT_MS"),
+    reconnectSeconds: whole(
+      env.LOOM_RECONNECT_SECONDS,
+      30,
+      "LOOM_RECONNECT_SECONDS",
+      0,
+      Math.floor(MAX_TIMER_MS / 1000),
+    ),
+    seatCheckMs: ms(env.LOOM_SEAT_CHECK_MS, 30_000, "LOOM_SEAT_CHECK_MS"),
+    // main.ts gives the whole shutdown 20 s more, the rooms' closing 5 s more: still one timer
+    shutdownDrainMs: ms(
+      env.LOOM_SHUTDOWN_DRAIN_MS,
+      10_000,
+      "LOOM_SHUTDOWN_DRAIN_MS",
+      0,
+      MAX_TIMER_MS - 25_000,
+    ),
+    inMemory: flag(env.LOOM_IN_MEMORY, false, "LOOM_IN_MEMORY"),
+    pgliteWorker: flag(env.LOOM_PGLITE_WORKER, true, "LOOM_PGLITE_WORKER"),
+    appendThread: flag(env.LOOM_APPEND_THREAD, false, "LOOM_APPEND_THREAD"),
+    accessTokenTtlSeconds: whole(
       env.LOOM_ACCESS_TOKEN_TTL_SECONDS,
       15 * 60,
       "LOOM_ACCESS_TOKEN_TTL_SECONDS",
+      1,
+      TEN_YEARS_SECONDS,
     ),
-    refreshTokenTtlSeconds: positive(
+    refreshTokenTtlSeconds: whole(
       env.LOOM_REFRESH_TOKEN_TTL_SECONDS,
       30 * 24 * 3600,
       "LOOM_REFRESH_TOKEN_TTL_SECONDS",
+      1,
+      TEN_YEARS_SECONDS,
     ),
     refreshReuseGraceSeconds: reuseGrace(
       env.LOOM_REFRESH_REUSE_GRACE_SECONDS,
@@ -316,7 +494,7 @@ export function loadConfig(
       ),
       exportsAtOnce: positive(env.LOOM_MAX_EXPORTS, 2, "LOOM_MAX_EXPORTS"),
     },
-    trustProxy: env.LOOM_TRUST_PROXY || null,
+    trustProxy: trustProxy(env.LOOM_TRUST_PROXY),
     corsOrigins: origins(env.LOOM_CORS_ORIGINS, "LOOM_CORS_ORIGINS"),
     operatorToken: operatorToken(env.LOOM_OPERATOR_TOKEN),
     clock: Date.now,
@@ -327,8 +505,20 @@ export function loadConfig(
     ),
     maxSavePoints: int(env.LOOM_MAX_SAVE_POINTS, 100, "LOOM_MAX_SAVE_POINTS"),
     maxConnectionsPerPlayer: int(env.LOOM_MAX_CONNECTIONS_PER_PLAYER, 8, "LOOM_MAX_CONNECTIONS_PER_PLAYER"),
-    idempotencyTtlSeconds: int(env.LOOM_IDEMPOTENCY_TTL_SECONDS, 86_400, "LOOM_IDEMPOTENCY_TTL_SECONDS"),
-    sessionGapSeconds: int(env.LOOM_SESSION_GAP_SECONDS, 3_600, "LOOM_SESSION_GAP_SECONDS"),
+    idempotencyTtlSeconds: whole(
+      env.LOOM_IDEMPOTENCY_TTL_SECONDS,
+      86_400,
+      "LOOM_IDEMPOTENCY_TTL_SECONDS",
+      0,
+      TEN_YEARS_SECONDS,
+    ),
+    sessionGapSeconds: whole(
+      env.LOOM_SESSION_GAP_SECONDS,
+      3_600,
+      "LOOM_SESSION_GAP_SECONDS",
+      0,
+      TEN_YEARS_SECONDS,
+    ),
     narrator: narratorConfig(env),
     ...overrides,
   };

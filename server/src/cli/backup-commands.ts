@@ -1,11 +1,13 @@
 import type { Command } from "commander";
-import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
 import { migrationsFolder } from "../persist/index.ts";
 import * as schema from "../persist/schema.ts";
+import { safeMessage } from "../describe-error.ts";
 import { CliError, cliConfig, lockEmbedded, type GlobalOptions, type Io } from "./context.ts";
+import { checkOutputFile } from "./output.ts";
 
 /**
  * The whole embedded database as one file (PGlite's dumpDataDir: a gzipped tar of its data
@@ -23,13 +25,22 @@ export function addBackupCommands(program: Command, io: Io, global: () => Global
         throw new CliError("backup copies the embedded database; for Postgres use pg_dump");
       const dir = `${config.dataDir}/pglite`;
       if (!(await exists(dir))) throw new CliError(`no embedded database in ${config.dataDir}`);
+      await checkOutputFile(file, "backup");
       const lock = await lockEmbedded(config, "back up");
       try {
         const db = new PGlite(dir);
         try {
           await db.waitReady;
           const dump = await db.dumpDataDir("gzip");
-          await writeFile(file, Buffer.from(await dump.arrayBuffer()), { mode: 0o600 });
+          // whole or not at all: a file cut short by a full disk or a kill would look like a backup
+          const partial = `${file}.partial`;
+          await writeFile(partial, Buffer.from(await dump.arrayBuffer()), { mode: 0o600 }).catch(
+            async (error: unknown) => {
+              await rm(partial, { force: true });
+              throw error;
+            },
+          );
+          await rename(partial, file);
           io.stdout.write(`backed up ${dir} to ${file} (${dump.size} bytes)\n`);
         } finally {
           await db.close();
@@ -48,36 +59,52 @@ export function addBackupCommands(program: Command, io: Io, global: () => Global
       const config = cliConfig(io, global());
       if (config.databaseUrl)
         throw new CliError("restore loads the embedded database; for Postgres use pg_restore");
+      if ((await stat(file).catch(() => null))?.isDirectory())
+        throw new CliError(`${file} is a folder; name a file written by loom backup`);
       const bytes = await readFile(file).catch(() => {
         throw new CliError(`no file ${file}`);
       });
       const lock = await lockEmbedded(config, "restore");
       try {
         const dir = `${config.dataDir}/pglite`;
-        let movedTo: string | null = null;
-        if (await exists(dir)) {
-          if (!flags.force)
-            throw new CliError(
-              `${dir} already holds a database; pass --force to move it aside and restore over it`,
-            );
-          movedTo = `${dir}.replaced-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-          await rename(dir, movedTo);
-        }
-        const db = new PGlite(dir, { loadDataDir: new Blob([bytes]) });
-        try {
-          // a backup of an older Loom is brought up to this one's schema
-          await migrate(drizzle({ client: db, schema }), { migrationsFolder });
-          const { rows } = await db.query<{ n: number }>("select count(*)::int as n from universes");
-          io.stdout.write(
-            `restored ${file} into ${dir}: ${rows[0]?.n ?? 0} universes${movedTo ? `; the previous database is in ${movedTo}` : ""}\n`,
+        const present = await exists(dir);
+        if (present && !flags.force)
+          throw new CliError(
+            `${dir} already holds a database; pass --force to move it aside and restore over it`,
           );
-        } finally {
-          await db.close();
-        }
+        const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+        // loaded beside it first: a file that is no backup leaves the database where it was
+        const staged = `${dir}.restoring-${stamp}`;
+        const universes = await load(bytes, staged).catch(async (error: unknown) => {
+          await rm(staged, { recursive: true, force: true });
+          throw new CliError(
+            `${file} could not be restored (${safeMessage(error)}); ${present ? `the database in ${dir} is as it was` : "nothing was written"}`,
+            1,
+          );
+        });
+        const movedTo = present ? `${dir}.replaced-${stamp}` : null;
+        if (movedTo) await rename(dir, movedTo);
+        await rename(staged, dir);
+        io.stdout.write(
+          `restored ${file} into ${dir}: ${universes} universes${movedTo ? `; the previous database is in ${movedTo}` : ""}\n`,
+        );
       } finally {
         await lock.release();
       }
     });
+}
+
+/** A backup loaded into `dir`, brought up to this Loom's schema; its universes counted. */
+async function load(bytes: Buffer<ArrayBuffer>, dir: string): Promise<number> {
+  const db = new PGlite(dir, { loadDataDir: new Blob([bytes]) });
+  try {
+    // a backup of an older Loom is brought up to this one's schema
+    await migrate(drizzle({ client: db, schema }), { migrationsFolder });
+    const { rows } = await db.query<{ n: number }>("select count(*)::int as n from universes");
+    return rows[0]?.n ?? 0;
+  } finally {
+    await db.close().catch(() => undefined);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,7 +1,10 @@
-import { mkdir } from "node:fs/promises";
-import { loadConfig, type LoomConfig } from "../config.ts";
+import { mkdir, stat } from "node:fs/promises";
+import { ConfigError, loadConfig, type LoomConfig } from "../config.ts";
 import { DataDirLockedError, lockDataDir, type DataDirLock } from "../data-dir-lock.ts";
+import { safeMessage } from "../describe-error.ts";
+import type { Audience } from "../export/index.ts";
 import { createStores, type Stores } from "../persist/index.ts";
+import { createWorkerStores } from "../persist/worker-store.ts";
 
 /** A failure the command line reports in one sentence, with its exit code (2: usage or setup). */
 export class CliError extends Error {
@@ -14,12 +17,39 @@ export class CliError extends Error {
   }
 }
 
+/** Exit code of a command stopped by Ctrl-C or SIGTERM, as a shell reports one ended by SIGINT. */
+export const INTERRUPTED_EXIT = 130;
+
+/**
+ * Thrown where a long job notices it was asked to stop; the command catches it and says what was
+ * left undone (an import rolled back, an export's file not written).
+ */
+export class Interrupted extends Error {
+  constructor() {
+    super("interrupted");
+    this.name = "Interrupted";
+  }
+}
+
+export function interrupted(what: string): CliError {
+  return new CliError(`interrupted: ${what}`, INTERRUPTED_EXIT);
+}
+
+export function stopIfInterrupted(io: Io): void {
+  if (io.signal?.aborted) throw new Interrupted();
+}
+
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
-  /** Waits between turns of a narrative replay. */
+  /** Waits between turns of a narrative replay; returns early once `signal` is aborted. */
   sleep: (ms: number) => Promise<void>;
+  /**
+   * Aborted by Ctrl-C (SIGINT) or SIGTERM. Long jobs stop at their next step and undo what they
+   * can; the rest finish first, so that the embedded database is closed, never abandoned.
+   */
+  signal?: AbortSignal;
 }
 
 export interface GlobalOptions {
@@ -33,7 +63,17 @@ export function cliConfig(io: Io, global: GlobalOptions): LoomConfig {
   const env = { ...io.env };
   if (global.dataDir) env.LOOM_DATA_DIR = global.dataDir;
   if (global.databaseUrl) env.DATABASE_URL = global.databaseUrl;
-  return loadConfig(env);
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // named as the operator gave it
+    const flag = {
+      LOOM_DATA_DIR: global.dataDir && "--data-dir",
+      DATABASE_URL: global.databaseUrl && "--database-url",
+    }[error.variable];
+    throw new CliError(flag ? error.message.replace(error.variable, flag) : error.message);
+  }
 }
 
 export interface Opened {
@@ -47,15 +87,35 @@ export interface Opened {
  * running server is fine), else the embedded PGlite in `<dataDir>/pglite` — which only one process
  * may hold, so the command takes the data folder's lock and says so when a server has it.
  */
-export async function openStores(io: Io, global: GlobalOptions, what: string): Promise<Opened> {
+export async function openStores(
+  io: Io,
+  global: GlobalOptions,
+  what: string,
+  options: { mayCreate?: boolean } = {},
+): Promise<Opened> {
   const config = cliConfig(io, global);
   if (config.databaseUrl) {
-    const stores = await createStores({ databaseUrl: config.databaseUrl, poolSize: 2 });
+    const stores = await createStores({ databaseUrl: config.databaseUrl, poolSize: 2 }).catch(
+      (error: unknown) => {
+        throw new CliError(`cannot open the Postgres database (DATABASE_URL): ${safeMessage(error)}`);
+      },
+    );
     return { stores, config, close: () => stores.turnStore.close() };
   }
+  const dir = `${config.dataDir}/pglite`;
+  // a mistyped folder would otherwise get a new, empty database, and the command would find nothing
+  if (!options.mayCreate && !(await stat(dir).catch(() => null))?.isDirectory())
+    throw new CliError(
+      `cannot ${what}: no embedded database in ${config.dataDir} (--data-dir or LOOM_DATA_DIR names a Loom data folder; --database-url or DATABASE_URL a Postgres database)`,
+    );
   const lock = await lockEmbedded(config, what);
   try {
-    const stores = await createStores({ dataDir: `${config.dataDir}/pglite` });
+    // on a thread of its own, as the server has it: PGlite's calls return without this thread's
+    // event loop turning, which would hear a Ctrl-C only once the whole job is done
+    const open = config.pgliteWorker ? createWorkerStores : createStores;
+    const stores = await open({ dataDir: dir }).catch((error: unknown) => {
+      throw new CliError(`cannot open the embedded database in ${dir}: ${safeMessage(error)}`);
+    });
     return {
       stores,
       config,
@@ -70,6 +130,12 @@ export async function openStores(io: Io, global: GlobalOptions, what: string): P
   }
 }
 
+/** A player's view is of a player of this database: another id is a typing error, not an empty view. */
+export async function checkAudience(opened: Opened, audience: Audience): Promise<void> {
+  if (audience.kind === "player" && !(await opened.stores.accountStore.byId(audience.playerId)))
+    throw new CliError(`--as player:${audience.playerId}: this database has no player ${audience.playerId}`);
+}
+
 /** The data folder's lock, or a CliError that names the server holding it and what to do instead. */
 export async function lockEmbedded(config: LoomConfig, what: string): Promise<DataDirLock> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -78,15 +144,18 @@ export async function lockEmbedded(config: LoomConfig, what: string): Promise<Da
   } catch (error) {
     if (!(error instanceof DataDirLockedError)) throw error;
     const { holder } = error;
-    const server = holder.port ? `http://127.0.0.1:${holder.port}` : null;
+    // port 0: another `loom` command (a second import, a backup), which ends by itself
+    if (!holder.port)
+      throw new CliError(
+        `cannot ${what}: the embedded database in ${config.dataDir} is in use by another loom command ` +
+          `(pid ${holder.pid}, since ${holder.startedAt}); run this one when it has finished.`,
+        3,
+      );
+    const server = `http://127.0.0.1:${holder.port}`;
     throw new CliError(
       `cannot ${what}: the embedded database in ${config.dataDir} is locked by a running Loom process ` +
-        `(pid ${holder.pid}${holder.port ? `, port ${holder.port}` : ""}, since ${holder.startedAt}). ` +
-        `Stop it first` +
-        (server
-          ? `, or export through it over HTTP: loom export <universe> --server ${server} --token <access token>`
-          : "") +
-        ".",
+        `(pid ${holder.pid}, port ${holder.port}, since ${holder.startedAt}). ` +
+        `Stop it first, or export through it over HTTP: loom export <universe> --server ${server} --token <access token>.`,
       3,
     );
   }

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { Option } from "commander";
+import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { universeBodySchema } from "@loom/shared";
 import {
   ExportFileError,
   exportFormats,
@@ -14,9 +16,19 @@ import {
   UnknownGameMasterError,
   type ExportFormat,
 } from "../export/index.ts";
-import { CliError, openStores, type GlobalOptions, type Io } from "./context.ts";
+import { NotFoundError } from "../persist/turn-store.ts";
+import {
+  checkAudience,
+  CliError,
+  Interrupted,
+  interrupted,
+  openStores,
+  stopIfInterrupted,
+  type GlobalOptions,
+  type Io,
+} from "./context.ts";
 import { progressBar } from "./progress.ts";
-import { writeAll, writeFileStreamed } from "./output.ts";
+import { checkOutputFile, writeAll, writeFileStreamed } from "./output.ts";
 
 interface ExportFlags {
   format: ExportFormat;
@@ -47,18 +59,27 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
     .action(async (universeId: string, flags: ExportFlags) => {
       const audience = parseAudience(flags.as);
       if (!audience) throw new CliError(`--as must be gm or player:<id>, got "${flags.as}"`);
+      if (flags.out) await checkOutputFile(flags.out, "--out");
       if (flags.server) return exportOverHttp(io, universeId, flags);
       const opened = await openStores(io, global(), "export");
       const bar = progressBar(`export ${universeId}`, io.stderr, global().progress);
       try {
-        const chunks = exportUniverse(opened.stores, universeId, {
-          format: flags.format,
-          audience,
-          ancestry: flags.ancestry,
-          onProgress: (done, total) => bar.update(done, total),
-        });
+        await checkAudience(opened, audience);
+        const chunks = untilInterrupted(
+          io,
+          exportUniverse(opened.stores, universeId, {
+            format: flags.format,
+            audience,
+            ancestry: flags.ancestry,
+            onProgress: (done, total) => bar.update(done, total),
+          }),
+        );
         if (flags.out) await writeFileStreamed(flags.out, chunks);
-        else await writeAll(chunks, io.stdout);
+        else await writeAll(chunks, io.stdout, io.signal);
+      } catch (error) {
+        if (error instanceof NotFoundError) throw new CliError(error.message);
+        if (io.signal?.aborted && !(error instanceof CliError)) throw exportInterrupted(flags);
+        throw error;
       } finally {
         bar.done();
         await opened.close();
@@ -88,18 +109,28 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
       `the longest line read, in MiB of text: a longer one refuses the file (LOOM_IMPORT_MAX_LINE_MB, default ${MAX_LINE_CHARS / 2 ** 20})`,
     )
     .action(async (file: string, flags: ImportFlags) => {
-      const maxLine = maxLineOf(flags.maxLineMb ?? io.env.LOOM_IMPORT_MAX_LINE_MB);
+      const maxLine =
+        flags.maxLineMb !== undefined
+          ? maxLineOf(flags.maxLineMb, "--max-line-mb")
+          : maxLineOf(io.env.LOOM_IMPORT_MAX_LINE_MB, "LOOM_IMPORT_MAX_LINE_MB");
+      const name = flags.name === undefined ? undefined : universeName(flags.name);
       await checkFirstLine(file, maxLine);
-      const opened = await openStores(io, global(), "import");
+      // a new data folder gets its database here: importing into an empty one is a way to start
+      const opened = await openStores(io, global(), "import", { mayCreate: true });
       const bar = progressBar(`import ${file}`, io.stderr, global().progress);
       try {
+        stopIfInterrupted(io);
         const result = await importJsonl(opened.stores, file, {
-          name: flags.name,
+          name,
           gm: flags.gm,
           replay: flags.replay,
           maxSavePoints: opened.config.maxSavePoints,
           maxLine,
-          onProgress: (done, total) => bar.update(done, total),
+          // thrown here, between two batches, it rolls the import's transaction back
+          onProgress: (done, total) => {
+            stopIfInterrupted(io);
+            bar.update(done, total);
+          },
         });
         bar.done();
         // its search documents, which the store indexes behind the appends, before the command ends
@@ -114,6 +145,8 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
         );
       } catch (error) {
         bar.done();
+        if (error instanceof Interrupted)
+          throw interrupted(`nothing of ${file} was imported (its transaction was rolled back)`);
         if (error instanceof ExportFileError) throw new CliError(`refused ${file}: ${error.message}`, 1);
         if (error instanceof UnknownGameMasterError) throw gameMasterRefusal(file, error);
         throw error;
@@ -130,13 +163,36 @@ interface ImportFlags {
   maxLineMb?: string;
 }
 
+/** The chunks, until Ctrl-C: then the consumer stops, and the export's reads are closed. */
+async function* untilInterrupted(io: Io, chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const chunk of chunks) {
+    stopIfInterrupted(io);
+    yield chunk;
+  }
+}
+
+function exportInterrupted(flags: ExportFlags): CliError {
+  return interrupted(
+    flags.out
+      ? `${flags.out} was not written`
+      : `the export written to stdout is incomplete${flags.format === "jsonl" ? " (it has no end line)" : ""}`,
+  );
+}
+
+/** `--name` as the API takes a universe's name. */
+function universeName(text: string): string {
+  const parsed = universeBodySchema.shape.name.safeParse(text);
+  if (!parsed.success) throw new CliError(`--name must be 1 to 200 characters, got "${text}"`);
+  return parsed.data;
+}
+
 /** `--max-line-mb` (or LOOM_IMPORT_MAX_LINE_MB) in characters; the reader's default without. */
-function maxLineOf(text: string | undefined): number {
+function maxLineOf(text: string | undefined, name: string): number {
   if (text === undefined || text === "") return MAX_LINE_CHARS;
   const mebibytes = Number(text);
   // V8's strings end just short of 512 Mi characters
   if (!Number.isFinite(mebibytes) || mebibytes <= 0 || mebibytes > 500)
-    throw new CliError(`--max-line-mb must be a number of MiB above 0 and at most 500, got "${text}"`);
+    throw new CliError(`${name} must be a number of MiB above 0 and at most 500, got "${text}"`);
   return Math.floor(mebibytes * 2 ** 20);
 }
 
@@ -155,6 +211,8 @@ function gameMasterRefusal(file: string, error: UnknownGameMasterError): CliErro
 
 /** The header, read before the database is opened (a file refused at line 1 needs no database). */
 async function checkFirstLine(file: string, maxLine: number): Promise<void> {
+  if ((await stat(file).catch(() => null))?.isDirectory())
+    throw new CliError(`${file} is a folder; name a JSONL export file`);
   try {
     for await (const item of readExport(fileLines(file, maxLine))) {
       if (item.kind === "header") return;
@@ -169,22 +227,56 @@ async function checkFirstLine(file: string, maxLine: number): Promise<void> {
 
 async function exportOverHttp(io: Io, universeId: string, flags: ExportFlags): Promise<void> {
   const token = flags.token ?? io.env.LOOM_TOKEN;
-  const url = new URL(`/api/universes/${encodeURIComponent(universeId)}/export`, flags.server);
+  const url = new URL(`/api/universes/${encodeURIComponent(universeId)}/export`, serverUrl(flags.server!));
   url.searchParams.set("format", flags.format);
   url.searchParams.set("ancestry", flags.ancestry);
   if (flags.as !== "gm") url.searchParams.set("as", flags.as);
   let response: Response;
   try {
-    response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    response = await fetch(url, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: io.signal,
+    });
   } catch (error) {
+    if (io.signal?.aborted) throw exportInterrupted(flags);
     throw new CliError(`cannot reach ${flags.server}: ${(error as Error).message}`);
   }
-  if (!response.ok || !response.body) {
-    const text = await response.text().catch(() => "");
-    throw new CliError(`the server answered ${response.status}: ${text.slice(0, 300)}`);
-  }
+  if (!response.ok || !response.body) throw await refusal(response);
   const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
   body.setEncoding("utf8");
-  if (flags.out) await writeFileStreamed(flags.out, body);
-  else await writeAll(body, io.stdout);
+  try {
+    if (flags.out) await writeFileStreamed(flags.out, body);
+    else await writeAll(body, io.stdout, io.signal);
+  } catch (error) {
+    if (io.signal?.aborted && !(error instanceof CliError)) throw exportInterrupted(flags);
+    throw error;
+  }
+}
+
+function serverUrl(text: string): URL {
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  if (url?.protocol !== "http:" && url?.protocol !== "https:")
+    throw new CliError(`--server must be a URL such as http://127.0.0.1:2567, got "${text}"`);
+  return url;
+}
+
+/** The server's refusal in one line: its status, and the error's code and message when it sent them. */
+async function refusal(response: Response): Promise<CliError> {
+  const text = await response.text().catch(() => "");
+  let error: { code?: unknown; message?: unknown } | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: typeof error }).error;
+  } catch {
+    // not the API's JSON (a proxy's page): shown as it came, cut short
+  }
+  const said =
+    typeof error?.code === "string"
+      ? `${error.code}${typeof error.message === "string" ? `: ${error.message}` : ""}`
+      : text.replace(/\s+/g, " ").slice(0, 300);
+  return new CliError(`the server answered ${response.status} ${said}`);
 }

@@ -12,7 +12,15 @@ import {
 } from "../export/index.ts";
 import { viewerOf, turnPages } from "../export/source.ts";
 import { NotFoundError } from "../persist/turn-store.ts";
-import { CliError, openStores, type GlobalOptions, type Io } from "./context.ts";
+import {
+  checkAudience,
+  CliError,
+  interrupted,
+  openStores,
+  stopIfInterrupted,
+  type GlobalOptions,
+  type Io,
+} from "./context.ts";
 import { progressBar } from "./progress.ts";
 
 function describeMismatch(m: SnapshotMismatch): string {
@@ -24,17 +32,23 @@ function describeMismatch(m: SnapshotMismatch): string {
   return `snapshot at position ${m.position}${m.storedIn ? ` (stored in ${m.storedIn})` : ""}: ${what}${paths}`;
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** What `verify` was given: a file, a folder (which is neither), or nothing there (a universe id). */
+async function kindOf(path: string): Promise<"file" | "folder" | null> {
   return stat(path).then(
-    (s) => s.isFile(),
-    () => false,
+    (s) => (s.isDirectory() ? "folder" : "file"),
+    () => null,
   );
 }
 
+/** Written as a path: a universe of that id not found is more likely a file that is not there. */
+function looksLikePath(target: string): boolean {
+  return /[/\\]/.test(target) || /\.jsonl$/i.test(target);
+}
+
 function positionArg(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`a position is a whole number ≥ 0, got "${text}"`);
-  return n;
+  // digits only: Number() would take "1e3" and " "
+  if (!/^\d+$/.test(text)) throw new CliError(`a position is a whole number ≥ 0, got "${text}"`);
+  return Number(text);
 }
 
 export function addInspectCommands(program: Command, io: Io, global: () => GlobalOptions): void {
@@ -50,27 +64,22 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
       "rebuild each bad snapshot from the previous good one plus the deltas since, after showing what differs",
     )
     .action(async (target: string, flags: { repair?: boolean }) => {
-      if (await isFile(target)) {
+      const kind = await kindOf(target);
+      if (kind === "folder")
+        throw new CliError(`${target} is a folder; name a universe id or a JSONL export file`);
+      if (kind === "file") {
         if (flags.repair) throw new CliError("--repair applies to a universe in the database, not to a file");
-        let turns = 0;
-        let snapshots = 0;
-        try {
-          for await (const item of readExport(fileLines(target))) {
-            if (item.kind === "end") ({ turns, snapshots } = item);
-          }
-        } catch (error) {
-          if (error instanceof ExportFileError) throw new CliError(`${target}: ${error.message}`, 1);
-          throw error;
-        }
-        io.stdout.write(`${target}: intact, ${turns} turns and ${snapshots} snapshots agree\n`);
-        return;
+        return verifyFile(io, target, global().progress);
       }
       const opened = await openStores(io, global(), "verify");
       const bar = progressBar(`verify ${target}`, io.stderr, global().progress);
       try {
         const report = await verifyTimeline(opened.stores.turnStore, target, {
           repair: flags.repair,
-          onProgress: (done, total) => bar.update(done, total),
+          onProgress: (done, total) => {
+            stopIfInterrupted(io);
+            bar.update(done, total);
+          },
           onMismatch: (m) => {
             bar.done();
             io.stdout.write(`MISMATCH ${describeMismatch(m)}\n`);
@@ -94,7 +103,12 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
           );
         }
       } catch (error) {
-        if (error instanceof NotFoundError) throw new CliError(error.message);
+        if (error instanceof NotFoundError)
+          throw new CliError(
+            looksLikePath(target) ? `no file ${target}, and no universe of that id` : error.message,
+          );
+        if (io.signal?.aborted && !(error instanceof CliError))
+          throw interrupted(`${target} was not verified to its end`);
         throw error;
       } finally {
         bar.done();
@@ -143,6 +157,7 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
         const store = opened.stores.turnStore;
         const universe = await store.getUniverse(universeId);
         if (!universe) throw new CliError(`universe ${universeId} not found`);
+        await checkAudience(opened, audience);
         const viewer = await viewerOf(store, audience);
         const head = await store.headPosition(universeId);
         io.stdout.write(`${universe.name} — turns ${from}..${head}\n\n`);
@@ -152,6 +167,8 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
             if (!text) continue;
             io.stdout.write(text);
             if (speed > 0) await io.sleep(1000 / speed);
+            // Ctrl-C is how a reader stops a replay
+            if (io.signal?.aborted) throw interrupted(`replay stopped after turn ${stored.position}`);
           }
         }
       } finally {
@@ -179,6 +196,30 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
         await opened.close();
       }
     });
+}
+
+/** An export file read and checked whole, as an import would, writing nothing. */
+async function verifyFile(io: Io, file: string, progress: boolean | undefined): Promise<void> {
+  const bar = progressBar(`verify ${file}`, io.stderr, progress);
+  let from = 0;
+  let total = 0;
+  let turns = 0;
+  let snapshots = 0;
+  try {
+    for await (const item of readExport(fileLines(file))) {
+      stopIfInterrupted(io);
+      if (item.kind === "header") ({ from, head: total } = item.header);
+      else if (item.kind === "turn") bar.update(item.turn.position - from, total - from);
+      else if (item.kind === "end") ({ turns, snapshots } = item);
+    }
+  } catch (error) {
+    if (error instanceof ExportFileError) throw new CliError(`${file}: ${error.message}`, 1);
+    if (io.signal?.aborted) throw interrupted(`${file} was not verified to its end`);
+    throw error;
+  } finally {
+    bar.done();
+  }
+  io.stdout.write(`${file}: intact, ${turns} turns and ${snapshots} snapshots agree\n`);
 }
 
 /** One turn for the terminal: who and what, the prose, the roll in one line. */

@@ -1,11 +1,56 @@
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { once } from "node:events";
+import { dirname, resolve } from "node:path";
+import { CliError } from "./context.ts";
 
-/** Writes the chunks in order, waiting whenever the stream asks to (constant memory for any size). */
-export async function writeAll(chunks: AsyncIterable<string>, stream: NodeJS.WritableStream): Promise<void> {
-  for await (const chunk of chunks) {
-    if (!stream.write(chunk)) await once(stream, "drain");
+/** Exit code when the reader of stdout went away, as a shell reports a process ended by SIGPIPE. */
+const READER_GONE_EXIT = 141;
+
+/**
+ * Writes the chunks in order, waiting whenever the stream asks to (constant memory for any size),
+ * and no longer once `signal` is aborted. A reader that went away (`loom export … | head`) ends the
+ * command quietly, as it ends `cat`.
+ */
+export async function writeAll(
+  chunks: AsyncIterable<string>,
+  stream: NodeJS.WritableStream,
+  signal?: AbortSignal,
+): Promise<void> {
+  // set by the listener, which the compiler does not follow
+  let failed = null as Error | null;
+  // without a listener, the stream's 'error' would end the process with a stack trace
+  const onError = (error: Error) => (failed ??= error);
+  stream.on("error", onError);
+  try {
+    for await (const chunk of chunks) {
+      if (failed) throw failed;
+      if (!stream.write(chunk)) await once(stream, "drain", { signal });
+    }
+    // the last write's failure, if any, comes after it returned
+    await new Promise<void>((done) =>
+      stream.write("", (error?: Error | null) => {
+        if (error) failed ??= error;
+        done();
+      }),
+    );
+    if (failed) throw failed;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EPIPE") throw new CliError("", READER_GONE_EXIT);
+    throw error;
+  } finally {
+    // a failed stream still emits its 'error' after the write's callback: the listener stays for it
+    if (!failed) stream.off("error", onError);
   }
+}
+
+/** Refuses, before any work, a file to write that is a folder or in a folder that does not exist. */
+export async function checkOutputFile(path: string, what: string): Promise<void> {
+  if ((await stat(path).catch(() => null))?.isDirectory())
+    throw new CliError(`${what} ${path} is a folder; name the file to write`);
+  const folder = dirname(resolve(path));
+  if (!(await stat(folder).catch(() => null))?.isDirectory())
+    throw new CliError(`${what} ${path}: there is no folder ${folder}`);
 }
 
 /**

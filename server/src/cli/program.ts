@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { describeError } from "../describe-error.ts";
-import { CliError, type GlobalOptions, type Io } from "./context.ts";
+import { CliError, Interrupted, INTERRUPTED_EXIT, type GlobalOptions, type Io } from "./context.ts";
 import { addExportCommands } from "./export-commands.ts";
 import { addInspectCommands } from "./inspect-commands.ts";
 import { addBackupCommands } from "./backup-commands.ts";
@@ -9,7 +9,8 @@ import { addBackupCommands } from "./backup-commands.ts";
  * `loom`: the campaign as files. Works against the database the server is configured with
  * (DATABASE_URL, else the embedded PGlite in LOOM_DATA_DIR, ./data by default); `export` can also
  * ask a running server over HTTP. Exit codes: 0 done, 1 a check failed (verify, a refused import),
- * 2 a usage or setup error, 3 the embedded database is locked by a running server.
+ * 2 a usage or setup error, 3 the embedded database is locked by a running server, 130 stopped by
+ * Ctrl-C or SIGTERM, 141 the reader of stdout went away (`loom export … | head`).
  */
 export function buildProgram(io: Io): Command {
   const program = new Command("loom");
@@ -44,10 +45,17 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof CliError) {
-      io.stderr.write(`loom: ${error.message}\n`);
+      if (error.message) io.stderr.write(`loom: ${error.message}\n`);
       return error.exitCode;
     }
-    io.stderr.write(`loom: ${describeError(error)}\n`);
+    if (error instanceof Interrupted) {
+      io.stderr.write("loom: interrupted\n");
+      return INTERRUPTED_EXIT;
+    }
+    // one line; where it came from when asked for (a bug report's)
+    const [line, ...stack] = describeError(error).split("\n");
+    io.stderr.write(`loom: ${line}\n`);
+    if (io.env.LOOM_LOG_LEVEL === "debug" && stack.length) io.stderr.write(`${stack.join("\n")}\n`);
     return 2;
   }
 }
