@@ -83,7 +83,9 @@ function fuzzSuite(mode: Mode): void {
   beforeAll(async () => {
     process.on("unhandledRejection", onCrash);
     process.on("uncaughtException", onCrash);
-    server = await startServer(mode, { port: 2597 });
+    // the generator shares the server's thread: on a busy machine it can hold the thread past the
+    // tests' 3 s lease, and a lapsed lease answers 503 `unavailable`, which is no answer to the input
+    server = await startServer(mode, { port: 2597, leaseTtlMs: 30_000 });
     table = await setTable(server.url, ["Mara", "Tobin"]);
     await table.gm.listUniverses(); // the GM's token is live
   });
