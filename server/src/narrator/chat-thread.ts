@@ -65,7 +65,9 @@ export class ChatFailure extends Error {
 
 interface InFlight {
   signal: AbortSignal;
-  onChunk(piece: string): void;
+  /** `false` asks the thread to stop the stream: no piece after it is delivered. */
+  onChunk(piece: string): boolean | void;
+  stopped?: true;
   resolve(result: ChatResult & { cut: ChatCut }): void;
   reject(error: Error): void;
 }
@@ -97,13 +99,13 @@ export class ChatThread {
 
   /**
    * Streams one completion, for at most `timeoutMs` from when the chat thread starts it; resolves
-   * with `cut` set when `signal` or the deadline ended it early.
+   * with `cut` set when `signal` or the deadline ended it early, or `onChunk` returned false.
    */
   stream(
     request: ChatRequest,
     timeoutMs: number,
     signal: AbortSignal,
-    onChunk: (piece: string) => void,
+    onChunk: (piece: string) => boolean | void,
   ): Promise<ChatResult & { cut: ChatCut }> {
     const worker = this.started();
     const id = this.next++;
@@ -143,7 +145,12 @@ export class ChatThread {
     const call = this.inFlight.get(event.id);
     if (!call) return;
     if (event.type === "chunk") {
-      for (const piece of event.pieces) call.onChunk(piece);
+      for (const piece of event.pieces) {
+        if (call.stopped) return;
+        if (call.onChunk(piece) !== false) continue;
+        call.stopped = true;
+        this.worker?.postMessage({ type: "abort", id: event.id } satisfies ChatToWorker);
+      }
       return;
     }
     this.inFlight.delete(event.id);

@@ -121,29 +121,29 @@ export class OpenAiNarrator implements Narrator {
     streamed: { any: boolean },
   ): Promise<Pick<NarratorOutput, "text" | "model" | "tokens">> {
     const bound = tellingCharBound(this.options.maxTokens);
-    const enough = new AbortController();
-    let told = "";
+    let told = 0;
     const result = await this.chat.stream(
       { model: this.options.model, system: prompt.system, user: prompt.user, parameters },
       this.options.timeoutMs,
-      AbortSignal.any([request.signal, enough.signal]),
+      request.signal,
       (piece) => {
-        if (enough.signal.aborted) return;
-        const kept = piece.length > bound - told.length ? piece.slice(0, bound - told.length) : piece;
-        told += kept;
-        if (told.length >= bound) enough.abort();
-        if (kept === "") return;
-        streamed.any = true;
-        // a NUL reaches no client; a surrogate pair split between pieces is whole again in the record
-        request.onChunk(kept.replaceAll("\u0000", "\ufffd"));
+        const part = piece.length > bound - told ? piece.slice(0, bound - told) : piece;
+        told += part.length;
+        if (part !== "") {
+          streamed.any = true;
+          // a NUL reaches no client; a surrogate pair split between pieces is whole again in the record
+          request.onChunk(part.includes("\u0000") ? part.replaceAll("\u0000", "\ufffd") : part);
+        }
+        // past the bound the endpoint has ignored max_tokens: the stream stops here
+        return told < bound;
       },
     );
     const model = modelNamed(result.model) ?? this.options.model;
     const tokens = tokensCounted(result.tokens);
     // An endpoint's answer is input from outside like a client's: what it sends is made storable,
     // and past the bound the stream was stopped here, what was told being the telling.
-    if (enough.signal.aborted && !request.signal.aborted)
-      return { text: storableText(told).trim(), model, tokens };
+    if (told >= bound && !request.signal.aborted)
+      return { text: storableText(result.text.slice(0, bound)).trim(), model, tokens };
     // a stream cut short may simply end: what it gave so far is not the whole answer
     if (result.cut === "timeout")
       throw new NarratorError(`no complete answer within ${this.options.timeoutMs} ms`, "timeout");
