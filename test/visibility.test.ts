@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import type { Delta } from "@loom/shared";
-import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
+import { connect, type LoomClient } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
+import { tapSockets, untapSockets, wire } from "./support/socket-tap.ts";
 import { sheet } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
@@ -20,45 +20,6 @@ const NPC_GM_NOTE = "cinderlattice";
 const HIDDEN_ROLL = "moonlitcorsair";
 const ALL = [PRIVATE_NOTE, PRIVATE_BY_GM, GM_NOTE, NPC_GM_NOTE, HIDDEN_ROLL];
 const GM_ONLY = [GM_NOTE, NPC_GM_NOTE, HIDDEN_ROLL];
-
-/** Every frame each client socket receives, from its first one (the join) on. */
-const frames = new WeakMap<object, Buffer[]>();
-const onmessage = Object.getOwnPropertyDescriptor(WebSocket.prototype, "onmessage")!;
-
-function tapSockets(): void {
-  Object.defineProperty(WebSocket.prototype, "onmessage", {
-    ...onmessage,
-    set(this: WebSocket, handler: unknown) {
-      const received = frames.get(this) ?? [];
-      frames.set(this, received);
-      const tapped =
-        typeof handler === "function"
-          ? (event: { data: unknown }) => {
-              const data = event.data;
-              received.push(
-                typeof data === "string"
-                  ? Buffer.from(data)
-                  : Buffer.from(new Uint8Array(data as ArrayBuffer).slice()),
-              );
-              (handler as (e: unknown) => void).call(this, event);
-            }
-          : handler;
-      onmessage.set!.call(this, tapped);
-    },
-  });
-}
-
-function untapSockets(): void {
-  Object.defineProperty(WebSocket.prototype, "onmessage", onmessage);
-}
-
-/** All a session's socket received, as text to search (the secrets are ASCII). */
-function wire(session: UniverseSession): string {
-  const socket = (session.room.connection.transport as unknown as { ws: object }).ws;
-  const received = frames.get(socket);
-  expect(received, "the socket was tapped").toBeDefined();
-  return Buffer.concat(received!).toString("latin1");
-}
 
 async function get(client: LoomClient, url: string): Promise<unknown> {
   const response = await fetch(url, { headers: { authorization: `Bearer ${client.playerToken}` } });
