@@ -53,10 +53,8 @@ export class SeqLedger {
     if (entry) this.byClient.delete(key);
     else entry = { positions: new Map(), lowest: -Infinity };
     this.byClient.set(key, entry);
-    for (const idle of this.byClient.keys()) {
-      if (this.byClient.size <= this.maxClients) break;
-      this.byClient.delete(idle);
-    }
+    // one client joins at a time, so at most one is over the bound: no iterator made every turn
+    if (this.byClient.size > this.maxClients) this.byClient.delete(this.byClient.keys().next().value!);
     entry.positions.set(seq, turn.position);
     if (entry.positions.size > KEEP_PER_CLIENT) {
       let oldest = Infinity;
