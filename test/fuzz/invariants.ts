@@ -76,4 +76,3 @@ async function settle(authority: UniverseAuthority, universeId: string): Promise
     `universe ${universeId} persisted`,
   );
 }
-
