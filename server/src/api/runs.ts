@@ -71,38 +71,27 @@ export function installRunRoutes(app: Application): void {
     }),
   );
 
-  app.post(
-    API.pauseRun.path,
-    route(async (req) => {
-      const me = await caller(req);
-      const run = await runFor(me, String(req.params.id));
-      const result = await callUniverse(
-        run.universeId,
-        "setRunPaused",
-        runActor(run, me.playerId),
-        run.id,
-        true,
-      );
-      return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
-    }),
-  );
-
-  app.post(
-    API.resumeRun.path,
-    route(async (req) => {
-      const me = await caller(req);
-      const run = await runFor(me, String(req.params.id));
-      // resuming a paused or an abandoned run alike
-      const result = await callUniverse(
-        run.universeId,
-        "setRunPaused",
-        runActor(run, me.playerId),
-        run.id,
-        false,
-      );
-      return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
-    }),
-  );
+  // resuming takes a paused or an abandoned run alike
+  for (const [path, paused] of [
+    [API.pauseRun.path, true],
+    [API.resumeRun.path, false],
+  ] as const) {
+    app.post(
+      path,
+      route(async (req) => {
+        const me = await caller(req);
+        const run = await runFor(me, String(req.params.id));
+        const result = await callUniverse(
+          run.universeId,
+          "setRunPaused",
+          runActor(run, me.playerId),
+          run.id,
+          paused,
+        );
+        return result.ok ? { run: result.run, turn: result.turn } : fail(result.rejection);
+      }),
+    );
+  }
 
   app.post(
     API.completeRun.path,
