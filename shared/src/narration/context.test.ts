@@ -8,7 +8,7 @@ import type { Turn } from "../turn.ts";
 import { bucketRecord } from "../buckets.ts";
 import { listFacts } from "../canon-facts.ts";
 import { playCampaign } from "../testing/campaign.ts";
-import { buildNarrationPrompt, estimateTokens } from "./context.ts";
+import { buildNarrationPrompt, estimateTokens, factLine } from "./context.ts";
 
 const SECRETS = [
   "SECRET-PRIVATE-NOTE",
@@ -288,6 +288,65 @@ describe("the narration prompt", () => {
     // the campaign's facts name its characters and places often enough to test that part too
     expect(naming).toBeGreaterThan(20);
   });
+  it("describes the NPCs the turns are aimed at by their public notes and their stance towards the characters, never a hidden roll's target for the table", () => {
+    const { state, turn, previous } = secretive();
+    // Kest's hidden roll was aimed at Grue: only game masters may learn of it
+    const hidden = previous[2]!;
+    previous[2] = { ...hidden, input: { kind: "action", target: { type: "npc", id: "grue" } } };
+    const table = buildNarrationPrompt({ state, turn, previous, audience: SPECTATOR, budgetTokens: 100_000 });
+    expect(table.user).toContain(
+      "## People\n- Old Wick; Old Wick keeps the old ways.; wary towards Mara Vell, friendly towards Kest\n",
+    );
+    expect(table.user).not.toContain("Grue");
+    expect(table.user).not.toContain("secretly a smuggler");
+    const gm = buildNarrationPrompt({ state, turn, previous, audience: GAME_MASTER, budgetTokens: 100_000 });
+    expect(gm.user).toContain("- Grue; Grue keeps the old ways.; hostile towards Kest\n");
+  });
+
+  it("tells each canon fact the rules record as a sentence with names in place of ids, and any other value as its JSON", () => {
+    const state = saltMarches();
+    const line = (type: CanonFact["type"], value: CanonFact["value"]) =>
+      factLine({ type, value }, canonicalJson(value), state);
+    expect(
+      line("relationship", { npcId: "wick", characterId: "mara", attitude: "hostile", previous: "wary" }),
+    ).toBe("Old Wick is hostile towards Mara Vell (was wary)");
+    expect(line("relationship", { npcId: "sela", characterId: "kest", attitude: "ally" })).toBe(
+      "Sela the Ferrywoman is an ally of Kest",
+    );
+    expect(line("relationship", { npcId: "grue", relationship: "wary" })).toBe("Grue is wary");
+    expect(line("relationship", { npcId: "gone", characterId: "mara", attitude: "friendly" })).toBe(
+      "gone is friendly towards Mara Vell",
+    );
+    expect(
+      line("location", { locationId: "saltmere", name: "Saltmere", region: "coast", discovered: true }),
+    ).toBe("Saltmere (coast) has been discovered");
+    expect(line("location", { locationId: "gull", name: "Gull Rock", region: null, discovered: false })).toBe(
+      "Gull Rock is known of",
+    );
+    expect(line("quest", { questId: "bell", title: "The Drowned Bell", state: "resolved" })).toBe(
+      'The quest "The Drowned Bell" is resolved',
+    );
+    expect(line("world_event", { text: "The tide turns red" })).toBe("The tide turns red");
+    expect(line("retcon", { note: "The bell is bronze" })).toBe("Retcon: The bell is bronze");
+    expect(
+      line("aspect", { aspectId: "tide", name: "Rising Tide", createdBy: "mara", sceneId: "scene-3" }),
+    ).toBe('"Rising Tide" became an aspect through Mara Vell');
+    expect(line("aspect", { aspectId: "fog", name: "Thick Fog", createdBy: null, sceneId: "scene-3" })).toBe(
+      '"Thick Fog" became an aspect',
+    );
+    expect(
+      line("character", { characterId: "kest", name: "Kest", highConcept: "Smuggler with a Debt" }),
+    ).toBe("Kest, Smuggler with a Debt, entered the story");
+    expect(line("character", { characterId: "mara", milestone: "major", note: "sank the eel" })).toBe(
+      "Mara Vell reached a major milestone: sank the eel",
+    );
+    // a game master's own fact, or a recorded shape missing what it needs
+    expect(line("note", { npcId: "wick", note: "Wick fears the tide" })).toBe(
+      'note: {"note":"Wick fears the tide","npcId":"wick"}',
+    );
+    expect(line("relationship", { npcId: "wick" })).toBe('relationship: {"npcId":"wick"}');
+    expect(line("quest", ["bell"])).toBe('quest: ["bell"]');
+  });
 });
 
 /**
@@ -299,11 +358,14 @@ function canonOf(state: UniverseState, ids: string[], audience: typeof SPECTATOR
   const live = listFacts(viewState(state, audience))
     .filter((fact) => fact.supersededAt === null)
     .sort((a, b) => b.sourcePosition - a.sourcePosition || (a.id < b.id ? -1 : 1))
-    .map((fact) => ({ type: fact.type, text: canonicalJson(fact.value) }));
+    .map((fact) => ({ fact, text: canonicalJson(fact.value) }));
   const names = (f: { text: string }) => ids.some((id) => f.text.includes(`"${id}"`));
   const chosen = [...live.filter(names), ...live.filter((f) => !names(f))].slice(0, 12);
+  // which facts and in what order; how each reads is factLine's test
+  const seen = viewState(state, audience);
+  const lines = chosen.map((f) => `- ${factLine(f.fact, f.text, seen)}`);
   return {
-    section: chosen.length === 0 ? "" : `## Canon\n${chosen.map((f) => `- ${f.type}: ${f.text}`).join("\n")}`,
+    section: chosen.length === 0 ? "" : `## Canon\n${lines.join("\n")}`,
     named: chosen.filter(names).length,
   };
 }

@@ -1,8 +1,8 @@
 import { canonicalJson, checksum } from "../canonical.ts";
 import { listFacts, type FactBuckets } from "../canon-facts.ts";
 import { BUCKET_KEYS, bucketOf } from "../buckets.ts";
-import { readLocation } from "../world-records.ts";
-import type { CanonFact, Character, UniverseState } from "../state.ts";
+import { readLocation, readNpc } from "../world-records.ts";
+import type { CanonFact, Character, Npc, UniverseState } from "../state.ts";
 import { keepFirst, newestFirst } from "../ranked.ts";
 import { shownSceneAspects } from "../scene-aspects.ts";
 import type { Turn } from "../turn.ts";
@@ -49,6 +49,8 @@ export const DEFAULT_PROMPT_BUDGET = 2_000;
 const DEFAULT_LAST_TURNS = 8;
 const MAX_CHARACTERS = 6;
 const MAX_FACTS = 12;
+/** The most NPCs a prompt describes: the turn's target first, then those recent turns and facts name. */
+const MAX_PEOPLE = 6;
 /** The most scene aspects a prompt lists (shownSceneAspects chooses them). */
 const MAX_SCENE_ASPECTS = 12;
 
@@ -80,6 +82,7 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
   const optional: string[] = [
     sceneSection(state),
     charactersSection(state, turn, previous),
+    peopleSection(state, turn, previous),
     factsSection(state, turn),
     state.canon.summaryRecent.trim() ? `## Recently\n${state.canon.summaryRecent.trim()}` : "",
     previous.length > 0 ? `## The last turns\n${previous.map((t) => turnLines(t, state)).join("\n")}` : "",
@@ -133,16 +136,29 @@ function promptSlice(state: UniverseState, turns: readonly Turn[], audience: Vie
   }
   const location = state.scene.location ? readLocation(state, state.scene.location) : undefined;
   const factBuckets: FactBuckets = {};
+  const npcBuckets: UniverseState["world"]["npcBuckets"] = {};
+  const addNpc = (id: unknown) => {
+    const npc = typeof id === "string" ? readNpc(state, id) : undefined;
+    if (npc) npcBuckets[bucketOf(npc.id)] = { ...npcBuckets[bucketOf(npc.id)], [npc.id]: npc };
+  };
+  for (const t of turns) addNpc(npcTargetOf(t));
   for (const fact of promptFacts(state, turns[0]!, audience)) {
     const bucket = bucketOf(fact.id);
     factBuckets[bucket] = { ...factBuckets[bucket], [fact.id]: fact };
+    // a fact names people by id: the prompt gives their names, and the characters' sheets
+    const value = fact.value as Record<string, unknown> | null;
+    if (typeof value !== "object" || value === null) continue;
+    addNpc(value.npcId);
+    const characterId = value.characterId ?? value.createdBy;
+    const character = typeof characterId === "string" ? state.characters[characterId] : undefined;
+    if (character && !characters[character.id]) characters[character.id] = sheetOf(character);
   }
   return {
     ...state,
     scene: { ...state.scene, aspects: sceneAspects(state.scene.aspects) },
     world: {
       locationBuckets: location ? { [bucketOf(location.id)]: { [location.id]: location } } : {},
-      npcBuckets: {},
+      npcBuckets,
       factions: {},
       flags: {},
       majorEvents: [],
@@ -361,6 +377,44 @@ function publicSheet(c: PromptCharacter): string {
   return parts.filter(Boolean).join("; ");
 }
 
+/** The NPC a turn is aimed at, if any (a hidden turn seen by the table names none). */
+function npcTargetOf(turn: Turn): string | undefined {
+  const target = turn.input.target as { type?: unknown; id?: unknown } | undefined;
+  return target?.type === "npc" && typeof target.id === "string" ? target.id : undefined;
+}
+
+/**
+ * The NPCs the turn and the recent turns are aimed at, newest first, then those the canon shown
+ * names: who they are (their public notes), how they stand towards the characters in the prompt,
+ * whether they are out of the fight. The model would otherwise know them by name alone.
+ */
+function peopleSection(state: PromptState, turn: Turn, previous: readonly Turn[]): string {
+  const ids: string[] = [];
+  const add = (id: string | undefined) => {
+    if (id !== undefined && !ids.includes(id) && readNpc(state, id)) ids.push(id);
+  };
+  for (const t of [turn, ...[...previous].reverse()]) add(npcTargetOf(t));
+  for (const fact of liveFacts(state)) {
+    const npcId = (fact.value as { npcId?: unknown } | null)?.npcId;
+    if (typeof npcId === "string") add(npcId);
+  }
+  const lines = ids.slice(0, MAX_PEOPLE).map((id) => personLine(readNpc(state, id)!, state));
+  return lines.length > 0 ? `## People\n${lines.join("\n")}` : "";
+}
+
+function personLine(npc: Npc, state: PromptState): string {
+  const attitudes = Object.entries(npc.attitudes)
+    .filter(([id]) => state.characters[id] !== undefined)
+    .map(([id, attitude]) => stance(attitude, state.characters[id]!.name));
+  const parts = [
+    `- ${npc.name}`,
+    npc.notes.trim(),
+    attitudes.length > 0 ? attitudes.join(", ") : stance(npc.relationship),
+    npc.takenOut ? "taken out" : "",
+  ];
+  return parts.filter(Boolean).join("; ");
+}
+
 /** Live canon facts, newest first (read through the accessor, whatever their layout). */
 function liveFacts(state: PromptState): CanonFact[] {
   return listFacts(state)
@@ -371,15 +425,92 @@ function liveFacts(state: PromptState): CanonFact[] {
 /** Facts that name something the turn touches (its character, its target), then the newest. */
 function factsSection(state: PromptState, turn: Turn): string {
   const ids = factSubjects(state, turn);
-  const facts = liveFacts(state).map((fact) => ({ type: fact.type, text: canonicalJson(fact.value) }));
+  const facts = liveFacts(state).map((fact) => ({ fact, text: canonicalJson(fact.value) }));
   const mentions = (fact: { text: string }) => {
     for (const id of ids) if (fact.text.includes(`"${id}"`)) return true;
     return false;
   };
   const chosen = [...facts.filter(mentions), ...facts.filter((f) => !mentions(f))].slice(0, MAX_FACTS);
   if (chosen.length === 0) return "";
-  return `## Canon\n${chosen.map((f) => `- ${f.type}: ${f.text}`).join("\n")}`;
+  return `## Canon\n${chosen.map((f) => `- ${factLine(f.fact, f.text, state)}`).join("\n")}`;
 }
+
+/**
+ * A canon fact as the model reads it: a sentence with names in place of ids, for the shapes the
+ * rules record; any other value (a game master's own fact, a retcon's) as its type and JSON.
+ */
+export function factLine(fact: Pick<CanonFact, "type" | "value">, json: string, state: NameSource): string {
+  const v = fact.value as Record<string, unknown> | null;
+  const str = (key: string) => (typeof v?.[key] === "string" ? (v[key] as string) : undefined);
+  const character = (key: string) => {
+    const id = str(key);
+    return id === undefined ? undefined : (state.characters[id]?.name ?? id);
+  };
+  const npc = () => {
+    const id = str("npcId");
+    return id === undefined ? undefined : (readNpc(state, id)?.name ?? id);
+  };
+  const line = ((): string | undefined => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+    switch (fact.type) {
+      case "relationship": {
+        const who = npc();
+        const attitude = str("attitude") ?? str("relationship");
+        if (who === undefined || attitude === undefined) return undefined;
+        const was = str("previous");
+        return `${who} is ${stance(attitude, character("characterId"))}${was === undefined ? "" : ` (was ${was})`}`;
+      }
+      case "location": {
+        const name = str("name");
+        if (name === undefined) return undefined;
+        const region = str("region");
+        return `${name}${region ? ` (${region})` : ""} ${v.discovered === true ? "has been discovered" : "is known of"}`;
+      }
+      case "quest": {
+        const title = str("title");
+        const questState = str("state");
+        return title === undefined || questState === undefined
+          ? undefined
+          : `The quest "${title}" is ${questState}`;
+      }
+      case "world_event":
+        return str("text");
+      case "retcon": {
+        const note = str("note");
+        return note === undefined ? undefined : `Retcon: ${note}`;
+      }
+      case "aspect": {
+        const name = str("name");
+        if (name === undefined) return undefined;
+        const by = character("createdBy");
+        return `"${name}" became an aspect${by === undefined ? "" : ` through ${by}`}`;
+      }
+      case "character": {
+        const who = character("characterId");
+        if (who === undefined) return undefined;
+        const milestone = str("milestone");
+        if (milestone !== undefined) {
+          const note = str("note");
+          return `${who} reached a ${milestone} milestone${note ? `: ${note}` : ""}`;
+        }
+        const concept = str("highConcept");
+        return concept === undefined ? undefined : `${str("name") ?? who}, ${concept}, entered the story`;
+      }
+      default:
+        return undefined;
+    }
+  })();
+  return line ?? `${fact.type}: ${json}`;
+}
+
+/** An attitude in words: "wary towards Mara", "an ally of Mara", "an ally" (towards no one named). */
+function stance(attitude: string, towards?: string): string {
+  if (attitude === "ally") return towards === undefined ? "an ally" : `an ally of ${towards}`;
+  return towards === undefined ? attitude : `${attitude} towards ${towards}`;
+}
+
+/** Where a fact's ids find their names: the characters and the NPCs the prompt holds. */
+type NameSource = Pick<UniverseState, "world"> & { characters: Record<string, { name: string }> };
 
 /** What a returning run's previous session ended with, as its session's opening carries it. */
 function lastTimeOf(turn: Turn): string {
