@@ -441,7 +441,7 @@ function factsSection(state: PromptState, turn: Turn): string {
  */
 export function factLine(fact: Pick<CanonFact, "type" | "value">, json: string, state: NameSource): string {
   const v = fact.value as Record<string, unknown> | null;
-  const str = (key: string) => (typeof v?.[key] === "string" ? (v[key]) : undefined);
+  const str = (key: string) => (typeof v?.[key] === "string" ? v[key] : undefined);
   const character = (key: string) => {
     const id = str(key);
     return id === undefined ? undefined : (state.characters[id]?.name ?? id);
