@@ -49,9 +49,11 @@ const BODY: RouteErrors = { 400: [C.InvalidMessage], 413: [C.PayloadTooLarge] };
 const WRITE: RouteErrors = { 429: [C.RateLimited] };
 const MEMBER: RouteErrors = { 403: [C.NotAMember, C.MemberRemoved], 404: [C.UnknownUniverse] };
 const GM: RouteErrors = { 403: [C.NotAllowed], 404: [C.UnknownUniverse] };
+// as server/src/api/idempotency.ts answers them: a key reused for another request is 422
 const IDEMPOTENT: RouteErrors = {
   400: [C.InvalidMessage],
-  409: [C.IdempotencyKeyReused, C.RequestInProgress],
+  409: [C.RequestInProgress],
+  422: [C.IdempotencyKeyReused],
 };
 const UNIVERSE_BUSY: RouteErrors = { 503: [C.Unavailable] };
 const RUN: RouteErrors = {
@@ -548,7 +550,8 @@ export const API = {
     params: universeParams,
     status: 200,
     response: res.diceResponseSchema,
-    errors: errors(AUTH, { 404: [C.UnknownUniverse] }),
+    // as readable as the timeline whose rolls they check
+    errors: errors(AUTH, MEMBER),
   },
   revealDice: {
     method: "post",
