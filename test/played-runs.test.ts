@@ -172,6 +172,39 @@ for (const mode of modes()) {
       expect(open.map((each) => each.id)).toEqual([opened]);
     }, 120_000);
 
+    it("given runs whose characters never sat at the table, then each is paused, resumed, completed and abandoned all the same, its character entering the story first", async () => {
+      const player = connect(server.url);
+      await player.registerPlayer("Never Sat");
+      const universe = await player.createUniverse({ name: "Empty Chairs" });
+      const paused = await player.createCharacter(universe.id, sheet("Idle"));
+      expect((await player.pauseRun(paused.run.id)).state).toBe("paused");
+      expect((await player.resumeRun(paused.run.id)).state).toBe("active");
+      const completed = await player.createCharacter(universe.id, sheet("Quick"));
+      const answer = await complete(server.url, player, completed.run.id);
+      expect(answer.run?.state).toBe("completed");
+      expect(answer.credited).toBe(false);
+      const abandoned = await player.createCharacter(universe.id, sheet("Gone"));
+      expect((await player.abandonRun(abandoned.run.id)).run?.state).toBe("abandoned");
+      // each character entered the story once, before its run's first turn
+      const page = await player.history(universe.id, { limit: 100, order: "asc" });
+      const kinds = page.turns.map((turn) => `${turn.kind}:${turn.characterId}`);
+      expect(kinds).toEqual([
+        `system:${paused.character.id}`,
+        `system:${paused.character.id}`,
+        `system:${paused.character.id}`,
+        `system:${completed.character.id}`,
+        `system:${completed.character.id}`,
+        `system:${abandoned.character.id}`,
+        `system:${abandoned.character.id}`,
+      ]);
+      expect(page.turns[0]!.events.map((event) => event.type)).toEqual(["character_joined"]);
+      expect(page.turns[4]!.events.map((event) => event.type)).toEqual(["run_ended"]);
+      // and the character can still sit down at the resumed run
+      const seat = await player.joinUniverse(universe.id, { role: "player", runId: paused.run.id });
+      expect((await seat.act(overcome(paused.character.id, "wakes up"))).ok).toBe(true);
+      await seat.leave();
+    });
+
     it("given an abandoned run and a newer one open, then the abandoned one is not resumed until the newer is over", async () => {
       const player = connect(server.url);
       await player.registerPlayer("Returner");

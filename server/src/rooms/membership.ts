@@ -1,7 +1,5 @@
 import { ServerError } from "@colyseus/core";
 import {
-  buildCharacter,
-  characterSheetSchema,
   encodeJoinRefusal,
   GAME_MASTER,
   SPECTATOR,
@@ -15,6 +13,7 @@ import { services } from "../services.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
 import type { RunRecord, UniverseRecord } from "../persist/turn-store.ts";
 import { admission, admissionOf, isGm } from "../universe/admission.ts";
+import { enterStory } from "../universe/continuity.ts";
 import type { MemberRecord } from "../persist/membership-store.ts";
 
 /** Who a connected client is in this universe, settled once at join. */
@@ -144,23 +143,13 @@ export async function admitMember(
     if (state !== "active" && state !== "paused") refuse(409, "run_not_active", `the run is ${state}`);
     return { ...found, state };
   });
-  if (!authority.state.characters[run.characterId]) {
-    const record = await turnStore.getCharacter(run.characterId);
-    if (!record) refuse(404, "unknown_character", `character ${run.characterId} does not exist`);
-    const sheet = characterSheetSchema.parse(record.sheet);
-    const added = await authority.submit({
-      actor: { kind: "system", playerId: auth.playerId },
-      command: { kind: "add_character", character: buildCharacter(record.id, record.playerId, sheet) },
-      runId: run.id,
-      characterId: record.id,
-    });
-    if (!added.ok) {
-      // the same character joining twice at once: the other join's add may still be on its way
-      await authority.settled();
-      if (!authority.state.characters[run.characterId])
-        refuse(statusOf(added.rejection.code), added.rejection.code, added.rejection.message);
-    }
-  }
+  const entered = await enterStory(turnStore, authority, run, auth.playerId);
+  if (entered)
+    refuse(
+      entered.code === "unknown_character" ? 404 : statusOf(entered.code),
+      entered.code,
+      entered.message,
+    );
   // joining a paused run resumes it, with a turn of its own (after the character is in the state)
   const resumed = await authority.lifecycle(async () => {
     const state = authority.runState(run);

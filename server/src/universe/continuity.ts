@@ -1,5 +1,7 @@
 import {
+  buildCharacter,
   buildRecap,
+  characterSheetSchema,
   isRejection,
   RejectionCode,
   RECAP_LIMITS,
@@ -12,6 +14,7 @@ import {
   type Turn,
   type UniverseState,
   type PersonActor,
+  reject,
 } from "@loom/shared";
 import { log } from "../log.ts";
 import { describeError } from "../describe-error.ts";
@@ -303,6 +306,34 @@ export async function closeInterruptedSessions(
  * a completion without play, never does), which happens before this returns unless the database
  * is down: the record returned then shows the state the turn gave it.
  */
+/**
+ * Brings a run's character into the universe's state, as its first join does (an `add_character`
+ * turn by the system), if it is not there yet: the turns of a run (sessions, its pauses, its end)
+ * tell of a character the story knows. A run ended or paused before its character ever sat at
+ * the table enters it first. Null once the character is in the state.
+ */
+export async function enterStory(
+  turnStore: TurnStore,
+  authority: UniverseAuthority,
+  run: Pick<RunRecord, "id" | "characterId">,
+  playerId: string,
+): Promise<Rejection | null> {
+  if (authority.state.characters[run.characterId]) return null;
+  const record = await turnStore.getCharacter(run.characterId);
+  if (!record) return reject(RejectionCode.UnknownCharacter, `character ${run.characterId} does not exist`);
+  const sheet = characterSheetSchema.parse(record.sheet);
+  const added = await authority.submit({
+    actor: { kind: "system", playerId },
+    command: { kind: "add_character", character: buildCharacter(record.id, record.playerId, sheet) },
+    runId: run.id,
+    characterId: record.id,
+  });
+  if (added.ok) return null;
+  // the same character entering twice at once: the other's add may still be on its way
+  await authority.settled();
+  return authority.state.characters[run.characterId] ? null : added.rejection;
+}
+
 export async function endRun(
   turnStore: TurnStore,
   authority: UniverseAuthority,
@@ -313,6 +344,8 @@ export async function endRun(
 ): Promise<{ run: RunRecord; turn: Turn } | Rejection> {
   const moved = transitionRun({ ...run, state: authority.runState(run) }, outcome, reason ?? undefined);
   if (isRejection(moved)) return moved;
+  const entered = await enterStory(turnStore, authority, run, run.playerId);
+  if (entered) return entered;
   const ended = await authority.submit({
     actor,
     command: { kind: "run_end", characterId: run.characterId, runId: run.id, outcome, reason },
@@ -333,6 +366,8 @@ export async function pauseRun(
 ): Promise<{ run: RunRecord; turn: Turn } | Rejection> {
   const moved = transitionRun({ ...run, state: authority.runState(run) }, paused ? "paused" : "active");
   if (isRejection(moved)) return moved;
+  const entered = await enterStory(turnStore, authority, run, run.playerId);
+  if (entered) return entered;
   const changed = await authority.submit({
     actor,
     command: { kind: "run_pause", characterId: run.characterId, runId: run.id, paused },
