@@ -683,6 +683,15 @@ for (const mode of modes()) {
       expect
         .soft(opening?.narration?.text, "the prose opening Alex's session")
         .toMatch(/returns to the table|takes up the tale again/);
+      // what the others did meanwhile travels with the opening, for a model to tell: Bea came in
+      expect.soft(recap.whileYouWereAway.length, "Alex's recap of the others").toBeGreaterThan(0);
+      const meanwhile = opening?.input.meanwhile as string[] | undefined;
+      expect
+        .soft(meanwhile?.length, "the opening's lines of the others")
+        .toBe(Math.min(5, recap.whileYouWereAway.length));
+      expect
+        .soft(meanwhile?.join("\n"), "the opening's lines of the others")
+        .toMatch(/Bea[^\n]*enters the story/);
       await alexBack.leave();
     });
 

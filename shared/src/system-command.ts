@@ -26,6 +26,9 @@ export const undoCommandSchema = z.object({
   targetPosition: z.number().int().min(1),
 });
 
+/** The most lines a session's opening carries of what the others did (`meanwhile`). */
+export const MEANWHILE_MAX = 5;
+
 export const sessionStartCommandSchema = z.object({
   kind: z.literal("session_start"),
   characterId: idSchema,
@@ -40,6 +43,12 @@ export const sessionStartCommandSchema = z.object({
    * Turns recorded without the field told the universe's most recent summary, whoever's it was.
    */
   lastTime: z.string().max(LIMITS.textMax).optional(),
+  /**
+   * What the others did since the run's previous session (before its first), as its recap lists
+   * it: the newest major events a player may see, one line each, for the narrator to tell as the
+   * session opens. Turns recorded without the field were told without them.
+   */
+  meanwhile: z.array(z.string().max(LIMITS.textMax)).max(MEANWHILE_MAX).optional(),
   /**
    * The run's first session: its character comes into the story rather than back to it. Turns
    * recorded without the field were told as a return.

@@ -3,6 +3,8 @@ import {
   buildRecap,
   characterSheetSchema,
   isRejection,
+  LIMITS,
+  MEANWHILE_MAX,
   RejectionCode,
   RECAP_LIMITS,
   selectWhileAway,
@@ -134,6 +136,13 @@ async function previousSummaryOf(
   return typeof summary === "string" ? summary : "";
 }
 
+/** The recap's newest "while you were away" lines, as a session's opening carries them. */
+function meanwhileOf(recap: Recap): string[] {
+  return recap.whileYouWereAway
+    .slice(-MEANWHILE_MAX)
+    .map((turn) => `${turn.characterName ?? "The world"}: ${turn.text}`.slice(0, LIMITS.textMax));
+}
+
 export async function startPlaySession(
   turnStore: TurnStore,
   authority: UniverseAuthority,
@@ -157,6 +166,7 @@ export async function startPlaySession(
       characterId: run.characterId,
       refresh,
       ...(recap && recap.recentSummary !== "" ? { lastTime: recap.recentSummary } : {}),
+      ...(recap && recap.whileYouWereAway.length > 0 ? { meanwhile: meanwhileOf(recap) } : {}),
       // a second tab of the run's first session (no refresh) is no first arrival
       ...(recap?.previousSessionEnd === null && refresh ? { first: true as const } : {}),
     },

@@ -160,6 +160,24 @@ describe("the narration prompt", () => {
     expect(first.system).toContain("joins the story for the first time");
     expect(first.system).not.toContain("Last time on");
     expect(first.user).not.toContain("## Their last session");
+    // what the others did since, as the opening carries it: meanwhile, or before a first arrival
+    const others = ["Kest: Kest takes the Gull King out", "The world: A new scene begins at Saltmere"];
+    const back = buildNarrationPrompt({
+      state,
+      turn: { ...starting, events: [{ ...starting.events[0]!, data: { lastTime: "x", meanwhile: others } }] },
+      previous,
+      audience: SPECTATOR,
+    });
+    expect(back.user).toContain(
+      "## Meanwhile, the others\n- Kest: Kest takes the Gull King out\n- The world: A new scene begins at Saltmere\n",
+    );
+    const arrivingAfter = buildNarrationPrompt({
+      state,
+      turn: { ...starting, events: [{ ...starting.events[0]!, data: { first: true, meanwhile: others } }] },
+      previous,
+      audience: SPECTATOR,
+    });
+    expect(arrivingAfter.user).toContain("## Before they arrived\n- Kest: Kest takes the Gull King out\n");
   });
 
   it("shows each character's public sheet: high concept, trouble, aspects, consequences, taken out", () => {

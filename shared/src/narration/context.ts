@@ -73,6 +73,7 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
   // Sections in the order they are given up when the budget runs short: the turn itself always
   // stays; the long summary goes first.
   const lastTime = lastTimeOf(turn);
+  const meanwhile = meanwhileOf(turn);
   const required = [
     lastTime ? `## Their last session\n${lastTime}` : "",
     `## The turn to narrate\n${turnLines(turn, state)}`,
@@ -80,6 +81,9 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
     .filter(Boolean)
     .join("\n\n");
   const optional: string[] = [
+    meanwhile.length > 0
+      ? `## ${isFirstSession(turn) ? "Before they arrived" : "Meanwhile, the others"}\n${meanwhile.map((line) => `- ${line}`).join("\n")}`
+      : "",
     sceneSection(state),
     charactersSection(state, turn, previous),
     peopleSection(state, turn, previous),
@@ -314,7 +318,7 @@ const FIRST_SESSION_TASK =
 /** What to tell: a turn as it happens, or a session's prose at its start and end. */
 const TASK: Partial<Record<Turn["kind"], string>> = {
   session_start:
-    'A player returns to the table. Open with a short "Last time on…" recap of the story so far, drawn from their last session, the scene and the last turns, then welcome their character back. Four to six sentences.',
+    'A player returns to the table. Open with a short "Last time on…" recap of the story so far, drawn from their last session, what the others did meanwhile, the scene and the last turns, then welcome their character back. Four to six sentences.',
   session_end:
     "A player's session ends. Retell what happened in it as a short closing passage, drawn from the session's summary and the last turns. Three to five sentences.",
 };
@@ -517,6 +521,13 @@ function lastTimeOf(turn: Turn): string {
   const started = turn.events.find((event) => event.type === "session_started");
   const text = started?.data.lastTime;
   return typeof text === "string" ? text.trim() : "";
+}
+
+/** What the others did since the run's previous session, as its opening carries it. */
+function meanwhileOf(turn: Turn): string[] {
+  const started = turn.events.find((event) => event.type === "session_started");
+  const lines = started?.data.meanwhile;
+  return Array.isArray(lines) ? lines.filter((line): line is string => typeof line === "string") : [];
 }
 
 function isFirstSession(turn: Turn): boolean {

@@ -88,6 +88,7 @@ export function decideSessionStart(
     data: {
       characterId: character.id,
       ...(command.lastTime === undefined ? {} : { lastTime: command.lastTime }),
+      ...(command.meanwhile === undefined ? {} : { meanwhile: command.meanwhile }),
       ...(command.first ? { first: true } : {}),
     },
   });
