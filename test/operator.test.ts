@@ -1,6 +1,7 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { simulateCampaign } from "@loom/shared/testing";
@@ -307,6 +308,148 @@ describe("the server refuses to start on a bad value, in one line, before openin
   }, 90_000);
 });
 
+/**
+ * A port that takes connections and never says a word: a service that hangs, or a proxy in front
+ * of none. The drivers' connect timeouts end at the connection, and then they wait for good.
+ */
+async function silentListener(port: number): Promise<() => Promise<void>> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
+}
+
+const PASSWORD = "hunter2-secret";
+const SILENT_PORT = testPort(2672);
+const refusedPostgres = `postgres://loom:${PASSWORD}@127.0.0.1:1/loom`;
+const silentPostgres = `postgres://loom:${PASSWORD}@127.0.0.1:${SILENT_PORT}/loom`;
+const refusedRedis = `redis://:${PASSWORD}@127.0.0.1:1/0`;
+const silentRedis = `redis://:${PASSWORD}@127.0.0.1:${SILENT_PORT}/0`;
+/** The test's own Postgres, asked for a database it does not have. */
+const missingDatabase = (() => {
+  if (!process.env.DATABASE_URL) return null;
+  const url = new URL(process.env.DATABASE_URL);
+  url.pathname = `/loom_no_such_database_${randomUUID().slice(0, 8)}`;
+  return url.toString();
+})();
+
+/** Neither the URL nor its password is repeated anywhere the process wrote. */
+function expectUrlKept(run: { stdout: string; stderr: string }, url: string): void {
+  const password = decodeURIComponent(new URL(url).password);
+  for (const secret of [url, password].filter(Boolean)) expect(run.stdout + run.stderr).not.toContain(secret);
+}
+
+describe("the server refuses to start on a database or Redis it cannot use, in one line naming the variable", () => {
+  const PORT = String(testPort(2671));
+  beforeAll(() => silentListener(SILENT_PORT));
+
+  it("a Postgres that refuses the connection", async () => {
+    const run = await startRefused({ DATABASE_URL: refusedPostgres, PORT });
+    expectRefusal(
+      run,
+      "DATABASE_URL",
+      /^Loom could not start: DATABASE_URL points at 127\.0\.0\.1:1, which refused the connection/,
+    );
+    expectUrlKept(run, refusedPostgres);
+  }, 90_000);
+
+  it.skipIf(!missingDatabase)(
+    "a database the Postgres does not have",
+    async () => {
+      const run = await startRefused({ DATABASE_URL: missingDatabase!, PORT });
+      expectRefusal(
+        run,
+        "DATABASE_URL",
+        /^Loom could not start: DATABASE_URL names a database that \S+ does not have: database "loom_no_such_database_\w+" does not exist/,
+      );
+      expectUrlKept(run, missingDatabase!);
+    },
+    90_000,
+  );
+
+  it("a Postgres that never answers: given up after LOOM_DATABASE_TIMEOUT_MS (it used to wait for good)", async () => {
+    const run = await startRefused({ DATABASE_URL: silentPostgres, LOOM_DATABASE_TIMEOUT_MS: "1000", PORT });
+    expectRefusal(
+      run,
+      "DATABASE_URL",
+      new RegExp(
+        `^Loom could not start: DATABASE_URL points at 127\\.0\\.0\\.1:${SILENT_PORT}, which timed out: no answer from Postgres within 1 s \\(LOOM_DATABASE_TIMEOUT_MS\\)$`,
+      ),
+    );
+    expectUrlKept(run, silentPostgres);
+  }, 90_000);
+
+  it("a Redis that refuses the connection (it used to print the driver's retries and name nothing)", async () => {
+    const run = await startRefused({ REDIS_URL: refusedRedis, PORT });
+    expectRefusal(
+      run,
+      "REDIS_URL",
+      /^Loom could not start: REDIS_URL points at 127\.0\.0\.1:1, which refused the connection/,
+    );
+    expectUrlKept(run, refusedRedis);
+  }, 90_000);
+
+  it("a Redis that never answers", async () => {
+    const run = await startRefused({ REDIS_URL: silentRedis, PORT });
+    expectRefusal(
+      run,
+      "REDIS_URL",
+      new RegExp(
+        `^Loom could not start: REDIS_URL points at 127\\.0\\.0\\.1:${SILENT_PORT}, which timed out: no answer from Redis within 5 s$`,
+      ),
+    );
+    expectUrlKept(run, silentRedis);
+  }, 90_000);
+});
+
+describe("LOOM_LOG_LEVEL=silent still says why the server did not start, on stderr", () => {
+  const PORT = String(testPort(2671));
+  const quiet = { LOOM_LOG_LEVEL: "silent", PORT };
+
+  function expectSaid(run: Refused, wants: RegExp): void {
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(wants);
+    expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);
+  }
+
+  it("a value refused", async () => {
+    expectSaid(
+      await startRefused({ ...quiet, LOOM_TRUST_PROXY: "banana" }),
+      /^Loom could not start: LOOM_TRUST_PROXY must be /,
+    );
+  }, 90_000);
+
+  it("a Redis that cannot be reached", async () => {
+    const run = await startRefused({ ...quiet, REDIS_URL: refusedRedis });
+    expectSaid(run, /^Loom could not start: REDIS_URL points at 127\.0\.0\.1:1, which refused/);
+    expectUrlKept(run, refusedRedis);
+  }, 90_000);
+
+  it("a data folder another process holds", async () => {
+    const dataDir = tempDir("loom-operator-held-quiet-");
+    const lock = await lockDataDir(dataDir, 2648);
+    try {
+      expectSaid(
+        await startRefused({ ...quiet, LOOM_DATA_DIR: dataDir }),
+        /^Loom could not start: the data folder .* is in use by another Loom process/,
+      );
+    } finally {
+      await lock.release();
+    }
+  }, 90_000);
+});
+
 /** What a failed command must look like: its exit code, one line `loom: …`, no stack. */
 function expectFailure(run: CliRun, code: number, message: string | RegExp): void {
   expect(run.code, run.stderr).toBe(code);
@@ -317,16 +460,66 @@ function expectFailure(run: CliRun, code: number, message: string | RegExp): voi
 }
 
 describe("loom, without a database to reach", () => {
+  beforeAll(() => silentListener(SILENT_PORT));
+
   it("a Postgres URL that is none, or one nobody answers at", async () => {
     expectFailure(
       await loom(["--database-url", "notaurl", "universes"]),
       2,
       "--database-url must be a URL such as postgres://loom:loom@127.0.0.1:5432/loom, got a value that is not a URL",
     );
+    const refused = await loom(["--database-url", refusedPostgres, "universes"]);
     expectFailure(
-      await loom(["--database-url", "postgres://loom@127.0.0.1:1/loom", "universes"]),
+      refused,
       2,
-      /^loom: cannot open the Postgres database \(DATABASE_URL\): .*ECONNREFUSED/,
+      "--database-url points at 127.0.0.1:1, which refused the connection: is Postgres running there, on that port?",
+    );
+    expectUrlKept(refused, refusedPostgres);
+    // from the environment, named as such
+    expectFailure(
+      await loom(["universes"], { DATABASE_URL: refusedPostgres }),
+      2,
+      /^loom: DATABASE_URL points at 127\.0\.0\.1:1, which refused the connection/,
+    );
+  });
+
+  it.skipIf(!missingDatabase)("a database the Postgres does not have", async () => {
+    const run = await loom(["export", "anything"], { DATABASE_URL: missingDatabase! });
+    expectFailure(
+      run,
+      2,
+      /^loom: DATABASE_URL names a database that \S+ does not have: database "loom_no_such_database_\w+" does not exist/,
+    );
+    expectUrlKept(run, missingDatabase!);
+  });
+
+  it("a Postgres that never answers: given up after LOOM_DATABASE_TIMEOUT_MS, as the process's exit code says (it used to wait for good)", async () => {
+    const timedOut = `points at 127.0.0.1:${SILENT_PORT}, which timed out: no answer from Postgres within 1 s (LOOM_DATABASE_TIMEOUT_MS)`;
+    const started = Date.now();
+    const run = await loom(["--database-url", silentPostgres, "verify", "anything"], {
+      LOOM_DATABASE_TIMEOUT_MS: "1000",
+    });
+    expectFailure(run, 2, `--database-url ${timedOut}`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const command = spawnLoom(["universes"], {
+      DATABASE_URL: silentPostgres,
+      LOOM_DATABASE_TIMEOUT_MS: "1000",
+    });
+    expect(await command.exited, command.stderr()).toBe(2);
+    expect(command.stderr()).toBe(`loom: DATABASE_URL ${timedOut}\n`);
+    expectUrlKept({ stdout: command.stdout(), stderr: command.stderr() }, silentPostgres);
+  }, 90_000);
+
+  it("a refusal is said whatever LOOM_LOG_LEVEL is", async () => {
+    expectFailure(
+      await loom(["universes"], { LOOM_LOG_LEVEL: "silent", LOOM_LEASE_TTL_MS: "0" }),
+      2,
+      'LOOM_LEASE_TTL_MS must be a whole number from 1 to 2147483647, got "0"',
+    );
+    expectFailure(
+      await loom(["universes"], { LOOM_LOG_LEVEL: "silent", DATABASE_URL: refusedPostgres }),
+      2,
+      /^loom: DATABASE_URL points at 127\.0\.0\.1:1, which refused the connection/,
     );
   });
 
@@ -343,6 +536,34 @@ describe("loom, without a database to reach", () => {
     }
     expect(existsSync(typo)).toBe(false);
   });
+});
+
+describe("loom loads what a command needs, not the server", () => {
+  it("config.ts reads LOOM_TRUST_PROXY without loading Express for every command", () => {
+    const loaded = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        `import { createRequire } from "node:module";
+await import("./server/src/cli/program.ts");
+const cache = Object.keys(createRequire(import.meta.url).cache);
+process.stdout.write(JSON.stringify(cache.filter((file) => /[\\\\/]node_modules[\\\\/]express[\\\\/]/.test(file))));`,
+      ],
+      { cwd: root, encoding: "utf8", timeout: 60_000 },
+    );
+    expect(loaded.status, loaded.stderr).toBe(0);
+    expect(JSON.parse(loaded.stdout)).toEqual([]);
+  }, 90_000);
+
+  it("loom --help, as the installed command runs it", async () => {
+    const help = spawnLoom(["--help"]);
+    expect(await help.exited, help.stderr()).toBe(0);
+    expect(help.stdout()).toContain("Usage: loom [options] [command]");
+    expect(help.stderr()).toBe("");
+  }, 90_000);
 });
 
 /** Turns of the universe every test works on: several batches of an import, pages of an export. */

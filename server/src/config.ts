@@ -1,6 +1,9 @@
 import { statSync, type Stats } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
-import express from "express";
+import type Express from "express";
+
+const require = createRequire(import.meta.url);
 
 /** A token bucket: up to `burst` requests at once, refilled evenly at `burst` per `perSeconds`. */
 export interface RateLimit {
@@ -259,6 +262,9 @@ function trustProxy(value: string | undefined): string | null {
   if (!value) return null;
   if (/^\d+$/.test(value) || value === "true") return value;
   try {
+    // loaded only when there is a value to read: `loom`, which never serves, would pay for
+    // Express on every command
+    const express = require("express") as typeof Express;
     express().set("trust proxy", value);
   } catch (error) {
     throw new ConfigError(

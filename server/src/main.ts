@@ -1,7 +1,9 @@
 import { loadConfig } from "./config.ts";
 import { startLoomServer, type LoomServer } from "./app.ts";
-import { log } from "./log.ts";
+import { safeMessage } from "./describe-error.ts";
+import { log, logLevel } from "./log.ts";
 import { installProcessGuards } from "./process-guard.ts";
+import { checkServices } from "./service-checks.ts";
 import { buildWebClientIfNeeded } from "./web/build.ts";
 
 // Signal handlers go in first: a stop requested while the server starts is honoured as soon as
@@ -65,12 +67,17 @@ function alive(pid: number): boolean {
 
 try {
   const config = loadConfig();
+  // before the web build, which takes a while, and before the stores' clients, which would retry
+  await checkServices(config);
   // `npm start` is the one command: the web client is built first when web/dist is missing or stale
   // (LOOM_WEB_BUILD=off skips it: a process that serves the API only, or a build made elsewhere)
   if (process.env.LOOM_WEB_BUILD !== "off") await buildWebClientIfNeeded();
   loom = await startLoomServer(config);
 } catch (error) {
-  log.error(`Loom could not start: ${error instanceof Error ? error.message : String(error)}`);
+  const reason = `Loom could not start: ${safeMessage(error)}`;
+  log.error(reason);
+  // silent quiets the log, not the one line that says why the process ended
+  if (logLevel() === "silent") process.stderr.write(`${reason}\n`);
   process.exit(1);
 }
 if (stopRequested) {

@@ -2,6 +2,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { ConfigError, loadConfig, type LoomConfig } from "../config.ts";
 import { DataDirLockedError, lockDataDir, type DataDirLock } from "../data-dir-lock.ts";
 import { safeMessage } from "../describe-error.ts";
+import { checkDatabase } from "../service-checks.ts";
 import type { Audience } from "../export/index.ts";
 import { createStores, type Stores } from "../persist/index.ts";
 import { createWorkerStores } from "../persist/worker-store.ts";
@@ -66,14 +67,18 @@ export function cliConfig(io: Io, global: GlobalOptions): LoomConfig {
   try {
     return loadConfig(env);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    // named as the operator gave it
-    const flag = {
-      LOOM_DATA_DIR: global.dataDir && "--data-dir",
-      DATABASE_URL: global.databaseUrl && "--database-url",
-    }[error.variable];
-    throw new CliError(flag ? error.message.replace(error.variable, flag) : error.message);
+    throw asCliError(error, global);
   }
+}
+
+/** A ConfigError as the command line says it: the variable named as the operator gave it. */
+function asCliError(error: unknown, global: GlobalOptions): unknown {
+  if (!(error instanceof ConfigError)) return error;
+  const flag = {
+    LOOM_DATA_DIR: global.dataDir && "--data-dir",
+    DATABASE_URL: global.databaseUrl && "--database-url",
+  }[error.variable];
+  return new CliError(flag ? error.message.replace(error.variable, flag) : error.message);
 }
 
 export interface Opened {
@@ -95,6 +100,10 @@ export async function openStores(
 ): Promise<Opened> {
   const config = cliConfig(io, global);
   if (config.databaseUrl) {
+    // a database that cannot be reached is said so, in a bounded time; the pool would keep trying
+    await checkDatabase(config.databaseUrl, config.databaseTimeoutMs).catch((error: unknown) => {
+      throw asCliError(error, global);
+    });
     const stores = await createStores({ databaseUrl: config.databaseUrl, poolSize: 2 }).catch(
       (error: unknown) => {
         throw new CliError(`cannot open the Postgres database (DATABASE_URL): ${safeMessage(error)}`);
