@@ -22,10 +22,26 @@ function sceneLines(recap: Omit<Recap, "text">): string[] {
   return lines;
 }
 
-function awayLines(recap: Omit<Recap, "text">): string[] {
-  const lines = recap.whileYouWereAway.map(
-    (turn) => `- Turn ${turn.position}, ${turn.characterName ?? "the world"}: ${turn.text}`,
+/** A line of the log as a sentence: descriptions carry no final stop of their own. */
+function stop(text: string): string {
+  return /[.!?…]["'”)*]?$/u.test(text) ? text : `${text}.`;
+}
+
+/** Whether a turn's text names its character first ("Kest sinks the ferry"), or the first word of the name. */
+function namesFirst(text: string, name: string): boolean {
+  return [name, name.split(" ")[0] ?? ""].some(
+    (candidate) =>
+      candidate !== "" && text.startsWith(candidate) && !/[\p{L}\p{N}]/u.test(text.charAt(candidate.length)),
   );
+}
+
+function awayLines(recap: Omit<Recap, "text">): string[] {
+  const lines = recap.whileYouWereAway.map((turn) => {
+    const who = turn.characterName ?? "the world";
+    // "Turn 31, Kest: Kest sinks the ferry" says the name twice
+    const by = turn.characterName !== null && namesFirst(turn.text, turn.characterName) ? "" : `, ${who}`;
+    return `- Turn ${turn.position}${by}: ${stop(turn.text)}`;
+  });
   const more = recap.omitted.whileYouWereAway;
   if (more > 0)
     lines.unshift(
@@ -58,28 +74,36 @@ export function renderRecap(recap: Omit<Recap, "text">): string {
       ...moreQuests,
     ]),
   );
+  // the NPCs left out are the least recently seen: they follow the list
+  const moreNpcs =
+    recap.omitted.keyNpcs > 0 ? [`- …and ${plural(recap.omitted.keyNpcs, "other", "others")}.`] : [];
   lines.push(
-    ...section(
-      "Who you know",
-      recap.keyNpcs.map(
+    ...section("Who you know", [
+      ...recap.keyNpcs.map(
         (npc) => `- **${npc.name}** (${npc.attitude})${npc.notes === "" ? "" : ` — ${npc.notes}`}`,
       ),
-    ),
+      ...moreNpcs,
+    ]),
   );
   lines.push(
     ...section(
       "Your last turns",
-      recap.lastTurns.map((turn) => `- Turn ${turn.position}: ${turn.text}`),
+      recap.lastTurns.map((turn) => `- Turn ${turn.position}: ${stop(turn.text)}`),
     ),
   );
   // a run's first session was never away: the world's events before it are where it comes in
   const awayTitle = recap.previousSessionEnd === null ? "Before you arrived" : "While you were away";
   lines.push(...section(awayTitle, awayLines(recap)));
+  // the retcons left out are the earliest: they come before the list
+  const earlierRetcons =
+    recap.omitted.retcons > 0
+      ? [`- …and ${plural(recap.omitted.retcons, "earlier retcon", "earlier retcons")}.`]
+      : [];
   lines.push(
-    ...section(
-      "Retcons",
-      recap.retcons.map((retcon) => `- Turn ${retcon.position}: ${retcon.note}`),
-    ),
+    ...section("Retcons", [
+      ...earlierRetcons,
+      ...recap.retcons.map((retcon) => `- Turn ${retcon.position}: ${stop(retcon.note)}`),
+    ]),
   );
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -145,7 +145,7 @@ describe("buildRecap", () => {
     expect(returning).toContain("### While you were away\n");
     expect(returning).not.toContain("Before you arrived");
     const first = buildRecap(input({ previousSessionEnd: null })).text;
-    expect(first).toContain("### Before you arrived\n\n- Turn 31, Kest: Kest sinks the ferry");
+    expect(first).toContain("### Before you arrived\n\n- Turn 31: Kest sinks the ferry.");
     expect(first).not.toContain("While you were away");
   });
 
