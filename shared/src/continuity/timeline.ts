@@ -1,6 +1,6 @@
 import type { TurnKind } from "../turn.ts";
 import { isHiddenTurn } from "../visibility.ts";
-import { oneLine } from "./text.ts";
+import { oneLine, sentence } from "./text.ts";
 
 /**
  * The parts of a turn that recaps and summaries read. A full `Turn` satisfies it, and so does a
@@ -54,7 +54,11 @@ export function visibleText(turn: TimelineTurn, onlyMajor = false): string {
     const line = oneLine(event.description);
     if (line !== "") parts.push(line);
   }
-  return parts.length > 0 ? parts.join(" ") : KIND_LABEL[turn.kind];
+  if (parts.length === 0) return KIND_LABEL[turn.kind];
+  // several events, each a sentence of its own: "…: success Mara creates…" ran two together
+  return parts.length === 1
+    ? parts[0]!
+    : parts.map((part, i) => (i < parts.length - 1 ? sentence(part) : part)).join(" ");
 }
 
 /** Whether a turn belongs in a recap's "last turns": applied, and part of the story. */
