@@ -2,7 +2,15 @@ import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { seededDice, undoTargetOf, type SavePointRecord } from "@loom/shared";
+import {
+  canonicalWithChecksum,
+  pathIdSchema,
+  POSITION_MAX,
+  seededDice,
+  undoTargetOf,
+  universeBodySchema,
+  type SavePointRecord,
+} from "@loom/shared";
 import { simulateCampaign } from "@loom/shared/testing";
 import { sql } from "drizzle-orm";
 import { createStores, type Stores } from "../server/src/persist/index.ts";
@@ -15,7 +23,8 @@ import { appendPlayed } from "./support/timeline.ts";
  * `loom import` trusts a file only as far as it checks it: a crafted or damaged file is refused at
  * its line, and nothing of it stays (no universe, no rows), when its states are no states, its
  * undos name turns they cannot undo, its game master is nobody here, its save points are more than
- * a player may have or what the database cannot store, or a line is longer than any a writer makes.
+ * a player may have or what the database cannot store, a line is longer than any a writer makes,
+ * or it holds what the API would not take (a universe's name or premise, ids, positions, times).
  * Through the command line, on the embedded database and on Postgres (DATABASE_URL).
  */
 const SEED = 4_242;
@@ -33,6 +42,15 @@ const modes = [
 type Line = Record<string, unknown> & { type: string; position?: number };
 
 type SaveOf = Omit<SavePointRecord, "universeId">;
+
+/** The API's bounds, as the import must apply them: from where the API has them. */
+const NAME_MIN = universeBodySchema.shape.name.minLength!;
+const NAME_MAX = universeBodySchema.shape.name.maxLength!;
+const PREMISE_MAX = universeBodySchema.shape.premise.unwrap().maxLength!;
+const ID_MAX = pathIdSchema.maxLength!;
+
+/** A long text in a refusal: its start, and its length. */
+const cut = (text: string) => `${JSON.stringify(text.slice(0, 40))}… (${text.length} characters)`;
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -485,6 +503,199 @@ for (const mode of modes) {
         } finally {
           await stores.turnStore.close();
         }
+      }, 120_000);
+
+      it("a header holding what the API would not take is refused at line 1, whatever --name says", async () => {
+        const header = full[0]! as Line & {
+          universe: Record<string, unknown>;
+          lineage: Array<Record<string, unknown>>;
+          dice: Array<Record<string, unknown>>;
+        };
+        const withHeader = (changes: Record<string, unknown>) => [
+          { ...header, ...changes },
+          ...full.slice(1),
+        ];
+        const withUniverse = (changes: Record<string, unknown>) =>
+          withHeader({ universe: { ...header.universe, ...changes } });
+        const withDice = (changes: Record<string, unknown>) =>
+          withHeader({ dice: [{ ...header.dice[0], ...changes }, ...header.dice.slice(1)] });
+        const long = "x".repeat(NAME_MAX + 1);
+        const longId = "p".repeat(ID_MAX + 1);
+        const messages = await refusals([
+          { name: "name-long", lines: withUniverse({ name: long }) },
+          { name: "name-blank", lines: withUniverse({ name: "   " }) },
+          { name: "name-nul", lines: withUniverse({ name: "Salt\u0000Road" }) },
+          { name: "creator-long", lines: withUniverse({ createdBy: longId }) },
+          { name: "id-long", lines: withUniverse({ id: longId }) },
+          {
+            name: "lineage-id-long",
+            lines: withHeader({ lineage: [{ ...header.lineage[0], universeId: longId }] }),
+          },
+          { name: "head-past-integers", lines: withHeader({ head: POSITION_MAX + 1 }) },
+          { name: "exported-at", lines: withHeader({ exportedAt: "yesterday" }) },
+          { name: "created-at-day", lines: withUniverse({ createdAt: "2024-02-30T12:00:00.000Z" }) },
+          { name: "audience", lines: withHeader({ audience: "everyone" }) },
+          { name: "commitment", lines: withDice({ commitment: "not a commitment" }) },
+          { name: "secret-shape", lines: withDice({ secret: "zz" }) },
+          { name: "secret-other", lines: withDice({ secret: "ab".repeat(32) }) },
+        ]);
+        const at = (member: string, rest: string) => `line 1: the header's ${member} ${rest}`;
+        expect
+          .soft(messages["name-long"])
+          .toContain(
+            at(
+              "universe.name",
+              `${cut(long)} is not a universe's name the API takes: Too big: expected string to have <=${NAME_MAX} characters`,
+            ),
+          );
+        expect
+          .soft(messages["name-blank"])
+          .toContain(
+            at(
+              "universe.name",
+              `"   " is not a universe's name the API takes: Too small: expected string to have >=${NAME_MIN} characters`,
+            ),
+          );
+        expect
+          .soft(messages["name-nul"])
+          .toContain("line 1: the header: /universe/name holds a NUL or an unpaired surrogate");
+        expect
+          .soft(messages["creator-long"])
+          .toContain(at("universe.createdBy", `${cut(longId)} is not a player id the API takes: Too big`));
+        expect
+          .soft(messages["id-long"])
+          .toContain(at("universe.id", `${cut(longId)} is not an id the API takes: Too big`));
+        expect
+          .soft(messages["lineage-id-long"])
+          .toContain(at("lineage[0].universeId", `${cut(longId)} is not an id the API takes`));
+        expect
+          .soft(messages["head-past-integers"])
+          .toContain(
+            at(
+              "head",
+              `${POSITION_MAX + 1} is not a position: Too big: expected number to be <=${POSITION_MAX}`,
+            ),
+          );
+        expect
+          .soft(messages["exported-at"])
+          .toContain(
+            at(
+              "exportedAt",
+              '"yesterday" is not an ISO time of a real day (such as 2024-05-01T12:00:00.000Z)',
+            ),
+          );
+        expect
+          .soft(messages["created-at-day"])
+          .toContain(at("universe.createdAt", '"2024-02-30T12:00:00.000Z" is not an ISO time of a real day'));
+        expect.soft(messages.audience).toContain(at("audience", '"everyone" is not gm or player:<id>'));
+        expect
+          .soft(messages.commitment)
+          .toContain(at("dice[0].commitment", '"not a commitment" is not a sha256 in hex'));
+        expect
+          .soft(messages["secret-shape"])
+          .toContain(at("dice[0].secret", '"zz" is not a dice secret (32 bytes in lowercase hex)'));
+        expect
+          .soft(messages["secret-other"])
+          .toContain(at("dice[0].secret", "does not match the stretch's commitment"));
+      }, 120_000);
+
+      it("a turn, a snapshot or a genesis holding what the API would not take is refused at its line", async () => {
+        // a player's turn, with its run and character
+        const at = full.findIndex(
+          (l) => l.type === "turn" && l.runId !== null && l.playerId !== null && l.characterId !== null,
+        );
+        expect(at).toBeGreaterThan(1);
+        const turn = full[at]!;
+        const withTurn = (changes: Record<string, unknown>) =>
+          full.map((l, i) => (i === at ? { ...l, ...changes } : l));
+        const snapshotAt = full.findIndex((l) => l.type === "snapshot" && l.position === SNAPSHOT_EVERY);
+        const genesis = full[1]! as Line & { state: { universe: Record<string, unknown> } };
+        expect(genesis).toMatchObject({ type: "snapshot", position: 0 });
+        const withGenesis = (changes: Record<string, unknown>) => {
+          const state = { ...genesis.state, universe: { ...genesis.state.universe, ...changes } };
+          // self-consistent: the document hashes to its checksum
+          const { checksum } = canonicalWithChecksum(state);
+          return full.map((l, i) => (i === 1 ? { ...genesis, checksum, state } : l));
+        };
+        const longId = "r".repeat(ID_MAX + 1);
+        const longName = "n".repeat(NAME_MAX + 1);
+        const longPremise = "p".repeat(PREMISE_MAX + 1);
+        const messages = await refusals([
+          { name: "turn-run-id", lines: withTurn({ runId: longId }) },
+          { name: "turn-player-id", lines: withTurn({ playerId: longId }) },
+          { name: "turn-character-id", lines: withTurn({ characterId: "no such/id" }) },
+          { name: "turn-time", lines: withTurn({ createdAt: "2024-05-01 12:00" }) },
+          { name: "turn-day", lines: withTurn({ createdAt: "2024-02-30T12:00:00.000Z" }) },
+          { name: "turn-offset", lines: withTurn({ createdAt: "2024-05-01T12:00:00+16:00" }) },
+          { name: "turn-past-head", lines: [{ ...full[0]!, head: TURNS - 1 }, ...full.slice(1)] },
+          {
+            name: "snapshot-time",
+            lines: full.map((l, i) =>
+              i === snapshotAt ? { ...l, createdAt: "0000-01-01T00:00:00.000Z" } : l,
+            ),
+          },
+          { name: "genesis-name", lines: withGenesis({ name: longName }) },
+          { name: "genesis-premise", lines: withGenesis({ premise: longPremise }) },
+        ]);
+        const line = `line ${at + 1}: turn at position ${turn.position}`;
+        expect
+          .soft(messages["turn-run-id"])
+          .toContain(`${line}: its runId ${cut(longId)} is not an id the API takes: Too big`);
+        expect
+          .soft(messages["turn-player-id"])
+          .toContain(`${line}: its playerId ${cut(longId)} is not an id the API takes: Too big`);
+        expect
+          .soft(messages["turn-character-id"])
+          .toContain(
+            `${line}: its characterId "no such/id" is not a character id the API takes: letters, digits, _ and -`,
+          );
+        expect
+          .soft(messages["turn-time"])
+          .toContain(
+            `${line}: its createdAt "2024-05-01 12:00" is not an ISO time of a real day (such as 2024-05-01T12:00:00.000Z)`,
+          );
+        expect
+          .soft(messages["turn-day"])
+          .toContain(`${line}: its createdAt "2024-02-30T12:00:00.000Z" is not an ISO time of a real day`);
+        expect
+          .soft(messages["turn-offset"])
+          .toContain(
+            `${line}: its createdAt at 2024-05-01T12:00:00+16:00, 16:00 from UTC, beyond the 15:59 Postgres takes`,
+          );
+        expect
+          .soft(messages["turn-past-head"])
+          .toContain(
+            `line ${lineOf(full, "turn", TURNS) + 1}: turn at position ${TURNS} is beyond the header's head, ${TURNS - 1}`,
+          );
+        expect
+          .soft(messages["snapshot-time"])
+          .toContain(
+            `line ${snapshotAt + 1}: snapshot at position ${SNAPSHOT_EVERY}: its createdAt in the year 0, which has no time`,
+          );
+        expect
+          .soft(messages["genesis-name"])
+          .toContain(
+            `line 2: snapshot at position 0, the genesis: its universe.name ${cut(longName)} is not a universe's name the API takes: Too big: expected string to have <=${NAME_MAX} characters`,
+          );
+        expect
+          .soft(messages["genesis-premise"])
+          .toContain(
+            `line 2: snapshot at position 0, the genesis: its universe.premise ${cut(longPremise)} is not a premise the API takes: Too big: expected string to have <=${PREMISE_MAX} characters`,
+          );
+      }, 180_000);
+
+      it("--name is bounded as the API bounds a universe's name, before the file is read", async () => {
+        const before = await rows();
+        for (const name of [" ".repeat(3), "x".repeat(NAME_MAX + 1)]) {
+          const run = await loom([...db(), "import", fullFile, "--name", name]);
+          expect.soft(run.code, run.stderr).toBe(2);
+          expect
+            .soft(run.stderr)
+            .toContain(
+              `--name must be ${NAME_MIN} to ${NAME_MAX} characters, got ${name.length > 60 ? `"${name.slice(0, 60)}…" (${name.length} characters)` : `"${name}"`}`,
+            );
+        }
+        expect(await rows()).toEqual(before);
       }, 120_000);
 
       it("a line longer than the cap is refused at its number, without reading it whole", async () => {

@@ -3,7 +3,6 @@ import { Option } from "commander";
 import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { universeBodySchema } from "@loom/shared";
 import {
   ExportFileError,
   exportFormats,
@@ -16,6 +15,7 @@ import {
   UnknownGameMasterError,
   type ExportFormat,
 } from "../export/index.ts";
+import { NewNameError, newUniverseName } from "../export/import.ts";
 import { NotFoundError } from "../persist/turn-store.ts";
 import {
   checkAudience,
@@ -179,11 +179,15 @@ function exportInterrupted(flags: ExportFlags): CliError {
   );
 }
 
-/** `--name` as the API takes a universe's name. */
+/** `--name` as the API takes a universe's name, trimmed. */
 function universeName(text: string): string {
-  const parsed = universeBodySchema.shape.name.safeParse(text);
-  if (!parsed.success) throw new CliError(`--name must be 1 to 200 characters, got "${text}"`);
-  return parsed.data;
+  try {
+    return newUniverseName(text);
+  } catch (error) {
+    if (!(error instanceof NewNameError)) throw error;
+    const shown = text.length > 60 ? `"${text.slice(0, 60)}…" (${text.length} characters)` : `"${text}"`;
+    throw new CliError(`--name must be ${NewNameError.min} to ${NewNameError.max} characters, got ${shown}`);
+  }
 }
 
 /** `--max-line-mb` (or LOOM_IMPORT_MAX_LINE_MB) in characters; the reader's default without. */

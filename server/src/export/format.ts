@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   exportAncestrySchema,
+  pathIdSchema,
   savePointBodySchema,
   snapshotReasonSchema,
   turnSchema,
@@ -111,7 +112,7 @@ export type SnapshotLine = z.infer<typeof snapshotLineSchema>;
 export const savePointLineSchema = z.object({
   type: z.literal("save_point"),
   position: z.number().int().min(1),
-  playerId: z.string().min(1).max(64),
+  playerId: pathIdSchema,
   name: savePointBodySchema.shape.name,
   createdAt: z.iso.datetime({ offset: true }),
 });

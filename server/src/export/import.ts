@@ -9,6 +9,7 @@ import {
   type SavePointRecord,
   type Turn,
   type UniverseState,
+  universeBodySchema,
 } from "@loom/shared";
 import type { AccountStore } from "../auth/account-store.ts";
 import type { EncodedSnapshot, TurnStore, UniverseRecord } from "../persist/turn-store.ts";
@@ -135,13 +136,15 @@ async function importChecked(
   checked: CheckedFile,
   options: ImportOptions,
 ): Promise<ImportResult> {
+  if (options.name !== undefined) newUniverseName(options.name);
   const store = stores.turnStore;
   const source: LineSource = () => fileLines(file, options.maxLine);
   const { header, line, start, parent } = await checkHeader(store, source, options);
   const gameMaster = await gameMasterOf(stores.accountStore, header, line, options.gm);
   const newId = options.newId ?? randomUUID;
   const batchSize = options.batch ?? 2_000;
-  const name = options.name ?? header.universe.name;
+  // as the API names a universe: trimmed (the reader refused a name it would not take)
+  const name = newUniverseName(options.name ?? header.universe.name);
   const newUniverse = {
     id: newId(),
     name,
@@ -278,6 +281,40 @@ async function importChecked(
     replayed: options.replay ? header.head - header.from : null,
     savePoints: { restored, leftOut: saves.length - restored },
   };
+}
+
+/** A universe's name as the API takes it (`universeBodySchema`). */
+const universeNameSchema = universeBodySchema.shape.name;
+
+/**
+ * The name an import was given for the new universe (`ImportOptions.name`, `loom import --name`)
+ * as the API takes a universe's name, trimmed; refused (NewNameError) before anything is read.
+ */
+export function newUniverseName(name: string): string {
+  const parsed = universeNameSchema.safeParse(name);
+  if (!parsed.success) throw new NewNameError(name);
+  return parsed.data;
+}
+
+/** A name in a message: a long one cut short, with its length. */
+function shownName(name: string): string {
+  return name.length > 40
+    ? `${JSON.stringify(name.slice(0, 40))}… (${name.length} characters)`
+    : JSON.stringify(name);
+}
+
+/** A name for the new universe that the API would not take: the caller's, not the file's. */
+export class NewNameError extends Error {
+  readonly code = "invalid_name";
+  /** The lengths a name may have, trimmed, as the API has them. */
+  static readonly min = universeNameSchema.minLength ?? 1;
+  static readonly max = universeNameSchema.maxLength ?? Number.POSITIVE_INFINITY;
+  constructor(readonly given: string) {
+    super(
+      `a universe's name must be ${NewNameError.min} to ${NewNameError.max} characters (trimmed), got ${shownName(given)}`,
+    );
+    this.name = "NewNameError";
+  }
 }
 
 /**

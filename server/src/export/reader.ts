@@ -3,11 +3,17 @@ import {
   applyDeltasInPlace,
   canonicalWithChecksum,
   checksumOfJson,
+  DICE_SECRET_BYTES,
+  diceCommitment,
   differingPaths,
+  idSchema,
   jsonValueProblem,
+  pathIdSchema,
+  POSITION_MAX,
   STATE_VERSION,
   STORABLE,
   undoTargetOf,
+  universeBodySchema,
   upcastState,
   upgradeDeltas,
   type Delta,
@@ -18,6 +24,7 @@ import {
   bodyLineSchema,
   EXPORT_FORMAT,
   headerLineSchema,
+  parseAudience,
   READABLE_VERSIONS,
   type HeaderLine,
   type SavePointLine,
@@ -146,6 +153,211 @@ function timeProblem(createdAt: string): string | null {
   if (year < 1) return `in the year 0 (${createdAt} in UTC), which has no time`;
   if (year > 9999) return `at ${createdAt}, after the year 9999 in UTC`;
   return null;
+}
+
+/** A time as `toISOString` writes it: what every export writes. */
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const isoTimeSchema = z.iso.datetime({ offset: true });
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number the digits of `text` from `at` write, `count` of them (checked to be digits). */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) value = value * 10 + text.charCodeAt(i) - 48;
+  return value;
+}
+
+/**
+ * Whether a time of the usual form is a real one from the year 1 on: read by its digits, as every
+ * turn's time is (parsing a Date costs a few microseconds a turn).
+ */
+function usualTime(text: string): boolean {
+  if (!ISO_UTC.test(text)) return false;
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : MONTH_DAYS[month - 1];
+  return (
+    year >= 1 &&
+    days !== undefined &&
+    day >= 1 &&
+    day <= days &&
+    digits(text, 11, 2) < 24 &&
+    digits(text, 14, 2) < 60 &&
+    digits(text, 17, 2) < 60
+  );
+}
+
+/**
+ * Why a time the file gives is not one Loom writes and Postgres stores, or null: an ISO time of
+ * a day the calendar has (zod's check knows 2024-02-30 is none), within timeProblem's range.
+ */
+function fileTimeProblem(text: string): string | null {
+  if (usualTime(text)) return null;
+  if (!isoTimeSchema.safeParse(text).success)
+    return `${shown(text)} is not an ISO time of a real day (such as 2024-05-01T12:00:00.000Z)`;
+  return timeProblem(text);
+}
+
+/** A value of the file in a refusal: a long text cut short, with its length. */
+function shown(value: unknown): string {
+  if (typeof value !== "string") return JSON.stringify(value) ?? String(value);
+  return value.length <= SHOWN_CHARS
+    ? JSON.stringify(value)
+    : `${JSON.stringify(value.slice(0, SHOWN_CHARS))}… (${value.length} characters)`;
+}
+const SHOWN_CHARS = 40;
+
+/** Why `value` is not what `schema` takes (as the API takes it), or null. */
+function boundProblem(schema: z.ZodType, value: unknown, what: string): string | null {
+  const result = schema.safeParse(value);
+  return result.success
+    ? null
+    : `${shown(value)} is not ${what}: ${result.error.issues[0]?.message ?? "invalid"}`;
+}
+
+/** A universe's name and premise as the API creates a universe with them. */
+const universeNameSchema = universeBodySchema.shape.name;
+const premiseSchema = universeBodySchema.shape.premise.unwrap();
+/** Positions are Postgres integers, as the API bounds them. */
+const positionSchema = z.number().int().min(0).max(POSITION_MAX);
+/** A sha256 (a dice commitment) and a dice secret, in lowercase hex. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const SECRET_HEX = new RegExp(`^[0-9a-f]{${DICE_SECRET_BYTES * 2}}$`);
+
+/**
+ * Why a header (of the header line's shape) holds what no export Loom writes holds, or null: a
+ * universe name the API would not take, an id longer than the API's, a position past Postgres'
+ * integers, a time that is none, dice that are no commitment and secret, text Postgres cannot
+ * store. Each is named by its member.
+ */
+function headerProblem(header: HeaderLine): string | null {
+  const { universe } = header;
+  const checks: Array<[string, () => string | null]> = [
+    [
+      "universe.name",
+      () => boundProblem(universeNameSchema, universe.name, "a universe's name the API takes"),
+    ],
+    ["universe.id", () => boundProblem(pathIdSchema, universe.id, "an id the API takes")],
+    [
+      "universe.parentId",
+      () =>
+        universe.parentId === null
+          ? null
+          : boundProblem(pathIdSchema, universe.parentId, "an id the API takes"),
+    ],
+    ["universe.createdBy", () => boundProblem(pathIdSchema, universe.createdBy, "a player id the API takes")],
+    ["universe.createdAt", () => fileTimeProblem(universe.createdAt)],
+    [
+      "universe.branchPosition",
+      () =>
+        universe.branchPosition === null
+          ? null
+          : boundProblem(positionSchema, universe.branchPosition, "a position"),
+    ],
+    ["exportedAt", () => fileTimeProblem(header.exportedAt)],
+    [
+      "audience",
+      () => (parseAudience(header.audience) ? null : `${shown(header.audience)} is not gm or player:<id>`),
+    ],
+    ["from", () => boundProblem(positionSchema, header.from, "a position")],
+    ["head", () => boundProblem(positionSchema, header.head, "a position")],
+    [
+      "base.position",
+      () => (header.base ? boundProblem(positionSchema, header.base.position, "a position") : null),
+    ],
+  ];
+  header.lineage.forEach((stretch, i) =>
+    checks.push(
+      [
+        `lineage[${i}].universeId`,
+        () => boundProblem(pathIdSchema, stretch.universeId, "an id the API takes"),
+      ],
+      [`lineage[${i}].after`, () => boundProblem(positionSchema, stretch.after, "a position")],
+      [
+        `lineage[${i}].through`,
+        () => (stretch.through === null ? null : boundProblem(positionSchema, stretch.through, "a position")),
+      ],
+    ),
+  );
+  header.dice.forEach((segment, i) =>
+    checks.push(
+      [`dice[${i}].universeId`, () => boundProblem(pathIdSchema, segment.universeId, "an id the API takes")],
+      [`dice[${i}].from`, () => boundProblem(positionSchema, segment.from, "a position")],
+      [`dice[${i}].legacyThrough`, () => boundProblem(positionSchema, segment.legacyThrough, "a position")],
+      [
+        `dice[${i}].commitment`,
+        () =>
+          SHA256_HEX.test(segment.commitment) ? null : `${shown(segment.commitment)} is not a sha256 in hex`,
+      ],
+      [
+        `dice[${i}].secret`,
+        () =>
+          segment.secret === null
+            ? null
+            : !SECRET_HEX.test(segment.secret)
+              ? `${shown(segment.secret)} is not a dice secret (${DICE_SECRET_BYTES} bytes in lowercase hex)`
+              : diceCommitment(segment.secret) !== segment.commitment
+                ? "does not match the stretch's commitment"
+                : null,
+      ],
+      [
+        `dice[${i}].revealedAt`,
+        () => (segment.revealedAt === null ? null : fileTimeProblem(segment.revealedAt)),
+      ],
+    ),
+  );
+  for (const [member, check] of checks) {
+    const problem = check();
+    if (problem) return `the header's ${member} ${problem}`;
+  }
+  const unstorable = jsonValueProblem(header, STORABLE);
+  return unstorable ? `the header: ${unstorable}, which Loom never stores` : null;
+}
+
+/** The usual id (a UUID), taken without asking zod: the API's bounds of a player's or run's id. */
+const ID_MIN = pathIdSchema.minLength ?? 1;
+const ID_MAX = pathIdSchema.maxLength ?? Number.POSITIVE_INFINITY;
+const TURN_IDS = ["runId", "playerId"] as const;
+/** Character ids found good that a reading keeps, so as not to parse them again. */
+const CHARACTERS_KEPT = 1_000;
+const idProblem = (value: string, what: string): string | null =>
+  value.length >= ID_MIN && value.length <= ID_MAX ? null : boundProblem(pathIdSchema, value, what);
+
+/**
+ * Why a turn holds what a turn Loom writes does not, or null: a position past the header's head
+ * (so none past Postgres' integers), ids the API would not take, a time that is none. What the
+ * turn's command, events and narration hold is the rules' (and a narrator's), as it was played.
+ */
+function turnProblem(turn: TurnLine, head: number, characters: Set<string>): string | null {
+  const at = () => `turn at position ${turn.position}`;
+  if (turn.position > head) return `${at()} is beyond the header's head, ${head}`;
+  for (const member of TURN_IDS) {
+    const value = turn[member];
+    const problem = value === null ? null : idProblem(value, "an id the API takes");
+    if (problem) return `${at()}: its ${member} ${problem}`;
+  }
+  // a timeline has a few characters, each in many turns: each id is parsed once
+  if (turn.characterId !== null && !characters.has(turn.characterId)) {
+    const problem = boundProblem(idSchema, turn.characterId, "a character id the API takes");
+    if (problem) return `${at()}: its characterId ${problem}`;
+    if (characters.size < CHARACTERS_KEPT) characters.add(turn.characterId);
+  }
+  const untimely = fileTimeProblem(turn.createdAt);
+  return untimely ? `${at()}: its createdAt ${untimely}` : null;
+}
+
+/**
+ * Why the genesis (the state at position 0) is not one a universe is created with: its name and
+ * premise as the API takes them. What later states hold is the rules' and the state schema's, as
+ * a game master's retcons are.
+ */
+function genesisProblem(state: UniverseState): string | null {
+  const name = boundProblem(universeNameSchema, state.universe.name, "a universe's name the API takes");
+  if (name) return `its universe.name ${name}`;
+  const premise = boundProblem(premiseSchema, state.universe.premise, "a premise the API takes");
+  return premise ? `its universe.premise ${premise}` : null;
 }
 
 function parse(text: string, line: number): unknown {
@@ -364,6 +576,8 @@ export async function* readExport(
   let state: UniverseState | null = start === null ? null : structuredClone(start);
   let counts = { turns: 0, snapshots: 0, savePoints: 0 };
   const saveNames = new Set<string>();
+  // character ids the turns' checks found good
+  const characterIds = new Set<string>();
   let ended = false;
   for await (const text of lines) {
     number += 1;
@@ -383,6 +597,8 @@ export async function* readExport(
           number,
           `is not a ${EXPORT_FORMAT} header: ${found.error.issues[0]?.message ?? "invalid"}`,
         );
+      const unbounded = headerProblem(found.data);
+      if (unbounded) throw new ExportFileError(number, unbounded);
       header = found.data;
       position = header.from;
       yield { kind: "header", line: number, header };
@@ -404,6 +620,8 @@ export async function* readExport(
     if (item.type === "turn") {
       if (item.position !== position + 1)
         throw new ExportFileError(number, `turn at position ${item.position} where ${position + 1} was due`);
+      const untrue = turnProblem(item, header.head, characterIds);
+      if (untrue) throw new ExportFileError(number, untrue);
       // the plain search for a backslash-u rules out most lines before the pattern runs
       const unstorable =
         text.includes("\\u") && SUSPECT_ESCAPE.test(text) ? jsonValueProblem(item, STORABLE) : null;
@@ -454,8 +672,12 @@ export async function* readExport(
       // parses); a later one of the current version equals the replayed state, of which the parts
       // the turns since the last parse touched are parsed (the rest was parsed then)
       const what = `snapshot at position ${item.position}`;
+      const untimely = fileTimeProblem(item.createdAt);
+      if (untimely) throw new ExportFileError(number, `${what}: its createdAt ${untimely}`);
       const current = state !== null && item.state.version === STATE_VERSION;
       const stored = current ? (item.state as UniverseState) : stateOf(item.state, number, what);
+      const unlike = item.position === 0 ? genesisProblem(stored) : null;
+      if (unlike) throw new ExportFileError(number, `${what}, the genesis: ${unlike}`);
       // equal values have equal canonical text: compared as values, neither is serialized
       if (state && !sameJson(stored, state))
         throw new ExportFileError(
