@@ -18,6 +18,7 @@ const SERIAL = [
   // drives Chromium, and its pages wait on timers
   "test/browser.test.ts",
   "test/browser-people.test.ts",
+  "test/browser-gm.test.ts",
   // acks must come back within a bound while a narrator endpoint stalls
   "test/narration.test.ts",
   // event-loop and timeout measurements

@@ -288,8 +288,9 @@ export function ActionForm(props: {
           </fieldset>
           {props.gm ? (
             <label class="check">
-              <input type="checkbox" name="hidden" /> Hidden roll (players and spectators see only that it
-              happened)
+              {/* a game master rolls here to keep the dice from the table: hidden unless unticked */}
+              <input type="checkbox" name="hidden" defaultChecked /> Hidden roll (players and spectators see
+              only that it happened)
             </label>
           ) : null}
         </>

@@ -59,29 +59,51 @@ export function useBookmarks(
   };
 }
 
-/** A select that jumps to a bookmark, with "Older bookmarks…" while older pages are left. */
+/** A bookmark's value in the select: unique, and the same while older pages are read in. */
+function keyOf(mark: Bookmark): string {
+  return `${mark.position} ${mark.kind} ${mark.label}`;
+}
+
+/**
+ * A select that jumps to a bookmark, and a button for older ones while older pages are left. The
+ * bookmark chosen stays selected while the position is its own, so the keyboard's arrows go on
+ * to the next one from there (a select that fell back to its prompt sent every arrow press to
+ * the first bookmark again).
+ */
 export function BookmarkSelect(props: {
   bookmarks: Bookmark[];
   onOlder: (() => void) | null | undefined;
   onPosition: (position: number) => void;
+  /** The position shown now. */
+  position: number | null;
 }) {
+  const [chosen, setChosen] = useState("");
+  const mark = props.bookmarks.find((candidate) => keyOf(candidate) === chosen);
+  const selected = mark && mark.position === props.position ? chosen : "";
   return (
-    <select
-      aria-label="Bookmarks"
-      value=""
-      onChange={(event) => {
-        const value = event.currentTarget.value;
-        if (value === "older") props.onOlder?.();
-        else if (value) props.onPosition(Number(value));
-      }}
-    >
-      <option value="">Jump to a bookmark…</option>
-      {props.onOlder ? <option value="older">Older bookmarks…</option> : null}
-      {props.bookmarks.map((mark) => (
-        <option key={`${mark.position} ${mark.kind} ${mark.label}`} value={mark.position}>
-          #{mark.position} {mark.label}
-        </option>
-      ))}
-    </select>
+    <>
+      <select
+        aria-label="Bookmarks"
+        value={selected}
+        onChange={(event) => {
+          const value = event.currentTarget.value;
+          const next = props.bookmarks.find((candidate) => keyOf(candidate) === value);
+          setChosen(value);
+          if (next) props.onPosition(next.position);
+        }}
+      >
+        <option value="">Jump to a bookmark…</option>
+        {props.bookmarks.map((bookmark) => (
+          <option key={keyOf(bookmark)} value={keyOf(bookmark)}>
+            #{bookmark.position} {bookmark.label}
+          </option>
+        ))}
+      </select>
+      {props.onOlder ? (
+        <button type="button" onClick={props.onOlder}>
+          Older bookmarks
+        </button>
+      ) : null}
+    </>
   );
 }

@@ -1,8 +1,9 @@
-import { fieldText, rejectedError } from "./api.ts";
-import { useState } from "preact/hooks";
-import type { CommandInput } from "@loom/client-sdk";
+import { client, fieldText, rejectedError } from "./api.ts";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { CommandInput, Turn } from "@loom/client-sdk";
+import { listLocations, listNpcs, listQuests, type UniverseState } from "@loom/shared";
 import type { Live } from "./live.ts";
-import { ErrorLine, Field, useTask } from "./ui.tsx";
+import { count, ErrorLine, Field, useTask } from "./ui.tsx";
 
 type Kind =
   "scene" | "aspect" | "npc" | "location" | "faction" | "quest" | "milestone" | "compel" | "world_event";
@@ -110,15 +111,88 @@ function commandOf(
   }
 }
 
+/** A record a command may change: its id, and how the picker names it. */
+interface Known {
+  id: string;
+  label: string;
+}
+
+/** Which records each command changes by id (the aspects come from the synced scene instead). */
+type Records = Record<"npc" | "location" | "faction" | "quest", Known[]>;
+
+function recordsOf(state: UniverseState): Records {
+  const byLabel = (a: Known, b: Known) => a.label.localeCompare(b.label);
+  return {
+    npc: listNpcs(state)
+      .map((npc) => ({ id: npc.id, label: `${npc.name} (${npc.relationship})` }))
+      .sort(byLabel),
+    location: listLocations(state)
+      .map((place) => ({ id: place.id, label: place.region ? `${place.name}, ${place.region}` : place.name }))
+      .sort(byLabel),
+    faction: Object.values(state.world.factions)
+      .map((faction) => ({ id: faction.id, label: `${faction.name} (standing ${faction.standing})` }))
+      .sort(byLabel),
+    quest: listQuests(state)
+      .map((quest) => ({ id: quest.id, label: `${quest.title} (${quest.state})` }))
+      .sort(byLabel),
+  };
+}
+
+/**
+ * The world's NPCs, locations, factions and quests at the head, for the picker of a command that
+ * changes one by id: read (the whole state, GET /state) only while such a command is chosen, and
+ * again a moment after the head moves.
+ */
+function useRecords(universeId: string, head: number, wanted: boolean): Records | null {
+  const [records, setRecords] = useState<Records | null>(null);
+  useEffect(() => {
+    if (!wanted) return;
+    let current = true;
+    const timer = setTimeout(() => {
+      void client.stateAt(universeId).then(
+        (read) => current && setRecords(recordsOf(read.state)),
+        () => undefined, // the field stays a text box: the GM types the id
+      );
+    }, 300);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [universeId, head, wanted]);
+  return wanted ? records : null;
+}
+
+/** The ids a turn's events name (what a command added or changed), for the status line. */
+function idsIn(turn: Turn): string[] {
+  const ids = turn.events.flatMap((event) =>
+    ["npcId", "locationId", "factionId", "questId", "aspectId"]
+      .map((key) => event.data[key])
+      .filter((value): value is string => typeof value === "string"),
+  );
+  return [...new Set(ids)];
+}
+
 /** Typed game-master commands: world-building without JSON Pointer deltas. */
-export function GmCommands({ live }: { live: Live }) {
+export function GmCommands({ live, universeId }: { live: Live; universeId: string }) {
   const task = useTask();
   const [kind, setKind] = useState<Kind>("scene");
   const [op, setOp] = useState("add");
   const [done, setDone] = useState<string | null>(null);
+  // a new value gives the fields back empty: after a command is sent, and for another command
+  const [sent, setSent] = useState(0);
+  const [characterId, setCharacterId] = useState("");
+  const fields = useRef<HTMLDivElement>(null);
   const characters = Object.values(live.state?.characters ?? {});
+  const character = characters.find((c) => c.id === characterId) ?? characters[0];
   const ops = OPS[kind];
   const show = (...ops: string[]) => ops.includes(op);
+  const byId = ops !== undefined && op !== "add" && op !== "start";
+  const records = useRecords(
+    universeId,
+    live.state?.head ?? 0,
+    byId && (kind === "npc" || kind === "location" || kind === "faction" || kind === "quest"),
+  );
+  const aspects = Object.values(live.state?.scene?.aspects ?? {});
 
   const submit = (event: Event) => {
     event.preventDefault();
@@ -126,25 +200,69 @@ export function GmCommands({ live }: { live: Live }) {
     const data = new FormData(form);
     const v = (key: string) => fieldText(data, key).trim();
     const command = commandOf(kind, ops ? op : "", v, (key) => data.get(key) !== null);
-    void task.run(async () => {
-      if (!live.session) throw new Error("not connected to the universe");
-      const result = await live.session.act(command);
-      if (!result.ok) throw rejectedError(result.rejection);
-      setDone(`Turn #${result.turn.position}: ${result.turn.events.map((e) => e.description).join(" ")}`);
-    });
+    // what an earlier command said is not what this one will
+    setDone(null);
+    void task
+      .run(async () => {
+        if (!live.session) throw new Error("not connected to the universe");
+        const result = await live.session.act(command);
+        if (!result.ok) throw rejectedError(result.rejection);
+        const ids = idsIn(result.turn);
+        setDone(
+          `Turn #${result.turn.position}: ${result.turn.events.map((e) => e.description).join(" ")}${
+            ids.length > 0 ? ` (id ${ids.join(", ")})` : ""
+          }`,
+        );
+        setSent((n) => n + 1);
+        return true;
+      })
+      .then((ok) => {
+        // sent: the form is ready for the next command, and so is the keyboard, unless the GM
+        // went on elsewhere meanwhile (the disabled button had let the focus go to the page)
+        if (ok)
+          requestAnimationFrame(() => {
+            const at = document.activeElement;
+            if (at === null || at === document.body || form.contains(at))
+              fields.current?.querySelector<HTMLElement>("input, select, textarea")?.focus();
+          });
+      });
   };
 
   const characterSelect = (
     <Field label="Character">
-      <select name="characterId" required>
-        {characters.map((character) => (
-          <option key={character.id} value={character.id}>
-            {character.name}
+      <select
+        name="characterId"
+        required
+        value={character?.id ?? ""}
+        onChange={(e) => setCharacterId(e.currentTarget.value)}
+      >
+        {characters.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.name}
           </option>
         ))}
       </select>
     </Field>
   );
+  // what a compel may name: the character's aspects and consequences, and the scene's
+  const compellable = character
+    ? [
+        ...new Set(
+          [
+            character.highConcept,
+            character.trouble,
+            ...character.aspects,
+            ...character.consequences,
+            ...aspects.map((aspect) => aspect.name),
+          ].filter(Boolean),
+        ),
+      ]
+    : [];
+  const picked: Known[] | null =
+    kind === "aspect"
+      ? aspects.map((aspect) => ({ id: aspect.id, label: aspect.name }))
+      : (records?.[kind as keyof Records] ?? null);
+  const what = kind === "npc" ? "NPC" : kind;
 
   return (
     <form class="gm-command" onSubmit={submit} aria-label="Game master command">
@@ -157,6 +275,7 @@ export function GmCommands({ live }: { live: Live }) {
               const next = e.currentTarget.value as Kind;
               setKind(next);
               setOp(OPS[next]?.[0] ?? "");
+              task.clear();
             }}
           >
             {KINDS.map(([value, label]) => (
@@ -168,7 +287,14 @@ export function GmCommands({ live }: { live: Live }) {
         </Field>
         {ops ? (
           <Field label="Operation">
-            <select name="op" value={op} onChange={(e) => setOp(e.currentTarget.value)}>
+            <select
+              name="op"
+              value={op}
+              onChange={(e) => {
+                setOp(e.currentTarget.value);
+                task.clear();
+              }}
+            >
               {ops.map((value) => (
                 <option key={value} value={value}>
                   {value}
@@ -178,133 +304,165 @@ export function GmCommands({ live }: { live: Live }) {
           </Field>
         ) : null}
       </div>
-      {kind === "scene" ? (
-        <>
-          <Field label="Title">
-            <input name="title" required maxLength={200} />
+      {/* keyed: what was typed for one command never rides along with another */}
+      <div key={`${kind} ${op} ${sent}`} ref={fields}>
+        {kind === "scene" ? (
+          <>
+            <Field label="Title">
+              <input name="title" required maxLength={200} />
+            </Field>
+            <Field label="Location">
+              <input name="location" maxLength={200} />
+            </Field>
+            <Field label="Summary">
+              <textarea name="summary" rows={2} />
+            </Field>
+            <Field label="Situation aspects" hint="one per line">
+              <textarea name="aspects" rows={2} />
+            </Field>
+          </>
+        ) : null}
+        {ops && kind !== "scene" && !byId ? (
+          <Field label="Id" hint="optional: made from the turn's position when empty">
+            <input name="id" pattern="[A-Za-z0-9_-]+" maxLength={64} />
           </Field>
-          <Field label="Location">
-            <input name="location" maxLength={200} />
-          </Field>
-          <Field label="Summary">
-            <textarea name="summary" rows={2} />
-          </Field>
-          <Field label="Situation aspects" hint="one per line">
-            <textarea name="aspects" rows={2} />
-          </Field>
-        </>
-      ) : null}
-      {ops && kind !== "scene" ? (
-        <Field
-          label="Id"
-          hint={
-            op === "add" || op === "start"
-              ? "optional: made from the turn's position when empty"
-              : "the id to change"
-          }
-        >
-          <input name="id" pattern="[A-Za-z0-9_-]+" maxLength={64} />
-        </Field>
-      ) : null}
-      {(kind === "aspect" || kind === "npc" || kind === "location" || kind === "faction") &&
-      !show("remove") ? (
-        <Field label="Name">
-          <input name="name" maxLength={200} />
-        </Field>
-      ) : null}
-      {kind === "aspect" && show("remove") ? (
-        <Field label="Name" hint="the aspect's name, or give its id above">
-          <input name="name" maxLength={200} />
-        </Field>
-      ) : null}
-      {kind === "aspect" && show("add") ? (
-        <Field label="Free invokes">
-          <input name="freeInvokes" type="number" min={0} max={3} defaultValue="0" />
-        </Field>
-      ) : null}
-      {kind === "npc" && !show("remove") ? (
-        <>
-          <Field label="Attitude">
-            <select name="relationship">
-              <option value="">(default: neutral, or unchanged)</option>
-              {["hostile", "wary", "neutral", "friendly", "ally"].map((value) => (
-                <option key={value}>{value}</option>
+        ) : null}
+        {byId && picked && picked.length > 0 ? (
+          <Field
+            label="Id"
+            hint={`${count(picked.length, `${what} here`, `${what}s here`)}: pick the one to change`}
+          >
+            <select name="id" required>
+              {picked.map((known) => (
+                <option key={known.id} value={known.id}>
+                  {known.label} · {known.id}
+                </option>
               ))}
             </select>
           </Field>
-          <Field label="Notes">
-            <input name="notes" />
+        ) : byId ? (
+          <Field
+            label="Id"
+            hint={
+              picked
+                ? `there is no ${what} here yet`
+                : kind === "aspect"
+                  ? "the aspect's id"
+                  : `the id of the ${what} to change (reading the list…)`
+            }
+          >
+            <input name="id" pattern="[A-Za-z0-9_-]+" maxLength={64} />
           </Field>
-          <Field label="GM notes" hint="game masters only">
-            <input name="gmNotes" />
+        ) : null}
+        {(kind === "npc" || kind === "location" || kind === "faction") && !show("remove") ? (
+          <Field label="Name" hint={byId ? "empty: unchanged" : undefined}>
+            <input name="name" maxLength={200} />
           </Field>
-        </>
-      ) : null}
-      {kind === "location" && !show("remove") ? (
-        <>
-          <Field label="Region">
-            <input name="region" maxLength={100} />
+        ) : null}
+        {kind === "aspect" && show("add") ? (
+          <>
+            <Field label="Name">
+              <input name="name" maxLength={200} />
+            </Field>
+            <Field label="Free invokes">
+              <input name="freeInvokes" type="number" min={0} max={3} defaultValue="0" />
+            </Field>
+          </>
+        ) : null}
+        {kind === "npc" && !show("remove") ? (
+          <>
+            <Field label="Attitude">
+              <select name="relationship">
+                <option value="">(default: neutral, or unchanged)</option>
+                {["hostile", "wary", "neutral", "friendly", "ally"].map((value) => (
+                  <option key={value}>{value}</option>
+                ))}
+              </select>
+            </Field>
+            <Field label="Notes">
+              <input name="notes" />
+            </Field>
+            <Field label="GM notes" hint="game masters only">
+              <input name="gmNotes" />
+            </Field>
+          </>
+        ) : null}
+        {kind === "location" && !show("remove") ? (
+          <>
+            <Field label="Region">
+              <input name="region" maxLength={100} />
+            </Field>
+            <Field label="Notes">
+              <input name="notes" />
+            </Field>
+          </>
+        ) : null}
+        {kind === "faction" && !show("remove") ? (
+          <Field label="Standing" hint="−10 to +10">
+            <input name="standing" type="number" min={-10} max={10} />
           </Field>
-          <Field label="Notes">
-            <input name="notes" />
-          </Field>
-        </>
-      ) : null}
-      {kind === "faction" && !show("remove") ? (
-        <Field label="Standing" hint="−10 to +10">
-          <input name="standing" type="number" min={-10} max={10} />
-        </Field>
-      ) : null}
-      {kind === "quest" ? (
-        <>
-          <Field label="Title" hint="needed to start a quest">
-            <input name="title" maxLength={100} />
-          </Field>
-          <Field label="Details">
-            <textarea name="details" rows={2} />
-          </Field>
-        </>
-      ) : null}
-      {kind === "milestone" ? (
-        <>
-          {characterSelect}
-          <Field label="Level" hint="a major milestone raises refresh by one">
-            <select name="level">
-              <option>minor</option>
-              <option>significant</option>
-              <option>major</option>
-            </select>
-          </Field>
-          <Field label="Note">
-            <input name="note" />
-          </Field>
-        </>
-      ) : null}
-      {kind === "compel" ? (
-        <>
-          {characterSelect}
-          <Field label="Aspect compelled">
-            <input name="aspect" required maxLength={200} />
-          </Field>
-          <Field label="Complication">
-            <input name="text" required />
-          </Field>
-          <label class="check">
-            <input type="checkbox" name="accepted" defaultChecked /> Accepted (the character gains a fate
-            point; refused, they pay one)
-          </label>
-        </>
-      ) : null}
-      {kind === "world_event" ? (
-        <>
-          <Field label="What happens">
-            <textarea name="text" required rows={2} />
-          </Field>
-          <label class="check">
-            <input type="checkbox" name="major" defaultChecked /> Major event (bookmarked, in recaps)
-          </label>
-        </>
-      ) : null}
+        ) : null}
+        {kind === "quest" ? (
+          <>
+            <Field label="Title" hint={show("start") ? "needed to start a quest" : "empty: unchanged"}>
+              <input name="title" maxLength={100} />
+            </Field>
+            <Field label="Details">
+              <textarea name="details" rows={2} />
+            </Field>
+          </>
+        ) : null}
+        {kind === "milestone" ? (
+          <>
+            {characterSelect}
+            <Field label="Level" hint="a major milestone raises refresh by one">
+              <select name="level">
+                <option>minor</option>
+                <option>significant</option>
+                <option>major</option>
+              </select>
+            </Field>
+            <Field label="Note">
+              <input name="note" />
+            </Field>
+          </>
+        ) : null}
+        {kind === "compel" ? (
+          <>
+            {characterSelect}
+            <Field
+              label="Aspect compelled"
+              hint={
+                character ? `${character.name}'s aspects and the scene's are listed as you type` : undefined
+              }
+            >
+              <input name="aspect" required maxLength={200} list="compellable" autocomplete="off" />
+            </Field>
+            <datalist id="compellable">
+              {compellable.map((aspect) => (
+                <option key={aspect} value={aspect} />
+              ))}
+            </datalist>
+            <Field label="Complication">
+              <input name="text" required />
+            </Field>
+            <label class="check">
+              <input type="checkbox" name="accepted" defaultChecked /> Accepted (the character gains a fate
+              point; refused, they pay one)
+            </label>
+          </>
+        ) : null}
+        {kind === "world_event" ? (
+          <>
+            <Field label="What happens">
+              <textarea name="text" required rows={2} />
+            </Field>
+            <label class="check">
+              <input type="checkbox" name="major" defaultChecked /> Major event (bookmarked, in recaps)
+            </label>
+          </>
+        ) : null}
+      </div>
       <button
         type="submit"
         class="primary"

@@ -70,20 +70,39 @@ export function GmTimeline({ universeId, live }: { universeId: string; live: Liv
   );
 }
 
-/** Retcon: a note and the corrections as simple "set path to value" rows, or raw deltas (advanced). */
-export function RetconForm({ universeId }: { universeId: string }) {
+/** The deltas the advanced retcon field holds, or a coded error saying what is wrong with them. */
+function parsedDeltas(raw: string): Delta[] {
+  if (!raw.trim()) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (caught) {
+    throw new LoomError(
+      "invalid_message",
+      `the deltas are not JSON (${caught instanceof Error ? caught.message : String(caught)})`,
+    );
+  }
+  if (!Array.isArray(parsed)) throw new LoomError("invalid_message", "the deltas must be a JSON array");
+  return parsed as Delta[];
+}
+
+/**
+ * Retcon: a note and the corrections as simple "set path to value" rows, or raw deltas (advanced).
+ * A retcon is a turn like any other: the one just recorded can be undone from where it was made.
+ */
+export function RetconForm({ universeId, live }: { universeId: string; live: Live }) {
   const task = useTask();
   const [advanced, setAdvanced] = useState(false);
-  const [done, setDone] = useState<string | null>(null);
+  const [done, setDone] = useState<number | null>(null);
+  // a new value gives the fields back empty once a retcon is recorded (no second one by accident)
+  const [recorded, setRecorded] = useState(0);
   const submit = (event: Event) => {
     const { note = "", path = "", value = "", raw = "" } = formValues(event);
+    setDone(null);
     void task.run(async () => {
       let deltas: Delta[] = [];
-      if (advanced) {
-        const parsed: unknown = raw.trim() ? JSON.parse(raw) : [];
-        if (!Array.isArray(parsed)) throw new Error("invalid_message: deltas must be a JSON array");
-        deltas = parsed as Delta[];
-      } else if (path.trim()) {
+      if (advanced) deltas = parsedDeltas(raw);
+      else if (path.trim()) {
         let parsedValue: unknown = value;
         try {
           parsedValue = JSON.parse(value);
@@ -93,131 +112,209 @@ export function RetconForm({ universeId }: { universeId: string }) {
         deltas = [{ op: "set", path: path.trim(), value: parsedValue }];
       }
       const turn = await client.retcon(universeId, note, deltas, { idempotencyKey: crypto.randomUUID() });
-      setDone(`Retcon recorded as turn #${turn.position}.`);
+      setDone(turn.position);
+      setRecorded((n) => n + 1);
     });
   };
+  const recordedTurn = done === null ? undefined : live.turns.find((turn) => turn.position === done);
   return (
     <form onSubmit={submit} aria-label="Retcon">
-      <Field label="Note" hint="what changes in the story, and why">
-        <input name="note" required maxLength={2000} />
-      </Field>
-      <label class="check">
-        <input type="checkbox" checked={advanced} onChange={(e) => setAdvanced(e.currentTarget.checked)} />{" "}
-        Advanced: raw deltas
-      </label>
-      {advanced ? (
-        <Field
-          label="Deltas (JSON)"
-          hint='e.g. [{"op":"set","path":"/scene/summary","value":"Fog rolls in"}]'
-        >
-          <textarea name="raw" rows={4} spellcheck={false} />
+      <div key={recorded}>
+        <Field label="Note" hint="what changes in the story, and why">
+          <input name="note" required maxLength={2000} />
         </Field>
-      ) : (
-        <div class="grid">
-          <Field label="Set (JSON Pointer)" hint="optional, e.g. /scene/summary or /world/flags/storm">
-            <input name="path" />
+        <label class="check">
+          <input type="checkbox" checked={advanced} onChange={(e) => setAdvanced(e.currentTarget.checked)} />{" "}
+          Advanced: raw deltas
+        </label>
+        {advanced ? (
+          <Field
+            label="Deltas (JSON)"
+            hint='e.g. [{"op":"set","path":"/scene/summary","value":"Fog rolls in"}]'
+          >
+            <textarea name="raw" rows={4} spellcheck={false} />
           </Field>
-          <Field label="To" hint="text, or a JSON value">
-            <input name="value" />
-          </Field>
-        </div>
-      )}
+        ) : (
+          <div class="grid">
+            <Field label="Set (JSON Pointer)" hint="optional, e.g. /scene/summary or /world/flags/storm">
+              <input name="path" />
+            </Field>
+            <Field label="To" hint="text, or a JSON value">
+              <input name="value" />
+            </Field>
+          </div>
+        )}
+      </div>
       <Submit task={task} label="Retcon" busyLabel="Recording retcon…" />
       <ErrorLine error={task.error} />
-      {done ? <p role="status">{done}</p> : null}
+      {done !== null ? (
+        <div class="row retcon-done">
+          <p role="status">Retcon recorded as turn #{done}.</p>
+          {recordedTurn?.status === "undone" ? (
+            <span class="muted">It has been undone.</span>
+          ) : (
+            <Action
+              key={done}
+              label={`Undo this retcon (#${done})`}
+              busyLabel="Undoing…"
+              onRun={() => client.undo(universeId, done, { idempotencyKey: crypto.randomUUID() })}
+            />
+          )}
+        </div>
+      ) : null}
     </form>
   );
 }
+
+/** How often the members and invites are read again while the console is in view. */
+const MEMBERS_EVERY_MS = 10_000;
 
 /** Members (remove, re-admit, add by player id) and invite codes (create, copy link, revoke). */
 export function MembersPanel({ universeId, live }: { universeId: string; live: Live }) {
   const load = useTask();
   const [members, setMembers] = useState<Member[]>([]);
   const [invites, setInvites] = useState<Invite[]>([]);
-  const refresh = () =>
-    load.run(async () => {
-      const [m, i] = await Promise.all([client.listMembers(universeId), client.listInvites(universeId)]);
-      setMembers(m);
-      setInvites(i);
-    });
+  const [note, setNote] = useState<string | null>(null);
+  const read = async () => {
+    const [m, i] = await Promise.all([client.listMembers(universeId), client.listInvites(universeId)]);
+    setMembers(m);
+    setInvites(i);
+  };
+  const refresh = () => load.run(read);
   // read again when someone joins with a new character (they accepted an invite first)
   const characterCount = Object.keys(live.state?.characters ?? {}).length;
   useEffect(() => void refresh(), [universeId, characterCount]);
+  // an invite accepted makes no turn: the lists are read again now and then while the page is in
+  // view, and when the GM comes back to it (from sending the link, say)
+  useEffect(() => {
+    const quietly = () => {
+      if (document.visibilityState === "visible") void read().catch(() => undefined);
+    };
+    const timer = setInterval(quietly, MEMBERS_EVERY_MS);
+    addEventListener("focus", quietly);
+    document.addEventListener("visibilitychange", quietly);
+    return () => {
+      clearInterval(timer);
+      removeEventListener("focus", quietly);
+      document.removeEventListener("visibilitychange", quietly);
+    };
+  }, [universeId]);
   const names = new Map(Object.values(live.state?.characters ?? {}).map((c) => [c.playerId, c.name]));
+  const nameOf = (playerId: string) => names.get(playerId) ?? `player ${playerId.slice(0, 8)}`;
   // a branch can become one player's own timeline (its only member; the others are let go)
   const branch = Boolean(live.state?.parentId);
   const add = useTask();
   const addMember = (event: Event) => {
+    const form = event.currentTarget as HTMLFormElement;
     const { playerId = "" } = formValues(event);
     void add.run(async () => {
       await client.addMember(universeId, playerId.trim());
-      await refresh();
+      form.reset();
+      setNote(`${nameOf(playerId.trim())} is a member.`);
+      await read();
     });
   };
   const link = (code: string) => `${location.origin}/invite/${code}`;
+  const open = invites.filter((invite) => !invite.revokedAt);
+  const current = members.filter((member) => !member.removedAt);
   return (
     <>
-      <Action
-        label="Create invite"
-        busyLabel="Creating invite…"
-        onRun={async () => {
-          await client.createInvite(universeId);
-          await refresh();
-        }}
-      />
+      <div class="row">
+        <Action
+          label="Create invite"
+          busyLabel="Creating invite…"
+          onRun={async () => {
+            await client.createInvite(universeId);
+            await read();
+          }}
+        />
+        <Action label="Read again" busyLabel="Reading…" onRun={read} />
+      </div>
       {load.busy ? <span aria-busy="true"> loading…</span> : null}
       <ErrorLine error={load.error} />
       <ul class="invites" aria-label="Invites">
-        {invites
-          .filter((invite) => !invite.revokedAt)
-          .map((invite) => (
-            <li key={invite.code}>
-              <code class="invite-code">{invite.code}</code>{" "}
-              <input
-                readOnly
-                value={link(invite.code)}
-                aria-label="Invite link"
-                onFocus={(e) => e.currentTarget.select()}
-              />{" "}
-              <span class="muted">
-                used {invite.uses}
-                {invite.maxUses ? `/${invite.maxUses}` : ""}
-              </span>{" "}
-              <Action
-                label="Revoke"
-                busyLabel="Revoking…"
-                onRun={async () => {
-                  await client.revokeInvite(universeId, invite.code);
-                  await refresh();
-                }}
-              />
-            </li>
-          ))}
+        {open.map((invite) => (
+          <li key={invite.code}>
+            <code class="invite-code">{invite.code}</code>{" "}
+            <input
+              readOnly
+              value={link(invite.code)}
+              aria-label="Invite link"
+              onFocus={(e) => e.currentTarget.select()}
+            />{" "}
+            <CopyButton text={link(invite.code)} />{" "}
+            <span class="muted">
+              used {invite.uses}
+              {invite.maxUses ? `/${invite.maxUses}` : ""}
+            </span>{" "}
+            <Action
+              label="Revoke"
+              busyLabel="Revoking…"
+              confirm={{
+                question: `Revoke invite ${invite.code}? Its link stops working; the members it brought stay.`,
+                yes: `Yes, revoke ${invite.code}`,
+              }}
+              onRun={async () => {
+                await client.revokeInvite(universeId, invite.code);
+                await read();
+              }}
+            />
+          </li>
+        ))}
       </ul>
       <h3>Members</h3>
       <ul class="members" aria-label="Members">
         {members.length === 0 ? <li class="muted">No members yet.</li> : null}
         {members.map((member) => (
-          <li key={member.playerId}>
+          <li key={member.playerId} data-player={member.playerId}>
             {names.get(member.playerId) ?? "no character yet"} <code>{member.playerId}</code>{" "}
             {member.removedAt ? <span class="badge">removed</span> : null}{" "}
             {member.removedAt ? (
               <Action
                 label="Re-admit"
-                onRun={async () => (await client.addMember(universeId, member.playerId), refresh())}
+                busyLabel="Re-admitting…"
+                onRun={async () => {
+                  await client.addMember(universeId, member.playerId);
+                  setNote(`${nameOf(member.playerId)} is a member again.`);
+                  await read();
+                }}
               />
             ) : (
               <>
                 <Action
                   label="Remove"
                   busyLabel="Removing…"
-                  onRun={async () => (await client.removeMember(universeId, member.playerId), refresh())}
+                  confirm={{
+                    question: `Remove ${nameOf(member.playerId)}? Their connections close now, and they may no longer read, watch or play here until re-admitted.`,
+                    yes: `Yes, remove ${nameOf(member.playerId)}`,
+                  }}
+                  onRun={async () => {
+                    await client.removeMember(universeId, member.playerId);
+                    setNote(`${nameOf(member.playerId)} was removed.`);
+                    await read();
+                  }}
                 />
                 {branch ? (
                   <Action
                     label="Hand over as their solo timeline"
                     busyLabel="Handing over…"
-                    onRun={async () => (await client.handOver(universeId, member.playerId), refresh())}
+                    disabled={current.length === 1 && open.length === 0}
+                    title={
+                      current.length === 1 && open.length === 0
+                        ? "Already their own: the only member, no invite open"
+                        : undefined
+                    }
+                    confirm={{
+                      question: `Hand this branch to ${nameOf(member.playerId)}? They become its only member: every other member is let go and disconnected, open invites are revoked, and it turns private.`,
+                      yes: `Yes, hand it to ${nameOf(member.playerId)}`,
+                    }}
+                    onRun={async () => {
+                      await client.handOver(universeId, member.playerId);
+                      setNote(
+                        `This branch is now ${nameOf(member.playerId)}'s solo timeline: they can start a run here from their list of universes.`,
+                      );
+                      await read();
+                    }}
                   />
                 ) : null}
               </>
@@ -226,12 +323,48 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
         ))}
       </ul>
       <form class="row" onSubmit={addMember} aria-label="Add a member">
-        <Field label="Add a player by id">
+        <Field label="Add a player by id" hint="the id a player sees beside their name at the top">
           <input name="playerId" required maxLength={64} />
         </Field>
         <Submit task={add} label="Add member" busyLabel="Adding…" />
       </form>
       <ErrorLine error={add.error} />
+      {note ? (
+        <p role="status" class="tool-result">
+          {note}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+/** Copies an invite link for the GM to paste where the table talks; says whether it worked. */
+function CopyButton({ text }: { text: string }) {
+  const [said, setSaid] = useState<string | null>(null);
+  useEffect(() => {
+    if (!said) return;
+    const timer = setTimeout(() => setSaid(null), 4_000);
+    return () => clearTimeout(timer);
+  }, [said]);
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() =>
+          // the clipboard is there only on a secure origin (https, or this machine)
+          void (navigator.clipboard?.writeText(text) ?? Promise.reject(new Error("no clipboard"))).then(
+            () => setSaid("Link copied."),
+            () => setSaid("The browser refused to copy: select the link and copy it yourself."),
+          )
+        }
+      >
+        Copy link
+      </button>
+      {said ? (
+        <span role="status" class="muted">
+          {said}
+        </span>
+      ) : null}
     </>
   );
 }

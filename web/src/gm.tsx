@@ -1,6 +1,7 @@
-import { useState } from "preact/hooks";
-import type { SnapshotInfo } from "@loom/client-sdk";
-import { client, rejectedError } from "./api.ts";
+import { useEffect, useState } from "preact/hooks";
+import type { SnapshotInfo, Turn } from "@loom/client-sdk";
+import { defaultUndoTarget } from "@loom/shared";
+import { client, rejectedError, storedLogin } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
 import { GmCommands } from "./gm-commands.tsx";
 import { ExportTimeline, GmTimeline, MembersPanel, RetconForm } from "./gm-table.tsx";
@@ -11,17 +12,46 @@ import { Scrubber } from "./scrubber.tsx";
 import { LiveStatus, LiveTrouble, Scene } from "./timeline.tsx";
 import { Action, count, Field, formValues, Link, Section, Submit, ErrorLine, useTask } from "./ui.tsx";
 
+/** The scrubbed position a reload keeps (`?at=`), or null when the page follows the head. */
+function positionInAddress(): number | null {
+  const at = new URLSearchParams(location.search).get("at");
+  return at !== null && /^\d+$/.test(at) ? Number(at) : null;
+}
+
+/** The console's sections, for a phone's long page and for the keyboard (skip links). */
+const SECTIONS: Array<[string, string]> = [
+  ["table", "Table"],
+  ["scrubber", "Scrubber"],
+  ["commands", "Commands"],
+  ["hidden-roll", "Hidden roll"],
+  ["retcon", "Retcon"],
+  ["members", "Members"],
+  ["export", "Export"],
+  ["timeline", "Timeline"],
+];
+
 /** The game master's console for one universe. */
 export function GmScreen({ universeId }: { universeId: string }) {
   const live = useLive(universeId, "gm");
   const head = live.state?.head ?? 0;
-  const [position, setPosition] = useState<number | null>(null);
+  const [position, setPosition] = useState<number | null>(positionInAddress);
   const following = position === null;
   const shownPosition = position ?? head;
   const bookmarks = useBookmarks(universeId, head);
+  // a snapshot taken here shows in the list, if it is open, without asking for it again
+  const [snapshotsTaken, setSnapshotsTaken] = useState(0);
   const narrating = live.turns.filter(
     (turn) => turn.kind !== "undo" && !live.narration.get(turn.position)?.done,
   ).length;
+  // a reload in the middle of an evening comes back to the position the GM was looking at
+  useEffect(() => {
+    const address = position === null ? location.pathname : `${location.pathname}?at=${position}`;
+    if (address !== location.pathname + location.search) history.replaceState(null, "", address);
+  }, [position]);
+  // pinned at the head (or past it, from an address), the page follows it once it knows where it is
+  useEffect(() => {
+    if (live.state && head > 0 && position !== null && position >= head) setPosition(null);
+  }, [live.state !== null, head]);
 
   return (
     <main class="gm">
@@ -30,7 +60,15 @@ export function GmScreen({ universeId }: { universeId: string }) {
         <h1>{live.state?.name ?? "…"} · game master</h1>
         <LiveStatus live={live} />
       </header>
+      <nav class="sections" aria-label="Console sections">
+        {SECTIONS.map(([id, label]) => (
+          <a key={id} href={`#${id}`}>
+            {label}
+          </a>
+        ))}
+      </nav>
       <LiveTrouble live={live} />
+      <BranchLine live={live} />
       <div class="columns">
         <div>
           <Section title="At the table" id="table">
@@ -48,25 +86,31 @@ export function GmScreen({ universeId }: { universeId: string }) {
               bookmarks={bookmarks.bookmarks}
               onOlderBookmarks={bookmarks.older}
               onPosition={(next) => setPosition(next >= head ? null : next)}
+              turnStatus={live.turns.find((turn) => turn.position === shownPosition)?.status}
             />
             <p class="muted">
               {following
                 ? "Following the head as turns arrive."
                 : "Pinned: drag to the end to follow the head again."}
             </p>
-            <HistoryTools universeId={universeId} live={live} position={shownPosition} />
+            <HistoryTools
+              universeId={universeId}
+              live={live}
+              position={shownPosition}
+              onSnapshot={() => setSnapshotsTaken((n) => n + 1)}
+            />
           </Section>
           <Section title="Snapshots" id="snapshots">
-            <SnapshotList universeId={universeId} onPosition={setPosition} />
+            <SnapshotList universeId={universeId} onPosition={setPosition} taken={snapshotsTaken} />
           </Section>
           <Section title="Commands" id="commands">
-            <GmCommands live={live} />
+            <GmCommands live={live} universeId={universeId} />
           </Section>
           <Section title="Hidden roll" id="hidden-roll">
-            <HiddenRoll live={live} />
+            <HiddenRoll live={live} universeId={universeId} />
           </Section>
           <Section title="Retcon" id="retcon">
-            <RetconForm universeId={universeId} />
+            <RetconForm universeId={universeId} live={live} />
           </Section>
           <Section title="Members and invites" id="members">
             <MembersPanel universeId={universeId} live={live} />
@@ -75,11 +119,33 @@ export function GmScreen({ universeId }: { universeId: string }) {
             <ExportTimeline universeId={universeId} name={live.state?.name ?? "universe"} head={head} />
           </Section>
         </div>
-        <Section title="Timeline" class="story">
+        <Section title="Timeline" class="story" id="timeline">
           <GmTimeline universeId={universeId} live={live} />
         </Section>
       </div>
     </main>
+  );
+}
+
+/** On a branch: which universe it branched from, where, and the way back to that one's console. */
+function BranchLine({ live }: { live: Live }) {
+  const parentId = live.state?.parentId ?? "";
+  const [parentName, setParentName] = useState<string | null>(null);
+  useEffect(() => {
+    setParentName(null);
+    if (!parentId) return;
+    void client.getUniverse(parentId).then(
+      (parent) => setParentName(parent.name),
+      () => undefined, // the line names the parent by its id instead
+    );
+  }, [parentId]);
+  if (!parentId || !live.state) return null;
+  return (
+    <p class="branch-line" role="note">
+      A branch of <Link href={`/u/${encodeURIComponent(parentId)}/gm`}>{parentName ?? parentId}</Link> at #
+      {live.state.branchPosition}: turns up to #{live.state.branchPosition} are shared with it and are undone
+      there, not here.
+    </p>
   );
 }
 
@@ -99,10 +165,58 @@ function Presence({ live }: { live: Live }) {
   );
 }
 
+/** Who made a turn, as the table knows them. */
+function whose(turn: Turn, live: Live): string {
+  const character = turn.characterId ? live.state?.characters?.[turn.characterId]?.name : undefined;
+  if (turn.actor === "gm") return character ? `the game master, for ${character}` : "the game master";
+  if (turn.actor === "system") return "the server";
+  return character ?? "a player";
+}
+
+/** A turn in a line of a question: its position, kind, maker and what happened. */
+function describeTurn(turn: Turn, live: Live): string {
+  const what = turn.events[0]?.description ?? "";
+  return `#${turn.position} (${turn.kind.replace(/_/g, " ")} by ${whose(turn, live)}${
+    what ? `: “${what.length > 80 ? `${what.slice(0, 79)}…` : what}”` : ""
+  })`;
+}
+
+/** Why a turn cannot be undone, as the server would refuse it; null when it may be. */
+function notUndoable(turn: Turn | undefined, position: number, live: Live): string | null {
+  const branchPosition = live.state?.parentId ? live.state.branchPosition : null;
+  if (position < 1) return "Position 0 is the start: there is no turn to undo.";
+  if (branchPosition !== null && position <= branchPosition)
+    return `Turn #${position} is before this branch's start: undo it in the parent.`;
+  if (!turn) return null;
+  if (turn.status === "undone") return `Turn #${position} is already undone.`;
+  if (turn.kind === "undo") return `Turn #${position} is an undo, which cannot be undone.`;
+  if (turn.kind === "session_start" || turn.kind === "session_end")
+    return `Turn #${position} opens or closes a session and cannot be undone.`;
+  return null;
+}
+
 /** Undo, branch at the scrubbed position, snapshot. */
-function HistoryTools({ universeId, live, position }: { universeId: string; live: Live; position: number }) {
+function HistoryTools({
+  universeId,
+  live,
+  position,
+  onSnapshot,
+}: {
+  universeId: string;
+  live: Live;
+  position: number;
+  onSnapshot: () => void;
+}) {
   const branch = useTask();
   const [note, setNote] = useState<string | null>(null);
+  const me = storedLogin()?.me.id ?? null;
+  // the turn an undo without a position takes: what the server decides the same way
+  const latest = defaultUndoTarget(live.turns, { kind: "gm", playerId: me });
+  const latestTurn = live.turns.find((turn) => turn.position === latest);
+  // undoing one's own latest command needs no question; anyone else's turn cannot be brought back
+  const ownLatest = latestTurn?.actor === "gm" && latestTurn.playerId === me;
+  const scrubbed = live.turns.find((turn) => turn.position === position);
+  const scrubbedRefusal = notUndoable(scrubbed, position, live);
   const submitBranch = (event: Event) => {
     const { name = "" } = formValues(event);
     void branch.run(async () => {
@@ -117,11 +231,23 @@ function HistoryTools({ universeId, live, position }: { universeId: string; live
     <div class="tools">
       <div class="row">
         <Action
-          label="Undo latest turn"
+          // a refusal speaks of the timeline as it was: a new turn makes it old news
+          key={`latest ${live.turns.at(-1)?.position ?? 0}`}
+          label={latest === null ? "Undo latest turn" : `Undo latest turn (#${latest})`}
           busyLabel="Undoing…"
-          disabled={live.status !== "live"}
+          disabled={live.status !== "live" || latest === null}
+          title={latest === null ? "No turn here may be undone yet" : undefined}
+          confirm={
+            latestTurn && !ownLatest
+              ? {
+                  question: `Undo turn ${describeTurn(latestTurn, live)}? Its changes are reversed for everyone, and an undo cannot itself be undone.`,
+                  yes: `Yes, undo turn #${latestTurn.position}`,
+                }
+              : null
+          }
           onRun={async () => {
-            const result = await live.session!.undo();
+            // the turn the button named, not whichever is latest by the time the server hears it
+            const result = await live.session!.undo(latest ?? undefined);
             if (!result.ok) throw rejectedError(result.rejection);
             setNote(
               `Turn #${String(result.turn.input.targetPosition)} undone (turn #${result.turn.position}).`,
@@ -129,9 +255,15 @@ function HistoryTools({ universeId, live, position }: { universeId: string; live
           }}
         />
         <Action
+          key={`at ${position} ${scrubbed?.status ?? ""}`}
           label={`Undo turn #${position}`}
           busyLabel="Undoing…"
-          disabled={position < 1}
+          disabled={scrubbedRefusal !== null}
+          title={scrubbedRefusal ?? undefined}
+          confirm={{
+            question: `Undo turn ${scrubbed ? describeTurn(scrubbed, live) : `#${position}`}? Its changes are reversed for everyone from now on, and an undo cannot itself be undone.`,
+            yes: `Yes, undo turn #${position}`,
+          }}
           onRun={async () => {
             const turn = await client.undo(universeId, position, { idempotencyKey: crypto.randomUUID() });
             setNote(`Turn #${position} undone (turn #${turn.position}).`);
@@ -140,12 +272,19 @@ function HistoryTools({ universeId, live, position }: { universeId: string; live
         <Action
           label="Snapshot"
           busyLabel="Taking snapshot…"
-          onRun={async () => setNote(`Snapshot taken at #${await client.snapshot(universeId)}.`)}
+          onRun={async () => {
+            setNote(`Snapshot taken at #${await client.snapshot(universeId)}.`);
+            onSnapshot();
+          }}
         />
       </div>
+      {latest === null && live.status === "live" ? (
+        <p class="muted">Nothing to undo yet: no turn here may be undone.</p>
+      ) : null}
+      {scrubbedRefusal ? <p class="muted">{scrubbedRefusal}</p> : null}
       <form class="row" onSubmit={submitBranch} aria-label="Branch">
-        <Field label={`Branch at #${position}`}>
-          <input name="name" placeholder="name (optional)" maxLength={200} />
+        <Field label="Name of the branch">
+          <input name="name" placeholder="optional" maxLength={200} />
         </Field>
         <Submit task={branch} label={`Branch at #${position}`} busyLabel="Branching…" />
       </form>
@@ -159,11 +298,35 @@ function HistoryTools({ universeId, live, position }: { universeId: string; live
   );
 }
 
-function HiddenRoll({ live }: { live: Live }) {
+function HiddenRoll({ live, universeId }: { live: Live; universeId: string }) {
   const characters = Object.values(live.state?.characters ?? {});
   const [characterId, setCharacterId] = useState("");
   const character = characters.find((c) => c.id === characterId) ?? characters[0];
+  // the character's skills, for the skill field's suggestions (the synced sheet has none)
+  const [skills, setSkills] = useState<{ of: string; names: string[] } | null>(null);
+  const id = character?.id;
+  useEffect(() => {
+    if (!id) return;
+    let current = true;
+    void client.character(id, { universeId }).then(
+      (read) => {
+        const rated = (read.sheet?.skills ?? read.character.sheet.skills) as Record<string, number>;
+        if (current)
+          setSkills({
+            of: id,
+            names: Object.entries(rated)
+              .sort((a, b) => b[1] - a[1])
+              .map(([name]) => name),
+          });
+      },
+      () => undefined, // the skill is typed instead
+    );
+    return () => {
+      current = false;
+    };
+  }, [id, universeId]);
   if (!character) return <p class="muted">A hidden roll is made for a character: none has joined yet.</p>;
+  const names = skills?.of === character.id ? skills.names : [];
   return (
     <>
       <Field label="Roll for">
@@ -176,9 +339,11 @@ function HiddenRoll({ live }: { live: Live }) {
         </select>
       </Field>
       <ActionForm
+        // what was typed for one character's roll is not another's
+        key={character.id}
         live={live}
         characterId={character.id}
-        skills={[]}
+        skills={names}
         ownAspects={[character.highConcept, character.trouble, ...character.aspects]}
         gm
       />
@@ -193,11 +358,19 @@ const SNAPSHOTS_SHOWN = 20;
 function SnapshotList({
   universeId,
   onPosition,
+  taken,
 }: {
   universeId: string;
   onPosition: (position: number) => void;
+  /** Counts the snapshots taken from this page: a list on screen is read again after each. */
+  taken: number;
 }) {
   const [snapshots, setSnapshots] = useState<SnapshotInfo[] | null>(null);
+  const listed = snapshots !== null;
+  useEffect(() => {
+    if (!listed || taken === 0) return;
+    void client.snapshots(universeId).then(setSnapshots, () => undefined);
+  }, [taken]);
   const [all, setAll] = useState(false);
   const newest = snapshots ? [...snapshots].reverse() : [];
   const shown = all ? newest : newest.slice(0, SNAPSHOTS_SHOWN);

@@ -9,6 +9,34 @@ interface Listed {
   gm: boolean;
   dashboard: Dashboard | null;
   runs: Array<Run & { characterName: string }>;
+  /** The player's characters that may start a run here: of this universe or one it branched from. */
+  startable: Array<{ id: string; name: string }>;
+}
+
+/**
+ * Characters of the player's that may start a new run in a universe: those of the universe itself
+ * whose runs here are over, and those of a universe it branched from (a branch a GM handed them,
+ * say) without a run of their own here yet.
+ */
+function startableIn(
+  universe: Universe,
+  universes: Universe[],
+  runs: Run[],
+  names: Map<string, string>,
+): Array<{ id: string; name: string }> {
+  const byId = new Map(universes.map((listed) => [listed.id, listed]));
+  const lineage = new Set<string>();
+  for (let at: Universe | undefined = universe; at && !lineage.has(at.id);) {
+    lineage.add(at.id);
+    at = at.parentId ? byId.get(at.parentId) : undefined;
+  }
+  const open = new Set(
+    runs
+      .filter((run) => run.universeId === universe.id && (run.state === "active" || run.state === "paused"))
+      .map((run) => run.characterId),
+  );
+  const ids = new Set(runs.filter((run) => lineage.has(run.universeId)).map((run) => run.characterId));
+  return [...ids].filter((id) => !open.has(id)).map((id) => ({ id, name: names.get(id) ?? "character" }));
 }
 
 /** The universe's dashboard if the caller is one of its game masters (only they may read it), else null. */
@@ -48,6 +76,7 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
           runs: me.runs
             .filter((run) => run.universeId === universe.id && run.state !== "completed")
             .map((run) => ({ ...run, characterName: names.get(run.characterId) ?? "character" })),
+          startable: startableIn(universe, universes, me.runs, names),
         })),
       );
       setProgression(progress);
@@ -64,7 +93,7 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
             <p class="muted">None yet: create one below, or accept an invite.</p>
           ) : null}
           <ul class="universes">
-            {listed?.map(({ universe, gm, dashboard, runs }) => (
+            {listed?.map(({ universe, gm, dashboard, runs, startable }) => (
               <li key={universe.id} class="universe" data-name={universe.name}>
                 <strong>{universe.name}</strong>{" "}
                 <span class="muted">
@@ -82,6 +111,17 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
                     <Link key={run.id} class="button primary" href={`/u/${universe.id}/play/${run.id}`}>
                       Play {runLabel(run)}
                     </Link>
+                  ))}
+                  {startable.map((character) => (
+                    <Action
+                      key={character.id}
+                      label={`Start a run with ${character.name}`}
+                      busyLabel="Starting a run…"
+                      onRun={async () => {
+                        const run = await client.startRun(universe.id, character.id);
+                        navigate(`/u/${universe.id}/play/${run.id}`);
+                      }}
+                    />
                   ))}
                   <Link class="button" href={`/u/${universe.id}/new`}>
                     New character

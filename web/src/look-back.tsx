@@ -87,7 +87,12 @@ export function LookBack({
         />
       </label>
       <div class="row">
-        <BookmarkSelect bookmarks={bookmarks.bookmarks} onOlder={bookmarks.older} onPosition={setPosition} />
+        <BookmarkSelect
+          bookmarks={bookmarks.bookmarks}
+          onOlder={bookmarks.older}
+          onPosition={setPosition}
+          position={position}
+        />
         {position !== null ? (
           <button type="button" onClick={() => (setPosition(null), setSeen(null))}>
             Back to now

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Delta } from "@loom/client-sdk";
+import type { Delta, Turn } from "@loom/client-sdk";
 import type { Bookmark, ScrubView } from "@loom/shared";
 import { describeError, getJson } from "./api.ts";
 import { BookmarkSelect } from "./bookmarks.tsx";
@@ -36,11 +36,17 @@ export function Scrubber(props: {
   bookmarks: Bookmark[];
   /** Reads the page of bookmarks before the oldest shown; null when none is left. */
   onOlderBookmarks?: (() => void) | null;
+  /**
+   * The status of the turn at the position as the live timeline has it (undefined when the page
+   * does not hold it): an undo of the scrubbed turn changes what the view says of it.
+   */
+  turnStatus?: Turn["status"];
 }) {
   const { universeId, head, position } = props;
   const [shown, setShown] = useState<ScrubView | null>(null);
   const [full, setFull] = useState<FullState | null>(null);
   const [loading, setLoading] = useState(false);
+  const [readingFull, setReadingFull] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const inFlight = useRef<AbortController | null>(null);
   const base = `/api/universes/${encodeURIComponent(universeId)}`;
@@ -66,16 +72,19 @@ export function Scrubber(props: {
       );
     }, SETTLE_MS);
     return () => clearTimeout(timer);
-  }, [base, position]);
+  }, [base, position, props.turnStatus]);
   useEffect(() => () => inFlight.current?.abort(), []);
 
   const readFull = () => {
     const at = position;
     setFull(null);
-    getJson<FullState>(`${base}/state?position=${at}`).then(
-      (read) => setFull(read),
-      (caught: unknown) => setError(describeError(caught)),
-    );
+    setReadingFull(true);
+    getJson<FullState>(`${base}/state?position=${at}`)
+      .then(
+        (read) => setFull(read),
+        (caught: unknown) => setError(describeError(caught)),
+      )
+      .finally(() => setReadingFull(false));
   };
 
   const summary = shown?.summary;
@@ -130,6 +139,7 @@ export function Scrubber(props: {
           bookmarks={props.bookmarks}
           onOlder={props.onOlderBookmarks}
           onPosition={props.onPosition}
+          position={position}
         />
       </div>
       <p class="muted" role="status" aria-busy={loading}>
@@ -185,8 +195,10 @@ export function Scrubber(props: {
               <dt>Canon</dt>
               <dd>{summary.canonFacts} facts</dd>
             </dl>
-            <button type="button" onClick={readFull}>
-              Whole state at #{position} (JSON, with checksum)
+            <button type="button" onClick={readFull} disabled={readingFull} aria-busy={readingFull}>
+              {readingFull
+                ? `Reading the state at #${position}…`
+                : `Whole state at #${position} (JSON, with checksum)`}
             </button>
             {full ? (
               <details open class="full-state">
@@ -202,6 +214,11 @@ export function Scrubber(props: {
               Turn #{shown.position}
               {shown.turn ? `: ${shown.turn.kind.replace("_", " ")}` : ""}
             </h3>
+            {shown.turn?.status === "undone" ? (
+              <p class="undone-note">
+                <span class="badge">undone</span> its changes were reversed by a later undo
+              </p>
+            ) : null}
             {shown.turn ? <p>{shown.turn.events.map((event) => event.description).join(" ")}</p> : null}
             <h4>Its deltas</h4>
             <ul class="deltas">

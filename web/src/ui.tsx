@@ -1,5 +1,5 @@
 import { cloneElement, isValidElement, type ComponentChildren } from "preact";
-import { useCallback, useId, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useId, useRef, useState } from "preact/hooks";
 import { describeError } from "./api.ts";
 import { onLink } from "./router.ts";
 
@@ -69,7 +69,17 @@ export function Submit(props: {
   );
 }
 
-/** A button for an operation; its progress shows on the button, its error below it. */
+/** What a destructive operation asks before it runs: the question, and the button that says yes. */
+export interface Confirmation {
+  question: string;
+  yes: string;
+}
+
+/**
+ * A button for an operation; its progress shows on the button, its error below it. With
+ * `confirm`, the first press only asks (the question and a second, explicit button, which takes
+ * the keyboard's focus; Escape or Cancel leaves it undone), for steps that cannot be taken back.
+ */
 export function Action(props: {
   label: string;
   busyLabel?: string;
@@ -77,17 +87,79 @@ export function Action(props: {
   kind?: string;
   disabled?: boolean;
   title?: string;
+  confirm?: Confirmation | null;
 }) {
   const task = useTask();
+  const [asking, setAsking] = useState(false);
+  const yes = useRef<HTMLButtonElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const questionId = useId();
+  // the question replaces the button: the keyboard goes to its answer, and back after it
+  const answered = useRef(false);
+  useEffect(() => {
+    if (asking) yes.current?.focus();
+    else if (answered.current) {
+      answered.current = false;
+      button.current?.focus();
+    }
+  }, [asking]);
+  const run = () =>
+    void task.run(props.onRun).then(() => {
+      // the button was disabled while it ran, which drops the keyboard's focus
+      if (document.activeElement === document.body || document.activeElement === null)
+        button.current?.focus();
+    });
+  if (asking && props.confirm)
+    return (
+      <span
+        class="action confirm"
+        role="group"
+        aria-label={props.label}
+        onKeyDown={(event) => {
+          if (event.key !== "Escape") return;
+          answered.current = true;
+          setAsking(false);
+        }}
+      >
+        <span class="question" id={questionId}>
+          {props.confirm.question}
+        </span>
+        <span class="row">
+          <button
+            type="button"
+            class="danger"
+            ref={yes}
+            aria-describedby={questionId}
+            onClick={() => {
+              answered.current = true;
+              setAsking(false);
+              run();
+            }}
+          >
+            {props.confirm.yes}
+          </button>
+          <button
+            type="button"
+            onClick={() => {
+              answered.current = true;
+              setAsking(false);
+            }}
+          >
+            Cancel
+          </button>
+        </span>
+      </span>
+    );
   return (
     <span class="action">
       <button
         type="button"
+        ref={button}
         class={props.kind}
         title={props.title}
         disabled={task.busy || props.disabled}
         aria-busy={task.busy}
-        onClick={() => void task.run(props.onRun)}
+        onClick={() => (props.confirm ? setAsking(true) : run())}
       >
         {task.busy ? (props.busyLabel ?? `${props.label}…`) : props.label}
       </button>

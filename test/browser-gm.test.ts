@@ -1,0 +1,506 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import { buildWebClientIfNeeded } from "../server/src/web/build.ts";
+import { modes, startServer } from "./support/server.ts";
+import type { LoomServer } from "../server/src/app.ts";
+import { form, newPage, register } from "./browser/scenario.ts";
+import {
+  actFreely,
+  gameMaster,
+  invited,
+  isLive,
+  newCharacter,
+  sidewaysOverflow,
+  turnAt,
+  type Person,
+} from "./browser/people.ts";
+
+/** Debian's chromium (`.ci/run` installs it); CHROMIUM points elsewhere. */
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const PORT = 2686;
+const UNIVERSE = "The Tidewater Reach";
+
+/** The id a page's player sees beside their name (a GM adds a player by it). */
+async function playerIdOf(page: Page): Promise<string> {
+  return ((await page.locator("nav.top .who code").textContent()) ?? "").trim();
+}
+
+/** Sends the GM's typed command and waits for the status line that says `saying`. */
+async function send(f: Locator, saying: string): Promise<string> {
+  await f.getByRole("button", { name: "Send command" }).click();
+  const status = f.getByRole("status").filter({ hasText: saying });
+  await status.waitFor();
+  return (await status.textContent()) ?? "";
+}
+
+/** The console's scrubber resting at `position`, its view read. */
+async function scrubTo(gm: Page, position: number): Promise<void> {
+  await gm.getByRole("slider").fill(String(position));
+  await gm.locator(`.scrub-view[data-position="${position}"]`).waitFor();
+}
+
+/**
+ * A game master runs an evening for three players from the console, in a real browser against the
+ * real server: invites by link and by code, typed commands, a hidden roll, retcons, the scrubber
+ * and its bookmarks, undo, branches handed to a player, snapshots, members, at a phone's width and
+ * from the keyboard, with reloads. Each test is one thing the console must get right for the GM.
+ */
+for (const mode of modes()) {
+  describe.skipIf(!mode.available)(`a game master's evening in a browser (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    let browser: Browser;
+    let gm: Person & { universeId: string; invite: string };
+    let alex: Person;
+    let bo: Person;
+    let cai: Person;
+    /** A fourth player, who accepts an invite by its code and makes no character. */
+    let dee: Person;
+    let consoleUrl: string;
+
+    beforeAll(async () => {
+      if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
+      const { error } = await buildWebClientIfNeeded();
+      if (error) throw new Error(`web client build failed: ${error}`);
+      server = await startServer(mode, { port: PORT });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+      gm = await gameMaster(browser, server.url, "Morgan GM", UNIVERSE);
+      consoleUrl = gm.page.url();
+      alex = await invited(browser, gm.invite, "Alex", UNIVERSE);
+      bo = await invited(browser, gm.invite, "Bo", UNIVERSE);
+      cai = await invited(browser, gm.invite, "Cai", UNIVERSE, 375); // a phone
+      await newCharacter(alex.page, UNIVERSE, "Mara");
+      await newCharacter(bo.page, UNIVERSE, "Tamsin");
+      await newCharacter(cai.page, UNIVERSE, "Wren");
+      await actFreely(alex.page, "Mara ties up the skiff.");
+      const f = form(gm.page, "Game master command");
+      await f.getByLabel("Title", { exact: true }).fill("The Flooded Mill");
+      await f.getByLabel("Situation aspects", { exact: true }).fill("Rising Water\nRotten Beams");
+      await send(f, "The Flooded Mill");
+    }, 240_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await server?.shutdown();
+    });
+
+    it("a player who accepts an invite by its code shows up in the members list, with the invite's uses, without a reload", async () => {
+      const code = ((await gm.page.locator("code.invite-code").first().textContent()) ?? "").trim();
+      const used = gm.page.locator("ul.invites li").first();
+      await used.filter({ hasText: "used 3" }).waitFor();
+      const { context, page } = await newPage(browser);
+      dee = { context, page };
+      await register(page, server.url, "Dee");
+      const accept = form(page, "Accept an invite");
+      await accept.getByLabel("Invite code or link", { exact: true }).fill(code);
+      await accept.getByRole("button", { name: "Accept invite" }).click();
+      await page.locator(`li.universe[data-name="${UNIVERSE}"]`).waitFor();
+      const deeId = await playerIdOf(page);
+      // no character, so no turn: the console reads its lists again by itself
+      await gm.page
+        .locator("ul.members li")
+        .filter({ hasText: deeId })
+        .filter({ hasText: "no character yet" })
+        .waitFor({ timeout: 25_000 });
+      await used.filter({ hasText: "used 4" }).waitFor();
+    }, 60_000);
+
+    it("removing a member asks first; cancelled, nothing happens; removed and re-admitted, the console says so", async () => {
+      const deeId = await playerIdOf(dee.page);
+      await gm.page.reload();
+      await isLive(gm.page);
+      const row = gm.page.locator("ul.members li").filter({ hasText: deeId });
+      await row.getByRole("button", { name: "Remove" }).click();
+      const asking = row.getByRole("group", { name: "Remove" });
+      await asking.waitFor();
+      expect(await asking.textContent()).toMatch(/may no longer read, watch or play here/);
+      // the keyboard is on the answer, and Cancel leaves Dee a member
+      expect(
+        await row.getByRole("button", { name: /^Yes, remove/ }).evaluate((b) => b === document.activeElement),
+      ).toBe(true);
+      await asking.getByRole("button", { name: "Cancel" }).click();
+      await row.getByRole("button", { name: "Remove" }).waitFor();
+      await gm.page.getByRole("button", { name: "Read again" }).click();
+      await gm.page.waitForTimeout(500);
+      expect(await row.locator(".badge").count()).toBe(0);
+
+      await row.getByRole("button", { name: "Remove" }).click();
+      await row.getByRole("button", { name: /^Yes, remove/ }).click();
+      await row.locator(".badge").filter({ hasText: "removed" }).waitFor();
+      await gm.page.locator("#members [role=status]").filter({ hasText: "was removed." }).waitFor();
+      await row.getByRole("button", { name: "Re-admit" }).click();
+      await gm.page.locator("#members [role=status]").filter({ hasText: "is a member again." }).waitFor();
+      await row.getByRole("button", { name: "Remove" }).waitFor();
+    }, 60_000);
+
+    it("the invite link is copied with a button, which says it was", async () => {
+      await gm.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+      const row = gm.page.locator("ul.invites li").first();
+      const link = await row.getByLabel("Invite link", { exact: true }).inputValue();
+      await row.getByRole("button", { name: "Copy link" }).click();
+      await row.getByRole("status").filter({ hasText: "Link copied." }).waitFor();
+      expect(await gm.page.evaluate(() => navigator.clipboard.readText())).toBe(link);
+    }, 30_000);
+
+    it("the hidden roll section rolls in secret unless told otherwise", async () => {
+      const section = gm.page.locator("#hidden-roll");
+      await section.getByLabel("Roll for", { exact: true }).selectOption({ label: "Mara" });
+      const roll = form(gm.page, "Take an action");
+      expect(await roll.getByLabel(/Hidden roll/).isChecked()).toBe(true);
+      await roll.getByLabel("Skill", { exact: true }).fill("Notice");
+      await roll.getByRole("button", { name: "Roll" }).click();
+      const status = roll.getByRole("status").filter({ hasText: /^Turn #\d+/ });
+      await status.waitFor();
+      const position = Number(/^Turn #(\d+)/.exec((await status.textContent()) ?? "")?.[1]);
+      // the player learns that it happened, not the dice
+      await turnAt(alex.page, position).waitFor();
+      expect(await turnAt(alex.page, position).locator(".roll").count()).toBe(0);
+      await turnAt(gm.page, position).locator(".roll").filter({ hasText: "hidden roll" }).waitFor();
+    }, 30_000);
+
+    it("the hidden roll suggests the skills of the character it is for", async () => {
+      const section = gm.page.locator("#hidden-roll");
+      await section.getByLabel("Roll for", { exact: true }).selectOption({ label: "Tamsin" });
+      await section.locator('datalist#skills option[value="Athletics"]').waitFor({ state: "attached" });
+    }, 30_000);
+
+    it("a typed command's fields start empty for each command and after each one sent, and its status names the id made", async () => {
+      const f = form(gm.page, "Game master command");
+      await f.getByLabel("Command", { exact: true }).selectOption("npc");
+      await f.getByLabel("Id", { exact: true }).fill("oskar");
+      await f.getByLabel("Name", { exact: true }).fill("Oskar the Ferryman");
+      const npc = await send(f, "Oskar the Ferryman enters the story");
+      expect(npc).toContain("(id oskar)");
+      expect(await f.getByLabel("Name", { exact: true }).inputValue()).toBe("");
+      // the NPC's id does not ride along to a quest (it would have become the quest's id)
+      await f.getByLabel("Command", { exact: true }).selectOption("quest");
+      expect(await f.getByLabel("Id", { exact: true }).inputValue()).toBe("");
+      await f.getByLabel("Title", { exact: true }).fill("Ferry the lantern across");
+      const quest = await send(f, 'The quest "Ferry the lantern across" is open');
+      expect(quest).toMatch(/\(id quest-\d+\)$/);
+      expect(await f.getByLabel("Title", { exact: true }).inputValue()).toBe("");
+    }, 30_000);
+
+    it("a command that changes a quest, NPC or aspect picks it from what the world holds", async () => {
+      const f = form(gm.page, "Game master command");
+      await f.getByLabel("Command", { exact: true }).selectOption("quest");
+      await f.getByLabel("Id", { exact: true }).fill("cross-bay");
+      await f.getByLabel("Title", { exact: true }).fill("Cross the bay");
+      await send(f, 'The quest "Cross the bay" is open');
+      await f.getByLabel("Operation", { exact: true }).selectOption("resolve");
+      const picker = f.getByLabel("Id", { exact: true });
+      await picker
+        .locator("option", { hasText: "Cross the bay (active) · cross-bay" })
+        .waitFor({ state: "attached" });
+      await picker.selectOption("cross-bay");
+      await send(f, 'The quest "Cross the bay" is resolved');
+      // the scene's aspects, by name
+      await f.getByLabel("Command", { exact: true }).selectOption("aspect");
+      await f.getByLabel("Operation", { exact: true }).selectOption("remove");
+      const aspect = f.getByLabel("Id", { exact: true }).locator("option", { hasText: "Rotten Beams" });
+      await f.getByLabel("Id", { exact: true }).selectOption((await aspect.getAttribute("value")) ?? "");
+      await send(f, '"Rotten Beams" no longer holds');
+    }, 30_000);
+
+    it("a compel suggests the character's aspects and the scene's", async () => {
+      const f = form(gm.page, "Game master command");
+      await f.getByLabel("Command", { exact: true }).selectOption("compel");
+      await f.getByLabel("Character", { exact: true }).selectOption({ label: "Wren" });
+      const offered = () =>
+        f
+          .locator("datalist#compellable option")
+          .evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value));
+      await expect.poll(offered).toContain("Wren owes the Salt Guild");
+      expect(await offered()).toEqual(expect.arrayContaining(["Wren, salt-road smuggler", "Rising Water"]));
+      await f.getByLabel("Aspect compelled", { exact: true }).fill("Wren owes the Salt Guild");
+      await f.getByLabel("Complication", { exact: true }).fill("a Guild runner finds her");
+      await send(f, "Wren accepts a compel");
+    }, 30_000);
+
+    it("a refused command does not leave the last one's success beside its refusal", async () => {
+      const f = form(gm.page, "Game master command");
+      await f.getByLabel("Command", { exact: true }).selectOption("world_event");
+      await f.getByLabel("What happens", { exact: true }).fill("The mill wheel groans.");
+      await send(f, "The mill wheel groans.");
+      await f.getByLabel("Command", { exact: true }).selectOption("compel");
+      await f.getByLabel("Character", { exact: true }).selectOption({ label: "Mara" });
+      await f.getByLabel("Aspect compelled", { exact: true }).fill("Not an aspect of hers");
+      await f.getByLabel("Complication", { exact: true }).fill("nothing at all");
+      await f.getByRole("button", { name: "Send command" }).click();
+      await f.getByRole("alert").filter({ hasText: "unknown_aspect" }).waitFor();
+      expect(await f.getByRole("status").count()).toBe(0);
+    }, 30_000);
+
+    it("undoing a player's turn asks first, naming it; cancelled, it stands; confirmed, everyone sees it undone", async () => {
+      const position = await actFreely(alex.page, "Mara kicks the mill door in.");
+      const undo = gm.page.getByRole("button", { name: `Undo latest turn (#${position})` });
+      await undo.click();
+      const asking = gm.page.getByRole("group", { name: `Undo latest turn (#${position})` });
+      await asking.waitFor();
+      expect(await asking.textContent()).toMatch(new RegExp(`#${position} \\(custom by Mara`));
+      await gm.page.keyboard.press("Escape");
+      await undo.waitFor();
+      await gm.page.waitForTimeout(500);
+      expect(await turnAt(alex.page, position).getAttribute("class")).not.toContain("undone");
+      await undo.click();
+      await asking.getByRole("button", { name: `Yes, undo turn #${position}` }).click();
+      for (const page of [alex.page, bo.page, gm.page])
+        await page.locator(`ol.timeline > li.turn.undone[data-position="${position}"]`).waitFor();
+    }, 30_000);
+
+    it("the scrubber at a turn undone meanwhile says so, and its undo says why it cannot be done", async () => {
+      const position = await actFreely(bo.page, "Tamsin pockets a brass key.");
+      // a later turn: the GM's scrubber rests on hers, not on the head it would follow
+      const later = await actFreely(cai.page, "Wren counts the gulls.");
+      await gm.page
+        .locator("header.bar [role=status]")
+        .filter({ hasText: `head #${later}` })
+        .waitFor();
+      await scrubTo(gm.page, position);
+      const undoHere = gm.page.getByRole("button", { name: `Undo turn #${position}` });
+      expect(await undoHere.isEnabled()).toBe(true);
+      // her player takes it back while the GM looks at it
+      await bo.page.getByRole("button", { name: "Undo my latest turn" }).click();
+      await gm.page.locator(`.scrub-view[data-position="${position}"] .undone-note`).waitFor();
+      await expect.poll(() => undoHere.isDisabled()).toBe(true);
+      await gm.page.locator("#scrubber").getByText(`Turn #${position} is already undone.`).waitFor();
+      await gm.page.getByRole("button", { name: "Head" }).click();
+    }, 30_000);
+
+    it("in a new universe, undo says there is nothing to undo instead of a refusal that outlives it", async () => {
+      const page = await gm.context.newPage();
+      page.setDefaultTimeout(20_000);
+      try {
+        await page.goto(server.url);
+        const create = form(page, "Create a universe");
+        await create.getByLabel("Name", { exact: true }).fill("An Empty Sea");
+        await create.getByRole("button", { name: "Create universe" }).click();
+        await isLive(page);
+        const undo = page.getByRole("button", { name: /^Undo latest turn/ });
+        expect(await undo.isDisabled()).toBe(true);
+        await page.getByText("Nothing to undo yet").waitFor();
+        const f = form(page, "Game master command");
+        await f.getByLabel("Title", { exact: true }).fill("Open Water");
+        await send(f, "Open Water");
+        await page.getByRole("button", { name: "Undo latest turn (#1)" }).waitFor();
+        expect(await page.locator("#scrubber").getByRole("alert").count()).toBe(0);
+      } finally {
+        await page.close();
+      }
+    }, 60_000);
+
+    it("a retcon's raw deltas that are not JSON are refused with a code", async () => {
+      const retcon = form(gm.page, "Retcon");
+      await retcon.getByLabel("Note", { exact: true }).fill("the door was never locked");
+      await retcon.getByLabel("Advanced: raw deltas").check();
+      await retcon.getByLabel("Deltas (JSON)", { exact: true }).fill("[{op:set}]");
+      await retcon.getByRole("button", { name: "Retcon", exact: true }).click();
+      const refused = retcon.getByRole("alert");
+      await refused.waitFor();
+      expect(await refused.textContent()).toMatch(/^invalid_message: the deltas are not JSON/);
+      await retcon.getByLabel("Advanced: raw deltas").uncheck();
+    }, 30_000);
+
+    it("a retcon recorded empties the form, and its status goes when the next one is refused", async () => {
+      const retcon = form(gm.page, "Retcon");
+      await retcon.getByLabel("Advanced: raw deltas").uncheck();
+      await retcon.getByLabel("Note", { exact: true }).fill("the mill was flooded a week ago");
+      await retcon.getByLabel("Set (JSON Pointer)", { exact: true }).fill("/scene/summary");
+      await retcon.getByLabel("To", { exact: true }).fill("Knee-deep water in the mill");
+      await retcon.getByRole("button", { name: "Retcon", exact: true }).click();
+      await retcon
+        .getByRole("status")
+        .filter({ hasText: /^Retcon recorded as turn #\d+\.$/ })
+        .waitFor();
+      // a second press does not record it twice: the fields are empty
+      expect(await retcon.getByLabel("Note", { exact: true }).inputValue()).toBe("");
+      expect(await retcon.getByLabel("Set (JSON Pointer)", { exact: true }).inputValue()).toBe("");
+      await retcon.getByLabel("Note", { exact: true }).fill("a path that is not there");
+      await retcon.getByLabel("Set (JSON Pointer)", { exact: true }).fill("/scene/nonsense");
+      await retcon.getByLabel("To", { exact: true }).fill("x");
+      await retcon.getByRole("button", { name: "Retcon", exact: true }).click();
+      await retcon.getByRole("alert").filter({ hasText: "invalid_action" }).waitFor();
+      expect(await retcon.getByRole("status").count()).toBe(0);
+    }, 30_000);
+
+    it("a retcon just recorded can be undone from where it was made", async () => {
+      const retcon = form(gm.page, "Retcon");
+      await retcon.getByLabel("Advanced: raw deltas").uncheck();
+      await retcon.getByLabel("Note", { exact: true }).fill("the wheel was always broken");
+      await retcon.getByLabel("Set (JSON Pointer)", { exact: true }).fill("/world/flags/wheel");
+      await retcon.getByLabel("To", { exact: true }).fill("broken");
+      await retcon.getByRole("button", { name: "Retcon", exact: true }).click();
+      const status = retcon.getByRole("status").filter({ hasText: /^Retcon recorded as turn #\d+\.$/ });
+      await status.waitFor();
+      const position = Number(/#(\d+)/.exec((await status.textContent()) ?? "")?.[1]);
+      await retcon.getByRole("button", { name: `Undo this retcon (#${position})` }).click();
+      await alex.page.locator(`ol.timeline > li.turn.undone[data-position="${position}"]`).waitFor();
+      await retcon.getByText("It has been undone.").waitFor();
+    }, 30_000);
+
+    it("the keyboard's arrows go from one bookmark to the next", async () => {
+      const bookmarks = gm.page.getByLabel("Bookmarks");
+      const marked = async () =>
+        (await bookmarks.locator("option").allTextContents())
+          .map((label) => Number(/^#(\d+)/.exec(label)?.[1]))
+          .filter((position) => !Number.isNaN(position));
+      await expect.poll(async () => (await marked()).length).toBeGreaterThanOrEqual(3);
+      const [first, second] = await marked();
+      await bookmarks.focus();
+      await gm.page.keyboard.press("ArrowDown");
+      await gm.page.locator(`.scrub-view[data-position="${first}"]`).waitFor();
+      await gm.page.keyboard.press("ArrowDown");
+      await gm.page.locator(`.scrub-view[data-position="${second}"]`).waitFor();
+      expect(await gm.page.locator("output.scrub-position").textContent()).toBe(String(second));
+    }, 30_000);
+
+    it("a reload in the middle of scrubbing comes back to the same position", async () => {
+      await scrubTo(gm.page, 5);
+      await gm.page.reload();
+      await isLive(gm.page);
+      await gm.page.locator('.scrub-view[data-position="5"]').waitFor();
+      expect(await gm.page.locator("output.scrub-position").textContent()).toBe("5");
+      await gm.page.getByText("Pinned: drag to the end").waitFor();
+      await gm.page.getByRole("button", { name: "Head" }).click();
+      await expect.poll(() => new URL(gm.page.url()).search).toBe("");
+    }, 30_000);
+
+    it("the snapshot list on screen shows a snapshot as soon as it is taken", async () => {
+      await gm.page.getByRole("button", { name: "List the snapshots" }).click();
+      const list = gm.page.getByRole("list", { name: "Snapshots" });
+      await list.waitFor();
+      await gm.page.getByRole("button", { name: "Snapshot", exact: true }).click();
+      const taken = gm.page.locator(".tool-result").filter({ hasText: /^Snapshot taken at #\d+\.$/ });
+      await taken.waitFor();
+      const position = /#(\d+)/.exec((await taken.textContent()) ?? "")?.[1];
+      await list
+        .locator("li")
+        .filter({ hasText: "manual" })
+        .getByRole("button", { name: `#${position}` })
+        .waitFor();
+    }, 30_000);
+
+    it("the whole state's button says it is reading while it reads", async () => {
+      let release = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const isStateRead = (url: URL) => url.pathname.endsWith("/state") && url.searchParams.has("position");
+      await gm.page.route(isStateRead, async (route) => {
+        await held;
+        await route.continue();
+      });
+      try {
+        await scrubTo(gm.page, 4);
+        await gm.page.getByRole("button", { name: "Whole state at #4 (JSON, with checksum)" }).click();
+        const reading = gm.page.getByRole("button", { name: "Reading the state at #4…" });
+        await reading.waitFor();
+        expect(await reading.isDisabled()).toBe(true);
+        release();
+        await gm.page.locator(".full-state").waitFor();
+      } finally {
+        release();
+        await gm.page.unroute(isStateRead);
+        await gm.page.getByRole("button", { name: "Head" }).click();
+      }
+    }, 30_000);
+
+    let branchConsole = "";
+    it("a branch's console says what it branched from, and where, with the way back", async () => {
+      await scrubTo(gm.page, 8);
+      const branch = form(gm.page, "Branch");
+      await branch.getByRole("textbox").fill("Mara's own tide");
+      await branch.getByRole("button", { name: "Branch at #8" }).click();
+      await gm.page.getByRole("heading", { name: "Mara's own tide · game master" }).waitFor();
+      await isLive(gm.page);
+      branchConsole = gm.page.url();
+      const line = gm.page.getByRole("note").filter({ hasText: "A branch of" });
+      await line.filter({ hasText: `${UNIVERSE} at #8` }).waitFor();
+      expect(await line.getByRole("link", { name: UNIVERSE }).getAttribute("href")).toBe(
+        new URL(consoleUrl).pathname,
+      );
+    }, 30_000);
+
+    it("handing a branch to a player asks first, then says it is theirs", async () => {
+      const alexId = await playerIdOf(alex.page);
+      const row = gm.page.locator("ul.members li").filter({ hasText: alexId });
+      await row.getByRole("button", { name: "Hand over as their solo timeline" }).click();
+      const asking = row.getByRole("group", { name: "Hand over as their solo timeline" });
+      await asking.waitFor();
+      expect(await asking.textContent()).toMatch(/every other member is let go/);
+      await asking.getByRole("button", { name: "Yes, hand it to Mara" }).click();
+      await gm.page
+        .locator("#members [role=status]")
+        .filter({ hasText: "now Mara's solo timeline" })
+        .waitFor();
+      await expect.poll(() => gm.page.locator("ul.members li").count()).toBe(1);
+    }, 30_000);
+
+    it("the player starts a run there with their character, from their list of universes", async () => {
+      const page = alex.page;
+      await page.getByRole("link", { name: "← Universes" }).click();
+      const listed = page.locator(`li.universe[data-name="Mara's own tide"]`);
+      await listed.getByRole("button", { name: "Start a run with Mara" }).click();
+      await page.getByRole("heading", { name: "Your turn" }).waitFor();
+      await isLive(page);
+      expect(page.url()).toContain(new URL(branchConsole).pathname.split("/")[2]!);
+      await gm.page.locator("#table .presence li.present").filter({ hasText: "Mara" }).waitFor();
+      const position = await actFreely(page, "Mara sails the branch alone.");
+      await turnAt(gm.page, position).waitFor();
+    }, 60_000);
+
+    it("at a phone's width the console, and a question it asks, fit", async () => {
+      const page = await gm.context.newPage();
+      page.setDefaultTimeout(20_000);
+      try {
+        await page.setViewportSize({ width: 375, height: 740 });
+        await page.goto(consoleUrl);
+        await isLive(page);
+        expect(await sidewaysOverflow(page)).toBe(0);
+        const row = page.locator("ul.members li").first();
+        await row.getByRole("button", { name: "Remove" }).click();
+        await row.getByRole("group", { name: "Remove" }).waitFor();
+        expect(await sidewaysOverflow(page)).toBe(0);
+        await row.getByRole("button", { name: "Cancel" }).click();
+      } finally {
+        await page.close();
+      }
+    }, 60_000);
+
+    it("from the keyboard, a skip link leads to the commands", async () => {
+      const page = gm.page;
+      await page.locator("nav.top .brand").focus();
+      const onSkipLink = () =>
+        page.evaluate(
+          () =>
+            document.activeElement?.closest("nav.sections") !== null &&
+            document.activeElement?.textContent === "Commands",
+        );
+      for (let presses = 0; presses < 10 && !(await onSkipLink()); presses++)
+        await page.keyboard.press("Tab");
+      expect(await onSkipLink()).toBe(true);
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("Tab");
+      const command = form(page, "Game master command").getByLabel("Command", { exact: true });
+      expect(await command.evaluate((select) => select === document.activeElement)).toBe(true);
+    }, 30_000);
+
+    it("a command sent from the keyboard leaves the keyboard in the emptied form, for the next one", async () => {
+      const page = gm.page;
+      const f = form(page, "Game master command");
+      const command = f.getByLabel("Command", { exact: true });
+      await command.focus();
+      await page.keyboard.type("World");
+      expect(await command.inputValue()).toBe("world_event");
+      await page.keyboard.press("Tab");
+      await page.keyboard.type("Gulls wheel over the mill.");
+      await page.keyboard.press("Tab"); // the "major" box
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Enter");
+      await f.getByRole("status").filter({ hasText: "Gulls wheel" }).waitFor();
+      await expect
+        .poll(() => page.evaluate(() => (document.activeElement as HTMLTextAreaElement | null)?.name))
+        .toBe("text");
+      await page.keyboard.type("The tide turns.");
+      expect(await f.getByLabel("What happens", { exact: true }).inputValue()).toBe("The tide turns.");
+    }, 30_000);
+  });
+}
