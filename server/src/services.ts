@@ -63,9 +63,16 @@ export function setServices(services: Services | null): void {
   current = services;
 }
 
+/** Asked for between a server's stop and its next start (or before the first): nothing to serve with. */
+export class ServicesUnavailableError extends Error {
+  constructor() {
+    super("Loom services are not initialised: start the server with createLoomServer()");
+    this.name = "ServicesUnavailableError";
+  }
+}
+
 export function services(): Services {
-  if (!current)
-    throw new Error("Loom services are not initialised: start the server with createLoomServer()");
+  if (!current) throw new ServicesUnavailableError();
   return current;
 }
 

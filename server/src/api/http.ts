@@ -9,7 +9,7 @@ import {
   RejectionCode,
   type RejectionCode as Code,
 } from "@loom/shared";
-import { services } from "../services.ts";
+import { services, ServicesUnavailableError } from "../services.ts";
 import { log } from "../log.ts";
 import { describeError, safeMessage } from "../describe-error.ts";
 import { AuthError } from "../auth/tokens.ts";
@@ -163,6 +163,11 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   const status =
     (error as { status?: number; statusCode?: number }).status ??
     (error as { statusCode?: number }).statusCode;
+  if (error instanceof ServicesUnavailableError) {
+    // a request that came in as the process stops (or a test restarts it in the same process)
+    unavailable(res, "the server is stopping or starting; retry", 1);
+    return;
+  }
   if (
     error instanceof Error &&
     (error.name === "UniverseUnavailableError" || error.name === "LiveStoreLostError")

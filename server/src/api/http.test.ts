@@ -1,0 +1,35 @@
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setServices } from "../services.ts";
+import { errorHandler, route } from "./http.ts";
+
+describe("the HTTP error handler", () => {
+  let url = "";
+  let close: () => Promise<void> = async () => undefined;
+  beforeAll(async () => {
+    setServices(null);
+    const app = express();
+    // a route reaching for the services between a stop and the next start
+    app.get(
+      "/needs-services",
+      route(async () => {
+        const { services } = await import("../services.ts");
+        return { ok: services().processId };
+      }),
+    );
+    app.use(errorHandler);
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    close = () => new Promise((resolve) => server.close(() => resolve()));
+  });
+  afterAll(() => close());
+
+  it("given a request while the server has no services (stopping or starting), then 503 unavailable with Retry-After, not 500", async () => {
+    const response = await fetch(`${url}/needs-services`);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+  });
+});
