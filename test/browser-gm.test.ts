@@ -238,6 +238,8 @@ for (const mode of modes()) {
       const asking = gm.page.getByRole("group", { name: `Undo latest turn (#${position})` });
       await asking.waitFor();
       expect(await asking.textContent()).toMatch(new RegExp(`#${position} \\(custom by Mara`));
+      // the question has the keyboard as it shows
+      expect(await asking.evaluate((group) => group.contains(document.activeElement))).toBe(true);
       await gm.page.keyboard.press("Escape");
       await undo.waitFor();
       await gm.page.waitForTimeout(500);

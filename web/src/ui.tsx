@@ -1,5 +1,5 @@
 import { cloneElement, isValidElement, type ComponentChildren } from "preact";
-import { useCallback, useEffect, useId, useRef, useState } from "preact/hooks";
+import { useCallback, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { describeError } from "./api.ts";
 import { onLink } from "./router.ts";
 
@@ -94,9 +94,10 @@ export function Action(props: {
   const yes = useRef<HTMLButtonElement>(null);
   const button = useRef<HTMLButtonElement>(null);
   const questionId = useId();
-  // the question replaces the button: the keyboard goes to its answer, and back after it
+  // the question replaces the button: the keyboard goes to its answer, and back after it, as the
+  // question is drawn (a layout effect), so an Escape pressed the moment it shows is heard
   const answered = useRef(false);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (asking) yes.current?.focus();
     else if (answered.current) {
       answered.current = false;
