@@ -8,6 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
+import { HOOK_ERRORS } from "./hook-errors-reporter.mjs";
 
 const missing = [
   ["DATABASE_URL", "Postgres turn store contract suite and Postgres-backed server tests"],
@@ -29,11 +30,13 @@ if (missing.length > 0) {
 mkdirSync(".tmp", { recursive: true });
 const report = join(".tmp", "vitest-report.json");
 rmSync(report, { force: true });
+rmSync(HOOK_ERRORS, { force: true });
 const args = [
   "vitest",
   "run",
   "--reporter=default",
   "--reporter=json",
+  "--reporter=./scripts/hook-errors-reporter.mjs",
   `--outputFile.json=${report}`,
   ...process.argv.slice(2),
 ];
@@ -55,6 +58,18 @@ let skipped = 0;
 // again here because a long run's own report of them scrolls far above its last lines
 const failures = [];
 let filesFailed = 0;
+/** A file's errors outside its tests, `<describe block>: <first line>`, from the reporter beside this. */
+function hookErrors(name) {
+  try {
+    const errors = JSON.parse(readFileSync(HOOK_ERRORS, "utf8"))[name] ?? [];
+    return errors
+      .map((error) => (error.suite ? `${error.suite}: ` : "") + firstLine(error.message))
+      .join("; ");
+  } catch {
+    return "";
+  }
+}
+
 try {
   const result = JSON.parse(readFileSync(report, "utf8"));
   for (const file of result.testResults) {
@@ -64,7 +79,7 @@ try {
       failures.push(`failed: ${name} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
     // a file that failed outside its tests (an import, a hook): its message is the file's
     if (file.status === "failed" && failedHere.length === 0) {
-      failures.push(`failed: ${name}: ${firstLine(file.message)}`);
+      failures.push(`failed: ${name}: ${firstLine(file.message) || hookErrors(name)}`);
       filesFailed++;
     }
   }
