@@ -3,6 +3,7 @@ import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setServices } from "../services.ts";
 import { errorHandler, route } from "./http.ts";
+import { createWorkerStores } from "../persist/worker-store.ts";
 
 describe("the HTTP error handler", () => {
   let url = "";
@@ -18,6 +19,15 @@ describe("the HTTP error handler", () => {
         return { ok: services().processId };
       }),
     );
+    // a route whose store was closed under it (the server stopping, its database worker gone)
+    app.get(
+      "/closed-store",
+      route(async () => {
+        const stores = await createWorkerStores({ inMemory: true });
+        await stores.turnStore.close();
+        return { universes: await stores.turnStore.listUniverses() };
+      }),
+    );
     app.use(errorHandler);
     const server = app.listen(0, "127.0.0.1");
     await new Promise((resolve) => server.once("listening", resolve));
@@ -28,6 +38,13 @@ describe("the HTTP error handler", () => {
 
   it("given a request while the server has no services (stopping or starting), then 503 unavailable with Retry-After, not 500", async () => {
     const response = await fetch(`${url}/needs-services`);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+  });
+
+  it("given a request reaching a store closed as the server stops, then 503 unavailable, not 500", async () => {
+    const response = await fetch(`${url}/closed-store`);
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("unavailable");

@@ -190,6 +190,17 @@ export class ChecksumMismatchError extends Error {
  * checksum: serving play on it would build on a state nobody can vouch for. `loom verify <universe>
  * --repair` rebuilds the snapshot from the one before it and the turns since.
  */
+/**
+ * A store asked for something once it was closed (the server is stopping): the caller may try
+ * again against the next process, as the HTTP API answers (503 unavailable).
+ */
+export class StoreClosedError extends Error {
+  constructor() {
+    super("the database is closed: the server is stopping");
+    this.name = "StoreClosedError";
+  }
+}
+
 export class DamagedSnapshotError extends Error {
   readonly code = "damaged_snapshot";
   constructor(
@@ -455,6 +466,8 @@ export interface RecordStore {
   // as projections of appended turns (project.ts), never by a write of their own
   createPlayer(player: { id: string; name: string }): Promise<PlayerRecord>;
   getPlayer(id: string): Promise<PlayerRecord | null>;
+  /** The names of those of `ids` who are players (the others are left out). */
+  playerNames(ids: readonly string[]): Promise<{ id: string; name: string }[]>;
   createCharacter(character: Omit<CharacterRecord, "createdAt">): Promise<CharacterRecord>;
   getCharacter(id: string): Promise<CharacterRecord | null>;
   createRun(

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { TurnStore } from "./turn-store.ts";
+import { StoreClosedError, type TurnStore } from "./turn-store.ts";
 import { revive, type ThreadError } from "./revive.ts";
 import type { Stores, TurnStoreOptions } from "./index.ts";
 import type { AccountStore } from "../auth/account-store.ts";
@@ -94,10 +94,15 @@ export async function createWorkerStores(options: Omit<TurnStoreOptions, "databa
     else call.resolve(reply.result);
   });
   worker.on("error", (error) => failAll(error));
-  worker.on("exit", (code) => failAll(new Error(`the turn store worker exited (${code})`)));
+  // closed on purpose (the server stopping), a call is refused as such, not as a crash
+  let closing = false;
+  worker.on("exit", (code) =>
+    failAll(closing ? new StoreClosedError() : new Error(`the turn store worker exited (${code})`)),
+  );
 
   const call = (method: string, args: unknown[], port = "turnStore"): Promise<unknown> => {
     if (failed) return Promise.reject(failed);
+    if (closing && method !== "close") return Promise.reject(new StoreClosedError());
     const id = next++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
@@ -125,6 +130,7 @@ export async function createWorkerStores(options: Omit<TurnStoreOptions, "databa
     watchChanges: (listener: ChangeListener) => feed.watchChanges(listener),
   } as Record<string, unknown>;
   store.close = async () => {
+    closing = true;
     await call("close", []);
     await worker.terminate();
   };
