@@ -128,6 +128,12 @@ describe("loom command line (embedded)", () => {
   let work: string;
   let played: Played;
   const dir = () => ["--data-dir", dataDir];
+  /**
+   * The refusals run the embedded database on the command's own thread (LOOM_PGLITE_WORKER=0):
+   * what a file is refused for does not depend on the thread, and a worker's start is most of an
+   * embedded command's time. Every other command here runs with the default, a worker.
+   */
+  const onThisThread: NodeJS.ProcessEnv = { LOOM_PGLITE_WORKER: "0" };
 
   beforeAll(async () => {
     dataDir = tempDir("loom-cli-data-");
@@ -377,22 +383,22 @@ describe("loom command line (embedded)", () => {
       const other = { ...header, base: { ...header.base, checksum: "0".repeat(64) } };
       const mismatched = join(work, "branch-mismatch.jsonl");
       writeFileSync(mismatched, `${[JSON.stringify(other), ...lines.slice(1)].join("\n")}\n`);
-      const before = (await loom([...dir(), "universes", "--json"])).stdout;
-      const refused = await loom([...dir(), "import", mismatched]);
+      const before = (await loom([...dir(), "universes", "--json"], onThisThread)).stdout;
+      const refused = await loom([...dir(), "import", mismatched], onThisThread);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(
         `line 1: parent_mismatch: universe ${played.universeId} here has state`,
       );
-      expect((await loom([...dir(), "universes", "--json"])).stdout).toBe(before);
+      expect((await loom([...dir(), "universes", "--json"], onThisThread)).stdout).toBe(before);
     }, 180_000);
 
     it("import refuses a tampered, reordered or truncated file, naming the first bad line, and writes nothing", async () => {
       const lines = readFileSync(exported, "utf8").trimEnd().split("\n");
-      const before = (await loom([...dir(), "universes", "--json"])).stdout;
+      const before = (await loom([...dir(), "universes", "--json"], onThisThread)).stdout;
       const refused = async (name: string, content: string[]) => {
         const file = join(work, `${name}.jsonl`);
         writeFileSync(file, `${content.join("\n")}\n`);
-        const run = await loom([...dir(), "import", file]);
+        const run = await loom([...dir(), "import", file], onThisThread);
         expect(run.code, name).toBe(1);
         return run.stderr;
       };
@@ -477,7 +483,7 @@ describe("loom command line (embedded)", () => {
       recounted[recounted.length - 1] = recounted.at(-1)!.replace('"savePoints":2', '"savePoints":3');
       expect(await refused("save-count", recounted)).toContain("and 3 save points, the file has");
 
-      expect((await loom([...dir(), "universes", "--json"])).stdout).toBe(before);
+      expect((await loom([...dir(), "universes", "--json"], onThisThread)).stdout).toBe(before);
     }, 180_000);
 
     it("verify finds a snapshot corrupted in the database, prints where it differs, and --repair rebuilds it", async () => {

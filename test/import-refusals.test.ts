@@ -67,6 +67,12 @@ for (const mode of modes) {
       const work = tempDir("loom-import-refusals-");
       const dataDir = tempDir("loom-import-refusals-data-");
       const db = () => (mode.databaseUrl ? ["--database-url", mode.databaseUrl] : ["--data-dir", dataDir]);
+      /**
+       * The refusals run the embedded database on the command's own thread (LOOM_PGLITE_WORKER=0):
+       * what is refused does not depend on the thread, and a worker's start is most of an embedded
+       * command's time. The file as exported imports with the default, a worker.
+       */
+      const onThisThread: NodeJS.ProcessEnv = mode.databaseUrl ? {} : { LOOM_PGLITE_WORKER: "0" };
       /** Every attempt names its universe with this prefix: what an attempt left is found by it. */
       const prefix = `refused ${tag}`;
       let full: Line[];
@@ -120,7 +126,7 @@ for (const mode of modes) {
           );
           const run: CliRun = await loom(
             [...db(), "import", file, "--name", `${prefix} ${attempt.name}`, ...(attempt.args ?? [])],
-            attempt.env,
+            { ...onThisThread, ...attempt.env },
           );
           // each attempt on its own: a failure names every one that was not refused
           expect.soft(run.code, `${attempt.name}: ${run.stdout}${run.stderr}`).toBe(code);
