@@ -96,12 +96,17 @@ for (const mode of modes()) {
       await accept.getByRole("button", { name: "Accept invite" }).click();
       await page.locator(`li.universe[data-name="${UNIVERSE}"]`).waitFor();
       const deeId = await playerIdOf(page);
-      // no character, so no turn: the console reads its lists again by itself
+      // no character, so no turn: the room's `members` message has the console read its lists
+      // again, well before its 10 s reading
       await gm.page
         .locator("ul.members li")
         .filter({ hasText: deeId })
         .filter({ hasText: "no character yet" })
-        .waitFor({ timeout: 25_000 });
+        .waitFor({ timeout: 5_000 });
+      // by the name Dee registered with (register adds the run's tag), not only an id
+      expect(
+        await gm.page.locator("ul.members li").filter({ hasText: deeId }).locator("strong").textContent(),
+      ).toMatch(/^Dee \S+$/);
       await used.filter({ hasText: "used 4" }).waitFor();
     }, 60_000);
 
@@ -428,10 +433,10 @@ for (const mode of modes()) {
       const asking = row.getByRole("group", { name: "Hand over as their solo timeline" });
       await asking.waitFor();
       expect(await asking.textContent()).toMatch(/every other member is let go/);
-      await asking.getByRole("button", { name: "Yes, hand it to Mara" }).click();
+      await asking.getByRole("button", { name: /^Yes, hand it to Alex \S+ \(Mara\)$/ }).click();
       await gm.page
         .locator("#members [role=status]")
-        .filter({ hasText: "now Mara's solo timeline" })
+        .filter({ hasText: /now Alex \S+ \(Mara\)'s solo timeline/ })
         .waitFor();
       await expect.poll(() => gm.page.locator("ul.members li").count()).toBe(1);
     }, 30_000);

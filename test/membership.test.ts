@@ -119,6 +119,76 @@ for (const mode of modes()) {
       );
     });
 
+    it("the universe list says the caller's role in each, and the GM's member list names each player", async () => {
+      const gm = await player(server.url, "Roles GM");
+      const closed = await gm.client.createUniverse({ name: "Roles closed" });
+      const open = await gm.client.createUniverse({ name: "Roles open", visibility: "public" });
+      const member = await player(server.url, "Ada Member");
+      const gone = await player(server.url, "Bram Removed");
+      const walker = await player(server.url, "Cleo Guest");
+      const invite = await gm.client.createInvite(closed.id);
+      await member.client.acceptInvite(invite.code);
+      const openInvite = await gm.client.createInvite(open.id);
+      await gone.client.acceptInvite(openInvite.code);
+      await gm.client.removeMember(open.id, gone.id);
+
+      const roles = async (client: LoomClient | null) => {
+        const answer = client
+          ? await client.listUniverses()
+          : ((await call(server.url, "GET", "/api/universes?limit=200", null)).json.universes as {
+              id: string;
+              yourRole: unknown;
+            }[]);
+        const of = (id: string) => answer.find((u) => u.id === id)?.yourRole;
+        return { closed: of(closed.id), open: of(open.id) };
+      };
+      expect(await roles(gm.client)).toEqual({ closed: "gm", open: "gm" });
+      expect(await roles(member.client)).toEqual({ closed: "member", open: "guest" });
+      expect(await roles(gone.client)).toEqual({ closed: undefined, open: "removed" });
+      expect(await roles(walker.client)).toEqual({ closed: undefined, open: "guest" });
+      expect(await roles(null)).toEqual({ closed: undefined, open: null });
+
+      expect((await gm.client.listMembers(open.id)).map((m) => [m.playerName, m.removedAt === null])).toEqual(
+        [["Bram Removed", false]],
+      );
+      expect((await gm.client.listMembers(closed.id)).map((m) => [m.playerId, m.playerName])).toEqual([
+        [member.id, "Ada Member"],
+      ]);
+    });
+
+    it("the game masters in the room hear of each change of members at once; players hear nothing", async () => {
+      const gm = await player(server.url, "Told GM");
+      const universe = await gm.client.createUniverse({ name: "Told" });
+      const first = await player(server.url, "Told first");
+      const invite = await gm.client.createInvite(universe.id);
+      await first.client.acceptInvite(invite.code);
+      const { character, run } = await first.client.createCharacter(universe.id, sheet("Told one"));
+      const gmSession = await gm.client.joinUniverse(universe.id, { role: "gm" });
+      const playing = await first.client.joinUniverse(universe.id, { role: "player", runId: run.id });
+      let gmHeard = 0;
+      let playerHeard = 0;
+      gmSession.on("members", () => gmHeard++);
+      playing.on("members", () => playerHeard++);
+
+      const second = await player(server.url, "Told second");
+      await second.client.acceptInvite(invite.code); // no turn: only the message says so
+      await waitFor(() => gmHeard === 1, 10_000, "the GM hears of the accepted invite");
+      await gm.client.removeMember(universe.id, second.id);
+      await waitFor(() => gmHeard === 2, 10_000, "the GM hears of the removal");
+      await gm.client.addMember(universe.id, second.id);
+      await gm.client.revokeInvite(universe.id, (await gm.client.createInvite(universe.id)).code);
+      await waitFor(() => gmHeard === 5, 10_000, "re-admitted, an invite made and revoked");
+      // a refused acceptance changes nothing and tells nothing
+      await expect(second.client.acceptInvite("no-such-code")).rejects.toMatchObject({
+        code: "invalid_invite",
+      });
+      expect((await playing.act(overcome(character.id))).ok).toBe(true);
+      expect(gmHeard).toBe(5);
+      expect(playerHeard).toBe(0);
+      await playing.leave();
+      await gmSession.leave();
+    });
+
     it("a removed member is cut off: connections closed, no reads, no seat, no run, no way back by invite", async () => {
       const gm = await player(server.url, "GM");
       const universe = await gm.client.createUniverse({ name: "Exile" });

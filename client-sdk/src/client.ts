@@ -23,6 +23,10 @@ export type PlaySession = ApiResponse<"runSessions">["sessions"][number];
 export type Progression = ApiResponse<"progression">["progression"];
 export type Invite = ApiResponse<"createInvite">["invite"];
 export type Member = ApiResponse<"addMember">["member"];
+/** A member as a game master's list shows them, with the name the player registered with. */
+export type ListedMember = ApiResponse<"listMembers">["members"][number];
+/** A universe of the caller's list, with their role in it (`yourRole`). */
+export type ListedUniverse = ApiResponse<"listUniverses">["universes"][number];
 export type Turn = ApiResponse<"turn">["turn"];
 export type DiceDisclosure = ApiResponse<"dice">["dice"];
 export type Telling = ApiResponse<"retell">["narration"];
@@ -406,7 +410,7 @@ export class LoomClient {
   }
 
   /** GM: the universe's members, removed ones included (with `removedAt`). */
-  async listMembers(universeId: string): Promise<Member[]> {
+  async listMembers(universeId: string): Promise<ListedMember[]> {
     return (
       await this.route("listMembers", "GET", `/api/universes/${encodeURIComponent(universeId)}/members`)
     ).members;
@@ -439,7 +443,8 @@ export class LoomClient {
     return (await this.route("getUniverse", "GET", `/api/universes/${encodeURIComponent(id)}`)).universe;
   }
 
-  async listUniverses(): Promise<Universe[]> {
+  /** Public universes and the caller's own, newest first, each with the caller's role in it. */
+  async listUniverses(): Promise<ListedUniverse[]> {
     return (await this.route("listUniverses", "GET", "/api/universes")).universes;
   }
 

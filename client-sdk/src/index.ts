@@ -11,6 +11,8 @@ export {
   type AuthResult,
   type Invite,
   type Member,
+  type ListedMember,
+  type ListedUniverse,
   type UniverseVisibility,
   type WriteOptions,
   type ClientOptions,

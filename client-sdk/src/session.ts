@@ -31,6 +31,8 @@ export interface SessionEvents {
   recap: (recap: Recap) => void;
   /** A piece of a turn's prose; the `done` one ends it, with the recorded text when the pieces differ (see NarrationMessage). */
   narration: (message: NarrationMessage) => void;
+  /** To a game master: the universe's members or invites changed; read them again (listMembers, listInvites). */
+  members: () => void;
   /**
    * The connection was lost (close `code`); the session is rejoining, through any server of the
    * deployment. Commands sent meanwhile wait (and `act` waits for their answer).
@@ -195,6 +197,7 @@ export class UniverseSession {
     state: new Set(),
     recap: new Set(),
     narration: new Set(),
+    members: new Set(),
     reconnecting: new Set(),
     reconnected: new Set(),
     leave: new Set(),
@@ -369,6 +372,7 @@ export class UniverseSession {
       else this.emit("recap", recap);
     });
     room.onMessage(ServerMessage.Narration, (message: NarrationMessage) => this.onNarration(message));
+    room.onMessage(ServerMessage.Members, () => this.emit("members"));
     // one listener for the first state too: the SDK's `once` drops the listener after it from
     // the same state change
     room.onStateChange((state: unknown) => {

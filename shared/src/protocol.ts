@@ -39,6 +39,12 @@ export const ServerMessage = {
    * last one marked `done` with the whole recorded text. Hidden rolls' prose reaches GMs only.
    */
   Narration: "narration",
+  /**
+   * To game masters: the universe's members or invites changed (an invite accepted or made or
+   * revoked, a member added, removed or handed a branch), so a console reads its lists again.
+   * Carries nothing else: the lists are a GM's to read over HTTP.
+   */
+  Members: "members",
 } as const;
 
 /** WebSocket close codes the server uses beyond Colyseus's own (4000–4010). */

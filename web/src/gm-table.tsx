@@ -1,5 +1,5 @@
-import { useEffect, useState } from "preact/hooks";
-import type { Delta, Invite, Member, Turn } from "@loom/client-sdk";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { Delta, Invite, ListedMember, Turn } from "@loom/client-sdk";
 import { turnKindSchema } from "@loom/shared";
 import { LoomError } from "@loom/client-sdk";
 import { authorizedFetch, client } from "./api.ts";
@@ -172,20 +172,29 @@ const MEMBERS_EVERY_MS = 10_000;
 /** Members (remove, re-admit, add by player id) and invite codes (create, copy link, revoke). */
 export function MembersPanel({ universeId, live }: { universeId: string; live: Live }) {
   const load = useTask();
-  const [members, setMembers] = useState<Member[]>([]);
+  const [members, setMembers] = useState<ListedMember[]>([]);
   const [invites, setInvites] = useState<Invite[]>([]);
   const [note, setNote] = useState<string | null>(null);
+  // reads overlap (the page's first, a timed one, the one after a change made here): only the
+  // newest may set the lists, or a slow first read would hide the invite just created
+  const reads = useRef(0);
   const read = async () => {
+    const mine = ++reads.current;
     const [m, i] = await Promise.all([client.listMembers(universeId), client.listInvites(universeId)]);
+    if (mine !== reads.current) return;
     setMembers(m);
     setInvites(i);
   };
   const refresh = () => load.run(read);
   // read again when someone joins with a new character (they accepted an invite first)
   const characterCount = Object.keys(live.state?.characters ?? {}).length;
-  useEffect(() => void refresh(), [universeId, characterCount]);
-  // an invite accepted makes no turn: the lists are read again now and then while the page is in
-  // view, and when the GM comes back to it (from sending the link, say)
+  // (a read already under way began before the change: this one is read anyway, quietly)
+  useEffect(() => void (load.busy ? read().catch(() => undefined) : refresh()), [universeId, characterCount]);
+  // the room tells its game masters of a change of members (an invite accepted makes no turn)
+  const session = live.session;
+  useEffect(() => session?.on("members", () => void read().catch(() => undefined)), [session]);
+  // and the lists are read again now and then while the page is in view, and when the GM comes
+  // back to it: a message can be missed while the connection is down
   useEffect(() => {
     const quietly = () => {
       if (document.visibilityState === "visible") void read().catch(() => undefined);
@@ -200,7 +209,13 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
     };
   }, [universeId]);
   const names = new Map(Object.values(live.state?.characters ?? {}).map((c) => [c.playerId, c.name]));
-  const nameOf = (playerId: string) => names.get(playerId) ?? `player ${playerId.slice(0, 8)}`;
+  /** "Alex (Mara)": the name the player registered with, and their character's if they have one. */
+  const nameOf = (playerId: string) => {
+    const registered = members.find((member) => member.playerId === playerId)?.playerName;
+    const character = names.get(playerId);
+    if (registered && character) return `${registered} (${character})`;
+    return registered ?? character ?? `player ${playerId.slice(0, 8)}`;
+  };
   // a branch can become one player's own timeline (its only member; the others are let go)
   const branch = Boolean(live.state?.parentId);
   const add = useTask();
@@ -267,8 +282,9 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
         {members.length === 0 ? <li class="muted">No members yet.</li> : null}
         {members.map((member) => (
           <li key={member.playerId} data-player={member.playerId}>
-            {names.get(member.playerId) ?? "no character yet"} <code>{member.playerId}</code>{" "}
-            {member.removedAt ? <span class="badge">removed</span> : null}{" "}
+            <strong>{member.playerName}</strong>{" "}
+            <span class="muted">{names.get(member.playerId) ?? "no character yet"}</span>{" "}
+            <code>{member.playerId}</code> {member.removedAt ? <span class="badge">removed</span> : null}{" "}
             {member.removedAt ? (
               <Action
                 label="Re-admit"

@@ -39,7 +39,7 @@ function startableIn(
   return [...ids].filter((id) => !open.has(id)).map((id) => ({ id, name: names.get(id) ?? "character" }));
 }
 
-/** The universe's dashboard if the caller is one of its game masters (only they may read it), else null. */
+/** The dashboard of a universe the caller is a game master of; null if it cannot be read now. */
 async function dashboardOf(universeId: string): Promise<Dashboard | null> {
   try {
     return await client.dashboard(universeId);
@@ -60,7 +60,11 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
         client.me(),
         client.progression(),
       ]);
-      const dashboards = await Promise.all(universes.map((universe) => dashboardOf(universe.id)));
+      const dashboards = await Promise.all(
+        universes.map((universe) =>
+          universe.yourRole === "gm" ? dashboardOf(universe.id) : Promise.resolve(null),
+        ),
+      );
       const names = new Map(
         await Promise.all(
           [...new Set(me.runs.map((run) => run.characterId))].map(
@@ -71,7 +75,7 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
       setListed(
         universes.map((universe, index) => ({
           universe,
-          gm: Boolean(dashboards[index]),
+          gm: universe.yourRole === "gm",
           dashboard: dashboards[index] ?? null,
           runs: me.runs
             .filter((run) => run.universeId === universe.id && run.state !== "completed")

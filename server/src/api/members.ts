@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Application } from "express";
 import { API, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
-import { expelFromUniverse, checkSeatsIn } from "../universe/dispatch.ts";
+import { expelFromUniverse, checkSeatsIn, tellMembersChanged } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
 import { asGameMaster, isGm, universeOr404 } from "./access.ts";
 import { shownUniverse } from "./live.ts";
@@ -42,6 +42,7 @@ export function installMemberRoutes(app: Application): void {
         expiresAt,
         maxUses: body.maxUses ?? null,
       });
+      await tellMembersChanged(universe.id);
       res.status(201);
       return { invite };
     }),
@@ -64,6 +65,7 @@ export function installMemberRoutes(app: Application): void {
         parseBody(idParam, req.params.code),
       );
       if (!invite) throw new ApiError(404, RejectionCode.InvalidInvite, "this universe has no such invite");
+      await tellMembersChanged(universe.id);
       return { invite };
     }),
   );
@@ -81,6 +83,7 @@ export function installMemberRoutes(app: Application): void {
           accepted.message,
         );
       const universe = await universeOr404(accepted.member.universeId);
+      await tellMembersChanged(universe.id);
       return { member: accepted.member, universe: await shownUniverse(universe) };
     }),
   );
@@ -89,7 +92,13 @@ export function installMemberRoutes(app: Application): void {
     API.listMembers.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
-      return { members: await services().memberships.listMembers(universe.id) };
+      const { memberships, turnStore } = services();
+      const members = await memberships.listMembers(universe.id);
+      const names = new Map(
+        (await turnStore.playerNames(members.map((m) => m.playerId))).map((p) => [p.id, p.name]),
+      );
+      // every member is a player (a membership needs one), so a missing name is not expected
+      return { members: members.map((m) => ({ ...m, playerName: names.get(m.playerId) ?? m.playerId })) };
     }),
   );
 
@@ -101,7 +110,9 @@ export function installMemberRoutes(app: Application): void {
       const playerId = parseBody(idParam, req.params.playerId);
       if (!(await services().turnStore.getPlayer(playerId)))
         throw new ApiError(404, RejectionCode.NotFound, `no player ${playerId}`);
-      return { member: await services().memberships.addMember(universe.id, playerId) };
+      const member = await services().memberships.addMember(universe.id, playerId);
+      await tellMembersChanged(universe.id);
+      return { member };
     }),
   );
 
@@ -117,6 +128,7 @@ export function installMemberRoutes(app: Application): void {
         throw new ApiError(404, RejectionCode.NotFound, `no player ${playerId}`);
       const member = await services().memberships.removeMember(universe.id, playerId);
       await expelFromUniverse(universe.id, playerId);
+      await tellMembersChanged(universe.id);
       return { member };
     }),
   );

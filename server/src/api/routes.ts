@@ -1,5 +1,6 @@
 import express, { type Application } from "express";
-import { API, emptyState, publicUniverse, RejectionCode, viewTurn } from "@loom/shared";
+import { API, emptyState, publicUniverse, RejectionCode, viewTurn, type UniverseRole } from "@loom/shared";
+import type { UniverseRecord } from "../persist/turn-store.ts";
 import { services } from "../services.ts";
 import { ApiError, caller, checkPath, errorHandler, intParam, parseBody, route } from "./http.ts";
 import { callerIfAny, isGm, readableUniverse, requireMember, universeOr404, viewerFor } from "./access.ts";
@@ -125,11 +126,26 @@ export function installRoutes(app: Application): void {
     route(async (req) => {
       const limit = req.query.limit === undefined ? 50 : intParam(req.query.limit, "limit", 1);
       const me = await callerIfAny(req);
-      const universes = await services().memberships.listVisibleUniverses(
-        me?.playerId ?? null,
-        Math.min(limit, 200),
-      );
-      return { universes: await shownUniverses(universes) };
+      const { memberships } = services();
+      const universes = await memberships.listVisibleUniverses(me?.playerId ?? null, Math.min(limit, 200));
+      const [shown, records] = await Promise.all([
+        shownUniverses(universes),
+        me
+          ? memberships.membershipsOf(
+              me.playerId,
+              universes.map((u) => u.id),
+            )
+          : [],
+      ]);
+      const membership = new Map(records.map((record) => [record.universeId, record]));
+      const roleIn = (universe: UniverseRecord): UniverseRole | null => {
+        if (!me) return null;
+        if (isGm(universe, me.playerId)) return "gm";
+        const record = membership.get(universe.id);
+        if (!record) return "guest";
+        return record.removedAt ? "removed" : "member";
+      };
+      return { universes: shown.map((universe, i) => ({ ...universe, yourRole: roleIn(universes[i]!) })) };
     }),
   );
 

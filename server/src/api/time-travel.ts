@@ -12,7 +12,7 @@ import {
 } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
-import { expelFromUniverse, checkSeatsIn } from "../universe/dispatch.ts";
+import { expelFromUniverse, checkSeatsIn, tellMembersChanged } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
 import { asGameMaster, requireMember, universeOr404, viewerFor } from "./access.ts";
 import { liveReads, shownUniverse } from "./live.ts";
@@ -200,6 +200,7 @@ export function installTimeTravelRoutes(app: Application): void {
       for (const playerId of handed.removed) await expelFromUniverse(universe.id, playerId);
       // and guests watching a public branch, who had no membership to remove
       await checkSeatsIn(universe.id);
+      await tellMembersChanged(universe.id);
       return {
         universe: await shownUniverse(handed.universe),
         member: handed.member,

@@ -69,6 +69,8 @@ export interface MembershipStore {
   setVisibility(universeId: string, visibility: UniverseVisibility): Promise<UniverseRecord | null>;
   /** Public universes and those the player is a game master or (not removed) member of, newest first. */
   listVisibleUniverses(playerId: string | null, limit: number): Promise<UniverseRecord[]>;
+  /** The player's membership records (removed ones too) among `universeIds`. */
+  membershipsOf(playerId: string, universeIds: readonly string[]): Promise<MemberRecord[]>;
 
   /**
    * Creates a character and its first run, counting the player's characters in the universe under

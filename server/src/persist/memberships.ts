@@ -240,6 +240,20 @@ export class Memberships implements MembershipStore {
     return rows.map(toUniverse);
   }
 
+  async membershipsOf(playerId: string, universeIds: readonly string[]): Promise<MemberRecord[]> {
+    if (universeIds.length === 0) return [];
+    const rows = await this.db
+      .select()
+      .from(universeMembers)
+      .where(
+        and(
+          eq(universeMembers.playerId, playerId),
+          inArray(universeMembers.universeId, [...new Set(universeIds)]),
+        ),
+      );
+    return rows.map(toMember);
+  }
+
   createCharacterWithRun(input: NewCharacterWithRun): Promise<CharacterCreation> {
     const { character, run, limit } = input;
     return this.db.transaction(async (tx) => {

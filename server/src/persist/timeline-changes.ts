@@ -116,6 +116,7 @@ export const TURN_STORE_CHANGES = {
   replaceSnapshot: onlyElsewhere,
   createPlayer: onlyElsewhere,
   getPlayer: read,
+  playerNames: read,
   createCharacter: onlyElsewhere,
   getCharacter: read,
   createRun: onlyElsewhere,
@@ -140,6 +141,7 @@ export const MEMBERSHIP_CHANGES = {
   acceptInvite: records,
   setVisibility: records,
   listVisibleUniverses: read,
+  membershipsOf: read,
   createCharacterWithRun: records,
   startRun: onlyElsewhere,
 } satisfies Record<string, Classify>;

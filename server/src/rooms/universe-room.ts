@@ -321,6 +321,13 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
   }
 
+  /** Tells the game masters seated here that the members or invites changed (ServerMessage.Members). */
+  membersChanged(): void {
+    for (const client of this.clients) {
+      if (memberOf(client)?.role === "gm") client.send(ServerMessage.Members, {});
+    }
+  }
+
   /**
    * The player logged out everywhere (or set a password): their connections admitted with an
    * older token close. One made since with a new token stays. A connection lost before is not

@@ -1,5 +1,6 @@
 import { matchMaker } from "@colyseus/core";
 import { services } from "../services.ts";
+import { log } from "../log.ts";
 import type { UniverseRoom } from "../rooms/universe-room.ts";
 import type { operations, OperationName } from "./operations.ts";
 
@@ -32,6 +33,25 @@ export async function expelFromUniverse(universeId: string, playerId: string): P
   if (local) return local.expel(playerId);
   if ((await matchMaker.query({ roomId: universeId })).length === 0) return;
   await matchMaker.remoteRoomCall(universeId, "expel", [playerId]);
+}
+
+/**
+ * Tells the universe's game masters, wherever its room is open, that its members or invites
+ * changed. A failure is logged, never the request's: the change is made, and a console also reads
+ * its lists now and then.
+ */
+export async function tellMembersChanged(universeId: string): Promise<void> {
+  try {
+    const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
+    if (local) return local.membersChanged();
+    if ((await matchMaker.query({ roomId: universeId })).length === 0) return;
+    await matchMaker.remoteRoomCall(universeId, "membersChanged", []);
+  } catch (error) {
+    log.warn(`universe ${universeId}: could not tell its game masters of a change of members`, {
+      err: error,
+      universeId,
+    });
+  }
 }
 
 /**

@@ -31,6 +31,17 @@ export const publicUniverseSchema = z.object({
   diceRevealedAt: isoTime.nullable(),
 });
 
+/**
+ * The caller's place in a universe of their list: `gm` (its creator or a game master named in its
+ * settings), `member` (a player admitted by invite or by a GM), `removed` (a GM removed them; a
+ * public universe stays listed), `guest` (a public universe they have not joined).
+ */
+export const universeRoleSchema = z.enum(["gm", "member", "removed", "guest"]);
+export type UniverseRole = z.infer<typeof universeRoleSchema>;
+
+/** A universe of the caller's list, with their role in it (null for a caller without a token). */
+export const listedUniverseSchema = publicUniverseSchema.extend({ yourRole: universeRoleSchema.nullable() });
+
 export const memberRecordSchema = z.object({
   universeId: z.string(),
   playerId: z.string(),
@@ -40,6 +51,9 @@ export const memberRecordSchema = z.object({
   /** Set when a game master removed the player: they may no longer read, watch or play. */
   removedAt: isoTime.nullable(),
 });
+
+/** A member as a game master's list shows them: their record and the name they registered with. */
+export const listedMemberSchema = memberRecordSchema.extend({ playerName: z.string() });
 
 export const inviteRecordSchema = z.object({
   code: z.string(),

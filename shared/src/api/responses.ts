@@ -8,6 +8,8 @@ import {
   characterRecordSchema,
   diceDisclosureSchema,
   inviteRecordSchema,
+  listedMemberSchema,
+  listedUniverseSchema,
   memberRecordSchema,
   playerRecordSchema,
   playSessionRecordSchema,
@@ -53,7 +55,7 @@ export const meSchema = z.object({
 });
 
 export const universeResponseSchema = z.object({ universe: publicUniverseSchema });
-export const universesResponseSchema = z.object({ universes: z.array(publicUniverseSchema) });
+export const universesResponseSchema = z.object({ universes: z.array(listedUniverseSchema) });
 export const openedSchema = z.object({ roomId: z.string() });
 export const characterCreatedSchema = z.object({ character: characterRecordSchema, run: runRecordSchema });
 export const turnResponseSchema = z.object({ turn: turnSchema });
@@ -129,7 +131,7 @@ export const diceResponseSchema = z.object({ dice: diceDisclosureSchema });
 export const inviteResponseSchema = z.object({ invite: inviteRecordSchema });
 export const invitesResponseSchema = z.object({ invites: z.array(inviteRecordSchema) });
 export const memberResponseSchema = z.object({ member: memberRecordSchema });
-export const membersResponseSchema = z.object({ members: z.array(memberRecordSchema) });
+export const membersResponseSchema = z.object({ members: z.array(listedMemberSchema) });
 export const acceptedInviteSchema = z.object({ member: memberRecordSchema, universe: publicUniverseSchema });
 
 /**

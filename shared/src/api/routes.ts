@@ -241,7 +241,7 @@ export const API = {
   listUniverses: {
     method: "get",
     path: "/api/universes",
-    summary: "Public universes and those the caller belongs to, newest first",
+    summary: "Public universes and those the caller belongs to, newest first, each with the caller's role",
     tag: "universes",
     auth: "optional",
     query: z.object({ limit: req.intParamSchema("limit", 1).optional() }),
@@ -617,7 +617,7 @@ export const API = {
   listMembers: {
     method: "get",
     path: "/api/universes/:id/members",
-    summary: "Game master: the members, removed ones included (with `removedAt`)",
+    summary: "Game master: the members with their names, removed ones included (with `removedAt`)",
     tag: "membership",
     auth: "bearer",
     params: universeParams,
