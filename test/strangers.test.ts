@@ -240,6 +240,11 @@ for (const mode of modes()) {
           const ready = await get(url, "/readyz");
           expect(ready.status).toBe(503);
           expect(ready.body).toEqual({ ready: false, unreachable: { live: "ENOTFOUND" } });
+          // as the API document says it answers
+          const documented = (await get(url, "/api/openapi.json")).body as {
+            paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+          };
+          expect(Object.keys(documented.paths["/readyz"]!.get!.responses)).toContain(String(ready.status));
           const metrics = await get(url, "/metrics.json");
           const persist = API.metricsJson.response.parse(metrics.body).persist;
           expect(persist).toMatchObject({ failingUniverses: 1, damagedSnapshots: 1 });

@@ -138,6 +138,11 @@ function responses(route: ApiRoute, writer: SchemaWriter): Json {
       content: { [produces]: { schema: writer.write(route.response, "output") } },
     },
   };
+  for (const [status, description] of Object.entries(route.alsoAnswers ?? {}))
+    answers[status] = {
+      description,
+      content: { [produces]: { schema: writer.write(route.response, "output") } },
+    };
   const refusals: Record<number, RejectionCode[]> = {};
   for (const [status, codes] of Object.entries(route.errors)) refusals[Number(status)] = [...(codes ?? [])];
   // any route may fail inside the server; the answer is coded like every refusal

@@ -28,6 +28,8 @@ export interface ApiRoute {
   idempotent?: boolean;
   status: number;
   response: z.ZodType;
+  /** Other statuses answered with the same body as `status`, each with what it means. */
+  alsoAnswers?: Record<number, string>;
   /** The media type of the answer; JSON unless said. */
   produces?: "application/json" | "text/html" | "text/plain" | "application/x-ndjson";
   errors: RouteErrors;
@@ -94,6 +96,9 @@ export const API = {
     auth: "operator",
     status: 200,
     response: res.readySchema,
+    alsoAnswers: {
+      503: "Not ready: `ready` is false and `unreachable` names each dependency that did not answer",
+    },
     errors: {},
   },
   metrics: {
