@@ -203,9 +203,16 @@ for (const mode of modes()) {
       watching.on("leave", (code) => closed.push(code));
       expect((await playing.act(overcome(character.id))).ok).toBe(true);
 
+      const table = await gm.client.joinUniverse(universe.id, { role: "gm" });
+      const present = () => table.state.characters.get(character.id)?.present;
+      await waitFor(() => present() === true, 5_000, "the GM to see the member at the table");
+
       await gm.client.removeMember(universe.id, member.id);
       await waitFor(() => closed.length === 2, 5_000, "the removed member's connections to close");
       expect(closed).toEqual([CloseCode.MemberRemoved, CloseCode.MemberRemoved]);
+      // gone from the table at once, not once a seat kept for their return lapses (1 s here)
+      await waitFor(() => present() === false, 800, "the removed member to leave the table");
+      await table.leave();
 
       const base = `/api/universes/${universe.id}`;
       expect(await call(server.url, "GET", `${base}/timeline`, member.token)).toMatchObject({

@@ -113,6 +113,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private readonly buckets = new Map<string, TokenBucket>();
   /** Players removed while this room is open; a join afterwards is checked afresh and clears them. */
   private readonly expelled = new Set<string>();
+  /**
+   * Connections this room closed for good (a member removed, a token revoked): no seat is kept
+   * for them to come back to, so the member leaves the table at once (onDrop).
+   */
+  private readonly dismissed = new WeakSet<Client>();
   private connections!: ConnectionLimit;
   private narration: UniverseNarration | null = null;
   private readonly narrationOutput = new NarrationOutput((messages, audience) =>
@@ -317,7 +322,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   expel(playerId: string): void {
     this.expelled.add(playerId);
     for (const client of this.clients) {
-      if (memberOf(client)?.playerId === playerId) client.leave(CloseCode.MemberRemoved);
+      if (memberOf(client)?.playerId === playerId) this.dismiss(client, CloseCode.MemberRemoved);
     }
   }
 
@@ -337,7 +342,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     for (const client of this.clients) {
       const member = memberOf(client);
       if (member?.playerId === playerId && member.generation < generation)
-        client.leave(CloseCode.SessionRevoked);
+        this.dismiss(client, CloseCode.SessionRevoked);
     }
   }
 
@@ -386,8 +391,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       const generation = current.get(member.playerId);
       if (generation !== undefined && generation > member.generation) {
         generations.raise(member.playerId, generation);
-        client.leave(CloseCode.SessionRevoked);
-      } else if (!admitsGiven(universe, member, byPlayer)) client.leave(CloseCode.MemberRemoved);
+        this.dismiss(client, CloseCode.SessionRevoked);
+      } else if (!admitsGiven(universe, member, byPlayer)) this.dismiss(client, CloseCode.MemberRemoved);
     }
   }
 
@@ -511,7 +516,15 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
   }
 
+  /** Closes a connection for good: it gets no seat to come back to (see `dismissed`). */
+  private dismiss(client: Client, code: number): void {
+    this.dismissed.add(client);
+    client.leave(code);
+  }
+
   override async onDrop(client: Client): Promise<void> {
+    // without a seat kept, Colyseus calls onLeave now: the member is no longer shown present
+    if (this.dismissed.has(client)) return;
     await this.allowReconnection(client, services().config.reconnectSeconds);
   }
 
