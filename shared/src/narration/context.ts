@@ -80,14 +80,16 @@ export function buildNarrationPrompt(input: NarrationPromptInput): NarrationProm
   ]
     .filter(Boolean)
     .join("\n\n");
+  // the canon shown, chosen once: the People section names those of its NPCs the turns do not
+  const canon = canonShown(state, turn);
   const optional: string[] = [
     meanwhile.length > 0
       ? `## ${isFirstSession(turn) ? "Before they arrived" : "Meanwhile, the others"}\n${meanwhile.map((line) => `- ${line}`).join("\n")}`
       : "",
     sceneSection(state),
     charactersSection(state, turn, previous),
-    peopleSection(state, turn, previous),
-    factsSection(state, turn),
+    peopleSection(state, turn, previous, canon),
+    factsSection(state, canon),
     state.canon.summaryRecent.trim() ? `## Recently\n${state.canon.summaryRecent.trim()}` : "",
     previous.length > 0 ? `## The last turns\n${previous.map((t) => turnLines(t, state)).join("\n")}` : "",
     state.canon.summaryLong.trim() ? `## The story so far\n${state.canon.summaryLong.trim()}` : "",
@@ -392,13 +394,18 @@ function npcTargetOf(turn: Turn): string | undefined {
  * names: who they are (their public notes), how they stand towards the characters in the prompt,
  * whether they are out of the fight. The model would otherwise know them by name alone.
  */
-function peopleSection(state: PromptState, turn: Turn, previous: readonly Turn[]): string {
+function peopleSection(
+  state: PromptState,
+  turn: Turn,
+  previous: readonly Turn[],
+  canon: readonly ShownFact[],
+): string {
   const ids: string[] = [];
   const add = (id: string | undefined) => {
     if (id !== undefined && !ids.includes(id) && readNpc(state, id)) ids.push(id);
   };
   for (const t of [turn, ...[...previous].reverse()]) add(npcTargetOf(t));
-  for (const fact of liveFacts(state)) {
+  for (const { fact } of canon) {
     const npcId = (fact.value as { npcId?: unknown } | null)?.npcId;
     if (typeof npcId === "string") add(npcId);
   }
@@ -426,17 +433,26 @@ function liveFacts(state: PromptState): CanonFact[] {
     .sort(newestFirst);
 }
 
+/** A canon fact the prompt gives, with its value's canonical JSON. */
+interface ShownFact {
+  fact: CanonFact;
+  text: string;
+}
+
 /** Facts that name something the turn touches (its character, its target), then the newest. */
-function factsSection(state: PromptState, turn: Turn): string {
+function canonShown(state: PromptState, turn: Turn): ShownFact[] {
   const ids = factSubjects(state, turn);
   const facts = liveFacts(state).map((fact) => ({ fact, text: canonicalJson(fact.value) }));
   const mentions = (fact: { text: string }) => {
     for (const id of ids) if (fact.text.includes(`"${id}"`)) return true;
     return false;
   };
-  const chosen = [...facts.filter(mentions), ...facts.filter((f) => !mentions(f))].slice(0, MAX_FACTS);
-  if (chosen.length === 0) return "";
-  return `## Canon\n${chosen.map((f) => `- ${factLine(f.fact, f.text, state)}`).join("\n")}`;
+  return [...facts.filter(mentions), ...facts.filter((f) => !mentions(f))].slice(0, MAX_FACTS);
+}
+
+function factsSection(state: PromptState, canon: readonly ShownFact[]): string {
+  if (canon.length === 0) return "";
+  return `## Canon\n${canon.map((f) => `- ${factLine(f.fact, f.text, state)}`).join("\n")}`;
 }
 
 /**
