@@ -51,5 +51,46 @@ for (const mode of modes()) {
       expect(Object.values(state.state.scene.aspects).map((a) => a.name)).toEqual(["Slick Stones"]);
       await Promise.all([mara!.leave(), gm.leave()]);
     });
+
+    it("a GM's picker reads the world's names at the head, the acknowledged turns included; a player may not", async () => {
+      const table = await setTable(server.url, ["Tam"]);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      expect(await table.gm.worldNames(table.universeId)).toMatchObject({
+        npc: [],
+        location: [],
+        faction: [],
+        quest: [],
+      });
+      await gm.act({ kind: "npc", op: "add", id: "wick", name: "Old Wick", gmNotes: "Knows the tide" });
+      await gm.act({ kind: "npc", op: "add", id: "ada", name: "Ada Reed" });
+      await gm.act({ kind: "quest", op: "start", id: "bell", title: "Find the Bell" });
+      const added = await gm.act({
+        kind: "location",
+        op: "add",
+        id: "quay",
+        name: "The Quay",
+        region: "Saltgate",
+      });
+      expect(added.ok).toBe(true);
+      // read at once: what is acknowledged counts, persisted or not
+      const names = await table.gm.worldNames(table.universeId);
+      expect(names).toEqual({
+        position: added.ok ? added.turn.position : -1,
+        npc: [
+          { id: "ada", label: "Ada Reed (neutral)" },
+          { id: "wick", label: "Old Wick (neutral)" },
+        ],
+        location: [{ id: "quay", label: "The Quay, Saltgate" }],
+        faction: [],
+        quest: [{ id: "bell", label: "Find the Bell (active)" }],
+      });
+      expect(JSON.stringify(names)).not.toContain("tide");
+      const player = table.players[0]!.client;
+      await expect(player.worldNames(table.universeId)).rejects.toMatchObject({
+        status: 403,
+        code: "not_allowed",
+      });
+      await gm.leave();
+    });
   });
 }

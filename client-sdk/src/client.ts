@@ -800,6 +800,11 @@ export class LoomClient {
     );
   }
 
+  /** GM: the ids and labels of the world's NPCs, locations, factions and quests at the head. */
+  async worldNames(universeId: string): Promise<ApiResponse<"worldNames">> {
+    return this.route("worldNames", "GET", `/api/universes/${encodeURIComponent(universeId)}/names`);
+  }
+
   /** GM: the deltas of the turns in (from, to] (to: the head), each with its position; at most 1,000 turns. */
   async diff(universeId: string, from: number, to?: number): Promise<ApiResponse<"diff">> {
     return this.route(

@@ -84,3 +84,34 @@ export function recordsUnder(tokens: readonly string[]): BucketedRecord[] {
     ([, at]) => tokens.length <= at.length && tokens.every((token, i) => at[i] === token),
   ).map(([record]) => record);
 }
+
+/** A record a game master's command may name: its id, and how a picker shows it. */
+export interface NamedRecord {
+  id: string;
+  label: string;
+}
+
+/** The records a command changes by id, by kind. */
+export type WorldNames = Record<"npc" | "location" | "faction" | "quest", NamedRecord[]>;
+
+/**
+ * The world's NPCs, locations, factions and quests as a picker lists them, each sorted by label:
+ * "Old Wick (wary)", "Saltgate, the Marches", "The Guild (standing 2)", "The Drowned Bell (active)".
+ */
+export function worldNames(state: UniverseState): WorldNames {
+  const byLabel = (a: NamedRecord, b: NamedRecord) => a.label.localeCompare(b.label);
+  return {
+    npc: listNpcs(state)
+      .map((npc) => ({ id: npc.id, label: `${npc.name} (${npc.relationship})` }))
+      .sort(byLabel),
+    location: listLocations(state)
+      .map((place) => ({ id: place.id, label: place.region ? `${place.name}, ${place.region}` : place.name }))
+      .sort(byLabel),
+    faction: Object.values(state.world.factions)
+      .map((faction) => ({ id: faction.id, label: `${faction.name} (standing ${faction.standing})` }))
+      .sort(byLabel),
+    quest: listQuests(state)
+      .map((quest) => ({ id: quest.id, label: `${quest.title} (${quest.state})` }))
+      .sort(byLabel),
+  };
+}

@@ -1,7 +1,7 @@
 import { client, fieldText, rejectedError } from "./api.ts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { CommandInput, Turn } from "@loom/client-sdk";
-import { listLocations, listNpcs, listQuests, type UniverseState } from "@loom/shared";
+import type { NamedRecord, WorldNames } from "@loom/shared";
 import type { Live } from "./live.ts";
 import { count, ErrorLine, Field, useTask } from "./ui.tsx";
 
@@ -111,46 +111,19 @@ function commandOf(
   }
 }
 
-/** A record a command may change: its id, and how the picker names it. */
-interface Known {
-  id: string;
-  label: string;
-}
-
-/** Which records each command changes by id (the aspects come from the synced scene instead). */
-type Records = Record<"npc" | "location" | "faction" | "quest", Known[]>;
-
-function recordsOf(state: UniverseState): Records {
-  const byLabel = (a: Known, b: Known) => a.label.localeCompare(b.label);
-  return {
-    npc: listNpcs(state)
-      .map((npc) => ({ id: npc.id, label: `${npc.name} (${npc.relationship})` }))
-      .sort(byLabel),
-    location: listLocations(state)
-      .map((place) => ({ id: place.id, label: place.region ? `${place.name}, ${place.region}` : place.name }))
-      .sort(byLabel),
-    faction: Object.values(state.world.factions)
-      .map((faction) => ({ id: faction.id, label: `${faction.name} (standing ${faction.standing})` }))
-      .sort(byLabel),
-    quest: listQuests(state)
-      .map((quest) => ({ id: quest.id, label: `${quest.title} (${quest.state})` }))
-      .sort(byLabel),
-  };
-}
-
 /**
  * The world's NPCs, locations, factions and quests at the head, for the picker of a command that
- * changes one by id: read (the whole state, GET /state) only while such a command is chosen, and
- * again a moment after the head moves.
+ * changes one by id: read (GET /names) only while such a command is chosen, and again a moment
+ * after the head moves.
  */
-function useRecords(universeId: string, head: number, wanted: boolean): Records | null {
-  const [records, setRecords] = useState<Records | null>(null);
+function useRecords(universeId: string, head: number, wanted: boolean): WorldNames | null {
+  const [records, setRecords] = useState<WorldNames | null>(null);
   useEffect(() => {
     if (!wanted) return;
     let current = true;
     const timer = setTimeout(() => {
-      void client.stateAt(universeId).then(
-        (read) => current && setRecords(recordsOf(read.state)),
+      void client.worldNames(universeId).then(
+        (names) => current && setRecords(names),
         () => undefined, // the field stays a text box: the GM types the id
       );
     }, 300);
@@ -258,10 +231,10 @@ export function GmCommands({ live, universeId }: { live: Live; universeId: strin
         ),
       ]
     : [];
-  const picked: Known[] | null =
+  const picked: NamedRecord[] | null =
     kind === "aspect"
       ? aspects.map((aspect) => ({ id: aspect.id, label: aspect.name }))
-      : (records?.[kind as keyof Records] ?? null);
+      : (records?.[kind as keyof WorldNames] ?? null);
   const what = kind === "npc" ? "NPC" : kind;
 
   return (

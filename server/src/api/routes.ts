@@ -1,5 +1,13 @@
 import express, { type Application } from "express";
-import { API, emptyState, publicUniverse, RejectionCode, viewTurn, type UniverseRole } from "@loom/shared";
+import {
+  API,
+  emptyState,
+  publicUniverse,
+  RejectionCode,
+  viewTurn,
+  worldNames,
+  type UniverseRole,
+} from "@loom/shared";
 import type { UniverseRecord } from "../persist/turn-store.ts";
 import { services } from "../services.ts";
 import { ApiError, caller, checkPath, errorHandler, intParam, parseBody, route } from "./http.ts";
@@ -231,6 +239,21 @@ export function installRoutes(app: Application): void {
       if (position > head)
         throw new ApiError(404, RejectionCode.NotFound, `position ${position} is past the head ${head}`);
       return await reads.stateAt(universe.id, position);
+    }),
+  );
+
+  app.get(
+    API.worldNames.path,
+    route(async (req) => {
+      const me = await caller(req);
+      const universe = await universeOr404(String(req.params.id));
+      if (!isGm(universe, me.playerId))
+        throw new ApiError(403, RejectionCode.NotAllowed, "the world's records are for game masters");
+      const reads = liveReads();
+      const head = await reads.head(universe.id);
+      // no checksum: the picker shows names, it does not vouch for the state
+      const { state } = await reads.stateWithoutChecksum(universe.id, head);
+      return { position: head, ...worldNames(state) };
     }),
   );
 

@@ -246,3 +246,13 @@ export const metricsSchema = z.object({
 
 /** The OpenAPI 3.1 document of this API (GET /api/openapi.json). */
 export const openApiDocumentSchema = z.object({ openapi: z.string() }).catchall(z.unknown());
+
+const namedRecordSchema = z.object({ id: z.string(), label: z.string() });
+/** The world's records a GM command names by id, at the head (`worldNames` in world-records.ts). */
+export const worldNamesResponseSchema = z.object({
+  position: z.number().int().min(0),
+  npc: z.array(namedRecordSchema),
+  location: z.array(namedRecordSchema),
+  faction: z.array(namedRecordSchema),
+  quest: z.array(namedRecordSchema),
+});

@@ -359,6 +359,18 @@ export const API = {
     response: stateAtSchema,
     errors: errors(AUTH, GM, INPUT, { 404: [C.NotFound] }),
   },
+  worldNames: {
+    method: "get",
+    path: "/api/universes/:id/names",
+    summary:
+      "Game master: the ids and labels of the world's NPCs, locations, factions and quests at the head, for a command's picker (a few kilobytes where the state is hundreds)",
+    tag: "timeline",
+    auth: "bearer",
+    params: universeParams,
+    status: 200,
+    response: res.worldNamesResponseSchema,
+    errors: errors(AUTH, GM),
+  },
   scrub: {
     method: "get",
     path: "/api/universes/:id/scrub",
