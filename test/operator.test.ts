@@ -233,7 +233,10 @@ interface Refused {
 }
 
 /** `npm start`'s entry point, which must refuse to start: killed if it is still running after a minute. */
-async function startRefused(env: NodeJS.ProcessEnv): Promise<Refused> {
+async function startRefused(
+  env: NodeJS.ProcessEnv,
+  signalled?: (stop: () => void) => void,
+): Promise<Refused> {
   const child = spawn(process.execPath, ["--import", "tsx", join(root, "server/src/main.ts")], {
     cwd: root,
     env: {
@@ -255,6 +258,7 @@ async function startRefused(env: NodeJS.ProcessEnv): Promise<Refused> {
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  signalled?.(() => child.kill("SIGTERM"));
   const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
   const code = await new Promise<number | null>((done) => child.once("close", (exit) => done(exit)));
   clearTimeout(killer);
@@ -312,9 +316,10 @@ describe("the server refuses to start on a bad value, in one line, before openin
  * A port that takes connections and never says a word: a service that hangs, or a proxy in front
  * of none. The drivers' connect timeouts end at the connection, and then they wait for good.
  */
-async function silentListener(port: number): Promise<() => Promise<void>> {
+async function silentListener(port: number, onConnection = () => {}): Promise<() => Promise<void>> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
+    onConnection();
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
@@ -387,6 +392,26 @@ describe("the server refuses to start on a database or Redis it cannot use, in o
       ),
     );
     expectUrlKept(run, silentPostgres);
+  }, 90_000);
+
+  it("a stop asked for while it waits on a Postgres that never answers ends it at once, not after LOOM_DATABASE_TIMEOUT_MS", async () => {
+    let connected: () => void = () => {};
+    const reached = new Promise<void>((resolve) => (connected = resolve));
+    const close = await silentListener(testPort(2673), () => connected());
+    try {
+      const waitForever = `postgres://loom:${PASSWORD}@127.0.0.1:${testPort(2673)}/loom`;
+      // a bound far past the test's own: only a stop heard during the check ends the process in time
+      const run = await startRefused(
+        { DATABASE_URL: waitForever, LOOM_DATABASE_TIMEOUT_MS: "600000", PORT },
+        (stop) => void reached.then(stop),
+      );
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(logEntries(run.stdout).map((entry) => entry.msg)).toEqual([
+        "stopped while checking the services; nothing was opened",
+      ]);
+    } finally {
+      await close();
+    }
   }, 90_000);
 
   it("a Redis that refuses the connection (it used to print the driver's retries and name nothing)", async () => {

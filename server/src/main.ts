@@ -11,12 +11,21 @@ import { buildWebClientIfNeeded } from "./web/build.ts";
 let loom: LoomServer | null = null;
 let stopRequested = false;
 let exitCode = 0;
+/** Until the services answered, nothing is open: a stop asked for then ends the process at once. */
+let checking = true;
 
 function stop(code = 0): void {
   exitCode = Math.max(exitCode, code);
   if (stopRequested) return;
   stopRequested = true;
-  if (!loom) return; // startup finishes, then stops below
+  if (!loom) {
+    // waiting on a service that may take LOOM_DATABASE_TIMEOUT_MS to answer, with nothing written
+    if (checking) {
+      log.info("stopped while checking the services; nothing was opened");
+      process.exit(exitCode);
+    }
+    return; // the web build or the stores' opening finishes, then stops below
+  }
   // Whatever hangs (a store that never answers), the process ends; the rooms have logged which
   // turns they could not write (with Redis, the next owner reads them from the live store).
   const limit = loom.services.config.shutdownDrainMs + 20_000;
@@ -69,6 +78,7 @@ try {
   const config = loadConfig();
   // before the web build, which takes a while, and before the stores' clients, which would retry
   await checkServices(config);
+  checking = false;
   // `npm start` is the one command: the web client is built first when web/dist is missing or stale
   // (LOOM_WEB_BUILD=off skips it: a process that serves the API only, or a build made elsewhere)
   if (process.env.LOOM_WEB_BUILD !== "off") await buildWebClientIfNeeded();
