@@ -494,6 +494,7 @@ function addresses(
       case "/api/universes/{id}/members":
       case "/api/universes/{id}/dice":
       case "/api/universes/{id}/bookmarks":
+      case "/api/universes/{id}/names":
         perUniverse(() => [""]);
         break;
       case "/api/universes/{id}/timeline":
