@@ -64,6 +64,22 @@ for (const mode of modes()) {
       expect(listed("post", "/api/universes/{id}/invites", again.status)).toContain(inviteRefusal.code);
     });
 
+    it("refuses a scrub of an id no universe has, braces and all, as an unknown universe (it was a 500 with Redis)", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("Scrub GM");
+      for (const id of ["{braced}", "R0jG,2{'", "no-such-universe"]) {
+        const response = await fetch(
+          `${server.url}/api/universes/${encodeURIComponent(id)}/scrub?position=1`,
+          {
+            headers: { authorization: `Bearer ${gm.playerToken}` },
+          },
+        );
+        const refusal = apiErrorSchema.parse(await response.json()).error;
+        expect([response.status, refusal.code], id).toEqual([404, "unknown_universe"]);
+        expect(listed("get", "/api/universes/{id}/scrub", response.status)).toContain(refusal.code);
+      }
+    });
+
     it("lists the refusal of a private universe's dice to someone who is not its member", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("Dice GM");
