@@ -11,7 +11,15 @@ import {
 import type { UniverseRecord } from "../persist/turn-store.ts";
 import { services } from "../services.ts";
 import { ApiError, caller, checkPath, errorHandler, intParam, parseBody, route } from "./http.ts";
-import { callerIfAny, isGm, readableUniverse, requireMember, universeOr404, viewerFor } from "./access.ts";
+import {
+  asGameMaster,
+  callerIfAny,
+  isGm,
+  readableUniverse,
+  requireMember,
+  universeOr404,
+  viewerFor,
+} from "./access.ts";
 import { installMemberRoutes } from "./members.ts";
 import { installIdempotency } from "./idempotency.ts";
 import { installCharacterRoutes } from "./characters.ts";
@@ -245,10 +253,7 @@ export function installRoutes(app: Application): void {
   app.get(
     API.worldNames.path,
     route(async (req) => {
-      const me = await caller(req);
-      const universe = await universeOr404(String(req.params.id));
-      if (!isGm(universe, me.playerId))
-        throw new ApiError(403, RejectionCode.NotAllowed, "the world's records are for game masters");
+      const { universe } = await asGameMaster(req);
       const reads = liveReads();
       const head = await reads.head(universe.id);
       // no checksum: the picker shows names, it does not vouch for the state

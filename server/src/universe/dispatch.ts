@@ -29,10 +29,7 @@ export async function callUniverse<N extends OperationName>(
  * is not (a room opened later checks membership at every join).
  */
 export async function expelFromUniverse(universeId: string, playerId: string): Promise<void> {
-  const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
-  if (local) return local.expel(playerId);
-  if ((await matchMaker.query({ roomId: universeId })).length === 0) return;
-  await matchMaker.remoteRoomCall(universeId, "expel", [playerId]);
+  await callRoomIfOpen(universeId, "expel", [playerId]);
 }
 
 /**
@@ -42,10 +39,7 @@ export async function expelFromUniverse(universeId: string, playerId: string): P
  */
 export async function tellMembersChanged(universeId: string): Promise<void> {
   try {
-    const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
-    if (local) return local.membersChanged();
-    if ((await matchMaker.query({ roomId: universeId })).length === 0) return;
-    await matchMaker.remoteRoomCall(universeId, "membersChanged", []);
+    await callRoomIfOpen(universeId, "membersChanged", []);
   } catch (error) {
     log.warn(`universe ${universeId}: could not tell its game masters of a change of members`, {
       err: error,
@@ -59,10 +53,23 @@ export async function tellMembersChanged(universeId: string): Promise<void> {
  * player), wherever its room is open; nothing to do when none is (a join checks afresh).
  */
 export async function checkSeatsIn(universeId: string): Promise<void> {
+  await callRoomIfOpen(universeId, "checkSeats", []);
+}
+
+/** The room methods called on a universe's room wherever it is open, and nowhere when none is. */
+type RoomCall = {
+  [M in "expel" | "membersChanged" | "checkSeats"]: [M, Parameters<UniverseRoom[M]>];
+}["expel" | "membersChanged" | "checkSeats"];
+
+async function callRoomIfOpen(universeId: string, ...[method, args]: RoomCall): Promise<void> {
   const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
-  if (local) return local.checkSeats();
+  if (local) {
+    // called on the room itself (`this`), as the remote call is
+    await (local[method] as (...a: unknown[]) => unknown).apply(local, args);
+    return;
+  }
   if ((await matchMaker.query({ roomId: universeId })).length === 0) return;
-  await matchMaker.remoteRoomCall(universeId, "checkSeats", []);
+  await matchMaker.remoteRoomCall(universeId, method, args);
 }
 
 /**
