@@ -4,6 +4,7 @@ import type { TurnKind } from "./turn.ts";
 import type {
   characterRecordSchema,
   inviteRecordSchema,
+  listedMemberSchema,
   memberRecordSchema,
   playerRecordSchema,
   playSessionRecordSchema,
@@ -55,6 +56,9 @@ export type UniverseVisibility = z.infer<typeof universeVisibilitySchema>;
 
 /** A player's membership of a universe (game masters need none). */
 export type MemberRecord = z.infer<typeof memberRecordSchema>;
+
+/** A member with the name they registered with, as a game master's list shows them. */
+export type ListedMember = z.infer<typeof listedMemberSchema>;
 
 export type InviteRecord = z.infer<typeof inviteRecordSchema>;
 

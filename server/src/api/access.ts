@@ -1,11 +1,11 @@
 import { GAME_MASTER, RejectionCode, type Viewer } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
-import { admission, isGm } from "../universe/admission.ts";
+import { admission, isGm, roleIn } from "../universe/admission.ts";
 import type { Request } from "express";
 import { ApiError, caller, type Caller } from "./http.ts";
 
-export { isGm };
+export { isGm, roleIn };
 
 export async function universeOr404(id: string): Promise<UniverseRecord> {
   const universe = await services().turnStore.getUniverse(id);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setServices } from "../services.ts";
 import { errorHandler, route } from "./http.ts";
 import { createWorkerStores } from "../persist/worker-store.ts";
+import { createStores } from "../persist/index.ts";
 
 describe("the HTTP error handler", () => {
   let url = "";
@@ -28,6 +29,15 @@ describe("the HTTP error handler", () => {
         return { universes: await stores.turnStore.listUniverses() };
       }),
     );
+    // the same with the embedded database on the server's own thread
+    app.get(
+      "/closed-store-in-thread",
+      route(async () => {
+        const stores = await createStores({ inMemory: true });
+        await stores.turnStore.close();
+        return { universes: await stores.turnStore.listUniverses() };
+      }),
+    );
     app.use(errorHandler);
     const server = app.listen(0, "127.0.0.1");
     await new Promise((resolve) => server.once("listening", resolve));
@@ -43,10 +53,13 @@ describe("the HTTP error handler", () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("unavailable");
   });
 
-  it("given a request reaching a store closed as the server stops, then 503 unavailable, not 500", async () => {
-    const response = await fetch(`${url}/closed-store`);
-    expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("1");
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("unavailable");
-  });
+  it.each(["/closed-store", "/closed-store-in-thread"])(
+    "given a request reaching a store closed as the server stops (%s), then 503 unavailable, not 500",
+    async (path) => {
+      const response = await fetch(`${url}${path}`);
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("1");
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+    },
+  );
 });

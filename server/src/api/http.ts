@@ -13,7 +13,7 @@ import { services, ServicesUnavailableError } from "../services.ts";
 import { log } from "../log.ts";
 import { describeError, safeMessage } from "../describe-error.ts";
 import { AuthError } from "../auth/tokens.ts";
-import { DamagedSnapshotError, StoreClosedError } from "../persist/turn-store.ts";
+import { DamagedSnapshotError, isStoreClosed } from "../persist/turn-store.ts";
 import { errorClass, isDependencyFailure } from "../fault-log.ts";
 
 /** An HTTP failure with a stable code: `{ error: { code, message } }` with the given status. */
@@ -163,7 +163,7 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   const status =
     (error as { status?: number; statusCode?: number }).status ??
     (error as { statusCode?: number }).statusCode;
-  if (error instanceof ServicesUnavailableError || error instanceof StoreClosedError) {
+  if (error instanceof ServicesUnavailableError || isStoreClosed(error)) {
     // a request that came in as the process stops (or a test restarts it in the same process)
     unavailable(res, "the server is stopping or starting; retry", 1);
     return;

@@ -92,13 +92,7 @@ export function installMemberRoutes(app: Application): void {
     API.listMembers.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
-      const { memberships, turnStore } = services();
-      const members = await memberships.listMembers(universe.id);
-      const names = new Map(
-        (await turnStore.playerNames(members.map((m) => m.playerId))).map((p) => [p.id, p.name]),
-      );
-      // every member is a player (a membership needs one), so a missing name is not expected
-      return { members: members.map((m) => ({ ...m, playerName: names.get(m.playerId) ?? m.playerId })) };
+      return { members: await services().memberships.listMembers(universe.id) };
     }),
   );
 

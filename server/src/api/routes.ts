@@ -1,20 +1,12 @@
 import express, { type Application } from "express";
-import {
-  API,
-  emptyState,
-  publicUniverse,
-  RejectionCode,
-  viewTurn,
-  worldNames,
-  type UniverseRole,
-} from "@loom/shared";
-import type { UniverseRecord } from "../persist/turn-store.ts";
+import { API, emptyState, publicUniverse, RejectionCode, viewTurn, worldNames } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, checkPath, errorHandler, intParam, parseBody, route } from "./http.ts";
 import {
   asGameMaster,
   callerIfAny,
   isGm,
+  roleIn,
   readableUniverse,
   requireMember,
   universeOr404,
@@ -154,14 +146,12 @@ export function installRoutes(app: Application): void {
           : [],
       ]);
       const membership = new Map(records.map((record) => [record.universeId, record]));
-      const roleIn = (universe: UniverseRecord): UniverseRole | null => {
-        if (!me) return null;
-        if (isGm(universe, me.playerId)) return "gm";
-        const record = membership.get(universe.id);
-        if (!record) return "guest";
-        return record.removedAt ? "removed" : "member";
+      return {
+        universes: shown.map((universe, i) => ({
+          ...universe,
+          yourRole: me ? roleIn(universes[i]!, me.playerId, membership.get(universe.id) ?? null) : null,
+        })),
       };
-      return { universes: shown.map((universe, i) => ({ ...universe, yourRole: roleIn(universes[i]!) })) };
     }),
   );
 

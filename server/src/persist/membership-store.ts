@@ -1,13 +1,14 @@
 import type {
   CharacterRecord,
   InviteRecord,
+  ListedMember,
   MemberRecord,
   RunRecord,
   UniverseRecord,
   UniverseVisibility,
 } from "@loom/shared";
 
-export type { InviteRecord, MemberRecord, UniverseVisibility } from "@loom/shared";
+export type { InviteRecord, ListedMember, MemberRecord, UniverseVisibility } from "@loom/shared";
 
 export type InviteAcceptance =
   | { ok: true; member: MemberRecord }
@@ -43,7 +44,8 @@ export interface NewCharacterWithRun {
  */
 export interface MembershipStore {
   getMember(universeId: string, playerId: string): Promise<MemberRecord | null>;
-  listMembers(universeId: string): Promise<MemberRecord[]>;
+  /** Its members, removed ones included, each with their registered name. */
+  listMembers(universeId: string): Promise<ListedMember[]>;
   /** A game master adds (or re-admits) a player directly. */
   addMember(universeId: string, playerId: string): Promise<MemberRecord>;
   /** Marks the player removed (a guest of a public universe too, who has no membership yet). */

@@ -1,11 +1,12 @@
 import { and, asc, count, desc, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db } from "./rows.ts";
 import { toCharacter, toRun, toUniverse } from "./rows.ts";
-import { characters, runs, universeInvites, universeMembers, universes } from "./schema.ts";
+import { characters, players, runs, universeInvites, universeMembers, universes } from "./schema.ts";
 import type {
   CharacterCreation,
   InviteAcceptance,
   InviteRecord,
+  ListedMember,
   MemberRecord,
   MembershipStore,
   NewCharacterWithRun,
@@ -55,13 +56,14 @@ export class Memberships implements MembershipStore {
     return row ? toMember(row) : null;
   }
 
-  async listMembers(universeId: string): Promise<MemberRecord[]> {
+  async listMembers(universeId: string): Promise<ListedMember[]> {
     const rows = await this.db
-      .select()
+      .select({ member: universeMembers, playerName: players.name })
       .from(universeMembers)
+      .innerJoin(players, eq(players.id, universeMembers.playerId))
       .where(eq(universeMembers.universeId, universeId))
       .orderBy(asc(universeMembers.joinedAt), asc(universeMembers.playerId));
-    return rows.map(toMember);
+    return rows.map((row) => ({ ...toMember(row.member), playerName: row.playerName }));
   }
 
   async addMember(universeId: string, playerId: string): Promise<MemberRecord> {

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull } from "drizzle-orm";
+import { and, asc, eq, isNull } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { toCharacter, toPlayer, toProgression, toRun, toSession } from "./rows.ts";
 import type { Db } from "./rows.ts";
@@ -33,15 +33,6 @@ export class Records {
   async getPlayer(id: string): Promise<PlayerRecord | null> {
     const [row] = await this.db.select().from(players).where(eq(players.id, id));
     return row ? toPlayer(row) : null;
-  }
-
-  /** The names of those of `ids` who are players (the others are left out). */
-  async playerNames(ids: readonly string[]): Promise<{ id: string; name: string }[]> {
-    if (ids.length === 0) return [];
-    return this.db
-      .select({ id: players.id, name: players.name })
-      .from(players)
-      .where(inArray(players.id, [...new Set(ids)]));
   }
 
   async createCharacter(character: Omit<CharacterRecord, "createdAt">): Promise<CharacterRecord> {

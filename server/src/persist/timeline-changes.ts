@@ -116,7 +116,6 @@ export const TURN_STORE_CHANGES = {
   replaceSnapshot: onlyElsewhere,
   createPlayer: onlyElsewhere,
   getPlayer: read,
-  playerNames: read,
   createCharacter: onlyElsewhere,
   getCharacter: read,
   createRun: onlyElsewhere,

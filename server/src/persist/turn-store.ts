@@ -186,11 +186,6 @@ export class ChecksumMismatchError extends Error {
 }
 
 /**
- * A universe that does not open because the snapshot its state starts from does not match its
- * checksum: serving play on it would build on a state nobody can vouch for. `loom verify <universe>
- * --repair` rebuilds the snapshot from the one before it and the turns since.
- */
-/**
  * A store asked for something once it was closed (the server is stopping): the caller may try
  * again against the next process, as the HTTP API answers (503 unavailable).
  */
@@ -201,6 +196,22 @@ export class StoreClosedError extends Error {
   }
 }
 
+/**
+ * Whether `error`, or an error it wraps, says the store is closed: ours, or PGlite's own when the
+ * embedded database runs on the server's thread (LOOM_PGLITE_WORKER=0).
+ */
+export function isStoreClosed(error: unknown): boolean {
+  for (let at: unknown = error; at instanceof Error; at = at.cause) {
+    if (at instanceof StoreClosedError || at.message === "PGlite is closed") return true;
+  }
+  return false;
+}
+
+/**
+ * A universe that does not open because the snapshot its state starts from does not match its
+ * checksum: serving play on it would build on a state nobody can vouch for. `loom verify <universe>
+ * --repair` rebuilds the snapshot from the one before it and the turns since.
+ */
 export class DamagedSnapshotError extends Error {
   readonly code = "damaged_snapshot";
   constructor(
@@ -466,8 +477,6 @@ export interface RecordStore {
   // as projections of appended turns (project.ts), never by a write of their own
   createPlayer(player: { id: string; name: string }): Promise<PlayerRecord>;
   getPlayer(id: string): Promise<PlayerRecord | null>;
-  /** The names of those of `ids` who are players (the others are left out). */
-  playerNames(ids: readonly string[]): Promise<{ id: string; name: string }[]>;
   createCharacter(character: Omit<CharacterRecord, "createdAt">): Promise<CharacterRecord>;
   getCharacter(id: string): Promise<CharacterRecord | null>;
   createRun(

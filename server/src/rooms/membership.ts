@@ -75,7 +75,9 @@ export function admitsGiven(
   records: ReadonlyMap<string, MemberRecord>,
 ): boolean {
   if (isGm(universe, member.playerId)) return true;
-  return member.role !== "gm" && admissionOf(universe, records.get(member.playerId) ?? null).ok;
+  return (
+    member.role !== "gm" && admissionOf(universe, member.playerId, records.get(member.playerId) ?? null).ok
+  );
 }
 
 /** Whether a member seated before may have the seat back after a lost connection (admitsStill). */

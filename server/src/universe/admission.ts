@@ -1,4 +1,4 @@
-import { reject, RejectionCode, type Rejection } from "@loom/shared";
+import { reject, RejectionCode, type Rejection, type UniverseRole } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
 import type { MemberRecord } from "../persist/membership-store.ts";
@@ -18,18 +18,36 @@ export function isGm(universe: UniverseRecord, playerId: string): boolean {
 
 export async function admission(universe: UniverseRecord, playerId: string): Promise<Admission> {
   if (isGm(universe, playerId)) return { ok: true, as: "gm" };
-  return admissionOf(universe, await services().memberships.getMember(universe.id, playerId));
+  return admissionOf(universe, playerId, await services().memberships.getMember(universe.id, playerId));
 }
 
-/** The admission of a player who is not a game master, given their membership record (or none). */
-export function admissionOf(universe: UniverseRecord, member: MemberRecord | null): Admission {
-  if (member?.removedAt)
+/**
+ * A player's role in a universe, given their membership record (or none): `guest` is anyone not
+ * a game master and never a member, whether or not the universe admits guests.
+ */
+export function roleIn(
+  universe: UniverseRecord,
+  playerId: string,
+  member: MemberRecord | null,
+): UniverseRole {
+  if (isGm(universe, playerId)) return "gm";
+  if (!member) return "guest";
+  return member.removedAt ? "removed" : "member";
+}
+
+/** The admission of a player, given their membership record (or none). */
+export function admissionOf(
+  universe: UniverseRecord,
+  playerId: string,
+  member: MemberRecord | null,
+): Admission {
+  const role = roleIn(universe, playerId, member);
+  if (role === "removed")
     return {
       ok: false,
       rejection: reject(RejectionCode.MemberRemoved, "a game master removed you from this universe"),
     };
-  if (member) return { ok: true, as: "member" };
-  if (universe.visibility === "public") return { ok: true, as: "guest" };
+  if (role !== "guest" || universe.visibility === "public") return { ok: true, as: role };
   return {
     ok: false,
     rejection: reject(
