@@ -1,4 +1,14 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -67,6 +77,60 @@ describe("a worker's bundle", () => {
     expect(await firstMessage(third)).toBe("third");
     expect(existsSync(first)).toBe(false);
     expect(existsSync(changed)).toBe(true);
+  });
+
+  it("keeps each module's own location, and imports a package left out from its installed file", async () => {
+    const dir = folder();
+    mkdirSync(join(dir, "lib"));
+    writeFileSync(join(dir, "lib", "beside.txt"), "found beside its module");
+    writeFileSync(
+      join(dir, "lib", "read.ts"),
+      [
+        `import { readFileSync } from "node:fs";`,
+        `import { join } from "node:path";`,
+        `export const beside = readFileSync(new URL("./beside.txt", import.meta.url), "utf8");`,
+        `export const again = readFileSync(join(import.meta.dirname, "beside.txt"), "utf8");`,
+        `export const named = "import.meta.url";`,
+      ].join("\n"),
+    );
+    const pkg = join(dir, "node_modules", "loom-test-package");
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(
+      join(pkg, "package.json"),
+      JSON.stringify({ name: "loom-test-package", type: "module", main: "main.js" }),
+    );
+    const installed = (version: number) =>
+      writeFileSync(
+        join(pkg, "main.js"),
+        `export const version = ${version}; export const at = import.meta.url;\n`,
+      );
+    installed(1);
+    const entry = join(dir, "entry.ts");
+    writeFileSync(
+      entry,
+      [
+        `import { parentPort } from "node:worker_threads";`,
+        `import { beside, again, named } from "./lib/read.ts";`,
+        `import { version, at } from "loom-test-package";`,
+        `parentPort!.postMessage({ beside, again, named, version, at });`,
+      ].join("\n"),
+    );
+    const cacheDir = join(dir, "node_modules", ".cache", "loom");
+    const bundle = await workerBundle(pathToFileURL(entry), { cacheDir, externalPackages: true });
+    expect(await firstMessage(bundle)).toEqual({
+      beside: "found beside its module",
+      again: "found beside its module",
+      named: "import.meta.url",
+      version: 1,
+      at: pathToFileURL(join(pkg, "main.js")).href,
+    });
+    expect(readFileSync(bundle, "utf8")).not.toContain("export const version");
+
+    // a package's file is among the sources: changed, the bundle is built again
+    installed(2);
+    const rebuilt = await workerBundle(pathToFileURL(entry), { cacheDir, externalPackages: true });
+    expect(rebuilt.href).not.toBe(bundle.href);
+    expect(await firstMessage(rebuilt)).toMatchObject({ version: 2 });
   });
 
   it("is null, and the caller goes on through tsx, when the entry cannot be built", async () => {

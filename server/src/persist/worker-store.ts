@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { StoreClosedError, type TurnStore } from "./turn-store.ts";
+import { bundledEntry } from "../worker-bundle.ts";
 import { revive, type ThreadError } from "./revive.ts";
 import type { Stores, TurnStoreOptions } from "./index.ts";
 import type { AccountStore } from "../auth/account-store.ts";
@@ -76,8 +77,13 @@ export async function createWorkerTurnStore(
 }
 
 export async function createWorkerStores(options: Omit<TurnStoreOptions, "databaseUrl">): Promise<Stores> {
-  // The boot file registers tsx in the worker, whatever loaded TypeScript in this thread.
-  const worker = new Worker(new URL("./store-worker-boot.mjs", import.meta.url), { workerData: options });
+  // From a bundle of the project's modules, the packages imported as installed (PGlite reads its
+  // WebAssembly beside its own files); without one, the boot file registers tsx in the worker,
+  // whatever loaded TypeScript in this thread.
+  const entry =
+    (await bundledEntry(new URL("./store-worker.ts", import.meta.url), { externalPackages: true })) ??
+    new URL("./store-worker-boot.mjs", import.meta.url);
+  const worker = new Worker(entry, { workerData: options });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let next = 0;
   let failed: Error | null = null;
