@@ -20,24 +20,18 @@ describe("the HTTP error handler", () => {
         return { ok: services().processId };
       }),
     );
-    // a route whose store was closed under it (the server stopping, its database worker gone)
-    app.get(
-      "/closed-store",
-      route(async () => {
-        const stores = await createWorkerStores({ inMemory: true });
-        await stores.turnStore.close();
-        return { universes: await stores.turnStore.listUniverses() };
-      }),
-    );
-    // the same with the embedded database on the server's own thread
-    app.get(
-      "/closed-store-in-thread",
-      route(async () => {
-        const stores = await createStores({ inMemory: true });
-        await stores.turnStore.close();
-        return { universes: await stores.turnStore.listUniverses() };
-      }),
-    );
+    // a route whose store was closed under it (the server stopping): the embedded database on a
+    // worker thread of its own, and on the server's own thread
+    const opens = { "/closed-store": createWorkerStores, "/closed-store-in-thread": createStores };
+    for (const [path, open] of Object.entries(opens))
+      app.get(
+        path,
+        route(async () => {
+          const stores = await open({ inMemory: true });
+          await stores.turnStore.close();
+          return { universes: await stores.turnStore.listUniverses() };
+        }),
+      );
     app.use(errorHandler);
     const server = app.listen(0, "127.0.0.1");
     await new Promise((resolve) => server.once("listening", resolve));
