@@ -6,9 +6,9 @@ import {
   asGameMaster,
   callerIfAny,
   isGm,
-  roleIn,
   readableUniverse,
   requireMember,
+  roleIn,
   universeOr404,
   viewerFor,
 } from "./access.ts";

@@ -275,6 +275,8 @@ export function describeLiveStoreContract(name: string, factory: () => Promise<L
       await store.trim(id, 5);
       // then the emptied stream still says how far it went
       expect(await store.readStream(id)).toEqual({ turns: [], last: 5 });
+      // and an id no universe can have (a request's path) holds no stream, in every store
+      expect(await store.readStream(`{${id}}`)).toEqual({ turns: [], last: 0 });
     });
 
     it("rule 20: streamHead is the newest turn the stream holds, 0 once it holds none", async () => {

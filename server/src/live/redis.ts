@@ -181,6 +181,9 @@ export class RedisLiveStore implements LiveStore {
   }
 
   readStream(universeId: string): Promise<StreamView> {
+    // no write takes an id with braces (universeKeys), so no stream holds one: a read of such an
+    // id (a request's path, before the universe is known) finds none, as for any unknown id
+    if (/[{}]/.test(universeId)) return Promise.resolve({ turns: [], last: 0 });
     return this.readStreamOn(this.redis, universeId);
   }
 

@@ -32,12 +32,6 @@ export async function universeAtOnce(
   universeId: string,
   position: number,
 ): Promise<UniverseAt | { universe: UniverseRecord; careful: true } | null> {
-  // an id with braces is no universe's that a live store keeps (Redis keys refuse it: redis.ts);
-  // whether it is a universe at all is the store's to say, before any live read
-  if (/[{}]/.test(universeId)) {
-    const stored = await turnStore.universeAndTurn(universeId, position);
-    return stored ? { universe: stored.universe, careful: true } : null;
-  }
   const [stream, stored] = await Promise.all([
     liveStore.readStream(universeId),
     turnStore.universeAndTurn(universeId, position),
