@@ -1,8 +1,9 @@
+import { matchMaker } from "@colyseus/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJoinRefusal, joinRefusalSchema, RejectionCode } from "@loom/shared";
 import { connect, type LoomClient } from "../client-sdk/src/index.ts";
 import { joinRefusal } from "./support/refusals.ts";
-import { modes, startServer } from "./support/server.ts";
+import { modes, startServer, waitFor } from "./support/server.ts";
 import { sheet } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
@@ -17,6 +18,7 @@ for (const mode of modes()) {
     let gm: LoomClient;
     let universeId: string;
     let runId: string;
+    let owner: LoomClient;
 
     beforeAll(async () => {
       server = await startServer(mode, { port: 2651 });
@@ -24,7 +26,7 @@ for (const mode of modes()) {
       await gm.registerPlayer("Refusing GM");
       universeId = (await gm.createUniverse({ name: "Closed doors" })).id;
       const invite = await gm.createInvite(universeId);
-      const owner = connect(server.url);
+      owner = connect(server.url);
       await owner.registerPlayer("Owner");
       await owner.acceptInvite(invite.code);
       runId = (await owner.createCharacter(universeId, sheet("Owner's hero"))).run.id;
@@ -108,6 +110,36 @@ for (const mode of modes()) {
       // and the same member is let in when the join is right
       const watching = await outsider.joinUniverse(universeId, { role: "spectator" });
       await watching.leave();
+    });
+
+    it("a join whose room closes between the open and the seat is seated in the room opened again", async () => {
+      const playing = await owner.joinUniverse(universeId, { role: "player", runId });
+      // the game master's seat is asked for once the open has answered; just then the last member
+      // leaves and the room closes, so the seat is asked of a room that is gone
+      const realFetch = globalThis.fetch;
+      let seatRequests = 0;
+      globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
+        const url = input instanceof Request ? input.url : String(input);
+        if (url.includes(`/matchmake/joinById/${universeId}`) && seatRequests++ === 0) {
+          await playing.leave();
+          await waitFor(
+            () => matchMaker.getLocalRoomById(universeId) === undefined,
+            10_000,
+            "the room to close",
+          );
+        }
+        return realFetch(input, init);
+      };
+      try {
+        const watching = await connect(server.url).useToken(gm.playerToken!).joinUniverse(universeId, {
+          role: "gm",
+        });
+        expect(watching.state.universeId).toBe(universeId);
+        await watching.leave();
+      } finally {
+        globalThis.fetch = realFetch;
+      }
+      expect(seatRequests).toBe(2);
     });
 
     it("an HTTP failure before the join keeps its code; text that is no coded refusal is not read as one", async () => {

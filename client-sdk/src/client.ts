@@ -1,4 +1,4 @@
-import { Client, type Room } from "@colyseus/sdk";
+import { Client, ErrorCode, type Room } from "@colyseus/sdk";
 import type {
   API,
   ApiResponse,
@@ -141,6 +141,8 @@ const JOIN_RETRY_AFTER_MS = 2_000;
 const REJOIN_MAX_WAIT_MS = 1_000;
 /** …for at most this long in all. */
 const JOIN_RETRY_BUDGET_MS = 5_000;
+/** The pause before opening again a room that closed between its open and the seat. */
+const ROOM_GONE_RETRY_MS = 50;
 /** Most turns a session reads over HTTP after a reconnection (the newest; older ones: `history`). */
 const MISSED_MAX = 2_000;
 
@@ -501,6 +503,8 @@ export class LoomClient {
    * joinRoom on the current server, again while the server answers `unavailable` and asks to
    * retry within JOIN_RETRY_AFTER_MS (a database restarting, an owner moving), for at most
    * JOIN_RETRY_BUDGET_MS. A longer wait asked for (a universe that needs an operator) is final.
+   * A room gone between the open and the seat (its last member left just then, and it closed)
+   * is opened again at once: the open waits for the closing room and makes a new one.
    */
   private async joinSoon(universeId: string, join: JoinOptions): Promise<Room> {
     const deadline = Date.now() + JOIN_RETRY_BUDGET_MS;
@@ -508,8 +512,12 @@ export class LoomClient {
       try {
         return await this.joinRoom(this.current, universeId, join);
       } catch (error) {
-        const wait =
-          error instanceof LoomError && error.code === "unavailable" ? error.retryAfterMs : undefined;
+        const gone = (error as { code?: unknown } | null)?.code === ErrorCode.MATCHMAKE_INVALID_ROOM_ID;
+        const wait = gone
+          ? ROOM_GONE_RETRY_MS
+          : error instanceof LoomError && error.code === "unavailable"
+            ? error.retryAfterMs
+            : undefined;
         if (wait === undefined || wait > JOIN_RETRY_AFTER_MS || Date.now() + wait > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
