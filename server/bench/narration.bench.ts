@@ -21,7 +21,11 @@ import { spawnChatProcess, type ChatProcess } from "../src/narrator/testing/spaw
 
 const PLAYERS = 10;
 const PER_PLAYER_PER_SECOND = 20;
-const SECONDS = 5;
+/**
+ * The measured seconds of each phase of a round. With ROUNDS, enough acts to judge a ratio to
+ * about 10 %: fewer, and phases that are alike differ by more (a control run, LOOM_BENCH_CONTROL).
+ */
+const SECONDS = Number(process.env.LOOM_BENCH_SECONDS ?? 10);
 /**
  * Seconds of the same play before each phase's measured SECONDS, unmeasured, at a table of its
  * own in the same server (narration-players.ts). Every phase starts a server, and with the model
@@ -33,9 +37,14 @@ const SECONDS = 5;
  */
 const WARMUP_SECONDS = Number(process.env.LOOM_BENCH_WARMUP_SECONDS ?? 15);
 /** Off, template and OpenAI-compatible take turns this many times, so drift on a shared machine falls on all three. */
-const ROUNDS = Number(process.env.LOOM_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.LOOM_BENCH_ROUNDS ?? 6);
 /** The niceness of the processes that stand for other machines. */
 const ELSEWHERE_NICE = Number(process.env.LOOM_BENCH_ELSEWHERE_NICE ?? 10);
+/**
+ * 1: every phase runs with narration off, the endpoint idle (a control run: its ratios are the
+ * bench's own noise, what a ratio of the real phases must be read against).
+ */
+const CONTROL = process.env.LOOM_BENCH_CONTROL === "1";
 /** Which phases run (comma-separated off, template, openai): one alone, to profile it. */
 const PHASES = new Set((process.env.LOOM_BENCH_PHASES ?? "off,template,openai").split(","));
 
@@ -272,11 +281,16 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
     const off = newPhase();
     const template = newPhase();
     const on = newPhase();
-    for (let r = 1; r <= ROUNDS; r++) {
-      if (PHASES.has("off")) await phase(narrators[0]!, null, off);
-      if (PHASES.has("template")) await phase(narrators[1]!, null, template);
-      if (PHASES.has("openai")) await phase(narrators[2]!, endpoint, on);
-      process.stderr.write(`round ${r}/${ROUNDS} played\n`);
+    const phases = [
+      { name: "off", play: () => phase(narrators[0]!, null, off) },
+      { name: "template", play: () => phase(narrators[CONTROL ? 0 : 1]!, null, template) },
+      { name: "openai", play: () => phase(narrators[CONTROL ? 0 : 2]!, CONTROL ? null : endpoint, on) },
+    ].filter(({ name }) => PHASES.has(name));
+    for (let r = 0; r < ROUNDS; r++) {
+      // each phase takes each place of a round in turn: a phase that always came last would carry
+      // whatever grows within a round (the process's heap, the databases' work behind the writes)
+      for (let i = 0; i < phases.length; i++) await phases[(i + r) % phases.length]!.play();
+      process.stderr.write(`round ${r + 1}/${ROUNDS} played\n`);
     }
     for (const list of [off.latencies, template.latencies, on.latencies, on.delays])
       list.sort((a, b) => a - b);
@@ -295,6 +309,9 @@ export default async function narrationBench(): Promise<Record<string, unknown>>
       endpoint_and_players_nice: ELSEWHERE_NICE,
       endpoint_latency_ms: 300,
       warmup_s: WARMUP_SECONDS,
+      measured_s: SECONDS,
+      control: CONTROL,
+      rounds: ROUNDS,
       chat_thread_nice: base.threadNice,
       off_act_to_ack_p50_ms: p(off.latencies, 50),
       off_act_to_ack_p99_ms: p(off.latencies, 99),
