@@ -504,7 +504,8 @@ export class LoomClient {
    * retry within JOIN_RETRY_AFTER_MS (a database restarting, an owner moving), for at most
    * JOIN_RETRY_BUDGET_MS. A longer wait asked for (a universe that needs an operator) is final.
    * A room gone between the open and the seat (its last member left just then, and it closed)
-   * is opened again at once: the open waits for the closing room and makes a new one.
+   * is opened again ROOM_GONE_RETRY_MS later: the open waits for the closing room and makes a
+   * new one.
    */
   private async joinSoon(universeId: string, join: JoinOptions): Promise<Room> {
     const deadline = Date.now() + JOIN_RETRY_BUDGET_MS;
