@@ -18,12 +18,17 @@ import {
 /** Stream entries fetched per XRANGE call when reading a tail. */
 const READ_PAGE = 1000;
 
+/** Whether an id can name a universe's keys: braces would break their hash tag. */
+function keyable(universeId: string): boolean {
+  return !/[{}]/.test(universeId);
+}
+
 /**
  * Keys of one universe. The `{universeId}` hash tag puts them in one cluster slot, which the Lua
  * scripts need: each touches the lock together with the stream or the state.
  */
 export function universeKeys(universeId: string) {
-  if (/[{}]/.test(universeId)) throw new RangeError(`universe id must not contain braces: ${universeId}`);
+  if (!keyable(universeId)) throw new RangeError(`universe id must not contain braces: ${universeId}`);
   const prefix = `loom:u:{${universeId}}`;
   return { lock: `${prefix}:lock`, fence: `${prefix}:fence`, wal: `${prefix}:wal`, state: `${prefix}:state` };
 }
@@ -183,7 +188,7 @@ export class RedisLiveStore implements LiveStore {
   readStream(universeId: string): Promise<StreamView> {
     // no write takes an id with braces (universeKeys), so no stream holds one: a read of such an
     // id (a request's path, before the universe is known) finds none, as for any unknown id
-    if (/[{}]/.test(universeId)) return Promise.resolve({ turns: [], last: 0 });
+    if (!keyable(universeId)) return Promise.resolve({ turns: [], last: 0 });
     return this.readStreamOn(this.redis, universeId);
   }
 
