@@ -2,7 +2,8 @@
 // worst case of the every-100-turns policy), played by the rules unless `--state=synthetic`
 // (played.ts). `first_ms` is the process's first open of it, made as a room opens a universe
 // (`UniverseAuthority.hydrate`: the snapshot read hashed against its checksum, the state's own
-// checksum left out), with nothing of the process warmed by an earlier read; `recheck_p50_ms` is
+// checksum left out), after the statements were prepared as a server does at start
+// (`TurnStore.warm`) and before anything read its newest snapshot; `recheck_p50_ms` is
 // the same open made again; `p50_ms` a read with the state's checksum (`latestState`), answered
 // after the first from the states that read kept. `serving_first_*` is the first open by a store
 // that has read nothing of the universe, in this process once it has served it
@@ -10,6 +11,7 @@
 // before, each of them with parts to read and parse.
 // Target ≤ 50 ms.
 import { loadavg } from "node:os";
+import { DEFAULT_POOL_SIZE } from "../src/persist/postgres-pool.ts";
 import { BENCH_TURNS, percentile } from "./fixture.ts";
 import { openBenchUniverse } from "./played.ts";
 
@@ -19,6 +21,8 @@ export default async function hydrate(): Promise<Record<string, unknown>> {
   const { database, id, state } = await openBenchUniverse(BENCH_TURNS + 99);
   try {
     const load = loadavg()[0]!;
+    // as a server does at start, before any room opens
+    await database.store.warm(database.driver === "postgres" ? DEFAULT_POOL_SIZE : 1);
     const first = performance.now();
     const cold = await database.store.latestState(id, { recheck: true, checksummed: false });
     const coldMs = performance.now() - first;

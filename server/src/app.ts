@@ -15,6 +15,7 @@ import type { Redis } from "ioredis";
 import type { LoomConfig } from "./config.ts";
 import { describeMode } from "./config.ts";
 import { createStores } from "./persist/index.ts";
+import { DEFAULT_POOL_SIZE } from "./persist/postgres-pool.ts";
 import { installNativeSha256 } from "./native-sha256.ts";
 import { createWorkerStores } from "./persist/worker-store.ts";
 import { createLiveStore } from "./live/index.ts";
@@ -92,6 +93,12 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
       ? await createWorkerStores(embedded)
       : await createStores(embedded);
   const { accountStore, idempotency, leases, savePoints } = stores;
+  // the first room opens on prepared statements, as every room after it does
+  await stores.turnStore
+    .warm(config.databaseUrl ? DEFAULT_POOL_SIZE : 1)
+    .catch((error: unknown) =>
+      log.warn("preparing the statements of a universe's open failed", { err: error }),
+    );
   // what a player needs to sit down again is answered from its last read while the database is out
   const turnStore = withLastKnown(stores.turnStore, ["getUniverse", "getRun", "getCharacter"]);
   const memberships = withLastKnown(stores.memberships, ["getMember"]);

@@ -241,6 +241,10 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.states.stateAt(universeId, head, options.recheck, options.checksummed ?? true);
   }
 
+  warm(connections: number): Promise<void> {
+    return this.states.warm(connections);
+  }
+
   verifySnapshot(universeId: string, position: number): Promise<void> {
     return this.states.verifySnapshot(universeId, position);
   }

@@ -1,8 +1,11 @@
 import postgres from "postgres";
 import { noDelaySockets } from "./postgres-socket.ts";
 
+/** Connections in a pool unless said otherwise. */
+export const DEFAULT_POOL_SIZE = 10;
+
 export interface PoolOptions {
-  /** Connections in the pool; 10 by default. */
+  /** Connections in the pool; DEFAULT_POOL_SIZE by default. */
   poolSize?: number;
   /**
    * The longest a statement may run (`statement_timeout`), a lock be waited for, or a transaction
@@ -27,7 +30,7 @@ export function reconnectBackoff(retries: number): number {
 export function postgresPool(databaseUrl: string, options: PoolOptions = {}): postgres.Sql {
   const timeoutMs = options.timeoutMs ?? 15_000;
   return postgres(databaseUrl, {
-    max: options.poolSize ?? 10,
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
     onnotice: () => {},
     connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
     backoff: reconnectBackoff,

@@ -52,6 +52,22 @@ export class StateReader {
   }
 
   /**
+   * Makes the statements a universe's open reads with once on each of `connections` connections
+   * at once (each connection of a pool prepares and plans a statement for itself), for an id no
+   * universe has. A fresh process would otherwise plan them, with the database's caches of these
+   * tables cold and the driver's code not yet compiled, on the way to its first room.
+   */
+  async warm(connections: number): Promise<void> {
+    const nobody = "00000000-0000-0000-0000-000000000000";
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        await this.ownSnapshotAndDeltas(nobody, 0, 0);
+        await this.partTexts.cut(nobody, "", [nobody]);
+      }),
+    );
+  }
+
+  /**
    * Whether a stored snapshot's document is the one its checksum was taken of. A jump and the
    * opening of a universe read states from snapshots: one that does not match is never served;
    * the state is rebuilt from the snapshot before it instead, and the damage is logged. Checked

@@ -110,6 +110,7 @@ export const TURN_STORE_CHANGES = {
   stateAt: read,
   stateWithoutChecksum: read,
   latestState: read,
+  warm: read,
   verifySnapshot: read,
   listSnapshots: read,
   // snapshots only: a timeline read takes none of it

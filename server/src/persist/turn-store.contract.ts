@@ -95,6 +95,18 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       }
     });
 
+    it("rule 3d: warm prepares a universe's open on several connections at once and changes nothing", async () => {
+      const built = await small(57, { snapshotEvery: 50 });
+      const universes = await store.listUniverses({ createdBy: "builder", limit: 1000 });
+      await store.warm(4);
+      await store.warm(1);
+      expect(await store.listUniverses({ createdBy: "builder", limit: 1000 })).toEqual(universes);
+      expect(await store.headPosition(built.id)).toBe(57);
+      const opened = await store.latestState(built.id, { recheck: true, checksummed: false });
+      expect(opened).toMatchObject({ position: 57, fromSnapshot: 50, replayed: 7 });
+      expect(checksum(opened.state)).toBe(built.checksums.get(57));
+    });
+
     it("rule 3b: stateWithoutChecksum gives the state stateAt gives, from the same snapshot, without the checksum", async () => {
       for (let position = 0; position <= 10_000; position += 1_531) {
         const at = await store.stateWithoutChecksum(big.id, position);

@@ -417,6 +417,12 @@ export interface TimelineStore {
    * a large world the checksum costs a third of the open.
    */
   latestState(universeId: string, options?: { recheck?: boolean; checksummed?: boolean }): Promise<StateAt>;
+  /**
+   * Prepares what opening a universe reads with, on `connections` of the store's connections (the
+   * pool's size): a server does it once at start, so that its first room opens as fast as those
+   * after. Reads nothing of any universe.
+   */
+  warm(connections: number): Promise<void>;
   /** Replays up to the snapshot's position and throws ChecksumMismatchError when they differ. */
   verifySnapshot(universeId: string, position: number): Promise<void>;
   /** The snapshots of the timeline (its ancestors' up to the branch points, then its own), ascending, documents left out. */
