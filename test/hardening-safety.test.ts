@@ -379,6 +379,38 @@ for (const mode of modes()) {
       }
       expect(lines.join("\n")).not.toMatch(/params|Failed query/);
     });
+
+    it("answers a position past 2³¹−1 in a body or a room message with invalid_message, and changes nothing", async () => {
+      const token = table.gm.playerToken!;
+      const id = table.universeId;
+      const past = 2 ** 31;
+      const head = (await call(server.url, token, "GET", `/api/universes/${id}`)).body.headPosition;
+      const lines: string[] = [];
+      const restore = captureLog((line) => lines.push(line));
+      try {
+        for (const [path, body] of [
+          [`/api/universes/${id}/undo`, { position: past }],
+          [`/api/universes/${id}/branch`, { position: past }],
+          [`/api/universes/${id}/save-points`, { name: "far", position: past }],
+        ] as const) {
+          const answer = await call(server.url, token, "POST", path, JSON.stringify(body));
+          expect(answer, path).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
+        }
+        await call(server.url, token, "POST", `/api/universes/${id}/open`);
+        const gm = await RawMember.join(server.url, token, id, { role: "gm" });
+        try {
+          const from = gm.received.length;
+          gm.send(frame("undo", pack({ seq: 1, position: past })));
+          expect(await gm.next("rejected", from)).toMatchObject({ seq: 1, code: "invalid_message" });
+        } finally {
+          gm.close();
+        }
+      } finally {
+        restore();
+      }
+      expect((await call(server.url, token, "GET", `/api/universes/${id}`)).body.headPosition).toBe(head);
+      expect(lines.join("\n")).not.toMatch(/params|Failed query|"level":"error"/);
+    });
   });
 }
 

@@ -10,6 +10,9 @@ export const LIMITS = {
   messageBytesMax: 8 * 1024,
 } as const;
 
+/** Positions, cursors and limits are Postgres `integer`s: a larger one could only fail in the query. */
+export const POSITION_MAX = 2 ** 31 - 1;
+
 /** Ids of characters, NPCs, aspects and options: safe in JSON Pointers and URLs. */
 export const idSchema = z
   .string()

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { turnSchema, type Turn } from "./turn.ts";
 import { compactMemberTurn, expandMemberTurn } from "./member-turn.ts";
 import { deltaSchema } from "./delta.ts";
-import { LIMITS } from "./command.ts";
+import { LIMITS, POSITION_MAX } from "./command.ts";
 import { rejectionCodeSchema, type RejectionCode } from "./rejection.ts";
 
 /**
@@ -106,7 +106,7 @@ export function decodeJoinRefusal(message: unknown): JoinRefusal | null {
 export const undoMessageSchema = z.object({
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   /** The turn to undo; defaults to the latest applied turn (GM) or the player's latest turn. */
-  position: z.number().int().min(1).optional(),
+  position: z.number().int().min(1).max(POSITION_MAX).optional(),
 });
 export type UndoMessage = z.infer<typeof undoMessageSchema>;
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { idSchema, LIMITS } from "./command.ts";
+import { idSchema, LIMITS, POSITION_MAX } from "./command.ts";
 import { deltaSchema } from "./delta.ts";
 import { characterSchema } from "./state.ts";
 
@@ -23,7 +23,7 @@ export const retconCommandSchema = z.object({
 /** Undo the applied turn at `targetPosition` (decided by `undoDecision`, which needs the timeline). */
 export const undoCommandSchema = z.object({
   kind: z.literal("undo"),
-  targetPosition: z.number().int().min(1),
+  targetPosition: z.number().int().min(1).max(POSITION_MAX),
 });
 
 /** The most lines a session's opening carries of what the others did (`meanwhile`). */

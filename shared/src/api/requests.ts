@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { characterSheetSchema } from "../character.ts";
-import { LIMITS } from "../command.ts";
+import { LIMITS, POSITION_MAX } from "../command.ts";
 import { deltaSchema } from "../delta.ts";
 import { turnKindSchema } from "../turn.ts";
 import { universeVisibilitySchema } from "./records.ts";
@@ -11,8 +11,7 @@ import { universeVisibilitySchema } from "./records.ts";
  * is generated from them, and the SDK's arguments are typed by them.
  */
 
-/** Positions, cursors and limits are Postgres `integer`s: a larger one could only fail in the query. */
-export const POSITION_MAX = 2 ** 31 - 1;
+export { POSITION_MAX };
 
 export const MIN_PASSWORD_LENGTH = 8;
 /** scrypt reads the whole password; a megabyte of it per request is work nobody needs. */
@@ -61,13 +60,13 @@ export const inviteBodySchema = z.object({
     .max(365 * 86_400)
     .optional(),
 });
-export const undoBodySchema = z.object({ position: z.number().int().min(1).optional() });
+export const undoBodySchema = z.object({ position: z.number().int().min(1).max(POSITION_MAX).optional() });
 export const retconBodySchema = z.object({
   note: z.string().trim().min(1).max(LIMITS.textMax),
   deltas: z.array(deltaSchema).max(100).default([]),
 });
 export const branchBodySchema = z.object({
-  position: z.number().int().min(0),
+  position: z.number().int().min(0).max(POSITION_MAX),
   name: z.string().trim().min(1).max(200).optional(),
 });
 /** A save point's name: shown in bookmark lists, so short and on one line. */
@@ -81,7 +80,7 @@ export const savePointNameSchema = z
 export const savePointBodySchema = z.object({
   name: savePointNameSchema,
   /** The caller's latest turn: a save point is named where the player stands. */
-  position: z.number().int().min(1),
+  position: z.number().int().min(1).max(POSITION_MAX),
 });
 /** The player a game master hands a branch to, as their own solo timeline. */
 export const soloBodySchema = z.object({ playerId: z.string().min(1).max(64) });
