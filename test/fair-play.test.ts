@@ -52,6 +52,28 @@ for (const mode of modes()) {
       for (const session of [...open, other]) await session.leave();
     });
 
+    it("'undo my latest turn' sent right after an act undoes that act, acknowledged yet or not", async () => {
+      const table = await setTable(server.url, ["Quick"]);
+      const quick = table.players[0]!;
+      const session = await quick.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: quick.runId,
+      });
+      await session.act(overcome(quick.characterId, "first steps"));
+      for (let i = 0; i < 4; i++) {
+        const [acted, undone] = await Promise.all([
+          session.act(overcome(quick.characterId, `step ${i}`)),
+          session.undo(),
+        ]);
+        if (!acted.ok || !undone.ok) throw new Error(`refused: ${JSON.stringify([acted, undone])}`);
+        expect(undone.turn.input, `round ${i}`).toMatchObject({
+          kind: "undo",
+          targetPosition: acted.turn.position,
+        });
+      }
+      await session.leave();
+    });
+
     it("fate points do not refill on a reconnect or a second tab, only at the next real play session", async () => {
       const table = await setTable(server.url, ["Mara"]);
       const mara = table.players[0]!;

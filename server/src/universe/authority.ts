@@ -451,6 +451,15 @@ export class UniverseAuthority {
   }
 
   /**
+   * The recent turns and, after them, those decided but not yet acknowledged (the turns they undo
+   * marked so): the timeline the next command is decided against, as a default undo target must
+   * be, or "my latest turn" sent right after an act would name the turn before it.
+   */
+  get decidedTurns(): readonly Turn[] {
+    return this.timelineAhead();
+  }
+
+  /**
    * A telling the table has heard end. The recent window shows it at once, so that a member
    * seated again before it is written gets its end with `recent`, as the others heard it; a turn
    * still waiting to be persisted is written with it. False when the turn is being written or was

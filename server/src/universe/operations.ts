@@ -38,7 +38,7 @@ export async function undo(
   client?: { key: string; seq: number },
 ): Promise<OperationResult> {
   const { authority } = ctx;
-  const target = position ?? defaultUndoTarget(authority.recentTurns, actor);
+  const target = position ?? defaultUndoTarget(authority.decidedTurns, actor);
   if (target === null)
     return { ok: false, rejection: reject(RejectionCode.NothingToUndo, "there is no turn you may undo") };
   if (authority.universe.branchPosition !== null && target <= authority.universe.branchPosition) {
@@ -66,7 +66,7 @@ export async function undo(
 async function runEndedAt(ctx: OperationContext, position: number): Promise<RunRecord | null> {
   const { authority, turnStore } = ctx;
   const turn =
-    authority.recentTurns.find((recent) => recent.position === position) ??
+    authority.decidedTurns.find((recent) => recent.position === position) ??
     (await turnStore.getTurn(authority.universe.id, position));
   const runId = turn?.input.kind === "run_end" ? turn.input.runId : undefined;
   if (typeof runId !== "string") return null;
