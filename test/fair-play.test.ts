@@ -109,6 +109,47 @@ for (const mode of modes()) {
     });
   });
 
+  describe(`fate points across a character's runs (${mode.name})`, () => {
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await startServer(mode, { port: 2593, sessionGapSeconds: 2 });
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    for (const watched of [false, true])
+      it(`abandoning a run and starting another does not refill them before the gap (${watched ? "the room stays open" : "the room closes between"})`, async () => {
+        const table = await setTable(server.url, ["Mara"]);
+        const mara = table.players[0]!;
+        // a game master watching keeps the room (and what it remembers of sessions) open
+        const gm = watched ? await table.gm.joinUniverse(table.universeId, { role: "gm" }) : null;
+        const first = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
+        expect((await first.act(invoking(mara.characterId, "Mara, wandering cartographer"))).ok).toBe(true);
+        await waitFor(async () => (await fatePoints(table, mara.characterId)) === 2, 5_000, "the spend");
+        await first.leave();
+        await mara.client.abandonRun(mara.runId);
+        const run = await mara.client.startRun(table.universeId, mara.characterId);
+        const next = await mara.client.joinUniverse(table.universeId, { role: "player", runId: run.id });
+        const acted = await next.act(overcome(mara.characterId));
+        if (!acted.ok) throw new Error(acted.rejection.message);
+        await waitFor(
+          async () => (await table.gm.stateAt(table.universeId)).position >= acted.turn.position,
+          5_000,
+          "the new run's turn to persist",
+        );
+        expect(await fatePoints(table, mara.characterId)).toBe(2);
+        await next.leave();
+
+        // after the gap, the new run's next session refreshes as any would
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
+        const later = await mara.client.joinUniverse(table.universeId, { role: "player", runId: run.id });
+        await waitFor(async () => (await fatePoints(table, mara.characterId)) === 3, 5_000, "the refresh");
+        await later.leave();
+        await gm?.leave();
+      });
+  });
+
   describe(`one action rate per player (${mode.name})`, () => {
     let server: LoomServer & { url: string };
     beforeAll(async () => {

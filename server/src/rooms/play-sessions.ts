@@ -6,6 +6,7 @@ import type { UniverseAuthority } from "../universe/authority.ts";
 import { endPlaySession, startPlaySession, type OpenSession } from "../universe/continuity.ts";
 
 interface Seat {
+  characterId: string;
   /** Clients of the run in this room (tabs, devices). */
   holders: number;
   opening: Promise<{ session: OpenSession; recap: Recap | null } | null>;
@@ -15,14 +16,16 @@ interface Seat {
  * The play sessions of one universe's room, one per run however many clients play it: a second
  * tab joins the session that is open instead of starting another, and the session ends when the
  * run's last client leaves. Fate points refresh only when a session starts long enough after the
- * run's previous one ended (`LOOM_SESSION_GAP_SECONDS`).
+ * character's previous one ended (`LOOM_SESSION_GAP_SECONDS`), in this run or in one the character
+ * played before: fate points are the character's, and abandoning a run to start another must not
+ * refill them.
  */
 export class PlaySessions {
   private readonly seats = new Map<string, Seat>();
   /**
-   * When each run's last session here ended, and endings still under way. An end older than the
-   * session gap is forgotten: it refreshes fate points as the run's `session_end` turn, read
-   * instead, would (see `open`), and a universe open for months sees runs without end.
+   * When each character's last session here ended, and endings still under way, by character. An
+   * end older than the session gap is forgotten: it refreshes fate points as the `session_end`
+   * turn, read instead, would (see `open`), and a universe open for months sees runs without end.
    */
   private readonly endedAt = new Map<string, number>();
   private readonly ending = new Map<string, Promise<void>>();
@@ -37,7 +40,7 @@ export class PlaySessions {
       return (await seat.opening)?.recap ?? null;
     }
     const opening = this.open(run, playerId);
-    this.seats.set(run.id, { holders: 1, opening });
+    this.seats.set(run.id, { characterId: run.characterId, holders: 1, opening });
     return (await opening)?.recap ?? null;
   }
 
@@ -48,33 +51,34 @@ export class PlaySessions {
     seat.holders -= 1;
     if (seat.holders > 0) return null;
     this.seats.delete(runId);
+    const { characterId } = seat;
     this.forgetOldEnds(Date.now());
-    this.endedAt.set(runId, Date.now());
+    this.endedAt.set(characterId, Date.now());
     const ending = this.close(seat).finally(() => {
-      this.endedAt.set(runId, Date.now());
-      if (this.ending.get(runId) === ending) this.ending.delete(runId);
+      this.endedAt.set(characterId, Date.now());
+      if (this.ending.get(characterId) === ending) this.ending.delete(characterId);
     });
-    this.ending.set(runId, ending);
+    this.ending.set(characterId, ending);
     return ending;
   }
 
   private forgetOldEnds(now: number): void {
     const gapMs = services().config.sessionGapSeconds * 1000;
-    for (const [runId, at] of this.endedAt) if (now - at >= gapMs) this.endedAt.delete(runId);
+    for (const [characterId, at] of this.endedAt) if (now - at >= gapMs) this.endedAt.delete(characterId);
   }
 
   private async open(
     run: RunRecord,
     playerId: string,
   ): Promise<{ session: OpenSession; recap: Recap | null } | null> {
-    await this.ending.get(run.id);
+    await this.ending.get(run.characterId);
     const { turnStore, config } = services();
     // The run's record follows persisted turns: persist the ones so far, then read it once (its
     // last session may have just ended), for the fate refresh and the recap alike.
     await this.authority.flush();
     run = (await turnStore.getRun(run.id)) ?? run;
     const refresh = refreshesFatePoints({
-      previousEndedAt: this.endedAt.get(run.id) ?? (await this.previousEnd(run)),
+      previousEndedAt: this.endedAt.get(run.characterId) ?? (await this.previousEnd(run)),
       now: Date.now(),
       gapMs: config.sessionGapSeconds * 1000,
     });
@@ -86,9 +90,17 @@ export class PlaySessions {
     return started;
   }
 
-  /** When the run's previous session ended, from its `session_end` turn (an earlier room's). */
+  /**
+   * When the character's previous session here ended, in this run or an earlier one, from its
+   * `session_end` turn (an earlier room's).
+   */
   private async previousEnd(run: RunRecord): Promise<number | null> {
-    const position = run.lastSessionEndPosition;
+    const runs = await services().turnStore.listRuns({ characterId: run.characterId });
+    let position: number | null = null;
+    for (const each of [run, ...runs]) {
+      const end = each.universeId === run.universeId ? each.lastSessionEndPosition : null;
+      if (end !== null && (position === null || end > position)) position = end;
+    }
     if (position === null) return null;
     const turn =
       this.authority.recentTurns.find((recent) => recent.position === position) ??
