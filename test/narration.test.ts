@@ -356,6 +356,29 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     await gm.leave();
   });
 
+  it("retells a turn from the world as that turn left it, not as it is now", async () => {
+    behaviour = () => ({ chunks: ["Told again."] });
+    const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+    // the story moves on after the turn: a branch sharing the turn may not know of this, nor may its prose
+    const later = await gm.act({
+      kind: "scene",
+      title: "The Cathedral of Later Days",
+      aspects: ["Flooded later nave"],
+    });
+    if (!later.ok) throw new Error(later.rejection.message);
+    const asked = endpoint.requests.length;
+    const again = await table.gm.retell(table.universeId, told.position);
+    expect(again).toMatchObject({ text: "Told again.", narrator: "openai-compatible" });
+    // the scene's own telling may be among them
+    const retold = endpoint.requests.slice(asked).filter((r) => narratedPosition(r) === told.position);
+    expect(retold).toHaveLength(1);
+    const prompt = JSON.stringify(retold);
+    expect(prompt).toContain("The Salt Marches");
+    expect(prompt).not.toContain("Cathedral of Later Days");
+    expect(prompt).not.toContain("Flooded later nave");
+    await gm.leave();
+  });
+
   it("gives a member whose connection was lost mid-telling the recorded text, not the pieces it got", async () => {
     const whole = ["The tide ", "turns ", "against ", "them, ", "and Alex ", "holds ", "the line."];
     // the order is set by cues, not clocks, so a busy machine cannot change it: the second piece

@@ -238,7 +238,11 @@ async function retellNow(
       ),
     };
   const recent = await turnStore.turnsBetween(authority.universe.id, Math.max(0, position - 9), position - 1);
-  const told = await narration.retell(turn, authority.state, recent);
+  // told from the world as the turn left it, as it was told the first time: the head's holds what
+  // happened since, which the turn's prose must not know, and which the members of a branch that
+  // shares this turn may not read
+  const { state } = await turnStore.stateWithoutChecksum(authority.universe.id, position);
+  const told = await narration.retell(turn, state, recent);
   if (!told)
     return { ok: false, rejection: reject(RejectionCode.Unavailable, "the universe closed; try again") };
   await turnStore.appendRetelling(authority.universe.id, position, told);
