@@ -7,7 +7,10 @@ import { upcasters } from "./upgrade.ts";
  * The universe state document: everything that changes during play, in one JSON document.
  * Collections are keyed by id (not arrays) wherever turns address members, so delta paths stay
  * stable; arrays are used only for append-mostly logs (major events, retcon notes).
- * GM-only fields are named `gmNotes`/`hidden`; owner-only fields live under `private`.
+ * A member named `gmNotes`, wherever it is, is the GM's alone; a character's `private` is its
+ * owner's too (visibility.ts). Nothing else in the state is withheld: what only a GM may know of a
+ * turn (a hidden roll, a hidden event) is `hidden` on the turn's resolution or event, and the turn
+ * is redacted as a whole.
  *
  * Version 2 keeps canon facts in buckets (canon-facts.ts) where version 1 kept one record of them
  * (`canon.facts`); version 3 buckets NPCs, locations and quests the same way (world-records.ts).
