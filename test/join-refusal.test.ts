@@ -6,6 +6,7 @@ import { joinRefusal } from "./support/refusals.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { sheet } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
+import { captureLog } from "../server/src/log.ts";
 
 /**
  * A refused room join carries its rejection code as data (a JSON message read by
@@ -56,6 +57,33 @@ for (const mode of modes()) {
       expect(joinRefusalSchema.parse(JSON.parse(body.error))).toMatchObject({
         code: RejectionCode.Unauthorized,
       });
+    });
+
+    it("a room made or looked for by the matchmaker itself (create, join, joinOrCreate) is a coded refusal that makes no room", async () => {
+      await open();
+      const lines: string[] = [];
+      const restore = captureLog((line) => lines.push(line));
+      try {
+        for (const method of ["create", "join", "joinOrCreate"]) {
+          const response = await fetch(`${server.url}/matchmake/${method}/universe`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${gm.playerToken}`, "content-type": "application/json" },
+            body: JSON.stringify({ universeId, role: "gm" }),
+          });
+          expect(response.status, method).toBeGreaterThanOrEqual(400);
+          const body = (await response.json()) as { error: string };
+          expect(joinRefusalSchema.parse(JSON.parse(body.error)), method).toMatchObject({
+            code: RejectionCode.NotAllowed,
+          });
+        }
+      } finally {
+        restore();
+      }
+      expect(lines.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+      // the universe's one room is still the one opened, and a seat in it by id is still given
+      expect((await matchMaker.query({ name: "universe" })).map((room) => room.roomId)).toEqual([universeId]);
+      const seated = await gm.joinUniverse(universeId, { role: "gm" });
+      await seated.leave();
     });
 
     it("a bad token is refused at matchmaking with `unauthorized`, through the SDK", async () => {

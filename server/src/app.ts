@@ -16,6 +16,7 @@ import type { LoomConfig } from "./config.ts";
 import { describeMode } from "./config.ts";
 import { createStores } from "./persist/index.ts";
 import { DEFAULT_POOL_SIZE } from "./persist/postgres-pool.ts";
+import { installSeatMethods } from "./rooms/seat-methods.ts";
 import { installNativeSha256 } from "./native-sha256.ts";
 import { createWorkerStores } from "./persist/worker-store.ts";
 import { createLiveStore } from "./live/index.ts";
@@ -176,6 +177,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   await hearRevocations(presence, ownership, generations);
 
   installCors(config.corsOrigins);
+  installSeatMethods();
   const server = defineServer({
     rooms: { [UNIVERSE_ROOM]: defineRoom(UniverseRoom) },
     transport: new WebSocketTransport({ maxPayload: 16 * 1024 }),
