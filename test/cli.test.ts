@@ -58,7 +58,8 @@ async function playCampaign(server: LoomServer & { url: string }): Promise<Playe
       expect(result.ok).toBe(true);
     }
     if (round === 0) {
-      expect((await session.undo()).ok).toBe(true);
+      // the player's latest roll, undone by the game master (a player's roll stands)
+      expect((await gmSession.undo()).ok).toBe(true);
       const secret = await gmSession.act({
         kind: "world_event",
         text: "A stranger watches from the dunes",

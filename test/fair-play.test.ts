@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
+import { refusal } from "./support/refusals.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 /** An overcome that spends a fate point on the character's high concept. */
@@ -60,9 +61,10 @@ for (const mode of modes()) {
         runId: quick.runId,
       });
       await session.act(overcome(quick.characterId, "first steps"));
+      // words, not rolls: a player's roll stands
       for (let i = 0; i < 4; i++) {
         const [acted, undone] = await Promise.all([
-          session.act(overcome(quick.characterId, `step ${i}`)),
+          session.act({ kind: "custom", characterId: quick.characterId, text: `steps ${i} back` }),
           session.undo(),
         ]);
         if (!acted.ok || !undone.ok) throw new Error(`refused: ${JSON.stringify([acted, undone])}`);
@@ -72,6 +74,59 @@ for (const mode of modes()) {
         });
       }
       await session.leave();
+    });
+
+    it("a roll stands: a player's undo of their own roll is refused and changes nothing; the game master's is taken; a player's words may still be undone", async () => {
+      // given a player's roll that spent a fate point
+      const table = await setTable(server.url, ["Rook"]);
+      const rook = table.players[0]!;
+      const session = await rook.client.joinUniverse(table.universeId, { role: "player", runId: rook.runId });
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const rolled = await session.act(invoking(rook.characterId, "Rook, wandering cartographer"));
+      if (!rolled.ok) throw new Error(`refused: ${rolled.rejection.message}`);
+      const roll = rolled.turn.position;
+      await waitFor(async () => (await fatePoints(table, rook.characterId)) === 2, 5_000, "the spend");
+
+      // when the player undoes it, by the room's message (latest or by position) and over HTTP
+      const stands = `turn ${roll} rolled the dice: a roll stands; ask your game master to undo it`;
+      for (const answer of [await session.undo(), await session.undo(roll)])
+        expect(answer).toMatchObject({ ok: false, rejection: { code: "not_allowed", message: stands } });
+      for (const position of [undefined, roll])
+        expect(await refusal(rook.client.undo(table.universeId, position))).toMatchObject({
+          code: "not_allowed",
+          status: 403,
+          message: stands,
+        });
+
+      // then nothing changed: the head is the roll, the fate point stays spent
+      await waitFor(() => gm.state.head === roll, 5_000, "the GM's view of the roll");
+      expect(session.state.head).toBe(roll);
+      expect((await table.gm.stateAt(table.universeId)).position).toBe(roll);
+      expect(await fatePoints(table, rook.characterId)).toBe(2);
+
+      // the game master may undo the same roll: the fate point comes back
+      const undone = await gm.undo(roll);
+      expect(undone.ok && undone.turn.input).toMatchObject({ kind: "undo", targetPosition: roll });
+      await waitFor(async () => (await fatePoints(table, rook.characterId)) === 3, 5_000, "the refund");
+
+      // a turn that rolled no dice the player may still undo, by the room's message and over HTTP
+      for (const how of ["room", "http"] as const) {
+        const said = await session.act({
+          kind: "custom",
+          characterId: rook.characterId,
+          text: `hums (${how})`,
+        });
+        if (!said.ok) throw new Error(`refused: ${said.rejection.message}`);
+        const undo =
+          how === "room"
+            ? await session.undo()
+            : { ok: true, turn: await rook.client.undo(table.universeId, said.turn.position) };
+        expect(undo.ok && undo.turn.input).toMatchObject({
+          kind: "undo",
+          targetPosition: said.turn.position,
+        });
+      }
+      for (const member of [session, gm]) await member.leave();
     });
 
     it("fate points do not refill on a reconnect or a second tab, only at the next real play session", async () => {

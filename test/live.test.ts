@@ -173,7 +173,12 @@ for (const mode of modes()) {
         hidden: true,
       });
       expect(secret.ok).toBe(true);
-      const undone = await player.act(overcome(wren.characterId, "a step taken back"));
+      // words, which a player may take back (a roll stands)
+      const undone = await player.act({
+        kind: "custom",
+        characterId: wren.characterId,
+        text: "a step taken back",
+      });
       const undo = await player.undo();
       expect(undone.ok && undo.ok).toBe(true);
       const head = undo.ok ? undo.turn.position : 0;
@@ -222,7 +227,11 @@ for (const mode of modes()) {
       expect(spectator.turns.at(-1)?.deltas).toEqual([]);
       expect(lateGm.turns.at(-1)?.deltas).toEqual([{ op: "set", path: "/world/flags/storm", value: true }]);
       expect(spectator.turns.at(-1)?.input).toMatchObject({ text: "A storm breaks." });
-      const another = await player.act(overcome(wren.characterId, "a second step back"));
+      const another = await player.act({
+        kind: "custom",
+        characterId: wren.characterId,
+        text: "a second step back",
+      });
       expect(another.ok && (await player.undo()).ok).toBe(true);
       await waitFor(
         () => spectator.turns.find((turn) => another.ok && turn.id === another.turn.id)?.status === "undone",

@@ -750,7 +750,10 @@ export class LoomClient {
     ).dice;
   }
 
-  /** Undo over HTTP: a GM the latest applied turn (or `position`), a player their own latest. */
+  /**
+   * Undo over HTTP: a GM the latest applied turn (or `position`), a player their own latest if it
+   * rolled no dice.
+   */
   async undo(universeId: string, position?: number, options?: WriteOptions): Promise<Turn> {
     return (
       await this.route(

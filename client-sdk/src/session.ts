@@ -825,7 +825,10 @@ export class UniverseSession {
     });
   }
 
-  /** Undoes a turn: a player their own latest (or `position`), a GM the latest applied turn. */
+  /**
+   * Undoes a turn: a player their own latest (or `position`) if it rolled no dice, a GM the latest
+   * applied turn.
+   */
   undo(position?: number, options: { seq?: number; timeoutMs?: number } = {}): Promise<ActResult> {
     return this.request(ClientMessage.Undo, position === undefined ? {} : { position }, options);
   }

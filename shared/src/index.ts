@@ -27,7 +27,14 @@ export * from "./decide.ts";
 export * from "./recordable.ts";
 export { DEFAULT_DIFFICULTY } from "./rules/action.ts";
 export { hiddenAdvantageRefusal } from "./rules/action-effects.ts";
-export { undoDecision, defaultUndoTarget, overlaps as pathsOverlap, touchedPath } from "./rules/undo.ts";
+export {
+  undoDecision,
+  defaultUndoTarget,
+  rolledDice,
+  rolledUndoRefusal,
+  overlaps as pathsOverlap,
+  touchedPath,
+} from "./rules/undo.ts";
 export { recordGmDeltas } from "./rules/gm-deltas.ts";
 export * from "./evolve.ts";
 export * from "./replay.ts";

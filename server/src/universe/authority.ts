@@ -12,6 +12,7 @@ import {
   lifecycleEffect,
   opposedDifficultyRefusal,
   hiddenAdvantageRefusal,
+  rolledUndoRefusal,
   runActivityRefusal,
   unrecordableRefusal,
   upgradeTurn,
@@ -647,6 +648,11 @@ export class UniverseAuthority {
     };
     const decision = decide(this.tentativeState, request.command, ctx);
     if (isRejection(decision)) return Promise.resolve({ ok: false, rejection: decision });
+    // after the rules, so that a turn not the player's, or already undone, is refused as it was
+    const target = decision.undoes;
+    const undone = target === undefined ? undefined : ctx.timeline.find((turn) => turn.position === target);
+    const rolled = undone && rolledUndoRefusal(request.actor, undone);
+    if (rolled) return Promise.resolve({ ok: false, rejection: rolled });
     if (decision.resolution && this.diceRevealed) {
       return refusal(
         RejectionCode.DiceRevealed,

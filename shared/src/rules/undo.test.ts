@@ -8,7 +8,7 @@ import { scriptedDice } from "../testing/dice.ts";
 import { GM, play, player, type Step } from "../testing/timeline.ts";
 import { seedUniverse } from "../testing/universe.ts";
 import type { Turn } from "../turn.ts";
-import { defaultUndoTarget, overlaps, undoDecision } from "./undo.ts";
+import { defaultUndoTarget, overlaps, rolledDice, rolledUndoRefusal, undoDecision } from "./undo.ts";
 
 const MARA = player("player-1");
 const KELL = player("player-2");
@@ -200,6 +200,36 @@ describe("undo (DESIGN §4)", () => {
     expect(defaultUndoTarget(played.turns, GM)).toBe(2);
     expect(defaultUndoTarget(played.turns, MARA)).toBe(1);
     expect(defaultUndoTarget(played.turns, player("player-3"))).toBeNull();
+  });
+});
+
+describe("a roll stands for a player", () => {
+  // Mara rolls (turn 1), Kell rolls with a fate point (2), the GM posts (3), Mara speaks (4)
+  const played = play(seedUniverse(), [
+    ...opening,
+    as(MARA, { kind: "custom", characterId: "mara", text: "I wave to the boats" }),
+  ]);
+  const turn = (position: number) => played.turns[position - 1]!;
+
+  it("a turn rolled the dice when it records a resolution", () => {
+    expect([1, 2, 3, 4].map((position) => rolledDice(turn(position)))).toEqual([true, true, false, false]);
+  });
+
+  it("given Kell's roll, when he undoes it, then he is refused and told to ask the game master", () => {
+    expect(rolledUndoRefusal(KELL, turn(2))).toMatchObject({
+      code: "not_allowed",
+      message: "turn 2 rolled the dice: a roll stands; ask your game master to undo it",
+    });
+  });
+
+  it("given Kell's roll, when the game master undoes it, then nothing refuses it", () => {
+    expect(rolledUndoRefusal(GM, turn(2))).toBeNull();
+    expect(isRejection(undo(played, 2, GM))).toBe(false);
+  });
+
+  it("given Mara's words, which rolled nothing, when she undoes them, then nothing refuses it", () => {
+    expect(rolledUndoRefusal(MARA, turn(4))).toBeNull();
+    expect(isRejection(undo(played, 4, MARA))).toBe(false);
   });
 });
 

@@ -48,10 +48,11 @@ function undoTarget(turn: Turn): number | null {
 /**
  * Undo rules (DESIGN §4): an undo appends a turn whose deltas invert the target's. Nothing to undo
  * if the target is already undone or is itself an undo; session turns are not undone. A player
- * may undo only their own turns. Nobody may undo a turn when a later turn still in effect touched
- * an overlapping path (prefix overlap either way) — the inverse would no longer be exact; a later
- * turn that was itself undone, together with its undo, nets to nothing and does not count. So a
- * game master can always undo the latest applied turn, and older ones when nothing since touched them.
+ * may undo only their own turns (and, as submitted, none that rolled: rolledUndoRefusal). Nobody
+ * may undo a turn when a later turn still in effect touched an overlapping path (prefix overlap
+ * either way) — the inverse would no longer be exact; a later turn that was itself undone,
+ * together with its undo, nets to nothing and does not count. So a game master can always undo
+ * the latest applied turn, and older ones when nothing since touched them.
  *
  * `laterTurns` are the turns after the target, with their statuses as they stand now.
  */
@@ -119,6 +120,27 @@ export function decideUndo(
   if (index < 0)
     return reject("nothing_to_undo", `turn ${command.targetPosition} is not on the timeline given`);
   return undoDecision(state, timeline[index]!, timeline.slice(index + 1), ctx.actor);
+}
+
+/** Whether the turn rolled the dice: a roll is recorded as the turn's resolution. */
+export function rolledDice(turn: Turn): boolean {
+  return turn.resolution !== null;
+}
+
+/**
+ * A player's undo of a turn that rolled the dice. A roll stands: a player who could undo their
+ * roll once they had read it could roll again until the dice pleased them, and have the fate
+ * points spent on its invokes back each time. A game master may undo any turn, rolled or not.
+ *
+ * Checked as an undo is submitted, after the rules allowed it (undoDecision), not by the rules: an
+ * undo recorded before the check still decides, and replays, as it did.
+ */
+export function rolledUndoRefusal(actor: Actor, target: Turn): Rejection | null {
+  if (actor.kind !== "player" || !rolledDice(target)) return null;
+  return reject(
+    "not_allowed",
+    `turn ${target.position} rolled the dice: a roll stands; ask your game master to undo it`,
+  );
 }
 
 function undoable(turn: Turn): boolean {
