@@ -190,6 +190,18 @@ for (const mode of modes()) {
       await undo.click();
       for (const page of [sam.page, gm.page, back, bo.page])
         await page.locator(`ol.timeline > li.turn.undone[data-position="${wrens}"]`).waitFor();
+      // a roll stands: once she has rolled, the page says whom to ask in place of the button
+      const roll = form(sam.page, "Take an action");
+      await roll.getByRole("radio", { name: "Overcome" }).check();
+      await roll.getByLabel("Skill", { exact: true }).fill("Athletics");
+      await roll.getByLabel("Opposition", { exact: true }).fill("1");
+      await roll.getByLabel("Description", { exact: true }).fill("vaults the bollard");
+      await roll.getByRole("button", { name: "Roll" }).click();
+      const rolled = Number(/^Turn #(\d+)/.exec(await acknowledged(sam.page, "vaults the bollard"))?.[1]);
+      await sam.page
+        .getByText(`Your latest turn (#${rolled}) rolled the dice: a roll stands. Ask your game master`)
+        .waitFor();
+      expect(await undo.count()).toBe(0);
 
       const act = form(back, "Take an action");
       // a text past the limit is kept whole, and refused with the limit named, before it is sent

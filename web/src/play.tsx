@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Run } from "@loom/client-sdk";
+import { defaultUndoTarget, rolledDice } from "@loom/shared";
 import { client, rejectedError } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
 import { useLive, type LiveState } from "./live.ts";
@@ -59,6 +60,10 @@ function Table(props: {
   }, [newest, run.id]);
   // a refused undo speaks of the timeline as it was: once the player has acted again it is old
   const ownNewest = live.turns.findLast((turn) => turn.runId === run.id)?.position ?? 0;
+  // the turn the undo takes, as the server picks it; one that rolled the dice the server refuses
+  // (a roll stands), so the page says so in place of the button
+  const undoable = defaultUndoTarget(live.turns, { kind: "player", playerId: run.playerId });
+  const rolled = live.turns.find((turn) => turn.position === undoable && rolledDice(turn));
   useEffect(
     () => () => {
       if (reread.current !== null) clearTimeout(reread.current);
@@ -98,16 +103,23 @@ function Table(props: {
                   skills={skillNames}
                   ownAspects={[me.highConcept, me.trouble, ...me.aspects].filter(Boolean)}
                 />
-                <Action
-                  key={ownNewest}
-                  label="Undo my latest turn"
-                  busyLabel="Undoing…"
-                  disabled={live.status !== "live"}
-                  onRun={async () => {
-                    const result = await live.session!.undo();
-                    if (!result.ok) throw rejectedError(result.rejection);
-                  }}
-                />
+                {rolled ? (
+                  <p class="muted roll-stands">
+                    Your latest turn (#{rolled.position}) rolled the dice: a roll stands. Ask your game master
+                    to undo it.
+                  </p>
+                ) : (
+                  <Action
+                    key={ownNewest}
+                    label="Undo my latest turn"
+                    busyLabel="Undoing…"
+                    disabled={live.status !== "live"}
+                    onRun={async () => {
+                      const result = await live.session!.undo();
+                      if (!result.ok) throw rejectedError(result.rejection);
+                    }}
+                  />
+                )}
               </>
             ) : (
               <p class="muted">{playing ? "Joining…" : `This run is ${run.state}.`}</p>
