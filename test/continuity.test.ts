@@ -239,6 +239,34 @@ for (const mode of modes()) {
       await back.leave();
     }, 180_000);
 
+    it("a glance at the table (join, leave without a turn) leaves the recap's last time and the summaries as they were", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Glances", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 3);
+      await leave(player, evening, run.id);
+      const played = (await gm.stateAt(universe.id)).state.canon;
+      expect(played.summaryRecent).toMatch(/^Mara played 3 turns/);
+
+      for (let glance = 0; glance < 3; glance++) {
+        const look = await sessionOf(player, universe.id, run.id);
+        expect(look.lastRecap!.recentSummary).toBe(played.summaryRecent);
+        await leave(player, look, run.id);
+      }
+      const back = await sessionOf(player, universe.id, run.id);
+      expect(back.lastRecap!.recentSummary).toBe(played.summaryRecent);
+      await back.leave();
+      const canon = (await gm.stateAt(universe.id)).state.canon;
+      expect(canon.summaryRecent).toBe(played.summaryRecent);
+      expect(canon.summaryLong).toBe(played.summaryLong);
+      // every visit is a play session all the same, as the run's sessions list shows it
+      expect((await player.run(run.id)).sessionCount).toBe(5);
+    }, 60_000);
+
     it("recaps are deterministic, and GM tools are refused to players with a code", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

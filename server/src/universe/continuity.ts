@@ -114,26 +114,53 @@ export async function recapFor(
     othersSince: [...away.turns, ...pending],
     awayTotal: away.total + pending.length,
     previousSessionEnd: run.lastSessionEndPosition,
-    previousSummary: await previousSummaryOf(turnStore, authority, run, mine),
+    previousSummary: await previousSummaryOf(turnStore, run, mine),
     head,
   });
 }
 
-/** What the run's previous session ended with: its `session_end` turn's summary ("" if none). */
+/** The run's turns at or before `through`, newest first: `newest` (ascending), then older pages. */
+async function* runTurnsBackFrom(
+  turnStore: TurnStore,
+  run: RunRecord,
+  newest: readonly Turn[],
+  through: number,
+): AsyncGenerator<Turn> {
+  for (let i = newest.length - 1; i >= 0; i--) if (newest[i]!.position <= through) yield newest[i]!;
+  let cursor = newest.length > 0 ? newest[0]!.position : through + 1;
+  for (;;) {
+    const page = await turnStore.timeline(run.universeId, {
+      runId: run.id,
+      order: "desc",
+      limit: RECENT_RUN_TURNS,
+      cursor,
+    });
+    for (const turn of page.turns) if (turn.position <= through) yield turn;
+    if (page.nextCursor === null || page.turns.length === 0) return;
+    cursor = page.nextCursor;
+  }
+}
+
+/**
+ * "Last time on…": the summary of the run's latest session in which its character played (a
+ * glance at the table ends with an empty one).
+ */
 async function previousSummaryOf(
   turnStore: TurnStore,
-  authority: UniverseAuthority | null,
   run: RunRecord,
   mine: readonly Turn[],
 ): Promise<string> {
   const at = run.lastSessionEndPosition;
   if (at === null) return "";
-  const ended =
-    mine.find((turn) => turn.position === at) ??
-    authority?.recentTurns.find((turn) => turn.position === at) ??
-    (await turnStore.getTurn(run.universeId, at));
-  const summary = ended?.kind === "session_end" ? ended.input.summary : undefined;
-  return typeof summary === "string" ? summary : "";
+  for await (const turn of runTurnsBackFrom(turnStore, run, mine, at)) {
+    if (turn.kind === "session_end" && summaryOf(turn) !== "") return summaryOf(turn);
+  }
+  return "";
+}
+
+function summaryOf(turn: Turn): string {
+  const summary = turn.input.summary;
+  return typeof summary === "string" ? summary.trim() : "";
 }
 
 /** The recap's newest "while you were away" lines, as a session's opening carries them. */

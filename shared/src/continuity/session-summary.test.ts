@@ -88,9 +88,10 @@ describe("summarizeSession", () => {
     );
   });
 
-  it("given no turns and no changes, when summarised, then it says so", () => {
+  it("given no turns of the character, when summarised, then it tells nothing", () => {
     const quiet = summarizeSession({ state: before, before, characterId: "mara", sessionTurns: [] });
-    expect(quiet.text).toBe("Mara Vell took no turns this session. Stress: physical 0 of 3, mental 0 of 2.");
+    expect(quiet.text).toBe("");
+    expect(quiet.turns.total).toBe(0);
     expect(quiet.questsAdvanced).toEqual([]);
     expect(quiet.relationshipsChanged).toEqual([]);
   });

@@ -122,11 +122,10 @@ function stateWord(state: Quest["state"] | Relationship | null): string {
 function renderSummary(summary: Omit<SessionSummary, "text">): string {
   const who = summary.characterName;
   const { total, byKind, notable } = summary.turns;
-  const sentences = [
-    total === 0
-      ? `${who} took no turns this session.`
-      : `${who} played ${total} ${total === 1 ? "turn" : "turns"} (${countsText(byKind)}).`,
-  ];
+  // A glance at the table (join, read, leave) is no session to tell: an empty text leaves the
+  // summaries and the run's "Last time on…" with the last session the character played.
+  if (total === 0) return "";
+  const sentences = [`${who} played ${total} ${total === 1 ? "turn" : "turns"} (${countsText(byKind)}).`];
   for (const event of notable) sentences.push(sentence(event.text));
   for (const quest of summary.questsAdvanced) {
     sentences.push(`Quest "${quest.title}" is now ${stateWord(quest.to)} (was ${quest.from ?? "unknown"}).`);
@@ -152,7 +151,8 @@ function renderSummary(summary: Omit<SessionSummary, "text">): string {
 /**
  * What a run did during one play session, from the log and the two states: turns by kind, the
  * notable (major, visible) events, quests and attitudes that changed, and where the character
- * stands now. Bookkeeping turns (session start/end, undo) are not counted. Deterministic.
+ * stands now. Bookkeeping turns (session start/end, undo) are not counted. A session in which the
+ * character took no turn has an empty text. Deterministic.
  */
 export function summarizeSession(input: SessionSummaryInput): SessionSummary {
   const { state, before, characterId } = input;
