@@ -267,6 +267,45 @@ for (const mode of modes()) {
       expect((await player.run(run.id)).sessionCount).toBe(5);
     }, 60_000);
 
+    it("a move undone after its session ended is no longer told in that session's last time", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Second Thoughts", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 1);
+      let major: { position: number; aspect: string } | null = null;
+      for (let i = 0; i < 20 && !major; i++) {
+        const aspect = `Undone trail ${i}`;
+        const result = await evening.act({
+          kind: "action",
+          action: "create_advantage",
+          characterId: character.id,
+          skill: "Notice",
+          opposition: -4,
+          aspectName: aspect,
+          description: "scouts ahead",
+        });
+        if (!result.ok) throw new Error(result.rejection.message);
+        if (result.turn.events.some((event) => event.major && event.description.includes(aspect)))
+          major = { position: result.turn.position, aspect };
+      }
+      expect(major).not.toBeNull();
+      await leave(player, evening, run.id);
+      const look = await sessionOf(player, universe.id, run.id);
+      expect(look.lastRecap!.recentSummary).toContain(major!.aspect);
+      await leave(player, look, run.id);
+
+      await gm.undo(universe.id, major!.position);
+      const back = await sessionOf(player, universe.id, run.id);
+      const recap = back.lastRecap!;
+      expect(recap.recentSummary).toMatch(/^Mara played \d+ turns?/);
+      expect(recap.recentSummary).not.toContain(major!.aspect);
+      await back.leave();
+    }, 60_000);
+
     it("recaps are deterministic, and GM tools are refused to players with a code", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

@@ -143,7 +143,9 @@ async function* runTurnsBackFrom(
 
 /**
  * "Last time on…": the summary of the run's latest session in which its character played (a
- * glance at the table ends with an empty one).
+ * glance at the table ends with an empty one), as its turns stand now. The summary was written
+ * when the session ended; a turn of it undone since is no longer told: the session is summed up
+ * again from its turns and the states it began and ended in ("" if nothing of it is left).
  */
 async function previousSummaryOf(
   turnStore: TurnStore,
@@ -152,15 +154,50 @@ async function previousSummaryOf(
 ): Promise<string> {
   const at = run.lastSessionEndPosition;
   if (at === null) return "";
+  let end: Turn | null = null;
+  let played: Turn[] = [];
   for await (const turn of runTurnsBackFrom(turnStore, run, mine, at)) {
-    if (turn.kind === "session_end" && summaryOf(turn) !== "") return summaryOf(turn);
+    if (!end) {
+      if (turn.kind === "session_end" && summaryOf(turn) !== "") end = turn;
+      continue;
+    }
+    if (turn.kind !== "session_start" && turn.kind !== "session_end") {
+      played.push(turn);
+      continue;
+    }
+    const summary = await asItStands(turnStore, run, turn, end, played);
+    if (summary !== "") return summary;
+    end = turn.kind === "session_end" && summaryOf(turn) !== "" ? turn : null;
+    played = [];
   }
-  return "";
+  // a session whose start is not in the log (cut off by a retention window) is told as it ended
+  return end ? summaryOf(end) : "";
 }
 
 function summaryOf(turn: Turn): string {
   const summary = turn.input.summary;
   return typeof summary === "string" ? summary.trim() : "";
+}
+
+async function asItStands(
+  turnStore: TurnStore,
+  run: RunRecord,
+  start: Turn,
+  end: Turn,
+  played: readonly Turn[],
+): Promise<string> {
+  const undone = played.some((turn) => turn.status === "undone" && turn.characterId === run.characterId);
+  if (!undone) return summaryOf(end);
+  const [before, after] = await Promise.all([
+    turnStore.stateWithoutChecksum(run.universeId, start.position - 1),
+    turnStore.stateWithoutChecksum(run.universeId, end.position - 1),
+  ]);
+  return summarizeSession({
+    state: after.state,
+    before: before.state,
+    characterId: run.characterId,
+    sessionTurns: [...played].reverse(),
+  }).text;
 }
 
 /** The recap's newest "while you were away" lines, as a session's opening carries them. */
