@@ -306,6 +306,35 @@ for (const mode of modes()) {
       await back.leave();
     }, 60_000);
 
+    it("what the game master did to the character while she was away is in her recap", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Honours", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 1);
+      await leave(player, evening, run.id);
+
+      const table = await gm.joinUniverse(universe.id, { role: "gm" });
+      const milestone = await table.act({
+        kind: "milestone",
+        characterId: character.id,
+        level: "major",
+        note: "saved the city",
+      });
+      if (!milestone.ok) throw new Error(milestone.rejection.message);
+      expect(milestone.turn.events.some((event) => event.major)).toBe(true);
+      await table.leave();
+
+      const back = await sessionOf(player, universe.id, run.id);
+      expect(back.lastRecap!.whileYouWereAway.map((turn) => turn.position)).toContain(
+        milestone.turn.position,
+      );
+      await back.leave();
+    }, 60_000);
+
     it("recaps are deterministic, and GM tools are refused to players with a code", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

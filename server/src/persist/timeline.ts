@@ -467,7 +467,7 @@ function filters(query: TimelineQuery): SQL[] {
 
 /**
  * The rows "while you were away" shows of a segment: a major event and nothing hidden
- * (`hasVisibleMajorEvent`), not the character's own, not bookkeeping, applied in this timeline.
+ * (`hasVisibleMajorEvent`), not the character's own (played in a run), not bookkeeping, applied in this timeline.
  */
 function awayFrom(characterId: string, segment: Segment, inheritedUndone: ReadonlySet<number>): SQL {
   const applied = Number.isFinite(segment.through)
@@ -478,7 +478,8 @@ function awayFrom(characterId: string, segment: Segment, inheritedUndone: Readon
     sql`not (${turns.events}::jsonb @> '[{"hidden":true}]'::jsonb)`,
     sql`not coalesce(${turns.resolution}::jsonb @> '{"hidden":true}'::jsonb, false)`,
     notInArray(turns.kind, ["session_start", "session_end", "undo", "retcon"]),
-    sql`${turns.characterId} is distinct from ${characterId}`,
+    // a game master's turn on the character (it has no run) is news to it: isAwayTurn
+    or(sql`${turns.characterId} is distinct from ${characterId}`, isNull(turns.runId))!,
     applied,
   ];
   if (inheritedUndone.size > 0) conditions.push(notInArray(turns.position, [...inheritedUndone]));

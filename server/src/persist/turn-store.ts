@@ -247,7 +247,7 @@ export interface AwayQuery {
   /** Turns at positions in (after, through]. */
   after: number;
   through: number;
-  /** The character coming back: its own turns are not news to it. */
+  /** The character coming back: its own turns (played in a run) are not news to it; the GM's on it are. */
   characterId: string;
   /** The newest this many turns are returned. */
   limit: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { visibleText } from "./timeline.ts";
+import { selectWhileAway, visibleText } from "./timeline.ts";
 import { turnFixture } from "./fixtures.ts";
 
 describe("a turn's visible text", () => {
@@ -30,5 +30,25 @@ describe("a turn's visible text", () => {
     expect(visibleText(turnFixture({ position: 4, characterId: "mara", text: "Mara sinks the ferry" }))).toBe(
       "Mara sinks the ferry",
     );
+  });
+});
+
+describe("while you were away", () => {
+  it("given a game master's major turn on the character, when she comes back, then it is news to her", () => {
+    const own = turnFixture({ position: 2, characterId: "mara", major: true, text: "Mara rings the bell" });
+    const milestone = {
+      ...turnFixture({
+        position: 3,
+        characterId: "mara",
+        major: true,
+        text: "Mara reaches a major milestone",
+      }),
+      runId: null,
+      playerId: null,
+      actor: "gm" as const,
+      kind: "system" as const,
+    };
+    const other = turnFixture({ position: 4, characterId: "ilse", major: true });
+    expect(selectWhileAway([own, milestone, other], "mara", 1).map((turn) => turn.position)).toEqual([3, 4]);
   });
 });

@@ -16,6 +16,8 @@ export interface TimelineTurn {
   position: number;
   kind: TurnKind;
   characterId: string | null;
+  /** The run that played it; null for the game master's turns, on a character or not. */
+  runId?: string | null;
   status: "applied" | "undone";
   events: readonly TimelineEvent[];
   /** A hidden roll shows nothing of itself but its kind (see visibility.ts). */
@@ -67,8 +69,8 @@ export function isStoryTurn(turn: TimelineTurn): boolean {
 }
 
 /**
- * "While you were away": the turns of other characters, and the game master's world events (no
- * character), after position `since`, that are applied and carry at least one major event a
+ * "While you were away": the turns of other characters, and the game master's (world events, and
+ * what they did to the character herself: a milestone, a compel), after position `since`, that are applied and carry at least one major event a
  * player may see. `since` null means the run has no previous session: the whole slice counts.
  * Returned in ascending position order whatever the input order, so a database page in either
  * direction gives the same answer.
@@ -89,11 +91,16 @@ export function selectWhileAway<T extends TimelineTurn>(
 
 /** The test `selectWhileAway` applies to each turn; cheapest checks first, as it runs over long slices. */
 export function isAwayTurn(turn: TimelineTurn, characterId: string, from: number): boolean {
-  if (turn.position <= from || turn.status !== "applied" || turn.characterId === characterId) return false;
+  if (turn.position <= from || turn.status !== "applied" || isOwnTurn(turn, characterId)) return false;
   const kind = turn.kind;
   if (kind === "session_start" || kind === "session_end" || kind === "undo" || kind === "retcon")
     return false;
   return hasVisibleMajorEvent(turn);
+}
+
+/** The character's own turns, played in one of its runs; a game master's turn on it (no run) is news to it. */
+function isOwnTurn(turn: TimelineTurn, characterId: string): boolean {
+  return turn.characterId === characterId && turn.runId !== null;
 }
 
 /** Whether a player may see that the turn did something major: a major event, in a turn not hidden. */
