@@ -335,6 +335,22 @@ for (const mode of modes()) {
       await back.leave();
     }, 60_000);
 
+    it("a second tab of an open session has no recap: the first tab's was built at its start", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Two Tabs", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const first = await sessionOf(player, universe.id, run.id);
+      expect(first.lastRecap).not.toBeNull();
+      await play(first, character.id, 1);
+      const second = await sessionOf(player, universe.id, run.id);
+      expect(second.lastRecap).toBeNull();
+      await second.leave();
+      await leave(player, first, run.id);
+    }, 60_000);
+
     it("recaps are deterministic, and GM tools are refused to players with a code", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

@@ -32,12 +32,17 @@ export class PlaySessions {
 
   constructor(private readonly authority: UniverseAuthority) {}
 
-  /** A client joined with a run: its recap, from the session it starts or joins. */
+  /**
+   * A client joined with a run: the recap of the session it starts, or null when it joins one
+   * already open (a second tab): that recap was built for the first, at its start, and no longer
+   * tells what happened since.
+   */
   async enter(run: RunRecord, playerId: string): Promise<Recap | null> {
     const seat = this.seats.get(run.id);
     if (seat) {
       seat.holders += 1;
-      return (await seat.opening)?.recap ?? null;
+      await seat.opening;
+      return null;
     }
     const opening = this.open(run, playerId);
     this.seats.set(run.id, { characterId: run.characterId, holders: 1, opening });
