@@ -138,6 +138,42 @@ for (const mode of modes()) {
       await recordsSettle(gm, player, universe.id, [run.id]);
     }, 120_000);
 
+    it("given a completed run whose played turns the GM undoes, in either order with the completion, then its count and credit are those of the turns that stand", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("Reviser");
+      const universe = await gm.createUniverse({ name: "Second Thoughts", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Ivo");
+      const { character, run } = await player.createCharacter(universe.id, {
+        ...sheet("Ivo"),
+        therapeuticFocus: "doubt",
+      });
+      const seat = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
+      const played = await seat.act(overcome(character.id, "crosses once"));
+      if (!played.ok) throw new Error(played.rejection.code);
+      await seat.leave();
+
+      const first = await complete(server.url, player, run.id);
+      expect(first.credited).toBe(true);
+      // the play undone while the run is completed, then the completion
+      await gm.undo(universe.id, played.turn.position);
+      await waitFor(async () => (await player.progression()).runsCompleted === 0, 5_000, "credit taken back");
+      await gm.undo(universe.id, first.turn.position);
+      await waitFor(async () => (await player.run(run.id)).state === "active", 5_000, "the run reopened");
+      expect(await player.run(run.id)).toMatchObject({ state: "active", turnCount: 0, milestones: 0 });
+
+      const second = await complete(server.url, player, run.id);
+      expect(second.run).toMatchObject({ state: "completed", turnCount: 0 });
+      expect(second.credited).toBe(false);
+      expect(await player.progression()).toMatchObject({
+        runsCompleted: 0,
+        turnsInCompletedRuns: 0,
+        metaconcepts: [],
+        completedRunIds: [],
+      });
+      await recordsSettle(gm, player, universe.id, [run.id]);
+    }, 120_000);
+
     it("given racing requests to start a run of one character, then one opens it and the rest are refused", async () => {
       const player = connect(server.url);
       await player.registerPlayer("Racer");

@@ -134,8 +134,9 @@ function withUnlocks<P extends Progression>(progression: P, rules: readonly Unlo
 export const PLAYED_TURNS_TO_CREDIT = 1;
 
 /**
- * Whether a run's completion credits its player's progression: completed, and played. A
- * completed run's tally no longer changes, so this gives the same answer whenever it is asked.
+ * Whether a run's completion credits its player's progression: completed, and played. A played
+ * turn undone (or played) after the completion changes the tally, and the projection then takes
+ * the credit back and asks again.
  */
 export function earnsCredit(run: Pick<CreditableRun, "state" | "turnCount">): boolean {
   return run.state === "completed" && run.turnCount >= PLAYED_TURNS_TO_CREDIT;

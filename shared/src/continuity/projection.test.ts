@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { createRandom } from "../dice.ts";
 import type { Turn } from "../turn.ts";
-import { progressionFrom, projectTimeline } from "./projection.ts";
+import { freshTally, progressionFrom, projectTimeline } from "./projection.ts";
 
 const UNIVERSE = "u1";
 const PLAYER = "p1";
@@ -109,5 +110,92 @@ describe("projecting completions into progression", () => {
       turnsInCompletedRuns: 1,
       completedRunIds: ["r1"],
     });
+  });
+});
+
+describe("undoing the play of a completed run", () => {
+  const standing = (turns: readonly Turn[]): Turn[] => {
+    const undone = new Set(
+      turns.flatMap((turn) => (turn.kind === "undo" ? [turn.input.targetPosition] : [])),
+    );
+    return turns.filter((turn) => turn.kind !== "undo" && !undone.has(turn.position));
+  };
+
+  it("given a run played once and completed, when the play then the completion is undone, then it has no turn and no credit", () => {
+    const turns = timeline([join("r1"), acts("r1"), completes("r1"), undoes(2), undoes(3)]);
+    const projected = projectTimeline([runOf("r1", "grief")], turns);
+    expect(projected.runs.get("r1")).toMatchObject({
+      state: "active",
+      turnCount: 0,
+      completedAtPosition: null,
+    });
+    expect(progressionFrom(projected.credits, PLAYER)).toMatchObject({
+      runsCompleted: 0,
+      turnsInCompletedRuns: 0,
+      metaconcepts: [],
+      completedRunIds: [],
+    });
+  });
+
+  it("given that run, when it is completed again, then it credits nothing", () => {
+    const turns = timeline([join("r1"), acts("r1"), completes("r1"), undoes(2), undoes(3), completes("r1")]);
+    const projected = projectTimeline([runOf("r1")], turns);
+    expect(projected.runs.get("r1")).toMatchObject({ state: "completed", turnCount: 0 });
+    expect(progressionFrom(projected.credits, PLAYER).runsCompleted).toBe(0);
+  });
+
+  it("given a run played twice and completed, when one play is undone, then the credit keeps the play that stands", () => {
+    const turns = timeline([join("r1"), acts("r1"), acts("r1"), completes("r1"), undoes(2)]);
+    const projected = projectTimeline([runOf("r1", "grief")], turns);
+    expect(projected.runs.get("r1")).toMatchObject({ state: "completed", turnCount: 1 });
+    expect(progressionFrom(projected.credits, PLAYER)).toMatchObject({
+      runsCompleted: 1,
+      turnsInCompletedRuns: 1,
+      metaconcepts: ["grief"],
+      completedRunIds: ["r1"],
+    });
+  });
+
+  it("given random plays, completions and undos in any order, when projected, then the records are those of the turns that stand", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const random = createRandom(seed);
+      const steps: Array<Partial<Turn> & Pick<Turn, "kind">> = [join("r1")];
+      const undone = new Set<number>();
+      let completedAt: number | null = null;
+      for (let i = 0; i < 12; i++) {
+        const position = steps.length + 1;
+        const choice = random.int(0, 2);
+        const undoable = steps
+          .map((step, at) => ({ step, position: at + 1 }))
+          .filter(({ step, position }) => step.kind === "custom" && !undone.has(position));
+        if (choice === 0 && completedAt === null) {
+          steps.push(completes("r1"));
+          completedAt = position;
+        } else if (choice === 1 && completedAt !== null && random.int(0, 1) === 0) {
+          steps.push(undoes(completedAt));
+          undone.add(completedAt);
+          completedAt = null;
+        } else if (choice === 1 && undoable.length > 0) {
+          const target = undoable[random.int(0, undoable.length - 1)]!.position;
+          steps.push(undoes(target));
+          undone.add(target);
+        } else {
+          steps.push(acts("r1"));
+        }
+      }
+      const turns = timeline(steps);
+      const projected = projectTimeline([runOf("r1", "grief")], turns);
+      const replayed = projectTimeline([runOf("r1", "grief")], standing(turns));
+      const fresh = freshTally(runOf("r1", "grief"));
+      const { state, turnCount, milestones, completedAtPosition } = replayed.runs.get("r1") ?? fresh;
+      expect(projected.runs.get("r1") ?? fresh, `seed ${seed}`).toMatchObject({
+        state,
+        turnCount,
+        milestones,
+        completedAtPosition,
+      });
+      const { updatedAt: _at, ...progression } = progressionFrom(replayed.credits, PLAYER);
+      expect(progressionFrom(projected.credits, PLAYER), `seed ${seed}`).toMatchObject(progression);
+    }
   });
 });

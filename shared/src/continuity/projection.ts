@@ -130,7 +130,9 @@ function withTurns(run: RunTally, turnCount: number): RunTally {
  * before the turns (a run not in it is not this universe's and is left alone); it is not changed.
  * `targetOf` finds the turn an undo undid (it may be earlier in `turns`).
  *
- * A completed run's tally stays as it was credited: only undoing its completion reopens it.
+ * A run's turn count is its played turns that stand, whatever its state when they were played or
+ * undone: the undos of a played turn and of a completion may come in either order, and a replay
+ * of the turns that stand must give the same count. A completed run's credit follows its count.
  */
 export function projectTurns(
   runs: ReadonlyMap<string, RunTally>,
@@ -143,11 +145,19 @@ export function projectTurns(
   const current = (id: string | null | undefined): RunTally | undefined =>
     id ? (changed.get(id) ?? runs.get(id)) : undefined;
   const put = (run: RunTally): void => void changed.set(run.id, run);
+  const recount = (run: RunTally, turnCount: number, at: string): void => {
+    const next = withTurns(run, turnCount);
+    put(next);
+    if (run.state !== "completed") return;
+    // progression holds the run as it was credited: take that back, then credit it as it is now
+    if (earnsCredit(run)) credits.push({ kind: "revoke", run, at });
+    if (earnsCredit(next)) credits.push({ kind: "credit", run: next, at });
+  };
 
   for (const turn of turns) {
     const own = current(turn.runId);
-    if (PLAYED_KINDS.has(turn.kind) && turn.status === "applied" && own && own.state !== "completed") {
-      put(withTurns(own, own.turnCount + 1));
+    if (PLAYED_KINDS.has(turn.kind) && turn.status === "applied" && own) {
+      recount(own, own.turnCount + 1, turn.createdAt);
     } else if (turn.kind === "session_start" && own) {
       sessions.push({
         kind: "open",
@@ -204,8 +214,8 @@ export function projectTurns(
       }
     }
     const played = current(target.runId);
-    if (PLAYED_KINDS.has(target.kind) && played && played.state !== "completed" && played.turnCount > 0) {
-      put(withTurns(played, played.turnCount - 1));
+    if (PLAYED_KINDS.has(target.kind) && played && played.turnCount > 0) {
+      recount(played, played.turnCount - 1, turn.createdAt);
     }
   }
   return { runs: changed, sessions, credits };
