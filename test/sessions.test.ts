@@ -210,4 +210,55 @@ describe("play sessions across a kill -9 (embedded)", () => {
       await server.stop("SIGKILL");
     }
   }, 120_000);
+  for (const mode of modes())
+    it.skipIf(!mode.available)(
+      `a session cut short by a kill -9 ended at its universe's last turn: a player back after the gap has her fate points refreshed (${mode.name})`,
+      async () => {
+        const env = {
+          LOOM_DATA_DIR: tempDir("loom-sessions-gap-"),
+          DATABASE_URL: mode.databaseUrl ?? "",
+          REDIS_URL: mode.redisUrl ?? "",
+          LOOM_SESSION_GAP_SECONDS: "2",
+          LOOM_LEASE_TTL_MS: "2000",
+        };
+        let server = await spawnServer(env, 2595);
+        try {
+          const gm = connect(server.url);
+          await gm.registerPlayer("GM");
+          const universe = await gm.createUniverse({ name: "Long Night", visibility: "public" });
+          const player = connect(server.url, { failoverMs: 0 });
+          await player.registerPlayer("Bea");
+          const { character, run } = await player.createCharacter(universe.id, sheet("Bea"));
+          const seat = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
+          const spent = await seat.act({
+            ...overcome(character.id, "leans on the road she knows"),
+            invokes: [
+              { aspect: "Never forgets a road", effect: "bonus" as const, payment: "fate_point" as const },
+            ],
+          });
+          expect(spent.ok).toBe(true);
+          const last = await seat.act(overcome(character.id, "wades on"));
+          if (!last.ok) throw new Error(last.rejection.code);
+          server.process.kill("SIGKILL");
+          await server.stop();
+          // she stays away past the gap; her own return is what opens the universe again
+          await new Promise((resolve) => setTimeout(resolve, 3_000));
+          server = await spawnServer(env, 2595);
+          const again = connect(server.url).useToken(player.playerToken!);
+          const back = await again.joinUniverse(universe.id, { role: "player", runId: run.id });
+          const gmAgain = connect(server.url).useToken(gm.playerToken!);
+          await waitFor(
+            async () => (await gmAgain.stateAt(universe.id)).state.characters[character.id]!.fatePoints === 3,
+            5_000,
+            "the refresh",
+          );
+          const sessions = await again.runSessions(run.id);
+          expect(sessions[0]).toMatchObject({ endReason: "interrupted", endedAt: last.turn.createdAt });
+          await back.leave();
+        } finally {
+          await server.stop("SIGKILL");
+        }
+      },
+      120_000,
+    );
 });

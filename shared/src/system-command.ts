@@ -66,6 +66,12 @@ export const sessionEndCommandSchema = z.object({
    * without the field were `left`.
    */
   reason: z.enum(["left", "interrupted"]).optional(),
+  /**
+   * `interrupted` only: when the session was last known to be in play, the universe's last turn
+   * before its process stopped. The turn itself is made when the universe is next opened, which
+   * may be the player's own return: the session ended when the play stopped, not then.
+   */
+  endedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
 /**

@@ -1,4 +1,4 @@
-import { refreshesFatePoints, type Recap } from "@loom/shared";
+import { refreshesFatePoints, sessionEndedAt, type Recap } from "@loom/shared";
 import { services } from "../services.ts";
 import { log } from "../log.ts";
 import type { RunRecord } from "../persist/turn-store.ts";
@@ -97,7 +97,7 @@ export class PlaySessions {
 
   /**
    * When the character's previous session here ended, in this run or an earlier one, from its
-   * `session_end` turn (an earlier room's).
+   * `session_end` turn (an earlier room's; an interrupted session ended when its play stopped).
    */
   private async previousEnd(run: RunRecord): Promise<number | null> {
     const runs = await services().turnStore.listRuns({ characterId: run.characterId });
@@ -110,7 +110,7 @@ export class PlaySessions {
     const turn =
       this.authority.recentTurns.find((recent) => recent.position === position) ??
       (await services().turnStore.getTurn(run.universeId, position));
-    return turn ? Date.parse(turn.createdAt) : null;
+    return turn ? Date.parse(sessionEndedAt(turn)) : null;
   }
 
   private async close(seat: Seat): Promise<void> {

@@ -266,13 +266,15 @@ async function turnsSince(
 
 /**
  * Ends a play session with a `session_end` turn carrying its summary. `interrupted`: the session
- * was left open by a process that stopped, and is closed by the next one to open the universe.
+ * was left open by a process that stopped, and is closed by the next one to open the universe;
+ * `stoppedAt` is when its play stopped.
  */
 export async function endPlaySession(
   turnStore: TurnStore,
   authority: UniverseAuthority,
   session: OpenSession,
   reason: SessionEndReason = "left",
+  stoppedAt?: string,
 ): Promise<Turn | Rejection> {
   // a session ends even while the database does not answer: summed up from the turns in memory
   // (the newest; a session longer than that window is summed up from its end)
@@ -300,6 +302,7 @@ export async function endPlaySession(
       characterId: session.characterId,
       summary: summary.text,
       ...(reason === "left" ? {} : { reason }),
+      ...(reason === "interrupted" && stoppedAt ? { endedAt: stoppedAt } : {}),
     },
     runId: session.runId,
     characterId: session.characterId,
@@ -335,6 +338,12 @@ export async function closeInterruptedSessions(
       });
     if (turn.kind === "session_end") open.delete(turn.runId);
   }
+  // The sessions ended when the play stopped, not now (the universe may be opened hours later, by
+  // the player's own return, which would then refresh no fate points): as late as the log can
+  // tell, the universe's last turn, made while every one of them was still open.
+  const stoppedAt = authority.recentTurns.findLast(
+    (turn) => !(turn.kind === "session_end" && turn.input.reason === "interrupted"),
+  )?.createdAt;
   // each one's reads (its run, the state it began in, its turns) in parallel: a universe opened
   // after its process died keeps its players waiting until every session is closed
   const ended = await Promise.all(
@@ -354,7 +363,7 @@ export async function closeInterruptedSessions(
         startPosition: session.startPosition,
         before,
       };
-      let result = await endPlaySession(turnStore, authority, interrupted, "interrupted");
+      let result = await endPlaySession(turnStore, authority, interrupted, "interrupted", stoppedAt);
       // a lease that lapsed while the universe was being opened (a slow open on a busy machine) is
       // taken again in the background: the end is refused, not written, and may be tried again
       for (
@@ -363,7 +372,7 @@ export async function closeInterruptedSessions(
         attempt++
       ) {
         await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-        result = await endPlaySession(turnStore, authority, interrupted, "interrupted");
+        result = await endPlaySession(turnStore, authority, interrupted, "interrupted", stoppedAt);
       }
       if (!("rejected" in result)) return true;
       log.warn(`session of run ${run.id} could not be closed: ${result.message}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createRandom } from "../dice.ts";
 import type { Turn } from "../turn.ts";
-import { freshTally, progressionFrom, projectTimeline } from "./projection.ts";
+import { freshTally, progressionFrom, projectTimeline, sessionEndedAt } from "./projection.ts";
 
 const UNIVERSE = "u1";
 const PLAYER = "p1";
@@ -197,5 +197,31 @@ describe("undoing the play of a completed run", () => {
       const { updatedAt: _at, ...progression } = progressionFrom(replayed.credits, PLAYER);
       expect(progressionFrom(projected.credits, PLAYER), `seed ${seed}`).toMatchObject(progression);
     }
+  });
+});
+
+describe("when a session ended", () => {
+  const stoppedAt = new Date(Date.UTC(2026, 0, 1, 0, 0, 2)).toISOString();
+  const interrupted = (input: Record<string, unknown>) => ({
+    kind: "session_end" as const,
+    runId: "r1",
+    actor: "system" as const,
+    input: { kind: "session_end", reason: "interrupted", ...input },
+  });
+
+  it("given a session cut short, when its end is projected, then it ended when its play stopped, not when it was closed", () => {
+    const turns = timeline([opens("r1"), acts("r1"), interrupted({ endedAt: stoppedAt })]);
+    expect(sessionEndedAt(turns[2]!)).toBe(stoppedAt);
+    expect(projectTimeline([runOf("r1")], turns).sessions.at(-1)).toMatchObject({
+      kind: "close",
+      reason: "interrupted",
+      endedAt: stoppedAt,
+    });
+  });
+
+  it("given a session left, or an end claimed after its own turn, then it ended when its turn was made", () => {
+    const later = new Date(Date.UTC(2026, 0, 2)).toISOString();
+    const turns = timeline([opens("r1"), closes("r1"), interrupted({ endedAt: later }), interrupted({})]);
+    for (const turn of turns.slice(1)) expect(sessionEndedAt(turn)).toBe(turn.createdAt);
   });
 });

@@ -71,6 +71,16 @@ function lifecycleRunId(turn: Turn): string | null {
   return (kind === "run_end" || kind === "run_pause") && typeof runId === "string" ? runId : null;
 }
 
+/**
+ * When the session a `session_end` turn closes ended: an interrupted one when its play stopped
+ * (the turn says when), any other when the turn was made.
+ */
+export function sessionEndedAt(turn: Turn): string {
+  const { reason, endedAt } = turn.input;
+  const stopped = reason === "interrupted" && typeof endedAt === "string" ? Date.parse(endedAt) : NaN;
+  return stopped <= Date.parse(turn.createdAt) ? new Date(stopped).toISOString() : turn.createdAt;
+}
+
 /** The position an undo turn undid. */
 export function undoTargetOf(turn: Turn): number | null {
   const target = turn.input.targetPosition;
@@ -175,7 +185,7 @@ export function projectTurns(
         endPosition: turn.position,
         summary: typeof turn.input.summary === "string" ? turn.input.summary : "",
         reason: turn.input.reason === "interrupted" ? "interrupted" : "left",
-        endedAt: turn.createdAt,
+        endedAt: sessionEndedAt(turn),
       });
       put({ ...own, lastSessionEndPosition: turn.position });
     }
