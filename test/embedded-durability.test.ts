@@ -154,3 +154,30 @@ for (const setup of setups)
       }
     }, 120_000);
   });
+
+describe("reads after kill -9 of the embedded server", () => {
+  it("a run's record counts the acknowledged turns only the write-ahead log held, before anyone opens the universe", async () => {
+    // persisting rarely: the acts are acknowledged from the log alone when the server dies
+    const env = {
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      LOOM_DATA_DIR: tempDir("loom-wal-reads-"),
+      LOOM_PERSIST_INTERVAL_MS: "60000",
+    };
+    let server = await spawnServer(env, 2637);
+    try {
+      const table = await setTable(server.url, ["Mara"]);
+      const mara = table.players[0]!;
+      const seat = await mara.client.joinUniverse(table.universeId, { role: "player", runId: mara.runId });
+      for (let i = 0; i < 3; i++)
+        expect((await seat.act(overcome(mara.characterId, `wades on ${i}`))).ok).toBe(true);
+      server.process.kill("SIGKILL");
+      await server.stop();
+      server = await spawnServer(env, 2637);
+      const reader = connect(server.url).useToken(mara.client.playerToken!);
+      expect(await reader.run(mara.runId)).toMatchObject({ turnCount: 3 });
+    } finally {
+      await server.stop("SIGKILL");
+    }
+  }, 120_000);
+});

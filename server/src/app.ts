@@ -42,6 +42,8 @@ import { installCors } from "./api/cors.ts";
 import { colyseusLogger, log } from "./log.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import { warnUnlessRedisPersists } from "./live/redis-persistence.ts";
+import { FileLiveStore } from "./live/file.ts";
+import { persistRecoveredTurns } from "./live/persist-recovered.ts";
 import { StallTolerantRedis } from "./live/stall-tolerant-redis.ts";
 
 export interface LoomServer {
@@ -112,6 +114,10 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
     throw error;
   });
   if (config.redisUrl) await warnUnlessRedisPersists(config.redisUrl);
+  if (liveStore instanceof FileLiveStore) {
+    const recovered = await persistRecoveredTurns(liveStore, stores.turnStore);
+    if (recovered > 0) log.info(`wrote ${recovered} turn(s) the write-ahead log held from before the start`);
+  }
   const clock = config.clock;
   // made here rather than by Colyseus: log-outs are announced on it before the server listens
   const presence: Presence = config.redisUrl

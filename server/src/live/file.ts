@@ -89,6 +89,11 @@ export class FileLiveStore extends MemoryLiveStore {
     await this.log.append(JSON.stringify({ k: "drop", u: universeId }));
   }
 
+  /** The universes whose log holds turns not yet trimmed: after a restart, those PGlite may lack. */
+  universesWithTurns(): string[] {
+    return [...this.universes].filter(([, universe]) => universe.wal.length > 0).map(([id]) => id);
+  }
+
   /** Group syncs of the log so far. */
   get syncCount(): number {
     return this.log.syncCount;
