@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
-import { overcome, setTable } from "./support/players.ts";
+import { joinAll, overcome, setTable } from "./support/players.ts";
 import { refusal } from "./support/refusals.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
@@ -127,6 +127,35 @@ for (const mode of modes()) {
         });
       }
       for (const member of [session, gm]) await member.leave();
+    });
+
+    it("a free invoke another player's character earned is theirs: a second player is refused it, a GM may spend it", async () => {
+      const table = await setTable(server.url, ["Ada", "Bram"]);
+      const [ada, bram] = [table.players[0]!, table.players[1]!];
+      const [atAda, atBram] = await joinAll(table);
+      // Against Terrible (−4) any roll at Average (+1) or better succeeds: twice, two free invokes at least.
+      for (const attempt of ["rolls in the fog", "thickens it"]) {
+        const made = await atAda!.act({
+          ...overcome(ada.characterId, attempt),
+          action: "create_advantage",
+          opposition: -4,
+          aspectName: "Fog Cover",
+        });
+        if (!made.ok) throw new Error(made.rejection.message);
+      }
+      const spend = (characterId: string) => ({
+        ...overcome(characterId, "slips through"),
+        invokes: [{ aspect: "Fog Cover", effect: "bonus" as const, payment: "free_invoke" as const }],
+      });
+
+      expect(await atBram!.act(spend(bram.characterId))).toMatchObject({
+        ok: false,
+        rejection: { code: "not_your_free_invoke" },
+      });
+      expect((await atAda!.act(spend(ada.characterId))).ok).toBe(true);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      expect((await gm.act(spend(bram.characterId))).ok).toBe(true);
+      for (const session of [atAda!, atBram!, gm]) await session.leave();
     });
 
     it("fate points do not refill on a reconnect or a second tab, only at the next real play session", async () => {

@@ -19,6 +19,8 @@ export const RejectionCode = {
   UnknownAspect: "unknown_aspect",
   NoFatePoints: "no_fate_points",
   NoFreeInvoke: "no_free_invoke",
+  /** A free invoke (or boost) another character earned: only they, or a game master, spend it. */
+  NotYourFreeInvoke: "not_your_free_invoke",
   TakenOut: "taken_out",
   NothingToUndo: "nothing_to_undo",
   UndoConflict: "undo_conflict",

@@ -13,6 +13,7 @@ import {
   opposedDifficultyRefusal,
   hiddenAdvantageRefusal,
   rolledUndoRefusal,
+  freeInvokeRefusal,
   runActivityRefusal,
   unrecordableRefusal,
   upgradeTurn,
@@ -595,7 +596,8 @@ export class UniverseAuthority {
     if (full) return full;
     const opposed =
       opposedDifficultyRefusal(request.actor, request.command) ??
-      hiddenAdvantageRefusal(this.tentativeState, request.command);
+      hiddenAdvantageRefusal(this.tentativeState, request.command) ??
+      freeInvokeRefusal(this.tentativeState, request.actor, request.command);
     if (opposed) return Promise.resolve({ ok: false, rejection: opposed });
     if (request.runId) {
       const state = this.runStates.get(request.runId) ?? "active";

@@ -1,8 +1,10 @@
-import type { Invoke } from "../command.ts";
+import type { Command, Invoke } from "../command.ts";
 import { pointer, type Delta } from "../delta.ts";
-import { reject, type Rejection } from "../rejection.ts";
+import { reject, RejectionCode, type Rejection } from "../rejection.ts";
+import type { Actor } from "../rules/context.ts";
+import type { SystemCommand } from "../system-command.ts";
 import type { Aspect, Character, ConsequenceSeverity, UniverseState } from "../state.ts";
-import { findCharacterAspect, findSceneAspect, sameText } from "../rules/lookup.ts";
+import { findCharacterAspect, findSceneAspect, own, sameText } from "../rules/lookup.ts";
 
 /** Each bonus invoke adds +2 to the roll (Fate Core p. 68). */
 export const INVOKE_BONUS = 2;
@@ -136,4 +138,31 @@ export function planInvokes(
     }
   }
   return plan;
+}
+
+/**
+ * A player spends only the free invokes their own character earned (Fate Core p. 68: they belong
+ * to whoever created the advantage, who may pass them on, but an ally does not take them). A
+ * scene aspect or boost records the character that created it; one a game master placed
+ * (`createdBy` null) is anyone's. A consequence does not record who inflicted it, so its free
+ * invokes stay open to whoever invokes it. A game master spends any. Checked as a command is
+ * submitted, not by the rules: a turn recorded before the check still decides, and replays, as it did.
+ */
+export function freeInvokeRefusal(
+  state: UniverseState,
+  actor: Actor,
+  command: Command | SystemCommand,
+): Rejection | null {
+  if (actor.kind !== "player" || command.kind !== "action") return null;
+  for (const invoke of command.invokes) {
+    if (invoke.payment !== "free_invoke") continue;
+    const aspect = findSceneAspect(state, invoke.aspect);
+    if (!aspect || aspect.createdBy === null || aspect.createdBy === command.characterId) continue;
+    const earner = own(state.characters, aspect.createdBy)?.name ?? "another character";
+    return reject(
+      RejectionCode.NotYourFreeInvoke,
+      `the free invokes of "${aspect.name}" are ${earner}'s to spend; invoke it for a fate point instead`,
+    );
+  }
+  return null;
 }
