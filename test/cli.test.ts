@@ -566,6 +566,41 @@ describe("loom command line (embedded)", () => {
       expect(replay.stdout).toContain("RETCON: The flats were always salt");
     });
 
+    it("replay and universes show terminal controls stored before the rule as escapes, not obeyed", async () => {
+      const stores = await createStores({ dataDir: `${dataDir}/pglite` });
+      const db = (stores.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } }).db;
+      const { sql } = await import("drizzle-orm");
+      const [name, prose] = ["Salt\x1b]0;owned\x07\x1b[2J\u202E", String.raw`\u001b[2J\u001b[8m`];
+      const original = (await loom([...dir(), "universes", "--json"])).stdout;
+      const oldName = (
+        JSON.parse(original.split("\n").find((l) => l.includes(played.universeId))!) as { name: string }
+      ).name;
+      await db.execute(sql`update universes set name = ${name} where id = ${played.universeId}`);
+      await db.execute(
+        sql`update turns set events = replace(events::text, 'Mara', ${`Mara${prose}`})::json, narration = replace(narration::text, 'Mara', ${`Mara${prose}`})::json where universe_id = ${played.universeId}`,
+      );
+      await stores.turnStore.close();
+      try {
+        const listed = await loom([...dir(), "universes"]);
+        const replayed = await loom([...dir(), "replay", played.universeId, "--speed", "0"]);
+        for (const run of [listed, replayed]) {
+          expect(run.code).toBe(0);
+          for (const control of ["\x1b", "\x07", "\u202e"]) expect(run.stdout).not.toContain(control);
+        }
+        expect(listed.stdout).toContain(String.raw`Salt\u{1b}]0;owned\u{7}\u{1b}[2J\u{202e}`);
+        expect(replayed.stdout).toContain(String.raw`Mara\u{1b}[2J\u{1b}[8m`);
+      } finally {
+        const again = await createStores({ dataDir: `${dataDir}/pglite` });
+        const restore = (again.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } })
+          .db;
+        await restore.execute(sql`update universes set name = ${oldName} where id = ${played.universeId}`);
+        await restore.execute(
+          sql`update turns set events = replace(events::text, ${`Mara${prose}`}, 'Mara')::json, narration = replace(narration::text, ${`Mara${prose}`}, 'Mara')::json where universe_id = ${played.universeId}`,
+        );
+        await again.turnStore.close();
+      }
+    }, 180_000);
+
     it("backup and restore round trip the whole embedded database", { timeout: 240_000 }, async () => {
       const file = join(work, "backup.tar.gz");
       const backup = await loom([...dir(), "backup", file]);

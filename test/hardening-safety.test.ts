@@ -326,6 +326,69 @@ for (const mode of modes()) {
       expect(searched).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
     });
 
+    it("refuses terminal controls in names and texts others read, in HTTP bodies and room messages, changing nothing", async () => {
+      const escapes = ["\x1b[2J", "\x1b]0;owned\x07", "\u202Eeulav"];
+      const player = table.players[0]!;
+      const universes = (await call(server.url, gmToken, "GET", "/api/universes")).body;
+      for (const evil of escapes) {
+        const bodies: Array<[string, unknown]> = [
+          ["/api/players", { name: `Mal${evil}ory` }],
+          ["/api/universes", { name: `Salt${evil}` }],
+          ["/api/universes", { name: "Salt", premise: `A coast${evil}` }],
+          [
+            `/api/universes/${table.universeId}/characters`,
+            { name: "Ash", highConcept: `Sworn${evil}`, trouble: "Debt", skills: {} },
+          ],
+          [`/api/universes/${table.universeId}/retcon`, { note: `fix${evil}` }],
+        ];
+        for (const [path, body] of bodies) {
+          const answer = await call(server.url, gmToken, "POST", path, JSON.stringify(body));
+          expect(answer, `${path} ${JSON.stringify(body)}`).toMatchObject({
+            status: 400,
+            body: { error: { code: "invalid_message" } },
+          });
+        }
+      }
+      expect((await call(server.url, gmToken, "GET", "/api/universes")).body).toEqual(universes);
+      const seat = await player.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: player.runId,
+      });
+      try {
+        for (const evil of escapes) {
+          const custom = await seat.act({
+            kind: "custom",
+            characterId: player.characterId,
+            text: `I wave.${evil}`,
+          });
+          expect(custom, JSON.stringify(evil)).toMatchObject({
+            ok: false,
+            rejection: { code: "invalid_message" },
+          });
+          const named = await seat.act({
+            kind: "action",
+            action: "create_advantage",
+            characterId: player.characterId,
+            skill: "Notice",
+            opposition: 1,
+            aspectName: `Fog${evil}`,
+          });
+          expect(named, JSON.stringify(evil)).toMatchObject({
+            ok: false,
+            rejection: { code: "invalid_message" },
+          });
+        }
+        const lines = await seat.act({
+          kind: "custom",
+          characterId: player.characterId,
+          text: "I wave.\n\tThen I run.",
+        });
+        expect(lines.ok).toBe(true);
+      } finally {
+        await seat.leave();
+      }
+    });
+
     it("keeps the snapshot checksum equal to a replay of the timeline", async () => {
       const taken = await call(server.url, gmToken, "POST", `/api/universes/${table.universeId}/snapshots`);
       expect(taken.status).toBe(201);

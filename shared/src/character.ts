@@ -1,19 +1,35 @@
 import { z } from "zod";
+import { oneLine, prose } from "./plain-text.ts";
 import type { Character } from "./state.ts";
 import { ladderRating } from "./state.ts";
 
-/** What a player sends to create a character; everything else gets Fate Core defaults. */
-export const characterSheetSchema = z.object({
+const aspect = z.string().trim().min(1).max(200);
+const notes = z.string().max(2000);
+
+/**
+ * A sheet as a character's record holds it. Sheets stored before names were held to plain text
+ * (characterSheetSchema) still load, so their characters still join.
+ */
+export const storedCharacterSheetSchema = z.object({
   name: z.string().trim().min(1).max(100),
-  highConcept: z.string().trim().min(1).max(200),
-  trouble: z.string().trim().min(1).max(200),
-  aspects: z.array(z.string().trim().min(1).max(200)).max(5).default([]),
+  highConcept: aspect,
+  trouble: aspect,
+  aspects: z.array(aspect).max(5).default([]),
   skills: z
     .record(z.string().regex(/^[A-Za-z][A-Za-z ]{0,39}$/, "a skill name"), ladderRating)
     .refine((skills) => Object.keys(skills).length <= 20, "at most 20 skills")
     .default({}),
   refresh: z.number().int().min(1).max(10).default(3),
-  notes: z.string().max(2000).default(""),
+  notes: notes.default(""),
+});
+
+/** What a player sends to create a character; everything else gets Fate Core defaults. */
+export const characterSheetSchema = storedCharacterSheetSchema.extend({
+  name: oneLine(z.string().trim().min(1).max(100)),
+  highConcept: oneLine(aspect),
+  trouble: oneLine(aspect),
+  aspects: z.array(oneLine(aspect)).max(5).default([]),
+  notes: prose(notes).default(""),
 });
 export type CharacterSheet = z.infer<typeof characterSheetSchema>;
 export type CharacterSheetInput = z.input<typeof characterSheetSchema>;

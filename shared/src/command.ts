@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { deltaSchema } from "./delta.ts";
+import { oneLine, prose } from "./plain-text.ts";
 import { relationshipSchema } from "./state.ts";
 
 /** Limits shared by the server and the SDK so an oversized message never reaches the rules. */
@@ -30,12 +31,14 @@ export const skillNameSchema = z
   .min(1)
   .max(40)
   .regex(/^[A-Za-z][A-Za-z0-9_]*( [A-Za-z0-9_]+)*$/, "a skill name: letters, digits, _ and single spaces");
-const text = z.string().max(LIMITS.textMax);
+const text = prose(z.string().max(LIMITS.textMax));
+/** An aspect, as invoked, created or compelled. */
+const aspectText = oneLine(z.string().min(1).max(200));
 
 /** Invoking an aspect: +2 or a reroll, paid with a fate point or a free invoke (Fate Core p. 12). */
 export const invokeSchema = z.object({
   /** A scene aspect id, a character aspect text, or a consequence on the target. */
-  aspect: z.string().min(1).max(200),
+  aspect: aspectText,
   effect: z.enum(["bonus", "reroll"]),
   payment: z.enum(["fate_point", "free_invoke"]),
 });
@@ -65,7 +68,7 @@ export const actionCommandSchema = z.object({
    */
   opposition: z.number().int().min(-4).max(12).optional(),
   /** For create advantage: the aspect to create. */
-  aspectName: z.string().min(1).max(200).optional(),
+  aspectName: aspectText.optional(),
   invokes: z.array(invokeSchema).max(LIMITS.invokesMax).default([]),
   /** GM-only: the roll is hidden from players and spectators (the character's owner too); GMs see it. */
   hidden: z.boolean().default(false),
@@ -74,7 +77,7 @@ export const actionCommandSchema = z.object({
 export const choiceCommandSchema = z.object({
   kind: z.literal("choice"),
   characterId: id,
-  optionId: z.string().max(64).optional(),
+  optionId: oneLine(z.string().max(64)).optional(),
   text: text.min(1),
 });
 
@@ -90,7 +93,7 @@ export const concedeCommandSchema = z.object({ kind: z.literal("concede"), chara
 export const compelCommandSchema = z.object({
   kind: z.literal("compel"),
   characterId: id,
-  aspect: z.string().min(1).max(200),
+  aspect: aspectText,
   text: text.min(1),
   accepted: z.boolean(),
 });
@@ -106,11 +109,14 @@ export const worldEventCommandSchema = z.object({
 /** GM: open a new scene (ends the current one). */
 export const sceneCommandSchema = z.object({
   kind: z.literal("scene"),
-  title: z.string().min(1).max(200),
-  location: z.string().max(200).nullable().default(null),
+  title: oneLine(z.string().min(1).max(200)),
+  location: oneLine(z.string().max(200)).nullable().default(null),
   summary: text.default(""),
   /** Situation aspects the new scene opens with. */
-  aspects: z.array(z.string().trim().min(1).max(200)).max(10).optional(),
+  aspects: z
+    .array(oneLine(z.string().trim().min(1).max(200)))
+    .max(10)
+    .optional(),
 });
 
 /**
@@ -119,7 +125,7 @@ export const sceneCommandSchema = z.object({
  * out, a coded rejection for what does not fit. Raw deltas stay available as retcons.
  */
 
-const name = z.string().trim().min(1).max(LIMITS.nameMax);
+const name = oneLine(z.string().trim().min(1).max(LIMITS.nameMax));
 
 /** add (a name; the id is made from the turn's position unless given), update or remove (an id). */
 const crud = z.enum(["add", "update", "remove"]);
@@ -141,7 +147,7 @@ export const locationCommandSchema = z.object({
   op: crud,
   id: idSchema.optional(),
   name: name.optional(),
-  region: z.string().max(LIMITS.nameMax).nullable().optional(),
+  region: oneLine(z.string().max(LIMITS.nameMax)).nullable().optional(),
   notes: text.optional(),
 });
 
@@ -167,7 +173,7 @@ export const aspectCommandSchema = z.object({
   kind: z.literal("aspect"),
   op: z.enum(["add", "remove"]),
   id: idSchema.optional(),
-  name: z.string().trim().min(1).max(200).optional(),
+  name: oneLine(z.string().trim().min(1).max(200)).optional(),
   freeInvokes: z.number().int().min(0).max(3).default(0),
 });
 

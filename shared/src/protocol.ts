@@ -2,6 +2,7 @@ import { z } from "zod";
 import { turnSchema, type Turn } from "./turn.ts";
 import { compactMemberTurn, expandMemberTurn } from "./member-turn.ts";
 import { deltaSchema } from "./delta.ts";
+import { prose } from "./plain-text.ts";
 import { LIMITS, POSITION_MAX } from "./command.ts";
 import { rejectionCodeSchema, type RejectionCode } from "./rejection.ts";
 
@@ -112,7 +113,7 @@ export type UndoMessage = z.infer<typeof undoMessageSchema>;
 
 export const retconMessageSchema = z.object({
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  note: z.string().min(1).max(LIMITS.textMax),
+  note: prose(z.string().min(1).max(LIMITS.textMax)),
   deltas: z.array(deltaSchema).max(100).default([]),
 });
 export type RetconMessage = z.infer<typeof retconMessageSchema>;

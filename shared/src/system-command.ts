@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { idSchema, LIMITS, POSITION_MAX } from "./command.ts";
 import { deltaSchema } from "./delta.ts";
+import { prose } from "./plain-text.ts";
 import { characterSchema } from "./state.ts";
 
 /**
@@ -16,7 +17,7 @@ export const addCharacterCommandSchema = z.object({
 /** A retcon: a note and the deltas that correct canon (supersede a fact, fix a summary). */
 export const retconCommandSchema = z.object({
   kind: z.literal("retcon"),
-  note: z.string().min(1).max(LIMITS.textMax),
+  note: prose(z.string().min(1).max(LIMITS.textMax)),
   deltas: z.array(deltaSchema).max(100).default([]),
 });
 

@@ -3,6 +3,7 @@ import { Option } from "commander";
 import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { escapeControls } from "@loom/shared";
 import {
   ExportFileError,
   exportFormats,
@@ -28,7 +29,7 @@ import {
   type Io,
 } from "./context.ts";
 import { progressBar } from "./progress.ts";
-import { checkOutputFile, writeAll, writeFileStreamed } from "./output.ts";
+import { checkOutputFile, toStdout, writeAll, writeFileStreamed } from "./output.ts";
 
 interface ExportFlags {
   format: ExportFormat;
@@ -75,7 +76,7 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
           }),
         );
         if (flags.out) await writeFileStreamed(flags.out, chunks);
-        else await writeAll(chunks, io.stdout, io.signal);
+        else await writeAll(toStdout(io, chunks), io.stdout, io.signal);
       } catch (error) {
         if (error instanceof NotFoundError) throw new CliError(error.message);
         if (io.signal?.aborted && !(error instanceof CliError)) throw exportInterrupted(flags);
@@ -136,12 +137,12 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
         // its search documents, which the store indexes behind the appends, before the command ends
         await opened.stores.turnStore.settleSearchIndex();
         io.stdout.write(
-          `imported ${result.universe.id} "${result.universe.name}": ${result.turns} turns, ${result.snapshots} snapshots, ` +
+          `imported ${result.universe.id} "${escapeControls(result.universe.name)}": ${result.turns} turns, ${result.snapshots} snapshots, ` +
             `state at ${result.universe.headPosition} ${result.headChecksum}` +
             `${result.replayed !== null ? `; ${result.replayed} turns re-executed and equal` : ""}` +
             `${result.savePoints.restored + result.savePoints.leftOut > 0 ? `; ${result.savePoints.restored} save points` : ""}` +
             `${result.savePoints.leftOut > 0 ? ` (${result.savePoints.leftOut} left out: their players are not in this database)` : ""}\n` +
-            `game master: ${result.gameMaster.playerId} ${JSON.stringify(result.gameMaster.name)}${flags.gm === undefined ? " (the exported creator; --gm names another)" : ""}\n`,
+            `game master: ${result.gameMaster.playerId} ${escapeControls(JSON.stringify(result.gameMaster.name))}${flags.gm === undefined ? " (the exported creator; --gm names another)" : ""}\n`,
         );
       } catch (error) {
         bar.done();
@@ -250,7 +251,7 @@ async function exportOverHttp(io: Io, universeId: string, flags: ExportFlags): P
   body.setEncoding("utf8");
   try {
     if (flags.out) await writeFileStreamed(flags.out, body);
-    else await writeAll(body, io.stdout, io.signal);
+    else await writeAll(toStdout(io, body), io.stdout, io.signal);
   } catch (error) {
     if (io.signal?.aborted && !(error instanceof CliError)) throw exportInterrupted(flags);
     throw error;

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { stat } from "node:fs/promises";
-import { listQuests, viewTurn, type Turn, type UniverseState } from "@loom/shared";
+import { escapeControls, listQuests, viewTurn, type Turn, type UniverseState } from "@loom/shared";
 import {
   ExportFileError,
   fileLines,
@@ -82,7 +82,7 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
           },
           onMismatch: (m) => {
             bar.done();
-            io.stdout.write(`MISMATCH ${describeMismatch(m)}\n`);
+            io.stdout.write(`MISMATCH ${escapeControls(describeMismatch(m), { lines: true })}\n`);
             if (flags.repair) io.stdout.write(`  repairing: rebuilding it from the replayed timeline\n`);
           },
         });
@@ -160,7 +160,7 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
         await checkAudience(opened, audience);
         const viewer = await viewerOf(store, audience);
         const head = await store.headPosition(universeId);
-        io.stdout.write(`${universe.name} — turns ${from}..${head}\n\n`);
+        io.stdout.write(`${escapeControls(universe.name)} — turns ${from}..${head}\n\n`);
         for await (const page of turnPages(store, universeId, from - 1, head)) {
           for (const stored of page) {
             const text = telling(viewTurn(stored, viewer));
@@ -188,7 +188,7 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
           if (flags.json) io.stdout.write(`${JSON.stringify(u)}\n`);
           else
             io.stdout.write(
-              `${u.id}  ${u.name}  head ${u.headPosition}${u.parentId ? `  branch of ${u.parentId}@${u.branchPosition}` : ""}  ${u.visibility}  ${u.createdAt}\n`,
+              `${u.id}  ${escapeControls(u.name)}  head ${u.headPosition}${u.parentId ? `  branch of ${u.parentId}@${u.branchPosition}` : ""}  ${u.visibility}  ${u.createdAt}\n`,
             );
         }
         if (!flags.json && all.length === 0) io.stdout.write("no universes\n");
@@ -222,8 +222,12 @@ async function verifyFile(io: Io, file: string, progress: boolean | undefined): 
   io.stdout.write(`${file}: intact, ${turns} turns and ${snapshots} snapshots agree\n`);
 }
 
-/** One turn for the terminal: who and what, the prose, the roll in one line. */
+/** One turn for the terminal: who and what, the prose, the roll in one line; what players wrote shown, not obeyed. */
 function telling(turn: Turn): string {
+  return escapeControls(toldTurn(turn), { lines: true });
+}
+
+function toldTurn(turn: Turn): string {
   if (turn.input.hidden === true && turn.events.length === 0) return `— ${turn.position} · (hidden)\n\n`;
   const who = turn.characterId ?? turn.actor;
   let text = `— ${turn.position} · ${turn.kind} · ${who}${turn.status === "undone" ? " · undone" : ""}\n`;
@@ -261,5 +265,5 @@ function summary(universeId: string, position: number, sum: string, state: Unive
   const quests = listQuests(state).filter((q) => q.state === "active");
   if (quests.length) lines.push(`active quests: ${quests.map((q) => q.title).join("; ")}`);
   if (state.canon.summaryRecent) lines.push(`recently: ${state.canon.summaryRecent}`);
-  return `${lines.join("\n")}\n`;
+  return `${escapeControls(lines.join("\n"), { lines: true })}\n`;
 }

@@ -2,7 +2,8 @@ import { closeSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs"
 import { stat } from "node:fs/promises";
 import { once } from "node:events";
 import { dirname, resolve } from "node:path";
-import { CliError } from "./context.ts";
+import { escapeControls } from "@loom/shared";
+import { CliError, type Io } from "./context.ts";
 
 /** Exit code when the reader of stdout went away, as a shell reports a process ended by SIGPIPE. */
 const READER_GONE_EXIT = 141;
@@ -42,6 +43,15 @@ export async function writeAll(
     // a failed stream still emits its 'error' after the write's callback: the listener stays for it
     if (!failed) stream.off("error", onError);
   }
+}
+
+/**
+ * An export bound for stdout: exact when piped or redirected, since it is data; on a terminal, its
+ * control characters escaped, so text stored in it cannot drive the terminal.
+ */
+export async function* toStdout(io: Io, chunks: AsyncIterable<string>): AsyncIterable<string> {
+  const terminal = io.stdout.isTTY === true;
+  for await (const chunk of chunks) yield terminal ? escapeControls(chunk, { lines: true }) : chunk;
 }
 
 /** Refuses, before any work, a file to write that is a folder or in a folder that does not exist. */

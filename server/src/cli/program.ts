@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { escapeControls } from "@loom/shared";
 import { describeError } from "../describe-error.ts";
 import { CliError, Interrupted, INTERRUPTED_EXIT, type GlobalOptions, type Io } from "./context.ts";
 import { addExportCommands } from "./export-commands.ts";
@@ -45,7 +46,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof CliError) {
-      if (error.message) io.stderr.write(`loom: ${error.message}\n`);
+      if (error.message) io.stderr.write(`loom: ${escapeControls(error.message, { lines: true })}\n`);
       return error.exitCode;
     }
     if (error instanceof Interrupted) {
@@ -54,7 +55,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     }
     // one line; where it came from when asked for (a bug report's)
     const [line, ...stack] = describeError(error).split("\n");
-    io.stderr.write(`loom: ${line}\n`);
+    io.stderr.write(`loom: ${escapeControls(line ?? "")}\n`);
     if (io.env.LOOM_LOG_LEVEL === "debug" && stack.length) io.stderr.write(`${stack.join("\n")}\n`);
     return 2;
   }

@@ -143,8 +143,9 @@ async function importChecked(
   const gameMaster = await gameMasterOf(stores.accountStore, header, line, options.gm);
   const newId = options.newId ?? randomUUID;
   const batchSize = options.batch ?? 2_000;
-  // as the API names a universe: trimmed (the reader refused a name it would not take)
-  const name = newUniverseName(options.name ?? header.universe.name);
+  // trimmed, as the API names a universe; the file's own within the API's bounds (the reader
+  // refused any other), a new one held to the API's rules
+  const name = options.name === undefined ? header.universe.name.trim() : newUniverseName(options.name);
   const newUniverse = {
     id: newId(),
     name,

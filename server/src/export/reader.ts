@@ -217,9 +217,13 @@ function boundProblem(schema: z.ZodType, value: unknown, what: string): string |
     : `${shown(value)} is not ${what}: ${result.error.issues[0]?.message ?? "invalid"}`;
 }
 
-/** A universe's name and premise as the API creates a universe with them. */
-const universeNameSchema = universeBodySchema.shape.name;
-const premiseSchema = universeBodySchema.shape.premise.unwrap();
+/**
+ * A universe's name and premise within the bounds the API creates a universe with. Not held to its
+ * plain-text rule (plain-text.ts): exports written before it may hold control characters, which
+ * the command line escapes wherever it prints them.
+ */
+const universeNameSchema = z.string().trim().min(1).max(universeBodySchema.shape.name.maxLength!);
+const premiseSchema = z.string().max(universeBodySchema.shape.premise.unwrap().maxLength!);
 /** Positions are Postgres integers, as the API bounds them. */
 const positionSchema = z.number().int().min(0).max(POSITION_MAX);
 /** A sha256 (a dice commitment) and a dice secret, in lowercase hex. */

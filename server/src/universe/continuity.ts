@@ -1,7 +1,7 @@
 import {
   buildCharacter,
   buildRecap,
-  characterSheetSchema,
+  storedCharacterSheetSchema,
   isRejection,
   LIMITS,
   MEANWHILE_MAX,
@@ -404,7 +404,7 @@ export async function enterStory(
   if (authority.state.characters[run.characterId]) return null;
   const record = await turnStore.getCharacter(run.characterId);
   if (!record) return reject(RejectionCode.UnknownCharacter, `character ${run.characterId} does not exist`);
-  const sheet = characterSheetSchema.parse(record.sheet);
+  const sheet = storedCharacterSheetSchema.parse(record.sheet);
   const added = await authority.submit({
     actor: { kind: "system", playerId },
     command: { kind: "add_character", character: buildCharacter(record.id, record.playerId, sheet) },

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { characterSheetSchema } from "../character.ts";
 import { LIMITS, POSITION_MAX } from "../command.ts";
 import { deltaSchema } from "../delta.ts";
+import { oneLine, prose } from "../plain-text.ts";
 import { turnKindSchema } from "../turn.ts";
 import { universeVisibilitySchema } from "./records.ts";
 
@@ -17,14 +18,14 @@ export const MIN_PASSWORD_LENGTH = 8;
 /** scrypt reads the whole password; a megabyte of it per request is work nobody needs. */
 export const MAX_PASSWORD_LENGTH = 256;
 
-const playerName = z.string().trim().min(1).max(100);
+const playerName = oneLine(z.string().trim().min(1).max(100));
 const password = z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH);
 const refreshToken = z.string().min(1).max(200);
 
 export const registerBodySchema = z.object({ name: playerName, password: password.optional() });
-/** A login's password is not held to today's length rules: it only has to match. */
+/** A login's name and password are not held to today's rules: they only have to match. */
 export const loginBodySchema = z.object({
-  name: playerName,
+  name: z.string().trim().min(1).max(100),
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
 });
 export const refreshBodySchema = z.object({ refreshToken });
@@ -36,20 +37,21 @@ export const passwordBodySchema = z.object({
 });
 
 export const universeBodySchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  premise: z.string().max(4000).default(""),
+  name: oneLine(z.string().trim().min(1).max(200)),
+  premise: prose(z.string().max(4000)).default(""),
   visibility: universeVisibilitySchema.default("private"),
 });
 export const visibilityBodySchema = z.object({ visibility: universeVisibilitySchema });
+const focus = oneLine(z.string().max(200));
 export const characterBodySchema = characterSheetSchema.extend({
-  therapeuticFocus: z.string().max(200).optional(),
+  therapeuticFocus: focus.optional(),
 });
 export const newRunBodySchema = z.object({
   characterId: z.string().min(1).max(64),
-  therapeuticFocus: z.string().max(200).optional(),
+  therapeuticFocus: focus.optional(),
 });
 export const completeRunBodySchema = z.object({
-  reason: z.string().trim().min(1).max(200).default("retired"),
+  reason: oneLine(z.string().trim().min(1).max(200)).default("retired"),
 });
 export const inviteBodySchema = z.object({
   maxUses: z.number().int().min(1).max(10_000).optional(),
@@ -62,21 +64,16 @@ export const inviteBodySchema = z.object({
 });
 export const undoBodySchema = z.object({ position: z.number().int().min(1).max(POSITION_MAX).optional() });
 export const retconBodySchema = z.object({
-  note: z.string().trim().min(1).max(LIMITS.textMax),
+  note: prose(z.string().trim().min(1).max(LIMITS.textMax)),
   deltas: z.array(deltaSchema).max(100).default([]),
 });
 export const branchBodySchema = z.object({
   position: z.number().int().min(0).max(POSITION_MAX),
-  name: z.string().trim().min(1).max(200).optional(),
+  name: oneLine(z.string().trim().min(1).max(200)).optional(),
 });
 /** A save point's name: shown in bookmark lists, so short and on one line. */
 export const SAVE_POINT_NAME_MAX = 80;
-export const savePointNameSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(SAVE_POINT_NAME_MAX)
-  .regex(/^[^\p{Cc}]*$/u, "a save point's name is one line without control characters");
+export const savePointNameSchema = oneLine(z.string().trim().min(1).max(SAVE_POINT_NAME_MAX));
 export const savePointBodySchema = z.object({
   name: savePointNameSchema,
   /** The caller's latest turn: a save point is named where the player stands. */

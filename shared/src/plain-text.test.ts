@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { characterSheetSchema, storedCharacterSheetSchema } from "./character.ts";
+import { commandSchema } from "./command.ts";
+import { escapeControls, oneLine, prose } from "./plain-text.ts";
+
+const name = oneLine(z.string());
+const text = prose(z.string());
+
+describe("names and texts others read hold no terminal controls", () => {
+  it("a name refuses control characters, line breaks included, and bidirectional controls", () => {
+    for (const bad of [
+      "Mal\x1b[8mory",
+      "two\nlines",
+      "tab\there",
+      "del\x7f",
+      "c1\x9b2J",
+      "\u202Eeulav",
+      "\u2066iso\u2069",
+    ])
+      expect(name.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    expect(name.parse("Mara, wandering cartographer — “the Salt” 🌊\u200B")).toBeTruthy();
+  });
+
+  it("prose keeps line breaks and tabs and refuses the rest", () => {
+    expect(text.parse("I wave.\n\tThen I run.")).toBe("I wave.\n\tThen I run.");
+    for (const bad of ["I wave.\x1b[2J", "\x1b]0;owned\x07", "carriage\rreturn", "\u202Emoc"])
+      expect(text.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+  });
+
+  it("a sheet and a custom turn are held to it; a sheet stored before the rule still loads", () => {
+    const sheet = { name: "Mal\x1b[8mory", highConcept: "Thief", trouble: "Debt" };
+    expect(characterSheetSchema.safeParse(sheet).success).toBe(false);
+    expect(storedCharacterSheetSchema.parse(sheet).name).toBe("Mal\x1b[8mory");
+    const custom = { kind: "custom", characterId: "mara", text: "I wave.\x1b[2J" };
+    expect(commandSchema.safeParse(custom).success).toBe(false);
+  });
+
+  it("escaped for a terminal, each control is shown as \\u{…}; with lines, line breaks and tabs stay", () => {
+    expect(escapeControls("\x1b]0;t\x07\x1b[2JRED\u202Ex\ny")).toBe(
+      "\\u{1b}]0;t\\u{7}\\u{1b}[2JRED\\u{202e}x\\u{a}y",
+    );
+    expect(escapeControls("a\n\tb\x1b", { lines: true })).toBe("a\n\tb\\u{1b}");
+  });
+});

@@ -1,0 +1,37 @@
+import type { z } from "zod";
+
+/**
+ * What a name or a text a client writes may hold. Others read it: in the web client, and in the
+ * operator's terminal (`loom replay`, `loom universes`), where a control character such as ESC
+ * starts a sequence that clears the screen, retitles the window or hides text, and a
+ * bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069) makes text read otherwise
+ * than it is stored.
+ */
+const BIDI_CONTROLS = "\\u202A-\\u202E\\u2066-\\u2069";
+const UNSAFE = new RegExp(`[\\p{Cc}${BIDI_CONTROLS}]`, "gu");
+const ONE_LINE = new RegExp(`^[^\\p{Cc}${BIDI_CONTROLS}]*$`, "u");
+const PROSE = new RegExp(`^(?:[\\n\\t]|[^\\p{Cc}${BIDI_CONTROLS}])*$`, "u");
+
+/** A name, a title, an aspect: one line, without control characters or bidirectional controls. */
+export function oneLine(schema: z.ZodString): z.ZodString {
+  return schema.regex(ONE_LINE, "one line without control characters or bidirectional overrides");
+}
+
+/** A description, a note, a player's text: lines and tabs, no other control characters. */
+export function prose(schema: z.ZodString): z.ZodString {
+  return schema.regex(
+    PROSE,
+    "text without control characters (other than line breaks and tabs) or bidirectional overrides",
+  );
+}
+
+/**
+ * Text stored before the rule above, or imported, written to a terminal: each control character
+ * shown as `\u{1b}` rather than obeyed. With `lines`, line breaks and tabs are kept (prose);
+ * without, a name cannot start a line of its own either.
+ */
+export function escapeControls(text: string, options: { lines?: boolean } = {}): string {
+  return text.replace(UNSAFE, (char) =>
+    options.lines && (char === "\n" || char === "\t") ? char : `\\u{${char.codePointAt(0)!.toString(16)}}`,
+  );
+}
