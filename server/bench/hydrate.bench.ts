@@ -11,7 +11,6 @@
 // before, each of them with parts to read and parse.
 // Target ≤ 50 ms.
 import { loadavg } from "node:os";
-import { DEFAULT_POOL_SIZE } from "../src/persist/postgres-pool.ts";
 import { BENCH_TURNS, percentile } from "./fixture.ts";
 import { openBenchUniverse } from "./played.ts";
 
@@ -22,7 +21,7 @@ export default async function hydrate(): Promise<Record<string, unknown>> {
   try {
     const load = loadavg()[0]!;
     // as a server does at start, before any room opens
-    await database.store.warm(database.driver === "postgres" ? DEFAULT_POOL_SIZE : 1);
+    await database.store.warm(1);
     const first = performance.now();
     const cold = await database.store.latestState(id, { recheck: true, checksummed: false });
     const coldMs = performance.now() - first;

@@ -15,7 +15,6 @@ import type { Redis } from "ioredis";
 import type { LoomConfig } from "./config.ts";
 import { describeMode } from "./config.ts";
 import { createStores } from "./persist/index.ts";
-import { DEFAULT_POOL_SIZE } from "./persist/postgres-pool.ts";
 import { installSeatMethods } from "./rooms/seat-methods.ts";
 import { installNativeSha256 } from "./native-sha256.ts";
 import { createWorkerStores } from "./persist/worker-store.ts";
@@ -96,9 +95,11 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
       ? await createWorkerStores(embedded)
       : await createStores(embedded);
   const { accountStore, idempotency, leases, savePoints } = stores;
-  // the first room opens on prepared statements, as every room after it does
+  // The first room opens on prepared statements, as the rooms after it do. On one connection:
+  // preparing them on every connection of the pool would open them all at start, and spread the
+  // opens after over connections each planning the statements afresh.
   await stores.turnStore
-    .warm(config.databaseUrl ? DEFAULT_POOL_SIZE : 1)
+    .warm(1)
     .catch((error: unknown) =>
       log.warn("preparing the statements of a universe's open failed", { err: error }),
     );

@@ -418,8 +418,8 @@ export interface TimelineStore {
    */
   latestState(universeId: string, options?: { recheck?: boolean; checksummed?: boolean }): Promise<StateAt>;
   /**
-   * Prepares what opening a universe reads with, on `connections` of the store's connections (the
-   * pool's size): a server does it once at start, so that its first room opens as fast as those
+   * Prepares what opening a universe reads with, on `connections` of the store's connections at
+   * once: a server does it once at start, on one, so that its first room opens as fast as those
    * after. Reads nothing of any universe.
    */
   warm(connections: number): Promise<void>;
