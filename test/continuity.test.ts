@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { matchMaker } from "@colyseus/core";
 import { checksum } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
-import { overcome, sheet } from "./support/players.ts";
+import { breakUntil, overcome, sheet } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 async function play(
@@ -349,6 +350,87 @@ for (const mode of modes()) {
       expect(second.lastRecap).toBeNull();
       await second.leave();
       await leave(player, first, run.id);
+    }, 60_000);
+
+    it("what the others did while a dropped player's seat was kept is news to her when she comes back", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Dropped Line", visibility: "public" });
+      // her device loses the network for good: no reconnection, no rejoin
+      const player = connect(server.url, { failoverMs: 0 });
+      const { player: mara } = await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const table = await gm.joinUniverse(universe.id, { role: "gm" });
+      const evening = await sessionOf(player, universe.id, run.id);
+      const played = await play(evening, character.id, 2);
+      void breakUntil(evening, new Promise(() => undefined));
+      const seated = () =>
+        matchMaker
+          .getLocalRoomById(universe.id)
+          .clients.some((client) => (client.auth as { playerId?: string })?.playerId === mara.id);
+      await waitFor(async () => !seated(), 5_000, "the server to see her connection drop");
+
+      // the game master plays on while her seat is kept for her
+      const news: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const result = await table.act({
+          kind: "world_event",
+          text: `The dam gives way, day ${i}`,
+          major: true,
+        });
+        if (!result.ok) throw new Error(result.rejection.message);
+        news.push(result.turn.position);
+      }
+      // she does not come back within the window: her session ends
+      await waitFor(
+        async () => ((await player.run(run.id)).lastSessionEndPosition ?? 0) > news.at(-1)!,
+        10_000,
+        "her session's end",
+      );
+      const [session] = await player.runSessions(run.id);
+      const firstNews = await gm.turn(universe.id, news[0]!);
+      expect(Date.parse(session!.endedAt!)).toBeLessThan(Date.parse(firstNews.createdAt));
+
+      // days later, from her mended device
+      const again = connect(server.url).useToken(player.playerToken!);
+      const back = await sessionOf(again, universe.id, run.id);
+      const recap = back.lastRecap!;
+      expect(recap.recentSummary).toMatch(/^Mara played 2 turns/);
+      expect(recap.previousSessionEnd).toBeGreaterThanOrEqual(played.at(-1)!);
+      expect(recap.previousSessionEnd).toBeLessThan(news[0]!);
+      expect(recap.whileYouWereAway.map((turn) => turn.position)).toEqual(news);
+      expect((await again.recap(run.id)).whileYouWereAway.map((turn) => turn.position)).toEqual(news);
+      await back.leave();
+      await table.leave();
+    }, 60_000);
+
+    it("a player whose connection comes back within the window plays on in the same session", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Flicker", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const table = await gm.joinUniverse(universe.id, { role: "gm" });
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 1);
+      let letBack = () => undefined as void;
+      const back = breakUntil(evening, new Promise<void>((resolve) => (letBack = resolve)));
+      const seen = await table.act({ kind: "world_event", text: "A bell rings out", major: true });
+      if (!seen.ok) throw new Error(seen.rejection.message);
+      letBack();
+      await back;
+      await play(evening, character.id, 1);
+      await leave(player, evening, run.id);
+      const sessions = await player.runSessions(run.id);
+      expect(sessions).toHaveLength(1);
+      const end = await gm.turn(universe.id, sessions[0]!.endPosition!);
+      expect(end.input.through).toBeUndefined();
+      const next = await sessionOf(player, universe.id, run.id);
+      expect(next.lastRecap!.previousSessionEnd).toBe(sessions[0]!.endPosition);
+      expect(next.lastRecap!.whileYouWereAway).toEqual([]);
+      await next.leave();
+      await table.leave();
     }, 60_000);
 
     it("recaps are deterministic, and GM tools are refused to players with a code", async () => {

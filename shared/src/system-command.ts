@@ -68,11 +68,19 @@ export const sessionEndCommandSchema = z.object({
    */
   reason: z.enum(["left", "interrupted"]).optional(),
   /**
-   * `interrupted` only: when the session was last known to be in play, the universe's last turn
+   * `interrupted`: when the session was last known to be in play, the universe's last turn
    * before its process stopped. The turn itself is made when the universe is next opened, which
-   * may be the player's own return: the session ended when the play stopped, not then.
+   * may be the player's own return: the session ended when the play stopped, not then. With
+   * `through`: when the run's last client dropped.
    */
   endedAt: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * The universe's head when the run's last client dropped, for a session that ends because none
+   * came back within the reconnection window: the session ended there, and what the others did
+   * while its seat was kept is news at the run's next session ("while you were away"), not part
+   * of this one. Turns recorded without the field ended at their own position.
+   */
+  through: z.number().int().min(0).max(POSITION_MAX).optional(),
 });
 
 /**

@@ -3,12 +3,20 @@ import { services } from "../services.ts";
 import { log } from "../log.ts";
 import type { RunRecord } from "../persist/turn-store.ts";
 import type { UniverseAuthority } from "../universe/authority.ts";
-import { endPlaySession, startPlaySession, type OpenSession } from "../universe/continuity.ts";
+import { endPlaySession, startPlaySession, type DropMark, type OpenSession } from "../universe/continuity.ts";
 
 interface Seat {
   characterId: string;
-  /** Clients of the run in this room (tabs, devices). */
+  /** Clients of the run in this room (tabs, devices), a dropped one until its window lapses. */
   holders: number;
+  /** Those of them connected now. */
+  connected: number;
+  /**
+   * Where the universe stood when the last connected one went (dropped, or left while a dropped
+   * one still held the seat); null while one is connected. The session ends there if none comes
+   * back: the turns played while the seat was kept were not seen at the table.
+   */
+  gone: DropMark | null;
   opening: Promise<{ session: OpenSession; recap: Recap | null } | null>;
 }
 
@@ -41,30 +49,61 @@ export class PlaySessions {
     const seat = this.seats.get(run.id);
     if (seat) {
       seat.holders += 1;
+      this.connect(seat);
       await seat.opening;
       return null;
     }
     const opening = this.open(run, playerId);
-    this.seats.set(run.id, { characterId: run.characterId, holders: 1, opening });
+    this.seats.set(run.id, { characterId: run.characterId, holders: 1, connected: 1, gone: null, opening });
     return (await opening)?.recap ?? null;
   }
 
-  /** A client of the run left; the last one ends the session. */
-  leave(runId: string): Promise<void> | null {
+  /** A client of the run lost its connection; its seat is kept for its reconnection window. */
+  dropped(runId: string): void {
+    const seat = this.seats.get(runId);
+    if (seat) this.disconnect(seat);
+  }
+
+  /** A dropped client of the run is back on its seat: the session goes on. */
+  returned(runId: string): void {
+    const seat = this.seats.get(runId);
+    if (seat) this.connect(seat);
+  }
+
+  /**
+   * A client of the run left: `lapsed` if it had dropped and did not come back in time. The last
+   * one ends the session, where the last connected one went.
+   */
+  leave(runId: string, lapsed = false): Promise<void> | null {
     const seat = this.seats.get(runId);
     if (!seat) return null;
     seat.holders -= 1;
+    if (!lapsed) this.disconnect(seat);
     if (seat.holders > 0) return null;
     this.seats.delete(runId);
     const { characterId } = seat;
+    // a seat left by a connected client has no mark: its session ends now
+    const endedAt = seat.gone ? Date.parse(seat.gone.at) : Date.now();
     this.forgetOldEnds(Date.now());
-    this.endedAt.set(characterId, Date.now());
+    this.endedAt.set(characterId, endedAt);
     const ending = this.close(seat).finally(() => {
-      this.endedAt.set(characterId, Date.now());
+      this.endedAt.set(characterId, seat.gone ? endedAt : Date.now());
       if (this.ending.get(characterId) === ending) this.ending.delete(characterId);
     });
     this.ending.set(characterId, ending);
     return ending;
+  }
+
+  private connect(seat: Seat): void {
+    seat.connected += 1;
+    seat.gone = null;
+  }
+
+  private disconnect(seat: Seat): void {
+    seat.connected = Math.max(0, seat.connected - 1);
+    if (seat.connected > 0 || seat.holders === 0) return;
+    const { head, state } = this.authority;
+    seat.gone = { position: head, at: new Date().toISOString(), state };
   }
 
   private forgetOldEnds(now: number): void {
@@ -117,7 +156,14 @@ export class PlaySessions {
     const started = await seat.opening;
     if (!started) return;
     try {
-      const ended = await endPlaySession(services().turnStore, this.authority, started.session);
+      // a client that dropped while its session was still starting left it where it began
+      const { gone } = seat;
+      const { startPosition, before } = started.session;
+      const dropped =
+        gone && (gone.position >= startPosition ? gone : { ...gone, position: startPosition, state: before });
+      const ended = await endPlaySession(services().turnStore, this.authority, started.session, {
+        ...(dropped ? { dropped } : {}),
+      });
       if ("rejected" in ended) log.warn(`session ${started.session.id} did not end: ${ended.message}`);
     } catch (error) {
       log.warn(`session ${started.session.id} did not end cleanly`, { err: error });

@@ -77,6 +77,8 @@ type MemberState = Member & {
   awaitingMarks: number;
   /** The token generation seen at join: a log-out-everywhere since raised the player's past it. */
   generation: number;
+  /** The connection was lost and is not back on its seat (yet): its session ends where it went. */
+  away: boolean;
 };
 
 /** The member a client joined as (undefined before onJoin finished). */
@@ -283,6 +285,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       seated: false,
       awaitingMarks: 0,
       generation: auth.generation,
+      away: false,
     };
     client.userData = state;
     this.attachView(client, state);
@@ -439,6 +442,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
     // its bucket may have been dropped while the seat was empty, and another made since
     member.bucket = this.bucketOf(member.playerId);
+    member.away = false;
+    if (member.seated && member.runId) this.sessions.returned(member.runId);
     this.sendRecent(client, member);
   }
 
@@ -525,6 +530,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   override async onDrop(client: Client): Promise<void> {
     // without a seat kept, Colyseus calls onLeave now: the member is no longer shown present
     if (this.dismissed.has(client)) return;
+    const member = memberOf(client);
+    if (member?.seated && member.runId) {
+      member.away = true;
+      this.sessions.dropped(member.runId);
+    }
     await this.allowReconnection(client, services().config.reconnectSeconds);
   }
 
@@ -540,7 +550,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
     if (member?.seated && member.runId) {
       member.seated = false;
-      const ending = this.sessions.leave(member.runId);
+      const ending = this.sessions.leave(member.runId, member.away);
       if (!ending) return;
       this.leaving.add(ending);
       await ending.finally(() => this.leaving.delete(ending));

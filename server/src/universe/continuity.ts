@@ -8,6 +8,7 @@ import {
   RejectionCode,
   RECAP_LIMITS,
   selectWhileAway,
+  sessionEndedThrough,
   summarizeSession,
   transitionRun,
   type Recap,
@@ -91,7 +92,8 @@ export async function recapFor(
     limit: RECENT_RUN_TURNS,
   });
   const mine = withUnpersisted(authority, newest.turns.reverse(), (turn) => turn.runId === run.id);
-  const since = run.lastSessionEndPosition ?? 0;
+  const previousEnd = await previousEndOf(turnStore, run, mine);
+  const since = previousEnd ?? 0;
   // "While you were away" from the index of major turns, newest first and capped: a fresh run
   // (since 0) in a universe of a million turns reads what it reads in one of ten thousand.
   const stored = Math.min(head, authority?.persistedThrough ?? head);
@@ -113,10 +115,26 @@ export async function recapFor(
     runTurns: mine,
     othersSince: [...away.turns, ...pending],
     awayTotal: away.total + pending.length,
-    previousSessionEnd: run.lastSessionEndPosition,
+    previousSessionEnd: previousEnd,
     previousSummary: await previousSummaryOf(turnStore, run, mine),
     head,
   });
+}
+
+/**
+ * Where the run's previous session ended, the start of "while you were away": its `session_end`
+ * turn, or where the universe stood when its player dropped if the session ended because she did
+ * not come back (what the others did while her seat was kept is news to her).
+ */
+async function previousEndOf(
+  turnStore: TurnStore,
+  run: RunRecord,
+  mine: readonly Turn[],
+): Promise<number | null> {
+  const at = run.lastSessionEndPosition;
+  if (at === null) return null;
+  const end = mine.find((turn) => turn.position === at) ?? (await turnStore.getTurn(run.universeId, at));
+  return end?.kind === "session_end" ? sessionEndedThrough(end) : at;
 }
 
 /** The run's turns at or before `through`, newest first: `newest` (ascending), then older pages. */
@@ -264,18 +282,30 @@ async function turnsSince(
   return withUnpersisted(authority, persisted, (turn) => turn.runId === runId && turn.position >= from);
 }
 
+/** Where the universe stood when a session's player dropped, for a session that ends there. */
+export interface DropMark {
+  /** The universe's head then. */
+  position: number;
+  /** When (ISO time). */
+  at: string;
+  /** Its state then (structurally shared), for the session's summary. */
+  state: UniverseState;
+}
+
 /**
  * Ends a play session with a `session_end` turn carrying its summary. `interrupted`: the session
  * was left open by a process that stopped, and is closed by the next one to open the universe;
- * `stoppedAt` is when its play stopped.
+ * `stoppedAt` is when its play stopped. `dropped`: the run's last client dropped there and none
+ * came back within the reconnection window: the session ended at that mark, and is summed up as
+ * the universe stood then.
  */
 export async function endPlaySession(
   turnStore: TurnStore,
   authority: UniverseAuthority,
   session: OpenSession,
-  reason: SessionEndReason = "left",
-  stoppedAt?: string,
+  ending: { reason?: SessionEndReason; stoppedAt?: string; dropped?: DropMark } = {},
 ): Promise<Turn | Rejection> {
+  const { reason = "left", stoppedAt, dropped } = ending;
   // a session ends even while the database does not answer: summed up from the turns in memory
   // (the newest; a session longer than that window is summed up from its end)
   const sessionTurns = await turnsSince(turnStore, authority, session.runId, session.startPosition).catch(
@@ -289,7 +319,7 @@ export async function endPlaySession(
     },
   );
   const summary = summarizeSession({
-    state: authority.state,
+    state: dropped?.state ?? authority.state,
     before: session.before,
     characterId: session.characterId,
     sessionTurns,
@@ -303,6 +333,7 @@ export async function endPlaySession(
       summary: summary.text,
       ...(reason === "left" ? {} : { reason }),
       ...(reason === "interrupted" && stoppedAt ? { endedAt: stoppedAt } : {}),
+      ...(reason === "left" && dropped ? { endedAt: dropped.at, through: dropped.position } : {}),
     },
     runId: session.runId,
     characterId: session.characterId,
@@ -363,7 +394,10 @@ export async function closeInterruptedSessions(
         startPosition: session.startPosition,
         before,
       };
-      let result = await endPlaySession(turnStore, authority, interrupted, "interrupted", stoppedAt);
+      let result = await endPlaySession(turnStore, authority, interrupted, {
+        reason: "interrupted",
+        stoppedAt,
+      });
       // a lease that lapsed while the universe was being opened (a slow open on a busy machine) is
       // taken again in the background: the end is refused, not written, and may be tried again
       for (
@@ -372,7 +406,10 @@ export async function closeInterruptedSessions(
         attempt++
       ) {
         await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-        result = await endPlaySession(turnStore, authority, interrupted, "interrupted", stoppedAt);
+        result = await endPlaySession(turnStore, authority, interrupted, {
+          reason: "interrupted",
+          stoppedAt,
+        });
       }
       if (!("rejected" in result)) return true;
       log.warn(`session of run ${run.id} could not be closed: ${result.message}`);

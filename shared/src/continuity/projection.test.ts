@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { createRandom } from "../dice.ts";
 import type { Turn } from "../turn.ts";
-import { freshTally, progressionFrom, projectTimeline, sessionEndedAt } from "./projection.ts";
+import {
+  freshTally,
+  progressionFrom,
+  projectTimeline,
+  sessionEndedAt,
+  sessionEndedThrough,
+} from "./projection.ts";
 
 const UNIVERSE = "u1";
 const PLAYER = "p1";
@@ -223,5 +229,24 @@ describe("when a session ended", () => {
     const later = new Date(Date.UTC(2026, 0, 2)).toISOString();
     const turns = timeline([opens("r1"), closes("r1"), interrupted({ endedAt: later }), interrupted({})]);
     for (const turn of turns.slice(1)) expect(sessionEndedAt(turn)).toBe(turn.createdAt);
+  });
+
+  it("given a player who dropped and did not come back, then her session ended where and when she dropped", () => {
+    const dropped = { kind: "session_end" as const, runId: "r1", input: { kind: "session_end" } };
+    const turns = timeline([
+      opens("r1"),
+      acts("r1"),
+      { kind: "world_event" },
+      { ...dropped, input: { ...dropped.input, through: 2, endedAt: stoppedAt } },
+    ]);
+    expect(sessionEndedThrough(turns[3]!)).toBe(2);
+    expect(sessionEndedAt(turns[3]!)).toBe(stoppedAt);
+  });
+
+  it("given an end that names no drop, or one at or after itself, then it ended at its own position", () => {
+    const turns = timeline([opens("r1"), closes("r1"), closes("r1")]);
+    expect(sessionEndedThrough(turns[1]!)).toBe(2);
+    expect(sessionEndedThrough({ ...turns[2]!, input: { kind: "session_end", through: 3 } })).toBe(3);
+    expect(sessionEndedThrough({ ...turns[2]!, input: { kind: "session_end", through: 7 } })).toBe(3);
   });
 });

@@ -72,13 +72,27 @@ function lifecycleRunId(turn: Turn): string | null {
 }
 
 /**
- * When the session a `session_end` turn closes ended: an interrupted one when its play stopped
- * (the turn says when), any other when the turn was made.
+ * When the session a `session_end` turn closes ended: an interrupted one when its play stopped,
+ * one whose player dropped and did not come back when she dropped (the turn says when), any other
+ * when the turn was made.
  */
 export function sessionEndedAt(turn: Turn): string {
   const { reason, endedAt } = turn.input;
-  const stopped = reason === "interrupted" && typeof endedAt === "string" ? Date.parse(endedAt) : NaN;
+  const told = reason === "interrupted" || sessionEndedThrough(turn) < turn.position;
+  const stopped = told && typeof endedAt === "string" ? Date.parse(endedAt) : NaN;
   return stopped <= Date.parse(turn.createdAt) ? new Date(stopped).toISOString() : turn.createdAt;
+}
+
+/**
+ * The position at which the session a `session_end` turn closes ended: the universe's head when
+ * its player dropped, for one that ended because she did not come back (what came after is news
+ * to her next time); its own position otherwise.
+ */
+export function sessionEndedThrough(turn: Pick<Turn, "position" | "input">): number {
+  const { through } = turn.input;
+  return typeof through === "number" && Number.isInteger(through) && through >= 0 && through < turn.position
+    ? through
+    : turn.position;
 }
 
 /** The position an undo turn undid. */

@@ -40,7 +40,10 @@ export interface RecapInput {
    * newest of them (counted up to RECAP_LIMITS.awayCounted + 1).
    */
   awayTotal?: number;
-  /** Where this run's previous session ended; null on its first session. */
+  /**
+   * Where this run's previous session ended (where its player dropped, for one that ended because
+   * she did not come back); null on its first session.
+   */
   previousSessionEnd: number | null;
   /**
    * The summary that session ended with (its `session_end` turn's), which the recap opens with:
