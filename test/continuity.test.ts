@@ -307,6 +307,45 @@ for (const mode of modes()) {
       await back.leave();
     }, 60_000);
 
+    it("a fight undone after its session ended leaves no trace in that session's last time", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Cooler Heads", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const table = await gm.joinUniverse(universe.id, { role: "gm" });
+      const warden = await table.act({ kind: "npc", op: "add", id: "warden", name: "The Warden" });
+      if (!warden.ok) throw new Error(warden.rejection.message);
+      await table.leave();
+
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 1);
+      const fight = await evening.act({
+        kind: "action",
+        action: "attack",
+        characterId: character.id,
+        skill: "Fight",
+        target: { type: "npc", id: "warden" },
+        description: "swings at the Warden",
+      });
+      if (!fight.ok) throw new Error(fight.rejection.message);
+      await leave(player, evening, run.id);
+      const look = await sessionOf(player, universe.id, run.id);
+      expect(look.lastRecap!.recentSummary).toMatch(/The Warden is now hostile toward Mara/);
+      await leave(player, look, run.id);
+
+      // the game master takes the fight back: the Warden never turned on her
+      await gm.undo(universe.id, fight.turn.position);
+      const back = await sessionOf(player, universe.id, run.id);
+      const told = back.lastRecap!.recentSummary;
+      expect(told).toMatch(/^Mara played 1 turn \(1 move of their own\)\./);
+      expect(told).not.toContain("Warden");
+      expect(told).toContain("Stress: physical 0 of");
+      expect(await player.recap(run.id)).toMatchObject({ recentSummary: told });
+      await back.leave();
+    }, 60_000);
+
     it("what the game master did to the character while she was away is in her recap", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

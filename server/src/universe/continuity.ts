@@ -1,6 +1,8 @@
 import {
   buildCharacter,
   buildRecap,
+  evolve,
+  invertDeltas,
   storedCharacterSheetSchema,
   isRejection,
   LIMITS,
@@ -11,6 +13,7 @@ import {
   sessionEndedThrough,
   summarizeSession,
   transitionRun,
+  undoTargetOf,
   type Recap,
   type Rejection,
   type SessionEndReason,
@@ -206,16 +209,56 @@ async function asItStands(
 ): Promise<string> {
   const undone = played.some((turn) => turn.status === "undone" && turn.characterId === run.characterId);
   if (!undone) return summaryOf(end);
-  const [before, after] = await Promise.all([
+  // the state it ended in: where its player dropped, for a session that ended there
+  const through = sessionEndedThrough(end) < end.position ? sessionEndedThrough(end) : end.position - 1;
+  const [before, after, during] = await Promise.all([
     turnStore.stateWithoutChecksum(run.universeId, start.position - 1),
-    turnStore.stateWithoutChecksum(run.universeId, end.position - 1),
+    turnStore.stateWithoutChecksum(run.universeId, through),
+    turnsBetween(turnStore, run.universeId, start.position, through),
   ]);
   return summarizeSession({
-    state: after.state,
+    state: withoutUndoneSince(after.state, during),
     before: before.state,
     characterId: run.characterId,
     sessionTurns: [...played].reverse(),
   }).text;
+}
+
+/** The universe's turns after `after` through `through`, ascending. */
+async function turnsBetween(
+  turnStore: TurnStore,
+  universeId: string,
+  after: number,
+  through: number,
+): Promise<Turn[]> {
+  const turns: Turn[] = [];
+  let cursor = after;
+  while (cursor < through) {
+    const page = await turnStore.timeline(universeId, { order: "asc", limit: 500, cursor });
+    for (const turn of page.turns) if (turn.position <= through) turns.push(turn);
+    const last = page.turns.at(-1)?.position ?? through;
+    if (page.nextCursor === null || last >= through) break;
+    cursor = page.nextCursor;
+  }
+  return turns;
+}
+
+/**
+ * A session's end state without the turns of it undone since it ended (`during`: its turns, in
+ * order): each one's deltas taken back, newest first, so its quests, attitudes and stress are
+ * those of the turns that stand. A turn undone within the session is already out of that state.
+ * An undo may only take back a turn no later turn touched the same paths of, so each one's deltas
+ * come off whatever followed it.
+ */
+function withoutUndoneSince(state: UniverseState, during: readonly Turn[]): UniverseState {
+  const undoneWithin = new Set(during.map(undoTargetOf).filter((target) => target !== null));
+  let stands = state;
+  for (let i = during.length - 1; i >= 0; i--) {
+    const turn = during[i]!;
+    if (turn.status === "undone" && !undoneWithin.has(turn.position))
+      stands = evolve(stands, invertDeltas(turn.deltas));
+  }
+  return stands;
 }
 
 /** The recap's newest "while you were away" lines, as a session's opening carries them. */
