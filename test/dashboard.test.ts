@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modes, startServer, tempDir, waitFor, type Mode } from "./support/server.ts";
+import { connect } from "../client-sdk/src/index.ts";
+import { modes, spawnServer, startServer, tempDir, waitFor, type Mode } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
@@ -135,3 +136,53 @@ for (const variant of variants) {
     });
   });
 }
+
+for (const mode of modes())
+  describe.skipIf(!mode.available)(`the dashboard after a kill -9 (${mode.name})`, () => {
+    it("shows a player whose server died away, though nobody opened her universe since, and present again once she is back", async () => {
+      const env = {
+        LOOM_DATA_DIR: tempDir("loom-dashboard-"),
+        DATABASE_URL: mode.databaseUrl ?? "",
+        REDIS_URL: mode.redisUrl ?? "",
+        LOOM_LEASE_TTL_MS: "2000",
+      };
+      let server = await spawnServer(env, 2658);
+      try {
+        // given Mara at the table, acting, when her server is killed
+        const table = await setTable(server.url, ["Mara"]);
+        const [mara] = table.players;
+        const player = connect(server.url, { failoverMs: 0 }).useToken(mara!.client.playerToken!);
+        const seat = await player.joinUniverse(table.universeId, { role: "player", runId: mara!.runId });
+        const acted = await seat.act(overcome(mara!.characterId));
+        if (!acted.ok) throw new Error(acted.rejection.message);
+        const presentNow = async () => {
+          const answer = await dashboard(server.url, table.universeId, table.gm.playerToken);
+          expect(answer.status).toBe(200);
+          return (answer.body as Dashboard).runs.find((run) => run.runId === mara!.runId)!.present;
+        };
+        await waitFor(presentNow, 10_000, "Mara present");
+        server.process.kill("SIGKILL");
+        await server.stop();
+
+        // when a server starts again and the game master looks, nobody having joined the universe
+        server = await spawnServer(env, 2658);
+        const gm = connect(server.url).useToken(table.gm.playerToken!);
+        // then Mara is away (at once embedded; once the dead process's lease lapses with Redis)
+        await waitFor(async () => !(await presentNow()), 10_000, "Mara shown away");
+        // and her session is still open in the records: only opening the universe closes it
+        expect((await gm.runSessions(mara!.runId)).at(-1)!.endPosition).toBeNull();
+
+        // when she comes back, she is present again
+        const again = connect(server.url).useToken(mara!.client.playerToken!);
+        const back = await again.joinUniverse(table.universeId, { role: "player", runId: mara!.runId });
+        await waitFor(presentNow, 10_000, "Mara present again");
+        expect((await gm.runSessions(mara!.runId)).map((session) => session.endReason)).toEqual([
+          "interrupted",
+          null,
+        ]);
+        await back.leave();
+      } finally {
+        await server.stop("SIGKILL");
+      }
+    }, 120_000);
+  });

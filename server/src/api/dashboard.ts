@@ -21,6 +21,13 @@ const NARRATION_WINDOW = 50;
  * memory live store, which keeps nothing across a restart, it is what the database has). A
  * universe whose room is open nowhere has no turn in flight: everything in its live store's
  * stream is durable there, unless that store is memory.
+ *
+ * A run is present while a play session of its is open in a universe some process holds (its
+ * lease). A process that stopped without ending its sessions (kill -9, a crash) left them open in
+ * the records until the universe is next opened, which closes them (continuity.ts); nobody holds
+ * that universe meanwhile (an embedded server's leases die with it; a Redis lease lapses after
+ * LOOM_LEASE_TTL_MS), so its players are shown away. A universe another live process serves is
+ * held, and its open sessions are its seats: shown as they are, and never closed from here.
  */
 export function installDashboardRoutes(app: Application): void {
   app.get(
@@ -29,13 +36,14 @@ export function installDashboardRoutes(app: Application): void {
       const { universe } = await asGameMaster(req);
       const { turnStore } = services();
       const reads = liveReads();
-      const [shown, head, persistedThrough, runs, open, newest] = await Promise.all([
+      const [shown, head, persistedThrough, runs, open, newest, holder] = await Promise.all([
         shownUniverse(universe),
         reads.head(universe.id),
         turnStore.headPosition(universe.id),
         turnStore.listRuns({ universeId: universe.id }),
         turnStore.openSessions(universe.id),
         reads.timeline(universe.id, { limit: NARRATION_WINDOW, order: "desc" }),
+        services().liveStore.owner(universe.id),
       ]);
       const marks = await callOpenUniverse(universe.id, "marks").catch((error: unknown) => {
         log.warn("dashboard: the owner's marks could not be read", { err: error, universeId: universe.id });
@@ -46,7 +54,7 @@ export function installDashboardRoutes(app: Application): void {
         persistedThrough,
         marks ? marks.durableThrough : live ? head : persistedThrough,
       );
-      const playing = new Set(open.map((session) => session.runId));
+      const playing = new Set(holder ? open.map((session) => session.runId) : []);
       const characters = await Promise.all(runs.map((run) => turnStore.getCharacter(run.characterId)));
       return {
         universe: shown,
