@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
-import { checksum } from "@loom/shared";
+import { checksum, CloseCode } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { breakUntil, overcome, sheet } from "./support/players.ts";
@@ -470,6 +470,50 @@ for (const mode of modes()) {
       expect(next.lastRecap!.whileYouWereAway).toEqual([]);
       await next.leave();
       await table.leave();
+    }, 60_000);
+
+    it("a run the game master completes while its player is seated closes her tabs, the one reconnecting too", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Curtain", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const tab = connect(server.url).useToken(player.playerToken!, player.refreshToken);
+      const first = await sessionOf(player, universe.id, run.id);
+      const second = await sessionOf(tab, universe.id, run.id);
+      const closed = (session: UniverseSession) =>
+        new Promise<number>((resolve) => session.on("leave", (code) => resolve(code)));
+      const firstClosed = closed(first);
+      const secondClosed = closed(second);
+      const heard: string[] = [];
+      first.on("turn", (turn) => heard.push(String(turn.input.kind)));
+      await play(first, character.id, 2);
+      await play(second, character.id, 1);
+      // the second tab's connection is lost just as the game master ends the run
+      let completed = () => undefined as void;
+      void breakUntil(second, new Promise<void>((resolve) => (completed = resolve)));
+
+      const ended = await gm.completeRun(run.id, "victory");
+      expect(ended.run.state).toBe("completed");
+      completed();
+      expect(await firstClosed).toBe(CloseCode.RunClosed);
+      expect(await secondClosed).toBe(CloseCode.RunClosed);
+      // the turn that ended it reached her before her seat closed
+      expect(heard).toContain("run_end");
+      // a command after it is answered at once with why, not left waiting for a seat
+      const act = await first.act({ kind: "custom", characterId: character.id, text: "bows" });
+      expect(act).toMatchObject({ ok: false, rejection: { code: "run_not_active" } });
+      // her session ended with her seats, its three moves told
+      await waitFor(
+        async () => (await player.runSessions(run.id)).every((session) => session.endPosition !== null),
+        10_000,
+        "her session's end",
+      );
+      expect(await player.runSessions(run.id)).toHaveLength(1);
+      expect((await player.run(run.id)).turnCount).toBe(3);
+      const canon = (await gm.stateAt(universe.id)).state.canon;
+      expect(canon.summaryRecent).toMatch(/^Mara played \d+ turns \(3 moves of their own/);
     }, 60_000);
 
     it("recaps are deterministic, and GM tools are refused to players with a code", async () => {

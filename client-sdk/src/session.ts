@@ -13,6 +13,7 @@ import {
   type DurableMessage,
   type NarrationMessage,
   type Rejection,
+  type RejectionCode,
   type RejectedMessage,
   type RoomState,
   type Telling as RecordedTelling,
@@ -123,7 +124,7 @@ const FINAL_CLOSES = new Set([
  * end a session (FINAL_CLOSES) say who refused the seat; any other is the room or its process
  * going away, `unavailable`.
  */
-const CLOSED_BEFORE_STATE: ReadonlyMap<number, string> = new Map([
+const CLOSED_BEFORE_STATE: ReadonlyMap<number, RejectionCode> = new Map<number, RejectionCode>([
   [CloseCode.RunClosed, "run_not_active"],
   [CloseCode.MemberRemoved, "member_removed"],
   [CloseCode.SessionRevoked, "unauthorized"],
@@ -186,6 +187,8 @@ export class UniverseSession {
   private connected = true;
   private leaving = false;
   private ended = false;
+  /** The close code the session ended with (see `end`). */
+  private endedWith = 0;
   /** Aborts the rejoining in progress, if any (leave()). */
   private rejoining: AbortController | null = null;
   private readonly maxHeld: number;
@@ -494,6 +497,7 @@ export class UniverseSession {
   private end(code: number): void {
     if (this.ended) return;
     this.ended = true;
+    this.endedWith = code;
     for (const pending of this.pending.values())
       pending.settle(unanswered(pending, `left the room (${code})`));
     this.pending.clear();
@@ -787,6 +791,16 @@ export class UniverseSession {
     options: { seq?: number; timeoutMs?: number },
   ): Promise<ActResult> {
     const seq = options.seq ?? ++this.seq;
+    // a session that ended has no seat to wait for: the command is refused with why it ended
+    if (this.ended)
+      return Promise.resolve({
+        ok: false,
+        rejection: {
+          rejected: true,
+          code: CLOSED_BEFORE_STATE.get(this.endedWith) ?? "unavailable",
+          message: `the session ended (${this.endedWith}); not sent`,
+        },
+      });
     if (!this.connected && this.pending.size >= this.maxHeld)
       return Promise.resolve({
         ok: false,

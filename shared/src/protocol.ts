@@ -52,7 +52,10 @@ export const ServerMessage = {
 export const CloseCode = {
   /** The universe moved to another process: open it again through the HTTP API and rejoin. */
   UniverseMoved: 4101,
-  /** The run ended or was paused elsewhere. */
+  /**
+   * The run ended (completed or abandoned) while its player was seated: by a game master, or by
+   * the player elsewhere. The turn that ended it came first; the session does not rejoin.
+   */
   RunClosed: 4102,
   /** A game master removed this player from the universe. */
   MemberRemoved: 4103,

@@ -5,7 +5,7 @@ import { client, describeError } from "./api.ts";
 
 /** Why the server closed a member's connection for good, in words. */
 const LEFT_BECAUSE: Record<number, string> = {
-  [CloseCode.RunClosed]: "your run ended or was paused elsewhere",
+  [CloseCode.RunClosed]: "your run is over (completed or abandoned): its story stays in the timeline",
   [CloseCode.MemberRemoved]: "a game master removed you from this universe",
   [CloseCode.SessionRevoked]: "you logged out everywhere or changed your password: sign in again",
 };

@@ -440,6 +440,12 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       client.leave(CloseCode.MemberRemoved);
       return;
     }
+    // the run ended while the seat was empty (closeEndedRun did not find the connection)
+    const runState = member.run ? this.authority.runState(member.run) : null;
+    if (runState === "completed" || runState === "abandoned") {
+      client.leave(CloseCode.RunClosed);
+      return;
+    }
     // its bucket may have been dropped while the seat was empty, and another made since
     member.bucket = this.bucketOf(member.playerId);
     member.away = false;
@@ -698,11 +704,26 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.state.head = turn.position;
     outputBatch.holdAll(this, this.clients);
     this.broadcastTurn(turn, state);
+    this.closeEndedRun(turn);
     this.patchWithTurn();
     // prose waiting to leave joins this turn's write to each member
     this.narrationOutput.flush();
     this.narration?.enqueue(turn, state, this.authority.recentTurns);
     if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
+  }
+
+  /**
+   * A run ended (completed or abandoned, by a game master, its player elsewhere, over HTTP): its
+   * player's connections here close with `RunClosed`, after the turn that ended it, and leave no
+   * seat to come back to (their session ends). Seated on, they would only meet `run_not_active`.
+   */
+  private closeEndedRun(turn: Turn): void {
+    const { kind, runId } = turn.input;
+    if (kind !== "run_end" || typeof runId !== "string") return;
+    for (const client of this.clients) {
+      const member = memberOf(client);
+      if (member?.role === "player" && member.runId === runId) this.dismiss(client, CloseCode.RunClosed);
+    }
   }
 
   /**
