@@ -407,3 +407,40 @@ describe("streamed narration in a browser (embedded)", () => {
     await expect.poll(() => prose.textContent()).toBe(record);
   }, 60_000);
 });
+
+/**
+ * A run's record is written as its turns are persisted, which may come well after they are shown
+ * (the persist tick, a busy database). The player's run panel reads it again once they are: read
+ * only as a turn arrived, it kept the count from before whenever persisting took longer than its
+ * wait, until some later turn came. Persisting does not depend on the storage mode: embedded only.
+ */
+describe("the run panel once persisting lags (embedded)", () => {
+  /** Far longer than the panel's one-second wait before it reads the record. */
+  const PERSIST_EVERY_MS = 3_000;
+  let server: LoomServer & { url: string };
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
+    const { error } = await buildWebClientIfNeeded();
+    if (error) throw new Error(`web client build failed: ${error}`);
+    server = await startServer(modes()[0]!, { port: PORT, persistIntervalMs: PERSIST_EVERY_MS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.shutdown();
+  });
+
+  it("shows the player's turns counted once they are persisted, with no other turn after them", async () => {
+    const { page } = await gameMaster(browser, server.url, "Ines", "The Slow Coast");
+    await page.getByRole("link", { name: "← Universes" }).click();
+    await newCharacter(page, "The Slow Coast", "Mara");
+    const panel = page.locator("#run");
+    await panel.filter({ hasText: "· 0 turns ·" }).waitFor();
+    // the last turn of the table for now: nothing arrives after it to prompt another read
+    await actFreely(page, "Mara lights the harbour lamp.");
+    await panel.filter({ hasText: "· 1 turn ·" }).waitFor({ timeout: PERSIST_EVERY_MS * 4 });
+  }, 90_000);
+});

@@ -45,11 +45,14 @@ function Table(props: {
   // paused run would resume it)
   const live = useLive(props.universeId, playing ? "player" : "spectator", playing ? run.id : undefined);
   const me = live.state?.characters?.[run.characterId];
-  // the run record (turns, sessions, milestones) follows the timeline: read again a second after
-  // it grows, at most once a second however busy the table (a timer reset at every turn would
-  // never fire while others play). Grows by its newest position: the page keeps only so many
+  // the run record (turns, sessions, milestones) is written as turns are persisted: read it again
+  // a second after the persisted mark passes a turn the page shows, at most once a second however
+  // busy the table (a timer reset at every turn would never fire while others play). Read as a
+  // turn arrives, it missed that turn whenever persisting took longer than the wait, and nothing
+  // read it again. Follows the newest position, not the turns' count: the page keeps only so many
   // turns, so their count stops growing in a long session.
   const newest = live.turns.at(-1)?.position ?? 0;
+  const persisted = Math.min(newest, live.state?.persistedThrough ?? 0);
   const reread = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
     if (reread.current !== null) return;
@@ -57,7 +60,7 @@ function Table(props: {
       reread.current = null;
       void client.run(run.id).then(props.onRun, () => undefined);
     }, 1_000);
-  }, [newest, run.id]);
+  }, [persisted, run.id]);
   // a refused undo speaks of the timeline as it was: once the player has acted again it is old
   const ownNewest = live.turns.findLast((turn) => turn.runId === run.id)?.position ?? 0;
   // the turn the undo takes, as the server picks it; one that rolled the dice the server refuses
