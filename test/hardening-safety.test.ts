@@ -389,6 +389,66 @@ for (const mode of modes()) {
       }
     });
 
+    it("refuses names of nothing visible (zero-width and format characters, spaces), in HTTP bodies and room messages, changing nothing", async () => {
+      const blanks = ["\u200B\u200B", " \u200D\u2060 ", "\uFEFF\u200C", "\u00AD"];
+      const player = table.players[0]!;
+      const universes = (await call(server.url, gmToken, "GET", "/api/universes")).body;
+      const sheet = { highConcept: "Sworn", trouble: "Debt", skills: {} };
+      for (const blank of blanks) {
+        const bodies: Array<[string, unknown]> = [
+          ["/api/players", { name: blank }],
+          ["/api/universes", { name: blank }],
+          [`/api/universes/${table.universeId}/characters`, { ...sheet, name: blank }],
+          [`/api/universes/${table.universeId}/characters`, { ...sheet, name: "Ash", trouble: blank }],
+          [`/api/universes/${table.universeId}/save-points`, { name: blank, position: 1 }],
+        ];
+        for (const [path, body] of bodies) {
+          const answer = await call(server.url, gmToken, "POST", path, JSON.stringify(body));
+          expect(answer, `${path} ${JSON.stringify(body)}`).toMatchObject({
+            status: 400,
+            body: {
+              error: { code: "invalid_message", message: expect.stringContaining("visible character") },
+            },
+          });
+        }
+      }
+      expect((await call(server.url, gmToken, "GET", "/api/universes")).body).toEqual(universes);
+      const seat = await player.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: player.runId,
+      });
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      try {
+        const before = (await call(server.url, gmToken, "GET", `/api/universes/${table.universeId}`)).body;
+        for (const blank of blanks) {
+          const refusals = [
+            await seat.act({
+              kind: "action",
+              action: "create_advantage",
+              characterId: player.characterId,
+              skill: "Notice",
+              aspectName: blank,
+            }),
+            await gm.act({ kind: "npc", op: "add", name: blank }),
+            await gm.act({ kind: "scene", title: blank }),
+          ];
+          for (const refused of refusals)
+            expect(refused, JSON.stringify(blank)).toMatchObject({
+              ok: false,
+              rejection: { code: "invalid_message", message: expect.stringContaining("visible character") },
+            });
+        }
+        expect((await call(server.url, gmToken, "GET", `/api/universes/${table.universeId}`)).body).toEqual(
+          before,
+        );
+        // a visible name may still carry a zero-width joiner, as emoji sequences do
+        expect((await gm.act({ kind: "npc", op: "add", name: "Old 👩\u200D🌾" })).ok).toBe(true);
+      } finally {
+        await seat.leave();
+        await gm.leave();
+      }
+    });
+
     it("keeps the snapshot checksum equal to a replay of the timeline", async () => {
       const taken = await call(server.url, gmToken, "POST", `/api/universes/${table.universeId}/snapshots`);
       expect(taken.status).toBe(201);

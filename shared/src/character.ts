@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { oneLine, prose } from "./plain-text.ts";
+import { prose, visibleName } from "./plain-text.ts";
 import type { Character } from "./state.ts";
 import { ladderRating } from "./state.ts";
 
@@ -25,10 +25,10 @@ export const storedCharacterSheetSchema = z.object({
 
 /** What a player sends to create a character; everything else gets Fate Core defaults. */
 export const characterSheetSchema = storedCharacterSheetSchema.extend({
-  name: oneLine(z.string().trim().min(1).max(100)),
-  highConcept: oneLine(aspect),
-  trouble: oneLine(aspect),
-  aspects: z.array(oneLine(aspect)).max(5).default([]),
+  name: visibleName(z.string().trim().min(1).max(100)),
+  highConcept: visibleName(aspect),
+  trouble: visibleName(aspect),
+  aspects: z.array(visibleName(aspect)).max(5).default([]),
   notes: prose(notes).default(""),
 });
 export type CharacterSheet = z.infer<typeof characterSheetSchema>;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { deltaSchema } from "./delta.ts";
-import { oneLine, prose } from "./plain-text.ts";
+import { oneLine, prose, visibleName } from "./plain-text.ts";
 import { relationshipSchema } from "./state.ts";
 
 /** Limits shared by the server and the SDK so an oversized message never reaches the rules. */
@@ -32,8 +32,10 @@ export const skillNameSchema = z
   .max(40)
   .regex(/^[A-Za-z][A-Za-z0-9_]*( [A-Za-z0-9_]+)*$/, "a skill name: letters, digits, _ and single spaces");
 const text = prose(z.string().max(LIMITS.textMax));
-/** An aspect, as invoked, created or compelled. */
+/** An aspect, as invoked or compelled: one that exists already, named as it is stored. */
 const aspectText = oneLine(z.string().min(1).max(200));
+/** An aspect a roll creates, named for the first time. */
+const newAspectName = visibleName(z.string().min(1).max(200));
 
 /** Invoking an aspect: +2 or a reroll, paid with a fate point or a free invoke (Fate Core p. 12). */
 export const invokeSchema = z.object({
@@ -68,7 +70,7 @@ export const actionCommandSchema = z.object({
    */
   opposition: z.number().int().min(-4).max(12).optional(),
   /** For create advantage: the aspect to create. */
-  aspectName: aspectText.optional(),
+  aspectName: newAspectName.optional(),
   invokes: z.array(invokeSchema).max(LIMITS.invokesMax).default([]),
   /** GM-only: the roll is hidden from players and spectators (the character's owner too); GMs see it. */
   hidden: z.boolean().default(false),
@@ -109,12 +111,12 @@ export const worldEventCommandSchema = z.object({
 /** GM: open a new scene (ends the current one). */
 export const sceneCommandSchema = z.object({
   kind: z.literal("scene"),
-  title: oneLine(z.string().min(1).max(200)),
+  title: visibleName(z.string().min(1).max(200)),
   location: oneLine(z.string().max(200)).nullable().default(null),
   summary: text.default(""),
   /** Situation aspects the new scene opens with. */
   aspects: z
-    .array(oneLine(z.string().trim().min(1).max(200)))
+    .array(visibleName(z.string().trim().min(1).max(200)))
     .max(10)
     .optional(),
 });
@@ -125,7 +127,7 @@ export const sceneCommandSchema = z.object({
  * out, a coded rejection for what does not fit. Raw deltas stay available as retcons.
  */
 
-const name = oneLine(z.string().trim().min(1).max(LIMITS.nameMax));
+const name = visibleName(z.string().trim().min(1).max(LIMITS.nameMax));
 
 /** add (a name; the id is made from the turn's position unless given), update or remove (an id). */
 const crud = z.enum(["add", "update", "remove"]);
@@ -173,7 +175,7 @@ export const aspectCommandSchema = z.object({
   kind: z.literal("aspect"),
   op: z.enum(["add", "remove"]),
   id: idSchema.optional(),
-  name: oneLine(z.string().trim().min(1).max(200)).optional(),
+  name: visibleName(z.string().trim().min(1).max(200)).optional(),
   freeInvokes: z.number().int().min(0).max(3).default(0),
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { characterSheetSchema, storedCharacterSheetSchema } from "./character.ts";
 import { commandSchema } from "./command.ts";
-import { escapeControls, oneLine, prose } from "./plain-text.ts";
+import { escapeControls, oneLine, prose, visibleName } from "./plain-text.ts";
 
 const name = oneLine(z.string());
 const text = prose(z.string());
@@ -20,6 +20,14 @@ describe("names and texts others read hold no terminal controls", () => {
     ])
       expect(name.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     expect(name.parse("Mara, wandering cartographer — “the Salt” 🌊\u200B")).toBeTruthy();
+  });
+
+  it("a name holds at least one visible character: zero-width, format and filler characters alone are none", () => {
+    const visible = visibleName(z.string().trim().min(1));
+    for (const blank of ["\u200B\u200B", " \u200D ", "\u2060", "\uFEFF\u200C", "\u00AD", "\u3164", "\uFE0F"])
+      expect(visible.safeParse(blank).success, JSON.stringify(blank)).toBe(false);
+    for (const named of ["Mara\u200B", "👩\u200D🌾", "Ø"]) expect(visible.parse(named)).toBe(named);
+    expect(visible.safeParse("Mal\x1b[8mory").success).toBe(false);
   });
 
   it("prose keeps line breaks and tabs and refuses the rest", () => {

@@ -17,6 +17,25 @@ export function oneLine(schema: z.ZodString): z.ZodString {
   return schema.regex(ONE_LINE, "one line without control characters or bidirectional overrides");
 }
 
+/**
+ * Spaces and characters drawn as nothing: format characters (Cf: zero-width space and joiners,
+ * word joiner, byte order mark, soft hyphen) and the other default-ignorable code points (Hangul
+ * fillers, variation selectors), which some fonts draw as a blank.
+ */
+const INVISIBLE = /[\s\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+
+/**
+ * A name someone gives a thing others pick it out by (a character, a universe, an account, a save
+ * point, an aspect, a scene): one line, as above, and at least one visible character. A name of
+ * zero-width characters alone shows as nothing in a list, and two of them look the same.
+ */
+export function visibleName(schema: z.ZodString): z.ZodString {
+  return oneLine(schema).refine(
+    (text) => text.replace(INVISIBLE, "").length > 0,
+    "at least one visible character, not only spaces or zero-width characters",
+  );
+}
+
 /** A description, a note, a player's text: lines and tabs, no other control characters. */
 export function prose(schema: z.ZodString): z.ZodString {
   return schema.regex(

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { characterSheetSchema } from "../character.ts";
 import { LIMITS, POSITION_MAX } from "../command.ts";
 import { deltaSchema } from "../delta.ts";
-import { oneLine, prose } from "../plain-text.ts";
+import { oneLine, prose, visibleName } from "../plain-text.ts";
 import { turnKindSchema } from "../turn.ts";
 import { universeVisibilitySchema } from "./records.ts";
 
@@ -18,7 +18,7 @@ export const MIN_PASSWORD_LENGTH = 8;
 /** scrypt reads the whole password; a megabyte of it per request is work nobody needs. */
 export const MAX_PASSWORD_LENGTH = 256;
 
-const playerName = oneLine(z.string().trim().min(1).max(100));
+const playerName = visibleName(z.string().trim().min(1).max(100));
 const password = z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH);
 const refreshToken = z.string().min(1).max(200);
 
@@ -37,7 +37,7 @@ export const passwordBodySchema = z.object({
 });
 
 export const universeBodySchema = z.object({
-  name: oneLine(z.string().trim().min(1).max(200)),
+  name: visibleName(z.string().trim().min(1).max(200)),
   premise: prose(z.string().max(4000)).default(""),
   visibility: universeVisibilitySchema.default("private"),
 });
@@ -51,7 +51,7 @@ export const newRunBodySchema = z.object({
   therapeuticFocus: focus.optional(),
 });
 export const completeRunBodySchema = z.object({
-  reason: oneLine(z.string().trim().min(1).max(200)).default("retired"),
+  reason: visibleName(z.string().trim().min(1).max(200)).default("retired"),
 });
 export const inviteBodySchema = z.object({
   maxUses: z.number().int().min(1).max(10_000).optional(),
@@ -69,11 +69,11 @@ export const retconBodySchema = z.object({
 });
 export const branchBodySchema = z.object({
   position: z.number().int().min(0).max(POSITION_MAX),
-  name: oneLine(z.string().trim().min(1).max(200)).optional(),
+  name: visibleName(z.string().trim().min(1).max(200)).optional(),
 });
 /** A save point's name: shown in bookmark lists, so short and on one line. */
 export const SAVE_POINT_NAME_MAX = 80;
-export const savePointNameSchema = oneLine(z.string().trim().min(1).max(SAVE_POINT_NAME_MAX));
+export const savePointNameSchema = visibleName(z.string().trim().min(1).max(SAVE_POINT_NAME_MAX));
 export const savePointBodySchema = z.object({
   name: savePointNameSchema,
   /** The caller's latest turn: a save point is named where the player stands. */
