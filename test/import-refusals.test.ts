@@ -704,6 +704,22 @@ for (const mode of modes) {
         expect(await rows()).toEqual(before);
       }, 120_000);
 
+      it("--name with a control character or nothing visible is refused in the API's words, not its length", async () => {
+        const before = await rows();
+        for (const [name, problem, shown] of [
+          ["Salt\x1b[2J", "one line without control characters", '"Salt\\u{1b}[2J"'],
+          ["two\nlines", "one line without control characters", '"two\\u{a}lines"'],
+          ["\u200B\u200B", "at least one visible character", `"\u200B\u200B"`],
+        ] as const) {
+          const run = await loom([...db(), "import", fullFile, "--name", name]);
+          expect.soft(run.code, run.stderr).toBe(2);
+          expect.soft(run.stderr).toContain(`--name: ${problem}`);
+          expect.soft(run.stderr).toContain(`, got ${shown}`);
+          expect.soft(run.stderr).not.toContain("--name must be");
+        }
+        expect(await rows()).toEqual(before);
+      }, 120_000);
+
       it("a line longer than the cap is refused at its number, without reading it whole", async () => {
         const text = full.map((l) => JSON.stringify(l));
         const long = `{"type":"turn","junk":"${"x".repeat(2 * 2 ** 20)}"}`;

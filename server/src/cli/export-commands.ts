@@ -180,14 +180,21 @@ function exportInterrupted(flags: ExportFlags): CliError {
   );
 }
 
-/** `--name` as the API takes a universe's name, trimmed. */
+/** `--name` as the API takes a universe's name, trimmed; refused in the API's words when not. */
 function universeName(text: string): string {
   try {
     return newUniverseName(text);
   } catch (error) {
     if (!(error instanceof NewNameError)) throw error;
-    const shown = text.length > 60 ? `"${text.slice(0, 60)}…" (${text.length} characters)` : `"${text}"`;
-    throw new CliError(`--name must be ${NewNameError.min} to ${NewNameError.max} characters, got ${shown}`);
+    // escaped whole: a line break in the name would otherwise break the message's line
+    const cut =
+      text.length > 60 ? `"${escapeControls(text.slice(0, 60))}…" (${text.length} characters)` : null;
+    const shown = cut ?? `"${escapeControls(text)}"`;
+    throw new CliError(
+      error.problem === null
+        ? `--name must be ${NewNameError.min} to ${NewNameError.max} characters, got ${shown}`
+        : `--name: ${error.problem}, got ${shown}`,
+    );
   }
 }
 

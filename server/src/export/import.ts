@@ -293,7 +293,7 @@ const universeNameSchema = universeBodySchema.shape.name;
  */
 export function newUniverseName(name: string): string {
   const parsed = universeNameSchema.safeParse(name);
-  if (!parsed.success) throw new NewNameError(name);
+  if (!parsed.success) throw new NewNameError(name, parsed.error.issues[0]);
   return parsed.data;
 }
 
@@ -310,10 +310,22 @@ export class NewNameError extends Error {
   /** The lengths a name may have, trimmed, as the API has them. */
   static readonly min = universeNameSchema.minLength ?? 1;
   static readonly max = universeNameSchema.maxLength ?? Number.POSITIVE_INFINITY;
-  constructor(readonly given: string) {
+  /**
+   * What the API says of the name, when it is not its length: the characters it holds (controls,
+   * bidirectional overrides, nothing visible). Null when the name is too short or too long.
+   */
+  readonly problem: string | null;
+  constructor(
+    readonly given: string,
+    issue?: { code: string; message: string },
+  ) {
+    const problem = issue && issue.code !== "too_small" && issue.code !== "too_big" ? issue.message : null;
     super(
-      `a universe's name must be ${NewNameError.min} to ${NewNameError.max} characters (trimmed), got ${shownName(given)}`,
+      problem === null
+        ? `a universe's name must be ${NewNameError.min} to ${NewNameError.max} characters (trimmed), got ${shownName(given)}`
+        : `a universe's name: ${problem}, got ${shownName(given)}`,
     );
+    this.problem = problem;
     this.name = "NewNameError";
   }
 }
