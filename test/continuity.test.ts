@@ -21,7 +21,6 @@ async function play(
             action: "create_advantage" as const,
             characterId,
             skill: "Notice",
-            opposition: -4,
             aspectName: `Marked trail ${i}`,
             description: "scouts ahead",
           }
@@ -31,6 +30,14 @@ async function play(
     positions.push(result.turn.position);
   }
   return positions;
+}
+
+/**
+ * A sheet whose advantages succeed: Legendary (+8) Notice against Fair (+2) succeeds whatever the
+ * dice, with style on all but the worst roll (1 in 81).
+ */
+function keen(name: string) {
+  return sheet(name, { skills: { ...sheet(name).skills, Notice: 8 } });
 }
 
 async function sessionOf(client: LoomClient, universeId: string, runId: string): Promise<UniverseSession> {
@@ -69,7 +76,7 @@ for (const mode of modes()) {
       const player = connect(server.url);
       await player.registerPlayer("Riley");
       const alex = await player.createCharacter(universe.id, sheet("Alex"));
-      const jordan = await player.createCharacter(universe.id, sheet("Jordan"));
+      const jordan = await player.createCharacter(universe.id, keen("Jordan"));
       const sam = await player.createCharacter(universe.id, sheet("Sam"));
 
       // Sam's first session, before the others play
@@ -274,7 +281,7 @@ for (const mode of modes()) {
       const universe = await gm.createUniverse({ name: "Second Thoughts", visibility: "public" });
       const player = connect(server.url);
       await player.registerPlayer("Mara");
-      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const { character, run } = await player.createCharacter(universe.id, keen("Mara"));
       const evening = await sessionOf(player, universe.id, run.id);
       await play(evening, character.id, 1);
       let major: { position: number; aspect: string } | null = null;
@@ -285,7 +292,6 @@ for (const mode of modes()) {
           action: "create_advantage",
           characterId: character.id,
           skill: "Notice",
-          opposition: -4,
           aspectName: aspect,
           description: "scouts ahead",
         });
@@ -523,7 +529,7 @@ for (const mode of modes()) {
       const player = connect(server.url);
       await player.registerPlayer("Noor");
       const { character, run } = await player.createCharacter(universe.id, sheet("Noor"));
-      const other = await player.createCharacter(universe.id, sheet("Ilse"));
+      const other = await player.createCharacter(universe.id, keen("Ilse"));
       const first = await sessionOf(player, universe.id, run.id);
       await play(first, character.id, 5);
       await leave(player, first, run.id);

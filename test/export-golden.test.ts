@@ -32,7 +32,8 @@ import type { Audience } from "../server/src/export/format.ts";
 const GOLDEN = resolve(import.meta.dirname, "fixtures/golden");
 const UPDATE = process.env.LOOM_UPDATE_GOLDEN === "1";
 const UNIVERSE = "golden-tide";
-const SEED = 4_242;
+/** A seed whose 60 turns hold every form the story has: invokes, compels, attacks, an undo, a retcon. */
+const SEED = 34;
 const GM_NOTE = "gm-note-the-ferryman-lies";
 const KELL_PRIVATE = "kell-private-hides-the-key";
 const HIDDEN = "hidden-roll-under-the-pier";

@@ -133,9 +133,11 @@ for (const mode of modes()) {
       const table = await setTable(server.url, ["Ada", "Bram"]);
       const [ada, bram] = [table.players[0]!, table.players[1]!];
       const [atAda, atBram] = await joinAll(table);
-      // Against Terrible (−4) any roll at Average (+1) or better succeeds: twice, two free invokes at least.
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      // Ada's character creates the advantage: the game master sets an easy difficulty, Terrible
+      // (−4), at which any roll at Average (+1) or better succeeds: twice, two free invokes at least.
       for (const attempt of ["rolls in the fog", "thickens it"]) {
-        const made = await atAda!.act({
+        const made = await gm.act({
           ...overcome(ada.characterId, attempt),
           action: "create_advantage",
           opposition: -4,
@@ -153,7 +155,6 @@ for (const mode of modes()) {
         rejection: { code: "not_your_free_invoke" },
       });
       expect((await atAda!.act(spend(ada.characterId))).ok).toBe(true);
-      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
       expect((await gm.act(spend(bram.characterId))).ok).toBe(true);
       for (const session of [atAda!, atBram!, gm]) await session.leave();
     });

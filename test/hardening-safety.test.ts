@@ -370,7 +370,6 @@ for (const mode of modes()) {
             action: "create_advantage",
             characterId: player.characterId,
             skill: "Notice",
-            opposition: 1,
             aspectName: `Fog${evil}`,
           });
           expect(named, JSON.stringify(evil)).toMatchObject({

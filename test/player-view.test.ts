@@ -122,6 +122,48 @@ for (const mode of modes()) {
       for (const session of [...sessions, gm]) await session.leave();
     });
 
+    it("a player may not name the difficulty of a roll against nothing or the scene, which is Fair; the game master may", async () => {
+      const table = await setTable(server.url, ["Xan"]);
+      const xan = table.players[0]!;
+      const session = await xan.client.joinUniverse(table.universeId, { role: "player", runId: xan.runId });
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const before = await table.gm.stateAt(table.universeId);
+      for (const target of [undefined, { type: "scene" as const }]) {
+        const advantage = {
+          kind: "action" as const,
+          action: "create_advantage" as const,
+          characterId: xan.characterId,
+          skill: "Notice",
+          aspectName: "Chosen Footing",
+          ...(target ? { target } : {}),
+          opposition: -4,
+        };
+        const refused = await session.act(advantage);
+        expect(refused).toMatchObject({
+          ok: false,
+          rejection: { code: "not_allowed", message: expect.stringContaining("only a game master") },
+        });
+      }
+      // nothing was decided: the head is where it was
+      expect((await table.gm.stateAt(table.universeId)).position).toBe(before.position);
+      const rolled = await session.act({
+        kind: "action",
+        action: "overcome",
+        characterId: xan.characterId,
+        skill: "Athletics",
+      });
+      expect(rolled.ok && rolled.turn.resolution).toMatchObject({ oppositionKind: "passive", opposition: 2 });
+      const set = await gm.act({
+        kind: "action",
+        action: "overcome",
+        characterId: xan.characterId,
+        skill: "Athletics",
+        opposition: -4,
+      });
+      expect(set.ok && set.turn.resolution).toMatchObject({ oppositionKind: "passive", opposition: -4 });
+      for (const member of [session, gm]) await member.leave();
+    });
+
     it("the recap reaches a listener that subscribes after joining", async () => {
       const table = await setTable(server.url, ["Ysolde"]);
       const ysolde = table.players[0]!;

@@ -64,7 +64,7 @@ const { character, run } = await player.createCharacter(universe.id, {
 const session = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
 const recap = await new Promise((resolve) => session.on("recap", resolve));
 const result = await session.act({ kind: "action", action: "overcome", characterId: character.id,
-  skill: "Athletics", opposition: 2, description: "the flooded ditch" });
+  skill: "Athletics", description: "the flooded ditch" });
 await session.leave();
 console.log(JSON.stringify({ ok: result.ok, position: result.ok ? result.turn.position : null,
   recap: typeof recap, verify: typeof verifyDice }));

@@ -246,7 +246,6 @@ async function playSecrets(url: string, opened: UniverseSession[]): Promise<Tabl
     action: "overcome",
     characterId: m,
     skill: "Athletics",
-    opposition: 0,
     description: "wades across the channel",
   });
   await mara.nameSavePoint(universe.id, maraActs.position, `by the ${SAVE_POINT}`);

@@ -34,7 +34,6 @@ const result = await session.act({
   action: "overcome",
   characterId: character.id,
   skill: "Athletics",
-  opposition: 2,
   description: "the flooded ditch before the tide turns",
 });
 if (result.ok) {

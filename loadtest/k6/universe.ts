@@ -87,7 +87,6 @@ function playerCommand(characterId: string): Packable {
       action: "overcome",
       characterId,
       skill: pick(SKILLS),
-      opposition: Math.floor(Math.random() * 5) - 1,
       description: "vaults the flooded ditch",
     };
   if (roll < 0.65)
@@ -96,7 +95,6 @@ function playerCommand(characterId: string): Packable {
       action: "create_advantage",
       characterId,
       skill: pick(SKILLS),
-      opposition: 2,
       aspectName: pick(["High Ground", "Fog Cover", "A Friend at the Docks"]),
       description: "looks for an edge",
     };

@@ -54,8 +54,8 @@ export function characterSheet(name: string): CharacterSheetInput {
 }
 
 /**
- * A player's next command: mostly rolls against passive opposition and advantages with a named
- * aspect, some choices and free text. Attacks and invokes are left out on purpose: without NPCs
+ * A player's next command: mostly rolls against passive opposition (Fair: a player names no
+ * difficulty, the game master does) and advantages with a named aspect, some choices and free text. Attacks and invokes are left out on purpose: without NPCs
  * they would target other players (taking them out) or spend fate points that run dry, which
  * turns the load into rejections rather than turns.
  */
@@ -67,7 +67,6 @@ export function playerCommand(random: () => number, characterId: string): Comman
       action: "overcome",
       characterId,
       skill: pick(random, SKILLS),
-      opposition: Math.floor(random() * 5) - 1,
       description: pick(random, OBSTACLES),
     };
   }
@@ -77,7 +76,6 @@ export function playerCommand(random: () => number, characterId: string): Comman
       action: "create_advantage",
       characterId,
       skill: pick(random, SKILLS),
-      opposition: 2,
       aspectName: pick(random, ADVANTAGES),
       description: "looks for an edge",
     };

@@ -60,7 +60,6 @@ async function act(players: Awaited<ReturnType<typeof table>>, seconds: number):
           action: "overcome",
           characterId: player.characterId,
           skill: "Athletics",
-          opposition: 2,
           description: `sprint ${sprints++}`,
         });
         if (result.ok) latencies.push(performance.now() - sent);

@@ -51,17 +51,16 @@ export function runActivityRefusal(
 }
 
 /**
- * A player's action that names the difficulty against an NPC or another character: the target
- * rolls its own defence, and a player naming it would choose the outcome (a -4 takes anyone out in
- * a turn or two); only a game master sets a passive opposition against one. Checked as a command
- * is submitted, not by the rules: a command recorded before the check still decides, and
- * replays, as it did.
+ * A player's action that names its own difficulty, whatever it targets: in Fate Core the game
+ * master sets difficulties, and a player naming one chooses the outcome (a -4 succeeds with style
+ * at will, and takes anyone out in a turn or two). Without one, a character or NPC opposes with its
+ * own skill and anything else is Fair (+2) (rules/action.ts). Checked as a command is submitted,
+ * not by the rules: a command recorded before the check still decides, and replays, as it did.
  */
 export function opposedDifficultyRefusal(actor: Actor, command: Command | SystemCommand): Rejection | null {
   if (actor.kind !== "player" || command.kind !== "action" || command.opposition === undefined) return null;
-  if (command.target?.type !== "character" && command.target?.type !== "npc") return null;
   return reject(
     RejectionCode.NotAllowed,
-    "a character or NPC opposes with its own skill: only a game master sets a difficulty against one",
+    "only a game master sets a difficulty: leave out opposition (a character or NPC opposes with its own skill, anything else is Fair +2)",
   );
 }

@@ -65,8 +65,8 @@ export const actionCommandSchema = z.object({
   description: text.default(""),
   target: targetSchema.optional(),
   /**
-   * Passive opposition on the ladder; omitted for active opposition by an NPC's or character's skill.
-   * Against an NPC or a character only a game master may set it (a player's is refused).
+   * Passive opposition on the ladder, set by a game master (a player's is refused, not_allowed);
+   * omitted, an NPC or a character opposes with its own skill and anything else is Fair (+2).
    */
   opposition: z.number().int().min(-4).max(12).optional(),
   /** For create advantage: the aspect to create. */

@@ -125,14 +125,12 @@ async function act(
     aspect?: string;
     invoke?: string;
     text?: string;
-    opposition?: string;
   },
 ): Promise<string> {
   const f = form(page, "Take an action");
   await f.getByRole("radio", { name: kind }).check();
   if (options.text) await f.getByLabel("What do you do?", { exact: true }).fill(options.text);
   if (options.skill) await f.getByLabel("Skill", { exact: true }).fill(options.skill);
-  if (options.opposition) await f.getByLabel("Opposition", { exact: true }).fill(options.opposition);
   if (options.description) await f.getByLabel("Description", { exact: true }).fill(options.description);
   if (options.target) await f.getByLabel("Target", { exact: true }).selectOption({ label: options.target });
   if (options.npc) await f.getByLabel("NPC id", { exact: true }).fill(options.npc);
@@ -232,7 +230,6 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   // a scene with every action kind, aspect invokes and fate points
   const overcome = await act(alex, "Overcome", {
     skill: "Athletics",
-    opposition: "1",
     description: "leap the gap in the quay",
     invoke: "Never forgets a road",
   });

@@ -153,7 +153,6 @@ describe("faults: Postgres goes away", () => {
       action: "overcome",
       characterId: alex.characterId,
       skill: "Athletics",
-      opposition: 1,
       description: "pushes on",
     });
     expect(refused).toMatchObject({ ok: false, rejection: { code: "unavailable" } });

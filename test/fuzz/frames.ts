@@ -115,7 +115,6 @@ function templates(cast: Cast): Record<string, unknown>[] {
       action: "overcome",
       characterId,
       skill: "Athletics",
-      opposition: 1,
       description: "a ditch",
     },
     { kind: "action", action: "create_advantage", characterId, skill: "Notice", aspectName: "High Ground" },

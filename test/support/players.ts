@@ -48,7 +48,6 @@ export function overcome(characterId: string, description = "pushes through the 
     action: "overcome" as const,
     characterId,
     skill: "Athletics",
-    opposition: 1,
     description,
   };
 }

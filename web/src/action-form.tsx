@@ -75,9 +75,6 @@ export function ActionForm(props: {
     ...props.ownAspects.map((aspect) => ({ value: aspect, label: aspect })),
   ];
 
-  // a character or NPC defends with its own skill: only a game master may set a difficulty against one
-  const opposed = !props.gm && targetKind !== "none" && targetKind !== "scene";
-
   const submit = (event: Event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
@@ -87,7 +84,8 @@ export function ActionForm(props: {
     if (kind === "custom") {
       command = { kind: "custom", characterId, text: text("text") };
     } else {
-      const opposition = text("opposition");
+      // only a game master sets a difficulty: a player's form has no such field
+      const opposition = props.gm ? text("opposition") : "";
       const target =
         targetKind === "none"
           ? undefined
@@ -165,7 +163,14 @@ export function ActionForm(props: {
       ) : (
         <>
           <div class="grid">
-            <Field label="Skill" hint="a skill you lack rolls at Mediocre (+0)">
+            <Field
+              label="Skill"
+              hint={
+                props.gm
+                  ? "a skill you lack rolls at Mediocre (+0)"
+                  : "a skill you lack rolls at Mediocre (+0); against Fair (+2), or a target's own skill"
+              }
+            >
               <input
                 name="skill"
                 list="skills"
@@ -174,16 +179,14 @@ export function ActionForm(props: {
                 maxLength={40}
               />
             </Field>
-            <Field
-              label="Opposition"
-              hint={
-                opposed
-                  ? "the target opposes with its own skill"
-                  : "passive difficulty on the ladder; empty: Fair (+2), or the target's skill"
-              }
-            >
-              <input name="opposition" type="number" min={-4} max={12} disabled={opposed} />
-            </Field>
+            {props.gm ? (
+              <Field
+                label="Opposition"
+                hint="passive difficulty on the ladder; empty: Fair (+2), or the target's skill"
+              >
+                <input name="opposition" type="number" min={-4} max={12} />
+              </Field>
+            ) : null}
           </div>
           <datalist id="skills">
             {props.skills.map((skill) => (

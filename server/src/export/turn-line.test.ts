@@ -97,7 +97,7 @@ function* variants(line: string): Generator<unknown> {
     }
   }
   yield JSON.parse(line.replace('"input":{', '"input":{"__proto__":{"a":1},'));
-  yield JSON.parse(line.replace('"data":{', '"data":{"__proto__":null,'));
+  yield JSON.parse(line.replace(/"data":\{(?!\})/, '"data":{"__proto__":null,'));
 }
 
 /** What the import writes of a turn: the members it serializes, and the rest as they are. */

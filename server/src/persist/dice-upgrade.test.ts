@@ -73,7 +73,9 @@ async function checkUpgraded(store: TurnStore): Promise<void> {
   // the 30 positions rolled before the upgrade roll the same again; later ones come from the secret
   const before = simulateCampaign({ seed: 3, turns: 30, dice: seededDice(77) });
   const after = simulateCampaign({ seed: 3, turns: 80, dice: diceFor(root!) });
-  expect(after.turns.slice(0, 30)).toEqual(before.turns);
+  // (a turn of the 30 may be undone after them: its status is the later turns', not its roll's)
+  const rolledAs = (turns: typeof before.turns) => turns.map(({ status: _, ...turn }) => turn);
+  expect(rolledAs(after.turns.slice(0, 30))).toEqual(rolledAs(before.turns));
   const verified = verifyDice([root!], after.turns);
   expect(verified.ok).toBe(true);
   expect(verified.legacy).toEqual(rolled(before.turns));

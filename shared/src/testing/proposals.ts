@@ -64,15 +64,14 @@ function action(state: UniverseState, character: Character, random: Random, roll
     invokes: invokesFor(state, character, random),
   };
   if (roll <= 24) {
+    // a player names no difficulty (the game master sets them): Fair, or the NPC's own skill
     const target = random.int(1, 10) <= 3 ? npcTarget(state, random) : undefined;
-    const opposition = target && random.int(1, 2) === 1 ? undefined : random.int(0, 4);
     return {
       ...base,
       action: "overcome",
       skill: pick(random, SKILLS),
       description: pick(random, OBSTACLES),
       target,
-      opposition,
     };
   }
   if (roll <= 38) {
@@ -108,7 +107,6 @@ function action(state: UniverseState, character: Character, random: Random, roll
     action: "defend",
     skill: "Athletics",
     description: "a hail of arrows",
-    opposition: random.int(1, 4),
   };
 }
 
