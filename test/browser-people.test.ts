@@ -308,6 +308,78 @@ for (const mode of modes()) {
         .filter({ hasText: `· ${before + 1} turns ·` })
         .waitFor();
     }, 120_000);
+
+    it("a player's form offers a free invoke only on an aspect her own character created or the game master placed", async () => {
+      const gmClient = connect(server.url).useToken(await tokenOf(gm.page), null);
+      const world = await gmClient.joinUniverse(gm.universeId, { role: "gm" });
+      const idOf = (name: string) =>
+        [...world.state.characters.values()].find((character) => character.name === name)?.id ?? "";
+      await expect.poll(() => [idOf("Mara"), idOf("Tamsin")].every(Boolean)).toBe(true);
+      const aspects = new Map<string, string>();
+      try {
+        // each character creates an advantage: the game master rolls it, at a difficulty that
+        // leaves the aspect (and its free invokes) on the scene in a try or two
+        for (const [name, aspectName] of [
+          ["Mara", "Mara's Chalk Marks"],
+          ["Tamsin", "Tamsin's Smoke"],
+        ] as const) {
+          for (let tries = 0; !aspects.has(aspectName); tries++) {
+            expect(tries).toBeLessThan(8);
+            const made = await world.act({
+              kind: "action",
+              action: "create_advantage",
+              characterId: idOf(name),
+              skill: "Notice",
+              target: { type: "scene" },
+              opposition: -4,
+              aspectName,
+              description: `${name} prepares`,
+            });
+            if (!made.ok) throw new Error(made.rejection.message);
+            const created = made.turn.events.find((event) => event.type === "aspect_created");
+            if (created) aspects.set(aspectName, String(created.data.aspectId));
+          }
+        }
+        const placed = await world.act({ kind: "aspect", op: "add", name: "Harbour Fog", freeInvokes: 1 });
+        if (!placed.ok) throw new Error(placed.rejection.message);
+        await expect.poll(() => world.state.scene.aspects.size).toBeGreaterThanOrEqual(3);
+        aspects.set(
+          "Harbour Fog",
+          [...world.state.scene.aspects.values()].find((aspect) => aspect.name === "Harbour Fog")!.id,
+        );
+      } finally {
+        await world.leave();
+      }
+
+      const act = form(back, "Take an action");
+      await act.getByRole("radio", { name: "Overcome" }).check();
+      await act.getByRole("button", { name: "Invoke an aspect" }).click();
+      const aspect = act.getByLabel("Invoke 1 aspect", { exact: true });
+      const payment = act.getByLabel("Invoke 1 payment", { exact: true });
+      const offered = async (value: string) => {
+        await aspect.locator(`option[value="${value}"]`).waitFor({ state: "attached" });
+        await aspect.selectOption({ value });
+        return payment.locator("option").allTextContents();
+      };
+      expect(await offered(aspects.get("Tamsin's Smoke")!)).toEqual(["a fate point"]);
+      expect(await aspect.locator("option:checked").textContent()).toMatch(/free for Tamsin/);
+      expect(await offered(aspects.get("Mara's Chalk Marks")!)).toEqual(["a fate point", "a free invoke"]);
+      expect(await offered(aspects.get("Harbour Fog")!)).toEqual(["a fate point", "a free invoke"]);
+      // her own character's aspects have no free invokes to spend
+      const labels = await aspect.locator("option").allTextContents();
+      const own = labels.findIndex((label) => !label.includes("(scene"));
+      expect(own).toBeGreaterThanOrEqual(0);
+      await aspect.selectOption({ index: own });
+      expect(await payment.locator("option").allTextContents()).toEqual(["a fate point"]);
+
+      // the one offered is one the server takes
+      await offered(aspects.get("Mara's Chalk Marks")!);
+      await payment.selectOption({ label: "a free invoke" });
+      await act.getByLabel("Skill", { exact: true }).fill("Athletics");
+      await act.getByLabel("Description", { exact: true }).fill("the chalked alley");
+      await act.getByRole("button", { name: "Roll" }).click();
+      expect(await acknowledged(back, "the chalked alley")).toMatch(/invokes "Mara's Chalk Marks"/);
+    }, 120_000);
   });
 }
 

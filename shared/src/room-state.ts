@@ -13,6 +13,11 @@ export const aspectViewSchema = z.strictObject({
   name: z.string(),
   freeInvokes: z.number().int(),
   boost: z.boolean(),
+  /**
+   * The character that created it, whose free invokes these are (a player spends only their own
+   * character's: `not_your_free_invoke`); empty when a game master placed it, anyone's.
+   */
+  createdBy: z.string(),
 });
 
 export const sceneViewSchema = z.strictObject({

@@ -66,14 +66,28 @@ export function ActionForm(props: {
   const [last, setLast] = useState<string | null>(null);
   const [written, setWritten] = useState(0);
   const scene = Object.values(live.state?.scene?.aspects ?? {});
-  const others = Object.values(live.state?.characters ?? {}).filter((c) => c.id !== characterId);
-  const aspectChoices = [
-    ...scene.map((aspect) => ({
-      value: aspect.id,
-      label: `${aspect.name} (scene${aspect.freeInvokes ? `, ${aspect.freeInvokes} free` : ""})`,
-    })),
-    ...props.ownAspects.map((aspect) => ({ value: aspect, label: aspect })),
+  const characters = live.state?.characters ?? {};
+  const others = Object.values(characters).filter((c) => c.id !== characterId);
+  // A player spends only the free invokes their own character earned, or those of an aspect a game
+  // master placed (createdBy empty); the server refuses another's (not_your_free_invoke). A game
+  // master spends any.
+  const spendable = (aspect: { createdBy: string; freeInvokes: number }) =>
+    props.gm || (aspect.freeInvokes > 0 && (aspect.createdBy === "" || aspect.createdBy === characterId));
+  const aspectChoices: Array<{ value: string; label: string; free: boolean }> = [
+    ...scene.map((aspect) => {
+      const whose =
+        aspect.freeInvokes && !spendable(aspect)
+          ? ` for ${characters[aspect.createdBy]?.name ?? "another character"}`
+          : "";
+      return {
+        value: aspect.id,
+        label: `${aspect.name} (scene${aspect.freeInvokes ? `, ${aspect.freeInvokes} free${whose}` : ""})`,
+        free: spendable(aspect),
+      };
+    }),
+    ...props.ownAspects.map((aspect) => ({ value: aspect, label: aspect, free: Boolean(props.gm) })),
   ];
+  const freeOn = (aspect: string) => aspectChoices.find((choice) => choice.value === aspect)?.free ?? false;
 
   const submit = (event: Event) => {
     event.preventDefault();
@@ -227,11 +241,16 @@ export function ActionForm(props: {
                 <select
                   aria-label={`Invoke ${index + 1} aspect`}
                   value={invoke.aspect}
-                  onChange={(e) =>
+                  onChange={(e) => {
+                    const aspect = e.currentTarget.value;
                     setInvokes(
-                      invokes.map((x, i) => (i === index ? { ...x, aspect: e.currentTarget.value } : x)),
-                    )
-                  }
+                      invokes.map((x, i) =>
+                        i === index
+                          ? { ...x, aspect, payment: freeOn(aspect) ? x.payment : "fate_point" }
+                          : x,
+                      ),
+                    );
+                  }}
                 >
                   {aspectChoices.map((choice) => (
                     <option key={choice.value} value={choice.value}>
@@ -265,7 +284,7 @@ export function ActionForm(props: {
                   }
                 >
                   <option value="fate_point">a fate point</option>
-                  <option value="free_invoke">a free invoke</option>
+                  {freeOn(invoke.aspect) ? <option value="free_invoke">a free invoke</option> : null}
                 </select>
                 <button
                   type="button"

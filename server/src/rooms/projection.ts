@@ -36,6 +36,7 @@ export function syncAspect(room: UniverseRoomState, state: UniverseState, id: st
   view.name = aspect.name;
   view.freeInvokes = aspect.freeInvokes;
   view.boost = aspect.boost;
+  view.createdBy = aspect.createdBy ?? "";
   if (!aspects.has(id)) aspects.set(id, view);
 }
 

@@ -22,6 +22,9 @@ export const AspectView = schema(
     // numbers, not bytes: a game master may raise these past 255, and a byte would wrap
     freeInvokes: t.number(),
     boost: t.boolean(),
+    // whose free invokes these are, for a player's page to offer only its own; "" when a game
+    // master placed it (anyone's). Who created an advantage is in its turn for all to read.
+    createdBy: t.string(),
   },
   "AspectView",
 );
