@@ -118,7 +118,7 @@ for (const mode of modes) {
       ): Promise<Record<string, string>> {
         const before = await rows();
         const messages: Record<string, string> = {};
-        for (const attempt of attempts) {
+        const attempted = async (attempt: (typeof attempts)[number]) => {
           const file = join(work, `${attempt.name}.jsonl`);
           writeFileSync(
             file,
@@ -128,6 +128,21 @@ for (const mode of modes) {
             [...db(), "import", file, "--name", `${prefix} ${attempt.name}`, ...(attempt.args ?? [])],
             { ...onThisThread, ...attempt.env },
           );
+          return { attempt, file, run };
+        };
+        // Postgres takes a few imports at once, each in its own transaction and on connections of
+        // its own (the server is shared, hence a few); the embedded database takes one command at
+        // a time (the data folder's lock)
+        const waiting = [...attempts];
+        const lanes = Array.from({ length: mode.databaseUrl ? 4 : 1 }, async () => {
+          const done: Array<Awaited<ReturnType<typeof attempted>>> = [];
+          for (let next = waiting.shift(); next; next = waiting.shift()) done.push(await attempted(next));
+          return done;
+        });
+        const runs = (await Promise.all(lanes))
+          .flat()
+          .sort((a, b) => attempts.indexOf(a.attempt) - attempts.indexOf(b.attempt));
+        for (const { attempt, file, run } of runs) {
           // each attempt on its own: a failure names every one that was not refused
           expect.soft(run.code, `${attempt.name}: ${run.stdout}${run.stderr}`).toBe(code);
           expect.soft(run.stderr, attempt.name).toContain(`refused ${file}: `);
