@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Locator, type Page } from "playwright-core";
-import { buildWebClientIfNeeded } from "../server/src/web/build.ts";
+import type { Browser, Locator, Page } from "playwright-core";
+import { launchChromium, readyForBrowser } from "./browser/chromium.ts";
 import { modes, startServer } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { form, newPage, register } from "./browser/scenario.ts";
@@ -16,8 +15,6 @@ import {
   type Person,
 } from "./browser/people.ts";
 
-/** Debian's chromium (`.ci/run` installs it); CHROMIUM points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const PORT = 2686;
 const UNIVERSE = "The Tidewater Reach";
 
@@ -59,11 +56,9 @@ for (const mode of modes()) {
     let consoleUrl: string;
 
     beforeAll(async () => {
-      if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
-      const { error } = await buildWebClientIfNeeded();
-      if (error) throw new Error(`web client build failed: ${error}`);
+      await readyForBrowser();
       server = await startServer(mode, { port: PORT });
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+      browser = await launchChromium();
       gm = await gameMaster(browser, server.url, "Morgan GM", UNIVERSE);
       consoleUrl = gm.page.url();
       alex = await invited(browser, gm.invite, "Alex", UNIVERSE);

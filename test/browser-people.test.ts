@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { buildWebClientIfNeeded } from "../server/src/web/build.ts";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium, readyForBrowser } from "./browser/chromium.ts";
 import { openaiNarrator } from "./support/narrator.ts";
 import { modes, startServer, tempDir } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
@@ -25,8 +24,6 @@ import {
   type Person,
 } from "./browser/people.ts";
 
-/** Debian's chromium (`.ci/run` installs it); CHROMIUM points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const PORT = 2655;
 /** The OpenAI-compatible endpoint that streams the prose of the narration tests. */
 const MODEL_PORT = 2656;
@@ -60,11 +57,9 @@ for (const mode of modes()) {
       startServer(mode, { port: PORT, dataDir, inMemory: false, reconnectSeconds: 5 });
 
     beforeAll(async () => {
-      if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
-      const { error } = await buildWebClientIfNeeded();
-      if (error) throw new Error(`web client build failed: ${error}`);
+      await readyForBrowser();
       server = await start();
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+      browser = await launchChromium();
       gm = await gameMaster(browser, server.url, "Morgan GM", UNIVERSE);
       alex = await invited(browser, gm.invite, "Alex", UNIVERSE);
       bo = await invited(browser, gm.invite, "Bo", UNIVERSE, 375); // a phone
@@ -416,9 +411,7 @@ describe("streamed narration in a browser (embedded)", () => {
     ).narration?.text;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
-    const { error } = await buildWebClientIfNeeded();
-    if (error) throw new Error(`web client build failed: ${error}`);
+    await readyForBrowser();
     endpoint = await startChatServer((_, request) => {
       const user = request.body.messages.find((m) => m.role === "user")?.content ?? "";
       const deed = user.split("## The turn to narrate")[1] ?? "";
@@ -435,7 +428,7 @@ describe("streamed narration in a browser (embedded)", () => {
       port: PORT,
       narrator: openaiNarrator(endpoint.url, { timeoutMs: 10_000 }),
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
     const gm = await gameMaster(browser, server.url, "Ines", "The Lamp Coast");
     page = gm.page;
     universeId = gm.universeId;
@@ -497,11 +490,9 @@ describe("the run panel once persisting lags (embedded)", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
-    const { error } = await buildWebClientIfNeeded();
-    if (error) throw new Error(`web client build failed: ${error}`);
+    await readyForBrowser();
     server = await startServer(modes()[0]!, { port: PORT, persistIntervalMs: PERSIST_EVERY_MS });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
-import { buildWebClientIfNeeded, WEB_DIST } from "../server/src/web/build.ts";
+import type { Browser } from "playwright-core";
+import { WEB_DIST } from "../server/src/web/build.ts";
+import { launchChromium, readyForBrowser } from "./browser/chromium.ts";
 import { modes, startServer, tempDir } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { newPage, playTable, policyViolations, register } from "./browser/scenario.ts";
 import { storePlayedUniverse } from "../server/src/persist/testing/played.ts";
 import { refusedRenewal, tabsFollowEachOther, tabsRenewTogether } from "./browser/tabs.ts";
-
-/** Debian's chromium (`.ci/run` installs it); CHROMIUM points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /**
  * The web client in a real browser against the real server serving web/dist: a game master and
@@ -23,12 +21,10 @@ describe("the web client in a browser", () => {
   const shots = process.env.LOOM_SCREENSHOTS ?? tempDir("loom-screens-");
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
-    const { error } = await buildWebClientIfNeeded();
-    if (error) throw new Error(`web client build failed: ${error}`);
+    await readyForBrowser();
     mkdirSync(shots, { recursive: true });
     server = await startServer(modes()[0]!, { port: 2650 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
@@ -165,11 +161,9 @@ describe("the web client's tabs renew tokens together", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium`);
-    const { error } = await buildWebClientIfNeeded();
-    if (error) throw new Error(`web client build failed: ${error}`);
+    await readyForBrowser();
     server = await startServer(modes()[0]!, { port: 2646, accessTokenTtlSeconds: ttlSeconds });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
