@@ -16,7 +16,8 @@ export default class HookErrorsReporter {
       if (found.length === 0) continue;
       errors[relative(process.cwd(), module.moduleId)] = found.map((error) => ({
         suite: error.suite,
-        message: error.message ?? String(error),
+        // the stack too: scripts/test.mjs names the line of the project that threw
+        message: [error.message ?? String(error), error.stack ?? ""].join("\n"),
       }));
     }
     mkdirSync(".tmp", { recursive: true });

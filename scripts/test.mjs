@@ -42,13 +42,22 @@ const args = [
 ];
 const run = spawnSync("npx", args, { stdio: "inherit", env: process.env });
 
-/** The first line of a failure's message, without colours, cut to one screen line. */
+/**
+ * The first line of a failure's message, without colours, cut to one screen line; when the error
+ * says what it waited for (a browser step's call log) and where in the project it was thrown,
+ * those too: "locator.waitFor: Timeout" alone does not say which step of a scenario timed out.
+ */
 function firstLine(message) {
-  const line = String(message ?? "")
+  const lines = String(message ?? "")
     .replace(/\x1b\[[0-9;]*m/g, "")
     .split("\n")
-    .find((text) => text.trim() !== "");
-  return (line ?? "").trim().slice(0, 300);
+    .map((text) => text.trim());
+  const line = lines.find((text) => text !== "") ?? "";
+  const waited = lines.find((text) => text.startsWith("- waiting for "))?.slice(2);
+  const at = lines
+    .map((text) => /^at .*?((?:test|server|shared|web|client-sdk|loadtest)\/[^\s):]+:\d+)/.exec(text)?.[1])
+    .find((place) => place !== undefined && !place.includes("node_modules"));
+  return [line.slice(0, 300), waited?.slice(0, 200), at && `at ${at}`].filter(Boolean).join(" — ");
 }
 
 let passed = 0;
@@ -77,9 +86,11 @@ try {
     const failedHere = file.assertionResults.filter((test) => test.status === "failed");
     for (const test of failedHere)
       failures.push(`failed: ${name} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
-    // a file that failed outside its tests (an import, a hook): its message is the file's
+    // what failed outside its tests (an import, a hook), whether or not a test failed too
+    const outside = file.status === "failed" ? firstLine(file.message) || hookErrors(name) : "";
+    if (outside) failures.push(`failed: ${name}: ${outside}`);
     if (file.status === "failed" && failedHere.length === 0) {
-      failures.push(`failed: ${name}: ${firstLine(file.message) || hookErrors(name)}`);
+      if (!outside) failures.push(`failed: ${name}`);
       filesFailed++;
     }
   }
