@@ -145,7 +145,7 @@ for (const mode of modes()) {
       const id = universe.id;
       await call("listUniverses", { token, query: { limit: 10 } });
       await call("getUniverse", { token, params: { id } });
-      await call("setVisibility", { token, params: { id }, body: { visibility: "private" } });
+      await call("changeUniverse", { token, params: { id }, body: { visibility: "private" } });
       const { invite } = (await call("createInvite", { token, params: { id }, body: { maxUses: 5 } })) as {
         invite: { code: string };
       };

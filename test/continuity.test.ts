@@ -34,7 +34,8 @@ async function play(
 
 /**
  * A sheet whose advantages succeed: Legendary (+8) Notice against Fair (+2) succeeds whatever the
- * dice, with style on all but the worst roll (1 in 81).
+ * dice, with style on all but the worst roll (1 in 81). Over Fate Core's limits for a new
+ * character: the game master of a universe it plays in raises the skill cap.
  */
 function keen(name: string) {
   return sheet(name, { skills: { ...sheet(name).skills, Notice: 8 } });
@@ -73,6 +74,7 @@ for (const mode of modes()) {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");
       const universe = await gm.createUniverse({ name: "Shared Marches", visibility: "public" });
+      await gm.setCharacterLimits(universe.id, { skillCap: 8 }); // for keen()
       const player = connect(server.url);
       await player.registerPlayer("Riley");
       const alex = await player.createCharacter(universe.id, sheet("Alex"));
@@ -279,6 +281,7 @@ for (const mode of modes()) {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");
       const universe = await gm.createUniverse({ name: "Second Thoughts", visibility: "public" });
+      await gm.setCharacterLimits(universe.id, { skillCap: 8 }); // for keen()
       const player = connect(server.url);
       await player.registerPlayer("Mara");
       const { character, run } = await player.createCharacter(universe.id, keen("Mara"));
@@ -526,6 +529,7 @@ for (const mode of modes()) {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");
       const universe = await gm.createUniverse({ name: "Determinism", visibility: "public" });
+      await gm.setCharacterLimits(universe.id, { skillCap: 8 }); // for keen()
       const player = connect(server.url);
       await player.registerPlayer("Noor");
       const { character, run } = await player.createCharacter(universe.id, sheet("Noor"));

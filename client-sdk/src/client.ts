@@ -7,6 +7,7 @@ import type {
   CharacterSheetInput,
   Delta,
   UniverseVisibility,
+  CharacterLimits,
   JoinRole,
   SavePointRecord,
   SnapshotInfo,
@@ -369,8 +370,20 @@ export class LoomClient {
   /** GM: make the universe public (any signed-in player may read, watch and join) or private. */
   async setVisibility(universeId: string, visibility: UniverseVisibility): Promise<Universe> {
     return (
-      await this.route("setVisibility", "PATCH", `/api/universes/${encodeURIComponent(universeId)}`, {
+      await this.route("changeUniverse", "PATCH", `/api/universes/${encodeURIComponent(universeId)}`, {
         visibility,
+      })
+    ).universe;
+  }
+
+  /**
+   * GM: what a new character's sheet may hold in the universe (skill cap, skill points, refresh);
+   * those left out stay as they are. Characters made before keep their sheets.
+   */
+  async setCharacterLimits(universeId: string, limits: Partial<CharacterLimits>): Promise<Universe> {
+    return (
+      await this.route("changeUniverse", "PATCH", `/api/universes/${encodeURIComponent(universeId)}`, {
+        characterLimits: limits,
       })
     ).universe;
   }

@@ -2,8 +2,11 @@ import { z } from "zod";
 import { prose, visibleName } from "./plain-text.ts";
 import type { Character } from "./state.ts";
 import { ladderRating } from "./state.ts";
+import { formatRating, LADDER_MAX } from "./fate/ladder.ts";
 
 const aspect = z.string().trim().min(1).max(200);
+/** How many skills a sheet may list. */
+export const MAX_SKILLS = 20;
 const notes = z.string().max(2000);
 
 /**
@@ -17,7 +20,7 @@ export const storedCharacterSheetSchema = z.object({
   aspects: z.array(aspect).max(5).default([]),
   skills: z
     .record(z.string().regex(/^[A-Za-z][A-Za-z ]{0,39}$/, "a skill name"), ladderRating)
-    .refine((skills) => Object.keys(skills).length <= 20, "at most 20 skills")
+    .refine((skills) => Object.keys(skills).length <= MAX_SKILLS, `at most ${MAX_SKILLS} skills`)
     .default({}),
   refresh: z.number().int().min(1).max(10).default(3),
   notes: notes.default(""),
@@ -33,6 +36,58 @@ export const characterSheetSchema = storedCharacterSheetSchema.extend({
 });
 export type CharacterSheet = z.infer<typeof characterSheetSchema>;
 export type CharacterSheetInput = z.input<typeof characterSheetSchema>;
+
+/**
+ * What a new character's sheet may hold in a universe. Fate Core starts a character with skills up
+ * to Great (+4), the pyramid's 20 skill points (one Great, two Good, three Fair, four Average) and
+ * a refresh of 3 (pp. 30–32); a universe's game master sets other limits (`PATCH
+ * /api/universes/:id`), for seasoned or superhuman characters. They are checked when a sheet is
+ * created, never when it loads: characters made before keep their sheets.
+ */
+export const characterLimitsSchema = z.object({
+  /** The highest rating a new character's skill may have. */
+  skillCap: z.number().int().min(0).max(LADDER_MAX),
+  /** What a new character's skill ratings above Mediocre may add up to. */
+  skillPoints: z
+    .number()
+    .int()
+    .min(0)
+    .max(LADDER_MAX * MAX_SKILLS),
+  /** The highest refresh (fate points a session starts with) a new character may have. */
+  refresh: z.number().int().min(1).max(10),
+});
+export type CharacterLimits = z.infer<typeof characterLimitsSchema>;
+
+export const DEFAULT_CHARACTER_LIMITS: CharacterLimits = Object.freeze({
+  skillCap: 4,
+  skillPoints: 20,
+  refresh: 3,
+});
+
+/** A universe's limits, from its settings (`characterLimits`): Fate Core's where none are set. */
+export function characterLimitsOf(settings: Record<string, unknown>): CharacterLimits {
+  const set = characterLimitsSchema.safeParse(settings.characterLimits);
+  return set.success ? set.data : DEFAULT_CHARACTER_LIMITS;
+}
+
+/** What in `sheet` is over `limits`, one sentence each; empty when the sheet fits. */
+export function overCharacterLimits(
+  sheet: Pick<CharacterSheet, "skills" | "refresh">,
+  limits: CharacterLimits,
+): string[] {
+  const over: string[] = [];
+  for (const [skill, rating] of Object.entries(sheet.skills))
+    if (rating > limits.skillCap)
+      over.push(
+        `${skill} at ${formatRating(rating)} is over the skill cap, ${formatRating(limits.skillCap)}`,
+      );
+  const points = Object.values(sheet.skills).reduce((sum, rating) => sum + Math.max(0, rating), 0);
+  if (points > limits.skillPoints)
+    over.push(`the skills add up to ${points} points, over the ${limits.skillPoints} a new character has`);
+  if (sheet.refresh > limits.refresh)
+    over.push(`a refresh of ${sheet.refresh} is over the ${limits.refresh} a new character starts with`);
+  return over;
+}
 
 /**
  * Stress boxes grow with Physique and Will (Fate Core p. 89): 2 boxes, a 3rd at Average/Fair

@@ -1,3 +1,4 @@
+import { characterLimitsOf } from "./character.ts";
 import type { RunState } from "./continuity/run-lifecycle.ts";
 import type { z } from "zod";
 import type { TurnKind } from "./turn.ts";
@@ -31,8 +32,11 @@ export type { RunState };
  */
 export type PublicUniverse = z.infer<typeof publicUniverseSchema>;
 
-/** The universe the server works with. Its dice secret is stored apart (TurnStore `diceKeys`). */
-export interface UniverseRecord extends PublicUniverse {
+/**
+ * The universe the server works with. Its dice secret is stored apart (TurnStore `diceKeys`); what
+ * the API shows of its settings (`characterLimits`) is read from them when it is shown.
+ */
+export interface UniverseRecord extends Omit<PublicUniverse, "characterLimits"> {
   createdBy: string;
   settings: Record<string, unknown>;
 }
@@ -49,6 +53,7 @@ export function publicUniverse(universe: UniverseRecord): PublicUniverse {
     createdAt: universe.createdAt,
     diceCommitment: universe.diceCommitment,
     diceRevealedAt: universe.diceRevealedAt,
+    characterLimits: characterLimitsOf(universe.settings),
   };
 }
 

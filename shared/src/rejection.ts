@@ -53,6 +53,8 @@ export const RejectionCode = {
   /** The game master removed this player from the universe; an invite does not bring them back. */
   MemberRemoved: "member_removed",
   TooManyCharacters: "too_many_characters",
+  /** A new character's sheet is over the universe's limits (skill cap, skill points, refresh). */
+  OverCharacterLimits: "over_character_limits",
   TooManyConnections: "too_many_connections",
   /** An Idempotency-Key sent again with a different request. */
   IdempotencyKeyReused: "idempotency_key_reused",

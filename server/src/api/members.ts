@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Application } from "express";
-import { API, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
+import { API, characterLimitsOf, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import { expelFromUniverse, checkSeatsIn, tellMembersChanged } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
@@ -15,14 +15,23 @@ function newInviteCode(): string {
 /** Membership: visibility, invite codes, and the game master's list of members. */
 export function installMemberRoutes(app: Application): void {
   app.patch(
-    API.setVisibility.path,
+    API.changeUniverse.path,
     route(async (req) => {
-      const { universe } = await asGameMaster(req);
-      const body = parseBody(API.setVisibility.body, req.body);
-      const changed = await services().memberships.setVisibility(universe.id, body.visibility);
-      // its guests, watching while it was public, leave with it
-      if (body.visibility === "private") await checkSeatsIn(universe.id);
-      return { universe: await shownUniverse(changed ?? universe) };
+      let { universe } = await asGameMaster(req);
+      const body = parseBody(API.changeUniverse.body, req.body);
+      const { memberships } = services();
+      if (body.characterLimits)
+        universe =
+          (await memberships.setCharacterLimits(universe.id, {
+            ...characterLimitsOf(universe.settings),
+            ...body.characterLimits,
+          })) ?? universe;
+      if (body.visibility !== undefined) {
+        universe = (await memberships.setVisibility(universe.id, body.visibility)) ?? universe;
+        // its guests, watching while it was public, leave with it
+        if (body.visibility === "private") await checkSeatsIn(universe.id);
+      }
+      return { universe: await shownUniverse(universe) };
     }),
   );
 

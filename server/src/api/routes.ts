@@ -1,5 +1,14 @@
 import express, { type Application } from "express";
-import { API, emptyState, publicUniverse, RejectionCode, viewTurn, worldNames } from "@loom/shared";
+import {
+  API,
+  characterLimitsOf,
+  emptyState,
+  overCharacterLimits,
+  publicUniverse,
+  RejectionCode,
+  viewTurn,
+  worldNames,
+} from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, checkPath, errorHandler, intParam, parseBody, route } from "./http.ts";
 import {
@@ -182,6 +191,13 @@ export function installRoutes(app: Application): void {
       await requireMember(universe, me.playerId);
       const body = parseBody(API.createCharacter.body, req.body);
       const { therapeuticFocus, ...sheet } = body;
+      const over = overCharacterLimits(sheet, characterLimitsOf(universe.settings));
+      if (over.length > 0)
+        throw new ApiError(
+          422,
+          RejectionCode.OverCharacterLimits,
+          `Over this universe's limits for a new character (its game master sets them): ${over.join("; ")}.`,
+        );
       const { memberships, newId, config } = services();
       const created = await memberships.createCharacterWithRun({
         character: { id: newId(), playerId: me.playerId, universeId: universe.id, name: sheet.name, sheet },

@@ -1,4 +1,5 @@
 import type {
+  CharacterLimits,
   CharacterRecord,
   InviteRecord,
   ListedMember,
@@ -69,6 +70,8 @@ export interface MembershipStore {
   acceptInvite(code: string, playerId: string): Promise<InviteAcceptance & { universeId?: string }>;
 
   setVisibility(universeId: string, visibility: UniverseVisibility): Promise<UniverseRecord | null>;
+  /** What a new character's sheet may hold in the universe, kept in its settings (`characterLimits`). */
+  setCharacterLimits(universeId: string, limits: CharacterLimits): Promise<UniverseRecord | null>;
   /** Public universes and those the player is a game master or (not removed) member of, newest first. */
   listVisibleUniverses(playerId: string | null, limit: number): Promise<UniverseRecord[]>;
   /** The player's membership records (removed ones too) among `universeIds`. */

@@ -16,6 +16,7 @@ import type {
   UniverseVisibility,
 } from "./membership-store.ts";
 import type { UniverseRecord } from "./turn-store.ts";
+import type { CharacterLimits } from "@loom/shared";
 
 const iso = (date: Date) => date.toISOString();
 const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
@@ -218,6 +219,17 @@ export class Memberships implements MembershipStore {
     const [row] = await this.db
       .update(universes)
       .set({ visibility })
+      .where(eq(universes.id, universeId))
+      .returning();
+    return row ? toUniverse(row) : null;
+  }
+
+  async setCharacterLimits(universeId: string, limits: CharacterLimits): Promise<UniverseRecord | null> {
+    const [row] = await this.db
+      .update(universes)
+      .set({
+        settings: sql`${universes.settings} || jsonb_build_object('characterLimits', ${JSON.stringify(limits)}::jsonb)`,
+      })
       .where(eq(universes.id, universeId))
       .returning();
     return row ? toUniverse(row) : null;

@@ -127,7 +127,7 @@ export const TURN_STORE_CHANGES = {
   getProgression: read,
 } satisfies Record<string, Classify>;
 
-/** The membership port: members, invites, visibility and hand-overs are in universes' records. */
+/** The membership port: members, invites, visibility, limits and hand-overs are in universes' records. */
 export const MEMBERSHIP_CHANGES = {
   getMember: read,
   listMembers: read,
@@ -140,6 +140,7 @@ export const MEMBERSHIP_CHANGES = {
   revokeInvite: records,
   acceptInvite: records,
   setVisibility: records,
+  setCharacterLimits: records,
   listVisibleUniverses: read,
   membershipsOf: read,
   createCharacterWithRun: records,

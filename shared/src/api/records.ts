@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { characterLimitsSchema } from "../character.ts";
 import { runStateSchema } from "../continuity/run-lifecycle.ts";
 import { relationshipSchema, stateSchema } from "../state.ts";
 import { snapshotReasonSchema, turnKindSchema, turnSchema } from "../turn.ts";
@@ -29,6 +30,8 @@ export const publicUniverseSchema = z.object({
   diceCommitment: z.string(),
   /** When a game master revealed the dice secret, else null. */
   diceRevealedAt: isoTime.nullable(),
+  /** What a new character's sheet may hold here (Fate Core's unless its game master set others). */
+  characterLimits: characterLimitsSchema,
 });
 
 /**

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { characterSheetSchema } from "../character.ts";
+import { characterLimitsSchema, characterSheetSchema } from "../character.ts";
 import { LIMITS, POSITION_MAX } from "../command.ts";
 import { deltaSchema } from "../delta.ts";
 import { oneLine, prose, visibleName } from "../plain-text.ts";
@@ -41,7 +41,15 @@ export const universeBodySchema = z.object({
   premise: prose(z.string().max(4000)).default(""),
   visibility: universeVisibilitySchema.default("private"),
 });
-export const visibilityBodySchema = z.object({ visibility: universeVisibilitySchema });
+/** A game master's change of a universe: either or both parts; limits left out stay as they are. */
+export const universeChangeBodySchema = z
+  .object({
+    visibility: universeVisibilitySchema.optional(),
+    characterLimits: characterLimitsSchema.partial().optional(),
+  })
+  .refine((body) => body.visibility !== undefined || body.characterLimits !== undefined, {
+    message: "a change: visibility, characterLimits or both",
+  });
 const focus = oneLine(z.string().max(200));
 export const characterBodySchema = characterSheetSchema.extend({
   therapeuticFocus: focus.optional(),

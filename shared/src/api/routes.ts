@@ -265,14 +265,14 @@ export const API = {
     response: res.universeResponseSchema,
     errors: errors(AUTH, MEMBER),
   },
-  setVisibility: {
+  changeUniverse: {
     method: "patch",
     path: "/api/universes/:id",
-    summary: "Game master: makes the universe public or private",
+    summary: "Game master: makes the universe public or private, sets what a new character's sheet may hold",
     tag: "membership",
     auth: "bearer",
     params: universeParams,
-    body: req.visibilityBodySchema,
+    body: req.universeChangeBodySchema,
     status: 200,
     response: res.universeResponseSchema,
     errors: errors(AUTH, GM, BODY, WRITE),
@@ -310,7 +310,10 @@ export const API = {
     idempotent: true,
     status: 201,
     response: res.characterCreatedSchema,
-    errors: errors(AUTH, MEMBER, BODY, WRITE, IDEMPOTENT, { 409: [C.TooManyCharacters] }),
+    errors: errors(AUTH, MEMBER, BODY, WRITE, IDEMPOTENT, {
+      409: [C.TooManyCharacters],
+      422: [C.OverCharacterLimits],
+    }),
   },
   character: {
     method: "get",
