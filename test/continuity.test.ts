@@ -355,6 +355,41 @@ for (const mode of modes()) {
       await back.leave();
     }, 60_000);
 
+    it("a quest the game master opened in her session and undid since is not in that session's last time", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Second Bell", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 1);
+      const table = await gm.joinUniverse(universe.id, { role: "gm" });
+      const quest = await table.act({
+        kind: "quest",
+        op: "start",
+        id: "bell",
+        title: "Find the Drowned Bell",
+      });
+      if (!quest.ok) throw new Error(quest.rejection.message);
+      await table.leave();
+      await play(evening, character.id, 1);
+      await leave(player, evening, run.id);
+      const look = await sessionOf(player, universe.id, run.id);
+      expect(look.lastRecap!.recentSummary).toContain("Find the Drowned Bell");
+      await leave(player, look, run.id);
+
+      // the game master takes the quest back: none of Mara's own turns was undone
+      await gm.undo(universe.id, quest.turn.position);
+      const back = await sessionOf(player, universe.id, run.id);
+      const told = back.lastRecap!.recentSummary;
+      expect(told).toMatch(/^Mara played 2 turns/);
+      expect(told).not.toContain("Drowned Bell");
+      expect(await player.recap(run.id)).toMatchObject({ recentSummary: told });
+      await back.leave();
+    }, 60_000);
+
     it("what the game master did to the character while she was away is in her recap", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

@@ -207,10 +207,12 @@ async function asItStands(
   end: Turn,
   played: readonly Turn[],
 ): Promise<string> {
-  const undone = played.some((turn) => turn.status === "undone" && turn.characterId === run.characterId);
-  if (!undone) return summaryOf(end);
   // the state it ended in: where its player dropped, for a session that ended there
   const through = sessionEndedThrough(end) < end.position ? sessionEndedThrough(end) : end.position - 1;
+  const undone =
+    played.some((turn) => turn.status === "undone" && turn.characterId === run.characterId) ||
+    (await undoneSince(turnStore, run.universeId, start.position, through, end.position));
+  if (!undone) return summaryOf(end);
   const [before, after, during] = await Promise.all([
     turnStore.stateWithoutChecksum(run.universeId, start.position - 1),
     turnStore.stateWithoutChecksum(run.universeId, through),
@@ -222,6 +224,30 @@ async function asItStands(
     characterId: run.characterId,
     sessionTurns: [...played].reverse(),
   }).text;
+}
+
+/**
+ * Whether an undo recorded after `since` took back a turn after `after` through `through`: one
+ * of the game master's, or another player's, changes a session's quests and attitudes as much as
+ * its own character's turns do. Undos are few; the timeline finds them by kind.
+ */
+async function undoneSince(
+  turnStore: TurnStore,
+  universeId: string,
+  after: number,
+  through: number,
+  since: number,
+): Promise<boolean> {
+  let cursor = since;
+  for (;;) {
+    const page = await turnStore.timeline(universeId, { kind: "undo", order: "asc", limit: 500, cursor });
+    for (const turn of page.turns) {
+      const target = undoTargetOf(turn);
+      if (target !== null && target > after && target <= through) return true;
+    }
+    if (page.nextCursor === null || page.turns.length === 0) return false;
+    cursor = page.nextCursor;
+  }
 }
 
 /** The universe's turns after `after` through `through`, ascending. */
