@@ -6,7 +6,7 @@ import { modes, startServer, tempDir } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { startChatServer, type ChatServer } from "../server/src/narrator/testing/chat-server.ts";
 import { connect } from "../client-sdk/src/index.ts";
-import { form } from "./browser/scenario.ts";
+import { form, newPage, register } from "./browser/scenario.ts";
 import {
   acknowledged,
   actFreely,
@@ -483,7 +483,7 @@ describe("streamed narration in a browser (embedded)", () => {
  * only as a turn arrived, it kept the count from before whenever persisting took longer than its
  * wait, until some later turn came. Persisting does not depend on the storage mode: embedded only.
  */
-describe("the run panel once persisting lags (embedded)", () => {
+describe("pages whose reads come late (embedded)", () => {
   /** Far longer than the panel's one-second wait before it reads the record. */
   const PERSIST_EVERY_MS = 3_000;
   let server: LoomServer & { url: string };
@@ -509,5 +509,29 @@ describe("the run panel once persisting lags (embedded)", () => {
     // the last turn of the table for now: nothing arrives after it to prompt another read
     await actFreely(page, "Mara lights the harbour lamp.");
     await panel.filter({ hasText: "· 1 turn ·" }).waitFor({ timeout: PERSIST_EVERY_MS * 4 });
+  }, 90_000);
+
+  it("an invite accepted while the list of universes still loads shows its universe", async () => {
+    const gm = await gameMaster(browser, server.url, "Oona", "The Late List");
+    const { context, page } = await newPage(browser);
+    // the first list the page reads is answered late, read by the server before the invite is
+    // accepted: the page must read it again after, not keep the late answer
+    let late = true;
+    await page.route(
+      (url) => url.pathname === "/api/universes",
+      async (route) => {
+        if (!late || route.request().method() !== "GET") return route.continue();
+        late = false;
+        const response = await route.fetch();
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        await route.fulfill({ response });
+      },
+    );
+    await register(page, gm.invite, "Pia");
+    await form(page, "Accept an invite").getByRole("button", { name: "Accept invite" }).click();
+    await page.getByText("You are a member of The Late List.").waitFor();
+    await page.locator('li.universe[data-name="The Late List"]').waitFor();
+    await context.close();
+    await gm.context.close();
   }, 90_000);
 });

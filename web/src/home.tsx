@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Dashboard, Progression, Run, Universe } from "@loom/client-sdk";
 import { client } from "./api.ts";
 import { navigate } from "./router.ts";
@@ -53,39 +53,46 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
   const load = useTask();
   const [listed, setListed] = useState<Listed[] | null>(null);
   const [progression, setProgression] = useState<Progression | null>(null);
-  const refresh = () =>
-    load.run(async () => {
-      const [universes, me, progress] = await Promise.all([
-        client.listUniverses(),
-        client.me(),
-        client.progression(),
-      ]);
-      const dashboards = await Promise.all(
-        universes.map((universe) =>
-          universe.yourRole === "gm" ? dashboardOf(universe.id) : Promise.resolve(null),
+  // reads overlap (the page's first, the one after an invite is accepted): only the newest may set
+  // the list, or a first read still under way would hide the universe just joined
+  const reads = useRef(0);
+  const read = async () => {
+    const mine = ++reads.current;
+    const [universes, me, progress] = await Promise.all([
+      client.listUniverses(),
+      client.me(),
+      client.progression(),
+    ]);
+    const dashboards = await Promise.all(
+      universes.map((universe) =>
+        universe.yourRole === "gm" ? dashboardOf(universe.id) : Promise.resolve(null),
+      ),
+    );
+    const names = new Map(
+      await Promise.all(
+        [...new Set(me.runs.map((run) => run.characterId))].map(
+          async (id) => [id, (await client.character(id)).character.name] as const,
         ),
-      );
-      const names = new Map(
-        await Promise.all(
-          [...new Set(me.runs.map((run) => run.characterId))].map(
-            async (id) => [id, (await client.character(id)).character.name] as const,
-          ),
-        ),
-      );
-      setListed(
-        universes.map((universe, index) => ({
-          universe,
-          gm: universe.yourRole === "gm",
-          dashboard: dashboards[index] ?? null,
-          runs: me.runs
-            .filter((run) => run.universeId === universe.id && run.state !== "completed")
-            .map((run) => ({ ...run, characterName: names.get(run.characterId) ?? "character" })),
-          startable: startableIn(universe, universes, me.runs, names),
-        })),
-      );
-      setProgression(progress);
-    });
+      ),
+    );
+    if (mine !== reads.current) return;
+    setListed(
+      universes.map((universe, index) => ({
+        universe,
+        gm: universe.yourRole === "gm",
+        dashboard: dashboards[index] ?? null,
+        runs: me.runs
+          .filter((run) => run.universeId === universe.id && run.state !== "completed")
+          .map((run) => ({ ...run, characterName: names.get(run.characterId) ?? "character" })),
+        startable: startableIn(universe, universes, me.runs, names),
+      })),
+    );
+    setProgression(progress);
+  };
+  const refresh = () => load.run(read);
   useEffect(() => void refresh(), []);
+  // (a read already under way began before the change: this one is read anyway, quietly)
+  const changed = () => void (load.busy ? read().catch(() => undefined) : refresh());
 
   return (
     <main>
@@ -140,7 +147,7 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
           <Action label="Refresh" busyLabel="Refreshing…" onRun={refresh} />
         </Section>
         <div>
-          <AcceptInvite initialCode={inviteCode} onAccepted={() => void refresh()} />
+          <AcceptInvite initialCode={inviteCode} onAccepted={changed} />
           <CreateUniverse />
           <ProgressionPanel progression={progression} />
         </div>
