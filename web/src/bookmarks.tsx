@@ -19,12 +19,15 @@ export function useBookmarks(
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   // a save point named does not move the head: its page is read again on request
   const [asked, setAsked] = useState(0);
+  const reads = useRef(0);
   useEffect(() => setOlder(null), [universeId]);
   useEffect(() => {
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(() => {
+      // reads may overlap: one begun before a save point was named must not answer last
+      const mine = ++reads.current;
       void client.bookmarkPage(universeId).then(
-        setNewest,
+        (page) => mine === reads.current && setNewest(page),
         () => undefined, // bookmarks are a convenience; the scrubber works without them
       );
     }, 400);
