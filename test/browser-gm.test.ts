@@ -449,6 +449,96 @@ for (const mode of modes()) {
       await turnAt(gm.page, position).waitFor();
     }, 60_000);
 
+    it("a new character is held to the limits the console sets: the form offers the cap, counts points and refuses a sheet over them; raised, a +6 skill is made", async () => {
+      const page = await gm.context.newPage();
+      page.setDefaultTimeout(20_000);
+      try {
+        await page.goto(consoleUrl);
+        await isLive(page);
+        const limits = form(page, "Character limits");
+        const cap = limits.getByLabel("Skill cap", { exact: true });
+        await expect.poll(() => cap.inputValue()).toBe("4");
+        expect(await cap.locator("option:checked").textContent()).toBe("+4 Great");
+        expect(await limits.getByLabel("Skill points", { exact: true }).inputValue()).toBe("20");
+        expect(await limits.getByLabel("Refresh", { exact: true }).inputValue()).toBe("3");
+
+        // Dee (a member with no character yet) fills in a sheet over the points
+        const sheetUrl = `${server.url}/u/${gm.universeId}/new`;
+        const sent: string[] = [];
+        dee.page.on("request", (request) => {
+          if (request.method() === "POST" && request.url().endsWith("/characters")) sent.push(request.url());
+        });
+        await dee.page.goto(sheetUrl);
+        const sheet = form(dee.page, "Character sheet");
+        await sheet
+          .getByText(
+            "In this universe a new character has skills up to Great (+4), 20 skill points and a refresh of at most 3",
+          )
+          .waitFor();
+        const offered = (index: number) =>
+          sheet
+            .getByLabel(`Skill ${index} rating`, { exact: true })
+            .locator("option")
+            .evaluateAll((options) => options.map((option) => Number((option as HTMLOptionElement).value)));
+        expect(Math.max(...(await offered(1)))).toBe(4);
+        expect(await sheet.getByLabel("Refresh", { exact: true }).getAttribute("max")).toBe("3");
+        await sheet.getByLabel("Name", { exact: true }).fill("Ysolde");
+        await sheet.getByLabel("High concept", { exact: true }).fill("Ysolde, lighthouse keeper");
+        await sheet.getByLabel("Trouble", { exact: true }).fill("Ysolde cannot leave the light");
+        const skills: Array<[string, string]> = [
+          ["Notice", "4"],
+          ["Will", "4"],
+          ["Lore", "4"],
+          ["Craft", "4"],
+          ["Empathy", "4"],
+          ["Rapport", "1"],
+        ];
+        for (const [index, [skill, rating]] of skills.entries()) {
+          if (index >= 3) await sheet.getByRole("button", { name: "Add skill" }).click();
+          await sheet.getByLabel(`Skill ${index + 1} name`, { exact: true }).fill(skill);
+          await sheet.getByLabel(`Skill ${index + 1} rating`, { exact: true }).selectOption(rating);
+        }
+        await sheet.getByText("Skill points: 21 of 20").waitFor();
+        await sheet.getByRole("button", { name: /Create character/ }).click();
+        await sheet
+          .getByRole("alert", { name: "Sheet problems" })
+          .filter({ hasText: "the skills add up to 21 points, over the 20 a new character has" })
+          .waitFor();
+        expect(new URL(dee.page.url()).pathname).toBe(new URL(sheetUrl).pathname);
+        expect(sent).toEqual([]);
+
+        // the game master raises the cap
+        await cap.selectOption("6");
+        await limits.getByRole("button", { name: "Save limits" }).click();
+        await limits
+          .getByRole("status")
+          .filter({
+            hasText: "Saved: new characters have skills up to Fantastic (+6), 20 skill points, refresh 3.",
+          })
+          .waitFor();
+        await page.reload();
+        await isLive(page);
+        await expect.poll(() => cap.inputValue()).toBe("6");
+
+        await dee.page.reload();
+        await sheet.getByText("skills up to Fantastic (+6)").waitFor();
+        expect(Math.max(...(await offered(1)))).toBe(6);
+        await sheet.getByLabel("Name", { exact: true }).fill("Ysolde");
+        await sheet.getByLabel("High concept", { exact: true }).fill("Ysolde, lighthouse keeper");
+        await sheet.getByLabel("Trouble", { exact: true }).fill("Ysolde cannot leave the light");
+        await sheet.getByLabel("Skill 1 name", { exact: true }).fill("Notice");
+        await sheet.getByLabel("Skill 1 rating", { exact: true }).selectOption("6");
+        await sheet.getByText("Skill points: 6 of 20").waitFor();
+        await sheet.getByRole("button", { name: /Create character/ }).click();
+        await dee.page.getByRole("heading", { name: "Your turn" }).waitFor();
+        await isLive(dee.page);
+        await dee.page.locator("dl.sheet").getByText("Notice +6").waitFor();
+        expect(sent).toHaveLength(1);
+      } finally {
+        await page.close();
+      }
+    }, 90_000);
+
     it("at a phone's width the console, and a question it asks, fit", async () => {
       const page = await gm.context.newPage();
       page.setDefaultTimeout(20_000);

@@ -1,6 +1,15 @@
-import { useState } from "preact/hooks";
-import { characterSheetSchema, LADDER, LADDER_MAX, LADDER_MIN, signed } from "@loom/shared";
+import { useEffect, useState } from "preact/hooks";
+import {
+  characterSheetSchema,
+  LADDER,
+  LADDER_MAX,
+  LADDER_MIN,
+  MAX_SKILLS,
+  overCharacterLimits,
+  signed,
+} from "@loom/shared";
 import { client, fieldText } from "./api.ts";
+import { ratingInWords, ratingsDown, useCharacterLimits } from "./character-limits.tsx";
 import { navigate } from "./router.ts";
 import { ErrorLine, Field, Link, Section, useTask } from "./ui.tsx";
 
@@ -9,12 +18,18 @@ interface SkillRow {
   rating: number;
 }
 
-const RATINGS = Array.from({ length: LADDER_MAX - LADDER_MIN + 1 }, (_, i) => LADDER_MAX - i);
+/** The whole ladder, for the explanation of it. */
+const LADDER_RATINGS = ratingsDown(LADDER_MAX, LADDER_MIN);
+
+/** Skill points a sheet spends: its ratings above Mediocre added up (as the server counts them). */
+function skillPoints(skills: readonly SkillRow[]): number {
+  return skills.reduce((sum, skill) => sum + Math.max(0, skill.rating), 0);
+}
 
 /**
  * Fate Core's skill pyramid (p. 30): at each rating above Mediocre, no more skills than at the
- * rating below. The server accepts any sheet its schema accepts (ratings on the ladder, at most
- * 20 skills); the pyramid is the table's convention, so it is advice here, not a refusal.
+ * rating below. The server holds a sheet to the universe's limits (skill cap, skill points,
+ * refresh), not to a shape; the pyramid is the table's convention, so it is advice here.
  */
 export function pyramidAdvice(skills: readonly SkillRow[]): string[] {
   const count = new Map<number, number>();
@@ -31,17 +46,32 @@ export function pyramidAdvice(skills: readonly SkillRow[]): string[] {
   return advice;
 }
 
-/** The sheet a player fills in, checked with the server's own schema (shared/src/character.ts). */
+/**
+ * The sheet a player fills in, checked with the server's own schema and the universe's limits on
+ * a new character (shared/src/character.ts) before it is sent.
+ */
 export function CharacterForm({ universeId }: { universeId: string }) {
   const task = useTask();
+  const known = useCharacterLimits(universeId);
+  const { limits } = known;
   const [skills, setSkills] = useState<SkillRow[]>([
     { name: "", rating: 3 },
     { name: "", rating: 2 },
     { name: "", rating: 1 },
   ]);
+  const [refresh, setRefresh] = useState("3");
   const [issues, setIssues] = useState<string[]>([]);
   const named = skills.filter((skill) => skill.name.trim() !== "");
   const advice = pyramidAdvice(named);
+  const points = skillPoints(named);
+  const ratings = ratingsDown(limits.skillCap, LADDER_MIN);
+  // under a lower cap or refresh, what the form started with comes down to it: a select cannot
+  // show a rating it does not offer
+  useEffect(() => {
+    if (skills.some((skill) => skill.rating > limits.skillCap))
+      setSkills(skills.map((skill) => ({ ...skill, rating: Math.min(skill.rating, limits.skillCap) })));
+    if (Number(refresh) > limits.refresh) setRefresh(String(limits.refresh));
+  }, [limits]);
 
   const submit = (event: Event) => {
     event.preventDefault();
@@ -56,7 +86,7 @@ export function CharacterForm({ universeId }: { universeId: string }) {
         .map((line) => line.trim())
         .filter(Boolean),
       skills: Object.fromEntries(named.map((skill) => [skill.name.trim(), skill.rating])),
-      refresh: Number(text("refresh")),
+      refresh: Number(refresh),
       notes: text("notes"),
     };
     const parsed = characterSheetSchema.safeParse(sheet);
@@ -66,6 +96,11 @@ export function CharacterForm({ universeId }: { universeId: string }) {
     }
     if (new Set(named.map((skill) => skill.name.trim().toLowerCase())).size !== named.length) {
       setIssues(["skills: each skill once"]);
+      return;
+    }
+    const over = overCharacterLimits(parsed.data, limits);
+    if (over.length > 0) {
+      setIssues(over);
       return;
     }
     setIssues([]);
@@ -101,8 +136,15 @@ export function CharacterForm({ universeId }: { universeId: string }) {
             <legend>Skills</legend>
             <p class="hint">
               Each skill sits on <strong>the ladder</strong>: the higher, the better you are at it. A skill
-              you do not list rolls at Mediocre (+0). Up to 20 skills, named with letters and spaces.
+              you do not list rolls at Mediocre (+0). Up to {MAX_SKILLS} skills, named with letters and
+              spaces.
             </p>
+            <p class="hint">
+              In this universe a new character has skills up to {ratingInWords(limits.skillCap)},{" "}
+              {limits.skillPoints} skill points and a refresh of at most {limits.refresh}; its game master
+              sets these. A skill's rating above Mediocre is what it costs in points.
+            </p>
+            <ErrorLine error={known.error} />
             {skills.map((skill, index) => (
               <div class="skill-row" key={index}>
                 <input
@@ -119,7 +161,7 @@ export function CharacterForm({ universeId }: { universeId: string }) {
                   value={skill.rating}
                   onChange={(event) => update(index, { rating: Number(event.currentTarget.value) })}
                 >
-                  {RATINGS.map((rating) => (
+                  {ratings.map((rating) => (
                     <option key={rating} value={rating}>
                       {signed(rating)} {LADDER[rating as keyof typeof LADDER]}
                     </option>
@@ -136,15 +178,19 @@ export function CharacterForm({ universeId }: { universeId: string }) {
             ))}
             <button
               type="button"
-              disabled={skills.length >= 20}
-              onClick={() => setSkills([...skills, { name: "", rating: 1 }])}
+              disabled={skills.length >= MAX_SKILLS}
+              onClick={() => setSkills([...skills, { name: "", rating: Math.min(1, limits.skillCap) }])}
             >
               Add skill
             </button>
+            <p class={points > limits.skillPoints ? "points error" : "points"} aria-live="polite">
+              Skill points: {points} of {limits.skillPoints}
+              {points > limits.skillPoints ? ` (${points - limits.skillPoints} over)` : ""}
+            </p>
             <details class="ladder">
               <summary>The ladder</summary>
               <ol>
-                {RATINGS.map((rating) => (
+                {LADDER_RATINGS.map((rating) => (
                   <li key={rating}>
                     {signed(rating)} {LADDER[rating as keyof typeof LADDER]}
                   </li>
@@ -167,9 +213,17 @@ export function CharacterForm({ universeId }: { universeId: string }) {
           </fieldset>
           <Field
             label="Refresh"
-            hint="fate points at the start of each session (1–10; Fate Core starts at 3)"
+            hint={`fate points at the start of each session: 1 to ${limits.refresh} in this universe (Fate Core starts at 3)`}
           >
-            <input name="refresh" type="number" min={1} max={10} defaultValue="3" required />
+            <input
+              name="refresh"
+              type="number"
+              min={1}
+              max={limits.refresh}
+              value={refresh}
+              onInput={(event) => setRefresh(event.currentTarget.value)}
+              required
+            />
           </Field>
           <Field label="Private notes" hint="only you and game masters read them">
             <textarea name="notes" rows={2} maxLength={2000} />

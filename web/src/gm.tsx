@@ -3,6 +3,7 @@ import type { SnapshotInfo, Turn } from "@loom/client-sdk";
 import { defaultUndoTarget } from "@loom/shared";
 import { client, rejectedError, storedLogin } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
+import { CharacterLimitsForm } from "./character-limits.tsx";
 import { GmCommands } from "./gm-commands.tsx";
 import { ExportTimeline, GmTimeline, MembersPanel, RetconForm } from "./gm-table.tsx";
 import { useLive, type Live } from "./live.ts";
@@ -26,6 +27,7 @@ const SECTIONS: Array<[string, string]> = [
   ["hidden-roll", "Hidden roll"],
   ["retcon", "Retcon"],
   ["members", "Members"],
+  ["new-characters", "New characters"],
   ["export", "Export"],
   ["timeline", "Timeline"],
 ];
@@ -114,6 +116,9 @@ export function GmScreen({ universeId }: { universeId: string }) {
           </Section>
           <Section title="Members and invites" id="members">
             <MembersPanel universeId={universeId} live={live} />
+          </Section>
+          <Section title="New characters" id="new-characters">
+            <CharacterLimitsForm universeId={universeId} />
           </Section>
           <Section title="Export" id="export">
             <ExportTimeline universeId={universeId} name={live.state?.name ?? "universe"} head={head} />
