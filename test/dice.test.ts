@@ -156,10 +156,11 @@ for (const mode of modes()) {
       ].map((dice) => dice.secret);
       expect(new Set(secrets).size).toBe(2);
       for (const text of [...seen, ...room]) for (const secret of secrets) expect(text).not.toContain(secret);
-      // the public record, exactly
+      // the public record, exactly (of its settings, only the limits a new character's sheet is held to)
       expect(Object.keys(created.json.universe).sort()).toEqual(
         [
           "branchPosition",
+          "characterLimits",
           "createdAt",
           "diceCommitment",
           "diceRevealedAt",
