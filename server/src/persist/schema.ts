@@ -275,6 +275,11 @@ export const turns = pgTable(
       .on(turnCharacterKey, t.position)
       .where(sql`${sql.identifier("character_id")} is not null`),
     index("turns_major_idx").on(t.universeId, t.position).where(turnMajor),
+    // the few undos of a universe, without reading the turns between them ("Last time on…" asks
+    // whether one took back a turn of a session since it ended: server/src/universe/continuity.ts)
+    index("turns_undo_idx")
+      .on(t.universeId, t.position)
+      .where(sql`${sql.identifier("kind")} = 'undo'`),
   ],
 );
 
