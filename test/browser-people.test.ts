@@ -511,6 +511,41 @@ describe("pages whose reads come late (embedded)", () => {
     await panel.filter({ hasText: "· 1 turn ·" }).waitFor({ timeout: PERSIST_EVERY_MS * 4 });
   }, 90_000);
 
+  it("a read of the run that answers after the player paused it does not bring the run back", async () => {
+    const { context, page } = await gameMaster(browser, server.url, "Quinn", "The Held Read");
+    await page.getByRole("link", { name: "← Universes" }).click();
+    await newCharacter(page, "The Held Read", "Mara");
+    // the page's next read of the run record (a second after a turn is persisted) is answered
+    // late, as it stood before the pause
+    let hold = false;
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = () => undefined as void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    await page.route(
+      (url) => /^\/api\/runs\/[^/]+$/.test(url.pathname),
+      async (route) => {
+        if (!hold || route.request().method() !== "GET") return route.continue();
+        hold = false;
+        const response = await route.fetch();
+        held();
+        await released;
+        await route.fulfill({ response });
+      },
+    );
+    hold = true;
+    await actFreely(page, "Mara trims the lamp wick.");
+    await holding;
+    await page.getByRole("button", { name: "Pause run" }).click();
+    const state = page.locator("#run .run-state");
+    await state.filter({ hasText: "paused" }).waitFor();
+    release();
+    await page.waitForTimeout(2_000);
+    expect(await state.textContent()).toBe("paused");
+    await page.getByText("This run is paused.").waitFor();
+    await context.close();
+  }, 90_000);
+
   it("an invite accepted while the list of universes still loads shows its universe", async () => {
     const gm = await gameMaster(browser, server.url, "Oona", "The Late List");
     const { context, page } = await newPage(browser);

@@ -54,11 +54,22 @@ function Table(props: {
   const newest = live.turns.at(-1)?.position ?? 0;
   const persisted = Math.min(newest, live.state?.persistedThrough ?? 0);
   const reread = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // a read answered after a newer record (the player's pause, say, or a later read) is dropped:
+  // taken, it would show the run as it was, and an active run again would seat the page as a player
+  const reads = useRef(0);
+  const newer = (changed: Run) => {
+    reads.current++;
+    props.onRun(changed);
+  };
   useEffect(() => {
     if (reread.current !== null) return;
     reread.current = setTimeout(() => {
       reread.current = null;
-      void client.run(run.id).then(props.onRun, () => undefined);
+      const mine = ++reads.current;
+      void client.run(run.id).then(
+        (read) => mine === reads.current && props.onRun(read),
+        () => undefined,
+      );
     }, 1_000);
   }, [persisted, run.id]);
   // a refused undo speaks of the timeline as it was: once the player has acted again it is old
@@ -128,7 +139,7 @@ function Table(props: {
               <p class="muted">{playing ? "Joining…" : `This run is ${run.state}.`}</p>
             )}
           </Section>
-          <RunPanel run={run} onRun={props.onRun} />
+          <RunPanel run={run} onRun={newer} />
           <Section title="Look back" id="look-back">
             <LookBack
               universeId={props.universeId}
