@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { SnapshotInfo, Turn } from "@loom/client-sdk";
 import { defaultUndoTarget } from "@loom/shared";
 import { client, rejectedError, storedLogin } from "./api.ts";
@@ -372,9 +372,16 @@ function SnapshotList({
 }) {
   const [snapshots, setSnapshots] = useState<SnapshotInfo[] | null>(null);
   const listed = snapshots !== null;
+  // reads overlap (two snapshots taken in a row): the list of the newest read stands
+  const reads = useRef(0);
+  const read = async () => {
+    const mine = ++reads.current;
+    const list = await client.snapshots(universeId);
+    if (mine === reads.current) setSnapshots(list);
+  };
   useEffect(() => {
     if (!listed || taken === 0) return;
-    void client.snapshots(universeId).then(setSnapshots, () => undefined);
+    void read().catch(() => undefined);
   }, [taken]);
   const [all, setAll] = useState(false);
   const newest = snapshots ? [...snapshots].reverse() : [];
@@ -384,7 +391,7 @@ function SnapshotList({
       <Action
         label={snapshots ? "Read the snapshots again" : "List the snapshots"}
         busyLabel="Reading snapshots…"
-        onRun={async () => setSnapshots(await client.snapshots(universeId))}
+        onRun={read}
       />
       {snapshots ? (
         <ul class="snapshots" aria-label="Snapshots">
