@@ -54,10 +54,14 @@ function firstLine(message) {
     .map((text) => text.trim());
   const line = lines.find((text) => text !== "") ?? "";
   const waited = lines.find((text) => text.startsWith("- waiting for "))?.slice(2);
-  const at = lines
+  const places = lines
     .map((text) => /^at .*?((?:test|server|shared|web|client-sdk|loadtest)\/[^\s):]+:\d+)/.exec(text)?.[1])
-    .find((place) => place !== undefined && !place.includes("node_modules"));
-  return [line.slice(0, 300), waited?.slice(0, 200), at && `at ${at}`].filter(Boolean).join(" — ");
+    .filter((place) => place !== undefined && !place.includes("node_modules"));
+  // where it was thrown, and the test file's line that led there when a helper threw it
+  const at = [...new Set([places[0], places.find((place) => /\.test\.ts:/.test(place))])].filter(Boolean);
+  return [line.slice(0, 300), waited?.slice(0, 200), at.length > 0 && `at ${at.join(" from ")}`]
+    .filter(Boolean)
+    .join(" — ");
 }
 
 let passed = 0;
