@@ -130,6 +130,22 @@ for (const mode of modes()) {
         mara.client.createCharacter(universeId, { ...sheet("Wren"), skills: { Notice: 7 } }),
       ).rejects.toMatchObject({ status: 422, code: "over_character_limits" });
 
+      // changes of different parts at the same time both stand
+      const other = (await gm.client.createUniverse({ name: "Both Changes" })).id;
+      for (let round = 0; round < 5; round++) {
+        const [cap, refresh] = [3 + (round % 2), 1 + (round % 3)];
+        await Promise.all([
+          gm.client.setCharacterLimits(other, { skillCap: cap }),
+          gm.client.setCharacterLimits(other, { refresh }),
+          gm.client.setCharacterLimits(other, { skillPoints: 10 + round }),
+        ]);
+        expect((await gm.client.getUniverse(other)).characterLimits).toEqual({
+          skillCap: cap,
+          skillPoints: 10 + round,
+          refresh,
+        });
+      }
+
       const branch = await gm.client.branch(universeId, 0, "Raised ladder");
       expect(branch.characterLimits).toEqual(raised.characterLimits);
     });

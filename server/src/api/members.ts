@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Application } from "express";
-import { API, characterLimitsOf, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
+import { API, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import { expelFromUniverse, checkSeatsIn, tellMembersChanged } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
@@ -21,11 +21,7 @@ export function installMemberRoutes(app: Application): void {
       const body = parseBody(API.changeUniverse.body, req.body);
       const { memberships } = services();
       if (body.characterLimits)
-        universe =
-          (await memberships.setCharacterLimits(universe.id, {
-            ...characterLimitsOf(universe.settings),
-            ...body.characterLimits,
-          })) ?? universe;
+        universe = (await memberships.setCharacterLimits(universe.id, body.characterLimits)) ?? universe;
       if (body.visibility !== undefined) {
         universe = (await memberships.setVisibility(universe.id, body.visibility)) ?? universe;
         // its guests, watching while it was public, leave with it

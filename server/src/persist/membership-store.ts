@@ -70,8 +70,12 @@ export interface MembershipStore {
   acceptInvite(code: string, playerId: string): Promise<InviteAcceptance & { universeId?: string }>;
 
   setVisibility(universeId: string, visibility: UniverseVisibility): Promise<UniverseRecord | null>;
-  /** What a new character's sheet may hold in the universe, kept in its settings (`characterLimits`). */
-  setCharacterLimits(universeId: string, limits: CharacterLimits): Promise<UniverseRecord | null>;
+  /**
+   * Changes what a new character's sheet may hold in the universe, kept in its settings
+   * (`characterLimits`): the parts given, over the limits stored (Fate Core's if none are), in one
+   * statement, so that two changes of different parts both stand.
+   */
+  setCharacterLimits(universeId: string, change: Partial<CharacterLimits>): Promise<UniverseRecord | null>;
   /** Public universes and those the player is a game master or (not removed) member of, newest first. */
   listVisibleUniverses(playerId: string | null, limit: number): Promise<UniverseRecord[]>;
   /** The player's membership records (removed ones too) among `universeIds`. */

@@ -16,7 +16,7 @@ import type {
   UniverseVisibility,
 } from "./membership-store.ts";
 import type { UniverseRecord } from "./turn-store.ts";
-import type { CharacterLimits } from "@loom/shared";
+import { DEFAULT_CHARACTER_LIMITS, type CharacterLimits } from "@loom/shared";
 
 const iso = (date: Date) => date.toISOString();
 const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
@@ -224,11 +224,15 @@ export class Memberships implements MembershipStore {
     return row ? toUniverse(row) : null;
   }
 
-  async setCharacterLimits(universeId: string, limits: CharacterLimits): Promise<UniverseRecord | null> {
+  async setCharacterLimits(
+    universeId: string,
+    change: Partial<CharacterLimits>,
+  ): Promise<UniverseRecord | null> {
+    const stored = sql`coalesce(${universes.settings} -> 'characterLimits', ${JSON.stringify(DEFAULT_CHARACTER_LIMITS)}::jsonb)`;
     const [row] = await this.db
       .update(universes)
       .set({
-        settings: sql`${universes.settings} || jsonb_build_object('characterLimits', ${JSON.stringify(limits)}::jsonb)`,
+        settings: sql`${universes.settings} || jsonb_build_object('characterLimits', ${stored} || ${JSON.stringify(change)}::jsonb)`,
       })
       .where(eq(universes.id, universeId))
       .returning();
