@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Bookmark } from "@loom/shared";
 import { client } from "./api.ts";
+import { useNewestRead } from "./ui.tsx";
 
 /**
  * The universe's bookmarks (GET /api/universes/:id/bookmarks): the newest page, read again
@@ -19,17 +20,17 @@ export function useBookmarks(
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   // a save point named does not move the head: its page is read again on request
   const [asked, setAsked] = useState(0);
-  const reads = useRef(0);
+  const reads = useNewestRead();
   useEffect(() => setOlder(null), [universeId]);
   useEffect(() => {
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(() => {
       // reads may overlap: one begun before a save point was named must not answer last
-      const mine = ++reads.current;
-      void client.bookmarkPage(universeId).then(
-        (page) => mine === reads.current && setNewest(page),
-        () => undefined, // bookmarks are a convenience; the scrubber works without them
-      );
+      void reads
+        .read(() => client.bookmarkPage(universeId), setNewest)
+        .catch(
+          () => undefined, // bookmarks are a convenience; the scrubber works without them
+        );
     }, 400);
     return () => {
       if (timer.current) clearTimeout(timer.current);

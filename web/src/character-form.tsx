@@ -6,10 +6,11 @@ import {
   LADDER_MIN,
   MAX_SKILLS,
   overCharacterLimits,
+  ratingInWords,
   signed,
 } from "@loom/shared";
 import { client, fieldText } from "./api.ts";
-import { ratingInWords, ratingsDown, useCharacterLimits } from "./character-limits.tsx";
+import { ratingsDown, useCharacterLimits } from "./character-limits.tsx";
 import { navigate } from "./router.ts";
 import { ErrorLine, Field, Link, Section, useTask } from "./ui.tsx";
 
@@ -40,7 +41,7 @@ export function pyramidAdvice(skills: readonly SkillRow[]): string[] {
     const below = count.get(rating - 1) ?? 0;
     if (here > below)
       advice.push(
-        `${here} skill${here > 1 ? "s" : ""} at ${LADDER[rating as keyof typeof LADDER]} (${signed(rating)}) but ${below} at ${LADDER[(rating - 1) as keyof typeof LADDER]} (${signed(rating - 1)}): a pyramid has at least as many one step below.`,
+        `${here} skill${here > 1 ? "s" : ""} at ${ratingInWords(rating)} but ${below} at ${ratingInWords(rating - 1)}: a pyramid has at least as many one step below.`,
       );
   }
   return advice;

@@ -5,6 +5,7 @@ import {
   LADDER,
   LADDER_MAX,
   MAX_SKILLS,
+  ratingInWords,
   signed,
   type CharacterLimits,
 } from "@loom/shared";
@@ -13,11 +14,6 @@ import { ErrorLine, Field, useTask } from "./ui.tsx";
 
 /** The most skill points a game master may allow: every skill a sheet may list at Legendary. */
 const MOST_POINTS = LADDER_MAX * MAX_SKILLS;
-
-/** "Great (+4)": a rating as the sheet's hints name it. */
-export function ratingInWords(rating: number): string {
-  return `${LADDER[rating as keyof typeof LADDER]} (${signed(rating)})`;
-}
 
 /** The ratings from `top` down to `bottom`, highest first (a select's options). */
 export function ratingsDown(top: number, bottom: number): number[] {

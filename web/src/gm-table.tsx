@@ -1,11 +1,11 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { Delta, Invite, ListedMember, Turn } from "@loom/client-sdk";
 import { turnKindSchema } from "@loom/shared";
 import { LoomError } from "@loom/client-sdk";
 import { authorizedFetch, client } from "./api.ts";
 import type { Live } from "./live.ts";
 import { Timeline } from "./timeline.tsx";
-import { Action, count, ErrorLine, Field, formValues, Submit, useTask } from "./ui.tsx";
+import { Action, count, ErrorLine, Field, formValues, Submit, useNewestRead, useTask } from "./ui.tsx";
 
 const KINDS = turnKindSchema.options;
 
@@ -177,14 +177,15 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
   const [note, setNote] = useState<string | null>(null);
   // reads overlap (the page's first, a timed one, the one after a change made here): only the
   // newest may set the lists, or a slow first read would hide the invite just created
-  const reads = useRef(0);
-  const read = async () => {
-    const mine = ++reads.current;
-    const [m, i] = await Promise.all([client.listMembers(universeId), client.listInvites(universeId)]);
-    if (mine !== reads.current) return;
-    setMembers(m);
-    setInvites(i);
-  };
+  const reads = useNewestRead();
+  const read = () =>
+    reads.read(
+      () => Promise.all([client.listMembers(universeId), client.listInvites(universeId)]),
+      ([m, i]) => {
+        setMembers(m);
+        setInvites(i);
+      },
+    );
   const refresh = () => load.run(read);
   // read again when someone joins with a new character (they accepted an invite first)
   const characterCount = Object.keys(live.state?.characters ?? {}).length;

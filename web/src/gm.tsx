@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { SnapshotInfo, Turn } from "@loom/client-sdk";
 import { defaultUndoTarget } from "@loom/shared";
 import { client, rejectedError, storedLogin } from "./api.ts";
@@ -11,7 +11,18 @@ import { navigate } from "./router.ts";
 import { useBookmarks } from "./bookmarks.tsx";
 import { Scrubber } from "./scrubber.tsx";
 import { LiveStatus, LiveTrouble, Scene } from "./timeline.tsx";
-import { Action, count, Field, formValues, Link, Section, Submit, ErrorLine, useTask } from "./ui.tsx";
+import {
+  Action,
+  count,
+  Field,
+  formValues,
+  Link,
+  Section,
+  Submit,
+  ErrorLine,
+  useNewestRead,
+  useTask,
+} from "./ui.tsx";
 
 /** The scrubbed position a reload keeps (`?at=`), or null when the page follows the head. */
 function positionInAddress(): number | null {
@@ -373,12 +384,8 @@ function SnapshotList({
   const [snapshots, setSnapshots] = useState<SnapshotInfo[] | null>(null);
   const listed = snapshots !== null;
   // reads overlap (two snapshots taken in a row): the list of the newest read stands
-  const reads = useRef(0);
-  const read = async () => {
-    const mine = ++reads.current;
-    const list = await client.snapshots(universeId);
-    if (mine === reads.current) setSnapshots(list);
-  };
+  const reads = useNewestRead();
+  const read = () => reads.read(() => client.snapshots(universeId), setSnapshots);
   useEffect(() => {
     if (!listed || taken === 0) return;
     void read().catch(() => undefined);

@@ -1,8 +1,19 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { Dashboard, Progression, Run, Universe } from "@loom/client-sdk";
 import { client } from "./api.ts";
 import { navigate } from "./router.ts";
-import { Action, count, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
+import {
+  Action,
+  count,
+  ErrorLine,
+  Field,
+  formValues,
+  Link,
+  Section,
+  Submit,
+  useNewestRead,
+  useTask,
+} from "./ui.tsx";
 
 interface Listed {
   universe: Universe;
@@ -48,6 +59,37 @@ async function dashboardOf(universeId: string): Promise<Dashboard | null> {
   }
 }
 
+/** The caller's universes with what the start page shows of each, and their progression. */
+async function readListed(): Promise<{ listed: Listed[]; progress: Progression }> {
+  const [universes, me, progress] = await Promise.all([
+    client.listUniverses(),
+    client.me(),
+    client.progression(),
+  ]);
+  const dashboards = await Promise.all(
+    universes.map((universe) =>
+      universe.yourRole === "gm" ? dashboardOf(universe.id) : Promise.resolve(null),
+    ),
+  );
+  const names = new Map(
+    await Promise.all(
+      [...new Set(me.runs.map((run) => run.characterId))].map(
+        async (id) => [id, (await client.character(id)).character.name] as const,
+      ),
+    ),
+  );
+  const listed = universes.map((universe, index) => ({
+    universe,
+    gm: universe.yourRole === "gm",
+    dashboard: dashboards[index] ?? null,
+    runs: me.runs
+      .filter((run) => run.universeId === universe.id && run.state !== "completed")
+      .map((run) => ({ ...run, characterName: names.get(run.characterId) ?? "character" })),
+    startable: startableIn(universe, universes, me.runs, names),
+  }));
+  return { listed, progress };
+}
+
 /** A player's start page: their universes (as GM and as player), invites, new universes, progression. */
 export function Home({ inviteCode }: { inviteCode?: string }) {
   const load = useTask();
@@ -55,40 +97,12 @@ export function Home({ inviteCode }: { inviteCode?: string }) {
   const [progression, setProgression] = useState<Progression | null>(null);
   // reads overlap (the page's first, the one after an invite is accepted): only the newest may set
   // the list, or a first read still under way would hide the universe just joined
-  const reads = useRef(0);
-  const read = async () => {
-    const mine = ++reads.current;
-    const [universes, me, progress] = await Promise.all([
-      client.listUniverses(),
-      client.me(),
-      client.progression(),
-    ]);
-    const dashboards = await Promise.all(
-      universes.map((universe) =>
-        universe.yourRole === "gm" ? dashboardOf(universe.id) : Promise.resolve(null),
-      ),
-    );
-    const names = new Map(
-      await Promise.all(
-        [...new Set(me.runs.map((run) => run.characterId))].map(
-          async (id) => [id, (await client.character(id)).character.name] as const,
-        ),
-      ),
-    );
-    if (mine !== reads.current) return;
-    setListed(
-      universes.map((universe, index) => ({
-        universe,
-        gm: universe.yourRole === "gm",
-        dashboard: dashboards[index] ?? null,
-        runs: me.runs
-          .filter((run) => run.universeId === universe.id && run.state !== "completed")
-          .map((run) => ({ ...run, characterName: names.get(run.characterId) ?? "character" })),
-        startable: startableIn(universe, universes, me.runs, names),
-      })),
-    );
-    setProgression(progress);
-  };
+  const reads = useNewestRead();
+  const read = () =>
+    reads.read(readListed, ({ listed, progress }) => {
+      setListed(listed);
+      setProgression(progress);
+    });
   const refresh = () => load.run(read);
   useEffect(() => void refresh(), []);
   // (a read already under way began before the change: this one is read anyway, quietly)

@@ -6,7 +6,18 @@ import { ActionForm } from "./action-form.tsx";
 import { useLive, type LiveState } from "./live.ts";
 import { LookBack } from "./look-back.tsx";
 import { LiveStatus, LiveTrouble, Recap, Scene, Timeline } from "./timeline.tsx";
-import { Action, count, ErrorLine, Field, formValues, Link, Section, Submit, useTask } from "./ui.tsx";
+import {
+  Action,
+  count,
+  ErrorLine,
+  Field,
+  formValues,
+  Link,
+  Section,
+  Submit,
+  useNewestRead,
+  useTask,
+} from "./ui.tsx";
 
 /** A player at the table: recap, scene, their sheet, the actions, the live timeline, the run. */
 export function PlayScreen({ universeId, runId }: { universeId: string; runId: string }) {
@@ -56,20 +67,16 @@ function Table(props: {
   const reread = useRef<ReturnType<typeof setTimeout> | null>(null);
   // a read answered after a newer record (the player's pause, say, or a later read) is dropped:
   // taken, it would show the run as it was, and an active run again would seat the page as a player
-  const reads = useRef(0);
+  const reads = useNewestRead();
   const newer = (changed: Run) => {
-    reads.current++;
+    reads.outdate();
     props.onRun(changed);
   };
   useEffect(() => {
     if (reread.current !== null) return;
     reread.current = setTimeout(() => {
       reread.current = null;
-      const mine = ++reads.current;
-      void client.run(run.id).then(
-        (read) => mine === reads.current && props.onRun(read),
-        () => undefined,
-      );
+      void reads.read(() => client.run(run.id), props.onRun).catch(() => undefined);
     }, 1_000);
   }, [persisted, run.id]);
   // a refused undo speaks of the timeline as it was: once the player has acted again it is old

@@ -1,5 +1,5 @@
 import { cloneElement, isValidElement, type ComponentChildren } from "preact";
-import { useCallback, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useId, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { describeError } from "./api.ts";
 import { onLink } from "./router.ts";
 
@@ -37,6 +37,33 @@ export function useTask(): Task {
     }
   }, []);
   return { busy, error, run, clear: () => setError(null) };
+}
+
+/** Reads of one record that may overlap, of which only the newest answer may be taken. */
+export interface NewestRead {
+  /**
+   * Reads with `fetch` and gives the answer to `take`, unless a read began after this one or a
+   * record came from elsewhere (`outdate`) while it ran: taken, the older answer would show the
+   * record as it was (a universe just joined missing, a paused run active again).
+   */
+  read: <T>(fetch: () => Promise<T>, take: (answer: T) => void) => Promise<void>;
+  /** A newer record than any read under way has answered (a command returned it): they are dropped. */
+  outdate: () => void;
+}
+
+export function useNewestRead(): NewestRead {
+  const reads = useRef(0);
+  return useMemo(
+    () => ({
+      read: async (fetch, take) => {
+        const mine = ++reads.current;
+        const answer = await fetch();
+        if (mine === reads.current) take(answer);
+      },
+      outdate: () => void reads.current++,
+    }),
+    [],
+  );
 }
 
 export function ErrorLine({ error }: { error: string | null | undefined }) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatRating, ladderName } from "./ladder.ts";
+import { formatRating, ladderName, ratingInWords } from "./ladder.ts";
 import { outcomeOf } from "./outcome.ts";
 
 describe("the ladder (Fate Core p. 9)", () => {
@@ -32,6 +32,13 @@ describe("the ladder (Fate Core p. 9)", () => {
     expect(formatRating(-1)).toBe("Poor \u22121");
     expect(formatRating(11)).toBe("Legendary +11");
     expect(formatRating(-4)).toBe("Terrible \u22124");
+  });
+
+  it("writes a rating in prose with its number in parentheses", () => {
+    expect(ratingInWords(4)).toBe("Great (+4)");
+    expect(ratingInWords(0)).toBe("Mediocre (0)");
+    expect(ratingInWords(-2)).toBe("Terrible (\u22122)");
+    expect(ratingInWords(9)).toBe("Legendary (+9)");
   });
 });
 

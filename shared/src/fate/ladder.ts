@@ -38,6 +38,16 @@ export function signed(value: number): string {
  * ("Legendary +10", "Terrible −4"), which is how tables read such results aloud.
  */
 export function formatRating(rating: number): string {
+  return `${nearestName(rating)} ${signed(rating)}`;
+}
+
+/** "Great (+4)": a rating as the rulebook writes it in prose (the hints of a sheet's form). */
+export function ratingInWords(rating: number): string {
+  return `${nearestName(rating)} (${signed(rating)})`;
+}
+
+/** The name of the ladder's rung, or of its nearest end for a number beyond it. */
+function nearestName(rating: number): string {
   const clamped = Math.min(LADDER_MAX, Math.max(LADDER_MIN, Math.trunc(rating)));
-  return `${ladderName(clamped) ?? "Mediocre"} ${signed(rating)}`;
+  return ladderName(clamped) ?? "Mediocre";
 }
