@@ -209,10 +209,9 @@ async function asItStands(
 ): Promise<string> {
   // the state it ended in: where its player dropped, for a session that ended there
   const through = sessionEndedThrough(end) < end.position ? sessionEndedThrough(end) : end.position - 1;
-  const undone =
-    played.some((turn) => turn.status === "undone" && turn.characterId === run.characterId) ||
-    (await undoneSince(turnStore, run.universeId, start.position, through, end.position));
-  if (!undone) return summaryOf(end);
+  // a turn undone within the session is out of the summary written at its end already
+  if (!(await undoneSince(turnStore, run.universeId, start.position, through, end.position)))
+    return summaryOf(end);
   const [before, after, during] = await Promise.all([
     turnStore.stateWithoutChecksum(run.universeId, start.position - 1),
     turnStore.stateWithoutChecksum(run.universeId, through),
