@@ -1,5 +1,5 @@
 import type { Turn } from "@loom/client-sdk";
-import { formatRating } from "@loom/shared";
+import { formatRating, formatShifts } from "@loom/shared";
 import type { Live } from "./live.ts";
 import { Markdown } from "./markdown.tsx";
 import { ErrorLine } from "./ui.tsx";
@@ -24,7 +24,7 @@ function Roll({ turn }: { turn: Turn }) {
       {roll.action.replace("_", " ")} with {roll.skill} ({formatRating(roll.rating)}): [{dice(roll.dice)}]
       {roll.invokeBonus ? ` +${roll.invokeBonus} invoked` : ""} → {formatRating(roll.total)} vs{" "}
       {formatRating(roll.opposition)} ({roll.oppositionKind}) ·{" "}
-      <strong>{roll.outcome.replaceAll("_", " ")}</strong> ({roll.shifts} shifts)
+      <strong>{roll.outcome.replaceAll("_", " ")}</strong> ({formatShifts(roll.shifts)})
       {roll.hidden ? " · hidden roll" : ""}
     </p>
   );

@@ -1,4 +1,5 @@
 import {
+  formatShifts,
   ladderName,
   listNpcs,
   signed,
@@ -37,11 +38,10 @@ export function rollFootnote(position: number, roll: Resolution): string {
   const rerolls = roll.rerolls.length
     ? `, ${roll.rerolls.length} reroll${roll.rerolls.length === 1 ? "" : "s"}`
     : "";
-  const shifts = `${signed(roll.shifts)} shift${Math.abs(roll.shifts) === 1 ? "" : "s"}`;
   return (
     `turn ${position}: ${roll.skill} ${signed(roll.rating)} (${roll.action.replace(/_/g, " ")}), ` +
     `[${faces}]${invokes}${rerolls}, total ${signed(roll.total)} (${ladder(roll.total)}) ` +
-    `vs ${signed(roll.opposition)}: ${outcome}, ${shifts}${roll.hidden ? " (hidden)" : ""}`
+    `vs ${signed(roll.opposition)}: ${outcome}, ${formatShifts(roll.shifts)}${roll.hidden ? " (hidden)" : ""}`
   );
 }
 

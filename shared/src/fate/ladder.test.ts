@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatRating, ladderName, ratingInWords } from "./ladder.ts";
-import { outcomeOf } from "./outcome.ts";
+import { formatShifts, outcomeOf } from "./outcome.ts";
 
 describe("the ladder (Fate Core p. 9)", () => {
   it("names every rung from Terrible −2 to Legendary +8", () => {
@@ -53,5 +53,17 @@ describe("outcomes (Fate Core p. 130)", () => {
     [7, "success_with_style"],
   ] as const)("%i shifts is %s", (shifts, outcome) => {
     expect(outcomeOf(shifts)).toBe(outcome);
+  });
+});
+
+describe("shifts", () => {
+  it("say their sign, and one shift is singular", () => {
+    expect([2, 1, 0, -1, -3].map(formatShifts)).toEqual([
+      "+2 shifts",
+      "+1 shift",
+      "0 shifts",
+      "\u22121 shift",
+      "\u22123 shifts",
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import type { Outcome } from "../turn.ts";
+import { signed } from "./ladder.ts";
 
 /**
  * The four outcomes (Fate Core p. 130): shifts are the difference between the roll and the
@@ -17,3 +18,8 @@ export const OUTCOME_LABEL: Record<Outcome, string> = {
   success: "success",
   success_with_style: "success with style",
 };
+
+/** "+1 shift", "0 shifts", "−2 shifts": a roll's margin over its opposition. */
+export function formatShifts(shifts: number): string {
+  return `${signed(shifts)} shift${Math.abs(shifts) === 1 ? "" : "s"}`;
+}
