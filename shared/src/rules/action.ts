@@ -15,13 +15,6 @@ import { npcPath } from "../world-records.ts";
 /** Passive opposition when none is given and nobody opposes: Fair (+2), Fate Core's "Setting Difficulties". */
 export const DEFAULT_DIFFICULTY = 2;
 
-const DEFAULT_OBJECT: Record<ActionCommand["action"], string> = {
-  overcome: "an obstacle",
-  create_advantage: "the situation",
-  attack: "a foe",
-  defend: "a threat",
-};
-
 function oppositionFor(command: ActionCommand, target: ResolvedTarget, skill: string): Opposition {
   if (command.opposition !== undefined) return { kind: "passive", value: command.opposition };
   if (target.type === "character" || target.type === "npc") {
@@ -72,8 +65,8 @@ export function decideAction(
       data: { aspects: plan.names, fatePoints: plan.fatePoints },
     });
   }
-  const what = command.description || targetName(target) || DEFAULT_OBJECT[command.action];
-  draft.event("roll", describeRoll(character.name, resolution, what), {
+  const subject = { target: targetName(target), words: command.description ?? "" };
+  draft.event("roll", describeRoll(character.name, resolution, subject), {
     hidden: command.hidden,
     data: {
       characterId: character.id,
