@@ -199,8 +199,8 @@ export function CharacterForm({ universeId }: { universeId: string }) {
               </ol>
             </details>
             <p class="hint">
-              <strong>The pyramid</strong> (Fate Core's usual start: one Great +4, two Good +3, three Fair +2,
-              four Average +1): at each rating, no more skills than one step below.
+              <strong>The pyramid</strong> (Fate Core's usual start: one Great (+4), two Good (+3), three Fair
+              (+2), four Average (+1)): at each rating, no more skills than one step below.
             </p>
             {advice.length > 0 ? (
               <ul class="advice" aria-label="Pyramid advice">
