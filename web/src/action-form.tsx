@@ -15,6 +15,17 @@ const KINDS: Array<[Kind, string, string]> = [
   ["custom", "Free text", "say what your character does, no roll"],
 ];
 
+/**
+ * What a roll's description might say, shown until the player writes: a thing, which the turn's
+ * sentence makes its object ("overcomes the locked gate"); other words it quotes.
+ */
+const DESCRIBED: Record<Exclude<Kind, "custom">, string> = {
+  overcome: "what stands in the way, e.g. the locked gate",
+  create_advantage: "what you make use of, e.g. the crowd at the market",
+  attack: "how you strike, e.g. a feint and a quick jab",
+  defend: "what you keep away, e.g. a hail of arrows",
+};
+
 /** Characters shown as the count of a text: 2,000. */
 const counted = new Intl.NumberFormat("en");
 
@@ -208,7 +219,7 @@ export function ActionForm(props: {
             ))}
           </datalist>
           <Field label="Description" hint={lengthHint(written)}>
-            <input name="description" data-clear data-write onInput={onWrite} />
+            <input name="description" placeholder={DESCRIBED[kind]} data-clear data-write onInput={onWrite} />
           </Field>
           <div class="grid">
             <Field label="Target">
