@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { characterLimitsOf, DEFAULT_CHARACTER_LIMITS, overCharacterLimits } from "./character.ts";
+import {
+  characterLimitsOf,
+  DEFAULT_CHARACTER_LIMITS,
+  nameWithConcept,
+  overCharacterLimits,
+} from "./character.ts";
 
 describe("a new character's limits", () => {
   it("are Fate Core's where a universe's settings hold none, or none that parse", () => {
@@ -25,5 +30,15 @@ describe("a new character's limits", () => {
       "the skills add up to 7 points, over the 6 a new character has",
       "a refresh of 4 is over the 3 a new character starts with",
     ]);
+  });
+});
+
+describe("a character introduced", () => {
+  it("by name and high concept, the name once when the high concept starts with it", () => {
+    expect(nameWithConcept("Kest", "Wandering salt-witch")).toBe("Kest, Wandering salt-witch");
+    expect(nameWithConcept("Mara", "Mara, disgraced cartographer")).toBe("Mara, disgraced cartographer");
+    expect(nameWithConcept("Mara", "mara the Bold")).toBe("mara the Bold");
+    expect(nameWithConcept("Mara", "  Mara  ")).toBe("Mara");
+    expect(nameWithConcept("Mara", "Marauder of the reefs")).toBe("Mara, Marauder of the reefs");
   });
 });

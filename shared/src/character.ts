@@ -121,3 +121,15 @@ export function buildCharacter(id: string, playerId: string, sheet: CharacterShe
     private: { notes: sheet.notes, secrets: [] },
   };
 }
+
+/**
+ * "Mara, disgraced cartographer": a character introduced by name and high concept, the name said
+ * once when the high concept begins with it ("Mara, disgraced cartographer" or "Mara the Bold").
+ */
+export function nameWithConcept(name: string, highConcept: string): string {
+  const concept = highConcept.trim();
+  if (concept === "") return name;
+  const rest = concept.slice(name.length);
+  const named = concept.slice(0, name.length).toLowerCase() === name.toLowerCase() && /^(\s|,|$)/u.test(rest);
+  return named ? concept : `${name}, ${concept}`;
+}

@@ -151,11 +151,8 @@ export const CHOICE: Phrases = [
 /** Free text the character's own, whoever "I" is in it. */
 export const CUSTOM: Phrases = ["{who}: {text}"];
 
-export const JOINED: Phrases = [
-  "Enter {who}, {concept}.",
-  "The story gains {who}, {concept}.",
-  "A new face: {who}, {concept}.",
-];
+/** {who}: the character's name with its high concept ("Mara, disgraced cartographer"). */
+export const JOINED: Phrases = ["Enter {who}.", "The story gains {who}.", "A new face: {who}."];
 
 export const SESSION_STARTED: Phrases = ["{who} returns to the table.", "{who} takes up the tale again."];
 export const SESSION_FIRST: Phrases = ["{who} steps into the tale.", "{who} comes into the story."];

@@ -713,6 +713,20 @@ describe("the template narrator, read as a player reads the timeline", () => {
     );
   });
 
+  it("says a new character's name once when the high concept begins with it", () => {
+    const state = saltMarches();
+    state.characters.kest!.highConcept = "Kest, wandering salt-witch";
+    const turn: Turn = {
+      ...turnFixture({ position: 5, characterId: null, kind: "system" }),
+      actor: "gm",
+      events: [event("character_joined", { characterId: "kest" })],
+    };
+    for (let seed = 1; seed <= 12; seed++)
+      expect(narrateTemplate(turn, state, createRandom(seed))).toMatch(
+        /^(Enter|The story gains|A new face:) Kest, wandering salt-witch\.$/,
+      );
+  });
+
   it("tells a world event as it happens, not 'elsewhere'", () => {
     const storm = told(
       [event("world_event")],

@@ -1,3 +1,4 @@
+import { nameWithConcept } from "../character.ts";
 import type { Random } from "../dice.ts";
 import { stressTrackFor } from "../fate/skills.ts";
 import type { UniverseState } from "../state.ts";
@@ -80,7 +81,7 @@ class Teller implements Voice {
       case "character_joined": {
         const character = this.state.characters[nonEmpty(data.characterId) ?? ""];
         if (!character) return sentence(event.description);
-        return this.pick(words.JOINED, { who: character.name, concept: character.highConcept });
+        return this.pick(words.JOINED, { who: nameWithConcept(character.name, character.highConcept) });
       }
       case "stress":
         return this.stress(event);

@@ -271,6 +271,20 @@ describe("system commands", () => {
     expect(events[0]).toMatchObject({ type: "character_joined", major: true });
   });
 
+  it("a character enters the story by name and high concept, its name said once", () => {
+    const entrance = (highConcept: string) =>
+      decided(
+        seedUniverse(),
+        { kind: "add_character", character: sampleCharacter("wren", "player-9", "Wren", { highConcept }) },
+        SYSTEM,
+      ).events[0]!.description;
+    expect(entrance("Tide-caller of the reefs")).toBe("Wren, Tide-caller of the reefs, enters the story");
+    expect(entrance("Wren, tide-caller of the reefs")).toBe(
+      "Wren, tide-caller of the reefs, enters the story",
+    );
+    expect(entrance("Wren the Unready")).toBe("Wren the Unready enters the story");
+  });
+
   it("a player cannot add characters, and a character is added once", () => {
     rejected(seedUniverse(), add(), MARA, "not_allowed");
     rejected(seedUniverse(), add("mara"), SYSTEM, "invalid_action");

@@ -1,3 +1,4 @@
+import { nameWithConcept } from "../character.ts";
 import { pointer } from "../delta.ts";
 import { isRejection, reject, type Rejection } from "../rejection.ts";
 import type { UniverseState } from "../state.ts";
@@ -33,7 +34,10 @@ export function decideAddCharacter(
     name: character.name,
     highConcept: character.highConcept,
   });
-  draft.event("character_joined", `${character.name}, ${character.highConcept}, enters the story`, {
+  const introduced = nameWithConcept(character.name, character.highConcept);
+  // "Mara, disgraced cartographer, enters the story"; "Mara the Bold enters the story"
+  const entrance = `${introduced}${introduced.includes(",") ? "," : ""} enters the story`;
+  draft.event("character_joined", entrance, {
     major: true,
     data: { characterId: character.id, playerId: character.playerId },
   });
