@@ -436,6 +436,11 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   await bo.locator(".run-state").filter({ hasText: "completed" }).waitFor();
   await bo.getByRole("link", { name: "See your progression and unlocks" }).click();
   await bo.locator("#progression dd").first().filter({ hasText: /^1$/ }).waitFor();
+  // and what her next runs lead to (Tamsin played 2 turns of it)
+  await bo
+    .getByRole("list", { name: "Unlocks ahead" })
+    .getByText("advanced narratives: 2 completed runs (1 more)", { exact: true })
+    .waitFor();
   await shot(bo, "progression-phone", true);
 
   await form(gm, "Branch")

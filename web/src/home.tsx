@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Dashboard, Progression, Run, Universe } from "@loom/client-sdk";
+import { unlockName, unlocksAhead } from "@loom/shared";
 import { client } from "./api.ts";
 import { navigate } from "./router.ts";
 import {
@@ -254,6 +255,7 @@ function CreateUniverse() {
 
 function ProgressionPanel({ progression }: { progression: Progression | null }) {
   if (!progression) return null;
+  const ahead = unlocksAhead(progression);
   return (
     <Section title="Your progression" id="progression">
       <dl class="facts">
@@ -265,9 +267,21 @@ function ProgressionPanel({ progression }: { progression: Progression | null }) 
         <dd>{progression.milestones}</dd>
         <dt>Unlocks</dt>
         <dd>
-          {progression.unlocks.length > 0 ? progression.unlocks.join(", ") : "none yet: complete a run"}
+          {progression.unlocks.length > 0 ? progression.unlocks.map(unlockName).join(", ") : "none yet"}
         </dd>
       </dl>
+      {ahead.length > 0 ? (
+        <>
+          <p class="hint">What completed runs unlock next:</p>
+          <ul class="ahead" aria-label="Unlocks ahead">
+            {ahead.map((unlock) => (
+              <li key={unlock.id}>
+                {unlockName(unlock.id)}: {unlock.needs}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
     </Section>
   );
 }

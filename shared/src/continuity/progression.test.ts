@@ -8,6 +8,8 @@ import {
   PLAYED_TURNS_TO_CREDIT,
   revokeCompletedRun,
   unlockRuleSchema,
+  unlockName,
+  unlocksAhead,
   unlocksFor,
   type CreditableRun,
   type Progression,
@@ -245,5 +247,34 @@ describe("credit then revoke (property)", () => {
       }),
       { seed: 20251110, numRuns: 200 },
     );
+  });
+});
+
+describe("unlocksAhead", () => {
+  const progression = (runsCompleted: number, turnsInCompletedRuns: number) => ({
+    runsCompleted,
+    turnsInCompletedRuns,
+    milestones: 0,
+    metaconcepts: [],
+    completedRunIds: [],
+    unlocks: [],
+    updatedAt: "2026-12-06T00:00:00.000Z",
+  });
+
+  it("says what each unlock not yet earned still needs, in rule order", () => {
+    expect(unlocksAhead(progression(1, 40))).toEqual([
+      { id: "advanced_narratives", needs: "2 completed runs (1 more)" },
+      { id: "complex_characters", needs: "3 completed runs (2 more)" },
+      { id: "multi_path_stories", needs: "300 turns in completed runs (260 more)" },
+    ]);
+    expect(unlocksAhead(progression(3, 300))).toEqual([]);
+  });
+
+  it("names only the thresholds still short of a rule of several", () => {
+    const rules = [{ id: "old_hand", runsCompleted: 1, milestones: 1, metaconcepts: 2 }];
+    expect(unlocksAhead(progression(1, 0), rules)).toEqual([
+      { id: "old_hand", needs: "1 milestone (1 more) and 2 metaconcepts integrated (2 more)" },
+    ]);
+    expect(unlockName("multi_path_stories")).toBe("multi path stories");
   });
 });

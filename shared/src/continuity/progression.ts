@@ -95,14 +95,55 @@ function union(into: readonly string[], more: readonly string[]): string[] {
   return result;
 }
 
-function meets(progression: Progression, rule: UnlockRule): boolean {
-  const have: Record<(typeof THRESHOLDS)[number], number> = {
+type Threshold = (typeof THRESHOLDS)[number];
+
+function counts(progression: Progression): Record<Threshold, number> {
+  return {
     runsCompleted: progression.runsCompleted,
     turnsInCompletedRuns: progression.turnsInCompletedRuns,
     milestones: progression.milestones,
     metaconcepts: progression.metaconcepts.length,
   };
+}
+
+function meets(progression: Progression, rule: UnlockRule): boolean {
+  const have = counts(progression);
   return THRESHOLDS.every((name) => rule[name] === undefined || have[name] >= rule[name]);
+}
+
+/** What a threshold counts, as a player reads it: "2 completed runs". */
+const COUNTED: Record<Threshold, [string, string]> = {
+  runsCompleted: ["completed run", "completed runs"],
+  turnsInCompletedRuns: ["turn in completed runs", "turns in completed runs"],
+  milestones: ["milestone", "milestones"],
+  metaconcepts: ["metaconcept integrated", "metaconcepts integrated"],
+};
+
+/**
+ * The unlocks not yet earned, each with what it still needs, in rule order: "advanced narratives:
+ * 2 completed runs (1 more)". What a player reads to know what their next runs lead to.
+ */
+export function unlocksAhead(
+  progression: Progression,
+  rules: readonly UnlockRule[] = DEFAULT_UNLOCK_RULES,
+): Array<{ id: string; needs: string }> {
+  const have = counts(progression);
+  return rules
+    .filter((rule) => !meets(progression, rule))
+    .map((rule) => ({
+      id: rule.id,
+      needs: THRESHOLDS.flatMap((name) => {
+        const need = rule[name];
+        if (need === undefined || have[name] >= need) return [];
+        const [one, many] = COUNTED[name];
+        return [`${need} ${need === 1 ? one : many} (${need - have[name]} more)`];
+      }).join(" and "),
+    }));
+}
+
+/** "advanced narratives": an unlock's id as a player reads it. */
+export function unlockName(id: string): string {
+  return id.replaceAll("_", " ");
 }
 
 /** The ids of the rules the progression meets, in rule order. */
