@@ -316,6 +316,27 @@ describe("the template narrator, read as a player reads the timeline", () => {
         "Mara Vell chooses: take the ferry.",
       ]),
     );
+    // the player's "I" is no reader's: the deed is told from its verb, and a lone "i" is capitalised
+    for (const text of ["I take the ferry", "i take the ferry"])
+      expect(tellings(told([event("choice")], { kind: "choice", text }))).toEqual(
+        new Set([
+          "Mara Vell makes a choice: take the ferry.",
+          "Mara Vell decides: take the ferry.",
+          "Mara Vell chooses: take the ferry.",
+        ]),
+      );
+    expect(
+      tellings(told([event("choice")], { kind: "choice", text: "i think we wait, and i'm sure of it" })),
+    ).toEqual(
+      new Set([
+        "Mara Vell makes a choice: I think we wait, and I'm sure of it.",
+        "Mara Vell decides: I think we wait, and I'm sure of it.",
+        "Mara Vell chooses: I think we wait, and I'm sure of it.",
+      ]),
+    );
+    expect(tellings(told([event("custom")], { kind: "custom", text: "i wait by the door" }))).toEqual(
+      new Set(["Mara Vell: I wait by the door."]),
+    );
   });
 
   it("opens a new scene with its title where a title belongs, and does not also say the old one ended", () => {

@@ -201,13 +201,14 @@ class Teller implements Voice {
   private ownWords(event: TurnEvent): string {
     const text = nonEmpty(this.turn.input.text)?.trim();
     if (!text) return sentence(event.description);
-    const form = readDeed(text, this.who).form;
+    const deed = readDeed(text, this.who);
+    const form = deed.form;
     if (form === "sentence") return sentence(text);
     if (event.type === "custom" && form === "does") return sentence(`${this.who} ${lowerFirst(text)}`);
-    if (event.type === "custom") return this.pick(words.CUSTOM, { text: sentence(text) });
-    // "decides: take the ferry"; a name or "I" keeps its capital
+    if (event.type === "custom") return this.pick(words.CUSTOM, { text: sentence(capitalI(text)) });
+    // "decides: take the ferry" (from "Take the ferry", or "I take the ferry"); a name keeps its capital
     const common = form === "verb" || form === "noun" || form === "does";
-    return this.pick(words.CHOICE, { text: stop(common ? lowerFirst(text) : text) });
+    return this.pick(words.CHOICE, { text: stop(common ? deed.text : capitalI(text)) });
   }
 
   /** The scene command's own title and summary; the state's scene is a later one if the turn is old. */
@@ -298,4 +299,9 @@ class Teller implements Voice {
     const filled = phrase.replace(/\{(\w+)\}/g, (_, name: string) => all[name] ?? "");
     return upperFirst(tidy(filled));
   }
+}
+
+/** A player's "i" as a word of its own is the pronoun: "i think we wait" reads "I think we wait". */
+function capitalI(text: string): string {
+  return text.replace(/(^|[\s"(])i(?=$|[\s'’,.!?;:])/gu, "$1I");
 }
