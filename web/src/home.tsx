@@ -267,7 +267,9 @@ function ProgressionPanel({ progression }: { progression: Progression | null }) 
         <dd>{progression.milestones}</dd>
         <dt>Unlocks</dt>
         <dd>
-          {progression.unlocks.length > 0 ? progression.unlocks.map(unlockName).join(", ") : "none yet"}
+          {progression.unlocks.length > 0
+            ? progression.unlocks.map((id) => unlockName(id)).join(", ")
+            : "none yet"}
         </dd>
       </dl>
       {ahead.length > 0 ? (

@@ -275,6 +275,7 @@ describe("unlocksAhead", () => {
     expect(unlocksAhead(progression(1, 0), rules)).toEqual([
       { id: "old_hand", needs: "1 milestone (1 more) and 2 metaconcepts integrated (2 more)" },
     ]);
-    expect(unlockName("multi_path_stories")).toBe("multi path stories");
+    expect(unlockName("multi_path_stories")).toBe("multi-path stories");
+    expect(unlockName("old_hand", rules)).toBe("old hand");
   });
 });

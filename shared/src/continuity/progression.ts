@@ -14,6 +14,8 @@ const THRESHOLDS = ["runsCompleted", "turnsInCompletedRuns", "milestones", "meta
 export const unlockRuleSchema = z
   .object({
     id: z.string().min(1),
+    /** What a player reads ("multi-path stories"); the id with spaces when absent. */
+    name: z.string().min(1).optional(),
     runsCompleted: z.number().int().min(0).optional(),
     turnsInCompletedRuns: z.number().int().min(0).optional(),
     milestones: z.number().int().min(0).optional(),
@@ -27,9 +29,9 @@ export const unlockRuleSchema = z
 export type UnlockRule = z.infer<typeof unlockRuleSchema>;
 
 export const DEFAULT_UNLOCK_RULES: readonly UnlockRule[] = [
-  { id: "advanced_narratives", runsCompleted: 2 },
-  { id: "complex_characters", runsCompleted: 3 },
-  { id: "multi_path_stories", turnsInCompletedRuns: 300 },
+  { id: "advanced_narratives", name: "advanced narratives", runsCompleted: 2 },
+  { id: "complex_characters", name: "complex characters", runsCompleted: 3 },
+  { id: "multi_path_stories", name: "multi-path stories", turnsInCompletedRuns: 300 },
 ];
 
 /** A therapeutic milestone every this many turns of a run. */
@@ -141,9 +143,9 @@ export function unlocksAhead(
     }));
 }
 
-/** "advanced narratives": an unlock's id as a player reads it. */
-export function unlockName(id: string): string {
-  return id.replaceAll("_", " ");
+/** "multi-path stories": an unlock as a player reads it, by its rule's name or else its id. */
+export function unlockName(id: string, rules: readonly UnlockRule[] = DEFAULT_UNLOCK_RULES): string {
+  return rules.find((rule) => rule.id === id)?.name ?? id.replaceAll("_", " ");
 }
 
 /** The ids of the rules the progression meets, in rule order. */
