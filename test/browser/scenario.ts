@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { expect } from "vitest";
 
 /** How long one UI step may take before the scenario fails (the machine may be busy). */
 const STEP_MS = 20_000;
@@ -226,6 +227,11 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   ]);
   await spectator.goto(`${url}/u/${universeId}/watch`);
   await spectator.getByRole("status").filter({ hasText: "● live" }).first().waitFor();
+  // Mara's high concept begins with her name: she is named once
+  await spectator.locator("ul.presence li").filter({ hasText: "Mara, disgraced cartographer" }).waitFor();
+  expect(await spectator.locator("ul.presence li").filter({ hasText: "Mara" }).textContent()).toMatch(
+    /^[●○] Mara, disgraced cartographer$/,
+  );
 
   // a scene with every action kind, aspect invokes and fate points
   const overcome = await act(alex, "Overcome", {

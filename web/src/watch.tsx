@@ -1,3 +1,4 @@
+import { nameWithConcept } from "@loom/shared";
 import { useLive } from "./live.ts";
 import { LiveStatus, LiveTrouble, Scene, Timeline } from "./timeline.tsx";
 import { Link, Section } from "./ui.tsx";
@@ -23,7 +24,7 @@ export function WatchScreen({ universeId }: { universeId: string }) {
             <ul class="presence">
               {characters.map((character) => (
                 <li key={character.id}>
-                  {character.present ? "●" : "○"} {character.name} — {character.highConcept}
+                  {character.present ? "●" : "○"} {nameWithConcept(character.name, character.highConcept)}
                 </li>
               ))}
             </ul>
