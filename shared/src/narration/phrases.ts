@@ -1,6 +1,6 @@
 import type { Relationship } from "../state.ts";
 import type { Outcome, Resolution } from "../turn.ts";
-import type { DeedForm } from "./deed.ts";
+import type { DeedForm } from "../deed.ts";
 
 /**
  * The template narrator's words. Each entry offers a few phrasings of one beat; the turn's seeded

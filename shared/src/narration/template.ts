@@ -4,10 +4,10 @@ import { stressTrackFor } from "../fate/skills.ts";
 import type { UniverseState } from "../state.ts";
 import type { Resolution, Turn, TurnEvent } from "../turn.ts";
 import { readLocation, readNpc } from "../world-records.ts";
-import { readDeed } from "./deed.ts";
+import { readDeed } from "../deed.ts";
 import * as words from "./phrases.ts";
 import type { Phrases } from "./phrases.ts";
-import { lowerFirst, nonEmpty, sentence, stop, tidy, upperFirst } from "./prose.ts";
+import { lowerFirst, nonEmpty, sentence, stop, tidy, upperFirst } from "../prose.ts";
 import {
   tellAttitude,
   tellCompel,

@@ -3,7 +3,7 @@ import type { Turn, TurnEvent } from "../turn.ts";
 import { npcPath, readNpc, readQuest } from "../world-records.ts";
 import * as words from "./phrases.ts";
 import type { Phrases } from "./phrases.ts";
-import { nonEmpty, sentence } from "./prose.ts";
+import { nonEmpty, sentence } from "../prose.ts";
 
 /**
  * The prose of what changes in the world and on a character's sheet: feelings, quests, compels,

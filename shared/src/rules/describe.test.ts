@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Resolution } from "../turn.ts";
+import { readDeed, readObject } from "../deed.ts";
 import { describeRoll } from "./describe.ts";
 
 function resolution(action: Resolution["action"]): Resolution {
@@ -64,5 +65,41 @@ describe("a roll in one sentence", () => {
     expect(head("overcome", null, "")).toBe("Tamsin overcomes an obstacle");
     expect(head("defend", null, "   ")).toBe("Tamsin defends against a threat");
     expect(head("attack", null, "")).toBe("Tamsin attacks a foe");
+  });
+});
+
+describe("readObject, the first word's shortcut", () => {
+  it("says what readDeed says of a noun phrase, for every form and edge of punctuation", () => {
+    const samples = [
+      "",
+      "   ",
+      " … ",
+      ".!?",
+      "the locked gate",
+      "  The   locked gate. ",
+      "the.",
+      "the…",
+      "the…, gate",
+      "that, then",
+      "Those!",
+      "a",
+      "An iron door…",
+      "their boat",
+      "I climb the wall",
+      "i the gate",
+      "duck behind the crates",
+      "wades across",
+      "Tamsin hides",
+      "The Tamsin",
+      "quietly slip past",
+      "theirs",
+      "anthem",
+      "\tthe\u00a0gate",
+    ];
+    for (const words of samples) {
+      const full = readDeed(words, "Tamsin");
+      const expected = full.form === "noun" || full.form === "none" ? full : { form: "other" };
+      expect({ words, ...readObject(words, "Tamsin") }).toMatchObject({ words, ...expected });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { formatRating } from "../fate/ladder.ts";
 import { OUTCOME_LABEL } from "../fate/outcome.ts";
-import { readDeed } from "../narration/deed.ts";
+import { readObject } from "../deed.ts";
 import type { Resolution } from "../turn.ts";
 
 function actionPhrase(action: Resolution["action"], what: string): string {
@@ -60,7 +60,7 @@ export function describeRoll(actorName: string, resolution: Resolution, subject:
 }
 
 function rollHead(actorName: string, action: Resolution["action"], { target, words }: RollSubject): string {
-  const written = readDeed(words, actorName);
+  const written = readObject(words, actorName);
   if (written.form === "none") return actionPhrase(action, target ?? DEFAULT_OBJECT[action]);
   if (written.form === "noun" && action !== "attack") return actionPhrase(action, written.text);
   const quoted = ` (${quote(words.trim())})`;

@@ -137,6 +137,23 @@ export function readDeed(raw: string, name: string): Deed {
   return { form: "other", text };
 }
 
+/** Characters that say something: words of only spaces and stops are none. */
+const SAYS_SOMETHING = /[^\s.!?…,;:]/u;
+const FIRST_WORD = /^\s*(\S+)/u;
+
+/**
+ * `readDeed` where only a noun phrase matters: "none", "noun" with its text, or "other" for every
+ * other form. The rules describe every roll they decide with it, so the first word decides before
+ * the whole text is read: few words begin with a determiner.
+ */
+export function readObject(raw: string, name: string): Deed {
+  if (!SAYS_SOMETHING.test(raw)) return { form: "none", text: "" };
+  const lead = (FIRST_WORD.exec(raw)?.[1] ?? "").toLowerCase().replace(/[.!?…,;:]+$/u, "");
+  if (!DETERMINERS.has(lead)) return { form: "other", text: raw };
+  const deed = readDeed(raw, name);
+  return deed.form === "noun" ? deed : { form: "other", text: deed.text };
+}
+
 /** "try to wade" reads "tries to try to wade" after the narrator's own "tries to": drop it. */
 function verbDeed(text: string): Deed {
   return { form: "verb", text: lowerFirst(text).replace(/^try to /u, "") };

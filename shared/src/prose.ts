@@ -1,4 +1,4 @@
-/** Small text helpers the template narrator's files share. */
+/** Small text helpers for sentences built around others' words: the narrators', the rules'. */
 
 /** A string with something in it, or null. */
 export function nonEmpty(value: unknown): string | null {
