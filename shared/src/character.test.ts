@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   characterLimitsOf,
   DEFAULT_CHARACTER_LIMITS,
+  conceptAfterName,
   nameWithConcept,
   overCharacterLimits,
 } from "./character.ts";
@@ -40,5 +41,9 @@ describe("a character introduced", () => {
     expect(nameWithConcept("Mara", "mara the Bold")).toBe("mara the Bold");
     expect(nameWithConcept("Mara", "  Mara  ")).toBe("Mara");
     expect(nameWithConcept("Mara", "Marauder of the reefs")).toBe("Mara, Marauder of the reefs");
+    expect(conceptAfterName("Mara", "Mara, disgraced cartographer")).toBe("disgraced cartographer");
+    expect(conceptAfterName("Mara", "mara the Bold")).toBe("the Bold");
+    expect(conceptAfterName("Mara", " Mara ")).toBe("");
+    expect(conceptAfterName("Mara", "Marauder of the reefs")).toBe("Marauder of the reefs");
   });
 });

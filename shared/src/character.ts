@@ -129,7 +129,17 @@ export function buildCharacter(id: string, playerId: string, sheet: CharacterShe
 export function nameWithConcept(name: string, highConcept: string): string {
   const concept = highConcept.trim();
   if (concept === "") return name;
+  return conceptAfterName(name, concept) === concept ? `${name}, ${concept}` : concept;
+}
+
+/**
+ * The high concept with a leading repeat of the name taken off, for a line that writes the name
+ * first: "disgraced cartographer" of "Mara, disgraced cartographer", "the Bold" of "Mara the Bold";
+ * "" when the concept is the name alone.
+ */
+export function conceptAfterName(name: string, highConcept: string): string {
+  const concept = highConcept.trim();
   const rest = concept.slice(name.length);
   const named = concept.slice(0, name.length).toLowerCase() === name.toLowerCase() && /^(\s|,|$)/u.test(rest);
-  return named ? concept : `${name}, ${concept}`;
+  return named ? rest.replace(/^[\s,]+/u, "") : concept;
 }

@@ -1,4 +1,5 @@
 import {
+  conceptAfterName,
   formatShifts,
   ladderName,
   listNpcs,
@@ -68,9 +69,22 @@ function isSessionTurn(kind: Turn["kind"]): boolean {
   return kind === "session_start" || kind === "session_end";
 }
 
-/** A line of the reader's text never opens a heading or a list by accident. */
+/**
+ * Words players, game masters and narrators wrote, as words: no HTML tag or entity a renderer
+ * would obey (`<img onerror=…>`, `&#60;`), no link, image or footnote reference (`[…](…)`,
+ * `[^1]`). Emphasis is left as written.
+ */
+function literal(text: string): string {
+  return text.replace(/\\|[[\]]|<(?=[A-Za-z/!?])|&(?=#?\w+;)/g, escapeMark);
+}
+
+function escapeMark(mark: string): string {
+  return mark === "&" ? "&amp;" : `\\${mark}`;
+}
+
+/** A paragraph of the reader's text: literal, and never opening a heading or a list by accident. */
 function paragraph(text: string): string {
-  return text
+  return literal(text)
     .split(/\n{2,}/)
     .map((part) => part.replace(/^(\s*)([#>]|[-*+] |\d+\. )/gm, "$1\\$2"))
     .join("\n\n");
@@ -78,19 +92,21 @@ function paragraph(text: string): string {
 
 /** A name inside emphasis: what Markdown would read as markup is escaped. */
 function inline(text: string): string {
-  return text.replace(/[\\`*_[\]<>]/g, (mark) => `\\${mark}`);
+  return text.replace(/[\\`*_[\]<>]|&(?=#?\w+;)/g, escapeMark);
 }
 
 function castOf(state: UniverseState): string {
   const lines: string[] = ["## Cast", ""];
   const characters = Object.values(state.characters).sort((a, b) => a.name.localeCompare(b.name));
   for (const character of characters) {
-    const concept = character.highConcept ? ` — *${character.highConcept}*` : "";
-    lines.push(`- **${character.name}**${concept}${character.takenOut ? " (taken out)" : ""}`);
+    // "Mara — disgraced cartographer", not "Mara — Mara, disgraced cartographer"
+    const rest = conceptAfterName(character.name, character.highConcept);
+    const concept = rest ? ` — *${inline(rest)}*` : "";
+    lines.push(`- **${inline(character.name)}**${concept}${character.takenOut ? " (taken out)" : ""}`);
   }
   const npcs = listNpcs(state).sort((a, b) => a.name.localeCompare(b.name));
   for (const npc of npcs)
-    lines.push(`- ${npc.name} (${npc.relationship})${npc.takenOut ? ", taken out" : ""}`);
+    lines.push(`- ${literal(npc.name)} (${literal(npc.relationship)})${npc.takenOut ? ", taken out" : ""}`);
   if (characters.length + npcs.length === 0) lines.push("*Nobody yet.*");
   return `${lines.join("\n")}\n\n`;
 }
@@ -115,7 +131,7 @@ export async function* exportMarkdown(
   const from = options.ancestry === "reference" && universe.parentId ? (universe.branchPosition ?? 0) : 0;
   const state = viewState((await store.stateAt(universeId, head)).state, viewer);
 
-  let intro = `# ${universe.name}\n\n`;
+  let intro = `# ${literal(universe.name)}\n\n`;
   if (state.universe.premise) intro += `${paragraph(state.universe.premise)}\n\n`;
   if (universe.parentId)
     intro += `*A branch of ${universe.parentId} at turn ${universe.branchPosition}${from > 0 ? `; its story up to there is told in that universe's export` : ""}.*\n\n`;
