@@ -286,6 +286,20 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     await item.waitFor();
     await item.locator("p.narration.done").waitFor();
   }
+  // each roll's sentence reads as English: a noun phrase is what is overcome, a verb phrase is
+  // quoted after the action, never "defends against duck behind the crates"
+  const rollLine = (status: string) =>
+    bo
+      .locator(`li.turn[data-position="${positionOf(status)}"] ul.events li`)
+      .filter({ hasText: / with \w+ \(/ })
+      .textContent();
+  expect(await rollLine(overcome)).toMatch(
+    /^Mara tries to overcome \("leap the gap in the quay"\) with Athletics /,
+  );
+  expect(await rollLine(defend)).toMatch(/^Tamsin defends \("duck behind the crates"\) with Athletics /);
+  expect(await rollLine(attack)).toMatch(
+    /^Mara attacks Vell\b.* \("a gaff hook to the smuggler"\) with Fight /,
+  );
   // the run's record follows the table: Tamsin's two turns, in her one session so far
   await bo
     .locator("#run")
