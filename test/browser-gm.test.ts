@@ -534,6 +534,30 @@ for (const mode of modes()) {
         await isLive(dee.page);
         await dee.page.locator("dl.sheet").getByText("Notice +6").waitFor();
         expect(sent).toHaveLength(1);
+
+        // the game master requires the pyramid: the sheet form says so and holds a sheet to it
+        await limits.getByLabel(/Skills must form a pyramid/).check();
+        await limits.getByRole("button", { name: "Save limits" }).click();
+        await limits
+          .getByRole("status")
+          .filter({
+            hasText:
+              "Saved: new characters have skills up to Fantastic (+6), 20 skill points in a pyramid, refresh 3.",
+          })
+          .waitFor();
+        await dee.page.goto(sheetUrl);
+        await sheet.getByText("This universe's game master requires it.").waitFor();
+        await sheet.getByLabel("Skill 1 name", { exact: true }).fill("Notice");
+        await sheet.getByLabel("Skill 1 rating", { exact: true }).selectOption("3");
+        await sheet.getByLabel("Skill 2 name", { exact: true }).fill("Will");
+        await sheet.getByLabel("Skill 2 rating", { exact: true }).selectOption("3");
+        await sheet
+          .getByRole("list", { name: "Pyramid required" })
+          .filter({ hasText: "2 skills at Good (+3) but 0 at Fair (+2)" })
+          .waitFor();
+        await page.reload();
+        await isLive(page);
+        await expect.poll(() => limits.getByLabel(/Skills must form a pyramid/).isChecked()).toBe(true);
       } finally {
         await page.close();
       }

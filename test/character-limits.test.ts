@@ -55,7 +55,7 @@ for (const mode of modes()) {
 
     it("refuses a sheet over Fate Core's limits with a coded error that says what is over, and makes nothing", async () => {
       const universe = await mara.client.getUniverse(universeId);
-      expect(universe.characterLimits).toEqual({ skillCap: 4, skillPoints: 20, refresh: 3 });
+      expect(universe.characterLimits).toEqual({ skillCap: 4, skillPoints: 20, refresh: 3, pyramid: false });
       const before = (await mara.client.me()).runs.length;
       for (const [overrides, saying] of [
         [{ skills: { Notice: 8 } }, /Notice at Legendary \+8 is over the skill cap, Great \+4/],
@@ -98,6 +98,7 @@ for (const mode of modes()) {
         { characterLimits: { skillCap: 9 } },
         { characterLimits: { refresh: 0 } },
         { characterLimits: { skillPoints: 2.5 } },
+        { characterLimits: { pyramid: "yes" } },
         { characterLimits: "high" },
       ])
         expect(
@@ -108,10 +109,11 @@ for (const mode of modes()) {
         skillCap: 4,
         skillPoints: 20,
         refresh: 3,
+        pyramid: false,
       });
 
       const raised = await gm.client.setCharacterLimits(universeId, { skillCap: 6, refresh: 5 });
-      expect(raised.characterLimits).toEqual({ skillCap: 6, skillPoints: 20, refresh: 5 });
+      expect(raised.characterLimits).toEqual({ skillCap: 6, skillPoints: 20, refresh: 5, pyramid: false });
       // the other part of the change leaves the limits as they are
       expect((await gm.client.setVisibility(universeId, "private")).characterLimits).toEqual(
         raised.characterLimits,
@@ -138,16 +140,53 @@ for (const mode of modes()) {
           gm.client.setCharacterLimits(other, { skillCap: cap }),
           gm.client.setCharacterLimits(other, { refresh }),
           gm.client.setCharacterLimits(other, { skillPoints: 10 + round }),
+          gm.client.setCharacterLimits(other, { pyramid: round % 2 === 0 }),
         ]);
         expect((await gm.client.getUniverse(other)).characterLimits).toEqual({
           skillCap: cap,
           skillPoints: 10 + round,
           refresh,
+          pyramid: round % 2 === 0,
         });
       }
 
       const branch = await gm.client.branch(universeId, 0, "Raised ladder");
       expect(branch.characterLimits).toEqual(raised.characterLimits);
+    });
+
+    it("holds skills to the pyramid's shape once a game master requires it, and keeps that through other changes", async () => {
+      const universe = (await gm.client.createUniverse({ name: "The Pyramid" })).id;
+      await mara.client.acceptInvite((await gm.client.createInvite(universe)).code);
+      const fiveGreats = { Notice: 4, Will: 4, Lore: 4, Craft: 4, Empathy: 4 };
+      // advice until then: 20 points buy five Great skills
+      const { character } = await mara.client.createCharacter(universe, {
+        ...sheet("Scholar"),
+        skills: fiveGreats,
+      });
+      expect(character.sheet).toMatchObject({ skills: fiveGreats });
+
+      expect((await gm.client.setCharacterLimits(universe, { pyramid: true })).characterLimits).toEqual({
+        skillCap: 4,
+        skillPoints: 20,
+        refresh: 3,
+        pyramid: true,
+      });
+      // a change of another part leaves the requirement standing
+      expect(
+        (await gm.client.setCharacterLimits(universe, { skillPoints: 20 })).characterLimits.pyramid,
+      ).toBe(true);
+      const before = (await mara.client.me()).runs.length;
+      const refused = await call(server.url, "POST", `${characters}${universe}/characters`, mara.token, {
+        ...sheet("Second Scholar"),
+        skills: fiveGreats,
+      });
+      expect(refused).toMatchObject({ status: 422, code: "over_character_limits" });
+      expect(refused.message).toMatch(/5 skills at Great \(\+4\) but 0 at Good \(\+3\)/);
+      expect((await mara.client.me()).runs.length).toBe(before);
+
+      const pyramid = { A: 4, B: 3, C: 3, D: 2, E: 2, F: 2, G: 1, H: 1, I: 1, J: 1 };
+      const made = await mara.client.createCharacter(universe, { ...sheet("Apprentice"), skills: pyramid });
+      expect(made.character.sheet).toMatchObject({ skills: pyramid });
     });
 
     it("a character made under higher limits keeps its sheet and plays after the game master lowers them", async () => {

@@ -6,6 +6,7 @@ import {
   LADDER_MIN,
   MAX_SKILLS,
   overCharacterLimits,
+  pyramidGaps,
   ratingInWords,
   signed,
 } from "@loom/shared";
@@ -29,22 +30,13 @@ function skillPoints(skills: readonly SkillRow[]): number {
 
 /**
  * Fate Core's skill pyramid (p. 30): at each rating above Mediocre, no more skills than at the
- * rating below. The server holds a sheet to the universe's limits (skill cap, skill points,
- * refresh), not to a shape; the pyramid is the table's convention, so it is advice here.
+ * rating below. Advice, unless the universe's game master requires it (`limits.pyramid`): then the
+ * server refuses a sheet that breaks it, and so does this form.
  */
 export function pyramidAdvice(skills: readonly SkillRow[]): string[] {
-  const count = new Map<number, number>();
-  for (const skill of skills) count.set(skill.rating, (count.get(skill.rating) ?? 0) + 1);
-  const advice: string[] = [];
-  for (let rating = LADDER_MAX; rating >= 2; rating--) {
-    const here = count.get(rating) ?? 0;
-    const below = count.get(rating - 1) ?? 0;
-    if (here > below)
-      advice.push(
-        `${here} skill${here > 1 ? "s" : ""} at ${ratingInWords(rating)} but ${below} at ${ratingInWords(rating - 1)}: a pyramid has at least as many one step below.`,
-      );
-  }
-  return advice;
+  return pyramidGaps(skills.map((skill) => skill.rating)).map(
+    (gap) => `${gap}: a pyramid has at least as many one step below.`,
+  );
 }
 
 /**
@@ -201,9 +193,13 @@ export function CharacterForm({ universeId }: { universeId: string }) {
             <p class="hint">
               <strong>The pyramid</strong> (Fate Core's usual start: one Great (+4), two Good (+3), three Fair
               (+2), four Average (+1)): at each rating, no more skills than one step below.
+              {limits.pyramid ? " This universe's game master requires it." : ""}
             </p>
             {advice.length > 0 ? (
-              <ul class="advice" aria-label="Pyramid advice">
+              <ul
+                class={limits.pyramid ? "advice error" : "advice"}
+                aria-label={limits.pyramid ? "Pyramid required" : "Pyramid advice"}
+              >
                 {advice.map((line) => (
                   <li key={line}>{line}</li>
                 ))}

@@ -54,17 +54,19 @@ export function useCharacterLimits(universeId: string): KnownLimits {
   return known;
 }
 
-/** What the form's three fields hold, as typed. */
+/** What the form's fields hold, as typed. */
 interface Typed {
   skillCap: string;
   skillPoints: string;
   refresh: string;
+  pyramid: boolean;
 }
 
 const typed = (limits: CharacterLimits): Typed => ({
   skillCap: String(limits.skillCap),
   skillPoints: String(limits.skillPoints),
   refresh: String(limits.refresh),
+  pyramid: limits.pyramid,
 });
 
 /** The game master's form for what a new character's sheet may hold in this universe. */
@@ -76,7 +78,7 @@ export function CharacterLimitsForm({ universeId }: { universeId: string }) {
   const [note, setNote] = useState<string | null>(null);
   // the fields show the universe's limits once read, and again after each save
   useEffect(() => setValues(typed(limits)), [limits]);
-  const change = (field: keyof Typed) => (event: Event) =>
+  const change = (field: Exclude<keyof Typed, "pyramid">) => (event: Event) =>
     setValues({ ...values, [field]: (event.currentTarget as HTMLInputElement).value });
 
   const submit = (event: Event) => {
@@ -87,6 +89,7 @@ export function CharacterLimitsForm({ universeId }: { universeId: string }) {
         skillCap: Number(values.skillCap),
         skillPoints: values.skillPoints.trim() === "" ? NaN : Number(values.skillPoints),
         refresh: values.refresh.trim() === "" ? NaN : Number(values.refresh),
+        pyramid: values.pyramid,
       });
       if (!parsed.success)
         throw new Error(
@@ -96,7 +99,7 @@ export function CharacterLimitsForm({ universeId }: { universeId: string }) {
       const saved = universe.characterLimits;
       setValues(typed(saved));
       setNote(
-        `Saved: new characters have skills up to ${ratingInWords(saved.skillCap)}, ${saved.skillPoints} skill points, refresh ${saved.refresh}.`,
+        `Saved: new characters have skills up to ${ratingInWords(saved.skillCap)}, ${saved.skillPoints} skill points${saved.pyramid ? " in a pyramid" : ""}, refresh ${saved.refresh}.`,
       );
     });
   };
@@ -105,8 +108,8 @@ export function CharacterLimitsForm({ universeId }: { universeId: string }) {
     <form onSubmit={submit} aria-label="Character limits" noValidate>
       <p class="hint">
         What a player's new character may start with here. Fate Core's are skills up to Great (+4), 20 skill
-        points (the ratings above Mediocre added up) and a refresh of 3. Characters already made keep their
-        sheets.
+        points (the ratings above Mediocre added up) and a refresh of 3, the skills in a pyramid by custom.
+        Characters already made keep their sheets.
       </p>
       <div class="grid">
         <Field label="Skill cap" hint="the highest rating a new character's skill may have">
@@ -141,6 +144,16 @@ export function CharacterLimitsForm({ universeId }: { universeId: string }) {
           />
         </Field>
       </div>
+      <label class="check">
+        <input
+          type="checkbox"
+          name="pyramid"
+          checked={values.pyramid}
+          onChange={(event) => setValues({ ...values, pyramid: event.currentTarget.checked })}
+        />{" "}
+        Skills must form a pyramid (at each rating, no more skills than one step below); otherwise it is
+        advice
+      </label>
       {known.reading ? <p aria-busy="true">Reading the universe's limits…</p> : null}
       <ErrorLine error={known.error} />
       {/* saved before the universe is read, the fields' defaults would replace its limits */}

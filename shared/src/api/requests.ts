@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { characterLimitsSchema, characterSheetSchema } from "../character.ts";
+import { characterLimitsChangeSchema, characterSheetSchema } from "../character.ts";
 import { LIMITS, POSITION_MAX } from "../command.ts";
 import { deltaSchema } from "../delta.ts";
 import { oneLine, prose, visibleName } from "../plain-text.ts";
@@ -45,7 +45,7 @@ export const universeBodySchema = z.object({
 export const universeChangeBodySchema = z
   .object({
     visibility: universeVisibilitySchema.optional(),
-    characterLimits: characterLimitsSchema.partial().optional(),
+    characterLimits: characterLimitsChangeSchema.optional(),
   })
   .refine((body) => body.visibility !== undefined || body.characterLimits !== undefined, {
     message: "a change: visibility, characterLimits or both",
