@@ -14,6 +14,7 @@ export * from "./turn.ts";
 export * from "./protocol.ts";
 export * from "./member-turn.ts";
 export * from "./character.ts";
+export * from "./markdown-text.ts";
 export * from "./plain-text.ts";
 export * from "./dice.ts";
 export * from "./fair-dice.ts";

@@ -1,11 +1,12 @@
 import type { ComponentChildren } from "preact";
+import { inlineSpans } from "@loom/shared";
 
-/** `*emphasis*` and `**strong**` within a line, as text nodes (never HTML). */
+/** `*emphasis*` and `**strong**` within a line, escapes undone, as text nodes (never HTML). */
 function inline(text: string): ComponentChildren[] {
-  return text.split(/(\*\*[^*]+\*\*|\*[^*]+\*)/g).map((part, index) => {
-    if (/^\*\*[^*]+\*\*$/.test(part)) return <strong key={index}>{part.slice(2, -2)}</strong>;
-    if (/^\*[^*]+\*$/.test(part)) return <em key={index}>{part.slice(1, -1)}</em>;
-    return part;
+  return inlineSpans(text).map((span, index) => {
+    if (span.kind === "strong") return <strong key={index}>{span.text}</strong>;
+    if (span.kind === "em") return <em key={index}>{span.text}</em>;
+    return span.text;
   });
 }
 

@@ -3,6 +3,9 @@ import {
   formatShifts,
   ladderName,
   listNpcs,
+  markdownInline,
+  markdownLiteral,
+  markdownParagraph,
   signed,
   viewState,
   viewTurn,
@@ -69,44 +72,22 @@ function isSessionTurn(kind: Turn["kind"]): boolean {
   return kind === "session_start" || kind === "session_end";
 }
 
-/**
- * Words players, game masters and narrators wrote, as words: no HTML tag or entity a renderer
- * would obey (`<img onerror=…>`, `&#60;`), no link, image or footnote reference (`[…](…)`,
- * `[^1]`). Emphasis is left as written.
- */
-function literal(text: string): string {
-  return text.replace(/\\|[[\]]|<(?=[A-Za-z/!?])|&(?=#?\w+;)/g, escapeMark);
-}
-
-function escapeMark(mark: string): string {
-  return mark === "&" ? "&amp;" : `\\${mark}`;
-}
-
-/** A paragraph of the reader's text: literal, and never opening a heading or a list by accident. */
-function paragraph(text: string): string {
-  return literal(text)
-    .split(/\n{2,}/)
-    .map((part) => part.replace(/^(\s*)([#>]|[-*+] |\d+\. )/gm, "$1\\$2"))
-    .join("\n\n");
-}
-
-/** A name inside emphasis: what Markdown would read as markup is escaped. */
-function inline(text: string): string {
-  return text.replace(/[\\`*_[\]<>]|&(?=#?\w+;)/g, escapeMark);
-}
-
 function castOf(state: UniverseState): string {
   const lines: string[] = ["## Cast", ""];
   const characters = Object.values(state.characters).sort((a, b) => a.name.localeCompare(b.name));
   for (const character of characters) {
     // "Mara — disgraced cartographer", not "Mara — Mara, disgraced cartographer"
     const rest = conceptAfterName(character.name, character.highConcept);
-    const concept = rest ? ` — *${inline(rest)}*` : "";
-    lines.push(`- **${inline(character.name)}**${concept}${character.takenOut ? " (taken out)" : ""}`);
+    const concept = rest ? ` — *${markdownInline(rest)}*` : "";
+    lines.push(
+      `- **${markdownInline(character.name)}**${concept}${character.takenOut ? " (taken out)" : ""}`,
+    );
   }
   const npcs = listNpcs(state).sort((a, b) => a.name.localeCompare(b.name));
   for (const npc of npcs)
-    lines.push(`- ${literal(npc.name)} (${literal(npc.relationship)})${npc.takenOut ? ", taken out" : ""}`);
+    lines.push(
+      `- ${markdownLiteral(npc.name)} (${markdownLiteral(npc.relationship)})${npc.takenOut ? ", taken out" : ""}`,
+    );
   if (characters.length + npcs.length === 0) lines.push("*Nobody yet.*");
   return `${lines.join("\n")}\n\n`;
 }
@@ -131,8 +112,8 @@ export async function* exportMarkdown(
   const from = options.ancestry === "reference" && universe.parentId ? (universe.branchPosition ?? 0) : 0;
   const state = viewState((await store.stateAt(universeId, head)).state, viewer);
 
-  let intro = `# ${literal(universe.name)}\n\n`;
-  if (state.universe.premise) intro += `${paragraph(state.universe.premise)}\n\n`;
+  let intro = `# ${markdownLiteral(universe.name)}\n\n`;
+  if (state.universe.premise) intro += `${markdownParagraph(state.universe.premise)}\n\n`;
   if (universe.parentId)
     intro += `*A branch of ${universe.parentId} at turn ${universe.branchPosition}${from > 0 ? `; its story up to there is told in that universe's export` : ""}.*\n\n`;
   yield intro + castOf(state);
@@ -147,8 +128,8 @@ export async function* exportMarkdown(
     let text = "";
     for (; nextSave < saves.length && saves[nextSave]!.position <= position; nextSave++) {
       const save = saves[nextSave]!;
-      const who = inline(namesOf.get(save.playerId) ?? save.playerId);
-      text += `*Save point “${inline(save.name)}”, named by ${who} at turn ${save.position}.*\n\n`;
+      const who = markdownInline(namesOf.get(save.playerId) ?? save.playerId);
+      text += `*Save point “${markdownInline(save.name)}”, named by ${who} at turn ${save.position}.*\n\n`;
     }
     return text;
   };
@@ -193,7 +174,7 @@ export async function* exportMarkdown(
         // withheld from this reader: it happened, nothing more
       } else if (turn.kind === "retcon") {
         const note = typeof turn.input.note === "string" ? turn.input.note : "";
-        chunk += `> **Retcon** (turn ${turn.position}): ${paragraph(sentence(note))}\n\n`;
+        chunk += `> **Retcon** (turn ${turn.position}): ${markdownParagraph(sentence(note))}\n\n`;
       } else if (turn.kind === "undo") {
         const target = turn.input.targetPosition;
         chunk += `> *Turn ${typeof target === "number" ? target : "?"} was undone.*\n\n`;
@@ -201,7 +182,8 @@ export async function* exportMarkdown(
         const text = prose(turn, viewer);
         if (isSessionTurn(turn.kind)) {
           // who came to the table and who left: a stage direction, not the story
-          if (text) chunk += `${text.includes("\n") ? paragraph(text) : `*${paragraph(text)}*`}\n\n`;
+          if (text)
+            chunk += `${text.includes("\n") ? markdownParagraph(text) : `*${markdownParagraph(text)}*`}\n\n`;
           if (turn.kind === "session_end") open.delete(characterKey);
           continue;
         }
@@ -212,7 +194,7 @@ export async function* exportMarkdown(
           marks += `[^${footnote}]`;
         }
         if (turn.status === "undone") marks += " *(undone)*";
-        if (text || marks) chunk += `${paragraph(text || `*Turn ${turn.position}.*`)}${marks}\n\n`;
+        if (text || marks) chunk += `${markdownParagraph(text || `*Turn ${turn.position}.*`)}${marks}\n\n`;
       }
       if (turn.kind === "session_end") open.delete(characterKey);
     }

@@ -1,3 +1,4 @@
+import { markdownInline, markdownLiteral, markdownParagraph } from "../markdown-text.ts";
 import type { Recap } from "./recap.ts";
 
 function plural(count: number, one: string, many: string): string {
@@ -11,12 +12,12 @@ function section(title: string, lines: readonly string[]): string[] {
 function sceneLines(recap: Omit<Recap, "text">): string[] {
   const { scene } = recap;
   const heading = scene.location === null ? scene.title : `${scene.title} — ${scene.location}`;
-  const lines = [`### The scene: ${heading}`, ""];
-  if (scene.summary !== "") lines.push(scene.summary, "");
+  const lines = [`### The scene: ${markdownLiteral(heading)}`, ""];
+  if (scene.summary !== "") lines.push(markdownParagraph(scene.summary), "");
   const more = recap.omitted.sceneAspects;
   if (scene.aspects.length > 0)
     lines.push(
-      `Aspects: ${scene.aspects.map((aspect) => `*${aspect}*`).join(", ")}${more > 0 ? `, …and ${plural(more, "other", "others")}` : ""}`,
+      `Aspects: ${scene.aspects.map((aspect) => `*${markdownInline(aspect)}*`).join(", ")}${more > 0 ? `, …and ${plural(more, "other", "others")}` : ""}`,
       "",
     );
   return lines;
@@ -39,8 +40,11 @@ function awayLines(recap: Omit<Recap, "text">): string[] {
   const lines = recap.whileYouWereAway.map((turn) => {
     const who = turn.characterName ?? "the world";
     // "Turn 31, Kest: Kest sinks the ferry" says the name twice
-    const by = turn.characterName !== null && namesFirst(turn.text, turn.characterName) ? "" : `, ${who}`;
-    return `- Turn ${turn.position}${by}: ${stop(turn.text)}`;
+    const by =
+      turn.characterName !== null && namesFirst(turn.text, turn.characterName)
+        ? ""
+        : `, ${markdownLiteral(who)}`;
+    return `- Turn ${turn.position}${by}: ${stop(markdownLiteral(turn.text))}`;
   });
   const more = recap.omitted.whileYouWereAway;
   if (more > 0)
@@ -51,25 +55,28 @@ function awayLines(recap: Omit<Recap, "text">): string[] {
 }
 
 /**
- * The recap as Markdown, in the order a narrator would tell it: the story so far, where the
+ * The recap as Markdown (what players and game masters wrote kept as words: markdown-text.ts), in
+ * the order a narrator would tell it: the story so far, where the
  * character stands, who they know, what they did last, what others did meanwhile (or, on a run's
  * first session, before it), what changed.
  */
 export function renderRecap(recap: Omit<Recap, "text">): string {
   const lines = [
-    `## Last time on ${recap.universeName}…`,
+    `## Last time on ${markdownLiteral(recap.universeName)}…`,
     "",
-    `*${recap.characterName}, at turn ${recap.head}.*`,
+    `*${markdownInline(recap.characterName)}, at turn ${recap.head}.*`,
     "",
   ];
-  if (recap.recentSummary !== "") lines.push(recap.recentSummary, "");
+  if (recap.recentSummary !== "") lines.push(markdownParagraph(recap.recentSummary), "");
   lines.push(...sceneLines(recap));
   const moreQuests =
     recap.omitted.activeQuests > 0 ? [`- …and ${plural(recap.omitted.activeQuests, "more", "more")}.`] : [];
   lines.push(
     ...section("Active quests", [
       ...recap.activeQuests.map((quest) =>
-        quest.details === "" ? `- **${quest.title}**` : `- **${quest.title}** — ${quest.details}`,
+        quest.details === ""
+          ? `- **${markdownInline(quest.title)}**`
+          : `- **${markdownInline(quest.title)}** — ${markdownLiteral(quest.details)}`,
       ),
       ...moreQuests,
     ]),
@@ -80,7 +87,8 @@ export function renderRecap(recap: Omit<Recap, "text">): string {
   lines.push(
     ...section("Who you know", [
       ...recap.keyNpcs.map(
-        (npc) => `- **${npc.name}** (${npc.attitude})${npc.notes === "" ? "" : ` — ${npc.notes}`}`,
+        (npc) =>
+          `- **${markdownInline(npc.name)}** (${npc.attitude})${npc.notes === "" ? "" : ` — ${markdownLiteral(npc.notes)}`}`,
       ),
       ...moreNpcs,
     ]),
@@ -88,7 +96,7 @@ export function renderRecap(recap: Omit<Recap, "text">): string {
   lines.push(
     ...section(
       "Your last turns",
-      recap.lastTurns.map((turn) => `- Turn ${turn.position}: ${stop(turn.text)}`),
+      recap.lastTurns.map((turn) => `- Turn ${turn.position}: ${stop(markdownLiteral(turn.text))}`),
     ),
   );
   // a run's first session was never away: the world's events before it are where it comes in
@@ -102,7 +110,7 @@ export function renderRecap(recap: Omit<Recap, "text">): string {
   lines.push(
     ...section("Retcons", [
       ...earlierRetcons,
-      ...recap.retcons.map((retcon) => `- Turn ${retcon.position}: ${stop(retcon.note)}`),
+      ...recap.retcons.map((retcon) => `- Turn ${retcon.position}: ${stop(markdownLiteral(retcon.note))}`),
     ]),
   );
   return `${lines.join("\n").trimEnd()}\n`;

@@ -5,15 +5,17 @@ import { sheet } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 /**
- * The Markdown story is read in whatever renders Markdown (an editor's preview, a wiki, a static
- * site), and much of it is what players wrote: a name, a high concept, an action's description.
- * None of it may become markup the renderer obeys: an HTML tag that runs script, a link dressed
- * as a name, a forged footnote.
+ * The Markdown story and the "Last time on…" recap are read in whatever renders Markdown (an
+ * editor's preview, a wiki, a static site, an SDK client's page), and much of them is what players
+ * and game masters wrote: a name, a high concept, an action's description, a scene's summary. None
+ * of it may become markup the renderer obeys: an HTML tag that runs script, a link dressed as a
+ * name, a tracking image, a forged footnote or heading.
  */
 for (const mode of modes()) {
-  describe.skipIf(!mode.available)(`the Markdown story keeps players' words as words (${mode.name})`, () => {
+  describe.skipIf(!mode.available)(`Markdown keeps players' words as words (${mode.name})`, () => {
     let server: LoomServer & { url: string };
     let story: string;
+    let recap: string;
 
     beforeAll(async () => {
       server = await startServer(mode, { port: 2609 });
@@ -44,6 +46,24 @@ for (const mode of modes()) {
       });
       expect(acted.ok).toBe(true);
       await session.leave();
+
+      // while Mara is away another player comes in, and the game master sets a scene
+      const kell = connect(server.url);
+      await kell.registerPlayer("Kell");
+      await kell.acceptInvite((await gm.createInvite(universe.id)).code);
+      const lure = "[Claim your reward](https://evil.example/phish) <img src=x onerror=alert(4)>";
+      const kells = await kell.createCharacter(universe.id, sheet("Kell", { highConcept: lure }));
+      await (await kell.joinUniverse(universe.id, { role: "player", runId: kells.run.id })).leave();
+      const gmAgain = await gm.joinUniverse(universe.id, { role: "gm" });
+      await gmAgain.act({
+        kind: "scene",
+        title: "The <b>quay</b>",
+        summary: "## You won\n- Turn 99: ![x](https://evil.example/track.png)",
+        aspects: ["*Fog* [here](https://evil.example)"],
+      });
+      await gmAgain.act({ kind: "world_event", text: `The bell rings. ${lure}` });
+      await gmAgain.leave();
+      recap = (await mara.recap(run.id)).text;
       const answer = await fetch(`${server.url}/api/universes/${universe.id}/export?format=markdown`, {
         headers: { authorization: `Bearer ${gmToken}` },
       });
@@ -69,6 +89,21 @@ for (const mode of modes()) {
         "- **Mara \\[x\\](javascript:alert(1))** — *disgraced \\<i\\>cartographer\\</i\\>*",
       );
       expect(story).toContain("- Vell \\<img src=x onerror=alert(2)> (neutral)");
+    });
+
+    it("the recap of a player coming back writes no tag, link, image or heading that others wrote", () => {
+      expect(recap).toMatch(/^## Last time on /);
+      expect(recap).toContain("Kell, \\[Claim your reward\\](https://evil.example/phish) \\<img");
+      expect(recap).toContain("The bell rings. \\[Claim your reward\\]");
+      for (const written of [story, recap]) {
+        expect(written).not.toMatch(/(?<!\\)<(img|b|i|script)\b/);
+        expect(written).not.toMatch(/(?<!\\)\]\(/);
+      }
+      // the scene's summary is one paragraph, not a heading and a list item of its own
+      expect(recap.split("\n").filter((line) => /^(## |- Turn 99)/.test(line))).toEqual([
+        expect.stringMatching(/^## Last time on /),
+      ]);
+      expect(recap).toContain("*\\*Fog\\* \\[here\\](https://evil.example)*");
     });
 
     it("leaves no footnote but the rolls' own", () => {
