@@ -243,6 +243,17 @@ for (const mode of modes()) {
       expect(await refusal(table.gm.handOver(branch.id, "no-such-player"))).toMatchObject({
         code: "not_found",
       });
+      // nor to a stranger, who never accepted an invite to it
+      const stranger = connect(server.url);
+      const { player: outsider } = await stranger.registerPlayer("Stranger");
+      expect(await refusal(table.gm.handOver(branch.id, outsider.id))).toMatchObject({
+        code: "not_a_member",
+        status: 409,
+      });
+      expect((await stranger.listUniverses()).map((universe) => universe.id)).not.toContain(branch.id);
+      expect((await table.gm.listMembers(branch.id)).map((member) => member.playerId)).toContain(
+        kell.playerId,
+      );
       const kellOnBranch = await kell.client.startRun(branch.id, kell.characterId);
 
       const handed = await table.gm.handOver(branch.id, mara.playerId);

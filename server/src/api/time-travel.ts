@@ -196,6 +196,15 @@ export function installTimeTravelRoutes(app: Application): void {
         );
       if (!(await services().turnStore.getPlayer(body.playerId)))
         throw new ApiError(404, RejectionCode.NotFound, `no player ${body.playerId}`);
+      // a branch goes to someone already at its table: handing it to anyone else would seat a
+      // stranger, or a member removed, without an invite they accepted
+      const member = await services().memberships.getMember(universe.id, body.playerId);
+      if (!member || member.removedAt !== null)
+        throw new ApiError(
+          409,
+          RejectionCode.NotAMember,
+          `player ${body.playerId} is not a member of this branch: invite them to it first`,
+        );
       const handed = await services().memberships.handOver(universe.id, body.playerId);
       for (const playerId of handed.removed) await expelFromUniverse(universe.id, playerId);
       // and guests watching a public branch, who had no membership to remove

@@ -559,7 +559,7 @@ export const API = {
     body: req.soloBodySchema,
     status: 200,
     response: res.soloResponseSchema,
-    errors: errors(AUTH, GM, BODY, WRITE, { 404: [C.NotFound], 409: [C.NotABranch] }),
+    errors: errors(AUTH, GM, BODY, WRITE, { 404: [C.NotFound], 409: [C.NotABranch, C.NotAMember] }),
   },
   dice: {
     method: "get",
