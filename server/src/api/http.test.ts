@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setServices } from "../services.ts";
+import { captureLog } from "../log.ts";
 import { errorHandler, route } from "./http.ts";
 import { createWorkerStores } from "../persist/worker-store.ts";
 import { createStores } from "../persist/index.ts";
@@ -32,6 +33,13 @@ describe("the HTTP error handler", () => {
           return { universes: await stores.turnStore.listUniverses() };
         }),
       );
+    // a route whose path holds a secret (an invite's code), failing as a bug would
+    app.post(
+      "/api/invites/:code/accept",
+      route(async () => {
+        throw new Error("a bug");
+      }),
+    );
     app.use(errorHandler);
     const server = app.listen(0, "127.0.0.1");
     await new Promise((resolve) => server.once("listening", resolve));
@@ -56,4 +64,17 @@ describe("the HTTP error handler", () => {
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe("unavailable");
     },
   );
+
+  it("given a request that fails with a path holding an invite code, then its log line names the route, not the code", async () => {
+    const lines: string[] = [];
+    const restore = captureLog((line) => lines.push(line), "debug");
+    try {
+      const response = await fetch(`${url}/api/invites/SECRET-CODE-42/accept`, { method: "POST" });
+      expect(response.status).toBe(500);
+    } finally {
+      restore();
+    }
+    expect(lines.join("\n")).toContain("POST /api/invites/:code/accept failed: ");
+    expect(lines.join("\n")).not.toContain("SECRET-CODE-42");
+  });
 });

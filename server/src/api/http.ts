@@ -11,6 +11,7 @@ import {
 } from "@loom/shared";
 import { services, ServicesUnavailableError } from "../services.ts";
 import { log } from "../log.ts";
+import { routeOf } from "./request-id.ts";
 import { describeError, safeMessage } from "../describe-error.ts";
 import { AuthError } from "../auth/tokens.ts";
 import { DamagedSnapshotError, isStoreClosed } from "../persist/turn-store.ts";
@@ -144,9 +145,14 @@ function unavailable(res: Response, message: string, retryAfterSeconds: number):
   res.status(503).json({ error: { code: RejectionCode.Unavailable, message } });
 }
 
+/** A request as logs name it: its method and route pattern, never a path holding an invite code. */
+function named(req: Request): string {
+  return `${req.method} ${routeOf(req) ?? "(no route)"}`;
+}
+
 export function errorHandler(error: unknown, req: Request, res: Response, next: NextFunction): void {
   if (res.headersSent) {
-    log.error(`${req.method} ${req.path} failed after its answer began: ${describeError(error)}`);
+    log.error(`${named(req)} failed after its answer began: ${describeError(error)}`);
     next(error);
     return;
   }
@@ -196,11 +202,11 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   }
   if (isDependencyFailure(error)) {
     // the database or the live store is down or restarting: not this request's fault, nor a bug
-    warnRefused(`${req.method} ${req.path}`, error);
+    warnRefused(named(req), error);
     unavailable(res, `a dependency is unavailable (${errorClass(error)}); retry`, 1);
     return;
   }
-  log.error(`${req.method} ${req.path} failed: ${describeError(error)}`);
+  log.error(`${named(req)} failed: ${describeError(error)}`);
   res.status(500).json({ error: { code: RejectionCode.Unavailable, message: "internal error" } });
 }
 

@@ -6,6 +6,15 @@ import { log, withLogContext } from "../log.ts";
 const GIVEN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
+ * The route pattern a request matched (`/api/invites/:code/accept`), or null: what logs name a
+ * request by, never its raw path, which may hold an invite code.
+ */
+export function routeOf(req: Request): string | null {
+  const route = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof route === "string" ? route : null;
+}
+
+/**
  * Gives every HTTP request an id: the caller's `X-Request-Id` when it is a plain token, else a new
  * UUID. It is sent back in `X-Request-Id`, and every log line written while the request is served
  * carries it as `requestId`. One debug line per request: the route pattern (never the raw path,
@@ -17,11 +26,10 @@ export function requestIds(req: Request, res: Response, next: NextFunction): voi
   res.setHeader("X-Request-Id", requestId);
   const started = performance.now();
   res.once("finish", () => {
-    const route = (req.route as { path?: unknown } | undefined)?.path;
     log.debug("request", {
       requestId,
       method: req.method,
-      route: typeof route === "string" ? route : null,
+      route: routeOf(req),
       status: res.statusCode,
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
