@@ -225,6 +225,12 @@ describe("loom command line (embedded)", () => {
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("not_allowed");
     const bad = await fetch(`${url}?format=pdf`, { headers: { authorization: `Bearer ${played.gmToken}` } });
     expect(bad.status).toBe(400);
+    // a game master's view for a player who does not exist is no one's: refused, not an empty story
+    const nobody = await fetch(`${url}?as=player:no-such-player`, {
+      headers: { authorization: `Bearer ${played.gmToken}` },
+    });
+    expect(nobody.status).toBe(404);
+    expect(((await nobody.json()) as { error: { code: string } }).error.code).toBe("not_found");
 
     // and the CLI asks the running server for it
     const out = join(work, "over-http.jsonl");

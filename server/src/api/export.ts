@@ -57,6 +57,9 @@ export function installExportRoutes(app: Application): void {
             RejectionCode.NotAllowed,
             "only a game master may export another audience's view",
           );
+        // a view for nobody would be a file that looks like someone's
+        if (asked.kind === "player" && !own && !(await services().turnStore.getPlayer(asked.playerId)))
+          throw new ApiError(404, RejectionCode.NotFound, `no player ${asked.playerId}`);
         audience = asked;
       }
       const slot = services().limits.startExport(me.playerId);

@@ -400,7 +400,11 @@ export const API = {
     response: z.string(),
     produces: "application/x-ndjson",
     // 429: past the player's exports (LOOM_LIMIT_EXPORT_PLAYER); 503: the process's (LOOM_MAX_EXPORTS)
-    errors: errors(AUTH, MEMBER, INPUT, UNIVERSE_BUSY, { 403: [C.NotAllowed], 429: [C.RateLimited] }),
+    errors: errors(AUTH, MEMBER, INPUT, UNIVERSE_BUSY, {
+      403: [C.NotAllowed],
+      404: [C.NotFound],
+      429: [C.RateLimited],
+    }),
   },
   diff: {
     method: "get",
