@@ -1,3 +1,4 @@
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logEntries, spawnServer, tempDir, testPort, type ChildServer } from "./support/server.ts";
 import { setTable } from "./support/players.ts";
@@ -10,7 +11,10 @@ describe("the server's log", () => {
   /** The second test's server boots while the first test runs (a second core is idle meanwhile). */
   let prettyServer: Promise<ChildServer>;
   beforeAll(() => {
-    prettyServer = spawnServer({ ...embedded(), LOOM_LOG_LEVEL: "info", LOOM_LOG_FORMAT: "pretty" }, 2662);
+    prettyServer = spawnServer(
+      { ...embedded(), LOOM_LOG_LEVEL: "info", LOOM_LOG_FORMAT: "pretty", LOOM_HOST: "127.0.0.1" },
+      2662,
+    );
     prettyServer.then(
       (child) => children.push(child),
       () => undefined,
@@ -62,13 +66,18 @@ describe("the server's log", () => {
     });
   }, 90_000);
 
-  it("is readable lines when asked for pretty output, and quiet below its level", async () => {
+  it("is readable lines when asked for pretty output, and quiet below its level; LOOM_HOST is the one address listened on", async () => {
     const child = await prettyServer;
-    await fetch(`${child.url}/healthz`);
+    expect((await fetch(`${child.url}/healthz`)).status).toBe(200);
+    // an address of this machine other than the loopback one is not listened on
+    const elsewhere = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address?.family === "IPv4" && !address.internal)?.address;
+    if (elsewhere) await expect(fetch(`http://${elsewhere}:${testPort(2662)}/healthz`)).rejects.toThrow();
     expect(await child.stop("SIGTERM")).toBe(0);
     const lines = child.output().split("\n");
     const banner = lines.find((line) => line.includes("Loom listening on"));
-    expect(banner).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: Loom listening on http:\/\/localhost:\d+$/);
+    expect(banner).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: Loom listening on http:\/\/127\.0\.0\.1:\d+$/);
     expect(lines.some((line) => line.startsWith("{"))).toBe(false);
     expect(child.output()).not.toContain("request");
     expect(() => logEntries(child.output())).toThrow(/not JSON/);

@@ -204,6 +204,13 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
  * later than the live store's: a matchmaking call does more per command), so a join during a
  * Redis outage fails with an error instead of waiting out ioredis's reconnections.
  */
+/** Where a person on this machine opens the page: the listening address, or localhost for all. */
+function listeningUrl(config: LoomConfig): string {
+  const host =
+    config.host === null || config.host === "::" || config.host === "0.0.0.0" ? "localhost" : config.host;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${config.port}`;
+}
+
 function matchmakerRedis(config: LoomConfig): Redis {
   return new StallTolerantRedis(config.redisUrl!, {
     commandTimeout: Math.max(2_000, config.redisTimeoutMs),
@@ -219,7 +226,7 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
   try {
     await new Promise<void>((resolve, reject) => {
       http?.once("error", reject);
-      server.listen(config.port).then(() => {
+      server.listen(config.port, config.host ?? undefined).then(() => {
         http?.off("error", reject);
         resolve();
       }, reject);
@@ -234,7 +241,7 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
     setServices(null);
     throw error;
   }
-  log.info(`Loom listening on http://localhost:${config.port}`);
+  log.info(`Loom listening on ${listeningUrl(config)}`);
   const idempotencySweep = new IdempotencySweep(services.idempotency);
   idempotencySweep.start();
   let stopping: Promise<void> | null = null;

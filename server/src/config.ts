@@ -1,5 +1,6 @@
 import { statSync, type Stats } from "node:fs";
 import { createRequire } from "node:module";
+import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import type Express from "express";
 
@@ -49,6 +50,8 @@ export interface NarratorConfig {
 /** Everything the server reads from the environment, with the defaults a laptop needs. */
 export interface LoomConfig {
   port: number;
+  /** The address to listen on (`LOOM_HOST`); null for every interface. */
+  host: string | null;
   databaseUrl: string | null;
   redisUrl: string | null;
   secret: string | null;
@@ -240,6 +243,16 @@ function dataDir(value: string | undefined): string {
   }
 }
 
+/** An IP address or a host name to listen on: `127.0.0.1`, `::`, `loom.internal`. */
+function listenHost(value: string | undefined): string | null {
+  if (!value) return null;
+  if (isIP(value) !== 0 || /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)) return value;
+  throw new ConfigError(
+    "LOOM_HOST",
+    `must be the address or host name to listen on, such as 127.0.0.1 or :: (no port), got "${value}"`,
+  );
+}
+
 /** Where clients open this process's rooms: `host[:port]` (and a path), as the SDK puts it after ws://. */
 function publicAddress(value: string | undefined): string | null {
   if (!value) return null;
@@ -410,6 +423,7 @@ export function loadConfig(
   checkReadElsewhere(env);
   return {
     port: whole(env.PORT, 2567, "PORT", 1, 65_535),
+    host: listenHost(env.LOOM_HOST),
     databaseUrl: serviceUrl(
       env.DATABASE_URL,
       "DATABASE_URL",
