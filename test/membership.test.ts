@@ -4,6 +4,7 @@ import { CloseCode } from "@loom/shared";
 import { connect, type LoomClient } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { breakUntil, overcome, sheet } from "./support/players.ts";
+import { frame, pack, RawMember } from "./support/raw-member.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 /** A raw HTTP call: the status and the error code (if any), whatever the SDK would throw. */
@@ -344,6 +345,82 @@ for (const mode of modes()) {
       ).toBe(false);
       await table.leave();
     });
+
+    it("a removed member whose client ignores the close acts no more: what it sends until the socket goes is dropped", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Deaf Ears" });
+      const member = await player(server.url, "Deaf");
+      await member.client.acceptInvite((await gm.client.createInvite(universe.id)).code);
+      const { character, run } = await member.client.createCharacter(universe.id, sheet("Deaf"));
+      const table = await gm.client.joinUniverse(universe.id, { role: "gm" });
+      const raw = await RawMember.join(
+        server.url,
+        member.token,
+        universe.id,
+        { role: "player", runId: run.id },
+        { ignoreClose: true },
+      );
+      const act = (seq: number, text: string) =>
+        raw.send(frame("act", pack({ seq, command: overcome(character.id, text) })));
+      act(1, "before the removal");
+      await waitFor(
+        () => table.turns.some((turn) => turn.input.description === "before the removal"),
+        5_000,
+        "the member's turn before the removal",
+      );
+      await gm.client.removeMember(universe.id, member.id);
+      await waitFor(() => raw.closeFrame !== null, 5_000, "the server's close frame");
+      expect(raw.closeFrame).toBe(CloseCode.MemberRemoved);
+      for (let seq = 2; seq <= 6; seq++) {
+        act(seq, `after the removal ${seq}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const worldEvent = { kind: "world_event" as const, text: "The door is barred" };
+      expect((await table.act(worldEvent)).ok).toBe(true);
+      expect(
+        table.turns.filter((turn) => String(turn.input.description).startsWith("after the removal")),
+      ).toEqual([]);
+      raw.terminate();
+      await table.leave();
+    });
+
+    it("a player removed while their join is on its way is not seated, whenever the removal lands", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Revolving Door", visibility: "public" });
+      const table = await gm.client.joinUniverse(universe.id, { role: "gm" });
+      // the join's reads take some tens of milliseconds: removals land before, during and after them
+      for (let delay = 0; delay <= 57; delay += 3) {
+        const joiner = await player(server.url, `Joiner ${delay}`);
+        const { character, run } = await joiner.client.createCharacter(universe.id, sheet("Joiner"));
+        const joining = joiner.client.joinUniverse(universe.id, { role: "player", runId: run.id }).then(
+          (session) => session,
+          (error: unknown) => error as Error,
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        await gm.client.removeMember(universe.id, joiner.id);
+        const session = await joining;
+        if (session instanceof Error) {
+          expect(
+            { code: (session as { code?: unknown }).code, message: session.message },
+            `removed ${delay} ms into the join`,
+          ).toMatchObject({ code: expect.stringMatching(/^(not_a_member|member_removed)$/) });
+          continue;
+        }
+        const left = new Promise<number>((resolve) => session.on("leave", resolve));
+        const outcome = await Promise.race([
+          left.then((code) => `left ${code}`),
+          new Promise((resolve) => setTimeout(resolve, 2_000)).then(() => "still seated"),
+        ]);
+        expect(outcome, `removed ${delay} ms into the join`).toBe(`left ${CloseCode.MemberRemoved}`);
+        const acted = await session.act(overcome(character.id, "still here"), { timeoutMs: 1_000 }).then(
+          (result) => (result.ok ? "acted" : "refused"),
+          () => "refused",
+        );
+        expect(acted, `removed ${delay} ms into the join`).toBe("refused");
+      }
+      expect(table.turns.filter((turn) => turn.input.description === "still here")).toEqual([]);
+      await table.leave();
+    }, 120_000);
 
     it("a player may have only so many characters in a universe, even when they ask all at once", async () => {
       const gm = await player(server.url, "GM");

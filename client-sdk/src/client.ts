@@ -1,4 +1,5 @@
 import { Client, ErrorCode, type Room } from "@colyseus/sdk";
+import { CloseCode, RejectionCode } from "@loom/shared";
 import type {
   API,
   ApiResponse,
@@ -941,12 +942,29 @@ function rejoinWait(attempt: number): number {
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
+/**
+ * What a room closing a connection before its join completed means, for the codes that say it:
+ * the player was removed, or logged out everywhere, while joining.
+ */
+const CLOSED_WHILE_JOINING: Partial<Record<number, { code: string; message: string }>> = {
+  [CloseCode.MemberRemoved]: {
+    code: RejectionCode.MemberRemoved,
+    message: "a game master removed you from this universe",
+  },
+  [CloseCode.SessionRevoked]: {
+    code: RejectionCode.Unauthorized,
+    message: "the token was revoked (logged out everywhere)",
+  },
+};
+
 /** A failed join as a LoomError with the server's code (join_failed when it sent none). */
 function asJoinError(error: unknown): LoomError {
   if (error instanceof LoomError) return error;
   const refusal = joinRefusalOf(error);
   const status = (error as { code?: number } | null)?.code;
   if (refusal) return new LoomError(refusal.code, refusal.message, status);
+  const closed = status === undefined ? undefined : CLOSED_WHILE_JOINING[status];
+  if (closed) return new LoomError(closed.code, closed.message, status);
   return new LoomError("join_failed", error instanceof Error ? error.message : String(error), status);
 }
 

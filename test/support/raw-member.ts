@@ -31,14 +31,22 @@ export interface Received {
 export class RawMember {
   readonly received: Received[] = [];
   closed: number | null = null;
+  /** The code of a close frame the server sent and an `ignoreClose` member did not answer. */
+  closeFrame: number | null = null;
 
   private constructor(private readonly socket: WebSocket) {}
 
+  /**
+   * With `ignoreClose`, the member does not answer the server's close frame (as a hostile or
+   * hung client would not): its socket stays open, and it can go on sending, until the server
+   * gives up on it.
+   */
   static async join(
     url: string,
     token: string,
     universeId: string,
     options: Record<string, unknown>,
+    { ignoreClose = false }: { ignoreClose?: boolean } = {},
   ): Promise<RawMember> {
     const response = await fetch(`${url}/matchmake/joinById/${universeId}`, {
       method: "POST",
@@ -55,6 +63,15 @@ export class RawMember {
         member.closed = code;
         reject(new Error(`closed before joining (${code})`));
       });
+      if (ignoreClose)
+        socket.on("open", () => {
+          // ws answers a close frame from its receiver's "conclude"; without it nothing is sent back
+          const receiver = (socket as unknown as { _receiver: NodeJS.EventEmitter })._receiver;
+          receiver.removeAllListeners("conclude");
+          receiver.on("conclude", (code: number) => {
+            member.closeFrame = code;
+          });
+        });
       socket.on("message", (data: Buffer) => {
         const parsed = parseFrame(new Uint8Array(data));
         if (parsed.code === Protocol.JOIN_ROOM) {
@@ -93,5 +110,10 @@ export class RawMember {
 
   close(): void {
     this.socket.close();
+  }
+
+  /** Drops the connection without a close handshake. */
+  terminate(): void {
+    this.socket.terminate();
   }
 }

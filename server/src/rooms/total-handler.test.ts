@@ -11,6 +11,7 @@ describe("totalHandler", () => {
       universeId: "u1",
       who: () => "gm p1",
       reply: (_client: Client, seq: number | null, rejection: Rejection) => replies.push({ seq, rejection }),
+      closing: () => false,
     };
     const client = { sessionId: "s1" } as unknown as Client;
     const logged: Array<Record<string, unknown>> = [];

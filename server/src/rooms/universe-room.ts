@@ -116,6 +116,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   /** Players removed while this room is open; a join afterwards is checked afresh and clears them. */
   private readonly expelled = new Set<string>();
   /**
+   * How many times each player was removed while this room is open: a join that read the player's
+   * membership before a removal it did not see compares the count before and after.
+   */
+  private readonly removals = new Map<string, number>();
+  /**
    * Connections this room closed for good (a member removed, a token revoked): no seat is kept
    * for them to come back to, so the member leaves the table at once (onDrop).
    */
@@ -207,6 +212,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       },
       reply: (client: Client, seq: number | null, rejection: Rejection) =>
         this.sendRejection(client, seq, rejection),
+      closing: (client: Client) => this.dismissed.has(client),
     };
     this.onMessage(
       "act",
@@ -264,16 +270,20 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       );
     watchFrames(client);
     let member: Member;
+    const removalsBefore = this.removals.get(auth.playerId) ?? 0;
     try {
       member = await admitMember(this.authority, auth, parsed.data);
       // A log-out-everywhere announced while this join was on its way found no member here to
-      // close (revoke). From here to `userData` nothing waits, so a later one finds this member.
+      // close (revoke), and a removal found none to dismiss. From here to `userData` nothing
+      // waits, so a later one finds this member.
       if (await this.revokedSince(auth.playerId, auth.generation))
         throw joinRefusal(
           ErrorCode.AUTH_FAILED,
           RejectionCode.Unauthorized,
           "the token was revoked (logged out everywhere)",
         );
+      if ((this.removals.get(auth.playerId) ?? 0) !== removalsBefore)
+        throw joinRefusal(403, RejectionCode.NotAMember, "a game master removed you from this universe");
     } catch (error) {
       await this.connections.release(auth.playerId, client.sessionId);
       throw error;
@@ -324,6 +334,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
    */
   expel(playerId: string): void {
     this.expelled.add(playerId);
+    this.removals.set(playerId, (this.removals.get(playerId) ?? 0) + 1);
     for (const client of this.clients) {
       if (memberOf(client)?.playerId === playerId) this.dismiss(client, CloseCode.MemberRemoved);
     }
