@@ -252,6 +252,51 @@ for (const mode of modes()) {
       expect(snapshot.status).toBe(201);
     });
 
+    it("a character stays its player's: no retcon or world event gives it (and its private notes) to another", async () => {
+      const ash = table.players[0]!;
+      const { player: other } = await connect(server.url).registerPlayer("Taker");
+      const path = `/characters/${ash.characterId}`;
+      // a character is in the story once it has joined play
+      await (await ash.client.joinUniverse(table.universeId, { role: "player", runId: ash.runId })).leave();
+      const ownerOf = async () =>
+        (await table.gm.stateAt(table.universeId)).state.characters[ash.characterId];
+      const character = await ownerOf();
+      expect(character?.playerId).toBe(ash.playerId);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      try {
+        for (const deltas of [
+          [{ op: "set" as const, path: `${path}/playerId`, value: other.id }],
+          [{ op: "set" as const, path, value: { ...character, playerId: other.id } }],
+        ]) {
+          expect(await gm.retcon("hand it over", deltas), JSON.stringify(deltas)).toMatchObject({
+            ok: false,
+            rejection: {
+              code: "invalid_action",
+              message: expect.stringContaining("player cannot be changed"),
+            },
+          });
+          expect(
+            await gm.act({ kind: "world_event", text: "a new owner", deltas }),
+            JSON.stringify(deltas),
+          ).toMatchObject({ ok: false, rejection: { code: "invalid_action" } });
+        }
+        const answer = await call(
+          server.url,
+          gmToken,
+          "POST",
+          `/api/universes/${table.universeId}/retcon`,
+          JSON.stringify({
+            note: "hand it over",
+            deltas: [{ op: "set", path: `${path}/playerId`, value: other.id }],
+          }),
+        );
+        expect(answer).toMatchObject({ status: 409, body: { error: { code: "invalid_action" } } });
+      } finally {
+        await gm.leave();
+      }
+      expect((await ownerOf())?.playerId).toBe(ash.playerId);
+    });
+
     it("refuses non-finite numbers, prototype keys and deep nesting in HTTP bodies", async () => {
       const retcon = (value: string) =>
         call(

@@ -151,5 +151,21 @@ export function recordGmDeltas(
     if (problem) return reject("invalid_action", `delta breaks the state: ${problem}`);
     recorded.push(exact);
   }
+  const moved = ownerChanged(state, current);
+  if (moved) return reject("invalid_action", moved);
   return { deltas: recorded, state: current };
+}
+
+/**
+ * A character stays its player's: who owns it decides who reads its private notes and plays its
+ * runs, and the rooms and the API take that from the player who made it. Said, or null.
+ */
+function ownerChanged(before: UniverseState, after: UniverseState): string | null {
+  if (before.characters === after.characters) return null;
+  for (const [id, character] of Object.entries(before.characters)) {
+    const now = Object.prototype.hasOwnProperty.call(after.characters, id) ? after.characters[id] : undefined;
+    if (now !== undefined && now.playerId !== character.playerId)
+      return `a character's player cannot be changed by a turn: ${id} stays ${character.playerId}'s`;
+  }
+  return null;
 }
