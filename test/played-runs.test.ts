@@ -311,6 +311,15 @@ for (const mode of modes()) {
       expect((refused.json.error as { message: string }).message).toContain(second.id);
       expect((await player.run(first.id)).state).toBe("abandoned");
       expect((await player.run(second.id)).state).toBe("active");
+      // another player aiming at that ending learns nothing of the runs: it is not theirs to undo
+      const other = connect(server.url);
+      await other.registerPlayer("Prober");
+      await other.acceptInvite((await player.createInvite(universe.id)).code);
+      const probed = await post(server.url, `/api/universes/${universe.id}/undo`, other.playerToken!, {
+        position: ending.position,
+      });
+      expect(probed.json.error).toMatchObject({ code: "not_allowed" });
+      expect(JSON.stringify(probed.json)).not.toContain(second.id);
       // once the newer run is over, the undo reopens the first
       await player.abandonRun(second.id);
       await player.undo(universe.id, ending.position);

@@ -54,7 +54,9 @@ export async function undo(
   // resume is, refused while the character has another run open here; a retry is answered with its
   // turn (or refused as stale) by the authority's screen, whatever the runs are now
   const result = await authority.lifecycle(async () => {
-    const reopened = client && authority.isRetry(client) ? null : await runEndedAt(ctx, target);
+    const ended = client && authority.isRetry(client) ? null : await runEndedAt(ctx, target);
+    // another player's run is not looked into: the rules refuse that undo as not theirs
+    const reopened = ended && (actor.kind !== "player" || ended.playerId === actor.playerId) ? ended : null;
     const open = reopened && (await openRunBeside(ctx, reopened));
     if (open) return { ok: false as const, rejection: openRunRefusal(open) };
     return authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client });
