@@ -283,7 +283,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
           "the token was revoked (logged out everywhere)",
         );
       if ((this.removals.get(auth.playerId) ?? 0) !== removalsBefore)
-        throw joinRefusal(403, RejectionCode.NotAMember, "a game master removed you from this universe");
+        throw joinRefusal(403, RejectionCode.MemberRemoved, "a game master removed you from this universe");
     } catch (error) {
       await this.connections.release(auth.playerId, client.sessionId);
       throw error;
