@@ -1,5 +1,5 @@
 import { Client, ErrorCode, type Room } from "@colyseus/sdk";
-import { CloseCode, RejectionCode } from "@loom/shared";
+import { CloseCode, REFUSAL_WORDS, RejectionCode } from "@loom/shared";
 import type {
   API,
   ApiResponse,
@@ -949,11 +949,11 @@ function rejoinWait(attempt: number): number {
 const CLOSED_WHILE_JOINING: Partial<Record<number, { code: string; message: string }>> = {
   [CloseCode.MemberRemoved]: {
     code: RejectionCode.MemberRemoved,
-    message: "a game master removed you from this universe",
+    message: REFUSAL_WORDS.memberRemoved,
   },
   [CloseCode.SessionRevoked]: {
     code: RejectionCode.Unauthorized,
-    message: "the token was revoked (logged out everywhere)",
+    message: REFUSAL_WORDS.sessionRevoked,
   },
 };
 

@@ -86,6 +86,12 @@ export const rejectionSchema = z.object({
 });
 export type Rejection = z.infer<typeof rejectionSchema>;
 
+/** The words of two refusals said by the API, the rooms and the SDK alike. */
+export const REFUSAL_WORDS = {
+  memberRemoved: "a game master removed you from this universe",
+  sessionRevoked: "the token was revoked (logged out everywhere)",
+} as const;
+
 export function reject(code: RejectionCode, message: string, details?: Record<string, unknown>): Rejection {
   return details === undefined
     ? { rejected: true, code, message }

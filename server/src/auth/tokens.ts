@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SignJWT, errors, jwtVerify } from "jose";
+import { REFUSAL_WORDS } from "@loom/shared";
 
 /**
  * Access tokens: HS256 JWTs issued by this server, `sub` = player id, `name` = display name,
@@ -177,7 +178,7 @@ export function createTokenService(secret: Uint8Array, options: TokenServiceOpti
       if (options.generationOf) {
         const current = await options.generationOf(sub);
         if (current === null) throw new AuthError("revoked", "the token's player does not exist");
-        if (gen !== current) throw new AuthError("revoked", "the token was revoked (logged out everywhere)");
+        if (gen !== current) throw new AuthError("revoked", REFUSAL_WORDS.sessionRevoked);
       }
       return { playerId: sub, name, generation: gen };
     },

@@ -16,7 +16,7 @@ import type {
   UniverseVisibility,
 } from "./membership-store.ts";
 import type { UniverseRecord } from "./turn-store.ts";
-import { DEFAULT_CHARACTER_LIMITS, type CharacterLimits } from "@loom/shared";
+import { DEFAULT_CHARACTER_LIMITS, REFUSAL_WORDS, type CharacterLimits } from "@loom/shared";
 
 const iso = (date: Date) => date.toISOString();
 const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
@@ -197,7 +197,7 @@ export class Memberships implements MembershipStore {
         return {
           ok: false,
           reason: "member_removed",
-          message: "a game master removed you from this universe",
+          message: REFUSAL_WORDS.memberRemoved,
         } as const;
       // accepting again is harmless and uses nothing up
       if (existing) return { ok: true, member: toMember(existing), universeId: invite.universeId } as const;
@@ -289,7 +289,7 @@ export class Memberships implements MembershipStore {
         return {
           ok: false,
           reason: "member_removed",
-          message: "a game master removed you from this universe",
+          message: REFUSAL_WORDS.memberRemoved,
         } as const;
       const [counted] = await tx
         .select({ n: count() })

@@ -9,6 +9,7 @@ import {
 } from "@colyseus/core";
 import { StateView } from "@colyseus/schema";
 import {
+  REFUSAL_WORDS,
   actMessageSchema,
   retconMessageSchema,
   undoMessageSchema,
@@ -277,13 +278,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       // close (revoke), and a removal found none to dismiss. From here to `userData` nothing
       // waits, so a later one finds this member.
       if (await this.revokedSince(auth.playerId, auth.generation))
-        throw joinRefusal(
-          ErrorCode.AUTH_FAILED,
-          RejectionCode.Unauthorized,
-          "the token was revoked (logged out everywhere)",
-        );
+        throw joinRefusal(ErrorCode.AUTH_FAILED, RejectionCode.Unauthorized, REFUSAL_WORDS.sessionRevoked);
       if ((this.removals.get(auth.playerId) ?? 0) !== removalsBefore)
-        throw joinRefusal(403, RejectionCode.MemberRemoved, "a game master removed you from this universe");
+        throw joinRefusal(403, RejectionCode.MemberRemoved, REFUSAL_WORDS.memberRemoved);
     } catch (error) {
       await this.connections.release(auth.playerId, client.sessionId);
       throw error;

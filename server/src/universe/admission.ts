@@ -1,4 +1,4 @@
-import { reject, RejectionCode, type Rejection, type UniverseRole } from "@loom/shared";
+import { REFUSAL_WORDS, reject, RejectionCode, type Rejection, type UniverseRole } from "@loom/shared";
 import { services } from "../services.ts";
 import type { UniverseRecord } from "../persist/turn-store.ts";
 import type { MemberRecord } from "../persist/membership-store.ts";
@@ -45,7 +45,7 @@ export function admissionOf(
   if (role === "removed")
     return {
       ok: false,
-      rejection: reject(RejectionCode.MemberRemoved, "a game master removed you from this universe"),
+      rejection: reject(RejectionCode.MemberRemoved, REFUSAL_WORDS.memberRemoved),
     };
   if (role !== "guest" || universe.visibility === "public") return { ok: true, as: role };
   return {
