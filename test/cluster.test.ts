@@ -59,6 +59,11 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
       2612,
     );
     children.push(second);
+    // Alex, back before anyone has opened the universe again, is told of every acknowledged turn,
+    // though they are in Redis alone and the dead process still has the universe's listing
+    const alexAgain = connect(second.url).useToken(alex.client.playerToken!);
+    const recap = await alexAgain.recap(alex.runId);
+    expect(recap.head).toBeGreaterThanOrEqual(Math.max(...acked));
     const gm = connect(second.url).useToken(table.gm.playerToken!);
     const gmSession = await gm.joinUniverse(table.universeId, { role: "gm" });
     // every acknowledged turn, then the end of Alex's session, which the dead process left open
@@ -71,7 +76,6 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => i + 1));
     expect(positions).toEqual(expect.arrayContaining(acked));
     expect(after.turns.at(-1)).toMatchObject({ kind: "session_end", input: { reason: "interrupted" } });
-    const alexAgain = connect(second.url).useToken(alex.client.playerToken!);
     expect(await alexAgain.run(alex.runId)).toMatchObject({ turnCount: 30, sessionCount: 1 });
     await recordsSettle(gm, alexAgain, table.universeId, [alex.runId]);
     await gmSession.leave();

@@ -560,6 +560,32 @@ for (const mode of modes()) {
       expect(canon.summaryRecent).toMatch(/^Mara played \d+ turns \(3 moves of their own/);
     }, 60_000);
 
+    it("a tab back after its seat was given up learns that the game master completed the run meanwhile", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Late curtain", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const tab = await sessionOf(player, universe.id, run.id);
+      const closed = new Promise<number>((resolve) => tab.on("leave", (code) => resolve(code)));
+      await play(tab, character.id, 1);
+      // the connection is lost, and comes back only after the server gave its seat up (1 s here):
+      // the reconnection is refused without a reason, the rejoin with one
+      let comeBack = () => undefined as void;
+      void breakUntil(tab, new Promise<void>((resolve) => (comeBack = resolve)));
+      expect((await gm.completeRun(run.id, "victory")).run.state).toBe("completed");
+      await waitFor(
+        async () => (await player.runSessions(run.id)).every((session) => session.endPosition !== null),
+        10_000,
+        "the seat given up",
+      );
+      comeBack();
+      expect(await closed).toBe(CloseCode.RunClosed);
+      const act = await tab.act({ kind: "custom", characterId: character.id, text: "bows" });
+      expect(act).toMatchObject({ ok: false, rejection: { code: "run_not_active" } });
+    }, 60_000);
+
     it("recaps are deterministic, and GM tools are refused to players with a code", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

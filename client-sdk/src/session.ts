@@ -119,6 +119,13 @@ const FINAL_CLOSES = new Set([
   CloseCode.SessionRevoked,
 ]);
 
+/** The close that ends a seat for the reason a join was refused, if the refusal is one of those. */
+function closeOfRefusal(error: unknown): number | undefined {
+  if (!(error instanceof LoomError)) return undefined;
+  for (const [close, refusal] of CLOSED_BEFORE_STATE) if (refusal === error.code) return close;
+  return undefined;
+}
+
 /**
  * Why a room closed before its first state, as the code a refused join carries: the closes that
  * end a session (FINAL_CLOSES) say who refused the seat; any other is the room or its process
@@ -442,8 +449,10 @@ export class UniverseSession {
     this.rejoining = rejoining;
     try {
       await this.failover.rejoin(rejoining.signal, (next) => this.seat(next, rejoining.signal));
-    } catch {
-      this.end(code);
+    } catch (error) {
+      // the seat could not be had back (a lost connection's reconnection closes 4003 whatever the
+      // reason): a refusal of the rejoin says why, as the close a seated member would have had
+      this.end(closeOfRefusal(error) ?? code);
       return;
     } finally {
       if (this.rejoining === rejoining) this.rejoining = null;

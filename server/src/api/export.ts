@@ -1,7 +1,7 @@
 import type { Application, Response } from "express";
 import { API, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
-import { callOpenUniverse, callUniverse } from "../universe/dispatch.ts";
+import { callUniverseHoldingTurns } from "../universe/dispatch.ts";
 import { log } from "../log.ts";
 import {
   exportUniverse,
@@ -13,7 +13,6 @@ import {
 import { ApiError, caller, route } from "./http.ts";
 import { isGm, requireMember, universeOr404 } from "./access.ts";
 import type { ExportSlot } from "./limits.ts";
-import { liveReads } from "./live.ts";
 
 /**
  * How long an export waits for its reader to take what was written before it is cut: a reader
@@ -81,9 +80,7 @@ export function installExportRoutes(app: Application): void {
  */
 async function persistAcknowledged(universeId: string): Promise<void> {
   try {
-    if (await callOpenUniverse(universeId, "flush")) return;
-    const tail = await liveReads().tail(universeId);
-    if (tail && tail.turns.length > 0) await callUniverse(universeId, "flush");
+    await callUniverseHoldingTurns(universeId, "flush");
   } catch (error) {
     log.warn(`export of ${universeId}: pending turns could not be persisted first`, {
       err: error,

@@ -1,7 +1,7 @@
 import type { Application } from "express";
 import { API, RejectionCode, earnsCredit, recapBytes, runActor } from "@loom/shared";
 import { services } from "../services.ts";
-import { callOpenUniverse, callUniverse } from "../universe/dispatch.ts";
+import { callUniverse, callUniverseHoldingTurns } from "../universe/dispatch.ts";
 import { recapFor } from "../universe/continuity.ts";
 import { ApiError, caller, parseBody, route, type Caller } from "./http.ts";
 import { descendsFrom, isGm, requireMember, universeOr404 } from "./access.ts";
@@ -53,15 +53,15 @@ export function installRunRoutes(app: Application): void {
 
   /**
    * "Last time on…" for the run as of now; the same timeline always gives the same bytes. Told by
-   * the universe's room where one is open, with the turns acknowledged and not yet written; from
-   * the database where none is.
+   * the universe's room where one is open or turns acknowledged are not yet written (a room closing
+   * as a player comes back); from the database where it holds them all.
    */
   app.get(
     API.recap.path,
     route(async (req, res) => {
       const run = await runFor(await caller(req), String(req.params.id));
       const { turnStore } = services();
-      let recap = await callOpenUniverse(run.universeId, "recap", run.id);
+      let recap = await callUniverseHoldingTurns(run.universeId, "recap", run.id);
       if (!recap) {
         const latest = await turnStore.latestState(run.universeId, { checksummed: false });
         recap = await recapFor(turnStore, null, run, latest.state, latest.position);

@@ -2,6 +2,7 @@ import { matchMaker } from "@colyseus/core";
 import { services } from "../services.ts";
 import { log } from "../log.ts";
 import type { UniverseRoom } from "../rooms/universe-room.ts";
+import { LiveReads } from "./live-reads.ts";
 import type { operations, OperationName } from "./operations.ts";
 
 type Operation<N extends OperationName> = (typeof operations)[N];
@@ -83,6 +84,26 @@ export async function callOpenUniverse<N extends OperationName>(
 ): Promise<Result<N> | null> {
   const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
   if (local) return (await local.runOperation(name, args)) as Result<N>;
-  if ((await matchMaker.query({ roomId: universeId })).length === 0) return null;
+  // a listing left by a process that died would have the call wait for an answer that never comes
+  if (!(await services().ownership.listed(universeId))) return null;
   return (await matchMaker.remoteRoomCall(universeId, "runOperation", [name, args])) as Result<N>;
+}
+
+/**
+ * Runs an operation where the universe's acknowledged turns are: in its open room; or, when none
+ * is open but its live stream holds turns the database lacks (a room still closing as the call
+ * comes, its process gone), in the room opened for it, which waits for the closing one. Null when
+ * the database holds every acknowledged turn: the caller reads it there, opening nothing.
+ */
+export async function callUniverseHoldingTurns<N extends OperationName>(
+  universeId: string,
+  name: N,
+  ...args: Rest<N>
+): Promise<Result<N> | null> {
+  const open = await callOpenUniverse(universeId, name, ...args);
+  if (open !== null) return open;
+  const { turnStore, liveStore } = services();
+  const tail = await new LiveReads(turnStore, liveStore).tail(universeId);
+  if (!tail || tail.turns.length === 0) return null;
+  return callUniverse(universeId, name, ...args);
 }

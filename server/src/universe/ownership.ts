@@ -184,7 +184,7 @@ export class Ownership {
    * listings. The lease still decides who may open the universe: this only stops joins going
    * to the dead process while its lease runs out.
    */
-  private async listed(universeId: string): Promise<boolean> {
+  async listed(universeId: string): Promise<boolean> {
     const rooms = await matchMaker.query({ roomId: universeId });
     const room = rooms[0];
     if (!room) return false;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { applyDeltas, bucketOf, emptyState, factPath, npcPath, questPath, readPointer } from "@loom/shared";
 import type {
   CanonFact,
@@ -30,6 +31,19 @@ const int = (random: Random, min: number, max: number) => min + Math.floor(rando
 export function seededUuid(random: Random): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * A turn's id: drawn from the seeded source (one seed, one campaign, the same ids), then bound to
+ * its universe and position. Drawn alone, two campaigns' ids could meet: every mulberry32 seed walks
+ * the same cycle of 2^32 states, one from a different start, so a long campaign's stream can run
+ * into a short one's.
+ */
+function turnId(random: Random, universeId: string, position: number): string {
+  const hex = createHash("sha256")
+    .update(`${seededUuid(random)} ${universeId} ${position}`)
+    .digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 const sentence = (random: Random, who: string) =>
@@ -232,7 +246,7 @@ export interface SyntheticCampaign {
   take(count: number): Turn[];
 }
 
-/** Turn and run ids come from `seed`: campaigns with distinct seeds never share an id. */
+/** Turn and run ids come from `seed`; no two universes' turns share an id. */
 export interface CampaignOptions {
   universeId: string;
   seed: number;
@@ -315,7 +329,7 @@ export function syntheticCampaign(options: CampaignOptions): SyntheticCampaign {
     return {
       universeId: options.universeId,
       position,
-      id: seededUuid(random),
+      id: turnId(random, options.universeId, position),
       runId: runIds.get(pcId) ?? null,
       characterId: pcId,
       playerId: pc.playerId,
