@@ -1,7 +1,15 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
-import { checksum, CloseCode, encodeMemberTurnMessage, RECENT_TURNS, type Turn } from "@loom/shared";
+import {
+  checksum,
+  CloseCode,
+  encodeMemberTurnMessage,
+  readNpc,
+  RECENT_TURNS,
+  type Turn,
+  type UniverseState,
+} from "@loom/shared";
 import { connect, LoomError, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
@@ -371,6 +379,54 @@ for (const mode of modes()) {
       expect(Buffer.concat(playerBytes).includes(prose)).toBe(false);
       expect(Buffer.concat(playerBytes).includes("OPENS-THE-SEALED-DOOR")).toBe(false);
       expect(tamsin!.turns.find((t) => t.position === position)?.narration).toBeNull();
+      await Promise.all([tamsin!.leave(), gm.leave()]);
+    });
+
+    it("leaves in the world everyone reads nothing of a hidden roll but the harm it deals", async () => {
+      const table = await setTable(server.url, ["Tamsin"]);
+      const [tamsin] = await joinAll(table);
+      const tamsinId = table.players[0]!.characterId;
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const added = await gm.act({
+        kind: "npc",
+        op: "add",
+        id: "sentry",
+        name: "Sentry",
+        skills: { Fight: 1 },
+      });
+      if (!added.ok) throw new Error(added.rejection.message);
+      // the game master rolls Tamsin's attacks in secret until the sentry is taken out
+      const positions: number[] = [];
+      let world = (await table.gm.stateAt(table.universeId)).state;
+      for (let i = 0; i < 20 && !readNpc(world, "sentry")!.takenOut; i++) {
+        const secret = await gm.act({
+          kind: "action",
+          characterId: tamsinId,
+          action: "attack",
+          skill: "Fight",
+          target: { type: "npc", id: "sentry" },
+          opposition: -2,
+          description: "SECRET-KNIFE-WORK",
+          hidden: true,
+        });
+        if (!secret.ok) throw new Error(secret.rejection.message);
+        positions.push(secret.turn.position);
+        world = (await table.gm.stateAt(table.universeId)).state;
+      }
+      expect(readNpc(world, "sentry")!.takenOut).toBe(true);
+      // what a player reads of the world there, and at every hidden roll on the way
+      for (const position of [undefined, ...positions]) {
+        const seen = (await table.players[0]!.client.jump(table.universeId, position)).state as UniverseState;
+        const sentry = readNpc(seen, "sentry")!;
+        expect(sentry.attitudes).toEqual({});
+        expect(sentry.lastSeenPosition).toBe(added.turn.position);
+        expect(Object.values(seen.scene.aspects)).toEqual([]);
+        expect(seen.world.majorEvents).toEqual([]);
+        expect(JSON.stringify(seen)).not.toContain("Tamsin takes");
+      }
+      // the synced state a player holds says no more
+      await waitFor(() => tamsin!.state.head >= positions.at(-1)!, 5_000, "the last roll");
+      expect(tamsin!.state.scene.aspects.size).toBe(0);
       await Promise.all([tamsin!.leave(), gm.leave()]);
     });
 

@@ -10,7 +10,8 @@ import { upcasters } from "./upgrade.ts";
  * A member named `gmNotes`, wherever it is, is the GM's alone; a character's `private` is its
  * owner's too (visibility.ts). Nothing else in the state is withheld: what only a GM may know of a
  * turn (a hidden roll, a hidden event) is `hidden` on the turn's resolution or event, and the turn
- * is redacted as a whole.
+ * is redacted as a whole; a hidden roll leaves in the state only the harm it deals and the conflict
+ * it starts (rules/action-effects.ts).
  *
  * Version 2 keeps canon facts in buckets (canon-facts.ts) where version 1 kept one record of them
  * (`canon.facts`); version 3 buckets NPCs, locations and quests the same way (world-records.ts).

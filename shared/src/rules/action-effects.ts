@@ -14,7 +14,7 @@ const WINS_OVER = "rapport";
 
 /** Overcome (Fate Core p. 132): with style, the goal is met and a boost is gained. */
 function overcome(draft: Draft, character: Character, resolution: Resolution): void {
-  if (resolution.outcome === "success_with_style")
+  if (resolution.outcome === "success_with_style" && !resolution.hidden)
     addBoost(draft, `${character.name}'s Momentum`, character.id);
 }
 
@@ -77,21 +77,29 @@ function attack(
   const name = combatantName(target);
   if (state.mode !== "conflict")
     draft.event("conflict_started", `${character.name} starts a fight with ${name}`);
-  if (target.type === "npc") changeAttitude(draft, target.npc, character, "hostile");
+  if (target.type === "npc" && !resolution.hidden) changeAttitude(draft, target.npc, character, "hostile");
   let takenOut = false;
-  if (resolution.outcome === "tie") addBoost(draft, `Opening on ${name}`, character.id);
+  if (resolution.outcome === "tie" && !resolution.hidden) addBoost(draft, `Opening on ${name}`, character.id);
   else if (resolution.shifts > 0)
     takenOut = applyHarm(draft, target, resolution.shifts, stressTrackFor(resolution.skill));
   if (takenOut) {
     const description = `${character.name} takes ${name} out`;
     const targetId = target.type === "character" ? target.character.id : target.npc.id;
     draft.event("taken_out", description, { major: true, data: { characterId: character.id, targetId } });
-    draft.majorEvent(character.id, description);
+    if (!resolution.hidden) draft.majorEvent(character.id, description);
     draft.event("conflict_ended", `The fight ends with ${name} taken out`);
   }
   draft.change("/mode", takenOut ? "scene" : "conflict", state.mode);
 }
 
+/**
+ * What a roll does to the scene and the people in it. The state is everyone's to read (state.ts),
+ * so a hidden roll (a game master's, in secret) leaves there only what it must: the harm it deals
+ * and the conflict it starts. It gains no boost (an aspect on the scene, named after the roll's
+ * outcome), writes no major event (its words are the hidden turn's), changes no attitude (the
+ * NPC's record and a canon fact would say who acted on whom). What it tried stays on its turn,
+ * which only game masters read whole.
+ */
 export function applyEffects(
   draft: Draft,
   character: Character,
@@ -111,12 +119,12 @@ export function applyEffects(
       break;
     case "defend":
       // Defend (Fate Core p. 142): succeeding with style earns a boost.
-      if (resolution.outcome === "success_with_style")
+      if (resolution.outcome === "success_with_style" && !resolution.hidden)
         addBoost(draft, `${character.name}'s Counter`, character.id);
       break;
   }
   const socialWin = resolution.skill.toLowerCase() === WINS_OVER && resolution.shifts > 0;
-  if (target.type === "npc" && resolution.action !== "attack" && socialWin) {
+  if (target.type === "npc" && resolution.action !== "attack" && socialWin && !resolution.hidden) {
     changeAttitude(draft, target.npc, character, friendlier(attitudeOf(target.npc, character.id)));
   }
 }

@@ -572,6 +572,75 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
   });
 });
 
+describe("a roll hidden from the table (a game master's)", () => {
+  const secretly = (extra: Record<string, unknown>) =>
+    command({
+      kind: "action",
+      characterId: "mara",
+      action: "attack",
+      skill: "Fight",
+      hidden: true,
+      ...extra,
+    });
+
+  it("takes the bandit out, but writes no major event: its words are the hidden turn's", () => {
+    const state = seedUniverse();
+    state.mode = "conflict";
+    readNpc(state, "bandit")!.stress = [true, true];
+    const attack = secretly({ action: "attack", target: { type: "npc", id: "bandit" } });
+    const { after, events } = decided(state, attack, GM, [0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(readNpc(after, "bandit")!.takenOut).toBe(true);
+    expect(events.find((event) => event.type === "taken_out")).toBeDefined();
+    expect(after.world.majorEvents).toEqual([]);
+  });
+
+  it("gains no boost, whose name would tell its outcome on the scene everyone reads", () => {
+    const tie = decided(
+      seedUniverse(),
+      secretly({ action: "attack", target: { type: "npc", id: "bandit" } }),
+      GM,
+      [-1, -1, 0, 0, 0, 0, 0, 0],
+    );
+    expect(tie.resolution!.outcome).toBe("tie");
+    const style = decided(
+      seedUniverse(),
+      secretly({ action: "overcome", skill: "Athletics", description: "the gate", opposition: 2 }),
+      GM,
+      [1, 1, 1, 0],
+    );
+    expect(style.resolution!.outcome).toBe("success_with_style");
+    const counter = decided(
+      seedUniverse(),
+      secretly({ action: "defend", skill: "Athletics", opposition: -2 }),
+      GM,
+      [1, 1, 1, 0],
+    );
+    expect(counter.resolution!.outcome).toBe("success_with_style");
+    for (const { after } of [tie, style, counter]) expect(after.scene).toEqual(seedUniverse().scene);
+  });
+
+  it("leaves the NPC's attitudes, canon and the time the table last saw him as they were", () => {
+    const before = seedUniverse();
+    const attacked = decided(
+      before,
+      secretly({ action: "attack", target: { type: "npc", id: "brannoc" } }),
+      GM,
+      [-1, -1, -1, -1, 0, 0, 0, 0],
+    );
+    const charmed = decided(
+      before,
+      secretly({ action: "overcome", skill: "Rapport", target: { type: "npc", id: "brannoc" } }),
+      GM,
+      [1, 1, 1, 0, -1, -1, 0, 0],
+    );
+    expect(charmed.resolution!.shifts).toBeGreaterThan(0);
+    for (const { after } of [attacked, charmed]) {
+      expect(readNpc(after, "brannoc")).toEqual(readNpc(before, "brannoc"));
+      expect(readFact(after, "relationship-brannoc-mara")).toBeUndefined();
+    }
+  });
+});
+
 describe("winning people over", () => {
   it("given Brannoc neutral, when Mara overcomes him with Rapport, then he becomes friendly towards her", () => {
     const cmd = command({

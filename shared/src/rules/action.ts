@@ -76,7 +76,8 @@ export function decideAction(
     },
   });
   applyEffects(draft, character, command, target, resolution);
-  if (target.type === "npc") {
+  // when the table last saw the NPC: not at a roll hidden from it
+  if (target.type === "npc" && !command.hidden) {
     draft.change(npcPath(target.npc.id, "lastSeenPosition"), ctx.position, target.npc.lastSeenPosition);
   }
   const combat = command.action === "attack" || command.action === "defend" || state.mode === "conflict";
