@@ -174,6 +174,39 @@ for (const mode of modes()) {
       await recordsSettle(gm, player, universe.id, [run.id]);
     }, 120_000);
 
+    it("given acts racing the run's completion or pause, then none is played after the turn that stops the run", async () => {
+      for (const stop of ["complete", "pause"] as const) {
+        for (let trial = 0; trial < 4; trial++) {
+          const player = connect(server.url);
+          await player.registerPlayer(`Racer ${stop} ${trial}`);
+          const universe = await player.createUniverse({ name: "Photo finish" });
+          const { character, run } = await player.createCharacter(universe.id, sheet("Sprinter"));
+          const seat = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
+          expect((await seat.act(overcome(character.id, "sets off"))).ok).toBe(true);
+          const stopped =
+            stop === "complete" ? player.completeRun(run.id, "victory") : player.pauseRun(run.id);
+          const acts = [];
+          for (let i = 0; i < 10; i++) {
+            acts.push(seat.act({ kind: "custom", characterId: character.id, text: `one more step ${i}` }));
+            await new Promise((resolve) => setTimeout(resolve, 2 + trial * 2));
+          }
+          await stopped;
+          const answers = await Promise.all(acts);
+          const { turns } = await player.history(universe.id, { order: "asc", limit: 500 });
+          const kind = stop === "complete" ? "run_end" : "run_pause";
+          const end = turns.find((turn) => turn.input.kind === kind)!.position;
+          const played = turns.filter((turn) => turn.runId === run.id && turn.kind === "custom");
+          expect(played.filter((turn) => turn.position > end)).toEqual([]);
+          for (const answer of answers) {
+            if (answer.ok) expect(answer.turn.position).toBeLessThan(end);
+          }
+          // what the run counts is what was played before it stopped
+          expect((await player.run(run.id)).turnCount).toBe(1 + played.length);
+          await seat.leave().catch(() => undefined);
+        }
+      }
+    }, 120_000);
+
     it("given racing requests to start a run of one character, then one opens it and the rest are refused", async () => {
       const player = connect(server.url);
       await player.registerPlayer("Racer");

@@ -515,6 +515,23 @@ export class UniverseAuthority {
     return this.runStates.get(run.id) ?? run.state;
   }
 
+  /**
+   * A run's lifecycle state after every turn decided so far, acknowledged or not: an act decided
+   * after the turn that ends or pauses its run is refused, as it is once that turn is acknowledged
+   * (decided before, it would be acknowledged after the end, and counted in the ended run).
+   */
+  private decidedRunState(runId: string): RunState | undefined {
+    const ahead = [...this.appending, ...this.proposed];
+    const targetOf = (position: number) =>
+      ahead.find((proposal) => proposal.turn.position === position)?.turn ??
+      this.recent.findLast((turn) => turn.position === position);
+    for (let i = ahead.length - 1; i >= 0; i--) {
+      const effect = lifecycleEffect(ahead[i]!.turn, targetOf);
+      if (effect?.runId === runId) return effect.state;
+    }
+    return this.runStates.get(runId);
+  }
+
   private noteLifecycle(turn: Turn): void {
     const effect = lifecycleEffect(turn, (position) => this.recent.findLast((t) => t.position === position));
     if (effect) this.runStates.set(effect.runId, effect.state);
@@ -600,7 +617,7 @@ export class UniverseAuthority {
       freeInvokeRefusal(this.tentativeState, request.actor, request.command);
     if (opposed) return Promise.resolve({ ok: false, rejection: opposed });
     if (request.runId) {
-      const state = this.runStates.get(request.runId) ?? "active";
+      const state = this.decidedRunState(request.runId) ?? "active";
       const refused = runActivityRefusal(request.actor, state, request.command);
       if (refused) return Promise.resolve({ ok: false, rejection: refused });
     }
