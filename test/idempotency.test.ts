@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modes, startServer, waitFor } from "./support/server.ts";
+import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
@@ -21,6 +21,10 @@ async function post(
     json: (await response.json()) as Record<string, unknown>,
     replayed: response.headers.get("idempotent-replayed") === "true",
   };
+}
+
+function positionOf(answer: { json: Record<string, unknown> }): number {
+  return (answer.json.turn as { position: number }).position;
 }
 
 for (const mode of modes()) {
@@ -245,6 +249,103 @@ for (const mode of modes()) {
       const progression = await noor.client.progression();
       expect(progression.runsCompleted).toBe(2);
       expect([...progression.completedRunIds].sort()).toEqual([...runs].sort());
+    });
+  });
+}
+
+/** Short, so a key expires within the test; a retry right after its request is still inside it. */
+const TTL_SECONDS = 2;
+const expiry = () => new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1_000 + 200));
+
+for (const mode of modes()) {
+  describe.skipIf(!mode.available)(`Idempotency-Keys used again once expired (${mode.name})`, () => {
+    const dataDir = tempDir();
+    const start = () =>
+      startServer(mode, { port: 2594, dataDir, inMemory: false, idempotencyTtlSeconds: TTL_SECONDS });
+    let server: LoomServer & { url: string };
+    beforeAll(async () => {
+      server = await start();
+    });
+    afterAll(async () => {
+      await server?.shutdown();
+    });
+
+    it("an undo and a retcon under expired keys, asking something else, are made as new turns", async () => {
+      // given a player's two turns, and the game master's undo and retcon, each under a key
+      const table = await setTable(server.url, ["Ines"]);
+      const ines = table.players[0]!;
+      const session = await ines.client.joinUniverse(table.universeId, { role: "player", runId: ines.runId });
+      const older = await session.act(overcome(ines.characterId, "first"));
+      const newer = await session.act(overcome(ines.characterId, "second"));
+      if (!older.ok || !newer.ok) throw new Error("acts refused");
+      const gmToken = table.gm.playerToken!;
+      const undoPath = `/api/universes/${table.universeId}/undo`;
+      const retconPath = `/api/universes/${table.universeId}/retcon`;
+      const windfall = (note: string, value: number) => ({
+        note,
+        deltas: [{ op: "increment", path: `/characters/${ines.characterId}/fatePoints`, value }],
+      });
+      const firstUndo = await post(server.url, undoPath, gmToken, {}, "weekly-undo");
+      const gift = windfall("a windfall", 1);
+      const firstRetcon = await post(server.url, retconPath, gmToken, gift, "weekly-retcon");
+      expect([firstUndo.status, firstRetcon.status]).toEqual([200, 200]);
+      const retried = await post(server.url, retconPath, gmToken, gift, "weekly-retcon");
+      expect(retried).toMatchObject({ status: 200, replayed: true, json: firstRetcon.json });
+
+      // when the keys have expired and come again with other requests
+      await expiry();
+      const earlier = { position: older.turn.position };
+      const secondUndo = await post(server.url, undoPath, gmToken, earlier, "weekly-undo");
+      const another = windfall("another windfall", 2);
+      const secondRetcon = await post(server.url, retconPath, gmToken, another, "weekly-retcon");
+
+      // then each makes its own turn, after the first ones
+      expect(secondUndo).toMatchObject({ status: 200, replayed: false });
+      expect(secondRetcon).toMatchObject({ status: 200, replayed: false });
+      expect(positionOf(secondUndo)).toBeGreaterThan(positionOf(firstRetcon));
+      expect(positionOf(secondRetcon)).toBeGreaterThan(positionOf(secondUndo));
+      await waitFor(
+        async () => (await table.gm.stateAt(table.universeId)).position >= positionOf(secondRetcon),
+        5_000,
+        "the turns to persist",
+      );
+      const timeline = await table.gm.history(table.universeId, { order: "asc", limit: 500 });
+      const undos = timeline.turns.filter((turn) => turn.kind === "undo");
+      expect(undos.map((turn) => turn.input.targetPosition)).toEqual([
+        newer.turn.position,
+        older.turn.position,
+      ]);
+      const retcons = timeline.turns.filter((turn) => turn.kind === "retcon");
+      expect(retcons.map((turn) => turn.input.note)).toEqual(["a windfall", "another windfall"]);
+      await session.leave();
+    });
+
+    it("after a restart, a retry whose answer was lost gets its turn, and its key once expired makes another", async () => {
+      // given a retcon under a key whose kept answer was lost, and a restart: the universe opens
+      // again and knows the requests it took from its turns
+      const table = await setTable(server.url, ["Oskar"]);
+      const gmToken = table.gm.playerToken!;
+      const path = `/api/universes/${table.universeId}/retcon`;
+      const ferry = { note: "the ferry ran that night", deltas: [] };
+      const first = await post(server.url, path, gmToken, ferry, "ferry");
+      expect(first.status).toBe(200);
+      await server.services.idempotency.releaseKey((await table.gm.me()).player!.id, "ferry");
+      await server.shutdown();
+      server = await start();
+
+      // when the same request comes again
+      const again = await post(server.url, path, gmToken, ferry, "ferry");
+
+      // then it is answered with the turn it made
+      expect(again).toMatchObject({ status: 200, replayed: false });
+      expect(positionOf(again)).toBe(positionOf(first));
+
+      // and once its key has expired, another request under it makes its own turn
+      await expiry();
+      const toll = { note: "the ferry took a toll", deltas: [] };
+      const other = await post(server.url, path, gmToken, toll, "ferry");
+      expect(other).toMatchObject({ status: 200, replayed: false });
+      expect(positionOf(other)).toBeGreaterThan(positionOf(first));
     });
   });
 }

@@ -40,13 +40,10 @@ async function idempotently(req: Request, res: Response, next: NextFunction): Pr
     );
   const me = await caller(req);
   const { idempotency, config } = services();
-  const requestHash = createHash("sha256")
-    .update(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? null)}`)
-    .digest("hex");
   const claim = await idempotency.claimKey({
     playerId: me.playerId,
     key,
-    requestHash,
+    requestHash: requestHash(req),
     ttlMs: config.idempotencyTtlSeconds * 1000,
     staleAfterMs: ABANDONED_AFTER_MS,
   });
@@ -88,17 +85,32 @@ async function idempotently(req: Request, res: Response, next: NextFunction): Pr
   next();
 }
 
+/** What a request asks (method, path, body): a key met again with another is refused. */
+function requestHash(req: Request): string {
+  return createHash("sha256")
+    .update(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? null)}`)
+    .digest("hex");
+}
+
 /**
  * A write with an Idempotency-Key as a client of the universe's timeline: the key (with its player)
  * names a client that sends one message. Should the kept answer be lost (the process died before
  * storing it, or the first request ran so long that its claim was taken over), the retry reaches
  * the universe as the same client message, which it answers with the turn already made instead of
  * making another (an undo without a position would otherwise undo the turn before).
+ *
+ * The request is part of the client: the universe remembers its clients longer than the key is
+ * kept (thousands of them, and again from its recent turns when it opens), so a key used again
+ * once it expired, for another request, would otherwise be answered with the first one's turn and
+ * the new write dropped.
  */
 export function requestClient(req: Request, playerId: string): { key: string; seq: number } | undefined {
   const header = req.headers["idempotency-key"];
   const key = Array.isArray(header) ? header[0] : header;
   if (key === undefined) return undefined;
-  const digest = createHash("sha256").update(`${playerId}\n${key}`).digest("hex").slice(0, 32);
+  const digest = createHash("sha256")
+    .update(`${playerId}\n${key}\n${requestHash(req)}`)
+    .digest("hex")
+    .slice(0, 32);
   return { key: `${REQUEST_CLIENT_PREFIX}${digest}`, seq: 1 };
 }
