@@ -493,6 +493,39 @@ for (const mode of modes()) {
       }
     });
 
+    it("names an advantage from any words without refusing the roll, which would tell the dice", async () => {
+      const player = table.players[0]!;
+      const seat = await player.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: player.runId,
+      });
+      try {
+        // an emoji the 200-character cut falls inside, and words with nothing to name a thing by
+        const words = ["x".repeat(199) + "🗡️ and more", "\n \t\n"];
+        for (let i = 0; i < 6; i++) {
+          for (const description of words) {
+            const answer = await seat.act({
+              kind: "action",
+              action: "create_advantage",
+              characterId: player.characterId,
+              skill: "Notice",
+              description,
+            });
+            if (!answer.ok) throw new Error(`refused: ${answer.rejection.code} ${answer.rejection.message}`);
+            const made = answer.turn.deltas.find((delta: { path: string }) =>
+              /^\/scene\/aspects\/[^/]+$/.test(delta.path),
+            );
+            if (made) {
+              const { name } = made.value as { name: string };
+              expect(name).toMatch(description.startsWith("x") ? /^x{199}$/ : /'s Notice Edge$/);
+            }
+          }
+        }
+      } finally {
+        await seat.leave();
+      }
+    });
+
     it("keeps the snapshot checksum equal to a replay of the timeline", async () => {
       const taken = await call(server.url, gmToken, "POST", `/api/universes/${table.universeId}/snapshots`);
       expect(taken.status).toBe(201);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { characterSheetSchema, storedCharacterSheetSchema } from "./character.ts";
 import { commandSchema } from "./command.ts";
-import { escapeControls, oneLine, prose, visibleName } from "./plain-text.ts";
+import { escapeControls, nameFromWords, oneLine, prose, visibleName } from "./plain-text.ts";
 
 const name = oneLine(z.string());
 const text = prose(z.string());
@@ -49,5 +49,23 @@ describe("names and texts others read hold no terminal controls", () => {
       "\\u{1b}]0;t\\u{7}\\u{1b}[2JRED\\u{202e}x\\u{a}y",
     );
     expect(escapeControls("a\n\tb\x1b", { lines: true })).toBe("a\n\tb\\u{1b}");
+  });
+});
+
+describe("a name made of someone's words", () => {
+  it("keeps words that make a name as they are, cut between characters", () => {
+    expect(nameFromWords("Thick  Fog", 200)).toBe("Thick  Fog");
+    expect(nameFromWords("ab🗡️", 3)).toBe("ab");
+    expect(nameFromWords("ab🗡️", 4)).toBe("ab🗡");
+    expect(nameFromWords("x".repeat(199) + "🗡️", 200)).toBe("x".repeat(199));
+  });
+
+  it("makes lines one, and gives nothing for words with nothing visible", () => {
+    expect(nameFromWords("the trapdoor\n\tunder the altar", 200)).toBe("the trapdoor under the altar");
+    expect(nameFromWords("\n \t\n", 200)).toBe("");
+    expect(nameFromWords("\u200B\u200B", 200)).toBe("");
+    expect(nameFromWords("", 200)).toBe("");
+    for (const words of ["a\nb", "\u202Eevil", "x".repeat(300) + "\n"])
+      expect(oneLine(z.string()).safeParse(nameFromWords(words, 200)).success).toBe(true);
   });
 });

@@ -54,3 +54,20 @@ export function escapeControls(text: string, options: { lines?: boolean } = {}):
     options.lines && (char === "\n" || char === "\t") ? char : `\\u{${char.codePointAt(0)!.toString(16)}}`,
   );
 }
+
+/**
+ * A name made of someone's words, at most `max` UTF-16 units, or "" when they have nothing to
+ * name a thing by. Words that already make a name are kept as they are, cut at `max`, never inside
+ * a character (half of a surrogate pair cannot be stored); others have every run of spaces and
+ * control characters made one space.
+ */
+export function nameFromWords(words: string, max: number): string {
+  const cut = (text: string) => {
+    const head = text.slice(0, max);
+    return /[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head;
+  };
+  const name = cut(words);
+  if (ONE_LINE.test(name) && name.replace(INVISIBLE, "").length > 0) return name;
+  const line = cut(words.replace(new RegExp(`[\\s\\p{Cc}${BIDI_CONTROLS}]+`, "gu"), " ").trim()).trim();
+  return line.replace(INVISIBLE, "").length > 0 ? line : "";
+}

@@ -11,6 +11,7 @@ import {
   snapshotDue,
   lifecycleEffect,
   opposedDifficultyRefusal,
+  fullSceneRefusal,
   hiddenAdvantageRefusal,
   rolledUndoRefusal,
   freeInvokeRefusal,
@@ -614,6 +615,7 @@ export class UniverseAuthority {
     const opposed =
       opposedDifficultyRefusal(request.actor, request.command) ??
       hiddenAdvantageRefusal(this.tentativeState, request.command) ??
+      fullSceneRefusal(this.tentativeState, request.command) ??
       freeInvokeRefusal(this.tentativeState, request.actor, request.command);
     if (opposed) return Promise.resolve({ ok: false, rejection: opposed });
     if (request.runId) {

@@ -4,6 +4,8 @@ import { stressTrackFor } from "../fate/skills.ts";
 import type { Aspect, Character, UniverseState } from "../state.ts";
 import type { Resolution } from "../turn.ts";
 import { addBoost, addFreeInvokes, addSceneAspect } from "./aspects.ts";
+import { nameFromWords } from "../plain-text.ts";
+import { JSON_VALUE_LIMITS, jsonValueProblem } from "../json-value.ts";
 import { changeAttitude, attitudeOf, friendlier } from "./attitude.ts";
 import type { Draft } from "./draft.ts";
 import { applyHarm, combatantName } from "./harm.ts";
@@ -132,7 +134,7 @@ export function applyEffects(
 /** The scene's aspect (not a boost) of this name, case and surrounding spaces aside. */
 /** The name a create-advantage gives the aspect it makes: its `aspectName`, else its description. */
 function givenAspectName(command: ActionCommand): string {
-  return command.aspectName ?? command.description.slice(0, 200);
+  return command.aspectName ?? nameFromWords(command.description, 200);
 }
 
 /**
@@ -151,6 +153,24 @@ export function hiddenAdvantageRefusal(state: UniverseState, command: { kind: st
   return reject(
     RejectionCode.NotAllowed,
     "a hidden roll cannot put a new aspect on the scene, which everyone sees: roll it in the open, or have it work an aspect the scene already has",
+  );
+}
+
+/** What a new aspect adds to the scene's count of members (its entry and its six fields), and a spare. */
+const ASPECT_NODES = 8;
+
+/**
+ * Refuses a roll in a scene too full to take the aspect or boost it may earn. Checked before the
+ * roll, like the hidden advantage: a refusal after it would tell the player that the dice at this
+ * position are good (only a tie or better earns an aspect), and he would play his real roll next.
+ */
+export function fullSceneRefusal(state: UniverseState, command: { kind: string }): Rejection | null {
+  if (command.kind !== "action") return null;
+  const room = { ...JSON_VALUE_LIMITS, nodesMax: JSON_VALUE_LIMITS.nodesMax - ASPECT_NODES };
+  if (jsonValueProblem(state.scene, room) === null) return null;
+  return reject(
+    RejectionCode.InvalidValue,
+    "the scene holds as much as a turn can record, and a roll may add to it: a game master opens a new scene",
   );
 }
 

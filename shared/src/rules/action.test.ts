@@ -4,7 +4,7 @@ import { factsById, readFact } from "../canon-facts.ts";
 import { seedUniverse, sampleCharacter } from "../testing/universe.ts";
 import type { Target } from "../command.ts";
 import { opposedDifficultyRefusal } from "../actors.ts";
-import { hiddenAdvantageRefusal } from "./action-effects.ts";
+import { fullSceneRefusal, hiddenAdvantageRefusal } from "./action-effects.ts";
 import type { UniverseState } from "../state.ts";
 import { command, decided, KELL, MARA, POSITION, rejected } from "./kit.test-helpers.ts";
 
@@ -320,6 +320,25 @@ describe("create an advantage (Fate Core p. 136)", () => {
       opposition: 2,
       ...extra,
     });
+
+  it("given a scene too full to take another aspect, then a roll is refused before it is rolled", () => {
+    const state = seedUniverse();
+    expect(fullSceneRefusal(state, overcome())).toBeNull();
+    for (let i = 0; i < 300; i++)
+      state.scene.aspects[`crowd-${i}`] = {
+        id: `crowd-${i}`,
+        name: `Crowd ${i}`,
+        freeInvokes: 0,
+        boost: false,
+        createdBy: null,
+        sourcePosition: 1,
+      };
+    expect(fullSceneRefusal(state, overcome())).toMatchObject({ code: "invalid_value" });
+    expect(fullSceneRefusal(state, advantage({}))).toMatchObject({ code: "invalid_value" });
+    expect(
+      fullSceneRefusal(state, command({ kind: "custom", characterId: "mara", text: "waits" })),
+    ).toBeNull();
+  });
 
   it("given a hidden roll, then it may work an aspect the scene has but not put a new one there, which everyone reads", () => {
     const state = seedUniverse();
