@@ -291,6 +291,22 @@ for (const mode of modes()) {
           }),
         );
         expect(answer).toMatchObject({ status: 409, body: { error: { code: "invalid_action" } } });
+        // nor in two turns: taken out of the story, it is not set there again, whoever's
+        const removed = await gm.retcon("gone", [{ op: "unset", path }]);
+        if (!removed.ok) throw new Error(removed.rejection.message);
+        for (const owner of [other.id, ash.playerId]) {
+          const again = [{ op: "set" as const, path, value: { ...character, playerId: owner } }];
+          expect(await gm.retcon("back", again), owner).toMatchObject({
+            ok: false,
+            rejection: { code: "invalid_action", message: expect.stringContaining("enters the universe") },
+          });
+          expect(await gm.act({ kind: "world_event", text: "back", deltas: again })).toMatchObject({
+            ok: false,
+            rejection: { code: "invalid_action" },
+          });
+        }
+        // an undo of its removal brings it back as it was
+        expect((await gm.undo(removed.turn.position)).ok).toBe(true);
       } finally {
         await gm.leave();
       }

@@ -162,6 +162,11 @@ export function recordGmDeltas(
  */
 function ownerChanged(before: UniverseState, after: UniverseState): string | null {
   if (before.characters === after.characters) return null;
+  // one taken out and set again, under another player, would change its owner in two turns
+  for (const id of Object.keys(after.characters)) {
+    if (!Object.prototype.hasOwnProperty.call(before.characters, id))
+      return `a character enters the universe with its player's run, not by a turn: ${id} is not here`;
+  }
   for (const [id, character] of Object.entries(before.characters)) {
     const now = Object.prototype.hasOwnProperty.call(after.characters, id) ? after.characters[id] : undefined;
     if (now !== undefined && now.playerId !== character.playerId)
