@@ -306,6 +306,15 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     expect(turn.narration!.promptHash).toMatch(/^[0-9a-f]{64}$/);
     expect(turn.narration!.latencyMs).toBeGreaterThanOrEqual(60);
     expect(turn.narration!.parameters).toMatchObject({ seed: turn.narration!.seed, model: "story-7b" });
+    // a player reads the prose and who told it, not how the operator runs the narrator
+    const players = (await recorded(table.players[1]!.client, table.universeId, position)).narration!;
+    expect(players).toMatchObject({
+      text: turn.narration!.text,
+      model: "story-7b",
+      promptHash: null,
+      tokens: null,
+    });
+    for (const audit of ["endpoint", "parameters", "latencyMs"]) expect(players).not.toHaveProperty(audit);
     // the prompt told the table's story and none of its secrets
     const prompt = JSON.stringify(endpoint.requests.slice(asked));
     expect(prompt).toContain("The Salt Marches");

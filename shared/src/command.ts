@@ -74,6 +74,12 @@ export const actionCommandSchema = z.object({
   invokes: z.array(invokeSchema).max(LIMITS.invokesMax).default([]),
   /** GM-only: the roll is hidden from players and spectators (the character's owner too); GMs see it. */
   hidden: z.boolean().default(false),
+  /**
+   * A hidden roll whose effects on the world everyone reads are concealed (rules/action-effects.ts).
+   * The server sets it on every hidden roll it is sent; rolls recorded before it existed lack it and
+   * re-execute as they were decided.
+   */
+  concealed: z.literal(true).optional(),
 });
 
 export const choiceCommandSchema = z.object({

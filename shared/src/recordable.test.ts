@@ -29,6 +29,12 @@ function screened(state: UniverseState, deltas: unknown[]) {
   return unrecordableRefusal(cmd, decision, evolve(state, decision.deltas));
 }
 
+/** The rules' own refusal of a GM's world event with these deltas: a character set by a turn. */
+function ruled(state: UniverseState, deltas: unknown[]) {
+  const cmd = command({ kind: "world_event", text: "The tide turns", major: false, deltas } as never);
+  return decide(state, cmd, ctx(GM));
+}
+
 describe("a turn is acknowledged only if an export can import it again", () => {
   it("refuses a delta whose recorded path is past the bounds once it sits in its bucket", () => {
     // given a fact id that fits a path as written, but not once the fact's bucket is added
@@ -55,7 +61,6 @@ describe("a turn is acknowledged only if an export can import it again", () => {
     const ash = Object.values(state.characters)[0]!;
     for (const deltas of [
       [{ op: "set", path: "/canon/facts/f1", value: fact("other") }],
-      [{ op: "set", path: "/characters/someone", value: { ...ash, id: "else" } }],
       [
         {
           op: "set",
@@ -73,21 +78,25 @@ describe("a turn is acknowledged only if an export can import it again", () => {
     ])
       expect(screened(state, deltas), JSON.stringify(deltas)).toMatchObject({ code: "invalid_action" });
     const long = "k".repeat(RECORD_ID_MAX + 1);
-    expect(
-      screened(state, [{ op: "set", path: `/characters/${long}`, value: { ...ash, id: long } }]),
-    ).toMatchObject({
+    expect(screened(state, [{ op: "set", path: `/canon/facts/${long}`, value: fact(long) }])).toMatchObject({
       code: "invalid_value",
     });
+    // no turn sets a character into the story, whatever its key (rules/gm-deltas.ts)
+    for (const [key, id] of [
+      ["someone", "else"],
+      [long, long],
+      ["valueOf", "valueOf"],
+    ])
+      expect(ruled(state, [{ op: "set", path: `/characters/${key}`, value: { ...ash, id } }])).toMatchObject({
+        code: "invalid_action",
+        message: expect.stringContaining("enters the universe with its player's run"),
+      });
     // a record as it should be is taken
     expect(screened(state, [{ op: "set", path: "/canon/facts/f1", value: fact("f1") }])).toBeNull();
   });
 
   it("refuses a name every object inherits for what the room syncs, and only there", () => {
     const state = seedUniverse();
-    const ash = Object.values(state.characters)[0]!;
-    expect(
-      screened(state, [{ op: "set", path: "/characters/valueOf", value: { ...ash, id: "valueOf" } }]),
-    ).toMatchObject({ code: "invalid_action", message: expect.stringContaining("every object inherits") });
     expect(
       screened(state, [
         {

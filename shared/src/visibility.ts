@@ -1,5 +1,5 @@
 import { parsePointer, type Delta } from "./delta.ts";
-import type { Turn, TurnEvent } from "./turn.ts";
+import type { Telling, Turn, TurnEvent } from "./turn.ts";
 
 /**
  * What of a turn each member of a universe may see. One function, used by the room (live turns,
@@ -192,8 +192,37 @@ export function viewTurn<T extends Pick<Turn, "input" | "resolution" | "events" 
   const input = viewInput(turn.input, viewer);
   const events = viewEvents(turn.events, viewer);
   const deltas = viewDeltas(turn.deltas, viewer);
-  if (input === turn.input && events === turn.events && deltas === turn.deltas) return turn;
-  return { ...turn, input, events, deltas };
+  const narration = turn.narration && viewNarration(turn.narration);
+  if (
+    input === turn.input &&
+    events === turn.events &&
+    deltas === turn.deltas &&
+    narration === turn.narration
+  )
+    return turn;
+  return { ...turn, input, events, deltas, narration };
+}
+
+/**
+ * A turn's prose as players and spectators read it: the words, who told them and with which model,
+ * without the record's audit of the request (the endpoint's host, the sampling parameters, the
+ * prompt's hash, tokens and latency), which tells how the operator runs the narrator.
+ */
+function viewNarration<N extends Telling & { retellings?: Telling[] }>(narration: N): N {
+  const audited = (telling: Telling) =>
+    telling.endpoint != null ||
+    telling.parameters !== undefined ||
+    telling.promptHash !== null ||
+    telling.tokens !== null ||
+    telling.latencyMs !== undefined;
+  if (!audited(narration) && !narration.retellings?.some(audited)) return narration;
+  const shown = <T extends Telling>({ endpoint: _e, parameters: _p, latencyMs: _l, ...telling }: T) => ({
+    ...telling,
+    promptHash: null,
+    tokens: null,
+  });
+  const view = shown(narration);
+  return (narration.retellings ? { ...view, retellings: narration.retellings.map(shown) } : view) as N;
 }
 
 /**

@@ -569,8 +569,9 @@ export class UniverseAuthority {
    * every turn decided after them (on a state that included them) are refused, and the universe
    * goes back to its last acknowledged state.
    */
-  submit(request: SubmitRequest): Promise<SubmitResult> {
+  submit(asked: SubmitRequest): Promise<SubmitResult> {
     try {
+      const request = concealedIfHidden(asked);
       const refused = this.screen(request);
       if (refused) return refused;
       return this.propose(request);
@@ -1060,4 +1061,15 @@ export class UniverseAuthority {
     this.persistWaiters = [];
     this.listener?.onFenced?.(error);
   }
+}
+
+/**
+ * A hidden roll is decided and recorded concealed: its effects on the world everyone reads are
+ * withheld (rules/action-effects.ts). The mark is recorded with the roll's input, so a roll
+ * recorded before it re-executes as it was decided.
+ */
+function concealedIfHidden(request: SubmitRequest): SubmitRequest {
+  const { command } = request;
+  if (command.kind !== "action" || !command.hidden || command.concealed) return request;
+  return { ...request, command: { ...command, concealed: true } };
 }

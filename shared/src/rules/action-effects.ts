@@ -15,8 +15,8 @@ import type { ResolvedTarget } from "./target.ts";
 const WINS_OVER = "rapport";
 
 /** Overcome (Fate Core p. 132): with style, the goal is met and a boost is gained. */
-function overcome(draft: Draft, character: Character, resolution: Resolution): void {
-  if (resolution.outcome === "success_with_style" && !resolution.hidden)
+function overcome(draft: Draft, character: Character, resolution: Resolution, concealed: boolean): void {
+  if (resolution.outcome === "success_with_style" && !concealed)
     addBoost(draft, `${character.name}'s Momentum`, character.id);
 }
 
@@ -74,21 +74,22 @@ function attack(
   character: Character,
   target: ResolvedTarget,
   resolution: Resolution,
+  concealed: boolean,
 ): void {
   if (target.type !== "character" && target.type !== "npc") return;
   const name = combatantName(target);
   if (state.mode !== "conflict")
     draft.event("conflict_started", `${character.name} starts a fight with ${name}`);
-  if (target.type === "npc" && !resolution.hidden) changeAttitude(draft, target.npc, character, "hostile");
+  if (target.type === "npc" && !concealed) changeAttitude(draft, target.npc, character, "hostile");
   let takenOut = false;
-  if (resolution.outcome === "tie" && !resolution.hidden) addBoost(draft, `Opening on ${name}`, character.id);
+  if (resolution.outcome === "tie" && !concealed) addBoost(draft, `Opening on ${name}`, character.id);
   else if (resolution.shifts > 0)
     takenOut = applyHarm(draft, target, resolution.shifts, stressTrackFor(resolution.skill));
   if (takenOut) {
     const description = `${character.name} takes ${name} out`;
     const targetId = target.type === "character" ? target.character.id : target.npc.id;
     draft.event("taken_out", description, { major: true, data: { characterId: character.id, targetId } });
-    if (!resolution.hidden) draft.majorEvent(character.id, description);
+    if (!concealed) draft.majorEvent(character.id, description);
     draft.event("conflict_ended", `The fight ends with ${name} taken out`);
   }
   draft.change("/mode", takenOut ? "scene" : "conflict", state.mode);
@@ -96,7 +97,7 @@ function attack(
 
 /**
  * What a roll does to the scene and the people in it. The state is everyone's to read (state.ts),
- * so a hidden roll (a game master's, in secret) leaves there only what it must: the harm it deals
+ * so a concealed roll (a game master's hidden one) leaves there only what it must: the harm it deals
  * and the conflict it starts. It gains no boost (an aspect on the scene, named after the roll's
  * outcome), writes no major event (its words are the hidden turn's), changes no attitude (the
  * NPC's record and a canon fact would say who acted on whom). What it tried stays on its turn,
@@ -109,24 +110,25 @@ export function applyEffects(
   target: ResolvedTarget,
   resolution: Resolution,
 ): void {
+  const concealed = conceals(command);
   switch (resolution.action) {
     case "overcome":
-      overcome(draft, character, resolution);
+      overcome(draft, character, resolution, concealed);
       break;
     case "create_advantage":
       createAdvantage(draft, character, command, target, resolution);
       break;
     case "attack":
-      attack(draft, draft.state, character, target, resolution);
+      attack(draft, draft.state, character, target, resolution, concealed);
       break;
     case "defend":
       // Defend (Fate Core p. 142): succeeding with style earns a boost.
-      if (resolution.outcome === "success_with_style" && !resolution.hidden)
+      if (resolution.outcome === "success_with_style" && !concealed)
         addBoost(draft, `${character.name}'s Counter`, character.id);
       break;
   }
   const socialWin = resolution.skill.toLowerCase() === WINS_OVER && resolution.shifts > 0;
-  if (target.type === "npc" && resolution.action !== "attack" && socialWin && !resolution.hidden) {
+  if (target.type === "npc" && resolution.action !== "attack" && socialWin && !concealed) {
     changeAttitude(draft, target.npc, character, friendlier(attitudeOf(target.npc, character.id)));
   }
 }
@@ -154,6 +156,14 @@ export function hiddenAdvantageRefusal(state: UniverseState, command: { kind: st
     RejectionCode.NotAllowed,
     "a hidden roll cannot put a new aspect on the scene, which everyone sees: roll it in the open, or have it work an aspect the scene already has",
   );
+}
+
+/**
+ * Whether a roll's effects on the world everyone reads are concealed (see applyEffects): a hidden
+ * roll's, once the server marks it so; one recorded before re-executes with the effects it had.
+ */
+export function conceals(command: ActionCommand): boolean {
+  return command.hidden && command.concealed === true;
 }
 
 /** What a new aspect adds to the scene's count of members (its entry and its six fields), and a spare. */

@@ -591,7 +591,7 @@ describe("attack (Fate Core pp. 140, 160–167)", () => {
   });
 });
 
-describe("a roll hidden from the table (a game master's)", () => {
+describe("a roll hidden from the table (a game master's), concealed", () => {
   const secretly = (extra: Record<string, unknown>) =>
     command({
       kind: "action",
@@ -599,6 +599,7 @@ describe("a roll hidden from the table (a game master's)", () => {
       action: "attack",
       skill: "Fight",
       hidden: true,
+      concealed: true,
       ...extra,
     });
 
@@ -636,6 +637,18 @@ describe("a roll hidden from the table (a game master's)", () => {
     );
     expect(counter.resolution!.outcome).toBe("success_with_style");
     for (const { after } of [tie, style, counter]) expect(after.scene).toEqual(seedUniverse().scene);
+  });
+
+  it("recorded before rolls were concealed, re-executes with the effects it had", () => {
+    const old = decided(
+      seedUniverse(),
+      secretly({ action: "overcome", skill: "Athletics", opposition: 2, concealed: undefined }),
+      GM,
+      [1, 1, 1, 0],
+    );
+    expect(Object.values(old.after.scene.aspects)).toContainEqual(
+      expect.objectContaining({ name: "Mara's Momentum", boost: true }),
+    );
   });
 
   it("leaves the NPC's attitudes, canon and the time the table last saw him as they were", () => {

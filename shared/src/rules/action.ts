@@ -4,7 +4,7 @@ import { resolveRoll, type Opposition } from "../fate/roll.ts";
 import { bestSkill, opposingSkills, skillRating } from "../fate/skills.ts";
 import { isRejection, reject, type Rejection } from "../rejection.ts";
 import type { UniverseState } from "../state.ts";
-import { applyEffects } from "./action-effects.ts";
+import { applyEffects, conceals } from "./action-effects.ts";
 import type { DecideContext, Decision } from "./context.ts";
 import { describeRoll } from "./describe.ts";
 import { Draft } from "./draft.ts";
@@ -77,7 +77,7 @@ export function decideAction(
   });
   applyEffects(draft, character, command, target, resolution);
   // when the table last saw the NPC: not at a roll hidden from it
-  if (target.type === "npc" && !command.hidden) {
+  if (target.type === "npc" && !conceals(command)) {
     draft.change(npcPath(target.npc.id, "lastSeenPosition"), ctx.position, target.npc.lastSeenPosition);
   }
   const combat = command.action === "attack" || command.action === "defend" || state.mode === "conflict";
