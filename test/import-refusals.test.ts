@@ -21,10 +21,11 @@ import { appendPlayed } from "./support/timeline.ts";
 
 /**
  * `loom import` trusts a file only as far as it checks it: a crafted or damaged file is refused at
- * its line, and nothing of it stays (no universe, no rows), when its states are no states, its
- * undos name turns they cannot undo, its game master is nobody here, its save points are more than
- * a player may have or what the database cannot store, a line is longer than any a writer makes,
- * or it holds what the API would not take (a universe's name or premise, ids, positions, times).
+ * its line, and nothing of it stays (no universe, no rows), when its states are no states, a
+ * snapshot's checksum is of an edited text of it, its undos name turns they cannot undo, its game
+ * master is nobody here, its save points are more than a player may have or what the database
+ * cannot store, a line is longer than any a writer makes, or it holds what the API would not take
+ * (a universe's name or premise, ids, positions, times).
  * Through the command line, on the embedded database and on Postgres (DATABASE_URL).
  */
 const SEED = 4_242;
@@ -323,6 +324,62 @@ for (const mode of modes) {
           .toContain(
             `line ${last + 1}: turn at position ${TURNS}: its deltas do not apply to the state before it: `,
           );
+      }, 180_000);
+
+      it("a snapshot whose checksum is of its line's text, edited out of canonical JSON, is refused at its line by import and verify", async () => {
+        const texts = readFileSync(fullFile, "utf8").trimEnd().split("\n");
+        /** The lines with the snapshot at `position` edited as its text, its checksum that of the edited text. */
+        const editedAt = (position: number, edit: (json: string) => string) => {
+          const at = lineOf(full, "snapshot", position);
+          // as the export lays a snapshot line out: the document last, after the checksum
+          const cut = texts[at]!.indexOf(',"state":') + ',"state":'.length;
+          const json = texts[at]!.slice(cut, -1);
+          const edited = edit(json);
+          expect(edited).not.toBe(json);
+          const sum = sha256(edited);
+          const before = texts[at]!.slice(0, cut).replace(/"checksum":"[0-9a-f]{64}"/, `"checksum":"${sum}"`);
+          const line = `${before}${edited}}`;
+          expect(JSON.parse(line)).toMatchObject({ checksum: sum });
+          return { line: at + 1, sum, lines: texts.map((t, i) => (i === at ? line : t)) };
+        };
+        const mode = JSON.stringify((full[1]!.state as { mode: string }).mode);
+        const unlike = ({ line, sum }: { line: number; sum: string }) =>
+          `line ${line}: snapshot at position ${full[line - 1]!.position} does not match its checksum ${sum} (its document hashes to `;
+        const notCanonical = "; the line's text of it hashes to the checksum but is not canonical JSON)";
+        const attempts = Object.entries({
+          "genesis-key-twice": editedAt(0, (json) =>
+            json.replace(`"mode":${mode}`, `"mode":${mode},"mode":"conflict"`),
+          ),
+          "snapshot-space": editedAt(SNAPSHOT_EVERY, (json) => `{ ${json.slice(1)}`),
+          "snapshot-escape": editedAt(2 * SNAPSHOT_EVERY, (json) =>
+            json.replace('"version":', '"\\u0076ersion":'),
+          ),
+          // 1e999 parses to Infinity, which has no canonical text
+          "snapshot-infinity": editedAt(SNAPSHOT_EVERY, (json) =>
+            json.replace(/"version":\d+/, '"version":1e999'),
+          ),
+        }).map(([name, edited]) => ({
+          name,
+          ...edited,
+          expected:
+            name === "snapshot-infinity"
+              ? [
+                  `line ${edited.line}: snapshot at position ${SNAPSHOT_EVERY}: canonical JSON cannot encode Infinity`,
+                ]
+              : [unlike(edited), notCanonical],
+        }));
+        const messages = await refusals(attempts.map(({ name, lines }) => ({ name, lines })));
+        for (const { name, expected } of attempts) {
+          // the file alone is called what the import calls it
+          const file = join(work, `${name}.jsonl`);
+          const verified = await loom(["verify", file]);
+          expect.soft(verified.code, `${name}: ${verified.stdout}`).toBe(1);
+          for (const refusal of expected) {
+            expect.soft(messages[name], name).toContain(refusal);
+            expect.soft(verified.stderr, name).toContain(refusal);
+          }
+          expect.soft(verified.stderr, name).toContain(`${file}: line `);
+        }
       }, 180_000);
 
       it("an undo naming a later turn, an undo, or a turn already undone is refused at its line, in the file or its parent's past", async () => {

@@ -1,5 +1,6 @@
 export * from "./rejection.ts";
 export * from "./canonical.ts";
+export * from "./canonical-check.ts";
 export * from "./canonical-texts.ts";
 export * from "./json-value.ts";
 export * from "./delta.ts";

@@ -7,6 +7,7 @@ import {
   diceCommitment,
   differingPaths,
   idSchema,
+  isCanonicalJson,
   jsonValueProblem,
   pathIdSchema,
   POSITION_MAX,
@@ -449,19 +450,38 @@ const CHECKSUM_MEMBER = '"checksum":"';
 
 /**
  * A snapshot document's canonical text and its hash. A line written by an export holds the
- * document last, as that very text: when the text there hashes to the checksum, it is the text
- * the checksum was taken of (nothing else hashes the same), and nothing is serialized. Any other
- * layout, or a text that does not match, is serialized canonically and hashed.
+ * document last, as that very text: when the text there is canonical and hashes to the checksum,
+ * it is the text the checksum was taken of (nothing else hashes the same), and nothing is
+ * serialized. Any other layout, or a text that does not match, is serialized canonically and
+ * hashed; a document with a number JSON cannot carry (1e999 parses to Infinity) has no canonical
+ * text and is refused at its line. `edited`: the line's text hashes to the checksum but is not
+ * canonical (a space added, a key written twice), so the checksum is of no document's text.
  */
-function documentOf(line: string, document: unknown, expected: string): { json: string; checksum: string } {
+function documentOf(
+  line: string,
+  snapshot: SnapshotLine,
+  number: number,
+): { json: string; checksum: string; edited: boolean } {
+  const expected = snapshot.checksum;
   const at = line.indexOf(CHECKSUM_MEMBER);
   const start = at + CHECKSUM_MEMBER.length + 64 + 1;
   const end = line.trimEnd().length - 1;
+  let edited = false;
   if (at > 0 && line.startsWith(STATE_MEMBER, start) && line[end] === "}") {
     const json = line.slice(start + STATE_MEMBER.length, end);
-    if (checksumOfJson(json) === expected) return { json, checksum: expected };
+    if (checksumOfJson(json) === expected) {
+      // only one JSON value, canonical, reaches to the line's closing brace: then the line's
+      // state (the last member) is what this text parses to
+      if (isCanonicalJson(json)) return { json, checksum: expected, edited };
+      edited = true;
+    }
   }
-  return canonicalWithChecksum(document);
+  try {
+    return { ...canonicalWithChecksum(snapshot.state), edited };
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    throw new ExportFileError(number, `snapshot at position ${snapshot.position}: ${error.message}`);
+  }
 }
 
 /**
@@ -666,11 +686,11 @@ export async function* readExport(
         );
       // the document's canonical text is what its checksum is of: as a writer lays the line out,
       // that is the line's own text of it, hashed as it stands; otherwise it is serialized
-      const { json, checksum: actual } = documentOf(text, item.state, item.checksum);
+      const { json, checksum: actual, edited } = documentOf(text, item, number);
       if (actual !== item.checksum)
         throw new ExportFileError(
           number,
-          `snapshot at position ${item.position} does not match its checksum ${item.checksum} (its document hashes to ${actual})`,
+          `snapshot at position ${item.position} does not match its checksum ${item.checksum} (its document hashes to ${actual}${edited ? "; the line's text of it hashes to the checksum but is not canonical JSON" : ""})`,
         );
       // a state of this Loom: the first parsed whole with the state's schema (or upcast, which
       // parses); a later one of the current version equals the replayed state, of which the parts
