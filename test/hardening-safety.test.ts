@@ -387,6 +387,53 @@ for (const mode of modes()) {
       expect(searched).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
     });
 
+    it("refuses a NUL in a query parameter that would reach the database with invalid_message, logging no error", async () => {
+      const player = table.players[0]!;
+      const playerToken = player.client.playerToken!;
+      const id = table.universeId;
+      const sheet = `/api/characters/${player.characterId}`;
+      const exported = `/api/universes/${id}/export`;
+      const head = async () =>
+        (await call(server.url, gmToken, "GET", `/api/universes/${id}`)).body.headPosition;
+      const before = await head();
+      const lines: string[] = [];
+      const restore = captureLog((line) => lines.push(line));
+      try {
+        for (const [token, path, message] of [
+          [playerToken, `${sheet}?universe=%00`, "query: /universe holds a NUL or an unpaired surrogate"],
+          [gmToken, `${sheet}?universe=${id}%00`, "query: /universe holds a NUL or an unpaired surrogate"],
+          [gmToken, `${exported}?as=player:%00`, "query: /as holds a NUL or an unpaired surrogate"],
+          [
+            gmToken,
+            `${exported}?format=markdown&as=player:${player.playerId}%00`,
+            "query: /as holds a NUL or an unpaired surrogate",
+          ],
+          [
+            gmToken,
+            `/api/universes/${id}/timeline?q=a%00b`,
+            "query: /q holds a NUL or an unpaired surrogate",
+          ],
+        ] as const) {
+          const answer = await call(server.url, token, "GET", path);
+          expect.soft(answer, path).toEqual({
+            status: 400,
+            body: { error: { code: "invalid_message", message } },
+          });
+        }
+      } finally {
+        restore();
+      }
+      expect(lines.filter((line) => /error|failed/i.test(line))).toEqual([]);
+      // nothing changed, and the same reads without the NUL answer
+      expect(await head()).toBe(before);
+      expect((await call(server.url, playerToken, "GET", `${sheet}?universe=${id}`)).status).toBe(200);
+      const view = await fetch(`${server.url}${exported}?as=player:${player.playerId}`, {
+        headers: { authorization: `Bearer ${gmToken}` },
+      });
+      expect(view.status).toBe(200);
+      await view.text();
+    });
+
     it("refuses terminal controls in names and texts others read, in HTTP bodies and room messages, changing nothing", async () => {
       const escapes = ["\x1b[2J", "\x1b]0;owned\x07", "\u202Eeulav"];
       const player = table.players[0]!;

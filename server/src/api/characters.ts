@@ -9,7 +9,7 @@ import {
   type Viewer,
 } from "@loom/shared";
 import { services } from "../services.ts";
-import { ApiError, caller, route } from "./http.ts";
+import { ApiError, caller, parseBody, route } from "./http.ts";
 import { descendsFrom, isGm, requireMember, universeOr404 } from "./access.ts";
 
 /**
@@ -22,12 +22,12 @@ export function installCharacterRoutes(app: Application): void {
     API.character.path,
     route(async (req): Promise<{ character: CharacterRecord; sheet: Character | null; position: number }> => {
       const me = await caller(req);
+      const asked = parseBody(API.character.query, req.query, "query").universe;
       const { turnStore } = services();
       const character = await turnStore.getCharacter(String(req.params.id));
       if (!character)
         throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${String(req.params.id)}`);
-      const universeId = typeof req.query.universe === "string" ? req.query.universe : character.universeId;
-      const universe = await universeOr404(universeId);
+      const universe = await universeOr404(asked ?? character.universeId);
       // the game masters who may read it are those of a universe it lives in, not of any other
       if (!(await descendsFrom(universe.id, character.universeId)))
         throw new ApiError(

@@ -10,7 +10,7 @@ import {
   type Audience,
   type ExportFormat,
 } from "../export/index.ts";
-import { ApiError, caller, route } from "./http.ts";
+import { ApiError, caller, checkJsonValue, route } from "./http.ts";
 import { isGm, requireMember, universeOr404 } from "./access.ts";
 import type { ExportSlot } from "./limits.ts";
 
@@ -38,6 +38,7 @@ export function installExportRoutes(app: Application): void {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
+      checkJsonValue(req.query, "query");
       const query = API.export.query.safeParse(req.query);
       if (!query.success)
         throw new ApiError(

@@ -49,9 +49,12 @@ export function checkPath(req: Request, _res: Response, next: NextFunction): voi
 }
 
 /** A body or query: the JSON-value rule over all of it (see json-value.ts), then its schema. */
-export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const problem = jsonValueProblem(body ?? {}, MESSAGE_BOUNDS);
-  if (problem) throw new ApiError(400, RejectionCode.InvalidMessage, `body: ${problem}`);
+export function parseBody<T extends z.ZodType>(
+  schema: T,
+  body: unknown,
+  what: "body" | "query" = "body",
+): z.infer<T> {
+  checkJsonValue(body, what);
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -62,6 +65,16 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
     );
   }
   return parsed.data;
+}
+
+/**
+ * The JSON-value rule alone, for a route that words its schema's refusal itself: what a body or
+ * query carries to the database is text it can store (no NUL, no unpaired surrogate), or the
+ * query fails there and the caller gets a 500 for their own mistake.
+ */
+export function checkJsonValue(value: unknown, what: "body" | "query"): void {
+  const problem = jsonValueProblem(value ?? {}, MESSAGE_BOUNDS);
+  if (problem) throw new ApiError(400, RejectionCode.InvalidMessage, `${what}: ${problem}`);
 }
 
 export interface Caller {

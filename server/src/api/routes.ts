@@ -217,7 +217,7 @@ export function installRoutes(app: Application): void {
       const me = await caller(req);
       const universe = await universeOr404(String(req.params.id));
       await requireMember(universe, me.playerId);
-      const query = parseBody(API.timeline.query, req.query);
+      const query = parseBody(API.timeline.query, req.query, "query");
       const viewer = await viewerFor(universe, me.playerId);
       if (viewer.role === "gm") return liveReads().timeline(universe.id, query);
       // a hidden turn is no match for a non-GM, in the query itself: the page and its cursor are

@@ -41,7 +41,7 @@ export function installTimeTravelRoutes(app: Application): void {
     API.jump.path,
     route(async (req) => {
       const { universe, viewer } = await asReader(req.params.id, await caller(req));
-      const query = parseBody(API.jump.query, req.query);
+      const query = parseBody(API.jump.query, req.query, "query");
       const reads = liveReads();
       const head = await reads.head(universe.id);
       const position = query.position ?? head;
@@ -65,7 +65,7 @@ export function installTimeTravelRoutes(app: Application): void {
     route(async (req) => {
       const me = await caller(req);
       const { universe, viewer } = await asReader(req.params.id, me);
-      const { before } = parseBody(API.bookmarks.query, req.query);
+      const { before } = parseBody(API.bookmarks.query, req.query, "query");
       const reads = liveReads();
       const pages = await Promise.all(
         BOOKMARKED_TURN_KINDS.map((kind) =>

@@ -322,10 +322,10 @@ export const API = {
     tag: "characters",
     auth: "bearer",
     params: z.object({ id: z.string() }),
-    query: z.object({ universe: z.string().optional() }),
+    query: z.object({ universe: req.pathIdSchema.optional() }),
     status: 200,
     response: res.characterSheetResponseSchema,
-    errors: errors(AUTH, MEMBER, { 403: [C.NotYourCharacter], 404: [C.UnknownCharacter] }),
+    errors: errors(AUTH, MEMBER, INPUT, { 403: [C.NotYourCharacter], 404: [C.UnknownCharacter] }),
   },
   timeline: {
     method: "get",
