@@ -120,6 +120,33 @@ for (const mode of modes()) {
       );
     });
 
+    it("a game master accepting their own universe's invite is in already: it is not used up, nobody is added, its player still gets in", async () => {
+      const gm = await player(server.url, "Trying GM");
+      const universe = await gm.client.createUniverse({ name: "Tried invite" });
+      const once = await gm.client.createInvite(universe.id, { maxUses: 1 });
+      const uses = async () =>
+        (await gm.client.listInvites(universe.id)).find((i) => i.code === once.code)?.uses;
+
+      const tried = await call(server.url, "POST", `/api/invites/${once.code}/accept`, gm.token, {});
+      expect(tried.status).toBe(200);
+      expect.soft(tried.json).toMatchObject({
+        member: { universeId: universe.id, playerId: gm.id, inviteCode: null, removedAt: null },
+        universe: { id: universe.id },
+      });
+      expect.soft(await uses()).toBe(0);
+      expect.soft(await gm.client.listMembers(universe.id)).toEqual([]);
+
+      const meant = await player(server.url, "Invited Player");
+      await meant.client.acceptInvite(once.code);
+      expect(await uses()).toBe(1);
+      expect((await gm.client.listMembers(universe.id)).map((m) => m.playerId)).toEqual([meant.id]);
+      // used up now, and still nothing for the game master to use
+      const again = await call(server.url, "POST", `/api/invites/${once.code}/accept`, gm.token, {});
+      expect(again.status).toBe(200);
+      expect(await uses()).toBe(1);
+      expect((await gm.client.listMembers(universe.id)).map((m) => m.playerId)).toEqual([meant.id]);
+    });
+
     it("the universe list says the caller's role in each, and the GM's member list names each player", async () => {
       const gm = await player(server.url, "Roles GM");
       const closed = await gm.client.createUniverse({ name: "Roles closed" });

@@ -66,7 +66,11 @@ export interface MembershipStore {
   listInvites(universeId: string): Promise<InviteRecord[]>;
   /** Null when the universe has no such code. */
   revokeInvite(universeId: string, code: string): Promise<InviteRecord | null>;
-  /** Counts a use and makes the player a member, unless the code is unusable or they were removed. */
+  /**
+   * Counts a use and makes the player a member, unless the code is unusable or they were removed.
+   * A game master of the universe is in already: nothing is counted or stored, and the answer is
+   * their membership record, or (having none) one of their place since the universe began.
+   */
   acceptInvite(code: string, playerId: string): Promise<InviteAcceptance & { universeId?: string }>;
 
   setVisibility(universeId: string, visibility: UniverseVisibility): Promise<UniverseRecord | null>;

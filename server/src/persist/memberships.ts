@@ -42,6 +42,11 @@ function unusable(invite: typeof universeInvites.$inferSelect, now: Date): strin
   return null;
 }
 
+/** Universes `playerId` is a game master of, as admission's isGm has it: their creator, or named in `gms`. */
+function gameMasterOf(playerId: string) {
+  return or(eq(universes.createdBy, playerId), sql`${universes.settings} -> 'gms' ? ${playerId}`);
+}
+
 /** The MembershipStore over the TurnStore's drizzle database (either adapter). */
 export class Memberships implements MembershipStore {
   constructor(
@@ -193,6 +198,24 @@ export class Memberships implements MembershipStore {
         .where(
           and(eq(universeMembers.universeId, invite.universeId), eq(universeMembers.playerId, playerId)),
         );
+      // a game master is in already: their own invite, tried out, must stay for the player it is for
+      const [gm] = await tx
+        .select({ createdAt: universes.createdAt })
+        .from(universes)
+        .where(and(eq(universes.id, invite.universeId), gameMasterOf(playerId)));
+      if (gm) {
+        const member: MemberRecord =
+          existing && !existing.removedAt
+            ? toMember(existing)
+            : {
+                universeId: invite.universeId,
+                playerId,
+                inviteCode: null,
+                joinedAt: iso(gm.createdAt),
+                removedAt: null,
+              };
+        return { ok: true, member, universeId: invite.universeId } as const;
+      }
       if (existing?.removedAt)
         return {
           ok: false,
@@ -244,8 +267,7 @@ export class Memberships implements MembershipStore {
       playerId === null
         ? undefined
         : or(
-            eq(universes.createdBy, playerId),
-            sql`${universes.settings} -> 'gms' ? ${playerId}`,
+            gameMasterOf(playerId),
             sql`exists (select 1 from ${universeMembers} m where m.universe_id = ${universes.id}
               and m.player_id = ${playerId} and m.removed_at is null)`,
           );
