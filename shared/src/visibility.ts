@@ -209,12 +209,8 @@ export function viewTurn<T extends Pick<Turn, "input" | "resolution" | "events" 
  * prompt's hash, tokens and latency), which tells how the operator runs the narrator.
  */
 function viewNarration<N extends Telling & { retellings?: Telling[] }>(narration: N): N {
-  const audited = (telling: Telling) =>
-    telling.endpoint != null ||
-    telling.parameters !== undefined ||
-    telling.promptHash !== null ||
-    telling.tokens !== null ||
-    telling.latencyMs !== undefined;
+  // a telling of the template asked nothing of anyone
+  const audited = (telling: Telling) => telling.endpoint != null;
   if (!audited(narration) && !narration.retellings?.some(audited)) return narration;
   const shown = <T extends Telling>({ endpoint: _e, parameters: _p, latencyMs: _l, ...telling }: T) => ({
     ...telling,
