@@ -166,8 +166,12 @@ export function conceals(command: ActionCommand): boolean {
   return command.hidden && command.concealed === true;
 }
 
+/** Whether a scene has no room for one more aspect, by scene object. */
+const measuredScenes = new WeakMap<object, boolean>();
+
 /** What a new aspect adds to the scene's count of members (its entry and its six fields), and a spare. */
 const ASPECT_NODES = 8;
+const SCENE_ROOM = { ...JSON_VALUE_LIMITS, nodesMax: JSON_VALUE_LIMITS.nodesMax - ASPECT_NODES };
 
 /**
  * Refuses a roll in a scene too full to take the aspect or boost it may earn. Checked before the
@@ -176,8 +180,14 @@ const ASPECT_NODES = 8;
  */
 export function fullSceneRefusal(state: UniverseState, command: { kind: string }): Rejection | null {
   if (command.kind !== "action") return null;
-  const room = { ...JSON_VALUE_LIMITS, nodesMax: JSON_VALUE_LIMITS.nodesMax - ASPECT_NODES };
-  if (jsonValueProblem(state.scene, room) === null) return null;
+  // a turn that changes the scene makes a new object of it (evolve copies what it changes): most
+  // rolls meet a scene already measured
+  let full = measuredScenes.get(state.scene);
+  if (full === undefined) {
+    full = jsonValueProblem(state.scene, SCENE_ROOM) !== null;
+    measuredScenes.set(state.scene, full);
+  }
+  if (!full) return null;
   return reject(
     RejectionCode.InvalidValue,
     "the scene holds as much as a turn can record, and a roll may add to it: a game master opens a new scene",

@@ -322,8 +322,10 @@ describe("create an advantage (Fate Core p. 136)", () => {
     });
 
   it("given a scene too full to take another aspect, then a roll is refused before it is rolled", () => {
-    const state = seedUniverse();
-    expect(fullSceneRefusal(state, overcome())).toBeNull();
+    const roomy = seedUniverse();
+    expect(fullSceneRefusal(roomy, overcome())).toBeNull();
+    // a turn that changes the scene makes a new one
+    const state = { ...roomy, scene: { ...roomy.scene, aspects: { ...roomy.scene.aspects } } };
     for (let i = 0; i < 300; i++)
       state.scene.aspects[`crowd-${i}`] = {
         id: `crowd-${i}`,
