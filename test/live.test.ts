@@ -542,7 +542,23 @@ for (const mode of modes()) {
       );
       const ok = await session.act(overcome(quill.characterId));
       expect(ok.ok).toBe(true);
-      await session.leave();
+      // a message larger than a frame the server reads is refused by the SDK, not sent: sent, it
+      // closed the connection, and again at every seat the session got back, until it ended
+      let drops = 0;
+      session.on("reconnecting", () => drops++);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const floats = Array.from({ length: 2_000 }, (_, i) => i + 0.5); // 8 KB of JSON, 18 of msgpack
+      for (const [seat, answer] of [
+        [session, session.act({ kind: "custom", characterId: quill.characterId, text: "x".repeat(20_000) })],
+        [gm, gm.retcon("many", [{ op: "set", path: "/world/flags/many", value: floats }])],
+      ] as const) {
+        expect(await answer).toMatchObject({ ok: false, rejection: { code: "payload_too_large" } });
+        expect((await seat.act({ kind: "custom", characterId: quill.characterId, text: "on" })).ok).toBe(
+          true,
+        );
+      }
+      expect(drops).toBe(0);
+      await Promise.all([session.leave(), gm.leave()]);
     });
 
     it("comes back after a graceful restart with the same state checksum and every acknowledged turn", async () => {

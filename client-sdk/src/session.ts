@@ -3,6 +3,7 @@ import { LoomError } from "./http.ts";
 import {
   ClientMessage,
   CloseCode,
+  LIMITS,
   decodeTurnMessage,
   ServerMessage,
   type AckMessage,
@@ -118,6 +119,24 @@ const FINAL_CLOSES = new Set([
   // rejoining with the token the session holds would be refused: it is among those revoked
   CloseCode.SessionRevoked,
 ]);
+
+/**
+ * What a message takes on the wire, where it could pass LIMITS.frameBytesMax (0 where it cannot).
+ * The server closes the connection on a larger frame, and a session sends what it waits on again
+ * once seated: sent, it would close every seat it got back. msgpack takes at most three bytes for
+ * a character of the message's JSON (a float's nine for its three, a character's UTF-8), so only a
+ * long message is encoded to be measured, with the room's own encoder.
+ */
+function frameBytes(room: Room, type: string, message: Record<string, unknown>): number {
+  const json = JSON.stringify(message).length + type.length;
+  if (json * 3 + 16 <= LIMITS.frameBytesMax) return 0;
+  const packr = (room as unknown as { packr?: { pack(value: unknown): Uint8Array } }).packr;
+  return (
+    (packr ? packr.pack(message).length : new TextEncoder().encode(JSON.stringify(message)).length) +
+    type.length +
+    8
+  );
+}
 
 /** The close that ends a seat for the reason a join was refused, if the refusal is one of those. */
 function closeOfRefusal(error: unknown): number | undefined {
@@ -817,6 +836,16 @@ export class UniverseSession {
           rejected: true,
           code: "unavailable",
           message: `reconnecting, with ${this.pending.size} commands already waiting; not sent`,
+        },
+      });
+    const bytes = frameBytes(this.current, type, { seq, ...body });
+    if (bytes > LIMITS.frameBytesMax)
+      return Promise.resolve({
+        ok: false,
+        rejection: {
+          rejected: true,
+          code: "payload_too_large",
+          message: `the message takes ${bytes} bytes; the server takes at most ${LIMITS.messageBytesMax}; not sent`,
         },
       });
     const timeoutMs = options.timeoutMs ?? 10_000;

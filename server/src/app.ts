@@ -9,6 +9,7 @@ import {
   type Server,
 } from "@colyseus/core";
 import { WebSocketTransport } from "@colyseus/ws-transport";
+import { LIMITS } from "@loom/shared";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { RedisDriver } from "@colyseus/redis-driver";
 import type { Redis } from "ioredis";
@@ -187,7 +188,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   installSeatMethods();
   const server = defineServer({
     rooms: { [UNIVERSE_ROOM]: defineRoom(UniverseRoom) },
-    transport: new WebSocketTransport({ maxPayload: 16 * 1024 }),
+    transport: new WebSocketTransport({ maxPayload: LIMITS.frameBytesMax }),
     presence,
     driver: config.redisUrl ? new RedisDriver(matchmakerRedis(config)) : undefined,
     publicAddress: config.publicAddress ?? (config.redisUrl ? `127.0.0.1:${config.port}` : undefined),

@@ -9,6 +9,11 @@ export const LIMITS = {
   nameMax: 100,
   invokesMax: 5,
   messageBytesMax: 8 * 1024,
+  /**
+   * The largest WebSocket frame the server reads at all: a larger one closes the connection (1009)
+   * before any rule sees it. Between messageBytesMax and this, it refuses it with a code.
+   */
+  frameBytesMax: 16 * 1024,
 } as const;
 
 /** Positions, cursors and limits are Postgres `integer`s: a larger one could only fail in the query. */
