@@ -128,14 +128,11 @@ const FINAL_CLOSES = new Set([
  * long message is encoded to be measured, with the room's own encoder.
  */
 function frameBytes(room: Room, type: string, message: Record<string, unknown>): number {
-  const json = JSON.stringify(message).length + type.length;
-  if (json * 3 + 16 <= LIMITS.frameBytesMax) return 0;
+  const json = JSON.stringify(message);
+  if ((json.length + type.length) * 3 + 16 <= LIMITS.frameBytesMax) return 0;
   const packr = (room as unknown as { packr?: { pack(value: unknown): Uint8Array } }).packr;
-  return (
-    (packr ? packr.pack(message).length : new TextEncoder().encode(JSON.stringify(message)).length) +
-    type.length +
-    8
-  );
+  const encoded = packr ? packr.pack(message).length : new TextEncoder().encode(json).length;
+  return encoded + type.length + 8;
 }
 
 /** The close that ends a seat for the reason a join was refused, if the refusal is one of those. */

@@ -522,6 +522,8 @@ export class UniverseAuthority {
    * (decided before, it would be acknowledged after the end, and counted in the ended run).
    */
   private decidedRunState(runId: string): RunState | undefined {
+    // at a quiet table nothing waits: the acknowledged state is the decided one
+    if (this.appending.length === 0 && this.proposed.length === 0) return this.runStates.get(runId);
     const ahead = [...this.appending, ...this.proposed];
     const targetOf = (position: number) =>
       ahead.find((proposal) => proposal.turn.position === position)?.turn ??
