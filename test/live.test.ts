@@ -382,6 +382,56 @@ for (const mode of modes()) {
       await Promise.all([tamsin!.leave(), gm.leave()]);
     });
 
+    it("refuses a player's undo that a later hidden roll stands in the way of without naming the roll", async () => {
+      const table = await setTable(server.url, ["Tamsin", "Ula"]);
+      const [tamsin, ula] = await joinAll(table);
+      const [tamsinId, ulaId] = table.players.map((player) => player.characterId);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const added = await gm.act({
+        kind: "npc",
+        op: "add",
+        id: "warden",
+        name: "Warden",
+        skills: { Fight: 4 },
+      });
+      if (!added.ok) throw new Error(added.rejection.message);
+      const fight = await tamsin!.act({
+        kind: "action",
+        characterId: tamsinId!,
+        action: "attack",
+        skill: "Fight",
+        target: { type: "npc", id: "warden" },
+      });
+      if (!fight.ok) throw new Error(fight.rejection.message);
+      // Tamsin gives up the fight (no dice: hers to undo), then the GM rolls Ula's attack in secret
+      const conceded = await tamsin!.act({ kind: "concede", characterId: tamsinId! });
+      if (!conceded.ok) throw new Error(conceded.rejection.message);
+      const secret = await gm.act({
+        kind: "action",
+        characterId: ulaId!,
+        action: "attack",
+        skill: "Fight",
+        target: { type: "npc", id: "warden" },
+        opposition: 8,
+        hidden: true,
+      });
+      if (!secret.ok) throw new Error(secret.rejection.message);
+      const refused = await tamsin!.undo(conceded.turn.position);
+      expect(refused).toMatchObject({ ok: false, rejection: { code: "undo_conflict" } });
+      const told = JSON.stringify(refused);
+      expect(told).toContain(`turn ${conceded.turn.position}`);
+      expect(told).not.toContain(`turn ${secret.turn.position} `);
+      expect(told).not.toContain(String(secret.turn.position) + ",");
+      // the game master is told which turn it is
+      const gmRefused = await table.gm.undo(table.universeId, conceded.turn.position).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(gmRefused).toBeInstanceOf(LoomError);
+      expect((gmRefused as LoomError).message).toContain(`turn ${secret.turn.position} changed`);
+      await Promise.all([tamsin!.leave(), ula!.leave(), gm.leave()]);
+    });
+
     it("leaves in the world everyone reads nothing of a hidden roll but the harm it deals", async () => {
       const table = await setTable(server.url, ["Tamsin"]);
       const [tamsin] = await joinAll(table);

@@ -78,6 +78,9 @@ export function undoDecision(
     const undid = undoTarget(later);
     if (undid !== null && undid > target.position) continue;
     if (overlaps(paths, later.deltas)) {
+      // a hidden roll shows only that it happened: what it changed is not told to a player
+      if (actor.kind !== "gm" && isHiddenTurn(later))
+        return reject("undo_conflict", `a later turn changed what turn ${target.position} changed`);
       return reject("undo_conflict", `turn ${later.position} changed what turn ${target.position} changed`, {
         conflictingPosition: later.position,
       });
