@@ -643,6 +643,45 @@ for (const mode of modes()) {
       expect(lines.join("\n")).not.toMatch(/params|Failed query/);
     });
 
+    it("reads query integers in decimal digits alone: 0x10, 1e2, a sign, a space or nothing is invalid_message", async () => {
+      const token = table.gm.playerToken!;
+      const id = table.universeId;
+      for (const [path, parameter] of [
+        [`/api/universes/${id}/timeline?cursor=0x1`, "cursor"],
+        [`/api/universes/${id}/timeline?cursor=`, "cursor"],
+        [`/api/universes/${id}/timeline?cursor=1&cursor=2`, "cursor"],
+        [`/api/universes/${id}/timeline?limit=1e1`, "limit"],
+        [`/api/universes/${id}/timeline?limit=%207`, "limit"],
+        [`/api/universes/${id}/timeline?limit=+7`, "limit"],
+        [`/api/universes/${id}/turns/0x1`, "position"],
+        [`/api/universes/${id}/state?position=1.0`, "position"],
+        [`/api/universes/${id}/diff?from=-0`, "from"],
+      ] as const) {
+        const answer = await call(server.url, token, "GET", path);
+        expect(answer, path).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
+        expect((answer.body.error as { message: string }).message, path).toContain(
+          `${parameter} must be an integer`,
+        );
+      }
+      // written plainly, the same parameters are read
+      const gm = await table.gm.joinUniverse(id, { role: "gm" });
+      for (const text of ["Fog rolls in", "The tide turns", "Gulls scream"]) {
+        const posted = await gm.act({ kind: "world_event", text, major: false });
+        if (!posted.ok) throw new Error(posted.rejection.message);
+      }
+      await gm.leave();
+      const page = await call(
+        server.url,
+        token,
+        "GET",
+        `/api/universes/${id}/timeline?cursor=0&limit=2&order=asc`,
+      );
+      expect(page.status).toBe(200);
+      expect((page.body.turns as Turn[]).map((turn) => turn.position)).toEqual([1, 2]);
+      const first = await call(server.url, token, "GET", `/api/universes/${id}/turns/01`);
+      expect(first.body.turn).toMatchObject({ position: 1 });
+    });
+
     it("answers a position past 2³¹−1 in a body or a room message with invalid_message, and changes nothing", async () => {
       const token = table.gm.playerToken!;
       const id = table.universeId;

@@ -93,8 +93,8 @@ export const soloBodySchema = z.object({ playerId: z.string().min(1).max(64) });
 export const emptyBodySchema = z.object({});
 
 export const timelineQuerySchema = z.object({
-  cursor: z.coerce.number().int().min(0).max(POSITION_MAX).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: intParamSchema("cursor").optional(),
+  limit: intParamSchema("limit", 1, 500).default(50),
   order: z.enum(["asc", "desc"]).default("desc"),
   characterId: z.string().max(64).optional(),
   runId: z.string().max(64).optional(),
@@ -105,18 +105,20 @@ export const timelineQuerySchema = z.object({
 /** An invite code or a player id in a path. */
 export const pathIdSchema = z.string().min(1).max(64);
 
+const DECIMAL = /^[0-9]{1,16}$/;
+
 /**
- * An integer in a path or a query string, from `min` to `max`, read as `Number` reads it. The
- * message names the parameter (`position must be an integer from 1 to …`), as the API has always
- * answered.
+ * An integer in a path or a query string, from `min` to `max`, written in decimal digits alone
+ * (`Number` would also read "0x10", "1e2", " 7" and "" as numbers). The message names the
+ * parameter (`position must be an integer from 1 to …`), as the API has always answered.
  */
 export function intParamSchema(name: string, min = 0, max = POSITION_MAX) {
   const message = `${name} must be an integer from ${min} to ${max}`;
   return z
     .unknown()
     .transform((value, ctx) => {
-      const parsed = typeof value === "string" ? Number(value) : NaN;
-      if (value === "" || !Number.isInteger(parsed) || parsed < min || parsed > max) {
+      const parsed = typeof value === "string" && DECIMAL.test(value) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
         ctx.addIssue({ code: "custom", message });
         return z.NEVER;
       }
