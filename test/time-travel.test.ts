@@ -294,6 +294,22 @@ for (const mode of modes()) {
       expect((await kell.client.jump(branch.id, 1)).position).toBe(1);
     });
 
+    it("a game master's undo in a branch with no turn of its own is nothing_to_undo; a parent's turn by position is not_allowed", async () => {
+      const { table } = played;
+      const branch = await table.gm.branch(table.universeId, played.majorPosition, "Untouched");
+      expect(await refusal(table.gm.undo(branch.id))).toMatchObject({ code: "nothing_to_undo", status: 409 });
+      expect(await refusal(table.gm.undo(branch.id, played.majorPosition))).toMatchObject({
+        code: "not_allowed",
+        message: expect.stringContaining("before this branch's start"),
+      });
+      // once the branch has a turn of its own, that turn is what an undo without a position takes
+      const gm = await table.gm.joinUniverse(branch.id, { role: "gm" });
+      const posted = await gm.act({ kind: "world_event", text: "A branch of its own", major: false });
+      if (!posted.ok) throw new Error(posted.rejection.message);
+      await gm.leave();
+      expect((await table.gm.undo(branch.id)).input).toMatchObject({ targetPosition: posted.turn.position });
+    });
+
     it("a long campaign's bookmarks come a page at a time, and the pages together are every bookmark", async () => {
       // given a campaign played by the rules, 4,000 turns long (more world events than one page reads)
       const gm = connect(server.url);

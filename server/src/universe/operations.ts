@@ -39,7 +39,8 @@ export async function undo(
 ): Promise<OperationResult> {
   const { authority } = ctx;
   const target = position ?? defaultUndoTarget(authority.decidedTurns, actor);
-  if (target === null)
+  // the latest turn one may undo comes before a branch's start: nothing in this branch is to undo
+  if (target === null || (position === undefined && target <= (authority.universe.branchPosition ?? 0)))
     return { ok: false, rejection: reject(RejectionCode.NothingToUndo, "there is no turn you may undo") };
   if (authority.universe.branchPosition !== null && target <= authority.universe.branchPosition) {
     return {
