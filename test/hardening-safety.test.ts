@@ -151,6 +151,28 @@ for (const mode of modes()) {
       expect(await gm.next("rejected", from)).toMatchObject({ seq: 3, code: "invalid_message" });
     });
 
+    it("closes a connection whose frame passes the size limit with 1009, a warning and no error in the log", async () => {
+      const watcher = connect(server.url);
+      const { token } = await watcher.registerPlayer("Oversized");
+      await watcher.acceptInvite(table.inviteCode);
+      const lines: string[] = [];
+      const restore = captureLog((line) => lines.push(line));
+      try {
+        const oversized = await RawMember.join(server.url, token, table.universeId, { role: "spectator" });
+        oversized.send(frame("act", new Uint8Array(LIMITS.frameBytesMax)));
+        await waitFor(() => oversized.closed !== null, 5_000, "the oversized frame's close");
+        expect(oversized.closed).toBe(1009);
+        await waitFor(() => lines.some((line) => line.includes("Max payload")), 5_000, "the log line");
+      } finally {
+        restore();
+      }
+      const said = lines.filter((line) => line.includes("Max payload"));
+      expect(said).toHaveLength(1);
+      expect(JSON.parse(said[0]!)).toMatchObject({ level: "warn", source: "colyseus" });
+      expect(said[0]).not.toContain("    at ");
+      expect(lines.join("\n")).not.toContain('"level":"error"');
+    });
+
     it("measures the raw frame: padding that decodes to nothing still counts", async () => {
       const { seat, player } = members;
       // Undefined members vanish from the decoded value (and from JSON.stringify of it) but not

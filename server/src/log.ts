@@ -118,6 +118,14 @@ export const log = {
   error: (message: string, fields: LogFields = {}) => emit("error", message, fields),
 };
 
+/**
+ * What `ws` reports when a client's frame breaks the protocol or passes the size limit (its
+ * receiver's errors), which Colyseus logs as an error with its stack. The client's doing, not the
+ * server's: any client can send one at every connection it opens.
+ */
+const CLIENT_FRAME_ERROR =
+  /^(Invalid WebSocket frame: |Unsupported WebSocket frame: |Max payload size exceeded)/;
+
 /** One Colyseus log call as a line of this log: its text, and an error among the arguments as `err`. */
 function fromColyseus(level: Exclude<LogLevel, "silent">) {
   return (...args: unknown[]) => {
@@ -126,6 +134,14 @@ function fromColyseus(level: Exclude<LogLevel, "silent">) {
       .filter((arg) => arg !== err)
       .map((arg) => (typeof arg === "string" ? arg : inspect(arg, { depth: 2, breakLength: Infinity })))
       .join(" ");
+    if (err === undefined && CLIENT_FRAME_ERROR.test(text)) {
+      const newline = text.indexOf("\n");
+      const reason = newline < 0 ? text : text.slice(0, newline);
+      emit("warn", `a client sent a frame the server refuses, and its connection was closed: ${reason}`, {
+        source: "colyseus",
+      });
+      return;
+    }
     emit(level, text, { source: "colyseus", ...(err ? { err } : {}) });
   };
 }
