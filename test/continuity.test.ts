@@ -277,6 +277,39 @@ for (const mode of modes()) {
       expect((await player.run(run.id)).sessionCount).toBe(5);
     }, 60_000);
 
+    it("a new run of a character who has played here goes on from her last session, not as a first arrival", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Second Runs", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const gmSession = await gm.joinUniverse(universe.id, { role: "gm" });
+      const evening = await sessionOf(player, universe.id, run.id);
+      const seen = await gmSession.act({ kind: "world_event", text: "The bridge collapses", major: true });
+      if (!seen.ok) throw new Error(seen.rejection.message);
+      await play(evening, character.id, 2);
+      await leave(player, evening, run.id);
+      const told = (await player.run(run.id)).lastSessionEndPosition!;
+      await player.completeRun(run.id, "retired");
+      const later = await gmSession.act({ kind: "world_event", text: "Winter comes", major: true });
+      if (!later.ok) throw new Error(later.rejection.message);
+      await gmSession.leave();
+
+      const again = await player.startRun(universe.id, character.id);
+      const back = await sessionOf(player, universe.id, again.id);
+      const recap = back.lastRecap!;
+      expect(recap.previousSessionEnd).toBe(told);
+      expect(recap.recentSummary).toMatch(/^Mara played 2 turns/);
+      // what she saw is not news; what came after her last session is
+      expect(recap.whileYouWereAway.map((entry) => entry.text)).toEqual([
+        expect.stringContaining("Winter comes"),
+      ]);
+      const start = (await gm.history(universe.id, { kind: "session_start", limit: 1 })).turns[0]!;
+      expect(start.input).not.toHaveProperty("first");
+      await back.leave();
+    }, 60_000);
+
     it("a move undone after its session ended is no longer told in that session's last time", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

@@ -95,7 +95,9 @@ export async function recapFor(
     limit: RECENT_RUN_TURNS,
   });
   const mine = withUnpersisted(authority, newest.turns.reverse(), (turn) => turn.runId === run.id);
-  const previousEnd = await previousEndOf(turnStore, run, mine);
+  const told = await runToldBefore(turnStore, authority, run);
+  const toldTurns = told === run ? mine : [];
+  const previousEnd = await previousEndOf(turnStore, told, toldTurns);
   const since = previousEnd ?? 0;
   // "While you were away" from the index of major turns, newest first and capped: a fresh run
   // (since 0) in a universe of a million turns reads what it reads in one of ten thousand.
@@ -119,9 +121,35 @@ export async function recapFor(
     othersSince: [...away.turns, ...pending],
     awayTotal: away.total + pending.length,
     previousSessionEnd: previousEnd,
-    previousSummary: await previousSummaryOf(turnStore, run, mine),
+    previousSummary: await previousSummaryOf(turnStore, told, toldTurns),
     head,
   });
+}
+
+/**
+ * The run whose sessions "Last time on…" goes on from: the run itself once it has played a
+ * session; before that, the character's run that played here last (a new run of a character who
+ * has played in this universe, or in its past before a branch, is no first arrival). Another run
+ * only when its last session ended in this universe's timeline: in this universe, or in the parent
+ * at or before the branch's start.
+ */
+async function runToldBefore(
+  turnStore: TurnStore,
+  authority: UniverseAuthority | null,
+  run: RunRecord,
+): Promise<RunRecord> {
+  if (run.lastSessionEndPosition !== null) return run;
+  const universe = authority?.universe ?? (await turnStore.getUniverse(run.universeId));
+  const inTimeline = (each: RunRecord, end: number) =>
+    each.universeId === run.universeId ||
+    (universe?.parentId === each.universeId && end <= (universe.branchPosition ?? 0));
+  let latest: { run: RunRecord; end: number } | null = null;
+  for (const each of await turnStore.listRuns({ characterId: run.characterId })) {
+    const end = each.lastSessionEndPosition;
+    if (each.id === run.id || end === null || !inTimeline(each, end)) continue;
+    if (!latest || end > latest.end) latest = { run: each, end };
+  }
+  return latest?.run ?? run;
 }
 
 /**
