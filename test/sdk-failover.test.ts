@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Room } from "@colyseus/sdk";
 import { RECENT_TURNS } from "@loom/shared";
-import { connect } from "../client-sdk/src/index.ts";
+import { connect, LoomError } from "../client-sdk/src/index.ts";
 import { spawnServer, tempDir, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable, type Table } from "./support/players.ts";
 
@@ -66,6 +66,16 @@ describe("SDK: a server that does not come back", () => {
       "unavailable",
     ]);
     expect(events).toEqual(["reconnecting", "leave"]);
+    // an HTTP call to the server gone is refused with a code, not fetch's own error
+    const unreached = await client.me().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(unreached).toBeInstanceOf(LoomError);
+    expect(unreached).toMatchObject({ code: "unavailable" });
+    expect((unreached as LoomError).message).toMatch(
+      /^GET \/api\/\S+: the server could not be reached \(fetch failed\)$/,
+    );
     // two servers boot at once here, which on a loaded machine outlasts the default timeout
   }, 90_000);
 });

@@ -54,6 +54,13 @@ export async function request<T>(
         "unavailable",
         `${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
       );
+    // fetch's own failure (Node's "fetch failed", a browser's "Failed to fetch"): no connection,
+    // or one lost before the answer was read
+    if (error instanceof TypeError)
+      throw new LoomError(
+        "unavailable",
+        `${method} ${path}: the server could not be reached (${error.message})`,
+      );
     throw error;
   }
   let json: unknown = null;
