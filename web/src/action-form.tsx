@@ -236,7 +236,7 @@ export function ActionForm(props: {
             </Field>
             {targetKind === "npc" ? (
               <Field label="NPC id">
-                <input name="npcId" required pattern="[A-Za-z0-9_-]+" />
+                <input name="npcId" required pattern="[A-Za-z0-9_\-]+" />
               </Field>
             ) : null}
             {kind === "create_advantage" ? (

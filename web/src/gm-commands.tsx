@@ -297,7 +297,7 @@ export function GmCommands({ live, universeId }: { live: Live; universeId: strin
         ) : null}
         {ops && kind !== "scene" && !byId ? (
           <Field label="Id" hint="optional: made from the turn's position when empty">
-            <input name="id" pattern="[A-Za-z0-9_-]+" maxLength={64} />
+            <input name="id" pattern="[A-Za-z0-9_\-]+" maxLength={64} />
           </Field>
         ) : null}
         {byId && picked && picked.length > 0 ? (
@@ -324,7 +324,7 @@ export function GmCommands({ live, universeId }: { live: Live; universeId: strin
                   : `the id of the ${what} to change (reading the list…)`
             }
           >
-            <input name="id" pattern="[A-Za-z0-9_-]+" maxLength={64} />
+            <input name="id" pattern="[A-Za-z0-9_\-]+" maxLength={64} />
           </Field>
         ) : null}
         {(kind === "npc" || kind === "location" || kind === "faction") && !show("remove") ? (
