@@ -6,7 +6,7 @@ import { WEB_DIST } from "../server/src/web/build.ts";
 import { launchChromium, readyForBrowser } from "./browser/chromium.ts";
 import { modes, startServer, tempDir } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
-import { newPage, playTable, policyViolations, register } from "./browser/scenario.ts";
+import { markupErrors, newPage, playTable, policyViolations, register } from "./browser/scenario.ts";
 import { storePlayedUniverse } from "../server/src/persist/testing/played.ts";
 import { refusedRenewal, tabsFollowEachOther, tabsRenewTogether } from "./browser/tabs.ts";
 
@@ -68,9 +68,12 @@ describe("the web client in a browser", () => {
     const table = await playTable(browser, server.url, shots);
     // every page worked within its content security policy
     expect(policyViolations).toEqual([]);
-    // a player's page shows that the hidden roll happened, not its dice
+    // the id fields' patterns compile (a browser that cannot compile one checks nothing)
+    expect(markupErrors).toEqual([]);
+    // a player's page shows that the hidden roll happened, not its dice, nor waits for its prose
     expect(table.hiddenRollShown).toBe(0);
     expect(table.hiddenProseShown).toBe(0);
+    expect(table.hiddenProseAwaited).toBe(0);
     // the export holds every turn up to the head before the branch (the session starts included)
     expect(table.exportedTurns).toBeGreaterThanOrEqual(15);
     expect(table.storyTitle).toBe("# The Salt Marches");

@@ -16,6 +16,7 @@ import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
 import { breakConnection, watchSeats, type SeatWatch } from "./support/seat-watch.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { socketOf } from "../server/src/rooms/output-batch.ts";
+import { loadConfig } from "../server/src/config.ts";
 
 /**
  * The message types of the Colyseus room messages in one chunk a socket wrote: WebSocket frames
@@ -477,7 +478,28 @@ for (const mode of modes()) {
       // the synced state a player holds says no more
       await waitFor(() => tamsin!.state.head >= positions.at(-1)!, 5_000, "the last roll");
       expect(tamsin!.state.scene.aspects.size).toBe(0);
+      // the rolls' prose is the game master's: a player waiting for it is answered at once, empty
+      expect(tamsin!.state.narrated).toBe(true);
+      expect(await tamsin!.narrationText(positions[0]!)).toBe("");
+      expect(await gm.narrationText(positions[0]!)).toContain("Tamsin");
       await Promise.all([tamsin!.leave(), gm.leave()]);
+    });
+
+    it("answers a command sent again with its seq before its answer came, both calls with the one turn", async () => {
+      const table = await setTable(server.url, ["Yara"]);
+      const [yara] = await joinAll(table);
+      const command = {
+        kind: "custom" as const,
+        characterId: table.players[0]!.characterId,
+        text: "knocks twice",
+      };
+      const seq = yara!.nextSeq();
+      const [first, retry] = await Promise.all([yara!.act(command, { seq }), yara!.act(command, { seq })]);
+      expect(first).toMatchObject({ ok: true });
+      expect(retry).toEqual(first);
+      const knocks = (await table.gm.history(table.universeId, { kind: "custom" })).turns;
+      expect(knocks.map((turn) => turn.position)).toEqual([first.ok ? first.turn.position : -1]);
+      await yara!.leave();
     });
 
     it("resolves an act with the turn its ack names, whichever of the two arrives first", async () => {
@@ -908,3 +930,26 @@ for (const mode of modes()) {
     });
   });
 }
+
+describe("a server whose narrator is off", () => {
+  let server: LoomServer & { url: string };
+  beforeAll(async () => {
+    server = await startServer(modes()[0]!, {
+      port: 2608,
+      narrator: { ...loadConfig({}).narrator, kind: "off" },
+    });
+  });
+  afterAll(async () => {
+    await server?.shutdown();
+  });
+
+  it("says in the room that no prose comes", async () => {
+    const table = await setTable(server.url, ["Wren"]);
+    const [wren] = await joinAll(table);
+    const acted = await wren!.act(overcome(table.players[0]!.characterId));
+    if (!acted.ok) throw new Error(acted.rejection.message);
+    expect(acted.turn.narration).toBeNull();
+    expect(wren!.state.narrated).toBe(false);
+    await wren!.leave();
+  });
+});

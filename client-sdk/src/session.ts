@@ -5,6 +5,7 @@ import {
   CloseCode,
   LIMITS,
   decodeTurnMessage,
+  isWithheldTurn,
   ServerMessage,
   type AckMessage,
   type CommandInput,
@@ -634,7 +635,17 @@ export class UniverseSession {
    * in progress goes on streaming.
    */
   private seedTelling(turn: Turn): RecordedTelling | null {
-    if (!turn.narration) return null;
+    if (!turn.narration) {
+      // a hidden roll reaches everyone but game masters withheld: none of its prose comes here
+      if (isWithheldTurn(turn)) {
+        const told = this.telling(turn.position);
+        if (told.text === null) {
+          told.text = "";
+          this.wakeTelling(told);
+        }
+      }
+      return null;
+    }
     const told = this.telling(turn.position);
     if (told.text !== null) return null;
     const latest = turn.narration.retellings?.at(-1) ?? turn.narration;
@@ -744,7 +755,8 @@ export class UniverseSession {
   }
 
   /**
-   * Resolves with a turn's narration as recorded, once its `done` message arrives; rejects
+   * Resolves with a turn's narration as recorded, once its `done` message arrives (at once with ""
+   * for a hidden roll's, to anyone but a game master: its prose is theirs alone); rejects
    * (`unavailable`) when the session ends first, or forgets so old a turn: `LoomClient.turn`
    * reads the record then.
    */
@@ -845,6 +857,17 @@ export class UniverseSession {
           message: `the message takes ${bytes} bytes; the server takes at most ${LIMITS.messageBytesMax}; not sent`,
         },
       });
+    const waiting = this.pending.get(seq);
+    if (waiting)
+      // a retry while the first send of that seq still waits: the one answer settles both (the
+      // server would answer the retry with the first's turn, or refuse it as that seq reused)
+      return new Promise<ActResult>((resolve) => {
+        const settle = waiting.settle;
+        waiting.settle = (result) => {
+          settle(result);
+          resolve(result);
+        };
+      });
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise<ActResult>((resolve) => {
       let timer: ReturnType<typeof setTimeout>;
@@ -857,7 +880,7 @@ export class UniverseSession {
           return;
         }
         this.pending.delete(seq);
-        resolve(unanswered(pending, "no answer in time; retry with the same seq"));
+        pending.settle(unanswered(pending, "no answer in time; retry with the same seq"));
       };
       timer = setTimeout(expire, timeoutMs);
       const pending: Pending = {

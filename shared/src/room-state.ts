@@ -55,6 +55,8 @@ export const roomStateSchema = z.strictObject({
   /** Empty for a universe that is no branch. */
   parentId: z.string(),
   branchPosition: z.number().int(),
+  /** Whether the server tells turns' prose (false when its narrator is off: no turn gets any). */
+  narrated: z.boolean(),
   head: z.number().int(),
   /** Last position confirmed by the live store (Redis) or, in embedded mode, persisted. */
   durableThrough: z.number().int(),

@@ -36,6 +36,14 @@ export function isHiddenTurn(turn: {
 }
 
 /**
+ * Whether a turn reached its viewer withheld (viewTurn): a hidden turn as everyone but game
+ * masters gets it, its kind and who and when alone. No prose of it comes to that viewer.
+ */
+export function isWithheldTurn(turn: { input: { hidden?: unknown }; events: readonly unknown[] }): boolean {
+  return turn.input.hidden === true && turn.events.length === 0;
+}
+
+/**
  * Where a value sits in the state document, as far as secrets care: the whole state, the
  * characters map, one character (whose `private` its owner may read), or anywhere else.
  */

@@ -18,6 +18,8 @@ export interface Table {
   hiddenRollShown: number;
   /** How many told narrations a player's page shows for the GM's hidden roll (0: none). */
   hiddenProseShown: number;
+  /** How many "narrating…" a player's page shows for the GM's hidden roll, none of whose prose comes (0: none). */
+  hiddenProseAwaited: number;
   /** Turn lines in the JSONL export the GM downloaded (checked: header first, end last, positions 1…N). */
   exportedTurns: number;
   /** The first line of the Markdown story the GM downloaded. */
@@ -26,6 +28,8 @@ export interface Table {
 
 /** What the pages' content security policy refused, as the browser reported it (none expected). */
 export const policyViolations: string[] = [];
+/** Markup the browser could not use as written, e.g. a field's `pattern` it cannot compile (none expected). */
+export const markupErrors: string[] = [];
 
 export async function newPage(
   browser: Browser,
@@ -38,6 +42,8 @@ export async function newPage(
   page.on("console", (message) => {
     if (message.type() === "error" && message.text().includes("Content Security Policy"))
       policyViolations.push(message.text());
+    if (message.type() === "error" && message.text().includes("Pattern attribute"))
+      markupErrors.push(message.text());
   });
   return { context, page };
 }
@@ -157,6 +163,7 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   const taken: string[] = [];
   let hiddenRollShown = -1;
   let hiddenProseShown = -1;
+  let hiddenProseAwaited = -1;
   let exportedTurns = 0;
   let storyTitle = "";
   const shot = async (page: Page, name: string, fullPage = false) => {
@@ -380,6 +387,7 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   // the GM reads the roll's prose, which came inside the turn; the player's page never has it
   await gm.locator(`li.turn[data-position="${hiddenPosition}"] p.narration.done`).waitFor();
   hiddenProseShown = await seen.locator("p.narration.done").count();
+  hiddenProseAwaited = await seen.locator("p.narration.pending").count();
 
   // Mara's player looks back: the story as it stood at the scene's start, read-only; she names a
   // save point at her latest turn and finds it among her bookmarks
@@ -490,6 +498,7 @@ export async function playTable(browser: Browser, url: string, shots: string): P
     shots: taken,
     hiddenRollShown,
     hiddenProseShown,
+    hiddenProseAwaited,
     exportedTurns,
     storyTitle,
   };

@@ -10,7 +10,7 @@ import { useLive, type Live } from "./live.ts";
 import { navigate } from "./router.ts";
 import { useBookmarks } from "./bookmarks.tsx";
 import { Scrubber } from "./scrubber.tsx";
-import { LiveStatus, LiveTrouble, Scene } from "./timeline.tsx";
+import { LiveStatus, LiveTrouble, proseToCome, Scene } from "./timeline.tsx";
 import {
   Action,
   count,
@@ -54,7 +54,7 @@ export function GmScreen({ universeId }: { universeId: string }) {
   // a snapshot taken here shows in the list, if it is open, without asking for it again
   const [snapshotsTaken, setSnapshotsTaken] = useState(0);
   const narrating = live.turns.filter(
-    (turn) => turn.kind !== "undo" && !live.narration.get(turn.position)?.done,
+    (turn) => proseToCome(turn, live) && !turn.narration && !live.narration.get(turn.position)?.done,
   ).length;
   // a reload in the middle of an evening comes back to the position the GM was looking at
   useEffect(() => {

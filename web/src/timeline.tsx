@@ -1,5 +1,5 @@
 import type { Turn } from "@loom/client-sdk";
-import { formatRating, formatShifts } from "@loom/shared";
+import { formatRating, formatShifts, isWithheldTurn } from "@loom/shared";
 import type { Live } from "./live.ts";
 import { Markdown } from "./markdown.tsx";
 import { ErrorLine } from "./ui.tsx";
@@ -28,6 +28,14 @@ function Roll({ turn }: { turn: Turn }) {
       {roll.hidden ? " · hidden roll" : ""}
     </p>
   );
+}
+
+/**
+ * Whether prose for a turn is still to come to this page: none with the server's narrator off, and
+ * none of a hidden roll to anyone but a game master; an undo is not told.
+ */
+export function proseToCome(turn: Turn, live: Live): boolean {
+  return turn.kind !== "undo" && live.state?.narrated === true && !isWithheldTurn(turn);
 }
 
 export function TurnItem({ turn, live }: { turn: Turn; live: Live }) {
@@ -59,7 +67,7 @@ export function TurnItem({ turn, live }: { turn: Turn; live: Live }) {
           {told.text}
           {told.done ? "" : " …"}
         </p>
-      ) : turn.kind !== "undo" ? (
+      ) : proseToCome(turn, live) ? (
         <p class="narration pending">narrating…</p>
       ) : null}
     </li>

@@ -70,6 +70,8 @@ export const UniverseRoomState = schema(
     name: t.string(),
     parentId: t.string(),
     branchPosition: t.uint32(),
+    /** Whether the server tells turns' prose (false when its narrator is off). */
+    narrated: t.boolean(),
     head: t.uint32(),
     /** Last position confirmed by the live store (Redis) or, in embedded mode, persisted. */
     durableThrough: t.uint32(),

@@ -867,6 +867,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.state.name = universe.name;
     this.state.parentId = universe.parentId ?? "";
     this.state.branchPosition = universe.branchPosition ?? 0;
+    this.state.narrated = services().narrator !== null;
     this.state.head = this.authority.head;
     this.state.durableThrough = this.authority.durableThrough;
     this.state.persistedThrough = this.authority.persistedThrough;
