@@ -634,7 +634,8 @@ for (const mode of modes()) {
           body,
         );
       refusedWith(await onBranch("POST", "/undo", { position: branchAt }), 403, "not_allowed");
-      refusedWith(await onBranch("POST", "/undo", {}), 403, "not_allowed");
+      // nothing of the branch's own to undo yet: the parent's latest turn is not what "undo" means here
+      refusedWith(await onBranch("POST", "/undo", {}), 409, "nothing_to_undo");
       refusedWith(await onBranch("POST", `/turns/${branchAt}/retellings`, {}), 403, "not_allowed");
       expect((await onBranch("POST", "/retcon", { note: "elsewhere", deltas: [] })).status).toBe(200);
       expect((await onBranch("POST", "/undo", {})).status).toBe(200);
