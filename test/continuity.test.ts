@@ -310,6 +310,24 @@ for (const mode of modes()) {
       await back.leave();
     }, 60_000);
 
+    it("a session whose character's arrival the game master undid while she sat at the table still ends", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Unmade", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Ivy");
+      const { run } = await player.createCharacter(universe.id, sheet("Ivy"));
+      const seated = await sessionOf(player, universe.id, run.id);
+      const arrival = (await gm.history(universe.id, { order: "asc" })).turns.find(
+        (turn) => turn.kind !== "session_start" && turn.characterId === run.characterId,
+      )!;
+      expect(arrival.events.map((event) => event.description).join(" ")).toContain("enters the story");
+      await gm.undo(universe.id, arrival.position);
+      await leave(player, seated, run.id);
+      const sessions = await player.runSessions(run.id);
+      expect(sessions.map((session) => session.endReason)).toEqual(["left"]);
+    }, 60_000);
+
     it("a move undone after its session ended is no longer told in that session's last time", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

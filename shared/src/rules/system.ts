@@ -112,15 +112,20 @@ export function decideSessionEnd(
   command: SessionEndCommand,
   ctx: DecideContext,
 ): Decision | Rejection {
-  const character = sessionCharacter(state, command.characterId, ctx);
-  if (isRejection(character)) return character;
+  // a character whose arrival a game master undid while its player sat at the table is no longer
+  // in the state; the session it was played in still ends (the server makes this turn, no client)
+  const gone = own(state.characters, command.characterId) === undefined;
+  const character = gone ? null : sessionCharacter(state, command.characterId, ctx);
+  if (character && isRejection(character)) return character;
   const draft = new Draft(state, ctx);
-  const how =
-    command.reason === "interrupted"
-      ? "'s session was cut short when the server stopped"
-      : " leaves the table";
-  draft.event("session_ended", `${character.name}${how}`, {
-    data: { characterId: character.id, summary: command.summary, reason: command.reason ?? "left" },
+  const interrupted = command.reason === "interrupted";
+  const description = character
+    ? `${character.name}${interrupted ? "'s session was cut short when the server stopped" : " leaves the table"}`
+    : interrupted
+      ? "The session of a character no longer in the story was cut short when the server stopped"
+      : "The player of a character no longer in the story leaves the table";
+  draft.event("session_ended", description, {
+    data: { characterId: command.characterId, summary: command.summary, reason: command.reason ?? "left" },
   });
   draft.adopt(summaryDeltas(state, { text: command.summary }, ctx.position));
   return draft.decision("session_end");
