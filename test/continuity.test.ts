@@ -310,6 +310,33 @@ for (const mode of modes()) {
       await back.leave();
     }, 60_000);
 
+    it("a run started in a branch goes on from the character's last session before the branch's start", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Forking Paths", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Ann");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Ann"));
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 2);
+      await leave(player, evening, run.id);
+      const forkAt = (await player.run(run.id)).lastSessionEndPosition!;
+      // she plays on in the parent after the branch's start: that session is not the branch's past
+      const later = await sessionOf(player, universe.id, run.id);
+      await play(later, character.id, 1);
+      await leave(player, later, run.id);
+
+      const branch = await gm.branch(universe.id, forkAt, "The other road");
+      const there = await player.startRun(branch.id, character.id);
+      const back = await sessionOf(player, branch.id, there.id);
+      expect(back.lastRecap!.previousSessionEnd).toBe(forkAt);
+      expect(back.lastRecap!.recentSummary).toMatch(/^Ann played 2 turns/);
+      const start = (await gm.history(branch.id, { kind: "session_start", limit: 1 })).turns[0]!;
+      expect(start.position).toBeGreaterThan(forkAt);
+      expect(start.input).not.toHaveProperty("first");
+      await back.leave();
+    }, 60_000);
+
     it("a session whose character's arrival the game master undid while she sat at the table still ends", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

@@ -128,10 +128,9 @@ export async function recapFor(
 
 /**
  * The run whose sessions "Last time on…" goes on from: the run itself once it has played a
- * session; before that, the character's run that played here last (a new run of a character who
- * has played in this universe, or in its past before a branch, is no first arrival). Another run
- * only when its last session ended in this universe's timeline: in this universe, or in the parent
- * at or before the branch's start.
+ * session; before that, the run of the character's latest session in this universe's timeline (a
+ * new run of a character who has played here, or in the parent before a branch, is no first
+ * arrival), read as if it were this universe's and had ended its sessions there.
  */
 async function runToldBefore(
   turnStore: TurnStore,
@@ -139,17 +138,20 @@ async function runToldBefore(
   run: RunRecord,
 ): Promise<RunRecord> {
   if (run.lastSessionEndPosition !== null) return run;
-  const universe = authority?.universe ?? (await turnStore.getUniverse(run.universeId));
-  const inTimeline = (each: RunRecord, end: number) =>
-    each.universeId === run.universeId ||
-    (universe?.parentId === each.universeId && end <= (universe.branchPosition ?? 0));
-  let latest: { run: RunRecord; end: number } | null = null;
-  for (const each of await turnStore.listRuns({ characterId: run.characterId })) {
-    const end = each.lastSessionEndPosition;
-    if (each.id === run.id || end === null || !inTimeline(each, end)) continue;
-    if (!latest || end > latest.end) latest = { run: each, end };
-  }
-  return latest?.run ?? run;
+  // the timeline of a branch goes on into its parent's before the branch's start
+  const page = await turnStore.timeline(run.universeId, {
+    characterId: run.characterId,
+    kind: "session_end",
+    order: "desc",
+    limit: 1,
+  });
+  const stored = page.turns[0] ?? null;
+  const pending = authority?.recentTurns.findLast(
+    (turn) => turn.kind === "session_end" && turn.characterId === run.characterId,
+  );
+  const end = pending && (!stored || pending.position > stored.position) ? pending : stored;
+  const earlier = end?.runId && end.runId !== run.id ? await turnStore.getRun(end.runId) : null;
+  return earlier ? { ...earlier, universeId: run.universeId, lastSessionEndPosition: end!.position } : run;
 }
 
 /**
