@@ -331,6 +331,10 @@ for (const mode of modes()) {
       const back = await sessionOf(player, branch.id, there.id);
       expect(back.lastRecap!.previousSessionEnd).toBe(forkAt);
       expect(back.lastRecap!.recentSummary).toMatch(/^Ann played 2 turns/);
+      // told as the branch's story, under its own name
+      expect(back.lastRecap!.universeName).toBe("The other road");
+      expect(back.lastRecap!.text).toContain("The other road");
+      expect(back.lastRecap!.text).not.toContain("Forking Paths");
       const start = (await gm.history(branch.id, { kind: "session_start", limit: 1 })).turns[0]!;
       expect(start.position).toBeGreaterThan(forkAt);
       expect(start.input).not.toHaveProperty("first");

@@ -247,13 +247,17 @@ function playedTurns(timeline: readonly Turn[], runId: string): number {
 
 /**
  * A recap against the timeline as the game master reads it: the window starts where this run's
- * previous session ended, its last turns are the run's, the news is the others' major turns
+ * previous session ended (its character's, for a run's first session), its last turns are the run's, the news is the others' major turns
  * since, the retcons are those since, and nothing private to anyone else is in it.
  */
 function expectRecapFollowsTimeline(recap: Recap, seat: Seat, timeline: readonly Turn[], what: string): void {
   const upTo = timeline.filter((turn) => turn.position <= recap.head);
   const ends = upTo.filter((turn) => turn.kind === "session_end" && turn.runId === seat.runId);
-  const previousEnd = ends.at(-1)?.position ?? null;
+  // a run that has not ended a session yet goes on from its character's last one, in any run
+  const characterEnds = upTo.filter(
+    (turn) => turn.kind === "session_end" && turn.characterId === seat.characterId,
+  );
+  const previousEnd = (ends.length > 0 ? ends : characterEnds).at(-1)?.position ?? null;
   expect.soft(recap.previousSessionEnd, `${what}: where the window starts`).toBe(previousEnd);
   const mine = upTo.filter((turn) => turn.runId === seat.runId && isStory(turn)).slice(-10);
   expect

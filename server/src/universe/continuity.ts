@@ -123,6 +123,7 @@ export async function recapFor(
     previousSessionEnd: previousEnd,
     previousSummary: await previousSummaryOf(turnStore, told, toldTurns),
     head,
+    universeName: (authority?.universe ?? (await turnStore.getUniverse(run.universeId)))?.name,
   });
 }
 

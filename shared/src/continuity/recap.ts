@@ -53,6 +53,11 @@ export interface RecapInput {
   previousSummary: string;
   /** The position the recap is built at (the universe head when a player joins). */
   head: number;
+  /**
+   * The name of the universe played: a branch's own, where its state still carries the name of
+   * the universe it branched from. The state's when not given.
+   */
+  universeName?: string;
 }
 
 export interface RecapScene {
@@ -263,7 +268,7 @@ export function buildRecap(input: RecapInput): Recap {
   const retcons = retconsOf(input);
   const scene = sceneOf(state);
   const recap: Omit<Recap, "text"> = {
-    universeName: oneLine(state.universe.name),
+    universeName: oneLine(input.universeName ?? state.universe.name),
     head: input.head,
     previousSessionEnd: input.previousSessionEnd,
     characterId,
