@@ -502,6 +502,24 @@ for (const mode of modes()) {
       await yara!.leave();
     });
 
+    it("refuses a seq used again for another command, idempotency_key_reused, and answers its retry with its turn", async () => {
+      const table = await setTable(server.url, ["Zeb"]);
+      const [zeb] = await joinAll(table);
+      const characterId = table.players[0]!.characterId;
+      const seq = zeb!.nextSeq();
+      const knock = await zeb!.act({ kind: "custom", characterId, text: "knocks once" }, { seq });
+      if (!knock.ok) throw new Error(knock.rejection.message);
+      const other = await zeb!.act({ kind: "custom", characterId, text: "kicks the door in" }, { seq });
+      expect(other).toMatchObject({ ok: false, rejection: { code: "idempotency_key_reused" } });
+      const retry = await zeb!.act({ kind: "custom", characterId, text: "knocks once" }, { seq });
+      expect(retry).toMatchObject({ ok: true, duplicate: true, turn: { position: knock.turn.position } });
+      const said = (await table.gm.history(table.universeId, { kind: "custom" })).turns;
+      expect(said.map((turn) => turn.events[0]?.description)).toEqual([
+        expect.stringContaining("knocks once"),
+      ]);
+      await zeb!.leave();
+    });
+
     it("resolves an act with the turn its ack names, whichever of the two arrives first", async () => {
       const table = await setTable(server.url, ["Ula"]);
       const ula = table.players[0]!;

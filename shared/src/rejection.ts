@@ -56,7 +56,7 @@ export const RejectionCode = {
   /** A new character's sheet is over the universe's limits (skill cap, skill points, refresh). */
   OverCharacterLimits: "over_character_limits",
   TooManyConnections: "too_many_connections",
-  /** An Idempotency-Key sent again with a different request. */
+  /** An Idempotency-Key sent again with a different request, or a room message's seq with another command. */
   IdempotencyKeyReused: "idempotency_key_reused",
   /** An Idempotency-Key whose first request is still running. */
   RequestInProgress: "request_in_progress",

@@ -1,5 +1,6 @@
 import {
   CanonicalTexts,
+  canonicalJson,
   freezeShared,
   decide,
   DeltaError,
@@ -602,7 +603,7 @@ export class UniverseAuthority {
       const previous = this.ledger.lookup(key, seq);
       if (previous === "stale")
         return refusal(RejectionCode.StalePosition, `sequence ${seq} is older than one already applied`);
-      if (previous !== undefined) return this.duplicateOf(previous);
+      if (previous !== undefined) return this.duplicateOf(previous, request);
       if (this.uncertain)
         return refusal(RejectionCode.Unavailable, "the write-ahead log does not answer; try again");
     }
@@ -651,12 +652,17 @@ export class UniverseAuthority {
    * The answer to a retried message whose turn is acknowledged: that turn, from the recent turns,
    * the ones waiting to be persisted, or the TurnStore.
    */
-  private async duplicateOf(position: number): Promise<SubmitResult> {
+  private async duplicateOf(position: number, request: SubmitRequest): Promise<SubmitResult> {
     const kept =
       this.recent.findLast((turn) => turn.position === position) ?? this.persister.pendingTurn(position);
     const turn = kept ?? (await this.options.turnStore.getTurn(this.universe.id, position));
     if (!turn)
       return refusal(RejectionCode.Unavailable, `turn ${position} cannot be read back now; try again`);
+    if (!retriedAsMade(turn, request.command))
+      return refusal(
+        RejectionCode.IdempotencyKeyReused,
+        `sequence ${request.client!.seq} was already used for another command (turn ${position}); send a new one with a new seq`,
+      );
     return { ok: true, turn, duplicate: true };
   }
 
@@ -1063,6 +1069,16 @@ export class UniverseAuthority {
     this.persistWaiters = [];
     this.listener?.onFenced?.(error);
   }
+}
+
+/**
+ * Whether a retried message carries the command its turn was made from. An undo is left out: one
+ * without a position names the latest turn when it is made, which a retry after it is no more.
+ */
+function retriedAsMade(turn: Turn, command: SubmitRequest["command"]): boolean {
+  if (command.kind === "undo") return true;
+  const { clientKey: _key, seq: _seq, ...made } = turn.input;
+  return canonicalJson(made) === canonicalJson(command);
 }
 
 /**
