@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
-import { checksum, CloseCode } from "@loom/shared";
+import { checksum, CloseCode, questPath } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { breakUntil, overcome, sheet } from "./support/players.ts";
@@ -469,6 +469,39 @@ for (const mode of modes()) {
       expect(told).toMatch(/^Mara played 2 turns/);
       expect(told).not.toContain("Drowned Bell");
       expect(await player.recap(run.id)).toMatchObject({ recentSummary: told });
+      await back.leave();
+    }, 60_000);
+
+    it("a retcon since her session is how that session's last time tells it", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Never Freed", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 1);
+      const table = await gm.joinUniverse(universe.id, { role: "gm" });
+      for (const op of ["start", "resolve"] as const) {
+        const quest = await table.act({ kind: "quest", op, id: "keeper", title: "Rescue the Keeper" });
+        if (!quest.ok) throw new Error(quest.rejection.message);
+      }
+      await table.leave();
+      await leave(player, evening, run.id);
+      const look = await sessionOf(player, universe.id, run.id);
+      expect(look.lastRecap!.recentSummary).toMatch(/"Rescue the Keeper" is now resolved/);
+      await leave(player, look, run.id);
+
+      // the game master corrects canon: the Keeper was never freed
+      await gm.retcon(universe.id, "The Keeper was never freed", [
+        { op: "set", path: questPath("keeper", "state"), value: "active" },
+      ]);
+      const back = await sessionOf(player, universe.id, run.id);
+      const told = back.lastRecap!.recentSummary;
+      expect(told).toMatch(/^Mara played 1 turn/);
+      expect(told).not.toContain("resolved");
+      expect(told).toMatch(/"Rescue the Keeper" is now active/);
       await back.leave();
     }, 60_000);
 

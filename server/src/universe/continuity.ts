@@ -1,6 +1,7 @@
 import {
   buildCharacter,
   buildRecap,
+  DeltaError,
   evolve,
   invertDeltas,
   storedCharacterSheetSchema,
@@ -241,15 +242,18 @@ async function asItStands(
   // the state it ended in: where its player dropped, for a session that ended there
   const through = sessionEndedThrough(end) < end.position ? sessionEndedThrough(end) : end.position - 1;
   // a turn undone within the session is out of the summary written at its end already
-  if (!(await undoneSince(turnStore, run.universeId, start.position, through, end.position)))
-    return summaryOf(end);
+  const [undone, retcons] = await Promise.all([
+    undoneSince(turnStore, run.universeId, start.position, through, end.position),
+    retconsSince(turnStore, run.universeId, end.position),
+  ]);
+  if (!undone && retcons.length === 0) return summaryOf(end);
   const [before, after, during] = await Promise.all([
     turnStore.stateWithoutChecksum(run.universeId, start.position - 1),
     turnStore.stateWithoutChecksum(run.universeId, through),
     turnsBetween(turnStore, run.universeId, start.position, through),
   ]);
   return summarizeSession({
-    state: withoutUndoneSince(after.state, during),
+    state: withRetcons(withoutUndoneSince(after.state, during), retcons),
     before: before.state,
     characterId: run.characterId,
     sessionTurns: [...played].reverse(),
@@ -278,6 +282,38 @@ async function undoneSince(
     if (page.nextCursor === null || page.turns.length === 0) return false;
     cursor = page.nextCursor;
   }
+}
+
+/** The retcons recorded after `since` that stand and change the state, ascending. */
+async function retconsSince(turnStore: TurnStore, universeId: string, since: number): Promise<Turn[]> {
+  const retcons: Turn[] = [];
+  let cursor = since;
+  for (;;) {
+    const page = await turnStore.timeline(universeId, { kind: "retcon", order: "asc", limit: 500, cursor });
+    for (const turn of page.turns)
+      if (turn.status === "applied" && turn.deltas.length > 0) retcons.push(turn);
+    if (page.nextCursor === null || page.turns.length === 0) return retcons;
+    cursor = page.nextCursor;
+  }
+}
+
+/**
+ * A session's end state as the retcons since say it was: a game master's correction of canon
+ * (a quest never resolved, an attitude that never turned) holds for the session it corrects.
+ * Each delta is applied where it still applies to that earlier state; one that does not (a
+ * member added since) is left out.
+ */
+function withRetcons(state: UniverseState, retcons: readonly Turn[]): UniverseState {
+  let corrected = state;
+  for (const retcon of retcons)
+    for (const delta of retcon.deltas) {
+      try {
+        corrected = evolve(corrected, [delta]);
+      } catch (error) {
+        if (!(error instanceof DeltaError)) throw error;
+      }
+    }
+  return corrected;
 }
 
 /** The universe's turns after `after` through `through`, ascending. */
