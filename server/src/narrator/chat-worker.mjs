@@ -40,6 +40,9 @@ const client = new OpenAI({
   maxRetries: 0,
   timeout: endpoint.timeoutMs,
   fetch: chatFetch,
+  // its errors come back to the narrator, which logs them once, structured; the SDK's own lines
+  // (a stream that is no JSON: two a try) would reach stderr unstructured
+  logLevel: "off",
 });
 /** @type {Map<number, { controller: AbortController, timedOut: boolean }>} */
 const running = new Map();

@@ -130,6 +130,27 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
     expect(endpoint!.requests).toHaveLength(1);
   });
 
+  it("a stream that is no JSON is an error, and the SDK prints nothing of it", async () => {
+    const subject = await narrator(() => ({ malformed: "{not json at all" }), { retries: 1 });
+    const printed: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = function (this: NodeJS.WriteStream, ...args: Parameters<typeof write>) {
+      printed.push(String(args[0]));
+      return write.apply(this, args);
+    } as typeof write;
+    try {
+      const error = await subject.narrate(request([])).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NarratorError);
+      expect((error as NarratorError).message).toMatch(/malformed/);
+      expect(endpoint!.requests).toHaveLength(2);
+      // a worker's console reaches this thread's stderr a turn of its loop later
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(printed.join("")).not.toContain("Could not parse");
+  });
+
   it("streams many narrations at once, each its own pieces in order", async () => {
     const pieces = (seed: number) => [`${seed}a `, `${seed}b `, `${seed}c`];
     const subject = await narrator((_, seen) => ({ chunks: pieces(seen.body.seed!), chunkDelayMs: 2 }));

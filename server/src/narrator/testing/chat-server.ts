@@ -19,6 +19,8 @@ export interface ChatBehaviour {
   model?: unknown;
   /** The final chunk's `usage`, instead of counts of the prose. */
   usage?: unknown;
+  /** Stream this as the data of an event instead of the prose: text that is no JSON, as a broken endpoint sends. */
+  malformed?: string;
 }
 
 export interface ChatRequestSeen {
@@ -89,6 +91,10 @@ export async function startChatServer(
       `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 0, model: answeredModel, choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`;
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     res.write(frame({ role: "assistant", content: "" }));
+    if (behaviour.malformed !== undefined) {
+      res.end(`data: ${behaviour.malformed}\n\n`);
+      return;
+    }
     for (let i = 0; i < chunks.length; i++) {
       if (i > 0 && behaviour.chunkDelayMs) await sleep(behaviour.chunkDelayMs);
       await behaviour.beforeChunk?.(i);
