@@ -388,6 +388,19 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     await gm.leave();
   });
 
+  it("answers a retelling within one try's time whatever the retries: the template tells it past that", async () => {
+    behaviour = () => ({ delayMs: 20_000 });
+    await start({ narrator: openaiNarrator(endpoint.url, { timeoutMs: 1_000, retries: 2 }) });
+    const asked = endpoint.requests.length;
+    const again = await table.gm.retell(table.universeId, told.position);
+    expect(again).toMatchObject({ narrator: "template", fallback: "openai-compatible: timeout" });
+    // the model was asked once: its retries would have kept the game master waiting three times as long
+    const retold = endpoint.requests.slice(asked).filter((r) => narratedPosition(r) === told.position);
+    expect(retold).toHaveLength(1);
+    const turn = await table.gm.turn(table.universeId, told.position);
+    expect(turn.narration!.retellings!.at(-1)).toMatchObject({ text: again.text, fallback: again.fallback });
+  });
+
   it("gives a member whose connection was lost mid-telling the recorded text, not the pieces it got", async () => {
     const whole = ["The tide ", "turns ", "against ", "them, ", "and Alex ", "holds ", "the line."];
     // the order is set by cues, not clocks, so a busy machine cannot change it: the second piece

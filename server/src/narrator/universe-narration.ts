@@ -43,12 +43,19 @@ export interface UniverseNarrationOptions {
    * the turns and the live store's appends leave before any prose or prompt is made).
    */
   defer?: (run: () => void) => void;
+  /**
+   * The longest a game master's retelling waits for the narrator, retries included, before the
+   * template tells it: the retelling is the answer to an HTTP request (default: no bound).
+   */
+  retellWithinMs?: number;
 }
 
 interface Job {
   turn: Turn;
   state: UniverseState;
   previous: readonly Turn[];
+  /** A bound on the narrator's whole telling, after which the template tells it. */
+  withinMs?: number;
 }
 
 /**
@@ -312,7 +319,7 @@ export class UniverseNarration {
   retell(turn: Turn, state: UniverseState, recent: readonly Turn[]): Promise<Telling | null> {
     const previous = recent.slice(-(PREVIOUS_TURNS + 1)).filter((t) => t.position < turn.position);
     const seed = (narrationSeed(turn) + (turn.narration?.retellings?.length ?? 0) + 1) & 0x7fffffff;
-    return this.tell({ turn, state, previous }, null, seed);
+    return this.tell({ turn, state, previous, withinMs: this.options.retellWithinMs }, null, seed);
   }
 
   private async run(job: Job, forced: string | null, told: () => void): Promise<void> {
@@ -336,13 +343,14 @@ export class UniverseNarration {
     const pieces = new ChunkBatcher((chunk, first, at) =>
       this.options.send({ position: turn.position, chunk, done: false, at }, audience, first),
     );
+    const deadline = job.withinMs === undefined ? null : AbortSignal.timeout(job.withinMs);
     const request = {
       turn,
       state,
       previous,
       viewer: audience === "gm" ? GAME_MASTER : SPECTATOR,
       seed,
-      signal: this.controller.signal,
+      signal: deadline ? AbortSignal.any([this.controller.signal, deadline]) : this.controller.signal,
       onChunk: (chunk: string) => pieces.push(chunk),
     };
     let narrator = this.options.narrator;
@@ -355,7 +363,7 @@ export class UniverseNarration {
         if (this.controller.signal.aborted) return null;
         failure = {
           narrator: narrator.name,
-          reason: error instanceof NarratorError ? error.reason : "error",
+          reason: deadline?.aborted ? "timeout" : error instanceof NarratorError ? error.reason : "error",
         };
         log.warn(
           `narrator ${narrator.name} failed on turn ${turn.position} of ${this.options.universeId}; the template tells it`,

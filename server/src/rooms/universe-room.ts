@@ -782,6 +782,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       narrator,
       concurrency: config.narrator.concurrency,
       backlog: config.narrator.backlog,
+      // one attempt's time, retries included, and an answer within the SDK's 30 s for the request
+      retellWithinMs: Math.min(config.narrator.timeoutMs, 25_000),
       send: (message, audience, first) => this.narrationOutput.push(message, audience, first),
       told: (narrator, ms, failure) => services().metrics.narrated(narrator, ms, failure),
       record: async (position, narration) => {
