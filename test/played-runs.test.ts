@@ -159,7 +159,7 @@ for (const mode of modes()) {
       await gm.undo(universe.id, played.turn.position);
       await waitFor(async () => (await player.progression()).runsCompleted === 0, 5_000, "credit taken back");
       await gm.undo(universe.id, first.turn.position);
-      await waitFor(async () => (await player.run(run.id)).state === "active", 5_000, "the run reopened");
+      // the undo's answer waits for the run's record: read at once, the run is open again
       expect(await player.run(run.id)).toMatchObject({ state: "active", turnCount: 0, milestones: 0 });
 
       const second = await complete(server.url, player, run.id);

@@ -54,14 +54,19 @@ export async function undo(
   // an undo may reopen a run (the undo of its ending): a lifecycle change like any other, and as a
   // resume is, refused while the character has another run open here; a retry is answered with its
   // turn (or refused as stale) by the authority's screen, whatever the runs are now
+  let reopening = false;
   const result = await authority.lifecycle(async () => {
     const ended = client && authority.isRetry(client) ? null : await runEndedAt(ctx, target);
     // another player's run is not looked into: the rules refuse that undo as not theirs
     const reopened = ended && (actor.kind !== "player" || ended.playerId === actor.playerId) ? ended : null;
     const open = reopened && (await openRunBeside(ctx, reopened));
     if (open) return { ok: false as const, rejection: openRunRefusal(open) };
+    reopening = reopened !== null;
     return authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client });
   });
+  // a run reopened is read from its record (the run, the dashboard, the player's progression):
+  // the answer waits for the record, as a run's ending does
+  if (result.ok && reopening) await authority.whenPersisted(result.turn.position).catch(() => undefined);
   return result.ok ? { ok: true, turn: result.turn } : result;
 }
 
