@@ -894,12 +894,18 @@ for (const mode of cliModes) {
       }
     }, 240_000);
 
-    it("a reader that goes away (loom export | head) ends the export quietly", async () => {
+    it("a reader that goes away (loom export | head, loom replay | head) ends the command quietly", async () => {
       const exporting = spawnLoom([...db(), "export", universeId]);
       await new Promise<void>((resolve) => exporting.child.stdout!.once("data", () => resolve()));
       exporting.child.stdout!.destroy();
       expect(await exporting.exited).toBe(141);
       expect(exporting.stderr()).toBe("");
+      // a replay too, at a turn a second: the reader is gone before its next turn
+      const replaying = spawnLoom([...db(), "replay", universeId, "--speed", "1"]);
+      await new Promise<void>((resolve) => replaying.child.stdout!.once("data", () => resolve()));
+      replaying.child.stdout!.destroy();
+      expect(await replaying.exited).toBe(141);
+      expect(replaying.stderr()).toBe("");
     }, 240_000);
 
     // backups are of the embedded database's folder

@@ -22,6 +22,7 @@ import {
   type Io,
 } from "./context.ts";
 import { progressBar } from "./progress.ts";
+import { writeAll } from "./output.ts";
 
 function describeMismatch(m: SnapshotMismatch): string {
   const what =
@@ -160,17 +161,21 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
         await checkAudience(opened, audience);
         const viewer = await viewerOf(store, audience);
         const head = await store.headPosition(universeId);
-        io.stdout.write(`${escapeControls(universe.name)} — turns ${from}..${head}\n\n`);
-        for await (const page of turnPages(store, universeId, from - 1, head)) {
-          for (const stored of page) {
-            const text = telling(viewTurn(stored, viewer));
-            if (!text) continue;
-            io.stdout.write(text);
-            if (speed > 0) await io.sleep(1000 / speed);
-            // Ctrl-C is how a reader stops a replay
-            if (io.signal?.aborted) throw interrupted(`replay stopped after turn ${stored.position}`);
+        // through writeAll: a reader that goes away (`loom replay … | head`) ends the replay quietly
+        async function* told(): AsyncIterable<string> {
+          yield `${escapeControls(universe!.name)} — turns ${from}..${head}\n\n`;
+          for await (const page of turnPages(store, universeId, from - 1, head)) {
+            for (const stored of page) {
+              const text = telling(viewTurn(stored, viewer));
+              if (!text) continue;
+              yield text;
+              if (speed > 0) await io.sleep(1000 / speed);
+              // Ctrl-C is how a reader stops a replay
+              if (io.signal?.aborted) throw interrupted(`replay stopped after turn ${stored.position}`);
+            }
           }
         }
+        await writeAll(told(), io.stdout);
       } finally {
         await opened.close();
       }
@@ -184,14 +189,15 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
       const opened = await openStores(io, global(), "list universes");
       try {
         const all = await opened.stores.turnStore.listUniverses({ limit: 10_000 });
-        for (const u of all) {
-          if (flags.json) io.stdout.write(`${JSON.stringify(u)}\n`);
-          else
-            io.stdout.write(
-              `${u.id}  ${escapeControls(u.name)}  head ${u.headPosition}${u.parentId ? `  branch of ${u.parentId}@${u.branchPosition}` : ""}  ${u.visibility}  ${u.createdAt}\n`,
-            );
+        async function* lines(): AsyncIterable<string> {
+          for (const u of all) {
+            if (flags.json) yield `${JSON.stringify(u)}\n`;
+            else
+              yield `${u.id}  ${escapeControls(u.name)}  head ${u.headPosition}${u.parentId ? `  branch of ${u.parentId}@${u.branchPosition}` : ""}  ${u.visibility}  ${u.createdAt}\n`;
+          }
+          if (!flags.json && all.length === 0) yield "no universes\n";
         }
-        if (!flags.json && all.length === 0) io.stdout.write("no universes\n");
+        await writeAll(lines(), io.stdout);
       } finally {
         await opened.close();
       }
