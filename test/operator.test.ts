@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { createServer, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -924,16 +925,26 @@ for (const mode of cliModes) {
           2,
           `${folder} is a folder; name a file written by loom backup`,
         );
-        const notABackup = join(work, "not-a-backup.tar.gz");
-        writeFileSync(notABackup, "this is not a database\n");
-        expectFailure(
-          await loom([...db(), "restore", notABackup, "--force"], quick),
-          1,
-          new RegExp(
-            `^loom: ${notABackup} could not be restored \\(.*\\); the database in ${dataDir}/pglite is as it was\n$`,
-          ),
-        );
-        expect(readdirSync(dataDir).filter((entry) => entry.startsWith("pglite"))).toEqual(["pglite"]);
+        // text, a gzip of something else, and a backup cut short
+        const backup = join(work, "whole.tar.gz");
+        expect((await loom([...db(), "backup", backup], quick)).code).toBe(0);
+        const whole = readFileSync(backup);
+        for (const [name, bytes] of [
+          ["not-a-backup.tar.gz", Buffer.from("this is not a database\n")],
+          ["an-export.jsonl.gz", gzipSync('{"type":"header"}\n')],
+          ["cut-short.tar.gz", whole.subarray(0, Math.floor(whole.length / 2))],
+        ] as const) {
+          const notABackup = join(work, name);
+          writeFileSync(notABackup, bytes);
+          expectFailure(
+            await loom([...db(), "restore", notABackup, "--force"], quick),
+            1,
+            new RegExp(
+              `^loom: ${notABackup} could not be restored \\(.*\\); the database in ${dataDir}/pglite is as it was\n$`,
+            ),
+          );
+          expect(readdirSync(dataDir).filter((entry) => entry.startsWith("pglite"))).toEqual(["pglite"]);
+        }
         await untouched(before);
       }, 240_000);
   });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
@@ -96,6 +97,7 @@ export function addBackupCommands(program: Command, io: Io, global: () => Global
 
 /** A backup loaded into `dir`, brought up to this Loom's schema; its universes counted. */
 async function load(bytes: Buffer<ArrayBuffer>, dir: string): Promise<number> {
+  checkBackup(bytes);
   const db = new PGlite(dir, { loadDataDir: new Blob([bytes]) });
   try {
     // a backup of an older Loom is brought up to this one's schema
@@ -105,6 +107,23 @@ async function load(bytes: Buffer<ArrayBuffer>, dir: string): Promise<number> {
   } finally {
     await db.close().catch(() => undefined);
   }
+}
+
+/**
+ * Refuses bytes that are not a whole gzipped tar, as loom backup writes: PGlite unpacks a backup
+ * on a stream of its own, whose failure (a file cut short, a gzip of something else) no caller
+ * can catch.
+ */
+function checkBackup(bytes: Buffer): void {
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(bytes);
+  } catch (error) {
+    throw new Error(`not a whole gzip file: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // a tar's first header names its format at offset 257
+  if (tar.length < 512 || tar.toString("latin1", 257, 262) !== "ustar")
+    throw new Error("not a tar archive inside its gzip");
 }
 
 async function exists(path: string): Promise<boolean> {
