@@ -750,7 +750,8 @@ export class UniverseSession {
    */
   narrationSoFar(position: number): { text: string; done: boolean } | null {
     const told = this.told.get(position);
-    if (!told || (told.length === 0 && told.text === null)) return null;
+    // a hidden roll's, to anyone but a game master, is known to be "" and none of it arrives
+    if (!told || (told.length === 0 && !told.text)) return null;
     return told.text !== null ? { text: told.text, done: true } : { text: told.chunks.join(""), done: false };
   }
 
