@@ -388,22 +388,27 @@ for (const mode of modes()) {
       const [tamsin, ula] = await joinAll(table);
       const [tamsinId, ulaId] = table.players.map((player) => player.characterId);
       const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
-      const added = await gm.act({
-        kind: "npc",
-        op: "add",
-        id: "warden",
-        name: "Warden",
-        skills: { Fight: 4 },
-      });
-      if (!added.ok) throw new Error(added.rejection.message);
-      const fight = await tamsin!.act({
-        kind: "action",
-        characterId: tamsinId!,
-        action: "attack",
-        skill: "Fight",
-        target: { type: "npc", id: "warden" },
-      });
-      if (!fight.ok) throw new Error(fight.rejection.message);
+      // Tamsin starts a fight, with a new warden each time her first blow takes the last one out
+      let warden = "";
+      for (let i = 0; i < 6 && (await table.gm.stateAt(table.universeId)).state.mode !== "conflict"; i++) {
+        warden = `warden-${i}`;
+        const added = await gm.act({
+          kind: "npc",
+          op: "add",
+          id: warden,
+          name: "Warden",
+          skills: { Fight: 4 },
+        });
+        if (!added.ok) throw new Error(added.rejection.message);
+        const fight = await tamsin!.act({
+          kind: "action",
+          characterId: tamsinId!,
+          action: "attack",
+          skill: "Fight",
+          target: { type: "npc", id: warden },
+        });
+        if (!fight.ok) throw new Error(fight.rejection.message);
+      }
       // Tamsin gives up the fight (no dice: hers to undo), then the GM rolls Ula's attack in secret
       const conceded = await tamsin!.act({ kind: "concede", characterId: tamsinId! });
       if (!conceded.ok) throw new Error(conceded.rejection.message);
@@ -412,7 +417,7 @@ for (const mode of modes()) {
         characterId: ulaId!,
         action: "attack",
         skill: "Fight",
-        target: { type: "npc", id: "warden" },
+        target: { type: "npc", id: warden },
         opposition: 8,
         hidden: true,
       });
