@@ -510,6 +510,20 @@ describe("loom command line (embedded)", () => {
       );
       await stores.turnStore.close();
 
+      // an export leaves the damaged snapshot out, says so, and is a whole file
+      const exported = join(work, "damaged-left-out.jsonl");
+      const exporting = await loom([...dir(), "export", played.universeId, "--out", exported]);
+      expect(exporting.code, exporting.stderr).toBe(0);
+      expect(exporting.stderr).toBe(
+        `loom: warning: the snapshot of ${played.universeId} at position ${position} does not match its checksum and was left out ` +
+          `(the turns rebuild the state; the export is whole); loom verify ${played.universeId} --repair rebuilds them in the database\n`,
+      );
+      const written = readFileSync(exported, "utf8").split("\n").filter(Boolean);
+      expect(written.filter((l) => l.startsWith(`{"type":"snapshot","position":${position},`))).toEqual([]);
+      expect(JSON.parse(written.at(-1)!)).toMatchObject({ type: "end", snapshots: snapshots.length - 1 });
+      const checked = await loom(["verify", exported]);
+      expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+
       const found = await loom([...dir(), "verify", played.universeId]);
       expect(found.code).toBe(1);
       expect(found.stdout).toContain(`MISMATCH snapshot at position ${position}`);

@@ -566,6 +566,17 @@ describe("loom, without a database to reach", () => {
     }
     expect(existsSync(typo)).toBe(false);
   });
+
+  it("an import refused into a new data folder leaves no folder and no database behind", async () => {
+    const parent = tempDir("loom-operator-new-");
+    const fresh = join(parent, "data");
+    const file = join(root, "test/fixtures/replay/reference.v2.jsonl");
+    const run = await loom(["--data-dir", fresh, "import", file], { LOOM_PGLITE_WORKER: "0" });
+    // a database this new has no players: the exported creator cannot be its game master
+    expectFailure(run, 1, /^loom: refused .*reference\.v2\.jsonl: .*gm-1.*--gm <playerId>/);
+    expect(existsSync(fresh)).toBe(false);
+    expect(readdirSync(parent)).toEqual([]);
+  });
 });
 
 describe("loom loads what a command needs, not the server", () => {

@@ -113,6 +113,11 @@ async function send(
     format: options.format,
     ancestry: options.ancestry,
     audience,
+    onDamagedSnapshot: (position) =>
+      log.warn(`export of ${universeId}: its snapshot at ${position} does not match its checksum: left out`, {
+        universeId,
+        position,
+      }),
   });
   await stream(res, chunks, slot);
 }

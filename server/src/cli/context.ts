@@ -1,4 +1,4 @@
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, rm, rmdir, stat } from "node:fs/promises";
 import { ConfigError, loadConfig, type LoomConfig } from "../config.ts";
 import { DataDirLockedError, lockDataDir, type DataDirLock } from "../data-dir-lock.ts";
 import { safeMessage } from "../describe-error.ts";
@@ -85,6 +85,11 @@ export interface Opened {
   stores: Stores;
   config: LoomConfig;
   close(): Promise<void>;
+  /**
+   * Closes, and removes the embedded database this command made (and the data folder, when it
+   * made that too and it is left empty): a refused import into a new folder leaves nothing there.
+   */
+  closeDiscardingMade(): Promise<void>;
 }
 
 /**
@@ -109,9 +114,12 @@ export async function openStores(
         throw new CliError(`cannot open the Postgres database (DATABASE_URL): ${safeMessage(error)}`);
       },
     );
-    return { stores, config, close: () => stores.turnStore.close() };
+    const close = () => stores.turnStore.close();
+    return { stores, config, close, closeDiscardingMade: close };
   }
   const dir = `${config.dataDir}/pglite`;
+  const folderWas = await stat(config.dataDir).catch(() => null);
+  const databaseWas = await stat(dir).catch(() => null);
   // a mistyped folder would otherwise get a new, empty database, and the command would find nothing
   if (!options.mayCreate && !(await stat(dir).catch(() => null))?.isDirectory())
     throw new CliError(
@@ -125,12 +133,20 @@ export async function openStores(
     const stores = await open({ dataDir: dir }).catch((error: unknown) => {
       throw new CliError(`cannot open the embedded database in ${dir}: ${safeMessage(error)}`);
     });
+    const close = async () => {
+      await stores.turnStore.close();
+      await lock.release();
+    };
     return {
       stores,
       config,
-      close: async () => {
-        await stores.turnStore.close();
-        await lock.release();
+      close,
+      closeDiscardingMade: async () => {
+        await close();
+        if (databaseWas) return;
+        await rm(dir, { recursive: true, force: true });
+        // left when something else is in it
+        if (!folderWas) await rmdir(config.dataDir).catch(() => undefined);
       },
     };
   } catch (error) {

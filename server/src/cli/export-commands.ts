@@ -64,6 +64,7 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
       if (flags.server) return exportOverHttp(io, universeId, flags);
       const opened = await openStores(io, global(), "export");
       const bar = progressBar(`export ${universeId}`, io.stderr, global().progress);
+      const damaged: number[] = [];
       try {
         await checkAudience(opened, audience);
         const chunks = untilInterrupted(
@@ -73,10 +74,18 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
             audience,
             ancestry: flags.ancestry,
             onProgress: (done, total) => bar.update(done, total),
+            onDamagedSnapshot: (position) => damaged.push(position),
           }),
         );
         if (flags.out) await writeFileStreamed(flags.out, chunks);
         else await writeAll(toStdout(io, chunks), io.stdout, io.signal);
+        bar.done();
+        if (damaged.length > 0)
+          io.stderr.write(
+            `loom: warning: ${damaged.length === 1 ? "the snapshot" : "the snapshots"} of ${universeId} at position ${damaged.join(", ")} ` +
+              `${damaged.length === 1 ? "does" : "do"} not match ${damaged.length === 1 ? "its checksum and was" : "their checksums and were"} left out ` +
+              `(the turns rebuild the state; the export is whole); loom verify ${universeId} --repair rebuilds them in the database\n`,
+          );
       } catch (error) {
         if (error instanceof NotFoundError) throw new CliError(error.message);
         if (io.signal?.aborted && !(error instanceof CliError)) throw exportInterrupted(flags);
@@ -116,9 +125,11 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
           : maxLineOf(io.env.LOOM_IMPORT_MAX_LINE_MB, "LOOM_IMPORT_MAX_LINE_MB");
       const name = flags.name === undefined ? undefined : universeName(flags.name);
       await checkFirstLine(file, maxLine);
-      // a new data folder gets its database here: importing into an empty one is a way to start
+      // a new data folder gets its database here, kept only when the import is: a refusal (its game
+      // master is no player of a database this new) leaves the folder as it was
       const opened = await openStores(io, global(), "import", { mayCreate: true });
       const bar = progressBar(`import ${file}`, io.stderr, global().progress);
+      let imported = false;
       try {
         stopIfInterrupted(io);
         const result = await importJsonl(opened.stores, file, {
@@ -134,6 +145,7 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
           },
         });
         bar.done();
+        imported = true;
         // its search documents, which the store indexes behind the appends, before the command ends
         await opened.stores.turnStore.settleSearchIndex();
         io.stdout.write(
@@ -152,7 +164,7 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
         if (error instanceof UnknownGameMasterError) throw gameMasterRefusal(file, error);
         throw error;
       } finally {
-        await opened.close();
+        await (imported ? opened.close() : opened.closeDiscardingMade());
       }
     });
 }

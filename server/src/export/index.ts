@@ -19,7 +19,13 @@ export type ExportFormat = (typeof exportFormats)[number];
 export function exportUniverse(
   stores: ExportStores,
   universeId: string,
-  options: { format: ExportFormat; audience: Audience; ancestry?: AncestryMode; onProgress?: Progress },
+  options: {
+    format: ExportFormat;
+    audience: Audience;
+    ancestry?: AncestryMode;
+    onProgress?: Progress;
+    onDamagedSnapshot?: (position: number) => void;
+  },
 ): AsyncGenerator<string> {
   return options.format === "markdown"
     ? exportMarkdown(stores, universeId, options)

@@ -39,11 +39,32 @@ export function snapshotBatchAfter(size: number, documents: Iterable<string>): n
   return Math.max(1, next);
 }
 
+/**
+ * A snapshot's document as its canonical JSON, the text its checksum was taken of: as stored
+ * (snapshots are kept as that text), or serialized again for a row written otherwise; null when
+ * neither matches the checksum (the document was damaged), which an importer would refuse.
+ */
+function canonicalText(stored: string, checksum: string): string | null {
+  if (checksumOfJson(stored) === checksum) return stored;
+  let text: string;
+  try {
+    text = canonicalJson(JSON.parse(stored) as unknown);
+  } catch {
+    return null;
+  }
+  return checksumOfJson(text) === checksum ? text : null;
+}
+
 export interface ExportOptions {
   audience: Audience;
   ancestry?: AncestryMode;
   pageSize?: number;
   onProgress?: Progress;
+  /**
+   * A snapshot whose stored document does not match its checksum: it is left out (the turns
+   * rebuild its state, so the file stays whole) and named here.
+   */
+  onDamagedSnapshot?: (position: number) => void;
   now?: () => Date;
 }
 
@@ -118,11 +139,12 @@ export async function* exportJsonl(
       const stored = await documentOf(nextSnapshot);
       nextSnapshot += 1;
       if (stored === undefined) continue;
+      const text = canonicalText(stored, info.checksum);
+      if (text === null) {
+        options.onDamagedSnapshot?.(info.position);
+        continue;
+      }
       written = { ...written, snapshots: written.snapshots + 1 };
-      // The document goes out as its canonical JSON, the text its checksum was taken of: as stored
-      // (snapshots are kept as that text), or serialized again for a row written otherwise.
-      const text =
-        checksumOfJson(stored) === info.checksum ? stored : canonicalJson(JSON.parse(stored) as unknown);
       yield `{"type":"snapshot","position":${info.position},"reason":${JSON.stringify(info.reason)},"createdAt":${JSON.stringify(info.createdAt)},"checksum":${JSON.stringify(info.checksum)},"state":${text}}\n`;
     }
   }
