@@ -169,7 +169,11 @@ function ownerChanged(before: UniverseState, after: UniverseState): string | nul
   }
   for (const [id, character] of Object.entries(before.characters)) {
     const now = Object.prototype.hasOwnProperty.call(after.characters, id) ? after.characters[id] : undefined;
-    if (now !== undefined && now.playerId !== character.playerId)
+    // its stress, consequences and notes would be lost, and its player's next join would set the
+    // sheet in again as if it were new
+    if (now === undefined)
+      return `a character stays in the universe once it has entered: ${id} cannot be taken out by a turn`;
+    if (now.playerId !== character.playerId)
       return `a character's player cannot be changed by a turn: ${id} stays ${character.playerId}'s`;
   }
   return null;

@@ -161,6 +161,10 @@ describe("world events", () => {
     ["a member the state does not have", { op: "set", path: "/characters/mara/mana", value: 3 }],
     ["a new top-level member", { op: "set", path: "/cheats", value: true }],
     ["changing the version", { op: "set", path: "/version", value: 2 }],
+    // a character's stress, consequences and notes would be lost; its player's next join sets its
+    // sheet in again
+    ["taking every character out", { op: "set", path: "/characters", value: {} }],
+    ["taking a character out", { op: "unset", path: "/characters/mara" }],
     ["a malformed NPC", { op: "set", path: "/world/npcs/ghost", value: { id: "ghost" } }],
     // members of a bucketed record must sit in the bucket their id hashes to, or no reader finds them
     [
