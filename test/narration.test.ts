@@ -5,6 +5,7 @@ import type { NarrationMessage, Turn } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import type { LoomConfig } from "../server/src/config.ts";
+import { captureLog } from "../server/src/log.ts";
 import {
   startChatServer,
   type ChatBehaviour,
@@ -332,6 +333,8 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     });
     const acks: number[] = [];
     const positions: number[] = [];
+    const lines: string[] = [];
+    const restore = captureLog((line) => lines.push(line), "info");
     for (let i = 0; i < 3; i++) {
       const started = performance.now();
       const result = await session.act(overcome(table.players[0]!.characterId, `crosses stone ${i}`));
@@ -346,6 +349,28 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
       expect(turn.narration!.text).toContain(`crosses stone ${positions.indexOf(position)}`);
       expect(await session.narrationText(position)).toBe(turn.narration!.text);
     }
+    // and once it tells again, that is said
+    behaviour = () => ({ chunks: ["The stones hold."] });
+    const again = await session.act(overcome(table.players[0]!.characterId, "crosses the last stone"));
+    if (!again.ok) throw new Error(again.rejection.message);
+    expect((await recorded(table.gm, table.universeId, again.turn.position)).narration).toMatchObject({
+      narrator: "openai-compatible",
+    });
+    restore();
+    // (her arrival's telling, made as she joined, timed out too)
+    expect(
+      lines.filter((line) => /tells turns of .* again, after 4 told by the template/.test(line)),
+    ).toHaveLength(1);
+    // an endpoint down is said once, with its error, not at every turn it fails
+    const failures = lines.filter(
+      (line) => line.includes("narrator openai-compatible") && line.includes(`"level":"warn"`),
+    );
+    expect(failures, failures.join("\n")).toHaveLength(1);
+    expect(JSON.parse(failures[0]!)).toMatchObject({
+      level: "warn",
+      code: "timeout",
+      err: expect.anything(),
+    });
     await session.leave();
   });
 

@@ -15,6 +15,9 @@ import { log } from "../log.ts";
 import { NarratorError, type Audience, type Narrator, type NarratorOutput } from "./narrator.ts";
 import { TemplateNarrator } from "./template-narrator.ts";
 
+/** How often a narrator failing turn after turn is said to be failing still. */
+const FAILURES_SAID_EVERY_MS = 60_000;
+
 export interface UniverseNarrationOptions {
   universeId: string;
   /** Turns at or before this position belong to the parent universe and are narrated there. */
@@ -148,6 +151,12 @@ export class UniverseNarration {
   private closing = false;
   private readonly controller = new AbortController();
   private readonly running = new Set<Promise<void>>();
+  /**
+   * The narrator's failures since it last told a turn: the first is logged with its error, the
+   * rest counted and said once a minute, so that an endpoint that is down does not put a warning
+   * with its stack in the log at every turn.
+   */
+  private failing: { count: number; since: number; saidAt: number } | null = null;
   /**
    * The newest position taken to be told: turns come in timeline order (those left unnarrated,
    * then each new one), so this says which were, without a position kept for every turn of a
@@ -311,6 +320,26 @@ export class UniverseNarration {
     this.running.add(run);
   }
 
+  private failed(name: string, position: number, reason: string, error: unknown): void {
+    const now = Date.now();
+    const universeId = this.options.universeId;
+    if (this.failing === null) {
+      this.failing = { count: 1, since: now, saidAt: now };
+      log.warn(
+        `narrator ${name} failed on turn ${position} of ${universeId}; the template tells it, and the turns after it until the narrator tells again (counted, not logged each)`,
+        { err: error, universeId, code: reason },
+      );
+      return;
+    }
+    this.failing.count += 1;
+    if (now - this.failing.saidAt < FAILURES_SAID_EVERY_MS) return;
+    this.failing.saidAt = now;
+    log.warn(
+      `narrator ${name} still failing on ${universeId}: ${this.failing.count} turns told by the template since ${new Date(this.failing.since).toISOString()}, the last (turn ${position}) for ${reason}`,
+      { universeId, code: reason },
+    );
+  }
+
   /**
    * Tells a turn again at a game master's request: streamed like the first telling, with a seed
    * of its own (the template would repeat itself otherwise), and returned for the caller to append.
@@ -365,10 +394,14 @@ export class UniverseNarration {
           narrator: narrator.name,
           reason: deadline?.aborted ? "timeout" : error instanceof NarratorError ? error.reason : "error",
         };
-        log.warn(
-          `narrator ${narrator.name} failed on turn ${turn.position} of ${this.options.universeId}; the template tells it`,
-          { err: error, universeId: this.options.universeId, code: failure.reason },
+        this.failed(narrator.name, turn.position, failure.reason, error);
+      }
+      if (output && this.failing) {
+        log.info(
+          `narrator ${narrator.name} tells turns of ${this.options.universeId} again, after ${this.failing.count} told by the template`,
+          { universeId: this.options.universeId },
         );
+        this.failing = null;
       }
     }
     if (!output) {
