@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Room } from "@colyseus/sdk";
+import { matchMaker } from "@colyseus/core";
 import postgres from "postgres";
 import type { NarrationMessage, Turn } from "@loom/shared";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
@@ -526,6 +527,41 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     expect(fallen.text.startsWith("The door ")).toBe(false);
     expect((await recorded(away.gm, away.universeId, fallen.position)).narration?.fallback).toBeTruthy();
     await Promise.all([alex!.leave(), bea!.leave()]);
+  });
+
+  it("lets a player who left come straight back while the model has told nothing of her last turn: the next room tells it, once", async () => {
+    const { url } = await start({ narrator: openaiNarrator(endpoint.url, { timeoutMs: 20_000 }) });
+    const bell = await setTable(url, ["Alex"]);
+    const alex = bell.players[0]!;
+    let asked = 0;
+    // the model hangs on her deed the first time it is asked, and tells it the second
+    behaviour = (_, request) =>
+      narrates(request, "rings the bell")
+        ? asked++ === 0
+          ? { delayMs: 15_000 }
+          : { chunks: ["The bell ", "rings out."] }
+        : {};
+    const [session] = await joinAll(bell);
+    const result = await session!.act(overcome(alex.characterId, "rings the bell"));
+    if (!result.ok) throw new Error(result.rejection.message);
+    await waitFor(() => asked === 1, 5_000, "the model to be asked");
+    await session!.leave();
+    const room = () =>
+      matchMaker.getLocalRoomById(bell.universeId) as unknown as { disposing: boolean } | undefined;
+    await waitFor(() => room()?.disposing !== false, 5_000, "the room to close");
+    const started = performance.now();
+    const back = await alex.client.joinUniverse(bell.universeId, { role: "player", runId: alex.runId });
+    const waited = performance.now() - started;
+    // the closing room waited up to 5 s for the model before letting the universe open again
+    expect(waited).toBeLessThan(2_500);
+    expect(await back.narrationText(result.turn.position)).toBe("The bell rings out.");
+    expect((await recorded(bell.gm, bell.universeId, result.turn.position)).narration).toMatchObject({
+      narrator: "openai-compatible",
+      text: "The bell rings out.",
+      fallback: null,
+    });
+    expect(asked).toBe(2);
+    await back.leave();
   });
 });
 

@@ -153,16 +153,38 @@ describe("narration of one universe", () => {
     expect(records.get(3)![0]!.audience).toBe("gm");
   });
 
-  it("recovers the turns after the newest narrated one, and skips a branch's inherited turns", () => {
-    const { narration } = setup({ branchPosition: 2 });
-    const told = {
-      ...turn(3),
+  it("recovers the turns after the oldest narrated one, and skips a branch's inherited turns", async () => {
+    const { narrator, narration } = setup({ branchPosition: 2, concurrency: 4, backlog: 10 });
+    const told = (position: number) => ({
+      ...turn(position),
       narration: { text: "x", narrator: "template", model: null, seed: 1, promptHash: null, tokens: null },
-    };
-    const window = [turn(1), turn(2), told, turn(4), turn(5)];
-    expect(narration.recover(window, saltMarches())).toBe(2);
+    });
+    // turn 5 left untold by a closing owner that recorded turn 6's telling
+    const window = [turn(1), turn(2), told(3), turn(4), turn(5), told(6), turn(7)];
+    expect(narration.recover(window, saltMarches())).toBe(3);
+    await tick();
+    expect(narrator.requests.map((r) => r.request.turn.position)).toEqual([4, 5, 7]);
     const { narration: fresh } = setup({ branchPosition: 2 });
     expect(fresh.recover([turn(1), turn(2), turn(3)], saltMarches())).toBe(1);
+  });
+
+  it("once an open waits on its closing, leaves the tellings nobody has heard a piece of to the next owner", async () => {
+    const { narrator, sent, records, narration } = setup({ concurrency: 4, backlog: 10 });
+    for (const position of [1, 2, 3]) narration.enqueue(turn(position), saltMarches(), []);
+    await tick();
+    expect(narrator.requests).toHaveLength(3);
+    narrator.requests[1]!.request.onChunk("Turn two ");
+    await tick();
+    expect(sent.map((s) => s.message.position)).toContain(2);
+    narration.hurry();
+    const closed = narration.close(5_000);
+    await tick();
+    // turn 2 has been heard in part: its telling is waited for and recorded
+    narrator.requests[1]!.answer("Turn two goes on.");
+    await closed;
+    expect([...records.keys()]).toEqual([2]);
+    expect(narrator.requests[0]!.request.signal.aborted).toBe(true);
+    expect(narrator.requests[2]!.request.signal.aborted).toBe(true);
   });
 
   it("tells each recovered turn against the state just after it, not the state at the head", async () => {

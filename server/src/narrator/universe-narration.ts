@@ -59,6 +59,10 @@ interface Job {
   previous: readonly Turn[];
   /** A bound on the narrator's whole telling, after which the template tells it. */
   withinMs?: number;
+  /** Aborts this telling alone: one nobody has heard a piece of is left for the next owner. */
+  controller?: AbortController;
+  /** Whether a piece of it, or its end, has been sent: closing waits for such a telling. */
+  heard?: boolean;
 }
 
 /**
@@ -150,7 +154,7 @@ export class UniverseNarration {
   private scheduled = false;
   private closing = false;
   private readonly controller = new AbortController();
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Map<Promise<void>, Job>();
   /**
    * The narrator's failures since it last told a turn: the first is logged with its error, the
    * rest counted and said once a minute, so that an endpoint that is down does not put a warning
@@ -231,17 +235,15 @@ export class UniverseNarration {
 
   /**
    * Narrates the turns a previous owner acknowledged but never narrated (it died mid-narration, or
-   * before): those after the newest narrated turn of the window. Each is told against the state
+   * before, or left them for this one as it closed): those after the oldest narrated turn of the
+   * window, or the whole window when none is. Each is told against the state
    * just after it, as it would have been: the current state with the later turns' deltas undone.
    */
   recover(recent: readonly Turn[], state: UniverseState): number {
-    let from = 0;
-    for (let i = recent.length - 1; i >= 0; i--) {
-      if (recent[i]!.narration !== null) {
-        from = i + 1;
-        break;
-      }
-    }
+    // from the window's oldest narrated turn: a closing owner may have recorded a telling of a
+    // later turn and left an earlier one (nobody had heard it yet) for this one
+    const oldest = recent.findIndex((turn) => turn.narration !== null);
+    const from = oldest === -1 ? 0 : oldest + 1;
     const after = statesAfter(recent, from, state);
     let count = 0;
     for (let i = from; i < recent.length; i++) {
@@ -259,24 +261,43 @@ export class UniverseNarration {
   }
 
   /**
+   * Someone waits to open the universe again while it closes here: the tellings nobody has heard
+   * a piece of, and those still waiting, are left for the next owner at once (it tells them against
+   * the same states) rather than waited for. A model that is slow or down would otherwise keep a
+   * player who left and came straight back waiting for as long as closing waits.
+   */
+  hurry(): void {
+    this.hurried = true;
+    if (this.closing) this.abandonUnheard();
+  }
+
+  private hurried = false;
+
+  private abandonUnheard(): void {
+    this.queue.length = 0;
+    for (const job of this.running.values()) if (!job.heard) job.controller?.abort();
+  }
+
+  /**
    * Stops taking turns and lets what is in progress finish for up to `deadlineMs`; the rest is
    * abandoned unrecorded, for the next owner of the universe to narrate.
    */
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
+    if (this.hurried) this.abandonUnheard();
     const deadline = Date.now() + deadlineMs;
     while (this.pending > 0 && Date.now() < deadline) {
       this.pump();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        Promise.allSettled([...this.running]),
+        Promise.allSettled([...this.running.keys()]),
         new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
       ]);
       clearTimeout(timer);
     }
     this.queue.length = 0;
     this.controller.abort();
-    await Promise.allSettled([...this.running]);
+    await Promise.allSettled([...this.running.keys()]);
   }
 
   /** Narration starts after the current loop turn's work, so the ack and the turn go first. */
@@ -296,6 +317,7 @@ export class UniverseNarration {
   }
 
   private start(job: Job, forced: string | null): void {
+    job.controller = new AbortController();
     let held = forced === null;
     if (held) this.active += 1;
     // the slot is the narrator's (its requests in flight), not the record's: it is free once the
@@ -317,7 +339,7 @@ export class UniverseNarration {
         release();
         this.running.delete(run);
       });
-    this.running.add(run);
+    this.running.set(run, job);
   }
 
   private failed(name: string, position: number, reason: string, error: unknown): void {
@@ -369,17 +391,24 @@ export class UniverseNarration {
     const { turn, state, previous } = job;
     const audience: Audience = isHiddenTurn(turn) ? "gm" : "table";
     const started = performance.now();
+    const send: UniverseNarrationOptions["send"] = (message, to, first) => {
+      job.heard = true;
+      this.options.send(message, to, first);
+    };
     const pieces = new ChunkBatcher((chunk, first, at) =>
-      this.options.send({ position: turn.position, chunk, done: false, at }, audience, first),
+      send({ position: turn.position, chunk, done: false, at }, audience, first),
     );
     const deadline = job.withinMs === undefined ? null : AbortSignal.timeout(job.withinMs);
+    const stops = [this.controller.signal, job.controller?.signal, deadline ?? undefined].filter(
+      (signal) => signal !== undefined,
+    );
     const request = {
       turn,
       state,
       previous,
       viewer: audience === "gm" ? GAME_MASTER : SPECTATOR,
       seed,
-      signal: deadline ? AbortSignal.any([this.controller.signal, deadline]) : this.controller.signal,
+      signal: stops.length === 1 ? stops[0]! : AbortSignal.any(stops),
       onChunk: (chunk: string) => pieces.push(chunk),
     };
     let narrator = this.options.narrator;
@@ -389,7 +418,7 @@ export class UniverseNarration {
       try {
         output = narrator.tellNow ? narrator.tellNow(request) : await narrator.narrate(request);
       } catch (error) {
-        if (this.controller.signal.aborted) return null;
+        if (this.controller.signal.aborted || job.controller?.signal.aborted) return null;
         failure = {
           narrator: narrator.name,
           reason: deadline?.aborted ? "timeout" : error instanceof NarratorError ? error.reason : "error",
@@ -422,7 +451,7 @@ export class UniverseNarration {
     // the recorded text travels again only when the pieces do not already spell it (the template
     // tells whole, a fallback replaces what streamed, a model's text is trimmed)
     if (pieces.streamed !== narration.text) done.text = narration.text;
-    this.options.send({ ...done, narrator: narrator.name, fallback }, audience, false);
+    send({ ...done, narrator: narrator.name, fallback }, audience, false);
     return narration;
   }
 }

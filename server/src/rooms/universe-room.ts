@@ -574,7 +574,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   override async onDispose(): Promise<void> {
     this.disposing = true;
     const { liveStore, config, ownership } = services();
-    ownership.closing(this.roomId);
+    ownership.closing(this.roomId, () => this.narration?.hurry());
     this.stopTick?.();
     if (this.seatTimer) clearInterval(this.seatTimer);
     await Promise.all([...this.leaving]);

@@ -64,7 +64,7 @@ export class Ownership {
   /** Rooms of this process that are open, each with a promise settled once it has closed. */
   private readonly open_ = new Map<
     string,
-    { closed: Promise<void>; resolve: () => void; closing: boolean }
+    { closed: Promise<void>; resolve: () => void; closing: boolean; hurry?: () => void }
   >();
 
   constructor(private readonly options: OwnershipOptions) {}
@@ -81,11 +81,14 @@ export class Ownership {
 
   /**
    * The room of `universeId` is disposing: it still flushes and holds the lease, so a new room
-   * for the universe must wait for it (or two authorities would write one timeline).
+   * for the universe must wait for it (or two authorities would write one timeline). `hurry` is
+   * called when an open waits on it: what the closing room may leave for the next one, it leaves.
    */
-  closing(universeId: string): void {
+  closing(universeId: string, hurry?: () => void): void {
     const entry = this.open_.get(universeId);
-    if (entry) entry.closing = true;
+    if (!entry) return;
+    entry.closing = true;
+    entry.hurry = hurry;
   }
 
   /** The universes whose rooms this process has open, closing ones included. */
@@ -147,6 +150,7 @@ export class Ownership {
     for (;;) {
       const local = this.open_.get(universeId);
       if (local?.closing) {
+        local.hurry?.();
         await local.closed;
         continue;
       }
