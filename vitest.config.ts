@@ -4,21 +4,19 @@ import { defineConfig } from "vitest/config";
 
 // Colyseus core calls process.send through @pm2/io, which breaks the default `forks` pool, so
 // files run in worker threads; each thread has its own module instances, hence its own
-// matchmaker. `main` runs LOOM_TEST_WORKERS files at once (default 2: most files wait on servers,
-// sockets and timers more than they compute, and an embedded server starts from a migrated
-// image, so two share two cores well; 1 runs them one by one, more suit a machine with cores to
-// spare); test/support/worker-setup.ts gives
-// every worker its own ports, Postgres database and Redis database. Files that measure time or
-// drive a browser are `main-serial`, run alone after the rest.
-// `npm test` runs both; `load` (the load-test harness, its own minutes of load) is
+// matchmaker. `main` runs LOOM_TEST_WORKERS files at once (default 3: most files wait on servers,
+// sockets and timers more than they compute, so three keep two cores busy; 1 runs them one by
+// one, more suit a machine with cores to spare); test/support/worker-setup.ts gives every worker
+// its own ports, Postgres database and Redis database. Once they are done, the files that drive a
+// browser run two at a time (`browser`), then those that measure time, alone (`main-serial`).
+// `npm test` runs the three; `load` (the load-test harness, its own minutes of load) is
 // `npm run test:load`; `faults` (fault injection against Postgres and Redis instances each
 // file starts itself) is `npm run test:faults`, both one file at a time. `.ci/run` runs all.
 // `npx vitest run <file>` finds a file in any.
+// drive Chromium, and their pages wait on timers: two at a time, once the rest is done (each file
+// its own ports and page, each worker its own databases)
+const BROWSER = ["test/browser.test.ts", "test/browser-people.test.ts", "test/browser-gm.test.ts"];
 const SERIAL = [
-  // drives Chromium, and its pages wait on timers
-  "test/browser.test.ts",
-  "test/browser-people.test.ts",
-  "test/browser-gm.test.ts",
   // acks must come back within a bound while a narrator endpoint stalls
   "test/narration.test.ts",
   // event-loop and timeout measurements
@@ -26,7 +24,7 @@ const SERIAL = [
   "server/src/narrator/openai-narrator.test.ts",
 ];
 const MAIN = ["shared/**/*.test.ts", "server/**/*.test.ts", "client-sdk/**/*.test.ts", "test/**/*.test.ts"];
-const workers = Number(process.env.LOOM_TEST_WORKERS ?? 2);
+const workers = Number(process.env.LOOM_TEST_WORKERS ?? 3);
 // In-memory databases start from an image of a migrated one (server/src/persist/index.ts): the
 // suite opens hundreds, and initdb plus the migrations cost seconds of CPU each.
 const pgliteImages = join(tmpdir(), "loom-pglite-images");
@@ -45,7 +43,7 @@ export default defineConfig({
         test: {
           name: "main",
           include: MAIN,
-          exclude: ["test/faults/**", "**/node_modules/**", ...SERIAL],
+          exclude: ["test/faults/**", "**/node_modules/**", ...BROWSER, ...SERIAL],
           maxWorkers: workers,
           fileParallelism: workers > 1,
           setupFiles: ["test/support/worker-setup.ts"],
@@ -54,10 +52,21 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "browser",
+          include: BROWSER,
+          maxWorkers: Math.min(workers, 2),
+          fileParallelism: workers > 1,
+          setupFiles: ["test/support/worker-setup.ts"],
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "main-serial",
           include: SERIAL,
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
       {
