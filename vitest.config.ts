@@ -7,16 +7,17 @@ import { defineConfig } from "vitest/config";
 // matchmaker. `main` runs LOOM_TEST_WORKERS files at once (default 3: most files wait on servers,
 // sockets and timers more than they compute, so three keep two cores busy; 1 runs them one by
 // one, more suit a machine with cores to spare); test/support/worker-setup.ts gives every worker
-// its own ports, Postgres database and Redis database. Once they are done, the files that drive a
-// browser run two at a time (`browser`), then those that measure time, alone (`main-serial`).
-// `npm test` runs the three; `load` (the load-test harness, its own minutes of load) is
+// its own ports, Postgres database and Redis database. Files that measure time or drive a browser
+// are `main-serial`, run alone after the rest (two browsers at once take twice as long each).
+// `npm test` runs both; `load` (the load-test harness, its own minutes of load) is
 // `npm run test:load`; `faults` (fault injection against Postgres and Redis instances each
 // file starts itself) is `npm run test:faults`, both one file at a time. `.ci/run` runs all.
 // `npx vitest run <file>` finds a file in any.
-// drive Chromium, and their pages wait on timers: two at a time, once the rest is done (each file
-// its own ports and page, each worker its own databases)
-const BROWSER = ["test/browser.test.ts", "test/browser-people.test.ts", "test/browser-gm.test.ts"];
 const SERIAL = [
+  // drives Chromium, and its pages wait on timers
+  "test/browser.test.ts",
+  "test/browser-people.test.ts",
+  "test/browser-gm.test.ts",
   // acks must come back within a bound while a narrator endpoint stalls
   "test/narration.test.ts",
   // event-loop and timeout measurements
@@ -32,7 +33,11 @@ const pgliteImages = join(tmpdir(), "loom-pglite-images");
 export default defineConfig({
   test: {
     pool: "threads",
-    env: { LOOM_PGLITE_IMAGE_DIR: pgliteImages },
+    // and with small shared buffers, which PGlite clears as it starts
+    env: {
+      LOOM_PGLITE_IMAGE_DIR: pgliteImages,
+      LOOM_PGLITE_SHARED_BUFFERS: process.env.LOOM_PGLITE_SHARED_BUFFERS ?? "16MB",
+    },
     // a machine shared with other work can take minutes to boot an embedded server; a test waits
     // on conditions, so a longer bound costs nothing unless it fails
     hookTimeout: Number(process.env.LOOM_TEST_HOOK_TIMEOUT_MS ?? 60_000),
@@ -43,7 +48,7 @@ export default defineConfig({
         test: {
           name: "main",
           include: MAIN,
-          exclude: ["test/faults/**", "**/node_modules/**", ...BROWSER, ...SERIAL],
+          exclude: ["test/faults/**", "**/node_modules/**", ...SERIAL],
           maxWorkers: workers,
           fileParallelism: workers > 1,
           setupFiles: ["test/support/worker-setup.ts"],
@@ -52,21 +57,10 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: "browser",
-          include: BROWSER,
-          maxWorkers: Math.min(workers, 2),
-          fileParallelism: workers > 1,
-          setupFiles: ["test/support/worker-setup.ts"],
-          sequence: { groupOrder: 1 },
-        },
-      },
-      {
-        extends: true,
-        test: {
           name: "main-serial",
           include: SERIAL,
           fileParallelism: false,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 1 },
         },
       },
       {

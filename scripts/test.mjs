@@ -1,4 +1,4 @@
-// Runs vitest projects (`--project main --project browser --project main-serial` for `npm test`, `--project load` for `npm run test:load`)
+// Runs vitest projects (`--project main --project main-serial` for `npm test`, `--project load` for `npm run test:load`)
 // and ends with a line for each failed test, `failed: <file> > <test>: <first line of the error>`,
 // then one summary line:
 //   tests: N passed, N failed, N skipped

@@ -164,7 +164,10 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
   const imageDir = fresh ? process.env.LOOM_PGLITE_IMAGE_DIR : undefined;
   const image = imageDir ? migratedImage(imageDir, folder) : null;
   const loadDataDir = image && existsSync(image) ? new Blob([readFileSync(image)]) : undefined;
-  const client = options.inMemory ? new PGlite({ loadDataDir }) : new PGlite(dataDir, { loadDataDir });
+  const startParams = pgliteStartParams();
+  const client = options.inMemory
+    ? new PGlite({ loadDataDir, startParams })
+    : new PGlite(dataDir, { loadDataDir, startParams });
   followTransactions(client);
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder: folder });
@@ -175,6 +178,20 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
     query: async <T>(text: string) => (await client.query<T>(text)).rows,
     close: () => client.close(),
   };
+}
+
+/**
+ * `LOOM_PGLITE_SHARED_BUFFERS` (a Postgres size such as `16MB`; PGlite's own is 128MB), which the
+ * test suite sets: PGlite clears its shared buffers as it starts, about a third of the CPU an
+ * embedded database takes to open, and the suite opens hundreds of small ones.
+ */
+function pgliteStartParams(): string[] | undefined {
+  const sharedBuffers = process.env.LOOM_PGLITE_SHARED_BUFFERS;
+  if (!sharedBuffers) return undefined;
+  if (!/^\d+(kB|MB|GB)$/.test(sharedBuffers))
+    throw new Error(`LOOM_PGLITE_SHARED_BUFFERS must be a size such as 16MB, got "${sharedBuffers}"`);
+  // on the command line, after PGlite's own: its postgresqlconf option replaces the whole file
+  return [...PGlite.defaultStartParams, "-c", `shared_buffers=${sharedBuffers}`];
 }
 
 /**
