@@ -341,7 +341,36 @@ for (const mode of modes()) {
       await back.leave();
     }, 60_000);
 
-    it("a session whose character's arrival the game master undid while she sat at the table still ends", async () => {
+    it("a session of a pause alone is no play: the last time stays the one she played, under her name before she ever joined", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Idle Hands", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Pia");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Pia"));
+      // not in the story yet: named as created, not by her id
+      const before = await player.recap(run.id);
+      expect(before.characterName).toBe("Pia");
+      expect(before.text).not.toContain(character.id);
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 2);
+      await leave(player, evening, run.id);
+      const glance = await sessionOf(player, universe.id, run.id);
+      await player.pauseRun(run.id);
+      await leave(player, glance, run.id);
+      await player.resumeRun(run.id);
+      const back = await sessionOf(player, universe.id, run.id);
+      expect(back.lastRecap!.recentSummary).toMatch(/^Pia played 2 turns \(2 moves of their own\)/);
+      const sessions = await player.runSessions(run.id);
+      expect(sessions.map((session) => session.summary)).toEqual([
+        expect.stringMatching(/^Pia played 2 turns/),
+        "",
+        null,
+      ]);
+      await back.leave();
+    }, 60_000);
+
+    it("a character's arrival cannot be undone: she plays on, and her session ends as any", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");
       const universe = await gm.createUniverse({ name: "Unmade", visibility: "public" });
@@ -353,7 +382,13 @@ for (const mode of modes()) {
         (turn) => turn.kind !== "session_start" && turn.characterId === run.characterId,
       )!;
       expect(arrival.events.map((event) => event.description).join(" ")).toContain("enters the story");
-      await gm.undo(universe.id, arrival.position);
+      // undone, she could no longer act while seated, and her next join brought her in as new
+      await expect(gm.undo(universe.id, arrival.position)).rejects.toMatchObject({
+        code: "not_allowed",
+        message: expect.stringContaining("brings a character into the story"),
+      });
+      const played = await seated.act(overcome(run.characterId, "stays"));
+      expect(played.ok).toBe(true);
       await leave(player, seated, run.id);
       const sessions = await player.runSessions(run.id);
       expect(sessions.map((session) => session.endReason)).toEqual(["left"]);

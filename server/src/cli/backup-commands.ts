@@ -97,8 +97,8 @@ export function addBackupCommands(program: Command, io: Io, global: () => Global
 
 /** A backup loaded into `dir`, brought up to this Loom's schema; its universes counted. */
 async function load(bytes: Buffer<ArrayBuffer>, dir: string): Promise<number> {
-  checkBackup(bytes);
-  const db = new PGlite(dir, { loadDataDir: new Blob([bytes]) });
+  // the tar as checked: PGlite would unpack the gzip again
+  const db = new PGlite(dir, { loadDataDir: new Blob([checkedTar(bytes)]) });
   try {
     // a backup of an older Loom is brought up to this one's schema
     await migrate(drizzle({ client: db, schema }), { migrationsFolder });
@@ -110,12 +110,12 @@ async function load(bytes: Buffer<ArrayBuffer>, dir: string): Promise<number> {
 }
 
 /**
- * Refuses bytes that are not a whole gzipped tar, as loom backup writes: PGlite unpacks a backup
- * on a stream of its own, whose failure (a file cut short, a gzip of something else) no caller
- * can catch.
+ * The tar inside a backup; refuses bytes that are not a whole gzipped tar, as loom backup writes:
+ * PGlite unpacks a gzip on a stream of its own, whose failure (a file cut short, a gzip of
+ * something else) no caller can catch.
  */
-function checkBackup(bytes: Buffer): void {
-  let tar: Buffer;
+function checkedTar(bytes: Buffer): Buffer<ArrayBuffer> {
+  let tar: Buffer<ArrayBuffer>;
   try {
     tar = gunzipSync(bytes);
   } catch (error) {
@@ -124,6 +124,7 @@ function checkBackup(bytes: Buffer): void {
   // a tar's first header names its format at offset 257
   if (tar.length < 512 || tar.toString("latin1", 257, 262) !== "ustar")
     throw new Error("not a tar archive inside its gzip");
+  return tar;
 }
 
 async function exists(path: string): Promise<boolean> {

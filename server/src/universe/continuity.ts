@@ -115,9 +115,11 @@ export async function recapFor(
     run.characterId,
     since,
   );
+  const inStory = Object.prototype.hasOwnProperty.call(state.characters, run.characterId);
   return buildRecap({
     state,
     characterId: run.characterId,
+    characterName: inStory ? undefined : (await turnStore.getCharacter(run.characterId))?.name,
     runTurns: mine,
     othersSince: [...away.turns, ...pending],
     awayTotal: away.total + pending.length,

@@ -28,6 +28,8 @@ export const RECAP_LIMITS = {
 export interface RecapInput {
   state: UniverseState;
   characterId: string;
+  /** Her name as created, for a character not in the story yet (her run has not joined play). */
+  characterName?: string;
   /** This run's turns, ascending; only the last ten story turns are used. */
   runTurns: readonly TimelineTurn[];
   /**
@@ -272,7 +274,7 @@ export function buildRecap(input: RecapInput): Recap {
     head: input.head,
     previousSessionEnd: input.previousSessionEnd,
     characterId,
-    characterName: nameOf(state, characterId),
+    characterName: own(state.characters, characterId)?.name ?? input.characterName ?? characterId,
     recentSummary: input.previousSummary.trim(),
     scene: scene.scene,
     activeQuests: quests.kept,

@@ -151,8 +151,9 @@ function renderSummary(summary: Omit<SessionSummary, "text">): string {
 /**
  * What a run did during one play session, from the log and the two states: turns by kind, the
  * notable (major, visible) events, quests and attitudes that changed, and where the character
- * stands now. Bookkeeping turns (session start/end, undo) are not counted. A session in which the
- * character took no turn has an empty text. Deterministic.
+ * stands now. Bookkeeping turns (session start/end, undo) and the server's (arrival, pause, run
+ * end) are not counted. A session in which the character took no turn has an empty text.
+ * Deterministic.
  */
 export function summarizeSession(input: SessionSummaryInput): SessionSummary {
   const { state, before, characterId } = input;
@@ -165,10 +166,14 @@ export function summarizeSession(input: SessionSummaryInput): SessionSummary {
   for (const turn of input.sessionTurns) {
     if (turn.characterId !== characterId || turn.status !== "applied" || BOOKKEEPING_KINDS.has(turn.kind))
       continue;
-    total += 1;
-    byKind[turn.kind] = (byKind[turn.kind] ?? 0) + 1;
-    first = first === null ? turn.position : Math.min(first, turn.position);
-    last = last === null ? turn.position : Math.max(last, turn.position);
+    // the server's turns for her (her arrival, a pause, her run's end) are no play: told when
+    // notable, not counted, so that a session of nothing else has no text
+    if (turn.kind !== "system") {
+      total += 1;
+      byKind[turn.kind] = (byKind[turn.kind] ?? 0) + 1;
+      first = first === null ? turn.position : Math.min(first, turn.position);
+      last = last === null ? turn.position : Math.max(last, turn.position);
+    }
     if (hasVisibleMajorEvent(turn)) {
       notable.push({
         position: turn.position,

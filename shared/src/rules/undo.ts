@@ -69,6 +69,14 @@ export function undoDecision(
   if (target.kind === "session_start" || target.kind === "session_end") {
     return reject("not_allowed", `turn ${target.position} opens or closes a session and cannot be undone`);
   }
+  // a character stays in the universe once it has entered (rules/gm-deltas.ts): undone, her
+  // player, seated, could no longer act, and her next join would bring her in again as new
+  if (bringsCharacterIn(target)) {
+    return reject(
+      "not_allowed",
+      `turn ${target.position} brings a character into the story and cannot be undone; her player may abandon the run`,
+    );
+  }
   if (actor.kind === "player" && (target.actor !== "player" || target.playerId !== actor.playerId)) {
     return reject("not_allowed", `turn ${target.position} is not yours to undo`);
   }
@@ -151,8 +159,13 @@ function undoable(turn: Turn): boolean {
     turn.status === "applied" &&
     turn.kind !== "undo" &&
     turn.kind !== "session_start" &&
-    turn.kind !== "session_end"
+    turn.kind !== "session_end" &&
+    !bringsCharacterIn(turn)
   );
+}
+
+function bringsCharacterIn(turn: Turn): boolean {
+  return turn.kind === "system" && turn.input.kind === "add_character";
 }
 
 /**
