@@ -382,6 +382,14 @@ for (const mode of modes()) {
         const named = await call(server.url, gmToken, "POST", "/api/players", body);
         expect(named, body).toMatchObject({ status: 400, body: { error: { code: "invalid_message" } } });
       }
+      // JSON, but not an object: said so, not "not valid JSON"
+      for (const body of ["null", '"a name"', "{nope"]) {
+        const made = await call(server.url, gmToken, "POST", "/api/universes", body);
+        expect(made, body).toMatchObject({
+          status: 400,
+          body: { error: { code: "invalid_message", message: "body must be a JSON object" } },
+        });
+      }
       for (const path of [
         "/api/universes/a%00b",
         "/api/runs/a%00b",

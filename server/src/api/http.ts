@@ -205,7 +205,7 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   if (status === 400 && (error as { type?: string }).type === "entity.parse.failed") {
     res
       .status(400)
-      .json({ error: { code: RejectionCode.InvalidMessage, message: "body is not valid JSON" } });
+      .json({ error: { code: RejectionCode.InvalidMessage, message: "body must be a JSON object" } });
     return;
   }
   if (typeof status === "number" && status >= 400 && status < 500) {
