@@ -358,10 +358,12 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
       narrator: "openai-compatible",
     });
     restore();
-    // (her arrival's telling, made as she joined, timed out too)
-    expect(
-      lines.filter((line) => /tells turns of .* again, after 4 told by the template/.test(line)),
-    ).toHaveLength(1);
+    // (her arrival's telling timed out too, and so may the end of the sessions before, told late)
+    const recovered = lines
+      .map((line) => /tells turns of .* again, after (\d+) told by the template/.exec(line)?.[1])
+      .filter((count) => count !== undefined);
+    expect(recovered).toHaveLength(1);
+    expect(Number(recovered[0])).toBeGreaterThanOrEqual(4);
     // an endpoint down is said once, with its error, not at every turn it fails
     const failures = lines.filter(
       (line) => line.includes("narrator openai-compatible") && line.includes(`"level":"warn"`),
