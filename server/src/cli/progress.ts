@@ -34,7 +34,9 @@ export function progressBar(
       drawn = true;
     },
     done() {
+      // once: a command may end its bar before its last words and again on its way out
       if (on && drawn) stream.write("\n");
+      drawn = false;
     },
   };
 }

@@ -297,6 +297,7 @@ export class UniverseNarration {
     }
     this.queue.length = 0;
     this.controller.abort();
+    for (const job of this.running.values()) job.controller?.abort();
     await Promise.allSettled([...this.running.keys()]);
   }
 
@@ -399,16 +400,16 @@ export class UniverseNarration {
       send({ position: turn.position, chunk, done: false, at }, audience, first),
     );
     const deadline = job.withinMs === undefined ? null : AbortSignal.timeout(job.withinMs);
-    const stops = [this.controller.signal, job.controller?.signal, deadline ?? undefined].filter(
-      (signal) => signal !== undefined,
-    );
+    // a queued telling's own signal, which closing aborts with the universe's (no AbortSignal.any
+    // at every turn); a retelling's is the universe's
+    const stop = job.controller?.signal ?? this.controller.signal;
     const request = {
       turn,
       state,
       previous,
       viewer: audience === "gm" ? GAME_MASTER : SPECTATOR,
       seed,
-      signal: stops.length === 1 ? stops[0]! : AbortSignal.any(stops),
+      signal: deadline ? AbortSignal.any([stop, deadline]) : stop,
       onChunk: (chunk: string) => pieces.push(chunk),
     };
     let narrator = this.options.narrator;
