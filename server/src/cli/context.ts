@@ -121,7 +121,7 @@ export async function openStores(
   const folderWas = await stat(config.dataDir).catch(() => null);
   const databaseWas = await stat(dir).catch(() => null);
   // a mistyped folder would otherwise get a new, empty database, and the command would find nothing
-  if (!options.mayCreate && !(await stat(dir).catch(() => null))?.isDirectory())
+  if (!options.mayCreate && !databaseWas?.isDirectory())
     throw new CliError(
       `cannot ${what}: no embedded database in ${config.dataDir} (--data-dir or LOOM_DATA_DIR names a Loom data folder; --database-url or DATABASE_URL a Postgres database)`,
     );

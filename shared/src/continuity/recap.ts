@@ -136,8 +136,8 @@ function itemText(text: string): string {
   return clip(oneLine(text), RECAP_LIMITS.itemChars);
 }
 
-function nameOf(state: UniverseState, characterId: string): string {
-  return own(state.characters, characterId)?.name ?? characterId;
+function nameOf(state: UniverseState, characterId: string, asCreated?: string): string {
+  return own(state.characters, characterId)?.name ?? asCreated ?? characterId;
 }
 
 /** The last `n` items of a list, and how many came before them. */
@@ -274,7 +274,7 @@ export function buildRecap(input: RecapInput): Recap {
     head: input.head,
     previousSessionEnd: input.previousSessionEnd,
     characterId,
-    characterName: own(state.characters, characterId)?.name ?? input.characterName ?? characterId,
+    characterName: nameOf(state, characterId, input.characterName),
     recentSummary: input.previousSummary.trim(),
     scene: scene.scene,
     activeQuests: quests.kept,
