@@ -89,7 +89,7 @@ for (const mode of modes()) {
       expect(read).toBeLessThanOrEqual(RECAP_LIMITS.whileYouWereAway + 100);
     }, 60_000);
 
-    it("a diff spans at most 1,000 turns: a wider one is refused with a code", async () => {
+    it("a diff spans at most 1,000 turns, forward: a wider or backward one is refused with a code", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("Game Master");
       const universe = await gm.createUniverse({ name: "Diffs", visibility: "public" });
@@ -100,8 +100,20 @@ for (const mode of modes()) {
       const wide = await diff(0, 1_000_001);
       expect(wide.status).toBe(400);
       expect(((await wide.json()) as { error: { code: string } }).error.code).toBe("range_too_large");
-      const reversed = await diff(5_000, 1);
-      expect(reversed.status).toBe(400);
+      // a range backwards is refused, not answered with the deltas that run forward over it
+      for (const [from, to] of [
+        [5_000, 1],
+        [5, 2],
+      ]) {
+        const reversed = await diff(from!, to!);
+        expect(reversed.status).toBe(400);
+        expect(((await reversed.json()) as { error: { code: string; message: string } }).error).toMatchObject(
+          {
+            code: "invalid_message",
+            message: expect.stringContaining("runs forward") as string,
+          },
+        );
+      }
       const fine = await diff(0, 1_000);
       expect(fine.status).toBe(200);
       expect(await fine.json()).toMatchObject({ from: 0, to: 1_000, deltas: [] });

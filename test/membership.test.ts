@@ -309,6 +309,58 @@ for (const mode of modes()) {
       });
     });
 
+    it("a member removed after branches were taken leaves those branches too, down the tree", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Long Road" });
+      const rider = await player(server.url, "Rider");
+      await gm.client.addMember(universe.id, rider.id);
+      const { character, run } = await rider.client.createCharacter(universe.id, sheet("Rider"));
+      const playing = await rider.client.joinUniverse(universe.id, { role: "player", runId: run.id });
+      expect((await playing.act(overcome(character.id))).ok).toBe(true);
+      await playing.leave();
+      const position = (await gm.client.jump(universe.id)).position;
+      const branch = await gm.client.branch(universe.id, position, "Fork");
+      const twig = await gm.client.branch(branch.id, position, "Twig");
+      const watching = await rider.client.joinUniverse(twig.id, { role: "spectator" });
+      const closed: number[] = [];
+      watching.on("leave", (code) => closed.push(code));
+      for (const id of [branch.id, twig.id])
+        expect((await call(server.url, "GET", `/api/universes/${id}/timeline`, rider.token)).status).toBe(
+          200,
+        );
+
+      await gm.client.removeMember(universe.id, rider.id);
+      await waitFor(
+        () => closed.length === 1,
+        5_000,
+        "the removed member's watch of the branch's branch to close",
+      );
+      expect(closed).toEqual([CloseCode.MemberRemoved]);
+      for (const id of [universe.id, branch.id, twig.id]) {
+        expect(await call(server.url, "GET", `/api/universes/${id}/timeline`, rider.token), id).toMatchObject(
+          {
+            status: 403,
+            code: "member_removed",
+          },
+        );
+        await expect(rider.client.startRun(id, character.id)).rejects.toMatchObject({
+          code: "member_removed",
+        });
+        expect((await gm.client.listMembers(id)).find((m) => m.playerId === rider.id)?.removedAt).toEqual(
+          expect.any(String),
+        );
+      }
+      expect((await rider.client.listUniverses()).map((u) => u.id)).not.toContain(twig.id);
+      // removing again changes nothing, and the game master can still take the player back in a branch
+      await gm.client.removeMember(universe.id, rider.id);
+      await gm.client.addMember(twig.id, rider.id);
+      expect((await call(server.url, "GET", `/api/universes/${twig.id}/timeline`, rider.token)).status).toBe(
+        200,
+      );
+      expect(
+        (await call(server.url, "GET", `/api/universes/${universe.id}/timeline`, rider.token)).status,
+      ).toBe(403);
+    });
     it("guests watching a public universe leave when it turns private; its members stay", async () => {
       const gm = await player(server.url, "GM");
       const universe = await gm.client.createUniverse({ name: "Closing Fair", visibility: "public" });

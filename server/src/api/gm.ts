@@ -126,13 +126,20 @@ export function installGmRoutes(app: Application): void {
       const from = intParam(req.query.from, "from", 0);
       const to =
         req.query.to === undefined ? await liveReads().head(universe.id) : intParam(req.query.to, "to", 0);
-      if (Math.abs(to - from) > DIFF_MAX_TURNS)
+      // the deltas run forward: applied to the state at `from` they give the state at `to`
+      if (from > to)
+        throw new ApiError(
+          400,
+          RejectionCode.InvalidMessage,
+          `from (${from}) is after to (${to}): a diff runs forward, from the earlier position`,
+        );
+      if (to - from > DIFF_MAX_TURNS)
         throw new ApiError(
           400,
           RejectionCode.RangeTooLarge,
           `a diff spans at most ${DIFF_MAX_TURNS} turns; ask for ${from}..${to} in parts`,
         );
-      const turns = await liveReads().turnsBetween(universe.id, Math.min(from, to), Math.max(from, to));
+      const turns = await liveReads().turnsBetween(universe.id, from, to);
       return {
         from,
         to,

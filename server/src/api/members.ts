@@ -125,9 +125,15 @@ export function installMemberRoutes(app: Application): void {
         throw new ApiError(409, RejectionCode.NotAllowed, "a game master cannot be removed as a member");
       if (!(await services().turnStore.getPlayer(playerId)))
         throw new ApiError(404, RejectionCode.NotFound, `no player ${playerId}`);
-      const member = await services().memberships.removeMember(universe.id, playerId);
-      await expelFromUniverse(universe.id, playerId);
-      await tellMembersChanged(universe.id);
+      const { memberships } = services();
+      const member = await memberships.removeMember(universe.id, playerId);
+      // the branches taken before the removal carry the table as it was: the player leaves them
+      // too, down the tree, or the removed player would read on there
+      const branches = await memberships.removeFromBranches(universe.id, playerId);
+      for (const universeId of [universe.id, ...branches]) {
+        await expelFromUniverse(universeId, playerId);
+        await tellMembersChanged(universeId);
+      }
       return { member };
     }),
   );

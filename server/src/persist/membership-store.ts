@@ -51,6 +51,12 @@ export interface MembershipStore {
   addMember(universeId: string, playerId: string): Promise<MemberRecord>;
   /** Marks the player removed (a guest of a public universe too, who has no membership yet). */
   removeMember(universeId: string, playerId: string): Promise<MemberRecord>;
+  /**
+   * Marks the player removed in every branch descending from `universeId` (but those they are a
+   * game master of), as `removeMember` does: a removal reaches the branches taken before it.
+   * The branches where the player was not removed already.
+   */
+  removeFromBranches(universeId: string, playerId: string): Promise<string[]>;
   /** Members of `fromId` become members of `toId` too (a branch), and those removed stay removed there. */
   copyMembers(fromId: string, toId: string): Promise<void>;
   /**

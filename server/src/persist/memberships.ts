@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db } from "./rows.ts";
-import { toCharacter, toRun, toUniverse } from "./rows.ts";
+import { rowsOf, toCharacter, toRun, toUniverse } from "./rows.ts";
 import { characters, players, runs, universeInvites, universeMembers, universes } from "./schema.ts";
 import type {
   CharacterCreation,
@@ -95,6 +95,26 @@ export class Memberships implements MembershipStore {
       })
       .returning();
     return toMember(row!);
+  }
+
+  async removeFromBranches(universeId: string, playerId: string): Promise<string[]> {
+    const now = this.clock().toISOString();
+    // the way down is a tree (a branch names its parent); the depth is bounded as a guard only
+    const rows = await this.db.execute(sql`
+      with recursive tree(id, depth) as (
+        select id, 1 from ${universes} where parent_id = ${universeId}
+        union all
+        select u.id, tree.depth + 1 from ${universes} u join tree on u.parent_id = tree.id
+        where tree.depth < 10000
+      )
+      insert into ${universeMembers} (universe_id, player_id, joined_at, removed_at)
+      select u.id, ${playerId}, ${now}::timestamptz, ${now}::timestamptz
+      from ${universes} u join tree on u.id = tree.id
+      where u.created_by <> ${playerId} and not coalesce(u.settings -> 'gms' ? ${playerId}, false)
+      on conflict (universe_id, player_id) do update set removed_at = ${now}::timestamptz
+        where ${universeMembers.removedAt} is null
+      returning universe_id`);
+    return rowsOf<{ universe_id: string }>(rows).map((row) => row.universe_id);
   }
 
   async copyMembers(fromId: string, toId: string): Promise<void> {

@@ -133,6 +133,7 @@ export const MEMBERSHIP_CHANGES = {
   listMembers: read,
   addMember: records,
   removeMember: records,
+  removeFromBranches: records,
   copyMembers: records,
   handOver: records,
   createInvite: records,

@@ -409,7 +409,7 @@ export const API = {
   diff: {
     method: "get",
     path: "/api/universes/:id/diff",
-    summary: "Game master: the deltas between two positions (at most 1,000 turns apart)",
+    summary: "Game master: the deltas from one position to a later one (at most 1,000 turns apart)",
     tag: "timeline",
     auth: "bearer",
     params: universeParams,
