@@ -618,6 +618,37 @@ for (const mode of modes()) {
       }
     });
 
+    it("records a roll in the open without a concealed mark its sender set: the server alone sets it", async () => {
+      const player = table.players[0]!;
+      const seat = await player.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: player.runId,
+      });
+      try {
+        const answer = await seat.act({
+          kind: "action",
+          action: "overcome",
+          characterId: player.characterId,
+          skill: "Notice",
+          description: "a look in the open",
+          concealed: true,
+        } as Parameters<typeof seat.act>[0]);
+        if (!answer.ok) throw new Error(`refused: ${answer.rejection.code} ${answer.rejection.message}`);
+        expect(answer.turn.input).not.toHaveProperty("concealed");
+        const stored = await call(
+          server.url,
+          gmToken,
+          "GET",
+          `/api/universes/${table.universeId}/turns/${answer.turn.position}`,
+        );
+        const { input } = stored.body.turn as { input: Record<string, unknown> };
+        expect(input).toMatchObject({ description: "a look in the open", hidden: false });
+        expect(input).not.toHaveProperty("concealed");
+      } finally {
+        await seat.leave();
+      }
+    });
+
     it("keeps the snapshot checksum equal to a replay of the timeline", async () => {
       const taken = await call(server.url, gmToken, "POST", `/api/universes/${table.universeId}/snapshots`);
       expect(taken.status).toBe(201);

@@ -1084,10 +1084,13 @@ function retriedAsMade(turn: Turn, command: SubmitRequest["command"]): boolean {
 /**
  * A hidden roll is decided and recorded concealed: its effects on the world everyone reads are
  * withheld (rules/action-effects.ts). The mark is recorded with the roll's input, so a roll
- * recorded before it re-executes as it was decided.
+ * recorded before it re-executes as it was decided. The server alone sets it: a roll in the open
+ * sent with it is recorded without.
  */
 function concealedIfHidden(request: SubmitRequest): SubmitRequest {
   const { command } = request;
-  if (command.kind !== "action" || !command.hidden || command.concealed) return request;
-  return { ...request, command: { ...command, concealed: true } };
+  if (command.kind !== "action" || command.hidden === (command.concealed === true)) return request;
+  if (command.hidden) return { ...request, command: { ...command, concealed: true } };
+  const { concealed: _sent, ...open } = command;
+  return { ...request, command: open };
 }
