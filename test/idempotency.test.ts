@@ -64,6 +64,16 @@ for (const mode of modes()) {
       expect(timeline.turns.filter((turn) => turn.kind === "undo")).toHaveLength(1);
       expect(timeline.turns.find((turn) => turn.position === older.turn.position)!.status).toBe("applied");
 
+      // the same request with its members in another order is the same request
+      const made = { name: "Ordered", premise: "keys in any order", visibility: "private" };
+      const universe = await post(server.url, "/api/universes", gmToken, made, "make-1");
+      const reordered = { visibility: "private", premise: "keys in any order", name: "Ordered" };
+      expect(await post(server.url, "/api/universes", gmToken, reordered, "make-1")).toMatchObject({
+        status: 201,
+        replayed: true,
+        json: universe.json,
+      });
+
       const other = await post(server.url, path, gmToken, { position: older.turn.position }, "undo-1");
       expect(other.status).toBe(422);
       expect(other.json.error).toMatchObject({ code: "idempotency_key_reused" });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Application, NextFunction, Request, Response } from "express";
-import { API, RejectionCode, type ApiRoute } from "@loom/shared";
+import { API, canonicalJson, RejectionCode, type ApiRoute } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller } from "./http.ts";
 import { log } from "../log.ts";
@@ -85,10 +85,14 @@ async function idempotently(req: Request, res: Response, next: NextFunction): Pr
   next();
 }
 
-/** What a request asks (method, path, body): a key met again with another is refused. */
+/**
+ * What a request asks (method, path, body): a key met again with another is refused. The body as
+ * a document, its members in any order: a client that writes them in another order on its retry
+ * asks the same.
+ */
 function requestHash(req: Request): string {
   return createHash("sha256")
-    .update(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? null)}`)
+    .update(`${req.method} ${req.path}\n${canonicalJson(req.body ?? null)}`)
     .digest("hex");
 }
 
