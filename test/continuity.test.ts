@@ -394,6 +394,42 @@ for (const mode of modes()) {
       expect(sessions.map((session) => session.endReason)).toEqual(["left"]);
     }, 60_000);
 
+    it("a run's pause and resume cannot be undone: the run stays as the timeline says", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Held Breath", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Oona");
+      const { run } = await player.createCharacter(universe.id, sheet("Oona"));
+      const seated = await sessionOf(player, universe.id, run.id);
+      expect((await seated.act(overcome(run.characterId, "before the pause"))).ok).toBe(true);
+      await leave(player, seated, run.id);
+      const paused = await player.pauseRun(run.id);
+      expect(paused.state).toBe("paused");
+      const pauseTurn = (await gm.history(universe.id, { order: "desc", limit: 1 })).turns[0]!;
+      expect(pauseTurn.input).toMatchObject({ kind: "run_pause", paused: true });
+
+      for (const who of [player, gm])
+        await expect(who.undo(universe.id, pauseTurn.position)).rejects.toMatchObject({
+          code: "not_allowed",
+          message: expect.stringContaining("resume the run instead"),
+        });
+      // the game master's undo of the latest passes over the pause to the turn before it
+      const undone = await gm.undo(universe.id);
+      expect(undone.input).toMatchObject({ kind: "undo" });
+      expect(undone.input.targetPosition).toBeLessThan(pauseTurn.position);
+      expect((await player.run(run.id)).state).toBe("paused");
+
+      const resumed = await player.resumeRun(run.id);
+      expect(resumed.state).toBe("active");
+      const resumeTurn = (await gm.history(universe.id, { order: "desc", limit: 1 })).turns[0]!;
+      await expect(gm.undo(universe.id, resumeTurn.position)).rejects.toMatchObject({
+        code: "not_allowed",
+        message: expect.stringContaining("pause the run instead"),
+      });
+      expect((await player.run(run.id)).state).toBe("active");
+    }, 60_000);
+
     it("a move undone after its session ended is no longer told in that session's last time", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

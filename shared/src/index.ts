@@ -34,7 +34,7 @@ export {
   undoDecision,
   defaultUndoTarget,
   rolledDice,
-  rolledUndoRefusal,
+  undoRefusal,
   overlaps as pathsOverlap,
   touchedPath,
 } from "./rules/undo.ts";

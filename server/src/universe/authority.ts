@@ -14,7 +14,7 @@ import {
   opposedDifficultyRefusal,
   fullSceneRefusal,
   hiddenAdvantageRefusal,
-  rolledUndoRefusal,
+  undoRefusal,
   freeInvokeRefusal,
   runActivityRefusal,
   unrecordableRefusal,
@@ -681,8 +681,8 @@ export class UniverseAuthority {
     // after the rules, so that a turn not the player's, or already undone, is refused as it was
     const target = decision.undoes;
     const undone = target === undefined ? undefined : ctx.timeline.find((turn) => turn.position === target);
-    const rolled = undone && rolledUndoRefusal(request.actor, undone);
-    if (rolled) return Promise.resolve({ ok: false, rejection: rolled });
+    const refused = undone && undoRefusal(request.actor, undone);
+    if (refused) return Promise.resolve({ ok: false, rejection: refused });
     if (decision.resolution && this.diceRevealed) {
       return refusal(
         RejectionCode.DiceRevealed,

@@ -5,10 +5,10 @@ import { commandSchema, type CommandInput } from "../command.ts";
 import { decide } from "../decide.ts";
 import { isRejection } from "../rejection.ts";
 import { scriptedDice } from "../testing/dice.ts";
-import { GM, play, player, type Step } from "../testing/timeline.ts";
-import { seedUniverse } from "../testing/universe.ts";
+import { GM, play, player, SYSTEM, type Step } from "../testing/timeline.ts";
+import { sampleCharacter, seedUniverse } from "../testing/universe.ts";
 import type { Turn } from "../turn.ts";
-import { defaultUndoTarget, overlaps, rolledDice, rolledUndoRefusal, undoDecision } from "./undo.ts";
+import { defaultUndoTarget, overlaps, rolledDice, undoRefusal, undoDecision } from "./undo.ts";
 
 const MARA = player("player-1");
 const KELL = player("player-2");
@@ -216,19 +216,19 @@ describe("a roll stands for a player", () => {
   });
 
   it("given Kell's roll, when he undoes it, then he is refused and told to ask the game master", () => {
-    expect(rolledUndoRefusal(KELL, turn(2))).toMatchObject({
+    expect(undoRefusal(KELL, turn(2))).toMatchObject({
       code: "not_allowed",
       message: "turn 2 rolled the dice: a roll stands; ask your game master to undo it",
     });
   });
 
   it("given Kell's roll, when the game master undoes it, then nothing refuses it", () => {
-    expect(rolledUndoRefusal(GM, turn(2))).toBeNull();
+    expect(undoRefusal(GM, turn(2))).toBeNull();
     expect(isRejection(undo(played, 2, GM))).toBe(false);
   });
 
   it("given Mara's words, which rolled nothing, when she undoes them, then nothing refuses it", () => {
-    expect(rolledUndoRefusal(MARA, turn(4))).toBeNull();
+    expect(undoRefusal(MARA, turn(4))).toBeNull();
     expect(isRejection(undo(played, 4, MARA))).toBe(false);
   });
 });
@@ -247,5 +247,50 @@ describe("path overlap", () => {
   it("treats array inserts and removals as touching the whole array", () => {
     expect(overlaps(["/log"], [{ op: "push", path: "/log/3", value: 1 }])).toBe(true);
     expect(overlaps(["/log/2"], [{ op: "remove", path: "/log/0", prev: 1 }])).toBe(true);
+  });
+});
+
+describe("turns that stand for good", () => {
+  // Mara pauses her run (turn 1), resumes it (2), Wren enters the story (3), Mara speaks (4)
+  const pause = (paused: boolean): Step => ({
+    actor: MARA,
+    command: { kind: "run_pause", characterId: "mara", runId: "run-mara", paused },
+  });
+  const played = play(seedUniverse(), [
+    pause(true),
+    pause(false),
+    {
+      actor: SYSTEM,
+      command: { kind: "add_character", character: sampleCharacter("wren", "player-9", "Wren") },
+    },
+    as(MARA, { kind: "custom", characterId: "mara", text: "I wave to the boats" }),
+  ]);
+  const turn = (position: number) => played.turns[position - 1]!;
+
+  it("given a pause, a resume and an arrival, when anyone undoes one as it is submitted, then it is refused with what to do instead", () => {
+    for (const actor of [MARA, GM]) {
+      expect(undoRefusal(actor, turn(1))).toMatchObject({
+        code: "not_allowed",
+        message: "turn 1 pauses a run and cannot be undone: resume the run instead",
+      });
+      expect(undoRefusal(actor, turn(2))).toMatchObject({
+        code: "not_allowed",
+        message: "turn 2 resumes a run and cannot be undone: pause the run instead",
+      });
+    }
+    expect(undoRefusal(GM, turn(3))?.message).toMatch(/^turn 3 brings a character into the story/);
+    expect(undoRefusal(MARA, turn(4))).toBeNull();
+  });
+
+  it("given an undo of one recorded before the check, when it is decided again, then the rules still take it", () => {
+    expect(isRejection(undo(played, 1, MARA))).toBe(false);
+    expect(isRejection(undo(played, 3, GM))).toBe(false);
+  });
+
+  it("given them latest, when an undo names no turn, then it passes over them to the turn before", () => {
+    const withoutWords = played.turns.slice(0, 3);
+    expect(defaultUndoTarget(withoutWords, GM)).toBeNull();
+    expect(defaultUndoTarget(withoutWords, MARA)).toBeNull();
+    expect(defaultUndoTarget(played.turns, GM)).toBe(4);
   });
 });

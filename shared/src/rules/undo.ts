@@ -48,7 +48,8 @@ function undoTarget(turn: Turn): number | null {
 /**
  * Undo rules (DESIGN §4): an undo appends a turn whose deltas invert the target's. Nothing to undo
  * if the target is already undone or is itself an undo; session turns are not undone. A player
- * may undo only their own turns (and, as submitted, none that rolled: rolledUndoRefusal). Nobody
+ * may undo only their own turns (and, as submitted, none that rolled, and nobody a turn that stands
+ * for good: undoRefusal). Nobody
  * may undo a turn when a later turn still in effect touched an overlapping path (prefix overlap
  * either way) — the inverse would no longer be exact; a later turn that was itself undone,
  * together with its undo, nets to nothing and does not count. So a game master can always undo
@@ -68,14 +69,6 @@ export function undoDecision(
     return reject("nothing_to_undo", `turn ${target.position} is an undo; play on instead`);
   if (target.kind === "session_start" || target.kind === "session_end") {
     return reject("not_allowed", `turn ${target.position} opens or closes a session and cannot be undone`);
-  }
-  // a character stays in the universe once it has entered (rules/gm-deltas.ts): undone, her
-  // player, seated, could no longer act, and her next join would bring her in again as new
-  if (bringsCharacterIn(target)) {
-    return reject(
-      "not_allowed",
-      `turn ${target.position} brings a character into the story and cannot be undone; her player may abandon the run`,
-    );
   }
   if (actor.kind === "player" && (target.actor !== "player" || target.playerId !== actor.playerId)) {
     return reject("not_allowed", `turn ${target.position} is not yours to undo`);
@@ -139,19 +132,41 @@ export function rolledDice(turn: Turn): boolean {
 }
 
 /**
- * A player's undo of a turn that rolled the dice. A roll stands: a player who could undo their
- * roll once they had read it could roll again until the dice pleased them, and have the fate
- * points spent on its invokes back each time. A game master may undo any turn, rolled or not.
+ * Why an undo of `target` is refused as it is submitted, after the rules allowed it
+ * (undoDecision), or null. Not by the rules: an undo recorded before a check still decides, and
+ * replays, as it did.
  *
- * Checked as an undo is submitted, after the rules allowed it (undoDecision), not by the rules: an
- * undo recorded before the check still decides, and replays, as it did.
+ * - Some turns are never undone (`standsForGood`), whoever asks.
+ * - A player's undo of a turn that rolled the dice. A roll stands: a player who could undo their
+ *   roll once they had read it could roll again until the dice pleased them, and have the fate
+ *   points spent on its invokes back each time. A game master may undo any turn, rolled or not.
  */
-export function rolledUndoRefusal(actor: Actor, target: Turn): Rejection | null {
+export function undoRefusal(actor: Actor, target: Turn): Rejection | null {
+  const stands = standsForGood(target);
+  if (stands !== null) return reject("not_allowed", `turn ${target.position} ${stands}`);
   if (actor.kind !== "player" || !rolledDice(target)) return null;
   return reject(
     "not_allowed",
     `turn ${target.position} rolled the dice: a roll stands; ask your game master to undo it`,
   );
+}
+
+/**
+ * Why a turn the server made about a player's place in the story is never undone, or null: its
+ * undo would leave the story or the records saying otherwise than the turns that stand.
+ */
+function standsForGood(turn: Turn): string | null {
+  if (turn.kind !== "system") return null;
+  // a character stays in the universe once it has entered (rules/gm-deltas.ts): undone, her
+  // player, seated, could no longer act, and her next join would bring her in again as new
+  if (turn.input.kind === "add_character")
+    return "brings a character into the story and cannot be undone; her player may abandon the run";
+  // the run's record stays as the pause or resume left it (continuity/projection.ts)
+  if (turn.input.kind === "run_pause")
+    return turn.input.paused === true
+      ? "pauses a run and cannot be undone: resume the run instead"
+      : "resumes a run and cannot be undone: pause the run instead";
+  return null;
 }
 
 function undoable(turn: Turn): boolean {
@@ -160,12 +175,8 @@ function undoable(turn: Turn): boolean {
     turn.kind !== "undo" &&
     turn.kind !== "session_start" &&
     turn.kind !== "session_end" &&
-    !bringsCharacterIn(turn)
+    standsForGood(turn) === null
   );
-}
-
-function bringsCharacterIn(turn: Turn): boolean {
-  return turn.kind === "system" && turn.input.kind === "add_character";
 }
 
 /**
