@@ -632,7 +632,7 @@ for (const mode of modes()) {
           skill: "Notice",
           description: "a look in the open",
           concealed: true,
-        } as Parameters<typeof seat.act>[0]);
+        });
         if (!answer.ok) throw new Error(`refused: ${answer.rejection.code} ${answer.rejection.message}`);
         expect(answer.turn.input).not.toHaveProperty("concealed");
         const stored = await call(
