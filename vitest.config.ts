@@ -7,17 +7,19 @@ import { defineConfig } from "vitest/config";
 // matchmaker. `main` runs LOOM_TEST_WORKERS files at once (default 3: most files wait on servers,
 // sockets and timers more than they compute, so three keep two cores busy; 1 runs them one by
 // one, more suit a machine with cores to spare); test/support/worker-setup.ts gives every worker
-// its own ports, Postgres database and Redis database. Files that measure time or drive a browser
-// are `main-serial`, run alone after the rest (two browsers at once take twice as long each).
-// `npm test` runs both; `load` (the load-test harness, its own minutes of load) is
-// `npm run test:load`; `faults` (fault injection against Postgres and Redis instances each
-// file starts itself) is `npm run test:faults`, both one file at a time. `.ci/run` runs all.
-// `npx vitest run <file>` finds a file in any.
+// its own ports, Postgres database and Redis database.
+//
+// `browser` runs the files that drive Chromium, one at a time (two browsers at once take twice as
+// long each; a browser file keeps about a third of the machine busy, its pages waiting on timers),
+// in a slot of its own, so that `npm test` runs it in a vitest of its own beside `main`
+// (scripts/test.mjs `--beside`: vitest itself runs a one-at-a-time project after the others).
+// Files that measure time are `main-serial`, run alone after `main`. `npm test` runs the three;
+// `load` (the load-test harness, its own minutes of load) is `npm run test:load`; `faults` (fault
+// injection against Postgres and Redis instances each file starts itself) is `npm run
+// test:faults`, both one file at a time. `.ci/run` runs all. `npx vitest run <file>` finds a file
+// in any.
+const BROWSER = ["test/browser.test.ts", "test/browser-people.test.ts", "test/browser-gm.test.ts"];
 const SERIAL = [
-  // drives Chromium, and its pages wait on timers
-  "test/browser.test.ts",
-  "test/browser-people.test.ts",
-  "test/browser-gm.test.ts",
   // acks must come back within a bound while a narrator endpoint stalls
   "test/narration.test.ts",
   // event-loop and timeout measurements
@@ -30,14 +32,16 @@ const workers = Number(process.env.LOOM_TEST_WORKERS ?? 3);
 // suite opens hundreds, and initdb plus the migrations cost seconds of CPU each.
 const pgliteImages = join(tmpdir(), "loom-pglite-images");
 
+// and with small shared buffers, which PGlite clears as it starts
+const env = {
+  LOOM_PGLITE_IMAGE_DIR: pgliteImages,
+  LOOM_PGLITE_SHARED_BUFFERS: process.env.LOOM_PGLITE_SHARED_BUFFERS ?? "16MB",
+};
+
 export default defineConfig({
   test: {
     pool: "threads",
-    // and with small shared buffers, which PGlite clears as it starts
-    env: {
-      LOOM_PGLITE_IMAGE_DIR: pgliteImages,
-      LOOM_PGLITE_SHARED_BUFFERS: process.env.LOOM_PGLITE_SHARED_BUFFERS ?? "16MB",
-    },
+    env,
     // a machine shared with other work can take minutes to boot an embedded server; a test waits
     // on conditions, so a longer bound costs nothing unless it fails
     hookTimeout: Number(process.env.LOOM_TEST_HOOK_TIMEOUT_MS ?? 60_000),
@@ -48,9 +52,20 @@ export default defineConfig({
         test: {
           name: "main",
           include: MAIN,
-          exclude: ["test/faults/**", "**/node_modules/**", ...SERIAL],
+          exclude: ["test/faults/**", "**/node_modules/**", ...BROWSER, ...SERIAL],
           maxWorkers: workers,
           fileParallelism: workers > 1,
+          setupFiles: ["test/support/worker-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "browser",
+          include: BROWSER,
+          fileParallelism: false,
+          // the slot after main's workers: ports, Postgres and Redis databases of its own
+          env: { ...env, LOOM_TEST_SLOT: String(workers + 1) },
           setupFiles: ["test/support/worker-setup.ts"],
         },
       },

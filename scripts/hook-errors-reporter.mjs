@@ -4,7 +4,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
-export const HOOK_ERRORS = join(".tmp", "vitest-hook-errors.json");
+/** Where a run writes them: LOOM_HOOK_ERRORS names another file for a run beside another. */
+export const HOOK_ERRORS = process.env.LOOM_HOOK_ERRORS ?? join(".tmp", "vitest-hook-errors.json");
 
 export default class HookErrorsReporter {
   onTestRunEnd(testModules) {

@@ -3,10 +3,13 @@
 // then one summary line:
 //   tests: N passed, N failed, N skipped
 // where "skipped" is every declared test that did not run (skipped, todo, or in a skipped block).
+// `--beside <project>` runs that project at the same time in a second vitest (vitest runs a
+// one-file-at-a-time project only after the others): its output is printed once the first is
+// done, and its tests count in the summary.
 // Without DATABASE_URL / REDIS_URL the real-service variants of the contract suites are skipped,
 // and this says so up front; with CI=true a missing service is an error instead.
-import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync, mkdirSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { HOOK_ERRORS } from "./hook-errors-reporter.mjs";
 
@@ -28,19 +31,72 @@ if (missing.length > 0) {
 }
 
 mkdirSync(".tmp", { recursive: true });
-const report = join(".tmp", "vitest-report.json");
-rmSync(report, { force: true });
-rmSync(HOOK_ERRORS, { force: true });
-const args = [
-  "vitest",
-  "run",
-  "--reporter=default",
-  "--reporter=json",
-  "--reporter=./scripts/hook-errors-reporter.mjs",
-  `--outputFile.json=${report}`,
-  ...process.argv.slice(2),
-];
-const run = spawnSync("npx", args, { stdio: "inherit", env: process.env });
+
+/** Splits `--beside <project>` (any number) from the arguments vitest is given. */
+function besideProjects(argv) {
+  const beside = [];
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--beside" && argv[i + 1] !== undefined) beside.push(argv[++i]);
+    else rest.push(argv[i]);
+  }
+  return { beside, rest };
+}
+
+/** One vitest run's files: its JSON report and the hook errors beside it. */
+function runFiles(name) {
+  const suffix = name ? `-${name}` : "";
+  const files = {
+    report: join(".tmp", `vitest-report${suffix}.json`),
+    hookErrors: name ? join(".tmp", `vitest-hook-errors${suffix}.json`) : HOOK_ERRORS,
+  };
+  rmSync(files.report, { force: true });
+  rmSync(files.hookErrors, { force: true });
+  return files;
+}
+
+function vitestArgs(report, rest) {
+  return [
+    "vitest",
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    "--reporter=./scripts/hook-errors-reporter.mjs",
+    `--outputFile.json=${report}`,
+    ...rest,
+  ];
+}
+
+/** Resolves with the exit status once the child is done (1 when it could not start). */
+function finished(child) {
+  return new Promise((resolveStatus) => {
+    child.once("error", () => resolveStatus(1));
+    child.once("close", (code) => resolveStatus(code ?? 1));
+  });
+}
+
+const { beside, rest } = besideProjects(process.argv.slice(2));
+// the files named on the command line, for the runs beside too: each runs those of its project
+const files = rest.filter((arg) => !arg.startsWith("-") && /\.ts$|\//.test(arg));
+const besideRuns = beside.map((project) => {
+  const { report, hookErrors } = runFiles(project);
+  const log = join(".tmp", `vitest-${project}.log`);
+  const out = openSync(log, "w");
+  const child = spawn("npx", vitestArgs(report, ["--project", project, "--passWithNoTests", ...files]), {
+    stdio: ["ignore", out, out],
+    env: { ...process.env, LOOM_HOOK_ERRORS: hookErrors },
+  });
+  closeSync(out);
+  return { project, report, hookErrors, log, status: finished(child) };
+});
+const main = runFiles("");
+const run = spawnSync("npx", vitestArgs(main.report, rest), { stdio: "inherit", env: process.env });
+const runs = [{ project: null, ...main, status: Promise.resolve(run.status ?? 1) }, ...besideRuns];
+for (const other of besideRuns) {
+  await other.status;
+  console.log(`\n== ${other.project} (run beside the above)`);
+  process.stdout.write(readFileSync(other.log, "utf8"));
+}
 
 /**
  * The first line of a failure's message, without colours, cut to one screen line; when the error
@@ -70,11 +126,10 @@ let skipped = 0;
 // one line per failed test or file, `failed: <file> > <test>: <first line of the error>`, printed
 // again here because a long run's own report of them scrolls far above its last lines
 const failures = [];
-let filesFailed = 0;
 /** A file's errors outside its tests, `<describe block>: <first line>`, from the reporter beside this. */
-function hookErrors(name) {
+function hookErrors(path, name) {
   try {
-    const errors = JSON.parse(readFileSync(HOOK_ERRORS, "utf8"))[name] ?? [];
+    const errors = JSON.parse(readFileSync(path, "utf8"))[name] ?? [];
     return errors
       .map((error) => (error.suite ? `${error.suite}: ` : "") + firstLine(error.message))
       .join("; ");
@@ -83,29 +138,37 @@ function hookErrors(name) {
   }
 }
 
-try {
-  const result = JSON.parse(readFileSync(report, "utf8"));
-  for (const file of result.testResults) {
-    const name = relative(process.cwd(), file.name);
-    const failedHere = file.assertionResults.filter((test) => test.status === "failed");
-    for (const test of failedHere)
-      failures.push(`failed: ${name} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
-    // what failed outside its tests (an import, a hook), whether or not a test failed too
-    const outside = file.status === "failed" ? firstLine(file.message) || hookErrors(name) : "";
-    if (outside) failures.push(`failed: ${name}: ${outside}`);
-    if (file.status === "failed" && failedHere.length === 0) {
-      if (!outside) failures.push(`failed: ${name}`);
-      filesFailed++;
+for (const one of runs) {
+  const status = await one.status;
+  let filesFailed = 0;
+  let failedHere = 0;
+  try {
+    const result = JSON.parse(readFileSync(one.report, "utf8"));
+    for (const file of result.testResults) {
+      const name = relative(process.cwd(), file.name);
+      const failedTests = file.assertionResults.filter((test) => test.status === "failed");
+      for (const test of failedTests)
+        failures.push(`failed: ${name} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+      // what failed outside its tests (an import, a hook), whether or not a test failed too
+      const outside =
+        file.status === "failed" ? firstLine(file.message) || hookErrors(one.hookErrors, name) : "";
+      if (outside) failures.push(`failed: ${name}: ${outside}`);
+      if (file.status === "failed" && failedTests.length === 0) {
+        if (!outside) failures.push(`failed: ${name}`);
+        filesFailed++;
+      }
     }
+    const tests = result.testResults.flatMap((file) => file.assertionResults);
+    passed += tests.filter((test) => test.status === "passed").length;
+    failedHere = tests.filter((test) => test.status === "failed").length + filesFailed;
+    skipped += tests.filter((test) => test.status !== "passed" && test.status !== "failed").length;
+    if (status !== 0 && failedHere === 0) failedHere = 1; // a crash outside any test still fails the run
+  } catch {
+    failedHere = Math.max(failedHere, 1);
+    if (one.project) failures.push(`failed: the ${one.project} run beside (no report; see its output above)`);
   }
-  const tests = result.testResults.flatMap((file) => file.assertionResults);
-  passed = tests.filter((test) => test.status === "passed").length;
-  failed = tests.filter((test) => test.status === "failed").length + filesFailed;
-  skipped = tests.filter((test) => test.status !== "passed" && test.status !== "failed").length;
-  if (run.status !== 0 && failed === 0) failed = 1; // a crash outside any test still fails the run
-} catch {
-  failed = Math.max(failed, 1);
+  failed += failedHere;
 }
 for (const failure of failures) console.log(failure);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failed > 0 || run.status !== 0 ? 1 : 0);
+process.exit(failed > 0 ? 1 : 0);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, readyForBrowser } from "./browser/chromium.ts";
 import { openaiNarrator } from "./support/narrator.ts";
-import { modes, startServer, tempDir } from "./support/server.ts";
+import { modes, startServer, tempDir, testPort } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { startChatServer, type ChatServer } from "../server/src/narrator/testing/chat-server.ts";
 import { connect } from "../client-sdk/src/index.ts";
@@ -424,7 +424,7 @@ describe("streamed narration in a browser (embedded)", () => {
       if (deed.includes("breaks the glass"))
         return { chunks: ["Half a ", "tale ", "never told"], breakAfter: 2 };
       return { chunks: ["The tide turns."] };
-    }, MODEL_PORT);
+    }, testPort(MODEL_PORT));
     server = await startServer(modes()[0]!, {
       port: PORT,
       narrator: openaiNarrator(endpoint.url, { timeoutMs: 10_000 }),

@@ -16,7 +16,8 @@ import postgres from "postgres";
 /** Test servers listen on ports 2589–2688 (TEST_PORTS in server.ts), so blocks of 100 never overlap. */
 const PORT_STRIDE = 100;
 
-const slot = Number(process.env.VITEST_POOL_ID ?? 1);
+/** A project running beside `main` names a slot of its own (LOOM_TEST_SLOT, vitest.config.ts). */
+const slot = Number(process.env.LOOM_TEST_SLOT ?? process.env.VITEST_POOL_ID ?? 1);
 
 function base(name: string): string | undefined {
   const kept = `LOOM_TEST_BASE_${name}`;
