@@ -304,6 +304,22 @@ for (const mode of modes) {
             lines: withDelta({ op: "set", path: "/mode", value: "bogus", prev: "scene" }),
           },
           { name: "delta-nowhere", lines: withDelta({ op: "set", path: "/nowhere/at/all", value: 1 }) },
+          // a key the room's synced maps cannot hold: every patch of the room would fail
+          {
+            name: "inherited-key",
+            lines: withDelta({
+              op: "set",
+              path: "/scene/aspects/valueOf",
+              value: {
+                id: "valueOf",
+                name: "Fog",
+                freeInvokes: 0,
+                boost: false,
+                createdBy: null,
+                sourcePosition: 1,
+              },
+            }),
+          },
         ]);
         expect
           .soft(messages["genesis-version-only"])
@@ -318,6 +334,11 @@ for (const mode of modes) {
           .soft(messages["head-state"])
           .toContain(
             `line ${full.length}: the state at position ${TURNS}, the head, as its turns replay to, is not a Loom state: /mode: `,
+          );
+        expect
+          .soft(messages["inherited-key"])
+          .toContain(
+            `line ${full.length}: the state at position ${TURNS}, the head, as its turns replay to, is not a Loom state: /scene/aspects/valueOf: a name every object inherits cannot be a key here`,
           );
         expect
           .soft(messages["delta-nowhere"])

@@ -64,6 +64,31 @@ describe("touchedProblem: the parts of a state its deltas touched, parsed", () =
     });
   }
 
+  // the room's synced maps index their keys in a plain object, where these find functions
+  for (const key of ["valueOf", "toString", "constructor", "hasOwnProperty"]) {
+    it(`a character or scene aspect kept under "${key}": found by both parses`, () => {
+      const character = { ...state.characters[characterId]!, id: key };
+      const aspect = {
+        id: key,
+        name: "Fog",
+        freeInvokes: 0,
+        boost: false,
+        createdBy: null,
+        sourcePosition: 1,
+      };
+      for (const [path, value] of [
+        [`/characters/${key}`, character],
+        [`/scene/aspects/${key}`, aspect],
+      ] as const) {
+        const changed = applyDeltas(state, [{ op: "set", path, value }]);
+        expect(touchedProblem(changed, [path]), path).toBe(`${path}: not a key the state has there`);
+        expect(stateProblem(changed), path).toBe(
+          `${path}: a name every object inherits cannot be a key here`,
+        );
+      }
+    });
+  }
+
   it("names where the state is wrong", () => {
     const changed = applyDeltas(state, [
       { op: "set", path: `/characters/${characterId}/fatePoints`, value: "x" },

@@ -6,7 +6,9 @@ export function firstIssue(error: z.ZodError, at = ""): string {
   const issue = error.issues[0];
   if (!issue) return `${at || "the document"}: invalid`;
   const where = `${at}${issue.path.map((key) => `/${String(key)}`).join("")}`;
-  return `${where || "the document"}: ${issue.message}`;
+  // a record's key refused says why in the issue inside ("Invalid key in record" alone does not)
+  const why = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+  return `${where || "the document"}: ${why}`;
 }
 
 /** Why `state` is no state of this Loom (the state's schema, whole), or null. */
