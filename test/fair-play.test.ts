@@ -3,7 +3,6 @@ import type { UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable } from "./support/players.ts";
 import { refusal } from "./support/refusals.ts";
-import { SCENE_ASPECTS_PER_PLAYER } from "@loom/shared";
 import type { LoomServer } from "../server/src/app.ts";
 
 /** An overcome that spends a fate point on the character's high concept. */
@@ -158,41 +157,6 @@ for (const mode of modes()) {
       expect((await atAda!.act(spend(ada.characterId))).ok).toBe(true);
       expect((await gm.act(spend(bram.characterId))).ok).toBe(true);
       for (const session of [atAda!, atBram!, gm]) await session.leave();
-    });
-
-    it("one player cannot fill the scene: past their share of its aspects their rolls are refused, the others' are not", async () => {
-      const table = await setTable(server.url, ["Hoarder", "Neighbour"]);
-      const [hoarder, neighbour] = [table.players[0]!, table.players[1]!];
-      const [atHoarder, atNeighbour] = await joinAll(table);
-      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
-      // a Terrible (−4) difficulty: every roll at Athletics ties or better, and puts one aspect or
-      // boost on the scene in the hoarder's character's name
-      for (let i = 0; i < SCENE_ASPECTS_PER_PLAYER; i++) {
-        const made = await gm.act({
-          ...overcome(hoarder.characterId, `digs in ${i}`),
-          action: "create_advantage",
-          opposition: -4,
-          aspectName: `Foothold ${i}`,
-        });
-        if (!made.ok) throw new Error(made.rejection.message);
-      }
-      const roll = { ...overcome(hoarder.characterId, "one more"), action: "create_advantage" as const };
-      expect(await atHoarder!.act({ ...roll, aspectName: "Foothold again" })).toMatchObject({
-        ok: false,
-        rejection: { code: "not_allowed", message: expect.stringContaining("as many as one player may") },
-      });
-      expect(await atHoarder!.act(overcome(hoarder.characterId))).toMatchObject({
-        ok: false,
-        rejection: { code: "not_allowed" },
-      });
-      expect(
-        (await atHoarder!.act({ kind: "custom", characterId: hoarder.characterId, text: "waits" })).ok,
-      ).toBe(true);
-      expect((await atNeighbour!.act(overcome(neighbour.characterId))).ok).toBe(true);
-      // a new scene frees the share
-      expect((await gm.act({ kind: "scene", title: "The ridge" })).ok).toBe(true);
-      expect((await atHoarder!.act(overcome(hoarder.characterId))).ok).toBe(true);
-      for (const session of [atHoarder!, atNeighbour!, gm]) await session.leave();
     });
 
     it("fate points do not refill on a reconnect or a second tab, only at the next real play session", async () => {

@@ -12,7 +12,6 @@ import {
   snapshotDue,
   lifecycleEffect,
   opposedDifficultyRefusal,
-  crowdedSceneRefusal,
   fullSceneRefusal,
   hiddenAdvantageRefusal,
   undoRefusal,
@@ -621,7 +620,6 @@ export class UniverseAuthority {
       opposedDifficultyRefusal(request.actor, request.command) ??
       hiddenAdvantageRefusal(this.tentativeState, request.command) ??
       fullSceneRefusal(this.tentativeState, request.command) ??
-      crowdedSceneRefusal(this.tentativeState, request.actor, request.command) ??
       freeInvokeRefusal(this.tentativeState, request.actor, request.command);
     if (opposed) return Promise.resolve({ ok: false, rejection: opposed });
     if (request.runId) {

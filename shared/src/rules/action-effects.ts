@@ -10,7 +10,6 @@ import { changeAttitude, attitudeOf, friendlier } from "./attitude.ts";
 import type { Draft } from "./draft.ts";
 import { applyHarm, combatantName } from "./harm.ts";
 import type { ResolvedTarget } from "./target.ts";
-import { own } from "./lookup.ts";
 
 /** Rapport wins people over: succeeding with it against an NPC makes them one step friendlier. */
 const WINS_OVER = "rapport";
@@ -192,39 +191,6 @@ export function fullSceneRefusal(state: UniverseState, command: { kind: string }
   return reject(
     RejectionCode.InvalidValue,
     "the scene holds as much as a turn can record, and a roll may add to it: a game master opens a new scene",
-  );
-}
-
-/**
- * How many aspects and boosts one player's characters may have on a scene at once. The scene's
- * room is shared (fullSceneRefusal): without a share of it each, one player rolling new aspects
- * over and over would fill it, and every roll at the table would be refused until a game master
- * opened a new scene.
- */
-export const SCENE_ASPECTS_PER_PLAYER = 20;
-
-/**
- * Refuses a player's roll while their characters hold their share of the scene's aspects and
- * boosts (SCENE_ASPECTS_PER_PLAYER): any roll may earn one more (a tie or better). Before the roll,
- * like fullSceneRefusal. Working an aspect or spending a boost frees nothing but boosts; a new
- * scene frees all. Checked as a command is submitted, not by the rules: a command recorded before
- * the check still decides, and replays, as it did.
- */
-export function crowdedSceneRefusal(
-  state: UniverseState,
-  actor: { kind: string; playerId: string | null },
-  command: { kind: string },
-): Rejection | null {
-  if (actor.kind !== "player" || command.kind !== "action") return null;
-  let held = 0;
-  for (const aspect of Object.values(state.scene.aspects)) {
-    if (aspect.createdBy === null) continue;
-    if (own(state.characters, aspect.createdBy)?.playerId === actor.playerId) held++;
-  }
-  if (held < SCENE_ASPECTS_PER_PLAYER) return null;
-  return reject(
-    RejectionCode.NotAllowed,
-    `your characters have put ${held} aspects and boosts on this scene, as many as one player may: spend a boost, or play on without a roll until the game master opens a new scene`,
   );
 }
 

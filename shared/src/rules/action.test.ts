@@ -4,12 +4,7 @@ import { factsById, readFact } from "../canon-facts.ts";
 import { seedUniverse, sampleCharacter } from "../testing/universe.ts";
 import type { Target } from "../command.ts";
 import { opposedDifficultyRefusal } from "../actors.ts";
-import {
-  crowdedSceneRefusal,
-  fullSceneRefusal,
-  hiddenAdvantageRefusal,
-  SCENE_ASPECTS_PER_PLAYER,
-} from "./action-effects.ts";
+import { fullSceneRefusal, hiddenAdvantageRefusal } from "./action-effects.ts";
 import type { UniverseState } from "../state.ts";
 import { command, decided, KELL, MARA, POSITION, rejected } from "./kit.test-helpers.ts";
 
@@ -345,37 +340,6 @@ describe("create an advantage (Fate Core p. 136)", () => {
     expect(
       fullSceneRefusal(state, command({ kind: "custom", characterId: "mara", text: "waits" })),
     ).toBeNull();
-  });
-
-  it("given a player whose characters hold their share of the scene's aspects, then their rolls are refused before the roll, and nobody else's", () => {
-    const roomy = seedUniverse();
-    const state = { ...roomy, scene: { ...roomy.scene, aspects: { ...roomy.scene.aspects } } };
-    const put = (i: number, createdBy: string | null, boost = false) =>
-      (state.scene.aspects[`held-${i}`] = {
-        id: `held-${i}`,
-        name: `Held ${i}`,
-        freeInvokes: 1,
-        boost,
-        createdBy,
-        sourcePosition: 1,
-      });
-    // Mara's aspects and boosts count for her player; Kell's and the game master's do not
-    for (let i = 0; i < SCENE_ASPECTS_PER_PLAYER - 1; i++) put(i, "mara", i % 2 === 0);
-    for (let i = 100; i < 130; i++) put(i, i % 2 === 0 ? "kell" : null);
-    expect(crowdedSceneRefusal(state, MARA, overcome())).toBeNull();
-    put(SCENE_ASPECTS_PER_PLAYER, "mara", true);
-    expect(crowdedSceneRefusal(state, MARA, overcome())).toMatchObject({
-      code: "not_allowed",
-      message: expect.stringContaining(
-        `have put ${SCENE_ASPECTS_PER_PLAYER} aspects and boosts on this scene`,
-      ),
-    });
-    expect(crowdedSceneRefusal(state, MARA, advantage({}))).toMatchObject({ code: "not_allowed" });
-    expect(
-      crowdedSceneRefusal(state, MARA, command({ kind: "custom", characterId: "mara", text: "waits" })),
-    ).toBeNull();
-    expect(crowdedSceneRefusal(state, KELL, overcome({ characterId: "kell" }))).toBeNull();
-    expect(crowdedSceneRefusal(state, GM, overcome())).toBeNull();
   });
 
   it("given a hidden roll, then it may work an aspect the scene has but not put a new one there, which everyone reads", () => {
