@@ -74,6 +74,23 @@ for (const mode of modes()) {
         json: universe.json,
       });
 
+      // a body past the bounds is refused as the route refuses it, before it is hashed (hashing a
+      // chain thousands deep took seconds of the event loop) and before its key is taken: the key
+      // is still free for the request meant
+      let deep: unknown = { "0": 1 };
+      for (let i = 0; i < 3_000; i++) deep = { a: deep };
+      const refused = await post(
+        server.url,
+        "/api/universes",
+        gmToken,
+        { name: "Deep", extra: deep },
+        "deep-1",
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toMatchObject({ code: "invalid_message" });
+      const meant = await post(server.url, "/api/universes", gmToken, { name: "Deep" }, "deep-1");
+      expect(meant).toMatchObject({ status: 201, replayed: false });
+
       const other = await post(server.url, path, gmToken, { position: older.turn.position }, "undo-1");
       expect(other.status).toBe(422);
       expect(other.json.error).toMatchObject({ code: "idempotency_key_reused" });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Application, NextFunction, Request, Response } from "express";
 import { API, canonicalJson, RejectionCode, type ApiRoute } from "@loom/shared";
 import { services } from "../services.ts";
-import { ApiError, caller } from "./http.ts";
+import { ApiError, caller, checkJsonValue } from "./http.ts";
 import { log } from "../log.ts";
 import { REQUEST_CLIENT_PREFIX } from "../universe/seq-ledger.ts";
 
@@ -39,6 +39,9 @@ async function idempotently(req: Request, res: Response, next: NextFunction): Pr
       "Idempotency-Key must be 1 to 200 visible ASCII characters",
     );
   const me = await caller(req);
+  // the body is hashed as a document: one past the bounds every route holds it to is refused
+  // first, as the route would refuse it (walking a body nested thousands deep would take seconds)
+  checkJsonValue(req.body, "body");
   const { idempotency, config } = services();
   const claim = await idempotency.claimKey({
     playerId: me.playerId,
