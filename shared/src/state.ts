@@ -142,16 +142,6 @@ function bucketsSchema<T extends z.ZodType>(member: T) {
   return z.object(Object.fromEntries(BUCKET_KEYS.map((key) => [key, bucket])));
 }
 
-/**
- * The key of a record the room's synced state holds too (characters, scene aspects): its maps
- * index their keys in a plain object, where "valueOf" finds a function, and every patch of the
- * room would fail. The rules never make one (recordable.ts refuses a game master's); a state read
- * from elsewhere (an import) is held to it here.
- */
-const syncedKey = z.string().refine((key) => !(key in Object.prototype), {
-  message: "a name every object inherits cannot be a key here",
-});
-
 export const stateSchema = z.object({
   version: z.literal(STATE_VERSION),
   universe: z.object({ name: z.string(), premise: z.string() }),
@@ -161,7 +151,7 @@ export const stateSchema = z.object({
     title: z.string(),
     location: z.string().nullable(),
     summary: z.string(),
-    aspects: z.record(syncedKey, aspectSchema),
+    aspects: z.record(z.string(), aspectSchema),
   }),
   world: z.object({
     /** Read and written through world-records.ts, never by layout. */
@@ -171,7 +161,7 @@ export const stateSchema = z.object({
     flags: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     majorEvents: z.array(majorEventSchema),
   }),
-  characters: z.record(syncedKey, characterSchema),
+  characters: z.record(z.string(), characterSchema),
   /** Read and written through world-records.ts, never by layout. */
   questBuckets: bucketsSchema(questSchema),
   canon: z.object({

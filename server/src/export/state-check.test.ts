@@ -81,7 +81,9 @@ describe("touchedProblem: the parts of a state its deltas touched, parsed", () =
         [`/scene/aspects/${key}`, aspect],
       ] as const) {
         const changed = applyDeltas(state, [{ op: "set", path, value }]);
-        expect(touchedProblem(changed, [path]), path).toBe(`${path}: not a key the state has there`);
+        expect(touchedProblem(changed, [path]), path).toBe(
+          `${path}: a name every object inherits cannot be a key here`,
+        );
         expect(stateProblem(changed), path).toBe(
           `${path}: a name every object inherits cannot be a key here`,
         );
