@@ -12,7 +12,7 @@ export function firstIssue(error: z.ZodError, at = ""): string {
 /** Why `state` is no state of this Loom (the state's schema, whole), or null. */
 export function stateProblem(state: unknown): string | null {
   const parsed = stateSchema.safeParse(state);
-  return parsed.success ? syncedKeyProblem(parsed.data as UniverseState) : firstIssue(parsed.error);
+  return parsed.success ? syncedKeyProblem(parsed.data) : firstIssue(parsed.error);
 }
 
 /**
