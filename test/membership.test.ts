@@ -321,6 +321,14 @@ for (const mode of modes()) {
       const position = (await gm.client.jump(universe.id)).position;
       const branch = await gm.client.branch(universe.id, position, "Fork");
       const twig = await gm.client.branch(branch.id, position, "Twig");
+      // a branch handed to the rider is theirs; one whose table the game master set apart (taken
+      // before the rider came, the rider added there alone) keeps them too
+      const own = await gm.client.branch(universe.id, position, "Rider's own");
+      await gm.client.handOver(own.id, rider.id);
+      const guest = await player(server.url, "Guest");
+      const apart = await gm.client.branch(universe.id, position, "Apart");
+      await gm.client.addMember(apart.id, guest.id);
+      await gm.client.addMember(universe.id, guest.id);
       const watching = await rider.client.joinUniverse(twig.id, { role: "spectator" });
       const closed: number[] = [];
       watching.on("leave", (code) => closed.push(code));
@@ -360,6 +368,25 @@ for (const mode of modes()) {
       expect(
         (await call(server.url, "GET", `/api/universes/${universe.id}/timeline`, rider.token)).status,
       ).toBe(403);
+      expect((await call(server.url, "GET", `/api/universes/${own.id}/timeline`, rider.token)).status).toBe(
+        200,
+      );
+
+      // the guest came to the root after "Apart" was taken: removed there, they stay in "Apart",
+      // but leave the branches that took them with the root's table
+      const later = await gm.client.branch(universe.id, position, "Later");
+      await gm.client.removeMember(universe.id, guest.id);
+      expect((await call(server.url, "GET", `/api/universes/${apart.id}/timeline`, guest.token)).status).toBe(
+        200,
+      );
+      expect(await call(server.url, "GET", `/api/universes/${later.id}/timeline`, guest.token)).toMatchObject(
+        {
+          status: 403,
+          code: "member_removed",
+        },
+      );
+      // nor are they listed as removed where they never were
+      expect((await gm.client.listMembers(branch.id)).map((m) => m.playerId)).not.toContain(guest.id);
     });
     it("guests watching a public universe leave when it turns private; its members stay", async () => {
       const gm = await player(server.url, "GM");

@@ -4,6 +4,7 @@ import { API, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import { expelFromUniverse, checkSeatsIn, tellMembersChanged } from "../universe/dispatch.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
+import { log } from "../log.ts";
 import { asGameMaster, isGm, universeOr404 } from "./access.ts";
 import { shownUniverse } from "./live.ts";
 
@@ -130,8 +131,17 @@ export function installMemberRoutes(app: Application): void {
       // the branches taken before the removal carry the table as it was: the player leaves them
       // too, down the tree, or the removed player would read on there
       const branches = await memberships.removeFromBranches(universe.id, playerId);
-      for (const universeId of [universe.id, ...branches]) {
-        await expelFromUniverse(universeId, playerId);
+      await expelFromUniverse(universe.id, playerId);
+      await tellMembersChanged(universe.id);
+      for (const universeId of branches) {
+        // removed there already: a room that cannot be reached now closes their seats at its
+        // next check of them (LOOM_SEAT_CHECK_MS)
+        await expelFromUniverse(universeId, playerId).catch((error: unknown) =>
+          log.warn(`universe ${universeId}: could not close a removed member's connections`, {
+            err: error,
+            universeId,
+          }),
+        );
         await tellMembersChanged(universeId);
       }
       return { member };

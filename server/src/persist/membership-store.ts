@@ -52,9 +52,10 @@ export interface MembershipStore {
   /** Marks the player removed (a guest of a public universe too, who has no membership yet). */
   removeMember(universeId: string, playerId: string): Promise<MemberRecord>;
   /**
-   * Marks the player removed in every branch descending from `universeId` (but those they are a
-   * game master of), as `removeMember` does: a removal reaches the branches taken before it.
-   * The branches where the player was not removed already.
+   * A removal from `universeId` carried down its tree of branches: the player is marked removed
+   * in every branch whose membership came with it from its parent (they were at the parent's
+   * table when it was taken), and in every public one they have none of (as a guest), but in those
+   * they are a game master of or were handed. The branches where they were not removed already.
    */
   removeFromBranches(universeId: string, playerId: string): Promise<string[]>;
   /** Members of `fromId` become members of `toId` too (a branch), and those removed stay removed there. */

@@ -99,21 +99,44 @@ export class Memberships implements MembershipStore {
 
   async removeFromBranches(universeId: string, playerId: string): Promise<string[]> {
     const now = this.clock().toISOString();
-    // the way down is a tree (a branch names its parent); the depth is bounded as a guard only
+    // The way down is a tree (a branch names its parent); the depth is bounded as a guard only.
+    // A branch's membership came with it when the player was at its parent's table as it was
+    // taken (copyMembers); one the game master gave in the branch alone stays. A public branch
+    // they have no membership of would let them in as a guest. A branch that is theirs (its game
+    // master, or handed to them) stays theirs.
     const rows = await this.db.execute(sql`
-      with recursive tree(id, depth) as (
-        select id, 1 from ${universes} where parent_id = ${universeId}
+      with recursive tree(id, parent_id, created_at, visibility, depth) as (
+        select id, parent_id, created_at, visibility, 1 from ${universes} where parent_id = ${universeId}
         union all
-        select u.id, tree.depth + 1 from ${universes} u join tree on u.parent_id = tree.id
+        select u.id, u.parent_id, u.created_at, u.visibility, tree.depth + 1
+        from ${universes} u join tree on u.parent_id = tree.id
         where tree.depth < 10000
+      ),
+      reached as (
+        select tree.* from tree join ${universes} u on u.id = tree.id
+        where u.created_by <> ${playerId}
+          and not coalesce(u.settings -> 'gms' ? ${playerId}, false)
+          and coalesce(u.settings ->> 'soloPlayerId', '') <> ${playerId}
+      ),
+      inherited as (
+        update ${universeMembers} m set removed_at = ${now}::timestamptz
+        from reached
+        where m.universe_id = reached.id and m.player_id = ${playerId} and m.removed_at is null
+          and exists (
+            select 1 from ${universeMembers} at_parent
+            where at_parent.universe_id = reached.parent_id and at_parent.player_id = ${playerId}
+              and at_parent.joined_at <= reached.created_at
+          )
+        returning m.universe_id
+      ),
+      guests as (
+        insert into ${universeMembers} (universe_id, player_id, joined_at, removed_at)
+        select reached.id, ${playerId}, ${now}::timestamptz, ${now}::timestamptz
+        from reached where reached.visibility = 'public'
+        on conflict (universe_id, player_id) do nothing
+        returning universe_id
       )
-      insert into ${universeMembers} (universe_id, player_id, joined_at, removed_at)
-      select u.id, ${playerId}, ${now}::timestamptz, ${now}::timestamptz
-      from ${universes} u join tree on u.id = tree.id
-      where u.created_by <> ${playerId} and not coalesce(u.settings -> 'gms' ? ${playerId}, false)
-      on conflict (universe_id, player_id) do update set removed_at = ${now}::timestamptz
-        where ${universeMembers.removedAt} is null
-      returning universe_id`);
+      select universe_id from inherited union select universe_id from guests`);
     return rowsOf<{ universe_id: string }>(rows).map((row) => row.universe_id);
   }
 
