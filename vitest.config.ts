@@ -13,11 +13,11 @@ import { defineConfig } from "vitest/config";
 // long each; a browser file keeps about a third of the machine busy, its pages waiting on timers),
 // in a slot of its own, so that `npm test` runs it in a vitest of its own beside `main`
 // (scripts/test.mjs `--beside`: vitest itself runs a one-at-a-time project after the others).
-// Files that measure time are `main-serial`, run alone after `main`. `npm test` runs the three;
-// `load` (the load-test harness, its own minutes of load) is `npm run test:load`; `faults` (fault
-// injection against Postgres and Redis instances each file starts itself) is `npm run
-// test:faults`, both one file at a time. `.ci/run` runs all. `npx vitest run <file>` finds a file
-// in any.
+// Files that measure time are `main-serial`, run alone once both are done (`--after`). `npm test`
+// runs the three; `load` (the load-test harness, its own minutes of load) is `npm run test:load`;
+// `faults` (fault injection against Postgres and Redis instances each file starts itself) is
+// `npm run test:faults`, both one file at a time. `.ci/run` runs all. `npx vitest run <file>`
+// finds a file in any.
 const BROWSER = ["test/browser.test.ts", "test/browser-people.test.ts", "test/browser-gm.test.ts"];
 const SERIAL = [
   // acks must come back within a bound while a narrator endpoint stalls

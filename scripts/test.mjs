@@ -4,8 +4,9 @@
 //   tests: N passed, N failed, N skipped
 // where "skipped" is every declared test that did not run (skipped, todo, or in a skipped block).
 // `--beside <project>` runs that project at the same time in a second vitest (vitest runs a
-// one-file-at-a-time project only after the others): its output is printed once the first is
-// done, and its tests count in the summary.
+// one-file-at-a-time project only after the others), its output printed once the first is done;
+// `--after <project>` runs that project alone once both are. Every run's tests count in the
+// summary; each is given the same arguments but `--project`.
 // Without DATABASE_URL / REDIS_URL the real-service variants of the contract suites are skipped,
 // and this says so up front; with CI=true a missing service is an error instead.
 import { spawn, spawnSync } from "node:child_process";
@@ -32,15 +33,30 @@ if (missing.length > 0) {
 
 mkdirSync(".tmp", { recursive: true });
 
-/** Splits `--beside <project>` (any number) from the arguments vitest is given. */
-function besideProjects(argv) {
+/**
+ * Splits `--beside <project>` and `--after <project>` (any number of each) from the arguments
+ * vitest is given.
+ */
+function phases(argv) {
   const beside = [];
+  const after = [];
   const rest = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--beside" && argv[i + 1] !== undefined) beside.push(argv[++i]);
+    else if (argv[i] === "--after" && argv[i + 1] !== undefined) after.push(argv[++i]);
     else rest.push(argv[i]);
   }
-  return { beside, rest };
+  return { beside, after, rest };
+}
+
+/** The arguments without their `--project` choices: what a run of another project is given. */
+function withoutProjects(args) {
+  const kept = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--project") i++;
+    else if (!args[i].startsWith("--project=")) kept.push(args[i]);
+  }
+  return kept;
 }
 
 /** One vitest run's files: its JSON report and the hook errors beside it. */
@@ -55,7 +71,7 @@ function runFiles(name) {
   return files;
 }
 
-function vitestArgs(report, rest) {
+function vitestArgs(report, args) {
   return [
     "vitest",
     "run",
@@ -63,7 +79,7 @@ function vitestArgs(report, rest) {
     "--reporter=json",
     "--reporter=./scripts/hook-errors-reporter.mjs",
     `--outputFile.json=${report}`,
-    ...rest,
+    ...args,
   ];
 }
 
@@ -75,14 +91,16 @@ function finished(child) {
   });
 }
 
-const { beside, rest } = besideProjects(process.argv.slice(2));
-// the files named on the command line, for the runs beside too: each runs those of its project
-const files = rest.filter((arg) => !arg.startsWith("-") && /\.ts$|\//.test(arg));
+const { beside, after, rest } = phases(process.argv.slice(2));
+const several = beside.length + after.length > 0;
+// with several runs, each finds only its own project's files among those named: none is no failure
+// of its own (the summary fails a run that found no test anywhere)
+const others = [...withoutProjects(rest), ...(several ? ["--passWithNoTests"] : [])];
 const besideRuns = beside.map((project) => {
   const { report, hookErrors } = runFiles(project);
   const log = join(".tmp", `vitest-${project}.log`);
   const out = openSync(log, "w");
-  const child = spawn("npx", vitestArgs(report, ["--project", project, "--passWithNoTests", ...files]), {
+  const child = spawn("npx", vitestArgs(report, ["--project", project, ...others]), {
     stdio: ["ignore", out, out],
     env: { ...process.env, LOOM_HOOK_ERRORS: hookErrors },
   });
@@ -90,12 +108,29 @@ const besideRuns = beside.map((project) => {
   return { project, report, hookErrors, log, status: finished(child) };
 });
 const main = runFiles("");
-const run = spawnSync("npx", vitestArgs(main.report, rest), { stdio: "inherit", env: process.env });
-const runs = [{ project: null, ...main, status: Promise.resolve(run.status ?? 1) }, ...besideRuns];
+const first = spawnSync(
+  "npx",
+  vitestArgs(main.report, [...rest, ...(several ? ["--passWithNoTests"] : [])]),
+  {
+    stdio: "inherit",
+    env: process.env,
+  },
+);
+const runs = [{ project: null, ...main, status: Promise.resolve(first.status ?? 1) }, ...besideRuns];
 for (const other of besideRuns) {
   await other.status;
   console.log(`\n== ${other.project} (run beside the above)`);
   process.stdout.write(readFileSync(other.log, "utf8"));
+}
+// what must run alone, once the others are done
+for (const project of after) {
+  const files = runFiles(project);
+  console.log(`\n== ${project} (after the above)`);
+  const run = spawnSync("npx", vitestArgs(files.report, ["--project", project, ...others]), {
+    stdio: "inherit",
+    env: { ...process.env, LOOM_HOOK_ERRORS: files.hookErrors },
+  });
+  runs.push({ project, ...files, status: Promise.resolve(run.status ?? 1) });
 }
 
 /**
@@ -165,9 +200,13 @@ for (const one of runs) {
     if (status !== 0 && failedHere === 0) failedHere = 1; // a crash outside any test still fails the run
   } catch {
     failedHere = Math.max(failedHere, 1);
-    if (one.project) failures.push(`failed: the ${one.project} run beside (no report; see its output above)`);
+    if (one.project) failures.push(`failed: the ${one.project} run (no report; see its output above)`);
   }
   failed += failedHere;
+}
+if (several && passed + failed + skipped === 0) {
+  failures.push("failed: no test file matched");
+  failed = 1;
 }
 for (const failure of failures) console.log(failure);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
