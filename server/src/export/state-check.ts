@@ -38,7 +38,7 @@ function syncedKeyProblem(state: UniverseState): string | null {
   return null;
 }
 
-/** Whether a delta at `path` may have put a key into a record SYNCED names. */
+/** Whether a delta at `path` may have put a key into a record SYNCED names (the root holds them all). */
 function touchesSynced(path: string): boolean {
   return SYNCED.some(({ at }) => path === at || path.startsWith(`${at}/`) || at.startsWith(`${path}/`));
 }
@@ -130,6 +130,6 @@ export function touchedProblem(state: UniverseState, paths: Iterable<string>): s
     const result = schema.safeParse(value);
     if (!result.success) return firstIssue(result.error, at);
   }
-  for (const path of parsed) if (touchesSynced(path) || path === "") return syncedKeyProblem(state);
+  for (const path of parsed) if (touchesSynced(path)) return syncedKeyProblem(state);
   return null;
 }

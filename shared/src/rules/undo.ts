@@ -48,12 +48,12 @@ function undoTarget(turn: Turn): number | null {
 /**
  * Undo rules (DESIGN §4): an undo appends a turn whose deltas invert the target's. Nothing to undo
  * if the target is already undone or is itself an undo; session turns are not undone. A player
- * may undo only their own turns (and, as submitted, none that rolled, and nobody a turn that stands
- * for good: undoRefusal). Nobody
- * may undo a turn when a later turn still in effect touched an overlapping path (prefix overlap
- * either way) — the inverse would no longer be exact; a later turn that was itself undone,
- * together with its undo, nets to nothing and does not count. So a game master can always undo
- * the latest applied turn, and older ones when nothing since touched them.
+ * may undo only their own turns (as submitted, none that rolled, and nobody a turn that stands for
+ * good: undoRefusal). Nobody may undo a turn when a later turn still in effect touched an
+ * overlapping path (prefix overlap either way) — the inverse would no longer be exact; a later
+ * turn that was itself undone, together with its undo, nets to nothing and does not count. So a
+ * game master can always undo the latest applied turn, and older ones when nothing since touched
+ * them.
  *
  * `laterTurns` are the turns after the target, with their statuses as they stand now.
  */
