@@ -184,8 +184,9 @@ async function playSecrets(url: string, opened: UniverseSession[]): Promise<Tabl
   ]);
   expect(retcon.ok).toBe(true);
 
-  // hidden rolls for Kell's character: one stays, two create advantages (at -4 even the worst
-  // roll does), one is undone; the game master has the first told again
+  // hidden rolls for Kell's character: one stays, one is undone; none may create an advantage or
+  // invoke (at -4 even the worst roll earns one), as the scene and sheets everyone reads would tell
+  // its words, its outcome or the aspect invoked; the game master has the first told again
   const secretly = { kind: "action", characterId: k, skill: "Notice", hidden: true } as const;
   const hiddenRoll = await acted(gmSession, {
     ...secretly,
@@ -193,20 +194,6 @@ async function playSecrets(url: string, opened: UniverseSession[]): Promise<Tabl
     opposition: 0,
     description: `spots the ${HIDDEN_ROLL} in the reeds`,
   });
-  // a hidden roll may not put a new aspect on the scene, whose names everyone reads; it may work
-  // one the scene has, its words kept
-  for (const named of [
-    { description: `marks the ${HIDDEN_ADVANTAGE} for later` },
-    { description: "marks the way", aspectName: `The ${HIDDEN_ASPECT_NAME}` },
-  ]) {
-    const refused = await gmSession.act({
-      ...secretly,
-      action: "create_advantage",
-      opposition: -4,
-      ...named,
-    });
-    expect(refused.ok || refused.rejection.code).toBe("not_allowed");
-  }
   await acted(gmSession, {
     kind: "action",
     characterId: k,
@@ -216,12 +203,44 @@ async function playSecrets(url: string, opened: UniverseSession[]): Promise<Tabl
     aspectName: "Reed Cover",
     description: "parts the reeds",
   });
+  const reedCover = () =>
+    [...gmSession.state.scene.aspects.values()].find((aspect) => aspect.name === "Reed Cover");
+  await waitFor(() => (reedCover()?.freeInvokes ?? 0) > 0, 10_000, "Reed Cover on the scene");
+  const cover = reedCover()!;
+  const fatePoints = gmSession.state.characters.get(k)!.fatePoints;
+  for (const refusedRoll of [
+    { action: "create_advantage" as const, description: `marks the ${HIDDEN_ADVANTAGE} for later` },
+    {
+      action: "create_advantage" as const,
+      description: "marks the way",
+      aspectName: `The ${HIDDEN_ASPECT_NAME}`,
+    },
+    // an aspect the scene has already: the free invokes it gains would tell how the roll went
+    {
+      action: "create_advantage" as const,
+      description: `marks the ${HIDDEN_ADVANTAGE}`,
+      aspectName: "reed cover",
+    },
+    {
+      action: "overcome" as const,
+      description: `wades through the ${HIDDEN_ADVANTAGE}`,
+      invokes: [
+        { aspect: cover.id, effect: "bonus" as const, payment: "free_invoke" as const },
+        { aspect: "Never forgets a road", effect: "reroll" as const, payment: "fate_point" as const },
+      ],
+    },
+  ]) {
+    const refused = await gmSession.act({ ...secretly, opposition: -4, ...refusedRoll } as const);
+    expect(refused.ok || refused.rejection.code).toBe("not_allowed");
+  }
+  // a refusal is answered once nothing changed: a synced change would have arrived before it
+  expect(reedCover()?.freeInvokes).toBe(cover.freeInvokes);
+  expect(gmSession.state.characters.get(k)!.fatePoints).toBe(fatePoints);
   await acted(gmSession, {
     ...secretly,
-    action: "create_advantage",
-    opposition: -4,
-    aspectName: "reed cover",
-    description: `marks the ${HIDDEN_ADVANTAGE} for later`,
+    action: "defend",
+    opposition: 0,
+    description: `braces behind the ${HIDDEN_ADVANTAGE}`,
   });
   await acted(gmSession, {
     ...secretly,

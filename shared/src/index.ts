@@ -29,7 +29,7 @@ export * from "./fate/invoke.ts";
 export * from "./decide.ts";
 export * from "./recordable.ts";
 export { DEFAULT_DIFFICULTY } from "./rules/action.ts";
-export { fullSceneRefusal, hiddenAdvantageRefusal } from "./rules/action-effects.ts";
+export { fullSceneRefusal, hiddenRollRefusal } from "./rules/action-effects.ts";
 export {
   undoDecision,
   defaultUndoTarget,

@@ -98,6 +98,9 @@ export function ActionForm(props: {
     }),
     ...props.ownAspects.map((aspect) => ({ value: aspect, label: aspect, free: Boolean(props.gm) })),
   ];
+  // what a roll spends or earns shows on the sheets and the scene everyone reads, so the server
+  // refuses a hidden one that invokes or creates an advantage (hiddenRollRefusal)
+  const concealable = kind !== "create_advantage" && invokes.length === 0;
   const freeOn = (aspect: string) => aspectChoices.find((choice) => choice.value === aspect)?.free ?? false;
 
   const submit = (event: Event) => {
@@ -129,7 +132,7 @@ export function ActionForm(props: {
         ...(opposition !== "" ? { opposition: Number(opposition) } : {}),
         ...(kind === "create_advantage" && text("aspectName") ? { aspectName: text("aspectName") } : {}),
         invokes: invokes.filter((invoke) => invoke.aspect),
-        ...(props.gm && data.get("hidden") ? { hidden: true } : {}),
+        ...(props.gm && concealable && data.get("hidden") ? { hidden: true } : {}),
       };
     }
     void task
@@ -322,8 +325,14 @@ export function ActionForm(props: {
           {props.gm ? (
             <label class="check">
               {/* a game master rolls here to keep the dice from the table: hidden unless unticked */}
-              <input type="checkbox" name="hidden" defaultChecked /> Hidden roll (players and spectators see
-              only that it happened)
+              <input type="checkbox" name="hidden" defaultChecked disabled={!concealable} /> Hidden roll
+              (players and spectators see only that it happened)
+              {concealable ? null : (
+                <span class="muted">
+                  {" "}
+                  — not for an advantage or an invoke: what they earn or spend shows on the table
+                </span>
+              )}
             </label>
           ) : null}
         </>

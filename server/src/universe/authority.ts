@@ -13,7 +13,7 @@ import {
   lifecycleEffect,
   opposedDifficultyRefusal,
   fullSceneRefusal,
-  hiddenAdvantageRefusal,
+  hiddenRollRefusal,
   undoRefusal,
   freeInvokeRefusal,
   runActivityRefusal,
@@ -618,7 +618,7 @@ export class UniverseAuthority {
     if (full) return full;
     const opposed =
       opposedDifficultyRefusal(request.actor, request.command) ??
-      hiddenAdvantageRefusal(this.tentativeState, request.command) ??
+      hiddenRollRefusal(request.command) ??
       fullSceneRefusal(this.tentativeState, request.command) ??
       freeInvokeRefusal(this.tentativeState, request.actor, request.command);
     if (opposed) return Promise.resolve({ ok: false, rejection: opposed });

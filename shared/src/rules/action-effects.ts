@@ -133,28 +133,32 @@ export function applyEffects(
   }
 }
 
-/** The scene's aspect (not a boost) of this name, case and surrounding spaces aside. */
 /** The name a create-advantage gives the aspect it makes: its `aspectName`, else its description. */
 function givenAspectName(command: ActionCommand): string {
   return command.aspectName ?? nameFromWords(command.description, 200);
 }
 
 /**
- * A hidden create-advantage that would put a new aspect or boost on the scene: the table sees only
- * that a hidden roll happened (visibility.ts), but the scene is everyone's, so the aspect's name
- * would tell them its words. One that works an aspect the scene already has, whose name everyone
- * knows, may stay hidden. Checked as a command is submitted, before the roll, not by the rules: a
- * command recorded before the check still decides, and replays, as it did.
+ * A hidden roll whose cost or gain the table would read: the table sees only that a hidden roll
+ * happened (visibility.ts), but the scene and the sheets are everyone's. An invoke spends a fate
+ * point on a sheet, or a free invoke or a boost on the scene, and so names the aspect invoked. A
+ * create-advantage puts its aspect or boost on the scene, whose name would tell the roll's words,
+ * or adds free invokes to one already there, whose count would tell the outcome (none on a fail,
+ * two with style). Checked as a command is submitted, before the roll, not by the rules: a command
+ * recorded before the check still decides, and replays, as it did.
  */
-export function hiddenAdvantageRefusal(state: UniverseState, command: { kind: string }): Rejection | null {
+export function hiddenRollRefusal(command: { kind: string }): Rejection | null {
   const action = command as ActionCommand;
-  if (command.kind !== "action" || action.action !== "create_advantage" || !action.hidden) return null;
-  if (action.target?.type === "aspect") return null;
-  const name = givenAspectName(action);
-  if (name !== "" && sceneAspectNamed(state, name)) return null;
+  if (command.kind !== "action" || !action.hidden) return null;
+  if (action.invokes.length > 0)
+    return reject(
+      RejectionCode.NotAllowed,
+      "a hidden roll cannot invoke an aspect: the fate point or free invoke it spends shows on the sheet or the scene, which everyone reads; roll it in the open",
+    );
+  if (action.action !== "create_advantage") return null;
   return reject(
     RejectionCode.NotAllowed,
-    "a hidden roll cannot put a new aspect on the scene, which everyone sees: roll it in the open, or have it work an aspect the scene already has",
+    "a hidden roll cannot create an advantage: the aspect or free invokes it earns show on the scene, which everyone reads, and would tell how it went; roll it in the open",
   );
 }
 
@@ -194,6 +198,7 @@ export function fullSceneRefusal(state: UniverseState, command: { kind: string }
   );
 }
 
+/** The scene's aspect (not a boost) of this name, case and surrounding spaces aside. */
 function sceneAspectNamed(state: UniverseState, name: string): Aspect | undefined {
   const wanted = name.trim().toLowerCase();
   return Object.values(state.scene.aspects).find(

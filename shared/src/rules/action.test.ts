@@ -4,7 +4,7 @@ import { factsById, readFact } from "../canon-facts.ts";
 import { seedUniverse, sampleCharacter } from "../testing/universe.ts";
 import type { Target } from "../command.ts";
 import { opposedDifficultyRefusal } from "../actors.ts";
-import { fullSceneRefusal, hiddenAdvantageRefusal } from "./action-effects.ts";
+import { fullSceneRefusal, hiddenRollRefusal } from "./action-effects.ts";
 import type { UniverseState } from "../state.ts";
 import { command, decided, KELL, MARA, POSITION, rejected } from "./kit.test-helpers.ts";
 
@@ -342,23 +342,22 @@ describe("create an advantage (Fate Core p. 136)", () => {
     ).toBeNull();
   });
 
-  it("given a hidden roll, then it may work an aspect the scene has but not put a new one there, which everyone reads", () => {
+  it("given a hidden roll, then it may neither invoke nor create an advantage, whose cost or gain everyone reads", () => {
     const state = seedUniverse();
     const hidden = (extra: Record<string, unknown>) => advantage({ hidden: true, ...extra });
     for (const named of [
       { aspectName: "Secret Trapdoor" },
       { aspectName: undefined, description: "the trapdoor under the altar" },
-      { aspectName: undefined, description: "" },
-    ])
-      expect(hiddenAdvantageRefusal(state, hidden(named))).toMatchObject({ code: "not_allowed" });
-    for (const named of [
+      // an aspect the scene has: its free invokes would tell the outcome
       { aspectName: " crowded DOCKS " },
-      { aspectName: undefined, description: "Thick Fog" },
       { target: { type: "aspect", id: "fog" } },
     ])
-      expect(hiddenAdvantageRefusal(state, hidden(named))).toBeNull();
-    expect(hiddenAdvantageRefusal(state, advantage({ aspectName: "Secret Trapdoor" }))).toBeNull();
-    expect(hiddenAdvantageRefusal(state, overcome({ hidden: true }))).toBeNull();
+      expect(hiddenRollRefusal(hidden(named))).toMatchObject({ code: "not_allowed" });
+    const invoking = { invokes: [{ aspect: "fog", effect: "bonus", payment: "free_invoke" }] };
+    expect(hiddenRollRefusal(overcome({ hidden: true, ...invoking }))).toMatchObject({ code: "not_allowed" });
+    expect(hiddenRollRefusal(overcome({ ...invoking }))).toBeNull();
+    expect(hiddenRollRefusal(overcome({ hidden: true }))).toBeNull();
+    expect(hiddenRollRefusal(advantage({ aspectName: "Secret Trapdoor" }))).toBeNull();
     // the rules still decide it: a timeline recorded before the check replays as it was
     const { after } = decided(state, hidden({ aspectName: "Secret Trapdoor" }), GM, [1, 0, 0, 0]);
     expect(after.scene.aspects[`aspect-${POSITION}-1`]).toMatchObject({ name: "Secret Trapdoor" });
