@@ -156,6 +156,11 @@ for (const mode of modes()) {
       await turnAt(alex.page, position).waitFor();
       expect(await turnAt(alex.page, position).locator(".roll").count()).toBe(0);
       await turnAt(gm.page, position).locator(".roll").filter({ hasText: "hidden roll" }).waitFor();
+      // what an advantage earns shows on the scene everyone reads: the server refuses it hidden
+      await roll.getByLabel("Create an advantage").check();
+      expect(await roll.getByLabel(/Hidden roll/).isDisabled()).toBe(true);
+      await roll.getByLabel("Overcome").check();
+      expect(await roll.getByLabel(/Hidden roll/).isDisabled()).toBe(false);
     }, 30_000);
 
     it("the hidden roll suggests the skills of the character it is for", async () => {
