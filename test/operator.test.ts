@@ -102,6 +102,7 @@ const BAD: Record<string, Array<string | NodeJS.ProcessEnv>> = {
   LOOM_APPEND_THREAD: ["true", "yes"],
   LOOM_PGLITE_WORKER: ["false", "no"],
   LOOM_RECONNECT_SECONDS: ["-1", "2147484"],
+  LOOM_CLIENT_BACKLOG_KB: ["63", "1048577", "4MB"],
   LOOM_SEAT_CHECK_MS: ["0"],
   LOOM_SHUTDOWN_DRAIN_MS: ["-1", "2147483647"],
   LOOM_NARRATOR: ["gpt", "Template"],
@@ -172,6 +173,8 @@ describe("configuration: a value the server cannot use stops it, naming the vari
       { LOOM_HOST: "loom.internal" },
       { LOOM_APPEND_THREAD: "on", LOOM_PGLITE_WORKER: "0", LOOM_IN_MEMORY: "1" },
       { LOOM_SHUTDOWN_DRAIN_MS: "0", LOOM_RECONNECT_SECONDS: "0", LOOM_REFRESH_REUSE_GRACE_SECONDS: "3600" },
+      { LOOM_CLIENT_BACKLOG_KB: "64" },
+      { LOOM_CLIENT_BACKLOG_KB: "1048576" },
       { LOOM_NARRATOR_URL: "https://api.openai.com/v1", ...MODEL, LOOM_NARRATOR_TEMPERATURE: "0" },
       { LOOM_DATA_DIR: join(tempDir("loom-operator-new-"), "not", "there", "yet") },
       {

@@ -84,6 +84,11 @@ export interface LoomConfig {
   databaseTimeoutMs: number;
   reconnectSeconds: number;
   /**
+   * Most bytes one connection may have waiting in this process to be sent: past it, a client that
+   * stopped reading (or reads slower than its table plays) is cut off and reconnects.
+   */
+  clientBacklogBytes: number;
+  /**
    * How often a room checks every seat against the database (removed, no longer admitted, token
    * revoked): the bound on a removal or log-out that reached the process by no other way.
    */
@@ -459,6 +464,8 @@ export function loadConfig(
       0,
       Math.floor(MAX_TIMER_MS / 1000),
     ),
+    clientBacklogBytes:
+      1024 * whole(env.LOOM_CLIENT_BACKLOG_KB, 4096, "LOOM_CLIENT_BACKLOG_KB", 64, 1024 * 1024),
     seatCheckMs: ms(env.LOOM_SEAT_CHECK_MS, 30_000, "LOOM_SEAT_CHECK_MS"),
     // main.ts gives the whole shutdown 20 s more, the rooms' closing 5 s more: still one timer
     shutdownDrainMs: ms(

@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { Packr } from "msgpackr";
 import { joinAck, parseFrame, Protocol, roomEndpoint, type SeatReservation } from "../../loadtest/k6/wire.ts";
@@ -110,6 +111,19 @@ export class RawMember {
 
   close(): void {
     this.socket.close();
+  }
+
+  /**
+   * Stops reading, as a client does that wants the server to hold everything for it, while it
+   * answers the server's keepalive anyway (a pong every 500 ms, asked or not). Returns what
+   * stops the pongs.
+   */
+  stall(): () => void {
+    (this.socket as unknown as { _socket: Socket })._socket.pause();
+    const timer = setInterval(() => {
+      if (this.socket.readyState === WebSocket.OPEN) this.socket.pong();
+    }, 500);
+    return () => clearInterval(timer);
   }
 
   /** Drops the connection without a close handshake. */

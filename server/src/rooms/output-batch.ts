@@ -18,6 +18,28 @@ export function socketOf(client: Client): CorkableSocket | undefined {
     : undefined;
 }
 
+/** The part of a `ws` WebSocket that tells and ends a connection's backlog. */
+interface BackloggedSocket {
+  /** Bytes queued in this process for the socket: its stream's buffer and what ws holds back. */
+  bufferedAmount: number;
+  /** Destroys the socket at once: a close frame would wait behind the backlog. */
+  terminate(): void;
+}
+
+/**
+ * Cuts a client off when more than `limit` bytes wait in this process to be sent to it (a client
+ * that stopped reading, or reads slower than its table plays, would otherwise keep every frame for
+ * it here, without bound). True when it was. The kernel's buffers fill first (a few MB on
+ * loopback), so this counts only what the process itself holds.
+ */
+export function cutOffBacklogged(client: Client, limit: number): boolean {
+  const ws = (client as { ref?: Partial<BackloggedSocket> }).ref;
+  if (typeof ws?.bufferedAmount !== "number" || ws.bufferedAmount <= limit) return false;
+  if (typeof ws.terminate !== "function") return false;
+  ws.terminate();
+  return true;
+}
+
 /**
  * Coalesces everything a turn of the event loop sends to a client into one write.
  *

@@ -54,7 +54,7 @@ import {
   viewerOf,
   type Member,
 } from "./membership.ts";
-import { outputBatch } from "./output-batch.ts";
+import { cutOffBacklogged, outputBatch } from "./output-batch.ts";
 import { NarrationOutput } from "./narration-output.ts";
 import { PlaySessions } from "./play-sessions.ts";
 import { ConnectionLimit } from "./connection-limit.ts";
@@ -710,6 +710,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       for (const id of changed.aspects) syncAspect(this.state, state, id);
     }
     this.state.head = turn.position;
+    this.cutOffBacklogged();
     outputBatch.holdAll(this, this.clients);
     this.broadcastTurn(turn, state);
     this.closeEndedRun(turn);
@@ -718,6 +719,24 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     this.narrationOutput.flush();
     this.narration?.enqueue(turn, state, this.authority.recentTurns);
     if (this.authority.pendingCount >= services().config.persistBatch) void this.authority.flush();
+  }
+
+  /**
+   * Cuts off the members too far behind to be sent another turn (LOOM_CLIENT_BACKLOG_KB), checked as
+   * each turn is sent: what else goes out (patches, durable marks, prose) follows turns. Each reconnects to its seat like any dropped
+   * client, and is sent the recent turns and the state as they are then.
+   */
+  private cutOffBacklogged(): void {
+    const limit = services().config.clientBacklogBytes;
+    for (const client of this.clients) {
+      if (!cutOffBacklogged(client, limit)) continue;
+      const member = memberOf(client);
+      log.warn(`cut off a connection more than ${limit / 1024} KB behind`, {
+        universeId: this.roomId,
+        playerId: member?.playerId,
+        sessionId: client.sessionId,
+      });
+    }
   }
 
   /**
