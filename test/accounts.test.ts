@@ -311,23 +311,47 @@ describe("HTTP rate limits", () => {
     expect((await register("Too soon")).status).toBe(429);
   });
 
-  it("guessing one account's password is limited per account, whatever the IP", async () => {
+  it("guessing one account's password is limited per account and address, and from all addresses together", async () => {
     const name = `Target ${Date.now()}`;
     skew += 3600_000; // a fresh registration allowance
     expect((await post(server.url, "/api/players", { name, password: PASSWORD })).status).toBe(201);
-    const statuses: number[] = [];
-    // guesses from four addresses
-    for (let i = 0; i < 4; i++) {
-      const guess = { name, password: `guess ${i} guess` };
-      statuses.push((await post(server.url, "/api/auth/login", guess, undefined, `198.51.100.${i}`)).status);
-    }
-    expect(statuses).toEqual([401, 401, 401, 429]);
-    // even the right password waits until the bucket refills
-    const right = await post(server.url, "/api/auth/login", { name, password: PASSWORD });
+    const login = (password: string, ip: string) =>
+      post(server.url, "/api/auth/login", { name, password }, undefined, ip);
+    const guesses = async (ip: string, count: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < count; i++) statuses.push((await login(`guess ${i} guess`, ip)).status);
+      return statuses;
+    };
+    // one address: three guesses, then even the right password waits until its bucket refills
+    expect(await guesses("198.51.100.1", 4)).toEqual([401, 401, 401, 429]);
+    const right = await login(PASSWORD, "198.51.100.1");
     expect(right.status).toBe(429);
     expect(right.body.token).toBeUndefined();
+    // the account's owner, elsewhere, is not locked out by them
+    const owner = await login(PASSWORD, "192.0.2.10");
+    expect(owner.status).toBe(200);
+    // a password change checks the current one: it counts as a login (the write limit is 4)
+    const changes: Answer[] = [];
+    for (let i = 0; i < 4; i++)
+      changes.push(
+        await post(
+          server.url,
+          "/api/me/password",
+          { password: "a new long passphrase", currentPassword: `guess ${i} guess` },
+          owner.body.token as string,
+          "203.0.113.50",
+        ),
+      );
+    expect(changes.map((answer) => answer.status)).toEqual([401, 401, 401, 429]);
+    expect(changes[3]!.body.error?.message).toContain("logins to this account from this address");
+    // guesses from many addresses: ten buckets' worth (30; 7 were taken above) hold every address back
+    const spread: number[] = [];
+    for (let i = 2; i < 12; i++) spread.push(...(await guesses(`198.51.100.${i}`, 3)));
+    expect(spread.filter((status) => status === 401)).toHaveLength(23);
+    expect(spread.slice(23).every((status) => status === 429)).toBe(true);
+    expect((await login(PASSWORD, "192.0.2.11")).status).toBe(429);
     skew += 600_000;
-    expect((await post(server.url, "/api/auth/login", { name, password: PASSWORD })).status).toBe(200);
+    expect((await login(PASSWORD, "192.0.2.11")).status).toBe(200);
   });
 
   it("HTTP writes are limited per player", async () => {

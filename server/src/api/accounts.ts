@@ -110,6 +110,8 @@ export function installAccountRoutes(app: Application): void {
       const account = await accountStore.byId(me.playerId);
       if (!account) throw new ApiError(401, RejectionCode.Unauthorized, "the token's player does not exist");
       if (account.passwordHash) {
+        // a stolen access token must not guess the password faster than a login may
+        services().limits.login(req, account.login ?? loginName(account.name));
         const current = body.currentPassword ?? "";
         if (!current || !(await verifyPassword(current, account.passwordHash)).ok) throw invalidCredentials();
       }

@@ -45,6 +45,9 @@ export interface ExportSlot {
   end(): void;
 }
 
+/** How many times LOOM_LIMIT_LOGIN_ACCOUNT one login name takes from all addresses together. */
+const FROM_ANY_ADDRESS = 10;
+
 /** Paths with buckets of their own, not counted as ordinary writes. */
 const OWN_LIMITS = new Set(["/api/players", "/api/auth/login"]);
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -58,6 +61,7 @@ export class RequestLimits {
   private readonly registerPerIp: KeyedBuckets | null;
   private readonly loginPerIp: KeyedBuckets | null;
   private readonly loginPerAccount: KeyedBuckets | null;
+  private readonly loginPerAccountAnywhere: KeyedBuckets | null;
   private readonly writePerIp: KeyedBuckets | null;
   private readonly writePerPlayer: KeyedBuckets | null;
   private readonly exportPerPlayer: KeyedBuckets | null;
@@ -68,6 +72,10 @@ export class RequestLimits {
     this.registerPerIp = buckets(limits.registerPerIp);
     this.loginPerIp = buckets(limits.loginPerIp);
     this.loginPerAccount = buckets(limits.loginPerAccount);
+    const anywhere = limits.loginPerAccount;
+    this.loginPerAccountAnywhere = buckets(
+      anywhere && { burst: anywhere.burst * FROM_ANY_ADDRESS, perSeconds: anywhere.perSeconds },
+    );
     this.writePerIp = buckets(limits.writePerIp);
     this.writePerPlayer = buckets(limits.writePerPlayer);
     this.exportPerPlayer = buckets(limits.exportPerPlayer);
@@ -78,10 +86,18 @@ export class RequestLimits {
     check(this.registerPerIp, clientIp(req), "registrations from this address");
   }
 
-  /** Counted before the password is checked, so a right guess past the limit is refused too. */
+  /**
+   * A login, or a password change giving the current one: counted before the password is checked,
+   * so a right guess past the limit is refused too. Per login name from one address
+   * (LOOM_LIMIT_LOGIN_ACCOUNT): a guesser at one address does not lock the account's owner out at
+   * another, as one bucket per name let anyone do with a request a minute. Per name from any
+   * address, ten times that: a guesser with many addresses.
+   */
   login(req: Request, login: string): void {
-    check(this.loginPerIp, clientIp(req), "logins from this address");
-    check(this.loginPerAccount, login, "logins to this account");
+    const ip = clientIp(req);
+    check(this.loginPerIp, ip, "logins from this address");
+    check(this.loginPerAccount, `${login}\n${ip}`, "logins to this account from this address");
+    check(this.loginPerAccountAnywhere, login, "logins to this account");
   }
 
   /**
