@@ -30,6 +30,7 @@ export * from "./decide.ts";
 export * from "./recordable.ts";
 export { DEFAULT_DIFFICULTY } from "./rules/action.ts";
 export { fullSceneRefusal, hiddenRollRefusal } from "./rules/action-effects.ts";
+export { CHOICE_FLAGS_MAX, choiceFlagRefusal } from "./rules/narrative.ts";
 export {
   undoDecision,
   defaultUndoTarget,

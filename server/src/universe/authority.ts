@@ -14,6 +14,7 @@ import {
   opposedDifficultyRefusal,
   fullSceneRefusal,
   hiddenRollRefusal,
+  choiceFlagRefusal,
   undoRefusal,
   freeInvokeRefusal,
   runActivityRefusal,
@@ -619,6 +620,7 @@ export class UniverseAuthority {
     const opposed =
       opposedDifficultyRefusal(request.actor, request.command) ??
       hiddenRollRefusal(request.command) ??
+      choiceFlagRefusal(this.tentativeState, request.command) ??
       fullSceneRefusal(this.tentativeState, request.command) ??
       freeInvokeRefusal(this.tentativeState, request.actor, request.command);
     if (opposed) return Promise.resolve({ ok: false, rejection: opposed });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHOICE_FLAGS_MAX } from "@loom/shared";
 import type { UniverseSession } from "../client-sdk/src/index.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { captureLog } from "../server/src/log.ts";
@@ -7,9 +8,10 @@ import { setTable, type Table } from "./support/players.ts";
 import { RawMember } from "./support/raw-member.ts";
 
 /**
- * A member that stops reading, and answers the keepalive so as not to look gone: everything the
- * table plays would wait for it in the server's memory. Past LOOM_CLIENT_BACKLOG_KB it is cut off.
- * One mode: the room and its sockets are the same in both.
+ * What one client could make the server hold without bound, sent as a hostile one would: a member
+ * that stops reading (and answers the keepalive so as not to look gone), a player recording choices
+ * under ever new option ids, a game master branching branches. One mode: the room, its sockets and
+ * the checks are the same in both.
  */
 const embedded = modes()[0]!;
 const BACKLOG_KB = 64;
@@ -17,7 +19,7 @@ const BACKLOG_KB = 64;
 // loopback (a few MB) fill first, within a thousand turns, and 4,000 are over 20 MB
 const MOST_TURNS = 4_000;
 
-describe("a member that stops reading", () => {
+describe("what one client can make the server hold", () => {
   let server: LoomServer & { url: string };
   let table: Table;
   let gm: UniverseSession;
@@ -27,7 +29,7 @@ describe("a member that stops reading", () => {
   beforeAll(async () => {
     stopCapture = captureLog((line) => logged.push(line), "warn");
     server = await startServer(embedded, { port: 2602, clientBacklogBytes: BACKLOG_KB * 1024 });
-    table = await setTable(server.url, []);
+    table = await setTable(server.url, ["Ash"]);
     gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
   });
   afterAll(async () => {
@@ -36,7 +38,7 @@ describe("a member that stops reading", () => {
     await server?.shutdown();
   });
 
-  it(`is cut off once more than LOOM_CLIENT_BACKLOG_KB wait for it, and the table plays on`, async () => {
+  it(`a member that stops reading is cut off once more than LOOM_CLIENT_BACKLOG_KB wait for it, and the table plays on`, async () => {
     const stalled = await RawMember.join(server.url, table.gm.playerToken!, table.universeId, {
       role: "gm",
     });
@@ -62,4 +64,34 @@ describe("a member that stops reading", () => {
     const after = await gm.act({ kind: "world_event", text: "The bells fall silent." });
     expect(after.ok).toBe(true);
   }, 120_000);
+
+  it(`a character's choices keep at most ${CHOICE_FLAGS_MAX} option ids as world flags`, async () => {
+    const ash = table.players[0]!;
+    const seat = await ash.client.joinUniverse(table.universeId, { role: "player", runId: ash.runId });
+    try {
+      const choose = (optionId?: string) =>
+        seat.act({ kind: "choice", characterId: ash.characterId, text: "the left fork", optionId });
+      for (let i = 0; i < CHOICE_FLAGS_MAX; i++) {
+        const chosen = await choose(`fork-${i}`);
+        expect(chosen.ok, JSON.stringify(chosen)).toBe(true);
+      }
+      const head = (await gm.act({ kind: "world_event", text: "The road goes on." })).ok;
+      expect(head).toBe(true);
+      const refused = await choose("one-more");
+      expect(refused.ok || refused.rejection.code).toBe("invalid_value");
+      // a kept id chosen again, and a choice without one, are taken
+      expect((await choose("fork-7")).ok).toBe(true);
+      expect((await choose()).ok).toBe(true);
+      const state = await fetch(`${server.url}/api/universes/${table.universeId}/state`, {
+        headers: { authorization: `Bearer ${table.gm.playerToken}` },
+      });
+      const flags = ((await state.json()) as { state: { world: { flags: Record<string, unknown> } } }).state
+        .world.flags;
+      expect(Object.keys(flags).filter((key) => key.startsWith(`choice.${ash.characterId}.`))).toHaveLength(
+        CHOICE_FLAGS_MAX,
+      );
+    } finally {
+      await seat.leave();
+    }
+  });
 });
