@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHOICE_FLAGS_MAX } from "@loom/shared";
 import type { UniverseSession } from "../client-sdk/src/index.ts";
 import type { LoomServer } from "../server/src/app.ts";
+import { BRANCH_DEPTH_MAX } from "../server/src/persist/turn-store.ts";
 import { captureLog } from "../server/src/log.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { setTable, type Table } from "./support/players.ts";
@@ -93,5 +94,31 @@ describe("what one client can make the server hold", () => {
     } finally {
       await seat.leave();
     }
+  });
+
+  it(`a line of branches is at most ${BRANCH_DEPTH_MAX} deep`, async () => {
+    const branch = (from: string) =>
+      fetch(`${server.url}/api/universes/${from}/branch`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${table.gm.playerToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ position: 0 }),
+      });
+    let deepest = table.universeId;
+    for (let depth = 1; depth <= BRANCH_DEPTH_MAX; depth++) {
+      const made = await branch(deepest);
+      expect(made.status, await made.clone().text()).toBe(201);
+      deepest = ((await made.json()) as { universe: { id: string } }).universe.id;
+    }
+    const refused = await branch(deepest);
+    expect(refused.status).toBe(409);
+    const { error } = (await refused.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("conflict");
+    expect(error.message).toContain(`${BRANCH_DEPTH_MAX} levels deep`);
+    // the line is still branched from anywhere shallower, the deepest still read
+    expect((await branch(table.universeId)).status).toBe(201);
+    const jump = await fetch(`${server.url}/api/universes/${deepest}/jump?position=0`, {
+      headers: { authorization: `Bearer ${table.gm.playerToken}` },
+    });
+    expect(jump.status).toBe(200);
   });
 });

@@ -9,6 +9,7 @@ import { liveReads } from "./live.ts";
 import { ApiError } from "./http.ts";
 import { requestClient } from "./idempotency.ts";
 import { publicUniverse, RejectionCode } from "@loom/shared";
+import { BranchDepthError } from "../persist/turn-store.ts";
 
 /** The turns one diff may span: its deltas are read and sent whole, so a range is paged by the caller. */
 export const DIFF_MAX_TURNS = 1_000;
@@ -76,13 +77,19 @@ export function installGmRoutes(app: Application): void {
           RejectionCode.StalePosition,
           `position ${body.position} is past the head ${head}`,
         );
-      const branch = await turnStore.branchUniverse({
-        id: newId(),
-        parentId: universe.id,
-        position: body.position,
-        name: body.name ?? `${universe.name} (branch at ${body.position})`,
-        createdBy: me.playerId,
-      });
+      const branch = await turnStore
+        .branchUniverse({
+          id: newId(),
+          parentId: universe.id,
+          position: body.position,
+          name: body.name ?? `${universe.name} (branch at ${body.position})`,
+          createdBy: me.playerId,
+        })
+        .catch((error: unknown) => {
+          if (error instanceof BranchDepthError)
+            throw new ApiError(409, RejectionCode.Conflict, error.message);
+          throw error;
+        });
       // the table carries over: the parent's members and visibility
       const { memberships } = services();
       await memberships.copyMembers(universe.id, branch.id);

@@ -1,4 +1,5 @@
 import type { Narration, Snapshot, Telling, Turn, UniverseState } from "@loom/shared";
+import { sql } from "drizzle-orm";
 import { appendMany, appendTurns } from "./append.ts";
 import { askedOnce } from "./row-checks.ts";
 import type { AppendThread } from "./append-thread.ts";
@@ -6,7 +7,8 @@ import { Ancestry } from "./ancestry.ts";
 import { TimelineImports } from "./imports.ts";
 import { Records } from "./records.ts";
 import { indexedThrough, SearchIndexer, type SearchIndexOptions } from "./search-index.ts";
-import type { Db } from "./rows.ts";
+import { rowsOf, type Db } from "./rows.ts";
+import { universes as universesTable } from "./schema.ts";
 import { StateReader } from "./states.ts";
 import { upsertSnapshots } from "./snapshot-writes.ts";
 import { TimelineReader } from "./timeline.ts";
@@ -30,6 +32,7 @@ import type {
   TurnStore,
   UniverseRecord,
 } from "./turn-store.ts";
+import { BRANCH_DEPTH_MAX, BranchDepthError } from "./turn-store.ts";
 import * as universes from "./universes.ts";
 
 /**
@@ -86,7 +89,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return universes.listUniverses(this.db, options);
   }
 
-  branchUniverse(input: {
+  async branchUniverse(input: {
     id: string;
     parentId: string;
     position: number;
@@ -94,7 +97,22 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     createdBy: string;
     settings?: Record<string, unknown>;
   }): Promise<UniverseRecord> {
+    if ((await this.depth(input.parentId)) >= BRANCH_DEPTH_MAX) throw new BranchDepthError(input.parentId);
     return universes.branchUniverse(this.db, input, this.clock());
+  }
+
+  /** How many branches deep a universe is: 0 for a root. */
+  private async depth(universeId: string): Promise<number> {
+    const rows = await this.db.execute(sql`
+      with recursive line(id, parent_id, depth) as (
+        select id, parent_id, 0 from ${universesTable} where id = ${universeId}
+        union all
+        select u.id, u.parent_id, line.depth + 1
+        from ${universesTable} u join line on u.id = line.parent_id
+        where line.depth <= ${BRANCH_DEPTH_MAX}
+      )
+      select max(depth) as depth from line`);
+    return Number(rowsOf<{ depth: number | string | null }>(rows)[0]?.depth ?? 0);
   }
 
   headPosition(universeId: string): Promise<number> {

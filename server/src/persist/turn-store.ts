@@ -236,6 +236,23 @@ export class NotFoundError extends Error {
   }
 }
 
+/**
+ * How many branches deep a universe may be (a root is 0): every read of a timeline walks its
+ * ancestors, so a chain of branches of branches made in a loop would slow every jump, export and
+ * open of the deepest without bound.
+ */
+export const BRANCH_DEPTH_MAX = 32;
+
+/** A branch of a universe already BRANCH_DEPTH_MAX branches deep. */
+export class BranchDepthError extends Error {
+  constructor(readonly parentId: string) {
+    super(
+      `universe ${parentId} is a branch ${BRANCH_DEPTH_MAX} levels deep, the most there may be: branch from an earlier universe of its line`,
+    );
+    this.name = "BranchDepthError";
+  }
+}
+
 /** "While you were away" (see TurnStore.awayTurns). */
 export interface NarrationRecord {
   universeId: string;

@@ -464,7 +464,7 @@ export const API = {
     idempotent: true,
     status: 201,
     response: res.universeResponseSchema,
-    errors: errors(AUTH, GM, BODY, WRITE, IDEMPOTENT, { 409: [C.StalePosition] }),
+    errors: errors(AUTH, GM, BODY, WRITE, IDEMPOTENT, { 409: [C.StalePosition, C.Conflict] }),
   },
   retell: {
     method: "post",
