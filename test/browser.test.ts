@@ -64,6 +64,22 @@ describe("the web client in a browser", () => {
     }
   });
 
+  it("a link whose address is no percent-encoding opens its screen, not a blank page", async () => {
+    const { context, page } = await newPage(browser);
+    try {
+      const thrown: string[] = [];
+      page.on("pageerror", (error) => thrown.push(error.message));
+      await register(page, server.url, "Linkfollower");
+      await page.goto(`${server.url}/invite/%E0%A4%A`);
+      await page.getByRole("heading", { name: "Your universes" }).waitFor();
+      await page.goto(`${server.url}/u/%E0/gm`);
+      await page.getByText("unknown_universe: no universe %E0").first().waitFor();
+      expect(thrown).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("a game master, two players and a spectator play a scene, scrub, undo and branch", async () => {
     const table = await playTable(browser, server.url, shots);
     // every page worked within its content security policy

@@ -10,8 +10,17 @@ import { navigate, usePath } from "./router.ts";
 import { WatchScreen } from "./watch.tsx";
 import "./styles.css";
 
+/** A part of the address as written, when it is no percent-encoding (a link cut short, or made to break the page). */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 function Screen({ path }: { path: string }) {
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(decoded);
   const [first, id, screen, runId] = parts;
   if (first === "invite" && id) return <Home inviteCode={id} />;
   if (first === "u" && id) {
