@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStores, type Stores } from "./index.ts";
 import { createWorkerStores } from "./worker-store.ts";
 import { NameTakenError, type AccountStore } from "../auth/account-store.ts";
+import { ROTATED_KEPT } from "./accounts.ts";
 
 const databaseUrl = process.env.DATABASE_URL;
 const DAY = 24 * 3600 * 1000;
@@ -228,6 +229,22 @@ function describeAccountStoreContract(
       expect(outcomes.map((o) => o.status).sort()).toEqual(["reused", "rotated"]);
       const winner = outcomes.find((o) => o.status === "rotated")!;
       expect(await statusOf(winner.next, 3000)).toBe("revoked");
+    });
+
+    it(`rule 14: a family keeps its newest ${ROTATED_KEPT} rotated tokens; one rotated before them is unknown`, async () => {
+      const player = await account();
+      const chain = [await token(player)];
+      for (let i = 1; i <= ROTATED_KEPT + 5; i++) {
+        const rotated = await rotate(chain.at(-1)!, i * 60_000);
+        expect(rotated.status).toBe("rotated");
+        chain.push(rotated.next);
+      }
+      const after = (ROTATED_KEPT + 10) * 60_000;
+      // the oldest five are gone: presented again, they renew nothing and revoke nothing
+      for (const gone of chain.slice(0, 5)) expect(await statusOf(gone, after)).toBe("unknown");
+      // the oldest kept one, presented again, is a reuse: its family is revoked
+      expect(await statusOf(chain[5]!, after)).toBe("reused");
+      expect(await statusOf(chain.at(-1)!, after)).toBe("revoked");
     });
 
     it("rule 13: renewals racing log-outs and logins of one player never fail", async () => {

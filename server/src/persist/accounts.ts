@@ -122,6 +122,7 @@ export class DrizzleAccountStore implements AccountStore {
         .where(eq(refreshTokens.tokenHash, tokenHash));
       await tx.insert(refreshTokens).values({ ...next, playerId: token.playerId, familyId: token.familyId });
       await dropExpired(tx, token.playerId, now);
+      await dropOldRotated(tx, token.familyId);
       return { status: "rotated", account, grace: false };
     });
   }
@@ -167,6 +168,25 @@ async function dropExpired(tx: Db, playerId: string, now: Date): Promise<void> {
     .where(and(eq(refreshTokens.playerId, playerId), lt(refreshTokens.expiresAt, now)));
 }
 
+/**
+ * How many rotated tokens a family keeps, newest first (ROTATED_KEPT): a day and more of renewals
+ * at the access token's lifetime, for telling a stolen token presented again (its family is
+ * revoked). Each renewal adds a row, and a client renewing in a loop kept every one for the
+ * refresh token's lifetime; one rotated before those is refused as unknown, renewing nothing.
+ */
+export const ROTATED_KEPT = 100;
+
+async function dropOldRotated(tx: Db, familyId: string): Promise<void> {
+  await tx.execute(sql`
+    delete from ${refreshTokens}
+    where family_id = ${familyId} and rotated_at is not null and token_hash not in (
+      select token_hash from ${refreshTokens}
+      where family_id = ${familyId} and rotated_at is not null
+      order by rotated_at desc, created_at desc
+      limit ${ROTATED_KEPT}
+    )`);
+}
+
 async function revokeFamilyTokens(tx: Db, familyId: string, now: Date): Promise<void> {
   await tx
     .update(refreshTokens)
@@ -206,6 +226,7 @@ async function rotateAgain(
       .where(eq(refreshTokens.tokenHash, token.tokenHash));
     await tx.insert(refreshTokens).values({ ...next, playerId: token.playerId, familyId: token.familyId });
     await dropExpired(tx, token.playerId, now);
+    await dropOldRotated(tx, token.familyId);
     return { status: "rotated", account, grace: true };
   }
   await revokeFamilyTokens(tx, token.familyId, now);
