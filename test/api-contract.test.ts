@@ -266,6 +266,20 @@ for (const mode of modes()) {
       for (const session of [gmSession, playing, watching]) await session.leave();
     });
 
+    it("answers matchmaking, which Colyseus serves before Express, with the headers of every answer", async () => {
+      const refused = await fetch(`${server.url}/matchmake/joinById/no-such-universe`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(refused.status).toBeGreaterThanOrEqual(400);
+      for (const answer of [refused, await fetch(`${server.url}/api/no-such-route`)]) {
+        expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
+        expect(answer.headers.get("x-frame-options")).toBe("DENY");
+        expect(answer.headers.get("referrer-policy")).toBe("same-origin");
+      }
+    });
+
     it("refuses with the error schema and a code its route lists", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("Refusing GM");

@@ -1,4 +1,5 @@
 import { matchMaker } from "@colyseus/core";
+import { BASE_HEADERS } from "../web/serve.ts";
 
 /** What a page elsewhere sends: the SDK's JSON calls with a bearer token, and its optional keys. */
 const ALLOW_HEADERS = "Authorization, Content-Type, Accept, Idempotency-Key, X-Request-Id";
@@ -44,5 +45,7 @@ export function installCors(allowed: readonly string[]): void {
   const { controller } = matchMaker;
   // typed as Colyseus's own five headers; the merge takes any, and these must go
   (controller as { DEFAULT_CORS_HEADERS: Record<string, string> }).DEFAULT_CORS_HEADERS = {};
-  controller.getCorsHeaders = (headers) => corsHeaders(allowed, headers);
+  // the same listener answers matchmaking before Express runs: the headers every Express answer
+  // gets (web/serve.ts baseHeaders) go with every answer from here
+  controller.getCorsHeaders = (headers) => ({ ...BASE_HEADERS, ...corsHeaders(allowed, headers) });
 }

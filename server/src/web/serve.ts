@@ -15,14 +15,19 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Loom</title>
 missing. Run <code>npm ci</code>, then <code>npm start</code> again (it builds the client), or
 <code>npm run build:web</code>. The HTTP API under <code>/api</code> works meanwhile.</p></body>`;
 
+/** Headers of every answer, Express's and the matchmaking's (api/cors.ts): see baseHeaders. */
+export const BASE_HEADERS: Readonly<Record<string, string>> = {
+  "X-Content-Type-Options": "nosniff",
+  "X-Frame-Options": "DENY",
+  "Referrer-Policy": "same-origin",
+};
+
 /**
  * Every answer: a browser takes a body for the type it is sent as, and no other site frames a
  * page of Loom (a game master's page has buttons a framing site could trick a click onto).
  */
 export function baseHeaders(_req: Request, res: Response, next: NextFunction): void {
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  res.setHeader("X-Frame-Options", "DENY");
-  res.setHeader("Referrer-Policy", "same-origin");
+  for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
   next();
 }
 
