@@ -128,6 +128,23 @@ describe("visibility of turns", () => {
     expect(npcDelta?.value).not.toHaveProperty("gmNotes");
   });
 
+  it("a world event's count of raw deltas is shown only when none is withheld: it would count the secrets", () => {
+    const state = seedUniverse();
+    const event = (deltas: Array<{ op: "set"; path: string; value: unknown }>) =>
+      turnOf(state, parse({ kind: "world_event", text: "The fog lifts", deltas }), GM);
+    const secret = event([
+      { op: "set", path: "/characters/mara/gmNotes", value: GM_NOTE },
+      { op: "set", path: "/scene/summary", value: "Clear skies" },
+    ]);
+    const counted = (turn: Turn, viewer: Viewer) =>
+      viewTurn(turn, viewer).events.find((e) => e.type === "world_event")?.data.deltas;
+    expect(counted(secret, GAME_MASTER)).toBe(2);
+    for (const viewer of [SPECTATOR, OTHER_PLAYER, ownerOf("mara")])
+      expect(counted(secret, viewer)).toBeUndefined();
+    const open = event([{ op: "set", path: "/scene/summary", value: "Clear skies" }]);
+    expect(counted(open, SPECTATOR)).toBe(1);
+  });
+
   it("prev values are redacted as well as values: undoing a character's arrival hides what left", () => {
     const state = seedUniverse();
     state.characters.mara!.private.notes = PRIVATE;

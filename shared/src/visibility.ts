@@ -163,11 +163,22 @@ function viewInput(input: Record<string, unknown>, viewer: Viewer): Record<strin
   return copy ?? input;
 }
 
-function viewEvents(events: readonly TurnEvent[], viewer: Viewer): TurnEvent[] {
+/** Events that count a game master's raw deltas (`data.deltas`), some of which may be withheld. */
+const COUNTING_DELTAS = new Set(["world_event", "retcon"]);
+
+/** An event's data without its count of raw deltas: the count would tell how many were withheld. */
+function uncounted(data: TurnEvent["data"]): TurnEvent["data"] {
+  if (typeof data.deltas !== "number") return data;
+  const { deltas: _counted, ...rest } = data;
+  return rest;
+}
+
+function viewEvents(events: readonly TurnEvent[], viewer: Viewer, deltasWithheld: boolean): TurnEvent[] {
   let copy: TurnEvent[] | null = null;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    const data = redactValue(event.data, "other", viewer) as TurnEvent["data"];
+    let data = redactValue(event.data, "other", viewer) as TurnEvent["data"];
+    if (deltasWithheld && COUNTING_DELTAS.has(event.type)) data = uncounted(data);
     if (data === event.data) {
       copy?.push(event);
       continue;
@@ -198,8 +209,8 @@ export function viewTurn<T extends Pick<Turn, "input" | "resolution" | "events" 
     };
   }
   const input = viewInput(turn.input, viewer);
-  const events = viewEvents(turn.events, viewer);
   const deltas = viewDeltas(turn.deltas, viewer);
+  const events = viewEvents(turn.events, viewer, deltas.length !== turn.deltas.length);
   const narration = turn.narration && viewNarration(turn.narration);
   if (
     input === turn.input &&
