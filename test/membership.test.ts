@@ -1,3 +1,4 @@
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
 import { CloseCode } from "@loom/shared";
@@ -563,5 +564,35 @@ for (const mode of modes()) {
         code: "conflict",
       });
     });
+
+    // game masters besides the creator are named in the universe's settings, written here as an
+    // operator would: the database of the embedded mode is the server's alone
+    it.skipIf(!mode.databaseUrl)(
+      "a branch a co-game master takes keeps the universe's creator its game master",
+      async () => {
+        const founder = await player(server.url, "Founder");
+        const co = await player(server.url, "Co-GM");
+        const universe = await founder.client.createUniverse({ name: "Shared Table" });
+        const sql = postgres(mode.databaseUrl!, { max: 1, onnotice: () => {} });
+        try {
+          await sql`update universes set settings = ${sql.json({ gms: [co.id] })} where id = ${universe.id}`;
+        } finally {
+          await sql.end();
+        }
+        const branch = await co.client.branch(universe.id, 0, "The co-GM's what-if");
+        expect((await founder.client.getUniverse(branch.id)).id).toBe(branch.id);
+        await founder.client.listMembers(branch.id); // a game master's route: refused to others
+        expect((await founder.client.listUniverses()).map((u) => u.id)).toContain(branch.id);
+        // nor can the co-GM mark the creator removed there
+        const removal = await call(
+          server.url,
+          "DELETE",
+          `/api/universes/${branch.id}/members/${founder.id}`,
+          co.token,
+        );
+        expect(removal.code).toBe("not_allowed");
+        await founder.client.joinUniverse(branch.id, { role: "gm" }).then((session) => session.leave());
+      },
+    );
   });
 }

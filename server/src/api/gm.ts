@@ -9,7 +9,7 @@ import { liveReads } from "./live.ts";
 import { ApiError } from "./http.ts";
 import { requestClient } from "./idempotency.ts";
 import { publicUniverse, RejectionCode } from "@loom/shared";
-import { BranchDepthError } from "../persist/turn-store.ts";
+import { BranchDepthError, type UniverseRecord } from "../persist/turn-store.ts";
 
 /** The turns one diff may span: its deltas are read and sent whole, so a range is paged by the caller. */
 export const DIFF_MAX_TURNS = 1_000;
@@ -84,6 +84,7 @@ export function installGmRoutes(app: Application): void {
           position: body.position,
           name: body.name ?? `${universe.name} (branch at ${body.position})`,
           createdBy: me.playerId,
+          settings: branchGms(universe, me.playerId),
         })
         .catch((error: unknown) => {
           if (error instanceof BranchDepthError)
@@ -154,4 +155,16 @@ export function installGmRoutes(app: Application): void {
       };
     }),
   );
+}
+
+/**
+ * The game masters of a branch besides its maker: the parent's, its creator included. Taken by a
+ * co-GM, the branch would otherwise leave out the parent's creator, who could then not reach it,
+ * and whom the co-GM could even mark removed there.
+ */
+function branchGms(parent: UniverseRecord, maker: string): { gms: string[] } | undefined {
+  if (parent.createdBy === maker) return undefined;
+  const gms = Array.isArray(parent.settings.gms) ? (parent.settings.gms as unknown[]) : [];
+  const named = [parent.createdBy, ...gms.filter((id): id is string => typeof id === "string")];
+  return { gms: [...new Set(named)].filter((id) => id !== maker) };
 }
