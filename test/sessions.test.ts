@@ -166,50 +166,57 @@ for (const mode of modes()) {
 }
 
 describe("play sessions across a kill -9 (embedded)", () => {
-  it("a session open when the server dies ends as interrupted; the run's records stay right", async () => {
-    const dataDir = tempDir("loom-sessions-");
-    let server = await spawnServer({ LOOM_DATA_DIR: dataDir }, 2597);
-    try {
-      const gm = connect(server.url);
-      await gm.registerPlayer("GM");
-      const universe = await gm.createUniverse({ name: "Cut Short", visibility: "public" });
-      // Ada's device goes down with the server: her session does not rejoin the next one
-      const player = connect(server.url, { failoverMs: 0 });
-      await player.registerPlayer("Ada");
-      const { character, run } = await player.createCharacter(universe.id, sheet("Ada"));
-      const played = await playSession(
-        player,
-        universe.id,
-        { id: run.id, characterId: character.id },
-        7,
-        false,
-        false,
-      );
-      // a second session, killed while it is open, right after its acts are acknowledged
-      const open = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
-      for (let i = 0; i < 5; i++) {
-        const result = await open.act(overcome(character.id, `wades on ${i}`));
-        expect(result.ok).toBe(true);
+  it.each([
+    ["dies (kill -9)", "SIGKILL"],
+    ["stops (SIGTERM)", "SIGTERM"],
+  ] as const)(
+    "a session open when the server %s ends as interrupted; the run's records stay right",
+    async (_, signal) => {
+      const dataDir = tempDir("loom-sessions-");
+      let server = await spawnServer({ LOOM_DATA_DIR: dataDir }, 2597);
+      try {
+        const gm = connect(server.url);
+        await gm.registerPlayer("GM");
+        const universe = await gm.createUniverse({ name: "Cut Short", visibility: "public" });
+        // Ada's device goes down with the server: her session does not rejoin the next one
+        const player = connect(server.url, { failoverMs: 0 });
+        await player.registerPlayer("Ada");
+        const { character, run } = await player.createCharacter(universe.id, sheet("Ada"));
+        const played = await playSession(
+          player,
+          universe.id,
+          { id: run.id, characterId: character.id },
+          7,
+          false,
+          false,
+        );
+        // a second session, killed while it is open, right after its acts are acknowledged
+        const open = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
+        for (let i = 0; i < 5; i++) {
+          const result = await open.act(overcome(character.id, `wades on ${i}`));
+          expect(result.ok).toBe(true);
+        }
+        if (signal === "SIGKILL") server.process.kill("SIGKILL");
+        await server.stop();
+        server = await spawnServer({ LOOM_DATA_DIR: dataDir }, 2597);
+        const again = connect(server.url).useToken(player.playerToken!);
+        const third = await again.joinUniverse(universe.id, { role: "player", runId: run.id });
+        expect((await third.act(overcome(character.id, "reaches the shore"))).ok).toBe(true);
+        await third.leave();
+        const done = await again.completeRun(run.id, "retired");
+        expect(done.run).toMatchObject({ turnCount: played + 5 + 1, sessionCount: 3, state: "completed" });
+        const sessions = await again.runSessions(run.id);
+        expect(sessions.map((s) => s.endReason)).toEqual(["left", "interrupted", "left"]);
+        expect(sessions.every((s) => s.endPosition !== null)).toBe(true);
+        const gmAgain = connect(server.url).useToken(gm.playerToken!);
+        await waitFor(async () => (await again.progression()).runsCompleted === 1, 5_000, "credit");
+        await recordsSettle(gmAgain, again, universe.id, [run.id]);
+      } finally {
+        await server.stop("SIGKILL");
       }
-      server.process.kill("SIGKILL");
-      await server.stop();
-      server = await spawnServer({ LOOM_DATA_DIR: dataDir }, 2597);
-      const again = connect(server.url).useToken(player.playerToken!);
-      const third = await again.joinUniverse(universe.id, { role: "player", runId: run.id });
-      expect((await third.act(overcome(character.id, "reaches the shore"))).ok).toBe(true);
-      await third.leave();
-      const done = await again.completeRun(run.id, "retired");
-      expect(done.run).toMatchObject({ turnCount: played + 5 + 1, sessionCount: 3, state: "completed" });
-      const sessions = await again.runSessions(run.id);
-      expect(sessions.map((s) => s.endReason)).toEqual(["left", "interrupted", "left"]);
-      expect(sessions.every((s) => s.endPosition !== null)).toBe(true);
-      const gmAgain = connect(server.url).useToken(gm.playerToken!);
-      await waitFor(async () => (await again.progression()).runsCompleted === 1, 5_000, "credit");
-      await recordsSettle(gmAgain, again, universe.id, [run.id]);
-    } finally {
-      await server.stop("SIGKILL");
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
   for (const mode of modes())
     it.skipIf(!mode.available)(
       `a session cut short by a kill -9 ended at its universe's last turn: a player back after the gap has her fate points refreshed (${mode.name})`,

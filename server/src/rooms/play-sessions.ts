@@ -1,4 +1,4 @@
-import { refreshesFatePoints, sessionEndedAt, type Recap } from "@loom/shared";
+import { refreshesFatePoints, sessionEndedAt, type Recap, type SessionEndReason } from "@loom/shared";
 import { services } from "../services.ts";
 import { log } from "../log.ts";
 import type { RunRecord } from "../persist/turn-store.ts";
@@ -72,9 +72,10 @@ export class PlaySessions {
 
   /**
    * A client of the run left: `lapsed` if it had dropped and did not come back in time. The last
-   * one ends the session, where the last connected one went.
+   * one ends the session, where the last connected one went: `interrupted` when the room closed
+   * under it (the process stopping, the universe moving), not the player.
    */
-  leave(runId: string, lapsed = false): Promise<void> | null {
+  leave(runId: string, lapsed = false, reason: SessionEndReason = "left"): Promise<void> | null {
     const seat = this.seats.get(runId);
     if (!seat) return null;
     seat.holders -= 1;
@@ -86,7 +87,7 @@ export class PlaySessions {
     const endedAt = seat.gone ? Date.parse(seat.gone.at) : Date.now();
     this.forgetOldEnds(Date.now());
     this.endedAt.set(characterId, endedAt);
-    const ending = this.close(seat).finally(() => {
+    const ending = this.close(seat, reason).finally(() => {
       this.endedAt.set(characterId, seat.gone ? endedAt : Date.now());
       if (this.ending.get(characterId) === ending) this.ending.delete(characterId);
     });
@@ -152,7 +153,7 @@ export class PlaySessions {
     return turn ? Date.parse(sessionEndedAt(turn)) : null;
   }
 
-  private async close(seat: Seat): Promise<void> {
+  private async close(seat: Seat, reason: SessionEndReason): Promise<void> {
     const started = await seat.opening;
     if (!started) return;
     try {
@@ -161,9 +162,14 @@ export class PlaySessions {
       const { startPosition, before } = started.session;
       const dropped =
         gone && (gone.position >= startPosition ? gone : { ...gone, position: startPosition, state: before });
-      const ended = await endPlaySession(services().turnStore, this.authority, started.session, {
-        ...(dropped ? { dropped } : {}),
-      });
+      const ended = await endPlaySession(
+        services().turnStore,
+        this.authority,
+        started.session,
+        reason === "interrupted"
+          ? { reason, ...(dropped ? { stoppedAt: dropped.at } : {}) }
+          : { ...(dropped ? { dropped } : {}) },
+      );
       if ("rejected" in ended) log.warn(`session ${started.session.id} did not end: ${ended.message}`);
     } catch (error) {
       log.warn(`session ${started.session.id} did not end cleanly`, { err: error });

@@ -101,6 +101,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private seatTimer: ReturnType<typeof setInterval> | null = null;
   private checkingSeats = false;
   private disposing = false;
+  /** Another process owns the universe now: this room closes under its members. */
+  private movedAway = false;
   private stopTick: (() => void) | null = null;
   private announced = { durableThrough: -1, persistedThrough: -1 };
   /** When the last state patch went out, and whether a turn is sending one now (see broadcastPatch). */
@@ -182,6 +184,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       },
       onFenced: (error) => {
         log.warn(`universe ${this.roomId} fenced: ${error.message}`, { universeId: this.roomId });
+        this.movedAway = true;
         void this.disconnect(CloseCode.UniverseMoved);
       },
     });
@@ -564,7 +567,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     }
     if (member?.seated && member.runId) {
       member.seated = false;
-      const ending = this.sessions.leave(member.runId, member.away);
+      // the room closing under its members (the process stopping, the universe moving): the
+      // session was cut short, not left
+      const closing = this.movedAway || !services().ownership.opensRooms;
+      const ending = this.sessions.leave(member.runId, member.away, closing ? "interrupted" : "left");
       if (!ending) return;
       this.leaving.add(ending);
       await ending.finally(() => this.leaving.delete(ending));
@@ -850,6 +856,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       if ((await this.authority.keepLease(services().config.leaseTtlMs)) !== "elsewhere") return;
       if (this.disposing) return;
       log.warn(`lost the lease on universe ${this.roomId} to another process`, { universeId: this.roomId });
+      this.movedAway = true;
       void this.disconnect(CloseCode.UniverseMoved);
     } catch (error) {
       if (!this.disposing) faults.failed("live-store", error, { universeId: this.roomId });

@@ -114,6 +114,11 @@ export class Ownership {
     this.opening_ = false;
   }
 
+  /** False once the process began to stop (stopOpening): its rooms are closing. */
+  get opensRooms(): boolean {
+    return this.opening_;
+  }
+
   /** The process is stopping: its stores close next, so closing rooms stop trying to hand over. */
   get stopped(): boolean {
     return this.stopped_;
