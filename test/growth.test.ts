@@ -5,7 +5,7 @@ import type { LoomServer } from "../server/src/app.ts";
 import { BRANCH_DEPTH_MAX } from "../server/src/persist/turn-store.ts";
 import { captureLog } from "../server/src/log.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
-import { setTable, type Table } from "./support/players.ts";
+import { breakUntil, setTable, type Table } from "./support/players.ts";
 import { RawMember } from "./support/raw-member.ts";
 
 /**
@@ -19,6 +19,8 @@ const BACKLOG_KB = 64;
 // a game master's turn of a world event at the text limit is about 5 KB: the kernel's buffers on
 // loopback (a few MB) fill first, within a thousand turns, and 4,000 are over 20 MB
 const MOST_TURNS = 4_000;
+/** The joins (and reconnections) one player may make to one room at once. */
+const JOINS = 4;
 
 describe("what one client can make the server hold", () => {
   let server: LoomServer & { url: string };
@@ -28,8 +30,12 @@ describe("what one client can make the server hold", () => {
   let stopCapture = () => undefined as void;
 
   beforeAll(async () => {
-    stopCapture = captureLog((line) => logged.push(line), "warn");
-    server = await startServer(embedded, { port: 2602, clientBacklogBytes: BACKLOG_KB * 1024 });
+    stopCapture = captureLog((line) => logged.push(line), "info");
+    server = await startServer(embedded, {
+      port: 2602,
+      clientBacklogBytes: BACKLOG_KB * 1024,
+      joinsPerPlayer: { burst: JOINS, perSeconds: 600 },
+    });
     table = await setTable(server.url, ["Ash"]);
     gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
   });
@@ -120,5 +126,22 @@ describe("what one client can make the server hold", () => {
       headers: { authorization: `Bearer ${table.gm.playerToken}` },
     });
     expect(jump.status).toBe(200);
+  });
+
+  it("a connection coming back to its seat in a loop is held to the joins a player may make", async () => {
+    const ash = table.players[0]!;
+    const seat = await ash.client.joinUniverse(table.universeId, { role: "player", runId: ash.runId });
+    try {
+      // each break comes back: to the seat while reconnections are allowed, then as a join again
+      for (let i = 0; i < JOINS; i++) await breakUntil(seat, Promise.resolve());
+      expect(logged.some((line) => line.includes("reconnected too often"))).toBe(false);
+      await breakUntil(seat, Promise.resolve());
+      expect(logged.filter((line) => line.includes("reconnected too often"))).toHaveLength(1);
+      expect((await seat.act({ kind: "custom", characterId: ash.characterId, text: "dusts off" })).ok).toBe(
+        true,
+      );
+    } finally {
+      await seat.leave();
+    }
   });
 });

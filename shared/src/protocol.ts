@@ -64,6 +64,11 @@ export const CloseCode = {
    * token closes. Log in (or use the new session) and join again.
    */
   SessionRevoked: 4104,
+  /**
+   * The connection came back to its seat more often than the joins a player may make here
+   * (LOOM_LIMIT_JOIN_PLAYER): join again, as a join (refused `rate_limited` until one is allowed).
+   */
+  RejoinRequired: 4105,
 } as const;
 
 export const JoinRole = z.enum(["player", "gm", "spectator"]);

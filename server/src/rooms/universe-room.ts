@@ -434,6 +434,16 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     watchFrames(client);
     const member = memberOf(client);
     if (!member) return;
+    // a reconnection costs what a join does (the seat's checks, the recent turns): one reconnecting
+    // in a loop is held to the joins a player may make, each past the limit made a join again
+    const wait = services().joins?.take(`${this.roomId} ${member.playerId} reconnect`) ?? 0;
+    if (wait > 0) {
+      log.info(`universe ${this.roomId}: ${member.playerId} reconnected too often; asked to join again`, {
+        universeId: this.roomId,
+      });
+      client.leave(CloseCode.RejoinRequired);
+      return;
+    }
     // Colyseus does not call onAuth for a reconnection: a stolen token would keep the seat for
     // as long as its holder keeps reconnecting, long after the player logged out everywhere
     if (await this.revokedSince(member.playerId, member.generation)) {
