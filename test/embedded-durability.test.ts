@@ -1,9 +1,11 @@
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { seededRandom as seeded } from "@loom/shared/testing";
 import { connect, type LoomClient, type UniverseSession } from "../client-sdk/src/index.ts";
 import { spawnServer, spawnServers, tempDir, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
 import { recordsSettle } from "./support/records.ts";
+import { loom } from "./support/cli.ts";
 
 // What a client was told is acknowledged must survive kill -9 of the server that owns the
 // universe, whatever the moment, and the records (runs, sessions, progression) must equal a fresh
@@ -176,6 +178,65 @@ describe("reads after kill -9 of the embedded server", () => {
       server = await spawnServer(env, 2637);
       const reader = connect(server.url).useToken(mara.client.playerToken!);
       expect(await reader.run(mara.runId)).toMatchObject({ turnCount: 3 });
+    } finally {
+      await server.stop("SIGKILL");
+    }
+  }, 120_000);
+
+  it("the command line reads them too, a backup holds them, and a restore puts the log of another database aside", async () => {
+    const dataDir = tempDir("loom-wal-cli-");
+    const env = {
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      LOOM_DATA_DIR: dataDir,
+      LOOM_PERSIST_INTERVAL_MS: "60000",
+    };
+    const cli = (...args: string[]) => loom(args, env);
+    /** Acts `count` world events; the position of the last. */
+    const events = async (session: UniverseSession, from: number, count: number) => {
+      let position = 0;
+      for (let i = from; i < from + count; i++) {
+        const acted = await session.act({ kind: "world_event", text: `The tide turns ${i}` });
+        if (!acted.ok) throw new Error(acted.rejection.message);
+        position = acted.turn.position;
+      }
+      return position;
+    };
+    let server = await spawnServer(env, 2637);
+    try {
+      const gm = connect(server.url);
+      await gm.registerPlayer("Keeper");
+      const universe = await gm.createUniverse({ name: "Low Water" });
+      const table = await gm.joinUniverse(universe.id, { role: "gm" });
+      const head = await events(table, 0, 4);
+      server.process.kill("SIGKILL");
+      await server.stop();
+      // the server stopped with them in its log alone: an export reads every acknowledged turn
+      const exported = await cli("export", universe.id);
+      expect(exported.code, exported.stderr).toBe(0);
+      expect(exported.stderr).toContain("acknowledged turn(s) the write-ahead log held");
+      const turns = exported.stdout.split("\n").filter((line) => line.includes('"kind":"world_event"'));
+      expect(turns).toHaveLength(4);
+      expect((await cli("verify", universe.id)).stdout).toContain(`${head} turns`);
+      const backup = join(dataDir, "..", `${universe.id}.tar.gz`);
+      expect((await cli("backup", backup)).code).toBe(0);
+
+      // more play after the backup, in the log alone at the next kill -9; then the backup restored
+      server = await spawnServer(env, 2637);
+      const again = connect(server.url).useToken(gm.playerToken!);
+      const later = await again.joinUniverse(universe.id, { role: "gm" });
+      await events(later, 4, 3);
+      server.process.kill("SIGKILL");
+      await server.stop();
+      const restored = await cli("restore", backup, "--force");
+      expect(restored.code, restored.stderr).toBe(0);
+      expect(restored.stdout).toContain(`its write-ahead log in ${dataDir}/wal.replaced-`);
+      server = await spawnServer(env, 2637);
+      const back = connect(server.url).useToken(gm.playerToken!);
+      const reopened = await back.joinUniverse(universe.id, { role: "gm" });
+      await waitFor(() => reopened.state.head === head, 5_000, "the backup's head");
+      expect((await reopened.act({ kind: "world_event", text: "The tide turns again" })).ok).toBe(true);
+      await reopened.leave();
     } finally {
       await server.stop("SIGKILL");
     }

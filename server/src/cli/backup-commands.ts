@@ -4,16 +4,17 @@ import { gunzipSync } from "node:zlib";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
-import { migrationsFolder } from "../persist/index.ts";
+import { createStores, migrationsFolder } from "../persist/index.ts";
 import * as schema from "../persist/schema.ts";
 import { safeMessage } from "../describe-error.ts";
-import { CliError, cliConfig, lockEmbedded, type GlobalOptions, type Io } from "./context.ts";
+import { CliError, cliConfig, lockEmbedded, persistLogged, type GlobalOptions, type Io } from "./context.ts";
 import { checkOutputFile } from "./output.ts";
 
 /**
  * The whole embedded database as one file (PGlite's dumpDataDir: a gzipped tar of its data
  * directory), and back. Postgres has its own tools (pg_dump, pg_restore) and is refused here.
- * The data folder's generated secret and write-ahead log are not part of the file.
+ * The data folder's generated secret and write-ahead log are not part of the file: the turns the
+ * log holds are written to the database before it is copied, and a restore moves the log aside.
  */
 export function addBackupCommands(program: Command, io: Io, global: () => GlobalOptions): void {
   program
@@ -29,6 +30,13 @@ export function addBackupCommands(program: Command, io: Io, global: () => Global
       await checkOutputFile(file, "backup");
       const lock = await lockEmbedded(config, "back up");
       try {
+        // the turns a stopped server left only in its write-ahead log go into the backup too
+        const stores = await createStores({ dataDir: dir });
+        try {
+          await persistLogged(io, config.dataDir, stores.turnStore);
+        } finally {
+          await stores.turnStore.close();
+        }
         const db = new PGlite(dir);
         try {
           await db.waitReady;
@@ -85,9 +93,18 @@ export function addBackupCommands(program: Command, io: Io, global: () => Global
         });
         const movedTo = present ? `${dir}.replaced-${stamp}` : null;
         if (movedTo) await rename(dir, movedTo);
+        // the log's turns follow the database it was written beside, not the backup: replayed onto
+        // it they would leave a gap no universe opens past; kept beside it, with that database
+        const wal = `${config.dataDir}/wal`;
+        const walMovedTo = (await exists(wal)) ? `${wal}.replaced-${stamp}` : null;
+        if (walMovedTo) await rename(wal, walMovedTo);
         await rename(staged, dir);
+        const aside = [
+          movedTo && `the previous database is in ${movedTo}`,
+          walMovedTo && `its write-ahead log in ${walMovedTo}`,
+        ].filter(Boolean);
         io.stdout.write(
-          `restored ${file} into ${dir}: ${universes} universes${movedTo ? `; the previous database is in ${movedTo}` : ""}\n`,
+          `restored ${file} into ${dir}: ${universes} universes${aside.length > 0 ? `; ${aside.join(", ")}` : ""}\n`,
         );
       } finally {
         await lock.release();

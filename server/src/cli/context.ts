@@ -6,6 +6,9 @@ import { checkDatabase } from "../service-checks.ts";
 import type { Audience } from "../export/index.ts";
 import { createStores, type Stores } from "../persist/index.ts";
 import { createWorkerStores } from "../persist/worker-store.ts";
+import type { TurnStore } from "../persist/turn-store.ts";
+import { FileLiveStore } from "../live/file.ts";
+import { persistRecoveredTurns } from "../live/persist-recovered.ts";
 
 /** A failure the command line reports in one sentence, with its exit code (2: usage or setup). */
 export class CliError extends Error {
@@ -137,6 +140,10 @@ export async function openStores(
       await stores.turnStore.close();
       await lock.release();
     };
+    await persistLogged(io, config.dataDir, stores.turnStore).catch(async (error: unknown) => {
+      await close();
+      throw error;
+    });
     return {
       stores,
       config,
@@ -152,6 +159,40 @@ export async function openStores(
   } catch (error) {
     await lock.release();
     throw error;
+  }
+}
+
+/**
+ * Writes to the embedded database the acknowledged turns a stopped server left only in the data
+ * folder's write-ahead log (a kill -9 between two persist ticks), as the server does at its start:
+ * read without them, an export, a verify or a backup would miss acknowledged turns. Says so on
+ * stderr, and names the universes whose logged turns the database cannot take (a gap after its
+ * head: the log of another database, such as one a restore replaced).
+ */
+export async function persistLogged(
+  io: Io,
+  dataDir: string,
+  turnStore: Pick<TurnStore, "headPosition" | "appendTurns">,
+): Promise<void> {
+  const dir = `${dataDir}/wal`;
+  if (!(await stat(dir).catch(() => null))?.isDirectory()) return;
+  const log = await FileLiveStore.open({ dir });
+  try {
+    const written = await persistRecoveredTurns(log, turnStore);
+    if (written > 0)
+      io.stderr.write(
+        `loom: wrote ${written} acknowledged turn(s) the write-ahead log held to the database\n`,
+      );
+    for (const universeId of log.universesWithTurns()) {
+      const head = await turnStore.headPosition(universeId).catch(() => null);
+      const tail = (await log.readTail(universeId, head ?? 0)).filter((turn) => turn.position > (head ?? 0));
+      if (tail.length > 0)
+        io.stderr.write(
+          `loom: warning: the write-ahead log holds turns ${tail[0]!.position}–${tail.at(-1)!.position} of universe ${universeId}, which do not follow its database's head ${head ?? "(no such universe)"}; they are not read\n`,
+        );
+    }
+  } finally {
+    await log.close();
   }
 }
 
