@@ -218,7 +218,7 @@ describe("reads after kill -9 of the embedded server", () => {
       const turns = exported.stdout.split("\n").filter((line) => line.includes('"kind":"world_event"'));
       expect(turns).toHaveLength(4);
       expect((await cli("verify", universe.id)).stdout).toContain(`${head} turns`);
-      const backup = join(dataDir, "..", `${universe.id}.tar.gz`);
+      const backup = join(tempDir("loom-wal-backup-"), "backup.tar.gz");
       expect((await cli("backup", backup)).code).toBe(0);
 
       // more play after the backup, in the log alone at the next kill -9; then the backup restored

@@ -738,9 +738,9 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   /**
-   * Cuts off the members too far behind to be sent another turn (LOOM_CLIENT_BACKLOG_KB), checked as
-   * each turn is sent: what else goes out (patches, durable marks, prose) follows turns. Each reconnects to its seat like any dropped
-   * client, and is sent the recent turns and the state as they are then.
+   * Cuts off the members too far behind to be sent another turn (LOOM_CLIENT_BACKLOG_KB), checked
+   * as each turn is sent: what else goes out (patches, durable marks, prose) follows turns. Each
+   * reconnects to its seat like any dropped client, and is sent the recent turns and the state.
    */
   private cutOffBacklogged(): void {
     const limit = services().config.clientBacklogBytes;
