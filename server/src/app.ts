@@ -117,7 +117,7 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   });
   if (config.redisUrl) await warnUnlessRedisPersists(config.redisUrl);
   if (liveStore instanceof FileLiveStore) {
-    const recovered = await persistRecoveredTurns(liveStore, stores.turnStore);
+    const { written: recovered } = await persistRecoveredTurns(liveStore, stores.turnStore);
     if (recovered > 0) log.info(`wrote ${recovered} turn(s) the write-ahead log held from before the start`);
   }
   const clock = config.clock;

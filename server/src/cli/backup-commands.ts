@@ -31,11 +31,13 @@ export function addBackupCommands(program: Command, io: Io, global: () => Global
       const lock = await lockEmbedded(config, "back up");
       try {
         // the turns a stopped server left only in its write-ahead log go into the backup too
-        const stores = await createStores({ dataDir: dir });
-        try {
-          await persistLogged(io, config.dataDir, stores.turnStore);
-        } finally {
-          await stores.turnStore.close();
+        if (await exists(`${config.dataDir}/wal`)) {
+          const stores = await createStores({ dataDir: dir });
+          try {
+            await persistLogged(io, config.dataDir, stores.turnStore);
+          } finally {
+            await stores.turnStore.close();
+          }
         }
         const db = new PGlite(dir);
         try {

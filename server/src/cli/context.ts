@@ -178,19 +178,15 @@ export async function persistLogged(
   if (!(await stat(dir).catch(() => null))?.isDirectory()) return;
   const log = await FileLiveStore.open({ dir });
   try {
-    const written = await persistRecoveredTurns(log, turnStore);
+    const { written, gaps } = await persistRecoveredTurns(log, turnStore);
     if (written > 0)
       io.stderr.write(
         `loom: wrote ${written} acknowledged turn(s) the write-ahead log held to the database\n`,
       );
-    for (const universeId of log.universesWithTurns()) {
-      const head = await turnStore.headPosition(universeId).catch(() => null);
-      const tail = (await log.readTail(universeId, head ?? 0)).filter((turn) => turn.position > (head ?? 0));
-      if (tail.length > 0)
-        io.stderr.write(
-          `loom: warning: the write-ahead log holds turns ${tail[0]!.position}–${tail.at(-1)!.position} of universe ${universeId}, which do not follow its database's head ${head ?? "(no such universe)"}; they are not read\n`,
-        );
-    }
+    for (const gap of gaps)
+      io.stderr.write(
+        `loom: warning: the write-ahead log holds turns ${gap.first}–${gap.last} of universe ${gap.universeId}, which do not follow its database's head ${gap.head}; they are not read\n`,
+      );
   } finally {
     await log.close();
   }

@@ -10,16 +10,29 @@ import type { FileLiveStore } from "./file.ts";
  * them. A data folder has one process (data-dir-lock.ts), so no owner of these universes can be
  * writing them meanwhile: the write is the one the universe's persister would make on opening.
  */
+/** A universe whose logged turns do not follow its database's head: left in the log. */
+export interface LogGap {
+  universeId: string;
+  head: number;
+  first: number;
+  last: number;
+}
+
 export async function persistRecoveredTurns(
   liveStore: FileLiveStore,
   turnStore: Pick<TurnStore, "headPosition" | "appendTurns">,
-): Promise<number> {
+): Promise<{ written: number; gaps: LogGap[] }> {
   let written = 0;
+  const gaps: LogGap[] = [];
   for (const universeId of liveStore.universesWithTurns()) {
     const head = await turnStore.headPosition(universeId);
     const tail = (await liveStore.readTail(universeId, head)).filter((turn) => turn.position > head);
+    if (tail.length === 0) continue;
     // a gap is left to the universe's open, which refuses it with its own error
-    if (tail.length === 0 || tail.some((turn, i) => turn.position !== head + 1 + i)) continue;
+    if (tail.some((turn, i) => turn.position !== head + 1 + i)) {
+      gaps.push({ universeId, head, first: tail[0]!.position, last: tail.at(-1)!.position });
+      continue;
+    }
     const undone = tail.flatMap((turn) => {
       const target = undoTargetOf(turn);
       return target === null ? [] : [target];
@@ -34,5 +47,5 @@ export async function persistRecoveredTurns(
     await liveStore.trim(universeId, tail.at(-1)!.position);
     written += tail.length;
   }
-  return written;
+  return { written, gaps };
 }
