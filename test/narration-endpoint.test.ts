@@ -115,6 +115,28 @@ for (const mode of modes()) {
       });
     });
 
+    it("passes over a piece that is no text (a number, an object, an array), and tells the turns after it", async () => {
+      behaviour = () => ({ contents: [12345, "The tide ", { text: "x" }, ["a", "b"], true, "turns."] });
+      const turn = await actAndRecord("counts the waves");
+      expect(turn.narration).toMatchObject({ text: "The tide turns.", fallback: null });
+      const told = heard.filter((m) => m.position === turn.position);
+      expect(told.every((m) => m.chunk === undefined || typeof m.chunk === "string")).toBe(true);
+      // the narrator's slots are free again: the next turns are told by the model
+      behaviour = () => ({ chunks: ["The gulls ", "settle."] });
+      for (const deed of ["rests on the dune", "walks the strand"])
+        expect((await actAndRecord(deed)).narration).toMatchObject({
+          text: "The gulls settle.",
+          fallback: null,
+        });
+    });
+
+    it("stops reading an endpoint that never ends its line, and the template tells the turn", async () => {
+      behaviour = () => ({ unterminatedBytes: 3 * 1024 * 1024 });
+      const turn = await actAndRecord("listens to the endless hum");
+      // refused as an error once past a bound, not held whole until the request's time is out
+      expect(turn.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: error" });
+    });
+
     it("keeps a telling within its bound when the endpoint streams far past what was asked for", async () => {
       const piece = "and the rain goes on ".repeat(50);
       behaviour = () => ({ chunks: Array.from({ length: 400 }, () => piece) });

@@ -706,4 +706,54 @@ describe("narration across kill -9 (embedded, on disk)", () => {
     await watching.leave();
     // two servers boot one after the other, each half a minute or more on a loaded machine
   }, 180_000);
+
+  it("narrates a universe's first turn, cut off by the kill while the turn after it was told", async () => {
+    // tellings run side by side: the second turn is told and recorded while the first still streams
+    const hanging = await startChatServer((_, request) =>
+      narrates(request, "The first bell")
+        ? { chunks: ["The first ", "bell"], chunkDelayMs: 60_000 }
+        : { chunks: ["The second bell rings."] },
+    );
+    const steady = await startChatServer(() => ({ chunks: ["The first bell, ", "told at last."] }));
+    endpoints.push(hanging, steady);
+    const dataDir = tempDir("loom-narration-first-");
+    const env = (url: string) => ({
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      LOOM_DATA_DIR: dataDir,
+      LOOM_NARRATOR_URL: url,
+      LOOM_NARRATOR_MODEL: "story-7b",
+      LOOM_NARRATOR_TIMEOUT_MS: "120000",
+    });
+    const first = await spawnServer(env(hanging.url), 2641);
+    children.push(first);
+    const keeper = connect(first.url);
+    await keeper.registerPlayer("Keeper");
+    const universe = await keeper.createUniverse({ name: "Bell Tower" });
+    const table = await keeper.joinUniverse(universe.id, { role: "gm" });
+    const acted = await table.act({ kind: "world_event", text: "The first bell tolls." });
+    if (!acted.ok) throw new Error(acted.rejection.message);
+    const bell = acted.turn.position;
+    expect((await table.narrationOf(bell).next()).value).toBe("The first ");
+    const next = await table.act({ kind: "world_event", text: "The second bell answers." });
+    if (!next.ok) throw new Error(next.rejection.message);
+    expect((await recorded(keeper, universe.id, next.turn.position)).narration?.text).toBe(
+      "The second bell rings.",
+    );
+    await first.stop("SIGKILL");
+
+    const second = await spawnServer(env(steady.url), 2641);
+    children.push(second);
+    const gm = connect(second.url).useToken(keeper.playerToken!);
+    const watching = await gm.joinUniverse(universe.id, { role: "gm" });
+    expect((await recorded(gm, universe.id, bell)).narration).toMatchObject({
+      text: "The first bell, told at last.",
+      narrator: "openai-compatible",
+    });
+    // told once, and the turn told before the kill not again
+    expect(
+      steady.requests.map(narratedPosition).filter((p) => p !== null && p <= next.turn.position),
+    ).toEqual([bell]);
+    await watching.leave();
+  }, 180_000);
 });

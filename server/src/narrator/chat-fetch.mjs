@@ -158,6 +158,9 @@ class ChatHeaders {
   }
 }
 
+/** The longest line a streamed answer may hold: one event's JSON is a few hundred bytes. */
+const LINE_BYTES_MAX = 1 << 20;
+
 /**
  * A response's bytes, pushed as the socket gives them and read by one consumer through async
  * iteration; `return()` (the SDK's cancel) destroys the response. A connection that closes before
@@ -172,10 +175,25 @@ class ChatBody {
     /** @type {Error | null} */
     this.failure = null;
     this.ended = false;
+    /** Bytes since the body's last line feed: a line is parsed whole, so it is held whole. */
+    this.lineBytes = 0;
     /** @type {{ resolve: (result: IteratorResult<Uint8Array>) => void, reject: (error: Error) => void } | null} */
     this.waiting = null;
-    response.on("data", (chunk) => {
+    response.on("data", (/** @type {Buffer} */ chunk) => {
       if (this.ended) return;
+      const last = chunk.lastIndexOf(10);
+      const longest =
+        last === -1
+          ? this.lineBytes + chunk.length
+          : Math.max(this.lineBytes + chunk.indexOf(10), chunk.length - last - 1);
+      this.lineBytes = last === -1 ? this.lineBytes + chunk.length : chunk.length - last - 1;
+      if (longest > LINE_BYTES_MAX) {
+        // an endpoint that never ends its line would have the whole stream held until the timeout
+        this.finish(new Error(`the endpoint sent a line of more than ${LINE_BYTES_MAX} bytes`));
+        this.queue.length = 0;
+        response.destroy();
+        return;
+      }
       if (this.waiting) this.settle().resolve({ value: chunk, done: false });
       else this.queue.push(chunk);
     });

@@ -147,7 +147,17 @@ export class ChatThread {
     if (event.type === "chunk") {
       for (const piece of event.pieces) {
         if (call.stopped) return;
-        if (call.onChunk(piece) !== false) continue;
+        let more: boolean | void;
+        try {
+          more = call.onChunk(piece);
+        } catch (error) {
+          // the call fails alone: the other calls' events in the same message are still delivered
+          this.inFlight.delete(event.id);
+          this.worker?.postMessage({ type: "abort", id: event.id } satisfies ChatToWorker);
+          call.reject(new ChatFailure(`a piece could not be told: ${String(error)}`, null));
+          return;
+        }
+        if (more !== false) continue;
         call.stopped = true;
         this.worker?.postMessage({ type: "abort", id: event.id } satisfies ChatToWorker);
       }

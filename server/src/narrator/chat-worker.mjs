@@ -160,8 +160,9 @@ async function stream(id, request, signal) {
     model ??= chunk.model || null;
     if (chunk.usage)
       tokens = { prompt: chunk.usage.prompt_tokens, completion: chunk.usage.completion_tokens };
-    const content = chunk.choices[0]?.delta?.content;
-    if (!content) continue;
+    const content = chunk.choices?.[0]?.delta?.content;
+    // prose is a string: a number, an object or an array in its place is the endpoint's error
+    if (typeof content !== "string" || content === "") continue;
     piece(id, content, text === "");
     text += content;
   }

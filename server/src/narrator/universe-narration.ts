@@ -17,6 +17,8 @@ import { TemplateNarrator } from "./template-narrator.ts";
 
 /** How often a narrator failing turn after turn is said to be failing still. */
 const FAILURES_SAID_EVERY_MS = 60_000;
+/** How long a closing universe waits for its aborted tellings to settle. */
+const ABORTED_SETTLE_MS = 2_000;
 
 export interface UniverseNarrationOptions {
   universeId: string;
@@ -240,10 +242,10 @@ export class UniverseNarration {
    * just after it, as it would have been: the current state with the later turns' deltas undone.
    */
   recover(recent: readonly Turn[], state: UniverseState): number {
-    // from the window's oldest narrated turn: a closing owner may have recorded a telling of a
-    // later turn and left an earlier one (nobody had heard it yet) for this one
-    const oldest = recent.findIndex((turn) => turn.narration !== null);
-    const from = oldest === -1 ? 0 : oldest + 1;
+    // every untold turn of the window, those before a told one too: tellings run side by side
+    // and end in any order, so a later turn may be recorded while an earlier one was cut off
+    const from = recent.findIndex((turn) => turn.narration === null);
+    if (from === -1) return 0;
     const after = statesAfter(recent, from, state);
     let count = 0;
     for (let i = from; i < recent.length; i++) {
@@ -298,7 +300,13 @@ export class UniverseNarration {
     this.queue.length = 0;
     this.controller.abort();
     for (const job of this.running.values()) job.controller?.abort();
-    await Promise.allSettled([...this.running.keys()]);
+    // an aborted telling settles at once; one that does not (a request its thread lost) is left
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running.keys()]),
+      new Promise((resolve) => (timer = setTimeout(resolve, ABORTED_SETTLE_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Narration starts after the current loop turn's work, so the ack and the turn go first. */

@@ -21,6 +21,10 @@ export interface ChatBehaviour {
   usage?: unknown;
   /** Stream this as the data of an event instead of the prose: text that is no JSON, as a broken endpoint sends. */
   malformed?: string;
+  /** Stream these as each chunk's `content` instead of `chunks`: any JSON (a number, an object), as a broken endpoint may. */
+  contents?: unknown[];
+  /** Begin an event and send this many bytes of it without ever ending its line; then wait for the client to go. */
+  unterminatedBytes?: number;
 }
 
 export interface ChatRequestSeen {
@@ -93,6 +97,20 @@ export async function startChatServer(
     res.write(frame({ role: "assistant", content: "" }));
     if (behaviour.malformed !== undefined) {
       res.end(`data: ${behaviour.malformed}\n\n`);
+      return;
+    }
+    if (behaviour.unterminatedBytes !== undefined) {
+      res.write('data: {"choices":[{"index":0,"delta":{"content":"');
+      const block = "a".repeat(64 * 1024);
+      for (let sent = 0; sent < behaviour.unterminatedBytes && !res.destroyed; sent += block.length)
+        if (!res.write(block))
+          await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+      if (!res.destroyed) await new Promise((resolve) => res.once("close", resolve));
+      return;
+    }
+    if (behaviour.contents !== undefined) {
+      for (const content of behaviour.contents) res.write(frame({ content }));
+      res.end("data: [DONE]\n\n");
       return;
     }
     for (let i = 0; i < chunks.length; i++) {
