@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHOICE_FLAGS_MAX } from "@loom/shared";
-import type { UniverseSession } from "../client-sdk/src/index.ts";
+import { connect, type UniverseSession } from "../client-sdk/src/index.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { BRANCH_DEPTH_MAX } from "../server/src/persist/turn-store.ts";
 import { captureLog } from "../server/src/log.ts";
@@ -21,6 +21,8 @@ const BACKLOG_KB = 64;
 const MOST_TURNS = 4_000;
 /** The joins (and reconnections) one player may make to one room at once. */
 const JOINS = 4;
+/** Universes one player may create: the game master's line of branches below stays within it. */
+const UNIVERSES = BRANCH_DEPTH_MAX + 8;
 
 describe("what one client can make the server hold", () => {
   let server: LoomServer & { url: string };
@@ -35,6 +37,7 @@ describe("what one client can make the server hold", () => {
       port: 2602,
       clientBacklogBytes: BACKLOG_KB * 1024,
       joinsPerPlayer: { burst: JOINS, perSeconds: 600 },
+      maxUniversesPerPlayer: UNIVERSES,
     });
     table = await setTable(server.url, ["Ash"]);
     gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
@@ -126,6 +129,44 @@ describe("what one client can make the server hold", () => {
       headers: { authorization: `Bearer ${table.gm.playerToken}` },
     });
     expect(jump.status).toBe(200);
+  });
+
+  it(`a player creates at most LOOM_MAX_UNIVERSES_PER_PLAYER universes, branches included, also all at once`, async () => {
+    const hoarder = connect(server.url);
+    await hoarder.registerPlayer("Hoarder");
+    const post = (path: string, body: unknown) =>
+      fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${hoarder.playerToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const first = await hoarder.createUniverse({ name: "First Hoard" });
+    // every request at once: counted one after the other, so exactly the cap is made
+    const burst = await Promise.all(
+      Array.from({ length: UNIVERSES + 4 }, (_, i) =>
+        i % 3 === 0
+          ? post(`/api/universes/${first.id}/branch`, { position: 0 })
+          : post("/api/universes", { name: `Hoard ${i}` }),
+      ),
+    );
+    const statuses = burst.map((response) => response.status);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(UNIVERSES - 1);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(5);
+    const refused = burst.find((response) => response.status === 409)!;
+    expect(await refused.json()).toEqual({
+      error: {
+        code: "too_many_universes",
+        message: `a player may create ${UNIVERSES} universes, branches included`,
+      },
+    });
+    const mine = (await hoarder.listUniverses()).filter((universe) => universe.yourRole === "gm");
+    expect(mine).toHaveLength(UNIVERSES);
+    // another player is not held to the hoarder's count
+    const neighbour = connect(server.url);
+    await neighbour.registerPlayer("Neighbour");
+    await expect(neighbour.createUniverse({ name: "Next Door" })).resolves.toMatchObject({
+      name: "Next Door",
+    });
   });
 
   it("a connection coming back to its seat in a loop is held to the joins a player may make", async () => {

@@ -84,6 +84,7 @@ const BAD: Record<string, Array<string | NodeJS.ProcessEnv>> = {
   LOOM_MAX_CONNECTIONS_PER_PLAYER: ["-1", "eight"],
   LOOM_MAX_CHARACTERS_PER_UNIVERSE: ["-1", "x"],
   LOOM_MAX_SAVE_POINTS: ["-1", "many"],
+  LOOM_MAX_UNIVERSES_PER_PLAYER: ["-1", "lots"],
   LOOM_SESSION_GAP_SECONDS: ["-1", "999999999999"],
   LOOM_IDEMPOTENCY_TTL_SECONDS: ["-1", "999999999999"],
   // a delay past 2^31 - 1 ms fires after 1 ms

@@ -126,6 +126,8 @@ export interface LoomConfig {
   maxCharactersPerUniverse: number;
   /** Save points one player may name in one universe (a bookmarks page lists at least this many). */
   maxSavePoints: number;
+  /** Universes one player may create, branches included (imports by the operator do not count). */
+  maxUniversesPerPlayer: number;
   /** Room connections one player may hold at once, across universes, tabs and processes. */
   maxConnectionsPerPlayer: number;
   /** How long an Idempotency-Key and its first response are kept. */
@@ -531,6 +533,7 @@ export function loadConfig(
       "LOOM_MAX_CHARACTERS_PER_UNIVERSE",
     ),
     maxSavePoints: int(env.LOOM_MAX_SAVE_POINTS, 100, "LOOM_MAX_SAVE_POINTS"),
+    maxUniversesPerPlayer: int(env.LOOM_MAX_UNIVERSES_PER_PLAYER, 500, "LOOM_MAX_UNIVERSES_PER_PLAYER"),
     maxConnectionsPerPlayer: int(env.LOOM_MAX_CONNECTIONS_PER_PLAYER, 8, "LOOM_MAX_CONNECTIONS_PER_PLAYER"),
     idempotencyTtlSeconds: whole(
       env.LOOM_IDEMPOTENCY_TTL_SECONDS,

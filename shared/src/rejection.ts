@@ -68,6 +68,8 @@ export const RejectionCode = {
   SavePointNameTaken: "save_point_name_taken",
   /** The player holds as many save points in this universe as a player may (LOOM_MAX_SAVE_POINTS). */
   TooManySavePoints: "too_many_save_points",
+  /** The player created as many universes, branches included, as a player may (LOOM_MAX_UNIVERSES_PER_PLAYER). */
+  TooManyUniverses: "too_many_universes",
   /** Only a branch can be handed to a player as their own timeline. */
   NotABranch: "not_a_branch",
 } as const;

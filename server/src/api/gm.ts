@@ -85,6 +85,7 @@ export function installGmRoutes(app: Application): void {
           name: body.name ?? `${universe.name} (branch at ${body.position})`,
           createdBy: me.playerId,
           settings: branchGms(universe, me.playerId),
+          maxByCreator: services().config.maxUniversesPerPlayer,
         })
         .catch((error: unknown) => {
           if (error instanceof BranchDepthError)

@@ -14,7 +14,7 @@ import { log } from "../log.ts";
 import { routeOf } from "./request-id.ts";
 import { describeError, safeMessage } from "../describe-error.ts";
 import { AuthError } from "../auth/tokens.ts";
-import { DamagedSnapshotError, isStoreClosed } from "../persist/turn-store.ts";
+import { DamagedSnapshotError, isStoreClosed, TooManyUniversesError } from "../persist/turn-store.ts";
 import { errorClass, isDependencyFailure } from "../fault-log.ts";
 
 /** An HTTP failure with a stable code: `{ error: { code, message } }` with the given status. */
@@ -179,6 +179,10 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
     res.status(503).json({ error: { code: RejectionCode.DamagedSnapshot, message: error.message } });
     return;
   }
+  if (error instanceof TooManyUniversesError) {
+    res.status(409).json({ error: { code: RejectionCode.TooManyUniverses, message: error.message } });
+    return;
+  }
   const status =
     (error as { status?: number; statusCode?: number }).status ??
     (error as { statusCode?: number }).statusCode;
@@ -189,11 +193,13 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
   }
   if (
     error instanceof Error &&
-    (error.name === "UniverseUnavailableError" || error.name === "LiveStoreLostError")
+    (error.name === "UniverseUnavailableError" ||
+      error.name === "LiveStoreLostError" ||
+      error.name === "LiveTailGapError")
   ) {
     // the universe cannot be opened now: its owner is moving (a second), or its live store lost
     // data and its last owner or an operator must act (see README, "When Redis loses its data")
-    unavailable(res, error.message, error.name === "LiveStoreLostError" ? 30 : 1);
+    unavailable(res, error.message, error.name === "UniverseUnavailableError" ? 1 : 30);
     return;
   }
   if (status === 413) {

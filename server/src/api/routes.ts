@@ -126,10 +126,11 @@ export function installRoutes(app: Application): void {
     route(async (req, res) => {
       const me = await caller(req);
       const body = parseBody(API.createUniverse.body, req.body);
-      const { turnStore, newId } = services();
+      const { turnStore, newId, config } = services();
       let universe = await turnStore.createUniverse(
         { id: newId(), name: body.name, createdBy: me.playerId },
         emptyState(body.name, body.premise),
+        { maxByCreator: config.maxUniversesPerPlayer },
       );
       if (body.visibility !== universe.visibility)
         universe = (await services().memberships.setVisibility(universe.id, body.visibility)) ?? universe;

@@ -73,8 +73,12 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     return this.onClose();
   }
 
-  createUniverse(universe: NewUniverse, genesis: UniverseState): Promise<UniverseRecord> {
-    return universes.createUniverse(this.db, universe, genesis, this.clock());
+  createUniverse(
+    universe: NewUniverse,
+    genesis: UniverseState,
+    options: { maxByCreator?: number } = {},
+  ): Promise<UniverseRecord> {
+    return universes.createUniverse(this.db, universe, genesis, this.clock(), options.maxByCreator);
   }
 
   getUniverse(id: string): Promise<UniverseRecord | null> {
@@ -96,6 +100,7 @@ export class DrizzleTurnStore extends Records implements TurnStore {
     name: string;
     createdBy: string;
     settings?: Record<string, unknown>;
+    maxByCreator?: number;
   }): Promise<UniverseRecord> {
     if ((await this.depth(input.parentId)) >= BRANCH_DEPTH_MAX) throw new BranchDepthError(input.parentId);
     return universes.branchUniverse(this.db, input, this.clock());

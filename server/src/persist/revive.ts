@@ -1,5 +1,11 @@
 import { NameTakenError } from "../auth/account-store.ts";
-import { AppendConflictError, BranchDepthError, ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
+import {
+  AppendConflictError,
+  BranchDepthError,
+  ChecksumMismatchError,
+  NotFoundError,
+  TooManyUniversesError,
+} from "./turn-store.ts";
 
 /** An error as a store's thread sends it back: its class's name, its message, its own fields. */
 export interface ThreadError {
@@ -39,6 +45,8 @@ export function revive(error: ThreadError): Error {
       return new NotFoundError(f.entity as string, f.id as string);
     case "BranchDepthError":
       return new BranchDepthError(f.parentId as string);
+    case "TooManyUniversesError":
+      return new TooManyUniversesError(f.createdBy as string, f.max as number);
     case "NameTakenError":
       return new NameTakenError(f.login as string);
     default: {

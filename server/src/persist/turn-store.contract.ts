@@ -8,7 +8,12 @@ import {
   selectWhileAway,
 } from "@loom/shared";
 import type { Narration, Snapshot, Turn, UniverseState } from "@loom/shared";
-import { AppendConflictError, ChecksumMismatchError, NotFoundError } from "./turn-store.ts";
+import {
+  AppendConflictError,
+  ChecksumMismatchError,
+  NotFoundError,
+  TooManyUniversesError,
+} from "./turn-store.ts";
 import { turnRow } from "./turn-rows.ts";
 import type { TurnJsonPage, TurnStore } from "./turn-store.ts";
 import { buildUniverse, freshId } from "./testing/build.ts";
@@ -256,6 +261,39 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
           createdBy: "gm",
         }),
       ).rejects.toBeInstanceOf(RangeError);
+    });
+
+    it("rule 7b: a creator's universes, branches included, are held to the most asked, also when asked at once", async () => {
+      const parent = await small(3);
+      const creator = freshId("creator");
+      const genesis = (await store.latestState(parent.id)).state;
+      const create = () =>
+        store.createUniverse({ id: freshId("capped"), name: "Capped", createdBy: creator }, genesis, {
+          maxByCreator: 3,
+        });
+      const branch = () =>
+        store.branchUniverse({
+          id: freshId("capped-branch"),
+          parentId: parent.id,
+          position: 2,
+          name: "Capped branch",
+          createdBy: creator,
+          maxByCreator: 3,
+        });
+      const outcomes = await Promise.allSettled([create(), branch(), create(), branch(), create(), branch()]);
+      expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(3);
+      for (const outcome of outcomes)
+        if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(TooManyUniversesError);
+      expect(await store.listUniverses({ createdBy: creator })).toHaveLength(3);
+      // the cap is the creator's: another creates on, and without a cap nothing is counted
+      await expect(
+        store.createUniverse({ id: freshId("other"), name: "Other", createdBy: freshId("other") }, genesis, {
+          maxByCreator: 3,
+        }),
+      ).resolves.toMatchObject({ name: "Other" });
+      await expect(
+        store.createUniverse({ id: freshId("uncapped"), name: "Uncapped", createdBy: creator }, genesis),
+      ).resolves.toMatchObject({ createdBy: creator });
     });
 
     it("rule 8: a branch of a branch of a 10 000-turn universe follows the whole chain and copies nothing", async () => {

@@ -253,6 +253,17 @@ export class BranchDepthError extends Error {
   }
 }
 
+/** A player who created as many universes (branches count) as a player may. */
+export class TooManyUniversesError extends Error {
+  constructor(
+    readonly createdBy: string,
+    readonly max: number,
+  ) {
+    super(`a player may create ${max} universes, branches included`);
+    this.name = "TooManyUniversesError";
+  }
+}
+
 /** "While you were away" (see TurnStore.awayTurns). */
 export interface NarrationRecord {
   universeId: string;
@@ -285,7 +296,15 @@ export interface AwayTurns {
  */
 export interface TimelineStore {
   // universes and timelines
-  createUniverse(universe: NewUniverse, genesis: UniverseState): Promise<UniverseRecord>;
+  /**
+   * With `maxByCreator`, refused (TooManyUniversesError) when its creator already created that
+   * many, counted under a lock on the creator so that parallel requests cannot pass it together.
+   */
+  createUniverse(
+    universe: NewUniverse,
+    genesis: UniverseState,
+    options?: { maxByCreator?: number },
+  ): Promise<UniverseRecord>;
   getUniverse(id: string): Promise<UniverseRecord | null>;
   /** Whether `universeId` is `ancestorId` or a branch descending from it, read in one statement. */
   descendsFrom(universeId: string, ancestorId: string): Promise<boolean>;
@@ -299,6 +318,8 @@ export interface TimelineStore {
     createdBy: string;
     /** Merged over the parent's settings, which a branch otherwise keeps. */
     settings?: Record<string, unknown>;
+    /** As createUniverse's: a branch is a universe its creator created. */
+    maxByCreator?: number;
   }): Promise<UniverseRecord>;
   headPosition(universeId: string): Promise<number>;
   /** The dice of the timeline's stretches, the universe's own first. NotFoundError if unknown. */

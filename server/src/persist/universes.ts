@@ -1,4 +1,4 @@
-import { desc, eq, inArray, sql } from "drizzle-orm";
+import { count, desc, eq, inArray, sql } from "drizzle-orm";
 import { checksum } from "@loom/shared";
 import type { UniverseState } from "@loom/shared";
 import type { Chain } from "./ancestry.ts";
@@ -7,8 +7,22 @@ import { rowsOf, toUniverse } from "./rows.ts";
 import type { Db } from "./rows.ts";
 import { universes } from "./schema.ts";
 import { upsertSnapshots } from "./snapshot-writes.ts";
-import { NotFoundError } from "./turn-store.ts";
+import { NotFoundError, TooManyUniversesError } from "./turn-store.ts";
 import type { NewUniverse, StoredDice, UniverseRecord } from "./turn-store.ts";
+
+/** The advisory lock's first key for a creator's count of universes (its second: the creator). */
+const CREATOR_LOCK = 0x554e;
+
+/**
+ * Refuses a universe its creator may not add (`max` created already), holding a lock on the
+ * creator until the transaction ends: two creations at once are counted one after the other.
+ */
+async function withinCreatorCap(tx: Db, createdBy: string, max: number | undefined): Promise<void> {
+  if (max === undefined) return;
+  await tx.execute(sql`select pg_advisory_xact_lock(${CREATOR_LOCK}, hashtext(${createdBy}))`);
+  const [held] = await tx.select({ n: count() }).from(universes).where(eq(universes.createdBy, createdBy));
+  if ((held?.n ?? 0) >= max) throw new TooManyUniversesError(createdBy, max);
+}
 
 /** A universe starts at head 0 with its genesis snapshot and its own dice secret, written together. */
 export async function createUniverse(
@@ -16,8 +30,10 @@ export async function createUniverse(
   universe: NewUniverse,
   genesis: UniverseState,
   now: Date,
+  maxByCreator?: number,
 ): Promise<UniverseRecord> {
   return db.transaction(async (tx) => {
+    await withinCreatorCap(tx, universe.createdBy, maxByCreator);
     const [row] = await tx
       .insert(universes)
       .values({ ...universe, ...newDiceSecret(), settings: universe.settings ?? {}, createdAt: now })
@@ -81,6 +97,7 @@ export async function branchUniverse(
     name: string;
     createdBy: string;
     settings?: Record<string, unknown>;
+    maxByCreator?: number;
   },
   now: Date,
 ): Promise<UniverseRecord> {
@@ -91,6 +108,25 @@ export async function branchUniverse(
       `cannot branch ${input.parentId} at ${input.position}: its head is ${parent.headPosition}`,
     );
   }
+  if (input.maxByCreator === undefined) return insertBranch(db, parent, input, now);
+  return db.transaction(async (tx) => {
+    await withinCreatorCap(tx, input.createdBy, input.maxByCreator);
+    return insertBranch(tx, parent, input, now);
+  });
+}
+
+async function insertBranch(
+  db: Db,
+  parent: UniverseRecord,
+  input: {
+    id: string;
+    position: number;
+    name: string;
+    createdBy: string;
+    settings?: Record<string, unknown>;
+  },
+  now: Date,
+): Promise<UniverseRecord> {
   const [row] = await db
     .insert(universes)
     .values({

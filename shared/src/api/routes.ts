@@ -241,7 +241,7 @@ export const API = {
     idempotent: true,
     status: 201,
     response: res.universeResponseSchema,
-    errors: errors(AUTH, BODY, WRITE, IDEMPOTENT),
+    errors: errors(AUTH, BODY, WRITE, IDEMPOTENT, { 409: [C.TooManyUniverses] }),
   },
   listUniverses: {
     method: "get",
@@ -464,7 +464,9 @@ export const API = {
     idempotent: true,
     status: 201,
     response: res.universeResponseSchema,
-    errors: errors(AUTH, GM, BODY, WRITE, IDEMPOTENT, { 409: [C.StalePosition, C.Conflict] }),
+    errors: errors(AUTH, GM, BODY, WRITE, IDEMPOTENT, {
+      409: [C.StalePosition, C.Conflict, C.TooManyUniverses],
+    }),
   },
   retell: {
     method: "post",
