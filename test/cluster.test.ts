@@ -45,11 +45,15 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
       if (result.ok) acked.push(result.turn.position);
     }
     expect(acked.length).toBe(30);
+    // her last act she takes back: the undo, and its mark on the turn, are in Redis alone too
+    const taken = await session.act({ kind: "custom", characterId: alex.characterId, text: "hesitates" });
+    if (!taken.ok) throw new Error(taken.rejection.message);
+    const undo = await session.undo();
+    if (!undo.ok) throw new Error(undo.rejection.message);
     // not persisted yet: only in Redis
     const sql = postgres(databaseUrl!, { max: 1, onnotice: () => undefined });
     const [stored] = await sql<Array<{ head: number }>>`
       select head_position as head from universes where id = ${table.universeId}`;
-    await sql.end();
     expect(stored!.head).toBeLessThan(Math.min(...acked));
 
     await first.stop("SIGKILL");
@@ -67,7 +71,7 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     const gm = connect(second.url).useToken(table.gm.playerToken!);
     const gmSession = await gm.joinUniverse(table.universeId, { role: "gm" });
     // every acknowledged turn, then the end of Alex's session, which the dead process left open
-    const last = Math.max(...acked) + 1;
+    const last = undo.turn.position + 1;
     expect(gmSession.state.head).toBe(last);
     // reads include acknowledged turns at once; the records follow once the turns are persisted
     await waitFor(() => gmSession.persistedThrough >= last, 10_000, "persisted");
@@ -76,7 +80,19 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => i + 1));
     expect(positions).toEqual(expect.arrayContaining(acked));
     expect(after.turns.at(-1)).toMatchObject({ kind: "session_end", input: { reason: "interrupted" } });
-    expect(await alexAgain.run(alex.runId)).toMatchObject({ turnCount: 30, sessionCount: 1 });
+    // the turn she took back reads undone, here and in the database, and is not taken back again
+    const position = taken.turn.position;
+    expect(after.turns.find((turn) => turn.position === position)).toMatchObject({ status: "undone" });
+    const [mark] = await sql<Array<{ status: string; undone_by: number | null }>>`
+      select status, undone_by from turns where universe_id = ${table.universeId} and position = ${position}`;
+    await sql.end();
+    expect(mark).toEqual({ status: "undone", undone_by: undo.turn.position });
+    const seated = await alexAgain.joinUniverse(table.universeId, { role: "player", runId: alex.runId });
+    const again = await seated.undo();
+    if (again.ok) expect(again.turn.input).not.toMatchObject({ targetPosition: position });
+    else expect(again.rejection.code).toMatch(/^(nothing_to_undo|not_allowed)$/);
+    await seated.leave();
+    expect(await alexAgain.run(alex.runId)).toMatchObject({ turnCount: 30, sessionCount: 2 });
     await recordsSettle(gm, alexAgain, table.universeId, [alex.runId]);
     await gmSession.leave();
   });

@@ -1,3 +1,4 @@
+import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { seededRandom as seeded } from "@loom/shared/testing";
@@ -158,6 +159,17 @@ for (const setup of setups)
   });
 
 describe("reads after kill -9 of the embedded server", () => {
+  /** Acts `count` world events; the position of the last. */
+  const events = async (session: UniverseSession, from: number, count: number) => {
+    let position = 0;
+    for (let i = from; i < from + count; i++) {
+      const acted = await session.act({ kind: "world_event", text: `The tide turns ${i}` });
+      if (!acted.ok) throw new Error(acted.rejection.message);
+      position = acted.turn.position;
+    }
+    return position;
+  };
+
   it("a run's record counts the acknowledged turns only the write-ahead log held, before anyone opens the universe", async () => {
     // persisting rarely: the acts are acknowledged from the log alone when the server dies
     const env = {
@@ -192,16 +204,6 @@ describe("reads after kill -9 of the embedded server", () => {
       LOOM_PERSIST_INTERVAL_MS: "60000",
     };
     const cli = (...args: string[]) => loom(args, env);
-    /** Acts `count` world events; the position of the last. */
-    const events = async (session: UniverseSession, from: number, count: number) => {
-      let position = 0;
-      for (let i = from; i < from + count; i++) {
-        const acted = await session.act({ kind: "world_event", text: `The tide turns ${i}` });
-        if (!acted.ok) throw new Error(acted.rejection.message);
-        position = acted.turn.position;
-      }
-      return position;
-    };
     let server = await spawnServer(env, 2637);
     try {
       const gm = connect(server.url);
@@ -237,6 +239,50 @@ describe("reads after kill -9 of the embedded server", () => {
       await waitFor(() => reopened.state.head === head, 5_000, "the backup's head");
       expect((await reopened.act({ kind: "world_event", text: "The tide turns again" })).ok).toBe(true);
       await reopened.leave();
+    } finally {
+      await server.stop("SIGKILL");
+    }
+  }, 120_000);
+  it("a database put back older than its log is named at start and by the command line, its universe left closed", async () => {
+    const dataDir = tempDir("loom-wal-gap-");
+    const env = {
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      LOOM_DATA_DIR: dataDir,
+      LOOM_PERSIST_INTERVAL_MS: "60000",
+    };
+    let server = await spawnServer(env, 2637);
+    try {
+      const gm = connect(server.url);
+      await gm.registerPlayer("Keeper");
+      const universe = await gm.createUniverse({ name: "Old Tides" });
+      await events(await gm.joinUniverse(universe.id, { role: "gm" }), 0, 2);
+      server.process.kill("SIGKILL");
+      await server.stop();
+      // the operator keeps a copy of the database alone, without its log
+      const older = tempDir("loom-wal-gap-db-");
+      cpSync(join(dataDir, "pglite"), older, { recursive: true });
+      expect((await loom(["verify", universe.id], env)).code).toBe(0);
+      server = await spawnServer(env, 2637);
+      const again = connect(server.url).useToken(gm.playerToken!);
+      await events(await again.joinUniverse(universe.id, { role: "gm" }), 2, 2);
+      server.process.kill("SIGKILL");
+      await server.stop();
+      // and puts it back by hand: the log's turns 3–4 follow turn 2, which that database never had
+      rmSync(join(dataDir, "pglite"), { recursive: true });
+      cpSync(older, join(dataDir, "pglite"), { recursive: true });
+      const said = `the write-ahead log holds turns 3–4 of universe ${universe.id}, which do not follow its database's head 0`;
+      expect((await loom(["verify", universe.id], env)).stderr).toContain(said);
+      server = await spawnServer(env, 2637);
+      const warned = server.logs().find((entry) => entry.level === "warn" && entry.msg.includes(said));
+      expect(warned?.msg).toContain(`move ${dataDir}/wal aside`);
+      const refused = connect(server.url, { failoverMs: 0 }).useToken(gm.playerToken!);
+      await expect(refused.joinUniverse(universe.id, { role: "gm" })).rejects.toMatchObject({
+        code: "unavailable",
+        message: expect.stringContaining(
+          "its live log holds turns from 3, which do not follow its database's head 0",
+        ),
+      });
     } finally {
       await server.stop("SIGKILL");
     }

@@ -117,8 +117,14 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   });
   if (config.redisUrl) await warnUnlessRedisPersists(config.redisUrl);
   if (liveStore instanceof FileLiveStore) {
-    const { written: recovered } = await persistRecoveredTurns(liveStore, stores.turnStore);
+    const { written: recovered, gaps } = await persistRecoveredTurns(liveStore, stores.turnStore);
     if (recovered > 0) log.info(`wrote ${recovered} turn(s) the write-ahead log held from before the start`);
+    // a database older than its log (put back by hand): the universe's open refuses it, said here first
+    for (const gap of gaps)
+      log.warn(
+        `the write-ahead log holds turns ${gap.first}–${gap.last} of universe ${gap.universeId}, which do not follow its database's head ${gap.head}; the universe will not open until they do (restore the database the log belongs to, or move ${config.dataDir}/wal aside)`,
+        { universeId: gap.universeId },
+      );
   }
   const clock = config.clock;
   // made here rather than by Colyseus: log-outs are announced on it before the server listens
@@ -250,16 +256,28 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
     stopping ??= (async () => {
       log.info("shutting down: flushing pending turns");
       services.ownership.stopOpening();
-      await server.gracefullyShutdown(false);
-      await services.ownership.allClosed(config.shutdownDrainMs + 5_000);
-      await idempotencySweep.stop();
-      await services.liveStore.close();
-      await services.turnStore.close();
+      // Every step is taken whatever the one before it met: a store that fails to close must not
+      // keep the others (or the data folder's lock) open. The first failure is thrown at the end.
+      const failures: unknown[] = [];
+      const step = async (what: string, close: () => unknown) => {
+        try {
+          await close();
+        } catch (error) {
+          log.error(`shutdown: ${what} failed`, { err: error });
+          failures.push(error);
+        }
+      };
+      await step("closing the rooms", () => server.gracefullyShutdown(false));
+      await step("waiting for the rooms", () => services.ownership.allClosed(config.shutdownDrainMs + 5_000));
+      await step("stopping the idempotency sweep", () => idempotencySweep.stop());
+      await step("closing the live store", () => services.liveStore.close());
+      await step("closing the database", () => services.turnStore.close());
       // after the rooms closed: what they were still telling has been told or given up
-      await services.narrator?.close?.();
-      await dataDirLock?.release();
+      await step("closing the narrator", () => services.narrator?.close?.());
+      await step("releasing the data folder", () => dataDirLock?.release());
       services.metrics.close();
       setServices(null);
+      if (failures.length > 0) throw failures[0];
       log.info("shutdown complete");
     })();
     return stopping;

@@ -19,6 +19,7 @@ import {
   freeInvokeRefusal,
   runActivityRefusal,
   unrecordableRefusal,
+  undoTargetOf,
   upgradeTurn,
   type Actor,
   type Command,
@@ -130,6 +131,23 @@ export type LeaseOutcome = "kept" | "taken" | "elsewhere";
  * pipelined: see `submit`) → listeners.
  * The persister writes pending turns to the TurnStore on ticks. Nothing here knows Colyseus.
  */
+/**
+ * The live store holds turns of the universe that do not follow its database's head (a database
+ * put back older than its log): opening it would lose or reorder them, so it stays closed.
+ */
+export class LiveTailGapError extends Error {
+  constructor(
+    readonly universeId: string,
+    readonly head: number,
+    readonly first: number,
+  ) {
+    super(
+      `universe ${universeId} is unavailable: its live log holds turns from ${first}, which do not follow its database's head ${head}; an operator must restore the database the log belongs to (see the server's log)`,
+    );
+    this.name = "LiveTailGapError";
+  }
+}
+
 export class UniverseAuthority {
   readonly universe: UniverseRecord;
   private stateDoc: UniverseState;
@@ -249,7 +267,7 @@ export class UniverseAuthority {
     let state = latest.state;
     let head = latest.position;
     for (const turn of tail) {
-      if (turn.position !== head + 1) throw new Error(`live tail of ${universe.id} has a gap at ${head + 1}`);
+      if (turn.position !== head + 1) throw new LiveTailGapError(universe.id, head, turn.position);
       state = evolve(state, turn.deltas);
       head = turn.position;
     }
@@ -260,9 +278,15 @@ export class UniverseAuthority {
     authority.dice = diceFor(dice);
     authority.diceRevealed = dice.revealedAt !== null;
     authority.recent = [...recent, ...tail].slice(-200);
+    if (written.length > 0) authority.persister.enqueue(written, []);
+    // an undo its owner acknowledged but never wrote marks its target here, as it did there: the
+    // target reads undone, may not be undone again, and is written so along with the undo
+    for (const turn of tail) {
+      const target = undoTargetOf(turn);
+      if (target !== null) authority.markUndoneLocally(target);
+    }
     for (const turn of authority.recent) authority.ledger.recordTurn(turn);
     for (const turn of tail) authority.noteLifecycle(turn);
-    if (written.length > 0) authority.persister.enqueue(written, []);
     return authority;
   }
 
