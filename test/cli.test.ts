@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../client-sdk/src/index.ts";
 import { createStores } from "../server/src/persist/index.ts";
 import { overcome, sheet } from "./support/players.ts";
-import { loom } from "./support/cli.ts";
+import { loom, spawnLoom } from "./support/cli.ts";
 import { parseExposition, sampleValue } from "./support/prometheus-text.ts";
 import { matchMaker } from "@colyseus/core";
 import { modes, OPERATOR, startServer, tempDir, waitFor, type Mode } from "./support/server.ts";
@@ -521,6 +521,14 @@ describe("loom command line (embedded)", () => {
       const written = readFileSync(exported, "utf8").split("\n").filter(Boolean);
       expect(written.filter((l) => l.startsWith(`{"type":"snapshot","position":${position},`))).toEqual([]);
       expect(JSON.parse(written.at(-1)!)).toMatchObject({ type: "end", snapshots: snapshots.length - 1 });
+      // to stdout, as a pipe takes it: the export alone, the log's line of the damage on stderr
+      const piped = spawnLoom([...dir(), "export", played.universeId]);
+      expect(await piped.exited, piped.stderr()).toBe(0);
+      const pipedLines = piped.stdout().split("\n").filter(Boolean);
+      expect(JSON.parse(pipedLines[0]!)).toMatchObject({ type: "header" });
+      expect(pipedLines.filter((line) => line.includes('"level"'))).toEqual([]);
+      expect(pipedLines).toHaveLength(written.length);
+      expect(piped.stderr()).toContain("does not match its checksum");
       const checked = await loom(["verify", exported]);
       expect(checked.code, checked.stdout + checked.stderr).toBe(0);
 

@@ -699,6 +699,12 @@ for (const mode of modes) {
       }, 120_000);
 
       it("a turn, a snapshot or a genesis holding what the API would not take is refused at its line", async () => {
+        /** An array inside an array, `depth` deep: past what Loom stores, every reader of it wedged. */
+        const nested = (depth: number): unknown => {
+          let value: unknown = [];
+          for (let i = 1; i < depth; i++) value = [value];
+          return value;
+        };
         // a player's turn, with its run and character
         const at = full.findIndex(
           (l) => l.type === "turn" && l.runId !== null && l.playerId !== null && l.characterId !== null,
@@ -733,6 +739,7 @@ for (const mode of modes) {
               i === snapshotAt ? { ...l, createdAt: "0000-01-01T00:00:00.000Z" } : l,
             ),
           },
+          { name: "turn-deep", lines: withTurn({ input: { ...(turn.input as object), deep: nested(200) } }) },
           { name: "genesis-name", lines: withGenesis({ name: longName }) },
           { name: "genesis-premise", lines: withGenesis({ premise: longPremise }) },
         ]);
@@ -761,6 +768,9 @@ for (const mode of modes) {
           .toContain(
             `${line}: its createdAt at 2024-05-01T12:00:00+16:00, 16:00 from UTC, beyond the 15:59 Postgres takes`,
           );
+        expect
+          .soft(messages["turn-deep"])
+          .toContain(`line ${at + 1}: is nested deeper than 72 levels, which Loom never stores`);
         expect
           .soft(messages["turn-past-head"])
           .toContain(

@@ -3,6 +3,8 @@ import { runCli } from "./program.ts";
 import { installNativeSha256 } from "../native-sha256.ts";
 
 installNativeSha256();
+// stdout is the command's output (an export piped on, a state as JSON): the log writes to stderr
+process.env.LOOM_LOG_DESTINATION = "stderr";
 // Ctrl-C asks the command to stop at its next step, so that an import rolls back and the embedded
 // database is closed rather than abandoned mid-write (PGlite may not open again after that). A
 // second one is the operator insisting: the process ends at once.

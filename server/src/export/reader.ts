@@ -365,12 +365,41 @@ function genesisProblem(state: UniverseState): string | null {
   return premise ? `its universe.premise ${premise}` : null;
 }
 
+/**
+ * How deep a line may nest: what Loom stores (STORABLE) inside a turn's or snapshot's envelope.
+ * Deeper values wedge every reader of the turn (a thread's reply, a room's encoding), so a file
+ * holding one is refused at its line, before it is parsed.
+ */
+const LINE_DEPTH_MAX = STORABLE.depthMax + 8;
+
 function parse(text: string, line: number): unknown {
+  if (nestedBeyond(text, LINE_DEPTH_MAX))
+    throw new ExportFileError(
+      line,
+      `is nested deeper than ${LINE_DEPTH_MAX} levels, which Loom never stores`,
+    );
   try {
     return JSON.parse(text);
   } catch {
     throw new ExportFileError(line, "is not JSON");
   }
+}
+
+/** Whether JSON text opens more than `max` arrays and objects inside one another (strings skipped). */
+function nestedBeyond(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 function upcast(document: Record<string, unknown>): UniverseState {

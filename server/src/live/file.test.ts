@@ -7,6 +7,7 @@ import { TurnOrderError } from "./live-store.ts";
 import { WalLogFailedError } from "./wal-log.ts";
 import { sampleTurn, sampleTurns } from "./fixtures.ts";
 import { frame, HEADER_BYTES, unframe } from "./wal-records.ts";
+import { captureLog } from "../log.ts";
 
 // The write-ahead log file store beyond the shared contract: what survives a crash, and how the
 // acknowledgement waits for the disk. A "crash" here is a second store opened on the folder
@@ -48,6 +49,10 @@ describe("record framing", () => {
     const at = frame('{"a":1}').length + HEADER_BYTES + 2;
     flipped[at] = flipped[at]! ^ 0x01;
     expect(unframe(flipped).payloads).toEqual(['{"a":1}']);
+    // a verified record after the one that is not says the bytes were damaged; a torn tail does not
+    expect(unframe(flipped).damaged).toBe(true);
+    expect(unframe(records.subarray(0, records.length - 3)).damaged).toBe(false);
+    expect(unframe(Buffer.concat([records, Buffer.alloc(4096)])).damaged).toBe(false);
   });
 });
 
@@ -139,6 +144,30 @@ describe("the write-ahead log file store", () => {
     writeFileSync(path, bytes);
     const { store: next } = await opened(dir);
     expect(await next.readTail("u1", 0)).toEqual(sampleTurns("u1", 1, 2));
+    await Promise.all([store.close(), next.close()]);
+  });
+
+  it("keeps a segment damaged before its end, and says so, rather than deleting what follows the damage", async () => {
+    const dir = folder();
+    const { store, lease } = await opened(dir);
+    for (let position = 1; position <= 6; position++)
+      await store.appendTurns(lease, [sampleTurn("u1", position)]);
+    const [segment] = segments(dir);
+    const path = join(dir, segment!);
+    const bytes = readFileSync(path);
+    // a byte of turn 3's record flipped: turns 4..6 follow it, whole
+    const at = bytes.indexOf('"position":3');
+    bytes[at + 2] = bytes[at + 2]! ^ 0x01;
+    writeFileSync(path, bytes);
+    const said: string[] = [];
+    const stop = captureLog((line) => said.push(line), "error");
+    const { store: next } = await opened(dir);
+    stop();
+    expect(await next.readTail("u1", 0)).toEqual(sampleTurns("u1", 1, 2));
+    const kept = readdirSync(dir).filter((name) => name.startsWith(`${segment}.damaged-`));
+    expect(kept).toHaveLength(1);
+    expect(readFileSync(join(dir, kept[0]!))).toEqual(bytes);
+    expect(said.join("\n")).toContain(`the segment is kept as ${join(dir, kept[0]!)}`);
     await Promise.all([store.close(), next.close()]);
   });
 

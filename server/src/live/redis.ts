@@ -71,7 +71,11 @@ export class RedisLiveStore implements LiveStore {
 
   async close(): Promise<void> {
     await this.copies?.close();
-    if (this.ownsClient) await this.redis.quit();
+    if (!this.ownsClient) return;
+    // a connection that closed before QUIT was answered (its socket went first) is closed all the same
+    await this.redis.quit().catch((error: unknown) => {
+      if (this.redis.status !== "end") throw error;
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { frame, unframe } from "./wal-records.ts";
 import { log } from "../log.ts";
@@ -90,8 +90,10 @@ export class WalLog {
       .map(Number)
       .sort((a, b) => b - a);
     let payloads: string[] = [];
+    const damaged: number[] = [];
     for (const sequence of sequences) {
       const found = unframe(await readFile(join(options.dir, segmentName(sequence))));
+      if (found.damaged) damaged.push(sequence);
       if (found.payloads.length > 0) {
         payloads = found.payloads;
         break;
@@ -101,7 +103,18 @@ export class WalLog {
     const first = (sequences[0] ?? 0) + 1;
     const { handle, size } = await WalLog.begin(options, first);
     const wal = new WalLog(options, handle, first, size);
-    await wal.removeBefore(first, sequences);
+    // a segment not read to its end is never deleted: what follows the damage may be acknowledged
+    for (const sequence of damaged) {
+      const kept = `${segmentName(sequence)}.damaged-${Date.now()}`;
+      await rename(join(options.dir, segmentName(sequence)), join(options.dir, kept));
+      log.error(
+        `the write-ahead log's ${segmentName(sequence)} holds records after one that does not verify (damage on disk): only those before it were read, and acknowledged turns after it may be missing; the segment is kept as ${join(options.dir, kept)}`,
+      );
+    }
+    await wal.removeBefore(
+      first,
+      sequences.filter((sequence) => !damaged.includes(sequence)),
+    );
     return wal;
   }
 

@@ -30,6 +30,11 @@ export interface Unframed {
   payloads: string[];
   /** Bytes from the start that hold whole, verified records; anything after is a torn tail. */
   validBytes: number;
+  /**
+   * A whole, verified record lies after the first that is not one: the bytes were damaged (or a
+   * group was only partly written), and what follows may hold acknowledged records.
+   */
+  damaged: boolean;
 }
 
 /** Reads records from the start of `bytes` up to the first one that is incomplete or corrupt. */
@@ -46,5 +51,17 @@ export function unframe(bytes: Buffer): Unframed {
     payloads.push(body.toString("utf8"));
     offset = end;
   }
-  return { payloads, validBytes: offset };
+  return { payloads, validBytes: offset, damaged: verifiedRecordAfter(bytes, offset + 1) };
+}
+
+/** Whether a record from `from` on has a length that fits and a body that verifies. */
+function verifiedRecordAfter(bytes: Buffer, from: number): boolean {
+  for (let at = from; at + HEADER_BYTES <= bytes.length; at++) {
+    const length = bytes.readUInt32LE(at);
+    const end = at + HEADER_BYTES + length;
+    // an empty record is eight zero bytes, as a page never written reads
+    if (length === 0 || length > MAX_RECORD_BYTES || end > bytes.length) continue;
+    if (crc32(bytes.subarray(at + HEADER_BYTES, end)) === bytes.readUInt32LE(at + 4)) return true;
+  }
+  return false;
 }

@@ -100,6 +100,13 @@ export async function createWorkerStores(options: Omit<TurnStoreOptions, "databa
     else call.resolve(reply.result);
   });
   worker.on("error", (error) => failAll(error));
+  // A reply this thread cannot read (a value nested past what it can rebuild) names no call: the
+  // calls waiting fail rather than wait for ever, and the thread serves the next ones.
+  worker.on("messageerror", (error) => {
+    for (const waiting of pending.values())
+      waiting.reject(new Error(`a reply of the store's thread could not be read: ${error.message}`));
+    pending.clear();
+  });
   // closed on purpose (the server stopping), a call is refused as such, not as a crash
   let closing = false;
   worker.on("exit", (code) =>
