@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../client-sdk/src/index.ts";
@@ -8,7 +9,7 @@ import { overcome, sheet } from "./support/players.ts";
 import { loom, spawnLoom } from "./support/cli.ts";
 import { parseExposition, sampleValue } from "./support/prometheus-text.ts";
 import { matchMaker } from "@colyseus/core";
-import { modes, OPERATOR, startServer, tempDir, waitFor, type Mode } from "./support/server.ts";
+import { modes, OPERATOR, startServer, tempDir, testPort, waitFor, type Mode } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
 const GM_NOTE = "the-lighthouse-keeper-lies";
@@ -239,6 +240,34 @@ describe("loom command line (embedded)", () => {
     });
     expect(run.code).toBe(0);
     expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(lines.length);
+
+    // an answer cut short, whether the connection's close frames it or it breaks off, is no file
+    const half = readFileSync(out, "utf8").slice(0, 2_000);
+    for (const framing of ["close", "chunked"] as const) {
+      const stub = createServer((socket) =>
+        socket.once("data", () => {
+          socket.write(
+            `HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\n${framing === "close" ? "connection: close" : "transfer-encoding: chunked"}\r\n\r\n`,
+          );
+          if (framing === "close") socket.end(half);
+          else socket.end(`${Buffer.byteLength(half).toString(16)}\r\n${half}\r\n`, () => socket.destroy());
+        }),
+      );
+      await new Promise<void>((resolve) => stub.listen(testPort(2603), "127.0.0.1", resolve));
+      try {
+        const cutOut = join(work, `cut-by-${framing}.jsonl`);
+        const cut = await loom(
+          ["export", played.universeId, "--server", `http://127.0.0.1:${testPort(2603)}`, "--out", cutOut],
+          { LOOM_TOKEN: played.gmToken },
+        );
+        expect(cut.stderr).toMatch(/^loom: the server cut the export short \(.+\); nothing was written\n$/);
+        expect(cut.code).toBe(1);
+        expect(existsSync(cutOut)).toBe(false);
+        expect(existsSync(`${cutOut}.partial`)).toBe(false);
+      } finally {
+        await new Promise((resolve) => stub.close(resolve));
+      }
+    }
   });
 
   describe("with the server stopped", () => {

@@ -268,13 +268,46 @@ async function exportOverHttp(io: Io, universeId: string, flags: ExportFlags): P
   if (!response.ok || !response.body) throw await refusal(response);
   const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
   body.setEncoding("utf8");
+  const whole = wholeAnswer(body, flags);
   try {
-    if (flags.out) await writeFileStreamed(flags.out, body);
-    else await writeAll(toStdout(io, body), io.stdout, io.signal);
+    if (flags.out) await writeFileStreamed(flags.out, whole);
+    else await writeAll(toStdout(io, whole), io.stdout, io.signal);
   } catch (error) {
     if (io.signal?.aborted && !(error instanceof CliError)) throw exportInterrupted(flags);
     throw error;
   }
+}
+
+/**
+ * The server's answer as it comes, ending in an error when it was cut short: a connection that
+ * broke, or a JSONL export without its end line (an answer framed by the connection's close ends
+ * without an error). A file is then not written; what went to stdout is said to be incomplete.
+ */
+async function* wholeAnswer(body: AsyncIterable<string>, flags: ExportFlags): AsyncIterable<string> {
+  const cut = (why: string) =>
+    new CliError(
+      `the server cut the export short (${why}); ${flags.out ? "nothing was written" : "what was written is incomplete"}`,
+      1,
+    );
+  // the end line is short: the answer's last few kilobytes hold it whole
+  let tail = "";
+  try {
+    for await (const chunk of body) {
+      tail = (tail + chunk).slice(-8192);
+      yield chunk;
+    }
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw cut(
+      error instanceof Error
+        ? error.cause instanceof Error
+          ? error.cause.message
+          : error.message
+        : String(error),
+    );
+  }
+  const last = tail.endsWith("\n") ? tail.slice(0, -1).split("\n").at(-1)! : "";
+  if (flags.format === "jsonl" && !last.startsWith('{"type":"end"')) throw cut("no end line");
 }
 
 function serverUrl(text: string): URL {
