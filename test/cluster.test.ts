@@ -4,6 +4,7 @@ import { connect } from "../client-sdk/src/index.ts";
 import { spawnServer, spawnServers, tempDir, testPort, waitFor, type ChildServer } from "./support/server.ts";
 import { overcome, setTable } from "./support/players.ts";
 import { recordsSettle } from "./support/records.ts";
+import { loom } from "./support/cli.ts";
 import {
   ContainerProcess,
   dockerfileEnv,
@@ -95,6 +96,33 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     expect(await alexAgain.run(alex.runId)).toMatchObject({ turnCount: 30, sessionCount: 2 });
     await recordsSettle(gm, alexAgain, table.universeId, [alex.runId]);
     await gmSession.leave();
+  });
+
+  it("the command line says which acknowledged turns Redis holds that the database does not have yet", async () => {
+    const env = { ...distributed, LOOM_PERSIST_INTERVAL_MS: "600000", LOOM_PERSIST_BATCH: "100000" };
+    const owner = await spawnServer(env, 2611);
+    children.push(owner);
+    const keeper = connect(owner.url);
+    await keeper.registerPlayer("Keeper");
+    const universe = await keeper.createUniverse({ name: "Held Breath" });
+    const table = await keeper.joinUniverse(universe.id, { role: "gm" });
+    let last = 0;
+    for (let i = 0; i < 3; i++) {
+      const acted = await table.act({ kind: "world_event", text: `The bell tolls ${i}` });
+      if (!acted.ok) throw new Error(acted.rejection.message);
+      last = acted.turn.position;
+    }
+    await owner.stop("SIGKILL");
+    const said = `loom: warning: Redis holds acknowledged turns 1–${last} of universe ${universe.id}, which the database does not have yet;`;
+    const exported = await loom(["export", universe.id, "--no-progress"], distributed);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain(`${said} the export ends at its head, 0`);
+    const verified = await loom(["verify", universe.id, "--no-progress"], distributed);
+    expect(verified.stderr).toContain(`${said} the check ends at its head, 0`);
+    // without Redis named, nothing can be said of it
+    expect(
+      (await loom(["export", universe.id, "--no-progress"], { DATABASE_URL: databaseUrl! })).stderr,
+    ).toBe("");
   });
 
   it("puts 8 concurrent joins through two processes into exactly one room", async () => {

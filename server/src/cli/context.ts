@@ -8,6 +8,7 @@ import { createStores, type Stores } from "../persist/index.ts";
 import { createWorkerStores } from "../persist/worker-store.ts";
 import type { TurnStore } from "../persist/turn-store.ts";
 import { FileLiveStore } from "../live/file.ts";
+import { RedisLiveStore } from "../live/redis.ts";
 import { persistRecoveredTurns } from "../live/persist-recovered.ts";
 
 /** A failure the command line reports in one sentence, with its exit code (2: usage or setup). */
@@ -189,6 +190,41 @@ export async function persistLogged(
       );
   } finally {
     await log.close();
+  }
+}
+
+/**
+ * With Postgres and Redis, warns when Redis holds acknowledged turns of the universe past its
+ * database's head: a server writes them within its persist tick, or as it opens the universe
+ * after its owner stopped, but a command reading the database alone ends before them. Without
+ * REDIS_URL there is nothing to read them from.
+ */
+export async function warnOfTurnsInRedis(
+  io: Io,
+  opened: Opened,
+  universeId: string,
+  what: string,
+): Promise<void> {
+  const { config } = opened;
+  if (!config.databaseUrl || !config.redisUrl) return;
+  const live = new RedisLiveStore(config.redisUrl, { commandTimeoutMs: config.redisTimeoutMs });
+  try {
+    const [streamHead, head] = await Promise.all([
+      live.streamHead(universeId),
+      opened.stores.turnStore.headPosition(universeId),
+    ]);
+    if (streamHead > head)
+      io.stderr.write(
+        `loom: warning: Redis holds acknowledged turns ${head + 1}–${streamHead} of universe ${universeId}, which the database does not have yet; ${what} ends at its head, ${head} (a running server writes them: --server asks it)\n`,
+      );
+  } catch (error) {
+    // an unknown universe is the command's to report
+    if (error instanceof Error && error.name === "NotFoundError") return;
+    io.stderr.write(
+      `loom: warning: could not read Redis (REDIS_URL): ${safeMessage(error)}; turns it holds are not seen\n`,
+    );
+  } finally {
+    await live.close().catch(() => undefined);
   }
 }
 

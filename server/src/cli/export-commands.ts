@@ -25,6 +25,7 @@ import {
   interrupted,
   openStores,
   stopIfInterrupted,
+  warnOfTurnsInRedis,
   type GlobalOptions,
   type Io,
 } from "./context.ts";
@@ -67,6 +68,7 @@ export function addExportCommands(program: Command, io: Io, global: () => Global
       const damaged: number[] = [];
       try {
         await checkAudience(opened, audience);
+        await warnOfTurnsInRedis(io, opened, universeId, "the export");
         const chunks = untilInterrupted(
           io,
           exportUniverse(opened.stores, universeId, {

@@ -18,6 +18,7 @@ import {
   interrupted,
   openStores,
   stopIfInterrupted,
+  warnOfTurnsInRedis,
   type GlobalOptions,
   type Io,
 } from "./context.ts";
@@ -75,6 +76,7 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
       const opened = await openStores(io, global(), "verify");
       const bar = progressBar(`verify ${target}`, io.stderr, global().progress);
       try {
+        await warnOfTurnsInRedis(io, opened, target, "the check");
         const report = await verifyTimeline(opened.stores.turnStore, target, {
           repair: flags.repair,
           onProgress: (done, total) => {
