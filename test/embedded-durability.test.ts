@@ -1,4 +1,4 @@
-import { cpSync, rmSync } from "node:fs";
+import { cpSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { seededRandom as seeded } from "@loom/shared/testing";
@@ -233,6 +233,18 @@ describe("reads after kill -9 of the embedded server", () => {
       const restored = await cli("restore", backup, "--force");
       expect(restored.code, restored.stderr).toBe(0);
       expect(restored.stdout).toContain(`its write-ahead log in ${dataDir}/wal.replaced-`);
+      // the database set aside holds the turns its log alone held: whole, should it be wanted back
+      expect(restored.stderr).toContain("wrote 3 acknowledged turn(s) the write-ahead log held");
+      const setAside = /the previous database is in (\S+?)[;,\s]/.exec(restored.stdout)![1]!;
+      const elsewhere = tempDir("loom-wal-aside-");
+      renameSync(setAside, join(elsewhere, "pglite"));
+      const listed = await loom(["universes", "--json"], { ...env, LOOM_DATA_DIR: elsewhere });
+      expect(
+        listed.stdout
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as unknown),
+      ).toEqual([expect.objectContaining({ id: universe.id, headPosition: 7 })]);
       server = await spawnServer(env, 2637);
       const back = connect(server.url).useToken(gm.playerToken!);
       const reopened = await back.joinUniverse(universe.id, { role: "gm" });

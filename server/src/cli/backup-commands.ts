@@ -93,6 +93,16 @@ export function addBackupCommands(program: Command, io: Io, global: () => Global
             1,
           );
         });
+        // the database set aside gets what its log alone held (a server killed between two persist
+        // ticks): kept whole, should it be wanted back
+        if (present && (await exists(`${config.dataDir}/wal`))) {
+          const stores = await createStores({ dataDir: dir });
+          try {
+            await persistLogged(io, config.dataDir, stores.turnStore);
+          } finally {
+            await stores.turnStore.close();
+          }
+        }
         const movedTo = present ? `${dir}.replaced-${stamp}` : null;
         if (movedTo) await rename(dir, movedTo);
         // the log's turns follow the database it was written beside, not the backup: replayed onto
