@@ -125,6 +125,35 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     ).toBe("");
   });
 
+  it("a write sent through the other process waits out an owner a few seconds slow, and is made once", async () => {
+    const [a, b] = (await spawnServers([
+      { env: distributed, port: 2613 },
+      { env: distributed, port: 2614 },
+    ])) as [ChildServer, ChildServer];
+    children.push(a, b);
+    const keeper = connect(a.url);
+    await keeper.registerPlayer("Keeper");
+    const universe = await keeper.createUniverse({ name: "Slow Tides" });
+    const table = await keeper.joinUniverse(universe.id, { role: "gm" });
+    const acted = await table.act({ kind: "world_event", text: "The tide stalls." });
+    if (!acted.ok) throw new Error(acted.rejection.message);
+    // the owner stops for longer than a remote room call's two seconds, then goes on
+    a.process.kill("SIGSTOP");
+    const resumed = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        a.process.kill("SIGCONT");
+        resolve();
+      }, 3_000),
+    );
+    const elsewhere = connect(b.url).useToken(keeper.playerToken!);
+    const undo = await elsewhere.undo(universe.id);
+    await resumed;
+    expect(undo).toMatchObject({ kind: "undo", input: { targetPosition: acted.turn.position } });
+    const history = await elsewhere.history(universe.id, { limit: 100, order: "asc" });
+    expect(history.turns.filter((turn) => turn.kind === "undo")).toHaveLength(1);
+    await table.leave();
+  });
+
   it("puts 8 concurrent joins through two processes into exactly one room", async () => {
     const [a, b] = (await spawnServers([
       { env: distributed, port: 2613 },

@@ -179,6 +179,11 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
     res.status(503).json({ error: { code: RejectionCode.DamagedSnapshot, message: error.message } });
     return;
   }
+  if (error instanceof Error && error.name === "OutcomeUnknownError") {
+    res.setHeader("Retry-After", "1");
+    res.status(503).json({ error: { code: RejectionCode.OutcomeUnknown, message: error.message } });
+    return;
+  }
   if (error instanceof TooManyUniversesError) {
     res.status(409).json({ error: { code: RejectionCode.TooManyUniverses, message: error.message } });
     return;

@@ -11,6 +11,43 @@ type Rest<N extends OperationName> =
 type Result<N extends OperationName> = Awaited<ReturnType<Operation<N>>>;
 
 /**
+ * How long an operation sent to the process that owns the universe may take to answer: an owner
+ * that waits on its database or a busy thread a few seconds still answers (Colyseus's own two
+ * seconds had a write reported failed that the owner then made).
+ */
+const REMOTE_OPERATION_MS = 15_000;
+
+/** The owner did not answer an operation in time: it may have been made. */
+export class OutcomeUnknownError extends Error {
+  constructor(universeId: string, operation: string) {
+    super(
+      `the process serving universe ${universeId} did not answer ${operation} within ${REMOTE_OPERATION_MS / 1000} s: it may have been done; send it again with the same Idempotency-Key to have it done at most once`,
+    );
+    this.name = "OutcomeUnknownError";
+  }
+}
+
+async function remoteOperation<N extends OperationName>(
+  universeId: string,
+  name: N,
+  args: Rest<N>,
+): Promise<Result<N>> {
+  try {
+    return (await matchMaker.remoteRoomCall(
+      universeId,
+      "runOperation",
+      [name, args],
+      REMOTE_OPERATION_MS,
+    )) as Result<N>;
+  } catch (error) {
+    // Colyseus says every failure of a remote call so, the owner's silence among them
+    if (error instanceof Error && error.message.includes("timed out"))
+      throw new OutcomeUnknownError(universeId, name);
+    throw error;
+  }
+}
+
+/**
  * Runs a timeline operation in the universe's room, wherever it lives: opened through the locked
  * path, then called directly when this process owns it, or by a remote room call otherwise.
  */
@@ -22,7 +59,7 @@ export async function callUniverse<N extends OperationName>(
   await services().ownership.open(universeId);
   const local = matchMaker.getLocalRoomById(universeId) as UniverseRoom | undefined;
   if (local) return (await local.runOperation(name, args)) as Result<N>;
-  return (await matchMaker.remoteRoomCall(universeId, "runOperation", [name, args])) as Result<N>;
+  return remoteOperation(universeId, name, args);
 }
 
 /**
@@ -86,7 +123,7 @@ export async function callOpenUniverse<N extends OperationName>(
   if (local) return (await local.runOperation(name, args)) as Result<N>;
   // a listing left by a process that died would have the call wait for an answer that never comes
   if (!(await services().ownership.listed(universeId))) return null;
-  return (await matchMaker.remoteRoomCall(universeId, "runOperation", [name, args])) as Result<N>;
+  return remoteOperation(universeId, name, args);
 }
 
 /**

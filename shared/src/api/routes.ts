@@ -57,7 +57,8 @@ const IDEMPOTENT: RouteErrors = {
   409: [C.RequestInProgress],
   422: [C.IdempotencyKeyReused],
 };
-const UNIVERSE_BUSY: RouteErrors = { 503: [C.Unavailable] };
+// a universe's owner that does not answer in time: what was asked may have been done
+const UNIVERSE_BUSY: RouteErrors = { 503: [C.Unavailable, C.OutcomeUnknown] };
 const RUN: RouteErrors = {
   403: [C.NotYourCharacter, C.NotAMember, C.MemberRemoved],
   404: [C.UnknownRun, C.UnknownUniverse],
