@@ -159,6 +159,14 @@ for (const setup of setups)
   });
 
 describe("reads after kill -9 of the embedded server", () => {
+  /** An embedded server on `dataDir` that persists rarely: its acknowledged turns wait in the log. */
+  const persistingRarely = (dataDir: string) => ({
+    DATABASE_URL: "",
+    REDIS_URL: "",
+    LOOM_DATA_DIR: dataDir,
+    LOOM_PERSIST_INTERVAL_MS: "60000",
+  });
+
   /** Acts `count` world events; the position of the last. */
   const events = async (session: UniverseSession, from: number, count: number) => {
     let position = 0;
@@ -172,12 +180,7 @@ describe("reads after kill -9 of the embedded server", () => {
 
   it("a run's record counts the acknowledged turns only the write-ahead log held, before anyone opens the universe", async () => {
     // persisting rarely: the acts are acknowledged from the log alone when the server dies
-    const env = {
-      DATABASE_URL: "",
-      REDIS_URL: "",
-      LOOM_DATA_DIR: tempDir("loom-wal-reads-"),
-      LOOM_PERSIST_INTERVAL_MS: "60000",
-    };
+    const env = persistingRarely(tempDir("loom-wal-reads-"));
     let server = await spawnServer(env, 2637);
     try {
       const table = await setTable(server.url, ["Mara"]);
@@ -197,12 +200,7 @@ describe("reads after kill -9 of the embedded server", () => {
 
   it("the command line reads them too, a backup holds them, and a restore puts the log of another database aside", async () => {
     const dataDir = tempDir("loom-wal-cli-");
-    const env = {
-      DATABASE_URL: "",
-      REDIS_URL: "",
-      LOOM_DATA_DIR: dataDir,
-      LOOM_PERSIST_INTERVAL_MS: "60000",
-    };
+    const env = persistingRarely(dataDir);
     const cli = (...args: string[]) => loom(args, env);
     let server = await spawnServer(env, 2637);
     try {
@@ -257,12 +255,7 @@ describe("reads after kill -9 of the embedded server", () => {
   }, 120_000);
   it("a database put back older than its log is named at start and by the command line, its universe left closed", async () => {
     const dataDir = tempDir("loom-wal-gap-");
-    const env = {
-      DATABASE_URL: "",
-      REDIS_URL: "",
-      LOOM_DATA_DIR: dataDir,
-      LOOM_PERSIST_INTERVAL_MS: "60000",
-    };
+    const env = persistingRarely(dataDir);
     let server = await spawnServer(env, 2637);
     try {
       const gm = connect(server.url);

@@ -644,6 +644,16 @@ describe.skipIf(!modes()[1]!.available)("narration by an OpenAI-compatible endpo
 });
 
 describe("narration across kill -9 (embedded, on disk)", () => {
+  /** An embedded server's environment on `dataDir`, telling through the endpoint at a URL. */
+  const narratingOnDisk = (dataDir: string) => (url: string) => ({
+    DATABASE_URL: "",
+    REDIS_URL: "",
+    LOOM_DATA_DIR: dataDir,
+    LOOM_NARRATOR_URL: url,
+    LOOM_NARRATOR_MODEL: "story-7b",
+    LOOM_NARRATOR_TIMEOUT_MS: "120000",
+  });
+
   const children: ChildServer[] = [];
   const endpoints: ChatServer[] = [];
   afterEach(async () => {
@@ -663,15 +673,7 @@ describe("narration across kill -9 (embedded, on disk)", () => {
       narrates(request, "pushes through the marsh") ? { chunks: ["The whole ", "tale, told once."] } : {},
     );
     endpoints.push(hanging, steady);
-    const dataDir = tempDir("loom-narration-kill-");
-    const env = (url: string) => ({
-      DATABASE_URL: "",
-      REDIS_URL: "",
-      LOOM_DATA_DIR: dataDir,
-      LOOM_NARRATOR_URL: url,
-      LOOM_NARRATOR_MODEL: "story-7b",
-      LOOM_NARRATOR_TIMEOUT_MS: "120000",
-    });
+    const env = narratingOnDisk(tempDir("loom-narration-kill-"));
     const first = await spawnServer(env(hanging.url), 2641);
     children.push(first);
     const table = await setTable(first.url, ["Alex"]);
@@ -716,15 +718,7 @@ describe("narration across kill -9 (embedded, on disk)", () => {
     );
     const steady = await startChatServer(() => ({ chunks: ["The first bell, ", "told at last."] }));
     endpoints.push(hanging, steady);
-    const dataDir = tempDir("loom-narration-first-");
-    const env = (url: string) => ({
-      DATABASE_URL: "",
-      REDIS_URL: "",
-      LOOM_DATA_DIR: dataDir,
-      LOOM_NARRATOR_URL: url,
-      LOOM_NARRATOR_MODEL: "story-7b",
-      LOOM_NARRATOR_TIMEOUT_MS: "120000",
-    });
+    const env = narratingOnDisk(tempDir("loom-narration-first-"));
     const first = await spawnServer(env(hanging.url), 2641);
     children.push(first);
     const keeper = connect(first.url);
