@@ -137,6 +137,15 @@ for (const mode of modes()) {
       expect(turn.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: error" });
     });
 
+    it("does not ask again an endpoint that asks to be left alone longer than a request may take", async () => {
+      behaviour = () => ({ status: 429, retryAfter: "3600" });
+      const asked = endpoint.requests.length;
+      const turn = await actAndRecord("waits at the locked gate");
+      expect(turn.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: error" });
+      // asked once, not once and then twice more against its word
+      expect(endpoint.requests.length - asked).toBe(1);
+    });
+
     it("keeps a telling within its bound when the endpoint streams far past what was asked for", async () => {
       const piece = "and the rain goes on ".repeat(50);
       behaviour = () => ({ chunks: Array.from({ length: 400 }, () => piece) });

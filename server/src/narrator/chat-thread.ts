@@ -37,7 +37,7 @@ export type ChatCut = "aborted" | "timeout" | null;
 export type ChatEvent =
   | { type: "chunk"; id: number; pieces: string[] }
   | { type: "done"; id: number; result: ChatResult; cut: ChatCut }
-  | { type: "failed"; id: number; message: string; cut: ChatCut };
+  | { type: "failed"; id: number; message: string; cut: ChatCut; retryAfterMs?: number | null };
 
 /** The chat thread's operating-system thread and niceness; `failure` when it could not be lowered. */
 export interface ChatPriority {
@@ -57,6 +57,8 @@ export class ChatFailure extends Error {
   constructor(
     message: string,
     readonly cut: ChatCut,
+    /** How long the endpoint asked to be left alone (its Retry-After), when it said. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = "ChatFailure";
@@ -165,7 +167,7 @@ export class ChatThread {
     }
     this.inFlight.delete(event.id);
     if (event.type === "done") call.resolve({ ...event.result, cut: event.cut });
-    else call.reject(new ChatFailure(event.message, event.cut));
+    else call.reject(new ChatFailure(event.message, event.cut, event.retryAfterMs ?? null));
   }
 
   private started(): Worker {

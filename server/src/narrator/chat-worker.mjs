@@ -100,6 +100,21 @@ function releaseAll() {
   for (const id of [...held.keys()]) release(id);
 }
 
+/**
+ * How long an endpoint that refused (429, 503) asks to be left alone: Retry-After in seconds or
+ * as an HTTP date. Null when it does not say.
+ * @param {Headers | Record<string, string> | undefined} headers
+ * @returns {number | null}
+ */
+function retryAfterMs(headers) {
+  const value = typeof headers?.get === "function" ? headers.get("retry-after") : headers?.["retry-after"];
+  if (typeof value !== "string" || value.trim() === "") return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
 port.postMessage({ type: "ready", ...priority });
 
 port.on("message", (message) => {
@@ -130,6 +145,7 @@ port.on("message", (message) => {
         id,
         message: error instanceof Error ? error.message : String(error),
         cut: cut() ?? (error instanceof OpenAI.APIConnectionTimeoutError ? "timeout" : null),
+        retryAfterMs: error instanceof OpenAI.APIError ? retryAfterMs(error.headers) : null,
       });
     })
     .finally(() => {

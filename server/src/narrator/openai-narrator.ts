@@ -86,7 +86,14 @@ export class OpenAiNarrator implements Narrator {
     };
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-      if (attempt > 0) await sleep(this.options.backoffMs * 2 ** (attempt - 1), request.signal);
+      if (attempt > 0) {
+        const backoff = this.options.backoffMs * 2 ** (attempt - 1);
+        const asked = lastError instanceof ChatFailure ? (lastError.retryAfterMs ?? 0) : 0;
+        // an endpoint that asks for longer than a request may take is not asked again now: the
+        // template tells the turn at once
+        if (asked > this.options.timeoutMs) break;
+        await sleep(Math.max(backoff, asked), request.signal);
+      }
       if (request.signal.aborted) throw new NarratorError("the universe closed", "aborted");
       const streamed = { any: false };
       try {

@@ -13,6 +13,8 @@ export interface ChatBehaviour {
   beforeChunk?: (index: number) => Promise<void> | undefined;
   /** Answer with this HTTP status and an error body instead. */
   status?: number;
+  /** With `status`, a Retry-After header of this value. */
+  retryAfter?: string;
   /** Stream these pieces, then drop the connection. */
   breakAfter?: number;
   /** The `model` each chunk names, instead of the one asked for (any JSON, as a broken endpoint may). */
@@ -84,7 +86,10 @@ export async function startChatServer(
     if (behaviour.delayMs) await sleep(behaviour.delayMs);
     if (res.destroyed) return;
     if (behaviour.status) {
-      res.writeHead(behaviour.status, { "content-type": "application/json" });
+      res.writeHead(behaviour.status, {
+        "content-type": "application/json",
+        ...(behaviour.retryAfter === undefined ? {} : { "retry-after": behaviour.retryAfter }),
+      });
       res.end(JSON.stringify({ error: { message: "scripted failure", type: "server_error" } }));
       return;
     }
