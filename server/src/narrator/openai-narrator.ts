@@ -134,7 +134,6 @@ export class OpenAiNarrator implements Narrator {
       this.options.timeoutMs,
       request.signal,
       (piece) => {
-        if (typeof piece !== "string") return told < bound;
         const part = piece.length > bound - told ? piece.slice(0, bound - told) : piece;
         told += part.length;
         if (part !== "") {

@@ -237,9 +237,9 @@ export class UniverseNarration {
 
   /**
    * Narrates the turns a previous owner acknowledged but never narrated (it died mid-narration, or
-   * before, or left them for this one as it closed): those after the oldest narrated turn of the
-   * window, or the whole window when none is. Each is told against the state
-   * just after it, as it would have been: the current state with the later turns' deltas undone.
+   * before, or left them for this one as it closed): every untold turn of the window after the
+   * branch point. Each is told against the state just after it, as it would have been: the
+   * current state with the later turns' deltas undone.
    */
   recover(recent: readonly Turn[], state: UniverseState): number {
     // every untold turn of the window, those before a told one too: tellings run side by side

@@ -108,7 +108,6 @@ export async function branchUniverse(
       `cannot branch ${input.parentId} at ${input.position}: its head is ${parent.headPosition}`,
     );
   }
-  if (input.maxByCreator === undefined) return insertBranch(db, parent, input, now);
   return db.transaction(async (tx) => {
     await withinCreatorCap(tx, input.createdBy, input.maxByCreator);
     return insertBranch(tx, parent, input, now);
