@@ -310,6 +310,52 @@ for (const mode of modes()) {
       expect((await table.gm.undo(branch.id)).input).toMatchObject({ targetPosition: posted.turn.position });
     });
 
+    it("a game master undoes a turn far back, behind every turn the room keeps at hand, by the same rules as a recent one", async () => {
+      const { universeId, gm, players } = await setTable(server.url, ["Oona"]);
+      const oona = players[0]!;
+      const desk = await gm.joinUniverse(universeId, { role: "gm" });
+      const seat = await oona.client.joinUniverse(universeId, { role: "player", runId: oona.runId });
+      const act = async (command: Parameters<UniverseSession["act"]>[0]) => {
+        const result = await desk.act(command);
+        if (!result.ok) throw new Error(result.rejection.message);
+        return result.turn.position;
+      };
+      const note = (path: string, value: string) =>
+        act({ kind: "world_event", text: `note ${value}`, deltas: [{ op: "set", path, value }] });
+      const sheet = `/characters/${oona.characterId}`;
+      const kept = await act({ kind: "npc", op: "add", id: "far-ferryman", name: "The Far Ferryman" });
+      const touchedAgain = await note(`${sheet}/highConcept`, "Oona, first concept");
+      const undoneEarly = await note(`${sheet}/trouble`, "an early trouble");
+      const undoEarly = await gm.undo(universeId, undoneEarly);
+      for (let i = 0; i < 240; i++) await act(overcome(oona.characterId, `Oona wades on ${i}`));
+      const later = await note(`${sheet}/highConcept`, "Oona, second concept");
+      for (let i = 0; i < 10; i++) await act(overcome(oona.characterId, `Oona climbs ${i}`));
+      await desk.leave();
+      await seat.leave();
+
+      // a later turn changed the same path: refused with the turn that did, as a recent one would be
+      expect(await refusal(gm.undo(universeId, touchedAgain))).toMatchObject({
+        code: "undo_conflict",
+        status: 409,
+        message: expect.stringContaining(`turn ${later} changed what turn ${touchedAgain} changed`),
+      });
+      // undone once already, far back
+      expect(await refusal(gm.undo(universeId, undoneEarly))).toMatchObject({
+        code: "nothing_to_undo",
+        message: expect.stringContaining("already undone"),
+      });
+      expect(await refusal(gm.undo(universeId, undoEarly.position))).toMatchObject({
+        code: "nothing_to_undo",
+        message: expect.stringContaining("is an undo"),
+      });
+      // nothing since touched it: undone, and its change is gone from the state
+      const undo = await gm.undo(universeId, kept);
+      expect(undo.input).toMatchObject({ targetPosition: kept });
+      const now = await gm.stateAt(universeId, undo.position);
+      expect(JSON.stringify(now.state)).not.toContain("The Far Ferryman");
+      expect(await refusal(gm.undo(universeId, kept))).toMatchObject({ code: "nothing_to_undo" });
+    }, 120_000);
+
     it("a long campaign's bookmarks come a page at a time, and the pages together are every bookmark", async () => {
       // given a campaign played by the rules, 4,000 turns long (more world events than one page reads)
       const gm = connect(server.url);

@@ -74,6 +74,11 @@ export interface SubmitRequest {
   characterId?: string | null;
   /** A client's own sequence number: a retried message with the same key and seq applies once. */
   client?: { key: string; seq: number };
+  /**
+   * An undo of a turn older than the recent turns kept here: the turns from it up to them, read
+   * from the TurnStore, which the undo is decided against with the recent ones (turnsToUndoFrom).
+   */
+  earlier?: readonly Turn[];
 }
 
 export type SubmitResult = { ok: true; turn: Turn; duplicate: boolean } | { ok: false; rejection: Rejection };
@@ -695,13 +700,15 @@ export class UniverseAuthority {
   private propose(request: SubmitRequest): Promise<SubmitResult> {
     const position = this.tentativeHead + 1;
     const now = (this.options.clock ?? (() => new Date()))().toISOString();
-    const ctx = {
-      position,
-      now,
-      random: this.dice(position),
-      actor: request.actor,
-      timeline: this.timelineAhead(),
-    };
+    const timeline = request.earlier
+      ? behindRecent(request.earlier, this.timelineAhead())
+      : this.timelineAhead();
+    if (!timeline)
+      return refusal(
+        RejectionCode.Unavailable,
+        "the turns since the one to undo are not all written yet; try again",
+      );
+    const ctx = { position, now, random: this.dice(position), actor: request.actor, timeline };
     const decision = decide(this.tentativeState, request.command, ctx);
     if (isRejection(decision)) return Promise.resolve({ ok: false, rejection: decision });
     // after the rules, so that a turn not the player's, or already undone, is refused as it was
@@ -1113,6 +1120,28 @@ function retriedAsMade(turn: Turn, command: SubmitRequest["command"]): boolean {
  * recorded before it re-executes as it was decided. The server alone sets it: a roll in the open
  * sent with it is recorded without.
  */
+/**
+ * The recent turns preceded by `earlier` (read from the TurnStore before, so perhaps overlapping
+ * them), with every earlier turn an undo since targets marked undone: the store may not have that
+ * undo yet. Null when the two do not meet, as when turns between them still wait for the database.
+ */
+function behindRecent(earlier: readonly Turn[], recent: readonly Turn[]): Turn[] | null {
+  const first = recent[0]?.position ?? Number.POSITIVE_INFINITY;
+  const older = earlier.filter((turn) => turn.position < first);
+  const last = older.at(-1);
+  if (!last) return [...recent];
+  if (recent.length > 0 && last.position !== first - 1) return null;
+  const undone = new Set<number>();
+  for (const turn of [...older, ...recent]) {
+    const target = turn.input.targetPosition;
+    if (turn.kind === "undo" && typeof target === "number") undone.add(target);
+  }
+  const marked = older.map((turn) =>
+    turn.status !== "undone" && undone.has(turn.position) ? { ...turn, status: "undone" as const } : turn,
+  );
+  return [...marked, ...recent];
+}
+
 function concealedIfHidden(request: SubmitRequest): SubmitRequest {
   const { command } = request;
   if (command.kind !== "action" || command.hidden === (command.concealed === true)) return request;

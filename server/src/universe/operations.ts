@@ -51,6 +51,8 @@ export async function undo(
       ),
     };
   }
+  const earlier = await turnsToUndoFrom(ctx, target);
+  if (earlier && "code" in earlier) return { ok: false, rejection: earlier };
   // an undo may reopen a run (the undo of its ending): a lifecycle change like any other, and as a
   // resume is, refused while the character has another run open here; a retry is answered with its
   // turn (or refused as stale) by the authority's screen, whatever the runs are now
@@ -62,12 +64,40 @@ export async function undo(
     const open = reopened && (await openRunBeside(ctx, reopened));
     if (open) return { ok: false as const, rejection: openRunRefusal(open) };
     reopening = reopened !== null;
-    return authority.submit({ actor, command: { kind: "undo", targetPosition: target }, client });
+    return authority.submit({
+      actor,
+      command: { kind: "undo", targetPosition: target },
+      client,
+      ...(earlier && { earlier }),
+    });
   });
   // a run reopened is read from its record (the run, the dashboard, the player's progression):
   // the answer waits for the record, as a run's ending does
   if (result.ok && reopening) await authority.whenPersisted(result.turn.position).catch(() => undefined);
   return result.ok ? { ok: true, turn: result.turn } : result;
+}
+
+/** The most turns an undo reads from the database to decide whether a turn far back may be undone. */
+export const UNDO_READS_MOST = 10_000;
+
+/**
+ * The turns from `target` up to those the authority keeps at hand, when it keeps `target` no more
+ * (a room keeps the latest 200): an undo is decided against every turn since its target. Undefined
+ * when the recent turns reach back to it.
+ */
+async function turnsToUndoFrom(
+  ctx: OperationContext,
+  target: number,
+): Promise<Turn[] | Rejection | undefined> {
+  const { authority, turnStore } = ctx;
+  const first = authority.decidedTurns[0]?.position;
+  if (first === undefined || target >= first) return undefined;
+  if (first - target > UNDO_READS_MOST)
+    return reject(
+      RejectionCode.NotAllowed,
+      `turn ${target} is more than ${UNDO_READS_MOST} turns back to be undone; set what it changed with a retcon instead`,
+    );
+  return turnStore.turnsBetween(authority.universe.id, target - 1, first - 1);
 }
 
 /** The run whose ending the turn at `position` is, if it is one (an undo of it reopens the run). */
