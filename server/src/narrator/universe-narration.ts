@@ -22,7 +22,7 @@ const ABORTED_SETTLE_MS = 2_000;
 
 export interface UniverseNarrationOptions {
   universeId: string;
-  /** Turns at or before this position belong to the parent universe and are narrated there. */
+  /** Turns at or before this position belong to the parent universe and are narrated there as they are made. */
   branchPosition: number;
   narrator: Narrator;
   /** Narrations in progress at once for this universe; more wait in line. */
@@ -180,8 +180,12 @@ export class UniverseNarration {
 
   /** A turn just acknowledged; `recent` are the turns up to it (the authority's window). */
   enqueue(turn: Turn, state: UniverseState, recent: readonly Turn[]): void {
-    if (this.closing || turn.narration !== null || turn.position <= this.options.branchPosition) return;
-    if (turn.position <= this.taken) return;
+    if (turn.position <= this.options.branchPosition) return;
+    this.take(turn, state, recent);
+  }
+
+  private take(turn: Turn, state: UniverseState, recent: readonly Turn[]): void {
+    if (this.closing || turn.narration !== null || turn.position <= this.taken) return;
     this.taken = turn.position;
     const previous = recent.slice(-(PREVIOUS_TURNS + 1)).filter((t) => t.position < turn.position);
     this.queue.push({ turn, state, previous });
@@ -237,8 +241,7 @@ export class UniverseNarration {
 
   /**
    * Narrates the turns a previous owner acknowledged but never narrated (it died mid-narration, or
-   * before, or left them for this one as it closed): every untold turn of the window after the
-   * branch point. Each is told against the state just after it, as it would have been: the
+   * before, or left them for this one as it closed): every untold turn of the window. Each is told against the state just after it, as it would have been: the
    * current state with the later turns' deltas undone.
    */
   recover(recent: readonly Turn[], state: UniverseState): number {
@@ -250,8 +253,11 @@ export class UniverseNarration {
     let count = 0;
     for (let i = from; i < recent.length; i++) {
       const turn = recent[i]!;
-      if (turn.narration !== null || turn.position <= this.options.branchPosition) continue;
-      this.enqueue(turn, after[i - from]!, recent.slice(0, i + 1));
+      // a branch's inherited turn too: one cut off in its parent is told by whichever of them
+      // opens first (the record is write-once by the row that stores it), not left to a parent
+      // that may never be opened again
+      if (turn.narration !== null) continue;
+      this.take(turn, after[i - from]!, recent.slice(0, i + 1));
       count += 1;
     }
     return count;
