@@ -154,6 +154,33 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     await table.leave();
   });
 
+  it("seats a player who leaves through one process and comes straight back through the other, every time", async () => {
+    const [a, b] = (await spawnServers([
+      { env: distributed, port: 2613 },
+      { env: distributed, port: 2614 },
+    ])) as [ChildServer, ChildServer];
+    children.push(a, b);
+    const table = await setTable(a.url, ["Rho"]);
+    const player = table.players[0]!;
+    const here = connect(a.url).useToken(player.client.playerToken!);
+    const there = connect(b.url).useToken(player.client.playerToken!);
+    // the room on one process closes as its last member leaves; the join through the other finds
+    // it still listed and asks it for a seat while it closes, at one moment or another
+    const refused: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const session = await here.joinUniverse(table.universeId, { role: "player", runId: player.runId });
+      const leaving = session.leave();
+      await new Promise((resolve) => setTimeout(resolve, (i % 8) * 5));
+      try {
+        await (await there.joinUniverse(table.universeId, { role: "player", runId: player.runId })).leave();
+      } catch (error) {
+        refused.push(`${i}: ${String(error)}`);
+      }
+      await leaving;
+    }
+    expect(refused).toEqual([]);
+  }, 120_000);
+
   it("puts 8 concurrent joins through two processes into exactly one room", async () => {
     const [a, b] = (await spawnServers([
       { env: distributed, port: 2613 },

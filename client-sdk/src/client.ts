@@ -145,6 +145,22 @@ const REJOIN_MAX_WAIT_MS = 1_000;
 const JOIN_RETRY_BUDGET_MS = 5_000;
 /** The pause before opening again a room that closed between its open and the seat. */
 const ROOM_GONE_RETRY_MS = 50;
+
+/**
+ * Whether a join failed because its room went away between the open and the seat: not found or
+ * locked as it closes, or, when the room is on another process, a seat that could not be reserved
+ * in it as it closed (Colyseus's seat reservation error; a Loom room has no client limit, so
+ * "full" there means closing).
+ */
+function roomGone(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code === ErrorCode.MATCHMAKE_INVALID_ROOM_ID) return true;
+  return (
+    code === ErrorCode.MATCHMAKE_UNHANDLED &&
+    typeof message === "string" &&
+    /(is already full|is no longer available)\.$/.test(message)
+  );
+}
 /** Most turns a session reads over HTTP after a reconnection (the newest; older ones: `history`). */
 const MISSED_MAX = 2_000;
 
@@ -527,8 +543,7 @@ export class LoomClient {
       try {
         return await this.joinRoom(this.current, universeId, join);
       } catch (error) {
-        const gone = (error as { code?: unknown } | null)?.code === ErrorCode.MATCHMAKE_INVALID_ROOM_ID;
-        const wait = gone
+        const wait = roomGone(error)
           ? ROOM_GONE_RETRY_MS
           : error instanceof LoomError && error.code === "unavailable"
             ? error.retryAfterMs
