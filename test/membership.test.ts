@@ -389,6 +389,50 @@ for (const mode of modes()) {
       // nor are they listed as removed where they never were
       expect((await gm.client.listMembers(branch.id)).map((m) => m.playerId)).not.toContain(guest.id);
     });
+    it("a member re-admitted is back at the tables their removal reached, not where a branch removed them itself", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Round Trip" });
+      // a public branch taken before the rider came: a guest there, marked removed with the root
+      const open = await gm.client.branch(universe.id, 0, "Open");
+      await gm.client.setVisibility(open.id, "public");
+      const rider = await player(server.url, "Rider");
+      await gm.client.addMember(universe.id, rider.id);
+      const { character } = await rider.client.createCharacter(universe.id, sheet("Rider"));
+      const branch = await gm.client.branch(universe.id, 0, "Fork");
+      const twig = await gm.client.branch(branch.id, 0, "Twig");
+      const strict = await gm.client.branch(universe.id, 0, "Strict");
+      // the game master of "Strict" removes the rider there first, for reasons of its own
+      await gm.client.removeMember(strict.id, rider.id);
+      await gm.client.removeMember(universe.id, rider.id);
+      // a branch taken while the rider is out keeps them out
+      const during = await gm.client.branch(universe.id, 0, "During");
+      const status = async (id: string) =>
+        (await call(server.url, "GET", `/api/universes/${id}/timeline`, rider.token)).status;
+      for (const id of [universe.id, branch.id, twig.id, strict.id, open.id, during.id])
+        expect(await status(id), id).toBe(403);
+      expect((await gm.client.listMembers(open.id)).map((m) => m.playerId)).toContain(rider.id);
+
+      await gm.client.addMember(universe.id, rider.id);
+      for (const id of [universe.id, branch.id, twig.id, open.id, during.id])
+        expect(await status(id), id).toBe(200);
+      expect(
+        await call(server.url, "GET", `/api/universes/${strict.id}/timeline`, rider.token),
+      ).toMatchObject({
+        status: 403,
+        code: "member_removed",
+      });
+      // back as they were: a member with their character where they were one, a guest where the branch is public
+      await expect(rider.client.startRun(twig.id, character.id)).resolves.toBeTruthy();
+      expect((await gm.client.listMembers(open.id)).map((m) => m.playerId)).not.toContain(rider.id);
+      expect((await gm.client.listMembers(branch.id)).find((m) => m.playerId === rider.id)).toMatchObject({
+        removedAt: null,
+      });
+      // adding a member who was never removed touches no branch
+      const newcomer = await player(server.url, "Newcomer");
+      await gm.client.addMember(universe.id, newcomer.id);
+      expect((await gm.client.listMembers(branch.id)).map((m) => m.playerId)).not.toContain(newcomer.id);
+    });
+
     it("guests watching a public universe leave when it turns private; its members stay", async () => {
       const gm = await player(server.url, "GM");
       const universe = await gm.client.createUniverse({ name: "Closing Fair", visibility: "public" });

@@ -110,8 +110,15 @@ export function installMemberRoutes(app: Application): void {
       const playerId = parseBody(idParam, req.params.playerId);
       if (!(await services().turnStore.getPlayer(playerId)))
         throw new ApiError(404, RejectionCode.NotFound, `no player ${playerId}`);
-      const member = await services().memberships.addMember(universe.id, playerId);
+      const { memberships } = services();
+      const before = await memberships.getMember(universe.id, playerId);
+      const member = await memberships.addMember(universe.id, playerId);
       await tellMembersChanged(universe.id);
+      // back at the table, and at the branches' tables their removal from it reached
+      if (before?.removedAt) {
+        const branches = await memberships.readmitToBranches(universe.id, playerId, before.removedAt);
+        for (const universeId of branches) await tellMembersChanged(universeId);
+      }
       return { member };
     }),
   );
@@ -130,7 +137,7 @@ export function installMemberRoutes(app: Application): void {
       const member = await memberships.removeMember(universe.id, playerId);
       // the branches taken before the removal carry the table as it was: the player leaves them
       // too, down the tree, or the removed player would read on there
-      const branches = await memberships.removeFromBranches(universe.id, playerId);
+      const branches = await memberships.removeFromBranches(universe.id, playerId, member.removedAt!);
       await expelFromUniverse(universe.id, playerId);
       await tellMembersChanged(universe.id);
       for (const universeId of branches) {

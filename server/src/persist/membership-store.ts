@@ -56,8 +56,17 @@ export interface MembershipStore {
    * in every branch whose membership came with it from its parent (they were at the parent's
    * table when it was taken), and in every public one they have none of (as a guest), but in those
    * they are a game master of or were handed. The branches where they were not removed already.
+   * Each removal there is dated `at`, the removal's own time in `universeId`, which a re-admission
+   * finds it by (readmitToBranches).
    */
-  removeFromBranches(universeId: string, playerId: string): Promise<string[]>;
+  removeFromBranches(universeId: string, playerId: string, at: string): Promise<string[]>;
+  /**
+   * A re-admission to `universeId` carried down its tree as its removal (dated `removedAt`) was:
+   * the removals of that time in its branches (carried down, or copied into a branch taken after
+   * it) are lifted, a public branch's guest marker goes; a removal a branch's game master made
+   * there at another time stays. The branches where the player is back.
+   */
+  readmitToBranches(universeId: string, playerId: string, removedAt: string): Promise<string[]>;
   /** Members of `fromId` become members of `toId` too (a branch), and those removed stay removed there. */
   copyMembers(fromId: string, toId: string): Promise<void>;
   /**

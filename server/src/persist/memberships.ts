@@ -97,8 +97,8 @@ export class Memberships implements MembershipStore {
     return toMember(row!);
   }
 
-  async removeFromBranches(universeId: string, playerId: string): Promise<string[]> {
-    const now = this.clock().toISOString();
+  async removeFromBranches(universeId: string, playerId: string, at: string): Promise<string[]> {
+    const now = new Date(at).toISOString();
     // The way down is a tree (a branch names its parent); the depth is bounded as a guard only.
     // A branch's membership came with it when the player was at its parent's table as it was
     // taken (copyMembers); one the game master gave in the branch alone stays. A public branch
@@ -137,6 +137,34 @@ export class Memberships implements MembershipStore {
         returning universe_id
       )
       select universe_id from inherited union select universe_id from guests`);
+    return rowsOf<{ universe_id: string }>(rows).map((row) => row.universe_id);
+  }
+
+  async readmitToBranches(universeId: string, playerId: string, removedAt: string): Promise<string[]> {
+    const at = new Date(removedAt).toISOString();
+    // the same tree as removeFromBranches, every branch of it: one whose table they sit at by
+    // other means has no removal of that time to lift
+    const rows = await this.db.execute(sql`
+      with recursive tree(id, depth) as (
+        select id, 1 from ${universes} where parent_id = ${universeId}
+        union all
+        select u.id, tree.depth + 1 from ${universes} u join tree on u.parent_id = tree.id
+        where tree.depth < 10000
+      ),
+      guests as (
+        delete from ${universeMembers} m using tree
+        where m.universe_id = tree.id and m.player_id = ${playerId}
+          and m.removed_at = ${at}::timestamptz and m.joined_at = m.removed_at
+        returning m.universe_id
+      ),
+      lifted as (
+        update ${universeMembers} m set removed_at = null
+        from tree
+        where m.universe_id = tree.id and m.player_id = ${playerId}
+          and m.removed_at = ${at}::timestamptz and m.joined_at <> m.removed_at
+        returning m.universe_id
+      )
+      select universe_id from guests union select universe_id from lifted`);
     return rowsOf<{ universe_id: string }>(rows).map((row) => row.universe_id);
   }
 

@@ -134,6 +134,7 @@ export const MEMBERSHIP_CHANGES = {
   addMember: records,
   removeMember: records,
   removeFromBranches: records,
+  readmitToBranches: records,
   copyMembers: records,
   handOver: records,
   createInvite: records,
