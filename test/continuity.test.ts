@@ -307,7 +307,12 @@ for (const mode of modes()) {
       ]);
       const start = (await gm.history(universe.id, { kind: "session_start", limit: 1 })).turns[0]!;
       expect(start.input).not.toHaveProperty("first");
-      await back.leave();
+      // a glance in the new run (no turn of its own) leaves her last time as it was
+      await leave(player, back, again.id);
+      expect((await player.recap(again.id)).recentSummary).toMatch(/^Mara played 2 turns/);
+      const after = await sessionOf(player, universe.id, again.id);
+      expect(after.lastRecap!.recentSummary).toMatch(/^Mara played 2 turns/);
+      await after.leave();
     }, 60_000);
 
     it("a run started in a branch goes on from the character's last session before the branch's start", async () => {
@@ -338,7 +343,8 @@ for (const mode of modes()) {
       const start = (await gm.history(branch.id, { kind: "session_start", limit: 1 })).turns[0]!;
       expect(start.position).toBeGreaterThan(forkAt);
       expect(start.input).not.toHaveProperty("first");
-      await back.leave();
+      await leave(player, back, there.id);
+      expect((await player.recap(there.id)).recentSummary).toMatch(/^Ann played 2 turns/);
     }, 60_000);
 
     it("a session of a pause alone is no play: the last time stays the one she played, under her name before she ever joined", async () => {

@@ -99,6 +99,13 @@ export async function recapFor(
   const told = await runToldBefore(turnStore, authority, run);
   const toldTurns = told === run ? mine : [];
   const previousEnd = await previousEndOf(turnStore, told, toldTurns);
+  let previousSummary = await previousSummaryOf(turnStore, told, toldTurns);
+  if (previousSummary === "" && told === run && run.lastSessionEndPosition !== null) {
+    // every session of the run a glance so far (or all its play undone since): "Last time on…"
+    // is still the run that played before it, as it was before the glance
+    const earlier = await runToldBefore(turnStore, null, run, await firstSessionStart(turnStore, run));
+    if (earlier !== run) previousSummary = await previousSummaryOf(turnStore, earlier, []);
+  }
   const since = previousEnd ?? 0;
   // "While you were away" from the index of major turns, newest first and capped: a fresh run
   // (since 0) in a universe of a million turns reads what it reads in one of ten thousand.
@@ -124,7 +131,7 @@ export async function recapFor(
     othersSince: [...away.turns, ...pending],
     awayTotal: away.total + pending.length,
     previousSessionEnd: previousEnd,
-    previousSummary: await previousSummaryOf(turnStore, told, toldTurns),
+    previousSummary,
     head,
     universeName: (authority?.universe ?? (await turnStore.getUniverse(run.universeId)))?.name,
   });
@@ -140,22 +147,34 @@ async function runToldBefore(
   turnStore: TurnStore,
   authority: UniverseAuthority | null,
   run: RunRecord,
+  /** Look before this position (the run's first session), the run's own sessions aside. */
+  before?: number,
 ): Promise<RunRecord> {
-  if (run.lastSessionEndPosition !== null) return run;
+  if (before === undefined && run.lastSessionEndPosition !== null) return run;
   // the timeline of a branch goes on into its parent's before the branch's start
   const page = await turnStore.timeline(run.universeId, {
     characterId: run.characterId,
     kind: "session_end",
     order: "desc",
     limit: 1,
+    ...(before !== undefined && { cursor: before }),
   });
   const stored = page.turns[0] ?? null;
-  const pending = authority?.recentTurns.findLast(
-    (turn) => turn.kind === "session_end" && turn.characterId === run.characterId,
-  );
+  const pending =
+    before === undefined
+      ? authority?.recentTurns.findLast(
+          (turn) => turn.kind === "session_end" && turn.characterId === run.characterId,
+        )
+      : undefined;
   const end = pending && (!stored || pending.position > stored.position) ? pending : stored;
   const earlier = end?.runId && end.runId !== run.id ? await turnStore.getRun(end.runId) : null;
   return earlier ? { ...earlier, universeId: run.universeId, lastSessionEndPosition: end!.position } : run;
+}
+
+/** Where the run's first session started: the run's sessions are its own from there. */
+async function firstSessionStart(turnStore: TurnStore, run: RunRecord): Promise<number> {
+  const sessions = await turnStore.listSessions(run.id);
+  return Math.min(...sessions.map((session) => session.startPosition), run.lastSessionEndPosition ?? 0);
 }
 
 /**
