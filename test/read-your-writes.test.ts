@@ -24,8 +24,8 @@ interface Stage {
   viewers: Record<"mara" | "kell" | "watcher" | "gm", LoomClient>;
   /** The position of each acknowledged turn, in order. */
   acked: number[];
-  /** Mara's run and the positions of her turns. */
-  mara: { client: LoomClient; runId: string; turns: number[] };
+  /** Mara's run, her character and the positions of her turns. */
+  mara: { client: LoomClient; runId: string; characterId: string; turns: number[] };
 }
 
 /**
@@ -87,7 +87,7 @@ async function play(playUrl: string, readUrl: string): Promise<Stage> {
     universeId: universe.id,
     viewers: { mara: reader(mara), kell: reader(kell), watcher: reader(watcher), gm: reader(gm) },
     acked,
-    mara: { client: reader(mara), runId: maras.run.id, turns: marasTurns },
+    mara: { client: reader(mara), runId: maras.run.id, characterId: maras.character.id, turns: marasTurns },
   };
 }
 
@@ -213,6 +213,18 @@ for (const mode of modes()) {
       const recap = await stage.mara.client.recap(stage.mara.runId);
       expect(recap.head).toBe(head);
       expect(recap.lastTurns.map((turn) => turn.position)).toEqual(expect.arrayContaining(stage.mara.turns));
+    });
+
+    it("a player's character sheet over HTTP is as the newest acknowledged turn left it", async () => {
+      const stage = await play(server.url, server.url);
+      const { client, characterId } = stage.mara;
+      const head = stage.acked.at(-1)!;
+      expect(await services().turnStore.headPosition(stage.universeId)).toBeLessThan(stage.acked[0]!);
+      const read = await client.character(characterId);
+      expect(read.position).toBe(head);
+      const jumped = await client.jump(stage.universeId);
+      expect(read.sheet).toEqual((jumped.state.characters as Record<string, unknown>)[characterId]);
+      expect(JSON.stringify(read.sheet)).toContain(PRIVATE_NOTE);
     });
   });
 }

@@ -11,11 +11,13 @@ import {
 import { services } from "../services.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
 import { descendsFrom, isGm, requireMember, universeOr404 } from "./access.ts";
+import { liveReads } from "./live.ts";
 
 /**
  * A character's full sheet as the story has left it (stress, consequences, fate points, private
  * notes): for its player and the universe's game masters, the game masters' notes for them alone.
- * `?universe=` reads it in a branch of the character's universe instead.
+ * `?universe=` reads it in a branch of the character's universe instead. It includes every
+ * acknowledged turn, stored or not.
  */
 export function installCharacterRoutes(app: Application): void {
   app.get(
@@ -38,7 +40,9 @@ export function installCharacterRoutes(app: Application): void {
       if (character.playerId !== me.playerId && !isGm(universe, me.playerId))
         throw new ApiError(403, RejectionCode.NotYourCharacter, "this character's sheet is its player's");
       await requireMember(universe, me.playerId);
-      const latest = await turnStore.latestState(universe.id, { checksummed: false });
+      // as of the newest acknowledged turn, stored or not: a player reads the sheet their turn left
+      const reads = liveReads();
+      const latest = await reads.stateWithoutChecksum(universe.id, await reads.head(universe.id));
       // its player reads it as the room shows it to them: their private notes, not the GMs' notes
       const viewer: Viewer = isGm(universe, me.playerId)
         ? GAME_MASTER
