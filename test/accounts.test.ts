@@ -217,6 +217,61 @@ for (const mode of modes()) {
       await expect(again.run(run.id)).resolves.toMatchObject({ id: run.id });
     });
 
+    it("a password change ends the logins checked with the old password while it was made; of two changes at once, one is made", async () => {
+      const name = `Vale ${Date.now()}`;
+      const owner = connect(server.url);
+      await owner.registerPlayer(name, { password: PASSWORD });
+      // someone who knows the old password logs in again and again while the owner changes it:
+      // each login checks the password for tens of milliseconds, the change among them
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 25));
+      const logins: Array<Promise<Answer>> = [];
+      let change: Promise<Answer> | null = null;
+      for (let i = 0; i < 8; i++) {
+        logins.push(post(server.url, "/api/auth/login", { name, password: PASSWORD }));
+        if (i === 2)
+          change = post(
+            server.url,
+            "/api/me/password",
+            { password: "a brand new passphrase", currentPassword: PASSWORD },
+            owner.playerToken!,
+          );
+        await pause();
+      }
+      const changed = await change!;
+      expect(changed.status).toBe(200);
+      const answers = await Promise.all(logins);
+      for (const answer of answers) {
+        if (answer.status !== 200) {
+          expect(answer.body.error?.code).toBe("invalid_credentials");
+          continue;
+        }
+        const refreshed = await post(server.url, "/api/auth/refresh", {
+          refreshToken: answer.body.refreshToken,
+        });
+        expect(refreshed.status).toBe(401);
+      }
+
+      // two changes from two sessions at once, each made against the same current password
+      const devices = [connect(server.url), connect(server.url)];
+      for (const device of devices) await device.login(name, "a brand new passphrase");
+      const both = await Promise.all(
+        devices.map((device, i) =>
+          post(
+            server.url,
+            "/api/me/password",
+            { password: `passphrase number ${i}`, currentPassword: "a brand new passphrase" },
+            device.playerToken!,
+          ),
+        ),
+      );
+      expect(both.map((answer) => answer.status).sort()).toEqual([200, 401]);
+      const made = both.findIndex((answer) => answer.status === 200);
+      await expect(connect(server.url).login(name, `passphrase number ${made}`)).resolves.toBeTruthy();
+      expect((await failure(connect(server.url).login(name, `passphrase number ${1 - made}`))).code).toBe(
+        "invalid_credentials",
+      );
+    });
+
     it("a player registered without a password keeps working and can set one; login names are unique", async () => {
       const name = `Pim ${Date.now()}`;
       const legacy = connect(server.url);

@@ -6,9 +6,19 @@ import { NameTakenError } from "../auth/account-store.ts";
 import { loginName } from "../auth/login-name.ts";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "../auth/passwords.ts";
 import { AuthError } from "../auth/tokens.ts";
+import { OutdatedProofError } from "../auth/sessions.ts";
 
 function invalidCredentials(): ApiError {
   return new ApiError(401, RejectionCode.InvalidCredentials, "wrong name or password");
+}
+
+/** A login or a change checked against a password (or sessions) that changed meanwhile. */
+function outdated(): ApiError {
+  return new ApiError(
+    401,
+    RejectionCode.InvalidCredentials,
+    "the password was changed, or every session ended, while this was checked: log in again",
+  );
 }
 
 function nameTaken(error: NameTakenError): ApiError {
@@ -59,8 +69,16 @@ export function installAccountRoutes(app: Application): void {
       const check = await verifyPassword(body.password, account.passwordHash);
       if (!check.ok) throw invalidCredentials();
       if (check.stale)
-        await accountStore.setPassword(account.playerId, login, await hashPassword(body.password));
-      return sessions.start(account);
+        await accountStore.setPassword(
+          account.playerId,
+          login,
+          await hashPassword(body.password),
+          account.passwordHash,
+        );
+      // a password change or a log-out-everywhere while the password was checked ends this login too
+      return sessions.start(account).catch((error: unknown) => {
+        throw error instanceof OutdatedProofError ? outdated() : error;
+      });
     }),
   );
 
@@ -116,14 +134,21 @@ export function installAccountRoutes(app: Application): void {
         if (!current || !(await verifyPassword(current, account.passwordHash)).ok) throw invalidCredentials();
       }
       const login = loginName(body.login ?? account.login ?? account.name);
-      await accountStore
-        .setPassword(account.playerId, login, await hashPassword(body.password))
+      const set = await accountStore
+        .setPassword(account.playerId, login, await hashPassword(body.password), account.passwordHash)
         .catch((error: unknown) => {
           throw error instanceof NameTakenError ? nameTaken(error) : error;
         });
+      // another change came first: this one was made against a password that is no more
+      if (!set) throw outdated();
       await sessions.logoutAll(account.playerId);
       const renewed = await accountStore.byId(account.playerId);
-      return { ...(await sessions.start(renewed ?? account)), login };
+      return {
+        ...(await sessions.start(renewed ?? account).catch((error: unknown) => {
+          throw error instanceof OutdatedProofError ? outdated() : error;
+        })),
+        login,
+      };
     }),
   );
 }

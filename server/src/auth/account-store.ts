@@ -51,12 +51,26 @@ export interface AccountStore {
   generation(playerId: string): Promise<number | null>;
   /** The generations of those of `playerIds` that exist, in one read. */
   generations(playerIds: readonly string[]): Promise<Map<string, number>>;
-  /** NameTakenError for a taken login. */
-  setPassword(playerId: string, login: string, passwordHash: string): Promise<void>;
+  /**
+   * Sets the login and password hash if the hash is still `expected` (null: none yet), false if
+   * it is not (another change came first, and this one, made against the old password, is void).
+   * NameTakenError for a taken login.
+   */
+  setPassword(
+    playerId: string,
+    login: string,
+    passwordHash: string,
+    expected: string | null,
+  ): Promise<boolean>;
   /** Log out everywhere: raises the generation and revokes every refresh token, atomically. */
   revokeAll(playerId: string, now: Date): Promise<number>;
-  /** Stores a new token (a new family at login) and drops the player's expired ones. */
-  addRefreshToken(token: NewRefreshToken): Promise<void>;
+  /**
+   * Stores a new token (a new family at login) and drops the player's expired ones, if the
+   * player's token generation is still `generation`, the one the login read with the password it
+   * checked; false if not: a log-out-everywhere or a password change came between, and a login
+   * made with what they ended must not outlive them.
+   */
+  addRefreshToken(token: NewRefreshToken, generation: number): Promise<boolean>;
   /**
    * Atomically: checks the presented token, marks it rotated and stores its successor. A token
    * rotated less than `graceMs` before `now` whose successor is unused rotates again (a renewal

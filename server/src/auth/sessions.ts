@@ -20,6 +20,14 @@ export function hashRefreshToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
+/** The account's sessions were all ended while a login proved who it was: it starts none. */
+export class OutdatedProofError extends Error {
+  constructor() {
+    super("the account was logged out everywhere (or its password changed) while this login was checked");
+    this.name = "OutdatedProofError";
+  }
+}
+
 export class Sessions {
   constructor(
     private readonly accounts: AccountStore,
@@ -37,18 +45,26 @@ export class Sessions {
     private readonly announceRevoked: (playerId: string, generation: number) => Promise<void>,
   ) {}
 
-  /** A new session (a new refresh-token family) for an account that just proved who it is. */
+  /**
+   * A new session (a new refresh-token family) for an account that just proved who it is, as read
+   * then: OutdatedProofError if its generation has moved on since (logged out everywhere, or its
+   * password changed, while the proof was checked).
+   */
   async start(account: Pick<Account, "playerId" | "name" | "generation">): Promise<Session> {
     const now = this.clock();
     const refreshToken = randomBytes(32).toString("base64url");
     const refreshExpires = new Date(now + this.refreshTtlSeconds * 1000);
-    await this.accounts.addRefreshToken({
-      tokenHash: hashRefreshToken(refreshToken),
-      playerId: account.playerId,
-      familyId: this.newId(),
-      createdAt: new Date(now),
-      expiresAt: refreshExpires,
-    });
+    const added = await this.accounts.addRefreshToken(
+      {
+        tokenHash: hashRefreshToken(refreshToken),
+        playerId: account.playerId,
+        familyId: this.newId(),
+        createdAt: new Date(now),
+        expiresAt: refreshExpires,
+      },
+      account.generation,
+    );
+    if (!added) throw new OutdatedProofError();
     return this.session(account, refreshToken, refreshExpires, now);
   }
 

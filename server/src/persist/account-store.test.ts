@@ -48,13 +48,11 @@ function describeAccountStoreContract(
     }
     async function token(playerId: string, familyId = randomUUID(), expiresIn = DAY) {
       const tokenHash = randomUUID();
-      await accounts.addRefreshToken({
-        tokenHash,
-        playerId,
-        familyId,
-        createdAt: t0,
-        expiresAt: at(expiresIn),
-      });
+      // at the generation read just before: one racing a log-out-everywhere may be refused
+      await accounts.addRefreshToken(
+        { tokenHash, playerId, familyId, createdAt: t0, expiresAt: at(expiresIn) },
+        (await accounts.generation(playerId))!,
+      );
       return tokenHash;
     }
     const successor = (ms = 1000) => ({
@@ -81,10 +79,43 @@ function describeAccountStoreContract(
       await account(null);
       await account(null);
       const other = await account();
-      await expect(accounts.setPassword(other, login, "scrypt$1$1$1$AA$AA")).rejects.toBeInstanceOf(
+      const held = (await accounts.byId(other))!.passwordHash;
+      await expect(accounts.setPassword(other, login, "scrypt$1$1$1$AA$AA", held)).rejects.toBeInstanceOf(
         NameTakenError,
       );
       expect((await accounts.byLogin(login))?.passwordHash).toBe("scrypt$1$1$1$AA$AA");
+    });
+
+    it("rule 1b: a password is set only over the one it was changed from; a login's token only at the generation it read", async () => {
+      const login = `changing-${randomUUID()}`;
+      const player = await account(login);
+      expect(await accounts.setPassword(player, login, "scrypt$1$1$1$BB$BB", "scrypt$1$1$1$AA$AA")).toBe(
+        true,
+      );
+      // a second change made against the first password is void
+      expect(await accounts.setPassword(player, login, "scrypt$1$1$1$CC$CC", "scrypt$1$1$1$AA$AA")).toBe(
+        false,
+      );
+      expect((await accounts.byId(player))?.passwordHash).toBe("scrypt$1$1$1$BB$BB");
+      const fresh = await account(null);
+      expect(await accounts.setPassword(fresh, `first-${randomUUID()}`, "scrypt$1$1$1$AA$AA", null)).toBe(
+        true,
+      );
+
+      const read = (await accounts.generation(player))!;
+      await accounts.revokeAll(player, at(0));
+      const late = {
+        tokenHash: randomUUID(),
+        playerId: player,
+        familyId: randomUUID(),
+        createdAt: t0,
+        expiresAt: at(DAY),
+      };
+      expect(await accounts.addRefreshToken(late, read)).toBe(false);
+      expect(await accounts.rotateRefreshToken(late.tokenHash, successor(), at(1000), GRACE)).toEqual({
+        status: "unknown",
+      });
+      expect(await accounts.addRefreshToken(late, read + 1)).toBe(true);
     });
 
     it("rule 2: a token rotates once; its successor works; without a grace, replaying it revokes the family", async () => {

@@ -68,9 +68,24 @@ export class DrizzleAccountStore implements AccountStore {
     return new Map(rows.map((row) => [row.id, row.generation]));
   }
 
-  async setPassword(playerId: string, login: string, passwordHash: string): Promise<void> {
+  async setPassword(
+    playerId: string,
+    login: string,
+    passwordHash: string,
+    expected: string | null,
+  ): Promise<boolean> {
     try {
-      await this.db.update(players).set({ login, passwordHash }).where(eq(players.id, playerId));
+      const set = await this.db
+        .update(players)
+        .set({ login, passwordHash })
+        .where(
+          and(
+            eq(players.id, playerId),
+            expected === null ? isNull(players.passwordHash) : eq(players.passwordHash, expected),
+          ),
+        )
+        .returning({ id: players.id });
+      return set.length > 0;
     } catch (error) {
       if (isUniqueViolation(error)) throw new NameTakenError(login);
       throw error;
@@ -93,11 +108,13 @@ export class DrizzleAccountStore implements AccountStore {
     });
   }
 
-  async addRefreshToken(token: NewRefreshToken): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await lockPlayer(tx, token.playerId);
+  async addRefreshToken(token: NewRefreshToken, generation: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const account = await lockPlayer(tx, token.playerId);
+      if (account?.generation !== generation) return false;
       await dropExpired(tx, token.playerId, token.createdAt);
       await tx.insert(refreshTokens).values(token);
+      return true;
     });
   }
 
