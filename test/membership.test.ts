@@ -433,6 +433,33 @@ for (const mode of modes()) {
       expect((await gm.client.listMembers(branch.id)).map((m) => m.playerId)).not.toContain(newcomer.id);
     });
 
+    it("a branch handed to one player as an invite to it is accepted keeps that player alone", async () => {
+      const gm = await player(server.url, "GM");
+      const universe = await gm.client.createUniverse({ name: "Solo Race" });
+      const keeper = await player(server.url, "Keeper");
+      await gm.client.addMember(universe.id, keeper.id);
+      for (let round = 0; round < 8; round++) {
+        const branch = await gm.client.branch(universe.id, 0, `Solo ${round}`);
+        const invite = await gm.client.createInvite(branch.id);
+        const stranger = await player(server.url, `Stranger ${round}`);
+        const [accepted, handed] = await Promise.allSettled([
+          stranger.client.acceptInvite(invite.code),
+          gm.client.handOver(branch.id, keeper.id),
+        ]);
+        expect(handed.status).toBe("fulfilled");
+        const active = (await gm.client.listMembers(branch.id)).filter((m) => m.removedAt === null);
+        expect(
+          active.map((m) => m.playerId),
+          `round ${round}`,
+        ).toEqual([keeper.id]);
+        // the stranger came in before the hand-over and left with the table, or found the invite revoked
+        if (accepted.status === "rejected") expect(accepted.reason).toMatchObject({ code: "invalid_invite" });
+        expect((await call(server.url, "GET", `/api/universes/${branch.id}`, stranger.token)).status).toBe(
+          403,
+        );
+      }
+    });
+
     it("guests watching a public universe leave when it turns private; its members stay", async () => {
       const gm = await player(server.url, "GM");
       const universe = await gm.client.createUniverse({ name: "Closing Fair", visibility: "public" });

@@ -181,6 +181,13 @@ export class Memberships implements MembershipStore {
   handOver(universeId: string, playerId: string): Promise<SoloHandOver> {
     return this.db.transaction(async (tx) => {
       const now = this.clock();
+      // the invites go first: an acceptance holding one (acceptInvite locks it) commits before
+      // this goes on, so the table's leaving below sees its new member; one that comes later
+      // finds the invite revoked
+      await tx
+        .update(universeInvites)
+        .set({ revokedAt: now })
+        .where(and(eq(universeInvites.universeId, universeId), isNull(universeInvites.revokedAt)));
       // the table leaves; those removed before stay removed, should the branch be made public again
       const gone = await tx
         .delete(universeMembers)
@@ -200,10 +207,6 @@ export class Memberships implements MembershipStore {
           set: { removedAt: null },
         })
         .returning();
-      await tx
-        .update(universeInvites)
-        .set({ revokedAt: now })
-        .where(and(eq(universeInvites.universeId, universeId), isNull(universeInvites.revokedAt)));
       const [universe] = await tx
         .update(universes)
         .set({
