@@ -335,6 +335,9 @@ for (const mode of modes()) {
       const there = await player.startRun(branch.id, character.id);
       const back = await sessionOf(player, branch.id, there.id);
       expect(back.lastRecap!.previousSessionEnd).toBe(forkAt);
+      // she played minutes ago, in the parent: her fate points do not refresh for a new run here
+      const opened = (await gm.history(branch.id, { kind: "session_start", limit: 1 })).turns[0]!;
+      expect(opened.input).toMatchObject({ refresh: false });
       expect(back.lastRecap!.recentSummary).toMatch(/^Ann played 2 turns/);
       // told as the branch's story, under its own name
       expect(back.lastRecap!.universeName).toBe("The other road");

@@ -136,8 +136,9 @@ export class PlaySessions {
   }
 
   /**
-   * When the character's previous session here ended, in this run or an earlier one, from its
-   * `session_end` turn (an earlier room's; an interrupted session ended when its play stopped).
+   * When the character's previous session here ended, in this run or an earlier one (or, in a
+   * branch, in its parent before the branch's start), from its `session_end` turn (an earlier
+   * room's; an interrupted session ended when its play stopped).
    */
   private async previousEnd(run: RunRecord): Promise<number | null> {
     const runs = await services().turnStore.listRuns({ characterId: run.characterId });
@@ -146,7 +147,18 @@ export class PlaySessions {
       const end = each.universeId === run.universeId ? each.lastSessionEndPosition : null;
       if (end !== null && (position === null || end > position)) position = end;
     }
-    if (position === null) return null;
+    if (position === null) {
+      // none of its runs here has ended a session: a branch's timeline goes on into its parent's,
+      // where the character may have played up to the branch's start (a new run there is no rest)
+      const page = await services().turnStore.timeline(run.universeId, {
+        characterId: run.characterId,
+        kind: "session_end",
+        order: "desc",
+        limit: 1,
+      });
+      const inherited = page.turns[0];
+      return inherited ? Date.parse(sessionEndedAt(inherited)) : null;
+    }
     const turn =
       this.authority.recentTurns.find((recent) => recent.position === position) ??
       (await services().turnStore.getTurn(run.universeId, position));
