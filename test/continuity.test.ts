@@ -585,6 +585,46 @@ for (const mode of modes()) {
       await back.leave();
     }, 60_000);
 
+    it("a retcon that writes a record whole corrects what her session tells, and brings nothing from after it", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("GM");
+      const universe = await gm.createUniverse({ name: "Bronze Bell", visibility: "public" });
+      const player = connect(server.url);
+      await player.registerPlayer("Mara");
+      const { character, run } = await player.createCharacter(universe.id, sheet("Mara"));
+      const evening = await sessionOf(player, universe.id, run.id);
+      await play(evening, character.id, 1);
+      const table = await gm.joinUniverse(universe.id, { role: "gm" });
+      const started = await table.act({ kind: "quest", op: "start", id: "bell", title: "Find the bell" });
+      if (!started.ok) throw new Error(started.rejection.message);
+      await leave(player, evening, run.id);
+      // after she left: the quest is resolved, another begins
+      for (const command of [
+        { kind: "quest" as const, op: "resolve" as const, id: "bell" },
+        { kind: "quest" as const, op: "start" as const, id: "later", title: "Ring the bell" },
+      ]) {
+        const done = await table.act(command);
+        if (!done.ok) throw new Error(done.rejection.message);
+      }
+      await table.leave();
+      // the game master corrects both records by writing each whole, as they stand now
+      const now = (await gm.stateAt(universe.id)).state;
+      const quest = (id: string) => {
+        const bucket = (now.questBuckets as Record<string, Record<string, Record<string, unknown>>>)[
+          questPath(id).split("/")[2]!
+        ]!;
+        return bucket[id]!;
+      };
+      await gm.retcon(universe.id, "The bell was bronze, and the second quest had another name", [
+        { op: "set", path: questPath("bell"), value: { ...quest("bell"), title: "Find the bronze bell" } },
+        { op: "set", path: questPath("later"), value: { ...quest("later"), title: "Ring the bronze bell" } },
+      ]);
+      const told = (await player.recap(run.id)).recentSummary;
+      expect(told).toMatch(/"Find the bronze bell" is now active/);
+      expect(told).not.toContain("resolved");
+      expect(told).not.toContain("Ring the");
+    }, 60_000);
+
     it("what the game master did to the character while she was away is in her recap", async () => {
       const gm = connect(server.url);
       await gm.registerPlayer("GM");

@@ -1,6 +1,7 @@
 import {
   buildCharacter,
   buildRecap,
+  canonicalJson,
   DeltaError,
   evolve,
   invertDeltas,
@@ -15,6 +16,7 @@ import {
   summarizeSession,
   transitionRun,
   undoTargetOf,
+  type Delta,
   type Recap,
   type Rejection,
   type SessionEndReason,
@@ -327,7 +329,7 @@ async function retconsSince(turnStore: TurnStore, universeId: string, since: num
 function withRetcons(state: UniverseState, retcons: readonly Turn[]): UniverseState {
   let corrected = state;
   for (const retcon of retcons)
-    for (const delta of retcon.deltas) {
+    for (const delta of retcon.deltas.flatMap(whatChanged)) {
       try {
         corrected = evolve(corrected, [delta]);
       } catch (error) {
@@ -335,6 +337,31 @@ function withRetcons(state: UniverseState, retcons: readonly Turn[]): UniverseSt
       }
     }
   return corrected;
+}
+
+/**
+ * What a recorded delta changed, member by member: a record set whole (a retcon that writes a
+ * quest as it stands with one field corrected) changed only the members whose value differs from
+ * the one it replaced. Applied to an earlier state, the correction carries no later change (a
+ * quest resolved after the session) along with it.
+ */
+function whatChanged(delta: Delta): Delta[] {
+  const { prev, value } = delta;
+  if (delta.op !== "set" || !isRecord(prev) || !isRecord(value)) return [delta];
+  const member = (key: string) => `${delta.path}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+  const changes: Delta[] = [];
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(prev, key)) changes.push({ op: "set", path: member(key), value: value[key] });
+    else if (canonicalJson(prev[key]) !== canonicalJson(value[key]))
+      changes.push(...whatChanged({ op: "set", path: member(key), value: value[key], prev: prev[key] }));
+  }
+  for (const key of Object.keys(prev))
+    if (!Object.hasOwn(value, key)) changes.push({ op: "unset", path: member(key), prev: prev[key] });
+  return changes;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The universe's turns after `after` through `through`, ascending. */
