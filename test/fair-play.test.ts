@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
-import { joinAll, overcome, setTable } from "./support/players.ts";
+import { breakUntil, joinAll, overcome, setTable } from "./support/players.ts";
 import { refusal } from "./support/refusals.ts";
 import type { LoomServer } from "../server/src/app.ts";
 
@@ -262,6 +262,32 @@ for (const mode of modes()) {
       expect(accepted).toBeLessThanOrEqual(7);
       expect(limited.length).toBe(20 - accepted);
       for (const socket of sockets) await socket.leave();
+    });
+
+    it("what a player sent while their connection was lost is all applied once it is back, at the rate, none refused", async () => {
+      const table = await setTable(server.url, ["Patient"]);
+      const patient = table.players[0]!;
+      const session = await patient.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: patient.runId,
+      });
+      let release = () => {};
+      const back = breakUntil(session, new Promise<void>((resolve) => (release = resolve)));
+      // sent at the player's own pace while the seat is away: the SDK holds them
+      const held: Array<Promise<Awaited<ReturnType<UniverseSession["act"]>>>> = [];
+      for (let i = 0; i < 12; i++) {
+        held.push(session.act(overcome(patient.characterId, `waits out the storm ${i}`)));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      release();
+      await back;
+      const results = await Promise.all(held);
+      expect(results.map((result) => (result.ok ? "ok" : result.rejection.code))).toEqual(
+        Array.from({ length: 12 }, () => "ok"),
+      );
+      const positions = results.map((result) => (result.ok ? result.turn.position : 0));
+      expect(new Set(positions).size).toBe(12);
+      await session.leave();
     });
   });
 }

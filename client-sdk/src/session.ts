@@ -167,8 +167,16 @@ interface Pending {
   message: Record<string, unknown>;
   /** Sent on some connection: its outcome is unknown if that connection is lost unanswered. */
   sent: boolean;
+  /**
+   * Held while the session had no seat, then sent with the others held: a burst the player did
+   * not make, so a `rate_limited` answer sends it again a little later instead of refusing it.
+   */
+  held?: boolean;
   settle: (result: ActResult) => void;
 }
+
+/** How long a held command refused `rate_limited` waits before it is sent again. */
+const HELD_RATE_RETRY_MS = 250;
 
 /** The synced room state as decoded on the client: see shared/src/room-state.ts. */
 export type { RoomState };
@@ -310,6 +318,7 @@ export class UniverseSession {
     room.onMessage(ServerMessage.Ack, (ack: AckMessage) => this.onAck(ack));
     room.onMessage(ServerMessage.Rejected, (message: RejectedMessage) => {
       const rejection = { rejected: true, code: message.code, message: message.message } as Rejection;
+      if (message.seq !== null && message.code === "rate_limited" && this.sendHeldLater(message.seq)) return;
       if (message.seq !== null) this.settle(message.seq, { ok: false, rejection });
       this.emit("rejected", message);
     });
@@ -515,9 +524,24 @@ export class UniverseSession {
     this.connected = true;
     for (const [seq, pending] of [...this.pending].sort(([a], [b]) => a - b)) {
       pending.sent = true;
+      pending.held = true;
       this.current.send(pending.type, { seq, ...pending.message });
     }
     this.emit("reconnected");
+  }
+
+  /**
+   * A held command the server refused for the burst of held commands sent at once: sent again
+   * later, once its seat has the room to take it (the command's own timeout still settles it).
+   */
+  private sendHeldLater(seq: number): boolean {
+    const pending = this.pending.get(seq);
+    if (!pending?.held) return false;
+    setTimeout(() => {
+      if (this.pending.get(seq) === pending && this.connected && !this.ended)
+        this.current.send(pending.type, { seq, ...pending.message });
+    }, HELD_RATE_RETRY_MS);
+    return true;
   }
 
   private end(code: number): void {
