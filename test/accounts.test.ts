@@ -300,8 +300,19 @@ for (const mode of modes()) {
         { password: "another long password" },
         legacy.playerToken!,
       );
-      expect(blind.status).toBe(401);
-      expect(blind.body.error?.code).toBe("invalid_credentials");
+      expect(blind.status).toBe(400);
+      expect(blind.body.error).toMatchObject({
+        code: "invalid_message",
+        message: expect.stringContaining("currentPassword") as string,
+      });
+      const wrong = await post(
+        server.url,
+        "/api/me/password",
+        { password: "another long password", currentPassword: "not the password at all" },
+        legacy.playerToken!,
+      );
+      expect(wrong.status).toBe(401);
+      expect(wrong.body.error?.code).toBe("invalid_credentials");
 
       const taken = await post(server.url, "/api/players", { name: name.toUpperCase(), password: PASSWORD });
       expect(taken.status).toBe(409);
@@ -364,6 +375,25 @@ describe("HTTP rate limits", () => {
     skew += 3600_000 / 5 + 1000;
     expect((await register("After the wait")).status).toBe(201);
     expect((await register("Too soon")).status).toBe(429);
+  });
+
+  it("a first password takes a login name at the registration rate: setting one is no faster way to learn which names are taken", async () => {
+    const prober = "203.0.113.44";
+    skew += 3600_000; // a fresh registration allowance
+    const taken = `Taken ${Date.now()}`;
+    expect(
+      (await post(server.url, "/api/players", { name: taken, password: PASSWORD }, undefined, prober)).status,
+    ).toBe(201);
+    const nameOnly = await post(server.url, "/api/players", { name: "Nameless" }, undefined, prober);
+    const token = nameOnly.body.token as string;
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        (await post(server.url, "/api/me/password", { password: PASSWORD, login: taken }, token, prober))
+          .status,
+      );
+    // two of the address's five went to the registrations; three probes, then the bucket is empty
+    expect(statuses).toEqual([409, 409, 409, 429, 429]);
   });
 
   it("guessing one account's password is limited per account and address, and from all addresses together", async () => {

@@ -127,13 +127,25 @@ export function installAccountRoutes(app: Application): void {
       const { accountStore, sessions } = services();
       const account = await accountStore.byId(me.playerId);
       if (!account) throw new ApiError(401, RejectionCode.Unauthorized, "the token's player does not exist");
+      const login = loginName(body.login ?? account.login ?? account.name);
       if (account.passwordHash) {
+        if (body.currentPassword === undefined)
+          throw new ApiError(
+            400,
+            RejectionCode.InvalidMessage,
+            "currentPassword: required to change a password (this account has one)",
+          );
         // a stolen access token must not guess the password faster than a login may
         services().limits.login(req, account.login ?? loginName(account.name));
-        const current = body.currentPassword ?? "";
-        if (!current || !(await verifyPassword(current, account.passwordHash)).ok) throw invalidCredentials();
+        if (!(await verifyPassword(body.currentPassword, account.passwordHash)).ok)
+          throw invalidCredentials();
+      } else {
+        // a first password takes a login name, as a registration does: at its rate, so that
+        // it is no faster way to learn which names are taken
+        services().limits.register(req);
       }
-      const login = loginName(body.login ?? account.login ?? account.name);
+      const holder = login === account.login ? null : await accountStore.byLogin(login);
+      if (holder && holder.playerId !== account.playerId) throw nameTaken(new NameTakenError(login));
       const set = await accountStore
         .setPassword(account.playerId, login, await hashPassword(body.password), account.passwordHash)
         .catch((error: unknown) => {
