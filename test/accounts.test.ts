@@ -272,6 +272,23 @@ for (const mode of modes()) {
       );
     });
 
+    it("the Authorization scheme is read whatever its case; a malformed id in a path is refused by its name", async () => {
+      const client = connect(server.url);
+      await client.registerPlayer(`Casual ${Date.now()}`);
+      for (const scheme of ["bearer", "BEARER", "Bearer"]) {
+        const response = await fetch(`${server.url}/api/me`, {
+          headers: { authorization: `${scheme} ${client.playerToken!}` },
+        });
+        expect(response.status, scheme).toBe(200);
+      }
+      const long = await post(server.url, `/api/invites/${"x".repeat(65)}/accept`, {}, client.playerToken!);
+      expect(long.status).toBe(400);
+      expect(long.body.error).toMatchObject({
+        code: "invalid_message",
+        message: expect.stringMatching(/^path parameter code: /) as string,
+      });
+    });
+
     it("a player registered without a password keeps working and can set one; login names are unique", async () => {
       const name = `Pim ${Date.now()}`;
       const legacy = connect(server.url);

@@ -5,6 +5,7 @@ import {
   isStorableText,
   jsonValueProblem,
   MESSAGE_BOUNDS,
+  pathIdSchema,
   POSITION_MAX,
   RejectionCode,
   type RejectionCode as Code,
@@ -72,6 +73,18 @@ export function parseBody<T extends z.ZodType>(
  * query carries to the database is text it can store (no NUL, no unpaired surrogate), or the
  * query fails there and the caller gets a 500 for their own mistake.
  */
+/** An id in the request's path (an invite code, a player id), refused by its name when malformed. */
+export function pathId(req: Request, name: string): string {
+  const parsed = pathIdSchema.safeParse(req.params[name]);
+  if (!parsed.success)
+    throw new ApiError(
+      400,
+      RejectionCode.InvalidMessage,
+      `path parameter ${name}: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+    );
+  return parsed.data;
+}
+
 export function checkJsonValue(value: unknown, what: "body" | "query"): void {
   const problem = jsonValueProblem(value ?? {}, MESSAGE_BOUNDS);
   if (problem) throw new ApiError(400, RejectionCode.InvalidMessage, `${what}: ${problem}`);
@@ -101,7 +114,9 @@ export function callerOrNull(req: Request): Promise<Caller | null> {
 
 async function verify(req: Request): Promise<Caller> {
   const header = req.headers.authorization ?? "";
-  const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
+  // the scheme's name is case-insensitive (RFC 9110, 11.1)
+  const scheme = /^bearer +/i.exec(header);
+  const token = scheme ? header.slice(scheme[0].length).trim() : "";
   if (!token) throw new ApiError(401, RejectionCode.Unauthorized, "missing Authorization: Bearer <token>");
   try {
     return await services().tokens.verify(token);

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Application } from "express";
-import { API, pathIdSchema as idParam, RejectionCode } from "@loom/shared";
+import { API, RejectionCode } from "@loom/shared";
 import { services } from "../services.ts";
 import { expelFromUniverse, checkSeatsIn, tellMembersChanged } from "../universe/dispatch.ts";
-import { ApiError, caller, parseBody, route } from "./http.ts";
+import { ApiError, caller, parseBody, pathId, route } from "./http.ts";
 import { log } from "../log.ts";
 import { asGameMaster, isGm, universeOr404 } from "./access.ts";
 import { shownUniverse } from "./live.ts";
@@ -66,10 +66,7 @@ export function installMemberRoutes(app: Application): void {
     API.revokeInvite.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
-      const invite = await services().memberships.revokeInvite(
-        universe.id,
-        parseBody(idParam, req.params.code),
-      );
+      const invite = await services().memberships.revokeInvite(universe.id, pathId(req, "code"));
       if (!invite) throw new ApiError(404, RejectionCode.InvalidInvite, "this universe has no such invite");
       await tellMembersChanged(universe.id);
       return { invite };
@@ -80,7 +77,7 @@ export function installMemberRoutes(app: Application): void {
     API.acceptInvite.path,
     route(async (req) => {
       const me = await caller(req);
-      const code = parseBody(idParam, req.params.code);
+      const code = pathId(req, "code");
       const accepted = await services().memberships.acceptInvite(code, me.playerId);
       if (!accepted.ok)
         throw new ApiError(
@@ -107,7 +104,7 @@ export function installMemberRoutes(app: Application): void {
     API.addMember.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
-      const playerId = parseBody(idParam, req.params.playerId);
+      const playerId = pathId(req, "playerId");
       if (!(await services().turnStore.getPlayer(playerId)))
         throw new ApiError(404, RejectionCode.NotFound, `no player ${playerId}`);
       const { memberships } = services();
@@ -128,7 +125,7 @@ export function installMemberRoutes(app: Application): void {
     API.removeMember.path,
     route(async (req) => {
       const { universe } = await asGameMaster(req);
-      const playerId = parseBody(idParam, req.params.playerId);
+      const playerId = pathId(req, "playerId");
       if (isGm(universe, playerId))
         throw new ApiError(409, RejectionCode.NotAllowed, "a game master cannot be removed as a member");
       if (!(await services().turnStore.getPlayer(playerId)))
