@@ -327,6 +327,8 @@ for (const mode of modes()) {
       const touchedAgain = await note(`${sheet}/highConcept`, "Oona, first concept");
       const undoneEarly = await note(`${sheet}/trouble`, "an early trouble");
       const undoEarly = await gm.undo(universeId, undoneEarly);
+      const own = await seat.act({ kind: "custom", characterId: oona.characterId, text: "hums a sea song" });
+      if (!own.ok) throw new Error(own.rejection.message);
       for (let i = 0; i < 240; i++) await act(overcome(oona.characterId, `Oona wades on ${i}`));
       const later = await note(`${sheet}/highConcept`, "Oona, second concept");
       for (let i = 0; i < 10; i++) await act(overcome(oona.characterId, `Oona climbs ${i}`));
@@ -347,6 +349,11 @@ for (const mode of modes()) {
       expect(await refusal(gm.undo(universeId, undoEarly.position))).toMatchObject({
         code: "nothing_to_undo",
         message: expect.stringContaining("is an undo"),
+      });
+      // a player's own words, far back: theirs to undo while recent, a game master's now
+      expect(await refusal(oona.client.undo(universeId, own.turn.position))).toMatchObject({
+        code: "not_allowed",
+        message: expect.stringContaining("too far back"),
       });
       // nothing since touched it: undone, and its change is gone from the state
       const undo = await gm.undo(universeId, kept);

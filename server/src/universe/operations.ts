@@ -51,7 +51,7 @@ export async function undo(
       ),
     };
   }
-  const earlier = await turnsToUndoFrom(ctx, target);
+  const earlier = await turnsToUndoFrom(ctx, actor, target);
   if (earlier && "code" in earlier) return { ok: false, rejection: earlier };
   // an undo may reopen a run (the undo of its ending): a lifecycle change like any other, and as a
   // resume is, refused while the character has another run open here; a retry is answered with its
@@ -87,11 +87,18 @@ export const UNDO_READS_MOST = 10_000;
  */
 async function turnsToUndoFrom(
   ctx: OperationContext,
+  actor: Actor,
   target: number,
 ): Promise<Turn[] | Rejection | undefined> {
   const { authority, turnStore } = ctx;
   const first = authority.decidedTurns[0]?.position;
   if (first === undefined || target >= first) return undefined;
+  // a player undoes what they just did; reading back thousands of turns is a game master's to ask
+  if (actor.kind === "player")
+    return reject(
+      RejectionCode.NotAllowed,
+      `turn ${target} is too far back for a player to undo; ask your game master`,
+    );
   if (first - target > UNDO_READS_MOST)
     return reject(
       RejectionCode.NotAllowed,
