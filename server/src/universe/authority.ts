@@ -1115,12 +1115,6 @@ function retriedAsMade(turn: Turn, command: SubmitRequest["command"]): boolean {
 }
 
 /**
- * A hidden roll is decided and recorded concealed: its effects on the world everyone reads are
- * withheld (rules/action-effects.ts). The mark is recorded with the roll's input, so a roll
- * recorded before it re-executes as it was decided. The server alone sets it: a roll in the open
- * sent with it is recorded without.
- */
-/**
  * The recent turns preceded by `earlier` (read from the TurnStore before, so perhaps overlapping
  * them), with every earlier turn an undo since targets marked undone: the store may not have that
  * undo yet. Null when the two do not meet, as when turns between them still wait for the database.
@@ -1142,6 +1136,12 @@ function behindRecent(earlier: readonly Turn[], recent: readonly Turn[]): Turn[]
   return [...marked, ...recent];
 }
 
+/**
+ * A hidden roll is decided and recorded concealed: its effects on the world everyone reads are
+ * withheld (rules/action-effects.ts). The mark is recorded with the roll's input, so a roll
+ * recorded before it re-executes as it was decided. The server alone sets it: a roll in the open
+ * sent with it is recorded without.
+ */
 function concealedIfHidden(request: SubmitRequest): SubmitRequest {
   const { command } = request;
   if (command.kind !== "action" || command.hidden === (command.concealed === true)) return request;

@@ -78,7 +78,7 @@ export async function undo(
 }
 
 /** The most turns an undo reads from the database to decide whether a turn far back may be undone. */
-export const UNDO_READS_MOST = 10_000;
+const UNDO_READS_MOST = 10_000;
 
 /**
  * The turns from `target` up to those the authority keeps at hand, when it keeps `target` no more
