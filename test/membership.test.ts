@@ -663,5 +663,30 @@ for (const mode of modes()) {
         expect(removal.code).toBe("not_allowed");
         await founder.client.joinUniverse(branch.id, { role: "gm" }).then((session) => session.leave());
       });
+
+    if (mode.databaseUrl)
+      it("a game master's seat follows the universe's game masters as they are now, the room open or not", async () => {
+        const founder = await player(server.url, "Founder");
+        const co = await player(server.url, "Co-GM");
+        const universe = await founder.client.createUniverse({ name: "Changing Hands" });
+        await founder.client.addMember(universe.id, co.id);
+        const setGms = async (gms: string[]) => {
+          const sql = postgres(mode.databaseUrl!, { max: 1, onnotice: () => {} });
+          try {
+            await sql`update universes set settings = ${sql.json({ gms })} where id = ${universe.id}`;
+          } finally {
+            await sql.end();
+          }
+        };
+        // the room is open, its universe read as it opened
+        const desk = await founder.client.joinUniverse(universe.id, { role: "gm" });
+        await setGms([co.id]);
+        await co.client.joinUniverse(universe.id, { role: "gm" }).then((session) => session.leave());
+        await setGms([]);
+        await expect(co.client.joinUniverse(universe.id, { role: "gm" })).rejects.toMatchObject({
+          code: "not_allowed",
+        });
+        await desk.leave();
+      });
   });
 }

@@ -55,10 +55,6 @@ export function ownerOf(state: UniverseState, characterId: string): string | und
   return Object.hasOwn(state.characters, characterId) ? state.characters[characterId]!.playerId : undefined;
 }
 
-export function isGameMaster(authority: UniverseAuthority, playerId: string): boolean {
-  return isGm(authority.universe, playerId);
-}
-
 /**
  * Whether the universe (as read afresh) still admits a member seated before: not removed since,
  * not a guest of a universe that turned private, and a game master still for a game master's seat.
@@ -120,7 +116,7 @@ export async function admitMember(
     };
   }
   if (options.role === "gm") {
-    if (!isGameMaster(authority, auth.playerId))
+    if (!isGm(universe, auth.playerId))
       refuse(403, "not_allowed", "only this universe's game masters may join as gm");
     return {
       ...base,
