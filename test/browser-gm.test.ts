@@ -5,6 +5,7 @@ import { modes, startServer } from "./support/server.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { form, newPage, register } from "./browser/scenario.ts";
 import {
+  acknowledged,
   actFreely,
   gameMaster,
   invited,
@@ -623,5 +624,214 @@ for (const mode of modes()) {
       await page.keyboard.type("The tide turns.");
       expect(await f.getByLabel("What happens", { exact: true }).inputValue()).toBe("The tide turns.");
     }, 30_000);
+
+    it("a player's action the server did not answer in time, sent again, is recorded once; its turn arriving meanwhile clears the error", async () => {
+      // what the page sends the room is held back, as a server that has stopped answering would
+      // leave it, until released in order (a page-level stand-in: playwright's routeWebSocket
+      // cannot carry the options object the Colyseus client first tries its WebSocket with)
+      await bo.page.addInitScript(() => {
+        const send = WebSocket.prototype.send;
+        const held: Array<() => void> = [];
+        const holding = { on: false };
+        WebSocket.prototype.send = function (this: WebSocket, data) {
+          if (holding.on) held.push(() => send.call(this, data));
+          else send.call(this, data);
+        };
+        Object.assign(window, {
+          holdSends: () => void (holding.on = true),
+          releaseSends: () => {
+            holding.on = false;
+            for (const sendHeld of held.splice(0)) sendHeld();
+          },
+        });
+      });
+      type Holding = { holdSends: () => void; releaseSends: () => void };
+      const hold = () => bo.page.evaluate(() => (window as unknown as Holding).holdSends());
+      const release = () => bo.page.evaluate(() => (window as unknown as Holding).releaseSends());
+      await bo.page.reload();
+      await isLive(bo.page);
+      const act = form(bo.page, "Take an action");
+      const unknown = act.getByRole("alert").filter({ hasText: /^outcome_unknown: / });
+      const recorded = (text: string) => bo.page.locator("ol.timeline > li.turn").filter({ hasText: text });
+      try {
+        await hold();
+        await act.getByRole("radio", { name: "Free text" }).check();
+        await act.getByLabel("What do you do?", { exact: true }).fill("Tamsin rings the mill bell once.");
+        await act.getByRole("button", { name: "Do it" }).click();
+        await unknown.waitFor({ timeout: 30_000 });
+        expect(await unknown.textContent()).toMatch(
+          /may or may not have been recorded.*recorded at most once/,
+        );
+        expect(await unknown.textContent()).not.toMatch(/seq/);
+        await act.getByRole("button", { name: "Do it" }).click();
+        await release();
+        const text = await acknowledged(bo.page, "Tamsin rings the mill bell once.");
+        const position = Number(/^Turn #(\d+)/.exec(text)?.[1]);
+        await turnAt(bo.page, position).waitFor();
+        await bo.page.waitForTimeout(1_000);
+        expect(await recorded("Tamsin rings the mill bell once.").count()).toBe(1);
+        expect(await unknown.count()).toBe(0);
+
+        await hold();
+        await act.getByLabel("What do you do?", { exact: true }).fill("Tamsin counts the sacks of flour.");
+        await act.getByRole("button", { name: "Do it" }).click();
+        await unknown.waitFor({ timeout: 30_000 });
+        await release();
+        // no second press: the turn arrives, and the page says it was recorded
+        await acknowledged(bo.page, "Tamsin counts the sacks of flour.");
+        expect(await unknown.count()).toBe(0);
+        expect(await act.getByLabel("What do you do?", { exact: true }).inputValue()).toBe("");
+        expect(await recorded("Tamsin counts the sacks of flour.").count()).toBe(1);
+      } finally {
+        await release();
+      }
+    }, 90_000);
+
+    it("in a universe with a non-Latin name, the export keeps the name; a failed export says so with a code", async () => {
+      const page = await gm.context.newPage();
+      page.setDefaultTimeout(20_000);
+      try {
+        await page.goto(server.url);
+        const create = form(page, "Create a universe");
+        await create.getByLabel("Name", { exact: true }).fill("Ночь над заливом 🌙");
+        await create.getByRole("button", { name: "Create universe" }).click();
+        await isLive(page);
+        const [download] = await Promise.all([
+          page.waitForEvent("download"),
+          page.getByRole("button", { name: /^Download Markdown/ }).click(),
+        ]);
+        expect(download.suggestedFilename()).toBe("Ночь-над-заливом.md");
+
+        // the server cannot be reached
+        const isExport = (url: URL) => url.pathname.endsWith("/export");
+        await page.route(isExport, (route) => route.abort("connectionrefused"));
+        const section = page.locator("#export");
+        await page.getByRole("button", { name: /^Download JSONL/ }).click();
+        const failed = section.getByRole("alert");
+        await failed.waitFor();
+        expect(await failed.textContent()).toMatch(
+          /^unavailable: GET \/api\/universes\/[^ ]+\/export\?format=jsonl: the server could not be reached/,
+        );
+        expect(await section.getByText("Asking the server for the file…").count()).toBe(0);
+      } finally {
+        await page.close();
+      }
+    }, 60_000);
+
+    it("a member who is not the game master, at the console, and a stranger watching, see only the refusal and the way back", async () => {
+      const console_ = await alex.context.newPage();
+      const stranger = await newPage(browser, 390, 844);
+      try {
+        await console_.goto(consoleUrl);
+        const refused = console_.getByRole("alert").filter({ hasText: /^not_allowed: / });
+        // its reads may be refused before the room is: the console shows them until it is
+        await console_.getByRole("link", { name: "Back to your universes" }).waitFor();
+        expect(await refused.count()).toBe(1);
+        expect(await form(console_, "Game master command").count()).toBe(0);
+        expect(await console_.locator("section.panel").count()).toBe(0);
+
+        await register(stranger.page, server.url, "Stranger");
+        await stranger.page.goto(`${server.url}/u/${gm.universeId}/watch`);
+        await stranger.page
+          .getByRole("alert")
+          .filter({ hasText: /^not_a_member: / })
+          .waitFor();
+        expect(await stranger.page.locator("section.panel").count()).toBe(0);
+        await stranger.page.getByRole("link", { name: "Back to your universes" }).click();
+        await stranger.page.getByRole("heading", { name: "Your universes" }).waitFor();
+      } finally {
+        await console_.close();
+        await stranger.context.close();
+      }
+    }, 60_000);
+
+    it("a player removed from one universe still has their others listed, and their progression", async () => {
+      const page = await gm.context.newPage();
+      page.setDefaultTimeout(20_000);
+      const player = await newPage(browser);
+      try {
+        await page.goto(server.url);
+        const create = form(page, "Create a universe");
+        await create.getByLabel("Name", { exact: true }).fill("The Far Shoal");
+        await create.getByRole("button", { name: "Create universe" }).click();
+        await isLive(page);
+        await page.getByRole("button", { name: "Create invite" }).click();
+        const link = await page.getByLabel("Invite link", { exact: true }).first().inputValue();
+        // a player with a character in one universe, and a member of another
+        await register(player.page, link, "Eli");
+        const playerId = await playerIdOf(player.page);
+        await form(player.page, "Accept an invite").getByRole("button", { name: "Accept invite" }).click();
+        await newCharacter(player.page, "The Far Shoal", "Ilse");
+        await player.page.goto(gm.invite);
+        await form(player.page, "Accept an invite").getByRole("button", { name: "Accept invite" }).click();
+        await player.page.locator(`li.universe[data-name="${UNIVERSE}"]`).waitFor();
+
+        const row = page.locator("ul.members li").filter({ hasText: playerId });
+        await row.getByRole("button", { name: "Remove" }).click();
+        await row.getByRole("button", { name: /^Yes, remove/ }).click();
+        await row.locator(".badge").filter({ hasText: "removed" }).waitFor();
+
+        await player.page.goto(server.url);
+        await player.page
+          .locator(`li.universe[data-name="${UNIVERSE}"]`)
+          .getByRole("link", { name: "New character" })
+          .waitFor();
+        await player.page.getByRole("region", { name: "Your progression" }).waitFor();
+        expect(await player.page.locator('li.universe[data-name="The Far Shoal"]').count()).toBe(0);
+        expect(await player.page.locator("#universes").getByRole("alert").count()).toBe(0);
+      } finally {
+        await page.close();
+        await player.context.close();
+      }
+    }, 90_000);
+
+    it("long names, and names without a space, do not make a phone's pages scroll sideways", async () => {
+      const long = `TheHarbourOfTheLongestNamesEverGivenToAPlaceWhereShipsComeInAtNight${Date.now().toString(36)}`;
+      const aspect =
+        "The old lighthouse keeper swore on his drowned daughter that no ship would ever again run aground on the Saltmouth reef while he lived";
+      const name = "Bartholomew".repeat(9).slice(0, 100);
+      const host = await gm.context.newPage();
+      host.setDefaultTimeout(20_000);
+      const player = await newPage(browser, 390, 844);
+      try {
+        await host.setViewportSize({ width: 390, height: 844 });
+        await host.goto(server.url);
+        const create = form(host, "Create a universe");
+        await create.getByLabel("Name", { exact: true }).fill(long);
+        await create.getByRole("button", { name: "Create universe" }).click();
+        await isLive(host);
+        const f = form(host, "Game master command");
+        await f.getByLabel("Title", { exact: true }).fill("The Reef");
+        await f.getByLabel("Situation aspects", { exact: true }).fill(aspect);
+        await send(f, "The Reef");
+        await host.getByRole("button", { name: "Create invite" }).click();
+        const link = await host.getByLabel("Invite link", { exact: true }).first().inputValue();
+
+        await register(player.page, link, "Fen");
+        await form(player.page, "Accept an invite").getByRole("button", { name: "Accept invite" }).click();
+        await player.page.locator(`li.universe[data-name="${long}"]`).waitFor();
+        expect(await sidewaysOverflow(player.page)).toBe(0);
+        await newCharacter(player.page, long, name);
+        const act = form(player.page, "Take an action");
+        await act.getByRole("button", { name: "Invoke an aspect" }).click();
+        await act.getByLabel("Invoke 1 aspect", { exact: true }).waitFor();
+        expect(await sidewaysOverflow(player.page)).toBe(0);
+        await player.page.goto(`${server.url}/u/${/\/u\/([^/]+)\/gm/.exec(host.url())![1]}/watch`);
+        await isLive(player.page);
+        await player.page.locator(".presence li").filter({ hasText: name }).waitFor();
+        expect(await sidewaysOverflow(player.page)).toBe(0);
+
+        await host.reload();
+        await isLive(host);
+        await host.locator("#table .presence li").filter({ hasText: name }).waitFor();
+        expect(await sidewaysOverflow(host)).toBe(0);
+        await host.goto(server.url);
+        await host.locator(`li.universe[data-name="${long}"] .dashboard`).waitFor();
+        expect(await sidewaysOverflow(host)).toBe(0);
+      } finally {
+        await host.close();
+        await player.context.close();
+      }
+    }, 120_000);
   });
 }

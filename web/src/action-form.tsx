@@ -1,8 +1,9 @@
 import { fieldText, rejectedError } from "./api.ts";
-import { useState } from "preact/hooks";
-import { LoomError, type CommandInput } from "@loom/client-sdk";
+import { useRef, useState } from "preact/hooks";
+import { LoomError, type CommandInput, type Turn } from "@loom/client-sdk";
 import { LIMITS } from "@loom/shared";
 import type { Live } from "./live.ts";
+import { useResend } from "./resend.ts";
 import { ErrorLine, Field, useTask } from "./ui.tsx";
 
 type Kind = "overcome" | "create_advantage" | "attack" | "defend" | "custom";
@@ -76,6 +77,20 @@ export function ActionForm(props: {
   const [invokes, setInvokes] = useState<Invoking[]>([]);
   const [last, setLast] = useState<string | null>(null);
   const [written, setWritten] = useState(0);
+  const formRef = useRef<HTMLFormElement>(null);
+  /** The turn a command became: said, and the form emptied for the next one. */
+  const made = (turn: Turn) => {
+    setLast(`Turn #${turn.position}: ${turn.events.map((e) => e.description).join(" ")}`);
+    setInvokes([]);
+    setWritten(0);
+    formRef.current
+      ?.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("[data-clear]")
+      .forEach((input) => (input.value = ""));
+  };
+  const act = useResend(live, (turn) => {
+    task.clear();
+    made(turn);
+  });
   const scene = Object.values(live.state?.scene?.aspects ?? {});
   const characters = live.state?.characters ?? {};
   const others = Object.values(characters).filter((c) => c.id !== characterId);
@@ -144,16 +159,9 @@ export function ActionForm(props: {
               ? overLong("The description", command.description ?? "")
               : null;
         if (tooLong) throw tooLong;
-        const session = live.session;
-        if (!session) throw new Error("not connected to the universe");
-        const result = await session.act(command);
+        const result = await act(command);
         if (!result.ok) throw rejectedError(result.rejection);
-        setLast(`Turn #${result.turn.position}: ${result.turn.events.map((e) => e.description).join(" ")}`);
-        setInvokes([]);
-        setWritten(0);
-        form
-          .querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("[data-clear]")
-          .forEach((input) => (input.value = ""));
+        made(result.turn);
       })
       .then(() => {
         // the button is disabled while the turn is made, which takes the keyboard's focus away
@@ -165,7 +173,7 @@ export function ActionForm(props: {
   const onWrite = (event: Event) => setWritten((event.currentTarget as HTMLTextAreaElement).value.length);
 
   return (
-    <form class="act" onSubmit={submit} aria-label="Take an action">
+    <form class="act" ref={formRef} onSubmit={submit} aria-label="Take an action">
       <fieldset class="kinds">
         <legend>Action</legend>
         {KINDS.map(([value, label, hint]) => (

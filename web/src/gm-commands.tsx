@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { CommandInput, Turn } from "@loom/client-sdk";
 import type { NamedRecord, WorldNames } from "@loom/shared";
 import type { Live } from "./live.ts";
+import { useResend } from "./resend.ts";
 import { count, ErrorLine, Field, useTask } from "./ui.tsx";
 
 type Kind =
@@ -166,6 +167,20 @@ export function GmCommands({ live, universeId }: { live: Live; universeId: strin
     byId && (kind === "npc" || kind === "location" || kind === "faction" || kind === "quest"),
   );
   const aspects = Object.values(live.state?.scene?.aspects ?? {});
+  /** The turn a command became: said, with the ids it made, and the fields emptied. */
+  const made = (turn: Turn) => {
+    const ids = idsIn(turn);
+    setDone(
+      `Turn #${turn.position}: ${turn.events.map((e) => e.description).join(" ")}${
+        ids.length > 0 ? ` (id ${ids.join(", ")})` : ""
+      }`,
+    );
+    setSent((n) => n + 1);
+  };
+  const act = useResend(live, (turn) => {
+    task.clear();
+    made(turn);
+  });
 
   const submit = (event: Event) => {
     event.preventDefault();
@@ -177,16 +192,9 @@ export function GmCommands({ live, universeId }: { live: Live; universeId: strin
     setDone(null);
     void task
       .run(async () => {
-        if (!live.session) throw new Error("not connected to the universe");
-        const result = await live.session.act(command);
+        const result = await act(command);
         if (!result.ok) throw rejectedError(result.rejection);
-        const ids = idsIn(result.turn);
-        setDone(
-          `Turn #${result.turn.position}: ${result.turn.events.map((e) => e.description).join(" ")}${
-            ids.length > 0 ? ` (id ${ids.join(", ")})` : ""
-          }`,
-        );
-        setSent((n) => n + 1);
+        made(result.turn);
         return true;
       })
       .then((ok) => {

@@ -398,6 +398,23 @@ const EXPORTS = {
 type ExportFormat = keyof typeof EXPORTS;
 
 /**
+ * A file name from a universe's name, in any script: its letters and digits, the rest one dash
+ * ("Ночь над заливом 🌙" → "Ночь-над-заливом").
+ */
+function fileName(name: string): string {
+  return name.replace(/[^\p{L}\p{N}\p{M}_]+/gu, "-").replace(/^-+|-+$/g, "") || "universe";
+}
+
+/**
+ * A fetch that failed without an answer (a browser's bare "Failed to fetch", or "network error"
+ * mid-stream) as the coded error every other request gives.
+ */
+function unreached(error: unknown, path: string): unknown {
+  if (!(error instanceof TypeError)) return error;
+  return new LoomError("unavailable", `GET ${path}: the server could not be reached (${error.message})`);
+}
+
+/**
  * Downloads GET /export, streamed: the server writes the file a page of turns at a time and the
  * page counts what has arrived (turn lines of a JSONL file, bytes of a Markdown one) against the
  * head while it does. The file is the server's, as the caller may see it (a GM's holds everything).
@@ -417,49 +434,58 @@ export function ExportTimeline({
     task.run(async () => {
       setProgress("Asking the server for the file…");
       const path = `/api/universes/${encodeURIComponent(universeId)}/export?format=${format}`;
-      const response = await authorizedFetch(path);
-      if (!response.ok || !response.body) {
-        const body = (await response.json().catch(() => null)) as {
-          error?: { code: string; message: string };
-        } | null;
-        throw new LoomError(
-          body?.error?.code ?? "http_error",
-          body?.error?.message ?? response.statusText,
-          response.status,
-        );
+      try {
+        await save(format, path);
+      } catch (error) {
+        // what it said it was doing is over: the error below says why
+        setProgress(null);
+        throw unreached(error, path);
       }
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      const parts: string[] = [];
-      let partial = "";
-      let turns = 0;
-      let bytes = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        bytes += value.byteLength;
-        const text = decoder.decode(value, { stream: true });
-        parts.push(text);
-        if (format === "jsonl") {
-          const lines = (partial + text).split("\n");
-          partial = lines.pop() ?? "";
-          for (const line of lines) if (line.startsWith('{"type":"turn"')) turns++;
-          setProgress(`${turns} of ${head} turns received (${Math.round(bytes / 1024)} KB)…`);
-        } else setProgress(`${Math.round(bytes / 1024)} KB received…`);
-      }
-      parts.push(decoder.decode());
-      const blob = new Blob(parts, { type: EXPORTS[format].type });
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(blob);
-      link.download = `${name.replace(/[^A-Za-z0-9_-]+/g, "-") || "universe"}.${EXPORTS[format].extension}`;
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-      setProgress(
-        format === "jsonl"
-          ? `${count(turns, "turn")} exported (${Math.round(bytes / 1024)} KB).`
-          : `The story exported (${Math.round(bytes / 1024)} KB).`,
-      );
     });
+  const save = async (format: ExportFormat, path: string) => {
+    const response = await authorizedFetch(path);
+    if (!response.ok || !response.body) {
+      const body = (await response.json().catch(() => null)) as {
+        error?: { code: string; message: string };
+      } | null;
+      throw new LoomError(
+        body?.error?.code ?? "http_error",
+        body?.error?.message ?? response.statusText,
+        response.status,
+      );
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const parts: string[] = [];
+    let partial = "";
+    let turns = 0;
+    let bytes = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.byteLength;
+      const text = decoder.decode(value, { stream: true });
+      parts.push(text);
+      if (format === "jsonl") {
+        const lines = (partial + text).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) if (line.startsWith('{"type":"turn"')) turns++;
+        setProgress(`${turns} of ${head} turns received (${Math.round(bytes / 1024)} KB)…`);
+      } else setProgress(`${Math.round(bytes / 1024)} KB received…`);
+    }
+    parts.push(decoder.decode());
+    const blob = new Blob(parts, { type: EXPORTS[format].type });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `${fileName(name)}.${EXPORTS[format].extension}`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    setProgress(
+      format === "jsonl"
+        ? `${count(turns, "turn")} exported (${Math.round(bytes / 1024)} KB).`
+        : `The story exported (${Math.round(bytes / 1024)} KB).`,
+    );
+  };
   return (
     <div class="row">
       {(Object.keys(EXPORTS) as ExportFormat[]).map((format) => (

@@ -10,7 +10,7 @@ import { useLive, type Live } from "./live.ts";
 import { navigate } from "./router.ts";
 import { useBookmarks } from "./bookmarks.tsx";
 import { Scrubber } from "./scrubber.tsx";
-import { LiveStatus, LiveTrouble, proseToCome, Scene } from "./timeline.tsx";
+import { LiveStatus, LiveTrouble, proseToCome, Refused, refusedSeat, Scene } from "./timeline.tsx";
 import {
   Action,
   count,
@@ -66,6 +66,7 @@ export function GmScreen({ universeId }: { universeId: string }) {
     if (live.state && head > 0 && position !== null && position >= head) setPosition(null);
   }, [live.state !== null, head]);
 
+  if (refusedSeat(live)) return <Refused live={live} title="Game master console" />;
   return (
     <main class="gm">
       <header class="bar">

@@ -34,7 +34,7 @@ function startableIn(
   universe: Universe,
   universes: Universe[],
   runs: Run[],
-  names: Map<string, string>,
+  names: Map<string, string | null>,
 ): Array<{ id: string; name: string }> {
   const byId = new Map(universes.map((listed) => [listed.id, listed]));
   const lineage = new Set<string>();
@@ -60,6 +60,18 @@ async function dashboardOf(universeId: string): Promise<Dashboard | null> {
   }
 }
 
+/**
+ * A character's name; null when it cannot be read: the player was removed from its universe (which
+ * is then not listed either), or the read failed. Their other universes are listed all the same.
+ */
+async function nameOf(characterId: string): Promise<string | null> {
+  try {
+    return (await client.character(characterId)).character.name;
+  } catch {
+    return null;
+  }
+}
+
 /** The caller's universes with what the start page shows of each, and their progression. */
 async function readListed(): Promise<{ listed: Listed[]; progress: Progression }> {
   const [universes, me, progress] = await Promise.all([
@@ -74,9 +86,7 @@ async function readListed(): Promise<{ listed: Listed[]; progress: Progression }
   );
   const names = new Map(
     await Promise.all(
-      [...new Set(me.runs.map((run) => run.characterId))].map(
-        async (id) => [id, (await client.character(id)).character.name] as const,
-      ),
+      [...new Set(me.runs.map((run) => run.characterId))].map(async (id) => [id, await nameOf(id)] as const),
     ),
   );
   const listed = universes.map((universe, index) => ({

@@ -2,7 +2,7 @@ import type { Turn } from "@loom/client-sdk";
 import { formatRating, formatShifts, isWithheldTurn } from "@loom/shared";
 import type { Live } from "./live.ts";
 import { Markdown } from "./markdown.tsx";
-import { ErrorLine } from "./ui.tsx";
+import { ErrorLine, Link } from "./ui.tsx";
 
 const FACE = { [-1]: "−", 0: "0", 1: "+" } as const;
 
@@ -127,6 +127,30 @@ export function LiveTrouble({ live }: { live: Live }) {
         </button>
       ) : null}
     </div>
+  );
+}
+
+/**
+ * Whether the server refused to seat the page for good before it ever was (not a game master of
+ * this universe, not a member): nothing of the screen can work, so it shows only why.
+ */
+export function refusedSeat(live: Live): boolean {
+  return live.status === "left" && live.session === null;
+}
+
+/** A screen the server would not seat this player at: the refusal and the way back. */
+export function Refused({ live, title }: { live: Live; title: string }) {
+  return (
+    <main>
+      <header class="bar">
+        <Link href="/">← Universes</Link>
+        <h1>{title}</h1>
+      </header>
+      <ErrorLine error={live.error} />
+      <p>
+        <Link href="/">Back to your universes</Link>
+      </p>
+    </main>
   );
 }
 

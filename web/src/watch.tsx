@@ -1,12 +1,13 @@
 import { nameWithConcept } from "@loom/shared";
 import { useLive } from "./live.ts";
-import { LiveStatus, LiveTrouble, Scene, Timeline } from "./timeline.tsx";
+import { LiveStatus, LiveTrouble, Refused, refusedSeat, Scene, Timeline } from "./timeline.tsx";
 import { Link, Section } from "./ui.tsx";
 
 /** A spectator: the live story, read-only, as the table may see it. */
 export function WatchScreen({ universeId }: { universeId: string }) {
   const live = useLive(universeId, "spectator");
   const characters = Object.values(live.state?.characters ?? {});
+  if (refusedSeat(live)) return <Refused live={live} title="Watching" />;
   return (
     <main>
       <header class="bar">
