@@ -93,6 +93,12 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     if (again.ok) expect(again.turn.input).not.toMatchObject({ targetPosition: position });
     else expect(again.rejection.code).toMatch(/^(nothing_to_undo|not_allowed)$/);
     await seated.leave();
+    // the run's record follows the persisted turns: its second session counts once they are written
+    await waitFor(
+      async () => (await alexAgain.run(alex.runId)).sessionCount >= 2,
+      10_000,
+      "the run's second session recorded",
+    );
     expect(await alexAgain.run(alex.runId)).toMatchObject({ turnCount: 30, sessionCount: 2 });
     await recordsSettle(gm, alexAgain, table.universeId, [alex.runId]);
     await gmSession.leave();
