@@ -9,6 +9,7 @@ import {
   isRejection,
   LIMITS,
   MEANWHILE_MAX,
+  pointer,
   RejectionCode,
   RECAP_LIMITS,
   selectWhileAway,
@@ -348,7 +349,7 @@ function withRetcons(state: UniverseState, retcons: readonly Turn[]): UniverseSt
 function whatChanged(delta: Delta): Delta[] {
   const { prev, value } = delta;
   if (delta.op !== "set" || !isRecord(prev) || !isRecord(value)) return [delta];
-  const member = (key: string) => `${delta.path}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+  const member = (key: string) => delta.path + pointer(key);
   const changes: Delta[] = [];
   for (const key of Object.keys(value)) {
     if (!Object.hasOwn(prev, key)) changes.push({ op: "set", path: member(key), value: value[key] });
