@@ -1,3 +1,4 @@
+import { createConnection } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, LoomError, type LoomClient } from "../client-sdk/src/index.ts";
 import { modes, startServer } from "./support/server.ts";
@@ -289,6 +290,41 @@ for (const mode of modes()) {
       });
     });
 
+    it("an endpoint asked with a method it does not answer is 405 naming those it does; oversized headers get a coded body", async () => {
+      const wrong = await fetch(`${server.url}/api/auth/login`);
+      expect(wrong.status).toBe(405);
+      expect(wrong.headers.get("allow")).toBe("POST");
+      expect(await wrong.json()).toMatchObject({ error: { code: "method_not_allowed" } });
+      const universe = await fetch(`${server.url}/api/universes/u-1`, { method: "PUT" });
+      expect(universe.status).toBe(405);
+      expect(universe.headers.get("allow")).toContain("GET");
+      const nowhere = await fetch(`${server.url}/api/no-such-thing`, { method: "POST" });
+      expect(nowhere.status).toBe(404);
+      expect(await nowhere.json()).toMatchObject({ error: { code: "not_found" } });
+
+      const huge = await fetch(`${server.url}/api/me`, { headers: { "x-padding": "p".repeat(20_000) } });
+      expect(huge.status).toBe(431);
+      expect(await huge.json()).toMatchObject({
+        error: { code: "payload_too_large", message: expect.stringMatching(/headers/) as string },
+      });
+      const { port } = new URL(server.url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = createConnection(Number(port), "127.0.0.1", () =>
+          socket.write("NOT HTTP AT ALL\r\n\r\n"),
+        );
+        let text = "";
+        socket.on("data", (chunk) => (text += String(chunk)));
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4))).toMatchObject({
+        error: { code: "invalid_message" },
+      });
+      // the server still answers
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    });
+
     it("a player registered without a password keeps working and can set one; login names are unique", async () => {
       const name = `Pim ${Date.now()}`;
       const legacy = connect(server.url);
@@ -347,13 +383,15 @@ for (const mode of modes()) {
 describe("HTTP rate limits", () => {
   let server: LoomServer & { url: string };
   let skew = 0;
+  // the rate limits' buckets refill with the server's clock: a test counting them stops it
+  let stoppedAt: number | null = null;
   const mode = modes()
     .filter((m) => m.available)
     .at(-1)!;
   beforeAll(async () => {
     server = await startServer(mode, {
       port: 2631,
-      clock: () => Date.now() + skew,
+      clock: () => (stoppedAt ?? Date.now()) + skew,
       // as behind a reverse proxy on this host: the client's address comes from X-Forwarded-For
       trustProxy: "loopback",
       limits: {
@@ -416,6 +454,7 @@ describe("HTTP rate limits", () => {
   it("guessing one account's password is limited per account and address, and from all addresses together", async () => {
     const name = `Target ${Date.now()}`;
     skew += 3600_000; // a fresh registration allowance
+    stoppedAt = Date.now(); // however slow the machine, no bucket refills during the count
     expect((await post(server.url, "/api/players", { name, password: PASSWORD })).status).toBe(201);
     const login = (password: string, ip: string) =>
       post(server.url, "/api/auth/login", { name, password }, undefined, ip);
@@ -454,6 +493,7 @@ describe("HTTP rate limits", () => {
     expect((await login(PASSWORD, "192.0.2.11")).status).toBe(429);
     skew += 600_000;
     expect((await login(PASSWORD, "192.0.2.11")).status).toBe(200);
+    stoppedAt = null;
   });
 
   it("HTTP writes are limited per player", async () => {

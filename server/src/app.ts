@@ -9,6 +9,7 @@ import {
   type Server,
 } from "@colyseus/core";
 import { WebSocketTransport } from "@colyseus/ws-transport";
+import { answerClientErrors } from "./api/client-errors.ts";
 import { LIMITS } from "@loom/shared";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { RedisDriver } from "@colyseus/redis-driver";
@@ -230,6 +231,7 @@ export async function startLoomServer(config: LoomConfig): Promise<LoomServer> {
   log.info(`Loom starting in ${describeMode(config)}`);
   // A port already in use surfaces as an 'error' event on the HTTP server, not as a rejection.
   const http = (server.transport as unknown as { server?: HttpServer }).server;
+  if (http) answerClientErrors(http);
   try {
     await new Promise<void>((resolve, reject) => {
       http?.once("error", reject);

@@ -35,6 +35,8 @@ export const RejectionCode = {
   InvalidCredentials: "invalid_credentials",
   NameTaken: "name_taken",
   NotFound: "not_found",
+  /** An endpoint asked with a method it does not answer (HTTP 405; `Allow` lists those it does). */
+  MethodNotAllowed: "method_not_allowed",
   Conflict: "conflict",
   /** A read asked for more than one request may return (e.g. a diff over too many turns). */
   RangeTooLarge: "range_too_large",

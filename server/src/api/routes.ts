@@ -279,9 +279,36 @@ export function installRoutes(app: Application): void {
   installDashboardRoutes(app);
   installScrubRoute(app);
 
-  app.use("/api", (_req, res) => {
+  app.use("/api", (req, res) => {
+    const allowed = methodsAt(app, req.originalUrl.split("?")[0]!);
+    if (allowed.length > 0) {
+      res.setHeader("Allow", allowed.join(", "));
+      res.status(405).json({
+        error: {
+          code: RejectionCode.MethodNotAllowed,
+          message: `${req.method} is not an operation of this endpoint: ${allowed.join(", ")}`,
+        },
+      });
+      return;
+    }
     res.status(404).json({ error: { code: RejectionCode.NotFound, message: "no such endpoint" } });
   });
   installWebClient(app);
   app.use(errorHandler);
+}
+
+interface RouteLayer {
+  route?: { methods: Record<string, boolean> };
+  match(path: string): boolean;
+}
+
+/** The methods the routes at `path` answer (RFC 9110's `Allow` of a 405), none when no route is there. */
+function methodsAt(app: Application, path: string): string[] {
+  const methods = new Set<string>();
+  for (const layer of (app.router as unknown as { stack: RouteLayer[] }).stack)
+    if (layer.route && layer.match(path))
+      for (const [method, on] of Object.entries(layer.route.methods))
+        if (on && method !== "_all") methods.add(method.toUpperCase());
+  if (methods.has("GET")) methods.add("HEAD");
+  return [...methods].sort();
 }
