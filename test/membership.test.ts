@@ -686,6 +686,17 @@ for (const mode of modes()) {
         await expect(co.client.joinUniverse(universe.id, { role: "gm" })).rejects.toMatchObject({
           code: "not_allowed",
         });
+        // a seat taken while a game master ends when the room checks its seats, saying why: the
+        // player is still a member, and joins as one
+        await setGms([co.id]);
+        const coDesk = await co.client.joinUniverse(universe.id, { role: "gm" });
+        const left = new Promise<number>((resolve) => coDesk.on("leave", resolve));
+        await setGms([]);
+        await (
+          matchMaker.getLocalRoomById(universe.id) as unknown as { checkSeats(): Promise<void> }
+        ).checkSeats();
+        expect(await left).toBe(CloseCode.NoLongerGameMaster);
+        await co.client.joinUniverse(universe.id, { role: "spectator" }).then((session) => session.leave());
         await desk.leave();
       });
   });

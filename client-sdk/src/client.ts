@@ -970,6 +970,10 @@ const CLOSED_WHILE_JOINING: Partial<Record<number, { code: string; message: stri
     code: RejectionCode.Unauthorized,
     message: REFUSAL_WORDS.sessionRevoked,
   },
+  [CloseCode.NoLongerGameMaster]: {
+    code: RejectionCode.NotAllowed,
+    message: REFUSAL_WORDS.noLongerGameMaster,
+  },
 };
 
 /** A failed join as a LoomError with the server's code (join_failed when it sent none). */

@@ -119,6 +119,8 @@ const FINAL_CLOSES = new Set([
   CloseCode.MemberRemoved,
   // rejoining with the token the session holds would be refused: it is among those revoked
   CloseCode.SessionRevoked,
+  // a game master's seat would be refused again: the player is no longer one
+  CloseCode.NoLongerGameMaster,
 ]);
 
 /**
@@ -152,6 +154,7 @@ const CLOSED_BEFORE_STATE: ReadonlyMap<number, RejectionCode> = new Map<number, 
   [CloseCode.RunClosed, "run_not_active"],
   [CloseCode.MemberRemoved, "member_removed"],
   [CloseCode.SessionRevoked, "unauthorized"],
+  [CloseCode.NoLongerGameMaster, "not_allowed"],
 ]);
 
 /** The coded error of a room that closed (`code`) before its first state arrived: no seat. */

@@ -69,6 +69,12 @@ export const CloseCode = {
    * (LOOM_LIMIT_JOIN_PLAYER): join again, as a join (refused `rate_limited` until one is allowed).
    */
   RejoinRequired: 4105,
+  /**
+   * A game master's seat whose player is no longer one of the universe's game masters (an
+   * operator took them off its `settings.gms`): still a member, they may join as a player or a
+   * spectator.
+   */
+  NoLongerGameMaster: 4106,
 } as const;
 
 export const JoinRole = z.enum(["player", "gm", "spectator"]);

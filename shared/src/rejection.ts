@@ -94,6 +94,7 @@ export type Rejection = z.infer<typeof rejectionSchema>;
 export const REFUSAL_WORDS = {
   memberRemoved: "a game master removed you from this universe",
   sessionRevoked: "the token was revoked (logged out everywhere)",
+  noLongerGameMaster: "you are no longer a game master of this universe: join as a player or spectator",
 } as const;
 
 export function reject(code: RejectionCode, message: string, details?: Record<string, unknown>): Rejection {

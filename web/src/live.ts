@@ -8,6 +8,8 @@ const LEFT_BECAUSE: Record<number, string> = {
   [CloseCode.RunClosed]: "your run is over (completed or abandoned): its story stays in the timeline",
   [CloseCode.MemberRemoved]: "a game master removed you from this universe",
   [CloseCode.SessionRevoked]: "you logged out everywhere or changed your password: sign in again",
+  [CloseCode.NoLongerGameMaster]:
+    "you are no longer a game master of this universe: you may still join it as a player or spectator",
 };
 
 /**

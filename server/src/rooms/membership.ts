@@ -1,5 +1,6 @@
 import { ServerError } from "@colyseus/core";
 import {
+  CloseCode,
   encodeJoinRefusal,
   GAME_MASTER,
   SPECTATOR,
@@ -56,30 +57,40 @@ export function ownerOf(state: UniverseState, characterId: string): string | und
 }
 
 /**
- * Whether the universe (as read afresh) still admits a member seated before: not removed since,
- * not a guest of a universe that turned private, and a game master still for a game master's seat.
+ * Whether the universe (as read afresh) still admits a member seated before (not removed since,
+ * not a guest of a universe that turned private, and a game master still for a game master's
+ * seat): null if it does, else the close that ends the seat (see seatEnd).
  */
-export async function admitsStill(universe: UniverseRecord, member: Member): Promise<boolean> {
-  if (member.role === "gm") return isGm(universe, member.playerId);
-  return (await admission(universe, member.playerId)).ok;
+async function seatEndAfresh(universe: UniverseRecord, member: Member): Promise<number | null> {
+  if (isGm(universe, member.playerId)) return null;
+  if (!(await admission(universe, member.playerId)).ok) return CloseCode.MemberRemoved;
+  return member.role === "gm" ? CloseCode.NoLongerGameMaster : null;
 }
 
-/** admitsStill, given the universe's membership records read once for all its seats. */
-export function admitsGiven(
+/**
+ * Why the universe (read afresh, with its membership records read once for all its seats) no
+ * longer admits a member seated before, as the close that ends the seat; null while it does. A
+ * game master taken off the universe's game masters who is still a member is told so, not that
+ * they were removed.
+ */
+export function seatEnd(
   universe: UniverseRecord,
   member: Member,
   records: ReadonlyMap<string, MemberRecord>,
-): boolean {
-  if (isGm(universe, member.playerId)) return true;
-  return (
-    member.role !== "gm" && admissionOf(universe, member.playerId, records.get(member.playerId) ?? null).ok
-  );
+): number | null {
+  if (isGm(universe, member.playerId)) return null;
+  const admitted = admissionOf(universe, member.playerId, records.get(member.playerId) ?? null).ok;
+  if (!admitted) return CloseCode.MemberRemoved;
+  return member.role === "gm" ? CloseCode.NoLongerGameMaster : null;
 }
 
-/** Whether a member seated before may have the seat back after a lost connection (admitsStill). */
-export async function stillAdmitted(authority: UniverseAuthority, member: Member): Promise<boolean> {
+/**
+ * Whether a member seated before may have the seat back after a lost connection: null if so, else
+ * the close that ends it (seatEndAfresh).
+ */
+export async function seatEndOnReturn(authority: UniverseAuthority, member: Member): Promise<number | null> {
   const universe = (await services().turnStore.getUniverse(authority.universe.id)) ?? authority.universe;
-  return admitsStill(universe, member);
+  return seatEndAfresh(universe, member);
 }
 
 /** A refused join: its status, and the code and message as JSON (see encodeJoinRefusal). */

@@ -47,10 +47,10 @@ import { watchFrames } from "./frame-size.ts";
 import { totalHandler } from "./total-handler.ts";
 import {
   admitMember,
-  admitsGiven,
+  seatEnd,
   joinRefusal,
   ownerOf,
-  stillAdmitted,
+  seatEndOnReturn,
   viewerOf,
   type Member,
 } from "./membership.ts";
@@ -406,7 +406,10 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       if (generation !== undefined && generation > member.generation) {
         generations.raise(member.playerId, generation);
         this.dismiss(client, CloseCode.SessionRevoked);
-      } else if (!admitsGiven(universe, member, byPlayer)) this.dismiss(client, CloseCode.MemberRemoved);
+      } else {
+        const end = seatEnd(universe, member, byPlayer);
+        if (end !== null) this.dismiss(client, end);
+      }
     }
   }
 
@@ -453,12 +456,15 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       client.leave(CloseCode.SessionRevoked);
       return;
     }
-    if (this.expelled.has(member.playerId) || !(await this.admittedStill(member))) {
+    const end = this.expelled.has(member.playerId)
+      ? CloseCode.MemberRemoved
+      : await this.seatEndOnReturn(member);
+    if (end !== null) {
       // Colyseus ends a reconnection whose socket is no longer open (onLeave follows)
-      log.info(`universe ${this.roomId}: ${member.playerId} was removed; their seat is not given back`, {
+      log.info(`universe ${this.roomId}: ${member.playerId}'s seat is not given back (close ${end})`, {
         universeId: this.roomId,
       });
-      client.leave(CloseCode.MemberRemoved);
+      client.leave(end);
       return;
     }
     // the run ended while the seat was empty (closeEndedRun did not find the connection)
@@ -498,16 +504,16 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       if (!here.has(playerId) && bucket.full(now)) this.buckets.delete(playerId);
   }
 
-  private async admittedStill(member: Member): Promise<boolean> {
+  private async seatEndOnReturn(member: Member): Promise<number | null> {
     try {
-      return await stillAdmitted(this.authority, member);
+      return await seatEndOnReturn(this.authority, member);
     } catch (error) {
       // the store unreachable: the seat was this member's, and a removal made here is in `expelled`
       log.warn(`universe ${this.roomId}: could not check ${member.playerId}'s membership on reconnecting`, {
         err: error,
         universeId: this.roomId,
       });
-      return true;
+      return null;
     }
   }
 
