@@ -323,6 +323,7 @@ const TASK: Partial<Record<Turn["kind"], string>> = {
     'A player returns to the table. Open with a short "Last time on…" recap of the story so far, drawn from their last session, what the others did meanwhile, the scene and the last turns, then welcome their character back. Four to six sentences.',
   session_end:
     "A player's session ends. Retell what happened in it as a short closing passage, drawn from the session's summary and the last turns. Three to five sentences.",
+  undo: "An earlier turn is taken back: what it told did not happen. In one or two sentences, return the story to where it stood before that turn, without retelling what was taken back.",
 };
 
 function systemPrompt(state: PromptState, audience: Viewer, turn: Turn): string {
@@ -341,7 +342,7 @@ function systemPrompt(state: PromptState, audience: Viewer, turn: Turn): string 
 }
 
 function sceneSection(state: PromptState): string {
-  const aspects = Object.values(state.scene.aspects).map((a) => `"${a.name}"`);
+  const aspects = Object.values(state.scene.aspects).map((a) => said(a.name));
   const location = state.scene.location
     ? (readLocation(state, state.scene.location)?.name ?? state.scene.location)
     : null;
@@ -372,11 +373,11 @@ function charactersSection(state: PromptState, turn: Turn, previous: readonly Tu
 function publicSheet(c: PromptCharacter): string {
   const consequences = Object.values(c.consequences)
     .filter((x) => x !== null)
-    .map((x) => `"${x.aspect}"`);
+    .map((x) => said(x.aspect));
   const parts = [
-    `- ${c.name}: ${c.highConcept}`,
-    c.trouble ? `trouble "${c.trouble}"` : "",
-    c.aspects.length > 0 ? `aspects ${c.aspects.map((a) => `"${a}"`).join(", ")}` : "",
+    `- ${oneLine(c.name)}: ${oneLine(c.highConcept)}`,
+    c.trouble ? `trouble ${said(c.trouble)}` : "",
+    c.aspects.length > 0 ? `aspects ${c.aspects.map((a) => said(a)).join(", ")}` : "",
     consequences.length > 0 ? `hurt: ${consequences.join(", ")}` : "",
     c.takenOut ? "taken out" : "",
   ];
@@ -503,7 +504,7 @@ export function factLine(fact: Pick<CanonFact, "type" | "value">, json: string, 
         const name = str("name");
         if (name === undefined) return undefined;
         const by = character("createdBy");
-        return `"${name}" became an aspect${by === undefined ? "" : ` through ${by}`}`;
+        return `${said(name)} became an aspect${by === undefined ? "" : ` through ${oneLine(by)}`}`;
       }
       case "character": {
         const who = character("characterId");
@@ -536,34 +537,74 @@ type NameSource = Pick<UniverseState, "world"> & { characters: Record<string, { 
 function lastTimeOf(turn: Turn): string {
   const started = turn.events.find((event) => event.type === "session_started");
   const text = started?.data.lastTime;
-  return typeof text === "string" ? text.trim() : "";
+  return typeof text === "string" ? oneLine(text, 2_000) : "";
 }
 
 /** What the others did since the run's previous session, as its opening carries it. */
 function meanwhileOf(turn: Turn): string[] {
   const started = turn.events.find((event) => event.type === "session_started");
   const lines = started?.data.meanwhile;
-  return Array.isArray(lines) ? lines.filter((line): line is string => typeof line === "string") : [];
+  return Array.isArray(lines)
+    ? lines.filter((line): line is string => typeof line === "string").map((line) => oneLine(line))
+    : [];
 }
 
 function isFirstSession(turn: Turn): boolean {
   return turn.events.some((event) => event.type === "session_started" && event.data.first === true);
 }
 
-/** A turn in a line or two: who, the mechanical outcome, and its prose if it has some. */
+/**
+ * A turn in a line or two: who, the mechanical outcome, and its prose if it has some. What
+ * players wrote goes in on one line and what they named in quotes (`said`), so that no text of
+ * theirs reads as a heading, a turn or an instruction of the prompt's own.
+ */
 function turnLines(turn: Turn, state: PromptState): string {
-  const who = turn.characterId ? (state.characters[turn.characterId]?.name ?? "someone") : turn.actor;
-  const events = turn.events
-    .map((e) =>
-      typeof e.data.summary === "string" && e.data.summary
-        ? `${e.description} (${e.data.summary})`
-        : e.description,
-    )
-    .join("; ");
-  const narration = turn.narration && !isHiddenTurn(turn) ? `\n  Told as: ${turn.narration.text}` : "";
+  const who = turn.characterId ? oneLine(state.characters[turn.characterId]?.name ?? "someone") : turn.actor;
+  const events = turn.events.map(eventText).join("; ");
+  const narration =
+    turn.narration && !isHiddenTurn(turn) ? `\n  Told as: ${oneLine(turn.narration.text, 1_200)}` : "";
+  const description = typeof turn.input.description === "string" ? turn.input.description : "";
+  // an action's events quote its description already: once is enough
   const deed =
-    typeof turn.input.description === "string" && turn.input.description
-      ? ` (${turn.input.description})`
+    description &&
+    !turn.events.some((e) => `${e.description} ${String(e.data.summary ?? "")}`.includes(description))
+      ? ` (${said(description)})`
       : "";
   return `- Turn ${turn.position}, ${who}${deed}: ${events}${narration}`;
+}
+
+/**
+ * An event as the prompt tells it. An undo's own description names what it took back, which the
+ * model must not tell again as if it happened: it is told by position only.
+ */
+function eventText(event: Turn["events"][number]): string {
+  if (event.type === "undo") {
+    const target = event.data.targetPosition;
+    return `turn ${typeof target === "number" ? target : "?"} was taken back: what it told did not happen`;
+  }
+  const summary = typeof event.data.summary === "string" ? event.data.summary : "";
+  return oneLine(summary ? `${event.description} (${summary})` : event.description);
+}
+
+/** The most of one text of a player's a prompt carries (a description may run to 2,000). */
+const MAX_SAID = 600;
+
+/**
+ * A text as one line of the prompt: line breaks, tabs and control characters as spaces, chat
+ * template markers (`<|…|>`) taken apart, cut at `max` characters.
+ */
+export function oneLine(text: string, max = MAX_SAID): string {
+  const flat = text
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
+    .replaceAll("<|", "< |")
+    .replaceAll("|>", "| >")
+    .replace(/ {2,}/g, " ")
+    .trim();
+  return flat.length > max ? `${flat.slice(0, max - 1).trimEnd()}…` : flat;
+}
+
+/** A name or words of a player's, quoted: one line, its own quotes escaped (JSON's string). */
+export function said(text: string, max = MAX_SAID): string {
+  return JSON.stringify(oneLine(text, max));
 }
