@@ -567,7 +567,9 @@ function turnLines(turn: Turn, state: PromptState): string {
   // an action's events quote its description already: once is enough
   const deed =
     description &&
-    !turn.events.some((e) => `${e.description} ${String(e.data.summary ?? "")}`.includes(description))
+    !turn.events.some((e) =>
+      `${e.description} ${typeof e.data.summary === "string" ? e.data.summary : ""}`.includes(description),
+    )
       ? ` (${said(description)})`
       : "";
   return `- Turn ${turn.position}, ${who}${deed}: ${events}${narration}`;
