@@ -76,6 +76,34 @@ for (const mode of modes()) {
       await session.leave();
     });
 
+    it("a player's undo takes back only the last thing they did: not twice in a row, not an older turn, not a turn before their pause", async () => {
+      const table = await setTable(server.url, ["Wren"]);
+      const wren = table.players[0]!;
+      const session = await wren.client.joinUniverse(table.universeId, { role: "player", runId: wren.runId });
+      const says = async (text: string) => {
+        const said = await session.act({ kind: "custom", characterId: wren.characterId, text });
+        if (!said.ok) throw new Error(`refused: ${said.rejection.message}`);
+        return said.turn.position;
+      };
+      const first = await says("hums a sea shanty");
+      const second = await says("whistles along");
+      const undone = await session.undo();
+      expect(undone.ok && undone.turn.input).toMatchObject({ kind: "undo", targetPosition: second });
+      // pressed again, it does not reach back to the turn before
+      expect(await session.undo()).toMatchObject({ ok: false, rejection: { code: "nothing_to_undo" } });
+      expect(await refusal(wren.client.undo(table.universeId, first))).toMatchObject({
+        code: "not_allowed",
+        status: 403,
+      });
+      // paused, the pause is the last thing she did: a turn before it stays
+      const third = await says("sings the last verse");
+      await wren.client.pauseRun(wren.runId);
+      expect(await refusal(wren.client.undo(table.universeId, third))).toMatchObject({ code: "not_allowed" });
+      const { turns } = await table.gm.history(table.universeId, { limit: 50 });
+      expect(turns.filter((turn) => turn.kind === "undo")).toHaveLength(1);
+      await session.leave().catch(() => undefined);
+    });
+
     it("a roll stands: a player's undo of their own roll is refused and changes nothing; the game master's is taken; a player's words may still be undone", async () => {
       // given a player's roll that spent a fate point
       const table = await setTable(server.url, ["Rook"]);

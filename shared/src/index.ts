@@ -34,6 +34,7 @@ export { CHOICE_FLAGS_MAX, choiceFlagRefusal } from "./rules/narrative.ts";
 export {
   undoDecision,
   defaultUndoTarget,
+  playersLatestTurn,
   rolledDice,
   undoRefusal,
   overlaps as pathsOverlap,

@@ -1,6 +1,7 @@
 import {
   defaultUndoTarget,
   isRejection,
+  playersLatestTurn,
   reject,
   RejectionCode,
   type Actor,
@@ -39,6 +40,19 @@ export async function undo(
 ): Promise<OperationResult> {
   const { authority } = ctx;
   const target = position ?? defaultUndoTarget(authority.decidedTurns, actor);
+  if (actor.kind === "player" && position !== undefined) {
+    const latest = playersLatestTurn(authority.decidedTurns, actor.playerId);
+    if (latest?.position !== position)
+      return {
+        ok: false,
+        rejection: reject(
+          RejectionCode.NotAllowed,
+          latest && latest.kind !== "undo" && latest.kind !== "session_start"
+            ? `a player undoes only the last thing they did: turn ${latest.position}, not turn ${position}; ask your game master`
+            : `a player undoes only the last thing they did, and there is nothing since you ${latest?.kind === "undo" ? "took it back" : "came to the table"}; ask your game master`,
+        ),
+      };
+  }
   // the latest turn one may undo comes before a branch's start: nothing in this branch is to undo
   if (target === null || (position === undefined && target <= (authority.universe.branchPosition ?? 0)))
     return { ok: false, rejection: reject(RejectionCode.NothingToUndo, "there is no turn you may undo") };

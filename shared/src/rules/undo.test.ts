@@ -200,6 +200,14 @@ describe("undo (DESIGN §4)", () => {
     expect(defaultUndoTarget(played.turns, GM)).toBe(2);
     expect(defaultUndoTarget(played.turns, MARA)).toBe(1);
     expect(defaultUndoTarget(played.turns, player("player-3"))).toBeNull();
+    // a player's undo takes back the last thing they did, once: then there is nothing of theirs
+    const taken = play(seedUniverse(), [
+      ...opening,
+      { actor: GM, command: { kind: "undo", targetPosition: 3 } },
+      { actor: MARA, command: { kind: "undo", targetPosition: 1 } },
+    ]);
+    expect(defaultUndoTarget(taken.turns, MARA)).toBeNull();
+    expect(defaultUndoTarget(taken.turns, GM)).toBe(2);
   });
 });
 

@@ -181,14 +181,26 @@ function undoable(turn: Turn): boolean {
 
 /**
  * The turn an undo without a position means: for a game master, the latest applied turn; for a
- * player, their own latest applied turn. Null when there is none in `turns` (oldest first).
+ * player, the last thing they did (playersLatestTurn) if it may be undone. Null when there is none
+ * in `turns` (oldest first).
  */
 export function defaultUndoTarget(turns: readonly Turn[], actor: Actor): number | null {
-  for (let i = turns.length - 1; i >= 0; i--) {
-    const turn = turns[i]!;
-    if (!undoable(turn)) continue;
-    if (actor.kind !== "player" || (turn.actor === "player" && turn.playerId === actor.playerId))
-      return turn.position;
+  if (actor.kind === "player") {
+    const latest = playersLatestTurn(turns, actor.playerId);
+    return latest && latest.actor === "player" && undoable(latest) ? latest.position : null;
   }
+  for (let i = turns.length - 1; i >= 0; i--) if (undoable(turns[i]!)) return turns[i]!.position;
+  return null;
+}
+
+/**
+ * The newest turn of `turns` (oldest first) that names the player, whoever made it: the last thing
+ * they did, or that the server did for them (their return to the table). A player's undo takes back
+ * that turn and no other: once it is an undo, or their session's opening, there is nothing of
+ * theirs to take back until they act again, so "undo" never reaches back through their story.
+ */
+export function playersLatestTurn(turns: readonly Turn[], playerId: string | null): Turn | null {
+  if (playerId === null) return null;
+  for (let i = turns.length - 1; i >= 0; i--) if (turns[i]!.playerId === playerId) return turns[i]!;
   return null;
 }
