@@ -133,7 +133,7 @@ for (const mode of modes()) {
         expect(await gm.next("rejected", from), type).toMatchObject({ seq: null, code: "invalid_message" });
       }
       // no type at all, a type that is a number, a truncated string length
-      for (const bytes of [[13], [13, 0x07, 0x80], [13, 0xd9, 0xff], [0x1f], [21, 0xcf]]) {
+      for (const bytes of [[13], [13, 0x07, 0x80], [13, 0xd9, 0xff]]) {
         const from = gm.received.length;
         gm.send(new Uint8Array(bytes));
         if (bytes[0] === 13 && bytes.length > 1 && bytes[1] === 0x07)
@@ -149,6 +149,37 @@ for (const mode of modes()) {
       const from = gm.received.length;
       gm.send(frame("undo", pack({ seq: 3, position: 0 })));
       expect(await gm.next("rejected", from)).toMatchObject({ seq: 3, code: "invalid_message" });
+    });
+
+    it("closes a connection at its first frame of a kind Loom's protocol has no use for (a request, raw bytes, inputs), logging no error", async () => {
+      const lines: string[] = [];
+      const restore = captureLog((line) => lines.push(line));
+      try {
+        // a request to a handler, a malformed one, one to the wildcard, raw bytes, a reliable input
+        const frames = [
+          [21, 1, ...pack("act"), ...pack({ seq: 1 })],
+          [21, 1, ...pack("act"), 0xc0, 0xc0],
+          [21, 2, ...pack("*"), 0xc0],
+          [0x1f],
+          [19, 0x01],
+        ];
+        for (const bytes of frames) {
+          const watcher = connect(server.url);
+          const { token } = await watcher.registerPlayer("Requester");
+          await watcher.acceptInvite(table.inviteCode);
+          const raw = await RawMember.join(server.url, token, table.universeId, { role: "spectator" });
+          for (let i = 0; i < 20; i++) raw.send(new Uint8Array(bytes));
+          await waitFor(() => raw.closed !== null, 5_000, `the close after frame ${bytes[0]}`);
+          expect(raw.closed, `frame ${bytes.join(",")}`).toBe(4002);
+        }
+      } finally {
+        restore();
+      }
+      expect(lines.join("\n")).not.toContain('"level":"error"');
+      // the room goes on
+      const from = members.gm.received.length;
+      members.gm.send(frame("undo", pack({ seq: 4, position: 0 })));
+      expect(await members.gm.next("rejected", from)).toMatchObject({ seq: 4, code: "invalid_message" });
     });
 
     it("closes a connection whose frame passes the size limit with 1009, a warning and no error in the log", async () => {

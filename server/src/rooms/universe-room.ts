@@ -43,7 +43,7 @@ import { UniverseRoomState, VIEW_TAG } from "./room-state.ts";
 import { memberTurn, syncAspect, syncCharacter, syncScene, syncSceneFields, touched } from "./projection.ts";
 import { TokenBucket } from "./rate-limit.ts";
 import { intake } from "./intake.ts";
-import { watchFrames } from "./frame-size.ts";
+import { refuseForeignFrames, watchFrames } from "./frame-size.ts";
 import { totalHandler } from "./total-handler.ts";
 import {
   admitMember,
@@ -154,6 +154,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   }
 
   override onCreate(options: { universeId: string }): void {
+    refuseForeignFrames(this);
     const { ownership, config } = services();
     this.authority = ownership.take(options.universeId);
     this.sessions = new PlaySessions(this.authority);
