@@ -350,10 +350,10 @@ for (const mode of modes()) {
         code: "nothing_to_undo",
         message: expect.stringContaining("is an undo"),
       });
-      // a player's own words, far back: theirs to undo while recent, a game master's now
+      // a player's own words, far back: theirs to undo while the last thing they did, a game master's now
       expect(await refusal(oona.client.undo(universeId, own.turn.position))).toMatchObject({
         code: "not_allowed",
-        message: expect.stringContaining("too far back"),
+        message: expect.stringContaining("only the last thing they did"),
       });
       // nothing since touched it: undone, and its change is gone from the state
       const undo = await gm.undo(universeId, kept);

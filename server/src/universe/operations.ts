@@ -40,16 +40,15 @@ export async function undo(
 ): Promise<OperationResult> {
   const { authority } = ctx;
   const target = position ?? defaultUndoTarget(authority.decidedTurns, actor);
-  if (actor.kind === "player" && position !== undefined) {
+  // a retry is answered with its turn by the authority, whatever the player did since
+  if (actor.kind === "player" && position !== undefined && !(client && authority.isRetry(client))) {
     const latest = playersLatestTurn(authority.decidedTurns, actor.playerId);
     if (latest?.position !== position)
       return {
         ok: false,
         rejection: reject(
           RejectionCode.NotAllowed,
-          latest && latest.kind !== "undo" && latest.kind !== "session_start"
-            ? `a player undoes only the last thing they did: turn ${latest.position}, not turn ${position}; ask your game master`
-            : `a player undoes only the last thing they did, and there is nothing since you ${latest?.kind === "undo" ? "took it back" : "came to the table"}; ask your game master`,
+          `a player undoes only the last thing they did${lastThing(latest)}, not turn ${position}; ask your game master`,
         ),
       };
   }
@@ -89,6 +88,14 @@ export async function undo(
   // the answer waits for the record, as a run's ending does
   if (result.ok && reopening) await authority.whenPersisted(result.turn.position).catch(() => undefined);
   return result.ok ? { ok: true, turn: result.turn } : result;
+}
+
+/** The last thing a player did, as a refusal of an undo of another turn names it. */
+function lastThing(latest: Turn | null): string {
+  if (latest === null) return " (theirs is too far back)";
+  if (latest.kind === "undo") return `, turn ${latest.position}, took back their turn before`;
+  if (latest.kind === "session_start") return `, turn ${latest.position}, brought them to the table`;
+  return ` (turn ${latest.position})`;
 }
 
 /** The most turns an undo reads from the database to decide whether a turn far back may be undone. */
