@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -18,9 +18,9 @@ interface NpmStart {
   output: () => string;
 }
 
-function npmStart(): NpmStart {
+function npmStart(basePort = 2624): NpmStart {
   const dataDir = tempDir("loom-npm-start-");
-  const port = testPort(2624);
+  const port = testPort(basePort);
   const npm = spawn("npm", ["start"], {
     cwd: root,
     env: {
@@ -87,6 +87,26 @@ describe("the server process", () => {
     const third = await spawnServer({ ...embedded, LOOM_DATA_DIR: dataDir }, 2623);
     children.push(third);
     expect(JSON.parse(readFileSync(join(dataDir, "loom.lock"), "utf8")).pid).toBe(third.process.pid);
+  }, 90_000);
+
+  it("stops when `npm start` gets SIGTERM while the server is still loading", async () => {
+    const early = npmStart(2626);
+    try {
+      // given the server's process started, its modules still loading (seconds: tsx compiles them)
+      const group = early.npm.pid!;
+      const server = () =>
+        execFileSync("ps", ["-o", "pid=,args=", "-g", String(group)], { encoding: "utf8" })
+          .split("\n")
+          .find((line) => line.includes("server/src/main.ts") && !line.includes(" sh -c"));
+      await waitFor(() => server() !== undefined, 30_000, `the server's process:\n${early.output()}`);
+      const pid = Number(server()!.trim().split(/\s+/)[0]);
+      // when npm alone is sent SIGTERM
+      process.kill(group, "SIGTERM");
+      // then the server does not go on to serve, left behind
+      await waitFor(() => !processAlive(pid), 30_000, `the server (pid ${pid}) to exit:\n${early.output()}`);
+    } finally {
+      killGroup(early.npm.pid!);
+    }
   }, 90_000);
 
   it("stops, flushing and releasing its data folder, when `npm start` gets SIGTERM", async () => {

@@ -55,7 +55,8 @@ stopWhenOrphanedByNpm();
  */
 function stopWhenOrphanedByNpm(): void {
   if (process.env.npm_lifecycle_event !== "start") return;
-  const parent = process.ppid;
+  // the parent as npm-parent.mjs read it at once; a parent already gone is no parent
+  const parent = Number(process.env.LOOM_STARTED_BY_PID) || process.ppid;
   const watch = setInterval(() => {
     if (process.ppid === parent && alive(parent)) return;
     clearInterval(watch);
