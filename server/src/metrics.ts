@@ -178,13 +178,13 @@ export class Metrics {
     this.persist,
   );
 
+  /** A group commit that took `ms` and wrote `turns` turns; not `ok` when a universe's batch failed. */
   commit(turns: number, ms: number, ok: boolean): void {
     this.commits.record(ms);
     this.prometheus.commitSeconds.observe(ms / 1000);
-    if (ok) {
-      this.committedTurns += turns;
-      this.prometheus.committedTurns.inc(turns);
-    } else {
+    this.committedTurns += turns;
+    this.prometheus.committedTurns.inc(turns);
+    if (!ok) {
       this.failedCommits += 1;
       this.prometheus.failedCommits.inc();
     }

@@ -56,15 +56,23 @@ export class GroupCommit {
     if (group.length === 0) return;
     let outcomes: AppendOutcome[];
     const started = performance.now();
-    const turns = group.reduce((sum, { batch }) => sum + batch.turns.length, 0);
     try {
       outcomes = await this.store.appendMany(group.map(({ universeId, batch }) => ({ universeId, batch })));
     } catch (error) {
-      this.onGroup(turns, performance.now() - started, false);
+      this.onGroup(0, performance.now() - started, false);
       for (const request of group) request.reject(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    this.onGroup(turns, performance.now() - started, true);
+    // the store answers a universe's failure (the database down, a bound) in its outcome: only the
+    // batches it wrote are persisted turns, and a group with a failure is a failed commit
+    let written = 0;
+    let failed = false;
+    group.forEach(({ batch }, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) written += batch.turns.length;
+      else if (outcome.conflict === null) failed = true;
+    });
+    this.onGroup(written, performance.now() - started, !failed);
     group.forEach((request, i) => settle(request, outcomes[i]!));
   }
 

@@ -8,7 +8,7 @@ import { AppendConflictError } from "../persist/turn-store.ts";
 
 /** A real PGlite store whose appends fail on demand: the database going away under load. */
 function flaky(store: TurnStore) {
-  const control = { failuresLeft: 0, attempts: 0, groups: [] as number[] };
+  const control = { failuresLeft: 0, attempts: 0, groups: [] as number[], failing: null as string | null };
   const wrapped = new Proxy(store, {
     get(target, key, receiver) {
       if (key === "appendTurns" || key === "appendMany") {
@@ -19,6 +19,10 @@ function flaky(store: TurnStore) {
             throw new Error("connection reset by peer");
           }
           if (key === "appendMany") control.groups.push((args[0] as unknown[]).length);
+          if (key === "appendMany" && control.failing !== null) {
+            const message = control.failing;
+            return (args[0] as unknown[]).map(() => ({ ok: false, conflict: null, message }));
+          }
           return (target[key] as (...a: unknown[]) => Promise<unknown>)(...args);
         };
       }
@@ -244,7 +248,8 @@ describe("persister", () => {
       }),
     );
     const { store: counted, control } = flaky(store);
-    const group = new GroupCommit(counted);
+    const commits: Array<[number, boolean]> = [];
+    const group = new GroupCommit(counted, (turns, _ms, ok) => commits.push([turns, ok]));
 
     // five universes flushing in the same tick, one of them twice: one group, then the second batch
     const first = ids.map((id) => group.appendTurns(id, { expectedHead: 0, turns: [turn(id, 1)] }));
@@ -267,5 +272,18 @@ describe("persister", () => {
       .map((id) => group.appendTurns(id, { expectedHead: 1, turns: [turn(id, 2)] }));
     for (const attempt of failing) await expect(attempt).rejects.toThrow("connection reset by peer");
     for (const id of ids.slice(3)) expect(await store.headPosition(id)).toBe(1);
+
+    // a store that answers a universe's failure in its outcome: not a persisted turn, a failed commit
+    control.failing = "down";
+    const refused = group.appendTurns(ids[3]!, { expectedHead: 1, turns: [turn(ids[3]!, 2)] });
+    await expect(refused).rejects.toThrow("down");
+    // persisted turns and failures as the metrics count them, group by group (a conflict is no failure)
+    expect(commits).toEqual([
+      [5, true],
+      [1, true],
+      [1, true],
+      [0, false],
+      [0, false],
+    ]);
   });
 });
