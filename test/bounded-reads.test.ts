@@ -118,5 +118,41 @@ for (const mode of modes()) {
       expect(fine.status).toBe(200);
       expect(await fine.json()).toMatchObject({ from: 0, to: 1_000, deltas: [] });
     }, 30_000);
+
+    it("one player's heavy reads are made two at a time: dozens at once wait their turn or are refused, and another player's are not held up", async () => {
+      const gm = connect(server.url);
+      await gm.registerPlayer("Game Master");
+      const universe = await gm.createUniverse({ name: "Many Reads", visibility: "public" });
+      const session = await gm.joinUniverse(universe.id, { role: "gm" });
+      for (let i = 0; i < 20; i++)
+        await session.act({ kind: "world_event", text: `Tide ${i}`, major: false });
+      const reader = connect(server.url);
+      const { player } = await reader.registerPlayer("Reader");
+      const jump = (token: string, position: number) =>
+        fetch(`${server.url}/api/universes/${universe.id}/jump?position=${position}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+      const lines = server.services.limits.readLines;
+      let most = 0;
+      const sample = setInterval(() => (most = Math.max(most, lines.get(player.id)?.slots.inUse ?? 0)), 1);
+      try {
+        const burst = Array.from({ length: 60 }, (_, i) => jump(reader.playerToken!, 1 + (i % 20)));
+        // another player's read is made beside them
+        const other = await jump(gm.playerToken!, 3);
+        expect(other.status).toBe(200);
+        const statuses = await Promise.all(burst.map(async (answer) => (await answer).status));
+        expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(0);
+        expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
+        expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(34);
+      } finally {
+        clearInterval(sample);
+      }
+      expect(most).toBeLessThanOrEqual(2);
+      expect(most).toBeGreaterThan(0);
+      // nothing is held once they are answered
+      await waitFor(() => !lines.has(player.id), 5_000, "the reader's reads to be let go");
+      expect((await jump(reader.playerToken!, 5)).status).toBe(200);
+      await session.leave();
+    }, 60_000);
   });
 }

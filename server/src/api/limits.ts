@@ -48,6 +48,24 @@ export interface ExportSlot {
 /** How many times LOOM_LIMIT_LOGIN_ACCOUNT one login name takes from all addresses together. */
 const FROM_ANY_ADDRESS = 10;
 
+/**
+ * Reads that make the process rebuild or search a universe's history (a state at a position, a
+ * search, a diff, a recap): each may take tens of milliseconds of the rooms' thread. One player has
+ * at most HEAVY_READS_AT_ONCE of them made at once; more wait their turn, up to
+ * HEAVY_READS_WAITING, and past that are refused. A page asks a few at once; a client asking
+ * dozens in a loop no longer slows everyone's turns.
+ */
+const HEAVY_READ =
+  /^\/api\/(universes\/[^/]+\/(timeline|state|scrub|diff|jump|bookmarks|dashboard|names)|runs\/[^/]+\/(recap|sessions))$/;
+const HEAVY_READS_AT_ONCE = 2;
+const HEAVY_READS_WAITING = 32;
+
+/** One player's heavy reads: those being made (the slots) and those waiting, together `held`. */
+interface ReadLine {
+  slots: Slots;
+  held: number;
+}
+
 /** Paths with buckets of their own, not counted as ordinary writes. */
 const OWN_LIMITS = new Set(["/api/players", "/api/auth/login"]);
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -66,6 +84,8 @@ export class RequestLimits {
   private readonly writePerPlayer: KeyedBuckets | null;
   private readonly exportPerPlayer: KeyedBuckets | null;
   private readonly exportSlots: Slots;
+  /** Each player's heavy reads under way or waiting, while they have some. */
+  readonly readLines = new Map<string, ReadLine>();
 
   constructor(limits: HttpLimits, now: () => number) {
     const buckets = (limit: RateLimit | null) => (limit ? new KeyedBuckets(limit, now) : null);
@@ -154,6 +174,60 @@ export class RequestLimits {
         if (me) check(this.writePerPlayer, me.playerId, "requests from this player");
       }
     })().then(() => next(), next);
+  };
+}
+
+/** Express middleware for the heavy reads (HEAVY_READ): one player's are made a few at a time. */
+export function heavyReads(limits: RequestLimits) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      next();
+      return;
+    }
+    const path = (req.originalUrl.split("?")[0] ?? "").replace(/\/+$/, "");
+    if (!HEAVY_READ.test(path)) {
+      next();
+      return;
+    }
+    let gone = false;
+    res.once("close", () => (gone = true));
+    void (async () => {
+      // without a player the route refuses the request itself
+      const me = await callerOrNull(req).catch(() => null);
+      if (!me) return true;
+      const lines = limits.readLines;
+      let line = lines.get(me.playerId);
+      if (!line) {
+        line = { slots: new Slots(HEAVY_READS_AT_ONCE), held: 0 };
+        lines.set(me.playerId, line);
+      }
+      if (line.held >= HEAVY_READS_AT_ONCE + HEAVY_READS_WAITING)
+        throw new RateLimitedError(1, "reads from this player at once");
+      line.held += 1;
+      await line.slots.take();
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        line.slots.give();
+        line.held -= 1;
+        if (line.held === 0) lines.delete(me.playerId);
+      };
+      // a client that left while its read waited is not read for
+      if (gone) {
+        release();
+        return false;
+      }
+      // the slot is the read's until its answer is written, whether or not the client still waits
+      const end = res.end.bind(res) as (...args: unknown[]) => Response;
+      res.end = ((...args: unknown[]) => {
+        release();
+        return end(...args);
+      }) as Response["end"];
+      return true;
+    })().then((go) => {
+      if (go) next();
+    }, next);
   };
 }
 

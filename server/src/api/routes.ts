@@ -11,6 +11,7 @@ import {
 } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, checkPath, errorHandler, intParam, parseBody, route } from "./http.ts";
+import { heavyReads } from "./limits.ts";
 import {
   asGameMaster,
   callerIfAny,
@@ -65,6 +66,7 @@ export function installRoutes(app: Application): void {
   app.use("/api", noStore);
   app.use("/api", checkPath);
   app.use("/api", limits.writes);
+  app.use("/api", heavyReads(limits));
   installIdempotency(app);
 
   app.get(
