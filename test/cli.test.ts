@@ -153,6 +153,22 @@ describe("loom command line (embedded)", () => {
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/locked by a running Loom process \(pid \d+, port \d+/);
     expect(run.stderr).toContain(`--server http://127.0.0.1:`);
+    // an import cannot go through the server: it is told to stop it, not to export
+    const file = join(work, "to-import.jsonl");
+    const exported = await fetch(`${server!.url}/api/universes/${played.universeId}/export`, {
+      headers: { authorization: `Bearer ${played.gmToken}` },
+    });
+    writeFileSync(file, await exported.text());
+    const imported = await loom([...dir(), "import", file]);
+    expect(imported.code).toBe(3);
+    expect(imported.stderr).toContain("Stop it first.");
+    expect(imported.stderr).not.toContain("loom export");
+  });
+
+  it("refuses --data-dir while DATABASE_URL is set rather than use that database instead", async () => {
+    const run = await loom([...dir(), "universes"], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--data-dir names an embedded database, but DATABASE_URL is set");
   });
 
   it("HTTP export streams JSONL for the game master and redacts it for a player", async () => {

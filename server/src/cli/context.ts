@@ -66,6 +66,12 @@ export interface GlobalOptions {
 /** The server's configuration (config.ts) from the environment, with the command line's overrides. */
 export function cliConfig(io: Io, global: GlobalOptions): LoomConfig {
   const env = { ...io.env };
+  // a folder named on the command line is an embedded database to use: DATABASE_URL would be used
+  // instead, and the command would read or write another database than the one asked for
+  if (global.dataDir && !global.databaseUrl && env.DATABASE_URL)
+    throw new CliError(
+      `--data-dir names an embedded database, but DATABASE_URL is set, and the command would use that Postgres database instead: unset DATABASE_URL to use ${global.dataDir}, or leave out --data-dir`,
+    );
   if (global.dataDir) env.LOOM_DATA_DIR = global.dataDir;
   if (global.databaseUrl) env.DATABASE_URL = global.databaseUrl;
   try {
@@ -253,7 +259,9 @@ export async function lockEmbedded(config: LoomConfig, what: string): Promise<Da
     throw new CliError(
       `cannot ${what}: the embedded database in ${config.dataDir} is locked by a running Loom process ` +
         `(pid ${holder.pid}, port ${holder.port}, since ${holder.startedAt}). ` +
-        `Stop it first, or export through it over HTTP: loom export <universe> --server ${server} --token <access token>.`,
+        (what === "export"
+          ? `Stop it first, or export through it over HTTP: loom export <universe> --server ${server} --token <access token>.`
+          : "Stop it first."),
       3,
     );
   }
