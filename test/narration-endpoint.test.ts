@@ -5,13 +5,15 @@ import type { LoomServer } from "../server/src/app.ts";
 import { loadConfig } from "../server/src/config.ts";
 import { readExport } from "../server/src/export/index.ts";
 import { tellingCharBound } from "../server/src/narrator/openai-narrator.ts";
+import type { NarratorConfig } from "../server/src/config.ts";
 import {
   startChatServer,
   type ChatBehaviour,
+  type ChatRequestSeen,
   type ChatServer,
 } from "../server/src/narrator/testing/chat-server.ts";
 import { openaiNarrator } from "./support/narrator.ts";
-import { modes, startServer, waitFor } from "./support/server.ts";
+import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
 
 /**
@@ -157,6 +159,154 @@ for (const mode of modes()) {
       const streamed = told.map((m) => m.chunk).join("");
       expect(streamed.length).toBeLessThanOrEqual(bound + piece.length);
       expect(told.at(-1)!.text ?? streamed).toBe(turn.narration!.text);
+    });
+  });
+}
+
+/** The position a request to the model narrates. */
+function narratedPosition(request: ChatRequestSeen): number | null {
+  const user = request.body.messages.find((m) => m.role === "user")?.content ?? "";
+  const match = /## The turn to narrate\n- Turn (\d+),/.exec(user);
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * An endpoint that is down must not hold a table's prose up for a multiple of the time a telling
+ * may take, and a telling the table has heard part of is told once, whatever stops its process.
+ */
+for (const mode of modes()) {
+  describe.skipIf(!mode.available)(`tellings against an endpoint that is down or slow (${mode.name})`, () => {
+    let endpoint: ChatServer;
+    let behaviour: (n: number, request: ChatRequestSeen) => ChatBehaviour = () => ({});
+    let server: (LoomServer & { url: string }) | null = null;
+    const dataDir = tempDir("loom-narration-endpoint-");
+    const sessions: UniverseSession[] = [];
+
+    beforeAll(async () => {
+      endpoint = await startChatServer((n, request) => behaviour(n, request));
+    });
+    afterAll(async () => {
+      for (const session of sessions) await session.leave().catch(() => undefined);
+      await server?.shutdown();
+      await endpoint?.close();
+    });
+
+    /** A server on this describe's data (a restart when one runs). */
+    async function start(narrator: NarratorConfig): Promise<LoomServer & { url: string }> {
+      await server?.shutdown();
+      server = null;
+      server = await startServer(mode, {
+        port: 2645,
+        dataDir,
+        inMemory: false,
+        narrator,
+        shutdownDrainMs: 1_000,
+      });
+      return server;
+    }
+
+    it("tells a burst of turns within one telling's time when the endpoint never answers, asking it a few times only", async () => {
+      const timeoutMs = 1_500;
+      behaviour = () => ({ delayMs: 60_000 });
+      const { url } = await start(openaiNarrator(endpoint.url, { timeoutMs, retries: 2 }));
+      const table = await setTable(url, ["Alex"]);
+      const asked = endpoint.requests.length;
+      const session = (await joinAll(table))[0]!;
+      sessions.push(session);
+      const ended = new Map<number, { at: number; message: NarrationMessage }>();
+      session.on("narration", (message) => {
+        if (message.done) ended.set(message.position, { at: performance.now(), message });
+      });
+      const acted: Array<{ position: number; at: number }> = [];
+      for (let i = 0; i < 6; i++) {
+        const at = performance.now();
+        const result = await session.act(overcome(table.players[0]!.characterId, `crosses stone ${i}`));
+        if (!result.ok) throw new Error(result.rejection.message);
+        acted.push({ position: result.turn.position, at });
+      }
+      for (const { position, at } of acted) {
+        await waitFor(() => ended.has(position), 20_000, `the end of turn ${position}'s telling`);
+        const end = ended.get(position)!;
+        expect(end.message).toMatchObject({ narrator: "template", fallback: "openai-compatible: timeout" });
+        // one telling's time and a margin, not its retries' nor the turns' before it in line
+        expect(end.at - at, `turn ${position}`).toBeLessThan(timeoutMs + 1_000);
+      }
+      // her arrival's telling and the first turn's, side by side; not three tries each of seven
+      expect(endpoint.requests.length - asked).toBeLessThanOrEqual(2);
+      // once the endpoint has rested as long as a telling may take, one telling asks it again
+      behaviour = () => ({ chunks: ["The stones ", "hold."] });
+      await new Promise((resolve) => setTimeout(resolve, timeoutMs + 1_000));
+      const again = await session.act(overcome(table.players[0]!.characterId, "crosses the last stone"));
+      if (!again.ok) throw new Error(again.rejection.message);
+      await waitFor(() => ended.has(again.turn.position), 10_000, "the model's telling");
+      const end = ended.get(again.turn.position)!.message;
+      expect(end, JSON.stringify(end)).toMatchObject({
+        narrator: "openai-compatible",
+        fallback: null,
+      });
+    });
+
+    it("records what the table heard of a telling cut short by a shutdown, and the next server does not tell it again", async () => {
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      // the squall's telling streams its first pieces, and the rest only after the test is over
+      behaviour = (_, request) =>
+        JSON.stringify(request.body.messages).includes("sails into the squall")
+          ? {
+              chunks: ["The squall ", "takes the mast; ", "the hull holds."],
+              beforeChunk: (index) => (index >= 2 ? gate : undefined),
+            }
+          : { chunks: ["The tide turns."] };
+      const narrator = openaiNarrator(endpoint.url, { timeoutMs: 20_000 });
+      try {
+        const { url } = await start(narrator);
+        const table = await setTable(url, ["Bea"]);
+        const session = (await joinAll(table))[0]!;
+        const messages: NarrationMessage[] = [];
+        session.on("narration", (message) => messages.push(message));
+        const result = await session.act(overcome(table.players[0]!.characterId, "sails into the squall"));
+        if (!result.ok) throw new Error(result.rejection.message);
+        const { position } = result.turn;
+        const heardOf = () =>
+          messages
+            .filter((m) => m.position === position)
+            .map((m) => m.chunk)
+            .join("");
+        await waitFor(() => heardOf() === "The squall takes the mast; ", 10_000, "the first pieces");
+        const heard = heardOf();
+        await server!.shutdown();
+        server = null;
+        await session.leave().catch(() => undefined);
+
+        // the next server, on the same data, opens the universe
+        behaviour = () => ({ chunks: ["A different telling."] });
+        await start(narrator);
+        const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+        sessions.push(gm);
+        let turn: Turn | null = null;
+        await waitFor(
+          async () => {
+            turn = await table.gm.turn(table.universeId, position).catch(() => null);
+            return turn?.narration != null;
+          },
+          10_000,
+          `the narration of turn ${position}`,
+        );
+        const narration = (turn as Turn | null)!.narration!;
+        expect(narration.text.startsWith(heard)).toBe(true);
+        // the model's prose, and the record says it was cut short
+        expect(narration).toMatchObject({
+          narrator: "openai-compatible",
+          model: "story-7b",
+          fallback: "openai-compatible: aborted",
+        });
+        // a moment for a telling the new server might have begun
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(endpoint.requests.filter((r) => narratedPosition(r) === position)).toHaveLength(1);
+        expect(gm.turns.find((t) => t.position === position)?.narration?.text).toBe(narration.text);
+      } finally {
+        release();
+      }
     });
   });
 }

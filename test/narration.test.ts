@@ -254,13 +254,17 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
     await endpoint.close();
   });
 
-  /** A server narrating through the local endpoint (a restart when one runs: same data directory). */
+  /**
+   * A server narrating through the local endpoint (a restart when one runs: same data directory).
+   * Its tellings get time enough on a loaded machine: one that runs out of it puts the endpoint
+   * to rest, and the next tellings would go to the template.
+   */
   const start = async (overrides: Partial<LoomConfig> = {}) => {
     await server?.shutdown();
     server = await startServer(mode, {
       dataDir,
       inMemory: false,
-      narrator: openaiNarrator(endpoint.url, { timeoutMs: 1_000 }),
+      narrator: openaiNarrator(endpoint.url, { timeoutMs: 5_000 }),
       ...overrides,
     });
     return server;
@@ -326,7 +330,8 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
   });
 
   it("never delays turns or acks for a slow endpoint, and the template stands in when it times out", async () => {
-    behaviour = () => ({ delayMs: 3_000 });
+    // an answer after 20 s is none within the telling's 5 s
+    behaviour = () => ({ delayMs: 20_000 });
     const player = connect(server!.url).useToken(table.players[0]!.client.playerToken!);
     const session = await player.joinUniverse(table.universeId, {
       role: "player",
@@ -350,8 +355,10 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
       expect(turn.narration!.text).toContain(`crosses stone ${positions.indexOf(position)}`);
       expect(await session.narrationText(position)).toBe(turn.narration!.text);
     }
-    // and once it tells again, that is said
+    // and once it tells again, that is said: asked after it has rested as long as a telling may
+    // take (the turns after a timeout go to the template at once meanwhile)
     behaviour = () => ({ chunks: ["The stones hold."] });
+    await new Promise((resolve) => setTimeout(resolve, 5_200));
     const again = await session.act(overcome(table.players[0]!.characterId, "crosses the last stone"));
     if (!again.ok) throw new Error(again.rejection.message);
     expect((await recorded(table.gm, table.universeId, again.turn.position)).narration).toMatchObject({
@@ -417,14 +424,18 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
   });
 
   it("answers a retelling within one try's time whatever the retries: the template tells it past that", async () => {
-    behaviour = () => ({ delayMs: 20_000 });
+    // only the retelling waits: a telling the room owes that timed out first would put the endpoint
+    // to rest, and the retelling would go to the template without asking it
+    behaviour = (_, request) => (narratedPosition(request) === told.position ? { delayMs: 20_000 } : {});
     await start({ narrator: openaiNarrator(endpoint.url, { timeoutMs: 1_000, retries: 2 }) });
     const asked = endpoint.requests.length;
     const again = await table.gm.retell(table.universeId, told.position);
     expect(again).toMatchObject({ narrator: "template", fallback: "openai-compatible: timeout" });
-    // the model was asked once: its retries would have kept the game master waiting three times as long
+    // the model was asked once at most (not at all when a telling of the new room ran out of time
+    // first, on a loaded machine, and put it to rest): its retries would have kept the game master
+    // waiting three times as long
     const retold = endpoint.requests.slice(asked).filter((r) => narratedPosition(r) === told.position);
-    expect(retold).toHaveLength(1);
+    expect(retold.length).toBeLessThanOrEqual(1);
     const turn = await table.gm.turn(table.universeId, told.position);
     expect(turn.narration!.retellings!.at(-1)).toMatchObject({ text: again.text, fallback: again.fallback });
   });

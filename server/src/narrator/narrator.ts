@@ -17,7 +17,15 @@ export interface NarrationRequest {
   signal: AbortSignal;
   /** Each piece of prose as it is produced, in order. */
   onChunk(chunk: string): void;
+  /**
+   * Called as the narrator asks its model, with what the record of the telling names of the
+   * request: a telling cut short after the table heard part of it is recorded with them.
+   */
+  onAsk?(audit: NarratorAudit): void;
 }
+
+/** What a telling's record names of the request behind it. */
+export type NarratorAudit = Pick<NarratorOutput, "model" | "promptHash" | "endpoint" | "parameters">;
 
 /** What a narrator produced: the record's fields that depend on the narrator. */
 export type NarratorOutput = Pick<Narration, "text" | "model" | "promptHash" | "tokens"> &

@@ -121,6 +121,61 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
     expect(endpoint!.requests).toHaveLength(1);
   });
 
+  it("bounds a whole telling by its time: an attempt that ran out of it is not retried", async () => {
+    // an answer after 20 s would be a text, not a timeout
+    const subject = await narrator(() => ({ delayMs: 20_000 }), { timeoutMs: 400, retries: 2 });
+    const started = performance.now();
+    const error = await subject.narrate(request([])).catch((e: unknown) => e);
+    expect((error as NarratorError).reason).toBe("timeout");
+    // one attempt and its time, not three of them and the backoffs between
+    expect(performance.now() - started).toBeLessThan(800);
+    expect(endpoint!.requests).toHaveLength(1);
+  });
+
+  it("retries within the telling's time only: no backoff or attempt past it", async () => {
+    // a quick refusal, then an endpoint that never answers: the retry gets what is left
+    const subject = await narrator((n) => (n === 0 ? { status: 503 } : { delayMs: 20_000 }), {
+      timeoutMs: 500,
+      retries: 2,
+    });
+    const started = performance.now();
+    const error = await subject.narrate(request([])).catch((e: unknown) => e);
+    expect((error as NarratorError).reason).toBe("timeout");
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(endpoint!.requests).toHaveLength(2);
+  });
+
+  it("leaves an endpoint that ran out of time alone for as long, then lets one telling ask it", async () => {
+    let answers = false;
+    const subject = await narrator(
+      () => (answers ? { chunks: ["Back."], chunkDelayMs: 200 } : { delayMs: 20_000 }),
+      {
+        timeoutMs: 300,
+        retries: 2,
+      },
+    );
+    expect(((await subject.narrate(request([])).catch((e: unknown) => e)) as NarratorError).reason).toBe(
+      "timeout",
+    );
+    // resting: told at once that it was not asked, with the reason that put it to rest
+    const resting = await subject.narrate(request([])).catch((e: unknown) => e);
+    expect(resting).toBeInstanceOf(NarratorError);
+    expect((resting as NarratorError).reason).toBe("timeout");
+    expect((resting as NarratorError).message).toContain("not asked");
+    expect(endpoint!.requests).toHaveLength(1);
+    // once the rest is over, one telling asks it; another meanwhile is not held up
+    answers = true;
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const probe = subject.narrate(request([]));
+    const meanwhile = await subject.narrate(request([])).catch((e: unknown) => e);
+    expect((meanwhile as NarratorError).message).toContain("not asked");
+    expect((await probe).text).toBe("Back.");
+    expect(endpoint!.requests).toHaveLength(2);
+    // an answer ends the rest
+    expect((await subject.narrate(request([]))).text).toBe("Back.");
+    expect(endpoint!.requests).toHaveLength(3);
+  });
+
   it("a broken stream after prose is an error, not a retry", async () => {
     const subject = await narrator(() => ({ chunks: ["One ", "two ", "three"], breakAfter: 2 }));
     const chunks: string[] = [];
@@ -202,6 +257,10 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
       const error = await subject.narrate(request([])).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NarratorError);
       expect((error as NarratorError).reason).toBe("error");
+      // unreachable (the SDK's words for it, which the narrator reads): left alone for a while
+      const resting = await subject.narrate(request([])).catch((e: unknown) => e);
+      expect((resting as NarratorError).reason).toBe("error");
+      expect((resting as NarratorError).message).toContain("not asked: it could not be reached");
     } finally {
       await subject.close();
     }

@@ -8,9 +8,12 @@ export interface OpenAiNarratorOptions {
   url: string;
   model: string;
   apiKey: string | null;
-  /** The most one attempt may take, from the request to the last chunk. */
+  /**
+   * The most one telling may take, from being asked to its last chunk, attempts and backoffs
+   * included; and how long an endpoint that ran out of it, or could not be reached, is left alone.
+   */
   timeoutMs: number;
-  /** Further attempts after a failure before any prose arrived. */
+  /** Further attempts after a failure before any prose arrived, within the telling's time. */
   retries: number;
   /** The first retry waits this long; each next one twice as long. */
   backoffMs: number;
@@ -31,10 +34,32 @@ export function tellingCharBound(maxTokens: number): number {
 }
 
 /**
+ * The SDK's message for a request that got no answer at all (refused, reset, a name that does not
+ * resolve). Only the message crosses from the chat thread; the unit test of an endpoint nobody
+ * listens on pins it to the SDK's version.
+ */
+const UNREACHABLE = /^Connection error/;
+
+/** An endpoint left alone: when it may be asked again, why, and whether a telling is asking it now. */
+interface Resting {
+  until: number;
+  reason: "timeout" | "error";
+  why: string;
+  probing: boolean;
+}
+
+/**
  * A narrator behind any endpoint that speaks OpenAI's chat-completions protocol (OpenAI, Ollama,
  * llama.cpp's server, vLLM, LM Studio), streamed. A failure before the first chunk is retried
  * with backoff; once prose has reached the table it is not asked again (the table would read it
- * twice), and the caller falls back to the template instead.
+ * twice), and the caller falls back to the template instead. A telling's attempts and backoffs
+ * share its one `timeoutMs`.
+ *
+ * An endpoint that lets a telling run out of time, or cannot be reached, is left alone for
+ * `timeoutMs`: the tellings asked meanwhile fail at once (the caller's template tells them), so
+ * that a burst of turns against an endpoint that is down gets its prose within one telling's time
+ * rather than each waiting in line for its own timeout. Then one telling asks it again, the others
+ * still failing at once while it does; an answer ends the rest.
  *
  * The requests themselves run on a thread of their own (chat-thread.ts): at a turn every few
  * milliseconds, the SDK's HTTP and stream parsing would otherwise take a good share of the
@@ -44,6 +69,7 @@ export class OpenAiNarrator implements Narrator {
   readonly name = "openai-compatible";
   private readonly chat: ChatThread;
   private readonly host: string;
+  private resting: Resting | null = null;
 
   constructor(private readonly options: OpenAiNarratorOptions) {
     this.host = new URL(options.url).host;
@@ -72,6 +98,9 @@ export class OpenAiNarrator implements Narrator {
   }
 
   async narrate(request: NarrationRequest): Promise<NarratorOutput> {
+    const deadline = Date.now() + this.options.timeoutMs;
+    const resting = this.resting;
+    const probe = this.admit(resting);
     const prompt = buildNarrationPrompt({
       state: request.state,
       turn: request.turn,
@@ -84,41 +113,83 @@ export class OpenAiNarrator implements Narrator {
       max_tokens: this.options.maxTokens,
       seed: request.seed,
     };
+    const audit = {
+      model: this.options.model,
+      promptHash: prompt.hash,
+      endpoint: this.host,
+      parameters: { ...parameters, model: this.options.model },
+    };
+    request.onAsk?.(audit);
     let lastError: unknown;
-    for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-      if (attempt > 0) {
-        const backoff = this.options.backoffMs * 2 ** (attempt - 1);
-        const asked = lastError instanceof ChatFailure ? (lastError.retryAfterMs ?? 0) : 0;
-        // an endpoint that asks for longer than a request may take is not asked again now: the
-        // template tells the turn at once
-        if (asked > this.options.timeoutMs) break;
-        await sleep(Math.max(backoff, asked), request.signal);
+    const streamed = { any: false };
+    try {
+      for (let attempt = 0; attempt <= this.options.retries; attempt++) {
+        if (attempt > 0) {
+          const backoff = this.options.backoffMs * 2 ** (attempt - 1);
+          const asked = lastError instanceof ChatFailure ? (lastError.retryAfterMs ?? 0) : 0;
+          const wait = Math.max(backoff, asked);
+          // no attempt, nor a wait for one, past the telling's time (an endpoint asking to be left
+          // alone longer than that included): the template tells the turn at once
+          if (Date.now() + wait >= deadline) break;
+          await sleep(wait, request.signal);
+        }
+        if (request.signal.aborted) throw new NarratorError("the universe closed", "aborted");
+        try {
+          const result = await this.attempt(request, prompt, parameters, streamed, deadline);
+          this.resting = null;
+          return {
+            ...result,
+            promptHash: audit.promptHash,
+            endpoint: audit.endpoint,
+            parameters: audit.parameters,
+          };
+        } catch (error) {
+          lastError = error;
+          if (request.signal.aborted)
+            throw new NarratorError("the universe closed", "aborted", { cause: error });
+          if (streamed.any) break;
+        }
       }
-      if (request.signal.aborted) throw new NarratorError("the universe closed", "aborted");
-      const streamed = { any: false };
-      try {
-        const result = await this.attempt(request, prompt, parameters, streamed);
-        return {
-          ...result,
-          promptHash: prompt.hash,
-          endpoint: this.host,
-          parameters: { ...parameters, model: this.options.model },
-        };
-      } catch (error) {
-        lastError = error;
-        if (request.signal.aborted)
-          throw new NarratorError("the universe closed", "aborted", { cause: error });
-        if (streamed.any) break;
-      }
+    } finally {
+      // a probe that ended without a verdict (its universe closed) leaves the next telling to ask
+      if (probe && this.resting === resting && resting) resting.probing = false;
     }
     const timedOut =
       (lastError instanceof ChatFailure && lastError.cut === "timeout") ||
       (lastError instanceof NarratorError && lastError.reason === "timeout");
-    throw new NarratorError(
-      `${this.host}: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
-      timedOut ? "timeout" : "error",
-      { cause: lastError },
-    );
+    const unreachable =
+      lastError instanceof ChatFailure && lastError.cut === null && UNREACHABLE.test(lastError.message);
+    const message = `${this.host}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+    const reason = timedOut ? "timeout" : "error";
+    // an endpoint that answered, if only with an error, is asked again at the next telling
+    this.resting =
+      timedOut || unreachable
+        ? {
+            until: Date.now() + this.options.timeoutMs,
+            reason,
+            why: timedOut ? "ran out of time" : "could not be reached",
+            probing: false,
+          }
+        : null;
+    throw new NarratorError(message, reason, { cause: lastError });
+  }
+
+  /**
+   * Whether this telling may ask the endpoint, and whether it does so as the one probe of an
+   * endpoint left alone: one resting still, or already being asked by another telling, is not.
+   */
+  private admit(resting: Resting | null): boolean {
+    if (resting === null) return false;
+    const now = Date.now();
+    if (now < resting.until || resting.probing) {
+      const again = resting.probing ? "once the telling asking it now ends" : `in ${resting.until - now} ms`;
+      throw new NarratorError(
+        `${this.host}: not asked: it ${resting.why} on a recent telling, and is asked again ${again}`,
+        resting.reason,
+      );
+    }
+    resting.probing = true;
+    return true;
   }
 
   private async attempt(
@@ -126,12 +197,13 @@ export class OpenAiNarrator implements Narrator {
     prompt: { system: string; user: string },
     parameters: { temperature: number; max_tokens: number; seed: number },
     streamed: { any: boolean },
+    deadline: number,
   ): Promise<Pick<NarratorOutput, "text" | "model" | "tokens">> {
     const bound = tellingCharBound(this.options.maxTokens);
     let told = 0;
     const result = await this.chat.stream(
       { model: this.options.model, system: prompt.system, user: prompt.user, parameters },
-      this.options.timeoutMs,
+      Math.max(1, deadline - Date.now()),
       request.signal,
       (piece) => {
         const part = piece.length > bound - told ? piece.slice(0, bound - told) : piece;
@@ -153,7 +225,10 @@ export class OpenAiNarrator implements Narrator {
       return { text: storableText(result.text.slice(0, bound)).trim(), model, tokens };
     // a stream cut short may simply end: what it gave so far is not the whole answer
     if (result.cut === "timeout")
-      throw new NarratorError(`no complete answer within ${this.options.timeoutMs} ms`, "timeout");
+      throw new NarratorError(
+        `no complete answer within the telling's ${this.options.timeoutMs} ms`,
+        "timeout",
+      );
     if (result.cut === "aborted") throw new NarratorError("the stream was cut short", "aborted");
     if (result.text.trim() === "") throw new NarratorError("the endpoint answered with no prose", "error");
     return { text: storableText(result.text).trim(), model, tokens };

@@ -222,6 +222,41 @@ describe("narration of one universe", () => {
     expect(narrator.requests).toHaveLength(1);
   });
 
+  it("on close, records a telling the table heard part of as what it heard, once, and leaves the unheard", async () => {
+    const { narrator, records, sent, narration } = setup();
+    for (const position of [1, 2]) narration.enqueue(turn(position), saltMarches(), []);
+    await tick();
+    const { request } = narrator.requests[0]!;
+    request.onAsk?.({ model: "m", promptHash: "h", endpoint: "e", parameters: { seed: 7 } });
+    request.onChunk("The squall ");
+    request.onChunk("takes the mast");
+    // held back (see ChunkBatcher), then sent; a last piece still held when closing was never heard
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    request.onChunk("; the hull");
+    await narration.close(0);
+    // given that the narrator would still answer, nothing more is recorded
+    narrator.requests[0]!.answer("A whole other telling.");
+    await tick();
+    expect([...records.keys()]).toEqual([1]);
+    expect(records.get(1)).toHaveLength(1);
+    expect(records.get(1)![0]).toMatchObject({
+      text: "The squall takes the mast",
+      narrator: "scripted",
+      model: "m",
+      promptHash: "h",
+      endpoint: "e",
+      tokens: null,
+      fallback: "scripted: aborted",
+    });
+    // the table hears the telling end where the record does
+    expect(sent.filter((s) => s.message.position === 1).map((s) => s.message)).toEqual([
+      { position: 1, at: 0, chunk: "The squall ", done: false },
+      { position: 1, at: 11, chunk: "takes the mast", done: false },
+      { position: 1, at: 25, chunk: "", done: true, narrator: "scripted", fallback: "scripted: aborted" },
+    ]);
+    expect(narrator.requests[1]!.request.signal.aborted).toBe(true);
+  });
+
   it("frees the narrator's slot once a telling is done, while its record still waits", async () => {
     const recorded: Array<() => void> = [];
     const { narrator, narration } = setup({

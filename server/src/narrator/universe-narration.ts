@@ -4,6 +4,7 @@ import {
   invertDeltas,
   isHiddenTurn,
   narrationSeed,
+  storableText,
   SPECTATOR,
   type Narration,
   type NarrationMessage,
@@ -12,7 +13,13 @@ import {
   type UniverseState,
 } from "@loom/shared";
 import { log } from "../log.ts";
-import { NarratorError, type Audience, type Narrator, type NarratorOutput } from "./narrator.ts";
+import {
+  NarratorError,
+  type Audience,
+  type Narrator,
+  type NarratorAudit,
+  type NarratorOutput,
+} from "./narrator.ts";
 import { TemplateNarrator } from "./template-narrator.ts";
 
 /** How often a narrator failing turn after turn is said to be failing still. */
@@ -65,6 +72,11 @@ interface Job {
   controller?: AbortController;
   /** Whether a piece of it, or its end, has been sent: closing waits for such a telling. */
   heard?: boolean;
+  /**
+   * Ends a telling the table has heard part of with what it heard, and returns that as its record;
+   * null for one nobody heard or that has ended (see `close`).
+   */
+  cutShort?: () => Narration | null;
 }
 
 /**
@@ -225,9 +237,10 @@ export class UniverseNarration {
     started: number,
     failure: { narrator: string; reason: string } | null,
     audience: Audience,
+    counted = true,
   ): Narration {
     const latencyMs = performance.now() - started;
-    this.options.told?.(narrator, latencyMs, failure);
+    if (counted) this.options.told?.(narrator, latencyMs, failure);
     return {
       ...output,
       narrator,
@@ -287,8 +300,10 @@ export class UniverseNarration {
   }
 
   /**
-   * Stops taking turns and lets what is in progress finish for up to `deadlineMs`; the rest is
-   * abandoned unrecorded, for the next owner of the universe to narrate.
+   * Stops taking turns and lets what is in progress finish for up to `deadlineMs`. Then a telling
+   * the table has heard part of is ended with what it heard, recorded so (`fallback` says it was
+   * cut short): told again by the next owner, it would read differently, and a turn is told once.
+   * The rest is abandoned unrecorded, for the next owner of the universe to narrate.
    */
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
@@ -304,15 +319,39 @@ export class UniverseNarration {
       clearTimeout(timer);
     }
     this.queue.length = 0;
+    const cut: Promise<void>[] = [];
+    for (const job of this.running.values()) {
+      const narration = job.cutShort?.();
+      if (narration) cut.push(this.recordCut(job.turn.position, narration));
+    }
     this.controller.abort();
     for (const job of this.running.values()) job.controller?.abort();
-    // an aborted telling settles at once; one that does not (a request its thread lost) is left
+    // an aborted telling settles at once; one that does not (a request its thread lost) is left;
+    // the records of those cut short are written before the store closes, or are left with them
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.allSettled([...this.running.keys()]),
+      Promise.allSettled([...this.running.keys(), ...cut]),
       new Promise((resolve) => (timer = setTimeout(resolve, ABORTED_SETTLE_MS))),
     ]);
     clearTimeout(timer);
+  }
+
+  private async recordCut(position: number, narration: Narration): Promise<void> {
+    const { universeId } = this.options;
+    try {
+      await this.options.record(position, narration);
+      log.info(`universe ${universeId} closing: turn ${position}'s telling, cut short, recorded as heard`, {
+        universeId,
+      });
+    } catch (error) {
+      log.warn(
+        `universe ${universeId} closing: turn ${position}'s telling, cut short, could not be recorded`,
+        {
+          err: error,
+          universeId,
+        },
+      );
+    }
   }
 
   /** Narration starts after the current loop turn's work, so the ack and the turn go first. */
@@ -417,6 +456,7 @@ export class UniverseNarration {
     // a queued telling's own signal, which closing aborts with the universe's (no AbortSignal.any
     // at every turn); a retelling's is the universe's
     const stop = job.controller?.signal ?? this.controller.signal;
+    let asked: NarratorAudit | null = null;
     const request = {
       turn,
       state,
@@ -425,21 +465,50 @@ export class UniverseNarration {
       seed,
       signal: deadline ? AbortSignal.any([stop, deadline]) : stop,
       onChunk: (chunk: string) => pieces.push(chunk),
+      onAsk: (audit: NarratorAudit) => (asked = audit),
     };
     let narrator = this.options.narrator;
+    let ended = false;
+    // a first telling the table hears in part (a retelling is the answer to its request alone)
+    if (job.controller)
+      job.cutShort = () => {
+        if (ended || !job.heard) return null;
+        ended = true;
+        // what is held back never reached the table: the record is what it heard
+        pieces.take();
+        const heard = pieces.streamed.slice(0, pieces.sent);
+        const output: NarratorOutput = {
+          model: null,
+          promptHash: null,
+          endpoint: null,
+          parameters: {},
+          ...asked,
+          text: storableText(heard),
+          tokens: null,
+        };
+        const cut = { narrator: narrator.name, reason: "aborted" };
+        // not counted: the model neither told the turn nor failed to
+        const narration = this.recorded(output, narrator.name, seed, started, cut, audience, false);
+        const end: NarrationMessage = { position: turn.position, at: pieces.sent, chunk: "", done: true };
+        if (heard !== narration.text) end.text = narration.text;
+        send({ ...end, narrator: narrator.name, fallback: narration.fallback }, audience, false);
+        return narration;
+      };
     let failure = forced === null ? null : { narrator: narrator.name, reason: forced };
     let output: NarratorOutput | null = null;
     if (failure === null) {
       try {
         output = narrator.tellNow ? narrator.tellNow(request) : await narrator.narrate(request);
       } catch (error) {
-        if (this.controller.signal.aborted || job.controller?.signal.aborted) return null;
+        if (ended || this.controller.signal.aborted || job.controller?.signal.aborted) return null;
         failure = {
           narrator: narrator.name,
           reason: deadline?.aborted ? "timeout" : error instanceof NarratorError ? error.reason : "error",
         };
         this.failed(narrator.name, turn.position, failure.reason, error);
       }
+      // cut short as the universe closed: recorded with what the table heard (see close)
+      if (ended) return null;
       if (output && this.failing) {
         log.info(
           `narrator ${narrator.name} tells turns of ${this.options.universeId} again, after ${this.failing.count} told by the template`,
@@ -448,6 +517,7 @@ export class UniverseNarration {
         this.failing = null;
       }
     }
+    ended = true;
     if (!output) {
       // the prose streamed so far is not the record: what is still held back goes unsent
       pieces.take();
