@@ -180,6 +180,27 @@ for (const mode of modes()) {
       });
     });
 
+    it("a save point goes at the player's latest turn still standing: one the game master undid is not theirs to stand on", async () => {
+      const { universeId, gm, players } = await setTable(server.url, ["Ysolde"]);
+      const ysolde = players[0]!;
+      const session = await ysolde.client.joinUniverse(universeId, { role: "player", runId: ysolde.runId });
+      const says = async (text: string) => {
+        const said = await session.act({ kind: "custom", characterId: ysolde.characterId, text });
+        if (!said.ok) throw new Error(`refused: ${said.rejection.message}`);
+        return said.turn.position;
+      };
+      const first = await says("lights the lamp");
+      const second = await says("opens the door");
+      await gm.undo(universeId, second);
+      expect(await refusal(ysolde.client.nameSavePoint(universeId, second, "At the door"))).toMatchObject({
+        code: "not_your_latest_turn",
+      });
+      await expect(ysolde.client.nameSavePoint(universeId, first, "By the lamp")).resolves.toMatchObject({
+        position: first,
+      });
+      await session.leave();
+    });
+
     it("a player names a save point at their latest turn; other names and places are refused with a code", async () => {
       const { table, mara, kell, maraLatest, kellLatest } = played;
       const saved = await mara.client.nameSavePoint(table.universeId, maraLatest, "  Before the bridge ");

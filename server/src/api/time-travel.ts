@@ -235,8 +235,9 @@ async function latestTurnOf(universeId: string, playerId: string): Promise<Turn 
   const reads = liveReads();
   let latest: Turn | null = null;
   for (const run of runs) {
-    const page = await reads.timeline(universeId, { runId: run.id, limit: 1, order: "desc" });
-    const turn = page.turns[0];
+    // an undone turn is not where the player stands: the newest of theirs still applied is
+    const page = await reads.timeline(universeId, { runId: run.id, limit: 50, order: "desc" });
+    const turn = page.turns.find((candidate) => candidate.status === "applied");
     if (turn && (latest === null || turn.position > latest.position)) latest = turn;
   }
   return latest;
