@@ -10,6 +10,7 @@ import {
   gameMaster,
   invited,
   isLive,
+  liveStatus,
   newCharacter,
   sidewaysOverflow,
   turnAt,
@@ -18,6 +19,9 @@ import {
 
 const PORT = 2686;
 const UNIVERSE = "The Tidewater Reach";
+
+/** The page-level stand-in for a server that stops answering: what the page sends, held back. */
+type Holding = { holdSends: (pings?: boolean) => void; releaseSends: () => void };
 
 /** The id a page's player sees beside their name (a GM adds a player by it). */
 async function playerIdOf(page: Page): Promise<string> {
@@ -254,6 +258,15 @@ for (const mode of modes()) {
       await asking.getByRole("button", { name: `Yes, undo turn #${position}` }).click();
       for (const page of [alex.page, bo.page, gm.page])
         await page.locator(`ol.timeline > li.turn.undone[data-position="${position}"]`).waitFor();
+      // her page no longer says the turn was made as if it stood, nor offers a save point at it
+      await form(alex.page, "Take an action")
+        .getByRole("status")
+        .filter({ hasText: `Turn #${position}:` })
+        .waitFor({ state: "detached" });
+      const save = form(alex.page, "Name a save point").locator("label.label");
+      await expect
+        .poll(async () => Number(/#(\d+)$/.exec((await save.textContent()) ?? "")?.[1] ?? position))
+        .toBeLessThan(position);
     }, 30_000);
 
     it("the scrubber at a turn undone meanwhile says so, and its undo says why it cannot be done", async () => {
@@ -268,7 +281,7 @@ for (const mode of modes()) {
       const undoHere = gm.page.getByRole("button", { name: `Undo turn #${position}` });
       expect(await undoHere.isEnabled()).toBe(true);
       // her player takes it back while the GM looks at it
-      await bo.page.getByRole("button", { name: "Undo my latest turn" }).click();
+      await bo.page.getByRole("button", { name: `Undo my turn #${position}` }).click();
       await gm.page.locator(`.scrub-view[data-position="${position}"] .undone-note`).waitFor();
       await expect.poll(() => undoHere.isDisabled()).toBe(true);
       await gm.page.locator("#scrubber").getByText(`Turn #${position} is already undone.`).waitFor();
@@ -391,6 +404,7 @@ for (const mode of modes()) {
     it("the whole state's button says it is reading while it reads", async () => {
       let release = () => {};
       const held = new Promise<void>((resolve) => (release = resolve));
+      const size = gm.page.viewportSize();
       const isStateRead = (url: URL) => url.pathname.endsWith("/state") && url.searchParams.has("position");
       await gm.page.route(isStateRead, async (route) => {
         await held;
@@ -398,17 +412,34 @@ for (const mode of modes()) {
       });
       try {
         await scrubTo(gm.page, 4);
+        // at a phone's width, where its lines are longest against the page
+        await gm.page.setViewportSize({ width: 390, height: 844 });
         await gm.page.getByRole("button", { name: "Whole state at #4 (JSON, with checksum)" }).click();
         const reading = gm.page.getByRole("button", { name: "Reading the state at #4…" });
         await reading.waitFor();
         expect(await reading.isDisabled()).toBe(true);
         release();
         await gm.page.locator(".full-state").waitFor();
+        // its long lines scroll in their own box: the page does not scroll sideways
+        expect(await sidewaysOverflow(gm.page)).toBe(0);
+        const pre = gm.page.locator(".full-state pre");
+        expect(await pre.evaluate((box) => box.scrollWidth > box.clientWidth)).toBe(true);
       } finally {
         release();
         await gm.page.unroute(isStateRead);
+        if (size) await gm.page.setViewportSize(size);
         await gm.page.getByRole("button", { name: "Head" }).click();
       }
+    }, 30_000);
+
+    it("a filter that finds nothing says so once", async () => {
+      const filters = form(gm.page, "Filter the timeline");
+      await filters.getByLabel("Search", { exact: true }).fill("zeppelinquartz");
+      await filters.getByRole("button", { name: "Filter" }).click();
+      await gm.page.getByText("0 turns found (newest 100 at most).").waitFor();
+      expect(await gm.page.getByRole("list", { name: "Search results" }).locator("li").count()).toBe(0);
+      await filters.getByRole("button", { name: "Back to live" }).click();
+      await filters.getByLabel("Search", { exact: true }).fill("");
     }, 30_000);
 
     let branchConsole = "";
@@ -425,6 +456,18 @@ for (const mode of modes()) {
       expect(await line.getByRole("link", { name: UNIVERSE }).getAttribute("href")).toBe(
         new URL(consoleUrl).pathname,
       );
+      // its latest turn is the parent's: not offered to undo here, and said why
+      const undoLatest = gm.page.getByRole("button", { name: /^Undo latest turn/ });
+      await expect.poll(() => undoLatest.textContent()).toBe("Undo latest turn");
+      expect(await undoLatest.isDisabled()).toBe(true);
+      expect(await undoLatest.getAttribute("title")).toBe(
+        "Turn #8 is before this branch's start: undo it in the parent.",
+      );
+      await gm.page
+        .locator("#scrubber")
+        .getByText("Turn #8 is before this branch's start: undo it in the parent.")
+        .first()
+        .waitFor();
     }, 30_000);
 
     it("handing a branch to a player asks first, then says it is theirs", async () => {
@@ -440,6 +483,8 @@ for (const mode of modes()) {
         .filter({ hasText: /now Alex \S+ \(Mara\)'s solo timeline/ })
         .waitFor();
       await expect.poll(() => gm.page.locator("ul.members li").count()).toBe(1);
+      await row.getByText("their solo timeline", { exact: true }).waitFor();
+      expect(await row.getByRole("button", { name: "Hand over as their solo timeline" }).count()).toBe(0);
     }, 30_000);
 
     it("the player starts a run there with their character, from their list of universes", async () => {
@@ -628,24 +673,26 @@ for (const mode of modes()) {
     it("a player's action the server did not answer in time, sent again, is recorded once; its turn arriving meanwhile clears the error", async () => {
       // what the page sends the room is held back, as a server that has stopped answering would
       // leave it, until released in order (a page-level stand-in: playwright's routeWebSocket
-      // cannot carry the options object the Colyseus client first tries its WebSocket with)
+      // cannot carry the options object the Colyseus client first tries its WebSocket with).
+      // Pings (a one-byte frame) go through unless told: this server still answers them
       await bo.page.addInitScript(() => {
         const send = WebSocket.prototype.send;
         const held: Array<() => void> = [];
-        const holding = { on: false };
+        const holding = { on: false, pings: false };
+        const ping = (data: unknown) =>
+          (data instanceof Uint8Array || data instanceof ArrayBuffer) && data.byteLength === 1;
         WebSocket.prototype.send = function (this: WebSocket, data) {
-          if (holding.on) held.push(() => send.call(this, data));
+          if (holding.on && (holding.pings || !ping(data))) held.push(() => send.call(this, data));
           else send.call(this, data);
         };
         Object.assign(window, {
-          holdSends: () => void (holding.on = true),
+          holdSends: (pings = false) => void Object.assign(holding, { on: true, pings }),
           releaseSends: () => {
             holding.on = false;
             for (const sendHeld of held.splice(0)) sendHeld();
           },
         });
       });
-      type Holding = { holdSends: () => void; releaseSends: () => void };
       const hold = () => bo.page.evaluate(() => (window as unknown as Holding).holdSends());
       const release = () => bo.page.evaluate(() => (window as unknown as Holding).releaseSends());
       await bo.page.reload();
@@ -658,6 +705,8 @@ for (const mode of modes()) {
         await act.getByRole("radio", { name: "Free text" }).check();
         await act.getByLabel("What do you do?", { exact: true }).fill("Tamsin rings the mill bell once.");
         await act.getByRole("button", { name: "Do it" }).click();
+        // free text rolls nothing: the button says it is sending
+        await act.getByRole("button", { name: "Sending…" }).waitFor();
         await unknown.waitFor({ timeout: 30_000 });
         expect(await unknown.textContent()).toMatch(
           /may or may not have been recorded.*recorded at most once/,
@@ -686,6 +735,87 @@ for (const mode of modes()) {
         await release();
       }
     }, 90_000);
+
+    it("a player's undo names the turn it takes back; unanswered, sent again, it is recorded once and said done", async () => {
+      const release = () => bo.page.evaluate(() => (window as unknown as Holding).releaseSends());
+      const position = await actFreely(bo.page, "Tamsin leaves the lantern lit.");
+      const undo = bo.page.getByRole("button", { name: `Undo my turn #${position}` });
+      await undo.waitFor();
+      const take = bo.page.locator(".player-undo");
+      const unknown = take.getByRole("alert").filter({ hasText: /^outcome_unknown: / });
+      try {
+        await bo.page.evaluate(() => (window as unknown as Holding).holdSends());
+        await undo.click();
+        await unknown.waitFor({ timeout: 30_000 });
+        // the forms' plain words, not the SDK's
+        expect(await unknown.textContent()).toMatch(
+          /may or may not have been recorded.*recorded at most once/,
+        );
+        expect(await unknown.textContent()).not.toMatch(/seq/);
+        await undo.click();
+        await release();
+        await take
+          .getByRole("status")
+          .filter({ hasText: `Turn #${position} undone.` })
+          .waitFor();
+      } finally {
+        await release();
+      }
+      await bo.page.locator(`ol.timeline > li.turn.undone[data-position="${position}"]`).waitFor();
+      await bo.page.waitForTimeout(1_000);
+      const undos = await bo.page
+        .locator("ol.timeline > li.turn[data-kind=undo]")
+        .evaluateAll((items) => items.map((item) => item.getAttribute("data-position")));
+      expect(undos.filter((at) => Number(at) > position)).toHaveLength(1);
+      expect(await unknown.count()).toBe(0);
+      // the status line of the act form no longer speaks of the turn undone; nothing is left to undo
+      expect(
+        await form(bo.page, "Take an action")
+          .getByRole("status")
+          .filter({ hasText: `Turn #${position}:` })
+          .count(),
+      ).toBe(0);
+      const off = bo.page.getByRole("button", { name: "Undo my turn", exact: true });
+      expect(await off.isDisabled()).toBe(true);
+    }, 60_000);
+
+    it("a server that stops answering is said so and takes no command, until it answers again", async () => {
+      const act = form(bo.page, "Take an action");
+      await act.getByRole("radio", { name: "Free text" }).check();
+      const status = liveStatus(bo.page);
+      try {
+        // nothing from the page reaches the server, pings included: as a frozen server, it says nothing
+        await bo.page.evaluate(() => (window as unknown as Holding).holdSends(true));
+        await status.filter({ hasText: "◌ server not answering…" }).waitFor({ timeout: 25_000 });
+        expect(await act.getByRole("button", { name: "Do it" }).isDisabled()).toBe(true);
+      } finally {
+        await bo.page.evaluate(() => (window as unknown as Holding).releaseSends());
+      }
+      await isLive(bo.page);
+      expect(await act.getByRole("button", { name: "Do it" }).isEnabled()).toBe(true);
+    }, 60_000);
+
+    it("a scrubber read the server does not answer is said so after a while, with a way to try again", async () => {
+      const isScrub = (url: URL) =>
+        url.pathname.endsWith("/scrub") && url.searchParams.get("position") === "3";
+      await gm.page.route(isScrub, () => undefined); // never answered
+      try {
+        await gm.page.getByRole("slider").fill("3");
+        await gm.page.getByText("Reading position 3…").waitFor();
+        const silent = gm.page
+          .getByRole("alert")
+          .filter({ hasText: "did not answer the read of position 3" });
+        await silent.waitFor({ timeout: 20_000 });
+        expect(await gm.page.getByText("Reading position 3…").count()).toBe(0);
+        await gm.page.unroute(isScrub);
+        await silent.getByRole("button", { name: "Try again" }).click();
+        await gm.page.locator(`.scrub-view[data-position="3"]`).waitFor();
+        expect(await silent.count()).toBe(0);
+      } finally {
+        await gm.page.unroute(isScrub);
+        await gm.page.getByRole("button", { name: "Head" }).click();
+      }
+    }, 60_000);
 
     it("in a universe with a non-Latin name, the export keeps the name; a failed export says so with a code", async () => {
       const page = await gm.context.newPage();

@@ -176,18 +176,31 @@ for (const mode of modes()) {
       await newCharacter(sam.page, UNIVERSE, "Wren");
       const tamsins = await actFreely(bo.page, "Tamsin coils a rope on the quay.");
       await turnAt(sam.page, tamsins).waitFor();
-      const undo = sam.page.getByRole("button", { name: "Undo my latest turn" });
-      await undo.click();
-      const refused = sam.page.getByRole("alert").filter({ hasText: "nothing_to_undo" });
-      await refused.waitFor();
-      expect(await refused.textContent()).toContain("there is no turn you may undo");
+      const undo = sam.page.locator(".player-undo button");
+      // nothing of hers to undo: the button is off and says why, instead of a refusal after a press
+      await expect.poll(() => undo.textContent()).toBe("Undo my turn");
+      expect(await undo.isDisabled()).toBe(true);
+      await sam.page.locator(".player-undo .undo-why").filter({ hasText: "Nothing" }).waitFor();
       expect(await turnAt(sam.page, tamsins).getAttribute("class")).not.toContain("undone");
-      // once she has acted the refusal is old news; her own turn she may undo, and everyone sees it
+      // once she has acted, the button names her turn; undone, everyone sees it, and the page says so
       const wrens = await actFreely(sam.page, "Wren sketches the harbour.");
-      await refused.waitFor({ state: "detached" });
+      await expect.poll(() => undo.textContent()).toBe(`Undo my turn #${wrens}`);
       await undo.click();
+      await sam.page
+        .locator(".player-undo [role=status]")
+        .filter({ hasText: `Turn #${wrens} undone.` })
+        .waitFor();
       for (const page of [sam.page, gm.page, back, bo.page])
         await page.locator(`ol.timeline > li.turn.undone[data-position="${wrens}"]`).waitFor();
+      // the act form's line no longer speaks of the turn as made, and nothing is left to undo
+      expect(
+        await form(sam.page, "Take an action")
+          .getByRole("status")
+          .filter({ hasText: `Turn #${wrens}:` })
+          .count(),
+      ).toBe(0);
+      expect(await undo.isDisabled()).toBe(true);
+      expect(await sam.page.getByRole("alert").filter({ hasText: "nothing_to_undo" }).count()).toBe(0);
       // a roll stands: once she has rolled, the page says whom to ask in place of the button
       const roll = form(sam.page, "Take an action");
       await roll.getByRole("radio", { name: "Overcome" }).check();
@@ -200,7 +213,7 @@ for (const mode of modes()) {
       await sam.page
         .getByText(`Your latest turn (#${rolled}) rolled the dice: a roll stands. Ask your game master`)
         .waitFor();
-      expect(await undo.count()).toBe(0);
+      expect(await undo.isDisabled()).toBe(true);
 
       const act = form(back, "Take an action");
       // a text past the limit is kept whole, and refused with the limit named, before it is sent

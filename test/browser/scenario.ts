@@ -457,11 +457,34 @@ export async function playTable(browser: Browser, url: string, shots: string): P
   await markdown.saveAs(story);
   storyTitle = readFileSync(story, "utf8").split("\n")[0]!;
 
-  // Tamsin's player ends her run in victory and finds it in her progression
+  // Tamsin's player ends her run in victory and finds it in her progression; a second tab of
+  // hers on the run follows: it shows the run ended and offers nothing more to do with it
+  const otherTab = await bo.context().newPage();
+  await otherTab.goto(bo.url());
+  await otherTab.locator("header.bar [role=status]").filter({ hasText: "● live" }).waitFor();
+  await otherTab.getByRole("button", { name: "Pause run" }).waitFor();
   const ending = form(bo, "Complete the run");
-  await ending.getByLabel("Reason", { exact: true }).selectOption("victory");
+  // "other…" with no reason written is said before anything is sent
+  await ending.getByLabel("Reason", { exact: true }).selectOption("other");
   await ending.getByRole("button", { name: "Complete run" }).click();
+  await ending.getByRole("alert").filter({ hasText: "Say the other reason" }).waitFor();
+  expect(await ending.getByRole("group", { name: "Complete run" }).count()).toBe(0);
+  await ending.getByLabel("Reason", { exact: true }).selectOption("victory");
+  // it asks first: Escape leaves the run as it was
+  await ending.getByRole("button", { name: "Complete run" }).click();
+  const asking = ending.getByRole("group", { name: "Complete run" });
+  expect(await asking.textContent()).toMatch(/\(victory\)\? You cannot take it back/);
+  await bo.keyboard.press("Escape");
+  await ending.getByRole("button", { name: "Complete run" }).click();
+  await asking.getByRole("button", { name: "Yes, complete the run" }).click();
   await bo.locator(".run-state").filter({ hasText: "completed" }).waitFor();
+  await otherTab
+    .locator(".run-state")
+    .filter({ hasText: /^(completed|ended)$/ })
+    .waitFor();
+  for (const name of ["Pause run", "Complete run", "Resume run"])
+    expect(await otherTab.getByRole("button", { name }).count()).toBe(0);
+  await otherTab.close();
   await bo.getByRole("link", { name: "See your progression and unlocks" }).click();
   await bo.locator("#progression dd").first().filter({ hasText: /^1$/ }).waitFor();
   // and what her next runs lead to (Tamsin played 2 turns of it)

@@ -75,19 +75,22 @@ export function ActionForm(props: {
   const [kind, setKind] = useState<Kind>("overcome");
   const [targetKind, setTargetKind] = useState("none");
   const [invokes, setInvokes] = useState<Invoking[]>([]);
-  const [last, setLast] = useState<string | null>(null);
+  const [last, setLast] = useState<{ position: number; said: string } | null>(null);
   const [written, setWritten] = useState(0);
   const formRef = useRef<HTMLFormElement>(null);
   /** The turn a command became: said, and the form emptied for the next one. */
   const made = (turn: Turn) => {
-    setLast(`Turn #${turn.position}: ${turn.events.map((e) => e.description).join(" ")}`);
+    setLast({
+      position: turn.position,
+      said: `Turn #${turn.position}: ${turn.events.map((e) => e.description).join(" ")}`,
+    });
     setInvokes([]);
     setWritten(0);
     formRef.current
       ?.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("[data-clear]")
       .forEach((input) => (input.value = ""));
   };
-  const act = useResend(live, (turn) => {
+  const resend = useResend(live, (turn) => {
     task.clear();
     made(turn);
   });
@@ -159,7 +162,7 @@ export function ActionForm(props: {
               ? overLong("The description", command.description ?? "")
               : null;
         if (tooLong) throw tooLong;
-        const result = await act(command);
+        const result = await resend.act(command);
         if (!result.ok) throw rejectedError(result.rejection);
         made(result.turn);
       })
@@ -170,6 +173,9 @@ export function ActionForm(props: {
           form.querySelector<HTMLElement>("[data-write]")?.focus();
       });
   };
+  // the turn said here, undone since (by its player or a game master), no longer stands
+  const lastUndone =
+    last !== null && live.turns.some((t) => t.position === last.position && t.status === "undone");
   const onWrite = (event: Event) => setWritten((event.currentTarget as HTMLTextAreaElement).value.length);
 
   return (
@@ -351,12 +357,12 @@ export function ActionForm(props: {
         disabled={task.busy || live.status !== "live"}
         aria-busy={task.busy}
       >
-        {task.busy ? "Rolling…" : kind === "custom" ? "Do it" : "Roll"}
+        {task.busy ? (kind === "custom" ? "Sending…" : "Rolling…") : kind === "custom" ? "Do it" : "Roll"}
       </button>
       <ErrorLine error={task.error} />
-      {last ? (
+      {last && !lastUndone ? (
         <p class="result" role="status">
-          {last}
+          {last.said}
         </p>
       ) : null}
     </form>

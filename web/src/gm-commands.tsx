@@ -177,7 +177,7 @@ export function GmCommands({ live, universeId }: { live: Live; universeId: strin
     );
     setSent((n) => n + 1);
   };
-  const act = useResend(live, (turn) => {
+  const { act } = useResend(live, (turn) => {
     task.clear();
     made(turn);
   });

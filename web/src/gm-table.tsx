@@ -65,7 +65,12 @@ export function GmTimeline({ universeId, live }: { universeId: string; live: Liv
       </form>
       <ErrorLine error={task.error} />
       {found ? <p role="status">{count(found.length, "turn")} found (newest 100 at most).</p> : null}
-      <Timeline live={live} turns={found ?? undefined} label={found ? "Search results" : "Live timeline"} />
+      <Timeline
+        live={live}
+        turns={found ?? undefined}
+        label={found ? "Search results" : "Live timeline"}
+        empty={found ? null : undefined}
+      />
     </>
   );
 }
@@ -233,6 +238,8 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
   const link = (code: string) => `${location.origin}/invite/${code}`;
   const open = invites.filter((invite) => !invite.revokedAt);
   const current = members.filter((member) => !member.removedAt);
+  // a branch handed over (or already so): its only member, no invite open, is offered it no more
+  const solo = current.length === 1 && open.length === 0;
   return (
     <>
       <div class="row">
@@ -311,16 +318,12 @@ export function MembersPanel({ universeId, live }: { universeId: string; live: L
                     await read();
                   }}
                 />
-                {branch ? (
+                {branch && solo ? (
+                  <span class="muted solo">their solo timeline</span>
+                ) : branch ? (
                   <Action
                     label="Hand over as their solo timeline"
                     busyLabel="Handing over…"
-                    disabled={current.length === 1 && open.length === 0}
-                    title={
-                      current.length === 1 && open.length === 0
-                        ? "Already their own: the only member, no invite open"
-                        : undefined
-                    }
                     confirm={{
                       question: `Hand this branch to ${nameOf(member.playerId)}? They become its only member: every other member is let go and disconnected, open invites are revoked, and it turns private.`,
                       yes: `Yes, hand it to ${nameOf(member.playerId)}`,

@@ -227,8 +227,18 @@ function HistoryTools({
   const branch = useTask();
   const [note, setNote] = useState<string | null>(null);
   const me = storedLogin()?.me.id ?? null;
-  // the turn an undo without a position takes: what the server decides the same way
-  const latest = defaultUndoTarget(live.turns, { kind: "gm", playerId: me });
+  // the turn an undo without a position takes: what the server decides the same way. On a branch
+  // one before its start is the parent's to undo: the button says so as the scrubbed one does
+  const newest = defaultUndoTarget(live.turns, { kind: "gm", playerId: me });
+  const latestRefusal =
+    newest === null
+      ? null
+      : notUndoable(
+          live.turns.find((turn) => turn.position === newest),
+          newest,
+          live,
+        );
+  const latest = latestRefusal === null ? newest : null;
   const latestTurn = live.turns.find((turn) => turn.position === latest);
   // undoing one's own latest command needs no question; anyone else's turn cannot be brought back
   const ownLatest = latestTurn?.actor === "gm" && latestTurn.playerId === me;
@@ -253,7 +263,7 @@ function HistoryTools({
           label={latest === null ? "Undo latest turn" : `Undo latest turn (#${latest})`}
           busyLabel="Undoing…"
           disabled={live.status !== "live" || latest === null}
-          title={latest === null ? "No turn here may be undone yet" : undefined}
+          title={latest === null ? (latestRefusal ?? "No turn here may be undone yet") : undefined}
           confirm={
             latestTurn && !ownLatest
               ? {
@@ -295,7 +305,8 @@ function HistoryTools({
           }}
         />
       </div>
-      {latest === null && live.status === "live" ? (
+      {latestRefusal && latestRefusal !== scrubbedRefusal ? <p class="muted">{latestRefusal}</p> : null}
+      {latest === null && latestRefusal === null && live.status === "live" ? (
         <p class="muted">Nothing to undo yet: no turn here may be undone.</p>
       ) : null}
       {scrubbedRefusal ? <p class="muted">{scrubbedRefusal}</p> : null}

@@ -26,6 +26,14 @@ const TRYING_AGAIN = `Trying again every ${REJOIN_EVERY_MS / 1000} seconds; you 
 const CONNECTION_LOST = `Lost the connection to the server, and it did not come back within a minute. ${TRYING_AGAIN}`;
 
 /**
+ * A frozen server keeps its connections open and says nothing, so the SDK never hears the
+ * connection drop: this often the page looks whether anything arrived lately, and after this
+ * long a silence it pings the room; a ping unanswered this long makes the page `unanswered`.
+ */
+export const LIVENESS_EVERY_MS = 2_500;
+export const SILENCE_MS = 5_000;
+
+/**
  * The synced room state as plain data (the schema instances' toJSON), as shared describes it;
  * the scene and the characters arrive with the first patch.
  */
@@ -36,10 +44,14 @@ export interface Live {
   session: UniverseSession | null;
   /**
    * `reconnecting`: the connection was lost and the SDK is rejoining (commands wait meanwhile).
+   * `unanswered`: the connection is open but the server answered no ping for SILENCE_MS (frozen
+   * or overloaded); live again as soon as anything arrives from it.
    * `offline`: the SDK gave the session up (the server was gone too long); the page joins again
    * every REJOIN_EVERY_MS, or at once with `rejoin`. `left`: over for good (`error` says why).
    */
-  status: "joining" | "live" | "reconnecting" | "offline" | "left";
+  status: "joining" | "live" | "unanswered" | "reconnecting" | "offline" | "left";
+  /** The code the server closed the session with, once it is `left` by a close (a CloseCode). */
+  closedWith: number | null;
   error: string | null;
   state: LiveState | null;
   turns: Turn[];
@@ -94,6 +106,7 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
   const live = useRef<Live>({
     session: null,
     status: "joining",
+    closedWith: null,
     error: null,
     state: null,
     turns: [],
@@ -109,6 +122,7 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
     let session: UniverseSession | null = null;
     let frame = 0;
     let retry: ReturnType<typeof setTimeout> | undefined;
+    let liveness: ReturnType<typeof setInterval> | undefined;
     const current = live.current;
     const changed = () => {
       current.version++;
@@ -130,7 +144,14 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
     const key = `${universeId} ${role} ${runId ?? ""}`;
     if (seat.current !== key) {
       seat.current = key;
-      Object.assign(current, { session: null, status: "joining", error: null, turns: [], recap: null });
+      Object.assign(current, {
+        session: null,
+        status: "joining",
+        closedWith: null,
+        error: null,
+        turns: [],
+        recap: null,
+      });
       current.narration = new Map();
       changed();
     }
@@ -151,7 +172,36 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
         current.error = null;
         current.state = plain(joined.room.state);
         const pieces = new Map<number, Heard>();
+        // when the server was last heard from, and since when a ping waits for its answer
+        let heard = Date.now();
+        let pinged: number | null = null;
+        const hear = () => {
+          heard = Date.now();
+          pinged = null;
+          if (current.status !== "unanswered") return;
+          current.status = "live";
+          changed();
+        };
+        liveness = setInterval(() => {
+          if (current.status !== "live" && current.status !== "unanswered") return;
+          const now = Date.now();
+          if (pinged !== null) {
+            if (now - pinged < SILENCE_MS) return;
+            if (current.status === "unanswered") {
+              // asked again: a ping lost on the way never comes back by itself
+              pinged = now;
+              joined.room.ping(hear);
+              return;
+            }
+            current.status = "unanswered";
+            changed();
+          } else if (now - heard >= SILENCE_MS) {
+            pinged = now;
+            joined.room.ping(hear);
+          }
+        }, LIVENESS_EVERY_MS);
         const follow = () => {
+          hear();
           current.turns = [...joined.turns];
           for (const turn of joined.turns)
             if (turn.narration && !current.narration.get(turn.position)?.done) {
@@ -169,10 +219,12 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
         joined.on("recent", follow);
         joined.on("turn", follow);
         joined.on("state", (state) => {
+          hear();
           current.state = plain(state);
           changed();
         });
         joined.on("narration", (message) => {
+          hear();
           // the SDK's telling: a retelling starts over, lost pieces are replaced by the record
           const told = joined.narrationSoFar(message.position);
           if (!told) return;
@@ -189,6 +241,7 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
           changed();
         });
         joined.on("recap", (recap) => {
+          hear();
           current.recap = recap;
           changed();
         });
@@ -197,14 +250,18 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
           changed();
         });
         joined.on("reconnected", () => {
+          heard = Date.now();
+          pinged = null;
           current.status = "live";
           changed();
         });
         joined.on("leave", (code) => {
           if (closed) return;
           const because = LEFT_BECAUSE[code];
+          clearInterval(liveness);
           if (!because) return offline(CONNECTION_LOST);
           current.status = "left";
+          current.closedWith = code;
           current.error = because;
           changed();
         });
@@ -227,6 +284,7 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
     return () => {
       closed = true;
       clearTimeout(retry);
+      clearInterval(liveness);
       removeEventListener("online", online);
       if (frame) cancelAnimationFrame(frame);
       if (session) void session.leave();

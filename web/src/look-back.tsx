@@ -172,10 +172,9 @@ function SavePoint(props: { universeId: string; live: Live; runId: string; onSav
   const { universeId, live, runId } = props;
   const task = useTask();
   const [saved, setSaved] = useState<string | null>(null);
-  const latest = [...live.turns]
-    .reverse()
-    // the server's rule: the newest turn of the player's run, whatever its kind
-    .find((turn) => turn.runId === runId);
+  // the newest turn of the player's run that stands: one undone since (by them or a game master)
+  // is no longer in the story to come back to
+  const latest = live.turns.findLast((turn) => turn.runId === runId && turn.status === "applied");
   const submit = (event: Event) => {
     const { name = "" } = formValues(event);
     if (!latest) return;

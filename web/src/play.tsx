@@ -1,23 +1,13 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Run } from "@loom/client-sdk";
-import { defaultUndoTarget, rolledDice } from "@loom/shared";
-import { client, rejectedError } from "./api.ts";
+import { CloseCode } from "@loom/shared";
+import { client } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
 import { useLive, type LiveState } from "./live.ts";
 import { LookBack } from "./look-back.tsx";
+import { PlayerUndo } from "./player-undo.tsx";
 import { LiveStatus, LiveTrouble, Recap, Scene, Timeline } from "./timeline.tsx";
-import {
-  Action,
-  count,
-  ErrorLine,
-  Field,
-  formValues,
-  Link,
-  Section,
-  Submit,
-  useNewestRead,
-  useTask,
-} from "./ui.tsx";
+import { Action, count, ErrorLine, Field, Link, Section, useNewestRead, useTask } from "./ui.tsx";
 
 /** A player at the table: recap, scene, their sheet, the actions, the live timeline, the run. */
 export function PlayScreen({ universeId, runId }: { universeId: string; runId: string }) {
@@ -79,12 +69,22 @@ function Table(props: {
       void reads.read(() => client.run(run.id), props.onRun).catch(() => undefined);
     }, 1_000);
   }, [persisted, run.id]);
-  // a refused undo speaks of the timeline as it was: once the player has acted again it is old
-  const ownNewest = live.turns.findLast((turn) => turn.runId === run.id)?.position ?? 0;
-  // the turn the undo takes, as the server picks it; one that rolled the dice the server refuses
-  // (a roll stands), so the page says so in place of the button
-  const undoable = defaultUndoTarget(live.turns, { kind: "player", playerId: run.playerId });
-  const rolled = live.turns.find((turn) => turn.position === undoable && rolledDice(turn));
+  // the run ended elsewhere (another tab, the game master): the server closes the seat with
+  // RunClosed and no persisted mark follows to read the run by; a lifecycle turn of this run (a
+  // pause, a resume, an end) is read at once too, and again once its record is likely written
+  const closedForRun = live.closedWith === CloseCode.RunClosed;
+  const lifecycle =
+    live.turns.findLast(
+      (turn) =>
+        (turn.input.kind === "run_end" || turn.input.kind === "run_pause") && turn.input.runId === run.id,
+    )?.position ?? 0;
+  useEffect(() => {
+    if (!closedForRun && lifecycle === 0) return;
+    const read = () => void reads.read(() => client.run(run.id), props.onRun).catch(() => undefined);
+    read();
+    const again = setTimeout(read, 1_500);
+    return () => clearTimeout(again);
+  }, [closedForRun, lifecycle]);
   useEffect(
     () => () => {
       if (reread.current !== null) clearTimeout(reread.current);
@@ -124,29 +124,13 @@ function Table(props: {
                   skills={skillNames}
                   ownAspects={[me.highConcept, me.trouble, ...me.aspects].filter(Boolean)}
                 />
-                {rolled ? (
-                  <p class="muted roll-stands">
-                    Your latest turn (#{rolled.position}) rolled the dice: a roll stands. Ask your game master
-                    to undo it.
-                  </p>
-                ) : (
-                  <Action
-                    key={ownNewest}
-                    label="Undo my latest turn"
-                    busyLabel="Undoing…"
-                    disabled={live.status !== "live"}
-                    onRun={async () => {
-                      const result = await live.session!.undo();
-                      if (!result.ok) throw rejectedError(result.rejection);
-                    }}
-                  />
-                )}
+                <PlayerUndo live={live} playerId={run.playerId} />
               </>
             ) : (
               <p class="muted">{playing ? "Joining…" : `This run is ${run.state}.`}</p>
             )}
           </Section>
-          <RunPanel run={run} onRun={newer} />
+          <RunPanel run={run} onRun={newer} ended={closedForRun} />
           <Section title="Look back" id="look-back">
             <LookBack
               universeId={props.universeId}
@@ -228,34 +212,44 @@ export function Sheet({ character, skills }: { character: SheetView; skills?: Re
   );
 }
 
-/** Pause, resume, complete with a reason: the run's lifecycle, each a turn on the timeline. */
-function RunPanel({ run, onRun }: { run: Run; onRun: (run: Run) => void }) {
-  const task = useTask();
-  const complete = (event: Event) => {
-    const { reason = "retired", other = "" } = formValues(event);
-    void task.run(async () => {
-      const { run: completed } = await client.completeRun(run.id, reason === "other" ? other : reason, {
-        idempotencyKey: crypto.randomUUID(),
-      });
-      onRun(completed);
-    });
-  };
+/** Why a run's completion is given: the choices, and what "other" asks for. */
+const REASONS = ["retired", "victory", "died", "other"] as const;
+
+/**
+ * Pause, resume, complete with a reason: the run's lifecycle, each a turn on the timeline.
+ * `ended`: the server closed the seat because the run is over, before its record says so.
+ */
+function RunPanel({ run, onRun, ended }: { run: Run; onRun: (run: Run) => void; ended: boolean }) {
+  const [reason, setReason] = useState<string>("retired");
+  const [other, setOther] = useState("");
+  const said = reason === "other" ? other.trim() : reason;
+  // the record may still say active for a moment after the server closed the seat for it
+  const stale = ended && (run.state === "active" || run.state === "paused");
+  const open = (run.state === "active" || run.state === "paused") && !stale;
   return (
     <Section title="Your run" id="run">
       <p>
-        State: <strong class="run-state">{run.state}</strong> · {count(run.turnCount, "turn")} ·{" "}
-        {count(run.sessionCount, "session")} · {count(run.milestones, "milestone")}
+        State: <strong class="run-state">{stale ? "ended" : run.state}</strong> ·{" "}
+        {count(run.turnCount, "turn")} · {count(run.sessionCount, "session")} ·{" "}
+        {count(run.milestones, "milestone")}
         {run.completionReason ? ` · ended: ${run.completionReason}` : ""}
       </p>
       <div class="row">
-        {run.state === "active" ? (
+        {run.state === "active" && open ? (
           <Action
             label="Pause run"
             busyLabel="Pausing…"
             onRun={async () => onRun(await client.pauseRun(run.id))}
           />
         ) : null}
-        {run.state === "paused" || run.state === "abandoned" ? (
+        {run.state === "paused" && open ? (
+          <Action
+            label="Resume run"
+            busyLabel="Resuming…"
+            onRun={async () => onRun(await client.resumeRun(run.id))}
+          />
+        ) : null}
+        {run.state === "abandoned" ? (
           <Action
             label="Resume run"
             busyLabel="Resuming…"
@@ -263,27 +257,47 @@ function RunPanel({ run, onRun }: { run: Run; onRun: (run: Run) => void }) {
           />
         ) : null}
       </div>
-      {run.state === "active" || run.state === "paused" ? (
-        <form onSubmit={complete} aria-label="Complete the run" class="row">
+      {open ? (
+        <form onSubmit={(event) => event.preventDefault()} aria-label="Complete the run" class="row">
           <Field label="Reason">
-            <select name="reason">
-              <option value="retired">retired</option>
-              <option value="victory">victory</option>
-              <option value="died">died</option>
-              <option value="other">other…</option>
+            <select name="reason" value={reason} onChange={(event) => setReason(event.currentTarget.value)}>
+              {REASONS.map((choice) => (
+                <option key={choice} value={choice}>
+                  {choice === "other" ? "other…" : choice}
+                </option>
+              ))}
             </select>
           </Field>
-          <Field label="Other reason">
-            <input name="other" maxLength={200} />
+          <Field label="Other reason" hint={reason === "other" ? "say why the run ends" : undefined}>
+            <input name="other" maxLength={200} onInput={(event) => setOther(event.currentTarget.value)} />
           </Field>
-          <Submit task={task} label="Complete run" busyLabel="Completing…" />
+          <Action
+            label="Complete run"
+            busyLabel="Completing…"
+            kind="danger"
+            check={() =>
+              reason === "other" && said === ""
+                ? "Say the other reason in “Other reason”, or choose one of the reasons."
+                : null
+            }
+            confirm={{
+              question: `Complete this run${said ? ` (${said})` : ""}? You cannot take it back: a completed run is over for good (no resuming it), and only your game master could undo its end.`,
+              yes: "Yes, complete the run",
+            }}
+            onRun={async () => {
+              const { run: completed } = await client.completeRun(run.id, said, {
+                idempotencyKey: crypto.randomUUID(),
+              });
+              onRun(completed);
+            }}
+          />
         </form>
-      ) : (
+      ) : stale || run.state === "completed" ? (
         <p>
+          {stale ? "This run is over. " : ""}
           <Link href="/">See your progression and unlocks</Link>
         </p>
-      )}
-      <ErrorLine error={task.error} />
+      ) : null}
     </Section>
   );
 }

@@ -12,6 +12,8 @@ interface FullState {
 }
 /** Waits this long after the last move before reading: dragging asks only for where it rests. */
 const SETTLE_MS = 120;
+/** A read of a position unanswered this long is given up: the page says so and offers another. */
+export const SCRUB_READ_TIMEOUT_MS = 10_000;
 
 function describeDelta(delta: Delta & { position: number }): string {
   const value = (v: unknown) => (v === undefined ? "" : JSON.stringify(v).slice(0, 80));
@@ -48,6 +50,9 @@ export function Scrubber(props: {
   const [loading, setLoading] = useState(false);
   const [readingFull, setReadingFull] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // the position whose read went unanswered, and a new value for each try again
+  const [unanswered, setUnanswered] = useState<number | null>(null);
+  const [attempt, setAttempt] = useState(0);
   const inFlight = useRef<AbortController | null>(null);
   const base = `/api/universes/${encodeURIComponent(universeId)}`;
 
@@ -58,21 +63,30 @@ export function Scrubber(props: {
       inFlight.current = controller;
       setLoading(true);
       setError(null);
-      getJson<ScrubView>(`${base}/scrub?position=${position}`, controller.signal).then(
-        (view) => {
-          if (controller.signal.aborted) return;
-          setShown(view);
-          setLoading(false);
-        },
-        (caught: unknown) => {
-          if (controller.signal.aborted) return;
-          setError(describeError(caught));
-          setLoading(false);
-        },
-      );
+      setUnanswered(null);
+      const silent = setTimeout(() => {
+        controller.abort();
+        setLoading(false);
+        setUnanswered(position);
+      }, SCRUB_READ_TIMEOUT_MS);
+      getJson<ScrubView>(`${base}/scrub?position=${position}`, controller.signal)
+        .then(
+          (view) => {
+            if (controller.signal.aborted) return;
+            setShown(view);
+            setLoading(false);
+          },
+          (caught: unknown) => {
+            if (controller.signal.aborted) return;
+            setError(describeError(caught));
+            setLoading(false);
+          },
+        )
+        .finally(() => clearTimeout(silent));
+      controller.signal.addEventListener("abort", () => clearTimeout(silent));
     }, SETTLE_MS);
     return () => clearTimeout(timer);
-  }, [base, position, props.turnStatus]);
+  }, [base, position, props.turnStatus, attempt]);
   useEffect(() => () => inFlight.current?.abort(), []);
 
   const readFull = () => {
@@ -156,6 +170,17 @@ export function Scrubber(props: {
             : ""}
       </p>
       <ErrorLine error={error} />
+      {unanswered === position ? (
+        <div class="row" role="alert">
+          <p class="error">
+            The server did not answer the read of position {position} within {SCRUB_READ_TIMEOUT_MS / 1000}{" "}
+            seconds.
+          </p>
+          <button type="button" onClick={() => setAttempt((n) => n + 1)}>
+            Try again
+          </button>
+        </div>
+      ) : null}
       {summary && shown ? (
         <div class="scrub-view" data-position={shown.position}>
           <div>

@@ -74,20 +74,25 @@ export function TurnItem({ turn, live }: { turn: Turn; live: Live }) {
   );
 }
 
-/** The live timeline, newest first. */
+/**
+ * The live timeline, newest first. `empty` is what it says when it has no turn (null: nothing,
+ * for a caller that says it already, as a search's "0 turns found").
+ */
 export function Timeline({
   live,
   turns,
   label = "Timeline",
+  empty = "No turns yet.",
 }: {
   live: Live;
   turns?: Turn[];
   label?: string;
+  empty?: string | null;
 }) {
   const shown = [...(turns ?? live.turns)].reverse();
   return (
     <ol class="timeline" aria-label={label}>
-      {shown.length === 0 ? <li class="empty">No turns yet.</li> : null}
+      {shown.length === 0 && empty ? <li class="empty">{empty}</li> : null}
       {shown.map((turn) => (
         <TurnItem key={`${turn.position}-${turn.status}`} turn={turn} live={live} />
       ))}
@@ -103,11 +108,13 @@ export function LiveStatus({ live }: { live: Live }) {
         ? "Joining…"
         : live.status === "live"
           ? "● live"
-          : live.status === "reconnecting"
-            ? "◌ reconnecting…"
-            : live.status === "offline"
-              ? "○ offline"
-              : "○ disconnected"}
+          : live.status === "unanswered"
+            ? "◌ server not answering…"
+            : live.status === "reconnecting"
+              ? "◌ reconnecting…"
+              : live.status === "offline"
+                ? "○ offline"
+                : "○ disconnected"}
       {state
         ? ` · head #${state.head} · durable through #${state.durableThrough} · persisted through #${state.persistedThrough}`
         : ""}

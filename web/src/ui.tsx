@@ -115,9 +115,12 @@ export function Action(props: {
   disabled?: boolean;
   title?: string;
   confirm?: Confirmation | null;
+  /** What is missing before it may run, said in place of asking or running; null when nothing. */
+  check?: () => string | null;
 }) {
   const task = useTask();
   const [asking, setAsking] = useState(false);
+  const [missing, setMissing] = useState<string | null>(null);
   const yes = useRef<HTMLButtonElement>(null);
   const button = useRef<HTMLButtonElement>(null);
   const questionId = useId();
@@ -187,11 +190,15 @@ export function Action(props: {
         title={props.title}
         disabled={task.busy || props.disabled}
         aria-busy={task.busy}
-        onClick={() => (props.confirm ? setAsking(true) : run())}
+        onClick={() => {
+          const problem = props.check?.() ?? null;
+          setMissing(problem);
+          if (problem === null) void (props.confirm ? setAsking(true) : run());
+        }}
       >
         {task.busy ? (props.busyLabel ?? `${props.label}…`) : props.label}
       </button>
-      <ErrorLine error={task.error} />
+      <ErrorLine error={missing ?? task.error} />
     </span>
   );
 }
