@@ -33,4 +33,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM (docker stop) persists every pending turn before the process exits; give it the
 # LOOM_SHUTDOWN_DRAIN_MS it needs (stop_grace_period in docker-compose.yml).
-CMD ["node", "--import", "tsx", "server/src/main.ts"]
+CMD ["node", "--import", "./server/src/npm-parent.mjs", "--import", "tsx", "server/src/main.ts"]

@@ -94,11 +94,19 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     else expect(again.rejection.code).toMatch(/^(nothing_to_undo|not_allowed)$/);
     await seated.leave();
     // the run's record follows the persisted turns: its second session counts once they are written
+    // (the second process writes them on its append thread, beside the whole suite on two cores)
+    let recorded: unknown = null;
     await waitFor(
-      async () => (await alexAgain.run(alex.runId)).sessionCount >= 2,
-      10_000,
+      async () => {
+        const run = await alexAgain.run(alex.runId);
+        recorded = run;
+        return run.sessionCount >= 2;
+      },
+      30_000,
       "the run's second session recorded",
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}; the run reads ${JSON.stringify(recorded)}`);
+    });
     expect(await alexAgain.run(alex.runId)).toMatchObject({ turnCount: 30, sessionCount: 2 });
     await recordsSettle(gm, alexAgain, table.universeId, [alex.runId]);
     await gmSession.leave();
