@@ -206,7 +206,7 @@ for (const mode of modes()) {
     }
 
     it("tells a burst of turns within one telling's time when the endpoint never answers, asking it a few times only", async () => {
-      const timeoutMs = 1_500;
+      const timeoutMs = 2_000;
       behaviour = () => ({ delayMs: 60_000 });
       const { url } = await start(openaiNarrator(endpoint.url, { timeoutMs, retries: 2 }));
       const table = await setTable(url, ["Alex"]);
@@ -228,8 +228,9 @@ for (const mode of modes()) {
         await waitFor(() => ended.has(position), 20_000, `the end of turn ${position}'s telling`);
         const end = ended.get(position)!;
         expect(end.message).toMatchObject({ narrator: "template", fallback: "openai-compatible: timeout" });
-        // one telling's time and a margin, not its retries' nor the turns' before it in line
-        expect(end.at - at, `turn ${position}`).toBeLessThan(timeoutMs + 1_000);
+        // within one telling's time and a busy machine's margin: a telling that waited for the one
+        // before it in line, or tried again, would take two tellings' time or more
+        expect(end.at - at, `turn ${position}`).toBeLessThan(2 * timeoutMs);
       }
       // her arrival's telling and the first turn's, side by side; not three tries each of seven
       expect(endpoint.requests.length - asked).toBeLessThanOrEqual(2);
