@@ -348,7 +348,8 @@ describe("narration by an OpenAI-compatible endpoint (embedded)", () => {
       if (!result.ok) throw new Error(result.rejection.message);
       positions.push(result.turn.position);
     }
-    expect(Math.max(...acks)).toBeLessThan(250);
+    // a turn held for the model would wait its 5 s; a busy machine's ack is well under one
+    expect(Math.max(...acks)).toBeLessThan(1_000);
     for (const position of positions) {
       const turn = await recorded(table.gm, table.universeId, position);
       expect(turn.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: timeout" });
