@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
-import { RejectionCode } from "@loom/shared";
+import { API, RejectionCode, type ApiRoute } from "@loom/shared";
 import type { HttpLimits, RateLimit } from "../config.ts";
 import { KeyedBuckets } from "./buckets.ts";
 import { clientIp } from "./client-ip.ts";
@@ -55,8 +55,12 @@ const FROM_ANY_ADDRESS = 10;
  * HEAVY_READS_WAITING, and past that are refused. A page asks a few at once; a client asking
  * dozens in a loop no longer slows everyone's turns.
  */
-const HEAVY_READ =
-  /^\/api\/(universes\/[^/]+\/(timeline|state|scrub|diff|jump|bookmarks|dashboard|names)|runs\/[^/]+\/(recap|sessions))$/;
+const HEAVY_READ = new RegExp(
+  `^(${Object.values(API as Record<string, ApiRoute>)
+    .filter((route) => route.heavy)
+    .map((route) => route.path.replace(/:[A-Za-z]+/g, "[^/]+"))
+    .join("|")})$`,
+);
 const HEAVY_READS_AT_ONCE = 2;
 const HEAVY_READS_WAITING = 32;
 
@@ -177,7 +181,7 @@ export class RequestLimits {
   };
 }
 
-/** Express middleware for the heavy reads (HEAVY_READ): one player's are made a few at a time. */
+/** Express middleware for the heavy reads (`heavy` routes): one player's are made a few at a time. */
 export function heavyReads(limits: RequestLimits) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== "GET" && req.method !== "HEAD") {

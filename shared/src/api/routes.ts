@@ -24,6 +24,11 @@ export interface ApiRoute {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /**
+   * A read that rebuilds or searches a universe's history: one player's are made a few at a time
+   * (`heavyReads` in server/src/api/limits.ts).
+   */
+  heavy?: boolean;
   /** Whether the route honours an `Idempotency-Key` header (see server/src/api/idempotency.ts). */
   idempotent?: boolean;
   status: number;
@@ -49,6 +54,8 @@ const AUTH: RouteErrors = { 401: [C.Unauthorized, C.TokenExpired] };
 const INPUT: RouteErrors = { 400: [C.InvalidMessage] };
 const BODY: RouteErrors = { 400: [C.InvalidMessage], 413: [C.PayloadTooLarge] };
 const WRITE: RouteErrors = { 429: [C.RateLimited] };
+// a player with too many heavy reads under way and waiting (server/src/api/limits.ts)
+const HEAVY: RouteErrors = { 429: [C.RateLimited] };
 const MEMBER: RouteErrors = { 403: [C.NotAMember, C.MemberRemoved], 404: [C.UnknownUniverse] };
 const GM: RouteErrors = { 403: [C.NotAllowed], 404: [C.UnknownUniverse] };
 // as server/src/api/idempotency.ts answers them: a key reused for another request is 422
@@ -281,13 +288,14 @@ export const API = {
   dashboard: {
     method: "get",
     path: "/api/universes/:id/dashboard",
+    heavy: true,
     summary: "Game master: who is playing, the head, how far it is persisted, narration still untold",
     tag: "game master",
     auth: "bearer",
     params: universeParams,
     status: 200,
     response: res.dashboardSchema,
-    errors: errors(AUTH, GM),
+    errors: errors(HEAVY, AUTH, GM),
   },
   openUniverse: {
     method: "post",
@@ -331,6 +339,7 @@ export const API = {
   timeline: {
     method: "get",
     path: "/api/universes/:id/timeline",
+    heavy: true,
     summary: "The timeline, paged and filtered (character, run, kind, full-text search)",
     tag: "timeline",
     auth: "bearer",
@@ -338,7 +347,7 @@ export const API = {
     query: req.timelineQuerySchema,
     status: 200,
     response: timelinePageSchema,
-    errors: errors(AUTH, MEMBER, INPUT),
+    errors: errors(HEAVY, AUTH, MEMBER, INPUT),
   },
   turn: {
     method: "get",
@@ -354,6 +363,7 @@ export const API = {
   state: {
     method: "get",
     path: "/api/universes/:id/state",
+    heavy: true,
     summary: "Game master: the state at a position (default: the head), with its checksum",
     tag: "timeline",
     auth: "bearer",
@@ -361,11 +371,12 @@ export const API = {
     query: z.object({ position: req.intParamSchema("position", 0).optional() }),
     status: 200,
     response: stateAtSchema,
-    errors: errors(AUTH, GM, INPUT, { 404: [C.NotFound] }),
+    errors: errors(HEAVY, AUTH, GM, INPUT, { 404: [C.NotFound] }),
   },
   worldNames: {
     method: "get",
     path: "/api/universes/:id/names",
+    heavy: true,
     summary:
       "Game master: the ids and labels of the world's NPCs, locations, factions and quests at the head, for a command's picker (a few kilobytes where the state is hundreds)",
     tag: "timeline",
@@ -373,11 +384,12 @@ export const API = {
     params: universeParams,
     status: 200,
     response: res.worldNamesResponseSchema,
-    errors: errors(AUTH, GM),
+    errors: errors(HEAVY, AUTH, GM),
   },
   scrub: {
     method: "get",
     path: "/api/universes/:id/scrub",
+    heavy: true,
     summary:
       "Game master: the timeline scrubber at a position: the state there in brief, the turn and its deltas",
     tag: "timeline",
@@ -386,7 +398,7 @@ export const API = {
     query: z.object({ position: req.intParamSchema("position", 0) }),
     status: 200,
     response: res.scrubSchema,
-    errors: errors(AUTH, GM, INPUT, { 404: [C.NotFound] }),
+    errors: errors(HEAVY, AUTH, GM, INPUT, { 404: [C.NotFound] }),
   },
   export: {
     method: "get",
@@ -410,6 +422,7 @@ export const API = {
   diff: {
     method: "get",
     path: "/api/universes/:id/diff",
+    heavy: true,
     summary: "Game master: the deltas from one position to a later one (at most 1,000 turns apart)",
     tag: "timeline",
     auth: "bearer",
@@ -420,7 +433,7 @@ export const API = {
     }),
     status: 200,
     response: res.diffSchema,
-    errors: errors(AUTH, GM, INPUT, { 400: [C.RangeTooLarge] }),
+    errors: errors(HEAVY, AUTH, GM, INPUT, { 400: [C.RangeTooLarge] }),
   },
   undo: {
     method: "post",
@@ -495,6 +508,7 @@ export const API = {
   jump: {
     method: "get",
     path: "/api/universes/:id/jump",
+    heavy: true,
     summary:
       "Time travel, read-only: the state and the turn at a position (default: the head) as the caller may see them",
     tag: "timeline",
@@ -503,11 +517,12 @@ export const API = {
     query: z.object({ position: req.intParamSchema("position", 0).optional() }),
     status: 200,
     response: res.jumpResponseSchema,
-    errors: errors(AUTH, MEMBER, INPUT, { 404: [C.NotFound] }),
+    errors: errors(HEAVY, AUTH, MEMBER, INPUT, { 404: [C.NotFound] }),
   },
   bookmarks: {
     method: "get",
     path: "/api/universes/:id/bookmarks",
+    heavy: true,
     summary:
       "Places to jump to: session starts, scene starts, quests, milestones, major events, and named save points (the caller's own; a game master's list has everyone's), newest first by page, in position order within one",
     tag: "timeline",
@@ -516,7 +531,7 @@ export const API = {
     query: z.object({ before: req.intParamSchema("before", 1).optional() }),
     status: 200,
     response: res.bookmarksResponseSchema,
-    errors: errors(AUTH, MEMBER, INPUT),
+    errors: errors(HEAVY, AUTH, MEMBER, INPUT),
   },
   nameSavePoint: {
     method: "post",
@@ -688,24 +703,26 @@ export const API = {
   runSessions: {
     method: "get",
     path: "/api/runs/:id/sessions",
+    heavy: true,
     summary: "The run's play sessions, oldest first",
     tag: "runs",
     auth: "bearer",
     params: runParams,
     status: 200,
     response: res.sessionsResponseSchema,
-    errors: errors(AUTH, RUN),
+    errors: errors(HEAVY, AUTH, RUN),
   },
   recap: {
     method: "get",
     path: "/api/runs/:id/recap",
+    heavy: true,
     summary: '"Last time on…" for the run as of now (the same timeline gives the same bytes)',
     tag: "runs",
     auth: "bearer",
     params: runParams,
     status: 200,
     response: recapSchema,
-    errors: errors(AUTH, RUN),
+    errors: errors(HEAVY, AUTH, RUN),
   },
   pauseRun: {
     method: "post",
