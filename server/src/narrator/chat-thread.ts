@@ -37,7 +37,14 @@ export type ChatCut = "aborted" | "timeout" | null;
 export type ChatEvent =
   | { type: "chunk"; id: number; pieces: string[] }
   | { type: "done"; id: number; result: ChatResult; cut: ChatCut }
-  | { type: "failed"; id: number; message: string; cut: ChatCut; retryAfterMs?: number | null };
+  | {
+      type: "failed";
+      id: number;
+      message: string;
+      cut: ChatCut;
+      retryAfterMs?: number | null;
+      unreachable?: boolean;
+    };
 
 /** The chat thread's operating-system thread and niceness; `failure` when it could not be lowered. */
 export interface ChatPriority {
@@ -59,6 +66,8 @@ export class ChatFailure extends Error {
     readonly cut: ChatCut,
     /** How long the endpoint asked to be left alone (its Retry-After), when it said. */
     readonly retryAfterMs: number | null = null,
+    /** The endpoint gave no answer at all (refused, reset, a name that does not resolve). */
+    readonly unreachable = false,
   ) {
     super(message);
     this.name = "ChatFailure";
@@ -167,7 +176,10 @@ export class ChatThread {
     }
     this.inFlight.delete(event.id);
     if (event.type === "done") call.resolve({ ...event.result, cut: event.cut });
-    else call.reject(new ChatFailure(event.message, event.cut, event.retryAfterMs ?? null));
+    else
+      call.reject(
+        new ChatFailure(event.message, event.cut, event.retryAfterMs ?? null, event.unreachable ?? false),
+      );
   }
 
   private started(): Worker {

@@ -146,6 +146,9 @@ port.on("message", (message) => {
         message: error instanceof Error ? error.message : String(error),
         cut: cut() ?? (error instanceof OpenAI.APIConnectionTimeoutError ? "timeout" : null),
         retryAfterMs: error instanceof OpenAI.APIError ? retryAfterMs(error.headers) : null,
+        // no answer at all: refused, reset, a name that does not resolve (a timeout is a cut)
+        unreachable:
+          error instanceof OpenAI.APIConnectionError && !(error instanceof OpenAI.APIConnectionTimeoutError),
       });
     })
     .finally(() => {

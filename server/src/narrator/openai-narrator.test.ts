@@ -257,7 +257,7 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
       const error = await subject.narrate(request([])).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NarratorError);
       expect((error as NarratorError).reason).toBe("error");
-      // unreachable (the SDK's words for it, which the narrator reads): left alone for a while
+      // unreachable (no answer at all, as the chat thread tells it): left alone for a while
       const resting = await subject.narrate(request([])).catch((e: unknown) => e);
       expect((resting as NarratorError).reason).toBe("error");
       expect((resting as NarratorError).message).toContain("not asked: it could not be reached");

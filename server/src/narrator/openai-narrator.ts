@@ -33,13 +33,6 @@ export function tellingCharBound(maxTokens: number): number {
   return maxTokens * 12;
 }
 
-/**
- * The SDK's message for a request that got no answer at all (refused, reset, a name that does not
- * resolve). Only the message crosses from the chat thread; the unit test of an endpoint nobody
- * listens on pins it to the SDK's version.
- */
-const UNREACHABLE = /^Connection error/;
-
 /** An endpoint left alone: when it may be asked again, why, and whether a telling is asking it now. */
 interface Resting {
   until: number;
@@ -157,8 +150,7 @@ export class OpenAiNarrator implements Narrator {
     const timedOut =
       (lastError instanceof ChatFailure && lastError.cut === "timeout") ||
       (lastError instanceof NarratorError && lastError.reason === "timeout");
-    const unreachable =
-      lastError instanceof ChatFailure && lastError.cut === null && UNREACHABLE.test(lastError.message);
+    const unreachable = lastError instanceof ChatFailure && lastError.cut === null && lastError.unreachable;
     const message = `${this.host}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
     const reason = timedOut ? "timeout" : "error";
     // an endpoint that answered, if only with an error, is asked again at the next telling
