@@ -109,7 +109,14 @@ export async function startChatServer(
       const block = "a".repeat(64 * 1024);
       for (let sent = 0; sent < behaviour.unterminatedBytes && !res.destroyed; sent += block.length)
         if (!res.write(block))
-          await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+          // each wait takes its listeners off again: a long body waits many times
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off("drain", done).off("close", done);
+              resolve();
+            };
+            res.once("drain", done).once("close", done);
+          });
       if (!res.destroyed) await new Promise((resolve) => res.once("close", resolve));
       return;
     }
