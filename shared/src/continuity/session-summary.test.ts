@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { applyDeltas, invertDeltas, pointer } from "../delta.ts";
 import type { UniverseState } from "../state.ts";
 import { saltMarches, turnFixture } from "./fixtures.ts";
-import { SESSION_SUMMARY_LIMITS, summarizeSession, summaryDeltas } from "./session-summary.ts";
+import { SESSION_SUMMARY_LIMITS, summarizeSession, summaryDeltas, untoldDeltas } from "./session-summary.ts";
 
 /** The end of Mara's session: the bell quest resolved, Wick warmed to her, a mild consequence. */
 function afterSession(before: UniverseState): UniverseState {
@@ -151,5 +151,66 @@ describe("summaryDeltas", () => {
     state.canon.summaryRecent = "Same.";
     const deltas = summaryDeltas(state, { text: "Same." }, 5);
     expect(deltas.map((delta) => delta.path)).toEqual(["/canon/summaryLong"]);
+  });
+});
+
+describe("untoldDeltas", () => {
+  /** Mara's session ended at 68 with her bell told; Kest's at 80 with his climb. */
+  function twoSessions() {
+    let state = saltMarches();
+    state.canon.summaryLong = "";
+    state.canon.summaryRecent = "";
+    const bell = turnFixture({
+      position: 65,
+      characterId: "mara",
+      text: "Mara rings the drowned bell",
+      major: true,
+    });
+    const climb = turnFixture({
+      position: 75,
+      characterId: "kest",
+      text: "Kest climbs the sea wall",
+      major: true,
+    });
+    const mara = summarizeSession({ state, before: state, characterId: "mara", sessionTurns: [bell] });
+    state = applyDeltas(state, summaryDeltas(state, mara, 68));
+    const kest = summarizeSession({ state, before: state, characterId: "kest", sessionTurns: [climb] });
+    state = applyDeltas(state, summaryDeltas(state, kest, 80));
+    return { state, bell, climb };
+  }
+
+  it("given a session's notable turn undone after it ended, then the summaries no longer tell it, and the undo's inverse restores them", () => {
+    const { state, bell } = twoSessions();
+    expect(state.canon.summaryLong).toContain("Mara rings the drowned bell.");
+    const deltas = untoldDeltas(state, bell);
+    const after = applyDeltas(state, deltas);
+    expect(after.canon.summaryLong).not.toContain("drowned bell");
+    expect(after.canon.summaryLong).toContain("Turn 68. Mara Vell played 1 turn");
+    expect(after.canon.summaryLong).toContain("Kest climbs the sea wall.");
+    // the recent summary is Kest's session: untouched
+    expect(after.canon.summaryRecent).toBe(state.canon.summaryRecent);
+    expect(applyDeltas(after, invertDeltas(deltas))).toEqual(state);
+  });
+
+  it("given the latest session's notable turn undone, then the recent summary loses it too", () => {
+    const { state, climb } = twoSessions();
+    const after = applyDeltas(state, untoldDeltas(state, climb));
+    expect(after.canon.summaryRecent).not.toContain("sea wall");
+    expect(after.canon.summaryRecent).toMatch(/^Kest played 1 turn/);
+    expect(after.canon.summaryLong).not.toContain("sea wall");
+    expect(after.canon.summaryLong).toContain("Mara rings the drowned bell.");
+  });
+
+  it("given a turn no ended session told (still in play, or not notable), then nothing changes", () => {
+    const { state } = twoSessions();
+    const later = turnFixture({
+      position: 90,
+      characterId: "mara",
+      text: "Mara rings the drowned bell",
+      major: true,
+    });
+    expect(untoldDeltas(state, later)).toEqual([]);
+    const minor = turnFixture({ position: 65, characterId: "mara", text: "Mara rings the drowned bell" });
+    expect(untoldDeltas(state, minor)).toEqual([]);
   });
 });

@@ -226,3 +226,42 @@ export function summaryDeltas(
   }
   return deltas;
 }
+
+/**
+ * The deltas an undo carries to take its target's notable event out of the session summaries that
+ * told it: a turn undone after its session ended would otherwise stay in "the story so far" the
+ * narrator is given. The sentence summaryDeltas wrote for it is removed from the first paragraph of
+ * `canon.summaryLong` after the turn that holds it (the session it was played in), and from
+ * `canon.summaryRecent` when that is the same session's text. The rest of the paragraph (its
+ * counts, quests and stress) is left as the session ended.
+ */
+export function untoldDeltas(state: UniverseState, turn: TimelineTurn): Delta[] {
+  if (!hasVisibleMajorEvent(turn)) return [];
+  const told = ` ${sentence(clip(visibleText(turn, true), SESSION_SUMMARY_LIMITS.notableChars))}`;
+  const { summaryRecent, summaryLong } = state.canon;
+  const paragraphs = summaryLong.split("\n\n");
+  const index = paragraphs.findIndex((paragraph) => {
+    const session = /^Turn (\d+)\. /.exec(paragraph);
+    return session !== null && Number(session[1]) > turn.position && paragraph.includes(told);
+  });
+  if (index < 0) return [];
+  const paragraph = paragraphs[index]!;
+  const text = paragraph.slice(paragraph.indexOf(". ") + 2);
+  paragraphs[index] = paragraph.replace(told, "");
+  const deltas: Delta[] = [
+    {
+      op: "set",
+      path: pointer("canon", "summaryLong"),
+      value: paragraphs.join("\n\n"),
+      prev: summaryLong,
+    },
+  ];
+  if (summaryRecent === text)
+    deltas.push({
+      op: "set",
+      path: pointer("canon", "summaryRecent"),
+      value: text.replace(told, ""),
+      prev: summaryRecent,
+    });
+  return deltas;
+}

@@ -1,3 +1,4 @@
+import { untoldDeltas } from "../continuity/session-summary.ts";
 import { invertDeltas, type Delta } from "../delta.ts";
 import { reject, type Rejection } from "../rejection.ts";
 import type { UndoCommand } from "../system-command.ts";
@@ -107,7 +108,8 @@ export function undoDecision(
         data: { targetPosition: target.position },
       },
     ],
-    deltas: invertDeltas(target.deltas),
+    // the summaries of a session it was played in stop telling it (the narrator reads them)
+    deltas: [...invertDeltas(target.deltas), ...untoldDeltas(state, target)],
     resolution: null,
     undoes: target.position,
   };
