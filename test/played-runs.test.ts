@@ -129,6 +129,12 @@ for (const mode of modes()) {
       });
       expect(again.status).toBe(409);
       expect((again.json.error as { code: string }).code).toBe("run_not_active");
+      // nor can she take the completion back, as the last thing she did or named by its position
+      for (const body of [{}, { position: done.turn.position }]) {
+        const undo = await post(server.url, `/api/universes/${universe.id}/undo`, player.playerToken!, body);
+        expect([undo.status, (undo.json.error as { code: string }).code]).toEqual([403, "not_allowed"]);
+      }
+      expect((await player.run(run.id)).state).toBe("completed");
       expect(await player.progression()).toMatchObject({
         runsCompleted: 1,
         turnsInCompletedRuns: 5,

@@ -139,6 +139,7 @@ export function rolledDice(turn: Turn): boolean {
  * replays, as it did.
  *
  * - Some turns are never undone (`standsForGood`), whoever asks.
+ * - A player's undo of their run's end (completed or abandoned): a game master may undo it.
  * - A player's undo of a turn that rolled the dice. A roll stands: a player who could undo their
  *   roll once they had read it could roll again until the dice pleased them, and have the fate
  *   points spent on its invokes back each time. A game master may undo any turn, rolled or not.
@@ -146,7 +147,14 @@ export function rolledDice(turn: Turn): boolean {
 export function undoRefusal(actor: Actor, target: Turn): Rejection | null {
   const stands = standsForGood(target);
   if (stands !== null) return reject("not_allowed", `turn ${target.position} ${stands}`);
-  if (actor.kind !== "player" || !rolledDice(target)) return null;
+  if (actor.kind !== "player") return null;
+  // a run's end is the player's last word on it: completed, its credit stands; abandoned, it stays so
+  if (target.kind === "system" && target.input.kind === "run_end")
+    return reject(
+      "not_allowed",
+      `turn ${target.position} ends a run, which its player cannot take back; ask your game master to undo it`,
+    );
+  if (!rolledDice(target)) return null;
   return reject(
     "not_allowed",
     `turn ${target.position} rolled the dice: a roll stands; ask your game master to undo it`,
