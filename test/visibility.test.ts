@@ -161,6 +161,8 @@ for (const mode of modes()) {
         const payloads = await httpOf(client);
         const text = JSON.stringify(payloads);
         for (const secret of ALL) expect(text.includes(secret), secret).toBe(false);
+        // nor the key each member's commands are known by, which names their connection
+        expect(text.includes('"clientKey"'), "clientKey").toBe(false);
         // a search never tells a hidden turn matched: nothing found, and no cursor to page on
         for (const secret of ALL) {
           const found = (await get(client, `${base}/timeline?q=${secret}&limit=1`)) as {
@@ -176,6 +178,7 @@ for (const mode of modes()) {
       for (const secret of GM_ONLY) expect(maraHttp.includes(secret), secret).toBe(false);
       const gmHttp = JSON.stringify(await httpOf(gm));
       for (const secret of ALL) expect(gmHttp.includes(secret), secret).toBe(true);
+      expect(gmHttp.includes('"clientKey"')).toBe(true);
       const gmSearch = (await get(gm, `${base}/timeline?q=${HIDDEN_ROLL}`)) as { turns: unknown[] };
       expect(gmSearch.turns.length).toBeGreaterThan(0);
 

@@ -145,7 +145,8 @@ function viewInput(input: Record<string, unknown>, viewer: Viewer): Record<strin
   for (const key of Object.keys(input)) {
     const value = input[key];
     let seen: unknown;
-    if (!mayRead("other", key, viewer)) {
+    // the key a resent command is known by names its sender's connection: theirs and the GM's only
+    if (key === "clientKey" || !mayRead("other", key, viewer)) {
       copy ??= { ...input };
       delete copy[key];
       continue;
