@@ -33,6 +33,36 @@ describe("typed world-building (game master)", () => {
     expect(JSON.stringify(viewTurn(turn, SPECTATOR))).not.toContain("bribes");
   });
 
+  it("a change of an NPC's GM notes alone is a hidden turn to the table; with any other field it is told", () => {
+    const state = seedUniverse();
+    const secret = decided(
+      state,
+      command({ kind: "npc", op: "update", id: "veyra", gmNotes: "Sold the map" }),
+      GM,
+    );
+    expect(secret.events).toMatchObject([{ type: "npc", hidden: true }]);
+    const turn = (decision: typeof secret) =>
+      ({
+        position: POSITION,
+        input: {},
+        events: decision.events,
+        deltas: decision.deltas,
+        resolution: null,
+      }) as unknown as Turn;
+    expect(viewTurn(turn(secret), SPECTATOR)).toMatchObject({ events: [], deltas: [] });
+    const told = decided(
+      state,
+      command({ kind: "npc", op: "update", id: "veyra", gmNotes: "Sold the map", notes: "Scarred" }),
+      GM,
+    );
+    expect(told.events[0]).toMatchObject({
+      type: "npc",
+      hidden: false,
+      description: "Captain Veyra changes",
+    });
+    expect(JSON.stringify(viewTurn(turn(told), SPECTATOR))).not.toContain("Sold the map");
+  });
+
   it("updates only the fields given, and removes an NPC so that undo brings it back whole", () => {
     const state = seedUniverse();
     const update = command({

@@ -240,7 +240,11 @@ export function decideWorldBuilding(
   if (isRejection(recorded)) return recorded;
   const draft = new Draft(recorded.state, ctx);
   draft.lead(recorded.deltas);
-  if (built.text !== "") draft.event(command.kind, built.text, { major: built.major, data: built.data });
+  // a change of game masters' notes alone is theirs: told to the table, its event would say when
+  // whose secret notes changed
+  const secret = recorded.deltas.every((delta) => delta.path.split("/").includes("gmNotes"));
+  if (built.text !== "")
+    draft.event(command.kind, built.text, { major: built.major, hidden: secret, data: built.data });
   recordCanonOf(draft, recorded.state, recorded.deltas);
   return draft.decision("world_event");
 }
