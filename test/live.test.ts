@@ -170,6 +170,41 @@ for (const mode of modes()) {
       for (const session of [maraSession, tobinSession, spectator, gm]) await session.leave();
     });
 
+    it("syncs every sheet when a game master's retcon sets the whole cast, and again when it is undone", async () => {
+      const table = await setTable(server.url, ["Mara", "Tobin"]);
+      const [mara, tobin] = table.players;
+      const [maraSession, tobinSession] = await joinAll(table);
+      const gm = await table.gm.joinUniverse(table.universeId, { role: "gm" });
+      const fatePoints = (session: UniverseSession) =>
+        [mara!, tobin!].map(({ characterId }) => session.state.characters.get(characterId)?.fatePoints);
+      const before = fatePoints(gm);
+      expect(before.every((points) => typeof points === "number")).toBe(true);
+      // the cast as the GM reads it, every sheet with 7 fate points, set at /characters in one delta
+      const { state } = await table.gm.stateAt(table.universeId);
+      const cast = Object.fromEntries(
+        Object.entries(state.characters).map(([id, sheet]) => [id, { ...sheet, fatePoints: 7 }]),
+      );
+      const retcon = await gm.retcon("everyone was luckier", [
+        { op: "set", path: "/characters", value: cast },
+      ]);
+      if (!retcon.ok) throw new Error(retcon.rejection.message);
+      for (const session of [gm, maraSession!, tobinSession!])
+        await waitFor(
+          () => fatePoints(session).every((points) => points === 7),
+          5_000,
+          "the cast's new sheets",
+        );
+      const undo = await gm.undo(retcon.turn.position);
+      if (!undo.ok) throw new Error(undo.rejection.message);
+      for (const session of [gm, maraSession!, tobinSession!])
+        await waitFor(
+          () => JSON.stringify(fatePoints(session)) === JSON.stringify(before),
+          5_000,
+          "the sheets again",
+        );
+      for (const session of [maraSession!, tobinSession!, gm]) await session.leave();
+    });
+
     it("sends a joining member the newest turns, hidden rolls redacted for non-GMs, and marks undone turns", async () => {
       const table = await setTable(server.url, ["Wren"]);
       const wren = table.players[0]!;

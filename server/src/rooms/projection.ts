@@ -79,6 +79,8 @@ export function syncCharacter(
 export interface Touched {
   /** Characters whose sheets changed. */
   characters: Set<string>;
+  /** The whole cast was replaced (a game master's delta on `/characters`, or on the document). */
+  allCharacters: boolean;
   /** The scene's own fields or the mode changed. */
   sceneFields: boolean;
   /** Aspects added, changed or removed, one by one. */
@@ -95,13 +97,19 @@ export interface Touched {
 export function touched(turn: Turn): Touched {
   const result: Touched = {
     characters: new Set(),
+    allCharacters: false,
     sceneFields: false,
     aspects: new Set(),
     wholeScene: false,
   };
   for (const { path } of turn.deltas) {
     if (path.startsWith("/characters/")) result.characters.add(unescapeToken(path.split("/")[2]!));
-    else if (path === "/mode") result.sceneFields = true;
+    else if (path === "/characters") result.allCharacters = true;
+    else if (path === "") {
+      result.allCharacters = true;
+      result.wholeScene = true;
+      result.sceneFields = true;
+    } else if (path === "/mode") result.sceneFields = true;
     else if (path === "/scene" || path === "/scene/aspects") result.wholeScene = true;
     else if (path.startsWith("/scene/aspects/")) result.aspects.add(unescapeToken(path.split("/")[3]!));
     else if (path.startsWith("/scene/")) result.sceneFields = true;

@@ -722,6 +722,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
   private onTurn(turn: Turn, state: UniverseState): void {
     this.tracked.timings.turn(turn.position, turn.kind);
     const changed = touched(turn);
+    if (changed.allCharacters) {
+      for (const id of [...this.state.characters.keys()])
+        if (!state.characters[id]) changed.characters.add(id);
+      for (const id of Object.keys(state.characters)) changed.characters.add(id);
+    }
     for (const id of changed.characters) {
       const character = state.characters[id];
       if (character) this.syncCharacterView(id, state, this.state.characters.get(id)?.present ?? false);
