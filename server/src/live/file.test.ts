@@ -123,11 +123,20 @@ describe("the write-ahead log file store", () => {
     const torn = frame(JSON.stringify({ k: "turns", u: "u1", turns: [sampleTurn("u1", 4)] }));
     appendFileSync(join(dir, segment!), torn.subarray(0, torn.length - 7));
     // when the folder is opened again
+    const said: string[] = [];
+    const stop = captureLog((line) => said.push(line), "warn");
     const { store: next, lease: nextLease } = await opened(dir);
+    stop();
+    // the drop is said, with what was dropped
+    expect(said.join("\n")).toContain(`${segment} ends in a record cut short (${torn.length - 7} bytes`);
     // then turns 1..3 are there and 4 is not, and turn 4 can be appended and survives another crash
     expect(await next.readTail("u1", 0)).toEqual(sampleTurns("u1", 1, 3));
     await next.appendTurns(nextLease, [sampleTurn("u1", 4)]);
+    said.length = 0;
+    const again = captureLog((line) => said.push(line), "warn");
     const { store: third } = await opened(dir);
+    again();
+    expect(said).toEqual([]);
     expect(await third.readTail("u1", 0)).toEqual(sampleTurns("u1", 1, 4));
     expect(segments(dir)).toHaveLength(1);
     await Promise.all([store.close(), next.close(), third.close()]);

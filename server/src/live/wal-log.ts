@@ -92,8 +92,15 @@ export class WalLog {
     let payloads: string[] = [];
     const damaged: number[] = [];
     for (const sequence of sequences) {
-      const found = unframe(await readFile(join(options.dir, segmentName(sequence))));
+      const bytes = await readFile(join(options.dir, segmentName(sequence)));
+      const found = unframe(bytes);
       if (found.damaged) damaged.push(sequence);
+      // a record cut short at the end is a write a crash interrupted before its sync, so never
+      // acknowledged; said all the same, since a disk that lied about a sync would look the same
+      else if (bytes.subarray(found.validBytes).some((byte) => byte !== 0))
+        log.warn(
+          `the write-ahead log's ${segmentName(sequence)} ends in a record cut short (${bytes.length - found.validBytes} bytes, a write interrupted before it was synced, so never acknowledged): dropped`,
+        );
       if (found.payloads.length > 0) {
         payloads = found.payloads;
         break;
