@@ -61,6 +61,21 @@ for (const mode of modes()) {
       await expect(mara!.client.character("no-such-character")).rejects.toMatchObject({
         code: "unknown_character",
       });
+      // to someone outside the universe her sheet and run are as unknown as ids that do not exist
+      const outsider = connect(server.url);
+      await outsider.registerPlayer("Outsider");
+      for (const [path, code] of [
+        [`characters/${mara!.characterId}`, "unknown_character"],
+        ["characters/no-such-character", "unknown_character"],
+        [`runs/${mara!.runId}`, "unknown_run"],
+        ["runs/no-such-run", "unknown_run"],
+      ] as const) {
+        const answer = await fetch(`${server.url}/api/${path}`, {
+          headers: { authorization: `Bearer ${outsider.playerToken!}` },
+        });
+        const body = (await answer.json()) as { error: { code: string } };
+        expect([answer.status, body.error.code], path).toEqual([404, code]);
+      }
       await session.leave();
     });
 

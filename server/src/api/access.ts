@@ -44,6 +44,15 @@ export async function requireMember(
   return admitted.as;
 }
 
+/**
+ * Whether the player may read the universe at all (a GM, an admitted member, a guest of a public
+ * one): to anyone else, a record of someone else's in it (a run, a character) is answered as
+ * unknown, so that a refusal does not tell an outsider the id is real.
+ */
+export async function mayReadUniverse(universe: UniverseRecord, playerId: string): Promise<boolean> {
+  return (await admission(universe, playerId)).ok;
+}
+
 /** The caller when the request carries a token (an invalid one is still a 401), else null. */
 export async function callerIfAny(req: Request): Promise<Caller | null> {
   return req.headers.authorization === undefined ? null : caller(req);

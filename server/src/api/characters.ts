@@ -10,7 +10,7 @@ import {
 } from "@loom/shared";
 import { services } from "../services.ts";
 import { ApiError, caller, parseBody, route } from "./http.ts";
-import { descendsFrom, isGm, requireMember, universeOr404 } from "./access.ts";
+import { descendsFrom, isGm, mayReadUniverse, requireMember, universeOr404 } from "./access.ts";
 import { liveReads } from "./live.ts";
 
 /**
@@ -37,8 +37,11 @@ export function installCharacterRoutes(app: Application): void {
           RejectionCode.UnknownCharacter,
           `no character ${character.id} in universe ${universe.id} (only its own universe and its branches)`,
         );
-      if (character.playerId !== me.playerId && !isGm(universe, me.playerId))
+      if (character.playerId !== me.playerId && !isGm(universe, me.playerId)) {
+        if (!(await mayReadUniverse(universe, me.playerId)))
+          throw new ApiError(404, RejectionCode.UnknownCharacter, `no character ${character.id}`);
         throw new ApiError(403, RejectionCode.NotYourCharacter, "this character's sheet is its player's");
+      }
       await requireMember(universe, me.playerId);
       // as of the newest acknowledged turn, stored or not: a player reads the sheet their turn left
       const reads = liveReads();

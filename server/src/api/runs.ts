@@ -4,7 +4,7 @@ import { services } from "../services.ts";
 import { callUniverse, callUniverseHoldingTurns } from "../universe/dispatch.ts";
 import { recapFor } from "../universe/continuity.ts";
 import { ApiError, caller, parseBody, route, type Caller } from "./http.ts";
-import { descendsFrom, isGm, requireMember, universeOr404 } from "./access.ts";
+import { descendsFrom, isGm, mayReadUniverse, requireMember, universeOr404 } from "./access.ts";
 import type { RunRecord } from "../persist/turn-store.ts";
 import type { Rejection } from "@loom/shared";
 
@@ -31,6 +31,8 @@ async function runFor(me: Caller, runId: string): Promise<RunRecord> {
   if (!run) throw new ApiError(404, RejectionCode.UnknownRun, `no run ${runId}`);
   const universe = await universeOr404(run.universeId);
   if (run.playerId !== me.playerId && !isGm(universe, me.playerId)) {
+    if (!(await mayReadUniverse(universe, me.playerId)))
+      throw new ApiError(404, RejectionCode.UnknownRun, `no run ${runId}`);
     throw new ApiError(403, RejectionCode.NotYourCharacter, "this run belongs to another player");
   }
   await requireMember(universe, me.playerId);
