@@ -704,7 +704,7 @@ export const API = {
     method: "get",
     path: "/api/runs/:id/sessions",
     heavy: true,
-    summary: "The run's play sessions, oldest first",
+    summary: "The run's play sessions, oldest first, each with the summary written when it ended",
     tag: "runs",
     auth: "bearer",
     params: runParams,
