@@ -80,6 +80,8 @@ type MemberState = Member & {
   generation: number;
   /** The connection was lost and is not back on its seat (yet): its session ends where it went. */
   away: boolean;
+  /** The join named its client session: a later join with the same `clientKey` is that session's rejoin. */
+  namedSession: boolean;
 };
 
 /** The member a client joined as (undefined before onJoin finished). */
@@ -128,6 +130,14 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
    * for them to come back to, so the member leaves the table at once (onDrop).
    */
   private readonly dismissed = new WeakSet<Client>();
+  /**
+   * The seats kept for lost connections of client sessions that named themselves, by client key.
+   * Such a session that joins again instead of reconnecting (the SDK's failover, when the same seat
+   * could not be had back) never takes its kept seat: held until its window runs out, it would
+   * keep the play session open after the player left, and end it as a drop (giveUpKeptSeat). Each
+   * is its reconnection's `reject`, which gives the seat up as the end of its window does.
+   */
+  private readonly kept = new Map<string, (reason: unknown) => void>();
   private connections!: ConnectionLimit;
   private narration: UniverseNarration | null = null;
   private readonly narrationOutput = new NarrationOutput((messages, audience) =>
@@ -297,6 +307,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       awaitingMarks: 0,
       generation: auth.generation,
       away: false,
+      namedSession: parsed.data.session !== undefined,
     };
     client.userData = state;
     this.attachView(client, state);
@@ -306,9 +317,13 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     if (member.characterId) this.markPresent(member.characterId, true);
     if (member.role === "player" && member.run) {
       state.seated = true;
+      // seated before the seat its lost connection kept is given up, so that one's leaving does
+      // not end the play session the rejoin goes on with
+      const entering = this.sessions.enter(member.run, member.playerId);
+      this.giveUpKeptSeat(state);
       let recap: Awaited<ReturnType<PlaySessions["enter"]>>;
       try {
-        recap = await this.sessions.enter(member.run, member.playerId);
+        recap = await entering;
       } catch (error) {
         // the member is in and may play; only the session marker and the recap are missing
         log.error(`universe ${this.roomId}: the session of run ${member.run.id} could not start`, {
@@ -325,7 +340,21 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
         return;
       }
       client.send(ServerMessage.Recap, recap ?? null);
+    } else {
+      this.giveUpKeptSeat(state);
     }
+  }
+
+  /**
+   * A client session rejoined: the seat its lost connection kept is given up now, as if its window
+   * had run out (onLeave follows), rather than held for a reconnection that will not come.
+   */
+  private giveUpKeptSeat(member: MemberState): void {
+    if (!member.namedSession) return;
+    const giveUp = this.kept.get(member.clientKey);
+    if (!giveUp) return;
+    this.kept.delete(member.clientKey);
+    giveUp(false);
   }
 
   /**
@@ -569,7 +598,16 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       member.away = true;
       this.sessions.dropped(member.runId);
     }
-    await this.allowReconnection(client, services().config.reconnectSeconds);
+    const reconnection = this.allowReconnection(client, services().config.reconnectSeconds);
+    const key = member?.namedSession ? member.clientKey : null;
+    // typed a bare Function by Colyseus; a reconnection refused at once (the room closing) has none
+    const giveUp = reconnection.reject as ((reason: unknown) => void) | undefined;
+    if (key && giveUp) this.kept.set(key, giveUp);
+    try {
+      await reconnection;
+    } finally {
+      if (key && this.kept.get(key) === giveUp) this.kept.delete(key);
+    }
   }
 
   override async onLeave(client: Client): Promise<void> {
