@@ -638,7 +638,11 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     ownership.closing(this.roomId, () => this.narration?.hurry());
     this.stopTick?.();
     if (this.seatTimer) clearInterval(this.seatTimer);
-    await Promise.all([...this.leaving]);
+    // Seats kept for lost connections are given up as the room closes: Colyseus rejects their
+    // reconnections before this runs, and their leaves (ending their sessions, turns to persist
+    // like any other) start a tick later.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.leaving.size > 0) await Promise.all([...this.leaving]);
     // The lease is kept (its timer still runs) until the universe can be given up safely.
     const outcome = await handOver(this.roomId, this.authority, {
       drainMs: config.shutdownDrainMs,
