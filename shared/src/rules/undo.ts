@@ -139,7 +139,7 @@ export function rolledDice(turn: Turn): boolean {
  * replays, as it did.
  *
  * - Some turns are never undone (`standsForGood`), whoever asks.
- * - A player's undo of their run's end (completed or abandoned): a game master may undo it.
+ * - A player's undo of their run's completion: a game master may undo it.
  * - A player's undo of a turn that rolled the dice. A roll stands: a player who could undo their
  *   roll once they had read it could roll again until the dice pleased them, and have the fate
  *   points spent on its invokes back each time. A game master may undo any turn, rolled or not.
@@ -148,11 +148,12 @@ export function undoRefusal(actor: Actor, target: Turn): Rejection | null {
   const stands = standsForGood(target);
   if (stands !== null) return reject("not_allowed", `turn ${target.position} ${stands}`);
   if (actor.kind !== "player") return null;
-  // a run's end is the player's last word on it: completed, its credit stands; abandoned, it stays so
-  if (target.kind === "system" && target.input.kind === "run_end")
+  // a completion is the player's last word on a run, and its credit stands (an abandoned run they
+  // may take up again, by resuming it or undoing its end)
+  if (target.kind === "system" && target.input.kind === "run_end" && target.input.outcome === "completed")
     return reject(
       "not_allowed",
-      `turn ${target.position} ends a run, which its player cannot take back; ask your game master to undo it`,
+      `turn ${target.position} completes a run, which its player cannot take back; ask your game master to undo it`,
     );
   if (!rolledDice(target)) return null;
   return reject(
