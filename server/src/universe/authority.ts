@@ -44,6 +44,7 @@ import { Persister } from "./persister.ts";
 import type { PersistHealth } from "./persist-health.ts";
 import type { PendingBudget } from "./pending-budget.ts";
 import { SeqLedger } from "./seq-ledger.ts";
+import { TurnHolds, type TurnHold } from "./turn-holds.ts";
 import { log } from "../log.ts";
 import { faults } from "../fault-log.ts";
 
@@ -75,10 +76,11 @@ export interface SubmitRequest {
   /** A client's own sequence number: a retried message with the same key and seq applies once. */
   client?: { key: string; seq: number };
   /**
-   * An undo of a turn older than the recent turns kept here: the turns from it up to them, read
-   * from the TurnStore, which the undo is decided against with the recent ones (turnsToUndoFrom).
+   * An undo's turns since its target that the recent ones may not reach back to when it is
+   * decided: those before the hold's, read from the TurnStore, and the hold taken before the read
+   * (turnsToUndoFrom). The undo is decided against them and the recent turns as they are then.
    */
-  earlier?: readonly Turn[];
+  earlier?: { stored: readonly Turn[]; held: TurnHold };
 }
 
 export type SubmitResult = { ok: true; turn: Turn; duplicate: boolean } | { ok: false; rejection: Rejection };
@@ -173,6 +175,7 @@ export class UniverseAuthority {
   private readonly persister: Persister;
   private fenced: Error | null = null;
   private recent: Turn[] = [];
+  private readonly holds = new TurnHolds();
   private listener: AuthorityListener | null = null;
   private teller: TellAtOnce | null = null;
   private lease_: Lease;
@@ -485,6 +488,19 @@ export class UniverseAuthority {
   }
 
   /**
+   * Keeps, until released, the acknowledged turns not in the TurnStore or in the recent window
+   * now, and every turn acknowledged from now on. An undo reading the turns before them from the
+   * TurnStore takes a hold first: the recent window moves on while it reads, and the turns that
+   * leave it meanwhile would otherwise be in neither what it read nor what is kept.
+   */
+  holdTurns(): TurnHold {
+    const first = this.recent[0]?.position ?? this.headPosition + 1;
+    // the database may lag further behind than the window reaches (it is down, or slow)
+    const unwritten = this.persister.pendingTurns().filter((turn) => turn.position < first);
+    return this.holds.take(unwritten[0]?.position ?? first, [...unwritten, ...this.recent]);
+  }
+
+  /**
    * The recent turns and, after them, those decided but not yet acknowledged (the turns they undo
    * marked so): the timeline the next command is decided against, as a default undo target must
    * be, or "my latest turn" sent right after an act would name the turn before it.
@@ -700,13 +716,14 @@ export class UniverseAuthority {
   private propose(request: SubmitRequest): Promise<SubmitResult> {
     const position = this.tentativeHead + 1;
     const now = (this.options.clock ?? (() => new Date()))().toISOString();
-    const timeline = request.earlier
-      ? behindRecent(request.earlier, this.timelineAhead())
+    const { earlier } = request;
+    const timeline = earlier
+      ? behindRecent([...earlier.stored, ...earlier.held.turns], this.timelineAhead())
       : this.timelineAhead();
     if (!timeline)
       return refusal(
         RejectionCode.Unavailable,
-        "the turns since the one to undo are not all written yet; try again",
+        "the turns since the one to undo could not all be read; try again",
       );
     const ctx = { position, now, random: this.dice(position), actor: request.actor, timeline };
     const decision = decide(this.tentativeState, request.command, ctx);
@@ -923,6 +940,7 @@ export class UniverseAuthority {
     this.headPosition = turn.position;
     this.recent.push(turn);
     if (this.recent.length > 200) this.recent.splice(0, this.recent.length - 200);
+    this.holds.acknowledged(turn);
     this.ledger.recordTurn(turn);
     this.persister.enqueue([turn], this.snapshotsFor(turn, state, turn.createdAt));
     if (undoes !== undefined) this.markUndoneLocally(undoes);
@@ -1115,15 +1133,17 @@ function retriedAsMade(turn: Turn, command: SubmitRequest["command"]): boolean {
 }
 
 /**
- * The recent turns preceded by `earlier` (read from the TurnStore before, so perhaps overlapping
- * them), with every earlier turn an undo since targets marked undone: the store may not have that
- * undo yet. Null when the two do not meet, as when turns between them still wait for the database.
+ * The recent turns preceded by `earlier` (read and kept before, so perhaps overlapping them), with
+ * every earlier turn an undo since targets marked undone: the store may not have that undo yet, and
+ * a turn kept was kept as it was made. Null when a turn between the first earlier one and the
+ * recent ones is missing: an undo decided without it could invert what it overwrote.
  */
 function behindRecent(earlier: readonly Turn[], recent: readonly Turn[]): Turn[] | null {
   const first = recent[0]?.position ?? Number.POSITIVE_INFINITY;
   const older = earlier.filter((turn) => turn.position < first);
   const last = older.at(-1);
   if (!last) return [...recent];
+  if (older.some((turn, i) => i > 0 && turn.position !== older[i - 1]!.position + 1)) return null;
   if (recent.length > 0 && last.position !== first - 1) return null;
   const undone = new Set<number>();
   for (const turn of [...older, ...recent]) {

@@ -15,7 +15,7 @@ import {
 import type { RunRecord, TurnStore } from "../persist/turn-store.ts";
 import type { NewRun, RunStart } from "../persist/membership-store.ts";
 import { services } from "../services.ts";
-import type { UniverseAuthority } from "./authority.ts";
+import type { SubmitRequest, UniverseAuthority } from "./authority.ts";
 import { endRun, pauseRun, recapFor } from "./continuity.ts";
 import type { UniverseNarration } from "../narrator/universe-narration.ts";
 
@@ -70,7 +70,7 @@ export async function undo(
   // resume is, refused while the character has another run open here; a retry is answered with its
   // turn (or refused as stale) by the authority's screen, whatever the runs are now
   let reopening = false;
-  const result = await authority.lifecycle(async () => {
+  const deciding = authority.lifecycle(async () => {
     const ended = client && authority.isRetry(client) ? null : await runEndedAt(ctx, target);
     // another player's run is not looked into: the rules refuse that undo as not theirs
     const reopened = ended && (actor.kind !== "player" || ended.playerId === actor.playerId) ? ended : null;
@@ -84,6 +84,8 @@ export async function undo(
       ...(earlier && { earlier }),
     });
   });
+  // the turns held are read when the undo is decided, and kept no longer
+  const result = await deciding.finally(() => earlier?.held.release());
   // a run reopened is read from its record (the run, the dashboard, the player's progression):
   // the answer waits for the record, as a run's ending does
   if (result.ok && reopening) await authority.whenPersisted(result.turn.position).catch(() => undefined);
@@ -102,20 +104,23 @@ function lastThing(latest: Turn | null): string {
 const UNDO_READS_MOST = 10_000;
 
 /**
- * The turns from `target` up to those the authority keeps at hand, when it keeps `target` no more
- * (a room keeps the latest 200): an undo is decided against every turn since its target. Undefined
- * when the recent turns reach back to it.
+ * The turns from `target` on that the authority may no longer keep when the undo is decided: an
+ * undo is decided against every turn since its target, and the authority keeps the latest 200.
+ * Those before the turns it holds now are read from the TurnStore; the hold keeps every turn
+ * acknowledged from now on, which leave its recent window as the table plays while the undo reads
+ * and waits for its turn in the lifecycle queue. Undefined in a universe with no turns yet. The
+ * caller releases the hold.
  */
 async function turnsToUndoFrom(
   ctx: OperationContext,
   actor: Actor,
   target: number,
-): Promise<Turn[] | Rejection | undefined> {
+): Promise<SubmitRequest["earlier"] | Rejection> {
   const { authority, turnStore } = ctx;
   const first = authority.decidedTurns[0]?.position;
-  if (first === undefined || target >= first) return undefined;
+  if (first === undefined) return undefined;
   // a player undoes what they just did; reading back thousands of turns is a game master's to ask
-  if (actor.kind === "player")
+  if (actor.kind === "player" && target < first)
     return reject(
       RejectionCode.NotAllowed,
       `turn ${target} is too far back for a player to undo; ask your game master`,
@@ -125,7 +130,17 @@ async function turnsToUndoFrom(
       RejectionCode.NotAllowed,
       `turn ${target} is more than ${UNDO_READS_MOST} turns back to be undone; set what it changed with a retcon instead`,
     );
-  return turnStore.turnsBetween(authority.universe.id, target - 1, first - 1);
+  const held = authority.holdTurns();
+  try {
+    const stored =
+      target < held.from
+        ? await turnStore.turnsBetween(authority.universe.id, target - 1, held.from - 1)
+        : [];
+    return { stored, held };
+  } catch (error) {
+    held.release();
+    throw error;
+  }
 }
 
 /** The run whose ending the turn at `position` is, if it is one (an undo of it reopens the run). */
