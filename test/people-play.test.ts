@@ -268,12 +268,29 @@ function expectRecapFollowsTimeline(recap: Recap, seat: Seat, timeline: readonly
     .toEqual(mine.map((turn) => turn.position));
   const since = upTo.filter((turn) => turn.position > (previousEnd ?? 0));
   const news = since.filter((turn) => isAwayNews(turn, seat.characterId)).slice(-20);
+  // and the others' sessions since, each told by its summary (a glance at the table has none)
+  const sessions = since
+    .filter(
+      (turn) =>
+        turn.kind === "session_end" &&
+        turn.characterId !== seat.characterId &&
+        typeof turn.input.summary === "string" &&
+        turn.input.summary.trim() !== "",
+    )
+    .slice(-5);
   expect
     .soft(
       recap.whileYouWereAway.map((turn) => turn.position),
       `${what}: while you were away`,
     )
-    .toEqual(news.map((turn) => turn.position));
+    .toEqual([...news, ...sessions].map((turn) => turn.position).sort((a, b) => a - b));
+  for (const end of sessions)
+    expect
+      .soft(
+        recap.whileYouWereAway.find((turn) => turn.position === end.position)?.text,
+        `${what}: the session ending at ${end.position}`,
+      )
+      .toMatch(/^\S.* played \d+ turns? \(/);
   const retcons = since.filter((turn) => turn.kind === "retcon" && turn.status === "applied");
   expect
     .soft(
@@ -712,7 +729,14 @@ for (const mode of modes()) {
       const recap = await recapOf(alexBack);
       const told = "Alex played 2 turns (1 action, 1 move of their own).";
       expect.soft(recap.recentSummary, "the summary Alex's recap opens with").toContain(told);
-      expect.soft(recap.text, "Alex's recap as Markdown").not.toContain("Bea played");
+      expect.soft(recap.recentSummary, "the summary Alex's recap opens with").not.toContain("Bea played");
+      // Bea's evening is in it as what the others did meanwhile
+      expect
+        .soft(
+          recap.whileYouWereAway.map((turn) => turn.text),
+          "Alex's recap of the others",
+        )
+        .toContainEqual(expect.stringMatching(/^Bea played 1 turn/));
       const opening = alexBack.turns.findLast(
         (turn) => turn.kind === "session_start" && turn.characterId === alex.characterId,
       );

@@ -41,6 +41,9 @@ import type { UniverseAuthority } from "./authority.ts";
 /** Run turns a recap reads: its last ten story turns, with room for session markers between. */
 const RECENT_RUN_TURNS = 100;
 
+/** Session ends a recap reads for the others' sessions: the newest, with room for the run's own. */
+const SESSION_ENDS_READ = 4 * RECAP_LIMITS.othersSessions;
+
 export interface OpenSession {
   id: string;
   runId: string;
@@ -125,6 +128,17 @@ export async function recapFor(
     run.characterId,
     since,
   );
+  // what the others did meanwhile, session by session: the newest session ends, this run's among them
+  const ends = await turnStore.timeline(run.universeId, {
+    kind: "session_end",
+    order: "desc",
+    limit: SESSION_ENDS_READ,
+  });
+  const othersSessions = withUnpersisted(
+    authority,
+    ends.turns.reverse(),
+    (turn) => turn.kind === "session_end",
+  );
   const inStory = Object.prototype.hasOwnProperty.call(state.characters, run.characterId);
   return buildRecap({
     state,
@@ -133,6 +147,7 @@ export async function recapFor(
     runTurns: mine,
     othersSince: [...away.turns, ...pending],
     awayTotal: away.total + pending.length,
+    othersSessions: othersSessions.filter((turn) => turn.position <= head),
     previousSessionEnd: previousEnd,
     previousSummary,
     head,

@@ -74,6 +74,36 @@ function input(overrides: Partial<RecapInput> = {}): RecapInput {
 }
 
 describe("buildRecap", () => {
+  it("given others' sessions since hers, then each of the newest is told by its summary among the news; hers, glances, older and later ones are not", () => {
+    const end = (position: number, characterId: string, summary: string) => ({
+      ...turnFixture({ position, characterId, kind: "session_end" }),
+      input: { kind: "session_end", summary },
+    });
+    const sessions = [
+      end(20, "kest", "Kest played 4 turns (4 actions)."),
+      end(34, "kest", ""),
+      end(40, "mara", "Mara played 2 turns (2 actions)."),
+      ...Array.from({ length: 6 }, (_, i) =>
+        end(42 + i, "kest", `Kest played ${i + 1} turns (${i + 1} actions).`),
+      ),
+      end(61, "kest", "Kest played 9 turns (9 actions)."),
+    ];
+    const recap = buildRecap(input({ othersSessions: sessions }));
+    const told = recap.whileYouWereAway.filter((turn) => turn.position >= 20 && turn.text.includes("played"));
+    expect(told.map((turn) => [turn.position, turn.characterName, turn.text])).toEqual(
+      [43, 44, 45, 46, 47].map((position) => [
+        position,
+        "Kest",
+        `Kest played ${position - 41} turns (${position - 41} actions).`,
+      ]),
+    );
+    // among the major turns, in order; and they count nothing as left out
+    const positions = recap.whileYouWereAway.map((turn) => turn.position);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    expect(recap.omitted.whileYouWereAway).toBe(buildRecap(input()).omitted.whileYouWereAway);
+    expect(recap.text).toContain("Kest played 6 turns (6 actions).");
+  });
+
   it("given the same inputs twice, when built, then the bytes are identical", () => {
     expect(recapBytes(buildRecap(input()))).toBe(recapBytes(buildRecap(input())));
   });

@@ -23,6 +23,8 @@ export const RECAP_LIMITS = {
   awayCounted: 1_000,
   /** Characters per turn, note or NPC line. */
   itemChars: 400,
+  /** Other characters' sessions told in "while you were away" (RecapInput.othersSessions), newest. */
+  othersSessions: 5,
 } as const;
 
 export interface RecapInput {
@@ -42,6 +44,13 @@ export interface RecapInput {
    * newest of them (counted up to RECAP_LIMITS.awayCounted + 1).
    */
   awayTotal?: number;
+  /**
+   * Session ends of the universe, ascending, whatever character's (this one's and those outside
+   * the recap's window are passed over): each other character's session since this run's previous
+   * one is told in "while you were away" by its summary, so that what the others did meanwhile is
+   * there, not only their major turns. The newest RECAP_LIMITS.othersSessions are told.
+   */
+  othersSessions?: ReadonlyArray<TimelineTurn & { input: Record<string, unknown> }>;
   /**
    * Where this run's previous session ended (where its player dropped, for one that ended because
    * she did not come back); null on its first session.
@@ -235,16 +244,40 @@ function whileAwayOf(input: RecapInput): { kept: RecapAwayTurn[]; omitted: numbe
   const total = Math.max(kept.length + away.omitted, input.awayTotal ?? 0);
   const capped = total > RECAP_LIMITS.awayCounted;
   const omitted = Math.min(total, RECAP_LIMITS.awayCounted) - kept.length;
+  const turns = kept.map((turn) => ({
+    position: turn.position,
+    characterId: turn.characterId,
+    characterName: turn.characterId === null ? null : nameOf(input.state, turn.characterId),
+    text: itemText(visibleText(turn, true)),
+  }));
   return {
     capped,
-    kept: kept.map((turn) => ({
-      position: turn.position,
-      characterId: turn.characterId,
-      characterName: turn.characterId === null ? null : nameOf(input.state, turn.characterId),
-      text: itemText(visibleText(turn, true)),
-    })),
+    kept: [...turns, ...othersSessionsOf(input)].sort((a, b) => a.position - b.position),
     omitted,
   };
+}
+
+/** The newest sessions other characters ended since this run's previous one, told by their summaries. */
+function othersSessionsOf(input: RecapInput): RecapAwayTurn[] {
+  const since = input.previousSessionEnd ?? 0;
+  const ends = input.othersSessions ?? [];
+  const told: RecapAwayTurn[] = [];
+  for (let i = ends.length - 1; i >= 0 && told.length < RECAP_LIMITS.othersSessions; i--) {
+    const end = ends[i]!;
+    const { characterId } = end;
+    const summary = typeof end.input.summary === "string" ? end.input.summary.trim() : "";
+    if (end.position <= since || end.position > input.head || end.kind !== "session_end") continue;
+    if (end.status !== "applied" || characterId === null || characterId === input.characterId) continue;
+    // a glance at the table has no summary, and nothing to tell
+    if (summary === "") continue;
+    told.push({
+      position: end.position,
+      characterId,
+      characterName: nameOf(input.state, characterId),
+      text: itemText(summary),
+    });
+  }
+  return told.reverse();
 }
 
 function retconsOf(input: RecapInput): { kept: Array<{ position: number; note: string }>; omitted: number } {
