@@ -237,8 +237,14 @@ function gameMasterRefusal(file: string, error: UnknownGameMasterError): CliErro
 
 /** The header, read before the database is opened (a file refused at line 1 needs no database). */
 async function checkFirstLine(file: string, maxLine: number): Promise<void> {
-  if ((await stat(file).catch(() => null))?.isDirectory())
-    throw new CliError(`${file} is a folder; name a JSONL export file`);
+  const found = await stat(file).catch(() => null);
+  if (found?.isDirectory()) throw new CliError(`${file} is a folder; name a JSONL export file`);
+  // a FIFO's or a device's open waits (or its reading goes on) in a thread no signal reaches: the
+  // command could then be stopped by nothing short of SIGKILL
+  if (found && !found.isFile())
+    throw new CliError(
+      `${file} is not a regular file (${found.isFIFO() ? "a named pipe" : found.isSocket() ? "a socket" : "a device"}); name a JSONL export file`,
+    );
   try {
     for await (const item of readExport(fileLines(file, maxLine))) {
       if (item.kind === "header") return;

@@ -33,6 +33,7 @@ import {
   type TurnLine,
 } from "./format.ts";
 import { firstIssue, stateProblem, touchedProblem } from "./state-check.ts";
+import { turnContentProblem } from "./turn-input.ts";
 import { turnLineAsIs } from "./turn-line.ts";
 
 /**
@@ -219,9 +220,10 @@ function boundProblem(schema: z.ZodType, value: unknown, what: string): string |
 }
 
 /**
- * A universe's name and premise within the bounds the API creates a universe with. Not held to its
- * plain-text rule (plain-text.ts): exports written before it may hold control characters, which
- * the command line escapes wherever it prints them.
+ * A universe's name and premise within the bounds the API creates a universe with. The genesis'
+ * name is not held to its plain-text rule (plain-text.ts): states written before it may hold
+ * control characters, which the command line escapes wherever it prints them. The header's name
+ * is the one the imported universe is created with, and is held to the API's own check.
  */
 const universeNameSchema = z.string().trim().min(1).max(universeBodySchema.shape.name.maxLength!);
 const premiseSchema = z.string().max(universeBodySchema.shape.premise.unwrap().maxLength!);
@@ -318,7 +320,15 @@ function headerProblem(header: HeaderLine): string | null {
     if (problem) return `the header's ${member} ${problem}`;
   }
   const unstorable = jsonValueProblem(header, STORABLE);
-  return unstorable ? `the header: ${unstorable}, which Loom never stores` : null;
+  if (unstorable) return `the header: ${unstorable}, which Loom never stores`;
+  // the name the universe is created with, held to the API's own check (its plain-text rule)
+  // once the bounds and what no store takes have been told in their own words
+  const unnamed = boundProblem(
+    universeBodySchema.shape.name,
+    universe.name,
+    "a universe's name the API takes",
+  );
+  return unnamed ? `the header's universe.name ${unnamed}` : null;
 }
 
 /** The usual id (a UUID), taken without asking zod: the API's bounds of a player's or run's id. */
@@ -332,10 +342,16 @@ const idProblem = (value: string, what: string): string | null =>
 
 /**
  * Why a turn holds what a turn Loom writes does not, or null: a position past the header's head
- * (so none past Postgres' integers), ids the API would not take, a time that is none. What the
- * turn's command, events and narration hold is the rules' (and a narrator's), as it was played.
+ * (so none past Postgres' integers), ids the API would not take, a time that is none, an input
+ * the API would not take or who acted not fitting it (turnContentProblem). What the rules made
+ * of the command (its roll, events and deltas) is checked by re-executing it (`--replay`).
  */
-function turnProblem(turn: TurnLine, head: number, characters: Set<string>): string | null {
+function turnProblem(
+  turn: TurnLine,
+  head: number,
+  characters: Set<string>,
+  redacted: boolean,
+): string | null {
   const at = () => `turn at position ${turn.position}`;
   if (turn.position > head) return `${at()} is beyond the header's head, ${head}`;
   for (const member of TURN_IDS) {
@@ -350,7 +366,24 @@ function turnProblem(turn: TurnLine, head: number, characters: Set<string>): str
     if (characters.size < CHARACTERS_KEPT) characters.add(turn.characterId);
   }
   const untimely = fileTimeProblem(turn.createdAt);
-  return untimely ? `${at()}: its createdAt ${untimely}` : null;
+  if (untimely) return `${at()}: its createdAt ${untimely}`;
+  // a reader's export withholds what the reader may not see of an input (a hidden roll's all but
+  // its kind): it holds no command, and is never imported
+  const untrue = redacted ? null : turnContentProblem(turn);
+  return untrue ? `${at()}: ${untrue}` : null;
+}
+
+/**
+ * Why a turn's command names a character the state before it does not have, or null. The rules
+ * refuse such a command (`unknown_character`); a session's end alone is decided for a character
+ * a game master's undo took out of the story meanwhile (rules/system.ts).
+ */
+function absentCharacter(turn: TurnLine, state: UniverseState): string | null {
+  const named = turn.input.characterId;
+  if (typeof named !== "string" || turn.input.kind === "session_end") return null;
+  return Object.hasOwn(state.characters, named)
+    ? null
+    : `turn at position ${turn.position}: its input names character ${shown(named)}, which the universe does not have before it`;
 }
 
 /**
@@ -634,6 +667,12 @@ export async function* readExport(
   let ended = false;
   for await (const text of lines) {
     number += 1;
+    // trim() takes a byte order mark for a space: a file opening with one is told it at once
+    if (number === 1 && text.charCodeAt(0) === 0xfeff)
+      throw new ExportFileError(
+        number,
+        "starts with a byte order mark (U+FEFF), which no export writes: save the file as UTF-8 without one",
+      );
     if (text.trim() === "") continue;
     if (ended) throw new ExportFileError(number, "follows the end line");
     const value = parse(text, number);
@@ -673,7 +712,15 @@ export async function* readExport(
     if (item.type === "turn") {
       if (item.position !== position + 1)
         throw new ExportFileError(number, `turn at position ${item.position} where ${position + 1} was due`);
-      const untrue = turnProblem(item, header.head, characterIds);
+      // an export names its own universe on every turn, its parent's past written out included
+      if (item.universeId !== header.universe.id)
+        throw new ExportFileError(
+          number,
+          `turn at position ${item.position}: its universeId ${shown(item.universeId)} is not the file's universe, ${header.universe.id}`,
+        );
+      const untrue =
+        turnProblem(item, header.head, characterIds, header.redacted) ??
+        (state !== null && !header.redacted ? absentCharacter(item, state) : null);
       if (untrue) throw new ExportFileError(number, untrue);
       // the plain search for a backslash-u rules out most lines before the pattern runs
       const unstorable =
