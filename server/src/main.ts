@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { loadConfig } from "./config.ts";
 import { startLoomServer, type LoomServer } from "./app.ts";
 import { safeMessage } from "./describe-error.ts";
@@ -57,13 +58,25 @@ function stopWhenOrphanedByNpm(): void {
   if (process.env.npm_lifecycle_event !== "start") return;
   // the parent as npm-parent.mjs read it at once; a parent already gone is no parent
   const parent = Number(process.env.LOOM_STARTED_BY_PID) || process.ppid;
+  // a parent of 1 that is not npm itself (a container's first process) is npm and its shell gone
+  // before this process could read who started it
+  const orphaned = parent === 1 && !initIsNpm();
   const watch = setInterval(() => {
-    if (process.ppid === parent && alive(parent)) return;
+    if (!orphaned && process.ppid === parent && alive(parent)) return;
     clearInterval(watch);
     log.info("npm, which started this server, is gone: stopping");
     stop();
   }, 250);
   watch.unref();
+}
+
+/** Whether process 1 is npm; where that cannot be read, taken to be so (nothing is stopped on a guess). */
+function initIsNpm(): boolean {
+  try {
+    return readFileSync("/proc/1/cmdline", "utf8").includes("npm");
+  } catch {
+    return true;
+  }
 }
 
 function alive(pid: number): boolean {
