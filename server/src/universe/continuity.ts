@@ -147,7 +147,7 @@ export async function recapFor(
     runTurns: mine,
     othersSince: [...away.turns, ...pending],
     awayTotal: away.total + pending.length,
-    othersSessions: othersSessions.filter((turn) => turn.position <= head),
+    othersSessions,
     previousSessionEnd: previousEnd,
     previousSummary,
     head,

@@ -148,6 +148,11 @@ function renderSummary(summary: Omit<SessionSummary, "text">): string {
   return keepHead(sentences.join(" "), SESSION_SUMMARY_LIMITS.textChars);
 }
 
+/** A notable turn as a session summary tells it (renderSummary makes it a sentence). */
+function notableText(turn: TimelineTurn): string {
+  return clip(visibleText(turn, true), SESSION_SUMMARY_LIMITS.notableChars);
+}
+
 /**
  * What a run did during one play session, from the log and the two states: turns by kind, the
  * notable (major, visible) events, quests and attitudes that changed, and where the character
@@ -177,7 +182,7 @@ export function summarizeSession(input: SessionSummaryInput): SessionSummary {
     if (hasVisibleMajorEvent(turn)) {
       notable.push({
         position: turn.position,
-        text: clip(visibleText(turn, true), SESSION_SUMMARY_LIMITS.notableChars),
+        text: notableText(turn),
       });
     }
   }
@@ -237,7 +242,7 @@ export function summaryDeltas(
  */
 export function untoldDeltas(state: UniverseState, turn: TimelineTurn): Delta[] {
   if (!hasVisibleMajorEvent(turn)) return [];
-  const told = ` ${sentence(clip(visibleText(turn, true), SESSION_SUMMARY_LIMITS.notableChars))}`;
+  const told = ` ${sentence(notableText(turn))}`;
   const { summaryRecent, summaryLong } = state.canon;
   const paragraphs = summaryLong.split("\n\n");
   const index = paragraphs.findIndex((paragraph) => {
