@@ -462,8 +462,9 @@ describe("universe authority: a lease taken again after it lapsed", () => {
     for (let i = 0; i < 3; i++) {
       const started = Date.now();
       outcomes.push(await authority.keepLease(3_000));
-      // within the renewal interval (a third of the TTL), whatever the database does
-      expect(Date.now() - started).toBeLessThan(1_000);
+      // well within the TTL, whatever the database does: a renewal that waited for the hanging
+      // ledger would not answer before the lock lapsed (a busy machine may pass the renewal interval)
+      expect(Date.now() - started).toBeLessThan(2_000);
     }
     expect(outcomes).toEqual(["taken", "kept", "kept"]);
     expect(await live.owner(universe.id)).toEqual({ owner: "process-1", token: authority.lease.token });
