@@ -280,6 +280,11 @@ export const turns = pgTable(
     index("turns_undo_idx")
       .on(t.universeId, t.position)
       .where(sql`${sql.identifier("kind")} = 'undo'`),
+    // the sessions a universe's characters ended, newest first, without reading the turns between
+    // them ("while you were away" tells the others' latest sessions: recapFor in continuity.ts)
+    index("turns_session_end_idx")
+      .on(t.universeId, t.position)
+      .where(sql`${sql.identifier("kind")} = 'session_end'`),
   ],
 );
 
