@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { captureLog, colyseusLogger, log, logFormat, logLevel, withLogContext } from "./log.ts";
+import {
+  captureLog,
+  colyseusLogger,
+  log,
+  logFormat,
+  logLevel,
+  routeConsoleToLog,
+  withLogContext,
+} from "./log.ts";
 
 let restore: (() => void) | null = null;
 afterEach(() => restore?.());
@@ -60,6 +68,29 @@ describe("the log", () => {
       ["after", "r-1"],
       ["outside", undefined],
     ]);
+  });
+
+  it("takes a library's console output as lines of the log, and gives the console back", () => {
+    const entries = capture();
+    const restore = routeConsoleToLog();
+    try {
+      console.warn("@colyseus/schema buffer overflow.\n\n    Encoder.BUFFER_SIZE = 16 * 1024;");
+      console.error("failed:", new RangeError("too deep"));
+      console.log("plain", { n: 1 });
+    } finally {
+      restore();
+    }
+    console.warn("after restore");
+    expect(entries.map(({ level, source, msg }) => ({ level, source, msg }))).toEqual([
+      {
+        level: "warn",
+        source: "console",
+        msg: "@colyseus/schema buffer overflow.\n\n    Encoder.BUFFER_SIZE = 16 * 1024;",
+      },
+      { level: "error", source: "console", msg: "failed:" },
+      { level: "info", source: "console", msg: "plain { n: 1 }" },
+    ]);
+    expect(entries[1]!.err).toContain("RangeError: too deep");
   });
 
   it("takes Colyseus's own lines, an error among their arguments as err", () => {

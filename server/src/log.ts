@@ -126,8 +126,8 @@ export const log = {
 const CLIENT_FRAME_ERROR =
   /^(Invalid WebSocket frame: |Unsupported WebSocket frame: |Max payload size exceeded)/;
 
-/** One Colyseus log call as a line of this log: its text, and an error among the arguments as `err`. */
-function fromColyseus(level: Exclude<LogLevel, "silent">) {
+/** One library's log call as a line of this log: its text, and an error among the arguments as `err`. */
+function fromLibrary(level: Exclude<LogLevel, "silent">, source: "colyseus" | "console") {
   return (...args: unknown[]) => {
     const err = args.find((arg) => arg instanceof Error);
     const text = args
@@ -138,19 +138,34 @@ function fromColyseus(level: Exclude<LogLevel, "silent">) {
       const newline = text.indexOf("\n");
       const reason = newline < 0 ? text : text.slice(0, newline);
       emit("warn", `a client sent a frame the server refuses, and its connection was closed: ${reason}`, {
-        source: "colyseus",
+        source,
       });
       return;
     }
-    emit(level, text, { source: "colyseus", ...(err ? { err } : {}) });
+    emit(level, text, { source, ...(err ? { err } : {}) });
   };
 }
 
 /** Colyseus's logger (defineServer's `logger`): its lines join this log instead of the console. */
 export const colyseusLogger = {
-  debug: fromColyseus("debug"),
-  trace: fromColyseus("debug"),
-  info: fromColyseus("info"),
-  warn: fromColyseus("warn"),
-  error: fromColyseus("error"),
+  debug: fromLibrary("debug", "colyseus"),
+  trace: fromLibrary("debug", "colyseus"),
+  info: fromLibrary("info", "colyseus"),
+  warn: fromLibrary("warn", "colyseus"),
+  error: fromLibrary("error", "colyseus"),
 };
+
+/**
+ * Sends what libraries write with `console` (@colyseus/schema's warning that a state outgrew its
+ * encoding buffer, for one) into this log as lines of `source`
+ * "console", so a log collector reading JSON lines meets no plain text. For the server's own
+ * process (main.ts); returns the console as it was.
+ */
+export function routeConsoleToLog(): () => void {
+  const original = { log: console.log, info: console.info, warn: console.warn, error: console.error };
+  console.log = fromLibrary("info", "console");
+  console.info = fromLibrary("info", "console");
+  console.warn = fromLibrary("warn", "console");
+  console.error = fromLibrary("error", "console");
+  return () => Object.assign(console, original);
+}

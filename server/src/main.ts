@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { loadConfig } from "./config.ts";
 import { startLoomServer, type LoomServer } from "./app.ts";
 import { safeMessage } from "./describe-error.ts";
-import { log, logLevel } from "./log.ts";
+import { log, logLevel, routeConsoleToLog } from "./log.ts";
 import { installProcessGuards } from "./process-guard.ts";
 import { checkServices } from "./service-checks.ts";
 import { buildWebClientIfNeeded } from "./web/build.ts";
@@ -43,6 +43,8 @@ function stop(code = 0): void {
   );
 }
 
+// a library's console output joins the log as JSON lines rather than plain text among them
+routeConsoleToLog();
 installProcessGuards(() => stop(1));
 process.on("SIGINT", () => stop());
 process.on("SIGTERM", () => stop());
