@@ -653,6 +653,61 @@ describe.skipIf(!modes()[1]!.available)("narration by an OpenAI-compatible endpo
     expect((await recorded(table.gm, table.universeId, position)).narration?.text).toBe(whole.join(""));
     await Promise.all([alex!.leave(), bea!.leave()]);
   });
+
+  it("records a telling the database refused at first once it takes it: the text the table heard, not a new one", async () => {
+    await server?.shutdown();
+    const whole = ["The gate ", "swings open."];
+    let refusingYet!: () => void;
+    const refusing = new Promise<void>((resolve) => (refusingYet = resolve));
+    behaviour = (_, request) =>
+      narrates(request, "opens the gate")
+        ? { chunks: whole, beforeChunk: (i) => (i === 1 ? refusing : undefined) }
+        : {};
+    server = await startServer(mode, { narrator: openaiNarrator(endpoint.url, { timeoutMs: 30_000 }) });
+    const table = await setTable(server.url, ["Alex"]);
+    const [alex] = await joinAll(table);
+    const alexHeard = heard(alex!);
+    const universe = table.universeId;
+    expect(universe).toMatch(/^[0-9a-f-]{36}$/);
+    const result = await alex!.act(overcome(table.players[0]!.characterId, "opens the gate"));
+    if (!result.ok) throw new Error(result.rejection.message);
+    const { position } = result.turn;
+    const row = () =>
+      database<Array<{ text: string | null }>>`select narration->>'text' as text from turns
+        where universe_id = ${universe} and position = ${position}`;
+    await waitFor(async () => (await row()).length === 1, 10_000, "the turn to be stored");
+    // the database refuses the first two writes of the turn's narration, as one restarting or
+    // failing over would
+    await database.unsafe(`
+      create sequence narration_refusals;
+      create function refuse_narration() returns trigger language plpgsql as $$
+        begin
+          if nextval('narration_refusals') <= 2 then raise exception 'narration write refused'; end if;
+          return new;
+        end $$;
+      create trigger refuse_narration before update on turns for each row
+        when (old.universe_id = '${universe}' and old.position = ${position}
+          and old.narration is null and new.narration is not null)
+        execute function refuse_narration();`);
+    try {
+      refusingYet();
+      const text = await alex!.narrationText(position);
+      expect(text).toBe(whole.join(""));
+      await waitFor(async () => (await row())[0]!.text !== null, 10_000, "the narration to be stored");
+      expect(await row()).toEqual([{ text }]);
+      const [refusals] = await database<
+        Array<{ tries: string }>
+      >`select last_value as tries from narration_refusals`;
+      expect(Number(refusals!.tries)).toBe(3);
+      expect(tellings(alexHeard, position)).toEqual([text]);
+    } finally {
+      await database.unsafe(`
+        drop trigger refuse_narration on turns;
+        drop function refuse_narration();
+        drop sequence narration_refusals;`);
+    }
+    await alex!.leave();
+  });
 });
 
 describe("narration across kill -9 (embedded, on disk)", () => {

@@ -26,6 +26,8 @@ import { TemplateNarrator } from "./template-narrator.ts";
 const FAILURES_SAID_EVERY_MS = 60_000;
 /** How long a closing universe waits for its aborted tellings to settle. */
 const ABORTED_SETTLE_MS = 2_000;
+/** Waits before each new try of a record the store failed: about 20 s in all, then it is given up. */
+const RECORD_RETRY_MS = [250, 1_000, 4_000, 15_000];
 
 export interface UniverseNarrationOptions {
   universeId: string;
@@ -433,7 +435,36 @@ export class UniverseNarration {
     if (!narration) return;
     // A record waits for its turn to be persisted, which may never come (a universe that cannot
     // write, or that moved): closing does not wait for it.
-    await Promise.race([this.options.record(job.turn.position, narration), this.closed]);
+    await Promise.race([this.recordSurely(job.turn.position, narration), this.closed]);
+  }
+
+  /**
+   * Records a telling the table heard, trying again when the store fails (a dropped connection, a
+   * database restarting): left unrecorded, it would be told afresh, differently, by the next
+   * process to serve the universe.
+   */
+  private async recordSurely(position: number, narration: Narration): Promise<void> {
+    const { universeId } = this.options;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.options.record(position, narration);
+        return;
+      } catch (error) {
+        const wait = RECORD_RETRY_MS[attempt];
+        if (wait === undefined || this.controller.signal.aborted) throw error;
+        log.warn(
+          `recording the narration of turn ${position} of ${universeId} failed; trying again in ${wait} ms`,
+          {
+            err: error,
+            universeId,
+          },
+        );
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, wait))), this.closed]);
+        clearTimeout(timer);
+        if (this.controller.signal.aborted) throw error;
+      }
+    }
   }
 
   /**
