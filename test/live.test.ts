@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchMaker } from "@colyseus/core";
 import {
   checksum,
+  ClientMessage,
   CloseCode,
   encodeMemberTurnMessage,
   readNpc,
@@ -558,6 +559,37 @@ for (const mode of modes()) {
         expect.stringContaining("knocks once"),
       ]);
       await zeb!.leave();
+    });
+
+    it("refuses a seq sent again with another command while the first is still in flight, idempotency_key_reused", async () => {
+      const table = await setTable(server.url, ["Vic"]);
+      const [vic] = await joinAll(table);
+      const characterId = table.players[0]!.characterId;
+      const refusals: Array<{ seq: number | null; code: string }> = [];
+      vic!.on("rejected", (message) => refusals.push(message));
+      const seq = vic!.nextSeq();
+      void vic!.act({ kind: "custom", characterId, text: "lights the lamp" }, { seq });
+      // sent past the SDK, which would wait for the first's answer: another tab, or another client
+      const room = vic!.room as unknown as { send: (type: string, message: unknown) => void };
+      room.send(ClientMessage.Act, { seq, command: { kind: "custom", characterId, text: "burns the map" } });
+      await waitFor(
+        () => refusals.some((message) => message.seq === seq),
+        5_000,
+        "the second command's answer",
+      );
+      expect(refusals.filter((message) => message.seq === seq)).toEqual([
+        expect.objectContaining({ code: "idempotency_key_reused" }),
+      ]);
+      await waitFor(
+        async () => (await table.gm.history(table.universeId, { kind: "custom" })).turns.length > 0,
+        5_000,
+        "the first command's turn",
+      );
+      const said = (await table.gm.history(table.universeId, { kind: "custom" })).turns;
+      expect(said.map((turn) => turn.events[0]?.description)).toEqual([
+        expect.stringContaining("lights the lamp"),
+      ]);
+      await vic!.leave();
     });
 
     it("resolves an act with the turn its ack names, whichever of the two arrives first", async () => {

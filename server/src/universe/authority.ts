@@ -167,7 +167,7 @@ export class UniverseAuthority {
   private proposed: Proposal[] = [];
   private appending: Proposal[] = [];
   /** Results of decided turns by client key and sequence, until acknowledged or refused. */
-  private readonly awaiting = new Map<string, Promise<SubmitResult>>();
+  private readonly awaiting = new Map<string, { turn: Turn; result: Promise<SubmitResult> }>();
   private idleWaiters: Array<() => void> = [];
   private readonly ledger = new SeqLedger();
   /** The canonical text of containers already written into a snapshot (see snapshotOf). */
@@ -645,7 +645,10 @@ export class UniverseAuthority {
     if (request.client) {
       const { key, seq } = request.client;
       const awaited = this.awaiting.get(clientKey(key, seq));
-      if (awaited) return awaited.then((result) => (result.ok ? { ...result, duplicate: true } : result));
+      // the same seq with another command while the first is in flight is no retry of it
+      if (awaited && !retriedAsMade(awaited.turn, request.command)) return seqReused(seq, awaited.turn);
+      if (awaited)
+        return awaited.result.then((result) => (result.ok ? { ...result, duplicate: true } : result));
       const previous = this.ledger.lookup(key, seq);
       if (previous === "stale")
         return refusal(RejectionCode.StalePosition, `sequence ${seq} is older than one already applied`);
@@ -705,11 +708,7 @@ export class UniverseAuthority {
     const turn = kept ?? (await this.options.turnStore.getTurn(this.universe.id, position));
     if (!turn)
       return refusal(RejectionCode.Unavailable, `turn ${position} cannot be read back now; try again`);
-    if (!retriedAsMade(turn, request.command))
-      return refusal(
-        RejectionCode.IdempotencyKeyReused,
-        `sequence ${request.client!.seq} was already used for another command (turn ${position}); send a new one with a new seq`,
-      );
+    if (!retriedAsMade(turn, request.command)) return seqReused(request.client!.seq, turn);
     return { ok: true, turn, duplicate: true };
   }
 
@@ -764,7 +763,7 @@ export class UniverseAuthority {
     });
     if (request.client) {
       const key = clientKey(request.client.key, request.client.seq);
-      this.awaiting.set(key, result);
+      this.awaiting.set(key, { turn, result });
       void result.then(() => this.awaiting.delete(key));
     }
     this.appendNext();
@@ -1126,6 +1125,13 @@ export class UniverseAuthority {
  * Whether a retried message carries the command its turn was made from. An undo is left out: one
  * without a position names the latest turn when it is made, which a retry after it is no more.
  */
+function seqReused(seq: number, turn: Turn): Promise<SubmitResult> {
+  return refusal(
+    RejectionCode.IdempotencyKeyReused,
+    `sequence ${seq} was already used for another command (turn ${turn.position}); send a new one with a new seq`,
+  );
+}
+
 function retriedAsMade(turn: Turn, command: SubmitRequest["command"]): boolean {
   if (command.kind === "undo") return true;
   const { clientKey: _key, seq: _seq, ...made } = turn.input;
