@@ -5,11 +5,13 @@ import { joinRefusal } from "./membership.ts";
 /**
  * What Colyseus's matchmaker answers over HTTP (`POST /matchmake/{method}/…`) in this process. A
  * universe's room is made only by `POST /api/universes/{id}/open`, which takes the universe's
- * lease first (Ownership.open); members then take a seat in it by id and come back to it after a
- * dropped connection. `create`, `join` and `joinOrCreate` would make or look for a room outside
- * that path: refused, coded, before the matchmaker sees them.
+ * lease first (Ownership.open); members then take a seat in it by id. `create`, `join` and
+ * `joinOrCreate` would make or look for a room outside that path: refused, coded, before the
+ * matchmaker sees them. So is `reconnect`, which hands a seat to whoever brings its token, with
+ * no bearer token, and closes the seat's live connection: a lost connection comes back over the
+ * room's WebSocket (the SDK's retries, UniverseRoom.onReconnect), or joins again by id.
  */
-const SEAT_METHODS = ["joinById", "reconnect"];
+const SEAT_METHODS = ["joinById"];
 
 export function installSeatMethods(): void {
   const { controller } = matchMaker;
@@ -21,7 +23,9 @@ export function installSeatMethods(): void {
         joinRefusal(
           ErrorCode.MATCHMAKE_NO_HANDLER,
           RejectionCode.NotAllowed,
-          `the matchmaker does not ${method} rooms here: open a universe with POST /api/universes/{id}/open, then join its room by id`,
+          method === "reconnect"
+            ? "a seat is not handed over by its reconnection token here: join the room again by id with your token"
+            : `the matchmaker does not ${method} rooms here: open a universe with POST /api/universes/{id}/open, then join its room by id`,
         ),
       );
     return invoke(method, roomName, clientOptions, authOptions);

@@ -82,7 +82,22 @@ type MemberState = Member & {
   away: boolean;
   /** The join named its client session: a later join with the same `clientKey` is that session's rejoin. */
   namedSession: boolean;
+  /** The address the seat's connection came from, the only one its token brings it back from. */
+  address: string | undefined;
+  /** When the connection was lost (0 while it holds its seat). */
+  droppedAt: number;
 };
+
+/**
+ * How long after a connection is lost its seat's token brings it back: the SDK tries three times
+ * within about a second of noticing, and joins again with its bearer token after that.
+ */
+const SEAT_TOKEN_MS = 10_000;
+
+/** The peer address of a client's socket (a proxy's, behind one). */
+function peerAddress(client: Client): string | undefined {
+  return (client as { ref?: { _socket?: { remoteAddress?: string } } }).ref?._socket?.remoteAddress;
+}
 
 /** The member a client joined as (undefined before onJoin finished). */
 function memberOf(client: Client): MemberState | undefined {
@@ -308,6 +323,8 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
       generation: auth.generation,
       away: false,
       namedSession: parsed.data.session !== undefined,
+      address: peerAddress(client),
+      droppedAt: 0,
     };
     client.userData = state;
     this.attachView(client, state);
@@ -467,6 +484,21 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     watchFrames(client);
     const member = memberOf(client);
     if (!member) return;
+    // Colyseus gives the seat back to whoever brings its token, with no bearer token (no onAuth):
+    // only the SDK's own retries, from where the connection was, soon after it was lost, get it;
+    // anyone else (a token read off a proxy's log, another network) joins again with a bearer
+    // token, which the SDK does at once
+    if (!this.mayComeBack(member, client)) {
+      log.info(
+        `universe ${this.roomId}: ${member.playerId}'s seat token came back from elsewhere or late; asked to join again`,
+        {
+          universeId: this.roomId,
+        },
+      );
+      client.leave(CloseCode.RejoinRequired);
+      return;
+    }
+    member.droppedAt = 0;
     // a reconnection costs what a join does (the seat's checks, the recent turns): one reconnecting
     // in a loop is held to the joins a player may make, each past the limit made a join again
     const wait = services().joins?.take(`${this.roomId} ${member.playerId} reconnect`) ?? 0;
@@ -508,6 +540,12 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     member.away = false;
     if (member.seated && member.runId) this.sessions.returned(member.runId);
     this.sendRecent(client, member);
+  }
+
+  /** Whether a connection bringing a seat's token is the seat's own, back from a lost connection. */
+  private mayComeBack(member: MemberState, client: Client): boolean {
+    if (member.droppedAt === 0 || Date.now() - member.droppedAt > SEAT_TOKEN_MS) return false;
+    return member.address !== undefined && peerAddress(client) === member.address;
   }
 
   private bucketOf(playerId: string): TokenBucket {
@@ -594,6 +632,7 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     // without a seat kept, Colyseus calls onLeave now: the member is no longer shown present
     if (this.dismissed.has(client)) return;
     const member = memberOf(client);
+    if (member) member.droppedAt = Date.now();
     if (member?.seated && member.runId) {
       member.away = true;
       this.sessions.dropped(member.runId);
