@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClientMessage } from "@loom/shared";
 import type { UniverseSession } from "../client-sdk/src/index.ts";
 import { modes, startServer, waitFor } from "./support/server.ts";
 import { breakUntil, joinAll, overcome, setTable } from "./support/players.ts";
@@ -290,6 +291,31 @@ for (const mode of modes()) {
       expect(accepted).toBeLessThanOrEqual(7);
       expect(limited.length).toBe(20 - accepted);
       for (const socket of sockets) await socket.leave();
+    });
+
+    it("counts malformed messages against the player's rate: a flood of them is refused rate_limited unread", async () => {
+      const table = await setTable(server.url, ["Flood"]);
+      const flood = table.players[0]!;
+      const session = await flood.client.joinUniverse(table.universeId, {
+        role: "player",
+        runId: flood.runId,
+      });
+      const refused: Array<{ seq: number | null; code: string }> = [];
+      session.on("rejected", (message) => refused.push(message));
+      const room = session.room as unknown as { send: (type: string, message: unknown) => void };
+      for (let i = 0; i < 20; i++)
+        room.send(ClientMessage.Act, { seq: 1_000 + i, command: { kind: "teleport", to: "x".repeat(500) } });
+      await waitFor(() => refused.length === 20, 5_000, "an answer to each");
+      const codes = refused.map((message) => message.code);
+      const invalid = codes.filter((code) => code === "invalid_message").length;
+      // one bucket of 5, plus what refills while the flood arrives
+      expect(invalid).toBeGreaterThanOrEqual(5);
+      expect(invalid).toBeLessThanOrEqual(7);
+      expect(codes.filter((code) => code === "rate_limited")).toHaveLength(20 - invalid);
+      // the allowance comes back as it does after real actions
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await session.act(overcome(flood.characterId))).toMatchObject({ ok: true });
+      await session.leave();
     });
 
     it("what a player sent while their connection was lost is all applied once it is back, at the rate, none refused", async () => {

@@ -20,8 +20,8 @@ describe("command intake", () => {
     });
   });
 
-  it("refuses, in order, oversized, malformed, too frequent and spectators' messages, keeping the seq", () => {
-    const player = { role: "player" as const, bucket: new TokenBucket(2, 0) };
+  it("refuses, in order, oversized, too frequent, malformed and spectators' messages, keeping the seq", () => {
+    const player = { role: "player" as const, bucket: new TokenBucket(5, 0) };
     expect(intake(actMessageSchema, act("x", 7), 9_000, player, 0)).toMatchObject({
       ok: false,
       seq: 7,
@@ -39,6 +39,7 @@ describe("command intake", () => {
       seq: null,
       rejection: { code: "invalid_message" },
     });
+    // the refused messages took from the allowance as the accepted ones do
     expect(intake(actMessageSchema, act("one", 9), 100, player, 0).ok).toBe(true);
     expect(intake(actMessageSchema, act("two", 10), 100, player, 0).ok).toBe(true);
     expect(intake(actMessageSchema, act("three", 11), 100, player, 0)).toMatchObject({
@@ -46,8 +47,13 @@ describe("command intake", () => {
       seq: 11,
       rejection: { code: "rate_limited" },
     });
+    expect(
+      intake(actMessageSchema, { seq: 12, command: { kind: "teleport" } }, 100, player, 0),
+    ).toMatchObject({
+      rejection: { code: "rate_limited" },
+    });
     // a second later the bucket has refilled
-    expect(intake(actMessageSchema, act("four", 12), 100, player, 1_000).ok).toBe(true);
+    expect(intake(actMessageSchema, act("four", 13), 100, player, 1_000).ok).toBe(true);
     const spectator = { role: "spectator" as const, bucket: new TokenBucket(0, 0) };
     expect(intake(undoMessageSchema, { seq: 3 }, 100, spectator, 0)).toMatchObject({
       ok: false,

@@ -24,8 +24,9 @@ export function seqOf(message: unknown): number | null {
 }
 
 /**
- * The checks every command message passes before it reaches the universe, in order: size,
- * JSON-value rule (storable text, finite numbers, no prototype keys), shape, rate, role. A failure is a coded rejection for the sender alone; nothing changes.
+ * The checks every command message passes before it reaches the universe, in order: size, rate
+ * (which every message counts against), JSON-value rule (storable text, finite numbers, no
+ * prototype keys), shape, role. A failure is a coded rejection for the sender alone; nothing changes.
  * `frameBytes` is the size of the frame as it arrived (see frame-size.ts), not of the decoded
  * value. Total: whatever the message holds (BigInt, NaN, getters, cycles), it never throws.
  */
@@ -42,9 +43,13 @@ export function intake<S extends z.ZodType<{ seq: number }>>(
     seq,
     rejection: reject(code, text),
   });
+  // every message counts against the player's allowance, a malformed one too: reading one costs
+  // about what deciding one does, and a flood of them must not slow the others at the table
+  const allowed = member.bucket.take(now);
   if (frameBytes > LIMITS.messageBytesMax) {
     return refuse(RejectionCode.PayloadTooLarge, `messages are limited to ${LIMITS.messageBytesMax} bytes`);
   }
+  if (!allowed) return refuse(RejectionCode.RateLimited, "too many actions; slow down");
   let parsed: ReturnType<S["safeParse"]>;
   try {
     const problem = jsonValueProblem(message, MESSAGE_BOUNDS);
@@ -60,7 +65,6 @@ export function intake<S extends z.ZodType<{ seq: number }>>(
       `${issue?.path.map(String).join(".") || "message"}: ${issue?.message ?? "invalid"}`,
     );
   }
-  if (!member.bucket.take(now)) return refuse(RejectionCode.RateLimited, "too many actions; slow down");
   if (member.role === "spectator")
     return refuse(RejectionCode.NotAllowed, "spectators watch; they cannot change the timeline");
   return { ok: true, body: parsed.data as z.infer<S> };
