@@ -4,6 +4,7 @@ import type { UniverseSession } from "../client-sdk/src/index.ts";
 import type { LoomServer } from "../server/src/app.ts";
 import { loadConfig } from "../server/src/config.ts";
 import { readExport } from "../server/src/export/index.ts";
+import { captureLog } from "../server/src/log.ts";
 import { tellingCharBound } from "../server/src/narrator/openai-narrator.ts";
 import type { NarratorConfig } from "../server/src/config.ts";
 import {
@@ -16,6 +17,12 @@ import { openaiNarrator } from "./support/narrator.ts";
 import { modes, startServer, tempDir, waitFor } from "./support/server.ts";
 import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
 
+/** The key the endpoint of "an endpoint's answer taken as input" is configured with. */
+const API_KEY = "sk-loom-test-7d0c1e5a9b3f4d2c8e6a";
+
+/** A control character other than a line feed or a tab, or a bidirectional control. */
+const UNPLAIN = /(?![\n\t])\p{Cc}|[\u202A-\u202E\u2066-\u2069]/u;
+
 /**
  * What a model's endpoint answers is input from outside like any client's: a misconfigured or
  * broken endpoint may stream text Postgres cannot store, or far more than was asked for. Neither
@@ -24,17 +31,17 @@ import { joinAll, overcome, setTable, type Table } from "./support/players.ts";
 for (const mode of modes()) {
   describe.skipIf(!mode.available)(`an endpoint's answer taken as input (${mode.name})`, () => {
     let endpoint: ChatServer;
-    let behaviour: () => ChatBehaviour = () => ({});
+    let behaviour: (n: number, request: ChatRequestSeen) => ChatBehaviour = () => ({});
     let server: LoomServer & { url: string };
     let table: Table;
     let session: UniverseSession;
     const heard: NarrationMessage[] = [];
 
     beforeAll(async () => {
-      endpoint = await startChatServer(() => behaviour());
+      endpoint = await startChatServer((n, request) => behaviour(n, request));
       server = await startServer(mode, {
         port: 2645,
-        narrator: openaiNarrator(endpoint.url, { timeoutMs: 5_000 }),
+        narrator: openaiNarrator(endpoint.url, { timeoutMs: 5_000, apiKey: API_KEY }),
       });
       table = await setTable(server.url, ["Alex"]);
       session = (await joinAll(table))[0]!;
@@ -64,12 +71,40 @@ for (const mode of modes()) {
       return turn!;
     }
 
-    async function exportedLines(): Promise<string[]> {
-      const response = await fetch(`${server.url}/api/universes/${table.universeId}/export?format=jsonl`, {
-        headers: { authorization: `Bearer ${table.gm.playerToken}` },
-      });
+    async function exported(format: "jsonl" | "markdown"): Promise<string> {
+      const response = await fetch(
+        `${server.url}/api/universes/${table.universeId}/export?format=${format}`,
+        {
+          headers: { authorization: `Bearer ${table.gm.playerToken}` },
+        },
+      );
       expect(response.status).toBe(200);
-      return (await response.text()).split("\n").filter((line) => line !== "");
+      return response.text();
+    }
+
+    async function exportedLines(): Promise<string[]> {
+      return (await exported("jsonl")).split("\n").filter((line) => line !== "");
+    }
+
+    /** Runs `fn` with the server's log lines of level warn and above gathered; returns them. */
+    async function warnings(fn: () => Promise<void>): Promise<string[]> {
+      const lines: string[] = [];
+      const restore = captureLog((line) => lines.push(line), "warn");
+      try {
+        await fn();
+      } finally {
+        restore();
+      }
+      return lines;
+    }
+
+    /**
+     * A turn the model tells: the universe's stretch of failures, if any, ends, and the next
+     * failure is logged with its error.
+     */
+    async function toldByTheModel(): Promise<void> {
+      behaviour = () => ({ chunks: ["The wind drops."] });
+      expect((await actAndRecord("waits for the wind")).narration).toMatchObject({ fallback: null });
     }
 
     it("records text Postgres cannot store (NUL, a lone surrogate) as text it can, and the export imports again", async () => {
@@ -159,6 +194,86 @@ for (const mode of modes()) {
       const streamed = told.map((m) => m.chunk).join("");
       expect(streamed.length).toBeLessThanOrEqual(bound + piece.length);
       expect(told.at(-1)!.text ?? streamed).toBe(turn.narration!.text);
+    });
+
+    it("streams and records a model's prose without control characters or bidirectional controls, and exports none", async () => {
+      behaviour = () => ({
+        chunks: [
+          "\u001b[2J\u001b[31mThe tide\u0007 turns\r",
+          "\n under\ta \u202Emoon\u202C.\b\rThe end",
+          "\u0085\u009b\u2066.\r\nFin.",
+        ],
+      });
+      const turn = await actAndRecord("reads the tide tables");
+      const text = turn.narration!.text;
+      // each becomes U+FFFD, and a line end of any system a line feed
+      expect(text).toBe(
+        "\ufffd[2J\ufffd[31mThe tide\ufffd turns\n under\ta \ufffdmoon\ufffd.\ufffd\nThe end\ufffd\ufffd\ufffd.\nFin.",
+      );
+      const told = heard.filter((m) => m.position === turn.position);
+      for (const message of told) expect(message.chunk ?? "").not.toMatch(UNPLAIN);
+      // the pieces spell the record as they are, a "\r\n" split between two of them included
+      expect(told.at(-1)!.text).toBeUndefined();
+      expect(told.map((m) => m.chunk).join("")).toBe(text);
+      const lines = await exportedLines();
+      const line = lines.find(
+        (l) => l.includes('"type":"turn"') && l.includes(`"position":${turn.position},`),
+      );
+      expect((JSON.parse(line!) as Turn).narration!.text).toBe(text);
+      expect(lines.join("\n")).not.toMatch(UNPLAIN);
+      const markdown = await exported("markdown");
+      expect(markdown).toContain("The end");
+      expect(markdown.replaceAll("\n", "")).not.toMatch(UNPLAIN);
+    });
+
+    it("keeps the API key out of the log when the endpoint quotes it back in an error, and quotes only the start of a long one", async () => {
+      const bodies = [
+        JSON.stringify({ error: { message: `bad key Bearer ${API_KEY}`, type: "invalid_request_error" } }),
+        `Authorization: Bearer ${API_KEY}; ${"and so on ".repeat(10_000)}`,
+      ];
+      for (const errorBody of bodies) {
+        await toldByTheModel();
+        behaviour = () => ({ status: 401, errorBody });
+        let turn: Turn | null = null;
+        const lines = await warnings(async () => {
+          turn = await actAndRecord("tries a key in the lock");
+        });
+        expect(turn!.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: error" });
+        const warned = lines.filter((l) => l.includes("failed on turn"));
+        expect(warned).toHaveLength(1);
+        expect(lines.join("\n")).not.toContain(API_KEY);
+        expect(warned[0]).toContain("401 ");
+        expect(warned[0]).toContain("Bearer [the API key]");
+        expect(warned[0]!.length).toBeLessThan(5_000);
+      }
+    });
+
+    it("does not follow a redirect to another origin, and the template tells the turn; one within the origin is followed", async () => {
+      const elsewhere = await startChatServer(() => ({ chunks: ["Prose from elsewhere."] }));
+      try {
+        await toldByTheModel();
+        behaviour = () => ({ redirect: `${elsewhere.url}/chat/completions` });
+        let turn: Turn | null = null;
+        const lines = await warnings(async () => {
+          turn = await actAndRecord("follows the signpost");
+        });
+        expect(turn!.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: error" });
+        expect(elsewhere.requests).toHaveLength(0);
+        expect(lines.join("\n")).toContain(`redirected to ${new URL(elsewhere.url).origin}, another origin`);
+        // the endpoint answered: it is asked again at once, and a redirect within its origin is followed
+        behaviour = (_, request) =>
+          request.path.startsWith("/v1/")
+            ? { redirect: "/v2/chat/completions" }
+            : { chunks: ["The road bends."] };
+        expect((await actAndRecord("follows the road")).narration).toMatchObject({
+          narrator: "openai-compatible",
+          text: "The road bends.",
+          endpoint: new URL(endpoint.url).host,
+          fallback: null,
+        });
+      } finally {
+        await elsewhere.close();
+      }
     });
   });
 }

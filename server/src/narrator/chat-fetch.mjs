@@ -17,9 +17,10 @@ const MAX_REDIRECTS = 5;
 
 /**
  * fetch(url, init) for the SDK's requests: method, headers, a string or byte body and an abort
- * signal (the SDK's timeout and the caller's abort both arrive through it). A 307 or 308 is
- * followed with the same method and body (the key only to the same origin); any other answer,
- * other redirects included, goes to the SDK as it is, which reports a status it did not expect.
+ * signal (the SDK's timeout and the caller's abort both arrive through it). A 307 or 308 within
+ * the endpoint's origin is followed with the same method and body; one to another origin is
+ * refused (RedirectRefused). Any other answer, other redirects included, goes to the SDK as it
+ * is, which reports a status it did not expect.
  * @param {string | URL} url
  * @param {{ method?: string, headers?: HeadersInit, body?: string | Uint8Array | null, signal?: AbortSignal }} [init]
  * @returns {Promise<ChatResponse>}
@@ -34,6 +35,14 @@ export function chatFetch(url, init = {}) {
   if (body !== undefined && headers["content-length"] === undefined)
     headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength);
   return send(new URL(String(url)), init.method ?? "GET", headers, body, init.signal, MAX_REDIRECTS);
+}
+
+/**
+ * A redirect away from the endpoint's origin: the prompt goes to the endpoint configured and no
+ * other, and the prose a record credits to its host (`endpoint`) is that host's.
+ */
+export class RedirectRefused extends Error {
+  name = "RedirectRefused";
 }
 
 /**
@@ -56,10 +65,14 @@ function send(target, method, headers, body, signal, redirects) {
         const location = response.headers.location;
         if ((status === 307 || status === 308) && location && redirects > 0) {
           response.resume();
-          const next = new URL(location, target);
-          const onward = { ...headers };
-          if (next.origin !== target.origin) delete onward.authorization;
-          resolve(send(next, method, onward, body, signal, redirects - 1));
+          // thrown here, an invalid location would end the thread rather than the request
+          const next = URL.canParse(location, target) ? new URL(location, target) : null;
+          if (next?.origin !== target.origin) {
+            const to = next ? `${next.origin}, another origin` : "a location that is no URL";
+            reject(new RedirectRefused(`redirected to ${to}: not followed`));
+            return;
+          }
+          resolve(send(next, method, headers, body, signal, redirects - 1));
           return;
         }
         // a response of these statuses has no body
@@ -72,6 +85,9 @@ function send(target, method, headers, body, signal, redirects) {
     request.end(body);
   });
 }
+
+/** The most of a body `text()` reads, then the response is dropped. */
+const TEXT_BYTES_MAX = 64 * 1024;
 
 /**
  * What the SDK reads of a response to its own fetch: status, headers, a body it iterates (it takes
@@ -97,12 +113,22 @@ class ChatResponse {
     this.bodyUsed = false;
   }
 
+  /**
+   * The body's text, its first TEXT_BYTES_MAX bytes or so: completions are streamed, so a body
+   * read whole is an error's, and the error's message quotes only its start (chat-worker.mjs).
+   */
   async text() {
     this.bodyUsed = true;
     if (!this.body) return "";
     const decoder = new TextDecoder();
     let text = "";
-    for await (const bytes of this.body) text += decoder.decode(bytes, { stream: true });
+    let read = 0;
+    for await (const bytes of this.body) {
+      text += decoder.decode(bytes, { stream: true });
+      read += bytes.byteLength;
+      // an endpoint may send an error body of any length, and all of it would be held here
+      if (read >= TEXT_BYTES_MAX) break;
+    }
     return text + decoder.decode();
   }
 

@@ -5,7 +5,7 @@ import { readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import OpenAI from "openai";
-import { chatFetch } from "./chat-fetch.mjs";
+import { chatFetch, RedirectRefused } from "./chat-fetch.mjs";
 
 const port = parentPort;
 /** @type {{ url: string, apiKey: string | null, timeoutMs: number, nice: number }} */
@@ -115,6 +115,25 @@ function retryAfterMs(headers) {
   return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
 }
 
+/** The most of an error's text that leaves this thread. */
+const ERROR_TEXT_MAX = 500;
+
+/**
+ * An error's text as the rooms' thread may log it. The SDK's message quotes the endpoint's error
+ * body, and an endpoint may echo the request back in it, Authorization header and all; and a body
+ * may be any length.
+ * @param {unknown} error
+ * @returns {string}
+ */
+function errorText(error) {
+  let text = error instanceof Error ? error.message : String(error);
+  if (endpoint.apiKey) text = text.replaceAll(endpoint.apiKey, "[the API key]");
+  if (text.length <= ERROR_TEXT_MAX) return text;
+  // not half of a surrogate pair
+  const end = /[\uD800-\uDBFF]/.test(text[ERROR_TEXT_MAX - 1] ?? "") ? ERROR_TEXT_MAX - 1 : ERROR_TEXT_MAX;
+  return `${text.slice(0, end)}… (${text.length - end} characters more)`;
+}
+
 port.postMessage({ type: "ready", ...priority });
 
 port.on("message", (message) => {
@@ -140,15 +159,19 @@ port.on("message", (message) => {
     })
     .catch((error) => {
       release(id);
+      // the endpoint answered, with a redirect elsewhere: the SDK calls that a connection error
+      const refused = error instanceof OpenAI.APIConnectionError && error.cause instanceof RedirectRefused;
       post({
         type: "failed",
         id,
-        message: error instanceof Error ? error.message : String(error),
+        message: errorText(refused ? error.cause : error),
         cut: cut() ?? (error instanceof OpenAI.APIConnectionTimeoutError ? "timeout" : null),
         retryAfterMs: error instanceof OpenAI.APIError ? retryAfterMs(error.headers) : null,
         // no answer at all: refused, reset, a name that does not resolve (a timeout is a cut)
         unreachable:
-          error instanceof OpenAI.APIConnectionError && !(error instanceof OpenAI.APIConnectionTimeoutError),
+          error instanceof OpenAI.APIConnectionError &&
+          !(error instanceof OpenAI.APIConnectionTimeoutError) &&
+          !refused,
       });
     })
     .finally(() => {

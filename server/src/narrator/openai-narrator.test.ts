@@ -266,38 +266,43 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
     }
   });
 
-  it("follows a 307 or 308 with the same request, the key only to the same origin", async () => {
-    endpoint = await startChatServer(() => ({ chunks: ["Moved ", "on."] }));
-    const to = endpoint.url;
-    // first a 307 within the same server, then a 308 to the endpoint on another port
+  it("follows a 307 within the endpoint's origin with the same request, and refuses a 308 to another origin", async () => {
+    // a 307 within the same server: followed, the key with it
+    const subject = await narrator((_, seen) =>
+      seen.path.startsWith("/v1/")
+        ? { redirect: "/temporary/chat/completions" }
+        : { chunks: ["Moved ", "on."] },
+    );
+    const to = endpoint!.url;
+    // a 308 to the endpoint on another port: the prompt goes to the endpoint configured only
     const moved = createServer((req, res) => {
-      const onward = req.url?.startsWith("/temporary")
-        ? { status: 308, location: `${to}/chat/completions` }
-        : { status: 307, location: `/temporary${req.url}` };
-      res.writeHead(onward.status, { location: onward.location });
+      res.writeHead(308, { location: `${to}/chat/completions` });
       res.end();
     });
     await new Promise<void>((resolve) => moved.listen(0, "127.0.0.1", resolve));
-    const subject = new OpenAiNarrator({
-      url: `http://127.0.0.1:${(moved.address() as AddressInfo).port}/v1`,
-      model: "story-7b",
-      apiKey: "sk-test",
-      timeoutMs: 2_000,
+    const elsewhere = new OpenAiNarrator({
+      ...options(`http://127.0.0.1:${(moved.address() as AddressInfo).port}/v1`),
       retries: 0,
-      backoffMs: 10,
-      maxTokens: 200,
-      temperature: 0.7,
-      promptBudget: 1_500,
     });
     try {
       const output = await subject.narrate(request([]));
       expect(output.text).toBe("Moved on.");
-      const seen = endpoint.requests[0]!;
+      const seen = endpoint!.requests[1]!;
+      expect(seen.path).toBe("/temporary/chat/completions");
       expect(seen.body.stream).toBe(true);
       expect(seen.body.seed).toBe(1234);
-      expect(seen.authorization).toBeUndefined();
+      expect(seen.authorization).toBe("Bearer sk-test");
+      const asked = endpoint!.requests.length;
+      const refused = await elsewhere.narrate(request([])).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(NarratorError);
+      expect(refused).toMatchObject({ reason: "error" });
+      expect((refused as Error).message).toMatch(
+        /redirected to http:\/\/127\.0\.0\.1:\d+, another origin: not followed/,
+      );
+      expect(endpoint!.requests.length).toBe(asked);
     } finally {
       await subject.close();
+      await elsewhere.close();
       moved.close();
     }
   });

@@ -192,6 +192,7 @@ export class OpenAiNarrator implements Narrator {
     deadline: number,
   ): Promise<Pick<NarratorOutput, "text" | "model" | "tokens">> {
     const bound = tellingCharBound(this.options.maxTokens);
+    const plain = new PlainProse();
     let told = 0;
     const result = await this.chat.stream(
       { model: this.options.model, system: prompt.system, user: prompt.user, parameters },
@@ -200,10 +201,11 @@ export class OpenAiNarrator implements Narrator {
       (piece) => {
         const part = piece.length > bound - told ? piece.slice(0, bound - told) : piece;
         told += part.length;
-        if (part !== "") {
+        // a surrogate pair split between pieces is whole again in the record
+        const said = plain.of(part);
+        if (said !== "") {
           streamed.any = true;
-          // a NUL reaches no client; a surrogate pair split between pieces is whole again in the record
-          request.onChunk(part.includes("\u0000") ? part.replaceAll("\u0000", "\ufffd") : part);
+          request.onChunk(said);
         }
         // past the bound the endpoint has ignored max_tokens: the stream stops here
         return told < bound;
@@ -214,7 +216,7 @@ export class OpenAiNarrator implements Narrator {
     // An endpoint's answer is input from outside like a client's: what it sends is made storable,
     // and past the bound the stream was stopped here, what was told being the telling.
     if (told >= bound && !request.signal.aborted)
-      return { text: storableText(result.text.slice(0, bound)).trim(), model, tokens };
+      return { text: storableText(new PlainProse().of(result.text.slice(0, bound))).trim(), model, tokens };
     // a stream cut short may simply end: what it gave so far is not the whole answer
     if (result.cut === "timeout")
       throw new NarratorError(
@@ -223,7 +225,29 @@ export class OpenAiNarrator implements Narrator {
       );
     if (result.cut === "aborted") throw new NarratorError("the stream was cut short", "aborted");
     if (result.text.trim() === "") throw new NarratorError("the endpoint answered with no prose", "error");
-    return { text: storableText(result.text).trim(), model, tokens };
+    return { text: storableText(new PlainProse().of(result.text)).trim(), model, tokens };
+  }
+}
+
+/** Control characters but line feeds and tabs, line ends of other systems, bidirectional controls. */
+const UNPLAIN = /\r\n?|(?![\n\t])\p{Cc}|[\u202A-\u202E\u2066-\u2069]/gu;
+
+/**
+ * A model's prose made text a client may write (shared/src/plain-text.ts): it reaches every
+ * member's screen, and through exports the operator's terminal, where ESC starts a sequence that
+ * clears the screen or colours what follows, a CR or a backspace writes over text, and a
+ * bidirectional override makes text read otherwise than it is stored. Each such character
+ * becomes U+FFFD, as a NUL does for Postgres; a "\r\n" or a lone "\r" is a line end, "\n".
+ * One per telling, given its pieces in order: a "\r\n" split between two pieces is one line end,
+ * so the pieces spell what the whole text becomes.
+ */
+class PlainProse {
+  private afterCr = false;
+
+  of(piece: string): string {
+    const text = this.afterCr && piece.startsWith("\n") ? piece.slice(1) : piece;
+    if (piece !== "") this.afterCr = piece.endsWith("\r");
+    return text.replace(UNPLAIN, (found) => (found.startsWith("\r") ? "\n" : "\ufffd"));
   }
 }
 

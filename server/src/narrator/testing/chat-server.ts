@@ -15,6 +15,10 @@ export interface ChatBehaviour {
   status?: number;
   /** With `status`, a Retry-After header of this value. */
   retryAfter?: string;
+  /** With `status`, this body instead of a scripted error (an endpoint may quote the request back in it). */
+  errorBody?: string;
+  /** Answer with a 307 to this location (absolute, or relative to the request's URL). */
+  redirect?: string;
   /** Stream these pieces, then drop the connection. */
   breakAfter?: number;
   /** The `model` each chunk names, instead of the one asked for (any JSON, as a broken endpoint may). */
@@ -39,6 +43,8 @@ export interface ChatRequestSeen {
     max_tokens?: number;
   };
   authorization: string | undefined;
+  /** The request's path, `/v1/chat/completions` unless a redirect led elsewhere. */
+  path: string;
 }
 
 export interface ChatServer {
@@ -77,6 +83,7 @@ export async function startChatServer(
     const seen: ChatRequestSeen = {
       body: JSON.parse(raw) as ChatRequestSeen["body"],
       authorization: req.headers.authorization,
+      path: req.url,
     };
     const n = requests.length;
     requests.push(seen);
@@ -85,12 +92,19 @@ export async function startChatServer(
     const behaviour = behave(n, seen);
     if (behaviour.delayMs) await sleep(behaviour.delayMs);
     if (res.destroyed) return;
+    if (behaviour.redirect !== undefined) {
+      res.writeHead(307, { location: behaviour.redirect }).end();
+      return;
+    }
     if (behaviour.status) {
       res.writeHead(behaviour.status, {
         "content-type": "application/json",
         ...(behaviour.retryAfter === undefined ? {} : { "retry-after": behaviour.retryAfter }),
       });
-      res.end(JSON.stringify({ error: { message: "scripted failure", type: "server_error" } }));
+      res.end(
+        behaviour.errorBody ??
+          JSON.stringify({ error: { message: "scripted failure", type: "server_error" } }),
+      );
       return;
     }
     const chunks = behaviour.chunks ?? ["The tide ", "turns."];
