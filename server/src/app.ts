@@ -1,5 +1,5 @@
 import "./node-compat.ts";
-import type { Server as HttpServer } from "node:http";
+import { createServer, type Server as HttpServer } from "node:http";
 import {
   defineServer,
   defineRoom,
@@ -64,6 +64,14 @@ export interface LoomServer {
 export function ownsDataDir(config: LoomConfig): boolean {
   return !config.inMemory && !(config.databaseUrl && config.redisUrl);
 }
+
+/**
+ * The longest a request may take to arrive, headers and body: Node's default leaves a body five
+ * minutes, so a client that trickles one holds a socket that long. 30 s is far more than a 64 KB
+ * body needs on a slow link. Node refuses the headers no later than the whole request; it checks
+ * every second, so a late request is answered 408 within a second of its time.
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Builds the stores and the Colyseus server for a configuration, without listening. */
 export async function buildLoomServer(
@@ -195,7 +203,14 @@ async function buildStoresAndServer(config: LoomConfig): Promise<{ server: Serve
   installSeatMethods();
   const server = defineServer({
     rooms: { [UNIVERSE_ROOM]: defineRoom(UniverseRoom) },
-    transport: new WebSocketTransport({ maxPayload: LIMITS.frameBytesMax }),
+    transport: new WebSocketTransport({
+      maxPayload: LIMITS.frameBytesMax,
+      server: createServer({
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        headersTimeout: REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: 1_000,
+      }),
+    }),
     presence,
     driver: config.redisUrl ? new RedisDriver(matchmakerRedis(config)) : undefined,
     publicAddress: config.publicAddress ?? (config.redisUrl ? `127.0.0.1:${config.port}` : undefined),

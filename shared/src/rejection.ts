@@ -26,6 +26,11 @@ export const RejectionCode = {
   UndoConflict: "undo_conflict",
   RateLimited: "rate_limited",
   PayloadTooLarge: "payload_too_large",
+  /**
+   * A request body that is not JSON (another Content-Type, or none): refused rather than read as
+   * no body, which would run the route with its defaults.
+   */
+  UnsupportedMediaType: "unsupported_media_type",
   UnknownUniverse: "unknown_universe",
   UnknownRun: "unknown_run",
   Unauthorized: "unauthorized",

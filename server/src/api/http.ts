@@ -49,6 +49,36 @@ export function checkPath(req: Request, _res: Response, next: NextFunction): voi
   next();
 }
 
+/**
+ * The media types read as JSON bodies: `application/json` with any parameters (a charset of the
+ * UTF family; another is refused 415) and the structured `+json` types, so a client that names its
+ * body `application/merge-patch+json` is read as it means.
+ */
+export const JSON_BODY_TYPES = ["application/json", "application/*+json"];
+
+/**
+ * A body the JSON parser did not read would reach the route as no body at all, and the route would
+ * run on its defaults (undo the latest turn, an invite without limits): refused 415 instead,
+ * before anything runs. A request without one (no Content-Length or a zero one, no
+ * Transfer-Encoding) is not concerned, whatever its Content-Type.
+ */
+export function refuseOtherBodies(req: Request, _res: Response, next: NextFunction): void {
+  const length = Number(req.headers["content-length"] ?? 0);
+  const carriesBody = req.headers["transfer-encoding"] !== undefined || length > 0;
+  if (carriesBody && !req.is(JSON_BODY_TYPES)) {
+    const type = req.headers["content-type"];
+    next(
+      new ApiError(
+        415,
+        RejectionCode.UnsupportedMediaType,
+        `the body must be JSON, sent as Content-Type: application/json (it came as ${type ? JSON.stringify(type.slice(0, 100)) : "no Content-Type"})`,
+      ),
+    );
+    return;
+  }
+  next();
+}
+
 /** A body or query: the JSON-value rule over all of it (see json-value.ts), then its schema. */
 export function parseBody<T extends z.ZodType>(
   schema: T,
@@ -226,6 +256,12 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
     res
       .status(413)
       .json({ error: { code: RejectionCode.PayloadTooLarge, message: "request body too large" } });
+    return;
+  }
+  if (status === 415) {
+    // the JSON parser's own refusals: a charset outside UTF, a Content-Encoding it cannot undo
+    const message = (error as { expose?: boolean }).expose ? safeMessage(error) : "unsupported body";
+    res.status(415).json({ error: { code: RejectionCode.UnsupportedMediaType, message } });
     return;
   }
   if (status === 400 && (error as { type?: string }).type === "entity.parse.failed") {

@@ -10,7 +10,17 @@ import {
   worldNames,
 } from "@loom/shared";
 import { services } from "../services.ts";
-import { ApiError, caller, checkPath, errorHandler, intParam, parseBody, route } from "./http.ts";
+import {
+  ApiError,
+  caller,
+  checkPath,
+  errorHandler,
+  intParam,
+  JSON_BODY_TYPES,
+  parseBody,
+  refuseOtherBodies,
+  route,
+} from "./http.ts";
 import { heavyReads } from "./limits.ts";
 import {
   asGameMaster,
@@ -59,12 +69,17 @@ function trustProxy(value: string): number | boolean | string {
 export function installRoutes(app: Application): void {
   const { config, limits } = services();
   if (config.trustProxy !== null) app.set("trust proxy", trustProxy(config.trustProxy));
+  // Set before the first route: Express reads it once, when it makes its router. The steps that
+  // read a request's path themselves (the heavy reads' gate, the write limits) compare it as
+  // written; a route matched in another case (`/API/…`, `…/Timeline`) would be one they let by.
+  app.set("case sensitive routing", true);
   app.disable("x-powered-by");
   app.use(baseHeaders);
   app.use(requestIds);
-  app.use(express.json({ limit: "64kb" }));
+  app.use(express.json({ limit: "64kb", type: JSON_BODY_TYPES }));
   app.use("/api", noStore);
   app.use("/api", checkPath);
+  app.use("/api", refuseOtherBodies);
   app.use("/api", limits.writes);
   app.use("/api", heavyReads(limits));
   installIdempotency(app);
@@ -281,7 +296,13 @@ export function installRoutes(app: Application): void {
   installDashboardRoutes(app);
   installScrubRoute(app);
 
-  app.use("/api", (req, res) => {
+  app.use((req, res, next) => {
+    // `/API/…` in any other case reaches no route (routing is case-sensitive), and is no page of
+    // the web client either: an unknown endpoint like any other
+    if (!/^\/api(\/|$)/i.test(req.path)) {
+      next();
+      return;
+    }
     const allowed = methodsAt(app, req.originalUrl.split("?")[0]!);
     if (allowed.length > 0) {
       res.setHeader("Allow", allowed.join(", "));

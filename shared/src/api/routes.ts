@@ -52,7 +52,11 @@ function errors(...parts: RouteErrors[]): RouteErrors {
 
 const AUTH: RouteErrors = { 401: [C.Unauthorized, C.TokenExpired] };
 const INPUT: RouteErrors = { 400: [C.InvalidMessage] };
-const BODY: RouteErrors = { 400: [C.InvalidMessage], 413: [C.PayloadTooLarge] };
+const BODY: RouteErrors = {
+  400: [C.InvalidMessage],
+  413: [C.PayloadTooLarge],
+  415: [C.UnsupportedMediaType],
+};
 const WRITE: RouteErrors = { 429: [C.RateLimited] };
 // a player with too many heavy reads under way and waiting (server/src/api/limits.ts)
 const HEAVY: RouteErrors = { 429: [C.RateLimited] };
