@@ -5,6 +5,7 @@ import {
   log,
   logFormat,
   logLevel,
+  outsideLogContext,
   routeConsoleToLog,
   withLogContext,
 } from "./log.ts";
@@ -67,6 +68,20 @@ describe("the log", () => {
       ["before", "r-1"],
       ["after", "r-1"],
       ["outside", undefined],
+    ]);
+  });
+
+  it("leaves a request's fields off what is started outside it, timers included", async () => {
+    const entries = capture();
+    await withLogContext({ requestId: "r-9" }, async () => {
+      log.info("in the request");
+      await outsideLogContext(
+        () => new Promise<void>((resolve) => setTimeout(() => resolve(log.info("hours later")), 1)),
+      );
+    });
+    expect(entries.map((entry) => [entry.msg, entry.requestId])).toEqual([
+      ["in the request", "r-9"],
+      ["hours later", undefined],
     ]);
   });
 

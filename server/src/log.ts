@@ -36,6 +36,14 @@ export function withLogContext<T>(fields: Record<string, unknown>, fn: () => T):
   return context.run({ ...context.getStore(), ...fields }, fn);
 }
 
+/**
+ * Runs `fn` outside any request's fields: what it starts that lives on (a universe's room, its
+ * timers and the lines they log for hours) must not carry the request that happened to open it.
+ */
+export function outsideLogContext<T>(fn: () => T): T {
+  return context.exit(fn);
+}
+
 export function logLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
   const wanted = env.LOOM_LOG_LEVEL || (env.VITEST ? "warn" : "info");
   return LEVELS.includes(wanted as LogLevel) ? (wanted as LogLevel) : "info";

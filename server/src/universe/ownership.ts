@@ -3,7 +3,7 @@ import type { LiveStore, Lease } from "../live/live-store.ts";
 import type { TurnStore } from "../persist/turn-store.ts";
 import type { LeaseLedger, LeaseRecord } from "../persist/lease-ledger.ts";
 import { closeInterruptedSessions } from "./continuity.ts";
-import { log } from "../log.ts";
+import { log, outsideLogContext } from "../log.ts";
 import { UniverseAuthority, type AuthorityOptions } from "./authority.ts";
 import type { PersistHealth } from "./persist-health.ts";
 import type { PendingBudget } from "./pending-budget.ts";
@@ -285,14 +285,16 @@ export class Ownership {
         maxPendingTurns: this.options.maxPendingTurns,
         pendingBudget: this.options.pendingBudget,
       };
-      authority = await UniverseAuthority.hydrate(options);
+      authority = await outsideLogContext(() => UniverseAuthority.hydrate(options));
       // from now on a missing stream means the live store lost it
       await liveStore.ensureStream(lease, authority.persistedThrough);
       step("hydrateMs");
       await this.closeInterrupted(authority);
       step("interruptedSessionsMs");
       this.handoff.set(universeId, authority);
-      await matchMaker.handleCreateRoom(UNIVERSE_ROOM, { universeId }, undefined, universeId);
+      await outsideLogContext(() =>
+        matchMaker.handleCreateRoom(UNIVERSE_ROOM, { universeId }, undefined, universeId),
+      );
       step("roomMs");
       // where an open's time went, the wait for a previous owner's lease to lapse first: after a
       // process dies, that is what its universes' players wait for
