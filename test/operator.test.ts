@@ -82,14 +82,14 @@ const BAD: Record<string, Array<string | NodeJS.ProcessEnv>> = {
   LOOM_HOST: ["127.0.0.1:2567", "http://127.0.0.1", "play example", "-loom"],
   LOOM_ACTIONS_PER_SECOND: ["-1", "ten", "1.5"],
   LOOM_MAX_CONNECTIONS_PER_PLAYER: ["-1", "eight"],
-  LOOM_MAX_CHARACTERS_PER_UNIVERSE: ["-1", "x"],
-  LOOM_MAX_SAVE_POINTS: ["-1", "many"],
-  LOOM_MAX_UNIVERSES_PER_PLAYER: ["-1", "lots"],
+  LOOM_MAX_CHARACTERS_PER_UNIVERSE: ["0", "-1", "x"],
+  LOOM_MAX_SAVE_POINTS: ["0", "-1", "many"],
+  LOOM_MAX_UNIVERSES_PER_PLAYER: ["0", "-1", "lots"],
   LOOM_SESSION_GAP_SECONDS: ["-1", "999999999999"],
-  LOOM_IDEMPOTENCY_TTL_SECONDS: ["-1", "999999999999"],
+  LOOM_IDEMPOTENCY_TTL_SECONDS: ["0", "-1", "999999999999"],
   // a delay past 2^31 - 1 ms fires after 1 ms
   LOOM_PERSIST_INTERVAL_MS: ["0", "99999999999", "fast"],
-  LOOM_PERSIST_BATCH: ["-1", "x"],
+  LOOM_PERSIST_BATCH: ["0", "-1", "x"],
   LOOM_SEARCH_INDEX_DELAY_MS: ["-1", "99999999999"],
   LOOM_PATCH_INTERVAL_MS: ["0", "99999999999"],
   LOOM_LEASE_TTL_MS: ["0", "99999999999"],
@@ -174,6 +174,8 @@ describe("configuration: a value the server cannot use stops it, naming the vari
       { LOOM_HOST: "loom.internal" },
       { LOOM_APPEND_THREAD: "on", LOOM_PGLITE_WORKER: "0", LOOM_IN_MEMORY: "1" },
       { LOOM_SHUTDOWN_DRAIN_MS: "0", LOOM_RECONNECT_SECONDS: "0", LOOM_REFRESH_REUSE_GRACE_SECONDS: "3600" },
+      // 0: no limit
+      { LOOM_ACTIONS_PER_SECOND: "0", LOOM_MAX_CONNECTIONS_PER_PLAYER: "0" },
       { LOOM_CLIENT_BACKLOG_KB: "64" },
       { LOOM_CLIENT_BACKLOG_KB: "1048576" },
       { LOOM_NARRATOR_URL: "https://api.openai.com/v1", ...MODEL, LOOM_NARRATOR_TEMPERATURE: "0" },
@@ -288,6 +290,15 @@ describe("the server refuses to start on a bad value, in one line, before openin
     const run = await startRefused({ LOOM_TRUST_PROXY: "banana" });
     expectRefusal(run, "LOOM_TRUST_PROXY", /^Loom could not start: LOOM_TRUST_PROXY must be /);
   }, 90_000);
+
+  it("a persist batch of 0 turns, which would write every turn on its own", async () => {
+    const run = await startRefused({ LOOM_PERSIST_BATCH: "0" });
+    expectRefusal(
+      run,
+      "LOOM_PERSIST_BATCH",
+      /^Loom could not start: LOOM_PERSIST_BATCH must be a whole number of at least 1, got "0"$/,
+    );
+  });
 
   it("a data folder below a file", async () => {
     const run = await startRefused({ LOOM_DATA_DIR: join(aFile, "data") });

@@ -57,7 +57,7 @@ export interface LoomConfig {
   secret: string | null;
   dataDir: string;
   publicAddress: string | null;
-  /** Actions per second a client may send before getting `rate_limited`. */
+  /** Actions per second a client may send before getting `rate_limited`; 0: no limit. */
   actionsPerSecond: number;
   /**
    * Joins of one universe's room per player, reconnections to the same seat aside: each join may
@@ -128,7 +128,7 @@ export interface LoomConfig {
   maxSavePoints: number;
   /** Universes one player may create, branches included (imports by the operator do not count). */
   maxUniversesPerPlayer: number;
-  /** Room connections one player may hold at once, across universes, tabs and processes. */
+  /** Room connections one player may hold at once, across universes, tabs and processes; 0: no limit. */
   maxConnectionsPerPlayer: number;
   /** How long an Idempotency-Key and its first response are kept. */
   idempotencyTtlSeconds: number;
@@ -450,7 +450,8 @@ export function loadConfig(
     persistIntervalMs: ms(env.LOOM_PERSIST_INTERVAL_MS, 100, "LOOM_PERSIST_INTERVAL_MS"),
     // 0 would stop Colyseus's patch timer: a change without a turn would never reach a client
     patchIntervalMs: ms(env.LOOM_PATCH_INTERVAL_MS, 200, "LOOM_PATCH_INTERVAL_MS"),
-    persistBatch: int(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
+    // 0 would write every turn on its own, as it is taken
+    persistBatch: positive(env.LOOM_PERSIST_BATCH, 200, "LOOM_PERSIST_BATCH"),
     searchIndexDelayMs: ms(env.LOOM_SEARCH_INDEX_DELAY_MS, 100, "LOOM_SEARCH_INDEX_DELAY_MS", 0),
     // Redis refuses a lease of 0 ms: no universe could open
     leaseTtlMs: ms(env.LOOM_LEASE_TTL_MS, 10_000, "LOOM_LEASE_TTL_MS"),
@@ -527,19 +528,22 @@ export function loadConfig(
     corsOrigins: origins(env.LOOM_CORS_ORIGINS, "LOOM_CORS_ORIGINS"),
     operatorToken: operatorToken(env.LOOM_OPERATOR_TOKEN),
     clock: Date.now,
-    maxCharactersPerUniverse: int(
+    // Caps on what a player stores: 0 would refuse every one, and no cap would leave the database
+    // unbounded. The connection and action limits bound what a player does at once: 0 lifts them.
+    maxCharactersPerUniverse: positive(
       env.LOOM_MAX_CHARACTERS_PER_UNIVERSE,
       5,
       "LOOM_MAX_CHARACTERS_PER_UNIVERSE",
     ),
-    maxSavePoints: int(env.LOOM_MAX_SAVE_POINTS, 100, "LOOM_MAX_SAVE_POINTS"),
-    maxUniversesPerPlayer: int(env.LOOM_MAX_UNIVERSES_PER_PLAYER, 500, "LOOM_MAX_UNIVERSES_PER_PLAYER"),
+    maxSavePoints: positive(env.LOOM_MAX_SAVE_POINTS, 100, "LOOM_MAX_SAVE_POINTS"),
+    maxUniversesPerPlayer: positive(env.LOOM_MAX_UNIVERSES_PER_PLAYER, 500, "LOOM_MAX_UNIVERSES_PER_PLAYER"),
     maxConnectionsPerPlayer: int(env.LOOM_MAX_CONNECTIONS_PER_PLAYER, 8, "LOOM_MAX_CONNECTIONS_PER_PLAYER"),
+    // 0 would forget a key as it is stored: a retry would run the request again
     idempotencyTtlSeconds: whole(
       env.LOOM_IDEMPOTENCY_TTL_SECONDS,
       86_400,
       "LOOM_IDEMPOTENCY_TTL_SECONDS",
-      0,
+      1,
       TEN_YEARS_SECONDS,
     ),
     sessionGapSeconds: whole(

@@ -16,6 +16,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { log } from "../log.ts";
 import { installNativeSha256 } from "../native-sha256.ts";
 import { postgresPool, type PoolOptions } from "./postgres-pool.ts";
 import { followTransactions } from "./pglite-raw.ts";
@@ -141,9 +142,10 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
     const migrator = postgres(options.databaseUrl, { max: 1, onnotice: () => {} });
     try {
       await migrator`select pg_advisory_lock(${MIGRATION_LOCK})`;
-      await migratePostgres(drizzlePostgres({ client: migrator }), {
-        migrationsFolder: options.migrationsFolder ?? migrationsFolder,
-      });
+      const folder = options.migrationsFolder ?? migrationsFolder;
+      const pending = await migrationsToApply(folder, (text) => migrator.unsafe(text));
+      await migratePostgres(drizzlePostgres({ client: migrator }), { migrationsFolder: folder });
+      logMigrated(pending);
     } finally {
       await migrator.end();
     }
@@ -170,7 +172,18 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
     : new PGlite(dataDir, { loadDataDir, startParams });
   followTransactions(client);
   const db = drizzlePglite({ client, schema });
-  await migratePglite(db, { migrationsFolder: folder });
+  try {
+    const pending = await migrationsToApply(
+      folder,
+      async (text) => (await client.query<Record<string, unknown>>(text)).rows,
+    );
+    await migratePglite(db, { migrationsFolder: folder });
+    logMigrated(pending);
+  } catch (error) {
+    // a refused database is left as it was found, and its folder free for the newer build
+    await client.close().catch(() => undefined);
+    throw error;
+  }
   if (image && !existsSync(image)) await keepImage(client, image);
   return {
     driver: "pglite",
@@ -178,6 +191,68 @@ export async function openDatabase(options: TurnStoreOptions = {}): Promise<Open
     query: async <T>(text: string) => (await client.query<T>(text)).rows,
     close: () => client.close(),
   };
+}
+
+/** A migration as `migrations/meta/_journal.json` lists it. */
+interface JournalEntry {
+  tag: string;
+  /** When drizzle-kit generated it (ms): drizzle's migrator records it as the row's `created_at`. */
+  when: number;
+}
+
+/**
+ * Refused at start: the database holds migrations newer than any this build has. drizzle's
+ * migrator would apply nothing and this build's queries would meet a schema they were not written
+ * for, failing request by request with errors that name no cause.
+ */
+export class NewerDatabaseError extends Error {
+  constructor(newest: number, unknown: number, knownUpTo: string) {
+    const migrations = unknown === 1 ? "1 migration" : `${unknown} migrations`;
+    super(
+      `this database was migrated by a newer Loom (migration from ${new Date(newest).toISOString().slice(0, 10)}, ` +
+        `${migrations} this build does not know); this build knows up to ${knownUpTo}: ` +
+        "run the newer build, or restore a backup made before the upgrade",
+    );
+    this.name = "NewerDatabaseError";
+  }
+}
+
+/**
+ * The journal's migrations drizzle's migrator is about to apply, read from the table it records
+ * them in (`drizzle.__drizzle_migrations`, the same on Postgres and PGlite): those generated after
+ * the newest one recorded, as it decides. Throws NewerDatabaseError when a recorded one is newer
+ * than every migration of the journal.
+ */
+async function migrationsToApply(
+  folder: string,
+  query: (text: string) => Promise<readonly Record<string, unknown>[]>,
+): Promise<JournalEntry[]> {
+  const { entries } = JSON.parse(readFileSync(join(folder, "meta/_journal.json"), "utf8")) as {
+    entries: JournalEntry[];
+  };
+  const table = await query(
+    "select 1 from pg_tables where schemaname = 'drizzle' and tablename = '__drizzle_migrations'",
+  );
+  const recorded =
+    table.length === 0
+      ? []
+      : (await query("select created_at from drizzle.__drizzle_migrations")).map((row) =>
+          Number(row.created_at),
+        );
+  const newestKnown = entries.reduce<JournalEntry | null>(
+    (newest, entry) => (newest && newest.when >= entry.when ? newest : entry),
+    null,
+  );
+  const unknown = recorded.filter((when) => when > (newestKnown?.when ?? -Infinity));
+  if (unknown.length > 0)
+    throw new NewerDatabaseError(Math.max(...unknown), unknown.length, newestKnown?.tag ?? "no migration");
+  const newestRecorded = Math.max(-Infinity, ...recorded);
+  return entries.filter((entry) => entry.when > newestRecorded);
+}
+
+/** Once per start that changed the schema: an operator reading the log sees when it did. */
+function logMigrated(applied: readonly JournalEntry[]): void {
+  if (applied.length > 0) log.info(`database migrated: ${applied.map((entry) => entry.tag).join(", ")}`);
 }
 
 /**
