@@ -817,4 +817,67 @@ describe("narration across kill -9 (embedded, on disk)", () => {
     ).toEqual([bell]);
     await watching.leave();
   }, 180_000);
+
+  it("narrates every turn left untold at the kill, those older than the recent window too, by the model and once each", async () => {
+    // the first endpoint never answers, and no turn is handed to the template as a backlog: at the
+    // kill every turn waits for its prose, many more than the next owner's recent window holds
+    const holding = await startChatServer(() => ({ chunks: ["Never told."], delayMs: 600_000 }));
+    const steady = await startChatServer((_, request) => ({
+      chunks: [`Bell ${narratedPosition(request)}`, ", told."],
+    }));
+    endpoints.push(holding, steady);
+    const env = narratingOnDisk(tempDir("loom-narration-untold-"));
+    const first = await spawnServer({ ...env(holding.url), LOOM_NARRATOR_BACKLOG: "1000" }, 2641);
+    children.push(first);
+    const keeper = connect(first.url);
+    await keeper.registerPlayer("Keeper");
+    const universe = await keeper.createUniverse({ name: "Long Night" });
+    const table = await keeper.joinUniverse(universe.id, { role: "gm" });
+    let head = 0;
+    for (let bell = 1; bell <= 220; bell++) {
+      const acted = await table.act({ kind: "world_event", text: `Bell ${bell} tolls.` });
+      if (!acted.ok) throw new Error(acted.rejection.message);
+      head = acted.turn.position;
+    }
+    // the database has every turn, untold, and the dashboard counts them all, not the newest 50
+    await waitFor(
+      async () => (await keeper.dashboard(universe.id)).persistedThrough === head,
+      20_000,
+      "persistence",
+    );
+    expect((await keeper.dashboard(universe.id)).narration.untold).toBe(head);
+    await first.stop("SIGKILL");
+
+    // the next process tells them all with the model at its default backlog of 20, oldest first
+    const second = await spawnServer(env(steady.url), 2641);
+    children.push(second);
+    const gm = connect(second.url).useToken(keeper.playerToken!);
+    const watching = await gm.joinUniverse(universe.id, { role: "gm" });
+    let turns: Turn[] = [];
+    await waitFor(
+      async () => {
+        turns = (await gm.history(universe.id, { order: "asc", limit: 500 })).turns.filter(
+          (turn) => turn.position <= head,
+        );
+        return turns.every((turn) => turn.narration !== null);
+      },
+      // a loaded machine stretches each telling's round trip to the endpoint and the record
+      60_000,
+      "every turn to be narrated",
+    ).catch((error: unknown) => {
+      const untold = turns.filter((turn) => turn.narration === null).map((turn) => turn.position);
+      throw new Error(`${String(error)}: untold ${untold.join(",")}\n${second.output().slice(-4000)}`);
+    });
+    expect(turns).toHaveLength(head);
+    for (const turn of turns)
+      expect(turn.narration, `turn ${turn.position}`).toMatchObject({
+        text: `Bell ${turn.position}, told.`,
+        narrator: "openai-compatible",
+        fallback: null,
+      });
+    const asked = steady.requests.map(narratedPosition).filter((p) => p !== null && p <= head);
+    expect([...asked].sort((a, b) => a! - b!)).toEqual(turns.map((turn) => turn.position));
+    expect((await gm.dashboard(universe.id)).narration.untold).toBe(0);
+    await watching.leave();
+  }, 180_000);
 });

@@ -7,13 +7,10 @@ import { liveReads, shownUniverse } from "./live.ts";
 import { callOpenUniverse } from "../universe/dispatch.ts";
 import { log } from "../log.ts";
 
-/** How many of the newest turns the dashboard looks at for narration still being told. */
-const NARRATION_WINDOW = 50;
-
 /**
  * A game master's glance at a universe without joining its room: who is playing (runs, and whether
  * a play session of theirs is open), the head, how far the turns are durable and how far the
- * database has them, and how many of the newest turns still wait for their prose. The web client's
+ * database has them, and how many of its turns still wait for their prose. The web client's
  * list of universes shows it.
  *
  * Durable is the owner's own mark (DESIGN §7: a turn is acknowledged once the live store confirms
@@ -36,13 +33,15 @@ export function installDashboardRoutes(app: Application): void {
       const { universe } = await asGameMaster(req);
       const { turnStore } = services();
       const reads = liveReads();
-      const [shown, head, persistedThrough, runs, open, newest, holder] = await Promise.all([
+      const [shown, head, persistedThrough, runs, open, stored, tail, holder] = await Promise.all([
         shownUniverse(universe),
         reads.head(universe.id),
         turnStore.headPosition(universe.id),
         turnStore.listRuns({ universeId: universe.id }),
         turnStore.openSessions(universe.id),
-        reads.timeline(universe.id, { limit: NARRATION_WINDOW, order: "desc" }),
+        // the stored ones counted from the index of untold turns, those not stored yet from the tail
+        turnStore.untoldTurns(universe.id, { after: 0, limit: 0, count: true }),
+        reads.tail(universe.id),
         services().liveStore.owner(universe.id),
       ]);
       const marks = await callOpenUniverse(universe.id, "marks").catch((error: unknown) => {
@@ -70,8 +69,8 @@ export function installDashboardRoutes(app: Application): void {
           present: playing.has(run.id),
         })),
         narration: {
-          window: newest.turns.length,
-          untold: newest.turns.filter((turn) => turn.narration === null && turn.kind !== "undo").length,
+          window: Math.max(0, head - (universe.branchPosition ?? 0)),
+          untold: (stored.total ?? 0) + (tail?.turns ?? []).filter((turn) => turn.narration === null).length,
         },
       };
     }),

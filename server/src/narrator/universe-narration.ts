@@ -1,5 +1,6 @@
 import {
   applyDeltas,
+  evolve,
   GAME_MASTER,
   invertDeltas,
   isHiddenTurn,
@@ -28,6 +29,31 @@ const FAILURES_SAID_EVERY_MS = 60_000;
 const ABORTED_SETTLE_MS = 2_000;
 /** Waits before each new try of a record the store failed: about 20 s in all, then it is given up. */
 const RECORD_RETRY_MS = [250, 1_000, 4_000, 15_000];
+/** Untold turns read from the store at a time: a universe may have thousands. */
+const UNTOLD_PAGE = 50;
+/**
+ * How far apart two untold turns may be for the later's state to be walked forward from the
+ * earlier's through the turns between, rather than read afresh from a snapshot.
+ */
+const STATE_WALK = 64;
+
+/**
+ * A universe's turns as the store has them, for telling those a previous owner left untold
+ * further back than the authority's recent window reaches.
+ */
+export interface StoredTurns {
+  /** The universe's own untold turns in (after, through], oldest first, at most `limit`; `total` counts them all when asked. */
+  untold(
+    after: number,
+    through: number,
+    limit: number,
+    count: boolean,
+  ): Promise<{ turns: Turn[]; total: number | null }>;
+  /** The turns in (from, to], ascending. */
+  between(from: number, to: number): Promise<Turn[]>;
+  /** The state just after the turn at `position`. */
+  stateAt(position: number): Promise<UniverseState>;
+}
 
 export interface UniverseNarrationOptions {
   universeId: string;
@@ -36,7 +62,10 @@ export interface UniverseNarrationOptions {
   narrator: Narrator;
   /** Narrations in progress at once for this universe; more wait in line. */
   concurrency: number;
-  /** Turns waiting beyond this many are told by the template at once, oldest first, rather than fall further behind. */
+  /**
+   * New turns waiting beyond this many are told by the template at once, oldest first, rather than
+   * fall further behind (turns left untold by a previous owner are not: see `recover`).
+   */
   backlog: number;
   /** Stores a narration write-once on its turn; resolves once it is stored (or was already). */
   record(position: number, narration: Narration): Promise<void>;
@@ -156,6 +185,11 @@ class ChunkBatcher {
 const PREVIOUS_TURNS = 8;
 const template = new TemplateNarrator();
 
+/** The turns before `turn` among `turns` (ascending) that its narrator is shown. */
+function previousOf(turns: readonly Turn[], turn: Turn): Turn[] {
+  return turns.slice(-(PREVIOUS_TURNS + 1)).filter((t) => t.position < turn.position);
+}
+
 /**
  * Narration for one universe. A narrator that needs no I/O (the template) tells each turn as it is
  * made (`tellAtOnce`): the turn carries its prose. Any other is off the critical path: a turn is
@@ -166,6 +200,15 @@ const template = new TemplateNarrator();
  */
 export class UniverseNarration {
   private readonly queue: Job[] = [];
+  /**
+   * Turns a previous owner left untold, ready to be told, oldest first: started when a slot is
+   * free and no new turn waits, never sent to the template for being many.
+   */
+  private readonly recovered: Job[] = [];
+  /** Woken when a recovered turn starts: the store is read for the next only then. */
+  private roomForRecovered: (() => void) | null = null;
+  /** Where the turns older than the recent window are told from, state by state. */
+  private walked: { position: number; state: UniverseState; previous: Turn[] } | null = null;
   private active = 0;
   private scheduled = false;
   private closing = false;
@@ -201,8 +244,7 @@ export class UniverseNarration {
   private take(turn: Turn, state: UniverseState, recent: readonly Turn[]): void {
     if (this.closing || turn.narration !== null || turn.position <= this.taken) return;
     this.taken = turn.position;
-    const previous = recent.slice(-(PREVIOUS_TURNS + 1)).filter((t) => t.position < turn.position);
-    this.queue.push({ turn, state, previous });
+    this.queue.push({ turn, state, previous: previousOf(recent, turn) });
     this.schedule();
   }
 
@@ -256,31 +298,121 @@ export class UniverseNarration {
 
   /**
    * Narrates the turns a previous owner acknowledged but never narrated (it died mid-narration, or
-   * before, or left them for this one as it closed): every untold turn of the window. Each is told against the state just after it, as it would have been: the
-   * current state with the later turns' deltas undone.
+   * before, or while its database was down, or left them for this one as it closed), oldest first:
+   * with `stored`, the universe's own untold turns before the window, read from the store a page
+   * at a time, then every untold turn of the window. Each is told against the state just after
+   * it, as it would have been: in the window, the current state with the later turns' deltas
+   * undone; before it, the stored state at its position. They take the narrator's free slots one
+   * by one, after the new turns, so that hundreds of them neither flood the room nor are handed to
+   * the template as a backlog. Returns how many of the window's are told.
    */
-  recover(recent: readonly Turn[], state: UniverseState): number {
+  recover(recent: readonly Turn[], state: UniverseState, stored?: StoredTurns): number {
+    const window: Job[] = [];
     // every untold turn of the window, those before a told one too: tellings run side by side
     // and end in any order, so a later turn may be recorded while an earlier one was cut off
     const from = recent.findIndex((turn) => turn.narration === null);
-    if (from === -1) return 0;
-    const after = statesAfter(recent, from, state);
-    let count = 0;
-    for (let i = from; i < recent.length; i++) {
-      const turn = recent[i]!;
-      // a branch's inherited turn too: one cut off in its parent is told by whichever of them
-      // opens first (the record is write-once by the row that stores it), not left to a parent
-      // that may never be opened again
-      if (turn.narration !== null) continue;
-      this.take(turn, after[i - from]!, recent.slice(0, i + 1));
-      count += 1;
+    if (from !== -1) {
+      const after = statesAfter(recent, from, state);
+      for (let i = from; i < recent.length; i++) {
+        const turn = recent[i]!;
+        // a branch's inherited turn too: one cut off in its parent is told by whichever of them
+        // opens first (the record is write-once by the row that stores it), not left to a parent
+        // that may never be opened again
+        if (turn.narration !== null || turn.position <= this.taken) continue;
+        this.taken = turn.position;
+        window.push({ turn, state: after[i - from]!, previous: previousOf(recent.slice(0, i + 1), turn) });
+      }
     }
-    return count;
+    const first = recent[0]?.position;
+    if (stored && first !== undefined && first - 1 > this.options.branchPosition)
+      void this.recoverStored(stored, first - 1).finally(() => this.recoverLater(window));
+    else this.recoverLater(window);
+    return window.length;
+  }
+
+  private recoverLater(jobs: Job[]): void {
+    if (this.closing || jobs.length === 0) return;
+    this.recovered.push(...jobs);
+    this.schedule();
+  }
+
+  /** Tells the universe's own untold turns through `through`, a page read at a time. */
+  private async recoverStored(stored: StoredTurns, through: number): Promise<void> {
+    const { universeId } = this.options;
+    let after = this.options.branchPosition;
+    let told = 0;
+    try {
+      for (;;) {
+        const page = await this.unlessClosed(stored.untold(after, through, UNTOLD_PAGE, told === 0));
+        if (!page || page.turns.length === 0) break;
+        if (told === 0)
+          log.info(
+            `universe ${universeId}: narrating ${page.total ?? page.turns.length} turns left unnarrated before the recent ones, oldest first`,
+            { universeId },
+          );
+        for (const turn of page.turns) {
+          // the next is read once this one has started: as many held ready as can start at once
+          while (!this.closing && this.recovered.length >= this.options.concurrency)
+            await this.unlessClosed(new Promise<void>((resolve) => (this.roomForRecovered = resolve)));
+          const job = await this.unlessClosed(this.storedJob(stored, turn));
+          if (!job || this.closing) return;
+          this.recovered.push(job);
+          this.schedule();
+          told += 1;
+        }
+        after = page.turns[page.turns.length - 1]!.position;
+      }
+    } catch (error) {
+      // left untold in the store: the universe's next owner tells them
+      log.warn(`universe ${universeId}: the turns left unnarrated could not be read; ${told} were`, {
+        err: error,
+        universeId,
+      });
+    }
+  }
+
+  /** What a promise resolves with, or null once the universe closes here. */
+  private unlessClosed<T>(promise: Promise<T>): Promise<T | null> {
+    return Promise.race([promise, this.closed.then(() => null)]);
+  }
+
+  /**
+   * A stored turn with the state just after it: walked forward from the last one's through the
+   * turns between when they are near, read from the store's nearest snapshot otherwise.
+   */
+  private async storedJob(stored: StoredTurns, turn: Turn): Promise<Job> {
+    const near = this.walked && turn.position - this.walked.position <= STATE_WALK ? this.walked : null;
+    const walked = near && turn.position > near.position ? await this.walkedTo(stored, near, turn) : null;
+    const [state, read] =
+      walked ??
+      (await Promise.all([
+        stored.stateAt(turn.position),
+        stored.between(Math.max(0, turn.position - PREVIOUS_TURNS - 1), turn.position),
+      ]));
+    const previous = previousOf(read, turn);
+    this.walked = { position: turn.position, state, previous: [...previous, turn] };
+    return { turn, state, previous };
+  }
+
+  /** The state just after `turn`, and the turns up to it, walked forward from `from`; null if a turn's deltas do not apply. */
+  private async walkedTo(
+    stored: StoredTurns,
+    from: { state: UniverseState; position: number; previous: Turn[] },
+    turn: Turn,
+  ): Promise<[UniverseState, Turn[]] | null> {
+    const between = await stored.between(from.position, turn.position);
+    try {
+      const state = between.reduce((at, next) => evolve(at, next.deltas), from.state);
+      return [state, [...from.previous, ...between]];
+    } catch {
+      // read from the store's snapshot instead, as a turn further away would be
+      return null;
+    }
   }
 
   /** Narrations in progress or waiting. */
   get pending(): number {
-    return this.queue.length + this.running.size;
+    return this.queue.length + this.recovered.length + this.running.size;
   }
 
   /**
@@ -298,6 +430,7 @@ export class UniverseNarration {
 
   private abandonUnheard(): void {
     this.queue.length = 0;
+    this.recovered.length = 0;
     for (const job of this.running.values()) if (!job.heard) job.controller?.abort();
   }
 
@@ -309,6 +442,8 @@ export class UniverseNarration {
    */
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
+    // turns left untold before are the next owner's to tell, as they were this one's
+    this.recovered.length = 0;
     if (this.hurried) this.abandonUnheard();
     const deadline = Date.now() + deadlineMs;
     while (this.pending > 0 && Date.now() < deadline) {
@@ -370,6 +505,12 @@ export class UniverseNarration {
     while (this.queue.length > this.options.backlog) this.start(this.queue.shift()!, "backlog");
     while (this.queue.length > 0 && this.active < this.options.concurrency)
       this.start(this.queue.shift()!, null);
+    // the new turns first: the table waits for those, not for the ones a previous owner left
+    while (this.recovered.length > 0 && this.active < this.options.concurrency) {
+      this.start(this.recovered.shift()!, null);
+      this.roomForRecovered?.();
+      this.roomForRecovered = null;
+    }
   }
 
   private start(job: Job, forced: string | null): void {
@@ -382,7 +523,7 @@ export class UniverseNarration {
       if (!held) return;
       held = false;
       this.active -= 1;
-      if (this.queue.length > 0) this.pump();
+      if (this.queue.length > 0 || this.recovered.length > 0) this.pump();
     };
     const run = this.run(job, forced, release)
       .catch((error: unknown) =>
@@ -424,7 +565,7 @@ export class UniverseNarration {
    * Null when the universe closed meanwhile.
    */
   retell(turn: Turn, state: UniverseState, recent: readonly Turn[]): Promise<Telling | null> {
-    const previous = recent.slice(-(PREVIOUS_TURNS + 1)).filter((t) => t.position < turn.position);
+    const previous = previousOf(recent, turn);
     const seed = (narrationSeed(turn) + (turn.narration?.retellings?.length ?? 0) + 1) & 0x7fffffff;
     return this.tell({ turn, state, previous, withinMs: this.options.retellWithinMs }, null, seed);
   }

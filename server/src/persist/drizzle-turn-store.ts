@@ -29,6 +29,8 @@ import type {
   StoredDice,
   TimelinePage,
   TimelineQuery,
+  UntoldQuery,
+  UntoldTurns,
   TurnStore,
   UniverseRecord,
 } from "./turn-store.ts";
@@ -231,6 +233,10 @@ export class DrizzleTurnStore extends Records implements TurnStore {
 
   awayTurns(universeId: string, query: AwayQuery): Promise<AwayTurns> {
     return this.timelines.awayTurns(universeId, query);
+  }
+
+  untoldTurns(universeId: string, query: UntoldQuery): Promise<UntoldTurns> {
+    return this.timelines.untoldTurns(universeId, query);
   }
 
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean> {

@@ -239,8 +239,9 @@ export const idKey = (id: string) => sql`(md5(${id})::uuid)`;
  * rare they are, without the universe, whose id is text and which the row settles (a character's
  * rows in other universes are its universe's branches and ancestors, a few at most); the major
  * turns by (universe, position), partial (`turnMajor`), which "while you were away" reads newest
- * first and caps. Full-text search is not among them: it lives in `turn_search`, filled behind
- * the log (search-index.ts), because the English tsvector costs more than the rest of the insert.
+ * first and caps; and, partial too, the undos, the session ends and the turns still without
+ * narration. Full-text search is not among them: it lives in `turn_search`, filled behind the log
+ * (search-index.ts), because the English tsvector costs more than the rest of the insert.
  */
 export const turns = pgTable(
   "turns",
@@ -285,6 +286,11 @@ export const turns = pgTable(
     index("turns_session_end_idx")
       .on(t.universeId, t.position)
       .where(sql`${sql.identifier("kind")} = 'session_end'`),
+    // the turns still waiting for their prose, which a universe's next owner tells and the dashboard
+    // counts: a few in a universe with a narrator, however long (narrator/universe-narration.ts)
+    index("turns_untold_idx")
+      .on(t.universeId, t.position)
+      .where(sql`${sql.identifier("narration")} is null`),
   ],
 );
 

@@ -94,6 +94,7 @@ export const TURN_STORE_CHANGES = {
   timeline: read,
   matchingTurns: read,
   awayTurns: read,
+  untoldTurns: read,
   setNarration: ([universeId, position]) => ({
     records: [],
     turns: [{ universeId: universeId as string, position: position as number }],

@@ -40,6 +40,8 @@ import type {
   TurnJsonPage,
   TurnText,
   UniverseRecord,
+  UntoldQuery,
+  UntoldTurns,
 } from "./turn-store.ts";
 
 interface RawTurnText {
@@ -320,6 +322,27 @@ export class TimelineReader {
     }
     const shown = await this.present(chain, universeId, parts);
     return { turns: shown, total: Math.max(total, shown.length) };
+  }
+
+  /**
+   * See TurnStore.untoldTurns: the rows of the universe's own segment alone, each condition one
+   * the partial index of untold turns answers.
+   */
+  async untoldTurns(universeId: string, query: UntoldQuery): Promise<UntoldTurns> {
+    const chain = await this.ancestry.chain(universeId);
+    const segment = chain[chain.length - 1]!;
+    const where = and(
+      positionsIn(segment.universeId, Math.max(query.after, segment.after), query.through ?? Infinity),
+      isNull(turns.narration),
+    );
+    const [rows, counted] = await Promise.all([
+      query.limit > 0
+        ? this.db.select(turnColumns).from(turns).where(where).orderBy(asc(turns.position)).limit(query.limit)
+        : [],
+      query.count ? this.db.select({ n: count() }).from(turns).where(where) : null,
+    ]);
+    const shown = await this.present(chain, universeId, [{ segment, rows }]);
+    return { turns: shown, total: counted ? Number(counted[0]?.n ?? 0) : null };
   }
 
   /**

@@ -480,6 +480,55 @@ export function describeTurnStoreContract(name: string, factory: () => Promise<T
       expect((await store.getTurn(two.id, 4))?.narration).toBeNull();
     });
 
+    it("rule 11c: untoldTurns gives a universe's own turns without narration, oldest first, by page and range, and counts them", async () => {
+      const parent = await small(20);
+      const at = await store.stateAt(parent.id, 10);
+      const branchId = freshId("branch");
+      await store.branchUniverse({
+        id: branchId,
+        parentId: parent.id,
+        position: 10,
+        name: "Untold",
+        createdBy: "gm",
+      });
+      const own = await buildUniverse(store, {
+        id: branchId,
+        turns: 12,
+        batch: 5,
+        branchOf: { state: at.state, position: 10 },
+      });
+      const told = [11, 12, 14, 20];
+      await store.setNarrations(
+        told.map((position) => ({
+          universeId: branchId,
+          position,
+          narration: templateNarration(`Turn ${position}.`),
+        })),
+      );
+      const untold = own.turns.filter((turn) => !told.includes(turn.position)).map((turn) => turn.position);
+      // the inherited turns, untold in the parent, are the parent's
+      const all = await store.untoldTurns(branchId, { after: 0, limit: 100, count: true });
+      expect(all.turns.map((turn) => turn.position)).toEqual(untold);
+      expect(all.total).toBe(untold.length);
+      expect(all.turns[0]).toEqual({
+        ...own.turns.find((turn) => turn.position === untold[0])!,
+        narration: null,
+      });
+      expect(all.turns.every((turn) => turn.universeId === branchId)).toBe(true);
+      const page = await store.untoldTurns(branchId, { after: 13, through: 19, limit: 3 });
+      expect(page).toEqual({ turns: all.turns.filter((t) => t.position > 13).slice(0, 3), total: null });
+      expect(
+        (await store.untoldTurns(branchId, { after: 13, through: 19, limit: 0, count: true })).total,
+      ).toBe(untold.filter((position) => position > 13 && position <= 19).length);
+      const parentUntold = await store.untoldTurns(parent.id, { after: 0, limit: 100, count: true });
+      expect(parentUntold.turns.map((turn) => turn.position)).toEqual(
+        parent.turns.map((turn) => turn.position),
+      );
+      // a turn told is no longer among them
+      await store.setNarration(parent.id, 1, templateNarration("At last."));
+      expect((await store.untoldTurns(parent.id, { after: 0, limit: 1 })).turns[0]?.position).toBe(2);
+    });
+
     it("rule 12b: a jump never serves a snapshot whose document does not match its checksum", async () => {
       const built = await small(30, { snapshotEvery: 10, checksumAt: (position) => position === 25 });
       const honest = (await store.getSnapshotAtOrBefore(built.id, 20))!;

@@ -283,6 +283,24 @@ export interface AwayQuery {
   countUpTo: number;
 }
 
+/** Turns left without narration (see TurnStore.untoldTurns). */
+export interface UntoldQuery {
+  /** Turns at positions in (after, through]; no upper bound without `through`. */
+  after: number;
+  through?: number;
+  /** The oldest this many are returned. */
+  limit: number;
+  /** Whether to count them all (`total`), beyond the page. */
+  count?: boolean;
+}
+
+export interface UntoldTurns {
+  /** The oldest untold turns of the range, ascending. */
+  turns: Turn[];
+  /** How many the range holds in all, when asked; null otherwise. */
+  total: number | null;
+}
+
 export interface AwayTurns {
   /** The newest qualifying turns, ascending. */
   turns: Turn[];
@@ -421,6 +439,12 @@ export interface TimelineStore {
    * Read from an index of the major turns newest first, so its cost does not grow with the timeline.
    */
   awayTurns(universeId: string, query: AwayQuery): Promise<AwayTurns>;
+  /**
+   * The universe's own turns (not those it inherits) that have no narration yet, oldest first:
+   * what a process that died, or an endpoint that never answered, left untold. Read from a
+   * partial index of such turns, so its cost follows how many there are, not the timeline's length.
+   */
+  untoldTurns(universeId: string, query: UntoldQuery): Promise<UntoldTurns>;
   /** Write-once: a second narration for the same turn is ignored and returns false. */
   setNarration(universeId: string, position: number, narration: Narration): Promise<boolean>;
   /**

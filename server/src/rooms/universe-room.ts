@@ -925,7 +925,17 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     // of its own to every member, no record written after the turn's
     const narration = this.narration;
     if (narrator.tellNow) authority.setTeller((turn, state) => narration.tellAtOnce(turn, state));
-    const recovered = this.narration.recover(authority.recentTurns, authority.state);
+    const { turnStore } = services();
+    const universeId = authority.universe.id;
+    const recovered = this.narration.recover(authority.recentTurns, authority.state, {
+      untold: async (after, through, limit, count) => {
+        // the turns before the window may still be on their way from the live store's tail
+        await authority.whenPersisted(through);
+        return turnStore.untoldTurns(universeId, { after, through, limit, count });
+      },
+      between: (from, to) => turnStore.turnsBetween(universeId, from, to),
+      stateAt: async (position) => (await turnStore.stateWithoutChecksum(universeId, position)).state,
+    });
     if (recovered > 0)
       log.info(`universe ${this.roomId}: narrating ${recovered} turns left unnarrated`, {
         universeId: this.roomId,

@@ -188,7 +188,7 @@ export const dashboardSchema = z.object({
       present: z.boolean(),
     }),
   ),
-  /** Of the newest `window` turns, how many still wait for their prose. */
+  /** Of the universe's own `window` turns (its branch's inherited ones aside), how many still wait for their prose. */
   narration: z.object({ window: z.number().int(), untold: z.number().int() }),
 });
 
