@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../client-sdk/src/index.ts";
 import { createStores } from "../server/src/persist/index.ts";
+import { rowsOf } from "../server/src/persist/rows.ts";
 import { overcome, sheet } from "./support/players.ts";
 import { loom, spawnLoom } from "./support/cli.ts";
 import { parseExposition, sampleValue } from "./support/prometheus-text.ts";
@@ -591,6 +592,76 @@ describe("loom command line (embedded)", () => {
       expect(again.code).toBe(0);
     }, 180_000);
 
+    it("verify finds turns missing from the middle or the end of a timeline, a branch's inherited ones too", async () => {
+      const { sql } = await import("drizzle-orm");
+      /** Moves a turn's row out of the timeline's reach (a negative position) and back. */
+      const shift = async (position: number, to: number) => {
+        const stores = await createStores({ dataDir: `${dataDir}/pglite` });
+        const db = (stores.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } }).db;
+        await db.execute(
+          sql`update turns set position = ${to} where universe_id = ${played.universeId} and position = ${position}`,
+        );
+        await stores.turnStore.close();
+      };
+      const middle = 5;
+      await shift(middle, -middle);
+      try {
+        for (const id of [played.universeId, played.branchId]) {
+          const found = await loom([...dir(), "verify", id]);
+          expect(found.code, found.stdout + found.stderr).toBe(1);
+          expect(found.stdout).toContain(
+            `MISSING turn at position ${middle}: the timeline goes from ${middle - 1} to ${middle + 1}; `,
+          );
+          expect(found.stdout).not.toContain("intact");
+          expect(found.stderr).toBe(
+            `loom: ${id}: damaged (turns missing, above); restore a backup of the database\n`,
+          );
+        }
+        // --repair rebuilds snapshots, not turns
+        expect((await loom([...dir(), "verify", played.universeId, "--repair"])).code).toBe(1);
+      } finally {
+        await shift(-middle, middle);
+      }
+      await shift(played.head, -played.head);
+      try {
+        const found = await loom([...dir(), "verify", played.universeId]);
+        expect(found.code, found.stdout + found.stderr).toBe(1);
+        expect(found.stdout).toContain(
+          `MISSING turn at position ${played.head}: the timeline ends at ${played.head - 1}, its head is ${played.head}; ` +
+            `the snapshot at ${played.head} not checked\n`,
+        );
+      } finally {
+        await shift(-played.head, played.head);
+      }
+      const again = await loom([...dir(), "verify", played.universeId]);
+      expect(again.stdout).toContain(`intact, ${played.head} turns replayed`);
+      expect(again.code).toBe(0);
+    }, 180_000);
+
+    it("a table file of the embedded database damaged on disk: the database's words, exit code 1, what to do", async () => {
+      const copy = tempDir("loom-cli-damaged-");
+      cpSync(dataDir, copy, { recursive: true });
+      const stores = await createStores({ dataDir: `${copy}/pglite` });
+      const db = (stores.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } }).db;
+      const { sql } = await import("drizzle-orm");
+      const [{ path }] = rowsOf<{ path: string }>(
+        await db.execute(sql`select pg_relation_filepath('turns') as path`),
+      ) as [{ path: string }];
+      await stores.turnStore.close();
+      // every page's header made impossible (pd_lower, pd_upper, pd_special past the page's end)
+      const file = join(copy, "pglite", path);
+      const bytes = readFileSync(file);
+      for (let page = 0; page < bytes.length; page += 8192) bytes.fill(0xff, page + 12, page + 18);
+      writeFileSync(file, bytes);
+      for (const env of [{}, onThisThread]) {
+        const run = await loom(["--data-dir", copy, "verify", played.universeId], env);
+        expect(run.stderr).toMatch(
+          /^loom: a database query failed: invalid page in block \d+ of relation "base\/\d+\/\d+" \[XX001\]; the database is damaged: restore a backup/,
+        );
+        expect(run.code).toBe(1);
+      }
+    }, 180_000);
+
     it("the Markdown story: chapters, rolls as footnotes, the retcon marked, a cast; a player's omits what is the GM's", async () => {
       const gmStory = await loom([...dir(), "export", played.universeId, "--format", "markdown"]);
       expect(gmStory.code).toBe(0);
@@ -817,5 +888,45 @@ describe.skipIf(!shared.available)("loom command line beside a running server (p
     });
     expect(opened.status).toBe(200);
     expect((await gm.stateAt(universe.id)).checksum).toBe(headChecksum);
+  }, 180_000);
+
+  it("verify finds a turn deleted from the middle of a timeline, and one deleted at its head", async () => {
+    const gm = connect(server.url);
+    await gm.registerPlayer("Game Master");
+    const universe = await gm.createUniverse({ name: "Cinders", visibility: "public" });
+    const player = connect(server.url);
+    await player.registerPlayer("Odo");
+    const { character, run } = await player.createCharacter(universe.id, sheet("Odo"));
+    const session = await player.joinUniverse(universe.id, { role: "player", runId: run.id });
+    for (let i = 0; i < 6; i++)
+      expect((await session.act(overcome(character.id, `digs ${i}`))).ok).toBe(true);
+    await session.leave();
+    const head = await gm.snapshot(universe.id);
+    const room = matchMaker.getLocalRoomById(universe.id);
+    if (room) await room.disconnect();
+    await waitFor(() => matchMaker.getLocalRoomById(universe.id) === undefined, 60_000, "the room to close");
+    expect((await loom([...db(), "verify", universe.id])).code).toBe(0);
+
+    const stores = await createStores({ databaseUrl: shared.databaseUrl!, poolSize: 1 });
+    const raw = (stores.turnStore as unknown as { db: { execute: (q: unknown) => Promise<unknown> } }).db;
+    const { sql } = await import("drizzle-orm");
+    try {
+      await raw.execute(sql`delete from turns where universe_id = ${universe.id} and position = ${head}`);
+      const tail = await loom([...db(), "verify", universe.id]);
+      expect(tail.code, tail.stdout + tail.stderr).toBe(1);
+      expect(tail.stdout).toContain(
+        `MISSING turn at position ${head}: the timeline ends at ${head - 1}, its head is ${head}; ` +
+          `the snapshot at ${head} not checked\n`,
+      );
+      expect(tail.stdout).not.toContain("intact");
+      expect(tail.stderr).toContain("damaged (turns missing, above)");
+      await raw.execute(sql`delete from turns where universe_id = ${universe.id} and position = 3`);
+      const middle = await loom([...db(), "verify", universe.id]);
+      expect(middle.code, middle.stdout + middle.stderr).toBe(1);
+      expect(middle.stdout).toContain("MISSING turn at position 3: the timeline goes from 2 to 4; ");
+      expect(middle.stderr).toContain("damaged (turns missing, above)");
+    } finally {
+      await stores.turnStore.close();
+    }
   }, 180_000);
 });

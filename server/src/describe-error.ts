@@ -27,16 +27,20 @@ function isQueryText(message: string): boolean {
   return message.startsWith("Failed query:");
 }
 
+/** Whether the error is a failed query's, one that may hold its statement and parameters. */
+export function isQueryFailure(error: Error): boolean {
+  return (
+    error.name === "DrizzleQueryError" ||
+    "params" in error ||
+    "parameters" in error ||
+    isQueryText(error.message)
+  );
+}
+
 /** The error of a query, wherever it sits in the cause chain; null when there is none. */
 function queryFailure(error: Error): Error | null {
   for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (
-      current.name === "DrizzleQueryError" ||
-      "params" in current ||
-      "parameters" in current ||
-      isQueryText(current.message)
-    )
-      return current;
+    if (isQueryFailure(current)) return current;
     current = current.cause;
   }
   return null;

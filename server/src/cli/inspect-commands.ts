@@ -11,6 +11,7 @@ import {
   type SnapshotMismatch,
 } from "../export/index.ts";
 import { viewerOf, turnPages } from "../export/source.ts";
+import type { MissingTurns } from "../export/verify.ts";
 import { NotFoundError } from "../persist/turn-store.ts";
 import {
   checkAudience,
@@ -32,6 +33,23 @@ function describeMismatch(m: SnapshotMismatch): string {
       : `the turns before it replay to ${m.actual}, the snapshot says ${m.expected}`;
   const paths = m.paths.length ? `\n  differing paths: ${m.paths.join(", ")}` : "";
   return `snapshot at position ${m.position}${m.storedIn ? ` (stored in ${m.storedIn})` : ""}: ${what}${paths}`;
+}
+
+function describeMissing(m: MissingTurns): string {
+  const what =
+    m.from === m.through ? `turn at position ${m.from}` : `turns at positions ${m.from} to ${m.through}`;
+  const where =
+    m.resumesAt === null
+      ? `the timeline ends at ${m.from - 1}, its head is ${m.through}`
+      : `the timeline goes from ${m.from - 1} to ${m.resumesAt}`;
+  const [first, ...rest] = m.unchecked;
+  const unchecked =
+    first === undefined
+      ? ""
+      : rest.length === 0
+        ? `; the snapshot at ${first} not checked`
+        : `; ${m.unchecked.length} snapshots, at positions ${first} to ${rest.at(-1)}, not checked`;
+  return `${what}: ${where}${unchecked}`;
 }
 
 /** What `verify` was given: a file, a folder (which is neither), or nothing there (a universe id). */
@@ -58,7 +76,7 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
     .command("verify")
     .description(
       "replay a whole timeline (a universe in the database, or a JSONL export file) and check every snapshot checksum; " +
-        "exit code 0 when intact, 1 at the first mismatch (printed with its position and differing paths)",
+        "exit code 0 when intact, 1 at the first mismatch (printed with its position and differing paths) or turns missing",
     )
     .argument("<universe|file>", "universe id, or the path of a JSONL export")
     .option(
@@ -88,9 +106,20 @@ export function addInspectCommands(program: Command, io: Io, global: () => Globa
             io.stdout.write(`MISMATCH ${escapeControls(describeMismatch(m), { lines: true })}\n`);
             if (flags.repair) io.stdout.write(`  repairing: rebuilding it from the replayed timeline\n`);
           },
+          onMissing: (m) => {
+            bar.done();
+            io.stdout.write(`MISSING ${describeMissing(m)}\n`);
+          },
         });
         bar.done();
         const repaired = report.mismatches.filter((m) => m.repaired).length;
+        if (report.missing) {
+          // nothing stored holds a lost turn: its input, roll and deltas went with its row
+          throw new CliError(
+            `${target}: damaged (turns missing, above); restore a backup of the database`,
+            1,
+          );
+        }
         if (report.ok) {
           io.stdout.write(
             `${target}: intact, ${report.turns} turns replayed, ${report.snapshots} snapshots agree; state at ${report.head} ${report.headChecksum}\n`,

@@ -24,6 +24,17 @@ export interface SnapshotMismatch {
   repaired: boolean;
 }
 
+/** Positions with no turn stored, where the timeline read skips some or ends before its head. */
+export interface MissingTurns {
+  /** The first position missing and the last (the head, when the timeline ends early). */
+  from: number;
+  through: number;
+  /** The position read after them; null when the timeline ends before its head. */
+  resumesAt: number | null;
+  /** Snapshots at or below the head the walk did not reach, by position. */
+  unchecked: number[];
+}
+
 export interface TimelineVerification {
   ok: boolean;
   universeId: string;
@@ -32,6 +43,8 @@ export interface TimelineVerification {
   snapshots: number;
   headChecksum: string | null;
   mismatches: SnapshotMismatch[];
+  /** The first stretch of turns missing, where the walk stopped; null when none is. */
+  missing: MissingTurns | null;
 }
 
 export interface VerifyOptions {
@@ -40,6 +53,8 @@ export interface VerifyOptions {
   onProgress?: Progress;
   /** Called with each mismatch as it is found, before any repair is written. */
   onMismatch?: (mismatch: SnapshotMismatch) => void;
+  /** Called when turns are found missing, before the walk stops. */
+  onMissing?: (missing: MissingTurns) => void;
   now?: () => Date;
 }
 
@@ -53,6 +68,10 @@ function current(document: Record<string, unknown>): UniverseState {
  * (after upcasting, the rule of StateReader.verifySnapshot). Stops at the first mismatch, unless
  * repairing: then the snapshot is rewritten from the replayed state (the previous good snapshot
  * plus the deltas since) and the walk goes on. A damaged genesis cannot be rebuilt.
+ *
+ * Every position from 1 to the head must hold a turn (a branch's first ones are its ancestors'):
+ * the walk stops where one is missing, since nothing rebuilds a turn and every state replayed past
+ * the hole would be wrong, and names the positions missing and the snapshots it did not reach.
  */
 export async function verifyTimeline(
   store: TurnStore,
@@ -70,6 +89,7 @@ export async function verifyTimeline(
     snapshots: 0,
     headChecksum: null,
     mismatches: [],
+    missing: null,
   };
   const genesisInfo = list[0];
   if (!genesisInfo || genesisInfo.position !== 0)
@@ -136,16 +156,32 @@ export async function verifyTimeline(
     mismatch.repaired = true;
     return true;
   };
+  const stopMissing = (after: number, resumesAt: number | null): TimelineVerification => {
+    const missing: MissingTurns = {
+      from: after + 1,
+      through: resumesAt === null ? head : resumesAt - 1,
+      resumesAt,
+      unchecked: list.slice(next).map((info) => info.position),
+    };
+    options.onMissing?.(missing);
+    return { ...report, ok: false, missing };
+  };
+  // the position of the last turn read: the store reads by range, so a deleted row is just absent
+  let last = 0;
   for await (const page of turnPages(store, universeId, 0, head)) {
     for (const turn of page) {
+      if (turn.position !== last + 1) return stopMissing(last, turn.position);
       state = applyDeltasInPlace(state, upgradeDeltas(turn.deltas));
       report.turns += 1;
+      last = turn.position;
       while (next < list.length && list[next]!.position <= turn.position) {
         if (!(await check(list[next++]!))) return report;
       }
     }
     options.onProgress?.(page[page.length - 1]!.position, head);
   }
+  // every snapshot at or below the head was reached once every position up to it was
+  if (last !== head) return stopMissing(last, null);
   report.headChecksum = checksum(state);
   return report;
 }

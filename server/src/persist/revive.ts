@@ -1,4 +1,5 @@
 import { NameTakenError } from "../auth/account-store.ts";
+import { isQueryFailure } from "../describe-error.ts";
 import {
   AppendConflictError,
   BranchDepthError,
@@ -12,16 +13,54 @@ export interface ThreadError {
   name: string;
   message: string;
   fields: Record<string, unknown>;
+  /** The error it was thrown for (a failed query's: the database's error, whose message says why). */
+  cause?: ThreadError;
 }
 
-/** What a store's thread sends back for `error` (its fields as JSON). */
-export function threadError(error: unknown): ThreadError {
-  const { name, message } = error instanceof Error ? error : { name: "Error", message: String(error) };
-  const fields =
-    typeof error === "object" && error !== null
-      ? (JSON.parse(JSON.stringify({ ...error })) as Record<string, unknown>)
-      : {};
-  return { name, message, fields };
+/** What stands for a failed query's statement when its message is not drizzle's, which names it. */
+export const WITHHELD_QUERY = "Failed query: (statement withheld)";
+
+/** Causes carried across: a driver's error sits one or two below what a store throws. */
+const CAUSE_DEPTH = 4;
+
+/**
+ * What a store's thread sends back for `error` (its fields as JSON, and its causes). A failed
+ * query's error and those under it come with their message and code alone, and drizzle's message
+ * without its line of parameters: those and the driver's fields (`params`, a violated key's
+ * `detail`) hold the statement's values, which describe-error.ts keeps out of every log line;
+ * across the thread that holds by their never crossing.
+ */
+export function threadError(error: unknown, inQuery = false, depth = 0): ThreadError {
+  if (!(error instanceof Error)) {
+    const fields =
+      typeof error === "object" && error !== null
+        ? (JSON.parse(JSON.stringify({ ...error })) as Record<string, unknown>)
+        : {};
+    return { name: "Error", message: String(error), fields };
+  }
+  const query = inQuery || isQueryFailure(error);
+  const sent: ThreadError = {
+    name: error.name,
+    message: query ? withoutParameters(error) : error.message,
+    fields: query ? codeOnly(error) : (JSON.parse(JSON.stringify({ ...error })) as Record<string, unknown>),
+  };
+  if (error.cause !== undefined && depth < CAUSE_DEPTH)
+    sent.cause = threadError(error.cause, query, depth + 1);
+  return sent;
+}
+
+/** drizzle's message is `Failed query: <statement>\nparams: <values>`: the statement alone. */
+function withoutParameters(error: Error): string {
+  if (!error.message.startsWith("Failed query:")) return error.message;
+  const statement = (error as { query?: unknown }).query;
+  return typeof statement === "string" && error.message.startsWith(`Failed query: ${statement}\nparams:`)
+    ? `Failed query: ${statement}`
+    : WITHHELD_QUERY;
+}
+
+function codeOnly(error: Error): Record<string, unknown> {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" || typeof code === "number" ? { code } : {};
 }
 
 /** Errors the port defines come back as the same classes, so callers can still tell them apart. */
@@ -50,8 +89,12 @@ export function revive(error: ThreadError): Error {
     case "NameTakenError":
       return new NameTakenError(f.login as string);
     default: {
-      const revived = error.name === "RangeError" ? new RangeError(error.message) : new Error(error.message);
+      const cause = error.cause ? { cause: revive(error.cause) } : undefined;
+      const revived =
+        error.name === "RangeError" ? new RangeError(error.message, cause) : new Error(error.message, cause);
       if (error.name !== "RangeError") revived.name = error.name;
+      // a driver's code (a SQLSTATE, ECONNREFUSED) is what errorClass and the command line go by
+      if (typeof f.code === "string" || typeof f.code === "number") Object.assign(revived, { code: f.code });
       return revived;
     }
   }
