@@ -59,6 +59,8 @@ for (const mode of modes()) {
     /** A fourth player, who accepts an invite by its code and makes no character. */
     let dee: Person;
     let consoleUrl: string;
+    /** The path of Alex's play page, for Mara's run. */
+    let alexPlay: string;
 
     beforeAll(async () => {
       await readyForBrowser();
@@ -70,6 +72,7 @@ for (const mode of modes()) {
       bo = await invited(browser, gm.invite, "Bo", UNIVERSE);
       cai = await invited(browser, gm.invite, "Cai", UNIVERSE, 375); // a phone
       await newCharacter(alex.page, UNIVERSE, "Mara");
+      alexPlay = new URL(alex.page.url()).pathname;
       await newCharacter(bo.page, UNIVERSE, "Tamsin");
       await newCharacter(cai.page, UNIVERSE, "Wren");
       await actFreely(alex.page, "Mara ties up the skiff.");
@@ -872,6 +875,98 @@ for (const mode of modes()) {
       } finally {
         await console_.close();
         await stranger.context.close();
+      }
+    }, 60_000);
+
+    it("another player's run, opened by a member or by a stranger, shows the refusal and the way back", async () => {
+      const member = await bo.context.newPage();
+      member.setDefaultTimeout(20_000);
+      const stranger = await newPage(browser);
+      try {
+        await member.goto(`${server.url}${alexPlay}`);
+        await member
+          .getByRole("alert")
+          .filter({ hasText: /^not_your_character: / })
+          .waitFor();
+        await member.getByRole("link", { name: "Back to your universes" }).waitFor();
+        expect(await member.locator("section.panel").count()).toBe(0);
+
+        await register(stranger.page, server.url, "Passerby");
+        await stranger.page.goto(`${server.url}${alexPlay}`);
+        await stranger.page
+          .getByRole("alert")
+          .filter({ hasText: /^unknown_run: / })
+          .waitFor();
+        expect(await stranger.page.locator("section.panel").count()).toBe(0);
+        await stranger.page.getByRole("link", { name: "Back to your universes" }).click();
+        await stranger.page.getByRole("heading", { name: "Your universes" }).waitFor();
+      } finally {
+        await member.close();
+        await stranger.context.close();
+      }
+    }, 60_000);
+
+    it("a run opened under the address of another universe of the player's is refused, not shown with that one's table", async () => {
+      const host = await gm.context.newPage();
+      host.setDefaultTimeout(20_000);
+      const page = await alex.context.newPage();
+      page.setDefaultTimeout(20_000);
+      try {
+        await host.goto(server.url);
+        const create = form(host, "Create a universe");
+        await create.getByLabel("Name", { exact: true }).fill("The Other Reach");
+        await create.getByRole("button", { name: "Create universe" }).click();
+        await isLive(host);
+        const otherId = /\/u\/([^/]+)\/gm/.exec(host.url())![1]!;
+        await host.getByRole("button", { name: "Create invite" }).click();
+        const link = await host.getByLabel("Invite link", { exact: true }).first().inputValue();
+        await page.goto(link);
+        await form(page, "Accept an invite").getByRole("button", { name: "Accept invite" }).click();
+        await page.locator('li.universe[data-name="The Other Reach"]').waitFor();
+
+        // Mara's run is of the first universe; the address names the second, whose member Alex is too
+        const runId = alexPlay.split("/").pop()!;
+        await page.goto(`${server.url}/u/${otherId}/play/${runId}`);
+        await page.getByRole("alert").filter({ hasText: "not in the universe of this address" }).waitFor();
+        await page.getByRole("link", { name: "Back to your universes" }).waitFor();
+        expect(await page.locator("section.panel").count()).toBe(0);
+        expect(await page.getByRole("button", { name: /run$/ }).count()).toBe(0);
+        // the way to the run's own table
+        await page.getByRole("link", { name: "Play it in its own universe" }).click();
+        await isLive(page);
+        expect(new URL(page.url()).pathname).toBe(alexPlay);
+        await page.getByRole("button", { name: "Pause run" }).waitFor();
+      } finally {
+        await page.close();
+        await host.close();
+      }
+    }, 90_000);
+
+    it("a position in the address past the head, however large, shows the head, in a new universe too", async () => {
+      const page = await gm.context.newPage();
+      page.setDefaultTimeout(20_000);
+      try {
+        // a universe where nothing happened yet: its head is the start
+        await page.goto(server.url);
+        const create = form(page, "Create a universe");
+        await create.getByLabel("Name", { exact: true }).fill("The Empty Reach");
+        await create.getByRole("button", { name: "Create universe" }).click();
+        await isLive(page);
+        const newConsole = page.url();
+        for (const console_ of [consoleUrl, newConsole])
+          for (const at of ["99999999999999999999", "2147483648", "2147483647"]) {
+            await page.goto(`${console_}?at=${at}`);
+            await isLive(page);
+            const head = /head #(\d+)/.exec((await liveStatus(page).textContent()) ?? "")?.[1];
+            expect(head).toBeDefined();
+            await page.locator(`.scrub-view[data-position="${head}"]`).waitFor();
+            await page.getByText("Following the head as turns arrive.").waitFor();
+            expect(await page.locator("output.scrub-position").textContent()).toBe(head);
+            expect(new URL(page.url()).search).toBe("");
+            expect(await page.locator("#scrubber").getByRole("alert").count()).toBe(0);
+          }
+      } finally {
+        await page.close();
       }
     }, 60_000);
 

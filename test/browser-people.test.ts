@@ -123,6 +123,42 @@ for (const mode of modes()) {
       await expect.poll(() => toldProse(back)).toEqual(before);
     }, 60_000);
 
+    it("a page reloaded again and again goes live each time, holding one seat, and the play session goes on", async () => {
+      // more reloads, quicker, than a player may hold connections (8) while the server keeps the
+      // seat of each page a reload dropped (5 s here): each reloaded page takes its tab's kept seat
+      for (const page of [back, gm.page]) {
+        const story = await shownTurns(page);
+        const named = joinSessions(page);
+        for (let reload = 1; reload <= 12; reload++) {
+          await page.reload();
+          const live = liveStatus(page).filter({ hasText: "● live" });
+          await live.waitFor({ timeout: 5_000 }).catch(async () => {
+            const said = await page.locator(".live-trouble").allTextContents();
+            throw new Error(`reload ${reload} of ${page.url()} was not live within 5 s: ${said.join(" ")}`);
+          });
+          expect(await page.getByText("too_many_connections").count()).toBe(0);
+        }
+        // no play session ended and begun again: the same story, nothing added
+        await expect.poll(() => shownTurns(page)).toEqual(story);
+        // every join of the tab named one session; a tab opened from it (a copy of its storage,
+        // as a duplicated tab has) names its own, and the first tab keeps its id
+        expect(named.length).toBe(12);
+        expect(new Set(named).size).toBe(1);
+        const [opened] = await Promise.all([
+          page.context().waitForEvent("page"),
+          page.evaluate(() => void window.open(location.href)),
+        ]);
+        const openedNamed = joinSessions(opened);
+        await isLive(opened);
+        await opened.close();
+        await page.reload();
+        await isLive(page);
+        expect(openedNamed).toHaveLength(1);
+        expect(openedNamed[0]).not.toBe(named[0]);
+        expect(named.at(-1)).toBe(named[0]);
+      }
+    }, 120_000);
+
     it("a spectator and the game master see the player's turns in the same order", async () => {
       await sam.page.goto(`${server.url}/u/${gm.universeId}/watch`);
       await isLive(sam.page);
@@ -390,6 +426,16 @@ for (const mode of modes()) {
       expect(await acknowledged(back, "the chalked alley")).toMatch(/invokes "Mara's Chalk Marks"/);
     }, 120_000);
   });
+}
+
+/** The client session each join of a page's room names, in order, as the page sends them. */
+function joinSessions(page: Page): string[] {
+  const named: string[] = [];
+  page.on("request", (request) => {
+    if (!new URL(request.url()).pathname.startsWith("/matchmake/joinById/")) return;
+    named.push(String((request.postDataJSON() as { session?: unknown } | null)?.session));
+  });
+  return named;
 }
 
 /** Clicks the act form's button and waits for its acknowledgement of the text now in the form. */

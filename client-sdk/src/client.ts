@@ -505,12 +505,17 @@ export class LoomClient {
       runId?: string;
       /** How many of the newest turns `session.turns` holds (default 1,000); older ones: `history`. */
       keepTurns?: number;
+      /**
+       * The client session's id (default: a new one): a page that keeps one through its reloads
+       * takes over the seat the server keeps for the page it replaced, rather than holding another.
+       */
+      session?: string;
     },
   ): Promise<UniverseSession> {
-    const { keepTurns, ...seat } = options;
+    const { keepTurns, session: named, ...seat } = options;
     if (keepTurns !== undefined) checkKeepTurns(keepTurns); // before joining, not after
     // one id for this session and its rejoins: another session of the player numbers its own
-    const join = { ...seat, session: sessionId() };
+    const join = { ...seat, session: named ?? sessionId() };
     try {
       const room = await this.joinSoon(universeId, join);
       const session = new UniverseSession(room, keepTurns, {

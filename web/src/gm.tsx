@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { SnapshotInfo, Turn } from "@loom/client-sdk";
-import { defaultUndoTarget } from "@loom/shared";
+import { defaultUndoTarget, POSITION_MAX } from "@loom/shared";
 import { client, rejectedError, storedLogin } from "./api.ts";
 import { ActionForm } from "./action-form.tsx";
 import { CharacterLimitsForm } from "./character-limits.tsx";
@@ -24,10 +24,15 @@ import {
   useTask,
 } from "./ui.tsx";
 
-/** The scrubbed position a reload keeps (`?at=`), or null when the page follows the head. */
+/**
+ * The scrubbed position a reload keeps (`?at=`), or null when the page follows the head. One past
+ * every position a timeline may have is past this one's head too: the head, as any past it is.
+ */
 function positionInAddress(): number | null {
   const at = new URLSearchParams(location.search).get("at");
-  return at !== null && /^\d+$/.test(at) ? Number(at) : null;
+  if (at === null || !/^\d+$/.test(at)) return null;
+  const position = Number(at);
+  return position > POSITION_MAX ? null : position;
 }
 
 /** The console's sections, for a phone's long page and for the keyboard (skip links). */
@@ -49,7 +54,9 @@ export function GmScreen({ universeId }: { universeId: string }) {
   const head = live.state?.head ?? 0;
   const [position, setPosition] = useState<number | null>(positionInAddress);
   const following = position === null;
-  const shownPosition = position ?? head;
+  // an address past the head (typed, or a link's) shows the head; until the head is known, the
+  // start, which every timeline has
+  const shownPosition = position === null ? head : Math.min(position, head);
   const bookmarks = useBookmarks(universeId, head);
   // a snapshot taken here shows in the list, if it is open, without asking for it again
   const [snapshotsTaken, setSnapshotsTaken] = useState(0);
@@ -63,10 +70,10 @@ export function GmScreen({ universeId }: { universeId: string }) {
   }, [position]);
   // pinned at the head (or past it, from an address), the page follows it once it knows where it is
   useEffect(() => {
-    if (live.state && head > 0 && position !== null && position >= head) setPosition(null);
+    if (live.state && position !== null && position >= head) setPosition(null);
   }, [live.state !== null, head]);
 
-  if (refusedSeat(live)) return <Refused live={live} title="Game master console" />;
+  if (refusedSeat(live)) return <Refused error={live.error} title="Game master console" />;
   return (
     <main class="gm">
       <header class="bar">

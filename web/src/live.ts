@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { FINAL_REFUSALS, LoomError, type Recap, type Turn, type UniverseSession } from "@loom/client-sdk";
 import { CloseCode, type NarrationMessage, type RoomStateJson } from "@loom/shared";
 import { client, describeError } from "./api.ts";
+import { tabSession } from "./tab-session.ts";
 
 /** Why the server closed a member's connection for good, in words. */
 const LEFT_BECAUSE: Record<number, string> = {
@@ -160,7 +161,16 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
       if (current.status === "offline") current.rejoin();
     };
     addEventListener("online", online);
-    client.joinUniverse(universeId, { role, runId, keepTurns: 500 }).then(
+    // A game master's or spectator's tab closed gives its seat up at once, not after the window
+    // the server keeps it for. Not a player's: a reload would end their play session and start
+    // another with a recap, where the kept seat, taken over by the reloaded page, goes on with it.
+    const hide = (event: PageTransitionEvent) => {
+      if (event.persisted || role === "player" || !session) return;
+      closed = true;
+      void session.leave();
+    };
+    addEventListener("pagehide", hide);
+    client.joinUniverse(universeId, { role, runId, keepTurns: 500, session: tabSession }).then(
       (joined) => {
         if (closed) {
           void joined.leave();
@@ -286,6 +296,7 @@ export function useLive(universeId: string, role: "player" | "gm" | "spectator",
       clearTimeout(retry);
       clearInterval(liveness);
       removeEventListener("online", online);
+      removeEventListener("pagehide", hide);
       if (frame) cancelAnimationFrame(frame);
       if (session) void session.leave();
     };

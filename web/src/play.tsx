@@ -6,8 +6,8 @@ import { ActionForm } from "./action-form.tsx";
 import { useLive, type LiveState } from "./live.ts";
 import { LookBack } from "./look-back.tsx";
 import { PlayerUndo } from "./player-undo.tsx";
-import { LiveStatus, LiveTrouble, Recap, Scene, Timeline } from "./timeline.tsx";
-import { Action, count, ErrorLine, Field, Link, Section, useNewestRead, useTask } from "./ui.tsx";
+import { LiveStatus, LiveTrouble, Recap, Refused, Scene, Timeline } from "./timeline.tsx";
+import { Action, count, Field, Link, Section, useNewestRead, useTask } from "./ui.tsx";
 
 /** A player at the table: recap, scene, their sheet, the actions, the live timeline, the run. */
 export function PlayScreen({ universeId, runId }: { universeId: string; runId: string }) {
@@ -18,18 +18,33 @@ export function PlayScreen({ universeId, runId }: { universeId: string; runId: s
     void load.run(async () => {
       const found = await client.run(runId);
       setRun(found);
+      // refused below: its character is not read through a universe it is not in
+      if (found.universeId !== universeId) return;
       const character = await client.character(found.characterId, { universeId });
       setSkills(
         character.sheet?.skills ?? (character.character.sheet.skills as Record<string, number>) ?? {},
       );
     });
-  }, [runId]);
-  if (!run)
+  }, [universeId, runId]);
+  if (!run) {
+    // not the player's run (unknown_run, not_your_character): nothing of the table would work
+    if (load.error) return <Refused error={load.error} title="Playing" />;
+    return <main>{load.busy ? <p aria-busy="true">Loading your run…</p> : null}</main>;
+  }
+  // the address names another universe than the run's: the table would join one and show the
+  // other's run, its buttons acting on it
+  if (run.universeId !== universeId)
     return (
-      <main>
-        {load.busy ? <p aria-busy="true">Loading your run…</p> : null}
-        <ErrorLine error={load.error} />
-      </main>
+      <Refused
+        error={`This run is not in the universe of this address (${universeId}): it is played in its own.`}
+        title="Playing"
+      >
+        <p>
+          <Link href={`/u/${encodeURIComponent(run.universeId)}/play/${encodeURIComponent(run.id)}`}>
+            Play it in its own universe
+          </Link>
+        </p>
+      </Refused>
     );
   return <Table universeId={universeId} run={run} skills={skills} onRun={setRun} />;
 }

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from "preact";
 import type { Turn } from "@loom/client-sdk";
 import { formatRating, formatShifts, isWithheldTurn } from "@loom/shared";
 import type { Live } from "./live.ts";
@@ -145,15 +146,24 @@ export function refusedSeat(live: Live): boolean {
   return live.status === "left" && live.session === null;
 }
 
-/** A screen the server would not seat this player at: the refusal and the way back. */
-export function Refused({ live, title }: { live: Live; title: string }) {
+/** A screen the page will not show (the server refused the seat or the run, or the address is wrong): why, and the way back. */
+export function Refused({
+  error,
+  title,
+  children,
+}: {
+  error: string | null;
+  title: string;
+  children?: ComponentChildren;
+}) {
   return (
     <main>
       <header class="bar">
         <Link href="/">← Universes</Link>
         <h1>{title}</h1>
       </header>
-      <ErrorLine error={live.error} />
+      <ErrorLine error={error} />
+      {children}
       <p>
         <Link href="/">Back to your universes</Link>
       </p>

@@ -7,7 +7,7 @@ import { Link, Section } from "./ui.tsx";
 export function WatchScreen({ universeId }: { universeId: string }) {
   const live = useLive(universeId, "spectator");
   const characters = Object.values(live.state?.characters ?? {});
-  if (refusedSeat(live)) return <Refused live={live} title="Watching" />;
+  if (refusedSeat(live)) return <Refused error={live.error} title="Watching" />;
   return (
     <main>
       <header class="bar">

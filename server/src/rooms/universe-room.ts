@@ -632,6 +632,13 @@ export class UniverseRoom extends Room<{ state: UniverseRoomState }> {
     // without a seat kept, Colyseus calls onLeave now: the member is no longer shown present
     if (this.dismissed.has(client)) return;
     const member = memberOf(client);
+    // the client session is back on another connection already (a reloaded page whose old socket
+    // closed after the new one joined): nothing will come back to this seat
+    if (
+      member?.namedSession &&
+      this.clients.some((other) => other !== client && memberOf(other)?.clientKey === member.clientKey)
+    )
+      return;
     if (member) member.droppedAt = Date.now();
     if (member?.seated && member.runId) {
       member.away = true;
