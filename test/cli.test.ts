@@ -3,6 +3,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PGlite } from "@electric-sql/pglite";
 import { connect } from "../client-sdk/src/index.ts";
 import { createStores } from "../server/src/persist/index.ts";
 import { rowsOf } from "../server/src/persist/rows.ts";
@@ -767,6 +768,20 @@ describe("loom command line (embedded)", () => {
       expect(JSON.parse(jump.stdout)).toMatchObject({ checksum: played.headChecksum });
       const original = (await loom([...dir(), "universes", "--json"])).stdout;
       expect((await loom(["--data-dir", elsewhere, "universes", "--json"])).stdout).toBe(original);
+
+      // a backup of a database a newer Loom migrated is refused, as a start on it would be
+      const newer = new PGlite(join(elsewhere, "pglite"));
+      await newer.query(
+        "insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-build', 4102444800000)",
+      );
+      await newer.close();
+      const newerFile = join(work, "newer.tar.gz");
+      expect((await loom(["--data-dir", elsewhere, "backup", newerFile])).code).toBe(0);
+      const third = tempDir("loom-cli-restored-");
+      const refused = await loom(["--data-dir", third, "restore", newerFile]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("migrated by a newer Loom");
+      expect(existsSync(join(third, "pglite"))).toBe(false);
     });
 
     it("the bin runs from the repository root (npx loom)", () => {

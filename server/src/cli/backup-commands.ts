@@ -4,7 +4,7 @@ import { gunzipSync } from "node:zlib";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
-import { createStores, migrationsFolder } from "../persist/index.ts";
+import { createStores, migrationsFolder, migrationsToApply } from "../persist/index.ts";
 import * as schema from "../persist/schema.ts";
 import { safeMessage } from "../describe-error.ts";
 import { CliError, cliConfig, lockEmbedded, persistLogged, type GlobalOptions, type Io } from "./context.ts";
@@ -129,7 +129,12 @@ async function load(bytes: Buffer<ArrayBuffer>, dir: string): Promise<number> {
   // the tar as checked: PGlite would unpack the gzip again
   const db = new PGlite(dir, { loadDataDir: new Blob([checkedTar(bytes)]) });
   try {
-    // a backup of an older Loom is brought up to this one's schema
+    // a backup of an older Loom is brought up to this one's schema; a newer Loom's is refused,
+    // as a start on it would be
+    await migrationsToApply(
+      migrationsFolder,
+      async (text) => (await db.query<Record<string, unknown>>(text)).rows,
+    );
     await migrate(drizzle({ client: db, schema }), { migrationsFolder });
     const { rows } = await db.query<{ n: number }>("select count(*)::int as n from universes");
     return rows[0]?.n ?? 0;

@@ -223,7 +223,7 @@ export class NewerDatabaseError extends Error {
  * the newest one recorded, as it decides. Throws NewerDatabaseError when a recorded one is newer
  * than every migration of the journal.
  */
-async function migrationsToApply(
+export async function migrationsToApply(
   folder: string,
   query: (text: string) => Promise<readonly Record<string, unknown>[]>,
 ): Promise<JournalEntry[]> {
