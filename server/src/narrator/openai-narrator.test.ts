@@ -176,6 +176,29 @@ describe("the OpenAI-compatible narrator (against a local chat-completions serve
     expect(endpoint!.requests).toHaveLength(3);
   });
 
+  it("leaves an endpoint that asked to be left alone (Retry-After) alone that long, across tellings", async () => {
+    let waits = true;
+    const subject = await narrator(
+      () => (waits ? { status: 429, retryAfter: "1" } : { chunks: ["Again."] }),
+      {
+        timeoutMs: 300,
+        retries: 2,
+      },
+    );
+    expect(((await subject.narrate(request([])).catch((e: unknown) => e)) as NarratorError).reason).toBe(
+      "error",
+    );
+    expect(endpoint!.requests).toHaveLength(1);
+    // the next telling is not asked of it before the second is over
+    waits = false;
+    const resting = await subject.narrate(request([])).catch((e: unknown) => e);
+    expect((resting as NarratorError).message).toContain("not asked: it asked to be left alone");
+    expect(endpoint!.requests).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    expect((await subject.narrate(request([]))).text).toBe("Again.");
+    expect(endpoint!.requests).toHaveLength(2);
+  });
+
   it("a broken stream after prose is an error, not a retry", async () => {
     const subject = await narrator(() => ({ chunks: ["One ", "two ", "three"], breakAfter: 2 }));
     const chunks: string[] = [];

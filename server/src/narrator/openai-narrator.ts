@@ -58,6 +58,9 @@ interface Resting {
  * milliseconds, the SDK's HTTP and stream parsing would otherwise take a good share of the
  * thread that acknowledges turns. The prompt is built here, from the state at hand.
  */
+/** The longest an endpoint's Retry-After leaves it alone: one asking for a day is asked again sooner. */
+const MOST_ASKED_REST_MS = 10 * 60_000;
+
 export class OpenAiNarrator implements Narrator {
   readonly name = "openai-compatible";
   private readonly chat: ChatThread;
@@ -153,7 +156,9 @@ export class OpenAiNarrator implements Narrator {
     const unreachable = lastError instanceof ChatFailure && lastError.cut === null && lastError.unreachable;
     const message = `${this.host}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
     const reason = timedOut ? "timeout" : "error";
-    // an endpoint that answered, if only with an error, is asked again at the next telling
+    // an endpoint that answered, if only with an error, is asked again at the next telling, unless
+    // it said when (a 429's or 503's Retry-After): every turn meanwhile would only be refused again
+    const askedToWait = lastError instanceof ChatFailure ? (lastError.retryAfterMs ?? 0) : 0;
     this.resting =
       timedOut || unreachable
         ? {
@@ -162,7 +167,14 @@ export class OpenAiNarrator implements Narrator {
             why: timedOut ? "ran out of time" : "could not be reached",
             probing: false,
           }
-        : null;
+        : askedToWait > 0
+          ? {
+              until: Date.now() + Math.min(askedToWait, MOST_ASKED_REST_MS),
+              reason,
+              why: "asked to be left alone (Retry-After)",
+              probing: false,
+            }
+          : null;
     throw new NarratorError(message, reason, { cause: lastError });
   }
 
