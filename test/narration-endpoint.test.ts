@@ -174,15 +174,6 @@ for (const mode of modes()) {
       expect(turn.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: error" });
     });
 
-    it("does not ask again an endpoint that asks to be left alone longer than a request may take", async () => {
-      behaviour = () => ({ status: 429, retryAfter: "3600" });
-      const asked = endpoint.requests.length;
-      const turn = await actAndRecord("waits at the locked gate");
-      expect(turn.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: error" });
-      // asked once, not once and then twice more against its word
-      expect(endpoint.requests.length - asked).toBe(1);
-    });
-
     it("keeps a telling within its bound when the endpoint streams far past what was asked for", async () => {
       const piece = "and the rain goes on ".repeat(50);
       behaviour = () => ({ chunks: Array.from({ length: 400 }, () => piece) });
@@ -274,6 +265,20 @@ for (const mode of modes()) {
       } finally {
         await elsewhere.close();
       }
+    });
+
+    // last of this suite: the endpoint is left alone afterwards, as it asked
+    it("does not ask again an endpoint that asks to be left alone longer than a request may take, nor at the next turn", async () => {
+      behaviour = () => ({ status: 429, retryAfter: "3600" });
+      const asked = endpoint.requests.length;
+      const turn = await actAndRecord("waits at the locked gate");
+      expect(turn.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: error" });
+      // asked once, not once and then twice more against its word
+      expect(endpoint.requests.length - asked).toBe(1);
+      behaviour = () => ({ chunks: ["The gate opens."] });
+      const next = await actAndRecord("knocks again");
+      expect(next.narration).toMatchObject({ narrator: "template", fallback: "openai-compatible: error" });
+      expect(endpoint.requests.length - asked).toBe(1);
     });
   });
 }
