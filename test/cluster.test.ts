@@ -102,7 +102,7 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
         recorded = run;
         return run.sessionCount >= 2;
       },
-      30_000,
+      60_000,
       "the run's second session recorded",
     ).catch((error: unknown) => {
       throw new Error(`${String(error)}; the run reads ${JSON.stringify(recorded)}`);
@@ -110,7 +110,7 @@ describe.skipIf(!databaseUrl || !redisUrl)("several processes on Postgres + Redi
     expect(await alexAgain.run(alex.runId)).toMatchObject({ turnCount: 30, sessionCount: 2 });
     await recordsSettle(gm, alexAgain, table.universeId, [alex.runId]);
     await gmSession.leave();
-  });
+  }, 150_000);
 
   it("the command line says which acknowledged turns Redis holds that the database does not have yet", async () => {
     const env = { ...distributed, LOOM_PERSIST_INTERVAL_MS: "600000", LOOM_PERSIST_BATCH: "100000" };
